@@ -1,0 +1,4 @@
+/** CLI entry: filled in by its issue. */
+export async function main(_argv: string[]): Promise<number> {
+  return 0
+}

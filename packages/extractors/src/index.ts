@@ -1,0 +1,2 @@
+/** @agenttap/extractors — filled in by its issue. */
+export const packageName = '@agenttap/extractors'

@@ -1,0 +1,2 @@
+/** @agenttap/flow-fsm — filled in by its issue. */
+export const packageName = '@agenttap/flow-fsm'

@@ -1,0 +1,84 @@
+/** The schema version every record written by this version of agenttap carries in `v`. */
+export const SCHEMA_VERSION = 1 as const
+
+/** Which agent sent the request. */
+export type Client = 'claude-code' | 'codex' | 'unknown'
+
+/** Which API family the request speaks. */
+export type Provider = 'anthropic' | 'openai' | 'unknown'
+
+/** How a flow ended. */
+export type FlowOutcome = 'completed' | 'error' | 'aborted' | 'upstream_error'
+
+/** Fields every canonical record carries. Unknown extra fields are kept as they are. */
+export interface BaseRecord {
+  /** Schema version (1). */
+  v: number
+  /** Record type: `flow`, `sse`, `flow_end`, or a type from a newer writer (passed through). */
+  type: string
+  /** ISO-8601 UTC timestamp with milliseconds. */
+  ts: string
+  /** Id of the intercepted request/response pair. */
+  flow_id: string
+  /** Agent session the flow belongs to. */
+  session_id: string
+  [extra: string]: unknown
+}
+
+/** `sse_flows.jsonl`: one per intercepted request. */
+export interface FlowRecord extends BaseRecord {
+  type: 'flow'
+  flow_seq?: number
+  client?: Client | string
+  provider?: Provider | string
+  /** Which rule of session-extractor's priority chain found `session_id`. */
+  session_source?: string
+  method?: string
+  url?: string
+  status?: number
+  request_headers?: Record<string, string | string[]>
+  response_headers?: Record<string, string | string[]>
+  /** Redacted request JSON, or `{ "$ref": "sse_logs/…" }` when large. */
+  request_body?: unknown
+}
+
+/** `sse_lines.jsonl`: one per dispatched SSE event or WebSocket text frame. */
+export interface SseRecord extends BaseRecord {
+  type: 'sse'
+  /** 0-based position within the flow. */
+  seq: number
+  /** Milliseconds since the flow started. */
+  t_ms?: number
+  /** The SSE `event:` name, absent when the server sent none. */
+  event?: string
+  /** The raw `data` string, untouched. */
+  data: string
+  /** `sse` (default) or `ws` for WebSocket text frames. */
+  transport?: 'sse' | 'ws'
+}
+
+/** `sse_flow_ends.jsonl`: one per finished flow. */
+export interface FlowEndRecord extends BaseRecord {
+  type: 'flow_end'
+  outcome: FlowOutcome | string
+  status?: number
+  events?: number
+  bytes?: number
+  ttfb_ms?: number | null
+  duration_ms?: number
+  error?: string | { type?: string; message?: string; [k: string]: unknown }
+}
+
+/** A record of a type this version does not know, kept as it was read. */
+export interface UnknownRecord extends BaseRecord {}
+
+/** Any canonical record. Narrow on `type`. */
+export type CaptureRecord = FlowRecord | SseRecord | FlowEndRecord
+
+/** The file names of a capture directory (`<log root>/all-mitm-sse/`). */
+export const CAPTURE_FILES = {
+  flows: 'sse_flows.jsonl',
+  lines: 'sse_lines.jsonl',
+  flowEnds: 'sse_flow_ends.jsonl',
+  rawDir: 'sse_logs',
+} as const

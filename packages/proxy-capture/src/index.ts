@@ -1,0 +1,2 @@
+/** @agenttap/proxy-capture — filled in by its issue. */
+export const packageName = '@agenttap/proxy-capture'
