@@ -1,2 +1,26 @@
-/** @agenttap/jsonl-io — filled in by its issue. */
-export const packageName = '@agenttap/jsonl-io'
+export { SCHEMA_VERSION, CAPTURE_FILES } from './types.js'
+export type {
+  BaseRecord,
+  CaptureRecord,
+  Client,
+  FlowEndRecord,
+  FlowOutcome,
+  FlowRecord,
+  Provider,
+  SseRecord,
+  UnknownRecord,
+} from './types.js'
+export { JsonlError, excerptOf } from './errors.js'
+export type { JsonlErrorCode } from './errors.js'
+export { createJsonlParser, DEFAULT_MAX_LINE_BYTES } from './parser.js'
+export type { JsonlParser, JsonlParserOptions, LineInfo } from './parser.js'
+export { readJsonl } from './read.js'
+export type { JsonlItem, ReadJsonlOptions } from './read.js'
+export { follow } from './follow.js'
+export type { FollowOptions } from './follow.js'
+export { readLast } from './read-last.js'
+export type { ReadLastOptions } from './read-last.js'
+export { createJsonlWriter } from './writer.js'
+export type { FsyncPolicy, JsonlWriter, JsonlWriterOptions } from './writer.js'
+export { validateRecord, isSseRecord, isFlowRecord, isFlowEndRecord } from './validate.js'
+export type { ValidationResult } from './validate.js'

@@ -1,0 +1,48 @@
+/** What went wrong, as a stable string code. */
+export type JsonlErrorCode =
+  | 'MALFORMED_JSON'
+  | 'LINE_TOO_LONG'
+  | 'TRUNCATED_LINE'
+  | 'INVALID_RECORD'
+  | 'FILE_TRUNCATED'
+  | 'FILE_ROTATED'
+  | 'IO_ERROR'
+  | 'WRITER_CLOSED'
+
+/**
+ * The one error class of jsonl-io. Reading errors are reported through `onError` callbacks
+ * with the location (file, 1-based line, byte offset of the line start) and a short excerpt;
+ * only API misuse throws.
+ */
+export class JsonlError extends Error {
+  override readonly name = 'JsonlError'
+  readonly code: JsonlErrorCode
+  readonly file: string | undefined
+  /** 1-based line number, 0 when not about a line. */
+  readonly line: number
+  /** Byte offset of the start of the line in its file or stream. */
+  readonly offset: number
+  /** At most ~80 characters of the offending line, control characters escaped. */
+  readonly excerpt: string
+
+  constructor(
+    code: JsonlErrorCode,
+    message: string,
+    where: { file?: string | undefined; line?: number; offset?: number; excerpt?: string; cause?: unknown } = {},
+  ) {
+    const loc = where.file ? `${where.file}:${where.line ?? 0}` : `line ${where.line ?? 0}`
+    super(`${loc} (byte ${where.offset ?? 0}): ${message}`, where.cause === undefined ? undefined : { cause: where.cause })
+    this.code = code
+    this.file = where.file
+    this.line = where.line ?? 0
+    this.offset = where.offset ?? 0
+    this.excerpt = where.excerpt ?? ''
+  }
+}
+
+/** Renders a line fragment safely for an error message: bounded, control chars escaped. */
+export function excerptOf(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text
+  // eslint-disable-next-line no-control-regex
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
