@@ -1,2 +1,28 @@
-/** @agenttap/flow-fsm — filled in by its issue. */
-export const packageName = '@agenttap/flow-fsm'
+/**
+ * @agenttap/flow-fsm — pure state machines the monitor and analyze apps drive: per-flow
+ * lifecycle registry, tool-call (call_id) lifecycle validation, shell-command detection with
+ * line backtrack, and a card-based multi-flow screen controller. No I/O: everything is fed
+ * records / events and returns state or render ops.
+ */
+export { createFlowRegistry, FLOW_STATES } from './flow-registry.js'
+export type { FlowRegistry, FlowRegistryOptions, FlowRegistryStats } from './flow-registry.js'
+export { FlowFsmError } from './errors.js'
+export type { FlowFsmErrorCode } from './errors.js'
+export type {
+  BlockKind,
+  CallCounts,
+  CallFinding,
+  CallFindingKind,
+  CanonicalRecord,
+  CurrentBlock,
+  DeadReason,
+  FlowCounts,
+  FlowEndRecordLike,
+  FlowInfo,
+  FlowRecordLike,
+  FlowState,
+  FlowTransition,
+  RenderOp,
+  RenderStyle,
+  SseRecordLike,
+} from './types.js'

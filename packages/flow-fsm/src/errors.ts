@@ -1,0 +1,43 @@
+/** Every failure flow-fsm reports, as a string union so callers can switch on it. */
+export type FlowFsmErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_RECORD'
+  | 'ILLEGAL_TRANSITION'
+  | 'BUFFER_OVERFLOW'
+  | 'UNKNOWN_FLOW'
+
+/**
+ * The one error class of `@agenttap/flow-fsm`. Malformed input is reported through `onError`
+ * callbacks with this class; only API misuse (bad options) throws it.
+ */
+export class FlowFsmError extends Error {
+  override readonly name = 'FlowFsmError'
+  /** What went wrong, machine-readable. */
+  readonly code: FlowFsmErrorCode
+  /** Flow the problem belongs to, when one is known. */
+  readonly flow_id: string | undefined
+  /** Position within the flow (canonical `seq`), when known. */
+  readonly seq: number | undefined
+
+  constructor(
+    code: FlowFsmErrorCode,
+    message: string,
+    context: { flow_id?: string | undefined; seq?: number | undefined; cause?: unknown } = {},
+  ) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause })
+    this.code = code
+    this.flow_id = context.flow_id
+    this.seq = context.seq
+  }
+}
+
+/** Throws `INVALID_OPTION` unless `value` is a finite number ≥ `min` (or undefined). */
+export function checkNumberOption(name: string, value: number | undefined, min: number): void {
+  if (value === undefined) return
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
+    throw new FlowFsmError(
+      'INVALID_OPTION',
+      `option ${name}: expected a number >= ${min}, received ${String(value)}`,
+    )
+  }
+}

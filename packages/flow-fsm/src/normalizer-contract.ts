@@ -1,0 +1,129 @@
+/**
+ * The stream-normalizer contract flow-fsm consumes, in one place. While @agenttap/stream-normalizer
+ * does not yet export its types from dist, they are mirrored here (copied verbatim from
+ * packages/stream-normalizer/src/types.ts); switch to re-exports once it does.
+ */
+export type StreamProvider = 'anthropic' | 'openai-responses' | 'openai-chat' | 'unknown'
+
+/** Fields every unified event carries. */
+export interface EventBase {
+  /** Flow (request/response pair) the event belongs to. */
+  flow_id: string
+  provider: StreamProvider
+  /** Position of the source SSE event / WS frame within the flow (canonical `seq`), when known. */
+  seq?: number
+  /** Anthropic content block index / Responses `output_index` / Chat `tool_calls[].index`. */
+  index?: number
+  /** Tool call id: Anthropic `toolu_…`, Responses `call_id`, Chat `tool_calls[].id`. */
+  call_id?: string
+  /** Responses `item_id` where one exists. */
+  item_id?: string
+}
+
+export interface MessageStartEvent extends EventBase {
+  type: 'message_start'
+  message_id?: string
+  model?: string
+  role?: string
+}
+
+export interface TextDeltaEvent extends EventBase {
+  type: 'text_delta'
+  text: string
+}
+
+export interface ThinkingDeltaEvent extends EventBase {
+  type: 'thinking_delta'
+  text: string
+  /** `thinking` (Anthropic thinking / Responses reasoning text) or `summary` (reasoning summary). */
+  kind?: 'thinking' | 'summary' | 'signature' | 'redacted'
+}
+
+/** Kind of tool call, from the provider's item/block type. */
+export type ToolCallKind =
+  | 'function' // Anthropic tool_use, Responses function_call, Chat tool_calls
+  | 'custom' // Responses custom_tool_call (raw string input, e.g. apply_patch)
+  | 'local_shell' // Responses local_shell_call
+  | 'server' // Anthropic server_tool_use, Responses web_search_call etc.
+
+export interface ToolCallStartEvent extends EventBase {
+  type: 'tool_call_start'
+  name: string
+  kind: ToolCallKind
+}
+
+export interface ToolArgsDeltaEvent extends EventBase {
+  type: 'tool_args_delta'
+  /** Raw argument fragment as sent (JSON text for function calls, raw text for custom calls). */
+  delta: string
+}
+
+export interface ToolCallEndEvent extends EventBase {
+  type: 'tool_call_end'
+  name: string
+  kind: ToolCallKind
+  /** All argument fragments joined. */
+  arguments: string
+  /** `JSON.parse(arguments)` when it parsed (custom calls: absent). */
+  parsed?: unknown
+  /** Why `arguments` did not parse, when it did not. */
+  parse_error?: string
+}
+
+/** Token usage. Anthropic's `message_delta` usage is cumulative: the latest event wins. */
+export interface Usage {
+  input_tokens?: number
+  output_tokens?: number
+  cache_read_input_tokens?: number
+  cache_creation_input_tokens?: number
+  reasoning_tokens?: number
+  total_tokens?: number
+}
+
+export interface UsageEvent extends EventBase {
+  type: 'usage'
+  usage: Usage
+  /** true when this usage replaces earlier usage of the flow (cumulative), false when it adds. */
+  cumulative: boolean
+}
+
+export interface MessageEndEvent extends EventBase {
+  type: 'message_end'
+  /** `end_turn`, `tool_use`, `max_tokens`, `completed`, `failed`, `incomplete`, `stop`, … */
+  stop_reason?: string
+  /** true when the stream ended without its terminal event. */
+  incomplete?: boolean
+}
+
+export interface ErrorEvent extends EventBase {
+  type: 'error'
+  error_type?: string
+  code?: string
+  message: string
+}
+
+export interface UnknownEvent extends EventBase {
+  type: 'unknown'
+  /** SSE event name or JSON `type` of what was not understood. */
+  event?: string
+  /** The raw data string. */
+  data: string
+  /** Why it is unknown: unrecognised type, JSON parse failure, … */
+  reason?: string
+}
+
+/** Any unified event. Narrow on `type`. */
+export type AgentEvent =
+  | MessageStartEvent
+  | TextDeltaEvent
+  | ThinkingDeltaEvent
+  | ToolCallStartEvent
+  | ToolArgsDeltaEvent
+  | ToolCallEndEvent
+  | UsageEvent
+  | MessageEndEvent
+  | ErrorEvent
+  | UnknownEvent
+
+/** Every `AgentEvent['type']`. */
+export type AgentEventType = AgentEvent['type']
