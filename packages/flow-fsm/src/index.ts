@@ -6,6 +6,15 @@
  */
 export { createFlowRegistry, FLOW_STATES } from './flow-registry.js'
 export type { FlowRegistry, FlowRegistryOptions, FlowRegistryStats } from './flow-registry.js'
+export { createToolCallRenderer } from './tool-call-renderer.js'
+export type { ToolCallInfo, ToolCallRenderer, ToolCallRendererOptions, ToolCallRenderMode } from './tool-call-renderer.js'
+export { detectShell, DEFAULT_SHELL_TOOLS } from './shell-detect.js'
+export type { ShellDetection, ShellForm } from './shell-detect.js'
+export { JsonStringDecoder } from './json-string-decoder.js'
+export type { JsonStringChunk } from './json-string-decoder.js'
+export { JsonPrettyStream } from './json-pretty.js'
+export type { StreamFormatter } from './json-pretty.js'
+export { opsToString, pushText, sanitizeText } from './render-ops.js'
 export { FlowFsmError } from './errors.js'
 export type { FlowFsmErrorCode } from './errors.js'
 export type {
