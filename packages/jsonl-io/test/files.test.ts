@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process'
+import { appendFileSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createJsonlWriter, follow, readJsonl, readLast, type JsonlError, type JsonlItem } from '../src/index.js'
+import { prng, sleep, tempDir, until } from './helpers.js'
+
+let t: ReturnType<typeof tempDir>
+beforeEach(() => {
+  t = tempDir()
+})
+afterEach(() => t.cleanup())
+
+const rec = (i: number, extra: Record<string, unknown> = {}) => ({ v: 1, type: 'sse', ts: '2026-11-20T10:00:00.000Z', flow_id: `f${i % 7}`, session_id: 's', seq: i, data: `{"i":${i},"t":"é\\n"}`, ...extra })
+
+async function collect(it: AsyncIterable<JsonlItem>): Promise<unknown[]> {
+  const out: unknown[] = []
+  for await (const x of it) out.push(x.value)
+  return out
+}
+
+describe('readJsonl', () => {
+  it('reads a file and a byte stream the same way, reporting bad lines', async () => {
+    const p = join(t.dir, 'a.jsonl')
+    writeFileSync(p, '{"a":1}\nnot json\n{"b":2}')
+    const errors: JsonlError[] = []
+    expect(await collect(readJsonl(p, { onError: (e) => errors.push(e), chunkBytes: 3 }))).toEqual([{ a: 1 }, { b: 2 }])
+    expect(errors.map((e) => [e.code, e.file, e.line])).toEqual([['MALFORMED_JSON', p, 2]])
+    const stream = Readable.from([Buffer.from('{"a":1}\n{"b"'), Buffer.from(':2}\n')])
+    expect(await collect(readJsonl(stream))).toEqual([{ a: 1 }, { b: 2 }])
+  })
+})
+
+describe('createJsonlWriter', () => {
+  it('appends one whole line per record and flushes on close', async () => {
+    const p = join(t.dir, 'sub', 'w.jsonl')
+    const w = createJsonlWriter(p, { fsync: 'always' })
+    for (let i = 0; i < 2000; i++) w.write(rec(i))
+    await w.close()
+    const lines = readFileSync(p, 'utf8').split('\n')
+    expect(lines.pop()).toBe('')
+    expect(lines.map((l) => JSON.parse(l).seq)).toEqual(Array.from({ length: 2000 }, (_, i) => i))
+    expect(w.stats).toMatchObject({ records: 2000, failed: 0 })
+    expect(() => w.write(rec(1))).toThrow(/write after close/)
+  })
+
+  it('never interleaves lines when several processes append to one file', async () => {
+    const p = join(t.dir, 'shared.jsonl')
+    const dist = join(import.meta.dirname, '../dist/index.js')
+    const script = `import { createJsonlWriter } from ${JSON.stringify(dist)}
+      const w = createJsonlWriter(${JSON.stringify(p)}, { fsync: 'never', maxBatchBytes: 4096 })
+      const id = process.argv[1]
+      for (let i = 0; i < 3000; i++) w.write({ w: id, i, pad: 'x'.repeat(i % 500) })
+      await w.close()`
+    await Promise.all(
+      ['A', 'B', 'C'].map(
+        (id) =>
+          new Promise<void>((resolve, reject) => {
+            const c = spawn(process.execPath, ['--input-type=module', '-e', script, id], { stdio: 'inherit' })
+            c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${id} exited ${code}`))))
+          }),
+      ),
+    )
+    const lines = readFileSync(p, 'utf8').trimEnd().split('\n')
+    expect(lines).toHaveLength(9000)
+    const seen: Record<string, number[]> = { A: [], B: [], C: [] }
+    for (const l of lines) {
+      const r = JSON.parse(l) as { w: string; i: number }
+      seen[r.w]!.push(r.i)
+    }
+    for (const id of ['A', 'B', 'C']) expect(seen[id]).toEqual(Array.from({ length: 3000 }, (_, i) => i))
+  })
+})
+
+describe('readLast', () => {
+  it('returns the last N matching records in file order, across block boundaries', async () => {
+    const p = join(t.dir, 'l.jsonl')
+    const all = Array.from({ length: 500 }, (_, i) => rec(i, i % 50 === 0 ? { big: 'y'.repeat(3000) } : {}))
+    writeFileSync(p, all.map((r) => JSON.stringify(r)).join('\n') + '\n')
+    for (const blockBytes of [64, 1000, 1 << 20]) {
+      expect(await readLast(p, 3, undefined, { blockBytes })).toEqual(all.slice(-3))
+      const odd = (v: unknown) => (v as { seq: number }).seq % 2 === 1
+      expect(await readLast(p, 5, odd, { blockBytes })).toEqual(all.filter(odd).slice(-5))
+      expect(await readLast(p, 10_000, undefined, { blockBytes })).toEqual(all)
+      expect(await readLast(p, 2, undefined, { blockBytes, contains: '"big"' })).toEqual(all.filter((r) => 'big' in r).slice(-2))
+    }
+  })
+
+  it('agrees with a full scan on random files (seeded), and reports torn and over-long lines', async () => {
+    const p = join(t.dir, 'r.jsonl')
+    for (let seed = 1; seed <= 15; seed++) {
+      const rnd = prng(seed)
+      const parts: string[] = []
+      for (let i = 0; i < 200; i++) {
+        const k = rnd()
+        parts.push(k < 0.05 ? '{"bad": ' : k < 0.1 ? '' : JSON.stringify({ i, s: 'é'.repeat(Math.floor(rnd() * 300)) }))
+      }
+      const text = parts.join(rnd() < 0.5 ? '\n' : '\r\n') + (rnd() < 0.5 ? '\n' : '')
+      writeFileSync(p, text)
+      const full = await collect(readJsonl(p))
+      const n = 1 + Math.floor(rnd() * 40)
+      expect(await readLast(p, n, undefined, { blockBytes: 1 + Math.floor(rnd() * 700) })).toEqual(full.slice(-n))
+    }
+    writeFileSync(p, `{"a":1}\n{"x":"${'q'.repeat(5000)}"}\n{"b":2}\n{"torn":`)
+    const errors: JsonlError[] = []
+    expect(await readLast(p, 5, undefined, { maxLineBytes: 1000, blockBytes: 512, onError: (e) => errors.push(e) })).toEqual([{ a: 1 }, { b: 2 }])
+    expect(errors.map((e) => e.code)).toEqual(['TRUNCATED_LINE', 'LINE_TOO_LONG'])
+  })
+})
+
+describe('follow', () => {
+  it('starts at the end, yields appended lines, never a half line, and stops on abort', async () => {
+    const p = join(t.dir, 'f.jsonl')
+    writeFileSync(p, '{"old":1}\n{"half":')
+    const ac = new AbortController()
+    const got: unknown[] = []
+    const done = (async () => {
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20 })) got.push(x.value)
+    })()
+    await sleep(80)
+    appendFileSync(p, '2}\n{"new":')
+    await until(() => got.length === 1)
+    expect(got).toEqual([{ half: 2 }])
+    await sleep(60)
+    expect(got).toHaveLength(1) // {"new": is not complete
+    appendFileSync(p, '3}\n')
+    await until(() => got.length === 2)
+    expect(got[1]).toEqual({ new: 3 })
+    ac.abort()
+    await done
+  })
+
+  it('survives truncation and rotation', async () => {
+    const p = join(t.dir, 'g.jsonl')
+    writeFileSync(p, '')
+    const ac = new AbortController()
+    const got: unknown[] = []
+    const notices: string[] = []
+    const done = (async () => {
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, onError: (e) => notices.push(e.code) })) got.push(x.value)
+    })()
+    await sleep(50)
+    appendFileSync(p, '{"n":1}\n{"n":2}\n')
+    await until(() => got.length === 2)
+    truncateSync(p, 0)
+    await sleep(80)
+    appendFileSync(p, '{"n":3}\n')
+    await until(() => got.length === 3)
+    // Rotation: the old file gets a last line after the rename, then a new file appears.
+    renameSync(p, `${p}.1`)
+    appendFileSync(`${p}.1`, '{"n":4}\n')
+    await sleep(50)
+    writeFileSync(p, '{"n":5}\n')
+    await until(() => got.length === 5)
+    expect(got).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 }])
+    expect(notices).toEqual(['FILE_TRUNCATED', 'FILE_ROTATED'])
+    ac.abort()
+    await done
+  })
+
+  it('waits for a file that does not exist yet and can start from the beginning', async () => {
+    const p = join(t.dir, 'later.jsonl')
+    const ac = new AbortController()
+    const got: unknown[] = []
+    const done = (async () => {
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, fromStart: true })) got.push(x.value)
+    })()
+    await sleep(50)
+    writeFileSync(p, '{"first":true}\n')
+    await until(() => got.length === 1)
+    ac.abort()
+    await done
+    expect(got).toEqual([{ first: true }])
+  })
+})
