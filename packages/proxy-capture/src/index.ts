@@ -1,2 +1,30 @@
-/** @agenttap/proxy-capture — filled in by its issue. */
-export const packageName = '@agenttap/proxy-capture'
+/**
+ * @agenttap/proxy-capture — a local MITM capture proxy for LLM agent traffic (Claude Code,
+ * Codex CLI, any SSE/WebSocket client) that writes agenttap's canonical JSONL capture.
+ */
+export { createCaptureProxy, DEFAULT_PORT, HEALTH_PATH } from './capture-proxy.js'
+export { ensureCa, createLeafMinter, defaultCaDir } from './ca.js'
+export type { CaFiles, LeafMinter } from './ca.js'
+export { createFileSink, defaultLogDir } from './file-sink.js'
+export type { FileSinkOptions } from './file-sink.js'
+export { createSseFramer } from './sse-framer.js'
+export type { FramedSseEvent, SseFramer, SseFramerOptions } from './sse-framer.js'
+export { createBodyDecoder, canDecode } from './body-decoder.js'
+export type { BodyDecoder } from './body-decoder.js'
+export { createHostFilter, hostOnly, DEFAULT_LLM_HOSTS } from './host-filter.js'
+export type { HostFilter } from './host-filter.js'
+export { createRecordHub } from './record-hub.js'
+export type { RecordHub } from './record-hub.js'
+export { agentEnv, exportLines } from './agent-env.js'
+export type { AgentEnvInput } from './agent-env.js'
+export { ProxyCaptureError } from './errors.js'
+export type { ProxyCaptureErrorCode } from './errors.js'
+export type {
+  CaptureProxy,
+  CaptureProxyOptions,
+  CaptureRedactor,
+  CaptureSink,
+  CaptureStats,
+  RawWriter,
+  RecordIteratorOptions,
+} from './types.js'

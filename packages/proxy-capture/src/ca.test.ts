@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { X509Certificate } from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createLeafMinter, ensureCa } from './ca.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'agenttap-ca-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('ensureCa', () => {
+  it('creates a CA with private permissions once and reuses it', () => {
+    const caDir = join(dir, 'ca')
+    const a = ensureCa(caDir)
+    expect(a.created).toBe(true)
+    expect(statSync(caDir).mode & 0o777).toBe(0o700)
+    expect(statSync(a.keyPath).mode & 0o777).toBe(0o600)
+    const x = new X509Certificate(a.certPem)
+    expect(x.ca).toBe(true)
+    const b = ensureCa(caDir)
+    expect(b.created).toBe(false)
+    expect(b.certPem).toBe(a.certPem)
+  })
+
+  it('mints leaf certificates for names and IPs that verify against the CA, reusing one key', () => {
+    const ca = ensureCa(join(dir, 'ca2'))
+    const m = createLeafMinter(ca)
+    const c1 = m.contextFor('api.anthropic.com')
+    expect(m.contextFor('API.anthropic.com')).toBe(c1)
+    m.contextFor('127.0.0.1')
+    expect(m.minted).toBe(2)
+    expect(statSync(join(ca.dir, 'keys', 'leaf.key')).mode & 0o777).toBe(0o600)
+  })
+})

@@ -1,0 +1,832 @@
+import { randomUUID } from 'node:crypto'
+import { createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse, type ClientRequest } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import { Agent as HttpAgent } from 'node:http'
+import { isIP, type Socket } from 'node:net'
+import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { rootCertificates, TLSSocket } from 'node:tls'
+import * as zlib from 'node:zlib'
+import { Proxy as MitmProxy } from 'http-mitm-proxy'
+import { pino, type Logger } from 'pino'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
+import { createRedactor, inspectRequest } from '@agenttap/session-extractor'
+import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
+import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
+import { ProxyCaptureError } from './errors.js'
+import { createFileSink, defaultLogDir } from './file-sink.js'
+import { createHostFilter, hostOnly } from './host-filter.js'
+import { createRecordHub } from './record-hub.js'
+import { createSseFramer, type FramedSseEvent, type SseFramer } from './sse-framer.js'
+import type { CaptureProxy, CaptureProxyOptions, CaptureRedactor, CaptureSink, CaptureStats, RawWriter } from './types.js'
+
+/** The default listen port. */
+export const DEFAULT_PORT = 9110
+
+/** Path of the proxy's own status endpoint (`GET http://127.0.0.1:9110/__agenttap/health`). */
+export const HEALTH_PATH = '/__agenttap/health'
+
+// The slices of http-mitm-proxy's request/websocket contexts this module touches.
+interface MitmCtx {
+  isSSL: boolean
+  clientToProxyRequest: IncomingMessage
+  proxyToClientResponse: ServerResponse
+  serverToProxyResponse?: IncomingMessage
+  proxyToServerRequest?: ClientRequest
+  proxyToServerRequestOptions?: { method?: string; path?: string; host?: string; port?: number; headers: Record<string, string | string[] | undefined> }
+  onRequestData(fn: (ctx: MitmCtx, chunk: Buffer, cb: (err: Error | null, chunk?: Buffer) => void) => void): void
+  onRequestEnd(fn: (ctx: MitmCtx, cb: (err?: Error | null) => void) => void): void
+  onResponse(fn: (ctx: MitmCtx, cb: (err?: Error | null) => void) => void): void
+}
+interface MitmWsCtx {
+  clientToProxyWebSocket?: WebSocket & { upgradeReq?: IncomingMessage }
+  proxyToServerWebSocket?: WebSocket
+  proxyToServerWebSocketOptions?: { url?: string; headers?: Record<string, string | string[] | undefined> }
+  closedByServer?: boolean
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate'])
+
+function isLoopback(host: string): boolean {
+  const h = hostOnly(host)
+  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1'
+}
+
+function nowIso(): string {
+  return new Date().toISOString()
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h
+}
+
+/** Parses a request body for the capture: decompressed, JSON when it is JSON, else text. */
+function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType: string | undefined): { body?: unknown; note?: string } {
+  if (buf.length === 0) return {}
+  let plain = buf
+  const enc = (encoding ?? '').trim().toLowerCase()
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') plain = zlib.gunzipSync(buf, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+    else if (enc === 'br') plain = zlib.brotliDecompressSync(buf)
+    else if (enc === 'deflate') plain = zlib.inflateSync(buf)
+    else if (enc === 'zstd') {
+      const z = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync
+      if (!z) return { note: 'encoding_unsupported:zstd' }
+      plain = z(buf)
+    } else if (enc !== '' && enc !== 'identity') return { note: `encoding_unsupported:${enc}` }
+  } catch (err) {
+    return { note: `decode_failed:${(err as Error).message}` }
+  }
+  const text = plain.toString('utf8')
+  const looksJson = /json/i.test(contentType ?? '') || /^\s*[[{]/.test(text)
+  if (looksJson) {
+    try {
+      return { body: JSON.parse(text) as unknown }
+    } catch {
+      return { body: text, note: 'request body is not valid JSON; kept as text' }
+    }
+  }
+  if (text.includes('\uFFFD') && /[\0-\x08\x0e-\x1f]/.test(text)) return { note: `binary request body (${buf.length} bytes) not inlined` }
+  return { body: text }
+}
+
+class AgenttapMitm extends MitmProxy {
+  hooks!: {
+    connectData(req: IncomingMessage, socket: Duplex, head: Buffer): void
+    error(kind: string, ctx: MitmCtx | null, err: Error): void
+    socketError(desc: string, err: NodeJS.ErrnoException): void
+  }
+  override _onHttpServerConnectData(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.hooks.connectData(req, socket, head)
+  }
+  override _onError(kind: string, ctx: unknown, err: Error): void {
+    this.hooks.error(kind, ctx as MitmCtx | null, err)
+  }
+  override _onSocketError(desc: string, err: NodeJS.ErrnoException): void {
+    this.hooks.socketError(desc, err)
+  }
+}
+
+type FlowState = 'open' | 'ending' | 'ended'
+
+interface Flow {
+  id: string
+  seq: number
+  startedAt: number
+  startedWall: number
+  method: string
+  url: string
+  host: string
+  transport: 'sse' | 'ws' | 'http'
+  reqHeaders: Record<string, string | string[] | undefined>
+  reqChunks: Buffer[]
+  reqBytes: number
+  reqTruncated: boolean
+  captured: boolean
+  flowWritten: boolean
+  sessionId: string
+  state: FlowState
+  status?: number
+  ttfb?: number
+  bytes: number
+  events: number
+  sawErrorEvent: boolean
+  errors: string[]
+  raw?: RawWriter
+  decoder?: BodyDecoder
+  framer?: SseFramer
+  bodyChunks?: Buffer[]
+  bodyLen: number
+  bodyOverCap: boolean
+  contentType?: string
+  encoding?: string
+  encodingUnsupported?: string
+  truncatedEvent: boolean
+  kill?: () => void
+}
+
+/**
+ * Creates the capture proxy: an HTTP(S) forward proxy on http-mitm-proxy that passes traffic
+ * through untouched (status, headers and body bytes as the upstream sent them, streamed with
+ * backpressure) and writes the canonical capture, redacted through session-extractor:
+ * `flow` when the response starts, one `sse` per SSE event or WebSocket text frame, and
+ * exactly one `flow_end` per flow whatever happens (completed, error, aborted by the client,
+ * upstream error, proxy shutdown).
+ *
+ * TLS: CONNECT tunnels are terminated in-process with leaf certificates minted from
+ * agenttap's CA (one shared leaf key, contexts cached per host), instead of
+ * http-mitm-proxy's per-host HTTPS server reached over an extra loopback TCP hop.
+ *
+ * @example
+ * const proxy = createCaptureProxy({ port: 9110 })
+ * await proxy.start()
+ * proxy.onRecord((r) => console.log(r.type, r.flow_id))   // the live monitor attaches here
+ * // HTTPS_PROXY=http://127.0.0.1:9110 NODE_EXTRA_CA_CERTS=<proxy.caCertPath> claude
+ * await proxy.stop()
+ */
+export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy {
+  const host = opts.host ?? '127.0.0.1'
+  if (!isLoopback(host) && !opts.allowNonLoopback) {
+    throw new ProxyCaptureError(
+      'NON_LOOPBACK_BIND',
+      `refusing to listen on ${host}: it is not a loopback address and anyone who can reach it could read your agents' traffic. Pass allowNonLoopback (CLI: --allow-remote) to do it anyway.`,
+    )
+  }
+  const log: Logger = opts.logger ?? pino({ level: 'silent' })
+  const logDir = opts.logDir ?? defaultLogDir()
+  const captureDir = join(logDir, 'all-mitm-sse')
+  const filter = createHostFilter({ ...(opts.includeHosts ? { include: opts.includeHosts } : {}), ...(opts.excludeHosts ? { exclude: opts.excludeHosts } : {}) })
+  const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
+  const maxReq = opts.maxRequestBodyBytes ?? 64 * 1024 * 1024
+  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
+  const hub = createRecordHub({
+    ...(opts.maxBufferedRecords !== undefined ? { maxBuffered: opts.maxBufferedRecords } : {}),
+    onError: (err) => log.error({ err }, 'record subscriber threw; the capture continues'),
+  })
+
+  let sinks: CaptureSink[] = []
+  let ca: CaFiles | undefined
+  let minter: LeafMinter | undefined
+  let mitm: AgenttapMitm | undefined
+  let inner: ReturnType<typeof createHttpServer> | undefined
+  let innerWss: WebSocketServer | undefined
+  let boundPort = opts.port ?? DEFAULT_PORT
+  let running = false
+  let flowSeq = 0
+  const stats = { flows: 0, capturedFlows: 0, events: 0, bytes: 0 }
+  const openFlows = new Set<Flow>()
+  const pendingEnds = new Set<Promise<void>>()
+  const sockets = new Set<Duplex>()
+  const httpFlows = new WeakMap<object, Flow>()
+  const wsFlows = new WeakMap<object, Flow>()
+
+  function emit(record: CaptureRecord): void {
+    for (const s of sinks) {
+      try {
+        s.write(record)
+      } catch (err) {
+        log.error({ err, flow_id: record.flow_id }, 'sink write failed')
+      }
+    }
+    hub.emit(record)
+  }
+
+  function rawWriter(name: string): RawWriter | undefined {
+    for (const s of sinks) if (s.raw) return s.raw(name)
+    return undefined
+  }
+
+  function newFlow(method: string, url: string, hostName: string, headers: Record<string, string | string[] | undefined>, transport: Flow['transport']): Flow {
+    stats.flows++
+    const flow: Flow = {
+      id: randomUUID(),
+      seq: flowSeq++,
+      startedAt: performance.now(),
+      startedWall: Date.now(),
+      method,
+      url,
+      host: hostName,
+      transport,
+      reqHeaders: headers,
+      reqChunks: [],
+      reqBytes: 0,
+      reqTruncated: false,
+      captured: false,
+      flowWritten: false,
+      sessionId: '',
+      state: 'open',
+      bytes: 0,
+      events: 0,
+      sawErrorEvent: false,
+      errors: [],
+      bodyLen: 0,
+      bodyOverCap: false,
+      truncatedEvent: false,
+    }
+    openFlows.add(flow)
+    return flow
+  }
+
+  function elapsed(flow: Flow): number {
+    return round(performance.now() - flow.startedAt)
+  }
+
+  /** Writes the flow record (once), after session extraction on the full request. */
+  function writeFlowRecord(flow: Flow, response?: { status?: number; headers?: Record<string, string | string[] | undefined> }, bodyOverride?: Buffer): void {
+    if (flow.flowWritten || !flow.captured) return
+    flow.flowWritten = true
+    stats.capturedFlows++
+    const reqBuf = bodyOverride ?? Buffer.concat(flow.reqChunks)
+    flow.reqChunks = []
+    const parsed = parseRequestBody(reqBuf, headerValue(flow.reqHeaders['content-encoding']), headerValue(flow.reqHeaders['content-type']))
+    let info: ReturnType<typeof inspectRequest> | undefined
+    try {
+      info = inspectRequest({ method: flow.method, url: flow.url, headers: flow.reqHeaders, ...(parsed.body !== undefined ? { body: parsed.body } : {}) })
+    } catch (err) {
+      log.warn({ err, flow_id: flow.id }, 'session extraction failed; using the flow id as session')
+    }
+    flow.sessionId = info?.sessionId ?? `flow-${flow.id}`
+    const record: FlowRecord = {
+      v: SCHEMA_VERSION,
+      type: 'flow',
+      ts: new Date(flow.startedWall).toISOString(),
+      flow_id: flow.id,
+      session_id: flow.sessionId,
+      flow_seq: flow.seq,
+      client: info?.client ?? 'unknown',
+      provider: info?.provider ?? 'unknown',
+      session_source: info?.sessionSource ?? 'derived',
+      method: flow.method,
+      url: redactor.url(flow.url),
+      host: flow.host,
+      transport: flow.transport,
+      request_headers: redactor.headers(flow.reqHeaders),
+    }
+    if (info?.subagent !== undefined) record['subagent'] = info.subagent
+    if (response?.status !== undefined) record.status = response.status
+    if (response?.headers) record.response_headers = redactor.headers(response.headers)
+    if (parsed.body !== undefined) {
+      const redacted = typeof parsed.body === 'string' ? redactor.text(parsed.body) : redactor.json(parsed.body)
+      const text = typeof redacted === 'string' ? redacted : JSON.stringify(redacted)
+      const raw = rawWriter(`${flow.id}.request.${typeof redacted === 'string' ? 'txt' : 'json'}`)
+      if (raw) {
+        raw.write(text)
+        raw.end()
+      }
+      record.request_body = Buffer.byteLength(text) <= maxInline || !raw ? redacted : { $ref: raw.ref, bytes: Buffer.byteLength(text) }
+    }
+    if (parsed.note) record['request_body_note'] = parsed.note
+    if (flow.reqTruncated) record['request_body_truncated'] = true
+    emit(record)
+  }
+
+  function onSseEvent(flow: Flow, e: FramedSseEvent): void {
+    const rec: SseRecord = {
+      v: SCHEMA_VERSION,
+      type: 'sse',
+      ts: nowIso(),
+      flow_id: flow.id,
+      session_id: flow.sessionId,
+      seq: flow.events++,
+      t_ms: elapsed(flow),
+      data: redactor.text(e.data),
+      transport: 'sse',
+    }
+    if (e.event !== undefined) rec.event = e.event
+    if (e.id !== undefined) rec['id'] = e.id
+    if (e.truncated) {
+      rec['truncated'] = true
+      flow.truncatedEvent = true
+    }
+    if (e.event === 'error' || e.event === 'response.failed' || /^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(e.data)) flow.sawErrorEvent = true
+    stats.events++
+    emit(rec)
+  }
+
+  function onDecoded(flow: Flow, chunk: Buffer): void {
+    if (flow.framer) {
+      flow.framer.feed(chunk)
+      return
+    }
+    if (flow.bodyOverCap) return
+    if (flow.bodyLen + chunk.length > maxInline) {
+      flow.bodyOverCap = true
+      flow.bodyChunks = []
+      return
+    }
+    flow.bodyChunks?.push(chunk)
+    flow.bodyLen += chunk.length
+  }
+
+  /** Ends a flow exactly once; writes its flow_end after the decoder drained. */
+  function endFlow(flow: Flow, outcome: FlowEndRecord['outcome'], error?: string): void {
+    if (flow.state !== 'open') return
+    flow.state = 'ending'
+    if (error) flow.errors.unshift(error)
+    const done = (async () => {
+      if (flow.captured && !flow.flowWritten) writeFlowRecord(flow)
+      if (flow.decoder) {
+        if (outcome === 'completed' || outcome === 'error' || outcome === 'upstream_error' || outcome === 'aborted') await flow.decoder.end()
+      }
+      flow.framer?.end()
+      flow.raw?.end()
+      flow.state = 'ended'
+      openFlows.delete(flow)
+      if (!flow.captured) return
+      let finalOutcome = outcome
+      if (outcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
+      const rec: FlowEndRecord = {
+        v: SCHEMA_VERSION,
+        type: 'flow_end',
+        ts: nowIso(),
+        flow_id: flow.id,
+        session_id: flow.sessionId,
+        outcome: finalOutcome,
+        events: flow.events,
+        bytes: flow.bytes,
+        ttfb_ms: flow.ttfb ?? null,
+        duration_ms: elapsed(flow),
+      }
+      if (flow.status !== undefined) rec.status = flow.status
+      if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
+      if (flow.raw) rec['raw'] = flow.raw.ref
+      if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
+      if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
+      if (flow.truncatedEvent) rec['truncated'] = true
+      if (flow.transport !== 'sse' && flow.bodyChunks) {
+        if (flow.bodyOverCap) {
+          if (flow.raw) rec['body'] = { $ref: flow.raw.ref, bytes: flow.bytes }
+        } else if (!flow.encodingUnsupported) {
+          const text = Buffer.concat(flow.bodyChunks).toString('utf8')
+          let body: unknown = text
+          if (/json/i.test(flow.contentType ?? '') || /^\s*[[{]/.test(text)) {
+            try {
+              body = JSON.parse(text)
+            } catch {
+              body = text
+            }
+          }
+          rec['body'] = typeof body === 'string' ? redactor.text(body) : redactor.json(body)
+        }
+        flow.bodyChunks = []
+      }
+      emit(rec)
+    })()
+    pendingEnds.add(done)
+    void done
+      .catch((err: unknown) => log.error({ err, flow_id: flow.id }, 'could not finish flow'))
+      .finally(() => pendingEnds.delete(done))
+  }
+
+  /** Takes over the response: pass-through with backpressure, tee to the capture. */
+  function onResponse(ctx: MitmCtx, flow: Flow): void {
+    const up = ctx.serverToProxyResponse as IncomingMessage
+    const res = ctx.proxyToClientResponse
+    flow.ttfb = elapsed(flow)
+    flow.status = up.statusCode ?? 0
+    const contentType = headerValue(up.headers['content-type'])
+    if (contentType !== undefined) flow.contentType = contentType
+    const isSse = /^\s*text\/event-stream/i.test(contentType ?? '')
+    flow.transport = isSse ? 'sse' : 'http'
+    flow.captured = filter.captures(flow.host, contentType)
+    if (flow.captured) {
+      writeFlowRecord(flow, { status: flow.status, headers: up.headers })
+      const raw = rawWriter(`${flow.id}.response.raw`)
+      if (raw) flow.raw = raw
+      const enc = headerValue(up.headers['content-encoding'])
+      const decoder = createBodyDecoder(
+        enc,
+        (c) => onDecoded(flow, c),
+        (err) => flow.errors.push(`could not decode ${enc ?? ''} body for the capture: ${err.message}`),
+      )
+      flow.encoding = decoder.encoding
+      if (!decoder.supported) {
+        flow.encodingUnsupported = decoder.encoding
+        log.warn({ flow_id: flow.id, encoding: decoder.encoding }, 'response encoding not decodable on this Node; raw bytes kept, no events captured')
+      } else {
+        flow.decoder = decoder
+        if (isSse) {
+          flow.framer = createSseFramer({
+            onEvent: (e) => onSseEvent(flow, e),
+            onError: (err) => flow.errors.push(err.message),
+            ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+          })
+        } else {
+          flow.bodyChunks = []
+        }
+      }
+    } else {
+      flow.reqChunks = []
+    }
+
+    // http-mitm-proxy's own handler would append "SERVER_TO_PROXY_RESPONSE_ERROR: …" to the
+    // body the client already half-received; a reset must stay visible as a reset.
+    up.removeAllListeners('error')
+    up.on('error', (err) => {
+      endFlow(flow, 'upstream_error', `upstream response failed: ${err.message}`)
+      res.destroy()
+    })
+    up.on('close', () => {
+      if (!up.complete && flow.state === 'open') {
+        endFlow(flow, 'upstream_error', 'upstream closed the connection before the response was complete')
+        res.destroy()
+      }
+    })
+    res.on('close', () => {
+      if (!res.writableFinished && flow.state === 'open') {
+        endFlow(flow, 'aborted', 'client closed the connection before the response was complete')
+        up.destroy()
+        ctx.proxyToServerRequest?.destroy()
+      }
+    })
+    flow.kill = () => {
+      res.destroy()
+      up.destroy()
+    }
+
+    const headers: OutgoingHttpHeaders = {}
+    const rh = up.rawHeaders
+    for (let i = 0; i + 1 < rh.length; i += 2) {
+      const k = rh[i] as string
+      if (HOP_BY_HOP.has(k.toLowerCase())) continue
+      const v = rh[i + 1] as string
+      const prev = headers[k]
+      headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v]
+    }
+    res.writeHead(flow.status, up.statusMessage, headers)
+    // Headers go out now: an SSE client must see the response start before the first event.
+    res.flushHeaders()
+    up.on('data', (chunk: Buffer) => {
+      flow.bytes += chunk.length
+      stats.bytes += chunk.length
+      flow.raw?.write(chunk)
+      flow.decoder?.write(chunk)
+      if (!res.write(chunk)) {
+        // Slow client: stop reading upstream until it drains, so memory stays bounded.
+        up.pause()
+        res.once('drain', () => up.resume())
+      }
+    })
+    up.on('end', () => {
+      res.end()
+      endFlow(flow, 'completed')
+    })
+    up.resume()
+  }
+
+  function respondError(res: ServerResponse, status: number, type: string, message: string): void {
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const body = JSON.stringify({ type: 'error', error: { type, message } })
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-agenttap-error': type })
+    res.end(body)
+  }
+
+  function isSelf(h: string | undefined, p: number | undefined): boolean {
+    if (!h) return false
+    const target = hostOnly(h)
+    return p === boundPort && (isLoopback(target) || target === host)
+  }
+
+  function installHooks(m: AgenttapMitm): void {
+    m.hooks = {
+      connectData(req, socket, head) {
+        socket.pause()
+        sockets.add(socket)
+        socket.once('close', () => sockets.delete(socket))
+        socket.on('error', (err) => log.debug({ err }, 'client tunnel socket error'))
+        ;(socket as Socket).setNoDelay?.(true)
+        const target = hostOnly(req.url ?? '')
+        if (head.length > 0 && head[0] === 0x16 && minter && inner) {
+          let secureContext
+          try {
+            secureContext = minter.contextFor(target)
+          } catch (err) {
+            log.error({ err, host: target }, 'could not mint a certificate')
+            socket.destroy()
+            return
+          }
+          socket.unshift(head)
+          const tlsSocket = new TLSSocket(socket as Socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] })
+          tlsSocket.on('error', (err) => log.debug({ err, host: target }, 'client TLS error (does the client trust the agenttap CA?)'))
+          inner.emit('connection', tlsSocket)
+          socket.resume()
+        } else {
+          // Plain HTTP (or garbage) inside a tunnel: let the plain proxy server parse it.
+          socket.unshift(head)
+          m.httpServer?.emit('connection', socket)
+          socket.resume()
+        }
+      },
+      error(kind, ctx, err) {
+        if (!ctx) {
+          log.debug({ err, kind }, 'proxy error')
+          return
+        }
+        const flow = httpFlows.get(ctx)
+        const clientSide = kind.startsWith('CLIENT_TO_PROXY') || kind.startsWith('PROXY_TO_CLIENT')
+        if (clientSide) {
+          if (flow) endFlow(flow, 'aborted', `client connection failed: ${err.message}`)
+          ctx.proxyToServerRequest?.destroy()
+          return
+        }
+        log.warn({ kind, err: err.message, flow_id: flow?.id }, 'upstream error')
+        if (flow) {
+          if (flow.state === 'open' && !flow.flowWritten) flow.captured = filter.captures(flow.host)
+          endFlow(flow, 'upstream_error', `${kind}: ${err.message}`)
+        }
+        respondError(ctx.proxyToClientResponse, 502, 'agenttap_upstream_error', `agenttap proxy could not reach the upstream: ${err.message}`)
+      },
+      socketError(desc, err) {
+        log.debug({ err: err.message, desc }, 'socket error')
+      },
+    }
+
+    m.onRequest((rawCtx, cb) => {
+      const ctx = rawCtx as unknown as MitmCtx
+      const req = ctx.clientToProxyRequest
+      const o = ctx.proxyToServerRequestOptions
+      if (!ctx.isSSL && isSelf(o?.host, o?.port)) {
+        const res = ctx.proxyToClientResponse
+        if ((req.url ?? '').split('?')[0] === HEALTH_PATH) {
+          const body = JSON.stringify({ agenttap: 'proxy', pid: process.pid, host, port: boundPort, captureDir, caCertPath: ca?.certPath, stats: statsNow() })
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+          res.end(body)
+        } else {
+          respondError(res, 400, 'agenttap_not_a_proxy_request', `this is the agenttap capture proxy; use it as HTTPS_PROXY (status: ${HEALTH_PATH})`)
+        }
+        req.resume()
+        return
+      }
+      const scheme = ctx.isSSL ? 'https' : 'http'
+      const defaultPort = ctx.isSSL ? 443 : 80
+      const hostName = o?.host ?? 'unknown'
+      const portPart = o?.port && o.port !== defaultPort ? `:${o.port}` : ''
+      const hostForUrl = isIP(hostName) === 6 ? `[${hostName}]` : hostName
+      const url = `${scheme}://${hostForUrl}${portPart}${o?.path ?? req.url ?? '/'}`
+      const flow = newFlow(req.method ?? 'GET', url, hostName, { ...req.headers }, 'http')
+      httpFlows.set(ctx, flow)
+      ctx.onRequestData((_c, chunk, next) => {
+        if (!flow.reqTruncated) {
+          if (flow.reqBytes + chunk.length > maxReq) flow.reqTruncated = true
+          else {
+            flow.reqChunks.push(chunk)
+            flow.reqBytes += chunk.length
+          }
+        }
+        next(null, chunk)
+      })
+      ctx.onRequestEnd((_c, next) => next())
+      // Never calls back: the response is piped here, not by http-mitm-proxy (whose final
+      // filter ignores backpressure and rewrites headers).
+      ctx.onResponse((c) => onResponse(c, flow))
+      req.once('close', () => {
+        // Client gone before any response arrived.
+        if (flow.state === 'open' && flow.status === undefined) {
+          flow.captured = filter.captures(flow.host)
+          endFlow(flow, 'aborted', 'client closed the connection before the upstream answered')
+          ctx.proxyToServerRequest?.destroy()
+        }
+      })
+      flow.kill = () => {
+        ctx.proxyToServerRequest?.destroy()
+        ctx.proxyToClientResponse.destroy()
+      }
+      cb()
+    })
+
+    m.onWebSocketConnection((rawCtx, cb) => {
+      const ctx = rawCtx as unknown as MitmWsCtx
+      const url = ctx.proxyToServerWebSocketOptions?.url ?? ''
+      let hostName = ''
+      try {
+        hostName = new URL(url).hostname.replace(/^\[|\]$/g, '')
+      } catch {
+        hostName = ''
+      }
+      if (filter.captures(hostName)) {
+        const headers = { ...(ctx.clientToProxyWebSocket?.upgradeReq?.headers ?? {}) }
+        const flow = newFlow('GET', url, hostName, headers, 'ws')
+        flow.captured = true
+        flow.status = 101
+        flow.ttfb = 0
+        wsFlows.set(ctx, flow)
+        flow.kill = () => {
+          ctx.clientToProxyWebSocket?.terminate()
+          ctx.proxyToServerWebSocket?.terminate()
+        }
+      }
+      cb()
+    })
+    m.onWebSocketFrame((rawCtx, type, fromServer, data, isBinary, cb) => {
+      const flow = wsFlows.get(rawCtx as object)
+      if (flow && flow.state === 'open' && type === 'message') {
+        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data as Buffer[]) : Buffer.from(data as ArrayBuffer)
+        flow.bytes += buf.length
+        stats.bytes += buf.length
+        if (!isBinary) {
+          const text = buf.toString('utf8')
+          if (fromServer) {
+            if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 })
+            const rec: SseRecord = {
+              v: SCHEMA_VERSION,
+              type: 'sse',
+              ts: nowIso(),
+              flow_id: flow.id,
+              session_id: flow.sessionId,
+              seq: flow.events++,
+              t_ms: elapsed(flow),
+              data: redactor.text(text),
+              transport: 'ws',
+            }
+            if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
+            stats.events++
+            emit(rec)
+          } else {
+            // The first client frame (Codex: response.create) is the request body: session id,
+            // prompt_cache_key, model. Later frames go to the flow's client-frame log.
+            if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 }, buf)
+            else {
+              let raw = (flow as Flow & { wsClientLog?: RawWriter }).wsClientLog
+              if (!raw) {
+                raw = rawWriter(`${flow.id}.ws-client.jsonl`)
+                if (raw) (flow as Flow & { wsClientLog?: RawWriter }).wsClientLog = raw
+              }
+              let line: string
+              try {
+                line = JSON.stringify(redactor.json(JSON.parse(text)))
+              } catch {
+                line = JSON.stringify(redactor.text(text))
+              }
+              raw?.write(`${line}\n`)
+            }
+          }
+        }
+      }
+      cb(null, data, isBinary)
+    })
+    m.onWebSocketClose((rawCtx, code, message, cb) => {
+      const ctx = rawCtx as unknown as MitmWsCtx
+      const flow = wsFlows.get(rawCtx as object)
+      const normal = code === 1000 || code === 1001 || code === 1005
+      if (flow) {
+        ;(flow as Flow & { wsClientLog?: RawWriter }).wsClientLog?.end()
+        const reason = Buffer.isBuffer(message) ? message.toString('utf8') : String(message ?? '')
+        if (normal) endFlow(flow, 'completed')
+        else if (ctx.closedByServer) endFlow(flow, 'upstream_error', `upstream closed the WebSocket with code ${code}${reason ? `: ${reason}` : ''}`)
+        else endFlow(flow, 'aborted', `client closed the WebSocket with code ${code}${reason ? `: ${reason}` : ''}`)
+      }
+      // http-mitm-proxy forwards a server close with no status (1005) to the server again
+      // instead of the client; close the other side here so neither end hangs.
+      const other = ctx.closedByServer ? ctx.clientToProxyWebSocket : ctx.proxyToServerWebSocket
+      try {
+        if (other && other.readyState === 1) {
+          if (normal && code !== 1005) other.close(code)
+          else if (normal) other.close()
+          else other.terminate()
+        }
+      } catch {
+        other?.terminate()
+      }
+      cb(null)
+    })
+    m.onWebSocketError((rawCtx, err) => {
+      const flow = wsFlows.get(rawCtx as object)
+      if (flow) endFlow(flow, 'upstream_error', `WebSocket error: ${err?.message ?? 'unknown'}`)
+    })
+  }
+
+  function statsNow(): CaptureStats {
+    return {
+      openFlows: openFlows.size,
+      flows: stats.flows,
+      capturedFlows: stats.capturedFlows,
+      events: stats.events,
+      bytes: stats.bytes,
+      certsMinted: minter?.minted ?? 0,
+      droppedRecords: hub.dropped,
+    }
+  }
+
+  const api: CaptureProxy = {
+    get host() {
+      return host
+    },
+    get port() {
+      return boundPort
+    },
+    get url() {
+      return `http://${isIP(host) === 6 ? `[${host}]` : host}:${boundPort}`
+    },
+    get caCertPath() {
+      return ca?.certPath ?? ''
+    },
+    get caBundlePath() {
+      return ca?.bundlePath ?? ''
+    },
+    captureDir,
+    async start() {
+      if (running) return { host, port: boundPort, url: api.url }
+      ca = ensureCa(opts.caDir ?? defaultCaDir())
+      minter = createLeafMinter(ca)
+      sinks = opts.sinks ?? [createFileSink({ logDir, onError: (err) => log.error({ err }, 'raw body write failed') })]
+      const extraCa = opts.upstreamCa === undefined ? [] : typeof opts.upstreamCa === 'string' ? [opts.upstreamCa] : [...opts.upstreamCa]
+      const agentOpts = { keepAlive: true, maxFreeSockets: 64, noDelay: true, scheduling: 'lifo' as const }
+      const httpsAgent = new HttpsAgent({
+        ...agentOpts,
+        rejectUnauthorized: opts.rejectUnauthorized ?? true,
+        ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+      })
+      const httpAgent = new HttpAgent(agentOpts)
+      const m = new AgenttapMitm()
+      installHooks(m)
+      inner = createHttpServer({ noDelay: true, keepAlive: true, requestTimeout: 0 })
+      inner.on('request', (req, res) => m._onHttpServerRequest(true, req, res))
+      innerWss = new WebSocketServer({ server: inner })
+      innerWss.on('connection', (ws: WebSocket & { upgradeReq?: IncomingMessage }, req: IncomingMessage) => {
+        ws.upgradeReq = req
+        m._onWebSocketServerConnect(true, ws as never, req)
+      })
+      innerWss.on('error', (err) => log.debug({ err }, 'inner websocket server error'))
+      await new Promise<void>((resolve, reject) => {
+        const onErr = (err: Error): void => reject(new ProxyCaptureError('LISTEN_FAILED', `could not listen on ${host}:${boundPort}: ${err.message}`, { cause: err }))
+        m.listen({ host, port: boundPort, sslCaDir: ca?.dir ?? '', keepAlive: true, httpAgent, httpsAgent }, ((err?: Error) => {
+          if (err) onErr(err)
+          else resolve()
+        }) as () => void)
+        // listen() reports bind failures only as a server 'error' event.
+        queueMicrotask(() => {
+          const srv = (m as unknown as { httpServer?: import('node:http').Server }).httpServer
+          srv?.once('error', onErr)
+        })
+      })
+      const srv = (m as unknown as { httpServer: import('node:http').Server }).httpServer
+      srv.requestTimeout = 0
+      srv.on('connection', (s: Socket) => {
+        s.setNoDelay(true)
+        sockets.add(s)
+        s.once('close', () => sockets.delete(s))
+      })
+      mitm = m
+      boundPort = m.httpPort
+      running = true
+      log.info({ host, port: boundPort, captureDir, ca: ca.certPath }, 'agenttap proxy listening')
+      return { host, port: boundPort, url: api.url }
+    },
+    async stop() {
+      if (!running) return
+      running = false
+      const m = mitm
+      mitm = undefined
+      const srv = (m as unknown as { httpServer?: import('node:http').Server } | undefined)?.httpServer
+      srv?.close()
+      for (const flow of [...openFlows]) {
+        endFlow(flow, 'aborted', 'proxy shutdown')
+        flow.kill?.()
+      }
+      for (const s of [...sockets]) s.destroy()
+      innerWss?.close()
+      inner?.close()
+      await Promise.all([...pendingEnds])
+      await Promise.all(sinks.map((s) => s.flush().catch((err: unknown) => log.error({ err }, 'sink flush failed'))))
+      await Promise.all(sinks.map((s) => s.close().catch((err: unknown) => log.error({ err }, 'sink close failed'))))
+      hub.close()
+      log.info(statsNow(), 'agenttap proxy stopped')
+    },
+    onRecord(fn) {
+      return hub.subscribe(fn)
+    },
+    records(o) {
+      return hub.iterate(o)
+    },
+    stats: statsNow,
+  }
+  return api
+}

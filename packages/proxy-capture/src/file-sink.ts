@@ -1,0 +1,108 @@
+import { createWriteStream, mkdirSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { CAPTURE_FILES, createJsonlWriter, type CaptureRecord } from '@agenttap/jsonl-io'
+import type { CaptureSink, RawWriter } from './types.js'
+
+/** The default log root: `$AGENTTAP_LOG_DIR` or `~/centralized-logs`. */
+export function defaultLogDir(): string {
+  return process.env['AGENTTAP_LOG_DIR'] ?? join(homedir(), 'centralized-logs')
+}
+
+/** Where a client's per-agent view of `sse_lines.jsonl` lives, by detected client. */
+const CLIENT_DIRS: Record<string, string> = { 'claude-code': 'claude', codex: 'codex' }
+
+/** Options of {@link createFileSink}. */
+export interface FileSinkOptions {
+  /** Log root. @defaultValue {@link defaultLogDir}() */
+  logDir?: string
+  /** jsonl-io fsync policy. @defaultValue `'never'` (one write per line; at most the last line tears on a crash) */
+  fsync?: 'never' | 'close' | 'always'
+  /** I/O failures of raw files (records go through jsonl-io's writer). */
+  onError?(err: Error): void
+}
+
+/**
+ * The file sink: `<logDir>/all-mitm-sse/{sse_flows,sse_lines,sse_flow_ends}.jsonl`, raw bodies
+ * in `all-mitm-sse/sse_logs/`, and each `sse` record also in `<logDir>/claude/sse_lines.jsonl`
+ * or `<logDir>/codex/sse_lines.jsonl` by the flow's detected client. Directories are created
+ * 0700: captures hold prompts.
+ */
+export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { readonly captureDir: string } {
+  const logDir = opts.logDir ?? defaultLogDir()
+  const captureDir = join(logDir, 'all-mitm-sse')
+  const rawDir = join(captureDir, CAPTURE_FILES.rawDir)
+  mkdirSync(rawDir, { recursive: true, mode: 0o700 })
+  const wopts = { fsync: opts.fsync ?? 'never', mkdir: true } as const
+  const flows = createJsonlWriter(join(captureDir, CAPTURE_FILES.flows), wopts)
+  const lines = createJsonlWriter(join(captureDir, CAPTURE_FILES.lines), wopts)
+  const ends = createJsonlWriter(join(captureDir, CAPTURE_FILES.flowEnds), wopts)
+  const perClient = new Map<string, ReturnType<typeof createJsonlWriter>>()
+  const flowClient = new Map<string, string>()
+  const rawOpen = new Set<Promise<void>>()
+
+  function clientWriter(dir: string): ReturnType<typeof createJsonlWriter> {
+    let w = perClient.get(dir)
+    if (!w) {
+      mkdirSync(join(logDir, dir), { recursive: true, mode: 0o700 })
+      w = createJsonlWriter(join(logDir, dir, CAPTURE_FILES.lines), wopts)
+      perClient.set(dir, w)
+    }
+    return w
+  }
+
+  return {
+    captureDir,
+    write(record: CaptureRecord) {
+      switch (record.type) {
+        case 'flow': {
+          flows.write(record)
+          const dir = typeof record.client === 'string' ? CLIENT_DIRS[record.client] : undefined
+          if (dir) flowClient.set(record.flow_id, dir)
+          break
+        }
+        case 'sse': {
+          lines.write(record)
+          const dir = flowClient.get(record.flow_id)
+          if (dir) clientWriter(dir).write(record)
+          break
+        }
+        case 'flow_end':
+          ends.write(record)
+          flowClient.delete(record.flow_id)
+          break
+        default:
+          lines.write(record)
+      }
+    },
+    raw(name: string): RawWriter {
+      const ref = `${CAPTURE_FILES.rawDir}/${name}`
+      const ws = createWriteStream(join(rawDir, name), { flags: 'a', mode: 0o600 })
+      const done = new Promise<void>((resolve) => {
+        ws.on('close', resolve)
+        ws.on('error', (err) => {
+          opts.onError?.(err)
+          resolve()
+        })
+      })
+      rawOpen.add(done)
+      void done.then(() => rawOpen.delete(done))
+      return {
+        ref,
+        write(chunk) {
+          if (!ws.destroyed) ws.write(chunk)
+        },
+        end() {
+          if (!ws.destroyed && !ws.writableEnded) ws.end()
+        },
+      }
+    },
+    async flush() {
+      await Promise.all([flows.flush(), lines.flush(), ends.flush(), ...[...perClient.values()].map((w) => w.flush())])
+    },
+    async close() {
+      await Promise.all([...rawOpen])
+      await Promise.all([flows.close(), lines.close(), ends.close(), ...[...perClient.values()].map((w) => w.close())])
+    },
+  }
+}

@@ -1,0 +1,116 @@
+import type { CaptureRecord } from '@agenttap/jsonl-io'
+import type { Logger } from 'pino'
+
+/** Writes the raw bytes of one flow body under `sse_logs/`. */
+export interface RawWriter {
+  /** Path of the file relative to the capture directory (`sse_logs/<flow>.response.raw`). */
+  readonly ref: string
+  write(chunk: Uint8Array | string): void
+  end(): void
+}
+
+/**
+ * Where canonical records go. Files now ({@link createFileSink}); a Redis stream sink
+ * implements the same interface later. `write` must not throw for I/O failures: report them
+ * through `flush`/`close` or a logger, and keep accepting records.
+ */
+export interface CaptureSink {
+  /** Accepts one canonical record (already redacted). Called in capture order. */
+  write(record: CaptureRecord): void
+  /** Opens a raw body file for a flow; sinks without blob storage omit it. */
+  raw?(name: string): RawWriter
+  /** Resolves once everything written so far is handed to the OS (or remote). */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+/** The redaction functions the capture goes through (session-extractor's shape). */
+export interface CaptureRedactor {
+  headers(h: Record<string, string | string[] | undefined>): Record<string, string | string[]>
+  json(value: unknown): unknown
+  text(s: string): string
+  url(u: string): string
+}
+
+/** Options of {@link createCaptureProxy}. */
+export interface CaptureProxyOptions {
+  /** Interface to listen on. @defaultValue `'127.0.0.1'` */
+  host?: string
+  /** Port; 0 picks a free one. @defaultValue 9110 */
+  port?: number
+  /** Binding anything but a loopback address must be asked for explicitly. @defaultValue false */
+  allowNonLoopback?: boolean
+  /** CA directory. @defaultValue `~/.agenttap/ca` */
+  caDir?: string
+  /** Log root; the capture goes to `<logDir>/all-mitm-sse/`. @defaultValue `$AGENTTAP_LOG_DIR` or `~/centralized-logs` */
+  logDir?: string
+  /** Record sinks. @defaultValue one file sink on `logDir` */
+  sinks?: CaptureSink[]
+  /** Only these hosts are captured (`*.example.com` matches subdomains). */
+  includeHosts?: readonly string[]
+  /** These hosts are never captured (still proxied). */
+  excludeHosts?: readonly string[]
+  /** Extra PEM roots trusted for upstream TLS (e.g. a corporate proxy, or a test server). */
+  upstreamCa?: string | readonly string[]
+  /** Verify upstream certificates. @defaultValue true */
+  rejectUnauthorized?: boolean
+  /** Diagnostics. @defaultValue a silent pino logger */
+  logger?: Logger
+  /** Request/response bodies up to this size are inlined in records; larger ones become `{ $ref }`. @defaultValue 1 MiB */
+  maxInlineBodyBytes?: number
+  /** Request bodies are kept for the capture up to this size. @defaultValue 64 MiB */
+  maxRequestBodyBytes?: number
+  /** Cap on one SSE event. @defaultValue 16 MiB */
+  maxEventBytes?: number
+  /** Redaction; defaults to session-extractor's default redactor. */
+  redactor?: CaptureRedactor
+  /** Records buffered per {@link CaptureProxy.records} iterator before old ones are dropped. @defaultValue 10000 */
+  maxBufferedRecords?: number
+}
+
+/** Counters of a running proxy. */
+export interface CaptureStats {
+  openFlows: number
+  flows: number
+  capturedFlows: number
+  events: number
+  bytes: number
+  certsMinted: number
+  droppedRecords: number
+}
+
+/** A record-stream subscription as used by the live monitor. */
+export interface RecordIteratorOptions {
+  signal?: AbortSignal
+  /** Records kept while the consumer lags; older ones are dropped (counted in stats). */
+  maxBuffered?: number
+}
+
+/** A running (or startable) capture proxy. */
+export interface CaptureProxy {
+  /** Creates/loads the CA, opens sinks, listens. Resolves with the bound address. */
+  start(): Promise<{ host: string; port: number; url: string }>
+  /**
+   * Stops listening, ends every open flow with `outcome:"aborted"` (error `proxy shutdown`),
+   * flushes and closes the sinks.
+   */
+  stop(): Promise<void>
+  readonly host: string
+  /** The bound port (after start). */
+  readonly port: number
+  /** `http://host:port`, the value for `HTTPS_PROXY`. */
+  readonly url: string
+  /** CA paths (after start). */
+  readonly caCertPath: string
+  readonly caBundlePath: string
+  /** The capture directory `<logDir>/all-mitm-sse`. */
+  readonly captureDir: string
+  /**
+   * MONITOR HOOK: called synchronously with every canonical record, in capture order, after it
+   * went to the sinks. Returns an unsubscribe function.
+   */
+  onRecord(fn: (record: CaptureRecord) => void): () => void
+  /** MONITOR HOOK: the same records as an async iterable (bounded buffer, see options). */
+  records(opts?: RecordIteratorOptions): AsyncIterable<CaptureRecord>
+  stats(): CaptureStats
+}
