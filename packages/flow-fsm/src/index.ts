@@ -15,6 +15,8 @@ export type { JsonStringChunk } from './json-string-decoder.js'
 export { JsonPrettyStream } from './json-pretty.js'
 export type { StreamFormatter } from './json-pretty.js'
 export { opsToString, pushText, sanitizeText } from './render-ops.js'
+export { createScreenController } from './screen-controller.js'
+export type { CardInfo, CardMeta, ScreenController, ScreenControllerOptions } from './screen-controller.js'
 export { FlowFsmError } from './errors.js'
 export type { FlowFsmErrorCode } from './errors.js'
 export type {
