@@ -1,2 +1,37 @@
-/** @agenttap/session-extractor — filled in by its issue. */
-export const packageName = '@agenttap/session-extractor'
+/**
+ * @agenttap/session-extractor: pure functions the proxy runs on every intercepted request:
+ * which session it belongs to, which client and provider, and redaction of every secret
+ * before anything reaches disk.
+ */
+export { extractSessionId, validateSessionId, parseClaudeUserId, deriveSessionId, MAX_SESSION_ID_LENGTH } from './session-id.js'
+export { detectClient, detectProvider, detectSubagent } from './detect.js'
+export { inspectRequest } from './inspect.js'
+export {
+  createRedactor,
+  redactHeaders,
+  redactJson,
+  redactText,
+  redactUrl,
+  isSecretHeaderName,
+  isSecretFieldName,
+  REDACTED_PREFIX,
+} from './redactor.js'
+export { createStreamRedactor } from './stream-redactor.js'
+export { createSseRedactor } from './sse-redactor.js'
+export { SessionExtractorError } from './errors.js'
+export type { SessionExtractorErrorCode } from './errors.js'
+export type { StreamRedactor, StreamRedactorOptions } from './stream-redactor.js'
+export type { SseRedactor, SseRedactorOptions, SseDataRecord } from './sse-redactor.js'
+export type {
+  Client,
+  Provider,
+  HeaderValue,
+  RequestHeaders,
+  RequestInfo,
+  SessionSource,
+  SessionIdResult,
+  RequestInspection,
+  RedactorOptions,
+  Redactor,
+  SecretSpan,
+} from './types.js'

@@ -1,0 +1,129 @@
+import { SessionExtractorError } from './errors.js'
+import { createRedactor } from './redactor.js'
+import type { Redactor, SecretSpan } from './types.js'
+
+/** Options of {@link createStreamRedactor}. */
+export interface StreamRedactorOptions {
+  /** Redactor to apply. @defaultValue the default redactor */
+  redactor?: Redactor
+  /**
+   * Characters always held back at the tail: long enough for a keyword and separator
+   * (`Authorization: Bearer `) whose secret has not arrived yet. @defaultValue 64
+   */
+  holdback?: number
+  /**
+   * Most characters held at once. A secret-like run longer than this is released (redacted
+   * as far as it can be) rather than growing the buffer without bound. @defaultValue 65536
+   */
+  maxPending?: number
+}
+
+/** A streaming text redactor: same shape as stream-normalizer's `TextDeltaNormalizer`. */
+export interface StreamRedactor {
+  /** Add a fragment; returns redacted text that is now safe to emit (possibly `''`). */
+  feed(fragment: string): string
+  /** The stream ended: returns the redacted rest. */
+  end(): string
+  /** Forget held text (a new stream). */
+  reset(): void
+  /** Characters currently held back. */
+  readonly pending: number
+}
+
+const DELIM = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])
+
+/**
+ * Where text may be cut so that no secret, complete or still growing, straddles the cut.
+ * Holds back `holdback` chars, the trailing run of non-delimiter chars (a key still
+ * arriving), an unterminated PEM block, and moves the cut before any secret it would split.
+ * @internal
+ */
+export function safeCut(text: string, spans: readonly SecretSpan[], holdback: number, maxPending: number): number {
+  const len = text.length
+  let r = len - holdback
+  let s = len
+  const floor = Math.max(0, len - maxPending)
+  while (s > floor && !DELIM.has(text[s - 1] as string)) s--
+  if (s < r) r = s
+  const begin = text.lastIndexOf('-----BEGIN')
+  if (begin >= 0 && begin < r && text.indexOf('-----END', begin) < 0) r = begin
+  for (const sp of spans) {
+    if (sp.start >= r) break
+    if (sp.end > r) {
+      r = sp.start
+      break
+    }
+  }
+  if (r < floor) r = floor
+  return r < 0 ? 0 : r
+}
+
+/** Apply spans (sorted, non-overlapping, all ending at or before `cut`) to `text.slice(0, cut)`. */
+export function applySpans(text: string, spans: readonly SecretSpan[], cut: number): string {
+  const parts: string[] = []
+  let at = 0
+  for (const sp of spans) {
+    if (sp.end > cut) break
+    parts.push(text.slice(at, sp.start), sp.replacement)
+    at = sp.end
+  }
+  parts.push(text.slice(at, cut))
+  return parts.join('')
+}
+
+/** A forced cut (buffer cap) never splits a secret: it moves to the end of the one it would split. */
+export function widenCut(cut: number, spans: readonly SecretSpan[]): number {
+  for (const sp of spans) {
+    if (sp.start >= cut) break
+    if (sp.end > cut) return sp.end
+  }
+  return cut
+}
+
+export function checkStreamOptions(fn: string, holdback: number, maxPending: number): void {
+  if (!Number.isInteger(holdback) || holdback < 0) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected holdback to be a non-negative integer, received ${String(holdback)}`)
+  if (!Number.isInteger(maxPending) || maxPending < holdback + 1) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected maxPending to be an integer greater than holdback (${holdback}), received ${String(maxPending)}`)
+}
+
+/**
+ * Redact a text stream that arrives in fragments (text deltas, tool-argument deltas, a
+ * terminal view) so that a secret split across fragments is still caught: the redactor
+ * runs over the joined text and only a tail that could still be part of a secret is held
+ * back. Every secret `redactor.text` finds in the joined stream is redacted in the output, however
+ * the stream was split (secrets longer than `maxPending` aside).
+ *
+ * @example
+ * const s = createStreamRedactor()
+ * let out = s.feed('my key is sk-ant-api03-AbC') + s.feed('dEf0123456789xyzXYZ0123 ok')
+ * out += s.end() // 'my key is sk-ant-api03-[REDACTED:…] ok'
+ */
+export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRedactor {
+  const redactor = opts.redactor ?? createRedactor()
+  const holdback = opts.holdback ?? 64
+  const maxPending = opts.maxPending ?? 65536
+  checkStreamOptions('createStreamRedactor', holdback, maxPending)
+  let pending = ''
+
+  return {
+    feed(fragment: string): string {
+      if (typeof fragment !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `streamRedactor.feed: expected a string, received ${typeof fragment}`)
+      if (fragment === '') return ''
+      const text = pending === '' ? fragment : pending + fragment
+      const spans = redactor.findSecrets(text)
+      const cut = widenCut(safeCut(text, spans, holdback, maxPending), spans)
+      pending = text.slice(cut)
+      return cut === 0 ? '' : applySpans(text, spans, cut)
+    },
+    end(): string {
+      const out = pending === '' ? '' : redactor.text(pending)
+      pending = ''
+      return out
+    },
+    reset(): void {
+      pending = ''
+    },
+    get pending(): number {
+      return pending.length
+    },
+  }
+}
