@@ -1,2 +1,39 @@
-/** @agenttap/stream-normalizer — filled in by its issue. */
+/**
+ * @agenttap/stream-normalizer — SSE framing and provider adapters (Anthropic Messages, OpenAI
+ * Responses / Codex, OpenAI Chat Completions) to unified agent events, plus incremental JSON
+ * string decoding and pretty-printing for streamed tool arguments.
+ */
+export { createStreamNormalizer, normalizeRecords } from './stream-normalizer.js'
+export type { StreamNormalizer, StreamNormalizerOptions, StreamRecord, NormalizeResult } from './stream-normalizer.js'
+export { createSseFramer, DEFAULT_MAX_EVENT_BYTES } from './sse-framer.js'
+export type { SseFramer, SseFramerOptions } from './sse-framer.js'
+export { detectProvider, detectProviderFromEvent } from './detect-provider.js'
+export type { ProviderHint } from './detect-provider.js'
+export { TextDeltaNormalizer } from './text-delta-normalizer.js'
+export type { TextDeltaNormalizerOptions } from './text-delta-normalizer.js'
+export { JsonStreamFormatter, formatJsonValue } from './json-stream-formatter.js'
+export type { JsonStreamFormatterOptions } from './json-stream-formatter.js'
+export { encodeSseEvent } from './encode-sse.js'
+export { NormalizerError } from './errors.js'
+export type { NormalizerErrorCode, NormalizerErrorContext } from './errors.js'
+export type {
+  AgentEvent,
+  AgentEventType,
+  ErrorEvent,
+  EventBase,
+  MessageEndEvent,
+  MessageStartEvent,
+  StreamProvider,
+  TextDeltaEvent,
+  ThinkingDeltaEvent,
+  ToolArgsDeltaEvent,
+  ToolCallEndEvent,
+  ToolCallKind,
+  ToolCallStartEvent,
+  UnknownEvent,
+  Usage,
+  UsageEvent,
+} from './types.js'
+
+/** Package name, for diagnostics. */
 export const packageName = '@agenttap/stream-normalizer'

@@ -69,6 +69,8 @@ export interface ToolCallEndEvent extends EventBase {
   parsed?: unknown
   /** Why `arguments` did not parse, when it did not. */
   parse_error?: string
+  /** true when the stream ended (or the message stopped) before the call's end event came. */
+  incomplete?: boolean
 }
 
 /** Token usage. Anthropic's `message_delta` usage is cumulative: the latest event wins. */
@@ -94,6 +96,8 @@ export interface MessageEndEvent extends EventBase {
   stop_reason?: string
   /** true when the stream ended without its terminal event. */
   incomplete?: boolean
+  /** Provider detail of an unusual end (Responses `incomplete_details.reason`, e.g. `max_output_tokens`). */
+  detail?: string
 }
 
 export interface ErrorEvent extends EventBase {

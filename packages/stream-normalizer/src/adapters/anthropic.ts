@@ -1,0 +1,211 @@
+import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
+import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
+
+const BLOCK_TEXT = 1
+const BLOCK_THINKING = 2
+const BLOCK_REDACTED = 3
+const BLOCK_OTHER = 4
+
+interface Block {
+  kind: number
+  tool: ToolCall | undefined
+}
+
+const TOOL_BLOCKS: Record<string, ToolCallKind> = {
+  tool_use: 'function',
+  server_tool_use: 'server',
+  mcp_tool_use: 'server',
+}
+
+/**
+ * Anthropic Messages stream → unified events. `message_delta` usage is cumulative and may
+ * carry only some counts, so usage is merged over `message_start`'s and every usage event
+ * carries the flow's complete latest counts (`cumulative: true`).
+ */
+export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
+  const { flow_id } = ctx
+  const provider = 'anthropic' as const
+  let blocks: (Block | undefined)[] = []
+  let usage: Usage = {}
+  let stopReason: string | undefined
+  let ended = false
+  let errored = false
+
+  function mergeUsage(u: Record<string, unknown>, seq: number | undefined): void {
+    setUsage(usage, 'input_tokens', u['input_tokens'])
+    setUsage(usage, 'output_tokens', u['output_tokens'])
+    setUsage(usage, 'cache_read_input_tokens', u['cache_read_input_tokens'])
+    setUsage(usage, 'cache_creation_input_tokens', u['cache_creation_input_tokens'])
+    const e: UsageEvent = { type: 'usage', flow_id, provider, usage: { ...usage }, cumulative: true }
+    ctx.emit(withBase(e, seq, undefined))
+  }
+
+  function flushTools(seq: number | undefined): void {
+    for (const b of blocks) if (b?.tool?.open) emitToolEnd(ctx, b.tool, seq, true)
+  }
+
+  function messageEnd(seq: number | undefined, incomplete: boolean): void {
+    flushTools(seq)
+    const e: MessageEndEvent = { type: 'message_end', flow_id, provider }
+    const reason = stopReason ?? (errored ? 'error' : undefined)
+    if (reason !== undefined) e.stop_reason = reason
+    if (incomplete) e.incomplete = true
+    ctx.emit(withBase(e, seq, undefined))
+  }
+
+  function blockStart(v: Record<string, unknown>, seq: number | undefined, name: string | undefined, data: string): void {
+    const index = num(v['index'])
+    const cb = obj(v['content_block'])
+    const cbType = str(cb?.['type'])
+    if (index === undefined || cb === undefined || cbType === undefined) {
+      ctx.error('UNEXPECTED_EVENT', 'content_block_start without index or content_block.type', seq, name, data)
+      emitUnknown(ctx, seq, name, data, 'content_block_start without index or content_block.type')
+      return
+    }
+    const prev = blocks[index]
+    if (prev?.tool?.open) emitToolEnd(ctx, prev.tool, seq, true)
+    const toolKind = TOOL_BLOCKS[cbType]
+    if (toolKind !== undefined) {
+      const tc = newToolCall(str(cb['name']) ?? '', toolKind, str(cb['id']), undefined, index)
+      const input = obj(cb['input'])
+      // Replayed or proxied streams may carry the whole input here instead of in deltas.
+      if (input !== undefined && Object.keys(input).length > 0) tc.final = JSON.stringify(input)
+      blocks[index] = { kind: BLOCK_OTHER, tool: tc }
+      emitToolStart(ctx, tc, seq)
+      return
+    }
+    if (cbType === 'text') {
+      blocks[index] = { kind: BLOCK_TEXT, tool: undefined }
+      const text = str(cb['text'])
+      if (text) ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text }, seq, index))
+      return
+    }
+    if (cbType === 'thinking') {
+      blocks[index] = { kind: BLOCK_THINKING, tool: undefined }
+      const text = str(cb['thinking'])
+      if (text) ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text, kind: 'thinking' }, seq, index))
+      return
+    }
+    if (cbType === 'redacted_thinking') {
+      blocks[index] = { kind: BLOCK_REDACTED, tool: undefined }
+      ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: '', kind: 'redacted' }, seq, index))
+      return
+    }
+    blocks[index] = { kind: BLOCK_OTHER, tool: undefined }
+    emitUnknown(ctx, seq, name ?? 'content_block_start', data, `content block type "${cbType}" has no unified event`, index)
+  }
+
+  function blockDelta(v: Record<string, unknown>, seq: number | undefined, name: string | undefined, data: string): void {
+    const index = num(v['index'])
+    const d = obj(v['delta'])
+    const dt = str(d?.['type'])
+    if (d === undefined || dt === undefined) {
+      ctx.error('UNEXPECTED_EVENT', 'content_block_delta without delta.type', seq, name, data)
+      emitUnknown(ctx, seq, name, data, 'content_block_delta without delta.type', index)
+      return
+    }
+    switch (dt) {
+      case 'text_delta':
+        ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text: str(d['text']) ?? '' }, seq, index))
+        return
+      case 'thinking_delta':
+        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: str(d['thinking']) ?? '', kind: 'thinking' }, seq, index))
+        return
+      case 'signature_delta':
+        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: str(d['signature']) ?? '', kind: 'signature' }, seq, index))
+        return
+      case 'input_json_delta': {
+        const pj = str(d['partial_json']) ?? ''
+        const tc = index === undefined ? undefined : blocks[index]?.tool
+        if (tc === undefined || !tc.open) {
+          ctx.error('UNEXPECTED_EVENT', `input_json_delta for content block ${String(index)}, which is not an open tool_use block: expected content_block_start with a tool_use first`, seq, name, data)
+          emitUnknown(ctx, seq, name, data, 'input_json_delta outside a tool_use block', index)
+          return
+        }
+        // The first fragment is usually "": it carries nothing, the joined arguments are the same.
+        if (pj.length > 0) emitToolDelta(ctx, tc, seq, pj)
+        return
+      }
+      default:
+        emitUnknown(ctx, seq, name, data, `delta type "${dt}" has no unified event`, index)
+    }
+  }
+
+  return {
+    event(v, name, seq, data) {
+      const type = str(v['type']) ?? name
+      switch (type) {
+        case 'content_block_delta':
+          blockDelta(v, seq, name, data)
+          return
+        case 'message_start': {
+          const m = obj(v['message']) ?? {}
+          const e: MessageStartEvent = { type: 'message_start', flow_id, provider }
+          const id = str(m['id'])
+          if (id !== undefined) e.message_id = id
+          const model = str(m['model'])
+          if (model !== undefined) e.model = model
+          const role = str(m['role'])
+          if (role !== undefined) e.role = role
+          ctx.emit(withBase(e, seq, undefined))
+          const u = obj(m['usage'])
+          if (u !== undefined) mergeUsage(u, seq)
+          return
+        }
+        case 'content_block_start':
+          blockStart(v, seq, name, data)
+          return
+        case 'content_block_stop': {
+          const index = num(v['index'])
+          const b = index === undefined ? undefined : blocks[index]
+          if (b === undefined || index === undefined) {
+            ctx.error('UNEXPECTED_EVENT', `content_block_stop for content block ${String(index)}, which was never started`, seq, name, data)
+            return
+          }
+          if (b.tool?.open) emitToolEnd(ctx, b.tool, seq, false)
+          blocks[index] = undefined
+          return
+        }
+        case 'message_delta': {
+          const d = obj(v['delta'])
+          const sr = str(d?.['stop_reason'])
+          if (sr !== undefined) stopReason = sr
+          const u = obj(v['usage'])
+          if (u !== undefined) mergeUsage(u, seq)
+          return
+        }
+        case 'message_stop':
+          ended = true
+          messageEnd(seq, false)
+          return
+        case 'ping':
+          return
+        case 'error': {
+          errored = true
+          const err = obj(v['error']) ?? v
+          ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
+          return
+        }
+        default:
+          emitUnknown(ctx, seq, name, data, type === undefined ? 'event without a type' : `event type "${type}" is not part of the Anthropic Messages stream`)
+      }
+    },
+    done(seq, name) {
+      emitUnknown(ctx, seq, name, '[DONE]', '[DONE] is not part of the Anthropic Messages stream')
+    },
+    end() {
+      if (!ended) {
+        if (!errored) ctx.error('INCOMPLETE_STREAM', 'Anthropic stream ended without message_stop', undefined, undefined)
+        messageEnd(undefined, true)
+      }
+      this.reset()
+    },
+    reset() {
+      blocks = []
+      usage = {}
+      stopReason = undefined
+      ended = false
+      errored = false
+    },
+  }
+}

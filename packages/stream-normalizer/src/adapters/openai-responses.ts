@@ -1,0 +1,283 @@
+import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
+import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
+
+/** Item types that are tool calls, their kind and the name to use when the item has none. */
+const TOOL_ITEMS: Record<string, [ToolCallKind, string]> = {
+  function_call: ['function', ''],
+  custom_tool_call: ['custom', ''],
+  local_shell_call: ['local_shell', 'local_shell'],
+  computer_call: ['function', 'computer'],
+  web_search_call: ['server', 'web_search'],
+  file_search_call: ['server', 'file_search'],
+  code_interpreter_call: ['server', 'code_interpreter'],
+  image_generation_call: ['server', 'image_generation'],
+  mcp_call: ['server', ''],
+}
+
+/** Item types that carry no tool call (their content streams through their own deltas). */
+const PLAIN_ITEMS = new Set(['message', 'reasoning', 'mcp_list_tools', 'mcp_approval_request', 'compaction'])
+
+const ARG_DELTAS = new Set([
+  'response.function_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+  'response.mcp_call_arguments.delta',
+  'response.code_interpreter_call_code.delta',
+])
+
+const ARG_DONES = new Set([
+  'response.function_call_arguments.done',
+  'response.custom_tool_call_input.done',
+  'response.mcp_call_arguments.done',
+  'response.code_interpreter_call_code.done',
+])
+
+/** Known events that add nothing the unified stream does not already carry. */
+const NO_OP = new Set([
+  'response.in_progress',
+  'response.queued',
+  'response.output_text.done',
+  'response.output_text.annotation.added',
+  'response.content_part.added',
+  'response.content_part.done',
+  'response.reasoning_summary_part.added',
+  'response.reasoning_summary_part.done',
+  'response.reasoning_summary_text.done',
+  'response.reasoning_text.done',
+  'response.refusal.done',
+])
+const NO_OP_ITEM_PROGRESS = /^response\.(?:web_search_call|file_search_call|image_generation_call|mcp_call|mcp_list_tools|code_interpreter_call)\.(?:in_progress|searching|completed|failed|generating|interpreting|partial_image)$/
+
+/** Final argument text of a finished tool item. */
+function itemArguments(item: Record<string, unknown>): string | undefined {
+  const a = item['arguments'] ?? item['input'] ?? item['code']
+  if (typeof a === 'string') return a
+  const action = item['action']
+  if (action !== undefined && action !== null) return JSON.stringify(action)
+  return undefined
+}
+
+/**
+ * OpenAI Responses stream (Codex CLI, over SSE or WebSocket text frames) → unified events.
+ * Tool calls are keyed by `item_id` (falling back to `output_index`); `response.completed`
+ * usage is the flow's total (`cumulative: true`), with cached and reasoning token details.
+ */
+export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
+  const { flow_id } = ctx
+  const provider = 'openai-responses' as const
+  let started = false
+  let ended = false
+  let errored = false
+  let lastError: string | undefined
+  let byItem = new Map<string, ToolCall>()
+  let byIndex: (ToolCall | undefined)[] = []
+
+  function lookup(v: Record<string, unknown>): ToolCall | undefined {
+    const id = str(v['item_id'])
+    if (id !== undefined) {
+      const tc = byItem.get(id)
+      if (tc !== undefined) return tc
+    }
+    const oi = num(v['output_index'])
+    return oi === undefined ? undefined : byIndex[oi]
+  }
+
+  function startTool(item: Record<string, unknown>, itemType: string, oi: number | undefined, seq: number | undefined): ToolCall {
+    const spec = TOOL_ITEMS[itemType]
+    const kind: ToolCallKind = spec?.[0] ?? 'server'
+    const name = str(item['name']) ?? (spec?.[1] || itemType.replace(/_call$/, ''))
+    const tc = newToolCall(name, kind, str(item['call_id']) ?? (kind === 'server' ? str(item['id']) : undefined), str(item['id']), oi)
+    if (tc.item_id !== undefined) byItem.set(tc.item_id, tc)
+    if (oi !== undefined) byIndex[oi] = tc
+    emitToolStart(ctx, tc, seq)
+    const initial = str(item['arguments']) ?? str(item['input'])
+    if (initial) emitToolDelta(ctx, tc, seq, initial)
+    return tc
+  }
+
+  function forget(tc: ToolCall): void {
+    if (tc.item_id !== undefined) byItem.delete(tc.item_id)
+    if (tc.index !== undefined && byIndex[tc.index] === tc) byIndex[tc.index] = undefined
+  }
+
+  function flushTools(seq: number | undefined): void {
+    for (const tc of byItem.values()) if (tc.open) emitToolEnd(ctx, tc, seq, true)
+    for (const tc of byIndex) if (tc?.open) emitToolEnd(ctx, tc, seq, true)
+    byItem = new Map()
+    byIndex = []
+  }
+
+  function emitUsage(r: Record<string, unknown> | undefined, seq: number | undefined): void {
+    const u = obj(r?.['usage'])
+    if (u === undefined) return
+    const usage: Usage = {}
+    setUsage(usage, 'input_tokens', u['input_tokens'])
+    setUsage(usage, 'output_tokens', u['output_tokens'])
+    setUsage(usage, 'cache_read_input_tokens', obj(u['input_tokens_details'])?.['cached_tokens'])
+    setUsage(usage, 'reasoning_tokens', obj(u['output_tokens_details'])?.['reasoning_tokens'])
+    setUsage(usage, 'total_tokens', u['total_tokens'])
+    ctx.emit(withBase<UsageEvent>({ type: 'usage', flow_id, provider, usage, cumulative: true }, seq, undefined))
+  }
+
+  function messageEnd(seq: number | undefined, stop: string | undefined, incomplete: boolean, detail?: string): void {
+    flushTools(seq)
+    const e: MessageEndEvent = { type: 'message_end', flow_id, provider }
+    if (stop !== undefined) e.stop_reason = stop
+    if (incomplete) e.incomplete = true
+    if (detail !== undefined) e.detail = detail
+    ctx.emit(withBase(e, seq, undefined))
+  }
+
+  function emitError(err: Record<string, unknown>, seq: number | undefined): void {
+    const fields = errorEventFields(err)
+    errored = true
+    lastError = fields.message
+    ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...fields }, seq, undefined))
+  }
+
+  function start(r: Record<string, unknown> | undefined, seq: number | undefined): void {
+    started = true
+    const e: MessageStartEvent = { type: 'message_start', flow_id, provider, role: 'assistant' }
+    const id = str(r?.['id'])
+    if (id !== undefined) e.message_id = id
+    const model = str(r?.['model'])
+    if (model !== undefined) e.model = model
+    ctx.emit(withBase(e, seq, undefined))
+  }
+
+  return {
+    event(v, name, seq, data) {
+      const type = str(v['type']) ?? name
+      if (type === undefined) {
+        emitUnknown(ctx, seq, name, data, 'event without a type')
+        return
+      }
+      if (type === 'response.output_text.delta' || type === 'response.refusal.delta') {
+        const e: TextDeltaEvent = { type: 'text_delta', flow_id, provider, text: str(v['delta']) ?? '' }
+        ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+        return
+      }
+      if (ARG_DELTAS.has(type)) {
+        const tc = lookup(v)
+        if (tc === undefined || !tc.open) {
+          ctx.error('UNEXPECTED_EVENT', `${type} for item ${str(v['item_id']) ?? String(num(v['output_index']))}, which is not an open tool call: expected response.output_item.added first`, seq, type, data)
+          emitUnknown(ctx, seq, name ?? type, data, `${type} outside an open tool call`, num(v['output_index']))
+          return
+        }
+        const delta = str(v['delta']) ?? ''
+        if (delta.length > 0) emitToolDelta(ctx, tc, seq, delta)
+        return
+      }
+      if (type === 'response.reasoning_summary_text.delta' || type === 'response.reasoning_text.delta') {
+        const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id, provider, text: str(v['delta']) ?? '', kind: type === 'response.reasoning_text.delta' ? 'thinking' : 'summary' }
+        ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+        return
+      }
+      if (NO_OP.has(type) || NO_OP_ITEM_PROGRESS.test(type)) {
+        if (type === 'response.in_progress' && !started) start(obj(v['response']), seq)
+        return
+      }
+      if (ARG_DONES.has(type)) {
+        const tc = lookup(v)
+        const final = str(v['arguments']) ?? str(v['input']) ?? str(v['code'])
+        if (tc !== undefined && final !== undefined) tc.final = final
+        return
+      }
+      switch (type) {
+        case 'response.created':
+          if (!started) start(obj(v['response']), seq)
+          return
+        case 'response.output_item.added': {
+          const item = obj(v['item'])
+          const itemType = str(item?.['type'])
+          if (item === undefined || itemType === undefined) {
+            emitUnknown(ctx, seq, name ?? type, data, 'output_item.added without item.type', num(v['output_index']))
+            return
+          }
+          if (PLAIN_ITEMS.has(itemType)) return
+          if (TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')) {
+            startTool(item, itemType, num(v['output_index']), seq)
+            return
+          }
+          emitUnknown(ctx, seq, name ?? type, data, `output item type "${itemType}" has no unified event`, num(v['output_index']))
+          return
+        }
+        case 'response.output_item.done': {
+          const item = obj(v['item'])
+          const itemType = str(item?.['type'])
+          if (item === undefined || itemType === undefined) {
+            emitUnknown(ctx, seq, name ?? type, data, 'output_item.done without item.type', num(v['output_index']))
+            return
+          }
+          if (PLAIN_ITEMS.has(itemType)) return
+          const isTool = TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')
+          if (!isTool) return
+          const oi = num(v['output_index'])
+          const id = str(item['id'])
+          let tc = id === undefined ? undefined : byItem.get(id)
+          if (tc === undefined && oi !== undefined) tc = byIndex[oi]
+          // A done without its added (captured mid-stream): start the call now.
+          if (tc === undefined || !tc.open) tc = startTool({ ...item, arguments: undefined, input: undefined }, itemType, oi, seq)
+          tc.call_id ??= str(item['call_id'])
+          if (!tc.name) tc.name = str(item['name']) ?? tc.name
+          const final = itemArguments(item)
+          if (final !== undefined) tc.final = final
+          emitToolEnd(ctx, tc, seq, false)
+          forget(tc)
+          return
+        }
+        case 'response.completed': {
+          const r = obj(v['response'])
+          if (!started) start(r, seq)
+          emitUsage(r, seq)
+          ended = true
+          messageEnd(seq, 'completed', false)
+          return
+        }
+        case 'response.incomplete': {
+          const r = obj(v['response'])
+          if (!started) start(r, seq)
+          emitUsage(r, seq)
+          ended = true
+          messageEnd(seq, 'incomplete', false, str(obj(r?.['incomplete_details'])?.['reason']))
+          return
+        }
+        case 'response.failed': {
+          const r = obj(v['response'])
+          if (!started) start(r, seq)
+          const err = obj(r?.['error'])
+          // The top-level `error` event usually came first with the same message: say it once.
+          if (err !== undefined && !(errored && lastError === str(err['message']))) emitError(err, seq)
+          emitUsage(r, seq)
+          ended = true
+          messageEnd(seq, 'failed', false)
+          return
+        }
+        case 'error': {
+          const err = obj(v['error']) ?? v
+          emitError(err, seq)
+          return
+        }
+        default:
+          emitUnknown(ctx, seq, name ?? type, data, `event type "${type}" has no unified event`, num(v['output_index']))
+      }
+    },
+    done(seq, name) {
+      emitUnknown(ctx, seq, name, '[DONE]', '[DONE] is not part of the Responses stream')
+    },
+    end() {
+      if (!ended) {
+        if (!errored) ctx.error('INCOMPLETE_STREAM', 'Responses stream ended without response.completed, response.failed or response.incomplete', undefined, undefined)
+        messageEnd(undefined, errored ? 'error' : undefined, true)
+      }
+      this.reset()
+    },
+    reset() {
+      started = false
+      ended = false
+      errored = false
+      lastError = undefined
+      byItem = new Map()
+      byIndex = []
+    },
+  }
+}

@@ -1,0 +1,103 @@
+import type { StreamProvider } from './types.js'
+
+/** What {@link detectProvider} looks at in a flow record. */
+export interface ProviderHint {
+  url?: string
+  host?: string
+  path?: string
+  /** A canonical `provider` (`anthropic` / `openai`) or a {@link StreamProvider}. */
+  provider?: string
+}
+
+const ANTHROPIC_TYPES = new Set(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop', 'ping'])
+
+function fromPath(path: string): StreamProvider {
+  const q = path.indexOf('?')
+  const p = (q === -1 ? path : path.slice(0, q)).toLowerCase()
+  if (p.endsWith('/chat/completions')) return 'openai-chat'
+  if (p.endsWith('/responses') || p.includes('/responses/') || p.endsWith('/codex/responses')) return 'openai-responses'
+  if (p.endsWith('/messages') || p.includes('/v1/messages')) return 'anthropic'
+  return 'unknown'
+}
+
+function fromHost(host: string): StreamProvider {
+  const h = host.toLowerCase()
+  if (h === 'api.anthropic.com' || h.endsWith('.anthropic.com')) return 'anthropic'
+  if (h === 'chatgpt.com' || h.endsWith('.chatgpt.com')) return 'openai-responses'
+  return 'unknown'
+}
+
+/**
+ * Provider of a parsed stream event from its shape, or `unknown` when the event does not tell
+ * (a bare `error` without `sequence_number` looks the same in Anthropic and Responses streams).
+ */
+export function detectProviderFromEvent(value: unknown): StreamProvider {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'unknown'
+  const v = value as Record<string, unknown>
+  const type = v['type']
+  if (typeof type === 'string') {
+    if (type.startsWith('response.') || type.startsWith('codex.')) return 'openai-responses'
+    if (ANTHROPIC_TYPES.has(type)) return 'anthropic'
+    if (typeof v['sequence_number'] === 'number') return 'openai-responses'
+  }
+  if (v['object'] === 'chat.completion.chunk' || Array.isArray(v['choices'])) return 'openai-chat'
+  return 'unknown'
+}
+
+/**
+ * Detects the stream format of a flow: from the flow record's path (`/v1/messages`,
+ * `/responses`, `/backend-api/codex/responses`, `/chat/completions`), its host
+ * (`api.anthropic.com`, `chatgpt.com`) or `provider`, and failing those from the first event's
+ * data (`message_start`, `response.*`, `chat.completion.chunk`, or the literal `[DONE]`).
+ *
+ * @param flow - the flow record (or the parts of it known)
+ * @param firstData - the `data` of the first SSE event / WS frame, when known
+ * @returns the provider, `unknown` when nothing tells
+ * @example
+ * ```ts
+ * detectProvider({ url: 'https://chatgpt.com/backend-api/codex/responses' }) // 'openai-responses'
+ * detectProvider(undefined, '{"type":"message_start","message":{}}') // 'anthropic'
+ * ```
+ */
+export function detectProvider(flow: ProviderHint | undefined, firstData?: string): StreamProvider {
+  if (flow !== undefined) {
+    const p = flow.provider
+    if (p === 'anthropic' || p === 'openai-responses' || p === 'openai-chat') return p
+    let path = flow.path
+    let host = flow.host
+    if (flow.url !== undefined && (path === undefined || host === undefined)) {
+      try {
+        const u = new URL(flow.url, 'http://unknown.invalid')
+        path ??= u.pathname
+        if (u.hostname !== 'unknown.invalid') host ??= u.hostname
+      } catch {
+        // An unparsable url still may carry a recognisable path.
+        path ??= flow.url
+      }
+    }
+    if (path !== undefined) {
+      const byPath = fromPath(path)
+      if (byPath !== 'unknown') return byPath
+    }
+    if (host !== undefined) {
+      const byHost = fromHost(host.replace(/:\d+$/, ''))
+      if (byHost !== 'unknown') return byHost
+    }
+    if (p === 'openai') {
+      // The OpenAI flows agenttap sees are Codex (Responses) unless the path said otherwise.
+      return 'openai-responses'
+    }
+  }
+  if (firstData !== undefined) {
+    const d = firstData.trim()
+    if (d === '[DONE]') return 'openai-chat'
+    if (d.charCodeAt(0) === 0x7b) {
+      try {
+        return detectProviderFromEvent(JSON.parse(d))
+      } catch {
+        return 'unknown'
+      }
+    }
+  }
+  return 'unknown'
+}

@@ -1,0 +1,583 @@
+import { NormalizerError, excerptOf } from './errors.js'
+import { SIMPLE_ESCAPES, hexValue } from './text-delta-normalizer.js'
+
+/** Options of {@link JsonStreamFormatter} and {@link formatJsonValue}. */
+export interface JsonStreamFormatterOptions {
+  /**
+   * Spaces per nesting level; `0` prints compact JSON.
+   * @defaultValue 2
+   */
+  indent?: number
+  /**
+   * `true`: string contents are decoded for display, so `\n` and `\t` become real line breaks
+   * and tabs and `\"`, `\\`, `\uXXXX` their characters (other control characters, C1 controls
+   * and lone surrogates stay escaped so a terminal cannot be steered by them).
+   * `false`: strings are re-escaped exactly like `JSON.stringify`, so the output after all
+   * fragments equals `JSON.stringify(JSON.parse(input), null, indent)`.
+   * @defaultValue true
+   */
+  decodeStrings?: boolean
+  /** Called for characters that cannot appear where they are and for input that ends early. */
+  onError?(e: NormalizerError): void
+}
+
+const enum Expect {
+  Value,
+  ArrayFirst,
+  ObjectFirst,
+  ObjectKey,
+  Colon,
+  AfterValue,
+  Done,
+}
+
+const enum Lex {
+  None,
+  String,
+  Number,
+  Literal,
+}
+
+const EXPECT_TEXT = ['a value', 'a value or "]"', 'a key or "}"', 'a key', '":"', '"," or a closing bracket', 'end of input']
+const MAX_REPORTED = 20
+const NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+}
+
+function hex4(code: number): string {
+  return `\\u${code.toString(16).padStart(4, '0')}`
+}
+
+/** How a decoded code unit is written in a string, for both modes. */
+function encodeUnit(code: number, decode: boolean): string {
+  if (decode) {
+    if (code === 0x0a) return '\n'
+    if (code === 0x09) return '\t'
+    if (code === 0x22) return '"'
+    if (code === 0x5c) return '\\'
+  } else {
+    if (code === 0x22) return '\\"'
+    if (code === 0x5c) return '\\\\'
+    if (code === 0x0a) return '\\n'
+    if (code === 0x09) return '\\t'
+  }
+  if (code === 0x08) return '\\b'
+  if (code === 0x0c) return '\\f'
+  if (code === 0x0d) return '\\r'
+  if (code < 0x20) return hex4(code)
+  if (decode && (code === 0x7f || (code >= 0x80 && code <= 0x9f))) return hex4(code)
+  if (code >= 0xd800 && code <= 0xdfff) return hex4(code)
+  return String.fromCharCode(code)
+}
+
+/** True when a raw string character can be copied to the output unchanged. */
+function isPlain(c: number, decode: boolean): boolean {
+  if (c < 0x20 || c === 0x22 || c === 0x5c) return false
+  if (c >= 0xd800 && c <= 0xdfff) return false
+  if (decode && (c === 0x7f || (c >= 0x80 && c <= 0x9f))) return false
+  return true
+}
+
+/**
+ * Pretty-prints a JSON value incrementally as its text arrives in fragments (tool-call
+ * arguments while they stream). Each `feed` returns the formatted text that became certain;
+ * string contents stream character by character, so a long `content` or `command` argument
+ * appears as it is generated, with real line breaks (see `decodeStrings`).
+ *
+ * After all fragments and `end()`, the concatenated output equals
+ * {@link formatJsonValue}`(JSON.parse(input), opts)` (and, with `decodeStrings: false`,
+ * `JSON.stringify(JSON.parse(input), null, indent)`), for any split of the input. Numbers are
+ * printed as `JSON.stringify` prints them (`1.50` → `1.5`). Duplicate keys are all printed.
+ *
+ * Invalid input is reported to `onError` with its character offset and printed as written;
+ * several top-level values are printed one after another on new lines.
+ *
+ * @example
+ * ```ts
+ * const f = new JsonStreamFormatter({ indent: 2 })
+ * let out = f.feed('{"command":"ls -la\\ncd ')
+ * out += f.feed('src"}')
+ * out += f.end()
+ * // {
+ * //   "command": "ls -la
+ * // cd src"
+ * // }
+ * ```
+ */
+export class JsonStreamFormatter {
+  private readonly indentSize: number
+  private readonly decode: boolean
+  private readonly onError: ((e: NormalizerError) => void) | undefined
+  private readonly nl: string
+  private readonly colon: string
+  private readonly indents: string[] = ['']
+
+  private stack: number[] = []
+  private expect: Expect = Expect.Value
+  private pendingOpen = false
+  private lex: Lex = Lex.None
+  private isKey = false
+  private token = ''
+  private esc = ''
+  private hi = 0
+  private pos = 0
+  private reported = 0
+
+  /** @param opts - see {@link JsonStreamFormatterOptions} */
+  constructor(opts: JsonStreamFormatterOptions = {}) {
+    const indent = opts.indent ?? 2
+    if (!Number.isInteger(indent) || indent < 0 || indent > 10) {
+      throw new RangeError(`JsonStreamFormatter: indent must be an integer from 0 to 10, was ${String(indent)}`)
+    }
+    this.indentSize = indent
+    this.decode = opts.decodeStrings ?? true
+    this.onError = opts.onError
+    this.nl = indent > 0 ? '\n' : ''
+    this.colon = indent > 0 ? ': ' : ':'
+  }
+
+  /**
+   * Feeds the next fragment of JSON text.
+   * @returns the formatted text that became available (may be empty)
+   */
+  feed(fragment: string): string {
+    const out: string[] = []
+    const n = fragment.length
+    const decode = this.decode
+    let i = 0
+    while (i < n) {
+      const lex = this.lex
+      if (lex === Lex.String) {
+        if (this.esc === '') {
+          // Copy the longest run of plain characters at once.
+          let j = i
+          while (j < n && isPlain(fragment.charCodeAt(j), decode)) j++
+          if (j > i) {
+            if (this.hi !== 0) this.flushHigh(out)
+            out.push(fragment.slice(i, j))
+            i = j
+            if (i >= n) break
+          }
+          const c = fragment.charCodeAt(i)
+          if (c === 0x22) {
+            if (this.hi !== 0) this.flushHigh(out)
+            out.push('"')
+            this.lex = Lex.None
+            i++
+            if (this.isKey) this.expect = Expect.Colon
+            else this.afterValue()
+            continue
+          }
+          if (c === 0x5c) {
+            this.esc = '\\'
+            i++
+            continue
+          }
+          // A raw control character or raw surrogate inside a string.
+          if (c < 0x20) this.report('INVALID_JSON', `raw control character 0x${c.toString(16).padStart(2, '0')} inside a string: JSON requires it escaped`, i, fragment)
+          this.unit(c, out)
+          i++
+          continue
+        }
+        this.escapeChar(fragment, i, out)
+        i++
+        continue
+      }
+      const c = fragment.charCodeAt(i)
+      if (lex === Lex.Number) {
+        if (isNumberChar(c)) {
+          this.token += fragment[i]
+          i++
+          continue
+        }
+        this.finishNumber(out)
+        continue
+      }
+      if (lex === Lex.Literal) {
+        if (c >= 0x61 && c <= 0x7a) {
+          this.token += fragment[i]
+          i++
+          continue
+        }
+        this.finishLiteral(out)
+        continue
+      }
+      if (isWs(c)) {
+        i++
+        continue
+      }
+      this.structural(c, fragment, i, out)
+      i++
+    }
+    this.pos += n
+    return out.length === 1 ? (out[0] as string) : out.join('')
+  }
+
+  /**
+   * Ends the input: completes a number or literal still open and reports input that ended
+   * inside a string or container.
+   * @returns the remaining formatted text
+   */
+  end(): string {
+    const out: string[] = []
+    if (this.lex === Lex.Number) this.finishNumber(out)
+    else if (this.lex === Lex.Literal) this.finishLiteral(out)
+    if (this.lex === Lex.String) {
+      if (this.hi !== 0) this.flushHigh(out)
+      if (this.esc !== '') {
+        out.push(this.decode ? this.esc : this.esc.replace('\\', '\\\\'))
+        this.esc = ''
+      }
+      this.report('UNEXPECTED_END', 'input ended inside a string: expected a closing \'"\'', 0, '')
+    } else if (this.stack.length > 0) {
+      this.report('UNEXPECTED_END', `input ended with ${this.stack.length} unclosed ${this.stack.length === 1 ? 'container' : 'containers'}: expected ${EXPECT_TEXT[this.expect] ?? ''}`, 0, '')
+    } else if (this.expect === Expect.Value && this.pos > 0) {
+      this.report('UNEXPECTED_END', 'input ended before any value', 0, '')
+    }
+    this.resetState()
+    return out.join('')
+  }
+
+  /** Forgets all state (a new value starts). */
+  reset(): void {
+    this.resetState()
+  }
+
+  private resetState(): void {
+    this.stack = []
+    this.expect = Expect.Value
+    this.pendingOpen = false
+    this.lex = Lex.None
+    this.isKey = false
+    this.token = ''
+    this.esc = ''
+    this.hi = 0
+    this.pos = 0
+    this.reported = 0
+  }
+
+  private indentOf(depth: number): string {
+    let s = this.indents[depth]
+    if (s === undefined) {
+      s = ' '.repeat(depth * this.indentSize)
+      this.indents[depth] = s
+    }
+    return s
+  }
+
+  /** Output due before a key or value: the line break after an opening bracket. */
+  private prefix(out: string[]): void {
+    if (this.pendingOpen) {
+      this.pendingOpen = false
+      out.push(this.nl + this.indentOf(this.stack.length))
+    }
+  }
+
+  private afterValue(): void {
+    this.expect = this.stack.length > 0 ? Expect.AfterValue : Expect.Done
+  }
+
+  /** Checks that a value may start here; repairs the state (and reports) when not. */
+  private valueStart(out: string[], fragment: string, i: number, asKey: boolean): boolean {
+    const e = this.expect
+    if (e === Expect.Value || e === Expect.ArrayFirst) {
+      this.prefix(out)
+      return false
+    }
+    if (asKey && (e === Expect.ObjectFirst || e === Expect.ObjectKey)) {
+      this.prefix(out)
+      return true
+    }
+    this.report('INVALID_JSON', `unexpected ${JSON.stringify(fragment[i] ?? '')}: expected ${EXPECT_TEXT[e] ?? ''}`, i, fragment)
+    if (e === Expect.Done) {
+      // Concatenated top-level values: print each on its own line.
+      out.push('\n')
+      this.expect = Expect.Value
+      return false
+    }
+    if (e === Expect.Colon) {
+      out.push(this.colon)
+      this.expect = Expect.Value
+      return false
+    }
+    if (e === Expect.AfterValue) {
+      out.push(this.nl + this.indentOf(this.stack.length))
+      return this.stack[this.stack.length - 1] === 0x7b
+    }
+    // A non-string where a key belongs: print it as a value.
+    this.prefix(out)
+    this.expect = Expect.Value
+    return false
+  }
+
+  private structural(c: number, fragment: string, i: number, out: string[]): void {
+    switch (c) {
+      case 0x7b: // {
+      case 0x5b: // [
+        this.valueStart(out, fragment, i, false)
+        out.push(c === 0x7b ? '{' : '[')
+        this.stack.push(c)
+        this.pendingOpen = true
+        this.expect = c === 0x7b ? Expect.ObjectFirst : Expect.ArrayFirst
+        return
+      case 0x7d: // }
+      case 0x5d: { // ]
+        const open = c === 0x7d ? 0x7b : 0x5b
+        const top = this.stack[this.stack.length - 1]
+        const e = this.expect
+        if (top !== open || !(e === Expect.AfterValue || e === (open === 0x7b ? Expect.ObjectFirst : Expect.ArrayFirst))) {
+          this.report('INVALID_JSON', `unexpected ${JSON.stringify(fragment[i] ?? '')}: expected ${EXPECT_TEXT[e] ?? ''}`, i, fragment)
+          if (top !== open) {
+            out.push(fragment[i] ?? '')
+            return
+          }
+        }
+        this.stack.pop()
+        if (this.pendingOpen) this.pendingOpen = false
+        else out.push(this.nl + this.indentOf(this.stack.length))
+        out.push(c === 0x7d ? '}' : ']')
+        this.afterValue()
+        return
+      }
+      case 0x2c: // ,
+        if (this.expect !== Expect.AfterValue) {
+          this.report('INVALID_JSON', `unexpected ",": expected ${EXPECT_TEXT[this.expect] ?? ''}`, i, fragment)
+          if (this.stack.length === 0) {
+            out.push(',')
+            return
+          }
+        }
+        out.push(`,${this.nl}${this.indentOf(this.stack.length)}`)
+        this.expect = this.stack[this.stack.length - 1] === 0x7b ? Expect.ObjectKey : Expect.Value
+        return
+      case 0x3a: // :
+        if (this.expect !== Expect.Colon) {
+          this.report('INVALID_JSON', `unexpected ":": expected ${EXPECT_TEXT[this.expect] ?? ''}`, i, fragment)
+          out.push(':')
+          return
+        }
+        out.push(this.colon)
+        this.expect = Expect.Value
+        return
+      case 0x22: // "
+        this.isKey = this.valueStart(out, fragment, i, true)
+        out.push('"')
+        this.lex = Lex.String
+        return
+      default:
+        if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
+          this.valueStart(out, fragment, i, false)
+          this.lex = Lex.Number
+          this.token = fragment[i] ?? ''
+          this.tokenOffset = this.pos + i
+          return
+        }
+        if (c >= 0x61 && c <= 0x7a) {
+          this.valueStart(out, fragment, i, false)
+          this.lex = Lex.Literal
+          this.token = fragment[i] ?? ''
+          this.tokenOffset = this.pos + i
+          return
+        }
+        this.report('INVALID_JSON', `unexpected character ${JSON.stringify(fragment[i] ?? '')}: expected ${EXPECT_TEXT[this.expect] ?? ''}`, i, fragment)
+        out.push(c < 0x20 || c === 0x7f ? hex4(c) : (fragment[i] ?? ''))
+    }
+  }
+
+  private tokenOffset = 0
+
+  private finishNumber(out: string[]): void {
+    const tok = this.token
+    this.token = ''
+    this.lex = Lex.None
+    if (NUMBER_RE.test(tok)) {
+      const v = Number(tok)
+      out.push(Number.isFinite(v) ? String(v) : 'null')
+    } else {
+      this.reportAt('INVALID_JSON', `invalid number ${JSON.stringify(tok)}`, this.tokenOffset, tok)
+      out.push(tok)
+    }
+    this.afterValue()
+  }
+
+  private finishLiteral(out: string[]): void {
+    const tok = this.token
+    this.token = ''
+    this.lex = Lex.None
+    if (tok !== 'true' && tok !== 'false' && tok !== 'null') {
+      this.reportAt('INVALID_JSON', `invalid literal ${JSON.stringify(tok)}: expected true, false or null`, this.tokenOffset, tok)
+    }
+    out.push(tok)
+    this.afterValue()
+  }
+
+  /** One character of an escape sequence inside a string. */
+  private escapeChar(fragment: string, i: number, out: string[]): void {
+    const c = fragment.charCodeAt(i)
+    if (this.esc.length === 1) {
+      if (c === 0x75) {
+        this.esc = '\\u'
+        return
+      }
+      this.esc = ''
+      const simple = SIMPLE_ESCAPES[c]
+      if (simple !== undefined) {
+        this.unit(simple.charCodeAt(0), out)
+        return
+      }
+      this.report('INVALID_JSON', `invalid escape ${JSON.stringify(`\\${fragment[i] ?? ''}`)} in a string; printed as written`, i - 1, fragment)
+      if (this.hi !== 0) this.flushHigh(out)
+      // Print the backslash and the character as literal text.
+      out.push(this.decode ? '\\' : '\\\\')
+      this.unit(c, out)
+      return
+    }
+    if (hexValue(c) === -1) {
+      this.report('INVALID_JSON', `invalid \\u escape ${JSON.stringify(this.esc + (fragment[i] ?? ''))}: expected 4 hex digits; printed as written`, i, fragment)
+      if (this.hi !== 0) this.flushHigh(out)
+      out.push(this.decode ? this.esc : `\\${this.esc}`)
+      this.esc = ''
+      this.unit(c, out)
+      return
+    }
+    this.esc += fragment[i]
+    if (this.esc.length === 6) {
+      const code = parseInt(this.esc.slice(2), 16)
+      this.esc = ''
+      this.unit(code, out)
+    }
+  }
+
+  /** Writes one decoded code unit of a string, pairing surrogates. */
+  private unit(code: number, out: string[]): void {
+    if (this.hi !== 0) {
+      if (code >= 0xdc00 && code <= 0xdfff) {
+        out.push(String.fromCharCode(this.hi, code))
+        this.hi = 0
+        return
+      }
+      this.flushHigh(out)
+    }
+    if (code >= 0xd800 && code <= 0xdbff) {
+      this.hi = code
+      return
+    }
+    out.push(encodeUnit(code, this.decode))
+  }
+
+  private flushHigh(out: string[]): void {
+    out.push(hex4(this.hi))
+    this.hi = 0
+  }
+
+  private report(code: 'INVALID_JSON' | 'UNEXPECTED_END', message: string, i: number, fragment: string): void {
+    this.reportAt(code, message, this.pos + i, code === 'UNEXPECTED_END' ? '' : fragment.slice(Math.max(0, i - 20), i + 20))
+  }
+
+  private reportAt(code: 'INVALID_JSON' | 'UNEXPECTED_END', message: string, offset: number, excerpt: string): void {
+    if (this.onError === undefined) return
+    this.reported++
+    if (this.reported > MAX_REPORTED) return
+    const msg = this.reported === MAX_REPORTED ? `${message} (further errors of this value are not reported)` : message
+    this.onError(new NormalizerError(code, `${msg} at offset ${offset}`, { offset, excerpt: excerptOf(excerpt) }))
+  }
+}
+
+/**
+ * Formats a parsed JSON value exactly as {@link JsonStreamFormatter} prints its text: the
+ * non-streaming reference (with `decodeStrings: false` it equals `JSON.stringify(v, null, indent)`).
+ * `undefined`, functions and symbols are skipped like `JSON.stringify` skips them; `toJSON` is
+ * not called.
+ */
+export function formatJsonValue(value: unknown, opts: Omit<JsonStreamFormatterOptions, 'onError'> = {}): string {
+  const indent = opts.indent ?? 2
+  const decode = opts.decodeStrings ?? true
+  const nl = indent > 0 ? '\n' : ''
+  const colon = indent > 0 ? ': ' : ':'
+  const parts: string[] = []
+  const str = (s: string): void => {
+    parts.push('"')
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (isPlain(c, decode)) {
+        let j = i + 1
+        while (j < s.length && isPlain(s.charCodeAt(j), decode)) j++
+        parts.push(s.slice(i, j))
+        i = j - 1
+        continue
+      }
+      if (c >= 0xd800 && c <= 0xdbff) {
+        const d = s.charCodeAt(i + 1)
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          parts.push(s.slice(i, i + 2))
+          i++
+          continue
+        }
+      }
+      parts.push(encodeUnit(c, decode))
+    }
+    parts.push('"')
+  }
+  const walk = (v: unknown, depth: number): void => {
+    if (v === null) {
+      parts.push('null')
+      return
+    }
+    switch (typeof v) {
+      case 'string':
+        str(v)
+        return
+      case 'number':
+        parts.push(Number.isFinite(v) ? String(v) : 'null')
+        return
+      case 'boolean':
+        parts.push(v ? 'true' : 'false')
+        return
+      case 'bigint':
+        parts.push(String(v))
+        return
+      case 'object':
+        break
+      default:
+        parts.push('null')
+        return
+    }
+    const pad = nl + ' '.repeat((depth + 1) * indent)
+    const close = nl + ' '.repeat(depth * indent)
+    if (Array.isArray(v)) {
+      if (v.length === 0) {
+        parts.push('[]')
+        return
+      }
+      parts.push('[')
+      for (let k = 0; k < v.length; k++) {
+        parts.push(k === 0 ? pad : `,${pad}`)
+        const item: unknown = v[k]
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') parts.push('null')
+        else walk(item, depth + 1)
+      }
+      parts.push(close, ']')
+      return
+    }
+    let first = true
+    parts.push('{')
+    for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue
+      parts.push(first ? pad : `,${pad}`)
+      first = false
+      str(k)
+      parts.push(colon)
+      walk(item, depth + 1)
+    }
+    if (first) parts.push('}')
+    else parts.push(close, '}')
+  }
+  walk(value, 0)
+  return parts.join('')
+}

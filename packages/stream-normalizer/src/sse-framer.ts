@@ -1,0 +1,306 @@
+import { createParser, type EventSourceParser, type ParseError } from 'eventsource-parser'
+import { NormalizerError, excerptOf } from './errors.js'
+
+/** Default cap of one SSE event (or one unterminated line), in characters of decoded text. */
+export const DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
+
+/** Options of {@link createSseFramer}. */
+export interface SseFramerOptions {
+  /**
+   * One dispatched SSE event. `seq` counts dispatched events from 0 (oversized events count too).
+   * `truncated` is true for an event the byte stream ended inside (no blank line after it).
+   */
+  onEvent(seq: number, event: string | undefined, data: string, truncated: boolean): void
+  /** An event that was skipped because it exceeded `maxEventBytes` (it still takes a `seq`). */
+  onOversized?(seq: number): void
+  /** Malformed input: invalid UTF-8, unknown fields, invalid `retry`, oversized and truncated events. */
+  onError?(e: NormalizerError): void
+  /** A comment line (`: ping` heartbeats), without the colon and the space after it. */
+  onComment?(comment: string): void
+  /** A valid `retry` field, in milliseconds. */
+  onRetry?(ms: number): void
+  /**
+   * Cap of one event's data and of one unterminated line, in characters of decoded text.
+   * @defaultValue 32 MiB
+   */
+  maxEventBytes?: number
+  /** Flow id put on reported errors. */
+  flow_id?: string
+}
+
+/** A streaming SSE framer: bytes or text in, dispatched events out. */
+export interface SseFramer {
+  /** Feeds raw bytes (decoded as a UTF-8 stream) or already-decoded text. */
+  feed(chunk: Uint8Array | string): void
+  /** Ends the stream: an event left without its blank line is dispatched flagged `truncated`. */
+  end(): void
+  /** Forgets all state, for a new stream. */
+  reset(): void
+  /** Bytes fed so far (UTF-8 length for text chunks). */
+  readonly bytes: number
+  /** Events dispatched so far (the next event's `seq`). */
+  readonly events: number
+}
+
+const SKIP_MID = 0
+const SKIP_AFTER_CR = 1
+const SKIP_LINE_START = 2
+
+/** Index of the first byte that starts an invalid UTF-8 sequence, or -1. Incomplete tails are valid. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0
+  // Continuation bytes at the start finish a character begun in the previous chunk.
+  while (i < 3 && i < b.length && ((b[i] as number) & 0xc0) === 0x80) i++
+  const n = b.length
+  while (i < n) {
+    const c = b[i] as number
+    if (c < 0x80) {
+      i++
+      continue
+    }
+    let need: number
+    let min: number
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1
+      min = 0x80
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2
+      min = 0x800
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3
+      min = 0x10000
+    } else return i
+    let cp = c & (0x3f >> need)
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return -1
+      const d = b[i + k] as number
+      if ((d & 0xc0) !== 0x80) return i
+      cp = (cp << 6) | (d & 0x3f)
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i
+    i += need + 1
+  }
+  return -1
+}
+
+function countReplacement(s: string): number {
+  let n = 0
+  let i = s.indexOf('\ufffd')
+  while (i !== -1) {
+    n++
+    i = s.indexOf('\ufffd', i + 1)
+  }
+  return n
+}
+
+function countEncodedReplacement(b: Uint8Array): number {
+  let n = 0
+  for (let i = b.indexOf(0xef); i !== -1 && i + 2 < b.length; i = b.indexOf(0xef, i + 1)) {
+    if (b[i + 1] === 0xbf && b[i + 2] === 0xbd) n++
+  }
+  return n
+}
+
+/**
+ * Creates a streaming SSE framer on top of `eventsource-parser` 3.x with a streaming UTF-8
+ * decoder in front: multi-byte characters split across chunks, one leading BOM stripped,
+ * CR / LF / CRLF line ends (a CRLF split across chunks counts once), multi-line `data`,
+ * comments, `retry`, and a cap on buffered input. Invalid UTF-8 is replaced with U+FFFD and
+ * reported with its byte offset; an event or line over the cap is reported and skipped up to
+ * the next blank line, and framing resumes there.
+ *
+ * @example
+ * ```ts
+ * const framer = createSseFramer({ onEvent: (seq, event, data) => console.log(seq, event, data) })
+ * framer.feed(new TextEncoder().encode('event: ping\ndata: {"type":"ping"}\n\n'))
+ * framer.end()
+ * ```
+ */
+export function createSseFramer(opts: SseFramerOptions): SseFramer {
+  const maxEventBytes = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+  if (!(maxEventBytes > 0)) throw new RangeError(`maxEventBytes must be a positive number, was ${String(maxEventBytes)}`)
+  const { onEvent, onOversized, onError, onComment, onRetry } = opts
+  const flowCtx = opts.flow_id === undefined ? {} : { flow_id: opts.flow_id }
+
+  let decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
+  let decoderPending = false
+  let bytes = 0
+  let chunkStart = 0
+  let seq = 0
+  let truncating = false
+  let lastWasCR = false
+  let sawText = false
+  let overflowed = false
+  /** -1 when not skipping; else the skip state machine's state. */
+  let skip = -1
+
+  const report = (code: NormalizerError['code'], message: string, extra: { seq?: number; excerpt?: string } = {}): void => {
+    onError?.(new NormalizerError(code, message, { ...flowCtx, offset: chunkStart, ...extra }))
+  }
+
+  const oversized = (): void => {
+    const s = seq++
+    report('EVENT_TOO_LARGE', `SSE event ${s} exceeded maxEventBytes (${maxEventBytes} characters) near byte ${chunkStart}; it was skipped up to the next blank line. Raise maxEventBytes to keep such events.`, { seq: s })
+    onOversized?.(s)
+  }
+
+  const parser: EventSourceParser = createParser({
+    onEvent(ev) {
+      if (ev.data.length > maxEventBytes) {
+        oversized()
+        return
+      }
+      const s = seq++
+      if (truncating) {
+        report('TRUNCATED_EVENT', `stream ended inside SSE event ${s} (no blank line after it); it was processed anyway`, { seq: s, excerpt: excerptOf(ev.data) })
+      }
+      onEvent(s, ev.event, ev.data, truncating)
+    },
+    onError(err: ParseError) {
+      if (err.type === 'max-buffer-size-exceeded') {
+        overflowed = true
+        return
+      }
+      const line = err.line ?? ''
+      if (err.type === 'invalid-retry') {
+        report('SSE_INVALID_RETRY', `invalid SSE retry value ${JSON.stringify(excerptOf(err.value ?? ''))}: expected ASCII digits; ignored`, { excerpt: excerptOf(line) })
+      } else {
+        report('SSE_UNKNOWN_FIELD', `unknown SSE field ${JSON.stringify(excerptOf(err.field ?? '', 40))} (line ${JSON.stringify(excerptOf(line, 60))}); ignored as the SSE spec says`, { excerpt: excerptOf(line) })
+      }
+    },
+    ...(onComment === undefined ? {} : { onComment }),
+    ...(onRetry === undefined ? {} : { onRetry }),
+    maxBufferSize: maxEventBytes,
+  })
+
+  /** Feeds text to the parser, handling overflow and the skip-to-blank-line mode. */
+  function feedText(text: string): void {
+    if (text.length === 0) return
+    if (!sawText) {
+      sawText = true
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      if (text.length === 0) return
+    }
+    let from = 0
+    if (skip !== -1) {
+      from = skipTo(text)
+      if (from === -1) {
+        lastWasCR = text.charCodeAt(text.length - 1) === 13
+        return
+      }
+    }
+    const rest = from === 0 ? text : text.slice(from)
+    if (rest.length === 0) return
+    parser.feed(rest)
+    lastWasCR = rest.charCodeAt(rest.length - 1) === 13
+    if (overflowed) {
+      overflowed = false
+      parser.reset()
+      oversized()
+      // The parser discarded the event so far; drop input until the blank line that ends it.
+      skip = lastWasCR ? SKIP_AFTER_CR : rest.charCodeAt(rest.length - 1) === 10 ? SKIP_LINE_START : SKIP_MID
+    }
+  }
+
+  /** Advances the skip state machine; returns where framing resumes, or -1 when still skipping. */
+  function skipTo(text: string): number {
+    let state = skip
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 10) {
+        if (state === SKIP_LINE_START) {
+          skip = -1
+          return i + 1
+        }
+        state = SKIP_LINE_START
+      } else if (c === 13) {
+        if (state !== SKIP_MID) {
+          skip = -1
+          return i + 1
+        }
+        state = SKIP_AFTER_CR
+      } else {
+        state = SKIP_MID
+      }
+    }
+    skip = state
+    return -1
+  }
+
+  function decode(chunk: Uint8Array, stream: boolean): string {
+    const text = decoder.decode(chunk, { stream })
+    if (text.indexOf('\ufffd') !== -1 && countReplacement(text) > countEncodedReplacement(chunk)) {
+      const at = firstInvalidUtf8(chunk)
+      const offset = chunkStart + (at === -1 ? 0 : at)
+      const around = at === -1 ? chunk.subarray(0, 16) : chunk.subarray(at, at + 8)
+      onError?.(
+        new NormalizerError('INVALID_UTF8', `invalid UTF-8 near byte ${offset} (bytes ${Array.from(around, (x) => x.toString(16).padStart(2, '0')).join(' ')}); replaced with U+FFFD and kept going`, {
+          ...flowCtx,
+          offset,
+        }),
+      )
+    }
+    return text
+  }
+
+  return {
+    feed(chunk) {
+      chunkStart = bytes
+      if (typeof chunk === 'string') {
+        if (decoderPending) {
+          decoderPending = false
+          feedText(decode(new Uint8Array(0), false))
+        }
+        bytes += Buffer.byteLength(chunk, 'utf8')
+        feedText(chunk)
+        return
+      }
+      if (!(chunk instanceof Uint8Array)) throw new TypeError(`feed: expected a Uint8Array or string chunk, got ${typeof chunk}`)
+      bytes += chunk.length
+      decoderPending = true
+      feedText(decode(chunk, true))
+    },
+    end() {
+      chunkStart = bytes
+      if (decoderPending) {
+        decoderPending = false
+        feedText(decode(new Uint8Array(0), false))
+      }
+      if (skip === -1) {
+        // A lone CR at the very end is a complete line end: finish it first so it is not
+        // mistaken for an unterminated event.
+        if (lastWasCR) parser.feed('\n')
+        truncating = true
+        parser.feed('\n\n')
+        truncating = false
+      }
+      // Counters stay readable after end(); reset() clears them.
+      parser.reset()
+      decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
+      lastWasCR = false
+      overflowed = false
+      skip = -1
+    },
+    reset: resetState,
+    get bytes() {
+      return bytes
+    },
+    get events() {
+      return seq
+    },
+  }
+
+  function resetState(): void {
+    parser.reset()
+    decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
+    decoderPending = false
+    bytes = 0
+    chunkStart = 0
+    seq = 0
+    truncating = false
+    lastWasCR = false
+    sawText = false
+    overflowed = false
+    skip = -1
+  }
+}
