@@ -124,7 +124,9 @@ export function setUsage(u: Usage, key: keyof Usage, v: unknown): void {
 
 export function errorEventFields(err: Record<string, unknown>): { error_type?: string; code?: string; message: string } {
   const out: { error_type?: string; code?: string; message: string } = { message: '' }
-  const t = str(err['type'])
+  const rawType = str(err['type'])
+  // A top-level `{"type":"error","code",…}` names the event, not the kind of error.
+  const t = rawType === 'error' ? undefined : rawType
   if (t !== undefined) out.error_type = t
   const c = err['code']
   if (typeof c === 'string') out.code = c

@@ -68,6 +68,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
   let ended = false
   let errored = false
   let lastError: string | undefined
+  let lastErrorCode: string | undefined
   let byItem = new Map<string, ToolCall>()
   let byIndex: (ToolCall | undefined)[] = []
 
@@ -131,6 +132,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     const fields = errorEventFields(err)
     errored = true
     lastError = fields.message
+    lastErrorCode = fields.code
     ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...fields }, seq, undefined))
   }
 
@@ -246,7 +248,8 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
           if (!started) start(r, seq)
           const err = obj(r?.['error'])
           // The top-level `error` event usually came first with the same message: say it once.
-          if (err !== undefined && !(errored && lastError === str(err['message']))) emitError(err, seq)
+          const dup = errored && (lastError === str(err?.['message']) || (lastErrorCode !== undefined && lastErrorCode === str(err?.['code'])))
+          if (err !== undefined && !dup) emitError(err, seq)
           emitUsage(r, seq)
           ended = true
           messageEnd(seq, 'failed', false)
@@ -276,6 +279,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
       ended = false
       errored = false
       lastError = undefined
+      lastErrorCode = undefined
       byItem = new Map()
       byIndex = []
     },
