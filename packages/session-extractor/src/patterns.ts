@@ -27,7 +27,7 @@ export const BUILTIN_SOURCE = [
 
 /** Prefixes of vendor keys that are kept in front of the marker (they say which kind of key it was). */
 export const VENDOR_PREFIX_RE =
-  /^(?:sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_)/
+  /^(?:sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza)/
 
 /** Query / form parameter names that always carry a credential. */
 export const SECRET_PARAM_NAMES = new Set([

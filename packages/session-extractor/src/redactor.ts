@@ -6,7 +6,11 @@ import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './ty
 /** Every marker starts with this; text that already holds a marker is not redacted twice. */
 export const REDACTED_PREFIX = '[REDACTED:'
 
-const MARKER_RE = /^\[REDACTED:[0-9a-f]{12}\]$/
+/** A value that already starts with a (vendor-prefixed) marker: redacting it again would hash the marker. */
+const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED:[0-9a-f]{12}\]/
+function isRedacted(v: string): boolean {
+  return ALREADY_RE.test(v)
+}
 const HAS_DIGIT = /\d/
 const HAS_LETTER = /[A-Za-z]/
 const DOTTED_IDENT_RE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/
@@ -168,7 +172,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     if (g[7] !== undefined) {
       const name = g[7]
       const value = g[8] ?? ''
-      if (!value.startsWith(REDACTED_PREFIX) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${name}=${markKey(value)}`
+      if (!isRedacted(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${name}=${markKey(value)}`
       return `${name}=${inner(value)}`
     }
     if (g[9] !== undefined) {
@@ -176,10 +180,10 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const sep = g[10] ?? ''
       const value = g[11] ?? ''
       const k = keyword.toLowerCase()
-      const ok = !value.startsWith(REDACTED_PREFIX) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
+      const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
       return ok ? `${keyword}${sep}${markKey(value)}` : `${keyword}${sep}${inner(value)}`
     }
-    if (g[12] !== undefined) return g[12].startsWith(REDACTED_PREFIX) ? match : `:${marker(g[12])}@`
+    if (g[12] !== undefined) return isRedacted(g[12]) ? match : `:${marker(g[12])}@`
     return match
   }
 
@@ -236,11 +240,11 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   }
 
   function redactHeaderValue(name: string, value: string): string {
-    if (value === '' || MARKER_RE.test(value)) return value
+    if (value === '' || isRedacted(value)) return value
     const n = name.toLowerCase()
     if (SCHEME_HEADERS.has(n)) {
       const m = /^([A-Za-z][A-Za-z0-9._-]{0,31})[ \t]+(\S[\s\S]*)$/.exec(value)
-      if (m !== null && m[1] !== undefined && m[2] !== undefined) return m[2].startsWith(REDACTED_PREFIX) ? value : `${m[1]} ${markKey(m[2].trim())}`
+      if (m !== null && m[1] !== undefined && m[2] !== undefined) return isRedacted(m[2]) ? value : `${m[1]} ${markKey(m[2].trim())}`
       return markKey(value.trim())
     }
     if (n === 'cookie') {
@@ -250,7 +254,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
           const eq = pair.indexOf('=')
           if (eq < 0) return pair.trim() === '' ? pair : marker(pair.trim())
           const v = pair.slice(eq + 1).trim()
-          return v === '' || v.startsWith(REDACTED_PREFIX) ? pair : `${pair.slice(0, eq + 1)}${marker(v)}`
+          return v === '' || isRedacted(v) ? pair : `${pair.slice(0, eq + 1)}${marker(v)}`
         })
         .join(';')
     }
@@ -259,7 +263,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const first = semi < 0 ? value : value.slice(0, semi)
       const eq = first.indexOf('=')
       const v = eq < 0 ? first.trim() : first.slice(eq + 1).trim()
-      if (v === '' || v.startsWith(REDACTED_PREFIX)) return value
+      if (v === '' || isRedacted(v)) return value
       return `${eq < 0 ? '' : first.slice(0, eq + 1)}${marker(v)}${semi < 0 ? '' : value.slice(semi)}`
     }
     return markKey(value.trim())
@@ -308,7 +312,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const childPath = trackPaths ? (path === undefined || path === '' ? k.toLowerCase() : `${path}.${k.toLowerCase()}`) : undefined
       let r: unknown
       if (allowNames.has(k.toLowerCase()) || (childPath !== undefined && allowPaths.has(childPath))) r = v
-      else if ((typeof v === 'string' && v !== '' && !MARKER_RE.test(v)) || typeof v === 'number') r = isSecretFieldName(k) ? redactFieldValue(v) : walk(v, childPath, depth + 1)
+      else if ((typeof v === 'string' && v !== '' && !isRedacted(v)) || typeof v === 'number') r = isSecretFieldName(k) ? redactFieldValue(v) : walk(v, childPath, depth + 1)
       else r = walk(v, childPath, depth + 1)
       const rk = k.length < 12 ? k : text(k)
       if ((r !== v || rk !== k) && out === undefined) {
@@ -325,7 +329,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
 
   function redactFieldValue(v: string | number): string {
     const s = String(v)
-    if (s.startsWith(REDACTED_PREFIX)) return s
+    if (isRedacted(s)) return s
     // `Bearer …` in a field keeps its scheme just like the header does.
     const m = /^(Bearer|Basic|Token)[ \t]+(\S+)$/i.exec(s)
     if (m !== null && m[1] !== undefined && m[2] !== undefined) return `${m[1]} ${markKey(m[2])}`

@@ -1,0 +1,177 @@
+import { createHash, createHmac } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { SessionExtractorError } from './errors.js'
+import { createRedactor, isSecretFieldName, isSecretHeaderName, redactHeaders, redactJson, redactText, redactUrl } from './redactor.js'
+
+const h = (s: string): string => `[REDACTED:${createHash('sha256').update(s).digest('hex').slice(0, 12)}]`
+const ANT = 'sk-ant-api03-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1JkLzXcVbNm0_-AbCdEf'
+const OAT = 'sk-ant-oat01-Qw8Er7Ty6Ui5Op4As3Df2Gh1JkLzXcVbNm0aBcD'
+const PROJ = 'sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv_Wx-Yz'
+const LEGACY = 'sk-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0UvWxYzAb1Cd2Ef3Gh'
+const JWT = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTEyMyIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNDU2'
+
+describe('redactText', () => {
+  it('replaces vendor keys keeping their prefix, with a hash of the whole key', () => {
+    expect(redactText(`key ${ANT} end`)).toBe(`key sk-ant-api03-${h(ANT)} end`)
+    expect(redactText(`(${PROJ})`)).toBe(`(sk-proj-${h(PROJ)})`)
+    expect(redactText(`"${LEGACY}"`)).toBe(`"sk-${h(LEGACY)}"`)
+    expect(redactText(`tok=${OAT}`)).toBe(`tok=sk-ant-oat01-${h(OAT)}`)
+    expect(redactText(`jwt: ${JWT}.`)).toBe(`jwt: ${h(JWT)}.`)
+    expect(redactText('AKIAIOSFODNN7EXAMPLE')).toBe(h('AKIAIOSFODNN7EXAMPLE'))
+    expect(redactText('xoxb-123456789012-abcdefABCDEF')).toBe(`xoxb-${h('xoxb-123456789012-abcdefABCDEF')}`)
+  })
+
+  it('redacts contextual credentials: schemes, parameters, assignments, userinfo, PEM', () => {
+    expect(redactText('Authorization: Bearer abc123def456ghi789')).toBe(`Authorization: Bearer ${h('abc123def456ghi789')}`)
+    const basic = Buffer.from('alice:s3cret!').toString('base64')
+    expect(redactText(`Basic ${basic}`)).toBe(`Basic ${h(basic)}`)
+    expect(redactText('grant_type=refresh_token&refresh_token=rt.AbC123xyz&client_id=app')).toBe(`grant_type=refresh_token&refresh_token=${h('rt.AbC123xyz')}&client_id=app`)
+    expect(redactText('export GITHUB_TOKEN=Zm9vYmFyMTIzNDU2Nzg5')).toBe(`export GITHUB_TOKEN=${h('Zm9vYmFyMTIzNDU2Nzg5')}`)
+    expect(redactText('{\\"client_secret\\":\\"cs_9f8e7d6c5b4a\\"}')).toBe(`{\\"client_secret\\":\\"${h('cs_9f8e7d6c5b4a')}\\"}`)
+    expect(redactText('password = "Tr0ub4dor&3"')).toBe(`password = "${h('Tr0ub4dor')}&3"`)
+    expect(redactText('redis://default:pa55word@cache:6379/0')).toBe(`redis://default:${h('pa55word')}@cache:6379/0`)
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----'
+    expect(redactText(`x\n${pem}\ny`)).toBe(`x\n${h(pem)}\ny`)
+  })
+
+  it('leaves ordinary prose and code alone', () => {
+    const untouched = [
+      'sorted(items, key=lambda v: v[1]); max_tokens=4096; MAX_TOKENS=8192',
+      'Basic understanding of the Token economy. Bearer tokens are short-lived.',
+      'sk-learn-classification-model, hf_hub_download_with_retries, task-1234',
+      'password: string; token: null; secret = os.environ.get',
+      'const password = process.env.PASSWORD',
+      'https://docs.anthropic.com/en/docs?lang=en&page=2#section',
+      '"input_tokens": 1234, "cache_read_input_tokens": 99, "prompt_cache_key": "0199a1b2"',
+      'see http://localhost:8080/path and a:b@c',
+      'The quick brown fox jumps over the lazy dog. 🦊 ünïcödé',
+      '',
+    ]
+    for (const s of untouched) expect(redactText(s), s).toBe(s)
+  })
+
+  it('is idempotent', () => {
+    const s = `a ${ANT} b ?token=abcdef123456 Bearer ${JWT} password=Hunter2!x https://u:pw123456@h/`
+    const once = redactText(s)
+    expect(redactText(once)).toBe(once)
+    expect(redactUrl(once)).toBe(once)
+  })
+})
+
+describe('redactUrl', () => {
+  it('redacts secret parameters, fragments and userinfo, keeps the rest', () => {
+    expect(redactUrl('https://x.io/cb?code=4/0Ab12&state=xyz#access_token=at999&expires_in=3600')).toBe(`https://x.io/cb?code=${h('4/0Ab12')}&state=xyz#access_token=${h('at999')}&expires_in=3600`)
+    expect(redactUrl('https://generativelanguage.googleapis.com/v1/models?key=AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv')).toMatch(/\?key=AIza\[REDACTED:[0-9a-f]{12}\]$/)
+    expect(redactUrl('https://s3.amazonaws.com/b/o?X-Amz-Signature=abc123&X-Amz-Expires=60')).toBe(`https://s3.amazonaws.com/b/o?X-Amz-Signature=${h('abc123')}&X-Amz-Expires=60`)
+    expect(redactUrl('https://api.anthropic.com/v1/messages?beta=true')).toBe('https://api.anthropic.com/v1/messages?beta=true')
+  })
+})
+
+describe('redactHeaders', () => {
+  it('replaces credentials keeping scheme, prefix, cookie names and attributes', () => {
+    const out = redactHeaders({
+      Authorization: `Bearer ${OAT}`,
+      'X-API-Key': ANT,
+      'Proxy-Authorization': 'Basic YWxpY2U6cHc=',
+      Cookie: 'sid=abc; theme=dark',
+      'Set-Cookie': ['__Secure-next-auth.session-token=xyz123; Path=/; HttpOnly', 'b=2'],
+      'ChatGPT-Account-Id': 'acct-1234',
+      'OpenAI-Organization': 'org-abc',
+      'anthropic-organization-id': 'f0e1',
+      'X-Custom-Token': 'ct-1',
+      'User-Agent': 'claude-cli/2.0.14 (external, cli)',
+      'anthropic-ratelimit-tokens-remaining': '50000',
+      'x-claude-code-session-id': '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      Referer: 'https://x.io/?token=t0k3n',
+      'content-length': undefined,
+    })
+    expect(out).toEqual({
+      Authorization: `Bearer sk-ant-oat01-${h(OAT)}`,
+      'X-API-Key': `sk-ant-api03-${h(ANT)}`,
+      'Proxy-Authorization': `Basic ${h('YWxpY2U6cHc=')}`,
+      Cookie: `sid=${h('abc')}; theme=${h('dark')}`,
+      'Set-Cookie': [`__Secure-next-auth.session-token=${h('xyz123')}; Path=/; HttpOnly`, `b=${h('2')}`],
+      'ChatGPT-Account-Id': h('acct-1234'),
+      'OpenAI-Organization': h('org-abc'),
+      'anthropic-organization-id': h('f0e1'),
+      'X-Custom-Token': h('ct-1'),
+      'User-Agent': 'claude-cli/2.0.14 (external, cli)',
+      'anthropic-ratelimit-tokens-remaining': '50000',
+      'x-claude-code-session-id': '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      Referer: `https://x.io/?token=${h('t0k3n')}`,
+    })
+    expect(redactHeaders(out)).toEqual(out)
+  })
+
+  it('correlates the same key across header and body', () => {
+    const hdr = redactHeaders({ authorization: `Bearer ${PROJ}` })['authorization'] as string
+    const body = redactText(`using ${PROJ}`)
+    expect(hdr.slice('Bearer '.length)).toBe(body.slice('using '.length))
+  })
+
+  it('classifies names', () => {
+    for (const n of ['authorization', 'X-Api-Key', 'x-goog-api-key', 'x-amz-security-token', 'x-auth-token', 'openai-organization', 'chatgpt-account-id', 'x-csrf-token']) expect(isSecretHeaderName(n), n).toBe(true)
+    for (const n of ['user-agent', 'anthropic-ratelimit-input-tokens-limit', 'sec-websocket-key', 'idempotency-key', 'x-claude-code-session-id', 'session_id', 'keep-alive']) expect(isSecretHeaderName(n), n).toBe(false)
+    for (const n of ['access_token', 'refreshToken', 'api_key', 'apiKey', 'client_secret', 'password', 'github_token', 'private_key']) expect(isSecretFieldName(n), n).toBe(true)
+    for (const n of ['max_tokens', 'input_tokens', 'prompt_cache_key', 'key', 'next_page_token', 'signature', 'token_count']) expect(isSecretFieldName(n), n).toBe(false)
+  })
+})
+
+describe('redactJson', () => {
+  it('redacts nested strings and secret-named fields, copy-on-write', () => {
+    const clean = { role: 'system', content: [{ type: 'text', text: 'You are Claude Code.' }] }
+    const input = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 32000,
+      system: clean,
+      messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: `OPENAI_API_KEY=${PROJ}\nok` }] }],
+      auth: { refresh_token: 'plainish', access_token: 'Bearer abcdef', expires_in: 3600 },
+      tools: [{ name: 'Login', input_schema: { properties: { password: { type: 'string' } } } }],
+    }
+    const frozen = JSON.stringify(input)
+    const out = redactJson(input) as typeof input
+    expect(JSON.stringify(input)).toBe(frozen)
+    expect(out.system).toBe(input.system)
+    expect(out.tools).toBe(input.tools)
+    expect(out.messages[0]?.content[0]?.content).toBe(`OPENAI_API_KEY=sk-proj-${h(PROJ)}\nok`)
+    expect(out.auth).toEqual({ refresh_token: h('plainish'), access_token: `Bearer ${h('abcdef')}`, expires_in: 3600 })
+    const same = { a: [1, 'two', { b: null }], c: 'plain text' }
+    expect(redactJson(same)).toBe(same)
+  })
+
+  it('honours allowFields by name and dotted path', () => {
+    const r = createRedactor({ allowFields: ['metadata.api_key', 'Debug_Token'] })
+    const v = { metadata: { api_key: 'keep-me-123456' }, other: { api_key: 'drop-me-123456' }, debug_token: ANT }
+    expect(r.json(v)).toEqual({ metadata: { api_key: 'keep-me-123456' }, other: { api_key: h('drop-me-123456') }, debug_token: ANT })
+    expect(createRedactor({ allowFields: ['x-api-key'] }).headers({ 'X-Api-Key': 'k' })).toEqual({ 'X-Api-Key': 'k' })
+  })
+
+  it('stops at hostile depth instead of overflowing the stack', () => {
+    let deep: unknown = 'sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9'
+    for (let i = 0; i < 5000; i++) deep = [deep]
+    expect(() => redactJson(deep)).not.toThrow()
+    expect(JSON.stringify(redactJson(deep))).not.toContain('Ab1Cd2Ef3Gh4')
+  })
+})
+
+describe('createRedactor options', () => {
+  it('applies extra patterns, whole match or the named group `secret`', () => {
+    const r = createRedactor({ extraPatterns: [/corp_[a-z0-9]{8}/, /pin is (?<secret>\d{4})/g] })
+    expect(r.text('id corp_ab12cd34 and pin is 1234.')).toBe(`id ${h('corp_ab12cd34')} and pin is ${h('1234')}.`)
+    expect(r.json({ note: 'corp_zz99yy88' })).toEqual({ note: h('corp_zz99yy88') })
+    expect(r.findSecrets('x corp_ab12cd34')).toEqual([{ start: 2, end: 15, replacement: h('corp_ab12cd34') }])
+  })
+
+  it('uses HMAC when given a hash key', () => {
+    const r = createRedactor({ hashKey: 'k' })
+    expect(r.text(ANT)).toBe(`sk-ant-api03-[REDACTED:${createHmac('sha256', 'k').update(ANT).digest('hex').slice(0, 12)}]`)
+  })
+
+  it('rejects misuse with a clear error', () => {
+    expect(() => createRedactor({ extraPatterns: [/x*/] })).toThrow(/empty string/)
+    expect(() => createRedactor({ extraPatterns: ['x' as unknown as RegExp] })).toThrow(SessionExtractorError)
+    expect(() => createRedactor({ allowFields: [''] })).toThrow(/allowFields/)
+    expect(() => createRedactor({ hashKey: '' })).toThrow(/hashKey/)
+    expect(() => redactText(5 as unknown as string)).toThrow(/expected a string/)
+  })
+})
