@@ -30,6 +30,7 @@ export interface StreamRedactor {
   readonly pending: number
 }
 
+const PEM_END_RE = /-----END[A-Z ]{0,40}PRIVATE KEY-----/g
 const DELIM = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])
 
 /**
@@ -46,7 +47,11 @@ export function safeCut(text: string, spans: readonly SecretSpan[], holdback: nu
   while (s > floor && !DELIM.has(text[s - 1] as string)) s--
   if (s < r) r = s
   const begin = text.lastIndexOf('-----BEGIN')
-  if (begin >= 0 && begin < r && text.indexOf('-----END', begin) < 0) r = begin
+  if (begin >= 0 && begin < r) {
+    // Held until the END line is complete: a partial `-----END PRIV` does not close the block yet.
+    PEM_END_RE.lastIndex = begin
+    if (!PEM_END_RE.test(text)) r = begin
+  }
   for (const sp of spans) {
     if (sp.start >= r) break
     if (sp.end > r) {

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import { randomSplit, rng } from '../test/rng.js'
+import { redactText } from './redactor.js'
+import { createSseRedactor } from './sse-redactor.js'
+
+const ANT = 'sk-ant-api03-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1JkLzXcVbNm0_-AbCdEf'
+const PROJ = 'sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv_Wx-Yz'
+
+interface Rec {
+  type: 'sse'
+  seq: number
+  event?: string
+  data: string
+}
+
+function anthropicFlow(text: string, pieces: string[], args: string[]): Rec[] {
+  const recs: Rec[] = []
+  const push = (event: string, obj: unknown): void => {
+    recs.push({ type: 'sse', seq: recs.length, event, data: JSON.stringify(obj) })
+  }
+  push('message_start', { type: 'message_start', message: { id: 'msg_1', model: 'claude', usage: { input_tokens: 5 } } })
+  push('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+  for (const p of pieces) push('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } })
+  push('content_block_stop', { type: 'content_block_stop', index: 0 })
+  push('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: {} } })
+  for (const a of args) push('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: a } })
+  push('content_block_stop', { type: 'content_block_stop', index: 1 })
+  push('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } })
+  push('message_stop', { type: 'message_stop' })
+  void text
+  return recs
+}
+
+function joined(recs: Rec[], index: number, field: 'text' | 'partial_json'): string {
+  return recs
+    .map((r) => JSON.parse(r.data) as { type: string; index?: number; delta?: Record<string, string> })
+    .filter((d) => d.type === 'content_block_delta' && d.index === index)
+    .map((d) => d.delta?.[field] ?? '')
+    .join('')
+}
+
+describe('createSseRedactor', () => {
+  it('redacts secrets split across Anthropic text and tool-argument deltas, for every split', () => {
+    const text = `Your key is ${ANT} — keep it safe. ${'More prose here. '.repeat(10)}`
+    const args = JSON.stringify({ command: `curl -H "x-api-key: ${PROJ}" https://api.example.com`, description: 'call' })
+    const r = rng(11)
+    for (let trial = 0; trial < 120; trial++) {
+      const recs = anthropicFlow(text, randomSplit(r, text, r.int(1, 40)), randomSplit(r, args, r.int(1, 30)))
+      const out: Rec[] = []
+      const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x) })
+      for (const rec of recs) red.feed(rec)
+      red.end()
+      expect(out.map((x) => x.seq)).toEqual(recs.map((x) => x.seq))
+      const all = out.map((x) => x.data).join('\n')
+      expect(all).not.toContain('Zx9Qw8Er7Ty6')
+      expect(all).not.toContain('Ab1Cd2Ef3Gh4')
+      expect(joined(out, 0, 'text')).toBe(redactText(text))
+      expect(joined(out, 1, 'partial_json')).toBe(redactText(args))
+      // Records with nothing to redact keep their byte-exact data (the very same object).
+      for (let i = 0; i < recs.length; i++) {
+        const rec = recs[i] as Rec
+        if (!rec.data.includes('delta')) expect(out[i]).toBe(rec)
+      }
+    }
+  })
+
+  it('redacts raw (non-JSON) data split across events and releases records before the end', () => {
+    const text = `line one\nAuthorization: Bearer abc123def456ghi789jkl\n${'filler text '.repeat(40)}`
+    const out: Rec[] = []
+    const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x) })
+    const parts = randomSplit(rng(3), text, 25)
+    parts.forEach((p, i) => red.feed({ type: 'sse', seq: i, data: p }))
+    expect(out.length).toBeGreaterThan(0)
+    red.end()
+    expect(out.map((x) => x.data).join('')).toBe(redactText(text))
+    expect(red.held).toBe(0)
+  })
+
+  it('keeps Responses deltas of different items apart and bounds held records', () => {
+    const out: Rec[] = []
+    const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x), maxHeldRecords: 8 })
+    const key = PROJ
+    const pieces = randomSplit(rng(5), `token ${key} end`, 12)
+    let seq = 0
+    for (const p of pieces) {
+      red.feed({ type: 'sse', seq: seq++, data: JSON.stringify({ type: 'response.output_text.delta', item_id: 'msg_a', output_index: 0, content_index: 0, delta: p }) })
+      red.feed({ type: 'sse', seq: seq++, data: JSON.stringify({ type: 'response.function_call_arguments.delta', item_id: 'fc_b', output_index: 1, delta: 'x' }) })
+      expect(red.held).toBeLessThanOrEqual(9)
+    }
+    red.end()
+    const text = out.map((x) => JSON.parse(x.data) as { item_id: string; delta: string }).filter((d) => d.item_id === 'msg_a').map((d) => d.delta).join('')
+    expect(text).not.toContain('Ab1Cd2Ef3Gh4')
+    expect(out.length).toBe(seq)
+  })
+
+  it('rejects misuse', () => {
+    expect(() => createSseRedactor({} as never)).toThrow(/onRecord/)
+    const red = createSseRedactor({ onRecord: () => {} })
+    expect(() => red.feed({ data: 5 } as never)).toThrow(/data/)
+  })
+})

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { randomSplit, rng } from '../test/rng.js'
+import { createRedactor, redactText } from './redactor.js'
+import { createStreamRedactor } from './stream-redactor.js'
+
+const ANT = 'sk-ant-api03-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1JkLzXcVbNm0_-AbCdEf'
+const TEXT = `Here is the config.\nexport ANTHROPIC_API_KEY=${ANT}\ncurl -H "Authorization: Bearer abc123def456ghi789jkl" https://x.io/?token=t0k3nvalue42&q=1\nThe quick brown fox ${'lorem ipsum '.repeat(20)}done.\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\nbye`
+
+describe('createStreamRedactor', () => {
+  it('gives the same output as redacting the whole text, for every split', () => {
+    const expected = redactText(TEXT)
+    expect(expected).not.toContain('Zx9Qw8Er7Ty6')
+    const r = rng(7)
+    for (let trial = 0; trial < 300; trial++) {
+      const s = createStreamRedactor()
+      let out = ''
+      for (const f of randomSplit(r, TEXT, r.int(1, 60))) out += s.feed(f)
+      out += s.end()
+      expect(out, `trial ${trial}`).toBe(expected)
+      expect(s.pending).toBe(0)
+    }
+  })
+
+  it('emits early text before the stream ends and holds only a bounded tail', () => {
+    const s = createStreamRedactor({ holdback: 16, maxPending: 256 })
+    const first = s.feed('plain words that are not secret at all, and more words ')
+    expect(first.length).toBeGreaterThan(0)
+    expect(s.feed('x'.repeat(10_000)).length).toBeGreaterThan(9_000)
+    expect(s.pending).toBeLessThanOrEqual(256)
+  })
+
+  it('resets and validates options', () => {
+    const s = createStreamRedactor({ redactor: createRedactor({ extraPatterns: [/corp_[a-z0-9]{8}/] }) })
+    expect(s.feed('abc corp_ab')).toBe('')
+    s.reset()
+    expect(s.feed('cd1234 end') + s.end()).toBe('cd1234 end')
+    expect(() => createStreamRedactor({ holdback: -1 })).toThrow(/holdback/)
+    expect(() => createStreamRedactor({ holdback: 10, maxPending: 5 })).toThrow(/maxPending/)
+  })
+})
