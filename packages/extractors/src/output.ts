@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { ExtractError } from './errors.js'
+import { lit } from './sql.js'
+import type { ModeResult, Row } from './types.js'
+
+/** Output formats of {@link writeResult}. */
+export type OutputFormat = 'ndjson' | 'csv' | 'parquet' | 'table'
+
+/** Options of {@link formatTable}. */
+export interface TableOptions {
+  /** Terminal width; wide tables shrink their widest columns to fit. @defaultValue 120 */
+  width?: number
+  /** Longest cell before it is cut with `…`. @defaultValue 80 */
+  maxCell?: number
+}
+
+/** NDJSON: one JSON object per row, keys in column order. */
+export function toNdjson(columns: string[], rows: Row[]): string {
+  let out = ''
+  for (const r of rows) {
+    const o: Row = {}
+    for (const c of columns) o[c] = r[c] ?? null
+    out += JSON.stringify(o) + '\n'
+  }
+  return out
+}
+
+function csvCell(v: Row[string] | undefined): string {
+  if (v === null || v === undefined) return ''
+  const s = String(v)
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+/** CSV (RFC 4180): a header line, CRLF-free `\n` line ends, quoted where needed. */
+export function toCsv(columns: string[], rows: Row[]): string {
+  let out = columns.map(csvCell).join(',') + '\n'
+  for (const r of rows) out += columns.map((c) => csvCell(r[c])).join(',') + '\n'
+  return out
+}
+
+const cellText = (v: Row[string] | undefined): string => {
+  if (v === null || v === undefined) return ''
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6)
+  // Control characters and newlines would break the grid: show them escaped.
+  return String(v).replace(/\r?\n/g, '⏎').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+const cut = (s: string, n: number): string => (s.length <= n ? s : n <= 1 ? s.slice(0, n) : s.slice(0, n - 1) + '…')
+
+/** A readable fixed-width table (for terminals). Numbers right-aligned. */
+export function formatTable(columns: string[], rows: Row[], options: TableOptions = {}): string {
+  const width = options.width ?? 120
+  const maxCell = options.maxCell ?? 80
+  const cells = rows.map((r) => columns.map((c) => cut(cellText(r[c]), maxCell)))
+  const w = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  const total = (): number => w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1)
+  // Shrink the widest column until the table fits (never below 8 characters).
+  while (total() > width) {
+    let wi = 0
+    for (let i = 1; i < w.length; i++) if (w[i]! > w[wi]!) wi = i
+    if (w[wi]! <= 8) break
+    w[wi] = Math.max(8, w[wi]! - Math.max(1, total() - width))
+  }
+  const numeric = columns.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number'))
+  const line = (vals: string[]): string =>
+    vals.map((v, i) => { const s = cut(v, w[i]!); return numeric[i] ? s.padStart(w[i]!) : s.padEnd(w[i]!) }).join('  ').trimEnd()
+  const out = [line(columns), w.map((n) => '─'.repeat(n)).join('  ')]
+  for (const row of cells) out.push(line(row))
+  return out.join('\n') + '\n'
+}
+
+function duckType(rows: Row[], c: string): string {
+  let t: string | undefined
+  for (const r of rows) {
+    const v = r[c]
+    if (v === null || v === undefined) continue
+    const k = typeof v === 'number' ? (Number.isInteger(v) && t !== 'DOUBLE' ? 'BIGINT' : 'DOUBLE') : typeof v === 'boolean' ? 'BOOLEAN' : 'VARCHAR'
+    if (t === undefined || (t === 'BIGINT' && k === 'DOUBLE')) t = k
+    else if (t !== k && !(t === 'DOUBLE' && k === 'BIGINT')) return 'VARCHAR'
+  }
+  return t ?? 'VARCHAR'
+}
+
+/** Writes a Parquet file (zstd) through DuckDB, typing each column from its values. */
+export async function writeParquet(columns: string[], rows: Row[], path: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'agenttap-pq-'))
+  const instance = await DuckDBInstance.create(':memory:')
+  const conn = await instance.connect()
+  try {
+    const src = join(dir, 'rows.ndjson')
+    writeFileSync(src, toNdjson(columns, rows))
+    const spec = columns.map((c) => `${lit(c)}: ${lit(duckType(rows, c))}`).join(', ')
+    const from = columns.length === 0 ? `(select 1 as empty where false)` : rows.length === 0
+      ? `(select ${columns.map((c) => `null::VARCHAR as "${c.replace(/"/g, '""')}"`).join(', ')} where false)`
+      : `read_ndjson(${lit(src)}, columns = {${spec}}, format = 'newline_delimited', maximum_object_size = 1073741823)`
+    await conn.run(`copy (select * from ${from}) to ${lit(path)} (format parquet, compression zstd)`)
+  } catch (e) {
+    throw new ExtractError('OUTPUT_FAILED', `could not write ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  } finally {
+    conn.closeSync()
+    instance.closeSync()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Writes a mode's rows to a file in a format (`table` writes the readable table as text).
+ * @throws ExtractError `OUTPUT_FAILED` when the file cannot be written.
+ */
+export async function writeResult(result: Pick<ModeResult, 'columns' | 'rows'>, format: OutputFormat, path: string): Promise<void> {
+  if (format === 'parquet') return writeParquet(result.columns, result.rows, path)
+  const text = format === 'csv' ? toCsv(result.columns, result.rows) : format === 'table' ? formatTable(result.columns, result.rows, { width: 100_000, maxCell: 100_000 }) : toNdjson(result.columns, result.rows)
+  try {
+    writeFileSync(path, text)
+  } catch (e) {
+    throw new ExtractError('OUTPUT_FAILED', `could not write ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  }
+}
