@@ -5,6 +5,8 @@ export type FlowFsmErrorCode =
   | 'ILLEGAL_TRANSITION'
   | 'BUFFER_OVERFLOW'
   | 'UNKNOWN_FLOW'
+  /** A stream-normalizer report (malformed event, truncated stream, arguments not JSON), passed on with `cause`. */
+  | 'STREAM_ERROR'
 
 /**
  * The one error class of `@agenttap/flow-fsm`. Malformed input is reported through `onError`

@@ -17,6 +17,8 @@ export type { StreamFormatter } from './json-pretty.js'
 export { opsToString, pushText, sanitizeText } from './render-ops.js'
 export { createScreenController } from './screen-controller.js'
 export type { CardInfo, CardMeta, ScreenController, ScreenControllerOptions } from './screen-controller.js'
+export { createCallValidator } from './call-validator.js'
+export type { CallValidationResult, CallValidator, CallValidatorOptions } from './call-validator.js'
 export { FlowFsmError } from './errors.js'
 export type { FlowFsmErrorCode } from './errors.js'
 export type {
