@@ -93,8 +93,11 @@ function countReplacement(s: string): number {
   return n
 }
 
-function countEncodedReplacement(b: Uint8Array): number {
+/** EF BF BD sequences (an encoded U+FFFD) ending in `b`, counting ones begun in the previous chunk's last two bytes. */
+function countEncodedReplacement(b: Uint8Array, p1: number, p2: number): number {
   let n = 0
+  if (p1 === 0xef && p2 === 0xbf && b[0] === 0xbd) n++
+  if (p2 === 0xef && b[0] === 0xbf && b[1] === 0xbd) n++
   for (let i = b.indexOf(0xef); i !== -1 && i + 2 < b.length; i = b.indexOf(0xef, i + 1)) {
     if (b[i + 1] === 0xbf && b[i + 2] === 0xbd) n++
   }
@@ -124,6 +127,9 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
 
   let decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
   let decoderPending = false
+  /** The last two bytes fed, to recognise an encoded U+FFFD split across chunks. */
+  let prev1 = -1
+  let prev2 = -1
   let bytes = 0
   let chunkStart = 0
   let seq = 0
@@ -229,7 +235,16 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
 
   function decode(chunk: Uint8Array, stream: boolean): string {
     const text = decoder.decode(chunk, { stream })
-    if (text.indexOf('\ufffd') !== -1 && countReplacement(text) > countEncodedReplacement(chunk)) {
+    const p1 = prev1
+    const p2 = prev2
+    if (chunk.length >= 2) {
+      prev1 = chunk[chunk.length - 2] as number
+      prev2 = chunk[chunk.length - 1] as number
+    } else if (chunk.length === 1) {
+      prev1 = prev2
+      prev2 = chunk[0] as number
+    }
+    if (text.indexOf('\ufffd') !== -1 && countReplacement(text) > countEncodedReplacement(chunk, p1, p2)) {
       const at = firstInvalidUtf8(chunk)
       const offset = chunkStart + (at === -1 ? 0 : at)
       const around = at === -1 ? chunk.subarray(0, 16) : chunk.subarray(at, at + 8)
@@ -294,6 +309,8 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
     parser.reset()
     decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
     decoderPending = false
+    prev1 = -1
+    prev2 = -1
     bytes = 0
     chunkStart = 0
     seq = 0

@@ -9,6 +9,8 @@ const BLOCK_OTHER = 4
 interface Block {
   kind: number
   tool: ToolCall | undefined
+  /** `content_block.input` as JSON: the arguments when no input_json_delta comes. */
+  input: string | undefined
 }
 
 const TOOL_BLOCKS: Record<string, ToolCallKind> = {
@@ -40,8 +42,15 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
     ctx.emit(withBase(e, seq, undefined))
   }
 
+  function endTool(b: Block, seq: number | undefined, incomplete: boolean): void {
+    const tc = b.tool
+    if (tc === undefined || !tc.open) return
+    if (tc.parts.length === 0 && b.input !== undefined) tc.final = b.input
+    emitToolEnd(ctx, tc, seq, incomplete)
+  }
+
   function flushTools(seq: number | undefined): void {
-    for (const b of blocks) if (b?.tool?.open) emitToolEnd(ctx, b.tool, seq, true)
+    for (const b of blocks) if (b !== undefined) endTool(b, seq, true)
   }
 
   function messageEnd(seq: number | undefined, incomplete: boolean): void {
@@ -63,35 +72,34 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
       return
     }
     const prev = blocks[index]
-    if (prev?.tool?.open) emitToolEnd(ctx, prev.tool, seq, true)
+    if (prev !== undefined) endTool(prev, seq, true)
     const toolKind = TOOL_BLOCKS[cbType]
     if (toolKind !== undefined) {
       const tc = newToolCall(str(cb['name']) ?? '', toolKind, str(cb['id']), undefined, index)
       const input = obj(cb['input'])
-      // Replayed or proxied streams may carry the whole input here instead of in deltas.
-      if (input !== undefined && Object.keys(input).length > 0) tc.final = JSON.stringify(input)
-      blocks[index] = { kind: BLOCK_OTHER, tool: tc }
+      // Usually `{}` followed by deltas; a tool without parameters (or a replayed stream) sends no delta.
+      blocks[index] = { kind: BLOCK_OTHER, tool: tc, input: input === undefined ? undefined : JSON.stringify(input) }
       emitToolStart(ctx, tc, seq)
       return
     }
     if (cbType === 'text') {
-      blocks[index] = { kind: BLOCK_TEXT, tool: undefined }
+      blocks[index] = { kind: BLOCK_TEXT, tool: undefined, input: undefined }
       const text = str(cb['text'])
       if (text) ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text }, seq, index))
       return
     }
     if (cbType === 'thinking') {
-      blocks[index] = { kind: BLOCK_THINKING, tool: undefined }
+      blocks[index] = { kind: BLOCK_THINKING, tool: undefined, input: undefined }
       const text = str(cb['thinking'])
       if (text) ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text, kind: 'thinking' }, seq, index))
       return
     }
     if (cbType === 'redacted_thinking') {
-      blocks[index] = { kind: BLOCK_REDACTED, tool: undefined }
+      blocks[index] = { kind: BLOCK_REDACTED, tool: undefined, input: undefined }
       ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: '', kind: 'redacted' }, seq, index))
       return
     }
-    blocks[index] = { kind: BLOCK_OTHER, tool: undefined }
+    blocks[index] = { kind: BLOCK_OTHER, tool: undefined, input: undefined }
     emitUnknown(ctx, seq, name ?? 'content_block_start', data, `content block type "${cbType}" has no unified event`, index)
   }
 
@@ -162,7 +170,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
             ctx.error('UNEXPECTED_EVENT', `content_block_stop for content block ${String(index)}, which was never started`, seq, name, data)
             return
           }
-          if (b.tool?.open) emitToolEnd(ctx, b.tool, seq, false)
+          endTool(b, seq, false)
           blocks[index] = undefined
           return
         }
