@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { JsonStreamFormatter } from '@agenttap/stream-normalizer'
 import { createToolCallRenderer } from './tool-call-renderer.js'
 import { FlowFsmError } from './errors.js'
 import type { RenderOp } from './types.js'
@@ -114,12 +115,19 @@ describe('createToolCallRenderer: other calls', () => {
     for (const [name, args] of cases) {
       const json = JSON.stringify(args)
       for (let k = 0; k < 30; k++) {
-        const { lines, backtracks, r } = render(name, randomSplit(json, rand, 10))
+        const exact = { createFormatter: () => new JsonStreamFormatter({ decodeStrings: false }) }
+        const { lines, backtracks, r } = render(name, randomSplit(json, rand, 10), exact)
         expect(backtracks).toBe(1)
         expect(r.mode).toBe('ended')
         expect(lines.join('\n')).toBe(`${name} ${JSON.stringify(args, null, 2)}`)
       }
     }
+  })
+
+  it('shows string arguments decoded by default (real line breaks, quotes)', () => {
+    const json = JSON.stringify({ file_path: 'a.ts', content: 'line "one"\nline two' })
+    const { lines } = render('Write', [json.slice(0, 15), json.slice(15)])
+    expect(lines).toEqual(['Write {', '  "file_path": "a.ts",', '  "content": "line "one"', 'line two"', '}'])
   })
 
   it('keeps the raw preview on one row and cut to previewChars', () => {

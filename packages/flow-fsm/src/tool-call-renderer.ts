@@ -1,6 +1,6 @@
 import { FlowFsmError } from './errors.js'
-import { JsonPrettyStream, type StreamFormatter } from './json-pretty.js'
-import { JsonStringDecoder } from './json-string-decoder.js'
+import { JsonStreamFormatter } from '@agenttap/stream-normalizer'
+import { CommandStringReader } from './command-string-reader.js'
 import type { ToolCallKind } from './normalizer-contract.js'
 import { pushText, sanitizeText } from './render-ops.js'
 import { DEFAULT_SHELL_TOOLS, detectShell, type ShellForm } from './shell-detect.js'
@@ -22,7 +22,10 @@ export interface ToolCallRendererOptions {
   previewChars?: number
   /** Extra tool names whose `command`/`cmd` string is a shell line (added to the defaults). */
   shellTools?: readonly string[]
-  /** Formatter for non-shell arguments. @defaultValue a new JsonStreamFormatter-compatible pretty printer */
+  /**
+   * Formatter for non-shell arguments, one per call.
+   * @defaultValue `() => new JsonStreamFormatter()` from stream-normalizer (indent 2, strings decoded for display)
+   */
   createFormatter?: () => StreamFormatter
 }
 
@@ -52,6 +55,13 @@ export interface ToolCallRenderer {
   /** Shell command decoded so far (shell mode), capped at 64 KiB. */
   readonly command: string | undefined
   readonly shellForm: ShellForm | undefined
+}
+
+/** What the renderer needs from a streaming JSON formatter (stream-normalizer's JsonStreamFormatter). */
+export interface StreamFormatter {
+  feed(fragment: string): string
+  end(): string
+  reset(): void
 }
 
 const MAX_PENDING_CHARS = 256 * 1024
@@ -85,7 +95,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
   }
   const previewChars = opts.previewChars ?? 72
   const shellTools = new Set([...DEFAULT_SHELL_TOOLS, ...(opts.shellTools ?? [])].map((s) => s.toLowerCase()))
-  const makeFormatter = opts.createFormatter ?? (() => new JsonPrettyStream())
+  const makeFormatter = opts.createFormatter ?? (() => new JsonStreamFormatter())
 
   let mode: ToolCallRenderMode = 'idle'
   let call: ToolCallInfo | undefined
@@ -97,7 +107,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
   let formatter: StreamFormatter | undefined
   // shell streaming state
   let form: ShellForm | undefined
-  let decoder = new JsonStringDecoder()
+  let decoder = new CommandStringReader()
   let between: 'string' | 'after' | 'next' | 'done' = 'string'
   let command: string[] = []
   let commandChars = 0
@@ -112,7 +122,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     previewCut = false
     formatter = undefined
     form = undefined
-    decoder = new JsonStringDecoder()
+    decoder = new CommandStringReader()
     between = 'string'
     command = []
     commandChars = 0
@@ -148,7 +158,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
         between = ch === ',' ? 'next' : 'done'
       } else if (between === 'next') {
         if (ch === '"') {
-          decoder = new JsonStringDecoder()
+          decoder = new CommandStringReader()
           emitCommand(out, ' ')
           between = 'string'
         } else between = 'done'

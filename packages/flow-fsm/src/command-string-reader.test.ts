@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { JsonStringDecoder } from './json-string-decoder.js'
+import { CommandStringReader } from './command-string-reader.js'
 import { randomSplit, rng } from '../test/helpers.js'
 
-function decodeAll(parts: string[]): { text: string; rest: string; d: JsonStringDecoder } {
-  const d = new JsonStringDecoder()
+function decodeAll(parts: string[]): { text: string; rest: string; d: CommandStringReader } {
+  const d = new CommandStringReader()
   let text = ''
   let rest = ''
   for (const p of parts) {
@@ -18,7 +18,7 @@ function decodeAll(parts: string[]): { text: string; rest: string; d: JsonString
   return { text: text + d.end(), rest, d }
 }
 
-describe('JsonStringDecoder', () => {
+describe('CommandStringReader', () => {
   const samples = [
     'plain ascii',
     'quote " backslash \\ slash / tab \t newline \n cr \r',
@@ -39,7 +39,6 @@ describe('JsonStringDecoder', () => {
           const r = decodeAll([...randomSplit(full, rand, 20), ', "rest"}'])
           expect(r.text).toBe(s)
           expect(r.rest).toBe(', "rest"}')
-          expect(r.d.invalidEscapes).toBe(0)
         }
         // one character at a time
         expect(decodeAll([...full]).text).toBe(s)
@@ -47,16 +46,23 @@ describe('JsonStringDecoder', () => {
     }
   })
 
-  it('keeps invalid escapes verbatim and counts them; a lone surrogate becomes U+FFFD', () => {
-    const r = decodeAll(['a\\qb\\u12zz c\\ud83d x"'])
-    expect(r.text).toBe('a\\qb\\u12zz c\ufffd x')
-    expect(r.d.invalidEscapes).toBe(2)
+  it('keeps invalid escapes and lone surrogates visible as written', () => {
+    const r = decodeAll(['a\\qb c\\ud83d x"'])
+    expect(r.text).toBe('a\\qb c\\ud83d x')
+    expect(r.d.closed).toBe(true)
   })
 
-  it('flushes an unfinished escape at end', () => {
-    const d = new JsonStringDecoder()
-    expect(d.feed('abc\\u00').text).toBe('abc')
-    expect(d.end()).toBe('\\u00')
+  it('does not close on an escaped quote whose backslash came in the previous chunk', () => {
+    const r = decodeAll(['say \\', '"hi\\', '" now', '" tail'])
+    expect(r.text).toBe('say "hi" now')
+    expect(r.rest).toBe(' tail')
+  })
+
+  it('flushes an unfinished string at end', () => {
+    const d = new CommandStringReader()
+    expect(d.feed('abc').text).toBe('abc')
     expect(d.closed).toBe(false)
+    d.end()
+    expect(d.closed).toBe(true)
   })
 })
