@@ -1,0 +1,23 @@
+import { ExtractError } from '@agenttap/extractors'
+
+/** Exit codes of `agenttap-analyze`, in one place. */
+export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
+
+/** A command-line usage error (bad flag value, missing argument). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/** Maps an error to the process exit code: usage mistakes 2, everything else 1. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.USAGE
+  if (err instanceof ExtractError) {
+    return err.code === 'UNKNOWN_MODE' || err.code === 'BAD_FILTER' || err.code === 'BAD_PRICES' || err.code === 'ENGINE_UNSUPPORTED' ? EXIT.USAGE : EXIT.RUNTIME
+  }
+  return EXIT.RUNTIME
+}
+
+/** The one line a user sees for an error. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
