@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { createStreamNormalizer, type AgentEvent } from '../index.js'
+import { run } from '../../test/run.js'
+
+const R = { flow: { url: 'https://chatgpt.com/backend-api/codex/responses' } }
+let sn = 0
+const ev = (type: string, fields: Record<string, unknown> = {}): [string, unknown] => [type, { type, sequence_number: sn++, ...fields }]
+const resp = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id: 'resp_1', object: 'response', model: 'gpt-5-codex', status, output: [], ...extra })
+const usage = { input_tokens: 1000, input_tokens_details: { cached_tokens: 800 }, output_tokens: 50, output_tokens_details: { reasoning_tokens: 20 }, total_tokens: 1050 }
+
+describe('OpenAI Responses adapter', () => {
+  it('maps a Codex turn: reasoning summary, function_call, custom_tool_call, local_shell_call, text, usage', () => {
+    const r = run(
+      [
+        ev('response.created', { response: resp('in_progress') }),
+        ev('response.in_progress', { response: resp('in_progress') }),
+        ev('response.output_item.added', { output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } }),
+        ev('response.reasoning_summary_part.added', { item_id: 'rs_1', output_index: 0, summary_index: 0, part: { type: 'summary_text', text: '' } }),
+        ev('response.reasoning_summary_text.delta', { item_id: 'rs_1', output_index: 0, summary_index: 0, delta: '**Planning**', obfuscation: 'ab' }),
+        ev('response.reasoning_summary_text.done', { item_id: 'rs_1', output_index: 0, summary_index: 0, text: '**Planning**' }),
+        ev('response.output_item.done', { output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [{ type: 'summary_text', text: '**Planning**' }], encrypted_content: 'gAAA' } }),
+        ev('response.output_item.added', { output_index: 1, item: { id: 'fc_1', type: 'function_call', status: 'in_progress', arguments: '', call_id: 'call_1', name: 'shell' } }),
+        ev('response.function_call_arguments.delta', { item_id: 'fc_1', output_index: 1, delta: '{"command":["bash","-lc",' }),
+        ev('response.function_call_arguments.delta', { item_id: 'fc_1', output_index: 1, delta: '"ls\\n"]}' }),
+        ev('response.function_call_arguments.done', { item_id: 'fc_1', output_index: 1, arguments: '{"command":["bash","-lc","ls\\n"]}' }),
+        ev('response.output_item.done', { output_index: 1, item: { id: 'fc_1', type: 'function_call', status: 'completed', arguments: '{"command":["bash","-lc","ls\\n"]}', call_id: 'call_1', name: 'shell' } }),
+        ev('response.output_item.added', { output_index: 2, item: { id: 'ctc_1', type: 'custom_tool_call', status: 'in_progress', call_id: 'call_2', name: 'apply_patch', input: '' } }),
+        ev('response.custom_tool_call_input.delta', { item_id: 'ctc_1', output_index: 2, delta: '*** Begin Patch\n' }),
+        ev('response.custom_tool_call_input.delta', { item_id: 'ctc_1', output_index: 2, delta: '*** End Patch\n' }),
+        ev('response.custom_tool_call_input.done', { item_id: 'ctc_1', output_index: 2, input: '*** Begin Patch\n*** End Patch\n' }),
+        ev('response.output_item.done', { output_index: 2, item: { id: 'ctc_1', type: 'custom_tool_call', status: 'completed', call_id: 'call_2', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch\n' } }),
+        ev('response.output_item.added', { output_index: 3, item: { id: 'lsh_1', type: 'local_shell_call', status: 'in_progress', call_id: 'call_3', action: { type: 'exec', command: ['ls'] } } }),
+        ev('response.output_item.done', { output_index: 3, item: { id: 'lsh_1', type: 'local_shell_call', status: 'completed', call_id: 'call_3', action: { type: 'exec', command: ['ls', '-la'] } } }),
+        ev('response.output_item.added', { output_index: 4, item: { id: 'msg_1', type: 'message', role: 'assistant', content: [] } }),
+        ev('response.content_part.added', { item_id: 'msg_1', output_index: 4, content_index: 0, part: { type: 'output_text', text: '' } }),
+        ev('response.output_text.delta', { item_id: 'msg_1', output_index: 4, content_index: 0, delta: 'Done.' }),
+        ev('response.output_text.done', { item_id: 'msg_1', output_index: 4, content_index: 0, text: 'Done.' }),
+        ev('response.output_item.done', { output_index: 4, item: { id: 'msg_1', type: 'message' } }),
+        ev('response.completed', { response: resp('completed', { usage }) }),
+      ],
+      R,
+    )
+    expect(r.errors).toEqual([])
+    expect(r.brief).toEqual([
+      { type: 'message_start', seq: 0, role: 'assistant', message_id: 'resp_1', model: 'gpt-5-codex' },
+      { type: 'thinking_delta', seq: 4, index: 0, item_id: 'rs_1', text: '**Planning**', kind: 'summary' },
+      { type: 'tool_call_start', seq: 7, index: 1, call_id: 'call_1', item_id: 'fc_1', name: 'shell', kind: 'function' },
+      { type: 'tool_args_delta', seq: 8, index: 1, call_id: 'call_1', item_id: 'fc_1', delta: '{"command":["bash","-lc",' },
+      { type: 'tool_args_delta', seq: 9, index: 1, call_id: 'call_1', item_id: 'fc_1', delta: '"ls\\n"]}' },
+      { type: 'tool_call_end', seq: 11, index: 1, call_id: 'call_1', item_id: 'fc_1', name: 'shell', kind: 'function', arguments: '{"command":["bash","-lc","ls\\n"]}', parsed: { command: ['bash', '-lc', 'ls\n'] } },
+      { type: 'tool_call_start', seq: 12, index: 2, call_id: 'call_2', item_id: 'ctc_1', name: 'apply_patch', kind: 'custom' },
+      { type: 'tool_args_delta', seq: 13, index: 2, call_id: 'call_2', item_id: 'ctc_1', delta: '*** Begin Patch\n' },
+      { type: 'tool_args_delta', seq: 14, index: 2, call_id: 'call_2', item_id: 'ctc_1', delta: '*** End Patch\n' },
+      { type: 'tool_call_end', seq: 16, index: 2, call_id: 'call_2', item_id: 'ctc_1', name: 'apply_patch', kind: 'custom', arguments: '*** Begin Patch\n*** End Patch\n' },
+      { type: 'tool_call_start', seq: 17, index: 3, call_id: 'call_3', item_id: 'lsh_1', name: 'local_shell', kind: 'local_shell' },
+      // No deltas for local_shell_call: the action comes whole, as one delta then the end.
+      { type: 'tool_args_delta', seq: 18, index: 3, call_id: 'call_3', item_id: 'lsh_1', delta: '{"type":"exec","command":["ls","-la"]}' },
+      { type: 'tool_call_end', seq: 18, index: 3, call_id: 'call_3', item_id: 'lsh_1', name: 'local_shell', kind: 'local_shell', arguments: '{"type":"exec","command":["ls","-la"]}', parsed: { type: 'exec', command: ['ls', '-la'] } },
+      { type: 'text_delta', seq: 21, index: 4, item_id: 'msg_1', text: 'Done.' },
+      { type: 'usage', seq: 24, usage: { input_tokens: 1000, output_tokens: 50, cache_read_input_tokens: 800, reasoning_tokens: 20, total_tokens: 1050 }, cumulative: true },
+      { type: 'message_end', seq: 24, stop_reason: 'completed' },
+    ])
+  })
+
+  it('response.incomplete ends with stop_reason incomplete and its reason', () => {
+    const r = run([ev('response.created', { response: resp('in_progress') }), ev('response.incomplete', { response: resp('incomplete', { incomplete_details: { reason: 'max_output_tokens' }, usage }) })], R)
+    expect(r.brief[r.brief.length - 1]).toEqual({ type: 'message_end', seq: 1, stop_reason: 'incomplete', detail: 'max_output_tokens' })
+    expect(r.errors).toEqual([])
+  })
+
+  it('response.failed alone gives the error and message_end failed', () => {
+    const r = run([ev('response.created', { response: resp('in_progress') }), ev('response.failed', { response: resp('failed', { error: { code: 'server_error', message: 'The model failed' } }) })], R)
+    expect(r.brief.slice(1)).toEqual([
+      { type: 'error', seq: 1, code: 'server_error', message: 'The model failed' },
+      { type: 'message_end', seq: 1, stop_reason: 'failed' },
+    ])
+  })
+
+  it('understands both shapes of the top-level error event', () => {
+    const r = run([ev('error', { code: 'rate_limit_exceeded', message: 'Slow down', param: null }), ev('error', { error: { type: 'invalid_request_error', code: 'context_length_exceeded', message: 'Too long' } })], R)
+    expect(r.brief).toEqual([
+      { type: 'error', seq: 0, code: 'rate_limit_exceeded', message: 'Slow down' },
+      { type: 'error', seq: 1, error_type: 'invalid_request_error', code: 'context_length_exceeded', message: 'Too long' },
+      { type: 'message_end', stop_reason: 'error', incomplete: true },
+    ])
+  })
+
+  it('a stream without response.completed ends open calls and the message incomplete', () => {
+    const r = run([ev('response.created', { response: resp('in_progress') }), ev('response.output_item.added', { output_index: 0, item: { id: 'fc_9', type: 'function_call', call_id: 'call_9', name: 'exec_command', arguments: '' } }), ev('response.function_call_arguments.delta', { item_id: 'fc_9', output_index: 0, delta: '{"cmd":"ls"}' })], R)
+    expect(r.brief.slice(-2)).toEqual([
+      { type: 'tool_call_end', index: 0, call_id: 'call_9', item_id: 'fc_9', name: 'exec_command', kind: 'function', arguments: '{"cmd":"ls"}', parsed: { cmd: 'ls' }, incomplete: true },
+      { type: 'message_end', incomplete: true },
+    ])
+    expect(r.errors).toEqual(['INCOMPLETE_STREAM'])
+  })
+
+  it('keeps unknown events (codex.rate_limits, new types) as unknown, never dropped', () => {
+    const r = run([ev('response.created', { response: resp('in_progress') }), ev('codex.rate_limits', { primary: { used_percent: 12 } }), ev('response.brand_new.delta', { delta: 'x' }), ev('response.completed', { response: resp('completed') })], R)
+    expect(r.brief.filter((e) => e['type'] === 'unknown').map((e) => e['event'])).toEqual(['codex.rate_limits', 'response.brand_new.delta'])
+  })
+
+  it('output_item.done for a call never announced (capture began mid-stream) still yields start, args and end', () => {
+    const r = run([ev('response.output_item.done', { output_index: 0, item: { id: 'fc_2', type: 'function_call', call_id: 'call_x', name: 'shell', arguments: '{"command":["ls"]}' } }), ev('response.completed', { response: resp('completed') })], R)
+    expect(r.brief.map((e) => e['type'])).toEqual(['tool_call_start', 'tool_args_delta', 'tool_call_end', 'message_start', 'message_end'])
+  })
+
+  it('reads Responses events from WebSocket text frames (feedRecord transport ws)', () => {
+    const events: AgentEvent[] = []
+    const n = createStreamNormalizer({ flow_id: 'ws1', flow: { url: 'wss://chatgpt.com/backend-api/codex/responses' }, onEvent: (e) => events.push(e) })
+    const frames = [ev('response.created', { response: resp('in_progress') }), ev('response.output_text.delta', { item_id: 'm', output_index: 0, delta: 'hi' }), ev('response.completed', { response: resp('completed', { usage }) })]
+    frames.forEach(([, payload], seq) => n.feedRecord({ seq, data: JSON.stringify(payload), transport: 'ws' }))
+    n.end()
+    expect(n.provider).toBe('openai-responses')
+    expect(events.map((e) => e.type)).toEqual(['message_start', 'text_delta', 'usage', 'message_end'])
+  })
+})

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest'
+import { run } from '../test/run.js'
+import { detectProvider } from './detect-provider.js'
+import { createStreamNormalizer, normalizeRecords } from './stream-normalizer.js'
+import type { AgentEvent } from './types.js'
+
+describe('detectProvider', () => {
+  it('from the flow url, host, path or provider', () => {
+    expect(detectProvider({ url: 'https://api.anthropic.com/v1/messages?beta=true' })).toBe('anthropic')
+    expect(detectProvider({ url: 'https://api.openai.com/v1/responses' })).toBe('openai-responses')
+    expect(detectProvider({ url: 'https://chatgpt.com/backend-api/codex/responses' })).toBe('openai-responses')
+    expect(detectProvider({ url: 'https://openrouter.ai/api/v1/chat/completions' })).toBe('openai-chat')
+    expect(detectProvider({ url: 'http://127.0.0.1:11434/v1/chat/completions' })).toBe('openai-chat')
+    expect(detectProvider({ host: 'api.anthropic.com:443', path: '/v1/complete' })).toBe('anthropic')
+    expect(detectProvider({ path: '/v1/messages' })).toBe('anthropic')
+    expect(detectProvider({ provider: 'openai' })).toBe('openai-responses')
+    expect(detectProvider({ provider: 'openai', url: 'https://api.openai.com/v1/chat/completions' })).toBe('openai-chat')
+    expect(detectProvider({ provider: 'openai-chat' })).toBe('openai-chat')
+    expect(detectProvider({ url: 'not a url /v1/responses' })).toBe('openai-responses')
+    expect(detectProvider({ url: 'https://example.com/stream' })).toBe('unknown')
+    expect(detectProvider(undefined)).toBe('unknown')
+  })
+
+  it('from the first event when the flow does not tell', () => {
+    expect(detectProvider(undefined, '{"type":"message_start","message":{}}')).toBe('anthropic')
+    expect(detectProvider(undefined, '{"type":"response.created","sequence_number":0}')).toBe('openai-responses')
+    expect(detectProvider({ url: 'https://example.com/x' }, '{"object":"chat.completion.chunk","choices":[]}')).toBe('openai-chat')
+    expect(detectProvider(undefined, '[DONE]')).toBe('openai-chat')
+    expect(detectProvider(undefined, '{"type":"error","error":{"type":"overloaded_error"}}')).toBe('unknown')
+    expect(detectProvider(undefined, 'not json')).toBe('unknown')
+  })
+})
+
+describe('createStreamNormalizer', () => {
+  it('detects the provider from the first events when nothing else tells, keeping what came before', () => {
+    const r = run([
+      ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }],
+      ['message_start', { type: 'message_start', message: { id: 'm' } }],
+      ['message_stop', { type: 'message_stop' }],
+    ])
+    expect(r.events.map((e) => [e.type, e.provider])).toEqual([
+      ['error', 'unknown'],
+      ['message_start', 'anthropic'],
+      ['message_end', 'anthropic'],
+    ])
+  })
+
+  it('a stream of an unknown format keeps every event and still ends with message_end incomplete', () => {
+    const r = run([[undefined, { hello: 'world' }], [undefined, 'plain text'], [undefined, '42']])
+    expect(r.brief).toEqual([
+      { type: 'unknown', seq: 0, data: '{"hello":"world"}', reason: 'stream format not recognised (yet)' },
+      { type: 'unknown', seq: 1, data: 'plain text', reason: expect.stringMatching(/^malformed JSON/) },
+      { type: 'unknown', seq: 2, data: '42', reason: 'event data is JSON but not an object' },
+      { type: 'message_end', incomplete: true },
+    ])
+    expect(r.errors).toEqual(['MALFORMED_JSON', 'INCOMPLETE_STREAM'])
+  })
+
+  it('an empty stream still yields message_end incomplete, once', () => {
+    const events: AgentEvent[] = []
+    const n = createStreamNormalizer({ flow_id: 'e', provider: 'anthropic', onEvent: (e) => events.push(e) })
+    n.end()
+    n.end()
+    expect(events).toEqual([{ type: 'message_end', flow_id: 'e', provider: 'anthropic', incomplete: true }])
+  })
+
+  it('an oversized record is reported and kept as an unknown event without data', () => {
+    const { events, errors } = normalizeRecords([{ seq: 0, data: JSON.stringify({ type: 'ping', pad: 'x'.repeat(200) }) }], { flow_id: 'o', provider: 'anthropic', maxEventBytes: 100 })
+    expect(events[0]).toMatchObject({ type: 'unknown', seq: 0, data: '', reason: 'event exceeded maxEventBytes (100)' })
+    expect(errors.map((e) => e.code)).toEqual(['EVENT_TOO_LARGE', 'INCOMPLETE_STREAM'])
+  })
+
+  it('errors carry flow id, seq, event and an excerpt', () => {
+    const { errors } = normalizeRecords([{ seq: 7, event: 'content_block_delta', data: '{"broken' }], { flow_id: 'flow-9', provider: 'anthropic' })
+    expect(errors[0]).toMatchObject({ code: 'MALFORMED_JSON', flow_id: 'flow-9', seq: 7, event: 'content_block_delta', excerpt: '{"broken' })
+    expect(errors[0]?.message).toMatch(/^flow flow-9 seq 7: /)
+  })
+
+  it('reset starts a new flow', () => {
+    const events: AgentEvent[] = []
+    const n = createStreamNormalizer({ flow_id: 'r', onEvent: (e) => events.push(e) })
+    n.feedRecord({ data: '{"type":"response.created","response":{"id":"a"}}' })
+    expect(n.provider).toBe('openai-responses')
+    n.reset()
+    expect(n.provider).toBe('unknown')
+    n.feedBytes('data: {"type":"message_start","message":{"id":"b"}}\n\n')
+    expect(n.provider).toBe('anthropic')
+  })
+
+  it('a record without string data is reported, not thrown', () => {
+    const { events, errors } = normalizeRecords([{ seq: 0, data: 5 as unknown as string }], { flow_id: 'x', provider: 'anthropic' })
+    expect(events[0]).toMatchObject({ type: 'unknown', seq: 0 })
+    expect(errors[0]?.code).toBe('UNEXPECTED_EVENT')
+  })
+
+  it('throws on API misuse', () => {
+    expect(() => createStreamNormalizer({ flow_id: 'x' } as never)).toThrow(TypeError)
+  })
+})
