@@ -536,8 +536,9 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
           socket.unshift(head)
           const tlsSocket = new TLSSocket(socket as Socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] })
           tlsSocket.on('error', (err) => log.debug({ err, host: target }, 'client TLS error (does the client trust the agenttap CA?)'))
+          // No socket.resume(): the TLS wrap owns the handle now and consumes the bytes the
+          // socket still buffers (the ClientHello read to sniff the protocol) by itself.
           inner.emit('connection', tlsSocket)
-          socket.resume()
         } else {
           // Plain HTTP (or garbage) inside a tunnel: let the plain proxy server parse it.
           socket.unshift(head)
@@ -607,7 +608,9 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       // Never calls back: the response is piped here, not by http-mitm-proxy (whose final
       // filter ignores backpressure and rewrites headers).
       ctx.onResponse((c) => onResponse(c, flow))
-      req.once('close', () => {
+      // IncomingMessage 'close' fires once the request body is consumed; only the response's
+      // 'close' before it finished means the client went away.
+      ctx.proxyToClientResponse.once('close', () => {
         // Client gone before any response arrived.
         if (flow.state === 'open' && flow.status === undefined) {
           flow.captured = filter.captures(flow.host)

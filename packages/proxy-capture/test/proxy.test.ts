@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { redactText } from '@agenttap/session-extractor'
+import { createCaptureProxy, createFileSink, createSseFramer, HEALTH_PATH, type CaptureProxy, type FramedSseEvent } from '../src/index.js'
+import { allFiles, loadFixture, proxiedRequest, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+
+const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+const SECRET_BEARER = 'sk-ant-oat01-TESTSECRETbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
+const SECRET_BODY = 'sk-proj-TESTSECRETcccccccccccccccccccccccccccccccccccc'
+
+const anthropic = loadFixture('claude-code-turn.jsonl')
+const openai = loadFixture('codex-turn.jsonl')
+
+let root: string
+let logDir: string
+let upstream: Upstream
+let proxy: CaptureProxy
+let agent: TunnelAgent
+let sink: ReturnType<typeof createFileSink>
+const records: CaptureRecord[] = []
+let counter = 0
+
+function frameAll(buf: Buffer): FramedSseEvent[] {
+  const out: FramedSseEvent[] = []
+  const f = createSseFramer({ onEvent: (e) => out.push(e) })
+  f.feed(buf)
+  f.end()
+  return out
+}
+
+async function waitFor<T>(fn: () => T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 1000; i++) {
+    const v = fn()
+    if (v !== undefined) return v
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+function flowOf(tag: string): Record<string, unknown> | undefined {
+  return records.find((r) => r.type === 'flow' && String(r['url']).includes(`t=${tag}`)) as Record<string, unknown> | undefined
+}
+
+async function endOf(tag: string): Promise<{ flow: Record<string, unknown>; end: Record<string, unknown>; lines: Record<string, unknown>[] }> {
+  const flow = await waitFor(() => flowOf(tag), `flow ${tag}`)
+  const end = await waitFor(() => records.find((r) => r.type === 'flow_end' && r.flow_id === flow['flow_id']) as Record<string, unknown> | undefined, `flow_end ${tag}`)
+  const lines = records.filter((r) => r.type === 'sse' && r.flow_id === flow['flow_id']) as Record<string, unknown>[]
+  return { flow, end, lines }
+}
+
+function withoutHost(h: Record<string, string>): Record<string, string> {
+  const { host: _host, ...rest } = h
+  return rest
+}
+
+function tag(): string {
+  return `t${++counter}`
+}
+
+beforeAll(async () => {
+  root = tempDir('agenttap-proxy-test-')
+  logDir = join(root, 'logs')
+  upstream = await startUpstream(root, { anthropic, openai })
+  sink = createFileSink({ logDir })
+  proxy = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir, sinks: [sink], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, ...(process.env['DEBUG_PROXY'] ? { logger: (await import('pino')).pino({ level: 'debug' }, process.stderr) } : {}) })
+  proxy.onRecord((r) => records.push(r))
+  await proxy.start()
+  agent = new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8'))
+})
+
+afterAll(async () => {
+  await proxy?.stop()
+  await upstream?.close()
+})
+
+describe('capture proxy over real TLS', () => {
+  it('passes an Anthropic SSE stream through byte-identical and captures it event for event', async () => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/v1/messages?beta=true&t=${t}&split=13`, {
+      headers: {
+        ...withoutHost(anthropic.flow.request_headers),
+        authorization: `Bearer ${SECRET_BEARER}`,
+        'x-api-key': SECRET_KEY,
+        'content-type': 'application/json',
+        'x-test-id': t,
+      },
+      body: JSON.stringify(anthropic.flow.request_body),
+    })
+    expect(r.error).toBeUndefined()
+    expect(r.status).toBe(200)
+    expect(r.headers['request-id']).toBe('req_test')
+    expect(r.body.equals(upstream.sent.get(t)!)).toBe(true)
+    const { flow, end, lines } = await endOf(t)
+    expect(flow['client']).toBe('claude-code')
+    expect(flow['provider']).toBe('anthropic')
+    expect(flow['session_id']).toBe(anthropic.flow['session_id'])
+    expect(flow['status']).toBe(200)
+    expect(JSON.stringify(flow)).not.toContain('TESTSECRET')
+    expect(lines.map((l) => ({ event: l['event'], data: l['data'] }))).toEqual(anthropic.events.map((e) => ({ event: e.event, data: redactText(e.data) })))
+    expect(lines.map((l) => l['seq'])).toEqual(anthropic.events.map((_, i) => i))
+    expect(lines.every((l) => l['session_id'] === flow['session_id'] && l['transport'] === 'sse')).toBe(true)
+    expect(end).toMatchObject({ outcome: 'completed', status: 200, events: anthropic.events.length, bytes: r.body.length })
+    expect(typeof end['ttfb_ms']).toBe('number')
+    expect(readFileSync(join(logDir, 'all-mitm-sse', String(end['raw']))).equals(r.body)).toBe(true)
+  })
+
+  it.each(['gzip', 'br'])('passes a %s-encoded Responses stream through untouched and captures the decoded events', async (enc) => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/v1/responses?t=${t}&enc=${enc}`, {
+      headers: { ...withoutHost(openai.flow.request_headers), authorization: `Bearer ${SECRET_BEARER}`, 'content-type': 'application/json', 'x-test-id': t },
+      body: JSON.stringify(openai.flow.request_body),
+    })
+    expect(r.headers['content-encoding']).toBe(enc)
+    expect(r.body.equals(upstream.sent.get(t)!)).toBe(true)
+    const { flow, end, lines } = await endOf(t)
+    expect(flow['client']).toBe('codex')
+    expect(flow['session_id']).toBe(openai.flow['session_id'])
+    expect(lines.map((l) => l['data'])).toEqual(openai.events.map((e) => redactText(e.data)))
+    expect(end).toMatchObject({ outcome: 'completed', encoding: enc, events: openai.events.length })
+  })
+
+  it('keeps zstd bytes it cannot decode and says so in the flow_end', async () => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/zstd?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
+    expect(r.body.equals(upstream.sent.get(t)!)).toBe(true)
+    const { end } = await endOf(t)
+    expect(end['outcome']).toBe('completed')
+    if (!('createZstdDecompress' in (await import('node:zlib')))) expect(end['encoding_unsupported']).toBe('zstd')
+  })
+
+  it('streams: the client gets the first event while the upstream is still waiting', async () => {
+    const t = tag()
+    let released = false
+    const r = await proxiedRequest(agent, upstream.port, `/drip?t=${t}`, {
+      method: 'GET',
+      headers: { 'x-test-id': t },
+      onChunk: (c) => {
+        if (!released && c.toString().includes('first')) {
+          released = true
+          upstream.gates.get(t)!()
+        }
+      },
+    })
+    expect(released).toBe(true)
+    expect(frameAll(r.body).map((e) => e.event)).toEqual(['first', 'second'])
+    const { lines, end } = await endOf(t)
+    expect(lines.map((l) => l['event'])).toEqual(['first', 'second'])
+    expect(end['outcome']).toBe('completed')
+  })
+
+  it('records an upstream reset mid-stream as upstream_error and the client sees a broken response', async () => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/reset?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
+    expect(r.error).toBeDefined()
+    const { lines, end } = await endOf(t)
+    expect(lines.map((l) => l['event'])).toEqual(['a', 'b'])
+    expect(end['outcome']).toBe('upstream_error')
+    expect(String(end['error'])).toMatch(/upstream/)
+  })
+
+  it('records a client abort and closes the upstream request', async () => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/hang?t=${t}`, {
+      method: 'GET',
+      headers: { 'x-test-id': t },
+      onChunk: (_c, req) => req.destroy(),
+    })
+    expect(r.body.toString()).toContain('start')
+    const { end } = await endOf(t)
+    expect(end['outcome']).toBe('aborted')
+    await waitFor(() => (upstream.closedEarly.has(t) ? true : undefined), 'upstream close')
+  })
+
+  it('answers 502 with a JSON error when the upstream is unreachable, and records it', async () => {
+    const t = tag()
+    const dead = await import('node:net').then(
+      (net) =>
+        new Promise<number>((resolve) => {
+          const s = net.createServer()
+          s.listen(0, '127.0.0.1', () => {
+            const p = (s.address() as { port: number }).port
+            s.close(() => resolve(p))
+          })
+        }),
+    )
+    const r = await proxiedRequest(agent, dead, `/v1/messages?t=${t}`, { headers: { 'content-type': 'application/json' }, body: '{"model":"x"}' })
+    expect(r.status).toBe(502)
+    expect(JSON.parse(r.body.toString())).toMatchObject({ type: 'error', error: { type: 'agenttap_upstream_error' } })
+    const { end } = await endOf(t)
+    expect(end['outcome']).toBe('upstream_error')
+  })
+
+  it('captures non-streaming JSON responses with their body, and HTTP errors as outcome error', async () => {
+    const t1 = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/json?t=${t1}`, { headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(JSON.parse(r.body.toString())).toMatchObject({ id: 'msg_1' })
+    const a = await endOf(t1)
+    expect(a.end).toMatchObject({ outcome: 'completed', events: 0, body: { id: 'msg_1', usage: { input_tokens: 3 } } })
+    const t2 = tag()
+    const r2 = await proxiedRequest(agent, upstream.port, `/error?t=${t2}`, { body: '{}' })
+    expect(r2.status).toBe(529)
+    const b = await endOf(t2)
+    expect(b.end).toMatchObject({ outcome: 'error', status: 529, body: { error: { type: 'overloaded_error' } } })
+  })
+
+  it('keeps going through malformed SSE: junk bytes and an unterminated last event are recorded, flagged', async () => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/malformed?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
+    expect(r.body.equals(upstream.sent.get(t)!)).toBe(true)
+    const { lines, end } = await endOf(t)
+    expect(lines.map((l) => l['data'])).toEqual(['{"ok":true}', '{"partial":'])
+    expect(lines[1]).toMatchObject({ event: 'cut', truncated: true })
+    expect(end).toMatchObject({ outcome: 'completed', truncated: true })
+  })
+
+  it('passes WebSocket frames both ways and captures server text frames as transport ws', async () => {
+    const t = tag()
+    const ws = new WebSocket(`wss://127.0.0.1:${upstream.port}/ws?t=${t}`, {
+      agent,
+      headers: { session_id: '0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', originator: 'codex_cli_rs', authorization: `Bearer ${SECRET_BEARER}` },
+    })
+    const got: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-codex', prompt_cache_key: 'pck', api_key: SECRET_BODY, close: 1000 })))
+      ws.on('message', (d) => got.push(d.toString()))
+      ws.on('close', () => resolve())
+      ws.on('error', reject)
+    })
+    expect(got).toHaveLength(3)
+    expect(JSON.parse(got[1]!)).toMatchObject({ delta: 'héllo 😀' })
+    const { flow, lines, end } = await endOf(t)
+    expect(flow).toMatchObject({ transport: 'ws', status: 101, client: 'codex', session_id: '0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' })
+    expect((flow['request_body'] as Record<string, unknown>)['model']).toBe('gpt-5-codex')
+    expect(lines.map((l) => l['data'])).toEqual(got)
+    expect(lines.every((l) => l['transport'] === 'ws')).toBe(true)
+    expect(end['outcome']).toBe('completed')
+    expect(JSON.stringify(flow)).not.toContain('TESTSECRET')
+  })
+
+  it('captures 50 concurrent flows with no cross-flow mixing', async () => {
+    const tags = Array.from({ length: 50 }, () => tag())
+    const results = await Promise.all(
+      tags.map((t) => proxiedRequest(agent, upstream.port, `/concurrent?t=${t}&n=${t}`, { method: 'GET', headers: { 'x-test-id': t } })),
+    )
+    results.forEach((r, i) => expect(r.body.equals(upstream.sent.get(tags[i]!)!)).toBe(true))
+    for (const t of tags) {
+      const { lines, end } = await endOf(t)
+      expect(end['events']).toBe(20)
+      expect(lines.map((l) => JSON.parse(String(l['data'])))).toEqual(Array.from({ length: 20 }, (_, i) => ({ flow: t, i })))
+    }
+    const ids = new Set(tags.map((t) => flowOf(t)!['flow_id']))
+    expect(ids.size).toBe(50)
+  })
+
+  it('serves its health endpoint instead of proxying to itself', async () => {
+    const res = await fetch(`http://127.0.0.1:${proxy.port}${HEALTH_PATH}`)
+    expect(await res.json()).toMatchObject({ agenttap: 'proxy', port: proxy.port })
+  })
+
+  it('refuses a non-loopback bind unless asked', () => {
+    expect(() => createCaptureProxy({ host: '0.0.0.0' })).toThrow(/loopback/)
+  })
+
+  it('on stop, ends open flows as aborted and leaves only well-formed records on disk, with no secret anywhere', async () => {
+    const t = tag()
+    const pending = proxiedRequest(agent, upstream.port, `/hang?t=${t}`, { method: 'GET', headers: { 'x-test-id': t, authorization: `Bearer ${SECRET_BEARER}` } })
+    const flow = await waitFor(() => flowOf(t), 'hanging flow')
+    await waitFor(() => (records.some((r) => r.type === 'sse' && r.flow_id === flow['flow_id']) ? true : undefined), 'first event')
+    await proxy.stop()
+    await pending
+    const end = records.find((r) => r.type === 'flow_end' && r.flow_id === flow['flow_id'])
+    expect(end).toMatchObject({ outcome: 'aborted', error: 'proxy shutdown' })
+
+    const dir = join(logDir, 'all-mitm-sse')
+    const flows = readJsonlFile(join(dir, 'sse_flows.jsonl'))
+    const ends = readJsonlFile(join(dir, 'sse_flow_ends.jsonl'))
+    const lines = readJsonlFile(join(dir, 'sse_lines.jsonl'))
+    expect(flows.length).toBe(records.filter((r) => r.type === 'flow').length)
+    expect(lines.length).toBe(records.filter((r) => r.type === 'sse').length)
+    // Every flow has exactly one flow_end.
+    const endCount = new Map<unknown, number>()
+    for (const e of ends) endCount.set(e['flow_id'], (endCount.get(e['flow_id']) ?? 0) + 1)
+    for (const f of flows) expect(endCount.get(f['flow_id'])).toBe(1)
+    // Per-client views.
+    const claude = readJsonlFile(join(logDir, 'claude', 'sse_lines.jsonl'))
+    const codex = readJsonlFile(join(logDir, 'codex', 'sse_lines.jsonl'))
+    expect(claude.length).toBe(anthropic.events.length)
+    expect(codex.length).toBeGreaterThanOrEqual(openai.events.length * 2 + 3)
+    for (const file of allFiles(logDir)) {
+      const text = readFileSync(file, 'latin1')
+      expect(text.includes('TESTSECRET'), `secret leaked into ${file}`).toBe(false)
+    }
+  })
+})
