@@ -4,6 +4,9 @@
  * ahead quickly; whether a candidate really is a secret is decided in the replacer
  * (`classify` in redactor.ts), which can decline and redact inside the value instead.
  *
+ * Word-boundary lookbehinds accept a JSON escape (`\n`, `\t`) right before the secret, so the
+ * same patterns work on raw JSON text where a key often follows an escaped newline.
+ *
  * Capture groups (by index):
  *  1     PEM private key block
  *  2, 3  vendor key: kept prefix, random rest
@@ -16,12 +19,12 @@
  */
 export const BUILTIN_SOURCE = [
   String.raw`(-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[\s\S]{0,16384}?-----END[A-Z ]{0,40}PRIVATE KEY-----)`,
-  String.raw`(?<![A-Za-z0-9_-])(sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza)([A-Za-z0-9_-]{16,4096})`,
-  String.raw`(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])`,
+  String.raw`(?<!(?<!\\)[A-Za-z0-9_-])(sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza)([A-Za-z0-9_-]{16,4096})`,
+  String.raw`(?<!(?<!\\)[A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])`,
   String.raw`(eyJ[A-Za-z0-9_-]{8,8192}\.eyJ[A-Za-z0-9_-]{8,16384}\.[A-Za-z0-9_-]{0,8192})`,
-  String.raw`\b(Bearer|Basic|Token)[ \t]+([A-Za-z0-9._~+/=-]{12,8192})`,
+  String.raw`(?<!(?<!\\)[A-Za-z0-9_])(Bearer|Basic|Token)[ \t]+([A-Za-z0-9._~+/=-]{12,8192})`,
   String.raw`(?<=^|[?&#;])([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\]{1,8192})`,
-  String.raw`(api[_-]?key|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|session[_-]?token|client[_-]?secret|secret[_-]?key|secret|passwd|password|token)(\\?["']?[ \t]{0,3}[:=][ \t]{0,3}\\?["']?)([^\s"'\\,;&<>(){}\[\]]{1,8192})`,
+  String.raw`(api[_-]?key|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|session[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|secret[_-]?key|private[_-]?key|access[_-]?key|secret|passwd|password|token|(?<=_)key)(\\?["']?[ \t]{0,3}[:=][ \t]{0,3}\\?["']?)([^\s"'\\,;&<>(){}\[\]]{1,8192})`,
   String.raw`:(?<=\/\/[^\/:@\s]{0,64}:)([^\/@\s:]{1,256})@`,
 ].join('|')
 

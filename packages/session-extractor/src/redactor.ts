@@ -149,7 +149,15 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return m === null ? marker(secret) : `${m[0]}${marker(secret)}`
   }
 
-  function replacer(match: string, ...g: Array<string | undefined>): string {
+  function replacer(match: string, ...g: Array<string | number | undefined>): string {
+    // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
+    const offset = g[13] as number
+    const whole = g[14] as string
+    if (whole.startsWith(REDACTED_PREFIX, offset + match.length)) return match
+    return decide(match, g as Array<string | undefined>)
+  }
+
+  function decide(match: string, g: Array<string | undefined>): string {
     if (g[0] !== undefined) return marker(match)
     if (g[1] !== undefined) {
       const prefix = g[1]
@@ -180,10 +188,12 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const sep = g[10] ?? ''
       const value = g[11] ?? ''
       const k = keyword.toLowerCase()
+      // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
+      if (k === 'key' && keyword !== 'KEY') return `${keyword}${sep}${inner(value)}`
       const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
       return ok ? `${keyword}${sep}${markKey(value)}` : `${keyword}${sep}${inner(value)}`
     }
-    if (g[12] !== undefined) return isRedacted(g[12]) ? match : `:${marker(g[12])}@`
+    if (g[12] !== undefined) return isRedacted(g[12]) ? match : `:${markKey(g[12])}@`
     return match
   }
 
@@ -217,7 +227,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     s.replace(re, (...args: unknown[]) => {
       const m = args[0] as string
       const offset = args[args.length - 2] as number
-      const r = replacer(m, ...(args.slice(1, args.length - 2) as Array<string | undefined>))
+      const r = replacer(m, ...(args.slice(1) as Array<string | number | undefined>))
       if (r !== m) spans.push({ start: offset, end: offset + m.length, replacement: r })
       return m
     })

@@ -6,7 +6,7 @@ import { createSseRedactor } from './sse-redactor.js'
 const ANT = 'sk-ant-api03-Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1JkLzXcVbNm0_-AbCdEf'
 const PROJ = 'sk-proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv_Wx-Yz'
 
-interface Rec {
+type Rec = {
   type: 'sse'
   seq: number
   event?: string

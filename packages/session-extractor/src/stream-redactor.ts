@@ -52,10 +52,14 @@ export function safeCut(text: string, spans: readonly SecretSpan[], holdback: nu
     PEM_END_RE.lastIndex = begin
     if (!PEM_END_RE.test(text)) r = begin
   }
+  // Cut only at a delimiter: a pattern's context (the `//user:` before a URL password, the
+  // boundary before a key) must stay with what follows it.
+  while (r > floor && !DELIM.has(text[r - 1] as string)) r--
   for (const sp of spans) {
     if (sp.start >= r) break
     if (sp.end > r) {
       r = sp.start
+      while (r > floor && !DELIM.has(text[r - 1] as string)) r--
       break
     }
   }
