@@ -275,7 +275,7 @@ export const MODE_SQL: Record<string, string> = {
       e as (select session_id, count(*) as errors from ${ERRORS_CTE} group by session_id)
     select f.session_id, f.client, f.first_seen, greatest(f.last_seen, coalesce(le.last_end, f.last_seen)) as last_seen, f.flows, coalesce(p.turns, 0) as turns,
       coalesce(u.input_tokens, 0) as input_tokens, coalesce(u.cache_read_tokens, 0) as cache_read_tokens, coalesce(u.cache_write_tokens, 0) as cache_write_tokens,
-      coalesce(u.output_tokens, 0) as output_tokens, round(coalesce(u.cost_usd, 0), 6) as cost_usd, coalesce(u.unpriced_flows, 0) as unpriced_flows,
+      coalesce(u.output_tokens, 0) as output_tokens, round(coalesce(u.cost_usd, 0), 8) as cost_usd, coalesce(u.unpriced_flows, 0) as unpriced_flows,
       coalesce(e.errors, 0) as errors, (select version from price_version) as prices_version
     from f left join le using (session_id) left join u using (session_id) left join p using (session_id) left join e using (session_id)
     order by f.first_seen, f.session_id`,
