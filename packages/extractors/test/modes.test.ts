@@ -174,7 +174,7 @@ describe('stream modes', () => {
 
   it('sessions: one row per session', async () => {
     expect(pick(await run('sessions'), ['session_id', 'client', 'first_seen', 'last_seen', 'flows', 'turns', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'cost_usd', 'errors'])).toEqual([
-      ['sess-a', 'claude-code', '2026-01-01T10:00:00.000Z', '2026-01-01T10:01:06.000Z', 5, 2, 62, 5900, 150, 87, 0.003824, 2],
+      ['sess-a', 'claude-code', '2026-01-01T10:00:00.000Z', '2026-01-01T10:01:06.000Z', 5, 2, 62, 5900, 150, 87, 0.0038235, 2],
       ['sess-b', 'codex', '2026-01-01T10:02:00.000Z', '2026-01-01T10:03:00.200Z', 3, 2, 1000, 3500, 0, 320, 0.0048875, 1],
     ])
   })
