@@ -266,7 +266,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     if (info.state === 'STREAMING' || (info.state === 'DEAD' && info.deadReason === 'idle')) {
       const sawStream = info.counts.events > 0
       if (r.outcome === 'aborted') toDead(info, 'aborted')
-      else if (sawStream && info.stop_reason === undefined && r.outcome === 'completed') {
+      else if (sawStream && info.stop_reason === undefined) {
         // The normalizer saw the stream but never its terminal event: truncated.
         toDead(info, 'incomplete')
       } else transition(info, 'DONE', 'flow_end')

@@ -34,6 +34,11 @@ export type ShellDetection =
   | { state: 'not_shell' }
   /** `pos`: index just after the opening quote of the first string to render. */
   | { state: 'shell'; form: ShellForm; pos: number; shell?: string }
+  /**
+   * `command` is an array starting with a shell binary (`["bash"`…): a shell command for sure,
+   * but the script has not started yet. `pos` is the first element (for the plain-argv fallback).
+   */
+  | { state: 'likely_shell'; pos: number; shell: string }
 
 const WS = new Set([' ', '\n', '\r', '\t'])
 
@@ -134,8 +139,11 @@ export function detectShell(
       if (v === '"' && shellName) return { state: 'shell', form: 'string', pos: i + 1 }
       if (v === '[' && key.value === 'command') {
         const arr = detectArgv(raw, i + 1, shellName)
-        if (arr.state !== 'undecided' || !complete) return arr
-        return { state: 'not_shell' }
+        if (!complete) return arr
+        if (arr.state === 'undecided') return { state: 'not_shell' }
+        // Complete arguments whose script never started: show the argv as it is.
+        if (arr.state === 'likely_shell') return { state: 'shell', form: 'argv', pos: arr.pos }
+        return arr
       }
     } else if (first && !shellName) {
       // Only shell tools put their command after other keys; for anything else the first key decides.
@@ -165,24 +173,25 @@ function detectArgv(raw: string, start: number, shellName: boolean): ShellDetect
   if (!SHELL_BINARIES.has(bin)) {
     return shellName ? { state: 'shell', form: 'argv', pos: firstPos } : { state: 'not_shell' }
   }
+  const likely: ShellDetection = { state: 'likely_shell', pos: firstPos, shell: bin }
   i = e0.end
   skipWs()
-  if (i >= n) return { state: 'undecided' }
+  if (i >= n) return likely
   if (raw[i] !== ',') return { state: 'shell', form: 'argv', pos: firstPos }
   i++
   skipWs()
-  if (i >= n) return { state: 'undecided' }
+  if (i >= n) return likely
   if (raw[i] !== '"') return { state: 'shell', form: 'argv', pos: firstPos }
   const e1 = readString(raw, i)
-  if (e1 === null) return { state: 'undecided' }
+  if (e1 === null) return likely
   if (e1 === undefined || !SCRIPT_FLAG.test(e1.value)) return { state: 'shell', form: 'argv', pos: firstPos }
   i = e1.end
   skipWs()
-  if (i >= n) return { state: 'undecided' }
+  if (i >= n) return likely
   if (raw[i] !== ',') return { state: 'shell', form: 'argv', pos: firstPos }
   i++
   skipWs()
-  if (i >= n) return { state: 'undecided' }
+  if (i >= n) return likely
   if (raw[i] !== '"') return { state: 'shell', form: 'argv', pos: firstPos }
   return { state: 'shell', form: 'shell_argv', pos: i + 1, shell: bin }
 }

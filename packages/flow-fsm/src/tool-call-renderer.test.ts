@@ -50,12 +50,19 @@ describe('createToolCallRenderer: shell commands', () => {
   })
 
   it('emits the exact op stream: name, raw preview, backtrack, then the command as it streams', () => {
+    const late = render('shell', ['{"comm', 'and":["', 'bash","-', 'lc","ls"]}'])
+    expect(late.ops.slice(0, 5)).toEqual([
+      { op: 'text', text: 'shell ', style: 'tool' },
+      { op: 'text', text: '{"comm', style: 'dim' },
+      { op: 'text', text: 'and":["', style: 'dim' },
+      { op: 'text', text: 'bash","-', style: 'dim' },
+      { op: 'backtrack' },
+    ])
     const { ops } = render('shell', ['{"command":["bash",', '"-lc","ls', ' -la"]', ',"workdir":"/w"}'])
     expect(ops).toEqual([
       { op: 'text', text: 'shell ', style: 'tool' },
       { op: 'text', text: '{"command":["bash",', style: 'dim' },
-      { op: 'text', text: '"-lc","ls', style: 'dim' },
-      { op: 'backtrack' },
+      { op: 'backtrack' }, // `["bash"` is enough: the script follows
       { op: 'text', text: '$ ', style: 'command' },
       { op: 'text', text: 'ls', style: 'command' },
       { op: 'text', text: ' -la', style: 'command' },
@@ -90,6 +97,16 @@ describe('createToolCallRenderer: shell commands', () => {
     expect(narrow.lines.join('\n')).toBe(`shell ${JSON.stringify(JSON.parse(json), null, 2)}`)
     const wide = render('shell', parts, { argsSubDeltas: 16 })
     expect(wide.lines).toEqual(['$ ls'])
+  })
+
+  it('switches at `["bash"` and waits past the window for the script (Codex token-sized deltas)', () => {
+    const deltas = ['{', '"', 'comman', 'd":["', 'bash', '","', '-lc', '",', '"cd ', 'repo ', '&&', ' ', 'ls"]', '}']
+    const { lines, backtracks } = render('shell', deltas)
+    expect(lines).toEqual(['$ cd repo && ls'])
+    expect(backtracks).toBe(1)
+    // a shell argv whose script never comes is shown as the argv
+    expect(render('shell', ['{"command":["bash"', ',"run.sh"]}']).lines).toEqual(['$ bash run.sh'])
+    expect(render('shell', ['{"command":["bash"', ']}']).lines).toEqual(['$ bash'])
   })
 
   it('does not count empty deltas (Anthropic sends "" first)', () => {

@@ -37,7 +37,7 @@ export interface ToolCallInfo {
 }
 
 /** What the renderer settled on. `pending`: still inside the detection window. */
-export type ToolCallRenderMode = 'idle' | 'pending' | 'shell' | 'json' | 'raw' | 'ended'
+export type ToolCallRenderMode = 'idle' | 'pending' | 'shell_wait' | 'shell' | 'json' | 'raw' | 'ended'
 
 /** Renders one tool call at a time as {@link RenderOp}s. See {@link createToolCallRenderer}. */
 export interface ToolCallRenderer {
@@ -182,10 +182,10 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
   }
 
   function toShell(out: RenderOp[], f: ShellForm, pos: number, raw: string): void {
+    if (mode !== 'shell_wait') out.push({ op: 'backtrack' }, { op: 'text', text: '$ ', style: 'command' })
     mode = 'shell'
     form = f
     fragments = []
-    out.push({ op: 'backtrack' }, { op: 'text', text: '$ ', style: 'command' })
     shellFeed(out, raw.slice(pos))
   }
 
@@ -201,13 +201,27 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     const raw = fragments.join('')
     const d = detectShell(call?.name ?? '', raw, complete, shellTools)
     if (d.state === 'shell') toShell(out, d.form, d.pos, raw)
-    else if (d.state === 'not_shell' || complete || deltas >= argsSubDeltas || pendingChars > MAX_PENDING_CHARS) {
+    else if (d.state === 'likely_shell') {
+      if (mode === 'pending') {
+        // `["bash", …` is a shell command already: switch now, the script follows.
+        out.push({ op: 'backtrack' }, { op: 'text', text: '$ ', style: 'command' })
+        mode = 'shell_wait'
+      }
+      if (complete || pendingChars > MAX_PENDING_CHARS) toShell(out, 'argv', d.pos, raw)
+    } else if (mode === 'shell_wait') {
+      // Cannot happen for a prefix that was likely_shell; keep whatever streamed visible.
+      if (complete) toShell(out, 'argv', 0, '')
+    } else if (d.state === 'not_shell' || complete || deltas >= argsSubDeltas || pendingChars > MAX_PENDING_CHARS) {
       toJson(out, raw)
     }
   }
 
   function finish(out: RenderOp[], final: { arguments?: string; parse_error?: string } | undefined): void {
     if (mode === 'idle' || mode === 'ended') return
+    if (mode === 'shell_wait') {
+      settle(out, final !== undefined)
+      if (mode === 'shell_wait') toShell(out, 'argv', 0, '')
+    }
     if (mode === 'pending') {
       // Responses may deliver arguments only at `.done`: use them when nothing streamed.
       if (fragments.length === 0 && final?.arguments) {
@@ -276,6 +290,11 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
       const out: RenderOp[] = []
       if (typeof fragment !== 'string' || fragment === '') return out
       switch (mode) {
+        case 'shell_wait':
+          fragments.push(fragment)
+          pendingChars += fragment.length
+          settle(out, false)
+          break
         case 'pending':
           fragments.push(fragment)
           pendingChars += fragment.length

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createFlowMonitor } from '../src/flow-monitor.js'
+import type { CanonicalRecord, FlowTransition, RenderOp } from '../src/types.js'
+import { screen } from './helpers.js'
+
+const shared = (name: string): CanonicalRecord[] =>
+  readFileSync(join(import.meta.dirname, '..', '..', '..', 'fixtures', name), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as CanonicalRecord)
+
+/** Replays records on a fake clock that follows their `ts`, ticking between records. */
+function replay(records: CanonicalRecord[], opts: Parameters<typeof createFlowMonitor>[0] = {}, tickEvery = 0) {
+  let t = Date.parse(records[0]?.ts ?? '2026-01-01T00:00:00Z')
+  const transitions: FlowTransition[] = []
+  const mon = createFlowMonitor({ ...opts, now: () => t, onTransition: (x) => transitions.push(x) })
+  const ops: RenderOp[] = []
+  records.forEach((r, i) => {
+    t = Math.max(t, Date.parse(r.ts ?? '') || t)
+    ops.push(...mon.addRecord(r))
+    if (tickEvery > 0 && i % tickEvery === 0) ops.push(...mon.tick())
+  })
+  ops.push(...mon.end())
+  return { mon, ops, lines: screen(ops), transitions, setTime: (x: number) => void (t = x) }
+}
+
+/** Non-preview text of each card, in screen order, line breaks dropped (a switch breaks lines). */
+function perFlow(ops: RenderOp[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  let cur = ''
+  for (const o of ops) {
+    if (o.op === 'header') cur = o.flow_id
+    else if (o.op === 'text' && o.style !== 'dim') out[cur] = (out[cur] ?? '') + o.text
+  }
+  return out
+}
+
+describe('createFlowMonitor (records → normalizer → registry → renderer → screen)', () => {
+  it('renders a Claude Code turn: thinking, text, the Bash command decoded across split escapes, summaries', () => {
+    const { lines, transitions, ops } = replay(shared('claude-code-turn.jsonl'))
+    expect(lines.filter((l) => l.startsWith('## ')).map((l) => l.split(' ')[1])).toEqual(['cc-turn-1', 'cc-turn-2'])
+    const cmd = lines.findIndex((l) => l.startsWith('$ '))
+    expect(lines.slice(cmd, cmd + 2)).toEqual(['$ printf "café\\n" && ls -la src/', 'echo "a\\"b" | grep -c \'\\\\\' # 🚀'])
+    expect(lines).toContain("I'll list the files and count the lines in the largest one.".replace('the lines', 'lines'))
+    expect(lines.filter((l) => l.startsWith('— '))).toEqual([
+      '— tool_use · claude-sonnet-4-5-20250929 · in 9 cached 14210 out 187 · ttfb 420ms · 495ms',
+      '— end_turn · claude-sonnet-4-5-20250929 · in 220 cached 15530 out 41 · ttfb 420ms · 441ms',
+    ])
+    expect(transitions.map((x) => [x.flow_id, x.to, x.reason])).toEqual([
+      ['cc-turn-1', 'DONE', 'terminal_event'],
+      ['cc-turn-2', 'DONE', 'terminal_event'],
+    ])
+    expect(ops.filter((o) => o.op === 'backtrack')).toHaveLength(1)
+    expect(ops.some((o) => o.op === 'text' && o.style === 'thinking')).toBe(true)
+  })
+
+  it('renders Codex shell / shell_command / exec_command as commands and apply_patch as text', () => {
+    const { lines } = replay(shared('codex-turn.jsonl'))
+    expect(lines.filter((l) => l.startsWith('$ '))).toEqual([
+      '$ cd repo && npm test -- tests/parse.test.ts 2>&1 | tail -n 20',
+      '$ rg -n "parseLine" src/ | head -n 5',
+      "$ sed -n '1,40p' src/parse.ts",
+    ])
+    const patch = lines.indexOf('apply_patch')
+    expect(lines[patch + 1]).toBe('*** Begin Patch')
+    expect(lines).toContain('*** End Patch')
+    expect(lines.filter((l) => l.startsWith('## ')).length).toBe(3)
+  })
+
+  it('keeps interleaved sessions apart: one card at a time, each line once, in order', () => {
+    const recs = shared('interleaved-sessions.jsonl')
+    const { lines } = replay(recs, {}, 1)
+    expect(lines).toEqual([
+      expect.stringMatching(/^## inter-a aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa claude-code @\d+$/),
+      'Session A: checking the git status first.',
+      '$ git status --short',
+      '— tool_use · claude-sonnet-4-5-20250929 · in 30 cached 8000 out 60 · ttfb 420ms · 468ms',
+      expect.stringMatching(/^## inter-b bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb claude-code @\d+$/),
+      'Session B: lines removed, lines added, green and red.',
+      '— end_turn · claude-sonnet-4-5-20250929 · in 30 cached 8000 out 60 · ttfb 420ms · 456ms',
+    ])
+    // A zero guard lets the cards alternate, yet each flow's text arrives complete, once, in order.
+    const alt = replay(recs, { sessionGuardMs: 0 }, 1)
+    expect(alt.lines.filter((l) => l.startsWith('## ')).length).toBeGreaterThan(2)
+    expect(perFlow(alt.ops)).toEqual(perFlow(replay(recs, {}, 1).ops))
+  })
+
+  it('marks a truncated stream DEAD and says so', () => {
+    const { lines, mon, transitions } = replay(shared('truncated-stream.jsonl'))
+    expect(transitions.map((x) => [x.to, x.reason])).toEqual([['DEAD', 'incomplete']])
+    expect(lines.at(-1)).toMatch(/^— stream ended without its terminal event · /)
+    expect(mon.registry.get('trunc-1')?.state).toBe('DEAD')
+  })
+
+  it('shows API errors carried inside HTTP 200 streams', () => {
+    const { lines } = replay(shared('api-error-in-200.jsonl'))
+    expect(lines.filter((l) => l.startsWith('✗ '))).toEqual([
+      '✗ overloaded_error: Overloaded',
+      expect.stringMatching(/^✗ error \(rate_limit_exceeded\): Rate limit reached/),
+    ])
+  })
+
+  it('kills an idle flow on tick, shows what it had, and cleans its card', () => {
+    const recs = shared('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-1').slice(0, 12)
+    let t = 0
+    const mon = createFlowMonitor({ now: () => t, idleMs: 10_000 })
+    const ops: RenderOp[] = []
+    for (const r of recs) ops.push(...mon.addRecord(r))
+    t = 9_999
+    expect(mon.tick()).toEqual([])
+    t = 10_000
+    const dead = mon.tick()
+    expect(screen(dead).at(-1)).toMatch(/^— no data \(idle\), flow marked dead/)
+    expect(mon.registry.get('cc-turn-1')).toMatchObject({ state: 'DEAD', deadReason: 'idle' })
+    expect(mon.screen.cards()).toEqual([expect.objectContaining({ flow_id: 'cc-turn-1', state: 'DEAD' })])
+  })
+})
