@@ -1,0 +1,180 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { EXIT, MonitorError, exitCodeOf } from './errors.js'
+import { runMonitor, type RunMonitorOptions } from './monitor.js'
+import { defaultLogDir } from './sources.js'
+
+function intArg(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${name}: expected an integer >= ${min}, received "${v}"`)
+    }
+    return n
+  }
+}
+
+function numArg(name: string) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name}: expected a number > 0, received "${v}"`)
+    return n
+  }
+}
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').filter((s) => s !== '')]
+
+/** The command table of `agenttap-monitor`. */
+export function buildCommand(): Command {
+  return new Command('agenttap-monitor')
+    .description(
+      'Live multi-flow view of captured AI-agent traffic: assistant text, thinking, tool calls ($ commands), errors, usage and one line per flow end.',
+    )
+    .argument('[source]', 'capture file, log directory, or - for stdin (default: <log dir>/all-mitm-sse/sse_lines.jsonl)')
+    .option('--log-dir <dir>', 'log root (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
+    .option('--from-start', 'follow: start at the beginning of the file instead of its end')
+    .option('--no-siblings', 'read only the given sse_lines.jsonl, not sse_flows.jsonl / sse_flow_ends.jsonl beside it')
+    .option('--replay', 'read a finished capture from the start at its recorded pace, then exit')
+    .option('--delay-ms <n>', 'replay with a fixed delay per record (0: as fast as possible); implies --replay', intArg('--delay-ms', 0))
+    .option('--speed <x>', 'replay at recorded pace: speed factor', numArg('--speed'))
+    .option('--max-gap-ms <n>', 'replay at recorded pace: longest pause', intArg('--max-gap-ms', 0), 2000)
+    .option('--show-time', 'prefix lines with the record time (UTC)')
+    .option('--show-flow-id', 'show flow ids (headers and a short prefix per line)')
+    .option('--function-only', 'show only tool calls (function-call arguments)')
+    .option('--session-guard <ms>', 'the flow on screen keeps it until silent this long', intArg('--session-guard', 0), 2000)
+    .option('--args-sub-deltas <n>', 'argument deltas within which a shell command is detected (min 8)', intArg('--args-sub-deltas', 8), 8)
+    .option('--session <id>', 'only sessions whose id starts with this (repeatable, or comma-separated)', collect)
+    .addOption(new Option('--client <name>', 'only this client (repeatable)').choices(['claude-code', 'codex', 'unknown']).argParser(collect))
+    .option('--json', 'print unified events as NDJSON (for jq) instead of the view')
+    .addOption(new Option('--color <when>', 'colours').choices(['auto', 'always', 'never']).default('auto'))
+    .option('--idle-ms <ms>', 'a silent flow is shown as dead after this long', intArg('--idle-ms', 1), 120000)
+    .option('--poll-ms <ms>', 'poll interval of followed files', intArg('--poll-ms', 10), 250)
+    .option('--redis <url>', 'read a Redis stream consumer group (not available yet)')
+    .showHelpAfterError('(run agenttap-monitor --help for the options)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  agenttap-monitor                                   follow the default capture (and its flow / flow-end files)
+  agenttap-monitor ~/centralized-logs/claude/sse_lines.jsonl
+  tail -f sse_lines.jsonl | agenttap-monitor -
+  agenttap-monitor --replay --speed 4 capture/all-mitm-sse
+  agenttap-monitor --json --from-start | jq 'select(.type=="tool_call_end")'
+
+Colours only on a terminal and never with NO_COLOR. Exit codes: 0 ok, 1 source error, 2 usage.`,
+    )
+}
+
+interface CliFlags {
+  logDir?: string
+  fromStart?: boolean
+  siblings: boolean
+  replay?: boolean
+  delayMs?: number
+  speed?: number
+  maxGapMs: number
+  showTime?: boolean
+  showFlowId?: boolean
+  functionOnly?: boolean
+  sessionGuard: number
+  argsSubDeltas: number
+  session?: string[]
+  client?: string[]
+  json?: boolean
+  color: 'auto' | 'always' | 'never'
+  idleMs: number
+  pollMs: number
+  redis?: string
+}
+
+/** I/O of {@link main}, injectable for tests. */
+export interface MainIo {
+  stdout?: NodeJS.WriteStream | NodeJS.WritableStream
+  stderr?: NodeJS.WriteStream | NodeJS.WritableStream
+  env?: NodeJS.ProcessEnv
+  signal?: AbortSignal
+}
+
+/**
+ * Runs `agenttap-monitor` with the given arguments (without `node` and the script) and returns
+ * the exit code. Stops cleanly on SIGINT / SIGTERM and when stdout closes (`| head`).
+ */
+export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  const stdout = (io.stdout ?? process.stdout) as NodeJS.WriteStream
+  const stderr = (io.stderr ?? process.stderr) as NodeJS.WriteStream
+  const env = io.env ?? process.env
+  const cmd = buildCommand()
+  cmd.exitOverride().configureOutput({
+    writeOut: (s) => stdout.write(s),
+    writeErr: (s) => stderr.write(s),
+  })
+  let flags: CliFlags
+  let sourceArg: string | undefined
+  try {
+    cmd.parse(argv, { from: 'user' })
+    flags = cmd.opts<CliFlags>()
+    sourceArg = cmd.args[0]
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
+    throw err
+  }
+  if (flags.redis !== undefined) {
+    stderr.write(
+      'agenttap-monitor: --redis is not available yet (the Redis source lands with the Redis issue); follow the capture files or pipe records on stdin (-) meanwhile\n',
+    )
+    return EXIT.USAGE
+  }
+
+  const ac = new AbortController()
+  const stop = () => ac.abort()
+  io.signal?.addEventListener('abort', stop, { once: true })
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  // `| head` closes the pipe: stop reading instead of dying on EPIPE.
+  const onOutError = (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stop()
+  }
+  stdout.on('error', onOutError)
+
+  const replay = flags.replay === true || flags.delayMs !== undefined
+  const source = sourceArg ?? (flags.logDir ?? defaultLogDir(env))
+  const isTty = stdout.isTTY === true
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== ''
+  const opts: RunMonitorOptions = {
+    source,
+    output: stdout,
+    errorOutput: stderr,
+    env,
+    color: flags.color === 'always' ? true : flags.color === 'never' ? false : isTty && !noColor,
+    ansi: isTty,
+    replay,
+    sessionGuardMs: flags.sessionGuard,
+    argsSubDeltas: flags.argsSubDeltas,
+    maxGapMs: flags.maxGapMs,
+    idleMs: flags.idleMs,
+    pollMs: flags.pollMs,
+    siblings: flags.siblings,
+    signal: ac.signal,
+  }
+  if (flags.fromStart) opts.fromStart = true
+  if (flags.delayMs !== undefined) opts.delayMs = flags.delayMs
+  if (flags.speed !== undefined) opts.speed = flags.speed
+  if (flags.showTime) opts.showTime = true
+  if (flags.showFlowId) opts.showFlowId = true
+  if (flags.functionOnly) opts.functionOnly = true
+  if (flags.session) opts.sessions = flags.session
+  if (flags.client) opts.clients = flags.client
+  if (flags.json) opts.json = true
+  try {
+    await runMonitor(opts)
+    return EXIT.OK
+  } catch (err) {
+    stderr.write(`agenttap-monitor: ${err instanceof Error ? err.message : String(err)}\n`)
+    return exitCodeOf(err)
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    stdout.off('error', onOutError)
+  }
+}
+
+export { MonitorError }

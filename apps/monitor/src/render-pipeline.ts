@@ -1,0 +1,468 @@
+import {
+  createFlowRegistry,
+  createScreenController,
+  createToolCallRenderer,
+  pushText,
+  sanitizeText,
+  type CanonicalRecord,
+  type FlowInfo,
+  type RenderOp,
+  type ToolCallRenderer,
+} from '@agenttap/flow-fsm'
+import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer } from '@agenttap/stream-normalizer'
+
+/** A unified event as `--json` prints it: the AgentEvent plus the flow's session and client. */
+export type MonitorJsonEvent = AgentEvent & { session_id: string; client?: string }
+
+/** Options of {@link createRenderPipeline}. */
+export interface RenderPipelineOptions {
+  /** Receives the ops to put on the screen, in order. */
+  onOps(ops: RenderOp[]): void
+  /** `--json`: receives unified events instead of rendering them. */
+  onJson?(e: MonitorJsonEvent): void
+  /** Clock in ms (session guard, idle detection). @defaultValue Date.now */
+  now?: () => number
+  /** @defaultValue 2000 */
+  sessionGuardMs?: number
+  /** Detection window of shell commands in tool arguments (min 8). @defaultValue 8 */
+  argsSubDeltas?: number
+  /** Show only tool calls (name + arguments). */
+  functionOnly?: boolean
+  /** Show only flows whose session id starts with one of these. */
+  sessions?: readonly string[]
+  /** Show only flows of these clients (`claude-code`, `codex`, `unknown`). */
+  clients?: readonly string[]
+  /**
+   * After the stream's terminal event, wait this long for the flow's `flow_end` record (which
+   * carries outcome and duration) before printing the end line without it. @defaultValue 1000
+   */
+  flowEndGraceMs?: number
+  /** A STREAMING flow silent this long is shown as dead. @defaultValue 120000 */
+  idleMs?: number
+}
+
+/** Counters of a {@link RenderPipeline}. */
+export interface RenderPipelineStats {
+  records: number
+  /** Unified events produced by the normalizers. */
+  events: number
+  /** Flows seen (shown or filtered out). */
+  flows: number
+  /** Flows skipped by `sessions` / `clients`. */
+  filteredFlows: number
+  /** Flows whose end line was shown. */
+  ended: number
+  /** Malformed-stream reports from the normalizers. */
+  streamErrors: number
+  /** Flows currently held (bounded: ended flows are dropped). */
+  liveFlows: number
+}
+
+/** Records in, render ops out. See {@link createRenderPipeline}. */
+export interface RenderPipeline {
+  /** Feeds one canonical record (`flow`, `sse`, `flow_end`; other types are ignored). */
+  record(r: CanonicalRecord): void
+  /** Applies the clock: idle flows, overdue end lines, the session guard. Call from a timer. */
+  tick(): void
+  /** End of input: open streams end (as incomplete), every end line and buffered card is shown. */
+  end(): void
+  /** The ts (ms) of the latest record, for time prefixes. */
+  readonly lastRecordTime: number
+  readonly stats: RenderPipelineStats
+}
+
+type Kind = 'text' | 'thinking' | 'tool' | 'other'
+
+interface FlowView {
+  flow_id: string
+  session_id: string
+  client: string | undefined
+  /** undefined: not decided yet (client unknown while a client filter is set). */
+  included: boolean | undefined
+  normalizer: StreamNormalizer | undefined
+  flowHint: { url?: string; provider?: string; client?: string }
+  renderer: ToolCallRenderer | undefined
+  kind: Kind | undefined
+  lineOpen: boolean
+  /** Clock time the terminal event came; the end line waits for flow_end until grace passes. */
+  endPendingSince: number | undefined
+  ops: RenderOp[]
+}
+
+const MAX_ENDED_REMEMBERED = 4096
+
+function clientFromProvider(p: string): string {
+  return p === 'anthropic' ? 'claude-code' : p === 'openai-responses' ? 'codex' : 'unknown'
+}
+
+function tsMs(ts: unknown): number | undefined {
+  if (typeof ts !== 'string') return undefined
+  const ms = Date.parse(ts)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+/** `12345` → `12.3k`. */
+export function formatTokens(n: number): string {
+  if (n < 1000) return String(n)
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`
+  return `${(n / 1_000_000).toFixed(1)}M`
+}
+
+/** `497` → `497 ms`, `12345` → `12.3 s`, `125000` → `2m05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  const s = Math.round(ms / 1000)
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+}
+
+/** The end line of a flow: outcome, stop reason, model, tokens, duration, status, error. */
+export function flowEndLine(f: FlowInfo): { text: string; failed: boolean } {
+  const failed =
+    f.state === 'DEAD' || (f.outcome !== undefined && f.outcome !== 'completed') || (f.status !== undefined && f.status >= 400) || f.error !== undefined
+  const parts: string[] = []
+  const outcome = f.outcome ?? (f.state === 'DONE' ? 'done' : 'dead')
+  parts.push(f.state === 'DEAD' && f.deadReason ? `${outcome} (${f.deadReason})` : outcome)
+  if (f.stop_reason !== undefined && f.stop_reason !== outcome) parts.push(f.stop_reason)
+  if (f.model !== undefined) parts.push(f.model)
+  const u = f.usage
+  if (u.input_tokens !== undefined || u.output_tokens !== undefined) {
+    let tin = `in ${formatTokens(u.input_tokens ?? 0)}`
+    const cache: string[] = []
+    if (u.cache_read_input_tokens) cache.push(`cache read ${formatTokens(u.cache_read_input_tokens)}`)
+    if (u.cache_creation_input_tokens) cache.push(`cache write ${formatTokens(u.cache_creation_input_tokens)}`)
+    if (cache.length > 0) tin += ` (${cache.join(', ')})`
+    let tout = `out ${formatTokens(u.output_tokens ?? 0)}`
+    if (u.reasoning_tokens) tout += ` (reasoning ${formatTokens(u.reasoning_tokens)})`
+    parts.push(`${tin} · ${tout}`)
+  }
+  if (f.duration_ms !== undefined) parts.push(formatDuration(f.duration_ms))
+  if (f.status !== undefined && f.status !== 200) parts.push(`HTTP ${f.status}`)
+  if (f.error !== undefined) parts.push(f.error.replace(/\s+/g, ' ').slice(0, 200))
+  return { text: `${failed ? '✗' : '■'} ${parts.join(' · ')}`, failed }
+}
+
+/**
+ * Creates the monitor's render pipeline: canonical records in; per flow a stream normalizer
+ * (unified events), a flow registry entry (lifecycle, usage), a tool-call renderer (`$ <command>`
+ * with backtrack, pretty-printed arguments), and one screen controller deciding which card is on
+ * screen; render ops out through `onOps`. Flows are dropped once their end line is shown, so
+ * memory stays flat however long it runs.
+ *
+ * @example
+ * ```ts
+ * const p = createRenderPipeline({ onOps: (ops) => writer.write(ops) })
+ * for await (const r of records) p.record(r)
+ * p.end()
+ * ```
+ */
+export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipeline {
+  const now = opts.now ?? Date.now
+  const grace = opts.flowEndGraceMs ?? 1000
+  const functionOnly = opts.functionOnly ?? false
+  const sessions = opts.sessions && opts.sessions.length > 0 ? opts.sessions : undefined
+  const clients = opts.clients && opts.clients.length > 0 ? new Set(opts.clients) : undefined
+  const onJson = opts.onJson
+  // Headers carry the capture time of the record that opened them, not the wall clock.
+  const emit = (ops: RenderOp[]): void => {
+    if (ops.length === 0) return
+    if (lastRecordTime > 0) {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i] as RenderOp
+        if (op.op === 'header') ops[i] = { ...op, ts: lastRecordTime }
+      }
+    }
+    opts.onOps(ops)
+  }
+  const argsSubDeltas = opts.argsSubDeltas ?? 8
+  // Validate once up front so a bad option fails at start, not at the first tool call.
+  createToolCallRenderer({ argsSubDeltas })
+
+  const registry = createFlowRegistry({ now, idleMs: opts.idleMs ?? 120_000, retentionMs: 10_000, maxRetained: 256 })
+  const screen = createScreenController({ now, sessionGuardMs: opts.sessionGuardMs ?? 2000 })
+  const views = new Map<string, FlowView>()
+  // Flows already ended (or filtered out): late records for them are ignored. Bounded.
+  const ended = new Map<string, boolean>()
+  const pendingEnds = new Set<FlowView>()
+  let lastRecordTime = 0
+  const stats: RenderPipelineStats = { records: 0, events: 0, flows: 0, filteredFlows: 0, ended: 0, streamErrors: 0, liveFlows: 0 }
+
+  function remember(flow_id: string, filtered: boolean): void {
+    ended.set(flow_id, filtered)
+    if (ended.size > MAX_ENDED_REMEMBERED) {
+      const first = ended.keys().next()
+      if (!first.done) ended.delete(first.value)
+    }
+  }
+
+  function decide(v: FlowView): void {
+    if (v.included !== undefined) return
+    if (sessions && !sessions.some((s) => v.session_id.startsWith(s))) {
+      v.included = false
+    } else if (clients && v.client === undefined) {
+      return // wait for the flow record or the first data
+    } else {
+      v.included = !clients || clients.has(v.client ?? 'unknown')
+    }
+    if (!v.included) {
+      stats.filteredFlows++
+      views.delete(v.flow_id)
+      pendingEnds.delete(v)
+      remember(v.flow_id, true)
+      return
+    }
+    const meta: { flow_id: string; session_id: string; client?: string } = { flow_id: v.flow_id, session_id: v.session_id }
+    if (v.client !== undefined) meta.client = v.client
+    screen.open(meta)
+  }
+
+  function view(r: CanonicalRecord): FlowView | undefined {
+    let v = views.get(r.flow_id)
+    if (v) return v
+    if (ended.has(r.flow_id)) return undefined
+    stats.flows++
+    v = {
+      flow_id: r.flow_id,
+      session_id: typeof r.session_id === 'string' ? r.session_id : '',
+      client: undefined,
+      included: undefined,
+      normalizer: undefined,
+      flowHint: {},
+      renderer: undefined,
+      kind: undefined,
+      lineOpen: false,
+      endPendingSince: undefined,
+      ops: [],
+    }
+    views.set(r.flow_id, v)
+    return v
+  }
+
+  function show(v: FlowView, ops: RenderOp[]): void {
+    if (ops.length === 0) return
+    const last = ops[ops.length - 1] as RenderOp
+    v.lineOpen = last.op === 'text'
+    emit(screen.write(v.flow_id, ops))
+  }
+
+  function closeLine(v: FlowView, ops: RenderOp[]): void {
+    const last = ops[ops.length - 1]
+    if (last ? last.op === 'text' : v.lineOpen) ops.push({ op: 'newline' })
+  }
+
+  function onEvent(v: FlowView, e: AgentEvent): void {
+    stats.events++
+    registry.addEvent(e)
+    if (onJson) {
+      const j = { ...e, session_id: v.session_id } as MonitorJsonEvent
+      if (v.client !== undefined) j.client = v.client
+      onJson(j)
+      if (e.type === 'message_end') markEnd(v)
+      return
+    }
+    const ops = v.ops
+    ops.length = 0
+    switch (e.type) {
+      case 'text_delta':
+        if (functionOnly || e.text === '') return
+        if (v.kind !== 'text') {
+          closeLine(v, ops)
+          v.kind = 'text'
+        }
+        pushText(ops, e.text, 'text')
+        break
+      case 'thinking_delta': {
+        if (functionOnly || e.kind === 'signature' || e.text === '') return
+        if (v.kind !== 'thinking') {
+          closeLine(v, ops)
+          v.kind = 'thinking'
+          if (e.kind === 'redacted') {
+            ops.push({ op: 'text', text: '[redacted thinking]', style: 'dim' }, { op: 'newline' })
+            v.kind = 'other'
+            break
+          }
+          ops.push({ op: 'text', text: e.kind === 'summary' ? 'reasoning: ' : 'thinking: ', style: 'dim' })
+        }
+        pushText(ops, e.text, 'thinking')
+        break
+      }
+      case 'tool_call_start':
+        closeLine(v, ops)
+        v.kind = 'tool'
+        v.renderer ??= createToolCallRenderer({ argsSubDeltas })
+        ops.push(...v.renderer.start({ name: e.name, kind: e.kind, ...(e.call_id !== undefined ? { call_id: e.call_id } : {}) }))
+        break
+      case 'tool_args_delta':
+        if (!v.renderer) {
+          v.renderer = createToolCallRenderer({ argsSubDeltas })
+          closeLine(v, ops)
+        }
+        v.kind = 'tool'
+        ops.push(...v.renderer.feed(e.delta))
+        break
+      case 'tool_call_end': {
+        v.renderer ??= createToolCallRenderer({ argsSubDeltas })
+        if (v.renderer.mode === 'idle' || v.renderer.mode === 'ended') {
+          // No start seen (joined mid-call): show the whole call at once.
+          closeLine(v, ops)
+          ops.push(...v.renderer.start({ name: e.name, kind: e.kind }))
+          if (e.arguments !== '') ops.push(...v.renderer.feed(e.arguments))
+        }
+        const fin: { arguments?: string; parse_error?: string } = { arguments: e.arguments }
+        if (e.parse_error !== undefined) fin.parse_error = e.parse_error
+        ops.push(...v.renderer.end(fin))
+        v.kind = 'other'
+        break
+      }
+      case 'error':
+        closeLine(v, ops)
+        ops.push(
+          { op: 'text', text: `✗ ${sanitizeText(`${e.error_type ?? 'error'}${e.code ? ` (${e.code})` : ''}: ${e.message}`.replace(/\s*\n\s*/g, ' '))}`, style: 'error' },
+          { op: 'newline' },
+        )
+        v.kind = 'other'
+        break
+      case 'unknown': {
+        if (functionOnly) return
+        closeLine(v, ops)
+        const what = e.event ?? 'event'
+        ops.push({ op: 'text', text: `? unknown ${sanitizeText(what)}${e.reason ? ` (${sanitizeText(e.reason)})` : ''}`, style: 'dim' }, { op: 'newline' })
+        v.kind = 'other'
+        break
+      }
+      case 'message_end':
+        if (v.renderer && v.renderer.mode !== 'idle' && v.renderer.mode !== 'ended') ops.push(...v.renderer.end())
+        markEnd(v)
+        break
+      default:
+        return
+    }
+    show(v, ops)
+  }
+
+  function markEnd(v: FlowView): void {
+    if (v.endPendingSince === undefined) {
+      v.endPendingSince = now()
+      pendingEnds.add(v)
+    }
+  }
+
+  function finishFlow(v: FlowView): void {
+    pendingEnds.delete(v)
+    views.delete(v.flow_id)
+    remember(v.flow_id, false)
+    const info = registry.get(v.flow_id)
+    stats.ended++
+    if (onJson) return
+    const ops: RenderOp[] = []
+    if (v.renderer && v.renderer.mode !== 'idle' && v.renderer.mode !== 'ended') ops.push(...v.renderer.end())
+    if (info && !functionOnly) {
+      closeLine(v, ops)
+      const line = flowEndLine(info)
+      ops.push({ op: 'text', text: line.text, style: line.failed ? 'error' : 'meta' }, { op: 'newline' })
+    } else closeLine(v, ops)
+    if (ops.length > 0) show(v, ops)
+    emit(screen.finish(v.flow_id, info?.state === 'DONE' ? 'DONE' : 'DEAD'))
+    registry.remove(v.flow_id)
+  }
+
+  function normalizerOf(v: FlowView, firstData: string): StreamNormalizer {
+    if (v.normalizer) return v.normalizer
+    const n = createStreamNormalizer({
+      flow_id: v.flow_id,
+      flow: v.flowHint,
+      onEvent: (e) => onEvent(v, e),
+      onError: () => {
+        stats.streamErrors++
+      },
+    })
+    v.normalizer = n
+    if (v.client === undefined) v.client = clientFromProvider(detectProvider(v.flowHint, firstData))
+    return n
+  }
+
+  return {
+    record(r) {
+      if (!r || typeof r.flow_id !== 'string') return
+      stats.records++
+      const t = tsMs(r.ts)
+      if (t !== undefined) lastRecordTime = t
+      const v = view(r)
+      if (!v) return
+      if (v.session_id === '' && typeof r.session_id === 'string') v.session_id = r.session_id
+      switch (r.type) {
+        case 'flow': {
+          const hint: { url?: string; provider?: string; client?: string } = {}
+          if (typeof r.url === 'string') hint.url = r.url
+          if (typeof r.provider === 'string') hint.provider = r.provider
+          if (typeof r.client === 'string' && r.client !== 'unknown') {
+            hint.client = r.client
+            v.client = r.client
+          }
+          v.flowHint = hint
+          decide(v)
+          if (v.included) registry.addRecord(r)
+          return
+        }
+        case 'sse': {
+          const data = typeof r.data === 'string' ? r.data : ''
+          const n = normalizerOf(v, data)
+          decide(v)
+          if (!v.included) return
+          registry.addRecord(r)
+          const rec: { seq?: number; event?: string; data: string; transport?: 'sse' | 'ws' } = { data }
+          if (typeof r.seq === 'number') rec.seq = r.seq
+          if (typeof r.event === 'string') rec.event = r.event
+          if (r.transport === 'ws' || r.transport === 'sse') rec.transport = r.transport
+          n.feedRecord(rec)
+          return
+        }
+        case 'flow_end': {
+          if (v.included === undefined) {
+            v.client ??= 'unknown'
+            decide(v)
+          }
+          if (!v.included) return
+          v.normalizer?.end()
+          registry.addRecord(r)
+          finishFlow(v)
+          return
+        }
+        default:
+          return
+      }
+    },
+    tick() {
+      const t = now()
+      for (const tr of registry.tick()) {
+        if (tr.to === 'DEAD' && tr.reason === 'idle') {
+          const v = views.get(tr.flow_id)
+          if (v) finishFlow(v)
+        }
+      }
+      for (const v of pendingEnds) {
+        if (t - (v.endPendingSince ?? t) >= grace) finishFlow(v)
+      }
+      emit(screen.tick())
+    },
+    end() {
+      for (const v of [...views.values()]) {
+        if (v.included === undefined) {
+          v.client ??= 'unknown'
+          decide(v)
+        }
+        if (!v.included) continue
+        v.normalizer?.end()
+        finishFlow(v)
+      }
+      emit(screen.drain())
+    },
+    get lastRecordTime() {
+      return lastRecordTime
+    },
+    get stats() {
+      stats.liveFlows = views.size
+      return stats
+    },
+  }
+}

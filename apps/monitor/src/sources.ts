@@ -1,0 +1,264 @@
+import { existsSync, statSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
+import { follow, readJsonl, type JsonlError } from '@agenttap/jsonl-io'
+import { MonitorError } from './errors.js'
+
+/** One item a source yields: a parsed value and where it came from (when read from text). */
+export interface SourceItem {
+  value: unknown
+  /** 1-based line number in `file` (or in stdin). */
+  line?: number
+  file?: string
+}
+
+/** The three files a proxy writes under `<log root>/all-mitm-sse/`. */
+const LINES = 'sse_lines.jsonl'
+const SIBLINGS = ['sse_flows.jsonl', 'sse_flow_ends.jsonl'] as const
+
+/**
+ * Default log root: `--log-dir`, else `AGENTTAP_LOG_DIR`, else `~/centralized-logs`.
+ */
+export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
+  const d = env.AGENTTAP_LOG_DIR
+  return d && d !== '' ? resolve(d) : join(homedir(), 'centralized-logs')
+}
+
+/**
+ * Resolves what to read: a file as given; a directory holding `sse_lines.jsonl` → that file; a
+ * log root → `<root>/all-mitm-sse/sse_lines.jsonl`; nothing → the default log root's.
+ * With `siblings`, `sse_flows.jsonl` / `sse_flow_ends.jsonl` next to an `sse_lines.jsonl` are
+ * read too (client, URL, outcome and duration live there), when they exist.
+ */
+export function resolveSourceFiles(path: string | undefined, opts: { logDir?: string; siblings?: boolean } = {}): string[] {
+  let file: string
+  if (path === undefined) file = join(opts.logDir ?? defaultLogDir(), 'all-mitm-sse', LINES)
+  else {
+    const p = resolve(path)
+    let isDir = false
+    try {
+      isDir = statSync(p).isDirectory()
+    } catch {
+      isDir = false
+    }
+    if (isDir) file = existsSync(join(p, LINES)) ? join(p, LINES) : join(p, 'all-mitm-sse', LINES)
+    else file = p
+  }
+  const files = [file]
+  if (opts.siblings !== false && basename(file) === LINES) {
+    for (const s of SIBLINGS) {
+      const f = join(dirname(file), s)
+      if (existsSync(f)) files.push(f)
+    }
+  }
+  return files
+}
+
+/**
+ * Merges async iterables as items arrive (live sources: one slow file never blocks another).
+ * Ends when all end; an error in one ends the merge with that error.
+ */
+export async function* mergeLive<T>(sources: readonly AsyncIterable<T>[]): AsyncGenerator<T> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]())
+  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>()
+  const pull = (i: number) => pending.set(i, (its[i] as AsyncIterator<T>).next().then((r) => ({ i, r })))
+  its.forEach((_, i) => pull(i))
+  try {
+    while (pending.size > 0) {
+      const { i, r } = await Promise.race(pending.values())
+      if (r.done) {
+        pending.delete(i)
+        continue
+      }
+      pull(i)
+      yield r.value
+    }
+  } finally {
+    await Promise.allSettled(its.map((it) => it.return?.()))
+  }
+}
+
+function tsOf(item: SourceItem): number {
+  const ts = (item.value as { ts?: unknown } | null)?.ts
+  const ms = typeof ts === 'string' ? Date.parse(ts) : NaN
+  return Number.isNaN(ms) ? -Infinity : ms
+}
+
+/**
+ * Merges finished files by record time (`ts`), so a replay of the three capture files shows a
+ * flow's request, stream and end in the order they happened. Each input must be in time order
+ * (as a proxy writes them); ties keep input order.
+ */
+export async function* mergeByTime(sources: readonly AsyncIterable<SourceItem>[]): AsyncGenerator<SourceItem> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]())
+  const heads: (IteratorResult<SourceItem> | undefined)[] = await Promise.all(its.map((it) => it.next()))
+  try {
+    for (;;) {
+      let best = -1
+      let bestTs = Infinity
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i]
+        if (!h || h.done) continue
+        const t = tsOf(h.value)
+        if (best === -1 || t < bestTs) {
+          best = i
+          bestTs = t
+        }
+      }
+      if (best === -1) return
+      const h = heads[best] as IteratorYieldResult<SourceItem>
+      heads[best] = await (its[best] as AsyncIterator<SourceItem>).next()
+      yield h.value
+    }
+  } finally {
+    await Promise.allSettled(its.map((it) => it.return?.()))
+  }
+}
+
+/** Options of {@link openSource}. */
+export interface OpenSourceOptions {
+  /** Keep reading as files grow (tail -f). Off: read to the end and stop (replay, batch). */
+  follow: boolean
+  /** With `follow`: start at the beginning instead of the end. */
+  fromStart?: boolean
+  /** Malformed lines, truncation / rotation notices. */
+  onError(e: JsonlError): void
+  signal?: AbortSignal
+  /** Poll interval of followed files. @defaultValue 250 */
+  pollMs?: number
+  /**
+   * Followed sibling `sse_flow_ends.jsonl`: hold each `flow_end` this long so the flow's last
+   * `sse` lines (another file, polled separately) are read first. @defaultValue 2 × pollMs
+   */
+  flowEndHoldMs?: number
+}
+
+async function* delayed(src: AsyncIterable<SourceItem>, ms: number, signal: AbortSignal | undefined): AsyncGenerator<SourceItem> {
+  // Each item leaves `ms` after it arrived, in arrival order; reading goes on meanwhile, so a
+  // burst of records is held once, not once per record.
+  const q: { item: SourceItem; at: number }[] = []
+  let done = false
+  let failure: { error: unknown } | undefined
+  let wake: (() => void) | undefined
+  const it = src[Symbol.asyncIterator]()
+  void (async () => {
+    try {
+      for (;;) {
+        const r = await it.next()
+        if (r.done) break
+        q.push({ item: r.value, at: Date.now() + ms })
+        wake?.()
+      }
+    } catch (error) {
+      failure = { error }
+    } finally {
+      done = true
+      wake?.()
+    }
+  })()
+  try {
+    for (;;) {
+      const head = q[0]
+      if (head) {
+        const wait = head.at - Date.now()
+        if (wait > 0) await sleep(wait, signal)
+        if (signal?.aborted) return
+        q.shift()
+        yield head.item
+        continue
+      }
+      if (failure) throw failure.error
+      if (done || signal?.aborted) return
+      await new Promise<void>((r) => {
+        wake = r
+      })
+      wake = undefined
+    }
+  } finally {
+    // Not awaited: the reader may be parked in next() until its own signal stops it.
+    void it.return?.()
+  }
+}
+
+async function* withFile(src: AsyncIterable<{ value: unknown; line: number }>, file: string): AsyncGenerator<SourceItem> {
+  for await (const { value, line } of src) yield { value, line, file }
+}
+
+/** Opens files (one or several) as one stream of items. stdin is `-`. */
+export function openSource(files: readonly string[], opts: OpenSourceOptions): AsyncIterable<SourceItem> {
+  const signal = opts.signal
+  if (files.length === 1 && files[0] === '-') {
+    return withFile(readJsonl(process.stdin as AsyncIterable<Uint8Array>, { onError: opts.onError, file: 'stdin', ...(signal ? { signal } : {}) }), 'stdin')
+  }
+  if (!opts.follow) {
+    for (const f of files) {
+      if (!existsSync(f)) throw new MonitorError('SOURCE_ERROR', `cannot read ${f}: no such file (pass a capture file, a log directory, or - for stdin)`)
+    }
+    const its = files.map((f) => withFile(readJsonl(f, { onError: opts.onError, ...(signal ? { signal } : {}) }), f))
+    return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeByTime(its)
+  }
+  const pollMs = opts.pollMs ?? 250
+  const hold = opts.flowEndHoldMs ?? 2 * pollMs
+  const its = files.map((f) => {
+    const it = withFile(
+      follow(f, { onError: opts.onError, pollMs, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) }),
+      f,
+    )
+    return basename(f) === 'sse_flow_ends.jsonl' && files.length > 1 && hold > 0 ? delayed(it, hold, signal) : it
+  })
+  return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeLive(its)
+}
+
+/** Options of {@link paced}. */
+export interface PaceOptions {
+  /** Fixed delay per record in ms (0: as fast as possible). Overrides the recorded pace. */
+  delayMs?: number
+  /** Recorded pace speed factor (2 = twice as fast). @defaultValue 1 */
+  speed?: number
+  /** Longest pause between two records at recorded pace, in ms. @defaultValue 2000 */
+  maxGapMs?: number
+  signal?: AbortSignal
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolveSleep) => {
+    if (ms <= 0 || signal?.aborted) return resolveSleep()
+    const t = setTimeout(done, ms)
+    function done() {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolveSleep()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+
+/**
+ * Replays items at their recorded pace (`ts` deltas, divided by `speed`, gaps capped at
+ * `maxGapMs`) or with a fixed `delayMs` between records.
+ */
+export async function* paced(src: AsyncIterable<SourceItem>, opts: PaceOptions): AsyncGenerator<SourceItem> {
+  const speed = opts.speed ?? 1
+  const maxGap = opts.maxGapMs ?? 2000
+  let prev: number | undefined
+  // Sleep debt below 1 ms is carried over instead of rounded away.
+  let debt = 0
+  for await (const item of src) {
+    if (opts.signal?.aborted) return
+    if (opts.delayMs !== undefined) {
+      if (opts.delayMs > 0) await sleep(opts.delayMs, opts.signal)
+    } else {
+      const t = tsOf(item)
+      if (Number.isFinite(t)) {
+        if (prev !== undefined && t > prev) debt += Math.min(maxGap, (t - prev) / speed)
+        prev = t
+        if (debt >= 1) {
+          const start = Date.now()
+          await sleep(debt, opts.signal)
+          debt -= Date.now() - start
+          if (debt < 0) debt = 0
+        }
+      }
+    }
+    yield item
+  }
+}
