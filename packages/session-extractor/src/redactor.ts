@@ -82,6 +82,17 @@ function looksLikePassword(v: string): boolean {
   return !ALL_LOWER_WORD_RE.test(v)
 }
 
+/**
+ * No token character right before `offset`, except the letter of a JSON escape (`\\n`, `\\t`),
+ * so a key right after an escaped newline in raw JSON text still counts as standalone.
+ */
+function atBoundary(s: string, offset: number, dash: boolean): boolean {
+  if (offset === 0) return true
+  const c = s.charCodeAt(offset - 1)
+  const token = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || (dash && c === 45)
+  return !token || (offset >= 2 && s.charCodeAt(offset - 2) === 92)
+}
+
 function isBasicCredential(v: string): boolean {
   if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false
   return Buffer.from(v, 'base64').toString('latin1').includes(':')
@@ -134,9 +145,9 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   if (hashKey !== undefined && (typeof hashKey !== 'string' || hashKey === '')) throw new SessionExtractorError('INVALID_OPTION', 'createRedactor: expected hashKey to be a non-empty string')
   const trackPaths = allowPaths.size > 0
 
-  const re = new RegExp(BUILTIN_SOURCE, 'gi')
+  const re = new RegExp(BUILTIN_SOURCE, 'g')
   // The replacer may recurse into a declined value; a second instance keeps the scans independent.
-  const innerRe = new RegExp(BUILTIN_SOURCE, 'gi')
+  const innerRe = new RegExp(BUILTIN_SOURCE, 'g')
 
   function marker(secret: string): string {
     const h = hashKey === undefined ? createHash('sha256').update(secret).digest('hex') : createHmac('sha256', hashKey).update(secret).digest('hex')
@@ -150,50 +161,52 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   }
 
   function replacer(match: string, ...g: Array<string | number | undefined>): string {
+    const offset = g[15] as number
+    const whole = g[16] as string
     // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
-    const offset = g[13] as number
-    const whole = g[14] as string
     if (whole.startsWith(REDACTED_PREFIX, offset + match.length)) return match
-    return decide(match, g as Array<string | undefined>)
+    return decide(match, g as Array<string | undefined>, whole, offset)
   }
 
-  function decide(match: string, g: Array<string | undefined>): string {
+  function decide(match: string, g: Array<string | undefined>, whole: string, offset: number): string {
     if (g[0] !== undefined) return marker(match)
     if (g[1] !== undefined) {
+      if (!atBoundary(whole, offset, true)) return match
       const prefix = g[1]
       const rest = g[2] ?? ''
-      const lower = prefix.toLowerCase()
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
-      const ok = lower === 'sk-' ? rest.length >= 20 && looksRandom(rest, 20) : lower === 'hf_' || lower === 'npm_' ? looksRandom(rest, 30) : lower === 'aiza' ? prefix === 'AIza' && rest.length >= 30 : looksRandom(rest, 16)
+      const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
       return ok ? `${prefix}${marker(match)}` : match
     }
-    if (g[3] !== undefined) return /^(?:AKIA|ASIA)[A-Z0-9]{16}$/.test(match) ? marker(match) : match
+    if (g[3] !== undefined) return atBoundary(whole, offset, false) ? marker(match) : match
     if (g[4] !== undefined) return marker(match)
     if (g[5] !== undefined) {
       const scheme = g[5]
       const cred = g[6] ?? ''
+      const head = match.slice(0, match.length - cred.length)
+      if (!atBoundary(whole, offset, false)) return `${head}${inner(cred)}`
       const s = scheme.toLowerCase()
-      const ok = s === 'basic' ? isBasicCredential(cred) : s === 'bearer' ? looksRandom(cred, 12) || cred.length >= 32 : scheme === 'Token' && looksRandom(cred, 16)
-      if (ok) return `${match.slice(0, match.length - cred.length)}${markKey(cred)}`
-      return `${match.slice(0, match.length - cred.length)}${inner(cred)}`
+      const ok = s === 'basic' ? isBasicCredential(cred) : s === 'bearer' ? looksRandom(cred, 12) || cred.length >= 32 : looksRandom(cred, 16)
+      return ok ? `${head}${markKey(cred)}` : `${head}${inner(cred)}`
     }
-    if (g[7] !== undefined) {
-      const name = g[7]
-      const value = g[8] ?? ''
-      if (!isRedacted(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${name}=${markKey(value)}`
-      return `${name}=${inner(value)}`
+    if (g[8] !== undefined) {
+      const lead = g[7] ?? ''
+      const name = g[8]
+      const value = g[9] ?? ''
+      if (!isRedacted(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${lead}${name}=${markKey(value)}`
+      return `${lead}${name}=${inner(value)}`
     }
-    if (g[9] !== undefined) {
-      const keyword = g[9]
-      const sep = g[10] ?? ''
-      const value = g[11] ?? ''
+    if (g[10] !== undefined) return isRedacted(g[10]) ? match : `:${markKey(g[10])}@`
+    if (g[11] !== undefined) {
+      const keyword = g[11]
+      const value = g[14] ?? ''
+      const head = match.slice(0, match.length - value.length)
       const k = keyword.toLowerCase()
       // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
-      if (k === 'key' && keyword !== 'KEY') return `${keyword}${sep}${inner(value)}`
+      if (k === '_key' && keyword !== '_KEY') return `${head}${inner(value)}`
       const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
-      return ok ? `${keyword}${sep}${markKey(value)}` : `${keyword}${sep}${inner(value)}`
+      return ok ? `${head}${markKey(value)}` : `${head}${inner(value)}`
     }
-    if (g[12] !== undefined) return isRedacted(g[12]) ? match : `:${markKey(g[12])}@`
     return match
   }
 

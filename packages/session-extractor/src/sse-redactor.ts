@@ -16,7 +16,7 @@ export interface SseRedactorOptions<R extends SseDataRecord> {
   onRecord(record: R): void
   /** Redactor to apply. @defaultValue the default redactor */
   redactor?: Redactor
-  /** Characters of each text channel held back at its tail. @defaultValue 64 */
+  /** Characters of each text channel held back at its tail. @defaultValue 128 */
   holdback?: number
   /** Most characters held per channel. @defaultValue 65536 */
   maxPending?: number
@@ -109,7 +109,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     throw new SessionExtractorError('INVALID_OPTION', 'createSseRedactor: expected options with an onRecord(record) callback')
   }
   const redactor = opts.redactor ?? createRedactor()
-  const holdback = opts.holdback ?? 64
+  const holdback = opts.holdback ?? 128
   const maxPending = opts.maxPending ?? 65536
   const maxHeld = opts.maxHeldRecords ?? 256
   checkStreamOptions('createSseRedactor', holdback, maxPending)

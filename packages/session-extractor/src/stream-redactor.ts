@@ -8,7 +8,7 @@ export interface StreamRedactorOptions {
   redactor?: Redactor
   /**
    * Characters always held back at the tail: long enough for a keyword and separator
-   * (`Authorization: Bearer `) whose secret has not arrived yet. @defaultValue 64
+   * (`Authorization: Bearer `) whose secret has not arrived yet. @defaultValue 128
    */
   holdback?: number
   /**
@@ -30,6 +30,8 @@ export interface StreamRedactor {
   readonly pending: number
 }
 
+/** How far before a match its pattern may look (lookbehind of the assignment and userinfo rules). */
+const CONTEXT = 72
 const PEM_END_RE = /-----END[A-Z ]{0,40}PRIVATE KEY-----/g
 const DELIM = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])
 
@@ -55,13 +57,19 @@ export function safeCut(text: string, spans: readonly SecretSpan[], holdback: nu
   // Cut only at a delimiter: a pattern's context (the `//user:` before a URL password, the
   // boundary before a key) must stay with what follows it.
   while (r > floor && !DELIM.has(text[r - 1] as string)) r--
-  for (const sp of spans) {
-    if (sp.start >= r) break
-    if (sp.end > r) {
-      r = sp.start
+  // A span's pattern also reads up to CONTEXT chars before it (the keyword before `: value`,
+  // the `//user` before `:password@`): keep those with the span. Repeat until no span is split.
+  for (let moved = true; moved; ) {
+    moved = false
+    for (const sp of spans) {
+      if (sp.end <= r) continue
+      if (sp.start - CONTEXT >= r) break
+      r = Math.max(floor, sp.start - CONTEXT)
       while (r > floor && !DELIM.has(text[r - 1] as string)) r--
+      moved = true
       break
     }
+    if (r <= floor) break
   }
   if (r < floor) r = floor
   return r < 0 ? 0 : r
@@ -108,7 +116,7 @@ export function checkStreamOptions(fn: string, holdback: number, maxPending: num
  */
 export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRedactor {
   const redactor = opts.redactor ?? createRedactor()
-  const holdback = opts.holdback ?? 64
+  const holdback = opts.holdback ?? 128
   const maxPending = opts.maxPending ?? 65536
   checkStreamOptions('createStreamRedactor', holdback, maxPending)
   let pending = ''
