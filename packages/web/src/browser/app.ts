@@ -1,0 +1,484 @@
+/**
+ * The page: flow list kept live from the server's SSE stream, flow detail tabs, session view.
+ * Every captured string reaches the DOM through textContent / text nodes (see `h`), never as
+ * HTML, so a prompt containing `<script>` is shown, not run.
+ */
+import type {
+  FlowDetail,
+  FlowRequest,
+  FlowSummary,
+  IngestStatus,
+  RawEventsPage,
+  RequestMessage,
+  SessionView,
+  Span,
+} from '../types.js'
+
+type Child = Node | string | number | null | undefined | false
+type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>
+
+/** Builds an element. Strings become text nodes; attributes go through setAttribute. */
+function h(tag: string, attrs: Attrs | null = null, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag)
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === false) continue
+      if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v)
+      else el.setAttribute(k, v === true ? '' : String(v))
+    }
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue
+    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c)
+  }
+  return el
+}
+
+const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement
+
+// ---- state ---------------------------------------------------------------------------------
+
+const flows = new Map<string, FlowSummary>()
+let status: IngestStatus | undefined
+let selected: string | undefined
+let tab: 'conversation' | 'events' | 'request' | 'session' = 'conversation'
+let sessionShown: string | undefined
+const MAX_ROWS = 1000
+
+// ---- formatting ----------------------------------------------------------------------------
+
+function fmtTime(ts: string): string {
+  const d = new Date(ts)
+  if (Number.isNaN(d.getTime())) return ts
+  const p = (n: number, w = 2) => String(n).padStart(w, '0')
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+}
+function fmtMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return ''
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`
+}
+function fmtN(n: number | undefined): string {
+  if (n === undefined) return '–'
+  return n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : String(n)
+}
+function short(id: string): string {
+  return id.length > 10 ? id.slice(0, 8) : id
+}
+function outcomeOf(f: FlowSummary): string {
+  return f.state === 'streaming' ? 'streaming' : f.state === 'dead' && !f.outcome ? 'dead' : (f.outcome ?? f.state)
+}
+
+// ---- filters -------------------------------------------------------------------------------
+
+const q = $('q') as HTMLInputElement
+const fSession = $('f-session') as HTMLSelectElement
+const fClient = $('f-client') as HTMLSelectElement
+const fOutcome = $('f-outcome') as HTMLSelectElement
+
+function matches(f: FlowSummary): boolean {
+  if (fSession.value && f.session_id !== fSession.value) return false
+  if (fClient.value && (f.client ?? 'unknown') !== fClient.value) return false
+  if (fOutcome.value && outcomeOf(f) !== fOutcome.value) return false
+  const needle = q.value.trim().toLowerCase()
+  if (needle) {
+    const hay = [f.flow_id, f.session_id, f.model, f.client, f.url, f.prompt, f.error, f.stop_reason, outcomeOf(f), f.subagent, String(f.status ?? '')]
+      .filter(Boolean)
+      .join('\n')
+      .toLowerCase()
+    for (const word of needle.split(/\s+/)) if (!hay.includes(word)) return false
+  }
+  return true
+}
+
+/** Keeps a select's options equal to `values` (sorted), preserving the selection. */
+function syncOptions(sel: HTMLSelectElement, values: Map<string, string>, allLabel: string): void {
+  const key = [...values.keys()].join('\u0000')
+  if (sel.dataset['key'] === key) return
+  sel.dataset['key'] = key
+  const cur = sel.value
+  sel.replaceChildren(h('option', { value: '' }, allLabel))
+  for (const [v, label] of values) sel.appendChild(h('option', { value: v }, label))
+  sel.value = values.has(cur) ? cur : ''
+}
+
+function refreshFilters(): void {
+  const sessions = new Map<string, { client: string; n: number; last: string }>()
+  const clients = new Map<string, string>()
+  const outcomes = new Map<string, string>()
+  for (const f of flows.values()) {
+    const s = sessions.get(f.session_id) ?? { client: f.client ?? '', n: 0, last: f.ts }
+    s.n++
+    if (f.ts > s.last) s.last = f.ts
+    sessions.set(f.session_id, s)
+    clients.set(f.client ?? 'unknown', f.client ?? 'unknown')
+    const o = outcomeOf(f)
+    outcomes.set(o, o)
+  }
+  const sorted = [...sessions.entries()].sort((a, b) => (a[1].last < b[1].last ? 1 : -1))
+  syncOptions(fSession, new Map(sorted.map(([id, s]) => [id, `${short(id)} · ${s.client || '?'} · ${s.n} flows`])), 'all sessions')
+  syncOptions(fClient, new Map([...clients].sort()), 'all clients')
+  syncOptions(fOutcome, new Map([...outcomes].sort()), 'any outcome')
+}
+
+// ---- flow list -----------------------------------------------------------------------------
+
+let listQueued = false
+function queueList(): void {
+  if (listQueued) return
+  listQueued = true
+  requestAnimationFrame(() => {
+    listQueued = false
+    renderList()
+  })
+}
+
+function row(f: FlowSummary): HTMLElement {
+  const u = f.usage
+  const o = outcomeOf(f)
+  const statusText = `${f.status ?? ''}`
+  return h(
+    'tr',
+    { class: `flow-row${f.flow_id === selected ? ' selected' : ''}`, 'data-flow-id': f.flow_id, title: f.flow_id },
+    h('td', { class: 'mono', title: f.ts }, fmtTime(f.ts)),
+    h('td', null, f.client ?? '', f.subagent ? ` (${f.subagent})` : ''),
+    h('td', { class: 'mono' }, h('span', { class: 'sess', 'data-session': f.session_id, title: f.session_id }, short(f.session_id))),
+    h('td', { title: f.model ?? '' }, f.model ?? ''),
+    h('td', { title: f.error ?? o }, statusText ? `${statusText} ` : '', h('span', { class: `badge b-${o}` }, o)),
+    h('td', { class: 'num' }, fmtMs(f.ttfb_ms)),
+    h('td', { class: 'num' }, fmtMs(f.duration_ms)),
+    h('td', { class: 'num' }, `${fmtN(u.input_tokens)} / ${fmtN(u.output_tokens)}`),
+    h('td', { class: 'num' }, `${fmtN(u.cache_read_input_tokens)} / ${fmtN(u.cache_creation_input_tokens)}`),
+    h('td', { class: 'num' }, f.tool_calls ? String(f.tool_calls) : ''),
+    h('td', { class: 'prompt', title: f.prompt ?? '' }, f.prompt ?? ''),
+  )
+}
+
+function renderList(): void {
+  refreshFilters()
+  const all = [...flows.values()].filter(matches)
+  all.sort((a, b) => (a.ts === b.ts ? (b.flow_seq ?? 0) - (a.flow_seq ?? 0) : a.ts < b.ts ? 1 : -1))
+  const shown = all.slice(0, MAX_ROWS)
+  const body = $('rows')
+  body.replaceChildren(...shown.map(row))
+  $('count').textContent = `${all.length} of ${flows.size} flows`
+  $('list-note').textContent =
+    all.length > shown.length ? `showing the newest ${shown.length} of ${all.length}; narrow the filters to see older flows` : flows.size === 0 ? 'no flows captured yet: they appear here as traffic passes' : ''
+}
+
+$('rows').addEventListener('click', (ev) => {
+  const t = ev.target as HTMLElement
+  const sess = t.closest('.sess') as HTMLElement | null
+  if (sess?.dataset['session']) {
+    ev.stopPropagation()
+    const flowRow = t.closest('tr') as HTMLElement | null
+    navigate(flowRow?.dataset['flowId'], 'session')
+    return
+  }
+  const tr = t.closest('tr.flow-row') as HTMLElement | null
+  if (tr?.dataset['flowId']) navigate(tr.dataset['flowId'], tab === 'session' ? 'conversation' : tab)
+})
+for (const el of [q, fSession, fClient, fOutcome]) el.addEventListener('input', queueList)
+
+// ---- live stream ---------------------------------------------------------------------------
+
+function setStatus(s: IngestStatus): void {
+  status = s
+  const p = $('problems')
+  if (s.errors > 0) {
+    p.hidden = false
+    p.textContent = `⚠ ${s.errors} malformed line${s.errors === 1 ? '' : 's'} skipped`
+    p.title = s.last_error ?? ''
+  } else p.hidden = true
+}
+
+let detailTimer: number | undefined
+function connect(): void {
+  const es = new EventSource('/api/stream')
+  const live = $('live')
+  es.addEventListener('open', () => {
+    live.className = 'live on'
+    live.textContent = '● live'
+  })
+  es.addEventListener('error', () => {
+    live.className = 'live off'
+    live.textContent = '● reconnecting'
+  })
+  es.addEventListener('snapshot', (ev) => {
+    const d = JSON.parse((ev as MessageEvent<string>).data) as { flows: FlowSummary[]; status: IngestStatus }
+    flows.clear()
+    for (const f of d.flows) flows.set(f.flow_id, f)
+    setStatus(d.status)
+    queueList()
+    if (selected && !detailLoaded) route()
+  })
+  es.addEventListener('flows', (ev) => {
+    const d = JSON.parse((ev as MessageEvent<string>).data) as { flows: FlowSummary[]; removed: string[] }
+    for (const f of d.flows) flows.set(f.flow_id, f)
+    for (const id of d.removed) flows.delete(id)
+    queueList()
+    if (selected && d.flows.some((f) => f.flow_id === selected || (tab === 'session' && f.session_id === sessionShown))) {
+      // The open flow changed: re-render it, at most a few times a second.
+      if (detailTimer === undefined) {
+        detailTimer = window.setTimeout(() => {
+          detailTimer = undefined
+          if (tab !== 'request') void showTab(true)
+        }, 300)
+      }
+    }
+  })
+  es.addEventListener('status', (ev) => setStatus(JSON.parse((ev as MessageEvent<string>).data) as IngestStatus))
+}
+
+// ---- detail --------------------------------------------------------------------------------
+
+let detailLoaded = false
+let loadSeq = 0
+
+function navigate(flowId: string | undefined, t: typeof tab): void {
+  if (!flowId) return
+  location.hash = `#/flow/${encodeURIComponent(flowId)}/${t}`
+}
+
+function route(): void {
+  const m = /^#\/flow\/([^/]+)\/(conversation|events|request|session)$/.exec(location.hash)
+  if (!m) {
+    selected = undefined
+    $('detail').hidden = true
+    queueList()
+    return
+  }
+  selected = decodeURIComponent(m[1] as string)
+  tab = m[2] as typeof tab
+  $('detail').hidden = false
+  for (const b of document.querySelectorAll<HTMLElement>('.tab')) b.classList.toggle('active', b.dataset['tab'] === tab)
+  const f = flows.get(selected)
+  $('detail-title').textContent = f ? `${f.method ?? ''} ${f.url ?? ''} · ${f.flow_id}` : selected
+  queueList()
+  void showTab(false)
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const r = await fetch(url, { credentials: 'same-origin', cache: 'no-store' })
+  if (!r.ok) throw new Error(`${r.status} ${(await r.text()).slice(0, 300)}`)
+  return (await r.json()) as T
+}
+
+async function showTab(refresh: boolean): Promise<void> {
+  const id = selected
+  if (!id) return
+  const mine = ++loadSeq
+  const pane = $('pane')
+  if (!refresh) pane.replaceChildren(h('div', { class: 'note' }, 'loading…'))
+  try {
+    let content: HTMLElement
+    if (tab === 'conversation') content = renderConversation(await getJson<FlowDetail>(`/api/flows/${encodeURIComponent(id)}`))
+    else if (tab === 'events') content = await renderEvents(id)
+    else if (tab === 'request') content = renderRequest(await getJson<FlowRequest>(`/api/flows/${encodeURIComponent(id)}/request`))
+    else {
+      const f = flows.get(id)
+      const sid = f?.session_id ?? ''
+      sessionShown = sid
+      content = renderSession(await getJson<SessionView>(`/api/sessions/${encodeURIComponent(sid)}`))
+    }
+    if (mine !== loadSeq) return
+    const keepScroll = refresh ? pane.scrollTop : 0
+    const atBottom = refresh && pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 20
+    pane.replaceChildren(content)
+    detailLoaded = true
+    pane.scrollTop = atBottom ? pane.scrollHeight : keepScroll
+  } catch (err) {
+    if (mine !== loadSeq) return
+    detailLoaded = false
+    pane.replaceChildren(h('div', { class: 'finding' }, `could not load: ${(err as Error).message}`))
+  }
+}
+
+function spans(line: Span[]): HTMLElement {
+  const div = h('div', { class: 'line' })
+  for (const s of line) div.appendChild(h('span', { class: `s-${s.style}` }, s.text))
+  return div
+}
+
+function renderConversation(d: FlowDetail): HTMLElement {
+  const box = h('div', null)
+  const s = d.summary
+  box.appendChild(
+    h(
+      'div',
+      { class: 'kv' },
+      h('span', { class: 'k' }, 'session'), h('span', { class: 'v' }, s.session_id),
+      h('span', { class: 'k' }, 'model'), h('span', { class: 'v' }, s.model ?? ''),
+      h('span', { class: 'k' }, 'outcome'), h('span', { class: 'v' }, `${outcomeOf(s)}${s.status ? ` · HTTP ${s.status}` : ''}${s.error ? ` · ${s.error}` : ''}`),
+      h('span', { class: 'k' }, 'timing'), h('span', { class: 'v' }, `TTFB ${fmtMs(s.ttfb_ms) || '–'} · duration ${fmtMs(s.duration_ms) || '–'} · ${s.events} events`),
+    ),
+  )
+  if (d.problems.length) box.appendChild(h('div', { class: 'problem-list' }, ...d.problems.slice(0, 20).map((p) => h('div', null, `⚠ ${p}`))))
+  const conv = h('div', { class: 'conv', id: 'conversation' })
+  for (const l of d.lines) conv.appendChild(spans(l))
+  if (d.lines.length === 0) conv.appendChild(h('div', { class: 'note' }, s.state === 'streaming' ? 'waiting for the response…' : 'no events captured for this flow'))
+  box.appendChild(conv)
+  return box
+}
+
+async function renderEvents(id: string): Promise<HTMLElement> {
+  const box = h('div', null)
+  const table = h('table', { class: 'events' }, h('thead', null, h('tr', null, h('th', null, 'seq'), h('th', null, 't'), h('th', null, 'event'), h('th', null, 'data'))))
+  const body = h('tbody')
+  table.appendChild(body)
+  box.appendChild(table)
+  const more = h('button', { class: 'more' }, 'load more')
+  let from = 0
+  const load = async (): Promise<void> => {
+    const page = await getJson<RawEventsPage>(`/api/flows/${encodeURIComponent(id)}/events?from=${from}&limit=500`)
+    for (const e of page.events) {
+      let data = e.data
+      try {
+        data = JSON.stringify(JSON.parse(e.data), null, 2)
+      } catch {
+        // not JSON: shown as captured
+      }
+      body.appendChild(h('tr', null, h('td', { class: 'mono' }, e.seq), h('td', { class: 'mono' }, e.t_ms !== undefined ? `${e.t_ms} ms` : ''), h('td', { class: 'mono' }, e.event ?? (e.transport === 'ws' ? 'ws' : '')), h('td', { class: 'data' }, data)))
+    }
+    from += page.events.length
+    more.hidden = from >= page.total
+    more.textContent = `load more (${page.total - from} left)`
+  }
+  more.addEventListener('click', () => void load())
+  await load()
+  box.appendChild(more)
+  return box
+}
+
+const CUT = 4000
+function longText(text: string, cls = ''): HTMLElement {
+  const pre = h('pre', cls ? { class: cls } : null, text.length > CUT ? text.slice(0, CUT) : text)
+  if (text.length <= CUT) return pre
+  const wrap = h('div', null, pre)
+  const b = h('button', { class: 'more' }, `show all (${text.length.toLocaleString()} characters)`)
+  b.addEventListener('click', () => {
+    pre.textContent = text
+    b.remove()
+  })
+  wrap.appendChild(b)
+  return wrap
+}
+
+function renderMessage(m: RequestMessage): HTMLElement {
+  const el = h('div', { class: `msg role-${m.role.replace(/[^a-z]/gi, '')}` }, h('div', { class: 'role' }, m.role))
+  for (const p of m.parts) {
+    const part = h('div', { class: `part part-${p.kind}` })
+    if (p.kind !== 'text') part.appendChild(h('div', { class: 'part-title' }, `${p.kind.replace('_', ' ')}${p.title ? ` · ${p.title}` : ''}`))
+    part.appendChild(longText(p.text))
+    el.appendChild(part)
+  }
+  return el
+}
+
+function headerTable(hs: Record<string, string>): HTMLElement {
+  const kv = h('div', { class: 'kv' })
+  for (const [k, v] of Object.entries(hs)) kv.append(h('span', { class: 'k' }, k), h('span', { class: 'v' }, v))
+  return kv
+}
+
+function renderRequest(r: FlowRequest): HTMLElement {
+  const box = h('div', { id: 'request' })
+  box.appendChild(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'request'), h('span', { class: 'v' }, `${r.method ?? ''} ${r.url ?? ''}`), h('span', { class: 'k' }, 'status'), h('span', { class: 'v' }, r.status ?? '')))
+  if (r.body_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ ${r.body_error}`))
+  const v = r.view
+  if (v) {
+    const params = h('div', { class: 'kv' })
+    if (v.model) params.append(h('span', { class: 'k' }, 'model'), h('span', { class: 'v' }, v.model))
+    for (const [k, val] of Object.entries(v.params)) params.append(h('span', { class: 'k' }, k), h('span', { class: 'v' }, val))
+    box.append(h('h3', null, 'settings'), params)
+    if (v.system.length) {
+      box.appendChild(h('h3', null, `system prompt (${v.system.length} block${v.system.length === 1 ? '' : 's'})`))
+      for (const s of v.system) box.appendChild(longText(s))
+    }
+    if (v.tools.length) {
+      box.appendChild(h('h3', null, `tools (${v.tools.length})`))
+      for (const t of v.tools) {
+        const d = h('details', null, h('summary', null, t.name, t.description ? h('span', { class: 'prompt' }, ` — ${t.description.split('\n')[0]?.slice(0, 120) ?? ''}`) : null))
+        d.addEventListener('toggle', () => {
+          if (d.childNodes.length > 1) return
+          if (t.description) d.appendChild(longText(t.description))
+          if (t.schema) d.appendChild(longText(t.schema))
+        }, { once: false })
+        box.appendChild(d)
+      }
+    }
+    box.appendChild(h('h3', null, `messages (${v.messages.length})`))
+    const list = h('div', { id: 'messages' })
+    const SHOW = 30
+    const start = Math.max(0, v.messages.length - SHOW)
+    if (start > 0) {
+      const b = h('button', { class: 'more' }, `show ${start} earlier messages`)
+      b.addEventListener('click', () => {
+        b.replaceWith(...v.messages.slice(0, start).map(renderMessage))
+      })
+      list.appendChild(b)
+    }
+    for (const m of v.messages.slice(start)) list.appendChild(renderMessage(m))
+    box.appendChild(list)
+  }
+  const hdr = h('details', null, h('summary', null, 'headers (redacted)'))
+  hdr.append(h('h3', null, 'request'), headerTable(r.request_headers), h('h3', null, 'response'), headerTable(r.response_headers))
+  box.appendChild(hdr)
+  if (r.body !== null) {
+    const body = r.body
+    const raw = h('details', null, h('summary', null, `raw body${r.body_truncated ? ' (truncated)' : ''} · ${body.length.toLocaleString()} characters`))
+    raw.addEventListener('toggle', () => {
+      if (raw.childNodes.length === 1) raw.appendChild(longText(body))
+    })
+    box.appendChild(raw)
+  }
+  return box
+}
+
+function renderSession(s: SessionView): HTMLElement {
+  const box = h('div', { id: 'session' })
+  box.appendChild(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'session'), h('span', { class: 'v' }, s.session_id), h('span', { class: 'k' }, 'flows'), h('span', { class: 'v' }, s.flows.length)))
+  const c = s.counts
+  if (Object.keys(c).length) {
+    box.appendChild(h('div', { class: 'kv' }, ...Object.entries(c).flatMap(([k, v]) => [h('span', { class: 'k' }, k), h('span', { class: 'v' }, v)])))
+  }
+  if (s.validation_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ ${s.validation_error}`))
+  box.appendChild(h('h3', null, `tool-call findings (${s.findings.length})`))
+  if (s.findings.length === 0) box.appendChild(h('div', { class: 'ok' }, '✓ every tool call was answered and every result matched a call'))
+  else {
+    const t = h('table', { class: 'events' }, h('thead', null, h('tr', null, h('th', null, 'kind'), h('th', null, 'call'), h('th', null, 'tool'), h('th', null, 'flow'), h('th', null, 'where'), h('th', null, 'detail'))))
+    const tb = h('tbody')
+    for (const f of s.findings) {
+      tb.appendChild(h('tr', { class: 'finding' }, h('td', null, f.kind), h('td', { class: 'mono' }, f.call_id), h('td', null, f.name ?? ''), h('td', { class: 'mono' }, h('a', { href: `#/flow/${encodeURIComponent(f.flow_id)}/conversation` }, short(f.flow_id))), h('td', { class: 'mono' }, f.where ?? ''), h('td', null, f.message ?? '')))
+    }
+    t.appendChild(tb)
+    box.appendChild(t)
+  }
+  box.appendChild(h('h3', null, 'flows in order'))
+  const t = h('table', { class: 'flows' })
+  const tb = h('tbody')
+  for (const f of s.flows) {
+    const tr = row(f)
+    tr.addEventListener('click', () => navigate(f.flow_id, 'conversation'))
+    tb.appendChild(tr)
+  }
+  t.appendChild(tb)
+  box.appendChild(t)
+  return box
+}
+
+// ---- wiring --------------------------------------------------------------------------------
+
+for (const b of document.querySelectorAll<HTMLElement>('.tab')) {
+  b.addEventListener('click', () => navigate(selected, (b.dataset['tab'] ?? 'conversation') as typeof tab))
+}
+$('detail-close').addEventListener('click', () => {
+  history.pushState(null, '', location.pathname)
+  route()
+})
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && selected) $('detail-close').click()
+})
+window.addEventListener('hashchange', route)
+connect()
+route()
+void status

@@ -1,0 +1,179 @@
+import { open, readFile, stat } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
+import { CAPTURE_FILES } from '@agenttap/jsonl-io'
+import type { SseLike } from './conversation.js'
+import type { FlowEntry } from './flow-index.js'
+import { readLinesAt, scanForFlow } from './line-reader.js'
+
+/** Paths of one capture directory (`<logDir>/all-mitm-sse/`). */
+export interface CapturePaths {
+  dir: string
+  flows: string
+  lines: string
+  flowEnds: string
+  rawDir: string
+}
+
+/** Resolves the capture directory of a log root. */
+export function capturePaths(logDir: string): CapturePaths {
+  const dir = resolve(logDir, 'all-mitm-sse')
+  return {
+    dir,
+    flows: join(dir, CAPTURE_FILES.flows),
+    lines: join(dir, CAPTURE_FILES.lines),
+    flowEnds: join(dir, CAPTURE_FILES.flowEnds),
+    rawDir: join(dir, CAPTURE_FILES.rawDir),
+  }
+}
+
+/** A flow's records loaded back for its detail view. */
+export interface LoadedFlow {
+  flow?: Record<string, unknown>
+  lines: SseLike[]
+  problems: string[]
+}
+
+function toSse(v: Record<string, unknown>): SseLike | undefined {
+  if (typeof v['data'] !== 'string') return undefined
+  const l: SseLike = { data: v['data'] }
+  if (typeof v['seq'] === 'number') l.seq = v['seq']
+  if (typeof v['t_ms'] === 'number') l.t_ms = v['t_ms']
+  if (typeof v['event'] === 'string') l.event = v['event']
+  if (v['transport'] === 'ws' || v['transport'] === 'sse') l.transport = v['transport']
+  return l
+}
+
+/**
+ * Loads a flow's `flow` and `sse` records: from memory when the index holds them (records fed
+ * in-process), else from the files by byte offset, else (offsets unknown) by scanning the files
+ * from `scanFrom`. A line that no longer belongs to the flow (the file was rotated or truncated
+ * since it was indexed) is reported, not shown.
+ */
+export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { flows: number; lines: number }): Promise<LoadedFlow> {
+  const id = e.summary.flow_id
+  const problems: string[] = []
+  let flow: Record<string, unknown> | undefined
+  const lines: SseLike[] = []
+  const accept = (file: string, r: { offset: number; value?: unknown; error?: string }, type: string): Record<string, unknown> | undefined => {
+    if (r.error !== undefined) {
+      problems.push(`${file}: ${r.error}`)
+      return undefined
+    }
+    const v = r.value as Record<string, unknown> | null
+    if (typeof v !== 'object' || v === null || v['flow_id'] !== id || v['type'] !== type) {
+      problems.push(`${file} byte ${r.offset}: the line there is no longer this flow's ${type} record (file rotated or truncated since indexing)`)
+      return undefined
+    }
+    return v
+  }
+  if (e.mem?.flow) flow = e.mem.flow
+  else if (e.flowOffset !== undefined) {
+    const [r] = await readLinesAt(paths.flows, [e.flowOffset])
+    if (r) flow = accept(CAPTURE_FILES.flows, r, 'flow')
+  } else if (e.memEvicted || e.summary.has_request) {
+    for (const r of await scanForFlow(paths.flows, id, { from: scanFrom.flows })) {
+      const v = accept(CAPTURE_FILES.flows, r, 'flow')
+      if (v) flow = v
+    }
+  }
+  if (e.lineOffsets.length > 0) {
+    for (const r of await readLinesAt(paths.lines, e.lineOffsets)) {
+      const v = accept(CAPTURE_FILES.lines, r, 'sse')
+      const l = v && toSse(v)
+      if (l) lines.push(l)
+    }
+  }
+  if (e.mem) lines.push(...e.mem.lines)
+  else if (e.memEvicted) {
+    for (const r of await scanForFlow(paths.lines, id, { from: scanFrom.lines })) {
+      const v = accept(CAPTURE_FILES.lines, r, 'sse')
+      const l = v && toSse(v)
+      if (l) lines.push(l)
+    }
+  }
+  // Merge sources by seq, dropping duplicates (history and in-process stream may overlap).
+  const seen = new Set<number>()
+  const out: SseLike[] = []
+  for (const l of lines) {
+    if (l.seq !== undefined) {
+      if (seen.has(l.seq)) continue
+      seen.add(l.seq)
+    }
+    out.push(l)
+  }
+  if (out.every((l) => l.seq !== undefined)) out.sort((a, b) => (a.seq as number) - (b.seq as number))
+  return { ...(flow !== undefined ? { flow } : {}), lines: out, problems }
+}
+
+/**
+ * Resolves a request body that was stored apart (`{"$ref": "sse_logs/…"}`), refusing any path
+ * outside the capture directory. Returns the parsed JSON, or the text when it is not JSON.
+ */
+export async function resolveBody(paths: CapturePaths, body: unknown, maxBytes: number): Promise<{ body: unknown; error?: string; truncated?: boolean }> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { body }
+  const ref = (body as Record<string, unknown>)['$ref']
+  if (typeof ref !== 'string' || Object.keys(body).length > 3) return { body }
+  const target = resolve(paths.dir, ref)
+  if (!target.startsWith(paths.dir + sep)) return { body: null, error: `refused $ref outside the capture directory: ${JSON.stringify(ref)}` }
+  try {
+    const st = await stat(target)
+    if (st.size > maxBytes) {
+      const fh = await open(target, 'r')
+      try {
+        const b = Buffer.alloc(maxBytes)
+        const { bytesRead } = await fh.read(b, 0, maxBytes, 0)
+        return { body: b.toString('utf8', 0, bytesRead), truncated: true, error: `body is ${st.size} bytes; showing the first ${maxBytes}` }
+      } finally {
+        await fh.close()
+      }
+    }
+    const text = await readFile(target, 'utf8')
+    try {
+      return { body: JSON.parse(text) }
+    } catch {
+      return { body: text }
+    }
+  } catch (err) {
+    return { body: null, error: `cannot read ${ref}: ${(err as Error).message}` }
+  }
+}
+
+/** Offset of the start of the last complete line (where history ends), -1 for an empty or missing file. */
+export async function lastLineStart(path: string): Promise<{ size: number; last: number }> {
+  let fh
+  try {
+    fh = await open(path, 'r')
+  } catch {
+    return { size: 0, last: -1 }
+  }
+  try {
+    const size = (await fh.stat()).size
+    let end = size
+    // Ignore a half-written final line: history ends at the last newline.
+    const block = Buffer.allocUnsafe(64 * 1024)
+    let lastNl = -1
+    let prevNl = -1
+    while (end > 0) {
+      const start = Math.max(0, end - block.length)
+      const { bytesRead } = await fh.read(block, 0, end - start, start)
+      const b = block.subarray(0, bytesRead)
+      let i = b.length
+      while (i > 0) {
+        const nl = b.lastIndexOf(0x0a, i - 1)
+        if (nl === -1) break
+        if (lastNl === -1) lastNl = start + nl
+        else {
+          prevNl = start + nl
+          break
+        }
+        i = nl
+      }
+      if (prevNl !== -1) break
+      end = start
+    }
+    if (lastNl === -1) return { size, last: -1 }
+    return { size, last: prevNl + 1 }
+  } finally {
+    await fh.close()
+  }
+}
