@@ -181,7 +181,25 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     else writer.notice(text, 'dim')
   }
 
-  const timer = setInterval(() => pipeline.tick(), opts.tickMs ?? 250)
+  // Readers report a malformed line as soon as they parse its chunk, before they yield the good
+  // records of that chunk; hold the warning until the records before it have been shown.
+  let held: { file: string; line: number; key: string; text: string; at: number }[] = []
+  const release = (file: string | undefined, line: number | undefined, all: boolean) => {
+    if (held.length === 0) return
+    const keep: typeof held = []
+    const t = Date.now()
+    for (const w of held) {
+      const due = all || (file !== undefined && w.file === file && line !== undefined && w.line < line) || t - w.at > 1000
+      if (due) report(w.key, w.text)
+      else keep.push(w)
+    }
+    held = keep
+  }
+
+  const timer = setInterval(() => {
+    release(undefined, undefined, false)
+    pipeline.tick()
+  }, opts.tickMs ?? 250)
   timer.unref?.()
   let closed: Promise<MonitorStats> | undefined
 
@@ -189,6 +207,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
 
   return {
     push(value, where) {
+      if (held.length > 0) release(where?.file, where?.line, false)
       const v = validateRecord(value)
       if (!v.ok) {
         const loc = where?.line !== undefined ? `${where.file ? basename(where.file) : 'input'}:${where.line}` : 'record'
@@ -202,9 +221,12 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       const key = `${e.file ?? ''}:${e.line ?? ''}:${e.code ?? err.message}`
       const code = e.code
       const notice = code === 'FILE_TRUNCATED' || code === 'FILE_ROTATED'
-      report(notice ? `${key}:${Date.now()}` : key, `${notice ? 'ℹ' : '⚠'} ${err.message}`)
+      const text = `${notice ? 'ℹ' : '⚠'} ${err.message}`
+      if (notice || !e.line || held.length > 1000) report(notice ? `${key}:${Date.now()}` : key, text)
+      else held.push({ file: e.file ?? '', line: e.line, key, text, at: Date.now() })
     },
     tick() {
+      release(undefined, undefined, false)
       pipeline.tick()
     },
     async room() {
@@ -218,6 +240,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     close() {
       closed ??= (async () => {
         clearInterval(timer)
+        release(undefined, undefined, true)
         pipeline.end()
         if (json) {
           flushJson()

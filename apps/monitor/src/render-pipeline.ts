@@ -317,7 +317,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       case 'error':
         closeLine(v, ops)
         ops.push(
-          { op: 'text', text: `✗ ${sanitizeText(`${e.error_type ?? 'error'}${e.code ? ` (${e.code})` : ''}: ${e.message}`.replace(/\s*\n\s*/g, ' '))}`, style: 'error' },
+          { op: 'text', text: `✗ ${sanitizeText(`${e.error_type ?? e.code ?? 'error'}${e.error_type && e.code ? ` (${e.code})` : ''}: ${e.message}`.replace(/\s*\n\s*/g, ' '))}`, style: 'error' },
           { op: 'newline' },
         )
         v.kind = 'other'

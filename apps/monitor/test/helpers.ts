@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures')
+
+export function fixtureText(name: string): string {
+  return readFileSync(join(FIXTURES, name), 'utf8')
+}
+
+export function fixtureRecords(name: string): Record<string, unknown>[] {
+  return fixtureText(name)
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/** A writable that collects what it is given; `isTTY` as asked; optionally slow (returns false). */
+export class Sink extends Writable {
+  chunks: string[] = []
+  isTTY: boolean
+  constructor(opts: { tty?: boolean; highWaterMark?: number } = {}) {
+    super({ decodeStrings: false, highWaterMark: opts.highWaterMark ?? 16 * 1024 })
+    this.isTTY = opts.tty ?? false
+  }
+  override _write(chunk: unknown, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.chunks.push(String(chunk))
+    cb()
+  }
+  get text(): string {
+    return this.chunks.join('')
+  }
+}
+
+/** A writable that holds every write until `release()` (a terminal that fell behind). */
+export class StuckSink extends Writable {
+  chunks: string[] = []
+  private waiting: (() => void)[] = []
+  constructor(highWaterMark = 64) {
+    super({ decodeStrings: false, highWaterMark })
+  }
+  override _write(chunk: unknown, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.chunks.push(String(chunk))
+    this.waiting.push(() => cb())
+  }
+  release(): void {
+    const w = this.waiting
+    this.waiting = []
+    for (const f of w) f()
+  }
+  get text(): string {
+    return this.chunks.join('')
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+
+/** Seeded PRNG (mulberry32) for re-chunking. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export const tick = () => new Promise<void>((r) => setImmediate(r))
