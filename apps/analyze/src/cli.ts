@@ -2,7 +2,6 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
-import pino from 'pino'
 import {
   BUNDLED_PRICES,
   MODES,
@@ -89,7 +88,10 @@ function parseLimit(v: string | undefined): number | undefined {
 
 /** Runs modes and writes their rows; returns the exit code. */
 async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
-  const log = pino({ level: o.verbose ? 'debug' : 'warn', base: null }, pino.destination({ fd: 2, sync: true }))
+  // pino only loads with --verbose: the common path (`prompts -n 5`) stays fast to start.
+  const log = o.verbose
+    ? (await import('pino')).default({ level: 'debug', base: null }, (await import('pino')).default.destination({ fd: 2, sync: true }))
+    : { debug: () => {} }
   const limit = parseLimit(o.limit)
   if (o.since !== undefined) isoInstant(o.since, '--since')
   if (o.until !== undefined) isoInstant(o.until, '--until')

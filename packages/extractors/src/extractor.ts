@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, createWriteStream } from 'node:fs'
+import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { readJsonl } from '@agenttap/jsonl-io'
 import { ExtractError } from './errors.js'
 import { MODES } from './modes.js'
@@ -14,7 +13,7 @@ import type { CaptureFiles, SourceKind } from './sources.js'
 import { MODE_SQL, TOOL_CALLS_CTE, lit } from './sql.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, shellCommands, subagents, webAccess } from './derived.js'
 import { runCallValidation } from './call-validation.js'
-import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
+import type { EngineName, ExtractFilters, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Where one malformed line is. */
 export interface MalformedLine {
@@ -60,7 +59,11 @@ function toRow(o: Record<string, unknown>): Row {
   return out
 }
 
-const DEFAULT_MAX_OBJECT = 1024 * 1024 * 1024 - 1
+/** Below this many bytes of SSE lines, DuckDB alone is fast enough that a prefilter pass does not pay. */
+const RG_AUTO_BYTES = 64 * 1024 * 1024
+
+const START_MAX_OBJECT = 16 * 1024 * 1024
+const MAX_OBJECT_CAP = 1024 * 1024 * 1024 - 1
 
 /**
  * Opens a capture for extraction: finds the files, starts an in-process DuckDB.
@@ -75,18 +78,41 @@ const DEFAULT_MAX_OBJECT = 1024 * 1024 * 1024 - 1
 export async function createExtractor(options: ExtractorOptions): Promise<Extractor> {
   const files = findCaptureFiles(options.logDir)
   const prices = options.prices ?? BUNDLED_PRICES
-  const maxObject = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT
-  const dbOpts: Record<string, string> = {}
-  if (options.threads !== undefined) dbOpts.threads = String(options.threads)
-  const instance = await DuckDBInstance.create(':memory:', dbOpts)
-  const conn: DuckDBConnection = await instance.connect()
-  await conn.run(`create temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double)`)
-  const entries = Object.entries(prices.models)
-  if (entries.length > 0) {
-    await conn.run(`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write})`).join(', ')}`)
+  // DuckDB sizes its read buffers from maximum_object_size, so a huge value slows every scan
+  // (measured ~3× on 100 MB). Start at DuckDB's 16 MiB and grow only when a longer line shows up.
+  let maxObject = Math.min(START_MAX_OBJECT, options.maxObjectBytes ?? MAX_OBJECT_CAP)
+  const maxObjectCap = options.maxObjectBytes ?? MAX_OBJECT_CAP
+  let views: { files: { flows: string[]; lines: string[]; ends: string[] }; filters: ExtractFilters } | undefined
+  const makeViews = async (): Promise<void> => {
+    if (views === undefined) return
+    const conn = await db()
+    for (const stmt of viewSql(views.files, views.filters, maxObject)) await conn.run(stmt)
   }
-  await conn.run(`create temp table price_version as select ${lit(prices.version)} as version`)
+  // DuckDB (a native module) is loaded and started on first use: the reverse-scan path
+  // (`prompts -n 5`) never pays for it.
+  let instance: DuckDBInstance | undefined
+  let live: DuckDBConnection | undefined
+  let connP: Promise<DuckDBConnection> | undefined
+  const db = (): Promise<DuckDBConnection> =>
+    (connP ??= (async () => {
+      const { DuckDBInstance: Instance } = await import('@duckdb/node-api')
+      const dbOpts: Record<string, string> = {}
+      if (options.threads !== undefined) dbOpts.threads = String(options.threads)
+      instance = await Instance.create(':memory:', dbOpts)
+      const c = await instance.connect()
+      await c.run(`create temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double)`)
+      const entries = Object.entries(prices.models)
+      if (entries.length > 0) {
+        await c.run(`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write})`).join(', ')}`)
+      }
+      await c.run(`create temp table price_version as select ${lit(prices.version)} as version`)
+      live = c
+      return c
+    })())
 
+  const linesBytes = files.lines.reduce((n, f) => n + statSync(f).size, 0)
+  let rg: boolean | undefined
+  const rgAvailable = (): boolean => (rg ??= hasRipgrep())
   let tmp: string | undefined
   const rgCache = new Map<string, string>()
   let queue: Promise<unknown> = Promise.resolve()
@@ -101,7 +127,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   async function rgFilter(pattern: string): Promise<string> {
     const hit = rgCache.get(pattern)
     if (hit !== undefined) return hit
-    if (!hasRipgrep()) throw new ExtractError('ENGINE_UNAVAILABLE', '--engine rg needs ripgrep (`rg`) on PATH; install it (apt install ripgrep, brew install ripgrep) or use --engine duckdb')
+    if (!rgAvailable()) throw new ExtractError('ENGINE_UNAVAILABLE', '--engine rg needs ripgrep (`rg`) on PATH; install it (apt install ripgrep, brew install ripgrep) or use --engine duckdb')
     tmp ??= mkdtempSync(join(options.tmpDir ?? tmpdir(), 'agenttap-rg-'))
     const out = join(tmp, `lines-${rgCache.size}.jsonl`)
     if (files.lines.length === 0) {
@@ -133,12 +159,23 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return out
   }
 
-  async function select(sql: string): Promise<{ columns: string[]; rows: Row[] }> {
-    try {
-      const reader = await conn.runAndReadAll(sql)
-      return { columns: reader.columnNames(), rows: reader.getRowObjectsJS().map(toRow) }
-    } catch (e) {
-      throw new ExtractError('QUERY_FAILED', `DuckDB query failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  async function select(sql: string | (() => string)): Promise<{ columns: string[]; rows: Row[] }> {
+    for (;;) {
+      try {
+        const reader = await (await db()).runAndReadAll(typeof sql === 'string' ? sql : sql())
+        return { columns: reader.columnNames(), rows: reader.getRowObjectsJS().map(toRow) }
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e)
+        if (/maximum_object_size/.test(msg) && maxObject < maxObjectCap) {
+          // A line longer than the current limit: grow it and run again.
+          maxObject = Math.min(maxObjectCap, maxObject * 8)
+          await makeViews()
+          continue
+        }
+        throw new ExtractError('QUERY_FAILED', /maximum_object_size/.test(msg)
+          ? `a capture line is longer than ${maxObjectCap} bytes (maxObjectBytes); raise it or split the capture: ${msg}`
+          : `DuckDB query failed: ${msg}`, { cause: e })
+      }
     }
   }
 
@@ -150,7 +187,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       return 'reverse'
     }
-    if (e === 'auto') return mode === 'user_prompts' && run.limit !== undefined ? 'reverse' : 'duckdb'
+    if (e === 'auto') {
+      if (mode === 'user_prompts' && run.limit !== undefined) return 'reverse'
+      if (MODES[mode].selective && linesBytes >= (options.rgAutoBytes ?? RG_AUTO_BYTES) && rgAvailable()) return 'rg'
+      return 'duckdb'
+    }
     return e
   }
 
@@ -178,7 +219,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         lines = f === '' ? [] : [f]
       }
     }
-    for (const stmt of viewSql({ flows: files.flows, lines, ends: files.ends }, filters, maxObject)) await conn.run(stmt)
+    views = { files: { flows: files.flows, lines, ends: files.ends }, filters }
+    await makeViews()
 
     const limited = (sql: string, orderCol = 'ts'): string =>
       run.limit === undefined ? sql : `select * from (select * from (${sql}) order by ${orderCol} desc nulls last limit ${Math.max(0, Math.floor(run.limit))}) order by ${orderCol}`
@@ -248,7 +290,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         const out: Record<string, number> = {}
         for (const kind of kinds) {
           for (const f of files[kind]) {
-            const { rows } = await select(`select count(*) filter (where type is null) as bad from ${readSql(kind, [f], maxObject)}`)
+            const { rows } = await select(() => `select count(*) filter (where type is null) as bad from ${readSql(kind, [f], maxObject)}`)
             out[f] = Number(rows[0]?.bad ?? 0)
           }
         }
@@ -278,14 +320,15 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     },
     query: (sql) =>
       serial(async () => {
-        for (const stmt of viewSql(files, {}, maxObject)) await conn.run(stmt)
+        views = { files, filters: {} }
+        await makeViews()
         return select(sql)
       }),
     close: () => {
       if (closed) return
       closed = true
-      conn.closeSync()
-      instance.closeSync()
+      live?.closeSync()
+      instance?.closeSync()
       if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
     },
   }

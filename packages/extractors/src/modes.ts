@@ -14,6 +14,11 @@ export interface ModeSpec {
    * matches. The `rg` engine keeps only those lines; absent: the mode does not read lines.
    */
   linesPattern?: string
+  /**
+   * The pattern keeps a small share of the lines (usage, stop and error events), so on large
+   * captures `--engine auto` runs the rg prefilter first when `rg` is on PATH.
+   */
+  selective?: boolean
 }
 
 const TOOL = String.raw`tool_use|input_json_delta|content_block_stop|output_item\.(added|done)|arguments\.delta|input\.delta`
@@ -41,15 +46,15 @@ export const MODES: Record<ModeName, ModeSpec> = {
   system_prompts: { name: 'system_prompts', description: 'system prompts / instructions, deduplicated with hash and first/last seen', reads: ['flows'] },
   tool_definitions: { name: 'tool_definitions', description: 'tool definitions offered to the model, deduplicated by name + schema hash', reads: ['flows'] },
   models: { name: 'models', description: 'models requested, with flow and session counts', reads: ['flows'] },
-  usage: { name: 'usage', description: 'tokens per flow (input, cache read/write, output, reasoning), counted once', reads: ['lines'], linesPattern: USAGE },
-  cost: { name: 'cost', description: 'cost per flow from the versioned price table', reads: ['lines'], linesPattern: USAGE },
-  sessions: { name: 'sessions', description: 'one row per session: client, first/last seen, flows, turns, tokens, cost, errors', reads: ['flows', 'lines', 'ends'], linesPattern: any(USAGE, ERR) },
+  usage: { name: 'usage', description: 'tokens per flow (input, cache read/write, output, reasoning), counted once', reads: ['lines'], linesPattern: USAGE, selective: true },
+  cost: { name: 'cost', description: 'cost per flow from the versioned price table', reads: ['lines'], linesPattern: USAGE, selective: true },
+  sessions: { name: 'sessions', description: 'one row per session: client, first/last seen, flows, turns, tokens, cost, errors', reads: ['flows', 'lines', 'ends'], linesPattern: any(USAGE, ERR), selective: true },
   turns: { name: 'turns', description: 'user prompt → agent idle, with response, flows, tool calls, tokens (--mode paired: prompt ↔ answer)', reads: ['flows', 'lines', 'ends'], linesPattern: any(TEXT, TOOL, USAGE, STOP) },
-  flows: { name: 'flows', description: 'one row per flow: model, status, outcome, stop reason, TTFB, duration', reads: ['flows', 'lines', 'ends'], linesPattern: STOP },
-  errors: { name: 'errors', description: 'API errors, overloads, rate limits, aborted flows (one row per flow)', reads: ['flows', 'lines', 'ends'], linesPattern: ERR },
-  stop_reasons: { name: 'stop_reasons', description: 'stop reason counts per provider', reads: ['flows', 'lines'], linesPattern: STOP },
+  flows: { name: 'flows', description: 'one row per flow: model, status, outcome, stop reason, TTFB, duration', reads: ['flows', 'lines', 'ends'], linesPattern: STOP, selective: true },
+  errors: { name: 'errors', description: 'API errors, overloads, rate limits, aborted flows (one row per flow)', reads: ['flows', 'lines', 'ends'], linesPattern: ERR, selective: true },
+  stop_reasons: { name: 'stop_reasons', description: 'stop reason counts per provider', reads: ['flows', 'lines'], linesPattern: STOP, selective: true },
   rate_limits: { name: 'rate_limits', description: 'rate-limit response headers per flow', reads: ['flows'] },
-  cache: { name: 'cache', description: 'prompt-cache hit ratio per session', reads: ['lines', 'flows'], linesPattern: USAGE },
+  cache: { name: 'cache', description: 'prompt-cache hit ratio per session', reads: ['lines', 'flows'], linesPattern: USAGE, selective: true },
   clients: { name: 'clients', description: 'clients by user-agent and version', reads: ['flows'] },
   latency: { name: 'latency', description: 'TTFB and duration percentiles per client and model', reads: ['flows', 'ends'] },
   call_validation: { name: 'call_validation', description: "tool-call lifecycle findings (flow-fsm's call validator)", reads: ['flows', 'lines'] },

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { ExtractError } from './errors.js'
 import { lit } from './sql.js'
 import type { ModeResult, Row } from './types.js'
@@ -87,6 +86,7 @@ function duckType(rows: Row[], c: string): string {
 /** Writes a Parquet file (zstd) through DuckDB, typing each column from its values. */
 export async function writeParquet(columns: string[], rows: Row[], path: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'agenttap-pq-'))
+  const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   try {

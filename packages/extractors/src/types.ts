@@ -42,7 +42,8 @@ export type Row = Record<string, string | number | boolean | null>
  *   runs over the prefiltered lines (same rows, less to parse).
  * - `reverse`: reads the flows file backwards (jsonl-io `readLast`); cost ∝ N, not the log size.
  *   Only for "latest N" questions (`user_prompts` with a limit).
- * - `auto`: picks per mode (reverse for latest-N prompts, else duckdb).
+ * - `auto`: picks per mode: reverse for latest-N prompts; rg for the selective modes on large
+ *   captures when `rg` is on PATH; else duckdb.
  */
 export type EngineName = 'auto' | 'duckdb' | 'rg' | 'reverse'
 
@@ -101,10 +102,19 @@ export interface ExtractorOptions {
   engine?: EngineName
   /** Price table for `cost` / `sessions`. @defaultValue the bundled table */
   prices?: PriceTable
-  /** Largest JSON line DuckDB accepts. @defaultValue 1 GiB (lines over DuckDB's default 16 MiB are fine) */
+  /**
+   * Largest JSON line accepted. Scans start with DuckDB's 16 MiB limit (bigger buffers slow
+   * every scan) and rerun with a larger one when a longer line is met, up to this cap.
+   * @defaultValue 1 GiB
+   */
   maxObjectBytes?: number
   /** DuckDB worker threads. @defaultValue DuckDB's default (all cores) */
   threads?: number
+  /**
+   * `auto` uses the rg prefilter for selective modes (usage, cost, sessions, flows, errors,
+   * stop_reasons, cache) once the SSE lines reach this size and `rg` is on PATH. @defaultValue 64 MiB
+   */
+  rgAutoBytes?: number
   /** Directory for rg-prefiltered temp files. @defaultValue `os.tmpdir()` */
   tmpDir?: string
 }
