@@ -5,7 +5,7 @@ import { Agent as HttpAgent } from 'node:http'
 import { isIP, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { rootCertificates, TLSSocket } from 'node:tls'
+import { createSecureContext, rootCertificates, TLSSocket } from 'node:tls'
 import * as zlib from 'node:zlib'
 import { Proxy as MitmProxy } from 'http-mitm-proxy'
 import { pino, type Logger } from 'pino'
@@ -482,15 +482,16 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     // Headers go out now: an SSE client must see the response start before the first event.
     res.flushHeaders()
     up.on('data', (chunk: Buffer) => {
-      flow.bytes += chunk.length
-      stats.bytes += chunk.length
-      flow.raw?.write(chunk)
-      flow.decoder?.write(chunk)
+      // Client first: the capture work below must not add to the latency the agent sees.
       if (!res.write(chunk)) {
         // Slow client: stop reading upstream until it drains, so memory stays bounded.
         up.pause()
         res.once('drain', () => up.resume())
       }
+      flow.bytes += chunk.length
+      stats.bytes += chunk.length
+      flow.raw?.write(chunk)
+      flow.decoder?.write(chunk)
     })
     up.on('end', () => {
       res.end()
@@ -762,10 +763,12 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       sinks = opts.sinks ?? [createFileSink({ logDir, onError: (err) => log.error({ err }, 'raw body write failed') })]
       const extraCa = opts.upstreamCa === undefined ? [] : typeof opts.upstreamCa === 'string' ? [opts.upstreamCa] : [...opts.upstreamCa]
       const agentOpts = { keepAlive: true, maxFreeSockets: 64, noDelay: true, scheduling: 'lifo' as const }
+      // One secure context for every upstream connection: passing `ca` instead would re-parse
+      // ~150 root certificates per TLS connection and stringify them into every agent key.
       const httpsAgent = new HttpsAgent({
         ...agentOpts,
         rejectUnauthorized: opts.rejectUnauthorized ?? true,
-        ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+        ...(extraCa.length > 0 ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...extraCa] }) } : {}),
       })
       const httpAgent = new HttpAgent(agentOpts)
       const m = new AgenttapMitm()

@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, writeFile } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { CAPTURE_FILES, createJsonlWriter, type CaptureRecord } from '@agenttap/jsonl-io'
@@ -77,23 +77,61 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
     },
     raw(name: string): RawWriter {
       const ref = `${CAPTURE_FILES.rawDir}/${name}`
-      const ws = createWriteStream(join(rawDir, name), { flags: 'a', mode: 0o600 })
-      const done = new Promise<void>((resolve) => {
-        ws.on('close', resolve)
-        ws.on('error', (err) => {
-          opts.onError?.(err)
-          resolve()
-        })
-      })
-      rawOpen.add(done)
-      void done.then(() => rawOpen.delete(done))
+      const path = join(rawDir, name)
+      // Opened lazily: a body written in one piece (request bodies) costs one writeFile
+      // instead of open + write + close round trips through the thread pool.
+      let ws: ReturnType<typeof createWriteStream> | undefined
+      let pending: (Uint8Array | string)[] = []
+      let ended = false
+      const track = (p: Promise<void>): void => {
+        rawOpen.add(p)
+        void p.then(() => rawOpen.delete(p))
+      }
+      const open = (): ReturnType<typeof createWriteStream> => {
+        const s = createWriteStream(path, { flags: 'a', mode: 0o600 })
+        track(
+          new Promise<void>((resolve) => {
+            s.on('close', resolve)
+            s.on('error', (err) => {
+              opts.onError?.(err)
+              resolve()
+            })
+          }),
+        )
+        return s
+      }
       return {
         ref,
         write(chunk) {
-          if (!ws.destroyed) ws.write(chunk)
+          if (ended) return
+          if (ws) {
+            if (!ws.destroyed) ws.write(chunk)
+            return
+          }
+          pending.push(chunk)
+          if (pending.length > 1) {
+            ws = open()
+            for (const c of pending) ws.write(c)
+            pending = []
+          }
         },
         end() {
-          if (!ws.destroyed && !ws.writableEnded) ws.end()
+          if (ended) return
+          ended = true
+          if (ws) {
+            if (!ws.destroyed && !ws.writableEnded) ws.end()
+            return
+          }
+          const data = pending.length === 1 ? (pending[0] as Uint8Array | string) : ''
+          pending = []
+          track(
+            new Promise<void>((resolve) =>
+              writeFile(path, data, { flag: 'a', mode: 0o600 }, (err) => {
+                if (err) opts.onError?.(err)
+                resolve()
+              }),
+            ),
+          )
         },
       }
     },
