@@ -3,7 +3,7 @@
 // streams the output, and closes with one summary line "N passed, N failed" over all packages.
 import { spawn } from 'node:child_process'
 
-const args = ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--output-logs=full', ...process.argv.slice(2)]
+const args = ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue', '--output-logs=full', ...process.argv.slice(2)]
 const child = spawn('pnpm', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } })
 let passed = 0
 let failed = 0
