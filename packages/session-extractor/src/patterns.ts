@@ -12,34 +12,43 @@ const ASSIGN_KEYWORDS = [
   .map((k) => k.split(/(\[_-\]\?)/).map((part) => (part === '[_-]?' ? part : ci(part))).join(''))
   .join('|')
 
-/**
- * The built-in secret patterns, compiled into one case-sensitive alternation so text is
- * scanned once. Every alternative starts with a literal or a narrow class (`sk-`, `eyJ`,
- * `[?&#;]`, `:` / `=`), which lets the regex engine skip ahead fast; boundaries and
- * keywords are checked behind the anchor (lookbehind) or in the replacer, which can also
- * decline a candidate and redact inside its value instead. Case-insensitive keywords are
- * spelled with classes (`[Tt][Oo]…`) because a global `i` flag makes the scan ~10x slower.
- *
- * Capture groups (by index):
- *  1           PEM private key block
- *  2, 3        vendor key: kept prefix, random rest (word boundary checked in the replacer)
- *  4           AWS access key id
- *  5           JWT
- *  6, 7        auth scheme in text (`Bearer xyz`): scheme, credential
- *  8, 9, 10    URL / form parameter: lead char (`?&#;`, absent at the start of text), name, value
- *  11          URL userinfo password (`scheme://user:PASSWORD@host`)
- *  12–15       assignment: keyword, separator before `:`/`=`, separator after, value
+/*
+ * The built-in secret patterns. Each pass is one alternation whose alternatives all start
+ * with a literal or a narrow class (`sk-`, `eyJ`, `Bearer`; `?&#;`, `:`, `=`), so V8 can skip
+ * ahead fast; mixing both kinds (or a `^`, or a global `i` flag) in one regex makes the scan
+ * 3-10x slower, so they are separate passes whose spans are merged. Boundaries and keywords
+ * are checked behind the anchor (lookbehind) or in the decision function, which can also
+ * decline a candidate and rescan its value. Case-insensitive keywords are spelled with
+ * classes (`[Tt][Oo]…`).
  */
-export const BUILTIN_SOURCE = [
-  String.raw`(-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[\s\S]{0,16384}?-----END[A-Z ]{0,40}PRIVATE KEY-----)`,
+
+/** PEM private key block (group 1). Only run when the text holds `PRIVATE KEY-----`. */
+export const PEM_SOURCE = String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[\s\S]{0,16384}?-----END[A-Z ]{0,40}PRIVATE KEY-----`
+
+/**
+ * Shaped credentials. Groups: 1, 2 vendor key (kept prefix, random rest; word boundary
+ * checked by the caller); 3 AWS access key id; 4 JWT; 5, 6 auth scheme in text and credential.
+ */
+export const KEY_SOURCE = [
   String.raw`(sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza)([A-Za-z0-9_-]{16,4096})`,
   String.raw`((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])`,
   String.raw`(eyJ[A-Za-z0-9_-]{8,8192}\.eyJ[A-Za-z0-9_-]{8,16384}\.[A-Za-z0-9_-]{0,8192})`,
   String.raw`([Bb]earer|BEARER|[Bb]asic|Token)[ \t]+([A-Za-z0-9._~+/=-]{12,8192})`,
-  String.raw`(?:([?&#;])|^)([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\]{1,8192})`,
+].join('|')
+
+/**
+ * Credentials known by their context. Groups: 1, 2, 3 URL / form parameter (lead char
+ * `?&#;`, name, value); 4 URL userinfo password (`scheme://user:PASSWORD@host`);
+ * 5, 6, 7, 8 assignment (keyword, separator before `:`/`=`, separator after, value).
+ */
+export const CONTEXT_SOURCE = [
+  String.raw`([?&#;])([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\]{1,8192})`,
   String.raw`:(?<=\/\/[^\/:@\s]{0,64}:)([^\/@\s:]{1,256})@`,
   String.raw`[:=](?<=(${ASSIGN_KEYWORDS})(\\?["']?[ \t]{0,3})[:=])([ \t]{0,3}\\?["']?)([^\s"'\\,;&<>(){}\[\]]{1,8192})`,
 ].join('|')
+
+/** A form body or query string that starts with a parameter (`refresh_token=…&…`): groups 1 name, 2 value. */
+export const LEADING_PARAM_RE = /^([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\]{1,8192})/
 
 /** Prefixes of vendor keys that are kept in front of the marker (they say which kind of key it was). */
 export const VENDOR_PREFIX_RE =

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import { SessionExtractorError } from './errors.js'
-import { BUILTIN_SOURCE, NOT_SECRET_NAMES, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, VENDOR_PREFIX_RE } from './patterns.js'
+import { CONTEXT_SOURCE, KEY_SOURCE, LEADING_PARAM_RE, NOT_SECRET_NAMES, PEM_SOURCE, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, VENDOR_PREFIX_RE } from './patterns.js'
 import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './types.js'
 
 /** Every marker starts with this; text that already holds a marker is not redacted twice. */
@@ -93,6 +93,22 @@ function atBoundary(s: string, offset: number, dash: boolean): boolean {
   return !token || (offset >= 2 && s.charCodeAt(offset - 2) === 92)
 }
 
+/**
+ * Sort spans from several passes and drop overlaps: the span that starts first wins (on a tie,
+ * the longer), so a parameter or assignment that holds a vendor key is replaced once.
+ */
+function mergeSpans(spans: SecretSpan[]): SecretSpan[] {
+  spans.sort((a, b) => a.start - b.start || b.end - a.end)
+  const out: SecretSpan[] = []
+  let end = -1
+  for (const sp of spans) {
+    if (sp.start < end) continue
+    out.push(sp)
+    end = sp.end
+  }
+  return out
+}
+
 function isBasicCredential(v: string): boolean {
   if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false
   return Buffer.from(v, 'base64').toString('latin1').includes(':')
@@ -145,9 +161,19 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   if (hashKey !== undefined && (typeof hashKey !== 'string' || hashKey === '')) throw new SessionExtractorError('INVALID_OPTION', 'createRedactor: expected hashKey to be a non-empty string')
   const trackPaths = allowPaths.size > 0
 
-  const re = new RegExp(BUILTIN_SOURCE, 'g')
-  // The replacer may recurse into a declined value; a second instance keeps the scans independent.
-  const innerRe = new RegExp(BUILTIN_SOURCE, 'g')
+  // One regex per pass and per recursion depth: a declined match rescans its value with a
+  // fresh instance so the outer exec loop's lastIndex is untouched.
+  const passRegexes: RegExp[][] = []
+  function passRe(pass: 0 | 1 | 2, depth: number): RegExp {
+    let row = passRegexes[depth]
+    if (row === undefined) {
+      row = [new RegExp(PEM_SOURCE, 'g'), new RegExp(KEY_SOURCE, 'g'), new RegExp(CONTEXT_SOURCE, 'g')]
+      passRegexes[depth] = row
+    }
+    const re = row[pass] as RegExp
+    re.lastIndex = 0
+    return re
+  }
 
   function marker(secret: string): string {
     const h = hashKey === undefined ? createHash('sha256').update(secret).digest('hex') : createHmac('sha256', hashKey).update(secret).digest('hex')
@@ -160,58 +186,68 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return m === null ? marker(secret) : `${m[0]}${marker(secret)}`
   }
 
-  function replacer(match: string, ...g: Array<string | number | undefined>): string {
-    const offset = g[15] as number
-    const whole = g[16] as string
-    // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
-    if (whole.startsWith(REDACTED_PREFIX, offset + match.length)) return match
-    return decide(match, g as Array<string | undefined>, whole, offset)
-  }
-
-  function decide(match: string, g: Array<string | undefined>, whole: string, offset: number): string {
-    if (g[0] !== undefined) return marker(match)
-    if (g[1] !== undefined) {
-      if (!atBoundary(whole, offset, true)) return match
-      const prefix = g[1]
-      const rest = g[2] ?? ''
+  /**
+   * Decision for one match: the replacement of the whole match, `undefined` (not a secret),
+   * or a number: not a secret itself, but rescan the match from that offset (its value).
+   */
+  function decideKey(m: RegExpExecArray, s: string): string | number | undefined {
+    const match = m[0]
+    if (m[1] !== undefined) {
+      if (!atBoundary(s, m.index, true)) return undefined
+      const prefix = m[1]
+      const rest = m[2] ?? ''
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
       const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
-      return ok ? `${prefix}${marker(match)}` : match
+      return ok ? `${prefix}${marker(match)}` : undefined
     }
-    if (g[3] !== undefined) return atBoundary(whole, offset, false) ? marker(match) : match
-    if (g[4] !== undefined) return marker(match)
-    if (g[5] !== undefined) {
-      const scheme = g[5]
-      const cred = g[6] ?? ''
-      const head = match.slice(0, match.length - cred.length)
-      if (!atBoundary(whole, offset, false)) return `${head}${inner(cred)}`
-      const s = scheme.toLowerCase()
-      const ok = s === 'basic' ? isBasicCredential(cred) : s === 'bearer' ? looksRandom(cred, 12) || cred.length >= 32 : looksRandom(cred, 16)
-      return ok ? `${head}${markKey(cred)}` : `${head}${inner(cred)}`
+    if (m[3] !== undefined) return atBoundary(s, m.index, false) ? marker(match) : undefined
+    if (m[4] !== undefined) return marker(match)
+    if (m[5] !== undefined) {
+      const cred = m[6] ?? ''
+      const head = match.length - cred.length
+      if (!atBoundary(s, m.index, false)) return head
+      const scheme = m[5].toLowerCase()
+      const ok = scheme === 'basic' ? isBasicCredential(cred) : scheme === 'bearer' ? looksRandom(cred, 12) || cred.length >= 32 : looksRandom(cred, 16)
+      return ok ? `${match.slice(0, head)}${markKey(cred)}` : head
     }
-    if (g[8] !== undefined) {
-      const lead = g[7] ?? ''
-      const name = g[8]
-      const value = g[9] ?? ''
-      if (!isRedacted(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${lead}${name}=${markKey(value)}`
-      return `${lead}${name}=${inner(value)}`
-    }
-    if (g[10] !== undefined) return isRedacted(g[10]) ? match : `:${markKey(g[10])}@`
-    if (g[11] !== undefined) {
-      const keyword = g[11]
-      const value = g[14] ?? ''
-      const head = match.slice(0, match.length - value.length)
-      const k = keyword.toLowerCase()
-      // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
-      if (k === '_key' && keyword !== '_KEY') return `${head}${inner(value)}`
-      const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
-      return ok ? `${head}${markKey(value)}` : `${head}${inner(value)}`
-    }
-    return match
+    return undefined
   }
 
-  function inner(s: string): string {
-    return s.length < 12 ? s : s.replace(innerRe, replacer)
+  function decideParam(lead: string, name: string, value: string): string | number {
+    if (!isRedacted(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${lead}${name}=${markKey(value)}`
+    return lead.length + name.length + 1
+  }
+
+  function decideContext(m: RegExpExecArray): string | number | undefined {
+    const match = m[0]
+    if (m[2] !== undefined) return decideParam(m[1] ?? '', m[2], m[3] ?? '')
+    if (m[4] !== undefined) return isRedacted(m[4]) ? undefined : `:${markKey(m[4])}@`
+    if (m[5] !== undefined) {
+      const keyword = m[5]
+      const value = m[8] ?? ''
+      const head = match.length - value.length
+      const k = keyword.toLowerCase()
+      // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
+      if (k === '_key' && keyword !== '_KEY') return head
+      const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
+      return ok ? `${match.slice(0, head)}${markKey(value)}` : head
+    }
+    return undefined
+  }
+
+  function scan(pass: 0 | 1 | 2, s: string, base: number, spans: SecretSpan[], depth: number): void {
+    const re = passRe(pass, depth)
+    for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+      const end = m.index + m[0].length
+      // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
+      if (s.startsWith(REDACTED_PREFIX, end)) continue
+      const r = pass === 0 ? marker(m[0]) : pass === 1 ? decideKey(m, s) : decideContext(m)
+      if (typeof r === 'string') spans.push({ start: base + m.index, end: base + end, replacement: r })
+      else if (typeof r === 'number' && depth < 3 && m[0].length - r >= 12) {
+        scan(pass, m[0].slice(r), base + m.index + r, spans, depth + 1)
+        re.lastIndex = end
+      }
+    }
   }
 
   function extraReplacement(m: string, named: boolean, groups: unknown): string {
@@ -225,41 +261,54 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return marker(m)
   }
 
-  function text(s: string): string {
-    if (typeof s !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.text: expected a string, received ${typeof s}`)
-    let out = s.replace(re, replacer)
-    for (const { re: x, named } of extras) {
-      out = out.replace(x, (m: string, ...rest: unknown[]) => extraReplacement(m, named, rest[rest.length - 1]))
-    }
-    return out
-  }
-
   function findSecrets(s: string): SecretSpan[] {
     if (typeof s !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.findSecrets: expected a string, received ${typeof s}`)
     const spans: SecretSpan[] = []
-    s.replace(re, (...args: unknown[]) => {
-      const m = args[0] as string
-      const offset = args[args.length - 2] as number
-      const r = replacer(m, ...(args.slice(1) as Array<string | number | undefined>))
-      if (r !== m) spans.push({ start: offset, end: offset + m.length, replacement: r })
-      return m
-    })
-    if (extras.length > 0) {
-      // Extra patterns run over the original text here; spans overlapping an earlier one are dropped.
-      for (const { re: x, named } of extras) {
-        x.lastIndex = 0
-        s.replace(x, (...args: unknown[]) => {
-          const m = args[0] as string
-          const hasGroups = typeof args[args.length - 1] === 'object'
-          const offset = args[args.length - (hasGroups ? 3 : 2)] as number
-          const r = extraReplacement(m, named, hasGroups ? args[args.length - 1] : undefined)
-          if (r !== m && !spans.some((sp) => sp.start < offset + m.length && offset < sp.end)) spans.push({ start: offset, end: offset + m.length, replacement: r })
-          return m
-        })
-      }
-      spans.sort((a, b) => a.start - b.start)
+    if (s.length < 8) return spans
+    let passes = 0
+    if (s.includes('PRIVATE KEY-----')) {
+      scan(0, s, 0, spans, 0)
+      passes++
     }
-    return spans
+    const before = spans.length
+    scan(1, s, 0, spans, 0)
+    if (spans.length > before) passes++
+    const beforeContext = spans.length
+    const lead = LEADING_PARAM_RE.exec(s)
+    if (lead !== null && lead[1] !== undefined) {
+      const r = decideParam('', lead[1], lead[2] ?? '')
+      if (typeof r === 'string') spans.push({ start: 0, end: lead[0].length, replacement: r })
+    }
+    scan(2, s, 0, spans, 0)
+    if (spans.length > beforeContext) passes++
+    for (const { re: x, named } of extras) {
+      x.lastIndex = 0
+      const beforeExtra = spans.length
+      for (let m = x.exec(s); m !== null; m = x.exec(s)) {
+        if (m[0] === '') {
+          x.lastIndex++
+          continue
+        }
+        const r = extraReplacement(m[0], named, m.groups)
+        if (r !== m[0]) spans.push({ start: m.index, end: m.index + m[0].length, replacement: r })
+      }
+      if (spans.length > beforeExtra) passes++
+    }
+    return passes > 1 ? mergeSpans(spans) : spans
+  }
+
+  function text(s: string): string {
+    if (typeof s !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.text: expected a string, received ${typeof s}`)
+    const spans = findSecrets(s)
+    if (spans.length === 0) return s
+    const parts: string[] = []
+    let at = 0
+    for (const sp of spans) {
+      parts.push(s.slice(at, sp.start), sp.replacement)
+      at = sp.end
+    }
+    parts.push(s.slice(at))
+    return parts.join('')
   }
 
   function redactHeaderValue(name: string, value: string): string {
