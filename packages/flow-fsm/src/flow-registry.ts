@@ -124,8 +124,12 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
 
   // Insertion order = least recently active first, so idle checks stop at the first live flow.
   let live = new Map<string, FlowInfo>()
-  // Insertion order = finish order, so eviction pops from the head.
   let finished = new Map<string, FlowInfo>()
+  // Finish order for eviction. A plain array queue: popping a Map's head after many deletes
+  // re-scans the deleted slots on every call (quadratic); entries for flows that resumed or
+  // finished again are stale and skipped.
+  let finishQueue: Array<{ info: FlowInfo; at: number }> = []
+  let finishHead = 0
   let created = 0
   let doneCount = 0
   let deadCount = 0
@@ -158,19 +162,31 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
   }
 
   function touch(info: FlowInfo): void {
-    info.lastActivityAt = now()
+    const t = now()
+    // Same clock value: the flow's place in the idle order cannot change, skip the re-insert.
+    if (t === info.lastActivityAt && live.has(info.flow_id)) return
+    info.lastActivityAt = t
     if (info.state === 'STREAMING') {
       live.delete(info.flow_id)
       live.set(info.flow_id, info)
     }
   }
 
-  function evictOverflow(): void {
-    while (finished.size > maxRetained) {
-      const first = finished.keys().next()
-      if (first.done) break
-      finished.delete(first.value)
-      evicted++
+  /** Evicts finished flows from the oldest: while over `maxRetained`, or finished before `olderThan`. */
+  function evict(olderThan: number): void {
+    while (finishHead < finishQueue.length) {
+      const e = finishQueue[finishHead] as { info: FlowInfo; at: number }
+      const current = finished.get(e.info.flow_id) === e.info && e.info.finishedAt === e.at
+      if (current && finished.size <= maxRetained && e.at > olderThan) break
+      finishHead++
+      if (current) {
+        finished.delete(e.info.flow_id)
+        evicted++
+      }
+    }
+    if (finishHead > 1024 && finishHead * 2 > finishQueue.length) {
+      finishQueue = finishQueue.slice(finishHead)
+      finishHead = 0
     }
   }
 
@@ -178,8 +194,8 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     const from = info.state
     info.state = to
     if (to === 'STREAMING') {
-      delete info.deadReason
-      delete info.finishedAt
+      info.deadReason = undefined
+      info.finishedAt = undefined
       finished.delete(info.flow_id)
       live.set(info.flow_id, info)
       resumed++
@@ -190,10 +206,10 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         info.deadReason = reason === 'idle' || reason === 'aborted' ? reason : 'incomplete'
         deadCount++
       } else doneCount++
-      delete info.currentBlock
-      finished.delete(info.flow_id)
+      info.currentBlock = undefined
       finished.set(info.flow_id, info)
-      evictOverflow()
+      finishQueue.push({ info, at: info.finishedAt })
+      if (finished.size > maxRetained) evict(Number.NEGATIVE_INFINITY)
     }
     const t: FlowTransition = { flow_id: info.flow_id, from, to, reason, flow: info }
     onTransition?.(t)
@@ -345,7 +361,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         if (info.currentBlock?.kind !== 'tool') setBlock(info, 'tool', e.index)
         break
       case 'tool_call_end':
-        if (info.currentBlock?.kind === 'tool') delete info.currentBlock
+        if (info.currentBlock?.kind === 'tool') info.currentBlock = undefined
         break
       case 'error':
         c.errors++
@@ -396,11 +412,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         if (t - info.lastActivityAt < idleMs) break
         out.push(transition(info, 'DEAD', 'idle'))
       }
-      for (const info of finished.values()) {
-        if (t - (info.finishedAt ?? t) < retentionMs) break
-        finished.delete(info.flow_id)
-        evicted++
-      }
+      evict(t - retentionMs)
       return out
     },
     kill(flow_id, reason = 'incomplete') {
@@ -431,6 +443,8 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     reset() {
       live = new Map()
       finished = new Map()
+      finishQueue = []
+      finishHead = 0
       created = doneCount = deadCount = evicted = resumed = 0
     },
   }

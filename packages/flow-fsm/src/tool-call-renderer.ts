@@ -64,6 +64,7 @@ export interface StreamFormatter {
   reset(): void
 }
 
+const DEFAULT_SHELL_SET: ReadonlySet<string> = new Set(DEFAULT_SHELL_TOOLS.map((s) => s.toLowerCase()))
 const MAX_PENDING_CHARS = 256 * 1024
 const MAX_COMMAND_CHARS = 64 * 1024
 
@@ -94,7 +95,10 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     )
   }
   const previewChars = opts.previewChars ?? 72
-  const shellTools = new Set([...DEFAULT_SHELL_TOOLS, ...(opts.shellTools ?? [])].map((s) => s.toLowerCase()))
+  const shellTools =
+    opts.shellTools === undefined || opts.shellTools.length === 0
+      ? DEFAULT_SHELL_SET
+      : new Set([...DEFAULT_SHELL_TOOLS, ...opts.shellTools].map((s) => s.toLowerCase()))
   const makeFormatter = opts.createFormatter ?? (() => new JsonStreamFormatter())
 
   let mode: ToolCallRenderMode = 'idle'

@@ -95,7 +95,7 @@ export interface FlowInfo {
   session_id: string
   state: FlowState
   /** Set when `state` is `DEAD`. */
-  deadReason?: DeadReason
+  deadReason?: DeadReason | undefined
   client?: string
   /** Provider from the flow record (`anthropic`, `openai`) or the stream (`openai-responses` …). */
   provider?: string | StreamProvider
@@ -109,7 +109,7 @@ export interface FlowInfo {
   stop_reason?: string
   /** Last error message (stream `error` event or flow_end error). */
   error?: string
-  currentBlock?: CurrentBlock
+  currentBlock?: CurrentBlock | undefined
   counts: FlowCounts
   /** Latest usage; cumulative usage replaces, additive usage sums. */
   usage: Usage
@@ -122,7 +122,7 @@ export interface FlowInfo {
   /** Injected-clock time of the last input for this flow. */
   lastActivityAt: number
   /** Injected-clock time the flow became DONE/DEAD. */
-  finishedAt?: number
+  finishedAt?: number | undefined
 }
 
 /** A state change of one flow, reported by the registry. */
