@@ -23,6 +23,14 @@ function numArg(name: string) {
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').filter((s) => s !== '')]
 
+const CLIENTS = ['claude-code', 'codex', 'unknown']
+function clientArg(v: string, prev: string[] | undefined): string[] {
+  const list = collect(v, prev)
+  const bad = list.find((c) => !CLIENTS.includes(c))
+  if (bad !== undefined) throw new InvalidArgumentError(`--client: expected one of ${CLIENTS.join(', ')}, received "${bad}"`)
+  return list
+}
+
 /** The command table of `agenttap-monitor`. */
 export function buildCommand(): Command {
   return new Command('agenttap-monitor')
@@ -43,7 +51,7 @@ export function buildCommand(): Command {
     .option('--session-guard <ms>', 'the flow on screen keeps it until silent this long', intArg('--session-guard', 0), 2000)
     .option('--args-sub-deltas <n>', 'argument deltas within which a shell command is detected (min 8)', intArg('--args-sub-deltas', 8), 8)
     .option('--session <id>', 'only sessions whose id starts with this (repeatable, or comma-separated)', collect)
-    .addOption(new Option('--client <name>', 'only this client (repeatable)').choices(['claude-code', 'codex', 'unknown']).argParser(collect))
+    .option('--client <name>', 'only this client: claude-code, codex, unknown (repeatable, or comma-separated)', clientArg)
     .option('--json', 'print unified events as NDJSON (for jq) instead of the view')
     .addOption(new Option('--color <when>', 'colours').choices(['auto', 'always', 'never']).default('auto'))
     .option('--idle-ms <ms>', 'a silent flow is shown as dead after this long', intArg('--idle-ms', 1), 120000)

@@ -82,9 +82,9 @@ function hhmmss(ms: number): string {
   return new Date(ms).toISOString().slice(11, 23)
 }
 
-/** Last 8 characters of a long id: enough to tell flows apart on one screen. */
+/** A short id for line prefixes: ids up to 12 characters whole, longer ones by their last 8. */
 export function shortId(id: string, n = 8): string {
-  return id.length > n ? id.slice(-n) : id
+  return id.length > 12 ? id.slice(-n) : id
 }
 
 /** Internal marker: the time of the ops that follow (for `showTime`). */

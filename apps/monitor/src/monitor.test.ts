@@ -1,0 +1,183 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Sink, fixtureRecords, fixtureText, prng } from '../test/helpers.js'
+import { MonitorError } from './errors.js'
+import { attachMonitor, createMonitor, runMonitor } from './monitor.js'
+import { mergeByTime, paced, resolveSourceFiles, type SourceItem } from './sources.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'agenttap-monitor-test-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+async function* items(records: unknown[]): AsyncGenerator<unknown> {
+  for (const r of records) yield r
+}
+
+describe('runMonitor', () => {
+  it('replays a file with a malformed line: one dim warning with its line number, the view goes on', async () => {
+    const f = join(dir, 'malformed.jsonl')
+    const lines = fixtureText('claude-code-turn.jsonl').trimEnd().split('\n')
+    lines.splice(5, 0, '{"v":1,"type":"sse","flow_id":"cc-turn-1", BROKEN', '[1,2,3]')
+    writeFileSync(f, lines.join('\n') + '\n')
+    const out = new Sink()
+    const stats = await runMonitor({ source: f, output: out, replay: true, delayMs: 0 })
+    const text = out.text
+    expect(text.match(/malformed\.jsonl:6 \(byte \d+\).*malformed JSON/g)).toHaveLength(1)
+    expect(text.match(/malformed\.jsonl:7: skipped, not a capture record: expected a JSON object, got an array/g)).toHaveLength(1)
+    expect(stats.warnings).toBe(2)
+    expect(text).toContain('$ printf "café\\n" && ls -la src/')
+    expect(text).toContain('■ completed · end_turn')
+    // the warning appears where the bad line was: after line 5's output, before the text block
+    expect(text.indexOf('malformed.jsonl:6')).toBeLessThan(text.indexOf("I'll list the files"))
+    expect(text).not.toContain('\x1b')
+  })
+
+  it('colours on a TTY, none with NO_COLOR', async () => {
+    const recs = fixtureRecords('claude-code-turn.jsonl')
+    const tty = new Sink({ tty: true })
+    await runMonitor({ source: items(recs), output: tty, env: {} })
+    expect(tty.text).toContain('\x1b[1;32m$ ')
+    const noColor = new Sink({ tty: true })
+    await runMonitor({ source: items(recs), output: noColor, env: { NO_COLOR: '1' } })
+    expect(noColor.text).not.toMatch(/\x1b\[[0-9;]*m/)
+    // still a terminal: the tool-call preview row is erased in place
+    expect(noColor.text).toContain('\r\x1b[2K')
+  })
+
+  it('--json over a file: NDJSON only, every line parses, warnings go to stderr', async () => {
+    const f = join(dir, 'json.jsonl')
+    writeFileSync(f, fixtureText('codex-turn.jsonl') + 'not json\n')
+    const out = new Sink()
+    const err = new Sink()
+    await runMonitor({ source: f, output: out, errorOutput: err, replay: true, delayMs: 0, json: true })
+    const lines = out.text.trimEnd().split('\n')
+    expect(lines.length).toBeGreaterThan(50)
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow()
+    expect(lines.map((l) => (JSON.parse(l) as { type: string }).type)).toContain('tool_call_end')
+    expect(err.text).toMatch(/json\.jsonl:159 .*malformed JSON/)
+  })
+
+  it('a log directory replays its three files merged by time', async () => {
+    const root = join(dir, 'logs')
+    const d = join(root, 'all-mitm-sse')
+    mkdirSync(d, { recursive: true })
+    const recs = [...fixtureRecords('claude-code-turn.jsonl'), ...fixtureRecords('interleaved-sessions.jsonl')]
+    const by = (t: string) => recs.filter((r) => r.type === t).map((r) => JSON.stringify(r) + '\n').join('')
+    writeFileSync(join(d, 'sse_flows.jsonl'), by('flow'))
+    writeFileSync(join(d, 'sse_lines.jsonl'), by('sse'))
+    writeFileSync(join(d, 'sse_flow_ends.jsonl'), by('flow_end'))
+    expect(resolveSourceFiles(root).map((f) => f.slice(d.length + 1))).toEqual(['sse_lines.jsonl', 'sse_flows.jsonl', 'sse_flow_ends.jsonl'])
+    expect(resolveSourceFiles(join(d, 'sse_lines.jsonl'), { siblings: false })).toHaveLength(1)
+    const out = new Sink()
+    await runMonitor({ source: root, output: out, replay: true, delayMs: 0 })
+    // client names come from the flow file, durations from the flow_end file
+    expect(out.text).toContain('── claude-code · session 5b6f7a8c')
+    expect(out.text).toContain('out 187 · 497 ms')
+    expect(out.text).toContain('$ git status --short')
+  })
+
+  it('a missing file is a clear error', async () => {
+    await expect(runMonitor({ source: join(dir, 'nope.jsonl'), output: new Sink(), replay: true })).rejects.toThrow(/no such file/)
+    await expect(runMonitor({ source: join(dir, 'nope.jsonl'), output: new Sink(), replay: true })).rejects.toBeInstanceOf(MonitorError)
+  })
+
+  it('follows a growing file (from the end), across a truncation, and stops on abort', async () => {
+    const f = join(dir, 'grow.jsonl')
+    writeFileSync(f, fixtureText('claude-code-turn.jsonl')) // already there: not shown
+    const out = new Sink()
+    const ac = new AbortController()
+    const done = runMonitor({ source: f, output: out, signal: ac.signal, pollMs: 20, siblings: false, flowEndGraceMs: 0 })
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    }
+    await new Promise((r) => setTimeout(r, 100))
+    appendFileSync(f, fixtureText('codex-turn.jsonl'))
+    await until(/Fixed: `parseLine`/)
+    writeFileSync(f, fixtureText('interleaved-sessions.jsonl')) // truncated and rewritten
+    await until(/Session B:/)
+    ac.abort()
+    const stats = await done
+    expect(out.text).not.toContain('café')
+    expect(out.text).toContain('$ cd repo && npm test')
+    expect(out.text).toContain('Session B:')
+    expect(stats.ended).toBeGreaterThanOrEqual(5)
+  })
+})
+
+describe('attachMonitor / createMonitor', () => {
+  it('attaches to an in-process record stream and stops on demand', async () => {
+    const recs = fixtureRecords('codex-turn.jsonl')
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    async function* live() {
+      for (const r of recs) yield r
+      await gate // the proxy keeps running: no more records for now
+    }
+    const out = new Sink()
+    const m = attachMonitor(live(), { output: out })
+    await new Promise((r) => setTimeout(r, 50))
+    m.stop()
+    const stats = await m.done
+    release()
+    expect(stats.records).toBe(recs.length)
+    expect(out.text).toContain('Fixed: `parseLine`')
+  })
+
+  it('re-chunked pushes give the same screen: output does not depend on batching', async () => {
+    const recs = fixtureRecords('interleaved-sessions.jsonl').concat(fixtureRecords('codex-turn.jsonl'))
+    const render = async (seed: number) => {
+      const rnd = prng(seed)
+      const out = new Sink()
+      const m = createMonitor({ output: out, sessionGuardMs: 10_000_000 })
+      for (const r of recs) {
+        m.push(r)
+        if (rnd() < 0.3) await new Promise((res) => setImmediate(res)) // flush at random points
+      }
+      await m.close()
+      return out.text
+    }
+    const a = await render(1)
+    expect(await render(2)).toBe(a)
+    expect(await render(3)).toBe(a)
+    expect(a).toContain('$ git status --short')
+  })
+
+  it('a malformed-line warning is shown once even if reported twice', async () => {
+    const out = new Sink()
+    const m = createMonitor({ output: out })
+    const e = Object.assign(new Error('f.jsonl:3 (byte 10): malformed JSON line skipped: x'), { file: 'f.jsonl', line: 3, code: 'MALFORMED_JSON' })
+    m.warn(e)
+    m.warn(e)
+    const stats = await m.close()
+    expect(stats.warnings).toBe(1)
+    expect(out.text.match(/f\.jsonl:3/g)).toHaveLength(1)
+  })
+
+  it('rejects bad options with what was expected', () => {
+    expect(() => createMonitor({ output: new Sink(), argsSubDeltas: 4 })).toThrow(/expected an integer >= 8/)
+    expect(() => createMonitor({ output: new Sink(), sessionGuardMs: -1 })).toThrow(/sessionGuardMs/)
+    expect(() => createMonitor({} as never)).toThrow(/writable stream/)
+  })
+})
+
+describe('sources', () => {
+  it('mergeByTime interleaves time-ordered inputs', async () => {
+    const mk = (ts: string[]): AsyncIterable<SourceItem> => items(ts.map((t) => ({ value: { ts: t } }))) as AsyncIterable<SourceItem>
+    const out: string[] = []
+    for await (const it of mergeByTime([mk(['2026-01-01T00:00:01Z', '2026-01-01T00:00:04Z']), mk(['2026-01-01T00:00:02Z', '2026-01-01T00:00:03Z'])])) {
+      out.push((it.value as { ts: string }).ts.slice(17, 19))
+    }
+    expect(out).toEqual(['01', '02', '03', '04'])
+  })
+
+  it('paced replays at recorded pace with a speed factor and a gap cap', async () => {
+    const src = items([0, 40, 80, 100_000].map((ms) => ({ value: { ts: new Date(Date.UTC(2026, 0, 1) + ms).toISOString() } }))) as AsyncIterable<SourceItem>
+    const t0 = Date.now()
+    const got: number[] = []
+    for await (const _ of paced(src, { speed: 2, maxGapMs: 50 })) got.push(Date.now() - t0)
+    // 20 + 20 + 50 (capped) ms of sleeps in total; only the order and the count are asserted
+    expect(got).toHaveLength(4)
+    expect(got[3]).toBeGreaterThanOrEqual(got[0] as number)
+  })
+})
