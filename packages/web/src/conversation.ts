@@ -118,7 +118,7 @@ export function renderConversation(
         break
       case 'message_end':
         if (e.stop_reason) stopReason = e.stop_reason
-        if (e.incomplete) {
+        if (e.incomplete && error === undefined) {
           endTool()
           closeLine()
           ops.push({ op: 'text', text: '✗ stream ended before its terminal event (incomplete)', style: 'error' }, { op: 'newline' })

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import { fixtureRecords } from '../test/helpers.js'
+import { createFlowIndex } from './flow-index.js'
+
+const ALL = ['claude-code-turn', 'codex-turn', 'truncated-stream', 'api-error-in-200', 'interleaved-sessions'].flatMap(fixtureRecords)
+const FILE = { flow: 'flows', sse: 'lines', flow_end: 'flow_ends' } as const
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32)
+}
+
+function indexOf(records: Record<string, unknown>[], now = () => Date.parse('2026-11-20T10:05:00Z')) {
+  const idx = createFlowIndex({ now, idleMs: 60_000 })
+  let off = 0
+  for (const r of records) idx.add(r, { file: FILE[r['type'] as keyof typeof FILE], offset: off++ })
+  idx.tick()
+  return idx
+}
+
+describe('createFlowIndex', () => {
+  it('builds the list summaries from the fixtures: client, model, outcome, timing, usage with cache, tool calls, prompt', () => {
+    const idx = indexOf(ALL)
+    const cc = idx.get('cc-turn-1')?.summary
+    expect(cc).toMatchObject({
+      client: 'claude-code',
+      model: 'claude-sonnet-4-5-20250929',
+      state: 'done',
+      outcome: 'completed',
+      status: 200,
+      ttfb_ms: 420,
+      duration_ms: 497,
+      events: 26,
+      tool_calls: 1,
+      stop_reason: 'tool_use',
+      prompt: 'List the files in src/ and count the lines of the largest one.',
+      usage: { input_tokens: 9, output_tokens: 187, cache_read_input_tokens: 14210, cache_creation_input_tokens: 1320 },
+    })
+    expect(idx.get('cx-turn-1')?.summary.usage.reasoning_tokens).toBe(192)
+    expect(idx.get('trunc-1')?.summary.outcome).toBe('upstream_error')
+    expect(idx.get('err-anthropic-1')?.summary.error).toMatch(/overloaded/i)
+    expect(idx.get('cc-turn-1')?.lineOffsets).toHaveLength(26)
+    expect(idx.session('5b6f7a8c-1d2e-4f30-9a4b-c5d6e7f80912').map((e) => e.summary.flow_id)).toEqual(['cc-turn-1', 'cc-turn-2'])
+  })
+
+  it('gives the same summaries whatever order the three files are read in (seeded shuffles that keep per-file order)', () => {
+    const ref = indexOf(ALL).list().sort((a, b) => a.flow_id.localeCompare(b.flow_id))
+    for (let seed = 1; seed <= 20; seed++) {
+      const rnd = prng(seed)
+      const queues = (['flow', 'sse', 'flow_end'] as const).map((t) => ALL.filter((r) => r['type'] === t))
+      const merged: Record<string, unknown>[] = []
+      while (queues.some((q) => q.length)) {
+        const live = queues.filter((q) => q.length)
+        merged.push((live[Math.floor(rnd() * live.length)] as Record<string, unknown>[]).shift() as Record<string, unknown>)
+      }
+      const got = indexOf(merged).list().sort((a, b) => a.flow_id.localeCompare(b.flow_id))
+      expect(got.map(({ ts, ...s }) => s)).toEqual(ref.map(({ ts, ...s }) => s))
+    }
+  })
+
+  it('evicts the oldest flows past maxFlows and reports them', () => {
+    const idx = createFlowIndex({ maxFlows: 3 })
+    for (let i = 0; i < 5; i++) idx.add({ v: 1, type: 'flow', ts: new Date(i * 1000).toISOString(), flow_id: `f${i}`, session_id: 's' }, { file: 'flows', offset: i })
+    expect(idx.size).toBe(3)
+    expect(idx.evicted).toBe(2)
+    expect(idx.takeRemoved()).toEqual(['f0', 'f1'])
+    expect(idx.session('s').map((e) => e.summary.flow_id)).toEqual(['f2', 'f3', 'f4'])
+  })
+
+  it('drops duplicates from an in-process stream that overlaps the files and keeps in-memory records within budget', () => {
+    const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
+    const idx = createFlowIndex({ memBudgetBytes: 1_000_000 })
+    recs.forEach((r, i) => idx.add(r, { file: FILE[r['type'] as keyof typeof FILE], offset: i }))
+    for (const r of recs) idx.add(r) // the same records again from the hub
+    const e = idx.get('cc-turn-1')
+    expect(e?.summary.events).toBe(26)
+    expect(e?.mem?.lines ?? []).toHaveLength(0)
+
+    const small = createFlowIndex({ memBudgetBytes: 2000 })
+    for (const r of fixtureRecords('interleaved-sessions')) small.add(r)
+    const kept = ['inter-a', 'inter-b'].map((id) => small.get(id))
+    expect(kept.some((k) => k?.memEvicted)).toBe(true)
+    const bytes = kept.reduce((n, k) => n + (k?.mem?.bytes ?? 0), 0)
+    expect(bytes).toBeLessThanOrEqual(2000)
+  })
+
+  it('marks a silent flow without flow_end dead, and revives it when data comes', () => {
+    let t = Date.parse('2026-11-20T10:00:00Z')
+    const idx = createFlowIndex({ idleMs: 1000, now: () => t })
+    idx.add({ v: 1, type: 'flow', ts: '2026-11-20T10:00:00.000Z', flow_id: 'f', session_id: 's', provider: 'anthropic' })
+    idx.tick()
+    expect(idx.get('f')?.summary.state).toBe('streaming')
+    t += 5000
+    idx.tick()
+    expect(idx.get('f')?.summary.state).toBe('dead')
+    idx.add({ v: 1, type: 'sse', ts: '2026-11-20T10:00:05.000Z', flow_id: 'f', session_id: 's', seq: 0, data: '{"type":"ping"}' })
+    expect(idx.get('f')?.summary.state).toBe('streaming')
+  })
+
+  it('ignores records without flow_id or type and non-objects', () => {
+    const idx = createFlowIndex()
+    expect(idx.add(null)).toBeUndefined()
+    expect(idx.add({ type: 'flow' })).toBeUndefined()
+    expect(idx.add('junk')).toBeUndefined()
+    expect(idx.size).toBe(0)
+  })
+})
