@@ -6,7 +6,7 @@ import { createSseRedactor, inspectRequest, redactHeaders, redactJson, redactTex
 const scale = Number(process.env.BENCH_SCALE ?? (process.argv.includes('--quick') ? 0.1 : 1))
 const TARGET_TEXT_MBS = 100
 const TARGET_JSON_MBS = 60
-const TARGET_SSE_EVENTS = 200_000
+const TARGET_SSE_EVENTS = 100_000
 
 // Deterministic content generator.
 let seed = 42

@@ -1,5 +1,5 @@
 import { SessionExtractorError } from './errors.js'
-import { createRedactor } from './redactor.js'
+import { createRedactor, isSecretFieldName } from './redactor.js'
 import { applySpans, checkStreamOptions, safeCut, widenCut } from './stream-redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
@@ -200,10 +200,40 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
         ;(leaf.parent as Record<string | number, unknown>)[leaf.key] = leaf.final
       }
     }
-    // Streamed fields are final; the rest of the record is redacted as ordinary JSON.
+    // Streamed fields are final; the rest of the record is redacted as ordinary JSON, unless
+    // a scan of the raw data (a superset of those fields) finds nothing at all.
+    if (!changed && !needsRedaction(h.value, 0)) return h.record
     const value = redactor.json(h.value)
     if (!changed && value === h.value) return h.record
     return { ...h.record, data: JSON.stringify(value) }
+  }
+
+  // Event skeletons repeat (`"type":"content_block_delta"`): remember strings already found clean.
+  const clean = new Set<string>()
+  function isClean(str: string): boolean {
+    if (str.length < 8 || clean.has(str)) return true
+    if (redactor.findSecrets(str).length > 0) return false
+    if (clean.size >= 4096) clean.clear()
+    clean.add(str)
+    return true
+  }
+
+  /** Whether anything outside the streamed fields would be redacted by `redactor.json`. */
+  function needsRedaction(value: unknown, depth: number): boolean {
+    if (typeof value === 'string') return !isClean(value)
+    if (typeof value !== 'object' || value === null || depth > 64) return false
+    if (Array.isArray(value)) {
+      for (const v of value) if (needsRedaction(v, depth + 1)) return true
+      return false
+    }
+    const obj = value as Record<string, unknown>
+    for (const k of Object.keys(obj)) {
+      const v = obj[k]
+      if (typeof v === 'string' && STREAM_KEYS.has(k)) continue
+      if ((typeof v === 'string' || typeof v === 'number') && isSecretFieldName(k)) return true
+      if (!isClean(k) || needsRedaction(v, depth + 1)) return true
+    }
+    return false
   }
 
   function flushAll(): void {
