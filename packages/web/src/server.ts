@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createCallValidator, type CanonicalRecord } from '@agenttap/flow-fsm'
-import { follow, readJsonl, type CaptureRecord } from '@agenttap/jsonl-io'
+import { follow, readJsonl, type CaptureRecord, type JsonlError } from '@agenttap/jsonl-io'
 import { capturePaths, lastLineStart, loadFlow, resolveBody, type CapturePaths } from './capture-store.js'
 import { renderConversation } from './conversation.js'
 import { WebError } from './errors.js'
@@ -176,8 +176,16 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       FILES.map(async ([file, p], i) => {
         const mark = (marks[i] as { last: number }).last
         let reached = mark < 0
+        // The last history line may be malformed: its error report marks the end of history too.
+        const onError = (err: JsonlError): void => {
+          report(err)
+          if (!reached && err.offset >= mark && err.code !== 'FILE_ROTATED' && err.code !== 'FILE_TRUNCATED') {
+            reached = true
+            doneOne()
+          }
+        }
         try {
-          for await (const item of follow(p(), { fromStart: true, signal: ac.signal, onError: report, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) })) {
+          for await (const item of follow(p(), { fromStart: true, signal: ac.signal, onError, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) })) {
             index.add(item.value, { file, offset: item.offset })
             if (!reached && item.offset >= mark) {
               reached = true
@@ -227,7 +235,8 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       }),
     )
     finishHistory()
-    await live
+    // `live` runs until the stream ends; stop() ends it (a hub iterator may never settle, so it is not awaited).
+    void live
   }
 
   async function ingestOnce(): Promise<void> {

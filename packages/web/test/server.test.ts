@@ -1,0 +1,227 @@
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createWebServer, type WebServer } from '../src/index.js'
+import type { FlowDetail, FlowRequest, FlowSummary, SessionView } from '../src/types.js'
+import { appendRecords, streamedFlow, tempLogDir } from './helpers.js'
+
+interface Res {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Opens the SSE stream and collects frames until `until` says stop. */
+function stream(port: number, token: string, until: (frames: { event: string; data: unknown }[]) => boolean): Promise<{ event: string; data: unknown }[]> {
+  return new Promise((resolve, reject) => {
+    const frames: { event: string; data: unknown }[] = []
+    const req = request({ host: '127.0.0.1', port, path: '/api/stream', headers: { host: `127.0.0.1:${port}`, 'x-agenttap-token': token } }, (res) => {
+      let buf = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        buf += c
+        let i
+        while ((i = buf.indexOf('\n\n')) !== -1) {
+          const block = buf.slice(0, i)
+          buf = buf.slice(i + 2)
+          const ev = /^event: (.*)$/m.exec(block)?.[1]
+          const data = /^data: (.*)$/m.exec(block)?.[1]
+          if (ev && data) frames.push({ event: ev, data: JSON.parse(data) })
+        }
+        if (until(frames)) {
+          req.destroy()
+          resolve(frames)
+        }
+      })
+    })
+    req.on('error', (e) => (frames.length ? undefined : reject(e)))
+    req.end()
+  })
+}
+
+describe('web server over a capture dir (files followed)', () => {
+  const cap = tempLogDir(true)
+  let web: WebServer
+  let port: number
+  let token: string
+  const auth = () => ({ 'x-agenttap-token': token })
+
+  beforeAll(async () => {
+    // A malformed line in the history must be reported (with file and line) and skipped.
+    appendFileSync(join(cap.cap, 'sse_lines.jsonl'), '{"v":1,"type":"sse","flow_id":"cc-turn-1",\n')
+    mkdirSync(join(cap.cap, 'sse_logs'), { recursive: true })
+    writeFileSync(join(cap.cap, 'sse_logs', 'big-req.json'), JSON.stringify({ model: 'claude-x', messages: [{ role: 'user', content: 'from the side file' }] }))
+    appendRecords(cap.cap, [
+      { v: 1, type: 'flow', ts: '2026-11-20T11:00:00.000Z', flow_id: 'ref-1', session_id: 'sref', client: 'claude-code', provider: 'anthropic', request_body: { $ref: 'sse_logs/big-req.json' } },
+      { v: 1, type: 'flow', ts: '2026-11-20T11:00:01.000Z', flow_id: 'ref-2', session_id: 'sref', client: 'claude-code', provider: 'anthropic', request_body: { $ref: '../../../../etc/passwd' } },
+    ])
+    web = createWebServer({ logDir: cap.dir, port: 0, pollMs: 50, pushIntervalMs: 20 })
+    await web.start()
+    port = web.port
+    token = web.token
+    await web.historyLoaded
+  })
+  afterAll(async () => {
+    await web.stop()
+    cap.cleanup()
+  })
+
+  it('prints a URL with the token and binds loopback', () => {
+    expect(web.url).toBe(`http://127.0.0.1:${port}/?token=${token}`)
+  })
+
+  it('refuses every route without the token (403), including the page shell', async () => {
+    for (const p of ['/', '/app.js', '/api/flows', '/api/flows/cc-turn-1', '/api/stream', '/api/sessions/x', `/?token=${token}x`]) {
+      const r = await get(port, p)
+      expect(r.status, p).toBe(403)
+      expect(r.body).not.toContain('cc-turn-1')
+    }
+  })
+
+  it('refuses a foreign Host header (DNS rebinding) even with the right token', async () => {
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${port + 1}`, `localhost.evil.example:${port}`]) {
+      const r = await get(port, `/api/flows?token=${token}`, { host })
+      expect(r.status, host).toBe(403)
+      expect(r.body).toContain('Host')
+    }
+    expect((await get(port, '/api/flows', { host: `localhost:${port}`, ...auth() })).status).toBe(200)
+  })
+
+  it('trades the URL token for an HttpOnly cookie and drops it from the address', async () => {
+    const r = await get(port, `/?token=${token}`)
+    expect(r.status).toBe(302)
+    expect(r.headers['location']).toBe('/')
+    const cookie = String(r.headers['set-cookie'])
+    expect(cookie).toContain(`agenttap_token_${port}=${token}`)
+    expect(cookie).toContain('HttpOnly')
+    expect(cookie).toContain('SameSite=Strict')
+    const page = await get(port, '/', { cookie: cookie.split(';')[0] as string })
+    expect(page.status).toBe(200)
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(page.body).toContain('<script src="/app.js"')
+  })
+
+  it('lists the fixture flows and reports the malformed line with its file and line number', async () => {
+    const r = await get(port, '/api/flows', auth())
+    const { flows } = JSON.parse(r.body) as { flows: FlowSummary[] }
+    expect(flows.map((f) => f.flow_id)).toEqual(expect.arrayContaining(['cc-turn-1', 'cc-turn-2', 'cx-turn-1', 'trunc-1', 'err-anthropic-1', 'inter-a', 'inter-b']))
+    const st = JSON.parse((await get(port, '/api/status', auth())).body)
+    expect(st.errors).toBeGreaterThanOrEqual(1)
+    expect(st.last_error).toMatch(/sse_lines\.jsonl:\d+/)
+    expect(st.history_loaded).toBe(true)
+  })
+
+  it('serves the flow detail loaded by byte offset, raw events paged, and the redacted request', async () => {
+    const d = JSON.parse((await get(port, '/api/flows/cc-turn-1', auth())).body) as FlowDetail
+    expect(d.commands[0]).toContain('ls -la src/')
+    expect(d.lines.flat().some((s) => s.style === 'meta' && s.text.startsWith('usage: in 9'))).toBe(true)
+    const ev = JSON.parse((await get(port, '/api/flows/cc-turn-1/events?from=20&limit=4', auth())).body)
+    expect(ev.total).toBe(26)
+    expect(ev.events.map((e: { seq: number }) => e.seq)).toEqual([20, 21, 22, 23])
+    const rq = JSON.parse((await get(port, '/api/flows/cc-turn-1/request', auth())).body) as FlowRequest
+    expect(rq.request_headers['authorization']).toMatch(/REDACTED/)
+    expect(rq.view?.system[0]).toContain('Claude Code')
+    expect(rq.body).toContain('"messages"')
+    expect((await get(port, '/api/flows/nope', auth())).status).toBe(404)
+  })
+
+  it('loads a $ref request body from sse_logs/ and refuses a $ref outside the capture dir', async () => {
+    const ok = JSON.parse((await get(port, '/api/flows/ref-1/request', auth())).body) as FlowRequest
+    expect(ok.view?.messages[0]?.parts[0]?.text).toBe('from the side file')
+    const bad = JSON.parse((await get(port, '/api/flows/ref-2/request', auth())).body) as FlowRequest
+    expect(bad.body).toBeNull()
+    expect(bad.body_error).toMatch(/refused \$ref outside/)
+  })
+
+  it('session view: flows in order with flow-fsm call validation counts', async () => {
+    const s = JSON.parse((await get(port, '/api/sessions/5b6f7a8c-1d2e-4f30-9a4b-c5d6e7f80912', auth())).body) as SessionView
+    expect(s.flows.map((f) => f.flow_id)).toEqual(['cc-turn-1', 'cc-turn-2'])
+    expect(s.counts['calls']).toBe(1)
+    expect(s.counts['answered']).toBe(1)
+    expect(s.findings).toEqual([])
+  })
+
+  it('pushes a flow appended to the files over SSE without polling whole files', async () => {
+    const f = streamedFlow('live-1', 'sess-live', 'hello', 'ls -la')
+    const done = stream(port, token, (fr) => fr.some((x) => x.event === 'flows' && (x.data as { flows: FlowSummary[] }).flows.some((s) => s.flow_id === 'live-1' && s.state === 'done')))
+    await new Promise((r) => setTimeout(r, 50))
+    appendRecords(cap.cap, [f.flow, ...f.sse, f.end])
+    const frames = await done
+    expect(frames[0]?.event).toBe('snapshot')
+    const last = frames
+      .filter((x) => x.event === 'flows')
+      .flatMap((x) => (x.data as { flows: FlowSummary[] }).flows)
+      .filter((s) => s.flow_id === 'live-1')
+      .pop()
+    expect(last).toMatchObject({ outcome: 'completed', tool_calls: 1, usage: { input_tokens: 12, output_tokens: 77, cache_read_input_tokens: 4321 } })
+    const d = JSON.parse((await get(port, '/api/flows/live-1', auth())).body) as FlowDetail
+    expect(d.commands).toEqual(['ls -la'])
+  })
+
+  it('finds unanswered tool calls in a session', async () => {
+    // live-1 announced toolu_web1 and no later request answers it.
+    const s = JSON.parse((await get(port, '/api/sessions/sess-live', auth())).body) as SessionView
+    expect(s.findings.map((f) => f.kind)).toContain('unanswered_call')
+    expect(s.findings[0]?.call_id).toBe('toolu_web1')
+  })
+
+  it('only GET', async () => {
+    const r = await new Promise<number>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/flows', method: 'POST', headers: { host: `127.0.0.1:${port}`, ...auth() } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.end()
+    })
+    expect(r).toBe(405)
+  })
+})
+
+describe('web server fed by an in-process record stream', () => {
+  it('indexes history from the files, live records from the stream, dedupes and serves details from memory', async () => {
+    const cap = tempLogDir(true)
+    const f = streamedFlow('hub-1', 'sess-hub', 'via hub', 'git status')
+    const queue = [f.flow, ...f.sse, f.end]
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => (release = r))
+    async function* records() {
+      await gate
+      for (const r of queue) yield r as never
+      yield queue[1] as never // a duplicate sse record
+      await new Promise(() => undefined) // a hub waits for more
+    }
+    const web = createWebServer({ logDir: cap.dir, port: 0, records: records(), pushIntervalMs: 20, token: 'a'.repeat(32) })
+    try {
+      await web.start()
+      await web.historyLoaded
+      expect(web.index.get('cc-turn-1')?.summary.outcome).toBe('completed')
+      release()
+      for (let i = 0; i < 200 && web.index.get('hub-1')?.summary.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(web.index.get('hub-1')?.summary.events).toBe(f.sse.length)
+      const d = JSON.parse((await get(web.port, '/api/flows/hub-1', { 'x-agenttap-token': web.token })).body) as FlowDetail
+      expect(d.commands).toEqual(['git status'])
+    } finally {
+      await web.stop()
+      cap.cleanup()
+    }
+  })
+
+  it('rejects bad options with a message that says what to pass', () => {
+    expect(() => createWebServer({ logDir: '' })).toThrow(/logDir/)
+    expect(() => createWebServer({ logDir: '/tmp', port: 70000 })).toThrow(/port/)
+    expect(() => createWebServer({ logDir: '/tmp', token: 'short' })).toThrow(/token/)
+  })
+})
