@@ -31,12 +31,30 @@ export interface CallValidationResult {
   sessions: Record<string, CallCounts>
 }
 
+/** Snapshot of what a {@link CallValidator} holds. */
+export interface CallValidatorStats {
+  /** Sessions not finalized yet. */
+  openSessions: number
+  /** Flows tracked (ended ones linger until pushed out by `maxOpenFlows`). */
+  flows: number
+  /** Flows with a live normalizer. */
+  openFlows: number
+  /** Call and result entries held by open sessions. */
+  entries: number
+  /** Sessions finalized early because they were idle. */
+  finalizedSessions: number
+  /** Findings so far. */
+  findings: number
+}
+
 /** Tool-call lifecycle validator over whole captures. See {@link createCallValidator}. */
 export interface CallValidator {
   /** Feeds one canonical record (`flow` with `request_body`, `sse`, `flow_end`; others ignored). */
   add(record: CanonicalRecord): void
   /** Ends every open flow and session and returns all findings and counts. */
   finish(): CallValidationResult
+  /** What is held right now (for progress output and memory checks). */
+  stats(): CallValidatorStats
   reset(): void
 }
 
@@ -200,6 +218,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
   let sessionRank = 0
   let maxTs = Number.NEGATIVE_INFINITY
   let sinceSweep = 0
+  let lastSweepTs = Number.NEGATIVE_INFINITY
 
   function session(id: string): SessionState {
     let s = sessions.get(id)
@@ -476,8 +495,11 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
           onError?.(new FlowFsmError('INVALID_RECORD', `flow ${r.flow_id}: sse record without a string data field; skipped`, { flow_id: r.flow_id, seq: r.seq }))
         }
       } else endFlow(fl)
-      if (++sinceSweep >= 4096) {
+      // Sweep when capture time moved on by a quarter of the idle window (bounds the sessions
+      // held to those active within ~1.25 windows), or every 4096 records without timestamps.
+      if (++sinceSweep >= 4096 || maxTs - lastSweepTs >= sessionIdleMs / 4) {
         sinceSweep = 0
+        lastSweepTs = maxTs
         sweepIdle()
       }
     },
@@ -493,13 +515,31 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
       finalizedCounts = {}
       return result
     },
+    stats() {
+      let entries = 0
+      let pending = 0
+      for (const s of sessions.values()) {
+        entries += s.calls.size + s.results.size
+        pending += s.findings.length
+      }
+      let open = 0
+      for (const fl of flows.values()) if (fl.normalizer) open++
+      return {
+        openSessions: sessions.size,
+        flows: flows.size,
+        openFlows: open,
+        entries,
+        finalizedSessions: Object.keys(finalizedCounts).length,
+        findings: finalized.length + pending,
+      }
+    },
     reset() {
       sessions = new Map()
       flows = new Map()
       finalized = []
       finalizedCounts = {}
       arrival = sessionRank = sinceSweep = 0
-      maxTs = Number.NEGATIVE_INFINITY
+      maxTs = lastSweepTs = Number.NEGATIVE_INFINITY
     },
   }
 }

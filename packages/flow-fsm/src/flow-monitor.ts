@@ -137,7 +137,13 @@ export function createFlowMonitor(opts: FlowMonitorOptions = {}): FlowMonitor {
   function handleTransitions(out: RenderOp[]): void {
     while (transitions.length > 0) {
       const t = transitions.shift() as FlowTransition
-      if (t.to === 'STREAMING') continue // resumed: its pipe is still there
+      if (t.to === 'STREAMING') {
+        // Resumed after an idle death: its pipe is still there, its card streams again.
+        const card: { flow_id: string; session_id: string; client?: string } = { flow_id: t.flow_id, session_id: t.flow.session_id }
+        if (t.flow.client !== undefined) card.client = t.flow.client
+        screen.open(card)
+        continue
+      }
       const p = pipes.get(t.flow_id)
       const ops: RenderOp[] = []
       if (p) {

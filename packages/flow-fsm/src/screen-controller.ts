@@ -45,7 +45,7 @@ export interface CardMeta {
  * {@link createScreenController}.
  */
 export interface ScreenController {
-  /** Registers (or updates the metadata of) a card. Writing to an unknown card opens it too. */
+  /** Registers a STREAMING card, or updates and reopens one. Writing to an unknown card opens it too. */
   open(card: CardMeta): void
   /** Output of one flow. Returns the ops to put on the screen now (maybe others' buffered ones). */
   write(flow_id: string, ops: readonly RenderOp[]): RenderOp[]
@@ -224,6 +224,9 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     open(meta) {
       const c = ensure(meta.flow_id)
       c.meta = { ...meta }
+      // (Re)opening means the flow streams (again), e.g. an idle-dead flow that resumed.
+      c.state = 'STREAMING'
+      gone.delete(meta.flow_id)
     },
     write(flow_id, ops) {
       const out: RenderOp[] = []

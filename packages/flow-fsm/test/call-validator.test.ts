@@ -109,3 +109,69 @@ describe('createCallValidator', () => {
     expect(sessions['sess-anthropic-defects']?.calls).toBe(5)
   })
 })
+
+describe('createCallValidator: Chat Completions and memory', () => {
+  const T0 = Date.parse('2026-11-20T12:00:00.000Z')
+  const iso = (ms: number) => new Date(T0 + ms).toISOString()
+  function chatFlow(flow_id: string, session_id: string, at: number, messages: unknown[], calls: Array<[string, string, string[]]>) {
+    const recs: CanonicalRecord[] = [
+      { v: 1, type: 'flow', ts: iso(at), flow_id, session_id, flow_seq: at, client: 'unknown', provider: 'openai', url: 'https://api.openai.com/v1/chat/completions', request_body: { model: 'gpt-4.1', stream: true, messages } },
+    ]
+    let seq = 0
+    const sse = (data: unknown) => recs.push({ v: 1, type: 'sse', ts: iso(at + 10 + seq), flow_id, session_id, seq: seq++, data: typeof data === 'string' ? data : JSON.stringify(data) })
+    calls.forEach(([id, name, frags], index) => {
+      sse({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index, id, type: 'function', function: { name, arguments: '' } }] } }] })
+      for (const f of frags) sse({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: f } }] } }] })
+    })
+    sse({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: calls.length ? 'tool_calls' : 'stop' }] })
+    sse('[DONE]')
+    recs.push({ v: 1, type: 'flow_end', ts: iso(at + 100), flow_id, session_id, outcome: 'completed' })
+    return recs
+  }
+
+  it('follows Chat Completions tool_calls ids and role:"tool" results', () => {
+    const sys = { role: 'system', content: 'x' }
+    const recs = [
+      ...chatFlow('c1', 'chat', 0, [sys], [['call_a', 'get_weather', ['{"city":', '"Paris"}']], ['call_b', 'lookup', ['{"q":']]]),
+      ...chatFlow('c2', 'chat', 1000, [sys, { role: 'assistant', tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'call_a', content: 'sunny' }, { role: 'tool', tool_call_id: 'call_zz', content: '?' }], []),
+    ]
+    const { findings, sessions } = run(recs)
+    expect(brief(findings)).toEqual([
+      ['unanswered_call', 'c1', 'call_b', 'response seq 3 (block 1)'],
+      ['invalid_args', 'c1', 'call_b', 'response seq 5 (block 1)'],
+      ['orphan_result', 'c2', 'call_zz', 'request_body.messages[3]'],
+    ])
+    expect(sessions['chat']).toMatchObject({ calls: 2, answered: 1, unanswered: 1, orphanResults: 1, invalidArgs: 1, flows: 2 })
+  })
+
+  it('stays bounded over many sessions when idle sessions are finalized (capture order)', () => {
+    const v = createCallValidator({ sessionIdleMs: 60_000 })
+    let maxOpen = 0
+    let maxEntries = 0
+    for (let s = 0; s < 1500; s++) {
+      // sessions one after another, 30 s apart, each with a call answered in its second flow
+      const at = s * 30_000
+      const id = `s${s}`
+      const recs = [
+        ...chatFlow(`${id}-1`, id, at, [], [[`call_${s}`, 'f', ['{}']]]),
+        ...chatFlow(`${id}-2`, id, at + 5_000, [{ role: 'tool', tool_call_id: `call_${s}`, content: 'ok' }], []),
+      ]
+      for (const r of recs) v.add(r)
+      const st = v.stats()
+      maxOpen = Math.max(maxOpen, st.openSessions)
+      maxEntries = Math.max(maxEntries, st.entries)
+    }
+    const res = v.finish()
+    expect(res.findings).toEqual([])
+    expect(Object.keys(res.sessions)).toHaveLength(1500)
+    expect(Object.values(res.sessions).every((c) => c.answered === 1 && c.calls === 1)).toBe(true)
+    // idle 60 s, sessions 30 s apart, sweeps every 15 s of capture time: a handful open at once
+    expect(maxOpen).toBeLessThanOrEqual(4)
+    expect(maxEntries).toBeLessThanOrEqual(8)
+    // without early finalization everything stays open until finish
+    const keep = createCallValidator()
+    for (const r of chatFlow('x-1', 'x', 0, [], [['call_x', 'f', ['{}']]])) keep.add(r)
+    for (const r of chatFlow('y-1', 'y', 10_000_000, [], [])) keep.add(r)
+    expect(keep.stats().openSessions).toBe(2)
+  })
+})

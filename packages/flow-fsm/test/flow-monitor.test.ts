@@ -117,3 +117,23 @@ describe('createFlowMonitor (records → normalizer → registry → renderer �
     expect(mon.screen.cards()).toEqual([expect.objectContaining({ flow_id: 'cc-turn-1', state: 'DEAD' })])
   })
 })
+
+describe('createFlowMonitor: resume', () => {
+  it('reopens the card of an idle-dead flow that resumes, and finishes it once', () => {
+    const recs = shared('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-1')
+    let t = 0
+    const transitions: string[] = []
+    const mon = createFlowMonitor({ now: () => t, idleMs: 1000, onTransition: (x) => transitions.push(`${x.to}:${x.reason}`) })
+    const ops: RenderOp[] = []
+    for (const r of recs.slice(0, 10)) ops.push(...mon.addRecord(r))
+    t = 5000
+    ops.push(...mon.tick())
+    expect(mon.screen.cards()[0]?.state).toBe('DEAD')
+    for (const r of recs.slice(10)) ops.push(...mon.addRecord(r))
+    ops.push(...mon.end())
+    expect(transitions).toEqual(['DEAD:idle', 'STREAMING:resumed', 'DONE:terminal_event'])
+    const lines = screen(ops)
+    expect(lines.filter((l) => l.startsWith('$ '))).toEqual(['$ printf "café\\n" && ls -la src/'])
+    expect(lines.at(-1)).toMatch(/^— tool_use · /)
+  })
+})
