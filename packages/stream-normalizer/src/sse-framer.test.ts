@@ -41,6 +41,9 @@ describe('createSseFramer', () => {
     expect(frame(['\ufeffdata: a\n\n']).events).toEqual([[0, undefined, 'a', false]])
     // Only the first one: a second BOM is part of the first field name.
     expect(frame(['\ufeff\ufeffdata: a\n\n']).errors.map((e) => e.code)).toEqual(['SSE_UNKNOWN_FIELD'])
+    expect(frame([enc('\ufeff\ufeffdata: a\n\n')]).errors.map((e) => e.code)).toEqual(['SSE_UNKNOWN_FIELD'])
+    // A BOM later in the stream is data, not stripped.
+    expect(frame([enc('data: a\n\n'), enc('data: \ufeffb\n\n')]).events.map((e) => e[2])).toEqual(['a', '\ufeffb'])
   })
 
   it('treats CRLF, LF and lone CR alike, with a CRLF split across chunks counted once', () => {
@@ -93,6 +96,22 @@ describe('createSseFramer', () => {
     const got = frame([good, bad])
     expect(got.events.map((e) => e[2])).toEqual(['ok', 'a\ufffd\ufffdb', 'é'])
     expect(got.errors.map((e) => [e.code, e.offset])).toEqual([['INVALID_UTF8', good.length + 7]])
+  })
+
+  it('decodes mixes of ASCII and multi-byte chunks exactly, whatever the split (200 seeds)', () => {
+    const text = 'data: ascii only line\n\ndata: é€😀 mixed ascii\n\n' + 'data: plain\n\n'.repeat(5) + 'data: 日本語テキスト🚀\n\n'
+    const want = frame([text]).events
+    for (let seed = 1; seed <= 200; seed++) {
+      const got = frame(rechunk(enc(text), prng(seed)))
+      expect(got.events, `seed ${seed}`).toEqual(want)
+      expect(got.errors, `seed ${seed}`).toEqual([])
+    }
+  })
+
+  it('reports a multi-byte character cut off by the end of the stream', () => {
+    const got = frame([enc('data: ok\n\ndata: x'), Uint8Array.of(0xe2, 0x82)])
+    expect(got.events.map((e) => e[2])).toEqual(['ok', 'x\ufffd'])
+    expect(got.errors.map((e) => e.code)).toEqual(['INVALID_UTF8', 'TRUNCATED_EVENT'])
   })
 
   it('does not report a real U+FFFD as invalid', () => {

@@ -4,7 +4,7 @@ import { createOpenAIChatAdapter } from './adapters/openai-chat.js'
 import { createOpenAIResponsesAdapter } from './adapters/openai-responses.js'
 import { detectProvider, detectProviderFromEvent } from './detect-provider.js'
 import { NormalizerError, excerptOf, type NormalizerErrorCode } from './errors.js'
-import { DEFAULT_MAX_EVENT_BYTES, createSseFramer } from './sse-framer.js'
+import { DEFAULT_MAX_EVENT_BYTES, createSseFramer, type SseFramer } from './sse-framer.js'
 import type { AgentEvent, ErrorEvent, MessageEndEvent, StreamProvider } from './types.js'
 
 /** An already-split stream event: the fields of a canonical `sse` record the normalizer reads. */
@@ -59,6 +59,21 @@ export interface StreamNormalizer {
   reset(): void
   /** The stream format in use (`unknown` until detected). */
   readonly provider: StreamProvider
+}
+
+/** The object createStreamNormalizer returns: a class, so `provider` is a cheap prototype getter. */
+class Normalizer implements StreamNormalizer {
+  constructor(
+    readonly feedRecord: (r: StreamRecord) => void,
+    readonly feedBytes: (chunk: Uint8Array | string) => void,
+    readonly end: () => void,
+    readonly reset: () => void,
+    private readonly currentProvider: () => StreamProvider,
+  ) {}
+
+  get provider(): StreamProvider {
+    return this.currentProvider()
+  }
 }
 
 function makeAdapter(provider: StreamProvider, ctx: AdapterContext): Adapter | undefined {
@@ -116,14 +131,9 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
     onError(new NormalizerError(code, `flow ${flow_id}${seq === undefined ? '' : ` seq ${seq}`}: ${message}`, context))
   }
 
-  const ctx: AdapterContext = {
-    flow_id,
-    get provider() {
-      return provider
-    },
-    emit: onEvent,
-    error: report,
-  }
+  // A plain mutable field, not a getter: object literals with accessors are slow to create,
+  // and a normalizer is created per flow.
+  const ctx: AdapterContext = { flow_id, provider, emit: onEvent, error: report }
   let adapter = makeAdapter(provider, ctx)
 
   function handle(seq: number | undefined, name: string | undefined, data: string): void {
@@ -170,6 +180,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
 
   function switchTo(p: StreamProvider): void {
     provider = p
+    ctx.provider = p
     adapter = makeAdapter(p, ctx)
   }
 
@@ -178,24 +189,27 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
     emitUnknown(ctx, seq, undefined, '', `event exceeded maxEventBytes (${maxEventBytes})`)
   }
 
-  const framer = createSseFramer({
-    flow_id,
-    maxEventBytes,
-    onEvent(seq, event, data) {
-      handle(seq, event, data)
-    },
-    onOversized(seq) {
-      finished = false
-      // The framer reported it already, with its byte offset.
-      emitUnknown(ctx, seq, undefined, '', `event exceeded maxEventBytes (${maxEventBytes})`)
-    },
-    ...(onError === undefined ? {} : { onError }),
-    ...(opts.onComment === undefined ? {} : { onComment: opts.onComment }),
-    ...(opts.onRetry === undefined ? {} : { onRetry: opts.onRetry }),
-  })
+  // Created on the first feedBytes: flows fed as records (captures, the monitor) never pay for it.
+  let framer: SseFramer | undefined
+  const makeFramer = (): SseFramer =>
+    createSseFramer({
+      flow_id,
+      maxEventBytes,
+      onEvent(seq, event, data) {
+        handle(seq, event, data)
+      },
+      onOversized(seq) {
+        finished = false
+        // The framer reported it already, with its byte offset.
+        emitUnknown(ctx, seq, undefined, '', `event exceeded maxEventBytes (${maxEventBytes})`)
+      },
+      ...(onError === undefined ? {} : { onError }),
+      ...(opts.onComment === undefined ? {} : { onComment: opts.onComment }),
+      ...(opts.onRetry === undefined ? {} : { onRetry: opts.onRetry }),
+    })
 
-  return {
-    feedRecord(r) {
+  return new Normalizer(
+    function feedRecord(r) {
       if (r === null || typeof r !== 'object') throw new TypeError('feedRecord: expected a record object')
       if (typeof r.data !== 'string') {
         finished = false
@@ -205,12 +219,13 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       }
       handle(r.seq, r.event, r.data)
     },
-    feedBytes(chunk) {
+    function feedBytes(chunk) {
       finished = false
+      framer ??= makeFramer()
       framer.feed(chunk)
     },
-    end() {
-      framer.end()
+    function end() {
+      framer?.end()
       if (finished) return
       finished = true
       if (adapter !== undefined) {
@@ -220,16 +235,15 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       report('INCOMPLETE_STREAM', 'stream ended and its format was never recognised', undefined, undefined)
       onEvent({ type: 'message_end', flow_id, provider, incomplete: true } satisfies MessageEndEvent)
     },
-    reset() {
-      framer.reset()
+    function reset() {
+      framer?.reset()
       provider = initialProvider
+      ctx.provider = provider
       adapter = makeAdapter(provider, ctx)
       finished = false
     },
-    get provider() {
-      return provider
-    },
-  }
+    () => provider,
+  )
 }
 
 /** Result of {@link normalizeRecords}. */

@@ -4,7 +4,8 @@ import type { AgentEvent, StreamProvider, ToolCallEndEvent, ToolCallKind, ToolCa
 /** What an adapter needs from the normalizer. */
 export interface AdapterContext {
   readonly flow_id: string
-  readonly provider: StreamProvider
+  /** Current provider (changes once when detected from the events). */
+  provider: StreamProvider
   emit(e: AgentEvent): void
   error(code: NormalizerErrorCode, message: string, seq: number | undefined, event: string | undefined, data?: string): void
 }
