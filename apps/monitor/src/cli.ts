@@ -162,6 +162,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     pollMs: flags.pollMs,
     siblings: flags.siblings,
     signal: ac.signal,
+    banner: isTty && flags.json !== true,
   }
   if (flags.fromStart) opts.fromStart = true
   if (flags.delayMs !== undefined) opts.delayMs = flags.delayMs

@@ -68,6 +68,8 @@ export interface Monitor {
   push(value: unknown, where?: { line?: number; file?: string }): void
   /** A reader's error (malformed line, truncation, rotation): shown once per line, dim. */
   warn(err: JsonlError | Error): void
+  /** An informational dim line (not a card), e.g. what is being watched. */
+  note(text: string): void
   /** Applies the clock now (a timer also does, every `tickMs`). */
   tick(): void
   /** Resolves when the output has room (backpressure for lossless sources). */
@@ -225,6 +227,10 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       if (notice || !e.line || held.length > 1000) report(notice ? `${key}:${Date.now()}` : key, text)
       else held.push({ file: e.file ?? '', line: e.line, key, text, at: Date.now() })
     },
+    note(text) {
+      if (json) errorOutput.write(`${text}\n`)
+      else writer.notice(text, 'dim')
+    },
     tick() {
       release(undefined, undefined, false)
       pipeline.tick()
@@ -280,6 +286,8 @@ export interface RunMonitorOptions extends MonitorOptions {
   maxGapMs?: number
   /** Poll interval of followed files. @defaultValue 250 */
   pollMs?: number
+  /** Start with a dim line saying what is read (the CLI shows it on a terminal). */
+  banner?: boolean
 }
 
 function isItem(x: unknown): x is SourceItem {
@@ -308,6 +316,10 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
   let src: AsyncIterable<unknown>
   if (typeof opts.source === 'string') {
     const files = opts.source === '-' ? ['-'] : resolveSourceFiles(opts.source, { siblings: opts.siblings ?? true })
+    if (opts.banner) {
+      const what = files[0] === '-' ? 'stdin' : files.join(' + ')
+      monitor.note(`agenttap-monitor · ${followFiles ? 'following' : 'reading'} ${what}${followFiles ? ' · Ctrl-C to stop' : ''}`)
+    }
     src = openSource(files, {
       follow: followFiles,
       fromStart: opts.fromStart ?? false,
