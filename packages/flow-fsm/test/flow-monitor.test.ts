@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createFlowMonitor } from '../src/flow-monitor.js'
 import type { CanonicalRecord, FlowTransition, RenderOp } from '../src/types.js'
-import { screen } from './helpers.js'
+import { randomSplit, rng, screen } from './helpers.js'
 
 const shared = (name: string): CanonicalRecord[] =>
   readFileSync(join(import.meta.dirname, '..', '..', '..', 'fixtures', name), 'utf8')
@@ -135,5 +135,78 @@ describe('createFlowMonitor: resume', () => {
     const lines = screen(ops)
     expect(lines.filter((l) => l.startsWith('$ '))).toEqual(['$ printf "café\\n" && ls -la src/'])
     expect(lines.at(-1)).toMatch(/^— tool_use · /)
+  })
+})
+
+/**
+ * Re-splits the streamed tool arguments of a fixture at random points: runs of Anthropic
+ * `input_json_delta` / Responses `function_call_arguments.delta` records of one block are joined
+ * and cut again into 1..12 pieces, records renumbered.
+ */
+function rechunkArgs(records: CanonicalRecord[], rand: () => number): CanonicalRecord[] {
+  const out: CanonicalRecord[] = []
+  const seqs = new Map<string, number>()
+  const push = (r: CanonicalRecord) => {
+    if (r.type === 'sse') {
+      const n = seqs.get(r.flow_id) ?? 0
+      seqs.set(r.flow_id, n + 1)
+      out.push({ ...r, seq: n })
+    } else out.push(r)
+  }
+  const argOf = (r: CanonicalRecord): { key: string; text: string; make: (t: string) => string } | undefined => {
+    if (r.type !== 'sse' || typeof r.data !== 'string') return undefined
+    let d: Record<string, unknown>
+    try {
+      d = JSON.parse(r.data) as Record<string, unknown>
+    } catch {
+      return undefined
+    }
+    const delta = d.delta as { type?: string; partial_json?: string } | undefined
+    if (d.type === 'content_block_delta' && delta?.type === 'input_json_delta') {
+      return { key: `${r.flow_id}:${String(d.index)}`, text: delta.partial_json ?? '', make: (t) => JSON.stringify({ ...d, delta: { ...delta, partial_json: t } }) }
+    }
+    if (d.type === 'response.function_call_arguments.delta' && typeof d.delta === 'string') {
+      return { key: `${r.flow_id}:${String(d.item_id)}`, text: d.delta, make: (t) => JSON.stringify({ ...d, delta: t }) }
+    }
+    return undefined
+  }
+  let i = 0
+  while (i < records.length) {
+    const r = records[i] as CanonicalRecord
+    const a = argOf(r)
+    if (!a) {
+      push(r)
+      i++
+      continue
+    }
+    let text = ''
+    let j = i
+    for (; j < records.length; j++) {
+      const b = argOf(records[j] as CanonicalRecord)
+      if (!b || b.key !== a.key) break
+      text += b.text
+    }
+    for (const piece of randomSplit(text, rand, 12)) push({ ...r, data: a.make(piece) })
+    i = j
+  }
+  return out
+}
+
+describe('createFlowMonitor: argument chunking does not change the screen', () => {
+  it('renders the same lines for every random re-split of the tool arguments', () => {
+    for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl']) {
+      const recs = shared(name)
+      const expected = replay(recs).lines
+      const rand = rng(2026)
+      let changed = 0
+      for (let k = 0; k < 25; k++) {
+        const split = rechunkArgs(recs, rand)
+        if (split.length !== recs.length) changed++
+        const again = replay(split).lines
+        // the screen is identical except raw previews, which a backtrack erased anyway
+        expect(again.filter((l) => !l.startsWith('##')), `${name} #${k}`).toEqual(expected.filter((l) => !l.startsWith('##')))
+      }
+      expect(changed).toBeGreaterThan(20)
+    }
   })
 })
