@@ -5,6 +5,7 @@
  */
 export { createStreamNormalizer, normalizeRecords } from './stream-normalizer.js'
 export type { StreamNormalizer, StreamNormalizerOptions, StreamRecord, NormalizeResult } from './stream-normalizer.js'
+export { createNormalizerStream } from './normalizer-stream.js'
 export { createSseFramer, DEFAULT_MAX_EVENT_BYTES } from './sse-framer.js'
 export type { SseFramer, SseFramerOptions } from './sse-framer.js'
 export { detectProvider, detectProviderFromEvent } from './detect-provider.js'

@@ -56,6 +56,12 @@ describe('createStreamNormalizer', () => {
     expect(r.errors).toEqual(['MALFORMED_JSON', 'INCOMPLETE_STREAM'])
   })
 
+  it('empty data (keep-alive) is kept as unknown without an error report', () => {
+    const r = run([['message_start', { type: 'message_start', message: {} }], [undefined, ''], ['message_stop', { type: 'message_stop' }]], { provider: 'anthropic' })
+    expect(r.brief[1]).toEqual({ type: 'unknown', seq: 1, data: '', reason: 'empty data' })
+    expect(r.errors).toEqual([])
+  })
+
   it('an empty stream still yields message_end incomplete, once', () => {
     const events: AgentEvent[] = []
     const n = createStreamNormalizer({ flow_id: 'e', provider: 'anthropic', onEvent: (e) => events.push(e) })

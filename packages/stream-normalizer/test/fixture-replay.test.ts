@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createStreamNormalizer, encodeSseEvent, normalizeRecords, type AgentEvent, type NormalizerError } from '../src/index.js'
+import { JsonStreamFormatter, createStreamNormalizer, encodeSseEvent, formatJsonValue, normalizeRecords, type AgentEvent, type NormalizerError } from '../src/index.js'
 import { loadFixtureFlows, prng, rechunk, type FixtureFlow } from './helpers.js'
 
 const flows = loadFixtureFlows()
@@ -63,6 +63,20 @@ describe('fixture replay', () => {
           expect(deltas.map((d) => (d.type === 'tool_args_delta' ? d.delta : '')).join('')).toBe(end.arguments)
           if (end.kind !== 'custom') expect(end.parsed).toEqual(JSON.parse(end.arguments))
           expect(end.parse_error).toBeUndefined()
+        }
+      })
+
+      it('pretty-prints every JSON tool call incrementally from its deltas, equal to a full pretty-print', () => {
+        for (const end of reference.events) {
+          if (end.type !== 'tool_call_end' || end.kind === 'custom') continue
+          const deltas = reference.events.flatMap((d) => (d.type === 'tool_args_delta' && d.call_id === end.call_id ? [d.delta] : []))
+          for (const decodeStrings of [true, false]) {
+            const errors: NormalizerError[] = []
+            const fmt = new JsonStreamFormatter({ decodeStrings, onError: (e) => errors.push(e) })
+            const out = deltas.map((d) => fmt.feed(d)).join('') + fmt.end()
+            expect(out).toBe(decodeStrings ? formatJsonValue(end.parsed) : JSON.stringify(end.parsed, null, 2))
+            expect(errors).toEqual([])
+          }
         }
       })
     })

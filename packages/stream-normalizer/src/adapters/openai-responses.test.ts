@@ -113,4 +113,20 @@ describe('OpenAI Responses adapter', () => {
     expect(n.provider).toBe('openai-responses')
     expect(events.map((e) => e.type)).toEqual(['message_start', 'text_delta', 'usage', 'message_end'])
   })
+
+  it('when .done carries more than the deltas, the rest is emitted as a delta; when it differs, it wins and is reported', () => {
+    const more = run([ev('response.output_item.added', { output_index: 0, item: { id: 'fc_a', type: 'function_call', call_id: 'c_a', name: 'f', arguments: '' } }), ev('response.function_call_arguments.delta', { item_id: 'fc_a', output_index: 0, delta: '{"a":' }), ev('response.output_item.done', { output_index: 0, item: { id: 'fc_a', type: 'function_call', call_id: 'c_a', name: 'f', arguments: '{"a":1}' } }), ev('response.completed', { response: resp('completed') })], R)
+    expect(more.brief.filter((e) => e['type'] === 'tool_args_delta').map((e) => e['delta'])).toEqual(['{"a":', '1}'])
+    expect(more.brief.find((e) => e['type'] === 'tool_call_end')).toMatchObject({ arguments: '{"a":1}', parsed: { a: 1 } })
+    expect(more.errors).toEqual([])
+    const differ = run([ev('response.output_item.added', { output_index: 0, item: { id: 'fc_b', type: 'function_call', call_id: 'c_b', name: 'f', arguments: '' } }), ev('response.function_call_arguments.delta', { item_id: 'fc_b', output_index: 0, delta: '{"x":' }), ev('response.output_item.done', { output_index: 0, item: { id: 'fc_b', type: 'function_call', call_id: 'c_b', name: 'f', arguments: '{"y":2}' } }), ev('response.completed', { response: resp('completed') })], R)
+    expect(differ.brief.find((e) => e['type'] === 'tool_call_end')).toMatchObject({ arguments: '{"y":2}', parsed: { y: 2 } })
+    expect(differ.errors).toEqual(['UNEXPECTED_EVENT'])
+  })
+
+  it('a delta for an item never added is reported and kept as unknown', () => {
+    const r = run([ev('response.function_call_arguments.delta', { item_id: 'nope', output_index: 3, delta: '{}' }), ev('response.completed', { response: resp('completed') })], R)
+    expect(r.errors).toEqual(['UNEXPECTED_EVENT'])
+    expect(r.brief[0]).toMatchObject({ type: 'unknown', seq: 0, index: 3 })
+  })
 })
