@@ -25,7 +25,7 @@ export const INDEX_HTML = `<!doctype html>
     <table class="flows">
       <thead><tr>
         <th>time</th><th>client</th><th>session</th><th>model</th><th>status</th>
-        <th class="num">TTFB</th><th class="num">duration</th><th class="num">tokens in / out</th><th class="num">cache r / w</th><th class="num">tools</th><th>prompt</th>
+        <th class="num">TTFB</th><th class="num">duration</th><th class="num">tokens in / out</th><th class="num c-cache">cache r / w</th><th class="num c-tools">tools</th><th>prompt</th>
       </tr></thead>
       <tbody id="rows"></tbody>
     </table>
@@ -76,6 +76,8 @@ table { border-collapse:collapse; width:100%; }
 .b-streaming { color:var(--acc); } .b-completed { color:var(--ok); } .b-error, .b-upstream_error, .b-dead { color:var(--err); } .b-aborted { color:var(--warn); }
 .sess { color:var(--acc); cursor:pointer; text-decoration:underline dotted; }
 .prompt { color:var(--dim); }
+.list.narrow .c-cache, .list.narrow .c-tools { display:none; }
+.list.narrow .flows td { max-width:180px; }
 .note { color:var(--dim); padding:8px; font-size:12px; }
 .detail-head { display:flex; align-items:center; gap:8px; padding:6px 10px; background:var(--bg2); border-bottom:1px solid var(--line); }
 .detail-title { flex:1; font-family:ui-monospace, monospace; font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }

@@ -140,15 +140,15 @@ function row(f: FlowSummary): HTMLElement {
     'tr',
     { class: `flow-row${f.flow_id === selected ? ' selected' : ''}`, 'data-flow-id': f.flow_id, title: f.flow_id },
     h('td', { class: 'mono', title: f.ts }, fmtTime(f.ts)),
-    h('td', null, f.client ?? '', f.subagent ? ` (${f.subagent})` : ''),
+    h('td', { class: 'c-client' }, f.client ?? '', f.subagent ? ` (${f.subagent})` : ''),
     h('td', { class: 'mono' }, h('span', { class: 'sess', 'data-session': f.session_id, title: f.session_id }, short(f.session_id))),
     h('td', { title: f.model ?? '' }, f.model ?? ''),
     h('td', { title: f.error ?? o }, statusText ? `${statusText} ` : '', h('span', { class: `badge b-${o}` }, o)),
     h('td', { class: 'num' }, fmtMs(f.ttfb_ms)),
     h('td', { class: 'num' }, fmtMs(f.duration_ms)),
     h('td', { class: 'num' }, `${fmtN(u.input_tokens)} / ${fmtN(u.output_tokens)}`),
-    h('td', { class: 'num' }, `${fmtN(u.cache_read_input_tokens)} / ${fmtN(u.cache_creation_input_tokens)}`),
-    h('td', { class: 'num' }, f.tool_calls ? String(f.tool_calls) : ''),
+    h('td', { class: 'num c-cache' }, `${fmtN(u.cache_read_input_tokens)} / ${fmtN(u.cache_creation_input_tokens)}`),
+    h('td', { class: 'num c-tools' }, f.tool_calls ? String(f.tool_calls) : ''),
     h('td', { class: 'prompt', title: f.prompt ?? '' }, f.prompt ?? ''),
   )
 }
@@ -244,12 +244,14 @@ function route(): void {
   if (!m) {
     selected = undefined
     $('detail').hidden = true
+    $('list').classList.remove('narrow')
     queueList()
     return
   }
   selected = decodeURIComponent(m[1] as string)
   tab = m[2] as typeof tab
   $('detail').hidden = false
+  $('list').classList.add('narrow')
   for (const b of document.querySelectorAll<HTMLElement>('.tab')) b.classList.toggle('active', b.dataset['tab'] === tab)
   const f = flows.get(selected)
   $('detail-title').textContent = f ? `${f.method ?? ''} ${f.url ?? ''} · ${f.flow_id}` : selected

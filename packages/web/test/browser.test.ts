@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createWebServer, type WebServer } from '../src/index.js'
+import { appendRecords, streamedFlow, tempLogDir } from './helpers.js'
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+const BUNDLE = fileURLToPath(new URL('../dist/public/app.js', import.meta.url))
+
+// One browser for the whole file (launching is the slow part).
+describe('web view in a real browser (chromium)', () => {
+  const cap = tempLogDir(true)
+  let web: WebServer
+  let browser: Browser
+  let ctx: BrowserContext
+  let page: Page
+  const pageErrors: string[] = []
+  let dialogs = 0
+
+  beforeAll(async () => {
+    if (!existsSync(BUNDLE)) throw new Error(`page bundle missing at ${BUNDLE}: run \`pnpm --filter @agenttap/web build\` first`)
+    if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+    web = createWebServer({ logDir: cap.dir, port: 0, pollMs: 50, pushIntervalMs: 30 })
+    await web.start()
+    await web.historyLoaded
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--no-first-run'],
+    })
+    ctx = await browser.newContext({ viewport: { width: 1500, height: 900 } })
+    page = await ctx.newPage()
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    page.on('dialog', (d) => {
+      dialogs++
+      void d.dismiss()
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await web?.stop()
+    cap.cleanup()
+  })
+
+  it('without the token the page is 403 and shows no captured data', async () => {
+    const res = await page.goto(`http://127.0.0.1:${web.port}/`)
+    expect(res?.status()).toBe(403)
+    expect(await page.content()).not.toContain('cc-turn-1')
+    const api = await page.goto(`http://127.0.0.1:${web.port}/api/flows`)
+    expect(api?.status()).toBe(403)
+  })
+
+  it('a wrong Host header gets 403 even with the token', async () => {
+    const r = await ctx.request.get(`http://127.0.0.1:${web.port}/api/flows?token=${web.token}`, { headers: { host: `attacker.example:${web.port}` } })
+    expect(r.status()).toBe(403)
+  })
+
+  it('opens with the token, drops it from the address bar and lists the fixture flows', async () => {
+    await page.goto(web.url)
+    expect(page.url()).toBe(`http://127.0.0.1:${web.port}/`)
+    await page.locator('tr.flow-row[data-flow-id="cc-turn-1"]').waitFor()
+    await page.locator('#live.on').waitFor()
+    expect(await page.locator('tr.flow-row').count()).toBeGreaterThanOrEqual(9)
+    const row = page.locator('tr.flow-row[data-flow-id="cx-turn-1"]')
+    expect(await row.textContent()).toContain('codex')
+  })
+
+  it('shows a streamed flow without a reload, opens it and sees the $ command and the usage; the <script> prompt stays text', async () => {
+    const evil = '<script>window.__pwned = 1; alert(1)</script><img src=x onerror="window.__pwned=2">'
+    const f = streamedFlow('live-browser-1', 'sess-browser', evil, 'ls -la /tmp && echo "<b>done</b>"')
+    // Request and the first half of the stream: the row must appear while streaming.
+    appendRecords(cap.cap, [f.flow, ...f.sse.slice(0, 4)])
+    const row = page.locator('tr.flow-row[data-flow-id="live-browser-1"]')
+    await row.waitFor()
+    await expect.poll(async () => row.textContent(), { timeout: 10_000 }).toContain('streaming')
+    appendRecords(cap.cap, [...f.sse.slice(4), f.end])
+    await expect.poll(async () => row.textContent(), { timeout: 10_000 }).toContain('completed')
+    expect(await row.textContent()).toContain(evil.slice(0, 40)) // the prompt preview, as text
+
+    await row.click()
+    const conv = page.locator('#conversation')
+    await conv.waitFor()
+    await expect.poll(async () => page.locator('#conversation .s-command').allTextContents(), { timeout: 10_000 }).toEqual(['$ ls -la /tmp && echo "<b>done</b>"'])
+    const meta = (await page.locator('#conversation .s-meta').allTextContents()).join('\n')
+    expect(meta).toContain('usage: in 12 · out 77 · cache read 4321 · cache write 100')
+    expect(await page.locator('#conversation b').count()).toBe(0)
+
+    // Request tab: the prompt is shown verbatim, nothing of it ran.
+    await page.locator('button.tab[data-tab="request"]').click()
+    const msgs = page.locator('#messages')
+    await msgs.waitFor()
+    expect(await msgs.textContent()).toContain(evil)
+    expect(await page.locator('#request script, #request img').count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+    expect(dialogs).toBe(0)
+
+    // Events tab: raw SSE events.
+    await page.locator('button.tab[data-tab="events"]').click()
+    await page.locator('table.events td.data').first().waitFor()
+    expect(await page.locator('table.events tbody tr').count()).toBe(f.sse.length)
+
+    // Session tab: the unanswered Bash call is a finding.
+    await page.locator('button.tab[data-tab="session"]').click()
+    await page.locator('#session').waitFor()
+    expect(await page.locator('#session').textContent()).toContain('unanswered_call')
+  })
+
+  it('filters by client and outcome and searches text', async () => {
+    await page.selectOption('#f-client', 'codex')
+    await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).every((t) => t.includes('codex'))).toBe(true)
+    await page.selectOption('#f-client', '')
+    await page.fill('#q', 'overloaded')
+    await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
+    expect(await page.locator('#rows tr.flow-row').getAttribute('data-flow-id')).toBe('err-anthropic-1')
+    await page.fill('#q', '')
+    await page.selectOption('#f-outcome', 'upstream_error')
+    await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
+    await page.selectOption('#f-outcome', '')
+    expect(pageErrors).toEqual([])
+    if (process.env['WEB_SCREENSHOT']) {
+      await page.locator('tr.flow-row[data-flow-id="cc-turn-1"]').click()
+      await page.locator('button.tab[data-tab="conversation"]').click()
+      await page.locator('#conversation .s-command').first().waitFor()
+      await page.screenshot({ path: process.env['WEB_SCREENSHOT'] })
+    }
+  })
+})
