@@ -47,8 +47,12 @@ export const CONTEXT_SOURCE = [
   String.raw`[:=](?<=(${ASSIGN_KEYWORDS})(\\?["']?[ \t]{0,3})[:=])([ \t]{0,3}\\?["']?)([^\s"'\\,;&<>(){}\[\]]{1,8192})`,
 ].join('|')
 
-/** A form body or query string that starts with a parameter (`refresh_token=…&…`): groups 1 name, 2 value. */
-export const LEADING_PARAM_RE = /^([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\]{1,8192})/
+/**
+ * A whole text that is a form body (`refresh_token=…&grant_type=…`): groups 1 name, 2 value of
+ * its first parameter (the rest are found by `&name=`). No whitespace anywhere and a value that
+ * does not start with `=`, so base64 padding (`…Signature==`) and code (`key=lambda x: …`) are not forms.
+ */
+export const LEADING_PARAM_RE = /^([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\=][^&#\s"'<>\\]{0,8191})(?:&[A-Za-z0-9_.%-]+=[^&\s]*)*$/
 
 /** Prefixes of vendor keys that are kept in front of the marker (they say which kind of key it was). */
 export const VENDOR_PREFIX_RE =

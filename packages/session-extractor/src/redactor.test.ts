@@ -45,6 +45,9 @@ describe('redactText', () => {
       '"input_tokens": 1234, "cache_read_input_tokens": 99, "prompt_cache_key": "0199a1b2"',
       'see http://localhost:8080/path and a:b@c',
       'The quick brown fox jumps over the lazy dog. 🦊 ünïcödé',
+      'EqQBCkYIBxgCKkBfixtureSignature==',
+      'key=lambda x: x[1]',
+      'session_token_count=5 and access_token_ttl=3600',
       '',
     ]
     for (const s of untouched) expect(redactText(s), s).toBe(s)
@@ -55,6 +58,27 @@ describe('redactText', () => {
     const once = redactText(s)
     expect(redactText(once)).toBe(once)
     expect(redactUrl(once)).toBe(once)
+  })
+})
+
+describe('hostile and huge input', () => {
+  it('handles multi-megabyte runs, base64 blobs and binary junk without blowing up', () => {
+    const b64 = Buffer.alloc(3 * 1024 * 1024, 7).map((_, i) => (i * 2654435761) >>> 24).toString('base64')
+    expect(redactText(b64)).toBe(b64)
+    const run = 'x'.repeat(2_000_000)
+    expect(redactText(run)).toBe(run)
+    const junk = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 256)).toString('latin1')
+    expect(redactText(junk)).toBe(junk)
+    const keys = `sk-${'sk-'.repeat(50_000)}`
+    expect(redactText(keys)).toBe(keys)
+    const many = Array.from({ length: 2000 }, (_, i) => `k${i} ${ANT.slice(0, -4)}${String(i).padStart(4, '0')}`).join('\n')
+    const out = redactText(many)
+    expect(out).not.toContain('Zx9Qw8Er7Ty6')
+    expect(out.match(/\[REDACTED:/g)).toHaveLength(2000)
+  })
+
+  it('redacts a JSON value with a secret in an object key', () => {
+    expect(redactJson({ [ANT]: 1, ok: 2 })).toEqual({ [`sk-ant-api03-${h(ANT)}`]: 1, ok: 2 })
   })
 })
 

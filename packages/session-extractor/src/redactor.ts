@@ -7,7 +7,8 @@ import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './ty
 export const REDACTED_PREFIX = '[REDACTED:'
 
 /** A value that already starts with a (vendor-prefixed) marker: redacting it again would hash the marker. */
-const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED:[0-9a-f]{12}\]/
+// Any `[REDACTED…` marker counts, including other tools' spellings (`[REDACTED sha256:…]`).
+const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED[ :]/
 function isRedacted(v: string): boolean {
   return ALREADY_RE.test(v)
 }
