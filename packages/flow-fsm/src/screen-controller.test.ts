@@ -35,20 +35,34 @@ describe('createScreenController', () => {
     at(4600)
     out.push(...sc.write('B', [t(' b3')]))
     out.push(...sc.write('A', [t('a3')])) // A now waits
+    expect(sc.cards().map((c) => [c.flow_id, c.buffered])).toEqual([
+      ['B', 0],
+      ['A', 1],
+    ])
+    at(6600)
+    out.push(...sc.tick()) // B silent for 2000 ms: A comes back
+    out.push(...sc.write('A', [nl]))
+    out.push(...sc.drain())
     expect(out).toEqual([
       hdr('A', 'sa', 1000, 'claude-code'),
       t('a1'),
       t(' a2'),
-      nl, // A was mid-line
+      { op: 'backtrack' }, // A's row is unfinished: erase it, it comes back with A
       hdr('B', 'sb', 4500, 'codex'),
       t('b1'),
       nl,
       t('b2'),
       t(' b3'),
-    ])
-    expect(sc.cards().map((c) => [c.flow_id, c.buffered])).toEqual([
-      ['B', 0],
-      ['A', 1],
+      { op: 'backtrack' },
+      hdr('A', 'sa', 6600, 'claude-code'),
+      t('a1'), // the erased row, replayed once
+      t(' a2'),
+      t('a3'),
+      nl,
+      hdr('B', 'sb', 6600, 'codex'), // drain shows B's erased row too
+      t('b2'),
+      t(' b3'),
+      nl,
     ])
   })
 
@@ -98,7 +112,7 @@ describe('createScreenController', () => {
     at(20)
     sc.write('A2', [t('z')])
     at(200)
-    expect(sc.tick()).toEqual([nl, hdr('A2', 'sa', 200), t('z')])
+    expect(sc.tick()).toEqual([{ op: 'backtrack' }, hdr('A2', 'sa', 200), t('z')])
   })
 
   it('does not switch back and forth: the new card is guarded too, and nothing is printed twice', () => {

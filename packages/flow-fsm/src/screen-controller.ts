@@ -71,7 +71,16 @@ interface Card {
   /** Clock time the oldest buffered op arrived, for fair (FIFO) switching. */
   pendingSince: number
   lastOutputAt: number | undefined
+  /** Ops of the card's unfinished screen row (since its last newline), while short enough to replay. */
+  lineOps: RenderOp[]
+  lineChars: number
+  lineTrackable: boolean
+  /** The unfinished row was erased when the card lost the screen: replay it after the next header. */
+  restore: boolean
 }
+
+/** Longest unfinished row the controller erases and replays on a switch (longer rows wrap). */
+const MAX_LINE_CHARS = 4096
 
 function opChars(op: RenderOp): number {
   return op.op === 'text' ? op.text.length : 1
@@ -82,8 +91,10 @@ function opChars(op: RenderOp): number {
  * DEAD). The current card's output goes straight to the screen; output of other cards is
  * buffered. The controller switches only when the current card is finished or has been silent
  * for `sessionGuardMs`, preferring a card of the same session, then the one waiting longest; it
- * closes an open line, emits a `header` op (flow id, session, client, time) and flushes the new
- * card's buffer, so nothing is lost or printed twice. Finished cards are dropped once their output
+ * emits a `header` op (flow id, session, client, time) and flushes the new card's buffer, so
+ * nothing is lost or printed twice. A row the old card left unfinished is erased (`backtrack`)
+ * and replayed after that card's next header, so rows never mix output of two flows and a
+ * card's own backtrack still reaches its row. Finished cards are dropped once their output
  * has been shown.
  *
  * @example
@@ -123,6 +134,10 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
         dropped: 0,
         pendingSince: 0,
         lastOutputAt: undefined,
+        lineOps: [],
+        lineChars: 0,
+        lineTrackable: true,
+        restore: false,
       }
       cards.set(flow_id, c)
     }
@@ -139,10 +154,24 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     }
   }
 
-  function emit(out: RenderOp[], ops: readonly RenderOp[]): void {
+  /** Puts ops on the screen; with `card`, also tracks that card's unfinished row. */
+  function emit(out: RenderOp[], ops: readonly RenderOp[], card?: Card): void {
     for (const op of ops) {
       out.push(op)
       lineOpen = op.op === 'text'
+      if (!card) continue
+      if (op.op === 'text') {
+        if (!card.lineTrackable) continue
+        card.lineChars += op.text.length
+        if (card.lineChars > MAX_LINE_CHARS) {
+          card.lineTrackable = false
+          card.lineOps = []
+        } else card.lineOps.push(op)
+      } else {
+        card.lineOps = []
+        card.lineChars = 0
+        card.lineTrackable = true
+      }
     }
   }
 
@@ -168,12 +197,17 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     return c.state === 'STREAMING' && c.lastOutputAt !== undefined && now() - c.lastOutputAt < guard
   }
 
-  function nextCard(): Card | undefined {
+  /**
+   * The card to show next. A streaming card whose row was only erased waits for new output
+   * (else two cards could hand the screen back and forth forever); `all` (drain) shows it too.
+   */
+  function nextCard(all = false): Card | undefined {
     let best: Card | undefined
     let bestSame = false
     const session = current?.meta.session_id
     for (const c of cards.values()) {
-      if (c === current || c.buf.length === 0) continue
+      if (c === current) continue
+      if (c.buf.length === 0 && !(c.restore && (all || c.state !== 'STREAMING'))) continue
       const same = session !== undefined && session !== '' && c.meta.session_id === session
       if (!best || (same && !bestSame) || (same === bestSame && c.pendingSince < best.pendingSince)) {
         best = c
@@ -183,9 +217,17 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     return best
   }
 
-  function switchTo(out: RenderOp[], c: Card): void {
+  function switchTo(out: RenderOp[], c: Card, erase = true): void {
     const prev = current
-    if (lineOpen) emit(out, [{ op: 'newline' }])
+    if (lineOpen) {
+      if (erase && prev && prev.state === 'STREAMING' && prev.lineTrackable && prev.lineOps.length > 0) {
+        // Erase the interrupted row and replay it when the card comes back, so the row stays
+        // whole (and a later backtrack of it, e.g. a command replacing its raw preview, works).
+        emit(out, [{ op: 'backtrack' }])
+        prev.restore = true
+        if (prev.buf.length === 0) prev.pendingSince = now()
+      } else emit(out, [{ op: 'newline' }])
+    }
     const header: RenderOp = { op: 'header', flow_id: c.meta.flow_id, session_id: c.meta.session_id, ts: now() }
     if (c.meta.client !== undefined) header.client = c.meta.client
     emit(out, [header])
@@ -195,11 +237,18 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
       emit(out, [{ op: 'text', text: `… ${c.dropped} earlier output ops dropped (buffer cap ${maxBuffered} chars)`, style: 'meta' }, { op: 'newline' }])
       c.dropped = 0
     }
+    if (c.restore) {
+      c.restore = false
+      const row = c.lineOps
+      c.lineOps = []
+      c.lineChars = 0
+      emit(out, row, c)
+    }
     const buf = c.buf
     c.buf = []
     c.bufChars = 0
-    emit(out, buf)
-    if (prev && prev !== c && prev.state !== 'STREAMING' && prev.buf.length === 0) drop(prev)
+    emit(out, buf, c)
+    if (prev && prev !== c && prev.state !== 'STREAMING' && prev.buf.length === 0 && !prev.restore) drop(prev)
   }
 
   /** Switches while the current card may yield and someone is waiting; returns the ops. */
@@ -212,7 +261,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
       // A finished card that was just flushed yields again at once if others wait.
       if (current && current.state === 'STREAMING') break
     }
-    if (current && current.state !== 'STREAMING' && current.buf.length === 0 && nextCard() === undefined) {
+    if (current && current.state !== 'STREAMING' && current.buf.length === 0 && !current.restore && nextCard() === undefined) {
       // Keep a finished current card as "current" (so a new card still gets a header) — the
       // map entry can go, the reference is all we need.
       drop(current)
@@ -238,7 +287,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
         return settle(out)
       }
       if (current === c) {
-        emit(out, ops)
+        emit(out, ops, c)
         if (ops.length > 0) c.lastOutputAt = now()
         return settle(out)
       }
@@ -249,7 +298,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
       const c = cards.get(flow_id) ?? (current?.meta.flow_id === flow_id ? current : undefined)
       if (!c) return []
       c.state = state
-      if (c !== current && c.buf.length === 0) drop(c)
+      if (c !== current && c.buf.length === 0 && !c.restore) drop(c)
       return settle([])
     },
     tick() {
@@ -258,9 +307,9 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     drain() {
       const out: RenderOp[] = []
       for (;;) {
-        const next = nextCard()
+        const next = nextCard(true)
         if (!next) break
-        switchTo(out, next)
+        switchTo(out, next, false)
       }
       if (lineOpen) emit(out, [{ op: 'newline' }])
       return out

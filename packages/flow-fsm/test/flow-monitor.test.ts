@@ -26,15 +26,28 @@ function replay(records: CanonicalRecord[], opts: Parameters<typeof createFlowMo
   return { mon, ops, lines: screen(ops), transitions, setTime: (x: number) => void (t = x) }
 }
 
-/** Non-preview text of each card, in screen order, line breaks dropped (a switch breaks lines). */
+/**
+ * What each card finally shows on a terminal: rows are attributed to the card on screen, a
+ * backtrack erases the current row, a newline keeps it. Rows of a card are joined with `\n`.
+ */
 function perFlow(ops: RenderOp[]): Record<string, string> {
-  const out: Record<string, string> = {}
+  const rows: Record<string, string[]> = {}
   let cur = ''
-  for (const o of ops) {
-    if (o.op === 'header') cur = o.flow_id
-    else if (o.op === 'text' && o.style !== 'dim') out[cur] = (out[cur] ?? '') + o.text
+  let row = ''
+  const keep = () => {
+    ;(rows[cur] ??= []).push(row)
+    row = ''
   }
-  return out
+  for (const o of ops) {
+    if (o.op === 'header') {
+      if (row !== '') keep()
+      cur = o.flow_id
+    } else if (o.op === 'text') row += o.text
+    else if (o.op === 'backtrack') row = ''
+    else keep()
+  }
+  if (row !== '') keep()
+  return Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.join('\n')]))
 }
 
 describe('createFlowMonitor (records → normalizer → registry → renderer → screen)', () => {
