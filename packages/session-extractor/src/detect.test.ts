@@ -37,6 +37,8 @@ describe('detectProvider', () => {
     [req('https://my.openai.azure.com/openai/deployments/gpt/chat/completions?api-version=1'), 'openai'],
     [req('/v1/models', { host: 'API.OpenAI.com:443' }), 'openai'],
     [req('https://user:pw@api.anthropic.com:443/v1/x'), 'anthropic'],
+    [req('https://gateway.ai.cloudflare.com/v1/acct/gw/anthropic/v1/messages'), 'anthropic'],
+    [req('https://proxy.corp/openai/backend-api/codex/responses'), 'openai'],
     [req('https://example.com/v1/generate'), 'unknown'],
     [req('/v1/generate', { 'anthropic-version': '2023-06-01' }), 'anthropic'],
     [req('not a url at all'), 'unknown'],

@@ -37,10 +37,11 @@ export function detectClient(req: RequestInfo): Client {
 export function detectProvider(req: RequestInfo): Provider {
   assertRequest(req, 'detectProvider')
   const { host, path } = urlParts(req)
-  if (path === '/v1/messages' || path.startsWith('/v1/messages/') || path === '/v1/complete') return 'anthropic'
+  // Gateways prefix the upstream path (`/v1/acct/gw/anthropic/v1/messages`): match it anywhere.
+  if (/(?:^|\/)v1\/(?:messages|complete)(?:\/|$)/.test(path)) return 'anthropic'
   if (path.includes('/publishers/anthropic/') || (host.startsWith('bedrock') && path.includes('anthropic.'))) return 'anthropic'
   if (
-    path.startsWith('/backend-api/codex/') ||
+    path.includes('/backend-api/codex/') ||
     /(?:^|\/)(?:responses|chat\/completions|completions)(?:\/|$)/.test(path)
   ) {
     return 'openai'

@@ -1,5 +1,13 @@
 /** Error codes of {@link SessionExtractorError}. */
-export type SessionExtractorErrorCode = 'INVALID_OPTION' | 'INVALID_ARGUMENT'
+export type SessionExtractorErrorCode =
+  /** An option passed to a factory is malformed (thrown). */
+  | 'INVALID_OPTION'
+  /** An argument has the wrong type (thrown). */
+  | 'INVALID_ARGUMENT'
+  /** A streaming redactor held `maxPending` chars of one secret-like run and had to release part of it (reported via `onError`). */
+  | 'PENDING_LIMIT'
+  /** The SSE redactor held `maxHeldRecords` records and flushed them (reported via `onError`). */
+  | 'HELD_LIMIT'
 
 /**
  * The one error class of this package. Only API misuse throws (a bad option, a non-object
@@ -10,8 +18,12 @@ export class SessionExtractorError extends Error {
   /** Machine-readable reason. */
   readonly code: SessionExtractorErrorCode
 
-  constructor(code: SessionExtractorErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Position in the stream (`seq` of the SSE record, or character offset of a text stream) for reported errors. */
+  readonly at?: number
+
+  constructor(code: SessionExtractorErrorCode, message: string, options?: { cause?: unknown; at?: number }) {
     super(message, options)
     this.code = code
+    if (options?.at !== undefined) this.at = options.at
   }
 }

@@ -63,7 +63,7 @@ describe('redactText', () => {
 
 describe('hostile and huge input', () => {
   it('handles multi-megabyte runs, base64 blobs and binary junk without blowing up', () => {
-    const b64 = Buffer.alloc(3 * 1024 * 1024, 7).map((_, i) => (i * 2654435761) >>> 24).toString('base64')
+    const b64 = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (Math.imul(i, 2654435761) >>> 24) & 255)).toString('base64')
     expect(redactText(b64)).toBe(b64)
     const run = 'x'.repeat(2_000_000)
     expect(redactText(run)).toBe(run)
@@ -75,6 +75,14 @@ describe('hostile and huge input', () => {
     const out = redactText(many)
     expect(out).not.toContain('Zx9Qw8Er7Ty6')
     expect(out.match(/\[REDACTED:/g)).toHaveLength(2000)
+  })
+
+  it('redacts UTF-8 bytes inside a JSON value and keeps binary bytes', () => {
+    const bytes = new TextEncoder().encode(`key ${ANT}`)
+    const out = redactJson({ raw: bytes, bin: new Uint8Array([0xff, 0xfe, 0x00]) }) as { raw: Uint8Array; bin: Uint8Array }
+    expect(Buffer.from(out.raw).toString('utf8')).toBe(`key sk-ant-api03-${h(ANT)}`)
+    const clean = new TextEncoder().encode('nothing secret here')
+    expect(redactJson(clean)).toBe(clean)
   })
 
   it('redacts a JSON value with a secret in an object key', () => {

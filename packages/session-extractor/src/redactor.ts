@@ -12,6 +12,7 @@ const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED[ :]/
 function isRedacted(v: string): boolean {
   return ALREADY_RE.test(v)
 }
+const utf8Strict = new TextDecoder('utf-8', { fatal: true })
 const HAS_DIGIT = /\d/
 const HAS_LETTER = /[A-Za-z]/
 const DOTTED_IDENT_RE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/
@@ -364,6 +365,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   function walk(value: unknown, path: string | undefined, depth: number): unknown {
     if (typeof value === 'string') return value.length < 6 ? value : text(value)
     if (typeof value !== 'object' || value === null) return value
+    if (ArrayBuffer.isView(value)) return redactBytes(value)
     // Deeper than any real request; stop copying rather than overflow the stack on hostile input.
     if (depth > 512) return '[REDACTED:depth]'
     if (Array.isArray(value)) {
@@ -398,6 +400,18 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       if (out !== undefined) out[rk] = r
     }
     return out ?? value
+  }
+
+  /** Bytes inside a value: UTF-8 text is redacted (a new Buffer when changed); binary data is kept. */
+  function redactBytes(view: ArrayBufferView): unknown {
+    let str: string
+    try {
+      str = utf8Strict.decode(view as Uint8Array)
+    } catch {
+      return view
+    }
+    const out = text(str)
+    return out === str ? view : Buffer.from(out, 'utf8')
   }
 
   function redactFieldValue(v: string | number): string {

@@ -93,6 +93,27 @@ describe('createSseRedactor', () => {
     expect(out.length).toBe(seq)
   })
 
+  it('reports HELD_LIMIT with the seq where it happened', () => {
+    const errors: Array<{ code: string; at?: number }> = []
+    const out: Rec[] = []
+    const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x), maxHeldRecords: 4, onError: (e) => errors.push({ code: e.code, ...(e.at !== undefined ? { at: e.at } : {}) }) })
+    for (let i = 0; i < 10; i++) red.feed({ type: 'sse', seq: i, data: JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a' } }) })
+    expect(errors[0]).toEqual({ code: 'HELD_LIMIT', at: 4 })
+    red.end()
+    expect(out.map((x) => x.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+  })
+
+  it('joins Chat Completions content deltas per choice', () => {
+    const text = `here: ${ANT} ok`
+    const out: Rec[] = []
+    const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x) })
+    randomSplit(rng(9), text, 10).forEach((p, i) => red.feed({ type: 'sse', seq: i, data: JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: p } }] }) }))
+    red.feed({ type: 'sse', seq: 99, data: '[DONE]' })
+    expect(red.held).toBe(0)
+    const joinedText = out.slice(0, -1).map((x) => (JSON.parse(x.data) as { choices: Array<{ delta: { content: string } }> }).choices[0]?.delta.content).join('')
+    expect(joinedText).toBe(redactText(text))
+  })
+
   it('rejects misuse', () => {
     expect(() => createSseRedactor({} as never)).toThrow(/onRecord/)
     const red = createSseRedactor({ onRecord: () => {} })

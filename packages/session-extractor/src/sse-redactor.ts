@@ -1,6 +1,6 @@
 import { SessionExtractorError } from './errors.js'
 import { createRedactor, isSecretFieldName } from './redactor.js'
-import { applySpans, checkStreamOptions, safeCut, widenCut } from './stream-redactor.js'
+import { checkStreamOptions, safeCut, widenCut } from './stream-redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
 /** The part of a canonical `sse` record the SSE redactor reads; other fields pass through. */
@@ -22,6 +22,8 @@ export interface SseRedactorOptions<R extends SseDataRecord> {
   maxPending?: number
   /** Most records held back at once; going over flushes everything held. @defaultValue 256 */
   maxHeldRecords?: number
+  /** Told when a limit forced a flush (`HELD_LIMIT`, `PENDING_LIMIT`; `at` = the record's `seq` when it has one); redaction goes on. */
+  onError?(err: SessionExtractorError): void
 }
 
 /** A per-flow SSE redactor. */
@@ -115,6 +117,8 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
   checkStreamOptions('createSseRedactor', holdback, maxPending)
   if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new SessionExtractorError('INVALID_OPTION', `createSseRedactor: expected maxHeldRecords to be a positive integer, received ${String(maxHeld)}`)
   const onRecord = opts.onRecord
+  const onError = opts.onError
+  let lastSeq: number | undefined
 
   let queue: Array<Held<R>> = []
   let head = 0
@@ -147,7 +151,12 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     const texts = ch.pieces.map((p) => p.leaf.text)
     const text = texts.join('')
     const spans = redactor.findSecrets(text)
-    let cut = flush ? text.length : widenCut(safeCut(text, spans, holdback, maxPending), spans)
+    let cut = text.length
+    if (!flush) {
+      const natural = safeCut(text, spans, holdback, maxPending)
+      if (natural > 0 && natural === text.length - maxPending) report('PENDING_LIMIT', `sseRedactor: a streamed run of ${text.length - natural}+ characters without a delimiter exceeded maxPending (${maxPending}); released it as far as it could be redacted.`)
+      cut = widenCut(natural, spans)
+    }
     // Only whole pieces are finalized: move the cut back to a piece boundary no secret spans.
     const ends: number[] = []
     let acc = 0
@@ -236,6 +245,10 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     return false
   }
 
+  function report(code: 'PENDING_LIMIT' | 'HELD_LIMIT', message: string): void {
+    if (onError !== undefined) onError(lastSeq === undefined ? new SessionExtractorError(code, message) : new SessionExtractorError(code, `${message} (at seq ${lastSeq})`, { at: lastSeq }))
+  }
+
   function flushAll(): void {
     for (const ch of channels.values()) settle(ch, true)
     channels = new Map()
@@ -248,6 +261,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
         throw new SessionExtractorError('INVALID_ARGUMENT', 'sseRedactor.feed: expected a record with a string `data` field')
       }
       const data = record.data
+      lastSeq = typeof record['seq'] === 'number' ? record['seq'] : undefined
       let value: unknown
       const c = data.charCodeAt(0)
       if (c === 123 /* { */ || c === 91 /* [ */) {
@@ -290,7 +304,10 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
           if (key.startsWith(prefix) && (prefix !== '' || key.startsWith('|'))) settle(ch, true)
         }
       }
-      if (queue.length - head > maxHeld) flushAll()
+      if (queue.length - head > maxHeld) {
+        report('HELD_LIMIT', `sseRedactor: more than maxHeldRecords (${maxHeld}) records were held waiting for a possible secret to complete; flushed them. Raise maxHeldRecords for streams with very small deltas.`)
+        flushAll()
+      }
       else release()
     },
     end(): void {

@@ -29,6 +29,19 @@ describe('createStreamRedactor', () => {
     expect(s.pending).toBeLessThanOrEqual(256)
   })
 
+  it('reports a run longer than maxPending and still redacts what it can', () => {
+    const errors: Array<{ code: string; at?: number }> = []
+    const s = createStreamRedactor({ holdback: 8, maxPending: 64, onError: (e) => errors.push({ code: e.code, ...(e.at !== undefined ? { at: e.at } : {}) }) })
+    let out = s.feed(`start ${ANT} `)
+    out += s.feed('y'.repeat(200))
+    out += s.end()
+    expect(out).toMatch(/^start sk-ant-api03-\[REDACTED:[0-9a-f]{12}\] y{200}$/)
+    expect(out).not.toContain('Zx9Qw8Er7Ty6')
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors[0]?.code).toBe('PENDING_LIMIT')
+    expect(errors[0]?.at).toBeGreaterThan(0)
+  })
+
   it('resets and validates options', () => {
     const s = createStreamRedactor({ redactor: createRedactor({ extraPatterns: [/corp_[a-z0-9]{8}/] }) })
     expect(s.feed('abc corp_ab')).toBe('')

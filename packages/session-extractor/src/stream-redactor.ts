@@ -16,6 +16,8 @@ export interface StreamRedactorOptions {
    * as far as it can be) rather than growing the buffer without bound. @defaultValue 65536
    */
   maxPending?: number
+  /** Called when `maxPending` forced a cut (`PENDING_LIMIT`, `at` = stream offset of the cut); redaction goes on. */
+  onError?(err: SessionExtractorError): void
 }
 
 /** A streaming text redactor: same shape as stream-normalizer's `TextDeltaNormalizer`. */
@@ -119,7 +121,9 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
   const holdback = opts.holdback ?? 128
   const maxPending = opts.maxPending ?? 65536
   checkStreamOptions('createStreamRedactor', holdback, maxPending)
+  const onError = opts.onError
   let pending = ''
+  let offset = 0
 
   return {
     feed(fragment: string): string {
@@ -127,17 +131,24 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
       if (fragment === '') return ''
       const text = pending === '' ? fragment : pending + fragment
       const spans = redactor.findSecrets(text)
-      const cut = widenCut(safeCut(text, spans, holdback, maxPending), spans)
+      const natural = safeCut(text, spans, holdback, maxPending)
+      const cut = widenCut(natural, spans)
+      if (natural > 0 && natural === text.length - maxPending && onError !== undefined) {
+        onError(new SessionExtractorError('PENDING_LIMIT', `streamRedactor: a run of ${text.length - natural}+ characters without a delimiter exceeded maxPending (${maxPending}); released it as far as it could be redacted. Raise maxPending if secrets this long are expected.`, { at: offset + natural }))
+      }
+      offset += cut
       pending = text.slice(cut)
       return cut === 0 ? '' : applySpans(text, spans, cut)
     },
     end(): string {
       const out = pending === '' ? '' : redactor.text(pending)
+      offset += pending.length
       pending = ''
       return out
     },
     reset(): void {
       pending = ''
+      offset = 0
     },
     get pending(): number {
       return pending.length
