@@ -7,6 +7,8 @@ export interface ProviderHint {
   path?: string
   /** A canonical `provider` (`anthropic` / `openai`) or a {@link StreamProvider}. */
   provider?: string
+  /** A canonical `client` (`claude-code` / `codex`), the last hint before the events. */
+  client?: string
 }
 
 const ANTHROPIC_TYPES = new Set(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop', 'ping'])
@@ -47,7 +49,7 @@ export function detectProviderFromEvent(value: unknown): StreamProvider {
 /**
  * Detects the stream format of a flow: from the flow record's path (`/v1/messages`,
  * `/responses`, `/backend-api/codex/responses`, `/chat/completions`), its host
- * (`api.anthropic.com`, `chatgpt.com`) or `provider`, and failing those from the first event's
+ * (`api.anthropic.com`, `chatgpt.com`), `provider` or `client`, and failing those from the first event's
  * data (`message_start`, `response.*`, `chat.completion.chunk`, or the literal `[DONE]`).
  *
  * @param flow - the flow record (or the parts of it known)
@@ -93,10 +95,11 @@ export function detectProvider(flow: ProviderHint | undefined, firstData?: strin
       const byHost = fromHost(host.replace(/:\d+$/, ''))
       if (byHost !== 'unknown') return byHost
     }
-    if (p === 'openai') {
+    if (p === 'openai' || flow.client === 'codex') {
       // The OpenAI flows agenttap sees are Codex (Responses) unless the path said otherwise.
       return 'openai-responses'
     }
+    if (flow.client === 'claude-code') return 'anthropic'
   }
   if (firstData !== undefined) {
     const d = firstData.trim()

@@ -76,6 +76,12 @@ function encodeUnit(code: number, decode: boolean): string {
   return String.fromCharCode(code)
 }
 
+/** Characters of a string that cannot be copied unchanged (the complement of {@link isPlain}). */
+// eslint-disable-next-line no-control-regex
+const SPECIAL_RAW = /["\\\u0000-\u001f\ud800-\udfff]/g
+// eslint-disable-next-line no-control-regex
+const SPECIAL_DECODED = /["\\\u0000-\u001f\u007f-\u009f\ud800-\udfff]/g
+
 /** True when a raw string character can be copied to the output unchanged. */
 function isPlain(c: number, decode: boolean): boolean {
   if (c < 0x20 || c === 0x22 || c === 0x5c) return false
@@ -156,8 +162,11 @@ export class JsonStreamFormatter {
       if (lex === Lex.String) {
         if (this.esc === '') {
           // Copy the longest run of plain characters at once.
-          let j = i
-          while (j < n && isPlain(fragment.charCodeAt(j), decode)) j++
+          // The regex engine finds the next special character far faster than a char loop.
+          const special = decode ? SPECIAL_DECODED : SPECIAL_RAW
+          special.lastIndex = i
+          const found = special.exec(fragment)
+          const j = found === null ? n : found.index
           if (j > i) {
             if (this.hi !== 0) this.flushHigh(out)
             out.push(fragment.slice(i, j))

@@ -18,6 +18,9 @@ describe('detectProvider', () => {
     expect(detectProvider({ provider: 'openai-chat' })).toBe('openai-chat')
     expect(detectProvider({ url: 'not a url /v1/responses' })).toBe('openai-responses')
     expect(detectProvider({ url: 'https://example.com/stream' })).toBe('unknown')
+    expect(detectProvider({ url: 'https://proxy.internal/llm', client: 'claude-code' })).toBe('anthropic')
+    expect(detectProvider({ url: 'https://proxy.internal/llm', client: 'codex' })).toBe('openai-responses')
+    expect(detectProvider({ url: 'https://user:pw@api.anthropic.com:8443/x#frag' })).toBe('anthropic')
     expect(detectProvider(undefined)).toBe('unknown')
   })
 

@@ -153,3 +153,42 @@ describe('fixture facts', () => {
     expect(resp[resp.length - 1]).toMatchObject({ type: 'message_end', stop_reason: 'failed' })
   })
 })
+
+describe('fixture replay with binary junk', () => {
+  const enc = new TextEncoder()
+  for (const f of flows) {
+    it(`${f.file} ${f.flow_id}: junk lines between events are reported and every real event survives`, () => {
+      const reference = normalizeRecords(f.sse, { flow_id: f.flow_id, flow: f.flow }).events
+      const rand = prng(f.sse.length)
+      const parts: Uint8Array[] = []
+      for (const r of f.sse) {
+        parts.push(enc.encode(encodeSseEvent(r)))
+        if (rand() < 0.3) {
+          const junk = new Uint8Array(1 + Math.floor(rand() * 40))
+          for (let i = 0; i < junk.length; i++) {
+            // Any byte except line ends, so the junk stays one bogus line ended by a blank line.
+            let b = Math.floor(rand() * 256)
+            if (b === 10 || b === 13) b = 0
+            junk[i] = b
+          }
+          parts.push(junk, enc.encode('\n\n'))
+        }
+      }
+      const wire = new Uint8Array(parts.reduce((a, p) => a + p.length, 0))
+      let o = 0
+      for (const p of parts) {
+        wire.set(p, o)
+        o += p.length
+      }
+      const events: AgentEvent[] = []
+      const errors: NormalizerError[] = []
+      const n = createStreamNormalizer({ flow_id: f.flow_id, flow: f.flow, onEvent: (e) => events.push(e), onError: (e) => errors.push(e) })
+      for (const c of rechunk(wire, prng(99))) n.feedBytes(c)
+      n.end()
+      // Junk lines are not events (no data field): the event sequence is untouched.
+      expect(events).toEqual(reference)
+      if (parts.length > f.sse.length) expect(errors.some((e) => e.code === 'SSE_UNKNOWN_FIELD' || e.code === 'INVALID_UTF8')).toBe(true)
+      for (const e of errors) if (e.code === 'INVALID_UTF8') expect(typeof e.offset).toBe('number')
+    })
+  }
+})
