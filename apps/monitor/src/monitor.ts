@@ -66,8 +66,12 @@ export interface MonitorStats extends RenderPipelineStats {
 export interface Monitor {
   /** One parsed value (a canonical record, validated here) and where it came from. */
   push(value: unknown, where?: { line?: number; file?: string }): void
-  /** A reader's error (malformed line, truncation, rotation): shown once per line, dim. */
-  warn(err: JsonlError | Error): void
+  /**
+   * A reader's error (malformed line, truncation, rotation): shown once per line, dim. Readers
+   * that report errors before the records preceding them are pushed get their warnings held
+   * until those records are shown; pass `ordered` when the error is already in its place.
+   */
+  warn(err: JsonlError | Error, opts?: { ordered?: boolean }): void
   /** An informational dim line (not a card), e.g. what is being watched. */
   note(text: string): void
   /** Applies the clock now (a timer also does, every `tickMs`). */
@@ -218,13 +222,13 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       }
       pipeline.record(v.record as unknown as CanonicalRecord)
     },
-    warn(err) {
+    warn(err, wopts) {
       const e = err as Partial<JsonlError>
       const key = `${e.file ?? ''}:${e.line ?? ''}:${e.code ?? err.message}`
       const code = e.code
       const notice = code === 'FILE_TRUNCATED' || code === 'FILE_ROTATED'
       const text = `${notice ? 'ℹ' : '⚠'} ${err.message}`
-      if (notice || !e.line || held.length > 1000) report(notice ? `${key}:${Date.now()}` : key, text)
+      if (wopts?.ordered || notice || !e.line || held.length > 1000) report(notice ? `${key}:${Date.now()}` : key, text)
       else held.push({ file: e.file ?? '', line: e.line, key, text, at: Date.now() })
     },
     note(text) {
@@ -266,8 +270,9 @@ export function createMonitor(opts: MonitorOptions): Monitor {
 /** Options of {@link runMonitor}. */
 export interface RunMonitorOptions extends MonitorOptions {
   /**
-   * What to read: parsed records (any async iterable, e.g. from a proxy in the same process), a
-   * capture file or log directory path, or `-` for stdin.
+   * What to read: parsed records (any async iterable, e.g. from a proxy in the same process;
+   * an array yielded is taken as a batch of records), a capture file or log directory path, or
+   * `-` for stdin.
    */
   source: AsyncIterable<unknown> | string
   /** Follow a file as it grows. @defaultValue true for paths, false with `replay` */
@@ -314,8 +319,11 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
   const monitor = createMonitor({ ...opts, keepUp })
 
   let src: AsyncIterable<unknown>
+  // Items of a single file come without their file name (saves a layer per record).
+  let soleFile: string | undefined
   if (typeof opts.source === 'string') {
     const files = opts.source === '-' ? ['-'] : resolveSourceFiles(opts.source, { siblings: opts.siblings ?? true })
+    if (files.length === 1) soleFile = files[0] === '-' ? 'stdin' : files[0]
     if (opts.banner) {
       const what = files[0] === '-' ? 'stdin' : files.join(' + ')
       monitor.note(`agenttap-monitor · ${followFiles ? 'following' : 'reading'} ${what}${followFiles ? ' · Ctrl-C to stop' : ''}`)
@@ -328,7 +336,8 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
       ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
     })
   } else src = opts.source
-  if (replay || opts.delayMs !== undefined) {
+  // `--delay-ms 0`: as fast as possible, no pacing layer at all.
+  if ((replay || opts.delayMs !== undefined) && opts.delayMs !== 0) {
     const paceOpts: { delayMs?: number; speed?: number; maxGapMs?: number; signal?: AbortSignal } = {}
     if (opts.delayMs !== undefined) paceOpts.delayMs = opts.delayMs
     if (opts.speed !== undefined) paceOpts.speed = opts.speed
@@ -337,14 +346,29 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
     src = paced(toItems(src), paceOpts)
   }
 
+  const handle = (x: unknown): void => {
+    if (!isItem(x)) return monitor.push(x)
+    if (x.error) return monitor.warn(x.error, { ordered: true })
+    if (x.file === undefined && soleFile !== undefined) x.file = soleFile
+    monitor.push(x.value, x)
+  }
   let n = 0
   try {
     for await (const x of src) {
       if (signal?.aborted) break
-      if (isItem(x)) monitor.push(x.value, x)
-      else monitor.push(x)
+      // Batches (arrays) come from file and stdin readers: one await per read chunk.
+      if (Array.isArray(x)) {
+        for (const it of x) handle(it)
+        n += x.length
+      } else {
+        handle(x)
+        n++
+      }
       // Lossless sources wait for the terminal instead of queueing without bound.
-      if (!keepUp && (++n & 255) === 0) await monitor.room()
+      if (!keepUp && n >= 256) {
+        n = 0
+        await monitor.room()
+      }
     }
   } catch (err) {
     if (!signal?.aborted) {
@@ -357,7 +381,10 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
 }
 
 async function* toItems(src: AsyncIterable<unknown>): AsyncGenerator<SourceItem> {
-  for await (const x of src) yield isItem(x) ? x : { value: x }
+  for await (const x of src) {
+    if (Array.isArray(x)) for (const it of x) yield isItem(it) ? it : { value: it }
+    else yield isItem(x) ? x : { value: x }
+  }
 }
 
 /** Handle of an attached monitor. */

@@ -166,10 +166,11 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   // Headers carry the capture time of the record that opened them, not the wall clock.
   const emit = (ops: RenderOp[]): void => {
     if (ops.length === 0) return
-    if (lastRecordTime > 0) {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i] as RenderOp
-        if (op.op === 'header') ops[i] = { ...op, ts: lastRecordTime }
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as RenderOp
+      if (op.op === 'header') {
+        const t = recordTime()
+        if (t > 0) ops[i] = { ...op, ts: t }
       }
     }
     opts.onOps(ops)
@@ -184,7 +185,17 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   // Flows already ended (or filtered out): late records for them are ignored. Bounded.
   const ended = new Map<string, boolean>()
   const pendingEnds = new Set<FlowView>()
-  let lastRecordTime = 0
+  // Parsed lazily: Date.parse per record is measurable at 50k records/s.
+  let lastTs: string | undefined
+  let lastTsParsed: string | undefined
+  let lastTsMs = 0
+  const recordTime = (): number => {
+    if (lastTs !== lastTsParsed) {
+      lastTsParsed = lastTs
+      lastTsMs = tsMs(lastTs) ?? lastTsMs
+    }
+    return lastTsMs
+  }
   const stats: RenderPipelineStats = { records: 0, events: 0, flows: 0, filteredFlows: 0, ended: 0, streamErrors: 0, liveFlows: 0 }
 
   function remember(flow_id: string, filtered: boolean): void {
@@ -385,8 +396,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
     record(r) {
       if (!r || typeof r.flow_id !== 'string') return
       stats.records++
-      const t = tsMs(r.ts)
-      if (t !== undefined) lastRecordTime = t
+      if (typeof r.ts === 'string') lastTs = r.ts
       const v = view(r)
       if (!v) return
       if (v.session_id === '' && typeof r.session_id === 'string') v.session_id = r.session_id
@@ -458,7 +468,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       emit(screen.drain())
     },
     get lastRecordTime() {
-      return lastRecordTime
+      return recordTime()
     },
     get stats() {
       stats.liveFlows = views.size

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
-import { follow, readJsonl, type JsonlError } from '@agenttap/jsonl-io'
+import { createReadStream } from 'node:fs'
+import { createJsonlParser, follow, type JsonlError } from '@agenttap/jsonl-io'
 import { MonitorError } from './errors.js'
 
 /** One item a source yields: a parsed value and where it came from (when read from text). */
@@ -10,6 +11,8 @@ export interface SourceItem {
   /** 1-based line number in `file` (or in stdin). */
   line?: number
   file?: string
+  /** In-band read error (malformed line), in its place among the records. `value` is undefined. */
+  error?: JsonlError
 }
 
 /** The three files a proxy writes under `<log root>/all-mitm-sse/`. */
@@ -58,7 +61,7 @@ export function resolveSourceFiles(path: string | undefined, opts: { logDir?: st
  * Merges async iterables as items arrive (live sources: one slow file never blocks another).
  * Ends when all end; an error in one ends the merge with that error.
  */
-export async function* mergeLive<T>(sources: readonly AsyncIterable<T>[]): AsyncGenerator<T> {
+export async function* mergeLive<T extends { file?: string }>(sources: readonly AsyncIterable<T>[], files?: readonly string[]): AsyncGenerator<T> {
   const its = sources.map((s) => s[Symbol.asyncIterator]())
   const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>()
   const pull = (i: number) => pending.set(i, (its[i] as AsyncIterator<T>).next().then((r) => ({ i, r })))
@@ -71,6 +74,7 @@ export async function* mergeLive<T>(sources: readonly AsyncIterable<T>[]): Async
         continue
       }
       pull(i)
+      if (files && files[i] !== undefined) r.value.file = files[i]
       yield r.value
     }
   } finally {
@@ -85,31 +89,160 @@ function tsOf(item: SourceItem): number {
 }
 
 /**
+ * A sort key for a record's `ts`: the string itself when it is canonical (ISO-8601 UTC with ms,
+ * `2026-11-20T10:00:00.000Z`: lexicographic order is time order, no Date.parse per record),
+ * else its canonical form, '' when absent or invalid (sorts first).
+ */
+function timeKey(item: SourceItem): string {
+  const ts = (item.value as { ts?: unknown } | null)?.ts
+  if (typeof ts !== 'string') return ''
+  if (ts.length === 24 && ts.charCodeAt(23) === 90 /* Z */ && ts.charCodeAt(10) === 84 /* T */) return ts
+  const ms = Date.parse(ts)
+  return Number.isNaN(ms) ? '' : new Date(ms).toISOString()
+}
+
+/**
  * Merges finished files by record time (`ts`), so a replay of the three capture files shows a
  * flow's request, stream and end in the order they happened. Each input must be in time order
- * (as a proxy writes them); ties keep input order.
+ * (as a proxy writes them); ties keep input order. `files[i]` is put on the items of input `i`.
  */
-export async function* mergeByTime(sources: readonly AsyncIterable<SourceItem>[]): AsyncGenerator<SourceItem> {
+export async function* mergeByTime(sources: readonly AsyncIterable<SourceItem>[], files?: readonly string[]): AsyncGenerator<SourceItem> {
   const its = sources.map((s) => s[Symbol.asyncIterator]())
-  const heads: (IteratorResult<SourceItem> | undefined)[] = await Promise.all(its.map((it) => it.next()))
+  const n = its.length
+  const heads: (SourceItem | undefined)[] = new Array<SourceItem | undefined>(n)
+  const keys: string[] = new Array<string>(n).fill('')
+  const take = async (i: number) => {
+    const r = await (its[i] as AsyncIterator<SourceItem>).next()
+    if (r.done) heads[i] = undefined
+    else {
+      const item = r.value
+      if (files && files[i] !== undefined) item.file = files[i]
+      heads[i] = item
+      keys[i] = timeKey(item)
+    }
+  }
+  await Promise.all(its.map((_, i) => take(i)))
   try {
     for (;;) {
       let best = -1
-      let bestTs = Infinity
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]
-        if (!h || h.done) continue
-        const t = tsOf(h.value)
-        if (best === -1 || t < bestTs) {
+      let second = -1
+      for (let i = 0; i < n; i++) {
+        if (heads[i] === undefined) continue
+        if (best === -1 || (keys[i] as string) < (keys[best] as string)) {
+          second = best
           best = i
-          bestTs = t
-        }
+        } else if (second === -1 || (keys[i] as string) < (keys[second] as string)) second = i
       }
       if (best === -1) return
-      const h = heads[best] as IteratorYieldResult<SourceItem>
-      heads[best] = await (its[best] as AsyncIterator<SourceItem>).next()
-      yield h.value
+      // Run ahead on the best input while it stays before the next input's head.
+      const limit = second === -1 ? undefined : (keys[second] as string)
+      do {
+        yield heads[best] as SourceItem
+        await take(best)
+      } while (heads[best] !== undefined && (limit === undefined || (keys[best] as string) <= limit))
     }
+  } finally {
+    await Promise.allSettled(its.map((it) => it.return?.()))
+  }
+}
+
+/**
+ * Reads a JSONL file or byte stream as batches of items (one batch per read chunk), malformed
+ * lines in-band where they were. One await per chunk instead of one per record: the fast path for
+ * replays, batch reads and stdin.
+ */
+export async function* readBatches(
+  source: string | AsyncIterable<Uint8Array | string>,
+  opts: { file?: string; signal?: AbortSignal; chunkBytes?: number; maxLineBytes?: number } = {},
+): AsyncGenerator<SourceItem[]> {
+  const file = opts.file ?? (typeof source === 'string' ? source : undefined)
+  let batch: SourceItem[] = []
+  const parser = createJsonlParser({
+    onRecord: (value, info) => batch.push(file === undefined ? { value, line: info.line } : { value, line: info.line, file }),
+    onError: (error) => batch.push(file === undefined ? { value: undefined, error } : { value: undefined, error, file }),
+    ...(file !== undefined ? { file } : {}),
+    ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
+  })
+  const stream =
+    typeof source === 'string'
+      ? createReadStream(source, { highWaterMark: opts.chunkBytes ?? 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) })
+      : source
+  try {
+    for await (const chunk of stream) {
+      if (opts.signal?.aborted) return
+      parser.feed(chunk as Uint8Array | string)
+      if (batch.length > 0) {
+        const out = batch
+        batch = []
+        yield out
+      }
+    }
+    parser.end()
+    if (batch.length > 0) yield batch
+  } catch (err) {
+    if ((err as { name?: string }).name === 'AbortError' || opts.signal?.aborted) return
+    throw err
+  }
+}
+
+/**
+ * Merges time-ordered batch streams by record time into batches (see {@link mergeByTime}). Holds
+ * one batch per input; awaits only when an input's batch is used up.
+ */
+export async function* mergeBatchesByTime(sources: readonly AsyncIterable<SourceItem[]>[], outBatch = 4096): AsyncGenerator<SourceItem[]> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]())
+  const n = its.length
+  const bufs: (SourceItem[] | undefined)[] = new Array<SourceItem[] | undefined>(n)
+  const pos: number[] = new Array<number>(n).fill(0)
+  const keys: string[] = new Array<string>(n).fill('')
+  const refill = async (i: number): Promise<void> => {
+    for (;;) {
+      const r = await (its[i] as AsyncIterator<SourceItem[]>).next()
+      if (r.done) {
+        bufs[i] = undefined
+        return
+      }
+      if (r.value.length === 0) continue
+      bufs[i] = r.value
+      pos[i] = 0
+      keys[i] = timeKey(r.value[0] as SourceItem)
+      return
+    }
+  }
+  await Promise.all(its.map((_, i) => refill(i)))
+  let out: SourceItem[] = []
+  try {
+    for (;;) {
+      let best = -1
+      let second = -1
+      for (let i = 0; i < n; i++) {
+        if (bufs[i] === undefined) continue
+        if (best === -1 || (keys[i] as string) < (keys[best] as string)) {
+          second = best
+          best = i
+        } else if (second === -1 || (keys[i] as string) < (keys[second] as string)) second = i
+      }
+      if (best === -1) break
+      const limit = second === -1 ? undefined : (keys[second] as string)
+      const buf = bufs[best] as SourceItem[]
+      let p = pos[best] as number
+      // Run ahead on the best input while it stays at or before the next input's head.
+      for (;;) {
+        out.push(buf[p] as SourceItem)
+        p++
+        if (p >= buf.length) break
+        const k = timeKey(buf[p] as SourceItem)
+        keys[best] = k
+        if (limit !== undefined && k > limit) break
+      }
+      pos[best] = p
+      if (out.length >= outBatch) {
+        yield out
+        out = []
+      }
+      if (p >= buf.length) await refill(best)
+    }
+    if (out.length > 0) yield out
   } finally {
     await Promise.allSettled(its.map((it) => it.return?.()))
   }
@@ -180,33 +313,32 @@ async function* delayed(src: AsyncIterable<SourceItem>, ms: number, signal: Abor
   }
 }
 
-async function* withFile(src: AsyncIterable<{ value: unknown; line: number }>, file: string): AsyncGenerator<SourceItem> {
-  for await (const { value, line } of src) yield { value, line, file }
-}
 
-/** Opens files (one or several) as one stream of items. stdin is `-`. */
-export function openSource(files: readonly string[], opts: OpenSourceOptions): AsyncIterable<SourceItem> {
+/**
+ * Opens files (one or several) as one stream. stdin is `-`. Reading to the end (no `follow`)
+ * yields batches (arrays) of items with malformed lines in-band; following yields single items.
+ * Items of several followed files carry their `file`; a single file's items do not (the caller
+ * knows it).
+ */
+export function openSource(files: readonly string[], opts: OpenSourceOptions): AsyncIterable<SourceItem | SourceItem[]> {
   const signal = opts.signal
   if (files.length === 1 && files[0] === '-') {
-    return withFile(readJsonl(process.stdin as AsyncIterable<Uint8Array>, { onError: opts.onError, file: 'stdin', ...(signal ? { signal } : {}) }), 'stdin')
+    return readBatches(process.stdin as AsyncIterable<Uint8Array>, { file: 'stdin', ...(signal ? { signal } : {}) })
   }
   if (!opts.follow) {
     for (const f of files) {
       if (!existsSync(f)) throw new MonitorError('SOURCE_ERROR', `cannot read ${f}: no such file (pass a capture file, a log directory, or - for stdin)`)
     }
-    const its = files.map((f) => withFile(readJsonl(f, { onError: opts.onError, ...(signal ? { signal } : {}) }), f))
-    return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeByTime(its)
+    const its = files.map((f) => readBatches(f, signal ? { signal } : {}))
+    return its.length === 1 ? (its[0] as AsyncIterable<SourceItem[]>) : mergeBatchesByTime(its)
   }
   const pollMs = opts.pollMs ?? 250
   const hold = opts.flowEndHoldMs ?? 2 * pollMs
   const its = files.map((f) => {
-    const it = withFile(
-      follow(f, { onError: opts.onError, pollMs, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) }),
-      f,
-    )
+    const it: AsyncIterable<SourceItem> = follow(f, { onError: opts.onError, pollMs, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) })
     return basename(f) === 'sse_flow_ends.jsonl' && files.length > 1 && hold > 0 ? delayed(it, hold, signal) : it
   })
-  return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeLive(its)
+  return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeLive(its, files)
 }
 
 /** Options of {@link paced}. */
