@@ -14,6 +14,11 @@ export interface FlowMonitorOptions extends EventRendererOptions, Omit<FlowRegis
   sessionGuardMs?: number
   /** See {@link ScreenControllerOptions.maxBufferedChars}. */
   maxBufferedChars?: number
+  /**
+   * The output goes to a terminal that honours `backtrack` (`\r\x1b[2K`). `false` (pipes, logs):
+   * no raw-argument previews, no row replays, so no op ever needs erasing. @defaultValue true
+   */
+  tty?: boolean
   /** Print a one-line summary (stop reason, tokens, timings) when a flow finishes. @defaultValue true */
   summaries?: boolean
   /** Every flow state change. */
@@ -100,7 +105,9 @@ export function createFlowMonitor(opts: FlowMonitorOptions = {}): FlowMonitor {
   if (opts.maxRetained !== undefined) regOpts.maxRetained = opts.maxRetained
   if (opts.onError !== undefined) regOpts.onError = opts.onError
   const registry = createFlowRegistry(regOpts)
-  const scOpts: { now: () => number; sessionGuardMs?: number; maxBufferedChars?: number } = { now }
+  const tty = opts.tty ?? true
+  const rendererOpts: EventRendererOptions = tty ? opts : { ...opts, preview: false }
+  const scOpts: { now: () => number; sessionGuardMs?: number; maxBufferedChars?: number; replayRows?: boolean } = { now, replayRows: tty }
   if (opts.sessionGuardMs !== undefined) scOpts.sessionGuardMs = opts.sessionGuardMs
   if (opts.maxBufferedChars !== undefined) scOpts.maxBufferedChars = opts.maxBufferedChars
   const screen = createScreenController(scOpts)
@@ -109,7 +116,7 @@ export function createFlowMonitor(opts: FlowMonitorOptions = {}): FlowMonitor {
   function pipe(flow_id: string, meta: { url?: string; provider?: string; client?: string }): FlowPipe {
     let p = pipes.get(flow_id)
     if (!p) {
-      const renderer = createEventRenderer(opts)
+      const renderer = createEventRenderer(rendererOpts)
       const normalizer = createStreamNormalizer({
         flow_id,
         flow: meta,

@@ -17,6 +17,12 @@ export interface ScreenControllerOptions {
    * @defaultValue 1048576
    */
   maxBufferedChars?: number
+  /**
+   * Erase a card's unfinished row on a switch and replay it after the card's next header.
+   * `false` for pipes and logs (a backtrack cannot erase there): the row is ended with a newline
+   * instead and never repeated. @defaultValue true
+   */
+  replayRows?: boolean
 }
 
 /** A card as the controller sees it. */
@@ -114,6 +120,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
   const guard = opts.sessionGuardMs ?? 2000
   const maxBuffered = opts.maxBufferedChars ?? 1024 * 1024
   const now = opts.now
+  const replayRows = opts.replayRows ?? true
 
   let cards = new Map<string, Card>()
   // Cards dropped after finishing, remembered (bounded) so late output keeps its header data.
@@ -220,7 +227,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
   function switchTo(out: RenderOp[], c: Card, erase = true): void {
     const prev = current
     if (lineOpen) {
-      if (erase && prev && prev.state === 'STREAMING' && prev.lineTrackable && prev.lineOps.length > 0) {
+      if (erase && replayRows && prev && prev.state === 'STREAMING' && prev.lineTrackable && prev.lineOps.length > 0) {
         // Erase the interrupted row and replay it when the card comes back, so the row stays
         // whole (and a later backtrack of it, e.g. a command replacing its raw preview, works).
         emit(out, [{ op: 'backtrack' }])

@@ -114,6 +114,19 @@ describe('createToolCallRenderer: shell commands', () => {
     expect(render('Bash', parts).lines).toEqual(['$ ls'])
   })
 
+  it('with preview: false shows nothing until settled and never backtracks', () => {
+    const sh = render('shell', ['{"command":["bash",', '"-lc","ls', ' -la"]}'], { preview: false })
+    expect(sh.ops).toEqual([
+      { op: 'text', text: '$ ', style: 'command' },
+      { op: 'text', text: 'ls', style: 'command' },
+      { op: 'text', text: ' -la', style: 'command' },
+      { op: 'newline' },
+    ])
+    const js = render('Read', ['{"file_path":', '"/a"}'], { preview: false })
+    expect(js.backtracks).toBe(0)
+    expect(js.lines).toEqual(['Read {', '  "file_path": "/a"', '}'])
+  })
+
   it('rejects a window below 8', () => {
     expect(() => createToolCallRenderer({ argsSubDeltas: 4 })).toThrow(FlowFsmError)
     expect(() => createToolCallRenderer({ argsSubDeltas: 4 })).toThrow(/expected an integer >= 8/)

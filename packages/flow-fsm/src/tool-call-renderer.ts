@@ -20,6 +20,12 @@ export interface ToolCallRendererOptions {
    * @defaultValue 72
    */
   previewChars?: number
+  /**
+   * Show the raw arguments while detection runs (then erase them with a backtrack). `false` for
+   * pipes and logs, where a backtrack cannot erase: nothing is shown until the call is settled,
+   * and no backtrack is ever emitted. @defaultValue true
+   */
+  preview?: boolean
   /** Extra tool names whose `command`/`cmd` string is a shell line (added to the defaults). */
   shellTools?: readonly string[]
   /**
@@ -95,6 +101,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     )
   }
   const previewChars = opts.previewChars ?? 72
+  const preview = opts.preview ?? true
   const shellTools =
     opts.shellTools === undefined || opts.shellTools.length === 0
       ? DEFAULT_SHELL_SET
@@ -170,7 +177,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     }
   }
 
-  function preview(out: RenderOp[], fragment: string): void {
+  function showPreview(out: RenderOp[], fragment: string): void {
     if (previewCut || fragment === '') return
     const flat = sanitizeText(fragment.replace(/[\r\n\t]/g, ' '))
     const room = previewChars - previewShown
@@ -186,7 +193,10 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
   }
 
   function toShell(out: RenderOp[], f: ShellForm, pos: number, raw: string): void {
-    if (mode !== 'shell_wait') out.push({ op: 'backtrack' }, { op: 'text', text: '$ ', style: 'command' })
+    if (mode !== 'shell_wait') {
+      if (preview) out.push({ op: 'backtrack' })
+      out.push({ op: 'text', text: '$ ', style: 'command' })
+    }
     mode = 'shell'
     form = f
     fragments = []
@@ -197,7 +207,8 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     mode = 'json'
     fragments = []
     formatter = makeFormatter()
-    out.push({ op: 'backtrack' }, { op: 'text', text: `${sanitizeText(call?.name ?? '')} `, style: 'tool' })
+    if (preview) out.push({ op: 'backtrack' })
+    out.push({ op: 'text', text: `${sanitizeText(call?.name ?? '')} `, style: 'tool' })
     pushText(out, formatter.feed(raw), 'tool')
   }
 
@@ -208,7 +219,8 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     else if (d.state === 'likely_shell') {
       if (mode === 'pending') {
         // `["bash", …` is a shell command already: switch now, the script follows.
-        out.push({ op: 'backtrack' }, { op: 'text', text: '$ ', style: 'command' })
+        if (preview) out.push({ op: 'backtrack' })
+        out.push({ op: 'text', text: '$ ', style: 'command' })
         mode = 'shell_wait'
       }
       if (complete || pendingChars > MAX_PENDING_CHARS) toShell(out, 'argv', d.pos, raw)
@@ -285,7 +297,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
         tail.push({ op: 'text', text: sanitizeText(c.name), style: 'tool' }, { op: 'newline' })
       } else {
         mode = 'pending'
-        tail.push({ op: 'text', text: `${sanitizeText(c.name)} `, style: 'tool' })
+        if (preview) tail.push({ op: 'text', text: `${sanitizeText(c.name)} `, style: 'tool' })
       }
       out.push(...track(tail))
       return out
@@ -303,7 +315,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
           fragments.push(fragment)
           pendingChars += fragment.length
           deltas++
-          preview(out, fragment)
+          if (preview) showPreview(out, fragment)
           settle(out, false)
           break
         case 'shell':

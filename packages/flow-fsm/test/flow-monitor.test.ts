@@ -223,3 +223,17 @@ describe('createFlowMonitor: argument chunking does not change the screen', () =
     }
   })
 })
+
+describe('createFlowMonitor: pipes (tty: false)', () => {
+  it('never emits a backtrack and prints every row once, even with cards alternating', () => {
+    for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl', 'interleaved-sessions.jsonl']) {
+      const recs = shared(name)
+      const tty = replay(recs, { sessionGuardMs: 0 }, 1)
+      const pipe = replay(recs, { sessionGuardMs: 0, tty: false }, 1)
+      expect(pipe.ops.some((o) => o.op === 'backtrack'), name).toBe(false)
+      // what a pipe shows equals what the terminal finally shows, card by card (rows may split at switches)
+      const flat = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.replace(/\n/g, '')]))
+      expect(flat(perFlow(pipe.ops)), name).toEqual(flat(perFlow(tty.ops)))
+    }
+  })
+})
