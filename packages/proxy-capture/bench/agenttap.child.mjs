@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs'
 import { createCaptureProxy } from '../dist/index.js'
 
 const [caDir, logDir, certPath] = process.argv.slice(2)
-const proxy = createCaptureProxy({ port: 0, caDir, logDir, includeHosts: ['127.0.0.1'], upstreamCa: readFileSync(certPath, 'utf8') })
+// BENCH_NO_CAPTURE=1 measures the pass-through alone (nothing captured).
+const proxy = createCaptureProxy({
+  port: 0,
+  caDir,
+  logDir,
+  ...(process.env.BENCH_NO_CAPTURE ? { excludeHosts: ['127.0.0.1'] } : { includeHosts: ['127.0.0.1'] }),
+  upstreamCa: readFileSync(certPath, 'utf8'),
+})
 await proxy.start()
 process.stdout.write(`${proxy.port} ${proxy.caCertPath}\n`)
 process.on('SIGTERM', async () => {

@@ -2,19 +2,24 @@
 // Figures: per-event added latency (p50/p99), HTTPS req/s for small streamed responses at
 // concurrency 1 and 32, and proxy RSS while a slow client drains a large stream.
 // Targets: p99 added latency ≤ 2 ms; req/s ≥ 5× mitmdump's; RSS bounded with a slow client.
-// Quick run: BENCH_SCALE=0.2 node bench/proxy.bench.mjs   (or --scale 0.2)
+// The machine may be shared: every path runs in interleaved rounds and medians are reported.
+// Quick run: BENCH_SCALE=0.2 node bench/proxy.bench.mjs   (or --scale 0.2; --rounds N)
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const argScale = process.argv.indexOf('--scale')
-const SCALE = Number(argScale > 0 ? process.argv[argScale + 1] : process.env.BENCH_SCALE ?? 1) || 1
+const arg = (name) => {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+const SCALE = Number(arg('--scale') ?? process.env.BENCH_SCALE ?? 1) || 1
+const ROUNDS = Number(arg('--rounds') ?? 3) || 3
 const dir = mkdtempSync(join(tmpdir(), 'agenttap-bench-'))
 const children = []
 const now = () => performance.timeOrigin + performance.now()
@@ -25,8 +30,8 @@ function cleanup() {
 process.on('exit', cleanup)
 process.on('SIGINT', () => process.exit(130))
 
-function startChild(cmd, args, opts = {}) {
-  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+function startChild(cmd, args) {
+  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(c)
   let err = ''
   c.stderr.on('data', (d) => (err += d))
@@ -63,7 +68,12 @@ function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
-/** keep-alive agent; through a proxy each socket is a CONNECT tunnel + TLS with `ca`. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+/** Keep-alive agent; through a proxy each socket is a CONNECT tunnel + TLS trusting `ca`. */
 function makeAgent(proxyPort, ca, maxSockets) {
   const agent = new HttpsAgent({ keepAlive: true, maxSockets, ca })
   if (proxyPort) {
@@ -95,8 +105,9 @@ function get(agent, port, path, onData) {
   })
 }
 
+/** Per-event latency: upstream stamps each event with its send time; the client subtracts. */
 async function latency(agent, port) {
-  const n = Math.max(50, Math.round(400 * SCALE))
+  const n = Math.max(60, Math.round(300 * SCALE))
   const lat = []
   let buf = ''
   await get(agent, port, `/stream?n=${n}&gap=3`, (c) => {
@@ -110,75 +121,96 @@ async function latency(agent, port) {
       if (m) lat.push(t - Number(m[1]))
     }
   })
-  // First events include connection warm-up effects on every path; drop 5%.
-  lat.splice(0, Math.ceil(lat.length * 0.05))
+  lat.splice(0, Math.ceil(lat.length * 0.05)) // connection warm-up, on every path alike
   return lat.sort((a, b) => a - b)
 }
 
 async function throughput(agent, port, concurrency) {
-  const ms = Math.max(500, 3000 * SCALE)
-  // Warm the pool (tunnels + TLS) so steady-state request cost is what's measured.
-  await Promise.all(Array.from({ length: concurrency }, () => get(agent, port, '/small')))
+  const ms = Math.max(400, 2000 * SCALE)
+  await Promise.all(Array.from({ length: concurrency }, () => get(agent, port, '/small'))) // warm pool
   let done = 0
-  let failed = 0
   const end = performance.now() + ms
   const t0 = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
-        try {
-          await get(agent, port, '/small')
-          done++
-        } catch {
-          failed++
-        }
+        await get(agent, port, '/small')
+        done++
       }
     }),
   )
-  return { rps: done / ((performance.now() - t0) / 1000), failed }
+  return done / ((performance.now() - t0) / 1000)
 }
 
-async function slowClientRss(agent, port, pid) {
-  const mb = Math.max(8, Math.round(48 * SCALE))
-  const before = rssKiB(pid)
-  let peak = before
-  const sampler = setInterval(() => {
-    const r = rssKiB(pid)
-    if (r > peak) peak = r
-  }, 25)
-  let received = 0
-  await get(agent, port, `/big?mb=${mb}`, (c, res) => {
-    received += c.length
-    // A slow reader: pause after each chunk, drain at ~10-20 MB/s.
+async function slowRead(agent, port, mb) {
+  await get(agent, port, `/big?mb=${mb}`, (_c, res) => {
+    // A slow reader: pause after each chunk (~10-20 MB/s, far below what the upstream sends).
     res.pause()
     setTimeout(() => res.resume(), 2)
   })
-  clearInterval(sampler)
-  return { mb, received, beforeMiB: before / 1024, peakMiB: peak / 1024, growthMiB: (peak - before) / 1024 }
 }
 
-async function measure(name, proxyPort, ca, pid) {
-  const r = { name }
-  r.lat = await latency(makeAgent(proxyPort, ca, 1), upstreamPort)
-  r.c1 = await throughput(makeAgent(proxyPort, ca, 1), upstreamPort, 1)
-  r.c32 = await throughput(makeAgent(proxyPort, ca, 32), upstreamPort, 32)
-  if (pid) r.rss = await slowClientRss(makeAgent(proxyPort, ca, 1), upstreamPort, pid)
-  return r
+/** Peak RSS while a slow client drains N MiB, then 2N MiB: bounded = the peak doesn't follow the size. */
+async function slowClientRss(agent, port, pid) {
+  const mb = Math.max(8, Math.round(32 * SCALE))
+  const peakDuring = async (size) => {
+    let peak = rssKiB(pid)
+    const sampler = setInterval(() => {
+      const r = rssKiB(pid)
+      if (r > peak) peak = r
+    }, 20)
+    await slowRead(agent, port, size)
+    clearInterval(sampler)
+    return peak / 1024
+  }
+  const before = rssKiB(pid) / 1024
+  const peak1 = await peakDuring(mb)
+  const peak2 = await peakDuring(mb * 2)
+  return { mb, before, peak1, peak2, growth: peak2 - peak1 }
+}
+
+async function measureAll(paths) {
+  const acc = new Map(paths.map((p) => [p.name, { p50: [], p99: [], c1: [], c32: [] }]))
+  for (const p of paths) {
+    p.a1 = makeAgent(p.port, p.ca, 1)
+    p.a32 = makeAgent(p.port, p.ca, 32)
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const p of paths) {
+      const a = acc.get(p.name)
+      const l = await latency(p.a1, upstreamPort)
+      a.p50.push(pct(l, 50))
+      a.p99.push(pct(l, 99))
+      a.c1.push(await throughput(p.a1, upstreamPort, 1))
+      a.c32.push(await throughput(p.a32, upstreamPort, 32))
+    }
+  }
+  const out = []
+  for (const p of paths) {
+    const a = acc.get(p.name)
+    out.push({
+      name: p.name,
+      p50: median(a.p50),
+      p99: median(a.p99),
+      c1: median(a.c1),
+      c32: median(a.c32),
+      rss: p.pid ? await slowClientRss(makeAgent(p.port, p.ca, 1), upstreamPort, p.pid) : undefined,
+    })
+  }
+  return out
 }
 
 // --- setup
 execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
 const upstreamCert = readFileSync(join(dir, 'c.pem'), 'utf8')
-const up = await startChild(process.execPath, [join(here, 'upstream.child.mjs'), join(dir, 'k.pem'), join(dir, 'c.pem')])
-const upstreamPort = Number(up.line)
+const upChild = await startChild(process.execPath, [join(here, 'upstream.child.mjs'), join(dir, 'k.pem'), join(dir, 'c.pem')])
+const upstreamPort = Number(upChild.line)
+console.log(`proxy bench (scale ${SCALE}, ${ROUNDS} interleaved rounds, medians): upstream https://127.0.0.1:${upstreamPort}`)
 
-console.log(`proxy bench (scale ${SCALE}): upstream https://127.0.0.1:${upstreamPort}`)
-const results = []
-results.push(await measure('direct', 0, upstreamCert))
-
+const paths = [{ name: 'direct', port: 0, ca: upstreamCert }]
 const at = await startChild(process.execPath, [join(here, 'agenttap.child.mjs'), join(dir, 'ca'), join(dir, 'logs'), join(dir, 'c.pem')])
 const [atPort, atCa] = at.line.split(' ')
-results.push(await measure('agenttap', Number(atPort), readFileSync(atCa, 'utf8'), at.child.pid))
+paths.push({ name: 'agenttap', port: Number(atPort), ca: readFileSync(atCa, 'utf8'), pid: at.child.pid })
 
 const mitmdump = which('mitmdump')
 if (!mitmdump) {
@@ -190,52 +222,49 @@ if (!mitmdump) {
   children.push(m)
   const caPath = join(confdir, 'mitmproxy-ca-cert.pem')
   for (let i = 0; i < 200 && !existsSync(caPath); i++) await new Promise((r) => setTimeout(r, 50))
-  // Wait until it accepts connections.
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
+  let ready = false
+  for (let i = 0; i < 100 && !ready; i++) {
+    ready = await new Promise((r) => {
       const req = httpRequest({ host: '127.0.0.1', port: mitmPort, method: 'CONNECT', path: `127.0.0.1:${upstreamPort}` })
       req.on('connect', (_res, s) => (s.destroy(), r(true)))
       req.on('error', () => r(false))
       req.end()
     })
-    if (ok) break
-    await new Promise((r) => setTimeout(r, 100))
+    if (!ready) await new Promise((r) => setTimeout(r, 100))
   }
-  try {
-    results.push(await measure('mitmdump', mitmPort, readFileSync(caPath, 'utf8'), m.pid))
-  } catch (err) {
-    console.log(`mitmdump: FAILED (${err.message})`)
-  }
+  if (ready && existsSync(caPath)) paths.push({ name: 'mitmdump', port: mitmPort, ca: readFileSync(caPath, 'utf8'), pid: m.pid })
+  else console.log('mitmdump: FAILED to start; comparison skipped')
 }
+
+const results = await measureAll(paths)
 
 // --- report
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a')
 const direct = results[0]
-console.log('\npath        event latency p50 / p99 (ms)   req/s c=1   req/s c=32   slow-client RSS before → peak (MiB)')
+console.log('\npath        event latency p50 / p99 (ms)   req/s c=1   req/s c=32   slow-client RSS MiB: before, peak N, peak 2N')
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(11)} ${f(pct(r.lat, 50)).padStart(8)} / ${f(pct(r.lat, 99)).padEnd(8)}            ${r.c1.rps.toFixed(0).padStart(7)}   ${r.c32.rps.toFixed(0).padStart(9)}   ${r.rss ? `${f(r.rss.beforeMiB)} → ${f(r.rss.peakMiB)} (${r.rss.mb} MiB streamed)` : '-'}`,
+    `${r.name.padEnd(11)} ${f(r.p50).padStart(8)} / ${f(r.p99).padEnd(8)}            ${r.c1.toFixed(0).padStart(7)}   ${r.c32.toFixed(0).padStart(9)}   ${r.rss ? `${f(r.rss.before)}, ${f(r.rss.peak1)}, ${f(r.rss.peak2)} (N=${r.rss.mb} MiB)` : '-'}`,
   )
 }
 const agent = results.find((r) => r.name === 'agenttap')
 const mitm = results.find((r) => r.name === 'mitmdump')
-const addP50 = pct(agent.lat, 50) - pct(direct.lat, 50)
-const addP99 = pct(agent.lat, 99) - pct(direct.lat, 99)
-console.log(`\nagenttap added latency per event: p50 ${f(addP50)} ms, p99 ${f(addP99)} ms (target p99 ≤ 2 ms)`)
+const addP99 = agent.p99 - direct.p99
+console.log(`\nagenttap added latency per event: p50 ${f(agent.p50 - direct.p50)} ms, p99 ${f(addP99)} ms (target p99 ≤ 2 ms)`)
 console.log(`${addP99 <= 2 ? 'PASS' : 'MISS'} p99 added latency ≤ 2 ms`)
 if (mitm) {
-  const r1 = agent.c1.rps / mitm.c1.rps
-  const r32 = agent.c32.rps / mitm.c32.rps
-  console.log(`mitmdump added latency per event: p50 ${f(pct(mitm.lat, 50) - pct(direct.lat, 50))} ms, p99 ${f(pct(mitm.lat, 99) - pct(direct.lat, 99))} ms`)
-  console.log(`agenttap / mitmdump req/s: ×${r1.toFixed(1)} at c=1, ×${r32.toFixed(1)} at c=32 (target ≥ ×5)`)
+  const r1 = agent.c1 / mitm.c1
+  const r32 = agent.c32 / mitm.c32
+  console.log(`mitmdump added latency per event: p50 ${f(mitm.p50 - direct.p50)} ms, p99 ${f(mitm.p99 - direct.p99)} ms`)
+  console.log(`agenttap / mitmdump HTTPS req/s: ×${r1.toFixed(1)} at c=1, ×${r32.toFixed(1)} at c=32 (target ≥ ×5)`)
   console.log(`${Math.min(r1, r32) >= 5 ? 'PASS' : 'MISS'} HTTPS req/s ≥ 5× mitmdump`)
+  if (mitm.rss) console.log(`mitmdump RSS growth N → 2N: ${f(mitm.rss.growth)} MiB`)
 } else {
   console.log('SKIP HTTPS req/s ≥ 5× mitmdump (mitmdump not installed)')
 }
-// Bounded: streaming N MiB to a slow reader must not grow the proxy by anything near N.
-const bound = Math.max(24, agent.rss.mb / 2)
-console.log(`agenttap RSS growth with a slow client: ${f(agent.rss.growthMiB)} MiB while streaming ${agent.rss.mb} MiB (target < ${bound} MiB, i.e. not buffered)`)
-console.log(`${agent.rss.growthMiB < bound ? 'PASS' : 'MISS'} RSS bounded with a slow client`)
+const bound = agent.rss.mb / 4
+console.log(`agenttap RSS growth N → 2N with a slow client: ${f(agent.rss.growth)} MiB (N = ${agent.rss.mb} MiB; target < N/4 = ${f(bound)} MiB, i.e. nothing buffered in proportion)`)
+console.log(`${agent.rss.growth < bound ? 'PASS' : 'MISS'} RSS bounded with a slow client`)
 cleanup()
 rmSync(dir, { recursive: true, force: true })
 process.exit(0)

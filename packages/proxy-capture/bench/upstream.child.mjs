@@ -47,5 +47,8 @@ const server = createServer({ key: readFileSync(keyPath), cert: readFileSync(cer
   res.writeHead(404).end()
 })
 server.keepAliveTimeout = 30_000
+let connections = 0
+server.on('secureConnection', () => connections++)
+if (process.env.BENCH_UPSTREAM_STATS) setInterval(() => process.stderr.write(`upstream connections: ${connections}\n`), 1000).unref()
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`))
 process.on('SIGTERM', () => process.exit(0))

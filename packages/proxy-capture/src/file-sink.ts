@@ -9,6 +9,9 @@ export function defaultLogDir(): string {
   return process.env['AGENTTAP_LOG_DIR'] ?? join(homedir(), 'centralized-logs')
 }
 
+/** Raw bodies up to this size are buffered and written in one call when the flow ends. */
+const RAW_BUFFER_BYTES = 256 * 1024
+
 /** Where a client's per-agent view of `sse_lines.jsonl` lives, by detected client. */
 const CLIENT_DIRS: Record<string, string> = { 'claude-code': 'claude', codex: 'codex' }
 
@@ -82,6 +85,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       // instead of open + write + close round trips through the thread pool.
       let ws: ReturnType<typeof createWriteStream> | undefined
       let pending: (Uint8Array | string)[] = []
+      let pendingBytes = 0
       let ended = false
       const track = (p: Promise<void>): void => {
         rawOpen.add(p)
@@ -109,7 +113,10 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
             return
           }
           pending.push(chunk)
-          if (pending.length > 1) {
+          pendingBytes += chunk.length
+          // Small bodies (most LLM responses) are kept and written in one writeFile at the end:
+          // a write stream per flow costs an open + close round trip each.
+          if (pendingBytes > RAW_BUFFER_BYTES) {
             ws = open()
             for (const c of pending) ws.write(c)
             pending = []
@@ -122,7 +129,10 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
             if (!ws.destroyed && !ws.writableEnded) ws.end()
             return
           }
-          const data = pending.length === 1 ? (pending[0] as Uint8Array | string) : ''
+          const data =
+            pending.length === 1
+              ? (pending[0] as Uint8Array | string)
+              : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
           pending = []
           track(
             new Promise<void>((resolve) =>
