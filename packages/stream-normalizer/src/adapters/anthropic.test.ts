@@ -130,4 +130,15 @@ describe('Anthropic Messages adapter', () => {
     expect(r.errors).toEqual(['UNEXPECTED_EVENT'])
     expect(r.brief.filter((e) => e['type'] === 'unknown')).toHaveLength(1)
   })
+
+  it('a second message_start in one flow closes the unfinished first message', () => {
+    const r = run([start, blockStart(0, { type: 'text', text: '' }), blockDelta(0, { type: 'text_delta', text: 'a' }), start, blockStart(0, { type: 'text', text: '' }), blockDelta(0, { type: 'text_delta', text: 'b' }), blockStop(0), delta('end_turn', 3), stop], A)
+    expect(r.brief.filter((e) => e['type'] === 'message_start' || e['type'] === 'message_end')).toEqual([
+      { type: 'message_start', seq: 0, message_id: 'msg_1', model: 'claude-sonnet-4-5', role: 'assistant' },
+      { type: 'message_end', seq: 3, incomplete: true },
+      { type: 'message_start', seq: 3, message_id: 'msg_1', model: 'claude-sonnet-4-5', role: 'assistant' },
+      { type: 'message_end', seq: 8, stop_reason: 'end_turn' },
+    ])
+    expect(r.errors).toEqual(['INCOMPLETE_STREAM'])
+  })
 })

@@ -30,6 +30,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
   let blocks: (Block | undefined)[] = []
   let usage: Usage = {}
   let stopReason: string | undefined
+  let started = false
   let ended = false
   let errored = false
 
@@ -147,6 +148,19 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
           blockDelta(v, seq, name, data)
           return
         case 'message_start': {
+          if (started) {
+            // Another message in the same flow: close the previous one first.
+            if (!ended) {
+              ctx.error('INCOMPLETE_STREAM', 'a new message started before the previous one stopped', seq, 'message_start')
+              messageEnd(seq, true)
+            }
+            blocks = []
+            usage = {}
+            stopReason = undefined
+            errored = false
+          }
+          started = true
+          ended = false
           const m = obj(v['message']) ?? {}
           const e: MessageStartEvent = { type: 'message_start', flow_id, provider }
           const id = str(m['id'])
@@ -212,6 +226,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
       blocks = []
       usage = {}
       stopReason = undefined
+      started = false
       ended = false
       errored = false
     },

@@ -129,4 +129,29 @@ describe('OpenAI Responses adapter', () => {
     expect(r.errors).toEqual(['UNEXPECTED_EVENT'])
     expect(r.brief[0]).toMatchObject({ type: 'unknown', seq: 0, index: 3 })
   })
+
+  it('several responses on one WebSocket connection: each starts and ends its own message, later usage adds', () => {
+    const r = run([
+      ev('response.created', { response: resp('in_progress') }),
+      ev('response.output_text.delta', { item_id: 'm1', output_index: 0, delta: 'one' }),
+      ev('response.completed', { response: resp('completed', { usage }) }),
+      ev('response.created', { response: { ...resp('in_progress'), id: 'resp_2' } }),
+      ev('response.output_text.delta', { item_id: 'm2', output_index: 0, delta: 'two' }),
+      ev('response.created', { response: { ...resp('in_progress'), id: 'resp_3' } }),
+      ev('response.completed', { response: { ...resp('completed', { usage }), id: 'resp_3' } }),
+    ], R)
+    expect(r.brief.map((e) => [e['type'], e['message_id'] ?? e['stop_reason'] ?? e['cumulative'] ?? e['text'], e['incomplete']])).toEqual([
+      ['message_start', 'resp_1', undefined],
+      ['text_delta', 'one', undefined],
+      ['usage', true, undefined],
+      ['message_end', 'completed', undefined],
+      ['message_start', 'resp_2', undefined],
+      ['text_delta', 'two', undefined],
+      ['message_end', undefined, true],
+      ['message_start', 'resp_3', undefined],
+      ['usage', false, undefined],
+      ['message_end', 'completed', undefined],
+    ])
+    expect(r.errors).toEqual(['INCOMPLETE_STREAM'])
+  })
 })

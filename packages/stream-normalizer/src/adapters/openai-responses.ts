@@ -66,6 +66,8 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
   const provider = 'openai-responses' as const
   let started = false
   let ended = false
+  /** Responses seen in this flow: a WebSocket connection carries one after another. */
+  let responses = 0
   let errored = false
   let lastError: string | undefined
   let lastErrorCode: string | undefined
@@ -116,7 +118,9 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     setUsage(usage, 'cache_read_input_tokens', obj(u['input_tokens_details'])?.['cached_tokens'])
     setUsage(usage, 'reasoning_tokens', obj(u['output_tokens_details'])?.['reasoning_tokens'])
     setUsage(usage, 'total_tokens', u['total_tokens'])
-    ctx.emit(withBase<UsageEvent>({ type: 'usage', flow_id, provider, usage, cumulative: true }, seq, undefined))
+    // Each response reports its usage once: the first is the flow's usage, later responses on
+    // the same connection add to it.
+    ctx.emit(withBase<UsageEvent>({ type: 'usage', flow_id, provider, usage, cumulative: responses <= 1 }, seq, undefined))
   }
 
   function messageEnd(seq: number | undefined, stop: string | undefined, incomplete: boolean, detail?: string): void {
@@ -137,7 +141,19 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
   }
 
   function start(r: Record<string, unknown> | undefined, seq: number | undefined): void {
+    if (started) {
+      // A new response on the same connection: close the previous one first.
+      if (!ended) {
+        ctx.error('INCOMPLETE_STREAM', 'a new response started before the previous one completed', seq, 'response.created')
+        messageEnd(seq, errored ? 'error' : undefined, true)
+      }
+      errored = false
+      lastError = undefined
+      lastErrorCode = undefined
+    }
+    responses++
     started = true
+    ended = false
     const e: MessageStartEvent = { type: 'message_start', flow_id, provider, role: 'assistant' }
     const id = str(r?.['id'])
     if (id !== undefined) e.message_id = id
@@ -186,7 +202,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
       }
       switch (type) {
         case 'response.created':
-          if (!started) start(obj(v['response']), seq)
+          start(obj(v['response']), seq)
           return
         case 'response.output_item.added': {
           const item = obj(v['item'])
@@ -277,6 +293,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     reset() {
       started = false
       ended = false
+      responses = 0
       errored = false
       lastError = undefined
       lastErrorCode = undefined
