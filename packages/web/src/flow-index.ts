@@ -24,8 +24,8 @@ export interface FlowEntry {
   memEvicted: boolean
   /** Highest `seq` seen, to drop duplicates when files and a record stream overlap. */
   maxSeq: number
-  /** Latest record time (ms) for idle detection. */
-  lastTs: number
+  /** Latest record time (ISO, compared as text; parsed only by tick) for idle detection. */
+  lastTs: string
   /** `flow_end.events`: once that many events are indexed, the live normalizer is retired. */
   expectedEvents?: number
 }
@@ -62,6 +62,7 @@ export interface FlowIndex {
   readonly evicted: number
 }
 
+const DELTA_EVENT = /(?:^content_block_delta|\.delta)$/
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 
@@ -121,7 +122,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       lineOffsets: [],
       memEvicted: false,
       maxSeq: -1,
-      lastTs: Date.parse(ts) || now(),
+      lastTs: ts,
     }
     flows.set(flow_id, e)
     streaming.add(flow_id)
@@ -249,8 +250,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       const ts = text(r['ts']) ?? new Date(now()).toISOString()
       const e = entryFor(flow_id, session_id, ts)
       const s = e.summary
-      const t = Date.parse(ts)
-      if (!Number.isNaN(t) && t > e.lastTs) e.lastTs = t
+      if (ts > e.lastTs) e.lastTs = ts
       if (type === 'flow') {
         if (s.has_request && loc === undefined) return flow_id // duplicate via the record stream
         s.has_request = true
@@ -303,6 +303,15 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
           if (ev !== undefined) line.event = ev
           if (r['transport'] === 'ws' || r['transport'] === 'sse') line.transport = r['transport']
           keepMem(e, data.length + 64, (m) => m.lines.push(line))
+        }
+        // Text / argument deltas never change a list row (tool calls are counted at their start,
+        // usage and stop reason come with lifecycle events); skipping them halves indexing time.
+        // The detail view runs the normalizer over every event.
+        const evName = r['event']
+        if (typeof evName === 'string' && DELTA_EVENT.test(evName)) {
+          if (s.state !== 'streaming') maybeRetireNormalizer(e)
+          dirty.add(flow_id)
+          return flow_id
         }
         const n = normalizerFor(e)
         n.feedRecord({
@@ -373,7 +382,8 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
           streaming.delete(id)
           continue
         }
-        if (t - e.lastTs > idleMs) {
+        const last = Date.parse(e.lastTs)
+        if (t - (Number.isNaN(last) ? t : last) > idleMs) {
           e.summary.state = 'dead'
           streaming.delete(id)
           normalizers.delete(id)
