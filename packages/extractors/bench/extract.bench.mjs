@@ -1,6 +1,7 @@
 // Benchmarks of @agenttap/extractors on a generated capture (deleted afterwards).
 //   node bench/extract.bench.mjs                 # ~100 MB and ~1 GB captures
 //   BENCH_SCALE=0.1 node bench/extract.bench.mjs # 10 MB and 100 MB: a quick run
+//   node bench/extract.bench.mjs --small-dir=/tmp/cap100 --big-dir=/tmp/cap1g   # reuse captures (not deleted)
 // Targets (issue 8): `prompts -n 5` under 0.2 s whatever the log size (shown at both sizes,
 // end-to-end CLI process and library call); `usage` over the big capture at least 5× faster
 // than a line-by-line Node pass. Also shown: sessions via DuckDB, and rg vs DuckDB for
@@ -26,8 +27,16 @@ const tmp = mkdtempSync(join(tmpdir(), 'agenttap-extract-bench-'))
 const cleanup = () => rmSync(tmp, { recursive: true, force: true })
 process.on('SIGINT', () => { cleanup(); process.exit(130) })
 
+const argDir = (k) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3)
+
 function generate(name, mb) {
-  const dir = join(tmp, name)
+  // --small-dir=<dir> / --big-dir=<dir> reuse an existing capture instead of generating one.
+  const given = argDir(`${name}-dir`)
+  const dir = given ?? join(tmp, name)
+  if (given) {
+    const capDir = join(dir, 'all-mitm-sse')
+    return { dir, bytes: readdirSync(capDir).reduce((n, f) => n + statSync(join(capDir, f)).size, 0) }
+  }
   const r = spawnSync(process.execPath, [join(root, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '40', '--flows', '10000000', '--target-mb', String(mb)], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
   const capDir = join(dir, 'all-mitm-sse')

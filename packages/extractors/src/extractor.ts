@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
@@ -134,27 +134,24 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       rgCache.set(pattern, '')
       return ''
     }
-    await new Promise<void>((resolve, reject) => {
-      // -a: binary junk lines are still text to us; --no-filename/--no-line-number: raw lines only.
-      const child = spawn('rg', ['-a', '--no-filename', '--no-line-number', '--no-config', '-e', pattern, ...files.lines], { stdio: ['ignore', 'pipe', 'pipe'] })
-      const ws = createWriteStream(out)
-      // Wait for both: rg's exit status and the temp file being fully flushed.
-      const written = new Promise<void>((res, rej) => {
-        ws.on('close', res)
-        ws.on('error', rej)
-      })
-      child.stdout.pipe(ws)
-      const err: Buffer[] = []
-      child.stderr.on('data', (b: Buffer) => err.push(b))
-      child.on('error', (e) => reject(new ExtractError('ENGINE_UNAVAILABLE', `could not run rg: ${e.message}`, { cause: e })))
-      child.on('close', (code) => {
-        written.then(() => {
+    // rg writes straight into the temp file (no pipe through Node).
+    const fd = openSync(out, 'w')
+    try {
+      await new Promise<void>((resolve, reject) => {
+        // -a: binary junk lines are still text to us; --no-filename/--no-line-number: raw lines only.
+        const child = spawn('rg', ['-a', '--no-filename', '--no-line-number', '--no-config', '-e', pattern, ...files.lines], { stdio: ['ignore', fd, 'pipe'] })
+        const err: Buffer[] = []
+        child.stderr?.on('data', (b: Buffer) => err.push(b))
+        child.on('error', (e) => reject(new ExtractError('ENGINE_UNAVAILABLE', `could not run rg: ${e.message}`, { cause: e })))
+        child.on('close', (code) => {
           // rg exits 1 when nothing matched: an empty prefilter, not an error.
           if (code === 0 || code === 1) resolve()
           else reject(new ExtractError('QUERY_FAILED', `rg exited with ${code}: ${Buffer.concat(err).toString().trim()}`))
-        }, reject)
+        })
       })
-    })
+    } finally {
+      closeSync(fd)
+    }
     rgCache.set(pattern, out)
     return out
   }

@@ -24,7 +24,7 @@ export interface ModeSpec {
 const TOOL = String.raw`tool_use|input_json_delta|content_block_stop|output_item\.(added|done)|arguments\.delta|input\.delta`
 const TEXT = String.raw`text_delta|output_text\.delta|chat\.completion\.chunk`
 const REASON = String.raw`thinking_delta|reasoning_summary_text\.delta|reasoning_text\.delta|chat\.completion\.chunk`
-const USAGE = String.raw`message_start|message_delta|response\.(completed|incomplete|failed|done|created)|usage`
+const USAGE = String.raw`message_start|message_delta|response\.(completed|incomplete|failed|done)|usage`
 const STOP = String.raw`message_delta|response\.(completed|incomplete|failed)|finish_reason`
 const ERR = String.raw`error|response\.failed`
 const any = (...p: string[]): string => p.join('|')

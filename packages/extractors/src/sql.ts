@@ -17,14 +17,18 @@ export function lit(s: string): string {
 const EVT = `coalesce(event, try(json_extract_string(data, '$.type')), try(json_extract_string(data, '$.object')))`
 
 /**
- * Lines whose event is one of `names`, deduplicated on (flow_id, seq): the same line captured
- * twice (a retried write, a per-client copy) contributes once.
+ * Lines whose event is one of `names`, each parsed once: `j` holds the strings at `paths`
+ * (objects as JSON text) in order, so `j[1]` is `paths[0]`. `keep` is an optional cheap test
+ * on the raw line run before any JSON parse (e.g. only the `content_block_delta` lines that
+ * contain `input_json_delta`). Lines are deduplicated on (flow_id, seq): the same line captured
+ * twice contributes once; grouping carries only the extracted fields, not the raw data.
  */
-function events(names: string[]): string {
+function events(names: string[], paths: string[], keep?: string): string {
   const list = names.map(lit).join(', ')
-  return `(select flow_id, seq, any_value(session_id) as session_id, min(ts) as ts, any_value(evt) as evt, any_value(data) as data
-    from (select flow_id, seq, session_id, ts, ${EVT} as evt, data from lines
-          where event in (${list}) or (event is null and ${EVT} in (${list})))
+  return `(select flow_id, seq, any_value(session_id) as session_id, min(ts) as ts, any_value(evt) as evt, any_value(j) as j
+    from (select flow_id, seq, session_id, ts, evt, json_extract_string(data, [${paths.map(lit).join(', ')}]) as j
+          from (select flow_id, seq, session_id, ts, ${EVT} as evt, data from lines
+                where (event in (${list}) or (event is null and ${EVT} in (${list})))${keep ? ` and (${keep})` : ''}))
     group by flow_id, seq)`
 }
 
@@ -55,25 +59,29 @@ export const USER_PROMPTS_CTE = `(select min(ts) as ts, session_id, arg_min(flow
 const ANTH_TOOL_TYPES = `('tool_use', 'server_tool_use', 'mcp_tool_use')`
 const RESP_TOOL_TYPES = `('function_call', 'custom_tool_call', 'local_shell_call', 'web_search_call', 'mcp_call', 'file_search_call', 'code_interpreter_call', 'image_generation_call', 'computer_call')`
 
-/** Tool calls rebuilt from the stream (Anthropic blocks, Responses items, Chat Completions deltas). */
+/** Tool calls rebuilt from the stream (Anthropic blocks, Responses items). */
 export const TOOL_CALLS_CTE = `(
-  with ev as ${events(['content_block_start', 'content_block_delta', 'content_block_stop', 'response.output_item.added', 'response.output_item.done', 'response.function_call_arguments.delta', 'response.custom_tool_call_input.delta'])},
-  a_start as (select flow_id, any_value(session_id) as session_id, cast(data->>'$.index' as integer) as idx, min(ts) as ts,
-      arg_min(data->'$.content_block', seq) as cb
-    from ev where evt = 'content_block_start' and (data->>'$.content_block.type') in ${ANTH_TOOL_TYPES} group by flow_id, idx),
-  a_delta as (select flow_id, cast(data->>'$.index' as integer) as idx, string_agg(data->>'$.delta.partial_json', '' order by seq) as args
-    from ev where evt = 'content_block_delta' and (data->>'$.delta.type') = 'input_json_delta' group by flow_id, idx),
-  a_stop as (select distinct flow_id, cast(data->>'$.index' as integer) as idx from ev where evt = 'content_block_stop'),
+  with ev as ${events(
+    ['content_block_start', 'content_block_delta', 'content_block_stop', 'response.output_item.added', 'response.output_item.done', 'response.function_call_arguments.delta', 'response.custom_tool_call_input.delta'],
+    ['$.index', '$.content_block', '$.delta.type', '$.delta.partial_json', '$.output_index', '$.item', '$.delta', '$.content_block.type', '$.item.type'],
+    // text/thinking deltas are most of the lines: skip them before parsing
+    `coalesce(event, '') <> 'content_block_delta' or contains(data, 'input_json_delta')`,
+  )},
+  a_start as (select flow_id, any_value(session_id) as session_id, cast(j[1] as integer) as idx, min(ts) as ts, arg_min(j[2], seq) as cb
+    from ev where evt = 'content_block_start' and j[8] in ${ANTH_TOOL_TYPES} group by flow_id, idx),
+  a_delta as (select flow_id, cast(j[1] as integer) as idx, string_agg(j[4], '' order by seq) as args
+    from ev where evt = 'content_block_delta' and j[3] = 'input_json_delta' group by flow_id, idx),
+  a_stop as (select distinct flow_id, cast(j[1] as integer) as idx from ev where evt = 'content_block_stop'),
   anth as (select s.ts, s.session_id, s.flow_id, s.idx, s.cb->>'$.id' as call_id, s.cb->>'$.name' as name,
       case s.cb->>'$.type' when 'tool_use' then 'function' when 'mcp_tool_use' then 'mcp' else 'server' end as kind,
       coalesce(nullif(d.args, ''), case when json_type(s.cb, '$.input') is null then null else json(s.cb->'$.input')::varchar end) as arguments,
       st.flow_id is not null as complete
     from a_start s left join a_delta d using (flow_id, idx) left join a_stop st using (flow_id, idx)),
-  r_added as (select flow_id, any_value(session_id) as session_id, cast(data->>'$.output_index' as integer) as idx, min(ts) as ts, arg_min(data->'$.item', seq) as item
-    from ev where evt = 'response.output_item.added' and (data->>'$.item.type') in ${RESP_TOOL_TYPES} group by flow_id, idx),
-  r_done as (select flow_id, any_value(session_id) as session_id, cast(data->>'$.output_index' as integer) as idx, min(ts) as ts, arg_max(data->'$.item', seq) as item
-    from ev where evt = 'response.output_item.done' and (data->>'$.item.type') in ${RESP_TOOL_TYPES} group by flow_id, idx),
-  r_delta as (select flow_id, cast(data->>'$.output_index' as integer) as idx, string_agg(data->>'$.delta', '' order by seq) as args
+  r_added as (select flow_id, any_value(session_id) as session_id, cast(j[5] as integer) as idx, min(ts) as ts, arg_min(j[6], seq) as item
+    from ev where evt = 'response.output_item.added' and j[9] in ${RESP_TOOL_TYPES} group by flow_id, idx),
+  r_done as (select flow_id, any_value(session_id) as session_id, cast(j[5] as integer) as idx, min(ts) as ts, arg_max(j[6], seq) as item
+    from ev where evt = 'response.output_item.done' and j[9] in ${RESP_TOOL_TYPES} group by flow_id, idx),
+  r_delta as (select flow_id, cast(j[5] as integer) as idx, string_agg(j[7], '' order by seq) as args
     from ev where evt in ('response.function_call_arguments.delta', 'response.custom_tool_call_input.delta') group by flow_id, idx),
   resp as (select coalesce(a.ts, d.ts) as ts, coalesce(a.session_id, d.session_id) as session_id, coalesce(a.flow_id, d.flow_id) as flow_id,
       coalesce(a.idx, d.idx) as idx, coalesce(d.item, a.item) as item, x.args as delta_args, d.flow_id is not null as complete
@@ -94,18 +102,20 @@ export const TOOL_CALLS_CTE = `(
 
 /** Text or reasoning per (flow, block). */
 function streamText(kind: 'text' | 'reasoning'): string {
+  const paths = ['$.index', '$.delta.type', '$.delta.text', '$.delta.thinking', '$.output_index', '$.delta', '$.choices[0].index', '$.choices[0].delta.content', '$.choices[0].delta.reasoning_content', '$.choices[0].delta.reasoning']
   const names = kind === 'text'
     ? ['content_block_delta', 'response.output_text.delta', 'chat.completion.chunk']
     : ['content_block_delta', 'response.reasoning_summary_text.delta', 'response.reasoning_text.delta', 'chat.completion.chunk']
+  const keep = `coalesce(event, '') <> 'content_block_delta' or contains(data, '${kind === 'text' ? 'text_delta' : 'thinking_delta'}')`
   const parts = kind === 'text'
-    ? `select flow_id, session_id, ts, seq, cast(data->>'$.index' as integer) as idx, 'text' as k, data->>'$.delta.text' as t from ev where evt = 'content_block_delta' and (data->>'$.delta.type') = 'text_delta'
-       union all select flow_id, session_id, ts, seq, cast(data->>'$.output_index' as integer), 'text', data->>'$.delta' from ev where evt = 'response.output_text.delta'
-       union all select flow_id, session_id, ts, seq, coalesce(cast(data->>'$.choices[0].index' as integer), 0), 'text', data->>'$.choices[0].delta.content' from ev where evt = 'chat.completion.chunk'`
-    : `select flow_id, session_id, ts, seq, cast(data->>'$.index' as integer) as idx, 'thinking' as k, data->>'$.delta.thinking' as t from ev where evt = 'content_block_delta' and (data->>'$.delta.type') = 'thinking_delta'
-       union all select flow_id, session_id, ts, seq, cast(data->>'$.output_index' as integer), 'summary', data->>'$.delta' from ev where evt = 'response.reasoning_summary_text.delta'
-       union all select flow_id, session_id, ts, seq, cast(data->>'$.output_index' as integer), 'thinking', data->>'$.delta' from ev where evt = 'response.reasoning_text.delta'
-       union all select flow_id, session_id, ts, seq, coalesce(cast(data->>'$.choices[0].index' as integer), 0), 'thinking', coalesce(data->>'$.choices[0].delta.reasoning_content', data->>'$.choices[0].delta.reasoning') from ev where evt = 'chat.completion.chunk'`
-  return `(with ev as ${events(names)}, p as (${parts})
+    ? `select flow_id, session_id, ts, seq, cast(j[1] as integer) as idx, 'text' as k, j[3] as t from ev where evt = 'content_block_delta' and j[2] = 'text_delta'
+       union all select flow_id, session_id, ts, seq, cast(j[5] as integer), 'text', j[6] from ev where evt = 'response.output_text.delta'
+       union all select flow_id, session_id, ts, seq, coalesce(cast(j[7] as integer), 0), 'text', j[8] from ev where evt = 'chat.completion.chunk'`
+    : `select flow_id, session_id, ts, seq, cast(j[1] as integer) as idx, 'thinking' as k, j[4] as t from ev where evt = 'content_block_delta' and j[2] = 'thinking_delta'
+       union all select flow_id, session_id, ts, seq, cast(j[5] as integer), 'summary', j[6] from ev where evt = 'response.reasoning_summary_text.delta'
+       union all select flow_id, session_id, ts, seq, cast(j[5] as integer), 'thinking', j[6] from ev where evt = 'response.reasoning_text.delta'
+       union all select flow_id, session_id, ts, seq, coalesce(cast(j[7] as integer), 0), 'thinking', coalesce(j[9], j[10]) from ev where evt = 'chat.completion.chunk'`
+  return `(with ev as ${events(names, paths, keep)}, p as (${parts})
     select min(ts) as ts, any_value(session_id) as session_id, flow_id, idx as block, k as kind, string_agg(t, '' order by seq) as text
     from p where t is not null and t <> '' group by flow_id, idx, k)`
 }
@@ -116,24 +126,27 @@ export const REASONING_CTE = streamText('reasoning')
 /**
  * Usage per flow, counted once. Anthropic: `message_start.message.usage`, overridden field by
  * field by the LAST `message_delta.usage` (cumulative, so never summed). Responses: the usage of
- * the terminal `response.*` event. Chat Completions: the last chunk carrying `usage`.
+ * the terminal `response.*` event. Chat Completions: the last chunk carrying `usage`. A flow's
+ * `ts` is its first usage-bearing event (so the rg prefilter, which keeps only those, agrees).
  * Token columns are normalized: `input_tokens` excludes cache reads (OpenAI reports them inside
  * input, Anthropic outside), so input + cache_read + cache_write + output is what was billed.
  */
 export const USAGE_CTE = `(
-  with ev as (select flow_id, seq, session_id, ts, evt, data from
+  with ev as (select flow_id, seq, session_id, ts, evt,
+        -- one JSON parse per line: every field the aggregates need, by position
+        json_extract(data, ['$.message.usage', '$.usage', '$.response.usage', '$.message.model', '$.response.model', '$.model']) as j from
       (select flow_id, seq, session_id, ts, ${EVT} as evt, data from lines
-       where event in ('message_start', 'message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'response.done', 'response.created')
+       where event in ('message_start', 'message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'response.done')
           or (event is null and (data like '%message_%' or data like '%response.%' or data like '%"usage"%'))) as x
-      where evt in ('message_start', 'message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'response.done', 'response.created', 'chat.completion.chunk')),
-  agg as (select flow_id, any_value(session_id) as session_id, min(ts) as ts,
-      arg_min(data->'$.message.usage', seq) filter (where evt = 'message_start') as u0,
-      arg_max(data->'$.usage', seq) filter (where evt = 'message_delta' and json_type(data, '$.usage') = 'OBJECT') as u1,
-      arg_max(data->'$.response.usage', seq) filter (where evt like 'response.%' and json_type(data, '$.response.usage') = 'OBJECT') as ur,
-      arg_max(data->'$.usage', seq) filter (where evt = 'chat.completion.chunk' and json_type(data, '$.usage') = 'OBJECT') as uc,
-      coalesce(arg_min(data->>'$.message.model', seq) filter (where evt = 'message_start'),
-               arg_max(data->>'$.response.model', seq) filter (where evt like 'response.%'),
-               arg_max(data->>'$.model', seq) filter (where evt = 'chat.completion.chunk')) as model
+      where evt in ('message_start', 'message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'response.done', 'chat.completion.chunk')),
+  agg as (select flow_id, any_value(session_id) as session_id, min(ts) filter (where evt <> 'chat.completion.chunk' or j[2] is not null) as ts,
+      arg_min(j[1], seq) filter (where evt = 'message_start') as u0,
+      arg_max(j[2], seq) filter (where evt = 'message_delta' and json_type(j[2]) = 'OBJECT') as u1,
+      arg_max(j[3], seq) filter (where evt like 'response.%' and json_type(j[3]) = 'OBJECT') as ur,
+      arg_max(j[2], seq) filter (where evt = 'chat.completion.chunk' and json_type(j[2]) = 'OBJECT') as uc,
+      coalesce(arg_min(j[4]->>'$', seq) filter (where evt = 'message_start'),
+               arg_max(j[5]->>'$', seq) filter (where evt like 'response.%' and j[5] is not null),
+               arg_max(j[6]->>'$', seq) filter (where evt = 'chat.completion.chunk' and json_type(j[2]) = 'OBJECT')) as model
     from ev group by flow_id)
   select ts, session_id, flow_id, model,
     case when u0 is not null or u1 is not null then 'anthropic' when ur is not null then 'openai-responses' else 'openai-chat' end as source,
@@ -160,23 +173,25 @@ export const COST_CTE = `(
 
 /** Stop reason per flow. */
 export const STOP_CTE = `(
-  with ev as ${events(['message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'chat.completion.chunk'])}
+  with ev as ${events(['message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'chat.completion.chunk'],
+    ['$.delta.stop_reason', '$.response.incomplete_details.reason', '$.choices[0].finish_reason'],
+    `coalesce(event, '') <> 'chat.completion.chunk' or contains(data, 'finish_reason')`)}
   select flow_id, arg_max(case
-      when evt = 'message_delta' then data->>'$.delta.stop_reason'
+      when evt = 'message_delta' then j[1]
       when evt = 'response.completed' then 'completed'
-      when evt = 'response.incomplete' then coalesce(data->>'$.response.incomplete_details.reason', 'incomplete')
+      when evt = 'response.incomplete' then coalesce(j[2], 'incomplete')
       when evt = 'response.failed' then 'failed'
-      else data->>'$.choices[0].finish_reason' end, seq) as stop_reason
-  from ev where evt <> 'chat.completion.chunk' or (data->>'$.choices[0].finish_reason') is not null
+      else j[3] end, seq) as stop_reason
+  from ev where evt <> 'chat.completion.chunk' or j[3] is not null
   group by flow_id
 )`
 
 /** Stream errors per flow (Anthropic `error` events, Responses `error` / `response.failed`). */
 const STREAM_ERRORS = `(
-  with ev as ${events(['error', 'response.failed'])}
+  with ev as ${events(['error', 'response.failed'], ['$.error.type', '$.response.error.type', '$.error.code', '$.response.error.code', '$.code', '$.error.message', '$.response.error.message', '$.message'])}
   select flow_id, any_value(session_id) as session_id, min(ts) as ts,
-    arg_min(coalesce(data->>'$.error.type', data->>'$.response.error.type', data->>'$.error.code', data->>'$.response.error.code', data->>'$.code'), seq) as error_type,
-    arg_min(coalesce(data->>'$.error.message', data->>'$.response.error.message', data->>'$.message'), seq) as message
+    arg_min(coalesce(j[1], j[2], j[3], j[4], j[5]), seq) as error_type,
+    arg_min(coalesce(j[6], j[7], j[8]), seq) as message
   from ev group by flow_id
 )`
 
