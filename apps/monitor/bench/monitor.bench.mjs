@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// agenttap-monitor benchmark: events/s the monitor sustains reading a generated capture (the
+// three files of a log directory, merged by time) with its output going to /dev/null and to a
+// pseudo-terminal, and RSS after 100k and 1M events.
+//
+//   node bench/monitor.bench.mjs                 full run (1M events)
+//   BENCH_SCALE=0.1 node bench/monitor.bench.mjs  quick run (100k events; RSS at 10k vs 100k)
+//   node bench/monitor.bench.mjs --scale 0.1 --keep   keep the generated capture
+//
+// Targets (issue 7): >= 50k events/s to /dev/null; RSS flat within 20% between 100k and 1M events.
+import { spawn, spawnSync } from 'node:child_process'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { openSource, resolveSourceFiles, runMonitor } from '../dist/index.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..', '..')
+const args = process.argv.slice(2)
+const argVal = (name) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const scale = Number(argVal('scale') ?? process.env.BENCH_SCALE ?? 1)
+if (!(scale > 0)) throw new Error(`BENCH_SCALE / --scale: expected a number > 0, received ${scale}`)
+const keep = args.includes('--keep')
+
+const TARGET_EVENTS_PER_S = 50_000
+const RSS_FLAT = 0.2
+const big = Math.round(1_000_000 * scale)
+const small = Math.round(100_000 * scale)
+
+if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc')
+const gc = globalThis.gc ?? runInNewContext('gc')
+
+const { writeSynthetic } = await import(join(root, 'fixtures', 'generate.mjs'))
+const work = mkdtempSync(join(tmpdir(), 'agenttap-monitor-bench-'))
+// ~64 sse events per synthetic flow, 20 sessions interleaved (alternating Claude Code / Codex)
+const gen = (dir, events) => {
+  const t = performance.now()
+  const res = writeSynthetic(dir, { sessions: 20, flows: Math.ceil(events / 64 / 20) + 1, seed: 7 })
+  return { ...res, ms: performance.now() - t }
+}
+
+function mb(n) {
+  return `${(n / 1048576).toFixed(1)} MiB`
+}
+
+try {
+  const bigDir = join(work, 'big')
+  const g = gen(bigDir, big)
+  console.log(`capture: ${g.flows} flows, ${g.records} records, ${mb(g.bytes)} (generated in ${(g.ms / 1000).toFixed(1)} s)`)
+
+  // ---- 1. /dev/null, in process, with RSS samples -----------------------------------------
+  // The source is the monitor's own file reader (batches, merged by time); the wrapper only
+  // counts sse events and samples RSS (after a GC) as they pass `small` and at the end.
+  const files = resolveSourceFiles(bigDir)
+  const samples = []
+  let sse = 0
+  let next = small
+  async function* counted() {
+    for await (const batch of openSource(files, { follow: false, onError: () => {} })) {
+      for (const it of batch) if (it.value && it.value.type === 'sse') sse++
+      yield batch
+      if (sse >= next) {
+        gc()
+        samples.push({ events: sse, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })
+        next = sse >= small ? Infinity : next
+      }
+      if (sse >= big) break
+    }
+  }
+  gc()
+  const out = createWriteStream('/dev/null')
+  const t0 = performance.now()
+  const stats = await runMonitor({ source: counted(), output: out, keepUp: false })
+  const secs = (performance.now() - t0) / 1000
+  gc()
+  samples.push({ events: sse, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })
+  out.end()
+  const evps = sse / secs
+  console.log(
+    `/dev/null: ${sse} sse events (${stats.events} unified events, ${stats.flows} flows, ${mb(stats.writer.chars)} of output) in ${secs.toFixed(2)} s = ${Math.round(evps)} events/s (target >= ${TARGET_EVENTS_PER_S})`,
+  )
+  for (const s of samples) console.log(`  RSS after ${s.events} events: ${mb(s.rss)} (heap ${mb(s.heap)})`)
+
+  // ---- 2. a pseudo-terminal (script(1)): the real bin, colours and row erase on --------------
+  const smallDir = join(work, 'small')
+  gen(smallDir, small)
+  const bin = join(here, '..', 'dist', 'bin.js')
+  let ptyLine = 'pty: skipped (script(1) not found)'
+  if (spawnSync('script', ['--version']).status === 0) {
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} --replay --delay-ms 0 ${JSON.stringify(smallDir)}`
+    const t1 = performance.now()
+    const code = await new Promise((resolve) => {
+      const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TERM: 'xterm-256color' } })
+      child.on('exit', resolve)
+    })
+    const ptySecs = (performance.now() - t1) / 1000
+    const ptyEvents = spawnSync('grep', ['-c', '', join(smallDir, 'all-mitm-sse', 'sse_lines.jsonl')], { encoding: 'utf8' }).stdout.trim()
+    ptyLine = `pty (script, real bin incl. startup): ${ptyEvents} sse events in ${ptySecs.toFixed(2)} s = ${Math.round(Number(ptyEvents) / ptySecs)} events/s (exit ${code}; no target, for comparison with /dev/null)`
+  }
+  console.log(ptyLine)
+
+  // ---- verdicts ---------------------------------------------------------------------------
+  const first = samples[0]
+  const last = samples[samples.length - 1]
+  const growth = first && last ? last.rss / first.rss - 1 : NaN
+  console.log(`${evps >= TARGET_EVENTS_PER_S ? 'PASS' : 'MISS'} monitor events/s to /dev/null: ${Math.round(evps)} (target >= ${TARGET_EVENTS_PER_S})`)
+  console.log(
+    `${Number.isFinite(growth) && growth <= RSS_FLAT ? 'PASS' : 'MISS'} monitor RSS flat: ${first ? mb(first.rss) : '?'} at ${first?.events} events → ${last ? mb(last.rss) : '?'} at ${last?.events} events (${(growth * 100).toFixed(1)}%, target within ${RSS_FLAT * 100}%)`,
+  )
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true })
+  else console.log(`kept ${work}`)
+}
