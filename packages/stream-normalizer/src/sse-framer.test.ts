@@ -74,6 +74,12 @@ describe('createSseFramer', () => {
     expect(frame(['event: lonely\n\nid: 5\n\ndata: x\n\n']).events).toEqual([[0, undefined, 'x', false]])
   })
 
+  it('ignores id fields (also with NUL) without disturbing the event', () => {
+    const got = frame(['id: 1\u0000x\ndata: a\n\nid: 2\ndata: b\n\n'])
+    expect(got.events).toEqual([[0, undefined, 'a', false], [1, undefined, 'b', false]])
+    expect(got.errors).toEqual([])
+  })
+
   it('does not treat U+2028 / U+2029 inside data as line breaks', () => {
     expect(frame(['data: {"t":"a\u2028b\u2029c"}\n\n']).events).toEqual([[0, undefined, '{"t":"a\u2028b\u2029c"}', false]])
   })

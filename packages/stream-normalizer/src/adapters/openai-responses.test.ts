@@ -154,4 +154,26 @@ describe('OpenAI Responses adapter', () => {
     ])
     expect(r.errors).toEqual(['INCOMPLETE_STREAM'])
   })
+
+  it('web_search_call is a server tool call; reasoning_text deltas are thinking', () => {
+    const r = run([
+      ev('response.created', { response: resp('in_progress') }),
+      ev('response.output_item.added', { output_index: 0, item: { id: 'rs_9', type: 'reasoning', summary: [] } }),
+      ev('response.reasoning_text.delta', { item_id: 'rs_9', output_index: 0, content_index: 0, delta: 'raw thought' }),
+      ev('response.output_item.added', { output_index: 1, item: { id: 'ws_1', type: 'web_search_call', status: 'in_progress' } }),
+      ev('response.web_search_call.in_progress', { item_id: 'ws_1', output_index: 1 }),
+      ev('response.web_search_call.searching', { item_id: 'ws_1', output_index: 1 }),
+      ev('response.web_search_call.completed', { item_id: 'ws_1', output_index: 1 }),
+      ev('response.output_item.done', { output_index: 1, item: { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'vitest seeds' } } }),
+      ev('response.completed', { response: resp('completed') }),
+    ], R)
+    expect(r.errors).toEqual([])
+    expect(r.brief.find((e) => e['type'] === 'thinking_delta')).toMatchObject({ kind: 'thinking', text: 'raw thought', item_id: 'rs_9' })
+    expect(r.brief.filter((e) => String(e['type']).startsWith('tool_'))).toEqual([
+      { type: 'tool_call_start', seq: 3, index: 1, call_id: 'ws_1', item_id: 'ws_1', name: 'web_search', kind: 'server' },
+      { type: 'tool_args_delta', seq: 7, index: 1, call_id: 'ws_1', item_id: 'ws_1', delta: '{"type":"search","query":"vitest seeds"}' },
+      { type: 'tool_call_end', seq: 7, index: 1, call_id: 'ws_1', item_id: 'ws_1', name: 'web_search', kind: 'server', arguments: '{"type":"search","query":"vitest seeds"}', parsed: { type: 'search', query: 'vitest seeds' } },
+    ])
+    expect(r.brief.some((e) => e['type'] === 'unknown')).toBe(false)
+  })
 })
