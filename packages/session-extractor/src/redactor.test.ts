@@ -171,6 +171,21 @@ describe('redactJson', () => {
     expect(redactJson(same)).toBe(same)
   })
 
+  it('memoizes clean strings without changing any output', () => {
+    const body = { system: 'You are Claude Code. '.repeat(20), messages: [{ content: `here ${ANT} and more text after it` }, { content: 'plain words that are long enough to be cached' }] }
+    const cached = createRedactor()
+    const plain = createRedactor({ cacheChars: 0 })
+    const first = cached.json(body)
+    const copy = JSON.parse(JSON.stringify(body)) as unknown
+    expect(cached.json(copy)).toEqual(first)
+    expect(cached.json(copy)).toEqual(plain.json(body))
+    expect(JSON.stringify(cached.json(copy))).not.toContain('Zx9Qw8Er7Ty6')
+    const tiny = createRedactor({ cacheChars: 100 })
+    for (let i = 0; i < 50; i++) tiny.json({ t: `clean string number ${i} with padding to be cached` })
+    expect(tiny.json({ t: `k ${ANT}` })).toEqual({ t: `k sk-ant-api03-${h(ANT)}` })
+    expect(() => createRedactor({ cacheChars: -1 })).toThrow(/cacheChars/)
+  })
+
   it('honours allowFields by name and dotted path', () => {
     const r = createRedactor({ allowFields: ['metadata.api_key', 'Debug_Token'] })
     const v = { metadata: { api_key: 'keep-me-123456' }, other: { api_key: 'drop-me-123456' }, debug_token: ANT }

@@ -12,6 +12,7 @@ const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED[ :]/
 function isRedacted(v: string): boolean {
   return ALREADY_RE.test(v)
 }
+const ENTRY_OVERHEAD = 48
 const utf8Strict = new TextDecoder('utf-8', { fatal: true })
 const HAS_DIGIT = /\d/
 const HAS_LETTER = /[A-Za-z]/
@@ -159,6 +160,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     if (typeof f !== 'string' || f === '') throw new SessionExtractorError('INVALID_OPTION', `createRedactor: expected allowFields to hold non-empty strings, received ${JSON.stringify(f)}`)
     ;(f.includes('.') ? allowPaths : allowNames).add(f.toLowerCase())
   }
+  if (opts.cacheChars !== undefined && (!Number.isInteger(opts.cacheChars) || opts.cacheChars < 0)) throw new SessionExtractorError('INVALID_OPTION', `createRedactor: expected cacheChars to be a non-negative integer, received ${String(opts.cacheChars)}`)
   const hashKey = opts.hashKey
   if (hashKey !== undefined && (typeof hashKey !== 'string' || hashKey === '')) throw new SessionExtractorError('INVALID_OPTION', 'createRedactor: expected hashKey to be a non-empty string')
   const trackPaths = allowPaths.size > 0
@@ -362,8 +364,30 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return out
   }
 
+  // Agents resend the whole conversation with every request: the system prompt, tool schemas and
+  // earlier messages come back as equal strings. Remember the clean ones (bounded by total chars).
+  const cacheBudget = opts.cacheChars ?? 8_000_000
+  const cleanCache = new Set<string>()
+  let cachedChars = 0
+  function cachedText(s: string): string {
+    if (cacheBudget === 0) return text(s)
+    if (cleanCache.has(s)) return s
+    const out = text(s)
+    if (out === s && s.length <= cacheBudget / 8) {
+      cleanCache.add(s)
+      // Each entry also costs the set's own bookkeeping: count it as a few dozen chars.
+      cachedChars += s.length + ENTRY_OVERHEAD
+      for (const old of cleanCache) {
+        if (cachedChars <= cacheBudget) break
+        cleanCache.delete(old)
+        cachedChars -= old.length + ENTRY_OVERHEAD
+      }
+    }
+    return out
+  }
+
   function walk(value: unknown, path: string | undefined, depth: number): unknown {
-    if (typeof value === 'string') return value.length < 6 ? value : text(value)
+    if (typeof value === 'string') return value.length < 6 ? value : cachedText(value)
     if (typeof value !== 'object' || value === null) return value
     if (ArrayBuffer.isView(value)) return redactBytes(value)
     // Deeper than any real request; stop copying rather than overflow the stack on hostile input.
@@ -389,7 +413,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       if (allowNames.has(k.toLowerCase()) || (childPath !== undefined && allowPaths.has(childPath))) r = v
       else if ((typeof v === 'string' && v !== '' && !isRedacted(v)) || typeof v === 'number') r = isSecretFieldName(k) ? redactFieldValue(v) : walk(v, childPath, depth + 1)
       else r = walk(v, childPath, depth + 1)
-      const rk = k.length < 12 ? k : text(k)
+      const rk = k.length < 12 ? k : cachedText(k)
       if ((r !== v || rk !== k) && out === undefined) {
         out = {}
         for (let j = 0; j < i; j++) {

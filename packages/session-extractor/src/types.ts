@@ -74,6 +74,12 @@ export interface RedactorOptions {
    * SHA-256 prefix, which is stable across runs and machines.
    */
   hashKey?: string
+  /**
+   * Characters of clean JSON strings `json()` remembers so a resent conversation (system prompt,
+   * tool schemas, earlier turns: most of every agent request) is not rescanned. Memoization
+   * only: output is identical with `0`. @defaultValue 8_000_000
+   */
+  cacheChars?: number
 }
 
 /** A configured redactor. Every method is pure and returns new values; inputs are never mutated. */
