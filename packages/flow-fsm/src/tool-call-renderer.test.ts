@@ -107,6 +107,10 @@ describe('createToolCallRenderer: shell commands', () => {
     // a shell argv whose script never comes is shown as the argv
     expect(render('shell', ['{"command":["bash"', ',"run.sh"]}']).lines).toEqual(['$ bash run.sh'])
     expect(render('shell', ['{"command":["bash"', ']}']).lines).toEqual(['$ bash'])
+    // cut off while waiting for the script: what arrived stays, then the cut-off line
+    const r = createToolCallRenderer()
+    const ops = [...r.start({ name: 'shell' }), ...r.feed('{"command":["bash","-lc"'), ...r.end()]
+    expect(screen(ops)).toEqual(['$ bash -lc', '✗ tool call cut off before its arguments completed'])
   })
 
   it('does not count empty deltas (Anthropic sends "" first)', () => {

@@ -235,7 +235,8 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
   function finish(out: RenderOp[], final: { arguments?: string; parse_error?: string } | undefined): void {
     if (mode === 'idle' || mode === 'ended') return
     if (mode === 'shell_wait') {
-      settle(out, final !== undefined)
+      // Settle on what arrived (even if cut off): the argv seen so far is better than nothing.
+      settle(out, true)
       if (mode === 'shell_wait') toShell(out, 'argv', 0, '')
     }
     if (mode === 'pending') {
