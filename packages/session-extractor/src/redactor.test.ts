@@ -85,6 +85,16 @@ describe('hostile and huge input', () => {
     expect(redactJson(clean)).toBe(clean)
   })
 
+  it('keeps a "__proto__" key as an own property and leaves small numbers alone', () => {
+    const v = JSON.parse(`{"__proto__": {"x": 1}, "note": "${ANT}", "token": 5, "pin_password": 123456}`) as Record<string, unknown>
+    const out = redactJson(v) as Record<string, unknown>
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+    expect(Object.keys(out)).toEqual(['__proto__', 'note', 'token', 'pin_password'])
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({ x: 1 })
+    expect(out['token']).toBe(5)
+    expect(out['pin_password']).toBe(h('123456'))
+  })
+
   it('redacts a JSON value with a secret in an object key', () => {
     expect(redactJson({ [ANT]: 1, ok: 2 })).toEqual({ [`sk-ant-api03-${h(ANT)}`]: 1, ok: 2 })
   })

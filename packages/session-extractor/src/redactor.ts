@@ -6,8 +6,10 @@ import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './ty
 /** Every marker starts with this; text that already holds a marker is not redacted twice. */
 export const REDACTED_PREFIX = '[REDACTED:'
 
-/** A value that already starts with a (vendor-prefixed) marker: redacting it again would hash the marker. */
-// Any `[REDACTED…` marker counts, including other tools' spellings (`[REDACTED sha256:…]`).
+/**
+ * A value that already starts with a (vendor-prefixed) marker: redacting it again would hash the
+ * marker. Any `[REDACTED…` counts, including other tools' spellings (`[REDACTED sha256:…]`).
+ */
 const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED[ :]/
 function isRedacted(v: string): boolean {
   return ALREADY_RE.test(v)
@@ -110,6 +112,12 @@ function mergeSpans(spans: SecretSpan[]): SecretSpan[] {
     end = sp.end
   }
   return out
+}
+
+/** `JSON.parse` makes `"__proto__"` an own property; a plain assignment would set the prototype instead. */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[k] = v
 }
 
 function isBasicCredential(v: string): boolean {
@@ -411,17 +419,17 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const childPath = trackPaths ? (path === undefined || path === '' ? k.toLowerCase() : `${path}.${k.toLowerCase()}`) : undefined
       let r: unknown
       if (allowNames.has(k.toLowerCase()) || (childPath !== undefined && allowPaths.has(childPath))) r = v
-      else if ((typeof v === 'string' && v !== '' && !isRedacted(v)) || typeof v === 'number') r = isSecretFieldName(k) ? redactFieldValue(v) : walk(v, childPath, depth + 1)
+      else if (((typeof v === 'string' && v !== '' && !isRedacted(v)) || (typeof v === 'number' && Math.abs(v) >= 1000)) && isSecretFieldName(k)) r = redactFieldValue(v)
       else r = walk(v, childPath, depth + 1)
       const rk = k.length < 12 ? k : cachedText(k)
       if ((r !== v || rk !== k) && out === undefined) {
         out = {}
         for (let j = 0; j < i; j++) {
           const pk = keys[j] as string
-          out[pk] = obj[pk]
+          setOwn(out, pk, obj[pk])
         }
       }
-      if (out !== undefined) out[rk] = r
+      if (out !== undefined) setOwn(out, rk, r)
     }
     return out ?? value
   }
