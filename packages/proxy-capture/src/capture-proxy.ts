@@ -147,6 +147,7 @@ interface Flow {
   encoding?: string
   encodingUnsupported?: string
   truncatedEvent: boolean
+  clientIp?: string
   kill?: () => void
 }
 
@@ -266,7 +267,13 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     const parsed = parseRequestBody(reqBuf, headerValue(flow.reqHeaders['content-encoding']), headerValue(flow.reqHeaders['content-type']))
     let info: ReturnType<typeof inspectRequest> | undefined
     try {
-      info = inspectRequest({ method: flow.method, url: flow.url, headers: flow.reqHeaders, ...(parsed.body !== undefined ? { body: parsed.body } : {}) })
+      info = inspectRequest({
+        method: flow.method,
+        url: flow.url,
+        headers: flow.reqHeaders,
+        ...(parsed.body !== undefined ? { body: parsed.body } : {}),
+        ...(flow.clientIp !== undefined ? { clientIp: flow.clientIp } : {}),
+      })
     } catch (err) {
       log.warn({ err, flow_id: flow.id }, 'session extraction failed; using the flow id as session')
     }
@@ -594,6 +601,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const hostForUrl = isIP(hostName) === 6 ? `[${hostName}]` : hostName
       const url = `${scheme}://${hostForUrl}${portPart}${o?.path ?? req.url ?? '/'}`
       const flow = newFlow(req.method ?? 'GET', url, hostName, { ...req.headers }, 'http')
+      if (req.socket.remoteAddress) flow.clientIp = req.socket.remoteAddress
       httpFlows.set(ctx, flow)
       ctx.onRequestData((_c, chunk, next) => {
         if (!flow.reqTruncated) {

@@ -1,0 +1,140 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { main } from '../src/index.js'
+
+let root: string
+let upstream: Server
+let upstreamPort: number
+let certPath: string
+
+function jsonl(path: string): Record<string, unknown>[] {
+  if (!existsSync(path)) return []
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+// The agent stand-in: a Node script that honours HTTPS_PROXY by hand (Node 20's https does
+// not) and trusts the proxy's CA only through NODE_EXTRA_CA_CERTS, like Claude Code does.
+const AGENT = `
+const http = require('node:http'), https = require('node:https'), tls = require('node:tls')
+const proxy = new URL(process.env.HTTPS_PROXY)
+const target = process.argv[2]
+const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: target })
+req.on('connect', (res, socket) => {
+  const [host, port] = target.split(':')
+  const r = https.request({ host, port, path: process.argv[3], method: 'POST', headers: { 'content-type': 'application/json', 'x-claude-code-session-id': '11111111-2222-4333-8444-555555555555', authorization: 'Bearer sk-ant-oat01-CLISECRETxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' },
+    createConnection: () => tls.connect({ socket, host }) }, (res) => {
+    let body = ''
+    res.on('data', (d) => (body += d))
+    res.on('end', () => { process.stdout.write(body); process.exit(Number(process.argv[4] || 0)) })
+  })
+  r.end(JSON.stringify({ model: 'claude-x', messages: [] }))
+})
+req.end()
+`
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'agenttap-cli-test-'))
+  const keyPath = join(root, 'up.key')
+  certPath = join(root, 'up.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  upstream = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('event: message_start\ndata: {"type":"message_start"}\n\n')
+    if (req.url === '/hang') return
+    res.end('event: message_stop\ndata: {"type":"message_stop"}\n\n')
+  })
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+  upstreamPort = (upstream.address() as AddressInfo).port
+  writeFileSync(join(root, 'agent.cjs'), AGENT)
+})
+
+afterAll(async () => {
+  upstream.closeAllConnections()
+  await new Promise((r) => upstream.close(r))
+  rmSync(root, { recursive: true, force: true })
+})
+
+function captureStdout(): { text: () => string; restore: () => void } {
+  let out = ''
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
+    return true
+  }) as typeof process.stdout.write)
+  return { text: () => out, restore: () => spy.mockRestore() }
+}
+
+describe('agenttap-proxy CLI', () => {
+  it('ca --path creates the CA once and prints its certificate path', async () => {
+    const out = captureStdout()
+    const code = await main(['ca', '--ca-dir', join(root, 'ca'), '--path'])
+    out.restore()
+    expect(code).toBe(0)
+    expect(out.text().trim()).toBe(join(root, 'ca', 'certs', 'ca.pem'))
+    expect(existsSync(out.text().trim())).toBe(true)
+  })
+
+  it('run -- <cmd> routes the command through a proxy it starts, captures the flow and returns the exit code', async () => {
+    const logDir = join(root, 'logs-run')
+    const code = await main([
+      'run', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath,
+      '--', process.execPath, join(root, 'agent.cjs'), `127.0.0.1:${upstreamPort}`, '/v1/messages', '7',
+    ])
+    expect(code).toBe(7)
+    const dir = join(logDir, 'all-mitm-sse')
+    const flows = jsonl(join(dir, 'sse_flows.jsonl'))
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({ client: 'claude-code', session_id: '11111111-2222-4333-8444-555555555555', status: 200 })
+    expect(jsonl(join(dir, 'sse_lines.jsonl')).map((r) => r['event'])).toEqual(['message_start', 'message_stop'])
+    expect(jsonl(join(dir, 'sse_flow_ends.jsonl'))).toMatchObject([{ outcome: 'completed', events: 2 }])
+    expect(jsonl(join(logDir, 'claude', 'sse_lines.jsonl'))).toHaveLength(2)
+    expect(readFileSync(join(dir, 'sse_flows.jsonl'), 'utf8')).not.toContain('CLISECRET')
+  })
+
+  it('run reports a command that cannot start with exit code 127', async () => {
+    const code = await main(['run', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-missing'), '--', join(root, 'no-such-agent')])
+    expect(code).toBe(127)
+  })
+
+  it('start prints the export lines and on SIGTERM ends open flows as aborted, flushed to disk', async () => {
+    const logDir = join(root, 'logs-start')
+    const out = captureStdout()
+    const running = main(['start', '--port', '0', '--quiet', '--no-monitor', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
+    let proxyUrl: string | undefined
+    for (let i = 0; i < 400 && !proxyUrl; i++) {
+      proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
+      if (!proxyUrl) await new Promise((r) => setTimeout(r, 10))
+    }
+    out.restore()
+    expect(proxyUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(out.text()).toContain(`export NODE_EXTRA_CA_CERTS=${join(root, 'ca', 'certs', 'ca.pem')}`)
+    expect(out.text()).toContain('export SSL_CERT_FILE=')
+    expect(out.text()).toContain('export CODEX_CA_CERTIFICATE=')
+    // A hanging stream through the proxy, then the shutdown signal.
+    const { spawn } = await import('node:child_process')
+    const agent = spawn(process.execPath, [join(root, 'agent.cjs'), `127.0.0.1:${upstreamPort}`, '/hang'], {
+      env: { ...process.env, HTTPS_PROXY: proxyUrl!, NODE_EXTRA_CA_CERTS: join(root, 'ca', 'certs', 'ca.pem') },
+      stdio: 'ignore',
+    })
+    const lines = join(logDir, 'all-mitm-sse', 'sse_lines.jsonl')
+    for (let i = 0; i < 400 && jsonl(lines).length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    process.emit('SIGTERM')
+    expect(await running).toBe(0)
+    agent.kill()
+    const ends = jsonl(join(logDir, 'all-mitm-sse', 'sse_flow_ends.jsonl'))
+    expect(ends).toMatchObject([{ outcome: 'aborted', error: 'proxy shutdown', events: 1 }])
+  })
+
+  it('refuses a non-loopback host without --allow-remote (usage error)', async () => {
+    const code = await main(['start', '--host', '0.0.0.0', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-x')])
+    expect(code).toBe(2)
+  })
+})
