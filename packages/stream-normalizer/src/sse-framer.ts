@@ -142,6 +142,12 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
   let overflowed = false
   /** -1 when not skipping; else the skip state machine's state. */
   let skip = -1
+  /**
+   * The body is one JSON document, not SSE (an HTTP error body such as
+   * `{"type":"error","error":{…}}`): collected whole and dispatched as one event at the end.
+   */
+  let jsonBody: string[] | undefined
+  let jsonBodyLength = 0
 
   const report = (code: NormalizerError['code'], message: string, extra: { seq?: number; excerpt?: string } = {}): void => {
     onError?.(new NormalizerError(code, message, { ...flowCtx, offset: chunkStart, ...extra }))
@@ -185,10 +191,22 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
   /** Feeds text to the parser, handling overflow and the skip-to-blank-line mode. */
   function feedText(text: string): void {
     if (text.length === 0) return
+    if (jsonBody !== undefined) {
+      collectJson(text)
+      return
+    }
     if (!sawText) {
-      sawText = true
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-      if (text.length === 0) return
+      const first = text.search(/\S/)
+      if (first === -1) return
+      sawText = true
+      const c = text.charCodeAt(first)
+      // No SSE line starts with "{" or "[": this is a JSON body (an error response, mostly).
+      if (c === 0x7b || c === 0x5b) {
+        jsonBody = []
+        collectJson(text)
+        return
+      }
     }
     let from = 0
     if (skip !== -1) {
@@ -209,6 +227,18 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
       // The parser discarded the event so far; drop input until the blank line that ends it.
       skip = lastWasCR ? SKIP_AFTER_CR : rest.charCodeAt(rest.length - 1) === 10 ? SKIP_LINE_START : SKIP_MID
     }
+  }
+
+  function collectJson(text: string): void {
+    if (jsonBodyLength === -1) return
+    jsonBodyLength += text.length
+    if (jsonBodyLength > maxEventBytes) {
+      jsonBodyLength = -1
+      if (jsonBody !== undefined) jsonBody.length = 0
+      oversized()
+      return
+    }
+    jsonBody?.push(text)
   }
 
   /** Advances the skip state machine; returns where framing resumes, or -1 when still skipping. */
@@ -311,7 +341,11 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
     end() {
       chunkStart = bytes
       if (decoderPending) feedText(decode(new Uint8Array(0), false))
-      if (skip === -1) {
+      if (jsonBody !== undefined) {
+        if (jsonBodyLength !== -1) onEvent(seq++, undefined, jsonBody.join('').trim(), false)
+        jsonBody = undefined
+        jsonBodyLength = 0
+      } else if (skip === -1) {
         // A lone CR at the very end is a complete line end: finish it first so it is not
         // mistaken for an unterminated event.
         if (lastWasCR) parser.feed('\n')
@@ -350,5 +384,7 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
     sawText = false
     overflowed = false
     skip = -1
+    jsonBody = undefined
+    jsonBodyLength = 0
   }
 }

@@ -65,6 +65,38 @@ describe('createStreamNormalizer', () => {
     expect(r.errors).toEqual([])
   })
 
+  it('a JSON error body instead of an SSE stream (HTTP 4xx/5xx) becomes an error event', () => {
+    const bodies: [string, string, Record<string, unknown>][] = [
+      ['https://api.anthropic.com/v1/messages', '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"}', { error_type: 'overloaded_error', message: 'Overloaded' }],
+      ['https://api.openai.com/v1/responses', '\n{\n  "error": {\n    "message": "Incorrect API key provided",\n    "type": "invalid_request_error",\n    "code": "invalid_api_key"\n  }\n}\n', { error_type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided' }],
+      ['https://api.openai.com/v1/chat/completions', '{"error":{"message":"Rate limited","type":"requests","code":"rate_limit_exceeded"}}', { code: 'rate_limit_exceeded', message: 'Rate limited' }],
+    ]
+    for (const [url, body, want] of bodies) {
+      const bytes = new TextEncoder().encode(body)
+      for (let seed = 1; seed <= 5; seed++) {
+        const events: AgentEvent[] = []
+        const errors: string[] = []
+        const n = createStreamNormalizer({ flow_id: 'h', flow: { url }, onEvent: (e) => events.push(e), onError: (e) => errors.push(e.code) })
+        for (let i = 0; i < bytes.length; i += seed * 3) n.feedBytes(bytes.subarray(i, i + seed * 3))
+        n.end()
+        expect(events.map((e) => e.type), url).toEqual(['error', 'message_end'])
+        expect(events[0]).toMatchObject({ seq: 0, ...want })
+        expect(events[1]).toMatchObject({ incomplete: true, stop_reason: 'error' })
+        expect(errors).toEqual([])
+      }
+    }
+  })
+
+  it('event: error with a plain-text body is an error event', () => {
+    const events: AgentEvent[] = []
+    const errors: string[] = []
+    const n = createStreamNormalizer({ flow_id: 't', provider: 'anthropic', onEvent: (e) => events.push(e), onError: (e) => errors.push(e.code) })
+    n.feedBytes('event: error\ndata: Internal server error\n\n')
+    n.end()
+    expect(events[0]).toEqual({ type: 'error', flow_id: 't', provider: 'anthropic', seq: 0, message: 'Internal server error' })
+    expect(errors).toEqual(['INCOMPLETE_STREAM'])
+  })
+
   it('an empty stream still yields message_end incomplete, once', () => {
     const events: AgentEvent[] = []
     const n = createStreamNormalizer({ flow_id: 'e', provider: 'anthropic', onEvent: (e) => events.push(e) })

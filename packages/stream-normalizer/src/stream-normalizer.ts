@@ -156,6 +156,11 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
     try {
       value = JSON.parse(data)
     } catch (err) {
+      if (name === 'error') {
+        // `event: error` with a plain-text body: still an error, said as the server said it.
+        onEvent(withBase<ErrorEvent>({ type: 'error', flow_id, provider, message: data }, seq, undefined))
+        return
+      }
       const why = err instanceof Error ? err.message : String(err)
       report('MALFORMED_JSON', `event data is not JSON (${why}); kept as an unknown event`, seq, name, data)
       emitUnknown(ctx, seq, name, data, `malformed JSON: ${why}`)

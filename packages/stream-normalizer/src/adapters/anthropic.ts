@@ -208,8 +208,15 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
           ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
           return
         }
-        default:
+        default: {
+          const err = type === undefined ? obj(v['error']) : undefined
+          if (err !== undefined) {
+            errored = true
+            ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
+            return
+          }
           emitUnknown(ctx, seq, name, data, type === undefined ? 'event without a type' : `event type "${type}" is not part of the Anthropic Messages stream`)
+        }
       }
     },
     done(seq, name) {

@@ -166,7 +166,10 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     event(v, name, seq, data) {
       const type = str(v['type']) ?? name
       if (type === undefined) {
-        emitUnknown(ctx, seq, name, data, 'event without a type')
+        // An HTTP error body: `{"error":{"message","type","code"}}`.
+        const err = obj(v['error'])
+        if (err !== undefined) emitError(err, seq)
+        else emitUnknown(ctx, seq, name, data, 'event without a type')
         return
       }
       if (type === 'response.output_text.delta' || type === 'response.refusal.delta') {
