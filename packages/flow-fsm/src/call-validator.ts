@@ -71,6 +71,8 @@ interface CallEntry {
   order: Order
   seq: number | undefined
   index: number | undefined
+  /** Its arguments never completed (already reported): not reported again as unanswered. */
+  incomplete?: boolean
 }
 
 interface ResultEntry {
@@ -268,7 +270,8 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
     const s = fl.session
     if (e.type === 'tool_call_start') {
       const id = e.call_id
-      if (id === undefined) return
+      // Server tools (web search …) run at the provider and are answered in the same response.
+      if (id === undefined || e.kind === 'server') return
       const entry: CallEntry = { call_id: id, name: e.name, flow_id: fl.flow_id, order: fl.order, seq: e.seq, index: e.index }
       const prev = s.calls.get(id)
       const where = `response seq ${e.seq ?? '?'}${e.index === undefined ? '' : ` (block ${e.index})`}`
@@ -304,6 +307,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
       const seq = e.seq ?? entry?.seq
       const where = `response seq ${seq ?? '?'}${e.index === undefined ? '' : ` (block ${e.index})`}`
       if (e.incomplete) {
+        if (entry) entry.incomplete = true
         s.counts.incompleteArgs++
         const f: CallFinding = {
           kind: 'incomplete_args',
@@ -352,6 +356,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
     fl.normalizer = undefined
     // Calls the normalizer never closed (it closes open calls at end; this is a safety net).
     for (const entry of fl.open.values()) {
+      entry.incomplete = true
       fl.session.counts.incompleteArgs++
       const f: CallFinding = {
         kind: 'incomplete_args',
@@ -399,6 +404,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
     const c = s.counts
     for (const call of s.calls.values()) {
       const res = s.results.get(call.call_id)
+      if (!res && call.incomplete) continue // reported as incomplete_args: it could not run
       if (!res) {
         c.unanswered++
         const f: CallFinding = {

@@ -152,7 +152,10 @@ export type RenderOp =
 
 /** Kind of a tool-call lifecycle defect. */
 export type CallFindingKind =
-  /** A call was announced in a response and no later request carried its result. */
+  /**
+   * A call was announced in a response and no later request carried its result (not reported
+   * for calls already reported as `incomplete_args`, nor for provider-run server tools).
+   */
   | 'unanswered_call'
   /** A request carried a result whose call was never announced (not captured, not in the history). */
   | 'orphan_result'
