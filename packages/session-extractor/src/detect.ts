@@ -1,6 +1,9 @@
 import { assertRequest, getHeader, urlParts } from './request.js'
 import type { Client, Provider, RequestInfo } from './types.js'
 
+/** Anthropic Messages / Complete paths, also behind a gateway prefix (`/v1/acct/gw/anthropic/v1/messages`). */
+const ANTHROPIC_PATH_RE = /(?:^|\/)v1\/(?:messages|complete)(?:\/|$)/
+
 /**
  * Which agent sent the request. Signals, strongest first: `originator` (`codex_cli_rs`,
  * `codex_exec`, …), `user-agent` (`codex_cli_rs/…`, `claude-cli/…`, `claude-code/…`),
@@ -19,7 +22,7 @@ export function detectClient(req: RequestInfo): Client {
   if (getHeader(req, 'x-claude-code-session-id') !== undefined || getHeader(req, 'x-claude-code-agent-id') !== undefined) return 'claude-code'
   const { path } = urlParts(req)
   const xApp = getHeader(req, 'x-app')?.toLowerCase()
-  if (xApp === 'cli' && (getHeader(req, 'anthropic-version') !== undefined || path.startsWith('/v1/messages'))) return 'claude-code'
+  if (xApp === 'cli' && (getHeader(req, 'anthropic-version') !== undefined || ANTHROPIC_PATH_RE.test(path))) return 'claude-code'
   if (getHeader(req, 'x-openai-subagent') !== undefined) return 'codex'
   if (path.startsWith('/backend-api/codex/')) return 'codex'
   return 'unknown'
@@ -38,7 +41,7 @@ export function detectProvider(req: RequestInfo): Provider {
   assertRequest(req, 'detectProvider')
   const { host, path } = urlParts(req)
   // Gateways prefix the upstream path (`/v1/acct/gw/anthropic/v1/messages`): match it anywhere.
-  if (/(?:^|\/)v1\/(?:messages|complete)(?:\/|$)/.test(path)) return 'anthropic'
+  if (ANTHROPIC_PATH_RE.test(path)) return 'anthropic'
   if (path.includes('/publishers/anthropic/') || (host.startsWith('bedrock') && path.includes('anthropic.'))) return 'anthropic'
   if (
     path.includes('/backend-api/codex/') ||
