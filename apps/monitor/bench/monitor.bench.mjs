@@ -36,6 +36,43 @@ const small = Math.round(100_000 * scale)
 if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc')
 const gc = globalThis.gc ?? runInNewContext('gc')
 
+// Child mode: run the monitor over <dir> to /dev/null, sample RSS after a GC at every `small`
+// events, print one JSON line. Kept in its own process so nothing else shapes its memory.
+if (args[0] === '--child') {
+  const [, dir, bigS, smallS] = args
+  const bigN = Number(bigS)
+  const smallN = Number(smallS)
+  const files = resolveSourceFiles(dir)
+  const samples = []
+  let sse = 0
+  let next = smallN
+  const sample = () => {
+    gc()
+    const u = process.memoryUsage()
+    samples.push({ events: sse, rss: u.rss, heap: u.heapUsed, heapTotal: u.heapTotal, external: u.external })
+  }
+  async function* counted() {
+    for await (const batch of openSource(files, { follow: false, onError: () => {} })) {
+      for (const it of batch) if (it.value && it.value.type === 'sse') sse++
+      yield batch
+      if (sse >= next) {
+        sample()
+        next += smallN
+      }
+      if (sse >= bigN) break
+    }
+  }
+  gc()
+  const out = createWriteStream('/dev/null')
+  const t0 = performance.now()
+  const stats = await runMonitor({ source: counted(), output: out, keepUp: false })
+  const secs = (performance.now() - t0) / 1000
+  sample() // after close, for reference
+  out.end()
+  console.log(JSON.stringify({ sse, secs, stats, samples }))
+  process.exit(0)
+}
+
 const { writeSynthetic } = await import(join(root, 'fixtures', 'generate.mjs'))
 const work = mkdtempSync(join(tmpdir(), 'agenttap-monitor-bench-'))
 // ~64 sse events per synthetic flow, 20 sessions interleaved (alternating Claude Code / Codex)
@@ -54,38 +91,20 @@ try {
   const g = gen(bigDir, big)
   console.log(`capture: ${g.flows} flows, ${g.records} records, ${mb(g.bytes)} (generated in ${(g.ms / 1000).toFixed(1)} s)`)
 
-  // ---- 1. /dev/null, in process, with RSS samples -----------------------------------------
-  // The source is the monitor's own file reader (batches, merged by time); the wrapper only
-  // counts sse events and samples RSS (after a GC) as they pass `small` and at the end.
-  const files = resolveSourceFiles(bigDir)
-  const samples = []
-  let sse = 0
-  let next = small
-  async function* counted() {
-    for await (const batch of openSource(files, { follow: false, onError: () => {} })) {
-      for (const it of batch) if (it.value && it.value.type === 'sse') sse++
-      yield batch
-      if (sse >= next) {
-        gc()
-        samples.push({ events: sse, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })
-        next = sse >= small ? Infinity : next
-      }
-      if (sse >= big) break
-    }
-  }
-  gc()
-  const out = createWriteStream('/dev/null')
-  const t0 = performance.now()
-  const stats = await runMonitor({ source: counted(), output: out, keepUp: false })
-  const secs = (performance.now() - t0) / 1000
-  gc()
-  samples.push({ events: sse, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })
-  out.end()
+  // ---- 1. /dev/null, in a fresh process (RSS not inflated by the generator) -----------------
+  const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', bigDir, String(big), String(small)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 << 20,
+  })
+  if (child.status !== 0) throw new Error(`measuring child failed (exit ${child.status})`)
+  const m = JSON.parse(child.stdout.trim().split('\n').pop())
+  const { sse, secs, stats, samples } = m
   const evps = sse / secs
   console.log(
     `/dev/null: ${sse} sse events (${stats.events} unified events, ${stats.flows} flows, ${mb(stats.writer.chars)} of output) in ${secs.toFixed(2)} s = ${Math.round(evps)} events/s (target >= ${TARGET_EVENTS_PER_S})`,
   )
-  for (const s of samples) console.log(`  RSS after ${s.events} events: ${mb(s.rss)} (heap ${mb(s.heap)})`)
+  for (const s of samples) console.log(`  RSS after ${s.events} events: ${mb(s.rss)} (heap used ${mb(s.heap)}, heap total ${mb(s.heapTotal)}, external ${mb(s.external)})`)
 
   // ---- 2. a pseudo-terminal (script(1)): the real bin, colours and row erase on --------------
   const smallDir = join(work, 'small')
@@ -106,8 +125,12 @@ try {
   console.log(ptyLine)
 
   // ---- verdicts ---------------------------------------------------------------------------
-  const first = samples[0]
-  const last = samples[samples.length - 1]
+  // Both points are taken mid-run (the last sample, after the monitor closed, would flatter it).
+  const inRun = samples.length > 1 ? samples.slice(0, -1) : samples
+  const first = inRun[0]
+  const last = inRun[inRun.length - 1]
+  const peak = Math.max(...inRun.map((s) => s.rss))
+  console.log(`  peak RSS during the run: ${mb(peak)}`)
   const growth = first && last ? last.rss / first.rss - 1 : NaN
   console.log(`${evps >= TARGET_EVENTS_PER_S ? 'PASS' : 'MISS'} monitor events/s to /dev/null: ${Math.round(evps)} (target >= ${TARGET_EVENTS_PER_S})`)
   console.log(
