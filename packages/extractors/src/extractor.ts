@@ -275,7 +275,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         result = await select(hasTs ? limited(sql) : run.limit === undefined ? sql : `select * from (${sql}) limit ${Math.floor(run.limit)}`)
       }
     }
-    return { mode, engine, rows: result.rows, columns: result.columns, warnings }
+    return { mode, engine: mode === 'call_validation' ? 'node' : engine, rows: result.rows, columns: result.columns, warnings }
   }
 
   return {

@@ -83,7 +83,8 @@ export interface ScanStats {
 /** What one mode returned. */
 export interface ModeResult {
   mode: ModeName
-  engine: Exclude<EngineName, 'auto'>
+  /** The engine that answered (`node`: a Node pass, used by `call_validation`). */
+  engine: Exclude<EngineName, 'auto'> | 'node'
   rows: Row[]
   /** Column order for tables / CSV. */
   columns: string[]

@@ -231,6 +231,23 @@ describe('stream modes', () => {
   })
 })
 
+describe('call_validation (flow-fsm validator over every record)', () => {
+  it('reports the call nobody answered and none of the answered ones', async () => {
+    const r = await x.run('call_validation')
+    expect(r.engine).toBe('node')
+    expect(r.rows.find((f) => f.call_id === 'toolu_r')).toMatchObject({ kind: 'unanswered_call', flow_id: 'a4', session_id: 'sess-a', name: 'Read' })
+    const answered = ['toolu_1', 'toolu_w', 'toolu_2', 'toolu_m', 'toolu_t', 'call_1', 'call_2']
+    expect(r.rows.filter((f) => answered.includes(String(f.call_id)))).toEqual([])
+    expect(r.warnings.join(' ')).toMatch(/3 malformed line/)
+  })
+
+  it('honours --session', async () => {
+    const r = await x.run('call_validation', { session: 'sess-b' })
+    expect(r.rows.every((f) => f.session_id === 'sess-b')).toBe(true)
+    expect(r.rows.some((f) => f.call_id === 'toolu_r')).toBe(false)
+  })
+})
+
 describe('filters and limits', () => {
   it('--session / --client / --since / --until select whole flows', async () => {
     expect((await run('usage', { session: 'sess-b' })).map((r) => r.flow_id)).toEqual(['b1', 'b2'])
