@@ -21,6 +21,12 @@ export interface CallValidatorOptions {
   onFinding?: (f: CallFinding) => void
   /** Malformed input (records without flow_id, unparsable request bodies, stream errors). */
   onError?: (e: FlowFsmError) => void
+  /**
+   * Resolves a request body stored out of line (`request_body: {"$ref": "sse_logs/…"}`), e.g. by
+   * reading the file. Synchronous; return `undefined` when it cannot be read. Without it such
+   * requests are counted in `uncheckedRequests`.
+   */
+  resolveRequestBody?: (ref: string, flow: FlowRecordLike) => unknown
 }
 
 /** Result of {@link CallValidator.finish}. */
@@ -117,6 +123,7 @@ function newCounts(): CallCounts {
     incompleteArgs: 0,
     invalidArgs: 0,
     preCaptureResults: 0,
+    uncheckedRequests: 0,
   }
 }
 
@@ -382,11 +389,19 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
     if (typeof r.url === 'string') fl.meta.url = r.url
     if (typeof r.provider === 'string') fl.meta.provider = r.provider
     if (typeof r.client === 'string') fl.meta.client = r.client
-    const body = r.request_body
+    let body = r.request_body
     if (body === undefined || body === null) return
-    if (typeof body === 'object' && !Array.isArray(body) && '$ref' in body) return // stored out of line
+    if (typeof body === 'object' && !Array.isArray(body) && typeof (body as { $ref?: unknown }).$ref === 'string') {
+      const ref = (body as { $ref: string }).$ref
+      body = opts.resolveRequestBody?.(ref, r)
+      if (body === undefined || body === null) {
+        fl.session.counts.uncheckedRequests++
+        return
+      }
+    }
     const refs = scanRequestBody(body)
     if (!refs) {
+      fl.session.counts.uncheckedRequests++
       onError?.(new FlowFsmError('INVALID_RECORD', `flow ${r.flow_id}: request_body is not a JSON object with messages[] or input[]; its tool results were not checked`, { flow_id: r.flow_id }))
       return
     }
@@ -414,7 +429,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
           name: call.name,
           flow_id: call.flow_id,
           position: `response seq ${call.seq ?? '?'}${call.index === undefined ? '' : ` (block ${call.index})`}`,
-          message: `${call.name} call ${call.call_id} was never answered: no later request of the session carries its result`,
+          message: `${call.name} call ${call.call_id} was never answered: no later request of the session carries its result${c.uncheckedRequests > 0 ? ` (${c.uncheckedRequests} request bodies of this session could not be checked)` : ''}`,
         }
         if (call.seq !== undefined) f.seq = call.seq
         report(s, f, call.order, call.seq)

@@ -207,6 +207,11 @@ export interface CallCounts {
   invalidArgs: number
   /** Results for calls announced before the capture started (found only in the request history). */
   preCaptureResults: number
+  /**
+   * Requests whose body could not be checked (stored out of line as `{"$ref": …}` and not
+   * resolved, or not JSON). Their results are unknown, so unanswered calls may be false alarms.
+   */
+  uncheckedRequests: number
 }
 
 export type { AgentEvent }

@@ -49,6 +49,7 @@ describe('createCallValidator', () => {
       incompleteArgs: 1,
       invalidArgs: 1,
       preCaptureResults: 1,
+      uncheckedRequests: 0,
     })
     const dup = findings.find((f) => f.kind === 'duplicate_call')
     expect(dup).toMatchObject({ related_flow_id: 'a1', name: 'Bash', seq: 4 })
@@ -172,6 +173,24 @@ describe('createCallValidator: Chat Completions and memory', () => {
     for (const r of chatFlow('x-1', 'x', 0, [], [['call_x', 'f', ['{}']]])) keep.add(r)
     for (const r of chatFlow('y-1', 'y', 10_000_000, [], [])) keep.add(r)
     expect(keep.stats().openSessions).toBe(2)
+  })
+})
+
+describe('createCallValidator: request bodies stored out of line', () => {
+  it('resolves {$ref} bodies through resolveRequestBody, else counts them unchecked', () => {
+    const recs = local('call-defects-responses.jsonl')
+    const bodies = new Map<string, unknown>()
+    const refd = recs.map((r) => {
+      if (r.type !== 'flow') return r
+      const ref = `sse_logs/${r.flow_id}.request.json`
+      bodies.set(ref, r.request_body)
+      return { ...r, request_body: { $ref: ref } }
+    })
+    const resolved = run(refd, { resolveRequestBody: (ref) => bodies.get(ref) })
+    expect(brief(resolved.findings)).toEqual(RESPONSES_FINDINGS)
+    const blind = run(refd)
+    expect(blind.sessions['sess-responses-defects']).toMatchObject({ uncheckedRequests: 3, results: 0, answered: 0, unanswered: 3 })
+    expect(blind.findings[0]?.message).toMatch(/3 request bodies of this session could not be checked/)
   })
 })
 
