@@ -265,11 +265,18 @@ export function proxiedRequest(
         chunks.push(c)
         opts.onChunk?.(c, req)
       })
-      const done = (error?: Error): void =>
+      let settled = false
+      const done = (error?: Error): void => {
+        if (settled) return
+        settled = true
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ...(error ? { error } : {}) })
+      }
       res.on('end', () => done())
       res.on('error', (err) => done(err))
       res.on('aborted', () => done(new Error('aborted')))
+      res.on('close', () => {
+        if (!res.complete) done(new Error('connection closed before the response completed'))
+      })
     })
     req.on('error', (err) => resolve({ status: 0, headers: {}, body: Buffer.alloc(0), error: err }))
     if (opts.body !== undefined) req.write(opts.body)
