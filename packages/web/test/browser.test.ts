@@ -106,6 +106,20 @@ describe('web view in a real browser (chromium)', () => {
     expect(await page.locator('#session').textContent()).toContain('unanswered_call')
   })
 
+  it('an open flow keeps rendering while it streams (no reload, no click)', async () => {
+    const f = streamedFlow('live-browser-2', 'sess-browser', 'second prompt', 'git log --oneline | head -n 3')
+    appendRecords(cap.cap, [f.flow, ...f.sse.slice(0, 3)])
+    const row = page.locator('#rows tr.flow-row[data-flow-id="live-browser-2"]')
+    await row.waitFor()
+    await row.click()
+    await page.locator('button.tab[data-tab="conversation"]').click()
+    await expect.poll(async () => page.locator('#conversation').textContent(), { timeout: 10_000 }).toContain('Running it <b>now</b>.')
+    expect(await page.locator('#conversation .s-command').count()).toBe(0)
+    appendRecords(cap.cap, [...f.sse.slice(3), f.end])
+    await expect.poll(async () => page.locator('#conversation .s-command').allTextContents(), { timeout: 10_000 }).toEqual(['$ git log --oneline | head -n 3'])
+    expect(await page.locator('#conversation .s-meta').allTextContents()).toContain('usage: in 12 · out 77 · cache read 4321 · cache write 100')
+  })
+
   it('filters by client and outcome and searches text', async () => {
     await page.selectOption('#f-client', 'codex')
     await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).every((t) => t.includes('codex'))).toBe(true)
@@ -123,6 +137,12 @@ describe('web view in a real browser (chromium)', () => {
       await page.locator('button.tab[data-tab="conversation"]').click()
       await page.locator('#conversation .s-command').first().waitFor()
       await page.screenshot({ path: process.env['WEB_SCREENSHOT'] })
+      await page.locator('button.tab[data-tab="request"]').click()
+      await page.locator('#messages').waitFor()
+      await page.screenshot({ path: process.env['WEB_SCREENSHOT'].replace(/\.png$/, '-request.png') })
+      await page.locator('button.tab[data-tab="session"]').click()
+      await page.locator('#session').waitFor()
+      await page.screenshot({ path: process.env['WEB_SCREENSHOT'].replace(/\.png$/, '-session.png') })
     }
   })
 })
