@@ -353,27 +353,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return markKey(value.trim())
   }
 
-  function headers(h: RequestHeaders): Record<string, string | string[]> {
-    if (typeof h !== 'object' || h === null) throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.headers: expected a headers object, received ${h === null ? 'null' : typeof h}`)
-    const out: Record<string, string | string[]> = {}
-    for (const name of Object.keys(h)) {
-      const v = h[name]
-      if (v === undefined) continue
-      const lower = name.toLowerCase()
-      if (allowNames.has(lower)) {
-        out[name] = Array.isArray(v) ? v.slice() : v
-      } else if (isSecretHeaderName(name)) {
-        out[name] = Array.isArray(v) ? v.map((x) => redactHeaderValue(name, String(x))) : redactHeaderValue(name, String(v))
-      } else {
-        // Any header may still carry a key (`x-custom: sk-…`, a referer with ?token=).
-        out[name] = Array.isArray(v) ? v.map((x) => text(String(x))) : text(String(v))
-      }
-    }
-    return out
-  }
-
-  // Agents resend the whole conversation with every request: the system prompt, tool schemas and
-  // earlier messages come back as equal strings. Remember the clean ones (bounded by total chars).
+  // Agents resend the whole conversation with every request: the system prompt, tool schemas,
+  // earlier messages and most header values come back as equal strings. Remember the clean ones (bounded by total chars).
   const cacheBudget = opts.cacheChars ?? 8_000_000
   const cleanCache = new Set<string>()
   let cachedChars = 0
@@ -389,6 +370,25 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
         if (cachedChars <= cacheBudget) break
         cleanCache.delete(old)
         cachedChars -= old.length + ENTRY_OVERHEAD
+      }
+    }
+    return out
+  }
+
+  function headers(h: RequestHeaders): Record<string, string | string[]> {
+    if (typeof h !== 'object' || h === null) throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.headers: expected a headers object, received ${h === null ? 'null' : typeof h}`)
+    const out: Record<string, string | string[]> = {}
+    for (const name of Object.keys(h)) {
+      const v = h[name]
+      if (v === undefined) continue
+      const lower = name.toLowerCase()
+      if (allowNames.has(lower)) {
+        out[name] = Array.isArray(v) ? v.slice() : v
+      } else if (isSecretHeaderName(name)) {
+        out[name] = Array.isArray(v) ? v.map((x) => redactHeaderValue(name, String(x))) : redactHeaderValue(name, String(v))
+      } else {
+        // Any header may still carry a key (`x-custom: sk-…`, a referer with ?token=).
+        out[name] = Array.isArray(v) ? v.map((x) => cachedText(String(x))) : cachedText(String(v))
       }
     }
     return out
