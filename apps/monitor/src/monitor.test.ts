@@ -105,6 +105,47 @@ describe('runMonitor', () => {
   })
 })
 
+describe('following a log directory live', () => {
+  it('reads sse_flows / sse_flow_ends beside sse_lines: client in the header, outcome and duration in the end line', async () => {
+    const d = join(dir, 'live', 'all-mitm-sse')
+    mkdirSync(d, { recursive: true })
+    for (const f of ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl']) writeFileSync(join(d, f), '')
+    const out = new Sink()
+    const ac = new AbortController()
+    const done = runMonitor({ source: join(dir, 'live'), output: out, signal: ac.signal, pollMs: 20 })
+    await new Promise((r) => setTimeout(r, 150))
+    // as a proxy writes them: flow record, then its lines, then its end, each in its own file
+    for (const r of fixtureRecords('codex-turn.jsonl')) {
+      const f = r.type === 'flow' ? 'sse_flows.jsonl' : r.type === 'sse' ? 'sse_lines.jsonl' : 'sse_flow_ends.jsonl'
+      appendFileSync(join(d, f), JSON.stringify(r) + '\n')
+    }
+    for (let i = 0; i < 200 && !/409 ms/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    ac.abort()
+    await done
+    expect(out.text).toContain('── codex · session 0199a1b2')
+    expect(out.text).toContain('■ completed · gpt-5-codex · in 5.2k (cache read 4.9k) · out 312 (reasoning 192) · 646 ms')
+    expect(out.text).toContain('■ completed · gpt-5-codex · in 6.4k (cache read 6.0k) · out 35 · 409 ms')
+  })
+
+  it('stopping the viewer does not declare open streams dead', async () => {
+    const f = join(dir, 'open.jsonl')
+    writeFileSync(f, '')
+    const out = new Sink()
+    const ac = new AbortController()
+    const done = runMonitor({ source: f, output: out, signal: ac.signal, pollMs: 20 })
+    await new Promise((r) => setTimeout(r, 100))
+    const recs = fixtureRecords('claude-code-turn.jsonl').slice(0, 12) // mid-stream
+    appendFileSync(f, recs.map((r) => JSON.stringify(r) + '\n').join(''))
+    // piped: a row is written when it ends, so wait for the thinking row (ended by the text block)
+    for (let i = 0; i < 150 && !/thinking: .*wc -l\.\n/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    ac.abort()
+    await done
+    // the open text row is flushed on stop, and nothing claims the stream died
+    expect(out.text).toContain("I'll list the files")
+    expect(out.text).not.toMatch(/✗ dead|incomplete/)
+  })
+})
+
 describe('attachMonitor / createMonitor', () => {
   it('attaches to an in-process record stream and stops on demand', async () => {
     const recs = fixtureRecords('codex-turn.jsonl')

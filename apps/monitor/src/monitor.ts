@@ -78,8 +78,12 @@ export interface Monitor {
   tick(): void
   /** Resolves when the output has room (backpressure for lossless sources). */
   room(): Promise<void>
-  /** Ends the input: open flows end, buffered cards and the output are flushed. */
-  close(): Promise<MonitorStats>
+  /**
+   * Ends the input: open flows end (shown as incomplete), buffered cards and the output are
+   * flushed. With `stopped` (the viewer quit, the input did not end) open flows are left as they
+   * are: only buffered output is shown.
+   */
+  close(opts?: { stopped?: boolean }): Promise<MonitorStats>
   readonly stats: MonitorStats
 }
 
@@ -247,11 +251,12 @@ export function createMonitor(opts: MonitorOptions): Monitor {
       }
       if (writer.behind || writer.pending.chars > 256 * 1024) await writer.room()
     },
-    close() {
+    close(copts) {
       closed ??= (async () => {
         clearInterval(timer)
         release(undefined, undefined, true)
-        pipeline.end()
+        if (copts?.stopped) pipeline.stop()
+        else pipeline.end()
         if (json) {
           flushJson()
           while (jsonBehind) await new Promise<void>((r) => output.once('drain', () => r()))
@@ -377,7 +382,7 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
       throw new MonitorError('SOURCE_ERROR', `cannot read ${typeof opts.source === 'string' ? opts.source : 'the source'}: ${e.message}`, { cause: err })
     }
   }
-  return monitor.close()
+  return monitor.close({ stopped: signal?.aborted === true })
 }
 
 async function* toItems(src: AsyncIterable<unknown>): AsyncGenerator<SourceItem> {

@@ -66,6 +66,11 @@ export interface RenderPipeline {
   tick(): void
   /** End of input: open streams end (as incomplete), every end line and buffered card is shown. */
   end(): void
+  /**
+   * The viewer stops watching (Ctrl-C, stop()): buffered output is shown, but streams still open
+   * are not declared dead: they may well go on.
+   */
+  stop(): void
   /** The ts (ms) of the latest record, for time prefixes. */
   readonly lastRecordTime: number
   readonly stats: RenderPipelineStats
@@ -465,6 +470,10 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
         v.normalizer?.end()
         finishFlow(v)
       }
+      emit(screen.drain())
+    },
+    stop() {
+      for (const v of pendingEnds) finishFlow(v)
       emit(screen.drain())
     },
     get lastRecordTime() {

@@ -1,0 +1,43 @@
+/** The built bin as a process: stdin pipes, `| head`, exit codes. */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { FIXTURES, fixtureText } from './helpers.js'
+
+const appDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(appDir, 'dist', 'bin.js')
+
+beforeAll(() => {
+  const newest = Math.max(...readdirSync(join(appDir, 'src')).map((f) => statSync(join(appDir, 'src', f)).mtimeMs))
+  if (!existsSync(bin) || newest > statSync(bin).mtimeMs) execFileSync('pnpm', ['build'], { cwd: appDir, stdio: 'ignore' })
+}, 60_000)
+
+describe('agenttap-monitor bin', () => {
+  it('reads canonical records from stdin (-), piped output has no escape codes, malformed lines are warned about in place', () => {
+    const input = fixtureText('claude-code-turn.jsonl') + '{"oops\n' + fixtureText('truncated-stream.jsonl')
+    const r = spawnSync(process.execPath, [bin, '-'], { input, encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('$ printf "café\\n" && ls -la src/')
+    expect(r.stdout).toMatch(/⚠ stdin:39 \(byte \d+\).*malformed JSON/)
+    expect(r.stdout.indexOf('⚠ stdin:39')).toBeGreaterThan(r.stdout.indexOf('end_turn'))
+    expect(r.stdout).toContain('✗ upstream_error (incomplete)')
+    expect(r.stdout).not.toContain('\x1b')
+  })
+
+  it('--json from stdin is NDJSON a jq-like consumer can parse line by line', () => {
+    const r = spawnSync(process.execPath, [bin, '-', '--json'], { input: fixtureText('codex-turn.jsonl'), encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; client?: string })
+    expect(events.filter((e) => e.type === 'tool_call_end')).toHaveLength(4)
+    expect(events.every((e) => e.client === 'codex')).toBe(true)
+  })
+
+  it('| head closes the pipe early: exit 0, no EPIPE stack trace', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --replay --delay-ms 0 "${join(FIXTURES, 'codex-turn.jsonl')}" | head -n 2`], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout.split('\n').filter((l) => l !== '')).toHaveLength(2)
+    expect(r.stderr).not.toMatch(/EPIPE|Error/)
+  })
+})
