@@ -147,6 +147,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       adapter?.done(seq, name)
       return
     }
+    if (adapter?.fast !== undefined && adapter.fast(data, name, seq)) return
     if (data.length === 0 || data.trim().length === 0) {
       // Some servers send empty data lines as keep-alives: kept, but not an error.
       emitUnknown(ctx, seq, name, data, 'empty data')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { run } from '../../test/run.js'
+import type { AgentEvent } from '../types.js'
 
 const A = { flow: { url: 'https://api.anthropic.com/v1/messages?beta=true' } }
 const start = ['message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, usage: { input_tokens: 10, cache_creation_input_tokens: 3, cache_read_input_tokens: 500, output_tokens: 1 } } }] as [string, unknown]
@@ -140,5 +141,37 @@ describe('Anthropic Messages adapter', () => {
       { type: 'message_end', seq: 8, stop_reason: 'end_turn' },
     ])
     expect(r.errors).toEqual(['INCOMPLETE_STREAM'])
+  })
+
+  it('the fast path for deltas gives exactly the events of the general parser', () => {
+    const texts = ['', 'plain', 'quote " inside', 'back\\slash', 'nl\nand\ttab', 'é€😀', '\u0000\u001f', '}}', '"}}', 'lone \ud800']
+    const kinds: [string, string][] = [['text_delta', 'text'], ['thinking_delta', 'thinking'], ['signature_delta', 'signature'], ['input_json_delta', 'partial_json']]
+    const canonical: [string, unknown][] = [start, blockStart(0, { type: 'tool_use', id: 'toolu_f', name: 'T', input: {} })]
+    const spaced: [string, unknown][] = [...canonical]
+    for (const t of texts) {
+      for (const [type, field] of kinds) {
+        for (const index of [0, 12]) {
+          canonical.push(['content_block_delta', `{"type":"content_block_delta","index":${index},"delta":{"type":"${type}","${field}":${JSON.stringify(t)}}}`])
+          // Same content, another layout: only the general parser takes it.
+          spaced.push(['content_block_delta', `{"index": ${index}, "delta": {"${field}": ${JSON.stringify(t)}, "type": "${type}"}, "type": "content_block_delta"}`])
+        }
+      }
+    }
+    // Not valid JSON although it starts like the fast layout: both paths must reject it the same way.
+    canonical.push(['content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"b"}}'])
+    spaced.push(['content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"b"}}'])
+    canonical.push(['content_block_delta', '{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}'])
+    spaced.push(['content_block_delta', '{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"x"}}'])
+    canonical.push(blockStop(0), stop)
+    spaced.push(blockStop(0), stop)
+    const a = run(canonical, A)
+    const b = run(spaced, A)
+    // Unknown events carry their raw data, which differs by construction: compare the rest.
+    const noData = (e: AgentEvent): unknown => (e.type === 'unknown' ? { ...e, data: undefined } : e)
+    expect(a.events.map(noData)).toEqual(b.events.map(noData))
+    expect(a.events.filter((e) => e.type === 'unknown')).toHaveLength(texts.length + 2)
+    expect(a.errors).toEqual(b.errors)
+    expect(a.events.filter((e) => e.type === 'text_delta').map((e) => (e.type === 'text_delta' ? e.text : ''))).toEqual(texts.flatMap((t) => [t, t]))
+    expect(a.errors.filter((c) => c === 'MALFORMED_JSON')).toHaveLength(2)
   })
 })

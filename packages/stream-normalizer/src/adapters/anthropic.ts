@@ -13,6 +13,20 @@ interface Block {
   input: string | undefined
 }
 
+const DELTA_TEXT = 1
+const DELTA_THINKING = 2
+const DELTA_SIGNATURE = 3
+const DELTA_INPUT_JSON = 4
+const FAST_PREFIX = '{"type":"content_block_delta","index":'
+const FAST_DELTA = ',"delta":{"type":"'
+const FAST_TEXT = 'text_delta","text":'
+const FAST_INPUT_JSON = 'input_json_delta","partial_json":'
+const FAST_THINKING = 'thinking_delta","thinking":'
+const FAST_SIGNATURE = 'signature_delta","signature":'
+/** A string body that is not plain: escapes, quotes or raw control characters need the real parser. */
+// eslint-disable-next-line no-control-regex
+const NEEDS_JSON_PARSE = /["\\\u0000-\u001f]/
+
 const TOOL_BLOCKS: Record<string, ToolCallKind> = {
   tool_use: 'function',
   server_tool_use: 'server',
@@ -115,16 +129,34 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
     }
     switch (dt) {
       case 'text_delta':
-        ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text: str(d['text']) ?? '' }, seq, index))
+        applyDelta(DELTA_TEXT, index, str(d['text']) ?? '', seq, name, data)
         return
       case 'thinking_delta':
-        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: str(d['thinking']) ?? '', kind: 'thinking' }, seq, index))
+        applyDelta(DELTA_THINKING, index, str(d['thinking']) ?? '', seq, name, data)
         return
       case 'signature_delta':
-        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: str(d['signature']) ?? '', kind: 'signature' }, seq, index))
+        applyDelta(DELTA_SIGNATURE, index, str(d['signature']) ?? '', seq, name, data)
         return
-      case 'input_json_delta': {
-        const pj = str(d['partial_json']) ?? ''
+      case 'input_json_delta':
+        applyDelta(DELTA_INPUT_JSON, index, str(d['partial_json']) ?? '', seq, name, data)
+        return
+      default:
+        emitUnknown(ctx, seq, name, data, `delta type "${dt}" has no unified event`, index)
+    }
+  }
+
+  function applyDelta(kind: number, index: number | undefined, value: string, seq: number | undefined, name: string | undefined, data: string): void {
+    switch (kind) {
+      case DELTA_TEXT:
+        ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text: value }, seq, index))
+        return
+      case DELTA_THINKING:
+        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: value, kind: 'thinking' }, seq, index))
+        return
+      case DELTA_SIGNATURE:
+        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: value, kind: 'signature' }, seq, index))
+        return
+      default: {
         const tc = index === undefined ? undefined : blocks[index]?.tool
         if (tc === undefined || !tc.open) {
           ctx.error('UNEXPECTED_EVENT', `input_json_delta for content block ${String(index)}, which is not an open tool_use block: expected content_block_start with a tool_use first`, seq, name, data)
@@ -132,15 +164,65 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
           return
         }
         // The first fragment is usually "": it carries nothing, the joined arguments are the same.
-        if (pj.length > 0) emitToolDelta(ctx, tc, seq, pj)
-        return
+        if (value.length > 0) emitToolDelta(ctx, tc, seq, value)
       }
-      default:
-        emitUnknown(ctx, seq, name, data, `delta type "${dt}" has no unified event`, index)
     }
   }
 
+  /**
+   * Fast path for the bulk of a stream: a content_block_delta in the exact layout the API writes,
+   * `{"type":"content_block_delta","index":N,"delta":{"type":"K","F":"…"}}`. Only the string
+   * literal is parsed, not the object around it; anything else (other layouts, whitespace, extra
+   * fields, invalid JSON) returns false and takes the general path, so the events are identical.
+   */
+  function fast(data: string, name: string | undefined, seq: number | undefined): boolean {
+    if (!data.startsWith(FAST_PREFIX)) return false
+    const n = data.length
+    let i = FAST_PREFIX.length
+    const digits = i
+    let index = 0
+    while (i < n) {
+      const c = data.charCodeAt(i)
+      if (c < 0x30 || c > 0x39) break
+      index = index * 10 + (c - 0x30)
+      i++
+    }
+    if (i === digits || i - digits > 9 || (data.charCodeAt(digits) === 0x30 && i - digits > 1)) return false
+    if (!data.startsWith(FAST_DELTA, i)) return false
+    i += FAST_DELTA.length
+    let kind: number
+    if (data.startsWith(FAST_TEXT, i)) {
+      kind = DELTA_TEXT
+      i += FAST_TEXT.length
+    } else if (data.startsWith(FAST_INPUT_JSON, i)) {
+      kind = DELTA_INPUT_JSON
+      i += FAST_INPUT_JSON.length
+    } else if (data.startsWith(FAST_THINKING, i)) {
+      kind = DELTA_THINKING
+      i += FAST_THINKING.length
+    } else if (data.startsWith(FAST_SIGNATURE, i)) {
+      kind = DELTA_SIGNATURE
+      i += FAST_SIGNATURE.length
+    } else return false
+    // The string literal runs from i to just before the closing "}}".
+    if (n - i < 4 || data.charCodeAt(i) !== 0x22 || data.charCodeAt(n - 3) !== 0x22 || data.charCodeAt(n - 2) !== 0x7d || data.charCodeAt(n - 1) !== 0x7d) return false
+    let value = data.slice(i + 1, n - 3)
+    if (NEEDS_JSON_PARSE.test(value)) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(data.slice(i, n - 2))
+      } catch {
+        return false
+      }
+      if (typeof parsed !== 'string') return false
+      value = parsed
+    }
+    applyDelta(kind, index, value, seq, name, data)
+    return true
+  }
+
   return {
+    fast,
     event(v, name, seq, data) {
       const type = str(v['type']) ?? name
       switch (type) {

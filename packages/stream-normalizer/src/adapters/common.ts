@@ -12,6 +12,11 @@ export interface AdapterContext {
 
 /** A provider adapter: parsed events in, unified events out through the context. */
 export interface Adapter {
+  /**
+   * Optional fast path on the raw data, tried before JSON.parse: returns true when it handled the
+   * event (and emitted exactly what `event` would have), false to take the general path.
+   */
+  fast?(data: string, name: string | undefined, seq: number | undefined): boolean
   /** One parsed JSON object event; `name` is the SSE event name when there was one. */
   event(v: Record<string, unknown>, name: string | undefined, seq: number | undefined, data: string): void
   /** The literal `[DONE]` data. */
