@@ -19,6 +19,8 @@ describe('detectClient', () => {
     [req('https://api.openai.com/v1/chat/completions', { 'user-agent': 'OpenAI/Python 1.50.0' }), 'unknown'],
     [req('https://api.anthropic.com/v1/messages', { 'user-agent': 'Anthropic/JS 0.30.0', 'x-app': 'web' }), 'unknown'],
     [req('/v1/responses', { 'x-app': 'cli' }), 'unknown'],
+    [{ ...req('https://gateway.local/v1/messages'), body: { metadata: { user_id: `user_${'ab'.repeat(32)}_account__session_11111111-2222-4333-8444-555555555555` } } }, 'claude-code'],
+    [{ ...req('https://gateway.local/v1/messages'), body: { metadata: { user_id: 'someone' } } }, 'unknown'],
   ]
   it.each(cases.map(([r, c], i) => [i, r, c] as const))('case %i', (_i, r, c) => {
     expect(detectClient(r)).toBe(c)

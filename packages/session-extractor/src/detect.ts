@@ -1,4 +1,5 @@
-import { assertRequest, getHeader, urlParts } from './request.js'
+import { assertRequest, bodyObject, getHeader, urlParts } from './request.js'
+import { parseClaudeUserId } from './session-id.js'
 import type { Client, Provider, RequestInfo } from './types.js'
 
 /** Anthropic Messages / Complete paths, also behind a gateway prefix (`/v1/acct/gw/anthropic/v1/messages`). */
@@ -8,7 +9,8 @@ const ANTHROPIC_PATH_RE = /(?:^|\/)v1\/(?:messages|complete)(?:\/|$)/
  * Which agent sent the request. Signals, strongest first: `originator` (`codex_cli_rs`,
  * `codex_exec`, …), `user-agent` (`codex_cli_rs/…`, `claude-cli/…`, `claude-code/…`),
  * Claude Code headers (`x-claude-code-session-id`, `x-app: cli` on an Anthropic request),
- * Codex headers (`x-openai-subagent`) and the ChatGPT Codex path `/backend-api/codex/`.
+ * Codex headers (`x-openai-subagent`), the ChatGPT Codex path `/backend-api/codex/`, and last
+ * Claude Code's `metadata.user_id` shape in the body.
  *
  * @example detectClient({ method: 'POST', url: '/v1/messages', headers: { 'User-Agent': 'claude-cli/2.0.14 (external, cli)' } }) // 'claude-code'
  */
@@ -24,7 +26,10 @@ export function detectClient(req: RequestInfo): Client {
   const xApp = getHeader(req, 'x-app')?.toLowerCase()
   if (xApp === 'cli' && (getHeader(req, 'anthropic-version') !== undefined || ANTHROPIC_PATH_RE.test(path))) return 'claude-code'
   if (getHeader(req, 'x-openai-subagent') !== undefined) return 'codex'
-  if (path.startsWith('/backend-api/codex/')) return 'codex'
+  if (path.includes('/backend-api/codex/')) return 'codex'
+  // Headers rewritten by an intermediary: Claude Code's `metadata.user_id` shape still tells.
+  const md = bodyObject(req)?.['metadata']
+  if (typeof md === 'object' && md !== null && parseClaudeUserId((md as Record<string, unknown>)['user_id']) !== undefined) return 'claude-code'
   return 'unknown'
 }
 

@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createSseRedactor, createStreamRedactor, redactHeaders, redactJson, redactText, redactUrl } from '../src/index.js'
+import { createRedactor, createSseRedactor, createStreamRedactor, redactHeaders, redactJson, redactText, redactUrl } from '../src/index.js'
 import { randomSplit, rng } from './rng.js'
 
 type R = ReturnType<typeof rng>
+const defaultRedactor = createRedactor()
 interface Secret {
   value: string
   /** Part of `value` that redaction keeps (a vendor prefix). */
@@ -145,6 +146,17 @@ describe('redaction corpus (1,000+ generated placements)', () => {
       const c = textCase(r)
       const out = redactText(c.input)
       assertGone(out, c.secret, `text ${i}`)
+      // findSecrets: sorted, non-overlapping, and applying it is exactly text().
+      const spans = defaultRedactor.findSecrets(c.input)
+      let at = 0
+      let rebuilt = ''
+      for (const sp of spans) {
+        expect(sp.start).toBeGreaterThanOrEqual(at)
+        expect(sp.end).toBeGreaterThan(sp.start)
+        rebuilt += c.input.slice(at, sp.start) + sp.replacement
+        at = sp.end
+      }
+      expect(rebuilt + c.input.slice(at)).toBe(out)
       expect(out, c.input).toBe(c.expected)
       expect(redactText(out)).toBe(out)
       placements++
