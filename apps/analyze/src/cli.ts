@@ -106,7 +106,7 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
   }
   try {
     if (o.outDir !== undefined) mkdirSync(o.outDir, { recursive: true })
-    const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length, bytes: x.files.bytes })
+    const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length + (o.malformedCount ? 1 : 0), bytes: x.files.bytes })
     const run: RunOptions = {
       ...(o.since !== undefined ? { since: o.since } : {}),
       ...(o.until !== undefined ? { until: o.until } : {}),

@@ -1,15 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
-import { readJsonl } from '@agenttap/jsonl-io'
+import { CAPTURE_FILES, readJsonl } from '@agenttap/jsonl-io'
 import { ExtractError } from './errors.js'
 import { MODES } from './modes.js'
 import { BUNDLED_PRICES } from './prices.js'
 import { latestPrompts } from './reverse.js'
-import { findCaptureFiles, readSql, viewSql } from './sources.js'
-import type { CaptureFiles, SourceKind } from './sources.js'
+import { findCaptureFiles, readSql, refsSql, viewSql } from './sources.js'
+import type { CaptureFiles, RefBody, SourceKind } from './sources.js'
 import { MODE_SQL, TOOL_CALLS_CTE, lit } from './sql.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, shellCommands, subagents, webAccess } from './derived.js'
 import { runCallValidation } from './call-validation.js'
@@ -83,10 +83,24 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   let maxObject = Math.min(START_MAX_OBJECT, options.maxObjectBytes ?? MAX_OBJECT_CAP)
   const maxObjectCap = options.maxObjectBytes ?? MAX_OBJECT_CAP
   let views: { files: { flows: string[]; lines: string[]; ends: string[] }; filters: ExtractFilters } | undefined
+  let refs: RefBody[] | undefined
   const makeViews = async (): Promise<void> => {
     if (views === undefined) return
     const conn = await db()
-    for (const stmt of viewSql(views.files, views.filters, maxObject)) await conn.run(stmt)
+    for (const stmt of viewSql(views.files, views.filters, maxObject, refs ?? [])) await conn.run(stmt)
+  }
+  // Out-of-line request bodies can only exist when the proxy wrote sse_logs/; look them up once.
+  const rawDir = join(files.dir, CAPTURE_FILES.rawDir)
+  const loadRefs = async (): Promise<void> => {
+    if (refs !== undefined) return
+    refs = []
+    if (files.flows.length === 0 || !existsSync(rawDir)) return
+    const { rows } = await select(() => refsSql(files.flows, maxObject))
+    refs = rows
+      .filter((r) => typeof r.ref === 'string' && typeof r.flow_id === 'string')
+      .map((r) => ({ flow_id: String(r.flow_id), path: resolve(files.dir, String(r.ref)) }))
+      // a pointer outside the capture dir or to a missing file is skipped, not fatal
+      .filter((r) => r.path.startsWith(files.dir) && existsSync(r.path))
   }
   // DuckDB (a native module) is loaded and started on first use: the reverse-scan path
   // (`prompts -n 5`) never pays for it.
@@ -202,7 +216,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       ...(run.session !== undefined ? { session: run.session } : {}), ...(run.client !== undefined ? { client: run.client } : {}) }
 
     if (engine === 'reverse') {
-      const rows = await latestPrompts(files.flows, run.limit!, filters)
+      const rows = await latestPrompts(files.flows, run.limit!, filters, undefined, files.dir)
       return { mode, engine, rows, columns: ['ts', 'session_id', 'flow_id', 'client', 'text'], warnings }
     }
 
@@ -216,6 +230,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         lines = f === '' ? [] : [f]
       }
     }
+    if (spec.reads.includes('flows')) await loadRefs()
     views = { files: { flows: files.flows, lines, ends: files.ends }, filters }
     await makeViews()
 
@@ -317,6 +332,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     },
     query: (sql) =>
       serial(async () => {
+        await loadRefs()
         views = { files, filters: {} }
         await makeViews()
         return select(sql)

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { readLast } from '@agenttap/jsonl-io'
 import { isoInstant } from './sources.js'
 import type { ExtractFilters, Row } from './types.js'
@@ -35,12 +37,25 @@ export function promptOfFlow(rec: unknown): { text: string; n: number } | undefi
   return text === '' ? undefined : { text, n }
 }
 
+/** Replaces a `{"$ref": "sse_logs/…"}` request body by the body file's JSON (only files inside the capture dir). */
+function inlineRef(rec: Obj, captureDir: string | undefined): void {
+  const b = rec.request_body
+  if (captureDir === undefined || !isObj(b) || typeof b.$ref !== 'string') return
+  const path = resolve(captureDir, b.$ref)
+  if (!path.startsWith(captureDir)) return
+  try {
+    rec.request_body = JSON.parse(readFileSync(path, 'utf8')) as unknown
+  } catch {
+    // a missing or unreadable body file: the flow simply has no readable prompt
+  }
+}
+
 /**
  * The latest `limit` user prompts, read backwards from the end of the flows files (jsonl-io
  * `readLast`): the cost grows with how far back the prompts are, not with the log size.
  * Retries (same session, history length and text) collapse into the earliest copy seen.
  */
-export async function latestPrompts(flowFiles: string[], limit: number, filters: ExtractFilters, onError?: (e: Error) => void): Promise<Row[]> {
+export async function latestPrompts(flowFiles: string[], limit: number, filters: ExtractFilters, onError?: (e: Error) => void, captureDir?: string): Promise<Row[]> {
   const since = filters.since === undefined ? undefined : isoInstant(filters.since, '--since')
   const until = filters.until === undefined ? undefined : isoInstant(filters.until, '--until')
   const keep = (v: unknown): boolean => {
@@ -50,6 +65,7 @@ export async function latestPrompts(flowFiles: string[], limit: number, filters:
     if (until !== undefined && ts >= until) return false
     if (filters.session !== undefined && v.session_id !== filters.session) return false
     if (filters.client !== undefined && v.client !== filters.client) return false
+    inlineRef(v, captureDir)
     return promptOfFlow(v) !== undefined
   }
   // Retries collapse, so ask for a few more than needed and grow until limit + 1 distinct prompts

@@ -92,7 +92,12 @@ export function isoInstant(value: string, flag: string): string {
  * The three filtered views every mode reads. A flow is in when its `flow` record matches the
  * filters; lines and flow ends follow their flow (so a flow is never cut in half by --since).
  */
-export function viewSql(files: { flows: string[]; lines: string[]; ends: string[] }, filters: ExtractFilters, maxObjectBytes: number): string[] {
+export function viewSql(
+  files: { flows: string[]; lines: string[]; ends: string[] },
+  filters: ExtractFilters,
+  maxObjectBytes: number,
+  refs: RefBody[] = [],
+): string[] {
   const conds: string[] = []
   if (filters.since !== undefined) conds.push(`ts >= ${lit(isoInstant(filters.since, '--since'))}`)
   if (filters.until !== undefined) conds.push(`ts < ${lit(isoInstant(filters.until, '--until'))}`)
@@ -104,5 +109,30 @@ export function viewSql(files: { flows: string[]; lines: string[]; ends: string[
     if (kind === 'flows') return `create or replace temp view flows as ${base}${filtered ? ` and ${conds.join(' and ')}` : ''}`
     return `create or replace temp view ${kind} as ${base}${filtered ? ` and flow_id in (select flow_id from flows)` : ''}`
   }
-  return [v('flows'), v('lines'), v('ends')]
+  const inline = `select ts, flow_id, session_id, client, provider, request_body as b from flows where json_type(request_body) = 'OBJECT'`
+  let bodies = `create or replace temp view bodies as ${inline}`
+  if (refs.length > 0) {
+    // Bodies over the proxy's inline limit live in sse_logs/ as `{"$ref": …}`: read those files
+    // and put them in place of the pointer.
+    const map = refs.map((r) => `(${lit(r.path)}, ${lit(r.flow_id)})`).join(', ')
+    const objs = `read_json_objects([${refs.map((r) => lit(r.path)).join(', ')}], format = 'auto', filename = true, ignore_errors = true, maximum_object_size = ${maxObjectBytes})`
+    bodies = `create or replace temp view bodies as ${inline} and flow_id not in (select flow_id from (values ${map}) m(path, flow_id))
+      union all select f.ts, f.flow_id, f.session_id, f.client, f.provider, o.json as b
+      from flows f join (values ${map}) m(path, flow_id) using (flow_id) join ${objs} o on o.filename = m.path where json_type(o.json) = 'OBJECT'`
+  }
+  return [v('flows'), v('lines'), v('ends'), bodies]
+}
+
+/** A request body stored out of line (`request_body: {"$ref": "sse_logs/…"}`). */
+export interface RefBody {
+  flow_id: string
+  /** Absolute path of the body file. */
+  path: string
+}
+
+/** SQL listing the `$ref` request bodies of flows files; reads only that one field of each body. */
+export function refsSql(flowFiles: string[], maxObjectBytes: number): string {
+  return `select flow_id, request_body."$ref" as ref from read_ndjson([${flowFiles.map(lit).join(', ')}],
+    columns = {'type': 'VARCHAR', 'flow_id': 'VARCHAR', 'request_body': 'STRUCT("$ref" VARCHAR)'}, ignore_errors = true,
+    maximum_object_size = ${maxObjectBytes}, format = 'newline_delimited') where type = 'flow' and request_body."$ref" is not null`
 }

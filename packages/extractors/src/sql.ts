@@ -40,8 +40,8 @@ function contentText(c: string): string {
       lambda b: (b->>'type') in ('text', 'input_text') and not regexp_matches(coalesce(b->>'text', ''), ${wrapper})), lambda b: b->>'text'), chr(10)), '') end)`
 }
 
-/** Request bodies: one row per flow with the parsed request JSON. */
-const BODIES = `(select ts, flow_id, session_id, client, provider, request_body as b from flows where request_body is not null and json_type(request_body) = 'OBJECT')`
+/** Request bodies: one row per flow with the parsed request JSON (the `bodies` view resolves `$ref` bodies). */
+const BODIES = `(select ts, flow_id, session_id, client, provider, b from bodies)`
 
 /** Flows whose request ends with a new user prompt; `n` is the history length (retries share it). */
 const PROMPT_FLOWS = `(select ts, flow_id, session_id, client, n, ${contentText('m->\'$.content\'')} as text
