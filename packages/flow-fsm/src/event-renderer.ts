@@ -105,6 +105,11 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
           block = undefined
           break
         }
+        case 'message_end':
+          // A WebSocket flow carries several responses: each starts on a fresh line.
+          if (lineOpen) out.push({ op: 'newline' })
+          block = undefined
+          break
         case 'error':
           newBlock(out, 'error')
           pushText(out, `✗ ${e.error_type ?? 'error'}${e.code ? ` (${e.code})` : ''}: ${e.message}`, 'error')

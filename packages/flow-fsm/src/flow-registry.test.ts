@@ -56,6 +56,31 @@ describe('createFlowRegistry', () => {
     expect(ts).toHaveLength(1)
   })
 
+  it('keeps a WebSocket flow STREAMING across responses and ends it with its flow_end', () => {
+    const reg = createFlowRegistry({ now: () => 0 })
+    reg.addRecord(flow('ws'))
+    const ws = (seq: number) => ({ ...sse('ws', seq, seq * 10), transport: 'ws' as const })
+    const e = { flow_id: 'ws', provider: 'openai-responses' as const }
+    reg.addRecord(ws(0))
+    reg.addEvent({ ...e, type: 'message_start', model: 'gpt-5-codex' })
+    reg.addEvent({ ...e, type: 'text_delta', text: 'one' })
+    reg.addEvent({ ...e, type: 'message_end', stop_reason: 'completed' })
+    expect(reg.get('ws')).toMatchObject({ state: 'STREAMING', transport: 'ws', stop_reason: 'completed' })
+    reg.addRecord(ws(1))
+    reg.addEvent({ ...e, type: 'message_start' })
+    reg.addEvent({ ...e, type: 'text_delta', text: 'two' })
+    reg.addEvent({ ...e, type: 'message_end', stop_reason: 'completed' })
+    reg.addRecord(end('ws'))
+    expect(reg.get('ws')).toMatchObject({ state: 'DONE', counts: { messages: 2, textDeltas: 2 } })
+    // a connection that closes in the middle of a response is DEAD
+    reg.addRecord(flow('ws2'))
+    reg.addRecord({ ...sse('ws2', 0, 0), transport: 'ws' })
+    reg.addEvent({ flow_id: 'ws2', provider: 'openai-responses', type: 'message_end', stop_reason: 'completed' })
+    reg.addEvent({ flow_id: 'ws2', provider: 'openai-responses', type: 'text_delta', text: 'half' })
+    reg.addRecord(end('ws2'))
+    expect(reg.get('ws2')).toMatchObject({ state: 'DEAD', deadReason: 'incomplete' })
+  })
+
   it('sums additive usage and replaces cumulative usage', () => {
     const reg = createFlowRegistry({ now: () => 0 })
     reg.addEvent({ type: 'usage', flow_id: 'f', provider: 'openai-chat', usage: { output_tokens: 3 }, cumulative: false })

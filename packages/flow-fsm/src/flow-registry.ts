@@ -153,6 +153,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         unknown: 0,
         textChars: 0,
         thinkingChars: 0,
+        messages: 0,
       },
       usage: {},
       lastActivityAt: now(),
@@ -256,6 +257,8 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
   function addSse(r: SseRecordLike): FlowInfo {
     let info = lookup(r.flow_id)
     if (!info) info = newFlow(r.flow_id, r.session_id)
+    if (r.transport === 'ws') info.transport = 'ws'
+    else if (info.transport === undefined) info.transport = 'sse'
     acceptData(info, `sse seq ${r.seq ?? '?'}`, r.seq)
     info.counts.records++
     if (typeof r.t_ms === 'number') {
@@ -282,7 +285,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     if (info.state === 'STREAMING' || (info.state === 'DEAD' && info.deadReason === 'idle')) {
       const sawStream = info.counts.events > 0
       if (r.outcome === 'aborted') toDead(info, 'aborted')
-      else if (sawStream && info.stop_reason === undefined) {
+      else if (sawStream && (info.stop_reason === undefined || info.messageOpen === true)) {
         // The normalizer saw the stream but never its terminal event: truncated.
         toDead(info, 'incomplete')
       } else transition(info, 'DONE', 'flow_end')
@@ -315,7 +318,16 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       if (e.stop_reason !== undefined) info.stop_reason = e.stop_reason
       if (info.state !== 'STREAMING' && !(info.state === 'DEAD' && info.deadReason === 'idle')) return info
       if (e.incomplete) toDead(info, 'incomplete')
-      else {
+      else if (info.transport === 'ws') {
+        // A WebSocket flow carries one response after another: it ends with its flow_end.
+        info.stop_reason ??= 'end'
+        c.messages++
+        info.messageOpen = false
+        info.currentBlock = undefined
+        if (info.state === 'DEAD') transition(info, 'STREAMING', 'resumed')
+      } else {
+        c.messages++
+        info.messageOpen = false
         info.stop_reason ??= 'end'
         transition(info, 'DONE', 'terminal_event')
       }
@@ -335,6 +347,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       touch(info)
       return info
     }
+    if (e.type !== 'unknown' && e.type !== 'error') info.messageOpen = true
     switch (e.type) {
       case 'message_start':
         if (e.model !== undefined) info.model = e.model

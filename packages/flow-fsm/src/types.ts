@@ -87,6 +87,8 @@ export interface FlowCounts {
   textChars: number
   /** Characters of thinking streamed. */
   thinkingChars: number
+  /** Messages (responses) that ended; a WebSocket flow can carry several. */
+  messages: number
 }
 
 /** Everything the registry knows about one flow. Read-only snapshot semantics: do not mutate. */
@@ -100,6 +102,8 @@ export interface FlowInfo {
   /** Provider from the flow record (`anthropic`, `openai`) or the stream (`openai-responses` …). */
   provider?: string | StreamProvider
   url?: string
+  /** `ws` when the flow is a WebSocket connection (several responses, ends with the connection). */
+  transport?: 'sse' | 'ws'
   model?: string
   message_id?: string
   /** HTTP status from the flow / flow_end record. */
@@ -119,6 +123,8 @@ export interface FlowInfo {
   ttfb_ms?: number
   /** Duration in ms (flow_end `duration_ms`, else last sse `t_ms`). */
   duration_ms?: number
+  /** A message (response) started and has not ended yet. */
+  messageOpen?: boolean
   /** Injected-clock time of the last input for this flow. */
   lastActivityAt: number
   /** Injected-clock time the flow became DONE/DEAD. */

@@ -237,3 +237,26 @@ describe('createFlowMonitor: pipes (tty: false)', () => {
     }
   })
 })
+
+describe('createFlowMonitor: WebSocket flows', () => {
+  it('renders several responses of one WebSocket connection in one card and ends it once', () => {
+    const recs = shared('codex-turn.jsonl').filter((r) => r.flow_id === 'cx-turn-1' || r.flow_id === 'cx-turn-2')
+    let seq = 0
+    const ws: CanonicalRecord[] = []
+    for (const r of recs) {
+      if (r.type === 'flow' && r.flow_id === 'cx-turn-1') ws.push({ ...r, flow_id: 'ws-1' })
+      else if (r.type === 'sse') ws.push({ ...r, flow_id: 'ws-1', seq: seq++, transport: 'ws' })
+    }
+    const last = recs.filter((r) => r.type === 'flow_end').at(-1) as CanonicalRecord
+    ws.push({ ...last, flow_id: 'ws-1' })
+    const { lines, transitions, mon } = replay(ws)
+    expect(lines.filter((l) => l.startsWith('## '))).toHaveLength(1)
+    expect(lines.filter((l) => l.startsWith('$ '))).toEqual([
+      '$ cd repo && npm test -- tests/parse.test.ts 2>&1 | tail -n 20',
+      '$ rg -n "parseLine" src/ | head -n 5',
+      "$ sed -n '1,40p' src/parse.ts",
+    ])
+    expect(transitions.map((t) => `${t.to}:${t.reason}`)).toEqual(['DONE:flow_end'])
+    expect(mon.registry.get('ws-1')?.counts.messages).toBe(2)
+  })
+})
