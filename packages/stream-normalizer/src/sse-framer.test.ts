@@ -42,6 +42,8 @@ describe('createSseFramer', () => {
     // Only the first one: a second BOM is part of the first field name.
     expect(frame(['\ufeff\ufeffdata: a\n\n']).errors.map((e) => e.code)).toEqual(['SSE_UNKNOWN_FIELD'])
     expect(frame([enc('\ufeff\ufeffdata: a\n\n')]).errors.map((e) => e.code)).toEqual(['SSE_UNKNOWN_FIELD'])
+    expect(frame([enc('\ufeff'), enc('\ufeffdata: a\n\n')]).errors.map((e) => e.code)).toEqual(['SSE_UNKNOWN_FIELD'])
+    expect(frame(['\ufeff', '\n', 'data: a\n\n']).events).toEqual([[0, undefined, 'a', false]])
     // A BOM later in the stream is data, not stripped.
     expect(frame([enc('data: a\n\n'), enc('data: \ufeffb\n\n')]).events.map((e) => e[2])).toEqual(['a', '\ufeffb'])
   })

@@ -139,6 +139,7 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
   let truncating = false
   let lastWasCR = false
   let sawText = false
+  let bomChecked = false
   let overflowed = false
   /** -1 when not skipping; else the skip state machine's state. */
   let skip = -1
@@ -196,7 +197,10 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
       return
     }
     if (!sawText) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      if (!bomChecked) {
+        bomChecked = true
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      }
       const first = text.search(/\S/)
       if (first === -1) return
       sawText = true
@@ -382,6 +386,7 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
     truncating = false
     lastWasCR = false
     sawText = false
+    bomChecked = false
     overflowed = false
     skip = -1
     jsonBody = undefined
