@@ -77,11 +77,9 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
     }
   }
   if (e.lineOffsets.length > 0) {
-    for (const r of await readLinesAt(paths.lines, e.lineOffsets)) {
-      const v = accept(CAPTURE_FILES.lines, r, 'sse')
-      const l = v && toSse(v)
-      if (l) lines.push(l)
-    }
+    const got = await readSseAt(paths, id, e.lineOffsets)
+    lines.push(...got.lines)
+    problems.push(...got.problems)
   }
   if (e.mem) lines.push(...e.mem.lines)
   else if (e.memEvicted) {
@@ -103,6 +101,26 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
   }
   if (out.every((l) => l.seq !== undefined)) out.sort((a, b) => (a.seq as number) - (b.seq as number))
   return { ...(flow !== undefined ? { flow } : {}), lines: out, problems }
+}
+
+/** Reads `sse` records of one flow at the given offsets of sse_lines.jsonl (a page of the Events tab). */
+export async function readSseAt(paths: CapturePaths, flowId: string, offsets: readonly number[]): Promise<{ lines: SseLike[]; problems: string[] }> {
+  const lines: SseLike[] = []
+  const problems: string[] = []
+  for (const r of await readLinesAt(paths.lines, offsets)) {
+    if (r.error !== undefined) {
+      problems.push(`${CAPTURE_FILES.lines}: ${r.error}`)
+      continue
+    }
+    const v = r.value as Record<string, unknown> | null
+    if (typeof v !== 'object' || v === null || v['flow_id'] !== flowId || v['type'] !== 'sse') {
+      problems.push(`${CAPTURE_FILES.lines} byte ${r.offset}: the line there is no longer this flow's sse record (file rotated or truncated since indexing)`)
+      continue
+    }
+    const l = toSse(v)
+    if (l) lines.push(l)
+  }
+  return { lines, problems }
 }
 
 /**

@@ -116,6 +116,9 @@ export async function runWebCli(
   try {
     const url = await web.start()
     io.stdout.write(`agenttap web view of ${o.logDir}\n  ${url}\n`)
+    if (!/^(127\.|::1$|localhost$)/.test(o.host) && o.allowHosts.length === 0) {
+      io.stderr.write(`agenttap-web: bound to ${o.host}, but only loopback Host headers are accepted; add --allow-host <name> for the names you browse it by\n`)
+    }
   } catch (err) {
     io.stderr.write(`agenttap-web: ${(err as Error).message}\n`)
     return 1

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createCallValidator, type CanonicalRecord } from '@agenttap/flow-fsm'
 import { follow, readJsonl, type CaptureRecord, type JsonlError } from '@agenttap/jsonl-io'
-import { capturePaths, lastLineStart, loadFlow, resolveBody, type CapturePaths } from './capture-store.js'
-import { renderConversation } from './conversation.js'
+import { capturePaths, lastLineStart, loadFlow, readSseAt, resolveBody, type CapturePaths } from './capture-store.js'
+import { renderConversation, type SseLike } from './conversation.js'
 import { WebError } from './errors.js'
 import { createFlowIndex, type FlowEntry, type FlowIndex } from './flow-index.js'
 import { INDEX_HTML, APP_CSS } from './page.js'
@@ -47,6 +47,8 @@ export interface WebServerOptions {
   pollMs?: number
   /** Largest request body sent to the page, characters. @defaultValue 8 MiB */
   bodyLimit?: number
+  /** Newest flows of a session fed to the tool-call validator (each request body is read). @defaultValue 500 */
+  sessionMaxFlows?: number
   /** Directory holding the built page (`app.js`). @defaultValue dist/public next to this module */
   assetsDir?: string
   /** Malformed lines and read failures (also counted in the page's status bar). */
@@ -72,8 +74,9 @@ export interface WebServer {
   /** The flow index (read-only use: summaries, for embedding apps). */
   readonly index: FlowIndex
   /**
-   * Handles one request (Host check, token, routes), for mounting in an existing HTTP server.
-   * Returns after the response is finished or handed to the live stream.
+   * Handles one request (Host check, token, routes), for mounting in an existing HTTP server
+   * instead of the server's own listener. Call `start()` first anyway: it starts reading the
+   * capture (and binds `port`; pass the port the outer server listens on for the Host check).
    */
   handle(req: IncomingMessage, res: ServerResponse): void
 }
@@ -117,6 +120,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   }
   const snapshotLimit = opts.snapshotLimit ?? 5000
   const bodyLimit = opts.bodyLimit ?? 8 * 1024 * 1024
+  const sessionMaxFlows = opts.sessionMaxFlows ?? 500
   const paths: CapturePaths = capturePaths(opts.logDir)
   const index = createFlowIndex({
     ...(opts.maxFlows !== undefined ? { maxFlows: opts.maxFlows } : {}),
@@ -345,11 +349,20 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   }
 
   async function flowEvents(e: FlowEntry, from: number, limit: number): Promise<RawEventsPage> {
-    const loaded = await loadFlow(paths, e, scanFrom)
-    const slice = loaded.lines.slice(from, from + limit)
+    let total: number
+    let slice: SseLike[]
+    if (!e.mem && !e.memEvicted) {
+      // File-backed: read only the page asked for, by offset.
+      total = e.lineOffsets.length
+      slice = (await readSseAt(paths, e.summary.flow_id, e.lineOffsets.slice(from, from + limit))).lines
+    } else {
+      const loaded = await loadFlow(paths, e, scanFrom)
+      total = loaded.lines.length
+      slice = loaded.lines.slice(from, from + limit)
+    }
     return {
       flow_id: e.summary.flow_id,
-      total: loaded.lines.length,
+      total,
       from,
       events: slice.map((l, i) => ({
         seq: l.seq ?? from + i,
@@ -404,12 +417,15 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     const view: SessionView = { session_id: id, flows: entries.map((e) => ({ ...e.summary, usage: { ...e.summary.usage } })), findings: [], counts: {} }
     try {
       const problems: string[] = []
+      // Validation reads every request body of the session: bound it to the newest flows.
+      const window = entries.slice(-sessionMaxFlows)
+      if (window.length < entries.length) problems.push(`validated the newest ${window.length} of ${entries.length} flows (sessionMaxFlows); results of older calls count as pre-capture`)
       const validator = createCallValidator({ onError: (err) => problems.push(err.message) })
-      for (const e of entries) {
+      for (const e of window) {
         const loaded = await loadFlow(paths, e, scanFrom)
         problems.push(...loaded.problems)
         if (loaded.flow) {
-          const resolved = await resolveBody(paths, loaded.flow['request_body'], bodyLimit * 4)
+          const resolved = await resolveBody(paths, loaded.flow['request_body'], bodyLimit)
           validator.add({ ...loaded.flow, request_body: resolved.body } as unknown as CanonicalRecord)
         }
         for (const l of loaded.lines) validator.add({ type: 'sse', flow_id: e.summary.flow_id, session_id: id, ...l } as CanonicalRecord)

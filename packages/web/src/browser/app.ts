@@ -51,7 +51,9 @@ function fmtTime(ts: string): string {
   const d = new Date(ts)
   if (Number.isNaN(d.getTime())) return ts
   const p = (n: number, w = 2) => String(n).padStart(w, '0')
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+  // Older than today: the date matters more than the milliseconds.
+  return d.toDateString() === new Date().toDateString() ? time : `${p(d.getMonth() + 1)}-${p(d.getDate())} ${time.slice(0, 8)}`
 }
 function fmtMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return ''
@@ -438,11 +440,22 @@ function renderRequest(r: FlowRequest): HTMLElement {
 
 function renderSession(s: SessionView): HTMLElement {
   const box = h('div', { id: 'session' })
-  box.appendChild(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'session'), h('span', { class: 'v' }, s.session_id), h('span', { class: 'k' }, 'flows'), h('span', { class: 'v' }, s.flows.length)))
   const c = s.counts
-  if (Object.keys(c).length) {
-    box.appendChild(h('div', { class: 'kv' }, ...Object.entries(c).flatMap(([k, v]) => [h('span', { class: 'k' }, k), h('span', { class: 'v' }, v)])))
-  }
+  const calls = Object.keys(c).length
+    ? Object.entries(c)
+        .filter(([k, v]) => v !== 0 || k === 'calls' || k === 'answered' || k === 'unanswered')
+        .map(([k, v]) => `${v} ${k.replace(/([A-Z])/g, ' $1').toLowerCase()}`)
+        .join(' · ')
+    : ''
+  box.appendChild(
+    h(
+      'div',
+      { class: 'kv' },
+      h('span', { class: 'k' }, 'session'), h('span', { class: 'v' }, s.session_id),
+      h('span', { class: 'k' }, 'flows'), h('span', { class: 'v' }, s.flows.length),
+      calls ? h('span', { class: 'k' }, 'tool calls') : null, calls ? h('span', { class: 'v' }, calls) : null,
+    ),
+  )
   if (s.validation_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ ${s.validation_error}`))
   box.appendChild(h('h3', null, `tool-call findings (${s.findings.length})`))
   if (s.findings.length === 0) box.appendChild(h('div', { class: 'ok' }, '✓ every tool call was answered and every result matched a call'))
