@@ -195,6 +195,31 @@ describe('attachMonitor / createMonitor', () => {
     expect(out.text.match(/f\.jsonl:3/g)).toHaveLength(1)
   })
 
+  it('captured data cannot drive the terminal: escapes in ids, model text and errors are made visible', async () => {
+    const evil = '\x1b[2J\x1b]0;pwned\x07'
+    const recs = fixtureRecords('claude-code-turn.jsonl').map((r) => ({
+      ...r,
+      session_id: `${evil}sess`,
+      ...(r.type === 'flow' ? { client: `claude${evil}` } : {}),
+      ...(r.type === 'sse' ? { data: String(r.data).replace('I\'ll list ', `I'll ${evil.replace(/\x1b/g, '\\u001b').replace(/\x07/g, '\\u0007')} list `) } : {}),
+      ...(r.type === 'flow_end' ? { outcome: `completed${evil}` } : {}),
+    }))
+    const out = new Sink({ tty: true })
+    await runMonitor({ source: items(recs), output: out, env: {}, showFlowId: true })
+    const text = out.text.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r\x1b\[2K/g, '')
+    expect(text).not.toContain('\x1b')
+    expect(text).not.toContain('\x07')
+    expect(text).toContain('␛[2J')
+    expect(text).toContain("I'll ␛[2J")
+  })
+
+  it('--json with --function-only keeps only tool-call events', async () => {
+    const out = new Sink()
+    await runMonitor({ source: items(fixtureRecords('codex-turn.jsonl')), output: out, json: true, functionOnly: true })
+    const types = new Set(out.text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { type: string }).type))
+    expect([...types].sort()).toEqual(['tool_args_delta', 'tool_call_end', 'tool_call_start'])
+  })
+
   it('rejects bad options with what was expected', () => {
     expect(() => createMonitor({ output: new Sink(), argsSubDeltas: 4 })).toThrow(/expected an integer >= 8/)
     expect(() => createMonitor({ output: new Sink(), sessionGuardMs: -1 })).toThrow(/sessionGuardMs/)

@@ -176,6 +176,15 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     ...(opts.clients ? { clients: opts.clients } : {}),
     ...(opts.flowEndGraceMs !== undefined ? { flowEndGraceMs: opts.flowEndGraceMs } : {}),
     ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
+    ...(isTty
+      ? {
+          previewChars: () => {
+            const cols = (output as { columns?: number }).columns ?? 80
+            // room for the line prefix (time, flow id) and the tool name
+            return cols - (opts.showTime ? 13 : 0) - (opts.showFlowId ? 13 : 0) - 40
+          },
+        }
+      : {}),
   })
   pipelineRef = pipeline
 

@@ -39,6 +39,11 @@ export interface RenderPipelineOptions {
   flowEndGraceMs?: number
   /** A STREAMING flow silent this long is shown as dead. @defaultValue 120000 */
   idleMs?: number
+  /**
+   * Longest raw tool-argument preview (characters), asked when a call starts; the app derives it
+   * from the terminal width so the preview row never wraps. @defaultValue flow-fsm's 72
+   */
+  previewChars?: () => number
 }
 
 /** Counters of a {@link RenderPipeline}. */
@@ -144,7 +149,8 @@ export function flowEndLine(f: FlowInfo): { text: string; failed: boolean } {
   if (f.duration_ms !== undefined) parts.push(formatDuration(f.duration_ms))
   if (f.status !== undefined && f.status !== 200) parts.push(`HTTP ${f.status}`)
   if (f.error !== undefined) parts.push(f.error.replace(/\s+/g, ' ').slice(0, 200))
-  return { text: `${failed ? '✗' : '■'} ${parts.join(' · ')}`, failed }
+  // Every part comes from captured data: control characters must not reach the terminal.
+  return { text: sanitizeText(`${failed ? '✗' : '■'} ${parts.join(' · ')}`), failed }
 }
 
 /**
@@ -183,6 +189,10 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   const argsSubDeltas = opts.argsSubDeltas ?? 8
   // Validate once up front so a bad option fails at start, not at the first tool call.
   createToolCallRenderer({ argsSubDeltas })
+  const previewChars = opts.previewChars
+  // The raw-argument preview must fit on one terminal row: the backtrack erases one row only.
+  const newRenderer = (): ToolCallRenderer =>
+    createToolCallRenderer(previewChars ? { argsSubDeltas, previewChars: Math.max(16, Math.floor(previewChars())) } : { argsSubDeltas })
 
   const registry = createFlowRegistry({ now, idleMs: opts.idleMs ?? 120_000, retentionMs: 10_000, maxRetained: 256 })
   const screen = createScreenController({ now, sessionGuardMs: opts.sessionGuardMs ?? 2000 })
@@ -270,6 +280,10 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
     stats.events++
     registry.addEvent(e)
     if (onJson) {
+      if (functionOnly && e.type !== 'tool_call_start' && e.type !== 'tool_args_delta' && e.type !== 'tool_call_end') {
+        if (e.type === 'message_end') markEnd(v)
+        return
+      }
       const j = { ...e, session_id: v.session_id } as MonitorJsonEvent
       if (v.client !== undefined) j.client = v.client
       onJson(j)
@@ -305,19 +319,19 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       case 'tool_call_start':
         closeLine(v, ops)
         v.kind = 'tool'
-        v.renderer ??= createToolCallRenderer({ argsSubDeltas })
+        v.renderer ??= newRenderer()
         ops.push(...v.renderer.start({ name: e.name, kind: e.kind, ...(e.call_id !== undefined ? { call_id: e.call_id } : {}) }))
         break
       case 'tool_args_delta':
         if (!v.renderer) {
-          v.renderer = createToolCallRenderer({ argsSubDeltas })
+          v.renderer = newRenderer()
           closeLine(v, ops)
         }
         v.kind = 'tool'
         ops.push(...v.renderer.feed(e.delta))
         break
       case 'tool_call_end': {
-        v.renderer ??= createToolCallRenderer({ argsSubDeltas })
+        v.renderer ??= newRenderer()
         if (v.renderer.mode === 'idle' || v.renderer.mode === 'ended') {
           // No start seen (joined mid-call): show the whole call at once.
           closeLine(v, ops)

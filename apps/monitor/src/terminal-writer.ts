@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import type { RenderOp, RenderStyle } from '@agenttap/flow-fsm'
+import { sanitizeText, type RenderOp, type RenderStyle } from '@agenttap/flow-fsm'
 
 /** Options of {@link createTerminalWriter}. */
 export interface TerminalWriterOptions {
@@ -206,7 +206,7 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
   function prefix(): string {
     let p = ''
     if (showTime) p += `${hhmmss(curTime || time())} `
-    if (showFlowId && currentFlow !== '') p += `${shortId(currentFlow)} `
+    if (showFlowId && currentFlow !== '') p += `${sanitizeText(shortId(currentFlow))} `
     return p === '' ? '' : paint(p, STYLE_SGR.prefix)
   }
 
@@ -214,7 +214,8 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
     const parts = [op.client ?? 'unknown client', `session ${op.session_id.slice(0, 8) || '?'}`]
     if (showFlowId) parts.push(`flow ${op.flow_id}`)
     parts.push(hhmmss(op.ts))
-    return paint(`── ${parts.join(' · ')} ──`, STYLE_SGR.header)
+    // ids and client names come from captured data: no control characters on the terminal
+    return paint(sanitizeText(`── ${parts.join(' · ')} ──`), STYLE_SGR.header)
   }
 
   function format(ops: readonly QOp[]): string {
@@ -270,7 +271,7 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
           // A warning interrupting an open row: the row goes on below it.
           if (lineOpen) endRow()
           const p = showTime ? paint(`${hhmmss(curTime || time())} `, STYLE_SGR.prefix) : ''
-          s.push(p, paint(op.text, STYLE_SGR[op.style]), '\n')
+          s.push(p, paint(sanitizeText(op.text), STYLE_SGR[op.style]), '\n')
           break
         }
         case 'header':
