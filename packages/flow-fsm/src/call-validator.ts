@@ -1,6 +1,6 @@
 import { createStreamNormalizer, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import type { AgentEvent } from './normalizer-contract.js'
-import { FlowFsmError, checkNumberOption } from './errors.js'
+import { FlowFsmError, checkNumberOption, excerpt } from './errors.js'
 import type { CallCounts, CallFinding, CanonicalRecord, FlowRecordLike, SseRecordLike } from './types.js'
 
 /** Options of {@link createCallValidator}. */
@@ -402,7 +402,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
     const refs = scanRequestBody(body)
     if (!refs) {
       fl.session.counts.uncheckedRequests++
-      onError?.(new FlowFsmError('INVALID_RECORD', `flow ${r.flow_id}: request_body is not a JSON object with messages[] or input[]; its tool results were not checked`, { flow_id: r.flow_id }))
+      onError?.(new FlowFsmError('INVALID_RECORD', `flow ${r.flow_id}: request_body is not a JSON object with messages[] or input[] (received ${excerpt(body, 80)}); its tool results were not checked`, { flow_id: r.flow_id }))
       return
     }
     const s = fl.session
@@ -491,7 +491,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
   return {
     add(record) {
       if (!record || typeof record !== 'object' || typeof record.flow_id !== 'string' || record.flow_id === '') {
-        onError?.(new FlowFsmError('INVALID_RECORD', 'record without a flow_id: expected a canonical record ({type, flow_id, session_id, …}); it was skipped'))
+        onError?.(new FlowFsmError('INVALID_RECORD', `record without a flow_id: expected a canonical record ({type, flow_id, session_id, …}), received ${excerpt(record)}; it was skipped`))
         return
       }
       if (record.type !== 'flow' && record.type !== 'sse' && record.type !== 'flow_end') return

@@ -43,3 +43,15 @@ export function checkNumberOption(name: string, value: number | undefined, min: 
     )
   }
 }
+
+/** A short, single-line excerpt of a value for error messages (never the whole record). */
+export function excerpt(value: unknown, max = 120): string {
+  let s: string
+  try {
+    s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
+  } catch {
+    s = String(value)
+  }
+  s = s.replace(/[\x00-\x1f\x7f]/g, ' ')
+  return s.length > max ? `${s.slice(0, max)}…` : s
+}

@@ -153,6 +153,7 @@ describe('createFlowRegistry', () => {
     expect(reg.addRecord({ type: 'sse' } as never)).toBeUndefined()
     reg.addRecord(flow('f'))
     expect(errors.map((e) => e.code)).toEqual(['INVALID_RECORD'])
+    expect(errors[0]?.message).toContain('received {"type":"sse"}')
     expect(reg.size).toBe(1)
   })
 

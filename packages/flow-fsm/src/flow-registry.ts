@@ -1,5 +1,5 @@
 import type { AgentEvent } from './normalizer-contract.js'
-import { FlowFsmError, checkNumberOption } from './errors.js'
+import { FlowFsmError, checkNumberOption, excerpt } from './errors.js'
 import type {
   CanonicalRecord,
   DeadReason,
@@ -303,7 +303,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
 
   function addEvent(e: AgentEvent): FlowInfo | undefined {
     if (!e || typeof e.flow_id !== 'string') {
-      onError?.(new FlowFsmError('INVALID_RECORD', 'event without a string flow_id: expected an AgentEvent from stream-normalizer'))
+      onError?.(new FlowFsmError('INVALID_RECORD', `event without a string flow_id: expected an AgentEvent from stream-normalizer, received ${excerpt(e)}`))
       return undefined
     }
     let info = lookup(e.flow_id)
@@ -398,7 +398,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     addRecord(record) {
       if (!record || typeof record !== 'object' || typeof record.flow_id !== 'string' || record.flow_id === '') {
         onError?.(
-          new FlowFsmError('INVALID_RECORD', 'record without a flow_id: expected a canonical record ({type, flow_id, …}); it was skipped'),
+          new FlowFsmError('INVALID_RECORD', `record without a flow_id: expected a canonical record ({type, flow_id, …}), received ${excerpt(record)}; it was skipped`),
         )
         return undefined
       }

@@ -137,7 +137,7 @@ export function detectShell(
     if (key.value === 'command' || key.value === 'cmd') {
       const v = raw[i]
       if (v === '"' && shellName) return { state: 'shell', form: 'string', pos: i + 1 }
-      if (v === '[' && key.value === 'command') {
+      if (v === '[') {
         const arr = detectArgv(raw, i + 1, shellName)
         if (!complete) return arr
         if (arr.state === 'undecided') return { state: 'not_shell' }

@@ -31,6 +31,8 @@ const SHELL_CASES: Array<[string, unknown, string]> = [
   ['Bash', { command: 'cd /tmp && printf "%s\\n" x', description: 'print' }, 'cd /tmp && printf "%s\\n" x'],
   ['shell', { command: ['git', 'diff', '--stat'] }, 'git diff --stat'],
   ['shell', { workdir: '/w', command: ['bash', '-lc', 'make'] }, 'make'],
+  ['local_shell', { type: 'exec', command: ['ls', '-la'], env: {} }, 'ls -la'],
+  ['exec_command', { cmd: ['zsh', '-lc', 'echo "$HOME"'] }, 'echo "$HOME"'],
 ]
 
 describe('createToolCallRenderer: shell commands', () => {
