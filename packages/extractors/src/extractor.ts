@@ -59,6 +59,18 @@ function toRow(o: Record<string, unknown>): Row {
   return out
 }
 
+/** Column that orders rows in time for `limit` (default `ts`); '' for aggregate modes with no time order. */
+const LATEST_BY: Partial<Record<ModeName, string>> = {
+  system_prompts: 'last_seen',
+  tool_definitions: 'last_seen',
+  models: 'last_seen',
+  sessions: 'last_seen',
+  clients: 'last_seen',
+  stop_reasons: '',
+  cache: '',
+  latency: '',
+}
+
 /** Below this many bytes of SSE lines, DuckDB alone is fast enough that a prefilter pass does not pay. */
 const RG_AUTO_BYTES = 64 * 1024 * 1024
 
@@ -286,8 +298,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       default: {
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
-        const hasTs = /^\s*(with[\s\S]*\)\s*)?select\s+(min\(ts\) as ts|ts|f\.ts)\b/i.test(sql) || ['user_prompts', 'assistant_text', 'reasoning', 'tool_calls', 'tool_results', 'config', 'usage', 'cost', 'flows', 'errors'].includes(mode)
-        result = await select(hasTs ? limited(sql) : run.limit === undefined ? sql : `select * from (${sql}) limit ${Math.floor(run.limit)}`)
+        // "latest N": by time where rows have one, else the first N of the mode's own order.
+        const timeCol = LATEST_BY[mode] ?? 'ts'
+        result = await select(timeCol === '' ? (run.limit === undefined ? sql : `select * from (${sql}) limit ${Math.floor(run.limit)}`) : limited(sql, timeCol))
       }
     }
     return { mode, engine: mode === 'call_validation' ? 'node' : engine, rows: result.rows, columns: result.columns, warnings }

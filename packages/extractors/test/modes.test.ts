@@ -315,3 +315,10 @@ describe('malformed lines', () => {
     expect(flows[0]!.message).toMatch(/sse_flows\.jsonl:4/)
   })
 })
+
+describe('limit on aggregate modes', () => {
+  it('sessions -n 1 is the most recently active session; stop_reasons -n 2 the top two', async () => {
+    expect((await run('sessions', { limit: 1 })).map((r) => r.session_id)).toEqual(['sess-b'])
+    expect((await run('stop_reasons', { limit: 2 })).map((r) => r.stop_reason)).toEqual(['(none)', 'tool_use'])
+  })
+})
