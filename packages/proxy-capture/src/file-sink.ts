@@ -43,6 +43,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
   const perClient = new Map<string, ReturnType<typeof createJsonlWriter>>()
   const flowClient = new Map<string, string>()
   const rawOpen = new Set<Promise<void>>()
+  const liveStreams = new Set<() => void>()
 
   function clientWriter(dir: string): ReturnType<typeof createJsonlWriter> {
     let w = perClient.get(dir)
@@ -91,17 +92,22 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
         rawOpen.add(p)
         void p.then(() => rawOpen.delete(p))
       }
+      let closed: Promise<void> | undefined
       const open = (): ReturnType<typeof createWriteStream> => {
         const s = createWriteStream(path, { flags: 'a', mode: 0o600 })
-        track(
-          new Promise<void>((resolve) => {
-            s.on('close', resolve)
-            s.on('error', (err) => {
-              opts.onError?.(err)
-              resolve()
-            })
-          }),
-        )
+        closed = new Promise<void>((resolve) => {
+          s.on('close', resolve)
+          s.on('error', (err) => {
+            opts.onError?.(err)
+            resolve()
+          })
+        })
+        const stop = (): void => {
+          if (closed) track(closed)
+          if (!s.destroyed && !s.writableEnded) s.end()
+        }
+        liveStreams.add(stop)
+        void closed.then(() => liveStreams.delete(stop))
         return s
       }
       return {
@@ -126,6 +132,8 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           if (ended) return
           ended = true
           if (ws) {
+            // Tracked from its end on: flush() waits for finished bodies, never for live ones.
+            if (closed) track(closed)
             if (!ws.destroyed && !ws.writableEnded) ws.end()
             return
           }
@@ -146,9 +154,12 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       }
     },
     async flush() {
+      // Raw bodies of ended flows too: a reader told "flushed" may open sse_logs/ right away.
+      await Promise.all([...rawOpen])
       await Promise.all([flows.flush(), lines.flush(), ends.flush(), ...[...perClient.values()].map((w) => w.flush())])
     },
     async close() {
+      for (const stop of [...liveStreams]) stop()
       await Promise.all([...rawOpen])
       await Promise.all([flows.close(), lines.close(), ends.close(), ...[...perClient.values()].map((w) => w.close())])
     },

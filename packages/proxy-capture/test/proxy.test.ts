@@ -104,6 +104,7 @@ describe('capture proxy over real TLS', () => {
     expect(lines.every((l) => l['session_id'] === flow['session_id'] && l['transport'] === 'sse')).toBe(true)
     expect(end).toMatchObject({ outcome: 'completed', status: 200, events: anthropic.events.length, bytes: r.body.length })
     expect(typeof end['ttfb_ms']).toBe('number')
+    await sink.flush()
     expect(readFileSync(join(logDir, 'all-mitm-sse', String(end['raw']))).equals(r.body)).toBe(true)
   })
 
