@@ -37,12 +37,12 @@ export const KEY_SOURCE = [
 ].join('|')
 
 /**
- * Credentials known by their context. Groups: 1, 2, 3 URL / form parameter (lead char
- * `?&#;`, name, value); 4 URL userinfo password (`scheme://user:PASSWORD@host`);
+ * Credentials known by their context. Groups: 1, 2, 3 URL / form parameter (lead `?`, `&`,
+ * `#` or `&amp;`, name, value; a value starting with `=`, `$`, a bracket, `,` or `;` is code, not a parameter); 4 URL userinfo password (`scheme://user:PASSWORD@host`);
  * 5, 6, 7, 8 assignment (keyword, separator before `:`/`=`, separator after, value).
  */
 export const CONTEXT_SOURCE = [
-  String.raw`([?&#;])([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\]{1,8192})`,
+  String.raw`([?&#]|&amp;)([A-Za-z][A-Za-z0-9_-]{0,63})=([^&#\s"'<>\\=$({)}\],;][^&#\s"'<>\\]{0,8191})`,
   String.raw`:(?<=\/\/[^\/:@\s]{0,64}:)([^\/@\s:]{1,256})@`,
   String.raw`[:=](?<=(${ASSIGN_KEYWORDS})(\\?["']?[ \t]{0,3})[:=])([ \t]{0,3}\\?["']?)([^\s"'\\,;&<>(){}\[\]]{1,8192})`,
 ].join('|')

@@ -48,6 +48,11 @@ describe('redactText', () => {
       'EqQBCkYIBxgCKkBfixtureSignature==',
       'key=lambda x: x[1]',
       'session_token_count=5 and access_token_ttl=3600',
+      "return '<a href=\"topic?key=%s\">%s</a>'",
+      ';t.onToken=function(n){return s.push(n)};e.token===134283267?e.key=this.parse(s):0',
+      'case SyntaxKind.MinusMinusToken:return!0; lastSignificantToken = "?InterpolationInTemplate"',
+      'function f(password: BinaryLike, token: string) { const url = `${host}?token=${wsToken}` }',
+      'a referer with ?token=). and text/javascript;key=value',
       '',
     ]
     for (const s of untouched) expect(redactText(s), s).toBe(s)

@@ -19,7 +19,10 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true })
 const HAS_DIGIT = /\d/
 const HAS_LETTER = /[A-Za-z]/
 const DOTTED_IDENT_RE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/
-const ALL_LOWER_WORD_RE = /^[a-z_-]+$/
+/** A bare identifier, word or type name: letters, `_`, `-` only (a password has a digit or symbol). */
+const IDENT_RE = /^[A-Za-z_-]+$/
+const FORMAT_PLACEHOLDER_RE = /^%(?:[sdrif]|\()/
+const TOKEN_VALUE_RE = /^[A-Za-z0-9._~+/=-]+$/
 const PLACEHOLDER_VALUES = new Set(['null', 'none', 'true', 'false', 'undefined', 'string', 'required', 'optional', 'redacted', 'xxx', 'your_api_key', 'changeme'])
 
 /** Header names whose whole value is a credential; the `authorization`-like ones keep their scheme. */
@@ -77,14 +80,18 @@ function looksRandom(v: string, minLen: number): boolean {
   return v.length >= minLen && HAS_DIGIT.test(v) && HAS_LETTER.test(v)
 }
 
+/**
+ * A password value rather than code or prose: at least 6 chars, not a reference (`$VAR`,
+ * `%VAR%`), a placeholder, a dotted expression or a bare identifier / type name
+ * (`BinaryLike`): it needs a digit or a symbol.
+ */
 function looksLikePassword(v: string): boolean {
   if (v.length < 6) return false
   const c = v.charCodeAt(0)
-  // `$VAR`, `%VAR%`, `${…}`: a reference, not a value.
-  if (c === 36 || c === 37) return false
+  if (c === 36 || c === 37 || c === 61) return false
   if (PLACEHOLDER_VALUES.has(v.toLowerCase())) return false
-  if (DOTTED_IDENT_RE.test(v)) return false
-  return !ALL_LOWER_WORD_RE.test(v)
+  if (DOTTED_IDENT_RE.test(v) || IDENT_RE.test(v)) return false
+  return true
 }
 
 /**
@@ -226,7 +233,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   }
 
   function decideParam(lead: string, name: string, value: string): string | number {
-    if (!isRedacted(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${lead}${name}=${markKey(value)}`
+    // `?key=%s` / `%(key)s`: a format placeholder in code, not a value.
+    if (!isRedacted(value) && !FORMAT_PLACEHOLDER_RE.test(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${lead}${name}=${markKey(value)}`
     return lead.length + name.length + 1
   }
 
@@ -241,7 +249,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const k = keyword.toLowerCase()
       // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
       if (k === '_key' && keyword !== '_KEY') return head
-      const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : looksRandom(value, 8) || (value.length >= 24 && !DOTTED_IDENT_RE.test(value)))
+      // Token-like keywords take token-like values only: `Token:return!0` in minified code is not one.
+      const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : TOKEN_VALUE_RE.test(value) && looksRandom(value, 8))
       return ok ? `${match.slice(0, head)}${markKey(value)}` : head
     }
     return undefined
