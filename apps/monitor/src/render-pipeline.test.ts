@@ -196,6 +196,25 @@ describe('robustness', () => {
     expect(opsCount).toBeGreaterThan(3000)
   })
 
+  it('a WebSocket flow (Codex over WS) shows response after response in one card, ended by its flow_end', () => {
+    const codex = fixtureRecords('codex-turn.jsonl')
+    const ws = 'ws-flow-1'
+    let seq = 0
+    const recs = [
+      { ...codex.find((r) => r.type === 'flow'), flow_id: ws },
+      ...codex.filter((r) => r.type === 'sse' && r.flow_id !== 'cx-turn-3').map((r) => ({ ...r, flow_id: ws, seq: seq++, transport: 'ws' })),
+      { ...codex.filter((r) => r.type === 'flow_end').pop(), flow_id: ws },
+    ]
+    // 50 ms per record: far more than the 1 s end-line grace passes between the responses
+    const { text, stats } = run(recs, {}, 50)
+    expect(text.match(/^── /gm)).toHaveLength(1)
+    expect(text.match(/· end of response · completed/g)).toHaveLength(2)
+    expect(text).toContain('$ cd repo && npm test')
+    expect(text).toContain("$ sed -n '1,40p' src/parse.ts")
+    expect(text.match(/^■ completed/gm)).toHaveLength(1)
+    expect(stats.ended).toBe(1)
+  })
+
   it('late records of an ended flow are ignored (no second card)', () => {
     const turn = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-2')
     const late = turn.filter((r) => r.type === 'sse').slice(2, 3)

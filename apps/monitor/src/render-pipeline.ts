@@ -281,13 +281,13 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
     registry.addEvent(e)
     if (onJson) {
       if (functionOnly && e.type !== 'tool_call_start' && e.type !== 'tool_args_delta' && e.type !== 'tool_call_end') {
-        if (e.type === 'message_end') markEnd(v)
+        if (e.type === 'message_end' && registry.get(v.flow_id)?.state !== 'STREAMING') markEnd(v)
         return
       }
       const j = { ...e, session_id: v.session_id } as MonitorJsonEvent
       if (v.client !== undefined) j.client = v.client
       onJson(j)
-      if (e.type === 'message_end') markEnd(v)
+      if (e.type === 'message_end' && registry.get(v.flow_id)?.state !== 'STREAMING') markEnd(v)
       return
     }
     const ops = v.ops
@@ -362,7 +362,14 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       }
       case 'message_end':
         if (v.renderer && v.renderer.mode !== 'idle' && v.renderer.mode !== 'ended') ops.push(...v.renderer.end())
-        markEnd(v)
+        if (registry.get(v.flow_id)?.state === 'STREAMING') {
+          // A WebSocket flow carries one response after another; it ends with its flow_end.
+          if (!functionOnly) {
+            closeLine(v, ops)
+            ops.push({ op: 'text', text: `· end of response${e.stop_reason ? ` · ${sanitizeText(e.stop_reason)}` : ''}`, style: 'dim' }, { op: 'newline' })
+            v.kind = 'other'
+          }
+        } else markEnd(v)
         break
       default:
         return
