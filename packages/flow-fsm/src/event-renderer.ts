@@ -1,4 +1,4 @@
-import type { AgentEvent } from './normalizer-contract.js'
+import type { AgentEvent, ToolCallKind } from './normalizer-contract.js'
 import { pushText } from './render-ops.js'
 import { createToolCallRenderer, type ToolCallRenderer, type ToolCallRendererOptions } from './tool-call-renderer.js'
 import type { RenderOp } from './types.js'
@@ -28,8 +28,11 @@ export interface EventRenderer {
  */
 export function createEventRenderer(opts: EventRendererOptions = {}): EventRenderer {
   const showThinking = opts.showThinking ?? true
-  const tools = new Map<string, ToolCallRenderer>()
-  let lastTool: string | undefined
+  // Calls in start order. Only the first streams live; calls interleaved with it (Chat
+  // Completions parallel tool_calls) are buffered and shown whole, one after another, because a
+  // backtrack can only erase the row it is on.
+  const tools = new Map<string, { r: ToolCallRenderer; buf: RenderOp[]; ended: boolean }>()
+  let active: string | undefined
   let block: string | undefined
   let lineOpen = false
 
@@ -37,22 +40,48 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
     for (const op of out) lineOpen = op.op === 'text'
     return out
   }
+  function closeRow(out: RenderOp[]): void {
+    const last = out[out.length - 1]
+    if (last === undefined ? lineOpen : last.op === 'text') out.push({ op: 'newline' })
+  }
   function newBlock(out: RenderOp[], key: string): void {
     if (block === key) return
-    if (lineOpen) out.push({ op: 'newline' })
-    lineOpen = false
+    closeRow(out)
     block = key
   }
   const toolKey = (e: { call_id?: string; index?: number; item_id?: string }) => e.call_id ?? e.item_id ?? `#${e.index ?? 0}`
 
-  function toolFor(out: RenderOp[], key: string): ToolCallRenderer | undefined {
-    const r = tools.get(key)
-    if (r && lastTool !== key) {
-      // Another call printed in between: continue this one on a fresh line.
-      if (lineOpen) out.push({ op: 'newline' })
-      lineOpen = false
+  function toolOps(out: RenderOp[], key: string, ops: RenderOp[]): void {
+    const t = tools.get(key)
+    if (key === active || !t) out.push(...ops)
+    else t.buf.push(...ops)
+  }
+
+  /** The active call ended: show the next calls (whole if they ended too). */
+  function promote(out: RenderOp[]): void {
+    active = undefined
+    block = undefined
+    for (const [key, t] of tools) {
+      newBlock(out, `tool:${key}`)
+      out.push(...t.buf)
+      t.buf = []
+      if (!t.ended) {
+        active = key
+        return
+      }
+      tools.delete(key)
+      block = undefined
     }
-    lastTool = key
+  }
+
+  function startTool(out: RenderOp[], key: string, call: { name: string; kind: ToolCallKind; call_id?: string } | undefined): ToolCallRenderer {
+    const r = createToolCallRenderer(opts)
+    tools.set(key, { r, buf: [], ended: false })
+    if (active === undefined) {
+      active = key
+      newBlock(out, `tool:${key}`)
+    }
+    if (call) toolOps(out, key, r.start(call))
     return r
   }
 
@@ -71,43 +100,38 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
           else pushText(out, e.text, 'thinking')
           break
         case 'tool_call_start': {
-          const key = toolKey(e)
-          newBlock(out, `tool:${key}`)
-          const r = createToolCallRenderer(opts)
-          tools.set(key, r)
-          lastTool = key
-          const call: { name: string; kind: typeof e.kind; call_id?: string } = { name: e.name, kind: e.kind }
+          const call: { name: string; kind: ToolCallKind; call_id?: string } = { name: e.name, kind: e.kind }
           if (e.call_id !== undefined) call.call_id = e.call_id
-          out.push(...r.start(call))
+          startTool(out, toolKey(e), call)
           break
         }
         case 'tool_args_delta': {
           const key = toolKey(e)
-          let r = toolFor(out, key)
-          if (!r) {
-            // Arguments of a call whose start we missed: render them raw.
-            newBlock(out, `tool:${key}`)
-            r = createToolCallRenderer(opts)
-            tools.set(key, r)
-            lastTool = key
-          }
-          out.push(...r.feed(e.delta))
+          // Arguments of a call whose start we missed (joined mid-call) render raw.
+          const r = tools.get(key)?.r ?? startTool(out, key, undefined)
+          toolOps(out, key, r.feed(e.delta))
           break
         }
         case 'tool_call_end': {
           const key = toolKey(e)
-          const r = toolFor(out, key)
-          if (!r) break
+          const t = tools.get(key)
+          if (!t) break
           const fin: { arguments?: string; parse_error?: string } = { arguments: e.arguments }
           if (e.parse_error !== undefined && e.kind !== 'custom') fin.parse_error = e.parse_error
-          out.push(...r.end(e.incomplete ? undefined : fin))
-          tools.delete(key)
-          block = undefined
+          const ops = t.r.end(e.incomplete ? undefined : fin)
+          if (key === active) {
+            out.push(...ops)
+            tools.delete(key)
+            promote(out)
+          } else {
+            t.buf.push(...ops)
+            t.ended = true
+          }
           break
         }
         case 'message_end':
           // A WebSocket flow carries several responses: each starts on a fresh line.
-          if (lineOpen) out.push({ op: 'newline' })
+          closeRow(out)
           block = undefined
           break
         case 'error':
@@ -123,10 +147,22 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
     },
     end() {
       const out: RenderOp[] = []
-      for (const r of tools.values()) out.push(...r.end())
-      tools.clear()
+      for (const t of tools.values()) {
+        if (!t.ended) {
+          t.buf.push(...t.r.end())
+          t.ended = true
+        }
+      }
+      if (active !== undefined) {
+        const t = tools.get(active)
+        if (t) {
+          out.push(...t.buf)
+          tools.delete(active)
+        }
+      }
+      promote(out)
+      closeRow(out)
       track(out)
-      if (lineOpen) out.push({ op: 'newline' })
       lineOpen = false
       block = undefined
       return out
@@ -136,8 +172,8 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
     },
     reset() {
       tools.clear()
+      active = undefined
       block = undefined
-      lastTool = undefined
       lineOpen = false
     },
   }
