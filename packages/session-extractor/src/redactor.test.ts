@@ -111,6 +111,7 @@ describe('redactUrl', () => {
     expect(redactUrl('https://generativelanguage.googleapis.com/v1/models?key=AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUv')).toMatch(/\?key=AIza\[REDACTED:[0-9a-f]{12}\]$/)
     expect(redactUrl('https://s3.amazonaws.com/b/o?X-Amz-Signature=abc123&X-Amz-Expires=60')).toBe(`https://s3.amazonaws.com/b/o?X-Amz-Signature=${h('abc123')}&X-Amz-Expires=60`)
     expect(redactUrl('https://api.anthropic.com/v1/messages?beta=true')).toBe('https://api.anthropic.com/v1/messages?beta=true')
+    expect(redactText('<a href="https://x.io/?a=1&amp;access_token=ab12cd34">')).toBe(`<a href="https://x.io/?a=1&amp;access_token=${h('ab12cd34')}">`)
   })
 })
 

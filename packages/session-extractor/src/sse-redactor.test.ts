@@ -114,6 +114,18 @@ describe('createSseRedactor', () => {
     expect(joinedText).toBe(redactText(text))
   })
 
+  it('passes extra record fields through and redacts WebSocket frames like SSE data', () => {
+    const out: Array<Rec & { transport?: string; t_ms?: number }> = []
+    const red = createSseRedactor<Rec & { transport?: string; t_ms?: number }>({ onRecord: (x) => out.push(x) })
+    const frame = { type: 'sse' as const, seq: 0, t_ms: 12, transport: 'ws', data: JSON.stringify({ type: 'response.output_text.delta', item_id: 'm', output_index: 0, content_index: 0, delta: `k ${PROJ}` }) }
+    red.feed(frame)
+    red.feed({ type: 'sse', seq: 1, t_ms: 13, transport: 'ws', data: JSON.stringify({ type: 'response.completed', response: { id: 'r' } }) })
+    expect(out).toHaveLength(2)
+    expect(out[0]).toMatchObject({ seq: 0, t_ms: 12, transport: 'ws' })
+    expect(out[0]?.data).not.toContain('Ab1Cd2Ef3Gh4')
+    expect(out[0]?.data).toContain('sk-proj-[REDACTED:')
+  })
+
   it('rejects misuse', () => {
     expect(() => createSseRedactor({} as never)).toThrow(/onRecord/)
     const red = createSseRedactor({ onRecord: () => {} })
