@@ -56,6 +56,8 @@ export interface Upstream {
   gates: Map<string, () => void>
   /** Test ids whose upstream response saw the connection close early. */
   closedEarly: Set<string>
+  /** Bytes the `/flood` route managed to write, per test id. */
+  flood: Map<string, number>
   close(): Promise<void>
 }
 
@@ -67,6 +69,7 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
   const sent = new Map<string, Buffer>()
   const gates = new Map<string, () => void>()
   const closedEarly = new Set<string>()
+  const flood = new Map<string, number>()
 
   const streamEvents = async (events: { event?: string; data: string }[], write: (b: string) => void, split: number): Promise<void> => {
     for (const e of events) {
@@ -130,6 +133,26 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
       // Not real zstd (Node 20 can't encode it): the proxy must pass it through byte for byte.
       write(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4, 5]))
       end()
+    },
+    '/flood': (_req, res, id) => {
+      // Writes 32 MiB as fast as the connection takes it and reports how far it got, so a
+      // test can tell whether the proxy passed backpressure on or buffered everything.
+      const event = Buffer.from(`data: {"pad":"${'x'.repeat(4000)}"}\n\n`)
+      const total = 32 * 1024 * 1024
+      let sent = 0
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      const pump = (): void => {
+        while (sent < total) {
+          sent += event.length
+          flood.set(id, sent)
+          if (!res.write(event)) {
+            res.once('drain', pump)
+            return
+          }
+        }
+        res.end()
+      }
+      pump()
     },
     '/concurrent': (req, res, _id, write, end) => {
       const n = new URL(req.url!, 'https://x').searchParams.get('n')
@@ -208,6 +231,7 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
     sent,
     gates,
     closedEarly,
+    flood,
     close: () =>
       new Promise<void>((r) => {
         wss.close()

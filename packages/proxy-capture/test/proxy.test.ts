@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -150,6 +151,42 @@ describe('capture proxy over real TLS', () => {
     const { lines, end } = await endOf(t)
     expect(lines.map((l) => l['event'])).toEqual(['first', 'second'])
     expect(end['outcome']).toBe('completed')
+  })
+
+  it('passes backpressure on: a client that stops reading stalls the upstream instead of filling the proxy', async () => {
+    const t = tag()
+    let paused: import('node:http').IncomingMessage | undefined
+    let got = 0
+    const done = new Promise<void>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: upstream.port, path: `/flood?t=${t}`, agent, headers: { 'x-test-id': t } }, (res) => {
+        res.once('data', (c: Buffer) => {
+          got += c.length
+          res.pause()
+          paused = res
+          res.on('data', (c2: Buffer) => (got += c2.length))
+        })
+        res.on('end', resolve)
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    await waitFor(() => paused, 'first chunk')
+    // Wait until the upstream can't write any more (its count stops moving).
+    let last = -1
+    for (let stable = 0; stable < 20; ) {
+      await new Promise((r) => setTimeout(r, 25))
+      const now = upstream.flood.get(t) ?? 0
+      stable = now === last ? stable + 1 : 0
+      last = now
+    }
+    // Socket buffers along the path hold ~8 MiB here; all 32 MiB written would mean buffering.
+    expect(last).toBeLessThan(20 * 1024 * 1024)
+    paused!.resume()
+    await done
+    expect(got).toBe(upstream.flood.get(t))
+    const { end } = await endOf(t)
+    expect(end).toMatchObject({ outcome: 'completed', bytes: got })
   })
 
   it('records an upstream reset mid-stream as upstream_error and the client sees a broken response', async () => {
