@@ -1,6 +1,6 @@
 /** The built bin as a process: stdin pipes, `| head`, exit codes. */
-import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -9,10 +9,10 @@ import { FIXTURES, fixtureText } from './helpers.js'
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = join(appDir, 'dist', 'bin.js')
 
+// test/global-setup.ts builds dist/ when stale
 beforeAll(() => {
-  const newest = Math.max(...readdirSync(join(appDir, 'src')).map((f) => statSync(join(appDir, 'src', f)).mtimeMs))
-  if (!existsSync(bin) || newest > statSync(bin).mtimeMs) execFileSync('pnpm', ['build'], { cwd: appDir, stdio: 'ignore' })
-}, 60_000)
+  if (!existsSync(bin)) throw new Error(`${bin} missing: run pnpm --filter @agenttap/monitor build`)
+})
 
 describe('agenttap-monitor bin', () => {
   it('reads canonical records from stdin (-), piped output has no escape codes, malformed lines are warned about in place', () => {

@@ -3,7 +3,7 @@
  * it runs. Asserts on what the screen shows.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,18 +46,10 @@ async function appendSlowly(text: string, perLineMs: number): Promise<void> {
   }
 }
 
-function newestMtime(d: string): number {
-  let m = 0
-  for (const f of readdirSync(d)) m = Math.max(m, statSync(join(d, f)).mtimeMs)
-  return m
-}
-
 describe.skipIf(!hasTmux)('agenttap-monitor under tmux', () => {
   beforeAll(() => {
-    // The test runs the built bin: rebuild when the sources are newer.
-    if (!existsSync(bin) || newestMtime(join(appDir, 'src')) > statSync(bin).mtimeMs) {
-      execFileSync('pnpm', ['build'], { cwd: appDir, stdio: 'ignore' })
-    }
+    // The test runs the built bin (test/global-setup.ts rebuilds it when stale).
+    if (!existsSync(bin)) throw new Error(`${bin} missing: run pnpm --filter @agenttap/monitor build`)
     writeFileSync(file, '')
     tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `node ${bin} --poll-ms 50 --session-guard 2000 ${file}`)
     tmux('set-option', '-t', session, 'history-limit', '5000')
