@@ -61,7 +61,7 @@ const RESP_TOOL_TYPES = `('function_call', 'custom_tool_call', 'local_shell_call
 
 /** Tool calls rebuilt from the stream (Anthropic blocks, Responses items). */
 export const TOOL_CALLS_CTE = `(
-  with ev as ${events(
+  with ev as materialized ${events(
     ['content_block_start', 'content_block_delta', 'content_block_stop', 'response.output_item.added', 'response.output_item.done', 'response.function_call_arguments.delta', 'response.custom_tool_call_input.delta'],
     ['$.index', '$.content_block', '$.delta.type', '$.delta.partial_json', '$.output_index', '$.item', '$.delta', '$.content_block.type', '$.item.type'],
     // text/thinking deltas are most of the lines: skip them before parsing
@@ -115,7 +115,7 @@ function streamText(kind: 'text' | 'reasoning'): string {
        union all select flow_id, session_id, ts, seq, cast(j[5] as integer), 'summary', j[6] from ev where evt = 'response.reasoning_summary_text.delta'
        union all select flow_id, session_id, ts, seq, cast(j[5] as integer), 'thinking', j[6] from ev where evt = 'response.reasoning_text.delta'
        union all select flow_id, session_id, ts, seq, coalesce(cast(j[7] as integer), 0), 'thinking', coalesce(j[9], j[10]) from ev where evt = 'chat.completion.chunk'`
-  return `(with ev as ${events(names, paths, keep)}, p as (${parts})
+  return `(with ev as materialized ${events(names, paths, keep)}, p as (${parts})
     select min(ts) as ts, any_value(session_id) as session_id, flow_id, idx as block, k as kind, string_agg(t, '' order by seq) as text
     from p where t is not null and t <> '' group by flow_id, idx, k)`
 }
@@ -132,7 +132,7 @@ export const REASONING_CTE = streamText('reasoning')
  * input, Anthropic outside), so input + cache_read + cache_write + output is what was billed.
  */
 export const USAGE_CTE = `(
-  with ev as (select flow_id, seq, session_id, ts, evt,
+  with ev as materialized (select flow_id, seq, session_id, ts, evt,
         -- one JSON parse per line: every field the aggregates need, by position
         json_extract(data, ['$.message.usage', '$.usage', '$.response.usage', '$.message.model', '$.response.model', '$.model']) as j from
       (select flow_id, seq, session_id, ts, ${EVT} as evt, data from lines
@@ -173,7 +173,7 @@ export const COST_CTE = `(
 
 /** Stop reason per flow. */
 export const STOP_CTE = `(
-  with ev as ${events(['message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'chat.completion.chunk'],
+  with ev as materialized ${events(['message_delta', 'response.completed', 'response.incomplete', 'response.failed', 'chat.completion.chunk'],
     ['$.delta.stop_reason', '$.response.incomplete_details.reason', '$.choices[0].finish_reason'],
     `coalesce(event, '') <> 'chat.completion.chunk' or contains(data, 'finish_reason')`)}
   select flow_id, arg_max(case
@@ -188,7 +188,7 @@ export const STOP_CTE = `(
 
 /** Stream errors per flow (Anthropic `error` events, Responses `error` / `response.failed`). */
 const STREAM_ERRORS = `(
-  with ev as ${events(['error', 'response.failed'], ['$.error.type', '$.response.error.type', '$.error.code', '$.response.error.code', '$.code', '$.error.message', '$.response.error.message', '$.message'])}
+  with ev as materialized ${events(['error', 'response.failed'], ['$.error.type', '$.response.error.type', '$.error.code', '$.response.error.code', '$.code', '$.error.message', '$.response.error.message', '$.message'])}
   select flow_id, any_value(session_id) as session_id, min(ts) as ts,
     arg_min(coalesce(j[1], j[2], j[3], j[4], j[5]), seq) as error_type,
     arg_min(coalesce(j[6], j[7], j[8]), seq) as message
