@@ -194,6 +194,41 @@ describe('createFlowRegistry', () => {
     expect(reg.stats.evicted).toBe(100_000)
   })
 
+  it('lists streaming flows least recently active first, kills, removes and resets', () => {
+    const c = clock()
+    const reg = createFlowRegistry({ now: c.now })
+    reg.addRecord(flow('a'))
+    c.advance(1)
+    reg.addRecord(flow('b'))
+    c.advance(1)
+    reg.addRecord(sse('a', 0, 2))
+    expect(reg.streaming().map((f) => f.flow_id)).toEqual(['b', 'a'])
+    const t = reg.kill('b')
+    expect(t).toMatchObject({ from: 'STREAMING', to: 'DEAD', reason: 'incomplete' })
+    expect(reg.kill('b')).toBeUndefined()
+    expect(reg.flows().map((f) => [f.flow_id, f.state])).toEqual([
+      ['a', 'STREAMING'],
+      ['b', 'DEAD'],
+    ])
+    expect(reg.remove('a')).toBe(true)
+    expect(reg.remove('a')).toBe(false)
+    expect(reg.stats).toMatchObject({ created: 2, dead: 1, streaming: 0, retained: 1 })
+    reg.reset()
+    expect(reg.size).toBe(0)
+    expect(reg.stats.created).toBe(0)
+  })
+
+  it('counts unknown record types as activity without changing state (forward compatible)', () => {
+    const c = clock()
+    const reg = createFlowRegistry({ now: c.now, idleMs: 100 })
+    reg.addRecord(flow('f'))
+    c.advance(90)
+    reg.addRecord({ v: 2, type: 'ws_close', ts: iso(90), flow_id: 'f', session_id: 's1' })
+    c.advance(20)
+    expect(reg.tick()).toEqual([])
+    expect(reg.addRecord({ v: 2, type: 'ws_close', flow_id: 'nope' })).toBeUndefined()
+  })
+
   it('rejects bad options', () => {
     expect(() => createFlowRegistry({ idleMs: 0 })).toThrow(/idleMs: expected a number >= 1/)
     expect(() => createFlowRegistry({ maxRetained: -1 })).toThrow(FlowFsmError)
