@@ -53,11 +53,17 @@ function normalizeField(name: string): string {
 
 /** `true` when a JSON field of this name holds a credential (`access_token`, `apiKey`, `client_secret`). */
 export function isSecretFieldName(name: string): boolean {
-  const n = normalizeField(name)
-  if (SECRET_FIELD_NAMES.has(n)) return true
-  if (NOT_SECRET_FIELD_NAMES.has(n)) return false
-  return n.endsWith('token') || n.endsWith('secret') || n.endsWith('password') || n.endsWith('apikey') || n.endsWith('privatekey')
+  // Field names repeat across every record and request: decide each once.
+  let known = fieldNameMemo.get(name)
+  if (known === undefined) {
+    const n = normalizeField(name)
+    known = SECRET_FIELD_NAMES.has(n) || (!NOT_SECRET_FIELD_NAMES.has(n) && (n.endsWith('token') || n.endsWith('secret') || n.endsWith('password') || n.endsWith('apikey') || n.endsWith('privatekey')))
+    if (fieldNameMemo.size >= 10_000) fieldNameMemo.clear()
+    fieldNameMemo.set(name, known)
+  }
+  return known
 }
+const fieldNameMemo = new Map<string, boolean>()
 
 /** `true` when a header of this name carries a credential or an account/organization id. */
 export function isSecretHeaderName(name: string): boolean {
