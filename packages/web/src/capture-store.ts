@@ -81,6 +81,9 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
     lines.push(...got.lines)
     problems.push(...got.problems)
   }
+  if (e.offsetsLost && e.lineOffsets.length === 0 && !e.mem) {
+    problems.push('the capture file was rotated or truncated after this flow was indexed: its events are no longer on disk')
+  }
   if (e.mem) lines.push(...e.mem.lines)
   else if (e.memEvicted) {
     for (const r of await scanForFlow(paths.lines, id, { from: scanFrom.lines })) {

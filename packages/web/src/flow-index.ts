@@ -26,6 +26,8 @@ export interface FlowEntry {
   maxSeq: number
   /** Latest record time (ISO, compared as text; parsed only by tick) for idle detection. */
   lastTs: string
+  /** The capture file holding this flow's records was rotated or truncated: offsets are gone. */
+  offsetsLost?: boolean
   /** `flow_end.events`: once that many events are indexed, the live normalizer is retired. */
   expectedEvents?: number
 }
@@ -56,6 +58,11 @@ export interface FlowIndex {
   takeDirty(): FlowSummary[]
   /** Ids evicted since the last call. */
   takeRemoved(): string[]
+  /**
+   * A capture file was rotated or truncated: byte offsets into it are void. Summaries stay; the
+   * detail then says the records are no longer on disk (or finds them again if re-read).
+   */
+  fileReset(file: RecordLocation['file']): void
   /** Applies the idle clock: streaming flows silent for `idleMs` become dead. */
   tick(): void
   readonly size: number
@@ -252,7 +259,11 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       const s = e.summary
       if (ts > e.lastTs) e.lastTs = ts
       if (type === 'flow') {
-        if (s.has_request && loc === undefined) return flow_id // duplicate via the record stream
+        if (s.has_request) {
+          // A duplicate: from the record stream, or the same file read again after a truncation.
+          if (loc?.file === 'flows' && e.flowOffset === undefined) e.flowOffset = loc.offset
+          return flow_id
+        }
         s.has_request = true
         s.ts = ts
         const seq = num(r['flow_seq'])
@@ -280,8 +291,13 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
         const data = text(r['data'])
         if (data === undefined) return flow_id
         if (seq !== undefined) {
-          if (loc === undefined && seq <= e.maxSeq) return flow_id // already indexed from the files
-          if (seq > e.maxSeq) e.maxSeq = seq
+          if (seq <= e.maxSeq) {
+            // Seen already: from the files and again from the record stream, or the same file
+            // re-read after a truncation (then the new offset is the valid one).
+            if (loc?.file === 'lines' && e.offsetsLost) e.lineOffsets.push(loc.offset)
+            return flow_id
+          }
+          e.maxSeq = seq
         }
         s.events++
         if (s.state === 'dead') {
@@ -373,6 +389,19 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       const out = removed
       removed = []
       return out
+    },
+    fileReset(file) {
+      if (file === 'flow_ends') return // nothing is loaded back from it
+      for (const e of flows.values()) {
+        if (file === 'lines') {
+          if (e.lineOffsets.length === 0) continue
+          e.lineOffsets = []
+        } else {
+          if (e.flowOffset === undefined) continue
+          delete e.flowOffset
+        }
+        e.offsetsLost = true
+      }
     },
     tick() {
       const t = now()

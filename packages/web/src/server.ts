@@ -169,6 +169,14 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     ['flow_ends', () => paths.flowEnds],
   ] as const
 
+  /** Indexes one line; a JSON value that is not a canonical record is reported with its place. */
+  function addChecked(item: { value: unknown; line: number; offset: number }, file: 'flows' | 'lines' | 'flow_ends', path: string): void {
+    if (index.add(item.value, { file, offset: item.offset }) !== undefined) return
+    const v = item.value
+    const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object without ${typeof (v as Record<string, unknown>)['flow_id'] === 'string' ? 'type' : 'flow_id'}` : typeof v
+    report(new WebError('BAD_RECORD', `${path}:${item.line} (byte ${item.offset}): expected a canonical record with string "type" and "flow_id", got ${got}; skipped`))
+  }
+
   async function ingestFollow(): Promise<void> {
     const marks = await Promise.all(FILES.map(([, p]) => lastLineStart(p())))
     let pending = marks.filter((m) => m.last >= 0).length
@@ -182,7 +190,11 @@ export function createWebServer(opts: WebServerOptions): WebServer {
         let reached = mark < 0
         // The last history line may be malformed: its error report marks the end of history too.
         const onError = (err: JsonlError): void => {
-          report(err)
+          if (err.code === 'FILE_ROTATED' || err.code === 'FILE_TRUNCATED') {
+            // Not bad data: offsets into the old content are void now.
+            index.fileReset(file)
+            opts.onError?.(err)
+          } else report(err)
           if (!reached && err.offset >= mark && err.code !== 'FILE_ROTATED' && err.code !== 'FILE_TRUNCATED') {
             reached = true
             doneOne()
@@ -190,7 +202,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
         }
         try {
           for await (const item of follow(p(), { fromStart: true, signal: ac.signal, onError, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) })) {
-            index.add(item.value, { file, offset: item.offset })
+            addChecked(item, file, p())
             if (!reached && item.offset >= mark) {
               reached = true
               doneOne()
@@ -229,7 +241,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
         try {
           for await (const item of readJsonl(p(), { onError: report, signal: ac.signal })) {
             if (item.offset >= size) break // written after start: the record stream has it
-            index.add(item.value, { file, offset: item.offset })
+            addChecked(item, file, p())
           }
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !ac.signal.aborted) {
@@ -247,7 +259,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     await Promise.all(
       FILES.map(async ([file, p]) => {
         try {
-          for await (const item of readJsonl(p(), { onError: report, signal: ac.signal })) index.add(item.value, { file, offset: item.offset })
+          for await (const item of readJsonl(p(), { onError: report, signal: ac.signal })) addChecked(item, file, p())
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !ac.signal.aborted) report(new WebError('READ_FAILED', `reading ${p()} failed: ${(err as Error).message}`))
         }
@@ -538,6 +550,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       res.setHeader('set-cookie', cookie)
     }
     route(req, res, u).catch((err: unknown) => {
+      if (err instanceof URIError) return plain(res, 400, `bad escape in the URL path: ${err.message}`)
       report(err instanceof Error ? err : new Error(String(err)))
       if (!res.headersSent) json(res, { error: (err as Error).message }, 500)
       else res.end()

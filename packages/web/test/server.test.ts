@@ -225,3 +225,41 @@ describe('web server fed by an in-process record stream', () => {
     expect(() => createWebServer({ logDir: '/tmp', token: 'short' })).toThrow(/token/)
   })
 })
+
+describe('capture files that change under the server', () => {
+  it('reports records without type/flow_id with file:line, and survives rotation of sse_lines.jsonl', async () => {
+    const cap = tempLogDir(true)
+    appendFileSync(join(cap.cap, 'sse_flow_ends.jsonl'), '{"v":1,"type":"flow_end","outcome":"completed"}\n[1,2]\n')
+    const errors: string[] = []
+    const web = createWebServer({ logDir: cap.dir, port: 0, pollMs: 30, pushIntervalMs: 20, onError: (e) => errors.push(e.message) })
+    try {
+      await web.start()
+      await web.historyLoaded
+      const st = web.status()
+      expect(st.errors).toBe(2)
+      expect(errors.join('\n')).toMatch(/sse_flow_ends\.jsonl:\d+ \(byte \d+\): expected a canonical record with string "type" and "flow_id", got an object without flow_id/)
+      expect(errors.join('\n')).toMatch(/got an array/)
+      const auth = { 'x-agenttap-token': web.token }
+      expect(JSON.parse((await get(web.port, '/api/flows/cc-turn-1', auth)).body).commands).toHaveLength(1)
+
+      // logrotate-style: the file is moved away and a new one starts.
+      const { renameSync } = await import('node:fs')
+      renameSync(join(cap.cap, 'sse_lines.jsonl'), join(cap.cap, 'sse_lines.jsonl.1'))
+      writeFileSync(join(cap.cap, 'sse_lines.jsonl'), '')
+      const f = streamedFlow('after-rotate', 'sess-rot', 'p', 'pwd')
+      appendRecords(cap.cap, [f.flow, ...f.sse, f.end])
+      for (let i = 0; i < 300 && web.index.get('after-rotate')?.summary.events !== f.sse.length; i++) await new Promise((r) => setTimeout(r, 10))
+      const fresh = JSON.parse((await get(web.port, '/api/flows/after-rotate', auth)).body) as FlowDetail
+      expect(fresh.commands).toEqual(['pwd'])
+      expect(fresh.problems).toEqual([])
+      const old = JSON.parse((await get(web.port, '/api/flows/cc-turn-1', auth)).body) as FlowDetail
+      expect(old.summary.events).toBe(26) // the list row keeps what was indexed
+      expect(old.problems.join('\n')).toMatch(/rotated or truncated/)
+      expect(old.complete).toBe(false)
+      expect((await get(web.port, '/api/flows/%E0%A4%A', auth)).status).toBe(400)
+    } finally {
+      await web.stop()
+      cap.cleanup()
+    }
+  })
+})
