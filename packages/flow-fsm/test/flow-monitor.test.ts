@@ -260,3 +260,18 @@ describe('createFlowMonitor: WebSocket flows', () => {
     expect(mon.registry.get('ws-1')?.counts.messages).toBe(2)
   })
 })
+
+describe('createFlowMonitor: clean fixtures raise no errors', () => {
+  it('reports nothing for well-formed captures (no spurious lifecycle errors)', () => {
+    for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl', 'interleaved-sessions.jsonl']) {
+      const errors: string[] = []
+      replay(shared(name), { onError: (e) => errors.push(`${e.code}: ${e.message}`) })
+      expect(errors, name).toEqual([])
+    }
+    // the truncated stream is reported by the normalizer, with its flow
+    const errors: Array<{ code: string; flow_id: string | undefined }> = []
+    replay(shared('truncated-stream.jsonl'), { onError: (e) => errors.push({ code: e.code, flow_id: e.flow_id }) })
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.every((e) => e.code === 'STREAM_ERROR' && e.flow_id === 'trunc-1')).toBe(true)
+  })
+})
