@@ -57,4 +57,10 @@ describe('OpenAI Chat Completions adapter', () => {
       ['c2', 'b', '{"x":1}'],
     ])
   })
+
+  it('custom tool calls (free-form input) are custom calls without JSON parsing', () => {
+    const r = run([chunk({ tool_calls: [{ index: 0, id: 'c9', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch\n' } }] }), chunk({ tool_calls: [{ index: 0, custom: { input: '*** End Patch' } }] }), chunk({}, 'tool_calls'), [undefined, '[DONE]']], C)
+    expect(r.brief.find((e) => e['type'] === 'tool_call_end')).toEqual({ type: 'tool_call_end', seq: 2, index: 0, call_id: 'c9', name: 'apply_patch', kind: 'custom', arguments: '*** Begin Patch\n*** End Patch' })
+    expect(r.errors).toEqual([])
+  })
 })

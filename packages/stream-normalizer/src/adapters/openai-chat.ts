@@ -47,7 +47,9 @@ export function createOpenAIChatAdapter(ctx: AdapterContext): Adapter {
       if (c === undefined) continue
       const ti = num(c['index']) ?? 0
       const key = choice * CHOICE_STRIDE + ti
-      const fn = obj(c['function'])
+      // `type: "custom"` tools (GPT-5 free-form input) carry `custom: {name, input}` instead.
+      const custom = obj(c['custom'])
+      const fn = custom ?? obj(c['function'])
       const id = str(c['id'])
       let tc = tools.get(key)
       if (tc !== undefined && id !== undefined && tc.call_id !== undefined && id !== tc.call_id) {
@@ -56,14 +58,14 @@ export function createOpenAIChatAdapter(ctx: AdapterContext): Adapter {
         tc = undefined
       }
       if (tc === undefined) {
-        tc = newToolCall(str(fn?.['name']) ?? '', 'function', id, undefined, ti)
+        tc = newToolCall(str(fn?.['name']) ?? '', custom !== undefined || c['type'] === 'custom' ? 'custom' : 'function', id, undefined, ti)
         tools.set(key, tc)
         emitToolStart(ctx, tc, seq)
       } else if (!tc.name) {
         const n = str(fn?.['name'])
         if (n) tc.name = n
       }
-      const args = str(fn?.['arguments'])
+      const args = str(fn?.['arguments']) ?? str(fn?.['input'])
       if (args) emitToolDelta(ctx, tc, seq, args)
     }
   }
