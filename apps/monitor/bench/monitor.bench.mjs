@@ -9,13 +9,13 @@
 //
 // Targets (issue 7): >= 50k events/s to /dev/null; RSS flat within 20% between 100k and 1M events.
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { openSource, resolveSourceFiles, runMonitor } from '../dist/index.js'
+import { createMonitor, openSource, resolveSourceFiles, runMonitor } from '../dist/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..', '..')
@@ -73,6 +73,29 @@ if (args[0] === '--child') {
   process.exit(0)
 }
 
+// Follow-child mode: follow <file> (live, as the default CLI does) until <n> records were shown,
+// print one JSON line with the time from the first to the last record.
+if (args[0] === '--follow-child') {
+  const [, file, nS] = args
+  const n = Number(nS)
+  const ac = new AbortController()
+  const out = createWriteStream('/dev/null')
+  const monitor = createMonitor({ output: out, signal: ac.signal })
+  let seen = 0
+  let t0 = 0
+  process.stdout.write('ready\n')
+  for await (const it of openSource([file], { follow: true, fromStart: true, pollMs: 50, onError: (e) => monitor.warn(e), signal: ac.signal })) {
+    if (seen === 0) t0 = performance.now()
+    monitor.push(it.value, it)
+    if (++seen >= n) break
+  }
+  const secs = (performance.now() - t0) / 1000
+  const stats = await monitor.close()
+  out.end()
+  console.log(JSON.stringify({ seen, secs, skipped: stats.writer.skippedChars, coalesced: stats.writer.coalescedOps }))
+  process.exit(0)
+}
+
 const { writeSynthetic } = await import(join(root, 'fixtures', 'generate.mjs'))
 const work = mkdtempSync(join(tmpdir(), 'agenttap-monitor-bench-'))
 // ~64 sse events per synthetic flow, 20 sessions interleaved (alternating Claude Code / Codex)
@@ -124,7 +147,42 @@ try {
   }
   console.log(ptyLine)
 
+  // ---- 3. live follow of a fast writer (the default CLI mode) -----------------------------
+  // A writer appends the small capture's lines (mixed types, in 256 KiB line-aligned chunks, as
+  // fast as it can) to a file the monitor follows; events/s from its first to its last record.
+  {
+    const live = join(work, 'live.jsonl')
+    writeFileSync(live, '')
+    const text = readFileSync(join(smallDir, 'all-mitm-sse', 'sse_lines.jsonl'), 'utf8')
+    const lines = text.split('\n').filter((l) => l !== '')
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--follow-child', live, String(lines.length)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let buf = ''
+    const ready = new Promise((resolve) => child.stdout.on('data', (d) => { buf += d; if (buf.includes('ready\n')) resolve() }))
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    await ready
+    const tw = performance.now()
+    let chunk = []
+    let size = 0
+    for (const l of lines) {
+      chunk.push(l)
+      size += l.length + 1
+      if (size >= 256 * 1024) {
+        appendFileSync(live, chunk.join('\n') + '\n')
+        chunk = []
+        size = 0
+      }
+    }
+    if (chunk.length > 0) appendFileSync(live, chunk.join('\n') + '\n')
+    const writerSecs = (performance.now() - tw) / 1000
+    await exited
+    const r = JSON.parse(buf.trim().split('\n').pop())
+    console.log(
+      `follow (live tail, writer done in ${writerSecs.toFixed(2)} s): ${r.seen} records in ${r.secs.toFixed(2)} s = ${Math.round(r.seen / r.secs)} records/s (skipped ${r.skipped} chars of output to keep up; no target)`,
+    )
+  }
+
   // ---- verdicts ---------------------------------------------------------------------------
+  if (scale < 1) console.log(`(quick run, scale ${scale}: the targets are defined at scale 1 — 1M events, RSS at 100k vs 1M; small runs are dominated by JIT warm-up)`)
   // Both points are taken mid-run (the last sample, after the monitor closed, would flatter it).
   const inRun = samples.length > 1 ? samples.slice(0, -1) : samples
   const first = inRun[0]
