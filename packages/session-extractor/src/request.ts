@@ -112,7 +112,8 @@ export function bodyObject(req: RequestInfo): Record<string, unknown> | undefine
   else if (body instanceof Uint8Array) text = decoder.decode(body)
   if (text !== undefined && /^\s*\{/.test(text.slice(0, 64))) {
     try {
-      parsed = JSON.parse(text)
+      // A leading BOM is whitespace to the check above but a syntax error to JSON.parse.
+      parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
     } catch {
       parsed = undefined
     }

@@ -56,6 +56,7 @@ describe('extractSessionId priority chain', () => {
     const broken = req({ body: '{"metadata": {"session_id": "abc"', clientIp: '10.0.0.1' })
     expect(extractSessionId(broken)).toEqual({ sessionId: deriveSessionId(broken), source: 'derived', derived: true })
     expect(extractSessionId(req({ body: [1, 2] })).derived).toBe(true)
+    expect(extractSessionId(req({ body: `\uFEFF${JSON.stringify({ prompt_cache_key: 'bom-1' })}` })).sessionId).toBe('bom-1')
     expect(extractSessionId(req({ body: new Uint8Array([0xff, 0xfe, 0x00, 0x7b]) })).derived).toBe(true)
   })
 
