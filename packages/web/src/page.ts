@@ -101,7 +101,9 @@ pre { margin:0; white-space:pre-wrap; word-break:break-word; font:12px/1.45 ui-m
 .part-thinking pre { color:var(--think); font-style:italic; }
 details { margin:4px 0; } summary { cursor:pointer; color:var(--fg); }
 button.more { background:var(--bg3); color:var(--fg); border:1px solid var(--line); border-radius:4px; padding:3px 10px; cursor:pointer; font:inherit; margin:6px 0; }
+.events th { text-align:left; color:var(--dim); font-size:12px; font-weight:600; padding:3px 6px; border-bottom:1px solid var(--line); }
 .events td { vertical-align:top; border-bottom:1px solid #1c2027; padding:3px 6px; font-size:12px; }
+.events td.mono { white-space:nowrap; }
 .events td.data { white-space:pre-wrap; word-break:break-all; font-family:ui-monospace, monospace; }
 .finding { color:var(--err); }
 .ok { color:var(--ok); }
