@@ -10,7 +10,7 @@ import { BUNDLED_PRICES } from './prices.js'
 import { latestPrompts } from './reverse.js'
 import { findCaptureFiles, readSql, refsSql, viewSql } from './sources.js'
 import type { CaptureFiles, RefBody, SourceKind } from './sources.js'
-import { MODE_SQL, TOOL_CALLS_CTE, lit } from './sql.js'
+import { MODE_SQL, TOOL_CALLS_CTE, USER_PROMPTS_CTE, lit } from './sql.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, shellCommands, subagents, webAccess } from './derived.js'
 import { runCallValidation } from './call-validation.js'
 import type { EngineName, ExtractFilters, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
@@ -94,12 +94,12 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   // (measured ~3× on 100 MB). Start at DuckDB's 16 MiB and grow only when a longer line shows up.
   let maxObject = Math.min(START_MAX_OBJECT, options.maxObjectBytes ?? MAX_OBJECT_CAP)
   const maxObjectCap = options.maxObjectBytes ?? MAX_OBJECT_CAP
-  let views: { files: { flows: string[]; lines: string[]; ends: string[] }; filters: ExtractFilters } | undefined
+  let views: { files: { flows: string[]; lines: string[]; ends: string[] }; filters: ExtractFilters; linesFrom?: string } | undefined
   let refs: RefBody[] | undefined
   const makeViews = async (): Promise<void> => {
     if (views === undefined) return
     const conn = await db()
-    for (const stmt of viewSql(views.files, views.filters, maxObject, refs ?? [])) await conn.run(stmt)
+    for (const stmt of viewSql(views.files, views.filters, maxObject, refs ?? [], views.linesFrom)) await conn.run(stmt)
   }
   // Out-of-line request bodies can only exist when the proxy wrote sse_logs/; look them up once.
   const rawDir = join(files.dir, CAPTURE_FILES.rawDir)
@@ -291,6 +291,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         break
       }
       case 'turns': {
+        if (run.limit !== undefined) {
+          // The latest N turns start at or after the N-th latest prompt: rebuild only the flows
+          // from there on (turn numbers still count every earlier prompt of the session).
+          const { rows } = await select(`select min(ts) as cutoff from (select ts from ${USER_PROMPTS_CTE} order by ts desc limit ${Math.max(1, Math.floor(run.limit))})`)
+          const cutoff = rows[0]?.cutoff
+          if (typeof cutoff === 'string') {
+            views = { ...views!, linesFrom: cutoff }
+            await makeViews()
+          }
+        }
         const sql = limited(MODE_SQL.turns!)
         result = run.mode === 'paired' ? await select(`select ts, session_id, turn, prompt, response from (${sql})`) : await select(sql)
         break

@@ -97,6 +97,7 @@ export function viewSql(
   filters: ExtractFilters,
   maxObjectBytes: number,
   refs: RefBody[] = [],
+  linesFrom?: string,
 ): string[] {
   const conds: string[] = []
   if (filters.since !== undefined) conds.push(`ts >= ${lit(isoInstant(filters.since, '--since'))}`)
@@ -107,7 +108,11 @@ export function viewSql(
   const v = (kind: SourceKind): string => {
     const base = `select * from ${readSql(kind, files[kind], maxObjectBytes)} where type = ${lit(TYPE_OF[kind])}`
     if (kind === 'flows') return `create or replace temp view flows as ${base}${filtered ? ` and ${conds.join(' and ')}` : ''}`
-    return `create or replace temp view ${kind} as ${base}${filtered ? ` and flow_id in (select flow_id from flows)` : ''}`
+    // linesFrom: only the SSE lines / ends of flows that started at or after it (used to answer
+    // "latest N turns" without rebuilding every older flow).
+    const from = linesFrom === undefined ? undefined : `flow_id in (select flow_id from flows where ts >= ${lit(linesFrom)})`
+    const cond = from ?? (filtered ? `flow_id in (select flow_id from flows)` : undefined)
+    return `create or replace temp view ${kind} as ${base}${cond ? ` and ${cond}` : ''}`
   }
   const inline = `select ts, flow_id, session_id, client, provider, request_body as b from flows where json_type(request_body) = 'OBJECT'`
   let bodies = `create or replace temp view bodies as ${inline}`

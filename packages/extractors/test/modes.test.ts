@@ -322,3 +322,10 @@ describe('limit on aggregate modes', () => {
     expect((await run('stop_reasons', { limit: 2 })).map((r) => r.stop_reason)).toEqual(['(none)', 'tool_use'])
   })
 })
+
+describe('turns -n N only rebuilds the flows it needs', () => {
+  it.each([1, 2, 3, 4, 6])('same rows as the full turns list, last %i', async (n) => {
+    const all = await run('turns')
+    expect(await run('turns', { limit: n })).toEqual(all.slice(Math.max(0, all.length - n)))
+  })
+})
