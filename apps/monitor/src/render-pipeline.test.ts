@@ -181,6 +181,17 @@ describe('robustness', () => {
     expect(p.stats.liveFlows).toBe(0)
   })
 
+  it('a request that never streams and never ends is dropped silently when idle', () => {
+    let now = 0
+    const ops: RenderOp[] = []
+    const p = createRenderPipeline({ now: () => now, idleMs: 5000, onOps: (o) => ops.push(...o) })
+    p.record({ ...base, type: 'flow', flow_id: 'nostream', client: 'claude-code', url: 'https://api.anthropic.com/v1/messages/count_tokens' } as never)
+    now = 6000
+    p.tick()
+    expect(ops).toEqual([])
+    expect(p.stats.liveFlows).toBe(0)
+  })
+
   it('memory stays bounded: thousands of flows, nothing held once they ended', () => {
     let now = 0
     let opsCount = 0

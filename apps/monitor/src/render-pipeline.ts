@@ -473,7 +473,15 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       for (const tr of registry.tick()) {
         if (tr.to === 'DEAD' && tr.reason === 'idle') {
           const v = views.get(tr.flow_id)
-          if (v) finishFlow(v)
+          if (!v) continue
+          if (tr.flow.counts.records === 0) {
+            // A request that never streamed and whose end was never seen: nothing to show.
+            views.delete(v.flow_id)
+            pendingEnds.delete(v)
+            remember(v.flow_id, false)
+            emit(screen.finish(v.flow_id, 'DEAD'))
+            registry.remove(v.flow_id)
+          } else finishFlow(v)
         }
       }
       for (const v of pendingEnds) {
