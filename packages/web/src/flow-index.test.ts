@@ -104,4 +104,18 @@ describe('createFlowIndex', () => {
     expect(idx.add('junk')).toBeUndefined()
     expect(idx.size).toBe(0)
   })
+
+  it('after a truncation the same records read again regain their offsets without being counted twice', () => {
+    const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
+    const idx = createFlowIndex()
+    recs.forEach((r, i) => idx.add(r, { file: FILE[r['type'] as keyof typeof FILE], offset: i * 10 }))
+    idx.fileReset('lines')
+    const e = idx.get('cc-turn-1')
+    expect(e?.lineOffsets).toEqual([])
+    expect(e?.offsetsLost).toBe(true)
+    recs.filter((r) => r['type'] === 'sse').forEach((r, i) => idx.add(r, { file: 'lines', offset: 5000 + i }))
+    expect(e?.summary.events).toBe(26)
+    expect(e?.lineOffsets).toHaveLength(26)
+    expect(e?.lineOffsets[0]).toBe(5000)
+  })
 })
