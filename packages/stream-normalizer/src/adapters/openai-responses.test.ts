@@ -176,4 +176,11 @@ describe('OpenAI Responses adapter', () => {
     ])
     expect(r.brief.some((e) => e['type'] === 'unknown')).toBe(false)
   })
+
+  it('reasoning summary parts are separated by a blank line', () => {
+    const part = (i: number): [string, unknown] => ev('response.reasoning_summary_part.added', { item_id: 'rs_1', output_index: 0, summary_index: i, part: { type: 'summary_text', text: '' } })
+    const d = (t: string, i: number): [string, unknown] => ev('response.reasoning_summary_text.delta', { item_id: 'rs_1', output_index: 0, summary_index: i, delta: t })
+    const r = run([ev('response.created', { response: resp('in_progress') }), part(0), d('**One**', 0), part(1), d('**Two**', 1), ev('response.completed', { response: resp('completed') })], R)
+    expect(r.brief.filter((e) => e['type'] === 'thinking_delta').map((e) => e['text']).join('')).toBe('**One**\n\n**Two**')
+  })
 })

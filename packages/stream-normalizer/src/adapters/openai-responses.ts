@@ -39,7 +39,6 @@ const NO_OP = new Set([
   'response.output_text.annotation.added',
   'response.content_part.added',
   'response.content_part.done',
-  'response.reasoning_summary_part.added',
   'response.reasoning_summary_part.done',
   'response.reasoning_summary_text.done',
   'response.reasoning_text.done',
@@ -191,6 +190,16 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
       if (type === 'response.reasoning_summary_text.delta' || type === 'response.reasoning_text.delta') {
         const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id, provider, text: str(v['delta']) ?? '', kind: type === 'response.reasoning_text.delta' ? 'thinking' : 'summary' }
         ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+        return
+      }
+      if (type === 'response.reasoning_summary_part.added') {
+        // Summary parts are separate paragraphs (Codex shows them so): a blank line between them
+        // keeps the joined thinking text readable.
+        const si = num(v['summary_index'])
+        if (si !== undefined && si > 0) {
+          const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id, provider, text: '\n\n', kind: 'summary' }
+          ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+        }
         return
       }
       if (NO_OP.has(type) || NO_OP_ITEM_PROGRESS.test(type)) {
