@@ -115,6 +115,19 @@ describe('createToolCallRenderer: shell commands', () => {
     expect(screen(ops)).toEqual(['$ bash -lc', '✗ tool call cut off before its arguments completed'])
   })
 
+  it('bounds the wait for the script: a long second element streams as argv', () => {
+    const path = 'x'.repeat(20_000)
+    const parts = ['{"command":["bash","', ...path.match(/.{1,1000}/g)!, '","arg"]}']
+    const { lines, r } = render('shell', parts)
+    expect(r.shellForm).toBe('argv')
+    expect(lines).toEqual([`$ bash ${path} arg`])
+    // it stops waiting (and re-scanning) after 16 KiB, long before the arguments end
+    const live = createToolCallRenderer()
+    live.start({ name: 'shell' })
+    for (const p of parts.slice(0, 18)) live.feed(p)
+    expect(live.mode).toBe('shell')
+  })
+
   it('does not count empty deltas (Anthropic sends "" first)', () => {
     const parts = ['', '', '', '', '', '', '', '', '', '{"command":', '"ls"}']
     expect(render('Bash', parts).lines).toEqual(['$ ls'])

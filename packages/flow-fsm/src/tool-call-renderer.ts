@@ -73,6 +73,7 @@ export interface StreamFormatter {
 const DEFAULT_SHELL_SET: ReadonlySet<string> = new Set(DEFAULT_SHELL_TOOLS.map((s) => s.toLowerCase()))
 const MAX_PENDING_CHARS = 256 * 1024
 const MAX_COMMAND_CHARS = 64 * 1024
+const MAX_WAIT_CHARS = 16 * 1024
 
 /**
  * Creates a renderer for streamed tool calls. While argument fragments arrive it shows them raw
@@ -223,7 +224,8 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
         out.push({ op: 'text', text: '$ ', style: 'command' })
         mode = 'shell_wait'
       }
-      if (complete || pendingChars > MAX_PENDING_CHARS) toShell(out, 'argv', d.pos, raw)
+      // Waiting re-scans the prefix per delta: past a small budget, stream the argv as it is.
+      if (complete || pendingChars > MAX_WAIT_CHARS || deltas > argsSubDeltas * 8) toShell(out, 'argv', d.pos, raw)
     } else if (mode === 'shell_wait') {
       // Cannot happen for a prefix that was likely_shell; keep whatever streamed visible.
       if (complete) toShell(out, 'argv', 0, '')
@@ -310,6 +312,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
         case 'shell_wait':
           fragments.push(fragment)
           pendingChars += fragment.length
+          deltas++
           settle(out, false)
           break
         case 'pending':
