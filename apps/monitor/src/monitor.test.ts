@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { Sink, fixtureRecords, fixtureText, prng } from '../test/helpers.js'
 import { MonitorError } from './errors.js'
 import { attachMonitor, createMonitor, runMonitor } from './monitor.js'
-import { mergeByTime, paced, resolveSourceFiles, type SourceItem } from './sources.js'
+import { mergeByTime, paced, readBatches, resolveSourceFiles, type SourceItem } from './sources.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'agenttap-monitor-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -228,6 +228,30 @@ describe('attachMonitor / createMonitor', () => {
 })
 
 describe('sources', () => {
+  it('readBatches: binary junk and over-long lines are errors in place (with line numbers); the records around them are kept', async () => {
+    const f = join(dir, 'junk.jsonl')
+    const recs = fixtureText('truncated-stream.jsonl').trimEnd().split('\n')
+    const junk = Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x80, 0x0a])
+    const long = '{"v":1,"type":"sse","data":"' + 'x'.repeat(9000) + '"}\n'
+    writeFileSync(f, Buffer.concat([Buffer.from(recs.slice(0, 3).join('\n') + '\n'), junk, Buffer.from(long), Buffer.from(recs.slice(3).join('\n') + '\n')]))
+    const got: SourceItem[] = []
+    for await (const b of readBatches(f, { maxLineBytes: 4096, chunkBytes: 777 })) got.push(...b)
+    const errs = got.filter((i) => i.error)
+    expect(errs.map((e) => [e.error?.code, e.error?.line])).toEqual([
+      ['MALFORMED_JSON', 4],
+      ['LINE_TOO_LONG', 5],
+    ])
+    expect(got.filter((i) => !i.error).map((i) => i.line)).toEqual([1, 2, 3, 6, 7, 8, 9])
+    // and the view shows both warnings, then the rest of the stream
+    const out = new Sink()
+    await runMonitor({ source: f, output: out, replay: true, delayMs: 0 })
+    expect(out.text).toMatch(/⚠ .*junk\.jsonl:4 .*\n/)
+    // the junk's escape sequence (ESC [2J: clear screen) never reaches the terminal
+    expect(out.text).not.toContain('\x1b')
+    expect(out.text).toContain('␛[2J')
+    expect(out.text).toContain('✗ upstream_error (incomplete)')
+  })
+
   it('mergeByTime interleaves time-ordered inputs', async () => {
     const mk = (ts: string[]): AsyncIterable<SourceItem> => items(ts.map((t) => ({ value: { ts: t } }))) as AsyncIterable<SourceItem>
     const out: string[] = []

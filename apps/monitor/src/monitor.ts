@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import type { Writable } from 'node:stream'
 import { validateRecord, type CaptureRecord, type JsonlError } from '@agenttap/jsonl-io'
-import type { CanonicalRecord } from '@agenttap/flow-fsm'
+import { sanitizeText, type CanonicalRecord } from '@agenttap/flow-fsm'
 import { MonitorError } from './errors.js'
 import { createRenderPipeline, type MonitorJsonEvent, type RenderPipelineStats } from './render-pipeline.js'
 import { openSource, paced, resolveSourceFiles, type SourceItem } from './sources.js'
@@ -191,8 +191,10 @@ export function createMonitor(opts: MonitorOptions): Monitor {
   // Each malformed line is reported once, even if a reader meets it again (re-follow).
   const reported = new Set<string>()
   let warnings = 0
-  const report = (key: string, text: string) => {
+  const report = (key: string, raw: string) => {
     if (reported.has(key)) return
+    // Reader messages can quote the bad bytes (JSON.parse's message does): keep them inert.
+    const text = sanitizeText(raw)
     reported.add(key)
     if (reported.size > 10_000) reported.clear()
     warnings++
