@@ -299,6 +299,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
           if (typeof cutoff === 'string') {
             views = { ...views!, linesFrom: cutoff }
             await makeViews()
+            // The few lines of those flows are read by four sub-queries: scan the file once.
+            await select(`create or replace temp table lines_cut as select * from lines`)
+            await (await db()).run(`create or replace temp view lines as select * from lines_cut`)
           }
         }
         const sql = limited(MODE_SQL.turns!)
@@ -364,6 +367,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (closed) return
       closed = true
       live?.closeSync()
+      live = undefined
       instance?.closeSync()
       if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
     },
