@@ -120,6 +120,32 @@ describe('web view in a real browser (chromium)', () => {
     expect(await page.locator('#conversation .s-meta').allTextContents()).toContain('usage: in 12 · out 77 · cache read 4321 · cache write 100')
   })
 
+  it('markup in every captured field (ids, model, client, headers, tool names, event names) stays text', async () => {
+    const x = (tag: string) => `<img src=x onerror="window.__pwned='${tag}'">`
+    const f = streamedFlow(`evil-${x('id').length}`, `sess${x('session')}`, 'hi', 'echo hi')
+    f.flow['client'] = x('client')
+    f.flow['url'] = `https://api.anthropic.com/v1/messages?q=${x('url')}`
+    ;(f.flow['request_headers'] as Record<string, string>)[`x-${x('hname')}`] = x('hval')
+    ;(f.flow['request_body'] as { model: string; tools: { name: string }[] }).model = x('model')
+    ;(f.flow['request_body'] as { tools: { name: string; description: string }[] }).tools[0] = { name: x('tool'), description: x('desc') }
+    const first = f.sse[0] as Record<string, unknown>
+    first['event'] = x('event')
+    first['data'] = String(first['data']).replace('claude-sonnet-4-5-20250929', x('stream-model').replace(/"/g, '\\"'))
+    f.end['error'] = { type: x('etype'), message: x('emsg') }
+    appendRecords(cap.cap, [f.flow, ...f.sse, f.end])
+    const row = page.locator(`#rows tr.flow-row[data-flow-id="${f.flow['flow_id'] as string}"]`)
+    await row.waitFor({ timeout: 5000 })
+    await row.click()
+    for (const t of ['conversation', 'events', 'request', 'session']) {
+      await page.locator(`button.tab[data-tab="${t}"]`).click()
+      await page.locator(t === 'conversation' ? '#conversation' : t === 'events' ? 'table.events td.data' : `#${t}`).first().waitFor({ timeout: 5000 })
+      if (t === 'request') await page.locator('#request details').first().click()
+    }
+    expect(await page.locator('#main img, #main script').count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined()
+    expect(await page.locator('#rows').textContent()).toContain(x('client'))
+  })
+
   it('filters by client and outcome and searches text', async () => {
     await page.selectOption('#f-client', 'codex')
     await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).every((t) => t.includes('codex'))).toBe(true)

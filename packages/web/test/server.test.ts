@@ -262,4 +262,28 @@ describe('capture files that change under the server', () => {
       cap.cleanup()
     }
   })
+
+  it('keeps every good record around binary junk, a huge line and a half-written last line', async () => {
+    const cap = tempLogDir(true)
+    const lines = join(cap.cap, 'sse_lines.jsonl')
+    appendFileSync(lines, Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x0a]))
+    appendFileSync(lines, `{"v":1,"type":"sse","flow_id":"cc-turn-1","seq":999,"data":"${'x'.repeat(70_000)}"}\n`)
+    const f = streamedFlow('after-junk', 'sess-junk', 'p', 'whoami')
+    appendRecords(cap.cap, [f.flow, ...f.sse, f.end])
+    appendFileSync(lines, '{"v":1,"type":"sse","flow_id":"after-junk","seq":50,"da')
+    const errors: string[] = []
+    const web = createWebServer({ logDir: cap.dir, port: 0, pollMs: 30, onError: (e) => errors.push(e.message) })
+    try {
+      await web.start()
+      await web.historyLoaded
+      expect(web.index.get('cc-turn-1')?.summary.events).toBe(27) // 26 + the huge one (under 16 MiB: kept)
+      expect(web.index.get('after-junk')?.summary.events).toBe(f.sse.length) // the half line waits for its newline
+      expect(errors.some((m) => /sse_lines\.jsonl:\d+ \(byte \d+\)/.test(m))).toBe(true)
+      const d = JSON.parse((await get(web.port, '/api/flows/after-junk', { 'x-agenttap-token': web.token })).body) as FlowDetail
+      expect(d.commands).toEqual(['whoami'])
+    } finally {
+      await web.stop()
+      cap.cleanup()
+    }
+  })
 })
