@@ -3,10 +3,17 @@ import { prng, splitString } from '../test/helpers.js'
 import type { NormalizerError } from './errors.js'
 import { TextDeltaNormalizer } from './text-delta-normalizer.js'
 
-function decodeAll(pieces: string[], errors: NormalizerError[] = []): string {
+const isWellFormed = (s: string): boolean => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s)
+
+function decodeAll(pieces: string[], errors: NormalizerError[] = [], wellFormedPieces = false): string {
   const t = new TextDeltaNormalizer({ onError: (e) => errors.push(e) })
   let out = ''
-  for (const p of pieces) out += t.feed(p)
+  for (const p of pieces) {
+    const piece = t.feed(p)
+    // Every piece returned is well-formed on its own (a terminal write of it cannot break a pair).
+    if (wellFormedPieces) expect(isWellFormed(piece), JSON.stringify(piece)).toBe(true)
+    out += piece
+  }
   return out + t.end()
 }
 
@@ -54,6 +61,16 @@ describe('TextDeltaNormalizer', () => {
     expect(t.feed('80 ok')).toBe('🚀 ok')
   })
 
+  it('holds a raw high surrogate that ends a fragment until its low half comes', () => {
+    const t = new TextDeltaNormalizer()
+    expect(t.feed('a\ud83d')).toBe('a')
+    expect(t.feed('\ude00b')).toBe('😀b')
+    expect(t.feed('c\ud83d')).toBe('c')
+    expect(t.feed('\\ude80')).toBe('🚀')
+    expect(t.feed('\ud83d')).toBe('')
+    expect(t.end()).toBe('\ud83d')
+  })
+
   it('decodes any split of escaped text exactly (200 seeded random strings and splits)', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const rand = prng(seed)
@@ -62,7 +79,7 @@ describe('TextDeltaNormalizer', () => {
       for (let i = 0; i < len; i++) s += ALPHABET[Math.floor(rand() * ALPHABET.length)]
       const body = escapeBody(s, rand)
       const errors: NormalizerError[] = []
-      expect(decodeAll(splitString(body, rand, 5), errors), `seed ${seed}`).toBe(s)
+      expect(decodeAll(splitString(body, rand, 5), errors, true), `seed ${seed}`).toBe(s)
       expect(errors, `seed ${seed}`).toEqual([])
     }
   })

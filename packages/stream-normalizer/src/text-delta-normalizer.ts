@@ -56,6 +56,8 @@ export class TextDeltaNormalizer {
   /** Pending high surrogate waiting for its low half (0 when none) and how it was written. */
   private hi = 0
   private hiRaw = ''
+  /** A raw (unescaped) high surrogate that ended the previous fragment, held for its low half. */
+  private rawHi = ''
   /** Characters consumed so far, for error offsets. */
   private offset = 0
 
@@ -69,6 +71,23 @@ export class TextDeltaNormalizer {
    * @returns the decoded text that became available (may be empty)
    */
   feed(fragment: string): string {
+    if (this.rawHi !== '') {
+      // Resume as if the held character were a pending high surrogate.
+      this.hi = this.rawHi.charCodeAt(0)
+      this.hiRaw = this.rawHi
+      this.rawHi = ''
+    }
+    const out = this.decode(fragment)
+    // Never return half of a surrogate pair split between fragments.
+    const last = out.charCodeAt(out.length - 1)
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.rawHi = out.slice(-1)
+      return out.slice(0, -1)
+    }
+    return out
+  }
+
+  private decode(fragment: string): string {
     if (this.esc === '' && this.hi === 0 && fragment.indexOf('\\') === -1) {
       this.offset += fragment.length
       return fragment
@@ -81,7 +100,15 @@ export class TextDeltaNormalizer {
         const bs = fragment.indexOf('\\', i)
         const stop = bs === -1 ? n : bs
         if (stop > i) {
-          if (this.hi !== 0) this.flushLoneHigh(out)
+          if (this.hi !== 0) {
+            const next = fragment.charCodeAt(i)
+            // A raw low surrogate completes the pending high one (JSON.parse pairs them too).
+            if (next >= 0xdc00 && next <= 0xdfff) {
+              out.push(String.fromCharCode(this.hi))
+              this.hi = 0
+              this.hiRaw = ''
+            } else this.flushLoneHigh(out)
+          }
           out.push(fragment.slice(i, stop))
         }
         if (bs === -1) {
@@ -140,6 +167,11 @@ export class TextDeltaNormalizer {
    */
   end(): string {
     let out = ''
+    if (this.rawHi !== '') {
+      this.hi = this.rawHi.charCodeAt(0)
+      this.hiRaw = this.rawHi
+      this.rawHi = ''
+    }
     if (this.hi !== 0) {
       const parts: string[] = []
       this.flushLoneHigh(parts)
@@ -157,6 +189,7 @@ export class TextDeltaNormalizer {
   /** Forgets all state (a new string body starts). */
   reset(): void {
     this.esc = ''
+    this.rawHi = ''
     this.hi = 0
     this.hiRaw = ''
     this.offset = 0
