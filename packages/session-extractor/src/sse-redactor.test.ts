@@ -126,6 +126,18 @@ describe('createSseRedactor', () => {
     expect(out[0]?.data).toContain('sk-proj-[REDACTED:')
   })
 
+  it('handles a long run streamed in tiny deltas and still catches a key split inside it', () => {
+    const run = 'A1b2C3d4'.repeat(20_000)
+    const text = `${run} then ${ANT} done`
+    const out: Rec[] = []
+    const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x), maxHeldRecords: 100_000 })
+    let seq = 0
+    for (let i = 0; i < text.length; i += 50) red.feed({ type: 'sse', seq: seq++, data: JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(i, i + 50) } }) })
+    red.end()
+    expect(out).toHaveLength(seq)
+    expect(joined(out, 0, 'text')).toBe(redactText(text))
+  })
+
   it('rejects misuse', () => {
     expect(() => createSseRedactor({} as never)).toThrow(/onRecord/)
     const red = createSseRedactor({ onRecord: () => {} })

@@ -1,6 +1,6 @@
 import { SessionExtractorError } from './errors.js'
 import { createRedactor, isSecretFieldName } from './redactor.js'
-import { checkStreamOptions, safeCut, widenCut } from './stream-redactor.js'
+import { checkStreamOptions, DELIM_SET, hasDelimiter, safeCut, widenCut } from './stream-redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
 /** The part of a canonical `sse` record the SSE redactor reads; other fields pass through. */
@@ -80,6 +80,10 @@ interface Piece {
 
 interface Channel {
   pieces: Piece[]
+  /** Characters held in `pieces`. */
+  len: number
+  /** The held text ends inside a run of non-delimiters (a secret may still be growing). */
+  endsInRun: boolean
 }
 
 /**
@@ -150,11 +154,13 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     if (ch.pieces.length === 0) return
     const texts = ch.pieces.map((p) => p.leaf.text)
     const text = texts.join('')
+    ch.len = text.length
+    ch.endsInRun = text.length > 0 && !DELIM_SET.has(text[text.length - 1] as string)
     const spans = redactor.findSecrets(text)
     let cut = text.length
     if (!flush) {
-      const natural = safeCut(text, spans, holdback, maxPending)
-      if (natural > 0 && natural === text.length - maxPending) report('PENDING_LIMIT', `sseRedactor: a streamed run of ${text.length - natural}+ characters without a delimiter exceeded maxPending (${maxPending}); released it as far as it could be redacted.`)
+      const { cut: natural, forced } = safeCut(text, spans, holdback, maxPending)
+      if (forced) report('PENDING_LIMIT', `sseRedactor: a streamed run of more than ${maxPending} characters without a delimiter exceeded maxPending; released part of it, redacted as far as it could be.`)
       cut = widenCut(natural, spans)
     }
     // Only whole pieces are finalized: move the cut back to a piece boundary no secret spans.
@@ -181,6 +187,8 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       piece.held.open--
     }
     ch.pieces = ch.pieces.slice(done)
+    ch.len = text.length - cut
+    if (ch.len === 0) ch.endsInRun = false
   }
 
   function release(): void {
@@ -285,11 +293,14 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       for (const [key, leaf] of pairs) {
         let ch = channels.get(key)
         if (ch === undefined) {
-          ch = { pieces: [] }
+          ch = { pieces: [], len: 0, endsInRun: false }
           channels.set(key, ch)
         }
         ch.pieces.push({ held: held as Held<unknown>, leaf })
-        touched.add(ch)
+        // Same shortcut as createStreamRedactor: a piece that only extends the trailing run
+        // cannot move the cut, so the channel is not rescanned (O(n) for long runs).
+        if (ch.endsInRun && ch.len + leaf.text.length < maxPending && !hasDelimiter(leaf.text)) ch.len += leaf.text.length
+        else touched.add(ch)
       }
       for (const ch of touched) settle(ch, false)
       const type = value !== undefined ? (value as Record<string, unknown>)['type'] : undefined

@@ -42,6 +42,18 @@ describe('createStreamRedactor', () => {
     expect(errors[0]?.at).toBeGreaterThan(0)
   })
 
+  it('streams a megabyte-long run in small pieces without rescanning it each time', () => {
+    const blob = Buffer.from(Array.from({ length: 768 * 1024 }, (_, i) => (Math.imul(i, 2654435761) >>> 24) & 255)).toString('base64')
+    const input = `data ${blob.slice(0, 400_000)} key ${ANT} tail ${blob.slice(400_000)} end`
+    const s = createStreamRedactor()
+    const outParts: string[] = []
+    for (let i = 0; i < input.length; i += 97) outParts.push(s.feed(input.slice(i, i + 97)))
+    outParts.push(s.end())
+    const out = outParts.join('')
+    expect(out).toBe(redactText(input))
+    expect(out).not.toContain('Zx9Qw8Er7Ty6')
+  })
+
   it('resets and validates options', () => {
     const s = createStreamRedactor({ redactor: createRedactor({ extraPatterns: [/corp_[a-z0-9]{8}/] }) })
     expect(s.feed('abc corp_ab')).toBe('')

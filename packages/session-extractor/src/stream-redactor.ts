@@ -35,7 +35,8 @@ export interface StreamRedactor {
 /** How far before a match its pattern may look (lookbehind of the assignment and userinfo rules). */
 const CONTEXT = 72
 const PEM_END_RE = /-----END[A-Z ]{0,40}PRIVATE KEY-----/g
-const DELIM = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])
+/** Characters that end a run of secret-like text. */
+export const DELIM_SET: ReadonlySet<string> = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])
 
 /**
  * Where text may be cut so that no secret, complete or still growing, straddles the cut.
@@ -43,12 +44,12 @@ const DELIM = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')',
  * arriving), an unterminated PEM block, and moves the cut before any secret it would split.
  * @internal
  */
-export function safeCut(text: string, spans: readonly SecretSpan[], holdback: number, maxPending: number): number {
+export function safeCut(text: string, spans: readonly SecretSpan[], holdback: number, maxPending: number): { cut: number; forced: boolean } {
   const len = text.length
   let r = len - holdback
   let s = len
   const floor = Math.max(0, len - maxPending)
-  while (s > floor && !DELIM.has(text[s - 1] as string)) s--
+  while (s > floor && !DELIM_SET.has(text[s - 1] as string)) s--
   if (s < r) r = s
   const begin = text.lastIndexOf('-----BEGIN')
   if (begin >= 0 && begin < r) {
@@ -58,7 +59,7 @@ export function safeCut(text: string, spans: readonly SecretSpan[], holdback: nu
   }
   // Cut only at a delimiter: a pattern's context (the `//user:` before a URL password, the
   // boundary before a key) must stay with what follows it.
-  while (r > floor && !DELIM.has(text[r - 1] as string)) r--
+  while (r > floor && !DELIM_SET.has(text[r - 1] as string)) r--
   // A span's pattern also reads up to CONTEXT chars before it (the keyword before `: value`,
   // the `//user` before `:password@`): keep those with the span. Repeat until no span is split.
   for (let moved = true; moved; ) {
@@ -67,14 +68,23 @@ export function safeCut(text: string, spans: readonly SecretSpan[], holdback: nu
       if (sp.end <= r) continue
       if (sp.start - CONTEXT >= r) break
       r = Math.max(floor, sp.start - CONTEXT)
-      while (r > floor && !DELIM.has(text[r - 1] as string)) r--
+      while (r > floor && !DELIM_SET.has(text[r - 1] as string)) r--
       moved = true
       break
     }
     if (r <= floor) break
   }
-  if (r < floor) r = floor
-  return r < 0 ? 0 : r
+  // Over the cap: release down to half of it, so the next maxPending / 2 chars of the run
+  // take the no-rescan path instead of forcing a full scan per fragment.
+  if (r <= floor && floor > 0) return { cut: Math.max(floor, len - (maxPending >> 1)), forced: true }
+  return { cut: r < 0 ? 0 : r, forced: false }
+}
+
+const DELIM_RE = /[\s"'`,;(){}[\]<>|]/
+
+/** Whether `s` holds a character that ends a run (see DELIM_SET). */
+export function hasDelimiter(s: string): boolean {
+  return DELIM_RE.test(s)
 }
 
 /** Apply spans (sorted, non-overlapping, all ending at or before `cut`) to `text.slice(0, cut)`. */
@@ -122,36 +132,62 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
   const maxPending = opts.maxPending ?? 65536
   checkStreamOptions('createStreamRedactor', holdback, maxPending)
   const onError = opts.onError
-  let pending = ''
+  // Held text as fragments, joined once when it is scanned (never `pending += chunk`).
+  let parts: string[] = []
+  let pendingLen = 0
+  let endsInRun = false
   let offset = 0
+
+  function joinPending(): string {
+    const text = parts.length === 1 ? (parts[0] as string) : parts.join('')
+    parts = text === '' ? [] : [text]
+    return text
+  }
 
   return {
     feed(fragment: string): string {
       if (typeof fragment !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `streamRedactor.feed: expected a string, received ${typeof fragment}`)
       if (fragment === '') return ''
-      const text = pending === '' ? fragment : pending + fragment
+      // A fragment that only extends the run the held text ends in cannot move the cut forward
+      // (the cut never passes the start of the trailing run): hold it without rescanning, so a
+      // long run (base64, minified code) streamed in small pieces costs O(n), not O(n * maxPending).
+      if (endsInRun && pendingLen + fragment.length < maxPending && !hasDelimiter(fragment)) {
+        parts.push(fragment)
+        pendingLen += fragment.length
+        return ''
+      }
+      parts.push(fragment)
+      const text = joinPending()
       const spans = redactor.findSecrets(text)
-      const natural = safeCut(text, spans, holdback, maxPending)
+      const { cut: natural, forced } = safeCut(text, spans, holdback, maxPending)
       const cut = widenCut(natural, spans)
-      if (natural > 0 && natural === text.length - maxPending && onError !== undefined) {
-        onError(new SessionExtractorError('PENDING_LIMIT', `streamRedactor: a run of ${text.length - natural}+ characters without a delimiter exceeded maxPending (${maxPending}); released it as far as it could be redacted. Raise maxPending if secrets this long are expected.`, { at: offset + natural }))
+      if (forced && onError !== undefined) {
+        onError(new SessionExtractorError('PENDING_LIMIT', `streamRedactor: a run of more than ${maxPending} characters without a delimiter exceeded maxPending; released part of it, redacted as far as it could be. Raise maxPending if secrets this long are expected.`, { at: offset + natural }))
       }
       offset += cut
-      pending = text.slice(cut)
+      const rest = text.slice(cut)
+      parts = rest === '' ? [] : [rest]
+      pendingLen = rest.length
+      endsInRun = rest !== '' && !DELIM_SET.has(rest[rest.length - 1] as string)
       return cut === 0 ? '' : applySpans(text, spans, cut)
     },
     end(): string {
-      const out = pending === '' ? '' : redactor.text(pending)
-      offset += pending.length
-      pending = ''
+      const text = joinPending()
+      const out = text === '' ? '' : redactor.text(text)
+      offset += text.length
+      parts = []
+      pendingLen = 0
+      endsInRun = false
       return out
     },
     reset(): void {
-      pending = ''
+      parts = []
+      pendingLen = 0
+      endsInRun = false
       offset = 0
     },
     get pending(): number {
-      return pending.length
+      return pendingLen
     },
   }
 }
