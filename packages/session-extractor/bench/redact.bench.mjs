@@ -1,7 +1,7 @@
 // Redaction throughput on a large, realistic Claude Code request body.
 // Run: node bench/redact.bench.mjs            (full: ~4 MB body)
 //      BENCH_SCALE=0.1 node bench/redact.bench.mjs   (quick)
-import { createRedactor, createSseRedactor, inspectRequest, redactHeaders, redactText } from '../dist/index.js'
+import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, redactHeaders, redactText } from '../dist/index.js'
 
 const scale = Number(process.env.BENCH_SCALE ?? (process.argv.includes('--quick') ? 0.1 : 1))
 const TARGET_TEXT_MBS = 100
@@ -134,6 +134,15 @@ const sseMs = performance.now() - t0
 if (emitted !== nEvents) throw new Error(`sse: emitted ${emitted} of ${nEvents}`)
 const evPerSec = nEvents / (sseMs / 1000)
 
+// Stream redactor: the body's text re-streamed as 24-char deltas (a model echoing it).
+const streamText = raw.slice(0, Math.max(200_000, Math.round(2_000_000 * scale)))
+const msStream = time(() => {
+  const st = createStreamRedactor()
+  for (let i = 0; i < streamText.length; i += 24) st.feed(streamText.slice(i, i + 24))
+  st.end()
+}, minMs)
+const streamMBs = streamText.length / (1024 * 1024) / (msStream / 1000)
+
 const textMBs = mb / (msText / 1000)
 const jsonMBs = mb / (msJson / 1000)
 const parseMBs = mb / (msParse / 1000)
@@ -144,6 +153,7 @@ console.log(`  redactJson(first sight)${jsonMBs.toFixed(0).padStart(6)} MB/s  ${
 console.log(`  redactJson, next request ${(mbNext / (msNext / 1000)).toFixed(0).padStart(4)} MB/s  ${msNext.toFixed(2)} ms  (same conversation + 1 turn, memoized clean strings)`)
 console.log(`  redactHeaders           ${usHeaders.toFixed(2).padStart(6)} µs/op`)
 console.log(`  inspectRequest          ${usInspect.toFixed(2).padStart(6)} µs/op`)
+console.log(`  createStreamRedactor    ${streamMBs.toFixed(0).padStart(6)} MB/s  (24-char deltas)`)
 console.log(`  createSseRedactor       ${Math.round(evPerSec).toString().padStart(6)} events/s`)
 console.log(`${textMBs >= TARGET_TEXT_MBS ? 'PASS' : 'MISS'} redactText >= ${TARGET_TEXT_MBS} MB/s (${textMBs.toFixed(0)})`)
 console.log(`${jsonMBs >= TARGET_JSON_MBS ? 'PASS' : 'MISS'} redactJson >= ${TARGET_JSON_MBS} MB/s (${jsonMBs.toFixed(0)})`)
