@@ -157,6 +157,17 @@ describe('web view in a real browser (chromium)', () => {
     await page.selectOption('#f-outcome', 'upstream_error')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
     await page.selectOption('#f-outcome', '')
+    // Keyboard: j/k move through the rows, 3 opens the Request tab, / focuses the search.
+    const ids = await page.locator('#rows tr.flow-row').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['flowId']))
+    await page.locator('#rows tr.flow-row').first().click()
+    await page.keyboard.press('j')
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/flow/${encodeURIComponent(ids[1] as string)}/conversation`)
+    await page.keyboard.press('3')
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/flow/${encodeURIComponent(ids[1] as string)}/request`)
+    await page.keyboard.press('k')
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/flow/${encodeURIComponent(ids[0] as string)}/request`)
+    await page.keyboard.press('/')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('q')
     expect(pageErrors).toEqual([])
     if (process.env['WEB_SCREENSHOT']) {
       await page.locator('tr.flow-row[data-flow-id="cc-turn-1"]').click()

@@ -44,6 +44,9 @@ let selected: string | undefined
 let tab: 'conversation' | 'events' | 'request' | 'session' = 'conversation'
 let sessionShown: string | undefined
 const MAX_ROWS = 1000
+/** Flow ids of the rows on screen, in order (for j/k). */
+let visible: string[] = []
+let scrollToSelected = false
 
 // ---- formatting ----------------------------------------------------------------------------
 
@@ -160,9 +163,14 @@ function renderList(): void {
   const all = [...flows.values()].filter(matches)
   all.sort((a, b) => (a.ts === b.ts ? (b.flow_seq ?? 0) - (a.flow_seq ?? 0) : a.ts < b.ts ? 1 : -1))
   const shown = all.slice(0, MAX_ROWS)
+  visible = shown.map((f) => f.flow_id)
   const body = $('rows')
   body.replaceChildren(...shown.map(row))
-  $('count').textContent = `${all.length} of ${flows.size} flows`
+  $('count').textContent = `${all.length} of ${flows.size} flows${status && !status.history_loaded ? ' · loading history…' : ''}`
+  if (scrollToSelected) {
+    scrollToSelected = false
+    body.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' })
+  }
   $('list-note').textContent =
     all.length > shown.length ? `showing the newest ${shown.length} of ${all.length}; narrow the filters to see older flows` : flows.size === 0 ? 'no flows captured yet: they appear here as traffic passes' : ''
 }
@@ -184,7 +192,9 @@ for (const el of [q, fSession, fClient, fOutcome]) el.addEventListener('input', 
 // ---- live stream ---------------------------------------------------------------------------
 
 function setStatus(s: IngestStatus): void {
+  const wasLoading = status !== undefined && !status.history_loaded
   status = s
+  if (wasLoading && s.history_loaded) queueList()
   const p = $('problems')
   if (s.errors > 0) {
     p.hidden = false
@@ -491,7 +501,26 @@ $('detail-close').addEventListener('click', () => {
   route()
 })
 document.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Escape' && selected) $('detail-close').click()
+  const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement
+  if (ev.key === 'Escape') {
+    if (typing) (ev.target as HTMLElement).blur()
+    else if (selected) $('detail-close').click()
+    return
+  }
+  if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return
+  if (ev.key === '/') {
+    ev.preventDefault()
+    q.focus()
+  } else if (ev.key === 'j' || ev.key === 'k') {
+    // Newest first: j goes down the list (older), k up (newer).
+    if (visible.length === 0) return
+    const i = selected === undefined ? -1 : visible.indexOf(selected)
+    const next = ev.key === 'j' ? visible[Math.min(visible.length - 1, i + 1)] : visible[Math.max(0, i - 1)]
+    scrollToSelected = true
+    navigate(next, tab === 'session' ? 'conversation' : tab)
+  } else if (ev.key >= '1' && ev.key <= '4' && selected) {
+    navigate(selected, (['conversation', 'events', 'request', 'session'] as const)[Number(ev.key) - 1] as typeof tab)
+  }
 })
 window.addEventListener('hashchange', route)
 connect()
