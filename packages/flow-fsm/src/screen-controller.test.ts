@@ -165,3 +165,88 @@ describe('createScreenController', () => {
     expect(() => createScreenController({} as never)).toThrow(/option now/)
   })
 })
+
+describe('createScreenController: randomized interleavings', () => {
+  /** Rows a sequence of one card's ops leaves on a terminal (backtrack clears the row). */
+  function rowsOf(ops: RenderOp[]): string[] {
+    const rows: string[] = []
+    let row = ''
+    for (const o of ops) {
+      if (o.op === 'text') row += o.text
+      else if (o.op === 'backtrack') row = ''
+      else if (o.op === 'newline') {
+        rows.push(row)
+        row = ''
+      }
+    }
+    if (row !== '') rows.push(row)
+    return rows
+  }
+  /** Rows of the controller's output, attributed to the card whose header preceded them. */
+  function rowsByCard(ops: RenderOp[]): Record<string, string[]> {
+    const out: Record<string, string[]> = {}
+    let cur = ''
+    let row = ''
+    for (const o of ops) {
+      if (o.op === 'header') {
+        expect(row, 'a header never follows an unfinished row').toBe('')
+        cur = o.flow_id
+      } else if (o.op === 'text') row += o.text
+      else if (o.op === 'backtrack') row = ''
+      else {
+        ;(out[cur] ??= []).push(row)
+        row = ''
+      }
+    }
+    expect(row).toBe('')
+    return out
+  }
+
+  it('every card ends up on screen exactly as it wrote it, whatever the interleaving and clock', () => {
+    let headers = 0
+    for (let seed = 1; seed <= 40; seed++) {
+      let a = seed * 2654435761
+      const rand = () => ((a = (a * 1103515245 + 12345) >>> 0) / 2 ** 32)
+      let clock = 0
+      const sc = createScreenController({ now: () => clock, sessionGuardMs: Math.floor(rand() * 500) })
+      const ids = ['A', 'B', 'C', 'D'].slice(0, 2 + Math.floor(rand() * 3))
+      const written: Record<string, RenderOp[]> = {}
+      const live = new Set(ids)
+      const out: RenderOp[] = []
+      for (const id of ids) sc.open({ flow_id: id, session_id: `s-${id}` })
+      let word = 0
+      for (let step = 0; step < 300 && live.size > 0; step++) {
+        clock += Math.floor(rand() * 120)
+        const id = [...live][Math.floor(rand() * live.size)] as string
+        const ops: RenderOp[] = []
+        const r = rand()
+        if (r < 0.55) ops.push(t(`${id}${word++} `))
+        else if (r < 0.75) ops.push(nl)
+        else if (r < 0.85) ops.push(t(`${id}preview${word++}`), { op: 'backtrack' }, t(`$ ${id}cmd`))
+        else if (r < 0.98) out.push(...sc.tick())
+        else {
+          ops.push(nl)
+          ;(written[id] ??= []).push(...ops)
+          out.push(...sc.write(id, ops))
+          out.push(...sc.finish(id, rand() < 0.5 ? 'DONE' : 'DEAD'))
+          live.delete(id)
+          continue
+        }
+        ;(written[id] ??= []).push(...ops)
+        out.push(...sc.write(id, ops))
+      }
+      for (const id of live) {
+        ;(written[id] ??= []).push(nl)
+        out.push(...sc.write(id, [nl]))
+        out.push(...sc.finish(id, 'DONE'))
+      }
+      out.push(...sc.drain())
+      headers += out.filter((o) => o.op === 'header').length
+      const shown = rowsByCard(out)
+      for (const id of ids) expect(shown[id] ?? [], `seed ${seed} card ${id}`).toEqual(rowsOf(written[id] ?? []))
+      expect(sc.cards().filter((c) => c.buffered > 0)).toEqual([])
+    }
+    // the interleavings really switched cards, many times
+    expect(headers).toBeGreaterThan(40 * 8)
+  })
+})
