@@ -131,6 +131,22 @@ describe('JsonStreamFormatter', () => {
     expect(errors.every((e) => e.code === 'INVALID_JSON' || e.code === 'UNEXPECTED_END')).toBe(true)
   })
 
+  it('never buffers more than a capped number token: a huge one is printed as it goes and reported once', () => {
+    const errors: NormalizerError[] = []
+    const f = new JsonStreamFormatter({ indent: 0, onError: (e) => errors.push(e) })
+    let out = f.feed('[')
+    let maxPiece = 0
+    for (let k = 0; k < 100; k++) {
+      const piece = f.feed('1'.repeat(1000))
+      maxPiece = Math.max(maxPiece, piece.length)
+      out += piece
+    }
+    out += f.feed(']') + f.end()
+    expect(out).toBe(`[${'1'.repeat(100_000)}]`)
+    expect(maxPiece).toBeGreaterThan(0)
+    expect(errors.map((e) => e.code)).toEqual(['INVALID_JSON'])
+  })
+
   it('rejects an invalid indent (API misuse throws)', () => {
     expect(() => new JsonStreamFormatter({ indent: -1 })).toThrow(RangeError)
   })

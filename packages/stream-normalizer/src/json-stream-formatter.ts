@@ -40,6 +40,8 @@ const enum Lex {
 
 const EXPECT_TEXT = ['a value', 'a value or "]"', 'a key or "}"', 'a key', '":"', '"," or a closing bracket', 'end of input']
 const MAX_REPORTED = 20
+/** Cap of a buffered number or literal token (a real one is a few dozen characters). */
+const MAX_TOKEN = 4096
 const NUMBER_RE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
 
 function isNumberChar(c: number): boolean {
@@ -202,6 +204,7 @@ export class JsonStreamFormatter {
       if (lex === Lex.Number) {
         if (isNumberChar(c)) {
           this.token += fragment[i]
+          if (this.token.length > MAX_TOKEN) this.spill(out)
           i++
           continue
         }
@@ -211,6 +214,7 @@ export class JsonStreamFormatter {
       if (lex === Lex.Literal) {
         if (c >= 0x61 && c <= 0x7a) {
           this.token += fragment[i]
+          if (this.token.length > MAX_TOKEN) this.spill(out)
           i++
           continue
         }
@@ -265,6 +269,7 @@ export class JsonStreamFormatter {
     this.lex = Lex.None
     this.isKey = false
     this.token = ''
+    this.spilled = false
     this.esc = ''
     this.hi = 0
     this.pos = 0
@@ -400,8 +405,30 @@ export class JsonStreamFormatter {
   }
 
   private tokenOffset = 0
+  private spilled = false
+
+  /** A number or literal over the cap: printed as it goes, reported once, never buffered further. */
+  private spill(out: string[]): void {
+    if (!this.spilled) {
+      this.spilled = true
+      this.reportAt('INVALID_JSON', `number or literal longer than ${MAX_TOKEN} characters; printed as written`, this.tokenOffset, this.token)
+    }
+    out.push(this.token)
+    this.token = ''
+  }
+
+  private finishSpilled(out: string[]): boolean {
+    if (!this.spilled) return false
+    this.spilled = false
+    out.push(this.token)
+    this.token = ''
+    this.lex = Lex.None
+    this.afterValue()
+    return true
+  }
 
   private finishNumber(out: string[]): void {
+    if (this.finishSpilled(out)) return
     const tok = this.token
     this.token = ''
     this.lex = Lex.None
@@ -416,6 +443,7 @@ export class JsonStreamFormatter {
   }
 
   private finishLiteral(out: string[]): void {
+    if (this.finishSpilled(out)) return
     const tok = this.token
     this.token = ''
     this.lex = Lex.None
