@@ -144,6 +144,69 @@ describe('createCallValidator: Chat Completions and memory', () => {
     expect(sessions['chat']).toMatchObject({ calls: 2, answered: 1, unanswered: 1, orphanResults: 1, invalidArgs: 1, flows: 2 })
   })
 
+  it('finds exactly the generated defects in random sessions, in any feeding order', () => {
+    const kinds = new Set<string>()
+    let total = 0
+    for (let seed = 1; seed <= 12; seed++) {
+      let x = seed * 7919
+      const rand = () => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32)
+      const recs: CanonicalRecord[] = []
+      const expected: string[] = []
+      let n = 0
+      for (let si = 0; si < 3; si++) {
+        const session = `rs${seed}-${si}`
+        const announced: string[] = []
+        const answered = new Set<string>()
+        let early: string | undefined // a result sent before its call is announced
+        const flows = 3 + Math.floor(rand() * 5)
+        for (let f = 0; f < flows; f++) {
+          const flow_id = `${session}-f${f}`
+          const messages: unknown[] = []
+          // answer some earlier calls (the history replays earlier answers too)
+          for (const id of announced) {
+            if (answered.has(id) || rand() < 0.7) {
+              messages.push({ role: 'tool', tool_call_id: id, content: 'ok' })
+              answered.add(id)
+            }
+          }
+          if (rand() < 0.2) {
+            const id = `orphan_${n++}`
+            messages.push({ role: 'tool', tool_call_id: id, content: '?' })
+            expected.push(`orphan_result ${flow_id} ${id}`)
+          }
+          if (early === undefined && f < flows - 1 && rand() < 0.3) {
+            early = `early_${n++}`
+            messages.push({ role: 'tool', tool_call_id: early, content: 'too soon' })
+            expected.push(`result_before_call ${flow_id} ${early}`)
+          }
+          const calls: Array<[string, string, string[]]> = []
+          const k = Math.floor(rand() * 3)
+          for (let c = 0; c < k; c++) calls.push([`call_${n++}`, 'f', ['{"a":', '1}']])
+          if (early !== undefined && !announced.includes(early) && !messages.some((m) => (m as { tool_call_id?: string }).tool_call_id === early)) {
+            calls.push([early, 'f', ['{}']])
+          }
+          if (announced.length > 0 && rand() < 0.15) {
+            const dup = announced[Math.floor(rand() * announced.length)] as string
+            calls.push([dup, 'f', ['{}']])
+            expected.push(`duplicate_call ${flow_id} ${dup}`)
+          }
+          recs.push(...chatFlow(flow_id, session, si * 1_000_000 + f * 10_000, messages, calls))
+          for (const [id] of calls) if (!announced.includes(id)) announced.push(id)
+        }
+        for (const id of announced) if (!answered.has(id) && !id.startsWith('early_')) expected.push(`unanswered_call ${id}`)
+      }
+      const key = (f: CallFinding) => (f.kind === 'unanswered_call' ? `${f.kind} ${f.call_id}` : `${f.kind} ${f.flow_id} ${f.call_id}`)
+      const inTime = run(recs)
+      expect(inTime.findings.map(key).sort(), `seed ${seed}`).toEqual([...expected].sort())
+      const byFile = [...recs.filter((r) => r.type === 'flow'), ...recs.filter((r) => r.type === 'sse'), ...recs.filter((r) => r.type === 'flow_end')]
+      expect(run(byFile).findings.map(key).sort(), `seed ${seed} by file`).toEqual([...expected].sort())
+      total += expected.length
+      for (const e of expected) kinds.add(e.split(' ')[0] as string)
+    }
+    expect(total).toBeGreaterThan(30)
+    expect([...kinds].sort()).toEqual(['duplicate_call', 'orphan_result', 'result_before_call', 'unanswered_call'])
+  })
+
   it('stays bounded over many sessions when idle sessions are finalized (capture order)', () => {
     const v = createCallValidator({ sessionIdleMs: 60_000 })
     let maxOpen = 0
