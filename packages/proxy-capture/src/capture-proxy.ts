@@ -603,9 +603,12 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const flow = newFlow(req.method ?? 'GET', url, hostName, { ...req.headers }, 'http')
       if (req.socket.remoteAddress) flow.clientIp = req.socket.remoteAddress
       httpFlows.set(ctx, flow)
+      // Hosts that are only captured if they answer text/event-stream get a smaller request
+      // buffer: a large upload to some unrelated host shouldn't sit in memory for nothing.
+      const reqCap = filter.captures(hostName) ? maxReq : Math.min(maxReq, 4 * 1024 * 1024)
       ctx.onRequestData((_c, chunk, next) => {
         if (!flow.reqTruncated) {
-          if (flow.reqBytes + chunk.length > maxReq) flow.reqTruncated = true
+          if (flow.reqBytes + chunk.length > reqCap) flow.reqTruncated = true
           else {
             flow.reqChunks.push(chunk)
             flow.reqBytes += chunk.length
