@@ -43,6 +43,25 @@ export interface SseFramer {
   readonly events: number
 }
 
+/** The object createSseFramer returns: a class, so the counters are cheap prototype getters. */
+class Framer implements SseFramer {
+  constructor(
+    readonly feed: (chunk: Uint8Array | string) => void,
+    readonly end: () => void,
+    readonly reset: () => void,
+    private readonly byteCount: () => number,
+    private readonly eventCount: () => number,
+  ) {}
+
+  get bytes(): number {
+    return this.byteCount()
+  }
+
+  get events(): number {
+    return this.eventCount()
+  }
+}
+
 const SKIP_MID = 0
 const SKIP_AFTER_CR = 1
 const SKIP_LINE_START = 2
@@ -184,8 +203,8 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
         report('SSE_UNKNOWN_FIELD', `unknown SSE field ${JSON.stringify(excerptOf(err.field ?? '', 40))} (line ${JSON.stringify(excerptOf(line, 60))}); ignored as the SSE spec says`, { excerpt: excerptOf(line) })
       }
     },
-    ...(onComment === undefined ? {} : { onComment }),
-    ...(onRetry === undefined ? {} : { onRetry }),
+    onComment,
+    onRetry,
     maxBufferSize: maxEventBytes,
   })
 
@@ -329,8 +348,8 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
     return text
   }
 
-  return {
-    feed(chunk) {
+  return new Framer(
+    function feed(chunk) {
       chunkStart = bytes
       if (typeof chunk === 'string') {
         if (decoderPending) feedText(decode(new Uint8Array(0), false))
@@ -342,7 +361,7 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
       bytes += chunk.length
       feedText(decode(chunk, true))
     },
-    end() {
+    function end() {
       chunkStart = bytes
       if (decoderPending) feedText(decode(new Uint8Array(0), false))
       if (jsonBody !== undefined) {
@@ -364,14 +383,10 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
       overflowed = false
       skip = -1
     },
-    reset: resetState,
-    get bytes() {
-      return bytes
-    },
-    get events() {
-      return seq
-    },
-  }
+    resetState,
+    () => bytes,
+    () => seq,
+  )
 
   function resetState(): void {
     parser.reset()
