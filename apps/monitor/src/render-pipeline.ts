@@ -9,7 +9,7 @@ import {
   type RenderOp,
   type ToolCallRenderer,
 } from '@agenttap/flow-fsm'
-import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer } from '@agenttap/stream-normalizer'
+import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer, type StreamRecord } from '@agenttap/stream-normalizer'
 
 /** A unified event as `--json` prints it: the AgentEvent plus the flow's session and client. */
 export type MonitorJsonEvent = AgentEvent & { session_id: string; client?: string }
@@ -446,11 +446,16 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
           decide(v)
           if (!v.included) return
           registry.addRecord(r)
-          const rec: { seq?: number; event?: string; data: string; transport?: 'sse' | 'ws' } = { data }
-          if (typeof r.seq === 'number') rec.seq = r.seq
-          if (typeof r.event === 'string') rec.event = r.event
-          if (r.transport === 'ws' || r.transport === 'sse') rec.transport = r.transport
-          n.feedRecord(rec)
+          if (typeof r.data === 'string' && (r.seq === undefined || typeof r.seq === 'number') && (r.event === undefined || typeof r.event === 'string')) {
+            // A validated canonical sse record already has the normalizer's shape: no copy per record.
+            n.feedRecord(r as unknown as StreamRecord)
+          } else {
+            const rec: StreamRecord = { data }
+            if (typeof r.seq === 'number') rec.seq = r.seq
+            if (typeof r.event === 'string') rec.event = r.event
+            if (r.transport === 'ws' || r.transport === 'sse') rec.transport = r.transport
+            n.feedRecord(rec)
+          }
           return
         }
         case 'flow_end': {
