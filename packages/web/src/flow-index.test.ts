@@ -37,6 +37,8 @@ describe('createFlowIndex', () => {
       usage: { input_tokens: 9, output_tokens: 187, cache_read_input_tokens: 14210, cache_creation_input_tokens: 1320 },
     })
     expect(idx.get('cx-turn-1')?.summary.usage.reasoning_tokens).toBe(192)
+    expect(idx.get('cc-turn-1')?.summary.tool_names).toEqual(['Bash'])
+    expect(idx.get('cx-turn-2')?.summary.tool_names).toEqual(['exec_command', 'apply_patch'])
     expect(idx.get('trunc-1')?.summary.outcome).toBe('upstream_error')
     expect(idx.get('err-anthropic-1')?.summary.error).toMatch(/overloaded/i)
     expect(idx.get('cc-turn-1')?.lineOffsets).toHaveLength(26)

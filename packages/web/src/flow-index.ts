@@ -202,6 +202,8 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
         break
       case 'tool_call_start':
         s.tool_calls++
+        if (!s.tool_names) s.tool_names = []
+        if (s.tool_names.length < 12 && !s.tool_names.includes(ev.name)) s.tool_names.push(ev.name)
         break
       case 'message_end':
         if (ev.stop_reason) s.stop_reason = ev.stop_reason
@@ -431,5 +433,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
 
 /** A copy of the summary as sent to the page (later updates must not mutate what was queued). */
 function publicSummary(s: FlowSummary): FlowSummary {
-  return { ...s, usage: { ...s.usage } }
+  const out: FlowSummary = { ...s, usage: { ...s.usage } }
+  if (s.tool_names) out.tool_names = [...s.tool_names]
+  return out
 }

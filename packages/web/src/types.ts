@@ -41,6 +41,8 @@ export interface FlowSummary {
   usage: FlowUsage
   /** Tool calls announced in the response. */
   tool_calls: number
+  /** Distinct tool names called (at most 12), for the list and the search. */
+  tool_names?: string[]
   stop_reason?: string
   /** First error of the flow (`flow_end.error` or an in-stream API error). */
   error?: string

@@ -153,6 +153,8 @@ describe('web view in a real browser (chromium)', () => {
     await page.fill('#q', 'overloaded')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
     expect(await page.locator('#rows tr.flow-row').getAttribute('data-flow-id')).toBe('err-anthropic-1')
+    await page.fill('#q', 'apply_patch')
+    await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
     await page.fill('#q', '')
     await page.selectOption('#f-outcome', 'upstream_error')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)

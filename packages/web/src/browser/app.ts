@@ -86,7 +86,7 @@ function matches(f: FlowSummary): boolean {
   if (fOutcome.value && outcomeOf(f) !== fOutcome.value) return false
   const needle = q.value.trim().toLowerCase()
   if (needle) {
-    const hay = [f.flow_id, f.session_id, f.model, f.client, f.url, f.prompt, f.error, f.stop_reason, outcomeOf(f), f.subagent, String(f.status ?? '')]
+    const hay = [f.flow_id, f.session_id, f.model, f.client, f.url, f.prompt, f.error, f.stop_reason, outcomeOf(f), f.subagent, String(f.status ?? ''), ...(f.tool_names ?? [])]
       .filter(Boolean)
       .join('\n')
       .toLowerCase()
@@ -153,7 +153,7 @@ function row(f: FlowSummary): HTMLElement {
     h('td', { class: 'num' }, fmtMs(f.duration_ms)),
     h('td', { class: 'num' }, `${fmtN(u.input_tokens)} / ${fmtN(u.output_tokens)}`),
     h('td', { class: 'num c-cache' }, `${fmtN(u.cache_read_input_tokens)} / ${fmtN(u.cache_creation_input_tokens)}`),
-    h('td', { class: 'num c-tools' }, f.tool_calls ? String(f.tool_calls) : ''),
+    h('td', { class: 'num c-tools', title: (f.tool_names ?? []).join(', ') }, f.tool_calls ? String(f.tool_calls) : ''),
     h('td', { class: 'prompt', title: f.prompt ?? '' }, f.prompt ?? ''),
   )
 }
