@@ -107,7 +107,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     opts.shellTools === undefined || opts.shellTools.length === 0
       ? DEFAULT_SHELL_SET
       : new Set([...DEFAULT_SHELL_TOOLS, ...opts.shellTools].map((s) => s.toLowerCase()))
-  const makeFormatter = opts.createFormatter ?? (() => new JsonStreamFormatter())
+  const makeFormatter: () => StreamFormatter = opts.createFormatter ?? (() => new JsonStreamFormatter())
 
   let mode: ToolCallRenderMode = 'idle'
   let call: ToolCallInfo | undefined
@@ -207,10 +207,11 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
   function toJson(out: RenderOp[], raw: string): void {
     mode = 'json'
     fragments = []
-    formatter = makeFormatter()
+    const f: StreamFormatter = makeFormatter()
+    formatter = f
     if (preview) out.push({ op: 'backtrack' })
     out.push({ op: 'text', text: `${sanitizeText(call?.name ?? '')} `, style: 'tool' })
-    pushText(out, formatter.feed(raw), 'tool')
+    pushText(out, f.feed(raw), 'tool')
   }
 
   function settle(out: RenderOp[], complete: boolean): void {
