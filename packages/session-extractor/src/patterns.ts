@@ -30,7 +30,7 @@ export const PEM_SOURCE = String.raw`-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----[\s\S
  * checked by the caller); 3 AWS access key id; 4 JWT; 5, 6 auth scheme in text and credential.
  */
 export const KEY_SOURCE = [
-  String.raw`(sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza)([A-Za-z0-9_-]{16,4096})`,
+  String.raw`(sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza|ya29\.|sess-)([A-Za-z0-9_-]{16,4096})`,
   String.raw`((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])`,
   String.raw`(eyJ[A-Za-z0-9_-]{8,8192}\.eyJ[A-Za-z0-9_-]{8,16384}\.[A-Za-z0-9_-]{0,8192})`,
   String.raw`([Bb]earer|BEARER|[Bb]asic|Token)[ \t]+([A-Za-z0-9._~+/=-]{12,8192})`,
@@ -56,7 +56,7 @@ export const LEADING_PARAM_RE = /^([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&#\s"'<>\\=]
 
 /** Prefixes of vendor keys that are kept in front of the marker (they say which kind of key it was). */
 export const VENDOR_PREFIX_RE =
-  /^(?:sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza)/
+  /^(?:sk-ant-(?:[a-z]{3,6}\d{2}-)?|sk-(?:proj|svcacct|admin|None)-|sk-|[sr]k_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|glpat-|hf_|npm_|AIza|ya29\.|sess-)/
 
 /** Query / form parameter names that always carry a credential. */
 export const SECRET_PARAM_NAMES = new Set([

@@ -10,7 +10,7 @@ export const REDACTED_PREFIX = '[REDACTED:'
  * A value that already starts with a (vendor-prefixed) marker: redacting it again would hash the
  * marker. Any `[REDACTED…` counts, including other tools' spellings (`[REDACTED sha256:…]`).
  */
-const ALREADY_RE = /^[A-Za-z0-9_-]{0,24}\[REDACTED[ :]/
+const ALREADY_RE = /^[A-Za-z0-9_.-]{0,24}\[REDACTED[ :]/
 function isRedacted(v: string): boolean {
   return ALREADY_RE.test(v)
 }
@@ -222,7 +222,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const prefix = m[1]
       const rest = m[2] ?? ''
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
-      const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
+      const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' || prefix === 'sess-' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
       return ok ? `${prefix}${marker(match)}` : undefined
     }
     if (m[3] !== undefined) return atBoundary(s, m.index, false) ? marker(match) : undefined

@@ -46,6 +46,8 @@ const VENDOR: Array<(r: R) => Secret> = [
   (r) => ({ value: `AIza${material(r, B64URL, 35)}`, kept: 'AIza' }),
   (r) => ({ value: `sk_live_${material(r, B62, 32)}`, kept: 'sk_live_' }),
   (r) => ({ value: `AKIA${r.chars(UPPER_NUM, 16)}`, kept: '' }),
+  (r) => ({ value: `ya29.${material(r, B64URL, r.int(60, 160))}`, kept: 'ya29.' }),
+  (r) => ({ value: `sess-${material(r, B62, 40)}`, kept: 'sess-' }),
   (r) => {
     const seg = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url')
     return { value: `${seg({ alg: 'RS256', typ: 'JWT', kid: r.chars(B62, 8) })}.${seg({ sub: r.chars(B62, 12), exp: r.int(1e9, 2e9), scope: 'openid offline' })}.${material(r, B64URL, r.int(40, 342))}`, kept: '' }
