@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { JsonStreamFormatter, createStreamNormalizer, encodeSseEvent, formatJsonValue, normalizeRecords, type AgentEvent, type NormalizerError } from '../src/index.js'
-import { loadFixtureFlows, prng, rechunk, type FixtureFlow } from './helpers.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { FIXTURES_DIR, loadFixtureFlows, prng, rechunk, type FixtureFlow } from './helpers.js'
 
 const flows = loadFixtureFlows()
 const SEEDS = 40
@@ -191,4 +193,34 @@ describe('fixture replay with binary junk', () => {
       for (const e of errors) if (e.code === 'INVALID_UTF8') expect(typeof e.offset).toBe('number')
     })
   }
+})
+
+describe('capture directory (the three files the proxy writes)', () => {
+  it('gives every flow the same events as its scenario file', () => {
+    const dir = join(FIXTURES_DIR, 'capture/all-mitm-sse')
+    const read = (f: string): Record<string, unknown>[] =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const flowRecs = new Map(read('sse_flows.jsonl').map((r) => [r['flow_id'] as string, r]))
+    const lines = new Map<string, FixtureFlow['sse']>()
+    for (const r of read('sse_lines.jsonl')) {
+      const id = r['flow_id'] as string
+      const list = lines.get(id) ?? []
+      list.push(r as unknown as FixtureFlow['sse'][number])
+      lines.set(id, list)
+    }
+    let compared = 0
+    for (const f of flows) {
+      const flow = flowRecs.get(f.flow_id)
+      const sse = lines.get(f.flow_id)
+      if (flow === undefined || sse === undefined) continue
+      sse.sort((a, b) => a.seq - b.seq)
+      const got = normalizeRecords(sse, { flow_id: f.flow_id, flow })
+      expect(got.events).toEqual(normalizeRecords(f.sse, { flow_id: f.flow_id, flow: f.flow }).events)
+      compared++
+    }
+    expect(compared).toBe(flows.length)
+  })
 })
