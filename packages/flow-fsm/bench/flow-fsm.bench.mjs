@@ -12,7 +12,8 @@ const results = []
 function report(name, value, unit, target, higherIsBetter = true) {
   const ok = higherIsBetter ? value >= target : value <= target
   results.push(ok)
-  console.log(`${name}: ${value.toFixed(1)} ${unit} (target ${higherIsBetter ? '>=' : '<='} ${target} ${unit}) ${ok ? 'PASS' : 'MISS'}`)
+  // bench/run.mjs collects lines that start with PASS / MISS.
+  console.log(`${ok ? 'PASS' : 'MISS'} ${name}: ${value.toFixed(1)} ${unit} (target ${higherIsBetter ? '>=' : '<='} ${target} ${unit})`)
 }
 const mb = (n) => n / (1024 * 1024)
 
@@ -88,7 +89,7 @@ const mb = (n) => n / (1024 * 1024)
 {
   const gen = await import('../../../fixtures/generate.mjs').catch(() => undefined)
   if (!gen?.writeSynthetic) {
-    console.log('synthetic capture generator not found (fixtures/generate.mjs): validator/monitor benchmarks skipped MISS')
+    console.log('MISS synthetic capture generator not found (fixtures/generate.mjs): validator/monitor benchmarks skipped')
     results.push(false)
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'flowfsm-bench-'))
