@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import pino from 'pino'
 import { EXIT, MonitorError, exitCodeOf } from './errors.js'
 import { runMonitor, type RunMonitorOptions } from './monitor.js'
 import { defaultLogDir } from './sources.js'
@@ -57,6 +58,7 @@ export function buildCommand(): Command {
     .option('--idle-ms <ms>', 'a silent flow is shown as dead after this long', intArg('--idle-ms', 1), 120000)
     .option('--poll-ms <ms>', 'poll interval of followed files', intArg('--poll-ms', 10), 250)
     .option('--redis <url>', 'read a Redis stream consumer group (not available yet)')
+    .option('--verbose', 'log diagnostics (malformed stream data, lifecycle defects) to stderr as JSON (pino)')
     .showHelpAfterError('(run agenttap-monitor --help for the options)')
     .addHelpText(
       'after',
@@ -92,6 +94,7 @@ interface CliFlags {
   idleMs: number
   pollMs: number
   redis?: string
+  verbose?: boolean
 }
 
 /** I/O of {@link main}, injectable for tests. */
@@ -173,6 +176,15 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   if (flags.session) opts.sessions = flags.session
   if (flags.client) opts.clients = flags.client
   if (flags.json) opts.json = true
+  if (flags.verbose) {
+    // stdout is the view (or NDJSON); diagnostics go to stderr so pipes stay clean.
+    const log = pino({ name: 'agenttap-monitor', base: null }, pino.destination({ fd: 2, sync: true }))
+    opts.onDiagnostic = (e) => {
+      // NormalizerError / FlowFsmError carry code, flow_id, seq (and more) as own fields.
+      const { code, flow_id, seq, event, excerpt } = e as { code?: string; flow_id?: string; seq?: number; event?: string; excerpt?: string }
+      log.warn({ err: e.name, code, flow_id, seq, event, excerpt }, e.message)
+    }
+  }
   try {
     await runMonitor(opts)
     return EXIT.OK

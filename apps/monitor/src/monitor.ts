@@ -51,6 +51,12 @@ export interface MonitorOptions {
   maxPendingChars?: number
   /** Clock. @defaultValue Date.now */
   now?: () => number
+  /**
+   * Diagnostics that do not belong on the view: malformed stream data inside records
+   * (NormalizerError), lifecycle defects (FlowFsmError). The CLI logs them with pino on
+   * `--verbose`.
+   */
+  onDiagnostic?(e: Error): void
   /** Stops the monitor; it then shows what is buffered and resolves. */
   signal?: AbortSignal
 }
@@ -176,6 +182,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     ...(opts.clients ? { clients: opts.clients } : {}),
     ...(opts.flowEndGraceMs !== undefined ? { flowEndGraceMs: opts.flowEndGraceMs } : {}),
     ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
+    ...(opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {}),
     ...(isTty
       ? {
           previewChars: () => {

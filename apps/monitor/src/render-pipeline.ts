@@ -39,6 +39,8 @@ export interface RenderPipelineOptions {
   flowEndGraceMs?: number
   /** A STREAMING flow silent this long is shown as dead. @defaultValue 120000 */
   idleMs?: number
+  /** Diagnostics (malformed stream data, lifecycle defects), for `--verbose` logging. */
+  onDiagnostic?(e: Error): void
   /**
    * Longest raw tool-argument preview (characters), asked when a call starts; the app derives it
    * from the terminal width so the preview row never wraps. @defaultValue flow-fsm's 72
@@ -194,7 +196,13 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   const newRenderer = (): ToolCallRenderer =>
     createToolCallRenderer(previewChars ? { argsSubDeltas, previewChars: Math.max(16, Math.floor(previewChars())) } : { argsSubDeltas })
 
-  const registry = createFlowRegistry({ now, idleMs: opts.idleMs ?? 120_000, retentionMs: 10_000, maxRetained: 256 })
+  const registry = createFlowRegistry({
+    now,
+    idleMs: opts.idleMs ?? 120_000,
+    retentionMs: 10_000,
+    maxRetained: 256,
+    ...(opts.onDiagnostic ? { onError: opts.onDiagnostic } : {}),
+  })
   const screen = createScreenController({ now, sessionGuardMs: opts.sessionGuardMs ?? 2000 })
   const views = new Map<string, FlowView>()
   // Flows already ended (or filtered out): late records for them are ignored. Bounded.
@@ -409,8 +417,9 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       flow_id: v.flow_id,
       flow: v.flowHint,
       onEvent: (e) => onEvent(v, e),
-      onError: () => {
+      onError: (e) => {
         stats.streamErrors++
+        opts.onDiagnostic?.(e)
       },
     })
     v.normalizer = n

@@ -34,6 +34,19 @@ describe('agenttap-monitor bin', () => {
     expect(events.every((e) => e.client === 'codex')).toBe(true)
   })
 
+  it('--verbose logs stream diagnostics to stderr as JSON (pino); stdout stays the view', () => {
+    const head = fixtureText('claude-code-turn.jsonl').split('\n').slice(0, 3).join('\n') + '\n'
+    const bad = JSON.stringify({ v: 1, type: 'sse', ts: '2026-11-20T10:00:00.500Z', flow_id: 'cc-turn-1', session_id: 's', seq: 3, event: 'content_block_delta', data: '{not json' })
+    const r = spawnSync(process.execPath, [bin, '-', '--verbose'], { input: head + bad + '\n', encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('? unknown content_block_delta (malformed JSON')
+    const logs = r.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { code?: string; flow_id?: string; seq?: number })
+    expect(logs.find((l) => l.code === 'MALFORMED_JSON')).toMatchObject({ flow_id: 'cc-turn-1', seq: 3 })
+    // without --verbose: nothing on stderr
+    const quiet = spawnSync(process.execPath, [bin, '-'], { input: head + bad + '\n', encoding: 'utf8' })
+    expect(quiet.stderr).toBe('')
+  })
+
   it('| head closes the pipe early: exit 0, no EPIPE stack trace', () => {
     const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --replay --delay-ms 0 "${join(FIXTURES, 'codex-turn.jsonl')}" | head -n 2`], { encoding: 'utf8' })
     expect(r.status).toBe(0)
