@@ -217,11 +217,15 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   }
 
   async function ingestRecords(records: AsyncIterable<CaptureRecord>): Promise<void> {
+    // Subscribe before measuring the files, so nothing falls between history and live. Live
+    // records are pulled only once history is indexed: a flow that spans the start then gets its
+    // early events from the file (with offsets) and later ones from the stream, never skipped as
+    // duplicates of a later seq. (The stream's own bounded queue holds them meanwhile.)
+    const it = records[Symbol.asyncIterator]()
     const marks = await Promise.all(FILES.map(([, p]) => lastLineStart(p())))
     scanFrom.flows = marks[0]?.size ?? 0
     scanFrom.lines = marks[1]?.size ?? 0
-    const live = (async () => {
-      const it = records[Symbol.asyncIterator]()
+    const consume = async (): Promise<void> => {
       // A hub iterator may wait forever for the next record: end it when we stop.
       const onAbort = (): void => void it.return?.()
       ac.signal.addEventListener('abort', onAbort, { once: true })
@@ -234,7 +238,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       } catch (err) {
         if (!ac.signal.aborted) report(new WebError('READ_FAILED', `record stream failed: ${(err as Error).message}`, { cause: err }))
       }
-    })()
+    }
     await Promise.all(
       FILES.map(async ([file, p], i) => {
         const size = (marks[i] as { size: number }).size
@@ -251,8 +255,8 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       }),
     )
     finishHistory()
-    // `live` runs until the stream ends; stop() ends it (a hub iterator may never settle, so it is not awaited).
-    void live
+    // Runs until the stream ends; stop() ends it (a hub iterator may never settle, so it is not awaited).
+    void consume()
   }
 
   async function ingestOnce(): Promise<void> {

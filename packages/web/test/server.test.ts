@@ -219,6 +219,33 @@ describe('web server fed by an in-process record stream', () => {
     }
   })
 
+  it('a flow that spans the start gets its early events from the file and the rest from the stream', async () => {
+    const cap = tempLogDir(false)
+    const f = streamedFlow('span-1', 'sess-span', 'p', 'uname -a')
+    appendRecords(cap.cap, [f.flow, ...f.sse.slice(0, 5)])
+    async function* records() {
+      // The hub replays what it saw since subscription, then the rest of the stream.
+      for (const r of [...f.sse.slice(3), f.end]) yield r as never
+      await new Promise(() => undefined)
+    }
+    const web = createWebServer({ logDir: cap.dir, port: 0, records: records(), token: 'b'.repeat(32) })
+    try {
+      await web.start()
+      await web.historyLoaded
+      for (let i = 0; i < 200 && web.index.get('span-1')?.summary.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 10))
+      const e = web.index.get('span-1')
+      expect(e?.summary.events).toBe(f.sse.length)
+      expect(e?.lineOffsets).toHaveLength(5)
+      const d = JSON.parse((await get(web.port, '/api/flows/span-1', { 'x-agenttap-token': web.token })).body) as FlowDetail
+      expect(d.commands).toEqual(['uname -a'])
+      const ev = JSON.parse((await get(web.port, '/api/flows/span-1/events?limit=100', { 'x-agenttap-token': web.token })).body)
+      expect(ev.events.map((x: { seq: number }) => x.seq)).toEqual(f.sse.map((_, i) => i))
+    } finally {
+      await web.stop()
+      cap.cleanup()
+    }
+  })
+
   it('rejects bad options with a message that says what to pass', () => {
     expect(() => createWebServer({ logDir: '' })).toThrow(/logDir/)
     expect(() => createWebServer({ logDir: '/tmp', port: 70000 })).toThrow(/port/)
