@@ -111,6 +111,33 @@ describe('createStreamNormalizer', () => {
     expect(errors.map((e) => e.code)).toEqual(['EVENT_TOO_LARGE', 'INCOMPLETE_STREAM'])
   })
 
+  it('an oversized event gives the same unknown event whether fed as bytes or as a record', () => {
+    const big = JSON.stringify({ type: 'ping', pad: 'x'.repeat(300) })
+    const small = JSON.stringify({ type: 'message_stop' })
+    const viaRecords = normalizeRecords([{ seq: 0, data: big }, { seq: 1, data: small }], { flow_id: 'o', provider: 'anthropic', maxEventBytes: 200 })
+    for (const chunk of [1, 7, 1000]) {
+      const events: AgentEvent[] = []
+      const codes: string[] = []
+      const n = createStreamNormalizer({ flow_id: 'o', provider: 'anthropic', maxEventBytes: 200, onEvent: (e) => events.push(e), onError: (e) => codes.push(e.code) })
+      const wire = `data: ${big}\n\ndata: ${small}\n\n`
+      for (let i = 0; i < wire.length; i += chunk) n.feedBytes(wire.slice(i, i + chunk))
+      n.end()
+      expect(events, `chunk ${chunk}`).toEqual(viaRecords.events)
+      expect(codes).toEqual(['EVENT_TOO_LARGE'])
+    }
+    expect(viaRecords.events.map((e) => e.type)).toEqual(['unknown', 'message_end'])
+  })
+
+  it('passes SSE comments (heartbeats) and retry to onComment / onRetry', () => {
+    const comments: string[] = []
+    const retries: number[] = []
+    const n = createStreamNormalizer({ flow_id: 'c', provider: 'anthropic', onEvent: () => {}, onComment: (c) => comments.push(c), onRetry: (ms) => retries.push(ms) })
+    n.feedBytes(': keep-alive\nretry: 1500\n\n')
+    n.end()
+    expect(comments).toEqual(['keep-alive'])
+    expect(retries).toEqual([1500])
+  })
+
   it('errors carry flow id, seq, event and an excerpt', () => {
     const { errors } = normalizeRecords([{ seq: 7, event: 'content_block_delta', data: '{"broken' }], { flow_id: 'flow-9', provider: 'anthropic' })
     expect(errors[0]).toMatchObject({ code: 'MALFORMED_JSON', flow_id: 'flow-9', seq: 7, event: 'content_block_delta', excerpt: '{"broken' })
