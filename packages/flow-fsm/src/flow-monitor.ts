@@ -186,7 +186,9 @@ export function createFlowMonitor(opts: FlowMonitorOptions = {}): FlowMonitor {
       const info = registry.addRecord(record)
       if (!info) return out
       const flow_id = record.flow_id
-      if (record.type === 'flow') {
+      if (info.state !== 'STREAMING') {
+        // A duplicate flow record or late data of a finished flow: the registry reported it.
+      } else if (record.type === 'flow') {
         const card: { flow_id: string; session_id: string; client?: string } = { flow_id, session_id: info.session_id }
         if (info.client !== undefined) card.client = info.client
         screen.open(card)
@@ -198,7 +200,7 @@ export function createFlowMonitor(opts: FlowMonitorOptions = {}): FlowMonitor {
           if (info.client !== undefined) card.client = info.client
           screen.open(card)
         }
-        if (info.state === 'STREAMING' && typeof r.data === 'string') {
+        if (typeof r.data === 'string') {
           const rec: { seq?: number; event?: string; data: string; transport?: 'sse' | 'ws' } = { data: r.data }
           if (typeof r.seq === 'number') rec.seq = r.seq
           if (typeof r.event === 'string') rec.event = r.event

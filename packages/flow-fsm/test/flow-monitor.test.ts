@@ -275,3 +275,17 @@ describe('createFlowMonitor: clean fixtures raise no errors', () => {
     expect(errors.every((e) => e.code === 'STREAM_ERROR' && e.flow_id === 'trunc-1')).toBe(true)
   })
 })
+
+describe('createFlowMonitor: records after a flow finished', () => {
+  it('does not reopen a card or render for a duplicate flow record or late data', () => {
+    const recs = shared('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-1')
+    const errors: string[] = []
+    const { mon, ops } = replay(recs, { onError: (e) => errors.push(e.code) })
+    const before = ops.length
+    const late = [...mon.addRecord(recs[0] as CanonicalRecord), ...mon.addRecord({ ...(recs[3] as CanonicalRecord), seq: 999 })]
+    expect(late).toEqual([])
+    expect(mon.screen.cards().filter((c) => c.state === 'STREAMING')).toEqual([])
+    expect(errors).toEqual(['ILLEGAL_TRANSITION'])
+    expect(before).toBeGreaterThan(0)
+  })
+})
