@@ -101,12 +101,12 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
   const prices = loadPrices(o.prices)
   const logDir = resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
   const x: Extractor = await createExtractor({ logDir, prices, engine: o.engine })
-  const warn = (s: string): void => {
-    if (!o.quiet) io.stderr.write(`warning: ${s}\n`)
-  }
   try {
     if (o.outDir !== undefined) mkdirSync(o.outDir, { recursive: true })
     const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length + (o.malformedCount ? 1 : 0), bytes: x.files.bytes })
+    const warn = (s: string): void => {
+      if (!o.quiet) progress.log(`warning: ${s}\n`)
+    }
     const run: RunOptions = {
       ...(o.since !== undefined ? { since: o.since } : {}),
       ...(o.until !== undefined ? { until: o.until } : {}),
@@ -132,7 +132,7 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
         if (o.outDir !== undefined) {
           const path = join(o.outDir, `${mode}.${EXT[format]}`)
           await writeResult(r, format, path)
-          if (!o.quiet) io.stderr.write(`${mode}: ${r.rows.length} row(s) → ${path}\n`)
+          if (!o.quiet) progress.log(`${mode}: ${r.rows.length} row(s) → ${path}\n`)
         } else {
           results.push(r)
           writeStdout(r, format, modes.length > 1, io)

@@ -6,5 +6,10 @@ export { EXIT, exitCodeOf } from './errors.js'
 
 /** CLI entry used by the bin: real process streams. */
 export async function main(argv: string[]): Promise<number> {
+  // `agenttap-analyze usage | head`: a closed pipe ends the program quietly, not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0)
+    throw e
+  })
   return runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env })
 }

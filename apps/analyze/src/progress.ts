@@ -2,6 +2,8 @@
 export interface Progress {
   /** Sets what is being done (`usage (2/5)`). */
   step(label: string): void
+  /** Writes a message line to the stream without tearing the bar (the bar redraws below it). */
+  log(line: string): void
   /** Clears the line and stops the timer. */
   done(): void
 }
@@ -13,7 +15,7 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
  * elapsed time; it appears only after `delayMs`, so quick answers never flash a bar.
  */
 export function createProgress(stream: NodeJS.WriteStream, opts: { enabled: boolean; total: number; bytes: number; delayMs?: number }): Progress {
-  if (!opts.enabled || !stream.isTTY) return { step: () => {}, done: () => {} }
+  if (!opts.enabled || !stream.isTTY) return { step: () => {}, log: (l) => void stream.write(l), done: () => {} }
   const start = Date.now()
   let label = ''
   let index = 0
@@ -28,7 +30,7 @@ export function createProgress(stream: NodeJS.WriteStream, opts: { enabled: bool
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled)
     const secs = ((Date.now() - start) / 1000).toFixed(1)
     const text = `${FRAMES[frame++ % FRAMES.length]} [${bar}] ${label} · ${mb} MB · ${secs}s`
-    stream.write(`\r\x1b[2K${text.slice(0, Math.max(10, (stream.columns ?? 80) - 1))}`)
+    stream.write(`\r\x1b[2K${text.slice(0, Math.max(20, (stream.columns || 80) - 1))}`)
   }
   const timer = setInterval(draw, 100)
   timer.unref()
@@ -37,6 +39,10 @@ export function createProgress(stream: NodeJS.WriteStream, opts: { enabled: bool
       index++
       label = `${l} (${index}/${opts.total})`
       draw()
+    },
+    log(line) {
+      stream.write(shown ? `\r\x1b[2K${line}` : line)
+      if (shown) draw()
     },
     done() {
       clearInterval(timer)
