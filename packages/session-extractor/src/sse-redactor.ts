@@ -299,7 +299,10 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
         ch.pieces.push({ held: held as Held<unknown>, leaf })
         // Same shortcut as createStreamRedactor: a piece that only extends the trailing run
         // cannot move the cut, so the channel is not rescanned (O(n) for long runs).
-        if (ch.endsInRun && ch.len + leaf.text.length < maxPending && !hasDelimiter(leaf.text)) ch.len += leaf.text.length
+        if ((ch.endsInRun && ch.len + leaf.text.length < maxPending && !hasDelimiter(leaf.text)) || ch.len + leaf.text.length < holdback * 2) {
+          ch.len += leaf.text.length
+          ch.endsInRun = leaf.text.length > 0 ? !DELIM_SET.has(leaf.text[leaf.text.length - 1] as string) : ch.endsInRun
+        }
         else touched.add(ch)
       }
       for (const ch of touched) settle(ch, false)

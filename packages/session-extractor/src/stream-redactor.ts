@@ -151,9 +151,12 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
       // A fragment that only extends the run the held text ends in cannot move the cut forward
       // (the cut never passes the start of the trailing run): hold it without rescanning, so a
       // long run (base64, minified code) streamed in small pieces costs O(n), not O(n * maxPending).
-      if (endsInRun && pendingLen + fragment.length < maxPending && !hasDelimiter(fragment)) {
+      // Below twice the hold-back, at most a few chars could be released: batch them, so the
+      // held text is scanned about once per `holdback` chars rather than once per fragment.
+      if ((endsInRun && pendingLen + fragment.length < maxPending && !hasDelimiter(fragment)) || pendingLen + fragment.length < holdback * 2) {
         parts.push(fragment)
         pendingLen += fragment.length
+        endsInRun = !DELIM_SET.has(fragment[fragment.length - 1] as string)
         return ''
       }
       parts.push(fragment)
