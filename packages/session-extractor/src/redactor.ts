@@ -484,6 +484,11 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
 
 const defaultRedactor = createRedactor()
 
+/** The shared default redactor (what `redactText` & co. use); streaming redactors default to it. @internal */
+export function getDefaultRedactor(): Redactor {
+  return defaultRedactor
+}
+
 /** Redact headers with the default redactor. See {@link createRedactor}. */
 export function redactHeaders(h: RequestHeaders): Record<string, string | string[]> {
   return defaultRedactor.headers(h)

@@ -1,5 +1,5 @@
 import { SessionExtractorError } from './errors.js'
-import { createRedactor, isSecretFieldName } from './redactor.js'
+import { getDefaultRedactor, isSecretFieldName } from './redactor.js'
 import { checkStreamOptions, DELIM_SET, hasDelimiter, safeCut, widenCut } from './stream-redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
@@ -114,7 +114,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
   if (typeof opts !== 'object' || opts === null || typeof opts.onRecord !== 'function') {
     throw new SessionExtractorError('INVALID_OPTION', 'createSseRedactor: expected options with an onRecord(record) callback')
   }
-  const redactor = opts.redactor ?? createRedactor()
+  const redactor = opts.redactor ?? getDefaultRedactor()
   const holdback = opts.holdback ?? 128
   const maxPending = opts.maxPending ?? 65536
   const maxHeld = opts.maxHeldRecords ?? 256

@@ -1,5 +1,5 @@
 import { SessionExtractorError } from './errors.js'
-import { createRedactor } from './redactor.js'
+import { getDefaultRedactor } from './redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
 /** Options of {@link createStreamRedactor}. */
@@ -127,7 +127,7 @@ export function checkStreamOptions(fn: string, holdback: number, maxPending: num
  * out += s.end() // 'my key is sk-ant-api03-[REDACTED:…] ok'
  */
 export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRedactor {
-  const redactor = opts.redactor ?? createRedactor()
+  const redactor = opts.redactor ?? getDefaultRedactor()
   const holdback = opts.holdback ?? 128
   const maxPending = opts.maxPending ?? 65536
   checkStreamOptions('createStreamRedactor', holdback, maxPending)
