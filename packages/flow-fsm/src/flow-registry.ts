@@ -335,10 +335,11 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     }
     if (e.type === 'usage') {
       // Usage may trail the terminal event (Responses puts it in response.completed): never an error.
-      if (e.cumulative) info.usage = { ...info.usage, ...e.usage }
+      const usage = e.usage && typeof e.usage === 'object' ? e.usage : {}
+      if (e.cumulative) info.usage = { ...info.usage, ...usage }
       else {
         const u = info.usage as Record<string, number | undefined>
-        for (const [k, v] of Object.entries(e.usage)) if (typeof v === 'number') u[k] = (u[k] ?? 0) + v
+        for (const [k, v] of Object.entries(usage)) if (typeof v === 'number') u[k] = (u[k] ?? 0) + v
       }
       touch(info)
       return info
@@ -355,12 +356,12 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         break
       case 'text_delta':
         c.textDeltas++
-        c.textChars += e.text.length
+        c.textChars += typeof e.text === 'string' ? e.text.length : 0
         setBlock(info, 'text', e.index)
         break
       case 'thinking_delta':
         c.thinkingDeltas++
-        c.thinkingChars += e.text.length
+        c.thinkingChars += typeof e.text === 'string' ? e.text.length : 0
         setBlock(info, 'thinking', e.index)
         break
       case 'tool_call_start':
