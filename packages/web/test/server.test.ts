@@ -246,6 +246,39 @@ describe('web server fed by an in-process record stream', () => {
     }
   })
 
+  it('past the memory budget an in-process flow is found again in the files by scanning', async () => {
+    const cap = tempLogDir(true)
+    const flows = [1, 2, 3].map((i) => streamedFlow(`mem-${i}`, 'sess-mem', `prompt ${i}`, `echo ${i}`))
+    async function* records() {
+      for (const f of flows) {
+        const recs = [f.flow, ...f.sse, f.end]
+        appendRecords(cap.cap, recs) // the proxy writes the files and feeds the hub
+        for (const r of recs) yield r as never
+      }
+      await new Promise(() => undefined)
+    }
+    const web = createWebServer({ logDir: cap.dir, port: 0, records: records(), memBudgetBytes: 3000, token: 'c'.repeat(32) })
+    try {
+      await web.start()
+      await web.historyLoaded
+      for (let i = 0; i < 200 && web.index.get('mem-3')?.summary.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 10))
+      const first = web.index.get('mem-1')
+      expect(first?.memEvicted).toBe(true)
+      expect(first?.mem).toBeUndefined()
+      const auth = { 'x-agenttap-token': web.token }
+      for (const i of [1, 2, 3]) {
+        const d = JSON.parse((await get(web.port, `/api/flows/mem-${i}`, auth)).body) as FlowDetail
+        expect(d.commands).toEqual([`echo ${i}`])
+        const rq = JSON.parse((await get(web.port, `/api/flows/mem-${i}/request`, auth)).body) as FlowRequest
+        expect(rq.view?.messages[0]?.parts[0]?.text).toBe(`prompt ${i}`)
+      }
+      expect(JSON.parse((await get(web.port, '/api/flows/cc-turn-1', auth)).body).commands).toHaveLength(1) // history by offset
+    } finally {
+      await web.stop()
+      cap.cleanup()
+    }
+  })
+
   it('rejects bad options with a message that says what to pass', () => {
     expect(() => createWebServer({ logDir: '' })).toThrow(/logDir/)
     expect(() => createWebServer({ logDir: '/tmp', port: 70000 })).toThrow(/port/)
