@@ -26,9 +26,11 @@ export interface WebServerOptions {
   /** Extra accepted Host header values (`name` for any port, `name:port`), e.g. for a reverse proxy. */
   allowHosts?: readonly string[]
   /**
-   * Live records from the proxy in the same process (e.g. its record hub's `iterate()`). When
+   * Live records from the proxy in the same process (e.g. `proxy.records({ signal })`). When
    * given, the files are read once for history and live updates come from this stream instead
-   * of following the files.
+   * of following the files; their records are held in memory (`memBudgetBytes`), then found
+   * again by scanning the files. Following the files (the default) is preferred whenever the
+   * proxy writes them: offsets keep memory flat.
    */
   records?: AsyncIterable<CaptureRecord>
   /** Follow the files for live updates (ignored with `records`). @defaultValue true */
