@@ -205,6 +205,10 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const sockets = new Set<Duplex>()
   const httpFlows = new WeakMap<object, Flow>()
   const wsFlows = new WeakMap<object, Flow>()
+  const warnedUntrusted = new Set<string>()
+  // TLS sockets that carried at least one request: a handshake followed by silence is the
+  // signature of a client that rejected the certificate.
+  const usedSockets = new WeakSet<object>()
 
   function emit(record: CaptureRecord): void {
     for (const s of sinks) {
@@ -543,7 +547,30 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
           }
           socket.unshift(head)
           const tlsSocket = new TLSSocket(socket as Socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] })
-          tlsSocket.on('error', (err) => log.debug({ err, host: target }, 'client TLS error (does the client trust the agenttap CA?)'))
+          const warnUntrusted = (): void => {
+            if (warnedUntrusted.has(target)) return
+            warnedUntrusted.add(target)
+            log.warn(
+              { host: target, ca: ca?.certPath },
+              'a client rejected the agenttap certificate or hung up right after the TLS handshake: usually it does not trust the agenttap CA, and nothing from it can be captured (set NODE_EXTRA_CA_CERTS for Node agents such as Claude Code, SSL_CERT_FILE / CODEX_CA_CERTIFICATE for Codex; see `agenttap-proxy ca`)',
+            )
+          }
+          // A server-side TLSSocket built by hand emits no 'secure'; the negotiated protocol
+          // (readable until the socket is gone) says whether the handshake completed.
+          let handshaken = false
+          const probe = (): void => {
+            if (tlsSocket.getProtocol()) handshaken = true
+          }
+          tlsSocket.once('end', probe)
+          tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+            // OpenSSL clients send an alert; Node clients verify after the handshake and just hang up.
+            if (/UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR/i.test(`${err.code ?? ''} ${err.message}`)) warnUntrusted()
+            else log.debug({ err, host: target }, 'client TLS error')
+          })
+          tlsSocket.once('close', () => {
+            probe()
+            if (handshaken && !usedSockets.has(tlsSocket)) warnUntrusted()
+          })
           // No socket.resume(): the TLS wrap owns the handle now and consumes the bytes the
           // socket still buffers (the ClientHello read to sniff the protocol) by itself.
           inner.emit('connection', tlsSocket)
@@ -785,7 +812,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const m = new AgenttapMitm()
       installHooks(m)
       inner = createHttpServer({ noDelay: true, keepAlive: true, requestTimeout: 0 })
-      inner.on('request', (req, res) => m._onHttpServerRequest(true, req, res))
+      inner.on('request', (req, res) => {
+        usedSockets.add(req.socket)
+        m._onHttpServerRequest(true, req, res)
+      })
+      inner.on('upgrade', (req: IncomingMessage) => usedSockets.add(req.socket))
       innerWss = new WebSocketServer({ server: inner })
       innerWss.on('connection', (ws: WebSocket & { upgradeReq?: IncomingMessage }, req: IncomingMessage) => {
         ws.upgradeReq = req

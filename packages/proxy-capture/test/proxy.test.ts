@@ -298,6 +298,25 @@ describe('capture proxy over real TLS', () => {
     expect(await res.json()).toMatchObject({ agenttap: 'proxy', port: proxy.port })
   })
 
+  it('tells the user when a client does not trust the agenttap CA', async () => {
+    const lines: string[] = []
+    const { pino } = await import('pino')
+    const { Writable } = await import('node:stream')
+    const sinkStream = new Writable({
+      write(c: Buffer, _e, cb) {
+        lines.push(c.toString())
+        cb()
+      },
+    })
+    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: join(root, 'logs-untrusted'), includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, logger: pino({ level: 'warn' }, sinkStream) })
+    await p2.start()
+    // This client trusts only the upstream's own certificate, not agenttap's CA.
+    const r = await proxiedRequest(new TunnelAgent(p2.port, upstream.cert), upstream.port, '/json', { body: '{}' })
+    expect(r.error?.message).toMatch(/certificate/i)
+    await waitFor(() => (lines.some((l) => l.includes('does not trust the agenttap CA')) ? true : undefined), 'untrusted-CA warning')
+    await p2.stop()
+  })
+
   it('refuses a non-loopback bind unless asked', () => {
     expect(() => createCaptureProxy({ host: '0.0.0.0' })).toThrow(/loopback/)
   })
