@@ -47,6 +47,7 @@ const MAX_ROWS = 1000
 /** Flow ids of the rows on screen, in order (for j/k). */
 let visible: string[] = []
 let scrollToSelected = false
+const rowCache = new Map<string, { f: FlowSummary; sel: boolean; el: HTMLElement }>()
 
 // ---- formatting ----------------------------------------------------------------------------
 
@@ -165,7 +166,19 @@ function renderList(): void {
   const shown = all.slice(0, MAX_ROWS)
   visible = shown.map((f) => f.flow_id)
   const body = $('rows')
-  body.replaceChildren(...shown.map(row))
+  // Rows are rebuilt only when their summary changed (each update brings a new object) or the
+  // selection moved; busy traffic then costs a few rows per frame, not the whole table.
+  if (rowCache.size > flows.size * 2 + 100) rowCache.clear()
+  body.replaceChildren(
+    ...shown.map((f) => {
+      const sel = f.flow_id === selected
+      const c = rowCache.get(f.flow_id)
+      if (c && c.f === f && c.sel === sel) return c.el
+      const el = row(f)
+      rowCache.set(f.flow_id, { f, sel, el })
+      return el
+    }),
+  )
   $('count').textContent = `${all.length} of ${flows.size} flows${status && !status.history_loaded ? ' · loading history…' : ''}`
   if (scrollToSelected) {
     scrollToSelected = false
