@@ -33,6 +33,8 @@ export function promptOfFlow(rec: unknown): { text: string; n: number } | undefi
     n = list.length
   }
   if (!isObj(m) || m.role !== 'user' || (m.type !== undefined && m.type !== 'message')) return undefined
+  // Claude Code's auxiliary requests (quota check, topic / title detection) offer no tools.
+  if (rec.client === 'claude-code' && !(Array.isArray(b.tools) && b.tools.length > 0)) return undefined
   const text = contentText(m.content)
   return text === '' ? undefined : { text, n }
 }

@@ -48,9 +48,13 @@ const PROMPT_FLOWS = `(select ts, flow_id, session_id, client, n, ${contentText(
   from (select ts, flow_id, session_id, client,
           case when json_type(b, '$.input') = 'VARCHAR' then json_object('role', 'user', 'content', b->'$.input')
                else coalesce(b->'$.messages[#-1]', b->'$.input[#-1]') end as m,
-          coalesce(json_array_length(b, '$.messages'), json_array_length(b, '$.input'), 1) as n
+          coalesce(json_array_length(b, '$.messages'), json_array_length(b, '$.input'), 1) as n,
+          coalesce(json_array_length(b, '$.tools'), 0) > 0 as has_tools
         from ${BODIES})
-  where m->>'$.role' = 'user' and coalesce(m->>'$.type', 'message') = 'message')`
+  where m->>'$.role' = 'user' and coalesce(m->>'$.type', 'message') = 'message'
+    -- Claude Code's auxiliary requests (quota check, topic / title detection) offer no tools:
+    -- they repeat or invent user text and are not prompts.
+    and not (coalesce(client, '') = 'claude-code' and has_tools = false))`
 
 /** One row per user prompt; retries of the same request (same session, history length, text) collapse into the first. */
 export const USER_PROMPTS_CTE = `(select min(ts) as ts, session_id, arg_min(flow_id, ts) as flow_id, any_value(client) as client, text

@@ -15,7 +15,7 @@ beforeAll(() => {
   const cap = join(dir, 'all-mitm-sse')
   mkdirSync(cap)
   const base = { v: 1, ts: '2026-01-01T00:00:00.000Z', flow_id: 'f1', session_id: 's1' }
-  writeFileSync(join(cap, 'sse_flows.jsonl'), JSON.stringify({ ...base, type: 'flow', client: 'claude-code', provider: 'anthropic', request_body: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: PROMPT }] } }) + '\n')
+  writeFileSync(join(cap, 'sse_flows.jsonl'), JSON.stringify({ ...base, type: 'flow', client: 'claude-code', provider: 'anthropic', request_body: { model: 'claude-haiku-4-5', tools: [{ name: 'Bash' }], messages: [{ role: 'user', content: PROMPT }] } }) + '\n')
   const ev = (seq: number, data: object) => JSON.stringify({ ...base, type: 'sse', seq, event: (data as { type: string }).type, data: JSON.stringify(data) })
   writeFileSync(join(cap, 'sse_lines.jsonl'), [
     ev(0, { type: 'message_start', message: { model: 'claude-haiku-4-5', usage: { input_tokens: 9, output_tokens: 1 } } }),
