@@ -165,6 +165,28 @@ describe('attachMonitor / createMonitor', () => {
     expect(out.text).toContain('Fixed: `parseLine`')
   })
 
+  it('stop(): records the producer flushes right after (a proxy ending its open flows) are still shown; open ones are not declared dead', async () => {
+    const turn = fixtureRecords('claude-code-turn.jsonl')
+    const flow1 = turn.filter((r) => r.flow_id === 'cc-turn-1')
+    const flow2 = turn.filter((r) => r.flow_id === 'cc-turn-2')
+    const ac = new AbortController()
+    async function* producer() {
+      for (const r of flow1.slice(0, -1)) yield r // flow 1 streamed, its flow_end not yet written
+      for (const r of flow2.slice(0, 6)) yield r // flow 2 mid-stream
+      await new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }))
+      yield flow1[flow1.length - 1] as Record<string, unknown> // flushed as the proxy stops
+      await new Promise((r) => setTimeout(r, 5000)) // and then nothing
+    }
+    const out = new Sink()
+    const m = attachMonitor(producer(), { output: out, signal: ac.signal })
+    await new Promise((r) => setTimeout(r, 50))
+    ac.abort()
+    const stats = await m.done
+    expect(stats.records).toBe(flow1.length + 6)
+    expect(out.text).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 497 ms')
+    expect(out.text).not.toMatch(/dead|incomplete/)
+  })
+
   it('re-chunked pushes give the same screen: output does not depend on batching', async () => {
     const recs = fixtureRecords('interleaved-sessions.jsonl').concat(fixtureRecords('codex-turn.jsonl'))
     const render = async (seed: number) => {

@@ -334,6 +334,14 @@ function isItem(x: unknown): x is SourceItem {
  * ```
  */
 export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats> {
+  return run(opts, opts.signal)
+}
+
+/**
+ * `signal` stops reading at once; `stopSignal` (attach) only marks the end as a stop (open
+ * streams are not declared dead) and leaves it to the source to end.
+ */
+async function run(opts: RunMonitorOptions, stopSignal: AbortSignal | undefined): Promise<MonitorStats> {
   const signal = opts.signal
   const isPath = typeof opts.source === 'string'
   const replay = opts.replay ?? false
@@ -400,7 +408,7 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorStats>
       throw new MonitorError('SOURCE_ERROR', `cannot read ${typeof opts.source === 'string' ? opts.source : 'the source'}: ${e.message}`, { cause: err })
     }
   }
-  return monitor.close({ stopped: signal?.aborted === true })
+  return monitor.close({ stopped: stopSignal?.aborted === true })
 }
 
 async function* toItems(src: AsyncIterable<unknown>): AsyncGenerator<SourceItem> {
@@ -414,7 +422,7 @@ async function* toItems(src: AsyncIterable<unknown>): AsyncGenerator<SourceItem>
 export interface MonitorHandle {
   /** Resolves with the counters once the records end or `stop()` was called. */
   readonly done: Promise<MonitorStats>
-  /** Stops watching (buffered output is still shown). */
+  /** Stops watching: records arriving within 250 ms and buffered output are still shown. */
   stop(): void
 }
 
@@ -436,20 +444,26 @@ export function attachMonitor(records: AsyncIterable<CaptureRecord | Record<stri
     if (outer.aborted) ac.abort()
     else outer.addEventListener('abort', () => ac.abort(), { once: true })
   }
-  const done = runMonitor({ ...opts, source: abortable(records, ac.signal), signal: ac.signal, keepUp: opts.keepUp ?? true })
+  const { signal: _outer, ...rest } = opts
+  const done = run({ ...rest, source: abortable(records, ac.signal), keepUp: opts.keepUp ?? true }, ac.signal)
   return { done, stop: () => ac.abort() }
 }
 
-/** Ends iteration when the signal aborts, even while the producer has nothing to give. */
-async function* abortable<T>(src: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+/**
+ * Ends iteration when the signal aborts, even while the producer has nothing to give. Records the
+ * producer still delivers within `graceMs` of the abort (a proxy flushing the flow_end records of
+ * its open flows as it stops) are taken first.
+ */
+async function* abortable<T>(src: AsyncIterable<T>, signal: AbortSignal, graceMs = 250): AsyncGenerator<T> {
   const it = src[Symbol.asyncIterator]()
-  const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined })
-    signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true })
+  const stopped = new Promise<IteratorResult<T>>((resolve) => {
+    const later = () => setTimeout(() => resolve({ done: true, value: undefined }), graceMs).unref?.()
+    if (signal.aborted) later()
+    else signal.addEventListener('abort', later, { once: true })
   })
   try {
     for (;;) {
-      const r = await Promise.race([it.next(), aborted])
+      const r = await Promise.race([it.next(), stopped])
       if (r.done) return
       yield r.value
     }
