@@ -395,8 +395,9 @@ async function run(opts: RunMonitorOptions, stopSignal: AbortSignal | undefined)
         handle(x)
         n++
       }
-      // Lossless sources wait for the terminal instead of queueing without bound.
-      if (!keepUp && n >= 256) {
+      // Lossless sources (and --json, which never skips) wait for the output instead of queueing
+      // without bound; a followed file is the best buffer there is.
+      if ((!keepUp || opts.json) && n >= 256) {
         n = 0
         await monitor.room()
       }
