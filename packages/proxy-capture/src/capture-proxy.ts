@@ -490,8 +490,9 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v]
     }
     res.writeHead(flow.status, up.statusMessage, headers)
-    // Headers go out now: an SSE client must see the response start before the first event.
-    res.flushHeaders()
+    // An SSE client must see the response start before the first event (an LLM may think for
+    // seconds first); other responses send their head with the first body bytes.
+    if (isSse) res.flushHeaders()
     up.on('data', (chunk: Buffer) => {
       // Client first: the capture work below must not add to the latency the agent sees.
       if (!res.write(chunk)) {
