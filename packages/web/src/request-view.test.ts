@@ -19,6 +19,7 @@ describe('buildRequestView', () => {
   it('splits a Responses (Codex) request: instructions, function calls and their outputs', () => {
     const v = buildRequestView(body('codex-turn', 'cx-turn-2'))
     expect(v?.system.length).toBe(1)
+    expect(v?.params['instructions']).toBeUndefined() // shown once, as the system prompt
     const kinds = v?.messages.flatMap((m) => m.parts.map((p) => p.kind))
     expect(kinds).toContain('tool_use')
     expect(kinds).toContain('tool_result')

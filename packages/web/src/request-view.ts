@@ -188,7 +188,8 @@ export function buildRequestView(body: unknown): RequestView | null {
   const model = str(body['model'])
   if (model !== undefined) view.model = model
   for (const [k, v] of Object.entries(body)) {
-    if (k === 'model') continue
+    // Shown in their own sections below.
+    if (k === 'model' || k === 'instructions' || k === 'system' || k === 'input' || k === 'messages' || k === 'tools') continue
     if (typeof v === 'string' && v.length <= 200) view.params[k] = v
     else if (typeof v === 'number' || typeof v === 'boolean') view.params[k] = String(v)
     else if (isObj(v) && (k === 'thinking' || k === 'reasoning' || k === 'text' || k === 'metadata' || k === 'tool_choice')) {

@@ -466,7 +466,7 @@ function renderSession(s: SessionView): HTMLElement {
   const c = s.counts
   const calls = Object.keys(c).length
     ? Object.entries(c)
-        .filter(([k, v]) => v !== 0 || k === 'calls' || k === 'answered' || k === 'unanswered')
+        .filter(([k, v]) => k !== 'flows' && (v !== 0 || k === 'calls' || k === 'answered' || k === 'unanswered'))
         .map(([k, v]) => `${v} ${k.replace(/([A-Z])/g, ' $1').toLowerCase()}`)
         .join(' · ')
     : ''
@@ -479,7 +479,7 @@ function renderSession(s: SessionView): HTMLElement {
       calls ? h('span', { class: 'k' }, 'tool calls') : null, calls ? h('span', { class: 'v' }, calls) : null,
     ),
   )
-  if (s.validation_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ ${s.validation_error}`))
+  if (s.validation_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ while validating: ${s.validation_error}`))
   box.appendChild(h('h3', null, `tool-call findings (${s.findings.length})`))
   if (s.findings.length === 0) box.appendChild(h('div', { class: 'ok' }, '✓ every tool call was answered and every result matched a call'))
   else {
