@@ -505,7 +505,13 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       head(res, 200, 'text/css; charset=utf-8')
       return void res.end(APP_CSS)
     }
-    if (p === '/api/stream') return openStream(req, res)
+    if (p === '/api/stream') {
+      if (req.method === 'HEAD') {
+        head(res, 200, 'text/event-stream; charset=utf-8')
+        return void res.end()
+      }
+      return openStream(req, res)
+    }
     if (p === '/api/status') return json(res, status())
     if (p === '/api/flows') return json(res, snapshot())
     let m = /^\/api\/flows\/([^/]+)(\/events|\/request)?$/.exec(p)
