@@ -111,22 +111,6 @@ function atBoundary(s: string, offset: number, dash: boolean): boolean {
   return !token || (offset >= 2 && s.charCodeAt(offset - 2) === 92)
 }
 
-/**
- * Sort spans from several passes and drop overlaps: the span that starts first wins (on a tie,
- * the longer), so a parameter or assignment that holds a vendor key is replaced once.
- */
-function mergeSpans(spans: SecretSpan[]): SecretSpan[] {
-  spans.sort((a, b) => a.start - b.start || b.end - a.end)
-  const out: SecretSpan[] = []
-  let end = -1
-  for (const sp of spans) {
-    if (sp.start < end) continue
-    out.push(sp)
-    end = sp.end
-  }
-  return out
-}
-
 /** `JSON.parse` makes `"__proto__"` an own property; a plain assignment would set the prototype instead. */
 function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
@@ -215,7 +199,23 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
    * Decision for one match: the replacement of the whole match, `undefined` (not a secret),
    * or a number: not a secret itself, but rescan the match from that offset (its value).
    */
-  function decideKey(m: RegExpExecArray, s: string): string | number | undefined {
+  /**
+   * A decision on one match: the secret's region inside the match (only the secret, never its
+   * keyword or parameter name, so overlapping finds of different passes merge cleanly) with
+   * its replacement; `undefined` (not a secret); or a number: not a secret itself, rescan the
+   * match from that offset (its value).
+   */
+  type Decision = { from: number; to: number; rep: string } | number | undefined
+
+  function whole(match: string, rep: string): Decision {
+    return { from: 0, to: match.length, rep }
+  }
+
+  function tail(match: string, value: string): Decision {
+    return { from: match.length - value.length, to: match.length, rep: markKey(value) }
+  }
+
+  function decideKey(m: RegExpExecArray, s: string): Decision {
     const match = m[0]
     if (m[1] !== undefined) {
       if (!atBoundary(s, m.index, true)) return undefined
@@ -223,31 +223,33 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const rest = m[2] ?? ''
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
       const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' || prefix === 'sess-' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
-      return ok ? `${prefix}${marker(match)}` : undefined
+      return ok ? whole(match, `${prefix}${marker(match)}`) : undefined
     }
-    if (m[3] !== undefined) return atBoundary(s, m.index, false) ? marker(match) : undefined
-    if (m[4] !== undefined) return marker(match)
+    if (m[3] !== undefined) return atBoundary(s, m.index, false) ? whole(match, marker(match)) : undefined
+    if (m[4] !== undefined) return whole(match, marker(match))
     if (m[5] !== undefined) {
       const cred = m[6] ?? ''
       const head = match.length - cred.length
       if (!atBoundary(s, m.index, false)) return head
       const scheme = m[5].toLowerCase()
       const ok = scheme === 'basic' ? isBasicCredential(cred) : scheme === 'bearer' ? looksRandom(cred, 12) || cred.length >= 32 : looksRandom(cred, 16)
-      return ok ? `${match.slice(0, head)}${markKey(cred)}` : head
+      return ok ? tail(match, cred) : head
     }
     return undefined
   }
 
-  function decideParam(lead: string, name: string, value: string): string | number {
+  function isSecretParam(name: string, value: string): boolean {
     // `?key=%s` / `%(key)s`: a format placeholder in code, not a value.
-    if (!isRedacted(value) && !FORMAT_PLACEHOLDER_RE.test(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())) return `${lead}${name}=${markKey(value)}`
-    return lead.length + name.length + 1
+    return !isRedacted(value) && !FORMAT_PLACEHOLDER_RE.test(value) && isSecretParamName(name) && !allowNames.has(name.toLowerCase())
   }
 
-  function decideContext(m: RegExpExecArray): string | number | undefined {
+  function decideContext(m: RegExpExecArray): Decision {
     const match = m[0]
-    if (m[2] !== undefined) return decideParam(m[1] ?? '', m[2], m[3] ?? '')
-    if (m[4] !== undefined) return isRedacted(m[4]) ? undefined : `:${markKey(m[4])}@`
+    if (m[2] !== undefined) {
+      const value = m[3] ?? ''
+      return isSecretParam(m[2], value) ? tail(match, value) : match.length - value.length
+    }
+    if (m[4] !== undefined) return isRedacted(m[4]) ? undefined : { from: 1, to: match.length - 1, rep: markKey(m[4]) }
     if (m[5] !== undefined) {
       const keyword = m[5]
       const value = m[8] ?? ''
@@ -257,7 +259,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       if (k === '_key' && keyword !== '_KEY') return head
       // Token-like keywords take token-like values only: `Token:return!0` in minified code is not one.
       const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : TOKEN_VALUE_RE.test(value) && looksRandom(value, 8))
-      return ok ? `${match.slice(0, head)}${markKey(value)}` : head
+      return ok ? tail(match, value) : head
     }
     return undefined
   }
@@ -268,60 +270,73 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const end = m.index + m[0].length
       // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
       if (s.startsWith(REDACTED_PREFIX, end)) continue
-      const r = pass === 0 ? marker(m[0]) : pass === 1 ? decideKey(m, s) : decideContext(m)
-      if (typeof r === 'string') spans.push({ start: base + m.index, end: base + end, replacement: r })
-      else if (typeof r === 'number' && depth < 3 && m[0].length - r >= 12) {
-        scan(pass, m[0].slice(r), base + m.index + r, spans, depth + 1)
+      // Nor is anything that starts inside a marker (its `:`).
+      if (m.index >= 9 && s.startsWith('[REDACTED', m.index - 9)) continue
+      const d = pass === 0 ? whole(m[0], marker(m[0])) : pass === 1 ? decideKey(m, s) : decideContext(m)
+      if (typeof d === 'object') spans.push({ start: base + m.index + d.from, end: base + m.index + d.to, replacement: d.rep })
+      else if (typeof d === 'number' && depth < 3 && m[0].length - d >= 12) {
+        scan(pass, m[0].slice(d), base + m.index + d, spans, depth + 1)
         re.lastIndex = end
       }
     }
   }
 
-  function extraReplacement(m: string, named: boolean, groups: unknown): string {
-    if (m === '' || m.startsWith(REDACTED_PREFIX)) return m
-    if (named && typeof groups === 'object' && groups !== null) {
-      const secret = (groups as Record<string, string | undefined>)['secret']
-      if (secret === undefined || secret === '' || secret.startsWith(REDACTED_PREFIX)) return m
-      const at = m.indexOf(secret)
-      if (at >= 0) return `${m.slice(0, at)}${marker(secret)}${m.slice(at + secret.length)}`
+  /** The secret region of an extra pattern's match: the named group `secret`, or the whole match. */
+  function extraSpan(m: RegExpExecArray, named: boolean): SecretSpan | undefined {
+    const text0 = m[0]
+    if (text0 === '' || text0.startsWith(REDACTED_PREFIX)) return undefined
+    if (named && m.groups !== undefined) {
+      const secret = m.groups['secret']
+      if (secret === undefined || secret === '' || secret.startsWith(REDACTED_PREFIX)) return undefined
+      const at = text0.lastIndexOf(secret)
+      if (at >= 0) return { start: m.index + at, end: m.index + at + secret.length, replacement: marker(secret) }
     }
-    return marker(m)
+    return { start: m.index, end: m.index + text0.length, replacement: marker(text0) }
+  }
+
+  /**
+   * Sort spans from several passes; overlapping ones (a key inside a parameter value, an extra
+   * pattern over a built-in find) become one span over their union, all of it redacted.
+   */
+  function mergeSpans(s: string, spans: SecretSpan[]): SecretSpan[] {
+    spans.sort((a, b) => a.start - b.start || b.end - a.end)
+    const out: SecretSpan[] = []
+    for (const sp of spans) {
+      const last = out[out.length - 1]
+      if (last === undefined || sp.start >= last.end) {
+        out.push(sp)
+      } else if (sp.end > last.end) {
+        last.end = sp.end
+        last.replacement = markKey(s.slice(last.start, last.end))
+      }
+    }
+    return out
   }
 
   function findSecrets(s: string): SecretSpan[] {
     if (typeof s !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.findSecrets: expected a string, received ${typeof s}`)
     const spans: SecretSpan[] = []
     if (s.length < 8) return spans
-    let passes = 0
-    if (s.includes('PRIVATE KEY-----')) {
-      scan(0, s, 0, spans, 0)
-      passes++
-    }
-    const before = spans.length
+    if (s.includes('PRIVATE KEY-----')) scan(0, s, 0, spans, 0)
     scan(1, s, 0, spans, 0)
-    if (spans.length > before) passes++
-    const beforeContext = spans.length
     const lead = LEADING_PARAM_RE.exec(s)
-    if (lead !== null && lead[1] !== undefined) {
-      const r = decideParam('', lead[1], lead[2] ?? '')
-      if (typeof r === 'string') spans.push({ start: 0, end: lead[0].length, replacement: r })
+    if (lead !== null && lead[1] !== undefined && lead[2] !== undefined && isSecretParam(lead[1], lead[2])) {
+      const from = lead[1].length + 1
+      spans.push({ start: from, end: from + lead[2].length, replacement: markKey(lead[2]) })
     }
     scan(2, s, 0, spans, 0)
-    if (spans.length > beforeContext) passes++
     for (const { re: x, named } of extras) {
       x.lastIndex = 0
-      const beforeExtra = spans.length
       for (let m = x.exec(s); m !== null; m = x.exec(s)) {
         if (m[0] === '') {
           x.lastIndex++
           continue
         }
-        const r = extraReplacement(m[0], named, m.groups)
-        if (r !== m[0]) spans.push({ start: m.index, end: m.index + m[0].length, replacement: r })
+        const sp = extraSpan(m, named)
+        if (sp !== undefined) spans.push(sp)
       }
-      if (spans.length > beforeExtra) passes++
     }
-    return passes > 1 ? mergeSpans(spans) : spans
+    return spans.length > 1 ? mergeSpans(s, spans) : spans
   }
 
   function text(s: string): string {

@@ -22,8 +22,8 @@ describe('createStreamRedactor', () => {
   })
 
   it('emits early text before the stream ends and holds only a bounded tail', () => {
-    const s = createStreamRedactor({ holdback: 16, maxPending: 256 })
-    const first = s.feed('plain words that are not secret at all, and more words ')
+    const s = createStreamRedactor({ holdback: 72, maxPending: 256 })
+    const first = s.feed('plain words that are not secret at all, and more words '.repeat(6))
     expect(first.length).toBeGreaterThan(0)
     expect(s.feed('x'.repeat(10_000)).length).toBeGreaterThan(9_000)
     expect(s.pending).toBeLessThanOrEqual(256)
@@ -31,7 +31,7 @@ describe('createStreamRedactor', () => {
 
   it('reports a run longer than maxPending and still redacts what it can', () => {
     const errors: Array<{ code: string; at?: number }> = []
-    const s = createStreamRedactor({ holdback: 8, maxPending: 64, onError: (e) => errors.push({ code: e.code, ...(e.at !== undefined ? { at: e.at } : {}) }) })
+    const s = createStreamRedactor({ holdback: 72, maxPending: 100, onError: (e) => errors.push({ code: e.code, ...(e.at !== undefined ? { at: e.at } : {}) }) })
     let out = s.feed(`start ${ANT} `)
     out += s.feed('y'.repeat(200))
     out += s.end()
@@ -60,6 +60,7 @@ describe('createStreamRedactor', () => {
     s.reset()
     expect(s.feed('cd1234 end') + s.end()).toBe('cd1234 end')
     expect(() => createStreamRedactor({ holdback: -1 })).toThrow(/holdback/)
-    expect(() => createStreamRedactor({ holdback: 10, maxPending: 5 })).toThrow(/maxPending/)
+    expect(() => createStreamRedactor({ holdback: 16 })).toThrow(/at least 72/)
+    expect(() => createStreamRedactor({ holdback: 100, maxPending: 50 })).toThrow(/maxPending/)
   })
 })

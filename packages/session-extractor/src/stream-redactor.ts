@@ -8,7 +8,7 @@ export interface StreamRedactorOptions {
   redactor?: Redactor
   /**
    * Characters always held back at the tail: long enough for a keyword and separator
-   * (`Authorization: Bearer `) whose secret has not arrived yet. @defaultValue 128
+   * (`Authorization: Bearer `) whose secret has not arrived yet; at least 72. @defaultValue 128
    */
   holdback?: number
   /**
@@ -51,11 +51,16 @@ export function safeCut(text: string, spans: readonly SecretSpan[], holdback: nu
   const floor = Math.max(0, len - maxPending)
   while (s > floor && !DELIM_SET.has(text[s - 1] as string)) s--
   if (s < r) r = s
-  const begin = text.lastIndexOf('-----BEGIN')
-  if (begin >= 0 && begin < r) {
-    // Held until the END line is complete: a partial `-----END PRIV` does not close the block yet.
+  // A PEM block is held from its BEGIN until its END line is complete (a partial
+  // `-----END PRIV` does not close it). The first BEGIN not closed after it decides, as in
+  // the whole-text scan where a block runs from the first BEGIN to the next END.
+  for (let begin = text.indexOf('-----BEGIN'); begin >= 0 && begin < r; ) {
     PEM_END_RE.lastIndex = begin
-    if (!PEM_END_RE.test(text)) r = begin
+    if (!PEM_END_RE.test(text)) {
+      r = begin
+      break
+    }
+    begin = text.indexOf('-----BEGIN', PEM_END_RE.lastIndex)
   }
   // Cut only at a delimiter: a pattern's context (the `//user:` before a URL password, the
   // boundary before a key) must stay with what follows it.
@@ -110,7 +115,8 @@ export function widenCut(cut: number, spans: readonly SecretSpan[]): number {
 }
 
 export function checkStreamOptions(fn: string, holdback: number, maxPending: number): void {
-  if (!Number.isInteger(holdback) || holdback < 0) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected holdback to be a non-negative integer, received ${String(holdback)}`)
+  // Less would let a keyword (`Authorization: Bearer `) go out before the secret it announces.
+  if (!Number.isInteger(holdback) || holdback < CONTEXT) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected holdback to be an integer of at least ${CONTEXT} (the context a pattern reads before a secret), received ${String(holdback)}`)
   if (!Number.isInteger(maxPending) || maxPending < holdback + 1) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected maxPending to be an integer greater than holdback (${holdback}), received ${String(maxPending)}`)
 }
 

@@ -1,0 +1,55 @@
+/**
+ * Properties over random text built from secret fragments, keywords, punctuation, escapes and
+ * Unicode: redaction is idempotent, findSecrets rebuilds text() exactly, and streaming the text
+ * in random pieces gives exactly the whole-text result.
+ */
+import { describe, expect, it } from 'vitest'
+import { createRedactor, createStreamRedactor, redactText } from '../src/index.js'
+import { randomSplit, rng } from './rng.js'
+
+const ATOMS = [
+  'sk-ant-api03-', 'sk-proj-', 'sk-', 'ghp_', 'eyJhbGciOiJIUzI1NiJ9', '.', 'eyJzdWIiOiIxIn0', 'AKIA', 'Bearer ', 'Basic ', 'Token ',
+  'token', 'api_key', 'password', 'secret', '_KEY', 'access_token', '=', ': ', '"', "'", '\\"', '\\n', '?', '&', '#', '&amp;',
+  'https://', 'user', ':', '@', '/', ' ', '\n', 'Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8', 'q7', 'ZZZZ', '0123456789', '-----BEGIN PRIVATE KEY-----',
+  '-----END PRIVATE KEY-----', 'é', '日本', '🚀', '\u2028', '[REDACTED:0123456789ab]', 'max_tokens', 'key=lambda', '(', ')', '{', '}', ',', ';',
+]
+
+function randomText(r: ReturnType<typeof rng>): string {
+  const n = r.int(1, 60)
+  let s = ''
+  for (let i = 0; i < n; i++) s += r.next() < 0.8 ? r.pick(ATOMS) : r.chars('abcXYZ019_-+/', r.int(1, 30))
+  return s
+}
+
+describe('redaction properties on random text', () => {
+  const red = createRedactor()
+
+  it('is idempotent and findSecrets rebuilds text()', () => {
+    const r = rng(4242)
+    for (let i = 0; i < 1500; i++) {
+      const s = randomText(r)
+      const once = redactText(s)
+      expect(redactText(once), JSON.stringify(s)).toBe(once)
+      let at = 0
+      let rebuilt = ''
+      for (const sp of red.findSecrets(s)) {
+        expect(sp.start).toBeGreaterThanOrEqual(at)
+        rebuilt += s.slice(at, sp.start) + sp.replacement
+        at = sp.end
+      }
+      expect(rebuilt + s.slice(at)).toBe(once)
+    }
+  })
+
+  it('streams to exactly the whole-text result, however the text is split', () => {
+    const r = rng(777)
+    for (let i = 0; i < 600; i++) {
+      const s = randomText(r)
+      const st = createStreamRedactor({ holdback: r.pick([72, 100, 128, 300]), maxPending: 1 << 20 })
+      let out = ''
+      for (const f of randomSplit(r, s, r.int(1, 25))) out += st.feed(f)
+      out += st.end()
+      expect(out, JSON.stringify(s)).toBe(redactText(s))
+    }
+  })
+})
