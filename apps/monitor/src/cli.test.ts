@@ -50,6 +50,14 @@ describe('agenttap-monitor CLI', () => {
     expect(r.out).not.toContain('reasoning:')
   })
 
+  it('- with a terminal on stdin is a usage error, not a silent hang', async () => {
+    const stdout = new Sink()
+    const stderr = new Sink()
+    const code = await main(['-'], { stdout: stdout as never, stderr: stderr as never, env: {}, stdinIsTTY: true })
+    expect(code).toBe(2)
+    expect(stderr.text).toMatch(/stdin is a terminal: pipe a capture in/)
+  })
+
   it('a missing source is exit 1 with the path', async () => {
     const r = await cli(['--replay', '/nonexistent/agenttap/x.jsonl'])
     expect(r.code).toBe(1)

@@ -103,6 +103,8 @@ export interface MainIo {
   stderr?: NodeJS.WriteStream | NodeJS.WritableStream
   env?: NodeJS.ProcessEnv
   signal?: AbortSignal
+  /** Whether stdin is a terminal. @defaultValue process.stdin.isTTY */
+  stdinIsTTY?: boolean
 }
 
 /**
@@ -132,6 +134,11 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     stderr.write(
       'agenttap-monitor: --redis is not available yet (the Redis source lands with the Redis issue); follow the capture files or pipe records on stdin (-) meanwhile\n',
     )
+    return EXIT.USAGE
+  }
+
+  if (sourceArg === '-' && (io.stdinIsTTY ?? process.stdin.isTTY) === true) {
+    stderr.write('agenttap-monitor: - reads records from stdin, but stdin is a terminal: pipe a capture in (tail -f sse_lines.jsonl | agenttap-monitor -)\n')
     return EXIT.USAGE
   }
 

@@ -51,7 +51,7 @@ describe.skipIf(!hasTmux)('agenttap-monitor under tmux', () => {
     // The test runs the built bin (test/global-setup.ts rebuilds it when stale).
     if (!existsSync(bin)) throw new Error(`${bin} missing: run pnpm --filter @agenttap/monitor build`)
     writeFileSync(file, '')
-    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `node ${bin} --poll-ms 50 --session-guard 2000 ${file}`)
+    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `node ${bin} --poll-ms 50 --session-guard 5000 ${file}`)
     tmux('set-option', '-t', session, 'history-limit', '5000')
   }, 60_000)
 
