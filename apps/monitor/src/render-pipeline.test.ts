@@ -181,6 +181,15 @@ describe('robustness', () => {
     expect(p.stats.liveFlows).toBe(0)
   })
 
+  it('a flow record arriving after the first lines still names the client in the header', () => {
+    const recs = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-2')
+    const flow = recs.find((r) => r.type === 'flow') as Record<string, unknown>
+    const rest = recs.filter((r) => r.type !== 'flow')
+    // the client filter would have inferred claude-code anyway; use a distinctive client name
+    const { text } = run([rest[0] as Record<string, unknown>, { ...flow, client: 'my-agent' }, ...rest.slice(1)])
+    expect(text).toMatch(/^── cc-turn-2 · .* · my-agent · /m)
+  })
+
   it('a request that never streams and never ends is dropped silently when idle', () => {
     let now = 0
     const ops: RenderOp[] = []

@@ -445,6 +445,11 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
             v.client = r.client
           }
           v.flowHint = hint
+          if (v.included === true && v.client !== undefined) {
+            // The flow record came after the first lines (live, separate files): the card's
+            // header should name the real client, not the one inferred from the stream.
+            screen.open({ flow_id: v.flow_id, session_id: v.session_id, client: v.client })
+          }
           decide(v)
           if (v.included) registry.addRecord(r)
           return
