@@ -101,6 +101,15 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
   const prices = loadPrices(o.prices)
   const logDir = resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
   const x: Extractor = await createExtractor({ logDir, prices, engine: o.engine })
+  // Ctrl-C mid-scan: remove the rg prefilter temp files before exiting.
+  const onSigint = (): void => {
+    try {
+      x.close()
+    } finally {
+      process.exit(130)
+    }
+  }
+  process.once('SIGINT', onSigint)
   try {
     if (o.outDir !== undefined) mkdirSync(o.outDir, { recursive: true })
     const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length + (o.malformedCount ? 1 : 0), bytes: x.files.bytes })
@@ -150,6 +159,7 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
     }
     return EXIT.OK
   } finally {
+    process.removeListener('SIGINT', onSigint)
     x.close()
   }
 }
