@@ -359,13 +359,19 @@ async function run(opts: RunMonitorOptions, stopSignal: AbortSignal | undefined)
       const what = files[0] === '-' ? 'stdin' : files.join(' + ')
       monitor.note(`agenttap-monitor · ${followFiles ? 'following' : 'reading'} ${what}${followFiles ? ' · Ctrl-C to stop' : ''}`)
     }
-    src = openSource(files, {
-      follow: followFiles,
-      fromStart: opts.fromStart ?? false,
-      onError: (e) => monitor.warn(e),
-      ...(signal ? { signal } : {}),
-      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
-    })
+    try {
+      src = openSource(files, {
+        follow: followFiles,
+        fromStart: opts.fromStart ?? false,
+        onError: (e) => monitor.warn(e),
+        ...(signal ? { signal } : {}),
+        ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+      })
+    } catch (err) {
+      // Missing file: stop the monitor's timer and flush the banner before reporting.
+      await monitor.close()
+      throw err
+    }
   } else src = opts.source
   // `--delay-ms 0`: as fast as possible, no pacing layer at all.
   if ((replay || opts.delayMs !== undefined) && opts.delayMs !== 0) {
