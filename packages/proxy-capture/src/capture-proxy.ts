@@ -24,6 +24,9 @@ import type { CaptureProxy, CaptureProxyOptions, CaptureRedactor, CaptureSink, C
 /** The default listen port. */
 export const DEFAULT_PORT = 9110
 
+/** Bytes a WebSocket may have queued towards a slow reader before its source is paused. */
+const WS_HIGH_WATER = 1024 * 1024
+
 /** Path of the proxy's own status endpoint (`GET http://127.0.0.1:9110/__agenttap/health`). */
 export const HEALTH_PATH = '/__agenttap/health'
 
@@ -734,6 +737,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         }
       }
       cb(null, data, isBinary)
+      if (type === 'message') {
+        const ctx = rawCtx as unknown as MitmWsCtx
+        if (fromServer) wsBackpressure(ctx.proxyToServerWebSocket, ctx.clientToProxyWebSocket)
+        else wsBackpressure(ctx.clientToProxyWebSocket, ctx.proxyToServerWebSocket)
+      }
     })
     m.onWebSocketClose((rawCtx, code, message, cb) => {
       const ctx = rawCtx as unknown as MitmWsCtx
@@ -764,6 +772,28 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const flow = wsFlows.get(rawCtx as object)
       if (flow) endFlow(flow, 'upstream_error', `WebSocket error: ${err?.message ?? 'unknown'}`)
     })
+  }
+
+  /**
+   * http-mitm-proxy forwards frames with `send()` and never looks back: a reader slower than
+   * the writer would queue frames in the proxy without bound. Pause the source WebSocket while
+   * the destination has more than {@link WS_HIGH_WATER} bytes queued, resume on drain.
+   */
+  function wsBackpressure(src: WebSocket | undefined, dst: WebSocket | undefined): void {
+    if (!src || !dst || src.isPaused || dst.bufferedAmount <= WS_HIGH_WATER) return
+    const sock = (dst as unknown as { _socket?: Duplex })._socket
+    if (!sock) return
+    src.pause()
+    const retry = (): void => {
+      if (dst.readyState === 1 && dst.bufferedAmount > WS_HIGH_WATER) {
+        sock.once('drain', retry)
+        return
+      }
+      sock.off('close', retry)
+      if (src.readyState === 1) src.resume()
+    }
+    sock.once('drain', retry)
+    sock.once('close', retry)
   }
 
   function statsNow(): CaptureStats {

@@ -216,7 +216,25 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
         ws.send(data, { binary: true })
         return
       }
-      const msg = JSON.parse(data.toString()) as { type?: string; close?: number }
+      const msg = JSON.parse(data.toString()) as { type?: string; close?: number; flood?: string }
+      if (msg.flood) {
+        // A well-behaved sender: only sends while its own socket drains, and reports progress.
+        const id = msg.flood
+        const frame = JSON.stringify({ type: 'response.output_text.delta', delta: 'y'.repeat(16 * 1024) })
+        const total = 32 * 1024 * 1024
+        let sent = 0
+        const pump = (): void => {
+          while (sent < total && ws.bufferedAmount < 256 * 1024) {
+            ws.send(frame)
+            sent += frame.length
+            flood.set(id, sent)
+          }
+          if (sent < total) setTimeout(pump, 2)
+          else ws.close(1000)
+        }
+        pump()
+        return
+      }
       ws.send(JSON.stringify({ type: 'response.created', sequence_number: 0 }))
       ws.send(JSON.stringify({ type: 'response.output_text.delta', sequence_number: 1, delta: 'héllo 😀' }))
       ws.send(JSON.stringify({ type: 'response.completed', sequence_number: 2, response: { usage: { input_tokens: 1, output_tokens: 2 } } }))

@@ -278,6 +278,40 @@ describe('capture proxy over real TLS', () => {
     expect(JSON.stringify(flow)).not.toContain('TESTSECRET')
   })
 
+  it('passes WebSocket backpressure on: a reader that stops stalls the upstream sender', async () => {
+    const t = tag()
+    const ws = new WebSocket(`wss://127.0.0.1:${upstream.port}/ws?t=${t}`, { agent })
+    let got = 0
+    let first = false
+    const closed = new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ flood: t })))
+      ws.on('message', (d: Buffer) => {
+        got += d.length
+        if (!first) {
+          first = true
+          ws.pause()
+        }
+      })
+      ws.on('close', () => resolve())
+      ws.on('error', reject)
+    })
+    await waitFor(() => (first ? true : undefined), 'first frame')
+    let last = -1
+    for (let stable = 0; stable < 20; ) {
+      await new Promise((r) => setTimeout(r, 25))
+      const now = upstream.flood.get(t) ?? 0
+      stable = now === last ? stable + 1 : 0
+      last = now
+    }
+    expect(last).toBeLessThan(20 * 1024 * 1024)
+    ws.resume()
+    await closed
+    expect(got).toBe(upstream.flood.get(t))
+    const { end, lines } = await endOf(t)
+    expect(end['outcome']).toBe('completed')
+    expect(lines.length).toBe(Math.round(got / lines[0]!['data']!.toString().length))
+  })
+
   it('captures 50 concurrent flows with no cross-flow mixing', async () => {
     const tags = Array.from({ length: 50 }, () => tag())
     const results = await Promise.all(
