@@ -206,6 +206,31 @@ describe('attachMonitor / createMonitor', () => {
     expect(a).toContain('$ git status --short')
   })
 
+  it('bytes re-chunked at random split points (seeded) give the same screen as the file, malformed line included', async () => {
+    const text = fixtureText('codex-turn.jsonl') + '{"broken\n' + fixtureText('claude-code-turn.jsonl')
+    const f = join(dir, 'rechunk.jsonl')
+    writeFileSync(f, text)
+    const fromFile = new Sink()
+    await runMonitor({ source: f, output: fromFile, replay: true, delayMs: 0, sessionGuardMs: 10_000_000 })
+    const bytes = Buffer.from(text)
+    for (const seed of [1, 2, 3, 4]) {
+      const rnd = prng(seed)
+      async function* chunks() {
+        let i = 0
+        while (i < bytes.length) {
+          const n = 1 + Math.floor(rnd() * 200)
+          yield bytes.subarray(i, i + n) // splits UTF-8 characters and escapes too
+          i += n
+        }
+      }
+      const out = new Sink()
+      await runMonitor({ source: readBatches(chunks(), { file: f }), output: out, sessionGuardMs: 10_000_000 })
+      expect(out.text).toBe(fromFile.text)
+    }
+    expect(fromFile.text).toMatch(/rechunk\.jsonl:159 .*malformed JSON/)
+    expect(fromFile.text).toContain('$ printf "café\\n" && ls -la src/')
+  })
+
   it('a malformed-line warning is shown once even if reported twice', async () => {
     const out = new Sink()
     const m = createMonitor({ output: out })

@@ -71,6 +71,16 @@ describe('terminal writer', () => {
     )
   })
 
+  it('after a backtrack the line prefix is written again (the erased row took it along)', async () => {
+    const out = new Sink({ tty: true })
+    const w = createTerminalWriter({ output: out, ansi: true, showTime: true, time: () => Date.UTC(2026, 0, 1, 12, 0, 0, 0) })
+    w.write(toolCall.slice(0, 2))
+    await tick()
+    w.write(toolCall.slice(2))
+    await w.end()
+    expect(out.text).toBe('12:00:00.000 shell {"command":["bash","-lc"\r\x1b[2K12:00:00.000 $ ls -la\n')
+  })
+
   it('notices close an open row and carry no card prefix', async () => {
     const out = new Sink()
     const w = createTerminalWriter({ output: out, showFlowId: true })
