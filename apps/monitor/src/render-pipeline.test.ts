@@ -53,6 +53,14 @@ describe('render pipeline on the fixtures', () => {
     expect(stats.ended).toBe(2)
   })
 
+  it('card headers carry the time the flow started (its first record), not the wall clock', () => {
+    const recs = fixtureRecords('claude-code-turn.jsonl')
+    const { ops } = run(recs)
+    const headers = ops.filter((o) => o.op === 'header')
+    const starts = recs.filter((r) => r.type === 'flow').map((r) => Date.parse(String(r.ts)))
+    expect(headers.map((h) => h.op === 'header' && h.ts)).toEqual(starts)
+  })
+
   it('Codex turn: shell bash -lc, shell_command and exec_command become $ lines; apply_patch shows raw; reasoning summary', () => {
     const { text } = run(fixtureRecords('codex-turn.jsonl'))
     expect(text).toContain('$ cd repo && npm test -- tests/parse.test.ts 2>&1 | tail -n 20\n')

@@ -99,6 +99,8 @@ interface FlowView {
   /** Clock time the terminal event came; the end line waits for flow_end until grace passes. */
   endPendingSince: number | undefined
   ops: RenderOp[]
+  /** `ts` of the flow's first record: the time its card header shows. */
+  startTs: string | undefined
 }
 
 const MAX_ENDED_REMEMBERED = 4096
@@ -176,13 +178,14 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   const sessions = opts.sessions && opts.sessions.length > 0 ? opts.sessions : undefined
   const clients = opts.clients && opts.clients.length > 0 ? new Set(opts.clients) : undefined
   const onJson = opts.onJson
-  // Headers carry the capture time of the record that opened them, not the wall clock.
+  // Headers carry the capture time the flow started (its first record), not the wall clock.
   const emit = (ops: RenderOp[]): void => {
     if (ops.length === 0) return
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as RenderOp
       if (op.op === 'header') {
-        const t = recordTime()
+        const start = views.get(op.flow_id)?.startTs ?? ended.get(op.flow_id)
+        const t = (start !== undefined ? tsMs(start) : undefined) ?? recordTime()
         if (t > 0) ops[i] = { ...op, ts: t }
       }
     }
@@ -206,7 +209,8 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   const screen = createScreenController({ now, sessionGuardMs: opts.sessionGuardMs ?? 2000 })
   const views = new Map<string, FlowView>()
   // Flows already ended (or filtered out): late records for them are ignored. Bounded.
-  const ended = new Map<string, boolean>()
+  // Value: the flow's first record time, for a header shown after the flow ended.
+  const ended = new Map<string, string | undefined>()
   const pendingEnds = new Set<FlowView>()
   // Parsed lazily: Date.parse per record is measurable at 50k records/s.
   let lastTs: string | undefined
@@ -221,8 +225,8 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   }
   const stats: RenderPipelineStats = { records: 0, events: 0, flows: 0, filteredFlows: 0, ended: 0, streamErrors: 0, liveFlows: 0 }
 
-  function remember(flow_id: string, filtered: boolean): void {
-    ended.set(flow_id, filtered)
+  function remember(v: FlowView): void {
+    ended.set(v.flow_id, v.startTs)
     if (ended.size > MAX_ENDED_REMEMBERED) {
       const first = ended.keys().next()
       if (!first.done) ended.delete(first.value)
@@ -242,7 +246,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       stats.filteredFlows++
       views.delete(v.flow_id)
       pendingEnds.delete(v)
-      remember(v.flow_id, true)
+      remember(v)
       return
     }
     const meta: { flow_id: string; session_id: string; client?: string } = { flow_id: v.flow_id, session_id: v.session_id }
@@ -267,6 +271,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       lineOpen: false,
       endPendingSince: undefined,
       ops: [],
+      startTs: typeof r.ts === 'string' ? r.ts : undefined,
     }
     views.set(r.flow_id, v)
     return v
@@ -395,7 +400,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   function finishFlow(v: FlowView): void {
     pendingEnds.delete(v)
     views.delete(v.flow_id)
-    remember(v.flow_id, false)
+    remember(v)
     const info = registry.get(v.flow_id)
     stats.ended++
     if (onJson) return
@@ -497,7 +502,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
             // A request that never streamed and whose end was never seen: nothing to show.
             views.delete(v.flow_id)
             pendingEnds.delete(v)
-            remember(v.flow_id, false)
+            remember(v)
             emit(screen.finish(v.flow_id, 'DEAD'))
             registry.remove(v.flow_id)
           } else finishFlow(v)
