@@ -854,18 +854,49 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         m._onWebSocketServerConnect(true, ws as never, req)
       })
       innerWss.on('error', (err) => log.debug({ err }, 'inner websocket server error'))
-      await new Promise<void>((resolve, reject) => {
-        const onErr = (err: Error): void => reject(new ProxyCaptureError('LISTEN_FAILED', `could not listen on ${host}:${boundPort}: ${err.message}`, { cause: err }))
+      const listened = new Promise<void>((resolve, reject) => {
+        let listening = false
+        const onErr = (err: Error): void => {
+          if (listening) {
+            log.error({ err }, 'proxy server error')
+            return
+          }
+          reject(
+            new ProxyCaptureError(
+              'LISTEN_FAILED',
+              `could not listen on ${host}:${boundPort}: ${err.message}${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (another proxy running? pass another port, or 0 for a free one)' : ''}`,
+              { cause: err },
+            ),
+          )
+        }
+        // http-mitm-proxy creates its server only after loading the CA and reports a failed
+        // bind only as an 'error' event on it: catch the server as it is assigned.
+        let hs: import('node:http').Server | undefined
+        Object.defineProperty(m, 'httpServer', {
+          configurable: true,
+          enumerable: true,
+          get: () => hs,
+          set: (v: import('node:http').Server | undefined) => {
+            hs = v
+            v?.on('error', onErr)
+          },
+        })
         m.listen({ host, port: boundPort, sslCaDir: ca?.dir ?? '', keepAlive: true, httpAgent, httpsAgent }, ((err?: Error) => {
           if (err) onErr(err)
-          else resolve()
+          else {
+            listening = true
+            resolve()
+          }
         }) as () => void)
-        // listen() reports bind failures only as a server 'error' event.
-        queueMicrotask(() => {
-          const srv = (m as unknown as { httpServer?: import('node:http').Server }).httpServer
-          srv?.once('error', onErr)
-        })
       })
+      try {
+        await listened
+      } catch (err) {
+        // Nothing was captured yet: release the sink files so a retry on another port is clean.
+        await Promise.all(sinks.map((sk) => sk.close().catch(() => undefined)))
+        sinks = []
+        throw err
+      }
       const srv = (m as unknown as { httpServer: import('node:http').Server }).httpServer
       srv.requestTimeout = 0
       srv.on('connection', (s: Socket) => {

@@ -351,6 +351,11 @@ describe('capture proxy over real TLS', () => {
     await p2.stop()
   })
 
+  it('reports a port already in use as LISTEN_FAILED instead of hanging', async () => {
+    const p2 = createCaptureProxy({ port: proxy.port, caDir: join(root, 'ca'), logDir: join(root, 'logs-busy') })
+    await expect(p2.start()).rejects.toMatchObject({ code: 'LISTEN_FAILED', message: expect.stringMatching(/EADDRINUSE/) })
+  })
+
   it('refuses a non-loopback bind unless asked', () => {
     expect(() => createCaptureProxy({ host: '0.0.0.0' })).toThrow(/loopback/)
   })
