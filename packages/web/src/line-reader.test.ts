@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readLinesAt, scanForFlow } from './line-reader.js'
+import { readLinesAt, scanForFlow, searchFlows } from './line-reader.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'agenttap-web-lr-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -56,5 +56,24 @@ describe('scanForFlow', () => {
   })
   it('returns nothing for a missing file', async () => {
     expect(await scanForFlow(join(dir, 'nope.jsonl'), 'f1')).toEqual([])
+  })
+})
+
+describe('searchFlows', () => {
+  it('finds a needle in lines that straddle the 4 MiB read chunks, case-insensitively, with ids in their original case', async () => {
+    const path = join(dir, 'big.jsonl')
+    const lines: string[] = []
+    for (let i = 0; i < 100; i++) {
+      const mark = i % 9 === 4 ? (i === 40 ? 'the Needle-\\u03a9 here' : 'the Needle-Ω here') : 'nothing'
+      lines.push(JSON.stringify({ type: 'sse', flow_id: `Flow-${i}`, data: `${'y'.repeat(97_000 + i)} ${mark}` }))
+    }
+    writeFileSync(path, `${lines.join('\n')}\n`)
+    const r = await searchFlows([path, join(dir, 'missing.jsonl')], 'NEEDLE-Ω')
+    expect(r.flowIds.sort()).toEqual(['Flow-13', 'Flow-22', 'Flow-31', 'Flow-4', 'Flow-40', 'Flow-49', 'Flow-58', 'Flow-67', 'Flow-76', 'Flow-85', 'Flow-94'].sort())
+    expect(r.truncated).toBe(false)
+    expect((await searchFlows([path], 'needle-ω')).flowIds).toEqual([]) // non-ASCII matches as typed
+    const capped = await searchFlows([path], 'needle', { limit: 2 })
+    expect(capped.flowIds).toHaveLength(2)
+    expect(capped.truncated).toBe(true)
   })
 })

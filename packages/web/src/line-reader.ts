@@ -144,3 +144,93 @@ export async function scanForFlow(
   }
   return out
 }
+
+/** Result of {@link searchFlows}. */
+export interface SearchResult {
+  flowIds: string[]
+  scannedBytes: number
+  /** Stopped early: `limit` flows found or `maxBytes` scanned. */
+  truncated: boolean
+}
+
+const FLOW_ID_KEY = '"flow_id":"'
+
+/**
+ * Finds the flows whose records contain `query` anywhere (prompts, tool results, streamed text,
+ * tool arguments) by scanning the raw JSONL bytes, ignoring the case of ASCII letters: the query
+ * is looked for as written, JSON-escaped once (request bodies) and twice (event data inside
+ * `data` strings), with non-ASCII also as `\uXXXX`. Text split across stream deltas is not found
+ * as one piece.
+ */
+export async function searchFlows(
+  paths: readonly string[],
+  query: string,
+  opts: { limit?: number; maxBytes?: number; signal?: AbortSignal } = {},
+): Promise<SearchResult> {
+  const limit = opts.limit ?? 1000
+  const maxBytes = opts.maxBytes ?? 2 * 1024 * 1024 * 1024
+  const once = JSON.stringify(query).slice(1, -1)
+  const twice = JSON.stringify(once).slice(1, -1)
+  // Providers that escape non-ASCII (`\u00e9`) in their JSON.
+  const asciiOnce = once.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  const asciiTwice = JSON.stringify(asciiOnce).slice(1, -1)
+  // latin1 keeps one char per byte (and toLowerCase keeps the length), so positions in the
+  // lowered text are positions in the raw text, and UTF-8 needles match byte by byte. The same
+  // byte-wise lowering is applied to the needles: ASCII letters match in any case, other
+  // characters as typed.
+  const needles = [...new Set([query, once, twice, asciiOnce, asciiTwice])].map((n) => Buffer.from(n, 'utf8').toString('latin1').toLowerCase())
+  const found = new Set<string>()
+  let scanned = 0
+  let truncated = false
+  const chunk = Buffer.allocUnsafe(4 * 1024 * 1024)
+  outer: for (const path of paths) {
+    let fh: FileHandle
+    try {
+      fh = await open(path, 'r')
+    } catch {
+      continue
+    }
+    try {
+      let pos = 0
+      let carry = ''
+      for (;;) {
+        if (opts.signal?.aborted) break outer
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos)
+        if (bytesRead === 0) break
+        pos += bytesRead
+        scanned += bytesRead
+        const raw = carry + chunk.toString('latin1', 0, bytesRead)
+        const low = raw.toLowerCase()
+        const lastNl = low.lastIndexOf('\n')
+        const upto = lastNl === -1 ? 0 : lastNl + 1
+        for (const n of needles) {
+          let at = low.indexOf(n)
+          while (at !== -1 && at < upto) {
+            const ls = low.lastIndexOf('\n', at) + 1
+            const le = low.indexOf('\n', at)
+            const k = raw.indexOf(FLOW_ID_KEY, ls)
+            if (k !== -1 && k < le) {
+              const start = k + FLOW_ID_KEY.length
+              const end = raw.indexOf('"', start)
+              if (end !== -1 && end < le) found.add(Buffer.from(raw.slice(start, end), 'latin1').toString('utf8'))
+            }
+            if (found.size >= limit) {
+              truncated = true
+              break outer
+            }
+            at = low.indexOf(n, le + 1)
+          }
+        }
+        carry = raw.slice(upto)
+        if (carry.length > 16 * 1024 * 1024) carry = '' // a runaway line: skip it
+        if (scanned >= maxBytes) {
+          truncated = true
+          break outer
+        }
+      }
+    } finally {
+      await fh.close()
+    }
+  }
+  return { flowIds: [...found], scannedBytes: scanned, truncated }
+}

@@ -14,7 +14,7 @@ export const INDEX_HTML = `<!doctype html>
   <span class="brand">agenttap</span>
   <span id="live" class="live off" title="live updates">● connecting</span>
   <span id="count" class="count"></span>
-  <input id="q" type="search" placeholder="search flows, sessions, models, prompts  ( / )" title="/ search · j k move · 1-4 tabs · Esc close" autocomplete="off" spellcheck="false">
+  <input id="q" type="search" placeholder="search flows, sessions, models, prompts  ( / ) · Enter: search inside bodies" title="/ search · Enter search inside request and response bodies · j k move · 1-4 tabs · Esc close" autocomplete="off" spellcheck="false">
   <select id="f-session" title="session"><option value="">all sessions</option></select>
   <select id="f-client" title="client"><option value="">all clients</option></select>
   <select id="f-outcome" title="outcome"><option value="">any outcome</option></select>

@@ -7,6 +7,7 @@ import { follow, readJsonl, type CaptureRecord, type JsonlError } from '@agentta
 import { capturePaths, lastLineStart, loadFlow, readSseAt, resolveBody, type CapturePaths } from './capture-store.js'
 import { renderConversation, type SseLike } from './conversation.js'
 import { WebError } from './errors.js'
+import { searchFlows } from './line-reader.js'
 import { createFlowIndex, type FlowEntry, type FlowIndex } from './flow-index.js'
 import { INDEX_HTML, APP_CSS } from './page.js'
 import { buildRequestView } from './request-view.js'
@@ -513,6 +514,15 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       return openStream(req, res)
     }
     if (p === '/api/status') return json(res, status())
+    if (p === '/api/search') {
+      const q = u.searchParams.get('q') ?? ''
+      if (q.trim().length < 2 || q.length > 200) return json(res, { error: 'q: expected 2 to 200 characters' }, 400)
+      // Stop scanning when the page goes away (a new search replaces the old one).
+      const ac2 = new AbortController()
+      res.on('close', () => ac2.abort())
+      const r = await searchFlows([paths.flows, paths.lines], q, { signal: ac2.signal })
+      return json(res, { q, flow_ids: r.flowIds, scanned_bytes: r.scannedBytes, truncated: r.truncated })
+    }
     if (p === '/api/flows') return json(res, snapshot())
     let m = /^\/api\/flows\/([^/]+)(\/events|\/request)?$/.exec(p)
     if (m) {

@@ -153,6 +153,11 @@ describe('web view in a real browser (chromium)', () => {
     await page.fill('#q', 'overloaded')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
     expect(await page.locator('#rows tr.flow-row').getAttribute('data-flow-id')).toBe('err-anthropic-1')
+    // Enter searches inside the bodies: "jitter" is only in trunc-1's streamed text.
+    await page.fill('#q', 'jitter')
+    await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(0)
+    await page.press('#q', 'Enter')
+    await expect.poll(async () => page.locator('#rows tr.flow-row').evaluateAll((r) => r.map((x) => (x as HTMLElement).dataset['flowId']))).toEqual(['trunc-1'])
     await page.fill('#q', 'apply_patch')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
     await page.fill('#q', '')

@@ -178,6 +178,15 @@ describe('web server over a capture dir (files followed)', () => {
     expect(s.findings[0]?.call_id).toBe('toolu_web1')
   })
 
+  it('searches inside request and response bodies, case-insensitively, JSON escapes included', async () => {
+    const q = async (text: string) => JSON.parse((await get(port, `/api/search?q=${encodeURIComponent(text)}`, auth())).body) as { flow_ids: string[]; truncated: boolean }
+    expect((await q('JITTER')).flow_ids).toEqual(['trunc-1']) // streamed text, escaped inside data
+    expect((await q('OVERLOADED')).flow_ids).toContain('err-anthropic-1')
+    expect((await q('tests/parse.test.ts')).flow_ids).toEqual(expect.arrayContaining(['cx-turn-1', 'cx-turn-2'])) // request bodies
+    expect((await q('zzz-not-there')).flow_ids).toEqual([])
+    expect((await get(port, '/api/search?q=x', auth())).status).toBe(400)
+  })
+
   it('only GET', async () => {
     const r = await new Promise<number>((resolve) => {
       const req = request({ host: '127.0.0.1', port, path: '/api/flows', method: 'POST', headers: { host: `127.0.0.1:${port}`, ...auth() } }, (res) => {

@@ -87,6 +87,7 @@ function matches(f: FlowSummary): boolean {
   if (fOutcome.value && outcomeOf(f) !== fOutcome.value) return false
   const needle = q.value.trim().toLowerCase()
   if (needle) {
+    if (deep && deep.q === q.value.trim() && deep.ids.has(f.flow_id)) return true
     const hay = [f.flow_id, f.session_id, f.model, f.client, f.url, f.prompt, f.error, f.stop_reason, outcomeOf(f), f.subagent, String(f.status ?? ''), ...(f.tool_names ?? [])]
       .filter(Boolean)
       .join('\n')
@@ -179,7 +180,8 @@ function renderList(): void {
       return el
     }),
   )
-  $('count').textContent = `${all.length} of ${flows.size} flows${status && !status.history_loaded ? ' · loading history…' : ''}`
+  const deepNote = deep && deep.q === q.value.trim() ? ` · ${deep.ids.size}${deep.truncated ? '+' : ''} found in bodies` : ''
+  $('count').textContent = `${all.length} of ${flows.size} flows${deepNote}${status && !status.history_loaded ? ' · loading history…' : ''}`
   if (scrollToSelected) {
     scrollToSelected = false
     body.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' })
@@ -201,6 +203,26 @@ $('rows').addEventListener('click', (ev) => {
   if (tr?.dataset['flowId']) navigate(tr.dataset['flowId'], tab === 'session' ? 'conversation' : tab)
 })
 for (const el of [q, fSession, fClient, fOutcome]) el.addEventListener('input', queueList)
+
+/** Enter in the search box: the server scans the capture files (prompts, responses, tool calls). */
+let deep: { q: string; ids: Set<string>; truncated: boolean } | undefined
+async function deepSearch(): Promise<void> {
+  const text = q.value.trim()
+  if (text.length < 2) return
+  $('count').textContent = 'searching request and response bodies…'
+  try {
+    const r = await getJson<{ flow_ids: string[]; truncated: boolean }>(`/api/search?q=${encodeURIComponent(text)}`)
+    if (q.value.trim() !== text) return
+    deep = { q: text, ids: new Set(r.flow_ids), truncated: r.truncated }
+  } catch (err) {
+    $('count').textContent = `search failed: ${(err as Error).message}`
+    return
+  }
+  queueList()
+}
+q.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter') void deepSearch()
+})
 
 // ---- live stream ---------------------------------------------------------------------------
 
