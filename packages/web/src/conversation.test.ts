@@ -37,6 +37,17 @@ describe('renderConversation', () => {
     expect(styled(two.lines, 'tool').join('\n')).toContain('*** Begin Patch')
   })
 
+  it('renders Codex over WebSocket (text frames, no SSE event names) the same as over SSE', () => {
+    const recs = fixtureRecords('codex-turn')
+    const flow = recs.find((r) => r['type'] === 'flow' && r['flow_id'] === 'cx-turn-1') as { flow_id: string; url?: string; provider?: string; client?: string }
+    const sse = recs.filter((r) => r['type'] === 'sse' && r['flow_id'] === 'cx-turn-1') as unknown as SseLike[]
+    const ws = sse.map(({ event: _e, ...r }) => ({ ...r, transport: 'ws' as const }))
+    const a = renderConversation(flow, sse)
+    const b = renderConversation({ ...flow, url: 'wss://chatgpt.com/backend-api/codex/responses' }, ws)
+    expect(b.commands).toEqual(a.commands)
+    expect(b.lines).toEqual(a.lines)
+  })
+
   it('marks a stream that died mid-text as incomplete and keeps the text', () => {
     const r = render('truncated-stream', 'trunc-1')
     expect(text(r.lines)).toContain('exponential backoff')

@@ -187,6 +187,42 @@ describe('web server over a capture dir (files followed)', () => {
     expect((await get(port, '/api/search?q=x', auth())).status).toBe(400)
   })
 
+  it('holds at most 32 live page connections and frees a slot when a page closes', async () => {
+    const open: import('node:http').ClientRequest[] = []
+    const statuses: number[] = []
+    for (let i = 0; i < 33; i++) {
+      statuses.push(
+        await new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/api/stream', headers: { host: `127.0.0.1:${port}`, ...auth() } }, (res) => {
+            resolve(res.statusCode ?? 0)
+            res.resume()
+          })
+          req.on('error', (e) => (open.includes(req) ? undefined : reject(e)))
+          req.end()
+          open.push(req)
+        }),
+      )
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(32)
+    expect(statuses[32]).toBe(503)
+    open[0]?.destroy()
+    let again = 0
+    for (let i = 0; i < 100 && again !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+      again = await new Promise<number>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/stream', headers: { host: `127.0.0.1:${port}`, ...auth() } }, (res) => {
+          resolve(res.statusCode ?? 0)
+          res.resume()
+        })
+        req.on('error', () => resolve(0))
+        req.end()
+        open.push(req)
+      })
+    }
+    expect(again).toBe(200)
+    for (const r of open) r.destroy()
+  })
+
   it('only GET', async () => {
     const r = await new Promise<number>((resolve) => {
       const req = request({ host: '127.0.0.1', port, path: '/api/flows', method: 'POST', headers: { host: `127.0.0.1:${port}`, ...auth() } }, (res) => {
