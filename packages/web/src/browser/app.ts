@@ -363,7 +363,15 @@ function renderConversation(d: FlowDetail): HTMLElement {
   )
   if (d.problems.length) box.appendChild(h('div', { class: 'problem-list' }, ...d.problems.slice(0, 20).map((p) => h('div', null, `⚠ ${p}`))))
   const conv = h('div', { class: 'conv', id: 'conversation' })
-  for (const l of d.lines) conv.appendChild(spans(l))
+  // Very long streams: the tail first (where a live flow grows), earlier lines on request.
+  const TAIL = 3000
+  const start = Math.max(0, d.lines.length - TAIL)
+  if (start > 0) {
+    const b = h('button', { class: 'more' }, `show ${start.toLocaleString()} earlier lines`)
+    b.addEventListener('click', () => b.replaceWith(...d.lines.slice(0, start).map(spans)))
+    conv.appendChild(b)
+  }
+  for (const l of start > 0 ? d.lines.slice(start) : d.lines) conv.appendChild(spans(l))
   if (d.lines.length === 0) conv.appendChild(h('div', { class: 'note' }, s.state === 'streaming' ? 'waiting for the response…' : 'no events captured for this flow'))
   box.appendChild(conv)
   return box
