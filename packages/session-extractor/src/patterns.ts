@@ -38,14 +38,19 @@ export const KEY_SOURCE = [
 
 /**
  * Credentials known by their context. Groups: 1, 2, 3 URL / form parameter (lead `?`, `&`,
- * `#` or `&amp;`, name, value; a value starting with `=`, `$`, a bracket, `,` or `;` is code, not a parameter); 4 URL userinfo password (`scheme://user:PASSWORD@host`);
- * 5, 6, 7, 8 assignment (keyword, separator before `:`/`=`, separator after, value).
+ * `#` or `&amp;`, name, value; a value starting with `=`, `$`, a bracket, `,` or `;` is code,
+ * not a parameter); 4, 5, 6, 7 assignment (keyword, separator before `:`/`=`, separator after, value).
  */
 export const CONTEXT_SOURCE = [
   String.raw`([?&#]|&amp;)([A-Za-z][A-Za-z0-9_-]{0,63})=([^&#\s"'<>\\=$({)}\],;][^&#\s"'<>\\]{0,8191})`,
-  String.raw`:(?<=\/\/[^\/:@\s\[]{0,64}:)([^\/@\s:]{1,256})@`,
   String.raw`[:=](?<=(${ASSIGN_KEYWORDS})(\\?["']?[ \t]{0,3})[:=])([ \t]{0,3}\\?["']?)([^\s"'\\,;&<>(){}\[\]]{1,8192})`,
 ].join('|')
+
+/**
+ * URL userinfo password (`scheme://user:PASSWORD@host`), group 1. Its own pass: inside a
+ * parameter or assignment value it would otherwise be hidden by the longer match.
+ */
+export const USERINFO_SOURCE = String.raw`:(?<=\/\/[^\/:@\s\[]{0,64}:)([^\/@\s:]{1,256})@`
 
 /**
  * A whole text that is a form body (`refresh_token=…&grant_type=…`): groups 1 name, 2 value of

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import { SessionExtractorError } from './errors.js'
-import { CONTEXT_SOURCE, KEY_SOURCE, LEADING_PARAM_RE, NOT_SECRET_NAMES, PEM_SOURCE, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, VENDOR_PREFIX_RE } from './patterns.js'
+import { CONTEXT_SOURCE, KEY_SOURCE, LEADING_PARAM_RE, NOT_SECRET_NAMES, PEM_SOURCE, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, USERINFO_SOURCE, VENDOR_PREFIX_RE } from './patterns.js'
 import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './types.js'
 
 /** Every marker starts with this; text that already holds a marker is not redacted twice. */
@@ -15,6 +15,8 @@ function isRedacted(v: string): boolean {
   return ALREADY_RE.test(v)
 }
 const ENTRY_OVERHEAD = 48
+/** Rescans of declined candidates per pass and text (keeps adversarial input linear). */
+const MAX_REWINDS = 4096
 const utf8Strict = new TextDecoder('utf-8', { fatal: true })
 const HAS_DIGIT = /\d/
 const HAS_LETTER = /[A-Za-z]/
@@ -170,19 +172,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   if (hashKey !== undefined && (typeof hashKey !== 'string' || hashKey === '')) throw new SessionExtractorError('INVALID_OPTION', 'createRedactor: expected hashKey to be a non-empty string')
   const trackPaths = allowPaths.size > 0
 
-  // One regex per pass and per recursion depth: a declined match rescans its value with a
-  // fresh instance so the outer exec loop's lastIndex is untouched.
-  const passRegexes: RegExp[][] = []
-  function passRe(pass: 0 | 1 | 2, depth: number): RegExp {
-    let row = passRegexes[depth]
-    if (row === undefined) {
-      row = [new RegExp(PEM_SOURCE, 'g'), new RegExp(KEY_SOURCE, 'g'), new RegExp(CONTEXT_SOURCE, 'g')]
-      passRegexes[depth] = row
-    }
-    const re = row[pass] as RegExp
-    re.lastIndex = 0
-    return re
-  }
+  // One regex object per pass, reused (lastIndex is reset before each scan).
+  const passRegexes = [new RegExp(PEM_SOURCE, 'g'), new RegExp(KEY_SOURCE, 'g'), new RegExp(CONTEXT_SOURCE, 'g'), new RegExp(USERINFO_SOURCE, 'g')]
 
   function marker(secret: string): string {
     const h = hashKey === undefined ? createHash('sha256').update(secret).digest('hex') : createHmac('sha256', hashKey).update(secret).digest('hex')
@@ -215,22 +206,29 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return { from: match.length - value.length, to: match.length, rep: markKey(value) }
   }
 
+  // Ends of PEM blocks found in the current text: what follows one starts fresh, as it will
+  // after the block becomes a marker (so redacting twice finds nothing new).
+  let pemEnds: number[] = []
+  function boundary(s: string, at: number, dash: boolean): boolean {
+    return atBoundary(s, at, dash) || pemEnds.includes(at)
+  }
+
   function decideKey(m: RegExpExecArray, s: string): Decision {
     const match = m[0]
     if (m[1] !== undefined) {
-      if (!atBoundary(s, m.index, true)) return undefined
+      if (!boundary(s, m.index, true)) return undefined
       const prefix = m[1]
       const rest = m[2] ?? ''
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
       const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' || prefix === 'sess-' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
       return ok ? whole(match, `${prefix}${marker(match)}`) : undefined
     }
-    if (m[3] !== undefined) return atBoundary(s, m.index, false) ? whole(match, marker(match)) : undefined
+    if (m[3] !== undefined) return boundary(s, m.index, false) ? whole(match, marker(match)) : undefined
     if (m[4] !== undefined) return whole(match, marker(match))
     if (m[5] !== undefined) {
       const cred = m[6] ?? ''
       const head = match.length - cred.length
-      if (!atBoundary(s, m.index, false)) return head
+      if (!boundary(s, m.index, false)) return head
       const scheme = m[5].toLowerCase()
       const ok = scheme === 'basic' ? isBasicCredential(cred) : scheme === 'bearer' ? looksRandom(cred, 12) || cred.length >= 32 : looksRandom(cred, 16)
       return ok ? tail(match, cred) : head
@@ -249,10 +247,9 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       const value = m[3] ?? ''
       return isSecretParam(m[2], value) ? tail(match, value) : match.length - value.length
     }
-    if (m[4] !== undefined) return isRedacted(m[4]) ? undefined : { from: 1, to: match.length - 1, rep: markKey(m[4]) }
-    if (m[5] !== undefined) {
-      const keyword = m[5]
-      const value = m[8] ?? ''
+    if (m[4] !== undefined) {
+      const keyword = m[4]
+      const value = m[7] ?? ''
       const head = match.length - value.length
       const k = keyword.toLowerCase()
       // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
@@ -264,20 +261,29 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return undefined
   }
 
-  function scan(pass: 0 | 1 | 2, s: string, base: number, spans: SecretSpan[], depth: number): void {
-    const re = passRe(pass, depth)
+  function decide(pass: number, m: RegExpExecArray, s: string): Decision {
+    if (pass === 1) return decideKey(m, s)
+    if (pass === 2) return decideContext(m)
+    if (pass === 3) return m[1] === undefined || isRedacted(m[1]) ? undefined : { from: 1, to: m[0].length - 1, rep: markKey(m[1]) }
+    return whole(m[0], marker(m[0]))
+  }
+
+  function scan(pass: 0 | 1 | 2 | 3, s: string, spans: SecretSpan[]): void {
+    const re = passRegexes[pass] as RegExp
+    re.lastIndex = 0
+    // A declined candidate (`Bearer` + a word, `?q=` + a value) is rescanned from its value on,
+    // to the end of the text: its value may hold a secret, or a keyword whose secret follows.
+    // Bounded, so adversarial text cannot make the scan quadratic.
+    let rewinds = 0
     for (let m = re.exec(s); m !== null; m = re.exec(s)) {
       const end = m.index + m[0].length
       // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
       if (s.startsWith(REDACTED_PREFIX, end)) continue
       // Nor is anything that starts inside a marker (its `:`).
       if (m.index >= 9 && s.startsWith('[REDACTED', m.index - 9)) continue
-      const d = pass === 0 ? whole(m[0], marker(m[0])) : pass === 1 ? decideKey(m, s) : decideContext(m)
-      if (typeof d === 'object') spans.push({ start: base + m.index + d.from, end: base + m.index + d.to, replacement: d.rep })
-      else if (typeof d === 'number' && depth < 3 && m[0].length - d >= 12) {
-        scan(pass, m[0].slice(d), base + m.index + d, spans, depth + 1)
-        re.lastIndex = end
-      }
+      const d = decide(pass, m, s)
+      if (typeof d === 'object') spans.push({ start: m.index + d.from, end: m.index + d.to, replacement: d.rep })
+      else if (typeof d === 'number' && d > 0 && d < m[0].length && rewinds++ < MAX_REWINDS) re.lastIndex = m.index + d
     }
   }
 
@@ -317,14 +323,21 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     if (typeof s !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.findSecrets: expected a string, received ${typeof s}`)
     const spans: SecretSpan[] = []
     if (s.length < 8) return spans
-    if (s.includes('PRIVATE KEY-----')) scan(0, s, 0, spans, 0)
-    scan(1, s, 0, spans, 0)
+    pemEnds = []
+    if (s.includes('PRIVATE KEY-----')) {
+      scan(0, s, spans)
+      for (const sp of spans) pemEnds.push(sp.end)
+    }
+    scan(1, s, spans)
     const lead = LEADING_PARAM_RE.exec(s)
-    if (lead !== null && lead[1] !== undefined && lead[2] !== undefined && isSecretParam(lead[1], lead[2])) {
+    // A value already holding a marker was handled when the text was redacted before (the
+    // marker may have replaced the whitespace that kept the text from looking like a form).
+    if (lead !== null && lead[1] !== undefined && lead[2] !== undefined && !lead[2].includes('[REDACTED') && isSecretParam(lead[1], lead[2])) {
       const from = lead[1].length + 1
       spans.push({ start: from, end: from + lead[2].length, replacement: markKey(lead[2]) })
     }
-    scan(2, s, 0, spans, 0)
+    scan(2, s, spans)
+    if (s.includes('//')) scan(3, s, spans)
     for (const { re: x, named } of extras) {
       x.lastIndex = 0
       for (let m = x.exec(s); m !== null; m = x.exec(s)) {
