@@ -183,6 +183,7 @@ export function createMonitor(opts: MonitorOptions): Monitor {
     ...(opts.flowEndGraceMs !== undefined ? { flowEndGraceMs: opts.flowEndGraceMs } : {}),
     ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
     ...(opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {}),
+    ...((opts.ansi ?? isTty) ? {} : { preview: false }),
     ...(isTty
       ? {
           previewChars: () => {

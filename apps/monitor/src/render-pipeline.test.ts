@@ -83,6 +83,38 @@ describe('render pipeline on the fixtures', () => {
     expect(endLines.every((o) => o.op === 'text' && o.style === 'error')).toBe(true)
   })
 
+  it('parallel tool calls (Chat Completions, interleaved deltas) are shown one after another, each as $ <command>', () => {
+    const base = { v: 1, ts: '2026-11-20T10:00:00.000Z', session_id: 's-1', flow_id: 'chat1' }
+    const chunk = (tc: unknown[], finish?: string) =>
+      JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: tc }, finish_reason: finish ?? null }] })
+    const argsA = ['{"command":', '["bash","-lc",', '"ls -la', ' src"]}']
+    const argsB = ['{"command":', '["bash","-lc",', '"git status', ' --short"]}']
+    const datas = [
+      chunk([{ index: 0, id: 'call_a', type: 'function', function: { name: 'shell', arguments: '' } }]),
+      chunk([{ index: 1, id: 'call_b', type: 'function', function: { name: 'shell', arguments: '' } }]),
+    ]
+    for (let i = 0; i < argsA.length; i++) {
+      datas.push(chunk([{ index: 0, function: { arguments: argsA[i] } }]))
+      datas.push(chunk([{ index: 1, function: { arguments: argsB[i] } }]))
+    }
+    datas.push(JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] }), '[DONE]')
+    const recs = [
+      { ...base, type: 'flow', client: 'unknown', provider: 'openai', url: 'https://api.openai.com/v1/chat/completions' },
+      ...datas.map((data, seq) => ({ ...base, type: 'sse', seq, data })),
+    ]
+    const { text } = run(recs)
+    expect(text).toContain('$ ls -la src\n$ git status --short\n')
+  })
+
+  it('a multi-line error message is one error line', () => {
+    const base = { v: 1, ts: '2026-11-20T10:00:00.000Z', session_id: 's-1', flow_id: 'e1' }
+    const { text } = run([
+      { ...base, type: 'flow', client: 'claude-code', provider: 'anthropic', url: 'https://api.anthropic.com/v1/messages' },
+      { ...base, type: 'sse', seq: 0, event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'first line\nsecond line' } }) },
+    ])
+    expect(text).toContain('✗ api_error: first line second line\n')
+  })
+
   it('a truncated stream ends as dead/incomplete with the upstream outcome', () => {
     const { text } = run(fixtureRecords('truncated-stream.jsonl'))
     expect(text).toMatch(/✗ upstream_error \(incomplete\).*30\.4 s/)

@@ -1,13 +1,14 @@
 import {
+  createEventRenderer,
   createFlowRegistry,
   createScreenController,
   createToolCallRenderer,
-  pushText,
   sanitizeText,
   type CanonicalRecord,
+  type EventRenderer,
+  type EventRendererOptions,
   type FlowInfo,
   type RenderOp,
-  type ToolCallRenderer,
 } from '@agenttap/flow-fsm'
 import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer, type StreamRecord } from '@agenttap/stream-normalizer'
 
@@ -39,6 +40,11 @@ export interface RenderPipelineOptions {
   flowEndGraceMs?: number
   /** A STREAMING flow silent this long is shown as dead. @defaultValue 120000 */
   idleMs?: number
+  /**
+   * Raw tool-argument previews (erased by a backtrack once the call is understood). Off for
+   * pipes: nothing there can erase a row. @defaultValue true
+   */
+  preview?: boolean
   /** Diagnostics (malformed stream data, lifecycle defects), for `--verbose` logging. */
   onDiagnostic?(e: Error): void
   /**
@@ -93,7 +99,7 @@ interface FlowView {
   included: boolean | undefined
   normalizer: StreamNormalizer | undefined
   flowHint: { url?: string; provider?: string; client?: string }
-  renderer: ToolCallRenderer | undefined
+  renderer: EventRenderer | undefined
   kind: Kind | undefined
   lineOpen: boolean
   /** Clock time the terminal event came; the end line waits for flow_end until grace passes. */
@@ -196,8 +202,13 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
   createToolCallRenderer({ argsSubDeltas })
   const previewChars = opts.previewChars
   // The raw-argument preview must fit on one terminal row: the backtrack erases one row only.
-  const newRenderer = (): ToolCallRenderer =>
-    createToolCallRenderer(previewChars ? { argsSubDeltas, previewChars: Math.max(16, Math.floor(previewChars())) } : { argsSubDeltas })
+  const newRenderer = (): EventRenderer => {
+    const o: EventRendererOptions = { argsSubDeltas, showThinking: !functionOnly }
+    if (previewChars) o.previewChars = Math.max(16, Math.floor(previewChars()))
+    // No terminal to erase a row on: no raw previews at all.
+    if (opts.preview === false) o.preview = false
+    return createEventRenderer(o)
+  }
 
   const registry = createFlowRegistry({
     now,
@@ -303,70 +314,47 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
       if (e.type === 'message_end' && registry.get(v.flow_id)?.state !== 'STREAMING') markEnd(v)
       return
     }
-    const ops = v.ops
-    ops.length = 0
+    const r = (v.renderer ??= newRenderer())
+    let ops: RenderOp[]
     switch (e.type) {
       case 'text_delta':
         if (functionOnly || e.text === '') return
-        if (v.kind !== 'text') {
-          closeLine(v, ops)
-          v.kind = 'text'
-        }
-        pushText(ops, e.text, 'text')
+        ops = r.event(e)
+        v.kind = 'text'
         break
       case 'thinking_delta': {
         if (functionOnly || e.kind === 'signature' || e.text === '') return
-        if (v.kind !== 'thinking') {
-          closeLine(v, ops)
-          v.kind = 'thinking'
-          if (e.kind === 'redacted') {
-            ops.push({ op: 'text', text: '[redacted thinking]', style: 'dim' }, { op: 'newline' })
-            v.kind = 'other'
-            break
-          }
-          ops.push({ op: 'text', text: e.kind === 'summary' ? 'reasoning: ' : 'thinking: ', style: 'dim' })
+        ops = r.event(e)
+        if (v.kind !== 'thinking' && e.kind !== 'redacted') {
+          // Without colours (pipes, NO_COLOR) a label is what tells thinking from the answer.
+          const at = ops.findIndex((o) => o.op === 'text')
+          if (at !== -1) ops.splice(at, 0, { op: 'text', text: e.kind === 'summary' ? 'reasoning: ' : 'thinking: ', style: 'dim' })
         }
-        pushText(ops, e.text, 'thinking')
+        v.kind = 'thinking'
         break
       }
       case 'tool_call_start':
-        closeLine(v, ops)
-        v.kind = 'tool'
-        v.renderer ??= newRenderer()
-        ops.push(...v.renderer.start({ name: e.name, kind: e.kind, ...(e.call_id !== undefined ? { call_id: e.call_id } : {}) }))
-        break
       case 'tool_args_delta':
-        if (!v.renderer) {
-          v.renderer = newRenderer()
-          closeLine(v, ops)
-        }
+      case 'tool_call_end':
+        // flow-fsm's event renderer: `$ <command>` with backtrack, formatted arguments, and
+        // parallel calls (Chat Completions) shown one after another.
+        ops = r.event(e)
         v.kind = 'tool'
-        ops.push(...v.renderer.feed(e.delta))
         break
-      case 'tool_call_end': {
-        v.renderer ??= newRenderer()
-        if (v.renderer.mode === 'idle' || v.renderer.mode === 'ended') {
-          // No start seen (joined mid-call): show the whole call at once.
-          closeLine(v, ops)
-          ops.push(...v.renderer.start({ name: e.name, kind: e.kind }))
-          if (e.arguments !== '') ops.push(...v.renderer.feed(e.arguments))
-        }
-        const fin: { arguments?: string; parse_error?: string } = { arguments: e.arguments }
-        if (e.parse_error !== undefined) fin.parse_error = e.parse_error
-        ops.push(...v.renderer.end(fin))
+      case 'error': {
+        // The renderer keeps its row state; the line names the error type, else its code
+        // (Responses errors often carry only a code such as rate_limit_exceeded).
+        const text = `✗ ${sanitizeText(`${e.error_type ?? e.code ?? 'error'}${e.error_type && e.code ? ` (${e.code})` : ''}: ${e.message}`.replace(/\s*\n\s*/g, ' '))}`
+        ops = r.event(e)
+        const at = ops.findIndex((o) => o.op === 'text')
+        // Its message ops (split at newlines) up to the closing newline become one line, ours.
+        if (at !== -1) ops.splice(at, Math.max(1, ops.length - 1 - at), { op: 'text', text, style: 'error' })
         v.kind = 'other'
         break
       }
-      case 'error':
-        closeLine(v, ops)
-        ops.push(
-          { op: 'text', text: `✗ ${sanitizeText(`${e.error_type ?? e.code ?? 'error'}${e.error_type && e.code ? ` (${e.code})` : ''}: ${e.message}`.replace(/\s*\n\s*/g, ' '))}`, style: 'error' },
-          { op: 'newline' },
-        )
-        v.kind = 'other'
-        break
       case 'unknown': {
         if (functionOnly) return
+        ops = []
         closeLine(v, ops)
         const what = e.event ?? 'event'
         ops.push({ op: 'text', text: `? unknown ${sanitizeText(what)}${e.reason ? ` (${sanitizeText(e.reason)})` : ''}`, style: 'dim' }, { op: 'newline' })
@@ -374,7 +362,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
         break
       }
       case 'message_end':
-        if (v.renderer && v.renderer.mode !== 'idle' && v.renderer.mode !== 'ended') ops.push(...v.renderer.end())
+        ops = r.event(e)
         if (registry.get(v.flow_id)?.state === 'STREAMING') {
           // A WebSocket flow carries one response after another; it ends with its flow_end.
           if (!functionOnly) {
@@ -405,7 +393,7 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
     stats.ended++
     if (onJson) return
     const ops: RenderOp[] = []
-    if (v.renderer && v.renderer.mode !== 'idle' && v.renderer.mode !== 'ended') ops.push(...v.renderer.end())
+    if (v.renderer) ops.push(...v.renderer.end())
     if (info && !functionOnly) {
       closeLine(v, ops)
       const line = flowEndLine(info)
