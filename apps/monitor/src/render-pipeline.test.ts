@@ -206,7 +206,7 @@ describe('robustness', () => {
     const { text } = run(recs)
     expect(text).toContain('? unknown brand_new_event')
     expect(text).toContain('still here')
-    expect(text).toMatch(/■ done|■ completed/)
+    expect(text).toMatch(/^■ (end|done|completed)/m)
   })
 
   it('a flow that goes silent is shown as dead (idle) and dropped', () => {
@@ -293,6 +293,13 @@ describe('formatting', () => {
     expect(formatDuration(30432)).toBe('30.4 s')
     expect(formatDuration(125000)).toBe('2m05s')
   })
+  it('end line without a flow_end record: the stop reason leads', () => {
+    const recs = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.type !== 'flow_end')
+    const { text } = run(recs)
+    expect(text).toContain('■ tool_use · claude-sonnet-4-5-20250929 · in 9')
+    expect(text).toContain('■ end_turn · claude-sonnet-4-5-20250929 · in 220')
+  })
+
   it('end line of a failed flow names status and error', () => {
     const l = flowEndLine({
       flow_id: 'f',

@@ -141,7 +141,8 @@ export function flowEndLine(f: FlowInfo): { text: string; failed: boolean } {
   const failed =
     f.state === 'DEAD' || (f.outcome !== undefined && f.outcome !== 'completed') || (f.status !== undefined && f.status >= 400) || f.error !== undefined
   const parts: string[] = []
-  const outcome = f.outcome ?? (f.state === 'DONE' ? 'done' : 'dead')
+  // Without a flow_end record (only sse lines read) the stream's stop reason says it all.
+  const outcome = f.outcome ?? (f.state === 'DONE' ? (f.stop_reason ?? 'done') : 'dead')
   parts.push(f.state === 'DEAD' && f.deadReason ? `${outcome} (${f.deadReason})` : outcome)
   if (f.stop_reason !== undefined && f.stop_reason !== outcome) parts.push(f.stop_reason)
   if (f.model !== undefined) parts.push(f.model)
