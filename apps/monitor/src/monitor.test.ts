@@ -127,6 +127,21 @@ describe('following a log directory live', () => {
     expect(out.text).toContain('■ completed · gpt-5-codex · in 6.4k (cache read 6.0k) · out 35 · 409 ms')
   })
 
+  it('following a file that is not there yet says so, then shows it once it appears', async () => {
+    const f = join(dir, 'later', 'sse_lines.jsonl')
+    const out = new Sink()
+    const ac = new AbortController()
+    const done = runMonitor({ source: f, output: out, signal: ac.signal, pollMs: 20, banner: true, flowEndGraceMs: 0 })
+    await new Promise((r) => setTimeout(r, 100))
+    mkdirSync(join(dir, 'later'), { recursive: true })
+    writeFileSync(f, fixtureText('codex-turn.jsonl'))
+    for (let i = 0; i < 200 && !/409 ms/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    ac.abort()
+    await done
+    expect(out.text).toMatch(/^agenttap-monitor · following .*later\/sse_lines\.jsonl \(not there yet: waiting for it; is the proxy running\?\) · Ctrl-C to stop$/m)
+    expect(out.text).toContain('Fixed: `parseLine`')
+  })
+
   it('stopping the viewer does not declare open streams dead', async () => {
     const f = join(dir, 'open.jsonl')
     writeFileSync(f, '')

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { basename } from 'node:path'
 import type { Writable } from 'node:stream'
 import { validateRecord, type CaptureRecord, type JsonlError } from '@agenttap/jsonl-io'
@@ -358,7 +359,8 @@ async function run(opts: RunMonitorOptions, stopSignal: AbortSignal | undefined)
     if (files.length === 1) soleFile = files[0] === '-' ? 'stdin' : files[0]
     if (opts.banner) {
       const what = files[0] === '-' ? 'stdin' : files.join(' + ')
-      monitor.note(`agenttap-monitor · ${followFiles ? 'following' : 'reading'} ${what}${followFiles ? ' · Ctrl-C to stop' : ''}`)
+      const waiting = followFiles && !existsSync(files[0] as string) ? ' (not there yet: waiting for it; is the proxy running?)' : ''
+      monitor.note(`agenttap-monitor · ${followFiles ? 'following' : 'reading'} ${what}${waiting}${followFiles ? ' · Ctrl-C to stop' : ''}`)
     }
     try {
       src = openSource(files, {
