@@ -11,7 +11,7 @@ import { Proxy as MitmProxy } from 'http-mitm-proxy'
 import { pino, type Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
-import { createRedactor, inspectRequest } from '@agenttap/session-extractor'
+import { createRedactor, createSseRedactor, inspectRequest, type SseRedactor } from '@agenttap/session-extractor'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
 import { ProxyCaptureError } from './errors.js'
@@ -151,6 +151,8 @@ interface Flow {
   encodingUnsupported?: string
   truncatedEvent: boolean
   clientIp?: string
+  /** Holds back SSE/WS records just long enough to catch a secret split across events. */
+  sseRedactor?: SseRedactor<SseRecord>
   kill?: () => void
 }
 
@@ -328,7 +330,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       session_id: flow.sessionId,
       seq: flow.events++,
       t_ms: elapsed(flow),
-      data: redactor.text(e.data),
+      data: e.data,
       transport: 'sse',
     }
     if (e.event !== undefined) rec.event = e.event
@@ -338,8 +340,22 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       flow.truncatedEvent = true
     }
     if (e.event === 'error' || e.event === 'response.failed' || /^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(e.data)) flow.sawErrorEvent = true
-    stats.events++
-    emit(rec)
+    emitSse(flow, rec)
+  }
+
+  /** Every sse record goes out through the flow's SSE redactor (raw data in, redacted out). */
+  function emitSse(flow: Flow, rec: SseRecord): void {
+    if (!flow.sseRedactor) {
+      flow.sseRedactor = createSseRedactor<SseRecord>({
+        onRecord: (r) => {
+          stats.events++
+          emit(r)
+        },
+        ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
+        onError: (err) => log.debug({ err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
+      })
+    }
+    flow.sseRedactor.feed(rec)
   }
 
   function onDecoded(flow: Flow, chunk: Buffer): void {
@@ -368,6 +384,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         if (outcome === 'completed' || outcome === 'error' || outcome === 'upstream_error' || outcome === 'aborted') await flow.decoder.end()
       }
       flow.framer?.end()
+      // Release held records before the flow_end, so readers see the flow's events first.
+      flow.sseRedactor?.end()
       flow.raw?.end()
       flow.state = 'ended'
       openFlows.delete(flow)
@@ -709,12 +727,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
               session_id: flow.sessionId,
               seq: flow.events++,
               t_ms: elapsed(flow),
-              data: redactor.text(text),
+              data: text,
               transport: 'ws',
             }
             if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
-            stats.events++
-            emit(rec)
+            emitSse(flow, rec)
           } else {
             // The first client frame (Codex: response.create) is the request body: session id,
             // prompt_cache_key, model. Later frames go to the flow's client-frame log.

@@ -30,7 +30,10 @@ describe('SIGKILL mid-capture', () => {
     const logDir = join(root, 'logs')
     const child = spawn(process.execPath, [join(here, 'crash.child.mjs'), join(root, 'ca'), logDir, join(root, 'upstream.pem')], { stdio: ['ignore', 'pipe', 'inherit'] })
     const exited = new Promise((r) => child.once('exit', r))
-    const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))))
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())))
+      child.once('exit', (code) => reject(new Error(`proxy child exited (${code}) before listening`)))
+    })
     const agent = new TunnelAgent(port, readFileSync(join(root, 'ca', 'certs', 'ca.pem'), 'utf8'))
     let received = 0
     let killed = false

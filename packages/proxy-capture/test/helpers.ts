@@ -25,6 +25,9 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+/** A realistic-looking Anthropic key (random body) that the split-secret route streams in two halves. */
+export const SPLIT_KEY = 'sk-ant-api03-Q7xZp2Lk9VwR4tYb8NcM1sHd6JfG3eUa0OiKq5Wz-Xy_Rt7Bn2Vc8Lm4Pk9Jh6Gf3Ds1Az0SwEdRfTgYhUjIkOlP0o9I8u7Y6tT5rAA'
+
 export interface FixtureFlow {
   flow: Record<string, unknown> & { request_headers: Record<string, string>; request_body: unknown; url: string }
   events: { event?: string; data: string }[]
@@ -153,6 +156,17 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
         res.end()
       }
       pump()
+    },
+    '/split-secret': (_req, res, _id, write, end) => {
+      // A model echoing a key, split over two text deltas: each half alone matches no pattern.
+      const key = SPLIT_KEY
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      write(sseBytes({ event: 'content_block_start', data: '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}' }))
+      write(sseBytes({ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `your key is ${key.slice(0, 20)}` } }) }))
+      write(sseBytes({ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `${key.slice(20)} keep it safe` } }) }))
+      write(sseBytes({ event: 'content_block_stop', data: '{"type":"content_block_stop","index":0}' }))
+      write(sseBytes({ event: 'message_stop', data: '{"type":"message_stop"}' }))
+      end()
     },
     '/concurrent': (req, res, _id, write, end) => {
       const n = new URL(req.url!, 'https://x').searchParams.get('n')

@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { redactText } from '@agenttap/session-extractor'
 import { createCaptureProxy, createFileSink, createSseFramer, HEALTH_PATH, type CaptureProxy, type FramedSseEvent } from '../src/index.js'
-import { allFiles, loadFixture, proxiedRequest, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const SECRET_BEARER = 'sk-ant-oat01-TESTSECRETbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
@@ -131,6 +131,22 @@ describe('capture proxy over real TLS', () => {
     const { end } = await endOf(t)
     expect(end['outcome']).toBe('completed')
     if (!('createZstdDecompress' in (await import('node:zlib')))) expect(end['encoding_unsupported']).toBe('zstd')
+  })
+
+  it('redacts a secret the server splits across two SSE events, and still delivers it untouched to the client', async () => {
+    const t = tag()
+    const r = await proxiedRequest(agent, upstream.port, `/split-secret?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
+    const head = SPLIT_KEY.slice(13, 20) // the random part inside the first half
+    const tail = SPLIT_KEY.slice(20, 40)
+    expect(r.body.toString()).toContain(head)
+    expect(r.body.toString()).toContain(tail)
+    const { lines, end } = await endOf(t)
+    expect(lines.map((l) => l['event'])).toEqual(['content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_stop'])
+    expect(lines.map((l) => l['seq'])).toEqual([0, 1, 2, 3, 4])
+    expect(JSON.stringify(lines)).not.toContain(head)
+    expect(JSON.stringify(lines)).not.toContain(tail)
+    expect(JSON.stringify(lines)).toContain('keep it safe')
+    expect(end).toMatchObject({ outcome: 'completed', events: 5 })
   })
 
   it('streams: the client gets the first event while the upstream is still waiting', async () => {
