@@ -148,7 +148,7 @@ describe('web view in a real browser (chromium)', () => {
 
   it('filters by client and outcome and searches text', async () => {
     await page.selectOption('#f-client', 'codex')
-    await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).every((t) => t.includes('codex'))).toBe(true)
+    await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).map((t) => t.includes('codex'))).toEqual([true, true, true, true])
     await page.selectOption('#f-client', '')
     await page.fill('#q', 'overloaded')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
@@ -165,14 +165,20 @@ describe('web view in a real browser (chromium)', () => {
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
     await page.selectOption('#f-outcome', '')
     // Keyboard: j/k move through the rows, 3 opens the Request tab, / focuses the search.
-    const ids = await page.locator('#rows tr.flow-row').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['flowId']))
-    await page.locator('#rows tr.flow-row').first().click()
+    // Keyboard (on one historical session, so no live update reorders the rows): j/k move
+    // through the rows, 3 opens the Request tab, / focuses the search.
+    await page.selectOption('#f-session', '5b6f7a8c-1d2e-4f30-9a4b-c5d6e7f80912')
+    const rows = page.locator('#rows tr.flow-row')
+    await expect.poll(async () => rows.evaluateAll((r) => r.map((x) => (x as HTMLElement).dataset['flowId']))).toEqual(['cc-turn-2', 'cc-turn-1'])
+    await rows.first().click()
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/flow/cc-turn-2/conversation')
     await page.keyboard.press('j')
-    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/flow/${encodeURIComponent(ids[1] as string)}/conversation`)
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/flow/cc-turn-1/conversation')
     await page.keyboard.press('3')
-    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/flow/${encodeURIComponent(ids[1] as string)}/request`)
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/flow/cc-turn-1/request')
     await page.keyboard.press('k')
-    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/flow/${encodeURIComponent(ids[0] as string)}/request`)
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/flow/cc-turn-2/request')
+    await page.selectOption('#f-session', '')
     await page.keyboard.press('/')
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('q')
     expect(pageErrors).toEqual([])

@@ -283,6 +283,9 @@ let loadSeq = 0
 
 function navigate(flowId: string | undefined, t: typeof tab): void {
   if (!flowId) return
+  // Take the new place at once: hashchange fires later, and a quick next key must see it.
+  selected = flowId
+  tab = t
   location.hash = `#/flow/${encodeURIComponent(flowId)}/${t}`
 }
 
