@@ -142,6 +142,31 @@ describe('following a log directory live', () => {
     expect(out.text).toContain('Fixed: `parseLine`')
   })
 
+  it('a log root that does not exist yet: all three files are followed as they appear', async () => {
+    const root = join(dir, 'fresh-root')
+    const d = join(root, 'all-mitm-sse')
+    expect(resolveSourceFiles(root, { follow: true }).map((f) => f.slice(root.length + 1))).toEqual([
+      'all-mitm-sse/sse_lines.jsonl',
+      'all-mitm-sse/sse_flows.jsonl',
+      'all-mitm-sse/sse_flow_ends.jsonl',
+    ])
+    const out = new Sink()
+    const ac = new AbortController()
+    const done = runMonitor({ source: root, output: out, signal: ac.signal, pollMs: 20 })
+    await new Promise((r) => setTimeout(r, 100))
+    mkdirSync(d, { recursive: true })
+    const recs = fixtureRecords('claude-code-turn.jsonl')
+    writeFileSync(join(d, 'sse_flows.jsonl'), recs.filter((r) => r.type === 'flow').map((r) => JSON.stringify(r) + '\n').join(''))
+    await new Promise((r) => setTimeout(r, 100))
+    writeFileSync(join(d, 'sse_lines.jsonl'), recs.filter((r) => r.type === 'sse').map((r) => JSON.stringify(r) + '\n').join(''))
+    writeFileSync(join(d, 'sse_flow_ends.jsonl'), recs.filter((r) => r.type === 'flow_end').map((r) => JSON.stringify(r) + '\n').join(''))
+    for (let i = 0; i < 200 && !/443 ms/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    ac.abort()
+    await done
+    expect(out.text).toContain('── claude-code · session 5b6f7a8c')
+    expect(out.text).toContain('■ completed · end_turn · claude-sonnet-4-5-20250929 · in 220 (cache read 16k) · out 41 · 443 ms')
+  })
+
   it('stopping the viewer does not declare open streams dead', async () => {
     const f = join(dir, 'open.jsonl')
     writeFileSync(f, '')

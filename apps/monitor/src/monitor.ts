@@ -355,7 +355,7 @@ async function run(opts: RunMonitorOptions, stopSignal: AbortSignal | undefined)
   // Items of a single file come without their file name (saves a layer per record).
   let soleFile: string | undefined
   if (typeof opts.source === 'string') {
-    const files = opts.source === '-' ? ['-'] : resolveSourceFiles(opts.source, { siblings: opts.siblings ?? true })
+    const files = opts.source === '-' ? ['-'] : resolveSourceFiles(opts.source, { siblings: opts.siblings ?? true, follow: followFiles })
     if (files.length === 1) soleFile = files[0] === '-' ? 'stdin' : files[0]
     if (opts.banner) {
       const what = files[0] === '-' ? 'stdin' : files.join(' + ')

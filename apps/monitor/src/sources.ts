@@ -31,9 +31,11 @@ export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
  * Resolves what to read: a file as given; a directory holding `sse_lines.jsonl` → that file; a
  * log root → `<root>/all-mitm-sse/sse_lines.jsonl`; nothing → the default log root's.
  * With `siblings`, `sse_flows.jsonl` / `sse_flow_ends.jsonl` next to an `sse_lines.jsonl` are
- * read too (client, URL, outcome and duration live there), when they exist.
+ * read too (client, URL, outcome and duration live there), when they exist (when following
+ * `all-mitm-sse/`, also when they do not exist yet). A path that does not exist and does not end
+ * in `.jsonl` is taken as a log root that has not been created yet.
  */
-export function resolveSourceFiles(path: string | undefined, opts: { logDir?: string; siblings?: boolean } = {}): string[] {
+export function resolveSourceFiles(path: string | undefined, opts: { logDir?: string; siblings?: boolean; follow?: boolean } = {}): string[] {
   let file: string
   if (path === undefined) file = join(opts.logDir ?? defaultLogDir(), 'all-mitm-sse', LINES)
   else {
@@ -45,13 +47,17 @@ export function resolveSourceFiles(path: string | undefined, opts: { logDir?: st
       isDir = false
     }
     if (isDir) file = existsSync(join(p, LINES)) ? join(p, LINES) : join(p, 'all-mitm-sse', LINES)
-    else file = p
+    else if (!existsSync(p) && basename(p) !== LINES && !p.endsWith('.jsonl')) {
+      // A log root that does not exist yet (the proxy has not run): its all-flows file.
+      file = join(p, 'all-mitm-sse', LINES)
+    } else file = p
   }
   const files = [file]
   if (opts.siblings !== false && basename(file) === LINES) {
     for (const s of SIBLINGS) {
       const f = join(dirname(file), s)
-      if (existsSync(f)) files.push(f)
+      // Following the proxy's all-flows directory: its siblings may appear later, wait for them.
+      if (existsSync(f) || (opts.follow === true && basename(dirname(file)) === 'all-mitm-sse')) files.push(f)
     }
   }
   return files
