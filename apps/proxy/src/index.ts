@@ -37,6 +37,7 @@ interface CommonOpts {
   excludeHost?: string[]
   upstreamCa?: string
   insecureUpstream?: boolean
+  rawBodies?: string
   quiet?: boolean
   jsonLogs?: boolean
   verbose?: boolean
@@ -57,6 +58,11 @@ function addCommon(cmd: Command): Command {
     .option('--exclude-host <host>', 'never capture these hosts (repeatable)', collect)
     .option('--upstream-ca <file>', 'extra PEM roots to trust for upstream TLS')
     .option('--insecure-upstream', 'do not verify upstream certificates (debugging only)')
+    .addOption(
+      new Option('--raw-bodies <mode>', 'response bodies in sse_logs/: exact wire bytes (not redacted), a redacted decoded copy, or none')
+        .choices(['exact', 'redacted', 'off'])
+        .default('exact'),
+    )
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('--json-logs', 'diagnostics as pino NDJSON on stderr')
     .option('-v, --verbose', 'debug diagnostics')
@@ -76,6 +82,7 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
     ...(o.excludeHost ? { excludeHosts: o.excludeHost } : {}),
     ...(o.upstreamCa ? { upstreamCa: readFileSync(o.upstreamCa, 'utf8') } : {}),
     ...(o.insecureUpstream ? { rejectUnauthorized: false } : {}),
+    ...(o.rawBodies ? { rawBodies: o.rawBodies as 'exact' | 'redacted' | 'off' } : {}),
   }
 }
 

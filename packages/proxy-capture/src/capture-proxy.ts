@@ -6,12 +6,13 @@ import { isIP, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { createSecureContext, rootCertificates, TLSSocket } from 'node:tls'
+import { TextDecoder } from 'node:util'
 import * as zlib from 'node:zlib'
 import { Proxy as MitmProxy } from 'http-mitm-proxy'
 import { pino, type Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
-import { createRedactor, createSseRedactor, inspectRequest, type SseRedactor } from '@agenttap/session-extractor'
+import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
 import { ProxyCaptureError } from './errors.js'
@@ -62,6 +63,12 @@ function nowIso(): string {
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000
+}
+
+/** An SSE event as text, from a (redacted) record: `event:` line, one `data:` line per line of data. */
+function sseText(r: SseRecord): string {
+  const ev = r.event !== undefined ? `event: ${r.event}\n` : ''
+  return `${ev}${r.data.split('\n').map((d) => `data: ${d}\n`).join('')}\n`
 }
 
 function headerValue(h: string | string[] | undefined): string | undefined {
@@ -153,6 +160,8 @@ interface Flow {
   clientIp?: string
   /** Holds back SSE/WS records just long enough to catch a secret split across events. */
   sseRedactor?: SseRedactor<SseRecord>
+  /** rawBodies 'redacted': the decoded body, redacted as a stream, to this file. */
+  redactedRaw?: { writer: RawWriter; redactor: StreamRedactor; decoder: TextDecoder }
   kill?: () => void
 }
 
@@ -189,6 +198,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const filter = createHostFilter({ ...(opts.includeHosts ? { include: opts.includeHosts } : {}), ...(opts.excludeHosts ? { exclude: opts.excludeHosts } : {}) })
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const maxReq = opts.maxRequestBodyBytes ?? 64 * 1024 * 1024
+  const rawMode = opts.rawBodies ?? 'exact'
   const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
   const hub = createRecordHub({
     ...(opts.maxBufferedRecords !== undefined ? { maxBuffered: opts.maxBufferedRecords } : {}),
@@ -350,6 +360,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         onRecord: (r) => {
           stats.events++
           emit(r)
+          if (flow.redactedRaw && r.transport !== 'ws') flow.redactedRaw.writer.write(sseText(r))
         },
         ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
         onError: (err) => log.debug({ err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
@@ -359,6 +370,10 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   }
 
   function onDecoded(flow: Flow, chunk: Buffer): void {
+    const rr = flow.redactedRaw
+    // SSE bodies are rebuilt from the redacted records instead (see emitSse): secrets split
+    // across events are only visible there.
+    if (rr && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode(chunk, { stream: true })))
     if (flow.framer) {
       flow.framer.feed(chunk)
       return
@@ -387,6 +402,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       // Release held records before the flow_end, so readers see the flow's events first.
       flow.sseRedactor?.end()
       flow.raw?.end()
+      if (flow.redactedRaw) {
+        const rr = flow.redactedRaw
+        if (!flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode()) + rr.redactor.end())
+        rr.writer.end()
+      }
       flow.state = 'ended'
       openFlows.delete(flow)
       if (!flow.captured) return
@@ -407,6 +427,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       if (flow.status !== undefined) rec.status = flow.status
       if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
       if (flow.raw) rec['raw'] = flow.raw.ref
+      else if (flow.redactedRaw) rec['raw'] = flow.redactedRaw.writer.ref
       if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
       if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
       if (flow.truncatedEvent) rec['truncated'] = true
@@ -448,8 +469,13 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     flow.captured = filter.captures(flow.host, contentType)
     if (flow.captured) {
       writeFlowRecord(flow, { status: flow.status, headers: up.headers })
-      const raw = rawWriter(`${flow.id}.response.raw`)
-      if (raw) flow.raw = raw
+      if (rawMode === 'exact') {
+        const raw = rawWriter(`${flow.id}.response.raw`)
+        if (raw) flow.raw = raw
+      } else if (rawMode === 'redacted') {
+        const writer = rawWriter(`${flow.id}.response.redacted.txt`)
+        if (writer) flow.redactedRaw = { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
+      }
       const enc = headerValue(up.headers['content-encoding'])
       const decoder = createBodyDecoder(
         enc,

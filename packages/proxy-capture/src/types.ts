@@ -62,6 +62,15 @@ export interface CaptureProxyOptions {
   maxRequestBodyBytes?: number
   /** Cap on one SSE event. @defaultValue 16 MiB */
   maxEventBytes?: number
+  /**
+   * Response bodies under `sse_logs/`: `exact` keeps the wire bytes (`<flow>.response.raw`,
+   * compressed if the server compressed; not redacted, so a secret the *server* sends back is
+   * kept there), `redacted` writes a redacted, decoded copy (`<flow>.response.redacted.txt`:
+   * SSE bodies rebuilt from the redacted records, so secrets split across events are caught;
+   * other bodies through session-extractor's stream redactor), `off` writes none.
+   * @defaultValue `'exact'`
+   */
+  rawBodies?: 'exact' | 'redacted' | 'off'
   /** Redaction; defaults to session-extractor's default redactor. */
   redactor?: CaptureRedactor
   /** Records buffered per {@link CaptureProxy.records} iterator before old ones are dropped. @defaultValue 10000 */

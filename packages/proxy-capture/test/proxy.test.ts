@@ -367,6 +367,26 @@ describe('capture proxy over real TLS', () => {
     await p2.stop()
   })
 
+  it('with rawBodies "redacted", keeps a decoded, redacted copy of the body instead of the wire bytes', async () => {
+    const logDir2 = join(root, 'logs-redacted-raw')
+    const sink2 = createFileSink({ logDir: logDir2 })
+    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: logDir2, sinks: [sink2], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, rawBodies: 'redacted' })
+    const ends: CaptureRecord[] = []
+    p2.onRecord((r) => r.type === 'flow_end' && ends.push(r))
+    await p2.start()
+    const t = tag()
+    const r = await proxiedRequest(new TunnelAgent(p2.port, readFileSync(p2.caCertPath, 'utf8')), upstream.port, `/split-secret?t=${t}&enc=gzip`, { method: 'GET', headers: { 'x-test-id': t } })
+    expect(r.headers['content-encoding']).toBe('gzip')
+    const end = await waitFor(() => ends[0], 'flow_end')
+    await sink2.flush()
+    const text = readFileSync(join(logDir2, 'all-mitm-sse', String(end['raw'])), 'utf8')
+    expect(String(end['raw'])).toMatch(/response\.redacted\.txt$/)
+    expect(text).toContain('event: content_block_delta')
+    expect(text).toContain('keep it safe')
+    expect(text).not.toContain(SPLIT_KEY.slice(20, 40))
+    await p2.stop()
+  })
+
   it('reports a port already in use as LISTEN_FAILED instead of hanging', async () => {
     const p2 = createCaptureProxy({ port: proxy.port, caDir: join(root, 'ca'), logDir: join(root, 'logs-busy') })
     await expect(p2.start()).rejects.toMatchObject({ code: 'LISTEN_FAILED', message: expect.stringMatching(/EADDRINUSE/) })
