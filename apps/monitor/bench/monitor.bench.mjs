@@ -98,10 +98,10 @@ if (args[0] === '--follow-child') {
 
 const { writeSynthetic } = await import(join(root, 'fixtures', 'generate.mjs'))
 const work = mkdtempSync(join(tmpdir(), 'agenttap-monitor-bench-'))
-// ~64 sse events per synthetic flow, 20 sessions interleaved (alternating Claude Code / Codex)
+// ~60-65 sse events per synthetic flow (generated with headroom; reading stops at `events`), 20 sessions interleaved (alternating Claude Code / Codex)
 const gen = (dir, events) => {
   const t = performance.now()
-  const res = writeSynthetic(dir, { sessions: 20, flows: Math.ceil(events / 64 / 20) + 1, seed: 7 })
+  const res = writeSynthetic(dir, { sessions: 20, flows: Math.ceil(events / 58 / 20) + 2, seed: 7 })
   return { ...res, ms: performance.now() - t }
 }
 

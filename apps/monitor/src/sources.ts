@@ -159,7 +159,13 @@ export async function* mergeByTime(sources: readonly AsyncIterable<SourceItem>[]
  */
 export async function* readBatches(
   source: string | AsyncIterable<Uint8Array | string>,
-  opts: { file?: string; signal?: AbortSignal; chunkBytes?: number; maxLineBytes?: number } = {},
+  opts: {
+    file?: string
+    signal?: AbortSignal
+    /** Read size. 256 KiB keeps the buffers in flight (RSS) small at no cost in speed. @defaultValue 262144 */
+    chunkBytes?: number
+    maxLineBytes?: number
+  } = {},
 ): AsyncGenerator<SourceItem[]> {
   const file = opts.file ?? (typeof source === 'string' ? source : undefined)
   let batch: SourceItem[] = []
@@ -171,7 +177,7 @@ export async function* readBatches(
   })
   const stream =
     typeof source === 'string'
-      ? createReadStream(source, { highWaterMark: opts.chunkBytes ?? 1024 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) })
+      ? createReadStream(source, { highWaterMark: opts.chunkBytes ?? 256 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) })
       : source
   try {
     for await (const chunk of stream) {
