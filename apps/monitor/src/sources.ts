@@ -347,7 +347,7 @@ export function openSource(files: readonly string[], opts: OpenSourceOptions): A
   const pollMs = opts.pollMs ?? 250
   const hold = opts.flowEndHoldMs ?? 2 * pollMs
   const its = files.map((f) => {
-    const it: AsyncIterable<SourceItem> = follow(f, { onError: opts.onError, pollMs, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) })
+    const it: AsyncIterable<SourceItem> = follow(f, { onError: opts.onError, pollMs, chunkBytes: 256 * 1024, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) })
     return basename(f) === 'sse_flow_ends.jsonl' && files.length > 1 && hold > 0 ? delayed(it, hold, signal) : it
   })
   return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeLive(its, files)
