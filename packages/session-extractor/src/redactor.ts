@@ -278,7 +278,11 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     for (let m = re.exec(s); m !== null; m = re.exec(s)) {
       const end = m.index + m[0].length
       // A value cut short by a marker (`key=sk-ant-api03-` + `[REDACTED:…]`) was redacted before.
-      if (s.startsWith(REDACTED_PREFIX, end)) continue
+      if (s.startsWith(REDACTED_PREFIX, end)) {
+        // …but what it swallowed may still hold a secret of its own.
+        if (rewinds++ < MAX_REWINDS) re.lastIndex = m.index + 1
+        continue
+      }
       // Nor is anything that starts inside a marker (its `:`).
       if (m.index >= 9 && s.startsWith('[REDACTED', m.index - 9)) continue
       const d = decide(pass, m, s)
@@ -319,7 +323,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return out
   }
 
-  function findSecrets(s: string): SecretSpan[] {
+  function findSecrets(s: string, opts?: { continuation?: boolean }): SecretSpan[] {
     if (typeof s !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `redactor.findSecrets: expected a string, received ${typeof s}`)
     const spans: SecretSpan[] = []
     if (s.length < 8) return spans
@@ -329,7 +333,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       for (const sp of spans) pemEnds.push(sp.end)
     }
     scan(1, s, spans)
-    const lead = LEADING_PARAM_RE.exec(s)
+    // Only a whole text can be a form body; a held tail of a stream only looks like it starts one.
+    const lead = opts?.continuation === true ? null : LEADING_PARAM_RE.exec(s)
     // A value already holding a marker was handled when the text was redacted before (the
     // marker may have replaced the whitespace that kept the text from looking like a form).
     if (lead !== null && lead[1] !== undefined && lead[2] !== undefined && !lead[2].includes('[REDACTED') && isSecretParam(lead[1], lead[2])) {

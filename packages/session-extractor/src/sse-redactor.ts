@@ -84,6 +84,8 @@ interface Channel {
   len: number
   /** The held text ends inside a run of non-delimiters (a secret may still be growing). */
   endsInRun: boolean
+  /** Some of the channel's text was already released (the held text continues it). */
+  released: boolean
 }
 
 /**
@@ -156,7 +158,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     const text = texts.join('')
     ch.len = text.length
     ch.endsInRun = text.length > 0 && !DELIM_SET.has(text[text.length - 1] as string)
-    const spans = redactor.findSecrets(text)
+    const spans = redactor.findSecrets(text, { continuation: ch.released })
     let cut = text.length
     if (!flush) {
       const { cut: natural, forced } = safeCut(text, spans, holdback, maxPending)
@@ -187,6 +189,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       piece.held.open--
     }
     ch.pieces = ch.pieces.slice(done)
+    ch.released = true
     ch.len = text.length - cut
     if (ch.len === 0) ch.endsInRun = false
   }
@@ -293,7 +296,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       for (const [key, leaf] of pairs) {
         let ch = channels.get(key)
         if (ch === undefined) {
-          ch = { pieces: [], len: 0, endsInRun: false }
+          ch = { pieces: [], len: 0, endsInRun: false, released: false }
           channels.set(key, ch)
         }
         ch.pieces.push({ held: held as Held<unknown>, leaf })

@@ -167,7 +167,7 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
       }
       parts.push(fragment)
       const text = joinPending()
-      const spans = redactor.findSecrets(text)
+      const spans = redactor.findSecrets(text, { continuation: offset > 0 })
       const { cut: natural, forced } = safeCut(text, spans, holdback, maxPending)
       const cut = widenCut(natural, spans)
       if (forced && onError !== undefined) {
@@ -182,7 +182,7 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
     },
     end(): string {
       const text = joinPending()
-      const out = text === '' ? '' : redactor.text(text)
+      const out = text === '' ? '' : offset > 0 ? applySpans(text, redactor.findSecrets(text, { continuation: true }), text.length) : redactor.text(text)
       offset += text.length
       parts = []
       pendingLen = 0

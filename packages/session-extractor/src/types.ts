@@ -94,9 +94,10 @@ export interface Redactor {
   url(u: string): string
   /**
    * Where `text(s)` would redact, without building the output: sorted, non-overlapping spans
-   * of `s` with their replacement. The streaming redactors use it to avoid cutting a secret.
+   * of `s` with their replacement. The streaming redactors use it to avoid cutting a secret;
+   * `continuation: true` says `s` continues earlier text (it cannot be a whole form body).
    */
-  findSecrets(s: string): SecretSpan[]
+  findSecrets(s: string, opts?: { continuation?: boolean }): SecretSpan[]
 }
 
 /** One secret found by {@link Redactor.findSecrets}: `s.slice(start, end)` becomes `replacement`. */
