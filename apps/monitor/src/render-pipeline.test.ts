@@ -53,6 +53,15 @@ describe('render pipeline on the fixtures', () => {
     expect(stats.ended).toBe(2)
   })
 
+  it('tool results sent back in the next request open its card (dim; failures in red)', () => {
+    const cc = run(fixtureRecords('claude-code-turn.jsonl')).text
+    expect(cc).toMatch(/── cc-turn-2 .*\n↳ Bash result: café \(\+4 lines\)\nThe largest file/)
+    const { text, ops } = run(fixtureRecords('codex-turn.jsonl'))
+    expect(text).toContain('↳ shell result exit 1: FAIL tests/parse.test.ts (+1 line)\n↳ shell_command result: src/parse.ts:12:')
+    expect(ops.find((o) => o.op === 'text' && o.text.startsWith('↳ shell result exit 1'))).toMatchObject({ style: 'error' })
+    expect(run(fixtureRecords('codex-turn.jsonl'), { functionOnly: true }).text).not.toContain('↳')
+  })
+
   it('card headers carry the time the flow started (its first record), not the wall clock', () => {
     const recs = fixtureRecords('claude-code-turn.jsonl')
     const { ops } = run(recs)

@@ -10,6 +10,7 @@ import {
   type FlowInfo,
   type RenderOp,
 } from '@agenttap/flow-fsm'
+import { requestToolResults, toolResultLine } from './tool-results.js'
 import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer, type StreamRecord } from '@agenttap/stream-normalizer'
 
 /** A unified event as `--json` prints it: the AgentEvent plus the flow's session and client. */
@@ -445,7 +446,17 @@ export function createRenderPipeline(opts: RenderPipelineOptions): RenderPipelin
             screen.open({ flow_id: v.flow_id, session_id: v.session_id, client: v.client })
           }
           decide(v)
-          if (v.included) registry.addRecord(r)
+          if (!v.included) return
+          registry.addRecord(r)
+          if (!onJson && !functionOnly) {
+            // The answers to the previous response's tool calls open this flow's card.
+            const results = requestToolResults(r.request_body)
+            if (results.length > 0) {
+              const ops: RenderOp[] = []
+              for (const res of results) ops.push({ op: 'text', text: sanitizeText(toolResultLine(res)), style: res.error ? 'error' : 'dim' }, { op: 'newline' })
+              show(v, ops)
+            }
+          }
           return
         }
         case 'sse': {
