@@ -58,6 +58,20 @@ describe('agenttap-monitor CLI', () => {
     expect(stderr.text).toMatch(/stdin is a terminal: pipe a capture in/)
   })
 
+  it('--color always colours a pipe (no row erasing there); --color never and NO_COLOR keep a terminal plain', async () => {
+    const fixture = join(FIXTURES, 'claude-code-turn.jsonl')
+    const always = await cli(['--delay-ms', '0', '--color', 'always', fixture])
+    expect(always.out).toContain('\x1b[1;32m$ ')
+    expect(always.out).not.toContain('\r\x1b[2K')
+    for (const [args, env] of [[['--color', 'never'], {}], [[], { NO_COLOR: '1' }]] as const) {
+      const stdout = new Sink({ tty: true })
+      const code = await main(['--delay-ms', '0', ...args, fixture], { stdout: stdout as never, stderr: new Sink() as never, env })
+      expect(code).toBe(0)
+      expect(stdout.text).not.toMatch(/\x1b\[[0-9;]*m/)
+      expect(stdout.text).toContain('$ printf')
+    }
+  })
+
   it('a missing source is exit 1 with the path', async () => {
     const r = await cli(['--replay', '/nonexistent/agenttap/x.jsonl'])
     expect(r.code).toBe(1)
