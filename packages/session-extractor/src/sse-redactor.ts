@@ -1,6 +1,6 @@
 import { SessionExtractorError } from './errors.js'
 import { getDefaultRedactor, isSecretFieldName } from './redactor.js'
-import { checkStreamOptions, DELIM_SET, hasDelimiter, safeCut, widenCut } from './stream-redactor.js'
+import { checkStreamOptions, CONTEXT, DELIM_SET, hasDelimiter, safeCut, widenCut } from './stream-redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
 /** The part of a canonical `sse` record the SSE redactor reads; other fields pass through. */
@@ -45,6 +45,9 @@ export interface SseRedactor<R extends SseDataRecord> {
  */
 const STREAM_KEYS = new Set(['text', 'thinking', 'partial_json', 'delta', 'content', 'arguments', 'reasoning_content', 'reasoning', 'refusal', 'input', 'output'])
 const DISCRIMINATORS = ['index', 'output_index', 'content_index', 'summary_index', 'item_id'] as const
+
+/** Stands in for a streamed field while the rest of a record is redacted (left alone: no pattern matches it). */
+const LEAF_SENTINEL = '\u0000agenttap-streamed-field\u0000'
 
 const END_ALL_RE = /^(?:message_stop|response\.completed|response\.failed|response\.incomplete|error)$/
 const END_BLOCK_RE = /(?:_stop|\.done)$/
@@ -165,7 +168,8 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       if (forced) report('PENDING_LIMIT', `sseRedactor: a streamed run of more than ${maxPending} characters without a delimiter exceeded maxPending; released part of it, redacted as far as it could be.`)
       cut = widenCut(natural, spans)
     }
-    // Only whole pieces are finalized: move the cut back to a piece boundary no secret spans.
+    // Only whole pieces are finalized: move the cut back to a piece boundary after a delimiter
+    // that no secret spans.
     const ends: number[] = []
     let acc = 0
     for (const t of texts) {
@@ -176,7 +180,10 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     for (let i = 0; i < ends.length; i++) {
       const e = ends[i] as number
       if (e > cut) break
-      if (!spans.some((sp) => sp.start < e && e < sp.end)) done = i + 1
+      // The held rest must start after a delimiter, like a stream cut: patterns read the char
+      // before a key, and a rest starting mid-word would look like a word start.
+      // Nor may it part a secret from the context its pattern reads before it (`Bearer `).
+      if (flush ? !spans.some((sp) => sp.start < e && e < sp.end) : DELIM_SET.has(text[e - 1] as string) && !spans.some((sp) => sp.start - CONTEXT < e && e < sp.end)) done = i + 1
     }
     if (done === 0) return
     cut = ends[done - 1] as number
@@ -214,18 +221,29 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       return { ...h.record, data: leaf.final ?? leaf.text }
     }
     let changed = false
-    for (const leaf of h.leaves) {
-      if (leaf.final !== undefined && leaf.final !== leaf.text) {
-        changed = true
-        ;(leaf.parent as Record<string | number, unknown>)[leaf.key] = leaf.final
+    for (const leaf of h.leaves) if (leaf.final !== undefined && leaf.final !== leaf.text) changed = true
+    // Streamed fields are final; the rest of the record is redacted as ordinary JSON without
+    // them (a piece alone would be judged out of context), unless nothing in it needs it.
+    if (!needsRedaction(h.value, 0)) {
+      if (!changed) return h.record
+      for (const leaf of h.leaves) (leaf.parent as Record<string | number, unknown>)[leaf.key] = leaf.final ?? leaf.text
+      return { ...h.record, data: JSON.stringify(h.value) }
+    }
+    for (const leaf of h.leaves) (leaf.parent as Record<string | number, unknown>)[leaf.key] = LEAF_SENTINEL
+    const redacted = redactor.json(h.value)
+    const finals = h.leaves.map((leaf) => leaf.final ?? leaf.text)
+    let next = 0
+    const restore = (v: unknown, depth: number): void => {
+      if (typeof v !== 'object' || v === null || depth > 64) return
+      const o = v as Record<string, unknown>
+      for (const k of Object.keys(o)) {
+        if (o[k] === LEAF_SENTINEL) o[k] = finals[next++]
+        else restore(o[k], depth + 1)
       }
     }
-    // Streamed fields are final; the rest of the record is redacted as ordinary JSON, unless
-    // a scan of the raw data (a superset of those fields) finds nothing at all.
-    if (!changed && !needsRedaction(h.value, 0)) return h.record
-    const value = redactor.json(h.value)
-    if (!changed && value === h.value) return h.record
-    return { ...h.record, data: JSON.stringify(value) }
+    // Copy-on-write: `redacted` shares unchanged subtrees with `h.value`, which is ours to write.
+    restore(redacted, 0)
+    return { ...h.record, data: JSON.stringify(redacted) }
   }
 
   // Event skeletons repeat (`"type":"content_block_delta"`): remember strings already found clean.

@@ -33,7 +33,7 @@ export interface StreamRedactor {
 }
 
 /** How far before a match its pattern may look (lookbehind of the assignment and userinfo rules). */
-const CONTEXT = 72
+export const CONTEXT = 72
 const PEM_END_RE = /-----END[A-Z ]{0,40}PRIVATE KEY-----/g
 /** Characters that end a run of secret-like text. */
 export const DELIM_SET: ReadonlySet<string> = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])

@@ -4,7 +4,7 @@
  * in random pieces gives exactly the whole-text result.
  */
 import { describe, expect, it } from 'vitest'
-import { createRedactor, createStreamRedactor, redactText } from '../src/index.js'
+import { createRedactor, createSseRedactor, createStreamRedactor, redactText } from '../src/index.js'
 import { randomSplit, rng } from './rng.js'
 
 const ATOMS = [
@@ -38,6 +38,21 @@ describe('redaction properties on random text', () => {
         at = sp.end
       }
       expect(rebuilt + s.slice(at)).toBe(once)
+    }
+  })
+
+  it('SSE deltas rejoin to exactly the whole-text result, however the text is split', () => {
+    const r = rng(99)
+    for (let i = 0; i < 400; i++) {
+      const s = randomText(r)
+      const out: Array<{ seq: number; data: string }> = []
+      const red = createSseRedactor<{ seq: number; data: string }>({ onRecord: (x) => out.push(x), maxPending: 1 << 20 })
+      const pieces = randomSplit(r, s, r.int(1, 25))
+      pieces.forEach((p, seq) => red.feed({ seq, data: JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } }) }))
+      red.end()
+      expect(out.map((x) => x.seq)).toEqual(pieces.map((_, k) => k))
+      const joined = out.map((x) => (JSON.parse(x.data) as { delta: { text: string } }).delta.text).join('')
+      expect(joined, JSON.stringify(s)).toBe(redactText(s))
     }
   })
 
