@@ -433,7 +433,9 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       if (flow.truncatedEvent) rec['truncated'] = true
       if (flow.transport !== 'sse' && flow.bodyChunks) {
         if (flow.bodyOverCap) {
-          if (flow.raw) rec['body'] = { $ref: flow.raw.ref, bytes: flow.bytes }
+          const ref = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
+          if (ref) rec['body'] = { $ref: ref, bytes: flow.bytes }
+          else rec['body_omitted'] = `larger than maxInlineBodyBytes (${maxInline}) and raw bodies are off`
         } else if (!flow.encodingUnsupported) {
           const text = Buffer.concat(flow.bodyChunks).toString('utf8')
           let body: unknown = text
