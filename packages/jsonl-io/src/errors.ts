@@ -31,7 +31,8 @@ export class JsonlError extends Error {
     where: { file?: string | undefined; line?: number; offset?: number; excerpt?: string; cause?: unknown } = {},
   ) {
     const loc = where.file ? `${where.file}:${where.line ?? 0}` : `line ${where.line ?? 0}`
-    super(`${loc} (byte ${where.offset ?? 0}): ${message}`, where.cause === undefined ? undefined : { cause: where.cause })
+    // JSON.parse messages quote the bad input: escape it so a message printed to a terminal cannot steer it.
+    super(`${loc} (byte ${where.offset ?? 0}): ${escapeControls(message)}`, where.cause === undefined ? undefined : { cause: where.cause })
     this.code = code
     this.file = where.file
     this.line = where.line ?? 0
@@ -40,9 +41,11 @@ export class JsonlError extends Error {
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+const escapeControls = (s: string) => s.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
 /** Renders a line fragment safely for an error message: bounded, control chars escaped. */
 export function excerptOf(text: string, max = 80): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text
-  // eslint-disable-next-line no-control-regex
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return escapeControls(text.length > max ? `${text.slice(0, max)}…` : text)
 }

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { JsonlError } from './errors.js'
 import { createJsonlParser } from './parser.js'
-import type { JsonlItem } from './read.js'
+import type { JsonlEntry, JsonlItem } from './read.js'
 
 /** Options of {@link follow}. */
 export interface FollowOptions {
@@ -38,11 +38,12 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
   const { signal } = options
   const pollMs = options.pollMs ?? 250
   const chunkBytes = options.chunkBytes ?? 1024 * 1024
-  let batch: JsonlItem[] = []
+  // Errors travel in the batch so onError is called in order with the records around them.
+  let batch: JsonlEntry[] = []
   const parser = createJsonlParser({
     onRecord: (value, info) => batch.push({ value, line: info.line, offset: info.offset }),
+    onError: (error) => batch.push({ error, line: error.line, offset: error.offset }),
     file: path,
-    ...(options.onError ? { onError: options.onError } : {}),
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
   })
 
@@ -120,7 +121,8 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
         batch = []
         for (const item of out) {
           if (signal?.aborted) return
-          yield item
+          if (item.error) options.onError?.(item.error)
+          else yield item
         }
         continue
       }

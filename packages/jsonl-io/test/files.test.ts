@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, renameSync, truncateSync, writeFileSync }
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createJsonlWriter, follow, readJsonl, readLast, type JsonlError, type JsonlItem } from '../src/index.js'
+import { createJsonlWriter, follow, readJsonl, readJsonlBatches, readLast, type JsonlError, type JsonlItem } from '../src/index.js'
 import { prng, sleep, tempDir, until } from './helpers.js'
 
 let t: ReturnType<typeof tempDir>
@@ -29,6 +29,20 @@ describe('readJsonl', () => {
     expect(errors.map((e) => [e.code, e.file, e.line])).toEqual([['MALFORMED_JSON', p, 2]])
     const stream = Readable.from([Buffer.from('{"a":1}\n{"b"'), Buffer.from(':2}\n')])
     expect(await collect(readJsonl(stream))).toEqual([{ a: 1 }, { b: 2 }])
+  })
+
+  it('reports errors in order with the records around them, in batches or one by one', async () => {
+    const p = join(t.dir, 'o.jsonl')
+    writeFileSync(p, '{"a":1}\n\u001b[2J{bad\n{"b":2}\n')
+    const seen: string[] = []
+    for await (const x of readJsonl(p, { onError: (e) => seen.push(`error ${e.line}`) })) seen.push(`record ${x.line}`)
+    expect(seen).toEqual(['record 1', 'error 2', 'record 3'])
+    const batches = []
+    for await (const b of readJsonlBatches(p)) batches.push(b)
+    expect(batches.flat().map((e) => (e.error ? `error ${e.error.code} ${e.line}` : `record ${e.line}`))).toEqual(['record 1', 'error MALFORMED_JSON 2', 'record 3'])
+    const err = batches.flat()[1]?.error
+    expect(err?.message).not.toMatch(/\u001b/) // the bad bytes quoted by JSON.parse are escaped
+    expect(err?.message).toContain('\\u001b')
   })
 })
 
