@@ -335,7 +335,7 @@ describe('sources', () => {
     expect(out.text).toMatch(/⚠ .*junk\.jsonl:4 .*\n/)
     // the junk's escape sequence (ESC [2J: clear screen) never reaches the terminal
     expect(out.text).not.toContain('\x1b')
-    expect(out.text).toContain('␛[2J')
+    expect(out.text).toContain('\\u001b[2J') // escaped where the error is made (jsonl-io)
     expect(out.text).toContain('✗ upstream_error (incomplete)')
   })
 

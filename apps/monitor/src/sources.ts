@@ -1,8 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
-import { createReadStream } from 'node:fs'
-import { createJsonlParser, follow, type JsonlError } from '@agenttap/jsonl-io'
+import { follow, readJsonlBatches, type JsonlError } from '@agenttap/jsonl-io'
 import { MonitorError } from './errors.js'
 
 /** One item a source yields: a parsed value and where it came from (when read from text). */
@@ -12,7 +11,7 @@ export interface SourceItem {
   line?: number
   file?: string
   /** In-band read error (malformed line), in its place among the records. `value` is undefined. */
-  error?: JsonlError
+  error?: JsonlError | undefined
 }
 
 /** The three files a proxy writes under `<log root>/all-mitm-sse/`. */
@@ -154,8 +153,7 @@ export async function* mergeByTime(sources: readonly AsyncIterable<SourceItem>[]
 
 /**
  * Reads a JSONL file or byte stream as batches of items (one batch per read chunk), malformed
- * lines in-band where they were. One await per chunk instead of one per record: the fast path for
- * replays, batch reads and stdin.
+ * lines in-band where they were: jsonl-io's batch reader, with the file name on each item.
  */
 export async function* readBatches(
   source: string | AsyncIterable<Uint8Array | string>,
@@ -168,32 +166,18 @@ export async function* readBatches(
   } = {},
 ): AsyncGenerator<SourceItem[]> {
   const file = opts.file ?? (typeof source === 'string' ? source : undefined)
-  let batch: SourceItem[] = []
-  const parser = createJsonlParser({
-    onRecord: (value, info) => batch.push(file === undefined ? { value, line: info.line } : { value, line: info.line, file }),
-    onError: (error) => batch.push(file === undefined ? { value: undefined, error } : { value: undefined, error, file }),
+  const batches = readJsonlBatches(source, {
+    chunkBytes: opts.chunkBytes ?? 256 * 1024,
     ...(file !== undefined ? { file } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}),
   })
-  const stream =
-    typeof source === 'string'
-      ? createReadStream(source, { highWaterMark: opts.chunkBytes ?? 256 * 1024, ...(opts.signal ? { signal: opts.signal } : {}) })
-      : source
-  try {
-    for await (const chunk of stream) {
-      if (opts.signal?.aborted) return
-      parser.feed(chunk as Uint8Array | string)
-      if (batch.length > 0) {
-        const out = batch
-        batch = []
-        yield out
-      }
-    }
-    parser.end()
-    if (batch.length > 0) yield batch
-  } catch (err) {
-    if ((err as { name?: string }).name === 'AbortError' || opts.signal?.aborted) return
-    throw err
+  for await (const batch of batches) {
+    yield batch.map((e): SourceItem => {
+      const item: SourceItem = e.error ? { value: undefined, error: e.error, line: e.line } : { value: e.value, line: e.line }
+      if (file !== undefined) item.file = file
+      return item
+    })
   }
 }
 
