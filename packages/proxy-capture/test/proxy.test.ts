@@ -203,7 +203,7 @@ describe('capture proxy over real TLS', () => {
     expect(got).toBe(upstream.flood.get(t))
     const { end } = await endOf(t)
     expect(end).toMatchObject({ outcome: 'completed', bytes: got })
-  })
+  }, 30_000)
 
   it('records an upstream reset mid-stream as upstream_error and the client sees a broken response', async () => {
     const t = tag()
@@ -319,14 +319,16 @@ describe('capture proxy over real TLS', () => {
       stable = now === last ? stable + 1 : 0
       last = now
     }
-    expect(last).toBeLessThan(20 * 1024 * 1024)
+    // Loopback socket buffers absorb ~10-15 MiB here; all 32 MiB read would mean the proxy
+    // queued everything in memory.
+    expect(last).toBeLessThan(24 * 1024 * 1024)
     ws.resume()
     await closed
     expect(got).toBe(upstream.flood.get(t))
     const { end, lines } = await endOf(t)
     expect(end['outcome']).toBe('completed')
     expect(lines.length).toBe(Math.round(got / lines[0]!['data']!.toString().length))
-  })
+  }, 30_000)
 
   it('captures 50 concurrent flows with no cross-flow mixing', async () => {
     const tags = Array.from({ length: 50 }, () => tag())
