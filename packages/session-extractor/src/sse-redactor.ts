@@ -180,10 +180,11 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     for (let i = 0; i < ends.length; i++) {
       const e = ends[i] as number
       if (e > cut) break
-      // The held rest must start after a delimiter, like a stream cut: patterns read the char
-      // before a key, and a rest starting mid-word would look like a word start.
+      // The boundary must touch a delimiter, like a stream cut: patterns read the char before a
+      // key, and a rest starting mid-word would look like a word start.
       // Nor may it part a secret from the context its pattern reads before it (`Bearer `).
-      if (flush ? !spans.some((sp) => sp.start < e && e < sp.end) : DELIM_SET.has(text[e - 1] as string) && !spans.some((sp) => sp.start - CONTEXT < e && e < sp.end)) done = i + 1
+      const atDelimiter = DELIM_SET.has(text[e - 1] as string) || (e < text.length && DELIM_SET.has(text[e] as string))
+      if (flush ? !spans.some((sp) => sp.start < e && e < sp.end) : atDelimiter && !spans.some((sp) => sp.start - CONTEXT < e && e < sp.end)) done = i + 1
     }
     if (done === 0) return
     cut = ends[done - 1] as number
