@@ -10,6 +10,8 @@ const proxy = createCaptureProxy({
   logDir,
   ...(process.env.BENCH_NO_CAPTURE ? { excludeHosts: ['127.0.0.1'] } : { includeHosts: ['127.0.0.1'] }),
   upstreamCa: readFileSync(certPath, 'utf8'),
+  // BENCH_RAW_BODIES=off|redacted measures the cost of the per-flow raw body files.
+  ...(process.env.BENCH_RAW_BODIES ? { rawBodies: process.env.BENCH_RAW_BODIES } : {}),
 })
 await proxy.start()
 process.stdout.write(`${proxy.port} ${proxy.caCertPath}\n`)
