@@ -19,11 +19,10 @@ describe('agenttap-monitor CLI', () => {
     }
   })
 
-  it('--redis says clearly that it is not available yet (exit 2), instead of pretending', async () => {
-    const r = await cli(['--redis', 'redis://127.0.0.1:6379'])
+  it('--redis with a source file is a usage error', async () => {
+    const r = await cli(['--redis', 'redis://127.0.0.1:6379', 'some.jsonl'])
     expect(r.code).toBe(2)
-    expect(r.err).toMatch(/--redis is not available yet/)
-    expect(r.out).toBe('')
+    expect(r.err).toMatch(/either a source file or --redis/)
   })
 
   it('bad values are usage errors (exit 2) naming the option', async () => {

@@ -1,8 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { hostname } from 'node:os'
 import pino from 'pino'
 import { EXIT, MonitorError, exitCodeOf } from './errors.js'
 import { runMonitor, type RunMonitorOptions } from './monitor.js'
-import { defaultLogDir } from './sources.js'
+import { defaultLogDir, redisSource } from './sources.js'
 
 function intArg(name: string, min: number) {
   return (v: string): number => {
@@ -57,7 +58,11 @@ export function buildCommand(): Command {
     .addOption(new Option('--color <when>', 'colours').choices(['auto', 'always', 'never']).default('auto'))
     .option('--idle-ms <ms>', 'a silent flow is shown as dead after this long', intArg('--idle-ms', 1), 120000)
     .option('--poll-ms <ms>', 'poll interval of followed files', intArg('--poll-ms', 10), 250)
-    .option('--redis <url>', 'read a Redis stream consumer group (not available yet)')
+    .option('--redis <url>', 'read records from a Redis stream (agenttap-proxy --redis) instead of files')
+    .option('--stream <key>', 'Redis stream key', 'agenttap:events')
+    .option('--group <name>', 'Redis consumer group: restarts resume where they left off', 'agenttap-monitor')
+    .option('--consumer <name>', 'this consumer in the group (keep it stable across restarts)', hostname())
+    .option('--no-group', 'read the Redis stream with plain XREAD (nothing acknowledged)')
     .option('--verbose', 'log diagnostics (malformed stream data, lifecycle defects) to stderr as JSON (pino)')
     .showHelpAfterError('(run agenttap-monitor --help for the options)')
     .addHelpText(
@@ -94,6 +99,9 @@ interface CliFlags {
   idleMs: number
   pollMs: number
   redis?: string
+  stream: string
+  group: string | false
+  consumer: string
   verbose?: boolean
 }
 
@@ -130,10 +138,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
     throw err
   }
-  if (flags.redis !== undefined) {
-    stderr.write(
-      'agenttap-monitor: --redis is not available yet (the Redis source lands with the Redis issue); follow the capture files or pipe records on stdin (-) meanwhile\n',
-    )
+  if (flags.redis !== undefined && sourceArg !== undefined) {
+    stderr.write('agenttap-monitor: give either a source file or --redis, not both\n')
     return EXIT.USAGE
   }
 
@@ -154,7 +160,15 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   stdout.on('error', onOutError)
 
   const replay = flags.replay === true || flags.delayMs !== undefined
-  const source = sourceArg ?? (flags.logDir ?? defaultLogDir(env))
+  const source =
+    flags.redis !== undefined
+      ? redisSource(flags.redis, {
+          stream: flags.stream,
+          ...(flags.group !== false ? { group: flags.group, consumer: flags.consumer } : {}),
+          ...(flags.fromStart ? { fromStart: true } : {}),
+          signal: ac.signal,
+        })
+      : (sourceArg ?? flags.logDir ?? defaultLogDir(env))
   const isTty = stdout.isTTY === true
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== ''
   const opts: RunMonitorOptions = {

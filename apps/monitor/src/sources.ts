@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { follow, readJsonlBatches, type JsonlError } from '@agenttap/jsonl-io'
+import { consumeRedisStream, createRedisClient, DEFAULT_STREAM, readRedisStream } from '@agenttap/jsonl-io/redis'
 import { MonitorError } from './errors.js'
 
 /** One item a source yields: a parsed value and where it came from (when read from text). */
@@ -388,5 +389,48 @@ export async function* paced(src: AsyncIterable<SourceItem>, opts: PaceOptions):
       }
     }
     yield item
+  }
+}
+
+/** Options of {@link redisSource}. */
+export interface RedisSourceOptions {
+  /** @defaultValue 'agenttap:events' */
+  stream?: string
+  /** Consumer group; without one the stream is read with plain XREAD (nothing acknowledged). */
+  group?: string
+  /** This consumer's name: keep it stable so a restart resumes its unacknowledged records. */
+  consumer?: string
+  /** A new group (or a plain read) starts at the beginning of the stream instead of new entries. */
+  fromStart?: boolean
+  signal?: AbortSignal
+}
+
+/**
+ * Records from a Redis stream as source items. In a consumer group each record is acknowledged
+ * (XACK) once the monitor asks for the next one, i.e. after it was handled, so a monitor that is
+ * killed and restarted under the same consumer name shows what it had not finished, and nothing
+ * it had. Entries that are not canonical records come in-band as errors.
+ */
+export async function* redisSource(url: string, opts: RedisSourceOptions = {}): AsyncGenerator<SourceItem> {
+  const redis = await createRedisClient(url)
+  const stream = opts.stream ?? DEFAULT_STREAM
+  const signal = opts.signal ? { signal: opts.signal } : {}
+  try {
+    if (opts.group) {
+      const it = consumeRedisStream(redis, { stream, group: opts.group, consumer: opts.consumer ?? 'monitor', startId: opts.fromStart ? '0' : '$', inBandErrors: true, ...signal })
+      for await (const e of it) {
+        if (e.error) yield { value: undefined, error: e.error }
+        else {
+          yield { value: e.record }
+          await e.ack()
+        }
+      }
+    } else {
+      for await (const e of readRedisStream(redis, { stream, from: opts.fromStart ? '0' : '$', inBandErrors: true, ...signal })) {
+        yield e.error ? { value: undefined, error: e.error } : { value: e.record }
+      }
+    }
+  } finally {
+    redis.disconnect()
   }
 }

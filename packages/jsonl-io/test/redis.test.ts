@@ -51,6 +51,9 @@ describe('createRedisStreamWriter + readRedisStream', () => {
     expect(got).toEqual(Array.from({ length: 1001 }, (_, i) => i))
     expect(errors.map((e) => e.code)).toEqual(['MALFORMED_JSON', 'INVALID_RECORD', 'INVALID_RECORD'])
     expect(errors[0]?.file).toBe(`redis:${stream}`)
+    const inBand: string[] = []
+    for await (const e of readRedisStream(redis, { stream, from: '0', untilEnd: true, inBandErrors: true })) inBand.push(e.error ? `error ${e.error.code}` : 'record')
+    expect(inBand.slice(999, 1004)).toEqual(['record', 'error MALFORMED_JSON', 'error INVALID_RECORD', 'error INVALID_RECORD', 'record'])
   })
 
   it('follows new entries with a blocking read from $', async () => {

@@ -17,6 +17,7 @@ export function encodeEntry(record: { flow_id?: unknown; type?: unknown }, json 
 export interface StreamEntry {
   id: string
   record: CaptureRecord | UnknownRecord
+  error?: undefined
 }
 
 /**

@@ -36,6 +36,18 @@ interface ReadBase {
   signal?: AbortSignal
   /** Entries that are not canonical records (reported, then skipped — and acked in a group). */
   onError?(error: JsonlError): void
+  /**
+   * Yield entries that are not canonical records as `{ id, error }` items, in their place,
+   * instead of calling `onError` (a view can show the warning at once, even when nothing follows).
+   */
+  inBandErrors?: boolean
+}
+
+/** An entry that is not a canonical record, yielded in place with `inBandErrors`. */
+export interface StreamErrorEntry {
+  id: string
+  error: JsonlError
+  record?: undefined
 }
 
 /** Options of {@link readRedisStream}. */
@@ -56,7 +68,9 @@ export interface ReadRedisStreamOptions extends ReadBase {
  * for await (const { id, record } of readRedisStream(redis, { from: '0', untilEnd: true })) console.log(id, record.type)
  * ```
  */
-export async function* readRedisStream(redis: Redis, options: ReadRedisStreamOptions = {}): AsyncGenerator<StreamEntry> {
+export function readRedisStream(redis: Redis, options: ReadRedisStreamOptions & { inBandErrors: true }): AsyncGenerator<StreamEntry | StreamErrorEntry>
+export function readRedisStream(redis: Redis, options?: ReadRedisStreamOptions): AsyncGenerator<StreamEntry>
+export async function* readRedisStream(redis: Redis, options: ReadRedisStreamOptions = {}): AsyncGenerator<StreamEntry | StreamErrorEntry> {
   const stream = options.stream ?? DEFAULT_STREAM
   const count = options.count ?? 500
   const blockMs = options.blockMs ?? 1000
@@ -82,8 +96,9 @@ export async function* readRedisStream(redis: Redis, options: ReadRedisStreamOpt
       for (const [id, fields] of entries) {
         last = id
         const e = decodeEntry(stream, id, fields)
-        if (e instanceof Error) options.onError?.(e)
-        else yield e
+        if (!(e instanceof Error)) yield e
+        else if (options.inBandErrors) yield { id, error: e }
+        else options.onError?.(e)
       }
     }
   } finally {
@@ -123,7 +138,9 @@ export interface GroupEntry extends StreamEntry {
  * }
  * ```
  */
-export async function* consumeRedisStream(redis: Redis, options: ConsumeRedisStreamOptions): AsyncGenerator<GroupEntry> {
+export function consumeRedisStream(redis: Redis, options: ConsumeRedisStreamOptions & { inBandErrors: true }): AsyncGenerator<GroupEntry | StreamErrorEntry>
+export function consumeRedisStream(redis: Redis, options: ConsumeRedisStreamOptions): AsyncGenerator<GroupEntry>
+export async function* consumeRedisStream(redis: Redis, options: ConsumeRedisStreamOptions): AsyncGenerator<GroupEntry | StreamErrorEntry> {
   const stream = options.stream ?? DEFAULT_STREAM
   const { group, consumer } = options
   const count = options.count ?? 500
@@ -140,13 +157,14 @@ export async function* consumeRedisStream(redis: Redis, options: ConsumeRedisStr
   const ack = (id: string) => async () => {
     await redis.call('XACK', stream, group, id)
   }
-  const deliver = function* (entries: RawEntries, skipAck: string[]): Generator<GroupEntry> {
+  const deliver = function* (entries: RawEntries, skipAck: string[]): Generator<GroupEntry | StreamErrorEntry> {
     for (const [id, fields] of entries) {
       if (fields === null) continue // deleted while pending (XAUTOCLAIM/XREADGROUP return nil fields)
       const e = decodeEntry(stream, id, fields)
       if (e instanceof Error) {
-        options.onError?.(e)
         skipAck.push(id)
+        if (options.inBandErrors) yield { id, error: e }
+        else options.onError?.(e)
       } else yield { ...e, ack: ack(id) }
     }
   }
