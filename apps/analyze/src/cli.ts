@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import {
@@ -18,6 +18,7 @@ import {
 import type { EngineName, Extractor, ModeName, ModeResult, OutputFormat, PriceTable, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
+import { dumpToNdjson, importToDir, type StreamRange } from './redis.js'
 
 /** Where the CLI writes; real process streams in the bin, buffers in tests. */
 export interface CliIo {
@@ -42,6 +43,11 @@ interface CommonOpts {
   verbose?: boolean
   mode?: string
   extract?: string
+  redis?: string
+  stream?: string
+  from?: string
+  to?: string
+  follow?: boolean
 }
 
 const EXT: Record<OutputFormat, string> = { ndjson: 'ndjson', csv: 'csv', parquet: 'parquet', table: 'txt' }
@@ -61,6 +67,10 @@ function addCommon(cmd: Command): Command {
     .option('-q, --quiet', 'no progress bar and no warnings on stderr')
     .option('--no-malformed-count', 'skip the extra scan that counts malformed lines')
     .option('-v, --verbose', 'diagnostics (timings) on stderr')
+    .option('--redis <url>', 'read the capture from a Redis stream (agenttap-proxy --redis) instead of files')
+    .option('--stream <key>', 'Redis stream key', 'agenttap:events')
+    .option('--from <id>', 'Redis: start after this stream id (default: the beginning)')
+    .option('--to <id>', 'Redis: stop after this stream id (inclusive)')
 }
 
 function loadPrices(path: string | undefined): PriceTable {
@@ -86,8 +96,35 @@ function parseLimit(v: string | undefined): number | undefined {
   return Number(v)
 }
 
+function rangeOf(o: CommonOpts, io: CliIo): StreamRange {
+  if (o.redis === undefined) throw new UsageError('--redis <url> is required')
+  return {
+    url: o.redis,
+    ...(o.stream !== undefined ? { stream: o.stream } : {}),
+    ...(o.from !== undefined ? { from: o.from } : {}),
+    ...(o.to !== undefined ? { to: o.to } : {}),
+    ...(o.follow ? { follow: true } : {}),
+    onError: (m) => {
+      if (!o.quiet) io.stderr.write(`warning: ${m}\n`)
+    },
+  }
+}
+
 /** Runs modes and writes their rows; returns the exit code. */
 async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
+  if (o.redis === undefined) return runModesOnFiles(modes, o, io)
+  // Import the stream range into a private capture dir, then every mode works as on files.
+  const tmp = mkdtempSync(join(tmpdir(), 'agenttap-analyze-redis-'))
+  try {
+    const n = await importToDir(rangeOf(o, io), tmp)
+    if (!o.quiet) io.stderr.write(`read ${n} record(s) from ${o.redis} ${o.stream ?? 'agenttap:events'}\n`)
+    return await runModesOnFiles(modes, { ...o, logDir: tmp }, io)
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+async function runModesOnFiles(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
   // pino only loads with --verbose: the common path (`prompts -n 5`) stays fast to start.
   const log = o.verbose
     ? (await import('pino')).default({ level: 'debug', base: null }, (await import('pino')).default.destination({ fd: 2, sync: true }))
@@ -235,6 +272,37 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
     .description('list the extraction modes')
     .action(() => {
       for (const m of MODE_NAMES) io.stdout.write(`${m.padEnd(18)} ${MODES[m].description}\n`)
+      state.code = EXIT.OK
+    })
+
+  program
+    .command('redis-dump')
+    .description('write a Redis stream (agenttap-proxy --redis) as NDJSON records to stdout, or import it into a capture dir with --out-dir')
+    .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
+    .option('--stream <key>', 'stream key', 'agenttap:events')
+    .option('--from <id>', 'start after this stream id (default: the beginning)')
+    .option('--to <id>', 'stop after this stream id (inclusive)')
+    .option('--follow', 'keep writing new entries as they arrive (NDJSON only)')
+    .option('-o, --out-dir <dir>', 'append to <dir>/all-mitm-sse/{sse_flows,sse_lines,sse_flow_ends}.jsonl instead of stdout')
+    .option('-q, --quiet', 'no summary or warnings on stderr')
+    .addHelpText('after', '\nExample: agenttap-analyze redis-dump --redis redis://127.0.0.1:6379 --follow | agenttap-monitor -')
+    .action(async (o: CommonOpts) => {
+      const range = rangeOf(o, io)
+      if (o.outDir !== undefined) {
+        if (o.follow) throw new UsageError('--follow writes to stdout; drop --out-dir (or --follow)')
+        const n = await importToDir(range, resolve(o.outDir))
+        if (!o.quiet) io.stderr.write(`${n} record(s) → ${join(resolve(o.outDir), 'all-mitm-sse')}\n`)
+      } else {
+        const ac = new AbortController()
+        const stop = (): void => ac.abort()
+        process.once('SIGINT', stop)
+        try {
+          const n = await dumpToNdjson({ ...range, signal: ac.signal }, io.stdout)
+          if (!o.quiet) io.stderr.write(`${n} record(s)\n`)
+        } finally {
+          process.off('SIGINT', stop)
+        }
+      }
       state.code = EXIT.OK
     })
 

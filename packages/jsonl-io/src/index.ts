@@ -1,4 +1,4 @@
-export { SCHEMA_VERSION, CAPTURE_FILES } from './types.js'
+export { SCHEMA_VERSION, CAPTURE_FILES, captureFileFor } from './types.js'
 export type {
   BaseRecord,
   CaptureRecord,

@@ -82,3 +82,11 @@ export const CAPTURE_FILES = {
   flowEnds: 'sse_flow_ends.jsonl',
   rawDir: 'sse_logs',
 } as const
+
+/**
+ * Which capture file a record belongs in: `flow` → sse_flows, `sse` → sse_lines, `flow_end`
+ * and any other type (e.g. a sink's `sink_gap` notice) → sse_flow_ends.
+ */
+export function captureFileFor(type: string): (typeof CAPTURE_FILES)['flows' | 'lines' | 'flowEnds'] {
+  return type === 'sse' ? CAPTURE_FILES.lines : type === 'flow' ? CAPTURE_FILES.flows : CAPTURE_FILES.flowEnds
+}

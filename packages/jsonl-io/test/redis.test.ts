@@ -53,6 +53,11 @@ describe('createRedisStreamWriter + readRedisStream', () => {
     expect(errors[0]?.file).toBe(`redis:${stream}`)
     const inBand: string[] = []
     for await (const e of readRedisStream(redis, { stream, from: '0', untilEnd: true, inBandErrors: true })) inBand.push(e.error ? `error ${e.error.code}` : 'record')
+    const ids: string[] = []
+    for await (const e of readRedisStream(redis, { stream, from: '0', untilEnd: true })) ids.push(e.id)
+    const ranged: string[] = []
+    for await (const e of readRedisStream(redis, { stream, from: ids[9]!, to: ids[19]!, untilEnd: true, count: 4 })) ranged.push(e.id)
+    expect(ranged).toEqual(ids.slice(10, 20)) // from is exclusive (XREAD), to inclusive
     expect(inBand.slice(999, 1004)).toEqual(['record', 'error MALFORMED_JSON', 'error INVALID_RECORD', 'error INVALID_RECORD', 'record'])
   })
 

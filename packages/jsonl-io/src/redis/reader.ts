@@ -56,6 +56,18 @@ export interface ReadRedisStreamOptions extends ReadBase {
   from?: string
   /** Stop at the end of what is there instead of waiting for more. @defaultValue false */
   untilEnd?: boolean
+  /** Stop after this id (inclusive; `ms` or `ms-seq`). */
+  to?: string
+}
+
+/** Compares two stream ids (`ms-seq`, or `ms` meaning `ms-0` as a start / `ms-max` as an end). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-')
+  const [bm = '0', bs = '0'] = b.split('-')
+  const d = BigInt(am) - BigInt(bm)
+  if (d !== 0n) return d < 0n ? -1 : 1
+  const e = BigInt(as) - BigInt(bs)
+  return e === 0n ? 0 : e < 0n ? -1 : 1
 }
 
 /**
@@ -95,6 +107,7 @@ export async function* readRedisStream(redis: Redis, options: ReadRedisStreamOpt
       }
       for (const [id, fields] of entries) {
         last = id
+        if (options.to !== undefined && compareStreamIds(id, options.to.includes('-') ? options.to : `${options.to}-18446744073709551615`) > 0) return
         const e = decodeEntry(stream, id, fields)
         if (!(e instanceof Error)) yield e
         else if (options.inBandErrors) yield { id, error: e }
