@@ -605,20 +605,19 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
               'a client rejected the agenttap certificate or hung up right after the TLS handshake: usually it does not trust the agenttap CA, and nothing from it can be captured (set NODE_EXTRA_CA_CERTS for Node agents such as Claude Code, SSL_CERT_FILE / CODEX_CA_CERTIFICATE for Codex; see `agenttap-proxy ca`)',
             )
           }
-          // A server-side TLSSocket built by hand emits no 'secure'; the negotiated protocol
-          // (readable until the socket is gone) says whether the handshake completed.
+          // Whether TLS got as far as negotiating keys: the first 'keylog' line comes right after
+          // the ServerHello. (Not getProtocol() on 'close': on Node 20 it reads the SSL object
+          // already freed by destroy() and segfaults the process.)
           let handshaken = false
-          const probe = (): void => {
-            if (tlsSocket.getProtocol()) handshaken = true
-          }
-          tlsSocket.once('end', probe)
+          tlsSocket.once('keylog', () => {
+            handshaken = true
+          })
           tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
             // OpenSSL clients send an alert; Node clients verify after the handshake and just hang up.
             if (/UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR/i.test(`${err.code ?? ''} ${err.message}`)) warnUntrusted()
             else log.debug({ err, host: target }, 'client TLS error')
           })
           tlsSocket.once('close', () => {
-            probe()
             if (handshaken && !usedSockets.has(tlsSocket)) warnUntrusted()
           })
           // No socket.resume(): the TLS wrap owns the handle now and consumes the bytes the

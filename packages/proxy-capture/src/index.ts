@@ -6,6 +6,8 @@ export { createCaptureProxy, DEFAULT_PORT, HEALTH_PATH } from './capture-proxy.j
 export { ensureCa, createLeafMinter, defaultCaDir } from './ca.js'
 export type { CaFiles, LeafMinter } from './ca.js'
 export { createFileSink, defaultLogDir } from './file-sink.js'
+export { createRedisSink } from './redis-sink.js'
+export type { RedisSinkOptions, SinkGapRecord } from './redis-sink.js'
 export type { FileSinkOptions } from './file-sink.js'
 export { createSseFramer } from './sse-framer.js'
 export type { FramedSseEvent, SseFramer, SseFramerOptions } from './sse-framer.js'
