@@ -198,7 +198,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const filter = createHostFilter({ ...(opts.includeHosts ? { include: opts.includeHosts } : {}), ...(opts.excludeHosts ? { exclude: opts.excludeHosts } : {}) })
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const maxReq = opts.maxRequestBodyBytes ?? 64 * 1024 * 1024
-  const rawMode = opts.rawBodies ?? 'exact'
+  const rawMode = opts.rawBodies ?? 'redacted'
   const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
   const hub = createRecordHub({
     ...(opts.maxBufferedRecords !== undefined ? { maxBuffered: opts.maxBufferedRecords } : {}),
@@ -487,7 +487,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       flow.encoding = decoder.encoding
       if (!decoder.supported) {
         flow.encodingUnsupported = decoder.encoding
-        log.warn({ flow_id: flow.id, encoding: decoder.encoding }, 'response encoding not decodable on this Node; raw bytes kept, no events captured')
+        log.warn({ flow_id: flow.id, encoding: decoder.encoding }, 'response encoding not decodable on this Node; no events captured (rawBodies exact keeps the bytes)')
       } else {
         flow.decoder = decoder
         if (isSse) {

@@ -63,12 +63,13 @@ export interface CaptureProxyOptions {
   /** Cap on one SSE event. @defaultValue 16 MiB */
   maxEventBytes?: number
   /**
-   * Response bodies under `sse_logs/`: `exact` keeps the wire bytes (`<flow>.response.raw`,
-   * compressed if the server compressed; not redacted, so a secret the *server* sends back is
-   * kept there), `redacted` writes a redacted, decoded copy (`<flow>.response.redacted.txt`:
-   * SSE bodies rebuilt from the redacted records, so secrets split across events are caught;
-   * other bodies through session-extractor's stream redactor), `off` writes none.
-   * @defaultValue `'exact'`
+   * Response bodies under `sse_logs/`. `redacted` (the default) writes a decoded, redacted
+   * copy (`<flow>.response.redacted.txt`: SSE bodies rebuilt from the redacted records, so
+   * secrets split across events are caught; other bodies through session-extractor's stream
+   * redactor). `off` writes none. `exact` is an explicit, UNSAFE opt-in: it keeps the wire
+   * bytes (`<flow>.response.raw`, compressed if the server compressed) without any redaction,
+   * so a secret the *server* sends back (a model echoing a key) reaches disk there.
+   * @defaultValue `'redacted'`
    */
   rawBodies?: 'exact' | 'redacted' | 'off'
   /** Redaction; defaults to session-extractor's default redactor. */

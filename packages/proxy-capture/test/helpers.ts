@@ -118,6 +118,13 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
       write(body)
       end()
     },
+    '/echo': (req, res, _id, write, end) => {
+      // A server that sends back what it was given (a model echoing a key from its prompt).
+      const body = JSON.stringify({ echo: (req as IncomingMessage & { bodyText?: string }).bodyText ?? '' })
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+      write(body)
+      end()
+    },
     '/error': (_req, res, _id, write, end) => {
       const body = JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
       res.writeHead(529, { 'content-type': 'application/json' })
@@ -182,6 +189,7 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
+      ;(req as IncomingMessage & { bodyText?: string }).bodyText = Buffer.concat(chunks).toString('utf8')
       const route = routes[path]
       if (!route) {
         res.writeHead(404).end()

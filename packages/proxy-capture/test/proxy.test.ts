@@ -6,11 +6,16 @@ import WebSocket from 'ws'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { redactText } from '@agenttap/session-extractor'
 import { createCaptureProxy, createFileSink, createSseFramer, HEALTH_PATH, type CaptureProxy, type FramedSseEvent } from '../src/index.js'
-import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, sseBytes, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const SECRET_BEARER = 'sk-ant-oat01-TESTSECRETbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
 const SECRET_BODY = 'sk-proj-TESTSECRETcccccccccccccccccccccccccccccccccccc'
+// Realistic (random-bodied) keys: the redactor leaves low-entropy placeholders in free text alone.
+const ECHO_KEY = 'sk-ant-api03-Hw4Tq9Zr2Xm7Lp5Vc8Nb1Jd6Kf3Gs0Ya-Ue9Ri4Ow7Pq2Mz5Xc8Vb1Nm3Lk6Jh9Gf2Ds5Aq8We4Rt7Yu1Io0Pl3AA'
+const ECHO_PROJ = 'sk-proj-Rk7Wm2Qz9Xv4Lp8Tn3Hc6Jb1Fd5Gs0AyUe9Ri4Ow7Pq2Mz5Xc8Vb1'
+/** Random parts of every key a test server sends back; none may be found on disk. */
+const ECHOED = [SPLIT_KEY.slice(20, 40), ECHO_KEY.slice(20, 40), ECHO_PROJ.slice(10, 30)]
 
 const anthropic = loadFixture('claude-code-turn.jsonl')
 const openai = loadFixture('codex-turn.jsonl')
@@ -106,7 +111,9 @@ describe('capture proxy over real TLS', () => {
     expect(end).toMatchObject({ outcome: 'completed', status: 200, events: anthropic.events.length, bytes: r.body.length })
     expect(typeof end['ttfb_ms']).toBe('number')
     await sink.flush()
-    expect(readFileSync(join(logDir, 'all-mitm-sse', String(end['raw']))).equals(r.body)).toBe(true)
+    // Default rawBodies 'redacted': sse_logs/ holds the body rebuilt from the redacted records.
+    expect(String(end['raw'])).toMatch(/^sse_logs\/.*\.response\.redacted\.txt$/)
+    expect(readFileSync(join(logDir, 'all-mitm-sse', String(end['raw'])), 'utf8')).toBe(anthropic.events.map((e) => sseBytes({ ...e, data: redactText(e.data) })).join(''))
   })
 
   it.each(['gzip', 'br'])('passes a %s-encoded Responses stream through untouched and captures the decoded events', async (enc) => {
@@ -389,6 +396,60 @@ describe('capture proxy over real TLS', () => {
     await p2.stop()
   })
 
+  it('with rawBodies "exact" (explicit, unsafe opt-in), keeps the byte-exact wire body, secrets included', async () => {
+    const logDir2 = join(root, 'logs-exact-raw')
+    const sink2 = createFileSink({ logDir: logDir2 })
+    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: logDir2, sinks: [sink2], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, rawBodies: 'exact' })
+    const ends: CaptureRecord[] = []
+    p2.onRecord((r) => r.type === 'flow_end' && ends.push(r))
+    await p2.start()
+    const a2 = new TunnelAgent(p2.port, readFileSync(p2.caCertPath, 'utf8'))
+    const t = tag()
+    const r = await proxiedRequest(a2, upstream.port, `/v1/messages?t=${t}&split=13`, {
+      headers: { ...withoutHost(anthropic.flow.request_headers), 'content-type': 'application/json', 'x-test-id': t },
+      body: JSON.stringify(anthropic.flow.request_body),
+    })
+    const t2 = tag()
+    const r2 = await proxiedRequest(a2, upstream.port, `/split-secret?t=${t2}`, { method: 'GET', headers: { 'x-test-id': t2 } })
+    await waitFor(() => (ends.length === 2 ? true : undefined), 'two flow_ends')
+    await sink2.flush()
+    const rawOf = (i: number): Buffer => readFileSync(join(logDir2, 'all-mitm-sse', String(ends[i]!['raw'])))
+    expect(String(ends[0]!['raw'])).toMatch(/\.response\.raw$/)
+    expect(rawOf(0).equals(r.body)).toBe(true)
+    // What makes it unsafe: the server's bytes are kept as sent, a key echoed by the model too.
+    expect(rawOf(1).equals(r2.body)).toBe(true)
+    expect(rawOf(1).toString()).toContain(SPLIT_KEY.slice(20, 40))
+    await p2.stop()
+  })
+
+  it('with the default rawBodies, no secret reaches any file under the log root, sse_logs/ included', async () => {
+    const t1 = tag()
+    const echoed = await proxiedRequest(agent, upstream.port, `/echo?t=${t1}`, {
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET_BEARER}`, 'x-test-id': t1 },
+      body: JSON.stringify({ api_key: ECHO_PROJ, note: `key ${ECHO_KEY}` }),
+    })
+    expect(echoed.body.toString()).toContain(ECHO_KEY) // the server did send the keys back
+    const t2 = tag()
+    const split = await proxiedRequest(agent, upstream.port, `/split-secret?t=${t2}&enc=gzip`, { method: 'GET', headers: { 'x-test-id': t2 } })
+    expect(split.headers['content-encoding']).toBe('gzip')
+    const a = await endOf(t1)
+    const b = await endOf(t2)
+    await sink.flush()
+    const rawDir = join(logDir, 'all-mitm-sse', 'sse_logs')
+    for (const e of [a.end, b.end]) {
+      expect(String(e['raw'])).toMatch(/\.response\.redacted\.txt$/)
+      expect(readFileSync(join(logDir, 'all-mitm-sse', String(e['raw'])), 'utf8').length).toBeGreaterThan(0)
+    }
+    expect(readFileSync(join(logDir, 'all-mitm-sse', String(b.end['raw'])), 'utf8')).toContain('keep it safe')
+    const files = allFiles(logDir)
+    expect(files.filter((f) => f.startsWith(rawDir)).length).toBeGreaterThan(2)
+    for (const file of files) {
+      const text = readFileSync(file, 'latin1')
+      expect(text.includes('TESTSECRET'), `secret leaked into ${file}`).toBe(false)
+      for (const k of ECHOED) expect(text.includes(k), `echoed key leaked into ${file}`).toBe(false)
+    }
+  })
+
   it('reports a port already in use as LISTEN_FAILED instead of hanging', async () => {
     const p2 = createCaptureProxy({ port: proxy.port, caDir: join(root, 'ca'), logDir: join(root, 'logs-busy') })
     await expect(p2.start()).rejects.toMatchObject({ code: 'LISTEN_FAILED', message: expect.stringMatching(/EADDRINUSE/) })
@@ -423,9 +484,12 @@ describe('capture proxy over real TLS', () => {
     const codex = readJsonlFile(join(logDir, 'codex', 'sse_lines.jsonl'))
     expect(claude.length).toBe(anthropic.events.length)
     expect(codex.length).toBeGreaterThanOrEqual(openai.events.length * 2 + 3)
-    for (const file of allFiles(logDir)) {
+    const files = allFiles(logDir)
+    expect(files.some((f) => f.includes(join('all-mitm-sse', 'sse_logs')))).toBe(true)
+    for (const file of files) {
       const text = readFileSync(file, 'latin1')
       expect(text.includes('TESTSECRET'), `secret leaked into ${file}`).toBe(false)
+      for (const k of ECHOED) expect(text.includes(k), `echoed key leaked into ${file}`).toBe(false)
     }
   })
 })
