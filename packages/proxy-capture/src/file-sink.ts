@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync, writeFile } from 'node:fs'
+import { Worker } from 'node:worker_threads'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { CAPTURE_FILES, createJsonlWriter, type CaptureRecord } from '@agenttap/jsonl-io'
@@ -9,20 +10,65 @@ export function defaultLogDir(): string {
   return process.env['AGENTTAP_LOG_DIR'] ?? join(homedir(), 'centralized-logs')
 }
 
-/** Raw bodies up to this size are buffered and written in one call when the flow ends. */
+/** Raw bodies up to this size are buffered and written in one piece when the flow ends. */
 const RAW_BUFFER_BYTES = 256 * 1024
+
+/** Lines queued for one JSONL file before they are handed to its writer without waiting. */
+const MAX_QUEUED_LINE_CHARS = 1024 * 1024
 
 /** Where a client's per-agent view of `sse_lines.jsonl` lives, by detected client. */
 const CLIENT_DIRS: Record<string, string> = { 'claude-code': 'claude', codex: 'codex' }
+
+// Small bodies are written by one helper thread in batches (open + write + close, synchronous
+// there): through libuv's pool each file costs three round trips, and on a busy machine each
+// round trip costs the event loop far more than the syscall itself.
+const RAW_WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads')
+const { openSync, writeSync, closeSync } = require('node:fs')
+parentPort.on('message', (batch) => {
+  const errors = []
+  for (const [path, data] of batch.files) {
+    try {
+      const fd = openSync(path, 'a', 0o600)
+      try {
+        const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+        for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off)
+      } finally {
+        closeSync(fd)
+      }
+    } catch (err) {
+      errors.push(path + ': ' + (err && err.message ? err.message : String(err)))
+    }
+  }
+  parentPort.postMessage({ id: batch.id, errors })
+})
+`
 
 /** Options of {@link createFileSink}. */
 export interface FileSinkOptions {
   /** Log root. @defaultValue {@link defaultLogDir}() */
   logDir?: string
-  /** jsonl-io fsync policy. @defaultValue `'never'` (one write per line; at most the last line tears on a crash) */
+  /** jsonl-io fsync policy. @defaultValue `'never'` (whole lines per write; at most the last line tears on a crash) */
   fsync?: 'never' | 'close' | 'always'
+  /**
+   * Records are appended in batches: at most one write per file per `batchMs` while records
+   * keep coming (a record after a quiet period goes out at the end of the current event-loop
+   * turn). Bounds how late a `tail -f` reader sees a record, and what a SIGKILL can lose.
+   * `0` writes at the end of every event-loop turn. {@link CaptureSink.flush} writes at once.
+   * @defaultValue 5
+   */
+  batchMs?: number
   /** I/O failures of raw files (records go through jsonl-io's writer). */
   onError?(err: Error): void
+}
+
+type Writer = ReturnType<typeof createJsonlWriter>
+
+/** Lines waiting for one JSONL writer; joined into one `writeLine` (one syscall) per batch. */
+interface LineQueue {
+  writer: Writer
+  lines: string[]
+  chars: number
 }
 
 /**
@@ -30,68 +76,185 @@ export interface FileSinkOptions {
  * in `all-mitm-sse/sse_logs/`, and each `sse` record also in `<logDir>/claude/sse_lines.jsonl`
  * or `<logDir>/codex/sse_lines.jsonl` by the flow's detected client. Directories are created
  * 0700: captures hold prompts.
+ *
+ * Each record is serialized once, queued per file and appended in batches (see
+ * {@link FileSinkOptions.batchMs}); every write carries whole lines only. Raw bodies up to
+ * 256 KiB are kept in memory until their flow ends and then written, many files per batch, by
+ * a helper thread; larger ones stream to their file.
  */
 export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { readonly captureDir: string } {
   const logDir = opts.logDir ?? defaultLogDir()
   const captureDir = join(logDir, 'all-mitm-sse')
   const rawDir = join(captureDir, CAPTURE_FILES.rawDir)
+  const batchMs = Math.max(0, opts.batchMs ?? 5)
   mkdirSync(rawDir, { recursive: true, mode: 0o700 })
   const wopts = { fsync: opts.fsync ?? 'never', mkdir: true } as const
-  const flows = createJsonlWriter(join(captureDir, CAPTURE_FILES.flows), wopts)
-  const lines = createJsonlWriter(join(captureDir, CAPTURE_FILES.lines), wopts)
-  const ends = createJsonlWriter(join(captureDir, CAPTURE_FILES.flowEnds), wopts)
-  const perClient = new Map<string, ReturnType<typeof createJsonlWriter>>()
+  const queueFor = (path: string): LineQueue => ({ writer: createJsonlWriter(path, wopts), lines: [], chars: 0 })
+  const flows = queueFor(join(captureDir, CAPTURE_FILES.flows))
+  const lines = queueFor(join(captureDir, CAPTURE_FILES.lines))
+  const ends = queueFor(join(captureDir, CAPTURE_FILES.flowEnds))
+  const perClient = new Map<string, LineQueue>()
   const flowClient = new Map<string, string>()
   const rawOpen = new Set<Promise<void>>()
   const liveStreams = new Set<() => void>()
+  const queues: LineQueue[] = [flows, lines, ends]
+  let scheduled: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined
+  let scheduledIsTimer = false
+  let lastDrain = 0
+  let closing = false
 
-  function clientWriter(dir: string): ReturnType<typeof createJsonlWriter> {
-    let w = perClient.get(dir)
-    if (!w) {
+  function clientQueue(dir: string): LineQueue {
+    let q = perClient.get(dir)
+    if (!q) {
       mkdirSync(join(logDir, dir), { recursive: true, mode: 0o700 })
-      w = createJsonlWriter(join(logDir, dir, CAPTURE_FILES.lines), wopts)
-      perClient.set(dir, w)
+      q = queueFor(join(logDir, dir, CAPTURE_FILES.lines))
+      perClient.set(dir, q)
+      queues.push(q)
     }
-    return w
+    return q
+  }
+
+  function drainQueue(q: LineQueue): void {
+    if (q.lines.length === 0) return
+    const batch = q.lines
+    q.lines = []
+    q.chars = 0
+    try {
+      // One "line" holding several: jsonl-io appends it with one write, whole lines only.
+      q.writer.writeLine(batch.length === 1 ? (batch[0] as string) : batch.join('\n'))
+    } catch (err) {
+      opts.onError?.(err as Error)
+    }
+  }
+
+  function drain(): void {
+    if (scheduled !== undefined) {
+      if (scheduledIsTimer) clearTimeout(scheduled as ReturnType<typeof setTimeout>)
+      else clearImmediate(scheduled as ReturnType<typeof setImmediate>)
+      scheduled = undefined
+    }
+    lastDrain = performance.now()
+    for (const q of queues) drainQueue(q)
+    drainRaw()
+  }
+
+  function schedule(): void {
+    if (scheduled !== undefined) return
+    const wait = lastDrain + batchMs - performance.now()
+    scheduledIsTimer = wait >= 1
+    scheduled = scheduledIsTimer ? setTimeout(drain, wait) : setImmediate(drain)
+  }
+
+  function enqueue(q: LineQueue, line: string): void {
+    q.lines.push(line)
+    q.chars += line.length
+    if (q.chars >= MAX_QUEUED_LINE_CHARS) drainQueue(q)
+    else schedule()
+  }
+
+  // --- small raw bodies: batched to the helper thread
+  let worker: Worker | undefined
+  let workerBroken = false
+  let rawPending: Array<[string, Uint8Array | string]> = []
+  let batchId = 0
+  const inFlight = new Map<number, { files: Array<[string, Uint8Array | string]>; done: () => void }>()
+
+  function writeFileAsync(path: string, data: Uint8Array | string): void {
+    track(
+      new Promise<void>((resolve) =>
+        writeFile(path, data, { flag: 'a', mode: 0o600 }, (err) => {
+          if (err) opts.onError?.(err)
+          resolve()
+        }),
+      ),
+    )
+  }
+
+  function getWorker(): Worker | undefined {
+    if (worker || workerBroken) return worker
+    try {
+      const w = new Worker(RAW_WORKER_SOURCE, { eval: true })
+      w.on('message', (m: { id: number; errors: string[] }) => {
+        const b = inFlight.get(m.id)
+        inFlight.delete(m.id)
+        for (const e of m.errors) opts.onError?.(new Error(`could not write raw body ${e}`))
+        if (inFlight.size === 0) w.unref()
+        b?.done()
+      })
+      w.on('error', (err) => {
+        // The helper is gone: report, then write what it held (and everything later) through the pool.
+        opts.onError?.(err)
+        workerBroken = true
+        worker = undefined
+        for (const b of inFlight.values()) {
+          for (const [path, data] of b.files) writeFileAsync(path, data)
+          b.done()
+        }
+        inFlight.clear()
+      })
+      w.unref()
+      worker = w
+    } catch (err) {
+      opts.onError?.(err as Error)
+      workerBroken = true
+    }
+    return worker
+  }
+
+  function drainRaw(): void {
+    if (rawPending.length === 0) return
+    const files = rawPending
+    rawPending = []
+    const w = getWorker()
+    if (!w) {
+      for (const [path, data] of files) writeFileAsync(path, data)
+      return
+    }
+    const id = ++batchId
+    track(new Promise<void>((resolve) => inFlight.set(id, { files, done: resolve })))
+    w.ref()
+    w.postMessage({ id, files })
+  }
+
+  function track(p: Promise<void>): void {
+    rawOpen.add(p)
+    void p.then(() => rawOpen.delete(p))
   }
 
   return {
     captureDir,
     write(record: CaptureRecord) {
+      if (closing) throw new Error(`file sink for ${captureDir} is closed: record of flow ${record.flow_id} not written`)
       switch (record.type) {
         case 'flow': {
-          flows.write(record)
+          enqueue(flows, JSON.stringify(record))
           const dir = typeof record.client === 'string' ? CLIENT_DIRS[record.client] : undefined
           if (dir) flowClient.set(record.flow_id, dir)
           break
         }
         case 'sse': {
-          lines.write(record)
+          // Serialized once for both files.
+          const line = JSON.stringify(record)
+          enqueue(lines, line)
           const dir = flowClient.get(record.flow_id)
-          if (dir) clientWriter(dir).write(record)
+          if (dir) enqueue(clientQueue(dir), line)
           break
         }
         case 'flow_end':
-          ends.write(record)
+          enqueue(ends, JSON.stringify(record))
           flowClient.delete(record.flow_id)
           break
         default:
-          lines.write(record)
+          enqueue(lines, JSON.stringify(record))
       }
     },
     raw(name: string): RawWriter {
       const ref = `${CAPTURE_FILES.rawDir}/${name}`
       const path = join(rawDir, name)
-      // Opened lazily: a body written in one piece (request bodies) costs one writeFile
-      // instead of open + write + close round trips through the thread pool.
       let ws: ReturnType<typeof createWriteStream> | undefined
       let pending: (Uint8Array | string)[] = []
       let pendingBytes = 0
       let ended = false
-      const track = (p: Promise<void>): void => {
-        rawOpen.add(p)
-        void p.then(() => rawOpen.delete(p))
-      }
       let closed: Promise<void> | undefined
       const open = (): ReturnType<typeof createWriteStream> => {
         const s = createWriteStream(path, { flags: 'a', mode: 0o600 })
@@ -118,10 +281,11 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
             if (!ws.destroyed) ws.write(chunk)
             return
           }
+          if (chunk.length === 0) return
           pending.push(chunk)
           pendingBytes += chunk.length
-          // Small bodies (most LLM responses) are kept and written in one writeFile at the end:
-          // a write stream per flow costs an open + close round trip each.
+          // Small bodies (most LLM responses) are kept and written in one piece at the end;
+          // only a body that outgrows the buffer gets a stream of its own.
           if (pendingBytes > RAW_BUFFER_BYTES) {
             ws = open()
             for (const c of pending) ws.write(c)
@@ -140,28 +304,30 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           const data =
             pending.length === 1
               ? (pending[0] as Uint8Array | string)
-              : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
+              : pending.every((c) => typeof c === 'string')
+                ? pending.join('')
+                : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
           pending = []
-          track(
-            new Promise<void>((resolve) =>
-              writeFile(path, data, { flag: 'a', mode: 0o600 }, (err) => {
-                if (err) opts.onError?.(err)
-                resolve()
-              }),
-            ),
-          )
+          rawPending.push([path, data])
+          schedule()
         },
       }
     },
     async flush() {
+      drain()
       // Raw bodies of ended flows too: a reader told "flushed" may open sse_logs/ right away.
       await Promise.all([...rawOpen])
-      await Promise.all([flows.flush(), lines.flush(), ends.flush(), ...[...perClient.values()].map((w) => w.flush())])
+      await Promise.all(queues.map((q) => q.writer.flush()))
     },
     async close() {
+      if (closing) return
+      closing = true
       for (const stop of [...liveStreams]) stop()
+      drain()
       await Promise.all([...rawOpen])
-      await Promise.all([flows.close(), lines.close(), ends.close(), ...[...perClient.values()].map((w) => w.close())])
+      await Promise.all(queues.map((q) => q.writer.close()))
+      await worker?.terminate()
+      worker = undefined
     },
   }
 }
