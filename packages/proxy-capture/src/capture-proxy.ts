@@ -57,8 +57,16 @@ function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1'
 }
 
+let isoMs = 0
+let isoText = new Date(0).toISOString()
+/** ISO-8601 now; records of one millisecond share one formatted string. */
 function nowIso(): string {
-  return new Date().toISOString()
+  const ms = Date.now()
+  if (ms !== isoMs) {
+    isoMs = ms
+    isoText = new Date(ms).toISOString()
+  }
+  return isoText
 }
 
 function round(ms: number): number {
@@ -161,7 +169,7 @@ interface Flow {
   /** Holds back SSE/WS records just long enough to catch a secret split across events. */
   sseRedactor?: SseRedactor<SseRecord>
   /** rawBodies 'redacted': the decoded body, redacted as a stream, to this file. */
-  redactedRaw?: { writer: RawWriter; redactor: StreamRedactor; decoder: TextDecoder }
+  redactedRaw?: { writer: RawWriter; redactor?: StreamRedactor; decoder?: TextDecoder }
   kill?: () => void
 }
 
@@ -373,7 +381,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     const rr = flow.redactedRaw
     // SSE bodies are rebuilt from the redacted records instead (see emitSse): secrets split
     // across events are only visible there.
-    if (rr && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode(chunk, { stream: true })))
+    if (rr?.redactor && rr.decoder && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode(chunk, { stream: true })))
     if (flow.framer) {
       flow.framer.feed(chunk)
       return
@@ -404,7 +412,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       flow.raw?.end()
       if (flow.redactedRaw) {
         const rr = flow.redactedRaw
-        if (!flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode()) + rr.redactor.end())
+        if (rr.redactor && rr.decoder && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode()) + rr.redactor.end())
         rr.writer.end()
       }
       flow.state = 'ended'
@@ -476,7 +484,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         if (raw) flow.raw = raw
       } else if (rawMode === 'redacted') {
         const writer = rawWriter(`${flow.id}.response.redacted.txt`)
-        if (writer) flow.redactedRaw = { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
+        // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
+        if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
       }
       const enc = headerValue(up.headers['content-encoding'])
       const decoder = createBodyDecoder(
@@ -538,6 +547,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const prev = headers[k]
       headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v]
     }
+    // Head, the body bytes parsed with it and (for a short response) the last chunk leave in
+    // one write, one TLS record, instead of one each: uncorked before the event loop moves on,
+    // so nothing waits.
+    res.cork()
+    queueMicrotask(() => res.uncork())
     res.writeHead(flow.status, up.statusMessage, headers)
     // An SSE client must see the response start before the first event (an LLM may think for
     // seconds first); other responses send their head with the first body bytes.
