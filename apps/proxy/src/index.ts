@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
 import {
   agentEnv,
   createCaptureProxy,
+  createFileSink,
+  createRedisSink,
   defaultCaDir,
   defaultLogDir,
   DEFAULT_PORT,
@@ -16,6 +19,7 @@ import {
   type CaptureProxyOptions,
 } from '@agenttap/proxy-capture'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { createWebServer, DEFAULT_WEB_PORT, runWebCli, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
 
 /** Exit codes: one place maps failures to them. */
@@ -38,6 +42,9 @@ interface CommonOpts {
   upstreamCa?: string
   insecureUpstream?: boolean
   rawBodies?: string
+  redis?: string
+  stream?: string
+  maxlen?: string
   quiet?: boolean
   jsonLogs?: boolean
   verbose?: boolean
@@ -59,13 +66,39 @@ function addCommon(cmd: Command): Command {
     .option('--upstream-ca <file>', 'extra PEM roots to trust for upstream TLS')
     .option('--insecure-upstream', 'do not verify upstream certificates (debugging only)')
     .addOption(
-      new Option('--raw-bodies <mode>', 'response bodies in sse_logs/: exact wire bytes (not redacted), a redacted decoded copy, or none')
-        .choices(['exact', 'redacted', 'off'])
-        .default('exact'),
+      new Option('--raw-bodies <mode>', 'response bodies in sse_logs/: a redacted decoded copy, exact wire bytes (NOT redacted: secrets may reach disk), or none')
+        .choices(['redacted', 'exact', 'off'])
+        .default('redacted'),
     )
+    .option('--redis <url>', 'also write every record to a Redis stream (e.g. redis://127.0.0.1:6379); Redis down never stalls the traffic')
+    .option('--stream <key>', 'Redis stream key', 'agenttap:events')
+    .option('--maxlen <n>', 'trim the Redis stream to about N entries (XADD MAXLEN ~ N)')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('--json-logs', 'diagnostics as pino NDJSON on stderr')
     .option('-v, --verbose', 'debug diagnostics')
+}
+
+/**
+ * The sinks: the files always; with --redis also the stream, whose drops become a `sink_gap`
+ * record in the files.
+ */
+async function sinksFor(o: CommonOpts, log: Logger): Promise<CaptureProxyOptions['sinks']> {
+  if (!o.redis) return undefined
+  const maxlen = o.maxlen === undefined ? undefined : Number(o.maxlen)
+  if (maxlen !== undefined && (!Number.isInteger(maxlen) || maxlen <= 0)) throw new CommanderError(EXIT.USAGE, 'agenttap.maxlen', `--maxlen must be a positive integer, got ${o.maxlen}`)
+  const files = createFileSink({ ...(o.logDir ? { logDir: o.logDir } : {}), onError: (err) => log.error({ err }, 'raw body write failed') })
+  const redis = await createRedisSink({
+    redis: o.redis,
+    ...(o.stream ? { stream: o.stream } : {}),
+    ...(maxlen !== undefined ? { maxlen } : {}),
+    onGap: (gap) => {
+      log.warn({ dropped: gap.dropped, from: gap.from, to: gap.to }, 'Redis was unavailable: records dropped from the stream (all of them are in the files)')
+      files.write(gap as unknown as CaptureRecord)
+    },
+    onError: (err) => log.debug({ err }, 'Redis write failed; retrying'),
+  })
+  log.info({ redis: o.redis, stream: o.stream }, 'writing records to the Redis stream too')
+  return [files, redis]
 }
 
 function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
@@ -135,12 +168,26 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   })
 }
 
-async function cmdStart(o: CommonOpts & { monitor: boolean }): Promise<number> {
+async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
-  const proxy = createCaptureProxy(proxyOptions(o, log))
+  const sinks = await sinksFor(o, log)
+  const proxy = createCaptureProxy({ ...proxyOptions(o, log), ...(sinks ? { sinks } : {}) })
   await proxy.start()
   printExports(proxy)
+  // The live web view follows the capture files (memory stays flat; ~20 ms to the page).
+  let web: WebServer | undefined
+  if (o.web) {
+    const webPort = Number(o.webPort)
+    if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.webPort', `--web-port must be 0-65535, got ${o.webPort}`)
+    web = createWebServer({ logDir: dirname(proxy.captureDir), port: webPort })
+    try {
+      process.stdout.write(`# live web view: ${await web.start()}\n`)
+    } catch (err) {
+      log.error({ err }, 'web view not started (use --web-port or --no-web); the capture continues')
+      web = undefined
+    }
+  }
   const ac = new AbortController()
   let monitor: { done: Promise<unknown> } | undefined
   if (o.monitor) {
@@ -151,7 +198,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean }): Promise<number> {
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   await proxy.stop()
   ac.abort()
-  await monitor?.done
+  await Promise.all([monitor?.done, web?.stop()])
   return EXIT.OK
 }
 
@@ -197,6 +244,8 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
     env = agentEnv({ url: `http://${o.host}:${opts.port}`, caCertPath: existing.caCertPath ?? ca.certPath, caBundlePath: ca.bundlePath })
     log.info({ port: opts.port }, 'using the agenttap proxy already running')
   } else {
+    const sinks = await sinksFor(o, log)
+    if (sinks) opts.sinks = sinks
     own = createCaptureProxy(opts)
     try {
       await own.start()
@@ -244,8 +293,20 @@ export async function main(argv: string[]): Promise<number> {
 
   addCommon(program.command('start').description('run the proxy (and the live monitor when available) and print the lines to paste into the agent\'s shell'))
     .addOption(new Option('--no-monitor', 'do not attach the live monitor'))
-    .action((o: CommonOpts & { monitor: boolean }) => {
+    .option('--web-port <port>', 'port of the live web view (127.0.0.1)', String(DEFAULT_WEB_PORT))
+    .addOption(new Option('--no-web', 'do not serve the live web view'))
+    .action((o: CommonOpts & { monitor: boolean; web: boolean; webPort: string }) => {
       result = cmdStart(o)
+    })
+
+  program
+    .command('web')
+    .description('browse a capture log dir in the browser without capturing (agenttap-proxy web --log-dir …; --help for its options)')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[args...]')
+    .action((args: string[]) => {
+      result = runWebCli(args)
     })
 
   program

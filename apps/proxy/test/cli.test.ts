@@ -107,7 +107,7 @@ describe('agenttap-proxy CLI', () => {
   it('start prints the export lines and on SIGTERM ends open flows as aborted, flushed to disk', async () => {
     const logDir = join(root, 'logs-start')
     const out = captureStdout()
-    const running = main(['start', '--port', '0', '--quiet', '--no-monitor', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
+    const running = main(['start', '--port', '0', '--quiet', '--no-monitor', '--no-web', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
     let proxyUrl: string | undefined
     for (let i = 0; i < 400 && !proxyUrl; i++) {
       proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
@@ -131,6 +131,50 @@ describe('agenttap-proxy CLI', () => {
     agent.kill()
     const ends = jsonl(join(logDir, 'all-mitm-sse', 'sse_flow_ends.jsonl'))
     expect(ends).toMatchObject([{ outcome: 'aborted', error: 'proxy shutdown', events: 1 }])
+  })
+
+  it('start --redis --web-port 0: records also reach the Redis stream; the web view serves with its token only', async () => {
+    const { getTestRedis } = await import('../../../test-support/redis.js')
+    const { createRedisClient, readRedisStream } = await import('@agenttap/jsonl-io/redis')
+    const server = await getTestRedis()
+    const stream = `agenttap:test:proxy-cli:${Date.now()}`
+    const logDir = join(root, 'logs-redis')
+    const out = captureStdout()
+    const running = main(['start', '--port', '0', '--quiet', '--no-monitor', '--web-port', '0', '--redis', server.url, '--stream', stream, '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
+    let proxyUrl: string | undefined
+    let webUrl: string | undefined
+    for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
+      proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
+      webUrl = /live web view: (\S+)/.exec(out.text())?.[1]
+      if (!(proxyUrl && webUrl)) await new Promise((r) => setTimeout(r, 10))
+    }
+    out.restore()
+    expect(webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*token=/)
+    // The token in the URL is traded for a cookie (302), then the page is served with it.
+    const first = await fetch(webUrl!, { redirect: 'manual' })
+    expect(first.status).toBe(302)
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!
+    const page = await fetch(new URL('/', webUrl!).toString(), { headers: { cookie } })
+    expect(page.status).toBe(200)
+    const noToken = await fetch(new URL('/', webUrl!).toString())
+    expect(noToken.status).toBe(403)
+    // The agent runs as its own process (the proxy lives in this one: a sync spawn would block it).
+    const { spawn } = await import('node:child_process')
+    const agent = spawn(process.execPath, [join(root, 'agent.cjs'), `127.0.0.1:${upstreamPort}`, '/v1/messages'], {
+      env: { ...process.env, HTTPS_PROXY: proxyUrl!, NODE_EXTRA_CA_CERTS: join(root, 'ca', 'certs', 'ca.pem') },
+      stdio: 'ignore',
+    })
+    expect(await new Promise((r) => agent.on('exit', r))).toBe(0)
+    process.emit('SIGTERM')
+    expect(await running).toBe(0)
+    const redis = await createRedisClient(server.url)
+    for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 20))
+    const types: string[] = []
+    for await (const e of readRedisStream(redis, { stream, from: '0', untilEnd: true })) types.push(String(e.record.type))
+    expect(types).toEqual(['flow', 'sse', 'sse', 'flow_end'])
+    await redis.del(stream)
+    redis.disconnect()
+    await server.stop()
   })
 
   it('refuses a non-loopback host without --allow-remote (usage error)', async () => {
