@@ -171,6 +171,11 @@ interface Flow {
   /** rawBodies 'redacted': the decoded body, redacted as a stream, to this file. */
   redactedRaw?: { writer: RawWriter; redactor?: StreamRedactor; decoder?: TextDecoder }
   kill?: () => void
+  /** The response head, until the flow record is written (after the client got its bytes). */
+  head?: { status: number; headers: Record<string, string | string[] | undefined> } | undefined
+  /** Response bytes the client already has, waiting for the capture (see runCapture). */
+  capQueue?: Buffer[]
+  capScheduled?: boolean
 }
 
 /**
@@ -396,10 +401,38 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     flow.bodyLen += chunk.length
   }
 
+  /**
+   * The capture's share of the response path, run once the client's bytes are on their way
+   * (end of the event-loop turn, or when the flow ends): flow record (session extraction,
+   * redaction), then the queued body bytes to the raw writer and the decoder, in order.
+   */
+  function runCapture(flow: Flow): void {
+    flow.capScheduled = false
+    if (flow.head) {
+      const head = flow.head
+      flow.head = undefined
+      writeFlowRecord(flow, head)
+    }
+    const q = flow.capQueue
+    if (q === undefined || q.length === 0) return
+    flow.capQueue = []
+    for (const c of q) {
+      flow.raw?.write(c)
+      flow.decoder?.write(c)
+    }
+  }
+
+  function scheduleCapture(flow: Flow): void {
+    if (flow.capScheduled) return
+    flow.capScheduled = true
+    setImmediate(runCapture, flow)
+  }
+
   /** Ends a flow exactly once; writes its flow_end after the decoder drained. */
   function endFlow(flow: Flow, outcome: FlowEndRecord['outcome'], error?: string): void {
     if (flow.state !== 'open') return
     flow.state = 'ending'
+    runCapture(flow)
     if (error) flow.errors.unshift(error)
     const done = (async () => {
       if (flow.captured && !flow.flowWritten) writeFlowRecord(flow)
@@ -478,7 +511,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     flow.transport = isSse ? 'sse' : 'http'
     flow.captured = filter.captures(flow.host, contentType)
     if (flow.captured) {
-      writeFlowRecord(flow, { status: flow.status, headers: up.headers })
+      flow.head = { status: flow.status, headers: up.headers }
+      scheduleCapture(flow)
       if (rawMode === 'exact') {
         const raw = rawWriter(`${flow.id}.response.raw`)
         if (raw) flow.raw = raw
@@ -565,8 +599,10 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       }
       flow.bytes += chunk.length
       stats.bytes += chunk.length
-      flow.raw?.write(chunk)
-      flow.decoder?.write(chunk)
+      if ((flow.raw || flow.decoder) && flow.state === 'open') {
+        ;(flow.capQueue ??= []).push(chunk)
+        scheduleCapture(flow)
+      }
     })
     up.on('end', () => {
       res.end()
