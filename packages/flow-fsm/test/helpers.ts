@@ -1,16 +1,6 @@
 import type { RenderOp } from '../src/types.js'
 
-/** Seeded PRNG (mulberry32) so random chunkings are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng as rng } from '../../../test-support/prng.js'
 
 /** Splits `s` at random points into 1..maxParts pieces (none empty). */
 export function randomSplit(s: string, rand: () => number, maxParts = 12): string[] {

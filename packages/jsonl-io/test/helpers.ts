@@ -2,17 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-/** mulberry32: small seeded PRNG for reproducible random chunkings. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng } from '../../../test-support/prng.js'
 
 /** Cuts bytes at random points (1..max bytes per chunk). */
 export function rechunk(buf: Buffer, rnd: () => number, max: number): Buffer[] {

@@ -2,17 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** mulberry32: a tiny seeded PRNG, so every random chunking is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng } from '../../../test-support/prng.js'
 
 /** Splits `bytes` at random points: mostly tiny pieces (1–8 bytes), sometimes large ones. */
 export function rechunk(bytes: Uint8Array, rand: () => number): Uint8Array[] {

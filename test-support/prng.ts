@@ -1,0 +1,14 @@
+/**
+ * mulberry32: the small seeded PRNG every test uses for reproducible random chunkings
+ * (the same generator as `prng` in fixtures/generate.mjs).
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
