@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // `pnpm test`: runs every package's vitest through turbo (builds what they depend on first),
 // streams the output, and closes with one summary line "N passed, N failed" over all packages.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+
+// Build everything first (cached by turbo): some tests drive other packages' built bins (the web
+// view's end-to-end test starts apps/proxy), which no dependency edge would build for them.
+const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], { stdio: 'inherit' })
+if (build.status !== 0) {
+  console.log('\ntests: 0 passed, 1 failed (the build failed)')
+  process.exit(build.status ?? 1)
+}
 
 const args = ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue', '--output-logs=full', ...process.argv.slice(2)]
 const child = spawn('pnpm', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } })
