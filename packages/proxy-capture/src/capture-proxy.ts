@@ -16,10 +16,10 @@ import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
 import { ProxyCaptureError } from './errors.js'
+import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
 import { createFileSink, defaultLogDir } from './file-sink.js'
 import { createHostFilter, hostOnly } from './host-filter.js'
 import { createRecordHub } from './record-hub.js'
-import { createSseFramer, type FramedSseEvent, type SseFramer } from './sse-framer.js'
 import type { CaptureProxy, CaptureProxyOptions, CaptureRedactor, CaptureSink, CaptureStats, RawWriter } from './types.js'
 
 /** The default listen port. */
@@ -344,7 +344,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     emit(record)
   }
 
-  function onSseEvent(flow: Flow, e: FramedSseEvent): void {
+  /** One SSE event as framed from the wire (stream-normalizer's framer). */
+  function onSseEvent(flow: Flow, e: { event: string | undefined; data: string; id: string | undefined; truncated: boolean }): void {
     const rec: SseRecord = {
       v: SCHEMA_VERSION,
       type: 'sse',
@@ -535,8 +536,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         flow.decoder = decoder
         if (isSse) {
           flow.framer = createSseFramer({
-            onEvent: (e) => onSseEvent(flow, e),
-            onError: (err) => flow.errors.push(err.message),
+            onEvent: (_seq, event, data, truncated, id) => onSseEvent(flow, { event, data, id, truncated }),
+            // Dropped or damaged data goes on the flow_end; a truncated last event is flagged on its record.
+            onError: (err) => {
+              if (err.code === 'EVENT_TOO_LARGE' || err.code === 'INVALID_UTF8') flow.errors.push(err.message)
+            },
             ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
           })
         } else {

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { redactText } from '@agenttap/session-extractor'
-import { createCaptureProxy, createFileSink, createSseFramer, HEALTH_PATH, type CaptureProxy, type FramedSseEvent } from '../src/index.js'
+import { createSseFramer } from '@agenttap/stream-normalizer'
+import { createCaptureProxy, createFileSink, HEALTH_PATH, type CaptureProxy } from '../src/index.js'
+
+type FramedSseEvent = { event?: string; data: string; id?: string; truncated?: true }
 import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, sseBytes, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
@@ -31,7 +34,15 @@ let counter = 0
 
 function frameAll(buf: Buffer): FramedSseEvent[] {
   const out: FramedSseEvent[] = []
-  const f = createSseFramer({ onEvent: (e) => out.push(e) })
+  const f = createSseFramer({
+    onEvent: (_seq, event, data, truncated, id) => {
+      const e: FramedSseEvent = { data }
+      if (event !== undefined) e.event = event
+      if (id !== undefined) e.id = id
+      if (truncated) e.truncated = true
+      out.push(e)
+    },
+  })
   f.feed(buf)
   f.end()
   return out

@@ -76,10 +76,13 @@ describe('createSseFramer', () => {
     expect(frame(['event: lonely\n\nid: 5\n\ndata: x\n\n']).events).toEqual([[0, undefined, 'x', false]])
   })
 
-  it('ignores id fields (also with NUL) without disturbing the event', () => {
+  it('passes a valid id on with its event, ignores one containing NUL, and the events are undisturbed', () => {
     const got = frame(['id: 1\u0000x\ndata: a\n\nid: 2\ndata: b\n\n'])
     expect(got.events).toEqual([[0, undefined, 'a', false], [1, undefined, 'b', false]])
     expect(got.errors).toEqual([])
+    const ids: Array<string | undefined> = []
+    frame(['id: 1\u0000x\ndata: a\n\nid: 2\ndata: b\n\n'], { onEvent: (_s, _e, _d, _t, id) => ids.push(id) })
+    expect(ids).toEqual([undefined, '2'])
   })
 
   it('does not treat U+2028 / U+2029 inside data as line breaks', () => {

@@ -9,9 +9,10 @@ export const DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
 export interface SseFramerOptions {
   /**
    * One dispatched SSE event. `seq` counts dispatched events from 0 (oversized events count too).
-   * `truncated` is true for an event the byte stream ended inside (no blank line after it).
+   * `truncated` is true for an event the byte stream ended inside (no blank line after it);
+   * `id` is the event's `id` field when it had one.
    */
-  onEvent(seq: number, event: string | undefined, data: string, truncated: boolean): void
+  onEvent(seq: number, event: string | undefined, data: string, truncated: boolean, id?: string): void
   /** An event that was skipped because it exceeded `maxEventBytes` (it still takes a `seq`). */
   onOversized?(seq: number): void
   /** Malformed input: invalid UTF-8, unknown fields, invalid `retry`, oversized and truncated events. */
@@ -189,7 +190,7 @@ export function createSseFramer(opts: SseFramerOptions): SseFramer {
       if (truncating) {
         report('TRUNCATED_EVENT', `stream ended inside SSE event ${s} (no blank line after it); it was processed anyway`, { seq: s, excerpt: excerptOf(ev.data) })
       }
-      onEvent(s, ev.event, ev.data, truncating)
+      onEvent(s, ev.event, ev.data, truncating, ev.id)
     },
     onError(err: ParseError) {
       if (err.type === 'max-buffer-size-exceeded') {
