@@ -245,7 +245,9 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           flowClient.delete(record.flow_id)
           break
         default:
-          enqueue(lines, JSON.stringify(record))
+          // Other types (a sink's `sink_gap` notice, newer writers' types) sit with the flow ends,
+          // as jsonl-io's captureFileFor says, out of the way of SSE readers.
+          enqueue(ends, JSON.stringify(record))
       }
     },
     raw(name: string): RawWriter {
