@@ -77,12 +77,13 @@ describe('Redis sink', () => {
   it('Redis restarted while the proxy runs: traffic unaffected, the gap counted in the files', async () => {
     const own = await startRedisServer()
     const stream = 'agenttap:events'
-    const p = await startProxy('restart', own.url, stream, 20)
+    // The queue holds more than one flow's burst (~40 records) but less than the three flows sent while Redis is down.
+    const p = await startProxy('restart', own.url, stream, 60)
     await p.send('r1')
     await p.sink.flush()
     expect(p.sink.stats.written).toBeGreaterThan(0)
     await own.kill()
-    // Redis is down: requests still go through; the sink keeps 20 records, drops the rest.
+    // Redis is down: requests still go through; the sink keeps 60 records, drops the rest.
     for (let i = 2; i <= 4; i++) await p.send(`r${i}`)
     const droppedWhileDown = p.sink.stats.dropped
     expect(droppedWhileDown).toBeGreaterThan(0)
