@@ -344,19 +344,14 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     emit(record)
   }
 
+  /** The next `sse` record of a flow (an SSE event or a WebSocket text frame). */
+  function sseRecord(flow: Flow, data: string, transport: 'sse' | 'ws'): SseRecord {
+    return { v: SCHEMA_VERSION, type: 'sse', ts: nowIso(), flow_id: flow.id, session_id: flow.sessionId, seq: flow.events++, t_ms: elapsed(flow), data, transport }
+  }
+
   /** One SSE event as framed from the wire (stream-normalizer's framer). */
   function onSseEvent(flow: Flow, e: { event: string | undefined; data: string; id: string | undefined; truncated: boolean }): void {
-    const rec: SseRecord = {
-      v: SCHEMA_VERSION,
-      type: 'sse',
-      ts: nowIso(),
-      flow_id: flow.id,
-      session_id: flow.sessionId,
-      seq: flow.events++,
-      t_ms: elapsed(flow),
-      data: e.data,
-      transport: 'sse',
-    }
+    const rec = sseRecord(flow, e.data, 'sse')
     if (e.event !== undefined) rec.event = e.event
     if (e.id !== undefined) rec['id'] = e.id
     if (e.truncated) {
@@ -800,17 +795,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
           const text = buf.toString('utf8')
           if (fromServer) {
             if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 })
-            const rec: SseRecord = {
-              v: SCHEMA_VERSION,
-              type: 'sse',
-              ts: nowIso(),
-              flow_id: flow.id,
-              session_id: flow.sessionId,
-              seq: flow.events++,
-              t_ms: elapsed(flow),
-              data: text,
-              transport: 'ws',
-            }
+            const rec = sseRecord(flow, text, 'ws')
             if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
             emitSse(flow, rec)
           } else {
