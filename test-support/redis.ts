@@ -55,6 +55,10 @@ export async function startRedisServer(port?: number): Promise<TestRedis & { por
     })
   }
   await start()
+  // A test that fails before stop() must not leave a server behind: kill it when the worker exits.
+  process.once('exit', () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+  })
   return {
     url: `redis://127.0.0.1:${p}`,
     port: p,
