@@ -120,31 +120,15 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
 }
 
 /**
- * MONITOR HOOK: `@agenttap/monitor`'s
- * `attachMonitor(records: AsyncIterable<CaptureRecord>, { output, signal }) → { done, stop }`
- * is fed the proxy's live records in-process (`proxy.records()`: bounded, drops the oldest
- * when the terminal can't keep up, never slows the proxy down). Returns the handle, or
- * undefined when the monitor isn't available in this build (the proxy then runs standalone).
+ * Feeds the proxy's live records in-process to `@agenttap/monitor` (`proxy.records()` is bounded
+ * and drops the oldest when the terminal can't keep up, so it never slows the proxy down). Loaded
+ * lazily: the other commands don't pay for it. A monitor failure never stops the capture.
  */
-async function attachMonitorIfAvailable(proxy: CaptureProxy, signal: AbortSignal, log: Logger): Promise<{ done: Promise<unknown> } | undefined> {
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import('@agenttap/monitor')) as unknown as Record<string, unknown>
-  } catch (err) {
-    log.debug({ err }, 'live monitor not loadable')
-    return undefined
-  }
-  const attach = mod['attachMonitor']
-  if (typeof attach !== 'function') return undefined
-  type Attach = (records: AsyncIterable<CaptureRecord>, opts: { output: NodeJS.WritableStream; signal: AbortSignal }) => { done: Promise<unknown>; stop(): void }
-  try {
-    const handle = (attach as Attach)(proxy.records({ signal }), { output: process.stdout, signal })
-    const done = Promise.resolve(handle.done).catch((err: unknown) => log.error({ err }, 'live monitor failed; the capture continues'))
-    return { done }
-  } catch (err) {
-    log.error({ err }, 'could not attach the live monitor; the capture continues')
-    return undefined
-  }
+async function attachLiveMonitor(proxy: CaptureProxy, signal: AbortSignal, log: Logger): Promise<{ done: Promise<unknown> }> {
+  const { attachMonitor } = await import('@agenttap/monitor')
+  const handle = attachMonitor(proxy.records({ signal }), { output: process.stdout, signal })
+  // Wrapped: an async function returning the bare promise would make callers await the monitor's end.
+  return { done: handle.done.catch((err: unknown) => log.error({ err }, 'live monitor failed; the capture continues')) }
 }
 
 function printExports(proxy: CaptureProxy): void {
@@ -189,11 +173,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
     }
   }
   const ac = new AbortController()
-  let monitor: { done: Promise<unknown> } | undefined
-  if (o.monitor) {
-    monitor = await attachMonitorIfAvailable(proxy, ac.signal, log)
-    if (!monitor) log.info('live monitor not available in this build: run `agenttap-monitor` in another terminal to watch the capture')
-  }
+  const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log) : undefined
   const sig = await waitForSignal()
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   await proxy.stop()

@@ -133,14 +133,14 @@ describe('agenttap-proxy CLI', () => {
     expect(ends).toMatchObject([{ outcome: 'aborted', error: 'proxy shutdown', events: 1 }])
   })
 
-  it('start --redis --web-port 0: records also reach the Redis stream; the web view serves with its token only', async () => {
+  it('start --redis --web-port 0 (monitor attached): records also reach the Redis stream; the web view serves with its token only; SIGTERM ends it', async () => {
     const { getTestRedis } = await import('../../../test-support/redis.js')
     const { createRedisClient, readRedisStream } = await import('@agenttap/jsonl-io/redis')
     const server = await getTestRedis()
     const stream = `agenttap:test:proxy-cli:${Date.now()}`
     const logDir = join(root, 'logs-redis')
     const out = captureStdout()
-    const running = main(['start', '--port', '0', '--quiet', '--no-monitor', '--web-port', '0', '--redis', server.url, '--stream', stream, '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
+    const running = main(['start', '--port', '0', '--quiet', '--web-port', '0', '--redis', server.url, '--stream', stream, '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
     let proxyUrl: string | undefined
     let webUrl: string | undefined
     for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
