@@ -138,6 +138,26 @@ describe('createSseRedactor', () => {
     expect(joined(out, 0, 'text')).toBe(redactText(text))
   })
 
+  it('releases a run longer than maxPending as it streams, instead of holding it to maxHeldRecords', () => {
+    // WebSocket frames of 16 KiB with no delimiter at all (a base64 blob, a flood of one letter):
+    // the forced cut must part pieces inside the run, or every frame rescans all held text.
+    const out: Rec[] = []
+    const errors: string[] = []
+    const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x), onError: (e) => errors.push(e.code) })
+    const frame = JSON.stringify({ type: 'response.output_text.delta', delta: 'y'.repeat(16 * 1024) })
+    const released: number[] = []
+    for (let seq = 0; seq < 40; seq++) {
+      red.feed({ type: 'sse', seq, data: frame })
+      released.push(out.length)
+    }
+    // At most ~maxPending (64 Ki chars, 4 frames) plus the frame in hand is ever held back.
+    expect(Math.max(...released.map((n, i) => i + 1 - n))).toBeLessThanOrEqual(5)
+    red.end()
+    expect(out.map((r) => r.seq)).toEqual([...Array(40).keys()])
+    expect(out.every((r) => r.data === frame)).toBe(true)
+    expect(errors).toContain('PENDING_LIMIT')
+  })
+
   it('rejects misuse', () => {
     expect(() => createSseRedactor({} as never)).toThrow(/onRecord/)
     const red = createSseRedactor({ onRecord: () => {} })

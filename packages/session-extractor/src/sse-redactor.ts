@@ -163,8 +163,14 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     ch.endsInRun = text.length > 0 && !DELIM_SET.has(text[text.length - 1] as string)
     const spans = redactor.findSecrets(text, { continuation: ch.released })
     let cut = text.length
+    // A forced cut (a run longer than maxPending without a delimiter) may part pieces inside
+    // the run, as a flush does: waiting for a delimiter there would hold the run, and rescan
+    // all of it, until maxHeldRecords (quadratic in the run's length).
+    let forced = false
     if (!flush) {
-      const { cut: natural, forced } = safeCut(text, spans, holdback, maxPending)
+      const sc = safeCut(text, spans, holdback, maxPending)
+      const natural = sc.cut
+      forced = sc.forced
       if (forced) report('PENDING_LIMIT', `sseRedactor: a streamed run of more than ${maxPending} characters without a delimiter exceeded maxPending; released part of it, redacted as far as it could be.`)
       cut = widenCut(natural, spans)
     }
@@ -184,7 +190,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       // key, and a rest starting mid-word would look like a word start.
       // Nor may it part a secret from the context its pattern reads before it (`Bearer `).
       const atDelimiter = DELIM_SET.has(text[e - 1] as string) || (e < text.length && DELIM_SET.has(text[e] as string))
-      if (flush ? !spans.some((sp) => sp.start < e && e < sp.end) : atDelimiter && !spans.some((sp) => sp.start - CONTEXT < e && e < sp.end)) done = i + 1
+      if (flush || forced ? !spans.some((sp) => sp.start < e && e < sp.end) : atDelimiter && !spans.some((sp) => sp.start - CONTEXT < e && e < sp.end)) done = i + 1
     }
     if (done === 0) return
     cut = ends[done - 1] as number
