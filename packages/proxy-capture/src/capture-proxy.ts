@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { createServer as createHttpServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse, type ClientRequest } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
-import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { isIP, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { createSecureContext, rootCertificates, TLSSocket } from 'node:tls'
+import { connect as tlsConnect, createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls'
 import { TextDecoder } from 'node:util'
 import * as zlib from 'node:zlib'
 import { Proxy as MitmProxy } from 'http-mitm-proxy'
@@ -14,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
 import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
+import { createHttp1Parser } from './http1.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
 import { ProxyCaptureError } from './errors.js'
 import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
@@ -31,18 +31,7 @@ const WS_HIGH_WATER = 1024 * 1024
 /** Path of the proxy's own status endpoint (`GET http://127.0.0.1:9110/__agenttap/health`). */
 export const HEALTH_PATH = '/__agenttap/health'
 
-// The slices of http-mitm-proxy's request/websocket contexts this module touches.
-interface MitmCtx {
-  isSSL: boolean
-  clientToProxyRequest: IncomingMessage
-  proxyToClientResponse: ServerResponse
-  serverToProxyResponse?: IncomingMessage
-  proxyToServerRequest?: ClientRequest
-  proxyToServerRequestOptions?: { method?: string; path?: string; host?: string; port?: number; headers: Record<string, string | string[] | undefined> }
-  onRequestData(fn: (ctx: MitmCtx, chunk: Buffer, cb: (err: Error | null, chunk?: Buffer) => void) => void): void
-  onRequestEnd(fn: (ctx: MitmCtx, cb: (err?: Error | null) => void) => void): void
-  onResponse(fn: (ctx: MitmCtx, cb: (err?: Error | null) => void) => void): void
-}
+// The slice of http-mitm-proxy's WebSocket context this module touches.
 interface MitmWsCtx {
   clientToProxyWebSocket?: WebSocket & { upgradeReq?: IncomingMessage }
   proxyToServerWebSocket?: WebSocket
@@ -113,21 +102,45 @@ function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType
   return { body: text }
 }
 
+/**
+ * http-mitm-proxy with its per-request machinery taken out of the hot path: CONNECT and HTTP
+ * requests come to agenttap's own handlers (one direct pipe per request instead of a context
+ * object, handler chains and filter streams); WebSocket upgrades stay with http-mitm-proxy.
+ */
 class AgenttapMitm extends MitmProxy {
   hooks!: {
     connectData(req: IncomingMessage, socket: Duplex, head: Buffer): void
-    error(kind: string, ctx: MitmCtx | null, err: Error): void
+    request(req: IncomingMessage, res: ServerResponse): void
+    error(kind: string, err: Error): void
     socketError(desc: string, err: NodeJS.ErrnoException): void
   }
   override _onHttpServerConnectData(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.hooks.connectData(req, socket, head)
   }
-  override _onError(kind: string, ctx: unknown, err: Error): void {
-    this.hooks.error(kind, ctx as MitmCtx | null, err)
+  override _onHttpServerRequest(_isSSL: boolean, req: IncomingMessage, res: ServerResponse): void {
+    this.hooks.request(req, res)
+  }
+  override _onError(kind: string, _ctx: unknown, err: Error): void {
+    this.hooks.error(kind, err)
   }
   override _onSocketError(desc: string, err: NodeJS.ErrnoException): void {
     this.hooks.socketError(desc, err)
   }
+}
+
+/** Where a CONNECT tunnel leads (the address the client asked for, not its Host header). */
+interface TunnelTarget {
+  host: string
+  port: number
+  tls: boolean
+}
+
+/** `host:port` / `[v6]:port` of a CONNECT line or Host header. */
+function parseHostPort(hostPort: string, defaultPort: number): { host: string; port: number } {
+  const host = hostOnly(hostPort)
+  const rest = hostPort.startsWith('[') ? hostPort.slice(hostPort.indexOf(']') + 1) : host === hostPort ? '' : hostPort.slice(host.length)
+  const port = rest.startsWith(':') ? Number(rest.slice(1)) : NaN
+  return { host, port: Number.isInteger(port) && port > 0 && port < 65536 ? port : defaultPort }
 }
 
 type FlowState = 'open' | 'ending' | 'ended'
@@ -223,6 +236,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   let minter: LeafMinter | undefined
   let mitm: AgenttapMitm | undefined
   let inner: ReturnType<typeof createHttpServer> | undefined
+  let httpsAgent: HttpsAgent | undefined
+  let httpAgent: HttpAgent | undefined
   let innerWss: WebSocketServer | undefined
   let boundPort = opts.port ?? DEFAULT_PORT
   let running = false
@@ -231,7 +246,10 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const openFlows = new Set<Flow>()
   const pendingEnds = new Set<Promise<void>>()
   const sockets = new Set<Duplex>()
-  const httpFlows = new WeakMap<object, Flow>()
+  const tunnels = new WeakMap<object, TunnelTarget>()
+  /** TLS sessions of upstream hosts, for resumed handshakes on new relay connections. */
+  const tlsSessions = new Map<string, Buffer>()
+  const upstreamTls: { secureContext?: SecureContext; rejectUnauthorized: boolean } = { rejectUnauthorized: opts.rejectUnauthorized ?? true }
   const wsFlows = new WeakMap<object, Flow>()
   const warnedUntrusted = new Set<string>()
   // TLS sockets that carried at least one request: a handshake followed by silence is the
@@ -495,19 +513,20 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       .finally(() => pendingEnds.delete(done))
   }
 
-  /** Takes over the response: pass-through with backpressure, tee to the capture. */
-  function onResponse(ctx: MitmCtx, flow: Flow): void {
-    const up = ctx.serverToProxyResponse as IncomingMessage
-    const res = ctx.proxyToClientResponse
+  /**
+   * The capture's side of a response head: status, TTFB, whether the flow is captured, and the
+   * decoder / SSE framer / raw writers its body goes through. Returns whether it is SSE.
+   */
+  function beginResponse(flow: Flow, status: number, headers: Record<string, string | string[] | undefined>): boolean {
     flow.ttfb = elapsed(flow)
-    flow.status = up.statusCode ?? 0
-    const contentType = headerValue(up.headers['content-type'])
+    flow.status = status
+    const contentType = headerValue(headers['content-type'])
     if (contentType !== undefined) flow.contentType = contentType
     const isSse = /^\s*text\/event-stream/i.test(contentType ?? '')
     flow.transport = isSse ? 'sse' : 'http'
     flow.captured = filter.captures(flow.host, contentType)
     if (flow.captured) {
-      flow.head = { status: flow.status, headers: up.headers }
+      flow.head = { status, headers }
       scheduleCapture(flow)
       if (rawMode === 'exact') {
         const raw = rawWriter(`${flow.id}.response.raw`)
@@ -517,7 +536,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
         if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
       }
-      const enc = headerValue(up.headers['content-encoding'])
+      const enc = headerValue(headers['content-encoding'])
       const decoder = createBodyDecoder(
         enc,
         (c) => onDecoded(flow, c),
@@ -545,10 +564,23 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     } else {
       flow.reqChunks = []
     }
+    return isSse
+  }
 
-    // http-mitm-proxy's own handler would append "SERVER_TO_PROXY_RESPONSE_ERROR: …" to the
-    // body the client already half-received; a reset must stay visible as a reset.
-    up.removeAllListeners('error')
+  /** Response body bytes (transfer coding removed) the client already has: to the capture. */
+  function responseBody(flow: Flow, chunk: Buffer): void {
+    flow.bytes += chunk.length
+    stats.bytes += chunk.length
+    if ((flow.raw || flow.decoder) && flow.state === 'open') {
+      ;(flow.capQueue ??= []).push(chunk)
+      scheduleCapture(flow)
+    }
+  }
+
+  /** Plain-HTTP path: pipes Node's upstream response to the client with backpressure, teed to the capture. */
+  function onResponse(flow: Flow, up: IncomingMessage, res: ServerResponse, upReq: ClientRequest): void {
+    const isSse = beginResponse(flow, up.statusCode ?? 0, up.headers)
+    // A reset must stay visible to the client as a reset, never as a clean end.
     up.on('error', (err) => {
       endFlow(flow, 'upstream_error', `upstream response failed: ${err.message}`)
       res.destroy()
@@ -563,7 +595,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       if (!res.writableFinished && flow.state === 'open') {
         endFlow(flow, 'aborted', 'client closed the connection before the response was complete')
         up.destroy()
-        ctx.proxyToServerRequest?.destroy()
+        upReq.destroy()
       }
     })
     flow.kill = () => {
@@ -585,7 +617,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     // so nothing waits.
     res.cork()
     queueMicrotask(() => res.uncork())
-    res.writeHead(flow.status, up.statusMessage, headers)
+    res.writeHead(up.statusCode ?? 0, up.statusMessage, headers)
     // An SSE client must see the response start before the first event (an LLM may think for
     // seconds first); other responses send their head with the first body bytes.
     if (isSse) res.flushHeaders()
@@ -596,12 +628,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         up.pause()
         res.once('drain', () => up.resume())
       }
-      flow.bytes += chunk.length
-      stats.bytes += chunk.length
-      if ((flow.raw || flow.decoder) && flow.state === 'open') {
-        ;(flow.capQueue ??= []).push(chunk)
-        scheduleCapture(flow)
-      }
+      responseBody(flow, chunk)
     })
     up.on('end', () => {
       res.end()
@@ -626,6 +653,354 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     return p === boundPort && (isLoopback(target) || target === host)
   }
 
+  /**
+   * How much of a request body to keep for the capture. Hosts that are only captured if they
+   * answer text/event-stream get a smaller buffer: a large upload to some unrelated host
+   * shouldn't sit in memory for nothing.
+   */
+  function requestCap(hostName: string): number {
+    return filter.captures(hostName) ? maxReq : Math.min(maxReq, 4 * 1024 * 1024)
+  }
+
+  function requestBody(flow: Flow, chunk: Buffer, cap: number): void {
+    if (flow.reqTruncated) return
+    if (flow.reqBytes + chunk.length > cap) flow.reqTruncated = true
+    else {
+      flow.reqChunks.push(chunk)
+      flow.reqBytes += chunk.length
+    }
+  }
+
+  /**
+   * An intercepted TLS connection, relayed byte for byte: the client's bytes go to one upstream
+   * TLS connection (the CONNECT target) and the upstream's come back unchanged, with
+   * backpressure both ways. Copies of both directions feed HTTP/1.1 framing parsers that drive
+   * the capture, which therefore never sits between the two sockets. A WebSocket upgrade as
+   * the connection's first request goes to the WebSocket path instead (frames captured there).
+   */
+  function relayTls(client: TLSSocket, target: TunnelTarget): void {
+    /** Requests whose response has not ended yet, oldest first. */
+    const flows: Flow[] = []
+    const first: Buffer[] = []
+    let up: TLSSocket | undefined
+    let decided = false
+    let handoff = false
+    let interim = false
+    let capturing = true
+    const hostForUrl = isIP(target.host) === 6 ? `[${target.host}]` : target.host
+    const origin = `https://${hostForUrl}${target.port !== 443 ? `:${target.port}` : ''}`
+    const reqCap = requestCap(target.host)
+    const kill = (): void => {
+      client.destroy()
+      up?.destroy()
+    }
+
+    const reqParser = createHttp1Parser(
+      'request',
+      {
+        onHead(head, framing) {
+          if (framing === 'upgrade' && !decided && flows.length === 0) {
+            handoff = true
+            return
+          }
+          const flow = newFlow(head.method, `${origin}${head.url}`, target.host, head.headers, 'http')
+          if (client.remoteAddress) flow.clientIp = client.remoteAddress
+          flow.kill = kill
+          flows.push(flow)
+        },
+        onBody(chunk) {
+          const flow = flows[flows.length - 1]
+          if (flow) requestBody(flow, chunk, reqCap)
+        },
+        onEnd() {},
+      },
+      {
+        onError(err) {
+          // Not HTTP/1.x (or broken): keep relaying, stop capturing this connection.
+          capturing = false
+          log.debug({ err: err.message, host: target.host }, 'request stream not parseable; relaying without capture')
+        },
+      },
+    )
+
+    const resParser = createHttp1Parser(
+      'response',
+      {
+        onHead(head, framing) {
+          const flow = flows[0]
+          if (!flow || !capturing) return
+          if (framing === 'none' && head.status < 200) {
+            interim = true
+            return
+          }
+          beginResponse(flow, head.status, head.headers)
+          if (framing === 'upgrade') flow.errors.push(`protocol switched (${String(head.headers['upgrade'] ?? 'unknown')}) after other requests on this connection; the rest is relayed without capture`)
+          return flow.method === 'HEAD'
+        },
+        onBody(chunk) {
+          const flow = flows[0]
+          if (flow && capturing) responseBody(flow, chunk)
+        },
+        onEnd() {
+          if (interim) {
+            interim = false
+            return
+          }
+          const flow = flows.shift()
+          if (flow) endFlow(flow, 'completed')
+        },
+      },
+      {
+        onError(err) {
+          capturing = false
+          const message = err.code === 'TRUNCATED' ? 'upstream closed the connection before the response was complete' : `could not parse the upstream response: ${err.message}`
+          for (const flow of flows.splice(0)) endFlow(flow, err.code === 'TRUNCATED' ? 'upstream_error' : 'error', message)
+        },
+      },
+    )
+
+    const resumeClient = (): void => {
+      client.resume()
+    }
+    const resumeUp = (): void => {
+      up?.resume()
+    }
+
+    function onUpstreamData(b: Buffer): void {
+      if (client.destroyed) return
+      if (!client.write(b)) {
+        up?.pause()
+        client.once('drain', resumeUp)
+      }
+      resParser.feed(b)
+    }
+
+    /** The upstream failed or went away: a response in flight is cut, a request still waiting gets a 502. */
+    function upstreamGone(reason: string, err?: NodeJS.ErrnoException): void {
+      const pending = flows.splice(0)
+      if (pending.length === 0) {
+        client.end()
+        return
+      }
+      const [head, ...rest] = pending as [Flow, ...Flow[]]
+      if (head.status === undefined && resParser.idle && !client.destroyed) {
+        if (err) log.warn({ err: err.message, code: err.code, flow_id: head.id, host: target.host }, 'upstream error')
+        head.captured = filter.captures(head.host)
+        endFlow(head, 'upstream_error', reason)
+        const body = JSON.stringify({ type: 'error', error: { type: 'agenttap_upstream_error', message: `agenttap proxy could not reach the upstream: ${err?.message ?? reason}` } })
+        client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-agenttap-error: agenttap_upstream_error\r\nconnection: close\r\n\r\n${body}`)
+      } else {
+        if (head.status === undefined) head.captured = filter.captures(head.host)
+        endFlow(head, 'upstream_error', reason)
+        client.destroy()
+      }
+      for (const f of rest) {
+        f.captured = filter.captures(f.host)
+        endFlow(f, 'upstream_error', `${reason} (request was still queued on the connection)`)
+      }
+    }
+
+    function connectUpstream(): TLSSocket {
+      const key = `${target.host}:${target.port}`
+      const session = tlsSessions.get(key)
+      const s = tlsConnect({
+        host: target.host,
+        port: target.port,
+        ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
+        ...(upstreamTls.secureContext ? { secureContext: upstreamTls.secureContext } : {}),
+        rejectUnauthorized: upstreamTls.rejectUnauthorized,
+        ALPNProtocols: ['http/1.1'],
+        ...(session ? { session } : {}),
+      })
+      s.setNoDelay(true)
+      sockets.add(s)
+      s.on('session', (sess: Buffer) => {
+        // A few hosts at most (the LLM APIs): resumed handshakes for every later connection.
+        if (tlsSessions.size > 256) tlsSessions.clear()
+        tlsSessions.set(key, sess)
+      })
+      s.on('data', onUpstreamData)
+      s.on('end', () => {
+        resParser.finish()
+        if (flows.length === 0) client.end()
+      })
+      s.on('error', (err: NodeJS.ErrnoException) => {
+        upstreamGone(`upstream connection failed: ${err.code ? `${err.code} ` : ''}${err.message}`, err)
+      })
+      s.on('close', () => {
+        sockets.delete(s)
+        if (flows.length > 0) upstreamGone('upstream closed the connection before the response was complete')
+        else if (!client.destroyed) client.end()
+      })
+      return s
+    }
+
+    function onClientData(b: Buffer): void {
+      if (!decided) {
+        usedSockets.add(client)
+        first.push(b)
+        reqParser.feed(b)
+        if (handoff) {
+          // A WebSocket as first request: the WebSocket path (http-mitm-proxy + ws) captures frames.
+          client.off('data', onClientData)
+          client.pause()
+          client.unshift(first.length === 1 ? (first[0] as Buffer) : Buffer.concat(first))
+          inner?.emit('connection', client)
+          // The server's 'data' listener doesn't restart a stream paused by hand.
+          client.resume()
+          return
+        }
+        if (flows.length === 0 && reqParser.error === undefined) return
+        decided = true
+        up = connectUpstream()
+        for (const c of first) up.write(c)
+        first.length = 0
+        return
+      }
+      if (!up) return
+      if (!up.write(b)) {
+        client.pause()
+        up.once('drain', resumeClient)
+      }
+      if (capturing) reqParser.feed(b)
+    }
+
+    client.on('data', onClientData)
+    // A client that ends its side is gone: HTTP clients don't half-close and wait for answers.
+    client.on('end', () => clientGone())
+    client.on('close', () => clientGone())
+    function clientGone(): void {
+      const pending = flows.splice(0)
+      for (const f of pending) {
+        if (f.status === undefined) f.captured = filter.captures(f.host)
+        endFlow(f, 'aborted', f.status === undefined ? 'client closed the connection before the upstream answered' : 'client closed the connection before the response was complete')
+      }
+      if (up && !up.destroyed) {
+        if (pending.length > 0) up.destroy()
+        else up.end()
+      }
+      if (!client.destroyed) client.destroy()
+    }
+  }
+
+  /** Answers a request aimed at the proxy itself: its health endpoint, else a 400 that says what this is. */
+  function answerSelf(req: IncomingMessage, res: ServerResponse): void {
+    req.resume()
+    if ((req.url ?? '').split('?')[0] === HEALTH_PATH) {
+      const body = JSON.stringify({ agenttap: 'proxy', pid: process.pid, host, port: boundPort, captureDir, caCertPath: ca?.certPath, stats: statsNow() })
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+      res.end(body)
+    } else {
+      respondError(res, 400, 'agenttap_not_a_proxy_request', `this is the agenttap capture proxy; use it as HTTPS_PROXY (status: ${HEALTH_PATH})`)
+    }
+  }
+
+  /**
+   * One proxied request: a direct pipe client → upstream (through the keep-alive agents), the
+   * request body teed to the capture up to its cap, then {@link onResponse}. The upstream is
+   * the CONNECT target for tunnelled requests, the absolute URL for plain proxy requests.
+   */
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    usedSockets.add(req.socket)
+    const tunnel = tunnels.get(req.socket)
+    let tls: boolean
+    let target: { host: string; port: number }
+    let path = req.url ?? '/'
+    if (tunnel) {
+      tls = tunnel.tls
+      target = tunnel
+    } else {
+      tls = false
+      const m = /^http:\/\/([^/?#]*)(.*)$/i.exec(path)
+      if (m) {
+        target = parseHostPort(m[1] as string, 80)
+        path = m[2] || '/'
+      } else {
+        const h = req.headers.host
+        if (!h) {
+          answerSelf(req, res)
+          return
+        }
+        target = parseHostPort(h, 80)
+      }
+      if (isSelf(target.host, target.port) || target.host === '') {
+        answerSelf(req, res)
+        return
+      }
+    }
+    const defaultPort = tls ? 443 : 80
+    const hostForUrl = isIP(target.host) === 6 ? `[${target.host}]` : target.host
+    const url = `${tls ? 'https' : 'http'}://${hostForUrl}${target.port !== defaultPort ? `:${target.port}` : ''}${path}`
+    const flow = newFlow(req.method ?? 'GET', url, target.host, req.headers, 'http')
+    if (req.socket.remoteAddress) flow.clientIp = req.socket.remoteAddress
+
+    // Headers as the client wrote them (names, order, repeats), minus hop-by-hop and proxy-* ones.
+    const headers: OutgoingHttpHeaders = {}
+    const rh = req.rawHeaders
+    for (let i = 0; i + 1 < rh.length; i += 2) {
+      const k = rh[i] as string
+      const lk = k.toLowerCase()
+      const v = rh[i + 1] as string
+      // A chunked body stays chunked; the other hop-by-hop headers belong to this hop only.
+      if ((HOP_BY_HOP.has(lk) && !(lk === 'transfer-encoding' && /chunked/i.test(v))) || lk.startsWith('proxy-')) continue
+      const prev = headers[k]
+      headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v]
+    }
+    const upReq = (tls ? httpsRequest : httpRequest)({
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path,
+      headers,
+      agent: tls ? httpsAgent : httpAgent,
+      ...(tls && isIP(target.host) === 0 ? { servername: target.host } : {}),
+    })
+    upReq.setNoDelay?.(true)
+
+    const reqCap = requestCap(target.host)
+    req.on('data', (chunk: Buffer) => {
+      if (!upReq.write(chunk)) {
+        req.pause()
+        upReq.once('drain', () => req.resume())
+      }
+      requestBody(flow, chunk, reqCap)
+    })
+    req.on('end', () => upReq.end())
+    req.on('error', (err) => {
+      endFlow(flow, 'aborted', `client connection failed: ${err.message}`)
+      upReq.destroy()
+    })
+
+    upReq.on('response', (up: IncomingMessage) => onResponse(flow, up, res, upReq))
+    upReq.on('error', (err: NodeJS.ErrnoException) => {
+      if (flow.state !== 'open') return
+      if (flow.status !== undefined) {
+        // The response had started: the client's copy is cut, and must look cut.
+        endFlow(flow, 'upstream_error', `upstream connection failed: ${err.message}`)
+        res.destroy()
+        return
+      }
+      log.warn({ err: err.message, code: err.code, flow_id: flow.id, host: target.host }, 'upstream error')
+      flow.captured = filter.captures(flow.host)
+      endFlow(flow, 'upstream_error', `upstream request failed: ${err.code ? `${err.code} ` : ''}${err.message}`)
+      respondError(res, 502, 'agenttap_upstream_error', `agenttap proxy could not reach the upstream: ${err.message}`)
+    })
+    res.on('error', (err) => log.debug({ err, flow_id: flow.id }, 'client response error'))
+    // The request's 'close' only says its body was read; the response's 'close' before any
+    // answer means the client went away.
+    res.once('close', () => {
+      if (flow.state === 'open' && flow.status === undefined) {
+        flow.captured = filter.captures(flow.host)
+        endFlow(flow, 'aborted', 'client closed the connection before the upstream answered')
+        upReq.destroy()
+      }
+    })
+    flow.kill = () => {
+      upReq.destroy()
+      res.destroy()
+    }
+  }
+
   function installHooks(m: AgenttapMitm): void {
     m.hooks = {
       connectData(req, socket, head) {
@@ -634,7 +1009,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         socket.once('close', () => sockets.delete(socket))
         socket.on('error', (err) => log.debug({ err }, 'client tunnel socket error'))
         ;(socket as Socket).setNoDelay?.(true)
-        const target = hostOnly(req.url ?? '')
+        const tunnel = parseHostPort(req.url ?? '', 443)
+        const target = tunnel.host
         if (head.length > 0 && head[0] === 0x16 && minter && inner) {
           let secureContext
           try {
@@ -646,6 +1022,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
           }
           socket.unshift(head)
           const tlsSocket = new TLSSocket(socket as Socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] })
+          const tlsTarget = { ...tunnel, tls: true }
+          tunnels.set(tlsSocket, tlsTarget)
           const warnUntrusted = (): void => {
             if (warnedUntrusted.has(target)) return
             warnedUntrusted.add(target)
@@ -671,96 +1049,23 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
           })
           // No socket.resume(): the TLS wrap owns the handle now and consumes the bytes the
           // socket still buffers (the ClientHello read to sniff the protocol) by itself.
-          inner.emit('connection', tlsSocket)
+          relayTls(tlsSocket, tlsTarget)
         } else {
           // Plain HTTP (or garbage) inside a tunnel: let the plain proxy server parse it.
           socket.unshift(head)
+          tunnels.set(socket, { ...tunnel, tls: false })
           m.httpServer?.emit('connection', socket)
           socket.resume()
         }
       },
-      error(kind, ctx, err) {
-        if (!ctx) {
-          log.debug({ err, kind }, 'proxy error')
-          return
-        }
-        const flow = httpFlows.get(ctx)
-        const clientSide = kind.startsWith('CLIENT_TO_PROXY') || kind.startsWith('PROXY_TO_CLIENT')
-        if (clientSide) {
-          if (flow) endFlow(flow, 'aborted', `client connection failed: ${err.message}`)
-          ctx.proxyToServerRequest?.destroy()
-          return
-        }
-        log.warn({ kind, err: err.message, flow_id: flow?.id }, 'upstream error')
-        if (flow) {
-          if (flow.state === 'open' && !flow.flowWritten) flow.captured = filter.captures(flow.host)
-          endFlow(flow, 'upstream_error', `${kind}: ${err.message}`)
-        }
-        respondError(ctx.proxyToClientResponse, 502, 'agenttap_upstream_error', `agenttap proxy could not reach the upstream: ${err.message}`)
+      request: handleRequest,
+      error(kind, err) {
+        log.debug({ err, kind }, 'proxy error')
       },
       socketError(desc, err) {
         log.debug({ err: err.message, desc }, 'socket error')
       },
     }
-
-    m.onRequest((rawCtx, cb) => {
-      const ctx = rawCtx as unknown as MitmCtx
-      const req = ctx.clientToProxyRequest
-      const o = ctx.proxyToServerRequestOptions
-      if (!ctx.isSSL && isSelf(o?.host, o?.port)) {
-        const res = ctx.proxyToClientResponse
-        if ((req.url ?? '').split('?')[0] === HEALTH_PATH) {
-          const body = JSON.stringify({ agenttap: 'proxy', pid: process.pid, host, port: boundPort, captureDir, caCertPath: ca?.certPath, stats: statsNow() })
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
-          res.end(body)
-        } else {
-          respondError(res, 400, 'agenttap_not_a_proxy_request', `this is the agenttap capture proxy; use it as HTTPS_PROXY (status: ${HEALTH_PATH})`)
-        }
-        req.resume()
-        return
-      }
-      const scheme = ctx.isSSL ? 'https' : 'http'
-      const defaultPort = ctx.isSSL ? 443 : 80
-      const hostName = o?.host ?? 'unknown'
-      const portPart = o?.port && o.port !== defaultPort ? `:${o.port}` : ''
-      const hostForUrl = isIP(hostName) === 6 ? `[${hostName}]` : hostName
-      const url = `${scheme}://${hostForUrl}${portPart}${o?.path ?? req.url ?? '/'}`
-      const flow = newFlow(req.method ?? 'GET', url, hostName, { ...req.headers }, 'http')
-      if (req.socket.remoteAddress) flow.clientIp = req.socket.remoteAddress
-      httpFlows.set(ctx, flow)
-      // Hosts that are only captured if they answer text/event-stream get a smaller request
-      // buffer: a large upload to some unrelated host shouldn't sit in memory for nothing.
-      const reqCap = filter.captures(hostName) ? maxReq : Math.min(maxReq, 4 * 1024 * 1024)
-      ctx.onRequestData((_c, chunk, next) => {
-        if (!flow.reqTruncated) {
-          if (flow.reqBytes + chunk.length > reqCap) flow.reqTruncated = true
-          else {
-            flow.reqChunks.push(chunk)
-            flow.reqBytes += chunk.length
-          }
-        }
-        next(null, chunk)
-      })
-      ctx.onRequestEnd((_c, next) => next())
-      // Never calls back: the response is piped here, not by http-mitm-proxy (whose final
-      // filter ignores backpressure and rewrites headers).
-      ctx.onResponse((c) => onResponse(c, flow))
-      // IncomingMessage 'close' fires once the request body is consumed; only the response's
-      // 'close' before it finished means the client went away.
-      ctx.proxyToClientResponse.once('close', () => {
-        // Client gone before any response arrived.
-        if (flow.state === 'open' && flow.status === undefined) {
-          flow.captured = filter.captures(flow.host)
-          endFlow(flow, 'aborted', 'client closed the connection before the upstream answered')
-          ctx.proxyToServerRequest?.destroy()
-        }
-      })
-      flow.kill = () => {
-        ctx.proxyToServerRequest?.destroy()
-        ctx.proxyToClientResponse.destroy()
-      }
-      cb()
-    })
 
     m.onWebSocketConnection((rawCtx, cb) => {
       const ctx = rawCtx as unknown as MitmWsCtx
@@ -917,19 +1222,19 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const agentOpts = { keepAlive: true, maxFreeSockets: 64, noDelay: true, scheduling: 'lifo' as const }
       // One secure context for every upstream connection: passing `ca` instead would re-parse
       // ~150 root certificates per TLS connection and stringify them into every agent key.
-      const httpsAgent = new HttpsAgent({
+      if (extraCa.length > 0) upstreamTls.secureContext = createSecureContext({ ca: [...rootCertificates, ...extraCa] })
+      const upHttps = new HttpsAgent({
         ...agentOpts,
-        rejectUnauthorized: opts.rejectUnauthorized ?? true,
-        ...(extraCa.length > 0 ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...extraCa] }) } : {}),
+        rejectUnauthorized: upstreamTls.rejectUnauthorized,
+        ...(upstreamTls.secureContext ? { secureContext: upstreamTls.secureContext } : {}),
       })
-      const httpAgent = new HttpAgent(agentOpts)
+      const upHttp = new HttpAgent(agentOpts)
+      httpsAgent = upHttps
+      httpAgent = upHttp
       const m = new AgenttapMitm()
       installHooks(m)
       inner = createHttpServer({ noDelay: true, keepAlive: true, requestTimeout: 0 })
-      inner.on('request', (req, res) => {
-        usedSockets.add(req.socket)
-        m._onHttpServerRequest(true, req, res)
-      })
+      inner.on('request', handleRequest)
       inner.on('upgrade', (req: IncomingMessage) => usedSockets.add(req.socket))
       innerWss = new WebSocketServer({ server: inner })
       innerWss.on('connection', (ws: WebSocket & { upgradeReq?: IncomingMessage }, req: IncomingMessage) => {
@@ -964,7 +1269,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
             v?.on('error', onErr)
           },
         })
-        m.listen({ host, port: boundPort, sslCaDir: ca?.dir ?? '', keepAlive: true, httpAgent, httpsAgent }, ((err?: Error) => {
+        m.listen({ host, port: boundPort, sslCaDir: ca?.dir ?? '', keepAlive: true, httpAgent: upHttp, httpsAgent: upHttps }, ((err?: Error) => {
           if (err) onErr(err)
           else {
             listening = true
@@ -1005,6 +1310,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         flow.kill?.()
       }
       for (const s of [...sockets]) s.destroy()
+      httpsAgent?.destroy()
+      httpAgent?.destroy()
       innerWss?.close()
       inner?.close()
       await Promise.all([...pendingEnds])
