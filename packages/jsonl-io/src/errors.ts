@@ -8,6 +8,8 @@ export type JsonlErrorCode =
   | 'FILE_ROTATED'
   | 'IO_ERROR'
   | 'WRITER_CLOSED'
+  | 'INVALID_REF'
+  | 'BODY_MISSING'
 
 /**
  * The one error class of jsonl-io. Reading errors are reported through `onError` callbacks

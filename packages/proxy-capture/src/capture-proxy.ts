@@ -186,6 +186,8 @@ interface Flow {
   kill?: () => void
   /** The response head, until the flow record is written (after the client got its bytes). */
   head?: { status: number; headers: Record<string, string | string[] | undefined> } | undefined
+  /** WebSocket frames the client sent after the first one (redacted, one JSON line each). */
+  wsClientLog?: RawWriter
   /** Response bytes the client already has, waiting for the capture (see runCapture). */
   capQueue?: Buffer[]
   capScheduled?: boolean
@@ -354,8 +356,9 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       if (raw) {
         raw.write(text)
         raw.end()
+        if (raw.ref) record['request_raw'] = raw.ref
       }
-      record.request_body = Buffer.byteLength(text) <= maxInline || !raw ? redacted : { $ref: raw.ref, bytes: Buffer.byteLength(text) }
+      record.request_body = Buffer.byteLength(text) <= maxInline || !raw?.ref ? redacted : { $ref: raw.ref, bytes: Buffer.byteLength(text) }
     }
     if (parsed.note) record['request_body_note'] = parsed.note
     if (flow.reqTruncated) record['request_body_truncated'] = true
@@ -481,15 +484,15 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       }
       if (flow.status !== undefined) rec.status = flow.status
       if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
-      if (flow.raw) rec['raw'] = flow.raw.ref
-      else if (flow.redactedRaw) rec['raw'] = flow.redactedRaw.writer.ref
+      const rawRef = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
+      if (rawRef) rec['raw'] = rawRef
+      if (flow.wsClientLog?.ref) rec['client_frames'] = flow.wsClientLog.ref
       if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
       if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
       if (flow.truncatedEvent) rec['truncated'] = true
       if (flow.transport !== 'sse' && flow.bodyChunks) {
         if (flow.bodyOverCap) {
-          const ref = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
-          if (ref) rec['body'] = { $ref: ref, bytes: flow.bytes }
+          if (rawRef) rec['body'] = { $ref: rawRef, bytes: flow.bytes }
           else rec['body_omitted'] = `larger than maxInlineBodyBytes (${maxInline}) and raw bodies are off`
         } else if (!flow.encodingUnsupported) {
           const text = Buffer.concat(flow.bodyChunks).toString('utf8')
@@ -1108,10 +1111,10 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
             // prompt_cache_key, model. Later frames go to the flow's client-frame log.
             if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 }, buf)
             else {
-              let raw = (flow as Flow & { wsClientLog?: RawWriter }).wsClientLog
+              let raw = flow.wsClientLog
               if (!raw) {
                 raw = rawWriter(`${flow.id}.ws-client.jsonl`)
-                if (raw) (flow as Flow & { wsClientLog?: RawWriter }).wsClientLog = raw
+                if (raw) flow.wsClientLog = raw
               }
               let line: string
               try {
@@ -1136,7 +1139,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const flow = wsFlows.get(rawCtx as object)
       const normal = code === 1000 || code === 1001 || code === 1005
       if (flow) {
-        ;(flow as Flow & { wsClientLog?: RawWriter }).wsClientLog?.end()
+        flow.wsClientLog?.end()
         const reason = Buffer.isBuffer(message) ? message.toString('utf8') : String(message ?? '')
         if (normal) endFlow(flow, 'completed')
         else if (ctx.closedByServer) endFlow(flow, 'upstream_error', `upstream closed the WebSocket with code ${code}${reason ? `: ${reason}` : ''}`)

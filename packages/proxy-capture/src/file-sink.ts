@@ -1,5 +1,4 @@
-import { createWriteStream, mkdirSync, writeFile } from 'node:fs'
-import { Worker } from 'node:worker_threads'
+import { close as fsClose, createWriteStream, mkdirSync, openSync, write as fsWrite } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { CAPTURE_FILES, createJsonlWriter, type CaptureRecord } from '@agenttap/jsonl-io'
@@ -10,8 +9,11 @@ export function defaultLogDir(): string {
   return process.env['AGENTTAP_LOG_DIR'] ?? join(homedir(), 'centralized-logs')
 }
 
-/** Raw bodies up to this size are buffered and written in one piece when the flow ends. */
+/** Raw bodies up to this size are buffered and appended to the body log when the flow ends. */
 const RAW_BUFFER_BYTES = 256 * 1024
+
+/** A body log is closed and a new one started past this size. */
+const BODY_LOG_BYTES = 1024 * 1024 * 1024
 
 /** Lines queued for one JSONL file before they are handed to its writer without waiting. */
 const MAX_QUEUED_LINE_CHARS = 1024 * 1024
@@ -19,30 +21,7 @@ const MAX_QUEUED_LINE_CHARS = 1024 * 1024
 /** Where a client's per-agent view of `sse_lines.jsonl` lives, by detected client. */
 const CLIENT_DIRS: Record<string, string> = { 'claude-code': 'claude', codex: 'codex' }
 
-// Small bodies are written by one helper thread in batches (open + write + close, synchronous
-// there): through libuv's pool each file costs three round trips, and on a busy machine each
-// round trip costs the event loop far more than the syscall itself.
-const RAW_WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads')
-const { openSync, writeSync, closeSync } = require('node:fs')
-parentPort.on('message', (batch) => {
-  const errors = []
-  for (const [path, data] of batch.files) {
-    try {
-      const fd = openSync(path, 'a', 0o600)
-      try {
-        const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-        for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off)
-      } finally {
-        closeSync(fd)
-      }
-    } catch (err) {
-      errors.push(path + ': ' + (err && err.message ? err.message : String(err)))
-    }
-  }
-  parentPort.postMessage({ id: batch.id, errors })
-})
-`
+const NEWLINE = Buffer.from('\n')
 
 /** Options of {@link createFileSink}. */
 export interface FileSinkOptions {
@@ -79,8 +58,10 @@ interface LineQueue {
  *
  * Each record is serialized once, queued per file and appended in batches (see
  * {@link FileSinkOptions.batchMs}); every write carries whole lines only. Raw bodies up to
- * 256 KiB are kept in memory until their flow ends and then written, many files per batch, by
- * a helper thread; larger ones stream to their file.
+ * 256 KiB are kept in memory until their flow ends and then appended to this process's body
+ * log, `sse_logs/bodies-<start>-<pid>.log` (each body after a `=== agenttap <name> <n> bytes ===`
+ * line; its ref is `sse_logs/bodies-….log#bytes=<first>-<last>`); larger ones stream to a file
+ * of their own, `sse_logs/<name>`.
  */
 export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { readonly captureDir: string } {
   const logDir = opts.logDir ?? defaultLogDir()
@@ -152,68 +133,82 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
     else schedule()
   }
 
-  // --- small raw bodies: batched to the helper thread
-  let worker: Worker | undefined
-  let workerBroken = false
-  let rawPending: Array<[string, Uint8Array | string]> = []
-  let batchId = 0
-  const inFlight = new Map<number, { files: Array<[string, Uint8Array | string]>; done: () => void }>()
+  // --- small raw bodies: appended to this process's body log, one write per batch
+  // A file per body would cost a file creation each (50-200 µs of kernel time here, two per
+  // flow); an append costs a few µs. Offsets are assigned here, in order, so a ref is known the
+  // moment a body ends; one write at a time keeps the file in that order.
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  let logSeq = 0
+  let log: { name: string; fd: number | undefined; size: number; queue: Buffer[]; writing: boolean; failed: boolean; idle: Array<() => void> } | undefined
 
-  function writeFileAsync(path: string, data: Uint8Array | string): void {
-    track(
-      new Promise<void>((resolve) =>
-        writeFile(path, data, { flag: 'a', mode: 0o600 }, (err) => {
-          if (err) opts.onError?.(err)
-          resolve()
-        }),
-      ),
-    )
-  }
-
-  function getWorker(): Worker | undefined {
-    if (worker || workerBroken) return worker
+  function bodyLog(): NonNullable<typeof log> {
+    if (log && log.size < BODY_LOG_BYTES) return log
+    if (log) retire(log)
+    const name = `bodies-${stamp}-${process.pid}${logSeq++ === 0 ? '' : `-${logSeq}`}.log`
+    let fd: number | undefined
+    let failed = false
     try {
-      const w = new Worker(RAW_WORKER_SOURCE, { eval: true })
-      w.on('message', (m: { id: number; errors: string[] }) => {
-        const b = inFlight.get(m.id)
-        inFlight.delete(m.id)
-        for (const e of m.errors) opts.onError?.(new Error(`could not write raw body ${e}`))
-        if (inFlight.size === 0) w.unref()
-        b?.done()
-      })
-      w.on('error', (err) => {
-        // The helper is gone: report, then write what it held (and everything later) through the pool.
-        opts.onError?.(err)
-        workerBroken = true
-        worker = undefined
-        for (const b of inFlight.values()) {
-          for (const [path, data] of b.files) writeFileAsync(path, data)
-          b.done()
-        }
-        inFlight.clear()
-      })
-      w.unref()
-      worker = w
+      fd = openSync(join(rawDir, name), 'a', 0o600)
     } catch (err) {
       opts.onError?.(err as Error)
-      workerBroken = true
+      failed = true
     }
-    return worker
+    log = { name, fd, size: 0, queue: [], writing: false, failed, idle: [] }
+    return log
+  }
+
+  function pump(l: NonNullable<typeof log>): void {
+    if (l.writing) return
+    if (l.queue.length === 0 || l.fd === undefined) {
+      l.queue = []
+      for (const f of l.idle.splice(0)) f()
+      return
+    }
+    const buf = l.queue.length === 1 ? (l.queue[0] as Buffer) : Buffer.concat(l.queue)
+    l.queue = []
+    l.writing = true
+    const fd = l.fd
+    const writeAll = (off: number): void => {
+      fsWrite(fd, buf, off, buf.length - off, null, (err, n) => {
+        if (err) {
+          if (!l.failed) opts.onError?.(new Error(`could not append to ${l.name}: ${err.message}`))
+          l.failed = true
+        } else if (off + n < buf.length) return writeAll(off + n)
+        l.writing = false
+        pump(l)
+      })
+    }
+    writeAll(0)
+  }
+
+  /** Closes a body log once its queue is written. */
+  function retire(l: NonNullable<typeof log>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        if (l.fd === undefined) return resolve()
+        const fd = l.fd
+        l.fd = undefined
+        fsClose(fd, () => resolve())
+      }
+      if (!l.writing && l.queue.length === 0) done()
+      else l.idle.push(done)
+      pump(l)
+    })
+  }
+
+  /** Appends one body with a header line naming it; returns its ref (`…#bytes=first-last`). */
+  function appendBody(name: string, data: Buffer): string {
+    const l = bodyLog()
+    const head = Buffer.from(`=== agenttap ${name} ${data.length} bytes ===\n`)
+    const first = l.size + head.length
+    l.queue.push(head, data, NEWLINE)
+    l.size += head.length + data.length + 1
+    schedule()
+    return `${CAPTURE_FILES.rawDir}/${l.name}#bytes=${first}-${first + data.length - 1}`
   }
 
   function drainRaw(): void {
-    if (rawPending.length === 0) return
-    const files = rawPending
-    rawPending = []
-    const w = getWorker()
-    if (!w) {
-      for (const [path, data] of files) writeFileAsync(path, data)
-      return
-    }
-    const id = ++batchId
-    track(new Promise<void>((resolve) => inFlight.set(id, { files, done: resolve })))
-    w.ref()
-    w.postMessage({ id, files })
+    if (log && log.queue.length > 0) pump(log)
   }
 
   function track(p: Promise<void>): void {
@@ -251,7 +246,6 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       }
     },
     raw(name: string): RawWriter {
-      const ref = `${CAPTURE_FILES.rawDir}/${name}`
       const path = join(rawDir, name)
       let ws: ReturnType<typeof createWriteStream> | undefined
       let pending: (Uint8Array | string)[] = []
@@ -275,8 +269,11 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
         void closed.then(() => liveStreams.delete(stop))
         return s
       }
+      let ref = `${CAPTURE_FILES.rawDir}/${name}`
       return {
-        ref,
+        get ref() {
+          return ref
+        },
         write(chunk) {
           if (ended) return
           if (ws) {
@@ -286,8 +283,8 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           if (chunk.length === 0) return
           pending.push(chunk)
           pendingBytes += chunk.length
-          // Small bodies (most LLM responses) are kept and written in one piece at the end;
-          // only a body that outgrows the buffer gets a stream of its own.
+          // Small bodies (most LLM responses) are kept and appended to the body log in one
+          // piece at the end; only a body that outgrows the buffer gets a file of its own.
           if (pendingBytes > RAW_BUFFER_BYTES) {
             ws = open()
             for (const c of pending) ws.write(c)
@@ -303,15 +300,14 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
             if (!ws.destroyed && !ws.writableEnded) ws.end()
             return
           }
-          const data =
-            pending.length === 1
-              ? (pending[0] as Uint8Array | string)
-              : pending.every((c) => typeof c === 'string')
-                ? pending.join('')
-                : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
+          if (closing || pendingBytes === 0) {
+            ref = ''
+            pending = []
+            return
+          }
+          const data = pending.length === 1 && typeof pending[0] !== 'string' ? Buffer.from((pending[0] as Uint8Array).buffer, (pending[0] as Uint8Array).byteOffset, (pending[0] as Uint8Array).byteLength) : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
           pending = []
-          rawPending.push([path, data])
-          schedule()
+          ref = appendBody(name, data)
         },
       }
     },
@@ -319,6 +315,8 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       drain()
       // Raw bodies of ended flows too: a reader told "flushed" may open sse_logs/ right away.
       await Promise.all([...rawOpen])
+      const l = log
+      if (l && (l.writing || l.queue.length > 0)) await new Promise<void>((resolve) => l.idle.push(resolve))
       await Promise.all(queues.map((q) => q.writer.flush()))
     },
     async close() {
@@ -328,8 +326,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       drain()
       await Promise.all([...rawOpen])
       await Promise.all(queues.map((q) => q.writer.close()))
-      await worker?.terminate()
-      worker = undefined
+      if (log) await retire(log)
     },
   }
 }

@@ -3,7 +3,12 @@ import type { Logger } from 'pino'
 
 /** Writes the raw bytes of one flow body under `sse_logs/`. */
 export interface RawWriter {
-  /** Path of the file relative to the capture directory (`sse_logs/<flow>.response.raw`). */
+  /**
+   * Where the body is, relative to the capture directory: a file of its own
+   * (`sse_logs/<flow>.response.raw`) or, once ended, a byte range of a shared body log
+   * (`sse_logs/bodies-<start>-<pid>.log#bytes=<first>-<last>`, inclusive). Empty when the body
+   * was empty. See jsonl-io's `readRawRef`.
+   */
   readonly ref: string
   write(chunk: Uint8Array | string): void
   end(): void

@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { readRawRef, type CaptureRecord } from '@agenttap/jsonl-io'
 import { redactText } from '@agenttap/session-extractor'
 import { createSseFramer } from '@agenttap/stream-normalizer'
 import { createCaptureProxy, createFileSink, HEALTH_PATH, type CaptureProxy } from '../src/index.js'
@@ -123,8 +123,14 @@ describe('capture proxy over real TLS', () => {
     expect(typeof end['ttfb_ms']).toBe('number')
     await sink.flush()
     // Default rawBodies 'redacted': sse_logs/ holds the body rebuilt from the redacted records.
-    expect(String(end['raw'])).toMatch(/^sse_logs\/.*\.response\.redacted\.txt$/)
-    expect(readFileSync(join(logDir, 'all-mitm-sse', String(end['raw'])), 'utf8')).toBe(anthropic.events.map((e) => sseBytes({ ...e, data: redactText(e.data) })).join(''))
+    // Small bodies share this process's body log: the ref is a byte range, after a header naming the body.
+    expect(String(end['raw'])).toMatch(/^sse_logs\/bodies-\d{8}T\d{6}Z-\d+\.log#bytes=\d+-\d+$/)
+    const logText = readFileSync(join(logDir, 'all-mitm-sse', String(end['raw']).split('#')[0]!), 'utf8')
+    expect(logText).toContain(`=== agenttap ${String(end['flow_id'])}.response.redacted.txt `)
+    expect(logText).toContain(`=== agenttap ${String(end['flow_id'])}.request.json `)
+    expect(String(flow['request_raw'])).toMatch(/^sse_logs\/bodies-.*#bytes=/)
+    expect(JSON.parse((await readRawRef(join(logDir, 'all-mitm-sse'), String(flow['request_raw']))).toString())).toEqual(flow['request_body'])
+    expect((await readRawRef(join(logDir, 'all-mitm-sse'), String(end['raw']))).toString()).toBe(anthropic.events.map((e) => sseBytes({ ...e, data: redactText(e.data) })).join(''))
   })
 
   it.each(['gzip', 'br'])('passes a %s-encoded Responses stream through untouched and captures the decoded events', async (enc) => {
@@ -399,8 +405,8 @@ describe('capture proxy over real TLS', () => {
     expect(r.headers['content-encoding']).toBe('gzip')
     const end = await waitFor(() => ends[0], 'flow_end')
     await sink2.flush()
-    const text = readFileSync(join(logDir2, 'all-mitm-sse', String(end['raw'])), 'utf8')
-    expect(String(end['raw'])).toMatch(/response\.redacted\.txt$/)
+    const text = (await readRawRef(join(logDir2, 'all-mitm-sse'), String(end['raw']))).toString()
+    expect(readFileSync(join(logDir2, 'all-mitm-sse', String(end['raw']).split('#')[0]!), 'utf8')).toContain(`${String(end['flow_id'])}.response.redacted.txt`)
     expect(text).toContain('event: content_block_delta')
     expect(text).toContain('keep it safe')
     expect(text).not.toContain(SPLIT_KEY.slice(20, 40))
@@ -424,12 +430,12 @@ describe('capture proxy over real TLS', () => {
     const r2 = await proxiedRequest(a2, upstream.port, `/split-secret?t=${t2}`, { method: 'GET', headers: { 'x-test-id': t2 } })
     await waitFor(() => (ends.length === 2 ? true : undefined), 'two flow_ends')
     await sink2.flush()
-    const rawOf = (i: number): Buffer => readFileSync(join(logDir2, 'all-mitm-sse', String(ends[i]!['raw'])))
-    expect(String(ends[0]!['raw'])).toMatch(/\.response\.raw$/)
-    expect(rawOf(0).equals(r.body)).toBe(true)
+    const rawOf = (i: number): Promise<Buffer> => readRawRef(join(logDir2, 'all-mitm-sse'), String(ends[i]!['raw']))
+    expect(readFileSync(join(logDir2, 'all-mitm-sse', String(ends[0]!['raw']).split('#')[0]!), 'utf8')).toContain(`${String(ends[0]!['flow_id'])}.response.raw`)
+    expect((await rawOf(0)).equals(r.body)).toBe(true)
     // What makes it unsafe: the server's bytes are kept as sent, a key echoed by the model too.
-    expect(rawOf(1).equals(r2.body)).toBe(true)
-    expect(rawOf(1).toString()).toContain(SPLIT_KEY.slice(20, 40))
+    expect((await rawOf(1)).equals(r2.body)).toBe(true)
+    expect((await rawOf(1)).toString()).toContain(SPLIT_KEY.slice(20, 40))
     await p2.stop()
   })
 
@@ -447,13 +453,10 @@ describe('capture proxy over real TLS', () => {
     const b = await endOf(t2)
     await sink.flush()
     const rawDir = join(logDir, 'all-mitm-sse', 'sse_logs')
-    for (const e of [a.end, b.end]) {
-      expect(String(e['raw'])).toMatch(/\.response\.redacted\.txt$/)
-      expect(readFileSync(join(logDir, 'all-mitm-sse', String(e['raw'])), 'utf8').length).toBeGreaterThan(0)
-    }
-    expect(readFileSync(join(logDir, 'all-mitm-sse', String(b.end['raw'])), 'utf8')).toContain('keep it safe')
+    for (const e of [a.end, b.end]) expect((await readRawRef(join(logDir, 'all-mitm-sse'), String(e['raw']))).length).toBeGreaterThan(0)
+    expect((await readRawRef(join(logDir, 'all-mitm-sse'), String(b.end['raw']))).toString()).toContain('keep it safe')
     const files = allFiles(logDir)
-    expect(files.filter((f) => f.startsWith(rawDir)).length).toBeGreaterThan(2)
+    expect(files.filter((f) => f.startsWith(rawDir)).length).toBeGreaterThan(0)
     for (const file of files) {
       const text = readFileSync(file, 'latin1')
       expect(text.includes('TESTSECRET'), `secret leaked into ${file}`).toBe(false)
