@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createLeafMinter, ensureCa } from './ca.js'
+import { certSerial, createLeafMinter, ensureCa } from './ca.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'agenttap-ca-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -30,5 +30,14 @@ describe('ensureCa', () => {
     m.contextFor('127.0.0.1')
     expect(m.minted).toBe(2)
     expect(statSync(join(ca.dir, 'keys', 'leaf.key')).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('certSerial', () => {
+  it('is always a minimal positive DER INTEGER (first byte 0x01-0x7f), so OpenSSL accepts every certificate', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const first = parseInt(certSerial().slice(0, 2), 16)
+      expect(first >= 0x01 && first <= 0x7f, `serial starting with ${first.toString(16)}`).toBe(true)
+    }
   })
 })

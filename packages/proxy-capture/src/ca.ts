@@ -65,10 +65,14 @@ const CA_SUBJECT = [
   { shortName: 'OU', value: 'local MITM capture (do not share this key)' },
 ]
 
-function serial(): string {
-  // Positive 16-byte serial: clear the top bit.
+/**
+ * A random 16-byte certificate serial, DER-minimal and positive: the first byte is 0x01-0x7f.
+ * (Only clearing the top bit left a 0x00 first byte 1 time in 128, and when the next byte was
+ * below 0x80 the INTEGER was non-minimal: OpenSSL rejects that certificate, "illegal padding".)
+ */
+export function certSerial(): string {
   const b = randomBytes(16)
-  b[0] = (b[0] ?? 0) & 0x7f
+  b[0] = ((b[0] ?? 0) & 0x7f) || 0x01
   return b.toString('hex')
 }
 
@@ -109,7 +113,7 @@ export function ensureCa(dir: string = defaultCaDir()): CaFiles {
     const { privatePem, publicPem } = rsaPems()
     const cert = f.pki.createCertificate()
     cert.publicKey = f.pki.publicKeyFromPem(publicPem)
-    cert.serialNumber = serial()
+    cert.serialNumber = certSerial()
     const now = Date.now()
     cert.validity.notBefore = new Date(now - 24 * 3600_000)
     cert.validity.notAfter = new Date(now + 10 * 365 * 24 * 3600_000)
@@ -179,7 +183,7 @@ export function createLeafMinter(ca: CaFiles): LeafMinter {
       if (hit) return hit
       const cert = f.pki.createCertificate()
       cert.publicKey = leafPublic
-      cert.serialNumber = serial()
+      cert.serialNumber = certSerial()
       const now = Date.now()
       cert.validity.notBefore = new Date(now - 24 * 3600_000)
       // Under 398 days: Apple and Chrome reject longer-lived leaves.
