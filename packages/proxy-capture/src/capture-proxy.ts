@@ -5,22 +5,19 @@ import { isIP, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect, createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls'
-import { TextDecoder } from 'node:util'
-import * as zlib from 'node:zlib'
 import { Proxy as MitmProxy } from 'http-mitm-proxy'
 import { pino, type Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
-import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
-import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
+import type { CaptureRecord, FlowEndRecord } from '@agenttap/jsonl-io'
 import { createHttp1Parser } from './http1.js'
+import { inlineChannel, threadChannel, type CaptureChannel } from './capture-channel.js'
+import type { CaptureEngineOptions, FlowInit } from './capture-engine.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
 import { ProxyCaptureError } from './errors.js'
-import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
 import { createFileSink, defaultLogDir } from './file-sink.js'
 import { createHostFilter, hostOnly } from './host-filter.js'
 import { createRecordHub } from './record-hub.js'
-import type { CaptureProxy, CaptureProxyOptions, CaptureRedactor, CaptureSink, CaptureStats, RawWriter } from './types.js'
+import type { CaptureProxy, CaptureProxyOptions, CaptureStats } from './types.js'
 
 /** The default listen port. */
 export const DEFAULT_PORT = 9110
@@ -46,60 +43,8 @@ function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1'
 }
 
-let isoMs = 0
-let isoText = new Date(0).toISOString()
-/** ISO-8601 now; records of one millisecond share one formatted string. */
-function nowIso(): string {
-  const ms = Date.now()
-  if (ms !== isoMs) {
-    isoMs = ms
-    isoText = new Date(ms).toISOString()
-  }
-  return isoText
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000
-}
-
-/** An SSE event as text, from a (redacted) record: `event:` line, one `data:` line per line of data. */
-function sseText(r: SseRecord): string {
-  const ev = r.event !== undefined ? `event: ${r.event}\n` : ''
-  return `${ev}${r.data.split('\n').map((d) => `data: ${d}\n`).join('')}\n`
-}
-
 function headerValue(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h
-}
-
-/** Parses a request body for the capture: decompressed, JSON when it is JSON, else text. */
-function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType: string | undefined): { body?: unknown; note?: string } {
-  if (buf.length === 0) return {}
-  let plain = buf
-  const enc = (encoding ?? '').trim().toLowerCase()
-  try {
-    if (enc === 'gzip' || enc === 'x-gzip') plain = zlib.gunzipSync(buf, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
-    else if (enc === 'br') plain = zlib.brotliDecompressSync(buf)
-    else if (enc === 'deflate') plain = zlib.inflateSync(buf)
-    else if (enc === 'zstd') {
-      const z = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync
-      if (!z) return { note: 'encoding_unsupported:zstd' }
-      plain = z(buf)
-    } else if (enc !== '' && enc !== 'identity') return { note: `encoding_unsupported:${enc}` }
-  } catch (err) {
-    return { note: `decode_failed:${(err as Error).message}` }
-  }
-  const text = plain.toString('utf8')
-  const looksJson = /json/i.test(contentType ?? '') || /^\s*[[{]/.test(text)
-  if (looksJson) {
-    try {
-      return { body: JSON.parse(text) as unknown }
-    } catch {
-      return { body: text, note: 'request body is not valid JSON; kept as text' }
-    }
-  }
-  if (text.includes('\uFFFD') && /[\0-\x08\x0e-\x1f]/.test(text)) return { note: `binary request body (${buf.length} bytes) not inlined` }
-  return { body: text }
 }
 
 /**
@@ -143,54 +88,22 @@ function parseHostPort(hostPort: string, defaultPort: number): { host: string; p
   return { host, port: Number.isInteger(port) && port > 0 && port < 65536 ? port : defaultPort }
 }
 
-type FlowState = 'open' | 'ending' | 'ended'
-
+/** The data path's handle on a flow; the capture engine keeps the rest. */
 interface Flow {
   id: string
   seq: number
-  startedAt: number
-  startedWall: number
-  method: string
-  url: string
   host: string
-  transport: 'sse' | 'ws' | 'http'
-  reqHeaders: Record<string, string | string[] | undefined>
-  reqChunks: Buffer[]
+  method: string
+  state: 'open' | 'ended'
+  /** False when the host filter can't capture this flow whatever it answers: the capture never hears of it. */
+  capturable: boolean
+  /** Response status, once a head came. */
+  status?: number
   reqBytes: number
   reqTruncated: boolean
-  captured: boolean
-  flowWritten: boolean
-  sessionId: string
-  state: FlowState
-  status?: number
-  ttfb?: number
-  bytes: number
-  events: number
-  sawErrorEvent: boolean
-  errors: string[]
-  raw?: RawWriter
-  decoder?: BodyDecoder
-  framer?: SseFramer
-  bodyChunks?: Buffer[]
-  bodyLen: number
-  bodyOverCap: boolean
-  contentType?: string
-  encoding?: string
-  encodingUnsupported?: string
-  truncatedEvent: boolean
-  clientIp?: string
-  /** Holds back SSE/WS records just long enough to catch a secret split across events. */
-  sseRedactor?: SseRedactor<SseRecord>
-  /** rawBodies 'redacted': the decoded body, redacted as a stream, to this file. */
-  redactedRaw?: { writer: RawWriter; redactor?: StreamRedactor; decoder?: TextDecoder }
+  /** How much of the request body the capture gets. */
+  reqCap: number
   kill?: () => void
-  /** The response head, until the flow record is written (after the client got its bytes). */
-  head?: { status: number; headers: Record<string, string | string[] | undefined> } | undefined
-  /** WebSocket frames the client sent after the first one (redacted, one JSON line each). */
-  wsClientLog?: RawWriter
-  /** Response bytes the client already has, waiting for the capture (see runCapture). */
-  capQueue?: Buffer[]
-  capScheduled?: boolean
 }
 
 /**
@@ -227,13 +140,14 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const maxReq = opts.maxRequestBodyBytes ?? 64 * 1024 * 1024
   const rawMode = opts.rawBodies ?? 'redacted'
-  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
   const hub = createRecordHub({
     ...(opts.maxBufferedRecords !== undefined ? { maxBuffered: opts.maxBufferedRecords } : {}),
     onError: (err) => log.error({ err }, 'record subscriber threw; the capture continues'),
   })
 
-  let sinks: CaptureSink[] = []
+  let capture: CaptureChannel | undefined
+  /** Someone listens for records: the capture thread must send them back. */
+  let subscribed = false
   let ca: CaFiles | undefined
   let minter: LeafMinter | undefined
   let mitm: AgenttapMitm | undefined
@@ -244,9 +158,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   let boundPort = opts.port ?? DEFAULT_PORT
   let running = false
   let flowSeq = 0
-  const stats = { flows: 0, capturedFlows: 0, events: 0, bytes: 0 }
+  const stats = { flows: 0, bytes: 0 }
   const openFlows = new Set<Flow>()
-  const pendingEnds = new Set<Promise<void>>()
   const sockets = new Set<Duplex>()
   const tunnels = new WeakMap<object, TunnelTarget>()
   /** TLS sessions of upstream hosts, for resumed handshakes on new relay connections. */
@@ -258,331 +171,77 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   // signature of a client that rejected the certificate.
   const usedSockets = new WeakSet<object>()
 
-  function emit(record: CaptureRecord): void {
-    for (const s of sinks) {
-      try {
-        s.write(record)
-      } catch (err) {
-        log.error({ err, flow_id: record.flow_id }, 'sink write failed')
-      }
-    }
-    hub.emit(record)
+  function now(): number {
+    return performance.timeOrigin + performance.now()
   }
 
-  function rawWriter(name: string): RawWriter | undefined {
-    for (const s of sinks) if (s.raw) return s.raw(name)
-    return undefined
-  }
-
-  function newFlow(method: string, url: string, hostName: string, headers: Record<string, string | string[] | undefined>, transport: Flow['transport']): Flow {
+  /** A flow starts (request head seen): the data path's handle, and the capture told. */
+  function newFlow(method: string, url: string, hostName: string, headers: Record<string, string | string[] | undefined>, transport: 'sse' | 'ws' | 'http', clientIp?: string, captured?: boolean): Flow {
     stats.flows++
-    const flow: Flow = {
-      id: randomUUID(),
-      seq: flowSeq++,
-      startedAt: performance.now(),
-      startedWall: Date.now(),
-      method,
-      url,
-      host: hostName,
-      transport,
-      reqHeaders: headers,
-      reqChunks: [],
-      reqBytes: 0,
-      reqTruncated: false,
-      captured: false,
-      flowWritten: false,
-      sessionId: '',
-      state: 'open',
-      bytes: 0,
-      events: 0,
-      sawErrorEvent: false,
-      errors: [],
-      bodyLen: 0,
-      bodyOverCap: false,
-      truncatedEvent: false,
-    }
+    // A host the filter excludes even for an event stream is never captured: no capture work at all.
+    const capturable = captured ?? filter.captures(hostName, 'text/event-stream')
+    const flow: Flow = { id: randomUUID(), seq: flowSeq++, host: hostName, method, state: 'open', capturable, reqBytes: 0, reqTruncated: false, reqCap: requestCap(hostName) }
     openFlows.add(flow)
+    if (!capturable) return flow
+    const init: FlowInit = { seq: flow.seq, t: now(), method, url, host: hostName, transport, headers }
+    if (clientIp !== undefined) init.clientIp = clientIp
+    if (captured !== undefined) init.captured = captured
+    capture?.post(['open', flow.id, init])
     return flow
   }
 
-  function elapsed(flow: Flow): number {
-    return round(performance.now() - flow.startedAt)
+  /**
+   * How much of a request body to keep for the capture. Hosts that are only captured if they
+   * answer text/event-stream get a smaller buffer: a large upload to some unrelated host
+   * shouldn't sit in memory for nothing.
+   */
+  function requestCap(hostName: string): number {
+    return filter.captures(hostName) ? maxReq : Math.min(maxReq, 4 * 1024 * 1024)
   }
 
-  /** Writes the flow record (once), after session extraction on the full request. */
-  function writeFlowRecord(flow: Flow, response?: { status?: number; headers?: Record<string, string | string[] | undefined> }, bodyOverride?: Buffer): void {
-    if (flow.flowWritten || !flow.captured) return
-    flow.flowWritten = true
-    stats.capturedFlows++
-    const reqBuf = bodyOverride ?? Buffer.concat(flow.reqChunks)
-    flow.reqChunks = []
-    const parsed = parseRequestBody(reqBuf, headerValue(flow.reqHeaders['content-encoding']), headerValue(flow.reqHeaders['content-type']))
-    let info: ReturnType<typeof inspectRequest> | undefined
-    try {
-      info = inspectRequest({
-        method: flow.method,
-        url: flow.url,
-        headers: flow.reqHeaders,
-        ...(parsed.body !== undefined ? { body: parsed.body } : {}),
-        ...(flow.clientIp !== undefined ? { clientIp: flow.clientIp } : {}),
-      })
-    } catch (err) {
-      log.warn({ err, flow_id: flow.id }, 'session extraction failed; using the flow id as session')
-    }
-    flow.sessionId = info?.sessionId ?? `flow-${flow.id}`
-    const record: FlowRecord = {
-      v: SCHEMA_VERSION,
-      type: 'flow',
-      ts: new Date(flow.startedWall).toISOString(),
-      flow_id: flow.id,
-      session_id: flow.sessionId,
-      flow_seq: flow.seq,
-      client: info?.client ?? 'unknown',
-      provider: info?.provider ?? 'unknown',
-      session_source: info?.sessionSource ?? 'derived',
-      method: flow.method,
-      url: redactor.url(flow.url),
-      host: flow.host,
-      transport: flow.transport,
-      request_headers: redactor.headers(flow.reqHeaders),
-    }
-    if (info?.subagent !== undefined) record['subagent'] = info.subagent
-    if (response?.status !== undefined) record.status = response.status
-    if (response?.headers) record.response_headers = redactor.headers(response.headers)
-    if (parsed.body !== undefined) {
-      const redacted = typeof parsed.body === 'string' ? redactor.text(parsed.body) : redactor.json(parsed.body)
-      const text = typeof redacted === 'string' ? redacted : JSON.stringify(redacted)
-      const raw = rawWriter(`${flow.id}.request.${typeof redacted === 'string' ? 'txt' : 'json'}`)
-      if (raw) {
-        raw.write(text)
-        raw.end()
-        if (raw.ref) record['request_raw'] = raw.ref
-      }
-      record.request_body = Buffer.byteLength(text) <= maxInline || !raw?.ref ? redacted : { $ref: raw.ref, bytes: Buffer.byteLength(text) }
-    }
-    if (parsed.note) record['request_body_note'] = parsed.note
-    if (flow.reqTruncated) record['request_body_truncated'] = true
-    emit(record)
-  }
-
-  /** The next `sse` record of a flow (an SSE event or a WebSocket text frame). */
-  function sseRecord(flow: Flow, data: string, transport: 'sse' | 'ws'): SseRecord {
-    return { v: SCHEMA_VERSION, type: 'sse', ts: nowIso(), flow_id: flow.id, session_id: flow.sessionId, seq: flow.events++, t_ms: elapsed(flow), data, transport }
-  }
-
-  /** One SSE event as framed from the wire (stream-normalizer's framer). */
-  function onSseEvent(flow: Flow, e: { event: string | undefined; data: string; id: string | undefined; truncated: boolean }): void {
-    const rec = sseRecord(flow, e.data, 'sse')
-    if (e.event !== undefined) rec.event = e.event
-    if (e.id !== undefined) rec['id'] = e.id
-    if (e.truncated) {
-      rec['truncated'] = true
-      flow.truncatedEvent = true
-    }
-    if (e.event === 'error' || e.event === 'response.failed' || /^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(e.data)) flow.sawErrorEvent = true
-    emitSse(flow, rec)
-  }
-
-  /** Every sse record goes out through the flow's SSE redactor (raw data in, redacted out). */
-  function emitSse(flow: Flow, rec: SseRecord): void {
-    if (!flow.sseRedactor) {
-      flow.sseRedactor = createSseRedactor<SseRecord>({
-        onRecord: (r) => {
-          stats.events++
-          emit(r)
-          if (flow.redactedRaw && r.transport !== 'ws') flow.redactedRaw.writer.write(sseText(r))
-        },
-        ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
-        onError: (err) => log.debug({ err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
-      })
-    }
-    flow.sseRedactor.feed(rec)
-  }
-
-  function onDecoded(flow: Flow, chunk: Buffer): void {
-    const rr = flow.redactedRaw
-    // SSE bodies are rebuilt from the redacted records instead (see emitSse): secrets split
-    // across events are only visible there.
-    if (rr?.redactor && rr.decoder && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode(chunk, { stream: true })))
-    if (flow.framer) {
-      flow.framer.feed(chunk)
+  function requestBody(flow: Flow, chunk: Buffer): void {
+    if (flow.reqTruncated || flow.state !== 'open' || !flow.capturable) return
+    if (flow.reqBytes + chunk.length > flow.reqCap) {
+      flow.reqTruncated = true
       return
     }
-    if (flow.bodyOverCap) return
-    if (flow.bodyLen + chunk.length > maxInline) {
-      flow.bodyOverCap = true
-      flow.bodyChunks = []
-      return
-    }
-    flow.bodyChunks?.push(chunk)
-    flow.bodyLen += chunk.length
+    flow.reqBytes += chunk.length
+    capture?.post(['req', flow.id, chunk])
   }
 
-  /**
-   * The capture's share of the response path, run once the client's bytes are on their way
-   * (end of the event-loop turn, or when the flow ends): flow record (session extraction,
-   * redaction), then the queued body bytes to the raw writer and the decoder, in order.
-   */
-  function runCapture(flow: Flow): void {
-    flow.capScheduled = false
-    if (flow.head) {
-      const head = flow.head
-      flow.head = undefined
-      writeFlowRecord(flow, head)
-    }
-    const q = flow.capQueue
-    if (q === undefined || q.length === 0) return
-    flow.capQueue = []
-    for (const c of q) {
-      flow.raw?.write(c)
-      flow.decoder?.write(c)
-    }
-  }
-
-  function scheduleCapture(flow: Flow): void {
-    if (flow.capScheduled) return
-    flow.capScheduled = true
-    setImmediate(runCapture, flow)
-  }
-
-  /** Ends a flow exactly once; writes its flow_end after the decoder drained. */
-  function endFlow(flow: Flow, outcome: FlowEndRecord['outcome'], error?: string): void {
-    if (flow.state !== 'open') return
-    flow.state = 'ending'
-    runCapture(flow)
-    if (error) flow.errors.unshift(error)
-    const done = (async () => {
-      if (flow.captured && !flow.flowWritten) writeFlowRecord(flow)
-      if (flow.decoder) {
-        if (outcome === 'completed' || outcome === 'error' || outcome === 'upstream_error' || outcome === 'aborted') await flow.decoder.end()
-      }
-      flow.framer?.end()
-      // Release held records before the flow_end, so readers see the flow's events first.
-      flow.sseRedactor?.end()
-      flow.raw?.end()
-      if (flow.redactedRaw) {
-        const rr = flow.redactedRaw
-        if (rr.redactor && rr.decoder && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode()) + rr.redactor.end())
-        rr.writer.end()
-      }
-      flow.state = 'ended'
-      openFlows.delete(flow)
-      if (!flow.captured) return
-      let finalOutcome = outcome
-      if (outcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
-      const rec: FlowEndRecord = {
-        v: SCHEMA_VERSION,
-        type: 'flow_end',
-        ts: nowIso(),
-        flow_id: flow.id,
-        session_id: flow.sessionId,
-        outcome: finalOutcome,
-        events: flow.events,
-        bytes: flow.bytes,
-        ttfb_ms: flow.ttfb ?? null,
-        duration_ms: elapsed(flow),
-      }
-      if (flow.status !== undefined) rec.status = flow.status
-      if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
-      const rawRef = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
-      if (rawRef) rec['raw'] = rawRef
-      if (flow.wsClientLog?.ref) rec['client_frames'] = flow.wsClientLog.ref
-      if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
-      if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
-      if (flow.truncatedEvent) rec['truncated'] = true
-      if (flow.transport !== 'sse' && flow.bodyChunks) {
-        if (flow.bodyOverCap) {
-          if (rawRef) rec['body'] = { $ref: rawRef, bytes: flow.bytes }
-          else rec['body_omitted'] = `larger than maxInlineBodyBytes (${maxInline}) and raw bodies are off`
-        } else if (!flow.encodingUnsupported) {
-          const text = Buffer.concat(flow.bodyChunks).toString('utf8')
-          let body: unknown = text
-          if (/json/i.test(flow.contentType ?? '') || /^\s*[[{]/.test(text)) {
-            try {
-              body = JSON.parse(text)
-            } catch {
-              body = text
-            }
-          }
-          rec['body'] = typeof body === 'string' ? redactor.text(body) : redactor.json(body)
-        }
-        flow.bodyChunks = []
-      }
-      emit(rec)
-    })()
-    pendingEnds.add(done)
-    void done
-      .catch((err: unknown) => log.error({ err, flow_id: flow.id }, 'could not finish flow'))
-      .finally(() => pendingEnds.delete(done))
-  }
-
-  /**
-   * The capture's side of a response head: status, TTFB, whether the flow is captured, and the
-   * decoder / SSE framer / raw writers its body goes through. Returns whether it is SSE.
-   */
-  function beginResponse(flow: Flow, status: number, headers: Record<string, string | string[] | undefined>): boolean {
-    flow.ttfb = elapsed(flow)
+  /** A response head: the capture decides, with the host filter's verdict, what to keep of it. */
+  function beginResponse(flow: Flow, status: number, headers: Record<string, string | string[] | undefined>): void {
     flow.status = status
-    const contentType = headerValue(headers['content-type'])
-    if (contentType !== undefined) flow.contentType = contentType
-    const isSse = /^\s*text\/event-stream/i.test(contentType ?? '')
-    flow.transport = isSse ? 'sse' : 'http'
-    flow.captured = filter.captures(flow.host, contentType)
-    if (flow.captured) {
-      flow.head = { status, headers }
-      scheduleCapture(flow)
-      if (rawMode === 'exact') {
-        const raw = rawWriter(`${flow.id}.response.raw`)
-        if (raw) flow.raw = raw
-      } else if (rawMode === 'redacted') {
-        const writer = rawWriter(`${flow.id}.response.redacted.txt`)
-        // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
-        if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
-      }
-      const enc = headerValue(headers['content-encoding'])
-      const decoder = createBodyDecoder(
-        enc,
-        (c) => onDecoded(flow, c),
-        (err) => flow.errors.push(`could not decode ${enc ?? ''} body for the capture: ${err.message}`),
-      )
-      flow.encoding = decoder.encoding
-      if (!decoder.supported) {
-        flow.encodingUnsupported = decoder.encoding
-        log.warn({ flow_id: flow.id, encoding: decoder.encoding }, 'response encoding not decodable on this Node; no events captured (rawBodies exact keeps the bytes)')
-      } else {
-        flow.decoder = decoder
-        if (isSse) {
-          flow.framer = createSseFramer({
-            onEvent: (_seq, event, data, truncated, id) => onSseEvent(flow, { event, data, id, truncated }),
-            // Dropped or damaged data goes on the flow_end; a truncated last event is flagged on its record.
-            onError: (err) => {
-              if (err.code === 'EVENT_TOO_LARGE' || err.code === 'INVALID_UTF8') flow.errors.push(err.message)
-            },
-            ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
-          })
-        } else {
-          flow.bodyChunks = []
-        }
-      }
-    } else {
-      flow.reqChunks = []
-    }
-    return isSse
+    if (flow.state === 'open' && flow.capturable) capture?.post(['head', flow.id, now(), status, headers, filter.captures(flow.host, headerValue(headers['content-type']))])
   }
 
   /** Response body bytes (transfer coding removed) the client already has: to the capture. */
   function responseBody(flow: Flow, chunk: Buffer): void {
-    flow.bytes += chunk.length
     stats.bytes += chunk.length
-    if ((flow.raw || flow.decoder) && flow.state === 'open') {
-      ;(flow.capQueue ??= []).push(chunk)
-      scheduleCapture(flow)
-    }
+    if (flow.state === 'open' && flow.capturable) capture?.post(['body', flow.id, now(), chunk])
+  }
+
+  /** The capture thread is behind: stop reading `source` until it caught up (memory stays bounded, nothing is dropped). */
+  function throttle(source: { pause(): void; resume(): void }): void {
+    if (!capture?.congested) return
+    source.pause()
+    capture.whenDrained(() => source.resume())
+  }
+
+  /** Ends a flow exactly once (its flow_end follows from the capture). */
+  function endFlow(flow: Flow, outcome: FlowEndRecord['outcome'], error?: string): void {
+    if (flow.state !== 'open') return
+    flow.state = 'ended'
+    openFlows.delete(flow)
+    if (!flow.capturable) return
+    // A flow that ends before any response head is captured by its host alone.
+    capture?.post(['end', flow.id, now(), outcome, error, filter.captures(flow.host), flow.reqTruncated])
   }
 
   /** Plain-HTTP path: pipes Node's upstream response to the client with backpressure, teed to the capture. */
   function onResponse(flow: Flow, up: IncomingMessage, res: ServerResponse, upReq: ClientRequest): void {
-    const isSse = beginResponse(flow, up.statusCode ?? 0, up.headers)
+    beginResponse(flow, up.statusCode ?? 0, up.headers)
+    const isSse = /^\s*text\/event-stream/i.test(headerValue(up.headers['content-type']) ?? '')
     // A reset must stay visible to the client as a reset, never as a clean end.
     up.on('error', (err) => {
       endFlow(flow, 'upstream_error', `upstream response failed: ${err.message}`)
@@ -632,6 +291,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         res.once('drain', () => up.resume())
       }
       responseBody(flow, chunk)
+      throttle(up)
     })
     up.on('end', () => {
       res.end()
@@ -657,24 +317,6 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   }
 
   /**
-   * How much of a request body to keep for the capture. Hosts that are only captured if they
-   * answer text/event-stream get a smaller buffer: a large upload to some unrelated host
-   * shouldn't sit in memory for nothing.
-   */
-  function requestCap(hostName: string): number {
-    return filter.captures(hostName) ? maxReq : Math.min(maxReq, 4 * 1024 * 1024)
-  }
-
-  function requestBody(flow: Flow, chunk: Buffer, cap: number): void {
-    if (flow.reqTruncated) return
-    if (flow.reqBytes + chunk.length > cap) flow.reqTruncated = true
-    else {
-      flow.reqChunks.push(chunk)
-      flow.reqBytes += chunk.length
-    }
-  }
-
-  /**
    * An intercepted TLS connection, relayed byte for byte: the client's bytes go to one upstream
    * TLS connection (the CONNECT target) and the upstream's come back unchanged, with
    * backpressure both ways. Copies of both directions feed HTTP/1.1 framing parsers that drive
@@ -692,7 +334,6 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     let capturing = true
     const hostForUrl = isIP(target.host) === 6 ? `[${target.host}]` : target.host
     const origin = `https://${hostForUrl}${target.port !== 443 ? `:${target.port}` : ''}`
-    const reqCap = requestCap(target.host)
     const kill = (): void => {
       client.destroy()
       up?.destroy()
@@ -706,14 +347,13 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
             handoff = true
             return
           }
-          const flow = newFlow(head.method, `${origin}${head.url}`, target.host, head.headers, 'http')
-          if (client.remoteAddress) flow.clientIp = client.remoteAddress
+          const flow = newFlow(head.method, `${origin}${head.url}`, target.host, head.headers, 'http', client.remoteAddress)
           flow.kill = kill
           flows.push(flow)
         },
         onBody(chunk) {
           const flow = flows[flows.length - 1]
-          if (flow) requestBody(flow, chunk, reqCap)
+          if (flow) requestBody(flow, chunk)
         },
         onEnd() {},
       },
@@ -737,7 +377,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
             return
           }
           beginResponse(flow, head.status, head.headers)
-          if (framing === 'upgrade') flow.errors.push(`protocol switched (${String(head.headers['upgrade'] ?? 'unknown')}) after other requests on this connection; the rest is relayed without capture`)
+          if (framing === 'upgrade' && flow.capturable) capture?.post(['note', flow.id, `protocol switched (${String(head.headers['upgrade'] ?? 'unknown')}) after other requests on this connection; the rest is relayed without capture`])
           return flow.method === 'HEAD'
         },
         onBody(chunk) {
@@ -776,6 +416,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         client.once('drain', resumeUp)
       }
       resParser.feed(b)
+      if (up) throttle(up)
     }
 
     /** The upstream failed or went away: a response in flight is cut, a request still waiting gets a 502. */
@@ -788,17 +429,14 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const [head, ...rest] = pending as [Flow, ...Flow[]]
       if (head.status === undefined && resParser.idle && !client.destroyed) {
         if (err) log.warn({ err: err.message, code: err.code, flow_id: head.id, host: target.host }, 'upstream error')
-        head.captured = filter.captures(head.host)
         endFlow(head, 'upstream_error', reason)
         const body = JSON.stringify({ type: 'error', error: { type: 'agenttap_upstream_error', message: `agenttap proxy could not reach the upstream: ${err?.message ?? reason}` } })
         client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-agenttap-error: agenttap_upstream_error\r\nconnection: close\r\n\r\n${body}`)
       } else {
-        if (head.status === undefined) head.captured = filter.captures(head.host)
         endFlow(head, 'upstream_error', reason)
         client.destroy()
       }
       for (const f of rest) {
-        f.captured = filter.captures(f.host)
         endFlow(f, 'upstream_error', `${reason} (request was still queued on the connection)`)
       }
     }
@@ -866,6 +504,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         up.once('drain', resumeClient)
       }
       if (capturing) reqParser.feed(b)
+      throttle(client)
     }
 
     client.on('data', onClientData)
@@ -875,7 +514,6 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     function clientGone(): void {
       const pending = flows.splice(0)
       for (const f of pending) {
-        if (f.status === undefined) f.captured = filter.captures(f.host)
         endFlow(f, 'aborted', f.status === undefined ? 'client closed the connection before the upstream answered' : 'client closed the connection before the response was complete')
       }
       if (up && !up.destroyed) {
@@ -934,8 +572,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     const defaultPort = tls ? 443 : 80
     const hostForUrl = isIP(target.host) === 6 ? `[${target.host}]` : target.host
     const url = `${tls ? 'https' : 'http'}://${hostForUrl}${target.port !== defaultPort ? `:${target.port}` : ''}${path}`
-    const flow = newFlow(req.method ?? 'GET', url, target.host, req.headers, 'http')
-    if (req.socket.remoteAddress) flow.clientIp = req.socket.remoteAddress
+    const flow = newFlow(req.method ?? 'GET', url, target.host, req.headers, 'http', req.socket.remoteAddress)
 
     // Headers as the client wrote them (names, order, repeats), minus hop-by-hop and proxy-* ones.
     const headers: OutgoingHttpHeaders = {}
@@ -960,13 +597,13 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     })
     upReq.setNoDelay?.(true)
 
-    const reqCap = requestCap(target.host)
     req.on('data', (chunk: Buffer) => {
       if (!upReq.write(chunk)) {
         req.pause()
         upReq.once('drain', () => req.resume())
       }
-      requestBody(flow, chunk, reqCap)
+      requestBody(flow, chunk)
+      throttle(req)
     })
     req.on('end', () => upReq.end())
     req.on('error', (err) => {
@@ -984,7 +621,6 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         return
       }
       log.warn({ err: err.message, code: err.code, flow_id: flow.id, host: target.host }, 'upstream error')
-      flow.captured = filter.captures(flow.host)
       endFlow(flow, 'upstream_error', `upstream request failed: ${err.code ? `${err.code} ` : ''}${err.message}`)
       respondError(res, 502, 'agenttap_upstream_error', `agenttap proxy could not reach the upstream: ${err.message}`)
     })
@@ -993,7 +629,6 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     // answer means the client went away.
     res.once('close', () => {
       if (flow.state === 'open' && flow.status === undefined) {
-        flow.captured = filter.captures(flow.host)
         endFlow(flow, 'aborted', 'client closed the connection before the upstream answered')
         upReq.destroy()
       }
@@ -1081,10 +716,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       }
       if (filter.captures(hostName)) {
         const headers = { ...(ctx.clientToProxyWebSocket?.upgradeReq?.headers ?? {}) }
-        const flow = newFlow('GET', url, hostName, headers, 'ws')
-        flow.captured = true
+        const flow = newFlow('GET', url, hostName, headers, 'ws', ctx.clientToProxyWebSocket?.upgradeReq?.socket.remoteAddress, true)
         flow.status = 101
-        flow.ttfb = 0
         wsFlows.set(ctx, flow)
         flow.kill = () => {
           ctx.clientToProxyWebSocket?.terminate()
@@ -1097,35 +730,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const flow = wsFlows.get(rawCtx as object)
       if (flow && flow.state === 'open' && type === 'message') {
         const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data as Buffer[]) : Buffer.from(data as ArrayBuffer)
-        flow.bytes += buf.length
         stats.bytes += buf.length
-        if (!isBinary) {
-          const text = buf.toString('utf8')
-          if (fromServer) {
-            if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 })
-            const rec = sseRecord(flow, text, 'ws')
-            if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
-            emitSse(flow, rec)
-          } else {
-            // The first client frame (Codex: response.create) is the request body: session id,
-            // prompt_cache_key, model. Later frames go to the flow's client-frame log.
-            if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 }, buf)
-            else {
-              let raw = flow.wsClientLog
-              if (!raw) {
-                raw = rawWriter(`${flow.id}.ws-client.jsonl`)
-                if (raw) flow.wsClientLog = raw
-              }
-              let line: string
-              try {
-                line = JSON.stringify(redactor.json(JSON.parse(text)))
-              } catch {
-                line = JSON.stringify(redactor.text(text))
-              }
-              raw?.write(`${line}\n`)
-            }
-          }
-        }
+        capture?.post(['ws', flow.id, now(), fromServer, buf, isBinary])
       }
       cb(null, data, isBinary)
       if (type === 'message') {
@@ -1139,7 +745,6 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const flow = wsFlows.get(rawCtx as object)
       const normal = code === 1000 || code === 1001 || code === 1005
       if (flow) {
-        flow.wsClientLog?.end()
         const reason = Buffer.isBuffer(message) ? message.toString('utf8') : String(message ?? '')
         if (normal) endFlow(flow, 'completed')
         else if (ctx.closedByServer) endFlow(flow, 'upstream_error', `upstream closed the WebSocket with code ${code}${reason ? `: ${reason}` : ''}`)
@@ -1187,15 +792,49 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     sock.once('close', retry)
   }
 
+  /**
+   * The capture: on a thread of its own when the proxy owns its sinks (the file sink, built
+   * there) and nothing in-process must see the engine (a custom redactor); else inline, after
+   * each event-loop turn, writing to the given sinks.
+   */
+  function openCapture(): CaptureChannel {
+    const engineOpts: CaptureEngineOptions = {
+      maxInlineBodyBytes: maxInline,
+      rawBodies: rawMode,
+      ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+      ...(opts.redactor ? { redactor: opts.redactor } : {}),
+    }
+    const out = {
+      emit: (r: CaptureRecord) => hub.emit(r),
+      log: (level: 'debug' | 'warn' | 'error', obj: Record<string, unknown>, msg: string) => log[level](obj, msg),
+    }
+    if (opts.captureThread !== false && !opts.sinks && !opts.redactor) {
+      const ch = threadChannel(engineOpts, { logDir }, out)
+      if (ch) {
+        if (subscribed) ch.forward(true)
+        return ch
+      }
+    }
+    const sinks = opts.sinks ?? [createFileSink({ logDir, onError: (err) => log.error({ err }, 'raw body write failed') })]
+    return inlineChannel(engineOpts, sinks, out)
+  }
+
+  function wantRecords(): void {
+    if (subscribed) return
+    subscribed = true
+    capture?.forward(true)
+  }
+
   function statsNow(): CaptureStats {
     return {
       openFlows: openFlows.size,
       flows: stats.flows,
-      capturedFlows: stats.capturedFlows,
-      events: stats.events,
+      capturedFlows: capture?.stats.capturedFlows ?? 0,
+      events: capture?.stats.events ?? 0,
       bytes: stats.bytes,
       certsMinted: minter?.minted ?? 0,
       droppedRecords: hub.dropped,
+      captureThread: capture?.mode === 'thread',
     }
   }
 
@@ -1220,7 +859,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       if (running) return { host, port: boundPort, url: api.url }
       ca = ensureCa(opts.caDir ?? defaultCaDir())
       minter = createLeafMinter(ca)
-      sinks = opts.sinks ?? [createFileSink({ logDir, onError: (err) => log.error({ err }, 'raw body write failed') })]
+      capture = openCapture()
       const extraCa = opts.upstreamCa === undefined ? [] : typeof opts.upstreamCa === 'string' ? [opts.upstreamCa] : [...opts.upstreamCa]
       const agentOpts = { keepAlive: true, maxFreeSockets: 64, noDelay: true, scheduling: 'lifo' as const }
       // One secure context for every upstream connection: passing `ca` instead would re-parse
@@ -1284,8 +923,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         await listened
       } catch (err) {
         // Nothing was captured yet: release the sink files so a retry on another port is clean.
-        await Promise.all(sinks.map((sk) => sk.close().catch(() => undefined)))
-        sinks = []
+        await capture?.close().catch(() => undefined)
+        capture = undefined
         throw err
       }
       const srv = (m as unknown as { httpServer: import('node:http').Server }).httpServer
@@ -1317,17 +956,20 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       httpAgent?.destroy()
       innerWss?.close()
       inner?.close()
-      await Promise.all([...pendingEnds])
-      await Promise.all(sinks.map((s) => s.flush().catch((err: unknown) => log.error({ err }, 'sink flush failed'))))
-      await Promise.all(sinks.map((s) => s.close().catch((err: unknown) => log.error({ err }, 'sink close failed'))))
+      await capture?.close().catch((err: unknown) => log.error({ err }, 'capture close failed'))
       hub.close()
       log.info(statsNow(), 'agenttap proxy stopped')
     },
     onRecord(fn) {
+      wantRecords()
       return hub.subscribe(fn)
     },
     records(o) {
+      wantRecords()
       return hub.iterate(o)
+    },
+    async flush() {
+      await capture?.flush()
     },
     stats: statsNow,
   }

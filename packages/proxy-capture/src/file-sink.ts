@@ -129,7 +129,8 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
   function enqueue(q: LineQueue, line: string): void {
     q.lines.push(line)
     q.chars += line.length
-    if (q.chars >= MAX_QUEUED_LINE_CHARS) drainQueue(q)
+    // A full queue drains every queue, flows first: a reader never sees a flow's lines before its flow.
+    if (q.chars >= MAX_QUEUED_LINE_CHARS) drain()
     else schedule()
   }
 

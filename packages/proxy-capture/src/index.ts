@@ -3,6 +3,10 @@
  * Codex CLI, any SSE/WebSocket client) that writes agenttap's canonical JSONL capture.
  */
 export { createCaptureProxy, DEFAULT_PORT, HEALTH_PATH } from './capture-proxy.js'
+export { createCaptureEngine } from './capture-engine.js'
+export type { CaptureEngine, CaptureEngineOptions, CaptureEngineOutput, CaptureOp, FlowInit } from './capture-engine.js'
+export { createHttp1Parser, Http1ParseError } from './http1.js'
+export type { BodyFraming, Http1Handlers, Http1Head, Http1Parser, Http1ParserOptions } from './http1.js'
 export { ensureCa, createLeafMinter, defaultCaDir } from './ca.js'
 export type { CaFiles, LeafMinter } from './ca.js'
 export { createFileSink, defaultLogDir } from './file-sink.js'

@@ -77,6 +77,15 @@ export interface CaptureProxyOptions {
    * @defaultValue `'redacted'`
    */
   rawBodies?: 'exact' | 'redacted' | 'off'
+  /**
+   * Run the capture (session extraction, redaction, SSE framing, records, files) on a thread
+   * of its own, so the relay never waits for it: the client's bytes cost the proxy's event
+   * loop a copy, nothing more. Only possible when the proxy owns its sinks (no `sinks` given)
+   * and no custom `redactor` (functions cannot cross threads); otherwise the capture runs
+   * inline, after each event-loop turn. `false` forces inline.
+   * @defaultValue `true`
+   */
+  captureThread?: boolean
   /** Redaction; defaults to session-extractor's default redactor. */
   redactor?: CaptureRedactor
   /** Records buffered per {@link CaptureProxy.records} iterator before old ones are dropped. @defaultValue 10000 */
@@ -92,6 +101,8 @@ export interface CaptureStats {
   bytes: number
   certsMinted: number
   droppedRecords: number
+  /** Whether the capture runs on its own thread (see {@link CaptureProxyOptions.captureThread}). */
+  captureThread: boolean
 }
 
 /** A record-stream subscription as used by the live monitor. */
@@ -110,6 +121,8 @@ export interface CaptureProxy {
    * flushes and closes the sinks.
    */
   stop(): Promise<void>
+  /** Resolves once everything captured so far is written (flow_ends of ended flows included). */
+  flush(): Promise<void>
   readonly host: string
   /** The bound port (after start). */
   readonly port: number

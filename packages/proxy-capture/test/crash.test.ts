@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -34,6 +34,13 @@ describe('SIGKILL mid-capture', () => {
       child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())))
       child.once('exit', (code) => reject(new Error(`proxy child exited (${code}) before listening`)))
     })
+    const linesOnDisk = (): boolean => {
+      try {
+        return statSync(join(logDir, 'all-mitm-sse', 'sse_lines.jsonl')).size > 100_000
+      } catch {
+        return false
+      }
+    }
     const agent = new TunnelAgent(port, readFileSync(join(root, 'ca', 'certs', 'ca.pem'), 'utf8'))
     let received = 0
     let killed = false
@@ -42,7 +49,8 @@ describe('SIGKILL mid-capture', () => {
         method: 'GET',
         onChunk: (c) => {
           received += c.length
-          if (received > 2_000_000 && !killed) {
+          // Mid-capture: traffic flowing and records already on disk (the capture runs on its own thread).
+          if (received > 2_000_000 && !killed && linesOnDisk()) {
             killed = true
             child.kill('SIGKILL')
           }

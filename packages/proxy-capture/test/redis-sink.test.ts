@@ -85,7 +85,13 @@ describe('Redis sink', () => {
     await own.kill()
     // Redis is down: requests still go through; the sink keeps 60 records, drops the rest.
     for (let i = 2; i <= 4; i++) await p.send(`r${i}`)
-    const droppedWhileDown = p.sink.stats.dropped
+    // The capture runs after the client's bytes: wait until the last flow's records are counted.
+    let droppedWhileDown = -1
+    for (let stable = 0; stable < 5; ) {
+      await new Promise((r) => setTimeout(r, 20))
+      stable = p.sink.stats.dropped === droppedWhileDown ? stable + 1 : 0
+      droppedWhileDown = p.sink.stats.dropped
+    }
     expect(droppedWhileDown).toBeGreaterThan(0)
     await own.restart()
     const client = await createRedisClient(own.url)

@@ -1,0 +1,530 @@
+import { TextDecoder } from 'node:util'
+import * as zlib from 'node:zlib'
+import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
+import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
+import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
+import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
+import type { CaptureRedactor, RawWriter } from './types.js'
+
+/**
+ * What the proxy's data path tells the capture, in wire order. Every op carries the time it
+ * happened on the wire (`t`: ms since the epoch, sub-ms precision), so records are timed by the
+ * traffic, not by when the capture got round to them (it may run later, or on another thread).
+ */
+export type CaptureOp =
+  /** A request head: the flow starts. */
+  | [op: 'open', id: string, init: FlowInit]
+  /** Request body bytes (already capped by the proxy). */
+  | [op: 'req', id: string, chunk: Uint8Array]
+  /** A response head; `captured` is the host filter's verdict. */
+  | [op: 'head', id: string, t: number, status: number, headers: Headers, captured: boolean]
+  /** Response body bytes, transfer coding removed. */
+  | [op: 'body', id: string, t: number, chunk: Uint8Array]
+  /** A WebSocket message (`fromServer`: upstream → client). */
+  | [op: 'ws', id: string, t: number, fromServer: boolean, data: Uint8Array, isBinary: boolean]
+  /** Something to report on the flow_end. */
+  | [op: 'note', id: string, message: string]
+  /** The flow is over; `captured` overrides the verdict when no response head came. */
+  | [op: 'end', id: string, t: number, outcome: FlowEndRecord['outcome'], error: string | undefined, captured: boolean | undefined, reqTruncated: boolean]
+
+type Headers = Record<string, string | string[] | undefined>
+
+/** The start of a flow, as the proxy saw it. */
+export interface FlowInit {
+  seq: number
+  /** Wire time of the request head (ms since the epoch). */
+  t: number
+  method: string
+  url: string
+  host: string
+  transport: 'sse' | 'ws' | 'http'
+  headers: Headers
+  clientIp?: string
+  /** WebSocket flows are captured from the start (the filter decided on the upgrade). */
+  captured?: boolean
+}
+
+/** Where the engine's output goes. */
+export interface CaptureEngineOutput {
+  /** A finished, redacted record. */
+  emit(record: CaptureRecord): void
+  /** A raw body writer under `sse_logs/`, if the sinks keep raw bodies. */
+  raw(name: string): RawWriter | undefined
+  log(level: 'debug' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void
+}
+
+/** Options of {@link createCaptureEngine}. */
+export interface CaptureEngineOptions {
+  maxInlineBodyBytes?: number
+  maxEventBytes?: number
+  rawBodies?: 'exact' | 'redacted' | 'off'
+  redactor?: CaptureRedactor
+}
+
+/** The capture side of the proxy: turns {@link CaptureOp}s into canonical records. */
+export interface CaptureEngine {
+  apply(ops: readonly CaptureOp[]): void
+  /** Resolves once every ended flow's flow_end is out (decoders drained). */
+  drain(): Promise<void>
+  readonly stats: { capturedFlows: number; events: number }
+}
+
+interface Flow {
+  id: string
+  seq: number
+  t0: number
+  method: string
+  url: string
+  host: string
+  transport: 'sse' | 'ws' | 'http'
+  reqHeaders: Headers
+  reqChunks: Buffer[]
+  reqTruncated: boolean
+  captured: boolean
+  flowWritten: boolean
+  sessionId: string
+  ended: boolean
+  status?: number
+  ttfb?: number
+  bytes: number
+  events: number
+  sawErrorEvent: boolean
+  errors: string[]
+  raw?: RawWriter
+  decoder?: BodyDecoder
+  framer?: SseFramer
+  bodyChunks?: Buffer[]
+  bodyLen: number
+  bodyOverCap: boolean
+  contentType?: string
+  encoding?: string
+  encodingUnsupported?: string
+  truncatedEvent: boolean
+  clientIp?: string
+  /** Wire time of the bytes being framed now (sse records are timed by it). */
+  tNow: number
+  /** Holds back SSE/WS records just long enough to catch a secret split across events. */
+  sseRedactor?: SseRedactor<SseRecord>
+  /** rawBodies 'redacted': the decoded body, redacted as a stream, to this file. */
+  redactedRaw?: { writer: RawWriter; redactor?: StreamRedactor; decoder?: TextDecoder }
+  /** WebSocket frames the client sent after the first one (redacted, one JSON line each). */
+  wsClientLog?: RawWriter
+}
+
+let isoMs = 0
+let isoText = new Date(0).toISOString()
+/** ISO-8601 of a wire time; records of one millisecond share one formatted string. */
+function iso(t: number): string {
+  const ms = Math.floor(t)
+  if (ms !== isoMs) {
+    isoMs = ms
+    isoText = new Date(ms).toISOString()
+  }
+  return isoText
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+/** An SSE event as text, from a (redacted) record: `event:` line, one `data:` line per line of data. */
+function sseText(r: SseRecord): string {
+  const ev = r.event !== undefined ? `event: ${r.event}\n` : ''
+  return `${ev}${r.data.split('\n').map((d) => `data: ${d}\n`).join('')}\n`
+}
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+}
+
+/** Parses a request body for the capture: decompressed, JSON when it is JSON, else text. */
+function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType: string | undefined): { body?: unknown; note?: string } {
+  if (buf.length === 0) return {}
+  let plain = buf
+  const enc = (encoding ?? '').trim().toLowerCase()
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') plain = zlib.gunzipSync(buf, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+    else if (enc === 'br') plain = zlib.brotliDecompressSync(buf)
+    else if (enc === 'deflate') plain = zlib.inflateSync(buf)
+    else if (enc === 'zstd') {
+      const z = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync
+      if (!z) return { note: 'encoding_unsupported:zstd' }
+      plain = z(buf)
+    } else if (enc !== '' && enc !== 'identity') return { note: `encoding_unsupported:${enc}` }
+  } catch (err) {
+    return { note: `decode_failed:${(err as Error).message}` }
+  }
+  const text = plain.toString('utf8')
+  const looksJson = /json/i.test(contentType ?? '') || /^\s*[[{]/.test(text)
+  if (looksJson) {
+    try {
+      return { body: JSON.parse(text) as unknown }
+    } catch {
+      return { body: text, note: 'request body is not valid JSON; kept as text' }
+    }
+  }
+  if (text.includes('\uFFFD') && /[\0-\x08\x0e-\x1f]/.test(text)) return { note: `binary request body (${buf.length} bytes) not inlined` }
+  return { body: text }
+}
+
+/**
+ * Creates the capture engine: session extraction, redaction (session-extractor), SSE framing
+ * (stream-normalizer), content decoding and the canonical records, from the ops the proxy's
+ * data path posts. It runs on the proxy's thread, or on a capture thread of its own so the
+ * relay never waits for it (see `captureThread` in the proxy options).
+ *
+ * @example
+ * const engine = createCaptureEngine({}, { emit: (r) => sink.write(r), raw: (n) => sink.raw?.(n), log: () => {} })
+ * engine.apply([['open', id, { seq: 0, t: Date.now(), method: 'POST', url, host, transport: 'http', headers }]])
+ */
+export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngineOutput): CaptureEngine {
+  const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
+  const rawMode = opts.rawBodies ?? 'redacted'
+  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
+  const flows = new Map<string, Flow>()
+  const pendingEnds = new Set<Promise<void>>()
+  const stats = { capturedFlows: 0, events: 0 }
+
+  function elapsed(flow: Flow, t: number): number {
+    return round(t - flow.t0)
+  }
+
+  /** Writes the flow record (once), after session extraction on the full request. */
+  function writeFlowRecord(flow: Flow, response?: { status?: number; headers?: Headers }, bodyOverride?: Buffer): void {
+    if (flow.flowWritten || !flow.captured) return
+    flow.flowWritten = true
+    stats.capturedFlows++
+    const reqBuf = bodyOverride ?? Buffer.concat(flow.reqChunks)
+    flow.reqChunks = []
+    const parsed = parseRequestBody(reqBuf, headerValue(flow.reqHeaders['content-encoding']), headerValue(flow.reqHeaders['content-type']))
+    let info: ReturnType<typeof inspectRequest> | undefined
+    try {
+      info = inspectRequest({
+        method: flow.method,
+        url: flow.url,
+        headers: flow.reqHeaders,
+        ...(parsed.body !== undefined ? { body: parsed.body } : {}),
+        ...(flow.clientIp !== undefined ? { clientIp: flow.clientIp } : {}),
+      })
+    } catch (err) {
+      out.log('warn', { err: (err as Error).message, flow_id: flow.id }, 'session extraction failed; using the flow id as session')
+    }
+    flow.sessionId = info?.sessionId ?? `flow-${flow.id}`
+    const record: FlowRecord = {
+      v: SCHEMA_VERSION,
+      type: 'flow',
+      ts: new Date(flow.t0).toISOString(),
+      flow_id: flow.id,
+      session_id: flow.sessionId,
+      flow_seq: flow.seq,
+      client: info?.client ?? 'unknown',
+      provider: info?.provider ?? 'unknown',
+      session_source: info?.sessionSource ?? 'derived',
+      method: flow.method,
+      url: redactor.url(flow.url),
+      host: flow.host,
+      transport: flow.transport,
+      request_headers: redactor.headers(flow.reqHeaders),
+    }
+    if (info?.subagent !== undefined) record['subagent'] = info.subagent
+    if (response?.status !== undefined) record.status = response.status
+    if (response?.headers) record.response_headers = redactor.headers(response.headers)
+    if (parsed.body !== undefined) {
+      const redacted = typeof parsed.body === 'string' ? redactor.text(parsed.body) : redactor.json(parsed.body)
+      const text = typeof redacted === 'string' ? redacted : JSON.stringify(redacted)
+      const raw = out.raw(`${flow.id}.request.${typeof redacted === 'string' ? 'txt' : 'json'}`)
+      if (raw) {
+        raw.write(text)
+        raw.end()
+        if (raw.ref) record['request_raw'] = raw.ref
+      }
+      record.request_body = Buffer.byteLength(text) <= maxInline || !raw?.ref ? redacted : { $ref: raw.ref, bytes: Buffer.byteLength(text) }
+    }
+    if (parsed.note) record['request_body_note'] = parsed.note
+    if (flow.reqTruncated) record['request_body_truncated'] = true
+    out.emit(record)
+  }
+
+  /** The next `sse` record of a flow (an SSE event or a WebSocket text frame). */
+  function sseRecord(flow: Flow, data: string, transport: 'sse' | 'ws'): SseRecord {
+    return { v: SCHEMA_VERSION, type: 'sse', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.events++, t_ms: elapsed(flow, flow.tNow), data, transport }
+  }
+
+  /** One SSE event as framed from the wire (stream-normalizer's framer). */
+  function onSseEvent(flow: Flow, event: string | undefined, data: string, id: string | undefined, truncated: boolean): void {
+    const rec = sseRecord(flow, data, 'sse')
+    if (event !== undefined) rec.event = event
+    if (id !== undefined) rec['id'] = id
+    if (truncated) {
+      rec['truncated'] = true
+      flow.truncatedEvent = true
+    }
+    if (event === 'error' || event === 'response.failed' || /^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(data)) flow.sawErrorEvent = true
+    emitSse(flow, rec)
+  }
+
+  /** Every sse record goes out through the flow's SSE redactor (raw data in, redacted out). */
+  function emitSse(flow: Flow, rec: SseRecord): void {
+    if (!flow.sseRedactor) {
+      flow.sseRedactor = createSseRedactor<SseRecord>({
+        onRecord: (r) => {
+          stats.events++
+          out.emit(r)
+          if (flow.redactedRaw && r.transport !== 'ws') flow.redactedRaw.writer.write(sseText(r))
+        },
+        ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
+        onError: (err) => out.log('debug', { err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
+      })
+    }
+    flow.sseRedactor.feed(rec)
+  }
+
+  function onDecoded(flow: Flow, chunk: Buffer): void {
+    const rr = flow.redactedRaw
+    // SSE bodies are rebuilt from the redacted records instead (see emitSse): secrets split
+    // across events are only visible there.
+    if (rr?.redactor && rr.decoder && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode(chunk, { stream: true })))
+    if (flow.framer) {
+      flow.framer.feed(chunk)
+      return
+    }
+    if (flow.bodyOverCap) return
+    if (flow.bodyLen + chunk.length > maxInline) {
+      flow.bodyOverCap = true
+      flow.bodyChunks = []
+      return
+    }
+    flow.bodyChunks?.push(chunk)
+    flow.bodyLen += chunk.length
+  }
+
+  function open(id: string, init: FlowInit): void {
+    const flow: Flow = {
+      id,
+      seq: init.seq,
+      t0: init.t,
+      tNow: init.t,
+      method: init.method,
+      url: init.url,
+      host: init.host,
+      transport: init.transport,
+      reqHeaders: init.headers,
+      reqChunks: [],
+      reqTruncated: false,
+      captured: init.captured ?? false,
+      flowWritten: false,
+      sessionId: '',
+      ended: false,
+      bytes: 0,
+      events: 0,
+      sawErrorEvent: false,
+      errors: [],
+      bodyLen: 0,
+      bodyOverCap: false,
+      truncatedEvent: false,
+    }
+    if (init.clientIp !== undefined) flow.clientIp = init.clientIp
+    if (init.transport === 'ws') {
+      flow.status = 101
+      flow.ttfb = 0
+    }
+    flows.set(id, flow)
+  }
+
+  /** A response head: decoders, SSE framer and raw writers of a captured flow; the flow record. */
+  function head(flow: Flow, t: number, status: number, headers: Headers, captured: boolean): void {
+    flow.ttfb = elapsed(flow, t)
+    flow.status = status
+    const contentType = headerValue(headers['content-type'])
+    if (contentType !== undefined) flow.contentType = contentType
+    const isSse = /^\s*text\/event-stream/i.test(contentType ?? '')
+    flow.transport = isSse ? 'sse' : 'http'
+    flow.captured = captured
+    if (!captured) {
+      flow.reqChunks = []
+      return
+    }
+    writeFlowRecord(flow, { status, headers })
+    if (rawMode === 'exact') {
+      const raw = out.raw(`${flow.id}.response.raw`)
+      if (raw) flow.raw = raw
+    } else if (rawMode === 'redacted') {
+      const writer = out.raw(`${flow.id}.response.redacted.txt`)
+      // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
+      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
+    }
+    const enc = headerValue(headers['content-encoding'])
+    const decoder = createBodyDecoder(
+      enc,
+      (c) => onDecoded(flow, c),
+      (err) => flow.errors.push(`could not decode ${enc ?? ''} body for the capture: ${err.message}`),
+    )
+    flow.encoding = decoder.encoding
+    if (!decoder.supported) {
+      flow.encodingUnsupported = decoder.encoding
+      out.log('warn', { flow_id: flow.id, encoding: decoder.encoding }, 'response encoding not decodable on this Node; no events captured (rawBodies exact keeps the bytes)')
+      return
+    }
+    flow.decoder = decoder
+    if (isSse) {
+      flow.framer = createSseFramer({
+        onEvent: (_seq, event, data, truncated, id) => onSseEvent(flow, event, data, id, truncated),
+        // Dropped or damaged data goes on the flow_end; a truncated last event is flagged on its record.
+        onError: (err) => {
+          if (err.code === 'EVENT_TOO_LARGE' || err.code === 'INVALID_UTF8') flow.errors.push(err.message)
+        },
+        ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+      })
+    } else {
+      flow.bodyChunks = []
+    }
+  }
+
+  function wsMessage(flow: Flow, t: number, fromServer: boolean, buf: Buffer, isBinary: boolean): void {
+    flow.bytes += buf.length
+    if (isBinary || !flow.captured) return
+    flow.tNow = t
+    const text = buf.toString('utf8')
+    if (fromServer) {
+      if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 })
+      const rec = sseRecord(flow, text, 'ws')
+      if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
+      emitSse(flow, rec)
+      return
+    }
+    // The first client frame (Codex: response.create) is the request body: session id,
+    // prompt_cache_key, model. Later frames go to the flow's client-frame log.
+    if (!flow.flowWritten) {
+      writeFlowRecord(flow, { status: 101 }, buf)
+      return
+    }
+    if (!flow.wsClientLog) {
+      const raw = out.raw(`${flow.id}.ws-client.jsonl`)
+      if (raw) flow.wsClientLog = raw
+    }
+    let line: string
+    try {
+      line = JSON.stringify(redactor.json(JSON.parse(text)))
+    } catch {
+      line = JSON.stringify(redactor.text(text))
+    }
+    flow.wsClientLog?.write(`${line}\n`)
+  }
+
+  /** Ends a flow exactly once; writes its flow_end after the decoder drained. */
+  function end(flow: Flow, t: number, outcome: FlowEndRecord['outcome'], error: string | undefined, captured: boolean | undefined, reqTruncated: boolean): void {
+    if (flow.ended) return
+    flow.ended = true
+    flows.delete(flow.id)
+    if (captured !== undefined && flow.status === undefined) flow.captured = captured
+    if (reqTruncated) flow.reqTruncated = true
+    if (error) flow.errors.unshift(error)
+    const duration = elapsed(flow, t)
+    const done = (async () => {
+      if (flow.captured && !flow.flowWritten) writeFlowRecord(flow)
+      if (flow.decoder) await flow.decoder.end()
+      flow.framer?.end()
+      // Release held records before the flow_end, so readers see the flow's events first.
+      flow.sseRedactor?.end()
+      flow.raw?.end()
+      flow.wsClientLog?.end()
+      if (flow.redactedRaw) {
+        const rr = flow.redactedRaw
+        if (rr.redactor && rr.decoder && !flow.framer) rr.writer.write(rr.redactor.feed(rr.decoder.decode()) + rr.redactor.end())
+        rr.writer.end()
+      }
+      if (!flow.captured) return
+      let finalOutcome = outcome
+      if (outcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
+      const rec: FlowEndRecord = {
+        v: SCHEMA_VERSION,
+        type: 'flow_end',
+        ts: iso(t),
+        flow_id: flow.id,
+        session_id: flow.sessionId,
+        outcome: finalOutcome,
+        events: flow.events,
+        bytes: flow.bytes,
+        ttfb_ms: flow.ttfb ?? null,
+        duration_ms: duration,
+      }
+      if (flow.status !== undefined) rec.status = flow.status
+      if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
+      const rawRef = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
+      if (rawRef) rec['raw'] = rawRef
+      if (flow.wsClientLog?.ref) rec['client_frames'] = flow.wsClientLog.ref
+      if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
+      if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
+      if (flow.truncatedEvent) rec['truncated'] = true
+      if (flow.transport !== 'sse' && flow.bodyChunks) {
+        if (flow.bodyOverCap) {
+          if (rawRef) rec['body'] = { $ref: rawRef, bytes: flow.bytes }
+          else rec['body_omitted'] = `larger than maxInlineBodyBytes (${maxInline}) and raw bodies are off`
+        } else if (!flow.encodingUnsupported) {
+          const text = Buffer.concat(flow.bodyChunks).toString('utf8')
+          let body: unknown = text
+          if (/json/i.test(flow.contentType ?? '') || /^\s*[[{]/.test(text)) {
+            try {
+              body = JSON.parse(text)
+            } catch {
+              body = text
+            }
+          }
+          rec['body'] = typeof body === 'string' ? redactor.text(body) : redactor.json(body)
+        }
+        flow.bodyChunks = []
+      }
+      out.emit(rec)
+    })()
+    pendingEnds.add(done)
+    void done
+      .catch((err: unknown) => out.log('error', { err: (err as Error).message, flow_id: flow.id }, 'could not finish flow'))
+      .finally(() => pendingEnds.delete(done))
+  }
+
+  return {
+    apply(ops) {
+      for (const op of ops) {
+        if (op[0] === 'open') {
+          open(op[1], op[2])
+          continue
+        }
+        const flow = flows.get(op[1])
+        if (!flow) continue
+        switch (op[0]) {
+          case 'req':
+            flow.reqChunks.push(asBuffer(op[2]))
+            break
+          case 'head':
+            head(flow, op[2], op[3], op[4], op[5])
+            break
+          case 'body': {
+            const chunk = asBuffer(op[3])
+            flow.bytes += chunk.length
+            flow.tNow = op[2]
+            flow.raw?.write(chunk)
+            flow.decoder?.write(chunk)
+            break
+          }
+          case 'ws':
+            wsMessage(flow, op[2], op[3], asBuffer(op[4]), op[5])
+            break
+          case 'note':
+            flow.errors.push(op[2])
+            break
+          case 'end':
+            end(flow, op[2], op[3], op[4], op[5], op[6])
+            break
+        }
+      }
+    },
+    async drain() {
+      while (pendingEnds.size > 0) await Promise.all([...pendingEnds])
+    },
+    stats,
+  }
+}

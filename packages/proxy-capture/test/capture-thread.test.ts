@@ -1,0 +1,87 @@
+// The default setup of the CLI: no sinks given, so the capture (engine + file sink) runs on its
+// own thread and records come back only for subscribers. The same guarantees as inline.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readRawRef, type CaptureRecord } from '@agenttap/jsonl-io'
+import { redactText } from '@agenttap/session-extractor'
+import { createCaptureProxy, type CaptureProxy } from '../src/index.js'
+import { allFiles, loadFixture, proxiedRequest, readJsonlFile, sseBytes, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+
+const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+const anthropic = loadFixture('claude-code-turn.jsonl')
+const { host: _host, ...anthropicHeaders } = anthropic.flow.request_headers
+
+let root: string
+let logDir: string
+let upstream: Upstream
+let proxy: CaptureProxy
+let agent: TunnelAgent
+const records: CaptureRecord[] = []
+
+beforeAll(async () => {
+  root = tempDir('agenttap-thread-')
+  logDir = join(root, 'logs')
+  upstream = await startUpstream(root, { anthropic, openai: anthropic })
+  proxy = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir, includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert })
+  proxy.onRecord((r) => records.push(r))
+  await proxy.start()
+  agent = new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8'))
+})
+afterAll(async () => {
+  await proxy?.stop()
+  await upstream?.close()
+})
+
+const captureDir = (): string => join(logDir, 'all-mitm-sse')
+const byFlow = (type: string, flowId: unknown): CaptureRecord[] => records.filter((r) => r.type === type && r.flow_id === flowId)
+
+describe('capture on its own thread', () => {
+  it('is the default without custom sinks, and captures a stream event for event, byte-identical to the client', async () => {
+    expect(proxy.stats().captureThread).toBe(true)
+    const t = 'th1'
+    const r = await proxiedRequest(agent, upstream.port, `/v1/messages?t=${t}&split=7`, {
+      headers: { ...anthropicHeaders, 'x-api-key': SECRET_KEY, 'content-type': 'application/json', 'x-test-id': t },
+      body: JSON.stringify(anthropic.flow.request_body),
+    })
+    expect(r.body.equals(upstream.sent.get(t)!)).toBe(true)
+    await proxy.flush()
+    const flow = records.find((x) => x.type === 'flow' && String(x['url']).includes(`t=${t}`))!
+    expect(flow).toMatchObject({ client: 'claude-code', provider: 'anthropic', session_id: anthropic.flow['session_id'], status: 200 })
+    const lines = byFlow('sse', flow.flow_id)
+    expect(lines.map((l) => l['data'])).toEqual(anthropic.events.map((e) => redactText(e.data)))
+    const [end] = byFlow('flow_end', flow.flow_id)
+    expect(end).toMatchObject({ outcome: 'completed', events: anthropic.events.length, bytes: r.body.length })
+    // The files hold what the subscribers saw, and the body log the rebuilt, redacted body.
+    const onDisk = readJsonlFile(join(captureDir(), 'sse_lines.jsonl')).filter((l) => l['flow_id'] === flow.flow_id)
+    expect(onDisk).toEqual(JSON.parse(JSON.stringify(lines)))
+    expect((await readRawRef(captureDir(), String(end!['raw']))).toString()).toBe(anthropic.events.map((e) => sseBytes({ ...e, data: redactText(e.data) })).join(''))
+    expect(readJsonlFile(join(logDir, 'claude', 'sse_lines.jsonl')).filter((l) => l['flow_id'] === flow.flow_id)).toHaveLength(anthropic.events.length)
+  })
+
+  it('keeps 50 concurrent flows apart', async () => {
+    const tags = Array.from({ length: 50 }, (_, i) => `thc${i}`)
+    const results = await Promise.all(tags.map((t) => proxiedRequest(agent, upstream.port, `/concurrent?t=${t}&n=${t}`, { method: 'GET', headers: { 'x-test-id': t } })))
+    results.forEach((r, i) => expect(r.body.equals(upstream.sent.get(tags[i]!)!)).toBe(true))
+    await proxy.flush()
+    for (const t of tags) {
+      const flow = records.find((x) => x.type === 'flow' && String(x['url']).includes(`t=${t}&`))!
+      expect(byFlow('sse', flow.flow_id).map((l) => JSON.parse(String(l['data'])))).toEqual(Array.from({ length: 20 }, (_, i) => ({ flow: t, i })))
+      expect(byFlow('flow_end', flow.flow_id)).toHaveLength(1)
+    }
+  })
+
+  it('on stop, ends an open flow as aborted on disk and leaves no secret anywhere', async () => {
+    const t = 'thhang'
+    const pending = proxiedRequest(agent, upstream.port, `/hang?t=${t}`, { method: 'GET', headers: { 'x-test-id': t, 'x-api-key': SECRET_KEY } })
+    for (let i = 0; i < 400 && !records.some((x) => x.type === 'sse' && records.some((f) => f.type === 'flow' && f.flow_id === x.flow_id && String(f['url']).includes(t))); i++) await new Promise((r) => setTimeout(r, 5))
+    await proxy.stop()
+    await pending
+    const flows = readJsonlFile(join(captureDir(), 'sse_flows.jsonl'))
+    const ends = readJsonlFile(join(captureDir(), 'sse_flow_ends.jsonl'))
+    const hung = flows.find((f) => String(f['url']).includes(t))!
+    expect(ends.filter((e) => e['flow_id'] === hung['flow_id'])).toEqual([expect.objectContaining({ outcome: 'aborted', error: 'proxy shutdown' })])
+    for (const f of flows) expect(ends.filter((e) => e['flow_id'] === f['flow_id'])).toHaveLength(1)
+    for (const file of allFiles(logDir)) expect(readFileSync(file, 'latin1').includes('TESTSECRET'), file).toBe(false)
+  })
+})
