@@ -1,7 +1,8 @@
 // Benchmark: direct vs agenttap-proxy vs mitmdump against the same local HTTPS SSE upstream.
 // Figures: per-event added latency (p50/p99), HTTPS req/s for small streamed responses at
 // concurrency 1 and 32, and proxy RSS while a slow client drains a large stream.
-// Targets: p99 added latency ≤ 2 ms; req/s ≥ 5× mitmdump's; RSS bounded with a slow client.
+// Targets: p99 added latency ≤ 2 ms; req/s ≥ 5× mitmdump's; RSS bounded with a slow client
+// (peak RSS while a slow client drains N, 2N, 4N MiB does not grow with the size).
 // The machine may be shared: every path runs in interleaved rounds and medians are reported.
 // Quick run: BENCH_SCALE=0.2 node bench/proxy.bench.mjs   (or --scale 0.2; --rounds N)
 import { execFileSync, spawn } from 'node:child_process'
@@ -150,7 +151,11 @@ async function slowRead(agent, port, mb) {
   })
 }
 
-/** After a warm-up drain, peak RSS while a slow client drains N MiB, then 2N MiB: bounded = the peak doesn't follow the size. */
+/**
+ * After a warm-up drain, peak RSS while a slow client drains N, 2N, then 4N MiB: bounded = the
+ * peak doesn't follow the size. (Peaks of one run move by a few MiB with GC timing, more with
+ * two isolates; what buffering would show is growth in proportion to the 3N MiB more streamed.)
+ */
 async function slowClientRss(agent, port, pid) {
   const mb = Math.max(8, Math.round(32 * SCALE))
   const peakDuring = async (size) => {
@@ -169,7 +174,8 @@ async function slowClientRss(agent, port, pid) {
   const before = rssKiB(pid) / 1024
   const peak1 = await peakDuring(mb)
   const peak2 = await peakDuring(mb * 2)
-  return { mb, before, peak1, peak2, growth: peak2 - peak1 }
+  const peak4 = await peakDuring(mb * 4)
+  return { mb, before, peak1, peak2, peak4, growth: peak4 - peak1 }
 }
 
 async function measureAll(paths) {
@@ -244,10 +250,10 @@ const results = await measureAll(paths)
 // --- report
 const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a')
 const direct = results[0]
-console.log('\npath        event latency p50 / p99 (ms)   req/s c=1   req/s c=32   slow-client RSS MiB (after warm-up): before, peak N, peak 2N')
+console.log('\npath        event latency p50 / p99 (ms)   req/s c=1   req/s c=32   slow-client RSS MiB (after warm-up): before, peak N, 2N, 4N')
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(11)} ${f(r.p50).padStart(8)} / ${f(r.p99).padEnd(8)}            ${r.c1.toFixed(0).padStart(7)}   ${r.c32.toFixed(0).padStart(9)}   ${r.rss ? `${f(r.rss.before)}, ${f(r.rss.peak1)}, ${f(r.rss.peak2)} (N=${r.rss.mb} MiB)` : '-'}`,
+    `${r.name.padEnd(11)} ${f(r.p50).padStart(8)} / ${f(r.p99).padEnd(8)}            ${r.c1.toFixed(0).padStart(7)}   ${r.c32.toFixed(0).padStart(9)}   ${r.rss ? `${f(r.rss.before)}, ${f(r.rss.peak1)}, ${f(r.rss.peak2)}, ${f(r.rss.peak4)} (N=${r.rss.mb} MiB)` : '-'}`,
   )
 }
 const agent = results.find((r) => r.name === 'agenttap')
@@ -261,12 +267,14 @@ if (mitm) {
   console.log(`mitmdump added latency per event: p50 ${f(mitm.p50 - direct.p50)} ms, p99 ${f(mitm.p99 - direct.p99)} ms`)
   console.log(`agenttap / mitmdump HTTPS req/s: ×${r1.toFixed(1)} at c=1, ×${r32.toFixed(1)} at c=32 (target ≥ ×5)`)
   console.log(`${Math.min(r1, r32) >= 5 ? 'PASS' : 'MISS'} HTTPS req/s ≥ 5× mitmdump`)
-  if (mitm.rss) console.log(`mitmdump RSS growth N → 2N: ${f(mitm.rss.growth)} MiB`)
+  if (mitm.rss) console.log(`mitmdump RSS growth N → 4N: ${f(mitm.rss.growth)} MiB`)
 } else {
   console.log('SKIP HTTPS req/s ≥ 5× mitmdump (mitmdump not installed)')
 }
-const bound = agent.rss.mb / 4
-console.log(`agenttap RSS growth N → 2N with a slow client: ${f(agent.rss.growth)} MiB (N = ${agent.rss.mb} MiB; target < N/4 = ${f(bound)} MiB, i.e. nothing buffered in proportion)`)
+// 3N MiB more went through between the N and 4N runs: buffering any fixed share of the stream
+// (even 1/8) shows as growth above 3N/8.
+const bound = (3 * agent.rss.mb) / 8
+console.log(`agenttap RSS growth N → 4N with a slow client: ${f(agent.rss.growth)} MiB (N = ${agent.rss.mb} MiB; target < 3N/8 = ${f(bound)} MiB, i.e. nothing buffered in proportion)`)
 console.log(`${agent.rss.growth < bound ? 'PASS' : 'MISS'} RSS bounded with a slow client`)
 cleanup()
 rmSync(dir, { recursive: true, force: true })

@@ -228,6 +228,22 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     capture.whenDrained(() => source.resume())
   }
 
+  /**
+   * `src` → `dst`, client first: each chunk is written on, then handed to `tee` (the capture).
+   * A slow reader pauses `src` until `dst` drains, a capture thread that fell behind until it
+   * caught up: memory stays bounded either way.
+   */
+  function pipeTee(src: IncomingMessage, dst: ServerResponse | ClientRequest, tee: (chunk: Buffer) => void): void {
+    src.on('data', (chunk: Buffer) => {
+      if (!dst.write(chunk)) {
+        src.pause()
+        dst.once('drain', () => src.resume())
+      }
+      tee(chunk)
+      throttle(src)
+    })
+  }
+
   /** Ends a flow exactly once (its flow_end follows from the capture). */
   function endFlow(flow: Flow, outcome: FlowEndRecord['outcome'], error?: string): void {
     if (flow.state !== 'open') return
@@ -283,16 +299,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     // An SSE client must see the response start before the first event (an LLM may think for
     // seconds first); other responses send their head with the first body bytes.
     if (isSse) res.flushHeaders()
-    up.on('data', (chunk: Buffer) => {
-      // Client first: the capture work below must not add to the latency the agent sees.
-      if (!res.write(chunk)) {
-        // Slow client: stop reading upstream until it drains, so memory stays bounded.
-        up.pause()
-        res.once('drain', () => up.resume())
-      }
-      responseBody(flow, chunk)
-      throttle(up)
-    })
+    pipeTee(up, res, (chunk) => responseBody(flow, chunk))
     up.on('end', () => {
       res.end()
       endFlow(flow, 'completed')
@@ -597,14 +604,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     })
     upReq.setNoDelay?.(true)
 
-    req.on('data', (chunk: Buffer) => {
-      if (!upReq.write(chunk)) {
-        req.pause()
-        upReq.once('drain', () => req.resume())
-      }
-      requestBody(flow, chunk)
-      throttle(req)
-    })
+    pipeTee(req, upReq, (chunk) => requestBody(flow, chunk))
     req.on('end', () => upReq.end())
     req.on('error', (err) => {
       endFlow(flow, 'aborted', `client connection failed: ${err.message}`)

@@ -213,6 +213,14 @@ export function createHttp1Parser(kind: 'request' | 'response', handlers: Http1H
     handlers.onEnd()
   }
 
+  /** Passes on up to `remaining` body bytes from `i`; returns where it stopped. */
+  function body(buf: Buffer, i: number, n: number): number {
+    const take = Math.min(remaining, n - i)
+    handlers.onBody(buf.subarray(i, i + take))
+    remaining -= take
+    return i + take
+  }
+
   function feed(buf: Buffer): void {
     let i = 0
     const n = buf.length
@@ -248,14 +256,10 @@ export function createHttp1Parser(kind: 'request' | 'response', handlers: Http1H
           parseHead(joined.toString('latin1', 0, endAt), endAt, startAt - prevLen)
           break
         }
-        case State.Length: {
-          const take = Math.min(remaining, n - i)
-          handlers.onBody(buf.subarray(i, i + take))
-          i += take
-          remaining -= take
+        case State.Length:
+          i = body(buf, i, n)
           if (remaining === 0) end()
           break
-        }
         case State.ChunkSize:
         case State.Trailers: {
           const lf = buf.indexOf(LF, i)
@@ -279,17 +283,13 @@ export function createHttp1Parser(kind: 'request' | 'response', handlers: Http1H
           state = remaining === 0 ? State.Trailers : State.ChunkData
           break
         }
-        case State.ChunkData: {
-          const take = Math.min(remaining, n - i)
-          handlers.onBody(buf.subarray(i, i + take))
-          i += take
-          remaining -= take
+        case State.ChunkData:
+          i = body(buf, i, n)
           if (remaining === 0) {
             state = State.ChunkDataEnd
             remaining = 2
           }
           break
-        }
         case State.ChunkDataEnd: {
           // CRLF after the chunk's data (a bare LF is tolerated).
           const c = buf[i] as number

@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readRawRef, type CaptureRecord } from '@agenttap/jsonl-io'
 import { redactText } from '@agenttap/session-extractor'
-import { createCaptureProxy, type CaptureProxy } from '../src/index.js'
-import { allFiles, loadFixture, proxiedRequest, readJsonlFile, sseBytes, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+import type { CaptureProxy } from '../src/index.js'
+import { allFiles, loadFixture, proxiedRequest, readJsonlFile, sseBytes, startTestProxy, startUpstream, tempDir, type TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const anthropic = loadFixture('claude-code-turn.jsonl')
@@ -23,10 +23,7 @@ beforeAll(async () => {
   root = tempDir('agenttap-thread-')
   logDir = join(root, 'logs')
   upstream = await startUpstream(root, { anthropic, openai: anthropic })
-  proxy = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir, includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert })
-  proxy.onRecord((r) => records.push(r))
-  await proxy.start()
-  agent = new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8'))
+  ;({ proxy, agent } = await startTestProxy({ port: 0, caDir: join(root, 'ca'), logDir, includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert }, records))
 })
 afterAll(async () => {
   await proxy?.stop()

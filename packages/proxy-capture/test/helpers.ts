@@ -1,3 +1,5 @@
+import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { createCaptureProxy, type CaptureProxy, type CaptureProxyOptions } from '../src/index.js'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest, type Server } from 'node:https'
@@ -370,4 +372,12 @@ export function readJsonlFile(path: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+/** A capture proxy for a test, its records collected into `records`, and a client agent that trusts its CA. */
+export async function startTestProxy(opts: CaptureProxyOptions, records: CaptureRecord[]): Promise<{ proxy: CaptureProxy; agent: TunnelAgent }> {
+  const proxy = createCaptureProxy(opts)
+  proxy.onRecord((r) => records.push(r))
+  await proxy.start()
+  return { proxy, agent: new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8')) }
 }

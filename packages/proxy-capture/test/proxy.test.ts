@@ -9,7 +9,7 @@ import { createSseFramer } from '@agenttap/stream-normalizer'
 import { createCaptureProxy, createFileSink, HEALTH_PATH, type CaptureProxy } from '../src/index.js'
 
 type FramedSseEvent = { event?: string; data: string; id?: string; truncated?: true }
-import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, sseBytes, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, sseBytes, readJsonlFile, startTestProxy, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const SECRET_BEARER = 'sk-ant-oat01-TESTSECRETbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
@@ -82,10 +82,8 @@ beforeAll(async () => {
   logDir = join(root, 'logs')
   upstream = await startUpstream(root, { anthropic, openai })
   sink = createFileSink({ logDir })
-  proxy = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir, sinks: [sink], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, ...(process.env['DEBUG_PROXY'] ? { logger: (await import('pino')).pino({ level: 'debug' }, process.stderr) } : {}) })
-  proxy.onRecord((r) => records.push(r))
-  await proxy.start()
-  agent = new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8'))
+  const logger = process.env['DEBUG_PROXY'] ? { logger: (await import('pino')).pino({ level: 'debug' }, process.stderr) } : {}
+  ;({ proxy, agent } = await startTestProxy({ port: 0, caDir: join(root, 'ca'), logDir, sinks: [sink], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, ...logger }, records))
 })
 
 afterAll(async () => {
