@@ -23,14 +23,16 @@ export interface CaptureChannel {
    * stays bounded and nothing is dropped (the stream slows to what the capture can take).
    */
   readonly congested: boolean
+  /** Traffic bytes posted to the capture thread and not yet processed (0 inline). */
+  readonly backlog: number
   whenDrained(fn: () => void): void
   /** `'thread'` when the engine runs on its own thread. */
   readonly mode: 'thread' | 'inline'
 }
 
 /** Traffic bytes posted to the capture thread and not yet processed, above which it is congested. */
-export const HIGH_WATER = 32 * 1024 * 1024
-const LOW_WATER = 8 * 1024 * 1024
+export const HIGH_WATER = 8 * 1024 * 1024
+const LOW_WATER = 2 * 1024 * 1024
 /** Ops wait at most this long for the capture thread, or until this many bytes are queued. */
 const BATCH_MS = 16
 const BATCH_BYTES = 256 * 1024
@@ -82,6 +84,7 @@ export function inlineChannel(engineOpts: CaptureEngineOptions, sinks: CaptureSi
     },
     forward() {},
     congested: false,
+    backlog: 0,
     whenDrained(fn) {
       fn()
     },
@@ -215,6 +218,9 @@ export function threadChannel(engineOpts: CaptureEngineOptions, sinkOpts: Omit<F
     },
     get congested() {
       return pending > HIGH_WATER
+    },
+    get backlog() {
+      return Math.max(0, pending)
     },
     whenDrained(fn) {
       if (pending < LOW_WATER) fn()

@@ -835,6 +835,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       certsMinted: minter?.minted ?? 0,
       droppedRecords: hub.dropped,
       captureThread: capture?.mode === 'thread',
+      captureBacklogBytes: capture?.backlog ?? 0,
     }
   }
 

@@ -1,4 +1,4 @@
-import { close as fsClose, createWriteStream, mkdirSync, openSync, write as fsWrite } from 'node:fs'
+import { closeSync, createWriteStream, mkdirSync, openSync, writeSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { CAPTURE_FILES, createJsonlWriter, type CaptureRecord } from '@agenttap/jsonl-io'
@@ -137,10 +137,10 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
   // --- small raw bodies: appended to this process's body log, one write per batch
   // A file per body would cost a file creation each (50-200 µs of kernel time here, two per
   // flow); an append costs a few µs. Offsets are assigned here, in order, so a ref is known the
-  // moment a body ends; one write at a time keeps the file in that order.
+  // moment a body ends; the appends are synchronous, so the file is in that order.
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
   let logSeq = 0
-  let log: { name: string; fd: number | undefined; size: number; queue: Buffer[]; writing: boolean; failed: boolean; idle: Array<() => void> } | undefined
+  let log: { name: string; fd: number | undefined; size: number; queue: Buffer[]; failed: boolean } | undefined
 
   function bodyLog(): NonNullable<typeof log> {
     if (log && log.size < BODY_LOG_BYTES) return log
@@ -154,47 +154,40 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       opts.onError?.(err as Error)
       failed = true
     }
-    log = { name, fd, size: 0, queue: [], writing: false, failed, idle: [] }
+    log = { name, fd, size: 0, queue: [], failed }
     return log
   }
 
+  /**
+   * Writes a body log's queue in one synchronous append, like the JSONL writer's batches: no
+   * thread-pool round trip per batch (on the capture thread that is the cheaper way; inline it
+   * is one write per batch, as for the records).
+   */
   function pump(l: NonNullable<typeof log>): void {
-    if (l.writing) return
     if (l.queue.length === 0 || l.fd === undefined) {
       l.queue = []
-      for (const f of l.idle.splice(0)) f()
       return
     }
     const buf = l.queue.length === 1 ? (l.queue[0] as Buffer) : Buffer.concat(l.queue)
     l.queue = []
-    l.writing = true
-    const fd = l.fd
-    const writeAll = (off: number): void => {
-      fsWrite(fd, buf, off, buf.length - off, null, (err, n) => {
-        if (err) {
-          if (!l.failed) opts.onError?.(new Error(`could not append to ${l.name}: ${err.message}`))
-          l.failed = true
-        } else if (off + n < buf.length) return writeAll(off + n)
-        l.writing = false
-        pump(l)
-      })
+    try {
+      for (let off = 0; off < buf.length; ) off += writeSync(l.fd, buf, off, buf.length - off)
+    } catch (err) {
+      if (!l.failed) opts.onError?.(new Error(`could not append to ${l.name}: ${(err as Error).message}`))
+      l.failed = true
     }
-    writeAll(0)
   }
 
-  /** Closes a body log once its queue is written. */
-  function retire(l: NonNullable<typeof log>): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        if (l.fd === undefined) return resolve()
-        const fd = l.fd
-        l.fd = undefined
-        fsClose(fd, () => resolve())
-      }
-      if (!l.writing && l.queue.length === 0) done()
-      else l.idle.push(done)
-      pump(l)
-    })
+  /** Writes what a body log still holds and closes it. */
+  function retire(l: NonNullable<typeof log>): void {
+    pump(l)
+    if (l.fd === undefined) return
+    try {
+      closeSync(l.fd)
+    } catch (err) {
+      opts.onError?.(err as Error)
+    }
+    l.fd = undefined
   }
 
   /** Appends one body with a header line naming it; returns its ref (`…#bytes=first-last`). */
@@ -316,8 +309,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       drain()
       // Raw bodies of ended flows too: a reader told "flushed" may open sse_logs/ right away.
       await Promise.all([...rawOpen])
-      const l = log
-      if (l && (l.writing || l.queue.length > 0)) await new Promise<void>((resolve) => l.idle.push(resolve))
+      if (log) pump(log)
       await Promise.all(queues.map((q) => q.writer.flush()))
     },
     async close() {
@@ -327,7 +319,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       drain()
       await Promise.all([...rawOpen])
       await Promise.all(queues.map((q) => q.writer.close()))
-      if (log) await retire(log)
+      if (log) retire(log)
     },
   }
 }

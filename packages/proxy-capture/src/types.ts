@@ -103,6 +103,8 @@ export interface CaptureStats {
   droppedRecords: number
   /** Whether the capture runs on its own thread (see {@link CaptureProxyOptions.captureThread}). */
   captureThread: boolean
+  /** Traffic bytes the capture thread has still to process; past 8 MiB the relay waits for it. */
+  captureBacklogBytes: number
 }
 
 /** A record-stream subscription as used by the live monitor. */

@@ -68,10 +68,30 @@ describe('capture on its own thread', () => {
     }
   })
 
+  it('a capture thread slower than the traffic slows the stream instead of queueing it: backlog bounded, nothing lost', async () => {
+    const t = 'thflood'
+    let maxBacklog = 0
+    const sampler = setInterval(() => (maxBacklog = Math.max(maxBacklog, proxy.stats().captureBacklogBytes)), 2)
+    const r = await proxiedRequest(agent, upstream.port, `/flood?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
+    clearInterval(sampler)
+    expect(r.body.length).toBe(upstream.flood.get(t))
+    await proxy.flush()
+    const flow = records.find((x) => x.type === 'flow' && String(x['url']).includes(`t=${t}`))!
+    const [end] = byFlow('flow_end', flow.flow_id)
+    expect(end).toMatchObject({ outcome: 'completed', bytes: r.body.length, events: Math.round(r.body.length / (r.body.indexOf('\n\n') + 2)) })
+    // 8 MiB high-water mark, plus what one event-loop turn may post before the relay pauses.
+    expect(maxBacklog).toBeLessThan(9 * 1024 * 1024)
+    expect(proxy.stats().captureBacklogBytes).toBe(0)
+  }, 60_000)
+
   it('on stop, ends an open flow as aborted on disk and leaves no secret anywhere', async () => {
     const t = 'thhang'
     const pending = proxiedRequest(agent, upstream.port, `/hang?t=${t}`, { method: 'GET', headers: { 'x-test-id': t, 'x-api-key': SECRET_KEY } })
-    for (let i = 0; i < 400 && !records.some((x) => x.type === 'sse' && records.some((f) => f.type === 'flow' && f.flow_id === x.flow_id && String(f['url']).includes(t))); i++) await new Promise((r) => setTimeout(r, 5))
+    const started = (): boolean => {
+      const f = records.find((x) => x.type === 'flow' && String(x['url']).includes(t))
+      return f !== undefined && byFlow('sse', f.flow_id).length > 0
+    }
+    for (let i = 0; i < 400 && !started(); i++) await new Promise((r) => setTimeout(r, 5))
     await proxy.stop()
     await pending
     const flows = readJsonlFile(join(captureDir(), 'sse_flows.jsonl'))
