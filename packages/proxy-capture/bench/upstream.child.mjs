@@ -30,7 +30,8 @@ const server = createServer({ key: readFileSync(keyPath), cert: readFileSync(cer
   }
   if (u.pathname === '/big') {
     const total = Number(u.searchParams.get('mb') ?? 32) * 1024 * 1024
-    const event = `event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"${'x'.repeat(1000)}"}}\n\n`
+    // Text deltas like a model's (words and spaces), ~1 KB each.
+    const event = `event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"${'the quick brown fox jumps over the lazy dog. '.repeat(22)}"}}\n\n`
     const buf = Buffer.from(event.repeat(16))
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     let sent = 0
