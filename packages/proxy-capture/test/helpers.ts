@@ -381,3 +381,18 @@ export async function startTestProxy(opts: CaptureProxyOptions, records: Capture
   await proxy.start()
   return { proxy, agent: new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8')) }
 }
+
+/**
+ * Polls `read` every `everyMs` until it returned the same value `times` times in a row, and
+ * returns that value: "the upstream can't write any more", "the capture has counted everything".
+ */
+export async function steadyValue(read: () => number, times: number, everyMs: number): Promise<number> {
+  let last = Number.NaN
+  for (let same = 0; same < times; ) {
+    await new Promise((r) => setTimeout(r, everyMs))
+    const now = read()
+    same = now === last ? same + 1 : 0
+    last = now
+  }
+  return last
+}

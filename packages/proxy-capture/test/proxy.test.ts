@@ -9,7 +9,7 @@ import { createSseFramer } from '@agenttap/stream-normalizer'
 import { createCaptureProxy, createFileSink, HEALTH_PATH, type CaptureProxy } from '../src/index.js'
 
 type FramedSseEvent = { event?: string; data: string; id?: string; truncated?: true }
-import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, sseBytes, readJsonlFile, startTestProxy, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+import { allFiles, loadFixture, proxiedRequest, SPLIT_KEY, sseBytes, readJsonlFile, startTestProxy, startUpstream, steadyValue, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const SECRET_BEARER = 'sk-ant-oat01-TESTSECRETbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
@@ -211,13 +211,7 @@ describe('capture proxy over real TLS', () => {
     })
     await waitFor(() => paused, 'first chunk')
     // Wait until the upstream can't write any more (its count stops moving).
-    let last = -1
-    for (let stable = 0; stable < 20; ) {
-      await new Promise((r) => setTimeout(r, 25))
-      const now = upstream.flood.get(t) ?? 0
-      stable = now === last ? stable + 1 : 0
-      last = now
-    }
+    const last = await steadyValue(() => upstream.flood.get(t) ?? 0, 20, 25)
     // Socket buffers along the path hold ~8 MiB here; all 32 MiB written would mean buffering.
     expect(last).toBeLessThan(20 * 1024 * 1024)
     paused!.resume()
@@ -334,13 +328,7 @@ describe('capture proxy over real TLS', () => {
       ws.on('error', reject)
     })
     await waitFor(() => (first ? true : undefined), 'first frame')
-    let last = -1
-    for (let stable = 0; stable < 20; ) {
-      await new Promise((r) => setTimeout(r, 25))
-      const now = upstream.flood.get(t) ?? 0
-      stable = now === last ? stable + 1 : 0
-      last = now
-    }
+    const last = await steadyValue(() => upstream.flood.get(t) ?? 0, 20, 25)
     // Loopback socket buffers absorb ~10-15 MiB here; all 32 MiB read would mean the proxy
     // queued everything in memory.
     expect(last).toBeLessThan(24 * 1024 * 1024)

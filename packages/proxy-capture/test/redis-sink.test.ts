@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisClient, readRedisStream } from '@agenttap/jsonl-io/redis'
 import { getTestRedis, startRedisServer, type TestRedis } from '../../../test-support/redis.js'
 import { createCaptureProxy, createFileSink, createRedisSink, type CaptureProxy } from '../src/index.js'
-import { loadFixture, proxiedRequest, readJsonlFile, startUpstream, tempDir, TunnelAgent, type Upstream } from './helpers.js'
+import { loadFixture, proxiedRequest, readJsonlFile, startUpstream, steadyValue, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const anthropic = loadFixture('claude-code-turn.jsonl')
 const { host: _host, ...headers } = anthropic.flow.request_headers
@@ -86,12 +86,7 @@ describe('Redis sink', () => {
     // Redis is down: requests still go through; the sink keeps 60 records, drops the rest.
     for (let i = 2; i <= 4; i++) await p.send(`r${i}`)
     // The capture runs after the client's bytes: wait until the last flow's records are counted.
-    let droppedWhileDown = -1
-    for (let stable = 0; stable < 5; ) {
-      await new Promise((r) => setTimeout(r, 20))
-      stable = p.sink.stats.dropped === droppedWhileDown ? stable + 1 : 0
-      droppedWhileDown = p.sink.stats.dropped
-    }
+    const droppedWhileDown = await steadyValue(() => p.sink.stats.dropped, 5, 20)
     expect(droppedWhileDown).toBeGreaterThan(0)
     await own.restart()
     const client = await createRedisClient(own.url)
