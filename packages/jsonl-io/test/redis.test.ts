@@ -129,9 +129,14 @@ describe('consumeRedisStream (consumer groups)', () => {
     child.kill('SIGKILL')
     await new Promise((r) => child.once('exit', r))
     const lines = readFileSync(log, 'utf8').trim().split('\n')
-    const acked = new Set(lines.filter((l) => l.startsWith('acked')).map((l) => Number(l.split(' ')[1])))
+    const seqs = (word: string): Set<number> => new Set(lines.filter((l) => l.startsWith(word)).map((l) => Number(l.split(' ')[1])))
+    const acked = seqs('acked')
+    // Handled but not logged as acked: the kill came between the two lines, so its XACK may or
+    // may not have reached Redis. If it did not, the entry is redelivered; if it did, it is not.
+    const inDoubt = new Set([...seqs('handled')].filter((s) => !acked.has(s)))
     expect(acked.size).toBeGreaterThanOrEqual(100)
     expect(acked.size).toBeLessThan(400)
+    expect(inDoubt.size).toBeLessThanOrEqual(1)
 
     // Restart with the same consumer name: its unacked entries come first, then the rest.
     const ac = new AbortController()
@@ -139,11 +144,11 @@ describe('consumeRedisStream (consumer groups)', () => {
     for await (const e of consumeRedisStream(redis, { stream, group: 'g', consumer: 'c1', count: 50, blockMs: 50, signal: ac.signal })) {
       second.push((e.record as { seq: number }).seq)
       await e.ack()
-      if (acked.size + second.length >= 400) ac.abort()
+      if (new Set([...acked, ...inDoubt, ...second]).size >= 400) ac.abort()
     }
     for (const s of second) expect(acked.has(s)).toBe(false)
-    expect(new Set([...acked, ...second]).size).toBe(400)
-    expect(second.length + acked.size).toBe(400)
+    expect(new Set(second).size).toBe(second.length)
+    expect(new Set([...acked, ...inDoubt, ...second]).size).toBe(400)
     const pending = (await redis.xpending(stream, 'g')) as [number, ...unknown[]]
     expect(pending[0]).toBe(0)
     t.cleanup()

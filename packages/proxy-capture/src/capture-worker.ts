@@ -83,6 +83,8 @@ port.on('message', (m: CaptureOp[] | { type: 'forward'; on: boolean } | { type: 
     await engine.drain()
     sendRecords()
     await (close ? sink.close() : sink.flush())
+    // The ack goes first, so the proxy's backlog reads 0 once its flush() resolves.
+    ack()
     port.postMessage({ type: 'done', id, stats: engine.stats })
   })().catch((err: unknown) => port.postMessage({ type: 'done', id, stats: engine.stats, error: String((err as Error)?.message ?? err) }))
 })
