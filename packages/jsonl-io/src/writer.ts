@@ -22,6 +22,13 @@ export interface JsonlWriterOptions {
    * @defaultValue 1 MiB
    */
   maxBatchBytes?: number
+  /**
+   * Append on the calling thread (`writeSync`) instead of through libuv's thread pool. For a
+   * thread that only writes (a capture worker): each batch is one syscall where it is made,
+   * without a hand-off to a pool thread and a wake-up for its completion. `write` then blocks
+   * for the append. @defaultValue false
+   */
+  sync?: boolean
   /** Write errors (disk full, …) go here; the writer keeps the records it could not write counted in `stats.failed`. */
   onError?(error: JsonlError): void
 }
@@ -114,8 +121,23 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
     })
   }
 
+  /** Sync mode: the lines go out now, in one write (looped on a short write), whole lines only. */
+  const appendNow = (text: string, count: number) => {
+    const buf = Buffer.from(text, 'utf8')
+    try {
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off)
+      if (policy === 'always') fsyncSync(fd)
+      stats.bytes += buf.length
+      stats.records += count
+    } catch (err) {
+      stats.failed += count
+      options.onError?.(new JsonlError('IO_ERROR', `could not append ${count} line(s): ${(err as Error).message}`, { file: path, cause: err }))
+    }
+  }
+
   const writeLine = (json: string) => {
     if (closed) throw new JsonlError('WRITER_CLOSED', `write after close of ${path}`, { file: path })
+    if (options.sync) return appendNow(`${json}\n`, 1)
     queue.push(`${json}\n`)
     queuedBytes += json.length + 1
     pump()

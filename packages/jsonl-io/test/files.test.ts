@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { appendFileSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -59,12 +59,34 @@ describe('createJsonlWriter', () => {
     expect(() => w.write(rec(1))).toThrow(/write after close/)
   })
 
+  it('sync: each line is in the file when write returns; a failed append is reported, counted, and the writer goes on', async () => {
+    const p = join(t.dir, 'sync.jsonl')
+    const w = createJsonlWriter(p, { sync: true })
+    w.write(rec(0))
+    w.writeLine('{"v":1,"seq":1}')
+    expect(readFileSync(p, 'utf8')).toBe(`${JSON.stringify(rec(0))}\n{"v":1,"seq":1}\n`)
+    expect(w.stats).toMatchObject({ records: 2, failed: 0, pendingBytes: 0 })
+    await w.close()
+    // /dev/full accepts the open and fails every write with ENOSPC.
+    if (!existsSync('/dev/full')) return
+    const errors: JsonlError[] = []
+    const full = createJsonlWriter('/dev/full', { sync: true, mkdir: false, fsync: 'never', onError: (e) => errors.push(e) })
+    full.write(rec(1))
+    full.write(rec(2))
+    expect(errors.map((e) => e.code)).toEqual(['IO_ERROR', 'IO_ERROR'])
+    expect(errors[0]!.message).toMatch(/could not append 1 line\(s\): ENOSPC/)
+    expect(errors[0]!.file).toBe('/dev/full')
+    expect(full.stats).toMatchObject({ records: 0, failed: 2 })
+    await full.close()
+  })
+
   it('never interleaves lines when several processes append to one file', async () => {
     const p = join(t.dir, 'shared.jsonl')
     const dist = join(import.meta.dirname, '../dist/index.js')
     const script = `import { createJsonlWriter } from ${JSON.stringify(dist)}
-      const w = createJsonlWriter(${JSON.stringify(p)}, { fsync: 'never', maxBatchBytes: 4096 })
       const id = process.argv[1]
+      // C appends synchronously, A and B through the thread pool: all three modes share the file.
+      const w = createJsonlWriter(${JSON.stringify(p)}, { fsync: 'never', maxBatchBytes: 4096, sync: id === 'C' })
       for (let i = 0; i < 3000; i++) w.write({ w: id, i, pad: 'x'.repeat(i % 500) })
       await w.close()`
     await Promise.all(
