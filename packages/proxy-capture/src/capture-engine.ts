@@ -420,7 +420,8 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     if (flow.ended) return
     flow.ended = true
     flows.delete(flow.id)
-    if (captured !== undefined && flow.status === undefined) flow.captured = captured
+    // `!= null`: ops that crossed to the capture thread as JSON carry null for undefined.
+    if (captured != null && flow.status === undefined) flow.captured = captured
     if (reqTruncated) flow.reqTruncated = true
     if (error) flow.errors.unshift(error)
     const duration = elapsed(flow, t)

@@ -1,25 +1,24 @@
 // The capture thread: runs the capture engine and the file sink off the proxy's event loop.
-// Messages in: an array = a batch of CaptureOps; {type:'forward', on} (send records back for
-// the proxy's subscribers); {type:'flush'|'close', id}. Messages out: {type:'records'},
+// Messages in: {type:'batch'} = a batch of CaptureOps (a WireBatch: ops as JSON, their bytes in
+// one transferred buffer); {type:'forward', on} (send records back for the proxy's subscribers);
+// {type:'flush'|'close', id}. Messages out: {type:'ack', bytes} per batch, {type:'records'},
 // {type:'log'}, {type:'done', id}, each with the engine's counters.
 import { parentPort, workerData } from 'node:worker_threads'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
-import { createCaptureEngine, type CaptureEngineOptions, type CaptureOp } from './capture-engine.js'
+import { fromWire, type WireBatch } from './capture-channel.js'
+import { createCaptureEngine, type CaptureEngineOptions } from './capture-engine.js'
 import { createFileSink, type FileSinkOptions } from './file-sink.js'
 
 if (!parentPort) throw new Error('capture-worker.js runs as a worker thread of the capture proxy')
 const port = parentPort
 const data = workerData as { engine: CaptureEngineOptions; sink: Omit<FileSinkOptions, 'onError'> }
-const sink = createFileSink({ ...data.sink, onError: (err) => port.postMessage({ type: 'log', level: 'error', obj: { err: err.message }, msg: 'capture file write failed' }) })
+// This thread does nothing else: appends are made here (no thread-pool hand-off and wake-up per
+// file per batch), at the end of each batch's turn (batches already come every few ms).
+const sink = createFileSink({ batchMs: 0, syncWrites: true, ...data.sink, onError: (err) => port.postMessage({ type: 'log', level: 'error', obj: { err: err.message }, msg: 'capture file write failed' }) })
 let forward = false
-// Processed traffic is acknowledged in bulk (the proxy only needs it to bound its backlog).
-const ACK_BYTES = 1024 * 1024
-const ACK_MS = 10
+// Processed traffic is acknowledged per batch (the proxy only needs it to bound its backlog).
 let unacked = 0
-let ackTimer: ReturnType<typeof setTimeout> | undefined
 function ack(): void {
-  if (ackTimer !== undefined) clearTimeout(ackTimer)
-  ackTimer = undefined
   if (unacked === 0) return
   port.postMessage({ type: 'ack', bytes: unacked })
   unacked = 0
@@ -58,19 +57,15 @@ setInterval(() => {
   }
 }, 250).unref()
 
-port.on('message', (m: CaptureOp[] | { type: 'forward'; on: boolean } | { type: 'flush' | 'close'; id: number }) => {
-  if (Array.isArray(m)) {
-    engine.apply(m)
+port.on('message', (m: WireBatch | { type: 'forward'; on: boolean } | { type: 'flush' | 'close'; id: number }) => {
+  if (m.type === 'batch') {
+    const { ops, bytes } = fromWire(m)
+    engine.apply(ops)
     // Tell the proxy how much traffic is off its books (it stops reading past a high-water mark).
-    let bytes = 0
-    for (const op of m) {
-      if (op[0] === 'req') bytes += op[2].length
-      else if (op[0] === 'body') bytes += op[3].length
-      else if (op[0] === 'ws') bytes += op[4].length
-    }
+    // Batches come every few ms at most: one ack per batch, in the same turn (a timer of its
+    // own would wake this thread once more per batch).
     unacked += bytes
-    if (unacked >= ACK_BYTES) ack()
-    else if (unacked > 0) ackTimer ??= setTimeout(ack, ACK_MS)
+    ack()
     return
   }
   if (m.type === 'forward') {

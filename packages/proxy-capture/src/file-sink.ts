@@ -37,6 +37,13 @@ export interface FileSinkOptions {
    * @defaultValue 5
    */
   batchMs?: number
+  /**
+   * Append the JSONL batches on the sink's own thread (jsonl-io's `sync` writers) instead of
+   * through libuv's thread pool. Meant for a thread that does nothing else (the capture
+   * thread): no hand-off to a pool thread and no wake-up per batch per file.
+   * @defaultValue false
+   */
+  syncWrites?: boolean
   /** I/O failures of raw files (records go through jsonl-io's writer). */
   onError?(err: Error): void
 }
@@ -69,7 +76,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
   const rawDir = join(captureDir, CAPTURE_FILES.rawDir)
   const batchMs = Math.max(0, opts.batchMs ?? 5)
   mkdirSync(rawDir, { recursive: true, mode: 0o700 })
-  const wopts = { fsync: opts.fsync ?? 'never', mkdir: true } as const
+  const wopts = { fsync: opts.fsync ?? 'never', mkdir: true, sync: opts.syncWrites ?? false } as const
   const queueFor = (path: string): LineQueue => ({ writer: createJsonlWriter(path, wopts), lines: [], chars: 0 })
   const flows = queueFor(join(captureDir, CAPTURE_FILES.flows))
   const lines = queueFor(join(captureDir, CAPTURE_FILES.lines))

@@ -1,6 +1,7 @@
 // The default setup of the CLI: no sinks given, so the capture (engine + file sink) runs on its
 // own thread and records come back only for subscribers. The same guarantees as inline.
 import { readFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readRawRef, type CaptureRecord } from '@agenttap/jsonl-io'
@@ -83,6 +84,24 @@ describe('capture on its own thread', () => {
     expect(maxBacklog).toBeLessThan(9 * 1024 * 1024)
     expect(proxy.stats().captureBacklogBytes).toBe(0)
   }, 60_000)
+
+  it('an upstream that cannot be reached: the client gets a 502, the thread writes the flow and its upstream_error end', async () => {
+    const t = 'thdead'
+    const dead = await new Promise<number>((resolve) => {
+      const s = createServer()
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port
+        s.close(() => resolve(p))
+      })
+    })
+    const r = await proxiedRequest(agent, dead, `/v1/messages?t=${t}`, { headers: { 'content-type': 'application/json', 'x-api-key': SECRET_KEY }, body: '{"model":"x"}' })
+    expect(r.status).toBe(502)
+    await proxy.flush()
+    // No response head ever came: the flow is captured by its host alone, decided on the end op.
+    const flow = readJsonlFile(join(captureDir(), 'sse_flows.jsonl')).find((f) => String(f['url']).includes(`t=${t}`))
+    expect(flow).toMatchObject({ method: 'POST', request_body: { model: 'x' } })
+    expect(readJsonlFile(join(captureDir(), 'sse_flow_ends.jsonl')).filter((e) => e['flow_id'] === flow!['flow_id'])).toEqual([expect.objectContaining({ outcome: 'upstream_error' })])
+  })
 
   it('on stop, ends an open flow as aborted on disk and leaves no secret anywhere', async () => {
     const t = 'thhang'
