@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parseRawRef, readRawRef } from './raw-ref.js'
 
 describe('body refs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jsonl-io-ref-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
   const log = '=== agenttap a.request.json 7 bytes ===\n{"a":1}\n=== agenttap b.response.redacted.txt 5 bytes ===\nhello\n'
   writeFileSync(join(dir, 'bodies.log'), log)
   writeFileSync(join(dir, 'own.raw'), 'whole file')

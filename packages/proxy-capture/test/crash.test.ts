@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -10,7 +10,6 @@ import { proxiedRequest, selfSigned, tempDir, TunnelAgent } from './helpers.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = tempDir('agenttap-crash-')
-afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 describe('SIGKILL mid-capture', () => {
   it.skipIf(!existsSync(join(here, '../dist/index.js')))('leaves files whose only possible damage is a torn last line, which readers skip with a report', async () => {

@@ -1,7 +1,7 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createCaptureProxy, type CaptureProxy, type CaptureProxyOptions } from '../src/index.js'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest, type Server } from 'node:https'
 import { request as httpRequest, type IncomingMessage, type ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -23,8 +23,18 @@ export function selfSigned(dir: string): { key: string; cert: string } {
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
 }
 
+const madeDirs: string[] = []
+
+/** A fresh directory under the OS temp dir; removed after the test file (see test/setup.ts). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  madeDirs.push(dir)
+  return dir
+}
+
+/** Removes every directory {@link tempDir} made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 
 /** A realistic-looking Anthropic key (random body) that the split-secret route streams in two halves. */
