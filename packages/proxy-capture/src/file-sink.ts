@@ -247,14 +247,14 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       }
     },
     raw(name: string): RawWriter {
-      const path = join(rawDir, name)
       let ws: ReturnType<typeof createWriteStream> | undefined
       let pending: (Uint8Array | string)[] = []
       let pendingBytes = 0
       let ended = false
       let closed: Promise<void> | undefined
       const open = (): ReturnType<typeof createWriteStream> => {
-        const s = createWriteStream(path, { flags: 'a', mode: 0o600 })
+        // Only bodies past RAW_BUFFER_BYTES get here: most never need a path of their own.
+        const s = createWriteStream(join(rawDir, name), { flags: 'a', mode: 0o600 })
         closed = new Promise<void>((resolve) => {
           s.on('close', resolve)
           s.on('error', (err) => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { assertRequest, bodyByteLength, bodyObject, getHeader } from './request.js'
 import type { RequestInfo, SessionIdResult, SessionSource } from './types.js'
 
@@ -66,10 +66,8 @@ const HEADER_RULES: ReadonlyArray<readonly [names: readonly string[], source: Se
  */
 export function deriveSessionId(req: RequestInfo): string {
   const len = bodyByteLength(req.body)
-  return createHash('sha256')
-    .update(`${req.clientIp ?? ''}\n${req.url}\n${len}`)
-    .digest('hex')
-    .slice(0, 16)
+  // One-shot crypto.hash: no Hash object per request (this runs for every flow without an id).
+  return hash('sha256', `${req.clientIp ?? ''}\n${req.url}\n${len}`, 'hex').slice(0, 16)
 }
 
 /**
