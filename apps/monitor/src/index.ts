@@ -13,7 +13,8 @@ export { createTerminalWriter, coalesceOps, shortId, STYLE_SGR } from './termina
 export type { TerminalWriter, TerminalWriterOptions, TerminalWriterStats } from './terminal-writer.js'
 export { defaultLogDir, mergeBatchesByTime, mergeByTime, mergeLive, openSource, paced, readBatches, resolveSourceFiles } from './sources.js'
 export type { OpenSourceOptions, PaceOptions, SourceItem } from './sources.js'
-export { requestToolResults, toolResultLine } from './tool-results.js'
-export type { ToolResult } from './tool-results.js'
+// Moved to flow-fsm (logic other tools import); re-exported so the monitor's API is unchanged.
+export { requestToolResults, toolResultLine } from '@agenttap/flow-fsm'
+export type { ToolResult } from '@agenttap/flow-fsm'
 export { MonitorError, EXIT, exitCodeOf } from './errors.js'
 export type { MonitorErrorCode } from './errors.js'

@@ -3,14 +3,15 @@ import {
   createFlowRegistry,
   createScreenController,
   createToolCallRenderer,
+  requestToolResults,
   sanitizeText,
+  toolResultLine,
   type CanonicalRecord,
   type EventRenderer,
   type EventRendererOptions,
   type FlowInfo,
   type RenderOp,
 } from '@agenttap/flow-fsm'
-import { requestToolResults, toolResultLine } from './tool-results.js'
 import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer, type StreamRecord } from '@agenttap/stream-normalizer'
 
 /** A unified event as `--json` prints it: the AgentEvent plus the flow's session and client. */

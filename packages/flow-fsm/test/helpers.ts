@@ -1,6 +1,18 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { RenderOp } from '../src/types.js'
 
 export { prng as rng } from '../../../test-support/prng.js'
+
+/** The records of a shared fixture capture (`fixtures/<name>`, one JSON record per line). */
+export function fixtureRecords(name: string): Record<string, unknown>[] {
+  const text = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', name), 'utf8')
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
 
 /** Splits `s` at random points into 1..maxParts pieces (none empty). */
 export function randomSplit(s: string, rand: () => number, maxParts = 12): string[] {

@@ -1,7 +1,11 @@
 /**
  * The tool results a request sends back (the answers to the previous response's tool calls), read
- * from a canonical flow record's `request_body`. A small app-side adapter: the same knowledge
- * lives in flow-fsm's call validator, which does not export it per request.
+ * from a canonical flow record's `request_body`: what the monitor prints under a flow as
+ * `↳ Bash result: …`, and what any other reader of a capture can use per request (the call
+ * validator follows the same results across requests for its lifecycle checks).
+ *
+ * @example
+ * for (const r of requestToolResults(flowRecord.request_body)) console.log(toolResultLine(r))
  */
 
 /** One tool result found in a request body. */

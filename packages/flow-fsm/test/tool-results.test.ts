@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { fixtureRecords } from '../test/helpers.js'
-import { requestToolResults, toolResultLine } from './tool-results.js'
+import { requestToolResults, toolResultLine } from '../src/tool-results.js'
+import { fixtureRecords } from './helpers.js'
 
 const bodies = (file: string) => fixtureRecords(file).filter((r) => r.type === 'flow').map((r) => r.request_body)
 
