@@ -121,23 +121,26 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
     })
   }
 
-  /** Sync mode: the lines go out now, in one write (looped on a short write), whole lines only. */
-  const appendNow = (text: string, count: number) => {
+  /**
+   * Appends `count` whole lines now, on this thread (looped on a short write): sync mode's
+   * writes and closeSync's last one. `what` names them in the error.
+   */
+  const appendNow = (text: string, count: number, what: string, fsync: boolean) => {
     const buf = Buffer.from(text, 'utf8')
     try {
       for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off)
-      if (policy === 'always') fsyncSync(fd)
+      if (fsync) fsyncSync(fd)
       stats.bytes += buf.length
       stats.records += count
     } catch (err) {
       stats.failed += count
-      options.onError?.(new JsonlError('IO_ERROR', `could not append ${count} line(s): ${(err as Error).message}`, { file: path, cause: err }))
+      options.onError?.(new JsonlError('IO_ERROR', `could not append ${what}: ${(err as Error).message}`, { file: path, cause: err }))
     }
   }
 
   const writeLine = (json: string) => {
     if (closed) throw new JsonlError('WRITER_CLOSED', `write after close of ${path}`, { file: path })
-    if (options.sync) return appendNow(`${json}\n`, 1)
+    if (options.sync) return appendNow(`${json}\n`, 1, '1 line(s)', policy === 'always')
     queue.push(`${json}\n`)
     queuedBytes += json.length + 1
     pump()
@@ -170,15 +173,7 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
       closed = true
       // An async write may still be in flight: its bytes precede ours in the file thanks to O_APPEND order of issue.
       if (queue.length > 0) {
-        const buf = Buffer.from(queue.join(''), 'utf8')
-        try {
-          writeSync(fd, buf)
-          stats.records += queue.length
-          stats.bytes += buf.length
-        } catch (err) {
-          stats.failed += queue.length
-          options.onError?.(new JsonlError('IO_ERROR', `could not append on close: ${(err as Error).message}`, { file: path, cause: err }))
-        }
+        appendNow(queue.join(''), queue.length, 'on close', false)
         queue = []
         queuedBytes = 0
       }
