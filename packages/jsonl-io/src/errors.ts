@@ -11,21 +11,21 @@ export type JsonlErrorCode =
   | 'INVALID_REF'
   | 'BODY_MISSING'
 
+import { AgenttapError } from './agenttap-error.js'
+
 /**
  * The one error class of jsonl-io. Reading errors are reported through `onError` callbacks
  * with the location (file, 1-based line, byte offset of the line start) and a short excerpt;
  * only API misuse throws.
  */
-export class JsonlError extends Error {
+export class JsonlError extends AgenttapError<JsonlErrorCode> {
   override readonly name = 'JsonlError'
-  readonly code: JsonlErrorCode
-  readonly file: string | undefined
   /** 1-based line number, 0 when not about a line. */
-  readonly line: number
+  declare readonly line: number
   /** Byte offset of the start of the line in its file or stream. */
-  readonly offset: number
+  declare readonly offset: number
   /** At most ~80 characters of the offending line, control characters escaped. */
-  readonly excerpt: string
+  declare readonly excerpt: string
 
   constructor(
     code: JsonlErrorCode,
@@ -34,12 +34,13 @@ export class JsonlError extends Error {
   ) {
     const loc = where.file ? `${where.file}:${where.line ?? 0}` : `line ${where.line ?? 0}`
     // JSON.parse messages quote the bad input: escape it so a message printed to a terminal cannot steer it.
-    super(`${loc} (byte ${where.offset ?? 0}): ${escapeControls(message)}`, where.cause === undefined ? undefined : { cause: where.cause })
-    this.code = code
-    this.file = where.file
-    this.line = where.line ?? 0
-    this.offset = where.offset ?? 0
-    this.excerpt = where.excerpt ?? ''
+    super(code, `${loc} (byte ${where.offset ?? 0}): ${escapeControls(message)}`, {
+      file: where.file,
+      line: where.line ?? 0,
+      offset: where.offset ?? 0,
+      excerpt: where.excerpt ?? '',
+      cause: where.cause,
+    })
   }
 }
 

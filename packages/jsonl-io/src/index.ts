@@ -1,7 +1,11 @@
 export { SCHEMA_VERSION, CAPTURE_FILES, captureFileFor } from './types.js'
+export { AgenttapError } from './agenttap-error.js'
+export type { ErrorContext } from './agenttap-error.js'
 export type {
   BaseRecord,
   CaptureRecord,
+  ClientFrameRecord,
+  SinkGapRecord,
   Client,
   FlowEndRecord,
   FlowOutcome,

@@ -69,11 +69,46 @@ export interface FlowEndRecord extends BaseRecord {
   error?: string | { type?: string; message?: string; [k: string]: unknown }
 }
 
+/**
+ * `sse_lines.jsonl`: one per text frame the *client* sent on a WebSocket after the upgrade
+ * (Codex sends `response.create` frames carrying the prompt and the tool outputs), redacted.
+ * Numbered in the same `seq` sequence as the server's frames of the flow, so the two sides
+ * interleave in the order the proxy saw them.
+ */
+export interface ClientFrameRecord extends BaseRecord {
+  type: 'client_frame'
+  /** 0-based position within the flow, shared with the flow's `sse` records. */
+  seq: number
+  /** Milliseconds since the flow started. */
+  t_ms?: number
+  /** The frame's text (redacted JSON). */
+  data: string
+  transport?: 'ws'
+}
+
+/**
+ * `sse_flow_ends.jsonl`: a sink had to drop records (Redis down or slow); the files have them
+ * all. `flow_id` and `session_id` are `-`.
+ */
+export interface SinkGapRecord extends BaseRecord {
+  type: 'sink_gap'
+  /** Which sink dropped records (`redis`). */
+  sink: string
+  /** The stream (or other target) that missed them. */
+  stream?: string
+  /** How many records were dropped. */
+  dropped: number
+  /** Timestamp of the first dropped record. */
+  from?: string
+  /** Timestamp of the last dropped record. */
+  to?: string
+}
+
 /** A record of a type this version does not know, kept as it was read. */
 export interface UnknownRecord extends BaseRecord {}
 
 /** Any canonical record. Narrow on `type`. */
-export type CaptureRecord = FlowRecord | SseRecord | FlowEndRecord
+export type CaptureRecord = FlowRecord | SseRecord | FlowEndRecord | ClientFrameRecord | SinkGapRecord
 
 /** The file names of a capture directory (`<log root>/all-mitm-sse/`). */
 export const CAPTURE_FILES = {
@@ -84,9 +119,9 @@ export const CAPTURE_FILES = {
 } as const
 
 /**
- * Which capture file a record belongs in: `flow` → sse_flows, `sse` → sse_lines, `flow_end`
- * and any other type (e.g. a sink's `sink_gap` notice) → sse_flow_ends.
+ * Which capture file a record belongs in: `flow` → sse_flows, `sse` and `client_frame` →
+ * sse_lines, `flow_end` and any other type (e.g. a sink's `sink_gap` notice) → sse_flow_ends.
  */
 export function captureFileFor(type: string): (typeof CAPTURE_FILES)['flows' | 'lines' | 'flowEnds'] {
-  return type === 'sse' ? CAPTURE_FILES.lines : type === 'flow' ? CAPTURE_FILES.flows : CAPTURE_FILES.flowEnds
+  return type === 'sse' || type === 'client_frame' ? CAPTURE_FILES.lines : type === 'flow' ? CAPTURE_FILES.flows : CAPTURE_FILES.flowEnds
 }
