@@ -17,8 +17,36 @@ export interface JsonStreamFormatterOptions {
    * @defaultValue true
    */
   decodeStrings?: boolean
+  /**
+   * Containers nested deeper than this are printed compact (no line breaks, no indentation),
+   * after a visible marker, so indentation never grows with the depth: without it, 15,000 levels
+   * of `[` (30 KB of arguments) would print over 200 million spaces.
+   * @defaultValue 64
+   */
+  maxDepth?: number
+  /**
+   * Most characters one value prints. Past it the output ends with a visible marker and the rest
+   * of the input is only counted, so one tool call can never print without bound.
+   * @defaultValue 4194304 (4 Mi characters)
+   */
+  maxOutputChars?: number
   /** Called for characters that cannot appear where they are and for input that ends early. */
   onError?(e: NormalizerError): void
+}
+
+/** Default of {@link JsonStreamFormatterOptions.maxDepth}. */
+export const DEFAULT_MAX_JSON_DEPTH = 64
+/** Default of {@link JsonStreamFormatterOptions.maxOutputChars}. */
+export const DEFAULT_MAX_JSON_OUTPUT = 4 * 1024 * 1024
+
+/** Printed where nesting first goes past `maxDepth`. */
+export function depthMarker(maxDepth: number): string {
+  return `«nested deeper than ${maxDepth} levels: shown compact» `
+}
+
+/** Printed where the output reaches `maxOutputChars`. */
+export function outputCutMarker(maxOutputChars: number): string {
+  return `\n… output cut at ${maxOutputChars} characters`
 }
 
 const enum Expect {
@@ -125,6 +153,14 @@ export class JsonStreamFormatter {
   private readonly nl: string
   private readonly colon: string
   private readonly indents: string[] = ['']
+  private readonly maxDepth: number
+  private readonly maxOutput: number
+  /** Characters printed so far (for `maxOutputChars`). */
+  private printed = 0
+  /** The output reached `maxOutputChars`: the rest of the value is only counted. */
+  private cut = false
+  /** The depth marker was printed for this value. */
+  private deepMarked = false
 
   private stack: number[] = []
   private expect: Expect = Expect.Value
@@ -144,6 +180,12 @@ export class JsonStreamFormatter {
       throw new RangeError(`JsonStreamFormatter: indent must be an integer from 0 to 10, was ${String(indent)}`)
     }
     this.indentSize = indent
+    const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH
+    const maxOutput = opts.maxOutputChars ?? DEFAULT_MAX_JSON_OUTPUT
+    if (!Number.isInteger(maxDepth) || maxDepth < 1) throw new RangeError(`JsonStreamFormatter: maxDepth must be an integer >= 1, was ${String(maxDepth)}`)
+    if (!Number.isInteger(maxOutput) || maxOutput < 64) throw new RangeError(`JsonStreamFormatter: maxOutputChars must be an integer >= 64, was ${String(maxOutput)}`)
+    this.maxDepth = maxDepth
+    this.maxOutput = maxOutput
     this.decode = opts.decodeStrings ?? true
     this.onError = opts.onError
     this.nl = indent > 0 ? '\n' : ''
@@ -155,6 +197,10 @@ export class JsonStreamFormatter {
    * @returns the formatted text that became available (may be empty)
    */
   feed(fragment: string): string {
+    if (this.cut) {
+      this.pos += fragment.length
+      return ''
+    }
     const out: string[] = []
     const n = fragment.length
     const decode = this.decode
@@ -229,7 +275,21 @@ export class JsonStreamFormatter {
       i++
     }
     this.pos += n
-    return out.length === 1 ? (out[0] as string) : out.join('')
+    return this.capped(out.length === 1 ? (out[0] as string) : out.join(''))
+  }
+
+  /** Applies `maxOutputChars` to a piece of output. */
+  private capped(text: string): string {
+    if (this.cut) return ''
+    if (text === '') return text
+    const room = this.maxOutput - this.printed
+    if (text.length <= room) {
+      this.printed += text.length
+      return text
+    }
+    this.cut = true
+    this.printed = this.maxOutput
+    return text.slice(0, Math.max(0, room)) + outputCutMarker(this.maxOutput)
   }
 
   /**
@@ -238,6 +298,10 @@ export class JsonStreamFormatter {
    * @returns the remaining formatted text
    */
   end(): string {
+    if (this.cut) {
+      this.resetState()
+      return ''
+    }
     const out: string[] = []
     if (this.lex === Lex.Number) this.finishNumber(out)
     else if (this.lex === Lex.Literal) this.finishLiteral(out)
@@ -253,8 +317,9 @@ export class JsonStreamFormatter {
     } else if (this.expect === Expect.Value && this.pos > 0) {
       this.report('UNEXPECTED_END', 'input ended before any value', 0, '')
     }
+    const text = this.capped(out.join(''))
     this.resetState()
-    return out.join('')
+    return text
   }
 
   /** Forgets all state (a new value starts). */
@@ -274,6 +339,9 @@ export class JsonStreamFormatter {
     this.hi = 0
     this.pos = 0
     this.reported = 0
+    this.printed = 0
+    this.cut = false
+    this.deepMarked = false
   }
 
   private indentOf(depth: number): string {
@@ -285,11 +353,19 @@ export class JsonStreamFormatter {
     return s
   }
 
+  /**
+   * The line break and indentation before an item of the container at `depth` (1 = top level
+   * container). Past `maxDepth` the container is compact: no line break, no indentation.
+   */
+  private breakAt(depth: number): string {
+    return depth > this.maxDepth ? '' : this.nl + this.indentOf(depth)
+  }
+
   /** Output due before a key or value: the line break after an opening bracket. */
   private prefix(out: string[]): void {
     if (this.pendingOpen) {
       this.pendingOpen = false
-      out.push(this.nl + this.indentOf(this.stack.length))
+      out.push(this.breakAt(this.stack.length))
     }
   }
 
@@ -321,7 +397,7 @@ export class JsonStreamFormatter {
       return false
     }
     if (e === Expect.AfterValue) {
-      out.push(this.nl + this.indentOf(this.stack.length))
+      out.push(this.breakAt(this.stack.length))
       return this.stack[this.stack.length - 1] === 0x7b
     }
     // A non-string where a key belongs: print it as a value.
@@ -335,6 +411,10 @@ export class JsonStreamFormatter {
       case 0x7b: // {
       case 0x5b: // [
         this.valueStart(out, fragment, i, false)
+        if (this.stack.length === this.maxDepth && !this.deepMarked) {
+          this.deepMarked = true
+          out.push(depthMarker(this.maxDepth))
+        }
         out.push(c === 0x7b ? '{' : '[')
         this.stack.push(c)
         this.pendingOpen = true
@@ -352,9 +432,11 @@ export class JsonStreamFormatter {
             return
           }
         }
+        // The closing bracket lines up with its container's items' parent (compact past maxDepth).
+        const depth = this.stack.length
         this.stack.pop()
         if (this.pendingOpen) this.pendingOpen = false
-        else out.push(this.nl + this.indentOf(this.stack.length))
+        else out.push(depth > this.maxDepth ? '' : this.nl + this.indentOf(depth - 1))
         out.push(c === 0x7d ? '}' : ']')
         this.afterValue()
         return
@@ -367,7 +449,7 @@ export class JsonStreamFormatter {
             return
           }
         }
-        out.push(`,${this.nl}${this.indentOf(this.stack.length)}`)
+        out.push(`,${this.breakAt(this.stack.length)}`)
         this.expect = this.stack[this.stack.length - 1] === 0x7b ? Expect.ObjectKey : Expect.Value
         return
       case 0x3a: // :
@@ -535,6 +617,9 @@ export class JsonStreamFormatter {
 export function formatJsonValue(value: unknown, opts: Omit<JsonStreamFormatterOptions, 'onError'> = {}): string {
   const indent = opts.indent ?? 2
   const decode = opts.decodeStrings ?? true
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH
+  const maxOutput = opts.maxOutputChars ?? DEFAULT_MAX_JSON_OUTPUT
+  let deepMarked = false
   const nl = indent > 0 ? '\n' : ''
   const colon = indent > 0 ? ': ' : ':'
   const parts: string[] = []
@@ -585,8 +670,14 @@ export function formatJsonValue(value: unknown, opts: Omit<JsonStreamFormatterOp
         parts.push('null')
         return
     }
-    const pad = nl + ' '.repeat((depth + 1) * indent)
-    const close = nl + ' '.repeat(depth * indent)
+    // Same layout rule as the streaming formatter: containers past maxDepth are compact.
+    const compact = depth + 1 > maxDepth
+    const pad = compact ? '' : nl + ' '.repeat((depth + 1) * indent)
+    const close = compact ? '' : nl + ' '.repeat(depth * indent)
+    if (depth === maxDepth && !deepMarked) {
+      deepMarked = true
+      parts.push(depthMarker(maxDepth))
+    }
     if (Array.isArray(v)) {
       if (v.length === 0) {
         parts.push('[]')
@@ -616,5 +707,6 @@ export function formatJsonValue(value: unknown, opts: Omit<JsonStreamFormatterOp
     else parts.push(close, '}')
   }
   walk(value, 0)
-  return parts.join('')
+  const text = parts.join('')
+  return text.length > maxOutput ? text.slice(0, maxOutput) + outputCutMarker(maxOutput) : text
 }
