@@ -1,9 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { hostname } from 'node:os'
 import pino from 'pino'
-import { EXIT, MonitorError, exitCodeOf } from './errors.js'
-import { runMonitor, type RunMonitorOptions } from './monitor.js'
-import { defaultLogDir, redisSource } from './sources.js'
+import { defaultLogDir, redisSource } from '@agenttap/capture-sources'
+import { runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
+import { EXIT, exitCodeOf } from './errors.js'
 
 function intArg(name: string, min: number) {
   return (v: string): number => {
@@ -171,7 +171,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       : (sourceArg ?? flags.logDir ?? defaultLogDir(env))
   const isTty = stdout.isTTY === true
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== ''
-  const opts: RunMonitorOptions = {
+  const opts: RunTerminalViewOptions = {
     source,
     output: stdout,
     errorOutput: stderr,
@@ -207,7 +207,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     }
   }
   try {
-    await runMonitor(opts)
+    await runTerminalView(opts)
     return EXIT.OK
   } catch (err) {
     stderr.write(`agenttap-monitor: ${err instanceof Error ? err.message : String(err)}\n`)
@@ -218,5 +218,3 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     stdout.off('error', onOutError)
   }
 }
-
-export { MonitorError }

@@ -120,15 +120,23 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
 }
 
 /**
- * Feeds the proxy's live records in-process to `@agenttap/monitor` (`proxy.records()` is bounded
- * and drops the oldest when the terminal can't keep up, so it never slows the proxy down). Loaded
- * lazily: the other commands don't pay for it. A monitor failure never stops the capture.
+ * Feeds the proxy's live records in-process to the live terminal view (`proxy.records()` is
+ * bounded and drops the oldest when the terminal can't keep up, so it never slows the proxy
+ * down). Loaded lazily: the other commands don't pay for it. The view never throws into the
+ * proxy: an input it fails on is logged and skipped, and the capture goes on.
  */
 async function attachLiveMonitor(proxy: CaptureProxy, signal: AbortSignal, log: Logger): Promise<{ done: Promise<unknown> }> {
-  const { attachMonitor } = await import('@agenttap/monitor')
-  const handle = attachMonitor(proxy.records({ signal }), { output: process.stdout, signal })
-  // Wrapped: an async function returning the bare promise would make callers await the monitor's end.
-  return { done: handle.done.catch((err: unknown) => log.error({ err }, 'live monitor failed; the capture continues')) }
+  const { attachTerminalView } = await import('@agenttap/terminal-view')
+  const view = attachTerminalView(proxy.records({ signal }), {
+    output: process.stdout,
+    signal,
+    onDiagnostic: (err) => {
+      if ((err as { code?: string }).code === 'VIEW_FAILED') log.error({ err }, 'the live monitor failed on a record; the capture continues')
+      else log.debug({ err: err.message }, 'live monitor diagnostic')
+    },
+  })
+  // Wrapped: an async function returning the bare promise would make callers await the view's end.
+  return { done: view.done }
 }
 
 function printExports(proxy: CaptureProxy): void {

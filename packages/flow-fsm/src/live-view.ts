@@ -92,6 +92,12 @@ export interface LiveView {
   /** End of input: open streams end (cut off), every end line and buffered card is shown. */
   end(): void
   /**
+   * Ends at most `max` open flows as `end()` would, and returns how many are still open: a
+   * caller that must stay responsive (to a signal, to its output) ends a large input in slices,
+   * then calls `end()` for the rest.
+   */
+  endFlows(max: number): number
+  /**
    * The viewer stops watching (Ctrl-C): buffered output is shown, but streams still open are not
    * declared dead: they may well go on.
    */
@@ -403,6 +409,23 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
     n.feedRecord(rec)
   }
 
+  function endFlows(max: number): number {
+    let n = 0
+    // Deleting the entry being visited is safe in a Map iteration.
+    for (const v of views.values()) {
+      if (n >= max) break
+      n++
+      if (v.included === undefined) {
+        v.client ??= 'unknown'
+        decide(v)
+      }
+      if (!v.included) continue
+      v.normalizer?.end()
+      finishFlow(v, 'input ended')
+    }
+    return views.size
+  }
+
   return {
     feed(r) {
       if (!r || typeof r.flow_id !== 'string') return
@@ -451,18 +474,11 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       emit(screen.tick())
     },
     end() {
-      for (const v of [...views.values()]) {
-        if (v.included === undefined) {
-          v.client ??= 'unknown'
-          decide(v)
-        }
-        if (!v.included) continue
-        v.normalizer?.end()
-        finishFlow(v, 'input ended')
-      }
+      endFlows(Number.POSITIVE_INFINITY)
       calls.end()
       emit(screen.drain())
     },
+    endFlows,
     stop() {
       for (const v of pendingEnds) finishFlow(v)
       emit(screen.drain())
