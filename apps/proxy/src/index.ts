@@ -18,9 +18,10 @@ import {
   type CaptureProxy,
   type CaptureProxyOptions,
 } from '@agenttap/proxy-capture'
-import type { CaptureRecord } from '@agenttap/jsonl-io'
-import { createWebServer, DEFAULT_WEB_PORT, runWebCli, type WebServer } from '@agenttap/web'
+import { AgenttapError, type CaptureRecord } from '@agenttap/jsonl-io'
+import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
+import { webCommand } from './web-command.js'
 
 /** Exit codes: one place maps failures to them. */
 export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
@@ -28,6 +29,8 @@ export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
   if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' ? EXIT.USAGE : EXIT.RUNTIME
+  // The web view's errors (an AgenttapError): a refused bind or a bad option is a usage error.
+  if (AgenttapError.isInstance(err)) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
   return EXIT.RUNTIME
 }
 
@@ -186,7 +189,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   await proxy.stop()
   ac.abort()
-  await Promise.all([monitor?.done, web?.stop()])
+  await Promise.all([monitor?.done, web?.close()])
   return EXIT.OK
 }
 
@@ -287,15 +290,11 @@ export async function main(argv: string[]): Promise<number> {
       result = cmdStart(o)
     })
 
-  program
-    .command('web')
-    .description('browse a capture log dir in the browser without capturing (agenttap-proxy web --log-dir …; --help for its options)')
-    .allowUnknownOption()
-    .helpOption(false)
-    .argument('[args...]')
-    .action((args: string[]) => {
-      result = runWebCli(args)
-    })
+  program.addCommand(
+    webCommand((p) => {
+      result = p
+    }).copyInheritedSettings(program),
+  )
 
   program
     .command('ca')

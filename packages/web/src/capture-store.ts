@@ -30,6 +30,7 @@ export function capturePaths(logDir: string): CapturePaths {
 export interface LoadedFlow {
   flow?: Record<string, unknown>
   lines: SseLike[]
+  end?: Record<string, unknown>
   problems: string[]
 }
 
@@ -38,21 +39,23 @@ function toSse(v: Record<string, unknown>): SseLike | undefined {
   const l: SseLike = { data: v['data'] }
   if (typeof v['seq'] === 'number') l.seq = v['seq']
   if (typeof v['t_ms'] === 'number') l.t_ms = v['t_ms']
+  if (typeof v['ts'] === 'string') l.ts = v['ts']
   if (typeof v['event'] === 'string') l.event = v['event']
   if (v['transport'] === 'ws' || v['transport'] === 'sse') l.transport = v['transport']
   return l
 }
 
 /**
- * Loads a flow's `flow` and `sse` records: from memory when the index holds them (records fed
- * in-process), else from the files by byte offset, else (offsets unknown) by scanning the files
- * from `scanFrom`. A line that no longer belongs to the flow (the file was rotated or truncated
- * since it was indexed) is reported, not shown.
+ * Loads a flow's `flow`, `sse` and `flow_end` records: from memory when the index holds them
+ * (records fed in-process), else from the files by byte offset, else (offsets unknown) by
+ * scanning the files from `scanFrom`. A line that no longer belongs to the flow (the file was
+ * rotated or truncated since it was indexed) is reported, not shown.
  */
 export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { flows: number; lines: number }): Promise<LoadedFlow> {
   const id = e.summary.flow_id
   const problems: string[] = []
   let flow: Record<string, unknown> | undefined
+  let end: Record<string, unknown> | undefined
   const lines: SseLike[] = []
   const accept = (file: string, r: { offset: number; value?: unknown; error?: string }, type: string): Record<string, unknown> | undefined => {
     if (r.error !== undefined) {
@@ -75,6 +78,11 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
       const v = accept(CAPTURE_FILES.flows, r, 'flow')
       if (v) flow = v
     }
+  }
+  if (e.mem?.end) end = e.mem.end
+  else if (e.endOffset !== undefined) {
+    const [r] = await readLinesAt(paths.flowEnds, [e.endOffset])
+    if (r) end = accept(CAPTURE_FILES.flowEnds, r, 'flow_end')
   }
   if (e.lineOffsets.length > 0) {
     const got = await readSseAt(paths, id, e.lineOffsets)
@@ -103,7 +111,7 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
     out.push(l)
   }
   if (out.every((l) => l.seq !== undefined)) out.sort((a, b) => (a.seq as number) - (b.seq as number))
-  return { ...(flow !== undefined ? { flow } : {}), lines: out, problems }
+  return { ...(flow !== undefined ? { flow } : {}), ...(end !== undefined ? { end } : {}), lines: out, problems }
 }
 
 /** Reads `sse` records of one flow at the given offsets of sse_lines.jsonl (a page of the Events tab). */

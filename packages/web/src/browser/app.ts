@@ -2,7 +2,12 @@
  * The page: flow list kept live from the server's SSE stream, flow detail tabs, session view.
  * Every captured string reaches the DOM through textContent / text nodes (see `h`), never as
  * HTML, so a prompt containing `<script>` is shown, not run.
+ *
+ * The access token comes once in the page URL (`?token=`); the page keeps it in sessionStorage
+ * (per origin: scheme, host and port) and sends it in the `X-Agenttap-Token` header of every API
+ * call. No cookie: a cookie of 127.0.0.1 would be sent to every other local server as well.
  */
+import { formatDuration, formatTokens } from '@agenttap/flow-fsm/format'
 import type {
   FlowDetail,
   FlowRequest,
@@ -36,6 +41,28 @@ function h(tag: string, attrs: Attrs | null = null, ...children: Child[]): HTMLE
 
 const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement
 
+// ---- token ---------------------------------------------------------------------------------
+
+const TOKEN_KEY = 'agenttap.token'
+const TOKEN_HEADER = 'X-Agenttap-Token'
+
+/** The token: from the URL the first time (then dropped from the address bar), then from this tab's storage. */
+function takeToken(): string | null {
+  const params = new URLSearchParams(location.search)
+  const fromUrl = params.get('token')
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl)
+    params.delete('token')
+    const rest = params.toString()
+    history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`)
+  }
+  return sessionStorage.getItem(TOKEN_KEY)
+}
+const token = takeToken()
+/** Why the page cannot show data (no token, token refused), shown where the list would be. */
+let accessProblem: string | undefined
+const authHeaders = (): Record<string, string> => (token ? { [TOKEN_HEADER]: token } : {})
+
 // ---- state ---------------------------------------------------------------------------------
 
 const flows = new Map<string, FlowSummary>()
@@ -59,19 +86,18 @@ function fmtTime(ts: string): string {
   // Older than today: the date matters more than the milliseconds.
   return d.toDateString() === new Date().toDateString() ? time : `${p(d.getMonth() + 1)}-${p(d.getDate())} ${time.slice(0, 8)}`
 }
+// The formatters every view uses (flow-fsm's), so the page reads like the terminal.
 function fmtMs(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return ''
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`
+  return ms === null || ms === undefined ? '' : formatDuration(ms)
 }
 function fmtN(n: number | undefined): string {
-  if (n === undefined) return '–'
-  return n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : String(n)
+  return n === undefined ? '–' : formatTokens(n)
 }
 function short(id: string): string {
   return id.length > 10 ? id.slice(0, 8) : id
 }
 function outcomeOf(f: FlowSummary): string {
-  return f.state === 'streaming' ? 'streaming' : f.state === 'dead' && !f.outcome ? 'dead' : (f.outcome ?? f.state)
+  return f.state === 'STREAMING' ? 'streaming' : (f.outcome ?? (f.state === 'DEAD' ? 'dead' : 'done'))
 }
 
 // ---- filters -------------------------------------------------------------------------------
@@ -153,8 +179,8 @@ function row(f: FlowSummary): HTMLElement {
     h('td', { title: f.error ?? o }, statusText ? `${statusText} ` : '', h('span', { class: `badge b-${o}` }, o)),
     h('td', { class: 'num' }, fmtMs(f.ttfb_ms)),
     h('td', { class: 'num' }, fmtMs(f.duration_ms)),
-    h('td', { class: 'num' }, `${fmtN(u.input_tokens)} / ${fmtN(u.output_tokens)}`),
-    h('td', { class: 'num c-cache' }, `${fmtN(u.cache_read_input_tokens)} / ${fmtN(u.cache_creation_input_tokens)}`),
+    h('td', { class: 'num' }, `${fmtN(u?.input)} / ${fmtN(u?.output)}`),
+    h('td', { class: 'num c-cache' }, `${fmtN(u?.cache_read)} / ${fmtN(u ? u.cache_write_5m + u.cache_write_1h : undefined)}`),
     h('td', { class: 'num c-tools', title: (f.tool_names ?? []).join(', ') }, f.tool_calls ? String(f.tool_calls) : ''),
     h('td', { class: 'prompt', title: f.prompt ?? '' }, f.prompt ?? ''),
   )
@@ -186,8 +212,8 @@ function renderList(): void {
     scrollToSelected = false
     body.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' })
   }
-  $('list-note').textContent =
-    all.length > shown.length ? `showing the newest ${shown.length} of ${all.length}; narrow the filters to see older flows` : flows.size === 0 ? 'no flows captured yet: they appear here as traffic passes' : ''
+  $('list-note').textContent = accessProblem ??
+    (all.length > shown.length ? `showing the newest ${shown.length} of ${all.length}; narrow the filters to see older flows` : flows.size === 0 ? 'no flows captured yet: they appear here as traffic passes' : '')
 }
 
 $('rows').addEventListener('click', (ev) => {
@@ -239,27 +265,17 @@ function setStatus(s: IngestStatus): void {
 }
 
 let detailTimer: number | undefined
-function connect(): void {
-  const es = new EventSource('/api/stream')
-  const live = $('live')
-  es.addEventListener('open', () => {
-    live.className = 'live on'
-    live.textContent = '● live'
-  })
-  es.addEventListener('error', () => {
-    live.className = 'live off'
-    live.textContent = '● reconnecting'
-  })
-  es.addEventListener('snapshot', (ev) => {
-    const d = JSON.parse((ev as MessageEvent<string>).data) as { flows: FlowSummary[]; status: IngestStatus }
+
+function onFrame(event: string, data: string): void {
+  if (event === 'snapshot') {
+    const d = JSON.parse(data) as { flows: FlowSummary[]; status: IngestStatus }
     flows.clear()
     for (const f of d.flows) flows.set(f.flow_id, f)
     setStatus(d.status)
     queueList()
     if (selected && !detailLoaded) route()
-  })
-  es.addEventListener('flows', (ev) => {
-    const d = JSON.parse((ev as MessageEvent<string>).data) as { flows: FlowSummary[]; removed: string[] }
+  } else if (event === 'flows') {
+    const d = JSON.parse(data) as { flows: FlowSummary[]; removed: string[] }
     for (const f of d.flows) flows.set(f.flow_id, f)
     for (const id of d.removed) flows.delete(id)
     queueList()
@@ -272,8 +288,66 @@ function connect(): void {
         }, 300)
       }
     }
-  })
-  es.addEventListener('status', (ev) => setStatus(JSON.parse((ev as MessageEvent<string>).data) as IngestStatus))
+  } else if (event === 'status') setStatus(JSON.parse(data) as IngestStatus)
+}
+
+/**
+ * The live stream: server-sent events read with fetch (an EventSource cannot send the token
+ * header), reconnecting after 2 s when it drops.
+ */
+function connect(): void {
+  const live = $('live')
+  const down = (why: string): void => {
+    live.className = 'live off'
+    live.textContent = why
+  }
+  if (!token) {
+    down('● no access token')
+    accessProblem = 'no access token: open the URL printed when agenttap web started (it ends in ?token=…)'
+    queueList()
+    return
+  }
+  void (async () => {
+    try {
+      const res = await fetch('/api/stream', { headers: authHeaders(), cache: 'no-store' })
+      if (res.status === 403) {
+        down('● token refused')
+        accessProblem = 'the access token was refused: open the URL printed when agenttap web started (it ends in ?token=…)'
+        queueList()
+        return
+      }
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`)
+      live.className = 'live on'
+      live.textContent = '● live'
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+      // Frames end with a blank line; keep the unfinished tail (pieces joined once per frame).
+      let tail = ''
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        // Look for the frame end only in what is new (a big snapshot comes in many chunks).
+        let from = Math.max(0, tail.length - 1)
+        tail += value
+        let end: number
+        while ((end = tail.indexOf('\n\n', from)) !== -1) {
+          const block = tail.slice(0, end)
+          tail = tail.slice(end + 2)
+          from = 0
+          let event = 'message'
+          const data: string[] = []
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7)
+            else if (line.startsWith('data: ')) data.push(line.slice(6))
+          }
+          if (data.length > 0) onFrame(event, data.join('\n'))
+        }
+      }
+    } catch {
+      // dropped: reconnect below
+    }
+    down('● reconnecting')
+    window.setTimeout(connect, 2000)
+  })()
 }
 
 // ---- detail --------------------------------------------------------------------------------
@@ -310,7 +384,7 @@ function route(): void {
 }
 
 async function getJson<T>(url: string): Promise<T> {
-  const r = await fetch(url, { credentials: 'same-origin', cache: 'no-store' })
+  const r = await fetch(url, { headers: authHeaders(), cache: 'no-store' })
   if (!r.ok) throw new Error(`${r.status} ${(await r.text()).slice(0, 300)}`)
   return (await r.json()) as T
 }
@@ -375,7 +449,7 @@ function renderConversation(d: FlowDetail): HTMLElement {
     conv.appendChild(b)
   }
   for (const l of start > 0 ? d.lines.slice(start) : d.lines) conv.appendChild(spans(l))
-  if (d.lines.length === 0) conv.appendChild(h('div', { class: 'note' }, s.state === 'streaming' ? 'waiting for the response…' : 'no events captured for this flow'))
+  if (d.lines.length === 0) conv.appendChild(h('div', { class: 'note' }, s.state === 'STREAMING' ? 'waiting for the response…' : 'no events captured for this flow'))
   box.appendChild(conv)
   return box
 }
