@@ -45,5 +45,5 @@ describe('screen controller: queues of waiting cards decide exactly as the linea
       both((sc) => sc.drain())
     }
     expect(switches).toBeGreaterThan(3000)
-  })
+  }, 60_000)
 })
