@@ -6,9 +6,8 @@
  * attached to an in-process record stream (`attachTerminalView`, the proxy's `start`).
  */
 export { createTerminalView } from './terminal-view.js'
-export type { TerminalView, TerminalViewOptions, TerminalViewStats } from './terminal-view.js'
 export { attachTerminalView, runTerminalView } from './run.js'
-export type { AttachedTerminalView, RunTerminalViewOptions } from './run.js'
+export type { AttachedTerminalView, RunTerminalViewOptions, TerminalView, TerminalViewOptions, TerminalViewStats } from './types.js'
 export { createTerminalWriter, coalesceOps, shortId, STYLE_SGR } from './terminal-writer.js'
 export type { TerminalWriter, TerminalWriterOptions, TerminalWriterStats } from './terminal-writer.js'
 export { TerminalViewError } from './errors.js'

@@ -2,37 +2,8 @@ import { existsSync } from 'node:fs'
 import { openSource, paced, resolveSourceFiles, type SourceItem } from '@agenttap/capture-sources'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { TerminalViewError } from './errors.js'
-import { createTerminalView, type TerminalViewOptions, type TerminalViewStats } from './terminal-view.js'
-
-/** Options of {@link runTerminalView}. */
-export interface RunTerminalViewOptions extends TerminalViewOptions {
-  /**
-   * What to read: parsed records (any async iterable, e.g. from a proxy in the same process;
-   * an array yielded is taken as a batch of records or source items), a capture file or log
-   * directory path, or `-` for stdin.
-   */
-  source: AsyncIterable<unknown> | string
-  /** Follow a file as it grows. @defaultValue true for paths, false with `replay` */
-  follow?: boolean
-  /** Following: start at the beginning of the file instead of its end. */
-  fromStart?: boolean
-  /** Read `sse_flows.jsonl` / `sse_flow_ends.jsonl` beside an `sse_lines.jsonl`. @defaultValue true */
-  siblings?: boolean
-  /** Read a finished capture from the start, at its recorded pace (or `delayMs`), then stop. */
-  replay?: boolean
-  /** Replay: fixed delay per record in ms (0: as fast as possible). */
-  delayMs?: number
-  /** Replay at recorded pace: speed factor. @defaultValue 1 */
-  speed?: number
-  /** Replay at recorded pace: longest pause in ms. @defaultValue 2000 */
-  maxGapMs?: number
-  /** Poll interval of followed files. @defaultValue 250 */
-  pollMs?: number
-  /** Start with a dim line saying what is read (the CLI shows it on a terminal). */
-  banner?: boolean
-  /** Where `-` reads from. @defaultValue process.stdin */
-  stdin?: AsyncIterable<Uint8Array | string>
-}
+import { createTerminalView } from './terminal-view.js'
+import type { AttachedTerminalView, RunTerminalViewOptions, TerminalViewOptions, TerminalViewStats } from './types.js'
 
 function isItem(x: unknown): x is SourceItem {
   return typeof x === 'object' && x !== null && 'value' in x && !('type' in x)
@@ -145,14 +116,6 @@ async function* toItems(src: AsyncIterable<unknown>): AsyncGenerator<SourceItem>
     if (Array.isArray(x)) for (const it of x) yield isItem(it) ? it : { value: it }
     else yield isItem(x) ? x : { value: x }
   }
-}
-
-/** Handle of an attached terminal view. */
-export interface AttachedTerminalView {
-  /** Resolves with the counters once the records end or `close()` was called. Never rejects. */
-  readonly done: Promise<TerminalViewStats | undefined>
-  /** Stops watching: records arriving within 250 ms and buffered output are still shown. */
-  close(): void
 }
 
 /**
