@@ -4,7 +4,7 @@ import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNor
 import { checkNumberOption } from './errors.js'
 import { createEventRenderer, type EventRenderer, type EventRendererOptions } from './event-renderer.js'
 import { createFlowRegistry } from './flow-registry.js'
-import { endLine, type ViewEnding } from './format.js'
+import { endLine, type EndLineCall, type ViewEnding } from './format.js'
 import { createLiveCalls, type LiveCalls } from './live-calls.js'
 import { flowEventOps, type ViewKind } from './live-view-events.js'
 import { sanitizeText } from './render-ops.js'
@@ -122,6 +122,8 @@ interface FlowView {
   endPendingSince: number | undefined
   /** Calls whose end line is shown already (a WebSocket flow shows one per response as it ends). */
   shownCalls: number
+  /** Stream events came since the last call's end line (a response is under way). */
+  streamedSinceCall: boolean
   /** `ts` of the flow's first record: the time its card header shows. */
   startTs: string | undefined
 }
@@ -262,6 +264,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       lineOpen: false,
       endPendingSince: undefined,
       shownCalls: 0,
+      streamedSinceCall: false,
       startTs: typeof r.ts === 'string' ? r.ts : undefined,
     }
     views.set(r.flow_id, v)
@@ -285,19 +288,31 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
    * the one still open too, as ended by the view (`ending`).
    */
   function callLines(v: FlowView, ops: RenderOp[], all: readonly ModelCall[], final: boolean, ending?: ViewEnding): void {
+    const line = (call: EndLineCall, end?: ViewEnding): void => {
+      closeLine(v, ops)
+      const l = endLine(call, end)
+      ops.push({ op: 'text', text: l.text, style: l.failed ? 'error' : 'meta' }, { op: 'newline' })
+    }
+    let open = false
     for (let i = v.shownCalls; i < all.length; i++) {
       const call = all[i] as ModelCall
       if (call.outcome === 'open' && !final) break
-      closeLine(v, ops)
-      const line = endLine(call, call.outcome === 'open' ? (ending ?? 'input ended') : undefined)
-      ops.push({ op: 'text', text: line.text, style: line.failed ? 'error' : 'meta' }, { op: 'newline' })
+      open ||= call.outcome === 'open'
+      line(call, call.outcome === 'open' ? (ending ?? 'input ended') : undefined)
       v.shownCalls = i + 1
+    }
+    // The view gave up on a flow whose response never ended (idle): no call to show, what the
+    // stream said so far instead.
+    if (final && ending !== undefined && !open && v.streamedSinceCall) {
+      const info = registry.get(v.flow_id)
+      line({ outcome: 'open', ...(info?.model !== undefined ? { model: info.model } : {}) }, ending)
     }
   }
 
   function onEvent(v: FlowView, e: AgentEvent): void {
     stats.events++
     registry.addEvent(e)
+    v.streamedSinceCall = e.type !== 'message_end'
     const streaming = e.type === 'message_end' && registry.get(v.flow_id)?.state === 'STREAMING'
     if (onJson) {
       if (e.type === 'message_end' && !streaming) markEnd(v)
@@ -409,7 +424,13 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
     n.feedRecord(rec)
   }
 
+  let callsEnded = false
   function endFlows(max: number): number {
+    // The calls still open are given first (outcome `open`), so their end lines carry their usage.
+    if (!callsEnded) {
+      callsEnded = true
+      calls.end()
+    }
     let n = 0
     // Deleting the entry being visited is safe in a Map iteration.
     for (const v of views.values()) {
@@ -475,7 +496,6 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
     },
     end() {
       endFlows(Number.POSITIVE_INFINITY)
-      calls.end()
       emit(screen.drain())
     },
     endFlows,

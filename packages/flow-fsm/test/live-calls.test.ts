@@ -45,14 +45,29 @@ describe('live calls (ledger-shaped model calls for the live views)', () => {
     expect(t).toMatchObject({ outcome: 'truncated', error: { type: 'ECONNRESET' }, duration_ms: 30432 })
   })
 
-  it('an open call is given as a snapshot with its usage so far; end() cuts it off; forget() frees the flow', () => {
+  it('a call is given once its response ended; end() gives the open ones as they are; forget() frees the flow', () => {
     const calls = createLiveCalls()
     for (const r of fixtureRecords('claude-code-turn.jsonl').filter((x) => x.flow_id === 'cc-turn-1').slice(0, 12)) calls.feed(r as never)
-    expect(calls.calls('cc-turn-1')).toEqual([expect.objectContaining({ outcome: 'open', usage: expect.objectContaining({ input: 9 }) })])
+    expect(calls.calls('cc-turn-1')).toEqual([])
     calls.end()
-    expect(calls.calls('cc-turn-1')[0]?.outcome).toBe('truncated')
+    expect(calls.calls('cc-turn-1')).toEqual([expect.objectContaining({ outcome: 'open', usage: expect.objectContaining({ input: 9 }) })])
     calls.forget('cc-turn-1')
     expect(calls.calls('cc-turn-1')).toEqual([])
+  })
+
+  it('the ledger behind the calls can be swapped (createLedger of @agenttap/ledger has this shape)', () => {
+    const fed: unknown[] = []
+    let emit: (c: never) => void = () => undefined
+    const calls = createLiveCalls({
+      ledger: (onCall) => {
+        emit = onCall as never
+        return { feed: (r) => fed.push(r), end: () => undefined, reset: () => undefined }
+      },
+    })
+    calls.feed({ type: 'flow', flow_id: 'x' } as never)
+    emit({ flow_id: 'x', key: 'x#0', outcome: 'completed' } as never)
+    expect(fed).toHaveLength(1)
+    expect(calls.calls('x')).toEqual([{ flow_id: 'x', key: 'x#0', outcome: 'completed' }])
   })
 
   it('an aborted flow without its terminal event is aborted; an HTTP error without a stream is one error call', () => {

@@ -192,7 +192,7 @@ describe('live view on the fixtures', () => {
       }
       expect(changed).toBeGreaterThan(20)
     }
-  })
+  }, 60_000)
 
   it('without previews (pipes) no backtrack is ever emitted and every row is printed once, even with cards alternating', () => {
     for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl', 'interleaved-sessions.jsonl']) {
@@ -338,7 +338,7 @@ describe('robustness', () => {
     expect(p.stats.ended).toBe(3000)
     expect(p.stats.liveFlows).toBe(0)
     expect(opsCount).toBeGreaterThan(3000)
-  })
+  }, 60_000)
 
   it('a WebSocket flow (Codex over WS) shows response after response in one card, one end line per call', () => {
     const codex = fixtureRecords('codex-turn.jsonl')
