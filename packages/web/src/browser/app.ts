@@ -7,7 +7,10 @@
  * (per origin: scheme, host and port) and sends it in the `X-Agenttap-Token` header of every API
  * call. No cookie: a cookie of 127.0.0.1 would be sent to every other local server as well.
  */
-import { formatDuration, formatTokens } from '@agenttap/flow-fsm/format'
+import { getJson, openStream } from './access.js'
+import { $, h } from './dom.js'
+import { fmtMs, fmtN, fmtTime, outcomeOf, short } from './format.js'
+import { longText, renderRequest } from './request-pane.js'
 import type {
   FlowDetail,
   FlowRequest,
@@ -19,51 +22,10 @@ import type {
   Span,
 } from '../types.js'
 
-type Child = Node | string | number | null | undefined | false
-type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>
+// ---- state ---------------------------------------------------------------------------------
 
-/** Builds an element. Strings become text nodes; attributes go through setAttribute. */
-function h(tag: string, attrs: Attrs | null = null, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag)
-  if (attrs) {
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === false) continue
-      if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v)
-      else el.setAttribute(k, v === true ? '' : String(v))
-    }
-  }
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue
-    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c)
-  }
-  return el
-}
-
-const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement
-
-// ---- token ---------------------------------------------------------------------------------
-
-const TOKEN_KEY = 'agenttap.token'
-const TOKEN_HEADER = 'X-Agenttap-Token'
-
-/** The token: from the URL the first time (then dropped from the address bar), then from this tab's storage. */
-function takeToken(): string | null {
-  const params = new URLSearchParams(location.search)
-  const fromUrl = params.get('token')
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_KEY, fromUrl)
-    params.delete('token')
-    const rest = params.toString()
-    history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`)
-  }
-  return sessionStorage.getItem(TOKEN_KEY)
-}
-const token = takeToken()
 /** Why the page cannot show data (no token, token refused), shown where the list would be. */
 let accessProblem: string | undefined
-const authHeaders = (): Record<string, string> => (token ? { [TOKEN_HEADER]: token } : {})
-
-// ---- state ---------------------------------------------------------------------------------
 
 const flows = new Map<string, FlowSummary>()
 let status: IngestStatus | undefined
@@ -75,30 +37,6 @@ const MAX_ROWS = 1000
 let visible: string[] = []
 let scrollToSelected = false
 const rowCache = new Map<string, { f: FlowSummary; sel: boolean; el: HTMLElement }>()
-
-// ---- formatting ----------------------------------------------------------------------------
-
-function fmtTime(ts: string): string {
-  const d = new Date(ts)
-  if (Number.isNaN(d.getTime())) return ts
-  const p = (n: number, w = 2) => String(n).padStart(w, '0')
-  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
-  // Older than today: the date matters more than the milliseconds.
-  return d.toDateString() === new Date().toDateString() ? time : `${p(d.getMonth() + 1)}-${p(d.getDate())} ${time.slice(0, 8)}`
-}
-// The formatters every view uses (flow-fsm's), so the page reads like the terminal.
-function fmtMs(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '' : formatDuration(ms)
-}
-function fmtN(n: number | undefined): string {
-  return n === undefined ? '–' : formatTokens(n)
-}
-function short(id: string): string {
-  return id.length > 10 ? id.slice(0, 8) : id
-}
-function outcomeOf(f: FlowSummary): string {
-  return f.state === 'STREAMING' ? 'streaming' : (f.outcome ?? (f.state === 'DEAD' ? 'dead' : 'done'))
-}
 
 // ---- filters -------------------------------------------------------------------------------
 
@@ -291,63 +229,16 @@ function onFrame(event: string, data: string): void {
   } else if (event === 'status') setStatus(JSON.parse(data) as IngestStatus)
 }
 
-/**
- * The live stream: server-sent events read with fetch (an EventSource cannot send the token
- * header), reconnecting after 2 s when it drops.
- */
 function connect(): void {
   const live = $('live')
-  const down = (why: string): void => {
-    live.className = 'live off'
-    live.textContent = why
-  }
-  if (!token) {
-    down('● no access token')
-    accessProblem = 'no access token: open the URL printed when agenttap web started (it ends in ?token=…)'
-    queueList()
-    return
-  }
-  void (async () => {
-    try {
-      const res = await fetch('/api/stream', { headers: authHeaders(), cache: 'no-store' })
-      if (res.status === 403) {
-        down('● token refused')
-        accessProblem = 'the access token was refused: open the URL printed when agenttap web started (it ends in ?token=…)'
-        queueList()
-        return
-      }
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`)
-      live.className = 'live on'
-      live.textContent = '● live'
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
-      // Frames end with a blank line; keep the unfinished tail (pieces joined once per frame).
-      let tail = ''
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) break
-        // Look for the frame end only in what is new (a big snapshot comes in many chunks).
-        let from = Math.max(0, tail.length - 1)
-        tail += value
-        let end: number
-        while ((end = tail.indexOf('\n\n', from)) !== -1) {
-          const block = tail.slice(0, end)
-          tail = tail.slice(end + 2)
-          from = 0
-          let event = 'message'
-          const data: string[] = []
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7)
-            else if (line.startsWith('data: ')) data.push(line.slice(6))
-          }
-          if (data.length > 0) onFrame(event, data.join('\n'))
-        }
-      }
-    } catch {
-      // dropped: reconnect below
+  openStream(onFrame, (state) => {
+    live.className = state === 'live' ? 'live on' : 'live off'
+    live.textContent = `● ${state}`
+    if (state === 'no token' || state === 'token refused') {
+      accessProblem = `${state === 'no token' ? 'no access token' : 'the access token was refused'}: open the URL printed when agenttap web started (it ends in ?token=…)`
+      queueList()
     }
-    down('● reconnecting')
-    window.setTimeout(connect, 2000)
-  })()
+  })
 }
 
 // ---- detail --------------------------------------------------------------------------------
@@ -381,12 +272,6 @@ function route(): void {
   $('detail-title').textContent = f ? `${f.method ?? ''} ${f.url ?? ''} · ${f.flow_id}` : selected
   queueList()
   void showTab(false)
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const r = await fetch(url, { headers: authHeaders(), cache: 'no-store' })
-  if (!r.ok) throw new Error(`${r.status} ${(await r.text()).slice(0, 300)}`)
-  return (await r.json()) as T
 }
 
 async function showTab(refresh: boolean): Promise<void> {
@@ -480,91 +365,6 @@ async function renderEvents(id: string): Promise<HTMLElement> {
   more.addEventListener('click', () => void load())
   await load()
   box.appendChild(more)
-  return box
-}
-
-const CUT = 4000
-function longText(text: string, cls = ''): HTMLElement {
-  const pre = h('pre', cls ? { class: cls } : null, text.length > CUT ? text.slice(0, CUT) : text)
-  if (text.length <= CUT) return pre
-  const wrap = h('div', null, pre)
-  const b = h('button', { class: 'more' }, `show all (${text.length.toLocaleString()} characters)`)
-  b.addEventListener('click', () => {
-    pre.textContent = text
-    b.remove()
-  })
-  wrap.appendChild(b)
-  return wrap
-}
-
-function renderMessage(m: RequestMessage): HTMLElement {
-  const el = h('div', { class: `msg role-${m.role.replace(/[^a-z]/gi, '')}` }, h('div', { class: 'role' }, m.role))
-  for (const p of m.parts) {
-    const part = h('div', { class: `part part-${p.kind}` })
-    if (p.kind !== 'text') part.appendChild(h('div', { class: 'part-title' }, `${p.kind.replace('_', ' ')}${p.title ? ` · ${p.title}` : ''}`))
-    part.appendChild(longText(p.text))
-    el.appendChild(part)
-  }
-  return el
-}
-
-function headerTable(hs: Record<string, string>): HTMLElement {
-  const kv = h('div', { class: 'kv' })
-  for (const [k, v] of Object.entries(hs)) kv.append(h('span', { class: 'k' }, k), h('span', { class: 'v' }, v))
-  return kv
-}
-
-function renderRequest(r: FlowRequest): HTMLElement {
-  const box = h('div', { id: 'request' })
-  box.appendChild(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'request'), h('span', { class: 'v' }, `${r.method ?? ''} ${r.url ?? ''}`), h('span', { class: 'k' }, 'status'), h('span', { class: 'v' }, r.status ?? '')))
-  if (r.body_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ ${r.body_error}`))
-  const v = r.view
-  if (v) {
-    const params = h('div', { class: 'kv' })
-    if (v.model) params.append(h('span', { class: 'k' }, 'model'), h('span', { class: 'v' }, v.model))
-    for (const [k, val] of Object.entries(v.params)) params.append(h('span', { class: 'k' }, k), h('span', { class: 'v' }, val))
-    box.append(h('h3', null, 'settings'), params)
-    if (v.system.length) {
-      box.appendChild(h('h3', null, `system prompt (${v.system.length} block${v.system.length === 1 ? '' : 's'})`))
-      for (const s of v.system) box.appendChild(longText(s))
-    }
-    if (v.tools.length) {
-      box.appendChild(h('h3', null, `tools (${v.tools.length})`))
-      for (const t of v.tools) {
-        const d = h('details', null, h('summary', null, t.name, t.description ? h('span', { class: 'prompt' }, ` — ${t.description.split('\n')[0]?.slice(0, 120) ?? ''}`) : null))
-        d.addEventListener('toggle', () => {
-          if (d.childNodes.length > 1) return
-          if (t.description) d.appendChild(longText(t.description))
-          if (t.schema) d.appendChild(longText(t.schema))
-        }, { once: false })
-        box.appendChild(d)
-      }
-    }
-    box.appendChild(h('h3', null, `messages (${v.messages.length})`))
-    const list = h('div', { id: 'messages' })
-    const SHOW = 30
-    const start = Math.max(0, v.messages.length - SHOW)
-    if (start > 0) {
-      const b = h('button', { class: 'more' }, `show ${start} earlier messages`)
-      b.addEventListener('click', () => {
-        b.replaceWith(...v.messages.slice(0, start).map(renderMessage))
-      })
-      list.appendChild(b)
-    }
-    for (const m of v.messages.slice(start)) list.appendChild(renderMessage(m))
-    box.appendChild(list)
-  }
-  const hdr = h('details', null, h('summary', null, 'headers (redacted)'))
-  hdr.append(h('h3', null, 'request'), headerTable(r.request_headers), h('h3', null, 'response'), headerTable(r.response_headers))
-  box.appendChild(hdr)
-  if (r.body !== null) {
-    const body = r.body
-    const raw = h('details', null, h('summary', null, `raw body${r.body_truncated ? ' (truncated)' : ''} · ${body.length.toLocaleString()} characters`))
-    raw.addEventListener('toggle', () => {
-      if (raw.childNodes.length === 1) raw.appendChild(longText(body))
-    })
-    box.appendChild(raw)
-  }
   return box
 }
 
