@@ -50,6 +50,29 @@ const API: Record<StreamProvider, CallApi> = {
   unknown: 'unknown',
 }
 
+/** Responses delta events this stand-in does not decode. */
+const SKIPPED = new Set([
+  'response.output_text.delta',
+  'response.reasoning_text.delta',
+  'response.reasoning_summary_text.delta',
+  'response.function_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+])
+
+/**
+ * A content delta — text, reasoning, or tool arguments — known from its event name or its first
+ * bytes (WebSocket frames carry no event name). This stand-in keeps no text and no arguments, so
+ * it need not decode them: Anthropic `content_block_delta` (but a `signature_delta`, which ends
+ * nothing either, is skipped too), Responses text, reasoning, summary and argument deltas. Chat
+ * Completions chunks are always decoded (their deltas carry the finish reason and usage).
+ */
+function contentDelta(event: unknown, data: unknown): boolean {
+  if (typeof data !== 'string') return false
+  if (event === 'content_block_delta') return true
+  const type = typeof event === 'string' ? event : /^\{"type":"([a-z_.]+)"/.exec(data)?.[1]
+  return type !== undefined && SKIPPED.has(type)
+}
+
 const ms = (ts: string | undefined): number | undefined => {
   if (ts === undefined) return undefined
   const t = Date.parse(ts)
@@ -104,12 +127,8 @@ export function createInterimLedger(opts: InterimLedgerOptions): LedgerLike {
 
   function state(flow_id: string, session_id: string): FlowState {
     let f = flows.get(flow_id)
-    if (f) {
-      // Least recently fed first, for the cap.
-      flows.delete(flow_id)
-      flows.set(flow_id, f)
-      return f
-    }
+    // Past the cap the oldest flow goes (creation order: reordering per record costs more than it saves).
+    if (f) return f
     f = { flow_id, session_id, client: 'unknown', provider: 'unknown', transport: 'sse', api: 'unknown', normalizer: undefined, calls: [], open: undefined, raw: undefined, ended: false }
     flows.set(flow_id, f)
     if (flows.size > maxFlows) {
@@ -117,6 +136,12 @@ export function createInterimLedger(opts: InterimLedgerOptions): LedgerLike {
       if (!first.done) flows.delete(first.value)
     }
     return f
+  }
+
+  function firstToken(call: ModelCall, at: string): void {
+    call.first_token_at = at
+    const d = (ms(at) ?? 0) - (ms(call.started_at) ?? 0)
+    if (d >= 0) call.ttft_ms = d
   }
 
   function newCall(f: FlowState): ModelCall {
@@ -178,11 +203,7 @@ export function createInterimLedger(opts: InterimLedgerOptions): LedgerLike {
       case 'text_delta':
       case 'thinking_delta':
       case 'tool_call_start':
-        if (call.first_token_at === undefined && ts !== undefined) {
-          call.first_token_at = ts
-          const d = (ms(ts) ?? 0) - (ms(call.started_at) ?? 0)
-          if (d >= 0) call.ttft_ms = d
-        }
+        if (call.first_token_at === undefined && ts !== undefined) firstToken(call, ts)
         if (e.type === 'tool_call_start') {
           const tc: LedgerToolCall = { call_id: e.call_id ?? '', position: call.tool_calls.length, name: e.name, kind: e.kind, arguments: '', complete: false }
           call.tool_calls.push(tc)
@@ -190,11 +211,8 @@ export function createInterimLedger(opts: InterimLedgerOptions): LedgerLike {
         break
       case 'tool_call_end': {
         const tc = [...call.tool_calls].reverse().find((t) => (e.call_id !== undefined ? t.call_id === e.call_id : t.name === e.name && !t.complete))
-        if (tc) {
-          tc.arguments = e.arguments
-          tc.complete = e.incomplete !== true
-          if (e.parse_error !== undefined && e.kind !== 'custom') tc.parse_error = e.parse_error
-        }
+        // (Arguments stay '': their deltas are not decoded here.)
+        if (tc) tc.complete = e.incomplete !== true
         break
       }
       case 'usage':
@@ -309,6 +327,12 @@ export function createInterimLedger(opts: InterimLedgerOptions): LedgerLike {
           // Joined mid-flow (no flow record): the stream's own clock says when the flow started.
           if (f.started_at === undefined && ts !== undefined) f.started_at = typeof r['t_ms'] === 'number' ? new Date((ms(ts) ?? 0) - r['t_ms']).toISOString() : ts
           if (r['transport'] === 'ws') f.transport = 'ws'
+          if (f.open !== undefined && contentDelta(r['event'], r['data'])) {
+            // Deltas only tell when the first token came (this stand-in keeps no text and no
+            // arguments): not decoding them halves its cost on a chatty stream.
+            if (f.open.first_token_at === undefined && ts !== undefined) firstToken(f.open, ts)
+            return
+          }
           const rec: { data: string; seq?: number; event?: string; transport?: 'sse' | 'ws' } = { data: r['data'] }
           if (typeof r['seq'] === 'number') rec.seq = r['seq']
           if (typeof r['event'] === 'string') rec.event = r['event']

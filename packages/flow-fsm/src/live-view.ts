@@ -167,7 +167,8 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
   const sessions = opts.sessions && opts.sessions.length > 0 ? opts.sessions : undefined
   const clients = opts.clients && opts.clients.length > 0 ? new Set(opts.clients) : undefined
   const onJson = opts.onJson
-  const calls = opts.calls ?? createLiveCalls(opts.onDiagnostic ? { onError: opts.onDiagnostic } : {})
+  // (The view's own normalizer reports malformed stream data: the calls' would say it twice.)
+  const calls = opts.calls ?? createLiveCalls()
   const argsSubDeltas = opts.argsSubDeltas ?? 8
   // Validate once up front so a bad option fails at start, not at the first tool call.
   createToolCallRenderer({ argsSubDeltas })
