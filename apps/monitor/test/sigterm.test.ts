@@ -26,9 +26,9 @@ async function openFlows(file: string, n: number): Promise<void> {
       `{${base},"type":"flow","client":"claude-code","provider":"anthropic","url":"https://api.anthropic.com/v1/messages"}\n` +
       `{${base},"type":"sse","seq":0,"event":"message_start","data":"{\\"type\\":\\"message_start\\",\\"message\\":{\\"id\\":\\"m\\",\\"model\\":\\"claude-x\\",\\"role\\":\\"assistant\\"}}"}\n` +
       `{${base},"type":"sse","seq":1,"event":"content_block_delta","data":"{\\"type\\":\\"content_block_delta\\",\\"index\\":0,\\"delta\\":{\\"type\\":\\"text_delta\\",\\"text\\":\\"flow ${i} says hi\\"}}"}\n`
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r))
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()))
   }
-  await new Promise((r) => out.end(r))
+  await new Promise<void>((r) => out.end(() => r()))
 }
 
 describe('agenttap-monitor bin: SIGTERM during a replay', () => {
