@@ -159,17 +159,22 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       lastActivityAt: now(),
     }
     live.set(flow_id, info)
+    newest = info
     return info
   }
 
+  // The flow touched last is the newest in `live` already: a stream of records of one flow does
+  // not re-insert it every time.
+  let newest: FlowInfo | undefined
   function touch(info: FlowInfo): void {
     const t = now()
     // Same clock value: the flow's place in the idle order cannot change, skip the re-insert.
     if (t === info.lastActivityAt && live.has(info.flow_id)) return
     info.lastActivityAt = t
-    if (info.state === 'STREAMING') {
+    if (info.state === 'STREAMING' && (info !== newest || !live.has(info.flow_id))) {
       live.delete(info.flow_id)
       live.set(info.flow_id, info)
+      newest = info
     }
   }
 
@@ -199,6 +204,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       info.finishedAt = undefined
       finished.delete(info.flow_id)
       live.set(info.flow_id, info)
+      newest = info
       resumed++
     } else {
       live.delete(info.flow_id)
@@ -455,6 +461,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       return { created, done: doneCount, dead: deadCount, resumed, evicted, streaming: live.size, retained: finished.size }
     },
     reset() {
+      newest = undefined
       live = new Map()
       finished = new Map()
       finishQueue = []

@@ -1,6 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { LEDGER_VERSION, type CallApi, type CallOutcome, type CallUsage, type LedgerToolCall, type ModelCall } from '@agenttap/ledger'
-import { createStreamNormalizer, type AgentEvent, type StreamNormalizer, type StreamProvider, type Usage } from '@agenttap/stream-normalizer'
+import { createStreamNormalizer, type AgentEvent, type StreamNormalizer, type StreamProvider, type StreamRecord, type Usage } from '@agenttap/stream-normalizer'
 import { FlowFsmError } from './errors.js'
 
 /** Options of {@link createInterimLedger} (the subset of `@agenttap/ledger`'s `LedgerOptions` it honours). */
@@ -50,13 +50,25 @@ const API: Record<StreamProvider, CallApi> = {
   unknown: 'unknown',
 }
 
-/** Responses delta events this stand-in does not decode. */
+/** Responses events this stand-in does not decode: content (text, reasoning, arguments) and their `.done` echoes. */
 const SKIPPED = new Set([
   'response.output_text.delta',
+  'response.output_text.done',
+  'response.output_text.annotation.added',
+  'response.refusal.delta',
+  'response.refusal.done',
   'response.reasoning_text.delta',
+  'response.reasoning_text.done',
   'response.reasoning_summary_text.delta',
+  'response.reasoning_summary_text.done',
+  'response.reasoning_summary_part.added',
+  'response.reasoning_summary_part.done',
+  'response.content_part.added',
+  'response.content_part.done',
   'response.function_call_arguments.delta',
+  'response.function_call_arguments.done',
   'response.custom_tool_call_input.delta',
+  'response.custom_tool_call_input.done',
 ])
 
 /**
@@ -333,11 +345,8 @@ export function createInterimLedger(opts: InterimLedgerOptions): LedgerLike {
             if (f.open.first_token_at === undefined && ts !== undefined) firstToken(f.open, ts)
             return
           }
-          const rec: { data: string; seq?: number; event?: string; transport?: 'sse' | 'ws' } = { data: r['data'] }
-          if (typeof r['seq'] === 'number') rec.seq = r['seq']
-          if (typeof r['event'] === 'string') rec.event = r['event']
-          if (r['transport'] === 'ws') rec.transport = 'ws'
-          normalizer(f).feedRecord(rec)
+          // A canonical sse record already has the normalizer's shape: no copy per record.
+          normalizer(f).feedRecord(record as unknown as StreamRecord)
           return
         }
         case 'flow_end':
