@@ -27,7 +27,7 @@ export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
-  if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' ? EXIT.USAGE : EXIT.RUNTIME
+  if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
   return EXIT.RUNTIME
 }
 
@@ -40,6 +40,7 @@ interface CommonOpts {
   includeHost?: string[]
   excludeHost?: string[]
   upstreamCa?: string
+  connectTo?: string[]
   insecureUpstream?: boolean
   rawBodies?: string
   redis?: string
@@ -64,6 +65,11 @@ function addCommon(cmd: Command): Command {
     .option('--include-host <host>', 'capture only these hosts (repeatable, comma-separated, *.suffix allowed)', collect)
     .option('--exclude-host <host>', 'never capture these hosts (repeatable)', collect)
     .option('--upstream-ca <file>', 'extra PEM roots to trust for upstream TLS')
+    .option(
+      '--connect-to <HOST1:PORT1:HOST2:PORT2>',
+      'send requests for HOST1:PORT1 to HOST2:PORT2 instead, like curl (repeatable; empty HOST1 or PORT1 = any); URL, Host, SNI and the certificate name stay HOST1\'s',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--insecure-upstream', 'do not verify upstream certificates (debugging only)')
     .addOption(
       new Option('--raw-bodies <mode>', 'response bodies in sse_logs/: a redacted decoded copy, exact wire bytes (NOT redacted: secrets may reach disk), or none')
@@ -114,6 +120,7 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
     ...(o.includeHost ? { includeHosts: o.includeHost } : {}),
     ...(o.excludeHost ? { excludeHosts: o.excludeHost } : {}),
     ...(o.upstreamCa ? { upstreamCa: readFileSync(o.upstreamCa, 'utf8') } : {}),
+    ...(o.connectTo ? { connectTo: o.connectTo } : {}),
     ...(o.insecureUpstream ? { rejectUnauthorized: false } : {}),
     ...(o.rawBodies ? { rawBodies: o.rawBodies as 'exact' | 'redacted' | 'off' } : {}),
   }

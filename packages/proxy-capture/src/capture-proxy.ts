@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { isIP, type Socket } from 'node:net'
+import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { connect as tlsConnect, createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls'
+import { checkServerIdentity, connect as tlsConnect, createSecureContext, rootCertificates, TLSSocket, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls'
 import { Proxy as MitmProxy } from 'http-mitm-proxy'
 import { pino, type Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -12,6 +12,7 @@ import type { CaptureRecord, FlowEndRecord } from '@agenttap/jsonl-io'
 import { createHttp1Parser } from './http1.js'
 import { inlineChannel, threadChannel, type CaptureChannel } from './capture-channel.js'
 import type { CaptureEngineOptions, FlowInit } from './capture-engine.js'
+import { createConnectTo, type UpstreamAddress } from './connect-to.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
 import { ProxyCaptureError } from './errors.js'
 import { createFileSink, defaultLogDir } from './file-sink.js'
@@ -32,7 +33,7 @@ export const HEALTH_PATH = '/__agenttap/health'
 interface MitmWsCtx {
   clientToProxyWebSocket?: WebSocket & { upgradeReq?: IncomingMessage }
   proxyToServerWebSocket?: WebSocket
-  proxyToServerWebSocketOptions?: { url?: string; headers?: Record<string, string | string[] | undefined> }
+  proxyToServerWebSocketOptions?: { url?: string; headers?: Record<string, string | string[] | undefined>; agent?: unknown; createConnection?: () => Duplex }
   closedByServer?: boolean
 }
 
@@ -140,6 +141,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const maxReq = opts.maxRequestBodyBytes ?? 64 * 1024 * 1024
   const rawMode = opts.rawBodies ?? 'redacted'
+  // Validated here, so a bad rule fails before anything listens.
+  const route = createConnectTo(opts.connectTo)
   const hub = createRecordHub({
     ...(opts.maxBufferedRecords !== undefined ? { maxBuffered: opts.maxBufferedRecords } : {}),
     onError: (err) => log.error({ err }, 'record subscriber threw; the capture continues'),
@@ -317,6 +320,18 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     res.end(body)
   }
 
+  /**
+   * TLS options towards an upstream that a connect-to rule may have moved: the server name and
+   * the certificate check stay the request's host (`name`), whatever address the socket goes to.
+   */
+  function upstreamIdentity(name: string, addr: UpstreamAddress): Pick<ConnectionOptions, 'servername' | 'checkServerIdentity'> {
+    const out: Pick<ConnectionOptions, 'servername' | 'checkServerIdentity'> = {}
+    // SNI carries names only, never addresses (RFC 6066 §3).
+    if (isIP(name) === 0) out.servername = name
+    if (addr.redirected) out.checkServerIdentity = (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert)
+    return out
+  }
+
   function isSelf(h: string | undefined, p: number | undefined): boolean {
     if (!h) return false
     const target = hostOnly(h)
@@ -449,12 +464,13 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     }
 
     function connectUpstream(): TLSSocket {
-      const key = `${target.host}:${target.port}`
+      const addr = route(target.host, target.port)
+      const key = `${addr.host}:${addr.port}/${target.host}`
       const session = tlsSessions.get(key)
       const s = tlsConnect({
-        host: target.host,
-        port: target.port,
-        ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
+        host: addr.host,
+        port: addr.port,
+        ...upstreamIdentity(target.host, addr),
         ...(upstreamTls.secureContext ? { secureContext: upstreamTls.secureContext } : {}),
         rejectUnauthorized: upstreamTls.rejectUnauthorized,
         ALPNProtocols: ['http/1.1'],
@@ -593,14 +609,17 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const prev = headers[k]
       headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v]
     }
+    const addr = route(target.host, target.port)
+    // Without a Host header of the client's, Node would make one from the address connected to.
+    if (addr.redirected && !Object.keys(headers).some((k) => k.toLowerCase() === 'host')) headers['host'] = `${hostForUrl}${target.port !== defaultPort ? `:${target.port}` : ''}`
     const upReq = (tls ? httpsRequest : httpRequest)({
-      host: target.host,
-      port: target.port,
+      host: addr.host,
+      port: addr.port,
       method: req.method,
       path,
       headers,
       agent: tls ? httpsAgent : httpAgent,
-      ...(tls && isIP(target.host) === 0 ? { servername: target.host } : {}),
+      ...(tls ? upstreamIdentity(target.host, addr) : {}),
     })
     upReq.setNoDelay?.(true)
 
@@ -714,6 +733,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       } catch {
         hostName = ''
       }
+      redirectWebSocket(ctx, url)
       if (filter.captures(hostName)) {
         const headers = { ...(ctx.clientToProxyWebSocket?.upgradeReq?.headers ?? {}) }
         const flow = newFlow('GET', url, hostName, headers, 'ws', ctx.clientToProxyWebSocket?.upgradeReq?.socket.remoteAddress, true)
@@ -768,6 +788,38 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       const flow = wsFlows.get(rawCtx as object)
       if (flow) endFlow(flow, 'upstream_error', `WebSocket error: ${err?.message ?? 'unknown'}`)
     })
+  }
+
+  /**
+   * Applies the connect-to rules to http-mitm-proxy's upstream WebSocket: the URL (and so the
+   * Host header, SNI and certificate name) stays the client's, the socket goes where the rule
+   * says, through a TLS connection of its own (the shared agent would connect to the URL's host).
+   */
+  function redirectWebSocket(ctx: MitmWsCtx, url: string): void {
+    const o = ctx.proxyToServerWebSocketOptions
+    let u: URL
+    try {
+      u = new URL(url)
+    } catch {
+      return
+    }
+    if (!o) return
+    const secure = u.protocol === 'wss:'
+    const name = u.hostname.replace(/^\[|\]$/g, '')
+    const addr = route(name, u.port ? Number(u.port) : secure ? 443 : 80)
+    if (!addr.redirected) return
+    o.agent = undefined
+    o.createConnection = secure
+      ? () =>
+          tlsConnect({
+            host: addr.host,
+            port: addr.port,
+            ...upstreamIdentity(name, addr),
+            ...(upstreamTls.secureContext ? { secureContext: upstreamTls.secureContext } : {}),
+            rejectUnauthorized: upstreamTls.rejectUnauthorized,
+            ALPNProtocols: ['http/1.1'],
+          })
+      : () => netConnect({ host: addr.host, port: addr.port })
   }
 
   /**

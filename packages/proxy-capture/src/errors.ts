@@ -7,6 +7,7 @@ export type ProxyCaptureErrorCode =
   | 'DECODE_FAILED'
   | 'SINK_FAILED'
   | 'NOT_STARTED'
+  | 'INVALID_OPTION'
 
 /** The one error class of `@agenttap/proxy-capture`; `code` says which failure it is. */
 export class ProxyCaptureError extends Error {

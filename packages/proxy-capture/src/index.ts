@@ -5,6 +5,8 @@
 export { createCaptureProxy, DEFAULT_PORT, HEALTH_PATH } from './capture-proxy.js'
 export { createCaptureEngine } from './capture-engine.js'
 export type { CaptureEngine, CaptureEngineOptions, CaptureEngineOutput, CaptureOp, FlowInit } from './capture-engine.js'
+export { createConnectTo, parseConnectTo } from './connect-to.js'
+export type { ConnectToRule, UpstreamAddress } from './connect-to.js'
 export { createHttp1Parser, Http1ParseError } from './http1.js'
 export type { BodyFraming, Http1Handlers, Http1Head, Http1Parser, Http1ParserOptions } from './http1.js'
 export { ensureCa, createLeafMinter, defaultCaDir } from './ca.js'

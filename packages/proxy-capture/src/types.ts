@@ -1,5 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { Logger } from 'pino'
+import type { ConnectToRule } from './connect-to.js'
 
 /** Writes the raw bytes of one flow body under `sse_logs/`. */
 export interface RawWriter {
@@ -57,6 +58,16 @@ export interface CaptureProxyOptions {
   excludeHosts?: readonly string[]
   /** Extra PEM roots trusted for upstream TLS (e.g. a corporate proxy, or a test server). */
   upstreamCa?: string | readonly string[]
+  /**
+   * curl-style `--connect-to` rules (`HOST1:PORT1:HOST2:PORT2`, empty HOST1/PORT1 = any, or
+   * {@link ConnectToRule} objects): a request for HOST1:PORT1 is sent to HOST2:PORT2 instead.
+   * Everything else stays the request's own: the flow's `url` and `host` and its client/provider
+   * classification, the `Host` header, the TLS server name (SNI) towards the upstream, and the
+   * name its certificate is verified against (so the stand-in upstream needs a certificate for
+   * the real name, trusted through {@link CaptureProxyOptions.upstreamCa}). The first matching
+   * rule wins. Meant for tests and local stand-ins of an API.
+   */
+  connectTo?: readonly (string | ConnectToRule)[]
   /** Verify upstream certificates. @defaultValue true */
   rejectUnauthorized?: boolean
   /** Diagnostics. @defaultValue a silent pino logger */
