@@ -1,8 +1,8 @@
 import { TextDecoder } from 'node:util'
 import * as zlib from 'node:zlib'
-import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
+import { SCHEMA_VERSION, type CaptureRecord, type ClientFrameRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
 import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
-import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
+import { createSseFramer, createStreamNormalizer, type AgentEvent, type SseFramer, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
 import type { CaptureRedactor, RawWriter } from './types.js'
 
@@ -83,12 +83,26 @@ interface Flow {
   captured: boolean
   flowWritten: boolean
   sessionId: string
+  /** Client and provider as session-extractor classified the request (for the stream normalizer). */
+  client?: string
+  provider?: string
   ended: boolean
   status?: number
   ttfb?: number
   bytes: number
+  /** `sse` records so far (server events / frames): the flow_end's `events`. */
   events: number
+  /** Next `seq`: shared by the server's `sse` records and the client's `client_frame` records. */
+  nextSeq: number
   sawErrorEvent: boolean
+  /**
+   * The provider's terminal event of the latest response was captured (stream-normalizer's
+   * `message_end` without `incomplete`, and no `message_start` since): a socket that closes
+   * after it does not make the flow aborted.
+   */
+  terminal: boolean
+  /** Reads the server's events as the provider meant them (terminal and error events). */
+  normalizer?: StreamNormalizer
   errors: string[]
   raw?: RawWriter
   decoder?: BodyDecoder
@@ -109,6 +123,8 @@ interface Flow {
   redactedRaw?: { writer: RawWriter; redactor?: StreamRedactor; decoder?: TextDecoder }
   /** WebSocket frames the client sent after the first one (redacted, one JSON line each). */
   wsClientLog?: RawWriter
+  /** The error of a socket that closed after the terminal event (kept on the flow_end, not as its error). */
+  closedAfterTerminal?: string
 }
 
 let isoMs = 0
@@ -214,6 +230,8 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       out.log('warn', { err: (err as Error).message, flow_id: flow.id }, 'session extraction failed; using the flow id as session')
     }
     flow.sessionId = info?.sessionId ?? `flow-${flow.id}`
+    if (info?.client !== undefined) flow.client = info.client
+    if (info?.provider !== undefined) flow.provider = info.provider
     const record: FlowRecord = {
       v: SCHEMA_VERSION,
       type: 'flow',
@@ -251,7 +269,29 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
 
   /** The next `sse` record of a flow (an SSE event or a WebSocket text frame). */
   function sseRecord(flow: Flow, data: string, transport: 'sse' | 'ws'): SseRecord {
-    return { v: SCHEMA_VERSION, type: 'sse', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.events++, t_ms: elapsed(flow, flow.tNow), data, transport }
+    flow.events++
+    return { v: SCHEMA_VERSION, type: 'sse', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.nextSeq++, t_ms: elapsed(flow, flow.tNow), data, transport }
+  }
+
+  /**
+   * The server's events, as stream-normalizer reads them (before redaction, in memory only):
+   * whether the latest response reached its terminal event, and whether the provider reported
+   * an error. The proxy decodes no provider JSON of its own.
+   */
+  function observe(flow: Flow, rec: SseRecord): void {
+    if (!flow.normalizer) {
+      flow.normalizer = createStreamNormalizer({
+        flow_id: flow.id,
+        flow: { url: flow.url, host: flow.host, ...(flow.provider !== undefined ? { provider: flow.provider } : {}), ...(flow.client !== undefined ? { client: flow.client } : {}) },
+        onEvent: (e: AgentEvent) => {
+          if (e.type === 'message_start') flow.terminal = false
+          else if (e.type === 'message_end') flow.terminal = e.incomplete !== true
+          else if (e.type === 'error') flow.sawErrorEvent = true
+        },
+        ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+      })
+    }
+    flow.normalizer.feedRecord(rec.event !== undefined ? { seq: rec.seq, event: rec.event, data: rec.data, transport: rec.transport ?? 'sse' } : { seq: rec.seq, data: rec.data, transport: rec.transport ?? 'sse' })
   }
 
   /** One SSE event as framed from the wire (stream-normalizer's framer). */
@@ -263,7 +303,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       rec['truncated'] = true
       flow.truncatedEvent = true
     }
-    if (event === 'error' || event === 'response.failed' || /^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(data)) flow.sawErrorEvent = true
+    observe(flow, rec)
     emitSse(flow, rec)
   }
 
@@ -321,7 +361,9 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       ended: false,
       bytes: 0,
       events: 0,
+      nextSeq: 0,
       sawErrorEvent: false,
+      terminal: false,
       errors: [],
       bodyLen: 0,
       bodyOverCap: false,
@@ -392,27 +434,55 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     if (fromServer) {
       if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 })
       const rec = sseRecord(flow, text, 'ws')
-      if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
+      observe(flow, rec)
       emitSse(flow, rec)
       return
     }
-    // The first client frame (Codex: response.create) is the request body: session id,
-    // prompt_cache_key, model. Later frames go to the flow's client-frame log.
-    if (!flow.flowWritten) {
-      writeFlowRecord(flow, { status: 101 }, buf)
-      return
-    }
-    if (!flow.wsClientLog) {
-      const raw = out.raw(`${flow.id}.ws-client.jsonl`)
-      if (raw) flow.wsClientLog = raw
-    }
-    let line: string
+    // The first client frame (Codex: response.create) is also the request body: session id,
+    // prompt_cache_key, model. Later frames also go to the flow's client-frame log (kept for
+    // readers of the `client_frames` ref).
+    const first = !flow.flowWritten
+    if (first) writeFlowRecord(flow, { status: 101 }, buf)
+    let json: string | undefined
+    let redacted: string
     try {
-      line = JSON.stringify(redactor.json(JSON.parse(text)))
+      json = JSON.stringify(redactor.json(JSON.parse(text)))
+      redacted = json
     } catch {
-      line = JSON.stringify(redactor.text(text))
+      redacted = redactor.text(text)
     }
-    flow.wsClientLog?.write(`${line}\n`)
+    if (!first) {
+      if (!flow.wsClientLog) {
+        const raw = out.raw(`${flow.id}.ws-client.jsonl`)
+        if (raw) flow.wsClientLog = raw
+      }
+      flow.wsClientLog?.write(`${json ?? JSON.stringify(redacted)}\n`)
+    }
+    clientFrame(flow, redacted)
+  }
+
+  /**
+   * A `client_frame` record: the frame's redacted text, numbered in the flow's `seq` with the
+   * server's frames. The server's records still held by the SSE redactor go first, so the file
+   * keeps `seq` order (a client frame is a turn boundary: nothing secret spans it).
+   */
+  function clientFrame(flow: Flow, data: string): void {
+    flow.sseRedactor?.end()
+    const rec: ClientFrameRecord = { v: SCHEMA_VERSION, type: 'client_frame', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.nextSeq++, t_ms: elapsed(flow, flow.tNow), data, transport: 'ws' }
+    const bytes = Buffer.byteLength(data)
+    if (bytes > maxInline) {
+      // Like a large request body: the record points at the frame's own body.
+      const raw = out.raw(`${flow.id}.client-frame-${rec.seq}.json`)
+      if (raw) {
+        raw.write(data)
+        raw.end()
+        if (raw.ref) {
+          rec.data = ''
+          rec['data_ref'] = { $ref: raw.ref, bytes }
+        }
+      }
+    }
+    out.emit(rec)
   }
 
   /** Ends a flow exactly once; writes its flow_end after the decoder drained. */
@@ -423,7 +493,6 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     // `!= null`: ops that crossed to the capture thread as JSON carry null for undefined.
     if (captured != null && flow.status === undefined) flow.captured = captured
     if (reqTruncated) flow.reqTruncated = true
-    if (error) flow.errors.unshift(error)
     const duration = elapsed(flow, t)
     const done = (async () => {
       if (flow.captured && !flow.flowWritten) writeFlowRecord(flow)
@@ -440,7 +509,13 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       }
       if (!flow.captured) return
       let finalOutcome = outcome
-      if (outcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
+      // The response was over (its terminal event is in the records) when the socket went:
+      // Codex closes as soon as it reads response.completed, before the last body bytes.
+      if ((outcome === 'aborted' || outcome === 'upstream_error') && flow.terminal) {
+        finalOutcome = 'completed'
+        if (error) flow.closedAfterTerminal = `${outcome}: ${error}`
+      } else if (error) flow.errors.unshift(error)
+      if (finalOutcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
       const rec: FlowEndRecord = {
         v: SCHEMA_VERSION,
         type: 'flow_end',
@@ -461,6 +536,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
       if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
       if (flow.truncatedEvent) rec['truncated'] = true
+      if (flow.closedAfterTerminal !== undefined) rec['closed_after_terminal'] = flow.closedAfterTerminal
       if (flow.transport !== 'sse' && flow.bodyChunks) {
         if (flow.bodyOverCap) {
           if (rawRef) rec['body'] = { $ref: rawRef, bytes: flow.bytes }

@@ -228,7 +228,8 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           if (dir) flowClient.set(record.flow_id, dir)
           break
         }
-        case 'sse': {
+        case 'sse':
+        case 'client_frame': {
           // Serialized once for both files.
           const line = JSON.stringify(record)
           enqueue(lines, line)

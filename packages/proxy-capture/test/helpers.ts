@@ -108,11 +108,18 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
   const routes: Record<string, Route> = {
     '/v1/messages': (req, res, _id, write, end) => {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'request-id': 'req_test' })
-      void streamEvents(fixtures['anthropic']!.events, write, Number(new URL(req.url!, 'https://x').searchParams.get('split') ?? 0)).then(end)
+      const q = new URL(req.url!, 'https://x').searchParams
+      // upto=N: only the first N events, then the response stays open.
+      const upto = q.get('upto')
+      const events = fixtures['anthropic']!.events
+      void streamEvents(upto === null ? events : events.slice(0, Number(upto)), write, Number(q.get('split') ?? 0)).then(upto === null ? end : () => undefined)
     },
     '/v1/responses': (req, res, _id, write, end) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
-      void streamEvents(fixtures['openai']!.events, write, Number(new URL(req.url!, 'https://x').searchParams.get('split') ?? 0)).then(end)
+      const q = new URL(req.url!, 'https://x').searchParams
+      // hang=1: every event, the terminal one included, then the response stays open (the
+      // client is the one to close, as Codex does once it read response.completed).
+      void streamEvents(fixtures['openai']!.events, write, Number(q.get('split') ?? 0)).then(q.get('hang') ? () => undefined : end)
     },
     '/drip': (_req, res, id, write, end) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })

@@ -474,7 +474,8 @@ describe('capture proxy over real TLS', () => {
     const ends = readJsonlFile(join(dir, 'sse_flow_ends.jsonl'))
     const lines = readJsonlFile(join(dir, 'sse_lines.jsonl'))
     expect(flows.length).toBe(records.filter((r) => r.type === 'flow').length)
-    expect(lines.length).toBe(records.filter((r) => r.type === 'sse').length)
+    // sse_lines holds the server's events and (WebSocket flows) the client's frames.
+    expect(lines.length).toBe(records.filter((r) => r.type === 'sse' || r.type === 'client_frame').length)
     // Every flow has exactly one flow_end.
     const endCount = new Map<unknown, number>()
     for (const e of ends) endCount.set(e['flow_id'], (endCount.get(e['flow_id']) ?? 0) + 1)
