@@ -1,9 +1,9 @@
 import { TextDecoder } from 'node:util'
-import * as zlib from 'node:zlib'
 import { SCHEMA_VERSION, type CaptureRecord, type ClientFrameRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
-import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
+import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type Redactor, type RedactorOptions, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
 import { createSseFramer, createStreamNormalizer, type AgentEvent, type SseFramer, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
+import { parseRequestBody } from './request-body.js'
 import type { CaptureRedactor, RawWriter } from './types.js'
 
 /**
@@ -26,6 +26,8 @@ export type CaptureOp =
   | [op: 'note', id: string, message: string]
   /** The flow is over; `captured` overrides the verdict when no response head came. */
   | [op: 'end', id: string, t: number, outcome: FlowEndRecord['outcome'], error: string | undefined, captured: boolean | undefined, reqTruncated: boolean]
+  /** A record the proxy did not capture (a sink's `sink_gap` notice): written as it is, in order with the others. */
+  | [op: 'record', record: CaptureRecord]
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -58,6 +60,9 @@ export interface CaptureEngineOptions {
   maxInlineBodyBytes?: number
   maxEventBytes?: number
   rawBodies?: 'exact' | 'redacted' | 'off'
+  /** Options of session-extractor's `createRedactor` (plain data: they cross to the capture thread). */
+  redaction?: RedactorOptions
+  /** A redactor object instead (in-process use of the engine only: functions cannot cross threads). */
   redactor?: CaptureRedactor
 }
 
@@ -157,36 +162,6 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 }
 
-/** Parses a request body for the capture: decompressed, JSON when it is JSON, else text. */
-function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType: string | undefined): { body?: unknown; note?: string } {
-  if (buf.length === 0) return {}
-  let plain = buf
-  const enc = (encoding ?? '').trim().toLowerCase()
-  try {
-    if (enc === 'gzip' || enc === 'x-gzip') plain = zlib.gunzipSync(buf, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
-    else if (enc === 'br') plain = zlib.brotliDecompressSync(buf)
-    else if (enc === 'deflate') plain = zlib.inflateSync(buf)
-    else if (enc === 'zstd') {
-      const z = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync
-      if (!z) return { note: 'encoding_unsupported:zstd' }
-      plain = z(buf)
-    } else if (enc !== '' && enc !== 'identity') return { note: `encoding_unsupported:${enc}` }
-  } catch (err) {
-    return { note: `decode_failed:${(err as Error).message}` }
-  }
-  const text = plain.toString('utf8')
-  const looksJson = /json/i.test(contentType ?? '') || /^\s*[[{]/.test(text)
-  if (looksJson) {
-    try {
-      return { body: JSON.parse(text) as unknown }
-    } catch {
-      return { body: text, note: 'request body is not valid JSON; kept as text' }
-    }
-  }
-  if (text.includes('\uFFFD') && /[\0-\x08\x0e-\x1f]/.test(text)) return { note: `binary request body (${buf.length} bytes) not inlined` }
-  return { body: text }
-}
-
 /**
  * Creates the capture engine: session extraction, redaction (session-extractor), SSE framing
  * (stream-normalizer), content decoding and the canonical records, from the ops the proxy's
@@ -200,7 +175,10 @@ function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType
 export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngineOutput): CaptureEngine {
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const rawMode = opts.rawBodies ?? 'redacted'
-  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
+  // One redactor for everything the flow writes (request, records, bodies): keyed markers match across them.
+  const builtIn: Redactor | undefined = opts.redactor ? undefined : createRedactor(opts.redaction ?? {})
+  const redactor: CaptureRedactor = opts.redactor ?? (builtIn as CaptureRedactor)
+  const streamRedactor = (opts.redactor ?? builtIn) as Redactor
   const flows = new Map<string, Flow>()
   const pendingEnds = new Set<Promise<void>>()
   const stats = { capturedFlows: 0, events: 0 }
@@ -316,7 +294,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
           out.emit(r)
           if (flow.redactedRaw && r.transport !== 'ws') flow.redactedRaw.writer.write(sseText(r))
         },
-        ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
+        redactor: streamRedactor,
         onError: (err) => out.log('debug', { err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
       })
     }
@@ -397,7 +375,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     } else if (rawMode === 'redacted') {
       const writer = out.raw(`${flow.id}.response.redacted.txt`)
       // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
-      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
+      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor({ redactor: streamRedactor }), decoder: new TextDecoder() }
     }
     const enc = headerValue(headers['content-encoding'])
     const decoder = createBodyDecoder(
@@ -568,6 +546,10 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       for (const op of ops) {
         if (op[0] === 'open') {
           open(op[1], op[2])
+          continue
+        }
+        if (op[0] === 'record') {
+          out.emit(op[1])
           continue
         }
         const flow = flows.get(op[1])
