@@ -203,4 +203,13 @@ describe('agenttap-proxy CLI', () => {
     const code = await main(['start', '--host', '0.0.0.0', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-x')])
     expect(code).toBe(2)
   })
+
+  it('refuses a host name that only looks like loopback (127.evil.example) as a usage error', async () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const code = await main(['start', '--host', '127.evil.example', '--port', '0', '--quiet', '--no-monitor', '--no-web', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-evil')])
+    const said = err.mock.calls.map((c) => String(c[0])).join('')
+    err.mockRestore()
+    expect(code).toBe(2)
+    expect(said).toMatch(/refusing to listen on 127\.evil\.example/)
+  })
 })

@@ -103,9 +103,10 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
   const gapLines = new Map<string, { file: string; gap: Gap }>()
   const wopts = { fsync: opts.fsync ?? 'never', mkdir: true, sync: opts.syncWrites ?? false } as const
 
-  function lost(name: string, lines: readonly string[], err: JsonlError): void {
+  function lost(name: string, appended: readonly string[], err: JsonlError): void {
     let n = 0
-    for (const line of lines) {
+    // Each append carries a batch of records joined by newlines (JSON escapes newlines inside them).
+    for (const line of appended.flatMap((a) => a.split('\n'))) {
       const own = gapLines.get(line)
       if (own) {
         // Our own sink_gap did not make it either: its count waits for the next try.
