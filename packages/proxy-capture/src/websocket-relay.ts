@@ -1,4 +1,4 @@
-import { connect as netConnect } from 'node:net'
+import { connect as netConnect, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import type { WebSocket } from 'ws'
@@ -48,25 +48,34 @@ export function installWebSocketRelay(ctx: RelayContext, m: AgenttapMitm, filter
    * connection of its own (the shared agent would connect to the URL's host); names resolving
    * to the proxy itself are refused.
    */
-  function routeUpstream(wctx: MitmWsCtx, url: URL): Error | undefined {
+  function routeUpstream(wctx: MitmWsCtx, url: URL): void {
     const o = wctx.proxyToServerWebSocketOptions
-    if (!o) return undefined
+    if (!o) return
     const secure = url.protocol === 'wss:'
     const name = url.hostname.replace(/^\[|\]$/g, '')
     const target = { host: name, port: url.port ? Number(url.port) : secure ? 443 : 80 }
     const refused = ctx.upstream.refusal(target)
-    if (refused) return refused
+    if (refused) {
+      // The upstream WebSocket still exists (http-mitm-proxy's close handling needs one) but its
+      // connection fails at once: the flow ends upstream_error with the reason, the client is closed.
+      o.agent = undefined
+      o.createConnection = () => {
+        const s = new Socket()
+        process.nextTick(() => s.destroy(refused))
+        return s
+      }
+      return
+    }
     const addr = ctx.upstream.route(target)
     const lookup = ctx.upstream.guard.lookupFor(addr.port)
     if (!addr.redirected) {
       o.lookup = lookup
-      return undefined
+      return
     }
     o.agent = undefined
     o.createConnection = secure
       ? () => tlsConnect({ host: addr.host, port: addr.port, ...ctx.upstream.tlsOptions(name, addr), lookup })
       : () => netConnect({ host: addr.host, port: addr.port, lookup })
-    return undefined
   }
 
   m.onWebSocketConnection((rawCtx, cb) => {
@@ -79,7 +88,7 @@ export function installWebSocketRelay(ctx: RelayContext, m: AgenttapMitm, filter
       parsed = undefined
     }
     const hostName = parsed?.hostname.replace(/^\[|\]$/g, '') ?? ''
-    const refused = parsed ? routeUpstream(wctx, parsed) : undefined
+    if (parsed) routeUpstream(wctx, parsed)
     if (filter.captures(hostName)) {
       const headers = { ...(wctx.clientToProxyWebSocket?.upgradeReq?.headers ?? {}) }
       const flow = feed.open('GET', url, hostName, headers, 'ws', wctx.clientToProxyWebSocket?.upgradeReq?.socket.remoteAddress, true)
@@ -89,14 +98,6 @@ export function installWebSocketRelay(ctx: RelayContext, m: AgenttapMitm, filter
         wctx.clientToProxyWebSocket?.terminate()
         wctx.proxyToServerWebSocket?.terminate()
       }
-    }
-    if (refused) {
-      const flow = wsFlows.get(rawCtx as object)
-      if (flow) feed.end(flow, 'upstream_error', refused.message)
-      ctx.log.warn({ err: refused.message, url }, 'WebSocket refused')
-      // 1008 policy violation: the reason tells the client why.
-      wctx.clientToProxyWebSocket?.close(1008, 'agenttap: forwarding loop refused')
-      return
     }
     cb()
   })

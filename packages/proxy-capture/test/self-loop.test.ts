@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createCaptureProxy, type CaptureProxy } from '../src/index.js'
 import { freePort } from '../../../test-support/redis.js'
@@ -74,6 +75,22 @@ describe('forwarding to itself', () => {
     expect(proxy.stats().flows - before).toBe(1)
     await proxy.flush()
     const flow = records.filter((x) => x.type === 'flow').at(-1)
+    expect(records.find((x) => x.type === 'flow_end' && x.flow_id === flow?.flow_id)).toMatchObject({ outcome: 'upstream_error', error: expect.stringMatching(/own address/) })
+  })
+
+  it.each(['0.0.0.0', 'localhost'])('a WebSocket to %s:<proxy port> is refused, not looped', async (spelling) => {
+    const before = proxy.stats().flows
+    const ws = new WebSocket(`wss://${spelling}:${proxy.port}/ws`, { agent })
+    // The client's side may open (the proxy answers the upgrade first); then it is closed.
+    await new Promise<void>((resolve) => {
+      ws.on('close', () => resolve())
+      ws.on('error', () => resolve())
+    })
+    ws.terminate()
+    await proxy.flush()
+    expect(proxy.stats().flows - before).toBe(1)
+    const flow = records.filter((x) => x.type === 'flow').at(-1)
+    expect(flow).toMatchObject({ transport: 'ws', host: spelling })
     expect(records.find((x) => x.type === 'flow_end' && x.flow_id === flow?.flow_id)).toMatchObject({ outcome: 'upstream_error', error: expect.stringMatching(/own address/) })
   })
 
