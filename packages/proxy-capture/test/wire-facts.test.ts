@@ -72,8 +72,8 @@ describe('WebSocket client frames', () => {
     ]
     const got = await wsConversation(t, frames, (ws) => ws.close(1000))
     expect(got).toHaveLength(6)
-    await proxy.flush()
-    const flow = flowOf(t)
+    // The client's close completes before the proxy's side hears of it: wait for the flow_end.
+    const flow = await waitForEnd(t)
     const lines = onDisk('sse_lines.jsonl', flow.flow_id)
     expect(lines.map((l) => [l['type'], l['seq']])).toEqual([
       ['client_frame', 0],
