@@ -219,16 +219,18 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   function decideKey(m: RegExpExecArray, s: string): Decision {
     const match = m[0]
     if (m[1] !== undefined) {
-      if (!boundary(s, m.index, true)) return undefined
       const prefix = m[1]
+      // Declined (inside a word, or not random enough): its run may still hold a key of its own
+      // (`xsk-…sk-ant-…`), so it is rescanned from after the prefix.
+      if (!boundary(s, m.index, true)) return prefix.length
       const rest = m[2] ?? ''
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
       const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' || prefix === 'sess-' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
-      return ok ? whole(match, `${prefix}${marker(match)}`) : undefined
+      return ok ? whole(match, `${prefix}${marker(match)}`) : prefix.length
     }
     if (m[3] !== undefined) return boundary(s, m.index, false) ? whole(match, marker(match)) : undefined
     if (m[4] !== undefined) return whole(match, marker(match))
-    if (m[7] !== undefined) return boundary(s, m.index, true) ? whole(match, `${m[7]}${marker(match)}`) : undefined
+    if (m[7] !== undefined) return boundary(s, m.index, true) ? whole(match, `${m[7]}${marker(match)}`) : m[7].length
     if (m[5] !== undefined) {
       const cred = m[6] ?? ''
       const head = match.length - cred.length
@@ -543,7 +545,21 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return text(u)
   }
 
-  return { headers, json, text, url, findSecrets }
+  const r: Redactor = { headers, json, text, url, findSecrets }
+  if (extras.length === 0) wordBounded.add(r)
+  return r
+}
+
+/** Redactors whose secrets never contain whitespace (all built-in patterns but private key blocks). */
+const wordBounded = new WeakSet<Redactor>()
+
+/**
+ * Whether no secret `r` finds spans whitespace, private key blocks aside: true for
+ * {@link createRedactor} without `extraPatterns` (a streaming redactor may then cut right
+ * next to any whitespace). @internal
+ */
+export function isWordBounded(r: Redactor): boolean {
+  return wordBounded.has(r)
 }
 
 const defaultRedactor = createRedactor()
