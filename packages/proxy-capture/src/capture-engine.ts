@@ -1,7 +1,7 @@
 import { TextDecoder } from 'node:util'
 import * as zlib from 'node:zlib'
 import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
-import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
+import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type Redactor, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
 import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
 import type { CaptureRedactor, RawWriter } from './types.js'
@@ -59,6 +59,11 @@ export interface CaptureEngineOptions {
   maxEventBytes?: number
   rawBodies?: 'exact' | 'redacted' | 'off'
   redactor?: CaptureRedactor
+  /**
+   * HMAC key of the redaction markers (session-extractor's `hashKey`), when no `redactor` is
+   * given. The proxy passes its per-install key (see `ensureRedactionKey`).
+   */
+  redactionKey?: string
 }
 
 /** The capture side of the proxy: turns {@link CaptureOp}s into canonical records. */
@@ -184,7 +189,9 @@ function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType
 export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngineOutput): CaptureEngine {
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const rawMode = opts.rawBodies ?? 'redacted'
-  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
+  // One redactor for everything the flow writes (its memo of clean strings is shared), keyed so
+  // markers reveal nothing outside this install.
+  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor(opts.redactionKey ? { hashKey: opts.redactionKey } : {}) as CaptureRedactor)
   const flows = new Map<string, Flow>()
   const pendingEnds = new Set<Promise<void>>()
   const stats = { capturedFlows: 0, events: 0 }
@@ -276,7 +283,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
           out.emit(r)
           if (flow.redactedRaw && r.transport !== 'ws') flow.redactedRaw.writer.write(sseText(r))
         },
-        ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
+        redactor: redactor as Redactor,
         onError: (err) => out.log('debug', { err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
       })
     }
@@ -355,7 +362,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     } else if (rawMode === 'redacted') {
       const writer = out.raw(`${flow.id}.response.redacted.txt`)
       // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
-      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
+      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor({ redactor: redactor as Redactor }), decoder: new TextDecoder() }
     }
     const enc = headerValue(headers['content-encoding'])
     const decoder = createBodyDecoder(

@@ -13,6 +13,7 @@ import { createHttp1Parser } from './http1.js'
 import { inlineChannel, threadChannel, type CaptureChannel } from './capture-channel.js'
 import type { CaptureEngineOptions, FlowInit } from './capture-engine.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
+import { ensureRedactionKey } from './redaction-key.js'
 import { ProxyCaptureError } from './errors.js'
 import { createFileSink, defaultLogDir } from './file-sink.js'
 import { createHostFilter, hostOnly } from './host-filter.js'
@@ -802,7 +803,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
       maxInlineBodyBytes: maxInline,
       rawBodies: rawMode,
       ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
-      ...(opts.redactor ? { redactor: opts.redactor } : {}),
+      ...(opts.redactor ? { redactor: opts.redactor } : { redactionKey: opts.redactionKey ?? ensureRedactionKey(opts.caDir ?? defaultCaDir()).key }),
     }
     const out = {
       emit: (r: CaptureRecord) => hub.emit(r),

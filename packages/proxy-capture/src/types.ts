@@ -86,8 +86,15 @@ export interface CaptureProxyOptions {
    * @defaultValue `true`
    */
   captureThread?: boolean
-  /** Redaction; defaults to session-extractor's default redactor. */
+  /** Redaction; defaults to session-extractor's redactor keyed with `redactionKey`. */
   redactor?: CaptureRedactor
+  /**
+   * HMAC key of the redaction markers: the same secret gets the same marker in every capture
+   * keyed with it, and a capture alone gives nothing to test password guesses against.
+   * @defaultValue the per-install key beside the CA, `<caDir>/keys/redaction.key` (created on
+   * first use, mode 0600; see `ensureRedactionKey`)
+   */
+  redactionKey?: string
   /** Records buffered per {@link CaptureProxy.records} iterator before old ones are dropped. @defaultValue 10000 */
   maxBufferedRecords?: number
 }
