@@ -30,8 +30,8 @@ const ASSIGN_KEYWORDS = [
 export const PEM_BEGIN_SOURCE = String.raw`-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----`
 /** A line break in the text, or a JSON-escaped one (`\n` in a raw JSON body). */
 const LB = String.raw`(?:\r?\n|\\r\\n|\\n)`
-/** What may follow a base64 line: a line break, an escaped one, a closing quote or the end of the text. */
-const LINE_END = String.raw`(?=\r?\n|\\[rn]|["'\x60]|$)`
+/** A base64 line ends where base64 characters end (a line break, a quote, a space, punctuation). */
+const LINE_END = String.raw`(?![A-Za-z0-9+/=])`
 /**
  * The body of a private key cut short (`head -n 4 id_ed25519`): armor headers (`Proc-Type: …`),
  * then base64 lines, the first at least 16 chars (so a BEGIN line quoted in code is not a key).

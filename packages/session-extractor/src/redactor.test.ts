@@ -63,6 +63,18 @@ describe('redactText', () => {
     expect(redactText(`origin\thttps://${hex}@github.com/acme/app.git (fetch)`)).toBe(`origin\thttps://${h(hex)}@github.com/acme/app.git (fetch)`)
   })
 
+  it('redacts a token followed by prose punctuation, and a cut-short key whose last line is followed by text (red-team finds)', () => {
+    const tok = 'Y7vFJuF0qOb4lDJcIqvjOyqYxo2ly8M3pRXZkXiInh'
+    expect(redactText(`export GITHUB_TOKEN=${tok}: then run it`)).toBe(`export GITHUB_TOKEN=${h(tok)}: then run it`)
+    expect(redactText(`client_secret: ${tok}. Done`)).toBe(`client_secret: ${h(tok)}. Done`)
+    const b64 = 'LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBMnZR=='
+    expect(redactText(`client-key-data: ${b64}: next`)).toBe(`client-key-data: ${h(b64)}: next`)
+    const head = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQQGi71l7MQAQ5aE3epMdxn0+qxsUS\nz6Dbo7WSyquKcuo7b/w5SNHrSLpE0biwDwufZAdnFsiikk2rChQ3agSt+SDD4jW1N4UX'
+    expect(redactText(`key: ${head} (that is all)`)).toBe(`key: ${h(head)} (that is all)`)
+    // A password keeps its trailing symbols: they are part of it.
+    expect(redactText('DB_PASS=Tr0ub4dor!')).toBe(`DB_PASS=${h('Tr0ub4dor!')}`)
+  })
+
   it('keeps what only looks like those secrets (no new false positives)', () => {
     const untouched = [
       'commit 0123456789abcdef0123456789abcdef01234567\nAuthor: A <a@b.c>\n    fix: 3f2504e0-4f89-11d3-9a0c-0305e82c3301',

@@ -25,6 +25,7 @@ const DOTTED_IDENT_RE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/
 const IDENT_RE = /^[A-Za-z_-]+$/
 const FORMAT_PLACEHOLDER_RE = /^%(?:[sdrif]|\()/
 const TOKEN_VALUE_RE = /^[A-Za-z0-9._~+/=-]+$/
+const TRAILING_PUNCT_RE = /[.:!?]+$/
 const PLACEHOLDER_VALUES = new Set(['null', 'none', 'true', 'false', 'undefined', 'string', 'required', 'optional', 'redacted', 'xxx', 'your_api_key', 'changeme'])
 /** Keywords whose value is a password (any shape but a word or an expression), not a generated token. */
 const PASSWORD_KEYWORDS = new Set(['password', 'passwd', 'secret', '_pass', '-pass', '_pwd', '-pwd'])
@@ -264,11 +265,15 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       if (isRedacted(value)) return head
       let ok: boolean
       if (PASSWORD_KEYWORDS.has(k)) ok = looksLikePassword(value)
-      // `auth` alone is a common word in code (`auth: true`): only base64 of `user:pass` counts.
-      else if (k === 'auth') ok = isBasicCredential(value)
-      // Token-like keywords take token-like values only: `Token:return!0` in minified code is not
-      // one. A quoted value is data, not code: any generated-looking string (`'x9(k&2…'`).
-      else ok = (quoted || TOKEN_VALUE_RE.test(value)) && looksRandom(value, 8)
+      else {
+        // Prose punctuation after an unquoted token is not part of it (`GITHUB_TOKEN=ab12…: then`).
+        const token = quoted ? value : value.replace(TRAILING_PUNCT_RE, '')
+        // `auth` alone is a common word in code (`auth: true`): only base64 of `user:pass` counts.
+        // Token-like keywords take token-like values only: `Token:return!0` in minified code is not
+        // one. A quoted value is data, not code: any generated-looking string (`'x9(k&2…'`).
+        const secret = k === 'auth' ? isBasicCredential(token) : (quoted || TOKEN_VALUE_RE.test(token)) && looksRandom(token, 8)
+        return secret ? { from: head, to: head + token.length, rep: markKey(token) } : head
+      }
       return ok ? tail(match, value) : head
     }
     return undefined
