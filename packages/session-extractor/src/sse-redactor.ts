@@ -443,7 +443,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
         const len = ch.len + leaf.text.length
         // A piece without whitespace that only extends the run the held text ends in cannot
         // make a cut possible: hold it without rescanning (O(n) for a long run in small pieces).
-        const skip = (ch.endsInRun && len <= maxPending && !WS_RE.test(leaf.text)) || len <= holdback || (ch.keyWait && len < KEY_WAIT_CHARS && !leaf.text.includes('-'))
+        const skip = len <= maxPending && ((ch.endsInRun && !WS_RE.test(leaf.text)) || len <= holdback || (ch.keyWait && len < KEY_WAIT_CHARS && !leaf.text.includes('-')))
         ch.len = len
         ch.endsInRun = !isWs(leaf.text.charCodeAt(leaf.text.length - 1))
         if (!skip) touched.add(ch)

@@ -170,6 +170,34 @@ describe('SSE redactor, issue 16 item 1', () => {
     }
   })
 
+  it('holds a private key block until its END line, but never past maxPending, and a cut-short key only for its 16 KiB window', () => {
+    const r = rng(12)
+    const head4 = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDxW8E6p2mRkYJ3Wlk1V0ZbqzX9HcG8b9dN6vP0aJ+RbAAAAJi3T1xlt09c\nZQAAAAtzc2gtZWQyNTUxOQAAACDxW8E6p2mRkYJ3Wlk1V0ZbqzX9HcG8b9dN6vP0aJ+RbA\n'
+    const after = prose(r, 3000)
+    const pieces = [' the first lines:\n', ...chunks(head4, 8), '\nThat is all.', ...after]
+    // Default caps: held while an END line may still come (16 KiB of text), then released, redacted.
+    const res = run(anthropic(pieces))
+    expectJoinedRedacted(res, pieces, ['Wlk1V0ZbqzX9HcG8b9', 'JYkJ3Wlk1V0Zbq'])
+    const firstAfterKey = pieces.indexOf('\nThat is all.') + 2
+    const lastRecord = pieces.length + 1
+    const keyRecord = pieces.indexOf(' the first lines:\n') + 3
+    expect(res.releasedAfter[keyRecord]).toBeLessThan(lastRecord)
+    expect(res.releasedAfter[firstAfterKey]).toBeGreaterThan(firstAfterKey + 100)
+    // A smaller maxPending caps the hold: what is released is still redacted as far as it goes.
+    const out: Rec[] = []
+    const errors: string[] = []
+    let maxHeld = 0
+    const red = createSseRedactor<Rec>({ maxPending: 2000, onRecord: (x) => out.push(x), onError: (e) => errors.push(e.code) })
+    for (const rec of anthropic(pieces)) {
+      red.feed(rec)
+      maxHeld = Math.max(maxHeld, red.held)
+    }
+    red.end()
+    expect(errors).toContain('PENDING_LIMIT')
+    expect(maxHeld).toBeLessThan(2000 / 4)
+    expect(out.map((x) => x.data).join('')).not.toContain('Wlk1V0ZbqzX9HcG8b9')
+  })
+
   it('redacts the SSE id and event fields', () => {
     const out: Rec[] = []
     const red = createSseRedactor<Rec>({ onRecord: (x) => out.push(x) })
