@@ -12,6 +12,7 @@ import {
   defaultLogDir,
   DEFAULT_PORT,
   ensureCa,
+  ensureRedactionKey,
   exportLines,
   HEALTH_PATH,
   ProxyCaptureError,
@@ -191,6 +192,8 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
 
 async function cmdCa(o: { caDir?: string; path?: boolean; bundlePath?: boolean; pem?: boolean }): Promise<number> {
   const ca = ensureCa(o.caDir ?? defaultCaDir())
+  // The proxy keys redaction markers with it; made here too so `ca` shows everything the CA dir holds.
+  const redaction = ensureRedactionKey(ca.dir)
   if (o.path) process.stdout.write(`${ca.certPath}\n`)
   else if (o.bundlePath) process.stdout.write(`${ca.bundlePath}\n`)
   else if (o.pem) process.stdout.write(ca.certPem.endsWith('\n') ? ca.certPem : `${ca.certPem}\n`)
@@ -201,7 +204,8 @@ async function cmdCa(o: { caDir?: string; path?: boolean; bundlePath?: boolean; 
         `bundle (system roots + agenttap CA): ${ca.bundlePath}\n` +
         `Claude Code / Node: export NODE_EXTRA_CA_CERTS=${ca.certPath}\n` +
         `Codex / OpenSSL:    export SSL_CERT_FILE=${ca.bundlePath} CODEX_CA_CERTIFICATE=${ca.bundlePath}\n` +
-        `The private key (${ca.keyPath}) never leaves this machine; delete ${ca.dir} to rotate.\n`,
+        `redaction key (keys the [REDACTED:…] markers of captures): ${redaction.path}\n` +
+        `The private keys (${ca.keyPath}, ${redaction.path}) never leave this machine; delete ${ca.dir} to rotate (new markers will not match older captures).\n`,
     )
   }
   return EXIT.OK

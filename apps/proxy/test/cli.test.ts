@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHmac } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -82,6 +83,16 @@ describe('agenttap-proxy CLI', () => {
     expect(existsSync(out.text().trim())).toBe(true)
   })
 
+  it('ca shows the redaction key kept beside the CA (mode 0600)', async () => {
+    const out = captureStdout()
+    const code = await main(['ca', '--ca-dir', join(root, 'ca')])
+    out.restore()
+    expect(code).toBe(0)
+    const keyPath = join(root, 'ca', 'keys', 'redaction.key')
+    expect(out.text()).toContain(`redaction key (keys the [REDACTED:…] markers of captures): ${keyPath}`)
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600)
+  })
+
   it('run -- <cmd> routes the command through a proxy it starts, captures the flow and returns the exit code', async () => {
     const logDir = join(root, 'logs-run')
     const code = await main([
@@ -97,6 +108,10 @@ describe('agenttap-proxy CLI', () => {
     expect(jsonl(join(dir, 'sse_flow_ends.jsonl'))).toMatchObject([{ outcome: 'completed', events: 2 }])
     expect(jsonl(join(logDir, 'claude', 'sse_lines.jsonl'))).toHaveLength(2)
     expect(readFileSync(join(dir, 'sse_flows.jsonl'), 'utf8')).not.toContain('CLISECRET')
+    // Markers are keyed with the install's redaction key: a capture alone cannot be tested against guesses.
+    const key = readFileSync(join(root, 'ca', 'keys', 'redaction.key'), 'utf8').trim()
+    const token = 'sk-ant-oat01-CLISECRETxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+    expect((flows[0] as { request_headers: Record<string, string> }).request_headers['authorization']).toBe(`Bearer sk-ant-oat01-[REDACTED:${createHmac('sha256', key).update(token).digest('hex').slice(0, 12)}]`)
   })
 
   it('run --connect-to sends api.anthropic.com to the local upstream and captures it under its real name', async () => {

@@ -507,7 +507,11 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
         duration_ms: duration,
       }
       if (flow.status !== undefined) rec.status = flow.status
-      if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
+      if (flow.errors.length > 0) {
+        // Error texts carry wire content too: a WebSocket close reason, an upgrade header, an upstream message.
+        const errors = flow.errors.map((e) => redactor.text(e))
+        rec.error = errors.length === 1 ? (errors[0] as string) : { message: errors[0] as string, all: errors }
+      }
       const rawRef = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
       if (rawRef) rec['raw'] = rawRef
       if (flow.wsClientLog?.ref) rec['client_frames'] = flow.wsClientLog.ref

@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { resolveCapture, type CaptureRecord } from '@agenttap/jsonl-io'
 import { isLoopbackAddress, resolveLoopback, type ListenAddress } from './addresses.js'
 import { createLeafMinter, defaultCaDir, ensureCa, type CaFiles, type LeafMinter } from './ca.js'
+import { ensureRedactionKey } from './redaction-key.js'
 import { inlineChannel, threadChannel, type CaptureChannel, type ChannelOptions } from './capture-channel.js'
 import { createConnectHandler } from './connect-handler.js'
 import { ProxyCaptureError } from './errors.js'
@@ -108,7 +109,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         maxInlineBodyBytes: opts.maxInlineBodyBytes ?? 1024 * 1024,
         rawBodies: opts.rawBodies ?? 'redacted',
         ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
-        ...(opts.redaction ? { redaction: opts.redaction } : {}),
+        // Markers are keyed with the per-install secret beside the CA unless the caller keys them.
+        redaction: { ...opts.redaction, hashKey: opts.redaction?.hashKey ?? opts.redactionKey ?? ensureRedactionKey(opts.caDir ?? defaultCaDir()).key },
       },
       files,
       ...(opts.maxCaptureBacklogBytes !== undefined ? { maxBacklogBytes: opts.maxCaptureBacklogBytes } : {}),

@@ -132,7 +132,9 @@ export function createHttpForward(ctx: RelayContext, deps: { self: () => { host:
       tls = false
       const m = /^http:\/\/([^/?#]*)(.*)$/i.exec(path)
       if (m) {
-        target = parseHostPort(m[1] as string, 80)
+        // `http://user:pass@host/`: the userinfo is no part of where to connect (and is never
+        // sent upstream); taken as the host name it failed the lookup and reached the logs.
+        target = parseHostPort((m[1] as string).replace(/^[^@]*@/, ''), 80)
         path = m[2] || '/'
       } else {
         const h = req.headers.host

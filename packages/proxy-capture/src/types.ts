@@ -118,6 +118,14 @@ export interface CaptureProxyOptions {
    */
   redaction?: RedactorOptions
   /**
+   * HMAC key of the redaction markers (`redaction.hashKey` wins when set): the same secret gets
+   * the same marker in every capture keyed with it, and a capture alone gives nothing to test
+   * password guesses against.
+   * @defaultValue the per-install key beside the CA, `<caDir>/keys/redaction.key` (created on
+   * first use, mode 0600; see `ensureRedactionKey`)
+   */
+  redactionKey?: string
+  /**
    * Traffic bytes the capture may have still to process; past it the relay stops reading until
    * the capture caught up (memory bounded, nothing dropped: the stream slows). @defaultValue 8 MiB
    */
