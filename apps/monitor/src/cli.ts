@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { hostname } from 'node:os'
 import pino from 'pino'
-import { defaultLogDir, redisSource } from '@agenttap/capture-sources'
+import { redisSource } from '@agenttap/capture-sources'
+import { defaultLogRoot } from '@agenttap/jsonl-io'
 import { runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
 import { EXIT, exitCodeOf } from './errors.js'
 
@@ -168,7 +169,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
           ...(flags.fromStart ? { fromStart: true } : {}),
           signal: ac.signal,
         })
-      : (sourceArg ?? flags.logDir ?? defaultLogDir(env))
+      : (sourceArg ?? flags.logDir ?? defaultLogRoot(env))
   const isTty = stdout.isTTY === true
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== ''
   const opts: RunTerminalViewOptions = {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { resolveCapture } from '@agenttap/jsonl-io'
+import { AgenttapError, resolveCapture } from '@agenttap/jsonl-io'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
 import {
@@ -16,10 +16,10 @@ import {
   exportLines,
   HEALTH_PATH,
   ProxyCaptureError,
+  resolveLoopback,
   type CaptureProxy,
   type CaptureProxyOptions,
 } from '@agenttap/proxy-capture'
-import { AgenttapError } from '@agenttap/jsonl-io'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
 import { webCommand } from './web-command.js'
@@ -184,7 +184,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
     const webPort = Number(o.webPort)
     if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.webPort', `--web-port must be 0-65535, got ${o.webPort}`)
     // The web view reads a log root: the one above the capture directory the proxy writes.
-    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort })
+    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort, loopbackRule: resolveLoopback })
     try {
       process.stdout.write(`# live web view: ${await web.start()}\n`)
     } catch (err) {

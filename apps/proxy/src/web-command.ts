@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
-import { defaultLogDir } from '@agenttap/proxy-capture'
+import { defaultLogRoot } from '@agenttap/jsonl-io'
+import { resolveLoopback } from '@agenttap/proxy-capture'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 
 /** Exit codes of the `web` command (the same table as the rest of the CLI). */
@@ -43,7 +44,7 @@ export function webCommand(run: (p: Promise<number>) => void): Command {
 
 async function runWeb(o: WebFlags): Promise<number> {
   const env = process.env
-  const logDir = o.logDir ?? defaultLogDir()
+  const logDir = o.logDir ?? defaultLogRoot()
   const token = o.token ?? (env['AGENTTAP_WEB_TOKEN'] || undefined)
   let reported = 0
   // A bad option or a refused bind throws a WebError: the CLI prints it and maps it to exit 2.
@@ -53,6 +54,8 @@ async function runWeb(o: WebFlags): Promise<number> {
     port: o.port,
     allowHosts: o.allowHost ?? [],
     follow: o.follow,
+    // The one loopback rule: the proxy's own bind is checked with it too.
+    loopbackRule: resolveLoopback,
     ...(o.allowRemote ? { allowRemote: true } : {}),
     ...(token !== undefined ? { token } : {}),
     onError: (err) => {

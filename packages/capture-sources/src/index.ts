@@ -3,7 +3,7 @@
  * log directory followed live (siblings, truncation, rotation) or read to the end merged by
  * record time, stdin, a Redis stream (consumer group or plain read), and replay pacing.
  */
-export { defaultLogDir, resolveSourceFiles } from './resolve.js'
+export { resolveSourceFiles } from './resolve.js'
 export { openSource } from './open-source.js'
 export { readBatches } from './read-batches.js'
 export { mergeBatchesByTime, mergeByTime, mergeLive } from './merge.js'

@@ -1,56 +1,39 @@
-import { existsSync, statSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
-import { CAPTURE_FILES } from '@agenttap/jsonl-io'
-
-/** The proxy's all-flows directory under a log root. */
-const CAPTURE_DIR = 'all-mitm-sse'
-const SIBLINGS = [CAPTURE_FILES.flows, CAPTURE_FILES.flowEnds] as const
+import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
+import { CAPTURE_DIR, CAPTURE_FILES, resolveCapture } from '@agenttap/jsonl-io'
 
 /**
- * Default log root: `AGENTTAP_LOG_DIR`, else `~/centralized-logs`.
+ * The files a live view reads, from whatever the user points at — a log root, a capture directory
+ * (`…/all-mitm-sse/`), a per-agent view (`<root>/claude/`), a single file, or nothing (the default
+ * log root, `$AGENTTAP_LOG_DIR` or `~/centralized-logs`) — as jsonl-io's `resolveCapture` lays the
+ * capture out: `sse_lines.jsonl` first, then (with `siblings`) `sse_flows.jsonl` and
+ * `sse_flow_ends.jsonl`, which hold the client, URL, outcome and status.
  *
- * @example defaultLogDir({ AGENTTAP_LOG_DIR: '/data/agenttap' }) // '/data/agenttap'
- */
-export function defaultLogDir(env: NodeJS.ProcessEnv = process.env): string {
-  const d = env['AGENTTAP_LOG_DIR']
-  return d && d !== '' ? resolve(d) : join(homedir(), 'centralized-logs')
-}
-
-/**
- * Resolves what to read: a file as given; a directory holding `sse_lines.jsonl` → that file; a
- * log root → `<root>/all-mitm-sse/sse_lines.jsonl`; nothing → the default log root's.
- * With `siblings`, `sse_flows.jsonl` / `sse_flow_ends.jsonl` next to an `sse_lines.jsonl` are
- * read too (client, URL, outcome and duration live there), when they exist (when following
- * `all-mitm-sse/`, also when they do not exist yet). A path that does not exist and does not end
- * in `.jsonl` is taken as a log root that has not been created yet.
+ * Reading to the end, rotated copies (`sse_lines.jsonl.1`, …) are read too, oldest first (the
+ * files are then merged by record time). Following, the live files are followed — also before they
+ * exist when the capture directory is the proxy's `all-mitm-sse/` (a proxy not started yet).
  *
- * @example resolveSourceFiles('~/centralized-logs') // […/all-mitm-sse/sse_lines.jsonl, …/sse_flows.jsonl, …/sse_flow_ends.jsonl]
+ * @example resolveSourceFiles('/home/me/centralized-logs') // […/all-mitm-sse/sse_lines.jsonl, …/sse_flows.jsonl, …/sse_flow_ends.jsonl]
  */
 export function resolveSourceFiles(path: string | undefined, opts: { logDir?: string; siblings?: boolean; follow?: boolean } = {}): string[] {
-  let file: string
-  if (path === undefined) file = join(opts.logDir ?? defaultLogDir(), CAPTURE_DIR, CAPTURE_FILES.lines)
-  else {
-    const p = resolve(path)
-    let isDir = false
-    try {
-      isDir = statSync(p).isDirectory()
-    } catch {
-      isDir = false
-    }
-    if (isDir) file = existsSync(join(p, CAPTURE_FILES.lines)) ? join(p, CAPTURE_FILES.lines) : join(p, CAPTURE_DIR, CAPTURE_FILES.lines)
-    else if (!existsSync(p) && basename(p) !== CAPTURE_FILES.lines && !p.endsWith('.jsonl')) {
-      // A log root that does not exist yet (the proxy has not run): its all-flows file.
-      file = join(p, CAPTURE_DIR, CAPTURE_FILES.lines)
-    } else file = p
+  const layout = resolveCapture(path ?? opts.logDir)
+  const siblings = opts.siblings !== false
+  const follow = opts.follow === true
+  // The proxy's own directory: its files appear once it runs, so a follower waits for them.
+  const proxyDir = basename(layout.dir) === CAPTURE_DIR
+  const want = (live: string): boolean => existsSync(live) || (follow && proxyDir)
+  if (layout.kind === 'file') {
+    const file = path ?? layout.live.lines
+    const files = [file]
+    if (siblings && basename(file) === CAPTURE_FILES.lines) for (const f of [layout.live.flows, layout.live.ends]) if (want(f)) files.push(f)
+    return files
   }
-  const files = [file]
-  if (opts.siblings !== false && basename(file) === CAPTURE_FILES.lines) {
-    for (const s of SIBLINGS) {
-      const f = join(dirname(file), s)
-      // Following the proxy's all-flows directory: its siblings may appear later, wait for them.
-      if (existsSync(f) || (opts.follow === true && basename(dirname(file)) === CAPTURE_DIR)) files.push(f)
-    }
+  if (follow) {
+    const files = [layout.live.lines]
+    // A per-agent view holds only sse_lines.jsonl.
+    if (siblings && layout.kind !== 'client') for (const f of [layout.live.flows, layout.live.ends]) if (want(f)) files.push(f)
+    return files
   }
-  return files
+  const lines = layout.files.lines.length > 0 ? layout.files.lines : [layout.live.lines]
+  return siblings ? [...lines, ...layout.files.flows, ...layout.files.ends] : lines
 }

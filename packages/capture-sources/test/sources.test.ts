@@ -23,6 +23,22 @@ describe('resolveSourceFiles', () => {
     expect(resolveSourceFiles(undefined, { logDir: root })[0]).toBe(join(d, 'sse_lines.jsonl'))
   })
 
+  it('reading to the end takes rotated copies too, oldest first, and merges them by time', async () => {
+    const d = join(dir, 'rotated', 'all-mitm-sse')
+    mkdirSync(d, { recursive: true })
+    const recs = fixtureRecords('claude-code-turn.jsonl')
+    const half = recs.findIndex((r) => r.flow_id === 'cc-turn-2')
+    writeFileSync(join(d, 'sse_lines.jsonl.1'), byType(recs.slice(0, half), 'sse'))
+    writeFileSync(join(d, 'sse_lines.jsonl'), byType(recs.slice(half), 'sse'))
+    writeFileSync(join(d, 'sse_flows.jsonl'), byType(recs, 'flow'))
+    writeFileSync(join(d, 'sse_flow_ends.jsonl'), byType(recs, 'flow_end'))
+    expect(resolveSourceFiles(join(dir, 'rotated')).map((f) => f.slice(d.length + 1))).toEqual(['sse_lines.jsonl.1', 'sse_lines.jsonl', 'sse_flows.jsonl', 'sse_flow_ends.jsonl'])
+    expect(resolveSourceFiles(join(dir, 'rotated'), { follow: true }).map((f) => f.slice(d.length + 1))).toEqual(['sse_lines.jsonl', 'sse_flows.jsonl', 'sse_flow_ends.jsonl'])
+    const got: SourceItem[] = []
+    for await (const b of openSource(resolveSourceFiles(join(dir, 'rotated')), { follow: false, onError: () => undefined })) got.push(...(b as SourceItem[]))
+    expect(got).toHaveLength(recs.length)
+  })
+
   it('a log root that does not exist yet: all three files, to be followed as they appear', () => {
     const root = join(dir, 'fresh-root')
     expect(resolveSourceFiles(root, { follow: true }).map((f) => f.slice(root.length + 1))).toEqual([

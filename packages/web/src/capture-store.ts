@@ -1,6 +1,6 @@
 import { open, readFile, stat } from 'node:fs/promises'
-import { join, resolve, sep } from 'node:path'
-import { CAPTURE_FILES } from '@agenttap/jsonl-io'
+import { resolve, sep } from 'node:path'
+import { CAPTURE_FILES, resolveCapture } from '@agenttap/jsonl-io'
 import type { SseLike } from './conversation.js'
 import type { FlowEntry } from './flow-index.js'
 import { readLinesAt, scanForFlow } from './line-reader.js'
@@ -14,16 +14,13 @@ export interface CapturePaths {
   rawDir: string
 }
 
-/** Resolves the capture directory of a log root. */
+/**
+ * The files of the capture a log root (or a capture directory) holds, as jsonl-io's
+ * `resolveCapture` lays it out: the live files the proxy appends to.
+ */
 export function capturePaths(logDir: string): CapturePaths {
-  const dir = resolve(logDir, 'all-mitm-sse')
-  return {
-    dir,
-    flows: join(dir, CAPTURE_FILES.flows),
-    lines: join(dir, CAPTURE_FILES.lines),
-    flowEnds: join(dir, CAPTURE_FILES.flowEnds),
-    rawDir: join(dir, CAPTURE_FILES.rawDir),
-  }
+  const c = resolveCapture(logDir)
+  return { dir: c.dir, flows: c.live.flows, lines: c.live.lines, flowEnds: c.live.ends, rawDir: c.rawDir }
 }
 
 /** A flow's records loaded back for its detail view. */

@@ -7,7 +7,7 @@ import { capturePaths, type CapturePaths } from './capture-store.js'
 import { WebError } from './errors.js'
 import { createFlowIndex, type FlowIndex } from './flow-index.js'
 import { ingestFollow, ingestOnce, ingestRecords, type IngestContext, type ScanFrom } from './ingest.js'
-import { firstRemoteAddress } from './loopback.js'
+import { bindAddresses, isLoopbackAddress } from './loopback.js'
 import { INDEX_HTML, APP_CSS } from './page.js'
 import { createPush, MAX_PAGE_CLIENTS } from './push.js'
 import { entryOr404, flowDetail, flowEvents, flowRequest, head, json, plain, search, sessionView, type RouteContext } from './routes.js'
@@ -29,6 +29,12 @@ export interface WebServerOptions {
    * @defaultValue false
    */
   allowRemote?: boolean
+  /**
+   * The loopback rule the bind is checked with: resolves the host and says whether every address
+   * is loopback. The proxy app passes proxy-capture's `resolveLoopback`, the rule its own bind
+   * follows. @defaultValue this package's {@link firstRemoteAddress} (the same rule)
+   */
+  loopbackRule?: (host: string) => Promise<{ loopback: boolean; addresses: string[]; error?: string }>
   /** Port; 0 picks a free one. @defaultValue 9115 */
   port?: number
   /** Access token; a random one when absent. */
@@ -91,6 +97,16 @@ export interface WebServer {
    * capture (and binds `port`; pass the port the outer server listens on for the Host check).
    */
   handle(req: IncomingMessage, res: ServerResponse): void
+}
+
+/** The loopback rule without the proxy's: resolve, then every address must be loopback. */
+async function defaultLoopbackRule(host: string): Promise<{ loopback: boolean; addresses: string[]; error?: string }> {
+  try {
+    const addresses = await bindAddresses(host)
+    return { loopback: addresses.length > 0 && addresses.every(isLoopbackAddress), addresses }
+  } catch (err) {
+    return { loopback: false, addresses: [], error: `cannot resolve it: ${(err as Error).message}` }
+  }
 }
 
 function defaultAssetsDir(): string {
@@ -293,16 +309,13 @@ export function createWebServer(opts: WebServerOptions): WebServer {
 
   async function listen(): Promise<Server> {
     if (!opts.allowRemote) {
-      let remote: string | undefined
-      try {
-        remote = await firstRemoteAddress(host)
-      } catch (err) {
-        throw new WebError('LISTEN_FAILED', `cannot resolve ${host}: ${(err as Error).message}`, { cause: err })
-      }
-      if (remote !== undefined) {
+      const rule = opts.loopbackRule ?? defaultLoopbackRule
+      const r = await rule(host)
+      if (!r.loopback) {
+        const why = r.error ?? `${r.addresses.find((a) => !isLoopbackAddress(a)) ?? r.addresses[0] ?? host} is not a loopback address`
         throw new WebError(
           'NON_LOOPBACK_BIND',
-          `refusing to listen on ${host} (${remote} is not a loopback address): anyone who can reach it could read the captured traffic; bind 127.0.0.1, or pass allowRemote (--allow-remote) and allowHosts (--allow-host) to mean it`,
+          `refusing to listen on ${host} (${why}): anyone who can reach it could read the captured traffic; bind 127.0.0.1, or pass allowRemote (--allow-remote) and allowHosts (--allow-host) to mean it`,
         )
       }
     }
