@@ -37,12 +37,12 @@ const mb = (n) => n / (1024 * 1024)
     for (let i = 0; i < flows; i++) {
       const id = `f${i}`
       start_.flow_id = text.flow_id = usage.flow_id = stop.flow_id = id
-      reg.addRecord({ v: 1, type: 'flow', ts: '2026-01-01T00:00:00.000Z', flow_id: id, session_id: `s${i % 50}`, client: 'claude-code', provider: 'anthropic' })
-      reg.addEvent(start_)
-      for (let k = 0; k < 6; k++) reg.addEvent(text)
-      reg.addEvent(usage)
-      reg.addEvent(stop)
-      reg.addRecord({ v: 1, type: 'flow_end', ts: '2026-01-01T00:00:01.000Z', flow_id: id, session_id: 's', outcome: 'completed' })
+      reg.feed({ v: 1, type: 'flow', ts: '2026-01-01T00:00:00.000Z', flow_id: id, session_id: `s${i % 50}`, client: 'claude-code', provider: 'anthropic' })
+      reg.feedEvent(start_)
+      for (let k = 0; k < 6; k++) reg.feedEvent(text)
+      reg.feedEvent(usage)
+      reg.feedEvent(stop)
+      reg.feed({ v: 1, type: 'flow_end', ts: '2026-01-01T00:00:01.000Z', flow_id: id, session_id: 's', outcome: 'completed' })
       t += 1
       if (i % 256 === 0) {
         reg.tick()

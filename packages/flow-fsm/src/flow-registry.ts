@@ -52,9 +52,9 @@ export interface FlowRegistryStats {
 /** A registry of flow state machines keyed by flow id. See {@link createFlowRegistry}. */
 export interface FlowRegistry {
   /** Feeds a canonical record (`flow`, `sse`, `flow_end`; other types only touch activity). */
-  addRecord(record: CanonicalRecord): FlowInfo | undefined
+  feed(record: CanonicalRecord): FlowInfo | undefined
   /** Feeds a unified event from the stream normalizer. */
-  addEvent(event: AgentEvent): FlowInfo | undefined
+  feedEvent(event: AgentEvent): FlowInfo | undefined
   /**
    * Applies the clock: STREAMING flows idle for `idleMs` go DEAD, finished flows past
    * `retentionMs` are evicted. Call it from a timer (e.g. every 250 ms). Returns the transitions.
@@ -105,9 +105,9 @@ function errorText(err: unknown): string | undefined {
  * @example
  * ```ts
  * const reg = createFlowRegistry({ idleMs: 60_000, onTransition: (t) => console.error(t.flow_id, t.to) })
- * reg.addRecord(flowRecord)           // STREAMING
- * normalizer.feedRecord(sseRecord)    // its onEvent → reg.addEvent(e)
- * reg.addRecord(flowEndRecord)        // DONE (or DEAD)
+ * reg.feed(flowRecord)           // STREAMING
+ * normalizer.feedRecord(sseRecord)    // its onEvent → reg.feedEvent(e)
+ * reg.feed(flowEndRecord)        // DONE (or DEAD)
  * setInterval(() => reg.tick(), 250)
  * ```
  */
@@ -307,7 +307,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     transition(info, 'DEAD', reason)
   }
 
-  function addEvent(e: AgentEvent): FlowInfo | undefined {
+  function feedEvent(e: AgentEvent): FlowInfo | undefined {
     if (!e || typeof e.flow_id !== 'string') {
       onError?.(new FlowFsmError('INVALID_RECORD', `event without a string flow_id: expected an AgentEvent from stream-normalizer, received ${excerpt(e)}`))
       return undefined
@@ -402,7 +402,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
   }
 
   return {
-    addRecord(record) {
+    feed(record) {
       if (!record || typeof record !== 'object' || typeof record.flow_id !== 'string' || record.flow_id === '') {
         onError?.(
           new FlowFsmError('INVALID_RECORD', `record without a flow_id: expected a canonical record ({type, flow_id, …}), received ${excerpt(record)}; it was skipped`),
@@ -424,7 +424,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         }
       }
     },
-    addEvent,
+    feedEvent,
     tick() {
       const t = now()
       const out: FlowTransition[] = []

@@ -312,7 +312,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
 
   function onEvent(v: FlowView, e: AgentEvent): void {
     stats.events++
-    registry.addEvent(e)
+    registry.feedEvent(e)
     v.streamedSinceCall = e.type !== 'message_end'
     const streaming = e.type === 'message_end' && registry.get(v.flow_id)?.state === 'STREAMING'
     if (onJson) {
@@ -395,7 +395,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
     }
     decide(v)
     if (!v.included) return
-    registry.addRecord(r)
+    registry.feed(r)
     if (toolResults && !onJson) {
       // The answers to the previous response's tool calls open this flow's card.
       const results = requestToolResults(r.request_body)
@@ -412,7 +412,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
     const n = normalizerOf(v, data)
     decide(v)
     if (!v.included) return
-    registry.addRecord(r)
+    registry.feed(r)
     if (typeof r.data === 'string' && (r.seq === undefined || typeof r.seq === 'number') && (r.event === undefined || typeof r.event === 'string')) {
       // A validated canonical sse record already has the normalizer's shape: no copy per record.
       n.feedRecord(r as unknown as StreamRecord)
@@ -470,7 +470,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
           }
           if (!v.included) return
           v.normalizer?.end()
-          registry.addRecord(r)
+          registry.feed(r)
           return finishFlow(v)
         default:
           return

@@ -265,7 +265,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       const o = text(r['outcome'])
       if (o !== undefined) e.summary.outcome = o
     }
-    registry.addRecord(r as unknown as CaptureRecord)
+    registry.feed(r as unknown as CaptureRecord)
     if (registry.get(e.summary.flow_id) === undefined && e.summary.state === 'STREAMING') e.summary.state = 'DONE'
     forgetLive(e.summary.flow_id)
     dirty.add(e.summary.flow_id)
@@ -301,7 +301,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     else if (loc === undefined) keepMem(e, JSON.stringify(body ?? null).length + 512, (m) => (m.flow = r))
     if (!e.ended) {
       calls.feed(r as unknown as CaptureRecord)
-      const info = registry.addRecord(r as unknown as CaptureRecord)
+      const info = registry.feed(r as unknown as CaptureRecord)
       if (info && s.state !== info.state) s.state = info.state
     }
   }
@@ -340,7 +340,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     }
     if (e.ended) return // a late line of a finished flow: kept for the detail only
     calls.feed(r as unknown as CaptureRecord)
-    const info = registry.addRecord(r as unknown as CaptureRecord)
+    const info = registry.feed(r as unknown as CaptureRecord)
     if (info && s.state !== info.state) s.state = info.state
     const n = (fed.get(s.flow_id) ?? 0) + 1
     fed.set(s.flow_id, n)
