@@ -56,6 +56,11 @@ describe('resolveCapture', () => {
     expect(resolveCapture(join(later, 'x.jsonl'))).toMatchObject({ kind: 'file', all: [] })
   })
 
+  it('takes a path named all-mitm-sse as the capture dir even before the proxy created it', () => {
+    const cap = join(t.dir, 'new-root', 'all-mitm-sse')
+    expect(resolveCapture(cap)).toMatchObject({ kind: 'capture', root: join(t.dir, 'new-root'), dir: cap, all: [] })
+  })
+
   it('defaults to $AGENTTAP_LOG_DIR, else ~/centralized-logs', () => {
     expect(resolveCapture(undefined, { env: { AGENTTAP_LOG_DIR: t.dir } })).toMatchObject({ root: t.dir })
     expect(defaultLogRoot({})).toMatch(/centralized-logs$/)

@@ -147,12 +147,18 @@ export function resolveCapture(pathOrRoot?: string, opts: { env?: NodeJS.Process
     kind = 'root'
     root = p
     dir = join(p, CAPTURE_DIR)
-  } else if (st?.isDirectory() && (basename(p) === CAPTURE_DIR || hasCaptureFiles(p))) {
+  } else if ((st?.isDirectory() || !st) && basename(p) === CAPTURE_DIR) {
+    // Named like a capture dir: one, whether or not the proxy has created it yet (never
+    // `<p>/all-mitm-sse/all-mitm-sse`).
+    kind = 'capture'
+    dir = p
+    root = dirname(p)
+  } else if (st?.isDirectory() && hasCaptureFiles(p)) {
     const parent = dirname(p)
     const client = Object.values(CLIENT_DIRS).includes(basename(p)) && !statOf(join(p, CAPTURE_FILES.flows))
     kind = client ? 'client' : 'capture'
     dir = p
-    root = basename(p) === CAPTURE_DIR || client ? parent : undefined
+    root = client ? parent : undefined
   } else {
     // An empty directory or one that does not exist yet: a log root the proxy will fill.
     kind = 'root'

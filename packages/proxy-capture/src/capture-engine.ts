@@ -518,7 +518,8 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
       if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
       if (flow.truncatedEvent) rec['truncated'] = true
-      if (flow.closedAfterTerminal !== undefined) rec['closed_after_terminal'] = flow.closedAfterTerminal
+      // It quotes the close reason: wire content, redacted like the errors above.
+      if (flow.closedAfterTerminal !== undefined) rec['closed_after_terminal'] = redactor.text(flow.closedAfterTerminal)
       if (flow.transport !== 'sse' && flow.bodyChunks) {
         if (flow.bodyOverCap) {
           if (rawRef) rec['body'] = { $ref: rawRef, bytes: flow.bytes }

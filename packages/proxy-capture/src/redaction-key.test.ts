@@ -22,7 +22,7 @@ const SECRET = 'sk-ant-api03-Hw4Tq9Zr2Xm7Lp5Vc8Nb1Jd6Kf3Gs0Ya-Ue9Ri4Ow7Pq2Mz5Xc8
 /** The records one SSE flow produces through an engine keyed with `key`. */
 async function capture(key: string | undefined): Promise<CaptureRecord[]> {
   const out: CaptureRecord[] = []
-  const engine = createCaptureEngine({ rawBodies: 'off', ...(key ? { redactionKey: key } : {}) }, { emit: (r) => out.push(r), raw: () => undefined, log: () => {} })
+  const engine = createCaptureEngine({ rawBodies: 'off', ...(key ? { redaction: { hashKey: key } } : {}) }, { emit: (r) => out.push(r), raw: () => undefined, log: () => {} })
   const t = Date.now()
   const sse = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `key ${SECRET} ok` } })}\n\n`
   engine.apply([
