@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { hostname } from 'node:os'
 import pino from 'pino'
 import { redisSource } from '@agenttap/capture-sources'
-import { defaultLogRoot } from '@agenttap/jsonl-io'
+import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
 import { EXIT, exitCodeOf } from './errors.js'
 
@@ -26,7 +26,8 @@ function numArg(name: string) {
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').filter((s) => s !== '')]
 
-const CLIENTS = ['claude-code', 'codex', 'unknown']
+// The client vocabulary of the capture (jsonl-io's per-agent views), plus flows no agent claimed.
+const CLIENTS = [...Object.keys(CLIENT_DIRS), 'unknown']
 function clientArg(v: string, prev: string[] | undefined): string[] {
   const list = collect(v, prev)
   const bad = list.find((c) => !CLIENTS.includes(c))
