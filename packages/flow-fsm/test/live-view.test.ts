@@ -320,7 +320,7 @@ describe('robustness', () => {
   it('an HTTP error without a stream ends with its status and the error of the flow_end', () => {
     const { text } = run([
       { ...base, type: 'flow', flow_id: 'h1', client: 'claude-code', provider: 'anthropic', url: 'https://api.anthropic.com/v1/messages', status: 529 },
-      { ...base, type: 'flow_end', flow_id: 'h1', outcome: 'error', status: 529, duration_ms: 12, error: { type: 'overloaded_error', message: 'Overloaded' } },
+      { ...base, ts: '2026-11-20T10:00:00.012Z', type: 'flow_end', flow_id: 'h1', outcome: 'error', status: 529, duration_ms: 12, error: { type: 'overloaded_error', message: 'Overloaded' } },
     ])
     expect(text).toContain('✗ error · 12 ms · HTTP 529 · overloaded_error: Overloaded\n')
   })

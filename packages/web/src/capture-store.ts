@@ -31,9 +31,15 @@ export interface LoadedFlow {
   problems: string[]
 }
 
+/** A line of sse_lines.jsonl: the flow's server events and the frames its client sent. */
+const LINE_TYPES = new Set(['sse', 'client_frame'])
+
 function toSse(v: Record<string, unknown>): SseLike | undefined {
-  if (typeof v['data'] !== 'string') return undefined
-  const l: SseLike = { data: v['data'] }
+  const frame = v['type'] === 'client_frame'
+  // A large client frame is stored apart (`data_ref`): only its place and time matter here.
+  if (typeof v['data'] !== 'string' && !frame) return undefined
+  const l: SseLike = { data: typeof v['data'] === 'string' ? v['data'] : '' }
+  if (frame) l.type = 'client_frame'
   if (typeof v['seq'] === 'number') l.seq = v['seq']
   if (typeof v['t_ms'] === 'number') l.t_ms = v['t_ms']
   if (typeof v['ts'] === 'string') l.ts = v['ts']
@@ -54,14 +60,15 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
   let flow: Record<string, unknown> | undefined
   let end: Record<string, unknown> | undefined
   const lines: SseLike[] = []
-  const accept = (file: string, r: { offset: number; value?: unknown; error?: string }, type: string): Record<string, unknown> | undefined => {
+  const accept = (file: string, r: { offset: number; value?: unknown; error?: string }, type: string | Set<string>): Record<string, unknown> | undefined => {
     if (r.error !== undefined) {
       problems.push(`${file}: ${r.error}`)
       return undefined
     }
     const v = r.value as Record<string, unknown> | null
-    if (typeof v !== 'object' || v === null || v['flow_id'] !== id || v['type'] !== type) {
-      problems.push(`${file} byte ${r.offset}: the line there is no longer this flow's ${type} record (file rotated or truncated since indexing)`)
+    const ok = typeof type === 'string' ? v?.['type'] === type : LINE_TYPES.has(String(v?.['type']))
+    if (typeof v !== 'object' || v === null || v['flow_id'] !== id || !ok) {
+      problems.push(`${file} byte ${r.offset}: the line there is no longer this flow's ${typeof type === 'string' ? type : 'sse'} record (file rotated or truncated since indexing)`)
       return undefined
     }
     return v
@@ -92,7 +99,7 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
   if (e.mem) lines.push(...e.mem.lines)
   else if (e.memEvicted) {
     for (const r of await scanForFlow(paths.lines, id, { from: scanFrom.lines })) {
-      const v = accept(CAPTURE_FILES.lines, r, 'sse')
+      const v = accept(CAPTURE_FILES.lines, r, LINE_TYPES)
       const l = v && toSse(v)
       if (l) lines.push(l)
     }
@@ -111,7 +118,7 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
   return { ...(flow !== undefined ? { flow } : {}), ...(end !== undefined ? { end } : {}), lines: out, problems }
 }
 
-/** Reads `sse` records of one flow at the given offsets of sse_lines.jsonl (a page of the Events tab). */
+/** Reads `sse` and `client_frame` records of one flow at the given offsets of sse_lines.jsonl (a page of the Events tab). */
 export async function readSseAt(paths: CapturePaths, flowId: string, offsets: readonly number[]): Promise<{ lines: SseLike[]; problems: string[] }> {
   const lines: SseLike[] = []
   const problems: string[] = []
@@ -121,7 +128,7 @@ export async function readSseAt(paths: CapturePaths, flowId: string, offsets: re
       continue
     }
     const v = r.value as Record<string, unknown> | null
-    if (typeof v !== 'object' || v === null || v['flow_id'] !== flowId || v['type'] !== 'sse') {
+    if (typeof v !== 'object' || v === null || v['flow_id'] !== flowId || !LINE_TYPES.has(String(v['type']))) {
       problems.push(`${CAPTURE_FILES.lines} byte ${r.offset}: the line there is no longer this flow's sse record (file rotated or truncated since indexing)`)
       continue
     }

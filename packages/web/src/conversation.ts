@@ -2,8 +2,13 @@ import { createLiveView, type RenderOp } from '@agenttap/flow-fsm'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { Span } from './types.js'
 
-/** The bits of a canonical `sse` record the detail view reads back. */
+/**
+ * The bits of a canonical `sse` record the detail view reads back — or of a `client_frame`
+ * record (`type`), which shares the flow's `seq` and tells when a WebSocket response was asked for.
+ */
 export interface SseLike {
+  /** `client_frame` for a frame the client sent; absent for a server event. */
+  type?: 'client_frame'
   seq?: number
   t_ms?: number
   /** Capture time (the end line's durations are made from it). */
@@ -64,7 +69,7 @@ export function renderConversation(records: FlowRecords, opts: { finished?: bool
   if (records.flow) view.feed({ ...records.flow, ...base, type: 'flow' } as CaptureRecord)
   let chars = 0
   for (const l of records.lines) {
-    if (typeof l.data !== 'string') {
+    if (typeof l.data !== 'string' && l.type === undefined) {
       problems.push(`seq ${l.seq ?? '?'}: sse record without a data string`)
       continue
     }
@@ -73,7 +78,7 @@ export function renderConversation(records: FlowRecords, opts: { finished?: bool
       problems.push(`rendering stopped after ${MAX_RENDER_CHARS} characters of event data; see the Events tab`)
       break
     }
-    view.feed({ ...base, ts: l.ts ?? '', ...l, type: 'sse' } as CaptureRecord)
+    view.feed({ ...base, ts: l.ts ?? '', ...l, type: l.type ?? 'sse' } as CaptureRecord)
   }
   if (records.end) view.feed({ ...records.end, ...base, type: 'flow_end' } as CaptureRecord)
   // A flow still streaming must not be reported as cut off.

@@ -351,6 +351,27 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     if (!(typeof evName === 'string' && DELTA_EVENT.test(evName))) fromCalls(e, false)
   }
 
+  /** A frame the client sent on a WebSocket: kept in place (it asked for the next response), not counted as an event. */
+  function addFrame(e: FlowEntry, r: Record<string, unknown>, loc: RecordLocation | undefined): void {
+    const seq = num(r['seq'])
+    if (seq !== undefined) {
+      if (seq <= e.maxSeq) {
+        if (loc?.file === 'lines' && e.offsetsLost) e.lineOffsets.push(loc.offset)
+        return
+      }
+      e.maxSeq = seq
+    }
+    if (loc?.file === 'lines') e.lineOffsets.push(loc.offset)
+    else if (loc === undefined) {
+      const line: SseLike = { type: 'client_frame', data: text(r['data']) ?? '' }
+      if (seq !== undefined) line.seq = seq
+      const ts = text(r['ts'])
+      if (ts !== undefined) line.ts = ts
+      keepMem(e, line.data.length + 64, (m) => m.lines.push(line))
+    }
+    if (!e.ended) calls.feed(r as unknown as CaptureRecord)
+  }
+
   function addEnd(e: FlowEntry, r: Record<string, unknown>, loc: RecordLocation | undefined): void {
     const s = e.summary
     if (loc?.file === 'flow_ends') e.endOffset = loc.offset
@@ -388,10 +409,8 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       if (type === 'flow') addFlow(e, r, ts, loc)
       else if (type === 'sse') addSse(e, r, loc)
       else if (type === 'flow_end') addEnd(e, r, loc)
-      else if (type === 'client_frame') {
-        if (!e.ended) calls.feed(r as unknown as CaptureRecord)
-        return flow_id
-      } else return flow_id // unknown record types only mark activity
+      else if (type === 'client_frame') addFrame(e, r, loc)
+      else return flow_id // unknown record types only mark activity
       dirty.add(flow_id)
       return flow_id
     },

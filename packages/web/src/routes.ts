@@ -82,7 +82,7 @@ export async function flowEvents(ctx: RouteContext, e: FlowEntry, from: number, 
       seq: l.seq ?? from + i,
       data: l.data,
       ...(l.t_ms !== undefined ? { t_ms: l.t_ms } : {}),
-      ...(l.event !== undefined ? { event: l.event } : {}),
+      ...(l.type === 'client_frame' ? { event: 'client_frame' } : l.event !== undefined ? { event: l.event } : {}),
       ...(l.transport !== undefined ? { transport: l.transport } : {}),
     })),
   }
@@ -142,7 +142,7 @@ export async function sessionView(ctx: RouteContext, id: string): Promise<Sessio
         const resolved = await resolveBody(ctx.paths, loaded.flow['request_body'], ctx.bodyLimit)
         validator.add({ ...loaded.flow, request_body: resolved.body } as unknown as CanonicalRecord)
       }
-      for (const l of loaded.lines) validator.add({ type: 'sse', flow_id: e.summary.flow_id, session_id: id, ...l } as CanonicalRecord)
+      for (const l of loaded.lines) validator.add({ flow_id: e.summary.flow_id, session_id: id, ...l, type: l.type ?? 'sse' } as CanonicalRecord)
       validator.add({ type: 'flow_end', flow_id: e.summary.flow_id, session_id: id, outcome: e.summary.outcome ?? 'aborted' } as CanonicalRecord)
     }
     const result = validator.finish()

@@ -50,7 +50,7 @@ async function monitorLines(flow: Rec[]): Promise<string[]> {
 function webLines(flow: Rec[]): string[] {
   const f = flow.find((r) => r['type'] === 'flow')
   const end = flow.find((r) => r['type'] === 'flow_end')
-  const lines = flow.filter((r) => r['type'] === 'sse') as unknown as SseLike[]
+  const lines = flow.filter((r) => r['type'] === 'sse' || r['type'] === 'client_frame') as unknown as SseLike[]
   const first = flow[0] as Rec
   const r = renderConversation({ flow_id: String(first['flow_id']), session_id: String(first['session_id']), lines, ...(f ? { flow: f } : {}), ...(end ? { end } : {}) }, { finished: true })
   return r.lines.map((l) => l.map((s) => s.text).join('')).filter((l) => END_LINE.test(l))
