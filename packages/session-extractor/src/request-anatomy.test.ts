@@ -140,3 +140,13 @@ describe('analyzeRequest: history chain', () => {
     expect(a.tools[0]?.hash).toMatch(/^[0-9a-f]{16}$/)
   })
 })
+
+describe('analyzeClientFrame', () => {
+  it('reads a response.create frame as its request; other frames are no request', async () => {
+    const { analyzeClientFrame } = await import('./request-anatomy.js')
+    const frame = JSON.stringify({ type: 'response.create', model: 'gpt-5.1-codex', input: [{ type: 'function_call', call_id: 'c1', name: 'exec_command', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: 'Process exited with code 2\nOutput:\nno' }] })
+    expect(analyzeClientFrame(frame, { url: 'https://chatgpt.com/backend-api/codex/responses' })).toMatchObject({ api: 'openai-responses', model: 'gpt-5.1-codex', tool_results: [{ call_id: 'c1', name: 'exec_command', output: 'no', is_error: true, exit_code: 2 }] })
+    expect(analyzeClientFrame('{"type":"response.cancel"}')).toBeUndefined()
+    expect(analyzeClientFrame('not json')).toBeUndefined()
+  })
+})

@@ -297,3 +297,19 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   }
   return anatomy
 }
+
+/**
+ * The request a client's WebSocket frame carries, when it carries one: a Codex
+ * `response.create` frame (the prompt, the function outputs of the previous response) is read as
+ * the Responses request it is; any other frame (`response.cancel`, pings, junk) gives `undefined`.
+ *
+ * @param data - the frame's text (a `client_frame` record's `data`) or its parsed JSON
+ * @param req - the flow's URL, headers, client and provider
+ * @example
+ * analyzeClientFrame(record.data, { url: flow.url })?.tool_results // [{ call_id: 'call_…', name: 'exec_command', exit_code: 1, … }]
+ */
+export function analyzeClientFrame(data: unknown, req: Omit<AnalyzedRequest, 'body'> = {}, opts: AnalyzeRequestOptions = {}): RequestAnatomy | undefined {
+  const body = parseBody(data)
+  if (body === undefined || body['type'] !== 'response.create') return undefined
+  return analyzeRequest({ ...req, body }, opts)
+}
