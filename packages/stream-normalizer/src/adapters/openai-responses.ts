@@ -1,5 +1,5 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
-import { flat, scanFlat } from './flat-json.js'
+import { flat, scanDelta, scanFlat } from './flat-json.js'
 import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 /** Item types that are tool calls, their kind and the name to use when the item has none. */
@@ -183,7 +183,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
    * identical (a test feeds both paths the same data).
    */
   function fast(data: string, _name: string | undefined, seq: number | undefined): boolean {
-    if (!data.startsWith(FAST_PREFIX) || !scanFlat(data)) return false
+    if (!data.startsWith(FAST_PREFIX) || !(scanDelta(data) || scanFlat(data))) return false
     const f = flat
     if (typeIs(data, T_TEXT) || typeIs(data, T_REFUSAL)) {
       ctx.emit(textDelta(ctx, f.delta ?? '', seq, f.output_index, f.item_id))
