@@ -64,7 +64,7 @@ export class FlowAssembler {
   private sawSeqFrame = false
   /** WebSocket calls whose request may still come as a loose frame. */
   private held: CallBuilder[] = []
-  /** Records with a seq seen (sse and client_frame), to know when a flow_end's `events` are all in. */
+  /** `sse` records seen, to know when a flow_end's `events` (the flow's `sse` records) are all in. */
   private seen = 0
   private sawSse = false
   private endRec: AnyRecord | undefined
@@ -194,12 +194,14 @@ export class FlowAssembler {
 
   private clientFrame(r: AnyRecord): void {
     const seq = num(r['seq'])
-    if (seq !== undefined) {
-      this.seen++
-      this.sawSeqFrame = true
-    }
+    if (seq !== undefined) this.sawSeqFrame = true
     this.transport = 'ws'
-    const a = analyzeClientFrame(r['data'], this.requestHints())
+    const data = r['data']
+    const ref = r['data_ref']
+    if ((data === '' || data === undefined) && isRef(ref)) {
+      this.ctx.error('BODY_REF', `flow ${this.flow_id}: client frame ${seq ?? ''} stored out of line (${ref.$ref}); resolve it (jsonl-io readRawRef) and set its data before feeding to get the request of the response it asked for`, { flow_id: this.flow_id, seq })
+    }
+    const a = analyzeClientFrame(data, this.requestHints())
     if (a === undefined) return
     this.ctx.content(a)
     if (seq !== undefined) this.frames.push({ facts: factsOf(a), ts: str(r['ts']) })
@@ -347,7 +349,7 @@ export class FlowAssembler {
       if (status !== undefined) this.status = status
       const events = num(end['events'])
       if (events !== undefined && this.seen < events) {
-        this.ctx.error('MISSING_EVENTS', `flow ${this.flow_id}: flow_end announces ${events} records in sse_lines, ${this.seen} were fed; the calls are assembled from those`, { flow_id: this.flow_id })
+        this.ctx.error('MISSING_EVENTS', `flow ${this.flow_id}: flow_end announces ${events} sse records, ${this.seen} were fed; the calls are assembled from those`, { flow_id: this.flow_id })
       }
     }
     // Earlier WebSocket responses that waited for their request (loose frames) go first, in order.
