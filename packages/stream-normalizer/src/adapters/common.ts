@@ -1,11 +1,13 @@
 import type { NormalizerErrorCode } from '../errors.js'
-import type { AgentEvent, StreamProvider, ToolCallEndEvent, ToolCallKind, ToolCallStartEvent, ToolArgsDeltaEvent, UnknownEvent, Usage } from '../types.js'
+import type { AgentEvent, StreamProvider, TextDeltaEvent, ThinkingDeltaEvent, ToolCallEndEvent, ToolCallKind, ToolCallStartEvent, ToolArgsDeltaEvent, UnknownEvent, Usage } from '../types.js'
 
 /** What an adapter needs from the normalizer. */
 export interface AdapterContext {
   readonly flow_id: string
   /** Current provider (changes once when detected from the events). */
   provider: StreamProvider
+  /** Emit `tool_args_delta` events (false: arguments only come joined, in `tool_call_end`). */
+  readonly argDeltas: boolean
   emit(e: AgentEvent): void
   error(code: NormalizerErrorCode, message: string, seq: number | undefined, event: string | undefined, data?: string): void
 }
@@ -40,6 +42,8 @@ export interface ToolCall {
   /** Characters of arguments emitted as tool_args_delta. */
   emitted: number
   open: boolean
+  /** MCP server label, when the call names one. */
+  server?: string
 }
 
 export function newToolCall(name: string, kind: ToolCallKind, call_id: string | undefined, item_id: string | undefined, index: number | undefined): ToolCall {
@@ -56,6 +60,21 @@ export function num(v: unknown): number | undefined {
 
 export function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+}
+
+/**
+ * A text or thinking delta, the bulk of every stream, built with all its fields at once in one
+ * order (absent ones `undefined`): every such event has the same shape, so consumers' property
+ * reads stay monomorphic.
+ */
+export function textDelta(ctx: AdapterContext, text: string, seq: number | undefined, index: number | undefined, item_id: string | undefined): TextDeltaEvent {
+  // Absent fields are own properties holding undefined: a reader sees them as absent (and JSON drops them).
+  return { type: 'text_delta', flow_id: ctx.flow_id, provider: ctx.provider, seq, index, call_id: undefined, item_id, text } as unknown as TextDeltaEvent
+}
+
+/** See {@link textDelta}. */
+export function thinkingDelta(ctx: AdapterContext, text: string, kind: NonNullable<ThinkingDeltaEvent['kind']>, seq: number | undefined, index: number | undefined, item_id: string | undefined): ThinkingDeltaEvent {
+  return { type: 'thinking_delta', flow_id: ctx.flow_id, provider: ctx.provider, seq, index, call_id: undefined, item_id, text, kind } as unknown as ThinkingDeltaEvent
 }
 
 /** Sets the optional base fields that are defined. */
@@ -75,12 +94,14 @@ export function emitUnknown(ctx: AdapterContext, seq: number | undefined, event:
 
 export function emitToolStart(ctx: AdapterContext, tc: ToolCall, seq: number | undefined): void {
   const e: ToolCallStartEvent = { type: 'tool_call_start', flow_id: ctx.flow_id, provider: ctx.provider, name: tc.name, kind: tc.kind }
+  if (tc.server !== undefined) e.server = tc.server
   ctx.emit(withBase(e, seq, tc.index, tc.call_id, tc.item_id))
 }
 
 export function emitToolDelta(ctx: AdapterContext, tc: ToolCall, seq: number | undefined, delta: string): void {
   tc.parts.push(delta)
   tc.emitted += delta.length
+  if (!ctx.argDeltas) return
   const e: ToolArgsDeltaEvent = { type: 'tool_args_delta', flow_id: ctx.flow_id, provider: ctx.provider, delta }
   ctx.emit(withBase(e, seq, tc.index, tc.call_id, tc.item_id))
 }
@@ -118,6 +139,7 @@ export function emitToolEnd(ctx: AdapterContext, tc: ToolCall, seq: number | und
     }
   }
   if (incomplete) e.incomplete = true
+  if (tc.server !== undefined) e.server = tc.server
   tc.parts.length = 0
   ctx.emit(withBase(e, seq, tc.index, tc.call_id, tc.item_id))
 }
