@@ -1,7 +1,5 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
-import type { ModelCall } from '@agenttap/ledger'
-import type { FlowFsmError } from './errors.js'
-import { createInterimLedger, type LedgerLike } from './interim-ledger.js'
+import { createLedger, type ModelCall } from '@agenttap/ledger'
 
 /**
  * Where every live view gets the facts of its end lines, usage and errors: the model calls of
@@ -23,15 +21,22 @@ export interface LiveCalls {
   end(): void
 }
 
+/** A streaming ledger: what `@agenttap/ledger`'s `createLedger` returns. */
+export interface LedgerLike {
+  feed(record: unknown): void
+  end(): void
+  reset(): void
+}
+
 /** Options of {@link createLiveCalls}. */
 export interface LiveCallsOptions {
   /** Flows whose calls are held at most; past it the least recently fed is forgotten. @defaultValue 10000 */
   maxFlows?: number
-  /** Bad input of the ledger (malformed stream data): for diagnostics. */
-  onError?(e: FlowFsmError): void
+  /** Bad input the ledger reports (malformed stream data, records out of place): for diagnostics. */
+  onError?(e: Error): void
   /**
    * The ledger the calls come from, made with the given `onCall`.
-   * @defaultValue the interim ledger (`createLedger` of `@agenttap/ledger` once it is merged)
+   * @defaultValue `createLedger` of `@agenttap/ledger`
    */
   ledger?: (onCall: (call: ModelCall) => void) => LedgerLike
 }
@@ -61,7 +66,12 @@ export function createLiveCalls(opts: LiveCallsOptions = {}): LiveCalls {
     }
     list.push(call)
   }
-  const ledger = opts.ledger ? opts.ledger(keep) : createInterimLedger({ onCall: keep, maxOpenFlows: maxFlows, ...(opts.onError ? { onError: opts.onError } : {}) })
+  // A live view shows the session ids the records carry: the ledger's chaining by history is analyze's.
+  // A live view may never see a flow's flow record (reading sse_lines.jsonl alone): its records
+  // wait for it at most a few hundred records, then the flow is assembled without it.
+  const ledger = opts.ledger
+    ? opts.ledger(keep)
+    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.onError ? { onError: opts.onError } : {}) })
   return {
     feed(record) {
       ledger.feed(record)

@@ -1,6 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { ModelCall } from '@agenttap/ledger'
-import { createStreamNormalizer, detectProvider, type AgentEvent, type StreamNormalizer, type StreamRecord } from '@agenttap/stream-normalizer'
+import { createStreamNormalizer, detectProvider, normalizeUsage, type AgentEvent, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
 import { checkNumberOption } from './errors.js'
 import { createEventRenderer, type EventRenderer, type EventRendererOptions } from './event-renderer.js'
 import { createFlowRegistry } from './flow-registry.js'
@@ -302,11 +302,20 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       line(call, call.outcome === 'open' ? (ending ?? 'input ended') : undefined)
       v.shownCalls = i + 1
     }
-    // The view gave up on a flow whose response never ended (idle): no call to show, what the
-    // stream said so far instead.
-    if (final && ending !== undefined && !open && v.streamedSinceCall) {
-      const info = registry.get(v.flow_id)
-      line({ outcome: 'open', ...(info?.model !== undefined ? { model: info.model } : {}) }, ending)
+    // No call to show for what streamed (the view gave up on a response that never ended, or the
+    // ledger still waits for the flow's flow record): what the stream said, in the same line.
+    const info = registry.get(v.flow_id)
+    if (final && !open && info !== undefined && (v.streamedSinceCall || (all.length === 0 && info.counts.events > 0))) {
+      const call: EndLineCall = {
+        outcome: ending !== undefined ? 'open' : info.state === 'DONE' ? (info.error !== undefined || (info.status ?? 0) >= 400 ? 'error' : 'completed') : info.deadReason === 'aborted' ? 'aborted' : 'truncated',
+      }
+      if (info.stop_reason !== undefined && info.stop_reason !== 'end') call.stop_reason = info.stop_reason
+      if (info.model !== undefined) call.model = info.model
+      if (Object.keys(info.usage).length > 0) call.usage = normalizeUsage(info.usage, (info.provider ?? 'unknown') as StreamProvider)
+      if (info.status !== undefined) call.http_status = info.status
+      if (info.duration_ms !== undefined) call.duration_ms = info.duration_ms
+      if (info.error !== undefined) call.error = { message: info.error }
+      line(call, ending)
     }
   }
 

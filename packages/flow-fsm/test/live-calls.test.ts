@@ -9,7 +9,7 @@ function callsOf(name: string) {
   return calls
 }
 
-describe('live calls (ledger-shaped model calls for the live views)', () => {
+describe('live calls (the ledger\'s model calls, kept per flow for the live views)', () => {
   it('Anthropic: one call per response, usage in the ledger convention, times from the stream', () => {
     const [call, ...more] = callsOf('claude-code-turn.jsonl').calls('cc-turn-1')
     expect(more).toEqual([])
