@@ -1,14 +1,16 @@
 /**
  * One call, one set of numbers (issue 14 item 3): every fixture flow goes through the terminal
- * monitor (terminal-view), the web view (its flow index and its flow detail) and the model calls
- * they are both built on; the end lines, usage, outcome and error must agree, call by call.
+ * monitor (terminal-view), the web view (its flow index and its flow detail), the live views'
+ * calls, and the ledger run over the whole capture as analyze's index runs it
+ * (`ledgerFromRecords`, with its session chain); the end lines, usage, outcome and error must
+ * agree, call by call.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { createLiveCalls, endLine, errorText } from '@agenttap/flow-fsm'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
-import type { ModelCall } from '@agenttap/ledger'
+import { ledgerFromRecords, type ModelCall } from '@agenttap/ledger'
 import { runTerminalView } from '@agenttap/terminal-view'
 import { describe, expect, it } from 'vitest'
 import { renderConversation, type SseLike } from '../src/conversation.js'
@@ -65,6 +67,8 @@ describe('monitor, web and the model calls agree on every fixture flow', () => {
       const calls = createLiveCalls()
       for (const r of all) calls.feed(r as unknown as CaptureRecord)
       calls.end()
+      // The ledger over the whole capture, as analyze's index reads it.
+      const analyze = new Map(ledgerFromRecords(all).calls.map((c) => [c.key, c]))
       const index = createFlowIndex({ now: () => Date.parse('2030-01-01T00:00:00Z') })
       for (const r of all) index.feed(r)
       index.tick()
@@ -72,6 +76,17 @@ describe('monitor, web and the model calls agree on every fixture flow', () => {
       for (const id of ids) {
         const flow = all.filter((r) => r['flow_id'] === id)
         const mine = calls.calls(id) as ModelCall[]
+        for (const c of mine) {
+          const a = analyze.get(c.key)
+          expect(a, `${file} ${c.key}: a call analyze has too`).toBeDefined()
+          expect({ usage: c.usage, outcome: c.outcome, error: c.error, model: c.model, duration_ms: c.duration_ms }, `${file} ${c.key}: analyze's numbers`).toEqual({
+            usage: a?.usage,
+            outcome: a?.outcome,
+            error: a?.error,
+            model: a?.model,
+            duration_ms: a?.duration_ms,
+          })
+        }
         const expected = mine.map((c) => endLine(c, c.outcome === 'open' ? 'input ended' : undefined).text)
         expect(await monitorLines(flow), `${file} ${id}: monitor`).toEqual(expected)
         expect(webLines(flow), `${file} ${id}: web detail`).toEqual(expected)
