@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { readLast } from '@agenttap/jsonl-io'
+import { readLast, readRawRef } from '@agenttap/jsonl-io'
 import { isoInstant } from './sources.js'
 import type { ExtractFilters, Row } from './types.js'
 
@@ -39,16 +37,19 @@ export function promptOfFlow(rec: unknown): { text: string; n: number } | undefi
   return text === '' ? undefined : { text, n }
 }
 
-/** Replaces a `{"$ref": "sse_logs/…"}` request body by the body file's JSON (only files inside the capture dir). */
-function inlineRef(rec: Obj, captureDir: string | undefined): void {
-  const b = rec.request_body
-  if (captureDir === undefined || !isObj(b) || typeof b.$ref !== 'string') return
-  const path = resolve(captureDir, b.$ref)
-  if (!path.startsWith(captureDir)) return
+const refOf = (rec: Obj): string | undefined => (isObj(rec.request_body) && typeof rec.request_body.$ref === 'string' ? rec.request_body.$ref : undefined)
+
+/**
+ * Replaces a `{"$ref": "sse_logs/…"}` request body by the body it points to. jsonl-io's
+ * `readRawRef` refuses refs outside the capture dir (`../all-mitm-sse-evil/x.json`).
+ */
+async function inlineRef(rec: Obj, captureDir: string | undefined): Promise<void> {
+  const ref = refOf(rec)
+  if (captureDir === undefined || ref === undefined) return
   try {
-    rec.request_body = JSON.parse(readFileSync(path, 'utf8')) as unknown
+    rec.request_body = JSON.parse((await readRawRef(captureDir, ref)).toString('utf8')) as unknown
   } catch {
-    // a missing or unreadable body file: the flow simply has no readable prompt
+    // outside the capture, missing or unreadable: the flow simply has no readable prompt
   }
 }
 
@@ -67,8 +68,8 @@ export async function latestPrompts(flowFiles: string[], limit: number, filters:
     if (until !== undefined && ts >= until) return false
     if (filters.session !== undefined && v.session_id !== filters.session) return false
     if (filters.client !== undefined && v.client !== filters.client) return false
-    inlineRef(v, captureDir)
-    return promptOfFlow(v) !== undefined
+    // A body kept out of line is read (asynchronously) once the window is known.
+    return promptOfFlow(v) !== undefined || (captureDir !== undefined && refOf(v) !== undefined)
   }
   // Retries collapse, so ask for a few more than needed and grow until limit + 1 distinct prompts
   // (the +1 makes sure the oldest kept prompt's first copy is inside the window).
@@ -81,7 +82,9 @@ export async function latestPrompts(flowFiles: string[], limit: number, filters:
     }
     const groups = new Map<string, Row>()
     for (const r of recs as Obj[]) {
-      const p = promptOfFlow(r)!
+      await inlineRef(r, captureDir)
+      const p = promptOfFlow(r)
+      if (p === undefined) continue
       const key = JSON.stringify([r.session_id, p.n, p.text])
       const row: Row = { ts: String(r.ts), session_id: String(r.session_id), flow_id: String(r.flow_id), client: typeof r.client === 'string' ? r.client : null, text: p.text }
       const prev = groups.get(key)

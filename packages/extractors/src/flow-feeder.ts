@@ -1,0 +1,346 @@
+import { readRawRef, SCHEMA_VERSION } from '@agenttap/jsonl-io'
+import type { FlowFacts, LedgerContent, ModelCall } from '@agenttap/ledger'
+import { callRows, contentRow, flowRow } from './rows.js'
+import type { RowSink } from './rows.js'
+import type { SourcedRecord } from './record-merge.js'
+
+/**
+ * Feeds capture records to a ledger, flow by flow, and turns what it emits into index rows.
+ * Around the ledger it keeps what an incremental index needs: which flows are open (their
+ * records are kept so the next update can feed them again), duplicates (the same line twice,
+ * at-least-once Redis delivery), records whose flow record was not seen, flow_ends that arrived
+ * before lines they announce, out-of-line bodies (`$ref`, `client_frames`), and every problem
+ * with its location.
+ */
+
+/** What the ledger calls back with (the `@agenttap/ledger` `createLedger` handlers). */
+export interface LedgerHandlers {
+  onCall(call: ModelCall): void
+  onFlow(flow: FlowFacts): void
+  onContent(content: LedgerContent): void
+  onError(error: Error): void
+}
+
+/** A streaming ledger: `@agenttap/ledger`'s `createLedger(handlers)`. */
+export interface LedgerLike {
+  feed(record: unknown): void
+  end(): void
+  reset(): void
+}
+
+/** Creates a ledger. */
+export type CreateLedger = (handlers: LedgerHandlers) => LedgerLike
+
+/** Kinds of input the index could not use. */
+export type ProblemCode =
+  | 'MALFORMED_LINE'
+  | 'LINE_TOO_LONG'
+  | 'INVALID_RECORD'
+  | 'UNKNOWN_TYPE'
+  | 'NEWER_VERSION'
+  | 'NO_FLOW_RECORD'
+  | 'FLOW_WITHOUT_END'
+  | 'BODY_UNREADABLE'
+  | 'LEDGER_ERROR'
+
+/** One problem, with where it was. */
+export interface Problem {
+  code: ProblemCode
+  file: string | null
+  line: number | null
+  offset: number | null
+  flow_id: string | null
+  seq: number | null
+  message: string
+}
+
+/** A record of a flow that stays open, kept to be fed again. */
+export interface PendingRecord {
+  flow_id: string
+  record: string
+  file: string | null
+  line: number | null
+  offset: number | null
+}
+
+/** A flow that stays open after this update. */
+export interface PendingFlow {
+  flow_id: string
+  records: PendingRecord[]
+  /** Wall clock (ms) of its last new record. */
+  last_seen_ms: number
+  /** Wall clock (ms) since its flow_end waits for announced lines. */
+  held_since_ms: number | null
+}
+
+/** Options of {@link createFlowFeeder}. */
+export interface FlowFeederOptions {
+  createLedger: CreateLedger
+  /** The capture dir `$ref` / `client_frames` refs are relative to (absent: refs are not read). */
+  captureDir?: string
+  onRow: RowSink
+  onProblem(p: Problem): void
+  /** Wall clock now (ms). @defaultValue Date.now() */
+  now?: number
+  /**
+   * A flow_end that announces more events than were read waits this long (wall clock) for them
+   * before the flow is ended anyway. @defaultValue 60 s
+   */
+  holdEndMs?: number
+  /** An open flow with no new record for this long is ended (a `FLOW_WITHOUT_END` problem). @defaultValue 1 h */
+  staleMs?: number
+  /** Largest out-of-line body read. @defaultValue 256 MiB */
+  maxBodyBytes?: number
+  /** Records held while their flow record is missing, at most. @defaultValue 100 000 */
+  maxOrphans?: number
+}
+
+/** What {@link FlowFeeder.finish} returns. */
+export interface FeederResult {
+  /** Flows that stay open. */
+  pending: PendingFlow[]
+  /** Flows some records were read for but no flow record (duplicates of indexed flows, or lost). */
+  orphans: { flow_id: string; records: number; first: SourcedRecord }[]
+  records: number
+}
+
+/** See {@link createFlowFeeder}. */
+export interface FlowFeeder {
+  /** Feeds one record (returns a promise only when an out-of-line body had to be read). */
+  feed(sr: SourcedRecord): void | Promise<void>
+  /** Feeds a kept record of an open flow again (before any new record). */
+  refeed(flow: PendingFlow): void | Promise<void>
+  /** Ends the update: decides which open flows stay pending, ends the ledger. */
+  finish(): Promise<FeederResult>
+}
+
+interface OpenFlow {
+  id: string
+  records: PendingRecord[]
+  seqs: Set<number>
+  lastSeen: number
+  heldEnd: SourcedRecord | undefined
+  heldSince: number | null
+  sawClientFrame: boolean
+}
+
+const FLOW_TYPES = new Set(['flow', 'sse', 'client_frame', 'flow_end'])
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Creates a feeder around a fresh ledger. */
+export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
+  const now = options.now ?? Date.now()
+  const holdEndMs = options.holdEndMs ?? 60_000
+  const staleMs = options.staleMs ?? 3_600_000
+  const maxOrphans = options.maxOrphans ?? 100_000
+  const open = new Map<string, OpenFlow>()
+  const done = new Set<string>()
+  const orphans = new Map<string, SourcedRecord[]>()
+  let orphanCount = 0
+  const contents = new Set<string>()
+  let cur: SourcedRecord | undefined
+  let records = 0
+
+  const problem = (code: Problem['code'], message: string, at: SourcedRecord | undefined, flow_id?: string | null, seq?: number | null): void => {
+    options.onProblem({
+      code,
+      file: at?.file ?? null,
+      line: at && at.line > 0 ? at.line : null,
+      offset: at && at.offset >= 0 ? at.offset : null,
+      flow_id: flow_id ?? (typeof at?.rec.flow_id === 'string' ? at.rec.flow_id : null),
+      seq: seq ?? (typeof at?.rec.seq === 'number' ? at.rec.seq : null),
+      message,
+    })
+  }
+
+  const ledger = options.createLedger({
+    onCall(call) {
+      const r = callRows(call, false)
+      options.onRow('calls', r.calls)
+      for (const t of r.tool_calls) options.onRow('tool_calls', t)
+      for (const t of r.tool_results) options.onRow('tool_results', t)
+    },
+    onFlow(flow) {
+      options.onRow('flows', flowRow(flow, false))
+    },
+    onContent(c) {
+      if (contents.has(c.hash)) return
+      contents.add(c.hash)
+      options.onRow('contents', contentRow(c))
+    },
+    onError(e) {
+      const x = e as Error & { flow_id?: unknown; seq?: unknown }
+      problem('LEDGER_ERROR', e.message, cur, typeof x.flow_id === 'string' ? x.flow_id : undefined, typeof x.seq === 'number' ? x.seq : undefined)
+    },
+  })
+
+  function toLedger(sr: SourcedRecord, rec: Record<string, unknown> = sr.rec): void {
+    cur = sr
+    try {
+      ledger.feed(rec)
+    } catch (e) {
+      problem('LEDGER_ERROR', `the ledger failed on this record: ${(e as Error).message}`, sr)
+    } finally {
+      cur = undefined
+    }
+  }
+
+  async function withBody(sr: SourcedRecord, ref: string): Promise<void> {
+    let rec = sr.rec
+    try {
+      const buf = await readRawRef(options.captureDir!, ref, options.maxBodyBytes === undefined ? {} : { maxBytes: options.maxBodyBytes })
+      rec = { ...sr.rec, request_body: JSON.parse(buf.toString('utf8')) as unknown }
+    } catch (e) {
+      problem('BODY_UNREADABLE', `request body ${JSON.stringify(ref)} could not be read: ${(e as Error).message}`, sr)
+    }
+    toLedger(sr, rec)
+  }
+
+  async function withClientFrames(sr: SourcedRecord, ref: string): Promise<void> {
+    try {
+      const text = (await readRawRef(options.captureDir!, ref, options.maxBodyBytes === undefined ? {} : { maxBytes: options.maxBodyBytes })).toString('utf8')
+      for (const data of text.split('\n')) {
+        if (data === '') continue
+        toLedger(sr, { v: SCHEMA_VERSION, type: 'client_frame', ts: sr.rec.ts, flow_id: sr.rec.flow_id, session_id: sr.rec.session_id, data, transport: 'ws' })
+      }
+    } catch (e) {
+      problem('BODY_UNREADABLE', `client frames ${JSON.stringify(ref)} could not be read: ${(e as Error).message}`, sr)
+    }
+    toLedger(sr)
+  }
+
+  /** Feeds the flow_end (after the client frames kept out of line, when no client_frame record came). */
+  function endFlow(f: OpenFlow, sr: SourcedRecord): void | Promise<void> {
+    open.delete(f.id)
+    done.add(f.id)
+    const ref = sr.rec.client_frames
+    if (typeof ref === 'string' && !f.sawClientFrame && options.captureDir !== undefined) return withClientFrames(sr, ref)
+    toLedger(sr)
+  }
+
+  function keep(f: OpenFlow, sr: SourcedRecord): void {
+    f.records.push({ flow_id: f.id, record: sr.text, file: sr.file, line: sr.line > 0 ? sr.line : null, offset: sr.offset >= 0 ? sr.offset : null })
+  }
+
+  function feedInto(f: OpenFlow, sr: SourcedRecord, type: string, fresh: boolean): void | Promise<void> {
+    if (fresh) f.lastSeen = now
+    const rec = sr.rec
+    if (type === 'flow') return // a second flow record for an open flow: a duplicate
+    if (type === 'sse' || type === 'client_frame') {
+      if (typeof rec.seq === 'number') {
+        if (f.seqs.has(rec.seq)) return // the same line twice
+        f.seqs.add(rec.seq)
+      }
+      if (type === 'client_frame') f.sawClientFrame = true
+      keep(f, sr)
+      return toLedger(sr)
+    }
+    // flow_end: wait (a while) for lines it announced that were not read yet.
+    const events = rec.events
+    if (typeof events === 'number' && f.seqs.size < events) {
+      const since = f.heldSince ?? now
+      if (now - since < holdEndMs) {
+        f.heldEnd = sr
+        f.heldSince = since
+        return
+      }
+    }
+    return endFlow(f, sr)
+  }
+
+  function feedRecord(sr: SourcedRecord, fresh: boolean, flowState?: Pick<PendingFlow, 'last_seen_ms' | 'held_since_ms'>): void | Promise<void> {
+    records++
+    const rec = sr.rec
+    const type = rec.type
+    if (typeof type !== 'string') return problem('INVALID_RECORD', 'record without a string "type"', sr)
+    if (typeof rec.v === 'number' && rec.v > SCHEMA_VERSION) {
+      return problem('NEWER_VERSION', `record of schema version ${rec.v} (this agenttap reads version ${SCHEMA_VERSION}): skipped; upgrade agenttap to read it`, sr)
+    }
+    if (!FLOW_TYPES.has(type)) {
+      if (type === 'sink_gap') return // a Redis sink's notice: the files hold every record
+      return problem('UNKNOWN_TYPE', `unknown record type ${JSON.stringify(type)}: skipped`, sr)
+    }
+    const id = rec.flow_id
+    if (typeof id !== 'string' || id === '') return problem('INVALID_RECORD', `${type} record without a flow_id`, sr)
+    let f = open.get(id)
+    if (f === undefined) {
+      if (done.has(id)) return // a record of a flow that already ended in this update: a duplicate
+      if (type !== 'flow') {
+        // Its flow record may still come (hold it), or was indexed earlier, or is lost.
+        let list = orphans.get(id)
+        if (list === undefined) orphans.set(id, (list = []))
+        if (orphanCount < maxOrphans) {
+          list.push(sr)
+          orphanCount++
+        }
+        return
+      }
+      f = { id, records: [], seqs: new Set(), lastSeen: flowState?.last_seen_ms ?? now, heldEnd: undefined, heldSince: flowState?.held_since_ms ?? null, sawClientFrame: false }
+      if (fresh) f.lastSeen = now
+      open.set(id, f)
+      keep(f, sr)
+      const body = rec.request_body
+      const fed = isObj(body) && typeof body.$ref === 'string' && options.captureDir !== undefined ? withBody(sr, body.$ref) : toLedger(sr)
+      const held = orphans.get(id)
+      if (held === undefined) return fed
+      // Records that came before their flow record: now they can go.
+      orphans.delete(id)
+      orphanCount -= held.length
+      const rest = async (): Promise<void> => {
+        for (const h of held) {
+          const p = feedRecord(h, true)
+          if (p) await p
+        }
+      }
+      return fed ? fed.then(rest) : rest()
+    }
+    return feedInto(f, sr, type, fresh)
+  }
+
+  return {
+    feed: (sr) => feedRecord(sr, true),
+    async refeed(p) {
+      for (const r of p.records) {
+        let rec: unknown
+        try {
+          rec = JSON.parse(r.record)
+        } catch {
+          continue // written by this indexer from a line that parsed: cannot happen
+        }
+        const sr: SourcedRecord = { rec: rec as Record<string, unknown>, text: r.record, file: r.file ?? '', line: r.line ?? 0, offset: r.offset ?? -1 }
+        const fed = feedRecord(sr, false, p)
+        if (fed) await fed
+      }
+      records -= p.records.length
+    },
+    async finish() {
+      const pending: PendingFlow[] = []
+      for (const f of [...open.values()]) {
+        if (f.heldEnd !== undefined && (f.heldSince === null || now - f.heldSince >= holdEndMs)) {
+          // Waited long enough for the missing lines: end it with what there is.
+          const p = endFlow(f, f.heldEnd)
+          if (p) await p
+          continue
+        }
+        if (f.heldEnd === undefined && now - f.lastSeen >= staleMs) {
+          const last = f.records[f.records.length - 1]
+          problem('FLOW_WITHOUT_END', `flow ${f.id} has no flow_end and no record for ${Math.round((now - f.lastSeen) / 60_000)} min: indexed as it is (truncated)`,
+            last ? { rec: { flow_id: f.id }, text: '', file: last.file ?? '', line: last.line ?? 0, offset: last.offset ?? -1 } : undefined, f.id)
+          open.delete(f.id)
+          continue
+        }
+        const recs = [...f.records]
+        if (f.heldEnd !== undefined) recs.push({ flow_id: f.id, record: f.heldEnd.text, file: f.heldEnd.file, line: f.heldEnd.line > 0 ? f.heldEnd.line : null, offset: f.heldEnd.offset >= 0 ? f.heldEnd.offset : null })
+        pending.push({ flow_id: f.id, records: recs, last_seen_ms: f.lastSeen, held_since_ms: f.heldSince })
+      }
+      // Flows still open (pending or just given up) become calls as they are; pending ones are
+      // replaced when they are fed again.
+      ledger.end()
+      return {
+        pending,
+        orphans: [...orphans].map(([flow_id, list]) => ({ flow_id, records: list.length, first: list[0]! })).filter((o) => o.first !== undefined),
+        records,
+      }
+    },
+  }
+}

@@ -1,0 +1,139 @@
+import { createFlowFeeder } from './flow-feeder.js'
+import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
+import { createLineCursor } from './line-cursor.js'
+import type { FileRange } from './line-cursor.js'
+import { createRecordMerge } from './record-merge.js'
+import { createRowFiles } from './row-files.js'
+import type { DataTable } from './schema.js'
+
+/**
+ * One shard of an index update: every shard reads every new byte, keeps the lines of its own
+ * flows (a cheap hash of the `flow_id` found in the raw line), and runs its own ledger over
+ * them. Runs on the main thread for small updates and in worker threads for large ones.
+ */
+
+/** What a shard is asked to do (structured-clonable: it crosses to worker threads). */
+export interface ShardJob {
+  shard: number
+  shards: number
+  /** New bytes to read: every file of the capture, each from its last offset. */
+  ranges: FileRange[]
+  /** This shard's flows left open by the last update, fed again first. */
+  pending: PendingFlow[]
+  captureDir: string
+  /** Where the row files go. */
+  rowsDir: string
+  /** Module that exports `createLedger`. */
+  ledgerModule: string
+  now: number
+  holdEndMs?: number
+  staleMs?: number
+  maxLineBytes?: number
+}
+
+/** What a shard did. */
+export interface ShardResult {
+  shard: number
+  files: Partial<Record<DataTable, string>>
+  rows: Partial<Record<DataTable, number>>
+  /** Per file: where the last whole line read ends (the same for every shard). */
+  ends: { path: string; offset: number; lines: number }[]
+  pending: PendingFlow[]
+  orphans: { flow_id: string; records: number; file: string; line: number; offset: number }[]
+  records: number
+  bytes: number
+}
+
+const NEEDLE = Buffer.from('"flow_id":"')
+
+/** FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. */
+export function shardOf(buf: Buffer, start: number, end: number, shards: number): number {
+  const at = buf.indexOf(NEEDLE, start)
+  if (at === -1 || at >= end) return 0
+  let h = 0x811c9dc5
+  for (let i = at + NEEDLE.length; i < end; i++) {
+    const c = buf[i]!
+    if (c === 0x22) break
+    h ^= c
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % shards
+}
+
+/** The shard of a flow id (the same hash as {@link shardOf}). */
+export function shardOfId(flowId: string, shards: number): number {
+  const b = Buffer.from(flowId, 'utf8')
+  let h = 0x811c9dc5
+  for (const c of b) {
+    if (c === 0x22) break
+    h ^= c
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % shards
+}
+
+const ledgers = new Map<string, Promise<CreateLedger>>()
+
+/** Loads `createLedger` from a module (once per thread). */
+export function loadLedger(specifier: string): Promise<CreateLedger> {
+  let p = ledgers.get(specifier)
+  if (p === undefined) {
+    p = import(specifier).then((m: Record<string, unknown>) => {
+      if (typeof m.createLedger !== 'function') throw new Error(`${specifier} exports no createLedger`)
+      return m.createLedger as CreateLedger
+    })
+    ledgers.set(specifier, p)
+  }
+  return p
+}
+
+/** Runs one shard. */
+export async function runShard(job: ShardJob): Promise<ShardResult> {
+  const createLedger = await loadLedger(job.ledgerModule)
+  const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
+  const onProblem = (p: Problem): void => rows.write('problems', { ...p })
+  const feeder = createFlowFeeder({
+    createLedger,
+    captureDir: job.captureDir,
+    onRow: (t, r) => rows.write(t, r),
+    onProblem,
+    now: job.now,
+    ...(job.holdEndMs !== undefined ? { holdEndMs: job.holdEndMs } : {}),
+    ...(job.staleMs !== undefined ? { staleMs: job.staleMs } : {}),
+  })
+  for (const p of job.pending) await feeder.refeed(p)
+
+  const mine = job.shards === 1 ? () => true : (buf: Buffer, s: number, e: number) => shardOf(buf, s, e, job.shards) === job.shard
+  const cursors = (['flows', 'lines', 'ends'] as const).map((kind) =>
+    createLineCursor(job.ranges.filter((r) => r.kind === kind), {
+      keep: mine,
+      ...(job.maxLineBytes !== undefined ? { maxLineBytes: job.maxLineBytes } : {}),
+      onLongLine: (l) => {
+        if (job.shard !== 0) return
+        onProblem({ code: 'LINE_TOO_LONG', file: l.range.path, line: l.line, offset: l.offset, flow_id: null, seq: null, message: `line of ${l.bytes} bytes is over the ${job.maxLineBytes ?? 256 * 1024 * 1024}-byte cap: skipped` })
+      },
+    }),
+  )
+  const merge = createRecordMerge(cursors, (b) =>
+    onProblem({ code: 'MALFORMED_LINE', file: b.line.range.path, line: b.line.line, offset: b.line.offset, flow_id: null, seq: null, message: `not a JSON record (${b.message})` }),
+  )
+  for (let sr = merge.next(); sr !== undefined; sr = merge.next()) {
+    const p = feeder.feed(sr)
+    if (p) await p
+  }
+  const res = await feeder.finish()
+  const ends = cursors.flatMap((c) => c.ends())
+  const bytes = job.ranges.reduce((n, r) => n + Math.max(0, (ends.find((e) => e.path === r.path)?.offset ?? r.start) - r.start), 0)
+  const counts = rows.counts()
+  const files = rows.close()
+  return {
+    shard: job.shard,
+    files,
+    rows: counts,
+    ends,
+    pending: res.pending,
+    orphans: res.orphans.map((o) => ({ flow_id: o.flow_id, records: o.records, file: o.first.file, line: o.first.line, offset: o.first.offset })),
+    records: res.records,
+    bytes,
+  }
+}
