@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ExtractError } from './errors.js'
 import { fileLit, isLockConflict, lit, openDuck } from './duck.js'
@@ -15,8 +16,11 @@ import type { SourceState } from './capture-snapshot.js'
  * (0700): the index holds prompts and answers like the capture does. Deleting it is always
  * safe: the next run builds it again.
  *
- * Concurrency is DuckDB's own file lock (an fcntl lock the kernel drops when a process dies, so
- * it is never stale): one writer or several readers. A run that finds the file locked waits.
+ * Concurrency: one run at a time uses the index. A lock file (`lock`, holding the owner's pid)
+ * serialises processes, an in-process queue serialises extractors of one process (DuckDB lets
+ * one process open a file twice, as two databases that do not see each other), and DuckDB's
+ * own file lock stays as a second guard. A lock whose process is gone is taken over. A run that
+ * finds the index locked waits (and says so once).
  */
 
 /** Where an index lives. */
@@ -24,12 +28,60 @@ export interface IndexPaths {
   dir: string
   db: string
   state: string
+  lock: string
 }
 
 /** The index paths of a capture dir. */
 export function indexPaths(captureDir: string): IndexPaths {
   const dir = join(captureDir, '.index')
-  return { dir, db: join(dir, 'index.duckdb'), state: join(dir, 'state.json') }
+  return { dir, db: join(dir, 'index.duckdb'), state: join(dir, 'state.json'), lock: join(dir, 'lock') }
+}
+
+/** Index dirs this process has open, each with the queue of extractors waiting for it. */
+const inProcess = new Map<string, Promise<void>>()
+
+/** Whether a process is alive (a lock left by a dead one is stale). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Tries to take the lock file once; returns the owner's pid when another live process holds it. */
+function tryLock(path: string): { ok: true } | { ok: false; pid: number | undefined } {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600)
+      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }))
+      closeSync(fd)
+      return { ok: true }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+    let owner: { pid?: unknown; host?: unknown } = {}
+    try {
+      owner = JSON.parse(readFileSync(path, 'utf8')) as typeof owner
+    } catch {
+      // being written right now, or garbage: treat as held (a garbage lock is left by a crash
+      // mid-write and is taken over once it is older than a few seconds, below)
+    }
+    const pid = typeof owner.pid === 'number' ? owner.pid : undefined
+    const sameHost = owner.host === undefined || owner.host === hostname()
+    if (pid !== undefined && sameHost && !alive(pid)) {
+      // Its process is gone: take the lock over.
+      try {
+        unlinkSync(path)
+      } catch {
+        // someone else took it over first
+      }
+      continue
+    }
+    return { ok: false, pid }
+  }
+  return { ok: false, pid: undefined }
 }
 
 /** Options of {@link openIndex}. */
@@ -41,20 +93,81 @@ export interface OpenIndexOptions extends DuckOptions {
 }
 
 /**
- * Opens (creating if needed) the index database, waiting while another process holds it.
+ * Opens (creating if needed) the index database, waiting while another run holds it. The lock
+ * is released by the returned database's `close()`.
  * @throws ExtractError `INDEX_LOCKED` after the timeout, `INDEX_FAILED` when it cannot be opened.
  */
 export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {}): Promise<Duck> {
-  if (!options.readOnly) {
-    mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
-    try {
-      chmodSync(paths.dir, 0o700)
-    } catch {
-      // not ours to change: the files inside are still created 0600 below
-    }
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+  try {
+    chmodSync(paths.dir, 0o700)
+  } catch {
+    // not ours to change: the files inside are still created 0600 below
   }
   const deadline = Date.now() + (options.lockTimeoutMs ?? 120_000)
   let waited = false
+  const wait = (who: string): void => {
+    if (waited) return
+    waited = true
+    options.onWait?.(`waiting for another agenttap-analyze${who} that is using the index ${paths.dir}`)
+  }
+  // This process first: one extractor at a time.
+  let release!: () => void
+  const mine = new Promise<void>((r) => (release = r))
+  for (let prev = inProcess.get(paths.dir); prev !== undefined; prev = inProcess.get(paths.dir)) {
+    wait(' in this process')
+    await prev
+  }
+  inProcess.set(paths.dir, mine)
+  const unlockProcess = (): void => {
+    if (inProcess.get(paths.dir) === mine) inProcess.delete(paths.dir)
+    release()
+  }
+  // Then other processes: the lock file.
+  let delay = 20
+  try {
+    for (;;) {
+      const got = tryLock(paths.lock)
+      if (got.ok) break
+      if (Date.now() > deadline) {
+        throw new ExtractError('INDEX_LOCKED', `the index ${paths.dir} is still in use by another process${got.pid ? ` (pid ${got.pid})` : ''}; try again, run with --no-index, or delete ${paths.lock} if no agenttap-analyze is running`)
+      }
+      wait(got.pid ? ` (pid ${got.pid})` : '')
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(200, delay * 2)
+    }
+  } catch (e) {
+    unlockProcess()
+    throw e
+  }
+  const unlock = (): void => {
+    try {
+      unlinkSync(paths.lock)
+    } catch {
+      // already gone (deleted by hand): nothing to release
+    }
+    unlockProcess()
+  }
+  try {
+    const duck = await openDuckWaiting(paths, options, deadline, wait)
+    return {
+      ...duck,
+      close: () => {
+        try {
+          duck.close()
+        } finally {
+          unlock()
+        }
+      },
+    }
+  } catch (e) {
+    unlock()
+    throw e
+  }
+}
+
+/** Opens the DuckDB file, waiting while DuckDB's own lock says another process has it. */
+async function openDuckWaiting(paths: IndexPaths, options: OpenIndexOptions, deadline: number, wait: (who: string) => void): Promise<Duck> {
   let delay = 20
   for (;;) {
     try {
@@ -76,11 +189,8 @@ export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {
       if (Date.now() > deadline) {
         throw new ExtractError('INDEX_LOCKED', `the index ${paths.db} is still locked by another process (${(e as Error).message.replace(/^.*Conflicting lock/s, 'conflicting lock')}); try again, or run with --no-index`, { cause: e })
       }
-      if (!waited) {
-        waited = true
-        const pid = /PID (\d+)/.exec((e as Error).message)?.[1]
-        options.onWait?.(`waiting for another agenttap-analyze${pid ? ` (pid ${pid})` : ''} that is using the index ${paths.db}`)
-      }
+      const pid = /PID (\d+)/.exec((e as Error).message)?.[1]
+      wait(pid ? ` (pid ${pid})` : '')
       await new Promise((r) => setTimeout(r, delay))
       delay = Math.min(200, delay * 2)
     }

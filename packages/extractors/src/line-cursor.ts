@@ -163,6 +163,10 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
         skipping = undefined
         continue
       }
+      if (nl - start > maxLine) {
+        options.onLongLine?.({ range: r, line, offset: base + start, bytes: nl - start })
+        continue
+      }
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl
       if (end === start) continue
       if (!options.keep(buf, start, end)) continue

@@ -67,7 +67,7 @@ const ERRORS = `(
          when outcome = 'aborted' then 'aborted'
          when status >= 400 then 'http_error'
          when outcome = 'upstream_error' then 'upstream_error'
-         when error_type is not null or error_message is not null or outcome = 'error' then 'api_error'
+         when error_type is not null or message is not null or outcome = 'error' then 'api_error'
          else outcome end as kind,
     status, outcome, coalesce(error_type, error_code) as error_type, message
   from x)`
@@ -110,7 +110,7 @@ export const TOOL_ROW_SQL = `select ts, session_id, flow_id, idx as call, positi
 export const MODE_SQL: Record<string, string> = {
   user_prompts: `select ts, session_id, flow_id, client, text from ${PROMPTS} order by ts, flow_id`,
   assistant_text: `select ts, session_id, flow_id, idx as call, text from c where text <> '' order by ts, flow_id, idx`,
-  reasoning: `select ts, session_id, flow_id, idx as call, text from c where reasoning <> '' order by ts, flow_id, idx`,
+  reasoning: `select ts, session_id, flow_id, idx as call, reasoning as text from c where reasoning <> '' order by ts, flow_id, idx`,
   tool_calls: `select ts, session_id, flow_id, idx as call, position as "index", call_id, name, kind, arguments, complete from tc order by ts, flow_id, idx, position`,
   tool_results: `select ts, session_id, flow_id, call_id, name, is_error, output, exit_code from ${RESULTS_FIRST} order by ts, flow_id, call_id`,
   shell_commands: `select ts, session_id, flow_id, call_id, name as tool, command, workdir from tc where command is not null order by ts, flow_id, idx, position`,

@@ -2,7 +2,11 @@
 // pending flows, sharding, duplicates): one call per flow, or one per `response.completed` frame
 // on a WebSocket flow, with the text of `text_delta`s. It decodes just enough to show what the
 // index does with calls; the real ledger's decoding is tested in its own package.
-export const LEDGER_VERSION = 1
+export let LEDGER_VERSION = 1
+/** Tests change the version to see the index rebuilt. */
+export function setLedgerVersion(v) {
+  LEDGER_VERSION = v
+}
 
 export function createLedger({ onCall, onFlow, onContent, onError }) {
   const flows = new Map()
