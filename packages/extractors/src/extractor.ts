@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
 import { lit, openDuck } from './duck.js'
@@ -7,6 +7,7 @@ import type { CreateLedger } from './flow-feeder.js'
 import { ensureSchema, indexPaths, openIndex, readState } from './index-store.js'
 import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
+import { updateFromSource } from './source-update.js'
 import type { IndexUpdate } from './indexer.js'
 import { MODES } from './modes.js'
 import { BUNDLED_PRICES } from './prices.js'
@@ -29,8 +30,8 @@ export interface ProblemSummary {
 
 /** An open capture: run modes against it, then `close()`. */
 export interface Extractor {
-  /** The capture files found. */
-  readonly files: CaptureFiles
+  /** The capture files found (undefined when reading a record source). */
+  readonly files: CaptureFiles | undefined
   /** The price table `cost` and `sessions` use. */
   readonly prices: PriceTable
   /** Where the index is (undefined: in memory). Known after the first `refresh`. */
@@ -76,13 +77,19 @@ async function loadLedgerModule(specifier: string): Promise<{ createLedger: Crea
   return { createLedger: m.createLedger as CreateLedger, version: typeof m.LEDGER_VERSION === 'number' ? m.LEDGER_VERSION : 1 }
 }
 
-/** Whether a dir can hold the index (we may create `.index` in it). */
-function writable(dir: string): boolean {
+/** Whether the index can live in (or under) a dir: it is writable, or can be created. */
+function writableOrCreatable(dir: string): boolean {
   try {
     accessSync(dir, constants.W_OK)
     return statSync(dir).isDirectory()
-  } catch {
-    return false
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      return true
+    } catch {
+      return false
+    }
   }
 }
 
@@ -98,11 +105,14 @@ function writable(dir: string): boolean {
  * ```
  */
 export async function createExtractor(options: ExtractorOptions): Promise<Extractor> {
-  const files = findCaptureFiles(options.logDir)
+  const source = options.source
+  const files = source === undefined ? findCaptureFiles(options.logDir) : undefined
   const prices = options.prices ?? BUNDLED_PRICES
   const ledgerModule = options.ledgerModule ?? DEFAULT_LEDGER
-  const onDisk = options.index !== false && writable(files.dir)
-  const paths: IndexPaths | undefined = onDisk ? indexPaths(files.dir) : undefined
+  const indexHome = files?.dir ?? options.indexDir
+  const paths: IndexPaths | undefined = options.index !== false && indexHome !== undefined && writableOrCreatable(indexHome)
+    ? indexPaths(indexHome, files === undefined)
+    : undefined
   let duck: Duck | undefined
   let opening: Promise<Duck> | undefined
   let lastUpdate: IndexUpdate | undefined
@@ -118,7 +128,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   /** True when state.json says every file is read to its end and no open flow is due. */
   function upToDate(version: number): boolean {
-    if (paths === undefined || options.rebuildIndex) return false
+    if (paths === undefined || files === undefined || options.rebuildIndex) return false
     const st = readState(paths)
     if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_version !== version) return false
     if (st.deadline_ms !== null && (options.now ?? Date.now()) >= st.deadline_ms) return false
@@ -166,9 +176,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         await clearIndex(d)
       }
       scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
-      lastUpdate = await updateIndex(d, {
-        captureDir: files.dir,
-        files,
+      lastUpdate = source !== undefined ? await updateFromSource(d, {
+        source,
+        ledgerModule,
+        stageDir: scratch,
+        ...(options.now !== undefined ? { now: options.now } : {}),
+        ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
+        ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
+      }) : await updateIndex(d, {
+        captureDir: files!.dir,
+        files: files!,
         ledgerModule,
         ledgerVersion: ledger.version,
         stageDir: scratch,
@@ -223,7 +240,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       return 'reverse'
     }
-    if (e === 'auto') return mode === 'user_prompts' && run.limit !== undefined ? 'reverse' : 'index'
+    if (e === 'auto') return mode === 'user_prompts' && run.limit !== undefined && files !== undefined ? 'reverse' : 'index'
     if (e === 'index' || e === 'duckdb') return 'index'
     throw new ExtractError('ENGINE_UNSUPPORTED', `unknown engine ${JSON.stringify(e)}: expected auto, index or reverse (the rg engine is gone: the index reads each byte once, so a prefilter no longer pays)`)
   }
@@ -236,6 +253,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       ...(run.session !== undefined ? { session: run.session } : {}), ...(run.client !== undefined ? { client: run.client } : {}) }
     const warnings: string[] = []
     if (engine === 'reverse') {
+      if (files === undefined) throw new ExtractError('ENGINE_UNSUPPORTED', '--engine reverse reads capture files; with a record source (Redis) use --engine index')
       const rows = await latestPrompts(files.flows, run.limit!, filters, undefined, files.dir)
       return { mode, engine, rows, columns: ['ts', 'session_id', 'flow_id', 'client', 'text'], warnings }
     }

@@ -31,9 +31,9 @@ export interface IndexPaths {
   lock: string
 }
 
-/** The index paths of a capture dir. */
-export function indexPaths(captureDir: string): IndexPaths {
-  const dir = join(captureDir, '.index')
+/** The index paths of a capture dir (`<dir>/.index/`), or of an index dir itself (`inside`). */
+export function indexPaths(captureDir: string, inside = false): IndexPaths {
+  const dir = inside ? captureDir : join(captureDir, '.index')
   return { dir, db: join(dir, 'index.duckdb'), state: join(dir, 'state.json'), lock: join(dir, 'lock') }
 }
 
@@ -203,7 +203,8 @@ export interface IndexMeta {
   ledger_version?: string
   capture_dir?: string
   updated_at?: string
-  redis_cursor?: string
+  /** Position of the last entry read from a record source (a Redis stream id). */
+  cursor?: string
 }
 
 export async function readMeta(duck: Duck): Promise<IndexMeta> {
@@ -288,7 +289,7 @@ export interface UpdateBatch {
   /** Row file of pending records and flows (written by the caller, NDJSON). */
   pendingFiles?: { records: string; flows: string }
   /** Flows some records were read for but no flow record. */
-  orphans: { flow_id: string; records: number; file: string; line: number; offset: number }[]
+  orphans: { flow_id: string; records: number; file: string; line: number | null; offset: number | null }[]
   /** File offsets after the update (replace the table), or undefined to keep them. */
   sources?: SourceState[]
   meta?: IndexMeta
@@ -323,7 +324,7 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
     if (b.orphans.length > 0) {
       // Records without their flow record: duplicates of an indexed flow are dropped quietly;
       // the others are reported.
-      const vals = b.orphans.map((o) => `(${lit(o.flow_id)}, ${o.records}, ${lit(o.file)}, ${o.line}, ${o.offset})`).join(', ')
+      const vals = b.orphans.map((o) => `(${lit(o.flow_id)}, ${o.records}, ${lit(o.file)}, ${o.line ?? 'null'}::bigint, ${o.offset ?? 'null'}::bigint)`).join(', ')
       await duck.run(`create or replace temp table orphans as select * from (values ${vals}) v(flow_id, records, file, line, "offset")`)
       const { rows } = await duck.select(`select count(*) as n from orphans where flow_id not in (select flow_id from flows)`)
       orphanProblems = Number(rows[0]?.n ?? 0)

@@ -1,3 +1,5 @@
+import type { RecordSource } from './source-update.js'
+
 /** Every extraction mode, in the order `--extract all` runs them. */
 export const MODE_NAMES = [
   'user_prompts',
@@ -90,9 +92,16 @@ export interface ModeResult {
 export interface ExtractorOptions {
   /**
    * The log root (`~/centralized-logs`) or a capture dir that directly holds `sse_flows.jsonl`,
-   * `sse_lines.jsonl` and `sse_flow_ends.jsonl`.
+   * `sse_lines.jsonl` and `sse_flow_ends.jsonl`. Not read when `source` is given.
    */
   logDir: string
+  /**
+   * Records from another source (the Redis stream) instead of capture files. The index then
+   * lives in `indexDir` (in memory without one) and keeps the position of the last entry read.
+   */
+  source?: RecordSource
+  /** Where the index of a `source` is kept. @defaultValue in memory */
+  indexDir?: string
   /** @defaultValue `'auto'` */
   engine?: EngineName
   /** Price table for `cost` / `sessions`. @defaultValue the bundled table */
