@@ -1,21 +1,14 @@
+import { SHELL_BINARIES as SHELL_BINARY_NAMES, SHELL_TOOL_NAMES } from '@agenttap/stream-normalizer'
+
 /**
  * Tool names whose `{"command":"…"}` / `{"cmd":"…"}` string argument is a shell command line:
- * Claude Code `Bash`, Codex `shell` / `shell_command` / `exec_command` / `local_shell`, and the
- * common names other agents use. Compared case-insensitively.
+ * stream-normalizer's shell-tool vocabulary (`SHELL_TOOL_NAMES`: Claude Code `Bash`, Codex
+ * `shell` / `shell_command` / `exec_command` / `local_shell`, and the common names other agents
+ * use). Compared case-insensitively.
  */
-export const DEFAULT_SHELL_TOOLS: readonly string[] = [
-  'bash',
-  'shell',
-  'shell_command',
-  'exec_command',
-  'local_shell',
-  'container.exec',
-  'run_shell_command',
-  'run_terminal_cmd',
-  'execute_command',
-]
+export const DEFAULT_SHELL_TOOLS: readonly string[] = SHELL_TOOL_NAMES
 
-const SHELL_BINARIES = new Set(['bash', 'sh', 'zsh', 'dash', 'ksh', 'fish'])
+const SHELL_BINARIES = new Set(SHELL_BINARY_NAMES)
 // -c, -lc, -ic, -lic, … : the flag whose next argument is the script
 const SCRIPT_FLAG = /^-[a-zA-Z]*c$/
 

@@ -40,4 +40,17 @@ describe('requestToolResults', () => {
     const line = toolResultLine(r[0]!, 50)
     expect(line).toBe(`↳ t1 result error: ${'x'.repeat(49)}…`)
   })
+
+  it('Claude Code 2.1.x: results are found before the trailing system entry; Chat Completions tool messages too', () => {
+    const r = requestToolResults({
+      messages: [
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'ok' }] },
+        { role: 'system', content: 'deferred tools' },
+      ],
+    })
+    expect(r).toEqual([{ call_id: 't1', name: 'Bash', text: 'ok', error: false }])
+    const c = requestToolResults({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c', content: 'done' }] })
+    expect(toolResultLine(c[0]!)).toBe('↳ f result: done')
+  })
 })

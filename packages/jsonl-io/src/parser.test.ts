@@ -106,5 +106,5 @@ describe('createJsonlParser', () => {
         expect(chunked.errors.map((e) => [e.code, e.line, e.offset])).toEqual(whole.errors.map((e) => [e.code, e.line, e.offset]))
       }
     }
-  })
+  }, 60_000)
 })

@@ -19,3 +19,9 @@ export type {
   LedgerToolResult,
   ModelCall,
 } from './types.js'
+export { createLedger } from './ledger.js'
+export type { Ledger, LedgerOptions, RecordLocation } from './ledger.js'
+export { ledgerFromRecords } from './from-records.js'
+export type { LedgerResult } from './from-records.js'
+export { LedgerError } from './errors.js'
+export type { LedgerErrorCode } from './errors.js'

@@ -51,6 +51,8 @@ export interface ToolCallStartEvent extends EventBase {
   type: 'tool_call_start'
   name: string
   kind: ToolCallKind
+  /** MCP server of the call (Anthropic `mcp_tool_use.server_name`, Responses `mcp_call.server_label`). */
+  server?: string
 }
 
 export interface ToolArgsDeltaEvent extends EventBase {
@@ -71,18 +73,36 @@ export interface ToolCallEndEvent extends EventBase {
   parse_error?: string
   /** true when the stream ended (or the message stopped) before the call's end event came. */
   incomplete?: boolean
+  /** MCP server of the call (Anthropic `mcp_tool_use.server_name`, Responses `mcp_call.server_label`). */
+  server?: string
 }
 
-/** Token usage. Anthropic's `message_delta` usage is cumulative: the latest event wins. */
+/**
+ * Token usage as the provider reported it (field names after Anthropic's; OpenAI's
+ * `prompt_tokens` / `input_tokens` include the cached part, Anthropic's `input_tokens` does not:
+ * {@link normalizeUsage} turns this into one convention). Anthropic's `message_delta` usage is
+ * cumulative: the latest event wins.
+ */
 export interface Usage {
   input_tokens?: number
   output_tokens?: number
   cache_read_input_tokens?: number
   cache_creation_input_tokens?: number
+  /** Anthropic `usage.cache_creation.ephemeral_5m_input_tokens`: cache writes with a 5-minute TTL. */
+  cache_creation_5m_input_tokens?: number
+  /** Anthropic `usage.cache_creation.ephemeral_1h_input_tokens`: cache writes with a 1-hour TTL. */
+  cache_creation_1h_input_tokens?: number
   reasoning_tokens?: number
   total_tokens?: number
 }
 
+/**
+ * Usage of the current message (response). Within one message the latest usage event holds the
+ * message's complete counts. `cumulative` says how the message's usage combines with earlier
+ * usage of the *flow*: true when it replaces it (the flow's first message), false when it adds
+ * to it (the second and later responses on one Responses WebSocket flow, each reporting only
+ * its own tokens).
+ */
 export interface UsageEvent extends EventBase {
   type: 'usage'
   usage: Usage

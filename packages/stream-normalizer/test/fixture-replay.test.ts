@@ -4,8 +4,12 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FIXTURES_DIR, loadFixtureFlows, prng, rechunk, type FixtureFlow } from './helpers.js'
 
-const flows = loadFixtureFlows()
+// Flows whose response is a stream (HTTP flows answered with one JSON body have no sse records).
+const flows = loadFixtureFlows().filter((f) => f.sse.length > 0)
 const SEEDS = 40
+
+/** The flow's records numbered 0, 1, 2… as feedBytes numbers the events it frames (WebSocket flows share their seq numbers with the client's frames). */
+const renumbered = (f: FixtureFlow): FixtureFlow['sse'] => f.sse.map((r, seq) => ({ ...r, seq }))
 
 function viaBytes(f: FixtureFlow, wire: Uint8Array, seed: number): { events: AgentEvent[]; errors: string[] } {
   const events: AgentEvent[] = []
@@ -42,7 +46,9 @@ describe('fixture replay', () => {
         expect(reference.events.every((e) => e.flow_id === f.flow_id)).toBe(true)
         const last = reference.events[reference.events.length - 1]
         expect(last?.type).toBe('message_end')
-        expect(reference.events.filter((e) => e.type === 'message_end')).toHaveLength(1)
+        // One message per response: a WebSocket flow carries several.
+        const starts = reference.events.filter((e) => e.type === 'message_start').length
+        expect(reference.events.filter((e) => e.type === 'message_end')).toHaveLength(Math.max(1, starts))
         // No record of a known provider is left unexplained.
         expect(reference.events.filter((e) => e.type === 'unknown')).toEqual([])
       })
@@ -50,10 +56,11 @@ describe('fixture replay', () => {
       for (const [eol, label] of [['\n', 'LF'], ['\r\n', 'CRLF'], ['\r', 'CR']] as const) {
         it(`gives the same events as feedRecord for ${SEEDS} random chunkings of the ${label} wire bytes`, () => {
           const wire = wireOf(f, eol, label !== 'LF')
+          const ref = normalizeRecords(renumbered(f), { flow_id: f.flow_id, flow: f.flow })
           for (let seed = 1; seed <= SEEDS; seed++) {
             const got = viaBytes(f, wire, seed * 7919 + eol.length)
-            expect(got.events, `seed ${seed}`).toEqual(reference.events)
-            expect(got.errors, `seed ${seed}`).toEqual(reference.errors.map((e) => e.code))
+            expect(got.events, `seed ${seed}`).toEqual(ref.events)
+            expect(got.errors, `seed ${seed}`).toEqual(ref.errors.map((e) => e.code))
           }
         })
       }
@@ -143,6 +150,20 @@ describe('fixture facts', () => {
     expect(ev3[ev3.length - 1]).toMatchObject({ type: 'message_end', stop_reason: 'completed' })
   })
 
+  it('codex-websocket: three responses on one flow, each its own message with its own usage (the first replaces, later ones add)', () => {
+    const ev = events('cx-ws-1')
+    expect(ev.filter((e) => e.type === 'message_start').map((e) => (e.type === 'message_start' ? e.message_id : ''))).toEqual(['resp_ws_fixture_1', 'resp_ws_fixture_2', 'resp_ws_fixture_3'])
+    expect(ev.filter((e) => e.type === 'message_end').map((e) => (e.type === 'message_end' ? [e.stop_reason, e.incomplete] : []))).toEqual([['completed', undefined], ['completed', undefined], ['completed', undefined]])
+    expect(ev.flatMap((e) => (e.type === 'usage' ? [[e.usage.total_tokens, e.cumulative]] : []))).toEqual([[2240, true], [2000, false], [2630, false]])
+  })
+
+  it('chat-completions-tools: both parallel tool calls end with their joined arguments', () => {
+    expect(events('chat-tools-1').flatMap((e) => (e.type === 'tool_call_end' ? [[e.call_id, e.arguments]] : []))).toEqual([
+      ['call_FixtureChatMain', '{"branch":"main"}'],
+      ['call_FixtureChatRel', '{"branch":"release-2.4"}'],
+    ])
+  })
+
   it('truncated-stream: ends with message_end incomplete', () => {
     const ev = events('trunc-1')
     expect(ev[ev.length - 1]).toEqual({ type: 'message_end', flow_id: 'trunc-1', provider: 'anthropic', incomplete: true })
@@ -160,7 +181,7 @@ describe('fixture replay with binary junk', () => {
   const enc = new TextEncoder()
   for (const f of flows) {
     it(`${f.file} ${f.flow_id}: junk lines between events are reported and every real event survives`, () => {
-      const reference = normalizeRecords(f.sse, { flow_id: f.flow_id, flow: f.flow }).events
+      const reference = normalizeRecords(renumbered(f), { flow_id: f.flow_id, flow: f.flow }).events
       const rand = prng(f.sse.length)
       const parts: Uint8Array[] = []
       for (const r of f.sse) {
@@ -206,6 +227,8 @@ describe('capture directory (the three files the proxy writes)', () => {
     const flowRecs = new Map(read('sse_flows.jsonl').map((r) => [r['flow_id'] as string, r]))
     const lines = new Map<string, FixtureFlow['sse']>()
     for (const r of read('sse_lines.jsonl')) {
+      // The client's WebSocket frames share the file (and the seq numbers) with the server's events.
+      if (r['type'] !== 'sse') continue
       const id = r['flow_id'] as string
       const list = lines.get(id) ?? []
       list.push(r as unknown as FixtureFlow['sse'][number])

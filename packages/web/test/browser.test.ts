@@ -148,7 +148,7 @@ describe('web view in a real browser (chromium)', () => {
 
   it('filters by client and outcome and searches text', async () => {
     await page.selectOption('#f-client', 'codex')
-    await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).map((t) => t.includes('codex'))).toEqual([true, true, true, true])
+    await expect.poll(async () => (await page.locator('#rows tr.flow-row').allTextContents()).map((t) => t.includes('codex'))).toEqual([true, true, true, true, true, true, true])
     await page.selectOption('#f-client', '')
     await page.fill('#q', 'overloaded')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
@@ -159,7 +159,7 @@ describe('web view in a real browser (chromium)', () => {
     await page.press('#q', 'Enter')
     await expect.poll(async () => page.locator('#rows tr.flow-row').evaluateAll((r) => r.map((x) => (x as HTMLElement).dataset['flowId']))).toEqual(['trunc-1'])
     await page.fill('#q', 'apply_patch')
-    await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)
+    await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(2)
     await page.fill('#q', '')
     await page.selectOption('#f-outcome', 'upstream_error')
     await expect.poll(async () => page.locator('#rows tr.flow-row').count()).toBe(1)

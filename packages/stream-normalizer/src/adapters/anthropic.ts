@@ -53,6 +53,12 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
     setUsage(usage, 'output_tokens', u['output_tokens'])
     setUsage(usage, 'cache_read_input_tokens', u['cache_read_input_tokens'])
     setUsage(usage, 'cache_creation_input_tokens', u['cache_creation_input_tokens'])
+    // The TTL split of the cache writes (1-hour writes cost more than 5-minute ones).
+    const cc = u['cache_creation']
+    if (cc !== undefined && cc !== null && typeof cc === 'object') {
+      setUsage(usage, 'cache_creation_5m_input_tokens', (cc as Record<string, unknown>)['ephemeral_5m_input_tokens'])
+      setUsage(usage, 'cache_creation_1h_input_tokens', (cc as Record<string, unknown>)['ephemeral_1h_input_tokens'])
+    }
     const e: UsageEvent = { type: 'usage', flow_id, provider, usage: { ...usage }, cumulative: true }
     ctx.emit(withBase(e, seq, undefined))
   }
@@ -91,6 +97,8 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
     const toolKind = TOOL_BLOCKS[cbType]
     if (toolKind !== undefined) {
       const tc = newToolCall(str(cb['name']) ?? '', toolKind, str(cb['id']), undefined, index)
+      const server = str(cb['server_name'])
+      if (server !== undefined) tc.server = server
       const input = obj(cb['input'])
       // Usually `{}` followed by deltas; a tool without parameters (or a replayed stream) sends no delta.
       blocks[index] = { kind: BLOCK_OTHER, tool: tc, input: input === undefined ? undefined : JSON.stringify(input) }

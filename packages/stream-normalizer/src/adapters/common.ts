@@ -40,6 +40,8 @@ export interface ToolCall {
   /** Characters of arguments emitted as tool_args_delta. */
   emitted: number
   open: boolean
+  /** MCP server label, when the call names one. */
+  server?: string
 }
 
 export function newToolCall(name: string, kind: ToolCallKind, call_id: string | undefined, item_id: string | undefined, index: number | undefined): ToolCall {
@@ -75,6 +77,7 @@ export function emitUnknown(ctx: AdapterContext, seq: number | undefined, event:
 
 export function emitToolStart(ctx: AdapterContext, tc: ToolCall, seq: number | undefined): void {
   const e: ToolCallStartEvent = { type: 'tool_call_start', flow_id: ctx.flow_id, provider: ctx.provider, name: tc.name, kind: tc.kind }
+  if (tc.server !== undefined) e.server = tc.server
   ctx.emit(withBase(e, seq, tc.index, tc.call_id, tc.item_id))
 }
 
@@ -118,6 +121,7 @@ export function emitToolEnd(ctx: AdapterContext, tc: ToolCall, seq: number | und
     }
   }
   if (incomplete) e.incomplete = true
+  if (tc.server !== undefined) e.server = tc.server
   tc.parts.length = 0
   ctx.emit(withBase(e, seq, tc.index, tc.call_id, tc.item_id))
 }

@@ -88,6 +88,8 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     const kind: ToolCallKind = spec?.[0] ?? 'server'
     const name = str(item['name']) ?? (spec?.[1] || itemType.replace(/_call$/, ''))
     const tc = newToolCall(name, kind, str(item['call_id']) ?? (kind === 'server' ? str(item['id']) : undefined), str(item['id']), oi)
+    const server = str(item['server_label'])
+    if (server !== undefined) tc.server = server
     if (tc.item_id !== undefined) byItem.set(tc.item_id, tc)
     if (oi !== undefined) byIndex[oi] = tc
     emitToolStart(ctx, tc, seq)

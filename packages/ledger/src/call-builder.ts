@@ -1,0 +1,172 @@
+/**
+ * One response being assembled from unified events: text and reasoning blocks, tool calls,
+ * usage, errors. Strings are collected as fragments and joined once, at the end (never `+=`).
+ */
+import { shellCommandOf, type AgentEvent, type ToolCallEndEvent, type ToolCallStartEvent, type Usage } from '@agenttap/stream-normalizer'
+import type { RequestAnatomy } from '@agenttap/session-extractor'
+import type { CallError, LedgerToolCall } from './types.js'
+
+/** A run of text of one block (content block / output item / choice). */
+class Blocks {
+  /** Finished blocks. */
+  readonly done: string[] = []
+  private parts: string[] = []
+  private key: unknown = undefined
+  chars = 0
+
+  add(key: unknown, text: string): void {
+    if (this.parts.length > 0 && key !== this.key) this.close()
+    this.key = key
+    this.parts.push(text)
+    this.chars += text.length
+  }
+
+  close(): void {
+    if (this.parts.length === 0) return
+    this.done.push(this.parts.length === 1 ? (this.parts[0] as string) : this.parts.join(''))
+    this.parts = []
+  }
+
+  /** Blocks joined with a blank line (empty blocks left out). */
+  joined(): string {
+    this.close()
+    let n = 0
+    for (const b of this.done) if (b !== '') n++
+    if (n === this.done.length) return this.done.join('\n\n')
+    return this.done.filter((b) => b !== '').join('\n\n')
+  }
+}
+
+/** Key of a block: its index, else its item. */
+const blockKey = (e: { index?: number; item_id?: string }): unknown => e.index ?? e.item_id
+/** Key of a tool call: the Responses item, else the call id, else the index (ends carry what starts carried). */
+const toolKey = (e: { index?: number; item_id?: string; call_id?: string }): string => e.item_id ?? e.call_id ?? `#${e.index ?? ''}`
+
+/** The request that asked for a response, and when it was sent. */
+export interface CallRequestSource {
+  anatomy: RequestAnatomy | undefined
+  /** When the request was sent (flow start, or the client frame's time). */
+  ts: string | undefined
+}
+
+/** A response under construction. */
+export class CallBuilder {
+  response_id: string | undefined
+  model: string | undefined
+  first_token_at: string | undefined
+  ended_at: string | undefined
+  stop_reason: string | undefined
+  /** The provider's terminal event was captured (`message_end` without `incomplete`). */
+  terminal = false
+  /** `message_end` came (with or without the terminal event). */
+  ended = false
+  /** A provider error (first one reported). */
+  error: CallError | undefined
+  /** Latest usage of this response (it holds all of the response's counts). */
+  usage: Usage | undefined
+  /** First seq of the response (message_start), for locating it. */
+  seq: number | undefined
+  readonly text = new Blocks()
+  readonly reasoning = new Blocks()
+  readonly tools: LedgerToolCall[] = []
+  private readonly openTools = new Map<string, LedgerToolCall>()
+  /** Text and reasoning characters beyond the cap were dropped. */
+  overflow = false
+  /** Anything at all came (events other than `unknown`). */
+  any = false
+
+  constructor(
+    readonly index: number,
+    public request: CallRequestSource,
+    private readonly maxChars: number,
+  ) {}
+
+  private firstToken(ts: string | undefined): void {
+    if (this.first_token_at === undefined && ts !== undefined) this.first_token_at = ts
+  }
+
+  /**
+   * Takes one unified event of this response.
+   * @returns false when text was dropped because of the cap (reported once by the caller)
+   */
+  event(e: AgentEvent, ts: string | undefined): boolean {
+    this.any = true
+    switch (e.type) {
+      case 'text_delta':
+        this.firstToken(ts)
+        if (this.text.chars + this.reasoning.chars + e.text.length > this.maxChars) return this.drop()
+        this.text.add(blockKey(e), e.text)
+        return true
+      case 'thinking_delta':
+        this.firstToken(ts)
+        // Signatures are opaque; a redacted block has no text.
+        if (e.kind === 'signature' || e.kind === 'redacted') return true
+        if (this.text.chars + this.reasoning.chars + e.text.length > this.maxChars) return this.drop()
+        this.reasoning.add(blockKey(e), e.text)
+        return true
+      case 'tool_args_delta':
+        return true
+      case 'tool_call_start':
+        this.firstToken(ts)
+        this.startTool(e)
+        return true
+      case 'tool_call_end':
+        this.endTool(e)
+        return true
+      case 'usage':
+        this.usage = e.usage
+        return true
+      case 'message_start':
+        if (e.message_id !== undefined) this.response_id = e.message_id
+        if (e.model !== undefined) this.model = e.model
+        if (this.seq === undefined && e.seq !== undefined) this.seq = e.seq
+        return true
+      case 'error':
+        if (this.error === undefined) {
+          const err: CallError = { message: e.message }
+          if (e.error_type !== undefined) err.type = e.error_type
+          if (e.code !== undefined) err.code = e.code
+          this.error = err
+        }
+        return true
+      case 'message_end':
+        this.ended = true
+        this.terminal = e.incomplete !== true
+        if (e.stop_reason !== undefined) this.stop_reason = e.stop_reason
+        if (ts !== undefined) this.ended_at = ts
+        return true
+      default:
+        return true
+    }
+  }
+
+  private drop(): boolean {
+    const first = !this.overflow
+    this.overflow = true
+    return !first
+  }
+
+  private startTool(e: ToolCallStartEvent): LedgerToolCall {
+    const t: LedgerToolCall = { call_id: e.call_id ?? e.item_id ?? '', position: this.tools.length, name: e.name, kind: e.server !== undefined ? 'mcp' : e.kind, arguments: '', complete: false }
+    if (e.server !== undefined) t.server = e.server
+    this.tools.push(t)
+    this.openTools.set(toolKey(e), t)
+    return t
+  }
+
+  private endTool(e: ToolCallEndEvent): void {
+    const key = toolKey(e)
+    const t = this.openTools.get(key) ?? this.startTool({ type: 'tool_call_start', flow_id: e.flow_id, provider: e.provider, name: e.name, kind: e.kind, ...(e.server === undefined ? {} : { server: e.server }) })
+    this.openTools.delete(key)
+    if (e.call_id !== undefined) t.call_id = e.call_id
+    if (e.name !== '') t.name = e.name
+    t.arguments = e.arguments
+    t.complete = e.incomplete !== true
+    if (e.parse_error !== undefined) t.parse_error = e.parse_error
+    const shell = shellCommandOf(t.name, e.kind, e.parsed !== undefined ? e.parsed : e.arguments)
+    if (shell !== undefined) {
+      t.command = shell.command
+      if (shell.workdir !== undefined) t.workdir = shell.workdir
+    }
+  }
+}

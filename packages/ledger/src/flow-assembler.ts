@@ -1,0 +1,518 @@
+/**
+ * One flow's records → its model calls and its facts. Responses are decoded by
+ * stream-normalizer (streams, and whole bodies through `normalizeResponseBody`), requests by
+ * session-extractor (`analyzeRequest`, `analyzeClientFrame`); this file only assembles.
+ */
+import { analyzeClientFrame, analyzeRequest, type RequestAnatomy, type SessionChain } from '@agenttap/session-extractor'
+import { createStreamNormalizer, normalizeResponseBody, normalizeUsage, type AgentEvent, type NormalizerError, type StreamNormalizer, type StreamProvider } from '@agenttap/stream-normalizer'
+import { CallBuilder, type CallRequestSource } from './call-builder.js'
+import type { LedgerErrorCode } from './errors.js'
+import { LEDGER_VERSION, type CallApi, type CallError, type CallOutcome, type CallRequest, type CallTransport, type FlowFacts, type ModelCall } from './types.js'
+
+/** A record as read (canonical fields, unknown extras kept). */
+export type AnyRecord = Record<string, unknown>
+
+/** What a flow needs from its ledger. */
+export interface FlowContext {
+  emitCall(call: ModelCall): void
+  emitFlow(facts: FlowFacts): void
+  /** Content (system prompt, tools) of a request, emitted once per distinct hash. */
+  content(anatomy: RequestAnatomy): void
+  error(code: LedgerErrorCode, message: string, where: { flow_id: string; seq?: number | undefined; excerpt?: string | undefined; cause?: unknown }): void
+  readonly chain: SessionChain | undefined
+  readonly maxCallChars: number
+  readonly maxHeldCalls: number
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isRef = (v: unknown): v is { $ref: string } => isObj(v) && typeof v['$ref'] === 'string'
+
+function apiOf(provider: StreamProvider): CallApi {
+  return provider === 'anthropic' ? 'anthropic-messages' : provider === 'openai-responses' ? 'openai-responses' : provider === 'openai-chat' ? 'openai-chat' : 'unknown'
+}
+function providerOfApi(api: CallApi): StreamProvider | undefined {
+  return api === 'anthropic-messages' ? 'anthropic' : api === 'openai-responses' ? 'openai-responses' : api === 'openai-chat' ? 'openai-chat' : undefined
+}
+
+/** Header names of a response that say something about rate limits (lower-cased). */
+const RATE_LIMIT_HEADER = /ratelimit|rate-limit|^retry-after$|^x-should-retry$|^x-codex-.*(?:percent|window|reset)/
+
+function headerValue(v: unknown): string | undefined {
+  if (typeof v === 'string') return v
+  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join(', ')
+  return undefined
+}
+
+function rateLimits(headers: unknown): Record<string, string> | undefined {
+  if (!isObj(headers)) return undefined
+  let out: Record<string, string> | undefined
+  for (const k of Object.keys(headers)) {
+    const name = k.toLowerCase()
+    if (!RATE_LIMIT_HEADER.test(name)) continue
+    const v = headerValue(headers[k])
+    if (v === undefined) continue
+    ;(out ??= {})[name] = v
+  }
+  return out
+}
+
+function header(headers: unknown, name: string): string | undefined {
+  if (!isObj(headers)) return undefined
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return headerValue(headers[k])
+  return undefined
+}
+
+function urlParts(url: string | undefined): { host?: string; path?: string } {
+  if (url === undefined) return {}
+  const scheme = url.indexOf('://')
+  if (scheme === -1) return { path: url.split(/[?#]/)[0] ?? url }
+  const rest = url.slice(scheme + 3)
+  const slash = rest.search(/[/?#]/)
+  const host = (slash === -1 ? rest : rest.slice(0, slash)).replace(/^.*@/, '')
+  const path = slash === -1 ? '/' : (rest.slice(slash).split(/[?#]/)[0] || '/')
+  return { host, path }
+}
+
+const msBetween = (a: string | undefined, b: string | undefined): number | undefined => {
+  if (a === undefined || b === undefined) return undefined
+  const d = Date.parse(b) - Date.parse(a)
+  return Number.isFinite(d) ? d : undefined
+}
+
+/** Flow outcomes of the capture, as call outcomes. */
+function captureOutcome(o: unknown): CallOutcome {
+  return o === 'completed' || o === 'error' || o === 'aborted' || o === 'upstream_error' ? o : 'error'
+}
+
+/** The error the capture itself recorded (`flow_end.error`: a message, or `{type?, message, all?}`). */
+function captureError(e: unknown): CallError | undefined {
+  if (typeof e === 'string' && e !== '') return { message: e }
+  if (isObj(e) && typeof e['message'] === 'string') {
+    const out: CallError = { message: e['message'] }
+    if (typeof e['type'] === 'string') out.type = e['type']
+    return out
+  }
+  return undefined
+}
+
+/** The records and state of one flow. */
+export class FlowAssembler {
+  /** Records that came before the flow record. */
+  pending: AnyRecord[] | undefined = []
+  /** The flow record was seen (or the flow was started without it). */
+  started = false
+  private rec: AnyRecord | undefined
+  private anatomy: RequestAnatomy | undefined
+  private session_id = '-'
+  private session_source: string | undefined
+  private agent: string | undefined
+  private client = 'unknown'
+  private provider = 'unknown'
+  private api: CallApi = 'unknown'
+  private kind: 'model' | 'aux' = 'model'
+  private started_at = ''
+  private transport: CallTransport = 'http'
+  private status: number | undefined
+  private limits: Record<string, string> | undefined
+  private requestId: string | undefined
+  private normalizer: StreamNormalizer | undefined
+  private builder: CallBuilder | undefined
+  private nextIndex = 0
+  private calls = 0
+  private lastOutcome: CallOutcome | undefined
+  /** `response.create` frames with a seq, not yet matched to a response (they precede it). */
+  private frames: CallRequestSource[] = []
+  /** Frames fed without a seq (an older capture's `flow_end.client_frames` file): the k-th answers response k+1. */
+  private loose: RequestAnatomy[] = []
+  private sawSeqFrame = false
+  /** WebSocket calls whose request may still come as a loose frame. */
+  private held: CallBuilder[] = []
+  /** Records with a seq seen (sse and client_frame), to know when a flow_end's `events` are all in. */
+  private seen = 0
+  private sawSse = false
+  private endRec: AnyRecord | undefined
+  private ts: string | undefined
+  private seq: number | undefined
+  private finishing = false
+  private open = false
+  private reportedNewer = false
+  finished = false
+
+  constructor(
+    readonly flow_id: string,
+    private readonly ctx: FlowContext,
+  ) {}
+
+  /** The flow's flow_end was fed. */
+  get hasEnd(): boolean {
+    return this.endRec !== undefined
+  }
+
+  /** Records waiting for the flow record (for the ledger's cap). */
+  get waiting(): number {
+    return this.pending?.length ?? 0
+  }
+
+  /** Notes a record of a newer schema once per flow. */
+  newer(v: number): void {
+    if (this.reportedNewer) return
+    this.reportedNewer = true
+    this.ctx.error('NEWER_SCHEMA', `flow ${this.flow_id}: record of schema v${v}; this ledger knows v1 and reads it as v1 (upgrade @agenttap/ledger to read what v${v} adds)`, { flow_id: this.flow_id })
+  }
+
+  /**
+   * Starts the flow from its flow record, or without one (`rec` undefined: the flow record never
+   * came; what the request said is unknown). Buffered records are then replayed.
+   */
+  start(rec: AnyRecord | undefined, fallbackSession: string | undefined): void {
+    this.started = true
+    this.rec = rec
+    const r = rec ?? {}
+    this.started_at = str(r['ts']) ?? ''
+    this.session_id = str(r['session_id']) ?? fallbackSession ?? '-'
+    this.session_source = str(r['session_source'])
+    this.agent = str(r['subagent']) ?? str(r['agent'])
+    this.client = str(r['client']) ?? 'unknown'
+    this.provider = str(r['provider']) ?? 'unknown'
+    this.status = num(r['status'])
+    if (this.status === 101) this.transport = 'ws'
+    this.limits = rateLimits(r['response_headers'])
+    this.requestId = header(r['response_headers'], 'request-id') ?? header(r['response_headers'], 'x-request-id')
+    if (rec !== undefined) {
+      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() })
+      this.anatomy = a
+      this.api = a.api
+      this.kind = a.kind
+      if (a.body_ref !== undefined) {
+        this.ctx.error('BODY_REF', `flow ${this.flow_id}: request body stored out of line (${a.body_ref}); resolve it (jsonl-io readRawRef) and set request_body before feeding to get its prompt, tool results and fingerprints`, { flow_id: this.flow_id })
+      }
+      this.ctx.content(a)
+      const chain = this.ctx.chain
+      if (chain !== undefined && this.session_source === 'derived' && a.history.length > 0) {
+        this.session_id = chain.assign(a.history, this.flow_id).session_id
+        this.session_source = 'history'
+      }
+    }
+    const pending = this.pending ?? []
+    this.pending = undefined
+    for (const p of pending) this.record(p)
+  }
+
+  private requestHints(): { url?: string; headers?: Record<string, string | string[] | undefined>; client?: string; provider?: string } {
+    const r = this.rec ?? {}
+    const out: { url?: string; headers?: Record<string, string | string[] | undefined>; client?: string; provider?: string } = {}
+    const url = str(r['url'])
+    if (url !== undefined) out.url = url
+    if (isObj(r['request_headers'])) out.headers = r['request_headers'] as Record<string, string | string[] | undefined>
+    out.client = this.client
+    out.provider = this.provider
+    return out
+  }
+
+  /** One record of this flow (`sse`, `client_frame`, `flow_end`), after the flow started. */
+  record(r: AnyRecord): void {
+    if (this.finished) return
+    const type = r['type']
+    if (type === 'sse') this.sse(r)
+    else if (type === 'client_frame') this.clientFrame(r)
+    else if (type === 'flow_end') {
+      this.endRec = r
+      const events = num(r['events'])
+      if (events !== undefined && this.seen < events) return
+      this.finish(false)
+      return
+    }
+    const end = this.endRec
+    if (end !== undefined && this.seen >= (num(end['events']) ?? 0)) this.finish(false)
+  }
+
+  private makeNormalizer(): StreamNormalizer {
+    const provider = providerOfApi(this.api)
+    const r = this.rec ?? {}
+    const flow: { url?: string; provider?: string; client?: string } = { client: this.client, provider: this.provider }
+    const url = str(r['url'])
+    if (url !== undefined) flow.url = url
+    return createStreamNormalizer({
+      flow_id: this.flow_id,
+      ...(provider === undefined ? { flow } : { provider }),
+      onEvent: (e) => this.event(e),
+      onError: (e) => this.streamError(e),
+    })
+  }
+
+  private streamError(e: NormalizerError): void {
+    if (this.open) return // an open flow is cut by the end of the input, not broken
+    this.ctx.error('STREAM', e.message, { flow_id: this.flow_id, seq: e.seq ?? this.seq, excerpt: e.excerpt, cause: e })
+  }
+
+  private sse(r: AnyRecord): void {
+    this.seen++
+    this.sawSse = true
+    if (r['transport'] === 'ws') this.transport = 'ws'
+    else if (this.transport === 'http') this.transport = 'sse'
+    this.ts = str(r['ts'])
+    this.seq = num(r['seq'])
+    this.normalizer ??= this.makeNormalizer()
+    this.normalizer.feedRecord(r as { data: string; seq?: number; event?: string })
+  }
+
+  private clientFrame(r: AnyRecord): void {
+    const seq = num(r['seq'])
+    if (seq !== undefined) {
+      this.seen++
+      this.sawSeqFrame = true
+    }
+    this.transport = 'ws'
+    const a = analyzeClientFrame(r['data'], this.requestHints())
+    if (a === undefined) return
+    this.ctx.content(a)
+    if (seq !== undefined) this.frames.push({ anatomy: a, ts: str(r['ts']) })
+    else this.loose.push(a)
+  }
+
+  /** The request of the response at `index`. */
+  private takeRequest(index: number): CallRequestSource {
+    const f = this.frames.shift()
+    if (f !== undefined) return f
+    if (index === 0) return { anatomy: this.anatomy, ts: this.started_at || undefined }
+    const a = this.loose[index - 1]
+    return { anatomy: a, ts: undefined }
+  }
+
+  /** A unified event of the flow's response(s). */
+  private event(e: AgentEvent): void {
+    if (e.type === 'unknown') return
+    let b = this.builder
+    if (b === undefined || b.ended) {
+      const index = this.nextIndex++
+      b = new CallBuilder(index, this.takeRequest(index), this.ctx.maxCallChars)
+      this.builder = b
+    }
+    if (!b.event(e, this.ts)) {
+      this.ctx.error('CALL_TOO_LARGE', `flow ${this.flow_id} call ${b.index}: text and reasoning exceed maxCallChars (${this.ctx.maxCallChars}); the rest is not kept`, { flow_id: this.flow_id, seq: this.seq })
+    }
+    if (e.type === 'message_end') this.complete(b)
+  }
+
+  private complete(b: CallBuilder): void {
+    if (this.builder === b) this.builder = undefined
+    if (this.finishing) {
+      this.emit(b)
+      return
+    }
+    // A WebSocket response whose request is not known yet: an older capture keeps the client's
+    // later frames in a file of their own, which the caller may still feed (as loose frames).
+    if (b.request.anatomy === undefined && this.transport === 'ws' && b.index > 0 && !this.sawSeqFrame) {
+      const loose = this.loose[b.index - 1]
+      if (loose !== undefined) b.request = { anatomy: loose, ts: undefined }
+      else {
+        this.held.push(b)
+        if (this.held.length > this.ctx.maxHeldCalls) this.emit(this.held.shift() as CallBuilder)
+        return
+      }
+    }
+    this.emit(b)
+  }
+
+  private outcomeOf(b: CallBuilder): CallOutcome {
+    if (b.error !== undefined || b.stop_reason === 'failed' || (this.status !== undefined && this.status >= 400)) return 'error'
+    if (b.terminal) return 'completed'
+    if (this.open) return 'open'
+    // Interrupted by the next response on the same connection.
+    if (!this.finishing) return 'truncated'
+    const o = this.endRec?.['outcome']
+    if (o === 'aborted') return 'aborted'
+    if (o === 'upstream_error') return b.any && this.sawSse ? 'truncated' : 'upstream_error'
+    if (o === 'error') return 'error'
+    return 'truncated'
+  }
+
+  private emit(b: CallBuilder): void {
+    const outcome = this.outcomeOf(b)
+    const req = b.request.anatomy
+    const started = b.request.ts ?? b.first_token_at ?? this.started_at
+    const call: ModelCall = {
+      ledger_version: LEDGER_VERSION,
+      key: `${this.flow_id}#${b.index}`,
+      source: 'wire',
+      flow_id: this.flow_id,
+      index: b.index,
+      session_id: this.session_id,
+      client: this.client,
+      provider: this.provider,
+      api: this.api !== 'unknown' ? this.api : apiOf(this.normalizer?.provider ?? 'unknown'),
+      transport: this.transport,
+      kind: req?.kind ?? this.kind,
+      started_at: started,
+      outcome,
+      text: b.text.joined(),
+      reasoning: b.reasoning.joined(),
+      tool_calls: b.tools,
+      tool_results: req?.tool_results ?? [],
+      request: this.callRequest(req),
+    }
+    if (b.response_id !== undefined) call.response_id = b.response_id
+    if (this.requestId !== undefined) call.request_id = this.requestId
+    if (this.session_source !== undefined) call.session_source = this.session_source
+    if (this.agent !== undefined) call.agent = this.agent
+    const model = b.model ?? req?.model
+    if (model !== undefined) call.model = model
+    if (b.first_token_at !== undefined) {
+      call.first_token_at = b.first_token_at
+      const t = msBetween(started, b.first_token_at)
+      if (t !== undefined) call.ttft_ms = t
+    }
+    const ended = outcome === 'open' ? undefined : (b.ended_at ?? str(this.endRec?.['ts']) ?? this.ts)
+    if (ended !== undefined) {
+      call.ended_at = ended
+      const d = msBetween(started, ended)
+      if (d !== undefined) call.duration_ms = d
+    }
+    if (b.stop_reason !== undefined) call.stop_reason = b.stop_reason
+    if (this.status !== undefined) call.http_status = this.status
+    const error = b.error ?? (outcome === 'completed' || outcome === 'open' ? undefined : this.failure())
+    if (error !== undefined) call.error = error
+    if (b.usage !== undefined) call.usage = normalizeUsage(b.usage, this.normalizerProvider())
+    if (req?.prompt !== undefined) call.prompt = req.prompt
+    if (this.limits !== undefined) call.rate_limits = this.limits
+    this.calls++
+    this.lastOutcome = outcome
+    this.ctx.emitCall(call)
+    const chain = this.ctx.chain
+    if (chain !== undefined && this.session_source === 'history' && b.terminal && req?.history_hash !== undefined) {
+      const tool_calls = b.tools.filter((t) => t.kind !== 'server' && t.kind !== 'mcp').map((t) => ({ call_id: t.call_id, name: t.name, arguments: t.arguments }))
+      chain.respond(req.history_hash, this.session_id, { texts: b.text.done, tool_calls })
+    }
+  }
+
+  private normalizerProvider(): StreamProvider {
+    return this.normalizer?.provider ?? providerOfApi(this.api) ?? 'unknown'
+  }
+
+  /** Why a call failed when the provider said nothing: the capture's error, or the HTTP status. */
+  private failure(): CallError | undefined {
+    const e = captureError(this.endRec?.['error'])
+    if (e !== undefined) return e
+    if (this.status !== undefined && this.status >= 400) return { type: `http_${this.status}`, message: `HTTP ${this.status}` }
+    return undefined
+  }
+
+  private callRequest(a: RequestAnatomy | undefined): CallRequest {
+    const r: CallRequest = { tool_names: a?.tool_names ?? [], message_count: a?.message_count ?? 0 }
+    if (a === undefined) return r
+    if (a.model !== undefined) r.model = a.model
+    if (a.max_tokens !== undefined) r.max_tokens = a.max_tokens
+    if (a.temperature !== undefined) r.temperature = a.temperature
+    if (a.reasoning_effort !== undefined) r.reasoning_effort = a.reasoning_effort
+    if (a.stream !== undefined) r.stream = a.stream
+    if (a.system !== undefined) r.system_hash = a.system.hash
+    if (a.tools_hash !== undefined) r.tools_hash = a.tools_hash
+    if (a.history_hash !== undefined) r.history_hash = a.history_hash
+    if (a.prompt_cache_key !== undefined) r.prompt_cache_key = a.prompt_cache_key
+    if (a.user_agent !== undefined) r.user_agent = a.user_agent
+    return r
+  }
+
+  /**
+   * Ends the flow: at its flow_end (`open` false), or at the end of the input with the flow still
+   * open (`open` true: its calls and facts say `open`).
+   */
+  finish(open: boolean): void {
+    if (this.finished) return
+    this.finished = true
+    this.finishing = true
+    this.open = open
+    const end = this.endRec
+    if (!open && end !== undefined) {
+      const status = num(end['status'])
+      if (status !== undefined) this.status = status
+      const events = num(end['events'])
+      if (events !== undefined && this.seen < events) {
+        this.ctx.error('MISSING_EVENTS', `flow ${this.flow_id}: flow_end announces ${events} records in sse_lines, ${this.seen} were fed; the calls are assembled from those`, { flow_id: this.flow_id })
+      }
+    }
+    // Earlier WebSocket responses that waited for their request (loose frames) go first, in order.
+    for (const b of this.held) {
+      const loose = this.loose[b.index - 1]
+      if (loose !== undefined) b.request = { anatomy: loose, ts: undefined }
+      this.emit(b)
+    }
+    this.held = []
+    const body = end?.['body']
+    const modelFlow = this.api !== 'unknown' || (this.normalizer !== undefined && this.normalizer.provider !== 'unknown')
+    if (!open && !this.sawSse && body !== undefined && this.api !== 'unknown') {
+      if (isRef(body)) {
+        this.ctx.error('BODY_REF', `flow ${this.flow_id}: response body stored out of line (${body.$ref}); resolve it (jsonl-io readRawRef) and set flow_end.body before feeding to get the response`, { flow_id: this.flow_id })
+      } else {
+        this.ts = str(end?.['ts'])
+        const hints: { url?: string; provider?: string; client?: string } = { client: this.client, provider: this.provider }
+        const url = str(this.rec?.['url'])
+        if (url !== undefined) hints.url = url
+        const res = normalizeResponseBody(body, { flow_id: this.flow_id, flow: hints, ...(this.status === undefined ? {} : { status: this.status }) })
+        for (const err of res.errors) this.streamError(err)
+        const ttfb = num(end?.['ttfb_ms'])
+        const first = ttfb !== undefined && this.started_at !== '' ? new Date(Date.parse(this.started_at) + ttfb).toISOString() : undefined
+        for (const e of res.events) {
+          // The body arrived whole: its first byte is the first token.
+          if (first !== undefined && e.type !== 'message_end') this.ts = first
+          else this.ts = str(end?.['ts'])
+          this.event(e)
+        }
+      }
+    } else if (this.normalizer !== undefined) {
+      this.ts = open ? this.ts : (str(end?.['ts']) ?? this.ts)
+      this.normalizer.end()
+    }
+    if (this.builder !== undefined) this.complete(this.builder)
+    // A model request that got no response at all (upstream unreachable, HTTP error without body).
+    if (this.calls === 0 && modelFlow && this.anatomy !== undefined && !open) {
+      this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars))
+    }
+    this.emitFacts()
+  }
+
+  private emitFacts(): void {
+    const r = this.rec ?? {}
+    const end = this.open ? undefined : this.endRec
+    const url = str(r['url'])
+    const facts: FlowFacts = {
+      ledger_version: LEDGER_VERSION,
+      flow_id: this.flow_id,
+      session_id: this.session_id,
+      client: this.client,
+      provider: this.provider,
+      kind: this.kind,
+      outcome: this.open ? 'open' : this.calls > 0 && this.lastOutcome !== undefined ? this.lastOutcome : captureOutcome(end?.['outcome']),
+      started_at: this.started_at || (str(end?.['ts']) ?? ''),
+      calls: this.calls,
+    }
+    if (this.session_source !== undefined) facts.session_source = this.session_source
+    if (this.agent !== undefined) facts.agent = this.agent
+    const method = str(r['method'])
+    if (method !== undefined) facts.method = method
+    if (url !== undefined) {
+      facts.url = url
+      const p = urlParts(url)
+      if (p.host !== undefined) facts.host = p.host
+      if (p.path !== undefined) facts.path = p.path
+    }
+    if (this.status !== undefined) facts.http_status = this.status
+    if (end !== undefined) {
+      const ended = str(end['ts'])
+      if (ended !== undefined) facts.ended_at = ended
+      const ttfb = num(end['ttfb_ms'])
+      if (ttfb !== undefined) facts.ttfb_ms = ttfb
+      const dur = num(end['duration_ms'])
+      if (dur !== undefined) facts.duration_ms = dur
+      const ev = num(end['events'])
+      if (ev !== undefined) facts.events = ev
+      const bytes = num(end['bytes'])
+      if (bytes !== undefined) facts.bytes = bytes
+    }
+    const ua = this.anatomy?.user_agent ?? header(r['request_headers'], 'user-agent')
+    if (ua !== undefined) facts.user_agent = ua
+    this.ctx.emitFlow(facts)
+  }
+}
