@@ -1,10 +1,11 @@
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
 import { lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
 import type { CreateLedger } from './flow-feeder.js'
-import { ensureSchema, indexPaths, openIndex, readState } from './index-store.js'
+import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writePromptCache } from './index-store.js'
 import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
 import { updateFromSource } from './source-update.js'
@@ -14,7 +15,7 @@ import { BUNDLED_PRICES } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
 import { latestPrompts } from './reverse.js'
 import { INDEX_VERSION } from './schema.js'
-import { findCaptureFiles } from './sources.js'
+import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
@@ -77,6 +78,25 @@ async function loadLedgerModule(specifier: string): Promise<{ createLedger: Crea
   return { createLedger: m.createLedger as CreateLedger, version: typeof m.LEDGER_VERSION === 'number' ? m.LEDGER_VERSION : 1 }
 }
 
+/**
+ * The ledger module's build, as its file's path, size and mtime: when it is the one the index
+ * was built with, the index is current without loading the ledger (which costs more than the
+ * whole query of a small mode).
+ */
+function ledgerBuild(specifier: string): string {
+  try {
+    const url = import.meta.resolve(specifier)
+    const path = url.startsWith('file:') ? fileURLToPath(url) : url
+    const st = statSync(path)
+    return `${path}:${st.size}:${Math.floor(st.mtimeMs)}`
+  } catch {
+    return `${specifier}:unresolved`
+  }
+}
+
+/** How many of the latest prompts the index keeps for `prompts -n N`. */
+const PROMPT_CACHE_ROWS = 500
+
 /** Whether the index can live in (or under) a dir: it is writable, or can be created. */
 function writableOrCreatable(dir: string): boolean {
   try {
@@ -126,11 +146,20 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return p
   }
 
-  /** True when state.json says every file is read to its end and no open flow is due. */
-  function upToDate(version: number): boolean {
+  const build = ledgerBuild(ledgerModule)
+  let fresh: boolean | undefined
+  /**
+   * True when state.json says every file is read to its end, no open flow is due, and the ledger
+   * is the build the index was made with.
+   */
+  function upToDate(): boolean {
+    if (fresh !== undefined) return fresh
+    return (fresh = isUpToDate())
+  }
+  function isUpToDate(): boolean {
     if (paths === undefined || files === undefined || options.rebuildIndex) return false
     const st = readState(paths)
-    if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_version !== version) return false
+    if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_build !== build || !existsSync(paths.db)) return false
     if (st.deadline_ms !== null && (options.now ?? Date.now()) >= st.deadline_ms) return false
     const all = [...files.flows, ...files.lines, ...files.ends]
     if (all.length !== st.files.length) return false
@@ -149,10 +178,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   async function open(): Promise<Duck> {
     if (duck !== undefined) return duck
-    const ledger = await loadLedgerModule(ledgerModule)
     const threads = options.threads
     const duckOpts = threads !== undefined ? { threads } : {}
-    if (paths !== undefined && upToDate(ledger.version)) {
+    if (paths !== undefined && upToDate()) {
       // Nothing new: open for reading only, next to other readers.
       try {
         duck = await openIndex(paths, { ...duckOpts, readOnly: true, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
@@ -166,6 +194,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         // unreadable read-only: the read-write path below repairs or rebuilds it
       }
     }
+    const ledger = await loadLedgerModule(ledgerModule)
     const d = paths !== undefined
       ? await openIndex(paths, { ...duckOpts, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
       : await openDuck(':memory:', duckOpts)
@@ -188,6 +217,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         files: files!,
         ledgerModule,
         ledgerVersion: ledger.version,
+        ledgerBuild: build,
         stageDir: scratch,
         ...(paths !== undefined ? { paths } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
@@ -200,6 +230,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
       await setup(d)
+      fresh = undefined
+      if (paths !== undefined && files !== undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || !existsSync(paths.prompts))) await cachePrompts(d, paths)
     } catch (e) {
       d.close()
       throw e
@@ -209,6 +241,27 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     duck = d
     return d
+  }
+
+  /** Keeps the latest prompts of the index next to it, for `prompts -n N` without DuckDB. */
+  async function cachePrompts(d: Duck, p: IndexPaths): Promise<void> {
+    for (const v of viewSql({})) await d.run(v)
+    const { rows } = await d.select(`select * from (${MODE_SQL.user_prompts}) order by ts desc, flow_id desc limit ${PROMPT_CACHE_ROWS + 1}`)
+    writePromptCache(p, { complete: rows.length <= PROMPT_CACHE_ROWS, rows: rows.slice(0, PROMPT_CACHE_ROWS).reverse() })
+  }
+
+  /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */
+  function cachedPrompts(limit: number, run: RunOptions): Row[] | undefined {
+    if (paths === undefined || options.includeAux || !upToDate()) return undefined
+    const cache = readPromptCache(paths)
+    if (cache === undefined) return undefined
+    const since = run.since === undefined ? undefined : isoInstant(run.since, '--since')
+    const until = run.until === undefined ? undefined : isoInstant(run.until, '--until')
+    const rows = cache.rows.filter((r) =>
+      (since === undefined || String(r.ts) >= since) && (until === undefined || String(r.ts) < until) &&
+      (run.session === undefined || r.session_id === run.session) && (run.client === undefined || r.client === run.client))
+    // Enough rows, or all there are: the cache answers exactly what the index would.
+    return rows.length >= limit || cache.complete ? rows.slice(Math.max(0, rows.length - limit)) : undefined
   }
 
   /** Per-connection tables: the price table of this run. */
@@ -252,9 +305,14 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     const filters = { ...(run.since !== undefined ? { since: run.since } : {}), ...(run.until !== undefined ? { until: run.until } : {}),
       ...(run.session !== undefined ? { session: run.session } : {}), ...(run.client !== undefined ? { client: run.client } : {}) }
     const warnings: string[] = []
+    if (engine === 'reverse' && (run.engine ?? options.engine ?? 'auto') === 'auto') {
+      // An up-to-date index holds the exact answer next to it; else read the flows backwards.
+      const cached = cachedPrompts(run.limit!, run)
+      if (cached !== undefined) return { mode, engine: 'index', rows: cached, columns: MODES.user_prompts.columns, warnings }
+    }
     if (engine === 'reverse') {
       if (files === undefined) throw new ExtractError('ENGINE_UNSUPPORTED', '--engine reverse reads capture files; with a record source (Redis) use --engine index')
-      const rows = await latestPrompts(files.flows, run.limit!, filters, undefined, files.dir)
+      const rows = await latestPrompts(files.flows, run.limit!, filters, files.dir, { lineFiles: files.lines })
       return { mode, engine, rows, columns: ['ts', 'session_id', 'flow_id', 'client', 'text'], warnings }
     }
     const views = viewSql(filters, { includeAux: options.includeAux ?? false })

@@ -23,7 +23,8 @@ export interface LedgerHandlers {
 
 /** A streaming ledger: `@agenttap/ledger`'s `createLedger(handlers)`. */
 export interface LedgerLike {
-  feed(record: unknown): void
+  /** Feeds a record; `at` goes on any error it causes. */
+  feed(record: unknown, at?: { file?: string; line?: number; offset?: number }): void
   end(): void
   reset(): void
 }
@@ -31,17 +32,21 @@ export interface LedgerLike {
 /** Creates a ledger. */
 export type CreateLedger = (handlers: LedgerHandlers) => LedgerLike
 
-/** Kinds of input the index could not use. */
+/**
+ * Kinds of input the index could not use (or used only in part). Besides these, the ledger's
+ * own codes (`STREAM`, `MISSING_EVENTS`, `NEWER_SCHEMA`, `MISSING_FLOW`, …) are recorded as
+ * the ledger reported them.
+ */
 export type ProblemCode =
   | 'MALFORMED_LINE'
   | 'LINE_TOO_LONG'
   | 'INVALID_RECORD'
   | 'UNKNOWN_TYPE'
-  | 'NEWER_VERSION'
   | 'NO_FLOW_RECORD'
   | 'FLOW_WITHOUT_END'
   | 'BODY_UNREADABLE'
   | 'LEDGER_ERROR'
+  | (string & {})
 
 /** One problem, with where it was. */
 export interface Problem {
@@ -169,15 +174,19 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
       options.onRow('contents', contentRow(c))
     },
     onError(e) {
-      const x = e as Error & { flow_id?: unknown; seq?: unknown }
-      problem('LEDGER_ERROR', e.message, cur, typeof x.flow_id === 'string' ? x.flow_id : undefined, typeof x.seq === 'number' ? x.seq : undefined)
+      // The ledger's errors carry its code and, from `at`, the record's location.
+      const x = e as Error & { code?: unknown; flow_id?: unknown; seq?: unknown; file?: unknown }
+      // The location is kept in its own columns: drop the copy the message starts with.
+      const file = typeof x.file === 'string' ? x.file : cur?.file
+      const message = file !== undefined && file !== '' && e.message.startsWith(file) ? e.message.replace(/^.*?:\d+(?: \(byte \d+\))?: /s, '') : e.message
+      problem(typeof x.code === 'string' ? x.code : 'LEDGER_ERROR', message, cur, typeof x.flow_id === 'string' ? x.flow_id : undefined, typeof x.seq === 'number' ? x.seq : undefined)
     },
   })
 
   function toLedger(sr: SourcedRecord, rec: Record<string, unknown> = sr.rec): void {
     cur = sr
     try {
-      ledger.feed(rec)
+      ledger.feed(rec, { ...(sr.file !== '' ? { file: sr.file } : {}), ...(sr.line > 0 ? { line: sr.line } : {}), ...(sr.offset >= 0 ? { offset: sr.offset } : {}) })
     } catch (e) {
       problem('LEDGER_ERROR', `the ledger failed on this record: ${(e as Error).message}`, sr)
     } finally {
@@ -185,36 +194,53 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
     }
   }
 
-  async function withBody(sr: SourcedRecord, ref: string): Promise<void> {
-    let rec = sr.rec
+  /** The record with a body kept out of line (`{"$ref": …}` in `field`) read in; unchanged (and reported) when it cannot be. */
+  async function withBody(sr: SourcedRecord, field: 'request_body' | 'body', ref: string): Promise<Record<string, unknown>> {
     try {
       const buf = await readRawRef(options.captureDir!, ref, options.maxBodyBytes === undefined ? {} : { maxBytes: options.maxBodyBytes })
-      rec = { ...sr.rec, request_body: JSON.parse(buf.toString('utf8')) as unknown }
-    } catch (e) {
-      problem('BODY_UNREADABLE', `request body ${JSON.stringify(ref)} could not be read: ${(e as Error).message}`, sr)
-    }
-    toLedger(sr, rec)
-  }
-
-  async function withClientFrames(sr: SourcedRecord, ref: string): Promise<void> {
-    try {
-      const text = (await readRawRef(options.captureDir!, ref, options.maxBodyBytes === undefined ? {} : { maxBytes: options.maxBodyBytes })).toString('utf8')
-      for (const data of text.split('\n')) {
-        if (data === '') continue
-        toLedger(sr, { v: SCHEMA_VERSION, type: 'client_frame', ts: sr.rec.ts, flow_id: sr.rec.flow_id, session_id: sr.rec.session_id, data, transport: 'ws' })
+      const text = buf.toString('utf8')
+      let value: unknown = text
+      try {
+        value = JSON.parse(text)
+      } catch {
+        // a body that is not JSON (an HTML error page) is given as text
       }
+      return { ...sr.rec, [field]: value }
     } catch (e) {
-      problem('BODY_UNREADABLE', `client frames ${JSON.stringify(ref)} could not be read: ${(e as Error).message}`, sr)
+      problem('BODY_UNREADABLE', `${field === 'body' ? 'response' : 'request'} body ${JSON.stringify(ref)} could not be read: ${(e as Error).message}`, sr)
+      return sr.rec
     }
-    toLedger(sr)
   }
 
-  /** Feeds the flow_end (after the client frames kept out of line, when no client_frame record came). */
+  const refIn = (v: unknown): string | undefined => (isObj(v) && typeof v.$ref === 'string' ? v.$ref : undefined)
+
+  /**
+   * Feeds a flow_end: an older capture's client frames kept in a file of their own go first (as
+   * `client_frame` records without a seq, as the ledger asks), and a response body kept out of
+   * line is read in.
+   */
+  async function endWithRefs(f: OpenFlow, sr: SourcedRecord): Promise<void> {
+    const frames = sr.rec.client_frames
+    if (typeof frames === 'string' && !f.sawClientFrame) {
+      try {
+        const text = (await readRawRef(options.captureDir!, frames, options.maxBodyBytes === undefined ? {} : { maxBytes: options.maxBodyBytes })).toString('utf8')
+        for (const data of text.split('\n')) {
+          if (data === '') continue
+          toLedger(sr, { v: SCHEMA_VERSION, type: 'client_frame', ts: sr.rec.ts, flow_id: sr.rec.flow_id, session_id: sr.rec.session_id, data, transport: 'ws' })
+        }
+      } catch (e) {
+        problem('BODY_UNREADABLE', `client frames ${JSON.stringify(frames)} could not be read: ${(e as Error).message}`, sr)
+      }
+    }
+    const body = refIn(sr.rec.body)
+    toLedger(sr, body === undefined ? sr.rec : await withBody(sr, 'body', body))
+  }
+
+  /** Feeds the flow_end. */
   function endFlow(f: OpenFlow, sr: SourcedRecord): void | Promise<void> {
     open.delete(f.id)
     done.add(f.id)
-    const ref = sr.rec.client_frames
-    if (typeof ref === 'string' && !f.sawClientFrame && options.captureDir !== undefined) return withClientFrames(sr, ref)
+    if (options.captureDir !== undefined && ((typeof sr.rec.client_frames === 'string' && !f.sawClientFrame) || refIn(sr.rec.body) !== undefined)) return endWithRefs(f, sr)
     toLedger(sr)
   }
 
@@ -253,9 +279,7 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
     const rec = sr.rec
     const type = rec.type
     if (typeof type !== 'string') return problem('INVALID_RECORD', 'record without a string "type"', sr)
-    if (typeof rec.v === 'number' && rec.v > SCHEMA_VERSION) {
-      return problem('NEWER_VERSION', `record of schema version ${rec.v} (this agenttap reads version ${SCHEMA_VERSION}): skipped; upgrade agenttap to read it`, sr)
-    }
+    // A record of a newer schema goes on to the ledger, which reads what it knows and reports it.
     if (!FLOW_TYPES.has(type)) {
       if (type === 'sink_gap') return // a Redis sink's notice: the files hold every record
       return problem('UNKNOWN_TYPE', `unknown record type ${JSON.stringify(type)}: skipped`, sr)
@@ -279,8 +303,8 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
       if (fresh) f.lastSeen = now
       open.set(id, f)
       keep(f, sr)
-      const body = rec.request_body
-      const fed = isObj(body) && typeof body.$ref === 'string' && options.captureDir !== undefined ? withBody(sr, body.$ref) : toLedger(sr)
+      const ref = refIn(rec.request_body)
+      const fed = ref !== undefined && options.captureDir !== undefined ? withBody(sr, 'request_body', ref).then((r) => toLedger(sr, r)) : toLedger(sr)
       const held = orphans.get(id)
       if (held === undefined) return fed
       // Records that came before their flow record: now they can go.

@@ -29,12 +29,14 @@ export interface IndexPaths {
   db: string
   state: string
   lock: string
+  /** The latest prompts, for `prompts -n N` without opening DuckDB. */
+  prompts: string
 }
 
 /** The index paths of a capture dir (`<dir>/.index/`), or of an index dir itself (`inside`). */
 export function indexPaths(captureDir: string, inside = false): IndexPaths {
   const dir = inside ? captureDir : join(captureDir, '.index')
-  return { dir, db: join(dir, 'index.duckdb'), state: join(dir, 'state.json'), lock: join(dir, 'lock') }
+  return { dir, db: join(dir, 'index.duckdb'), state: join(dir, 'state.json'), lock: join(dir, 'lock'), prompts: join(dir, 'latest-prompts.json') }
 }
 
 /** Index dirs this process has open, each with the queue of extractors waiting for it. */
@@ -366,6 +368,8 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
 export interface IndexState {
   index_version: number
   ledger_version: number
+  /** The ledger module's file (path, size, mtime): a run can tell the ledger did not change without loading it. */
+  ledger_build: string
   files: { path: string; dev: string; ino: string; offset: number }[]
   /** Wall clock (ms) when a pending flow may have to be ended even with no new bytes. */
   deadline_ms: number | null
@@ -383,4 +387,25 @@ export function writeState(paths: IndexPaths, state: IndexState): void {
   const tmp = `${paths.state}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 })
   renameSync(tmp, paths.state)
+}
+
+/** The latest prompts of the index (`user_prompts` rows, oldest first), written after each update. */
+export interface PromptCache {
+  /** Every prompt of the index is here (it has fewer than the cache holds). */
+  complete: boolean
+  rows: Record<string, string | number | boolean | null>[]
+}
+
+export function readPromptCache(paths: IndexPaths): PromptCache | undefined {
+  try {
+    return JSON.parse(readFileSync(paths.prompts, 'utf8')) as PromptCache
+  } catch {
+    return undefined
+  }
+}
+
+export function writePromptCache(paths: IndexPaths, cache: PromptCache): void {
+  const tmp = `${paths.prompts}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(cache), { mode: 0o600 })
+  renameSync(tmp, paths.prompts)
 }

@@ -6,6 +6,7 @@
 export { createExtractor } from './extractor.js'
 export type { Extractor, ProblemSummary } from './extractor.js'
 export type { IndexUpdate } from './indexer.js'
+export type { RecordSource, SourceEntry } from './source-update.js'
 export { INDEX_VERSION } from './schema.js'
 export { MODES, parseModes } from './modes.js'
 export type { ModeSpec } from './modes.js'

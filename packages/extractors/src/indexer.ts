@@ -30,6 +30,8 @@ export interface UpdateIndexOptions {
   /** Module that exports `createLedger` (and `LEDGER_VERSION`). @defaultValue '@agenttap/ledger' */
   ledgerModule?: string
   ledgerVersion: number
+  /** The ledger module's build fingerprint (see `ledgerBuild`). */
+  ledgerBuild: string
   /** At most this many shards (worker threads). @defaultValue min(cores, 4) */
   threads?: number
   /** Below this many new bytes the update runs on this thread. @defaultValue 16 MiB */
@@ -119,6 +121,8 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   const script = workerScript()
   const shards = plan.bytes >= (options.workerMinBytes ?? 16 * 1024 * 1024) && cores > 1 && script !== undefined ? cores : 1
   const stage = mkdtempSync(join(options.stageDir, 'update-'))
+  // Open flows of an earlier update whose session is derived stay on shard 0 (see shard-run.ts).
+  const derived = new Set(pending.filter((p) => p.records.some((r) => r.record.includes('"session_source":"derived"'))).map((p) => p.flow_id))
   try {
     const jobs: ShardJob[] = []
     for (let s = 0; s < shards; s++) {
@@ -126,7 +130,8 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         shard: s,
         shards,
         ranges: plan.ranges,
-        pending: pending.filter((p) => shards === 1 || shardOfId(p.flow_id, shards) === s),
+        pending: pending.filter((p) => shards === 1 || (derived.has(p.flow_id) ? 0 : shardOfId(p.flow_id, shards)) === s),
+        derived: [...derived],
         captureDir: options.captureDir,
         rowsDir: stage,
         ledgerModule: options.ledgerModule ?? DEFAULT_LEDGER,
@@ -200,6 +205,7 @@ function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: P
   return {
     index_version: INDEX_VERSION,
     ledger_version: options.ledgerVersion,
+    ledger_build: options.ledgerBuild,
     files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
     deadline_ms: deadlines.length > 0 ? Math.min(...deadlines) : null,
   }

@@ -18,7 +18,8 @@ export interface ViewOptions {
 /**
  * The four views a mode reads. A flow is in when it matches the filters (its start, session and
  * client); calls, tool calls and results follow their flow, so a flow is never cut in half.
- * Calls of a flow still open when the index was updated show the outcome `open`.
+ * Calls of a flow still open when the index was updated show the outcome `open`; a flow the
+ * index gave up waiting for (no flow_end for `staleMs`) shows `truncated`.
  */
 export function viewSql(filters: ExtractFilters, options: ViewOptions = {}): string[] {
   const conds: string[] = []
@@ -28,7 +29,7 @@ export function viewSql(filters: ExtractFilters, options: ViewOptions = {}): str
   if (filters.client !== undefined) conds.push(`client = ${lit(filters.client)}`)
   if (!options.includeAux) conds.push(`kind <> 'aux'`)
   const where = conds.length > 0 ? ` where ${conds.join(' and ')}` : ''
-  const open = (t: string): string => `${t}.* replace (case when ${t}.pending and ${t}.outcome = 'truncated' then 'open' else ${t}.outcome end as outcome)`
+  const open = (t: string): string => `${t}.* replace (case when not ${t}.pending and ${t}.outcome = 'open' then 'truncated' else ${t}.outcome end as outcome)`
   return [
     `create or replace temp view f as select ${open('flows')} from flows${where}`,
     `create or replace temp view c as select ${open('calls')}, calls.started_at as ts from calls where calls.flow_id in (select flow_id from f)${options.includeAux ? '' : ` and calls.kind <> 'aux'`}`,
@@ -65,6 +66,7 @@ const ERRORS = `(
     case when error_type ilike '%overloaded%' or status = 529 then 'overloaded'
          when error_type ilike '%rate_limit%' or error_code ilike '%rate_limit%' or status = 429 then 'rate_limit'
          when outcome = 'aborted' then 'aborted'
+         when outcome = 'truncated' then 'truncated'
          when status >= 400 then 'http_error'
          when outcome = 'upstream_error' then 'upstream_error'
          when error_type is not null or message is not null or outcome = 'error' then 'api_error'

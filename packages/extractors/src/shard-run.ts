@@ -10,6 +10,10 @@ import type { DataTable } from './schema.js'
  * One shard of an index update: every shard reads every new byte, keeps the lines of its own
  * flows (a cheap hash of the `flow_id` found in the raw line), and runs its own ledger over
  * them. Runs on the main thread for small updates and in worker threads for large ones.
+ *
+ * Flows without a session id of their own (`session_source: "derived"`, SDK scripts) all go to
+ * shard 0: the ledger chains them into sessions by their history, which needs to see every one
+ * of them, in order. They are found in the flows file before the lines are read.
  */
 
 /** What a shard is asked to do (structured-clonable: it crosses to worker threads). */
@@ -20,6 +24,8 @@ export interface ShardJob {
   ranges: FileRange[]
   /** This shard's flows left open by the last update, fed again first. */
   pending: PendingFlow[]
+  /** Flows (open from an earlier update) whose session is derived: they belong to shard 0. */
+  derived?: string[]
   captureDir: string
   /** Where the row files go. */
   rowsDir: string
@@ -45,19 +51,46 @@ export interface ShardResult {
 }
 
 const NEEDLE = Buffer.from('"flow_id":"')
+const DERIVED = Buffer.from('"session_source":"derived"')
+
+/** The flow id of a raw line: [start, end) of its bytes, or undefined. */
+function flowIdAt(buf: Buffer, start: number, end: number): [number, number] | undefined {
+  const at = buf.indexOf(NEEDLE, start)
+  if (at === -1 || at >= end) return undefined
+  const from = at + NEEDLE.length
+  const to = buf.indexOf(0x22, from)
+  return to === -1 || to > end ? undefined : [from, to]
+}
 
 /** FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. */
-export function shardOf(buf: Buffer, start: number, end: number, shards: number): number {
-  const at = buf.indexOf(NEEDLE, start)
-  if (at === -1 || at >= end) return 0
+export function shardOf(buf: Buffer, start: number, end: number, shards: number, derived?: Set<string>): number {
+  const id = flowIdAt(buf, start, end)
+  if (id === undefined) return 0
+  if (derived !== undefined && derived.size > 0 && derived.has(buf.toString('utf8', id[0], id[1]))) return 0
   let h = 0x811c9dc5
-  for (let i = at + NEEDLE.length; i < end; i++) {
-    const c = buf[i]!
-    if (c === 0x22) break
-    h ^= c
+  for (let i = id[0]; i < id[1]; i++) {
+    h ^= buf[i]!
     h = Math.imul(h, 0x01000193)
   }
   return (h >>> 0) % shards
+}
+
+/** The flows of the new flow records whose session is derived (a scan of the raw lines, no parse). */
+function derivedFlows(ranges: FileRange[], into: Set<string>): void {
+  const c = createLineCursor(ranges.filter((r) => r.kind === 'flows'), {
+    keep: (buf, s, e) => {
+      // session_source sits before the headers and the body: look in the line's first 4 KiB.
+      const d = buf.indexOf(DERIVED, s)
+      if (d !== -1 && d < Math.min(e, s + 4096)) {
+        const id = flowIdAt(buf, s, e)
+        if (id !== undefined) into.add(buf.toString('utf8', id[0], id[1]))
+      }
+      return false
+    },
+  })
+  while (c.next() !== undefined) {
+    // keep() collects; no line is handed out
+  }
 }
 
 /** The shard of a flow id (the same hash as {@link shardOf}). */
@@ -103,7 +136,12 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   })
   for (const p of job.pending) await feeder.refeed(p)
 
-  const mine = job.shards === 1 ? () => true : (buf: Buffer, s: number, e: number) => shardOf(buf, s, e, job.shards) === job.shard
+  let mine: (buf: Buffer, s: number, e: number) => boolean = () => true
+  if (job.shards > 1) {
+    const derived = new Set(job.derived ?? [])
+    derivedFlows(job.ranges, derived)
+    mine = (buf, s, e) => shardOf(buf, s, e, job.shards, derived) === job.shard
+  }
   const cursors = (['flows', 'lines', 'ends'] as const).map((kind) =>
     createLineCursor(job.ranges.filter((r) => r.kind === kind), {
       keep: mine,

@@ -25,7 +25,8 @@ export function createLedger({ onCall, onFlow, onContent, onError }) {
     f.lines = 0
   }
   return {
-    feed(rec) {
+    feed(rec, at) {
+      if (typeof rec.v === 'number' && rec.v > 1) onError(Object.assign(new Error(`record of schema version ${rec.v}`), { code: 'NEWER_SCHEMA', flow_id: rec.flow_id, ...at }))
       if (rec.type === 'flow') {
         if (typeof rec.request_body?.system === 'string') onContent({ kind: 'system', hash: `h-${rec.request_body.system}`, text: rec.request_body.system })
         flows.set(rec.flow_id, { rec, calls: 0, lines: 0, text: [], ws: rec.transport === 'ws' })
@@ -55,9 +56,9 @@ export function createLedger({ onCall, onFlow, onContent, onError }) {
     },
     end() {
       for (const f of flows.values()) {
-        if (!f.ws || f.lines > 0) call(f, 'truncated', undefined)
+        if (!f.ws || f.lines > 0) call(f, 'open', undefined)
         onFlow({ ledger_version: 1, flow_id: f.rec.flow_id, session_id: f.rec.session_id, client: f.rec.client ?? 'unknown', provider: f.rec.provider ?? 'unknown',
-          kind: 'model', outcome: 'truncated', started_at: f.rec.ts, calls: f.calls })
+          kind: 'model', outcome: 'open', started_at: f.rec.ts, calls: f.calls })
       }
       flows.clear()
     },
