@@ -209,6 +209,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         source,
         ledgerModule,
         stageDir: scratch,
+        ...(paths === undefined ? { final: true } : {}),
         ...(options.now !== undefined ? { now: options.now } : {}),
         ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
         ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),

@@ -94,6 +94,11 @@ export interface FlowFeederOptions {
   holdEndMs?: number
   /** An open flow with no new record for this long is ended (a `FLOW_WITHOUT_END` problem). @defaultValue 1 h */
   staleMs?: number
+  /**
+   * No later update will come (an in-memory index): a flow_end still waiting for announced lines
+   * ends its flow at `finish`. @defaultValue false
+   */
+  final?: boolean
   /** Largest out-of-line body read. @defaultValue 256 MiB */
   maxBodyBytes?: number
   /** Records held while their flow record is missing, at most. @defaultValue 100 000 */
@@ -259,7 +264,11 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
       }
       if (type === 'client_frame') f.sawClientFrame = true
       keep(f, sr)
-      return toLedger(sr)
+      toLedger(sr)
+      // The lines a held flow_end announced are all here now: the flow can end.
+      const held = f.heldEnd
+      if (held !== undefined && typeof held.rec.events === 'number' && f.seqs.size >= held.rec.events) return endFlow(f, held)
+      return
     }
     // flow_end: wait (a while) for lines it announced that were not read yet.
     const events = rec.events
@@ -340,7 +349,7 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
     async finish() {
       const pending: PendingFlow[] = []
       for (const f of [...open.values()]) {
-        if (f.heldEnd !== undefined && (f.heldSince === null || now - f.heldSince >= holdEndMs)) {
+        if (f.heldEnd !== undefined && (options.final || f.heldSince === null || now - f.heldSince >= holdEndMs)) {
           // Waited long enough for the missing lines: end it with what there is.
           const p = endFlow(f, f.heldEnd)
           if (p) await p

@@ -139,6 +139,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         holdEndMs,
         staleMs,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+        ...(options.paths === undefined ? { final: true } : {}),
       })
     }
     let results: ShardResult[]

@@ -35,6 +35,8 @@ export interface ShardJob {
   holdEndMs?: number
   staleMs?: number
   maxLineBytes?: number
+  /** No later update will come (an in-memory index). */
+  final?: boolean
 }
 
 /** What a shard did. */
@@ -133,6 +135,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     now: job.now,
     ...(job.holdEndMs !== undefined ? { holdEndMs: job.holdEndMs } : {}),
     ...(job.staleMs !== undefined ? { staleMs: job.staleMs } : {}),
+    ...(job.final ? { final: true } : {}),
   })
   for (const p of job.pending) await feeder.refeed(p)
 

@@ -43,6 +43,8 @@ export interface SourceUpdateOptions {
   now?: number
   holdEndMs?: number
   staleMs?: number
+  /** No later update will come (an in-memory index). */
+  final?: boolean
 }
 
 /** Feeds the entries after the index's cursor, then commits rows, open flows and the new cursor. */
@@ -62,6 +64,7 @@ export async function updateFromSource(duck: Duck, options: SourceUpdateOptions)
       now: options.now ?? Date.now(),
       ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
       ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
+      ...(options.final ? { final: true } : {}),
     })
     for (const p of pending) await feeder.refeed(p)
     let cursor = meta.cursor

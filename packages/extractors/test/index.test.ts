@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -210,13 +210,19 @@ describe('files that move', () => {
     c.sse('f1', 0, 0.1, hi('a'))
     c.end('f1', 0.2)
     const want = (await usage(c.root)).rows
+    // A new ledger comes as a new build of its module (another file time): the index notices
+    // without loading it, then loads it, reads its LEDGER_VERSION and rebuilds.
+    const toy = join(import.meta.dirname, 'support', 'toy-ledger.mjs')
+    const { atime, mtime } = statSync(toy)
     setLedgerVersion(2)
+    utimesSync(toy, atime, new Date(mtime.getTime() + 5000))
     try {
       const r = await usage(c.root)
       expect(r.update.rebuilt).toMatch(/ledger_version 1 → 2/)
       expect(r.rows).toEqual(want)
     } finally {
       setLedgerVersion(1)
+      utimesSync(toy, atime, mtime)
     }
     rmSync(join(c.dir, '.index'), { recursive: true })
     expect((await usage(c.root)).rows).toEqual(want)

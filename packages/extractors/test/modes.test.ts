@@ -273,7 +273,8 @@ describe('filters, limits, aux', () => {
   })
 
   it('aux flows count only with includeAux', async () => {
-    const all = await createExtractor({ logDir: root, ledgerModule, threads: 1, includeAux: true })
+    // (in memory: this process holds the on-disk index open in `x`, a second opener would wait)
+    const all = await createExtractor({ logDir: root, ledgerModule, threads: 1, includeAux: true, index: false })
     try {
       expect((await all.run('user_prompts')).rows.map((r) => r.flow_id)).toEqual(['a1', 'x1', 'a4', 'b1', 'b2'])
       expect((await all.run('flows')).rows.map((r) => r.kind)).toContain('aux')
