@@ -126,7 +126,8 @@ export interface FlowFeeder {
 
 interface OpenFlow {
   id: string
-  records: PendingRecord[]
+  /** Its records so far (turned into pending records only if it stays open: most flows end). */
+  records: SourcedRecord[]
   seqs: Set<number>
   lastSeen: number
   heldEnd: SourcedRecord | undefined
@@ -191,7 +192,8 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
   function toLedger(sr: SourcedRecord, rec: Record<string, unknown> = sr.rec): void {
     cur = sr
     try {
-      ledger.feed(rec, { ...(sr.file !== '' ? { file: sr.file } : {}), ...(sr.line > 0 ? { line: sr.line } : {}), ...(sr.offset >= 0 ? { offset: sr.offset } : {}) })
+      // A record read from a file is its own location (file, line, offset): no object per record.
+      ledger.feed(rec, sr.line > 0 ? sr : sr.file !== '' ? { file: sr.file } : undefined)
     } catch (e) {
       problem('LEDGER_ERROR', `the ledger failed on this record: ${(e as Error).message}`, sr)
     } finally {
@@ -250,8 +252,11 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
   }
 
   function keep(f: OpenFlow, sr: SourcedRecord): void {
-    f.records.push({ flow_id: f.id, record: sr.text, file: sr.file, line: sr.line > 0 ? sr.line : null, offset: sr.offset >= 0 ? sr.offset : null })
+    f.records.push(sr)
   }
+
+  const pendingOf = (id: string, sr: SourcedRecord): PendingRecord =>
+    ({ flow_id: id, record: sr.text, file: sr.file === '' ? null : sr.file, line: sr.line > 0 ? sr.line : null, offset: sr.offset >= 0 ? sr.offset : null })
 
   function feedInto(f: OpenFlow, sr: SourcedRecord, type: string, fresh: boolean): void | Promise<void> {
     if (fresh) f.lastSeen = now
@@ -356,14 +361,13 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
           continue
         }
         if (f.heldEnd === undefined && now - f.lastSeen >= staleMs) {
-          const last = f.records[f.records.length - 1]
           problem('FLOW_WITHOUT_END', `flow ${f.id} has no flow_end and no record for ${Math.round((now - f.lastSeen) / 60_000)} min: indexed as it is (truncated)`,
-            last ? { rec: { flow_id: f.id }, text: '', file: last.file ?? '', line: last.line ?? 0, offset: last.offset ?? -1 } : undefined, f.id)
+            f.records[f.records.length - 1], f.id)
           open.delete(f.id)
           continue
         }
-        const recs = [...f.records]
-        if (f.heldEnd !== undefined) recs.push({ flow_id: f.id, record: f.heldEnd.text, file: f.heldEnd.file, line: f.heldEnd.line > 0 ? f.heldEnd.line : null, offset: f.heldEnd.offset >= 0 ? f.heldEnd.offset : null })
+        const recs = f.records.map((r) => pendingOf(f.id, r))
+        if (f.heldEnd !== undefined) recs.push(pendingOf(f.id, f.heldEnd))
         pending.push({ flow_id: f.id, records: recs, last_seen_ms: f.lastSeen, held_since_ms: f.heldSince })
       }
       // Flows still open (pending or just given up) become calls as they are; pending ones are

@@ -59,6 +59,9 @@ export interface IndexUpdate {
   /** Problems recorded by this update. */
   problems: number
   ms: number
+  /** Of `ms`: reading and feeding the ledger (all shards), and committing to DuckDB. */
+  readMs?: number
+  commitMs?: number
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
@@ -166,6 +169,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       writeFileSync(pendingFiles.flows, stillOpen.map((p) => JSON.stringify({ flow_id: p.flow_id, last_seen_ms: p.last_seen_ms, held_since_ms: p.held_since_ms }) + '\n').join(''), { mode: 0o600 })
     }
     const orphans = results.flatMap((r) => r.orphans)
+    const tRead = performance.now()
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       refed: pending.map((p) => p.flow_id),
@@ -176,8 +180,11 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       meta: { capture_dir: options.captureDir },
     })
     if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen))
+    const tCommit = performance.now()
     return {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
+      readMs: tRead - t0,
+      commitMs: tCommit - tRead,
       bytes: results[0]!.bytes,
       records: results.reduce((n, r) => n + r.records, 0),
       shards,

@@ -1,5 +1,4 @@
 import { readLast, readRawRef } from '@agenttap/jsonl-io'
-import { analyzeClientFrame, analyzeRequest } from '@agenttap/session-extractor'
 import type { RequestAnatomy } from '@agenttap/session-extractor'
 import { isoInstant } from './sources.js'
 import type { ExtractFilters, Row } from './types.js'
@@ -22,8 +21,14 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const headersOf = (rec: Obj): Record<string, string | string[]> | undefined =>
   isObj(rec.request_headers) ? (rec.request_headers as Record<string, string | string[]>) : undefined
 
+type SessionExtractor = typeof import('@agenttap/session-extractor')
+/** session-extractor, loaded on first use: the index path of the CLI never needs it. */
+let se: SessionExtractor | undefined
+const loadSe = async (): Promise<SessionExtractor> => (se ??= await import('@agenttap/session-extractor'))
+
 /** The request anatomy of a flow record, or undefined when it is not one. */
 function anatomyOf(rec: Obj): RequestAnatomy | undefined {
+  const { analyzeRequest } = se!
   if (rec.type !== 'flow' || rec.request_body === undefined) return undefined
   const headers = headersOf(rec)
   try {
@@ -40,7 +45,7 @@ function anatomyOf(rec: Obj): RequestAnatomy | undefined {
 }
 
 /** The new user prompt of a flow record (as the ledger finds it), with the history length retries share. */
-export function promptOfFlow(rec: unknown): { text: string; n: number } | undefined {
+function promptOfFlow(rec: unknown): { text: string; n: number } | undefined {
   if (!isObj(rec)) return undefined
   const a = anatomyOf(rec)
   if (a === undefined || a.kind === 'aux' || a.prompt === undefined || a.prompt === '') return undefined
@@ -83,6 +88,7 @@ interface Found {
  * collapse into the earliest copy seen.
  */
 export async function latestPrompts(flowFiles: string[], limit: number, filters: ExtractFilters, captureDir?: string, options: LatestPromptsOptions = {}): Promise<Row[]> {
+  await loadSe()
   const since = filters.since === undefined ? undefined : isoInstant(filters.since, '--since')
   const until = filters.until === undefined ? undefined : isoInstant(filters.until, '--until')
   const inFilters = (v: Obj, client = true): boolean => {
@@ -162,7 +168,7 @@ export async function latestPrompts(flowFiles: string[], limit: number, filters:
 function framePrompt(rec: Obj): { text: string; n: number } | undefined {
   let a: RequestAnatomy | undefined
   try {
-    a = analyzeClientFrame(rec.data)
+    a = se!.analyzeClientFrame(rec.data)
   } catch {
     return undefined
   }

@@ -55,14 +55,21 @@ export interface ShardResult {
 const NEEDLE = Buffer.from('"flow_id":"')
 const DERIVED = Buffer.from('"session_source":"derived"')
 
-/** The flow id of a raw line: [start, end) of its bytes, or undefined. */
-function flowIdAt(buf: Buffer, start: number, end: number): [number, number] | undefined {
-  const at = buf.indexOf(NEEDLE, start)
-  if (at === -1 || at >= end) return undefined
-  const from = at + NEEDLE.length
-  const to = buf.indexOf(0x22, from)
-  return to === -1 || to > end ? undefined : [from, to]
+/** Where a needle is inside [start, end) of a buffer (searching no further: a miss must not scan the rest of the chunk). */
+function within(buf: Buffer, needle: Buffer, start: number, end: number): number {
+  const at = buf.subarray(start, end).indexOf(needle)
+  return at === -1 ? -1 : start + at
 }
+
+/** The flow id of a raw line: [start, end) of its bytes, or undefined. The writer puts it in the first bytes. */
+function flowIdAt(buf: Buffer, start: number, end: number): [number, number] | undefined {
+  const at = within(buf, NEEDLE, start, Math.min(end, start + 1024))
+  if (at === -1) return undefined
+  const from = at + NEEDLE.length
+  const to = within(buf, QUOTE, from, end)
+  return to === -1 ? undefined : [from, to]
+}
+const QUOTE = Buffer.from('"')
 
 /** FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. */
 export function shardOf(buf: Buffer, start: number, end: number, shards: number, derived?: Set<string>): number {
@@ -82,8 +89,7 @@ function derivedFlows(ranges: FileRange[], into: Set<string>): void {
   const c = createLineCursor(ranges.filter((r) => r.kind === 'flows'), {
     keep: (buf, s, e) => {
       // session_source sits before the headers and the body: look in the line's first 4 KiB.
-      const d = buf.indexOf(DERIVED, s)
-      if (d !== -1 && d < Math.min(e, s + 4096)) {
+      if (within(buf, DERIVED, s, Math.min(e, s + 4096)) !== -1) {
         const id = flowIdAt(buf, s, e)
         if (id !== undefined) into.add(buf.toString('utf8', id[0], id[1]))
       }
