@@ -3,8 +3,7 @@
  * usage, errors. Strings are collected as fragments and joined once, at the end (never `+=`).
  */
 import { shellCommandOf, type AgentEvent, type ToolCallEndEvent, type ToolCallStartEvent, type Usage } from '@agenttap/stream-normalizer'
-import type { RequestAnatomy } from '@agenttap/session-extractor'
-import type { CallError, LedgerToolCall } from './types.js'
+import type { CallError, CallRequest, FlowKind, LedgerToolCall, LedgerToolResult } from './types.js'
 
 /** A run of text of one block (content block / output item / choice). */
 class Blocks {
@@ -42,9 +41,21 @@ const blockKey = (e: { index?: number; item_id?: string }): unknown => e.index ?
 /** Key of a tool call: the Responses item, else the call id, else the index (ends carry what starts carried). */
 const toolKey = (e: { index?: number; item_id?: string; call_id?: string }): string => e.item_id ?? e.call_id ?? `#${e.index ?? ''}`
 
+/**
+ * What a call keeps of its request: the decoded facts only (a flow's parsed request body, often
+ * megabytes of conversation, is dropped as soon as it is analyzed).
+ */
+export interface RequestFacts {
+  kind: FlowKind
+  prompt: string | undefined
+  tool_results: LedgerToolResult[]
+  request: CallRequest
+  history_hash: string | undefined
+}
+
 /** The request that asked for a response, and when it was sent. */
 export interface CallRequestSource {
-  anatomy: RequestAnatomy | undefined
+  facts: RequestFacts | undefined
   /** When the request was sent (flow start, or the client frame's time). */
   ts: string | undefined
 }

@@ -5,7 +5,7 @@
  */
 import { analyzeClientFrame, analyzeRequest, type RequestAnatomy, type SessionChain } from '@agenttap/session-extractor'
 import { createStreamNormalizer, normalizeResponseBody, normalizeUsage, type AgentEvent, type NormalizerError, type StreamNormalizer, type StreamProvider } from '@agenttap/stream-normalizer'
-import { CallBuilder, type CallRequestSource } from './call-builder.js'
+import { CallBuilder, type CallRequestSource, type RequestFacts } from './call-builder.js'
 import type { LedgerErrorCode } from './errors.js'
 import { LEDGER_VERSION, type CallApi, type CallError, type CallOutcome, type CallRequest, type CallTransport, type FlowFacts, type ModelCall } from './types.js'
 
@@ -97,14 +97,35 @@ function captureError(e: unknown): CallError | undefined {
   return undefined
 }
 
+/** What a call keeps of an analyzed request. */
+function factsOf(a: RequestAnatomy): RequestFacts {
+  const r: CallRequest = { tool_names: a.tool_names, message_count: a.message_count }
+  if (a.model !== undefined) r.model = a.model
+  if (a.max_tokens !== undefined) r.max_tokens = a.max_tokens
+  if (a.temperature !== undefined) r.temperature = a.temperature
+  if (a.reasoning_effort !== undefined) r.reasoning_effort = a.reasoning_effort
+  if (a.stream !== undefined) r.stream = a.stream
+  if (a.system !== undefined) r.system_hash = a.system.hash
+  if (a.tools_hash !== undefined) r.tools_hash = a.tools_hash
+  if (a.history_hash !== undefined) r.history_hash = a.history_hash
+  if (a.prompt_cache_key !== undefined) r.prompt_cache_key = a.prompt_cache_key
+  if (a.user_agent !== undefined) r.user_agent = a.user_agent
+  return { kind: a.kind, prompt: a.prompt, tool_results: a.tool_results, request: r, history_hash: a.history_hash }
+}
+
 /** The records and state of one flow. */
 export class FlowAssembler {
   /** Records that came before the flow record. */
   pending: AnyRecord[] | undefined = []
   /** The flow record was seen (or the flow was started without it). */
   started = false
-  private rec: AnyRecord | undefined
-  private anatomy: RequestAnatomy | undefined
+  /** The flow record was seen (the flow did not start without it). */
+  private hasRec = false
+  private url: string | undefined
+  private method: string | undefined
+  private userAgent: string | undefined
+  /** The flow's request (the first response's, on a WebSocket). */
+  private first: RequestFacts | undefined
   private session_id = '-'
   private session_source: string | undefined
   private agent: string | undefined
@@ -125,7 +146,7 @@ export class FlowAssembler {
   /** `response.create` frames with a seq, not yet matched to a response (they precede it). */
   private frames: CallRequestSource[] = []
   /** Frames fed without a seq (an older capture's `flow_end.client_frames` file): the k-th answers response k+1. */
-  private loose: RequestAnatomy[] = []
+  private loose: RequestFacts[] = []
   private sawSeqFrame = false
   /** WebSocket calls whose request may still come as a loose frame. */
   private held: CallBuilder[] = []
@@ -168,7 +189,7 @@ export class FlowAssembler {
    */
   start(rec: AnyRecord | undefined, fallbackSession: string | undefined): void {
     this.started = true
-    this.rec = rec
+    this.hasRec = rec !== undefined
     const r = rec ?? {}
     this.started_at = str(r['ts']) ?? ''
     this.session_id = str(r['session_id']) ?? fallbackSession ?? '-'
@@ -178,11 +199,13 @@ export class FlowAssembler {
     this.provider = str(r['provider']) ?? 'unknown'
     this.status = num(r['status'])
     if (this.status === 101) this.transport = 'ws'
+    this.url = str(r['url'])
+    this.method = str(r['method'])
+    this.userAgent = header(r['request_headers'], 'user-agent')
     this.limits = rateLimits(r['response_headers'])
     this.requestId = header(r['response_headers'], 'request-id') ?? header(r['response_headers'], 'x-request-id')
     if (rec !== undefined) {
       const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() })
-      this.anatomy = a
       this.api = a.api
       this.kind = a.kind
       if (a.body_ref !== undefined) {
@@ -194,20 +217,17 @@ export class FlowAssembler {
         this.session_id = chain.assign(a.history, this.flow_id).session_id
         this.session_source = 'history'
       }
+      this.first = factsOf(a)
     }
     const pending = this.pending ?? []
     this.pending = undefined
     for (const p of pending) this.record(p)
   }
 
-  private requestHints(): { url?: string; headers?: Record<string, string | string[] | undefined>; client?: string; provider?: string } {
-    const r = this.rec ?? {}
-    const out: { url?: string; headers?: Record<string, string | string[] | undefined>; client?: string; provider?: string } = {}
-    const url = str(r['url'])
-    if (url !== undefined) out.url = url
-    if (isObj(r['request_headers'])) out.headers = r['request_headers'] as Record<string, string | string[] | undefined>
-    out.client = this.client
-    out.provider = this.provider
+  private requestHints(): { url?: string; headers?: Record<string, string>; client?: string; provider?: string } {
+    const out: { url?: string; headers?: Record<string, string>; client?: string; provider?: string } = { client: this.client, provider: this.provider }
+    if (this.url !== undefined) out.url = this.url
+    if (this.userAgent !== undefined) out.headers = { 'user-agent': this.userAgent }
     return out
   }
 
@@ -230,12 +250,12 @@ export class FlowAssembler {
 
   private makeNormalizer(): StreamNormalizer {
     const provider = providerOfApi(this.api)
-    const r = this.rec ?? {}
     const flow: { url?: string; provider?: string; client?: string } = { client: this.client, provider: this.provider }
-    const url = str(r['url'])
-    if (url !== undefined) flow.url = url
+    if (this.url !== undefined) flow.url = this.url
     return createStreamNormalizer({
       flow_id: this.flow_id,
+      // Arguments are taken joined, at the call's end: no object per fragment.
+      toolArgDeltas: false,
       ...(provider === undefined ? { flow } : { provider }),
       onEvent: (e) => this.event(e),
       onError: (e) => this.streamError(e),
@@ -268,17 +288,16 @@ export class FlowAssembler {
     const a = analyzeClientFrame(r['data'], this.requestHints())
     if (a === undefined) return
     this.ctx.content(a)
-    if (seq !== undefined) this.frames.push({ anatomy: a, ts: str(r['ts']) })
-    else this.loose.push(a)
+    if (seq !== undefined) this.frames.push({ facts: factsOf(a), ts: str(r['ts']) })
+    else this.loose.push(factsOf(a))
   }
 
   /** The request of the response at `index`. */
   private takeRequest(index: number): CallRequestSource {
     const f = this.frames.shift()
     if (f !== undefined) return f
-    if (index === 0) return { anatomy: this.anatomy, ts: this.started_at || undefined }
-    const a = this.loose[index - 1]
-    return { anatomy: a, ts: undefined }
+    if (index === 0) return { facts: this.first, ts: this.started_at || undefined }
+    return { facts: this.loose[index - 1], ts: undefined }
   }
 
   /** A unified event of the flow's response(s). */
@@ -304,9 +323,9 @@ export class FlowAssembler {
     }
     // A WebSocket response whose request is not known yet: an older capture keeps the client's
     // later frames in a file of their own, which the caller may still feed (as loose frames).
-    if (b.request.anatomy === undefined && this.transport === 'ws' && b.index > 0 && !this.sawSeqFrame) {
+    if (b.request.facts === undefined && this.transport === 'ws' && b.index > 0 && !this.sawSeqFrame) {
       const loose = this.loose[b.index - 1]
-      if (loose !== undefined) b.request = { anatomy: loose, ts: undefined }
+      if (loose !== undefined) b.request = { facts: loose, ts: undefined }
       else {
         this.held.push(b)
         if (this.held.length > this.ctx.maxHeldCalls) this.emit(this.held.shift() as CallBuilder)
@@ -331,7 +350,7 @@ export class FlowAssembler {
 
   private emit(b: CallBuilder): void {
     const outcome = this.outcomeOf(b)
-    const req = b.request.anatomy
+    const req = b.request.facts
     const started = b.request.ts ?? b.first_token_at ?? this.started_at
     const call: ModelCall = {
       ledger_version: LEDGER_VERSION,
@@ -351,13 +370,13 @@ export class FlowAssembler {
       reasoning: b.reasoning.joined(),
       tool_calls: b.tools,
       tool_results: req?.tool_results ?? [],
-      request: this.callRequest(req),
+      request: req?.request ?? { tool_names: [], message_count: 0 },
     }
     if (b.response_id !== undefined) call.response_id = b.response_id
     if (this.requestId !== undefined) call.request_id = this.requestId
     if (this.session_source !== undefined) call.session_source = this.session_source
     if (this.agent !== undefined) call.agent = this.agent
-    const model = b.model ?? req?.model
+    const model = b.model ?? req?.request.model
     if (model !== undefined) call.model = model
     if (b.first_token_at !== undefined) {
       call.first_token_at = b.first_token_at
@@ -399,22 +418,6 @@ export class FlowAssembler {
     return undefined
   }
 
-  private callRequest(a: RequestAnatomy | undefined): CallRequest {
-    const r: CallRequest = { tool_names: a?.tool_names ?? [], message_count: a?.message_count ?? 0 }
-    if (a === undefined) return r
-    if (a.model !== undefined) r.model = a.model
-    if (a.max_tokens !== undefined) r.max_tokens = a.max_tokens
-    if (a.temperature !== undefined) r.temperature = a.temperature
-    if (a.reasoning_effort !== undefined) r.reasoning_effort = a.reasoning_effort
-    if (a.stream !== undefined) r.stream = a.stream
-    if (a.system !== undefined) r.system_hash = a.system.hash
-    if (a.tools_hash !== undefined) r.tools_hash = a.tools_hash
-    if (a.history_hash !== undefined) r.history_hash = a.history_hash
-    if (a.prompt_cache_key !== undefined) r.prompt_cache_key = a.prompt_cache_key
-    if (a.user_agent !== undefined) r.user_agent = a.user_agent
-    return r
-  }
-
   /**
    * Ends the flow: at its flow_end (`open` false), or at the end of the input with the flow still
    * open (`open` true: its calls and facts say `open`).
@@ -436,7 +439,7 @@ export class FlowAssembler {
     // Earlier WebSocket responses that waited for their request (loose frames) go first, in order.
     for (const b of this.held) {
       const loose = this.loose[b.index - 1]
-      if (loose !== undefined) b.request = { anatomy: loose, ts: undefined }
+      if (loose !== undefined) b.request = { facts: loose, ts: undefined }
       this.emit(b)
     }
     this.held = []
@@ -448,9 +451,8 @@ export class FlowAssembler {
       } else {
         this.ts = str(end?.['ts'])
         const hints: { url?: string; provider?: string; client?: string } = { client: this.client, provider: this.provider }
-        const url = str(this.rec?.['url'])
-        if (url !== undefined) hints.url = url
-        const res = normalizeResponseBody(body, { flow_id: this.flow_id, flow: hints, ...(this.status === undefined ? {} : { status: this.status }) })
+        if (this.url !== undefined) hints.url = this.url
+        const res = normalizeResponseBody(body, { flow_id: this.flow_id, flow: hints, toolArgDeltas: false, ...(this.status === undefined ? {} : { status: this.status }) })
         for (const err of res.errors) this.streamError(err)
         const ttfb = num(end?.['ttfb_ms'])
         const first = ttfb !== undefined && this.started_at !== '' ? new Date(Date.parse(this.started_at) + ttfb).toISOString() : undefined
@@ -467,16 +469,15 @@ export class FlowAssembler {
     }
     if (this.builder !== undefined) this.complete(this.builder)
     // A model request that got no response at all (upstream unreachable, HTTP error without body).
-    if (this.calls === 0 && modelFlow && this.anatomy !== undefined && !open) {
+    if (this.calls === 0 && modelFlow && this.hasRec && !open) {
       this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars))
     }
     this.emitFacts()
   }
 
   private emitFacts(): void {
-    const r = this.rec ?? {}
     const end = this.open ? undefined : this.endRec
-    const url = str(r['url'])
+    const url = this.url
     const facts: FlowFacts = {
       ledger_version: LEDGER_VERSION,
       flow_id: this.flow_id,
@@ -490,8 +491,7 @@ export class FlowAssembler {
     }
     if (this.session_source !== undefined) facts.session_source = this.session_source
     if (this.agent !== undefined) facts.agent = this.agent
-    const method = str(r['method'])
-    if (method !== undefined) facts.method = method
+    if (this.method !== undefined) facts.method = this.method
     if (url !== undefined) {
       facts.url = url
       const p = urlParts(url)
@@ -511,8 +511,7 @@ export class FlowAssembler {
       const bytes = num(end['bytes'])
       if (bytes !== undefined) facts.bytes = bytes
     }
-    const ua = this.anatomy?.user_agent ?? header(r['request_headers'], 'user-agent')
-    if (ua !== undefined) facts.user_agent = ua
+    if (this.userAgent !== undefined) facts.user_agent = this.userAgent
     this.ctx.emitFlow(facts)
   }
 }

@@ -17,6 +17,8 @@ export interface NormalizeBodyOptions {
   flow?: ProviderHint
   /** HTTP status of the response: a body of a status ≥ 400 that no provider shape explains is still an error. */
   status?: number
+  /** Emit `tool_args_delta` events (false: arguments only come joined, in `tool_call_end`). @defaultValue true */
+  toolArgDeltas?: boolean
   /**
    * Longest error message kept from a body that is not a provider error object (an HTML error
    * page, a gateway's plain text), in characters.
@@ -146,7 +148,7 @@ export function normalizeResponseBody(body: unknown, opts: NormalizeBodyOptions)
     errors.push(new NormalizerError(code, `flow ${flow_id} response body: ${message}`, context))
   }
   let provider: StreamProvider = opts.provider ?? detectProvider(opts.flow)
-  const ctx: AdapterContext = { flow_id, provider, emit: (e) => events.push(e), error: report }
+  const ctx: AdapterContext = { flow_id, provider, argDeltas: opts.toolArgDeltas !== false, emit: (e) => events.push(e), error: report }
   const end = (stop: string | undefined): void => {
     const e: MessageEndEvent = { type: 'message_end', flow_id, provider: ctx.provider, incomplete: true }
     if (stop !== undefined) e.stop_reason = stop

@@ -165,3 +165,18 @@ describe('createStreamNormalizer', () => {
     expect(() => createStreamNormalizer({ flow_id: 'x' } as never)).toThrow(TypeError)
   })
 })
+
+describe('toolArgDeltas: false', () => {
+  it('gives the same events without the tool_args_delta ones; tool_call_end still carries the joined arguments', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const lines = readFileSync(join(import.meta.dirname, '../../../fixtures/codex-turn.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const flow = lines.find((r) => r['type'] === 'flow' && r['flow_id'] === 'cx-turn-1') as { url: string }
+    const sse = lines.filter((r) => r['type'] === 'sse' && r['flow_id'] === 'cx-turn-1') as unknown as { seq: number; data: string }[]
+    const all = normalizeRecords(sse, { flow_id: 'f', flow })
+    const lean = normalizeRecords(sse, { flow_id: 'f', flow, toolArgDeltas: false })
+    expect(all.events.some((e) => e.type === 'tool_args_delta')).toBe(true)
+    expect(lean.events).toEqual(all.events.filter((e) => e.type !== 'tool_args_delta'))
+    expect(lean.events.filter((e) => e.type === 'tool_call_end')).toHaveLength(2)
+  })
+})

@@ -36,6 +36,12 @@ export interface StreamNormalizerOptions {
   /** SSE `retry` values, feedBytes only. */
   onRetry?(ms: number): void
   /**
+   * Emit a `tool_args_delta` event per argument fragment. A consumer that only needs the joined
+   * arguments (`tool_call_end.arguments`, e.g. a ledger) sets false and saves an object per fragment.
+   * @defaultValue true
+   */
+  toolArgDeltas?: boolean
+  /**
    * Cap of one event's data (and of one unterminated SSE line), in characters. A larger event is
    * reported (`EVENT_TOO_LARGE`) and becomes an `unknown` event with empty `data`.
    * @defaultValue 32 MiB
@@ -133,7 +139,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
 
   // A plain mutable field, not a getter: object literals with accessors are slow to create,
   // and a normalizer is created per flow.
-  const ctx: AdapterContext = { flow_id, provider, emit: onEvent, error: report }
+  const ctx: AdapterContext = { flow_id, provider, argDeltas: opts.toolArgDeltas !== false, emit: onEvent, error: report }
   let adapter = makeAdapter(provider, ctx)
 
   function handle(seq: number | undefined, name: string | undefined, data: string): void {

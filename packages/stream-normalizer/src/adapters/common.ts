@@ -6,6 +6,8 @@ export interface AdapterContext {
   readonly flow_id: string
   /** Current provider (changes once when detected from the events). */
   provider: StreamProvider
+  /** Emit `tool_args_delta` events (false: arguments only come joined, in `tool_call_end`). */
+  readonly argDeltas: boolean
   emit(e: AgentEvent): void
   error(code: NormalizerErrorCode, message: string, seq: number | undefined, event: string | undefined, data?: string): void
 }
@@ -84,6 +86,7 @@ export function emitToolStart(ctx: AdapterContext, tc: ToolCall, seq: number | u
 export function emitToolDelta(ctx: AdapterContext, tc: ToolCall, seq: number | undefined, delta: string): void {
   tc.parts.push(delta)
   tc.emitted += delta.length
+  if (!ctx.argDeltas) return
   const e: ToolArgsDeltaEvent = { type: 'tool_args_delta', flow_id: ctx.flow_id, provider: ctx.provider, delta }
   ctx.emit(withBase(e, seq, tc.index, tc.call_id, tc.item_id))
 }

@@ -184,3 +184,63 @@ describe('OpenAI Responses adapter', () => {
     expect(r.brief.filter((e) => e['type'] === 'thinking_delta').map((e) => e['text']).join('')).toBe('**One**\n\n**Two**')
   })
 })
+
+describe('OpenAI Responses fast path', () => {
+  it('gives exactly the events of the general parser, for every value shape and for bad input', () => {
+    const texts = ['', 'plain', 'quote " inside', 'back\\slash', 'nl\nand\ttab', 'é€😀', '\u0000\u001f', '}', '"}', 'lone \ud800', 'a\\"b', 'ends with backslash \\']
+    const head = [
+      ev('response.created', { response: resp('in_progress') }),
+      ev('response.output_item.added', { output_index: 0, item: { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '' } }),
+    ]
+    const canonical: [string | undefined, unknown][] = [...head]
+    const spaced: [string | undefined, unknown][] = [...head]
+    const both = (compact: string): void => {
+      canonical.push([undefined, compact])
+      // Same content in another layout: only the general parser takes it.
+      spaced.push([undefined, compact.replace(/^\{"type":/, '{ "type" : ')])
+    }
+    let seq = 10
+    for (const t of texts) {
+      for (const type of ['response.output_text.delta', 'response.reasoning_summary_text.delta', 'response.reasoning_text.delta', 'response.function_call_arguments.delta', 'response.refusal.delta']) {
+        both(`{"type":"${type}","sequence_number":${seq++},"item_id":"fc_1","output_index":0,"content_index":0,"delta":${JSON.stringify(t)},"logprobs":[],"obfuscation":"x1"}`)
+      }
+    }
+    // Odd but valid shapes: missing or non-string fields, duplicates, fractional and huge numbers, literals, escapes elsewhere.
+    both('{"type":"response.output_text.delta","delta":7}')
+    both('{"type":"response.output_text.delta","delta":null,"item_id":"m","output_index":1.5}')
+    both('{"type":"response.output_text.delta","delta":[],"output_index":1e400}')
+    both('{"type":"response.output_text.delta","delta":"a","delta":"b","output_index":"3"}')
+    both('{"type":"response.output_text.delta","item_id":7,"delta":"x","ok":true,"no":false,"nil":null}')
+    both('{"type":"response.output_text.delta","del\\u0074a":"escaped key"}')
+    both('{"type":"response.output_text.delta","delta":"n","nested":{"a":1}}')
+    both('{"type":"response.output_text.delta","delta":"n","list":[1]}')
+    both('{"type":"response.output_text.delta","delta":"n","obfuscation":"e\\u0301\\n"}')
+    both('{"type":"response.output_text.delta","delta":"n","output_index":-1}')
+    both('{"type":"response.output_text.delta","delta":"n","output_index":12345678901234567890}')
+    both('{"type":"response.output_\\u0074ext.delta","delta":"escaped type"}')
+    both('{"type":"response.output_text.delta","delta":"t","type":"response.reasoning_text.delta"}')
+    both('{"type":"response.function_call_arguments.delta","item_id":"nope","output_index":9,"delta":"x"}')
+    both('{"type":"response.function_call_arguments.delta","output_index":0,"delta":"{\\"k\\":1}"}')
+    both('{"type":"response.in_progress","sequence_number":1}')
+    // Invalid JSON that starts like the fast layout: both paths reject it the same way.
+    both('{"type":"response.output_text.delta","delta":"a"b"}')
+    both('{"type":"response.output_text.delta","output_index":01,"delta":"x"}')
+    both('{"type":"response.output_text.delta","delta":"raw\u0001control"}')
+    both('{"type":"response.output_text.delta","delta":"bad \\x escape"}')
+    both('{"type":"response.output_text.delta","delta":"x"}trailing')
+    both('{"type":"response.output_text.delta","delta":"unterminated}')
+    both('{"type":"response.output_text.delta","output_index":-}')
+    both('{"type":"response.output_text.delta","delta":"x",}')
+    both('{"type":"response.output_text.delta","obfuscation":"raw\u0002","delta":"x"}')
+    for (const list of [canonical, spaced]) list.push(ev('response.output_item.done', { output_index: 0, item: { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'shell' } }), ev('response.completed', { response: resp('completed') }))
+    const a = run(canonical, R)
+    const b = run(spaced, R)
+    // Unknown events carry their raw data, and parse errors their position, which differ by construction.
+    const noData = (e: AgentEvent): unknown => (e.type === 'unknown' ? { ...e, data: undefined, reason: e.reason?.replace(/ at position \d+/, '') } : e)
+    expect(a.events.map(noData)).toEqual(b.events.map(noData))
+    expect(a.errors).toEqual(b.errors)
+    expect(a.errors.filter((c) => c === 'MALFORMED_JSON')).toHaveLength(9)
+    expect(a.events.filter((e) => e.type === 'text_delta').slice(0, texts.length * 2).map((e) => (e.type === 'text_delta' ? e.text : ''))).toEqual(texts.flatMap((t) => [t, t]))
+    expect(a.events.find((e) => e.type === 'tool_call_end')).toMatchObject({ arguments: texts.join('') + '{"k":1}' })
+  })
+})
