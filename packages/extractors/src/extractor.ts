@@ -246,7 +246,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   /** Keeps the latest prompts of the index next to it, for `prompts -n N` without DuckDB. */
   async function cachePrompts(d: Duck, p: IndexPaths): Promise<void> {
-    for (const v of viewSql({})) await d.run(v)
+    await d.run(viewSql({}).join(';\n'))
     const { rows } = await d.select(`select * from (${MODE_SQL.user_prompts}) order by ts desc, flow_id desc limit ${PROMPT_CACHE_ROWS + 1}`)
     writePromptCache(p, { complete: rows.length <= PROMPT_CACHE_ROWS, rows: rows.slice(0, PROMPT_CACHE_ROWS).reverse() })
   }
@@ -267,12 +267,12 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   /** Per-connection tables: the price table of this run. */
   async function setup(d: Duck): Promise<void> {
-    await d.run(`create or replace temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double, cache_write_1h double)`)
     const entries = Object.entries(prices.models)
-    if (entries.length > 0) {
-      await d.run(`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write}, ${p.cache_write_1h ?? p.input * 2})`).join(', ')}`)
-    }
-    await d.run(`create or replace temp table price_version as select ${lit(prices.version)} as version`)
+    await d.run([
+      `create or replace temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double, cache_write_1h double)`,
+      ...(entries.length > 0 ? [`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write}, ${p.cache_write_1h ?? p.input * 2})`).join(', ')}`] : []),
+      `create or replace temp table price_version as select ${lit(prices.version)} as version`,
+    ].join(';\n'))
   }
 
   const db = (): Promise<Duck> => (opening ??= open())
@@ -318,7 +318,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     const views = viewSql(filters, { includeAux: options.includeAux ?? false })
     const d = await db()
-    for (const v of views) await d.run(v)
+    await d.run(views.join(';\n'))
     const n = run.limit === undefined ? undefined : Math.max(0, Math.floor(run.limit))
     const latest = (sql: string, col = 'ts'): string =>
       n === undefined ? sql : col === '' ? `select * from (${sql}) limit ${n}` : `select * from (select * from (${sql}) order by ${col} desc nulls last limit ${n}) order by ${col}`

@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs'
 import { readRawRef, SCHEMA_VERSION } from '@agenttap/jsonl-io'
 import type { FlowFacts, LedgerContent, ModelCall } from '@agenttap/ledger'
 import { callRows, contentRow, flowRow } from './rows.js'
@@ -126,9 +127,21 @@ export interface FlowFeeder {
 
 interface OpenFlow {
   id: string
-  /** Its records so far (turned into pending records only if it stays open: most flows end). */
-  records: SourcedRecord[]
-  seqs: Set<number>
+  /**
+   * Its records so far, kept small: a record read from a file as its place (file, offset, bytes,
+   * line: the text is read again only if the flow stays open, which few do), any other as its
+   * text. Holding every line of every open flow would keep them all alive past the young
+   * generation, and the garbage collector would pay for it.
+   */
+  files: string[]
+  offsets: number[]
+  sizes: number[]
+  lines: number[]
+  texts: (string | undefined)[]
+  /** seq → seen (an array: seqs are small, dense and mostly in order; cheaper than a Set). */
+  seen: boolean[]
+  /** Distinct seqs seen (sse and client_frame records). */
+  count: number
   lastSeen: number
   heldEnd: SourcedRecord | undefined
   heldSince: number | null
@@ -252,11 +265,48 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
   }
 
   function keep(f: OpenFlow, sr: SourcedRecord): void {
-    f.records.push(sr)
+    const fromFile = sr.file !== '' && sr.offset >= 0 && sr.bytes > 0
+    f.files.push(sr.file)
+    f.offsets.push(sr.offset)
+    f.sizes.push(fromFile ? sr.bytes : 0)
+    f.lines.push(sr.line)
+    f.texts.push(fromFile ? undefined : sr.text)
   }
 
   const pendingOf = (id: string, sr: SourcedRecord): PendingRecord =>
     ({ flow_id: id, record: sr.text, file: sr.file === '' ? null : sr.file, line: sr.line > 0 ? sr.line : null, offset: sr.offset >= 0 ? sr.offset : null })
+
+  /** The kept records of a flow that stays open, their text read back from the files where needed. */
+  function pendingRecords(f: OpenFlow): PendingRecord[] {
+    const out: PendingRecord[] = []
+    const fds = new Map<string, number>()
+    try {
+      for (let i = 0; i < f.files.length; i++) {
+        let text = f.texts[i]
+        const file = f.files[i]!
+        if (text === undefined) {
+          let fd = fds.get(file)
+          if (fd === undefined) fds.set(file, (fd = openSync(file, 'r')))
+          const buf = Buffer.allocUnsafe(f.sizes[i]!)
+          let got = 0
+          while (got < buf.length) {
+            const n = readSync(fd, buf, got, buf.length - got, f.offsets[i]! + got)
+            if (n === 0) break
+            got += n
+          }
+          text = buf.toString('utf8', 0, got)
+        }
+        out.push({ flow_id: f.id, record: text, file: file === '' ? null : file, line: f.lines[i]! > 0 ? f.lines[i]! : null, offset: f.offsets[i]! >= 0 ? f.offsets[i]! : null })
+      }
+    } finally {
+      for (const fd of fds.values()) closeSync(fd)
+    }
+    return out
+  }
+
+  /** Where a kept record of a flow is, for a report. */
+  const keptAt = (f: OpenFlow, i: number): SourcedRecord | undefined =>
+    i < 0 ? undefined : { rec: { flow_id: f.id }, text: '', file: f.files[i]!, line: f.lines[i]!, offset: f.offsets[i]!, bytes: f.sizes[i]! }
 
   function feedInto(f: OpenFlow, sr: SourcedRecord, type: string, fresh: boolean): void | Promise<void> {
     if (fresh) f.lastSeen = now
@@ -264,20 +314,24 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
     if (type === 'flow') return // a second flow record for an open flow: a duplicate
     if (type === 'sse' || type === 'client_frame') {
       if (typeof rec.seq === 'number') {
-        if (f.seqs.has(rec.seq)) return // the same line twice
-        f.seqs.add(rec.seq)
+        const seq = rec.seq
+        if (Number.isInteger(seq) && seq >= 0 && seq < 1e7) {
+          if (f.seen[seq] === true) return // the same line twice
+          f.seen[seq] = true
+        }
+        f.count++
       }
       if (type === 'client_frame') f.sawClientFrame = true
       keep(f, sr)
       toLedger(sr)
       // The lines a held flow_end announced are all here now: the flow can end.
       const held = f.heldEnd
-      if (held !== undefined && typeof held.rec.events === 'number' && f.seqs.size >= held.rec.events) return endFlow(f, held)
+      if (held !== undefined && typeof held.rec.events === 'number' && f.count >= held.rec.events) return endFlow(f, held)
       return
     }
     // flow_end: wait (a while) for lines it announced that were not read yet.
     const events = rec.events
-    if (typeof events === 'number' && f.seqs.size < events) {
+    if (typeof events === 'number' && f.count < events) {
       const since = f.heldSince ?? now
       if (now - since < holdEndMs) {
         f.heldEnd = sr
@@ -313,7 +367,7 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
         }
         return
       }
-      f = { id, records: [], seqs: new Set(), lastSeen: flowState?.last_seen_ms ?? now, heldEnd: undefined, heldSince: flowState?.held_since_ms ?? null, sawClientFrame: false }
+      f = { id, files: [], offsets: [], sizes: [], lines: [], texts: [], seen: [], count: 0, lastSeen: flowState?.last_seen_ms ?? now, heldEnd: undefined, heldSince: flowState?.held_since_ms ?? null, sawClientFrame: false }
       if (fresh) f.lastSeen = now
       open.set(id, f)
       keep(f, sr)
@@ -345,7 +399,8 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
         } catch {
           continue // written by this indexer from a line that parsed: cannot happen
         }
-        const sr: SourcedRecord = { rec: rec as Record<string, unknown>, text: r.record, file: r.file ?? '', line: r.line ?? 0, offset: r.offset ?? -1 }
+        // Its text is at hand: kept as text (bytes 0), not as a place in a file that may have moved.
+        const sr: SourcedRecord = { rec: rec as Record<string, unknown>, text: r.record, file: r.file ?? '', line: r.line ?? 0, offset: r.offset ?? -1, bytes: 0 }
         const fed = feedRecord(sr, false, p)
         if (fed) await fed
       }
@@ -362,11 +417,11 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
         }
         if (f.heldEnd === undefined && now - f.lastSeen >= staleMs) {
           problem('FLOW_WITHOUT_END', `flow ${f.id} has no flow_end and no record for ${Math.round((now - f.lastSeen) / 60_000)} min: indexed as it is (truncated)`,
-            f.records[f.records.length - 1], f.id)
+            keptAt(f, f.files.length - 1), f.id)
           open.delete(f.id)
           continue
         }
-        const recs = f.records.map((r) => pendingOf(f.id, r))
+        const recs = pendingRecords(f)
         if (f.heldEnd !== undefined) recs.push(pendingOf(f.id, f.heldEnd))
         pending.push({ flow_id: f.id, records: recs, last_seen_ms: f.lastSeen, held_since_ms: f.heldSince })
       }

@@ -227,7 +227,7 @@ export async function writeMeta(duck: Duck, meta: IndexMeta): Promise<void> {
  * @returns why the index was emptied, or undefined.
  */
 export async function ensureSchema(duck: Duck, ledgerVersion: number): Promise<string | undefined> {
-  for (const s of schemaSql()) await duck.run(s)
+  await duck.run(schemaSql().join(';\n'))
   const meta = await readMeta(duck)
   let why: string | undefined
   if (meta.index_version === undefined) why = undefined
@@ -242,8 +242,7 @@ export async function ensureSchema(duck: Duck, ledgerVersion: number): Promise<s
 
 /** Drops every row (tables are recreated with the current layout). */
 export async function clearIndex(duck: Duck): Promise<void> {
-  for (const t of [...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows']) await duck.run(`drop table if exists ${t}`)
-  for (const s of schemaSql()) await duck.run(s)
+  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
 }
 
 export async function readSources(duck: Duck): Promise<SourceState[]> {
@@ -301,57 +300,57 @@ const FLOW_TABLES: DataTable[] = ['flows', 'calls', 'tool_calls', 'tool_results'
 
 /** Applies one update atomically: a crash before COMMIT leaves the index as it was. */
 export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphanProblems: number }> {
-  await duck.run('begin transaction')
+  // One batch of statements, one round trip: an update of a few records is mostly fixed costs.
+  const sql: string[] = ['begin transaction']
+  if (b.refed.length > 0) {
+    sql.push(`create or replace temp table refed as select unnest([${b.refed.map(lit).join(', ')}]::varchar[]) as flow_id`)
+    for (const t of FLOW_TABLES) sql.push(`delete from ${t} where flow_id in (select flow_id from refed)`)
+  }
+  // Rows of flows the index already holds complete are duplicates (a line written twice, a
+  // Redis entry delivered again): the first complete version stays.
+  sql.push(`create or replace temp table known as select flow_id from flows`)
+  for (const t of FLOW_TABLES) {
+    const files = b.files[t] ?? []
+    if (files.length > 0) sql.push(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, files)} where flow_id not in (select flow_id from known)`)
+  }
+  const contents = b.files.contents ?? []
+  if (contents.length > 0) {
+    sql.push(`insert into contents (${columnList('contents')}) select * from ${readRowsSql('contents', contents)}
+      where hash not in (select hash from contents) qualify row_number() over (partition by hash) = 1`)
+  }
+  const problems = b.files.problems ?? []
+  if (problems.length > 0) sql.push(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems)}`)
+  if (b.orphans.length > 0) {
+    // Records without their flow record: duplicates of an indexed flow are dropped quietly;
+    // the others are reported.
+    const vals = b.orphans.map((o) => `(${lit(o.flow_id)}, ${o.records}, ${lit(o.file)}, ${o.line ?? 'null'}::bigint, ${o.offset ?? 'null'}::bigint)`).join(', ')
+    sql.push(`create or replace temp table orphans as select * from (values ${vals}) v(flow_id, records, file, line, "offset") where flow_id not in (select flow_id from flows)`)
+    sql.push(`insert into problems select 'NO_FLOW_RECORD', file, line, "offset", flow_id, null,
+        records || ' record(s) of flow ' || flow_id || ' but no flow record: skipped' from orphans`)
+  }
+  sql.push(`delete from pending_records`, `delete from pending_flows`)
+  if (b.pendingFiles !== undefined && b.pending.length > 0) {
+    sql.push(`insert into pending_records select * from read_ndjson(${fileLit(b.pendingFiles.records)}, columns = {'flow_id': 'VARCHAR', 'ord': 'BIGINT', 'file': 'VARCHAR', 'line': 'BIGINT', 'offset': 'BIGINT', 'record': 'VARCHAR'}, format = 'newline_delimited', maximum_object_size = 1073741823)`)
+    sql.push(`insert into pending_flows select * from read_ndjson(${fileLit(b.pendingFiles.flows)}, columns = {'flow_id': 'VARCHAR', 'last_seen_ms': 'BIGINT', 'held_since_ms': 'BIGINT'}, format = 'newline_delimited')`)
+    // A pending flow the index already holds complete is a duplicate: it would be fed again forever.
+    sql.push(`delete from pending_flows where flow_id in (select flow_id from known)`)
+    sql.push(`delete from pending_records where flow_id not in (select flow_id from pending_flows)`)
+  }
+  for (const t of ['flows', 'calls'] as const) {
+    sql.push(`update ${t} set pending = (flow_id in (select flow_id from pending_flows)) where pending or flow_id in (select flow_id from pending_flows)`)
+  }
+  if (b.sources !== undefined) {
+    sql.push(`delete from sources`)
+    if (b.sources.length > 0) {
+      sql.push(`insert into sources values ${b.sources.map((s) => `(${lit(s.kind)}, ${lit(s.path)}, ${lit(s.dev)}, ${lit(s.ino)}, ${lit(s.head)}, ${s.head_len}, ${s.offset}, ${s.lines})`).join(', ')}`)
+    }
+  }
+  for (const [k, v] of Object.entries({ ...b.meta, updated_at: new Date().toISOString() })) {
+    if (v !== undefined) sql.push(`delete from meta where key = ${lit(k)}`, `insert into meta values (${lit(k)}, ${lit(String(v))})`)
+  }
   try {
-    if (b.refed.length > 0) {
-      await duck.run(`create or replace temp table refed as select unnest([${b.refed.map(lit).join(', ')}]::varchar[]) as flow_id`)
-      for (const t of FLOW_TABLES) await duck.run(`delete from ${t} where flow_id in (select flow_id from refed)`)
-    }
-    // Rows of flows the index already holds complete are duplicates (a line written twice, a
-    // Redis entry delivered again): the first complete version stays.
-    await duck.run(`create or replace temp table known as select flow_id from flows`)
-    for (const t of FLOW_TABLES) {
-      const files = b.files[t] ?? []
-      if (files.length === 0) continue
-      await duck.run(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, files)} where flow_id not in (select flow_id from known)`)
-    }
-    const contents = b.files.contents ?? []
-    if (contents.length > 0) {
-      await duck.run(`insert into contents (${columnList('contents')}) select * from ${readRowsSql('contents', contents)}
-        where hash not in (select hash from contents) qualify row_number() over (partition by hash) = 1`)
-    }
-    const problems = b.files.problems ?? []
-    if (problems.length > 0) await duck.run(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems)}`)
-    let orphanProblems = 0
-    if (b.orphans.length > 0) {
-      // Records without their flow record: duplicates of an indexed flow are dropped quietly;
-      // the others are reported.
-      const vals = b.orphans.map((o) => `(${lit(o.flow_id)}, ${o.records}, ${lit(o.file)}, ${o.line ?? 'null'}::bigint, ${o.offset ?? 'null'}::bigint)`).join(', ')
-      await duck.run(`create or replace temp table orphans as select * from (values ${vals}) v(flow_id, records, file, line, "offset")`)
-      const { rows } = await duck.select(`select count(*) as n from orphans where flow_id not in (select flow_id from flows)`)
-      orphanProblems = Number(rows[0]?.n ?? 0)
-      await duck.run(`insert into problems select 'NO_FLOW_RECORD', file, line, "offset", flow_id, null,
-          records || ' record(s) of flow ' || flow_id || ' but no flow record: skipped' from orphans where flow_id not in (select flow_id from flows)`)
-    }
-    await duck.run(`delete from pending_records; delete from pending_flows`)
-    if (b.pendingFiles !== undefined && b.pending.length > 0) {
-      await duck.run(`insert into pending_records select * from read_ndjson(${fileLit(b.pendingFiles.records)}, columns = {'flow_id': 'VARCHAR', 'ord': 'BIGINT', 'file': 'VARCHAR', 'line': 'BIGINT', 'offset': 'BIGINT', 'record': 'VARCHAR'}, format = 'newline_delimited', maximum_object_size = 1073741823)`)
-      await duck.run(`insert into pending_flows select * from read_ndjson(${fileLit(b.pendingFiles.flows)}, columns = {'flow_id': 'VARCHAR', 'last_seen_ms': 'BIGINT', 'held_since_ms': 'BIGINT'}, format = 'newline_delimited')`)
-      // Pending flows that duplicate an indexed flow would only be fed again forever.
-      // A pending flow the index already holds complete is a duplicate: it would be fed again forever.
-      await duck.run(`delete from pending_flows where flow_id in (select flow_id from known)`)
-      await duck.run(`delete from pending_records where flow_id not in (select flow_id from pending_flows)`)
-    }
-    for (const t of ['flows', 'calls'] as const) {
-      await duck.run(`update ${t} set pending = (flow_id in (select flow_id from pending_flows)) where pending or flow_id in (select flow_id from pending_flows)`)
-    }
-    if (b.sources !== undefined) {
-      await duck.run(`delete from sources`)
-      if (b.sources.length > 0) {
-        await duck.run(`insert into sources values ${b.sources.map((s) => `(${lit(s.kind)}, ${lit(s.path)}, ${lit(s.dev)}, ${lit(s.ino)}, ${lit(s.head)}, ${s.head_len}, ${s.offset}, ${s.lines})`).join(', ')}`)
-      }
-    }
-    await writeMeta(duck, { ...b.meta, updated_at: new Date().toISOString() })
+    await duck.run(sql.join(';\n'))
+    const orphanProblems = b.orphans.length > 0 ? Number((await duck.select(`select count(*) as n from orphans`)).rows[0]?.n ?? 0) : 0
     await duck.run('commit')
     return { orphanProblems }
   } catch (e) {

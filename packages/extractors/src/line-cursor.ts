@@ -22,12 +22,18 @@ export interface FileRange {
 
 /** One line handed out. */
 export interface Line {
+  /** Filled by the reader that parses it (the merge): a line becomes its record without a new object. */
+  rec: Record<string, unknown> | undefined
   text: string
   range: FileRange
+  /** `range.path`. */
+  file: string
   /** 1-based line number in the file. */
   line: number
   /** Byte offset of the line start. */
   offset: number
+  /** Its length in bytes (without the newline). */
+  bytes: number
 }
 
 /** A line over the cap, skipped. */
@@ -170,7 +176,7 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl
       if (end === start) continue
       if (!options.keep(buf, start, end)) continue
-      return { text: buf.toString('utf8', start, end), range: r, line, offset: base + start }
+      return { rec: undefined, text: buf.toString('utf8', start, end), range: r, file: r.path, line, offset: base + start, bytes: end - start }
     }
   }
 

@@ -13,11 +13,16 @@ import type { FileRange, Line, LineCursor } from './line-cursor.js'
 /** A parsed record with where it came from. */
 export interface SourcedRecord {
   rec: Record<string, unknown>
-  /** The line as read (kept for flows that stay open: they are fed again next time). */
+  /** The line as read. */
   text: string
+  /** The file it was read from ('' for records of another source). */
   file: string
+  /** 1-based line number (0: not from a file line). */
   line: number
+  /** Byte offset of the line (-1: not from a file). */
   offset: number
+  /** Bytes of the line in the file (with `offset`, where to read it again). */
+  bytes: number
 }
 
 /** A line that is not a JSON object. */
@@ -28,18 +33,15 @@ export interface BadLine {
 
 const ORDER: Record<FileRange['kind'], number> = { flows: 0, lines: 1, ends: 2 }
 
-interface Head {
-  sr: SourcedRecord
-  ts: string
-  order: number
-}
-
 /** Merges cursors (one per file kind) into one sequence. */
 export function createRecordMerge(cursors: LineCursor[], onBadLine: (b: BadLine) => void): { next(): SourcedRecord | undefined } {
-  const heads: (Head | undefined)[] = cursors.map(() => undefined)
+  // The head of each cursor, in parallel arrays: no object per line beyond the record itself.
+  const heads: (SourcedRecord | undefined)[] = cursors.map(() => undefined)
+  const headTs: string[] = cursors.map(() => '')
+  const order: number[] = cursors.map(() => 0)
   const lastTs: string[] = cursors.map(() => '')
 
-  function pull(i: number): Head | undefined {
+  function pull(i: number): SourcedRecord | undefined {
     const c = cursors[i]!
     for (let l = c.next(); l !== undefined; l = c.next()) {
       let rec: unknown
@@ -57,7 +59,10 @@ export function createRecordMerge(cursors: LineCursor[], onBadLine: (b: BadLine)
       // A record without a usable ts keeps its place in its own file.
       const ts = typeof r.ts === 'string' ? r.ts : lastTs[i]!
       lastTs[i] = ts
-      return { sr: { rec: r, text: l.text, file: l.range.path, line: l.line, offset: l.offset }, ts, order: ORDER[l.range.kind] }
+      headTs[i] = ts
+      order[i] = ORDER[l.range.kind]
+      l.rec = r
+      return l as SourcedRecord
     }
     return undefined
   }
@@ -71,13 +76,11 @@ export function createRecordMerge(cursors: LineCursor[], onBadLine: (b: BadLine)
       }
       let best = -1
       for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]
-        if (h === undefined) continue
-        const b = best === -1 ? undefined : heads[best]!
-        if (b === undefined || h.ts < b.ts || (h.ts === b.ts && h.order < b.order)) best = i
+        if (heads[i] === undefined) continue
+        if (best === -1 || headTs[i]! < headTs[best]! || (headTs[i] === headTs[best] && order[i]! < order[best]!)) best = i
       }
       if (best === -1) return undefined
-      const out = heads[best]!.sr
+      const out = heads[best]!
       heads[best] = pull(best)
       return out
     },

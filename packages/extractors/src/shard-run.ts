@@ -55,25 +55,39 @@ export interface ShardResult {
 const NEEDLE = Buffer.from('"flow_id":"')
 const DERIVED = Buffer.from('"session_source":"derived"')
 
-/** Where a needle is inside [start, end) of a buffer (searching no further: a miss must not scan the rest of the chunk). */
-function within(buf: Buffer, needle: Buffer, start: number, end: number): number {
-  const at = buf.subarray(start, end).indexOf(needle)
-  return at === -1 ? -1 : start + at
+/**
+ * Finds a needle in the lines of a chunk, scanning each byte at most once: a line without the
+ * needle must not make the search run through the rest of the chunk again for every such line
+ * (`Buffer.indexOf` has no end bound), and a bounded `subarray` per line is an allocation per
+ * line. The next occurrence found is kept; lines are asked for in order within a chunk, and a
+ * new chunk (a new buffer, or positions starting over) starts afresh.
+ */
+function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number) => number {
+  let lastBuf: Buffer | undefined
+  let lastStart = -1
+  let next = -1
+  return (buf, start, end) => {
+    if (buf !== lastBuf || start < lastStart || (next !== -1 && next < start)) {
+      next = buf.indexOf(needle, start)
+      lastBuf = buf
+    }
+    lastStart = start
+    return next !== -1 && next + needle.length <= end ? next : -1
+  }
 }
 
-/** The flow id of a raw line: [start, end) of its bytes, or undefined. The writer puts it in the first bytes. */
-function flowIdAt(buf: Buffer, start: number, end: number): [number, number] | undefined {
-  const at = within(buf, NEEDLE, start, Math.min(end, start + 1024))
+/** The flow id of a raw line: [start, end) of its bytes, or undefined. */
+function flowIdAt(find: ReturnType<typeof createFinder>, buf: Buffer, start: number, end: number): [number, number] | undefined {
+  const at = find(buf, start, end)
   if (at === -1) return undefined
   const from = at + NEEDLE.length
-  const to = within(buf, QUOTE, from, end)
-  return to === -1 ? undefined : [from, to]
+  for (let i = from; i < end; i++) if (buf[i] === 0x22) return [from, i]
+  return undefined
 }
-const QUOTE = Buffer.from('"')
 
 /** FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. */
-export function shardOf(buf: Buffer, start: number, end: number, shards: number, derived?: Set<string>): number {
-  const id = flowIdAt(buf, start, end)
+export function shardOf(find: ReturnType<typeof createFinder>, buf: Buffer, start: number, end: number, shards: number, derived?: Set<string>): number {
+  const id = flowIdAt(find, buf, start, end)
   if (id === undefined) return 0
   if (derived !== undefined && derived.size > 0 && derived.has(buf.toString('utf8', id[0], id[1]))) return 0
   let h = 0x811c9dc5
@@ -86,11 +100,14 @@ export function shardOf(buf: Buffer, start: number, end: number, shards: number,
 
 /** The flows of the new flow records whose session is derived (a scan of the raw lines, no parse). */
 function derivedFlows(ranges: FileRange[], into: Set<string>): void {
+  const findDerived = createFinder(DERIVED)
+  const findId = createFinder(NEEDLE)
   const c = createLineCursor(ranges.filter((r) => r.kind === 'flows'), {
     keep: (buf, s, e) => {
       // session_source sits before the headers and the body: look in the line's first 4 KiB.
-      if (within(buf, DERIVED, s, Math.min(e, s + 4096)) !== -1) {
-        const id = flowIdAt(buf, s, e)
+      const d = findDerived(buf, s, e)
+      if (d !== -1 && d < s + 4096) {
+        const id = flowIdAt(findId, buf, s, e)
         if (id !== undefined) into.add(buf.toString('utf8', id[0], id[1]))
       }
       return false
@@ -145,15 +162,19 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   })
   for (const p of job.pending) await feeder.refeed(p)
 
-  let mine: (buf: Buffer, s: number, e: number) => boolean = () => true
+  // Which lines are this shard's: one finder per cursor (each reads its own chunks).
+  let mine = (): ((buf: Buffer, s: number, e: number) => boolean) => () => true
   if (job.shards > 1) {
     const derived = new Set(job.derived ?? [])
     derivedFlows(job.ranges, derived)
-    mine = (buf, s, e) => shardOf(buf, s, e, job.shards, derived) === job.shard
+    mine = () => {
+      const find = createFinder(NEEDLE)
+      return (buf, s, e) => shardOf(find, buf, s, e, job.shards, derived) === job.shard
+    }
   }
   const cursors = (['flows', 'lines', 'ends'] as const).map((kind) =>
     createLineCursor(job.ranges.filter((r) => r.kind === kind), {
-      keep: mine,
+      keep: mine(),
       ...(job.maxLineBytes !== undefined ? { maxLineBytes: job.maxLineBytes } : {}),
       onLongLine: (l) => {
         if (job.shard !== 0) return

@@ -80,7 +80,7 @@ export async function updateFromSource(duck: Duck, options: SourceUpdateOptions)
         }
         const text = JSON.stringify(e.record)
         bytes += text.length
-        const fed = feeder.feed({ rec: e.record as Record<string, unknown>, text, file: `${options.source.name}#${e.id}`, line: 0, offset: -1 })
+        const fed = feeder.feed({ rec: e.record as Record<string, unknown>, text, file: `${options.source.name}#${e.id}`, line: 0, offset: -1, bytes: 0 })
         if (fed) await fed
       }
     } catch (e) {
