@@ -194,8 +194,10 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
       for (const mode of modes) {
         progress.step(mode)
         const t0 = performance.now()
-        const r = await x.run(mode, run)
-        log.debug({ mode, engine: r.engine, rows: r.rows.length, ms: Math.round(performance.now() - t0) }, 'mode done')
+        // NDJSON of one mode: the lines as DuckDB writes them, no row objects in between.
+        const r = await x.run(mode, format === 'ndjson' && modes.length === 1 ? { ...run, ndjson: true } : run)
+        const count = r.ndjson?.length ?? r.rows.length
+        log.debug({ mode, engine: r.engine, rows: count, ms: Math.round(performance.now() - t0) }, 'mode done')
         if (r.engine === 'index' && !indexed) {
           indexed = true
           const u = await x.refresh()
@@ -206,7 +208,7 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
         if (o.outDir !== undefined) {
           const path = join(o.outDir, `${mode}.${EXT[format]}`)
           await writeResult(r, format, path)
-          if (!o.quiet) progress.log(`${mode}: ${r.rows.length} row(s) → ${path}\n`)
+          if (!o.quiet) progress.log(`${mode}: ${count} row(s) → ${path}\n`)
         } else {
           writeStdout(r, format, modes.length > 1, io)
         }
@@ -227,6 +229,11 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
 
 function writeStdout(r: ModeResult, format: OutputFormat, multi: boolean, io: CliIo): void {
   if (format === 'ndjson') {
+    if (r.ndjson !== undefined) {
+      // In pieces: one string of every row would be built and copied again by the stream.
+      for (let i = 0; i < r.ndjson.length; i += 4096) io.stdout.write(r.ndjson.slice(i, i + 4096).join('\n') + '\n')
+      return
+    }
     io.stdout.write(multi ? toNdjson(['mode', ...r.columns], r.rows.map((row) => ({ mode: r.mode, ...row }))) : toNdjson(r.columns, r.rows))
   } else if (format === 'csv') {
     io.stdout.write((multi ? `# ${r.mode}\n` : '') + toCsv(r.columns, r.rows) + (multi ? '\n' : ''))

@@ -22,8 +22,12 @@ function load(): Bindings {
 export interface Duck {
   /** Runs statements; returns nothing. */
   run(sql: string): Promise<void>
-  /** Runs a query and returns its rows (column name → JSON value) and column names. */
-  select(sql: string): Promise<{ columns: string[]; rows: Row[] }>
+  /**
+   * Runs a query and returns its rows (column name → JSON value) and column names; with `raw`,
+   * each row as DuckDB's JSON text instead (`json`, `rows` empty): no parse for callers that
+   * only write NDJSON.
+   */
+  select(sql: string, raw?: boolean): Promise<{ columns: string[]; rows: Row[]; json?: string[] }>
   /** Closes the connection and the database (a checkpoint when it was opened for writing). */
   close(): void
 }
@@ -68,9 +72,10 @@ export async function openDuck(path: string, options: DuckOptions = {}): Promise
   let closed = false
   const decoder = new TextDecoder()
 
-  async function select(sql: string): Promise<{ columns: string[]; rows: Row[] }> {
+  async function select(sql: string, raw = false): Promise<{ columns: string[]; rows: Row[]; json?: string[] }> {
     const res = await d.query(conn, `select cast(to_json(t) as varchar) from (${sql}) t`)
     const rows: Row[] = []
+    const json: string[] = []
     for (;;) {
       const chunk = await d.fetch_chunk(res)
       if (chunk === null) break
@@ -85,16 +90,19 @@ export async function openDuck(path: string, options: DuckOptions = {}): Promise
         const bytes = len <= 12
           ? new Uint8Array(data.buffer, data.byteOffset + i * 16 + 4, len)
           : d.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + i * 16 + 8, len)
-        rows.push(JSON.parse(decoder.decode(bytes)) as Row)
+        const text = decoder.decode(bytes)
+        if (raw) json.push(text)
+        else rows.push(JSON.parse(text) as Row)
       }
     }
     // JSON objects keep the column order; a query with no rows is planned once more for its names.
-    const columns: string[] = rows[0] !== undefined ? Object.keys(rows[0]) : []
-    if (rows.length === 0) {
+    const first = rows[0] ?? (json[0] !== undefined ? (JSON.parse(json[0]) as Row) : undefined)
+    const columns: string[] = first !== undefined ? Object.keys(first) : []
+    if (first === undefined) {
       const head = await d.query(conn, `select * from (${sql}) limit 0`)
       for (let i = 0; i < d.column_count(head); i++) columns.push(d.column_name(head, i))
     }
-    return { columns, rows }
+    return raw ? { columns, rows, json } : { columns, rows }
   }
 
   return {
@@ -102,9 +110,9 @@ export async function openDuck(path: string, options: DuckOptions = {}): Promise
       if (closed) throw new ExtractError('QUERY_FAILED', 'the database is closed')
       await d.query(conn, sql)
     },
-    select: async (sql) => {
+    select: async (sql, raw) => {
       if (closed) throw new ExtractError('QUERY_FAILED', 'the database is closed')
-      return select(sql)
+      return select(sql, raw)
     },
     close: () => {
       if (closed) return

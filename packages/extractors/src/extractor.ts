@@ -277,9 +277,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   const db = (): Promise<Duck> => (opening ??= open())
 
-  async function select(sql: string): Promise<{ columns: string[]; rows: Row[] }> {
+  async function select(sql: string, raw = false): Promise<{ columns: string[]; rows: Row[]; json?: string[] }> {
     try {
-      return await (await db()).select(sql)
+      return await (await db()).select(sql, raw)
     } catch (e) {
       if (e instanceof ExtractError) throw e
       throw new ExtractError('QUERY_FAILED', `DuckDB query failed: ${(e as Error).message}`, { cause: e })
@@ -327,7 +327,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       const rows = tail(fn((await select(TOOL_ROW_SQL)).rows))
       return { columns: rows[0] ? Object.keys(rows[0]) : [], rows }
     }
-    let result: { columns: string[]; rows: Row[] }
+    let result: { columns: string[]; rows: Row[]; json?: string[] }
     switch (mode) {
       case 'file_edits':
         result = await derived(fileEdits)
@@ -359,11 +359,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       default: {
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
-        result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'))
+        result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjson === true)
       }
     }
     if (result.columns.length === 0) result.columns = MODES[mode].columns
-    return { mode, engine, rows: result.rows, columns: result.columns, warnings }
+    return { mode, engine, rows: result.rows, columns: result.columns, warnings, ...(result.json !== undefined ? { ndjson: result.json } : {}) }
   }
 
   return {

@@ -115,9 +115,12 @@ export async function writeParquet(columns: string[], rows: Row[], path: string)
  * file is private (0600), like the capture it comes from.
  * @throws ExtractError `OUTPUT_FAILED` when the file cannot be written.
  */
-export async function writeResult(result: Pick<ModeResult, 'columns' | 'rows'>, format: OutputFormat, path: string): Promise<void> {
-  if (format === 'parquet') return writeParquet(result.columns, result.rows, path)
-  const text = format === 'csv' ? toCsv(result.columns, result.rows) : format === 'table' ? formatTable(result.columns, result.rows, { width: 100_000, maxCell: 100_000 }) : toNdjson(result.columns, result.rows)
+export async function writeResult(result: Pick<ModeResult, 'columns' | 'rows' | 'ndjson'>, format: OutputFormat, path: string): Promise<void> {
+  const rows = result.ndjson !== undefined && format !== 'ndjson' ? result.ndjson.map((l) => JSON.parse(l) as Row) : result.rows
+  if (format === 'parquet') return writeParquet(result.columns, rows, path)
+  const text = format === 'csv' ? toCsv(result.columns, rows)
+    : format === 'table' ? formatTable(result.columns, rows, { width: 100_000, maxCell: 100_000 })
+    : result.ndjson !== undefined ? result.ndjson.map((l) => `${l}\n`).join('') : toNdjson(result.columns, rows)
   try {
     // Rows hold prompts and answers: private like the capture (an existing file is made so too).
     writeFileSync(path, text, { mode: 0o600 })

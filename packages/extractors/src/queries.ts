@@ -30,9 +30,12 @@ export function viewSql(filters: ExtractFilters, options: ViewOptions = {}): str
   if (!options.includeAux) conds.push(`kind <> 'aux'`)
   const where = conds.length > 0 ? ` where ${conds.join(' and ')}` : ''
   const open = (t: string): string => `${t}.* replace (case when not ${t}.pending and ${t}.outcome = 'open' then 'truncated' else ${t}.outcome end as outcome)`
+  // Without row filters the calls need no semi-join with the flows (an aux flow's calls are aux).
+  const filtered = filters.since !== undefined || filters.until !== undefined || filters.session !== undefined || filters.client !== undefined
+  const callWhere = [...(filtered ? ['calls.flow_id in (select flow_id from f)'] : []), ...(options.includeAux ? [] : [`calls.kind <> 'aux'`])]
   return [
     `create or replace temp view f as select ${open('flows')} from flows${where}`,
-    `create or replace temp view c as select ${open('calls')}, calls.started_at as ts from calls where calls.flow_id in (select flow_id from f)${options.includeAux ? '' : ` and calls.kind <> 'aux'`}`,
+    `create or replace temp view c as select ${open('calls')}, calls.started_at as ts from calls${callWhere.length > 0 ? ` where ${callWhere.join(' and ')}` : ''}`,
     `create or replace temp view tc as select t.*, c.ts, c.session_id, c.client from tool_calls t join c on t.call_key = c.key`,
     `create or replace temp view tr as select t.*, c.ts, c.session_id, c.client from tool_results t join c on t.call_key = c.key`,
   ]
@@ -43,16 +46,21 @@ const PROMPTS = `(select min(ts) as ts, session_id, arg_min(flow_id, (ts, flow_i
     any_value(client) as client, prompt as text
   from c where prompt is not null and prompt <> '' group by session_id, message_count, prompt)`
 
-/** Calls with usage, tokens and cost (longest model-prefix match in `prices`). */
-const COSTED = `(select c.*, cache_write_5m_tokens + cache_write_1h_tokens as cache_write_tokens,
+/**
+ * Calls with usage, tokens and cost. The price of each distinct model is found once (longest
+ * model-prefix match in `prices`), then joined to the calls by equality.
+ */
+const COSTED = `(with pm as (select m.model_key, p.* from (select distinct coalesce(model, req_model, '') as model_key from c) m
+      left join prices p on starts_with(lower(m.model_key), lower(p.prefix))
+      qualify row_number() over (partition by m.model_key order by length(p.prefix) desc nulls last) = 1)
+  select c.*, cache_write_5m_tokens + cache_write_1h_tokens as cache_write_tokens,
     input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens as total_tokens,
-    p.prefix as price_key,
-    round((input_tokens * p.input + cache_read_tokens * p.cache_read + cache_write_5m_tokens * p.cache_write
-      + cache_write_1h_tokens * p.cache_write_1h + output_tokens * p.output) / 1e6, 8) as cost_usd,
+    pm.prefix as price_key,
+    round((input_tokens * pm.input + cache_read_tokens * pm.cache_read + cache_write_5m_tokens * pm.cache_write
+      + cache_write_1h_tokens * pm.cache_write_1h + output_tokens * pm.output) / 1e6, 8) as cost_usd,
     (select version from price_version) as prices_version
-  from c left join prices p on starts_with(lower(coalesce(c.model, c.req_model, '')), lower(p.prefix))
-  where c.has_usage
-  qualify row_number() over (partition by c.key order by length(p.prefix) desc nulls last) = 1)`
+  from c left join pm on pm.model_key = coalesce(c.model, c.req_model, '')
+  where c.has_usage)`
 
 /** One row per failed call (and per failed flow that carried no call). */
 const ERRORS = `(

@@ -86,6 +86,11 @@ export interface ModeResult {
   columns: string[]
   /** Things the user should know (pending modes, …). */
   warnings: string[]
+  /**
+   * With `RunOptions.ndjson`: the rows as NDJSON lines straight from DuckDB (`rows` is then
+   * empty; absent for modes computed in TypeScript, which fill `rows`).
+   */
+  ndjson?: string[]
 }
 
 /** Options of {@link createExtractor}. */
@@ -146,4 +151,9 @@ export interface RunOptions extends ExtractFilters {
   mode?: string
   /** Overrides the extractor's engine for this call. */
   engine?: EngineName
+  /**
+   * The caller only writes NDJSON: SQL modes return `ndjson` lines as DuckDB encodes them (numbers
+   * may read `300.0` where JavaScript writes `300`) and skip building row objects.
+   */
+  ndjson?: boolean
 }

@@ -284,6 +284,17 @@ describe('filters, limits, aux', () => {
     expect((await run('flows')).map((r) => r.kind)).not.toContain('aux')
   })
 
+  it('ndjson: SQL modes hand out DuckDB’s lines, the same rows once parsed; TypeScript modes fill rows', async () => {
+    for (const mode of ['usage', 'cost', 'tool_calls', 'flows'] as const) {
+      const raw = await x.run(mode, { ndjson: true })
+      expect(raw.rows).toEqual([])
+      expect(raw.ndjson!.map((l) => JSON.parse(l) as Row)).toEqual(await run(mode))
+    }
+    const derived = await x.run('file_edits', { ndjson: true })
+    expect(derived.ndjson).toBeUndefined()
+    expect(derived.rows.length).toBe(3)
+  })
+
   it('every mode answers, with its declared columns when it has rows', async () => {
     for (const mode of MODE_NAMES) {
       const r = await x.run(mode)
