@@ -232,7 +232,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
       await setup(d)
       fresh = undefined
-      if (paths !== undefined && files !== undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || !existsSync(paths.prompts))) await cachePrompts(d, paths)
+      if (paths !== undefined && files !== undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
     } catch (e) {
       d.close()
       throw e
@@ -248,14 +248,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   async function cachePrompts(d: Duck, p: IndexPaths): Promise<void> {
     await d.run(viewSql({}).join(';\n'))
     const { rows } = await d.select(`select * from (${MODE_SQL.user_prompts}) order by ts desc, flow_id desc limit ${PROMPT_CACHE_ROWS + 1}`)
-    writePromptCache(p, { complete: rows.length <= PROMPT_CACHE_ROWS, rows: rows.slice(0, PROMPT_CACHE_ROWS).reverse() })
+    const stamp = readState(p)?.stamp
+    if (stamp === undefined) return
+    writePromptCache(p, { stamp, complete: rows.length <= PROMPT_CACHE_ROWS, rows: rows.slice(0, PROMPT_CACHE_ROWS).reverse() })
   }
 
   /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */
   function cachedPrompts(limit: number, run: RunOptions): Row[] | undefined {
     if (paths === undefined || options.includeAux || !upToDate()) return undefined
     const cache = readPromptCache(paths)
-    if (cache === undefined) return undefined
+    if (cache === undefined || cache.stamp !== readState(paths)?.stamp) return undefined
     const since = run.since === undefined ? undefined : isoInstant(run.since, '--since')
     const until = run.until === undefined ? undefined : isoInstant(run.until, '--until')
     const rows = cache.rows.filter((r) =>

@@ -372,6 +372,8 @@ export interface IndexState {
   files: { path: string; dev: string; ino: string; offset: number }[]
   /** Wall clock (ms) when a pending flow may have to be ended even with no new bytes. */
   deadline_ms: number | null
+  /** Names this state: the prompt cache written after it carries the same stamp. */
+  stamp: string
 }
 
 export function readState(paths: IndexPaths): IndexState | undefined {
@@ -390,6 +392,8 @@ export function writeState(paths: IndexPaths, state: IndexState): void {
 
 /** The latest prompts of the index (`user_prompts` rows, oldest first), written after each update. */
 export interface PromptCache {
+  /** The `stamp` of the state it was made for: another stamp means it is stale (a run died between the two). */
+  stamp: string
   /** Every prompt of the index is here (it has fewer than the cache holds). */
   complete: boolean
   rows: Record<string, string | number | boolean | null>[]

@@ -216,5 +216,6 @@ function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: P
     ledger_build: options.ledgerBuild,
     files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
     deadline_ms: deadlines.length > 0 ? Math.min(...deadlines) : null,
+    stamp: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
   }
 }
