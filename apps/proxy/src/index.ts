@@ -1,24 +1,24 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { resolveCapture } from '@agenttap/jsonl-io'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
 import {
   agentEnv,
   createCaptureProxy,
-  createFileSink,
   createRedisSink,
   defaultCaDir,
   defaultLogDir,
   DEFAULT_PORT,
   ensureCa,
+  ensureRedactionKey,
   exportLines,
   HEALTH_PATH,
   ProxyCaptureError,
   type CaptureProxy,
   type CaptureProxyOptions,
 } from '@agenttap/proxy-capture'
-import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createWebServer, DEFAULT_WEB_PORT, runWebCli, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
 
@@ -27,7 +27,7 @@ export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
-  if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' ? EXIT.USAGE : EXIT.RUNTIME
+  if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
   return EXIT.RUNTIME
 }
 
@@ -40,6 +40,7 @@ interface CommonOpts {
   includeHost?: string[]
   excludeHost?: string[]
   upstreamCa?: string
+  connectTo?: string[]
   insecureUpstream?: boolean
   rawBodies?: string
   redis?: string
@@ -64,6 +65,11 @@ function addCommon(cmd: Command): Command {
     .option('--include-host <host>', 'capture only these hosts (repeatable, comma-separated, *.suffix allowed)', collect)
     .option('--exclude-host <host>', 'never capture these hosts (repeatable)', collect)
     .option('--upstream-ca <file>', 'extra PEM roots to trust for upstream TLS')
+    .option(
+      '--connect-to <HOST1:PORT1:HOST2:PORT2>',
+      'send requests for HOST1:PORT1 to HOST2:PORT2 instead, like curl (repeatable; empty HOST1 or PORT1 = any); URL, Host, SNI and the certificate name stay HOST1\'s',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--insecure-upstream', 'do not verify upstream certificates (debugging only)')
     .addOption(
       new Option('--raw-bodies <mode>', 'response bodies in sse_logs/: a redacted decoded copy, exact wire bytes (NOT redacted: secrets may reach disk), or none')
@@ -79,26 +85,27 @@ function addCommon(cmd: Command): Command {
 }
 
 /**
- * The sinks: the files always; with --redis also the stream, whose drops become a `sink_gap`
- * record in the files.
+ * The proxy with its sinks: the capture files always (the proxy writes them on its capture
+ * thread); with --redis also the stream, whose drops become a `sink_gap` record in the files.
  */
-async function sinksFor(o: CommonOpts, log: Logger): Promise<CaptureProxyOptions['sinks']> {
-  if (!o.redis) return undefined
+async function createProxy(o: CommonOpts, opts: CaptureProxyOptions, log: Logger): Promise<CaptureProxy> {
+  if (!o.redis) return createCaptureProxy(opts)
   const maxlen = o.maxlen === undefined ? undefined : Number(o.maxlen)
   if (maxlen !== undefined && (!Number.isInteger(maxlen) || maxlen <= 0)) throw new CommanderError(EXIT.USAGE, 'agenttap.maxlen', `--maxlen must be a positive integer, got ${o.maxlen}`)
-  const files = createFileSink({ ...(o.logDir ? { logDir: o.logDir } : {}), onError: (err) => log.error({ err }, 'raw body write failed') })
+  let proxy: CaptureProxy | undefined
   const redis = await createRedisSink({
     redis: o.redis,
     ...(o.stream ? { stream: o.stream } : {}),
     ...(maxlen !== undefined ? { maxlen } : {}),
     onGap: (gap) => {
       log.warn({ dropped: gap.dropped, from: gap.from, to: gap.to }, 'Redis was unavailable: records dropped from the stream (all of them are in the files)')
-      files.write(gap as unknown as CaptureRecord)
+      proxy?.write(gap)
     },
     onError: (err) => log.debug({ err }, 'Redis write failed; retrying'),
   })
   log.info({ redis: o.redis, stream: o.stream }, 'writing records to the Redis stream too')
-  return [files, redis]
+  proxy = createCaptureProxy({ ...opts, sinks: [redis] })
+  return proxy
 }
 
 function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
@@ -114,6 +121,7 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
     ...(o.includeHost ? { includeHosts: o.includeHost } : {}),
     ...(o.excludeHost ? { excludeHosts: o.excludeHost } : {}),
     ...(o.upstreamCa ? { upstreamCa: readFileSync(o.upstreamCa, 'utf8') } : {}),
+    ...(o.connectTo ? { connectTo: o.connectTo } : {}),
     ...(o.insecureUpstream ? { rejectUnauthorized: false } : {}),
     ...(o.rawBodies ? { rawBodies: o.rawBodies as 'exact' | 'redacted' | 'off' } : {}),
   }
@@ -155,8 +163,7 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
-  const sinks = await sinksFor(o, log)
-  const proxy = createCaptureProxy({ ...proxyOptions(o, log), ...(sinks ? { sinks } : {}) })
+  const proxy = await createProxy(o, proxyOptions(o, log), log)
   await proxy.start()
   printExports(proxy)
   // The live web view follows the capture files (memory stays flat; ~20 ms to the page).
@@ -164,7 +171,8 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   if (o.web) {
     const webPort = Number(o.webPort)
     if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.webPort', `--web-port must be 0-65535, got ${o.webPort}`)
-    web = createWebServer({ logDir: dirname(proxy.captureDir), port: webPort })
+    // The web view reads a log root: the one above the capture directory the proxy writes.
+    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort })
     try {
       process.stdout.write(`# live web view: ${await web.start()}\n`)
     } catch (err) {
@@ -184,6 +192,8 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
 
 async function cmdCa(o: { caDir?: string; path?: boolean; bundlePath?: boolean; pem?: boolean }): Promise<number> {
   const ca = ensureCa(o.caDir ?? defaultCaDir())
+  // The proxy keys redaction markers with it; made here too so `ca` shows everything the CA dir holds.
+  const redaction = ensureRedactionKey(ca.dir)
   if (o.path) process.stdout.write(`${ca.certPath}\n`)
   else if (o.bundlePath) process.stdout.write(`${ca.bundlePath}\n`)
   else if (o.pem) process.stdout.write(ca.certPem.endsWith('\n') ? ca.certPem : `${ca.certPem}\n`)
@@ -194,7 +204,8 @@ async function cmdCa(o: { caDir?: string; path?: boolean; bundlePath?: boolean; 
         `bundle (system roots + agenttap CA): ${ca.bundlePath}\n` +
         `Claude Code / Node: export NODE_EXTRA_CA_CERTS=${ca.certPath}\n` +
         `Codex / OpenSSL:    export SSL_CERT_FILE=${ca.bundlePath} CODEX_CA_CERTIFICATE=${ca.bundlePath}\n` +
-        `The private key (${ca.keyPath}) never leaves this machine; delete ${ca.dir} to rotate.\n`,
+        `redaction key (keys the [REDACTED:…] markers of captures): ${redaction.path}\n` +
+        `The private keys (${ca.keyPath}, ${redaction.path}) never leave this machine; delete ${ca.dir} to rotate (new markers will not match older captures).\n`,
     )
   }
   return EXIT.OK
@@ -224,15 +235,14 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
     env = agentEnv({ url: `http://${o.host}:${opts.port}`, caCertPath: existing.caCertPath ?? ca.certPath, caBundlePath: ca.bundlePath })
     log.info({ port: opts.port }, 'using the agenttap proxy already running')
   } else {
-    const sinks = await sinksFor(o, log)
-    if (sinks) opts.sinks = sinks
-    own = createCaptureProxy(opts)
+    own = await createProxy(o, opts, log)
     try {
       await own.start()
     } catch (err) {
       if (!(err instanceof ProxyCaptureError && err.code === 'LISTEN_FAILED')) throw err
       log.warn({ port: opts.port }, 'port busy (not an agenttap proxy): using a free port for this run')
-      own = createCaptureProxy({ ...opts, port: 0 })
+      await own.stop()
+      own = await createProxy(o, { ...opts, port: 0 }, log)
       await own.start()
     }
     env = agentEnv({ url: own.url, caCertPath: own.caCertPath, caBundlePath: own.caBundlePath })

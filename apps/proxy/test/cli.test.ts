@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHmac } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -44,7 +45,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'agenttap-cli-test-'))
   const keyPath = join(root, 'up.key')
   certPath = join(root, 'up.pem')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:api.anthropic.com'], { stdio: 'ignore' })
   upstream = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (req, res) => {
     req.resume()
     res.writeHead(200, { 'content-type': 'text/event-stream' })
@@ -82,6 +83,16 @@ describe('agenttap-proxy CLI', () => {
     expect(existsSync(out.text().trim())).toBe(true)
   })
 
+  it('ca shows the redaction key kept beside the CA (mode 0600)', async () => {
+    const out = captureStdout()
+    const code = await main(['ca', '--ca-dir', join(root, 'ca')])
+    out.restore()
+    expect(code).toBe(0)
+    const keyPath = join(root, 'ca', 'keys', 'redaction.key')
+    expect(out.text()).toContain(`redaction key (keys the [REDACTED:…] markers of captures): ${keyPath}`)
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600)
+  })
+
   it('run -- <cmd> routes the command through a proxy it starts, captures the flow and returns the exit code', async () => {
     const logDir = join(root, 'logs-run')
     const code = await main([
@@ -97,6 +108,32 @@ describe('agenttap-proxy CLI', () => {
     expect(jsonl(join(dir, 'sse_flow_ends.jsonl'))).toMatchObject([{ outcome: 'completed', events: 2 }])
     expect(jsonl(join(logDir, 'claude', 'sse_lines.jsonl'))).toHaveLength(2)
     expect(readFileSync(join(dir, 'sse_flows.jsonl'), 'utf8')).not.toContain('CLISECRET')
+    // Markers are keyed with the install's redaction key: a capture alone cannot be tested against guesses.
+    const key = readFileSync(join(root, 'ca', 'keys', 'redaction.key'), 'utf8').trim()
+    const token = 'sk-ant-oat01-CLISECRETxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+    expect((flows[0] as { request_headers: Record<string, string> }).request_headers['authorization']).toBe(`Bearer sk-ant-oat01-[REDACTED:${createHmac('sha256', key).update(token).digest('hex').slice(0, 12)}]`)
+  })
+
+  it('run --connect-to sends api.anthropic.com to the local upstream and captures it under its real name', async () => {
+    const logDir = join(root, 'logs-connect-to')
+    const code = await main([
+      'run', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--upstream-ca', certPath,
+      '--connect-to', `api.anthropic.com:443:127.0.0.1:${upstreamPort}`, '--connect-to', `:80:127.0.0.1:${upstreamPort}`,
+      '--', process.execPath, join(root, 'agent.cjs'), 'api.anthropic.com:443', '/v1/messages',
+    ])
+    expect(code).toBe(0)
+    const flows = jsonl(join(logDir, 'all-mitm-sse', 'sse_flows.jsonl'))
+    expect(flows).toMatchObject([{ url: 'https://api.anthropic.com/v1/messages', host: 'api.anthropic.com', client: 'claude-code', provider: 'anthropic', status: 200 }])
+    expect(jsonl(join(logDir, 'all-mitm-sse', 'sse_flow_ends.jsonl'))).toMatchObject([{ outcome: 'completed', events: 2 }])
+  })
+
+  it('refuses a malformed --connect-to as a usage error', async () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const code = await main(['start', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-bad-ct'), '--connect-to', 'api.anthropic.com:443:127.0.0.1'])
+    const said = err.mock.calls.map((c) => String(c[0])).join('')
+    err.mockRestore()
+    expect(code).toBe(2)
+    expect(said).toMatch(/invalid connect-to rule "api\.anthropic\.com:443:127\.0\.0\.1": 3 field/)
   })
 
   it('run reports a command that cannot start with exit code 127', async () => {
@@ -180,5 +217,14 @@ describe('agenttap-proxy CLI', () => {
   it('refuses a non-loopback host without --allow-remote (usage error)', async () => {
     const code = await main(['start', '--host', '0.0.0.0', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-x')])
     expect(code).toBe(2)
+  })
+
+  it('refuses a host name that only looks like loopback (127.evil.example) as a usage error', async () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const code = await main(['start', '--host', '127.evil.example', '--port', '0', '--quiet', '--no-monitor', '--no-web', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-evil')])
+    const said = err.mock.calls.map((c) => String(c[0])).join('')
+    err.mockRestore()
+    expect(code).toBe(2)
+    expect(said).toMatch(/refusing to listen on 127\.evil\.example/)
   })
 })

@@ -20,13 +20,25 @@ export interface FollowOptions {
   chunkBytes?: number
   /** Wait for the file to appear instead of failing when it does not exist yet. @defaultValue true */
   waitForFile?: boolean
+  /**
+   * Called each time everything the file holds has been yielded and follow starts waiting for
+   * more (also while the file does not exist yet). A signal for "caught up": the end of the
+   * initial replay, or a point after which an append is sure to be read as new.
+   */
+  onCaughtUp?(): void
 }
+
+/** Bytes at the head of the file kept to recognise it: a file truncated and regrown differs here. */
+const HEAD_BYTES = 256
 
 /**
  * `tail -f` as an async iterator of parsed lines. It starts at the end (or the start), yields
  * only complete lines (a half-written line waits for its newline), survives the file being
  * truncated (reads again from the start) and rotated (drains the old file, then follows the new
  * one at the same path), and stops cleanly when `signal` aborts.
+ *
+ * Truncation is recognised by the file's first bytes, not by its size alone: a file truncated
+ * and written again past its old size between two looks is read again from its start.
  *
  * @example
  * ```ts
@@ -65,6 +77,9 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
   let fh: FileHandle | undefined
   let ino = -1
   let pos = 0
+  /** The first bytes of the file as read so far (up to HEAD_BYTES): its identity. */
+  let head: Buffer = Buffer.alloc(0)
+  const headBuf = Buffer.allocUnsafe(HEAD_BYTES)
   let watcher: FSWatcher | undefined
   const buf = Buffer.allocUnsafe(chunkBytes)
 
@@ -78,6 +93,7 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
     const st = await fh.stat()
     ino = st.ino
     pos = fromStart ? 0 : await afterLastNewline(fh, st.size)
+    head = await readHead(fh, Math.min(pos, HEAD_BYTES))
     // Starting at the end: begin after the last newline so no half line is parsed as a record.
     parser.reset(fromStart ? undefined : { line: 0, offset: pos })
     try {
@@ -97,6 +113,8 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
       if (!fh || signal?.aborted) return total
       const { bytesRead } = await fh.read(buf, 0, buf.length, pos)
       if (bytesRead === 0) return total
+      // Extend the head fingerprint with the first bytes read from the start of the file.
+      if (pos < HEAD_BYTES && head.length === pos) head = Buffer.concat([head, buf.subarray(0, Math.min(bytesRead, HEAD_BYTES - pos))])
       pos += bytesRead
       total += bytesRead
       parser.feed(buf.subarray(0, bytesRead))
@@ -104,14 +122,39 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
     }
   }
 
+  /** Whether the open file still starts with the bytes it started with (not truncated and rewritten). */
+  const sameHead = async (): Promise<boolean> => {
+    if (!fh || head.length === 0) return true
+    const { bytesRead } = await fh.read(headBuf, 0, head.length, 0)
+    return bytesRead === head.length && headBuf.subarray(0, bytesRead).equals(head)
+  }
+
+  const truncated = (size: number): void => {
+    options.onError?.(new JsonlError('FILE_TRUNCATED', `file was truncated (it held ${pos} bytes, now ${size}, starting with other bytes); reading again from the start`, { file: path, offset: pos }))
+    parser.reset()
+    pos = 0
+    head = Buffer.alloc(0)
+  }
+
   try {
     let first = true
+    let waited = false
     while (!signal?.aborted) {
       if (!fh) {
         const ok = await openCurrent(first ? options.fromStart === true : true)
         first = false
         if (!ok) {
+          options.onCaughtUp?.()
           await sleep(pollMs)
+          continue
+        }
+      }
+      if (waited) {
+        waited = false
+        // After a wait: the same file (inode, checked below) may have been truncated and
+        // written again past where we were; its first bytes tell.
+        if (!(await sameHead())) {
+          truncated((await fh!.stat()).size)
           continue
         }
       }
@@ -142,20 +185,26 @@ export async function* follow(path: string, options: FollowOptions = {}): AsyncG
         continue
       }
       if (st && st.size < pos) {
-        options.onError?.(new JsonlError('FILE_TRUNCATED', `file shrank from ${pos} to ${st.size} bytes (truncated); reading again from the start`, { file: path, offset: pos }))
-        parser.reset()
-        pos = 0
+        truncated(st.size)
         continue
       }
-      if (!st && fh) {
-        // Deleted and not yet recreated: keep the old handle until a new file appears.
-      }
+      // (Deleted and not yet recreated: the old handle stays until a new file appears.)
+      options.onCaughtUp?.()
       await sleep(pollMs)
+      waited = true
     }
   } finally {
     watcher?.close()
     await fh?.close()
   }
+}
+
+/** The first `n` bytes of a file. */
+async function readHead(fh: FileHandle, n: number): Promise<Buffer> {
+  if (n === 0) return Buffer.alloc(0)
+  const b = Buffer.allocUnsafe(n)
+  const { bytesRead } = await fh.read(b, 0, n, 0)
+  return b.subarray(0, bytesRead)
 }
 
 /** Offset just after the last newline before `size`, so a half-written last line is read whole once finished. */

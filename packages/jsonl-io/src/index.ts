@@ -1,4 +1,6 @@
 export { SCHEMA_VERSION, CAPTURE_FILES, captureFileFor } from './types.js'
+export { CAPTURE_DIR, CLIENT_DIRS, captureFileKind, defaultLogRoot, resolveCapture } from './capture-layout.js'
+export type { CaptureFileKind, CaptureLayout } from './capture-layout.js'
 export { AgenttapError } from './agenttap-error.js'
 export type { ErrorContext } from './agenttap-error.js'
 export type {

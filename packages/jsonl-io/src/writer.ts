@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, write as fsWrite, writeSync, fsync as fsFsync } from 'node:fs'
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, write as fsWrite, writeSync, fsync as fsFsync } from 'node:fs'
 import { dirname } from 'node:path'
 import { JsonlError } from './errors.js'
 
@@ -31,6 +31,12 @@ export interface JsonlWriterOptions {
   sync?: boolean
   /** Write errors (disk full, …) go here; the writer keeps the records it could not write counted in `stats.failed`. */
   onError?(error: JsonlError): void
+  /**
+   * The lines of a failed append (each without its newline), after `onError`: they are not in
+   * the file, and the writer goes on with the next ones. A caller that must account for every
+   * record (a capture's `sink_gap`) counts them here.
+   */
+  onLost?(lines: readonly string[], error: JsonlError): void
 }
 
 /** An append-only JSONL writer. */
@@ -65,7 +71,7 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
   const policy = options.fsync ?? 'close'
   const maxBatch = options.maxBatchBytes ?? 1024 * 1024
   if (options.mkdir !== false) mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, options.mode ?? 0o600)
+  const fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, options.mode ?? 0o600)
 
   let queue: string[] = []
   let queuedBytes = 0
@@ -98,20 +104,32 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
     const buf = Buffer.from(lines.join(''), 'utf8')
     queuedBytes -= bytes
     inFlight = true
-    writeAll(buf, 0, lines.length)
+    writeAll(buf, 0, lines)
   }
 
-  const writeAll = (buf: Buffer, off: number, count: number) => {
+  /**
+   * A failed append: what part of it reached the file is taken out again (a line torn in the
+   * middle of the file would glue the next record to it), then the loss is reported.
+   */
+  const failed = (buf: Buffer, written: number, lines: readonly string[], what: string, err: Error) => {
+    let note = ''
+    if (written > 0) note = rollback(fd, buf, written) ? `; the ${written} byte(s) that were written are taken out again` : `; ${written} byte(s) were written and could not be taken out (another writer appended after them)`
+    stats.failed += lines.length
+    const error = new JsonlError('IO_ERROR', `could not append ${what}: ${err.message}${note}`, { file: path, cause: err })
+    options.onError?.(error)
+    options.onLost?.(lines.map((l) => (l.endsWith('\n') ? l.slice(0, -1) : l)), error)
+  }
+
+  const writeAll = (buf: Buffer, off: number, lines: readonly string[]) => {
     fsWrite(fd, buf, off, buf.length - off, null, (err, written) => {
       if (err) {
         inFlight = false
-        stats.failed += count
-        options.onError?.(new JsonlError('IO_ERROR', `could not append ${count} line(s): ${err.message}`, { file: path, cause: err }))
+        failed(buf, off, lines, `${lines.length} line(s)`, err)
         return pump()
       }
-      if (off + written < buf.length) return writeAll(buf, off + written, count)
+      if (off + written < buf.length) return writeAll(buf, off + written, lines)
       stats.bytes += buf.length
-      stats.records += count
+      stats.records += lines.length
       const done = () => {
         inFlight = false
         pump()
@@ -122,25 +140,32 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
   }
 
   /**
-   * Appends `count` whole lines now, on this thread (looped on a short write): sync mode's
-   * writes and closeSync's last one. `what` names them in the error.
+   * Appends whole lines now, on this thread (looped on a short write): sync mode's writes and
+   * closeSync's last one. `what` names them in the error.
    */
-  const appendNow = (text: string, count: number, what: string, fsync: boolean) => {
-    const buf = Buffer.from(text, 'utf8')
+  const appendNow = (lines: readonly string[], what: string, fsync: boolean) => {
+    const buf = Buffer.from(lines.length === 1 ? (lines[0] as string) : lines.join(''), 'utf8')
+    let off = 0
     try {
-      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off)
-      if (fsync) fsyncSync(fd)
-      stats.bytes += buf.length
-      stats.records += count
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
     } catch (err) {
-      stats.failed += count
-      options.onError?.(new JsonlError('IO_ERROR', `could not append ${what}: ${(err as Error).message}`, { file: path, cause: err }))
+      failed(buf, off, lines, what, err as Error)
+      return
+    }
+    stats.bytes += buf.length
+    stats.records += lines.length
+    if (fsync) {
+      try {
+        fsyncSync(fd)
+      } catch (err) {
+        options.onError?.(new JsonlError('IO_ERROR', `could not fsync: ${(err as Error).message}`, { file: path, cause: err }))
+      }
     }
   }
 
   const writeLine = (json: string) => {
     if (closed) throw new JsonlError('WRITER_CLOSED', `write after close of ${path}`, { file: path })
-    if (options.sync) return appendNow(`${json}\n`, 1, '1 line(s)', policy === 'always')
+    if (options.sync) return appendNow([`${json}\n`], '1 line(s)', policy === 'always')
     queue.push(`${json}\n`)
     queuedBytes += json.length + 1
     pump()
@@ -173,7 +198,7 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
       closed = true
       // An async write may still be in flight: its bytes precede ours in the file thanks to O_APPEND order of issue.
       if (queue.length > 0) {
-        appendNow(queue.join(''), queue.length, 'on close', false)
+        appendNow(queue, `${queue.length} line(s) on close`, false)
         queue = []
         queuedBytes = 0
       }
@@ -181,5 +206,28 @@ export function createJsonlWriter(path: string, options: JsonlWriterOptions = {}
       if (!inFlight) closeSync(fd)
       else setImmediate(function retry() { if (inFlight) setImmediate(retry); else closeSync(fd) })
     },
+  }
+}
+
+/**
+ * Takes the last `written` bytes out of the file again after a failed append (disk full), when
+ * they are still its last bytes (no other writer appended after them). Returns whether it did.
+ */
+function rollback(fd: number, buf: Buffer, written: number): boolean {
+  try {
+    const size = fstatSync(fd).size
+    if (size < written) return false
+    const tail = Buffer.allocUnsafe(written)
+    let got = 0
+    while (got < written) {
+      const n = readSync(fd, tail, got, written - got, size - written + got)
+      if (n === 0) break
+      got += n
+    }
+    if (got !== written || !tail.equals(buf.subarray(0, written))) return false
+    ftruncateSync(fd, size - written)
+    return true
+  } catch {
+    return false
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createJsonlWriter, follow, readJsonl, readJsonlBatches, readLast, type JsonlError, type JsonlItem } from '../src/index.js'
-import { prng, sleep, tempDir, until } from './helpers.js'
+import { prng, tempDir, until } from './helpers.js'
 
 let t: ReturnType<typeof tempDir>
 beforeEach(() => {
@@ -145,21 +145,31 @@ describe('readLast', () => {
   })
 })
 
+/** follow's onCaughtUp as a signal a test can wait for: `next()` resolves at its next call. */
+function caughtUp(): { onCaughtUp: () => void; next: () => Promise<void> } {
+  const waiters: Array<() => void> = []
+  return { onCaughtUp: () => waiters.splice(0).forEach((w) => w()), next: () => new Promise<void>((r) => waiters.push(r)) }
+}
+
 describe('follow', () => {
   it('starts at the end, yields appended lines, never a half line, and stops on abort', async () => {
     const p = join(t.dir, 'f.jsonl')
     writeFileSync(p, '{"old":1}\n{"half":')
     const ac = new AbortController()
     const got: unknown[] = []
+    const sig = caughtUp()
+    const ready = sig.next()
     const done = (async () => {
-      for await (const x of follow(p, { signal: ac.signal, pollMs: 20 })) got.push(x.value)
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, onCaughtUp: sig.onCaughtUp })) got.push(x.value)
     })()
-    await sleep(80)
+    await ready
     appendFileSync(p, '2}\n{"new":')
     await until(() => got.length === 1)
     expect(got).toEqual([{ half: 2 }])
-    await sleep(60)
-    expect(got).toHaveLength(1) // {"new": is not complete
+    // Two looks at the file after the append: {"new": is there but not complete.
+    await sig.next()
+    await sig.next()
+    expect(got).toHaveLength(1)
     appendFileSync(p, '3}\n')
     await until(() => got.length === 2)
     expect(got[1]).toEqual({ new: 3 })
@@ -173,20 +183,22 @@ describe('follow', () => {
     const ac = new AbortController()
     const got: unknown[] = []
     const notices: string[] = []
+    const sig = caughtUp()
+    const ready = sig.next()
     const done = (async () => {
-      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, onError: (e) => notices.push(e.code) })) got.push(x.value)
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, onError: (e) => notices.push(e.code), onCaughtUp: sig.onCaughtUp })) got.push(x.value)
     })()
-    await sleep(50)
+    await ready
     appendFileSync(p, '{"n":1}\n{"n":2}\n')
     await until(() => got.length === 2)
     truncateSync(p, 0)
-    await sleep(80)
+    await until(() => notices.includes('FILE_TRUNCATED'))
     appendFileSync(p, '{"n":3}\n')
     await until(() => got.length === 3)
-    // Rotation: the old file gets a last line after the rename, then a new file appears.
+    // Rotation: the old file gets a last line after the rename, then a new file appears; the
+    // old one is drained before the new one is read.
     renameSync(p, `${p}.1`)
     appendFileSync(`${p}.1`, '{"n":4}\n')
-    await sleep(50)
     writeFileSync(p, '{"n":5}\n')
     await until(() => got.length === 5)
     expect(got).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }, { n: 5 }])
@@ -195,14 +207,39 @@ describe('follow', () => {
     await done
   })
 
+  it('loses nothing when a file is truncated and written past its old size between two looks', async () => {
+    const p = join(t.dir, 'regrow.jsonl')
+    writeFileSync(p, '{"n":1}\n{"n":2}\n')
+    const ac = new AbortController()
+    const got: unknown[] = []
+    const notices: string[] = []
+    const sig = caughtUp()
+    const ready = sig.next()
+    const done = (async () => {
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, fromStart: true, onError: (e) => notices.push(e.code), onCaughtUp: sig.onCaughtUp })) got.push(x.value)
+    })()
+    await ready
+    expect(got).toEqual([{ n: 1 }, { n: 2 }])
+    // Both in one turn of this thread: follow sees only the result, a file longer than before.
+    truncateSync(p, 0)
+    appendFileSync(p, Array.from({ length: 6 }, (_, i) => `{"m":${i}}\n`).join(''))
+    await until(() => got.length === 8)
+    expect(got.slice(2)).toEqual(Array.from({ length: 6 }, (_, i) => ({ m: i })))
+    expect(notices).toEqual(['FILE_TRUNCATED'])
+    ac.abort()
+    await done
+  })
+
   it('waits for a file that does not exist yet and can start from the beginning', async () => {
     const p = join(t.dir, 'later.jsonl')
     const ac = new AbortController()
     const got: unknown[] = []
+    const sig = caughtUp()
+    const waiting = sig.next()
     const done = (async () => {
-      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, fromStart: true })) got.push(x.value)
+      for await (const x of follow(p, { signal: ac.signal, pollMs: 20, fromStart: true, onCaughtUp: sig.onCaughtUp })) got.push(x.value)
     })()
-    await sleep(50)
+    await waiting
     writeFileSync(p, '{"first":true}\n')
     await until(() => got.length === 1)
     ac.abort()

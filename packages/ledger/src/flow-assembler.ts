@@ -6,8 +6,11 @@
 import { analyzeClientFrame, analyzeRequest, type RequestAnatomy, type SessionChain } from '@agenttap/session-extractor'
 import { createStreamNormalizer, normalizeResponseBody, normalizeUsage, type AgentEvent, type NormalizerError, type StreamNormalizer, type StreamProvider } from '@agenttap/stream-normalizer'
 import { CallBuilder, type CallRequestSource, type RequestFacts } from './call-builder.js'
+import { captureError, captureOutcome } from './capture-outcome.js'
 import type { LedgerErrorCode } from './errors.js'
-import { LEDGER_VERSION, type CallApi, type CallError, type CallOutcome, type CallRequest, type CallTransport, type FlowFacts, type ModelCall } from './types.js'
+import { apiOf, header, isRef, msBetween, num, providerOfApi, rateLimits, str, urlParts } from './record-fields.js'
+import { factsOf } from './request-facts.js'
+import { LEDGER_VERSION, type CallApi, type CallError, type CallOutcome, type CallTransport, type FlowFacts, type ModelCall } from './types.js'
 
 /** A record as read (canonical fields, unknown extras kept). */
 export type AnyRecord = Record<string, unknown>
@@ -22,95 +25,6 @@ export interface FlowContext {
   readonly chain: SessionChain | undefined
   readonly maxCallChars: number
   readonly maxHeldCalls: number
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const isRef = (v: unknown): v is { $ref: string } => isObj(v) && typeof v['$ref'] === 'string'
-
-function apiOf(provider: StreamProvider): CallApi {
-  return provider === 'anthropic' ? 'anthropic-messages' : provider === 'openai-responses' ? 'openai-responses' : provider === 'openai-chat' ? 'openai-chat' : 'unknown'
-}
-function providerOfApi(api: CallApi): StreamProvider | undefined {
-  return api === 'anthropic-messages' ? 'anthropic' : api === 'openai-responses' ? 'openai-responses' : api === 'openai-chat' ? 'openai-chat' : undefined
-}
-
-/** Header names of a response that say something about rate limits (lower-cased). */
-const RATE_LIMIT_HEADER = /ratelimit|rate-limit|^retry-after$|^x-should-retry$|^x-codex-.*(?:percent|window|reset)/
-
-function headerValue(v: unknown): string | undefined {
-  if (typeof v === 'string') return v
-  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join(', ')
-  return undefined
-}
-
-function rateLimits(headers: unknown): Record<string, string> | undefined {
-  if (!isObj(headers)) return undefined
-  let out: Record<string, string> | undefined
-  for (const k of Object.keys(headers)) {
-    const name = k.toLowerCase()
-    if (!RATE_LIMIT_HEADER.test(name)) continue
-    const v = headerValue(headers[k])
-    if (v === undefined) continue
-    ;(out ??= {})[name] = v
-  }
-  return out
-}
-
-function header(headers: unknown, name: string): string | undefined {
-  if (!isObj(headers)) return undefined
-  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return headerValue(headers[k])
-  return undefined
-}
-
-function urlParts(url: string | undefined): { host?: string; path?: string } {
-  if (url === undefined) return {}
-  const scheme = url.indexOf('://')
-  if (scheme === -1) return { path: url.split(/[?#]/)[0] ?? url }
-  const rest = url.slice(scheme + 3)
-  const slash = rest.search(/[/?#]/)
-  const host = (slash === -1 ? rest : rest.slice(0, slash)).replace(/^.*@/, '')
-  const path = slash === -1 ? '/' : (rest.slice(slash).split(/[?#]/)[0] || '/')
-  return { host, path }
-}
-
-const msBetween = (a: string | undefined, b: string | undefined): number | undefined => {
-  if (a === undefined || b === undefined) return undefined
-  const d = Date.parse(b) - Date.parse(a)
-  return Number.isFinite(d) ? d : undefined
-}
-
-/** Flow outcomes of the capture, as call outcomes. */
-function captureOutcome(o: unknown): CallOutcome {
-  return o === 'completed' || o === 'error' || o === 'aborted' || o === 'upstream_error' ? o : 'error'
-}
-
-/** The error the capture itself recorded (`flow_end.error`: a message, or `{type?, message, all?}`). */
-function captureError(e: unknown): CallError | undefined {
-  if (typeof e === 'string' && e !== '') return { message: e }
-  if (isObj(e) && typeof e['message'] === 'string') {
-    const out: CallError = { message: e['message'] }
-    if (typeof e['type'] === 'string') out.type = e['type']
-    return out
-  }
-  return undefined
-}
-
-/** What a call keeps of an analyzed request. */
-function factsOf(a: RequestAnatomy): RequestFacts {
-  const r: CallRequest = { tool_names: a.tool_names, message_count: a.message_count }
-  if (a.model !== undefined) r.model = a.model
-  if (a.max_tokens !== undefined) r.max_tokens = a.max_tokens
-  if (a.temperature !== undefined) r.temperature = a.temperature
-  if (a.reasoning_effort !== undefined) r.reasoning_effort = a.reasoning_effort
-  if (a.stream !== undefined) r.stream = a.stream
-  if (a.system !== undefined) r.system_hash = a.system.hash
-  if (a.tools_hash !== undefined) r.tools_hash = a.tools_hash
-  if (a.history_hash !== undefined) r.history_hash = a.history_hash
-  if (a.prompt_cache_key !== undefined) r.prompt_cache_key = a.prompt_cache_key
-  if (a.user_agent !== undefined) r.user_agent = a.user_agent
-  return { kind: a.kind, prompt: a.prompt, tool_results: a.tool_results, request: r, history_hash: a.history_hash }
 }
 
 /** The records and state of one flow. */
@@ -150,7 +64,7 @@ export class FlowAssembler {
   private sawSeqFrame = false
   /** WebSocket calls whose request may still come as a loose frame. */
   private held: CallBuilder[] = []
-  /** Records with a seq seen (sse and client_frame), to know when a flow_end's `events` are all in. */
+  /** `sse` records seen, to know when a flow_end's `events` (the flow's `sse` records) are all in. */
   private seen = 0
   private sawSse = false
   private endRec: AnyRecord | undefined
@@ -280,12 +194,14 @@ export class FlowAssembler {
 
   private clientFrame(r: AnyRecord): void {
     const seq = num(r['seq'])
-    if (seq !== undefined) {
-      this.seen++
-      this.sawSeqFrame = true
-    }
+    if (seq !== undefined) this.sawSeqFrame = true
     this.transport = 'ws'
-    const a = analyzeClientFrame(r['data'], this.requestHints())
+    const data = r['data']
+    const ref = r['data_ref']
+    if ((data === '' || data === undefined) && isRef(ref)) {
+      this.ctx.error('BODY_REF', `flow ${this.flow_id}: client frame ${seq ?? ''} stored out of line (${ref.$ref}); resolve it (jsonl-io readRawRef) and set its data before feeding to get the request of the response it asked for`, { flow_id: this.flow_id, seq })
+    }
+    const a = analyzeClientFrame(data, this.requestHints())
     if (a === undefined) return
     this.ctx.content(a)
     if (seq !== undefined) this.frames.push({ facts: factsOf(a), ts: str(r['ts']) })
@@ -433,7 +349,7 @@ export class FlowAssembler {
       if (status !== undefined) this.status = status
       const events = num(end['events'])
       if (events !== undefined && this.seen < events) {
-        this.ctx.error('MISSING_EVENTS', `flow ${this.flow_id}: flow_end announces ${events} records in sse_lines, ${this.seen} were fed; the calls are assembled from those`, { flow_id: this.flow_id })
+        this.ctx.error('MISSING_EVENTS', `flow ${this.flow_id}: flow_end announces ${events} sse records, ${this.seen} were fed; the calls are assembled from those`, { flow_id: this.flow_id })
       }
     }
     // Earlier WebSocket responses that waited for their request (loose frames) go first, in order.

@@ -115,7 +115,7 @@ class RecentSet {
  *
  * Bodies stored out of line are the caller's to resolve: a flow's `request_body` or a flow_end's
  * `body` of the form `{"$ref": …}` (read it with jsonl-io's `readRawRef`, parse it, set it on the
- * record before `feed`), and an older capture's `flow_end.client_frames` file (feed each of its
+ * record before `feed`), a client_frame's `data_ref` (set its text as `data`), and an older capture's `flow_end.client_frames` file (feed each of its
  * lines as `{ type: 'client_frame', flow_id, data }` without a `seq`, before the flow_end: the
  * k-th such frame is the request of the flow's response k+1).
  *

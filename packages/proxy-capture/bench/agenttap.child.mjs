@@ -1,6 +1,9 @@
 // The agenttap proxy under benchmark, in its own process. argv: caDir logDir upstreamCertPath.
+// AGENTTAP_DIST: another build's dist/index.js (the bench's --baseline), else this package's.
 import { readFileSync } from 'node:fs'
-import { createCaptureProxy } from '../dist/index.js'
+import { pathToFileURL } from 'node:url'
+
+const { createCaptureProxy } = await import(process.env.AGENTTAP_DIST ? pathToFileURL(process.env.AGENTTAP_DIST).href : '../dist/index.js')
 
 const [caDir, logDir, certPath] = process.argv.slice(2)
 // BENCH_NO_CAPTURE=1 measures the pass-through alone (nothing captured).

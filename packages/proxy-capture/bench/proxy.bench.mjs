@@ -6,6 +6,9 @@
 // The machine may be shared: every path runs in interleaved rounds (order alternating), medians are
 // reported, and agenttap's ratio to mitmdump is the median of per-round ratios (paired figures).
 // Quick run: BENCH_SCALE=0.2 node bench/proxy.bench.mjs   (or --scale 0.2; --rounds N)
+// Before/after: --baseline <checkout of another version>/packages/proxy-capture/dist/index.js adds
+// that build as a path of its own, measured in the same rounds (paired ratio agenttap/baseline).
+import { loadavg } from 'node:os'
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
@@ -32,8 +35,8 @@ function cleanup() {
 process.on('exit', cleanup)
 process.on('SIGINT', () => process.exit(130))
 
-function startChild(cmd, args) {
-  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+function startChild(cmd, args, env) {
+  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) })
   children.push(c)
   let err = ''
   c.stderr.on('data', (d) => (err += d))
@@ -224,12 +227,19 @@ execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramg
 const upstreamCert = readFileSync(join(dir, 'c.pem'), 'utf8')
 const upChild = await startChild(process.execPath, [join(here, 'upstream.child.mjs'), join(dir, 'k.pem'), join(dir, 'c.pem')])
 const upstreamPort = Number(upChild.line)
-console.log(`proxy bench (scale ${SCALE}, ${ROUNDS} interleaved rounds, medians): upstream https://127.0.0.1:${upstreamPort}`)
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+console.log(`proxy bench (scale ${SCALE}, ${ROUNDS} interleaved rounds, medians): upstream https://127.0.0.1:${upstreamPort}; load average ${load()} (2 cores: figures are noisy above ~1)`)
 
 const paths = [{ name: 'direct', port: 0, ca: upstreamCert }]
 const at = await startChild(process.execPath, [join(here, 'agenttap.child.mjs'), join(dir, 'ca'), join(dir, 'logs'), join(dir, 'c.pem')])
 const [atPort, atCa] = at.line.split(' ')
 paths.push({ name: 'agenttap', port: Number(atPort), ca: readFileSync(atCa, 'utf8'), pid: at.child.pid })
+const baseline = arg('--baseline')
+if (baseline) {
+  const b = await startChild(process.execPath, [join(here, 'agenttap.child.mjs'), join(dir, 'ca-base'), join(dir, 'logs-base'), join(dir, 'c.pem')], { AGENTTAP_DIST: baseline })
+  const [bPort, bCa] = b.line.split(' ')
+  paths.push({ name: 'baseline', port: Number(bPort), ca: readFileSync(bCa, 'utf8'), pid: b.child.pid })
+}
 
 const mitmdump = which('mitmdump')
 if (!mitmdump) {
@@ -283,6 +293,14 @@ if (mitm) {
 } else {
   console.log('SKIP HTTPS req/s ≥ 5× mitmdump (mitmdump not installed)')
 }
+const base = results.find((r) => r.name === 'baseline')
+if (base) {
+  const per = (key) => agent.rounds[key].map((x, i) => `×${(x / base.rounds[key][i]).toFixed(2)}`).join(' ')
+  console.log(`agenttap / baseline (${baseline}) HTTPS req/s by round: c=1 ${per('c1')}; c=32 ${per('c32')}`)
+  console.log(`agenttap / baseline, median of the rounds' ratios: ×${pairedRatio(agent, base, 'c1').toFixed(2)} at c=1, ×${pairedRatio(agent, base, 'c32').toFixed(2)} at c=32; p99 added ${f(agent.p99 - direct.p99)} vs ${f(base.p99 - direct.p99)} ms`)
+  if (mitm) console.log(`baseline / mitmdump, median of the rounds' ratios: ×${pairedRatio(base, mitm, 'c1').toFixed(1)} at c=1, ×${pairedRatio(base, mitm, 'c32').toFixed(1)} at c=32`)
+}
+console.log(`load average at the end: ${load()}`)
 // 3N MiB more went through between the N and 4N runs: buffering any fixed share of the stream
 // (even 1/8) shows as growth above 3N/8.
 const bound = (3 * agent.rss.mb) / 8

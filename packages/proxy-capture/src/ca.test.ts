@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
@@ -30,6 +30,20 @@ describe('ensureCa', () => {
     m.contextFor('127.0.0.1')
     expect(m.minted).toBe(2)
     expect(statSync(join(ca.dir, 'keys', 'leaf.key')).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('ensureCa with a damaged CA', () => {
+  it('names the file when the key is corrupt or belongs to another CA, or the certificate is corrupt', () => {
+    const a = ensureCa(join(dir, 'ca-a'))
+    const b = ensureCa(join(dir, 'ca-b'))
+    // b's key beside a's certificate.
+    copyFileSync(b.keyPath, a.keyPath)
+    expect(() => ensureCa(a.dir)).toThrow(expect.objectContaining({ code: 'CA_INVALID', file: a.keyPath, message: expect.stringMatching(/does not belong to the CA certificate .*ca\.pem.*must be a pair/) }))
+    writeFileSync(a.keyPath, '-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all\n-----END RSA PRIVATE KEY-----\n')
+    expect(() => ensureCa(a.dir)).toThrow(expect.objectContaining({ code: 'CA_INVALID', file: a.keyPath, message: expect.stringMatching(/CA private key .*ca\.private\.key is unusable/) }))
+    writeFileSync(b.certPath, 'garbage')
+    expect(() => ensureCa(b.dir)).toThrow(expect.objectContaining({ code: 'CA_INVALID', file: b.certPath, message: expect.stringMatching(/CA certificate .*ca\.pem is unusable/) }))
   })
 })
 

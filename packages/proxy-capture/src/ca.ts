@@ -1,7 +1,8 @@
-import { createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { rootCertificates, createSecureContext, type SecureContext } from 'node:tls'
 import { ProxyCaptureError } from './errors.js'
@@ -132,11 +133,27 @@ export function ensureCa(dir: string = defaultCaDir()): CaFiles {
   }
   const certPem = readFileSync(certPath, 'utf8')
   const keyPem = readFileSync(keyPath, 'utf8')
+  let x: X509Certificate
   try {
-    const x = new X509Certificate(certPem)
+    x = new X509Certificate(certPem)
     if (!x.ca) throw new Error('certificate is not a CA (basicConstraints cA=false)')
   } catch (err) {
-    throw new ProxyCaptureError('CA_INVALID', `CA certificate ${certPath} is unusable: ${(err as Error).message}. Delete ${dir} to have a new CA generated.`, { cause: err })
+    throw new ProxyCaptureError('CA_INVALID', `CA certificate ${certPath} is unusable: ${(err as Error).message}. Delete ${dir} to have a new CA generated (clients then need to trust the new one).`, { cause: err, file: certPath })
+  }
+  let key: KeyObject
+  try {
+    key = createPrivateKey(keyPem)
+  } catch (err) {
+    throw new ProxyCaptureError('CA_INVALID', `CA private key ${keyPath} is unusable (${(err as Error).message}): expected a PEM private key. Delete ${dir} to have a new CA generated (clients then need to trust the new one).`, { cause: err, file: keyPath })
+  }
+  // A key from another CA would sign leaf certificates no client can verify: every TLS
+  // handshake would fail with a certificate error that names nothing useful.
+  if (!x.checkPrivateKey(key)) {
+    throw new ProxyCaptureError(
+      'CA_INVALID',
+      `CA private key ${keyPath} does not belong to the CA certificate ${certPath}: they must be a pair (was one of them replaced?). Restore the matching file, or delete ${dir} to have a new CA generated (clients then need to trust the new one).`,
+      { file: keyPath },
+    )
   }
   if (!existsSync(pubPath)) writeFileSync(pubPath, new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString())
   const bundle = `${rootCertificates.join('\n')}\n${certPem}`
@@ -190,7 +207,8 @@ export function createLeafMinter(ca: CaFiles): LeafMinter {
       cert.validity.notAfter = new Date(now + 390 * 24 * 3600_000)
       cert.setSubject([{ name: 'commonName', value: key.slice(0, 64) }, { name: 'organizationName', value: 'agenttap' }])
       cert.setIssuer(caCert.subject.attributes)
-      const isIp = /^[\d.]+$/.test(key) || key.includes(':')
+      // An address by net.isIP: `2130706433` or `127.1` are names to a client's certificate check.
+      const isIp = isIP(key) !== 0
       cert.setExtensions([
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

@@ -3,36 +3,63 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createCaptureEngine, type CaptureEngineOptions, type CaptureOp } from './capture-engine.js'
-import type { FileSinkOptions } from './file-sink.js'
+import { createFileSink, type FileSinkOptions } from './file-sink.js'
 import type { CaptureSink } from './types.js'
+
+/** Counters of the capture side (engine and files), wherever it runs. */
+export interface CaptureSideStats {
+  capturedFlows: number
+  events: number
+  /** Records the files could not take (disk full, …): counted, reported, and a `sink_gap` once writable again. */
+  lostRecords: number
+}
 
 /** The proxy's handle on the capture: ops in, records out, wherever the engine runs. */
 export interface CaptureChannel {
-  /** Queues an op; ops go to the engine in one batch at the end of the event-loop turn. */
+  /** Queues an op; ops go to the engine in batches (see {@link ChannelOptions}). */
   post(op: CaptureOp): void
-  /** Whether records come back to the proxy (for its subscribers). Always on in-process. */
+  /** Whether records come back to the proxy's thread (for its subscribers and extra sinks). */
   forward(on: boolean): void
-  /** Everything posted so far is captured and written (flow_ends of ended flows included). */
+  /** Everything posted so far is captured, written and forwarded (flow_ends of ended flows included). */
   flush(): Promise<void>
-  /** Flushes, then closes the sinks. */
+  /** Flushes, then closes the files. */
   close(): Promise<void>
-  readonly stats: { capturedFlows: number; events: number }
+  readonly stats: CaptureSideStats
   /**
-   * The capture thread has more than {@link HIGH_WATER} bytes of traffic still to process: the
-   * data path should stop reading until {@link CaptureChannel.whenDrained} calls back, so memory
-   * stays bounded and nothing is dropped (the stream slows to what the capture can take).
+   * The capture has more than its backlog limit of traffic still to process: the data path
+   * should stop reading until {@link CaptureChannel.whenDrained} calls back, so memory stays
+   * bounded and nothing is dropped (the stream slows to what the capture can take).
    */
   readonly congested: boolean
-  /** Traffic bytes posted to the capture thread and not yet processed (0 inline). */
+  /** Traffic bytes posted and not yet processed. */
   readonly backlog: number
+  /** The largest backlog so far. */
+  readonly maxBacklog: number
+  /** Times the data path was told to wait for the capture. */
+  readonly stalls: number
   whenDrained(fn: () => void): void
   /** `'thread'` when the engine runs on its own thread. */
   readonly mode: 'thread' | 'inline'
 }
 
-/** Traffic bytes posted to the capture thread and not yet processed, above which it is congested. */
-export const HIGH_WATER = 8 * 1024 * 1024
-const LOW_WATER = 2 * 1024 * 1024
+/** What the capture side is made of: the engine and its files. Plain data (it crosses to the thread). */
+export interface ChannelOptions {
+  engine: CaptureEngineOptions
+  /** The capture files (written where the engine runs), or `false` for none. */
+  files: Omit<FileSinkOptions, 'onError' | 'onLost'> | false
+  /** Traffic bytes not yet processed past which the data path waits. @defaultValue 8 MiB */
+  maxBacklogBytes?: number
+}
+
+/** Where the capture side's output goes on the proxy's thread. */
+export interface ChannelOutput {
+  /** Records, for the proxy's subscribers and extra sinks (only while forwarding is on). */
+  emit(record: CaptureRecord): void
+  log(level: 'debug' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void
+}
+
+/** Default traffic backlog past which the data path waits for the capture. */
+export const DEFAULT_MAX_BACKLOG_BYTES = 8 * 1024 * 1024
 /** Ops wait at most this long for the capture thread, or until this many bytes are queued. */
 const BATCH_MS = 16
 const BATCH_BYTES = 256 * 1024
@@ -74,41 +101,80 @@ export function fromWire(batch: WireBatch): { ops: CaptureOp[]; bytes: number } 
   return { ops, bytes: total }
 }
 
-interface Out {
-  /** Records, for the proxy's subscribers (and its sinks, in-process). */
-  emit(record: CaptureRecord): void
-  log(level: 'debug' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void
+/** The capture side as a worker or in-process: the engine writing to its files, records forwarded on request. */
+export interface CaptureSide {
+  apply(ops: readonly CaptureOp[]): void
+  drain(): Promise<void>
+  flush(): Promise<void>
+  close(): Promise<void>
+  readonly stats: CaptureSideStats
 }
 
 /**
- * In-process: the engine runs on the proxy's thread, after the event-loop turn that carried the
- * bytes (the client's copy is already on its way), and writes to the given sinks.
+ * Builds the capture side: the engine, the file sink it writes to (unless `files` is `false`),
+ * lost records counted. Runs on the capture thread (capture-worker.ts), or in-process.
  */
-export function inlineChannel(engineOpts: CaptureEngineOptions, sinks: CaptureSink[], out: Out): CaptureChannel {
-  const engine = createCaptureEngine(engineOpts, {
-    emit(record) {
-      for (const s of sinks) {
-        try {
-          s.write(record)
-        } catch (err) {
-          out.log('error', { err: (err as Error).message, flow_id: record.flow_id }, 'sink write failed')
-        }
+export function createCaptureSide(opts: ChannelOptions, out: { emit(record: CaptureRecord): void; log: ChannelOutput['log'] }, syncWrites: boolean): CaptureSide {
+  const stats: CaptureSideStats = { capturedFlows: 0, events: 0, lostRecords: 0 }
+  const files: (CaptureSink & { readonly stats?: { lostRecords: number } }) | undefined =
+    opts.files === false
+      ? undefined
+      : createFileSink({
+          ...(syncWrites ? { batchMs: 0, syncWrites: true } : {}),
+          ...opts.files,
+          onError: (err) => out.log('error', { err: err.message }, err.message),
+          onWarn: (msg, obj) => out.log('warn', obj, msg),
+        })
+  const engine = createCaptureEngine(opts.engine, {
+    emit(r) {
+      try {
+        files?.write(r)
+      } catch (err) {
+        out.log('error', { err: (err as Error).message, flow_id: r.flow_id }, 'capture file write failed')
       }
-      out.emit(record)
+      out.emit(r)
     },
-    raw(name) {
-      for (const s of sinks) if (s.raw) return s.raw(name)
-      return undefined
-    },
+    raw: (name) => files?.raw?.(name),
     log: out.log,
   })
+  const sync = (): CaptureSideStats => {
+    stats.capturedFlows = engine.stats.capturedFlows
+    stats.events = engine.stats.events
+    stats.lostRecords = files?.stats?.lostRecords ?? 0
+    return stats
+  }
+  return {
+    apply: (ops) => engine.apply(ops),
+    drain: () => engine.drain(),
+    async flush() {
+      await engine.drain()
+      await files?.flush()
+    },
+    async close() {
+      await engine.drain()
+      await files?.close()
+    },
+    get stats() {
+      return sync()
+    },
+  }
+}
+
+/**
+ * In-process (`captureThread: false`, or no worker possible): the capture side runs on the
+ * proxy's thread, after the event-loop turn that carried the bytes (the client's copy is
+ * already on its way).
+ */
+export function inlineChannel(opts: ChannelOptions, out: ChannelOutput): CaptureChannel {
+  let forwarding = false
+  const side = createCaptureSide(opts, { emit: (r) => forwarding && out.emit(r), log: out.log }, false)
   let queue: CaptureOp[] = []
   let scheduled = false
   const run = (): void => {
     scheduled = false
     const batch = queue
     queue = []
-    engine.apply(batch)
+    side.apply(batch)
   }
   return {
     mode: 'inline',
@@ -119,24 +185,27 @@ export function inlineChannel(engineOpts: CaptureEngineOptions, sinks: CaptureSi
         setImmediate(run)
       }
     },
-    forward() {},
+    forward(on) {
+      forwarding = on
+    },
     congested: false,
     backlog: 0,
+    maxBacklog: 0,
+    stalls: 0,
     whenDrained(fn) {
       fn()
     },
     async flush() {
       run()
-      await engine.drain()
-      await Promise.all(sinks.map((s) => s.flush().catch((err: unknown) => out.log('error', { err: String(err) }, 'sink flush failed'))))
+      await side.flush()
     },
     async close() {
       run()
-      await engine.drain()
-      await Promise.all(sinks.map((s) => s.flush().catch((err: unknown) => out.log('error', { err: String(err) }, 'sink flush failed'))))
-      await Promise.all(sinks.map((s) => s.close().catch((err: unknown) => out.log('error', { err: String(err) }, 'sink close failed'))))
+      await side.close()
     },
-    stats: engine.stats,
+    get stats() {
+      return side.stats
+    },
   }
 }
 
@@ -151,20 +220,22 @@ function workerScript(): URL | undefined {
 
 /**
  * On a thread of its own: the engine and the file sink run beside the relay, which only copies
- * bytes into a batch per event-loop turn. Records come back only while someone subscribes.
- * Returns undefined when the worker script cannot be found or started.
+ * bytes into a batch every few ms. Records come back only while forwarding is on. Returns
+ * undefined when the worker script cannot be found or started.
  */
-export function threadChannel(engineOpts: CaptureEngineOptions, sinkOpts: Omit<FileSinkOptions, 'onError'>, out: Out): CaptureChannel | undefined {
+export function threadChannel(opts: ChannelOptions, out: ChannelOutput): CaptureChannel | undefined {
   const script = workerScript()
   if (!script) return undefined
   let worker: Worker
   try {
-    worker = new Worker(script, { workerData: { engine: engineOpts, sink: sinkOpts } })
+    worker = new Worker(script, { workerData: opts })
   } catch (err) {
     out.log('warn', { err: (err as Error).message }, 'could not start the capture thread; capturing on the main thread')
     return undefined
   }
-  const stats = { capturedFlows: 0, events: 0 }
+  const highWater = opts.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES
+  const lowWater = Math.floor(highWater / 4)
+  const stats: CaptureSideStats = { capturedFlows: 0, events: 0, lostRecords: 0 }
   let queue: CaptureOp[] = []
   // The batch's traffic bytes, copied back to back into one buffer that moves (not copied
   // again) to the thread with the batch: one transfer per batch instead of one per chunk.
@@ -176,13 +247,15 @@ export function threadChannel(engineOpts: CaptureEngineOptions, sinkOpts: Omit<F
   let nextId = 0
   const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
   let pending = 0
+  let stalls = 0
+  let maxBacklog = 0
   let drained: Array<() => void> = []
 
-  worker.on('message', (m: { type: string; records?: CaptureRecord[]; stats?: typeof stats; level?: 'debug' | 'warn' | 'error'; obj?: Record<string, unknown>; msg?: string; id?: number; error?: string }) => {
+  worker.on('message', (m: { type: string; records?: CaptureRecord[]; stats?: CaptureSideStats; bytes?: number; level?: 'debug' | 'warn' | 'error'; obj?: Record<string, unknown>; msg?: string; id?: number; error?: string }) => {
     if (m.stats) Object.assign(stats, m.stats)
     if (m.type === 'ack') {
-      pending -= (m as { bytes?: number }).bytes ?? 0
-      if (pending < LOW_WATER && drained.length > 0) for (const f of drained.splice(0)) f()
+      pending -= m.bytes ?? 0
+      if (pending < lowWater && drained.length > 0) for (const f of drained.splice(0)) f()
     } else if (m.type === 'records') for (const r of m.records ?? []) out.emit(r)
     else if (m.type === 'log') out.log(m.level ?? 'error', m.obj ?? {}, m.msg ?? '')
     else if (m.type === 'done') {
@@ -239,6 +312,7 @@ export function threadChannel(engineOpts: CaptureEngineOptions, sinkOpts: Omit<F
     const slice: ArenaSlice = [used, u.length]
     used += u.length
     pending += u.length
+    if (pending > maxBacklog) maxBacklog = pending
     queuedBytes += u.length
     return slice
   }
@@ -255,21 +329,32 @@ export function threadChannel(engineOpts: CaptureEngineOptions, sinkOpts: Omit<F
       // One message per few ms, not per event-loop turn: every message wakes the thread, and
       // at one small request at a time the wake-ups would cost more than the capture. The
       // records keep their wire times; only their arrival on disk moves by these ms.
-      if (queuedBytes >= BATCH_BYTES) send()
+      if (queuedBytes >= Math.min(BATCH_BYTES, highWater)) send()
       else timer ??= setTimeout(send, BATCH_MS)
     },
     forward(on) {
       if (!dead) worker.postMessage({ type: 'forward', on })
     },
     get congested() {
-      return pending > HIGH_WATER
+      return pending > highWater
     },
     get backlog() {
       return Math.max(0, pending)
     },
+    get stalls() {
+      return stalls
+    },
+    get maxBacklog() {
+      return maxBacklog
+    },
     whenDrained(fn) {
-      if (pending < LOW_WATER) fn()
-      else drained.push(fn)
+      if (pending < lowWater) fn()
+      else {
+        stalls++
+        // What is queued must reach the thread, or the backlog could never drain.
+        send()
+        drained.push(fn)
+      }
     },
     flush: () => request('flush'),
     async close() {
@@ -280,6 +365,8 @@ export function threadChannel(engineOpts: CaptureEngineOptions, sinkOpts: Omit<F
         await worker.terminate()
       }
     },
-    stats,
+    get stats() {
+      return stats
+    },
   }
 }

@@ -1,9 +1,9 @@
 import { TextDecoder } from 'node:util'
-import * as zlib from 'node:zlib'
-import { SCHEMA_VERSION, type CaptureRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
-import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
-import { createSseFramer, type SseFramer } from '@agenttap/stream-normalizer'
+import { SCHEMA_VERSION, type CaptureRecord, type ClientFrameRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
+import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type Redactor, type RedactorOptions, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
+import { createSseFramer, createStreamNormalizer, type AgentEvent, type SseFramer, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
+import { parseRequestBody } from './request-body.js'
 import type { CaptureRedactor, RawWriter } from './types.js'
 
 /**
@@ -26,6 +26,8 @@ export type CaptureOp =
   | [op: 'note', id: string, message: string]
   /** The flow is over; `captured` overrides the verdict when no response head came. */
   | [op: 'end', id: string, t: number, outcome: FlowEndRecord['outcome'], error: string | undefined, captured: boolean | undefined, reqTruncated: boolean]
+  /** A record the proxy did not capture (a sink's `sink_gap` notice): written as it is, in order with the others. */
+  | [op: 'record', record: CaptureRecord]
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -58,6 +60,9 @@ export interface CaptureEngineOptions {
   maxInlineBodyBytes?: number
   maxEventBytes?: number
   rawBodies?: 'exact' | 'redacted' | 'off'
+  /** Options of session-extractor's `createRedactor` (plain data: they cross to the capture thread). */
+  redaction?: RedactorOptions
+  /** A redactor object instead (in-process use of the engine only: functions cannot cross threads). */
   redactor?: CaptureRedactor
 }
 
@@ -83,12 +88,26 @@ interface Flow {
   captured: boolean
   flowWritten: boolean
   sessionId: string
+  /** Client and provider as session-extractor classified the request (for the stream normalizer). */
+  client?: string
+  provider?: string
   ended: boolean
   status?: number
   ttfb?: number
   bytes: number
+  /** `sse` records so far (server events / frames): the flow_end's `events`. */
   events: number
+  /** Next `seq`: shared by the server's `sse` records and the client's `client_frame` records. */
+  nextSeq: number
   sawErrorEvent: boolean
+  /**
+   * The provider's terminal event of the latest response was captured (stream-normalizer's
+   * `message_end` without `incomplete`, and no `message_start` since): a socket that closes
+   * after it does not make the flow aborted.
+   */
+  terminal: boolean
+  /** Reads the server's events as the provider meant them (terminal and error events). */
+  normalizer?: StreamNormalizer
   errors: string[]
   raw?: RawWriter
   decoder?: BodyDecoder
@@ -109,6 +128,8 @@ interface Flow {
   redactedRaw?: { writer: RawWriter; redactor?: StreamRedactor; decoder?: TextDecoder }
   /** WebSocket frames the client sent after the first one (redacted, one JSON line each). */
   wsClientLog?: RawWriter
+  /** The error of a socket that closed after the terminal event (kept on the flow_end, not as its error). */
+  closedAfterTerminal?: string
 }
 
 let isoMs = 0
@@ -141,36 +162,6 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 }
 
-/** Parses a request body for the capture: decompressed, JSON when it is JSON, else text. */
-function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType: string | undefined): { body?: unknown; note?: string } {
-  if (buf.length === 0) return {}
-  let plain = buf
-  const enc = (encoding ?? '').trim().toLowerCase()
-  try {
-    if (enc === 'gzip' || enc === 'x-gzip') plain = zlib.gunzipSync(buf, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
-    else if (enc === 'br') plain = zlib.brotliDecompressSync(buf)
-    else if (enc === 'deflate') plain = zlib.inflateSync(buf)
-    else if (enc === 'zstd') {
-      const z = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync
-      if (!z) return { note: 'encoding_unsupported:zstd' }
-      plain = z(buf)
-    } else if (enc !== '' && enc !== 'identity') return { note: `encoding_unsupported:${enc}` }
-  } catch (err) {
-    return { note: `decode_failed:${(err as Error).message}` }
-  }
-  const text = plain.toString('utf8')
-  const looksJson = /json/i.test(contentType ?? '') || /^\s*[[{]/.test(text)
-  if (looksJson) {
-    try {
-      return { body: JSON.parse(text) as unknown }
-    } catch {
-      return { body: text, note: 'request body is not valid JSON; kept as text' }
-    }
-  }
-  if (text.includes('\uFFFD') && /[\0-\x08\x0e-\x1f]/.test(text)) return { note: `binary request body (${buf.length} bytes) not inlined` }
-  return { body: text }
-}
-
 /**
  * Creates the capture engine: session extraction, redaction (session-extractor), SSE framing
  * (stream-normalizer), content decoding and the canonical records, from the ops the proxy's
@@ -184,7 +175,10 @@ function parseRequestBody(buf: Buffer, encoding: string | undefined, contentType
 export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngineOutput): CaptureEngine {
   const maxInline = opts.maxInlineBodyBytes ?? 1024 * 1024
   const rawMode = opts.rawBodies ?? 'redacted'
-  const redactor: CaptureRedactor = opts.redactor ?? (createRedactor() as CaptureRedactor)
+  // One redactor for everything the flow writes (request, records, bodies): keyed markers match across them.
+  const builtIn: Redactor | undefined = opts.redactor ? undefined : createRedactor(opts.redaction ?? {})
+  const redactor: CaptureRedactor = opts.redactor ?? (builtIn as CaptureRedactor)
+  const streamRedactor = (opts.redactor ?? builtIn) as Redactor
   const flows = new Map<string, Flow>()
   const pendingEnds = new Set<Promise<void>>()
   const stats = { capturedFlows: 0, events: 0 }
@@ -214,6 +208,8 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       out.log('warn', { err: (err as Error).message, flow_id: flow.id }, 'session extraction failed; using the flow id as session')
     }
     flow.sessionId = info?.sessionId ?? `flow-${flow.id}`
+    if (info?.client !== undefined) flow.client = info.client
+    if (info?.provider !== undefined) flow.provider = info.provider
     const record: FlowRecord = {
       v: SCHEMA_VERSION,
       type: 'flow',
@@ -251,7 +247,29 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
 
   /** The next `sse` record of a flow (an SSE event or a WebSocket text frame). */
   function sseRecord(flow: Flow, data: string, transport: 'sse' | 'ws'): SseRecord {
-    return { v: SCHEMA_VERSION, type: 'sse', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.events++, t_ms: elapsed(flow, flow.tNow), data, transport }
+    flow.events++
+    return { v: SCHEMA_VERSION, type: 'sse', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.nextSeq++, t_ms: elapsed(flow, flow.tNow), data, transport }
+  }
+
+  /**
+   * The server's events, as stream-normalizer reads them (before redaction, in memory only):
+   * whether the latest response reached its terminal event, and whether the provider reported
+   * an error. The proxy decodes no provider JSON of its own.
+   */
+  function observe(flow: Flow, rec: SseRecord): void {
+    if (!flow.normalizer) {
+      flow.normalizer = createStreamNormalizer({
+        flow_id: flow.id,
+        flow: { url: flow.url, host: flow.host, ...(flow.provider !== undefined ? { provider: flow.provider } : {}), ...(flow.client !== undefined ? { client: flow.client } : {}) },
+        onEvent: (e: AgentEvent) => {
+          if (e.type === 'message_start') flow.terminal = false
+          else if (e.type === 'message_end') flow.terminal = e.incomplete !== true
+          else if (e.type === 'error') flow.sawErrorEvent = true
+        },
+        ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+      })
+    }
+    flow.normalizer.feedRecord(rec.event !== undefined ? { seq: rec.seq, event: rec.event, data: rec.data, transport: rec.transport ?? 'sse' } : { seq: rec.seq, data: rec.data, transport: rec.transport ?? 'sse' })
   }
 
   /** One SSE event as framed from the wire (stream-normalizer's framer). */
@@ -263,7 +281,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       rec['truncated'] = true
       flow.truncatedEvent = true
     }
-    if (event === 'error' || event === 'response.failed' || /^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(data)) flow.sawErrorEvent = true
+    observe(flow, rec)
     emitSse(flow, rec)
   }
 
@@ -276,7 +294,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
           out.emit(r)
           if (flow.redactedRaw && r.transport !== 'ws') flow.redactedRaw.writer.write(sseText(r))
         },
-        ...(opts.redactor ? { redactor: opts.redactor as never } : {}),
+        redactor: streamRedactor,
         onError: (err) => out.log('debug', { err: err.message, flow_id: flow.id }, 'SSE redactor flushed early'),
       })
     }
@@ -321,7 +339,9 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       ended: false,
       bytes: 0,
       events: 0,
+      nextSeq: 0,
       sawErrorEvent: false,
+      terminal: false,
       errors: [],
       bodyLen: 0,
       bodyOverCap: false,
@@ -355,7 +375,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     } else if (rawMode === 'redacted') {
       const writer = out.raw(`${flow.id}.response.redacted.txt`)
       // SSE bodies are rebuilt from the redacted records: no stream redactor needed for them.
-      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor(), decoder: new TextDecoder() }
+      if (writer) flow.redactedRaw = isSse ? { writer } : { writer, redactor: createStreamRedactor({ redactor: streamRedactor }), decoder: new TextDecoder() }
     }
     const enc = headerValue(headers['content-encoding'])
     const decoder = createBodyDecoder(
@@ -392,27 +412,55 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     if (fromServer) {
       if (!flow.flowWritten) writeFlowRecord(flow, { status: 101 })
       const rec = sseRecord(flow, text, 'ws')
-      if (/^\{\s*"type"\s*:\s*"(error|response\.failed)"/.test(text)) flow.sawErrorEvent = true
+      observe(flow, rec)
       emitSse(flow, rec)
       return
     }
-    // The first client frame (Codex: response.create) is the request body: session id,
-    // prompt_cache_key, model. Later frames go to the flow's client-frame log.
-    if (!flow.flowWritten) {
-      writeFlowRecord(flow, { status: 101 }, buf)
-      return
-    }
-    if (!flow.wsClientLog) {
-      const raw = out.raw(`${flow.id}.ws-client.jsonl`)
-      if (raw) flow.wsClientLog = raw
-    }
-    let line: string
+    // The first client frame (Codex: response.create) is also the request body: session id,
+    // prompt_cache_key, model. Later frames also go to the flow's client-frame log (kept for
+    // readers of the `client_frames` ref).
+    const first = !flow.flowWritten
+    if (first) writeFlowRecord(flow, { status: 101 }, buf)
+    let json: string | undefined
+    let redacted: string
     try {
-      line = JSON.stringify(redactor.json(JSON.parse(text)))
+      json = JSON.stringify(redactor.json(JSON.parse(text)))
+      redacted = json
     } catch {
-      line = JSON.stringify(redactor.text(text))
+      redacted = redactor.text(text)
     }
-    flow.wsClientLog?.write(`${line}\n`)
+    if (!first) {
+      if (!flow.wsClientLog) {
+        const raw = out.raw(`${flow.id}.ws-client.jsonl`)
+        if (raw) flow.wsClientLog = raw
+      }
+      flow.wsClientLog?.write(`${json ?? JSON.stringify(redacted)}\n`)
+    }
+    clientFrame(flow, redacted)
+  }
+
+  /**
+   * A `client_frame` record: the frame's redacted text, numbered in the flow's `seq` with the
+   * server's frames. The server's records still held by the SSE redactor go first, so the file
+   * keeps `seq` order (a client frame is a turn boundary: nothing secret spans it).
+   */
+  function clientFrame(flow: Flow, data: string): void {
+    flow.sseRedactor?.end()
+    const rec: ClientFrameRecord = { v: SCHEMA_VERSION, type: 'client_frame', ts: iso(flow.tNow), flow_id: flow.id, session_id: flow.sessionId, seq: flow.nextSeq++, t_ms: elapsed(flow, flow.tNow), data, transport: 'ws' }
+    const bytes = Buffer.byteLength(data)
+    if (bytes > maxInline) {
+      // Like a large request body: the record points at the frame's own body.
+      const raw = out.raw(`${flow.id}.client-frame-${rec.seq}.json`)
+      if (raw) {
+        raw.write(data)
+        raw.end()
+        if (raw.ref) {
+          rec.data = ''
+          rec['data_ref'] = { $ref: raw.ref, bytes }
+        }
+      }
+    }
+    out.emit(rec)
   }
 
   /** Ends a flow exactly once; writes its flow_end after the decoder drained. */
@@ -423,7 +471,6 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     // `!= null`: ops that crossed to the capture thread as JSON carry null for undefined.
     if (captured != null && flow.status === undefined) flow.captured = captured
     if (reqTruncated) flow.reqTruncated = true
-    if (error) flow.errors.unshift(error)
     const duration = elapsed(flow, t)
     const done = (async () => {
       if (flow.captured && !flow.flowWritten) writeFlowRecord(flow)
@@ -440,7 +487,13 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       }
       if (!flow.captured) return
       let finalOutcome = outcome
-      if (outcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
+      // The response was over (its terminal event is in the records) when the socket went:
+      // Codex closes as soon as it reads response.completed, before the last body bytes.
+      if ((outcome === 'aborted' || outcome === 'upstream_error') && flow.terminal) {
+        finalOutcome = 'completed'
+        if (error) flow.closedAfterTerminal = `${outcome}: ${error}`
+      } else if (error) flow.errors.unshift(error)
+      if (finalOutcome === 'completed' && ((flow.status ?? 0) >= 400 || flow.sawErrorEvent)) finalOutcome = 'error'
       const rec: FlowEndRecord = {
         v: SCHEMA_VERSION,
         type: 'flow_end',
@@ -454,13 +507,19 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
         duration_ms: duration,
       }
       if (flow.status !== undefined) rec.status = flow.status
-      if (flow.errors.length > 0) rec.error = flow.errors.length === 1 ? (flow.errors[0] as string) : { message: flow.errors[0] as string, all: flow.errors }
+      if (flow.errors.length > 0) {
+        // Error texts carry wire content too: a WebSocket close reason, an upgrade header, an upstream message.
+        const errors = flow.errors.map((e) => redactor.text(e))
+        rec.error = errors.length === 1 ? (errors[0] as string) : { message: errors[0] as string, all: errors }
+      }
       const rawRef = flow.raw?.ref ?? flow.redactedRaw?.writer.ref
       if (rawRef) rec['raw'] = rawRef
       if (flow.wsClientLog?.ref) rec['client_frames'] = flow.wsClientLog.ref
       if (flow.encoding && flow.encoding !== 'identity') rec['encoding'] = flow.encoding
       if (flow.encodingUnsupported) rec['encoding_unsupported'] = flow.encodingUnsupported
       if (flow.truncatedEvent) rec['truncated'] = true
+      // It quotes the close reason: wire content, redacted like the errors above.
+      if (flow.closedAfterTerminal !== undefined) rec['closed_after_terminal'] = redactor.text(flow.closedAfterTerminal)
       if (flow.transport !== 'sse' && flow.bodyChunks) {
         if (flow.bodyOverCap) {
           if (rawRef) rec['body'] = { $ref: rawRef, bytes: flow.bytes }
@@ -492,6 +551,10 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       for (const op of ops) {
         if (op[0] === 'open') {
           open(op[1], op[2])
+          continue
+        }
+        if (op[0] === 'record') {
+          out.emit(op[1])
           continue
         }
         const flow = flows.get(op[1])

@@ -1,20 +1,14 @@
-// The capture thread: runs the capture engine and the file sink off the proxy's event loop.
+// The capture thread: runs the capture side (engine + file sink) off the proxy's event loop.
 // Messages in: {type:'batch'} = a batch of CaptureOps (a WireBatch: ops as JSON, their bytes in
-// one transferred buffer); {type:'forward', on} (send records back for the proxy's subscribers);
-// {type:'flush'|'close', id}. Messages out: {type:'ack', bytes} per batch, {type:'records'},
-// {type:'log'}, {type:'done', id}, each with the engine's counters.
+// one transferred buffer); {type:'forward', on} (send records back for the proxy's subscribers
+// and extra sinks); {type:'flush'|'close', id}. Messages out: {type:'ack', bytes} per batch,
+// {type:'records'}, {type:'log'}, {type:'stats'}, {type:'done', id}, each with the counters.
 import { parentPort, workerData } from 'node:worker_threads'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
-import { fromWire, type WireBatch } from './capture-channel.js'
-import { createCaptureEngine, type CaptureEngineOptions } from './capture-engine.js'
-import { createFileSink, type FileSinkOptions } from './file-sink.js'
+import { createCaptureSide, fromWire, type ChannelOptions, type WireBatch } from './capture-channel.js'
 
 if (!parentPort) throw new Error('capture-worker.js runs as a worker thread of the capture proxy')
 const port = parentPort
-const data = workerData as { engine: CaptureEngineOptions; sink: Omit<FileSinkOptions, 'onError'> }
-// This thread does nothing else: appends are made here (no thread-pool hand-off and wake-up per
-// file per batch), at the end of each batch's turn (batches already come every few ms).
-const sink = createFileSink({ batchMs: 0, syncWrites: true, ...data.sink, onError: (err) => port.postMessage({ type: 'log', level: 'error', obj: { err: err.message }, msg: 'capture file write failed' }) })
 let forward = false
 // Processed traffic is acknowledged per batch (the proxy only needs it to bound its backlog).
 let unacked = 0
@@ -26,41 +20,45 @@ function ack(): void {
 let out: CaptureRecord[] = []
 let scheduled = false
 
-const engine = createCaptureEngine(data.engine, {
-  emit(r) {
-    sink.write(r)
-    if (!forward) return
-    out.push(r)
-    if (!scheduled) {
-      scheduled = true
-      setImmediate(sendRecords)
-    }
+// This thread does nothing else: appends are made here (no thread-pool hand-off and wake-up per
+// file per batch), at the end of each batch's turn (batches already come every few ms).
+const side = createCaptureSide(
+  workerData as ChannelOptions,
+  {
+    emit(r) {
+      if (!forward) return
+      out.push(r)
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(sendRecords)
+      }
+    },
+    log: (level, obj, msg) => port.postMessage({ type: 'log', level, obj, msg }),
   },
-  raw: (name) => sink.raw?.(name),
-  log: (level, obj, msg) => port.postMessage({ type: 'log', level, obj, msg }),
-})
+  true,
+)
 
 function sendRecords(): void {
   scheduled = false
   if (out.length === 0) return
-  port.postMessage({ type: 'records', records: out, stats: engine.stats })
+  port.postMessage({ type: 'records', records: out, stats: side.stats })
   out = []
 }
 
 // Counters for the proxy's stats() while nothing is forwarded.
 let last = ''
 setInterval(() => {
-  const s = JSON.stringify(engine.stats)
+  const s = JSON.stringify(side.stats)
   if (s !== last) {
     last = s
-    port.postMessage({ type: 'stats', stats: engine.stats })
+    port.postMessage({ type: 'stats', stats: side.stats })
   }
 }, 250).unref()
 
 port.on('message', (m: WireBatch | { type: 'forward'; on: boolean } | { type: 'flush' | 'close'; id: number }) => {
   if (m.type === 'batch') {
     const { ops, bytes } = fromWire(m)
-    engine.apply(ops)
+    side.apply(ops)
     // Tell the proxy how much traffic is off its books (it stops reading past a high-water mark).
     // Batches come every few ms at most: one ack per batch, in the same turn (a timer of its
     // own would wake this thread once more per batch).
@@ -75,11 +73,12 @@ port.on('message', (m: WireBatch | { type: 'forward'; on: boolean } | { type: 'f
   const id = m.id
   const close = m.type === 'close'
   void (async () => {
-    await engine.drain()
+    await side.drain()
     sendRecords()
-    await (close ? sink.close() : sink.flush())
-    // The ack goes first, so the proxy's backlog reads 0 once its flush() resolves.
+    await (close ? side.close() : side.flush())
+    // Records a flush made (a sink_gap) go out too; the ack goes first, so the proxy's backlog reads 0 once its flush() resolves.
+    sendRecords()
     ack()
-    port.postMessage({ type: 'done', id, stats: engine.stats })
-  })().catch((err: unknown) => port.postMessage({ type: 'done', id, stats: engine.stats, error: String((err as Error)?.message ?? err) }))
+    port.postMessage({ type: 'done', id, stats: side.stats })
+  })().catch((err: unknown) => port.postMessage({ type: 'done', id, stats: side.stats, error: String((err as Error)?.message ?? err) }))
 })

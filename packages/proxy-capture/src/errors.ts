@@ -1,3 +1,5 @@
+import { AgenttapError } from '@agenttap/jsonl-io'
+
 /** What went wrong in the capture proxy. */
 export type ProxyCaptureErrorCode =
   | 'CA_INVALID'
@@ -7,17 +9,18 @@ export type ProxyCaptureErrorCode =
   | 'DECODE_FAILED'
   | 'SINK_FAILED'
   | 'NOT_STARTED'
+  | 'INVALID_OPTION'
+  | 'LOG_DIR_UNSAFE'
 
-/** The one error class of `@agenttap/proxy-capture`; `code` says which failure it is. */
-export class ProxyCaptureError extends Error {
+/**
+ * The one error class of `@agenttap/proxy-capture`; `code` says which failure it is. It extends
+ * jsonl-io's `AgenttapError`: `AgenttapError.isInstance(e)` holds, and the context fields are the
+ * shared ones (`file` for a CA or log file, `flow_id` for a flow).
+ */
+export class ProxyCaptureError extends AgenttapError<ProxyCaptureErrorCode> {
   override readonly name = 'ProxyCaptureError'
-  readonly code: ProxyCaptureErrorCode
-  /** The flow the error belongs to, when it belongs to one. */
-  readonly flowId: string | undefined
 
-  constructor(code: ProxyCaptureErrorCode, message: string, opts: { cause?: unknown; flowId?: string } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
-    this.flowId = opts.flowId
+  constructor(code: ProxyCaptureErrorCode, message: string, opts: { cause?: unknown; flow_id?: string; file?: string } = {}) {
+    super(code, message, opts)
   }
 }

@@ -1,31 +1,26 @@
-import { closeSync, createWriteStream, mkdirSync, openSync, writeSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
-import { CAPTURE_FILES, createJsonlWriter, type CaptureRecord } from '@agenttap/jsonl-io'
+import { createWriteStream, mkdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { CAPTURE_FILES, CLIENT_DIRS, createJsonlWriter, defaultLogRoot, resolveCapture, SCHEMA_VERSION, type CaptureRecord, type JsonlError, type SinkGapRecord } from '@agenttap/jsonl-io'
+import { createBodyLog } from './body-log.js'
 import type { CaptureSink, RawWriter } from './types.js'
 
-/** The default log root: `$AGENTTAP_LOG_DIR` or `~/centralized-logs`. */
+/** The default log root: `$AGENTTAP_LOG_DIR` or `~/centralized-logs` (jsonl-io's `defaultLogRoot`). */
 export function defaultLogDir(): string {
-  return process.env['AGENTTAP_LOG_DIR'] ?? join(homedir(), 'centralized-logs')
+  return defaultLogRoot()
 }
 
 /** Raw bodies up to this size are buffered and appended to the body log when the flow ends. */
 const RAW_BUFFER_BYTES = 256 * 1024
 
-/** A body log is closed and a new one started past this size. */
-const BODY_LOG_BYTES = 1024 * 1024 * 1024
-
 /** Lines queued for one JSONL file before they are handed to its writer without waiting. */
 const MAX_QUEUED_LINE_CHARS = 1024 * 1024
 
-/** Where a client's per-agent view of `sse_lines.jsonl` lives, by detected client. */
-const CLIENT_DIRS: Record<string, string> = { 'claude-code': 'claude', codex: 'codex' }
-
-const NEWLINE = Buffer.from('\n')
+/** Marks the proxy's own file sinks: passing one as an extra sink would write every record twice. */
+export const FILE_SINK = Symbol.for('agenttap.proxy-capture.file-sink')
 
 /** Options of {@link createFileSink}. */
 export interface FileSinkOptions {
-  /** Log root. @defaultValue {@link defaultLogDir}() */
+  /** Log root, or a capture directory (see jsonl-io's `resolveCapture`). @defaultValue {@link defaultLogDir}() */
   logDir?: string
   /** jsonl-io fsync policy. @defaultValue `'never'` (whole lines per write; at most the last line tears on a crash) */
   fsync?: 'never' | 'close' | 'always'
@@ -44,8 +39,14 @@ export interface FileSinkOptions {
    * @defaultValue false
    */
   syncWrites?: boolean
-  /** I/O failures of raw files (records go through jsonl-io's writer). */
+  /** I/O failures of raw body files. */
   onError?(err: Error): void
+  /**
+   * Records or bodies could not be written (disk full, …): called once when the losses start,
+   * and once when the files take writes again (with the count). The lost records are counted in
+   * `stats.lostRecords` and a `sink_gap` record (`sink: "files"`) is written once they can be.
+   */
+  onWarn?(message: string, detail: Record<string, unknown>): void
 }
 
 type Writer = ReturnType<typeof createJsonlWriter>
@@ -57,11 +58,23 @@ interface LineQueue {
   chars: number
 }
 
+/** Records of one file lost since the last `sink_gap` went out. */
+interface Gap {
+  dropped: number
+  from: string | undefined
+  to: string | undefined
+}
+
+/** The `ts` of a serialized record (it comes early in the line: no full parse). */
+function tsOf(line: string): string | undefined {
+  return /"ts":"([^"]{1,40})"/.exec(line.slice(0, 400))?.[1]
+}
+
 /**
  * The file sink: `<logDir>/all-mitm-sse/{sse_flows,sse_lines,sse_flow_ends}.jsonl`, raw bodies
- * in `all-mitm-sse/sse_logs/`, and each `sse` record also in `<logDir>/claude/sse_lines.jsonl`
- * or `<logDir>/codex/sse_lines.jsonl` by the flow's detected client. Directories are created
- * 0700: captures hold prompts.
+ * in `all-mitm-sse/sse_logs/`, and each `sse` / `client_frame` record also in
+ * `<logDir>/claude/sse_lines.jsonl` or `<logDir>/codex/sse_lines.jsonl` by the flow's detected
+ * client. Directories are created 0700, files 0600: captures hold prompts.
  *
  * Each record is serialized once, queued per file and appended in batches (see
  * {@link FileSinkOptions.batchMs}); every write carries whole lines only. Raw bodies up to
@@ -69,18 +82,67 @@ interface LineQueue {
  * log, `sse_logs/bodies-<start>-<pid>.log` (each body after a `=== agenttap <name> <n> bytes ===`
  * line; its ref is `sse_logs/bodies-….log#bytes=<first>-<last>`); larger ones stream to a file
  * of their own, `sse_logs/<name>`.
+ *
+ * A full disk loses records, never silently: each failed append is taken out of the file again
+ * (no torn line is left in the middle of a file), the lost records are counted
+ * (`stats.lostRecords`), `onWarn` says so, and once the files take writes again a `sink_gap`
+ * record per file (`sink: "files"`, `file`, `dropped`, `from`, `to`) goes to
+ * `sse_flow_ends.jsonl`.
  */
-export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { readonly captureDir: string } {
-  const logDir = opts.logDir ?? defaultLogDir()
-  const captureDir = join(logDir, 'all-mitm-sse')
-  const rawDir = join(captureDir, CAPTURE_FILES.rawDir)
+export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { readonly captureDir: string; readonly stats: { lostRecords: number; lostBodies: number } } {
+  const layout = resolveCapture(opts.logDir ?? defaultLogDir())
+  const captureDir = layout.dir
+  const clientRoot = layout.root
+  const rawDir = layout.rawDir
   const batchMs = Math.max(0, opts.batchMs ?? 5)
   mkdirSync(rawDir, { recursive: true, mode: 0o700 })
+  const gaps = new Map<string, Gap>()
+  let lostRecords = 0
+  let losing = false
+  /** The sink_gap lines on their way to the file: lost again, their counts come back. */
+  const gapLines = new Map<string, { file: string; gap: Gap }>()
   const wopts = { fsync: opts.fsync ?? 'never', mkdir: true, sync: opts.syncWrites ?? false } as const
-  const queueFor = (path: string): LineQueue => ({ writer: createJsonlWriter(path, wopts), lines: [], chars: 0 })
-  const flows = queueFor(join(captureDir, CAPTURE_FILES.flows))
-  const lines = queueFor(join(captureDir, CAPTURE_FILES.lines))
-  const ends = queueFor(join(captureDir, CAPTURE_FILES.flowEnds))
+
+  function lost(name: string, appended: readonly string[], err: JsonlError): void {
+    let n = 0
+    // Each append carries a batch of records joined by newlines (JSON escapes newlines inside them).
+    for (const line of appended.flatMap((a) => a.split('\n'))) {
+      const own = gapLines.get(line)
+      if (own) {
+        // Our own sink_gap did not make it either: its count waits for the next try.
+        gapLines.delete(line)
+        merge(own.file, own.gap)
+        continue
+      }
+      n++
+      merge(name, { dropped: 1, from: tsOf(line), to: tsOf(line) })
+    }
+    lostRecords += n
+    if (!losing && n > 0) {
+      losing = true
+      opts.onWarn?.(`capture files: could not write ${n} record(s) to ${name} (${err.cause instanceof Error ? err.cause.message : err.message}); records are being lost until the disk takes writes again, then a sink_gap record will say how many`, { file: err.file, lost: n })
+    }
+  }
+
+  function merge(file: string, g: Gap): void {
+    const cur = gaps.get(file)
+    if (!cur) {
+      gaps.set(file, { ...g })
+      return
+    }
+    cur.dropped += g.dropped
+    if (g.from !== undefined && (cur.from === undefined || g.from < cur.from)) cur.from = g.from
+    if (g.to !== undefined && (cur.to === undefined || g.to > cur.to)) cur.to = g.to
+  }
+
+  const queueFor = (path: string): LineQueue => {
+    // Named in a sink_gap by its path under the log root: `all-mitm-sse/sse_lines.jsonl`, `claude/sse_lines.jsonl`.
+    const name = relative(clientRoot ?? captureDir, path)
+    return { writer: createJsonlWriter(path, { ...wopts, onLost: (ls, err) => lost(name, ls, err) }), lines: [], chars: 0 }
+  }
+  const flows = queueFor(layout.live.flows)
+  const lines = queueFor(layout.live.lines)
+  const ends = queueFor(layout.live.ends)
   const perClient = new Map<string, LineQueue>()
   const flowClient = new Map<string, string>()
   const rawOpen = new Set<Promise<void>>()
@@ -91,15 +153,42 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
   let lastDrain = 0
   let closing = false
 
-  function clientQueue(dir: string): LineQueue {
+  const bodies = createBodyLog(rawDir, {
+    onError: (err) => opts.onError?.(err),
+    onLost: (n, err) => opts.onWarn?.(`capture files: ${err.message}; their refs will read as BODY_MISSING`, { lostBodies: n }),
+  })
+
+  function clientQueue(dir: string): LineQueue | undefined {
+    if (clientRoot === undefined) return undefined
     let q = perClient.get(dir)
     if (!q) {
-      mkdirSync(join(logDir, dir), { recursive: true, mode: 0o700 })
-      q = queueFor(join(logDir, dir, CAPTURE_FILES.lines))
+      mkdirSync(join(clientRoot, dir), { recursive: true, mode: 0o700 })
+      q = queueFor(join(clientRoot, dir, CAPTURE_FILES.lines))
       perClient.set(dir, q)
       queues.push(q)
     }
     return q
+  }
+
+  /** The lost records of each file, as `sink_gap` records, ahead of the flow ends (tried at every drain until they are in). */
+  function queueGaps(): void {
+    if (gaps.size === 0) return
+    const total = [...gaps.values()].reduce((n, g) => n + g.dropped, 0)
+    for (const [file, gap] of gaps) {
+      const rec: SinkGapRecord = { v: SCHEMA_VERSION, type: 'sink_gap', ts: new Date().toISOString(), flow_id: '-', session_id: '-', sink: 'files', file, dropped: gap.dropped }
+      if (gap.from !== undefined) rec.from = gap.from
+      if (gap.to !== undefined) rec.to = gap.to
+      const line = JSON.stringify(rec)
+      // Bounded: with thread-pool writes a gap line that made it is never heard of again.
+      if (gapLines.size >= 64) gapLines.delete(gapLines.keys().next().value as string)
+      gapLines.set(line, { file, gap })
+      ends.lines.unshift(line)
+    }
+    gaps.clear()
+    if (losing) {
+      losing = false
+      opts.onWarn?.(`capture files: writing again; ${total} record(s) were lost (see the sink_gap records in ${CAPTURE_FILES.flowEnds})`, { lost: total })
+    }
   }
 
   function drainQueue(q: LineQueue): void {
@@ -122,8 +211,11 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       scheduled = undefined
     }
     lastDrain = performance.now()
+    queueGaps()
     for (const q of queues) drainQueue(q)
-    drainRaw()
+    // A gap line that went out with no loss reported is in the file (sync writes report at once).
+    if (opts.syncWrites) gapLines.clear()
+    bodies.pump()
   }
 
   function schedule(): void {
@@ -141,84 +233,17 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
     else schedule()
   }
 
-  // --- small raw bodies: appended to this process's body log, one write per batch
-  // A file per body would cost a file creation each (50-200 µs of kernel time here, two per
-  // flow); an append costs a few µs. Offsets are assigned here, in order, so a ref is known the
-  // moment a body ends; the appends are synchronous, so the file is in that order.
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-  let logSeq = 0
-  let log: { name: string; fd: number | undefined; size: number; queue: Buffer[]; failed: boolean } | undefined
-
-  function bodyLog(): NonNullable<typeof log> {
-    if (log && log.size < BODY_LOG_BYTES) return log
-    if (log) retire(log)
-    const name = `bodies-${stamp}-${process.pid}${logSeq++ === 0 ? '' : `-${logSeq}`}.log`
-    let fd: number | undefined
-    let failed = false
-    try {
-      fd = openSync(join(rawDir, name), 'a', 0o600)
-    } catch (err) {
-      opts.onError?.(err as Error)
-      failed = true
-    }
-    log = { name, fd, size: 0, queue: [], failed }
-    return log
-  }
-
-  /**
-   * Writes a body log's queue in one synchronous append, like the JSONL writer's batches: no
-   * thread-pool round trip per batch (on the capture thread that is the cheaper way; inline it
-   * is one write per batch, as for the records).
-   */
-  function pump(l: NonNullable<typeof log>): void {
-    if (l.queue.length === 0 || l.fd === undefined) {
-      l.queue = []
-      return
-    }
-    const buf = l.queue.length === 1 ? (l.queue[0] as Buffer) : Buffer.concat(l.queue)
-    l.queue = []
-    try {
-      for (let off = 0; off < buf.length; ) off += writeSync(l.fd, buf, off, buf.length - off)
-    } catch (err) {
-      if (!l.failed) opts.onError?.(new Error(`could not append to ${l.name}: ${(err as Error).message}`))
-      l.failed = true
-    }
-  }
-
-  /** Writes what a body log still holds and closes it. */
-  function retire(l: NonNullable<typeof log>): void {
-    pump(l)
-    if (l.fd === undefined) return
-    try {
-      closeSync(l.fd)
-    } catch (err) {
-      opts.onError?.(err as Error)
-    }
-    l.fd = undefined
-  }
-
-  /** Appends one body with a header line naming it; returns its ref (`…#bytes=first-last`). */
-  function appendBody(name: string, data: Buffer): string {
-    const l = bodyLog()
-    const head = Buffer.from(`=== agenttap ${name} ${data.length} bytes ===\n`)
-    const first = l.size + head.length
-    l.queue.push(head, data, NEWLINE)
-    l.size += head.length + data.length + 1
-    schedule()
-    return `${CAPTURE_FILES.rawDir}/${l.name}#bytes=${first}-${first + data.length - 1}`
-  }
-
-  function drainRaw(): void {
-    if (log && log.queue.length > 0) pump(log)
-  }
-
   function track(p: Promise<void>): void {
     rawOpen.add(p)
     void p.then(() => rawOpen.delete(p))
   }
 
   return {
+    [FILE_SINK]: true,
     captureDir,
+    get stats() {
+      return { lostRecords, lostBodies: bodies.lostBodies }
+    },
     write(record: CaptureRecord) {
       if (closing) throw new Error(`file sink for ${captureDir} is closed: record of flow ${record.flow_id} not written`)
       switch (record.type) {
@@ -228,12 +253,14 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           if (dir) flowClient.set(record.flow_id, dir)
           break
         }
-        case 'sse': {
+        case 'sse':
+        case 'client_frame': {
           // Serialized once for both files.
           const line = JSON.stringify(record)
           enqueue(lines, line)
           const dir = flowClient.get(record.flow_id)
-          if (dir) enqueue(clientQueue(dir), line)
+          const q = dir === undefined ? undefined : clientQueue(dir)
+          if (q) enqueue(q, line)
           break
         }
         case 'flow_end':
@@ -308,7 +335,8 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
           }
           const data = pending.length === 1 && typeof pending[0] !== 'string' ? Buffer.from((pending[0] as Uint8Array).buffer, (pending[0] as Uint8Array).byteOffset, (pending[0] as Uint8Array).byteLength) : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))
           pending = []
-          ref = appendBody(name, data)
+          ref = bodies.append(name, data)
+          schedule()
         },
       }
     },
@@ -316,7 +344,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       drain()
       // Raw bodies of ended flows too: a reader told "flushed" may open sse_logs/ right away.
       await Promise.all([...rawOpen])
-      if (log) pump(log)
+      bodies.pump()
       await Promise.all(queues.map((q) => q.writer.flush()))
     },
     async close() {
@@ -326,7 +354,7 @@ export function createFileSink(opts: FileSinkOptions = {}): CaptureSink & { read
       drain()
       await Promise.all([...rawOpen])
       await Promise.all(queues.map((q) => q.writer.close()))
-      if (log) retire(log)
+      bodies.close()
     },
-  }
+  } as CaptureSink & { readonly captureDir: string; readonly stats: { lostRecords: number; lostBodies: number } }
 }

@@ -1,23 +1,7 @@
-import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { SCHEMA_VERSION, type CaptureRecord, type SinkGapRecord } from '@agenttap/jsonl-io'
 import { createRedisClient, createRedisStreamWriter, DEFAULT_STREAM, type RedisStreamWriterStats } from '@agenttap/jsonl-io/redis'
 import type { Redis } from 'ioredis'
 import type { CaptureSink } from './types.js'
-
-/** A `sink_gap` notice: what a sink had to drop. Written to the files by the proxy. */
-export interface SinkGapRecord {
-  v: 1
-  type: 'sink_gap'
-  ts: string
-  flow_id: string
-  session_id: string
-  sink: 'redis'
-  stream: string
-  dropped: number
-  /** Time range of the dropped records. */
-  from: string
-  to: string
-  [extra: string]: unknown
-}
 
 /** Options of {@link createRedisSink}. */
 export interface RedisSinkOptions {
@@ -29,7 +13,7 @@ export interface RedisSinkOptions {
   maxlen?: number
   /** Records held while Redis is down or slow; past it they are dropped and counted. @defaultValue 100_000 */
   maxQueue?: number
-  /** Called with a `sink_gap` record once Redis takes records again after drops (write it to the file sink). */
+  /** Called with a `sink_gap` record (`sink: "redis"`) once Redis takes records again after drops: pass it to the proxy's `write`, so the files say what the stream misses. */
   onGap?(record: SinkGapRecord): void
   /** Send failures (the records stay queued and are retried). */
   onError?(err: Error): void
@@ -45,9 +29,9 @@ export interface RedisSinkOptions {
  *
  * @example
  * ```ts
- * const files = createFileSink({ logDir })
- * const redis = await createRedisSink({ redis: 'redis://127.0.0.1:6379', onGap: (g) => files.write(g) })
- * const proxy = createCaptureProxy({ logDir, sinks: [files, redis] })
+ * let proxy: CaptureProxy | undefined
+ * const redis = await createRedisSink({ redis: 'redis://127.0.0.1:6379', onGap: (g) => proxy?.write(g) })
+ * proxy = createCaptureProxy({ logDir, sinks: [redis] })
  * ```
  */
 export async function createRedisSink(opts: RedisSinkOptions): Promise<CaptureSink & { readonly stats: RedisStreamWriterStats }> {
@@ -61,7 +45,7 @@ export async function createRedisSink(opts: RedisSinkOptions): Promise<CaptureSi
     ...(opts.onError ? { onError: opts.onError } : {}),
     onGap: (g) => {
       try {
-        opts.onGap?.({ v: 1, type: 'sink_gap', ts: new Date().toISOString(), flow_id: '-', session_id: '-', sink: 'redis', stream, ...g })
+        opts.onGap?.({ v: SCHEMA_VERSION, type: 'sink_gap', ts: new Date().toISOString(), flow_id: '-', session_id: '-', sink: 'redis', stream, ...g })
       } catch (err) {
         // e.g. the file sink already closed during shutdown: report, never throw into the writer.
         opts.onError?.(err as Error)

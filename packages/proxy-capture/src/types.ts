@@ -1,5 +1,7 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
+import type { RedactorOptions } from '@agenttap/session-extractor'
 import type { Logger } from 'pino'
+import type { ConnectToRule } from './connect-to.js'
 
 /** Writes the raw bytes of one flow body under `sse_logs/`. */
 export interface RawWriter {
@@ -47,9 +49,23 @@ export interface CaptureProxyOptions {
   allowNonLoopback?: boolean
   /** CA directory. @defaultValue `~/.agenttap/ca` */
   caDir?: string
-  /** Log root; the capture goes to `<logDir>/all-mitm-sse/`. @defaultValue `$AGENTTAP_LOG_DIR` or `~/centralized-logs` */
+  /**
+   * Log root; the capture goes to `<logDir>/all-mitm-sse/` (a capture directory itself is taken
+   * as it is, see jsonl-io's `resolveCapture`). Refused when it belongs to another user; modes
+   * other users could read are made private (logged).
+   * @defaultValue `$AGENTTAP_LOG_DIR` or `~/centralized-logs`
+   */
   logDir?: string
-  /** Record sinks. @defaultValue one file sink on `logDir` */
+  /**
+   * The capture files, written where the capture runs (its thread): `false` for none (only
+   * `sinks`), or the file sink's `fsync` / `batchMs`. @defaultValue `true`
+   */
+  files?: boolean | { fsync?: 'never' | 'close' | 'always'; batchMs?: number }
+  /**
+   * Extra sinks (e.g. {@link createRedisSink}), besides the capture files: every record, in
+   * capture order, on the proxy's thread (records come back from the capture thread for them).
+   * Not a file sink: the proxy writes its files itself (`INVALID_OPTION`).
+   */
   sinks?: CaptureSink[]
   /** Only these hosts are captured (`*.example.com` matches subdomains). */
   includeHosts?: readonly string[]
@@ -57,6 +73,16 @@ export interface CaptureProxyOptions {
   excludeHosts?: readonly string[]
   /** Extra PEM roots trusted for upstream TLS (e.g. a corporate proxy, or a test server). */
   upstreamCa?: string | readonly string[]
+  /**
+   * curl-style `--connect-to` rules (`HOST1:PORT1:HOST2:PORT2`, empty HOST1/PORT1 = any, or
+   * {@link ConnectToRule} objects): a request for HOST1:PORT1 is sent to HOST2:PORT2 instead.
+   * Everything else stays the request's own: the flow's `url` and `host` and its client/provider
+   * classification, the `Host` header, the TLS server name (SNI) towards the upstream, and the
+   * name its certificate is verified against (so the stand-in upstream needs a certificate for
+   * the real name, trusted through {@link CaptureProxyOptions.upstreamCa}). The first matching
+   * rule wins. Meant for tests and local stand-ins of an API.
+   */
+  connectTo?: readonly (string | ConnectToRule)[]
   /** Verify upstream certificates. @defaultValue true */
   rejectUnauthorized?: boolean
   /** Diagnostics. @defaultValue a silent pino logger */
@@ -80,14 +106,30 @@ export interface CaptureProxyOptions {
   /**
    * Run the capture (session extraction, redaction, SSE framing, records, files) on a thread
    * of its own, so the relay never waits for it: the client's bytes cost the proxy's event
-   * loop a copy, nothing more. Only possible when the proxy owns its sinks (no `sinks` given)
-   * and no custom `redactor` (functions cannot cross threads); otherwise the capture runs
-   * inline, after each event-loop turn. `false` forces inline.
+   * loop a copy, nothing more. Whatever the other options (`sinks`, `redaction`, …). `false`
+   * runs the same capture on the proxy's thread, after each event-loop turn (for debugging).
    * @defaultValue `true`
    */
   captureThread?: boolean
-  /** Redaction; defaults to session-extractor's default redactor. */
-  redactor?: CaptureRedactor
+  /**
+   * Options of session-extractor's `createRedactor` (extra patterns, allowed fields, the marker
+   * key), used for everything the capture writes. Plain data: they cross to the capture thread.
+   * @defaultValue the default redactor's
+   */
+  redaction?: RedactorOptions
+  /**
+   * HMAC key of the redaction markers (`redaction.hashKey` wins when set): the same secret gets
+   * the same marker in every capture keyed with it, and a capture alone gives nothing to test
+   * password guesses against.
+   * @defaultValue the per-install key beside the CA, `<caDir>/keys/redaction.key` (created on
+   * first use, mode 0600; see `ensureRedactionKey`)
+   */
+  redactionKey?: string
+  /**
+   * Traffic bytes the capture may have still to process; past it the relay stops reading until
+   * the capture caught up (memory bounded, nothing dropped: the stream slows). @defaultValue 8 MiB
+   */
+  maxCaptureBacklogBytes?: number
   /** Records buffered per {@link CaptureProxy.records} iterator before old ones are dropped. @defaultValue 10000 */
   maxBufferedRecords?: number
 }
@@ -100,11 +142,21 @@ export interface CaptureStats {
   events: number
   bytes: number
   certsMinted: number
+  /**
+   * Records lost: those a lagging {@link CaptureProxy.records} iterator dropped, plus
+   * `lostRecords`.
+   */
   droppedRecords: number
+  /** Records the capture files could not take (disk full): reported, and a `sink_gap` record once writable again. */
+  lostRecords: number
   /** Whether the capture runs on its own thread (see {@link CaptureProxyOptions.captureThread}). */
   captureThread: boolean
-  /** Traffic bytes the capture thread has still to process; past 8 MiB the relay waits for it. */
+  /** Traffic bytes the capture thread has still to process; past `maxCaptureBacklogBytes` the relay waits for it. */
   captureBacklogBytes: number
+  /** The largest `captureBacklogBytes` so far. */
+  captureBacklogMaxBytes: number
+  /** Times the relay waited for the capture to catch up. */
+  captureStalls: number
 }
 
 /** A record-stream subscription as used by the live monitor. */
@@ -142,5 +194,11 @@ export interface CaptureProxy {
   onRecord(fn: (record: CaptureRecord) => void): () => void
   /** MONITOR HOOK: the same records as an async iterable (bounded buffer, see options). */
   records(opts?: RecordIteratorOptions): AsyncIterable<CaptureRecord>
+  /**
+   * Adds a record the proxy did not capture itself — a sink's `sink_gap` notice — to the
+   * capture: written to the files and passed to the sinks and subscribers, in order with the
+   * captured records. Not redacted: only for records agenttap's own components make.
+   */
+  write(record: CaptureRecord): void
   stats(): CaptureStats
 }

@@ -69,19 +69,35 @@ describe('capture on its own thread', () => {
     }
   })
 
-  it('a capture thread slower than the traffic slows the stream instead of queueing it: backlog bounded, nothing lost', async () => {
+  it('a capture thread slower than the traffic slows the stream instead of queueing it: the backlog grows to its limit, no further, nothing lost', async () => {
+    // A small limit, so that any capture thread is slower than 32 MiB of loopback traffic.
+    const limit = 256 * 1024
+    const own: CaptureRecord[] = []
+    const small = await startTestProxy({ port: 0, caDir: join(root, 'ca'), logDir: join(root, 'logs-backlog'), includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, maxCaptureBacklogBytes: limit }, own)
     const t = 'thflood'
-    let maxBacklog = 0
-    const sampler = setInterval(() => (maxBacklog = Math.max(maxBacklog, proxy.stats().captureBacklogBytes)), 2)
+    const r = await proxiedRequest(small.agent, upstream.port, `/flood?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
+    expect(r.body.length).toBe(upstream.flood.get(t))
+    await small.proxy.flush()
+    const s = small.proxy.stats()
+    // It grew past the limit, the relay waited for the capture (more than once), and the
+    // backlog stayed within one read of the limit (a socket read is at most 64 KiB).
+    expect(s.captureBacklogMaxBytes).toBeGreaterThan(limit)
+    expect(s.captureStalls).toBeGreaterThan(1)
+    expect(s.captureBacklogMaxBytes).toBeLessThanOrEqual(limit + 2 * 64 * 1024)
+    expect(s.captureBacklogBytes).toBe(0)
+    const flow = own.find((x) => x.type === 'flow' && String(x['url']).includes(`t=${t}`))!
+    const [end] = own.filter((x) => x.type === 'flow_end' && x.flow_id === flow.flow_id)
+    expect(end).toMatchObject({ outcome: 'completed', bytes: r.body.length, events: Math.round(r.body.length / (r.body.indexOf('\n\n') + 2)) })
+    await small.proxy.stop()
+  }, 60_000)
+
+  it('with the default limit (8 MiB) the same flood passes with its backlog bounded', async () => {
+    const t = 'thflood8'
     const r = await proxiedRequest(agent, upstream.port, `/flood?t=${t}`, { method: 'GET', headers: { 'x-test-id': t } })
-    clearInterval(sampler)
     expect(r.body.length).toBe(upstream.flood.get(t))
     await proxy.flush()
-    const flow = records.find((x) => x.type === 'flow' && String(x['url']).includes(`t=${t}`))!
-    const [end] = byFlow('flow_end', flow.flow_id)
-    expect(end).toMatchObject({ outcome: 'completed', bytes: r.body.length, events: Math.round(r.body.length / (r.body.indexOf('\n\n') + 2)) })
-    // 8 MiB high-water mark, plus what one event-loop turn may post before the relay pauses.
-    expect(maxBacklog).toBeLessThan(9 * 1024 * 1024)
+    expect(proxy.stats().captureBacklogMaxBytes).toBeGreaterThan(0)
+    expect(proxy.stats().captureBacklogMaxBytes).toBeLessThanOrEqual(8 * 1024 * 1024 + 2 * 64 * 1024)
     expect(proxy.stats().captureBacklogBytes).toBe(0)
   }, 60_000)
 

@@ -83,5 +83,5 @@ describe('SIGKILL mid-capture', () => {
       }
     }
     expect(total).toBeGreaterThan(4)
-  })
+  }, 20_000)
 })

@@ -11,14 +11,17 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import * as zlib from 'node:zlib'
 import { WebSocketServer } from 'ws'
 
-/** A self-signed certificate for 127.0.0.1, made with the openssl CLI (fast EC key). */
-export function selfSigned(dir: string): { key: string; cert: string } {
-  const key = join(dir, 'upstream.key')
-  const cert = join(dir, 'upstream.pem')
+/**
+ * A self-signed certificate for 127.0.0.1 and `names` (DNS names), made with the openssl CLI
+ * (fast EC key), written as `<base>.key` / `<base>.pem` in `dir`.
+ */
+export function selfSigned(dir: string, names: readonly string[] = ['localhost'], base = 'upstream'): { key: string; cert: string } {
+  const key = join(dir, `${base}.key`)
+  const cert = join(dir, `${base}.pem`)
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-addext', `subjectAltName=${['IP:127.0.0.1', ...names.map((n) => `DNS:${n}`)].join(',')}`,
   ], { stdio: 'ignore' })
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
 }
@@ -73,14 +76,21 @@ export interface Upstream {
   closedEarly: Set<string>
   /** Bytes the `/flood` route managed to write, per test id. */
   flood: Map<string, number>
+  /** Host header and TLS server name of each request (HTTP and WebSocket), per `t` query parameter. */
+  seen: Map<string, { host: string | undefined; servername: string | false | null | undefined }>
   close(): Promise<void>
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, id: string, write: (b: Buffer | string) => void, end: () => void) => void
 
 /** The local HTTPS upstream of the integration tests. */
-export async function startUpstream(dir: string, fixtures: Record<string, FixtureFlow>): Promise<Upstream> {
-  const { key, cert } = selfSigned(dir)
+export async function startUpstream(dir: string, fixtures: Record<string, FixtureFlow>, opts: { names?: readonly string[] } = {}): Promise<Upstream> {
+  const { key, cert } = selfSigned(dir, opts.names)
+  const seen: Upstream['seen'] = new Map()
+  const see = (req: IncomingMessage): void => {
+    const t = new URL(req.url ?? '/', 'https://x').searchParams.get('t')
+    if (t !== null) seen.set(t, { host: req.headers.host, servername: (req.socket as TLSSocket).servername })
+  }
   const sent = new Map<string, Buffer>()
   const gates = new Map<string, () => void>()
   const closedEarly = new Set<string>()
@@ -98,11 +108,18 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
   const routes: Record<string, Route> = {
     '/v1/messages': (req, res, _id, write, end) => {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'request-id': 'req_test' })
-      void streamEvents(fixtures['anthropic']!.events, write, Number(new URL(req.url!, 'https://x').searchParams.get('split') ?? 0)).then(end)
+      const q = new URL(req.url!, 'https://x').searchParams
+      // upto=N: only the first N events, then the response stays open.
+      const upto = q.get('upto')
+      const events = fixtures['anthropic']!.events
+      void streamEvents(upto === null ? events : events.slice(0, Number(upto)), write, Number(q.get('split') ?? 0)).then(upto === null ? end : () => undefined)
     },
     '/v1/responses': (req, res, _id, write, end) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
-      void streamEvents(fixtures['openai']!.events, write, Number(new URL(req.url!, 'https://x').searchParams.get('split') ?? 0)).then(end)
+      const q = new URL(req.url!, 'https://x').searchParams
+      // hang=1: every event, the terminal one included, then the response stays open (the
+      // client is the one to close, as Codex does once it read response.completed).
+      void streamEvents(fixtures['openai']!.events, write, Number(q.get('split') ?? 0)).then(q.get('hang') ? () => undefined : end)
     },
     '/drip': (_req, res, id, write, end) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
@@ -197,6 +214,7 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
 
   const server = createHttpsServer({ key, cert }, (req, res) => {
     const id = String(req.headers['x-test-id'] ?? '')
+    see(req)
     const path = new URL(req.url ?? '/', 'https://x').pathname
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -244,7 +262,8 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
     })
   })
   const wss = new WebSocketServer({ server, path: '/ws' })
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
+    see(req)
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         ws.send(data, { binary: true })
@@ -284,6 +303,7 @@ export async function startUpstream(dir: string, fixtures: Record<string, Fixtur
     gates,
     closedEarly,
     flood,
+    seen,
     close: () =>
       new Promise<void>((r) => {
         wss.close()

@@ -28,7 +28,6 @@ let logDir: string
 let upstream: Upstream
 let proxy: CaptureProxy
 let agent: TunnelAgent
-let sink: ReturnType<typeof createFileSink>
 const records: CaptureRecord[] = []
 let counter = 0
 
@@ -81,9 +80,8 @@ beforeAll(async () => {
   root = tempDir('agenttap-proxy-test-')
   logDir = join(root, 'logs')
   upstream = await startUpstream(root, { anthropic, openai })
-  sink = createFileSink({ logDir })
   const logger = process.env['DEBUG_PROXY'] ? { logger: (await import('pino')).pino({ level: 'debug' }, process.stderr) } : {}
-  ;({ proxy, agent } = await startTestProxy({ port: 0, caDir: join(root, 'ca'), logDir, sinks: [sink], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, ...logger }, records))
+  ;({ proxy, agent } = await startTestProxy({ port: 0, caDir: join(root, 'ca'), logDir, includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, ...logger }, records))
 })
 
 afterAll(async () => {
@@ -119,7 +117,7 @@ describe('capture proxy over real TLS', () => {
     expect(lines.every((l) => l['session_id'] === flow['session_id'] && l['transport'] === 'sse')).toBe(true)
     expect(end).toMatchObject({ outcome: 'completed', status: 200, events: anthropic.events.length, bytes: r.body.length })
     expect(typeof end['ttfb_ms']).toBe('number')
-    await sink.flush()
+    await proxy.flush()
     // Default rawBodies 'redacted': sse_logs/ holds the body rebuilt from the redacted records.
     // Small bodies share this process's body log: the ref is a byte range, after a header naming the body.
     expect(String(end['raw'])).toMatch(/^sse_logs\/bodies-\d{8}T\d{6}Z-\d+\.log#bytes=\d+-\d+$/)
@@ -381,8 +379,7 @@ describe('capture proxy over real TLS', () => {
 
   it('with rawBodies "redacted", keeps a decoded, redacted copy of the body instead of the wire bytes', async () => {
     const logDir2 = join(root, 'logs-redacted-raw')
-    const sink2 = createFileSink({ logDir: logDir2 })
-    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: logDir2, sinks: [sink2], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, rawBodies: 'redacted' })
+    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: logDir2, includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, rawBodies: 'redacted' })
     const ends: CaptureRecord[] = []
     p2.onRecord((r) => r.type === 'flow_end' && ends.push(r))
     await p2.start()
@@ -390,7 +387,7 @@ describe('capture proxy over real TLS', () => {
     const r = await proxiedRequest(new TunnelAgent(p2.port, readFileSync(p2.caCertPath, 'utf8')), upstream.port, `/split-secret?t=${t}&enc=gzip`, { method: 'GET', headers: { 'x-test-id': t } })
     expect(r.headers['content-encoding']).toBe('gzip')
     const end = await waitFor(() => ends[0], 'flow_end')
-    await sink2.flush()
+    await p2.flush()
     const text = (await readRawRef(join(logDir2, 'all-mitm-sse'), String(end['raw']))).toString()
     expect(readFileSync(join(logDir2, 'all-mitm-sse', String(end['raw']).split('#')[0]!), 'utf8')).toContain(`${String(end['flow_id'])}.response.redacted.txt`)
     expect(text).toContain('event: content_block_delta')
@@ -401,8 +398,7 @@ describe('capture proxy over real TLS', () => {
 
   it('with rawBodies "exact" (explicit, unsafe opt-in), keeps the byte-exact wire body, secrets included', async () => {
     const logDir2 = join(root, 'logs-exact-raw')
-    const sink2 = createFileSink({ logDir: logDir2 })
-    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: logDir2, sinks: [sink2], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, rawBodies: 'exact' })
+    const p2 = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: logDir2, includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, rawBodies: 'exact' })
     const ends: CaptureRecord[] = []
     p2.onRecord((r) => r.type === 'flow_end' && ends.push(r))
     await p2.start()
@@ -415,7 +411,7 @@ describe('capture proxy over real TLS', () => {
     const t2 = tag()
     const r2 = await proxiedRequest(a2, upstream.port, `/split-secret?t=${t2}`, { method: 'GET', headers: { 'x-test-id': t2 } })
     await waitFor(() => (ends.length === 2 ? true : undefined), 'two flow_ends')
-    await sink2.flush()
+    await p2.flush()
     const rawOf = (i: number): Promise<Buffer> => readRawRef(join(logDir2, 'all-mitm-sse'), String(ends[i]!['raw']))
     expect(readFileSync(join(logDir2, 'all-mitm-sse', String(ends[0]!['raw']).split('#')[0]!), 'utf8')).toContain(`${String(ends[0]!['flow_id'])}.response.raw`)
     expect((await rawOf(0)).equals(r.body)).toBe(true)
@@ -437,7 +433,7 @@ describe('capture proxy over real TLS', () => {
     expect(split.headers['content-encoding']).toBe('gzip')
     const a = await endOf(t1)
     const b = await endOf(t2)
-    await sink.flush()
+    await proxy.flush()
     const rawDir = join(logDir, 'all-mitm-sse', 'sse_logs')
     for (const e of [a.end, b.end]) expect((await readRawRef(join(logDir, 'all-mitm-sse'), String(e['raw']))).length).toBeGreaterThan(0)
     expect((await readRawRef(join(logDir, 'all-mitm-sse'), String(b.end['raw']))).toString()).toContain('keep it safe')
@@ -459,6 +455,11 @@ describe('capture proxy over real TLS', () => {
     expect(() => createCaptureProxy({ host: '0.0.0.0' })).toThrow(/loopback/)
   })
 
+  it('refuses a file sink among the extra sinks: the proxy writes its files itself', () => {
+    const files = createFileSink({ logDir: join(root, 'logs-double') })
+    expect(() => createCaptureProxy({ sinks: [files] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringMatching(/twice/) }))
+  })
+
   it('on stop, ends open flows as aborted and leaves only well-formed records on disk, with no secret anywhere', async () => {
     const t = tag()
     const pending = proxiedRequest(agent, upstream.port, `/hang?t=${t}`, { method: 'GET', headers: { 'x-test-id': t, authorization: `Bearer ${SECRET_BEARER}` } })
@@ -474,7 +475,8 @@ describe('capture proxy over real TLS', () => {
     const ends = readJsonlFile(join(dir, 'sse_flow_ends.jsonl'))
     const lines = readJsonlFile(join(dir, 'sse_lines.jsonl'))
     expect(flows.length).toBe(records.filter((r) => r.type === 'flow').length)
-    expect(lines.length).toBe(records.filter((r) => r.type === 'sse').length)
+    // sse_lines holds the server's events and (WebSocket flows) the client's frames.
+    expect(lines.length).toBe(records.filter((r) => r.type === 'sse' || r.type === 'client_frame').length)
     // Every flow has exactly one flow_end.
     const endCount = new Map<unknown, number>()
     for (const e of ends) endCount.set(e['flow_id'], (endCount.get(e['flow_id']) ?? 0) + 1)
@@ -491,5 +493,5 @@ describe('capture proxy over real TLS', () => {
       expect(text.includes('TESTSECRET'), `secret leaked into ${file}`).toBe(false)
       for (const k of ECHOED) expect(text.includes(k), `echoed key leaked into ${file}`).toBe(false)
     }
-  })
+  }, 30_000) // reads back every file of the run, the 64 MiB of the flood tests included
 })

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisClient, readRedisStream } from '@agenttap/jsonl-io/redis'
 import { getTestRedis, startRedisServer, type TestRedis } from '../../../test-support/redis.js'
-import { createCaptureProxy, createFileSink, createRedisSink, type CaptureProxy } from '../src/index.js'
+import { createCaptureProxy, createRedisSink, type CaptureProxy } from '../src/index.js'
 import { loadFixture, proxiedRequest, readJsonlFile, startUpstream, steadyValue, tempDir, TunnelAgent, type Upstream } from './helpers.js'
 
 const anthropic = loadFixture('claude-code-turn.jsonl')
@@ -31,9 +31,11 @@ afterAll(async () => {
 
 async function startProxy(name: string, redisUrl: string, stream: string, maxQueue?: number) {
   const logDir = join(root, name)
-  const files = createFileSink({ logDir })
-  const sink = await createRedisSink({ redis: redisUrl, stream, ...(maxQueue !== undefined ? { maxQueue } : {}), onGap: (g) => files.write(g as never) })
-  const proxy: CaptureProxy = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir, sinks: [files, sink], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert })
+  // The Redis sink's gap notice goes into the capture files through the proxy.
+  let gapTo: CaptureProxy | undefined
+  const sink = await createRedisSink({ redis: redisUrl, stream, ...(maxQueue !== undefined ? { maxQueue } : {}), onGap: (g) => gapTo?.write(g) })
+  const proxy: CaptureProxy = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir, sinks: [sink], includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert })
+  gapTo = proxy
   await proxy.start()
   const agent = new TunnelAgent(proxy.port, readFileSync(proxy.caCertPath, 'utf8'))
   const send = async (t: string) => {
@@ -42,7 +44,7 @@ async function startProxy(name: string, redisUrl: string, stream: string, maxQue
     expect(r.body.equals(upstream.sent.get(t)!)).toBe(true) // the client is never affected by the sink
     return r
   }
-  return { proxy, sink, files, send, logDir }
+  return { proxy, sink, send, logDir }
 }
 
 async function streamRecords(client: Redis, stream: string) {
@@ -80,7 +82,7 @@ describe('Redis sink', () => {
     // The queue holds more than one flow's burst (~40 records) but less than the three flows sent while Redis is down.
     const p = await startProxy('restart', own.url, stream, 60)
     await p.send('r1')
-    await p.sink.flush()
+    await p.proxy.flush()
     expect(p.sink.stats.written).toBeGreaterThan(0)
     await own.kill()
     // Redis is down: requests still go through; the sink keeps 60 records, drops the rest.

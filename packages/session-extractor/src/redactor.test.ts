@@ -28,10 +28,67 @@ describe('redactText', () => {
     expect(redactText('grant_type=refresh_token&refresh_token=rt.AbC123xyz&client_id=app')).toBe(`grant_type=refresh_token&refresh_token=${h('rt.AbC123xyz')}&client_id=app`)
     expect(redactText('export GITHUB_TOKEN=Zm9vYmFyMTIzNDU2Nzg5')).toBe(`export GITHUB_TOKEN=${h('Zm9vYmFyMTIzNDU2Nzg5')}`)
     expect(redactText('{\\"client_secret\\":\\"cs_9f8e7d6c5b4a\\"}')).toBe(`{\\"client_secret\\":\\"${h('cs_9f8e7d6c5b4a')}\\"}`)
-    expect(redactText('password = "Tr0ub4dor&3"')).toBe(`password = "${h('Tr0ub4dor')}&3"`)
+    // A quoted value runs to its closing quote, symbols included (it used to stop at `&`, leaking `&3`).
+    expect(redactText('password = "Tr0ub4dor&3"')).toBe(`password = "${h('Tr0ub4dor&3')}"`)
     expect(redactText('redis://default:pa55word@cache:6379/0')).toBe(`redis://default:${h('pa55word')}@cache:6379/0`)
     const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----'
     expect(redactText(`x\n${pem}\ny`)).toBe(`x\n${h(pem)}\ny`)
+  })
+
+  it('redacts the request-content secrets of issue 16 (whole secret on disk before)', () => {
+    expect(redactText('DB_PASS=Xk9#mQ2vLp\nDB_HOST=db')).toBe(`DB_PASS=${h('Xk9#mQ2vLp')}\nDB_HOST=db`)
+    expect(redactText('export MYSQL_PWD=s3cr3tPw! && mysql')).toBe(`export MYSQL_PWD=${h('s3cr3tPw!')} && mysql`)
+    const dj = 'django-insecure-9x(k&2)m#q+z_w8!v@r^t%1b*c$n=j0a-s7y4h6e3u5i'
+    expect(redactText(`SECRET_KEY = '${dj}'`)).toBe(`SECRET_KEY = 'django-insecure-${h(dj)}'`)
+    const sym = 'x9(k&2)m#q+z_w8!v@r^t%1b*c$n=j0a-s7y4h6e3u5i'
+    expect(redactText(`SECRET_KEY = "${sym}"\nDEBUG = True`)).toBe(`SECRET_KEY = "${h(sym)}"\nDEBUG = True`)
+    // `head -n 4 id_ed25519`: a BEGIN line and base64 lines, no END.
+    const head4 = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDxW8E6p2mRkYJ3Wlk1V0ZbqzX9HcG8b9dN6vP0aJ+RbAAAAJi3T1xlt09c\nZQAAAAtzc2gtZWQyNTUxOQAAACDxW8E6p2mRkYJ3Wlk1V0ZbqzX9HcG8b9dN6vP0aJ+RbA'
+    expect(redactText(`$ head -n 4 ~/.ssh/id_ed25519\n${head4}\n\nThat is the start of the key.`)).toBe(`$ head -n 4 ~/.ssh/id_ed25519\n${h(head4)}\n\nThat is the start of the key.`)
+    // The same inside raw JSON text (escaped newlines) and cut at the end of the text.
+    const escaped = head4.replace(/\n/g, '\\n')
+    expect(redactText(`{"content":"${escaped}"}`)).toBe(`{"content":"${h(escaped)}"}`)
+    expect(redactText(`cat key\n${head4}`)).toBe(`cat key\n${h(head4)}`)
+    const pgp = '-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: test\n\nlQOYBGXmZ1IBCADYq7g2qWJ0l3kL9xA3f5gW8b2Lq9vPz1Z0fW3nX4gH8jK2pQ1rS3\n=Ab1C\n-----END PGP PRIVATE KEY BLOCK-----'
+    expect(redactText(`key:\n${pgp}\nok`)).toBe(`key:\n${h(pgp)}\nok`)
+    expect(redactText(pgp.split('\n').slice(0, 4).join('\n'))).toBe(h(pgp.split('\n').slice(0, 4).join('\n')))
+    expect(redactText('machine github.com\n  login octocat\n  password Hx8dK2pQ9vLm\n')).toBe(`machine github.com\n  login octocat\n  password ${h('Hx8dK2pQ9vLm')}\n`)
+    expect(redactText('machine api.heroku.com login me@x.com password hunter22')).toBe(`machine api.heroku.com login me@x.com password ${h('hunter22')}`)
+    const auth = Buffer.from('bob:Pa55w0rd!').toString('base64')
+    expect(redactText(`{"auths":{"https://index.docker.io/v1/":{"auth":"${auth}"}}}`)).toBe(`{"auths":{"https://index.docker.io/v1/":{"auth":"${h(auth)}"}}}`)
+    expect(redactJson({ auths: { 'ghcr.io': { auth } } })).toEqual({ auths: { 'ghcr.io': { auth: h(auth) } } })
+    const kd = 'LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBMnZR'
+    expect(redactText(`    client-key-data: ${kd}\n    token: abc`)).toBe(`    client-key-data: ${h(kd)}\n    token: abc`)
+    const hex = '0123456789abcdef0123456789abcdef01234567'
+    expect(redactText(`origin\thttps://${hex}@github.com/acme/app.git (fetch)`)).toBe(`origin\thttps://${h(hex)}@github.com/acme/app.git (fetch)`)
+  })
+
+  it('redacts a token followed by prose punctuation, and a cut-short key whose last line is followed by text (red-team finds)', () => {
+    const tok = 'Y7vFJuF0qOb4lDJcIqvjOyqYxo2ly8M3pRXZkXiInh'
+    expect(redactText(`export GITHUB_TOKEN=${tok}: then run it`)).toBe(`export GITHUB_TOKEN=${h(tok)}: then run it`)
+    expect(redactText(`client_secret: ${tok}. Done`)).toBe(`client_secret: ${h(tok)}. Done`)
+    const b64 = 'LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVBMnZR=='
+    expect(redactText(`client-key-data: ${b64}: next`)).toBe(`client-key-data: ${h(b64)}: next`)
+    const head = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQQGi71l7MQAQ5aE3epMdxn0+qxsUS\nz6Dbo7WSyquKcuo7b/w5SNHrSLpE0biwDwufZAdnFsiikk2rChQ3agSt+SDD4jW1N4UX'
+    expect(redactText(`key: ${head} (that is all)`)).toBe(`key: ${h(head)} (that is all)`)
+    // A password keeps its trailing symbols: they are part of it.
+    expect(redactText('DB_PASS=Tr0ub4dor!')).toBe(`DB_PASS=${h('Tr0ub4dor!')}`)
+  })
+
+  it('keeps what only looks like those secrets (no new false positives)', () => {
+    const untouched = [
+      'commit 0123456789abcdef0123456789abcdef01234567\nAuthor: A <a@b.c>\n    fix: 3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      'PWD=/home/user/project OLDPWD=/home/user SHLVL=1',
+      'const auth = { user, pass }; auth: true, "auth": "none", oauth: provider',
+      'Enter your password below, then login with it. The password field is required.',
+      "if (pem.startsWith('-----BEGIN RSA PRIVATE KEY-----')) throw new Error('unencrypted key')",
+      'git@github.com:acme/app.git and https://github.com/acme/app.git and https://registry.npmjs.org/@scope/pkg',
+      'compass=north bypass=1 db_pass: string; --pass-through',
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      '-----BEGIN CERTIFICATE-----\nMIIC8jCCAdqgAwIBAgIIYm9vdHN0cmFwMA0GCSqGSIb3DQEBCwUAMBUxEzARBgNV\n-----END CERTIFICATE-----',
+      'client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t and key_data: string',
+    ]
+    for (const s of untouched) expect(redactText(s), s).toBe(s)
   })
 
   it('leaves ordinary prose and code alone', () => {

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import { SessionExtractorError } from './errors.js'
-import { CONTEXT_SOURCE, KEY_SOURCE, LEADING_PARAM_RE, NOT_SECRET_NAMES, PEM_SOURCE, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, USERINFO_SOURCE, VENDOR_PREFIX_RE } from './patterns.js'
+import { CONTEXT_SOURCE, KEY_SOURCE, LEADING_PARAM_RE, NETRC_SOURCE, NOT_SECRET_NAMES, PEM_SOURCE, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, USERINFO_SOURCE, VENDOR_PREFIX_RE } from './patterns.js'
 import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './types.js'
 
 /** Every marker starts with this; text that already holds a marker is not redacted twice. */
@@ -25,7 +25,10 @@ const DOTTED_IDENT_RE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/
 const IDENT_RE = /^[A-Za-z_-]+$/
 const FORMAT_PLACEHOLDER_RE = /^%(?:[sdrif]|\()/
 const TOKEN_VALUE_RE = /^[A-Za-z0-9._~+/=-]+$/
+const TRAILING_PUNCT_RE = /[.:!?]+$/
 const PLACEHOLDER_VALUES = new Set(['null', 'none', 'true', 'false', 'undefined', 'string', 'required', 'optional', 'redacted', 'xxx', 'your_api_key', 'changeme'])
+/** Keywords whose value is a password (any shape but a word or an expression), not a generated token. */
+const PASSWORD_KEYWORDS = new Set(['password', 'passwd', 'secret', '_pass', '-pass', '_pwd', '-pwd'])
 
 /** Header names whose whole value is a credential; the `authorization`-like ones keep their scheme. */
 const SCHEME_HEADERS = new Set(['authorization', 'proxy-authorization'])
@@ -119,8 +122,9 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   else o[k] = v
 }
 
+/** Base64 of `user:password` (HTTP Basic, docker config `auth`). */
 function isBasicCredential(v: string): boolean {
-  if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false
+  if (v.length < 8 || v.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false
   return Buffer.from(v, 'base64').toString('latin1').includes(':')
 }
 
@@ -173,7 +177,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   const trackPaths = allowPaths.size > 0
 
   // One regex object per pass, reused (lastIndex is reset before each scan).
-  const passRegexes = [new RegExp(PEM_SOURCE, 'g'), new RegExp(KEY_SOURCE, 'g'), new RegExp(CONTEXT_SOURCE, 'g'), new RegExp(USERINFO_SOURCE, 'g')]
+  const passRegexes = [new RegExp(PEM_SOURCE, 'g'), new RegExp(KEY_SOURCE, 'g'), new RegExp(CONTEXT_SOURCE, 'g'), new RegExp(USERINFO_SOURCE, 'g'), new RegExp(NETRC_SOURCE, 'g')]
 
   function marker(secret: string): string {
     const h = hashKey === undefined ? createHash('sha256').update(secret).digest('hex') : createHmac('sha256', hashKey).update(secret).digest('hex')
@@ -216,15 +220,18 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   function decideKey(m: RegExpExecArray, s: string): Decision {
     const match = m[0]
     if (m[1] !== undefined) {
-      if (!boundary(s, m.index, true)) return undefined
       const prefix = m[1]
+      // Declined (inside a word, or not random enough): its run may still hold a key of its own
+      // (`xsk-…sk-ant-…`), so it is rescanned from after the prefix.
+      if (!boundary(s, m.index, true)) return prefix.length
       const rest = m[2] ?? ''
       // Short or loosely-shaped prefixes need stronger evidence of a generated value.
       const ok = prefix === 'sk-' ? looksRandom(rest, 20) : prefix === 'hf_' || prefix === 'npm_' || prefix === 'sess-' ? looksRandom(rest, 30) : prefix === 'AIza' ? rest.length >= 30 : looksRandom(rest, 16)
-      return ok ? whole(match, `${prefix}${marker(match)}`) : undefined
+      return ok ? whole(match, `${prefix}${marker(match)}`) : prefix.length
     }
     if (m[3] !== undefined) return boundary(s, m.index, false) ? whole(match, marker(match)) : undefined
     if (m[4] !== undefined) return whole(match, marker(match))
+    if (m[7] !== undefined) return boundary(s, m.index, true) ? whole(match, `${m[7]}${marker(match)}`) : m[7].length
     if (m[5] !== undefined) {
       const cred = m[6] ?? ''
       const head = match.length - cred.length
@@ -249,26 +256,54 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     }
     if (m[4] !== undefined) {
       const keyword = m[4]
-      const value = m[7] ?? ''
+      const value = m[8] ?? ''
+      const quoted = m[7] !== undefined
       const head = match.length - value.length
       const k = keyword.toLowerCase()
       // `…_KEY=` only in environment-variable spelling: `sort_key = …` in code is not a secret.
       if (k === '_key' && keyword !== '_KEY') return head
-      // Token-like keywords take token-like values only: `Token:return!0` in minified code is not one.
-      const ok = !isRedacted(value) && (k === 'password' || k === 'passwd' || k === 'secret' ? looksLikePassword(value) : TOKEN_VALUE_RE.test(value) && looksRandom(value, 8))
+      if (isRedacted(value)) return head
+      let ok: boolean
+      if (PASSWORD_KEYWORDS.has(k)) ok = looksLikePassword(value)
+      else {
+        // Prose punctuation after an unquoted token is not part of it (`GITHUB_TOKEN=ab12…: then`).
+        const token = quoted ? value : value.replace(TRAILING_PUNCT_RE, '')
+        // `auth` alone is a common word in code (`auth: true`): only base64 of `user:pass` counts.
+        // Token-like keywords take token-like values only: `Token:return!0` in minified code is not
+        // one. A quoted value is data, not code: any generated-looking string (`'x9(k&2…'`).
+        const secret = k === 'auth' ? isBasicCredential(token) : (quoted || TOKEN_VALUE_RE.test(token)) && looksRandom(token, 8)
+        return secret ? { from: head, to: head + token.length, rep: markKey(token) } : head
+      }
       return ok ? tail(match, value) : head
     }
     return undefined
   }
 
+  function decideUserinfo(m: RegExpExecArray): Decision {
+    if (m[1] !== undefined) return isRedacted(m[1]) ? undefined : { from: 1, to: m[0].length - 1, rep: markKey(m[1]) }
+    // A user name alone is a credential only when it looks generated (`https://<40 hex>@github.com`).
+    const user = m[2]
+    if (user === undefined || isRedacted(user) || !looksRandom(user, 16)) return undefined
+    return { from: 2, to: m[0].length - 1, rep: markKey(user) }
+  }
+
+  function decideNetrc(m: RegExpExecArray): Decision {
+    const value = m[1] ?? ''
+    const c = value.charCodeAt(0)
+    // `password $NETRC_PW` / `%PW%` is a reference; `password string` a placeholder.
+    if (value.length < 3 || c === 36 || c === 37 || isRedacted(value) || PLACEHOLDER_VALUES.has(value.toLowerCase())) return undefined
+    return tail(m[0], value)
+  }
+
   function decide(pass: number, m: RegExpExecArray, s: string): Decision {
     if (pass === 1) return decideKey(m, s)
     if (pass === 2) return decideContext(m)
-    if (pass === 3) return m[1] === undefined || isRedacted(m[1]) ? undefined : { from: 1, to: m[0].length - 1, rep: markKey(m[1]) }
+    if (pass === 3) return decideUserinfo(m)
+    if (pass === 4) return decideNetrc(m)
     return whole(m[0], marker(m[0]))
   }
 
-  function scan(pass: 0 | 1 | 2 | 3, s: string, spans: SecretSpan[]): void {
+  function scan(pass: 0 | 1 | 2 | 3 | 4, s: string, spans: SecretSpan[]): void {
     const re = passRegexes[pass] as RegExp
     re.lastIndex = 0
     // A declined candidate (`Bearer` + a word, `?q=` + a value) is rescanned from its value on,
@@ -328,7 +363,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     const spans: SecretSpan[] = []
     if (s.length < 8) return spans
     pemEnds = []
-    if (s.includes('PRIVATE KEY-----')) {
+    if (s.includes('PRIVATE KEY')) {
       scan(0, s, spans)
       for (const sp of spans) pemEnds.push(sp.end)
     }
@@ -343,6 +378,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     }
     scan(2, s, spans)
     if (s.includes('//')) scan(3, s, spans)
+    if (s.includes('password') && s.includes('login')) scan(4, s, spans)
     for (const { re: x, named } of extras) {
       x.lastIndex = 0
       for (let m = x.exec(s); m !== null; m = x.exec(s)) {
@@ -468,6 +504,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       let r: unknown
       if (allowNames.has(k.toLowerCase()) || (childPath !== undefined && allowPaths.has(childPath))) r = v
       else if (((typeof v === 'string' && v !== '' && !isRedacted(v)) || (typeof v === 'number' && Math.abs(v) >= 1000)) && isSecretFieldName(k)) r = redactFieldValue(v)
+      // Docker's config.json: `"auth": base64(user:password)`; `auth` alone names many harmless things.
+      else if (typeof v === 'string' && k.length === 4 && k.toLowerCase() === 'auth' && isBasicCredential(v)) r = markKey(v)
       else r = walk(v, childPath, depth + 1)
       const rk = k.length < 12 ? k : cachedText(k)
       if ((r !== v || rk !== k) && out === undefined) {
@@ -512,7 +550,21 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     return text(u)
   }
 
-  return { headers, json, text, url, findSecrets }
+  const r: Redactor = { headers, json, text, url, findSecrets }
+  if (extras.length === 0) wordBounded.add(r)
+  return r
+}
+
+/** Redactors whose secrets never contain whitespace (all built-in patterns but private key blocks). */
+const wordBounded = new WeakSet<Redactor>()
+
+/**
+ * Whether no secret `r` finds spans whitespace, private key blocks aside: true for
+ * {@link createRedactor} without `extraPatterns` (a streaming redactor may then cut right
+ * next to any whitespace). @internal
+ */
+export function isWordBounded(r: Redactor): boolean {
+  return wordBounded.has(r)
 }
 
 const defaultRedactor = createRedactor()

@@ -150,3 +150,21 @@ describe('analyzeClientFrame', () => {
     expect(analyzeClientFrame('not json')).toBeUndefined()
   })
 })
+
+describe('withoutCacheControl', () => {
+  it('equals JSON.stringify with a replacer that drops cache_control, wherever the key is', async () => {
+    const { withoutCacheControl } = await import('./history-hash.js')
+    const cc = { type: 'ephemeral', ttl: '1h' }
+    const values = [
+      { cache_control: cc },
+      { cache_control: cc, a: 1 },
+      { a: 1, cache_control: cc },
+      { a: 1, cache_control: cc, b: [{ cache_control: cc }, { text: 'say "cache_control":{} here', cache_control: cc }] },
+      [{ type: 'text', text: 'x', cache_control: { type: 'ephemeral' } }, { name: 'Bash', input_schema: { cache_control: { type: 'string' } } }],
+      { text: '"cache_control":{"type":"ephemeral"}' },
+      'plain',
+      undefined,
+    ]
+    for (const v of values) expect(withoutCacheControl(v)).toBe(JSON.stringify(v, (k, x: unknown) => (k === 'cache_control' ? undefined : x)) ?? '')
+  })
+})

@@ -179,6 +179,37 @@ function toolDefinition(t: unknown): ToolDefinition | undefined {
   return def
 }
 
+/** The decoded tool lists seen last, by the JSON of the list: agents send the same list with every request. */
+const toolLists = new Map<string, { tools: ToolDefinition[]; names: string[]; hash: string | undefined }>()
+const MAX_TOOL_LISTS = 64
+
+/**
+ * The definitions, names and list hash of a request's tools. One serialization of the list finds
+ * a list seen before (the usual case: an agent's tools do not change between requests); a new
+ * list is decoded tool by tool. Memoization only: the result is the same either way.
+ */
+function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[]; hash: string | undefined } {
+  const key = withoutCacheControl(tools)
+  const seen = toolLists.get(key)
+  if (seen !== undefined) return { tools: [...seen.tools], names: [...seen.names], hash: seen.hash }
+  const defs: ToolDefinition[] = []
+  const names: string[] = []
+  for (const t of tools) {
+    const def = toolDefinition(t)
+    if (def === undefined) continue
+    // Shared by every request with this list: read-only.
+    defs.push(Object.freeze(def))
+    names.push(def.name)
+  }
+  const hash = defs.length > 0 ? contentHash(`tools\n${defs.map((t) => t.hash).join(',')}`) : undefined
+  toolLists.set(key, { tools: defs, names, hash })
+  if (toolLists.size > MAX_TOOL_LISTS) {
+    const oldest = toolLists.keys().next().value
+    if (oldest !== undefined) toolLists.delete(oldest)
+  }
+  return { tools: [...defs], names: [...names], hash }
+}
+
 /** Anthropic `thinking` → `thinking:<budget>` / `thinking:adaptive`. */
 function reasoningEffort(body: Record<string, unknown>): string | undefined {
   const r = body['reasoning']
@@ -257,14 +288,11 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   if (prev !== undefined) anatomy.previous_response_id = prev
 
   const tools = body['tools']
-  if (Array.isArray(tools)) {
-    for (const t of tools) {
-      const def = toolDefinition(t)
-      if (def === undefined) continue
-      anatomy.tools.push(def)
-      anatomy.tool_names.push(def.name)
-    }
-    if (anatomy.tools.length > 0) anatomy.tools_hash = contentHash(`tools\n${anatomy.tools.map((t) => t.hash).join(',')}`)
+  if (Array.isArray(tools) && tools.length > 0) {
+    const list = toolList(tools)
+    anatomy.tools = list.tools
+    anatomy.tool_names = list.names
+    if (list.hash !== undefined) anatomy.tools_hash = list.hash
   }
   const sys = systemText(body, api)
   if (sys !== undefined) anatomy.system = { hash: contentHash(`system\n${sys}`), text: sys }

@@ -1,6 +1,6 @@
+import { contextBefore, fromBase, HOLDBACK_FOR_EXTRAS, isWs, naturalCut, redactRange, widenCut, WS_RE } from './cut.js'
 import { SessionExtractorError } from './errors.js'
-import { getDefaultRedactor, isSecretFieldName } from './redactor.js'
-import { checkStreamOptions, CONTEXT, DELIM_SET, hasDelimiter, safeCut, widenCut } from './stream-redactor.js'
+import { getDefaultRedactor, isSecretFieldName, isWordBounded } from './redactor.js'
 import type { Redactor, SecretSpan } from './types.js'
 
 /** The part of a canonical `sse` record the SSE redactor reads; other fields pass through. */
@@ -12,17 +12,24 @@ export interface SseDataRecord {
 
 /** Options of {@link createSseRedactor}. */
 export interface SseRedactorOptions<R extends SseDataRecord> {
-  /** Receives each record, in feed order, with `data` redacted (the same object when nothing changed). */
+  /** Receives each record, in feed order, with `data` (and `id`, `event`) redacted (the same object when nothing changed). */
   onRecord(record: R): void
   /** Redactor to apply. @defaultValue the default redactor */
   redactor?: Redactor
-  /** Characters of each text channel held back at its tail. @defaultValue 128 */
+  /**
+   * Characters of each text channel always held back. Built-in patterns never match across
+   * whitespace (private key blocks aside, which are held until complete), so none are needed
+   * for them; a redactor with `extraPatterns` (which may) gets 128 unless told otherwise.
+   * @defaultValue 0 for a redactor without extra patterns, else 128
+   */
   holdback?: number
-  /** Most characters held per channel. @defaultValue 65536 */
+  /** Most characters held per channel; a longer run without whitespace is released (`PENDING_LIMIT`). @defaultValue 65536 */
   maxPending?: number
-  /** Most records held back at once; going over flushes everything held. @defaultValue 256 */
+  /** Most records held back at once; over it the oldest are released (`HELD_LIMIT`). @defaultValue 65536 */
   maxHeldRecords?: number
-  /** Told when a limit forced a flush (`HELD_LIMIT`, `PENDING_LIMIT`; `at` = the record's `seq` when it has one); redaction goes on. */
+  /** Most bytes of `data` held back at once; over it the oldest records are released (`HELD_LIMIT`). @defaultValue 33554432 (32 MiB) */
+  maxHeldBytes?: number
+  /** Told when a limit forced a release (`HELD_LIMIT`, `PENDING_LIMIT`; `at` = the record's `seq` when it has one); redaction goes on. */
   onError?(err: SessionExtractorError): void
 }
 
@@ -52,6 +59,9 @@ const LEAF_SENTINEL = '\u0000agenttap-streamed-field\u0000'
 const END_ALL_RE = /^(?:message_stop|response\.completed|response\.failed|response\.incomplete|error)$/
 const END_BLOCK_RE = /(?:_stop|\.done)$/
 
+/** A private key block waiting for its END line is not rescanned below this many held chars (past PEM_SOURCE's 16 KiB window). */
+const KEY_WAIT_CHARS = 16384
+
 function discriminatorOf(obj: Record<string, unknown>): string {
   let d = ''
   for (const k of DISCRIMINATORS) {
@@ -66,6 +76,8 @@ interface Leaf {
   key: string | number
   text: string
   final: string | undefined
+  /** The channel holding this leaf's text, while it does. */
+  ch: Channel | undefined
 }
 
 interface Held<R> {
@@ -73,7 +85,9 @@ interface Held<R> {
   /** Parsed JSON data, or `undefined` for non-JSON data (one raw leaf). */
   value: unknown
   leaves: Leaf[]
+  /** Leaves not final yet. */
   open: number
+  bytes: number
 }
 
 interface Piece {
@@ -81,29 +95,58 @@ interface Piece {
   leaf: Leaf
 }
 
+/**
+ * The text of one streamed field across records. Everything before `ctx`'s end is decided; the
+ * held pieces hold the rest, of which the first `headSkip` chars are decided too (their output
+ * is `headOut`): the piece straddled the last cut.
+ */
 interface Channel {
   pieces: Piece[]
-  /** Characters held in `pieces`. */
+  headSkip: number
+  headOut: string
+  /** Undecided characters held. */
   len: number
-  /** The held text ends inside a run of non-delimiters (a secret may still be growing). */
+  /** The undecided text ends in a run of non-whitespace (or is empty): more of the run cannot release anything. */
   endsInRun: boolean
-  /** Some of the channel's text was already released (the held text continues it). */
+  /** Original text right before the undecided text (see contextBefore). */
+  ctx: string
+  /** Some of the channel's text was decided (the held text continues it). */
   released: boolean
+  /**
+   * A private key block at the start of the undecided text waits for its END line: nothing can
+   * be released before a piece brings a `-` or the block's window passes (see pem-hold).
+   */
+  keyWait: boolean
+}
+
+function newChannel(): Channel {
+  return { pieces: [], headSkip: 0, headOut: '', len: 0, endsInRun: true, ctx: '', released: false, keyWait: false }
 }
 
 /**
  * Redact a flow's SSE records before they are written, catching secrets that the model
- * streams split across events (`"text":"sk-ant-api03-AbC"` then `"text":"dEf…"`).
+ * streams split across any number of events (`"text":"sk-ant-api03-AbC"`, `"text":"dEf…"`, …).
  *
  * Each JSON record's streamed string fields (see STREAM_KEYS) are joined per channel
  * (field path + `index` / `output_index` / `content_index` / `item_id`) and redacted as one
- * text with {@link createStreamRedactor}'s hold-back rule; other fields are redacted per
- * record with `redactor.json`. Non-JSON data is one channel of raw text. A record is
- * released when every piece of text it holds is past the hold-back, so records come out
- * in order, a few events late, and all at `end()`. A record whose data had nothing to
- * redact keeps its byte-exact `data`; a changed one is re-serialized with `JSON.stringify`.
- * A secret split across records is replaced in the record where it starts; the following
- * records lose their part of it.
+ * text; other fields are redacted per record with `redactor.json`, and the record's `id` and
+ * `event` with `redactor.text`. Non-JSON data is one channel of raw text.
+ *
+ * When a record comes out: no built-in secret contains whitespace (private key blocks aside),
+ * so a channel's text is decided up to the last whitespace that no secret found spans and no
+ * private key block still growing follows. A record is released once all of its pieces are
+ * decided and every record before it is out (order is kept). So a record waits for the first
+ * later piece of its channel that brings whitespace (the end of the word or secret it is part
+ * of), an empty piece (`content_block_start`'s `text:""`) never waits, a private key block
+ * waits until its END line or the end of its base64 body, and a channel's block end
+ * (`content_block_stop`, `*.done`) or the message end releases everything held. Caps bound the
+ * rest: `maxPending` characters per channel, `maxHeldRecords` / `maxHeldBytes` overall (the
+ * oldest records are then forced out, redacted as far as their text goes; the rest of a secret
+ * they cut is still redacted when it completes, since the released text stays as context).
+ *
+ * A record whose data had nothing to redact keeps its byte-exact `data` (the same object); a
+ * changed one is re-serialized with `JSON.stringify`. A secret split across records is replaced
+ * in the record where it starts; the following records lose their part of it.
  *
  * How the proxy applies it: one instance per flow, `feed` every `sse` record (and WebSocket
  * text frame) in order, write what `onRecord` gives, call `end()` when the flow ends
@@ -120,17 +163,21 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     throw new SessionExtractorError('INVALID_OPTION', 'createSseRedactor: expected options with an onRecord(record) callback')
   }
   const redactor = opts.redactor ?? getDefaultRedactor()
-  const holdback = opts.holdback ?? 128
+  const holdback = opts.holdback ?? (isWordBounded(redactor) ? 0 : HOLDBACK_FOR_EXTRAS)
   const maxPending = opts.maxPending ?? 65536
-  const maxHeld = opts.maxHeldRecords ?? 256
-  checkStreamOptions('createSseRedactor', holdback, maxPending)
+  const maxHeld = opts.maxHeldRecords ?? 65536
+  const maxHeldBytes = opts.maxHeldBytes ?? 32 * 1024 * 1024
+  if (!Number.isInteger(holdback) || holdback < 0) throw new SessionExtractorError('INVALID_OPTION', `createSseRedactor: expected holdback to be a non-negative integer, received ${String(holdback)}`)
+  if (!Number.isInteger(maxPending) || maxPending <= holdback) throw new SessionExtractorError('INVALID_OPTION', `createSseRedactor: expected maxPending to be an integer greater than holdback (${holdback}), received ${String(maxPending)}`)
   if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new SessionExtractorError('INVALID_OPTION', `createSseRedactor: expected maxHeldRecords to be a positive integer, received ${String(maxHeld)}`)
+  if (!Number.isInteger(maxHeldBytes) || maxHeldBytes < 1) throw new SessionExtractorError('INVALID_OPTION', `createSseRedactor: expected maxHeldBytes to be a positive integer, received ${String(maxHeldBytes)}`)
   const onRecord = opts.onRecord
   const onError = opts.onError
   let lastSeq: number | undefined
 
   let queue: Array<Held<R>> = []
   let head = 0
+  let heldBytes = 0
   let channels = new Map<string, Channel>()
 
   function collect(value: unknown, path: string, disc: string, out: Array<[string, Leaf]>, depth: number): void {
@@ -147,65 +194,93 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     for (const k of Object.keys(obj)) {
       const v = obj[k]
       if (typeof v === 'string') {
-        if (STREAM_KEYS.has(k)) out.push([`${d}|${path}${k}`, { parent: obj, key: k, text: v, final: undefined }])
+        if (STREAM_KEYS.has(k)) out.push([`${d}|${path}${k}`, { parent: obj, key: k, text: v, final: undefined, ch: undefined }])
       } else if (typeof v === 'object' && v !== null) {
         collect(v, `${path}${k}.`, d, out, depth + 1)
       }
     }
   }
 
-  /** Finalize the pieces of a channel that are safely behind its cut (all of them when `flush`). */
-  function settle(ch: Channel, flush: boolean): void {
-    if (ch.pieces.length === 0) return
-    const texts = ch.pieces.map((p) => p.leaf.text)
-    const text = texts.join('')
-    ch.len = text.length
-    ch.endsInRun = text.length > 0 && !DELIM_SET.has(text[text.length - 1] as string)
-    const spans = redactor.findSecrets(text, { continuation: ch.released })
-    let cut = text.length
-    // A forced cut (a run longer than maxPending without a delimiter) may part pieces inside
-    // the run, as a flush does: waiting for a delimiter there would hold the run, and rescan
-    // all of it, until maxHeldRecords (quadratic in the run's length).
-    let forced = false
-    if (!flush) {
-      const sc = safeCut(text, spans, holdback, maxPending)
-      const natural = sc.cut
-      forced = sc.forced
-      if (forced) report('PENDING_LIMIT', `sseRedactor: a streamed run of more than ${maxPending} characters without a delimiter exceeded maxPending; released part of it, redacted as far as it could be.`)
-      cut = widenCut(natural, spans)
-    }
-    // Only whole pieces are finalized: move the cut back to a piece boundary after a delimiter
-    // that no secret spans.
-    const ends: number[] = []
-    let acc = 0
-    for (const t of texts) {
-      acc += t.length
-      ends.push(acc)
-    }
+  /** The undecided text of a channel, after its context. */
+  function channelText(ch: Channel): string {
+    const n = ch.pieces.length
+    if (n === 0) return ch.ctx
+    const first = (ch.pieces[0] as Piece).leaf.text
+    if (n === 1) return ch.ctx + (ch.headSkip === 0 ? first : first.slice(ch.headSkip))
+    const parts: string[] = [ch.ctx, ch.headSkip === 0 ? first : first.slice(ch.headSkip)]
+    for (let i = 1; i < n; i++) parts.push((ch.pieces[i] as Piece).leaf.text)
+    return parts.join('')
+  }
+
+  function scan(ch: Channel, text: string, base: number): SecretSpan[] {
+    return fromBase(redactor.findSecrets(text, { continuation: ch.released }), base)
+  }
+
+  /**
+   * Decide the channel's text up to `cut` (text coordinates: `base` is where the undecided text
+   * starts): pieces ending before it become final, a piece across it keeps its decided part.
+   */
+  function decide(ch: Channel, text: string, base: number, spans: readonly SecretSpan[], cut: number): void {
+    let pos = base
     let done = 0
-    for (let i = 0; i < ends.length; i++) {
-      const e = ends[i] as number
-      if (e > cut) break
-      // The boundary must touch a delimiter, like a stream cut: patterns read the char before a
-      // key, and a rest starting mid-word would look like a word start.
-      // Nor may it part a secret from the context its pattern reads before it (`Bearer `).
-      const atDelimiter = DELIM_SET.has(text[e - 1] as string) || (e < text.length && DELIM_SET.has(text[e] as string))
-      if (flush || forced ? !spans.some((sp) => sp.start < e && e < sp.end) : atDelimiter && !spans.some((sp) => sp.start - CONTEXT < e && e < sp.end)) done = i + 1
-    }
-    if (done === 0) return
-    cut = ends[done - 1] as number
-    let start = 0
-    for (let i = 0; i < done; i++) {
-      const piece = ch.pieces[i] as Piece
-      const end = ends[i] as number
-      piece.leaf.final = redactRange(text, spans, start, end)
-      start = end
+    const n = ch.pieces.length
+    for (; done < n; done++) {
+      const piece = ch.pieces[done] as Piece
+      const end = pos + piece.leaf.text.length - (done === 0 ? ch.headSkip : 0)
+      if (end > cut) break
+      piece.leaf.final = (done === 0 ? ch.headOut : '') + redactRange(text, spans, pos, end)
+      piece.leaf.ch = undefined
       piece.held.open--
+      pos = end
     }
-    ch.pieces = ch.pieces.slice(done)
+    if (done < n && cut > pos) {
+      const out = redactRange(text, spans, pos, cut)
+      if (done === 0) {
+        ch.headOut += out
+        ch.headSkip += cut - pos
+      } else {
+        ch.headOut = out
+        ch.headSkip = cut - pos
+      }
+    } else if (done > 0) {
+      ch.headOut = ''
+      ch.headSkip = 0
+    }
+    if (done > 0) ch.pieces.splice(0, done)
+    ch.ctx = contextBefore(text, cut)
     ch.released = true
     ch.len = text.length - cut
-    if (ch.len === 0) ch.endsInRun = false
+    ch.endsInRun = ch.len === 0 || !isWs(text.charCodeAt(text.length - 1))
+  }
+
+  /** Decide what can be decided; everything when `flush` (the channel's text is complete). */
+  function settle(ch: Channel, flush: boolean): void {
+    if (ch.pieces.length === 0) return
+    const text = channelText(ch)
+    const base = ch.ctx.length
+    const spans = scan(ch, text, base)
+    let cut = flush ? text.length : naturalCut(text, base, spans, holdback)
+    if (!flush && text.length - cut > maxPending) {
+      // A run without whitespace longer than the cap: release down to half of it (the next
+      // maxPending / 2 chars then take the no-rescan path), never splitting a secret found.
+      cut = Math.max(cut, widenCut(text.length - (maxPending >> 1), spans))
+      report('PENDING_LIMIT', `sseRedactor: a streamed run of more than ${maxPending} characters without whitespace exceeded maxPending; released part of it, redacted as far as it could be.`)
+    }
+    ch.keyWait = !flush && cut === base && text.startsWith('-----BEGIN', base) && ch.len < KEY_WAIT_CHARS
+    if (cut > base || (flush && ch.pieces.length > 0)) decide(ch, text, base, spans, cut)
+  }
+
+  /** Force a channel's text out up to the end of `leaf` (a cap was hit). */
+  function forceTo(ch: Channel, leaf: Leaf): void {
+    const text = channelText(ch)
+    const base = ch.ctx.length
+    let end = base
+    for (let i = 0; i < ch.pieces.length; i++) {
+      const p = ch.pieces[i] as Piece
+      end += p.leaf.text.length - (i === 0 ? ch.headSkip : 0)
+      if (p.leaf === leaf) break
+    }
+    decide(ch, text, base, scan(ch, text, base), end)
   }
 
   function release(): void {
@@ -213,6 +288,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       const h = queue[head] as Held<R>
       if (h.open > 0) break
       head++
+      heldBytes -= h.bytes
       onRecord(finish(h))
     }
     if (head > 1024 || head === queue.length) {
@@ -221,20 +297,37 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     }
   }
 
+  /** Over a cap: force the oldest records out until a quarter of the cap is free again. */
+  function enforceCaps(): void {
+    const count = queue.length - head
+    if (count <= maxHeld && heldBytes <= maxHeldBytes) return
+    report('HELD_LIMIT', `sseRedactor: more than maxHeldRecords (${maxHeld}) records or maxHeldBytes (${maxHeldBytes}) bytes were held waiting for a possible secret to complete; released the oldest, redacted as far as their text goes. Raise the caps for streams with very long secrets in very small deltas.`)
+    const targetCount = maxHeld - (maxHeld >> 2)
+    const targetBytes = maxHeldBytes - (maxHeldBytes >> 2)
+    while (head < queue.length && (queue.length - head > targetCount || heldBytes > targetBytes)) {
+      const h = queue[head] as Held<R>
+      for (const leaf of h.leaves) if (leaf.final === undefined && leaf.ch !== undefined) forceTo(leaf.ch, leaf)
+      const before = head
+      release()
+      if (head === before) break
+    }
+  }
+
   function finish(h: Held<R>): R {
+    const rec = redactFields(h.record)
     if (h.value === undefined) {
       const leaf = h.leaves[0]
-      if (leaf === undefined || leaf.final === leaf.text) return h.record
-      return { ...h.record, data: leaf.final ?? leaf.text }
+      if (leaf === undefined || leaf.final === leaf.text) return rec
+      return { ...rec, data: leaf.final ?? leaf.text }
     }
     let changed = false
     for (const leaf of h.leaves) if (leaf.final !== undefined && leaf.final !== leaf.text) changed = true
     // Streamed fields are final; the rest of the record is redacted as ordinary JSON without
     // them (a piece alone would be judged out of context), unless nothing in it needs it.
     if (!needsRedaction(h.value, 0)) {
-      if (!changed) return h.record
+      if (!changed) return rec
       for (const leaf of h.leaves) (leaf.parent as Record<string | number, unknown>)[leaf.key] = leaf.final ?? leaf.text
-      return { ...h.record, data: JSON.stringify(h.value) }
+      return { ...rec, data: JSON.stringify(h.value) }
     }
     for (const leaf of h.leaves) (leaf.parent as Record<string | number, unknown>)[leaf.key] = LEAF_SENTINEL
     const redacted = redactor.json(h.value)
@@ -250,7 +343,20 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     }
     // Copy-on-write: `redacted` shares unchanged subtrees with `h.value`, which is ours to write.
     restore(redacted, 0)
-    return { ...h.record, data: JSON.stringify(redacted) }
+    return { ...rec, data: JSON.stringify(redacted) }
+  }
+
+  /** The SSE `id:` and `event:` fields come from the wire too. */
+  function redactFields(rec: R): R {
+    const id = rec['id']
+    const ev = rec.event
+    const idDirty = typeof id === 'string' && !isClean(id)
+    const evDirty = typeof ev === 'string' && !isClean(ev)
+    if (!idDirty && !evDirty) return rec
+    const out: R = { ...rec }
+    if (idDirty) (out as Record<string, unknown>)['id'] = redactor.text(id)
+    if (evDirty) out.event = redactor.text(ev)
+    return out
   }
 
   // Event skeletons repeat (`"type":"content_block_delta"`): remember strings already found clean.
@@ -313,25 +419,34 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
       } else {
         value = undefined
         const holder = { data }
-        pairs.push([`raw|${record.event ?? ''}`, { parent: holder, key: 'data', text: data, final: undefined }])
+        pairs.push([`raw|${record.event ?? ''}`, { parent: holder, key: 'data', text: data, final: undefined, ch: undefined }])
       }
-      const held: Held<R> = { record, value, leaves: pairs.map((p) => p[1]), open: pairs.length }
+      const held: Held<R> = { record, value, leaves: pairs.map((p) => p[1]), open: 0, bytes: data.length }
       queue.push(held)
+      heldBytes += held.bytes
       const touched = new Set<Channel>()
       for (const [key, leaf] of pairs) {
+        // An empty piece adds nothing to its channel: final at once (`content_block_start`'s
+        // `text:""` used to be a piece that never settled and held every later record).
+        if (leaf.text === '') {
+          leaf.final = ''
+          continue
+        }
         let ch = channels.get(key)
         if (ch === undefined) {
-          ch = { pieces: [], len: 0, endsInRun: false, released: false }
+          ch = newChannel()
           channels.set(key, ch)
         }
+        held.open++
+        leaf.ch = ch
         ch.pieces.push({ held: held as Held<unknown>, leaf })
-        // Same shortcut as createStreamRedactor: a piece that only extends the trailing run
-        // cannot move the cut, so the channel is not rescanned (O(n) for long runs).
-        if ((ch.endsInRun && ch.len + leaf.text.length < maxPending && !hasDelimiter(leaf.text)) || ch.len + leaf.text.length < holdback * 2) {
-          ch.len += leaf.text.length
-          ch.endsInRun = leaf.text.length > 0 ? !DELIM_SET.has(leaf.text[leaf.text.length - 1] as string) : ch.endsInRun
-        }
-        else touched.add(ch)
+        const len = ch.len + leaf.text.length
+        // A piece without whitespace that only extends the run the held text ends in cannot
+        // make a cut possible: hold it without rescanning (O(n) for a long run in small pieces).
+        const skip = len <= maxPending && ((ch.endsInRun && !WS_RE.test(leaf.text)) || len <= holdback || (ch.keyWait && len < KEY_WAIT_CHARS && !leaf.text.includes('-')))
+        ch.len = len
+        ch.endsInRun = !isWs(leaf.text.charCodeAt(leaf.text.length - 1))
+        if (!skip) touched.add(ch)
       }
       for (const ch of touched) settle(ch, false)
       const type = value !== undefined ? (value as Record<string, unknown>)['type'] : undefined
@@ -346,11 +461,8 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
           if (key.startsWith(prefix) && (prefix !== '' || key.startsWith('|'))) settle(ch, true)
         }
       }
-      if (queue.length - head > maxHeld) {
-        report('HELD_LIMIT', `sseRedactor: more than maxHeldRecords (${maxHeld}) records were held waiting for a possible secret to complete; flushed them. Raise maxHeldRecords for streams with very small deltas.`)
-        flushAll()
-      }
-      else release()
+      release()
+      enforceCaps()
     },
     end(): void {
       flushAll()
@@ -358,6 +470,7 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     reset(): void {
       queue = []
       head = 0
+      heldBytes = 0
       channels = new Map()
     },
     get held(): number {
@@ -365,22 +478,3 @@ export function createSseRedactor<R extends SseDataRecord>(opts: SseRedactorOpti
     },
   }
 }
-
-/** The redacted text of `text.slice(start, end)`; a span starting inside it puts its replacement here, a span started earlier removes its part. */
-function redactRange(text: string, spans: readonly SecretSpan[], start: number, end: number): string {
-  let out = ''
-  let at = start
-  for (const sp of spans) {
-    if (sp.end <= start) continue
-    if (sp.start >= end) break
-    if (sp.start >= start) {
-      out += text.slice(at, sp.start) + sp.replacement
-    } else {
-      out += text.slice(at, Math.max(at, start))
-    }
-    at = Math.min(sp.end, end)
-  }
-  return out + text.slice(at, end)
-}
-
-

@@ -1,19 +1,22 @@
+import { contextBefore, fromBase, HOLDBACK_FOR_EXTRAS, isWs, naturalCut, redactRange, widenCut, WS_RE } from './cut.js'
 import { SessionExtractorError } from './errors.js'
-import { getDefaultRedactor } from './redactor.js'
-import type { Redactor, SecretSpan } from './types.js'
+import { getDefaultRedactor, isWordBounded } from './redactor.js'
+import type { Redactor } from './types.js'
 
 /** Options of {@link createStreamRedactor}. */
 export interface StreamRedactorOptions {
   /** Redactor to apply. @defaultValue the default redactor */
   redactor?: Redactor
   /**
-   * Characters always held back at the tail: long enough for a keyword and separator
-   * (`Authorization: Bearer `) whose secret has not arrived yet; at least 72. @defaultValue 128
+   * Characters always held back at the tail. Built-in patterns never match across whitespace
+   * (private key blocks aside, held until complete), so none are needed for them; a redactor
+   * with `extraPatterns` (which may) gets 128 unless told otherwise.
+   * @defaultValue 0 for a redactor without extra patterns, else 128
    */
   holdback?: number
   /**
-   * Most characters held at once. A secret-like run longer than this is released (redacted
-   * as far as it can be) rather than growing the buffer without bound. @defaultValue 65536
+   * Most characters held at once. A run without whitespace longer than this is released
+   * (redacted as far as it can be) rather than growing the buffer without bound. @defaultValue 65536
    */
   maxPending?: number
   /** Called when `maxPending` forced a cut (`PENDING_LIMIT`, `at` = stream offset of the cut); redaction goes on. */
@@ -32,92 +35,12 @@ export interface StreamRedactor {
   readonly pending: number
 }
 
-/** How far before a match its pattern may look (lookbehind of the assignment and userinfo rules). */
-export const CONTEXT = 72
-const PEM_END_RE = /-----END[A-Z ]{0,40}PRIVATE KEY-----/g
-/** Characters that end a run of secret-like text. */
-export const DELIM_SET: ReadonlySet<string> = new Set([' ', '\t', '\n', '\r', '"', "'", '`', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '|'])
+/** Characters a stream redactor gathers before it scans again. */
+const BATCH = 256
 
-/**
- * Where text may be cut so that no secret, complete or still growing, straddles the cut.
- * Holds back `holdback` chars, the trailing run of non-delimiter chars (a key still
- * arriving), an unterminated PEM block, and moves the cut before any secret it would split.
- * @internal
- */
-export function safeCut(text: string, spans: readonly SecretSpan[], holdback: number, maxPending: number): { cut: number; forced: boolean } {
-  const len = text.length
-  let r = len - holdback
-  let s = len
-  const floor = Math.max(0, len - maxPending)
-  while (s > floor && !DELIM_SET.has(text[s - 1] as string)) s--
-  if (s < r) r = s
-  // A PEM block is held from its BEGIN until its END line is complete (a partial
-  // `-----END PRIV` does not close it). The first BEGIN not closed after it decides, as in
-  // the whole-text scan where a block runs from the first BEGIN to the next END.
-  for (let begin = text.indexOf('-----BEGIN'); begin >= 0 && begin < r; ) {
-    PEM_END_RE.lastIndex = begin
-    if (!PEM_END_RE.test(text)) {
-      r = begin
-      break
-    }
-    begin = text.indexOf('-----BEGIN', PEM_END_RE.lastIndex)
-  }
-  // Cut only at a delimiter: a pattern's context (the `//user:` before a URL password, the
-  // boundary before a key) must stay with what follows it.
-  while (r > floor && !DELIM_SET.has(text[r - 1] as string)) r--
-  // A span's pattern also reads up to CONTEXT chars before it (the keyword before `: value`,
-  // the `//user` before `:password@`): keep those with the span. Repeat until no span is split.
-  for (let moved = true; moved; ) {
-    moved = false
-    for (const sp of spans) {
-      if (sp.end <= r) continue
-      if (sp.start - CONTEXT >= r) break
-      r = Math.max(floor, sp.start - CONTEXT)
-      while (r > floor && !DELIM_SET.has(text[r - 1] as string)) r--
-      moved = true
-      break
-    }
-    if (r <= floor) break
-  }
-  // Over the cap: release down to half of it, so the next maxPending / 2 chars of the run
-  // take the no-rescan path instead of forcing a full scan per fragment.
-  if (r <= floor && floor > 0) return { cut: Math.max(floor, len - (maxPending >> 1)), forced: true }
-  return { cut: r < 0 ? 0 : r, forced: false }
-}
-
-const DELIM_RE = /[\s"'`,;(){}[\]<>|]/
-
-/** Whether `s` holds a character that ends a run (see DELIM_SET). */
-export function hasDelimiter(s: string): boolean {
-  return DELIM_RE.test(s)
-}
-
-/** Apply spans (sorted, non-overlapping, all ending at or before `cut`) to `text.slice(0, cut)`. */
-export function applySpans(text: string, spans: readonly SecretSpan[], cut: number): string {
-  const parts: string[] = []
-  let at = 0
-  for (const sp of spans) {
-    if (sp.end > cut) break
-    parts.push(text.slice(at, sp.start), sp.replacement)
-    at = sp.end
-  }
-  parts.push(text.slice(at, cut))
-  return parts.join('')
-}
-
-/** A forced cut (buffer cap) never splits a secret: it moves to the end of the one it would split. */
-export function widenCut(cut: number, spans: readonly SecretSpan[]): number {
-  for (const sp of spans) {
-    if (sp.start >= cut) break
-    if (sp.end > cut) return sp.end
-  }
-  return cut
-}
-
-export function checkStreamOptions(fn: string, holdback: number, maxPending: number): void {
-  // Less would let a keyword (`Authorization: Bearer `) go out before the secret it announces.
-  if (!Number.isInteger(holdback) || holdback < CONTEXT) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected holdback to be an integer of at least ${CONTEXT} (the context a pattern reads before a secret), received ${String(holdback)}`)
-  if (!Number.isInteger(maxPending) || maxPending < holdback + 1) throw new SessionExtractorError('INVALID_OPTION', `${fn}: expected maxPending to be an integer greater than holdback (${holdback}), received ${String(maxPending)}`)
+function checkOptions(holdback: number, maxPending: number): void {
+  if (!Number.isInteger(holdback) || holdback < 0) throw new SessionExtractorError('INVALID_OPTION', `createStreamRedactor: expected holdback to be a non-negative integer, received ${String(holdback)}`)
+  if (!Number.isInteger(maxPending) || maxPending <= holdback) throw new SessionExtractorError('INVALID_OPTION', `createStreamRedactor: expected maxPending to be an integer greater than holdback (${holdback}), received ${String(maxPending)}`)
 }
 
 /**
@@ -134,19 +57,23 @@ export function checkStreamOptions(fn: string, holdback: number, maxPending: num
  */
 export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRedactor {
   const redactor = opts.redactor ?? getDefaultRedactor()
-  const holdback = opts.holdback ?? 128
+  const holdback = opts.holdback ?? (isWordBounded(redactor) ? 0 : HOLDBACK_FOR_EXTRAS)
   const maxPending = opts.maxPending ?? 65536
-  checkStreamOptions('createStreamRedactor', holdback, maxPending)
+  checkOptions(holdback, maxPending)
   const onError = opts.onError
-  // Held text as fragments, joined once when it is scanned (never `pending += chunk`).
+  // Undecided text as fragments, joined once when it is scanned (never `pending += chunk`).
   let parts: string[] = []
   let pendingLen = 0
-  let endsInRun = false
+  /** The undecided text ends in a run of non-whitespace (or is empty): more of the run cannot release anything. */
+  let endsInRun = true
+  /** Text right before the undecided text (patterns read behind their match; see contextBefore). */
+  let ctx = ''
+  /** Characters decided so far. */
   let offset = 0
 
-  function joinPending(): string {
-    const text = parts.length === 1 ? (parts[0] as string) : parts.join('')
-    parts = text === '' ? [] : [text]
+  function take(): string {
+    const text = ctx + (parts.length === 1 ? (parts[0] as string) : parts.join(''))
+    parts = []
     return text
   }
 
@@ -154,45 +81,52 @@ export function createStreamRedactor(opts: StreamRedactorOptions = {}): StreamRe
     feed(fragment: string): string {
       if (typeof fragment !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', `streamRedactor.feed: expected a string, received ${typeof fragment}`)
       if (fragment === '') return ''
-      // A fragment that only extends the run the held text ends in cannot move the cut forward
-      // (the cut never passes the start of the trailing run): hold it without rescanning, so a
-      // long run (base64, minified code) streamed in small pieces costs O(n), not O(n * maxPending).
-      // Below twice the hold-back, at most a few chars could be released: batch them, so the
-      // held text is scanned about once per `holdback` chars rather than once per fragment.
-      if ((endsInRun && pendingLen + fragment.length < maxPending && !hasDelimiter(fragment)) || pendingLen + fragment.length < holdback * 2) {
-        parts.push(fragment)
-        pendingLen += fragment.length
-        endsInRun = !DELIM_SET.has(fragment[fragment.length - 1] as string)
-        return ''
-      }
       parts.push(fragment)
-      const text = joinPending()
-      const spans = redactor.findSecrets(text, { continuation: offset > 0 })
-      const { cut: natural, forced } = safeCut(text, spans, holdback, maxPending)
-      const cut = widenCut(natural, spans)
-      if (forced && onError !== undefined) {
-        onError(new SessionExtractorError('PENDING_LIMIT', `streamRedactor: a run of more than ${maxPending} characters without a delimiter exceeded maxPending; released part of it, redacted as far as it could be. Raise maxPending if secrets this long are expected.`, { at: offset + natural }))
+      pendingLen += fragment.length
+      // A fragment without whitespace that only extends the run the held text ends in cannot
+      // make a cut possible: hold it without rescanning, so a long run (base64, minified code)
+      // streamed in small pieces costs O(n), not O(n * maxPending).
+      // Not live (raw bodies, a terminal view): below BATCH chars, wait for more rather than
+      // rescan the context with every small fragment.
+      const skip = (endsInRun && pendingLen <= maxPending && !WS_RE.test(fragment)) || pendingLen <= Math.min(holdback + BATCH, maxPending)
+      endsInRun = !isWs(fragment.charCodeAt(fragment.length - 1))
+      if (skip) return ''
+      const text = take()
+      const base = ctx.length
+      const spans = fromBase(redactor.findSecrets(text, { continuation: offset > 0 }), base)
+      let cut = naturalCut(text, base, spans, holdback)
+      if (text.length - cut > maxPending) {
+        // Over the cap: release down to half of it, so the next maxPending / 2 chars of the run
+        // take the no-rescan path instead of forcing a full scan per fragment.
+        cut = Math.max(cut, widenCut(text.length - (maxPending >> 1), spans))
+        if (onError !== undefined) onError(new SessionExtractorError('PENDING_LIMIT', `streamRedactor: a run of more than ${maxPending} characters without whitespace exceeded maxPending; released part of it, redacted as far as it could be. Raise maxPending if secrets this long are expected.`, { at: offset + cut - base }))
       }
-      offset += cut
       const rest = text.slice(cut)
       parts = rest === '' ? [] : [rest]
       pendingLen = rest.length
-      endsInRun = rest !== '' && !DELIM_SET.has(rest[rest.length - 1] as string)
-      return cut === 0 ? '' : applySpans(text, spans, cut)
+      endsInRun = rest === '' || !isWs(rest.charCodeAt(rest.length - 1))
+      if (cut <= base) return ''
+      const out = redactRange(text, spans, base, cut)
+      offset += cut - base
+      ctx = contextBefore(text, cut)
+      return out
     },
     end(): string {
-      const text = joinPending()
-      const out = text === '' ? '' : offset > 0 ? applySpans(text, redactor.findSecrets(text, { continuation: true }), text.length) : redactor.text(text)
-      offset += text.length
+      const text = take()
+      const base = ctx.length
+      const out = text.length === base ? '' : redactRange(text, fromBase(redactor.findSecrets(text, { continuation: offset > 0 }), base), base, text.length)
       parts = []
       pendingLen = 0
-      endsInRun = false
+      endsInRun = true
+      ctx = ''
+      offset = 0
       return out
     },
     reset(): void {
       parts = []
       pendingLen = 0
-      endsInRun = false
+      endsInRun = true
+      ctx = ''
       offset = 0
     },
     get pending(): number {

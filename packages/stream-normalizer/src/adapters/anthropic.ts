@@ -1,5 +1,5 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
-import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
+import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 const BLOCK_TEXT = 1
 const BLOCK_THINKING = 2
@@ -156,13 +156,13 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
   function applyDelta(kind: number, index: number | undefined, value: string, seq: number | undefined, name: string | undefined, data: string): void {
     switch (kind) {
       case DELTA_TEXT:
-        ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text: value }, seq, index))
+        ctx.emit(textDelta(ctx, value, seq, index, undefined))
         return
       case DELTA_THINKING:
-        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: value, kind: 'thinking' }, seq, index))
+        ctx.emit(thinkingDelta(ctx, value, 'thinking', seq, index, undefined))
         return
       case DELTA_SIGNATURE:
-        ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: value, kind: 'signature' }, seq, index))
+        ctx.emit(thinkingDelta(ctx, value, 'signature', seq, index, undefined))
         return
       default: {
         const tc = index === undefined ? undefined : blocks[index]?.tool

@@ -1,5 +1,5 @@
 import type { NormalizerErrorCode } from '../errors.js'
-import type { AgentEvent, StreamProvider, ToolCallEndEvent, ToolCallKind, ToolCallStartEvent, ToolArgsDeltaEvent, UnknownEvent, Usage } from '../types.js'
+import type { AgentEvent, StreamProvider, TextDeltaEvent, ThinkingDeltaEvent, ToolCallEndEvent, ToolCallKind, ToolCallStartEvent, ToolArgsDeltaEvent, UnknownEvent, Usage } from '../types.js'
 
 /** What an adapter needs from the normalizer. */
 export interface AdapterContext {
@@ -60,6 +60,21 @@ export function num(v: unknown): number | undefined {
 
 export function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+}
+
+/**
+ * A text or thinking delta, the bulk of every stream, built with all its fields at once in one
+ * order (absent ones `undefined`): every such event has the same shape, so consumers' property
+ * reads stay monomorphic.
+ */
+export function textDelta(ctx: AdapterContext, text: string, seq: number | undefined, index: number | undefined, item_id: string | undefined): TextDeltaEvent {
+  // Absent fields are own properties holding undefined: a reader sees them as absent (and JSON drops them).
+  return { type: 'text_delta', flow_id: ctx.flow_id, provider: ctx.provider, seq, index, call_id: undefined, item_id, text } as unknown as TextDeltaEvent
+}
+
+/** See {@link textDelta}. */
+export function thinkingDelta(ctx: AdapterContext, text: string, kind: NonNullable<ThinkingDeltaEvent['kind']>, seq: number | undefined, index: number | undefined, item_id: string | undefined): ThinkingDeltaEvent {
+  return { type: 'thinking_delta', flow_id: ctx.flow_id, provider: ctx.provider, seq, index, call_id: undefined, item_id, text, kind } as unknown as ThinkingDeltaEvent
 }
 
 /** Sets the optional base fields that are defined. */

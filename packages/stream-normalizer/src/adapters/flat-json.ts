@@ -137,3 +137,83 @@ export function scanFlat(data: string): boolean {
     i = v + 1
   }
 }
+
+/** A non-negative JSON integer at `i` (no leading zero): the index after it, or -1. */
+function intEnd(data: string, i: number): number {
+  const c = data.charCodeAt(i)
+  if (c < 0x30 || c > 0x39) return -1
+  let e = i + 1
+  if (c !== 0x30) while (e < data.length && data.charCodeAt(e) >= 0x30 && data.charCodeAt(e) <= 0x39) e++
+  const d = data.charCodeAt(e)
+  return d === 0x2c || d === 0x7d ? (e - i > 15 ? -1 : e) : -1
+}
+
+const OBFUSCATION = ',"obfuscation":"'
+const LOGPROBS = ',"logprobs":[]'
+// eslint-disable-next-line no-control-regex
+const DELTA_NEEDS_PARSE = /["\\\u0000-\u001f]/
+
+/**
+ * The exact layout the Responses API writes its delta events in,
+ * `{"type":"response.…","sequence_number":N,"item_id":"…","output_index":N[,"content_index":N|,"summary_index":N],"delta":"…"[,"logprobs":[]][,"obfuscation":"…"]}`:
+ * prefix and suffix checks and one slice, no scan of the object. Fills {@link flat} like
+ * {@link scanFlat}; false for any other layout (the caller then tries the general ways).
+ */
+export function scanDelta(data: string): boolean {
+  const f = flat
+  // `{"type":"` is 9 characters; the caller checked the `response.` that follows.
+  const tEnd = data.indexOf('"', 9)
+  if (tEnd === -1 || !data.startsWith(',"sequence_number":', tEnd + 1)) return false
+  let i = intEnd(data, tEnd + 20)
+  if (i === -1 || !data.startsWith(',"item_id":"', i)) return false
+  const idStart = i + 12
+  const idEnd = data.indexOf('"', idStart)
+  if (idEnd === -1) return false
+  for (let k = idStart; k < idEnd; k++) {
+    const c = data.charCodeAt(k)
+    if (c === 0x5c || c < 0x20) return false
+  }
+  if (!data.startsWith(',"output_index":', idEnd + 1)) return false
+  const oiStart = idEnd + 17
+  i = intEnd(data, oiStart)
+  if (i === -1) return false
+  const oiEnd = i
+  if (data.startsWith(',"content_index":', i)) i = intEnd(data, i + 17)
+  else if (data.startsWith(',"summary_index":', i)) i = intEnd(data, i + 17)
+  if (i === -1 || !data.startsWith(',"delta":"', i)) return false
+  const dStart = i + 10
+  const n = data.length
+  if (data.charCodeAt(n - 1) !== 0x7d) return false
+  let end = n - 1
+  if (data.charCodeAt(end - 1) === 0x22) {
+    // A raw `,"obfuscation":"` cannot be inside the delta string (its quotes would be escaped).
+    const ob = data.lastIndexOf(OBFUSCATION, end)
+    if (ob > dStart) {
+      for (let k = ob + OBFUSCATION.length; k < end - 1; k++) {
+        const c = data.charCodeAt(k)
+        if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2d)) return false
+      }
+      end = ob
+    }
+  }
+  if (end - LOGPROBS.length > dStart && data.startsWith(LOGPROBS, end - LOGPROBS.length)) end -= LOGPROBS.length
+  if (end - 1 < dStart || data.charCodeAt(end - 1) !== 0x22) return false
+  let value = data.slice(dStart, end - 1)
+  if (DELTA_NEEDS_PARSE.test(value)) {
+    try {
+      const v: unknown = JSON.parse(data.slice(dStart - 1, end))
+      if (typeof v !== 'string') return false
+      value = v
+    } catch {
+      return false
+    }
+  }
+  f.typeStart = 9
+  f.typeEnd = tEnd
+  f.item_id = data.slice(idStart, idEnd)
+  let oi = 0
+  for (let k = oiStart; k < oiEnd; k++) oi = oi * 10 + (data.charCodeAt(k) - 0x30)
+  f.output_index = oi
+  f.delta = value
+  return true
+}

@@ -1,5 +1,5 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, Usage, UsageEvent } from '../types.js'
-import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
+import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 /** Tool calls of one choice are keyed choice * CHOICE_STRIDE + tool_calls[].index. */
 const CHOICE_STRIDE = 65536
@@ -106,11 +106,11 @@ export function createOpenAIChatAdapter(ctx: AdapterContext): Adapter {
         const d = obj(c['delta'])
         if (d !== undefined) {
           const reasoning = str(d['reasoning_content']) ?? str(d['reasoning'])
-          if (reasoning) ctx.emit(withBase<ThinkingDeltaEvent>({ type: 'thinking_delta', flow_id, provider, text: reasoning, kind: 'thinking' }, seq, ci))
+          if (reasoning) ctx.emit(thinkingDelta(ctx, reasoning, 'thinking', seq, ci, undefined))
           const content = str(d['content'])
-          if (content) ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text: content }, seq, ci))
+          if (content) ctx.emit(textDelta(ctx, content, seq, ci, undefined))
           const refusal = str(d['refusal'])
-          if (refusal) ctx.emit(withBase<TextDeltaEvent>({ type: 'text_delta', flow_id, provider, text: refusal }, seq, ci))
+          if (refusal) ctx.emit(textDelta(ctx, refusal, seq, ci, undefined))
           const calls = d['tool_calls']
           if (Array.isArray(calls)) toolDeltas(calls, ci, seq)
         }

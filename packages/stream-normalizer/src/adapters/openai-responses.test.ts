@@ -205,6 +205,19 @@ describe('OpenAI Responses fast path', () => {
         both(`{"type":"${type}","sequence_number":${seq++},"item_id":"fc_1","output_index":0,"content_index":0,"delta":${JSON.stringify(t)},"logprobs":[],"obfuscation":"x1"}`)
       }
     }
+    // The exact layout's variants: with or without content/summary index, logprobs, obfuscation.
+    for (const tail of ['', ',"logprobs":[]', ',"obfuscation":"Ab_9-"', ',"logprobs":[],"obfuscation":"q"', ',"obfuscation":"not alnum!"', ',"logprobs":[{"token":"x"}]', ',"obfuscation":""']) {
+      for (const idx of ['', ',"content_index":0', ',"summary_index":2']) {
+        for (const t of ['x', 'ends "quoted"', 'fake tail \",\"obfuscation\":\"q', 'back\\']) {
+          both(`{"type":"response.output_text.delta","sequence_number":${seq++},"item_id":"msg_1","output_index":3${idx},"delta":${JSON.stringify(t)}${tail}}`)
+        }
+      }
+    }
+    both('{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"delta":"a","delta":"b"}')
+    both('{"type":"response.output_text.delta","sequence_number":01,"item_id":"m","output_index":0,"delta":"a"}')
+    both('{"type":"response.output_text.delta","sequence_number":1,"item_id":"m\u0031","output_index":0,"delta":"a"}')
+    both('{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"delta":"a"b"}')
+    both('{"type":"response.output_text.delta","sequence_number":1,"item_id":"m","output_index":0,"delta":"a","extra":1}')
     // Odd but valid shapes: missing or non-string fields, duplicates, fractional and huge numbers, literals, escapes elsewhere.
     both('{"type":"response.output_text.delta","delta":7}')
     both('{"type":"response.output_text.delta","delta":null,"item_id":"m","output_index":1.5}')
@@ -239,7 +252,7 @@ describe('OpenAI Responses fast path', () => {
     const noData = (e: AgentEvent): unknown => (e.type === 'unknown' ? { ...e, data: undefined, reason: e.reason?.replace(/ at position \d+/, '') } : e)
     expect(a.events.map(noData)).toEqual(b.events.map(noData))
     expect(a.errors).toEqual(b.errors)
-    expect(a.errors.filter((c) => c === 'MALFORMED_JSON')).toHaveLength(9)
+    expect(a.errors.filter((c) => c === 'MALFORMED_JSON')).toHaveLength(11)
     expect(a.events.filter((e) => e.type === 'text_delta').slice(0, texts.length * 2).map((e) => (e.type === 'text_delta' ? e.text : ''))).toEqual(texts.flatMap((t) => [t, t]))
     expect(a.events.find((e) => e.type === 'tool_call_end')).toMatchObject({ arguments: texts.join('') + '{"k":1}' })
   })

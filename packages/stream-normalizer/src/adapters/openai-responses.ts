@@ -1,6 +1,6 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
-import { flat, scanFlat } from './flat-json.js'
-import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
+import { flat, scanDelta, scanFlat } from './flat-json.js'
+import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 /** Item types that are tool calls, their kind and the name to use when the item has none. */
 const TOOL_ITEMS: Record<string, [ToolCallKind, string]> = {
@@ -183,17 +183,15 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
    * identical (a test feeds both paths the same data).
    */
   function fast(data: string, _name: string | undefined, seq: number | undefined): boolean {
-    if (!data.startsWith(FAST_PREFIX) || !scanFlat(data)) return false
+    if (!data.startsWith(FAST_PREFIX) || !(scanDelta(data) || scanFlat(data))) return false
     const f = flat
     if (typeIs(data, T_TEXT) || typeIs(data, T_REFUSAL)) {
-      const e: TextDeltaEvent = { type: 'text_delta', flow_id, provider, text: f.delta ?? '' }
-      ctx.emit(withBase(e, seq, f.output_index, undefined, f.item_id))
+      ctx.emit(textDelta(ctx, f.delta ?? '', seq, f.output_index, f.item_id))
       return true
     }
     const summary = typeIs(data, T_SUMMARY)
     if (summary || typeIs(data, T_REASONING)) {
-      const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id, provider, text: f.delta ?? '', kind: summary ? 'summary' : 'thinking' }
-      ctx.emit(withBase(e, seq, f.output_index, undefined, f.item_id))
+      ctx.emit(thinkingDelta(ctx, f.delta ?? '', summary ? 'summary' : 'thinking', seq, f.output_index, f.item_id))
       return true
     }
     for (const t of FAST_ARG_DELTAS) {
@@ -220,8 +218,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
         return
       }
       if (type === 'response.output_text.delta' || type === 'response.refusal.delta') {
-        const e: TextDeltaEvent = { type: 'text_delta', flow_id, provider, text: str(v['delta']) ?? '' }
-        ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+        ctx.emit(textDelta(ctx, str(v['delta']) ?? '', seq, num(v['output_index']), str(v['item_id'])))
         return
       }
       if (ARG_DELTAS.has(type)) {
@@ -236,8 +233,7 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
         return
       }
       if (type === 'response.reasoning_summary_text.delta' || type === 'response.reasoning_text.delta') {
-        const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id, provider, text: str(v['delta']) ?? '', kind: type === 'response.reasoning_text.delta' ? 'thinking' : 'summary' }
-        ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+        ctx.emit(thinkingDelta(ctx, str(v['delta']) ?? '', type === 'response.reasoning_text.delta' ? 'thinking' : 'summary', seq, num(v['output_index']), str(v['item_id'])))
         return
       }
       if (type === 'response.reasoning_summary_part.added') {
