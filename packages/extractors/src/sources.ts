@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { CAPTURE_FILES } from '@agenttap/jsonl-io'
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { CAPTURE_FILES, resolveCapture } from '@agenttap/jsonl-io'
 import { ExtractError } from './errors.js'
 
 /** Which canonical file a view reads. */
@@ -17,41 +17,23 @@ export interface CaptureFiles {
   bytes: number
 }
 
-const BASE: Record<SourceKind, string> = { flows: CAPTURE_FILES.flows, lines: CAPTURE_FILES.lines, ends: CAPTURE_FILES.flowEnds }
-
 /**
- * Finds the capture files of a log root (`<root>/all-mitm-sse/…`) or of a capture dir. Rotated
- * files (`sse_lines.jsonl.1`, `sse_lines.1.jsonl`) are read too.
+ * Finds the capture files of a log root (`<root>/all-mitm-sse/…`) or of a capture dir, through
+ * jsonl-io's `resolveCapture` (the one owner of the capture layout): rotated files
+ * (`sse_lines.jsonl.1`, `sse_lines.1.jsonl`) are read too, oldest first.
  * @throws ExtractError `LOG_DIR_MISSING` when the dir does not exist, `NO_CAPTURES` when it holds no capture file.
  */
 export function findCaptureFiles(logDir: string): CaptureFiles {
-  const root = resolve(logDir)
-  if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new ExtractError('LOG_DIR_MISSING', `log dir ${root} does not exist; pass --log-dir <dir> (the proxy's log root, default ~/centralized-logs) or set AGENTTAP_LOG_DIR`)
+  const given = resolve(logDir)
+  if (!existsSync(given) || !statSync(given).isDirectory()) {
+    throw new ExtractError('LOG_DIR_MISSING', `log dir ${given} does not exist; pass --log-dir <dir> (the proxy's log root, default ~/centralized-logs) or set AGENTTAP_LOG_DIR`)
   }
-  const sub = join(root, 'all-mitm-sse')
-  const dir = existsSync(join(sub)) && statSync(sub).isDirectory() ? sub : root
-  const names = readdirSync(dir)
-  const out: CaptureFiles = { dir, flows: [], lines: [], ends: [], bytes: 0 }
-  for (const kind of ['flows', 'lines', 'ends'] as const) {
-    const base = BASE[kind]
-    const stem = base.replace(/\.jsonl$/, '')
-    const rotated = names
-      .map((n) => {
-        const m = new RegExp(`^${stem}(?:\\.jsonl\\.(\\d+)|\\.(\\d+)\\.jsonl)$`).exec(n)
-        return m ? { n, k: Number(m[1] ?? m[2]) } : undefined
-      })
-      .filter((x): x is { n: string; k: number } => x !== undefined)
-      .sort((a, b) => b.k - a.k) // .3 is older than .1
-      .map((x) => join(dir, x.n))
-    const files = [...rotated, ...(names.includes(base) ? [join(dir, base)] : [])].filter((f) => statSync(f).isFile())
-    for (const f of files) out.bytes += statSync(f).size
-    out[kind] = files
-  }
+  const layout = resolveCapture(given)
+  const out: CaptureFiles = { dir: layout.dir, flows: layout.files.flows, lines: layout.files.lines, ends: layout.files.ends, bytes: layout.bytes }
   if (out.flows.length + out.lines.length + out.ends.length === 0) {
-    throw new ExtractError('NO_CAPTURES', `no capture files in ${dir}: expected ${CAPTURE_FILES.flows}, ${CAPTURE_FILES.lines} or ${CAPTURE_FILES.flowEnds} (is the proxy writing to another --log-dir?)`)
+    throw new ExtractError('NO_CAPTURES', `no capture files in ${layout.dir}: expected ${CAPTURE_FILES.flows}, ${CAPTURE_FILES.lines} or ${CAPTURE_FILES.flowEnds} (is the proxy writing to another --log-dir?)`)
   }
-  if (out.bytes === 0) throw new ExtractError('NO_CAPTURES', `the capture files in ${dir} are empty: nothing was captured yet`)
+  if (out.bytes === 0) throw new ExtractError('NO_CAPTURES', `the capture files in ${layout.dir} are empty: nothing was captured yet`)
   return out
 }
 
