@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
@@ -54,6 +54,20 @@ interface CommonOpts {
 }
 
 const EXT: Record<OutputFormat, string> = { ndjson: 'ndjson', csv: 'csv', parquet: 'parquet', table: 'txt' }
+
+/**
+ * Whether DuckDB can write this process's stdout itself by opening `/dev/stdout` (Linux, macOS):
+ * a file, a pipe or a terminal can be opened again; a socket (Node's own child-process stdio)
+ * cannot.
+ */
+function devStdout(): boolean {
+  if (process.platform === 'win32' || !existsSync('/dev/stdout')) return false
+  try {
+    return !fstatSync(1).isSocket()
+  } catch {
+    return false
+  }
+}
 
 function addCommon(cmd: Command): Command {
   return cmd
@@ -194,22 +208,26 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
       for (const mode of modes) {
         progress.step(mode)
         const t0 = performance.now()
-        // NDJSON of one mode: the lines as DuckDB writes them, no row objects in between.
-        const r = await x.run(mode, format === 'ndjson' && modes.length === 1 ? { ...run, ndjson: true } : run)
-        const count = r.ndjson?.length ?? r.rows.length
+        // NDJSON of one mode: DuckDB writes the file (or this process's stdout) itself, or hands
+        // over its lines; no row objects in between.
+        const direct = format === 'ndjson' && modes.length === 1
+        const path = o.outDir !== undefined ? join(o.outDir, `${mode}.${EXT[format]}`) : undefined
+        const target = !direct ? undefined : path ?? (io.stdout === process.stdout && devStdout() ? '/dev/stdout' : undefined)
+        const r = await x.run(mode, target !== undefined ? { ...run, ndjsonTo: target } : direct ? { ...run, ndjson: true } : run)
+        const count = r.written ?? r.ndjson?.length ?? r.rows.length
         log.debug({ mode, engine: r.engine, rows: count, ms: Math.round(performance.now() - t0) }, 'mode done')
-        if (r.engine === 'index' && !indexed) {
+        // Only a mode that opened the index has an update to tell about (prompts -n may not).
+        const u = x.lastUpdate
+        if (u !== undefined && !indexed) {
           indexed = true
-          const u = await x.refresh()
           log.debug({ ...u }, 'index update')
           if (u.rebuilt !== undefined && !o.quiet) progress.log(`note: the index was rebuilt (${u.rebuilt})\n`)
         }
         for (const w of r.warnings) warn(w)
-        if (o.outDir !== undefined) {
-          const path = join(o.outDir, `${mode}.${EXT[format]}`)
-          await writeResult(r, format, path)
+        if (path !== undefined) {
+          if (r.written === undefined) await writeResult(r, format, path)
           if (!o.quiet) progress.log(`${mode}: ${count} row(s) → ${path}\n`)
-        } else {
+        } else if (r.written === undefined) {
           writeStdout(r, format, modes.length > 1, io)
         }
       }
@@ -366,6 +384,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       // help / version print and exit 0; parse errors were already printed by commander.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
     }
+    // `usage | head`: the reader went away (DuckDB writing stdout says so as an IO error): not a failure.
+    if (/Broken pipe|EPIPE/.test(messageOf(err))) return EXIT.OK
     io.stderr.write(`agenttap-analyze: ${messageOf(err)}\n`)
     return exitCodeOf(err)
   }

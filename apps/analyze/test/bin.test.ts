@@ -80,6 +80,25 @@ describe.runIf(existsSync(BIN))('agenttap-analyze (built bin)', () => {
     expect(statSync(join(out, 'usage.parquet')).mode & 0o777).toBe(0o600)
   })
 
+  it('NDJSON to a pipe that closes early ends quietly; to --out-dir it is a private file', async () => {
+    // Through a shell pipe (a real pipe, which DuckDB writes itself) into `head -n 1`.
+    // (a failure would print `agenttap-analyze: …` on stderr)
+    const sh = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" usage --log-dir "${BASIC}" --no-index -q | head -n 1`], { env: { PATH: process.env.PATH ?? '', HOME: tmp }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let piped = ''
+    let err = ''
+    sh.stdout.on('data', (b: Buffer) => (piped += b.toString()))
+    sh.stderr.on('data', (b: Buffer) => (err += b.toString()))
+    await new Promise((resolve) => sh.on('close', resolve))
+    expect(piped.trim().split('\n')).toHaveLength(1)
+    expect(JSON.parse(piped)).toMatchObject({ flow_id: 'a1' })
+    expect(err).toBe('')
+    const out = join(tmp, 'nd')
+    const r = await run(['usage', '--log-dir', BASIC, '--no-index', '-o', out, '-q'])
+    expect(r.code).toBe(0)
+    expect(statSync(join(out, 'usage.ndjson')).mode & 0o777).toBe(0o600)
+    expect(rows(readFileSync(join(out, 'usage.ndjson'), 'utf8')).map((x) => x.flow_id)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'b1', 'b2'])
+  })
+
   it('--since 999999999999d is a clear usage error, not "Invalid time value"', async () => {
     const r = await run(['usage', '--log-dir', BASIC, '--no-index', '--since', '999999999999d'])
     expect(r.code).toBe(2)

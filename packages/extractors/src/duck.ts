@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { ExtractError } from './errors.js'
 import type { Row } from './types.js'
@@ -14,8 +15,13 @@ type Bindings = typeof import('@duckdb/node-bindings')
 let bindings: Bindings | undefined
 function load(): Bindings {
   // The bindings package is CommonJS with a native addon: require it once, lazily, so the
-  // reverse-scan path (`prompts -n 5`) never pays for it.
-  return (bindings ??= createRequire(import.meta.url)('@duckdb/node-bindings') as Bindings)
+  // reverse-scan path (`prompts -n 5`) never pays for it. It is required by its real path:
+  // it finds its platform package (`@duckdb/node-bindings-linux-x64`) next to itself in pnpm's
+  // store, and Node has been seen to load it by the workspace symlink instead (it then looks
+  // in the wrong node_modules).
+  if (bindings !== undefined) return bindings
+  const req = createRequire(import.meta.url)
+  return (bindings = req(realpathSync(req.resolve('@duckdb/node-bindings'))) as Bindings)
 }
 
 /** One open DuckDB database with one connection. */
@@ -28,6 +34,11 @@ export interface Duck {
    * only write NDJSON.
    */
   select(sql: string, raw?: boolean): Promise<{ columns: string[]; rows: Row[]; json?: string[] }>
+  /**
+   * Writes a query's rows as NDJSON to a file with DuckDB's own writer (`COPY … (FORMAT json)`:
+   * the rows never become JavaScript values). Returns how many rows were written.
+   */
+  copyNdjson(sql: string, path: string): Promise<number>
   /** Closes the connection and the database (a checkpoint when it was opened for writing). */
   close(): void
 }
@@ -113,6 +124,11 @@ export async function openDuck(path: string, options: DuckOptions = {}): Promise
     select: async (sql, raw) => {
       if (closed) throw new ExtractError('QUERY_FAILED', 'the database is closed')
       return select(sql, raw)
+    },
+    copyNdjson: async (sql, path) => {
+      if (closed) throw new ExtractError('QUERY_FAILED', 'the database is closed')
+      const res = await d.query(conn, `copy (${sql}) to ${lit(path)} (format json)`)
+      return Number(d.rows_changed(res))
     },
     close: () => {
       if (closed) return

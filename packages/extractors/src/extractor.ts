@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
@@ -18,6 +18,7 @@ import { INDEX_VERSION } from './schema.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
+import { toNdjson } from './output.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -39,6 +40,8 @@ export interface Extractor {
   readonly indexDir: string | undefined
   /** Brings the index up to date with the capture (done once, before the first mode that needs it). */
   refresh(): Promise<IndexUpdate>
+  /** The update this extractor made, once a mode opened the index (undefined before, or when none needed it). */
+  readonly lastUpdate: IndexUpdate | undefined
   /** Runs one mode. Calls are serialized. */
   run(mode: ModeName, options?: RunOptions): Promise<ModeResult>
   /** Input the index skipped (malformed lines, unknown types, flows without an end, …), with locations. */
@@ -288,6 +291,17 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
   }
 
+  async function copyTo(sql: string, path: string): Promise<number> {
+    try {
+      const n = await (await db()).copyNdjson(sql, path)
+      if (!path.startsWith('/dev/')) chmodSync(path, 0o600)
+      return n
+    } catch (e) {
+      if (e instanceof ExtractError) throw e
+      throw new ExtractError('OUTPUT_FAILED', `could not write ${path}: ${(e as Error).message}`, { cause: e })
+    }
+  }
+
   function pickEngine(mode: ModeName, run: RunOptions): Exclude<EngineName, 'auto'> {
     const e = (run.engine ?? options.engine ?? 'auto') as string
     if (e === 'reverse') {
@@ -301,6 +315,17 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     throw new ExtractError('ENGINE_UNSUPPORTED', `unknown engine ${JSON.stringify(e)}: expected auto, index or reverse (the rg engine is gone: the index reads each byte once, so a prefilter no longer pays)`)
   }
 
+  /** A result computed without DuckDB, written to `ndjsonTo` when asked. */
+  function rowsOut(r: ModeResult, run: RunOptions): ModeResult {
+    if (run.ndjsonTo === undefined) return r
+    try {
+      writeFileSync(run.ndjsonTo, toNdjson(r.columns, r.rows), { mode: 0o600 })
+    } catch (e) {
+      throw new ExtractError('OUTPUT_FAILED', `could not write ${run.ndjsonTo}: ${(e as Error).message}`, { cause: e })
+    }
+    return { ...r, rows: [], written: r.rows.length }
+  }
+
   async function runMode(mode: ModeName, run: RunOptions): Promise<ModeResult> {
     if (closed) throw new ExtractError('QUERY_FAILED', 'extractor is closed')
     if (MODES[mode] === undefined) throw new ExtractError('UNKNOWN_MODE', `unknown mode ${JSON.stringify(mode)}`)
@@ -311,12 +336,12 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     if (engine === 'reverse' && (run.engine ?? options.engine ?? 'auto') === 'auto') {
       // An up-to-date index holds the exact answer next to it; else read the flows backwards.
       const cached = cachedPrompts(run.limit!, run)
-      if (cached !== undefined) return { mode, engine: 'index', rows: cached, columns: MODES.user_prompts.columns, warnings }
+      if (cached !== undefined) return rowsOut({ mode, engine: 'index', rows: cached, columns: MODES.user_prompts.columns, warnings }, run)
     }
     if (engine === 'reverse') {
       if (files === undefined) throw new ExtractError('ENGINE_UNSUPPORTED', '--engine reverse reads capture files; with a record source (Redis) use --engine index')
       const rows = await latestPrompts(files.flows, run.limit!, filters, files.dir, { lineFiles: files.lines })
-      return { mode, engine, rows, columns: ['ts', 'session_id', 'flow_id', 'client', 'text'], warnings }
+      return rowsOut({ mode, engine, rows, columns: MODES.user_prompts.columns, warnings }, run)
     }
     const views = viewSql(filters, { includeAux: options.includeAux ?? false })
     const d = await db()
@@ -361,11 +386,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       default: {
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
+        if (run.ndjsonTo !== undefined) {
+          const written = await copyTo(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjsonTo)
+          return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written }
+        }
         result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjson === true)
       }
     }
     if (result.columns.length === 0) result.columns = MODES[mode].columns
-    return { mode, engine, rows: result.rows, columns: result.columns, warnings, ...(result.json !== undefined ? { ndjson: result.json } : {}) }
+    // Computed in TypeScript (or asked for as rows): written from the rows when a file is asked for.
+    return rowsOut({ mode, engine, rows: result.rows, columns: result.columns, warnings, ...(result.json !== undefined ? { ndjson: result.json } : {}) }, run)
   }
 
   return {
@@ -373,6 +403,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     prices,
     get indexDir() {
       return paths?.dir
+    },
+    get lastUpdate() {
+      return lastUpdate
     },
     refresh: () => serial(async () => {
       await db()

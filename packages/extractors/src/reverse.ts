@@ -9,7 +9,8 @@ import type { ExtractFilters, Row } from './types.js'
  * first run on a large capture answers at once. Each request is read by session-extractor's
  * request anatomy, the rule the ledger uses (the new prompt, auxiliary requests left out).
  * WebSocket flows carry later prompts in their client frames: those are looked for in the last
- * `clientFrameScanBytes` of the lines file.
+ * `clientFrameScanBytes` (8 MiB) of the lines file — a connection's recent prompts sit near the
+ * end of the file; an older one, with a lot of other traffic since, is found by the index.
  *
  * Where it can differ from the index: a request with no session id of its own (an SDK script)
  * shows the proxy's per-request session id; the index chains such requests by history.
@@ -72,7 +73,7 @@ async function inlineRef(rec: Obj, captureDir: string | undefined): Promise<void
 export interface LatestPromptsOptions {
   /** Lines files to look for WebSocket client frames in (newest last). */
   lineFiles?: string[]
-  /** How far back (bytes) the lines file is searched for client frames. @defaultValue 32 MiB */
+  /** How far back (bytes) the lines file is searched for client frames. @defaultValue 8 MiB */
   clientFrameScanBytes?: number
   onError?: (e: Error) => void
 }
@@ -113,7 +114,7 @@ export async function latestPrompts(flowFiles: string[], limit: number, filters:
   const last = lineFiles[lineFiles.length - 1]
   if (last !== undefined) {
     const recs = await readLast(last, limit + 4, (v) => isObj(v) && v.type === 'client_frame' && inFilters(v, false) && framePrompt(v) !== undefined,
-      { contains: '"client_frame"', maxScanBytes: options.clientFrameScanBytes ?? 32 * 1024 * 1024, ...onError })
+      { contains: '"client_frame"', maxScanBytes: options.clientFrameScanBytes ?? 8 * 1024 * 1024, ...onError })
     // A frame's client is its connection's: the flow record, found backwards from the end.
     const clients = new Map<string, string | null>()
     for (const id of new Set((recs as Obj[]).map((r) => String(r.flow_id)))) {

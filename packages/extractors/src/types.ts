@@ -91,6 +91,8 @@ export interface ModeResult {
    * empty; absent for modes computed in TypeScript, which fill `rows`).
    */
   ndjson?: string[]
+  /** With `RunOptions.ndjsonTo`: how many rows were written there (`rows` is then empty). */
+  written?: number
 }
 
 /** Options of {@link createExtractor}. */
@@ -156,4 +158,10 @@ export interface RunOptions extends ExtractFilters {
    * may read `300.0` where JavaScript writes `300`) and skip building row objects.
    */
   ndjson?: boolean
+  /**
+   * Write the rows as NDJSON to this file instead of returning them (`written` says how many).
+   * SQL modes are written by DuckDB directly (numbers may read `300.0`, control characters
+   * `\u001B`); a new file is private (0600).
+   */
+  ndjsonTo?: string
 }

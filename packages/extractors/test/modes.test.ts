@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -293,6 +293,18 @@ describe('filters, limits, aux', () => {
     const derived = await x.run('file_edits', { ndjson: true })
     expect(derived.ndjson).toBeUndefined()
     expect(derived.rows.length).toBe(3)
+  })
+
+  it('ndjsonTo: DuckDB writes SQL modes to the file itself (0600), TypeScript modes are written from their rows', async () => {
+    for (const mode of ['usage', 'tool_calls', 'file_edits'] as const) {
+      const path = join(root, `${mode}.ndjson`)
+      const r = await x.run(mode, { ndjsonTo: path })
+      expect(r.rows).toEqual([])
+      const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)
+      expect(r.written).toBe(lines.length)
+      expect(lines).toEqual(await run(mode))
+      expect(statSync(path).mode & 0o777).toBe(0o600)
+    }
   })
 
   it('every mode answers, with its declared columns when it has rows', async () => {
