@@ -140,6 +140,16 @@ describe('bodies stored out of line, duplicates, caps', () => {
     expect(r.calls.find((c) => c.flow_id === 'err-http-529')).toMatchObject({ outcome: 'error', error: { type: 'http_529', message: 'HTTP 529' } })
   })
 
+  it('a client frame stored out of line (data_ref) is reported; its response comes without a request', () => {
+    const ws = fixture('codex-websocket.jsonl')
+    let n = 0
+    const recs = ws.map((x) => (x['type'] === 'client_frame' && n++ === 1 ? { ...x, data: '', data_ref: { $ref: 'sse_logs/cx-ws-1.client-frame-13.json', bytes: 2000000 } } : x))
+    const r = ledgerFromRecords(recs)
+    expect(r.errors.map((e) => [e.code, e.flow_id])).toEqual([['BODY_REF', 'cx-ws-1']])
+    expect(r.calls.map((c) => c.tool_results.length)).toEqual([0, 0, 1])
+    expect(r.calls[1]?.request.message_count).toBe(0)
+  })
+
   it('records of a flow already ended (an at-least-once bus) are ignored', () => {
     const r = ledgerFromRecords([...CODEX, ...CODEX.filter((x) => x['flow_id'] === 'cx-turn-1')])
     expect(r.calls.map((c) => c.key)).toEqual(reference.calls.map((c) => c.key))
