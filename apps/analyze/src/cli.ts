@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import {
@@ -15,10 +15,10 @@ import {
   toNdjson,
   writeResult,
 } from '@agenttap/extractors'
-import type { EngineName, Extractor, ModeName, ModeResult, OutputFormat, PriceTable, RunOptions } from '@agenttap/extractors'
+import type { EngineName, Extractor, ExtractorOptions, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
-import { dumpToNdjson, importToDir, type StreamRange } from './redis.js'
+import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
 
 /** Where the CLI writes; real process streams in the bin, buffers in tests. */
 export interface CliIo {
@@ -29,7 +29,11 @@ export interface CliIo {
 
 interface CommonOpts {
   logDir?: string
-  engine: EngineName
+  engine: string
+  index: boolean
+  rebuildIndex?: boolean
+  includeAux?: boolean
+  indexDir?: string
   format?: OutputFormat
   outDir?: string
   since?: string
@@ -39,7 +43,6 @@ interface CommonOpts {
   limit?: string
   prices?: string
   quiet?: boolean
-  malformedCount: boolean
   verbose?: boolean
   mode?: string
   extract?: string
@@ -52,10 +55,27 @@ interface CommonOpts {
 
 const EXT: Record<OutputFormat, string> = { ndjson: 'ndjson', csv: 'csv', parquet: 'parquet', table: 'txt' }
 
+/**
+ * Whether DuckDB can write this process's stdout itself by opening `/dev/stdout` (Linux, macOS):
+ * a file, a pipe or a terminal can be opened again; a socket (Node's own child-process stdio)
+ * cannot.
+ */
+function devStdout(): boolean {
+  if (process.platform === 'win32' || !existsSync('/dev/stdout')) return false
+  try {
+    return !fstatSync(1).isSocket()
+  } catch {
+    return false
+  }
+}
+
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--log-dir <dir>', 'log root or capture dir (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
-    .addOption(new Option('--engine <engine>', 'query engine').choices(['auto', 'duckdb', 'rg', 'reverse']).default('auto'))
+    .option('--engine <engine>', 'auto, index (SQL over the index) or reverse (prompts -n N: read backwards)', 'auto')
+    .option('--no-index', 'build the index in memory for this run only (nothing written under the log dir)')
+    .option('--rebuild-index', 'empty the index and build it again from the capture')
+    .option('--include-aux', 'include auxiliary (non-model) requests in every mode')
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson)').choices(['ndjson', 'csv', 'parquet', 'table']))
     .option('-o, --out-dir <dir>', 'write one file per mode (<mode>.<format>) instead of stdout')
     .option('--since <when>', 'flows that started at/after (ISO date or age: 30m, 2h, 7d)')
@@ -65,12 +85,12 @@ function addCommon(cmd: Command): Command {
     .option('-n, --limit <n>', 'only the latest N rows')
     .option('--prices <file>', 'price table JSON overriding the bundled one')
     .option('-q, --quiet', 'no progress bar and no warnings on stderr')
-    .option('--no-malformed-count', 'skip the extra scan that counts malformed lines')
     .option('-v, --verbose', 'diagnostics (timings) on stderr')
-    .option('--redis <url>', 'read the capture from a Redis stream (agenttap-proxy --redis) instead of files')
+    .option('--redis <url>', 'index the Redis stream (agenttap-proxy --redis) instead of capture files')
     .option('--stream <key>', 'Redis stream key', 'agenttap:events')
-    .option('--from <id>', 'Redis: start after this stream id (default: the beginning)')
-    .option('--to <id>', 'Redis: stop after this stream id (inclusive)')
+    .option('--index-dir <dir>', 'Redis: where its index is kept (default: <log root>/redis-index/<host>-<port>-<stream>)')
+    .option('--from <id>', 'Redis: only entries after this stream id (an in-memory index for this range)')
+    .option('--to <id>', 'Redis: only entries up to this stream id, inclusive (an in-memory index for this range)')
 }
 
 function loadPrices(path: string | undefined): PriceTable {
@@ -96,6 +116,13 @@ function parseLimit(v: string | undefined): number | undefined {
   return Number(v)
 }
 
+function parseEngine(v: string): EngineName {
+  if (v === 'auto' || v === 'index' || v === 'reverse') return v
+  if (v === 'duckdb') return 'index'
+  if (v === 'rg') throw new UsageError('--engine rg is gone: the index reads each captured byte once, so a ripgrep prefilter no longer pays; use --engine index (or auto)')
+  throw new UsageError(`--engine expects auto, index or reverse, got ${JSON.stringify(v)}`)
+}
+
 function rangeOf(o: CommonOpts, io: CliIo): StreamRange {
   if (o.redis === undefined) throw new UsageError('--redis <url> is required')
   return {
@@ -110,21 +137,38 @@ function rangeOf(o: CommonOpts, io: CliIo): StreamRange {
   }
 }
 
-/** Runs modes and writes their rows; returns the exit code. */
-async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
-  if (o.redis === undefined) return runModesOnFiles(modes, o, io)
-  // Import the stream range into a private capture dir, then every mode works as on files.
-  const tmp = mkdtempSync(join(tmpdir(), 'agenttap-analyze-redis-'))
-  try {
-    const n = await importToDir(rangeOf(o, io), tmp)
-    if (!o.quiet) io.stderr.write(`read ${n} record(s) from ${o.redis} ${o.stream ?? 'agenttap:events'}\n`)
-    return await runModesOnFiles(modes, { ...o, logDir: tmp }, io)
-  } finally {
-    rmSync(tmp, { recursive: true, force: true })
+/** The log root the user means. */
+const logRootOf = (o: CommonOpts, io: CliIo): string => resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
+
+/** Opens the extractor: over the capture files, or over the Redis stream (`--redis`). */
+async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | undefined, warn: (s: string) => void): Promise<Extractor> {
+  const common: Omit<ExtractorOptions, 'logDir'> = {
+    engine: parseEngine(o.engine),
+    index: o.index !== false,
+    ...(prices ? { prices } : {}),
+    ...(o.rebuildIndex ? { rebuildIndex: true } : {}),
+    ...(o.includeAux ? { includeAux: true } : {}),
+    onWait: (m) => warn(m),
   }
+  if (o.redis === undefined) return createExtractor({ logDir: logRootOf(o, io), ...common })
+  const range = rangeOf(o, io)
+  // An ad hoc range is its own in-memory index; the whole stream keeps one on disk.
+  const adHoc = o.from !== undefined || o.to !== undefined
+  const indexDir = adHoc ? undefined : resolve(o.indexDir ?? redisIndexDir(logRootOf(o, io), range))
+  return createExtractor({ logDir: indexDir ?? '', source: redisSource(range), ...(indexDir ? { indexDir } : { index: false }), ...common })
 }
 
-async function runModesOnFiles(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
+/** One line about the input the index skipped (the details: `agenttap-analyze check`). */
+function problemLine(p: ProblemSummary): string | undefined {
+  if (p.total === 0) return undefined
+  const kinds = Object.entries(p.byCode).map(([k, n]) => `${n} ${k.toLowerCase().replace(/_/g, ' ')}`).join(', ')
+  const f = p.first[0]
+  const where = f?.file ? ` — first at ${f.file}${f.line !== null ? `:${f.line}` : ''}${f.offset !== null ? ` (byte ${f.offset})` : ''}` : ''
+  return `skipped or repaired ${p.total} input problem(s): ${kinds}${where}; agenttap-analyze check lists them`
+}
+
+/** Runs modes and writes their rows; returns the exit code. */
+async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
   // pino only loads with --verbose: the common path (`prompts -n 5`) stays fast to start.
   const log = o.verbose
     ? (await import('pino')).default({ level: 'debug', base: null }, (await import('pino')).default.destination({ fd: 2, sync: true }))
@@ -136,9 +180,11 @@ async function runModesOnFiles(modes: ModeName[], o: CommonOpts, io: CliIo): Pro
   if (format === 'parquet' && o.outDir === undefined) throw new UsageError('--format parquet writes files: add --out-dir <dir>')
   if (o.mode !== undefined && !['paired', 'full'].includes(o.mode)) throw new UsageError(`--mode expects paired or full, got ${JSON.stringify(o.mode)}`)
   const prices = loadPrices(o.prices)
-  const logDir = resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
-  const x: Extractor = await createExtractor({ logDir, prices, engine: o.engine })
-  // Ctrl-C mid-scan: remove the rg prefilter temp files before exiting.
+  const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length, bytes: 0 })
+  const warn = (s: string): void => {
+    if (!o.quiet) progress.log(`warning: ${s}\n`)
+  }
+  const x: Extractor = await openExtractor(o, io, prices, warn)
   const onSigint = (): void => {
     try {
       x.close()
@@ -148,11 +194,7 @@ async function runModesOnFiles(modes: ModeName[], o: CommonOpts, io: CliIo): Pro
   }
   process.once('SIGINT', onSigint)
   try {
-    if (o.outDir !== undefined) mkdirSync(o.outDir, { recursive: true })
-    const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length + (o.malformedCount ? 1 : 0), bytes: x.files.bytes })
-    const warn = (s: string): void => {
-      if (!o.quiet) progress.log(`warning: ${s}\n`)
-    }
+    if (o.outDir !== undefined) mkdirSync(o.outDir, { recursive: true, mode: 0o700 })
     const run: RunOptions = {
       ...(o.since !== undefined ? { since: o.since } : {}),
       ...(o.until !== undefined ? { until: o.until } : {}),
@@ -161,35 +203,37 @@ async function runModesOnFiles(modes: ModeName[], o: CommonOpts, io: CliIo): Pro
       ...(limit !== undefined ? { limit } : {}),
       ...(o.mode !== undefined ? { mode: o.mode } : {}),
     }
-    const read = new Set<'flows' | 'lines' | 'ends'>()
-    let scanned = false
-    const results: ModeResult[] = []
+    let indexed = false
     try {
       for (const mode of modes) {
         progress.step(mode)
         const t0 = performance.now()
-        const r = await x.run(mode, run)
-        log.debug({ mode, engine: r.engine, rows: r.rows.length, ms: Math.round(performance.now() - t0) }, 'mode done')
-        if (r.engine !== 'reverse') {
-          scanned = true
-          for (const k of MODES[mode].reads) read.add(k)
+        // NDJSON of one mode: DuckDB writes the file (or this process's stdout) itself, or hands
+        // over its lines; no row objects in between.
+        const direct = format === 'ndjson' && modes.length === 1
+        const path = o.outDir !== undefined ? join(o.outDir, `${mode}.${EXT[format]}`) : undefined
+        const target = !direct ? undefined : path ?? (io.stdout === process.stdout && devStdout() ? '/dev/stdout' : undefined)
+        const r = await x.run(mode, target !== undefined ? { ...run, ndjsonTo: target } : direct ? { ...run, ndjson: true } : run)
+        const count = r.written ?? r.ndjson?.length ?? r.rows.length
+        log.debug({ mode, engine: r.engine, rows: count, ms: Math.round(performance.now() - t0) }, 'mode done')
+        // Only a mode that opened the index has an update to tell about (prompts -n may not).
+        const u = x.lastUpdate
+        if (u !== undefined && !indexed) {
+          indexed = true
+          log.debug({ ...u }, 'index update')
+          if (u.rebuilt !== undefined && !o.quiet) progress.log(`note: the index was rebuilt (${u.rebuilt})\n`)
         }
         for (const w of r.warnings) warn(w)
-        if (o.outDir !== undefined) {
-          const path = join(o.outDir, `${mode}.${EXT[format]}`)
-          await writeResult(r, format, path)
-          if (!o.quiet) progress.log(`${mode}: ${r.rows.length} row(s) → ${path}\n`)
-        } else {
-          results.push(r)
+        if (path !== undefined) {
+          if (r.written === undefined) await writeResult(r, format, path)
+          if (!o.quiet) progress.log(`${mode}: ${count} row(s) → ${path}\n`)
+        } else if (r.written === undefined) {
           writeStdout(r, format, modes.length > 1, io)
         }
       }
-      if (scanned && o.malformedCount && !o.quiet) {
-        progress.step('counting malformed lines')
-        const counts = await x.countMalformed([...read])
-        for (const [file, n] of Object.entries(counts)) {
-          if (n > 0) warn(`${file}: ${n} malformed line(s) skipped (agenttap-analyze check --log-dir … shows where)`)
-        }
+      if (indexed && !o.quiet) {
+        const line = problemLine(await x.problems(1))
+        if (line !== undefined) warn(line)
       }
     } finally {
       progress.done()
@@ -203,6 +247,11 @@ async function runModesOnFiles(modes: ModeName[], o: CommonOpts, io: CliIo): Pro
 
 function writeStdout(r: ModeResult, format: OutputFormat, multi: boolean, io: CliIo): void {
   if (format === 'ndjson') {
+    if (r.ndjson !== undefined) {
+      // In pieces: one string of every row would be built and copied again by the stream.
+      for (let i = 0; i < r.ndjson.length; i += 4096) io.stdout.write(r.ndjson.slice(i, i + 4096).join('\n') + '\n')
+      return
+    }
     io.stdout.write(multi ? toNdjson(['mode', ...r.columns], r.rows.map((row) => ({ mode: r.mode, ...row }))) : toNdjson(r.columns, r.rows))
   } else if (format === 'csv') {
     io.stdout.write((multi ? `# ${r.mode}\n` : '') + toCsv(r.columns, r.rows) + (multi ? '\n' : ''))
@@ -214,19 +263,22 @@ function writeStdout(r: ModeResult, format: OutputFormat, multi: boolean, io: Cl
 }
 
 async function check(o: CommonOpts, io: CliIo): Promise<number> {
-  const logDir = resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
-  const x = await createExtractor({ logDir })
+  const x = await openExtractor(o, io, undefined, (m) => void io.stderr.write(`warning: ${m}\n`))
   try {
-    const counts = await x.countMalformed()
-    let bad = 0
-    for (const [file, n] of Object.entries(counts)) {
-      io.stdout.write(`${file}: ${n} malformed line(s)\n`)
-      if (n > 0) {
-        bad += n
-        for (const m of await x.locateMalformed(file, 10)) io.stdout.write(`  ${m.message}\n`)
-      }
+    await x.refresh()
+    const p = await x.problems(50)
+    if (p.total === 0) {
+      io.stdout.write('no input problems: every line was indexed\n')
+      return EXIT.OK
     }
-    return bad > 0 ? EXIT.RUNTIME : EXIT.OK
+    io.stdout.write(`${p.total} input problem(s): ${Object.entries(p.byCode).map(([k, n]) => `${k} ${n}`).join(', ')}\n`)
+    for (const f of p.first) {
+      const where = f.file ? `${f.file}${f.line !== null ? `:${f.line}` : ''}${f.offset !== null ? ` (byte ${f.offset})` : ''}` : '(no location)'
+      // Messages quote captured text: control characters are shown escaped, never sent to the terminal.
+      io.stdout.write(`  ${where}: ${f.code}${f.flow_id ? ` [flow ${f.flow_id}]` : ''}: ${f.message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}\n`)
+    }
+    if (p.total > p.first.length) io.stdout.write(`  … and ${p.total - p.first.length} more\n`)
+    return EXIT.RUNTIME
   } finally {
     x.close()
   }
@@ -306,7 +358,7 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
       state.code = EXIT.OK
     })
 
-  addCommon(program.command('check').description('count malformed lines per capture file and show where the first ones are'))
+  addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
     .action(async (o: CommonOpts) => {
       state.code = await check(o, io)
     })
@@ -332,6 +384,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       // help / version print and exit 0; parse errors were already printed by commander.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
     }
+    // `usage | head`: the reader went away (DuckDB writing stdout says so as an IO error): not a failure.
+    if (/Broken pipe|EPIPE/.test(messageOf(err))) return EXIT.OK
     io.stderr.write(`agenttap-analyze: ${messageOf(err)}\n`)
     return exitCodeOf(err)
   }

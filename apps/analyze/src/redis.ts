@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { RecordSource, SourceEntry } from '@agenttap/extractors'
 import { CAPTURE_FILES, captureFileFor, createJsonlWriter, type JsonlWriter } from '@agenttap/jsonl-io'
 import { createRedisClient, DEFAULT_STREAM, readRedisStream } from '@agenttap/jsonl-io/redis'
 
@@ -18,11 +19,19 @@ export interface StreamRange {
   onError?(message: string): void
 }
 
+async function connect(url: string) {
+  const redis = await createRedisClient(url)
+  for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50))
+  if (redis.status !== 'ready') {
+    redis.disconnect()
+    throw new Error(`cannot reach Redis at ${url}`)
+  }
+  return redis
+}
+
 async function* records(range: StreamRange) {
-  const redis = await createRedisClient(range.url)
+  const redis = await connect(range.url)
   try {
-    for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50))
-    if (redis.status !== 'ready') throw new Error(`cannot reach Redis at ${range.url}`)
     yield* readRedisStream(redis, {
       stream: range.stream ?? DEFAULT_STREAM,
       from: range.from ?? '0',
@@ -70,4 +79,45 @@ export async function importToDir(range: StreamRange, root: string): Promise<num
     await Promise.all([...writers.values()].map((w) => w.close()))
   }
   return n
+}
+
+/**
+ * The stream as a record source for the index: entries after the index's cursor (or after
+ * `--from`), up to the end of what is there (or `--to`), bad entries in place.
+ */
+export function redisSource(range: StreamRange): RecordSource {
+  const stream = range.stream ?? DEFAULT_STREAM
+  return {
+    name: `${range.url.replace(/\/\/[^@/]*@/, '//')} ${stream}`,
+    async *read(cursor: string | undefined): AsyncIterable<SourceEntry> {
+      const redis = await connect(range.url)
+      try {
+        for await (const e of readRedisStream(redis, {
+          stream,
+          from: cursor ?? range.from ?? '0',
+          untilEnd: true,
+          inBandErrors: true,
+          ...(range.to !== undefined ? { to: range.to } : {}),
+          ...(range.signal ? { signal: range.signal } : {}),
+        })) {
+          yield e.error !== undefined ? { id: e.id, error: e.error } : { id: e.id, record: e.record }
+        }
+      } finally {
+        redis.disconnect()
+      }
+    },
+  }
+}
+
+/** Where the index of a stream lives by default: `<log root>/redis-index/<host>-<port>-<stream>`. */
+export function redisIndexDir(logRoot: string, range: StreamRange): string {
+  let host = 'redis'
+  try {
+    const u = new URL(range.url)
+    host = `${u.hostname}-${u.port || '6379'}${u.pathname.length > 1 ? `-db${u.pathname.slice(1)}` : ''}`
+  } catch {
+    // not a URL: one index for it all the same
+  }
+  const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '_')
+  return join(logRoot, 'redis-index', `${safe(host)}-${safe(range.stream ?? DEFAULT_STREAM)}`)
 }

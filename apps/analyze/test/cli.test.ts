@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '@agenttap/extractors'
 import { runCli } from '../src/index.js'
 
-const FIX = join(import.meta.dirname, '..', '..', '..', 'packages', 'extractors', 'test', 'fixtures', 'basic')
 const tmp = mkdtempSync(join(tmpdir(), 'analyze-cli-'))
+// A copy of the basic fixture: runs keep their index next to the capture.
+const FIX = join(tmp, 'basic')
+cpSync(join(import.meta.dirname, '..', '..', '..', 'packages', 'extractors', 'test', 'fixtures', 'basic'), FIX, { recursive: true })
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 async function cli(args: string[], tty = false) {
@@ -43,12 +45,11 @@ describe('agenttap-analyze', () => {
     const dir = join(tmp, 'out')
     const r = await cli(['extract', '--extract', 'config,tool_calls,tool_results', '--out-dir', dir, '--log-dir', FIX, '--format', 'csv'])
     expect(r.code).toBe(0)
-    expect(readFileSync(join(dir, 'tool_results.csv'), 'utf8').split('\n')[0]).toBe('ts,session_id,flow_id,call_id,name,is_error,output')
+    expect(readFileSync(join(dir, 'tool_results.csv'), 'utf8').split('\n')[0]).toBe('ts,session_id,flow_id,call_id,name,is_error,output,exit_code')
     expect(readFileSync(join(dir, 'config.csv'), 'utf8').trim().split('\n')).toHaveLength(9)
     expect(existsSync(join(dir, 'tool_calls.csv'))).toBe(true)
-    // The fixture's malformed lines are counted and reported on stderr.
-    expect(r.err).toMatch(/sse_flows\.jsonl: 1 malformed line/)
-    expect(r.err).toMatch(/sse_lines\.jsonl: 2 malformed line/)
+    // The fixture's malformed lines are summed up in one line on stderr, with the first location.
+    expect(r.err).toMatch(/skipped or repaired \d+ input problem\(s\): 3 malformed line, .* — first at .*\.jsonl:\d+ \(byte \d+\); agenttap-analyze check lists them/)
   })
 
   it('parquet files round-trip through DuckDB', async () => {
@@ -110,10 +111,18 @@ describe('agenttap-analyze', () => {
     expect((await cli(['bogus'])).code).toBe(2)
   })
 
-  it('check lists malformed lines with their line numbers', async () => {
+  it('check lists the problems with file:line (byte offset)', async () => {
     const r = await cli(['check', '--log-dir', FIX])
     expect(r.code).toBe(1)
-    expect(r.out).toMatch(/sse_lines\.jsonl:31/)
-    expect(r.out).toMatch(/sse_flows\.jsonl:4/)
+    expect(r.out).toMatch(/sse_lines\.jsonl:31 \(byte \d+\): MALFORMED_LINE/)
+    expect(r.out).toMatch(/sse_flows\.jsonl:4 \(byte \d+\): MALFORMED_LINE/)
+  })
+
+  it('--engine: index and reverse; duckdb is index; rg is gone with a clear message', async () => {
+    expect(ndjson((await cli(['prompts', '-n', '1', '--engine', 'reverse', '--log-dir', FIX])).out).map((x) => x.text)).toEqual(['and run it'])
+    expect(ndjson((await cli(['usage', '--engine', 'duckdb', '--log-dir', FIX, '-q'])).out)).toHaveLength(7)
+    const rg = await cli(['usage', '--engine', 'rg', '--log-dir', FIX])
+    expect(rg.code).toBe(2)
+    expect(rg.err).toMatch(/--engine rg is gone/)
   })
 })

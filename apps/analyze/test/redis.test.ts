@@ -58,8 +58,8 @@ describe('agenttap-analyze with Redis', () => {
 
   it('a mode over --redis gives the same rows as over the files, and redis-dump --out-dir makes a capture dir', async () => {
     for (const mode of ['usage', 'tool_calls', 'errors', 'sessions']) {
-      const files = await cli([mode, '--log-dir', CAP, '--quiet', '--format', 'ndjson'])
-      const viaRedis = await cli([mode, '--redis', server.url, '--stream', stream, '--quiet', '--format', 'ndjson'])
+      const files = await cli([mode, '--log-dir', CAP, '--no-index', '--quiet', '--format', 'ndjson'])
+      const viaRedis = await cli([mode, '--redis', server.url, '--stream', stream, '--index-dir', join(tmp, 'idx'), '--quiet', '--format', 'ndjson'])
       expect(files.code).toBe(0)
       expect(viaRedis.code).toBe(0)
       expect(files.out.length).toBeGreaterThan(10)
@@ -68,8 +68,28 @@ describe('agenttap-analyze with Redis', () => {
     const imp = await cli(['redis-dump', '--redis', server.url, '--stream', stream, '--out-dir', tmp, '--quiet'])
     expect(imp.code).toBe(0)
     const a = await cli(['usage', '--log-dir', tmp, '--quiet', '--format', 'ndjson'])
-    const b = await cli(['usage', '--log-dir', CAP, '--quiet', '--format', 'ndjson'])
+    const b = await cli(['usage', '--log-dir', CAP, '--no-index', '--quiet', '--format', 'ndjson'])
     expect(a.out).toBe(b.out)
+  })
+
+  it('the stream index reads each entry once (a cursor in the index) and counts redelivered entries once', async () => {
+    const s2 = `${stream}:incr`
+    const idx = join(tmp, 'idx-incr')
+    const w = createRedisStreamWriter(redis, { stream: s2 })
+    const half = Math.floor(all.length / 2)
+    for (const r of all.slice(0, half)) w.write(r)
+    await w.flush()
+    const first = await cli(['usage', '--redis', server.url, '--stream', s2, '--index-dir', idx, '--quiet', '--format', 'ndjson'])
+    expect(first.code).toBe(0)
+    for (const r of all.slice(half)) w.write(r)
+    // at-least-once: a stretch of entries delivered again
+    for (const r of all.slice(half - 20, half + 20)) w.write(r)
+    await w.close()
+    const second = await cli(['usage', '--redis', server.url, '--stream', s2, '--index-dir', idx, '--quiet', '--format', 'ndjson'])
+    const files = await cli(['usage', '--log-dir', CAP, '--no-index', '--quiet', '--format', 'ndjson'])
+    expect(second.out).toBe(files.out)
+    expect(first.out.length).toBeLessThan(second.out.length)
+    await redis.del(s2)
   })
 
   it('an unreachable Redis is one clear line and a non-zero exit', async () => {

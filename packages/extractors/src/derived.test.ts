@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { argvToCommand, fileEdits, patchFiles, shellCommands, shellReadFiles, webAccess } from './derived.js'
-
-describe('argvToCommand', () => {
-  it('unwraps bash -lc and quotes other argv', () => {
-    expect(argvToCommand(['bash', '-lc', 'ls -la && echo hi'])).toBe('ls -la && echo hi')
-    expect(argvToCommand(['/bin/zsh', '-c', 'pwd'])).toBe('pwd')
-    expect(argvToCommand(['rg', '-n', 'a b', "it's"])).toBe(`rg -n 'a b' 'it'\\''s'`)
-    expect(argvToCommand([])).toBeUndefined()
-  })
-})
+import { fileEdits, filesRead, patchFiles, shellReadFiles, webAccess } from './derived.js'
 
 describe('patchFiles', () => {
   it('lists every file an apply_patch body touches, moves included', () => {
@@ -34,42 +25,43 @@ describe('shellReadFiles', () => {
   })
 })
 
-const call = (name: string, args: unknown, kind = 'function') => ({ ts: 't', session_id: 's', flow_id: 'f', call_id: 'c', name, kind, arguments: typeof args === 'string' ? args : JSON.stringify(args) })
+// A tool-call row of the index: `command` / `workdir` are the ledger's (stream-normalizer's shell vocabulary).
+const call = (name: string, args: unknown, extra: { kind?: string; command?: string; workdir?: string } = {}) => ({
+  ts: 't', session_id: 's', flow_id: 'f', call_id: 'c', name, kind: extra.kind ?? 'function', arguments: typeof args === 'string' ? args : JSON.stringify(args),
+  command: extra.command ?? null, workdir: extra.workdir ?? null,
+})
 
 describe('tool-call derived rows', () => {
-  it('shell commands from every shell tool shape', () => {
-    const rows = shellCommands([
-      call('Bash', { command: 'npm test' }),
-      call('shell', { command: ['bash', '-lc', 'ls'], workdir: '/w' }),
-      call('shell_command', { command: 'git status' }),
-      call('exec_command', { cmd: 'make' }),
-      call('local_shell', { type: 'exec', command: ['echo', 'hi there'] }, 'local_shell'),
-      call('Read', { file_path: 'x' }),
-      call('Bash', '{"command": "unterminated'),
-    ])
-    expect(rows.map((r) => [r.tool, r.command, r.workdir])).toEqual([
-      ['Bash', 'npm test', null],
-      ['shell', 'ls', '/w'],
-      ['shell_command', 'git status', null],
-      ['exec_command', 'make', null],
-      ['local_shell', "echo 'hi there'", null],
-    ])
-  })
-
   it('file edits from Write and from a patch sent through a shell heredoc', () => {
+    const heredoc = "apply_patch <<'EOF'\n*** Begin Patch\n*** Update File: z.py\n@@\n-a\n+b\n*** End Patch\nEOF"
     const rows = fileEdits([
       call('Write', { file_path: '/a.md', content: 'x' }),
-      call('shell', { command: ['bash', '-lc', "apply_patch <<'EOF'\n*** Begin Patch\n*** Update File: z.py\n@@\n-a\n+b\n*** End Patch\nEOF"] }),
+      call('shell', { command: ['bash', '-lc', heredoc] }, { command: heredoc }),
       call('apply_patch', { input: '*** Begin Patch\n*** Delete File: old.txt\n*** End Patch' }),
+      call('apply_patch', '*** Begin Patch\n*** Add File: n.txt\n+x\n*** End Patch', { kind: 'custom' }),
     ])
     expect(rows.map((r) => [r.tool, r.op, r.path])).toEqual([
       ['Write', 'write', '/a.md'],
       ['shell', 'update', 'z.py'],
       ['apply_patch', 'delete', 'old.txt'],
+      ['apply_patch', 'add', 'n.txt'],
+    ])
+  })
+
+  it('files read by a tool and by a simple shell read the ledger found', () => {
+    const rows = filesRead([
+      call('Read', { file_path: '/r.md' }),
+      call('shell', { command: ['bash', '-lc', 'cat a.txt'] }, { command: 'cat a.txt' }),
+      call('shell', { command: ['bash', '-lc', 'cat b.txt'] }), // no command: the ledger did not see a shell tool
+    ])
+    expect(rows.map((r) => [r.tool, r.path, r.via])).toEqual([
+      ['Read', '/r.md', 'tool'],
+      ['shell', 'a.txt', 'shell'],
     ])
   })
 
   it('web access from curl in a shell command', () => {
-    expect(webAccess([call('Bash', { command: 'curl -s https://api.example.com/v1?q=1 | jq .' })]).map((r) => [r.kind, r.target])).toEqual([['shell', 'https://api.example.com/v1?q=1']])
+    const cmd = 'curl -s https://api.example.com/v1?q=1 | jq .'
+    expect(webAccess([call('Bash', { command: cmd }, { command: cmd })]).map((r) => [r.kind, r.target])).toEqual([['shell', 'https://api.example.com/v1?q=1']])
   })
 })

@@ -1,8 +1,10 @@
 import type { Row } from './types.js'
 
 /**
- * Modes derived from `tool_calls` rows in Node: argument shapes differ per tool and per agent,
- * which is clearer (and as fast: tool calls are a tiny share of the lines) in TypeScript than in SQL.
+ * Modes derived from tool-call rows of the index in Node: the arguments' shapes are the agents'
+ * own tool schemas (Edit's `file_path`, apply_patch's patch text, WebFetch's `url`), which read
+ * more clearly in TypeScript than in SQL. Shell commands come from the ledger (`command`,
+ * `workdir`): this package keeps no list of shell tools of its own.
  */
 
 function parseArgs(row: Row): Record<string, unknown> | undefined {
@@ -18,43 +20,12 @@ function parseArgs(row: Row): Record<string, unknown> | undefined {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
 
-/** Quotes one argv element the way a POSIX shell would need it. */
-function shQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
-}
-
-/** Turns an argv array into the command the user would type (`bash -lc "x"` → `x`). */
-export function argvToCommand(argv: unknown[]): string | undefined {
-  const parts = argv.filter((x): x is string => typeof x === 'string')
-  if (parts.length === 0) return undefined
-  const shell = parts[0]!.replace(/^.*\//, '')
-  if (['bash', 'sh', 'zsh', 'dash'].includes(shell) && parts.length === 3 && /^-l?c$|^-cl$/.test(parts[1]!)) return parts[2]
-  return parts.map(shQuote).join(' ')
-}
-
-const SHELL_TOOLS = new Set(['Bash', 'bash', 'shell', 'shell_command', 'exec_command', 'local_shell', 'container.exec', 'run_shell_command'])
-
-/** The shell command of a tool call, when it is one. */
-export function shellCommandOf(row: Row): { command: string; workdir?: string } | undefined {
-  const name = String(row.name ?? '')
-  if (!SHELL_TOOLS.has(name) && row.kind !== 'local_shell') return undefined
-  const a = parseArgs(row)
-  if (!a) return undefined
-  const cmd = a.command ?? a.cmd
-  const command = Array.isArray(cmd) ? argvToCommand(cmd) : str(cmd)
+/** The shell command of a tool call, as the ledger found it (stream-normalizer's shell-tool vocabulary). */
+function shellCommandOf(row: Row): { command: string; workdir?: string } | undefined {
+  const command = str(row.command)
   if (command === undefined) return undefined
-  const workdir = str(a.workdir) ?? str(a.working_directory) ?? str(a.cwd)
+  const workdir = str(row.workdir)
   return workdir === undefined ? { command } : { command, workdir }
-}
-
-/** `shell_commands`: one row per shell command the agent ran. */
-export function shellCommands(calls: Row[]): Row[] {
-  const out: Row[] = []
-  for (const c of calls) {
-    const s = shellCommandOf(c)
-    if (s) out.push({ ts: c.ts ?? null, session_id: c.session_id ?? null, flow_id: c.flow_id ?? null, call_id: c.call_id ?? null, tool: c.name ?? null, command: s.command, workdir: s.workdir ?? null })
-  }
-  return out
 }
 
 /** Files an apply_patch body touches. */
@@ -181,8 +152,8 @@ export function mcpCalls(calls: Row[]): Row[] {
   return out
 }
 
-/** `subagents`: Claude Code Task / Agent tool calls, plus Codex flows sent with `x-openai-subagent`. */
-export function subagents(calls: Row[], headerRows: Row[]): Row[] {
+/** `subagents`: Claude Code Task / Agent tool calls, plus flows a subagent sent (the request's subagent marker). */
+export function subagents(calls: Row[], agentFlows: Row[]): Row[] {
   const out: Row[] = []
   for (const c of calls) {
     const name = String(c.name ?? '')
@@ -191,8 +162,8 @@ export function subagents(calls: Row[], headerRows: Row[]): Row[] {
     out.push({ ts: c.ts ?? null, session_id: c.session_id ?? null, flow_id: c.flow_id ?? null, source: `tool:${name}`, call_id: c.call_id ?? null,
       subagent: str(a?.subagent_type) ?? null, description: str(a?.description) ?? null })
   }
-  for (const h of headerRows) {
-    out.push({ ts: h.ts ?? null, session_id: h.session_id ?? null, flow_id: h.flow_id ?? null, source: 'header:x-openai-subagent', call_id: null, subagent: h.subagent ?? null, description: null })
+  for (const f of agentFlows) {
+    out.push({ ts: f.ts ?? null, session_id: f.session_id ?? null, flow_id: f.flow_id ?? null, source: 'request', call_id: null, subagent: f.agent ?? null, description: null })
   }
   return out.sort((x, y) => String(x.ts).localeCompare(String(y.ts)) || String(x.flow_id).localeCompare(String(y.flow_id)))
 }
@@ -206,22 +177,21 @@ const first = (h: Record<string, unknown>, ...keys: string[]): string | null => 
   return null
 }
 
-/** `rate_limits`: the rate-limit headers of each response, with the common ones as columns. */
+/** `rate_limits`: the rate-limit state each response reported (the ledger's `rate_limits`), the common headers as columns. */
 export function rateLimits(rows: Row[]): Row[] {
   return rows.map((r) => {
     let h: Record<string, unknown> = {}
     try {
       h = Object.fromEntries(Object.entries(JSON.parse(String(r.headers)) as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]))
     } catch { /* the SQL only passes JSON objects */ }
-    const picked = Object.fromEntries(Object.entries(h).filter(([k]) => /ratelimit|retry-after|^x-codex-(primary|secondary)/.test(k)))
     return {
-      ts: r.ts ?? null, session_id: r.session_id ?? null, flow_id: r.flow_id ?? null, client: r.client ?? null, status: r.status ?? null,
+      ts: r.ts ?? null, session_id: r.session_id ?? null, flow_id: r.flow_id ?? null, call: r.call ?? null, client: r.client ?? null, status: r.status ?? null,
       retry_after: first(h, 'retry-after', 'retry-after-ms'),
       requests_remaining: first(h, 'anthropic-ratelimit-requests-remaining', 'x-ratelimit-remaining-requests'),
       tokens_remaining: first(h, 'anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-input-tokens-remaining', 'x-ratelimit-remaining-tokens'),
       used_percent: first(h, 'x-codex-primary-used-percent', 'anthropic-ratelimit-unified-5h-utilization'),
       reset: first(h, 'anthropic-ratelimit-requests-reset', 'anthropic-ratelimit-tokens-reset', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens', 'x-codex-primary-reset-after-seconds', 'anthropic-ratelimit-unified-reset'),
-      headers: JSON.stringify(picked),
+      headers: JSON.stringify(h),
     }
   })
 }

@@ -1,62 +1,55 @@
-import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
-import { CAPTURE_FILES, readJsonl } from '@agenttap/jsonl-io'
 import { ExtractError } from './errors.js'
+import { lit, openDuck } from './duck.js'
+import type { Duck } from './duck.js'
+import type { CreateLedger } from './flow-feeder.js'
+import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writePromptCache } from './index-store.js'
+import type { IndexPaths } from './index-store.js'
+import { updateIndex } from './indexer.js'
+import { updateFromSource } from './source-update.js'
+import type { IndexUpdate } from './indexer.js'
 import { MODES } from './modes.js'
 import { BUNDLED_PRICES } from './prices.js'
+import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
 import { latestPrompts } from './reverse.js'
-import { findCaptureFiles, readSql, refsSql, viewSql } from './sources.js'
-import type { CaptureFiles, RefBody, SourceKind } from './sources.js'
-import { MODE_SQL, TOOL_CALLS_CTE, USER_PROMPTS_CTE, lit } from './sql.js'
-import { fileEdits, filesRead, mcpCalls, rateLimits, shellCommands, subagents, webAccess } from './derived.js'
-import { runCallValidation } from './call-validation.js'
-import type { EngineName, ExtractFilters, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
+import { INDEX_VERSION } from './schema.js'
+import { findCaptureFiles, isoInstant } from './sources.js'
+import type { CaptureFiles } from './sources.js'
+import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
+import { toNdjson } from './output.js'
+import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
-/** Where one malformed line is. */
-export interface MalformedLine {
-  file: string
-  line: number
-  offset: number
-  message: string
+/** Input the index could not use, summed up. */
+export interface ProblemSummary {
+  total: number
+  /** Count per problem code. */
+  byCode: Record<string, number>
+  /** The first few, in capture order. */
+  first: { code: string; file: string | null; line: number | null; offset: number | null; flow_id: string | null; message: string }[]
 }
 
 /** An open capture: run modes against it, then `close()`. */
 export interface Extractor {
-  /** The capture files found. */
-  readonly files: CaptureFiles
+  /** The capture files found (undefined when reading a record source). */
+  readonly files: CaptureFiles | undefined
   /** The price table `cost` and `sessions` use. */
   readonly prices: PriceTable
-  /** Runs one mode. Calls are serialized (one DuckDB connection). */
+  /** Where the index is (undefined: in memory). Known after the first `refresh`. */
+  readonly indexDir: string | undefined
+  /** Brings the index up to date with the capture (done once, before the first mode that needs it). */
+  refresh(): Promise<IndexUpdate>
+  /** The update this extractor made, once a mode opened the index (undefined before, or when none needed it). */
+  readonly lastUpdate: IndexUpdate | undefined
+  /** Runs one mode. Calls are serialized. */
   run(mode: ModeName, options?: RunOptions): Promise<ModeResult>
-  /** Counts the malformed lines (skipped by every mode) of the given files; one scan per file kind. */
-  countMalformed(kinds?: SourceKind[]): Promise<Record<string, number>>
-  /** Line numbers of the first `max` malformed lines of a file (a line-by-line pass). */
-  locateMalformed(file: string, max?: number): Promise<MalformedLine[]>
-  /** Runs raw SQL over the (unfiltered) views `flows`, `lines`, `ends`. */
+  /** Input the index skipped (malformed lines, unknown types, flows without an end, …), with locations. */
+  problems(max?: number): Promise<ProblemSummary>
+  /** Raw SQL over the index tables (flows, calls, tool_calls, tool_results, contents, problems). */
   query(sql: string): Promise<{ columns: string[]; rows: Row[] }>
-  /** Frees DuckDB and removes temp files. */
+  /** Closes the index. */
   close(): void
-}
-
-/** Whether ripgrep is on PATH. */
-export function hasRipgrep(): boolean {
-  const r = spawnSync('rg', ['--version'], { stdio: 'ignore' })
-  return r.status === 0
-}
-
-function toRow(o: Record<string, unknown>): Row {
-  const out: Row = {}
-  for (const [k, v] of Object.entries(o)) {
-    if (typeof v === 'bigint') out[k] = Number(v)
-    else if (v === undefined || v === null) out[k] = null
-    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v
-    else if (v instanceof Date) out[k] = v.toISOString()
-    else out[k] = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x))
-  }
-  return out
 }
 
 /** Column that orders rows in time for `limit` (default `ts`); '' for aggregate modes with no time order. */
@@ -69,16 +62,63 @@ const LATEST_BY: Partial<Record<ModeName, string>> = {
   stop_reasons: '',
   cache: '',
   latency: '',
+  call_validation: '',
 }
 
-/** Below this many bytes of SSE lines, DuckDB alone is fast enough that a prefilter pass does not pay. */
-const RG_AUTO_BYTES = 64 * 1024 * 1024
+const DEFAULT_LEDGER = '@agenttap/ledger'
 
-const START_MAX_OBJECT = 16 * 1024 * 1024
-const MAX_OBJECT_CAP = 1024 * 1024 * 1024 - 1
+/** `createLedger` and `LEDGER_VERSION` of a ledger module. */
+async function loadLedgerModule(specifier: string): Promise<{ createLedger: CreateLedger; version: number }> {
+  let m: Record<string, unknown>
+  try {
+    m = (await import(specifier)) as Record<string, unknown>
+  } catch (e) {
+    throw new ExtractError('LEDGER_UNAVAILABLE', `cannot load the ledger (${specifier}): ${(e as Error).message}`, { cause: e })
+  }
+  if (typeof m.createLedger !== 'function') {
+    throw new ExtractError('LEDGER_UNAVAILABLE', `${specifier} has no createLedger: build @agenttap/ledger (pnpm --filter @agenttap/ledger build)`)
+  }
+  return { createLedger: m.createLedger as CreateLedger, version: typeof m.LEDGER_VERSION === 'number' ? m.LEDGER_VERSION : 1 }
+}
 
 /**
- * Opens a capture for extraction: finds the files, starts an in-process DuckDB.
+ * The ledger module's build, as its file's path, size and mtime: when it is the one the index
+ * was built with, the index is current without loading the ledger (which costs more than the
+ * whole query of a small mode).
+ */
+function ledgerBuild(specifier: string): string {
+  try {
+    const url = import.meta.resolve(specifier)
+    const path = url.startsWith('file:') ? fileURLToPath(url) : url
+    const st = statSync(path)
+    return `${path}:${st.size}:${Math.floor(st.mtimeMs)}`
+  } catch {
+    return `${specifier}:unresolved`
+  }
+}
+
+/** How many of the latest prompts the index keeps for `prompts -n N`. */
+const PROMPT_CACHE_ROWS = 500
+
+/** Whether the index can live in (or under) a dir: it is writable, or can be created. */
+function writableOrCreatable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return statSync(dir).isDirectory()
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+/**
+ * Opens a capture for extraction. The index (`<capture dir>/.index/`) is opened and brought up to
+ * date on the first mode that needs it; `prompts -n N` reads the flows file backwards instead.
  * @throws ExtractError `LOG_DIR_MISSING` / `NO_CAPTURES`
  * @example
  * ```ts
@@ -88,59 +128,18 @@ const MAX_OBJECT_CAP = 1024 * 1024 * 1024 - 1
  * ```
  */
 export async function createExtractor(options: ExtractorOptions): Promise<Extractor> {
-  const files = findCaptureFiles(options.logDir)
+  const source = options.source
+  const files = source === undefined ? findCaptureFiles(options.logDir) : undefined
   const prices = options.prices ?? BUNDLED_PRICES
-  // DuckDB sizes its read buffers from maximum_object_size, so a huge value slows every scan
-  // (measured ~3× on 100 MB). Start at DuckDB's 16 MiB and grow only when a longer line shows up.
-  let maxObject = Math.min(START_MAX_OBJECT, options.maxObjectBytes ?? MAX_OBJECT_CAP)
-  const maxObjectCap = options.maxObjectBytes ?? MAX_OBJECT_CAP
-  let views: { files: { flows: string[]; lines: string[]; ends: string[] }; filters: ExtractFilters; linesFrom?: string } | undefined
-  let refs: RefBody[] | undefined
-  const makeViews = async (): Promise<void> => {
-    if (views === undefined) return
-    const conn = await db()
-    for (const stmt of viewSql(views.files, views.filters, maxObject, refs ?? [], views.linesFrom)) await conn.run(stmt)
-  }
-  // Out-of-line request bodies can only exist when the proxy wrote sse_logs/; look them up once.
-  const rawDir = join(files.dir, CAPTURE_FILES.rawDir)
-  const loadRefs = async (): Promise<void> => {
-    if (refs !== undefined) return
-    refs = []
-    if (files.flows.length === 0 || !existsSync(rawDir)) return
-    const { rows } = await select(() => refsSql(files.flows, maxObject))
-    refs = rows
-      .filter((r) => typeof r.ref === 'string' && typeof r.flow_id === 'string')
-      .map((r) => ({ flow_id: String(r.flow_id), path: resolve(files.dir, String(r.ref)) }))
-      // a pointer outside the capture dir or to a missing file is skipped, not fatal
-      .filter((r) => r.path.startsWith(files.dir) && existsSync(r.path))
-  }
-  // DuckDB (a native module) is loaded and started on first use: the reverse-scan path
-  // (`prompts -n 5`) never pays for it.
-  let instance: DuckDBInstance | undefined
-  let live: DuckDBConnection | undefined
-  let connP: Promise<DuckDBConnection> | undefined
-  const db = (): Promise<DuckDBConnection> =>
-    (connP ??= (async () => {
-      const { DuckDBInstance: Instance } = await import('@duckdb/node-api')
-      const dbOpts: Record<string, string> = {}
-      if (options.threads !== undefined) dbOpts.threads = String(options.threads)
-      instance = await Instance.create(':memory:', dbOpts)
-      const c = await instance.connect()
-      await c.run(`create temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double)`)
-      const entries = Object.entries(prices.models)
-      if (entries.length > 0) {
-        await c.run(`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write})`).join(', ')}`)
-      }
-      await c.run(`create temp table price_version as select ${lit(prices.version)} as version`)
-      live = c
-      return c
-    })())
-
-  const linesBytes = files.lines.reduce((n, f) => n + statSync(f).size, 0)
-  let rg: boolean | undefined
-  const rgAvailable = (): boolean => (rg ??= hasRipgrep())
-  let tmp: string | undefined
-  const rgCache = new Map<string, string>()
+  const ledgerModule = options.ledgerModule ?? DEFAULT_LEDGER
+  const indexHome = files?.dir ?? options.indexDir
+  const paths: IndexPaths | undefined = options.index !== false && indexHome !== undefined && writableOrCreatable(indexHome)
+    ? indexPaths(indexHome, files === undefined)
+    : undefined
+  let duck: Duck | undefined
+  let opening: Promise<Duck> | undefined
+  let lastUpdate: IndexUpdate | undefined
+  let scratch: string | undefined
   let queue: Promise<unknown> = Promise.resolve()
   let closed = false
 
@@ -150,226 +149,293 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return p
   }
 
-  async function rgFilter(pattern: string): Promise<string> {
-    const hit = rgCache.get(pattern)
-    if (hit !== undefined) return hit
-    if (!rgAvailable()) throw new ExtractError('ENGINE_UNAVAILABLE', '--engine rg needs ripgrep (`rg`) on PATH; install it (apt install ripgrep, brew install ripgrep) or use --engine duckdb')
-    tmp ??= mkdtempSync(join(options.tmpDir ?? tmpdir(), 'agenttap-rg-'))
-    const out = join(tmp, `lines-${rgCache.size}.jsonl`)
-    if (files.lines.length === 0) {
-      rgCache.set(pattern, '')
-      return ''
+  const build = ledgerBuild(ledgerModule)
+  let fresh: boolean | undefined
+  /**
+   * True when state.json says every file is read to its end, no open flow is due, and the ledger
+   * is the build the index was made with.
+   */
+  function upToDate(): boolean {
+    if (fresh !== undefined) return fresh
+    return (fresh = isUpToDate())
+  }
+  function isUpToDate(): boolean {
+    if (paths === undefined || files === undefined || options.rebuildIndex) return false
+    const st = readState(paths)
+    if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_build !== build || !existsSync(paths.db)) return false
+    if (st.deadline_ms !== null && (options.now ?? Date.now()) >= st.deadline_ms) return false
+    const all = [...files.flows, ...files.lines, ...files.ends]
+    if (all.length !== st.files.length) return false
+    for (const path of all) {
+      const f = st.files.find((x) => x.path === path)
+      if (f === undefined) return false
+      try {
+        const s = statSync(path, { bigint: true })
+        if (String(s.ino) !== f.ino || String(s.dev) !== f.dev || Number(s.size) !== f.offset) return false
+      } catch {
+        return false
+      }
     }
-    // rg writes straight into the temp file (no pipe through Node).
-    const fd = openSync(out, 'w')
-    try {
-      await new Promise<void>((resolve, reject) => {
-        // -a: binary junk lines are still text to us; --no-filename/--no-line-number: raw lines only.
-        const child = spawn('rg', ['-a', '--no-filename', '--no-line-number', '--no-config', '-e', pattern, ...files.lines], { stdio: ['ignore', fd, 'pipe'] })
-        const err: Buffer[] = []
-        child.stderr?.on('data', (b: Buffer) => err.push(b))
-        child.on('error', (e) => reject(new ExtractError('ENGINE_UNAVAILABLE', `could not run rg: ${e.message}`, { cause: e })))
-        child.on('close', (code) => {
-          // rg exits 1 when nothing matched: an empty prefilter, not an error.
-          if (code === 0 || code === 1) resolve()
-          else reject(new ExtractError('QUERY_FAILED', `rg exited with ${code}: ${Buffer.concat(err).toString().trim()}`))
-        })
-      })
-    } finally {
-      closeSync(fd)
-    }
-    rgCache.set(pattern, out)
-    return out
+    return true
   }
 
-  async function select(sql: string | (() => string)): Promise<{ columns: string[]; rows: Row[] }> {
-    for (;;) {
+  async function open(): Promise<Duck> {
+    if (duck !== undefined) return duck
+    const threads = options.threads
+    const duckOpts = threads !== undefined ? { threads } : {}
+    if (paths !== undefined && upToDate()) {
+      // Nothing new: open for reading only, next to other readers.
       try {
-        const reader = await (await db()).runAndReadAll(typeof sql === 'string' ? sql : sql())
-        return { columns: reader.columnNames(), rows: reader.getRowObjectsJS().map(toRow) }
+        duck = await openIndex(paths, { ...duckOpts, readOnly: true, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
+        lastUpdate = { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
+        await setup(duck)
+        return duck
       } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e)
-        if (/maximum_object_size/.test(msg) && maxObject < maxObjectCap) {
-          // A line longer than the current limit: grow it and run again.
-          maxObject = Math.min(maxObjectCap, maxObject * 8)
-          await makeViews()
-          continue
-        }
-        throw new ExtractError('QUERY_FAILED', /maximum_object_size/.test(msg)
-          ? `a capture line is longer than ${maxObjectCap} bytes (maxObjectBytes); raise it or split the capture: ${msg}`
-          : `DuckDB query failed: ${msg}`, { cause: e })
+        duck?.close()
+        duck = undefined
+        if (!(e instanceof ExtractError) || e.code !== 'INDEX_FAILED') throw e
+        // unreadable read-only: the read-write path below repairs or rebuilds it
       }
+    }
+    const ledger = await loadLedgerModule(ledgerModule)
+    const d = paths !== undefined
+      ? await openIndex(paths, { ...duckOpts, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
+      : await openDuck(':memory:', duckOpts)
+    try {
+      const why = await ensureSchema(d, ledger.version)
+      if (options.rebuildIndex) {
+        const { clearIndex } = await import('./index-store.js')
+        await clearIndex(d)
+      }
+      scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
+      lastUpdate = source !== undefined ? await updateFromSource(d, {
+        source,
+        ledgerModule,
+        stageDir: scratch,
+        ...(paths === undefined ? { final: true } : {}),
+        ...(options.now !== undefined ? { now: options.now } : {}),
+        ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
+        ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
+      }) : await updateIndex(d, {
+        captureDir: files!.dir,
+        files: files!,
+        ledgerModule,
+        ledgerVersion: ledger.version,
+        ledgerBuild: build,
+        stageDir: scratch,
+        ...(paths !== undefined ? { paths } : {}),
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.now !== undefined ? { now: options.now } : {}),
+        ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
+        ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
+        ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+        ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
+      })
+      if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
+      if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
+      await setup(d)
+      fresh = undefined
+      if (paths !== undefined && files !== undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
+    } catch (e) {
+      d.close()
+      throw e
+    } finally {
+      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
+      scratch = undefined
+    }
+    duck = d
+    return d
+  }
+
+  /** Keeps the latest prompts of the index next to it, for `prompts -n N` without DuckDB. */
+  async function cachePrompts(d: Duck, p: IndexPaths): Promise<void> {
+    await d.run(viewSql({}).join(';\n'))
+    const { rows } = await d.select(`select * from (${MODE_SQL.user_prompts}) order by ts desc, flow_id desc limit ${PROMPT_CACHE_ROWS + 1}`)
+    const stamp = readState(p)?.stamp
+    if (stamp === undefined) return
+    writePromptCache(p, { stamp, complete: rows.length <= PROMPT_CACHE_ROWS, rows: rows.slice(0, PROMPT_CACHE_ROWS).reverse() })
+  }
+
+  /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */
+  function cachedPrompts(limit: number, run: RunOptions): Row[] | undefined {
+    if (paths === undefined || options.includeAux || !upToDate()) return undefined
+    const cache = readPromptCache(paths)
+    if (cache === undefined || cache.stamp !== readState(paths)?.stamp) return undefined
+    const since = run.since === undefined ? undefined : isoInstant(run.since, '--since')
+    const until = run.until === undefined ? undefined : isoInstant(run.until, '--until')
+    const rows = cache.rows.filter((r) =>
+      (since === undefined || String(r.ts) >= since) && (until === undefined || String(r.ts) < until) &&
+      (run.session === undefined || r.session_id === run.session) && (run.client === undefined || r.client === run.client))
+    // Enough rows, or all there are: the cache answers exactly what the index would.
+    return rows.length >= limit || cache.complete ? rows.slice(Math.max(0, rows.length - limit)) : undefined
+  }
+
+  /** Per-connection tables: the price table of this run. */
+  async function setup(d: Duck): Promise<void> {
+    const entries = Object.entries(prices.models)
+    await d.run([
+      `create or replace temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double, cache_write_1h double)`,
+      ...(entries.length > 0 ? [`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write}, ${p.cache_write_1h ?? p.input * 2})`).join(', ')}`] : []),
+      `create or replace temp table price_version as select ${lit(prices.version)} as version`,
+    ].join(';\n'))
+  }
+
+  const db = (): Promise<Duck> => (opening ??= open())
+
+  async function select(sql: string, raw = false): Promise<{ columns: string[]; rows: Row[]; json?: string[] }> {
+    try {
+      return await (await db()).select(sql, raw)
+    } catch (e) {
+      if (e instanceof ExtractError) throw e
+      throw new ExtractError('QUERY_FAILED', `DuckDB query failed: ${(e as Error).message}`, { cause: e })
+    }
+  }
+
+  async function copyTo(sql: string, path: string): Promise<number> {
+    try {
+      const n = await (await db()).copyNdjson(sql, path)
+      if (!path.startsWith('/dev/')) chmodSync(path, 0o600)
+      return n
+    } catch (e) {
+      if (e instanceof ExtractError) throw e
+      throw new ExtractError('OUTPUT_FAILED', `could not write ${path}: ${(e as Error).message}`, { cause: e })
     }
   }
 
   function pickEngine(mode: ModeName, run: RunOptions): Exclude<EngineName, 'auto'> {
-    const e = run.engine ?? options.engine ?? 'auto'
+    const e = (run.engine ?? options.engine ?? 'auto') as string
     if (e === 'reverse') {
       if (mode !== 'user_prompts' || run.limit === undefined) {
-        throw new ExtractError('ENGINE_UNSUPPORTED', `--engine reverse answers "latest N" questions only (user_prompts with -n N), not ${mode}${run.limit === undefined ? ' without -n' : ''}; use --engine duckdb`)
+        throw new ExtractError('ENGINE_UNSUPPORTED', `--engine reverse answers "latest N" questions only (user_prompts with -n N), not ${mode}${run.limit === undefined ? ' without -n' : ''}; use --engine index`)
       }
       return 'reverse'
     }
-    if (e === 'auto') {
-      if (mode === 'user_prompts' && run.limit !== undefined) return 'reverse'
-      if (MODES[mode].selective && linesBytes >= (options.rgAutoBytes ?? RG_AUTO_BYTES) && rgAvailable()) return 'rg'
-      return 'duckdb'
+    if (e === 'auto') return mode === 'user_prompts' && run.limit !== undefined && files !== undefined ? 'reverse' : 'index'
+    if (e === 'index' || e === 'duckdb') return 'index'
+    throw new ExtractError('ENGINE_UNSUPPORTED', `unknown engine ${JSON.stringify(e)}: expected auto, index or reverse (the rg engine is gone: the index reads each byte once, so a prefilter no longer pays)`)
+  }
+
+  /** A result computed without DuckDB, written to `ndjsonTo` when asked. */
+  function rowsOut(r: ModeResult, run: RunOptions): ModeResult {
+    if (run.ndjsonTo === undefined) return r
+    try {
+      writeFileSync(run.ndjsonTo, toNdjson(r.columns, r.rows), { mode: 0o600 })
+    } catch (e) {
+      throw new ExtractError('OUTPUT_FAILED', `could not write ${run.ndjsonTo}: ${(e as Error).message}`, { cause: e })
     }
-    return e
+    return { ...r, rows: [], written: r.rows.length }
   }
 
   async function runMode(mode: ModeName, run: RunOptions): Promise<ModeResult> {
     if (closed) throw new ExtractError('QUERY_FAILED', 'extractor is closed')
-    const spec = MODES[mode]
-    if (spec === undefined) throw new ExtractError('UNKNOWN_MODE', `unknown mode ${JSON.stringify(mode)}`)
-    const warnings: string[] = []
-    let engine = pickEngine(mode, run)
+    if (MODES[mode] === undefined) throw new ExtractError('UNKNOWN_MODE', `unknown mode ${JSON.stringify(mode)}`)
+    const engine = pickEngine(mode, run)
     const filters = { ...(run.since !== undefined ? { since: run.since } : {}), ...(run.until !== undefined ? { until: run.until } : {}),
       ...(run.session !== undefined ? { session: run.session } : {}), ...(run.client !== undefined ? { client: run.client } : {}) }
-
+    const warnings: string[] = []
+    if (engine === 'reverse' && (run.engine ?? options.engine ?? 'auto') === 'auto') {
+      // An up-to-date index holds the exact answer next to it; else read the flows backwards.
+      const cached = cachedPrompts(run.limit!, run)
+      if (cached !== undefined) return rowsOut({ mode, engine: 'index', rows: cached, columns: MODES.user_prompts.columns, warnings }, run)
+    }
     if (engine === 'reverse') {
-      const rows = await latestPrompts(files.flows, run.limit!, filters, undefined, files.dir)
-      return { mode, engine, rows, columns: ['ts', 'session_id', 'flow_id', 'client', 'text'], warnings }
+      if (files === undefined) throw new ExtractError('ENGINE_UNSUPPORTED', '--engine reverse reads capture files; with a record source (Redis) use --engine index')
+      const rows = await latestPrompts(files.flows, run.limit!, filters, files.dir, { lineFiles: files.lines })
+      return rowsOut({ mode, engine, rows, columns: MODES.user_prompts.columns, warnings }, run)
     }
-
-    let lines = files.lines
-    if (engine === 'rg') {
-      if (spec.linesPattern === undefined) {
-        warnings.push(`${mode} reads no SSE lines, so the rg prefilter does not apply; answered with duckdb`)
-        engine = 'duckdb'
-      } else {
-        const f = await rgFilter(spec.linesPattern)
-        lines = f === '' ? [] : [f]
-      }
+    const views = viewSql(filters, { includeAux: options.includeAux ?? false })
+    const d = await db()
+    await d.run(views.join(';\n'))
+    const n = run.limit === undefined ? undefined : Math.max(0, Math.floor(run.limit))
+    const latest = (sql: string, col = 'ts'): string =>
+      n === undefined ? sql : col === '' ? `select * from (${sql}) limit ${n}` : `select * from (select * from (${sql}) order by ${col} desc nulls last limit ${n}) order by ${col}`
+    const tail = (rows: Row[]): Row[] => (n === undefined ? rows : rows.slice(Math.max(0, rows.length - n)))
+    const derived = async (fn: (rows: Row[]) => Row[]): Promise<{ columns: string[]; rows: Row[] }> => {
+      const rows = tail(fn((await select(TOOL_ROW_SQL)).rows))
+      return { columns: rows[0] ? Object.keys(rows[0]) : [], rows }
     }
-    if (spec.reads.includes('flows')) await loadRefs()
-    views = { files: { flows: files.flows, lines, ends: files.ends }, filters }
-    await makeViews()
-
-    const limited = (sql: string, orderCol = 'ts'): string =>
-      run.limit === undefined ? sql : `select * from (select * from (${sql}) order by ${orderCol} desc nulls last limit ${Math.max(0, Math.floor(run.limit))}) order by ${orderCol}`
-
-    let result: { columns: string[]; rows: Row[] }
-    const derivedCols = (rows: Row[], fallback: string[]): string[] => (rows[0] ? Object.keys(rows[0]) : fallback)
-    const toolRows = async (): Promise<Row[]> =>
-      (await select(`select ts, session_id, flow_id, idx as "index", call_id, name, kind, arguments, complete, server from ${TOOL_CALLS_CTE} order by ts, flow_id, idx`)).rows
-    const derived = async (fn: (rows: Row[]) => Row[], cols: string[]): Promise<{ columns: string[]; rows: Row[] }> => {
-      let rows = fn(await toolRows())
-      if (run.limit !== undefined) rows = rows.slice(Math.max(0, rows.length - run.limit))
-      return { columns: derivedCols(rows, cols), rows }
-    }
+    let result: { columns: string[]; rows: Row[]; json?: string[] }
     switch (mode) {
-      case 'shell_commands':
-        result = await derived(shellCommands, ['ts', 'session_id', 'flow_id', 'call_id', 'tool', 'command', 'workdir'])
-        break
       case 'file_edits':
-        result = await derived(fileEdits, ['ts', 'session_id', 'flow_id', 'call_id', 'tool', 'op', 'path'])
+        result = await derived(fileEdits)
         break
       case 'files_read':
-        result = await derived(filesRead, ['ts', 'session_id', 'flow_id', 'call_id', 'tool', 'path', 'via'])
+        result = await derived(filesRead)
         break
       case 'web_access':
-        result = await derived(webAccess, ['ts', 'session_id', 'flow_id', 'call_id', 'tool', 'kind', 'target'])
+        result = await derived(webAccess)
         break
       case 'mcp_calls':
-        result = await derived(mcpCalls, ['ts', 'session_id', 'flow_id', 'call_id', 'server', 'tool', 'arguments'])
+        result = await derived(mcpCalls)
         break
       case 'subagents': {
-        const headers = (await select(MODE_SQL.subagent_headers!)).rows
-        result = await derived((calls) => subagents(calls, headers), ['ts', 'session_id', 'flow_id', 'source', 'call_id', 'subagent', 'description'])
+        const flows = (await select(MODE_SQL.subagent_flows!)).rows
+        result = await derived((calls) => subagents(calls, flows))
         break
       }
       case 'rate_limits': {
-        const rows = rateLimits((await select(limited(MODE_SQL.rate_limits!))).rows)
-        result = { columns: derivedCols(rows, ['ts', 'session_id', 'flow_id', 'client', 'status', 'retry_after', 'requests_remaining', 'tokens_remaining', 'used_percent', 'reset', 'headers']), rows }
-        break
-      }
-      case 'call_validation': {
-        const r = await runCallValidation(files, filters, run.limit)
-        warnings.push(...r.warnings)
-        result = r
+        const rows = rateLimits((await select(latest(MODE_SQL.rate_limits!))).rows)
+        result = { columns: rows[0] ? Object.keys(rows[0]) : [], rows }
         break
       }
       case 'turns': {
-        if (run.limit !== undefined) {
-          // The latest N turns start at or after the N-th latest prompt: rebuild only the flows
-          // from there on (turn numbers still count every earlier prompt of the session).
-          const { rows } = await select(`select min(ts) as cutoff from (select ts from ${USER_PROMPTS_CTE} order by ts desc limit ${Math.max(1, Math.floor(run.limit))})`)
-          const cutoff = rows[0]?.cutoff
-          if (typeof cutoff === 'string') {
-            views = { ...views!, linesFrom: cutoff }
-            await makeViews()
-            // The few lines of those flows are read by four sub-queries: scan the file once.
-            await select(`create or replace temp table lines_cut as select * from lines`)
-            await (await db()).run(`create or replace temp view lines as select * from lines_cut`)
-          }
-        }
-        const sql = limited(MODE_SQL.turns!)
+        const sql = latest(MODE_SQL.turns!)
         result = run.mode === 'paired' ? await select(`select ts, session_id, turn, prompt, response from (${sql})`) : await select(sql)
         break
       }
       default: {
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
-        // "latest N": by time where rows have one, else the first N of the mode's own order.
-        const timeCol = LATEST_BY[mode] ?? 'ts'
-        result = await select(timeCol === '' ? (run.limit === undefined ? sql : `select * from (${sql}) limit ${Math.floor(run.limit)}`) : limited(sql, timeCol))
+        if (run.ndjsonTo !== undefined) {
+          const written = await copyTo(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjsonTo)
+          return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written }
+        }
+        result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjson === true)
       }
     }
-    return { mode, engine: mode === 'call_validation' ? 'node' : engine, rows: result.rows, columns: result.columns, warnings }
+    if (result.columns.length === 0) result.columns = MODES[mode].columns
+    // Computed in TypeScript (or asked for as rows): written from the rows when a file is asked for.
+    return rowsOut({ mode, engine, rows: result.rows, columns: result.columns, warnings, ...(result.json !== undefined ? { ndjson: result.json } : {}) }, run)
   }
 
   return {
     files,
     prices,
-    run: (mode, run = {}) => serial(() => runMode(mode, run)),
-    countMalformed: (kinds = ['flows', 'lines', 'ends']) =>
-      serial(async () => {
-        const out: Record<string, number> = {}
-        for (const kind of kinds) {
-          for (const f of files[kind]) {
-            const { rows } = await select(() => `select count(*) filter (where type is null) as bad from ${readSql(kind, [f], maxObject)}`)
-            out[f] = Number(rows[0]?.bad ?? 0)
-          }
-        }
-        return out
-      }),
-    locateMalformed: async (file, max = 5) => {
-      const found: MalformedLine[] = []
-      const ac = new AbortController()
-      try {
-        for await (const item of readJsonl(file, {
-          signal: ac.signal,
-          onError: (e) => {
-            if (found.length < max) found.push({ file, line: e.line, offset: e.offset, message: e.message })
-            if (found.length >= max) ac.abort()
-          },
-        })) {
-          const t = (item.value as { type?: unknown } | null)?.type
-          if ((typeof item.value !== 'object' || item.value === null || typeof t !== 'string') && found.length < max) {
-            found.push({ file, line: item.line, offset: item.offset, message: `${file}:${item.line}: not a canonical record (no "type")` })
-          }
-          if (found.length >= max) break
-        }
-      } catch (e) {
-        if (!ac.signal.aborted) throw e
-      }
-      return found
+    get indexDir() {
+      return paths?.dir
     },
-    query: (sql) =>
+    get lastUpdate() {
+      return lastUpdate
+    },
+    refresh: () => serial(async () => {
+      await db()
+      return lastUpdate!
+    }),
+    run: (mode, run = {}) => serial(() => runMode(mode, run)),
+    problems: (max = 5) =>
       serial(async () => {
-        await loadRefs()
-        views = { files, filters: {} }
-        await makeViews()
-        return select(sql)
+        const { rows } = await select(`select code, count(*) as n from problems group by code order by n desc, code`)
+        const byCode = Object.fromEntries(rows.map((r) => [String(r.code), Number(r.n)]))
+        const first = (await select(`select code, file, line, "offset", flow_id, message from problems order by file nulls last, "offset" nulls last, line limit ${Math.max(0, Math.floor(max))}`)).rows
+        return {
+          total: Object.values(byCode).reduce((a, b) => a + b, 0),
+          byCode,
+          first: first.map((r) => ({
+            code: String(r.code),
+            file: r.file === null ? null : String(r.file),
+            line: r.line === null ? null : Number(r.line),
+            offset: r.offset === null ? null : Number(r.offset),
+            flow_id: r.flow_id === null ? null : String(r.flow_id),
+            message: String(r.message),
+          })),
+        }
       }),
+    query: (sql) => serial(() => select(sql)),
     close: () => {
       if (closed) return
       closed = true
-      live?.closeSync()
-      live = undefined
-      instance?.closeSync()
-      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
+      duck?.close()
+      duck = undefined
     },
   }
 }

@@ -1,19 +1,23 @@
 /**
- * @agenttap/extractors — extraction modes over agenttap captures: DuckDB (`read_ndjson`) over
- * the canonical JSONL files, a ripgrep prefilter engine, a reverse-scan path for "latest N",
- * and NDJSON / CSV / Parquet / table writers.
+ * @agenttap/extractors — analysis modes over agenttap captures: an incremental DuckDB index of
+ * the ledger's model calls (`<capture dir>/.index/`), every mode as SQL over its tables, a
+ * reverse-scan path for "latest N prompts", and NDJSON / CSV / Parquet / table writers.
  */
-export { createExtractor, hasRipgrep } from './extractor.js'
-export type { Extractor, MalformedLine } from './extractor.js'
+export { createExtractor } from './extractor.js'
+export type { Extractor, ProblemSummary } from './extractor.js'
+export type { IndexUpdate } from './indexer.js'
+export type { RecordSource, SourceEntry } from './source-update.js'
+export { INDEX_VERSION } from './schema.js'
 export { MODES, parseModes } from './modes.js'
 export type { ModeSpec } from './modes.js'
 export { MODE_NAMES } from './types.js'
-export type { EngineName, ExtractFilters, ExtractorOptions, ModeName, ModelPrice, ModeResult, PriceTable, Row, RunOptions, ScanStats } from './types.js'
+export type { EngineName, ExtractFilters, ExtractorOptions, ModeName, ModelPrice, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 export { BUNDLED_PRICES, parsePriceTable, priceFor } from './prices.js'
 export { findCaptureFiles, isoInstant } from './sources.js'
 export type { CaptureFiles, SourceKind } from './sources.js'
-export { latestPrompts, promptOfFlow } from './reverse.js'
-export { argvToCommand, patchFiles, shellReadFiles } from './derived.js'
+export { latestPrompts } from './reverse.js'
+export type { LatestPromptsOptions } from './reverse.js'
+export { patchFiles, shellReadFiles } from './derived.js'
 export { formatTable, toCsv, toNdjson, writeResult } from './output.js'
 export type { OutputFormat, TableOptions } from './output.js'
 export { ExtractError } from './errors.js'

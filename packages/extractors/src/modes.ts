@@ -2,62 +2,46 @@ import { ExtractError } from './errors.js'
 import { MODE_NAMES } from './types.js'
 import type { ModeName } from './types.js'
 
-/** How a mode is answered. */
+/** What a mode is. */
 export interface ModeSpec {
   name: ModeName
   /** One line for `--help` and the README. */
   description: string
-  /** Which capture files it reads. */
-  reads: ('flows' | 'lines' | 'ends')[]
-  /**
-   * ripgrep pattern (Rust regex) that every `sse_lines.jsonl` line the mode's SQL can use
-   * matches. The `rg` engine keeps only those lines; absent: the mode does not read lines.
-   */
-  linesPattern?: string
-  /**
-   * The pattern keeps a small share of the lines (usage, stop and error events), so on large
-   * captures `--engine auto` runs the rg prefilter first when `rg` is on PATH.
-   */
-  selective?: boolean
+  /** Its columns, in order. */
+  columns: string[]
 }
 
-const TOOL = String.raw`tool_use|input_json_delta|content_block_stop|output_item\.(added|done)|arguments\.delta|input\.delta`
-const TEXT = String.raw`text_delta|output_text\.delta|chat\.completion\.chunk`
-const REASON = String.raw`thinking_delta|reasoning_summary_text\.delta|reasoning_text\.delta|chat\.completion\.chunk`
-const USAGE = String.raw`message_start|message_delta|response\.(completed|incomplete|failed|done)|usage`
-const STOP = String.raw`message_delta|response\.(completed|incomplete|failed)|finish_reason`
-const ERR = String.raw`error|response\.failed`
-const any = (...p: string[]): string => p.join('|')
+const spec = (name: ModeName, description: string, columns: string): ModeSpec => ({ name, description, columns: columns.split(', ') })
 
-/** Every mode, what it reads and how it can be prefiltered. */
+/** Every mode: what it answers and its columns. */
 export const MODES: Record<ModeName, ModeSpec> = {
-  user_prompts: { name: 'user_prompts', description: 'user prompts (from request bodies; retries collapse into one)', reads: ['flows'] },
-  assistant_text: { name: 'assistant_text', description: 'assistant text per flow and block, rebuilt from deltas', reads: ['lines'], linesPattern: TEXT },
-  reasoning: { name: 'reasoning', description: 'thinking / reasoning-summary text per flow and block', reads: ['lines'], linesPattern: REASON },
-  tool_calls: { name: 'tool_calls', description: 'tool calls with name, call id and full arguments', reads: ['lines'], linesPattern: TOOL },
-  tool_results: { name: 'tool_results', description: 'tool results sent back to the model (each call id once)', reads: ['flows'] },
-  shell_commands: { name: 'shell_commands', description: 'shell commands run (Bash, shell, shell_command, exec_command, local_shell)', reads: ['lines'], linesPattern: TOOL },
-  file_edits: { name: 'file_edits', description: 'files written or edited (Edit/MultiEdit/Write/NotebookEdit, apply_patch)', reads: ['lines'], linesPattern: TOOL },
-  files_read: { name: 'files_read', description: 'files read (Read, view_image, simple cat/head/tail/sed -n in shell)', reads: ['lines'], linesPattern: TOOL },
-  web_access: { name: 'web_access', description: 'web fetches and searches (WebFetch, WebSearch, web_search, curl/wget)', reads: ['lines'], linesPattern: TOOL },
-  mcp_calls: { name: 'mcp_calls', description: 'MCP tool calls (server, tool, arguments)', reads: ['lines'], linesPattern: TOOL },
-  subagents: { name: 'subagents', description: 'subagents started (Task/Agent calls, x-openai-subagent flows)', reads: ['lines', 'flows'], linesPattern: TOOL },
-  config: { name: 'config', description: 'per-flow request config: model, reasoning effort, temperature, max tokens, tools', reads: ['flows'] },
-  system_prompts: { name: 'system_prompts', description: 'system prompts / instructions, deduplicated with hash and first/last seen', reads: ['flows'] },
-  tool_definitions: { name: 'tool_definitions', description: 'tool definitions offered to the model, deduplicated by name + schema hash', reads: ['flows'] },
-  models: { name: 'models', description: 'models requested, with flow and session counts', reads: ['flows'] },
-  usage: { name: 'usage', description: 'tokens per flow (input, cache read/write, output, reasoning), counted once', reads: ['lines'], linesPattern: USAGE, selective: true },
-  cost: { name: 'cost', description: 'cost per flow from the versioned price table', reads: ['lines'], linesPattern: USAGE, selective: true },
-  sessions: { name: 'sessions', description: 'one row per session: client, first/last seen, flows, turns, tokens, cost, errors', reads: ['flows', 'lines', 'ends'], linesPattern: any(USAGE, ERR), selective: true },
-  turns: { name: 'turns', description: 'user prompt → agent idle, with response, flows, tool calls, tokens (--mode paired: prompt ↔ answer)', reads: ['flows', 'lines', 'ends'], linesPattern: any(TEXT, TOOL, USAGE, STOP) },
-  flows: { name: 'flows', description: 'one row per flow: model, status, outcome, stop reason, TTFB, duration', reads: ['flows', 'lines', 'ends'], linesPattern: STOP, selective: true },
-  errors: { name: 'errors', description: 'API errors, overloads, rate limits, aborted flows (one row per flow)', reads: ['flows', 'lines', 'ends'], linesPattern: ERR, selective: true },
-  stop_reasons: { name: 'stop_reasons', description: 'stop reason counts per provider', reads: ['flows', 'lines'], linesPattern: STOP, selective: true },
-  rate_limits: { name: 'rate_limits', description: 'rate-limit response headers per flow', reads: ['flows'] },
-  cache: { name: 'cache', description: 'prompt-cache hit ratio per session', reads: ['lines', 'flows'], linesPattern: USAGE, selective: true },
-  clients: { name: 'clients', description: 'clients by user-agent and version', reads: ['flows'] },
-  latency: { name: 'latency', description: 'TTFB and duration percentiles per client and model', reads: ['flows', 'ends'] },
-  call_validation: { name: 'call_validation', description: "tool-call lifecycle findings (flow-fsm's call validator)", reads: ['flows', 'lines'] },
+  user_prompts: spec('user_prompts', 'user prompts (the new prompt of each request; retries collapse into one)', 'ts, session_id, flow_id, client, text'),
+  assistant_text: spec('assistant_text', 'assistant text per model call', 'ts, session_id, flow_id, call, text'),
+  reasoning: spec('reasoning', 'thinking / reasoning text per model call', 'ts, session_id, flow_id, call, text'),
+  tool_calls: spec('tool_calls', 'tool calls with name, call id and full arguments', 'ts, session_id, flow_id, call, index, call_id, name, kind, arguments, complete'),
+  tool_results: spec('tool_results', 'tool results sent back to the model (each call id once)', 'ts, session_id, flow_id, call_id, name, is_error, output, exit_code'),
+  shell_commands: spec('shell_commands', 'shell commands run (the shell tools of stream-normalizer)', 'ts, session_id, flow_id, call_id, tool, command, workdir'),
+  file_edits: spec('file_edits', 'files written or edited (Edit/MultiEdit/Write/NotebookEdit, apply_patch)', 'ts, session_id, flow_id, call_id, tool, op, path'),
+  files_read: spec('files_read', 'files read (Read, view_image, simple cat/head/tail/sed -n in shell)', 'ts, session_id, flow_id, call_id, tool, path, via'),
+  web_access: spec('web_access', 'web fetches and searches (WebFetch, WebSearch, web_search, curl/wget)', 'ts, session_id, flow_id, call_id, tool, kind, target'),
+  mcp_calls: spec('mcp_calls', 'MCP tool calls (server, tool, arguments)', 'ts, session_id, flow_id, call_id, server, tool, arguments'),
+  subagents: spec('subagents', 'subagents started (Task/Agent calls, requests sent by a subagent)', 'ts, session_id, flow_id, source, call_id, subagent, description'),
+  config: spec('config', 'per-call request config: model, reasoning effort, temperature, max tokens, tools', 'ts, session_id, flow_id, call, client, model, reasoning_effort, temperature, max_tokens, tool_count, tools'),
+  system_prompts: spec('system_prompts', 'system prompts / instructions, deduplicated with hash and first/last seen', 'hash, first_seen, last_seen, flows, sessions, chars, text'),
+  tool_definitions: spec('tool_definitions', 'tool definitions offered to the model, deduplicated by hash', 'name, kind, hash, first_seen, last_seen, flows, sessions, description, schema'),
+  models: spec('models', 'models requested, with flow and session counts', 'model, provider, flows, sessions, first_seen, last_seen'),
+  usage: spec('usage', 'tokens per model call (input, cache read/write, output, reasoning), counted once', 'ts, session_id, flow_id, call, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens'),
+  cost: spec('cost', 'cost per model call from the versioned price table', 'ts, session_id, flow_id, call, model, price_key, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost_usd, prices_version'),
+  sessions: spec('sessions', 'one row per session: client, first/last seen, flows, turns, tokens, cost, errors', 'session_id, client, first_seen, last_seen, flows, turns, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost_usd, unpriced_calls, errors, prices_version'),
+  turns: spec('turns', 'user prompt → agent idle, with response, flows, tool calls, tokens (--mode paired: prompt ↔ answer)', 'ts, session_id, turn, client, prompt, response, flows, tool_calls, stop_reason, outcome, input_tokens, output_tokens, ended, duration_ms'),
+  flows: spec('flows', 'one row per flow: kind, model, status, outcome, stop reason, TTFB, duration, calls', 'ts, session_id, flow_id, client, provider, kind, model, method, url, status, outcome, stop_reason, ttfb_ms, duration_ms, events, bytes, calls'),
+  errors: spec('errors', 'API errors, overloads, rate limits, aborted and truncated calls', 'ts, session_id, flow_id, call, kind, status, outcome, error_type, message'),
+  stop_reasons: spec('stop_reasons', 'stop reason counts per provider', 'provider, stop_reason, calls'),
+  rate_limits: spec('rate_limits', 'rate-limit state each response reported', 'ts, session_id, flow_id, call, client, status, retry_after, requests_remaining, tokens_remaining, used_percent, reset, headers'),
+  cache: spec('cache', 'prompt-cache hit ratio per session', 'session_id, client, calls, input_tokens, cache_read_tokens, cache_write_tokens, hit_ratio'),
+  clients: spec('clients', 'clients by user-agent and version', 'client, user_agent, version, flows, sessions, first_seen, last_seen'),
+  latency: spec('latency', 'time to first token and duration percentiles per client and model', 'client, model, calls, with_ttft, ttft_p50, ttft_p90, ttft_p99, ttft_max, duration_p50, duration_p90, duration_p99, duration_max'),
+  call_validation: spec('call_validation', 'tool-call lifecycle findings: unanswered, orphan, duplicate, early results, bad arguments', 'session_id, flow_id, kind, call_id, name, position, related_flow_id, message'),
 }
 
 /**

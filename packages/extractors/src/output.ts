@@ -1,9 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ExtractError } from './errors.js'
-import { lit } from './sql.js'
+import { fileLit, lit, openDuck } from './duck.js'
 import type { ModeResult, Row } from './types.js'
+
+// C0 and C1 control characters (ESC, CSI…) would steer a terminal that shows the output.
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+const hex = (c: string): string => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`
 
 /** Output formats of {@link writeResult}. */
 export type OutputFormat = 'ndjson' | 'csv' | 'parquet' | 'table'
@@ -29,11 +34,12 @@ export function toNdjson(columns: string[], rows: Row[]): string {
 
 function csvCell(v: Row[string] | undefined): string {
   if (v === null || v === undefined) return ''
-  const s = String(v)
+  // Newlines and tabs are data (quoted below); other control characters are written as \xNN.
+  const s = String(v).replace(CONTROLS, hex)
   return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-/** CSV (RFC 4180): a header line, CRLF-free `\n` line ends, quoted where needed. */
+/** CSV (RFC 4180): a header line, `\n` line ends, quoted where needed; control characters other than newline and tab as `\xNN`. */
 export function toCsv(columns: string[], rows: Row[]): string {
   let out = columns.map(csvCell).join(',') + '\n'
   for (const r of rows) out += columns.map((c) => csvCell(r[c])).join(',') + '\n'
@@ -44,7 +50,7 @@ const cellText = (v: Row[string] | undefined): string => {
   if (v === null || v === undefined) return ''
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6)
   // Control characters and newlines would break the grid: show them escaped.
-  return String(v).replace(/\r?\n/g, '⏎').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return String(v).replace(/\r?\n/g, '⏎').replace(/[\u0000-\u001f\u007f-\u009f]/g, hex)
 }
 
 const cut = (s: string, n: number): string => (s.length <= n ? s : n <= 1 ? s.slice(0, n) : s.slice(0, n - 1) + '…')
@@ -86,35 +92,39 @@ function duckType(rows: Row[], c: string): string {
 /** Writes a Parquet file (zstd) through DuckDB, typing each column from its values. */
 export async function writeParquet(columns: string[], rows: Row[], path: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'agenttap-pq-'))
-  const { DuckDBInstance } = await import('@duckdb/node-api')
-  const instance = await DuckDBInstance.create(':memory:')
-  const conn = await instance.connect()
+  const duck = await openDuck(':memory:')
   try {
     const src = join(dir, 'rows.ndjson')
-    writeFileSync(src, toNdjson(columns, rows))
+    writeFileSync(src, toNdjson(columns, rows), { mode: 0o600 })
     const spec = columns.map((c) => `${lit(c)}: ${lit(duckType(rows, c))}`).join(', ')
     const from = columns.length === 0 ? `(select 1 as empty where false)` : rows.length === 0
       ? `(select ${columns.map((c) => `null::VARCHAR as "${c.replace(/"/g, '""')}"`).join(', ')} where false)`
-      : `read_ndjson(${lit(src)}, columns = {${spec}}, format = 'newline_delimited', maximum_object_size = 1073741823)`
-    await conn.run(`copy (select * from ${from}) to ${lit(path)} (format parquet, compression zstd)`)
+      : `read_ndjson(${fileLit(src)}, columns = {${spec}}, format = 'newline_delimited', maximum_object_size = 1073741823)`
+    await duck.run(`copy (select * from ${from}) to ${lit(path)} (format parquet, compression zstd)`)
+    chmodSync(path, 0o600)
   } catch (e) {
     throw new ExtractError('OUTPUT_FAILED', `could not write ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
   } finally {
-    conn.closeSync()
-    instance.closeSync()
+    duck.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
 /**
- * Writes a mode's rows to a file in a format (`table` writes the readable table as text).
+ * Writes a mode's rows to a file in a format (`table` writes the readable table as text). The
+ * file is private (0600), like the capture it comes from.
  * @throws ExtractError `OUTPUT_FAILED` when the file cannot be written.
  */
-export async function writeResult(result: Pick<ModeResult, 'columns' | 'rows'>, format: OutputFormat, path: string): Promise<void> {
-  if (format === 'parquet') return writeParquet(result.columns, result.rows, path)
-  const text = format === 'csv' ? toCsv(result.columns, result.rows) : format === 'table' ? formatTable(result.columns, result.rows, { width: 100_000, maxCell: 100_000 }) : toNdjson(result.columns, result.rows)
+export async function writeResult(result: Pick<ModeResult, 'columns' | 'rows' | 'ndjson'>, format: OutputFormat, path: string): Promise<void> {
+  const rows = result.ndjson !== undefined && format !== 'ndjson' ? result.ndjson.map((l) => JSON.parse(l) as Row) : result.rows
+  if (format === 'parquet') return writeParquet(result.columns, rows, path)
+  const text = format === 'csv' ? toCsv(result.columns, rows)
+    : format === 'table' ? formatTable(result.columns, rows, { width: 100_000, maxCell: 100_000 })
+    : result.ndjson !== undefined ? result.ndjson.map((l) => `${l}\n`).join('') : toNdjson(result.columns, rows)
   try {
-    writeFileSync(path, text)
+    // Rows hold prompts and answers: private like the capture (an existing file is made so too).
+    writeFileSync(path, text, { mode: 0o600 })
+    chmodSync(path, 0o600)
   } catch (e) {
     throw new ExtractError('OUTPUT_FAILED', `could not write ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
   }

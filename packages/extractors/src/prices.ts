@@ -5,7 +5,8 @@ import type { ModelPrice, PriceTable } from './types.js'
  * The bundled price table (USD per million tokens, list prices of the public APIs). Keys are
  * model id prefixes: the longest prefix that matches a model id wins, so dated snapshots
  * (`claude-sonnet-4-5-20250929`) find their family. Anthropic cache writes are the 5-minute
- * write price (1.25× input); OpenAI has no cache-write charge. Override with `--prices <file>`.
+ * write price (1.25× input); 1-hour cache writes cost 2× input unless an entry sets
+ * `cache_write_1h`; OpenAI has no cache-write charge. Override with `--prices <file>`.
  */
 export const BUNDLED_PRICES: PriceTable = {
   version: 'agenttap-prices-2025-11-20',
@@ -39,7 +40,7 @@ export const BUNDLED_PRICES: PriceTable = {
  */
 export function parsePriceTable(value: unknown, source = 'price table'): PriceTable {
   const fail = (what: string): never => {
-    throw new ExtractError('BAD_PRICES', `${source}: ${what}. Expected {"version": "…", "models": {"<model prefix>": {"input": n, "output": n, "cache_read": n, "cache_write": n}}} in USD per million tokens.`)
+    throw new ExtractError('BAD_PRICES', `${source}: ${what}. Expected {"version": "…", "models": {"<model prefix>": {"input": n, "output": n, "cache_read": n, "cache_write": n, "cache_write_1h": n}}} in USD per million tokens (cache_write_1h optional: 2 × input).`)
   }
   if (typeof value !== 'object' || value === null) return fail('not a JSON object')
   const v = value as Record<string, unknown>
@@ -55,7 +56,7 @@ export function parsePriceTable(value: unknown, source = 'price table'): PriceTa
       return x
     }
     const input = num('input')
-    models[k] = { input, output: num('output'), cache_read: num('cache_read', input), cache_write: num('cache_write', input) }
+    models[k] = { input, output: num('output'), cache_read: num('cache_read', input), cache_write: num('cache_write', input), cache_write_1h: num('cache_write_1h', input * 2) }
   }
   return { version: v.version, currency: 'USD', models }
 }

@@ -1,94 +1,178 @@
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { readLast } from '@agenttap/jsonl-io'
+import { readLast, readRawRef } from '@agenttap/jsonl-io'
+import type { RequestAnatomy } from '@agenttap/session-extractor'
 import { isoInstant } from './sources.js'
 import type { ExtractFilters, Row } from './types.js'
 
-const WRAPPER = /^\s*<(system-reminder|environment_context|user_instructions)>/
+/**
+ * "The latest N prompts" without the index: the flows file read backwards (jsonl-io
+ * `readLast`), so the cost follows how far back the prompts are, not the capture size, and a
+ * first run on a large capture answers at once. Each request is read by session-extractor's
+ * request anatomy, the rule the ledger uses (the new prompt, auxiliary requests left out).
+ * WebSocket flows carry later prompts in their client frames: those are looked for in the last
+ * `clientFrameScanBytes` (8 MiB) of the lines file — a connection's recent prompts sit near the
+ * end of the file; an older one, with a lot of other traffic since, is found by the index.
+ *
+ * Where it can differ from the index: a request with no session id of its own (an SDK script)
+ * shows the proxy's per-request session id; the index chains such requests by history.
+ */
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** Text of a message `content`, the same rule as the SQL (`contentText` in sql.ts). */
-function contentText(c: unknown): string {
-  if (typeof c === 'string') return WRAPPER.test(c) ? '' : c
-  if (!Array.isArray(c)) return ''
-  return c
-    .filter((b): b is Obj => isObj(b) && (b.type === 'text' || b.type === 'input_text') && !WRAPPER.test(typeof b.text === 'string' ? b.text : ''))
-    .map((b) => (typeof b.text === 'string' ? b.text : ''))
-    .join('\n')
-}
+const headersOf = (rec: Obj): Record<string, string | string[]> | undefined =>
+  isObj(rec.request_headers) ? (rec.request_headers as Record<string, string | string[]>) : undefined
 
-/** The new user prompt a flow record's request carries, with the history length used to collapse retries. */
-export function promptOfFlow(rec: unknown): { text: string; n: number } | undefined {
-  if (!isObj(rec) || rec.type !== 'flow' || !isObj(rec.request_body)) return undefined
-  const b = rec.request_body
-  let m: unknown
-  let n = 1
-  if (typeof b.input === 'string') m = { role: 'user', content: b.input }
-  else {
-    const list = Array.isArray(b.messages) ? b.messages : Array.isArray(b.input) ? b.input : undefined
-    if (!list) return undefined
-    m = list[list.length - 1]
-    n = list.length
-  }
-  if (!isObj(m) || m.role !== 'user' || (m.type !== undefined && m.type !== 'message')) return undefined
-  // Claude Code's auxiliary requests (quota check, topic / title detection) offer no tools.
-  if (rec.client === 'claude-code' && !(Array.isArray(b.tools) && b.tools.length > 0)) return undefined
-  const text = contentText(m.content)
-  return text === '' ? undefined : { text, n }
-}
+type SessionExtractor = typeof import('@agenttap/session-extractor')
+/** session-extractor, loaded on first use: the index path of the CLI never needs it. */
+let se: SessionExtractor | undefined
+const loadSe = async (): Promise<SessionExtractor> => (se ??= await import('@agenttap/session-extractor'))
 
-/** Replaces a `{"$ref": "sse_logs/…"}` request body by the body file's JSON (only files inside the capture dir). */
-function inlineRef(rec: Obj, captureDir: string | undefined): void {
-  const b = rec.request_body
-  if (captureDir === undefined || !isObj(b) || typeof b.$ref !== 'string') return
-  const path = resolve(captureDir, b.$ref)
-  if (!path.startsWith(captureDir)) return
+/** The request anatomy of a flow record, or undefined when it is not one. */
+function anatomyOf(rec: Obj): RequestAnatomy | undefined {
+  const { analyzeRequest } = se!
+  if (rec.type !== 'flow' || rec.request_body === undefined) return undefined
+  const headers = headersOf(rec)
   try {
-    rec.request_body = JSON.parse(readFileSync(path, 'utf8')) as unknown
+    return analyzeRequest({
+      body: rec.request_body,
+      ...(typeof rec.url === 'string' ? { url: rec.url } : {}),
+      ...(headers ? { headers } : {}),
+      ...(typeof rec.client === 'string' ? { client: rec.client } : {}),
+      ...(typeof rec.provider === 'string' ? { provider: rec.provider } : {}),
+    })
   } catch {
-    // a missing or unreadable body file: the flow simply has no readable prompt
+    return undefined
   }
+}
+
+/** The new user prompt of a flow record (as the ledger finds it), with the history length retries share. */
+function promptOfFlow(rec: unknown): { text: string; n: number } | undefined {
+  if (!isObj(rec)) return undefined
+  const a = anatomyOf(rec)
+  if (a === undefined || a.kind === 'aux' || a.prompt === undefined || a.prompt === '') return undefined
+  return { text: a.prompt, n: a.message_count }
+}
+
+const refOf = (rec: Obj): string | undefined => (isObj(rec.request_body) && typeof rec.request_body.$ref === 'string' ? rec.request_body.$ref : undefined)
+
+/**
+ * Replaces a `{"$ref": "sse_logs/…"}` request body by the body it points to. jsonl-io's
+ * `readRawRef` refuses refs outside the capture dir (`../all-mitm-sse-evil/x.json`).
+ */
+async function inlineRef(rec: Obj, captureDir: string | undefined): Promise<void> {
+  const ref = refOf(rec)
+  if (captureDir === undefined || ref === undefined) return
+  try {
+    rec.request_body = JSON.parse((await readRawRef(captureDir, ref)).toString('utf8')) as unknown
+  } catch {
+    // outside the capture, missing or unreadable: the flow simply has no readable prompt
+  }
+}
+
+/** Options of {@link latestPrompts} beyond the filters. */
+export interface LatestPromptsOptions {
+  /** Lines files to look for WebSocket client frames in (newest last). */
+  lineFiles?: string[]
+  /** How far back (bytes) the lines file is searched for client frames. @defaultValue 8 MiB */
+  clientFrameScanBytes?: number
+  onError?: (e: Error) => void
+}
+
+interface Found {
+  row: Row
+  key: string
 }
 
 /**
- * The latest `limit` user prompts, read backwards from the end of the flows files (jsonl-io
- * `readLast`): the cost grows with how far back the prompts are, not with the log size.
- * Retries (same session, history length and text) collapse into the earliest copy seen.
+ * The latest `limit` user prompts, read backwards from the end of the flows files (and client
+ * frames from the end of the lines file). Retries (same session, history length and text)
+ * collapse into the earliest copy seen.
  */
-export async function latestPrompts(flowFiles: string[], limit: number, filters: ExtractFilters, onError?: (e: Error) => void, captureDir?: string): Promise<Row[]> {
+export async function latestPrompts(flowFiles: string[], limit: number, filters: ExtractFilters, captureDir?: string, options: LatestPromptsOptions = {}): Promise<Row[]> {
+  await loadSe()
   const since = filters.since === undefined ? undefined : isoInstant(filters.since, '--since')
   const until = filters.until === undefined ? undefined : isoInstant(filters.until, '--until')
-  const keep = (v: unknown): boolean => {
-    if (!isObj(v) || v.type !== 'flow') return false
+  const inFilters = (v: Obj, client = true): boolean => {
     const ts = typeof v.ts === 'string' ? v.ts : ''
     if (since !== undefined && ts < since) return false
     if (until !== undefined && ts >= until) return false
     if (filters.session !== undefined && v.session_id !== filters.session) return false
-    if (filters.client !== undefined && v.client !== filters.client) return false
-    inlineRef(v, captureDir)
-    return promptOfFlow(v) !== undefined
+    if (client && filters.client !== undefined && v.client !== filters.client) return false
+    return true
   }
+  const keep = (v: unknown): boolean => {
+    if (!isObj(v) || v.type !== 'flow' || !inFilters(v)) return false
+    // A body kept out of line is read (asynchronously) once the window is known.
+    return promptOfFlow(v) !== undefined || (captureDir !== undefined && refOf(v) !== undefined)
+  }
+  const onError = options.onError ? { onError: options.onError } : {}
+
+  // Client frames of WebSocket flows (Codex): the prompts after a connection's first request.
+  const frames: Found[] = []
+  const frameRows = new Set<Row>()
+  const lineFiles = options.lineFiles ?? []
+  const last = lineFiles[lineFiles.length - 1]
+  if (last !== undefined) {
+    const recs = await readLast(last, limit + 4, (v) => isObj(v) && v.type === 'client_frame' && inFilters(v, false) && framePrompt(v) !== undefined,
+      { contains: '"client_frame"', maxScanBytes: options.clientFrameScanBytes ?? 8 * 1024 * 1024, ...onError })
+    // A frame's client is its connection's: the flow record, found backwards from the end.
+    const clients = new Map<string, string | null>()
+    for (const id of new Set((recs as Obj[]).map((r) => String(r.flow_id)))) {
+      let client: string | null = null
+      for (let i = flowFiles.length - 1; i >= 0 && client === null; i--) {
+        const [f] = await readLast(flowFiles[i]!, 1, (v) => isObj(v) && v.type === 'flow' && v.flow_id === id, { contains: JSON.stringify(id), maxScanBytes: 256 * 1024 * 1024, ...onError })
+        if (isObj(f) && typeof f.client === 'string') client = f.client
+      }
+      clients.set(id, client)
+    }
+    for (const r of recs as Obj[]) {
+      const p = framePrompt(r)!
+      const client = clients.get(String(r.flow_id)) ?? null
+      if (filters.client !== undefined && client !== filters.client) continue
+      const row: Row = { ts: String(r.ts), session_id: String(r.session_id), flow_id: String(r.flow_id), client, text: p.text }
+      frameRows.add(row)
+      frames.push({ row, key: JSON.stringify([r.session_id, p.n, p.text]) })
+    }
+  }
+
   // Retries collapse, so ask for a few more than needed and grow until limit + 1 distinct prompts
   // (the +1 makes sure the oldest kept prompt's first copy is inside the window).
   let want = limit + 4
   for (;;) {
     const recs: unknown[] = []
     for (let i = flowFiles.length - 1; i >= 0 && recs.length < want; i--) {
-      const got = await readLast(flowFiles[i]!, want - recs.length, keep, { contains: '"flow"', ...(onError ? { onError } : {}) })
+      const got = await readLast(flowFiles[i]!, want - recs.length, keep, { contains: '"flow"', ...onError })
       recs.unshift(...got)
     }
     const groups = new Map<string, Row>()
+    const add = (f: Found): void => {
+      const prev = groups.get(f.key)
+      // A WebSocket flow's first request is both its flow record's body and its first client
+      // frame: the frame (the ledger's request of that call) wins over its own flow record.
+      if (prev !== undefined && prev.flow_id === f.row.flow_id && frameRows.has(prev)) return
+      if (!prev || String(f.row.ts) < String(prev.ts) || (prev.flow_id === f.row.flow_id && frameRows.has(f.row))) groups.set(f.key, f.row)
+    }
+    for (const f of frames) add(f)
     for (const r of recs as Obj[]) {
-      const p = promptOfFlow(r)!
-      const key = JSON.stringify([r.session_id, p.n, p.text])
-      const row: Row = { ts: String(r.ts), session_id: String(r.session_id), flow_id: String(r.flow_id), client: typeof r.client === 'string' ? r.client : null, text: p.text }
-      const prev = groups.get(key)
-      if (!prev || String(row.ts) < String(prev.ts)) groups.set(key, row)
+      await inlineRef(r, captureDir)
+      const p = promptOfFlow(r)
+      if (p === undefined) continue
+      add({ row: { ts: String(r.ts), session_id: String(r.session_id), flow_id: String(r.flow_id), client: typeof r.client === 'string' ? r.client : null, text: p.text }, key: JSON.stringify([r.session_id, p.n, p.text]) })
     }
     const rows = [...groups.values()].sort((a, b) => String(a.ts).localeCompare(String(b.ts)) || String(a.flow_id).localeCompare(String(b.flow_id)))
     if (rows.length > limit || recs.length < want) return rows.slice(Math.max(0, rows.length - limit))
     want *= 2
   }
+}
+
+/** The prompt of a client frame (a WebSocket `response.create`), as the ledger reads it. */
+function framePrompt(rec: Obj): { text: string; n: number } | undefined {
+  let a: RequestAnatomy | undefined
+  try {
+    a = se!.analyzeClientFrame(rec.data)
+  } catch {
+    return undefined
+  }
+  if (a === undefined || a.kind === 'aux' || a.prompt === undefined || a.prompt === '') return undefined
+  return { text: a.prompt, n: a.message_count }
 }

@@ -1,3 +1,5 @@
+import type { RecordSource } from './source-update.js'
+
 /** Every extraction mode, in the order `--extract all` runs them. */
 export const MODE_NAMES = [
   'user_prompts',
@@ -37,15 +39,12 @@ export type Row = Record<string, string | number | boolean | null>
 
 /**
  * Which engine answers a mode.
- * - `duckdb`: DuckDB `read_ndjson` over the full capture files.
- * - `rg`: ripgrep keeps only the lines that can matter for the mode, then the same DuckDB query
- *   runs over the prefiltered lines (same rows, less to parse).
+ * - `index`: SQL over the ledger tables of the incremental index (brought up to date first).
  * - `reverse`: reads the flows file backwards (jsonl-io `readLast`); cost ∝ N, not the log size.
  *   Only for "latest N" questions (`user_prompts` with a limit).
- * - `auto`: picks per mode: reverse for latest-N prompts; rg for the selective modes on large
- *   captures when `rg` is on PATH; else duckdb.
+ * - `auto`: reverse for latest-N prompts, index for everything else.
  */
-export type EngineName = 'auto' | 'duckdb' | 'rg' | 'reverse'
+export type EngineName = 'auto' | 'index' | 'reverse'
 
 /** Row filters. Applied per flow: a flow is in when its `flow` record matches. */
 export interface ExtractFilters {
@@ -64,7 +63,10 @@ export interface ModelPrice {
   input: number
   output: number
   cache_read: number
+  /** 5-minute cache writes (Anthropic: 1.25× input). */
   cache_write: number
+  /** 1-hour cache writes (Anthropic: 2× input). @defaultValue 2 × input */
+  cache_write_1h?: number
 }
 
 /** A versioned price table. `models` keys are model id prefixes; the longest matching prefix wins. */
@@ -74,49 +76,72 @@ export interface PriceTable {
   models: Record<string, ModelPrice>
 }
 
-/** Counts of lines a scan could not use, per capture file. */
-export interface ScanStats {
-  /** Lines that were not valid JSON records (skipped, counted). */
-  malformed: Record<string, number>
-}
-
 /** What one mode returned. */
 export interface ModeResult {
   mode: ModeName
-  /** The engine that answered (`node`: a Node pass, used by `call_validation`). */
-  engine: Exclude<EngineName, 'auto'> | 'node'
+  /** The engine that answered. */
+  engine: Exclude<EngineName, 'auto'>
   rows: Row[]
   /** Column order for tables / CSV. */
   columns: string[]
-  /** Things the user should know (malformed lines skipped, pending modes, …). */
+  /** Things the user should know (pending modes, …). */
   warnings: string[]
+  /**
+   * With `RunOptions.ndjson`: the rows as NDJSON lines straight from DuckDB (`rows` is then
+   * empty; absent for modes computed in TypeScript, which fill `rows`).
+   */
+  ndjson?: string[]
+  /** With `RunOptions.ndjsonTo`: how many rows were written there (`rows` is then empty). */
+  written?: number
 }
 
 /** Options of {@link createExtractor}. */
 export interface ExtractorOptions {
   /**
    * The log root (`~/centralized-logs`) or a capture dir that directly holds `sse_flows.jsonl`,
-   * `sse_lines.jsonl` and `sse_flow_ends.jsonl`.
+   * `sse_lines.jsonl` and `sse_flow_ends.jsonl`. Not read when `source` is given.
    */
   logDir: string
+  /**
+   * Records from another source (the Redis stream) instead of capture files. The index then
+   * lives in `indexDir` (in memory without one) and keeps the position of the last entry read.
+   */
+  source?: RecordSource
+  /** Where the index of a `source` is kept. @defaultValue in memory */
+  indexDir?: string
   /** @defaultValue `'auto'` */
   engine?: EngineName
   /** Price table for `cost` / `sessions`. @defaultValue the bundled table */
   prices?: PriceTable
   /**
-   * Largest JSON line accepted. Scans start with DuckDB's 16 MiB limit (bigger buffers slow
-   * every scan) and rerun with a larger one when a longer line is met, up to this cap.
-   * @defaultValue 1 GiB
+   * Keep the index in `<capture dir>/.index/` (updated incrementally). false: build it in
+   * memory for this run only. When the capture dir is not writable the index is in memory.
+   * @defaultValue true
    */
-  maxObjectBytes?: number
-  /** DuckDB worker threads. @defaultValue DuckDB's default (all cores) */
+  index?: boolean
+  /** Empty the on-disk index and build it again from the capture. @defaultValue false */
+  rebuildIndex?: boolean
+  /** Include auxiliary (non-model) flows and calls in every mode. @defaultValue false */
+  includeAux?: boolean
+  /** Threads for the index update (worker shards) and DuckDB. @defaultValue all cores (shards: at most 4) */
   threads?: number
-  /**
-   * `auto` uses the rg prefilter for selective modes (usage, cost, sessions, flows, errors,
-   * stop_reasons, cache) once the SSE lines reach this size and `rg` is on PATH. @defaultValue 64 MiB
-   */
-  rgAutoBytes?: number
-  /** Directory for rg-prefiltered temp files. @defaultValue `os.tmpdir()` */
+  /** Module exporting `createLedger` and `LEDGER_VERSION`. @defaultValue `'@agenttap/ledger'` */
+  ledgerModule?: string
+  /** Waiting for another run's lock on the index gives up after this long. @defaultValue 120 s */
+  lockTimeoutMs?: number
+  /** Told once when this run waits for another run's lock. */
+  onWait?: (message: string) => void
+  /** Wall clock for pending-flow decisions (tests). @defaultValue Date.now() */
+  now?: number
+  /** A flow_end waits this long for lines it announced. @defaultValue 60 s */
+  holdEndMs?: number
+  /** An open flow with no new record for this long is ended as truncated. @defaultValue 1 h */
+  staleMs?: number
+  /** Lines longer than this are skipped (and reported). @defaultValue 256 MiB */
+  maxLineBytes?: number
+  /** Below this many new bytes an update runs without worker threads. @defaultValue 16 MiB */
+  workerMinBytes?: number
+  /** Directory for temporary files (row files of an in-memory index). @defaultValue `os.tmpdir()` */
   tmpDir?: string
 }
 
@@ -128,4 +153,15 @@ export interface RunOptions extends ExtractFilters {
   mode?: string
   /** Overrides the extractor's engine for this call. */
   engine?: EngineName
+  /**
+   * The caller only writes NDJSON: SQL modes return `ndjson` lines as DuckDB encodes them (numbers
+   * may read `300.0` where JavaScript writes `300`) and skip building row objects.
+   */
+  ndjson?: boolean
+  /**
+   * Write the rows as NDJSON to this file instead of returning them (`written` says how many).
+   * SQL modes are written by DuckDB directly (numbers may read `300.0`, control characters
+   * `\u001B`); a new file is private (0600).
+   */
+  ndjsonTo?: string
 }

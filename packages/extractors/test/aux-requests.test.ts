@@ -21,8 +21,11 @@ beforeAll(async () => {
     { id: 'topic', t: 2, body: { model: 'claude-haiku-4-5', system: 'Analyze if this message indicates a new conversation topic', messages: [{ role: 'user', content: 'second task' }] } },
     { id: 'main2', t: 3, body: { model: 'claude-sonnet-4-5', tools, messages: [{ role: 'user', content: 'first task' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'second task' }] } },
   ]
-  writeFileSync(join(cap, 'sse_flows.jsonl'), flows.map((f) => JSON.stringify({ v: 1, type: 'flow', ts: `2026-03-01T00:00:0${f.t}.000Z`, flow_id: f.id, session_id: 's', client: 'claude-code', provider: 'anthropic', request_body: f.body })).join('\n') + '\n')
-  x = await createExtractor({ logDir: dir, threads: 1 })
+  const rec = (f: (typeof flows)[number], type: string, extra: object) => JSON.stringify({ v: 1, type, ts: `2026-03-01T00:00:0${f.t}.000Z`, flow_id: f.id, session_id: 's', ...extra })
+  writeFileSync(join(cap, 'sse_flows.jsonl'), flows.map((f) => rec(f, 'flow', { client: 'claude-code', provider: 'anthropic', url: 'https://api.anthropic.com/v1/messages', request_body: f.body })).join('\n') + '\n')
+  // Each request got a (non-streamed, empty) answer: the ledger makes a call of every model flow that ended.
+  writeFileSync(join(cap, 'sse_flow_ends.jsonl'), flows.map((f) => rec(f, 'flow_end', { outcome: 'completed', status: 200, events: 0 })).join('\n') + '\n')
+  x = await createExtractor({ logDir: dir, threads: 1, index: false })
 })
 afterAll(() => {
   x?.close()
@@ -35,10 +38,9 @@ it('user_prompts and the reverse scan skip them', async () => {
   expect((await x.run('user_prompts', { limit: 10 })).rows.map((r) => [r.flow_id, r.text])).toEqual(want)
 })
 
-it('turns start at real prompts only', async () => {
+it('turns start at real prompts only; auxiliary requests are not in any turn', async () => {
   expect((await x.run('turns')).rows.map((r) => [r.turn, r.prompt, r.flows])).toEqual([
-    [0, null, 1],
-    [1, 'first task', 2],
+    [1, 'first task', 1],
     [2, 'second task', 1],
   ])
 })

@@ -6,8 +6,9 @@ import { createExtractor } from '../src/index.js'
 import type { Extractor, ModeName } from '../src/index.js'
 
 // Request bodies over the proxy's inline limit are written to sse_logs/ and the flow record
-// carries {"$ref": "sse_logs/<flow>.request.json"}. Request-side modes must read them there:
-// the same capture with a4 and b1 moved out of line gives the same rows.
+// carries {"$ref": "sse_logs/<flow>.request.json"}. The index reads them there (jsonl-io's
+// readRawRef) before the ledger sees the flow: the same capture with a4 and b1 moved out of line
+// gives the same rows.
 const BASIC = join(import.meta.dirname, 'fixtures', 'basic')
 let dir: string
 let inline: Extractor
@@ -27,7 +28,7 @@ beforeAll(async () => {
     return JSON.stringify({ ...r, request_body: { $ref: `sse_logs/${r.flow_id}.request.json`, bytes: text.length } })
   })
   writeFileSync(join(cap, 'sse_flows.jsonl'), lines.join('\n'))
-  inline = await createExtractor({ logDir: BASIC, threads: 1 })
+  inline = await createExtractor({ logDir: BASIC, threads: 1, index: false })
   moved = await createExtractor({ logDir: dir, threads: 1 })
 })
 afterAll(() => {
@@ -43,5 +44,5 @@ it.each(['user_prompts', 'tool_results', 'config', 'system_prompts', 'tool_defin
 })
 
 it('the reverse scan reads $ref bodies too', async () => {
-  expect((await moved.run('user_prompts', { limit: 3 })).rows).toEqual((await inline.run('user_prompts', { limit: 3 })).rows)
+  expect((await moved.run('user_prompts', { limit: 3, engine: 'reverse' })).rows).toEqual((await inline.run('user_prompts', { limit: 3, engine: 'index' })).rows)
 })

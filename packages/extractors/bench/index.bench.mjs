@@ -1,0 +1,184 @@
+// Benchmarks of the incremental index (issue 14), on generated captures (deleted afterwards).
+//   node bench/index.bench.mjs                   # ~100 MB and ~1 GiB captures
+//   BENCH_SCALE=0.1 node bench/index.bench.mjs   # ~10 MB and ~100 MB: a quick run
+//   node bench/index.bench.mjs --small-dir=/tmp/cap100 --big-dir=/tmp/cap1g   # reuse captures
+//     (a reused big capture gets 1 MiB appended per round, and its .index rebuilt)
+// Targets: index build ≥ 150 MB/s of capture and ≥ 0.5× a bare split + JSON.parse pass over the
+// same bytes; after appending 1 MiB to the indexed big capture, `usage` (update included) < 0.5 s;
+// `usage`, `cost`, `sessions`, `tool_calls` on an up-to-date index < 0.3 s each; `prompts -n 5`
+// < 0.2 s on a cold index (no index yet) and a current one, at both sizes. CLI figures are whole
+// processes (node start included), medians of several runs. The machine is shared: the load
+// average is printed with the figures, and the build and the bare pass alternate in rounds.
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createExtractor } from '../dist/index.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..', '..')
+const argScale = process.argv.find((a) => a.startsWith('--scale='))
+const SCALE = Number(argScale ? argScale.slice(8) : (process.env.BENCH_SCALE ?? 1))
+const BIG_MB = Math.max(20, Math.round(1024 * SCALE))
+const SMALL_MB = Math.max(5, Math.round(100 * SCALE))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 7)
+const cli = join(root, 'apps', 'analyze', 'dist', 'bin.js')
+const results = []
+
+const tmp = mkdtempSync(join(tmpdir(), 'agenttap-index-bench-'))
+const cleanup = () => rmSync(tmp, { recursive: true, force: true })
+process.on('SIGINT', () => { cleanup(); process.exit(130) })
+const argDir = (k) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3)
+
+const FILES = ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl']
+const bytesOf = (dir) => FILES.reduce((n, f) => n + statSync(join(dir, 'all-mitm-sse', f)).size, 0)
+
+function generate(name, mb, seed = 1) {
+  const given = argDir(`${name}-dir`)
+  if (given) return { dir: given, bytes: bytesOf(given) }
+  const dir = join(tmp, name)
+  const r = spawnSync(process.execPath, [join(root, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '20', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
+  rmSync(join(dir, 'claude'), { recursive: true, force: true })
+  rmSync(join(dir, 'codex'), { recursive: true, force: true })
+  return { dir, bytes: bytesOf(dir) }
+}
+
+const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`)
+const mb = (b) => `${(b / 1048576).toFixed(0)} MiB`
+const med = (a) => {
+  const s = [...a].sort((p, q) => p - q)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const load = () => `load ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`
+function target(name, ok, detail) {
+  results.push(ok)
+  console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${detail}`)
+}
+
+/** The bare pass: read, split on newlines, JSON.parse every line; one thread. Returns ms. */
+function barePass(dir) {
+  const t0 = performance.now()
+  const buf = Buffer.allocUnsafe(4 << 20)
+  let lines = 0
+  for (const f of FILES) {
+    const fd = openSync(join(dir, 'all-mitm-sse', f), 'r')
+    let rest = ''
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null)
+      if (n === 0) break
+      const s = rest + buf.toString('utf8', 0, n)
+      let i = 0
+      let j
+      while ((j = s.indexOf('\n', i)) !== -1) {
+        JSON.parse(s.slice(i, j))
+        lines++
+        i = j + 1
+      }
+      rest = s.slice(i)
+    }
+    closeSync(fd)
+  }
+  return { ms: performance.now() - t0, lines }
+}
+
+/** Builds the index of a capture from scratch (library call, all cores). */
+async function build(dir) {
+  rmSync(join(dir, 'all-mitm-sse', '.index'), { recursive: true, force: true })
+  const t0 = performance.now()
+  const x = await createExtractor({ logDir: dir })
+  const u = await x.refresh()
+  x.close()
+  return { ms: performance.now() - t0, u }
+}
+
+/** Median wall time of a CLI process. */
+function cliMs(args, runs = CLI_RUNS) {
+  const ms = []
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now()
+    const r = spawnSync(process.execPath, [cli, ...args, '--quiet', '--format', 'ndjson'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    ms.push(performance.now() - t)
+    if (r.status !== 0) throw new Error(`agenttap-analyze ${args.join(' ')} failed: ${r.stderr}`)
+  }
+  return med(ms)
+}
+
+try {
+  console.log(`index bench · scale ${SCALE} · ${load()}`)
+  const small = generate('small', SMALL_MB, 3)
+  const big = generate('big', BIG_MB, 1)
+  console.log(`captures: ${mb(small.bytes)} and ${mb(big.bytes)}`)
+
+  // 1. Build vs bare pass, alternating.
+  const bare = []
+  const built = []
+  let last
+  for (let i = 0; i < ROUNDS; i++) {
+    bare.push(barePass(big.dir).ms)
+    last = await build(big.dir)
+    built.push(last.ms)
+    console.log(`  round ${i + 1}: bare ${fmt(bare[i])} · build ${fmt(built[i])} (read ${fmt(last.u.readMs ?? 0)}, commit ${fmt(last.u.commitMs ?? 0)}, ${last.u.shards} shard(s)) · ${load()}`)
+  }
+  const bareRate = big.bytes / 1e6 / (med(bare) / 1000)
+  const buildRate = big.bytes / 1e6 / (med(built) / 1000)
+  const paired = bare.map((b, i) => b / built[i])
+  console.log(`index build @ ${mb(big.bytes)}: ${buildRate.toFixed(0)} MB/s (${fmt(med(built))}) · bare split + JSON.parse, one thread: ${bareRate.toFixed(0)} MB/s (${fmt(med(bare))}) · ratio ${(buildRate / bareRate).toFixed(2)}× (per round: ${paired.map((r) => r.toFixed(2)).join(', ')})`)
+  target('index build ≥ 150 MB/s', buildRate >= 150, `${buildRate.toFixed(0)} MB/s (${load()})`)
+  target('index build ≥ 0.5× the bare pass', buildRate / bareRate >= 0.5, `${(buildRate / bareRate).toFixed(2)}× (build ${buildRate.toFixed(0)} MB/s, bare ${bareRate.toFixed(0)} MB/s)`)
+
+  // What a process costs before any of our code runs: the floor of every CLI figure below.
+  const nodeMs = []
+  for (let i = 0; i < CLI_RUNS; i++) {
+    const t = performance.now()
+    spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' })
+    nodeMs.push(performance.now() - t)
+  }
+  console.log(`node -e '' (a bare node process): ${fmt(med(nodeMs))} · ${load()}`)
+
+  if (!statSync(cli, { throwIfNoEntry: false })) {
+    console.log('CLI targets: skipped (build apps/analyze: pnpm --filter @agenttap/analyze build)')
+  } else {
+    // 2. Modes on an up-to-date index.
+    cliMs(['usage', '--log-dir', big.dir], 1) // the index is current after this
+    for (const mode of ['usage', 'cost', 'sessions', 'tool_calls']) {
+      const ms = cliMs([mode, '--log-dir', big.dir])
+      target(`${mode} on an up-to-date index @ ${mb(big.bytes)} < 0.3 s`, ms < 300, `${fmt(ms)} (CLI process, median of ${CLI_RUNS}; ${load()})`)
+    }
+
+    // 3. prompts -n 5: cold (no index: the reverse scan) and current (the index's prompt cache).
+    for (const cap of [small, big]) {
+      rmSync(join(cap.dir, 'all-mitm-sse', '.index'), { recursive: true, force: true })
+      const cold = cliMs(['prompts', '-n', '5', '--log-dir', cap.dir])
+      cliMs(['usage', '--log-dir', cap.dir], 1)
+      const warm = cliMs(['prompts', '-n', '5', '--log-dir', cap.dir])
+      const x = await createExtractor({ logDir: cap.dir })
+      const a = JSON.stringify((await x.run('user_prompts', { limit: 5, engine: 'reverse' })).rows)
+      const b = JSON.stringify((await x.run('user_prompts', { limit: 5, engine: 'index' })).rows)
+      x.close()
+      console.log(`prompts -n 5 @ ${mb(cap.bytes)}: cold ${fmt(cold)} · current index ${fmt(warm)} · reverse = index rows: ${a === b}`)
+      target(`prompts -n 5 @ ${mb(cap.bytes)} < 0.2 s`, Math.max(cold, warm) < 200, `cold ${fmt(cold)}, current ${fmt(warm)} (CLI process; ${load()})`)
+    }
+
+    // (before the append below: the appended test data is older than the capture's end, which
+    // a proxy never writes, and would make the backwards scan's window differ from the index)
+    // 4. Append 1 MiB, then usage (the update included).
+    const appendMs = []
+    for (let i = 0; i < CLI_RUNS; i++) {
+      const extra = join(tmp, `extra-${i}`)
+      const r = spawnSync(process.execPath, [join(root, 'fixtures', 'generate.mjs'), '--synthetic', extra, '--sessions', '2', '--flows', '10000000', '--seed', String(100 + i), '--target-mb', '1'], { encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
+      for (const f of FILES) appendFileSync(join(big.dir, 'all-mitm-sse', f), readFileSync(join(extra, 'all-mitm-sse', f)))
+      appendMs.push(cliMs(['usage', '--log-dir', big.dir], 1))
+    }
+    target(`usage after appending 1 MiB @ ${mb(big.bytes)} (update included) < 0.5 s`, med(appendMs) < 500, `${fmt(med(appendMs))} (median of ${CLI_RUNS}: ${appendMs.map((m) => m.toFixed(0)).join(', ')} ms; ${load()})`)
+
+  }
+} finally {
+  if (!argDir('big-dir') && !argDir('small-dir')) cleanup()
+  else for (const d of readdirSync(tmp)) rmSync(join(tmp, d), { recursive: true, force: true })
+  rmSync(tmp, { recursive: true, force: true })
+}
+console.log(results.every(Boolean) ? 'all targets met' : 'some targets missed')

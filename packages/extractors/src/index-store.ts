@@ -1,0 +1,414 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { ExtractError } from './errors.js'
+import { fileLit, isLockConflict, lit, openDuck } from './duck.js'
+import type { Duck, DuckOptions } from './duck.js'
+import type { PendingFlow } from './flow-feeder.js'
+import { columnList, DATA_TABLES, INDEX_VERSION, readRowsSql, schemaSql } from './schema.js'
+import type { DataTable } from './schema.js'
+import type { SourceState } from './capture-snapshot.js'
+
+/**
+ * The index on disk: `<capture dir>/.index/index.duckdb` (one DuckDB file: the ledger tables
+ * and the bookkeeping of what was read) and `state.json` (a copy of the file offsets, so a run
+ * can tell it is up to date without opening DuckDB for writing). The directory is private
+ * (0700): the index holds prompts and answers like the capture does. Deleting it is always
+ * safe: the next run builds it again.
+ *
+ * Concurrency: one run at a time uses the index. A lock file (`lock`, holding the owner's pid)
+ * serialises processes, an in-process queue serialises extractors of one process (DuckDB lets
+ * one process open a file twice, as two databases that do not see each other), and DuckDB's
+ * own file lock stays as a second guard. A lock whose process is gone is taken over. A run that
+ * finds the index locked waits (and says so once).
+ */
+
+/** Where an index lives. */
+export interface IndexPaths {
+  dir: string
+  db: string
+  state: string
+  lock: string
+  /** The latest prompts, for `prompts -n N` without opening DuckDB. */
+  prompts: string
+}
+
+/** The index paths of a capture dir (`<dir>/.index/`), or of an index dir itself (`inside`). */
+export function indexPaths(captureDir: string, inside = false): IndexPaths {
+  const dir = inside ? captureDir : join(captureDir, '.index')
+  return { dir, db: join(dir, 'index.duckdb'), state: join(dir, 'state.json'), lock: join(dir, 'lock'), prompts: join(dir, 'latest-prompts.json') }
+}
+
+/** Index dirs this process has open, each with the queue of extractors waiting for it. */
+const inProcess = new Map<string, Promise<void>>()
+
+/** Whether a process is alive (a lock left by a dead one is stale). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Tries to take the lock file once; returns the owner's pid when another live process holds it. */
+function tryLock(path: string): { ok: true } | { ok: false; pid: number | undefined } {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600)
+      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }))
+      closeSync(fd)
+      return { ok: true }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+    let owner: { pid?: unknown; host?: unknown } = {}
+    try {
+      owner = JSON.parse(readFileSync(path, 'utf8')) as typeof owner
+    } catch {
+      // being written right now, or garbage: treat as held (a garbage lock is left by a crash
+      // mid-write and is taken over once it is older than a few seconds, below)
+    }
+    const pid = typeof owner.pid === 'number' ? owner.pid : undefined
+    const sameHost = owner.host === undefined || owner.host === hostname()
+    if (pid !== undefined && sameHost && !alive(pid)) {
+      // Its process is gone: take the lock over.
+      try {
+        unlinkSync(path)
+      } catch {
+        // someone else took it over first
+      }
+      continue
+    }
+    return { ok: false, pid }
+  }
+  return { ok: false, pid: undefined }
+}
+
+/** Options of {@link openIndex}. */
+export interface OpenIndexOptions extends DuckOptions {
+  /** Give up waiting for another run's lock after this long. @defaultValue 120 s */
+  lockTimeoutMs?: number
+  /** Called once when the file is locked by another run and this one starts waiting. */
+  onWait?: (message: string) => void
+}
+
+/**
+ * Opens (creating if needed) the index database, waiting while another run holds it. The lock
+ * is released by the returned database's `close()`.
+ * @throws ExtractError `INDEX_LOCKED` after the timeout, `INDEX_FAILED` when it cannot be opened.
+ */
+export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {}): Promise<Duck> {
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+  try {
+    chmodSync(paths.dir, 0o700)
+  } catch {
+    // not ours to change: the files inside are still created 0600 below
+  }
+  const deadline = Date.now() + (options.lockTimeoutMs ?? 120_000)
+  let waited = false
+  const wait = (who: string): void => {
+    if (waited) return
+    waited = true
+    options.onWait?.(`waiting for another agenttap-analyze${who} that is using the index ${paths.dir}`)
+  }
+  // This process first: one extractor at a time.
+  let release!: () => void
+  const mine = new Promise<void>((r) => (release = r))
+  for (let prev = inProcess.get(paths.dir); prev !== undefined; prev = inProcess.get(paths.dir)) {
+    wait(' in this process')
+    await prev
+  }
+  inProcess.set(paths.dir, mine)
+  const unlockProcess = (): void => {
+    if (inProcess.get(paths.dir) === mine) inProcess.delete(paths.dir)
+    release()
+  }
+  // Then other processes: the lock file.
+  let delay = 20
+  try {
+    for (;;) {
+      const got = tryLock(paths.lock)
+      if (got.ok) break
+      if (Date.now() > deadline) {
+        throw new ExtractError('INDEX_LOCKED', `the index ${paths.dir} is still in use by another process${got.pid ? ` (pid ${got.pid})` : ''}; try again, run with --no-index, or delete ${paths.lock} if no agenttap-analyze is running`)
+      }
+      wait(got.pid ? ` (pid ${got.pid})` : '')
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(200, delay * 2)
+    }
+  } catch (e) {
+    unlockProcess()
+    throw e
+  }
+  const unlock = (): void => {
+    try {
+      unlinkSync(paths.lock)
+    } catch {
+      // already gone (deleted by hand): nothing to release
+    }
+    unlockProcess()
+  }
+  try {
+    const duck = await openDuckWaiting(paths, options, deadline, wait)
+    return {
+      ...duck,
+      close: () => {
+        try {
+          duck.close()
+        } finally {
+          unlock()
+        }
+      },
+    }
+  } catch (e) {
+    unlock()
+    throw e
+  }
+}
+
+/** Opens the DuckDB file, waiting while DuckDB's own lock says another process has it. */
+async function openDuckWaiting(paths: IndexPaths, options: OpenIndexOptions, deadline: number, wait: (who: string) => void): Promise<Duck> {
+  let delay = 20
+  for (;;) {
+    try {
+      const duck = await openDuck(paths.db, options)
+      if (!options.readOnly) {
+        for (const f of [paths.db, `${paths.db}.wal`]) {
+          try {
+            if (existsSync(f)) chmodSync(f, 0o600)
+          } catch {
+            // best effort: the directory is 0700
+          }
+        }
+      }
+      return duck
+    } catch (e) {
+      if (!isLockConflict(e)) {
+        throw new ExtractError('INDEX_FAILED', `cannot open the index ${paths.db}: ${(e as Error).message}; delete ${paths.dir} to rebuild it, or run with --no-index`, { cause: e })
+      }
+      if (Date.now() > deadline) {
+        throw new ExtractError('INDEX_LOCKED', `the index ${paths.db} is still locked by another process (${(e as Error).message.replace(/^.*Conflicting lock/s, 'conflicting lock')}); try again, or run with --no-index`, { cause: e })
+      }
+      const pid = /PID (\d+)/.exec((e as Error).message)?.[1]
+      wait(pid ? ` (pid ${pid})` : '')
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(200, delay * 2)
+    }
+  }
+}
+
+/** Index-wide facts kept in `meta`. */
+export interface IndexMeta {
+  index_version?: string
+  ledger_version?: string
+  capture_dir?: string
+  updated_at?: string
+  /** Position of the last entry read from a record source (a Redis stream id). */
+  cursor?: string
+}
+
+export async function readMeta(duck: Duck): Promise<IndexMeta> {
+  const { rows } = await duck.select(`select key, value from meta`)
+  return Object.fromEntries(rows.map((r) => [String(r.key), String(r.value)])) as IndexMeta
+}
+
+export async function writeMeta(duck: Duck, meta: IndexMeta): Promise<void> {
+  for (const [k, v] of Object.entries(meta)) {
+    if (v === undefined) continue
+    await duck.run(`delete from meta where key = ${lit(k)}; insert into meta values (${lit(k)}, ${lit(String(v))})`)
+  }
+}
+
+/**
+ * Makes sure the tables exist and were built by this index and ledger version; otherwise
+ * empties the index (the caller then reads the capture from the start).
+ * @returns why the index was emptied, or undefined.
+ */
+export async function ensureSchema(duck: Duck, ledgerVersion: number): Promise<string | undefined> {
+  await duck.run(schemaSql().join(';\n'))
+  const meta = await readMeta(duck)
+  let why: string | undefined
+  if (meta.index_version === undefined) why = undefined
+  else if (meta.index_version !== String(INDEX_VERSION)) why = `index layout ${meta.index_version} → ${INDEX_VERSION}`
+  else if (meta.ledger_version !== String(ledgerVersion)) why = `ledger_version ${meta.ledger_version} → ${ledgerVersion}`
+  if (why !== undefined || meta.index_version === undefined) {
+    await clearIndex(duck)
+    await writeMeta(duck, { index_version: String(INDEX_VERSION), ledger_version: String(ledgerVersion) })
+  }
+  return why
+}
+
+/** Drops every row (tables are recreated with the current layout). */
+export async function clearIndex(duck: Duck): Promise<void> {
+  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
+}
+
+export async function readSources(duck: Duck): Promise<SourceState[]> {
+  const { rows } = await duck.select(`select * from sources`)
+  return rows.map((r) => ({
+    kind: r.kind as SourceState['kind'],
+    path: String(r.path),
+    dev: String(r.dev),
+    ino: String(r.ino),
+    head: String(r.head ?? ''),
+    head_len: Number(r.head_len ?? 0),
+    offset: Number(r.offset ?? 0),
+    lines: Number(r.lines ?? 0),
+  }))
+}
+
+export async function readPending(duck: Duck): Promise<PendingFlow[]> {
+  const { rows: flows } = await duck.select(`select flow_id, last_seen_ms, held_since_ms from pending_flows`)
+  if (flows.length === 0) return []
+  const { rows } = await duck.select(`select flow_id, record, file, line, "offset" from pending_records order by flow_id, ord`)
+  const byFlow = new Map<string, PendingFlow>()
+  for (const f of flows) {
+    byFlow.set(String(f.flow_id), { flow_id: String(f.flow_id), records: [], last_seen_ms: Number(f.last_seen_ms), held_since_ms: f.held_since_ms === null ? null : Number(f.held_since_ms) })
+  }
+  for (const r of rows) {
+    byFlow.get(String(r.flow_id))?.records.push({
+      flow_id: String(r.flow_id),
+      record: String(r.record),
+      file: r.file === null ? null : String(r.file),
+      line: r.line === null ? null : Number(r.line),
+      offset: r.offset === null ? null : Number(r.offset),
+    })
+  }
+  return [...byFlow.values()]
+}
+
+/** Everything one update writes, committed in one transaction. */
+export interface UpdateBatch {
+  /** Row files by table (several per table: one per shard). */
+  files: Partial<Record<DataTable, string[]>>
+  /** Flows fed again from pending records: their previous rows are replaced. */
+  refed: string[]
+  /** Flows that stay open, with their records. */
+  pending: PendingFlow[]
+  /** Row file of pending records and flows (written by the caller, NDJSON). */
+  pendingFiles?: { records: string; flows: string }
+  /** Flows some records were read for but no flow record. */
+  orphans: { flow_id: string; records: number; file: string; line: number | null; offset: number | null }[]
+  /** File offsets after the update (replace the table), or undefined to keep them. */
+  sources?: SourceState[]
+  meta?: IndexMeta
+}
+
+const FLOW_TABLES: DataTable[] = ['flows', 'calls', 'tool_calls', 'tool_results']
+
+/** Applies one update atomically: a crash before COMMIT leaves the index as it was. */
+export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphanProblems: number }> {
+  // One batch of statements, one round trip: an update of a few records is mostly fixed costs.
+  const sql: string[] = ['begin transaction']
+  if (b.refed.length > 0) {
+    sql.push(`create or replace temp table refed as select unnest([${b.refed.map(lit).join(', ')}]::varchar[]) as flow_id`)
+    for (const t of FLOW_TABLES) sql.push(`delete from ${t} where flow_id in (select flow_id from refed)`)
+  }
+  // Rows of flows the index already holds complete are duplicates (a line written twice, a
+  // Redis entry delivered again): the first complete version stays.
+  sql.push(`create or replace temp table known as select flow_id from flows`)
+  for (const t of FLOW_TABLES) {
+    const files = b.files[t] ?? []
+    if (files.length > 0) sql.push(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, files)} where flow_id not in (select flow_id from known)`)
+  }
+  const contents = b.files.contents ?? []
+  if (contents.length > 0) {
+    sql.push(`insert into contents (${columnList('contents')}) select * from ${readRowsSql('contents', contents)}
+      where hash not in (select hash from contents) qualify row_number() over (partition by hash) = 1`)
+  }
+  const problems = b.files.problems ?? []
+  if (problems.length > 0) sql.push(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems)}`)
+  if (b.orphans.length > 0) {
+    // Records without their flow record: duplicates of an indexed flow are dropped quietly;
+    // the others are reported.
+    const vals = b.orphans.map((o) => `(${lit(o.flow_id)}, ${o.records}, ${lit(o.file)}, ${o.line ?? 'null'}::bigint, ${o.offset ?? 'null'}::bigint)`).join(', ')
+    sql.push(`create or replace temp table orphans as select * from (values ${vals}) v(flow_id, records, file, line, "offset") where flow_id not in (select flow_id from flows)`)
+    sql.push(`insert into problems select 'NO_FLOW_RECORD', file, line, "offset", flow_id, null,
+        records || ' record(s) of flow ' || flow_id || ' but no flow record: skipped' from orphans`)
+  }
+  sql.push(`delete from pending_records`, `delete from pending_flows`)
+  if (b.pendingFiles !== undefined && b.pending.length > 0) {
+    sql.push(`insert into pending_records select * from read_ndjson(${fileLit(b.pendingFiles.records)}, columns = {'flow_id': 'VARCHAR', 'ord': 'BIGINT', 'file': 'VARCHAR', 'line': 'BIGINT', 'offset': 'BIGINT', 'record': 'VARCHAR'}, format = 'newline_delimited', maximum_object_size = 1073741823)`)
+    sql.push(`insert into pending_flows select * from read_ndjson(${fileLit(b.pendingFiles.flows)}, columns = {'flow_id': 'VARCHAR', 'last_seen_ms': 'BIGINT', 'held_since_ms': 'BIGINT'}, format = 'newline_delimited')`)
+    // A pending flow the index already holds complete is a duplicate: it would be fed again forever.
+    sql.push(`delete from pending_flows where flow_id in (select flow_id from known)`)
+    sql.push(`delete from pending_records where flow_id not in (select flow_id from pending_flows)`)
+  }
+  for (const t of ['flows', 'calls'] as const) {
+    sql.push(`update ${t} set pending = (flow_id in (select flow_id from pending_flows)) where pending or flow_id in (select flow_id from pending_flows)`)
+  }
+  if (b.sources !== undefined) {
+    sql.push(`delete from sources`)
+    if (b.sources.length > 0) {
+      sql.push(`insert into sources values ${b.sources.map((s) => `(${lit(s.kind)}, ${lit(s.path)}, ${lit(s.dev)}, ${lit(s.ino)}, ${lit(s.head)}, ${s.head_len}, ${s.offset}, ${s.lines})`).join(', ')}`)
+    }
+  }
+  for (const [k, v] of Object.entries({ ...b.meta, updated_at: new Date().toISOString() })) {
+    if (v !== undefined) sql.push(`delete from meta where key = ${lit(k)}`, `insert into meta values (${lit(k)}, ${lit(String(v))})`)
+  }
+  try {
+    await duck.run(sql.join(';\n'))
+    const orphanProblems = b.orphans.length > 0 ? Number((await duck.select(`select count(*) as n from orphans`)).rows[0]?.n ?? 0) : 0
+    await duck.run('commit')
+    return { orphanProblems }
+  } catch (e) {
+    try {
+      await duck.run('rollback')
+    } catch {
+      // the transaction is already gone
+    }
+    throw new ExtractError('INDEX_FAILED', `updating the index failed (nothing was changed): ${(e as Error).message}`, { cause: e })
+  }
+}
+
+/** The quick "is anything new?" state, written after each commit. */
+export interface IndexState {
+  index_version: number
+  ledger_version: number
+  /** The ledger module's file (path, size, mtime): a run can tell the ledger did not change without loading it. */
+  ledger_build: string
+  files: { path: string; dev: string; ino: string; offset: number }[]
+  /** Wall clock (ms) when a pending flow may have to be ended even with no new bytes. */
+  deadline_ms: number | null
+  /** Names this state: the prompt cache written after it carries the same stamp. */
+  stamp: string
+}
+
+export function readState(paths: IndexPaths): IndexState | undefined {
+  try {
+    return JSON.parse(readFileSync(paths.state, 'utf8')) as IndexState
+  } catch {
+    return undefined
+  }
+}
+
+export function writeState(paths: IndexPaths, state: IndexState): void {
+  const tmp = `${paths.state}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 })
+  renameSync(tmp, paths.state)
+}
+
+/** The latest prompts of the index (`user_prompts` rows, oldest first), written after each update. */
+export interface PromptCache {
+  /** The `stamp` of the state it was made for: another stamp means it is stale (a run died between the two). */
+  stamp: string
+  /** Every prompt of the index is here (it has fewer than the cache holds). */
+  complete: boolean
+  rows: Record<string, string | number | boolean | null>[]
+}
+
+export function readPromptCache(paths: IndexPaths): PromptCache | undefined {
+  try {
+    return JSON.parse(readFileSync(paths.prompts, 'utf8')) as PromptCache
+  } catch {
+    return undefined
+  }
+}
+
+export function writePromptCache(paths: IndexPaths, cache: PromptCache): void {
+  const tmp = `${paths.prompts}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(cache), { mode: 0o600 })
+  renameSync(tmp, paths.prompts)
+}

@@ -1,0 +1,221 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { planUpdate, statCapture } from './capture-snapshot.js'
+import type { SourceState } from './capture-snapshot.js'
+import { ExtractError } from './errors.js'
+import type { Duck } from './duck.js'
+import type { PendingFlow } from './flow-feeder.js'
+import { clearIndex, commitUpdate, readPending, readSources, writeMeta, writeState } from './index-store.js'
+import type { IndexPaths, IndexState } from './index-store.js'
+import { INDEX_VERSION } from './schema.js'
+import type { DataTable } from './schema.js'
+import { runShard, shardOfId } from './shard-run.js'
+import type { ShardJob, ShardResult } from './shard-run.js'
+import type { CaptureFiles } from './sources.js'
+
+/**
+ * One index update: read the bytes appended since the last update (per file, up to a snapshot
+ * of its size, whole lines only), feed them with the still-open flows' records to the ledger
+ * (sharded over worker threads when there is a lot to read), and commit the rows, the open
+ * flows and the new offsets in one transaction.
+ */
+
+/** Options of {@link updateIndex}. */
+export interface UpdateIndexOptions {
+  captureDir: string
+  files: CaptureFiles
+  /** Module that exports `createLedger` (and `LEDGER_VERSION`). @defaultValue '@agenttap/ledger' */
+  ledgerModule?: string
+  ledgerVersion: number
+  /** The ledger module's build fingerprint (see `ledgerBuild`). */
+  ledgerBuild: string
+  /** At most this many shards (worker threads). @defaultValue min(cores, 4) */
+  threads?: number
+  /** Below this many new bytes the update runs on this thread. @defaultValue 16 MiB */
+  workerMinBytes?: number
+  /** Wall clock now (ms). @defaultValue Date.now() */
+  now?: number
+  holdEndMs?: number
+  staleMs?: number
+  maxLineBytes?: number
+  /** Where row files are staged (removed afterwards). @defaultValue a temp dir in the index dir */
+  stageDir: string
+  /** The on-disk index (absent for an in-memory index: no state file). */
+  paths?: IndexPaths
+}
+
+/** What an update did. */
+export interface IndexUpdate {
+  /** Why the index was rebuilt from scratch, when it was. */
+  rebuilt?: string
+  bytes: number
+  records: number
+  shards: number
+  /** Flows still open. */
+  pending: number
+  /** Problems recorded by this update. */
+  problems: number
+  ms: number
+  /** Of `ms`: reading and feeding the ledger (all shards), and committing to DuckDB. */
+  readMs?: number
+  commitMs?: number
+}
+
+const DEFAULT_LEDGER = '@agenttap/ledger'
+
+/** Where the worker script is: next to this module in dist, or dist when run from src (tests). */
+function workerScript(): URL | undefined {
+  for (const rel of ['./index-worker.js', '../dist/index-worker.js']) {
+    const u = new URL(rel, import.meta.url)
+    if (existsSync(fileURLToPath(u))) return u
+  }
+  return undefined
+}
+
+function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(script, { workerData: job })
+    let settled = false
+    w.once('message', (m: { ok: boolean; result?: ShardResult; error?: string }) => {
+      settled = true
+      if (m.ok) resolve(m.result!)
+      else reject(new Error(m.error))
+    })
+    w.once('error', (e) => {
+      settled = true
+      reject(e)
+    })
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`index worker ${job.shard} exited with code ${code}`))
+    })
+  })
+}
+
+/** Updates an open index from the capture; see the module comment. */
+export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Promise<IndexUpdate> {
+  const t0 = performance.now()
+  const now = options.now ?? Date.now()
+  let sources = await readSources(duck)
+  let plan = planUpdate(options.files, statCapture(options.files), sources)
+  let rebuilt: string | undefined
+  if (plan.rebuild !== undefined) {
+    rebuilt = plan.rebuild
+    await clearIndex(duck)
+    await writeMeta(duck, { index_version: String(INDEX_VERSION), ledger_version: String(options.ledgerVersion) })
+    sources = []
+    plan = planUpdate(options.files, statCapture(options.files), sources)
+  }
+  const pending = rebuilt === undefined ? await readPending(duck) : []
+  const holdEndMs = options.holdEndMs ?? 60_000
+  const staleMs = options.staleMs ?? 3_600_000
+  const due = pending.some((p) => (p.held_since_ms !== null ? now - p.held_since_ms >= holdEndMs : now - p.last_seen_ms >= staleMs))
+  const newSources = [...plan.starts.values()]
+  const sourcesMoved = newSources.length !== sources.length || newSources.some((s) => !sources.some((o) => o.path === s.path && o.ino === s.ino && o.offset === s.offset))
+  if (plan.bytes === 0 && !due && rebuilt === undefined) {
+    if (sourcesMoved) await commitSources(duck, newSources)
+    if (options.paths) writeState(options.paths, stateOf(options, newSources, pending))
+    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0 }
+  }
+
+  const cores = Math.max(1, Math.min(options.threads ?? availableParallelism(), 4))
+  const script = workerScript()
+  const shards = plan.bytes >= (options.workerMinBytes ?? 16 * 1024 * 1024) && cores > 1 && script !== undefined ? cores : 1
+  const stage = mkdtempSync(join(options.stageDir, 'update-'))
+  // Open flows of an earlier update whose session is derived stay on shard 0 (see shard-run.ts).
+  const derived = new Set(pending.filter((p) => p.records.some((r) => r.record.includes('"session_source":"derived"'))).map((p) => p.flow_id))
+  try {
+    const jobs: ShardJob[] = []
+    for (let s = 0; s < shards; s++) {
+      jobs.push({
+        shard: s,
+        shards,
+        ranges: plan.ranges,
+        pending: pending.filter((p) => shards === 1 || (derived.has(p.flow_id) ? 0 : shardOfId(p.flow_id, shards)) === s),
+        derived: [...derived],
+        captureDir: options.captureDir,
+        rowsDir: stage,
+        ledgerModule: options.ledgerModule ?? DEFAULT_LEDGER,
+        now,
+        holdEndMs,
+        staleMs,
+        ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+        ...(options.paths === undefined ? { final: true } : {}),
+      })
+    }
+    let results: ShardResult[]
+    try {
+      results = shards === 1 ? [await runShard(jobs[0]!)] : await Promise.all(jobs.map((j) => runInWorker(script!, j)))
+    } catch (e) {
+      throw new ExtractError('INDEX_FAILED', `reading the capture failed (the index was not changed): ${(e as Error).message}`, { cause: e })
+    }
+
+    // Every shard read the same whole lines: shard 0's end offsets are everyone's.
+    const ends = new Map(results[0]!.ends.map((e) => [e.path, e]))
+    const nextSources: SourceState[] = newSources.map((s) => {
+      const e = ends.get(s.path)
+      return e === undefined ? s : { ...s, offset: e.offset, lines: e.lines }
+    })
+    const files: Partial<Record<DataTable, string[]>> = {}
+    for (const r of results) for (const [t, f] of Object.entries(r.files)) (files[t as DataTable] ??= []).push(f)
+    const stillOpen = results.flatMap((r) => r.pending)
+    let pendingFiles: { records: string; flows: string } | undefined
+    if (stillOpen.length > 0) {
+      pendingFiles = { records: join(stage, 'pending-records.ndjson'), flows: join(stage, 'pending-flows.ndjson') }
+      let ord = 0
+      writeFileSync(pendingFiles.records, stillOpen.flatMap((p) => p.records.map((r) => JSON.stringify({ flow_id: p.flow_id, ord: ord++, file: r.file, line: r.line, offset: r.offset, record: r.record }) + '\n')).join(''), { mode: 0o600 })
+      writeFileSync(pendingFiles.flows, stillOpen.map((p) => JSON.stringify({ flow_id: p.flow_id, last_seen_ms: p.last_seen_ms, held_since_ms: p.held_since_ms }) + '\n').join(''), { mode: 0o600 })
+    }
+    const orphans = results.flatMap((r) => r.orphans)
+    const tRead = performance.now()
+    const { orphanProblems } = await commitUpdate(duck, {
+      files,
+      refed: pending.map((p) => p.flow_id),
+      pending: stillOpen,
+      ...(pendingFiles ? { pendingFiles } : {}),
+      orphans,
+      sources: nextSources,
+      meta: { capture_dir: options.captureDir },
+    })
+    if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen))
+    const tCommit = performance.now()
+    return {
+      ...(rebuilt !== undefined ? { rebuilt } : {}),
+      readMs: tRead - t0,
+      commitMs: tCommit - tRead,
+      bytes: results[0]!.bytes,
+      records: results.reduce((n, r) => n + r.records, 0),
+      shards,
+      pending: stillOpen.length,
+      problems: results.reduce((n, r) => n + (r.rows.problems ?? 0), 0) + orphanProblems,
+      ms: performance.now() - t0,
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true })
+  }
+}
+
+async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> {
+  await duck.run('begin transaction')
+  await duck.run('delete from sources')
+  for (const s of sources) {
+    await duck.run(`insert into sources values ('${s.kind}', '${s.path.replace(/'/g, "''")}', '${s.dev}', '${s.ino}', '${s.head}', ${s.head_len}, ${s.offset}, ${s.lines})`)
+  }
+  await duck.run('commit')
+}
+
+function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: PendingFlow[]): IndexState {
+  const holdEndMs = options.holdEndMs ?? 60_000
+  const staleMs = options.staleMs ?? 3_600_000
+  const deadlines = pending.map((p) => (p.held_since_ms !== null ? p.held_since_ms + holdEndMs : p.last_seen_ms + staleMs))
+  return {
+    index_version: INDEX_VERSION,
+    ledger_version: options.ledgerVersion,
+    ledger_build: options.ledgerBuild,
+    files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
+    deadline_ms: deadlines.length > 0 ? Math.min(...deadlines) : null,
+    stamp: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+  }
+}

@@ -1,0 +1,207 @@
+import { createFlowFeeder } from './flow-feeder.js'
+import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
+import { createLineCursor } from './line-cursor.js'
+import type { FileRange } from './line-cursor.js'
+import { createRecordMerge } from './record-merge.js'
+import { createRowFiles } from './row-files.js'
+import type { DataTable } from './schema.js'
+
+/**
+ * One shard of an index update: every shard reads every new byte, keeps the lines of its own
+ * flows (a cheap hash of the `flow_id` found in the raw line), and runs its own ledger over
+ * them. Runs on the main thread for small updates and in worker threads for large ones.
+ *
+ * Flows without a session id of their own (`session_source: "derived"`, SDK scripts) all go to
+ * shard 0: the ledger chains them into sessions by their history, which needs to see every one
+ * of them, in order. They are found in the flows file before the lines are read.
+ */
+
+/** What a shard is asked to do (structured-clonable: it crosses to worker threads). */
+export interface ShardJob {
+  shard: number
+  shards: number
+  /** New bytes to read: every file of the capture, each from its last offset. */
+  ranges: FileRange[]
+  /** This shard's flows left open by the last update, fed again first. */
+  pending: PendingFlow[]
+  /** Flows (open from an earlier update) whose session is derived: they belong to shard 0. */
+  derived?: string[]
+  captureDir: string
+  /** Where the row files go. */
+  rowsDir: string
+  /** Module that exports `createLedger`. */
+  ledgerModule: string
+  now: number
+  holdEndMs?: number
+  staleMs?: number
+  maxLineBytes?: number
+  /** No later update will come (an in-memory index). */
+  final?: boolean
+}
+
+/** What a shard did. */
+export interface ShardResult {
+  shard: number
+  files: Partial<Record<DataTable, string>>
+  rows: Partial<Record<DataTable, number>>
+  /** Per file: where the last whole line read ends (the same for every shard). */
+  ends: { path: string; offset: number; lines: number }[]
+  pending: PendingFlow[]
+  orphans: { flow_id: string; records: number; file: string; line: number; offset: number }[]
+  records: number
+  bytes: number
+}
+
+const NEEDLE = Buffer.from('"flow_id":"')
+const DERIVED = Buffer.from('"session_source":"derived"')
+
+/**
+ * Finds a needle in the lines of a chunk, scanning each byte at most once: a line without the
+ * needle must not make the search run through the rest of the chunk again for every such line
+ * (`Buffer.indexOf` has no end bound), and a bounded `subarray` per line is an allocation per
+ * line. The next occurrence found is kept; lines are asked for in order within a chunk, and a
+ * new chunk (a new buffer, or positions starting over) starts afresh.
+ */
+function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number) => number {
+  let lastBuf: Buffer | undefined
+  let lastStart = -1
+  let next = -1
+  return (buf, start, end) => {
+    if (buf !== lastBuf || start < lastStart || (next !== -1 && next < start)) {
+      next = buf.indexOf(needle, start)
+      lastBuf = buf
+    }
+    lastStart = start
+    return next !== -1 && next + needle.length <= end ? next : -1
+  }
+}
+
+/** The flow id of a raw line: [start, end) of its bytes, or undefined. */
+function flowIdAt(find: ReturnType<typeof createFinder>, buf: Buffer, start: number, end: number): [number, number] | undefined {
+  const at = find(buf, start, end)
+  if (at === -1) return undefined
+  const from = at + NEEDLE.length
+  for (let i = from; i < end; i++) if (buf[i] === 0x22) return [from, i]
+  return undefined
+}
+
+/** FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. */
+export function shardOf(find: ReturnType<typeof createFinder>, buf: Buffer, start: number, end: number, shards: number, derived?: Set<string>): number {
+  const id = flowIdAt(find, buf, start, end)
+  if (id === undefined) return 0
+  if (derived !== undefined && derived.size > 0 && derived.has(buf.toString('utf8', id[0], id[1]))) return 0
+  let h = 0x811c9dc5
+  for (let i = id[0]; i < id[1]; i++) {
+    h ^= buf[i]!
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % shards
+}
+
+/** The flows of the new flow records whose session is derived (a scan of the raw lines, no parse). */
+function derivedFlows(ranges: FileRange[], into: Set<string>): void {
+  const findDerived = createFinder(DERIVED)
+  const findId = createFinder(NEEDLE)
+  const c = createLineCursor(ranges.filter((r) => r.kind === 'flows'), {
+    keep: (buf, s, e) => {
+      // session_source sits before the headers and the body: look in the line's first 4 KiB.
+      const d = findDerived(buf, s, e)
+      if (d !== -1 && d < s + 4096) {
+        const id = flowIdAt(findId, buf, s, e)
+        if (id !== undefined) into.add(buf.toString('utf8', id[0], id[1]))
+      }
+      return false
+    },
+  })
+  while (c.next() !== undefined) {
+    // keep() collects; no line is handed out
+  }
+}
+
+/** The shard of a flow id (the same hash as {@link shardOf}). */
+export function shardOfId(flowId: string, shards: number): number {
+  const b = Buffer.from(flowId, 'utf8')
+  let h = 0x811c9dc5
+  for (const c of b) {
+    if (c === 0x22) break
+    h ^= c
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % shards
+}
+
+const ledgers = new Map<string, Promise<CreateLedger>>()
+
+/** Loads `createLedger` from a module (once per thread). */
+export function loadLedger(specifier: string): Promise<CreateLedger> {
+  let p = ledgers.get(specifier)
+  if (p === undefined) {
+    p = import(specifier).then((m: Record<string, unknown>) => {
+      if (typeof m.createLedger !== 'function') throw new Error(`${specifier} exports no createLedger`)
+      return m.createLedger as CreateLedger
+    })
+    ledgers.set(specifier, p)
+  }
+  return p
+}
+
+/** Runs one shard. */
+export async function runShard(job: ShardJob): Promise<ShardResult> {
+  const createLedger = await loadLedger(job.ledgerModule)
+  const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
+  const onProblem = (p: Problem): void => rows.write('problems', { ...p })
+  const feeder = createFlowFeeder({
+    createLedger,
+    captureDir: job.captureDir,
+    onRow: (t, r) => rows.write(t, r),
+    onProblem,
+    now: job.now,
+    ...(job.holdEndMs !== undefined ? { holdEndMs: job.holdEndMs } : {}),
+    ...(job.staleMs !== undefined ? { staleMs: job.staleMs } : {}),
+    ...(job.final ? { final: true } : {}),
+  })
+  for (const p of job.pending) await feeder.refeed(p)
+
+  // Which lines are this shard's: one finder per cursor (each reads its own chunks).
+  let mine = (): ((buf: Buffer, s: number, e: number) => boolean) => () => true
+  if (job.shards > 1) {
+    const derived = new Set(job.derived ?? [])
+    derivedFlows(job.ranges, derived)
+    mine = () => {
+      const find = createFinder(NEEDLE)
+      return (buf, s, e) => shardOf(find, buf, s, e, job.shards, derived) === job.shard
+    }
+  }
+  const cursors = (['flows', 'lines', 'ends'] as const).map((kind) =>
+    createLineCursor(job.ranges.filter((r) => r.kind === kind), {
+      keep: mine(),
+      ...(job.maxLineBytes !== undefined ? { maxLineBytes: job.maxLineBytes } : {}),
+      onLongLine: (l) => {
+        if (job.shard !== 0) return
+        onProblem({ code: 'LINE_TOO_LONG', file: l.range.path, line: l.line, offset: l.offset, flow_id: null, seq: null, message: `line of ${l.bytes} bytes is over the ${job.maxLineBytes ?? 256 * 1024 * 1024}-byte cap: skipped` })
+      },
+    }),
+  )
+  const merge = createRecordMerge(cursors, (b) =>
+    onProblem({ code: 'MALFORMED_LINE', file: b.line.range.path, line: b.line.line, offset: b.line.offset, flow_id: null, seq: null, message: `not a JSON record (${b.message})` }),
+  )
+  for (let sr = merge.next(); sr !== undefined; sr = merge.next()) {
+    const p = feeder.feed(sr)
+    if (p) await p
+  }
+  const res = await feeder.finish()
+  const ends = cursors.flatMap((c) => c.ends())
+  const bytes = job.ranges.reduce((n, r) => n + Math.max(0, (ends.find((e) => e.path === r.path)?.offset ?? r.start) - r.start), 0)
+  const counts = rows.counts()
+  const files = rows.close()
+  return {
+    shard: job.shard,
+    files,
+    rows: counts,
+    ends,
+    pending: res.pending,
+    orphans: res.orphans.map((o) => ({ flow_id: o.flow_id, records: o.records, file: o.first.file, line: o.first.line, offset: o.first.offset })),
+    records: res.records,
+    bytes,
+  }
+}
