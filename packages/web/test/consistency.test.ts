@@ -1,12 +1,14 @@
 /**
  * One call, one set of numbers (issue 14 item 3): every fixture flow goes through the terminal
  * monitor (terminal-view), the web view (its flow index and its flow detail), the live views'
- * calls, and the ledger run over the whole capture as analyze's index runs it
- * (`ledgerFromRecords`, with its session chain); the end lines, usage, outcome and error must
- * agree, call by call.
+ * calls, the ledger run over the whole capture (`ledgerFromRecords`), and analyze (extractors'
+ * index, its `usage` and `errors` rows); the end lines, tokens, outcome and error must agree,
+ * call by call.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createExtractor } from '@agenttap/extractors'
 import { Writable } from 'node:stream'
 import { createLiveCalls, endLine, errorText } from '@agenttap/flow-fsm'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
@@ -58,7 +60,28 @@ function webLines(flow: Rec[]): string[] {
   return r.lines.map((l) => l.map((s) => s.text).join('')).filter((l) => END_LINE.test(l))
 }
 
-describe('monitor, web and the model calls agree on every fixture flow', () => {
+type Row = Record<string, unknown>
+
+/** analyze's `usage` and `errors` rows of a capture made of `records`, keyed `flow_id#call`. */
+async function analyzeRows(records: Rec[]): Promise<{ usage: Map<string, Row>; errors: Map<string, Row> }> {
+  const root = mkdtempSync(join(tmpdir(), 'agenttap-consistency-'))
+  const dir = join(root, 'all-mitm-sse')
+  mkdirSync(dir, { recursive: true })
+  const file = (t: unknown) => (t === 'flow' ? 'sse_flows.jsonl' : t === 'flow_end' || t === 'sink_gap' ? 'sse_flow_ends.jsonl' : 'sse_lines.jsonl')
+  for (const r of records) appendFileSync(join(dir, file(r['type'])), JSON.stringify(r) + '\n')
+  const x = await createExtractor({ logDir: root, threads: 1, index: false, includeAux: true })
+  try {
+    const key = (r: Row) => `${String(r['flow_id'])}#${String(r['call'])}`
+    const usage = new Map((await x.run('usage')).rows.map((r) => [key(r), r]))
+    const errors = new Map((await x.run('errors')).rows.map((r) => [key(r), r]))
+    return { usage, errors }
+  } finally {
+    x.close()
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+describe('monitor, web, the model calls and analyze agree on every fixture flow', () => {
   for (const file of FILES) {
     it(file, async () => {
       const all = records(file)
@@ -67,8 +90,9 @@ describe('monitor, web and the model calls agree on every fixture flow', () => {
       const calls = createLiveCalls()
       for (const r of all) calls.feed(r as unknown as CaptureRecord)
       calls.end()
-      // The ledger over the whole capture, as analyze's index reads it.
+      // The ledger over the whole capture, and analyze's rows of it.
       const analyze = new Map(ledgerFromRecords(all).calls.map((c) => [c.key, c]))
+      const rows = await analyzeRows(all)
       const index = createFlowIndex({ now: () => Date.parse('2030-01-01T00:00:00Z') })
       for (const r of all) index.feed(r)
       index.tick()
@@ -79,13 +103,27 @@ describe('monitor, web and the model calls agree on every fixture flow', () => {
         for (const c of mine) {
           const a = analyze.get(c.key)
           expect(a, `${file} ${c.key}: a call analyze has too`).toBeDefined()
-          expect({ usage: c.usage, outcome: c.outcome, error: c.error, model: c.model, duration_ms: c.duration_ms }, `${file} ${c.key}: analyze's numbers`).toEqual({
+          expect({ usage: c.usage, outcome: c.outcome, error: c.error, model: c.model, duration_ms: c.duration_ms }, `${file} ${c.key}: the ledger's numbers`).toEqual({
             usage: a?.usage,
             outcome: a?.outcome,
             error: a?.error,
             model: a?.model,
             duration_ms: a?.duration_ms,
           })
+          // analyze's rows of the same call
+          const u = rows.usage.get(c.key)
+          if (c.usage) {
+            expect(u, `${file} ${c.key}: analyze usage row`).toBeDefined()
+            expect(
+              [u?.['input_tokens'], u?.['cache_read_tokens'], u?.['cache_write_tokens'], u?.['output_tokens']].map(Number),
+              `${file} ${c.key}: analyze usage`,
+            ).toEqual([c.usage.input, c.usage.cache_read, c.usage.cache_write_5m + c.usage.cache_write_1h, c.usage.output])
+          }
+          const er = rows.errors.get(c.key)
+          if (c.error) {
+            expect(er, `${file} ${c.key}: analyze errors row`).toBeDefined()
+            expect([er?.['outcome'], er?.['message']], `${file} ${c.key}: analyze error`).toEqual([c.outcome, c.error.message])
+          } else if (c.outcome === 'completed') expect(er, `${file} ${c.key}: no analyze error`).toBeUndefined()
         }
         const expected = mine.map((c) => endLine(c, c.outcome === 'open' ? 'input ended' : undefined).text)
         expect(await monitorLines(flow), `${file} ${id}: monitor`).toEqual(expected)
