@@ -105,8 +105,8 @@ const mb = (n) => n / (1024 * 1024)
 
       let start = performance.now()
       const v = createCallValidator()
-      for (const r of records) v.add(r)
-      const res = v.finish()
+      for (const r of records) v.feed(r)
+      const res = v.end()
       let ms = performance.now() - start
       console.log(`validator: ${res.findings.length} findings over ${Object.keys(res.sessions).length} sessions in ${ms.toFixed(0)} ms`)
       // The validator runs after JSON parsing (jsonl-io); 20 MiB/s keeps a 1 GB capture under a minute.

@@ -140,12 +140,12 @@ export async function sessionView(ctx: RouteContext, id: string): Promise<Sessio
       problems.push(...loaded.problems)
       if (loaded.flow) {
         const resolved = await resolveBody(ctx.paths, loaded.flow['request_body'], ctx.bodyLimit)
-        validator.add({ ...loaded.flow, request_body: resolved.body } as unknown as CanonicalRecord)
+        validator.feed({ ...loaded.flow, request_body: resolved.body } as unknown as CanonicalRecord)
       }
-      for (const l of loaded.lines) validator.add({ flow_id: e.summary.flow_id, session_id: id, ...l, type: l.type ?? 'sse' } as CanonicalRecord)
-      validator.add({ type: 'flow_end', flow_id: e.summary.flow_id, session_id: id, outcome: e.summary.outcome ?? 'aborted' } as CanonicalRecord)
+      for (const l of loaded.lines) validator.feed({ flow_id: e.summary.flow_id, session_id: id, ...l, type: l.type ?? 'sse' } as CanonicalRecord)
+      validator.feed({ type: 'flow_end', flow_id: e.summary.flow_id, session_id: id, outcome: e.summary.outcome ?? 'aborted' } as CanonicalRecord)
     }
-    const result = validator.finish()
+    const result = validator.end()
     view.findings = result.findings
       .filter((f) => f.session_id === id)
       .map((f): SessionFinding => ({ kind: f.kind, call_id: f.call_id, flow_id: f.flow_id, where: f.position, message: f.message, ...(f.name !== undefined ? { name: f.name } : {}) }))
