@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup'
 import { packageConfig } from '../../tsup.base.ts'
 
-// Two builds: the Node library + bin (shared config; leaves dist/public alone when cleaning) and
+// Two builds: the Node library (shared config; leaves dist/public alone when cleaning) and
 // the browser page bundled into dist/public/app.js, which the server reads at start.
-const node = packageConfig(['src/index.ts', 'src/bin.ts'], { clean: ['!public/**'] })
+const node = packageConfig(['src/index.ts'], { clean: ['!public/**'] })
 
 export default defineConfig([
   ...(Array.isArray(node) ? node : [node as never]),

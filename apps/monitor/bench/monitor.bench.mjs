@@ -15,7 +15,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { createMonitor, openSource, resolveSourceFiles, runMonitor } from '../dist/index.js'
+import { loadavg } from 'node:os'
+import { openSource, resolveSourceFiles } from '@agenttap/capture-sources'
+import { createTerminalView, runTerminalView } from '@agenttap/terminal-view'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..', '..')
@@ -65,7 +67,7 @@ if (args[0] === '--child') {
   gc()
   const out = createWriteStream('/dev/null')
   const t0 = performance.now()
-  const stats = await runMonitor({ source: counted(), output: out, keepUp: false })
+  const stats = await runTerminalView({ source: counted(), output: out, keepUp: false })
   const secs = (performance.now() - t0) / 1000
   sample() // after close, for reference
   out.end()
@@ -80,17 +82,17 @@ if (args[0] === '--follow-child') {
   const n = Number(nS)
   const ac = new AbortController()
   const out = createWriteStream('/dev/null')
-  const monitor = createMonitor({ output: out, signal: ac.signal })
+  const monitor = createTerminalView({ output: out, signal: ac.signal })
   let seen = 0
   let t0 = 0
   process.stdout.write('ready\n')
   for await (const it of openSource([file], { follow: true, fromStart: true, pollMs: 50, onError: (e) => monitor.warn(e), signal: ac.signal })) {
     if (seen === 0) t0 = performance.now()
-    monitor.push(it.value, it)
+    monitor.feed(it.value, it)
     if (++seen >= n) break
   }
   const secs = (performance.now() - t0) / 1000
-  const stats = await monitor.close()
+  const stats = await monitor.end()
   out.end()
   console.log(JSON.stringify({ seen, secs, skipped: stats.writer.skippedChars, coalesced: stats.writer.coalescedOps }))
   process.exit(0)
@@ -109,6 +111,7 @@ function mb(n) {
   return `${(n / 1048576).toFixed(1)} MiB`
 }
 
+console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 shared cores: figures are noisy)`)
 try {
   const bigDir = join(work, 'big')
   const g = gen(bigDir, big)

@@ -1,9 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { hostname } from 'node:os'
 import pino from 'pino'
-import { EXIT, MonitorError, exitCodeOf } from './errors.js'
-import { runMonitor, type RunMonitorOptions } from './monitor.js'
-import { defaultLogDir, redisSource } from './sources.js'
+import { redisSource } from '@agenttap/capture-sources'
+import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
+import { runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
+import { EXIT, exitCodeOf } from './errors.js'
 
 function intArg(name: string, min: number) {
   return (v: string): number => {
@@ -25,7 +26,8 @@ function numArg(name: string) {
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').filter((s) => s !== '')]
 
-const CLIENTS = ['claude-code', 'codex', 'unknown']
+// The client vocabulary of the capture (jsonl-io's per-agent views), plus flows no agent claimed.
+const CLIENTS = [...Object.keys(CLIENT_DIRS), 'unknown']
 function clientArg(v: string, prev: string[] | undefined): string[] {
   const list = collect(v, prev)
   const bad = list.find((c) => !CLIENTS.includes(c))
@@ -168,10 +170,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
           ...(flags.fromStart ? { fromStart: true } : {}),
           signal: ac.signal,
         })
-      : (sourceArg ?? flags.logDir ?? defaultLogDir(env))
+      : (sourceArg ?? flags.logDir ?? defaultLogRoot(env))
   const isTty = stdout.isTTY === true
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== ''
-  const opts: RunMonitorOptions = {
+  const opts: RunTerminalViewOptions = {
     source,
     output: stdout,
     errorOutput: stderr,
@@ -207,7 +209,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     }
   }
   try {
-    await runMonitor(opts)
+    await runTerminalView(opts)
     return EXIT.OK
   } catch (err) {
     stderr.write(`agenttap-monitor: ${err instanceof Error ? err.message : String(err)}\n`)
@@ -218,5 +220,3 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     stdout.off('error', onOutError)
   }
 }
-
-export { MonitorError }

@@ -22,7 +22,7 @@ describe('agenttap-monitor bin', () => {
     expect(r.stdout).toContain('$ printf "café\\n" && ls -la src/')
     expect(r.stdout).toMatch(/⚠ stdin:39 \(byte \d+\).*malformed JSON/)
     expect(r.stdout.indexOf('⚠ stdin:39')).toBeGreaterThan(r.stdout.indexOf('end_turn'))
-    expect(r.stdout).toContain('✗ upstream_error (incomplete)')
+    expect(r.stdout).toContain('✗ truncated · claude-sonnet-4-5-20250929')
     expect(r.stdout).not.toContain('\x1b')
   })
 

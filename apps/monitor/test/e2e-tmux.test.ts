@@ -51,7 +51,8 @@ describe.skipIf(!hasTmux)('agenttap-monitor under tmux', () => {
     // The test runs the built bin (test/global-setup.ts rebuilds it when stale).
     if (!existsSync(bin)) throw new Error(`${bin} missing: run pnpm --filter @agenttap/monitor build`)
     writeFileSync(file, '')
-    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `node ${bin} --poll-ms 50 --session-guard 5000 ${file}`)
+    // --from-start: the file is empty, so this shows what is appended whenever the follower opens it (no race with the first appends).
+    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `node ${bin} --poll-ms 50 --session-guard 5000 --from-start ${file}`)
     tmux('set-option', '-t', session, 'history-limit', '5000')
   }, 60_000)
 
@@ -105,7 +106,7 @@ describe.skipIf(!hasTmux)('agenttap-monitor under tmux', () => {
     expect(s.indexOf('✗ overloaded_error: Overloaded')).toBeGreaterThan(s.search(warn))
 
     // End lines with outcome, tokens and duration.
-    expect(s).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 497 ms')
+    expect(s).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 495 ms')
   }, 60_000)
 
   it('keeps running and exits cleanly on Ctrl-C', async () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { resolveCapture } from '@agenttap/jsonl-io'
+import { AgenttapError, resolveCapture } from '@agenttap/jsonl-io'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
 import {
@@ -16,11 +16,13 @@ import {
   exportLines,
   HEALTH_PATH,
   ProxyCaptureError,
+  resolveLoopback,
   type CaptureProxy,
   type CaptureProxyOptions,
 } from '@agenttap/proxy-capture'
-import { createWebServer, DEFAULT_WEB_PORT, runWebCli, type WebServer } from '@agenttap/web'
+import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
+import { webCommand } from './web-command.js'
 
 /** Exit codes: one place maps failures to them. */
 export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
@@ -28,6 +30,8 @@ export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
   if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
+  // The web view's errors (an AgenttapError): a refused bind or a bad option is a usage error.
+  if (AgenttapError.isInstance(err)) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
   return EXIT.RUNTIME
 }
 
@@ -128,15 +132,23 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
 }
 
 /**
- * Feeds the proxy's live records in-process to `@agenttap/monitor` (`proxy.records()` is bounded
- * and drops the oldest when the terminal can't keep up, so it never slows the proxy down). Loaded
- * lazily: the other commands don't pay for it. A monitor failure never stops the capture.
+ * Feeds the proxy's live records in-process to the live terminal view (`proxy.records()` is
+ * bounded and drops the oldest when the terminal can't keep up, so it never slows the proxy
+ * down). Loaded lazily: the other commands don't pay for it. The view never throws into the
+ * proxy: an input it fails on is logged and skipped, and the capture goes on.
  */
 async function attachLiveMonitor(proxy: CaptureProxy, signal: AbortSignal, log: Logger): Promise<{ done: Promise<unknown> }> {
-  const { attachMonitor } = await import('@agenttap/monitor')
-  const handle = attachMonitor(proxy.records({ signal }), { output: process.stdout, signal })
-  // Wrapped: an async function returning the bare promise would make callers await the monitor's end.
-  return { done: handle.done.catch((err: unknown) => log.error({ err }, 'live monitor failed; the capture continues')) }
+  const { attachTerminalView } = await import('@agenttap/terminal-view')
+  const view = attachTerminalView(proxy.records({ signal }), {
+    output: process.stdout,
+    signal,
+    onDiagnostic: (err) => {
+      if ((err as { code?: string }).code === 'VIEW_FAILED') log.error({ err }, 'the live monitor failed on a record; the capture continues')
+      else log.debug({ err: err.message }, 'live monitor diagnostic')
+    },
+  })
+  // Wrapped: an async function returning the bare promise would make callers await the view's end.
+  return { done: view.done }
 }
 
 function printExports(proxy: CaptureProxy): void {
@@ -172,7 +184,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
     const webPort = Number(o.webPort)
     if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.webPort', `--web-port must be 0-65535, got ${o.webPort}`)
     // The web view reads a log root: the one above the capture directory the proxy writes.
-    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort })
+    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort, loopbackRule: resolveLoopback })
     try {
       process.stdout.write(`# live web view: ${await web.start()}\n`)
     } catch (err) {
@@ -186,7 +198,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   await proxy.stop()
   ac.abort()
-  await Promise.all([monitor?.done, web?.stop()])
+  await Promise.all([monitor?.done, web?.close()])
   return EXIT.OK
 }
 
@@ -289,15 +301,11 @@ export async function main(argv: string[]): Promise<number> {
       result = cmdStart(o)
     })
 
-  program
-    .command('web')
-    .description('browse a capture log dir in the browser without capturing (agenttap-proxy web --log-dir …; --help for its options)')
-    .allowUnknownOption()
-    .helpOption(false)
-    .argument('[args...]')
-    .action((args: string[]) => {
-      result = runWebCli(args)
-    })
+  program.addCommand(
+    webCommand((p) => {
+      result = p
+    }).copyInheritedSettings(program),
+  )
 
   program
     .command('ca')

@@ -49,6 +49,17 @@ beforeAll(async () => {
   upstream = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (req, res) => {
     req.resume()
     res.writeHead(200, { 'content-type': 'text/event-stream' })
+    if (req.url === '/deep') {
+      // A tool call whose arguments nest 15,000 levels deep (30 KB), in small deltas.
+      const sse = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+      sse('message_start', { type: 'message_start', message: { id: 'msg_d', type: 'message', role: 'assistant', model: 'claude-x', content: [], usage: { input_tokens: 3, output_tokens: 1 } } })
+      sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_deep', name: 'Edit', input: {} } })
+      const args = `{"a":${'['.repeat(15_000)}1${']'.repeat(15_000)}}`
+      for (let i = 0; i < args.length; i += 16) sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(i, i + 16) } })
+      sse('content_block_stop', { type: 'content_block_stop', index: 0 })
+      sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } })
+      return void res.end('event: message_stop\ndata: {"type":"message_stop"}\n\n')
+    }
     res.write('event: message_start\ndata: {"type":"message_start"}\n\n')
     if (req.url === '/hang') return
     res.end('event: message_stop\ndata: {"type":"message_stop"}\n\n')
@@ -187,14 +198,13 @@ describe('agenttap-proxy CLI', () => {
     }
     out.restore()
     expect(webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*token=/)
-    // The token in the URL is traded for a cookie (302), then the page is served with it.
-    const first = await fetch(webUrl!, { redirect: 'manual' })
-    expect(first.status).toBe(302)
-    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!
-    const page = await fetch(new URL('/', webUrl!).toString(), { headers: { cookie } })
+    // The page keeps the URL's token and sends it in a header; no cookie is ever set.
+    const token = new URL(webUrl!).searchParams.get('token')!
+    const page = await fetch(webUrl!, { redirect: 'manual' })
     expect(page.status).toBe(200)
-    const noToken = await fetch(new URL('/', webUrl!).toString())
-    expect(noToken.status).toBe(403)
+    expect(page.headers.get('set-cookie')).toBeNull()
+    expect((await fetch(new URL('/api/flows', webUrl!).toString(), { headers: { 'x-agenttap-token': token } })).status).toBe(200)
+    expect((await fetch(new URL('/api/flows', webUrl!).toString())).status).toBe(403)
     // The agent runs as its own process (the proxy lives in this one: a sync spawn would block it).
     const { spawn } = await import('node:child_process')
     const agent = spawn(process.execPath, [join(root, 'agent.cjs'), `127.0.0.1:${upstreamPort}`, '/v1/messages'], {
@@ -213,6 +223,40 @@ describe('agenttap-proxy CLI', () => {
     redis.disconnect()
     await server.stop()
   })
+
+  it('start with the monitor attached: 15,000 levels of nested tool arguments never take the proxy down', async () => {
+    const logDir = join(root, 'logs-deep')
+    const out = captureStdout()
+    const running = main(['start', '--port', '0', '--quiet', '--no-web', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
+    try {
+      let proxyUrl: string | undefined
+      for (let i = 0; i < 400 && !proxyUrl; i++) {
+        proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
+        if (!proxyUrl) await new Promise((r) => setTimeout(r, 10))
+      }
+      const { spawn } = await import('node:child_process')
+      const agent = (path: string) =>
+        new Promise((r) =>
+          spawn(process.execPath, [join(root, 'agent.cjs'), `127.0.0.1:${upstreamPort}`, path], {
+            env: { ...process.env, HTTPS_PROXY: proxyUrl!, NODE_EXTRA_CA_CERTS: join(root, 'ca', 'certs', 'ca.pem') },
+            stdio: 'ignore',
+          }).on('exit', r),
+        )
+      expect(await agent('/deep')).toBe(0)
+      // the proxy is still there and still captures
+      expect(await agent('/v1/messages')).toBe(0)
+      for (let i = 0; i < 400 && !/«nested deeper than 64 levels: shown compact»/.test(out.text()); i++) await new Promise((r) => setTimeout(r, 10))
+      expect(out.text()).toContain('«nested deeper than 64 levels: shown compact»')
+      expect(out.text().length).toBeLessThan(1_000_000)
+      const ends = join(logDir, 'all-mitm-sse', 'sse_flow_ends.jsonl')
+      for (let i = 0; i < 400 && jsonl(ends).length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(jsonl(ends).map((e) => e['outcome'])).toEqual(['completed', 'completed'])
+    } finally {
+      process.emit('SIGTERM')
+      expect(await running).toBe(0)
+      out.restore()
+    }
+  }, 60_000)
 
   it('refuses a non-loopback host without --allow-remote (usage error)', async () => {
     const code = await main(['start', '--host', '0.0.0.0', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-x')])

@@ -9,7 +9,7 @@ export interface CallValidatorOptions {
    * A session with no record for this long (capture time, from record `ts`) is finalized early:
    * its findings are produced and its state dropped, so memory stays bounded by the sessions
    * open at once. Only correct when records are fed in capture order (merged by `ts`).
-   * @defaultValue Infinity (sessions are finalized by {@link CallValidator.finish})
+   * @defaultValue Infinity (sessions are finalized by {@link CallValidator.end})
    */
   sessionIdleMs?: number
   /**
@@ -17,7 +17,7 @@ export interface CallValidatorOptions {
    * is ended (its open calls count as incomplete). @defaultValue 4096
    */
   maxOpenFlows?: number
-  /** Each finding as soon as it is known (they are also returned by `finish`). */
+  /** Each finding as soon as it is known (they are also returned by `end`). */
   onFinding?: (f: CallFinding) => void
   /** Malformed input (records without flow_id, unparsable request bodies, stream errors). */
   onError?: (e: FlowFsmError) => void
@@ -29,7 +29,7 @@ export interface CallValidatorOptions {
   resolveRequestBody?: (ref: string, flow: FlowRecordLike) => unknown
 }
 
-/** Result of {@link CallValidator.finish}. */
+/** Result of {@link CallValidator.end}. */
 export interface CallValidationResult {
   /** Every defect, ordered by session (first seen), then flow order, then position. */
   findings: CallFinding[]
@@ -56,9 +56,9 @@ export interface CallValidatorStats {
 /** Tool-call lifecycle validator over whole captures. See {@link createCallValidator}. */
 export interface CallValidator {
   /** Feeds one canonical record (`flow` with `request_body`, `sse`, `flow_end`; others ignored). */
-  add(record: CanonicalRecord): void
+  feed(record: CanonicalRecord): void
   /** Ends every open flow and session and returns all findings and counts. */
-  finish(): CallValidationResult
+  end(): CallValidationResult
   /** What is held right now (for progress output and memory checks). */
   stats(): CallValidatorStats
   reset(): void
@@ -206,9 +206,9 @@ function scanRequestBody(body: unknown): BodyRefs | undefined {
  * @example
  * ```ts
  * const v = createCallValidator()
- * for await (const { value } of readJsonl('sse_flows.jsonl')) v.add(value as CaptureRecord)
+ * for await (const { value } of readJsonl('sse_flows.jsonl')) v.feed(value as CaptureRecord)
  * // … sse_lines.jsonl, sse_flow_ends.jsonl …
- * const { findings, sessions } = v.finish()
+ * const { findings, sessions } = v.end()
  * ```
  */
 export function createCallValidator(opts: CallValidatorOptions = {}): CallValidator {
@@ -489,7 +489,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
   }
 
   return {
-    add(record) {
+    feed(record) {
       if (!record || typeof record !== 'object' || typeof record.flow_id !== 'string' || record.flow_id === '') {
         onError?.(new FlowFsmError('INVALID_RECORD', `record without a flow_id: expected a canonical record ({type, flow_id, session_id, …}), received ${excerpt(record)}; it was skipped`))
         return
@@ -524,7 +524,7 @@ export function createCallValidator(opts: CallValidatorOptions = {}): CallValida
         sweepIdle()
       }
     },
-    finish() {
+    end() {
       for (const fl of flows.values()) endFlow(fl)
       flows = new Map()
       for (const s of [...sessions.values()]) finalizeSession(s)

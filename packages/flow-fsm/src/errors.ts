@@ -1,3 +1,5 @@
+import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
+
 /** Every failure flow-fsm reports, as a string union so callers can switch on it. */
 export type FlowFsmErrorCode =
   | 'INVALID_OPTION'
@@ -9,27 +11,15 @@ export type FlowFsmErrorCode =
   | 'STREAM_ERROR'
 
 /**
- * The one error class of `@agenttap/flow-fsm`. Malformed input is reported through `onError`
- * callbacks with this class; only API misuse (bad options) throws it.
+ * The one error class of `@agenttap/flow-fsm`, an `AgenttapError` (same context fields as every
+ * agenttap error: `flow_id`, `seq`, `excerpt`, `cause`). Malformed input is reported through
+ * `onError` callbacks with this class; only API misuse (bad options) throws it.
  */
-export class FlowFsmError extends Error {
+export class FlowFsmError extends AgenttapError<FlowFsmErrorCode> {
   override readonly name = 'FlowFsmError'
-  /** What went wrong, machine-readable. */
-  readonly code: FlowFsmErrorCode
-  /** Flow the problem belongs to, when one is known. */
-  readonly flow_id: string | undefined
-  /** Position within the flow (canonical `seq`), when known. */
-  readonly seq: number | undefined
 
-  constructor(
-    code: FlowFsmErrorCode,
-    message: string,
-    context: { flow_id?: string | undefined; seq?: number | undefined; cause?: unknown } = {},
-  ) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause })
-    this.code = code
-    this.flow_id = context.flow_id
-    this.seq = context.seq
+  constructor(code: FlowFsmErrorCode, message: string, context: ErrorContext = {}) {
+    super(code, message, context)
   }
 }
 

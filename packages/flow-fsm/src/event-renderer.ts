@@ -1,4 +1,5 @@
 import type { AgentEvent, ToolCallKind } from './normalizer-contract.js'
+import { errorLine } from './format.js'
 import { pushText } from './render-ops.js'
 import { createToolCallRenderer, type ToolCallRenderer, type ToolCallRendererOptions } from './tool-call-renderer.js'
 import type { RenderOp } from './types.js'
@@ -136,8 +137,8 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
           break
         case 'error':
           newBlock(out, 'error')
-          pushText(out, `✗ ${e.error_type ?? 'error'}${e.code ? ` (${e.code})` : ''}: ${e.message}`, 'error')
-          out.push({ op: 'newline' })
+          // One line, the format every view uses for provider errors.
+          out.push({ op: 'text', text: errorLine({ type: e.error_type, code: e.code, message: e.message }), style: 'error' }, { op: 'newline' })
           block = undefined
           break
         default:

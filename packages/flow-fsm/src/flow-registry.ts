@@ -52,9 +52,9 @@ export interface FlowRegistryStats {
 /** A registry of flow state machines keyed by flow id. See {@link createFlowRegistry}. */
 export interface FlowRegistry {
   /** Feeds a canonical record (`flow`, `sse`, `flow_end`; other types only touch activity). */
-  addRecord(record: CanonicalRecord): FlowInfo | undefined
+  feed(record: CanonicalRecord): FlowInfo | undefined
   /** Feeds a unified event from the stream normalizer. */
-  addEvent(event: AgentEvent): FlowInfo | undefined
+  feedEvent(event: AgentEvent): FlowInfo | undefined
   /**
    * Applies the clock: STREAMING flows idle for `idleMs` go DEAD, finished flows past
    * `retentionMs` are evicted. Call it from a timer (e.g. every 250 ms). Returns the transitions.
@@ -105,9 +105,9 @@ function errorText(err: unknown): string | undefined {
  * @example
  * ```ts
  * const reg = createFlowRegistry({ idleMs: 60_000, onTransition: (t) => console.error(t.flow_id, t.to) })
- * reg.addRecord(flowRecord)           // STREAMING
- * normalizer.feedRecord(sseRecord)    // its onEvent → reg.addEvent(e)
- * reg.addRecord(flowEndRecord)        // DONE (or DEAD)
+ * reg.feed(flowRecord)           // STREAMING
+ * normalizer.feedRecord(sseRecord)    // its onEvent → reg.feedEvent(e)
+ * reg.feed(flowEndRecord)        // DONE (or DEAD)
  * setInterval(() => reg.tick(), 250)
  * ```
  */
@@ -159,17 +159,22 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       lastActivityAt: now(),
     }
     live.set(flow_id, info)
+    newest = info
     return info
   }
 
+  // The flow touched last is the newest in `live` already: a stream of records of one flow does
+  // not re-insert it every time.
+  let newest: FlowInfo | undefined
   function touch(info: FlowInfo): void {
     const t = now()
     // Same clock value: the flow's place in the idle order cannot change, skip the re-insert.
     if (t === info.lastActivityAt && live.has(info.flow_id)) return
     info.lastActivityAt = t
-    if (info.state === 'STREAMING') {
+    if (info.state === 'STREAMING' && (info !== newest || !live.has(info.flow_id))) {
       live.delete(info.flow_id)
       live.set(info.flow_id, info)
+      newest = info
     }
   }
 
@@ -199,6 +204,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       info.finishedAt = undefined
       finished.delete(info.flow_id)
       live.set(info.flow_id, info)
+      newest = info
       resumed++
     } else {
       live.delete(info.flow_id)
@@ -301,7 +307,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     transition(info, 'DEAD', reason)
   }
 
-  function addEvent(e: AgentEvent): FlowInfo | undefined {
+  function feedEvent(e: AgentEvent): FlowInfo | undefined {
     if (!e || typeof e.flow_id !== 'string') {
       onError?.(new FlowFsmError('INVALID_RECORD', `event without a string flow_id: expected an AgentEvent from stream-normalizer, received ${excerpt(e)}`))
       return undefined
@@ -396,7 +402,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
   }
 
   return {
-    addRecord(record) {
+    feed(record) {
       if (!record || typeof record !== 'object' || typeof record.flow_id !== 'string' || record.flow_id === '') {
         onError?.(
           new FlowFsmError('INVALID_RECORD', `record without a flow_id: expected a canonical record ({type, flow_id, …}), received ${excerpt(record)}; it was skipped`),
@@ -418,7 +424,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
         }
       }
     },
-    addEvent,
+    feedEvent,
     tick() {
       const t = now()
       const out: FlowTransition[] = []
@@ -455,6 +461,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       return { created, done: doneCount, dead: deadCount, resumed, evicted, streaming: live.size, retained: finished.size }
     },
     reset() {
+      newest = undefined
       live = new Map()
       finished = new Map()
       finishQueue = []

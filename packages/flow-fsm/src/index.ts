@@ -1,7 +1,9 @@
 /**
- * @agenttap/flow-fsm — pure state machines the monitor and analyze apps drive: per-flow
- * lifecycle registry, tool-call (call_id) lifecycle validation, shell-command detection with
- * line backtrack, and a card-based multi-flow screen controller. No I/O: everything is fed
+ * @agenttap/flow-fsm — THE records → render-ops pipeline every live view uses
+ * (`createLiveView`, end lines from the model calls of `createLiveCalls`), and the pure state
+ * machines it is made of: per-flow lifecycle registry, tool-call (call_id) lifecycle validation,
+ * shell-command detection with line backtrack, a card-based multi-flow screen controller, and
+ * the one set of formatters (durations, tokens, error and end lines). No I/O: everything is fed
  * records / events and returns state or render ops.
  */
 export { createFlowRegistry, FLOW_STATES } from './flow-registry.js'
@@ -21,8 +23,12 @@ export { createEventRenderer } from './event-renderer.js'
 export type { EventRenderer, EventRendererOptions } from './event-renderer.js'
 export { requestToolResults, toolResultLine } from './tool-results.js'
 export type { ToolResult } from './tool-results.js'
-export { createFlowMonitor, flowSummary } from './flow-monitor.js'
-export type { FlowMonitor, FlowMonitorOptions } from './flow-monitor.js'
+export { createLiveView } from './live-view.js'
+export type { LiveJsonEvent, LiveView, LiveViewOptions, LiveViewStats } from './live-view.js'
+export { createLiveCalls } from './live-calls.js'
+export type { LiveCalls, LiveCallsOptions } from './live-calls.js'
+export { endLine, errorLine, errorText, formatDuration, formatTokens, usageText } from './format.js'
+export type { EndLineCall, ViewEnding } from './format.js'
 export { FlowFsmError } from './errors.js'
 export type { FlowFsmErrorCode } from './errors.js'
 export type {

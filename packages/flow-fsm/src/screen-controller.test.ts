@@ -161,6 +161,37 @@ describe('createScreenController', () => {
     ])
   })
 
+  it('a finished card that streams again while on screen keeps a row erased by a switch (it used to be lost)', () => {
+    const { sc, at } = setup(100)
+    const out: RenderOp[] = []
+    sc.open({ flow_id: 'A', session_id: 'sa' })
+    out.push(...sc.write('A', [t('first'), nl]), ...sc.finish('A', 'DONE'))
+    // an idle-dead flow that resumes is reopened while it is still the card on screen
+    sc.open({ flow_id: 'A', session_id: 'sa' })
+    out.push(...sc.write('A', [t('partial')]))
+    sc.open({ flow_id: 'B', session_id: 'sb' })
+    out.push(...sc.write('B', [t('b'), nl]))
+    at(2000)
+    out.push(...sc.tick(), ...sc.write('A', [t(' row'), nl]), ...sc.finish('A', 'DONE'), ...sc.finish('B', 'DONE'), ...sc.drain())
+    const rows = (id: string) => {
+      const r: string[] = []
+      let cur = ''
+      let row = ''
+      for (const o of out) {
+        if (o.op === 'header') cur = o.flow_id
+        else if (o.op === 'text') row += o.text
+        else if (o.op === 'backtrack') row = ''
+        else {
+          if (cur === id) r.push(row)
+          row = ''
+        }
+      }
+      return r
+    }
+    expect(rows('A')).toEqual(['first', 'partial row'])
+    expect(rows('B')).toEqual(['b'])
+  })
+
   it('rejects a missing clock', () => {
     expect(() => createScreenController({} as never)).toThrow(/option now/)
   })

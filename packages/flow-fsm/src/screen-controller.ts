@@ -1,3 +1,4 @@
+import { createCardQueue } from './card-queue.js'
 import { FlowFsmError, checkNumberOption } from './errors.js'
 import type { FlowState, RenderOp } from './types.js'
 
@@ -83,6 +84,8 @@ interface Card {
   lineTrackable: boolean
   /** The unfinished row was erased when the card lost the screen: replay it after the next header. */
   restore: boolean
+  /** Order the card (re)entered the card table: ties on `pendingSince` go to the older card. */
+  order: number
 }
 
 /** Longest unfinished row the controller erases and replays on a switch (longer rows wrap). */
@@ -127,10 +130,41 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
   let gone = new Map<string, { meta: CardMeta; state: FlowState }>()
   let current: Card | undefined
   let lineOpen = false
+  // Cards that may take the screen, by how long they waited (see nextCard). A streaming card whose
+  // row was only erased is "parked" instead: it waits for new output, or for drain().
+  const waiting = createCardQueue<Card>()
+  const parked = new Set<Card>()
+  let draining = false
+  let order = 0
+
+  /** Puts a card where it belongs: waiting (with its current key), parked, or neither. */
+  function place(c: Card): void {
+    if (c === current || cards.get(c.meta.flow_id) !== c) {
+      waiting.delete(c)
+      parked.delete(c)
+      return
+    }
+    if (c.buf.length > 0 || (c.restore && (draining || c.state !== 'STREAMING'))) {
+      parked.delete(c)
+      const k = waiting.get(c)
+      if (k === undefined || k.since !== c.pendingSince || k.session !== c.meta.session_id || k.order !== c.order) {
+        waiting.set(c, { session: c.meta.session_id, since: c.pendingSince, order: c.order })
+      }
+    } else {
+      waiting.delete(c)
+      if (c.restore) parked.add(c)
+      else parked.delete(c)
+    }
+  }
 
   function ensure(flow_id: string): Card {
     let c = cards.get(flow_id)
-    if (!c && current?.meta.flow_id === flow_id) c = current
+    if (!c && current?.meta.flow_id === flow_id) {
+      c = current
+      // Back in the table: it counts as the newest card for ties, as a new one would.
+      c.order = order++
+      cards.set(flow_id, c)
+    }
     if (!c) {
       const old = gone.get(flow_id)
       c = {
@@ -145,6 +179,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
         lineChars: 0,
         lineTrackable: true,
         restore: false,
+        order: order++,
       }
       cards.set(flow_id, c)
     }
@@ -153,6 +188,8 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
 
   function drop(c: Card): void {
     cards.delete(c.meta.flow_id)
+    waiting.delete(c)
+    parked.delete(c)
     gone.delete(c.meta.flow_id)
     gone.set(c.meta.flow_id, { meta: c.meta, state: c.state })
     if (gone.size > 256) {
@@ -198,6 +235,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
       c.bufChars = chars
       c.dropped += k
     }
+    place(c)
   }
 
   function isActive(c: Card): boolean {
@@ -205,23 +243,12 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
   }
 
   /**
-   * The card to show next. A streaming card whose row was only erased waits for new output
-   * (else two cards could hand the screen back and forth forever); `all` (drain) shows it too.
+   * The card to show next: one of the current card's session first, then the one waiting
+   * longest. A streaming card whose row was only erased waits for new output (else two cards
+   * could hand the screen back and forth forever); drain() shows it too.
    */
-  function nextCard(all = false): Card | undefined {
-    let best: Card | undefined
-    let bestSame = false
-    const session = current?.meta.session_id
-    for (const c of cards.values()) {
-      if (c === current) continue
-      if (c.buf.length === 0 && !(c.restore && (all || c.state !== 'STREAMING'))) continue
-      const same = session !== undefined && session !== '' && c.meta.session_id === session
-      if (!best || (same && !bestSame) || (same === bestSame && c.pendingSince < best.pendingSince)) {
-        best = c
-        bestSame = same
-      }
-    }
-    return best
+  function nextCard(): Card | undefined {
+    return waiting.next(current?.meta.session_id)
   }
 
   function switchTo(out: RenderOp[], c: Card, erase = true): void {
@@ -235,6 +262,8 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
         if (prev.buf.length === 0) prev.pendingSince = now()
       } else emit(out, [{ op: 'newline' }])
     }
+    waiting.delete(c)
+    parked.delete(c)
     const header: RenderOp = { op: 'header', flow_id: c.meta.flow_id, session_id: c.meta.session_id, ts: now() }
     if (c.meta.client !== undefined) header.client = c.meta.client
     emit(out, [header])
@@ -255,7 +284,10 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     c.buf = []
     c.bufChars = 0
     emit(out, buf, c)
-    if (prev && prev !== c && prev.state !== 'STREAMING' && prev.buf.length === 0 && !prev.restore) drop(prev)
+    if (prev && prev !== c) {
+      if (prev.state !== 'STREAMING' && prev.buf.length === 0 && !prev.restore) drop(prev)
+      else place(prev)
+    }
   }
 
   /** Switches while the current card may yield and someone is waiting; returns the ops. */
@@ -283,6 +315,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
       // (Re)opening means the flow streams (again), e.g. an idle-dead flow that resumed.
       c.state = 'STREAMING'
       gone.delete(meta.flow_id)
+      place(c)
     },
     write(flow_id, ops) {
       const out: RenderOp[] = []
@@ -306,6 +339,7 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
       if (!c) return []
       c.state = state
       if (c !== current && c.buf.length === 0 && !c.restore) drop(c)
+      else place(c)
       return settle([])
     },
     tick() {
@@ -313,10 +347,16 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     },
     drain() {
       const out: RenderOp[] = []
-      for (;;) {
-        const next = nextCard(true)
-        if (!next) break
-        switchTo(out, next, false)
+      draining = true
+      for (const c of [...parked]) place(c)
+      try {
+        for (;;) {
+          const next = nextCard()
+          if (!next) break
+          switchTo(out, next, false)
+        }
+      } finally {
+        draining = false
       }
       if (lineOpen) emit(out, [{ op: 'newline' }])
       return out
@@ -344,6 +384,8 @@ export function createScreenController(opts: ScreenControllerOptions): ScreenCon
     reset() {
       cards = new Map()
       gone = new Map()
+      waiting.clear()
+      parked.clear()
       current = undefined
       lineOpen = false
     },

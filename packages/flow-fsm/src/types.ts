@@ -1,52 +1,21 @@
+import type { BaseRecord, FlowEndRecord, FlowRecord, SseRecord } from '@agenttap/jsonl-io'
 import type { AgentEvent, StreamProvider, Usage } from './normalizer-contract.js'
 
 /**
- * The canonical capture record shape flow-fsm reads (schema v1, see `@agenttap/jsonl-io`).
- * Declared structurally here so flow-fsm does not depend on jsonl-io: any `CaptureRecord`
- * from jsonl-io is assignable to it. Unknown fields and unknown `type`s are accepted.
+ * A canonical capture record as flow-fsm reads it: `@agenttap/jsonl-io`'s record types (the one
+ * declaration of the format), with every field but `type` and `flow_id` optional, since a reader
+ * must cope with records that lack them. Any jsonl-io `CaptureRecord` is one.
  */
-export interface CanonicalRecord {
-  v?: number
-  type: string
-  ts?: string
-  flow_id: string
-  session_id?: string
-  [extra: string]: unknown
-}
+export type CanonicalRecord = Partial<BaseRecord> & Pick<BaseRecord, 'type' | 'flow_id'>
 
-/** `type:"flow"`: one per intercepted request. */
-export interface FlowRecordLike extends CanonicalRecord {
-  type: 'flow'
-  flow_seq?: number
-  client?: string
-  provider?: string
-  url?: string
-  method?: string
-  status?: number
-  request_body?: unknown
-}
+/** `type:"flow"`: one per intercepted request (jsonl-io's `FlowRecord`, fields optional). */
+export type FlowRecordLike = Partial<FlowRecord> & { type: 'flow'; flow_id: string }
 
-/** `type:"sse"`: one dispatched SSE event or WebSocket text frame. */
-export interface SseRecordLike extends CanonicalRecord {
-  type: 'sse'
-  seq?: number
-  t_ms?: number
-  event?: string
-  data: string
-  transport?: 'sse' | 'ws'
-}
+/** `type:"sse"`: one dispatched SSE event or WebSocket text frame (jsonl-io's `SseRecord`, fields optional but `data`). */
+export type SseRecordLike = Partial<SseRecord> & { type: 'sse'; flow_id: string; data: string }
 
-/** `type:"flow_end"`: how the flow finished. */
-export interface FlowEndRecordLike extends CanonicalRecord {
-  type: 'flow_end'
-  outcome?: string
-  status?: number
-  events?: number
-  bytes?: number
-  ttfb_ms?: number | null
-  duration_ms?: number
-  error?: unknown
-}
+/** `type:"flow_end"`: how the flow finished (jsonl-io's `FlowEndRecord`, fields optional). */
+export type FlowEndRecordLike = Partial<FlowEndRecord> & { type: 'flow_end'; flow_id: string }
 
 /** Lifecycle state of one flow. `DONE` and `DEAD` are final. */
 export type FlowState = 'STREAMING' | 'DONE' | 'DEAD'

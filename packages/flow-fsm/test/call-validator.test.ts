@@ -16,8 +16,8 @@ const shared = (name: string) => load(join(import.meta.dirname, '..', '..', '..'
 function run(records: CanonicalRecord[], opts: Parameters<typeof createCallValidator>[0] = {}) {
   const errors: FlowFsmError[] = []
   const v = createCallValidator({ ...opts, onError: (e) => errors.push(e) })
-  for (const r of records) v.add(r)
-  return { ...v.finish(), errors }
+  for (const r of records) v.feed(r)
+  return { ...v.end(), errors }
 }
 const brief = (fs: CallFinding[]) => fs.map((f) => [f.kind, f.flow_id, f.call_id, f.position])
 
@@ -219,22 +219,22 @@ describe('createCallValidator: Chat Completions and memory', () => {
         ...chatFlow(`${id}-1`, id, at, [], [[`call_${s}`, 'f', ['{}']]]),
         ...chatFlow(`${id}-2`, id, at + 5_000, [{ role: 'tool', tool_call_id: `call_${s}`, content: 'ok' }], []),
       ]
-      for (const r of recs) v.add(r)
+      for (const r of recs) v.feed(r)
       const st = v.stats()
       maxOpen = Math.max(maxOpen, st.openSessions)
       maxEntries = Math.max(maxEntries, st.entries)
     }
-    const res = v.finish()
+    const res = v.end()
     expect(res.findings).toEqual([])
     expect(Object.keys(res.sessions)).toHaveLength(1500)
     expect(Object.values(res.sessions).every((c) => c.answered === 1 && c.calls === 1)).toBe(true)
     // idle 60 s, sessions 30 s apart, sweeps every 15 s of capture time: a handful open at once
     expect(maxOpen).toBeLessThanOrEqual(4)
     expect(maxEntries).toBeLessThanOrEqual(8)
-    // without early finalization everything stays open until finish
+    // without early finalization everything stays open until end
     const keep = createCallValidator()
-    for (const r of chatFlow('x-1', 'x', 0, [], [['call_x', 'f', ['{}']]])) keep.add(r)
-    for (const r of chatFlow('y-1', 'y', 10_000_000, [], [])) keep.add(r)
+    for (const r of chatFlow('x-1', 'x', 0, [], [['call_x', 'f', ['{}']]])) keep.feed(r)
+    for (const r of chatFlow('y-1', 'y', 10_000_000, [], [])) keep.feed(r)
     expect(keep.stats().openSessions).toBe(2)
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { prng, splitString } from '../test/helpers.js'
 import type { NormalizerError } from './errors.js'
-import { JsonStreamFormatter, formatJsonValue, type JsonStreamFormatterOptions } from './json-stream-formatter.js'
+import { JsonStreamFormatter, depthMarker, formatJsonValue, outputCutMarker, type JsonStreamFormatterOptions } from './json-stream-formatter.js'
 
 function formatAll(pieces: string[], opts: JsonStreamFormatterOptions = {}, errors: NormalizerError[] = []): string {
   const f = new JsonStreamFormatter({ ...opts, onError: (e) => errors.push(e) })
@@ -147,8 +147,59 @@ describe('JsonStreamFormatter', () => {
     expect(errors.map((e) => e.code)).toEqual(['INVALID_JSON'])
   })
 
-  it('rejects an invalid indent (API misuse throws)', () => {
+  it('rejects an invalid indent, depth or output cap (API misuse throws)', () => {
     expect(() => new JsonStreamFormatter({ indent: -1 })).toThrow(RangeError)
+    expect(() => new JsonStreamFormatter({ maxDepth: 0 })).toThrow(/maxDepth/)
+    expect(() => new JsonStreamFormatter({ maxOutputChars: 10 })).toThrow(/maxOutputChars/)
+  })
+
+  it('15,000 levels of nesting (30 KB) print in linear size: compact past maxDepth, after a visible marker', () => {
+    const depth = 15_000
+    const text = `{"a":${'['.repeat(depth)}1${']'.repeat(depth)}}`
+    const f = new JsonStreamFormatter()
+    let out = ''
+    let maxPiece = 0
+    // token-sized deltas, as a model streams them
+    for (let i = 0; i < text.length; i += 3) {
+      const piece = f.feed(text.slice(i, i + 3))
+      maxPiece = Math.max(maxPiece, piece.length)
+      out += piece
+    }
+    out += f.end()
+    // 64 indented levels (≤ 130 characters of indentation each, opening and closing), then the rest compact
+    expect(out.length).toBeLessThan(text.length + 64 * 2 * 132 + 200)
+    expect(out.split(depthMarker(64))).toHaveLength(2)
+    expect(out).toContain(`${depthMarker(64)}${'['.repeat(depth - 63)}1${']'.repeat(depth - 63)}`)
+    expect(maxPiece).toBeLessThan(3 * 132 + 100)
+    // the same layout as the non-streaming reference, on a depth it can recurse through
+    const mid = `[${'{"k":['.repeat(100)}true${']}'.repeat(100)}]`
+    expect(formatAll([mid])).toBe(formatJsonValue(JSON.parse(mid)))
+  })
+
+  it('equals formatJsonValue for any split with a small maxDepth (compact tails, one marker per value)', () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const rand = prng(seed * 7)
+      const value = randomValue(rand, 0)
+      const text = messyJson(value, rand)
+      const errors: NormalizerError[] = []
+      for (const maxDepth of [1, 2]) {
+        expect(formatAll(splitString(text, rand, 7), { maxDepth }, errors), `seed ${seed}: ${text}`).toBe(formatJsonValue(JSON.parse(text), { maxDepth }))
+      }
+      expect(errors).toEqual([])
+    }
+  })
+
+  it('cuts the output at maxOutputChars with a visible marker and only counts the rest', () => {
+    const value = { content: 'x'.repeat(5000), more: Array.from({ length: 200 }, (_, i) => ({ i })) }
+    const text = JSON.stringify(value)
+    const f = new JsonStreamFormatter({ maxOutputChars: 1000 })
+    let out = ''
+    for (let i = 0; i < text.length; i += 50) out += f.feed(text.slice(i, i + 50))
+    out += f.end()
+    expect(out).toBe(formatJsonValue(value).slice(0, 1000) + outputCutMarker(1000))
+    expect(formatJsonValue(value, { maxOutputChars: 1000 })).toBe(out)
+    // a new value starts with a fresh budget
+    expect(f.feed('[1]') + f.end()).toBe('[\n  1\n]')
   })
 
   it('reset starts a new value', () => {

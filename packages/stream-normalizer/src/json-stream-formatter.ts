@@ -1,25 +1,25 @@
 import { NormalizerError, excerptOf } from './errors.js'
 import { SIMPLE_ESCAPES, hexValue } from './text-delta-normalizer.js'
+import {
+  DEFAULT_MAX_JSON_DEPTH,
+  DEFAULT_MAX_JSON_OUTPUT,
+  SPECIAL_DECODED,
+  SPECIAL_RAW,
+  depthMarker,
+  encodeUnit,
+  hex4,
+  outputCutMarker,
+  type JsonStreamFormatterOptions,
+} from './json-value-formatter.js'
 
-/** Options of {@link JsonStreamFormatter} and {@link formatJsonValue}. */
-export interface JsonStreamFormatterOptions {
-  /**
-   * Spaces per nesting level; `0` prints compact JSON.
-   * @defaultValue 2
-   */
-  indent?: number
-  /**
-   * `true`: string contents are decoded for display, so `\n` and `\t` become real line breaks
-   * and tabs and `\"`, `\\`, `\uXXXX` their characters (other control characters, C1 controls
-   * and lone surrogates stay escaped so a terminal cannot be steered by them).
-   * `false`: strings are re-escaped exactly like `JSON.stringify`, so the output after all
-   * fragments equals `JSON.stringify(JSON.parse(input), null, indent)`.
-   * @defaultValue true
-   */
-  decodeStrings?: boolean
-  /** Called for characters that cannot appear where they are and for input that ends early. */
-  onError?(e: NormalizerError): void
-}
+export {
+  DEFAULT_MAX_JSON_DEPTH,
+  DEFAULT_MAX_JSON_OUTPUT,
+  depthMarker,
+  formatJsonValue,
+  outputCutMarker,
+  type JsonStreamFormatterOptions,
+} from './json-value-formatter.js'
 
 const enum Expect {
   Value,
@@ -52,45 +52,6 @@ function isWs(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
-function hex4(code: number): string {
-  return `\\u${code.toString(16).padStart(4, '0')}`
-}
-
-/** How a decoded code unit is written in a string, for both modes. */
-function encodeUnit(code: number, decode: boolean): string {
-  if (decode) {
-    if (code === 0x0a) return '\n'
-    if (code === 0x09) return '\t'
-    if (code === 0x22) return '"'
-    if (code === 0x5c) return '\\'
-  } else {
-    if (code === 0x22) return '\\"'
-    if (code === 0x5c) return '\\\\'
-    if (code === 0x0a) return '\\n'
-    if (code === 0x09) return '\\t'
-  }
-  if (code === 0x08) return '\\b'
-  if (code === 0x0c) return '\\f'
-  if (code === 0x0d) return '\\r'
-  if (code < 0x20) return hex4(code)
-  if (decode && (code === 0x7f || (code >= 0x80 && code <= 0x9f))) return hex4(code)
-  if (code >= 0xd800 && code <= 0xdfff) return hex4(code)
-  return String.fromCharCode(code)
-}
-
-/** Characters of a string that cannot be copied unchanged (the complement of {@link isPlain}). */
-// eslint-disable-next-line no-control-regex
-const SPECIAL_RAW = /["\\\u0000-\u001f\ud800-\udfff]/g
-// eslint-disable-next-line no-control-regex
-const SPECIAL_DECODED = /["\\\u0000-\u001f\u007f-\u009f\ud800-\udfff]/g
-
-/** True when a raw string character can be copied to the output unchanged. */
-function isPlain(c: number, decode: boolean): boolean {
-  if (c < 0x20 || c === 0x22 || c === 0x5c) return false
-  if (c >= 0xd800 && c <= 0xdfff) return false
-  if (decode && (c === 0x7f || (c >= 0x80 && c <= 0x9f))) return false
-  return true
-}
 
 /**
  * Pretty-prints a JSON value incrementally as its text arrives in fragments (tool-call
@@ -125,6 +86,14 @@ export class JsonStreamFormatter {
   private readonly nl: string
   private readonly colon: string
   private readonly indents: string[] = ['']
+  private readonly maxDepth: number
+  private readonly maxOutput: number
+  /** Characters printed so far (for `maxOutputChars`). */
+  private printed = 0
+  /** The output reached `maxOutputChars`: the rest of the value is only counted. */
+  private cut = false
+  /** The depth marker was printed for this value. */
+  private deepMarked = false
 
   private stack: number[] = []
   private expect: Expect = Expect.Value
@@ -144,6 +113,12 @@ export class JsonStreamFormatter {
       throw new RangeError(`JsonStreamFormatter: indent must be an integer from 0 to 10, was ${String(indent)}`)
     }
     this.indentSize = indent
+    const maxDepth = opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH
+    const maxOutput = opts.maxOutputChars ?? DEFAULT_MAX_JSON_OUTPUT
+    if (!Number.isInteger(maxDepth) || maxDepth < 1) throw new RangeError(`JsonStreamFormatter: maxDepth must be an integer >= 1, was ${String(maxDepth)}`)
+    if (!Number.isInteger(maxOutput) || maxOutput < 64) throw new RangeError(`JsonStreamFormatter: maxOutputChars must be an integer >= 64, was ${String(maxOutput)}`)
+    this.maxDepth = maxDepth
+    this.maxOutput = maxOutput
     this.decode = opts.decodeStrings ?? true
     this.onError = opts.onError
     this.nl = indent > 0 ? '\n' : ''
@@ -155,6 +130,10 @@ export class JsonStreamFormatter {
    * @returns the formatted text that became available (may be empty)
    */
   feed(fragment: string): string {
+    if (this.cut) {
+      this.pos += fragment.length
+      return ''
+    }
     const out: string[] = []
     const n = fragment.length
     const decode = this.decode
@@ -229,7 +208,21 @@ export class JsonStreamFormatter {
       i++
     }
     this.pos += n
-    return out.length === 1 ? (out[0] as string) : out.join('')
+    return this.capped(out.length === 1 ? (out[0] as string) : out.join(''))
+  }
+
+  /** Applies `maxOutputChars` to a piece of output. */
+  private capped(text: string): string {
+    if (this.cut) return ''
+    if (text === '') return text
+    const room = this.maxOutput - this.printed
+    if (text.length <= room) {
+      this.printed += text.length
+      return text
+    }
+    this.cut = true
+    this.printed = this.maxOutput
+    return text.slice(0, Math.max(0, room)) + outputCutMarker(this.maxOutput)
   }
 
   /**
@@ -238,6 +231,10 @@ export class JsonStreamFormatter {
    * @returns the remaining formatted text
    */
   end(): string {
+    if (this.cut) {
+      this.resetState()
+      return ''
+    }
     const out: string[] = []
     if (this.lex === Lex.Number) this.finishNumber(out)
     else if (this.lex === Lex.Literal) this.finishLiteral(out)
@@ -253,8 +250,9 @@ export class JsonStreamFormatter {
     } else if (this.expect === Expect.Value && this.pos > 0) {
       this.report('UNEXPECTED_END', 'input ended before any value', 0, '')
     }
+    const text = this.capped(out.join(''))
     this.resetState()
-    return out.join('')
+    return text
   }
 
   /** Forgets all state (a new value starts). */
@@ -274,6 +272,9 @@ export class JsonStreamFormatter {
     this.hi = 0
     this.pos = 0
     this.reported = 0
+    this.printed = 0
+    this.cut = false
+    this.deepMarked = false
   }
 
   private indentOf(depth: number): string {
@@ -285,11 +286,19 @@ export class JsonStreamFormatter {
     return s
   }
 
+  /**
+   * The line break and indentation before an item of the container at `depth` (1 = top level
+   * container). Past `maxDepth` the container is compact: no line break, no indentation.
+   */
+  private breakAt(depth: number): string {
+    return depth > this.maxDepth ? '' : this.nl + this.indentOf(depth)
+  }
+
   /** Output due before a key or value: the line break after an opening bracket. */
   private prefix(out: string[]): void {
     if (this.pendingOpen) {
       this.pendingOpen = false
-      out.push(this.nl + this.indentOf(this.stack.length))
+      out.push(this.breakAt(this.stack.length))
     }
   }
 
@@ -321,7 +330,7 @@ export class JsonStreamFormatter {
       return false
     }
     if (e === Expect.AfterValue) {
-      out.push(this.nl + this.indentOf(this.stack.length))
+      out.push(this.breakAt(this.stack.length))
       return this.stack[this.stack.length - 1] === 0x7b
     }
     // A non-string where a key belongs: print it as a value.
@@ -335,6 +344,10 @@ export class JsonStreamFormatter {
       case 0x7b: // {
       case 0x5b: // [
         this.valueStart(out, fragment, i, false)
+        if (this.stack.length === this.maxDepth && !this.deepMarked) {
+          this.deepMarked = true
+          out.push(depthMarker(this.maxDepth))
+        }
         out.push(c === 0x7b ? '{' : '[')
         this.stack.push(c)
         this.pendingOpen = true
@@ -352,9 +365,11 @@ export class JsonStreamFormatter {
             return
           }
         }
+        // The closing bracket lines up with its container's items' parent (compact past maxDepth).
+        const depth = this.stack.length
         this.stack.pop()
         if (this.pendingOpen) this.pendingOpen = false
-        else out.push(this.nl + this.indentOf(this.stack.length))
+        else out.push(depth > this.maxDepth ? '' : this.nl + this.indentOf(depth - 1))
         out.push(c === 0x7d ? '}' : ']')
         this.afterValue()
         return
@@ -367,7 +382,7 @@ export class JsonStreamFormatter {
             return
           }
         }
-        out.push(`,${this.nl}${this.indentOf(this.stack.length)}`)
+        out.push(`,${this.breakAt(this.stack.length)}`)
         this.expect = this.stack[this.stack.length - 1] === 0x7b ? Expect.ObjectKey : Expect.Value
         return
       case 0x3a: // :
@@ -524,97 +539,4 @@ export class JsonStreamFormatter {
     const msg = this.reported === MAX_REPORTED ? `${message} (further errors of this value are not reported)` : message
     this.onError(new NormalizerError(code, `${msg} at offset ${offset}`, { offset, excerpt: excerptOf(excerpt) }))
   }
-}
-
-/**
- * Formats a parsed JSON value exactly as {@link JsonStreamFormatter} prints its text: the
- * non-streaming reference (with `decodeStrings: false` it equals `JSON.stringify(v, null, indent)`).
- * `undefined`, functions and symbols are skipped like `JSON.stringify` skips them; `toJSON` is
- * not called.
- */
-export function formatJsonValue(value: unknown, opts: Omit<JsonStreamFormatterOptions, 'onError'> = {}): string {
-  const indent = opts.indent ?? 2
-  const decode = opts.decodeStrings ?? true
-  const nl = indent > 0 ? '\n' : ''
-  const colon = indent > 0 ? ': ' : ':'
-  const parts: string[] = []
-  const str = (s: string): void => {
-    parts.push('"')
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i)
-      if (isPlain(c, decode)) {
-        let j = i + 1
-        while (j < s.length && isPlain(s.charCodeAt(j), decode)) j++
-        parts.push(s.slice(i, j))
-        i = j - 1
-        continue
-      }
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const d = s.charCodeAt(i + 1)
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          parts.push(s.slice(i, i + 2))
-          i++
-          continue
-        }
-      }
-      parts.push(encodeUnit(c, decode))
-    }
-    parts.push('"')
-  }
-  const walk = (v: unknown, depth: number): void => {
-    if (v === null) {
-      parts.push('null')
-      return
-    }
-    switch (typeof v) {
-      case 'string':
-        str(v)
-        return
-      case 'number':
-        parts.push(Number.isFinite(v) ? String(v) : 'null')
-        return
-      case 'boolean':
-        parts.push(v ? 'true' : 'false')
-        return
-      case 'bigint':
-        parts.push(String(v))
-        return
-      case 'object':
-        break
-      default:
-        parts.push('null')
-        return
-    }
-    const pad = nl + ' '.repeat((depth + 1) * indent)
-    const close = nl + ' '.repeat(depth * indent)
-    if (Array.isArray(v)) {
-      if (v.length === 0) {
-        parts.push('[]')
-        return
-      }
-      parts.push('[')
-      for (let k = 0; k < v.length; k++) {
-        parts.push(k === 0 ? pad : `,${pad}`)
-        const item: unknown = v[k]
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') parts.push('null')
-        else walk(item, depth + 1)
-      }
-      parts.push(close, ']')
-      return
-    }
-    let first = true
-    parts.push('{')
-    for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
-      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue
-      parts.push(first ? pad : `,${pad}`)
-      first = false
-      str(k)
-      parts.push(colon)
-      walk(item, depth + 1)
-    }
-    if (first) parts.push('}')
-    else parts.push(close, '}')
-  }
-  walk(value, 0)
-  return parts.join('')
 }

@@ -125,7 +125,7 @@ try {
   const pp50 = pushLat[Math.floor(pushLat.length / 2)]
   console.log(`live push (append → SSE frame): p50 ${pp50.toFixed(0)} ms, max ${pushLat[pushLat.length - 1].toFixed(0)} ms over ${pushLat.length} flows`)
   results.push(['live push p50', pp50 <= 500, `${pp50.toFixed(0)} ms (target ≤ 500 ms)`])
-  await web.stop()
+  await web.close()
 } finally {
   rmSync(root, { recursive: true, force: true })
 }

@@ -1,6 +1,6 @@
 import { open, readFile, stat } from 'node:fs/promises'
-import { join, resolve, sep } from 'node:path'
-import { CAPTURE_FILES } from '@agenttap/jsonl-io'
+import { resolve, sep } from 'node:path'
+import { CAPTURE_FILES, resolveCapture } from '@agenttap/jsonl-io'
 import type { SseLike } from './conversation.js'
 import type { FlowEntry } from './flow-index.js'
 import { readLinesAt, scanForFlow } from './line-reader.js'
@@ -14,54 +14,61 @@ export interface CapturePaths {
   rawDir: string
 }
 
-/** Resolves the capture directory of a log root. */
+/**
+ * The files of the capture a log root (or a capture directory) holds, as jsonl-io's
+ * `resolveCapture` lays it out: the live files the proxy appends to.
+ */
 export function capturePaths(logDir: string): CapturePaths {
-  const dir = resolve(logDir, 'all-mitm-sse')
-  return {
-    dir,
-    flows: join(dir, CAPTURE_FILES.flows),
-    lines: join(dir, CAPTURE_FILES.lines),
-    flowEnds: join(dir, CAPTURE_FILES.flowEnds),
-    rawDir: join(dir, CAPTURE_FILES.rawDir),
-  }
+  const c = resolveCapture(logDir)
+  return { dir: c.dir, flows: c.live.flows, lines: c.live.lines, flowEnds: c.live.ends, rawDir: c.rawDir }
 }
 
 /** A flow's records loaded back for its detail view. */
 export interface LoadedFlow {
   flow?: Record<string, unknown>
   lines: SseLike[]
+  end?: Record<string, unknown>
   problems: string[]
 }
 
+/** A line of sse_lines.jsonl: the flow's server events and the frames its client sent. */
+const LINE_TYPES = new Set(['sse', 'client_frame'])
+
 function toSse(v: Record<string, unknown>): SseLike | undefined {
-  if (typeof v['data'] !== 'string') return undefined
-  const l: SseLike = { data: v['data'] }
+  const frame = v['type'] === 'client_frame'
+  // A large client frame is stored apart (`data_ref`): only its place and time matter here.
+  if (typeof v['data'] !== 'string' && !frame) return undefined
+  const l: SseLike = { data: typeof v['data'] === 'string' ? v['data'] : '' }
+  if (frame) l.type = 'client_frame'
   if (typeof v['seq'] === 'number') l.seq = v['seq']
   if (typeof v['t_ms'] === 'number') l.t_ms = v['t_ms']
+  if (typeof v['ts'] === 'string') l.ts = v['ts']
   if (typeof v['event'] === 'string') l.event = v['event']
   if (v['transport'] === 'ws' || v['transport'] === 'sse') l.transport = v['transport']
   return l
 }
 
 /**
- * Loads a flow's `flow` and `sse` records: from memory when the index holds them (records fed
- * in-process), else from the files by byte offset, else (offsets unknown) by scanning the files
- * from `scanFrom`. A line that no longer belongs to the flow (the file was rotated or truncated
- * since it was indexed) is reported, not shown.
+ * Loads a flow's `flow`, `sse` and `flow_end` records: from memory when the index holds them
+ * (records fed in-process), else from the files by byte offset, else (offsets unknown) by
+ * scanning the files from `scanFrom`. A line that no longer belongs to the flow (the file was
+ * rotated or truncated since it was indexed) is reported, not shown.
  */
 export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { flows: number; lines: number }): Promise<LoadedFlow> {
   const id = e.summary.flow_id
   const problems: string[] = []
   let flow: Record<string, unknown> | undefined
+  let end: Record<string, unknown> | undefined
   const lines: SseLike[] = []
-  const accept = (file: string, r: { offset: number; value?: unknown; error?: string }, type: string): Record<string, unknown> | undefined => {
+  const accept = (file: string, r: { offset: number; value?: unknown; error?: string }, type: string | Set<string>): Record<string, unknown> | undefined => {
     if (r.error !== undefined) {
       problems.push(`${file}: ${r.error}`)
       return undefined
     }
     const v = r.value as Record<string, unknown> | null
-    if (typeof v !== 'object' || v === null || v['flow_id'] !== id || v['type'] !== type) {
-      problems.push(`${file} byte ${r.offset}: the line there is no longer this flow's ${type} record (file rotated or truncated since indexing)`)
+    const ok = typeof type === 'string' ? v?.['type'] === type : LINE_TYPES.has(String(v?.['type']))
+    if (typeof v !== 'object' || v === null || v['flow_id'] !== id || !ok) {
+      problems.push(`${file} byte ${r.offset}: the line there is no longer this flow's ${typeof type === 'string' ? type : 'sse'} record (file rotated or truncated since indexing)`)
       return undefined
     }
     return v
@@ -76,6 +83,11 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
       if (v) flow = v
     }
   }
+  if (e.mem?.end) end = e.mem.end
+  else if (e.endOffset !== undefined) {
+    const [r] = await readLinesAt(paths.flowEnds, [e.endOffset])
+    if (r) end = accept(CAPTURE_FILES.flowEnds, r, 'flow_end')
+  }
   if (e.lineOffsets.length > 0) {
     const got = await readSseAt(paths, id, e.lineOffsets)
     lines.push(...got.lines)
@@ -87,7 +99,7 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
   if (e.mem) lines.push(...e.mem.lines)
   else if (e.memEvicted) {
     for (const r of await scanForFlow(paths.lines, id, { from: scanFrom.lines })) {
-      const v = accept(CAPTURE_FILES.lines, r, 'sse')
+      const v = accept(CAPTURE_FILES.lines, r, LINE_TYPES)
       const l = v && toSse(v)
       if (l) lines.push(l)
     }
@@ -103,10 +115,10 @@ export async function loadFlow(paths: CapturePaths, e: FlowEntry, scanFrom: { fl
     out.push(l)
   }
   if (out.every((l) => l.seq !== undefined)) out.sort((a, b) => (a.seq as number) - (b.seq as number))
-  return { ...(flow !== undefined ? { flow } : {}), lines: out, problems }
+  return { ...(flow !== undefined ? { flow } : {}), ...(end !== undefined ? { end } : {}), lines: out, problems }
 }
 
-/** Reads `sse` records of one flow at the given offsets of sse_lines.jsonl (a page of the Events tab). */
+/** Reads `sse` and `client_frame` records of one flow at the given offsets of sse_lines.jsonl (a page of the Events tab). */
 export async function readSseAt(paths: CapturePaths, flowId: string, offsets: readonly number[]): Promise<{ lines: SseLike[]; problems: string[] }> {
   const lines: SseLike[] = []
   const problems: string[] = []
@@ -116,7 +128,7 @@ export async function readSseAt(paths: CapturePaths, flowId: string, offsets: re
       continue
     }
     const v = r.value as Record<string, unknown> | null
-    if (typeof v !== 'object' || v === null || v['flow_id'] !== flowId || v['type'] !== 'sse') {
+    if (typeof v !== 'object' || v === null || v['flow_id'] !== flowId || !LINE_TYPES.has(String(v['type']))) {
       problems.push(`${CAPTURE_FILES.lines} byte ${r.offset}: the line there is no longer this flow's sse record (file rotated or truncated since indexing)`)
       continue
     }

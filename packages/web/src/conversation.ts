@@ -1,215 +1,117 @@
-import { createToolCallRenderer, pushText, sanitizeText, type RenderOp } from '@agenttap/flow-fsm'
-import { createStreamNormalizer, type AgentEvent, type Usage } from '@agenttap/stream-normalizer'
-import type { FlowUsage, Span } from './types.js'
+import { createLiveView, type RenderOp } from '@agenttap/flow-fsm'
+import type { CaptureRecord } from '@agenttap/jsonl-io'
+import type { Span } from './types.js'
 
-/** The bits of a canonical `sse` record the renderer reads. */
+/**
+ * The bits of a canonical `sse` record the detail view reads back — or of a `client_frame`
+ * record (`type`), which shares the flow's `seq` and tells when a WebSocket response was asked for.
+ */
 export interface SseLike {
+  /** `client_frame` for a frame the client sent; absent for a server event. */
+  type?: 'client_frame'
   seq?: number
   t_ms?: number
+  /** Capture time (the end line's durations are made from it). */
+  ts?: string
   event?: string
   data: string
   transport?: 'sse' | 'ws'
 }
 
-/** What {@link renderConversation} produces. */
-export interface RenderedConversation {
-  lines: Span[][]
-  commands: string[]
-  problems: string[]
-  usage: FlowUsage
-  model?: string
-  stop_reason?: string
-  error?: string
-  tool_calls: number
+/** A flow's records as loaded back for its detail. */
+export interface FlowRecords {
+  flow_id: string
+  session_id: string
+  /** The `flow` record (request), when captured. */
+  flow?: Record<string, unknown>
+  lines: readonly SseLike[]
+  /** The `flow_end` record, when the flow ended. */
+  end?: Record<string, unknown>
 }
 
-/** Cap of rendered characters per flow, so a runaway stream cannot blow up one response. */
+/** What {@link renderConversation} produces. */
+export interface RenderedConversation {
+  /** One array of spans per screen line. */
+  lines: Span[][]
+  /** Shell commands the tool calls ran (`$ …` lines), in order. */
+  commands: string[]
+  /** Malformed events met while rendering, with their place. */
+  problems: string[]
+}
+
+/** Cap of event data rendered per flow, so a runaway stream cannot blow up one response. */
 const MAX_RENDER_CHARS = 8 * 1024 * 1024
 
 /**
- * Renders one flow's stream the way the monitor does: stream-normalizer turns the provider
- * events into unified events, flow-fsm's tool-call renderer turns tool calls into `$ command`
- * lines (or pretty JSON arguments), and the render ops are laid out as lines of styled spans
- * (`backtrack` erases the current line, as on the terminal).
+ * Renders one flow exactly as the terminal monitor does, through flow-fsm's live view — the same
+ * pipeline: text, thinking (labelled), tool calls as `$ command` lines or formatted arguments, the
+ * tool results the request carried, provider errors in one line format, and the end line of each
+ * model call (outcome, usage, duration, status, error). `backtrack` erases the current line, as
+ * on the terminal. A flow still streaming is shown as far as it got, not declared cut off.
+ *
+ * @example
+ * ```ts
+ * const { lines, commands } = renderConversation({ flow_id, session_id, flow, lines: sse, end }, { finished: true })
+ * ```
  */
-export function renderConversation(
-  flow: { flow_id: string; url?: string; provider?: string; client?: string },
-  records: Iterable<SseLike>,
-  opts: { finished?: boolean } = {},
-): RenderedConversation {
+export function renderConversation(records: FlowRecords, opts: { finished?: boolean } = {}): RenderedConversation {
   const ops: RenderOp[] = []
   const problems: string[] = []
-  const commands: string[] = []
-  const usage: FlowUsage = {}
-  let model: string | undefined
-  let stopReason: string | undefined
-  let error: string | undefined
-  let toolCalls = 0
-  let block: 'text' | 'thinking' | 'tool' | undefined
-  const tool = createToolCallRenderer()
-  let inTool = false
-
-  const closeLine = (): void => {
-    const last = ops[ops.length - 1]
-    if (last !== undefined && last.op === 'text') ops.push({ op: 'newline' })
-  }
-  const switchBlock = (next: 'text' | 'thinking' | 'tool'): void => {
-    if (block !== next) {
-      closeLine()
-      if (block !== undefined) ops.push({ op: 'newline' })
-      block = next
-    }
-  }
-  const endTool = (final?: { arguments?: string; parse_error?: string }): void => {
-    if (!inTool) return
-    ops.push(...tool.end(final))
-    const cmd = tool.command
-    if (cmd !== undefined) commands.push(cmd)
-    inTool = false
-  }
-
-  const onEvent = (e: AgentEvent): void => {
-    switch (e.type) {
-      case 'message_start':
-        if (e.model) model = e.model
-        break
-      case 'text_delta':
-        if (inTool) endTool()
-        switchBlock('text')
-        pushText(ops, e.text, 'text')
-        break
-      case 'thinking_delta':
-        if (e.kind === 'signature') break
-        if (inTool) endTool()
-        switchBlock('thinking')
-        pushText(ops, e.kind === 'redacted' ? '[redacted thinking]' : e.text, 'thinking')
-        break
-      case 'tool_call_start':
-        if (inTool) endTool()
-        switchBlock('tool')
-        closeLine()
-        toolCalls++
-        ops.push(...tool.start({ name: e.name, kind: e.kind, ...(e.call_id !== undefined ? { call_id: e.call_id } : {}) }))
-        inTool = true
-        break
-      case 'tool_args_delta':
-        if (!inTool) {
-          switchBlock('tool')
-          inTool = true
-        }
-        ops.push(...tool.feed(e.delta))
-        break
-      case 'tool_call_end':
-        if (!inTool) {
-          // An end without a start (the stream began mid-call): render it whole.
-          switchBlock('tool')
-          ops.push(...tool.start({ name: e.name, kind: e.kind }))
-          inTool = true
-          toolCalls++
-        }
-        endTool(
-          e.incomplete
-            ? undefined
-            : { arguments: e.arguments, ...(e.parse_error !== undefined ? { parse_error: e.parse_error } : {}) },
-        )
-        break
-      case 'usage':
-        mergeUsage(usage, e.usage, e.cumulative)
-        break
-      case 'message_end':
-        if (e.stop_reason) stopReason = e.stop_reason
-        if (e.incomplete && error === undefined) {
-          endTool()
-          closeLine()
-          ops.push({ op: 'text', text: '✗ stream ended before its terminal event (incomplete)', style: 'error' }, { op: 'newline' })
-        }
-        break
-      case 'error': {
-        endTool()
-        closeLine()
-        const msg = `${e.error_type ?? e.code ?? 'error'}: ${e.message}`
-        error ??= msg
-        ops.push({ op: 'text', text: `✗ ${sanitizeText(msg)}`, style: 'error' }, { op: 'newline' })
-        break
-      }
-      case 'unknown':
-        if (e.reason && /pars|malformed|invalid|json/i.test(e.reason)) {
-          problems.push(`seq ${e.seq ?? '?'}: ${e.reason}`)
-        }
-        break
-    }
-  }
-
-  const normalizer = createStreamNormalizer({
-    flow_id: flow.flow_id,
-    flow: {
-      ...(flow.url !== undefined ? { url: flow.url } : {}),
-      ...(flow.provider !== undefined ? { provider: flow.provider } : {}),
-      ...(flow.client !== undefined ? { client: flow.client } : {}),
-    },
-    onEvent,
-    onError: (err) => problems.push(err.message),
+  const start = (typeof records.flow?.['ts'] === 'string' ? Date.parse(records.flow['ts']) : Number.NaN) || 0
+  const view = createLiveView({
+    onOps: (o) => ops.push(...o),
+    // One flow, no clock: nothing goes idle, no end line waits for a grace period.
+    now: () => start,
+    flowEndGraceMs: 0,
+    onDiagnostic: (e) => problems.push(e.message),
   })
+  const base = { v: 1, flow_id: records.flow_id, session_id: records.session_id }
+  if (records.flow) view.feed({ ...records.flow, ...base, type: 'flow' } as CaptureRecord)
   let chars = 0
-  for (const r of records) {
-    if (typeof r.data !== 'string') {
-      problems.push(`seq ${r.seq ?? '?'}: sse record without a data string`)
+  for (const l of records.lines) {
+    if (typeof l.data !== 'string' && l.type === undefined) {
+      problems.push(`seq ${l.seq ?? '?'}: sse record without a data string`)
       continue
     }
-    chars += r.data.length
+    chars += l.data.length
     if (chars > MAX_RENDER_CHARS) {
       problems.push(`rendering stopped after ${MAX_RENDER_CHARS} characters of event data; see the Events tab`)
       break
     }
-    normalizer.feedRecord({
-      data: r.data,
-      ...(r.seq !== undefined ? { seq: r.seq } : {}),
-      ...(r.event !== undefined ? { event: r.event } : {}),
-      ...(r.transport !== undefined ? { transport: r.transport } : {}),
-    })
+    view.feed({ ...base, ts: l.ts ?? '', ...l, type: l.type ?? 'sse' } as CaptureRecord)
   }
+  if (records.end) view.feed({ ...records.end, ...base, type: 'flow_end' } as CaptureRecord)
   // A flow still streaming must not be reported as cut off.
-  if (opts.finished !== false) normalizer.end()
-  if (opts.finished !== false) endTool()
-  closeLine()
-  const u = usageLine(usage)
-  if (u) ops.push({ op: 'newline' }, { op: 'text', text: u, style: 'meta' }, { op: 'newline' })
-  if (stopReason) ops.push({ op: 'text', text: `stop: ${sanitizeText(stopReason)}`, style: 'meta' }, { op: 'newline' })
+  if (opts.finished === false) view.stop()
+  else view.end()
+  const lines = layout(ops)
+  return { lines, commands: commandsOf(lines), problems }
+}
 
-  return {
-    lines: layout(ops),
-    commands,
-    problems,
-    usage,
-    ...(model !== undefined ? { model } : {}),
-    ...(stopReason !== undefined ? { stop_reason: stopReason } : {}),
-    ...(error !== undefined ? { error } : {}),
-    tool_calls: toolCalls,
+/**
+ * The shell commands of a rendered flow: a line that starts with a `$ ` command span, and the
+ * command-only lines after it (a multi-line script).
+ */
+export function commandsOf(lines: readonly Span[][]): string[] {
+  const out: string[] = []
+  let cur: string[] | undefined
+  for (const l of lines) {
+    const all = l.length > 0 && l.every((s) => s.style === 'command')
+    const text = l.map((s) => s.text).join('')
+    if (all && text.startsWith('$ ')) {
+      if (cur) out.push(cur.join('\n'))
+      cur = [text.slice(2)]
+    } else if (all && cur) cur.push(text)
+    else if (cur) {
+      out.push(cur.join('\n'))
+      cur = undefined
+    }
   }
+  if (cur) out.push(cur.join('\n'))
+  return out
 }
 
-/** Cumulative usage replaces what it reports; incremental usage adds. */
-export function mergeUsage(into: FlowUsage, u: Usage, cumulative: boolean): void {
-  for (const k of ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens', 'total_tokens'] as const) {
-    const v = u[k]
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue
-    into[k] = cumulative ? v : (into[k] ?? 0) + v
-  }
-}
-
-/** `usage: in 9 · out 120 · cache read 14210 · cache write 1320 · reasoning 64`, or '' when none. */
-export function usageLine(u: FlowUsage): string {
-  const parts: string[] = []
-  if (u.input_tokens !== undefined) parts.push(`in ${u.input_tokens}`)
-  if (u.output_tokens !== undefined) parts.push(`out ${u.output_tokens}`)
-  if (u.cache_read_input_tokens !== undefined) parts.push(`cache read ${u.cache_read_input_tokens}`)
-  if (u.cache_creation_input_tokens !== undefined) parts.push(`cache write ${u.cache_creation_input_tokens}`)
-  if (u.reasoning_tokens !== undefined) parts.push(`reasoning ${u.reasoning_tokens}`)
-  if (u.total_tokens !== undefined) parts.push(`total ${u.total_tokens}`)
-  return parts.length ? `usage: ${parts.join(' · ')}` : ''
-}
-
-/** Render ops → lines of spans: `newline` starts a line, `backtrack` empties the current one. */
+/** Render ops → lines of spans: `newline` starts a line, `backtrack` empties the current one, headers are dropped. */
 export function layout(ops: readonly RenderOp[]): Span[][] {
   const lines: Span[][] = []
   let cur: Span[] = []

@@ -13,7 +13,7 @@ function prng(seed: number): () => number {
 function indexOf(records: Record<string, unknown>[], now = () => Date.parse('2026-11-20T10:05:00Z')) {
   const idx = createFlowIndex({ now, idleMs: 60_000 })
   let off = 0
-  for (const r of records) idx.add(r, { file: FILE[r['type'] as keyof typeof FILE], offset: off++ })
+  for (const r of records) idx.feed(r, { file: FILE[r['type'] as keyof typeof FILE], offset: off++ })
   idx.tick()
   return idx
 }
@@ -25,21 +25,23 @@ describe('createFlowIndex', () => {
     expect(cc).toMatchObject({
       client: 'claude-code',
       model: 'claude-sonnet-4-5-20250929',
-      state: 'done',
+      state: 'DONE',
       outcome: 'completed',
       status: 200,
       ttfb_ms: 420,
       duration_ms: 497,
       events: 26,
+      calls: 1,
       tool_calls: 1,
       stop_reason: 'tool_use',
       prompt: 'List the files in src/ and count the lines of the largest one.',
-      usage: { input_tokens: 9, output_tokens: 187, cache_read_input_tokens: 14210, cache_creation_input_tokens: 1320 },
+      // the ledger's convention, as the monitor and analyze print it
+      usage: { input: 9, output: 187, cache_read: 14210, cache_write_5m: 1320, cache_write_1h: 0 },
     })
-    expect(idx.get('cx-turn-1')?.summary.usage.reasoning_tokens).toBe(192)
+    expect(idx.get('cx-turn-1')?.summary.usage).toMatchObject({ input: 346, cache_read: 4864, output: 312, reasoning: 192 })
     expect(idx.get('cc-turn-1')?.summary.tool_names).toEqual(['Bash'])
     expect(idx.get('cx-turn-2')?.summary.tool_names).toEqual(['exec_command', 'apply_patch'])
-    expect(idx.get('trunc-1')?.summary.outcome).toBe('upstream_error')
+    expect(idx.get('trunc-1')?.summary.outcome).toBe('truncated')
     expect(idx.get('err-anthropic-1')?.summary.error).toMatch(/overloaded/i)
     expect(idx.get('cc-turn-1')?.lineOffsets).toHaveLength(26)
     expect(idx.session('5b6f7a8c-1d2e-4f30-9a4b-c5d6e7f80912').map((e) => e.summary.flow_id)).toEqual(['cc-turn-1', 'cc-turn-2'])
@@ -62,7 +64,7 @@ describe('createFlowIndex', () => {
 
   it('evicts the oldest flows past maxFlows and reports them', () => {
     const idx = createFlowIndex({ maxFlows: 3 })
-    for (let i = 0; i < 5; i++) idx.add({ v: 1, type: 'flow', ts: new Date(i * 1000).toISOString(), flow_id: `f${i}`, session_id: 's' }, { file: 'flows', offset: i })
+    for (let i = 0; i < 5; i++) idx.feed({ v: 1, type: 'flow', ts: new Date(i * 1000).toISOString(), flow_id: `f${i}`, session_id: 's' }, { file: 'flows', offset: i })
     expect(idx.size).toBe(3)
     expect(idx.evicted).toBe(2)
     expect(idx.takeRemoved()).toEqual(['f0', 'f1'])
@@ -72,14 +74,14 @@ describe('createFlowIndex', () => {
   it('drops duplicates from an in-process stream that overlaps the files and keeps in-memory records within budget', () => {
     const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
     const idx = createFlowIndex({ memBudgetBytes: 1_000_000 })
-    recs.forEach((r, i) => idx.add(r, { file: FILE[r['type'] as keyof typeof FILE], offset: i }))
-    for (const r of recs) idx.add(r) // the same records again from the hub
+    recs.forEach((r, i) => idx.feed(r, { file: FILE[r['type'] as keyof typeof FILE], offset: i }))
+    for (const r of recs) idx.feed(r) // the same records again from the hub
     const e = idx.get('cc-turn-1')
     expect(e?.summary.events).toBe(26)
     expect(e?.mem?.lines ?? []).toHaveLength(0)
 
     const small = createFlowIndex({ memBudgetBytes: 2000 })
-    for (const r of fixtureRecords('interleaved-sessions')) small.add(r)
+    for (const r of fixtureRecords('interleaved-sessions')) small.feed(r)
     const kept = ['inter-a', 'inter-b'].map((id) => small.get(id))
     expect(kept.some((k) => k?.memEvicted)).toBe(true)
     const bytes = kept.reduce((n, k) => n + (k?.mem?.bytes ?? 0), 0)
@@ -89,33 +91,33 @@ describe('createFlowIndex', () => {
   it('marks a silent flow without flow_end dead, and revives it when data comes', () => {
     let t = Date.parse('2026-11-20T10:00:00Z')
     const idx = createFlowIndex({ idleMs: 1000, now: () => t })
-    idx.add({ v: 1, type: 'flow', ts: '2026-11-20T10:00:00.000Z', flow_id: 'f', session_id: 's', provider: 'anthropic' })
+    idx.feed({ v: 1, type: 'flow', ts: '2026-11-20T10:00:00.000Z', flow_id: 'f', session_id: 's', provider: 'anthropic' })
     idx.tick()
-    expect(idx.get('f')?.summary.state).toBe('streaming')
+    expect(idx.get('f')?.summary.state).toBe('STREAMING')
     t += 5000
     idx.tick()
-    expect(idx.get('f')?.summary.state).toBe('dead')
-    idx.add({ v: 1, type: 'sse', ts: '2026-11-20T10:00:05.000Z', flow_id: 'f', session_id: 's', seq: 0, data: '{"type":"ping"}' })
-    expect(idx.get('f')?.summary.state).toBe('streaming')
+    expect(idx.get('f')?.summary.state).toBe('DEAD')
+    idx.feed({ v: 1, type: 'sse', ts: '2026-11-20T10:00:05.000Z', flow_id: 'f', session_id: 's', seq: 0, data: '{"type":"ping"}' })
+    expect(idx.get('f')?.summary.state).toBe('STREAMING')
   })
 
   it('ignores records without flow_id or type and non-objects', () => {
     const idx = createFlowIndex()
-    expect(idx.add(null)).toBeUndefined()
-    expect(idx.add({ type: 'flow' })).toBeUndefined()
-    expect(idx.add('junk')).toBeUndefined()
+    expect(idx.feed(null)).toBeUndefined()
+    expect(idx.feed({ type: 'flow' })).toBeUndefined()
+    expect(idx.feed('junk')).toBeUndefined()
     expect(idx.size).toBe(0)
   })
 
   it('after a truncation the same records read again regain their offsets without being counted twice', () => {
     const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
     const idx = createFlowIndex()
-    recs.forEach((r, i) => idx.add(r, { file: FILE[r['type'] as keyof typeof FILE], offset: i * 10 }))
+    recs.forEach((r, i) => idx.feed(r, { file: FILE[r['type'] as keyof typeof FILE], offset: i * 10 }))
     idx.fileReset('lines')
     const e = idx.get('cc-turn-1')
     expect(e?.lineOffsets).toEqual([])
     expect(e?.offsetsLost).toBe(true)
-    recs.filter((r) => r['type'] === 'sse').forEach((r, i) => idx.add(r, { file: 'lines', offset: 5000 + i }))
+    recs.filter((r) => r['type'] === 'sse').forEach((r, i) => idx.feed(r, { file: 'lines', offset: 5000 + i }))
     expect(e?.summary.events).toBe(26)
     expect(e?.lineOffsets).toHaveLength(26)
     expect(e?.lineOffsets[0]).toBe(5000)

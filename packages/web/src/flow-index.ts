@@ -1,8 +1,9 @@
-import { createStreamNormalizer, type AgentEvent, type StreamNormalizer } from '@agenttap/stream-normalizer'
-import { mergeUsage } from './conversation.js'
+import { createFlowRegistry, createLiveCalls, errorText, type FlowRegistry, type LiveCalls } from '@agenttap/flow-fsm'
+import type { CaptureRecord } from '@agenttap/jsonl-io'
+import type { CallUsage, ModelCall } from '@agenttap/ledger'
+import type { SseLike } from './conversation.js'
 import { WebError } from './errors.js'
 import { promptPreview } from './request-view.js'
-import type { SseLike } from './conversation.js'
 import type { FlowSummary } from './types.js'
 
 /** Where a record came from: a byte offset in one of the capture files. */
@@ -18,8 +19,10 @@ export interface FlowEntry {
   flowOffset?: number
   /** Byte offsets of the flow's `sse` records in sse_lines.jsonl, in arrival order. */
   lineOffsets: number[]
+  /** Byte offset of the `flow_end` record in sse_flow_ends.jsonl. */
+  endOffset?: number
   /** Records kept in memory (records fed without a file location), within the memory budget. */
-  mem?: { flow?: Record<string, unknown>; lines: SseLike[]; bytes: number }
+  mem?: { flow?: Record<string, unknown>; lines: SseLike[]; end?: Record<string, unknown>; bytes: number }
   /** The memory copy was dropped for the budget: the detail must be found in the files. */
   memEvicted: boolean
   /** Highest `seq` seen, to drop duplicates when files and a record stream overlap. */
@@ -28,8 +31,8 @@ export interface FlowEntry {
   lastTs: string
   /** The capture file holding this flow's records was rotated or truncated: offsets are gone. */
   offsetsLost?: boolean
-  /** `flow_end.events`: once that many events are indexed, the live normalizer is retired. */
-  expectedEvents?: number
+  /** Its flow_end was fed: later records of it are kept for the detail, but end nothing again. */
+  ended?: boolean
 }
 
 /** Options of {@link createFlowIndex}. */
@@ -40,15 +43,20 @@ export interface FlowIndexOptions {
   memBudgetBytes?: number
   /** A flow without `flow_end` and without records for this long is shown as dead. @defaultValue 120000 */
   idleMs?: number
-  /** Flows whose usage is tracked live at once (one stream normalizer each). @defaultValue 1000 */
-  maxLiveNormalizers?: number
+  /** Flows whose calls are tracked at once (one stream normalizer each). @defaultValue 1000 */
+  maxLiveFlows?: number
+  /**
+   * A `flow_end` read before the flow's last lines (the three files are read side by side) waits
+   * for them at most this long. @defaultValue 2000
+   */
+  endHoldMs?: number
   now?: () => number
 }
 
 /** A bounded in-memory index of flows: summaries and file offsets, never whole bodies. */
 export interface FlowIndex {
-  /** Adds one canonical record; `loc` is its place in the capture files when read from them. */
-  add(record: unknown, loc?: RecordLocation): string | undefined
+  /** Feeds one canonical record; `loc` is its place in the capture files when read from them. */
+  feed(record: unknown, loc?: RecordLocation): string | undefined
   get(flow_id: string): FlowEntry | undefined
   /** Summaries, oldest first. */
   list(): FlowSummary[]
@@ -63,25 +71,14 @@ export interface FlowIndex {
    * detail then says the records are no longer on disk (or finds them again if re-read).
    */
   fileReset(file: RecordLocation['file']): void
-  /** Applies the idle clock: streaming flows silent for `idleMs` become dead. */
+  /** Applies the clock: idle flows become dead, held flow ends are given up waiting for. */
   tick(): void
   readonly size: number
   readonly evicted: number
 }
 
-const DELTA_EVENT = /(?:^content_block_delta|\.delta)$/
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-
-function errorText(err: unknown): string | undefined {
-  if (err === undefined || err === null || err === '') return undefined
-  if (typeof err === 'string') return err
-  if (typeof err === 'object') {
-    const o = err as { type?: unknown; message?: unknown }
-    if (typeof o.message === 'string') return typeof o.type === 'string' ? `${o.type}: ${o.message}` : o.message
-  }
-  return JSON.stringify(err)
-}
 
 function header(h: unknown, name: string): string | undefined {
   if (typeof h !== 'object' || h === null) return undefined
@@ -89,31 +86,69 @@ function header(h: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined
 }
 
+/** Provider events that never change a list row: text and argument deltas. */
+const DELTA_EVENT = /(?:^content_block_delta|\.delta)$/
+
+/** Usage of a flow: the sum of its calls' (a WebSocket flow carries several). */
+function sumUsage(calls: readonly ModelCall[]): CallUsage | undefined {
+  let total: CallUsage | undefined
+  for (const c of calls) {
+    const u = c.usage
+    if (!u) continue
+    total ??= { input: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, output: 0 }
+    total.input += u.input
+    total.cache_read += u.cache_read
+    total.cache_write_5m += u.cache_write_5m
+    total.cache_write_1h += u.cache_write_1h
+    total.output += u.output
+    if (u.reasoning !== undefined) total.reasoning = (total.reasoning ?? 0) + u.reasoning
+  }
+  return total
+}
+
 /**
  * Creates the flow index. It is fed canonical records in any order across the three files (a
  * `flow_end` may arrive before the `sse` lines when history is read file by file), keeps one
- * summary per flow (time, client, session, model, outcome, TTFB, duration, tokens with cache,
- * prompt preview) plus the byte offsets needed to load the detail later, and tracks usage, model
- * and errors live through stream-normalizer. Memory stays bounded: `maxFlows` entries, a budget
- * for in-memory records, a cap on live normalizers.
+ * summary per flow (time, client, session, outcome, TTFB, duration, prompt preview) plus the byte
+ * offsets needed to load the detail later. The lifecycle is flow-fsm's registry; model, usage,
+ * stop reason, errors and outcome come from the flow's model calls (flow-fsm's live calls, the
+ * facts the monitor and analyze print). Memory stays bounded: `maxFlows` entries, a budget for
+ * in-memory records, a cap on flows tracked live.
  */
 export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
   const maxFlows = opts.maxFlows ?? 20_000
   const memBudget = opts.memBudgetBytes ?? 128 * 1024 * 1024
   const idleMs = opts.idleMs ?? 120_000
-  const maxNormalizers = opts.maxLiveNormalizers ?? 1000
+  const endHoldMs = opts.endHoldMs ?? 2000
   const now = opts.now ?? Date.now
   if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new WebError('INVALID_OPTION', `option maxFlows: expected an integer >= 1, received ${String(opts.maxFlows)}`)
 
   const flows = new Map<string, FlowEntry>()
   const sessions = new Map<string, Set<string>>()
-  const normalizers = new Map<string, StreamNormalizer>()
   const memOrder = new Map<string, FlowEntry>()
-  const streaming = new Set<string>()
+  // Flow ends that came before the flow's last lines, held until those are fed (or given up on).
+  const heldEnds = new Map<string, { record: Record<string, unknown>; expected: number; since: number }>()
+  // Lines fed per flow to the calls (to release a held end).
+  const fed = new Map<string, number>()
   let memBytes = 0
   let dirty = new Set<string>()
   let removed: string[] = []
   let evicted = 0
+
+  const calls: LiveCalls = createLiveCalls({ maxFlows: opts.maxLiveFlows ?? 1000 })
+  const registry: FlowRegistry = createFlowRegistry({
+    now,
+    idleMs,
+    // Finished flows are kept by the index, not the registry.
+    retentionMs: 0,
+    maxRetained: 0,
+    onTransition: (t) => {
+      const e = flows.get(t.flow_id)
+      if (!e) return
+      e.summary.state = t.to
+      dirty.add(t.flow_id)
+    },
+  })
 
   function entryFor(flow_id: string, session_id: string, ts: string): FlowEntry {
     let e = flows.get(flow_id)
@@ -125,14 +160,13 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       return e
     }
     e = {
-      summary: { flow_id, session_id, ts, state: 'streaming', events: 0, usage: {}, tool_calls: 0, has_request: false },
+      summary: { flow_id, session_id, ts, state: 'STREAMING', events: 0, calls: 0, tool_calls: 0, has_request: false },
       lineOffsets: [],
       memEvicted: false,
       maxSeq: -1,
       lastTs: ts,
     }
     flows.set(flow_id, e)
-    streaming.add(flow_id)
     if (session_id) link(session_id, flow_id)
     while (flows.size > maxFlows) evictOldest()
     return e
@@ -153,17 +187,22 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     sessions.get(e.summary.session_id)?.delete(id)
     if (sessions.get(e.summary.session_id)?.size === 0) sessions.delete(e.summary.session_id)
     dropMem(e)
-    normalizers.delete(id)
-    streaming.delete(id)
+    forgetLive(id)
     dirty.delete(id)
     removed.push(id)
     evicted++
   }
 
+  function forgetLive(id: string): void {
+    calls.forget(id)
+    registry.remove(id)
+    heldEnds.delete(id)
+    fed.delete(id)
+  }
+
   function dropMem(e: FlowEntry): void {
     if (!e.mem) return
     memBytes -= e.mem.bytes
-    e.mem = undefined as never
     delete e.mem
     e.memEvicted = true
     memOrder.delete(e.summary.flow_id)
@@ -182,7 +221,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       // Finished flows go first; a streaming flow only when nothing else is left.
       for (const [, m] of memOrder) {
         if (memBytes <= memBudget) break
-        if (m.summary.state !== 'streaming' && m !== e) dropMem(m)
+        if (m.summary.state !== 'STREAMING' && m !== e) dropMem(m)
       }
       for (const [, m] of memOrder) {
         if (memBytes <= memBudget) break
@@ -191,65 +230,173 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     }
   }
 
-  function onEvent(e: FlowEntry, ev: AgentEvent): void {
+  /** The list row's call facts, from the flow's model calls as known now. */
+  function fromCalls(e: FlowEntry, ended: boolean): void {
     const s = e.summary
-    switch (ev.type) {
-      case 'message_start':
-        if (ev.model) s.model = ev.model
-        break
-      case 'usage':
-        mergeUsage(s.usage, ev.usage, ev.cumulative)
-        break
-      case 'tool_call_start':
-        s.tool_calls++
-        if (!s.tool_names) s.tool_names = []
-        if (s.tool_names.length < 12 && !s.tool_names.includes(ev.name)) s.tool_names.push(ev.name)
-        break
-      case 'message_end':
-        if (ev.stop_reason) s.stop_reason = ev.stop_reason
-        break
-      case 'error':
-        s.error ??= `${ev.error_type ?? ev.code ?? 'error'}: ${ev.message}`
-        break
-      default:
-        break
+    const all = calls.calls(s.flow_id)
+    if (all.length === 0) return
+    const last = all[all.length - 1] as ModelCall
+    s.calls = all.length
+    if (last.model !== undefined) s.model = last.model
+    const usage = sumUsage(all)
+    if (usage) s.usage = usage
+    if (last.stop_reason !== undefined) s.stop_reason = last.stop_reason
+    const failed = all.find((c) => c.error !== undefined)
+    if (failed?.error) s.error = errorText(failed.error)
+    let toolCalls = 0
+    const names: string[] = []
+    for (const c of all) {
+      toolCalls += c.tool_calls.length
+      for (const t of c.tool_calls) if (names.length < 12 && !names.includes(t.name)) names.push(t.name)
+    }
+    s.tool_calls = toolCalls
+    if (names.length > 0) s.tool_names = names
+    if (ended) s.outcome = last.outcome
+  }
+
+  /** Feeds a flow_end to the calls and the registry, and fills the row from them. */
+  function endFlow(e: FlowEntry, r: Record<string, unknown>): void {
+    heldEnds.delete(e.summary.flow_id)
+    e.ended = true
+    calls.feed(r as unknown as CaptureRecord)
+    fromCalls(e, true)
+    // A capture without lines for the flow (an HTTP error body): the flow_end's outcome it is.
+    if (e.summary.outcome === undefined) {
+      const o = text(r['outcome'])
+      if (o !== undefined) e.summary.outcome = o
+    }
+    registry.feed(r as unknown as CaptureRecord)
+    if (registry.get(e.summary.flow_id) === undefined && e.summary.state === 'STREAMING') e.summary.state = 'DONE'
+    forgetLive(e.summary.flow_id)
+    dirty.add(e.summary.flow_id)
+  }
+
+  function addFlow(e: FlowEntry, r: Record<string, unknown>, ts: string, loc: RecordLocation | undefined): void {
+    const s = e.summary
+    if (s.has_request) {
+      // A duplicate: from the record stream, or the same file read again after a truncation.
+      if (loc?.file === 'flows' && e.flowOffset === undefined) e.flowOffset = loc.offset
+      return
+    }
+    s.has_request = true
+    s.ts = ts
+    const seq = num(r['flow_seq'])
+    if (seq !== undefined) s.flow_seq = seq
+    for (const k of ['client', 'provider', 'method', 'url'] as const) {
+      const v = text(r[k])
+      if (v !== undefined) s[k] = v
+    }
+    const status = num(r['status'])
+    if (status !== undefined && s.status === undefined) s.status = status
+    const body = r['request_body']
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const model = text((body as Record<string, unknown>)['model'])
+      if (model !== undefined && s.model === undefined) s.model = model
+      const p = promptPreview(body)
+      if (p !== undefined) s.prompt = p
+    }
+    const sub = text(r['subagent']) ?? header(r['request_headers'], 'x-openai-subagent')
+    if (sub !== undefined) s.subagent = sub
+    if (loc?.file === 'flows') e.flowOffset = loc.offset
+    else if (loc === undefined) keepMem(e, JSON.stringify(body ?? null).length + 512, (m) => (m.flow = r))
+    if (!e.ended) {
+      calls.feed(r as unknown as CaptureRecord)
+      const info = registry.feed(r as unknown as CaptureRecord)
+      if (info && s.state !== info.state) s.state = info.state
     }
   }
 
-  function normalizerFor(e: FlowEntry): StreamNormalizer {
-    const id = e.summary.flow_id
-    let n = normalizers.get(id)
-    if (n) {
-      normalizers.delete(id) // re-insert: LRU order
-      normalizers.set(id, n)
-      return n
-    }
+  function addSse(e: FlowEntry, r: Record<string, unknown>, loc: RecordLocation | undefined): void {
     const s = e.summary
-    n = createStreamNormalizer({
-      flow_id: id,
-      flow: {
-        ...(s.url !== undefined ? { url: s.url } : {}),
-        ...(s.provider !== undefined ? { provider: s.provider } : {}),
-        ...(s.client !== undefined ? { client: s.client } : {}),
-      },
-      onEvent: (ev) => onEvent(e, ev),
-      onError: () => undefined, // the detail view reports stream problems with their location
-    })
-    normalizers.set(id, n)
-    if (normalizers.size > maxNormalizers) {
-      const first = normalizers.keys().next()
-      if (!first.done) normalizers.delete(first.value)
+    const seq = num(r['seq'])
+    const data = text(r['data'])
+    if (data === undefined) return
+    if (seq !== undefined) {
+      if (seq <= e.maxSeq) {
+        // Seen already: from the files and again from the record stream, or the same file
+        // re-read after a truncation (then the new offset is the valid one).
+        if (loc?.file === 'lines' && e.offsetsLost) e.lineOffsets.push(loc.offset)
+        return
+      }
+      e.maxSeq = seq
     }
-    return n
+    s.events++
+    const tms = num(r['t_ms'])
+    if (tms !== undefined) {
+      if (s.ttfb_ms === undefined && s.outcome === undefined) s.ttfb_ms = tms
+      if (!e.ended && (s.duration_ms === undefined || tms > s.duration_ms)) s.duration_ms = tms
+    }
+    if (loc?.file === 'lines') e.lineOffsets.push(loc.offset)
+    else if (loc === undefined) {
+      const line: SseLike = { data }
+      if (seq !== undefined) line.seq = seq
+      if (tms !== undefined) line.t_ms = tms
+      const ts = text(r['ts'])
+      if (ts !== undefined) line.ts = ts
+      const ev = text(r['event'])
+      if (ev !== undefined) line.event = ev
+      if (r['transport'] === 'ws' || r['transport'] === 'sse') line.transport = r['transport']
+      keepMem(e, data.length + 64, (m) => m.lines.push(line))
+    }
+    if (e.ended) return // a late line of a finished flow: kept for the detail only
+    calls.feed(r as unknown as CaptureRecord)
+    const info = registry.feed(r as unknown as CaptureRecord)
+    if (info && s.state !== info.state) s.state = info.state
+    const n = (fed.get(s.flow_id) ?? 0) + 1
+    fed.set(s.flow_id, n)
+    const held = heldEnds.get(s.flow_id)
+    if (held && n >= held.expected) return endFlow(e, held.record)
+    // Text and argument deltas never change a list row's call facts.
+    const evName = r['event']
+    if (!(typeof evName === 'string' && DELTA_EVENT.test(evName))) fromCalls(e, false)
   }
 
-  function maybeRetireNormalizer(e: FlowEntry): void {
+  /** A frame the client sent on a WebSocket: kept in place (it asked for the next response), not counted as an event. */
+  function addFrame(e: FlowEntry, r: Record<string, unknown>, loc: RecordLocation | undefined): void {
+    const seq = num(r['seq'])
+    if (seq !== undefined) {
+      if (seq <= e.maxSeq) {
+        if (loc?.file === 'lines' && e.offsetsLost) e.lineOffsets.push(loc.offset)
+        return
+      }
+      e.maxSeq = seq
+    }
+    if (loc?.file === 'lines') e.lineOffsets.push(loc.offset)
+    else if (loc === undefined) {
+      const line: SseLike = { type: 'client_frame', data: text(r['data']) ?? '' }
+      if (seq !== undefined) line.seq = seq
+      const ts = text(r['ts'])
+      if (ts !== undefined) line.ts = ts
+      keepMem(e, line.data.length + 64, (m) => m.lines.push(line))
+    }
+    if (!e.ended) calls.feed(r as unknown as CaptureRecord)
+  }
+
+  function addEnd(e: FlowEntry, r: Record<string, unknown>, loc: RecordLocation | undefined): void {
     const s = e.summary
-    if (s.state !== 'streaming' && (e.expectedEvents === undefined || s.events >= e.expectedEvents)) normalizers.delete(s.flow_id)
+    if (loc?.file === 'flow_ends') e.endOffset = loc.offset
+    else if (loc === undefined) keepMem(e, 512, (m) => (m.end = r))
+    const status = num(r['status'])
+    if (status !== undefined) s.status = status
+    const ttfb = r['ttfb_ms']
+    if (ttfb === null) s.ttfb_ms = null
+    else if (num(ttfb) !== undefined) s.ttfb_ms = num(ttfb) as number
+    const d = num(r['duration_ms'])
+    if (d !== undefined) s.duration_ms = d
+    const b = num(r['bytes'])
+    if (b !== undefined) s.bytes = b
+    if (e.ended) return
+    // The lines file is read beside this one: its last lines may not be in yet.
+    const expected = num(r['events'])
+    if (expected !== undefined && (fed.get(s.flow_id) ?? 0) < expected) {
+      heldEnds.set(s.flow_id, { record: r, expected, since: now() })
+      return
+    }
+    endFlow(e, r)
   }
 
   return {
-    add(record, loc) {
+    feed(record, loc) {
       if (typeof record !== 'object' || record === null) return undefined
       const r = record as Record<string, unknown>
       const flow_id = text(r['flow_id'])
@@ -258,109 +405,12 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       const session_id = text(r['session_id']) ?? ''
       const ts = text(r['ts']) ?? new Date(now()).toISOString()
       const e = entryFor(flow_id, session_id, ts)
-      const s = e.summary
       if (ts > e.lastTs) e.lastTs = ts
-      if (type === 'flow') {
-        if (s.has_request) {
-          // A duplicate: from the record stream, or the same file read again after a truncation.
-          if (loc?.file === 'flows' && e.flowOffset === undefined) e.flowOffset = loc.offset
-          return flow_id
-        }
-        s.has_request = true
-        s.ts = ts
-        const seq = num(r['flow_seq'])
-        if (seq !== undefined) s.flow_seq = seq
-        for (const k of ['client', 'provider', 'method', 'url'] as const) {
-          const v = text(r[k])
-          if (v !== undefined) s[k] = v
-        }
-        const status = num(r['status'])
-        if (status !== undefined && s.status === undefined) s.status = status
-        const body = r['request_body']
-        if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
-          const model = text((body as Record<string, unknown>)['model'])
-          if (model !== undefined && s.model === undefined) s.model = model
-          const p = promptPreview(body)
-          if (p !== undefined) s.prompt = p
-        }
-        const sub = text(r['subagent']) ?? header(r['request_headers'], 'x-openai-subagent')
-        if (sub !== undefined) s.subagent = sub
-        if (loc?.file === 'flows') e.flowOffset = loc.offset
-        else if (loc === undefined) keepMem(e, JSON.stringify(body ?? null).length + 512, (m) => (m.flow = r))
-        // Usage adapters need the provider: a normalizer made before the flow record is rebuilt lazily.
-      } else if (type === 'sse') {
-        const seq = num(r['seq'])
-        const data = text(r['data'])
-        if (data === undefined) return flow_id
-        if (seq !== undefined) {
-          if (seq <= e.maxSeq) {
-            // Seen already: from the files and again from the record stream, or the same file
-            // re-read after a truncation (then the new offset is the valid one).
-            if (loc?.file === 'lines' && e.offsetsLost) e.lineOffsets.push(loc.offset)
-            return flow_id
-          }
-          e.maxSeq = seq
-        }
-        s.events++
-        if (s.state === 'dead') {
-          // Data after an idle spell: the flow was alive after all.
-          s.state = 'streaming'
-          streaming.add(flow_id)
-        }
-        const tms = num(r['t_ms'])
-        if (tms !== undefined) {
-          if (s.ttfb_ms === undefined && s.outcome === undefined) s.ttfb_ms = tms
-          if (s.state === 'streaming' && (s.duration_ms === undefined || tms > s.duration_ms)) s.duration_ms = tms
-        }
-        if (loc?.file === 'lines') e.lineOffsets.push(loc.offset)
-        else if (loc === undefined) {
-          const line: SseLike = { data }
-          if (seq !== undefined) line.seq = seq
-          if (tms !== undefined) line.t_ms = tms
-          const ev = text(r['event'])
-          if (ev !== undefined) line.event = ev
-          if (r['transport'] === 'ws' || r['transport'] === 'sse') line.transport = r['transport']
-          keepMem(e, data.length + 64, (m) => m.lines.push(line))
-        }
-        // Text / argument deltas never change a list row (tool calls are counted at their start,
-        // usage and stop reason come with lifecycle events); skipping them halves indexing time.
-        // The detail view runs the normalizer over every event.
-        const evName = r['event']
-        if (typeof evName === 'string' && DELTA_EVENT.test(evName)) {
-          if (s.state !== 'streaming') maybeRetireNormalizer(e)
-          dirty.add(flow_id)
-          return flow_id
-        }
-        const n = normalizerFor(e)
-        n.feedRecord({
-          data,
-          ...(seq !== undefined ? { seq } : {}),
-          ...(typeof r['event'] === 'string' ? { event: r['event'] } : {}),
-          ...(r['transport'] === 'ws' ? { transport: 'ws' as const } : {}),
-        })
-        if (s.state !== 'streaming') maybeRetireNormalizer(e)
-      } else if (type === 'flow_end') {
-        s.state = 'done'
-        streaming.delete(flow_id)
-        const outcome = text(r['outcome'])
-        if (outcome !== undefined) s.outcome = outcome
-        const status = num(r['status'])
-        if (status !== undefined) s.status = status
-        const ttfb = r['ttfb_ms']
-        if (ttfb === null) s.ttfb_ms = null
-        else if (num(ttfb) !== undefined) s.ttfb_ms = num(ttfb) as number
-        const d = num(r['duration_ms'])
-        if (d !== undefined) s.duration_ms = d
-        const b = num(r['bytes'])
-        if (b !== undefined) s.bytes = b
-        const expected = num(r['events'])
-        if (expected !== undefined) e.expectedEvents = expected
-        const err = errorText(r['error'])
-        if (err !== undefined) s.error = err
-        maybeRetireNormalizer(e)
-      } else {
-        return flow_id // unknown record types only mark activity
-      }
+      if (type === 'flow') addFlow(e, r, ts, loc)
+      else if (type === 'sse') addSse(e, r, loc)
+      else if (type === 'flow_end') addEnd(e, r, loc)
+      else if (type === 'client_frame') addFrame(e, r, loc)
+      else return flow_id // unknown record types only mark activity
       dirty.add(flow_id)
       return flow_id
     },
@@ -393,33 +443,35 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       return out
     },
     fileReset(file) {
-      if (file === 'flow_ends') return // nothing is loaded back from it
       for (const e of flows.values()) {
         if (file === 'lines') {
           if (e.lineOffsets.length === 0) continue
           e.lineOffsets = []
-        } else {
+        } else if (file === 'flows') {
           if (e.flowOffset === undefined) continue
           delete e.flowOffset
+        } else {
+          if (e.endOffset === undefined) continue
+          delete e.endOffset
         }
         e.offsetsLost = true
       }
     },
     tick() {
       const t = now()
-      for (const id of streaming) {
+      // An end whose lines never all came (lost lines, a truncated file): it ends the flow anyway.
+      for (const [id, h] of heldEnds) {
+        if (t - h.since < endHoldMs) continue
         const e = flows.get(id)
-        if (!e) {
-          streaming.delete(id)
-          continue
-        }
-        const last = Date.parse(e.lastTs)
-        if (t - (Number.isNaN(last) ? t : last) > idleMs) {
-          e.summary.state = 'dead'
-          streaming.delete(id)
-          normalizers.delete(id)
-          dirty.add(id)
-        }
+        if (e) endFlow(e, h.record)
+        else heldEnds.delete(id)
+      }
+      registry.tick()
+      // Flows read from history without an end and silent for idleMs (by record time) are dead now.
+      for (const info of registry.streaming()) {
+        const e = flows.get(info.flow_id)
+        const last = e ? Date.parse(e.lastTs) : Number.NaN
+        if (!Number.isNaN(last) && t - last > idleMs) registry.kill(info.flow_id, 'idle')
       }
     },
     get size() {
@@ -433,7 +485,8 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
 
 /** A copy of the summary as sent to the page (later updates must not mutate what was queued). */
 function publicSummary(s: FlowSummary): FlowSummary {
-  const out: FlowSummary = { ...s, usage: { ...s.usage } }
+  const out: FlowSummary = { ...s }
+  if (s.usage) out.usage = { ...s.usage }
   if (s.tool_names) out.tool_names = [...s.tool_names]
   return out
 }

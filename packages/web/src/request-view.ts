@@ -1,3 +1,4 @@
+import { requestTurn } from '@agenttap/session-extractor'
 import type { RequestMessage, RequestPart, RequestTool, RequestView } from './types.js'
 
 type Obj = Record<string, unknown>
@@ -217,20 +218,29 @@ export function buildRequestView(body: unknown): RequestView | null {
 }
 
 /**
- * The last user-typed prompt of a request (tool results skipped), cut to `max` characters, for
- * the flow list's preview column.
+ * The latest prompt the user typed in a request's conversation, flattened to one line and cut to
+ * `max` characters, for the flow list's preview column: the request's new prompt, else (a request
+ * that only sends tool results back) the prompt of the turn it continues. The prompt is found by
+ * session-extractor's `requestTurn` (the one decoder of the request side); this only walks back to
+ * the turn.
  */
 export function promptPreview(body: unknown, max = 160): string | undefined {
   if (!isObj(body)) return undefined
-  const list = Array.isArray(body['messages']) ? body['messages'] : Array.isArray(body['input']) ? body['input'] : typeof body['input'] === 'string' ? [{ role: 'user', content: body['input'] }] : []
-  for (let i = list.length - 1; i >= 0; i--) {
-    const m = list[i]
-    if (!isObj(m) || m['role'] !== 'user') continue
-    const parts = contentParts(m['content']).filter((p) => p.kind === 'text' && p.text.trim() !== '' && !p.text.startsWith('<system-reminder>'))
-    const last = parts[parts.length - 1]
-    if (!last) continue
-    const flat = last.text.replace(/\s+/g, ' ').trim()
-    return flat.length > max ? `${flat.slice(0, max)}…` : flat
+  const limits = { maxChars: max * 4, maxToolResults: 1 }
+  let prompt = requestTurn(body, undefined, limits).prompt
+  const key = Array.isArray(body['messages']) ? 'messages' : Array.isArray(body['input']) ? 'input' : undefined
+  if (prompt === undefined && key !== undefined) {
+    const list = body[key] as unknown[]
+    // The turn this request continues: the request as it was when that user message was new.
+    for (let i = list.length - 2, tries = 0; i >= 0 && prompt === undefined && tries < 16; i--) {
+      const m = list[i]
+      if (!isObj(m) || m['role'] !== 'user') continue
+      tries++
+      prompt = requestTurn({ ...body, [key]: list.slice(0, i + 1) }, undefined, limits).prompt
+    }
   }
-  return undefined
+  if (prompt === undefined) return undefined
+  const flat = prompt.replace(/\s+/g, ' ').trim()
+  if (flat === '') return undefined
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { cookieName, createHostCheck, generateToken, readCookie, tokenSource } from './security.js'
+import { createHostCheck, generateToken, hasToken, TOKEN_HEADER } from './security.js'
 
 describe('createHostCheck (DNS rebinding guard)', () => {
   const check = createHostCheck(() => 9115)
@@ -23,26 +23,22 @@ function req(headers: Record<string, string>): IncomingMessage {
   return { headers } as unknown as IncomingMessage
 }
 
-describe('tokenSource', () => {
+describe('hasToken', () => {
   const token = generateToken()
   it('generates distinct 32-character URL-safe tokens', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/)
     expect(generateToken()).not.toBe(token)
   })
-  it('accepts the token from the query, bearer header, x-agenttap-token or the per-port cookie', () => {
-    expect(tokenSource(req({}), new URL(`http://x/?token=${token}`), token, 1)).toBe('query')
-    expect(tokenSource(req({ authorization: `Bearer ${token}` }), new URL('http://x/'), token, 1)).toBe('header')
-    expect(tokenSource(req({ 'x-agenttap-token': token }), new URL('http://x/'), token, 1)).toBe('header')
-    expect(tokenSource(req({ cookie: `a=b; ${cookieName(1)}=${token}` }), new URL('http://x/'), token, 1)).toBe('cookie')
+  it('accepts the token in the x-agenttap-token header or as a bearer token', () => {
+    expect(hasToken(req({ authorization: `Bearer ${token}` }), token)).toBe(true)
+    expect(hasToken(req({ [TOKEN_HEADER]: token }), token)).toBe(true)
   })
-  it('refuses a wrong, partial or other-port token', () => {
-    expect(tokenSource(req({}), new URL('http://x/'), token, 1)).toBeUndefined()
-    expect(tokenSource(req({}), new URL(`http://x/?token=${token.slice(1)}`), token, 1)).toBeUndefined()
-    expect(tokenSource(req({ cookie: `${cookieName(2)}=${token}` }), new URL('http://x/'), token, 1)).toBeUndefined()
-    expect(tokenSource(req({ authorization: `Basic ${token}` }), new URL('http://x/'), token, 1)).toBeUndefined()
-  })
-  it('readCookie finds one cookie among several', () => {
-    expect(readCookie('a=1; b=2;c=3', 'c')).toBe('3')
-    expect(readCookie(undefined, 'c')).toBeUndefined()
+  it('refuses a wrong or partial token, and never reads cookies or the query string', () => {
+    expect(hasToken(req({}), token)).toBe(false)
+    expect(hasToken(req({ [TOKEN_HEADER]: token.slice(1) }), token)).toBe(false)
+    expect(hasToken(req({ authorization: `Basic ${token}` }), token)).toBe(false)
+    // a cookie of 127.0.0.1 is sent to every port: it is not a credential here
+    expect(hasToken(req({ cookie: `agenttap_token=${token}; agenttap_token_9115=${token}` }), token)).toBe(false)
+    expect(hasToken({ headers: {}, url: `/api/flows?token=${token}` } as never, token)).toBe(false)
   })
 })

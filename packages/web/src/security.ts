@@ -1,10 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 
-/** Name of the cookie that carries the token after the first visit (per port: instances do not clash). */
-export function cookieName(port: number): string {
-  return `agenttap_token_${port}`
-}
+/**
+ * The header the page sends the token in. There is no cookie: browsers send a cookie of
+ * 127.0.0.1 to every port of 127.0.0.1, so any other local server would receive it. The page
+ * keeps the token in sessionStorage, which is per origin (scheme, host and port).
+ */
+export const TOKEN_HEADER = 'x-agenttap-token'
 
 /** A fresh random token: 24 bytes, base64url (32 characters). */
 export function generateToken(): string {
@@ -39,34 +41,16 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/** Reads one cookie from a Cookie header. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq === -1) continue
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
-  }
-  return undefined
-}
-
-/** How the request proved it knows the token, if it did. */
-export type TokenSource = 'query' | 'cookie' | 'header' | undefined
-
 /**
- * Checks the token in `?token=`, the `Authorization: Bearer` / `X-Agenttap-Token` header, or the
- * cookie set after the first visit. Constant-time comparison.
+ * Whether the request carries the token, in the `X-Agenttap-Token` header or as
+ * `Authorization: Bearer <token>`. Constant-time comparison. Cookies and query strings are not
+ * looked at: a token in a URL ends up in logs and history, a cookie at other local servers.
  */
-export function tokenSource(req: IncomingMessage, url: URL, token: string, port: number): TokenSource {
-  const q = url.searchParams.get('token')
-  if (q !== null && sameSecret(q, token)) return 'query'
+export function hasToken(req: IncomingMessage, token: string): boolean {
   const auth = req.headers['authorization']
-  if (typeof auth === 'string' && auth.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), token)) return 'header'
-  const x = req.headers['x-agenttap-token']
-  if (typeof x === 'string' && sameSecret(x, token)) return 'header'
-  const c = readCookie(req.headers['cookie'], cookieName(port))
-  if (c !== undefined && sameSecret(c, token)) return 'cookie'
-  return undefined
+  if (typeof auth === 'string' && auth.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), token)) return true
+  const x = req.headers[TOKEN_HEADER]
+  return typeof x === 'string' && sameSecret(x, token)
 }
 
 /** Headers on every response: no framing, no sniffing, no referrer (the URL may hold the token), strict CSP. */

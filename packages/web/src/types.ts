@@ -2,19 +2,15 @@
  * Types shared by the web server and the browser page (the page imports them type-only), so the
  * JSON the server sends and the page reads cannot drift apart.
  */
+import type { FlowState } from '@agenttap/flow-fsm'
+import type { CallUsage } from '@agenttap/ledger'
 
-/** Token counts of one flow. Missing fields were not reported by the provider. */
-export interface FlowUsage {
-  input_tokens?: number
-  output_tokens?: number
-  cache_read_input_tokens?: number
-  cache_creation_input_tokens?: number
-  reasoning_tokens?: number
-  total_tokens?: number
-}
-
-/** Lifecycle as the list shows it: still streaming, finished (`flow_end` seen), or gone silent. */
-export type FlowListState = 'streaming' | 'done' | 'dead'
+/**
+ * Tokens of a flow in the ledger's convention (the numbers analyze and the monitor print): `input`
+ * is the prompt billed at the base price, cache reads and writes apart, `output` with reasoning.
+ * The sum over the flow's calls (a WebSocket flow carries several).
+ */
+export type FlowUsage = CallUsage
 
 /** One row of the flow list: what the index keeps per flow (never bodies). */
 export interface FlowSummary {
@@ -30,16 +26,23 @@ export interface FlowSummary {
   url?: string
   /** HTTP status (from `flow_end`, else the `flow` record). */
   status?: number
-  state: FlowListState
-  /** `flow_end.outcome` (`completed` · `error` · `aborted` · `upstream_error`), absent while streaming. */
+  /** Lifecycle (flow-fsm's registry): `STREAMING`, `DONE` (flow_end seen), `DEAD` (aborted, or silent for the idle timeout). */
+  state: FlowState
+  /**
+   * How the flow's (last) model call ended, once the flow ended: `completed`, `error`,
+   * `truncated`, `aborted`, `upstream_error` — the ledger's outcome, not the socket's.
+   */
   outcome?: string
   ttfb_ms?: number | null
   duration_ms?: number
   /** SSE events / WS frames seen so far. */
   events: number
   bytes?: number
-  usage: FlowUsage
-  /** Tool calls announced in the response. */
+  /** Absent until a call reported usage. */
+  usage?: FlowUsage
+  /** Model calls (responses) of the flow so far. */
+  calls: number
+  /** Tool calls announced in the response(s). */
   tool_calls: number
   /** Distinct tool names called (at most 12), for the list and the search. */
   tool_names?: string[]

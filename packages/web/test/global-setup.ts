@@ -15,9 +15,9 @@ function newestSource(dir: string): number {
   return newest
 }
 
-/** Builds dist/ (library, bin, page bundle) when it is missing or older than src/. */
+/** Builds dist/ (library, page bundle) when it is missing or older than src/. */
 export default async function setup(): Promise<void> {
-  const outputs = ['dist/index.js', 'dist/bin.js', 'dist/public/app.js'].map((p) => join(PKG, p))
+  const outputs = ['dist/index.js', 'dist/public/app.js'].map((p) => join(PKG, p))
   const src = newestSource(join(PKG, 'src'))
   if (outputs.every((p) => existsSync(p) && statSync(p).mtimeMs >= src)) return
   const { build } = await import('tsup')

@@ -63,7 +63,7 @@ describe.skipIf(!existsSync(PROXY_BIN))('through the real proxy (apps/proxy must
 
   afterAll(async () => {
     await browser?.close()
-    await web?.stop()
+    await web?.close()
     upstream?.closeAllConnections()
     await new Promise((r) => upstream?.close(r))
     logs.cleanup()
@@ -91,7 +91,7 @@ describe.skipIf(!existsSync(PROXY_BIN))('through the real proxy (apps/proxy must
     expect(await row.textContent()).toContain('claude-code')
     await row.click()
     await expect.poll(async () => page.locator('#conversation .s-command').allTextContents(), { timeout: 10_000 }).toEqual(['$ ls -la /tmp'])
-    expect((await page.locator('#conversation .s-meta').allTextContents()).join('\n')).toContain('usage: in 12 · out 77')
+    expect((await page.locator('#conversation .s-meta').allTextContents()).join('\n')).toContain('in 12 (cache read 4.3k, cache write 100) · out 77')
     await page.locator('button.tab[data-tab="request"]').click()
     await page.locator('#messages').waitFor()
     expect(await page.locator('#messages').textContent()).toContain(PROMPT)

@@ -75,7 +75,7 @@ describe('web server over a capture dir (files followed)', () => {
     await web.historyLoaded
   })
   afterAll(async () => {
-    await web.stop()
+    await web.close()
     cap.cleanup()
   })
 
@@ -83,10 +83,19 @@ describe('web server over a capture dir (files followed)', () => {
     expect(web.url).toBe(`http://127.0.0.1:${port}/?token=${token}`)
   })
 
-  it('refuses every route without the token (403), including the page shell', async () => {
-    for (const p of ['/', '/app.js', '/api/flows', '/api/flows/cc-turn-1', '/api/stream', '/api/sessions/x', `/?token=${token}x`]) {
+  it('refuses every API route without the token in its header (403); the page shell holds no data', async () => {
+    for (const p of ['/api/flows', '/api/flows/cc-turn-1', '/api/stream', '/api/sessions/x', '/api/status', `/api/flows?token=${token}`]) {
       const r = await get(port, p)
       expect(r.status, p).toBe(403)
+      expect(r.body).not.toContain('cc-turn-1')
+    }
+    expect((await get(port, '/api/flows', { 'x-agenttap-token': `${token}x` })).status).toBe(403)
+    // a cookie is no credential (browsers send 127.0.0.1's cookies to every port)
+    expect((await get(port, '/api/flows', { cookie: `agenttap_token_${port}=${token}` })).status).toBe(403)
+    // the shell and its code are served without the token: they carry no captured data
+    for (const p of ['/', '/app.js', '/app.css']) {
+      const r = await get(port, p)
+      expect(r.status, p).toBe(200)
       expect(r.body).not.toContain('cc-turn-1')
     }
   })
@@ -100,17 +109,18 @@ describe('web server over a capture dir (files followed)', () => {
     expect((await get(port, '/api/flows', { host: `localhost:${port}`, ...auth() })).status).toBe(200)
   })
 
-  it('trades the URL token for an HttpOnly cookie and drops it from the address', async () => {
-    const r = await get(port, `/?token=${token}`)
-    expect(r.status).toBe(302)
-    expect(r.headers['location']).toBe('/')
-    const cookie = String(r.headers['set-cookie'])
-    expect(cookie).toContain(`agenttap_token_${port}=${token}`)
-    expect(cookie).toContain('HttpOnly')
-    expect(cookie).toContain('SameSite=Strict')
-    const page = await get(port, '/', { cookie: cookie.split(';')[0] as string })
-    expect(page.status).toBe(200)
+  it('never sets a cookie: the URL token stays with the page, which sends it in a header', async () => {
+    for (const p of [`/?token=${token}`, '/', '/app.js']) {
+      const r = await get(port, p)
+      expect(r.status, p).toBe(200)
+      expect(r.headers['set-cookie'], p).toBeUndefined()
+      expect(r.body).not.toContain(token)
+    }
+    const api = await get(port, '/api/flows', auth())
+    expect(api.headers['set-cookie']).toBeUndefined()
+    const page = await get(port, `/?token=${token}`)
     expect(page.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(page.headers['referrer-policy']).toBe('no-referrer')
     expect(page.body).toContain('<script src="/app.js"')
   })
 
@@ -127,7 +137,8 @@ describe('web server over a capture dir (files followed)', () => {
   it('serves the flow detail loaded by byte offset, raw events paged, and the redacted request', async () => {
     const d = JSON.parse((await get(port, '/api/flows/cc-turn-1', auth())).body) as FlowDetail
     expect(d.commands[0]).toContain('ls -la src/')
-    expect(d.lines.flat().some((s) => s.style === 'meta' && s.text.startsWith('usage: in 9'))).toBe(true)
+    // the end line the monitor prints, from the same model call
+    expect(d.lines.flat().filter((s) => s.style === 'meta').map((s) => s.text)).toEqual(['■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 495 ms'])
     const ev = JSON.parse((await get(port, '/api/flows/cc-turn-1/events?from=20&limit=4', auth())).body)
     expect(ev.total).toBe(26)
     expect(ev.events.map((e: { seq: number }) => e.seq)).toEqual([20, 21, 22, 23])
@@ -156,7 +167,7 @@ describe('web server over a capture dir (files followed)', () => {
 
   it('pushes a flow appended to the files over SSE without polling whole files', async () => {
     const f = streamedFlow('live-1', 'sess-live', 'hello', 'ls -la')
-    const done = stream(port, token, (fr) => fr.some((x) => x.event === 'flows' && (x.data as { flows: FlowSummary[] }).flows.some((s) => s.flow_id === 'live-1' && s.state === 'done')))
+    const done = stream(port, token, (fr) => fr.some((x) => x.event === 'flows' && (x.data as { flows: FlowSummary[] }).flows.some((s) => s.flow_id === 'live-1' && s.state === 'DONE')))
     await new Promise((r) => setTimeout(r, 50))
     appendRecords(cap.cap, [f.flow, ...f.sse, f.end])
     const frames = await done
@@ -166,7 +177,7 @@ describe('web server over a capture dir (files followed)', () => {
       .flatMap((x) => (x.data as { flows: FlowSummary[] }).flows)
       .filter((s) => s.flow_id === 'live-1')
       .pop()
-    expect(last).toMatchObject({ outcome: 'completed', tool_calls: 1, usage: { input_tokens: 12, output_tokens: 77, cache_read_input_tokens: 4321 } })
+    expect(last).toMatchObject({ outcome: 'completed', calls: 1, tool_calls: 1, usage: { input: 12, output: 77, cache_read: 4321, cache_write_5m: 100 } })
     const d = JSON.parse((await get(port, '/api/flows/live-1', auth())).body) as FlowDetail
     expect(d.commands).toEqual(['ls -la'])
   })
@@ -254,12 +265,12 @@ describe('web server fed by an in-process record stream', () => {
       await web.historyLoaded
       expect(web.index.get('cc-turn-1')?.summary.outcome).toBe('completed')
       release()
-      for (let i = 0; i < 200 && web.index.get('hub-1')?.summary.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 10))
+      for (let i = 0; i < 200 && web.index.get('hub-1')?.summary.state !== 'DONE'; i++) await new Promise((r) => setTimeout(r, 10))
       expect(web.index.get('hub-1')?.summary.events).toBe(f.sse.length)
       const d = JSON.parse((await get(web.port, '/api/flows/hub-1', { 'x-agenttap-token': web.token })).body) as FlowDetail
       expect(d.commands).toEqual(['git status'])
     } finally {
-      await web.stop()
+      await web.close()
       cap.cleanup()
     }
   })
@@ -277,7 +288,7 @@ describe('web server fed by an in-process record stream', () => {
     try {
       await web.start()
       await web.historyLoaded
-      for (let i = 0; i < 200 && web.index.get('span-1')?.summary.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 10))
+      for (let i = 0; i < 200 && web.index.get('span-1')?.summary.state !== 'DONE'; i++) await new Promise((r) => setTimeout(r, 10))
       const e = web.index.get('span-1')
       expect(e?.summary.events).toBe(f.sse.length)
       expect(e?.lineOffsets).toHaveLength(5)
@@ -286,7 +297,7 @@ describe('web server fed by an in-process record stream', () => {
       const ev = JSON.parse((await get(web.port, '/api/flows/span-1/events?limit=100', { 'x-agenttap-token': web.token })).body)
       expect(ev.events.map((x: { seq: number }) => x.seq)).toEqual(f.sse.map((_, i) => i))
     } finally {
-      await web.stop()
+      await web.close()
       cap.cleanup()
     }
   })
@@ -306,7 +317,7 @@ describe('web server fed by an in-process record stream', () => {
     try {
       await web.start()
       await web.historyLoaded
-      for (let i = 0; i < 200 && web.index.get('mem-3')?.summary.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 10))
+      for (let i = 0; i < 200 && web.index.get('mem-3')?.summary.state !== 'DONE'; i++) await new Promise((r) => setTimeout(r, 10))
       const first = web.index.get('mem-1')
       expect(first?.memEvicted).toBe(true)
       expect(first?.mem).toBeUndefined()
@@ -319,7 +330,7 @@ describe('web server fed by an in-process record stream', () => {
       }
       expect(JSON.parse((await get(web.port, '/api/flows/cc-turn-1', auth)).body).commands).toHaveLength(1) // history by offset
     } finally {
-      await web.stop()
+      await web.close()
       cap.cleanup()
     }
   })
@@ -328,6 +339,53 @@ describe('web server fed by an in-process record stream', () => {
     expect(() => createWebServer({ logDir: '' })).toThrow(/logDir/)
     expect(() => createWebServer({ logDir: '/tmp', port: 70000 })).toThrow(/port/)
     expect(() => createWebServer({ logDir: '/tmp', token: 'short' })).toThrow(/token/)
+  })
+
+  it('refuses to bind an address that is not loopback unless allowRemote (the proxy\'s rule: resolve, check every address)', async () => {
+    for (const host of ['0.0.0.0', '::']) {
+      const web = createWebServer({ logDir: '/tmp', host, port: 0 })
+      await expect(web.start()).rejects.toMatchObject({ code: 'NON_LOOPBACK_BIND' })
+      await expect(createWebServer({ logDir: '/tmp', host, port: 0 }).start()).rejects.toThrow(/not a loopback address.*--allow-remote/)
+    }
+    const ok = createWebServer({ logDir: '/tmp', host: 'localhost', port: 0 })
+    try {
+      await ok.start()
+      expect(ok.port).toBeGreaterThan(0)
+    } finally {
+      await ok.close()
+    }
+  })
+})
+
+describe('captured content cannot make the server answer without bound', () => {
+  it('the detail of a flow with 15,000 levels of nested tool arguments (30 KB) is small', async () => {
+    const cap = tempLogDir(false)
+    const depth = 15_000
+    const args = `{"a":${'['.repeat(depth)}1${']'.repeat(depth)}}`
+    const base = { v: 1, flow_id: 'deep-1', session_id: 'sess-deep', ts: '2026-11-20T12:00:00.000Z' }
+    const datas = [
+      { type: 'message_start', message: { id: 'm', model: 'claude-x', role: 'assistant', usage: { input_tokens: 1, output_tokens: 0 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_d', name: 'Edit', input: {} } },
+    ] as unknown[]
+    for (let i = 0; i < args.length; i += 4) datas.push({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(i, i + 4) } })
+    datas.push({ type: 'content_block_stop', index: 0 }, { type: 'message_stop' })
+    appendRecords(cap.cap, [
+      { ...base, type: 'flow', client: 'claude-code', provider: 'anthropic', url: 'https://api.anthropic.com/v1/messages' },
+      ...datas.map((d, seq) => ({ ...base, type: 'sse', seq, data: JSON.stringify(d) })),
+      { ...base, type: 'flow_end', outcome: 'completed', status: 200, events: datas.length },
+    ])
+    const web = createWebServer({ logDir: cap.dir, port: 0, follow: false })
+    try {
+      await web.start()
+      await web.historyLoaded
+      const r = await get(web.port, '/api/flows/deep-1', { 'x-agenttap-token': web.token })
+      expect(r.status).toBe(200)
+      expect(r.body.length).toBeLessThan(200_000)
+      expect(r.body).toContain('nested deeper than 64 levels')
+    } finally {
+      await web.close()
+      cap.cleanup()
+    }
   })
 })
 
@@ -363,7 +421,7 @@ describe('capture files that change under the server', () => {
       expect(old.complete).toBe(false)
       expect((await get(web.port, '/api/flows/%E0%A4%A', auth)).status).toBe(400)
     } finally {
-      await web.stop()
+      await web.close()
       cap.cleanup()
     }
   })
@@ -387,7 +445,7 @@ describe('capture files that change under the server', () => {
       const d = JSON.parse((await get(web.port, '/api/flows/after-junk', { 'x-agenttap-token': web.token })).body) as FlowDetail
       expect(d.commands).toEqual(['whoami'])
     } finally {
-      await web.stop()
+      await web.close()
       cap.cleanup()
     }
   })

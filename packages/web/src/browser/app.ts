@@ -2,7 +2,15 @@
  * The page: flow list kept live from the server's SSE stream, flow detail tabs, session view.
  * Every captured string reaches the DOM through textContent / text nodes (see `h`), never as
  * HTML, so a prompt containing `<script>` is shown, not run.
+ *
+ * The access token comes once in the page URL (`?token=`); the page keeps it in sessionStorage
+ * (per origin: scheme, host and port) and sends it in the `X-Agenttap-Token` header of every API
+ * call. No cookie: a cookie of 127.0.0.1 would be sent to every other local server as well.
  */
+import { getJson, openStream } from './access.js'
+import { $, h } from './dom.js'
+import { fmtMs, fmtN, fmtTime, outcomeOf, short } from './format.js'
+import { longText, renderRequest } from './request-pane.js'
 import type {
   FlowDetail,
   FlowRequest,
@@ -14,29 +22,10 @@ import type {
   Span,
 } from '../types.js'
 
-type Child = Node | string | number | null | undefined | false
-type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>
-
-/** Builds an element. Strings become text nodes; attributes go through setAttribute. */
-function h(tag: string, attrs: Attrs | null = null, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag)
-  if (attrs) {
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === undefined || v === false) continue
-      if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v)
-      else el.setAttribute(k, v === true ? '' : String(v))
-    }
-  }
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue
-    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c)
-  }
-  return el
-}
-
-const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement
-
 // ---- state ---------------------------------------------------------------------------------
+
+/** Why the page cannot show data (no token, token refused), shown where the list would be. */
+let accessProblem: string | undefined
 
 const flows = new Map<string, FlowSummary>()
 let status: IngestStatus | undefined
@@ -48,31 +37,6 @@ const MAX_ROWS = 1000
 let visible: string[] = []
 let scrollToSelected = false
 const rowCache = new Map<string, { f: FlowSummary; sel: boolean; el: HTMLElement }>()
-
-// ---- formatting ----------------------------------------------------------------------------
-
-function fmtTime(ts: string): string {
-  const d = new Date(ts)
-  if (Number.isNaN(d.getTime())) return ts
-  const p = (n: number, w = 2) => String(n).padStart(w, '0')
-  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
-  // Older than today: the date matters more than the milliseconds.
-  return d.toDateString() === new Date().toDateString() ? time : `${p(d.getMonth() + 1)}-${p(d.getDate())} ${time.slice(0, 8)}`
-}
-function fmtMs(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return ''
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`
-}
-function fmtN(n: number | undefined): string {
-  if (n === undefined) return '–'
-  return n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : String(n)
-}
-function short(id: string): string {
-  return id.length > 10 ? id.slice(0, 8) : id
-}
-function outcomeOf(f: FlowSummary): string {
-  return f.state === 'streaming' ? 'streaming' : f.state === 'dead' && !f.outcome ? 'dead' : (f.outcome ?? f.state)
-}
 
 // ---- filters -------------------------------------------------------------------------------
 
@@ -153,8 +117,8 @@ function row(f: FlowSummary): HTMLElement {
     h('td', { title: f.error ?? o }, statusText ? `${statusText} ` : '', h('span', { class: `badge b-${o}` }, o)),
     h('td', { class: 'num' }, fmtMs(f.ttfb_ms)),
     h('td', { class: 'num' }, fmtMs(f.duration_ms)),
-    h('td', { class: 'num' }, `${fmtN(u.input_tokens)} / ${fmtN(u.output_tokens)}`),
-    h('td', { class: 'num c-cache' }, `${fmtN(u.cache_read_input_tokens)} / ${fmtN(u.cache_creation_input_tokens)}`),
+    h('td', { class: 'num' }, `${fmtN(u?.input)} / ${fmtN(u?.output)}`),
+    h('td', { class: 'num c-cache' }, `${fmtN(u?.cache_read)} / ${fmtN(u ? u.cache_write_5m + u.cache_write_1h : undefined)}`),
     h('td', { class: 'num c-tools', title: (f.tool_names ?? []).join(', ') }, f.tool_calls ? String(f.tool_calls) : ''),
     h('td', { class: 'prompt', title: f.prompt ?? '' }, f.prompt ?? ''),
   )
@@ -186,8 +150,8 @@ function renderList(): void {
     scrollToSelected = false
     body.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' })
   }
-  $('list-note').textContent =
-    all.length > shown.length ? `showing the newest ${shown.length} of ${all.length}; narrow the filters to see older flows` : flows.size === 0 ? 'no flows captured yet: they appear here as traffic passes' : ''
+  $('list-note').textContent = accessProblem ??
+    (all.length > shown.length ? `showing the newest ${shown.length} of ${all.length}; narrow the filters to see older flows` : flows.size === 0 ? 'no flows captured yet: they appear here as traffic passes' : '')
 }
 
 $('rows').addEventListener('click', (ev) => {
@@ -239,27 +203,17 @@ function setStatus(s: IngestStatus): void {
 }
 
 let detailTimer: number | undefined
-function connect(): void {
-  const es = new EventSource('/api/stream')
-  const live = $('live')
-  es.addEventListener('open', () => {
-    live.className = 'live on'
-    live.textContent = '● live'
-  })
-  es.addEventListener('error', () => {
-    live.className = 'live off'
-    live.textContent = '● reconnecting'
-  })
-  es.addEventListener('snapshot', (ev) => {
-    const d = JSON.parse((ev as MessageEvent<string>).data) as { flows: FlowSummary[]; status: IngestStatus }
+
+function onFrame(event: string, data: string): void {
+  if (event === 'snapshot') {
+    const d = JSON.parse(data) as { flows: FlowSummary[]; status: IngestStatus }
     flows.clear()
     for (const f of d.flows) flows.set(f.flow_id, f)
     setStatus(d.status)
     queueList()
     if (selected && !detailLoaded) route()
-  })
-  es.addEventListener('flows', (ev) => {
-    const d = JSON.parse((ev as MessageEvent<string>).data) as { flows: FlowSummary[]; removed: string[] }
+  } else if (event === 'flows') {
+    const d = JSON.parse(data) as { flows: FlowSummary[]; removed: string[] }
     for (const f of d.flows) flows.set(f.flow_id, f)
     for (const id of d.removed) flows.delete(id)
     queueList()
@@ -272,8 +226,19 @@ function connect(): void {
         }, 300)
       }
     }
+  } else if (event === 'status') setStatus(JSON.parse(data) as IngestStatus)
+}
+
+function connect(): void {
+  const live = $('live')
+  openStream(onFrame, (state) => {
+    live.className = state === 'live' ? 'live on' : 'live off'
+    live.textContent = `● ${state}`
+    if (state === 'no token' || state === 'token refused') {
+      accessProblem = `${state === 'no token' ? 'no access token' : 'the access token was refused'}: open the URL printed when agenttap web started (it ends in ?token=…)`
+      queueList()
+    }
   })
-  es.addEventListener('status', (ev) => setStatus(JSON.parse((ev as MessageEvent<string>).data) as IngestStatus))
 }
 
 // ---- detail --------------------------------------------------------------------------------
@@ -307,12 +272,6 @@ function route(): void {
   $('detail-title').textContent = f ? `${f.method ?? ''} ${f.url ?? ''} · ${f.flow_id}` : selected
   queueList()
   void showTab(false)
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const r = await fetch(url, { credentials: 'same-origin', cache: 'no-store' })
-  if (!r.ok) throw new Error(`${r.status} ${(await r.text()).slice(0, 300)}`)
-  return (await r.json()) as T
 }
 
 async function showTab(refresh: boolean): Promise<void> {
@@ -375,7 +334,7 @@ function renderConversation(d: FlowDetail): HTMLElement {
     conv.appendChild(b)
   }
   for (const l of start > 0 ? d.lines.slice(start) : d.lines) conv.appendChild(spans(l))
-  if (d.lines.length === 0) conv.appendChild(h('div', { class: 'note' }, s.state === 'streaming' ? 'waiting for the response…' : 'no events captured for this flow'))
+  if (d.lines.length === 0) conv.appendChild(h('div', { class: 'note' }, s.state === 'STREAMING' ? 'waiting for the response…' : 'no events captured for this flow'))
   box.appendChild(conv)
   return box
 }
@@ -406,91 +365,6 @@ async function renderEvents(id: string): Promise<HTMLElement> {
   more.addEventListener('click', () => void load())
   await load()
   box.appendChild(more)
-  return box
-}
-
-const CUT = 4000
-function longText(text: string, cls = ''): HTMLElement {
-  const pre = h('pre', cls ? { class: cls } : null, text.length > CUT ? text.slice(0, CUT) : text)
-  if (text.length <= CUT) return pre
-  const wrap = h('div', null, pre)
-  const b = h('button', { class: 'more' }, `show all (${text.length.toLocaleString()} characters)`)
-  b.addEventListener('click', () => {
-    pre.textContent = text
-    b.remove()
-  })
-  wrap.appendChild(b)
-  return wrap
-}
-
-function renderMessage(m: RequestMessage): HTMLElement {
-  const el = h('div', { class: `msg role-${m.role.replace(/[^a-z]/gi, '')}` }, h('div', { class: 'role' }, m.role))
-  for (const p of m.parts) {
-    const part = h('div', { class: `part part-${p.kind}` })
-    if (p.kind !== 'text') part.appendChild(h('div', { class: 'part-title' }, `${p.kind.replace('_', ' ')}${p.title ? ` · ${p.title}` : ''}`))
-    part.appendChild(longText(p.text))
-    el.appendChild(part)
-  }
-  return el
-}
-
-function headerTable(hs: Record<string, string>): HTMLElement {
-  const kv = h('div', { class: 'kv' })
-  for (const [k, v] of Object.entries(hs)) kv.append(h('span', { class: 'k' }, k), h('span', { class: 'v' }, v))
-  return kv
-}
-
-function renderRequest(r: FlowRequest): HTMLElement {
-  const box = h('div', { id: 'request' })
-  box.appendChild(h('div', { class: 'kv' }, h('span', { class: 'k' }, 'request'), h('span', { class: 'v' }, `${r.method ?? ''} ${r.url ?? ''}`), h('span', { class: 'k' }, 'status'), h('span', { class: 'v' }, r.status ?? '')))
-  if (r.body_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ ${r.body_error}`))
-  const v = r.view
-  if (v) {
-    const params = h('div', { class: 'kv' })
-    if (v.model) params.append(h('span', { class: 'k' }, 'model'), h('span', { class: 'v' }, v.model))
-    for (const [k, val] of Object.entries(v.params)) params.append(h('span', { class: 'k' }, k), h('span', { class: 'v' }, val))
-    box.append(h('h3', null, 'settings'), params)
-    if (v.system.length) {
-      box.appendChild(h('h3', null, `system prompt (${v.system.length} block${v.system.length === 1 ? '' : 's'})`))
-      for (const s of v.system) box.appendChild(longText(s))
-    }
-    if (v.tools.length) {
-      box.appendChild(h('h3', null, `tools (${v.tools.length})`))
-      for (const t of v.tools) {
-        const d = h('details', null, h('summary', null, t.name, t.description ? h('span', { class: 'prompt' }, ` — ${t.description.split('\n')[0]?.slice(0, 120) ?? ''}`) : null))
-        d.addEventListener('toggle', () => {
-          if (d.childNodes.length > 1) return
-          if (t.description) d.appendChild(longText(t.description))
-          if (t.schema) d.appendChild(longText(t.schema))
-        }, { once: false })
-        box.appendChild(d)
-      }
-    }
-    box.appendChild(h('h3', null, `messages (${v.messages.length})`))
-    const list = h('div', { id: 'messages' })
-    const SHOW = 30
-    const start = Math.max(0, v.messages.length - SHOW)
-    if (start > 0) {
-      const b = h('button', { class: 'more' }, `show ${start} earlier messages`)
-      b.addEventListener('click', () => {
-        b.replaceWith(...v.messages.slice(0, start).map(renderMessage))
-      })
-      list.appendChild(b)
-    }
-    for (const m of v.messages.slice(start)) list.appendChild(renderMessage(m))
-    box.appendChild(list)
-  }
-  const hdr = h('details', null, h('summary', null, 'headers (redacted)'))
-  hdr.append(h('h3', null, 'request'), headerTable(r.request_headers), h('h3', null, 'response'), headerTable(r.response_headers))
-  box.appendChild(hdr)
-  if (r.body !== null) {
-    const body = r.body
-    const raw = h('details', null, h('summary', null, `raw body${r.body_truncated ? ' (truncated)' : ''} · ${body.length.toLocaleString()} characters`))
-    raw.addEventListener('toggle', () => {
-      if (raw.childNodes.length === 1) raw.appendChild(longText(body))
-    })
-    box.appendChild(raw)
-  }
   return box
 }
 

@@ -1,7 +1,9 @@
-import { opsToString, type RenderOp } from '@agenttap/flow-fsm'
 import { describe, expect, it } from 'vitest'
-import { fixtureRecords } from '../test/helpers.js'
-import { createRenderPipeline, flowEndLine, formatDuration, formatTokens, type MonitorJsonEvent, type RenderPipelineOptions } from './render-pipeline.js'
+import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { createLiveView, type LiveJsonEvent, type LiveViewOptions } from '../src/live-view.js'
+import { opsToString } from '../src/render-ops.js'
+import type { RenderOp } from '../src/types.js'
+import { fixtureRecords, randomSplit, rng } from './helpers.js'
 
 /** What a terminal shows for the ops: a backtrack erases the current row. */
 function screenText(ops: readonly RenderOp[]): string {
@@ -23,34 +25,58 @@ function screenText(ops: readonly RenderOp[]): string {
   return done.length === 0 ? '' : done.join('\n') + '\n'
 }
 
+type Rec = Record<string, unknown>
+
 /** Feeds records with a fake clock advancing `stepMs` per record; returns the plain screen text. */
-function run(records: Record<string, unknown>[], opts: Partial<RenderPipelineOptions> = {}, stepMs = 10) {
+function run(records: Rec[], opts: Partial<LiveViewOptions> = {}, stepMs = 10) {
   let now = 1_000_000
   const ops: RenderOp[] = []
-  const json: MonitorJsonEvent[] = []
-  const p = createRenderPipeline({ now: () => now, onOps: (o) => ops.push(...o), ...opts })
+  const p = createLiveView({ now: () => now, onOps: (o) => ops.push(...o), ...opts })
   for (const r of records) {
-    p.record(r as never)
+    p.feed(r as unknown as CaptureRecord)
     now += stepMs
     p.tick()
   }
   p.end()
-  return { text: screenText(ops), ops, json, stats: p.stats }
+  return { text: screenText(ops), ops, stats: p.stats }
 }
 
-describe('render pipeline on the fixtures', () => {
-  it('Claude Code turn: thinking, text, the Bash call as $ <command> (escapes decoded), end lines with tokens and duration', () => {
-    const { text, stats } = run(fixtureRecords('claude-code-turn.jsonl'))
+/** Rows of the ops, attributed to the card whose header preceded them. */
+function perFlow(ops: RenderOp[]): Record<string, string> {
+  const rows: Record<string, string[]> = {}
+  let cur = ''
+  let row = ''
+  const keep = () => {
+    ;(rows[cur] ??= []).push(row)
+    row = ''
+  }
+  for (const o of ops) {
+    if (o.op === 'header') {
+      if (row !== '') keep()
+      cur = o.flow_id
+    } else if (o.op === 'text') row += o.text
+    else if (o.op === 'backtrack') row = ''
+    else keep()
+  }
+  if (row !== '') keep()
+  return Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.join('\n')]))
+}
+
+describe('live view on the fixtures', () => {
+  it('Claude Code turn: thinking, text, the Bash call as $ <command> (escapes decoded), end lines from the calls', () => {
+    const { text, stats, ops } = run(fixtureRecords('claude-code-turn.jsonl'))
     expect(text).toContain('thinking: The user wants the files in src/ and the line count of the largest.')
     expect(text).toContain("I'll list the files and count lines in the largest one.")
     expect(text).toContain('$ printf "café\\n" && ls -la src/\necho "a\\"b" | grep -c \'\\\\\' # 🚀\n')
     expect(text).not.toContain('"command"')
-    expect(text).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 497 ms')
-    expect(text).toContain('■ completed · end_turn · claude-sonnet-4-5-20250929 · in 220 (cache read 16k) · out 41 · 443 ms')
+    expect(text).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 495 ms')
+    expect(text).toContain('■ completed · end_turn · claude-sonnet-4-5-20250929 · in 220 (cache read 16k) · out 41 · 441 ms')
     // two cards: one header per flow, each flow's output contiguous
     expect(text.match(/^── /gm)).toHaveLength(2)
     expect(stats.liveFlows).toBe(0)
     expect(stats.ended).toBe(2)
+    // the shell preview row is erased once, by the command
+    expect(ops.filter((o) => o.op === 'backtrack')).toHaveLength(1)
   })
 
   it('tool results sent back in the next request open its card (dim; failures in red)', () => {
@@ -60,17 +86,19 @@ describe('render pipeline on the fixtures', () => {
     expect(text).toContain('↳ shell result exit 1: FAIL tests/parse.test.ts (+1 line)\n↳ shell_command result: src/parse.ts:12:')
     expect(ops.find((o) => o.op === 'text' && o.text.startsWith('↳ shell result exit 1'))).toMatchObject({ style: 'error' })
     expect(run(fixtureRecords('codex-turn.jsonl'), { functionOnly: true }).text).not.toContain('↳')
+    expect(run(fixtureRecords('codex-turn.jsonl'), { toolResults: false }).text).not.toContain('↳')
   })
 
   it('card headers carry the time the flow started (its first record), not the wall clock', () => {
     const recs = fixtureRecords('claude-code-turn.jsonl')
-    const { ops } = run(recs)
-    const headers = ops.filter((o) => o.op === 'header')
     const starts = recs.filter((r) => r.type === 'flow').map((r) => Date.parse(String(r.ts)))
+    const headers = run(recs).ops.filter((o) => o.op === 'header')
     expect(headers.map((h) => h.op === 'header' && h.ts)).toEqual(starts)
+    const clock = run(recs, { headerTime: 'clock' }).ops.filter((o) => o.op === 'header')
+    expect(clock.every((h) => h.op === 'header' && h.ts >= 1_000_000 && h.ts < 2_000_000)).toBe(true)
   })
 
-  it('Codex turn: shell bash -lc, shell_command and exec_command become $ lines; apply_patch shows raw; reasoning summary', () => {
+  it('Codex turn: shell bash -lc, shell_command and exec_command become $ lines; apply_patch shows raw; reasoning summary; usage in the ledger convention', () => {
     const { text } = run(fixtureRecords('codex-turn.jsonl'))
     expect(text).toContain('$ cd repo && npm test -- tests/parse.test.ts 2>&1 | tail -n 20\n')
     expect(text).toContain('$ rg -n "parseLine" src/ | head -n 5\n')
@@ -78,16 +106,17 @@ describe('render pipeline on the fixtures', () => {
     expect(text).toContain('apply_patch\n*** Begin Patch\n*** Update File: src/parse.ts\n')
     expect(text).toContain('reasoning: **Inspecting the failing test**')
     expect(text).not.toMatch(/"-lc"/)
-    expect(text).toContain('out 312 (reasoning 192) · 646 ms')
+    // `in` is the prompt billed at the base price: OpenAI's cached tokens are taken out of it
+    expect(text).toContain('■ completed · gpt-5-codex · in 346 (cache read 4.9k) · out 312 (reasoning 192) · 644 ms')
     expect(text).not.toContain('completed · completed')
+    expect(run(fixtureRecords('codex-turn.jsonl'), { labels: false }).text).not.toContain('reasoning: ')
   })
 
-  it('errors inside HTTP 200 streams are red lines, and the end line says error', () => {
+  it('errors inside HTTP 200 streams are red lines in one format, and the end line says error', () => {
     const { text, ops } = run(fixtureRecords('api-error-in-200.jsonl'))
-    expect(text).toContain('✗ overloaded_error: Overloaded')
-    expect(text).toMatch(/✗ rate_limit_exceeded|✗ .*rate_limit_exceeded/)
+    expect(text).toContain('✗ overloaded_error: Overloaded\n')
     expect(text).toContain('✗ rate_limit_exceeded: Rate limit reached')
-    const endLines = ops.filter((o) => o.op === 'text' && /^✗ error( \(| ·)/.test(o.text))
+    const endLines = ops.filter((o) => o.op === 'text' && /^✗ error · /.test(o.text))
     expect(endLines.length).toBe(2)
     expect(endLines.every((o) => o.op === 'text' && o.style === 'error')).toBe(true)
   })
@@ -111,8 +140,7 @@ describe('render pipeline on the fixtures', () => {
       { ...base, type: 'flow', client: 'unknown', provider: 'openai', url: 'https://api.openai.com/v1/chat/completions' },
       ...datas.map((data, seq) => ({ ...base, type: 'sse', seq, data })),
     ]
-    const { text } = run(recs)
-    expect(text).toContain('$ ls -la src\n$ git status --short\n')
+    expect(run(recs).text).toContain('$ ls -la src\n$ git status --short\n')
   })
 
   it('a multi-line error message is one error line', () => {
@@ -124,57 +152,97 @@ describe('render pipeline on the fixtures', () => {
     expect(text).toContain('✗ api_error: first line second line\n')
   })
 
-  it('a truncated stream ends as dead/incomplete with the upstream outcome', () => {
+  it('a truncated stream ends as truncated, with the transport error of its flow_end', () => {
     const { text } = run(fixtureRecords('truncated-stream.jsonl'))
-    expect(text).toMatch(/✗ upstream_error \(incomplete\).*30\.4 s/)
+    expect(text).toMatch(/✗ truncated · .* · 30\.4 s · ECONNRESET: upstream socket closed before the stream ended\n/)
+  })
+
+  it('a stream still open when the input ends is shown as dead (input ended)', () => {
+    const recs = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-1').slice(0, 12)
+    expect(run(recs).text).toMatch(/\n✗ dead \(input ended\) · claude-sonnet-4-5-20250929 · in 9 /)
   })
 
   it('interleaved sessions: the first card keeps the screen for the guard, no per-delta ping-pong', () => {
     const recs = fixtureRecords('interleaved-sessions.jsonl')
     const guarded = run(recs, { sessionGuardMs: 2000 })
-    const headers = guarded.text.match(/^── inter-[ab]/gm)
-    expect(headers).toEqual(['── inter-a', '── inter-b'])
+    expect(guarded.text.match(/^── inter-[ab]/gm)).toEqual(['── inter-a', '── inter-b'])
     // B's text is shown whole, after A finished
     expect(guarded.text.indexOf('Session B:')).toBeGreaterThan(guarded.text.indexOf('$ git status --short'))
-    // without a guard the screen switches as soon as the other card has output
+    // without a guard the screen switches as soon as the other card has output, each row still whole and once
     const unguarded = run(recs, { sessionGuardMs: 0 })
     expect((unguarded.text.match(/^── inter-[ab]/gm) ?? []).length).toBeGreaterThan(2)
+    expect(perFlow(unguarded.ops)).toEqual(perFlow(guarded.ops))
   })
 
   it('session guard: a silent current card yields once the guard has passed (before it finishes)', () => {
-    const recs = fixtureRecords('interleaved-sessions.jsonl')
-    // 3 s between records: every record finds the other card silent for longer than 2 s
-    const slow = run(recs, { sessionGuardMs: 2000 }, 3000)
+    const slow = run(fixtureRecords('interleaved-sessions.jsonl'), { sessionGuardMs: 2000 }, 3000)
     expect((slow.text.match(/^── inter-[ab]/gm) ?? []).length).toBeGreaterThan(2)
+  })
+
+  it('the same screen for every random re-split of the streamed tool arguments', () => {
+    for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl']) {
+      const recs = fixtureRecords(name)
+      const expected = run(recs).text
+      const rand = rng(2026)
+      let changed = 0
+      for (let k = 0; k < 25; k++) {
+        const split = rechunkArgs(recs, rand)
+        if (split.length !== recs.length) changed++
+        expect(run(split).text, `${name} #${k}`).toBe(expected)
+      }
+      expect(changed).toBeGreaterThan(20)
+    }
+  }, 60_000)
+
+  it('without previews (pipes) no backtrack is ever emitted and every row is printed once, even with cards alternating', () => {
+    for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl', 'interleaved-sessions.jsonl']) {
+      const recs = fixtureRecords(name)
+      const tty = run(recs, { sessionGuardMs: 0 }, 1)
+      const pipe = run(recs, { sessionGuardMs: 0, preview: false }, 1)
+      expect(pipe.ops.some((o) => o.op === 'backtrack'), name).toBe(false)
+      // what a pipe shows equals what the terminal finally shows, card by card (rows may split at switches)
+      const flat = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.replace(/\n/g, '')]))
+      expect(flat(perFlow(pipe.ops)), name).toEqual(flat(perFlow(tty.ops)))
+    }
+  })
+
+  it('well-formed captures raise no diagnostics; the truncated stream is reported with its flow', () => {
+    for (const name of ['claude-code-turn.jsonl', 'codex-turn.jsonl', 'interleaved-sessions.jsonl']) {
+      const errors: string[] = []
+      run(fixtureRecords(name), { onDiagnostic: (e) => errors.push(e.message) })
+      expect(errors, name).toEqual([])
+    }
+    const errors: Array<{ code?: string; flow_id?: string }> = []
+    run(fixtureRecords('truncated-stream.jsonl'), { onDiagnostic: (e) => errors.push(e as never) })
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.every((e) => e.flow_id === 'trunc-1')).toBe(true)
   })
 })
 
 describe('filters and modes', () => {
   const all = [...fixtureRecords('claude-code-turn.jsonl'), ...fixtureRecords('codex-turn.jsonl')]
 
-  it('--session keeps only sessions with that id prefix', () => {
+  it('sessions keeps only sessions with that id prefix', () => {
     const { text, stats } = run(all, { sessions: ['0199a1b2'] })
     expect(text).toContain('$ cd repo && npm test')
     expect(text).not.toContain('café')
     expect(stats.filteredFlows).toBe(2)
   })
 
-  it('--client keeps only that client', () => {
+  it('clients keeps only that client', () => {
     const cc = run(all, { clients: ['claude-code'] })
     expect(cc.text).toContain('café')
     expect(cc.text).not.toContain('npm test')
-    const none = run(all, { clients: ['unknown'] })
-    expect(none.text).toBe('')
+    expect(run(all, { clients: ['unknown'] }).text).toBe('')
   })
 
-  it('--client infers the client from the stream when no flow record is read', () => {
-    const sseOnly = all.filter((r) => r.type !== 'flow')
-    const cx = run(sseOnly, { clients: ['codex'] })
+  it('clients infers the client from the stream when no flow record is read', () => {
+    const cx = run(all.filter((r) => r.type !== 'flow'), { clients: ['codex'] })
     expect(cx.text).toContain('npm test')
     expect(cx.text).not.toContain('café')
   })
 
-  it('--function-only shows tool calls and nothing else', () => {
+  it('functionOnly shows tool calls and nothing else', () => {
     const { text } = run(all, { functionOnly: true })
     expect(text).toContain('$ printf')
     expect(text).toContain('$ cd repo && npm test')
@@ -183,8 +251,8 @@ describe('filters and modes', () => {
     expect(text).not.toContain('■ completed')
   })
 
-  it('--json gives every unified event with session_id and client, and renders nothing', () => {
-    const json: MonitorJsonEvent[] = []
+  it('the JSON tap gives every unified event with session_id and client, and renders nothing', () => {
+    const json: LiveJsonEvent[] = []
     const { text } = run(all, { onJson: (e) => json.push(e) })
     expect(text).toBe('')
     const types = new Set(json.map((e) => e.type))
@@ -215,57 +283,64 @@ describe('robustness', () => {
     const { text } = run(recs)
     expect(text).toContain('? unknown brand_new_event')
     expect(text).toContain('still here')
-    expect(text).toMatch(/^■ (end|done|completed)/m)
+    expect(text).toMatch(/^■ completed · x · in 1 · out 0/m)
   })
 
   it('a flow that goes silent is shown as dead (idle) and dropped', () => {
     let now = 0
     const ops: RenderOp[] = []
-    const p = createRenderPipeline({ now: () => now, idleMs: 5000, onOps: (o) => ops.push(...o) })
-    p.record(sse('i1', 0, { type: 'message_start', message: { id: 'm', model: 'x', role: 'assistant' } }, 'message_start') as never)
-    p.record(sse('i1', 1, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } }, 'content_block_delta') as never)
+    const p = createLiveView({ now: () => now, idleMs: 5000, onOps: (o) => ops.push(...o) })
+    p.feed(sse('i1', 0, { type: 'message_start', message: { id: 'm', model: 'x', role: 'assistant' } }, 'message_start') as never)
+    p.feed(sse('i1', 1, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } }, 'content_block_delta') as never)
     now = 6000
     p.tick()
-    expect(screenText(ops)).toMatch(/hello\n✗ dead \(idle\)/)
+    expect(screenText(ops)).toMatch(/hello\n✗ dead \(idle\) · x\n/)
     expect(p.stats.liveFlows).toBe(0)
   })
 
   it('a flow record arriving after the first lines still names the client in the header', () => {
     const recs = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-2')
-    const flow = recs.find((r) => r.type === 'flow') as Record<string, unknown>
+    const flow = recs.find((r) => r.type === 'flow') as Rec
     const rest = recs.filter((r) => r.type !== 'flow')
-    // the client filter would have inferred claude-code anyway; use a distinctive client name
-    const { text } = run([rest[0] as Record<string, unknown>, { ...flow, client: 'my-agent' }, ...rest.slice(1)])
+    const { text } = run([rest[0] as Rec, { ...flow, client: 'my-agent' }, ...rest.slice(1)])
     expect(text).toMatch(/^── cc-turn-2 · .* · my-agent · /m)
   })
 
   it('a request that never streams and never ends is dropped silently when idle', () => {
     let now = 0
     const ops: RenderOp[] = []
-    const p = createRenderPipeline({ now: () => now, idleMs: 5000, onOps: (o) => ops.push(...o) })
-    p.record({ ...base, type: 'flow', flow_id: 'nostream', client: 'claude-code', url: 'https://api.anthropic.com/v1/messages/count_tokens' } as never)
+    const p = createLiveView({ now: () => now, idleMs: 5000, onOps: (o) => ops.push(...o) })
+    p.feed({ ...base, type: 'flow', flow_id: 'nostream', client: 'claude-code', url: 'https://api.anthropic.com/v1/messages/count_tokens' } as never)
     now = 6000
     p.tick()
     expect(ops).toEqual([])
     expect(p.stats.liveFlows).toBe(0)
   })
 
+  it('an HTTP error without a stream ends with its status and the error of the flow_end', () => {
+    const { text } = run([
+      { ...base, type: 'flow', flow_id: 'h1', client: 'claude-code', provider: 'anthropic', url: 'https://api.anthropic.com/v1/messages', status: 529 },
+      { ...base, ts: '2026-11-20T10:00:00.012Z', type: 'flow_end', flow_id: 'h1', outcome: 'error', status: 529, duration_ms: 12, error: { type: 'overloaded_error', message: 'Overloaded' } },
+    ])
+    expect(text).toContain('✗ error · 12 ms · HTTP 529 · overloaded_error: Overloaded\n')
+  })
+
   it('memory stays bounded: thousands of flows, nothing held once they ended', () => {
     let now = 0
     let opsCount = 0
-    const p = createRenderPipeline({ now: () => now, onOps: (o) => (opsCount += o.length) })
+    const p = createLiveView({ now: () => now, onOps: (o) => (opsCount += o.length) })
     const turn = fixtureRecords('claude-code-turn.jsonl')
     for (let i = 0; i < 1500; i++) {
-      for (const r of turn) p.record({ ...r, flow_id: `${String(r.flow_id)}-${i}`, session_id: `sess-${i % 7}` } as never)
+      for (const r of turn) p.feed({ ...r, flow_id: `${String(r.flow_id)}-${i}`, session_id: `sess-${i % 7}` } as never)
       now += 100
       if (i % 10 === 0) p.tick()
     }
     expect(p.stats.ended).toBe(3000)
     expect(p.stats.liveFlows).toBe(0)
     expect(opsCount).toBeGreaterThan(3000)
-  })
+  }, 60_000)
 
-  it('a WebSocket flow (Codex over WS) shows response after response in one card, ended by its flow_end', () => {
+  it('a WebSocket flow (Codex over WS) shows response after response in one card, one end line per call', () => {
     const codex = fixtureRecords('codex-turn.jsonl')
     const ws = 'ws-flow-1'
     let seq = 0
@@ -277,51 +352,80 @@ describe('robustness', () => {
     // 50 ms per record: far more than the 1 s end-line grace passes between the responses
     const { text, stats } = run(recs, {}, 50)
     expect(text.match(/^── /gm)).toHaveLength(1)
-    expect(text.match(/· end of response · completed/g)).toHaveLength(2)
+    expect(text.match(/^■ completed · gpt-5-codex · in \d+ \(cache read [\d.]+k\) · out \d+ \(reasoning \d+\)/gm)).toHaveLength(2)
     expect(text).toContain('$ cd repo && npm test')
     expect(text).toContain("$ sed -n '1,40p' src/parse.ts")
-    expect(text.match(/^■ completed/gm)).toHaveLength(1)
     expect(stats.ended).toBe(1)
   })
 
   it('late records of an ended flow are ignored (no second card)', () => {
     const turn = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.flow_id === 'cc-turn-2')
     const late = turn.filter((r) => r.type === 'sse').slice(2, 3)
-    const { text } = run([...turn, ...late])
+    const { text } = run([...turn, ...late, turn[0] as Rec])
     expect(text.match(/^── /gm)).toHaveLength(1)
   })
-})
 
-describe('formatting', () => {
-  it('tokens and durations', () => {
-    expect(formatTokens(999)).toBe('999')
-    expect(formatTokens(1320)).toBe('1.3k')
-    expect(formatTokens(14210)).toBe('14k')
-    expect(formatTokens(2_500_000)).toBe('2.5M')
-    expect(formatDuration(497)).toBe('497 ms')
-    expect(formatDuration(30432)).toBe('30.4 s')
-    expect(formatDuration(125000)).toBe('2m05s')
-  })
-  it('end line without a flow_end record: the stop reason leads', () => {
-    const recs = fixtureRecords('claude-code-turn.jsonl').filter((r) => r.type !== 'flow_end')
-    const { text } = run(recs)
-    expect(text).toContain('■ tool_use · claude-sonnet-4-5-20250929 · in 9')
-    expect(text).toContain('■ end_turn · claude-sonnet-4-5-20250929 · in 220')
+  it('end line without a flow_end record: the stop reason after the outcome', () => {
+    const { text } = run(fixtureRecords('claude-code-turn.jsonl').filter((r) => r.type !== 'flow_end'))
+    expect(text).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9')
+    expect(text).toContain('■ completed · end_turn · claude-sonnet-4-5-20250929 · in 220')
   })
 
-  it('end line of a failed flow names status and error', () => {
-    const l = flowEndLine({
-      flow_id: 'f',
-      session_id: 's',
-      state: 'DONE',
-      outcome: 'error',
-      status: 529,
-      error: 'overloaded_error: Overloaded',
-      counts: {} as never,
-      usage: {},
-      lastActivityAt: 0,
-    })
-    expect(l.failed).toBe(true)
-    expect(l.text).toBe('✗ error · HTTP 529 · overloaded_error: Overloaded')
+  it('rejects a bad end grace', () => {
+    expect(() => createLiveView({ onOps: () => undefined, flowEndGraceMs: -1 })).toThrow(/flowEndGraceMs/)
   })
 })
+
+/**
+ * Re-splits the streamed tool arguments of a fixture at random points: runs of Anthropic
+ * `input_json_delta` / Responses `function_call_arguments.delta` records of one block are joined
+ * and cut again into 1..12 pieces, records renumbered.
+ */
+function rechunkArgs(records: Rec[], rand: () => number): Rec[] {
+  const out: Rec[] = []
+  const seqs = new Map<string, number>()
+  const push = (r: Rec) => {
+    if (r.type === 'sse') {
+      const n = seqs.get(String(r.flow_id)) ?? 0
+      seqs.set(String(r.flow_id), n + 1)
+      out.push({ ...r, seq: n })
+    } else out.push(r)
+  }
+  const argOf = (r: Rec): { key: string; text: string; make: (t: string) => string } | undefined => {
+    if (r.type !== 'sse' || typeof r.data !== 'string') return undefined
+    let d: Record<string, unknown>
+    try {
+      d = JSON.parse(r.data) as Record<string, unknown>
+    } catch {
+      return undefined
+    }
+    const delta = d.delta as { type?: string; partial_json?: string } | undefined
+    if (d.type === 'content_block_delta' && delta?.type === 'input_json_delta') {
+      return { key: `${String(r.flow_id)}:${String(d.index)}`, text: delta.partial_json ?? '', make: (t) => JSON.stringify({ ...d, delta: { ...delta, partial_json: t } }) }
+    }
+    if (d.type === 'response.function_call_arguments.delta' && typeof d.delta === 'string') {
+      return { key: `${String(r.flow_id)}:${String(d.item_id)}`, text: d.delta, make: (t) => JSON.stringify({ ...d, delta: t }) }
+    }
+    return undefined
+  }
+  let i = 0
+  while (i < records.length) {
+    const r = records[i] as Rec
+    const a = argOf(r)
+    if (!a) {
+      push(r)
+      i++
+      continue
+    }
+    let text = ''
+    let j = i
+    for (; j < records.length; j++) {
+      const b = argOf(records[j] as Rec)
+      if (!b || b.key !== a.key) break
+      text += b.text
+    }
+    for (const piece of randomSplit(text, rand, 12)) push({ ...r, data: a.make(piece) })
+    i = j
+  }
+  return out
+}

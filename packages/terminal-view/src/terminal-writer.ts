@@ -27,6 +27,12 @@ export interface TerminalWriterOptions {
   maxPendingChars?: number
   /** Longest line held in non-ANSI mode before it is written anyway. @defaultValue 65536 */
   maxHeldLineChars?: number
+  /**
+   * A failure while writing in the background (a flush on the next event-loop turn, on `drain`):
+   * reported here and the waiting output is dropped, never thrown from a timer, so a view cannot
+   * take its process (a proxy) down. @defaultValue rethrown on the next `write`/`flush` call
+   */
+  onError?(err: unknown): void
 }
 
 /** Counters of a {@link TerminalWriter}. */
@@ -199,6 +205,8 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
   let held: string[] = []
   let heldChars = 0
   let heldSpilled = false
+  // A background flush's failure without onError: thrown by the next call the owner makes.
+  let deferred: unknown
   const stats: TerminalWriterStats = { chars: 0, writes: 0, stalls: 0, coalescedOps: 0, elidedOps: 0, skippedChars: 0 }
 
   const paint = (s: string, sgr: string): string => (color && sgr !== '' ? sgr + s + RESET : s)
@@ -299,7 +307,19 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
 
   function onDrain(): void {
     waitingDrain = false
-    flush()
+    backgroundFlush()
+  }
+
+  /** A flush nobody awaits: its failure goes to `onError`, not to the event loop. */
+  function backgroundFlush(): void {
+    try {
+      flush()
+    } catch (err) {
+      queue = []
+      queueChars = 0
+      if (opts.onError) opts.onError(err)
+      else deferred = err
+    }
   }
 
   function skipOldest(): void {
@@ -331,6 +351,11 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
 
   function flush(): void {
     scheduled = false
+    if (deferred !== undefined) {
+      const err = deferred
+      deferred = undefined
+      throw err
+    }
     if (queue.length === 0) return
     if (waitingDrain) {
       // Behind: compact what waits, and past the cap drop the oldest.
@@ -353,7 +378,7 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
   function schedule(): void {
     if (scheduled) return
     scheduled = true
-    setImmediate(flush)
+    setImmediate(backgroundFlush)
   }
 
   return {

@@ -2,26 +2,27 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Sink, fixtureRecords, fixtureText, prng } from '../test/helpers.js'
-import { MonitorError } from './errors.js'
-import { attachMonitor, createMonitor, runMonitor } from './monitor.js'
-import { mergeByTime, paced, readBatches, resolveSourceFiles, type SourceItem } from './sources.js'
+import { readBatches } from '@agenttap/capture-sources'
+import { TerminalViewError } from '../src/errors.js'
+import { attachTerminalView, runTerminalView } from '../src/run.js'
+import { createTerminalView } from '../src/terminal-view.js'
+import { Sink, fixtureRecords, fixtureText, prng, until } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'agenttap-monitor-test-'))
+const dir = mkdtempSync(join(tmpdir(), 'agenttap-terminal-view-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 async function* items(records: unknown[]): AsyncGenerator<unknown> {
   for (const r of records) yield r
 }
 
-describe('runMonitor', () => {
+describe('runTerminalView', () => {
   it('replays a file with a malformed line: one dim warning with its line number, the view goes on', async () => {
     const f = join(dir, 'malformed.jsonl')
     const lines = fixtureText('claude-code-turn.jsonl').trimEnd().split('\n')
     lines.splice(5, 0, '{"v":1,"type":"sse","flow_id":"cc-turn-1", BROKEN', '[1,2,3]')
     writeFileSync(f, lines.join('\n') + '\n')
     const out = new Sink()
-    const stats = await runMonitor({ source: f, output: out, replay: true, delayMs: 0 })
+    const stats = await runTerminalView({ source: f, output: out, replay: true, delayMs: 0 })
     const text = out.text
     expect(text.match(/malformed\.jsonl:6 \(byte \d+\).*malformed JSON/g)).toHaveLength(1)
     expect(text.match(/malformed\.jsonl:7: skipped, not a capture record: expected a JSON object, got an array/g)).toHaveLength(1)
@@ -36,10 +37,10 @@ describe('runMonitor', () => {
   it('colours on a TTY, none with NO_COLOR', async () => {
     const recs = fixtureRecords('claude-code-turn.jsonl')
     const tty = new Sink({ tty: true })
-    await runMonitor({ source: items(recs), output: tty, env: {} })
+    await runTerminalView({ source: items(recs), output: tty, env: {} })
     expect(tty.text).toContain('\x1b[1;32m$ ')
     const noColor = new Sink({ tty: true })
-    await runMonitor({ source: items(recs), output: noColor, env: { NO_COLOR: '1' } })
+    await runTerminalView({ source: items(recs), output: noColor, env: { NO_COLOR: '1' } })
     expect(noColor.text).not.toMatch(/\x1b\[[0-9;]*m/)
     // still a terminal: the tool-call preview row is erased in place
     expect(noColor.text).toContain('\r\x1b[2K')
@@ -50,7 +51,7 @@ describe('runMonitor', () => {
     writeFileSync(f, fixtureText('codex-turn.jsonl') + 'not json\n')
     const out = new Sink()
     const err = new Sink()
-    await runMonitor({ source: f, output: out, errorOutput: err, replay: true, delayMs: 0, json: true })
+    await runTerminalView({ source: f, output: out, errorOutput: err, replay: true, delayMs: 0, json: true })
     const lines = out.text.trimEnd().split('\n')
     expect(lines.length).toBeGreaterThan(50)
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow()
@@ -67,19 +68,17 @@ describe('runMonitor', () => {
     writeFileSync(join(d, 'sse_flows.jsonl'), by('flow'))
     writeFileSync(join(d, 'sse_lines.jsonl'), by('sse'))
     writeFileSync(join(d, 'sse_flow_ends.jsonl'), by('flow_end'))
-    expect(resolveSourceFiles(root).map((f) => f.slice(d.length + 1))).toEqual(['sse_lines.jsonl', 'sse_flows.jsonl', 'sse_flow_ends.jsonl'])
-    expect(resolveSourceFiles(join(d, 'sse_lines.jsonl'), { siblings: false })).toHaveLength(1)
     const out = new Sink()
-    await runMonitor({ source: root, output: out, replay: true, delayMs: 0 })
-    // client names come from the flow file, durations from the flow_end file
+    await runTerminalView({ source: root, output: out, replay: true, delayMs: 0 })
+    // client names come from the flow file, the status from the flow_end file
     expect(out.text).toContain('── claude-code · session 5b6f7a8c')
-    expect(out.text).toContain('out 187 · 497 ms')
+    expect(out.text).toContain('out 187 · 495 ms')
     expect(out.text).toContain('$ git status --short')
   })
 
   it('a missing file is a clear error', async () => {
-    await expect(runMonitor({ source: join(dir, 'nope.jsonl'), output: new Sink(), replay: true })).rejects.toThrow(/no such file/)
-    await expect(runMonitor({ source: join(dir, 'nope.jsonl'), output: new Sink(), replay: true })).rejects.toBeInstanceOf(MonitorError)
+    await expect(runTerminalView({ source: join(dir, 'nope.jsonl'), output: new Sink(), replay: true })).rejects.toThrow(/no such file/)
+    await expect(runTerminalView({ source: join(dir, 'nope.jsonl'), output: new Sink(), replay: true })).rejects.toBeInstanceOf(TerminalViewError)
   })
 
   it('follows a growing file (from the end), across a truncation, and stops on abort', async () => {
@@ -87,20 +86,22 @@ describe('runMonitor', () => {
     writeFileSync(f, fixtureText('claude-code-turn.jsonl')) // already there: not shown
     const out = new Sink()
     const ac = new AbortController()
-    const done = runMonitor({ source: f, output: out, signal: ac.signal, pollMs: 20, siblings: false, flowEndGraceMs: 0 })
-    const until = async (re: RegExp) => {
-      for (let i = 0; i < 200 && !re.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
-    }
-    await new Promise((r) => setTimeout(r, 100))
+    const done = runTerminalView({ source: f, output: out, signal: ac.signal, pollMs: 20, siblings: false, flowEndGraceMs: 0 })
+    // The follower has reached the end of the file once it shows a probe line appended after it.
+    await until(() => {
+      appendFileSync(f, '{"probe":true}\n')
+      return /not a capture record/.test(out.text)
+    }, 'the follower to read a probe line')
     appendFileSync(f, fixtureText('codex-turn.jsonl'))
-    await until(/Fixed: `parseLine`/)
+    await until(() => /Fixed: `parseLine`/.test(out.text), 'the appended turn')
     writeFileSync(f, fixtureText('interleaved-sessions.jsonl')) // truncated and rewritten
-    await until(/Session B:/)
+    await until(() => /Session B:/.test(out.text), 'the records after the truncation')
     ac.abort()
     const stats = await done
     expect(out.text).not.toContain('café')
     expect(out.text).toContain('$ cd repo && npm test')
     expect(out.text).toContain('Session B:')
+    expect(out.text).toMatch(/ℹ .*grow\.jsonl.*truncated/)
     expect(stats.ended).toBeGreaterThanOrEqual(5)
   })
 })
@@ -112,30 +113,30 @@ describe('following a log directory live', () => {
     for (const f of ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl']) writeFileSync(join(d, f), '')
     const out = new Sink()
     const ac = new AbortController()
-    const done = runMonitor({ source: join(dir, 'live'), output: out, signal: ac.signal, pollMs: 20 })
-    await new Promise((r) => setTimeout(r, 150))
+    // (from the start: the files are empty, so this shows what is appended, whenever the follower opens them)
+    const done = runTerminalView({ source: join(dir, 'live'), output: out, signal: ac.signal, pollMs: 20, fromStart: true })
     // as a proxy writes them: flow record, then its lines, then its end, each in its own file
     for (const r of fixtureRecords('codex-turn.jsonl')) {
       const f = r.type === 'flow' ? 'sse_flows.jsonl' : r.type === 'sse' ? 'sse_lines.jsonl' : 'sse_flow_ends.jsonl'
       appendFileSync(join(d, f), JSON.stringify(r) + '\n')
     }
-    for (let i = 0; i < 200 && !/409 ms/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    await until(() => /407 ms/.test(out.text), 'the last end line')
     ac.abort()
     await done
     expect(out.text).toContain('── codex · session 0199a1b2')
-    expect(out.text).toContain('■ completed · gpt-5-codex · in 5.2k (cache read 4.9k) · out 312 (reasoning 192) · 646 ms')
-    expect(out.text).toContain('■ completed · gpt-5-codex · in 6.4k (cache read 6.0k) · out 35 · 409 ms')
+    expect(out.text).toContain('■ completed · gpt-5-codex · in 346 (cache read 4.9k) · out 312 (reasoning 192) · 644 ms')
+    expect(out.text).toContain('■ completed · gpt-5-codex · in 394 (cache read 6.0k) · out 35 · 407 ms')
   })
 
   it('following a file that is not there yet says so, then shows it once it appears', async () => {
     const f = join(dir, 'later', 'sse_lines.jsonl')
     const out = new Sink()
     const ac = new AbortController()
-    const done = runMonitor({ source: f, output: out, signal: ac.signal, pollMs: 20, banner: true, flowEndGraceMs: 0 })
-    await new Promise((r) => setTimeout(r, 100))
+    // A file that appears later is read from its start (fromStart makes that hold even if it appears before the follower first looks).
+    const done = runTerminalView({ source: f, output: out, signal: ac.signal, pollMs: 20, banner: true, flowEndGraceMs: 0, fromStart: true })
     mkdirSync(join(dir, 'later'), { recursive: true })
     writeFileSync(f, fixtureText('codex-turn.jsonl'))
-    for (let i = 0; i < 200 && !/409 ms/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    await until(() => /407 ms/.test(out.text), 'the last end line')
     ac.abort()
     await done
     expect(out.text).toMatch(/^agenttap-monitor · following .*later\/sse_lines\.jsonl \(not there yet: waiting for it; is the proxy running\?\) · Ctrl-C to stop$/m)
@@ -145,26 +146,19 @@ describe('following a log directory live', () => {
   it('a log root that does not exist yet: all three files are followed as they appear', async () => {
     const root = join(dir, 'fresh-root')
     const d = join(root, 'all-mitm-sse')
-    expect(resolveSourceFiles(root, { follow: true }).map((f) => f.slice(root.length + 1))).toEqual([
-      'all-mitm-sse/sse_lines.jsonl',
-      'all-mitm-sse/sse_flows.jsonl',
-      'all-mitm-sse/sse_flow_ends.jsonl',
-    ])
     const out = new Sink()
     const ac = new AbortController()
-    const done = runMonitor({ source: root, output: out, signal: ac.signal, pollMs: 20 })
-    await new Promise((r) => setTimeout(r, 100))
+    const done = runTerminalView({ source: root, output: out, signal: ac.signal, pollMs: 20, fromStart: true })
     mkdirSync(d, { recursive: true })
     const recs = fixtureRecords('claude-code-turn.jsonl')
     writeFileSync(join(d, 'sse_flows.jsonl'), recs.filter((r) => r.type === 'flow').map((r) => JSON.stringify(r) + '\n').join(''))
-    await new Promise((r) => setTimeout(r, 100))
     writeFileSync(join(d, 'sse_lines.jsonl'), recs.filter((r) => r.type === 'sse').map((r) => JSON.stringify(r) + '\n').join(''))
     writeFileSync(join(d, 'sse_flow_ends.jsonl'), recs.filter((r) => r.type === 'flow_end').map((r) => JSON.stringify(r) + '\n').join(''))
-    for (let i = 0; i < 200 && !/443 ms/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    await until(() => /441 ms/.test(out.text), 'the last end line')
     ac.abort()
     await done
     expect(out.text).toContain('── claude-code · session 5b6f7a8c')
-    expect(out.text).toContain('■ completed · end_turn · claude-sonnet-4-5-20250929 · in 220 (cache read 16k) · out 41 · 443 ms')
+    expect(out.text).toContain('■ completed · end_turn · claude-sonnet-4-5-20250929 · in 220 (cache read 16k) · out 41 · 441 ms')
   })
 
   it('stopping the viewer does not declare open streams dead', async () => {
@@ -172,12 +166,11 @@ describe('following a log directory live', () => {
     writeFileSync(f, '')
     const out = new Sink()
     const ac = new AbortController()
-    const done = runMonitor({ source: f, output: out, signal: ac.signal, pollMs: 20 })
-    await new Promise((r) => setTimeout(r, 100))
+    const done = runTerminalView({ source: f, output: out, signal: ac.signal, pollMs: 20, fromStart: true })
     const recs = fixtureRecords('claude-code-turn.jsonl').slice(0, 12) // mid-stream
     appendFileSync(f, recs.map((r) => JSON.stringify(r) + '\n').join(''))
     // piped: a row is written when it ends, so wait for the thinking row (ended by the text block)
-    for (let i = 0; i < 150 && !/thinking: .*wc -l\.\n/.test(out.text); i++) await new Promise((r) => setTimeout(r, 25))
+    await until(() => /thinking: .*wc -l\.\n/.test(out.text), 'the thinking row')
     ac.abort()
     await done
     // the open text row is flushed on stop, and nothing claims the stream died
@@ -186,7 +179,7 @@ describe('following a log directory live', () => {
   })
 })
 
-describe('attachMonitor / createMonitor', () => {
+describe('attachTerminalView / createTerminalView', () => {
   it('attaches to an in-process record stream and stops on demand', async () => {
     const recs = fixtureRecords('codex-turn.jsonl')
     let release!: () => void
@@ -196,12 +189,12 @@ describe('attachMonitor / createMonitor', () => {
       await gate // the proxy keeps running: no more records for now
     }
     const out = new Sink()
-    const m = attachMonitor(live(), { output: out })
-    await new Promise((r) => setTimeout(r, 50))
-    m.stop()
+    const m = attachTerminalView(live(), { output: out })
+    await until(() => /Fixed: `parseLine`/.test(out.text), 'the last text of the turn')
+    m.close()
     const stats = await m.done
     release()
-    expect(stats.records).toBe(recs.length)
+    expect(stats?.records).toBe(recs.length)
     expect(out.text).toContain('Fixed: `parseLine`')
   })
 
@@ -218,12 +211,21 @@ describe('attachMonitor / createMonitor', () => {
       await new Promise((r) => setTimeout(r, 5000)) // and then nothing
     }
     const out = new Sink()
-    const m = attachMonitor(producer(), { output: out, signal: ac.signal })
-    await new Promise((r) => setTimeout(r, 50))
+    let fed = 0
+    const m = attachTerminalView(
+      (async function* () {
+        for await (const r of producer()) {
+          fed++
+          yield r
+        }
+      })(),
+      { output: out, signal: ac.signal },
+    )
+    await until(() => fed >= flow1.length - 1 + 6, 'the records before the stop')
     ac.abort()
     const stats = await m.done
-    expect(stats.records).toBe(flow1.length + 6)
-    expect(out.text).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 497 ms')
+    expect(stats?.records).toBe(flow1.length + 6)
+    expect(out.text).toContain('■ completed · tool_use · claude-sonnet-4-5-20250929 · in 9 (cache read 14k, cache write 1.3k) · out 187 · 495 ms')
     expect(out.text).not.toMatch(/dead|incomplete/)
   })
 
@@ -232,12 +234,12 @@ describe('attachMonitor / createMonitor', () => {
     const render = async (seed: number) => {
       const rnd = prng(seed)
       const out = new Sink()
-      const m = createMonitor({ output: out, sessionGuardMs: 10_000_000 })
+      const m = createTerminalView({ output: out, sessionGuardMs: 10_000_000 })
       for (const r of recs) {
-        m.push(r)
+        m.feed(r)
         if (rnd() < 0.3) await new Promise((res) => setImmediate(res)) // flush at random points
       }
-      await m.close()
+      await m.end()
       return out.text
     }
     const a = await render(1)
@@ -251,7 +253,7 @@ describe('attachMonitor / createMonitor', () => {
     const f = join(dir, 'rechunk.jsonl')
     writeFileSync(f, text)
     const fromFile = new Sink()
-    await runMonitor({ source: f, output: fromFile, replay: true, delayMs: 0, sessionGuardMs: 10_000_000 })
+    await runTerminalView({ source: f, output: fromFile, replay: true, delayMs: 0, sessionGuardMs: 10_000_000 })
     const bytes = Buffer.from(text)
     for (const seed of [1, 2, 3, 4]) {
       const rnd = prng(seed)
@@ -264,7 +266,7 @@ describe('attachMonitor / createMonitor', () => {
         }
       }
       const out = new Sink()
-      await runMonitor({ source: readBatches(chunks(), { file: f }), output: out, sessionGuardMs: 10_000_000 })
+      await runTerminalView({ source: readBatches(chunks(), { file: f }), output: out, sessionGuardMs: 10_000_000 })
       expect(out.text).toBe(fromFile.text)
     }
     expect(fromFile.text).toMatch(/rechunk\.jsonl:159 .*malformed JSON/)
@@ -273,11 +275,11 @@ describe('attachMonitor / createMonitor', () => {
 
   it('a malformed-line warning is shown once even if reported twice', async () => {
     const out = new Sink()
-    const m = createMonitor({ output: out })
+    const m = createTerminalView({ output: out })
     const e = Object.assign(new Error('f.jsonl:3 (byte 10): malformed JSON line skipped: x'), { file: 'f.jsonl', line: 3, code: 'MALFORMED_JSON' })
     m.warn(e)
     m.warn(e)
-    const stats = await m.close()
+    const stats = await m.end()
     expect(stats.warnings).toBe(1)
     expect(out.text.match(/f\.jsonl:3/g)).toHaveLength(1)
   })
@@ -292,7 +294,7 @@ describe('attachMonitor / createMonitor', () => {
       ...(r.type === 'flow_end' ? { outcome: `completed${evil}` } : {}),
     }))
     const out = new Sink({ tty: true })
-    await runMonitor({ source: items(recs), output: out, env: {}, showFlowId: true })
+    await runTerminalView({ source: items(recs), output: out, env: {}, showFlowId: true })
     const text = out.text.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r\x1b\[2K/g, '')
     expect(text).not.toContain('\x1b')
     expect(text).not.toContain('\x07')
@@ -302,59 +304,94 @@ describe('attachMonitor / createMonitor', () => {
 
   it('--json with --function-only keeps only tool-call events', async () => {
     const out = new Sink()
-    await runMonitor({ source: items(fixtureRecords('codex-turn.jsonl')), output: out, json: true, functionOnly: true })
+    await runTerminalView({ source: items(fixtureRecords('codex-turn.jsonl')), output: out, json: true, functionOnly: true })
     const types = new Set(out.text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { type: string }).type))
     expect([...types].sort()).toEqual(['tool_args_delta', 'tool_call_end', 'tool_call_start'])
   })
 
   it('rejects bad options with what was expected', () => {
-    expect(() => createMonitor({ output: new Sink(), argsSubDeltas: 4 })).toThrow(/expected an integer >= 8/)
-    expect(() => createMonitor({ output: new Sink(), sessionGuardMs: -1 })).toThrow(/sessionGuardMs/)
-    expect(() => createMonitor({} as never)).toThrow(/writable stream/)
+    expect(() => createTerminalView({ output: new Sink(), argsSubDeltas: 4 })).toThrow(/expected an integer >= 8/)
+    expect(() => createTerminalView({ output: new Sink(), sessionGuardMs: -1 })).toThrow(/sessionGuardMs/)
+    expect(() => createTerminalView({} as never)).toThrow(/writable stream/)
   })
 })
 
-describe('sources', () => {
-  it('readBatches: binary junk and over-long lines are errors in place (with line numbers); the records around them are kept', async () => {
+describe('reader errors on the view', () => {
+  it('binary junk and a JSON value that is not a record: a warning each, in place, escapes never reach the terminal; the rest of the stream is shown', async () => {
     const f = join(dir, 'junk.jsonl')
     const recs = fixtureText('truncated-stream.jsonl').trimEnd().split('\n')
     const junk = Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x80, 0x0a])
-    const long = '{"v":1,"type":"sse","data":"' + 'x'.repeat(9000) + '"}\n'
-    writeFileSync(f, Buffer.concat([Buffer.from(recs.slice(0, 3).join('\n') + '\n'), junk, Buffer.from(long), Buffer.from(recs.slice(3).join('\n') + '\n')]))
-    const got: SourceItem[] = []
-    for await (const b of readBatches(f, { maxLineBytes: 4096, chunkBytes: 777 })) got.push(...b)
-    const errs = got.filter((i) => i.error)
-    expect(errs.map((e) => [e.error?.code, e.error?.line])).toEqual([
-      ['MALFORMED_JSON', 4],
-      ['LINE_TOO_LONG', 5],
-    ])
-    expect(got.filter((i) => !i.error).map((i) => i.line)).toEqual([1, 2, 3, 6, 7, 8, 9])
-    // and the view shows both warnings, then the rest of the stream
+    writeFileSync(f, Buffer.concat([Buffer.from(recs.slice(0, 3).join('\n') + '\n'), junk, Buffer.from('[1,2]\n'), Buffer.from(recs.slice(3).join('\n') + '\n')]))
     const out = new Sink()
-    await runMonitor({ source: f, output: out, replay: true, delayMs: 0 })
+    await runTerminalView({ source: f, output: out, replay: true, delayMs: 0 })
     expect(out.text).toMatch(/⚠ .*junk\.jsonl:4 .*\n/)
+    expect(out.text).toMatch(/⚠ junk\.jsonl:5: skipped, not a capture record/)
     // the junk's escape sequence (ESC [2J: clear screen) never reaches the terminal
     expect(out.text).not.toContain('\x1b')
     expect(out.text).toContain('\\u001b[2J') // escaped where the error is made (jsonl-io)
-    expect(out.text).toContain('✗ upstream_error (incomplete)')
+    expect(out.text).toContain('✗ truncated · ')
+  })
+})
+
+describe('a view never takes its producer down', () => {
+  const base = { v: 1, ts: '2026-11-20T10:00:00.000Z', session_id: 's-1' }
+  /** A Claude Code flow whose one tool call has `args` as arguments, streamed in 3-character deltas. */
+  function toolFlow(flow_id: string, args: string): Record<string, unknown>[] {
+    const sse = (seq: number, event: string, data: unknown) => ({ ...base, type: 'sse', flow_id, seq, event, data: JSON.stringify(data) })
+    const recs: Record<string, unknown>[] = [
+      { ...base, type: 'flow', flow_id, client: 'claude-code', provider: 'anthropic', url: 'https://api.anthropic.com/v1/messages' },
+      sse(0, 'message_start', { type: 'message_start', message: { id: 'm', model: 'claude-x', role: 'assistant', usage: { input_tokens: 1, output_tokens: 0 } } }),
+      sse(1, 'content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'Edit', input: {} } }),
+    ]
+    let seq = 2
+    for (let i = 0; i < args.length; i += 3) recs.push(sse(seq++, 'content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(i, i + 3) } }))
+    recs.push(sse(seq++, 'content_block_stop', { type: 'content_block_stop', index: 0 }))
+    recs.push(sse(seq++, 'message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } }))
+    recs.push(sse(seq++, 'message_stop', { type: 'message_stop' }))
+    recs.push({ ...base, type: 'flow_end', flow_id, outcome: 'completed', status: 200 })
+    return recs
+  }
+
+  it('15,000 levels of nested tool arguments (30 KB) print in bounded size, with the depth marker', async () => {
+    const depth = 15_000
+    const out = new Sink({ tty: true })
+    await runTerminalView({ source: items(toolFlow('deep', `{"a":${'['.repeat(depth)}1${']'.repeat(depth)}}`)), output: out, env: {} })
+    expect(out.text).toContain('«nested deeper than 64 levels: shown compact»')
+    expect(out.text).toContain('■ completed · tool_use · claude-x')
+    expect(out.text.length).toBeLessThan(200_000)
   })
 
-  it('mergeByTime interleaves time-ordered inputs', async () => {
-    const mk = (ts: string[]): AsyncIterable<SourceItem> => items(ts.map((t) => ({ value: { ts: t } }))) as AsyncIterable<SourceItem>
-    const out: string[] = []
-    for await (const it of mergeByTime([mk(['2026-01-01T00:00:01Z', '2026-01-01T00:00:04Z']), mk(['2026-01-01T00:00:02Z', '2026-01-01T00:00:03Z'])])) {
-      out.push((it.value as { ts: string }).ts.slice(17, 19))
+  it('a record the view fails on is reported and skipped; the next records are shown', async () => {
+    const out = new Sink()
+    const err = new Sink()
+    const diagnostics: Error[] = []
+    const view = createTerminalView({ output: out, errorOutput: err, onDiagnostic: (e) => diagnostics.push(e) })
+    const poisoned = { ...base, type: 'flow', flow_id: 'bad', session_id: 's-1' }
+    Object.defineProperty(poisoned, 'url', { enumerable: true, get: () => { throw new RangeError('Invalid string length') } })
+    expect(() => view.feed(poisoned)).not.toThrow()
+    for (const r of fixtureRecords('codex-turn.jsonl')) view.feed(r)
+    const stats = await view.end()
+    expect(stats.failures).toBe(1)
+    expect(diagnostics.map((d) => (d as { code?: string }).code)).toContain('VIEW_FAILED')
+    expect(err.text).toMatch(/the live view failed on flow bad .*Invalid string length/)
+    expect(out.text).toContain('Fixed: `parseLine`')
+  })
+
+  it('an output that throws fails the view, not the process; a producer that throws ends an attached view quietly', async () => {
+    const diagnostics: Error[] = []
+    const broken = new Sink()
+    broken.write = (() => {
+      throw new Error('EIO: the terminal went away')
+    }) as never
+    const attached = attachTerminalView(items(fixtureRecords("claude-code-turn.jsonl")) as AsyncIterable<Record<string, unknown>>, { output: broken, errorOutput: new Sink(), onDiagnostic: (e) => diagnostics.push(e) })
+    await attached.done
+    expect(diagnostics.some((d) => /EIO/.test(d.message))).toBe(true)
+    async function* failing() {
+      yield fixtureRecords('claude-code-turn.jsonl')[0] as Record<string, unknown>
+      throw new Error('the proxy hub broke')
     }
-    expect(out).toEqual(['01', '02', '03', '04'])
-  })
-
-  it('paced replays at recorded pace with a speed factor and a gap cap', async () => {
-    const src = items([0, 40, 80, 100_000].map((ms) => ({ value: { ts: new Date(Date.UTC(2026, 0, 1) + ms).toISOString() } }))) as AsyncIterable<SourceItem>
-    const t0 = Date.now()
-    const got: number[] = []
-    for await (const _ of paced(src, { speed: 2, maxGapMs: 50 })) got.push(Date.now() - t0)
-    // 20 + 20 + 50 (capped) ms of sleeps in total; only the order and the count are asserted
-    expect(got).toHaveLength(4)
-    expect(got[3]).toBeGreaterThanOrEqual(got[0] as number)
+    const second = attachTerminalView(failing(), { output: new Sink(), onDiagnostic: (e) => diagnostics.push(e) })
+    await expect(second.done).resolves.toBeUndefined()
+    expect(diagnostics.some((d) => /the proxy hub broke/.test(d.message))).toBe(true)
   })
 })

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
+import { CAPTURE_FILES, follow } from '@agenttap/jsonl-io'
+import { CaptureSourceError } from './errors.js'
+import { mergeBatchesByTime, mergeLive } from './merge.js'
+import { delayed } from './pace.js'
+import { readBatches } from './read-batches.js'
+import type { OpenSourceOptions, SourceItem } from './types.js'
+
+/**
+ * Opens files (one or several) as one stream of records. stdin is `-`. Reading to the end (no
+ * `follow`) yields batches (arrays) of items with malformed lines in-band, the files merged by
+ * record time; following yields single items as they are appended, surviving truncation and
+ * rotation (jsonl-io `follow`). Items of several followed files carry their `file`; a single
+ * file's items do not (the caller knows it).
+ *
+ * @example
+ * for await (const x of openSource(resolveSourceFiles(logDir), { follow: true, onError: warn })) …
+ */
+export function openSource(files: readonly string[], opts: OpenSourceOptions): AsyncIterable<SourceItem | SourceItem[]> {
+  const signal = opts.signal
+  if (files.length === 1 && files[0] === '-') {
+    return readBatches(opts.stdin ?? (process.stdin as AsyncIterable<Uint8Array>), { file: 'stdin', ...(signal ? { signal } : {}) })
+  }
+  if (!opts.follow) {
+    for (const f of files) {
+      if (!existsSync(f)) throw new CaptureSourceError('SOURCE_ERROR', `cannot read ${f}: no such file (pass a capture file, a log directory, or - for stdin)`, { file: f })
+    }
+    const its = files.map((f) => readBatches(f, signal ? { signal } : {}))
+    return its.length === 1 ? (its[0] as AsyncIterable<SourceItem[]>) : mergeBatchesByTime(its)
+  }
+  const pollMs = opts.pollMs ?? 250
+  const hold = opts.flowEndHoldMs ?? 2 * pollMs
+  const its = files.map((f) => {
+    const it: AsyncIterable<SourceItem> = follow(f, { onError: opts.onError, pollMs, chunkBytes: 256 * 1024, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) })
+    return basename(f) === CAPTURE_FILES.flowEnds && files.length > 1 && hold > 0 ? delayed(it, hold, signal) : it
+  })
+  return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeLive(its, files)
+}

@@ -1,0 +1,55 @@
+import type { JsonlError } from '@agenttap/jsonl-io'
+
+/** One item a source yields: a parsed value and where it came from (when read from text). */
+export interface SourceItem {
+  value: unknown
+  /** 1-based line number in `file` (or in stdin). */
+  line?: number
+  file?: string
+  /** In-band read error (malformed line), in its place among the records. `value` is undefined. */
+  error?: JsonlError | undefined
+}
+
+/** Options of {@link openSource}. */
+export interface OpenSourceOptions {
+  /** Keep reading as files grow (tail -f). Off: read to the end and stop (replay, batch). */
+  follow: boolean
+  /** With `follow`: start at the beginning instead of the end. */
+  fromStart?: boolean
+  /** Malformed lines, truncation / rotation notices (following; reading to the end gives them in-band). */
+  onError(e: JsonlError): void
+  signal?: AbortSignal
+  /** Poll interval of followed files. @defaultValue 250 */
+  pollMs?: number
+  /**
+   * Followed sibling `sse_flow_ends.jsonl`: hold each `flow_end` this long so the flow's last
+   * `sse` lines (another file, polled separately) are read first. @defaultValue 2 × pollMs
+   */
+  flowEndHoldMs?: number
+  /** Where `-` reads from. @defaultValue process.stdin */
+  stdin?: AsyncIterable<Uint8Array | string>
+}
+
+/** Options of {@link paced}. */
+export interface PaceOptions {
+  /** Fixed delay per record in ms (0: as fast as possible). Overrides the recorded pace. */
+  delayMs?: number
+  /** Recorded pace speed factor (2 = twice as fast). @defaultValue 1 */
+  speed?: number
+  /** Longest pause between two records at recorded pace, in ms. @defaultValue 2000 */
+  maxGapMs?: number
+  signal?: AbortSignal
+}
+
+/** Options of {@link redisSource}. */
+export interface RedisSourceOptions {
+  /** @defaultValue 'agenttap:events' */
+  stream?: string
+  /** Consumer group; without one the stream is read with plain XREAD (nothing acknowledged). */
+  group?: string
+  /** This consumer's name: keep it stable so a restart resumes its unacknowledged records. */
+  consumer?: string
+  /** A new group (or a plain read) starts at the beginning of the stream instead of new entries. */
+  fromStart?: boolean
+  signal?: AbortSignal
+}
