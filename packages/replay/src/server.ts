@@ -245,8 +245,13 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
         write: (e) => res.write(sseText(e)),
         drained: () => new Promise<void>((resolve) => {
           if (ac.signal.aborted) return resolve()
-          res.once('drain', resolve)
-          ac.signal.addEventListener('abort', () => resolve(), { once: true })
+          const done = (): void => {
+            res.off('drain', done)
+            ac.signal.removeEventListener('abort', done)
+            resolve()
+          }
+          res.once('drain', done)
+          ac.signal.addEventListener('abort', done, { once: true })
         }),
         batch: (fn) => {
           res.cork()
@@ -444,6 +449,9 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
   let defaultContext: SecureContext | undefined
   const net: NetServer = createNetServer((sock) => {
     sockets.add(sock)
+    // Events are small writes spaced in time: Nagle's algorithm would hold each one back until
+    // the previous one is acknowledged (up to the peer's delayed-ACK timer, ~40 ms).
+    sock.setNoDelay(true)
     sock.once('close', () => sockets.delete(sock))
     sock.on('error', () => sock.destroy())
     sock.once('data', (chunk: Buffer) => {
