@@ -78,7 +78,11 @@ const ROLES: Record<string, string> = { u: 'user', a: 'assistant', r: 'tool resu
 function leaves(v: unknown, out: string[]): void {
   if (typeof v === 'string') {
     if (v !== '') out.push(v)
-  } else if (Array.isArray(v)) for (const x of v) leaves(x, out)
+  } else if (Array.isArray(v)) {
+    // An Anthropic tool_result block in a user message: ["r", tool_use_id, text, is_error].
+    if (v.length === 4 && v[0] === 'r' && typeof v[1] === 'string' && typeof v[2] === 'string') out.push(`tool result ${v[1]}${v[3] === true ? ' (error)' : ''}: ${v[2]}`)
+    else for (const x of v) leaves(x, out)
+  }
   else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) leaves(x, out)
   else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v))
 }
