@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
+import { createServer as createHttpServer, request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -165,5 +165,36 @@ describe('pacing', () => {
         expect(arrivals.at(-1)!).toBeLessThan(times.at(-1)! / 2 + 200)
       } else expect(arrivals.at(-1)!).toBeLessThan(times.at(-1)! / 2)
     }
+  })
+})
+
+describe('fall-through', () => {
+  it('sends a request the capture has no call for to the real upstream, and reports it', async () => {
+    const seen: { url: string; host: string | undefined; body: string }[] = []
+    const up = createHttpServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        seen.push({ url: req.url ?? '', host: req.headers.host, body })
+        res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'real' })
+        res.end('{"from":"upstream"}')
+      })
+    })
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()))
+    const upPort = (up.address() as { port: number }).port
+    const dir = tempDir('replay-ft-')
+    const s = createReplayServer({ capture, speed: Infinity, fallthrough: `http://127.0.0.1:${upPort}`, report: join(dir, 'r.jsonl') })
+    const { url: u } = await s.start()
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'not in the capture' }], tools: [{ name: 'Bash', input_schema: { type: 'object' } }] })
+    const res = await fetch(`${u}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-upstream')).toBe('real')
+    expect(await res.json()).toEqual({ from: 'upstream' })
+    expect(seen).toEqual([{ url: '/v1/messages?beta=true', host: `127.0.0.1:${upPort}`, body }])
+    const summary = await s.close()
+    up.close()
+    expect(summary).toMatchObject({ divergences: 1, fallthroughs: 1 })
+    const lines = readFileSync(join(dir, 'r.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines[0]).toMatchObject({ type: 'divergence', action: 'fallthrough', status: 0, difference: { field: 'model', received: 'claude-sonnet-4-5' } })
   })
 })
