@@ -122,6 +122,7 @@ export interface DivergenceEntry {
   difference: Difference
   /** What replay did: answered with the provider-shaped error, or sent the request to the real upstream. */
   action: 'error' | 'fallthrough'
+  /** Status of the error replay answered with; 0 when the request went to the real upstream. */
   status: number
 }
 
