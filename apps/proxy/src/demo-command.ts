@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { DemoError, nextSteps, runDemo } from '@agenttap/demo'
+import { AgenttapError } from '@agenttap/jsonl-io'
 
 const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 
@@ -16,7 +16,7 @@ interface DemoFlags {
 
 function port(name: string, v: string): number {
   const n = Number(v)
-  if (!/^\d+$/.test(v) || n > 65535) throw new DemoError('INVALID_OPTION', `${name} must be an integer 0-65535, got ${v}`)
+  if (!/^\d+$/.test(v) || n > 65535) throw new AgenttapError('INVALID_OPTION', `${name} must be an integer 0-65535, got ${v}`)
   return n
 }
 
@@ -41,6 +41,8 @@ export function demoCommand(run: (p: Promise<number>) => void): Command {
 async function runDemoCommand(o: DemoFlags): Promise<number> {
   const proxyPort = port('--port', o.port)
   const webPort = o.web ? port('--web-port', o.webPort) : false
+  // Loaded here: the other commands don't pay for it.
+  const { nextSteps, runDemo } = await import('@agenttap/demo')
   let failures = 0
   const demo = await runDemo({
     ...(o.logDir !== undefined ? { logDir: o.logDir } : {}),

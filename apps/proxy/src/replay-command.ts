@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
+import { AgenttapError } from '@agenttap/jsonl-io'
 import { defaultCaDir, ensureCa, ensureRedactionKey } from '@agenttap/proxy-capture'
-import { createReplayServer, loadReplayCapture, ReplayError, type ReplayServer } from '@agenttap/replay'
+import type { ReplayServer } from '@agenttap/replay'
 import { createLogger } from './logger.js'
 
 const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
@@ -24,7 +25,7 @@ interface ReplayFlags {
 }
 
 /** A usage error: printed on one line by the CLI and mapped to exit code 2. */
-const usage = (message: string): ReplayError => new ReplayError('INVALID_OPTION', message)
+const usage = (message: string): AgenttapError => new AgenttapError('INVALID_OPTION', message)
 
 function number(name: string, v: string, ok: (n: number) => boolean, expected: string): number {
   const n = Number(v)
@@ -71,6 +72,8 @@ async function runReplay(path: string, o: ReplayFlags): Promise<number> {
     }
     if (!fallthroughCa.includes('-----BEGIN CERTIFICATE-----')) throw usage(`--fallthrough-ca ${o.fallthroughCa} holds no PEM certificate`)
   }
+  // Loaded here: the other commands don't pay for it.
+  const { createReplayServer, loadReplayCapture, ReplayError } = await import('@agenttap/replay')
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   let capture
   try {
