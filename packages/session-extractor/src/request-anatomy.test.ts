@@ -168,3 +168,21 @@ describe('withoutCacheControl', () => {
     for (const v of values) expect(withoutCacheControl(v)).toBe(JSON.stringify(v, (k, x: unknown) => (k === 'cache_control' ? undefined : x)) ?? '')
   })
 })
+
+describe('requestHistoryUnits', () => {
+  it('gives the units the history chain hashes, so two requests can be told apart message by message', async () => {
+    const { requestHistoryUnits } = await import('./request-anatomy.js')
+    const { historyChain } = await import('./history-hash.js')
+    for (const name of ['claude-code-turn.jsonl', 'claude-code-2x.jsonl', 'codex-turn.jsonl', 'chat-completions-tools.jsonl']) {
+      for (const f of flows(name)) {
+        const a = analyzeRequest({ body: f['request_body'], url: f['url'] as string, client: f['client'] as string })
+        const units = requestHistoryUnits(f['request_body'], a.api)
+        expect(units.length).toBeGreaterThan(0)
+        expect(historyChain(a.api, units)).toEqual(a.history)
+      }
+    }
+    expect(requestHistoryUnits({ messages: [{ role: 'user', content: ' hi ' }, { role: 'system', content: 'deferred' }] }, 'anthropic-messages')).toEqual(['u["hi"]'])
+    expect(requestHistoryUnits('{"type":"response.create","input":"go"}', 'unknown')).toEqual(['u["go"]'])
+    expect(requestHistoryUnits('not json', 'anthropic-messages')).toEqual([])
+  })
+})
