@@ -316,6 +316,9 @@ export class FlowAssembler {
     this.lastOutcome = outcome
     this.ctx.emitCall(call)
     const chain = this.ctx.chain
+    // A failed request (HTTP 429 / 529, an error event) is sent again by SDKs and agents: the
+    // chain keeps the retry in its session.
+    if (chain !== undefined && this.session_source === 'history' && outcome === 'error' && req?.history_hash !== undefined) chain.failed(req.history_hash, this.session_id)
     if (chain !== undefined && this.session_source === 'history' && b.terminal && req?.history_hash !== undefined) {
       const tool_calls = b.tools.filter((t) => t.kind !== 'server' && t.kind !== 'mcp').map((t) => ({ call_id: t.call_id, name: t.name, arguments: t.arguments }))
       chain.respond(req.history_hash, this.session_id, { texts: b.text.done, tool_calls })
