@@ -19,7 +19,6 @@ clientSuite({
   provider: 'anthropic',
   realSession,
   errors: [429, 529],
-  knownDefects: { 'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries' },
   run: ({ proxy, prompt, keys }) => runClaude({ prompt, env: { ...proxy.env, ANTHROPIC_API_KEY: keys.anthropic } }),
   checkOutput: (r) => expect(r.stdout.trim().split('\n').length).toBe(1),
 })
@@ -32,7 +31,6 @@ clientSuite({
   provider: 'anthropic',
   realSession,
   errors: [429, 529],
-  knownDefects: { 'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries' },
   run: async ({ proxy, upstream, prompt, keys, root }) => {
     // `run` finds the proxy already listening on its port and uses it.
     const args = ['run', '--port', String(proxy.port), ...proxyArgs({ logDir: `${root}/logs`, caDir: `${root}/ca`, upstreamCa: upstream.caPath, connectTo: upstream.connectTo }), '--']

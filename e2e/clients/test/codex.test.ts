@@ -20,7 +20,6 @@ clientSuite({
   realSession,
   errors: [429, 503],
   run: ({ proxy, prompt, keys }) => runCodex({ prompt, apiKey: keys.openai, env: proxy.env }),
-  knownDefects: { 'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries' },
   checkOutput: (r) => expect(r.stderr).toContain('ls -la /tmp'),
 })
 
@@ -33,11 +32,5 @@ clientSuite({
   realSession,
   errors: [],
   run: ({ proxy, prompt, keys }) => runCodex({ prompt, apiKey: keys.openai, env: proxy.env, websocket: true }),
-  knownDefects: {
-    'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries',
-    'monitor screen (tmux): text, $ command, tool result and usage': 'no ↳ result line for the tool outputs Codex sends in a WebSocket client frame',
-    'analyze prompts and turns --mode paired': "Codex's prewarm response (`generate: false`, no prompt) is a model call: turns --mode paired gives a row with null prompt and response",
-    'analyze usage and cost': "Codex's prewarm response (`generate: false`) is counted as a model call with zero usage",
-  },
   checkOutput: (r) => expect(r.stderr).toContain('ls -la /tmp'),
 })

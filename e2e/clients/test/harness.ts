@@ -86,7 +86,33 @@ export function clientSuite(c: ClientCase): void {
   let session = ''
   /** The flows of the conversation's answers. */
   let flowIds = new Set<string>()
+  /** analyze's rows per mode, for the conversation's session. */
+  let modeRows: Record<string, Array<Record<string, unknown>>> = {}
+  let monitorEvents: Array<Record<string, unknown>> = []
+  let webFlows: Array<Record<string, unknown>> = []
+  const timing = { client: 0, readBack: 0 }
   let webUrl = ''
+
+  /** Each answer's flow: an SSE/WS answer by its response id in the flow's events, an HTTP error by its status and body, in order. */
+  const mapFlows = (capture: Capture): void => {
+    flowOf.clear()
+    const usedErrorFlows = new Set<string>()
+    for (const s of mine) {
+      if (s.phase === 'error') {
+        const end = capture.ends.find((e) => e['type'] === 'flow_end' && e['status'] === s.status && !usedErrorFlows.has(e.flow_id) && JSON.stringify(e['body']).includes(s.error?.message ?? '\u0000'))
+        if (end) {
+          usedErrorFlows.add(end.flow_id)
+          const flow = capture.flows.find((f) => f.flow_id === end.flow_id)
+          if (flow) flowOf.set(s, flow)
+        }
+        continue
+      }
+      const id = (s.answer as Answer).id
+      const line = capture.lines.find((l) => l['type'] === 'sse' && String(l['data']).includes(`"${id}"`))
+      const flow = line && capture.flows.find((f) => f.flow_id === line.flow_id)
+      if (flow) flowOf.set(s, flow)
+    }
+  }
 
   const check = (name: string, fn: () => Promise<void> | void): void => {
     const why = c.knownDefects?.[name]
@@ -100,7 +126,9 @@ export function clientSuite(c: ClientCase): void {
       upstream = await startFakeUpstream({ dir: root, errors: (api, tag) => (tag === c.tag && api === c.api ? [...c.errors] : []) })
       proxy = await startProxy({ logDir, caDir: join(root, 'ca'), upstreamCa: upstream.caPath, connectTo: upstream.connectTo, redis: { url: redis.url, stream }, web: true })
       webUrl = proxy.webUrl ?? ''
+      const t0 = Date.now()
       result = await c.run({ proxy, upstream, prompt, keys, root })
+      timing.client = (Date.now() - t0) / 1000
       // The web view is checked while the proxy runs; the capture once it has flushed and stopped.
       mine = upstream.sent.filter((s) => s.tag === c.tag && s.phase !== 'aux')
       const t = mine.find((s) => s.phase === 'tool')
@@ -128,57 +156,63 @@ export function clientSuite(c: ClientCase): void {
       c.checkOutput?.(result, { tool: tool.answer as Answer, final: final.answer as Answer })
     })
 
-    check('the web view lists the model flows and the prompt while the proxy runs', async () => {
-      // One flow per HTTP answer, one per WebSocket connection (it holds several responses).
-      const flowKey = (s: SentAnswer): string => (s.transport === 'ws' ? `ws${s.connection}` : `http${s.request}`)
-      const want = new Map<string, string>()
-      for (const s of mine) want.set(flowKey(s), s.phase === 'error' ? 'error' : 'completed')
-      const ofConversation = (flows: Array<Record<string, unknown>>): Array<Record<string, unknown>> => flows.filter((f) => f['state'] === 'DONE' && typeof f['prompt'] === 'string' && (f['prompt'] as string).includes(c.tag))
-      // The proxy's web view follows the capture: wait until it has every flow of the conversation.
-      let ours: Array<Record<string, unknown>> = []
-      for (let i = 0; i < 100 && ours.length < want.size; i++) {
+    check('the web view lists the flows while the proxy runs', async () => {
+      // The flows as the capture has them so far (the proxy writes them as they end).
+      let ids: string[] = []
+      let listed: Array<Record<string, unknown>> = []
+      for (let i = 0; i < 100; i++) {
         if (i) await new Promise((r) => setTimeout(r, 100))
-        ours = ofConversation(((await webApi(webUrl, '/api/flows')) as { flows: Array<Record<string, unknown>> }).flows)
+        mapFlows(readCapture(logDir))
+        ids = [...new Set(mine.map((s) => flowOf.get(s)?.flow_id).filter((f): f is string => f !== undefined))]
+        const all = ((await webApi(webUrl, '/api/flows')) as { flows: Array<Record<string, unknown>> }).flows
+        listed = all.filter((f) => ids.includes(String(f['flow_id'])) && f['state'] === 'DONE')
+        if (flowOf.size === mine.length && listed.length === ids.length) break
       }
-      expect(ours.length, JSON.stringify(ours, null, 1).slice(0, 3000)).toBe(want.size)
-      for (const f of ours) {
+      expect(flowOf.size, 'every answer has its flow in the capture').toBe(mine.length)
+      expect(listed.map((f) => f['flow_id']).sort()).toEqual([...ids].sort())
+      for (const f of listed) {
         expect(f['client']).toBe(c.client)
         expect(f['provider']).toBe(c.provider)
+        const answers = mine.filter((s) => flowOf.get(s)?.flow_id === f['flow_id'])
+        expect(f['outcome']).toBe(answers.some((s) => s.phase !== 'error') ? 'completed' : 'error')
+        if (c.realSession) expect(f['session_id']).toBe(c.realSession(upstream.requests[final.request] as ReceivedRequest))
       }
-      expect(ours.map((f) => f['outcome']).sort()).toEqual([...want.values()].sort())
-      expect(new Set(ours.map((f) => f['session_id'])).size, 'one session').toBe(1)
-      const detail = (await webApi(webUrl, `/api/sessions/${encodeURIComponent(String(ours[0]?.['session_id']))}`)) as Record<string, unknown>
+      webFlows = listed
+    })
+
+    check('the web view shows the conversation as one session', () => {
+      expect(webFlows.length).toBeGreaterThan(0)
+      expect(new Set(webFlows.map((f) => f['session_id'])).size).toBe(1)
+    })
+
+    check('the web view shows the prompt in the list and in the session', async () => {
+      const toolFlow = flowOf.get(tool)?.flow_id
+      const f = webFlows.find((x) => x['flow_id'] === toolFlow)
+      expect(String(f?.['prompt'] ?? ''), JSON.stringify(f)).toContain(c.tag)
+      const detail = (await webApi(webUrl, `/api/sessions/${encodeURIComponent(String(f?.['session_id']))}`)) as Record<string, unknown>
       expect(JSON.stringify(detail)).toContain(c.tag)
     })
 
     describe('after the proxy stopped', () => {
       beforeAll(async () => {
         expect(await proxy.stop()).toBe(0)
+        const t1 = Date.now()
         cap = readCapture(logDir)
-        // Each answer's flow: an SSE/WS answer by its response id in the flow's events, an HTTP
-        // error by its status and body, in order.
-        const usedErrorFlows = new Set<string>()
-        for (const s of mine) {
-          if (s.phase === 'error') {
-            const end = cap.ends.find((e) => e['type'] === 'flow_end' && e['status'] === s.status && !usedErrorFlows.has(e.flow_id) && JSON.stringify(e['body']).includes(s.error?.message ?? '\u0000'))
-            if (end) {
-              usedErrorFlows.add(end.flow_id)
-              const flow = cap.flows.find((f) => f.flow_id === end.flow_id)
-              if (flow) flowOf.set(s, flow)
-            }
-            continue
-          }
-          const id = (s.answer as Answer).id
-          const line = cap.lines.find((l) => l['type'] === 'sse' && String(l['data']).includes(`"${id}"`))
-          const flow = line && cap.flows.find((f) => f.flow_id === line.flow_id)
-          if (flow) flowOf.set(s, flow)
-        }
+        mapFlows(cap)
         // The session analyze gives the conversation (for clients without a session id of their
         // own it chains requests by history, so it can differ from the capture's derived id).
         const finalFlow = flowOf.get(final)?.flow_id
         const flowRows = await analyze(logDir, 'flows')
         session = String(flowRows.find((r) => r['flow_id'] === finalFlow)?.['session_id'] ?? '')
         flowIds = new Set(mine.map((s) => flowOf.get(s)?.flow_id).filter((f): f is string => f !== undefined))
+        // Every mode as its own command, as a user runs them; in parallel (the index is current
+        // after the `flows` run above, so they only read it).
+        const modes = ['prompts', 'turns --mode paired', 'tool_calls', 'tool_results', 'usage', 'cost', 'errors', 'sessions']
+        const out = await Promise.all(modes.map((m) => analyze(logDir, m, ['--session', session]).then((r) => [m, r] as const)))
+        modeRows = Object.fromEntries(out)
+        monitorEvents = await monitorJson(logDir)
+        timing.readBack = (Date.now() - t1) / 1000
+        console.info(`[e2e] ${c.name}: client ${timing.client.toFixed(1)} s, capture + analyze (9 runs) + monitor --json ${timing.readBack.toFixed(1)} s`)
       })
 
       check('capture: every answer has its flow, client and provider classified, one session found', () => {
@@ -236,7 +270,7 @@ export function clientSuite(c: ClientCase): void {
       })
 
       check('monitor --json: text, the shell command and usage', async () => {
-        const events = (await monitorJson(logDir)).filter((e) => flowIds.has(String(e['flow_id'])))
+        const events = monitorEvents.filter((e) => flowIds.has(String(e['flow_id'])))
         const text = events
           .filter((e) => e['type'] === 'text_delta')
           .map((e) => e['text'] ?? e['delta'])
@@ -252,7 +286,7 @@ export function clientSuite(c: ClientCase): void {
       })
 
       check('monitor --json: the tool result', async () => {
-        const events = (await monitorJson(logDir)).filter((e) => flowIds.has(String(e['flow_id'])))
+        const events = monitorEvents.filter((e) => flowIds.has(String(e['flow_id'])))
         const results = events.filter((e) => /tool_result/.test(String(e['type'])))
         expect(results.map((e) => e['call_id'])).toEqual([(tool.answer as Answer).toolCalls[0]?.id])
       })
@@ -269,17 +303,17 @@ export function clientSuite(c: ClientCase): void {
       })
 
       check('analyze prompts and turns --mode paired', async () => {
-        const prompts = await analyze(logDir, 'prompts', ['--session', session])
+        const prompts = modeRows['prompts'] ?? []
         expect(prompts.map((r) => r['text'])).toEqual([prompt])
-        const turns = await analyze(logDir, 'turns --mode paired', ['--session', session])
+        const turns = modeRows['turns --mode paired'] ?? []
         expect(turns.map((r) => [r['prompt'], r['response']])).toEqual([[prompt, (final.answer as Answer).text]])
       })
 
       check('analyze tool_calls and tool_results', async () => {
-        const calls = await analyze(logDir, 'tool_calls', ['--session', session])
+        const calls = modeRows['tool_calls'] ?? []
         const sentCall = (tool.answer as Answer).toolCalls[0] as { id: string; name: string; arguments: string }
         expect(calls.map((r) => ({ call_id: r['call_id'], name: r['name'], args: JSON.parse(String(r['arguments'])) as unknown, complete: r['complete'] }))).toEqual([{ call_id: sentCall.id, name: sentCall.name, args: JSON.parse(sentCall.arguments), complete: true }])
-        const results = await analyze(logDir, 'tool_results', ['--session', session])
+        const results = modeRows['tool_results'] ?? []
         expect(results.map((r) => ({ call_id: r['call_id'], name: r['name'], is_error: r['is_error'] }))).toEqual([{ call_id: sentCall.id, name: sentCall.name, is_error: false }])
         // The output the client sent back (as the provider received it) holds the listing.
         expect(String(results[0]?.['output'])).toMatch(/total \d+/)
@@ -287,22 +321,22 @@ export function clientSuite(c: ClientCase): void {
       })
 
       check('analyze usage and cost', async () => {
-        const usage = await analyze(logDir, 'usage', ['--session', session])
+        const usage = modeRows['usage'] ?? []
         const answered = [tool, final].map((s) => s.answer as Answer)
         expect(usage.map((r) => [r['input_tokens'], r['cache_read_tokens'], r['cache_write_tokens'], r['cache_write_1h_tokens'], r['output_tokens']])).toEqual(answered.map((a) => [a.usage.input, a.usage.cacheRead, a.usage.cacheWrite5m + a.usage.cacheWrite1h, a.usage.cacheWrite1h, a.usage.output]))
         if (c.provider === 'openai') expect(usage.map((r) => r['reasoning_tokens'])).toEqual(answered.map((a) => a.usage.reasoning))
-        const cost = await analyze(logDir, 'cost', ['--session', session])
+        const cost = modeRows['cost'] ?? []
         expect(cost.length).toBe(2)
         answered.forEach((a, i) => expect(cost[i]?.['cost_usd'] as number).toBeCloseTo(costOf(a.model, a.usage), 9))
       })
 
       check('analyze errors', async () => {
-        const rows = await analyze(logDir, 'errors', ['--session', session])
+        const rows = modeRows['errors'] ?? []
         expect(rows.map((r) => ({ status: r['status'], kind: r['kind'], error_type: r['error_type'], message: r['message'] }))).toEqual(errs.map((e) => ({ status: e.status, kind: ERROR_KINDS[e.status], error_type: e.error?.type, message: e.error?.message })))
       })
 
       check('analyze sessions', async () => {
-        const rows = await analyze(logDir, 'sessions', ['--session', session])
+        const rows = modeRows['sessions'] ?? []
         const answered = [tool, final].map((s) => s.answer as Answer)
         const sum = (f: (a: Answer) => number): number => answered.reduce((n, a) => n + f(a), 0)
         expect(rows.length).toBe(1)

@@ -43,10 +43,7 @@ clientSuite({
   provider: 'anthropic',
   errors: [429, 529],
   knownDefects: {
-    'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries',
-    'the web view lists the model flows and the prompt while the proxy runs': 'the proxy writes derived session ids (no history chain), so the web view shows one SDK conversation as several sessions',
-    'analyze errors': "the session chain gives each retry of a request (same history: the 429, the 529 and the answered one) a session of its own, so the conversation's session has none of its errors",
-    'analyze sessions': 'the session chain gives each retry of a request a session of its own (errors 0 in the conversation, two extra one-flow sessions)',
+    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
   },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('anthropic-stream.mjs'), { args: [prompt], env: { ...proxy.env, ANTHROPIC_API_KEY: keys.anthropic } }),
   checkOutput: (r, { tool, final }) => {
@@ -68,10 +65,7 @@ clientSuite({
   provider: 'openai',
   errors: [429, 503],
   knownDefects: {
-    'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries',
-    'the web view lists the model flows and the prompt while the proxy runs': 'the proxy writes derived session ids (no history chain), so the web view shows one SDK conversation as several sessions',
-    'analyze errors': "the session chain gives each retry of a request (same history: the 429, the 529 and the answered one) a session of its own, so the conversation's session has none of its errors",
-    'analyze sessions': 'the session chain gives each retry of a request a session of its own (errors 0 in the conversation, two extra one-flow sessions)',
+    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
   },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-responses.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
@@ -92,10 +86,7 @@ clientSuite({
   provider: 'openai',
   errors: [429, 503],
   knownDefects: {
-    'monitor --json: the tool result': 'agenttap-monitor --json prints no event for the tool results a request carries',
-    'the web view lists the model flows and the prompt while the proxy runs': 'the proxy writes derived session ids (no history chain), so the web view shows one SDK conversation as several sessions',
-    'analyze errors': "the session chain gives each retry of a request (same history: the 429, the 529 and the answered one) a session of its own, so the conversation's session has none of its errors",
-    'analyze sessions': 'the session chain gives each retry of a request a session of its own (errors 0 in the conversation, two extra one-flow sessions)',
+    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
   },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-chat.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
