@@ -285,10 +285,14 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   const anatomy: RequestAnatomy = { kind: 'model', api: 'unknown', tool_results: [], tool_names: [], message_count: 0, tools: [], history: [] }
   const ua = header(req.headers, 'user-agent')
   if (ua !== undefined) anatomy.user_agent = ua
+  // Codex prewarms a WebSocket with `generate: false`: the server answers an empty response
+  // that asked the model nothing.
+  let prewarm = body !== undefined && body['generate'] === false
   if (body !== undefined && body['type'] === 'response.create') {
     // A Codex WebSocket frame: the request's fields at the top level, or under `response`.
     body = isObj(body['response']) ? body['response'] : body
     api = 'openai-responses'
+    prewarm ||= body['generate'] === false
   }
   if (body !== undefined && typeof body['$ref'] === 'string' && Object.keys(body).length <= 2) {
     anatomy.body_ref = body['$ref']
@@ -343,6 +347,10 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   if (turn.prompt !== undefined) anatomy.prompt = turn.prompt
   anatomy.tool_results = turn.tool_results
 
+  if (prewarm && api === 'openai-responses') {
+    anatomy.kind = 'aux'
+    anatomy.aux_reason = 'prewarm (generate: false): no answer asked for'
+  }
   if (api === 'anthropic-messages' && req.client === 'claude-code' && anatomy.tools.length === 0 && Array.isArray(body['messages'])) {
     anatomy.kind = 'aux'
     anatomy.aux_reason = 'Claude Code request without tools (quota check, title or summary)'
