@@ -286,7 +286,7 @@ export interface BulkOptions {
 const CLAUDE_MODELS = ['claude-sonnet-4-5-20250929', 'claude-opus-4-5-20251101', 'claude-haiku-4-5-20251001']
 
 /** Writes one realistic Claude session; returns its bytes. */
-function claudeSession(root: string, rnd: () => number, startMs: number, truth: ReturnType<typeof createTruth>, turns: number): number {
+function claudeSession(root: string, rnd: () => number, startMs: number, truth: ReturnType<typeof createTruth>, turns: number): { path: string; bytes: number } {
   const session = uuid(rnd)
   const project = `-home-dev-proj${Math.floor(rnd() * 8)}`
   const dir = join(root, 'projects', project)
@@ -329,8 +329,9 @@ function claudeSession(root: string, rnd: () => number, startMs: number, truth: 
     }
   }
   const text = lines.join('\n') + '\n'
-  writeFileSync(join(dir, `${session}.jsonl`), text)
-  return Buffer.byteLength(text)
+  const path = join(dir, `${session}.jsonl`)
+  writeFileSync(path, text)
+  return { path, bytes: Buffer.byteLength(text) }
 }
 
 /** Writes one realistic Codex rollout; returns its bytes. */
@@ -386,14 +387,14 @@ export function writeBulkTree(root: string, options: BulkOptions): TreeTruth & {
     start += Math.floor(rnd() * 4 * 3600_000)
     const turns = 3 + Math.floor(rnd() * 10)
     if (codexBytes < (claudeBytes + codexBytes) * share) codexBytes += codexSession(codexDir, rnd, start, truth, turns)
-    else claudeBytes += claudeSession(claudeDir, rnd, start, truth, turns)
+    else claudeBytes += claudeSession(claudeDir, rnd, start, truth, turns).bytes
   }
   const { add: _add, ...plain } = truth
   return { ...plain, claudeDir, codexDir, bytes: claudeBytes + codexBytes }
 }
 
-/** Appends one new Claude session to a bulk tree (the "after one new session" case); returns its bytes. */
-export function appendSession(claudeDir: string, seed: number, startIso = '2026-12-01T08:00:00.000Z'): number {
+/** Adds one new Claude session to a bulk tree (the "after one new session" case); returns its file and bytes. */
+export function appendSession(claudeDir: string, seed: number, startIso = '2026-12-01T08:00:00.000Z'): { path: string; bytes: number } {
   const rnd = prng(seed)
   return claudeSession(claudeDir, rnd, Date.parse(startIso), createTruth(), 8)
 }
