@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 
 /**
  * Whole lines of a file from a byte offset, with a cheap prefilter: a line is handed out only
@@ -60,7 +60,8 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   let line = options.line ?? 0
   let lines = 0
   const start0 = pos
-  let buf = Buffer.allocUnsafe(chunk)
+  // A buffer the size of what there is to read (most transcripts are far smaller than a chunk).
+  let buf = Buffer.allocUnsafe(Math.max(64 << 10, Math.min(chunk, fstatSync(fd).size - pos + 1)))
   // Bytes of buf[0..have) are unconsumed, starting at file offset `pos`.
   let have = 0
   let skipping = false
@@ -84,17 +85,19 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
       if (n === 0) break
       let s = 0
       const end = have + n
+      // Searches stop at the end of what was read: past it are stale bytes of an earlier chunk.
+      const view = buf.subarray(0, end)
       for (;;) {
-        const nl = buf.indexOf(10, s)
-        if (nl === -1 || nl >= end) break
+        const nl = view.indexOf(10, s)
+        if (nl === -1) break
         line++
         lines++
         if (skipping) {
           // The rest of an over-long line: it ends here.
           skipping = false
           options.onLongLine?.(line, longStart, pos + nl - longStart)
-        } else if (finders.some((f) => f(buf, s, nl))) {
-          options.onLine(buf, s, nl, line, pos + s)
+        } else if (finders.some((f) => f(view, s, nl))) {
+          options.onLine(view, s, nl, line, pos + s)
         }
         s = nl + 1
       }
