@@ -223,6 +223,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         await clearIndex(d)
       }
       scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
+      // The transcript files as the last update saw them (the wire's update rewrites the state).
+      const prior = paths !== undefined && why === undefined && !options.rebuildIndex ? readState(paths)?.transcripts : undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
         source,
         ledgerModule,
@@ -249,6 +251,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (transcripts !== undefined) {
         const t = await updateTranscripts(d, {
           dirs: transcripts,
+          ...(prior !== undefined && lastUpdate.rebuilt === undefined ? { previous: prior } : {}),
           stageDir: scratch,
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
           ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),

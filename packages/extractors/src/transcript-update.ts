@@ -30,6 +30,8 @@ const SOURCES = `('claude-transcript', 'codex-rollout')`
 /** Options of {@link updateTranscripts}. */
 export interface TranscriptUpdateOptions {
   dirs: TranscriptDirs
+  /** The files as the last update saw them (state.json): unchanged ones are not checked again. */
+  previous?: TranscriptListing
   stageDir: string
   threads?: number
   workerMinBytes?: number
@@ -81,6 +83,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
   const { files, listing } = listTranscripts(options.dirs)
   const prev = (await duck.select(`select * from transcript_sources`)).rows as unknown as SourceRow[]
   let rebuilt: string | undefined
+  const listed = new Map((options.previous?.files ?? []).map((f) => [f.path, f]))
   const ids = new Map<string, { dev: string; ino: string }>()
   let cursors: FileCursor[] = []
   for (const f of files) {
@@ -93,7 +96,10 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     const id = { dev: String(st.dev), ino: String(st.ino) }
     ids.set(f.path, id)
     const p = prev.find((x) => x.path === f.path && x.ino === id.ino && x.dev === id.dev) ?? prev.find((x) => x.ino === id.ino && x.dev === id.dev)
-    if (p !== undefined) {
+    const was = listed.get(f.path)
+    // Unchanged since the last update (same inode, size and mtime): nothing to check or read.
+    const same = was !== undefined && was.ino === id.ino && was.size === f.size && was.mtime === String(st.mtimeNs)
+    if (p !== undefined && !same) {
       if (f.size < Number(p.offset)) rebuilt ??= `${f.path} shrank from ${p.offset} to ${f.size} bytes`
       else if (Number(p.head_len) > 0 && headHash(f.path, Number(p.head_len)) !== p.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
     }
@@ -136,6 +142,12 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     const calls = load('calls')
     if (calls !== undefined) {
       sql.push(`create or replace temp table new_calls as select * from ${calls}`)
+      // Tool calls a call already indexed gains from this update's pieces.
+      const tcNew = load('tool_calls')
+      sql.push(tcNew === undefined
+        ? `create or replace temp table new_tools as select null::varchar as call_key, 0::bigint as n where false`
+        : `create or replace temp table new_tools as select t.call_key, count(*) as n from ${tcNew} t
+            where t.call_key in (select key from calls) and not exists (select 1 from tool_calls o where o.call_key = t.call_key and o.call_id = t.call_id) group by t.call_key`)
       // A call already indexed (its first pieces came in an earlier update): the final usage wins,
       // text and times are joined. Same rule as the importer's mergeCall.
       const better = `((n.stop_reason is not null)::int > (calls.stop_reason is not null)::int or ((n.stop_reason is not null) = (calls.stop_reason is not null) and n.output_tokens >= calls.output_tokens))`
@@ -146,8 +158,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
           text = case when n.text = '' or contains(calls.text, n.text) then calls.text when calls.text = '' or contains(n.text, calls.text) then n.text else calls.text || chr(10) || chr(10) || n.text end,
           reasoning = case when n.reasoning = '' or contains(calls.reasoning, n.reasoning) then calls.reasoning when calls.reasoning = '' then n.reasoning else calls.reasoning || chr(10) || chr(10) || n.reasoning end,
           started_at = least(calls.started_at, n.started_at), ended_at = greatest(calls.ended_at, n.ended_at),
-          tool_call_count = calls.tool_call_count + (select count(*) from ${load('tool_calls') ?? '(select null as call_key, null as call_id)'} t where t.call_key = n.key
-            and t.call_id not in (select call_id from tool_calls where call_key = n.key))
+          tool_call_count = calls.tool_call_count + coalesce((select k.n from new_tools k where k.call_key = n.key), 0)
         from new_calls n where calls.key = n.key`)
       const tc = load('tool_calls')
       if (tc !== undefined) {
