@@ -46,3 +46,39 @@ export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
   if (ended !== undefined) out.duration_ms = Date.parse(ended) - Date.parse(out.started_at)
   return out
 }
+
+/**
+ * {@link mergeCall} in place, for the reader's own map of calls (the object is the reader's, made
+ * by it for this key): one piece per content-block line, with no new objects per piece.
+ * `duration_ms` is set by {@link settleCall} once every piece is in.
+ */
+export function absorbCall(acc: ModelCall, c: ModelCall): void {
+  const bestIsNew = better(c, acc)
+  if (c.started_at < acc.started_at) {
+    // The earlier piece names the session (a resumed copy is read after the original).
+    acc.session_id = c.session_id
+    acc.started_at = c.started_at
+    const t = acc.text
+    acc.text = c.text
+    if (t !== '' && !acc.text.includes(t)) acc.text = acc.text === '' ? t : `${acc.text}\n\n${t}`
+    const r = acc.reasoning
+    acc.reasoning = c.reasoning
+    if (r !== '' && !acc.reasoning.includes(r)) acc.reasoning = acc.reasoning === '' ? r : `${acc.reasoning}\n\n${r}`
+  } else {
+    if (c.text !== '' && !acc.text.includes(c.text)) acc.text = acc.text === '' ? c.text : `${acc.text}\n\n${c.text}`
+    if (c.reasoning !== '' && !acc.reasoning.includes(c.reasoning)) acc.reasoning = acc.reasoning === '' ? c.reasoning : `${acc.reasoning}\n\n${c.reasoning}`
+  }
+  for (const t of c.tool_calls) {
+    if (!acc.tool_calls.some((x) => x.call_id === t.call_id)) acc.tool_calls.push({ ...t, position: acc.tool_calls.length })
+  }
+  if (c.ended_at !== undefined && (acc.ended_at === undefined || c.ended_at > acc.ended_at)) acc.ended_at = c.ended_at
+  if (bestIsNew) {
+    if (c.usage !== undefined) acc.usage = c.usage
+    if (c.stop_reason !== undefined) acc.stop_reason = c.stop_reason
+  }
+}
+
+/** Sets what depends on every piece of a call (its duration). */
+export function settleCall(c: ModelCall): void {
+  if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
+}

@@ -17,6 +17,24 @@ import type { TranscriptFile } from './types.js'
 /** Raw needles of the lines worth parsing. */
 export const CLAUDE_NEEDLES = [Buffer.from('"usage"'), Buffer.from('"compact_boundary"')]
 
+const USER_TYPE = Buffer.from('"type":"user"')
+const ASSISTANT_TYPE = Buffer.from('"type":"assistant"')
+const TAIL = 400
+
+/**
+ * Claude Code writes a line's `type` after its `message` (`…,"requestId":…,"type":"assistant",
+ * "uuid":…,"timestamp":…}`): a look at the last few hundred bytes tells a user line (tool
+ * results: most of the bytes) from an assistant line without searching the whole line. Lines
+ * laid out otherwise are searched for the needles.
+ */
+export function classifyClaudeLine(buf: Buffer, start: number, end: number): boolean | undefined {
+  const from = Math.max(start, end - TAIL)
+  const tail = buf.subarray(from, end)
+  if (tail.indexOf(USER_TYPE) !== -1) return false
+  if (tail.indexOf(ASSISTANT_TYPE) !== -1) return true
+  return undefined
+}
+
 /** Source tag of the calls. */
 export const CLAUDE_SOURCE = 'claude-transcript' as const
 
@@ -83,34 +101,39 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile): ClaudeLine {
     }
   }
   const stop = str(m.stop_reason)
+  const key = claudeKey(id, requestId)
+  const request: ModelCall['request'] = { tool_names: [], message_count: 0 }
   const call: ModelCall = {
     ledger_version: LEDGER_VERSION,
-    key: claudeKey(id, requestId),
+    key,
     source: CLAUDE_SOURCE,
-    flow_id: claudeKey(id, requestId),
+    flow_id: key,
     index: 0,
     response_id: id,
-    ...(requestId !== undefined ? { request_id: requestId } : {}),
     session_id: session,
     session_source: 'transcript',
-    ...(agent !== undefined ? { agent } : {}),
     client: 'claude-code',
     provider: 'anthropic',
     api: 'anthropic-messages',
     transport: 'sse',
     kind: 'model',
-    ...(model !== undefined ? { model } : {}),
     started_at: ts,
     ended_at: ts,
     duration_ms: 0,
     outcome: 'completed',
-    ...(stop !== undefined ? { stop_reason: stop } : {}),
     usage,
-    text: texts.join('\n\n'),
-    reasoning: thinking.join('\n\n'),
+    text: texts.length === 1 ? texts[0]! : texts.join('\n\n'),
+    reasoning: thinking.length === 1 ? thinking[0]! : thinking.join('\n\n'),
     tool_calls: tools,
     tool_results: [],
-    request: { ...(model !== undefined ? { model } : {}), tool_names: [], message_count: 0 },
+    request,
   }
+  if (requestId !== undefined) call.request_id = requestId
+  if (agent !== undefined) call.agent = agent
+  if (model !== undefined) {
+    call.model = model
+    request.model = model
+  }
+  if (stop !== undefined) call.stop_reason = stop
   return { kind: 'call', call }
 }

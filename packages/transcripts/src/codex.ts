@@ -34,6 +34,23 @@ export const CODEX_NEEDLES = [
   Buffer.from('"local_shell_call"'),
 ]
 
+const HEAD = 160
+const TYPE_KEY = Buffer.from('"type":')
+const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
+
+/**
+ * codex-rs writes `{"timestamp","type","payload":{"type",…}}` in that order: the types that
+ * matter are in the first bytes of a line, so only those are searched (a line laid out otherwise
+ * is searched whole).
+ */
+export function classifyCodexLine(buf: Buffer, start: number, end: number): boolean | undefined {
+  const head = buf.subarray(start, Math.min(end, start + HEAD))
+  if (head.indexOf(TYPE_KEY) === -1) return undefined
+  for (const n of CODEX_NEEDLES) if (head.indexOf(n) !== -1) return true
+  // A payload type further in (a long timestamp or id first): search the whole line.
+  return head.indexOf(PAYLOAD_TYPE) !== -1 ? false : undefined
+}
+
 /** Source tag of the calls. */
 export const CODEX_SOURCE = 'codex-rollout' as const
 

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
-import { mergeCall } from './call-merge.js'
-import { CLAUDE_NEEDLES, readClaudeLine } from './claude.js'
-import { CODEX_NEEDLES, readCodexLine } from './codex.js'
+import { absorbCall, mergeCall, settleCall } from './call-merge.js'
+import { CLAUDE_NEEDLES, classifyClaudeLine, readClaudeLine } from './claude.js'
+import { classifyCodexLine, CODEX_NEEDLES, readCodexLine } from './codex.js'
 import { readLines } from './read-lines.js'
 import type { CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
 
@@ -25,8 +25,11 @@ export function noTraps(): TrapCounts {
   return { claude_block_lines: 0, claude_partial_output: 0, claude_subagent_calls: 0, claude_cache_1h_calls: 0, codex_reemits: 0, codex_replayed: 0 }
 }
 
-/** Adds one call piece to a key map, merging with what the key already holds. */
-export function addCall(into: Map<string, ModelCall>, c: ModelCall, traps?: TrapCounts): void {
+/**
+ * Adds one call piece to a key map, merging with what the key already holds. `own`: the map's
+ * calls were made by this reader and may be merged in place.
+ */
+export function addCall(into: Map<string, ModelCall>, c: ModelCall, traps?: TrapCounts, own = false): void {
   const had = into.get(c.key)
   if (had === undefined) {
     into.set(c.key, c)
@@ -36,7 +39,8 @@ export function addCall(into: Map<string, ModelCall>, c: ModelCall, traps?: Trap
     traps.claude_block_lines++
     if ((had.usage?.output ?? 0) !== (c.usage?.output ?? 0)) traps.claude_partial_output++
   }
-  into.set(c.key, mergeCall(had, c))
+  if (own) absorbCall(had, c)
+  else into.set(c.key, mergeCall(had, c))
 }
 
 /** Reads every file from its cursor; see the module comment. */
@@ -50,6 +54,10 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
   let lines = 0
   let parsed = 0
   const partial = new Set<string>()
+  const perSession = new Map<string, number>()
+  const note = (session: string, trap: 'block_line' | 'reemit' | 'replayed', n: number): void => {
+    if (n > 0) perSession.set(`${trap}\u0000${session}`, (perSession.get(`${trap}\u0000${session}`) ?? 0) + n)
+  }
   for (const cur of cursors) {
     const file = cur.file
     if (!existsSync(file.path)) {
@@ -58,9 +66,12 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
       continue
     }
     const codex: CodexFileState = structuredClone(cur.codex ?? {})
+    const reemits0 = traps.codex_reemits
+    const replayed0 = traps.codex_replayed
     try {
       const end = readLines(file.path, {
         needles: file.kind === 'claude' ? CLAUDE_NEEDLES : CODEX_NEEDLES,
+        classify: file.kind === 'claude' ? classifyClaudeLine : classifyCodexLine,
         offset: cur.offset,
         line: cur.line,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
@@ -85,7 +96,8 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
                 if (file.agent !== undefined) traps.claude_subagent_calls++
               }
             }
-            addCall(calls, c, traps)
+            if (c.source === 'claude-transcript' && calls.has(c.key)) note(c.session_id, 'block_line', 1)
+            addCall(calls, c, traps, true)
           } else if (r.kind === 'compaction') {
             compactions.set(r.event.key, r.event)
           } else if (r.kind === 'bad') {
@@ -93,6 +105,10 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
           }
         },
       })
+      if (codex.session_id !== undefined) {
+        note(codex.session_id, 'reemit', traps.codex_reemits - reemits0)
+        note(codex.session_id, 'replayed', traps.codex_replayed - replayed0)
+      }
       bytes += end.bytes
       lines += end.lines
       out.push({ file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line, ...(file.kind === 'codex' ? { codex } : {}) })
@@ -101,6 +117,13 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
       out.push(cur)
     }
   }
-  for (const c of calls.values()) if ((c.usage?.cache_write_1h ?? 0) > 0) traps.claude_cache_1h_calls++
-  return { calls: [...calls.values()], compactions: [...compactions.values()], problems, cursors: out, traps, bytes, lines, parsed }
+  for (const c of calls.values()) {
+    settleCall(c)
+    if ((c.usage?.cache_write_1h ?? 0) > 0) traps.claude_cache_1h_calls++
+  }
+  const session_traps = [...perSession].map(([k, n]) => {
+    const [trap, session_id] = k.split('\u0000') as ['block_line' | 'reemit' | 'replayed', string]
+    return { session_id, trap, n }
+  })
+  return { calls: [...calls.values()], compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
 }

@@ -71,6 +71,7 @@ export function mergeResults(parts: ImportResult[]): ImportResult {
     problems: parts.flatMap((p) => p.problems),
     cursors: parts.flatMap((p) => p.cursors),
     traps,
+    session_traps: parts.flatMap((p) => p.session_traps),
     bytes: parts.reduce((n, p) => n + p.bytes, 0),
     lines: parts.reduce((n, p) => n + p.lines, 0),
     parsed: parts.reduce((n, p) => n + p.parsed, 0),

@@ -23,6 +23,11 @@ export interface ReadEnd {
 export interface ReadLinesOptions {
   /** Hand out only lines containing one of these (raw bytes). */
   needles: Buffer[]
+  /**
+   * Decides a line without the needle search when it can (the format puts a line's type at a
+   * known end of it): `true` hands it out, `false` skips it, `undefined` searches the needles.
+   */
+  classify?: (buf: Buffer, start: number, end: number) => boolean | undefined
   /** Start here (a line start). @defaultValue 0 */
   offset?: number
   /** Lines before `offset`. @defaultValue 0 */
@@ -96,8 +101,9 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
           // The rest of an over-long line: it ends here.
           skipping = false
           options.onLongLine?.(line, longStart, pos + nl - longStart)
-        } else if (finders.some((f) => f(view, s, nl))) {
-          options.onLine(view, s, nl, line, pos + s)
+        } else {
+          const c = options.classify?.(view, s, nl)
+          if (c === true || (c === undefined && finders.some((f) => f(view, s, nl)))) options.onLine(view, s, nl, line, pos + s)
         }
         s = nl + 1
       }

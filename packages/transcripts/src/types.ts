@@ -100,6 +100,8 @@ export interface ImportResult {
   /** Where each file was read to (pass them back for the next, incremental, import). */
   cursors: FileCursor[]
   traps: TrapCounts
+  /** The skipped entries per session: `block_line` (Claude), `reemit`, `replayed` (Codex). */
+  session_traps: { session_id: string; trap: 'block_line' | 'reemit' | 'replayed'; n: number }[]
   /** Bytes read. */
   bytes: number
   /** Lines seen / lines parsed as JSON (the rest could not carry usage and were skipped unparsed). */
