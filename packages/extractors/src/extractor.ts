@@ -265,6 +265,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
           ms: lastUpdate.ms + t.ms,
           transcriptMs: t.ms,
         }
+        // A small update leaves its few changes in the WAL (replayed in milliseconds on the next
+        // open) instead of a checkpoint on close, which rewrites whole row groups of the tables:
+        // seconds on an index of a few hundred MB of transcripts. DuckDB still checkpoints once
+        // the WAL passes its threshold (16 MiB).
+        if (t.bytes < 16 * 1024 * 1024 && t.rebuilt === undefined) await d.run('pragma disable_checkpoint_on_shutdown')
         if (paths !== undefined) {
           const st = readState(paths)
           writeState(paths, {
