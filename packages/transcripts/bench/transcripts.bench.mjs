@@ -39,17 +39,24 @@ const home = join(work, 'home')
 mkdirSync(home)
 const env = { PATH: process.env.PATH ?? '', HOME: home, CLAUDE_CONFIG_DIR: truth.claudeDir, CODEX_HOME: truth.codexDir, TZ: 'UTC', NO_COLOR: '1' }
 
+// CPU seconds (user + system, all threads and children) next to the wall clock: on a shared
+// machine the wall clock measures the other load as much as the tool.
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 function time(label, args) {
   const out = join(work, `${label}.out`)
+  const cpuFile = join(work, `${label}.cpu`)
   const t0 = performance.now()
-  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 })
+  const r = gnuTime !== undefined
+    ? spawnSync(gnuTime, ['-o', cpuFile, '-f', '%U %S', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 })
+    : spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 })
   const ms = performance.now() - t0
   if (r.status !== 0) {
     console.error(`${label} failed (${r.status}): ${r.stderr.toString().slice(0, 2000)}`)
     process.exit(1)
   }
   writeFileSync(out, r.stdout)
-  return { ms, stdout: r.stdout.toString() }
+  const cpu = gnuTime !== undefined ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((n, x) => n + Number(x), 0) : NaN
+  return { ms, cpu, stdout: r.stdout.toString() }
 }
 const ours = (label) => time(label, [analyze, 'usage', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
 const theirs = (label) => time(label, [ccusage, 'daily', '--json', '--offline', '--timezone', 'UTC'])
@@ -88,8 +95,10 @@ try {
   rmSync(added.path, { force: true })
 }
 const rate = (ms) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`
-console.log(`cold  ccusage ${(ccCold.ms / 1000).toFixed(2)} s (${rate(ccCold.ms)})   agenttap import+usage ${(ourCold.ms / 1000).toFixed(2)} s (${rate(ourCold.ms)})   ratio ${(ccCold.ms / ourCold.ms).toFixed(2)}×`)
-console.log(`warm  (+1 session, ${(added.bytes / 1e3).toFixed(0)} kB)  ccusage ${(ccWarm.ms / 1000).toFixed(2)} s   agenttap ${(ourWarm.ms / 1000).toFixed(2)} s   ratio ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×`)
+const load = (await import('node:os')).loadavg()[0].toFixed(1)
+console.log(`load average (1 min) at the end: ${load}`)
+console.log(`cold  ccusage ${(ccCold.ms / 1000).toFixed(2)} s wall (${rate(ccCold.ms)}), ${ccCold.cpu.toFixed(2)} s CPU   agenttap import+usage ${(ourCold.ms / 1000).toFixed(2)} s wall (${rate(ourCold.ms)}), ${ourCold.cpu.toFixed(2)} s CPU   wall ratio ${(ccCold.ms / ourCold.ms).toFixed(2)}×, CPU ratio ${(ccCold.cpu / ourCold.cpu).toFixed(2)}×`)
+console.log(`warm  (+1 session, ${(added.bytes / 1e3).toFixed(0)} kB)  ccusage ${(ccWarm.ms / 1000).toFixed(2)} s wall, ${ccWarm.cpu.toFixed(2)} s CPU   agenttap ${(ourWarm.ms / 1000).toFixed(2)} s wall, ${ourWarm.cpu.toFixed(2)} s CPU   wall ratio ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×, CPU ratio ${(ccWarm.cpu / ourWarm.cpu).toFixed(1)}×`)
 console.log(`${ourCold.ms <= ccCold.ms ? 'PASS' : 'MISS'} cold import+usage no slower than ccusage: ${(ourCold.ms / 1000).toFixed(2)} s vs ${(ccCold.ms / 1000).toFixed(2)} s`)
 console.log(`${ccWarm.ms >= 5 * ourWarm.ms ? 'PASS' : 'MISS'} warm ≥ 5× faster than ccusage: ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×`)
 console.log(`${exact ? 'PASS' : 'MISS'} usage totals equal the generated truth`)
