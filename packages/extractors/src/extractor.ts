@@ -164,6 +164,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
    * True when state.json says every file is read to its end, no open flow is due, and the ledger
    * is the build the index was made with.
    */
+  /** The transcript files as the freshness check listed them (the update then need not list them again). */
+  let listed: ReturnType<typeof listTranscripts> | undefined
   function upToDate(): boolean {
     if (fresh !== undefined) return fresh
     return (fresh = isUpToDate())
@@ -174,7 +176,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_build !== build || !existsSync(paths.db)) return false
     if (st.deadline_ms !== null && (options.now ?? Date.now()) >= st.deadline_ms) return false
     if (transcripts !== undefined) {
-      const now = listTranscripts(transcripts).listing.files
+      listed = listTranscripts(transcripts)
+      const now = listed.listing.files
       const was = st.transcripts?.files
       if (was === undefined || was.length !== now.length || now.some((f, i) => f.path !== was[i]!.path || f.ino !== was[i]!.ino || f.size !== was[i]!.size || f.mtime !== was[i]!.mtime)) return false
     }
@@ -252,6 +255,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         const t = await updateTranscripts(d, {
           dirs: transcripts,
           ...(prior !== undefined && lastUpdate.rebuilt === undefined ? { previous: prior } : {}),
+          ...(listed !== undefined ? { now: listed } : {}),
           stageDir: scratch,
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
           ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),

@@ -375,7 +375,7 @@ export interface IndexState {
   /** Names this state: the prompt cache written after it carries the same stamp. */
   stamp: string
   /** The transcript files as the last update saw them (an index with transcripts). */
-  transcripts?: { files: { path: string; ino: string; size: number; mtime: string }[] }
+  transcripts?: { files: { path: string; dev: string; ino: string; size: number; mtime: string }[] }
 }
 
 export function readState(paths: IndexPaths): IndexState | undefined {

@@ -32,6 +32,8 @@ export interface TranscriptUpdateOptions {
   dirs: TranscriptDirs
   /** The files as the last update saw them (state.json): unchanged ones are not checked again. */
   previous?: TranscriptListing
+  /** The files now, when the caller just listed them. */
+  now?: { files: TranscriptFile[]; listing: TranscriptListing }
   stageDir: string
   threads?: number
   workerMinBytes?: number
@@ -39,17 +41,20 @@ export interface TranscriptUpdateOptions {
 
 /** What the transcripts look like now (for the "is anything new?" check). */
 export interface TranscriptListing {
-  files: { path: string; ino: string; size: number; mtime: string }[]
+  files: { path: string; dev: string; ino: string; size: number; mtime: string }[]
 }
 
 /** Lists the transcript files with their identity and size. */
 export function listTranscripts(dirs: TranscriptDirs): { files: TranscriptFile[]; listing: TranscriptListing } {
-  const files = findTranscripts(dirs)
+  const found = findTranscripts(dirs)
+  const files: TranscriptFile[] = []
   const listing: TranscriptListing = { files: [] }
-  for (const f of files) {
+  for (const f of found) {
     try {
       const st = statSync(f.path, { bigint: true })
-      listing.files.push({ path: f.path, ino: String(st.ino), size: Number(st.size), mtime: String(st.mtimeNs) })
+      // The size of this stat, not the listing's: the one the offsets are compared with.
+      files.push({ ...f, size: Number(st.size) })
+      listing.files.push({ path: f.path, dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtime: String(st.mtimeNs) })
     } catch {
       // removed since the listing: the next run sees it gone
     }
@@ -80,25 +85,28 @@ function flowOf(c: ModelCall): FlowFacts {
 /** Reads what the transcripts gained since the last update and commits it; see the module comment. */
 export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOptions): Promise<IndexUpdate & { listing: TranscriptListing }> {
   const t0 = performance.now()
-  const { files, listing } = listTranscripts(options.dirs)
+  const { files, listing } = options.now ?? listTranscripts(options.dirs)
   const prev = (await duck.select(`select * from transcript_sources`)).rows as unknown as SourceRow[]
+  const prevByPath = new Map(prev.map((x) => [x.path, x]))
+  const prevByIno = new Map(prev.map((x) => [`${x.dev}:${x.ino}`, x]))
+  const nowByPath = new Map(listing.files.map((x) => [x.path, x]))
   let rebuilt: string | undefined
   const listed = new Map((options.previous?.files ?? []).map((f) => [f.path, f]))
   const ids = new Map<string, { dev: string; ino: string }>()
   let cursors: FileCursor[] = []
   for (const f of files) {
-    let st
-    try {
-      st = statSync(f.path, { bigint: true })
-    } catch {
-      continue
-    }
-    const id = { dev: String(st.dev), ino: String(st.ino) }
+    const st = nowByPath.get(f.path)
+    if (st === undefined) continue
+    const id = { dev: st.dev, ino: st.ino }
     ids.set(f.path, id)
-    const p = prev.find((x) => x.path === f.path && x.ino === id.ino && x.dev === id.dev) ?? prev.find((x) => x.ino === id.ino && x.dev === id.dev)
+    const byPath = prevByPath.get(f.path)
+    let p = byPath !== undefined && byPath.ino === id.ino && byPath.dev === id.dev ? byPath : prevByIno.get(`${id.dev}:${id.ino}`)
+    // Found by inode under another name: a moved file keeps its first bytes; a new file that got
+    // a deleted one's inode does not, and is new.
+    if (p !== undefined && p !== byPath && (nowByPath.has(p.path) || Number(p.head_len) === 0 || f.size < Number(p.head_len) || headHash(f.path, Number(p.head_len)) !== p.head)) p = undefined
     const was = listed.get(f.path)
     // Unchanged since the last update (same inode, size and mtime): nothing to check or read.
-    const same = was !== undefined && was.ino === id.ino && was.size === f.size && was.mtime === String(st.mtimeNs)
+    const same = was !== undefined && was.ino === id.ino && was.size === f.size && was.mtime === st.mtime
     if (p !== undefined && !same) {
       if (f.size < Number(p.offset)) rebuilt ??= `${f.path} shrank from ${p.offset} to ${f.size} bytes`
       else if (Number(p.head_len) > 0 && headHash(f.path, Number(p.head_len)) !== p.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
@@ -179,7 +187,8 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
       const id = ids.get(c.file.path)
       if (id === undefined) return []
       const headLen = Math.min(4096, c.offset)
-      const old = prev.find((x) => x.path === c.file.path && x.ino === id.ino && Number(x.head_len) === headLen)
+      const o = prevByPath.get(c.file.path)
+      const old = o !== undefined && o.ino === id.ino && Number(o.head_len) === headLen ? o : undefined
       const head = headLen === 0 ? '' : old?.head ?? headHash(c.file.path, headLen)
       return [`(${lit(c.file.kind)}, ${lit(c.file.path)}, ${lit(id.dev)}, ${lit(id.ino)}, ${lit(head)}, ${headLen}, ${c.offset}, ${c.line}, ${c.codex !== undefined ? lit(JSON.stringify(c.codex)) : 'null'})`]
     })
