@@ -59,6 +59,7 @@ function time(label, args) {
   return { ms, cpu, stdout: r.stdout.toString() }
 }
 const ours = (label) => time(label, [analyze, 'usage', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
+const oursDaily = (label) => time(label, [analyze, 'daily', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
 const theirs = (label) => time(label, [ccusage, 'daily', '--json', '--offline', '--timezone', 'UTC'])
 
 const sumUsage = (ndjson) => {
@@ -87,9 +88,13 @@ console.log(`usage totals vs the generator's truth: ${exact ? 'equal' : `DIFFER 
 const added = appendSession(truth.claudeDir, 4242)
 let ccWarm
 let ourWarm
+let ourDaily
 try {
   ourWarm = ours('ours-warm')
   ccWarm = theirs('ccusage-warm')
+  // The same report as ccusage's (tokens and cost per day), index up to date: what a repeated
+  // `daily` costs once the new session is in.
+  ourDaily = oursDaily('ours-daily')
 } finally {
   // Keep the cached tree as generated: remove the appended session.
   rmSync(added.path, { force: true })
@@ -99,6 +104,7 @@ const load = (await import('node:os')).loadavg()[0].toFixed(1)
 console.log(`load average (1 min) at the end: ${load}`)
 console.log(`cold  ccusage ${(ccCold.ms / 1000).toFixed(2)} s wall (${rate(ccCold.ms)}), ${ccCold.cpu.toFixed(2)} s CPU   agenttap import+usage ${(ourCold.ms / 1000).toFixed(2)} s wall (${rate(ourCold.ms)}), ${ourCold.cpu.toFixed(2)} s CPU   wall ratio ${(ccCold.ms / ourCold.ms).toFixed(2)}×, CPU ratio ${(ccCold.cpu / ourCold.cpu).toFixed(2)}×`)
 console.log(`warm  (+1 session, ${(added.bytes / 1e3).toFixed(0)} kB)  ccusage ${(ccWarm.ms / 1000).toFixed(2)} s wall, ${ccWarm.cpu.toFixed(2)} s CPU   agenttap ${(ourWarm.ms / 1000).toFixed(2)} s wall, ${ourWarm.cpu.toFixed(2)} s CPU   wall ratio ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×, CPU ratio ${(ccWarm.cpu / ourWarm.cpu).toFixed(1)}×`)
+console.log(`daily (index up to date) agenttap ${(ourDaily.ms / 1000).toFixed(2)} s wall, ${ourDaily.cpu.toFixed(2)} s CPU   vs ccusage daily ${(ccWarm.ms / 1000).toFixed(2)} s wall: ${(ccWarm.ms / ourDaily.ms).toFixed(1)}×`)
 console.log(`${ourCold.ms <= ccCold.ms ? 'PASS' : 'MISS'} cold import+usage no slower than ccusage: ${(ourCold.ms / 1000).toFixed(2)} s vs ${(ccCold.ms / 1000).toFixed(2)} s`)
 console.log(`${ccWarm.ms >= 5 * ourWarm.ms ? 'PASS' : 'MISS'} warm ≥ 5× faster than ccusage: ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×`)
 console.log(`${exact ? 'PASS' : 'MISS'} usage totals equal the generated truth`)

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
+import { TranscriptError } from './errors.js'
 import { addCall, importFiles, noTraps } from './import-files.js'
 import type { ImportFilesOptions } from './import-files.js'
 import type { FileCursor, ImportResult, TranscriptFile } from './types.js'
@@ -89,6 +90,10 @@ export function mergeResults(parts: ImportResult[]): ImportResult {
  * ```
  */
 export async function importTranscripts(cursors: FileCursor[], options: ImportOptions = {}): Promise<ImportResult> {
+  for (const k of ['threads', 'workerMinBytes', 'maxLineBytes', 'chunkBytes'] as const) {
+    const v = options[k]
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TranscriptError('INVALID_OPTION', `${k} must be a whole number ≥ 1, got ${String(v)}`)
+  }
   const todo = cursors.map((c) => ({ c, bytes: Math.max(0, c.file.size - c.offset) }))
   const total = todo.reduce((n, t) => n + t.bytes, 0)
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))

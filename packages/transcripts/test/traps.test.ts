@@ -130,6 +130,12 @@ describe('the trap tree', () => {
   })
 })
 
+describe('options', () => {
+  it('throws on a malformed option (API misuse), naming it', async () => {
+    await expect(importTranscripts([], { threads: 0 })).rejects.toMatchObject({ name: 'TranscriptError', code: 'INVALID_OPTION', message: expect.stringContaining('threads') })
+  })
+})
+
 describe('incremental and idempotent', () => {
   it('reads only appended bytes; a call split across two reads merges to the same call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'transcripts-inc-'))
