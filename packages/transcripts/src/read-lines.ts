@@ -40,6 +40,12 @@ export interface ReadLinesOptions {
   onLongLine?: (line: number, offset: number, bytes: number) => void
 }
 
+/**
+ * One read buffer per thread, reused from file to file: a fresh buffer per file costs page
+ * faults (system time) for every transcript of a tree of thousands.
+ */
+let pool: Buffer | undefined
+
 /** Finds a needle scanning each byte once per chunk: the next occurrence is kept while lines move past it. */
 function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number) => boolean {
   let lastBuf: Buffer | undefined
@@ -65,8 +71,11 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   let line = options.line ?? 0
   let lines = 0
   const start0 = pos
-  // A buffer the size of what there is to read (most transcripts are far smaller than a chunk).
-  let buf = Buffer.allocUnsafe(Math.max(64 << 10, Math.min(chunk, fstatSync(fd).size - pos + 1)))
+  // A buffer the size of what there is to read (most transcripts are far smaller than a chunk),
+  // the thread's pooled one when it is large enough.
+  const want = Math.max(64 << 10, Math.min(chunk, fstatSync(fd).size - pos + 1))
+  let buf = pool !== undefined && pool.length >= want && pool.length <= chunk ? pool : Buffer.allocUnsafe(want)
+  if (buf.length <= chunk) pool = buf
   // Bytes of buf[0..have) are unconsumed, starting at file offset `pos`.
   let have = 0
   let skipping = false
