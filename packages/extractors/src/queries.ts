@@ -114,9 +114,10 @@ const CALL_VALIDATION = `(
 
 /**
  * Wire calls joined with transcript calls. Claude Code: the response's \`request-id\` header is the
- * transcript's \`requestId\` (else the message id, else a shared \`tool_use\` id). Codex: the
- * \`session_id\` header is the rollout's \`session_meta.id\`; within a session a response pairs
- * with the usage delta that shares a tool \`call_id\` with it, else with one of equal usage.
+ * transcript's \`requestId\`, else the message id, else (same session) a shared \`tool_use\` id.
+ * Codex: the \`session_id\` header is the rollout's \`session_meta.id\`; within a session a
+ * response pairs with the usage delta that shares a tool \`call_id\` with it, else with one of
+ * equal usage. Each call pairs at most once.
  * Usage "differs" when a pair's token columns are not all equal. Only calls that report usage are
  * compared (an HTTP 429 has no transcript entry: Claude Code writes a \`<synthetic>\` notice).
  */
@@ -129,7 +130,7 @@ const RECONCILE = `(
       select w.key as wk, t.key as tk from w join t on w.provider = 'anthropic' and t.source = 'claude-transcript'
         and (w.request_id = t.request_id or w.response_id = t.response_id)
       union
-      select w.key, t.key from w join t on w.session_id = t.session_id and t.source = 'codex-rollout'
+      select w.key, t.key from w join t on w.session_id = t.session_id
         and exists (select 1 from wt join tt on wt.call_id = tt.call_id where wt.key = w.key and tt.key = t.key)
       union
       select w.key, t.key from w join t on w.session_id = t.session_id and t.source = 'codex-rollout'

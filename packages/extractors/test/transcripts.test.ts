@@ -135,9 +135,10 @@ describe('reconcile', () => {
       claudeAssistantLine({ ...base, session: S2, uuid: 'r3', ts: '2026-11-20T10:06:00.000Z', messageId: 'msg_transcript_only', requestId: 'req_transcript_only', stop: 'end_turn', usage: u(1, 0, 0, 0, 5) }),
     ].join('\n') + '\n')
     writeFileSync(join(cc, `${S1}.jsonl`), [
-      // Per-block lines: the first one is a re-emit of the same request.
-      claudeAssistantLine({ ...base, model: 'claude-sonnet-4-5-20250929', session: S1, uuid: 'q0', ts: '2026-11-20T10:00:01.000Z', messageId: 'msg_01Fixture0000000000000001', requestId: 'req_011CVfixture0001', stop: null, usage: u(9, 14210, 1320, 0, 3) }),
-      claudeAssistantLine({ ...base, model: 'claude-sonnet-4-5-20250929', session: S1, uuid: 'q1', ts: '2026-11-20T10:00:01.500Z', messageId: 'msg_01Fixture0000000000000001', requestId: 'req_011CVfixture0001', stop: 'tool_use', usage: u(9, 14210, 1320, 0, 187) }),
+      // Per-block lines: the first one is a re-emit of the same response. The transcript has other
+      // ids than the wire (a gateway renamed them): joined by the tool_use id the two share.
+      claudeAssistantLine({ ...base, model: 'claude-sonnet-4-5-20250929', session: S1, uuid: 'q0', ts: '2026-11-20T10:00:01.000Z', messageId: 'msg_gw_1', requestId: 'req_gw_1', stop: null, usage: u(9, 14210, 1320, 0, 3) }),
+      claudeAssistantLine({ ...base, model: 'claude-sonnet-4-5-20250929', session: S1, uuid: 'q1', ts: '2026-11-20T10:00:01.500Z', messageId: 'msg_gw_1', requestId: 'req_gw_1', stop: 'tool_use', usage: u(9, 14210, 1320, 0, 187), block: { type: 'tool_use', id: 'toolu_01FixtureBash000000001', name: 'Bash', input: {} } }),
       // No request-id header on the wire for this one: joined by the message id.
       claudeAssistantLine({ ...base, model: 'claude-sonnet-4-5-20250929', session: S1, uuid: 'q2', ts: '2026-11-20T10:00:03.000Z', messageId: 'msg_01Fixture0000000000000002', requestId: 'req_unknown_to_wire', stop: 'end_turn', usage: u(220, 15530, 0, 0, 41) }),
     ].join('\n') + '\n')
