@@ -137,6 +137,8 @@ export function contentRow(c: LedgerContent): IndexRow {
       return { hash: c.hash, kind: 'tool', name: c.name, tool_kind: c.tool_kind, description: s(c.description), schema: s(c.schema), text: null, tool_hashes: null }
     case 'tools':
       return { hash: c.hash, kind: 'tools', name: null, tool_kind: null, description: null, schema: null, text: null, tool_hashes: JSON.stringify(c.tool_hashes) }
+    case 'segment':
+      return { hash: c.hash, kind: 'segment', name: null, tool_kind: null, description: null, schema: null, text: c.text, tool_hashes: null }
   }
 }
 

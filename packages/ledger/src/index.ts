@@ -8,6 +8,7 @@ export type {
   CallError,
   CallOutcome,
   CallRequest,
+  CallSegment,
   CallSource,
   CallTransport,
   CallUsage,
