@@ -81,7 +81,7 @@ export function contextTimeline(calls: Iterable<InsightCall>, options: ContextOp
       p.ratio = Math.round((tokens / w) * 1e4) / 1e4
     }
     const lane = `${c.session_id} · ${c.agent ?? 'main'}`
-    const summary = (c.request.segments ?? []).some((s) => s.summary === true)
+    const summary = c.request.has_summary === true || (c.request.segments ?? []).some((s) => s.summary === true)
     const prev = last.get(lane)
     if (prev !== undefined) {
       if (summary && !prev.summary) p.compaction = 'summary'

@@ -42,3 +42,11 @@ describe('quotaTimeline', () => {
     expect(shares.map((s) => [s.session_id, s.used])).toEqual([['A', 0.05], ['B', 0.05]])
   })
 })
+
+describe('quotaTimeline: order', () => {
+  it('a small fall (responses reported out of order) is no change; the higher reading stays', () => {
+    const { points, shares } = quotaTimeline([call('a1', 'A', 0, u5('0.30')), call('b1', 'B', 1, u5('0.34')), call('a2', 'A', 2, u5('0.33')), call('b2', 'B', 3, u5('0.36'))])
+    expect(points.map((p) => p.delta)).toEqual([0, 0.04, 0, 0.02])
+    expect(shares.reduce((a, s) => a + s.used, 0)).toBeCloseTo(0.06, 9)
+  })
+})

@@ -86,6 +86,9 @@ export function readQuota(headers: Readonly<Record<string, string>> | undefined,
   return out
 }
 
+/** A fall in usage larger than this (a fraction of the window) is a new window even when no reset time says so. */
+const RESET_DROP = 0.1
+
 /** One reading on the quota timeline, with the change since the account's previous reading. */
 export interface QuotaPoint extends QuotaReading {
   key: string
@@ -113,8 +116,10 @@ export interface QuotaShare {
 /**
  * The quota timeline: every reading of every response, in the order the responses came, with each
  * change attributed to the session whose response reported it. Interleaved sessions of one account
- * share its windows; their shares of a window sum to the observed change (the last reading minus
- * the first, plus each new window's usage after a reset).
+ * share its windows; their shares of a window sum to the observed change (the highest reading minus
+ * the first, plus each new window's usage after a reset). A window is new when its reset time moved
+ * on or usage fell by more than 10 points; a smaller fall (responses reported out of order) counts
+ * as no change.
  * @example
  * const { points, shares } = quotaTimeline(calls)
  * shares.filter((s) => s.window === '5h') // [{ session_id: 'a', used: 0.07 }, { session_id: 'b', used: 0.02 }]
@@ -132,13 +137,17 @@ export function quotaTimeline(calls: Iterable<InsightCall>): { points: QuotaPoin
       const prev = last.get(k)
       let delta = 0
       let reset = false
+      let keep = r
       if (prev !== undefined) {
-        // Usage only grows within a window: less than before means a new window.
-        reset = r.used < prev.used
-        delta = reset ? r.used : r.used - prev.used
+        // A new window: its reset time moved on, or usage fell by more than RESET_DROP. A smaller
+        // fall is two responses reported out of order: no change, the higher reading stays.
+        reset = (prev.reset !== undefined && r.reset !== undefined && r.reset > prev.reset) || r.used < prev.used - RESET_DROP
+        if (reset) delta = r.used
+        else if (r.used >= prev.used) delta = r.used - prev.used
+        else keep = prev
       }
       delta = Math.round(delta * 1e9) / 1e9
-      last.set(k, r)
+      last.set(k, keep)
       const p: QuotaPoint = { ...r, key: c.key, flow_id: c.flow_id, session_id: c.session_id, at: at(c), account, delta }
       if (reset) p.reset_seen = true
       points.push(p)

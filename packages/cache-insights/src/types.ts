@@ -7,7 +7,12 @@ import type { CallRequest, CallSegment, CallUsage, ModelCall } from '@agenttap/l
 export type InsightCall = Pick<ModelCall, 'key' | 'flow_id' | 'session_id' | 'started_at'> &
   Partial<Pick<ModelCall, 'agent' | 'model' | 'provider' | 'api' | 'client' | 'kind' | 'ended_at' | 'rate_limits'>> & {
     usage?: CallUsage | undefined
-    request: Partial<Pick<CallRequest, 'prompt_cache_key' | 'message_count'>> & { segments?: CallSegment[] | undefined; model?: string | undefined }
+    request: Partial<Pick<CallRequest, 'prompt_cache_key' | 'message_count'>> & {
+      segments?: CallSegment[] | undefined
+      model?: string | undefined
+      /** The request carries a compaction summary (when its segments are not at hand; else read from them). */
+      has_summary?: boolean
+    }
   }
 
 /**

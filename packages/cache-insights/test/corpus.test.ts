@@ -7,7 +7,7 @@
 import { createLedger, type ModelCall } from '@agenttap/ledger'
 import { describe, expect, it } from 'vitest'
 import { findCacheBreaks } from '../src/index.js'
-import { buildCorpus, naiveBreaks } from './corpus.js'
+import { buildCorpus, naiveBreaks } from '../../../test-support/cache-corpus.js'
 
 function ledgerCalls(records: Record<string, unknown>[]): ModelCall[] {
   const calls: ModelCall[] = []

@@ -18,6 +18,7 @@ import { INDEX_VERSION } from './schema.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
+import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows } from './cache-modes.js'
 import { toNdjson } from './output.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
@@ -60,7 +61,7 @@ const LATEST_BY: Partial<Record<ModeName, string>> = {
   sessions: 'last_seen',
   clients: 'last_seen',
   stop_reasons: '',
-  cache: '',
+  cache_ratio: '',
   latency: '',
   call_validation: '',
 }
@@ -376,6 +377,28 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       case 'rate_limits': {
         const rows = rateLimits((await select(latest(MODE_SQL.rate_limits!))).rows)
         result = { columns: rows[0] ? Object.keys(rows[0]) : [], rows }
+        break
+      }
+      case 'cache': {
+        const pairs = (await select(CACHE_CANDIDATES)).rows.map((r) => ({ key: String(r.key), prev: String(r.prev) }))
+        const keys = [...new Set(pairs.flatMap((p) => [p.key, p.prev]))]
+        const calls = new Map<string, Row>()
+        // The segments of the candidates only, in bounded batches of keys.
+        for (let i = 0; i < keys.length; i += 2000) {
+          const batch = keys.slice(i, i + 2000)
+          for (const r of (await select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (${batch.map(lit).join(', ')})`)).rows) calls.set(String(r.key), r)
+        }
+        result = { columns: MODES.cache.columns, rows: tail(cacheRows(pairs, calls, prices).rows) }
+        break
+      }
+      case 'context': {
+        const rows = (await select(`select ${INSIGHT_COLUMNS}, has_summary from c where has_usage and kind <> 'aux' and agent is null order by ts, key`)).rows
+        result = { columns: MODES.context.columns, rows: tail(contextRows(rows)) }
+        break
+      }
+      case 'quota': {
+        const rows = (await select(`select ${INSIGHT_COLUMNS} from c where rate_limits is not null and rate_limits <> '{}' order by coalesce(ended_at, ts), key`)).rows
+        result = { columns: MODES.quota.columns, rows: tail(quotaRows(rows)) }
         break
       }
       case 'turns': {

@@ -10,7 +10,7 @@ import { fileLit, ident, lit } from './duck.js'
  * Version of the index layout. A different version (or a different `ledger_version`) makes the
  * next run rebuild the index from the capture.
  */
-export const INDEX_VERSION = 1
+export const INDEX_VERSION = 2
 
 /** Column name → DuckDB type. */
 export type TableSpec = Record<string, string>
@@ -96,6 +96,14 @@ export const CALLS: TableSpec = {
   user_agent: 'VARCHAR',
   /** JSON object: rate-limit header (lower-cased) → value. */
   rate_limits: 'VARCHAR',
+  /**
+   * The request's cache segments (ledger `request.segments`), JSON array of
+   * `[kind, index, label, hash, bytes, breakpoint, flags]` (flags: t thinking, r reminder, s summary;
+   * loose hash after a `~`), read back by the `cache` mode.
+   */
+  segments: 'VARCHAR',
+  /** The request carries a compaction summary (a segment flagged `summary`). */
+  has_summary: 'BOOLEAN',
   tool_call_count: 'INTEGER',
   pending: 'BOOLEAN',
 }

@@ -246,6 +246,18 @@ function responsesBody(s: ConvState, model: string, pck: string): Json {
 
 let flowSeq = 0
 
+/**
+ * Rate-limit headers: the account's 5-hour window grows by 0.4 % per Anthropic call (a 0.6 %
+ * step per Codex call), the interleaved sessions sharing it; past 100 % it starts a new window.
+ */
+function rateHeaders(api: 'anthropic' | 'openai', n: number): Record<string, string> {
+  if (api === 'anthropic') {
+    const used = (n * 0.004) % 1
+    return { 'content-type': 'text/event-stream', 'anthropic-ratelimit-unified-status': 'allowed', 'anthropic-ratelimit-unified-5h-utilization': used.toFixed(3), 'anthropic-ratelimit-unified-5h-reset': '1795680000' }
+  }
+  return { 'content-type': 'text/event-stream', 'x-codex-primary-used-percent': ((n * 0.6) % 100).toFixed(1), 'x-codex-primary-window-minutes': '300' }
+}
+
 function records(sc: Scenario, flow: string, at: number, body: Json, u: Usage, model: string, idx: number): Record<string, unknown>[] {
   const ts = (dms: number): string => new Date(at + dms).toISOString()
   const base = { v: 1, flow_id: flow, session_id: sc.session }
@@ -254,7 +266,7 @@ function records(sc: Scenario, flow: string, at: number, body: Json, u: Usage, m
   const flowRec: Record<string, unknown> = {
     ...base, type: 'flow', ts: ts(0), flow_seq: ++flowSeq, client: sc.api === 'anthropic' ? 'claude-code' : 'codex', provider: sc.api, session_source: 'header:x-claude-code-session-id',
     method: 'POST', url: sc.api === 'anthropic' ? 'https://api.anthropic.com/v1/messages?beta=true' : 'https://chatgpt.com/backend-api/codex/responses', status: 200,
-    request_headers: reqHeaders, response_headers: { "content-type": "text/event-stream" }, request_body: structuredClone(body),
+    request_headers: reqHeaders, response_headers: rateHeaders(sc.api, flowSeq), request_body: structuredClone(body),
   }
   if (sc.agent !== undefined) flowRec['subagent'] = sc.agent
   rec.push(flowRec)
@@ -321,7 +333,8 @@ function build(scenarios: Scenario[]): Corpus {
   interface Planned { sc: Scenario; at: number; step: Step; idx: number }
   const planned: Planned[] = []
   for (const sc of scenarios) {
-    let t = T0 + sc.startMin * 60_000
+    // Scenarios one second apart: no two responses at the same instant.
+    let t = T0 + sc.startMin * 60_000 + scenarios.indexOf(sc) * 1000
     sc.steps.forEach((step, idx) => {
       t += step.gapMin * 60_000
       planned.push({ sc, at: t, step, idx })
