@@ -78,7 +78,7 @@ export function readQuota(headers: Readonly<Record<string, string>> | undefined,
   for (const [which, fallback] of [['primary', '5h'], ['secondary', '7d']] as const) {
     const pct = num(h(`x-codex-${which}-used-percent`))
     if (pct === undefined) continue
-    const r: QuotaReading = { window: windowName(num(h(`x-codex-${which}-window-minutes`)), fallback), used: pct / 100 }
+    const r: QuotaReading = { window: windowName(num(h(`x-codex-${which}-window-minutes`)), fallback), used: Math.round(pct * 1e4) / 1e6 }
     const reset = isoOf(h(`x-codex-${which}-reset-at`)) ?? (base !== undefined ? isoOf(h(`x-codex-${which}-reset-after-seconds`), base) : undefined)
     if (reset !== undefined) r.reset = reset
     out.push(r)

@@ -70,3 +70,23 @@ describe('cache modes on the index', () => {
     expect(new Set(anth.map((r) => r.session_id)).size).toBeGreaterThan(10)
   })
 })
+
+describe('cache --explain', () => {
+  it('a reminder change: the break line, then the changed run with context', async () => {
+    const { row, lines } = await x.explainCache('reminder-3')
+    expect(row).toMatchObject({ cause: 'message_changed', change: 'reminder' })
+    expect(lines[0]).toMatch(/^reminder-3 ← reminder-2: message_changed \(reminder\) — message 0 \(user\): a system reminder was injected or changed; \d+ tokens rewritten, \$0\.\d+$/)
+    expect(lines[1]).toMatch(/^@@ message 0 \(user\) at byte \d+ \(segment at \d+, \+\d+ chars\)$/)
+    expect(lines[2]).toContain('The todo list [is empty].')
+    expect(lines[3]).toContain('The todo list [has 2 items].')
+    expect(Number(/segment at (\d+)/.exec(lines[1]!)![1])).toBe(row!.offset)
+  })
+
+  it('a tool added; a flow that is no break; an unknown flow', async () => {
+    const { lines } = await x.explainCache('tool-added-3')
+    expect(lines).toContain('+ tool mcp__github__create_issue')
+    expect((await x.explainCache('ttl-5m-3')).lines[1]).toMatch(/^prefix intact: the \d+ bytes ttl-5m-2 cached were sent again unchanged; nothing diverged$/)
+    expect((await x.explainCache('steady-3')).lines).toEqual(['flow steady-3 is no cache break: it read what its lane had cached'])
+    expect((await x.explainCache('nope')).lines).toEqual(['no model call of flow nope in the index'])
+  })
+})
