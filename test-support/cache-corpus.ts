@@ -365,7 +365,7 @@ function build(scenarios: Scenario[]): Corpus {
     if (step.expect !== undefined) {
       const prevSegs = st.prevSegs ?? []
       const expected = st.prevCached ?? 0
-      const lost = Math.max(0, Math.min(expected - u.read, sc.api === 'openai' ? u.input : u.w5 + u.w1))
+      const lost = Math.max(0, Math.min(expected - u.read, u.input + u.w5 + u.w1))
       const at = step.expect.at === undefined ? divergence(prevSegs, segs) : step.expect.at(prevSegs, segs)
       const t: Truth = { flow_id: flow, cause: step.expect.cause, offset: at, wasted_usd: waste(model, sc.api === 'openai', lost, u) }
       if (step.expect.change !== undefined) t.change = step.expect.change

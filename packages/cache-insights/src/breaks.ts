@@ -128,22 +128,28 @@ interface LaneState {
 }
 
 /**
- * USD of `lost` tokens that were written again: priced at the TTL the call wrote with — the
- * prefix is the 1-hour part when a request mixes TTLs (1-hour breakpoints must come first) —
- * `(write − read) × tokens`; OpenAI (no write charge): `(input − cached input) × tokens`.
+ * Where `lost` tokens went: written at 1 h, written at 5 min, or sent as uncached input. The
+ * prefix is the 1-hour part when a request mixes TTLs (1-hour breakpoints must come first), so
+ * lost tokens are taken from the 1-hour writes first; OpenAI has no writes: all input.
+ */
+export function lostSplit(call: InsightCall, lost: number): { lost_1h: number; lost_5m: number; lost_input: number } {
+  const u = call.usage
+  if (lost <= 0) return { lost_1h: 0, lost_5m: 0, lost_input: 0 }
+  if (isOpenAi(call) || u === undefined) return { lost_1h: 0, lost_5m: 0, lost_input: lost }
+  const lost_1h = Math.min(u.cache_write_1h, lost)
+  const lost_5m = Math.min(u.cache_write_5m, lost - lost_1h)
+  return { lost_1h, lost_5m, lost_input: lost - lost_1h - lost_5m }
+}
+
+/**
+ * USD of `lost` tokens processed again: `(1h write − read) × lost_1h + (5m write − read) × lost_5m
+ * + (input − read) × lost_input` (see {@link lostSplit}), per million tokens, rounded to 1e-8.
  */
 export function wastedUsd(call: InsightCall, lost: number, prices: PriceTable): { usd: number; price_key?: string } {
   const p = priceFor(prices, modelOf(call))
-  if (p === undefined || lost <= 0) return p === undefined ? { usd: 0 } : { usd: 0, price_key: p.key }
-  const u = call.usage
-  let usd: number
-  if (isOpenAi(call) || u === undefined) usd = (lost * (p.price.input - p.price.cache_read)) / 1e6
-  else {
-    const w1h = Math.min(u.cache_write_1h, lost)
-    const w5m = Math.min(u.cache_write_5m, lost - w1h)
-    const rest = lost - w1h - w5m
-    usd = (w1h * ((p.price.cache_write_1h ?? p.price.input * 2) - p.price.cache_read) + w5m * (p.price.cache_write - p.price.cache_read) + rest * (p.price.input - p.price.cache_read)) / 1e6
-  }
+  if (p === undefined) return { usd: 0 }
+  const s = lostSplit(call, lost)
+  const usd = (s.lost_1h * ((p.price.cache_write_1h ?? p.price.input * 2) - p.price.cache_read) + s.lost_5m * (p.price.cache_write - p.price.cache_read) + s.lost_input * (p.price.input - p.price.cache_read)) / 1e6
   return { usd: Math.round(usd * 1e8) / 1e8, price_key: p.key }
 }
 
@@ -192,7 +198,8 @@ export function createCacheAnalyzer(options: CacheAnalyzerOptions = {}): CacheAn
     const tolerance = options.tolerance ?? (isOpenAi(call) ? 128 : 0)
     const missing = expected - u.cache_read
     if (missing <= tolerance) return undefined
-    const uncached = isOpenAi(call) ? u.input : u.cache_write_5m + u.cache_write_1h
+    // What was processed again instead of read: written to the cache, or sent uncached past the last breakpoint.
+    const uncached = u.input + (isOpenAi(call) ? 0 : u.cache_write_5m + u.cache_write_1h)
     const lost = Math.max(0, Math.min(missing, uncached))
     const start = ms(call.started_at) ?? prev.end
     const gap = Math.max(0, start - prev.end)

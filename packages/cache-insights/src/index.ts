@@ -3,7 +3,7 @@
  * dollars), how full the context window is, how much quota each session used, and live alerts:
  * pure functions over `@agenttap/ledger`'s model calls.
  */
-export { createCacheAnalyzer, findCacheBreaks, firstDivergence, laneOf, toolsDiff, wastedUsd } from './breaks.js'
+export { createCacheAnalyzer, findCacheBreaks, firstDivergence, laneOf, lostSplit, toolsDiff, wastedUsd } from './breaks.js'
 export type { CacheAnalyzer, CacheAnalyzerOptions } from './breaks.js'
 export { explainDivergence } from './explain.js'
 export type { ExplainOptions, Explanation } from './explain.js'

@@ -18,7 +18,7 @@ import { INDEX_VERSION } from './schema.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
-import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows } from './cache-modes.js'
+import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
@@ -241,6 +241,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       })
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
+      await updateCacheBreaks(d)
       await setup(d)
       fresh = undefined
       if (paths !== undefined && files !== undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
@@ -384,18 +385,6 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       case 'rate_limits': {
         const rows = rateLimits((await select(latest(MODE_SQL.rate_limits!))).rows)
         result = { columns: rows[0] ? Object.keys(rows[0]) : [], rows }
-        break
-      }
-      case 'cache': {
-        const pairs = (await select(CACHE_CANDIDATES)).rows.map((r) => ({ key: String(r.key), prev: String(r.prev) }))
-        const keys = [...new Set(pairs.flatMap((p) => [p.key, p.prev]))]
-        const calls = new Map<string, Row>()
-        // The segments of the candidates only, in bounded batches of keys.
-        for (let i = 0; i < keys.length; i += 2000) {
-          const batch = keys.slice(i, i + 2000)
-          for (const r of (await select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (${batch.map(lit).join(', ')})`)).rows) calls.set(String(r.key), r)
-        }
-        result = { columns: MODES.cache.columns, rows: tail(cacheRows(pairs, calls, prices).rows) }
         break
       }
       case 'context': {
