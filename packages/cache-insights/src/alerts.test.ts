@@ -23,7 +23,7 @@ describe('createAlertMonitor', () => {
     const kinds = alerts.map((a) => `${a.kind}@${a.key}`)
     expect(kinds.filter((k) => k.startsWith('context'))).toEqual(['context@k2', 'context@k7'])
     expect(kinds.filter((k) => k.startsWith('quota'))).toEqual(['quota@k3', 'quota@k7'])
-    // The drop to 20k tokens read less than the 175k cached: a cache break (no segments: provider).
+    // The drop to 20k tokens read less than the 175k cached: a cache break (no segments: cause unknown).
     expect(kinds.filter((k) => k.startsWith('cache_break'))).toEqual(['cache_break@k5'])
     alerts.length = 0
     m.feed(call(7, 171_000, '0.82', { model: 'claude-opus-4-5', usage: { input: 0, cache_read: 0, cache_write_5m: 171_000, cache_write_1h: 0, output: 5 } }))

@@ -238,9 +238,12 @@ export function createCacheAnalyzer(options: CacheAnalyzerOptions = {}): CacheAn
       change = messageChange(pa, na, div)
       const s = pa[div] ?? seg
       detail = `message ${s.index} (${s.label}): ${CHANGE_TEXT[change]}`
-    } else {
+    } else if (known) {
       cause = 'provider'
-      detail = known ? 'cached prefix sent intact within its TTL but not read' : 'cache not read (requests without segments: no prefix to compare)'
+      detail = 'cached prefix sent intact within its TTL but not read'
+    } else {
+      cause = 'unknown'
+      detail = 'cache read fell short; a request was not at hand (no cache segments) to say why'
     }
     const waste = wastedUsd(call, lost, prices)
     const b: CacheBreak = {

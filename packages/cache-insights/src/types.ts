@@ -23,9 +23,10 @@ export type InsightCall = Pick<ModelCall, 'key' | 'flow_id' | 'session_id' | 'st
  * - `tools_changed`: the first divergent segment is a tool definition (added, removed, edited, reordered);
  * - `system_changed`: the first divergent segment is a system block (Responses: instructions);
  * - `message_changed`: the first divergent segment is a message (see {@link MessageChange});
- * - `provider`: the cached prefix was sent intact within its TTL and still not read.
+ * - `provider`: the cached prefix was sent intact within its TTL and still not read;
+ * - `unknown`: the cache read fell short but a request was not at hand (no cache segments) to say why.
  */
-export type BreakCause = 'ttl_expiry' | 'model_switch' | 'cache_key_changed' | 'tools_changed' | 'system_changed' | 'message_changed' | 'provider'
+export type BreakCause = 'ttl_expiry' | 'model_switch' | 'cache_key_changed' | 'tools_changed' | 'system_changed' | 'message_changed' | 'provider' | 'unknown'
 
 /**
  * How the first divergent message changed.
