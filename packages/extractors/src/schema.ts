@@ -172,6 +172,10 @@ const STATE_DDL = [
   // When each pending flow last got a record (wall clock ms), to end flows that never will, and
   // since when its flow_end waits for lines it announced but that were not there yet.
   `create table if not exists pending_flows (flow_id varchar, last_seen_ms bigint, held_since_ms bigint)`,
+  // The ledger's session chain (histories of flows without a session id of their own → their
+  // session), least recently used first: the next update's chain starts from it, so a request
+  // appended later joins a conversation indexed earlier.
+  `create table if not exists session_chain (ord bigint, key varchar, session_id varchar, response boolean)`,
 ]
 
 /** DDL of every table. */

@@ -27,10 +27,22 @@ export interface FlowContext {
   readonly maxHeldCalls: number
 }
 
+/** The earliest `ts` of some records (ISO-8601 strings of one clock compare as text). */
+function earliestTs(records: readonly AnyRecord[] | undefined): string | undefined {
+  let min: string | undefined
+  for (const r of records ?? []) {
+    const ts = str(r['ts'])
+    if (ts !== undefined && (min === undefined || ts < min)) min = ts
+  }
+  return min
+}
+
 /** The records and state of one flow. */
 export class FlowAssembler {
   /** Records that came before the flow record. */
   pending: AnyRecord[] | undefined = []
+  /** Where the first of those was read (for reports about a flow whose flow record never came). */
+  firstAt: { file?: string; line?: number; offset?: number } | undefined
   /** The flow record was seen (or the flow was started without it). */
   started = false
   /** The flow record was seen (the flow did not start without it). */
@@ -105,7 +117,8 @@ export class FlowAssembler {
     this.started = true
     this.hasRec = rec !== undefined
     const r = rec ?? {}
-    this.started_at = str(r['ts']) ?? ''
+    // Without its flow record, a flow started no later than its earliest record.
+    this.started_at = str(r['ts']) ?? (rec === undefined ? earliestTs(this.pending) : undefined) ?? ''
     this.session_id = str(r['session_id']) ?? fallbackSession ?? '-'
     this.session_source = str(r['session_source'])
     this.agent = str(r['subagent']) ?? str(r['agent'])
@@ -148,6 +161,11 @@ export class FlowAssembler {
   /** One record of this flow (`sse`, `client_frame`, `flow_end`), after the flow started. */
   record(r: AnyRecord): void {
     if (this.finished) return
+    if (!this.hasRec) {
+      // Started without its flow record: its start is the earliest record time seen.
+      const ts = str(r['ts'])
+      if (ts !== undefined && (this.started_at === '' || ts < this.started_at)) this.started_at = ts
+    }
     const type = r['type']
     if (type === 'sse') this.sse(r)
     else if (type === 'client_frame') this.clientFrame(r)

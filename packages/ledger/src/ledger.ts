@@ -241,12 +241,15 @@ export function createLedger(opts: LedgerOptions): Ledger {
           waiting.delete(flow_id)
           st.start(r, undefined)
         } else if (!st.started) {
+          if (st.waiting === 0 && where !== undefined) st.firstAt = { ...(where.file !== undefined ? { file: where.file } : {}), ...(where.line !== undefined ? { line: where.line } : {}), ...(where.offset !== undefined ? { offset: where.offset } : {}) }
           ;(st.pending as AnyRecord[]).push(r)
           pending++
           if (!waiting.has(flow_id)) waiting.set(flow_id, st)
           if (pending > maxPending) {
             const oldest = waiting.values().next().value as FlowAssembler
+            at = oldest.firstAt ?? where
             error('PENDING_LIMIT', `more than maxPendingRecords (${maxPending}) records wait for their flow record; flow ${oldest.flow_id} is assembled without it (feed sse_flows.jsonl first, or raise maxPendingRecords)`, { flow_id: oldest.flow_id })
+            at = where
             startWithout(oldest)
             settle(oldest)
           }
@@ -265,7 +268,10 @@ export function createLedger(opts: LedgerOptions): Ledger {
       pending = 0
       for (const st of all) {
         if (!st.started) {
-          error('MISSING_FLOW', `flow ${st.flow_id}: ${st.waiting} record(s) but no flow record; assembled without what the request said`, { flow_id: st.flow_id })
+          // Reported where the flow's first record was read.
+          at = st.firstAt
+          error('MISSING_FLOW', `flow ${st.flow_id}: ${st.waiting} record(s) but no flow record; assembled without what the request said (its start is its earliest record's time)`, { flow_id: st.flow_id })
+          at = undefined
           st.start(undefined, typeof st.pending?.[0]?.['session_id'] === 'string' ? (st.pending[0]['session_id'] as string) : undefined)
         }
         if (!st.finished) st.finish(!st.hasEnd)
