@@ -43,6 +43,16 @@ export class FlowAssembler {
   pending: AnyRecord[] | undefined = []
   /** Where the first of those was read (for reports about a flow whose flow record never came). */
   firstAt: { file?: string; line?: number; offset?: number } | undefined
+  /** With a shared normalizer: the events of `pending[i]`, decoded before the flow started. */
+  private early: (AgentEvent[] | undefined)[] = []
+  /**
+   * The flow's stream is decoded by a normalizer the caller feeds (a live view's, shared through
+   * {@link FlowAssembler.share}): `sse` records only move the flow's clock, and the events come
+   * through {@link FlowAssembler.external}.
+   */
+  private shared = false
+  /** finish() is done: nothing more is taken. */
+  private closed = false
   /** The flow record was seen (or the flow was started without it). */
   started = false
   /** The flow record was seen (the flow did not start without it). */
@@ -147,8 +157,41 @@ export class FlowAssembler {
       this.first = factsOf(a)
     }
     const pending = this.pending ?? []
+    const early = this.early
     this.pending = undefined
-    for (const p of pending) this.record(p)
+    this.early = []
+    for (let i = 0; i < pending.length; i++) {
+      this.record(pending[i] as AnyRecord)
+      for (const e of early[i] ?? []) this.external(e)
+    }
+  }
+
+  /**
+   * Makes `n` this flow's normalizer, fed by the caller: its events must be given to
+   * {@link FlowAssembler.external} (before the caller uses them), and `sse` records fed here only
+   * move the flow's clock. The ledger still ends it (`end()`) when the flow ends, so the events it
+   * flushes are the ledger's too.
+   */
+  share(n: StreamNormalizer): void {
+    this.shared = true
+    this.normalizer = n
+  }
+
+  /** The normalizer shared with the caller, if any. */
+  get sharedNormalizer(): StreamNormalizer | undefined {
+    return this.shared ? this.normalizer : undefined
+  }
+
+  /** An event of the shared normalizer (see {@link FlowAssembler.share}). */
+  external(e: AgentEvent): void {
+    if (this.pending !== undefined) {
+      // Not started (no flow record yet): kept with the record it came from, replayed at start.
+      const i = this.pending.length - 1
+      if (i >= 0) (this.early[i] ??= []).push(e)
+      return
+    }
+    if (this.closed) return // a late event of a flow already assembled
+    this.event(e)
   }
 
   private requestHints(): { url?: string; headers?: Record<string, string>; client?: string; provider?: string } {
@@ -206,6 +249,7 @@ export class FlowAssembler {
     else if (this.transport === 'http') this.transport = 'sse'
     this.ts = str(r['ts'])
     this.seq = num(r['seq'])
+    if (this.shared) return // decoded by the caller, who gives the events to external()
     this.normalizer ??= this.makeNormalizer()
     this.normalizer.feedRecord(r as { data: string; seq?: number; event?: string })
   }
@@ -406,6 +450,7 @@ export class FlowAssembler {
     if (this.calls === 0 && modelFlow && this.hasRec && !open) {
       this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars))
     }
+    this.closed = true
     this.emitFacts()
   }
 

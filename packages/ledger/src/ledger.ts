@@ -1,6 +1,7 @@
 import { SCHEMA_VERSION } from '@agenttap/jsonl-io'
 import { createSessionChain, type RequestAnatomy, type SessionChain } from '@agenttap/session-extractor'
 import { LedgerError, type LedgerErrorCode } from './errors.js'
+import { createStreamNormalizer, type AgentEvent, type NormalizerError, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { FlowAssembler, type AnyRecord, type FlowContext } from './flow-assembler.js'
 import type { FlowFacts, LedgerContent, ModelCall } from './types.js'
 
@@ -50,6 +51,18 @@ export interface LedgerOptions {
   maxHeldCalls?: number
 }
 
+/** Options of {@link Ledger.normalizer}. */
+export interface SharedNormalizerOptions {
+  /** What the flow record said (as `createStreamNormalizer`'s `flow`). */
+  flow?: { url?: string; provider?: string; client?: string }
+  /** Each event, after the ledger took it. */
+  onEvent(e: AgentEvent): void
+  /** Malformed stream data (the ledger does not report what the caller is told here). */
+  onError?(e: NormalizerError): void
+  /** Tool-argument fragments as events (a view renders them; the ledger takes the joined arguments). @defaultValue true */
+  toolArgDeltas?: boolean
+}
+
 /** A streaming ledger: canonical records in, model calls, flow facts and request content out. */
 export interface Ledger {
   /**
@@ -69,6 +82,23 @@ export interface Ledger {
    * assembled without it (reported as `MISSING_FLOW`). The ledger can then be fed again.
    */
   end(): void
+  /**
+   * A stream normalizer for a flow, shared with the ledger: for a caller that decodes the flow's
+   * stream anyway (a live view renders its events), so each `sse` record is decoded once. The
+   * caller feeds the flow's `sse` records to the ledger (`feed`) first, then to this normalizer;
+   * each event it gives goes to the ledger before `onEvent`. The ledger ends the normalizer when
+   * the flow ends (its flushed events reach `onEvent` too); ending it again does nothing. Asked
+   * again for the same flow, it returns the same normalizer.
+   *
+   * @param flow_id - the flow
+   * @param opts - how the caller's normalizer is made (flow hints) and where its events and errors go
+   */
+  normalizer(flow_id: string, opts: SharedNormalizerOptions): StreamNormalizer
+  /**
+   * Ends one flow now, as {@link Ledger.end} ends every flow (still open: its calls and facts say
+   * `open`; without its flow record: `MISSING_FLOW`). Nothing happens for a flow not open.
+   */
+  endFlow(flow_id: string): void
   /** Forgets everything: open flows, remembered content hashes, the session chain it made. */
   reset(): void
   /** Flows started and not yet ended. */
@@ -207,6 +237,18 @@ export function createLedger(opts: LedgerOptions): Ledger {
     flows.delete(oldest.flow_id)
   }
 
+  /** Ends a flow taken out of `flows` (see end()). */
+  function endOne(st: FlowAssembler): void {
+    if (!st.started) {
+      // Reported where the flow's first record was read.
+      at = st.firstAt
+      error('MISSING_FLOW', `flow ${st.flow_id}: ${st.waiting} record(s) but no flow record; assembled without what the request said (its start is its earliest record's time)`, { flow_id: st.flow_id })
+      at = undefined
+      st.start(undefined, typeof st.pending?.[0]?.['session_id'] === 'string' ? (st.pending[0]['session_id'] as string) : undefined)
+    }
+    if (!st.finished) st.finish(!st.hasEnd)
+  }
+
   return {
     feed(record, where) {
       at = where
@@ -266,16 +308,41 @@ export function createLedger(opts: LedgerOptions): Ledger {
       flows = new Map()
       waiting = new Map()
       pending = 0
-      for (const st of all) {
-        if (!st.started) {
-          // Reported where the flow's first record was read.
-          at = st.firstAt
-          error('MISSING_FLOW', `flow ${st.flow_id}: ${st.waiting} record(s) but no flow record; assembled without what the request said (its start is its earliest record's time)`, { flow_id: st.flow_id })
-          at = undefined
-          st.start(undefined, typeof st.pending?.[0]?.['session_id'] === 'string' ? (st.pending[0]['session_id'] as string) : undefined)
-        }
-        if (!st.finished) st.finish(!st.hasEnd)
+      for (const st of all) endOne(st)
+    },
+    endFlow(flow_id) {
+      const st = flows.get(flow_id)
+      if (st === undefined) return
+      flows.delete(flow_id)
+      if (!st.started) {
+        pending -= st.waiting
+        waiting.delete(flow_id)
       }
+      endOne(st)
+      done.add(flow_id)
+    },
+    normalizer(flow_id, o) {
+      let st = flows.get(flow_id)
+      if (st === undefined && !done.has(flow_id) && typeof flow_id === 'string' && flow_id !== '') {
+        st = new FlowAssembler(flow_id, ctx)
+        flows.set(flow_id, st)
+        if (flows.size > maxOpen) closeOldest()
+      }
+      const existing = st?.sharedNormalizer
+      if (existing !== undefined) return existing
+      const target = st
+      const n = createStreamNormalizer({
+        flow_id,
+        ...(o.flow !== undefined ? { flow: o.flow } : {}),
+        ...(o.toolArgDeltas !== undefined ? { toolArgDeltas: o.toolArgDeltas } : {}),
+        onEvent: (e) => {
+          target?.external(e)
+          o.onEvent(e)
+        },
+        ...(o.onError !== undefined ? { onError: o.onError } : {}),
+      })
+      target?.share(n)
+      return n
     },
     reset() {
       flows = new Map()
