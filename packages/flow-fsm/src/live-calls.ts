@@ -52,6 +52,12 @@ export interface LiveCallsOptions {
    * @defaultValue `createLedger` of `@agenttap/ledger`
    */
   ledger?: (onCall: (call: ModelCall) => void) => LedgerLike
+  /**
+   * What the default ledger reads of each request: `'call'` when only end lines are shown (no
+   * prompt, tool results or fingerprints on the calls; see `@agenttap/ledger`'s `requestFacts`).
+   * @defaultValue 'all'
+   */
+  requestFacts?: 'all' | 'call'
 }
 
 /**
@@ -84,7 +90,7 @@ export function createLiveCalls(opts: LiveCallsOptions = {}): LiveCalls {
   // wait for it at most a few hundred records, then the flow is assembled without it.
   const ledger = opts.ledger
     ? opts.ledger(keep)
-    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.onError ? { onError: opts.onError } : {}) })
+    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.requestFacts ? { requestFacts: opts.requestFacts } : {}), ...(opts.onError ? { onError: opts.onError } : {}) })
   const shared = ledger.normalizer?.bind(ledger)
   const endFlow = ledger.endFlow?.bind(ledger)
   return {

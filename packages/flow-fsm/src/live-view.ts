@@ -59,7 +59,7 @@ export interface LiveViewOptions {
   headerTime?: 'capture' | 'clock'
   /**
    * The model calls the end lines are made from (usage, outcome, errors, durations). Fed every
-   * record the view reads. @defaultValue createLiveCalls()
+   * record the view reads. @defaultValue createLiveCalls({ requestFacts: 'call' })
    */
   calls?: LiveCalls
   /** Diagnostics (malformed stream data, lifecycle defects), for `--verbose` logging. */
@@ -168,7 +168,8 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
   const clients = opts.clients && opts.clients.length > 0 ? new Set(opts.clients) : undefined
   const onJson = opts.onJson
   // (The view's own normalizer reports malformed stream data: the calls' would say it twice.)
-  const calls = opts.calls ?? createLiveCalls()
+  // Its end lines need no prompt, tool results or fingerprints of the requests: not read.
+  const calls = opts.calls ?? createLiveCalls({ requestFacts: 'call' })
   const argsSubDeltas = opts.argsSubDeltas ?? 8
   // Validate once up front so a bad option fails at start, not at the first tool call.
   createToolCallRenderer({ argsSubDeltas })

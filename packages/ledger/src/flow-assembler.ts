@@ -25,6 +25,8 @@ export interface FlowContext {
   readonly chain: SessionChain | undefined
   readonly maxCallChars: number
   readonly maxHeldCalls: number
+  /** What is read of each request (see `LedgerOptions.requestFacts`). */
+  readonly requestFacts: 'all' | 'call'
 }
 
 /** The earliest `ts` of some records (ISO-8601 strings of one clock compare as text). */
@@ -142,7 +144,7 @@ export class FlowAssembler {
     this.limits = rateLimits(r['response_headers'])
     this.requestId = header(r['response_headers'], 'request-id') ?? header(r['response_headers'], 'x-request-id')
     if (rec !== undefined) {
-      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() })
+      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() }, { facts: this.ctx.requestFacts })
       this.api = a.api
       this.kind = a.kind
       if (a.body_ref !== undefined) {
@@ -263,7 +265,7 @@ export class FlowAssembler {
     if ((data === '' || data === undefined) && isRef(ref)) {
       this.ctx.error('BODY_REF', `flow ${this.flow_id}: client frame ${seq ?? ''} stored out of line (${ref.$ref}); resolve it (jsonl-io readRawRef) and set its data before feeding to get the request of the response it asked for`, { flow_id: this.flow_id, seq })
     }
-    const a = analyzeClientFrame(data, this.requestHints())
+    const a = analyzeClientFrame(data, this.requestHints(), { facts: this.ctx.requestFacts })
     if (a === undefined) return
     this.ctx.content(a)
     if (seq !== undefined) this.frames.push({ facts: factsOf(a), ts: str(r['ts']) })

@@ -49,6 +49,13 @@ export interface LedgerOptions {
   maxContentHashes?: number
   /** WebSocket calls of one flow that may wait for their request (older captures' loose client frames). @defaultValue 1024 */
   maxHeldCalls?: number
+  /**
+   * What is read of each request: `'all'`, or `'call'` — what a live view's end line needs (kind,
+   * api, model, settings, tool names), without the prompt, tool results, content and
+   * fingerprints (calls then carry no `prompt`, no `tool_results`, no hashes; no content is
+   * emitted; flows without a session id keep their derived ids). @defaultValue 'all'
+   */
+  requestFacts?: 'all' | 'call'
 }
 
 /** Options of {@link Ledger.normalizer}. */
@@ -210,6 +217,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
     chain,
     maxCallChars,
     maxHeldCalls,
+    requestFacts: opts.requestFacts === 'call' ? 'call' : 'all',
   }
 
   /** Starts a flow whose flow record did not come, from what its own records say. */
