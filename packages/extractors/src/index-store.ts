@@ -262,8 +262,8 @@ export async function readSources(duck: Duck): Promise<SourceState[]> {
 
 /** The session chain the last update left (least recently used first); empty when no flow needed one. */
 export async function readSessionChain(duck: Duck): Promise<SessionChainEntry[]> {
-  const { rows } = await duck.select(`select key, session_id, response from session_chain order by ord`)
-  return rows.map((r) => ({ key: String(r.key), session_id: String(r.session_id), response: r.response === true }))
+  const { rows } = await duck.select(`select key, session_id, response, failed from session_chain order by ord`)
+  return rows.map((r) => ({ key: String(r.key), session_id: String(r.session_id), response: r.response === true, ...(r.failed === true ? { failed: true } : {}) }))
 }
 
 export async function readPending(duck: Duck): Promise<PendingFlow[]> {
@@ -300,7 +300,7 @@ export interface UpdateBatch {
   orphans: { flow_id: string; records: number; file: string; line: number | null; offset: number | null }[]
   /** File offsets after the update (replace the table), or undefined to keep them. */
   sources?: SourceState[]
-  /** The session chain after the update, as an NDJSON file of {ord, key, session_id, response} (replaces the table), or undefined to keep it. */
+  /** The session chain after the update, as an NDJSON file of {ord, key, session_id, response, failed} (replaces the table), or undefined to keep it. */
   sessionChainFile?: string
   meta?: IndexMeta
 }
@@ -353,7 +353,7 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
   }
   if (b.sessionChainFile !== undefined) {
     sql.push(`delete from session_chain`)
-    sql.push(`insert into session_chain select * from read_ndjson(${fileLit(b.sessionChainFile)}, columns = {'ord': 'BIGINT', 'key': 'VARCHAR', 'session_id': 'VARCHAR', 'response': 'BOOLEAN'}, format = 'newline_delimited')`)
+    sql.push(`insert into session_chain select * from read_ndjson(${fileLit(b.sessionChainFile)}, columns = {'ord': 'BIGINT', 'key': 'VARCHAR', 'session_id': 'VARCHAR', 'response': 'BOOLEAN', 'failed': 'BOOLEAN'}, format = 'newline_delimited')`)
   }
   if (b.sources !== undefined) {
     sql.push(`delete from sources`)

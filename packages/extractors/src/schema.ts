@@ -175,7 +175,7 @@ const STATE_DDL = [
   // The ledger's session chain (histories of flows without a session id of their own → their
   // session), least recently used first: the next update's chain starts from it, so a request
   // appended later joins a conversation indexed earlier.
-  `create table if not exists session_chain (ord bigint, key varchar, session_id varchar, response boolean)`,
+  `create table if not exists session_chain (ord bigint, key varchar, session_id varchar, response boolean, failed boolean)`,
 ]
 
 /** DDL of every table. */

@@ -59,6 +59,28 @@ describe('createSessionChain', () => {
     // Without the snapshot the same request starts a session of its own.
     expect(createSessionChain().assign(hist(u('Plan a trip to Lyon'), a('Day 1: …'), u('Add a museum')), 'flow-3').matched).toBe(false)
     expect(() => later.restore([{ key: 1 } as never])).toThrow(SessionExtractorError)
+    // A failed request is remembered as such: its retry after the restore stays in its session.
+    const h = hist(u('list /tmp'))
+    const s = first.assign(h, 'f9')
+    first.failed(h[0]!, s.session_id)
+    const again = createSessionChain()
+    again.restore(JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<typeof first.snapshot>)
+    expect(again.assign(h, 'f10')).toEqual({ session_id: s.session_id, matched: true })
+  })
+
+  it('a one-message request sent again after it failed (HTTP 429, 529) is its retry, in its session', () => {
+    const chain = createSessionChain()
+    const h = hist(u('list /tmp'))
+    const first = chain.assign(h, 'f1')
+    chain.failed(h[0]!, first.session_id)
+    const retry = chain.assign(h, 'f2')
+    expect(retry).toEqual({ session_id: first.session_id, matched: true })
+    chain.failed(h[0]!, retry.session_id)
+    const answered = chain.assign(h, 'f3')
+    expect(answered.session_id).toBe(first.session_id)
+    chain.respond(h[0]!, answered.session_id, { texts: ['done'], tool_calls: [] })
+    // Answered (not failed) this time: the same message again is a new run.
+    expect(chain.assign(h, 'f4').session_id).not.toBe(first.session_id)
   })
 
   it('a retry of a longer history (same messages again) stays in its session', () => {

@@ -47,6 +47,15 @@ export interface SessionChain {
    * @param turn - the response's text blocks and client-side tool calls
    */
   respond(historyHash: string, sessionId: string, turn: AssistantTurn): void
+  /**
+   * Remembers that a request got no answer (an HTTP error such as a 429 or 529, an error event):
+   * the same history sent again is a retry of it, in its session, even when it is a single
+   * message (which otherwise starts a new run).
+   *
+   * @param historyHash - the failed request's `history_hash`
+   * @param sessionId - the session it was given
+   */
+  failed(historyHash: string, sessionId: string): void
   /** Forgets everything. */
   reset(): void
   /** Histories remembered. */
@@ -68,12 +77,16 @@ export interface SessionChainEntry {
   session_id: string
   /** true: a request's history plus its response; false: a request's own history. */
   response: boolean
+  /** The request with this history failed (see {@link SessionChain.failed}). */
+  failed?: boolean
 }
 
 interface Entry {
   session_id: string
   /** true: a request's history plus its response; false: a request's own history. */
   response: boolean
+  /** The request with this history failed: the same history again is its retry. */
+  failed?: boolean
 }
 
 class Chain implements SessionChain {
@@ -101,8 +114,9 @@ class Chain implements SessionChain {
     for (let k = n; k >= 1 && found === undefined; k--) {
       const e = this.entries.get(history[k - 1] as string)
       if (e === undefined) continue
-      // The same one-message history again: a script run again, not a continuation.
-      if (k === n && !e.response && n === 1) continue
+      // The same one-message history again: a script run again, not a continuation — unless
+      // the earlier request failed, when this is the client retrying it.
+      if (k === n && !e.response && n === 1 && e.failed !== true) continue
       found = e
     }
     const session_id = found?.session_id ?? `h${contentHash(`session\n${seed}`)}`
@@ -116,18 +130,23 @@ class Chain implements SessionChain {
     this.remember(chainHash(historyHash, assistantUnit(turn)), { session_id: sessionId, response: true })
   }
 
+  failed(historyHash: string, sessionId: string): void {
+    if (typeof historyHash !== 'string' || historyHash === '') return
+    this.remember(historyHash, { session_id: sessionId, response: false, failed: true })
+  }
+
   reset(): void {
     this.entries = new Map()
   }
 
   snapshot(): SessionChainEntry[] {
-    return [...this.entries].map(([key, e]) => ({ key, session_id: e.session_id, response: e.response }))
+    return [...this.entries].map(([key, e]) => ({ key, session_id: e.session_id, response: e.response, ...(e.failed ? { failed: true } : {}) }))
   }
 
   restore(entries: Iterable<SessionChainEntry>): void {
     for (const e of entries) {
       if (typeof e?.key !== 'string' || typeof e.session_id !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', 'SessionChain.restore: expected entries of { key, session_id, response }')
-      this.remember(e.key, { session_id: e.session_id, response: e.response === true })
+      this.remember(e.key, { session_id: e.session_id, response: e.response === true, ...(e.failed === true ? { failed: true } : {}) })
     }
   }
 }
