@@ -1,7 +1,15 @@
-import { createHash } from 'node:crypto'
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { FileRange } from './line-cursor.js'
 import type { CaptureFiles, SourceKind } from './sources.js'
+
+/**
+ * node:crypto, required when a file's head is hashed (an update). Not imported at the top: an ES
+ * import of a builtin evaluates all of its exports, and node:crypto's include WebCrypto, which
+ * then loads — a cost every `agenttap-analyze` run would pay, most of which never hash anything.
+ */
+let nodeCrypto: typeof import('node:crypto') | undefined
+const sha256 = (buf: Buffer): string => (nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(buf).digest('hex')
 
 /**
  * What an update reads: each capture file's identity and size at one moment, matched with how
@@ -45,7 +53,7 @@ export function headHash(path: string, len: number): string {
       if (n === 0) break
       got += n
     }
-    return got < len ? '' : createHash('sha256').update(buf).digest('hex')
+    return got < len ? '' : sha256(buf)
   } finally {
     closeSync(fd)
   }

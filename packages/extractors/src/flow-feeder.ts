@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs'
 import { readRawRef, SCHEMA_VERSION } from '@agenttap/jsonl-io'
 import type { FlowFacts, LedgerContent, ModelCall } from '@agenttap/ledger'
+import type { SessionChain } from '@agenttap/session-extractor'
 import { callRows, contentRow, flowRow } from './rows.js'
 import type { RowSink } from './rows.js'
 import type { SourcedRecord } from './record-merge.js'
@@ -20,6 +21,8 @@ export interface LedgerHandlers {
   onFlow(flow: FlowFacts): void
   onContent(content: LedgerContent): void
   onError(error: Error): void
+  /** The session chain to use (one that continues the last update's), when the feeder was given one. */
+  sessionChain?: SessionChain
 }
 
 /** A streaming ledger: `@agenttap/ledger`'s `createLedger(handlers)`. */
@@ -104,13 +107,18 @@ export interface FlowFeederOptions {
   maxBodyBytes?: number
   /** Records held while their flow record is missing, at most. @defaultValue 100 000 */
   maxOrphans?: number
+  /** The ledger's session chain (restored from the last update); absent: the ledger makes a new one. */
+  sessionChain?: SessionChain
 }
 
 /** What {@link FlowFeeder.finish} returns. */
 export interface FeederResult {
   /** Flows that stay open. */
   pending: PendingFlow[]
-  /** Flows some records were read for but no flow record (duplicates of indexed flows, or lost). */
+  /**
+   * Flows some records were read for but no flow record (duplicates of indexed flows, or lost):
+   * their rows were made from those records alone.
+   */
   orphans: { flow_id: string; records: number; first: SourcedRecord }[]
   records: number
 }
@@ -178,6 +186,7 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
   }
 
   const ledger = options.createLedger({
+    ...(options.sessionChain !== undefined ? { sessionChain: options.sessionChain } : {}),
     onCall(call) {
       const r = callRows(call, false)
       options.onRow('calls', r.calls)
@@ -195,6 +204,9 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
     onError(e) {
       // The ledger's errors carry its code and, from `at`, the record's location.
       const x = e as Error & { code?: unknown; flow_id?: unknown; seq?: unknown; file?: unknown }
+      // A flow assembled without its flow record is reported once, by the index (NO_FLOW_RECORD):
+      // it alone can tell a lost flow record from a duplicate of a flow indexed earlier.
+      if (x.code === 'MISSING_FLOW') return
       // The location is kept in its own columns: drop the copy the message starts with.
       const file = typeof x.file === 'string' ? x.file : cur?.file
       const message = file !== undefined && file !== '' && e.message.startsWith(file) ? e.message.replace(/^.*?:\d+(?: \(byte \d+\))?: /s, '') : e.message
@@ -239,7 +251,7 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
    * `client_frame` records without a seq, as the ledger asks), and a response body kept out of
    * line is read in.
    */
-  async function endWithRefs(f: OpenFlow, sr: SourcedRecord): Promise<void> {
+  async function endWithRefs(f: Pick<OpenFlow, 'sawClientFrame'>, sr: SourcedRecord): Promise<void> {
     const frames = sr.rec.client_frames
     if (typeof frames === 'string' && !f.sawClientFrame) {
       try {
@@ -424,6 +436,18 @@ export function createFlowFeeder(options: FlowFeederOptions): FlowFeeder {
         const recs = pendingRecords(f)
         if (f.heldEnd !== undefined) recs.push(pendingOf(f.id, f.heldEnd))
         pending.push({ flow_id: f.id, records: recs, last_seen_ms: f.lastSeen, held_since_ms: f.heldSince })
+      }
+      // Records whose flow record never came: the ledger assembles their flow from what they say
+      // (its start is its earliest record's time). The commit reports each such flow
+      // (NO_FLOW_RECORD, where its first record was read), or drops it quietly when the index
+      // already holds the flow (a duplicate).
+      for (const list of orphans.values()) {
+        const sawFrame = list.some((sr) => sr.rec.type === 'client_frame')
+        for (const sr of list) {
+          if (sr.rec.type === 'flow_end' && options.captureDir !== undefined && ((typeof sr.rec.client_frames === 'string' && !sawFrame) || refIn(sr.rec.body) !== undefined)) {
+            await endWithRefs({ sawClientFrame: sawFrame }, sr)
+          } else toLedger(sr)
+        }
       }
       // Flows still open (pending or just given up) become calls as they are; pending ones are
       // replaced when they are fed again.

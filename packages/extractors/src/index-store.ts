@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { ExtractError } from './errors.js'
 import { fileLit, isLockConflict, lit, openDuck } from './duck.js'
 import type { Duck, DuckOptions } from './duck.js'
+import type { SessionChainEntry } from '@agenttap/session-extractor'
 import type { PendingFlow } from './flow-feeder.js'
 import { columnList, DATA_TABLES, INDEX_VERSION, readRowsSql, schemaSql } from './schema.js'
 import type { DataTable } from './schema.js'
@@ -242,7 +243,7 @@ export async function ensureSchema(duck: Duck, ledgerVersion: number): Promise<s
 
 /** Drops every row (tables are recreated with the current layout). */
 export async function clearIndex(duck: Duck): Promise<void> {
-  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows', 'transcript_sources', 'cache_breaks', 'cache_done'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
+  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows', 'transcript_sources', 'cache_breaks', 'cache_done', 'session_chain'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
 }
 
 export async function readSources(duck: Duck): Promise<SourceState[]> {
@@ -257,6 +258,12 @@ export async function readSources(duck: Duck): Promise<SourceState[]> {
     offset: Number(r.offset ?? 0),
     lines: Number(r.lines ?? 0),
   }))
+}
+
+/** The session chain the last update left (least recently used first); empty when no flow needed one. */
+export async function readSessionChain(duck: Duck): Promise<SessionChainEntry[]> {
+  const { rows } = await duck.select(`select key, session_id, response, failed from session_chain order by ord`)
+  return rows.map((r) => ({ key: String(r.key), session_id: String(r.session_id), response: r.response === true, ...(r.failed === true ? { failed: true } : {}) }))
 }
 
 export async function readPending(duck: Duck): Promise<PendingFlow[]> {
@@ -293,6 +300,8 @@ export interface UpdateBatch {
   orphans: { flow_id: string; records: number; file: string; line: number | null; offset: number | null }[]
   /** File offsets after the update (replace the table), or undefined to keep them. */
   sources?: SourceState[]
+  /** The session chain after the update, as an NDJSON file of {ord, key, session_id, response, failed} (replaces the table), or undefined to keep it. */
+  sessionChainFile?: string
   meta?: IndexMeta
 }
 
@@ -319,14 +328,17 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
       where hash not in (select hash from contents) qualify row_number() over (partition by hash) = 1`)
   }
   const problems = b.files.problems ?? []
-  if (problems.length > 0) sql.push(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems)}`)
   if (b.orphans.length > 0) {
-    // Records without their flow record: duplicates of an indexed flow are dropped quietly;
-    // the others are reported.
+    // Records without their flow record: their flow was assembled from them. A duplicate of an
+    // indexed flow is dropped quietly (its rows above, its problems here); the others are reported.
     const vals = b.orphans.map((o) => `(${lit(o.flow_id)}, ${o.records}, ${lit(o.file)}, ${o.line ?? 'null'}::bigint, ${o.offset ?? 'null'}::bigint)`).join(', ')
-    sql.push(`create or replace temp table orphans as select * from (values ${vals}) v(flow_id, records, file, line, "offset") where flow_id not in (select flow_id from flows)`)
+    sql.push(`create or replace temp table orphans as select * from (values ${vals}) v(flow_id, records, file, line, "offset") where flow_id not in (select flow_id from known)`)
     sql.push(`insert into problems select 'NO_FLOW_RECORD', file, line, "offset", flow_id, null,
-        records || ' record(s) of flow ' || flow_id || ' but no flow record: skipped' from orphans`)
+        records || ' record(s) of flow ' || flow_id || ' but no flow record: assembled from them (its start is its earliest record''s time; no prompt, model or session beyond what they say)' from orphans`)
+  }
+  if (problems.length > 0) {
+    const dupes = b.orphans.length > 0 ? ` where flow_id is null or flow_id not in (select flow_id from known where flow_id in (${b.orphans.map((o) => lit(o.flow_id)).join(', ')}))` : ''
+    sql.push(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems)}${dupes}`)
   }
   sql.push(`delete from pending_records`, `delete from pending_flows`)
   if (b.pendingFiles !== undefined && b.pending.length > 0) {
@@ -338,6 +350,10 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
   }
   for (const t of ['flows', 'calls'] as const) {
     sql.push(`update ${t} set pending = (flow_id in (select flow_id from pending_flows)) where pending or flow_id in (select flow_id from pending_flows)`)
+  }
+  if (b.sessionChainFile !== undefined) {
+    sql.push(`delete from session_chain`)
+    sql.push(`insert into session_chain select * from read_ndjson(${fileLit(b.sessionChainFile)}, columns = {'ord': 'BIGINT', 'key': 'VARCHAR', 'session_id': 'VARCHAR', 'response': 'BOOLEAN', 'failed': 'BOOLEAN'}, format = 'newline_delimited')`)
   }
   if (b.sources !== undefined) {
     sql.push(`delete from sources`)

@@ -8,7 +8,7 @@ import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
 import type { Duck } from './duck.js'
 import type { PendingFlow } from './flow-feeder.js'
-import { clearIndex, commitUpdate, readPending, readSources, writeMeta, writeState } from './index-store.js'
+import { clearIndex, commitUpdate, readPending, readSessionChain, readSources, writeMeta, writeState } from './index-store.js'
 import type { IndexPaths, IndexState } from './index-store.js'
 import { INDEX_VERSION } from './schema.js'
 import type { DataTable } from './schema.js'
@@ -111,6 +111,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     plan = planUpdate(options.files, statCapture(options.files), sources)
   }
   const pending = rebuilt === undefined ? await readPending(duck) : []
+  const sessionChain = rebuilt === undefined ? await readSessionChain(duck) : []
   const holdEndMs = options.holdEndMs ?? 60_000
   const staleMs = options.staleMs ?? 3_600_000
   const due = pending.some((p) => (p.held_since_ms !== null ? now - p.held_since_ms >= holdEndMs : now - p.last_seen_ms >= staleMs))
@@ -145,6 +146,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         staleMs,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.paths === undefined ? { final: true } : {}),
+        ...(s === 0 && sessionChain.length > 0 ? { sessionChain } : {}),
       })
     }
     let results: ShardResult[]
@@ -171,6 +173,12 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       writeFileSync(pendingFiles.flows, stillOpen.map((p) => JSON.stringify({ flow_id: p.flow_id, last_seen_ms: p.last_seen_ms, held_since_ms: p.held_since_ms }) + '\n').join(''), { mode: 0o600 })
     }
     const orphans = results.flatMap((r) => r.orphans)
+    const chainAfter = results[0]!.sessionChain
+    let sessionChainFile: string | undefined
+    if (chainAfter !== undefined) {
+      sessionChainFile = join(stage, 'session-chain.ndjson')
+      writeFileSync(sessionChainFile, chainAfter.map((e, ord) => JSON.stringify({ ord, ...e }) + '\n').join(''), { mode: 0o600 })
+    }
     const tRead = performance.now()
     const { orphanProblems } = await commitUpdate(duck, {
       files,
@@ -178,6 +186,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       pending: stillOpen,
       ...(pendingFiles ? { pendingFiles } : {}),
       orphans,
+      ...(sessionChainFile !== undefined ? { sessionChainFile } : {}),
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
     })

@@ -202,6 +202,10 @@ const STATE_DDL = [
   // How far each transcript file was read (Claude Code, Codex): identity, offset, line count, and
   // the Codex reader's state at that offset (JSON), for the next import to go on from.
   `create table if not exists transcript_sources (kind varchar, path varchar, dev varchar, ino varchar, head varchar, head_len bigint, "offset" bigint, line bigint, state varchar)`,
+  // The ledger's session chain (histories of flows without a session id of their own → their
+  // session), least recently used first: the next update's chain starts from it, so a request
+  // appended later joins a conversation indexed earlier.
+  `create table if not exists session_chain (ord bigint, key varchar, session_id varchar, response boolean, failed boolean)`,
 ]
 
 /** DDL of every table. */

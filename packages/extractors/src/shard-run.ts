@@ -1,3 +1,4 @@
+import type { SessionChainEntry } from '@agenttap/session-extractor'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
 import { createLineCursor } from './line-cursor.js'
@@ -37,6 +38,11 @@ export interface ShardJob {
   maxLineBytes?: number
   /** No later update will come (an in-memory index). */
   final?: boolean
+  /**
+   * Shard 0 (which gets every flow without a session id of its own): the session chain the last
+   * update left, continued by this one.
+   */
+  sessionChain?: SessionChainEntry[]
 }
 
 /** What a shard did. */
@@ -50,6 +56,8 @@ export interface ShardResult {
   orphans: { flow_id: string; records: number; file: string; line: number; offset: number }[]
   records: number
   bytes: number
+  /** Shard 0: the session chain after this update (absent when it is and was empty). */
+  sessionChain?: SessionChainEntry[]
 }
 
 const NEEDLE = Buffer.from('"flow_id":"')
@@ -150,7 +158,12 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const createLedger = await loadLedger(job.ledgerModule)
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
+  // Flows without a session id are chained by history on shard 0, continuing the last update.
+  // (Loaded here, not at the top: a run that only queries an up-to-date index never needs it.)
+  const chain = job.shard === 0 ? (await import('@agenttap/session-extractor')).createSessionChain() : undefined
+  if (chain !== undefined && job.sessionChain !== undefined) chain.restore(job.sessionChain)
   const feeder = createFlowFeeder({
+    ...(chain !== undefined ? { sessionChain: chain } : {}),
     createLedger,
     captureDir: job.captureDir,
     onRow: (t, r) => rows.write(t, r),
@@ -203,5 +216,6 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     orphans: res.orphans.map((o) => ({ flow_id: o.flow_id, records: o.records, file: o.first.file, line: o.first.line, offset: o.first.offset })),
     records: res.records,
     bytes,
+    ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }

@@ -4,7 +4,7 @@ import type { Duck } from './duck.js'
 import { ExtractError } from './errors.js'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { PendingFlow, Problem } from './flow-feeder.js'
-import { commitUpdate, readMeta, readPending } from './index-store.js'
+import { commitUpdate, readMeta, readPending, readSessionChain } from './index-store.js'
 import type { IndexUpdate } from './indexer.js'
 import { createRowFiles } from './row-files.js'
 import type { DataTable } from './schema.js'
@@ -52,6 +52,11 @@ export async function updateFromSource(duck: Duck, options: SourceUpdateOptions)
   const t0 = performance.now()
   const meta = await readMeta(duck)
   const pending = await readPending(duck)
+  // The session chain continues the last update's (flows without a session id join earlier ones).
+  const before = await readSessionChain(duck)
+  const { createSessionChain } = await import('@agenttap/session-extractor')
+  const chain = createSessionChain()
+  chain.restore(before)
   const createLedger = await loadLedger(options.ledgerModule)
   const stage = mkdtempSync(join(options.stageDir, 'update-'))
   try {
@@ -59,6 +64,7 @@ export async function updateFromSource(duck: Duck, options: SourceUpdateOptions)
     const onProblem = (p: Problem): void => rows.write('problems', { ...p })
     const feeder = createFlowFeeder({
       createLedger,
+      sessionChain: chain,
       onRow: (t, r) => rows.write(t, r),
       onProblem,
       now: options.now ?? Date.now(),
@@ -99,7 +105,13 @@ export async function updateFromSource(duck: Duck, options: SourceUpdateOptions)
       writeFileSync(pendingFiles.records, stillOpen.flatMap((p) => p.records.map((r) => JSON.stringify({ flow_id: p.flow_id, ord: ord++, file: r.file, line: r.line, offset: r.offset, record: r.record }) + '\n')).join(''), { mode: 0o600 })
       writeFileSync(pendingFiles.flows, stillOpen.map((p) => JSON.stringify({ flow_id: p.flow_id, last_seen_ms: p.last_seen_ms, held_since_ms: p.held_since_ms }) + '\n').join(''), { mode: 0o600 })
     }
+    let sessionChainFile: string | undefined
+    if (chain.size > 0 || before.length > 0) {
+      sessionChainFile = join(stage, 'session-chain.ndjson')
+      writeFileSync(sessionChainFile, chain.snapshot().map((e, ord) => JSON.stringify({ ord, ...e }) + '\n').join(''), { mode: 0o600 })
+    }
     const { orphanProblems } = await commitUpdate(duck, {
+      ...(sessionChainFile !== undefined ? { sessionChainFile } : {}),
       files,
       refed: pending.map((p) => p.flow_id),
       pending: stillOpen,

@@ -189,7 +189,9 @@ describe('files that move', () => {
     c.flow('f3', 2)
     const r = await usage(c.root)
     expect(r.update.rebuilt).toMatch(/sse_flows\.jsonl shrank/)
-    expect(r.rows).toEqual([['f3', 0, 0]])
+    // f1 and f2 lost their flow records but not their lines and ends: assembled from those, reported.
+    expect(r.rows).toEqual([['f1', 0, 1], ['f2', 0, 0], ['f3', 0, 0]])
+    expect(r.problems.first.filter((p) => p.code === 'NO_FLOW_RECORD').map((p) => [p.flow_id, p.file]).sort()).toEqual([['f1', c.file.lines], ['f2', c.file.ends]])
   })
 
   it('a file rewritten in place (same size or larger, other first bytes) rebuilds too', async () => {
@@ -201,7 +203,9 @@ describe('files that move', () => {
     writeFileSync(c.file.flows, text + text.replace('g1', 'g2'))
     const r = await usage(c.root)
     expect(r.update.rebuilt).toMatch(/rewritten/)
-    expect(r.flows.map((f) => f[0])).toEqual(['g1', 'g2'])
+    // f1's flow_end is still there: its flow is assembled from it (and reported).
+    expect(r.flows.map((f) => f[0])).toEqual(['f1', 'g1', 'g2'])
+    expect(r.problems.byCode).toEqual({ NO_FLOW_RECORD: 1 })
   })
 
   it('a new ledger_version rebuilds; deleting the index is safe; --no-index keeps nothing on disk', async () => {
@@ -258,7 +262,8 @@ describe('bad input is reported with its location, the rest indexed', () => {
     const x = await ex(c.root, { maxLineBytes: 2048 })
     const u = await x.refresh()
     expect(u.problems).toBe(7)
-    expect((await x.run('usage')).rows.map((r) => [r.flow_id, r.output_tokens])).toEqual([['f1', 3]])
+    // The ghost flow (no flow record) is still indexed, from its own records.
+    expect((await x.run('usage')).rows.map((r) => [r.flow_id, r.output_tokens, r.ts])).toEqual([['f1', 3, T(0)], ['ghost', 1, T(0.5)]])
     const p = await x.problems(10)
     expect(p.byCode).toEqual({ MALFORMED_LINE: 2, LINE_TOO_LONG: 1, LEDGER_ERROR: 1, UNKNOWN_TYPE: 1, NEWER_SCHEMA: 1, NO_FLOW_RECORD: 1 })
     const at = (code: string) => p.first.find((q) => q.code === code)
@@ -267,7 +272,7 @@ describe('bad input is reported with its location, the rest indexed', () => {
     expect(at('LEDGER_ERROR')).toMatchObject({ file: c.file.lines, line: 4, flow_id: 'f1', message: expect.stringMatching(/mystery/) })
     expect(at('UNKNOWN_TYPE')).toMatchObject({ line: 5, message: expect.stringMatching(/"sparkle"/) })
     expect(at('NEWER_SCHEMA')).toMatchObject({ line: 6, message: expect.stringMatching(/version 9/) })
-    expect(at('NO_FLOW_RECORD')).toMatchObject({ line: 7, flow_id: 'ghost' })
+    expect(at('NO_FLOW_RECORD')).toMatchObject({ line: 7, flow_id: 'ghost', message: expect.stringMatching(/assembled from them/) })
   })
 
   it('the same line twice, and a flow written again after it ended, count once', async () => {

@@ -1,5 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
-import { createLedger, type ModelCall } from '@agenttap/ledger'
+import { createLedger, type ModelCall, type SharedNormalizerOptions } from '@agenttap/ledger'
+import type { StreamNormalizer } from '@agenttap/stream-normalizer'
 
 /**
  * Where every live view gets the facts of its end lines, usage and errors: the model calls of
@@ -19,6 +20,14 @@ export interface LiveCalls {
   forget(flow_id: string): void
   /** End of all input: the calls still open are given as they are (outcome `open`). */
   end(): void
+  /**
+   * The flow's stream normalizer, shared with the calls' ledger (absent with a ledger that cannot
+   * share one): a view that renders the events gets them from it, so each `sse` record is decoded
+   * once. Feed each `sse` record to {@link LiveCalls.feed} first, then to it.
+   */
+  normalizer?(flow_id: string, opts: SharedNormalizerOptions): StreamNormalizer
+  /** Ends one flow as {@link LiveCalls.end} would (absent with a ledger that cannot). */
+  endFlow?(flow_id: string): void
 }
 
 /** A streaming ledger: what `@agenttap/ledger`'s `createLedger` returns. */
@@ -26,6 +35,10 @@ export interface LedgerLike {
   feed(record: unknown): void
   end(): void
   reset(): void
+  /** See `@agenttap/ledger`'s `Ledger.normalizer`. */
+  normalizer?(flow_id: string, opts: SharedNormalizerOptions): StreamNormalizer
+  /** See `@agenttap/ledger`'s `Ledger.endFlow`. */
+  endFlow?(flow_id: string): void
 }
 
 /** Options of {@link createLiveCalls}. */
@@ -41,6 +54,12 @@ export interface LiveCallsOptions {
   ledger?: (onCall: (call: ModelCall) => void) => LedgerLike
   /** Receives each call as soon as its response ended (the live alerts watch them here). */
   onCall?(call: ModelCall): void
+  /**
+   * What the default ledger reads of each request: `'call'` when only end lines are shown (no
+   * prompt, tool results or fingerprints on the calls; see `@agenttap/ledger`'s `requestFacts`).
+   * @defaultValue 'all'
+   */
+  requestFacts?: 'all' | 'call'
 }
 
 /**
@@ -74,8 +93,12 @@ export function createLiveCalls(opts: LiveCallsOptions = {}): LiveCalls {
   // wait for it at most a few hundred records, then the flow is assembled without it.
   const ledger = opts.ledger
     ? opts.ledger(keep)
-    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.onError ? { onError: opts.onError } : {}) })
+    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.requestFacts ? { requestFacts: opts.requestFacts } : {}), ...(opts.onError ? { onError: opts.onError } : {}) })
+  const shared = ledger.normalizer?.bind(ledger)
+  const endFlow = ledger.endFlow?.bind(ledger)
   return {
+    ...(shared !== undefined ? { normalizer: shared } : {}),
+    ...(endFlow !== undefined ? { endFlow } : {}),
     feed(record) {
       ledger.feed(record)
     },

@@ -1,6 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { ModelCall } from '@agenttap/ledger'
-import { createStreamNormalizer, detectProvider, normalizeUsage, type AgentEvent, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
+import { createStreamNormalizer, detectProvider, normalizeUsage, type AgentEvent, type NormalizerError, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
 import { createAlertMonitor, type Alert, type AlertOptions } from '@agenttap/cache-insights'
 import { checkNumberOption, FlowFsmError } from './errors.js'
 import { createEventRenderer, type EventRenderer, type EventRendererOptions } from './event-renderer.js'
@@ -75,7 +75,7 @@ export interface LiveViewOptions {
   headerTime?: 'capture' | 'clock'
   /**
    * The model calls the end lines are made from (usage, outcome, errors, durations). Fed every
-   * record the view reads. @defaultValue createLiveCalls()
+   * record the view reads. @defaultValue createLiveCalls({ requestFacts: 'call' })
    */
   calls?: LiveCalls
   /** Diagnostics (malformed stream data, lifecycle defects), for `--verbose` logging. */
@@ -213,7 +213,9 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
         },
       })
     : undefined
-  const calls = opts.calls ?? createLiveCalls(monitor ? { onCall: (c) => monitor.feed(c) } : {})
+  // Without alerts, its end lines need no prompt, tool results, fingerprints or cache segments of the
+  // requests: not read. Alerts compare cache segments, so they read everything.
+  const calls = opts.calls ?? createLiveCalls(monitor ? { onCall: (c) => monitor.feed(c) } : { requestFacts: 'call' })
   const argsSubDeltas = opts.argsSubDeltas ?? 8
   // Validate once up front so a bad option fails at start, not at the first tool call.
   createToolCallRenderer({ argsSubDeltas })
@@ -426,15 +428,18 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
 
   function normalizerOf(v: FlowView, firstData: string): StreamNormalizer {
     if (v.normalizer) return v.normalizer
-    const n = createStreamNormalizer({
-      flow_id: v.flow_id,
-      flow: v.flowHint,
-      onEvent: (e) => onEvent(v, e),
-      onError: (e) => {
+    const handlers = {
+      onEvent: (e: AgentEvent) => onEvent(v, e),
+      onError: (e: NormalizerError) => {
         stats.streamErrors++
         opts.onDiagnostic?.(e)
       },
-    })
+    }
+    // One decode per record: the calls' ledger takes the events this view renders.
+    // (Not for a flow filtered out: the calls never see its records.)
+    const n = calls.normalizer !== undefined && v.included !== false
+      ? calls.normalizer(v.flow_id, { flow: v.flowHint, ...handlers })
+      : createStreamNormalizer({ flow_id: v.flow_id, flow: v.flowHint, ...handlers })
     v.normalizer = n
     if (v.client === undefined) v.client = clientFromProvider(detectProvider(v.flowHint, firstData))
     return n
@@ -516,8 +521,11 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
 
   let callsEnded = false
   function endFlows(max: number): number {
-    // The calls still open are given first (outcome `open`), so their end lines carry their usage.
-    if (!callsEnded) {
+    // The calls still open are given first (outcome `open`), so their end lines carry their usage:
+    // each flow's just before its end (its normalizer's last events are then rendered in turn),
+    // or all at once with calls that cannot end one flow.
+    const perFlow = calls.endFlow !== undefined
+    if (!callsEnded && !perFlow) {
       callsEnded = true
       calls.end()
     }
@@ -531,8 +539,13 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
         decide(v)
       }
       if (!v.included) continue
+      if (perFlow) calls.endFlow!(v.flow_id)
       v.normalizer?.end()
       finishFlow(v, 'input ended')
+    }
+    if (perFlow && views.size === 0 && !callsEnded) {
+      callsEnded = true
+      calls.end()
     }
     return views.size
   }
@@ -545,8 +558,12 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       const v = view(r)
       if (!v) return
       if (v.session_id === '' && typeof r.session_id === 'string') v.session_id = r.session_id
-      // The calls see every record of a flow still shown, before this view renders it.
-      if (v.included !== false) calls.feed(r)
+      // The calls see every record of a flow still shown, before this view renders it. (A
+      // shared normalizer is made first: the record must not reach the ledger's own decoder.)
+      if (v.included !== false) {
+        if (r.type === 'sse' && calls.normalizer !== undefined && !v.normalizer) normalizerOf(v, typeof r.data === 'string' ? r.data : '')
+        calls.feed(r)
+      }
       switch (r.type) {
         case 'flow':
           return flowRecord(v, r as CaptureRecord & { type: 'flow' })

@@ -27,12 +27,36 @@ export interface FlowContext {
   readonly maxHeldCalls: number
   /** Analyze requests keeping each cache segment's JSON (for `LedgerContent` `segment`). */
   readonly segmentTexts: boolean
+  /** What is read of each request (see `LedgerOptions.requestFacts`). */
+  readonly requestFacts: 'all' | 'call'
+}
+
+/** The earliest `ts` of some records (ISO-8601 strings of one clock compare as text). */
+function earliestTs(records: readonly AnyRecord[] | undefined): string | undefined {
+  let min: string | undefined
+  for (const r of records ?? []) {
+    const ts = str(r['ts'])
+    if (ts !== undefined && (min === undefined || ts < min)) min = ts
+  }
+  return min
 }
 
 /** The records and state of one flow. */
 export class FlowAssembler {
   /** Records that came before the flow record. */
   pending: AnyRecord[] | undefined = []
+  /** Where the first of those was read (for reports about a flow whose flow record never came). */
+  firstAt: { file?: string; line?: number; offset?: number } | undefined
+  /** With a shared normalizer: the events of `pending[i]`, decoded before the flow started. */
+  private early: (AgentEvent[] | undefined)[] = []
+  /**
+   * The flow's stream is decoded by a normalizer the caller feeds (a live view's, shared through
+   * {@link FlowAssembler.share}): `sse` records only move the flow's clock, and the events come
+   * through {@link FlowAssembler.external}.
+   */
+  private shared = false
+  /** finish() is done: nothing more is taken. */
+  private closed = false
   /** The flow record was seen (or the flow was started without it). */
   started = false
   /** The flow record was seen (the flow did not start without it). */
@@ -109,7 +133,8 @@ export class FlowAssembler {
     this.started = true
     this.hasRec = rec !== undefined
     const r = rec ?? {}
-    this.started_at = str(r['ts']) ?? ''
+    // Without its flow record, a flow started no later than its earliest record.
+    this.started_at = str(r['ts']) ?? (rec === undefined ? earliestTs(this.pending) : undefined) ?? ''
     this.session_id = str(r['session_id']) ?? fallbackSession ?? '-'
     this.session_source = str(r['session_source'])
     this.agent = str(r['subagent']) ?? str(r['agent'])
@@ -123,7 +148,7 @@ export class FlowAssembler {
     this.limits = rateLimits(r['response_headers'])
     this.requestId = header(r['response_headers'], 'request-id') ?? header(r['response_headers'], 'x-request-id')
     if (rec !== undefined) {
-      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() }, this.ctx.segmentTexts ? { segmentTexts: true } : {})
+      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() }, { facts: this.ctx.requestFacts, ...(this.ctx.segmentTexts ? { segmentTexts: true } : {}) })
       this.api = a.api
       this.kind = a.kind
       if (a.body_ref !== undefined) {
@@ -138,8 +163,41 @@ export class FlowAssembler {
       this.first = factsOf(a)
     }
     const pending = this.pending ?? []
+    const early = this.early
     this.pending = undefined
-    for (const p of pending) this.record(p)
+    this.early = []
+    for (let i = 0; i < pending.length; i++) {
+      this.record(pending[i] as AnyRecord)
+      for (const e of early[i] ?? []) this.external(e)
+    }
+  }
+
+  /**
+   * Makes `n` this flow's normalizer, fed by the caller: its events must be given to
+   * {@link FlowAssembler.external} (before the caller uses them), and `sse` records fed here only
+   * move the flow's clock. The ledger still ends it (`end()`) when the flow ends, so the events it
+   * flushes are the ledger's too.
+   */
+  share(n: StreamNormalizer): void {
+    this.shared = true
+    this.normalizer = n
+  }
+
+  /** The normalizer shared with the caller, if any. */
+  get sharedNormalizer(): StreamNormalizer | undefined {
+    return this.shared ? this.normalizer : undefined
+  }
+
+  /** An event of the shared normalizer (see {@link FlowAssembler.share}). */
+  external(e: AgentEvent): void {
+    if (this.pending !== undefined) {
+      // Not started (no flow record yet): kept with the record it came from, replayed at start.
+      const i = this.pending.length - 1
+      if (i >= 0) (this.early[i] ??= []).push(e)
+      return
+    }
+    if (this.closed) return // a late event of a flow already assembled
+    this.event(e)
   }
 
   private requestHints(): { url?: string; headers?: Record<string, string>; client?: string; provider?: string } {
@@ -152,6 +210,11 @@ export class FlowAssembler {
   /** One record of this flow (`sse`, `client_frame`, `flow_end`), after the flow started. */
   record(r: AnyRecord): void {
     if (this.finished) return
+    if (!this.hasRec) {
+      // Started without its flow record: its start is the earliest record time seen.
+      const ts = str(r['ts'])
+      if (ts !== undefined && (this.started_at === '' || ts < this.started_at)) this.started_at = ts
+    }
     const type = r['type']
     if (type === 'sse') this.sse(r)
     else if (type === 'client_frame') this.clientFrame(r)
@@ -192,6 +255,7 @@ export class FlowAssembler {
     else if (this.transport === 'http') this.transport = 'sse'
     this.ts = str(r['ts'])
     this.seq = num(r['seq'])
+    if (this.shared) return // decoded by the caller, who gives the events to external()
     this.normalizer ??= this.makeNormalizer()
     this.normalizer.feedRecord(r as { data: string; seq?: number; event?: string })
   }
@@ -205,7 +269,7 @@ export class FlowAssembler {
     if ((data === '' || data === undefined) && isRef(ref)) {
       this.ctx.error('BODY_REF', `flow ${this.flow_id}: client frame ${seq ?? ''} stored out of line (${ref.$ref}); resolve it (jsonl-io readRawRef) and set its data before feeding to get the request of the response it asked for`, { flow_id: this.flow_id, seq })
     }
-    const a = analyzeClientFrame(data, this.requestHints(), this.ctx.segmentTexts ? { segmentTexts: true } : {})
+    const a = analyzeClientFrame(data, this.requestHints(), { facts: this.ctx.requestFacts, ...(this.ctx.segmentTexts ? { segmentTexts: true } : {}) })
     if (a === undefined) return
     this.ctx.content(a)
     if (seq !== undefined) this.frames.push({ facts: factsOf(a), ts: str(r['ts']) })
@@ -396,6 +460,7 @@ export class FlowAssembler {
     if (this.calls === 0 && modelFlow && this.hasRec && !open) {
       this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars))
     }
+    this.closed = true
     this.emitFacts()
   }
 

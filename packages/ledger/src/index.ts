@@ -22,7 +22,7 @@ export type {
   ModelCall,
 } from './types.js'
 export { createLedger } from './ledger.js'
-export type { Ledger, LedgerOptions, RecordLocation } from './ledger.js'
+export type { Ledger, LedgerOptions, RecordLocation, SharedNormalizerOptions } from './ledger.js'
 export { ledgerFromRecords } from './from-records.js'
 export type { LedgerResult } from './from-records.js'
 export { BUNDLED_PRICES, parsePriceTable, priceFor } from './pricing.js'

@@ -1,6 +1,7 @@
 import { SCHEMA_VERSION } from '@agenttap/jsonl-io'
 import { createSessionChain, type RequestAnatomy, type SessionChain } from '@agenttap/session-extractor'
 import { LedgerError, type LedgerErrorCode } from './errors.js'
+import { createStreamNormalizer, type AgentEvent, type NormalizerError, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { FlowAssembler, type AnyRecord, type FlowContext } from './flow-assembler.js'
 import type { FlowFacts, LedgerContent, ModelCall } from './types.js'
 
@@ -54,6 +55,25 @@ export interface LedgerOptions {
   segmentTexts?: boolean
   /** WebSocket calls of one flow that may wait for their request (older captures' loose client frames). @defaultValue 1024 */
   maxHeldCalls?: number
+  /**
+   * What is read of each request: `'all'`, or `'call'` — what a live view's end line needs (kind,
+   * api, model, settings, tool names), without the prompt, tool results, content and
+   * fingerprints (calls then carry no `prompt`, no `tool_results`, no hashes; no content is
+   * emitted; flows without a session id keep their derived ids). @defaultValue 'all'
+   */
+  requestFacts?: 'all' | 'call'
+}
+
+/** Options of {@link Ledger.normalizer}. */
+export interface SharedNormalizerOptions {
+  /** What the flow record said (as `createStreamNormalizer`'s `flow`). */
+  flow?: { url?: string; provider?: string; client?: string }
+  /** Each event, after the ledger took it. */
+  onEvent(e: AgentEvent): void
+  /** Malformed stream data (the ledger does not report what the caller is told here). */
+  onError?(e: NormalizerError): void
+  /** Tool-argument fragments as events (a view renders them; the ledger takes the joined arguments). @defaultValue true */
+  toolArgDeltas?: boolean
 }
 
 /** A streaming ledger: canonical records in, model calls, flow facts and request content out. */
@@ -75,6 +95,23 @@ export interface Ledger {
    * assembled without it (reported as `MISSING_FLOW`). The ledger can then be fed again.
    */
   end(): void
+  /**
+   * A stream normalizer for a flow, shared with the ledger: for a caller that decodes the flow's
+   * stream anyway (a live view renders its events), so each `sse` record is decoded once. The
+   * caller feeds the flow's `sse` records to the ledger (`feed`) first, then to this normalizer;
+   * each event it gives goes to the ledger before `onEvent`. The ledger ends the normalizer when
+   * the flow ends (its flushed events reach `onEvent` too); ending it again does nothing. Asked
+   * again for the same flow, it returns the same normalizer.
+   *
+   * @param flow_id - the flow
+   * @param opts - how the caller's normalizer is made (flow hints) and where its events and errors go
+   */
+  normalizer(flow_id: string, opts: SharedNormalizerOptions): StreamNormalizer
+  /**
+   * Ends one flow now, as {@link Ledger.end} ends every flow (still open: its calls and facts say
+   * `open`; without its flow record: `MISSING_FLOW`). Nothing happens for a flow not open.
+   */
+  endFlow(flow_id: string): void
   /** Forgets everything: open flows, remembered content hashes, the session chain it made. */
   reset(): void
   /** Flows started and not yet ended. */
@@ -193,6 +230,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
     maxCallChars,
     maxHeldCalls,
     segmentTexts: opts.segmentTexts === true,
+    requestFacts: opts.requestFacts === 'call' ? 'call' : 'all',
   }
 
   /** Starts a flow whose flow record did not come, from what its own records say. */
@@ -218,6 +256,18 @@ export function createLedger(opts: LedgerOptions): Ledger {
     oldest.finish(!oldest.hasEnd)
     settle(oldest)
     flows.delete(oldest.flow_id)
+  }
+
+  /** Ends a flow taken out of `flows` (see end()). */
+  function endOne(st: FlowAssembler): void {
+    if (!st.started) {
+      // Reported where the flow's first record was read.
+      at = st.firstAt
+      error('MISSING_FLOW', `flow ${st.flow_id}: ${st.waiting} record(s) but no flow record; assembled without what the request said (its start is its earliest record's time)`, { flow_id: st.flow_id })
+      at = undefined
+      st.start(undefined, typeof st.pending?.[0]?.['session_id'] === 'string' ? (st.pending[0]['session_id'] as string) : undefined)
+    }
+    if (!st.finished) st.finish(!st.hasEnd)
   }
 
   return {
@@ -254,12 +304,15 @@ export function createLedger(opts: LedgerOptions): Ledger {
           waiting.delete(flow_id)
           st.start(r, undefined)
         } else if (!st.started) {
+          if (st.waiting === 0 && where !== undefined) st.firstAt = { ...(where.file !== undefined ? { file: where.file } : {}), ...(where.line !== undefined ? { line: where.line } : {}), ...(where.offset !== undefined ? { offset: where.offset } : {}) }
           ;(st.pending as AnyRecord[]).push(r)
           pending++
           if (!waiting.has(flow_id)) waiting.set(flow_id, st)
           if (pending > maxPending) {
             const oldest = waiting.values().next().value as FlowAssembler
+            at = oldest.firstAt ?? where
             error('PENDING_LIMIT', `more than maxPendingRecords (${maxPending}) records wait for their flow record; flow ${oldest.flow_id} is assembled without it (feed sse_flows.jsonl first, or raise maxPendingRecords)`, { flow_id: oldest.flow_id })
+            at = where
             startWithout(oldest)
             settle(oldest)
           }
@@ -276,13 +329,41 @@ export function createLedger(opts: LedgerOptions): Ledger {
       flows = new Map()
       waiting = new Map()
       pending = 0
-      for (const st of all) {
-        if (!st.started) {
-          error('MISSING_FLOW', `flow ${st.flow_id}: ${st.waiting} record(s) but no flow record; assembled without what the request said`, { flow_id: st.flow_id })
-          st.start(undefined, typeof st.pending?.[0]?.['session_id'] === 'string' ? (st.pending[0]['session_id'] as string) : undefined)
-        }
-        if (!st.finished) st.finish(!st.hasEnd)
+      for (const st of all) endOne(st)
+    },
+    endFlow(flow_id) {
+      const st = flows.get(flow_id)
+      if (st === undefined) return
+      flows.delete(flow_id)
+      if (!st.started) {
+        pending -= st.waiting
+        waiting.delete(flow_id)
       }
+      endOne(st)
+      done.add(flow_id)
+    },
+    normalizer(flow_id, o) {
+      let st = flows.get(flow_id)
+      if (st === undefined && !done.has(flow_id) && typeof flow_id === 'string' && flow_id !== '') {
+        st = new FlowAssembler(flow_id, ctx)
+        flows.set(flow_id, st)
+        if (flows.size > maxOpen) closeOldest()
+      }
+      const existing = st?.sharedNormalizer
+      if (existing !== undefined) return existing
+      const target = st
+      const n = createStreamNormalizer({
+        flow_id,
+        ...(o.flow !== undefined ? { flow: o.flow } : {}),
+        ...(o.toolArgDeltas !== undefined ? { toolArgDeltas: o.toolArgDeltas } : {}),
+        onEvent: (e) => {
+          target?.external(e)
+          o.onEvent(e)
+        },
+        ...(o.onError !== undefined ? { onError: o.onError } : {}),
+      })
+      target?.share(n)
+      return n
     },
     reset() {
       flows = new Map()

@@ -110,6 +110,36 @@ describe('records without their flow', () => {
     expect(c?.prompt).toBeUndefined()
   })
 
+  it('start at their earliest record, and MISSING_FLOW says where the first of them was read', () => {
+    const recs = CODEX.filter((x) => !(x['type'] === 'flow' && x['flow_id'] === 'cx-turn-1'))
+    const first = recs.findIndex((x) => x['flow_id'] === 'cx-turn-1')
+    const earliest = recs.filter((x) => x['flow_id'] === 'cx-turn-1').map((x) => x['ts'] as string).sort()[0]
+    const calls: ModelCall[] = []
+    const errors: LedgerErrorT[] = []
+    const flows: string[] = []
+    const ledger = createLedger({ onCall: (c) => calls.push(c), onFlow: (f) => flows.push(`${f.flow_id} ${f.started_at}`), onError: (e) => errors.push(e) })
+    recs.forEach((r, i) => ledger.feed(r, { file: 'sse_lines.jsonl', line: i + 1, offset: i * 1000 }))
+    ledger.end()
+    expect(errors.map((e) => [e.code, e.flow_id, e.file, e.line, e.offset])).toEqual([['MISSING_FLOW', 'cx-turn-1', 'sse_lines.jsonl', first + 1, first * 1000]])
+    expect(errors[0]?.message).toMatch(new RegExp(`^sse_lines.jsonl:${first + 1} \\(byte ${first * 1000}\\): flow cx-turn-1`))
+    const c = calls.find((x) => x.flow_id === 'cx-turn-1')
+    // Not the first token's time (later) and not empty: the earliest record's.
+    expect(c?.started_at).toBe(earliest)
+    expect(c!.started_at < c!.first_token_at!).toBe(true)
+    expect(c?.duration_ms).toBeGreaterThan(0)
+    expect(flows).toContain(`cx-turn-1 ${earliest}`)
+  })
+
+  it('started without a flow record after maxPendingRecords, later records can still move the start earlier', () => {
+    const recs = CODEX.filter((x) => x['flow_id'] === 'cx-turn-1' && x['type'] !== 'flow')
+    // The third record comes first, the first after the flow started without its flow record (the
+    // stream then reports the order): the start is the earliest of all, whatever the order.
+    const swapped = [recs[2]!, recs[1]!, recs[0]!, ...recs.slice(3)]
+    const r = ledgerFromRecords(swapped, { maxPendingRecords: 1 })
+    expect(r.errors.map((e) => e.code)).toContain('PENDING_LIMIT')
+    expect(r.flows[0]?.started_at).toBe(recs.map((x) => x['ts'] as string).sort()[0])
+  })
+
   it('over maxPendingRecords, the flow waiting longest is assembled without its flow record', () => {
     const noFlows = CODEX.filter((x) => x['type'] !== 'flow')
     const r = ledgerFromRecords(noFlows, { maxPendingRecords: 50 })

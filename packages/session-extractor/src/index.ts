@@ -25,7 +25,7 @@ export type { AnalyzedRequest, AnalyzeRequestOptions, RequestAnatomy, RequestApi
 export { requestTurn, requestApiOfBody, userWords } from './request-turn.js'
 export type { RequestToolResult, RequestTurn, RequestTurnLimits } from './request-turn.js'
 export { createSessionChain } from './session-chain.js'
-export type { SessionAssignment, SessionChain, SessionChainOptions } from './session-chain.js'
+export type { SessionAssignment, SessionChain, SessionChainEntry, SessionChainOptions } from './session-chain.js'
 export { assistantUnit, contentHash } from './history-hash.js'
 export type { AssistantTurn, TurnToolCall } from './history-hash.js'
 export { SessionExtractorError } from './errors.js'

@@ -178,6 +178,30 @@ describe('withoutCacheControl', () => {
   })
 })
 
+describe("analyzeRequest facts: 'call'", () => {
+  it('every fixture request: the same kind, api, model, settings, tool names and message count as a full read, nothing else', async () => {
+    const { readdirSync } = await import('node:fs')
+    const dir = join(import.meta.dirname, '..', '..', '..', 'fixtures')
+    let n = 0
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl'))) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        if (line === '') continue
+        const r = JSON.parse(line) as Record<string, unknown>
+        if (r['type'] !== 'flow') continue
+        const req = { body: r['request_body'], url: r['url'] as string, client: r['client'] as string, provider: r['provider'] as string }
+        const all = analyzeRequest(req)
+        const call = analyzeRequest(req, { facts: 'call' })
+        const pick = (a: typeof all) => ({ kind: a.kind, api: a.api, model: a.model, max_tokens: a.max_tokens, temperature: a.temperature, reasoning_effort: a.reasoning_effort, stream: a.stream, tool_names: a.tool_names, message_count: a.message_count, aux_reason: a.aux_reason })
+        expect(pick(call), `${f} ${String(r['flow_id'])}`).toEqual(pick(all))
+        expect(call).toMatchObject({ tools: [], history: [], tool_results: [] })
+        expect(call.system ?? call.tools_hash ?? call.history_hash ?? call.prompt).toBeUndefined()
+        n++
+      }
+    }
+    expect(n).toBeGreaterThan(20)
+  })
+})
+
 describe('requestHistoryUnits', () => {
   it('gives the units the history chain hashes, so two requests can be told apart message by message', async () => {
     const { requestHistoryUnits } = await import('./request-anatomy.js')

@@ -90,6 +90,14 @@ export interface AnalyzedRequest {
 export type AnalyzeRequestOptions = RequestTurnLimits & {
   /** Also keep each cache segment's canonical JSON (`segment_texts`), to show how two requests diverge. @defaultValue false */
   segmentTexts?: boolean
+  /**
+   * `'call'`: only what a call's end line needs — kind, api, model and the request's scalar
+   * settings, `tool_names` and `message_count` — without the tool definitions, the system prompt,
+   * the history chain, their hashes, the prompt and the tool results (hashing and walking the
+   * messages is most of the cost of a large request). A live view that shows outcome, usage and
+   * duration asks for this. @defaultValue 'all'
+   */
+  facts?: 'all' | 'call'
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -173,11 +181,18 @@ function systemText(body: Record<string, unknown>, api: RequestApi): string | un
   return undefined
 }
 
+/** A tool definition's name (what {@link toolDefinition} names it), without decoding the rest. */
+function toolName(t: unknown): string | undefined {
+  if (!isObj(t)) return undefined
+  const fn = isObj(t['function']) ? t['function'] : undefined
+  return str(t['name']) ?? str(fn?.['name']) ?? str(t['type'])
+}
+
 function toolDefinition(t: unknown): ToolDefinition | undefined {
   if (!isObj(t)) return undefined
   const fn = isObj(t['function']) ? t['function'] : undefined
   const type = str(t['type'])
-  const name = str(t['name']) ?? str(fn?.['name']) ?? type
+  const name = toolName(t)
   if (name === undefined) return undefined
   const def: ToolDefinition = { hash: contentHash(`tool\n${withoutCacheControl(t)}`), name, tool_kind: type === undefined || type === 'custom' && t['input_schema'] !== undefined ? 'function' : type }
   const description = str(t['description']) ?? str(fn?.['description'])
@@ -334,6 +349,18 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   if (prev !== undefined) anatomy.previous_response_id = prev
 
   const tools = body['tools']
+  if (opts.facts === 'call') {
+    if (Array.isArray(tools)) for (const t of tools) {
+      const name = toolName(t)
+      if (name !== undefined) anatomy.tool_names.push(name)
+    }
+    anatomy.message_count = api === 'openai-responses' ? (Array.isArray(body['input']) ? body['input'].length : typeof body['input'] === 'string' ? 1 : 0) : Array.isArray(body['messages']) ? body['messages'].length : 0
+    if (api === 'anthropic-messages' && req.client === 'claude-code' && anatomy.tool_names.length === 0 && Array.isArray(body['messages'])) {
+      anatomy.kind = 'aux'
+      anatomy.aux_reason = 'Claude Code request without tools (quota check, title or summary)'
+    }
+    return anatomy
+  }
   if (Array.isArray(tools) && tools.length > 0) {
     const list = toolList(tools)
     anatomy.tools = list.tools

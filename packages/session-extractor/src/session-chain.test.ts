@@ -44,6 +44,30 @@ describe('createSessionChain', () => {
     expect(chain.assign(hist(u('hello'), a('Hi! (1)'), u('next')), 'f4').session_id).toBe(run1.session_id)
   })
 
+  it('a snapshot restored into a new chain (a later index run) continues the sessions, answers included', () => {
+    const first = createSessionChain()
+    const t1 = first.assign(hist(u('Plan a trip to Lyon')), 'flow-1')
+    const run2 = first.assign(hist(u('Plan a trip to Lyon')), 'flow-2')
+    first.respond(hist(u('Plan a trip to Lyon'))[0]!, t1.session_id, { texts: ['Day 1: …'], tool_calls: [] })
+    const saved = JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<typeof first.snapshot>
+    expect(saved.map((e) => e.response)).toEqual([false, true])
+    const later = createSessionChain()
+    later.restore(saved)
+    // The answer recorded for run 1 decides, though run 2 came later.
+    expect(later.assign(hist(u('Plan a trip to Lyon'), a('Day 1: …'), u('Add a museum')), 'flow-3')).toEqual({ session_id: t1.session_id, matched: true })
+    expect(run2.session_id).not.toBe(t1.session_id)
+    // Without the snapshot the same request starts a session of its own.
+    expect(createSessionChain().assign(hist(u('Plan a trip to Lyon'), a('Day 1: …'), u('Add a museum')), 'flow-3').matched).toBe(false)
+    expect(() => later.restore([{ key: 1 } as never])).toThrow(SessionExtractorError)
+    // A failed request is remembered as such: its retry after the restore stays in its session.
+    const h = hist(u('list /tmp'))
+    const s = first.assign(h, 'f9')
+    first.failed(h[0]!, s.session_id)
+    const again = createSessionChain()
+    again.restore(JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<typeof first.snapshot>)
+    expect(again.assign(h, 'f10')).toEqual({ session_id: s.session_id, matched: true })
+  })
+
   it('a one-message request sent again after it failed (HTTP 429, 529) is its retry, in its session', () => {
     const chain = createSessionChain()
     const h = hist(u('list /tmp'))

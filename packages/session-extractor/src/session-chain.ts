@@ -60,6 +60,25 @@ export interface SessionChain {
   reset(): void
   /** Histories remembered. */
   readonly size: number
+  /**
+   * What the chain remembers, least recently used first: an incremental index keeps it between
+   * runs and gives it to the next run's chain ({@link SessionChain.restore}), so a request read
+   * later still joins a session read earlier.
+   */
+  snapshot(): SessionChainEntry[]
+  /** Remembers entries of an earlier {@link SessionChain.snapshot} (in order, as if assigned again). */
+  restore(entries: Iterable<SessionChainEntry>): void
+}
+
+/** One remembered history of a {@link SessionChain}. */
+export interface SessionChainEntry {
+  /** A history's chain hash. */
+  key: string
+  session_id: string
+  /** true: a request's history plus its response; false: a request's own history. */
+  response: boolean
+  /** The request with this history failed (see {@link SessionChain.failed}). */
+  failed?: boolean
 }
 
 interface Entry {
@@ -118,6 +137,17 @@ class Chain implements SessionChain {
 
   reset(): void {
     this.entries = new Map()
+  }
+
+  snapshot(): SessionChainEntry[] {
+    return [...this.entries].map(([key, e]) => ({ key, session_id: e.session_id, response: e.response, ...(e.failed ? { failed: true } : {}) }))
+  }
+
+  restore(entries: Iterable<SessionChainEntry>): void {
+    for (const e of entries) {
+      if (typeof e?.key !== 'string' || typeof e.session_id !== 'string') throw new SessionExtractorError('INVALID_ARGUMENT', 'SessionChain.restore: expected entries of { key, session_id, response }')
+      this.remember(e.key, { session_id: e.session_id, response: e.response === true, ...(e.failed === true ? { failed: true } : {}) })
+    }
   }
 }
 

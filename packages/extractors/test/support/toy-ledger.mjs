@@ -32,8 +32,14 @@ export function createLedger({ onCall, onFlow, onContent, onError }) {
         flows.set(rec.flow_id, { rec, calls: 0, lines: 0, text: [], ws: rec.transport === 'ws' })
         return
       }
-      const f = flows.get(rec.flow_id)
-      if (!f) return onError(Object.assign(new Error(`${rec.type} of unknown flow ${rec.flow_id}`), { flow_id: rec.flow_id }))
+      let f = flows.get(rec.flow_id)
+      if (!f) {
+        // Like the real ledger: a flow whose flow record never came is assembled from its records,
+        // starting at the earliest one, and reported MISSING_FLOW.
+        f = { rec: { flow_id: rec.flow_id, session_id: rec.session_id, ts: rec.ts }, calls: 0, lines: 0, text: [], ws: rec.transport === 'ws', missing: true }
+        flows.set(rec.flow_id, f)
+        onError(Object.assign(new Error(`flow ${rec.flow_id}: no flow record`), { code: 'MISSING_FLOW', flow_id: rec.flow_id, ...at }))
+      }
       if (rec.type === 'sse') {
         let d
         try {
