@@ -1,0 +1,25 @@
+/**
+ * @agenttap/otel — OpenTelemetry out and in: model calls as OTLP GenAI spans and metrics (history
+ * and live), and an OTLP/HTTP receiver for Claude Code's and Codex's own telemetry.
+ */
+export { createSpanBuilder, inputTokensOf, providerName } from './span-builder.js'
+export type { SpanBuilder, SpanBuilderOptions } from './span-builder.js'
+export { exportCalls } from './export-calls.js'
+export type { ExportCallsOptions } from './export-calls.js'
+export { createOtlpLiveExport } from './live-export.js'
+export type { OtlpLiveExport, OtlpLiveExportOptions, OtlpLiveStats } from './live-export.js'
+export { createSpanSender } from './span-sender.js'
+export type { SpanSender, SpanSenderOptions, SpanSenderStats } from './span-sender.js'
+export { createCallMetrics } from './metrics.js'
+export type { CallMetrics, CallMetricsOptions } from './metrics.js'
+export { createOtlpReceiver } from './receiver.js'
+export type { OtlpReceiver, OtlpReceiverOptions, OtlpReceiverStats } from './receiver.js'
+export { decodeOtlp, otlpRequestType } from './otlp-decode.js'
+export type { DecodedOtlp, OtlpSignal } from './otlp-decode.js'
+export { telemetryRecords } from './telemetry.js'
+export { traceIdOf, turnSpanIdOf, callSpanIdOf, toolSpanIdOf } from './ids.js'
+export { signalUrls } from './endpoint.js'
+export { ATTR, AGENTTAP, METRIC, GENAI_SEMCONV_VERSION } from './semconv.js'
+export { OtelError } from './errors.js'
+export type { OtelErrorCode } from './errors.js'
+export type { CallsInput, ExportStats, OtlpTarget, SpanOptions } from './types.js'
