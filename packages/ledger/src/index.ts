@@ -18,10 +18,12 @@ export type {
   LedgerToolKind,
   LedgerToolResult,
   ModelCall,
+  TelemetryFact,
 } from './types.js'
 export { createLedger } from './ledger.js'
 export type { Ledger, LedgerOptions, RecordLocation } from './ledger.js'
 export { ledgerFromRecords } from './from-records.js'
+export { telemetryFactOf } from './telemetry-join.js'
 export type { LedgerResult } from './from-records.js'
 export { LedgerError } from './errors.js'
 export type { LedgerErrorCode } from './errors.js'
