@@ -4,8 +4,8 @@
  */
 export { createSpanBuilder, inputTokensOf, providerName } from './span-builder.js'
 export type { SpanBuilder, SpanBuilderOptions } from './span-builder.js'
-export { exportCalls } from './export-calls.js'
-export type { ExportCallsOptions } from './export-calls.js'
+export { exportCalls, createCallsExport } from './export-calls.js'
+export type { CallsExport, ExportCallsOptions } from './export-calls.js'
 export { createOtlpLiveExport } from './live-export.js'
 export type { OtlpLiveExport, OtlpLiveExportOptions, OtlpLiveStats } from './live-export.js'
 export { createSpanSender } from './span-sender.js'

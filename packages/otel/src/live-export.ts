@@ -18,6 +18,11 @@ export interface OtlpLiveExportOptions extends OtlpTarget, SpanOptions {
   recordsPerTick?: number
   /** Also export the GenAI client metrics. @defaultValue true */
   metrics?: boolean
+  /**
+   * A turn no call joined for this long is ended and its `invoke_agent` span sent (a later call of
+   * the same session and agent then starts a turn of its own). @defaultValue 300_000 (5 minutes)
+   */
+  turnIdleMs?: number
   /** Export failures and drops (first of a run, then every 1000th), the ledger's reports. */
   onError?(err: OtelError | LedgerError): void
   /** Exporters instead of OTLP/HTTP protobuf (tests). */
@@ -113,6 +118,17 @@ export function createOtlpLiveExport(opts: OtlpLiveExportOptions): OtlpLiveExpor
       : {}),
     onError: report,
   })
+  const idleMs = opts.turnIdleMs ?? 300_000
+  if (!Number.isFinite(idleMs) || idleMs <= 0) throw new OtelError('INVALID_OPTION', `createOtlpLiveExport: expected turnIdleMs to be a positive number, received ${String(idleMs)}`)
+  // Never keeps the process alive; a throw from a timer would take the proxy down, so none escapes.
+  const idleTimer = setInterval(() => {
+    try {
+      builder.endIdle(idleMs)
+    } catch (err) {
+      report(new OtelError('INVALID_OPTION', `ending idle turns failed: ${(err as Error).message}`, { cause: err }))
+    }
+  }, Math.max(10, Math.min(idleMs / 2, 30_000)))
+  idleTimer.unref()
   let inbox: CaptureRecord[] = []
   let head = 0
   let scheduled = false
@@ -178,6 +194,7 @@ export function createOtlpLiveExport(opts: OtlpLiveExportOptions): OtlpLiveExpor
       if (closed) return
       drain(Number.MAX_SAFE_INTEGER)
       closed = true
+      clearInterval(idleTimer)
       ledger.end()
       builder.end()
       await sender.close()

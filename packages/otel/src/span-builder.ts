@@ -32,6 +32,8 @@ export interface SpanBuilder {
   feed(call: ModelCall): void
   /** The input is over: open turns and tool calls without a result end now. */
   end(): void
+  /** Ends the turns no call was fed to for `idleMs` (wall clock), so a live export sends them without waiting for the next turn. Returns how many ended. */
+  endIdle(idleMs: number, now?: number): number
   /** Forget everything held (nothing is emitted). */
   reset(): void
   /** Turns not ended yet. */
@@ -59,6 +61,8 @@ interface Turn {
   reasoning: number
   error?: { type: string; message: string }
   hasPrompt: boolean
+  /** Wall-clock ms of the last call fed (for endIdle). */
+  seen: number
 }
 
 interface PendingTool {
@@ -259,6 +263,7 @@ export function createSpanBuilder(opts: SpanBuilderOptions): SpanBuilder {
       output: 0,
       reasoning: 0,
       hasPrompt: call.prompt !== undefined,
+      seen: Date.now(),
     }
     if (parent !== undefined) t.parent = parent
     if (agent !== undefined) t.agent = agent
@@ -296,6 +301,7 @@ export function createSpanBuilder(opts: SpanBuilderOptions): SpanBuilder {
       }
       if (!turn) turn = openTurn(call, start, key)
       turn.calls++
+      turn.seen = Date.now()
       turn.end = Math.max(turn.end, end)
       const u = call.usage
       if (u) {
@@ -375,6 +381,15 @@ export function createSpanBuilder(opts: SpanBuilderOptions): SpanBuilder {
       // A tool whose result never came ends with its turn (the agent stopped, or the capture did).
       for (const p of [...tools.values()]) endTool(p, Math.max(p.start, p.turn.end))
       for (const t of [...turns.values()]) endTurn(t)
+    },
+    endIdle(idleMs, now = Date.now()) {
+      let n = 0
+      for (const t of [...turns.values()]) {
+        if (now - t.seen < idleMs) continue
+        endTurn(t)
+        n++
+      }
+      return n
     },
     reset() {
       turns.clear()

@@ -61,6 +61,27 @@ describe('createOtlpLiveExport', () => {
     expect(errors.some((e) => e.code === 'EXPORT_FAILED')).toBe(true)
   })
 
+  it('sends a turn that went idle without waiting for the next turn or close()', async () => {
+    const { records } = fixtureCalls()
+    const collector = await startCollector()
+    try {
+      const sink = createOtlpLiveExport({ endpoint: collector.url, metrics: false, turnIdleMs: 50 })
+      for (const r of liveOrder(records).filter((x) => String(x.flow_id).startsWith('cc-turn-'))) sink.write(r)
+      let turns: ReturnType<typeof spansOf> = []
+      for (let i = 0; i < 500 && turns.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20))
+        turns = spansOf(collector.received).filter((s) => s.name === 'invoke_agent claude-code')
+      }
+      expect(turns).toHaveLength(1)
+      expect(turns[0]?.attributes['agenttap.turn.calls']).toBe(2)
+      await sink.close()
+      // close() has no second copy of it to send.
+      expect(spansOf(collector.received).filter((s) => s.name === 'invoke_agent claude-code')).toHaveLength(1)
+    } finally {
+      await collector.close()
+    }
+  })
+
   it('drops records past maxRecords (counted) instead of growing', async () => {
     const { records } = fixtureCalls()
     const collector = await startCollector()
