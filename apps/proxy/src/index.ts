@@ -175,7 +175,7 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
   const env = { CLAUDE_CODE_ENABLE_TELEMETRY: '1', OTEL_LOGS_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: url }
   log.info({ receiver: url, capture: proxy.captureDir }, 'receiving the agents\' own telemetry (stored as telemetry records in sse_flow_ends.jsonl)')
   if (print) {
-    process.stdout.write(`# agents' own telemetry → ${url}:\nexport ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}\n`)
+    process.stdout.write(`# agents' own telemetry → ${url} (Claude Code; Codex: [otel] in config.toml):\n${Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join('')}`)
   }
   return {
     env,

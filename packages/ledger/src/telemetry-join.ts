@@ -127,14 +127,16 @@ export function createTelemetryJoin(opts: TelemetryJoinOptions): { call(call: Mo
     telemetry(record) {
       const f = telemetryFactOf(record)
       if (!f) return
-      if (f.request_id !== undefined) {
-        const c = byRequest.get(f.request_id)
-        if (c) return joined(f, c, 'request_id')
-      } else if (f.tool_call_id !== undefined) {
+      // A tool event names its tool call (Claude Code's also carry the request id of the call that
+      // made it): the tool call id is the more precise key.
+      if (f.tool_call_id !== undefined) {
         const c = byTool.get(f.tool_call_id)
         if (c) return joined(f, c, 'tool_call_id')
+      } else if (f.request_id !== undefined) {
+        const c = byRequest.get(f.request_id)
+        if (c) return joined(f, c, 'request_id')
       }
-      const key = f.request_id !== undefined ? `r:${f.request_id}` : f.tool_call_id !== undefined ? `t:${f.tool_call_id}` : undefined
+      const key = f.tool_call_id !== undefined ? `t:${f.tool_call_id}` : f.request_id !== undefined ? `r:${f.request_id}` : undefined
       if (key === undefined) return loose(f)
       const list = pending.get(key)
       if (list) list.push(f)
