@@ -21,6 +21,7 @@ import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName,
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
 import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
+import { addOtelCommands } from './otel-commands.js'
 
 /** Where the CLI writes; real process streams in the bin, buffers in tests. */
 export interface CliIo {
@@ -420,6 +421,8 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
       }
       state.code = EXIT.OK
     })
+
+  addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
 
   addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
     .action(async (o: CommonOpts) => {

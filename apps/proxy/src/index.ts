@@ -19,6 +19,7 @@ import {
   resolveLoopback,
   type CaptureProxy,
   type CaptureProxyOptions,
+  type CaptureSink,
 } from '@agenttap/proxy-capture'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
@@ -55,6 +56,9 @@ interface CommonOpts {
   quiet?: boolean
   jsonLogs?: boolean
   verbose?: boolean
+  otlp?: string
+  otlpContent?: boolean
+  otlpReceiver?: string
 }
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -85,6 +89,9 @@ function addCommon(cmd: Command): Command {
     .option('--redis <url>', 'also write every record to a Redis stream (e.g. redis://127.0.0.1:6379); Redis down never stalls the traffic')
     .option('--stream <key>', 'Redis stream key', 'agenttap:events')
     .option('--maxlen <n>', 'trim the Redis stream to about N entries (XADD MAXLEN ~ N)')
+    .option('--otlp <endpoint>', 'also export the model calls live as OpenTelemetry GenAI spans and metrics (OTLP/HTTP, e.g. http://127.0.0.1:4318); a slow endpoint never stalls the traffic (bounded queue, drops counted)')
+    .option('--otlp-content', 'with --otlp: record prompts, answers and tool input/output on the spans (redacted as on disk)')
+    .option('--otlp-receiver <port>', 'receive the agents\' own OpenTelemetry (Claude Code CLAUDE_CODE_ENABLE_TELEMETRY, Codex [otel]) on 127.0.0.1:<port> and store it beside the capture')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('--json-logs', 'diagnostics as pino NDJSON on stderr')
     .option('-v, --verbose', 'debug diagnostics')
@@ -95,6 +102,8 @@ function addCommon(cmd: Command): Command {
  * thread); with --redis also the stream, whose drops become a `sink_gap` record in the files.
  */
 async function createProxy(o: CommonOpts, opts: CaptureProxyOptions, log: Logger): Promise<CaptureProxy> {
+  const otlp = await otlpSink(o, log)
+  if (otlp) opts = { ...opts, sinks: [...(opts.sinks ?? []), otlp] }
   if (!o.redis) return createCaptureProxy(opts)
   const maxlen = o.maxlen === undefined ? undefined : Number(o.maxlen)
   if (maxlen !== undefined && (!Number.isInteger(maxlen) || maxlen <= 0)) throw new CommanderError(EXIT.USAGE, 'agenttap.maxlen', `--maxlen must be a positive integer, got ${o.maxlen}`)
@@ -110,8 +119,71 @@ async function createProxy(o: CommonOpts, opts: CaptureProxyOptions, log: Logger
     onError: (err) => log.debug({ err }, 'Redis write failed; retrying'),
   })
   log.info({ redis: o.redis, stream: o.stream }, 'writing records to the Redis stream too')
-  proxy = createCaptureProxy({ ...opts, sinks: [redis] })
+  proxy = createCaptureProxy({ ...opts, sinks: [...(opts.sinks ?? []), redis] })
   return proxy
+}
+
+/** With --otlp: the live OTLP export, a sink of the proxy (loaded lazily: the other runs don't pay for it). */
+async function otlpSink(o: CommonOpts, log: Logger): Promise<CaptureSink | undefined> {
+  if (!o.otlp) return undefined
+  const { createOtlpLiveExport, signalUrls } = await import('@agenttap/otel')
+  try {
+    signalUrls(o.otlp)
+  } catch (err) {
+    throw new CommanderError(EXIT.USAGE, 'agenttap.otlp', `--otlp: ${(err as Error).message}`)
+  }
+  let warned = 0
+  const sink = createOtlpLiveExport({
+    endpoint: o.otlp,
+    ...(o.otlpContent ? { content: true } : {}),
+    onError: (err) => {
+      // The first failures, then every 100th: a down endpoint must not flood the terminal.
+      if (warned++ < 3 || warned % 100 === 0) log.warn({ code: err.code, err: err.message }, 'OTLP export: spans not delivered (the capture continues)')
+    },
+  })
+  log.info({ endpoint: o.otlp, content: Boolean(o.otlpContent) }, 'exporting model calls as OpenTelemetry GenAI spans')
+  return {
+    write: (r) => sink.write(r),
+    flush: () => sink.flush(),
+    async close() {
+      await sink.close()
+      const s = sink.stats
+      log.info({ calls: s.calls, spans: s.spans, exported: s.exported, failed: s.failed, dropped: s.dropped, droppedRecords: s.droppedRecords }, 'OTLP export closed')
+    },
+  }
+}
+
+/**
+ * With --otlp-receiver: an OTLP/HTTP receiver on loopback whose telemetry records go into the
+ * capture (sse_flow_ends.jsonl) through the proxy, redacted with the capture's key.
+ */
+async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, print: boolean): Promise<{ close(): Promise<void>; env: Record<string, string> } | undefined> {
+  if (o.otlpReceiver === undefined) return undefined
+  const port = Number(o.otlpReceiver)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.otlpReceiver', `--otlp-receiver must be a port 0-65535, got ${o.otlpReceiver}`)
+  const { createOtlpReceiver } = await import('@agenttap/otel')
+  const { createRedactor } = await import('@agenttap/session-extractor')
+  const receiver = createOtlpReceiver({
+    port,
+    onRecord: (r) => proxy.write(r),
+    redactor: createRedactor({ hashKey: ensureRedactionKey(o.caDir ?? defaultCaDir()).key }),
+    loopbackRule: async (h) => (await resolveLoopback(h)).loopback,
+    onError: (err) => log.warn({ code: err.code, err: err.message }, 'OTLP receiver: request refused'),
+  })
+  const url = await receiver.start()
+  // Claude Code's telemetry settings (its monitoring docs); Codex reads its own [otel] config instead.
+  const env = { CLAUDE_CODE_ENABLE_TELEMETRY: '1', OTEL_LOGS_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: url }
+  log.info({ receiver: url, capture: proxy.captureDir }, 'receiving the agents\' own telemetry (stored as telemetry records in sse_flow_ends.jsonl)')
+  if (print) {
+    process.stdout.write(`# agents' own telemetry → ${url} (Claude Code; Codex: [otel] in config.toml):\n${Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join('')}`)
+  }
+  return {
+    env,
+    async close() {
+      await receiver.close()
+      log.info({ ...receiver.stats }, 'OTLP receiver closed')
+    },
+  }
 }
 
 function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
@@ -183,6 +255,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   const proxy = await createProxy(o, proxyOptions(o, log), log)
   await proxy.start()
   printExports(proxy)
+  const receiver = await startReceiver(o, proxy, log, true)
   // The live web view follows the capture files (memory stays flat; ~20 ms to the page).
   let web: WebServer | undefined
   if (o.web) {
@@ -201,6 +274,8 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log, { ...(o.alerts ? { alerts: true } : {}), ...(o.alertCmd !== undefined ? { alertCmd: o.alertCmd } : {}) }) : undefined
   const sig = await waitForSignal()
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
+  // The receiver first: what it still gets goes into the capture before the proxy closes it.
+  await receiver?.close()
   await proxy.stop()
   ac.abort()
   await Promise.all([monitor?.done, web?.close()])
@@ -245,6 +320,7 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
   if (!bin) throw new CommanderError(EXIT.USAGE, 'agenttap.run', 'usage: agenttap-proxy run -- <command> [args…]')
   const opts = proxyOptions(o, log)
   let own: CaptureProxy | undefined
+  let receiver: { close(): Promise<void>; env: Record<string, string> } | undefined
   let env: Record<string, string>
   const existing = await probe(o.host, opts.port ?? DEFAULT_PORT)
   if (existing) {
@@ -264,6 +340,8 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
     }
     env = agentEnv({ url: own.url, caCertPath: own.caCertPath, caBundlePath: own.caBundlePath })
     log.info({ proxy: own.url, capture: own.captureDir }, 'capturing')
+    receiver = await startReceiver(o, own, log, false)
+    if (receiver) env = { ...env, ...receiver.env }
   }
   // The terminal's Ctrl-C reaches the agent (same process group); the wrapper just waits for it.
   const ignore = (): void => {}
@@ -282,6 +360,7 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
   })
   process.off('SIGINT', ignore)
   process.off('SIGTERM', forwardTerm)
+  await receiver?.close()
   if (own) await own.stop()
   return code
 }

@@ -8,6 +8,7 @@ export type {
   CaptureRecord,
   ClientFrameRecord,
   SinkGapRecord,
+  TelemetryRecord,
   Client,
   FlowEndRecord,
   FlowOutcome,

@@ -104,11 +104,45 @@ export interface SinkGapRecord extends BaseRecord {
   to?: string
 }
 
+/**
+ * `sse_flow_ends.jsonl`: one item an agent exported about itself over OTLP (Claude Code's
+ * `claude_code.*`, Codex's `codex.*` events, metric points and spans), received by agenttap's OTLP
+ * receiver and written through redaction. `flow_id` is `-` (telemetry arrives after the flow it
+ * speaks of; readers join it by the keys below); `session_id` is the agent's session
+ * (`session.id`, `conversation.id`) or `-`.
+ */
+export interface TelemetryRecord extends BaseRecord {
+  type: 'telemetry'
+  /** Which OTLP signal carried it. */
+  signal: 'log' | 'metric' | 'span'
+  /** The exporting agent, from the resource's `service.name` (`claude-code`, `codex`, …). */
+  client: Client | string
+  /** The resource's `service.name`, as sent. */
+  service?: string
+  /** Event name (`claude_code.api_request`, `codex.tool_result`), metric name, or span name. */
+  name: string
+  /** When the agent says it happened (the event's or point's own time), ISO-8601 UTC. `ts` is when it was received. */
+  time?: string
+  /** The item's attributes, flattened (`{"prompt.id": "…", "cost_usd": 0.01}`), redacted. */
+  attributes: Record<string, unknown>
+  /** A metric point's value (sum or gauge; a histogram's sum), or a span's duration in ms. */
+  value?: number
+  /** Join keys, copied out of the attributes: the provider's request id (Claude `request_id`). */
+  request_id?: string
+  /** Claude Code `prompt.id` (one per user prompt). */
+  prompt_id?: string
+  /** The tool call id: Claude `tool_use_id`, Codex `call_id`. */
+  tool_call_id?: string
+  /** Span ids of a `span` item. */
+  trace_id?: string
+  span_id?: string
+}
+
 /** A record of a type this version does not know, kept as it was read. */
 export interface UnknownRecord extends BaseRecord {}
 
 /** Any canonical record. Narrow on `type`. */
-export type CaptureRecord = FlowRecord | SseRecord | FlowEndRecord | ClientFrameRecord | SinkGapRecord
+export type CaptureRecord = FlowRecord | SseRecord | FlowEndRecord | ClientFrameRecord | SinkGapRecord | TelemetryRecord
 
 /** The file names of a capture directory (`<log root>/all-mitm-sse/`). */
 export const CAPTURE_FILES = {
@@ -120,7 +154,7 @@ export const CAPTURE_FILES = {
 
 /**
  * Which capture file a record belongs in: `flow` → sse_flows, `sse` and `client_frame` →
- * sse_lines, `flow_end` and any other type (e.g. a sink's `sink_gap` notice) → sse_flow_ends.
+ * sse_lines, `flow_end` and any other type (e.g. a sink's `sink_gap` notice, `telemetry`) → sse_flow_ends.
  */
 export function captureFileFor(type: string): (typeof CAPTURE_FILES)['flows' | 'lines' | 'flowEnds'] {
   return type === 'sse' || type === 'client_frame' ? CAPTURE_FILES.lines : type === 'flow' ? CAPTURE_FILES.flows : CAPTURE_FILES.flowEnds

@@ -1,6 +1,6 @@
 import { createLedger, type LedgerOptions } from './ledger.js'
 import type { LedgerError } from './errors.js'
-import type { FlowFacts, LedgerContent, ModelCall } from './types.js'
+import type { FlowFacts, LedgerContent, ModelCall, TelemetryFact } from './types.js'
 
 /** Everything a ledger emitted for a set of records. */
 export interface LedgerResult {
@@ -8,6 +8,8 @@ export interface LedgerResult {
   flows: FlowFacts[]
   contents: LedgerContent[]
   errors: LedgerError[]
+  /** What `telemetry` records in the input said, joined to the calls (see `onTelemetry`). */
+  telemetry: TelemetryFact[]
 }
 
 /**
@@ -21,14 +23,15 @@ export interface LedgerResult {
  * const { calls } = ledgerFromRecords(readFileSync('fixtures/codex-websocket.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l)))
  * calls.map((c) => c.usage?.output) // [340, 150, 230]
  */
-export function ledgerFromRecords(records: Iterable<unknown>, opts: Omit<LedgerOptions, 'onCall' | 'onFlow' | 'onContent' | 'onError'> = {}): LedgerResult {
-  const out: LedgerResult = { calls: [], flows: [], contents: [], errors: [] }
+export function ledgerFromRecords(records: Iterable<unknown>, opts: Omit<LedgerOptions, 'onCall' | 'onFlow' | 'onContent' | 'onError' | 'onTelemetry'> = {}): LedgerResult {
+  const out: LedgerResult = { calls: [], flows: [], contents: [], errors: [], telemetry: [] }
   const ledger = createLedger({
     ...opts,
     onCall: (c) => out.calls.push(c),
     onFlow: (f) => out.flows.push(f),
     onContent: (c) => out.contents.push(c),
     onError: (e) => out.errors.push(e),
+    onTelemetry: (f) => out.telemetry.push(f),
   })
   for (const r of records) ledger.feed(r)
   ledger.end()

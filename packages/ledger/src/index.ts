@@ -20,10 +20,12 @@ export type {
   LedgerToolKind,
   LedgerToolResult,
   ModelCall,
+  TelemetryFact,
 } from './types.js'
 export { createLedger } from './ledger.js'
 export type { Ledger, LedgerOptions, RecordLocation, SharedNormalizerOptions } from './ledger.js'
 export { ledgerFromRecords } from './from-records.js'
+export { telemetryFactOf } from './telemetry-join.js'
 export type { LedgerResult } from './from-records.js'
 export { BUNDLED_PRICES, parsePriceTable, priceFor } from './pricing.js'
 export type { ModelPrice, PriceTable } from './pricing.js'

@@ -3,7 +3,8 @@ import { createSessionChain, type RequestAnatomy, type SessionChain } from '@age
 import { LedgerError, type LedgerErrorCode } from './errors.js'
 import { createStreamNormalizer, type AgentEvent, type NormalizerError, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { FlowAssembler, type AnyRecord, type FlowContext } from './flow-assembler.js'
-import type { FlowFacts, LedgerContent, ModelCall } from './types.js'
+import { createTelemetryJoin } from './telemetry-join.js'
+import type { FlowFacts, LedgerContent, ModelCall, TelemetryFact } from './types.js'
 
 /** Where a record was read from, for error reports (the ledger itself reads nothing). */
 export interface RecordLocation {
@@ -25,6 +26,12 @@ export interface LedgerOptions {
   onContent?(content: LedgerContent): void
   /** Receives bad-input reports; nothing is thrown for bad input. */
   onError?(error: LedgerError): void
+  /**
+   * Receives what the agents' own telemetry (`telemetry` records with `signal: "log"`) says, joined
+   * to the model calls it names (by request id or tool call id; a fact waits, bounded, for a call not
+   * seen yet). Without it, `telemetry` records are ignored.
+   */
+  onTelemetry?(fact: TelemetryFact): void
   /**
    * Finds the session of flows whose `session_source` is `derived` (no session id of their own)
    * by their history; `false` keeps the derived ids. Share one chain between ledgers that see the
@@ -79,8 +86,8 @@ export interface SharedNormalizerOptions {
 /** A streaming ledger: canonical records in, model calls, flow facts and request content out. */
 export interface Ledger {
   /**
-   * Feeds one canonical record: `flow`, `sse`, `client_frame` or `flow_end` (other types are
-   * ignored), of any flow, in any order between flows; within a flow, `sse` and `client_frame`
+   * Feeds one canonical record: `flow`, `sse`, `client_frame` or `flow_end` (`telemetry` with
+   * `onTelemetry`; other types are ignored), of any flow, in any order between flows; within a flow, `sse` and `client_frame`
    * records in `seq` order. A flow's `sse` / `client_frame` / `flow_end` records may come before
    * its `flow` record (they wait for it), and its `flow_end` before some of its `sse` records (it
    * waits for the `events` it announces).
@@ -185,7 +192,8 @@ export function createLedger(opts: LedgerOptions): Ledger {
   const maxHashes = positiveInt('maxContentHashes', opts.maxContentHashes, 100_000)
   const ownChain = opts.sessionChain === undefined
   const chain = opts.sessionChain === false ? undefined : (opts.sessionChain ?? createSessionChain())
-  const { onCall, onFlow, onContent, onError } = opts
+  const { onCall, onFlow, onContent, onError, onTelemetry } = opts
+  let join = onTelemetry ? createTelemetryJoin({ onFact: onTelemetry }) : undefined
 
   let flows = new Map<string, FlowAssembler>()
   /** Flows with records waiting for their flow record, oldest first. */
@@ -222,7 +230,12 @@ export function createLedger(opts: LedgerOptions): Ledger {
   }
 
   const ctx: FlowContext = {
-    emitCall: onCall,
+    emitCall: join
+      ? (c) => {
+          join?.call(c)
+          onCall(c)
+        }
+      : onCall,
     emitFlow: (f) => onFlow?.(f),
     content,
     error,
@@ -279,6 +292,10 @@ export function createLedger(opts: LedgerOptions): Ledger {
           return
         }
         const type = record['type']
+        if (type === 'telemetry') {
+          join?.telemetry(record)
+          return
+        }
         if (type !== 'flow' && type !== 'sse' && type !== 'client_frame' && type !== 'flow_end') {
           if (typeof type !== 'string') error('INVALID_RECORD', `record without a string type (got ${typeof type}); skipped`, {})
           return
@@ -364,8 +381,10 @@ export function createLedger(opts: LedgerOptions): Ledger {
       })
       target?.share(n)
       return n
+      join?.end()
     },
     reset() {
+      join = onTelemetry ? createTelemetryJoin({ onFact: onTelemetry }) : undefined
       flows = new Map()
       waiting = new Map()
       pending = 0

@@ -300,3 +300,53 @@ export type LedgerContent =
   | { kind: 'tools'; hash: string; tool_hashes: string[] }
   /** A cache segment's JSON (only with the ledger's `segmentTexts` option). */
   | { kind: 'segment'; hash: string; text: string }
+
+/**
+ * What an agent's own telemetry said about a call, a tool call or a prompt (a `telemetry` record of
+ * the capture, `signal: "log"`: Claude Code's `claude_code.*` and Codex's `codex.*` events), joined
+ * to the wire's model call when it names one. Only telemetry knows some of it: what a call cost by
+ * the agent's estimate, how long a tool ran and whether the user allowed it, which part of the agent
+ * made the request (`query_source`), the agent id.
+ */
+export interface TelemetryFact {
+  ledger_version: typeof LEDGER_VERSION
+  source: 'otel'
+  /** The event name as sent (`claude_code.api_request`, `codex.tool_result`). */
+  name: string
+  /** The event without its namespace (`api_request`, `tool_result`, `tool_decision`, `user_prompt`, `api_error`, …). */
+  event: string
+  client: string
+  session_id: string
+  /** When the agent says it happened. */
+  time: string
+  /** How it was joined: `request_id` (the response's `request-id` header), `tool_call_id` (the call whose response made the tool call), `session` (the session only), `none`. */
+  join: 'request_id' | 'tool_call_id' | 'session' | 'none'
+  /** The joined wire call's key and flow. */
+  call_key?: string
+  flow_id?: string
+  request_id?: string
+  prompt_id?: string
+  tool_call_id?: string
+  tool_name?: string
+  model?: string
+  /** The agent's cost estimate (Claude Code `cost_usd`). */
+  cost_usd?: number
+  /** Claude Code: the API request's or the tool's duration; Codex: the tool's. */
+  duration_ms?: number
+  /** Input tokens as the agent counts them (Claude Code: uncached input, like the API; Codex: input including cached). */
+  input_tokens?: number
+  output_tokens?: number
+  cache_read_tokens?: number
+  cache_creation_tokens?: number
+  reasoning_tokens?: number
+  /** Tool permission decision (`accept`, `reject`) and where it came from (`config`, `user_permanent`, …). */
+  decision?: string
+  decision_source?: string
+  /** Whether the tool run succeeded. */
+  success?: boolean
+  /** Which part of the agent made the request (Claude Code `query_source`). */
+  query_source?: string
+  agent_id?: string
+  status_code?: number
+  error?: string
+}
