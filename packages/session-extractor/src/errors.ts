@@ -26,7 +26,7 @@ export class SessionExtractorError extends Error {
     this.code = code
     if (options?.at !== undefined) this.at = options.at
     // The marker of every agenttap error (jsonl-io's AgenttapError.isInstance reads it); this layer
-    // imports nothing, so it sets the marker instead of extending the base.
+    // imports only types from below, so it sets the marker instead of extending the base.
     Object.defineProperty(this, Symbol.for('agenttap.error'), { value: true })
   }
 }
