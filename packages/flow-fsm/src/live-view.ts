@@ -1,6 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { ModelCall } from '@agenttap/ledger'
-import { createStreamNormalizer, detectProvider, normalizeUsage, type AgentEvent, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
+import { createStreamNormalizer, detectStreamProvider, normalizeUsage, type AgentEvent, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
 import { checkNumberOption } from './errors.js'
 import { createEventRenderer, type EventRenderer, type EventRendererOptions } from './event-renderer.js'
 import { createFlowRegistry } from './flow-registry.js'
@@ -384,7 +384,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       },
     })
     v.normalizer = n
-    if (v.client === undefined) v.client = clientFromProvider(detectProvider(v.flowHint, firstData))
+    if (v.client === undefined) v.client = clientFromProvider(detectStreamProvider(v.flowHint, firstData))
     return n
   }
 
