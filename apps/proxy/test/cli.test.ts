@@ -75,6 +75,18 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true })
 })
 
+/** The proxy and web URLs `start` prints, once both are printed (the signal that it listens). */
+async function startedUrls(out: { text: () => string }): Promise<{ proxyUrl: string | undefined; webUrl: string | undefined }> {
+  let proxyUrl: string | undefined
+  let webUrl: string | undefined
+  for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
+    proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
+    webUrl = /live web view: (\S+)/.exec(out.text())?.[1]
+    if (!(proxyUrl && webUrl)) await new Promise((r) => setTimeout(r, 10))
+  }
+  return { proxyUrl, webUrl }
+}
+
 function captureStdout(): { text: () => string; restore: () => void } {
   let out = ''
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
@@ -189,13 +201,7 @@ describe('agenttap-proxy CLI', () => {
     const logDir = join(root, 'logs-redis')
     const out = captureStdout()
     const running = main(['start', '--port', '0', '--quiet', '--web-port', '0', '--redis', server.url, '--stream', stream, '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
-    let proxyUrl: string | undefined
-    let webUrl: string | undefined
-    for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
-      proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
-      webUrl = /live web view: (\S+)/.exec(out.text())?.[1]
-      if (!(proxyUrl && webUrl)) await new Promise((r) => setTimeout(r, 10))
-    }
+    const { proxyUrl, webUrl } = await startedUrls(out)
     out.restore()
     expect(webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*token=/)
     // The page keeps the URL's token and sends it in a header; no cookie is ever set.
@@ -229,13 +235,7 @@ describe('agenttap-proxy CLI', () => {
     const out = captureStdout()
     const running = main(['start', '--port', '0', '--quiet', '--web-port', '0', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
     try {
-      let proxyUrl: string | undefined
-      let webUrl: string | undefined
-      for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
-        proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
-        webUrl = /live web view: (\S+)/.exec(out.text())?.[1]
-        if (!(proxyUrl && webUrl)) await new Promise((r) => setTimeout(r, 10))
-      }
+      const { proxyUrl, webUrl } = await startedUrls(out)
       expect(webUrl).toBeDefined()
       const { spawn } = await import('node:child_process')
       const agent = (path: string) =>
