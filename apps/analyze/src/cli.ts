@@ -57,13 +57,15 @@ const EXT: Record<OutputFormat, string> = { ndjson: 'ndjson', csv: 'csv', parque
 
 /**
  * Whether DuckDB can write this process's stdout itself by opening `/dev/stdout` (Linux, macOS):
- * a file, a pipe or a terminal can be opened again; a socket (Node's own child-process stdio)
- * cannot.
+ * a pipe or a terminal can be opened again. Not a socket (Node's own child-process stdio), and
+ * not a regular file: opening it again truncates it and writes from its start, over what the
+ * shell or an earlier command wrote (`(echo header; agenttap-analyze usage) > out`, `>> log`).
  */
 function devStdout(): boolean {
   if (process.platform === 'win32' || !existsSync('/dev/stdout')) return false
   try {
-    return !fstatSync(1).isSocket()
+    const st = fstatSync(1)
+    return !st.isSocket() && !st.isFile()
   } catch {
     return false
   }

@@ -21,6 +21,8 @@ import {
 } from '@agenttap/proxy-capture'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
+import { demoCommand } from './demo-command.js'
+import { replayCommand } from './replay-command.js'
 import { webCommand } from './web-command.js'
 
 /** Exit codes: one place maps failures to them. */
@@ -282,7 +284,7 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
 
 /**
  * Runs the `agenttap-proxy` CLI with `argv` (without node and script) and resolves with the
- * exit code. Commands: `start`, `ca`, `run -- <cmd>`.
+ * exit code. Commands: `start`, `web`, `demo`, `replay <capture>`, `ca`, `run -- <cmd>`.
  */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('agenttap-proxy')
@@ -302,6 +304,18 @@ export async function main(argv: string[]): Promise<number> {
 
   program.addCommand(
     webCommand((p) => {
+      result = p
+    }).copyInheritedSettings(program),
+  )
+
+  program.addCommand(
+    demoCommand((p) => {
+      result = p
+    }).copyInheritedSettings(program),
+  )
+
+  program.addCommand(
+    replayCommand((p) => {
       result = p
     }).copyInheritedSettings(program),
   )

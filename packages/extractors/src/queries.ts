@@ -71,7 +71,7 @@ const ERRORS = `(
     select started_at, session_id, flow_id, null, http_status, outcome, null, null, null from f
     where calls = 0 and outcome not in ('completed', 'open'))
   select ts, session_id, flow_id, call,
-    case when error_type ilike '%overloaded%' or status = 529 then 'overloaded'
+    case when error_type ilike '%overloaded%' or error_code ilike '%overloaded%' or status = 529 then 'overloaded'
          when error_type ilike '%rate_limit%' or error_code ilike '%rate_limit%' or status = 429 then 'rate_limit'
          when outcome = 'aborted' then 'aborted'
          when outcome = 'truncated' then 'truncated'
