@@ -1,5 +1,4 @@
 import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import {
@@ -17,6 +16,7 @@ import {
   toNdjson,
   writeResult,
 } from '@agenttap/extractors'
+import { CAPTURE_DIR, defaultLogRoot } from '@agenttap/jsonl-io'
 import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
@@ -149,7 +149,7 @@ function rangeOf(o: CommonOpts, io: CliIo): StreamRange {
 }
 
 /** The log root the user means. */
-const logRootOf = (o: CommonOpts, io: CliIo): string => resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
+const logRootOf = (o: CommonOpts, io: CliIo): string => resolve(o.logDir ?? defaultLogRoot(io.env))
 
 /** The transcript dirs of `--source transcripts|all`: the flags, else the agents' default dirs. */
 function transcriptDirsOf(o: CommonOpts, io: CliIo): TranscriptDirs | undefined {
@@ -407,7 +407,7 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
       if (o.outDir !== undefined) {
         if (o.follow) throw new UsageError('--follow writes to stdout; drop --out-dir (or --follow)')
         const n = await importToDir(range, resolve(o.outDir))
-        if (!o.quiet) io.stderr.write(`${n} record(s) → ${join(resolve(o.outDir), 'all-mitm-sse')}\n`)
+        if (!o.quiet) io.stderr.write(`${n} record(s) → ${join(resolve(o.outDir), CAPTURE_DIR)}\n`)
       } else {
         const ac = new AbortController()
         const stop = (): void => ac.abort()

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { RecordSource, SourceEntry } from '@agenttap/extractors'
-import { CAPTURE_FILES, captureFileFor, createJsonlWriter, type JsonlWriter } from '@agenttap/jsonl-io'
+import { CAPTURE_DIR, CAPTURE_FILES, captureFileFor, createJsonlWriter, type JsonlWriter } from '@agenttap/jsonl-io'
 import { createRedisClient, DEFAULT_STREAM, readRedisStream } from '@agenttap/jsonl-io/redis'
 
 /** What to read from a Redis stream. */
@@ -60,7 +60,7 @@ export async function dumpToNdjson(range: StreamRange, out: { write(s: string): 
  * sse_flow_ends}.jsonl` (appended), so every analyze mode and the monitor can read it.
  */
 export async function importToDir(range: StreamRange, root: string): Promise<number> {
-  const dir = join(root, 'all-mitm-sse')
+  const dir = join(root, CAPTURE_DIR)
   const writers = new Map<string, JsonlWriter>()
   let n = 0
   try {

@@ -16,7 +16,6 @@ import {
   exportLines,
   HEALTH_PATH,
   ProxyCaptureError,
-  resolveLoopback,
   type CaptureProxy,
   type CaptureProxyOptions,
   type CaptureSink,
@@ -167,7 +166,6 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
     port,
     onRecord: (r) => proxy.write(r),
     redactor: createRedactor({ hashKey: ensureRedactionKey(o.caDir ?? defaultCaDir()).key }),
-    loopbackRule: async (h) => (await resolveLoopback(h)).loopback,
     onError: (err) => log.warn({ code: err.code, err: err.message }, 'OTLP receiver: request refused'),
   })
   const url = await receiver.start()
@@ -262,7 +260,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
     const webPort = Number(o.webPort)
     if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.webPort', `--web-port must be 0-65535, got ${o.webPort}`)
     // The web view reads a log root: the one above the capture directory the proxy writes.
-    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort, loopbackRule: resolveLoopback })
+    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort })
     try {
       process.stdout.write(`# live web view: ${await web.start()}\n`)
     } catch (err) {

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { defaultLogRoot } from '@agenttap/jsonl-io'
-import { resolveLoopback } from '@agenttap/proxy-capture'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 
 /** Exit codes of the `web` command (the same table as the rest of the CLI). */
@@ -54,8 +53,6 @@ async function runWeb(o: WebFlags): Promise<number> {
     port: o.port,
     allowHosts: o.allowHost ?? [],
     follow: o.follow,
-    // The one loopback rule: the proxy's own bind is checked with it too.
-    loopbackRule: resolveLoopback,
     ...(o.allowRemote ? { allowRemote: true } : {}),
     ...(token !== undefined ? { token } : {}),
     onError: (err) => {

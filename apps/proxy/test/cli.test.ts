@@ -75,6 +75,18 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true })
 })
 
+/** The proxy and web URLs `start` prints, once both are printed (the signal that it listens). */
+async function startedUrls(out: { text: () => string }): Promise<{ proxyUrl: string | undefined; webUrl: string | undefined }> {
+  let proxyUrl: string | undefined
+  let webUrl: string | undefined
+  for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
+    proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
+    webUrl = /live web view: (\S+)/.exec(out.text())?.[1]
+    if (!(proxyUrl && webUrl)) await new Promise((r) => setTimeout(r, 10))
+  }
+  return { proxyUrl, webUrl }
+}
+
 function captureStdout(): { text: () => string; restore: () => void } {
   let out = ''
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
@@ -189,13 +201,7 @@ describe('agenttap-proxy CLI', () => {
     const logDir = join(root, 'logs-redis')
     const out = captureStdout()
     const running = main(['start', '--port', '0', '--quiet', '--web-port', '0', '--redis', server.url, '--stream', stream, '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
-    let proxyUrl: string | undefined
-    let webUrl: string | undefined
-    for (let i = 0; i < 600 && !(proxyUrl && webUrl); i++) {
-      proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
-      webUrl = /live web view: (\S+)/.exec(out.text())?.[1]
-      if (!(proxyUrl && webUrl)) await new Promise((r) => setTimeout(r, 10))
-    }
+    const { proxyUrl, webUrl } = await startedUrls(out)
     out.restore()
     expect(webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*token=/)
     // The page keeps the URL's token and sends it in a header; no cookie is ever set.
@@ -224,16 +230,13 @@ describe('agenttap-proxy CLI', () => {
     await server.stop()
   })
 
-  it('start with the monitor attached: 15,000 levels of nested tool arguments never take the proxy down', async () => {
+  it('start with the monitor and the web view attached: 15,000 levels of nested tool arguments never take the proxy down, and the flow detail stays small', async () => {
     const logDir = join(root, 'logs-deep')
     const out = captureStdout()
-    const running = main(['start', '--port', '0', '--quiet', '--no-web', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
+    const running = main(['start', '--port', '0', '--quiet', '--web-port', '0', '--ca-dir', join(root, 'ca'), '--log-dir', logDir, '--include-host', '127.0.0.1', '--upstream-ca', certPath])
     try {
-      let proxyUrl: string | undefined
-      for (let i = 0; i < 400 && !proxyUrl; i++) {
-        proxyUrl = /export HTTPS_PROXY=(\S+)/.exec(out.text())?.[1]
-        if (!proxyUrl) await new Promise((r) => setTimeout(r, 10))
-      }
+      const { proxyUrl, webUrl } = await startedUrls(out)
+      expect(webUrl).toBeDefined()
       const { spawn } = await import('node:child_process')
       const agent = (path: string) =>
         new Promise((r) =>
@@ -251,6 +254,21 @@ describe('agenttap-proxy CLI', () => {
       const ends = join(logDir, 'all-mitm-sse', 'sse_flow_ends.jsonl')
       for (let i = 0; i < 400 && jsonl(ends).length < 2; i++) await new Promise((r) => setTimeout(r, 10))
       expect(jsonl(ends).map((e) => e['outcome'])).toEqual(['completed', 'completed'])
+      // The web view's flow detail of the deep flow: bounded, with the depth marker (it was 450 MB).
+      const token = new URL(webUrl!).searchParams.get('token')!
+      const deep = jsonl(join(logDir, 'all-mitm-sse', 'sse_flows.jsonl')).find((f) => String(f['url']).endsWith('/deep'))
+      expect(deep).toBeDefined()
+      const detailUrl = new URL(`/api/flows/${String(deep!['flow_id'])}`, webUrl!).toString()
+      let detail = await fetch(detailUrl, { headers: { 'x-agenttap-token': token } })
+      // The web view follows the files: wait until it has read the flow's end.
+      for (let i = 0; i < 400 && !(detail.status === 200 && (await detail.clone().text()).includes('nested deeper than')); i++) {
+        await new Promise((r) => setTimeout(r, 10))
+        detail = await fetch(detailUrl, { headers: { 'x-agenttap-token': token } })
+      }
+      const body = await detail.text()
+      expect(detail.status).toBe(200)
+      expect(body).toContain('nested deeper than 64 levels')
+      expect(body.length).toBeLessThan(200_000)
     } finally {
       process.emit('SIGTERM')
       expect(await running).toBe(0)

@@ -1,4 +1,4 @@
-import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
+import { AgenttapError } from '@agenttap/jsonl-io'
 
 /** What went wrong, as a stable string a program can switch on. */
 export type CaptureSourceErrorCode =
@@ -13,7 +13,4 @@ export type CaptureSourceErrorCode =
  */
 export class CaptureSourceError extends AgenttapError<CaptureSourceErrorCode> {
   override readonly name = 'CaptureSourceError'
-  constructor(code: CaptureSourceErrorCode, message: string, context: ErrorContext = {}) {
-    super(code, message, context)
-  }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readJsonl, resolveCapture } from '@agenttap/jsonl-io'
-import { createCaptureProxy, defaultCaDir, ensureCa, ensureRedactionKey, resolveLoopback } from '@agenttap/proxy-capture'
+import { createCaptureProxy, defaultCaDir, ensureCa, ensureRedactionKey } from '@agenttap/proxy-capture'
 import { createReplayServer, loadReplayCapture } from '@agenttap/replay'
 import { attachTerminalView } from '@agenttap/terminal-view'
 import { createWebServer, type WebServer } from '@agenttap/web'
@@ -78,7 +78,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Demo> {
   let web: WebServer | undefined
   let webUrl: string | undefined
   if (opts.webPort !== false) {
-    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? logDir, port: opts.webPort ?? 0, loopbackRule: resolveLoopback })
+    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? logDir, port: opts.webPort ?? 0 })
     try {
       webUrl = await web.start()
       const w = web

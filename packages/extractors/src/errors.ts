@@ -1,5 +1,4 @@
 import { AgenttapError } from '@agenttap/jsonl-io'
-import type { ErrorContext } from '@agenttap/jsonl-io'
 
 /** Error codes of {@link ExtractError}. */
 export type ExtractErrorCode =
@@ -18,7 +17,4 @@ export type ExtractErrorCode =
 /** The one error class of `@agenttap/extractors`. Messages say what was expected and what to do. */
 export class ExtractError extends AgenttapError<ExtractErrorCode> {
   override readonly name = 'ExtractError'
-  constructor(code: ExtractErrorCode, message: string, context: ErrorContext = {}) {
-    super(code, message, context)
-  }
 }

@@ -1,4 +1,4 @@
-import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
+import { AgenttapError } from '@agenttap/jsonl-io'
 
 /** Every failure flow-fsm reports, as a string union so callers can switch on it. */
 export type FlowFsmErrorCode =
@@ -17,10 +17,6 @@ export type FlowFsmErrorCode =
  */
 export class FlowFsmError extends AgenttapError<FlowFsmErrorCode> {
   override readonly name = 'FlowFsmError'
-
-  constructor(code: FlowFsmErrorCode, message: string, context: ErrorContext = {}) {
-    super(code, message, context)
-  }
 }
 
 /** Throws `INVALID_OPTION` unless `value` is a finite number ≥ `min` (or undefined). */

@@ -1,6 +1,6 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { ModelCall } from '@agenttap/ledger'
-import { createStreamNormalizer, detectProvider, normalizeUsage, type AgentEvent, type NormalizerError, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
+import { createStreamNormalizer, detectStreamProvider, normalizeUsage, type AgentEvent, type NormalizerError, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
 import { createAlertMonitor, type Alert, type AlertOptions } from '@agenttap/cache-insights'
 import { checkNumberOption, FlowFsmError } from './errors.js'
 import { createEventRenderer, type EventRenderer, type EventRendererOptions } from './event-renderer.js'
@@ -441,7 +441,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       ? calls.normalizer(v.flow_id, { flow: v.flowHint, ...handlers })
       : createStreamNormalizer({ flow_id: v.flow_id, flow: v.flowHint, ...handlers })
     v.normalizer = n
-    if (v.client === undefined) v.client = clientFromProvider(detectProvider(v.flowHint, firstData))
+    if (v.client === undefined) v.client = clientFromProvider(detectStreamProvider(v.flowHint, firstData))
     return n
   }
 

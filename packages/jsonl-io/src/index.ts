@@ -3,6 +3,8 @@ export { CAPTURE_DIR, CLIENT_DIRS, captureFileKind, defaultLogRoot, resolveCaptu
 export type { CaptureFileKind, CaptureLayout } from './capture-layout.js'
 export { AgenttapError } from './agenttap-error.js'
 export type { ErrorContext } from './agenttap-error.js'
+export { isLoopbackAddress, isUnspecifiedAddress, resolveAddresses, resolveLoopback } from './loopback.js'
+export type { LoopbackVerdict } from './loopback.js'
 export type {
   BaseRecord,
   CaptureRecord,

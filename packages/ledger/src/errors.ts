@@ -1,4 +1,4 @@
-import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
+import { AgenttapError } from '@agenttap/jsonl-io'
 
 /** What went wrong, as a stable string a program can switch on. */
 export type LedgerErrorCode =
@@ -32,8 +32,4 @@ export type LedgerErrorCode =
  */
 export class LedgerError extends AgenttapError<LedgerErrorCode> {
   override readonly name = 'LedgerError'
-
-  constructor(code: LedgerErrorCode, message: string, context: ErrorContext = {}) {
-    super(code, message, context)
-  }
 }

@@ -1,3 +1,6 @@
+import type { RequestAnatomy } from '@agenttap/session-extractor'
+import type { NormalizedUsage } from '@agenttap/stream-normalizer'
+
 /**
  * The model-call ledger's output: the facts every reader of a capture (analyze, the live views,
  * exporters, replay, transcript importers) agrees on. Provider semantics are decoded once —
@@ -59,21 +62,11 @@ export type CallOutcome = 'completed' | 'error' | 'truncated' | 'aborted' | 'ups
  * - OpenAI Responses / Chat: `input` = `input_tokens − cached_tokens` (OpenAI's input includes
  *   the cached part), `cache_read` = `cached_tokens`, no cache writes, `output` = `output_tokens`
  *   (includes reasoning), `reasoning` = `reasoning_tokens`.
+ *
+ * One shape with stream-normalizer's `NormalizedUsage` (whose `normalizeUsage` applies these
+ * conventions): declared there once, named here for the ledger's readers.
  */
-export interface CallUsage {
-  /** Prompt tokens billed at the base input price (no cache involved). */
-  input: number
-  /** Prompt tokens read from the cache. */
-  cache_read: number
-  /** Prompt tokens written to the cache with a 5-minute TTL (billed 1.25× base input). */
-  cache_write_5m: number
-  /** Prompt tokens written to the cache with a 1-hour TTL (billed 2× base input). */
-  cache_write_1h: number
-  /** Output tokens, reasoning included. */
-  output: number
-  /** The part of `output` that was reasoning, when the provider reports it. */
-  reasoning?: number
-}
+export type CallUsage = NormalizedUsage
 
 /** The provider's error, as it reported it. */
 export interface CallError {
@@ -128,30 +121,12 @@ export interface LedgerToolResult {
  * Large content (system prompt, tool definitions) is referenced by hash; the text comes once
  * per distinct hash through {@link LedgerContent}.
  */
-export interface CallRequest {
-  /** Model the request named. */
-  model?: string
-  /** `max_tokens` / `max_output_tokens`. */
-  max_tokens?: number
-  temperature?: number
-  /** Responses `reasoning.effort`, or `thinking:<budget>` / `thinking:adaptive` for Anthropic. */
-  reasoning_effort?: string
-  /** Whether the request asked for a stream. */
-  stream?: boolean
-  /** Names of the tools offered, in order. */
-  tool_names: string[]
-  /** Number of messages (Anthropic `messages`) or input items (Responses `input`) sent. */
-  message_count: number
-  /** Hash of the system prompt / Responses `instructions` (see {@link LedgerContent}). */
+export type CallRequest = Pick<
+  RequestAnatomy,
+  'model' | 'max_tokens' | 'temperature' | 'reasoning_effort' | 'stream' | 'tool_names' | 'message_count' | 'tools_hash' | 'history_hash' | 'prompt_cache_key' | 'user_agent'
+> & {
+  /** Hash of the system prompt / Responses `instructions` (see {@link LedgerContent}); the text is in `RequestAnatomy.system`. */
   system_hash?: string
-  /** Hash of the tool definitions, in order. */
-  tools_hash?: string
-  /** Hash of the whole message history sent (a chain hash: extending a history extends the chain). */
-  history_hash?: string
-  /** Responses `prompt_cache_key`. */
-  prompt_cache_key?: string
-  /** The request's `user-agent`. */
-  user_agent?: string
   /**
    * The request in the provider's cache order (Anthropic: tools → system blocks → messages;
    * Responses: instructions → tools → input items): one exact hash and byte size per segment and

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { TelemetryRecord } from '@agenttap/jsonl-io'
+import { resolveLoopback, type TelemetryRecord } from '@agenttap/jsonl-io'
 import { createRedactor } from '@agenttap/session-extractor'
 import { OtelError } from './errors.js'
 import { decodeOtlp, decompress, emptyResponse, type OtlpSignal } from './otlp-decode.js'
@@ -14,7 +14,7 @@ export interface OtlpReceiverOptions {
   port?: number
   /** @defaultValue '127.0.0.1' */
   host?: string
-  /** Decides whether `host` is loopback (the proxy app passes proxy-capture's `resolveLoopback`). @defaultValue literal 127.0.0.0/8, ::1, localhost */
+  /** Decides whether `host` is loopback. @defaultValue jsonl-io's `resolveLoopback` (resolve, then check every address) */
   loopbackRule?(host: string): Promise<boolean> | boolean
   /** Listen on a non-loopback address anyway. @defaultValue false */
   allowNonLoopback?: boolean
@@ -50,8 +50,9 @@ export interface OtlpReceiver {
 
 const PATHS: Record<string, OtlpSignal> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' }
 
-function defaultLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+/** jsonl-io's loopback rule (the one every agenttap server binds by): resolve the host, check every address. */
+async function defaultLoopback(host: string): Promise<boolean> {
+  return (await resolveLoopback(host)).loopback
 }
 
 /**

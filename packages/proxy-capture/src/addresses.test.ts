@@ -1,27 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createSelfGuard, isLoopbackAddress, LOOP_ERROR_CODE, resolveLoopback } from './addresses.js'
+import { createSelfGuard, LOOP_ERROR_CODE } from './addresses.js'
 
-describe('isLoopbackAddress', () => {
-  it('is true for 127/8, ::1 and their mapped forms, never for names or other addresses', () => {
-    for (const a of ['127.0.0.1', '127.255.0.9', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a), a).toBe(true)
-    for (const a of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', 'localhost', '127.evil.example', '2130706433']) expect(isLoopbackAddress(a), a).toBe(false)
-  })
-})
-
-describe('resolveLoopback', () => {
-  it('judges names by what they resolve to', async () => {
-    expect(await resolveLoopback('localhost')).toMatchObject({ loopback: true })
-    expect(await resolveLoopback('127.0.0.1')).toEqual({ loopback: true, addresses: ['127.0.0.1'] })
-    // Numeric spellings resolve like a connect would resolve them.
-    expect(await resolveLoopback('2130706433')).toEqual({ loopback: true, addresses: ['127.0.0.1'] })
-    expect(await resolveLoopback('0x7f000001')).toEqual({ loopback: true, addresses: ['127.0.0.1'] })
-    expect(await resolveLoopback('0.0.0.0')).toEqual({ loopback: false, addresses: ['0.0.0.0'] })
-    expect(await resolveLoopback('')).toMatchObject({ loopback: false })
-    // Looks like loopback, is not a loopback address: it does not even resolve here.
-    expect(await resolveLoopback('127.evil.example')).toMatchObject({ loopback: false, addresses: [] })
-  })
-})
-
+// The loopback rule itself (isLoopbackAddress, resolveLoopback) lives in jsonl-io, with its tests.
 describe('createSelfGuard', () => {
   it('recognises the proxy\'s own address under any spelling, and nothing else', async () => {
     const guard = createSelfGuard(() => ({ address: '127.0.0.1', port: 9110 }))

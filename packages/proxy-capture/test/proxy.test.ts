@@ -212,6 +212,9 @@ describe('capture proxy over real TLS', () => {
     const last = await steadyValue(() => upstream.flood.get(t) ?? 0, 20, 25)
     // Socket buffers along the path hold ~8 MiB here; all 32 MiB written would mean buffering.
     expect(last).toBeLessThan(20 * 1024 * 1024)
+    // And the stall is backpressure, not a slow upstream: a backlog did build up between the
+    // upstream and the paused client (it wrote megabytes more than the client read) before it stopped.
+    expect(last - got).toBeGreaterThan(1024 * 1024)
     paused!.resume()
     await done
     expect(got).toBe(upstream.flood.get(t))
@@ -330,6 +333,8 @@ describe('capture proxy over real TLS', () => {
     // Loopback socket buffers absorb ~10-15 MiB here; all 32 MiB read would mean the proxy
     // queued everything in memory.
     expect(last).toBeLessThan(24 * 1024 * 1024)
+    // A backlog did build up behind the paused reader before the sender stopped.
+    expect(last - got).toBeGreaterThan(1024 * 1024)
     ws.resume()
     await closed
     expect(got).toBe(upstream.flood.get(t))

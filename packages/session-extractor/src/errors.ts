@@ -25,5 +25,8 @@ export class SessionExtractorError extends Error {
     super(message, options)
     this.code = code
     if (options?.at !== undefined) this.at = options.at
+    // The marker of every agenttap error (jsonl-io's AgenttapError.isInstance reads it); this layer
+    // imports only types from below, so it sets the marker instead of extending the base.
+    Object.defineProperty(this, Symbol.for('agenttap.error'), { value: true })
   }
 }

@@ -1,8 +1,8 @@
-/** Which agent sent the request (same union as `@agenttap/jsonl-io`'s `Client`). */
-export type Client = 'claude-code' | 'codex' | 'unknown'
+// The client / provider vocabulary is the capture records' (one declaration, in jsonl-io, the
+// layer below): what detectClient / detectProvider return is what a record's `client` / `provider` holds.
+import type { Client, Provider } from '@agenttap/jsonl-io'
 
-/** Which API family the request speaks (same union as `@agenttap/jsonl-io`'s `Provider`). */
-export type Provider = 'anthropic' | 'openai' | 'unknown'
+export type { Client, Provider }
 
 /** A header value as Node's `IncomingHttpHeaders` carries it. */
 export type HeaderValue = string | string[] | undefined

@@ -1,6 +1,6 @@
 import type { StreamProvider } from './types.js'
 
-/** What {@link detectProvider} looks at in a flow record. */
+/** What {@link detectStreamProvider} looks at in a flow record. */
 export interface ProviderHint {
   url?: string
   host?: string
@@ -54,14 +54,16 @@ export function detectProviderFromEvent(value: unknown): StreamProvider {
  *
  * @param flow - the flow record (or the parts of it known)
  * @param firstData - the `data` of the first SSE event / WS frame, when known
- * @returns the provider, `unknown` when nothing tells
+ * @returns the stream format (`anthropic`, `openai-responses`, `openai-chat`), `unknown` when
+ *   nothing tells. Not session-extractor's `detectProvider`, which names the provider of a
+ *   request (`anthropic`, `openai`) in the capture records' vocabulary.
  * @example
  * ```ts
- * detectProvider({ url: 'https://chatgpt.com/backend-api/codex/responses' }) // 'openai-responses'
- * detectProvider(undefined, '{"type":"message_start","message":{}}') // 'anthropic'
+ * detectStreamProvider({ url: 'https://chatgpt.com/backend-api/codex/responses' }) // 'openai-responses'
+ * detectStreamProvider(undefined, '{"type":"message_start","message":{}}') // 'anthropic'
  * ```
  */
-export function detectProvider(flow: ProviderHint | undefined, firstData?: string): StreamProvider {
+export function detectStreamProvider(flow: ProviderHint | undefined, firstData?: string): StreamProvider {
   if (flow !== undefined) {
     const p = flow.provider
     if (p === 'anthropic' || p === 'openai-responses' || p === 'openai-chat') return p

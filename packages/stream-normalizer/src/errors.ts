@@ -70,6 +70,9 @@ export class NormalizerError extends Error {
     if (context.offset !== undefined) this.offset = context.offset
     if (context.event !== undefined) this.event = context.event
     if (context.excerpt !== undefined) this.excerpt = context.excerpt
+    // The marker of every agenttap error (jsonl-io's AgenttapError.isInstance reads it); this layer
+    // imports nothing, so it sets the marker instead of extending the base.
+    Object.defineProperty(this, Symbol.for('agenttap.error'), { value: true })
   }
 }
 

@@ -8,7 +8,7 @@ export type { StreamNormalizer, StreamNormalizerOptions, StreamRecord, Normalize
 export { createNormalizerStream } from './normalizer-stream.js'
 export { createSseFramer, DEFAULT_MAX_EVENT_BYTES } from './sse-framer.js'
 export type { SseFramer, SseFramerOptions } from './sse-framer.js'
-export { detectProvider, detectProviderFromEvent } from './detect-provider.js'
+export { detectStreamProvider, detectProviderFromEvent } from './detect-provider.js'
 export type { ProviderHint } from './detect-provider.js'
 export { TextDeltaNormalizer } from './text-delta-normalizer.js'
 export type { TextDeltaNormalizerOptions } from './text-delta-normalizer.js'

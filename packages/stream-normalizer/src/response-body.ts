@@ -2,7 +2,7 @@ import { createAnthropicAdapter } from './adapters/anthropic.js'
 import { emitUnknown, errorEventFields, obj, str, withBase, type Adapter, type AdapterContext } from './adapters/common.js'
 import { createOpenAIChatAdapter } from './adapters/openai-chat.js'
 import { createOpenAIResponsesAdapter } from './adapters/openai-responses.js'
-import { detectProvider, type ProviderHint } from './detect-provider.js'
+import { detectStreamProvider, type ProviderHint } from './detect-provider.js'
 import { NormalizerError, excerptOf, type NormalizerErrorCode } from './errors.js'
 import type { NormalizeResult } from './stream-normalizer.js'
 import type { AgentEvent, ErrorEvent, MessageEndEvent, StreamProvider } from './types.js'
@@ -147,7 +147,7 @@ export function normalizeResponseBody(body: unknown, opts: NormalizeBodyOptions)
     if (data !== undefined && data !== '') context.excerpt = excerptOf(data)
     errors.push(new NormalizerError(code, `flow ${flow_id} response body: ${message}`, context))
   }
-  let provider: StreamProvider = opts.provider ?? detectProvider(opts.flow)
+  let provider: StreamProvider = opts.provider ?? detectStreamProvider(opts.flow)
   const ctx: AdapterContext = { flow_id, provider, argDeltas: opts.toolArgDeltas !== false, emit: (e) => events.push(e), error: report }
   const end = (stop: string | undefined): void => {
     const e: MessageEndEvent = { type: 'message_end', flow_id, provider: ctx.provider, incomplete: true }

@@ -1,36 +1,36 @@
 import { describe, expect, it } from 'vitest'
 import { run } from '../test/run.js'
-import { detectProvider } from './detect-provider.js'
+import { detectStreamProvider } from './detect-provider.js'
 import { createStreamNormalizer, normalizeRecords } from './stream-normalizer.js'
 import type { AgentEvent } from './types.js'
 
-describe('detectProvider', () => {
+describe('detectStreamProvider', () => {
   it('from the flow url, host, path or provider', () => {
-    expect(detectProvider({ url: 'https://api.anthropic.com/v1/messages?beta=true' })).toBe('anthropic')
-    expect(detectProvider({ url: 'https://api.openai.com/v1/responses' })).toBe('openai-responses')
-    expect(detectProvider({ url: 'https://chatgpt.com/backend-api/codex/responses' })).toBe('openai-responses')
-    expect(detectProvider({ url: 'https://openrouter.ai/api/v1/chat/completions' })).toBe('openai-chat')
-    expect(detectProvider({ url: 'http://127.0.0.1:11434/v1/chat/completions' })).toBe('openai-chat')
-    expect(detectProvider({ host: 'api.anthropic.com:443', path: '/v1/complete' })).toBe('anthropic')
-    expect(detectProvider({ path: '/v1/messages' })).toBe('anthropic')
-    expect(detectProvider({ provider: 'openai' })).toBe('openai-responses')
-    expect(detectProvider({ provider: 'openai', url: 'https://api.openai.com/v1/chat/completions' })).toBe('openai-chat')
-    expect(detectProvider({ provider: 'openai-chat' })).toBe('openai-chat')
-    expect(detectProvider({ url: 'not a url /v1/responses' })).toBe('openai-responses')
-    expect(detectProvider({ url: 'https://example.com/stream' })).toBe('unknown')
-    expect(detectProvider({ url: 'https://proxy.internal/llm', client: 'claude-code' })).toBe('anthropic')
-    expect(detectProvider({ url: 'https://proxy.internal/llm', client: 'codex' })).toBe('openai-responses')
-    expect(detectProvider({ url: 'https://user:pw@api.anthropic.com:8443/x#frag' })).toBe('anthropic')
-    expect(detectProvider(undefined)).toBe('unknown')
+    expect(detectStreamProvider({ url: 'https://api.anthropic.com/v1/messages?beta=true' })).toBe('anthropic')
+    expect(detectStreamProvider({ url: 'https://api.openai.com/v1/responses' })).toBe('openai-responses')
+    expect(detectStreamProvider({ url: 'https://chatgpt.com/backend-api/codex/responses' })).toBe('openai-responses')
+    expect(detectStreamProvider({ url: 'https://openrouter.ai/api/v1/chat/completions' })).toBe('openai-chat')
+    expect(detectStreamProvider({ url: 'http://127.0.0.1:11434/v1/chat/completions' })).toBe('openai-chat')
+    expect(detectStreamProvider({ host: 'api.anthropic.com:443', path: '/v1/complete' })).toBe('anthropic')
+    expect(detectStreamProvider({ path: '/v1/messages' })).toBe('anthropic')
+    expect(detectStreamProvider({ provider: 'openai' })).toBe('openai-responses')
+    expect(detectStreamProvider({ provider: 'openai', url: 'https://api.openai.com/v1/chat/completions' })).toBe('openai-chat')
+    expect(detectStreamProvider({ provider: 'openai-chat' })).toBe('openai-chat')
+    expect(detectStreamProvider({ url: 'not a url /v1/responses' })).toBe('openai-responses')
+    expect(detectStreamProvider({ url: 'https://example.com/stream' })).toBe('unknown')
+    expect(detectStreamProvider({ url: 'https://proxy.internal/llm', client: 'claude-code' })).toBe('anthropic')
+    expect(detectStreamProvider({ url: 'https://proxy.internal/llm', client: 'codex' })).toBe('openai-responses')
+    expect(detectStreamProvider({ url: 'https://user:pw@api.anthropic.com:8443/x#frag' })).toBe('anthropic')
+    expect(detectStreamProvider(undefined)).toBe('unknown')
   })
 
   it('from the first event when the flow does not tell', () => {
-    expect(detectProvider(undefined, '{"type":"message_start","message":{}}')).toBe('anthropic')
-    expect(detectProvider(undefined, '{"type":"response.created","sequence_number":0}')).toBe('openai-responses')
-    expect(detectProvider({ url: 'https://example.com/x' }, '{"object":"chat.completion.chunk","choices":[]}')).toBe('openai-chat')
-    expect(detectProvider(undefined, '[DONE]')).toBe('openai-chat')
-    expect(detectProvider(undefined, '{"type":"error","error":{"type":"overloaded_error"}}')).toBe('unknown')
-    expect(detectProvider(undefined, 'not json')).toBe('unknown')
+    expect(detectStreamProvider(undefined, '{"type":"message_start","message":{}}')).toBe('anthropic')
+    expect(detectStreamProvider(undefined, '{"type":"response.created","sequence_number":0}')).toBe('openai-responses')
+    expect(detectStreamProvider({ url: 'https://example.com/x' }, '{"object":"chat.completion.chunk","choices":[]}')).toBe('openai-chat')
+    expect(detectStreamProvider(undefined, '[DONE]')).toBe('openai-chat')
+    expect(detectStreamProvider(undefined, '{"type":"error","error":{"type":"overloaded_error"}}')).toBe('unknown')
+    expect(detectStreamProvider(undefined, 'not json')).toBe('unknown')
   })
 })
 

@@ -2,7 +2,7 @@ import { createAnthropicAdapter } from './adapters/anthropic.js'
 import { emitUnknown, errorEventFields, obj, withBase, type Adapter, type AdapterContext } from './adapters/common.js'
 import { createOpenAIChatAdapter } from './adapters/openai-chat.js'
 import { createOpenAIResponsesAdapter } from './adapters/openai-responses.js'
-import { detectProvider, detectProviderFromEvent } from './detect-provider.js'
+import { detectStreamProvider, detectProviderFromEvent } from './detect-provider.js'
 import { NormalizerError, excerptOf, type NormalizerErrorCode } from './errors.js'
 import { DEFAULT_MAX_EVENT_BYTES, createSseFramer, type SseFramer } from './sse-framer.js'
 import type { AgentEvent, ErrorEvent, MessageEndEvent, StreamProvider } from './types.js'
@@ -124,7 +124,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
   if (typeof opts.flow_id !== 'string') throw new TypeError('createStreamNormalizer: expected a string flow_id')
   const { flow_id, onEvent, onError } = opts
   const maxEventBytes = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
-  const initialProvider = opts.provider ?? detectProvider(opts.flow)
+  const initialProvider = opts.provider ?? detectStreamProvider(opts.flow)
   let provider: StreamProvider = initialProvider
   let finished = false
 

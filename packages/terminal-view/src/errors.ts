@@ -1,4 +1,4 @@
-import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
+import { AgenttapError } from '@agenttap/jsonl-io'
 
 /** What went wrong, as a stable string a program can switch on. */
 export type TerminalViewErrorCode =
@@ -14,7 +14,4 @@ export type TerminalViewErrorCode =
 /** The one error class of `@agenttap/terminal-view`, an `AgenttapError`. Only API misuse and unreadable sources throw it. */
 export class TerminalViewError extends AgenttapError<TerminalViewErrorCode> {
   override readonly name = 'TerminalViewError'
-  constructor(code: TerminalViewErrorCode, message: string, context: ErrorContext = {}) {
-    super(code, message, context)
-  }
 }

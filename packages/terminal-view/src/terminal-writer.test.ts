@@ -152,8 +152,17 @@ describe('falling behind', () => {
     const w = createTerminalWriter({ output: out, maxPendingChars: Number.POSITIVE_INFINITY })
     w.write([t('x'), NL])
     await tick()
-    for (let i = 0; i < 300; i++) w.write([t(`d${i} `)])
-    w.write([NL])
+    // Deltas arrive over several turns: the first batch fills the stuck destination, the rest wait.
+    // (One row each: piped, an open row is held back until its newline anyway.)
+    for (let i = 0; i < 300; i++) {
+      w.write([t(`d${i} `), NL])
+      if (i % 50 === 49) await tick()
+    }
+    await tick()
+    expect(w.behind).toBe(true)
+    // The backlog really grew: the rows after the first batch all wait in the writer (none skipped).
+    expect(w.pending.chars).toBeGreaterThanOrEqual(250 * 'd10 \n'.length)
+    expect(out.text).not.toContain('d299 ')
     const ended = w.end()
     for (let i = 0; i < 20; i++) {
       out.release()
@@ -162,7 +171,7 @@ describe('falling behind', () => {
     await ended
     out.release()
     expect(w.stats.skippedChars).toBe(0)
-    expect(out.text).toContain('d0 d1 d2 ')
-    expect(out.text).toContain('d299 \n')
+    expect(out.text).toContain('d0 \nd1 \nd2 \n')
+    expect(out.text).toContain('d298 \nd299 \n')
   })
 })

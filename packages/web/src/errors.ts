@@ -1,4 +1,4 @@
-import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
+import { AgenttapError } from '@agenttap/jsonl-io'
 
 /** What went wrong in the web view, as a stable string code. */
 export type WebErrorCode =
@@ -15,7 +15,4 @@ export type WebErrorCode =
 /** The one error class of @agenttap/web, an `AgenttapError`. Bad input is reported, only API misuse throws. */
 export class WebError extends AgenttapError<WebErrorCode> {
   override readonly name = 'WebError'
-  constructor(code: WebErrorCode, message: string, context: ErrorContext = {}) {
-    super(code, message, context)
-  }
 }

@@ -2,12 +2,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { isLoopbackAddress, resolveLoopback, type CaptureRecord } from '@agenttap/jsonl-io'
 import { capturePaths, type CapturePaths } from './capture-store.js'
 import { WebError } from './errors.js'
 import { createFlowIndex, type FlowIndex } from './flow-index.js'
 import { ingestFollow, ingestOnce, ingestRecords, type IngestContext, type ScanFrom } from './ingest.js'
-import { bindAddresses, isLoopbackAddress } from './loopback.js'
 import { INDEX_HTML, APP_CSS } from './page.js'
 import { createPush, MAX_PAGE_CLIENTS } from './push.js'
 import { entryOr404, flowDetail, flowEvents, flowRequest, head, json, plain, search, sessionView, type RouteContext } from './routes.js'
@@ -25,16 +24,11 @@ export interface WebServerOptions {
   host?: string
   /**
    * Allow binding an address that is not loopback: anyone who can reach it and has the token can
-   * read the captured traffic. The host is resolved and every address checked.
+   * read the captured traffic. Without it the host is checked with jsonl-io's `resolveLoopback`,
+   * the rule the proxy's bind follows too: resolved, and every address must be loopback.
    * @defaultValue false
    */
   allowRemote?: boolean
-  /**
-   * The loopback rule the bind is checked with: resolves the host and says whether every address
-   * is loopback. The proxy app passes proxy-capture's `resolveLoopback`, the rule its own bind
-   * follows. @defaultValue this package's {@link firstRemoteAddress} (the same rule)
-   */
-  loopbackRule?: (host: string) => Promise<{ loopback: boolean; addresses: string[]; error?: string }>
   /** Port; 0 picks a free one. @defaultValue 9115 */
   port?: number
   /** Access token; a random one when absent. */
@@ -97,16 +91,6 @@ export interface WebServer {
    * capture (and binds `port`; pass the port the outer server listens on for the Host check).
    */
   handle(req: IncomingMessage, res: ServerResponse): void
-}
-
-/** The loopback rule without the proxy's: resolve, then every address must be loopback. */
-async function defaultLoopbackRule(host: string): Promise<{ loopback: boolean; addresses: string[]; error?: string }> {
-  try {
-    const addresses = await bindAddresses(host)
-    return { loopback: addresses.length > 0 && addresses.every(isLoopbackAddress), addresses }
-  } catch (err) {
-    return { loopback: false, addresses: [], error: `cannot resolve it: ${(err as Error).message}` }
-  }
 }
 
 function defaultAssetsDir(): string {
@@ -309,8 +293,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
 
   async function listen(): Promise<Server> {
     if (!opts.allowRemote) {
-      const rule = opts.loopbackRule ?? defaultLoopbackRule
-      const r = await rule(host)
+      const r = await resolveLoopback(host)
       if (!r.loopback) {
         const why = r.error ?? `${r.addresses.find((a) => !isLoopbackAddress(a)) ?? r.addresses[0] ?? host} is not a loopback address`
         throw new WebError(

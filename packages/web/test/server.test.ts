@@ -167,8 +167,16 @@ describe('web server over a capture dir (files followed)', () => {
 
   it('pushes a flow appended to the files over SSE without polling whole files', async () => {
     const f = streamedFlow('live-1', 'sess-live', 'hello', 'ls -la')
-    const done = stream(port, token, (fr) => fr.some((x) => x.event === 'flows' && (x.data as { flows: FlowSummary[] }).flows.some((s) => s.flow_id === 'live-1' && s.state === 'DONE')))
-    await new Promise((r) => setTimeout(r, 50))
+    // Signals, not sleeps: append once the stream's snapshot arrived (the client is subscribed), and
+    // stop at the push that carries the finished flow with its call (the three files are followed
+    // apart, so under load a DONE push can come before the lines that make the call).
+    let subscribed: () => void = () => undefined
+    const live = new Promise<void>((r) => (subscribed = r))
+    const done = stream(port, token, (fr) => {
+      if (fr.some((x) => x.event === 'snapshot')) subscribed()
+      return fr.some((x) => x.event === 'flows' && (x.data as { flows: FlowSummary[] }).flows.some((s) => s.flow_id === 'live-1' && s.state === 'DONE' && s.calls === 1))
+    })
+    await live
     appendRecords(cap.cap, [f.flow, ...f.sse, f.end])
     const frames = await done
     expect(frames[0]?.event).toBe('snapshot')
