@@ -8,7 +8,7 @@ export type { CaptureEngine, CaptureEngineOptions, CaptureEngineOutput, CaptureO
 export { createConnectTo, parseConnectTo } from './connect-to.js'
 export type { ConnectToRule, UpstreamAddress } from './connect-to.js'
 export { isLoopbackAddress, resolveLoopback } from './addresses.js'
-export { secureLogDir } from './log-dir.js'
+export { prepareLogDir, secureLogDir } from './log-dir.js'
 export type { LogDirReport } from './log-dir.js'
 export { createHttp1Parser, Http1ParseError } from './http1.js'
 export type { BodyFraming, Http1Handlers, Http1Head, Http1Parser, Http1ParserOptions } from './http1.js'
