@@ -79,7 +79,7 @@ describe('terminal writer', () => {
     w.write([t('world'), NL])
     await w.end()
     expect(out.text).toBe(
-      '── codex · session abcdef01 · flow flow-0000-1111 · 10:00:00.005 ──\n' + '10:00:01.250 000-1111 hello\n' + '10:00:02.250 000-1111 world\n',
+      '── codex · session abcdef01 · flow flow-0000-1111 · 10:00:00.005 UTC ──\n' + '10:00:01.250 000-1111 hello\n' + '10:00:02.250 000-1111 world\n',
     )
   })
 

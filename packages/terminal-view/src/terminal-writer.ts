@@ -223,7 +223,8 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
   function header(op: Extract<RenderOp, { op: 'header' }>): string {
     const parts = [op.client ?? 'unknown client', `session ${op.session_id.slice(0, 8) || '?'}`]
     if (showFlowId) parts.push(`flow ${op.flow_id}`)
-    parts.push(hhmmss(op.ts))
+    // Record times are UTC; said once per card header (line prefixes stay short; --show-time says UTC).
+    parts.push(`${hhmmss(op.ts)} UTC`)
     // ids and client names come from captured data: no control characters on the terminal
     return paint(sanitizeText(`── ${parts.join(' · ')} ──`), STYLE_SGR.header)
   }
