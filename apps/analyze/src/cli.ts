@@ -8,7 +8,9 @@ import {
   BUNDLED_PRICES,
   MODES,
   MODE_NAMES,
+  ExtractError,
   createExtractor,
+  defaultTranscriptDirs,
   formatTable,
   isoInstant,
   parseModes,
@@ -17,7 +19,7 @@ import {
   toNdjson,
   writeResult,
 } from '@agenttap/extractors'
-import type { EngineName, Extractor, ExtractorOptions, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
+import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
 import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
@@ -60,19 +62,24 @@ interface CommonOpts {
   from?: string
   to?: string
   follow?: boolean
+  source?: string
+  claudeDir?: string[]
+  codexDir?: string[]
 }
 
 const EXT: Record<OutputFormat, string> = { ndjson: 'ndjson', csv: 'csv', parquet: 'parquet', table: 'txt' }
 
 /**
  * Whether DuckDB can write this process's stdout itself by opening `/dev/stdout` (Linux, macOS):
- * a file, a pipe or a terminal can be opened again; a socket (Node's own child-process stdio)
- * cannot.
+ * a pipe or a terminal can be opened again. Not a socket (Node's own child-process stdio), and
+ * not a regular file: opening it again truncates it and writes from its start, over what the
+ * shell or an earlier command wrote (`(echo header; agenttap-analyze usage) > out`, `>> log`).
  */
 function devStdout(): boolean {
   if (process.platform === 'win32' || !existsSync('/dev/stdout')) return false
   try {
-    return !fstatSync(1).isSocket()
+    const st = fstatSync(1)
+    return !st.isSocket() && !st.isFile()
   } catch {
     return false
   }
@@ -100,6 +107,9 @@ function addCommon(cmd: Command): Command {
     .option('--index-dir <dir>', 'Redis: where its index is kept (default: <log root>/redis-index/<host>-<port>-<stream>)')
     .option('--from <id>', 'Redis: only entries after this stream id (an in-memory index for this range)')
     .option('--to <id>', 'Redis: only entries up to this stream id, inclusive (an in-memory index for this range)')
+    .addOption(new Option('--source <source>', 'wire (the proxy\'s capture), transcripts (Claude Code transcripts and Codex rollouts on disk) or all').choices(['wire', 'transcripts', 'all']).default('wire'))
+    .option('--claude-dir <dir...>', 'transcripts: Claude Code projects dir(s) (default: $CLAUDE_CONFIG_DIR/projects, ~/.config/claude/projects, ~/.claude/projects)')
+    .option('--codex-dir <dir...>', 'transcripts: Codex sessions dir(s) (default: $CODEX_HOME/sessions, ~/.codex/sessions)')
 }
 
 function loadPrices(path: string | undefined): PriceTable {
@@ -149,6 +159,26 @@ function rangeOf(o: CommonOpts, io: CliIo): StreamRange {
 /** The log root the user means. */
 const logRootOf = (o: CommonOpts, io: CliIo): string => resolve(o.logDir ?? io.env.AGENTTAP_LOG_DIR ?? join(homedir(), 'centralized-logs'))
 
+/** The transcript dirs of `--source transcripts|all`: the flags, else the agents' default dirs. */
+function transcriptDirsOf(o: CommonOpts, io: CliIo): TranscriptDirs | undefined {
+  if (o.source === undefined || o.source === 'wire') {
+    if (o.claudeDir !== undefined || o.codexDir !== undefined) throw new UsageError('--claude-dir / --codex-dir read transcripts: add --source transcripts (or all)')
+    return undefined
+  }
+  const found = defaultTranscriptDirs(io.env, io.env.HOME ?? homedir())
+  const dirs: TranscriptDirs = {
+    claude: o.claudeDir?.map((d) => resolve(d)) ?? (o.codexDir !== undefined ? [] : found.claude),
+    codex: o.codexDir?.map((d) => resolve(d)) ?? (o.claudeDir !== undefined ? [] : found.codex),
+  }
+  for (const d of [...dirs.claude, ...dirs.codex]) {
+    if (!existsSync(d)) throw new UsageError(`transcript dir ${d} does not exist`)
+  }
+  if (dirs.claude.length + dirs.codex.length === 0) {
+    throw new UsageError('no transcripts found: none of ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR, ~/.codex/sessions, $CODEX_HOME exists; pass --claude-dir / --codex-dir')
+  }
+  return dirs
+}
+
 /** Opens the extractor: over the capture files, or over the Redis stream (`--redis`). */
 async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | undefined, warn: (s: string) => void): Promise<Extractor> {
   const common: Omit<ExtractorOptions, 'logDir'> = {
@@ -159,7 +189,21 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
     ...(o.includeAux ? { includeAux: true } : {}),
     onWait: (m) => warn(m),
   }
-  if (o.redis === undefined) return createExtractor({ logDir: logRootOf(o, io), ...common })
+  if (o.redis === undefined) {
+    const transcripts = transcriptDirsOf(o, io)
+    if (transcripts === undefined) return createExtractor({ logDir: logRootOf(o, io), ...common })
+    const alone = { logDir: '', wire: false, transcripts, indexDir: resolve(o.indexDir ?? join(logRootOf(o, io), 'transcripts-index')), ...common }
+    if (o.source === 'transcripts') return createExtractor(alone)
+    try {
+      return await createExtractor({ logDir: logRootOf(o, io), transcripts, ...common })
+    } catch (e) {
+      // --source all without a capture: the transcripts are all there is.
+      if (!(e instanceof ExtractError) || (e.code !== 'NO_CAPTURES' && e.code !== 'LOG_DIR_MISSING')) throw e
+      warn(`no capture under ${logRootOf(o, io)}: reading the transcripts only`)
+      return createExtractor(alone)
+    }
+  }
+  if (o.source !== undefined && o.source !== 'wire') throw new UsageError('--redis reads the wire capture only; drop --source or --redis')
   const range = rangeOf(o, io)
   // An ad hoc range is its own in-memory index; the whole stream keeps one on disk.
   const adHoc = o.from !== undefined || o.to !== undefined

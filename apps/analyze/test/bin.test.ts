@@ -99,6 +99,22 @@ describe.runIf(existsSync(BIN))('agenttap-analyze (built bin)', () => {
     expect(rows(readFileSync(join(out, 'usage.ndjson'), 'utf8')).map((x) => x.flow_id)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'b1', 'b2'])
   })
 
+  it('NDJSON to stdout redirected into a file keeps what the file held and what follows (no truncation)', async () => {
+    // Found by e2e/clients: DuckDB reopened /dev/stdout, truncating the file and writing from its start.
+    const file = join(tmp, 'appended.ndjson')
+    const sh = spawn('sh', ['-c', `(echo header; "${process.execPath}" "${BIN}" usage --log-dir "${BASIC}" --no-index -q; echo footer) > "${file}"; "${process.execPath}" "${BIN}" usage --log-dir "${BASIC}" --no-index -q >> "${file}"`], { env: { PATH: process.env.PATH ?? '', HOME: tmp }, stdio: ['ignore', 'ignore', 'pipe'] })
+    let err = ''
+    sh.stderr.on('data', (b: Buffer) => (err += b.toString()))
+    await new Promise((resolve) => sh.on('close', resolve))
+    expect(err).toBe('')
+    const lines = readFileSync(file, 'utf8').trim().split('\n')
+    const ids = ['a1', 'a2', 'a3', 'a4', 'a5', 'b1', 'b2']
+    expect(lines[0]).toBe('header')
+    expect(lines.slice(1, 8).map((l) => (JSON.parse(l) as { flow_id: string }).flow_id)).toEqual(ids)
+    expect(lines[8]).toBe('footer')
+    expect(lines.slice(9).map((l) => (JSON.parse(l) as { flow_id: string }).flow_id)).toEqual(ids)
+  })
+
   it('--since 999999999999d is a clear usage error, not "Invalid time value"', async () => {
     const r = await run(['usage', '--log-dir', BASIC, '--no-index', '--since', '999999999999d'])
     expect(r.code).toBe(2)

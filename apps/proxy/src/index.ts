@@ -23,6 +23,8 @@ import {
 } from '@agenttap/proxy-capture'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
 import { createLogger } from './logger.js'
+import { demoCommand } from './demo-command.js'
+import { replayCommand } from './replay-command.js'
 import { webCommand } from './web-command.js'
 
 /** Exit codes (cli-kit's, shared by every agenttap command): 0 ok, 1 runtime, 2 usage. */
@@ -317,6 +319,10 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
 
   program.addCommand(webCommand(set).copyInheritedSettings(program))
 
+  program.addCommand(demoCommand(set).copyInheritedSettings(program))
+
+  program.addCommand(replayCommand(set).copyInheritedSettings(program))
+
   program
     .command('ca')
     .description('create (first run) or show agenttap\'s CA')
@@ -343,7 +349,7 @@ export function commandNames(): string[] {
 
 /**
  * Runs the `agenttap-proxy` CLI with `argv` (without node and script) and resolves with the
- * exit code. Commands: `start`, `web`, `ca`, `run -- <cmd>`. Every failure is one line on
+ * exit code. Commands: `start`, `web`, `demo`, `replay <capture>`, `ca`, `run -- <cmd>`. Every failure is one line on
  * stderr: exit 2 for a usage mistake, 1 for a runtime failure.
  */
 export async function main(argv: string[]): Promise<number> {

@@ -1,14 +1,16 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
 import { lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
 import type { CreateLedger } from './flow-feeder.js'
-import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writePromptCache } from './index-store.js'
+import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writePromptCache, writeState } from './index-store.js'
 import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
 import { updateFromSource } from './source-update.js'
+import { listTranscripts, updateTranscripts } from './transcript-update.js'
 import type { IndexUpdate } from './indexer.js'
 import { MODES } from './modes.js'
 import { BUNDLED_PRICES } from './prices.js'
@@ -63,6 +65,8 @@ const LATEST_BY: Partial<Record<ModeName, string>> = {
   cache: '',
   latency: '',
   call_validation: '',
+  daily: 'date',
+  reconcile: '',
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
@@ -129,12 +133,17 @@ function writableOrCreatable(dir: string): boolean {
  */
 export async function createExtractor(options: ExtractorOptions): Promise<Extractor> {
   const source = options.source
-  const files = source === undefined ? findCaptureFiles(options.logDir) : undefined
+  const transcripts = options.transcripts
+  const files = source === undefined && options.wire !== false ? findCaptureFiles(options.logDir) : undefined
+  if (files === undefined && source === undefined && transcripts === undefined) {
+    throw new ExtractError('NO_CAPTURES', 'nothing to read: no capture files (wire: false), no record source and no transcript dirs')
+  }
   const prices = options.prices ?? BUNDLED_PRICES
   const ledgerModule = options.ledgerModule ?? DEFAULT_LEDGER
-  const indexHome = files?.dir ?? options.indexDir
+  // Wire and transcripts together have an index of their own: a wire-only run keeps its own.
+  const indexHome = files !== undefined && transcripts !== undefined ? join(files.dir, '.index-all') : files?.dir ?? options.indexDir
   const paths: IndexPaths | undefined = options.index !== false && indexHome !== undefined && writableOrCreatable(indexHome)
-    ? indexPaths(indexHome, files === undefined)
+    ? indexPaths(indexHome, files === undefined || transcripts !== undefined)
     : undefined
   let duck: Duck | undefined
   let opening: Promise<Duck> | undefined
@@ -149,21 +158,30 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return p
   }
 
-  const build = ledgerBuild(ledgerModule)
+  const build = transcripts !== undefined ? `${ledgerBuild(ledgerModule)}|${ledgerBuild('@agenttap/transcripts')}` : ledgerBuild(ledgerModule)
   let fresh: boolean | undefined
   /**
    * True when state.json says every file is read to its end, no open flow is due, and the ledger
    * is the build the index was made with.
    */
+  /** The transcript files as the freshness check listed them (the update then need not list them again). */
+  let listed: ReturnType<typeof listTranscripts> | undefined
   function upToDate(): boolean {
     if (fresh !== undefined) return fresh
     return (fresh = isUpToDate())
   }
   function isUpToDate(): boolean {
-    if (paths === undefined || files === undefined || options.rebuildIndex) return false
+    if (paths === undefined || source !== undefined || options.rebuildIndex) return false
     const st = readState(paths)
     if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_build !== build || !existsSync(paths.db)) return false
     if (st.deadline_ms !== null && (options.now ?? Date.now()) >= st.deadline_ms) return false
+    if (transcripts !== undefined) {
+      listed = listTranscripts(transcripts)
+      const now = listed.listing.files
+      const was = st.transcripts?.files
+      if (was === undefined || was.length !== now.length || now.some((f, i) => f.path !== was[i]!.path || f.ino !== was[i]!.ino || f.size !== was[i]!.size || f.mtime !== was[i]!.mtime)) return false
+    }
+    if (files === undefined) return true
     const all = [...files.flows, ...files.lines, ...files.ends]
     if (all.length !== st.files.length) return false
     for (const path of all) {
@@ -208,7 +226,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         await clearIndex(d)
       }
       scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
-      lastUpdate = source !== undefined ? await updateFromSource(d, {
+      // The transcript files as the last update saw them (the wire's update rewrites the state).
+      const prior = paths !== undefined && why === undefined && !options.rebuildIndex ? readState(paths)?.transcripts : undefined
+      lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
         source,
         ledgerModule,
         stageDir: scratch,
@@ -231,11 +251,43 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       })
+      if (transcripts !== undefined) {
+        const t = await updateTranscripts(d, {
+          dirs: transcripts,
+          ...(prior !== undefined && lastUpdate.rebuilt === undefined ? { previous: prior } : {}),
+          ...(listed !== undefined ? { now: listed } : {}),
+          stageDir: scratch,
+          ...(options.threads !== undefined ? { threads: options.threads } : {}),
+          ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
+        })
+        lastUpdate = {
+          ...lastUpdate,
+          ...(lastUpdate.rebuilt === undefined && t.rebuilt !== undefined ? { rebuilt: t.rebuilt } : {}),
+          bytes: lastUpdate.bytes + t.bytes,
+          records: lastUpdate.records + t.records,
+          problems: lastUpdate.problems + t.problems,
+          ms: lastUpdate.ms + t.ms,
+          transcriptMs: t.ms,
+        }
+        // A small update leaves its few changes in the WAL (replayed in milliseconds on the next
+        // open) instead of a checkpoint on close, which rewrites whole row groups of the tables:
+        // seconds on an index of a few hundred MB of transcripts. DuckDB still checkpoints once
+        // the WAL passes its threshold (16 MiB).
+        if (t.bytes < 16 * 1024 * 1024 && t.rebuilt === undefined) await d.run('pragma disable_checkpoint_on_shutdown')
+        if (paths !== undefined) {
+          const st = readState(paths)
+          writeState(paths, {
+            ...(st ?? { index_version: INDEX_VERSION, ledger_version: ledger.version, files: [], deadline_ms: null, stamp: `${process.pid}-${Date.now()}` }),
+            ledger_build: build,
+            transcripts: t.listing,
+          })
+        }
+      }
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
       await setup(d)
       fresh = undefined
-      if (paths !== undefined && files !== undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
+      if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
     } catch (e) {
       d.close()
       throw e

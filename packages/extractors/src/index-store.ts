@@ -242,7 +242,7 @@ export async function ensureSchema(duck: Duck, ledgerVersion: number): Promise<s
 
 /** Drops every row (tables are recreated with the current layout). */
 export async function clearIndex(duck: Duck): Promise<void> {
-  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
+  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows', 'transcript_sources'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
 }
 
 export async function readSources(duck: Duck): Promise<SourceState[]> {
@@ -374,6 +374,8 @@ export interface IndexState {
   deadline_ms: number | null
   /** Names this state: the prompt cache written after it carries the same stamp. */
   stamp: string
+  /** The transcript files as the last update saw them (an index with transcripts). */
+  transcripts?: { files: { path: string; dev: string; ino: string; size: number; mtime: string }[] }
 }
 
 export function readState(paths: IndexPaths): IndexState | undefined {

@@ -62,6 +62,8 @@ export interface IndexUpdate {
   /** Of `ms`: reading and feeding the ledger (all shards), and committing to DuckDB. */
   readMs?: number
   commitMs?: number
+  /** Of `ms`: reading and committing the transcripts, when the index has them. */
+  transcriptMs?: number
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'

@@ -41,6 +41,9 @@ export const MODES: Record<ModeName, ModeSpec> = {
   cache: spec('cache', 'prompt-cache hit ratio per session', 'session_id, client, calls, input_tokens, cache_read_tokens, cache_write_tokens, hit_ratio'),
   clients: spec('clients', 'clients by user-agent and version', 'client, user_agent, version, flows, sessions, first_seen, last_seen'),
   latency: spec('latency', 'time to first token and duration percentiles per client and model', 'client, model, calls, with_ttft, ttft_p50, ttft_p90, ttft_p99, ttft_max, duration_p50, duration_p90, duration_p99, duration_max'),
+  daily: spec('daily', 'tokens and cost per UTC day, model and source (wire, claude-transcript, codex-rollout)', 'date, model, source, calls, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens, cost_usd, unpriced_calls, prices_version'),
+  compactions: spec('compactions', 'context compactions the transcripts recorded (Claude compact_boundary, Codex compacted), with token figures', 'ts, session_id, source, agent, trigger, pre_tokens, post_tokens'),
+  reconcile: spec('reconcile', 'wire calls joined with transcript calls per session: matched, only one side, usage that differs, re-emitted or replayed entries', 'session_id, client, wire_calls, transcript_calls, matched, only_wire, only_transcript, usage_differs, wire_tokens, transcript_tokens, reemitted, replayed, only_wire_ids, only_transcript_ids, differing_ids'),
   call_validation: spec('call_validation', 'tool-call lifecycle findings: unanswered, orphan, duplicate, early results, bad arguments', 'session_id, flow_id, kind, call_id, name, position, related_flow_id, message'),
 }
 

@@ -71,7 +71,7 @@ const ERRORS = `(
     select started_at, session_id, flow_id, null, http_status, outcome, null, null, null from f
     where calls = 0 and outcome not in ('completed', 'open'))
   select ts, session_id, flow_id, call,
-    case when error_type ilike '%overloaded%' or status = 529 then 'overloaded'
+    case when error_type ilike '%overloaded%' or error_code ilike '%overloaded%' or status = 529 then 'overloaded'
          when error_type ilike '%rate_limit%' or error_code ilike '%rate_limit%' or status = 429 then 'rate_limit'
          when outcome = 'aborted' then 'aborted'
          when outcome = 'truncated' then 'truncated'
@@ -111,6 +111,52 @@ const CALL_VALIDATION = `(
   union all select r.session_id, r.flow_id, 'result_before_call', r.call_id, coalesce(r.name, k.name), 'call ' || r.idx || ', tool result ' || r.position, k.flow_id,
       'the result was sent before the response that announced its call', r.ts
     from results r join firsts k using (session_id, call_id) where r.ts < k.ts)`
+
+/**
+ * Wire calls joined with transcript calls. Claude Code: the response's \`request-id\` header is the
+ * transcript's \`requestId\`, else the message id, else (same session) a shared \`tool_use\` id.
+ * Codex: the \`session_id\` header is the rollout's \`session_meta.id\`; within a session a
+ * response pairs with the usage delta that shares a tool \`call_id\` with it, else with one of
+ * equal usage. Each call pairs at most once.
+ * Usage "differs" when a pair's token columns are not all equal. Only calls that report usage are
+ * compared (an HTTP 429 has no transcript entry: Claude Code writes a \`<synthetic>\` notice).
+ */
+const RECONCILE = `(
+  with w as (select * from c where source = 'wire' and has_usage),
+    t as (select * from c where source in ('claude-transcript', 'codex-rollout') and has_usage),
+    wt as (select call_key as key, call_id from tc where call_key in (select key from w)),
+    tt as (select call_key as key, call_id from tc where call_key in (select key from t)),
+    pairs as (
+      select w.key as wk, t.key as tk from w join t on w.provider = 'anthropic' and t.source = 'claude-transcript'
+        and (w.request_id = t.request_id or w.response_id = t.response_id)
+      union
+      select w.key, t.key from w join t on w.session_id = t.session_id
+        and exists (select 1 from wt join tt on wt.call_id = tt.call_id where wt.key = w.key and tt.key = t.key)
+      union
+      select w.key, t.key from w join t on w.session_id = t.session_id and t.source = 'codex-rollout'
+        and w.input_tokens = t.input_tokens and w.cache_read_tokens = t.cache_read_tokens and w.output_tokens = t.output_tokens),
+    p1 as (select * from pairs qualify row_number() over (partition by wk order by tk) = 1 and row_number() over (partition by tk order by wk) = 1),
+    sess as (select distinct session_id from c),
+    diff as (select w.session_id, w.key as wk, t.key as tk, coalesce(w.request_id, w.response_id, w.key) as id from p1 join w on w.key = p1.wk join t on t.key = p1.tk
+      where w.input_tokens <> t.input_tokens or w.cache_read_tokens <> t.cache_read_tokens or w.cache_write_5m_tokens + w.cache_write_1h_tokens <> t.cache_write_5m_tokens + t.cache_write_1h_tokens
+        or w.output_tokens <> t.output_tokens),
+    notes as (select session_id, sum(n) filter (where trap in ('reemit', 'block_line')) as reemitted, sum(n) filter (where trap = 'replayed') as replayed from transcript_traps group by session_id)
+  select s.session_id,
+    (select mode(client) from c where c.session_id = s.session_id) as client,
+    (select count(*) from w where w.session_id = s.session_id) as wire_calls,
+    (select count(*) from t where t.session_id = s.session_id) as transcript_calls,
+    (select count(*) from p1 join w on w.key = p1.wk where w.session_id = s.session_id) as matched,
+    (select count(*) from w where w.session_id = s.session_id and w.key not in (select wk from p1)) as only_wire,
+    (select count(*) from t where t.session_id = s.session_id and t.key not in (select tk from p1)) as only_transcript,
+    (select count(*) from diff where diff.session_id = s.session_id) as usage_differs,
+    (select coalesce(sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens), 0) from w where w.session_id = s.session_id) as wire_tokens,
+    (select coalesce(sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens), 0) from t where t.session_id = s.session_id) as transcript_tokens,
+    coalesce(n.reemitted, 0) as reemitted, coalesce(n.replayed, 0) as replayed,
+    (select string_agg(coalesce(request_id, response_id, key), ',' order by ts) from w where w.session_id = s.session_id and w.key not in (select wk from p1)) as only_wire_ids,
+    (select string_agg(coalesce(request_id, response_id, key), ',' order by ts) from t where t.session_id = s.session_id and t.key not in (select tk from p1)) as only_transcript_ids,
+    (select string_agg(id, ',') from diff where diff.session_id = s.session_id) as differing_ids
+  from sess s left join notes n using (session_id)
+  order by s.session_id)`
 
 /** The columns of each tool-derived mode when it has no rows. */
 export const TOOL_ROW_SQL = `select ts, session_id, flow_id, idx as call, position, call_id, name, kind, arguments, complete, command, workdir, server
@@ -186,5 +232,14 @@ export const MODE_SQL: Record<string, string> = {
       round(quantile_cont(duration_ms, 0.5), 1) as duration_p50, round(quantile_cont(duration_ms, 0.9), 1) as duration_p90, round(quantile_cont(duration_ms, 0.99), 1) as duration_p99, max(duration_ms) as duration_max
     from c group by all order by calls desc, client, model`,
   call_validation: `select session_id, flow_id, kind, call_id, name, position, related_flow_id, message from ${CALL_VALIDATION} order by ts, flow_id, position, kind`,
+  daily: `select substr(ts, 1, 10) as date, coalesce(model, req_model, '(none)') as model, source, count(*) as calls,
+      sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens, sum(cache_write_5m_tokens) as cache_write_5m_tokens,
+      sum(cache_write_1h_tokens) as cache_write_1h_tokens, sum(output_tokens) as output_tokens, sum(coalesce(reasoning_tokens, 0)) as reasoning_tokens,
+      sum(total_tokens) as total_tokens, round(sum(cost_usd), 8) as cost_usd, count(*) filter (where cost_usd is null) as unpriced_calls,
+      (select version from price_version) as prices_version
+    from ${COSTED} group by all order by date, model, source`,
+  compactions: `select "at" as ts, session_id, source, agent, "trigger", pre_tokens, post_tokens from compactions
+    where session_id in (select session_id from f) order by "at", key`,
+  reconcile: `select * from ${RECONCILE}`,
   subagent_flows: `select started_at as ts, session_id, flow_id, agent from f where agent is not null order by ts, flow_id`,
 }

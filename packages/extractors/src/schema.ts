@@ -10,7 +10,7 @@ import { fileLit, ident, lit } from './duck.js'
  * Version of the index layout. A different version (or a different `ledger_version`) makes the
  * next run rebuild the index from the capture.
  */
-export const INDEX_VERSION = 1
+export const INDEX_VERSION = 2
 
 /** Column name → DuckDB type. */
 export type TableSpec = Record<string, string>
@@ -154,8 +154,27 @@ export const PROBLEMS: TableSpec = {
   message: 'VARCHAR',
 }
 
+/** Context compactions the transcripts recorded (CompactionEvent). */
+export const COMPACTIONS: TableSpec = {
+  key: 'VARCHAR',
+  source: 'VARCHAR',
+  session_id: 'VARCHAR',
+  agent: 'VARCHAR',
+  at: 'VARCHAR',
+  trigger: 'VARCHAR',
+  pre_tokens: 'BIGINT',
+  post_tokens: 'BIGINT',
+}
+
+/** What the transcript importer skipped so it would not count it twice, per session (`reemit`, `replayed`, `block_line`). */
+export const TRANSCRIPT_TRAPS: TableSpec = {
+  session_id: 'VARCHAR',
+  trap: 'VARCHAR',
+  n: 'BIGINT',
+}
+
 /** Tables filled from row files, by row-file name. */
-export const DATA_TABLES = { flows: FLOWS, calls: CALLS, tool_calls: TOOL_CALLS, tool_results: TOOL_RESULTS, contents: CONTENTS, problems: PROBLEMS } as const
+export const DATA_TABLES = { flows: FLOWS, calls: CALLS, tool_calls: TOOL_CALLS, tool_results: TOOL_RESULTS, contents: CONTENTS, problems: PROBLEMS, compactions: COMPACTIONS, transcript_traps: TRANSCRIPT_TRAPS } as const
 
 /** Name of a data table. */
 export type DataTable = keyof typeof DATA_TABLES
@@ -172,6 +191,9 @@ const STATE_DDL = [
   // When each pending flow last got a record (wall clock ms), to end flows that never will, and
   // since when its flow_end waits for lines it announced but that were not there yet.
   `create table if not exists pending_flows (flow_id varchar, last_seen_ms bigint, held_since_ms bigint)`,
+  // How far each transcript file was read (Claude Code, Codex): identity, offset, line count, and
+  // the Codex reader's state at that offset (JSON), for the next import to go on from.
+  `create table if not exists transcript_sources (kind varchar, path varchar, dev varchar, ino varchar, head varchar, head_len bigint, "offset" bigint, line bigint, state varchar)`,
 ]
 
 /** DDL of every table. */

@@ -1,3 +1,4 @@
+import type { TranscriptDirs } from '@agenttap/transcripts'
 import type { RecordSource } from './source-update.js'
 
 /** Every extraction mode, in the order `--extract all` runs them. */
@@ -29,6 +30,9 @@ export const MODE_NAMES = [
   'clients',
   'latency',
   'call_validation',
+  'daily',
+  'compactions',
+  'reconcile',
 ] as const
 
 /** Name of one extraction mode. */
@@ -107,7 +111,16 @@ export interface ExtractorOptions {
    * lives in `indexDir` (in memory without one) and keeps the position of the last entry read.
    */
   source?: RecordSource
-  /** Where the index of a `source` is kept. @defaultValue in memory */
+  /**
+   * Also index agent transcripts (Claude Code `projects` dirs, Codex `sessions` dirs) through
+   * `@agenttap/transcripts`: their calls join the wire's in every mode (`source`
+   * `claude-transcript` / `codex-rollout`). With capture files too, the index is
+   * `<capture dir>/.index-all/`; without (`wire: false`), it is `indexDir` (in memory without one).
+   */
+  transcripts?: TranscriptDirs
+  /** Read the capture files (false: transcripts only). @defaultValue true */
+  wire?: boolean
+  /** Where the index of a `source` (or of transcripts only) is kept. @defaultValue in memory */
   indexDir?: string
   /** @defaultValue `'auto'` */
   engine?: EngineName

@@ -13,8 +13,23 @@ import { createToolCallRenderer } from './tool-call-renderer.js'
 import { requestToolResults, toolResultLine } from './tool-results.js'
 import type { RenderOp } from './types.js'
 
-/** A unified event as the JSON tap gives it: the AgentEvent plus the flow's session and client. */
-export type LiveJsonEvent = AgentEvent & { session_id: string; client?: string }
+/**
+ * A tool result a request carried (the answer to an earlier response's tool call), as the JSON
+ * tap gives it: from the flow's request body, or from a WebSocket client frame (Codex sends its
+ * tool outputs in `response.create` frames on the same connection).
+ */
+export interface LiveToolResultEvent {
+  type: 'tool_result'
+  flow_id: string
+  call_id: string
+  name?: string
+  output: string
+  is_error: boolean
+  exit_code?: number
+}
+
+/** A unified event as the JSON tap gives it (an AgentEvent, or a request's tool result) plus the flow's session and client. */
+export type LiveJsonEvent = (AgentEvent | LiveToolResultEvent) & { session_id: string; client?: string }
 
 /** Options of {@link createLiveView}. */
 export interface LiveViewOptions {
@@ -126,6 +141,8 @@ interface FlowView {
   streamedSinceCall: boolean
   /** `ts` of the flow's first record: the time its card header shows. */
   startTs: string | undefined
+  /** WebSocket client frames seen (the first is the flow's request body, shown with the flow record). */
+  clientFrames: number
 }
 
 const MAX_ENDED_REMEMBERED = 4096
@@ -267,6 +284,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       shownCalls: 0,
       streamedSinceCall: false,
       startTs: typeof r.ts === 'string' ? r.ts : undefined,
+      clientFrames: 0,
     }
     views.set(r.flow_id, v)
     return v
@@ -405,15 +423,43 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
     decide(v)
     if (!v.included) return
     registry.feed(r)
-    if (toolResults && !onJson) {
-      // The answers to the previous response's tool calls open this flow's card.
-      const results = requestToolResults(r.request_body)
-      if (results.length > 0) {
-        const ops: RenderOp[] = []
-        for (const res of results) ops.push({ op: 'text', text: sanitizeText(toolResultLine(res)), style: res.error ? 'error' : 'dim' }, { op: 'newline' })
-        show(v, ops)
+    // The answers to the previous response's tool calls open this flow's card.
+    requestResults(v, r.request_body)
+  }
+
+  /** The tool results a request (a flow's body or a WebSocket client frame) carries: `↳` lines, or JSON events. */
+  function requestResults(v: FlowView, body: unknown): void {
+    if (onJson ? functionOnly : !toolResults) return
+    const results = requestToolResults(body)
+    if (results.length === 0) return
+    if (onJson) {
+      for (const res of results) {
+        const j: LiveJsonEvent = { type: 'tool_result', flow_id: v.flow_id, call_id: res.call_id, output: res.text, is_error: res.error, session_id: v.session_id }
+        if (res.name !== undefined) j.name = res.name
+        if (res.exitCode !== undefined) j.exit_code = res.exitCode
+        if (v.client !== undefined) j.client = v.client
+        onJson(j)
       }
+      return
     }
+    const ops: RenderOp[] = []
+    for (const res of results) ops.push({ op: 'text', text: sanitizeText(toolResultLine(res)), style: res.error ? 'error' : 'dim' }, { op: 'newline' })
+    show(v, ops)
+  }
+
+  /** A WebSocket client frame: after the first (the flow's request body), each may carry tool outputs. */
+  function clientFrameRecord(v: FlowView, r: CaptureRecord): void {
+    if (!v.included) return
+    if (v.clientFrames++ === 0) return
+    const data = (r as { data?: unknown }).data
+    if (typeof data !== 'string' || data === '') return
+    let body: unknown
+    try {
+      body = JSON.parse(data)
+    } catch {
+      return
+    }
+    requestResults(v, body)
   }
 
   function sseRecord(v: FlowView, r: CaptureRecord & { type: 'sse' }): void {
@@ -472,6 +518,8 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
           return flowRecord(v, r as CaptureRecord & { type: 'flow' })
         case 'sse':
           return sseRecord(v, r as CaptureRecord & { type: 'sse' })
+        case 'client_frame':
+          return clientFrameRecord(v, r)
         case 'flow_end':
           if (v.included === undefined) {
             v.client ??= 'unknown'

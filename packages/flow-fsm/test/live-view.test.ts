@@ -266,6 +266,38 @@ describe('filters and modes', () => {
   })
 })
 
+describe('tool results (found by e2e/clients with the real clients)', () => {
+  it('the JSON tap gives a tool_result event for each result a request carries', () => {
+    const json: LiveJsonEvent[] = []
+    run(fixtureRecords('claude-code-turn.jsonl'), { onJson: (e) => json.push(e) })
+    const results = json.filter((e) => e.type === 'tool_result')
+    expect(results.map((e) => e.type === 'tool_result' && [e.call_id, e.name, e.is_error, e.output.split('\n')[0]])).toEqual([['toolu_01FixtureBash000000001', 'Bash', false, 'café']])
+    expect(results[0]?.client).toBe('claude-code')
+    // The result opens the next flow, before that flow's stream.
+    const i = json.indexOf(results[0] as LiveJsonEvent)
+    expect(json[i + 1]?.type).toBe('message_start')
+    expect(json[i + 1]?.flow_id).toBe(results[0]?.flow_id)
+    // --function-only keeps only tool calls.
+    const fn: LiveJsonEvent[] = []
+    run(fixtureRecords('claude-code-turn.jsonl'), { onJson: (e) => fn.push(e), functionOnly: true })
+    expect(fn.some((e) => e.type === 'tool_result')).toBe(false)
+  })
+
+  it('a WebSocket flow shows the tool outputs of its client frames (Codex sends them on the socket), not those of the first frame twice', () => {
+    const recs = fixtureRecords('codex-websocket.jsonl')
+    const { text } = run(recs)
+    expect(text).toContain('↳ exec_command result exit 1: FAIL')
+    expect(text).toContain('↳ apply_patch result: Success. Updated the following files:')
+    expect(text.split('↳').length - 1).toBe(2)
+    const json: LiveJsonEvent[] = []
+    run(recs, { onJson: (e) => json.push(e) })
+    expect(json.filter((e) => e.type === 'tool_result').map((e) => e.type === 'tool_result' && [e.call_id, e.exit_code ?? null, e.is_error])).toEqual([
+      ['call_WsExec0001', 1, true],
+      ['call_WsPatch0002', null, false],
+    ])
+  })
+})
+
 describe('robustness', () => {
   const base = { v: 1, ts: '2026-11-20T10:00:00.000Z', session_id: 's-1' }
   const sse = (flow_id: string, seq: number, data: unknown, event?: string) => ({ ...base, type: 'sse', flow_id, seq, data: typeof data === 'string' ? data : JSON.stringify(data), ...(event ? { event } : {}) })

@@ -47,6 +47,8 @@ export class FlowAssembler {
   private provider = 'unknown'
   private api: CallApi = 'unknown'
   private kind: 'model' | 'aux' = 'model'
+  /** Calls of kind `model` emitted so far. */
+  private modelCalls = 0
   private started_at = ''
   private transport: CallTransport = 'http'
   private status: number | undefined
@@ -313,9 +315,13 @@ export class FlowAssembler {
     if (req?.prompt !== undefined) call.prompt = req.prompt
     if (this.limits !== undefined) call.rate_limits = this.limits
     this.calls++
+    if (call.kind === 'model') this.modelCalls++
     this.lastOutcome = outcome
     this.ctx.emitCall(call)
     const chain = this.ctx.chain
+    // A failed request (HTTP 429 / 529, an error event) is sent again by SDKs and agents: the
+    // chain keeps the retry in its session.
+    if (chain !== undefined && this.session_source === 'history' && outcome === 'error' && req?.history_hash !== undefined) chain.failed(req.history_hash, this.session_id)
     if (chain !== undefined && this.session_source === 'history' && b.terminal && req?.history_hash !== undefined) {
       const tool_calls = b.tools.filter((t) => t.kind !== 'server' && t.kind !== 'mcp').map((t) => ({ call_id: t.call_id, name: t.name, arguments: t.arguments }))
       chain.respond(req.history_hash, this.session_id, { texts: b.text.done, tool_calls })
@@ -400,7 +406,9 @@ export class FlowAssembler {
       session_id: this.session_id,
       client: this.client,
       provider: this.provider,
-      kind: this.kind,
+      // A flow that made a model call is a model flow, whatever its first request was (Codex
+      // opens a WebSocket with a prewarm frame, `generate: false`, which is aux).
+      kind: this.modelCalls > 0 ? 'model' : this.kind,
       outcome: this.open ? 'open' : this.calls > 0 && this.lastOutcome !== undefined ? this.lastOutcome : captureOutcome(end?.['outcome']),
       started_at: this.started_at || (str(end?.['ts']) ?? ''),
       calls: this.calls,

@@ -11,6 +11,7 @@ export type {
   CallSource,
   CallTransport,
   CallUsage,
+  CompactionEvent,
   FlowFacts,
   FlowKind,
   LedgerContent,

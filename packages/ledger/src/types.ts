@@ -241,6 +241,28 @@ export interface FlowFacts {
   calls: number
 }
 
+/**
+ * A context compaction the agent recorded: Claude Code's `compact_boundary` system entry, Codex's
+ * `compacted` item or `context_compacted` event. Transcript importers emit them next to the calls
+ * (the wire has no such event: a compaction there is just a request with a shorter history).
+ */
+export interface CompactionEvent {
+  /** Stable unique key, `<source>:<session>:<id or position>` (re-importing a file gives the same keys). */
+  key: string
+  source: CallSource
+  session_id: string
+  /** Subagent that compacted, absent for the main agent. */
+  agent?: string
+  /** When the agent wrote it (ISO-8601 UTC). */
+  at: string
+  /** `auto` or `manual` when the agent says. */
+  trigger?: string
+  /** Context tokens before the compaction (Claude `compactMetadata.preTokens`; Codex: the thread's last prompt size). */
+  pre_tokens?: number
+  /** Context tokens after it, when known. */
+  post_tokens?: number
+}
+
 /** A piece of request content referenced by hash from {@link CallRequest}, emitted once per distinct hash. */
 export type LedgerContent =
   | { kind: 'system'; hash: string; text: string }

@@ -18,7 +18,7 @@ export {
 } from './redactor.js'
 export { createStreamRedactor } from './stream-redactor.js'
 export { createSseRedactor } from './sse-redactor.js'
-export { analyzeRequest, analyzeClientFrame } from './request-anatomy.js'
+export { analyzeRequest, analyzeClientFrame, requestHistoryUnits } from './request-anatomy.js'
 export type { AnalyzedRequest, AnalyzeRequestOptions, RequestAnatomy, RequestApi, RequestKind, ToolDefinition } from './request-anatomy.js'
 export { requestTurn, requestApiOfBody, userWords } from './request-turn.js'
 export type { RequestToolResult, RequestTurn, RequestTurnLimits } from './request-turn.js'

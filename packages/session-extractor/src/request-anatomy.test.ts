@@ -30,6 +30,15 @@ describe('analyzeRequest: kind', () => {
     expect(analyzeRequest({ url: 'http://127.0.0.1:8080/proxy', body: { model: 'claude', max_tokens: 5, messages: [] } }).api).toBe('anthropic-messages')
   })
 
+  it("Codex's WebSocket prewarm (generate: false) asks the model nothing: aux; the frames that follow are model calls", () => {
+    const url = 'https://api.openai.com/v1/responses'
+    const input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'list /tmp' }] }]
+    const prewarm = analyzeRequest({ url, body: { type: 'response.create', model: 'gpt-5.1-codex', generate: false, input, tools: [{ type: 'function', name: 'exec_command' }] } })
+    expect([prewarm.kind, prewarm.aux_reason]).toEqual(['aux', 'prewarm (generate: false): no answer asked for'])
+    expect(analyzeRequest({ url, body: { type: 'response.create', model: 'gpt-5.1-codex', input, tools: [{ type: 'function', name: 'exec_command' }] } }).kind).toBe('model')
+    expect(analyzeRequest({ url, body: { type: 'response.create', model: 'gpt-5.1-codex', generate: true, input } }).kind).toBe('model')
+  })
+
   it('a body stored out of line says so and keeps the kind of its endpoint', () => {
     const a = analyzeRequest({ url: A_URL, body: { $ref: 'sse_logs/f1.request.json' }, client: 'claude-code' })
     expect(a).toMatchObject({ kind: 'model', api: 'anthropic-messages', body_ref: 'sse_logs/f1.request.json', history: [], tool_names: [] })
@@ -166,5 +175,23 @@ describe('withoutCacheControl', () => {
       undefined,
     ]
     for (const v of values) expect(withoutCacheControl(v)).toBe(JSON.stringify(v, (k, x: unknown) => (k === 'cache_control' ? undefined : x)) ?? '')
+  })
+})
+
+describe('requestHistoryUnits', () => {
+  it('gives the units the history chain hashes, so two requests can be told apart message by message', async () => {
+    const { requestHistoryUnits } = await import('./request-anatomy.js')
+    const { historyChain } = await import('./history-hash.js')
+    for (const name of ['claude-code-turn.jsonl', 'claude-code-2x.jsonl', 'codex-turn.jsonl', 'chat-completions-tools.jsonl']) {
+      for (const f of flows(name)) {
+        const a = analyzeRequest({ body: f['request_body'], url: f['url'] as string, client: f['client'] as string })
+        const units = requestHistoryUnits(f['request_body'], a.api)
+        expect(units.length).toBeGreaterThan(0)
+        expect(historyChain(a.api, units)).toEqual(a.history)
+      }
+    }
+    expect(requestHistoryUnits({ messages: [{ role: 'user', content: ' hi ' }, { role: 'system', content: 'deferred' }] }, 'anthropic-messages')).toEqual(['u["hi"]'])
+    expect(requestHistoryUnits('{"type":"response.create","input":"go"}', 'unknown')).toEqual(['u["go"]'])
+    expect(requestHistoryUnits('not json', 'anthropic-messages')).toEqual([])
   })
 })

@@ -225,6 +225,40 @@ function reasoningEffort(body: Record<string, unknown>): string | undefined {
   return undefined
 }
 
+/** Canonical history units of a parsed body (see history-hash.ts); `history[i]` of the anatomy chains units 0..i. */
+function unitsOf(body: Record<string, unknown>, api: Exclude<RequestApi, 'unknown'>): string[] {
+  if (api === 'openai-responses') return responsesUnits(body['input'])
+  const messages = body['messages']
+  if (!Array.isArray(messages)) return []
+  let end = messages.length
+  // Trailing `system` entries (Claude Code 2.1.x's deferred-tools list) are no history.
+  if (api === 'anthropic-messages') while (end > 0 && isObj(messages[end - 1]) && (messages[end - 1] as Record<string, unknown>)['role'] === 'system') end--
+  const units = new Array<string>(end)
+  for (let i = 0; i < end; i++) units[i] = api === 'anthropic-messages' ? anthropicUnit(messages[i]) : chatUnit(messages[i])
+  return units
+}
+
+/**
+ * The canonical history units of a request body, one per message (Responses: one per input
+ * item, a response's consecutive output items together): what `history[i]` of
+ * {@link analyzeRequest} hashes. For people reading where two histories part: unit `i` is a
+ * role letter (`u`, `a`, `r` for a tool result, …) and the message's canonical JSON.
+ *
+ * @param body - the request body (parsed JSON, JSON text or bytes; a `response.create` frame)
+ * @param api - the request's API (from {@link analyzeRequest}); a Codex frame is read as Responses
+ * @example
+ * requestHistoryUnits({ messages: [{ role: 'user', content: 'hi' }] }, 'anthropic-messages') // ['u["hi"]']
+ */
+export function requestHistoryUnits(body: unknown, api: RequestApi): string[] {
+  let b = parseBody(body)
+  if (b === undefined) return []
+  if (b['type'] === 'response.create') {
+    b = isObj(b['response']) ? b['response'] : b
+    return unitsOf(b, 'openai-responses')
+  }
+  return api === 'unknown' ? [] : unitsOf(b, api)
+}
+
 /**
  * Decodes what a request asked for: whether it is a model call or an auxiliary one, its API,
  * the new user prompt and the tool results it carries, its configuration (model, max tokens,
@@ -251,10 +285,14 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   const anatomy: RequestAnatomy = { kind: 'model', api: 'unknown', tool_results: [], tool_names: [], message_count: 0, tools: [], history: [] }
   const ua = header(req.headers, 'user-agent')
   if (ua !== undefined) anatomy.user_agent = ua
+  // Codex prewarms a WebSocket with `generate: false`: the server answers an empty response
+  // that asked the model nothing.
+  let prewarm = body !== undefined && body['generate'] === false
   if (body !== undefined && body['type'] === 'response.create') {
     // A Codex WebSocket frame: the request's fields at the top level, or under `response`.
     body = isObj(body['response']) ? body['response'] : body
     api = 'openai-responses'
+    prewarm ||= body['generate'] === false
   }
   if (body !== undefined && typeof body['$ref'] === 'string' && Object.keys(body).length <= 2) {
     anatomy.body_ref = body['$ref']
@@ -297,21 +335,11 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   const sys = systemText(body, api)
   if (sys !== undefined) anatomy.system = { hash: contentHash(`system\n${sys}`), text: sys }
 
-  let units: string[] = []
   if (api === 'openai-responses') {
     const input = body['input']
     anatomy.message_count = Array.isArray(input) ? input.length : typeof input === 'string' ? 1 : 0
-    units = responsesUnits(input)
-  } else if (Array.isArray(body['messages'])) {
-    const messages = body['messages']
-    anatomy.message_count = messages.length
-    let end = messages.length
-    // Trailing `system` entries (Claude Code 2.1.x's deferred-tools list) are no history.
-    if (api === 'anthropic-messages') while (end > 0 && isObj(messages[end - 1]) && (messages[end - 1] as Record<string, unknown>)['role'] === 'system') end--
-    units = new Array<string>(end)
-    for (let i = 0; i < end; i++) units[i] = api === 'anthropic-messages' ? anthropicUnit(messages[i]) : chatUnit(messages[i])
-  }
-  anatomy.history = historyChain(api, units)
+  } else if (Array.isArray(body['messages'])) anatomy.message_count = body['messages'].length
+  anatomy.history = historyChain(api, unitsOf(body, api))
   const last = anatomy.history[anatomy.history.length - 1]
   if (last !== undefined) anatomy.history_hash = last
 
@@ -319,6 +347,10 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   if (turn.prompt !== undefined) anatomy.prompt = turn.prompt
   anatomy.tool_results = turn.tool_results
 
+  if (prewarm && api === 'openai-responses') {
+    anatomy.kind = 'aux'
+    anatomy.aux_reason = 'prewarm (generate: false): no answer asked for'
+  }
   if (api === 'anthropic-messages' && req.client === 'claude-code' && anatomy.tools.length === 0 && Array.isArray(body['messages'])) {
     anatomy.kind = 'aux'
     anatomy.aux_reason = 'Claude Code request without tools (quota check, title or summary)'

@@ -44,6 +44,21 @@ describe('createSessionChain', () => {
     expect(chain.assign(hist(u('hello'), a('Hi! (1)'), u('next')), 'f4').session_id).toBe(run1.session_id)
   })
 
+  it('a one-message request sent again after it failed (HTTP 429, 529) is its retry, in its session', () => {
+    const chain = createSessionChain()
+    const h = hist(u('list /tmp'))
+    const first = chain.assign(h, 'f1')
+    chain.failed(h[0]!, first.session_id)
+    const retry = chain.assign(h, 'f2')
+    expect(retry).toEqual({ session_id: first.session_id, matched: true })
+    chain.failed(h[0]!, retry.session_id)
+    const answered = chain.assign(h, 'f3')
+    expect(answered.session_id).toBe(first.session_id)
+    chain.respond(h[0]!, answered.session_id, { texts: ['done'], tool_calls: [] })
+    // Answered (not failed) this time: the same message again is a new run.
+    expect(chain.assign(h, 'f4').session_id).not.toBe(first.session_id)
+  })
+
   it('a retry of a longer history (same messages again) stays in its session', () => {
     const chain = createSessionChain()
     const s = chain.assign(hist(u('q'), a('r'), u('q2')), 'f1')

@@ -47,6 +47,15 @@ export interface SessionChain {
    * @param turn - the response's text blocks and client-side tool calls
    */
   respond(historyHash: string, sessionId: string, turn: AssistantTurn): void
+  /**
+   * Remembers that a request got no answer (an HTTP error such as a 429 or 529, an error event):
+   * the same history sent again is a retry of it, in its session, even when it is a single
+   * message (which otherwise starts a new run).
+   *
+   * @param historyHash - the failed request's `history_hash`
+   * @param sessionId - the session it was given
+   */
+  failed(historyHash: string, sessionId: string): void
   /** Forgets everything. */
   reset(): void
   /** Histories remembered. */
@@ -57,6 +66,8 @@ interface Entry {
   session_id: string
   /** true: a request's history plus its response; false: a request's own history. */
   response: boolean
+  /** The request with this history failed: the same history again is its retry. */
+  failed?: boolean
 }
 
 class Chain implements SessionChain {
@@ -84,8 +95,9 @@ class Chain implements SessionChain {
     for (let k = n; k >= 1 && found === undefined; k--) {
       const e = this.entries.get(history[k - 1] as string)
       if (e === undefined) continue
-      // The same one-message history again: a script run again, not a continuation.
-      if (k === n && !e.response && n === 1) continue
+      // The same one-message history again: a script run again, not a continuation — unless
+      // the earlier request failed, when this is the client retrying it.
+      if (k === n && !e.response && n === 1 && e.failed !== true) continue
       found = e
     }
     const session_id = found?.session_id ?? `h${contentHash(`session\n${seed}`)}`
@@ -97,6 +109,11 @@ class Chain implements SessionChain {
   respond(historyHash: string, sessionId: string, turn: AssistantTurn): void {
     if (typeof historyHash !== 'string' || historyHash === '') return
     this.remember(chainHash(historyHash, assistantUnit(turn)), { session_id: sessionId, response: true })
+  }
+
+  failed(historyHash: string, sessionId: string): void {
+    if (typeof historyHash !== 'string' || historyHash === '') return
+    this.remember(historyHash, { session_id: sessionId, response: false, failed: true })
   }
 
   reset(): void {

@@ -1,3 +1,4 @@
+import { setUsage } from './adapters/common.js'
 import type { StreamProvider, Usage } from './types.js'
 
 /**
@@ -58,4 +59,29 @@ export function normalizeUsage(u: Usage, provider: StreamProvider): NormalizedUs
   const out: NormalizedUsage = { input, cache_read: cacheRead, cache_write_5m: w5, cache_write_1h: w1, output: n(u.output_tokens) }
   if (u.reasoning_tokens !== undefined) out.reasoning = n(u.reasoning_tokens)
   return out
+}
+
+/**
+ * Reads the counts of an Anthropic `usage` object (a stream's `message_start` / `message_delta`
+ * usage, a JSON response's, or the one Claude Code stores in its transcripts) into `into`: the
+ * counts present overwrite, the absent ones stay. The TTL split of cache writes comes from
+ * `cache_creation.ephemeral_5m/1h_input_tokens` (1-hour writes cost more than 5-minute ones).
+ *
+ * @param u - the provider's `usage` object
+ * @param into - the usage to update (returned)
+ * @example
+ * normalizeUsage(readAnthropicUsage({ input_tokens: 3, cache_creation_input_tokens: 900, cache_creation: { ephemeral_1h_input_tokens: 900 }, output_tokens: 40 }), 'anthropic')
+ * // { input: 3, cache_read: 0, cache_write_5m: 0, cache_write_1h: 900, output: 40 }
+ */
+export function readAnthropicUsage(u: Record<string, unknown>, into: Usage = {}): Usage {
+  setUsage(into, 'input_tokens', u['input_tokens'])
+  setUsage(into, 'output_tokens', u['output_tokens'])
+  setUsage(into, 'cache_read_input_tokens', u['cache_read_input_tokens'])
+  setUsage(into, 'cache_creation_input_tokens', u['cache_creation_input_tokens'])
+  const cc = u['cache_creation']
+  if (cc !== undefined && cc !== null && typeof cc === 'object') {
+    setUsage(into, 'cache_creation_5m_input_tokens', (cc as Record<string, unknown>)['ephemeral_5m_input_tokens'])
+    setUsage(into, 'cache_creation_1h_input_tokens', (cc as Record<string, unknown>)['ephemeral_1h_input_tokens'])
+  }
+  return into
 }

@@ -101,6 +101,24 @@ describe('createFlowIndex', () => {
     expect(idx.get('f')?.summary.state).toBe('STREAMING')
   })
 
+  it('a Codex WebSocket flow opened by a prewarm frame (no prompt) takes its prompt from the frame that asked', () => {
+    // Found by e2e/clients with the real Codex 0.171.
+    const base = { v: 1, flow_id: 'ws', session_id: 's', ts: '2026-11-20T10:00:00.000Z' }
+    const input = (text: string) => [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }]
+    const prewarm = { type: 'response.create', model: 'gpt-5.1-codex', generate: false, input: [] }
+    const asked = { type: 'response.create', model: 'gpt-5.1-codex', previous_response_id: 'resp_1', input: input('list the files in /tmp') }
+    const idx = createFlowIndex()
+    idx.feed({ ...base, type: 'flow', client: 'codex', provider: 'openai', url: 'https://api.openai.com/v1/responses', status: 101, request_body: prewarm })
+    idx.feed({ ...base, type: 'client_frame', seq: 0, data: JSON.stringify(prewarm) })
+    expect(idx.list()[0]?.prompt).toBeUndefined()
+    idx.feed({ ...base, type: 'client_frame', seq: 3, data: JSON.stringify(asked) })
+    expect(idx.list()[0]?.prompt).toBe('list the files in /tmp')
+    // The first prompt stays: a later frame (a tool output) does not replace it.
+    idx.feed({ ...base, type: 'client_frame', seq: 9, data: JSON.stringify({ ...asked, input: input('something else') }) })
+    expect(idx.list()[0]?.prompt).toBe('list the files in /tmp')
+    idx.feed({ ...base, type: 'client_frame', seq: 12, data: 'not json' })
+  })
+
   it('ignores records without flow_id or type and non-objects', () => {
     const idx = createFlowIndex()
     expect(idx.feed(null)).toBeUndefined()

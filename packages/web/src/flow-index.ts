@@ -88,6 +88,8 @@ function header(h: unknown, name: string): string | undefined {
 
 /** Provider events that never change a list row: text and argument deltas. */
 const DELTA_EVENT = /(?:^content_block_delta|\.delta)$/
+/** Client frames longer than this are not parsed for a prompt (the inline limit is 1 MiB). */
+const MAX_FRAME_PROMPT_SCAN = 1 << 20
 
 /** Usage of a flow: the sum of its calls' (a WebSocket flow carries several). */
 function sumUsage(calls: readonly ModelCall[]): CallUsage | undefined {
@@ -369,7 +371,24 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       if (ts !== undefined) line.ts = ts
       keepMem(e, line.data.length + 64, (m) => m.lines.push(line))
     }
+    // A WebSocket flow whose first frame asked nothing (Codex's prewarm, `generate: false`)
+    // has its prompt in a later frame.
+    if (e.summary.prompt === undefined) framePrompt(e.summary, text(r['data']))
     if (!e.ended) calls.feed(r as unknown as CaptureRecord)
+  }
+
+  function framePrompt(s: FlowSummary, data: string | undefined): void {
+    if (data === undefined || data.length > MAX_FRAME_PROMPT_SCAN || !data.startsWith('{')) return
+    let body: unknown
+    try {
+      body = JSON.parse(data)
+    } catch {
+      return
+    }
+    if (typeof body !== 'object' || body === null || (body as Record<string, unknown>)['type'] !== 'response.create') return
+    const b = body as Record<string, unknown>
+    const p = promptPreview(typeof b['response'] === 'object' && b['response'] !== null ? b['response'] : b)
+    if (p !== undefined) s.prompt = p
   }
 
   function addEnd(e: FlowEntry, r: Record<string, unknown>, loc: RecordLocation | undefined): void {

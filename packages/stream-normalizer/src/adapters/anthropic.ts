@@ -1,5 +1,6 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
-import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
+import { readAnthropicUsage } from '../usage.js'
+import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 const BLOCK_TEXT = 1
 const BLOCK_THINKING = 2
@@ -49,16 +50,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
   let errored = false
 
   function mergeUsage(u: Record<string, unknown>, seq: number | undefined): void {
-    setUsage(usage, 'input_tokens', u['input_tokens'])
-    setUsage(usage, 'output_tokens', u['output_tokens'])
-    setUsage(usage, 'cache_read_input_tokens', u['cache_read_input_tokens'])
-    setUsage(usage, 'cache_creation_input_tokens', u['cache_creation_input_tokens'])
-    // The TTL split of the cache writes (1-hour writes cost more than 5-minute ones).
-    const cc = u['cache_creation']
-    if (cc !== undefined && cc !== null && typeof cc === 'object') {
-      setUsage(usage, 'cache_creation_5m_input_tokens', (cc as Record<string, unknown>)['ephemeral_5m_input_tokens'])
-      setUsage(usage, 'cache_creation_1h_input_tokens', (cc as Record<string, unknown>)['ephemeral_1h_input_tokens'])
-    }
+    readAnthropicUsage(u, usage)
     const e: UsageEvent = { type: 'usage', flow_id, provider, usage: { ...usage }, cumulative: true }
     ctx.emit(withBase(e, seq, undefined))
   }

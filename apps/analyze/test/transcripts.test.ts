@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
+
+// `agenttap-analyze … --source transcripts`, run as a user runs it: the agents' dirs found from
+// CLAUDE_CONFIG_DIR / CODEX_HOME, or given with --claude-dir / --codex-dir; the trap tree of
+// @agenttap/transcripts, whose exact totals are asserted.
+const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js')
+let tmp: string
+let dirs: { claudeDir: string; codexDir: string }
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'analyze-transcripts-'))
+  dirs = writeTrapTree(join(tmp, 'tree'))
+})
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: join(tmp, 'home'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, out, err }))
+  })
+}
+const rows = (s: string) => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+
+describe('agenttap-analyze --source transcripts', () => {
+  it('finds the agents’ dirs from CLAUDE_CONFIG_DIR and CODEX_HOME; daily has exact tokens and cost', async () => {
+    const r = await run(['daily', '--source', 'transcripts', '--log-dir', join(tmp, 'logs'), '-f', 'ndjson', '-q'], { CLAUDE_CONFIG_DIR: dirs.claudeDir, CODEX_HOME: dirs.codexDir })
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const d = rows(r.out)
+    const total = (k: string) => d.reduce((n, x) => n + Number(x[k]), 0)
+    expect([total('calls'), total('input_tokens'), total('cache_read_tokens'), total('cache_write_5m_tokens'), total('cache_write_1h_tokens'), total('output_tokens')]).toEqual([10, 2685, 6600, 2500, 1100, 1210])
+    expect(Math.round(total('cost_usd') * 1e9) / 1e9).toBe(0.0352275)
+    expect(new Set(d.map((x) => x.source))).toEqual(new Set(['claude-transcript', 'codex-rollout']))
+  })
+
+  it('--claude-dir alone reads only Claude Code; the index is kept under <log root>/transcripts-index', async () => {
+    const r = await run(['sessions', '--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--log-dir', join(tmp, 'logs2'), '-f', 'ndjson', '-q'])
+    expect(r.code).toBe(0)
+    expect(rows(r.out).map((x) => [x.session_id, x.client, x.output_tokens])).toEqual([
+      [TRAP_IDS.claudeSessionA, 'claude-code', 450],
+      [TRAP_IDS.claudeSessionB, 'claude-code', 300],
+    ])
+    const again = await run(['sessions', '--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--log-dir', join(tmp, 'logs2'), '-f', 'ndjson', '-q', '-v'])
+    expect(again.err).toContain('"bytes":0')
+  })
+
+  it('says what is wrong: transcript dirs without --source, a missing dir', async () => {
+    const a = await run(['usage', '--claude-dir', dirs.claudeDir, '--log-dir', join(tmp, 'logs3')])
+    expect(a.code).toBe(2)
+    expect(a.err).toContain('add --source transcripts')
+    const b = await run(['usage', '--source', 'transcripts', '--codex-dir', join(tmp, 'nope'), '--log-dir', join(tmp, 'logs3')])
+    expect(b.code).toBe(2)
+    expect(b.err).toContain('does not exist')
+  })
+})

@@ -1,0 +1,151 @@
+/**
+ * Request fingerprints: what a request asked for, reduced to what identifies it in a
+ * conversation (API, model, system prompt, tools, message history). Decoded by
+ * session-extractor's request anatomy, the same decoder the ledger's fingerprints come from, for
+ * the captured requests and the incoming ones alike.
+ */
+import { analyzeRequest, contentHash, requestHistoryUnits, type RequestHeaders } from '@agenttap/session-extractor'
+import type { Difference, ReplayExchange, RequestPrint } from './types.js'
+
+/**
+ * Parts of a system prompt that change from run to run of the same agent and are no part of the
+ * conversation: Claude Code's billing line (`x-anthropic-billing-header: cc_version=…; cch=…;`,
+ * whose `cch` is a per-request checksum).
+ */
+const VOLATILE_SYSTEM = [/^x-anthropic-billing-header:[^\n]*\n?/gm]
+
+function systemHash(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  let t = text
+  for (const re of VOLATILE_SYSTEM) t = t.replace(re, '')
+  return contentHash(`system\n${t}`)
+}
+
+function pathOnly(url: string): string {
+  let rest = url
+  const scheme = url.indexOf('://')
+  if (scheme > 0 && scheme < 16) {
+    const slash = url.indexOf('/', scheme + 3)
+    rest = slash === -1 ? '/' : url.slice(slash)
+  }
+  const q = rest.search(/[?#]/)
+  return q === -1 ? rest : rest.slice(0, q)
+}
+
+/** The request side of a fingerprint. */
+export interface PrintInput {
+  /** Parsed JSON (redacted as the capture's), JSON text, bytes, or a WebSocket `response.create` frame. */
+  body: unknown
+  method?: string
+  url?: string
+  headers?: RequestHeaders
+  client?: string
+  provider?: string
+}
+
+/**
+ * The fingerprint of a request. Two requests of the same agent run at the same point of the
+ * conversation have equal `key`s; volatile fields (session and user ids, cache markers, stream
+ * options, sampling settings, `prompt_cache_key`, the billing line of Claude Code's system
+ * prompt) do not count.
+ */
+export function requestPrint(req: PrintInput): RequestPrint {
+  const a = analyzeRequest({ body: req.body, ...(req.url !== undefined ? { url: req.url } : {}), ...(req.headers ? { headers: req.headers } : {}), ...(req.client ? { client: req.client } : {}), ...(req.provider ? { provider: req.provider } : {}) })
+  if (a.api === 'unknown') {
+    const route = `${(req.method ?? 'GET').toUpperCase()} ${pathOnly(req.url ?? '/')}`
+    return { api: 'aux', route, history: [], units: [], key: JSON.stringify(['aux', route]) }
+  }
+  const system = systemHash(a.system?.text)
+  const print: RequestPrint = { api: a.api, history: a.history, units: requestHistoryUnits(req.body, a.api), key: '' }
+  if (a.model !== undefined) print.model = a.model
+  if (system !== undefined) print.system = system
+  if (a.tools_hash !== undefined) print.tools = a.tools_hash
+  if (a.previous_response_id !== undefined) print.previous = a.previous_response_id
+  print.key = JSON.stringify([a.api, print.model ?? null, system ?? null, print.tools ?? null, print.previous ?? null, a.history.length, a.history_hash ?? null])
+  return print
+}
+
+const MAX_EXCERPT = 240
+
+/** A short excerpt of a value for a report. */
+export function excerpt(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined
+  return s.length <= MAX_EXCERPT ? s : `${s.slice(0, MAX_EXCERPT - 1)}…`
+}
+
+const ROLES: Record<string, string> = { u: 'user', a: 'assistant', r: 'tool result', s: 'system', d: 'developer', t: 'tool', x: 'item' }
+
+function leaves(v: unknown, out: string[]): void {
+  if (typeof v === 'string') {
+    if (v !== '') out.push(v)
+  } else if (Array.isArray(v)) {
+    // An Anthropic tool_result block in a user message: ["r", tool_use_id, text, is_error].
+    if (v.length === 4 && v[0] === 'r' && typeof v[1] === 'string' && typeof v[2] === 'string') out.push(`tool result ${v[1]}${v[3] === true ? ' (error)' : ''}: ${v[2]}`)
+    else for (const x of v) leaves(x, out)
+  }
+  else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) leaves(x, out)
+  else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v))
+}
+
+/**
+ * A canonical history unit (`u["…"]`, `a[…]`, session-extractor's spelling) as a person reads it:
+ * the role, then the message's text and tool calls, flattened and cut to an excerpt.
+ */
+export function describeUnit(unit: string | undefined): string | undefined {
+  if (unit === undefined) return undefined
+  const role = ROLES[unit.charAt(0)] ?? unit.charAt(0)
+  let parts: string[] = []
+  try {
+    leaves(JSON.parse(unit.slice(1)) as unknown, parts)
+  } catch {
+    parts = [unit.slice(1)]
+  }
+  return excerpt(`${role}: ${parts.join(' | ').replace(/\s+/g, ' ')}`)
+}
+
+/** Messages two histories have in common, from the start. */
+export function commonMessages(a: RequestPrint, b: RequestPrint): number {
+  const n = Math.min(a.history.length, b.history.length)
+  let i = 0
+  while (i < n && a.history[i] === b.history[i]) i++
+  return i
+}
+
+/**
+ * What differs first between a captured request (`want`) and an incoming one (`got`): the API,
+ * the model, the system prompt, the tools, the previous response, then the first message of the
+ * history that is not the same (or the one that one of them has and the other has not).
+ */
+export function firstDifference(want: RequestPrint, got: RequestPrint): Difference {
+  if (want.api !== got.api) return { field: 'api', expected: want.api, received: got.api }
+  if (want.api === 'aux') return { field: want.route === got.route ? 'used' : 'route', ...(want.route ? { expected: want.route } : {}), ...(got.route ? { received: got.route } : {}) }
+  if (want.model !== got.model) return { field: 'model', ...(want.model ? { expected: want.model } : {}), ...(got.model ? { received: got.model } : {}) }
+  if (want.system !== got.system) return { field: 'system', ...(want.system ? { expected: `system prompt ${want.system}` } : {}), ...(got.system ? { received: `system prompt ${got.system}` } : {}) }
+  if (want.tools !== got.tools) return { field: 'tools', ...(want.tools ? { expected: `tool list ${want.tools}` } : {}), ...(got.tools ? { received: `tool list ${got.tools}` } : {}) }
+  if (want.previous !== got.previous) return { field: 'previous_response_id', ...(want.previous ? { expected: want.previous } : {}), ...(got.previous ? { received: got.previous } : {}) }
+  const i = commonMessages(want, got)
+  if (i === want.history.length && i === got.history.length) return { field: 'used' }
+  const d: Difference = { field: 'history', index: i }
+  const e = describeUnit(want.units[i])
+  const r = describeUnit(got.units[i])
+  d.expected = e ?? '(no message: the captured request ends here)'
+  d.received = r ?? '(no message: the request ends here)'
+  return d
+}
+
+/**
+ * The captured exchange that comes closest to a request: the same API first, then the longest
+ * common history, then the same model, system and tools; an exchange not served yet before one
+ * that was, the earlier before the later.
+ */
+export function closestExchange(print: RequestPrint, exchanges: readonly ReplayExchange[], used: (e: ReplayExchange) => boolean): { exchange: ReplayExchange; common: number } | undefined {
+  let best: { exchange: ReplayExchange; common: number; score: number } | undefined
+  for (const e of exchanges) {
+    const p = e.print
+    if (p.api !== print.api) continue
+    const common = p.api === 'aux' ? (p.route === print.route ? 1 : 0) : commonMessages(p, print)
+    const score = common * 16 + (p.model === print.model ? 8 : 0) + (p.system === print.system ? 4 : 0) + (p.tools === print.tools ? 2 : 0) + (used(e) ? 0 : 1)
+    if (best === undefined || score > best.score) best = { exchange: e, common, score }
+  }
+  return best === undefined ? undefined : { exchange: best.exchange, common: best.common }
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// Import + `usage` over a generated transcript tree (Claude Code + Codex), cold and after one new
+// session is appended, side by side with ccusage 20.0.24 on the same tree in the same run.
+//   node bench/transcripts.bench.mjs            (AGENTTAP_BENCH_MB=400 by default: 300 MB–1 GiB)
+// The tree is generated once (deterministic) and cached under /tmp; the appended session is
+// removed afterwards so the cache stays as generated. Targets: cold no slower than ccusage, warm
+// (index up to date, one new session appended) at least 5× faster than ccusage.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { appendSession, writeBulkTree } from '../dist/generate.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repo = join(here, '..', '..', '..')
+const analyze = join(repo, 'apps', 'analyze', 'dist', 'bin.js')
+const ccusage = join(dirname(createRequire(import.meta.url).resolve('ccusage/package.json')), 'src', 'cli.js')
+const MB = Number(process.env.AGENTTAP_BENCH_MB ?? 400)
+const cache = join(tmpdir(), `agenttap-transcripts-bench-${MB}mb-v1`)
+
+if (!existsSync(analyze)) {
+  console.error(`build first: ${analyze} is missing (pnpm build)`)
+  process.exit(1)
+}
+let truth
+if (existsSync(join(cache, 'truth.json'))) {
+  truth = JSON.parse(readFileSync(join(cache, 'truth.json'), 'utf8'))
+} else {
+  rmSync(cache, { recursive: true, force: true })
+  const t0 = performance.now()
+  truth = writeBulkTree(cache, { bytes: MB * 1e6, seed: 7 })
+  writeFileSync(join(cache, 'truth.json'), JSON.stringify(truth))
+  console.log(`generated ${(truth.bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${cache}`)
+}
+const work = mkdtempSync(join(tmpdir(), 'agenttap-transcripts-bench-run-'))
+const home = join(work, 'home')
+mkdirSync(home)
+const env = { PATH: process.env.PATH ?? '', HOME: home, CLAUDE_CONFIG_DIR: truth.claudeDir, CODEX_HOME: truth.codexDir, TZ: 'UTC', NO_COLOR: '1' }
+
+// CPU seconds (user + system, all threads and children) next to the wall clock: on a shared
+// machine the wall clock measures the other load as much as the tool.
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+function time(label, args) {
+  const out = join(work, `${label}.out`)
+  const cpuFile = join(work, `${label}.cpu`)
+  const t0 = performance.now()
+  const r = gnuTime !== undefined
+    ? spawnSync(gnuTime, ['-o', cpuFile, '-f', '%U %S', process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 })
+    : spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 })
+  const ms = performance.now() - t0
+  if (r.status !== 0) {
+    console.error(`${label} failed (${r.status}): ${r.stderr.toString().slice(0, 2000)}`)
+    process.exit(1)
+  }
+  writeFileSync(out, r.stdout)
+  const cpu = gnuTime !== undefined ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((n, x) => n + Number(x), 0) : NaN
+  return { ms, cpu, stdout: r.stdout.toString() }
+}
+const ours = (label) => time(label, [analyze, 'usage', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
+const oursDaily = (label) => time(label, [analyze, 'daily', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
+const theirs = (label) => time(label, [ccusage, 'daily', '--json', '--offline', '--timezone', 'UTC'])
+
+const sumUsage = (ndjson) => {
+  const t = { calls: 0, input: 0, cache_read: 0, cache_write: 0, output: 0 }
+  for (const l of ndjson.split('\n')) {
+    if (l === '') continue
+    const r = JSON.parse(l)
+    t.calls++
+    t.input += r.input_tokens
+    t.cache_read += r.cache_read_tokens
+    t.cache_write += r.cache_write_tokens
+    t.output += r.output_tokens
+  }
+  return t
+}
+
+const bytes = truth.bytes
+console.log(`tree: ${(bytes / 1e6).toFixed(0)} MB (${truth.calls} calls), ${availableParallelism()} cores, node ${process.version}`)
+const ccCold = theirs('ccusage-cold')
+const ourCold = ours('ours-cold')
+const got = sumUsage(ourCold.stdout)
+const want = { calls: truth.calls, input: truth.totals.input, cache_read: truth.totals.cache_read, cache_write: truth.totals.cache_write_5m + truth.totals.cache_write_1h, output: truth.totals.output }
+const exact = JSON.stringify(got) === JSON.stringify(want)
+console.log(`usage totals vs the generator's truth: ${exact ? 'equal' : `DIFFER ${JSON.stringify(got)} vs ${JSON.stringify(want)}`}`)
+
+const added = appendSession(truth.claudeDir, 4242)
+let ccWarm
+let ourWarm
+let ourDaily
+try {
+  ourWarm = ours('ours-warm')
+  ccWarm = theirs('ccusage-warm')
+  // The same report as ccusage's (tokens and cost per day), index up to date: what a repeated
+  // `daily` costs once the new session is in.
+  ourDaily = oursDaily('ours-daily')
+} finally {
+  // Keep the cached tree as generated: remove the appended session.
+  rmSync(added.path, { force: true })
+}
+const rate = (ms) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`
+const load = (await import('node:os')).loadavg()[0].toFixed(1)
+console.log(`load average (1 min) at the end: ${load}`)
+console.log(`cold  ccusage ${(ccCold.ms / 1000).toFixed(2)} s wall (${rate(ccCold.ms)}), ${ccCold.cpu.toFixed(2)} s CPU   agenttap import+usage ${(ourCold.ms / 1000).toFixed(2)} s wall (${rate(ourCold.ms)}), ${ourCold.cpu.toFixed(2)} s CPU   wall ratio ${(ccCold.ms / ourCold.ms).toFixed(2)}×, CPU ratio ${(ccCold.cpu / ourCold.cpu).toFixed(2)}×`)
+console.log(`warm  (+1 session, ${(added.bytes / 1e3).toFixed(0)} kB)  ccusage ${(ccWarm.ms / 1000).toFixed(2)} s wall, ${ccWarm.cpu.toFixed(2)} s CPU   agenttap ${(ourWarm.ms / 1000).toFixed(2)} s wall, ${ourWarm.cpu.toFixed(2)} s CPU   wall ratio ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×, CPU ratio ${(ccWarm.cpu / ourWarm.cpu).toFixed(1)}×`)
+console.log(`daily (index up to date) agenttap ${(ourDaily.ms / 1000).toFixed(2)} s wall, ${ourDaily.cpu.toFixed(2)} s CPU   vs ccusage daily ${(ccWarm.ms / 1000).toFixed(2)} s wall: ${(ccWarm.ms / ourDaily.ms).toFixed(1)}×`)
+console.log(`${ourCold.ms <= ccCold.ms ? 'PASS' : 'MISS'} cold import+usage no slower than ccusage: ${(ourCold.ms / 1000).toFixed(2)} s vs ${(ccCold.ms / 1000).toFixed(2)} s`)
+console.log(`${ccWarm.ms >= 5 * ourWarm.ms ? 'PASS' : 'MISS'} warm ≥ 5× faster than ccusage: ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×`)
+console.log(`${exact ? 'PASS' : 'MISS'} usage totals equal the generated truth`)
+rmSync(work, { recursive: true, force: true })

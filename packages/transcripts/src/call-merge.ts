@@ -1,0 +1,84 @@
+import type { ModelCall } from '@agenttap/ledger'
+
+/**
+ * The rule that makes a Claude Code call count once, with its final usage. Claude Code writes
+ * one line per content block of a response, each with the same `message.id` + `requestId` and
+ * a copy of the usage; the early lines carry the `output_tokens` counted so far (`stop_reason:
+ * null`), the last one the final count. The same call can also be read in pieces: across the
+ * lines of one file, across files (a resumed session copies earlier lines), across worker
+ * threads and across index updates. Whatever the order, the merge keeps the usage of the line
+ * that ended the response (a stop reason), else the largest output; text and tool calls of
+ * every piece; the earliest start and the latest end.
+ */
+
+/** Rank of a piece's usage: a final line beats a partial one, then more output wins. */
+export function usageRank(c: Pick<ModelCall, 'stop_reason' | 'usage'>): [number, number] {
+  return [c.stop_reason !== undefined ? 1 : 0, c.usage?.output ?? -1]
+}
+
+function better(a: ModelCall, b: ModelCall): boolean {
+  const [x1, y1] = usageRank(a)
+  const [x2, y2] = usageRank(b)
+  return x1 !== x2 ? x1 > x2 : y1 >= y2
+}
+
+/** Merges two pieces of the same call (same key); see the module comment. Returns a new call. */
+export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
+  const first = a.started_at <= b.started_at ? a : b
+  const best = better(a, b) ? a : b
+  const later = first === a ? b : a
+  // A piece read twice (the same lines in a copied file) adds nothing.
+  const join = (x: string, y: string): string => (y === '' || x.includes(y) ? x : x === '' || y.includes(x) ? y : `${x}\n\n${y}`)
+  const text = join(first.text, later.text)
+  const reasoning = join(first.reasoning, later.reasoning)
+  const seen = new Set(first.tool_calls.map((t) => t.call_id))
+  const tool_calls = [...first.tool_calls, ...later.tool_calls.filter((t) => !seen.has(t.call_id))].map((t, i) => ({ ...t, position: i }))
+  const ended = [a.ended_at, b.ended_at].filter((x): x is string => x !== undefined).sort().pop()
+  const out: ModelCall = {
+    ...first,
+    text,
+    reasoning,
+    tool_calls,
+    ...(best.usage !== undefined ? { usage: best.usage } : {}),
+    ...(best.stop_reason !== undefined ? { stop_reason: best.stop_reason } : {}),
+    ...(ended !== undefined ? { ended_at: ended } : {}),
+  }
+  if (ended !== undefined) out.duration_ms = Date.parse(ended) - Date.parse(out.started_at)
+  return out
+}
+
+/**
+ * {@link mergeCall} in place, for the reader's own map of calls (the object is the reader's, made
+ * by it for this key): one piece per content-block line, with no new objects per piece.
+ * `duration_ms` is set by {@link settleCall} once every piece is in.
+ */
+export function absorbCall(acc: ModelCall, c: ModelCall): void {
+  const bestIsNew = better(c, acc)
+  if (c.started_at < acc.started_at) {
+    // The earlier piece names the session (a resumed copy is read after the original).
+    acc.session_id = c.session_id
+    acc.started_at = c.started_at
+    const t = acc.text
+    acc.text = c.text
+    if (t !== '' && !acc.text.includes(t)) acc.text = acc.text === '' ? t : `${acc.text}\n\n${t}`
+    const r = acc.reasoning
+    acc.reasoning = c.reasoning
+    if (r !== '' && !acc.reasoning.includes(r)) acc.reasoning = acc.reasoning === '' ? r : `${acc.reasoning}\n\n${r}`
+  } else {
+    if (c.text !== '' && !acc.text.includes(c.text)) acc.text = acc.text === '' ? c.text : `${acc.text}\n\n${c.text}`
+    if (c.reasoning !== '' && !acc.reasoning.includes(c.reasoning)) acc.reasoning = acc.reasoning === '' ? c.reasoning : `${acc.reasoning}\n\n${c.reasoning}`
+  }
+  for (const t of c.tool_calls) {
+    if (!acc.tool_calls.some((x) => x.call_id === t.call_id)) acc.tool_calls.push({ ...t, position: acc.tool_calls.length })
+  }
+  if (c.ended_at !== undefined && (acc.ended_at === undefined || c.ended_at > acc.ended_at)) acc.ended_at = c.ended_at
+  if (bestIsNew) {
+    if (c.usage !== undefined) acc.usage = c.usage
+    if (c.stop_reason !== undefined) acc.stop_reason = c.stop_reason
+  }
+}
+
+/** Sets what depends on every piece of a call (its duration). */
+export function settleCall(c: ModelCall): void {
+  if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
+}

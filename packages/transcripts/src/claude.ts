@@ -1,0 +1,139 @@
+import { LEDGER_VERSION } from '@agenttap/ledger'
+import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
+import { normalizeUsage, readAnthropicUsage } from '@agenttap/stream-normalizer'
+import type { TranscriptFile } from './types.js'
+
+/**
+ * Claude Code transcripts (`~/.claude/projects/<project>/<session>.jsonl` and
+ * `<session>/subagents/agent-<id>.jsonl`): one JSON object per line. A line becomes
+ * - a piece of a model call when it is an `assistant` entry with `message.usage` (one line per
+ *   content block; pieces of one response share `message.id` + `requestId` and are merged by
+ *   `mergeCall`);
+ * - a compaction when it is a `system` entry with `subtype: "compact_boundary"`
+ *   (`compactMetadata.preTokens`, `trigger`).
+ * Everything else (user entries, tool results, summaries, snapshots) carries no usage.
+ */
+
+/** Raw needles of the lines worth parsing. */
+export const CLAUDE_NEEDLES = [Buffer.from('"usage"'), Buffer.from('"compact_boundary"')]
+
+const USER_TYPE = Buffer.from('"type":"user"')
+const ASSISTANT_TYPE = Buffer.from('"type":"assistant"')
+const TAIL = 400
+
+/**
+ * Claude Code writes a line's `type` after its `message` (`…,"requestId":…,"type":"assistant",
+ * "uuid":…,"timestamp":…}`): a look at the last few hundred bytes tells a user line (tool
+ * results: most of the bytes) from an assistant line without searching the whole line. Lines
+ * laid out otherwise are searched for the needles.
+ */
+export function classifyClaudeLine(buf: Buffer, start: number, end: number): boolean | undefined {
+  const from = Math.max(start, end - TAIL)
+  const tail = buf.subarray(from, end)
+  if (tail.indexOf(USER_TYPE) !== -1) return false
+  if (tail.indexOf(ASSISTANT_TYPE) !== -1) return true
+  return undefined
+}
+
+/** Source tag of the calls. */
+export const CLAUDE_SOURCE = 'claude-transcript' as const
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
+const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined)
+
+/** What a line was. */
+export type ClaudeLine =
+  | { kind: 'call'; call: ModelCall }
+  | { kind: 'compaction'; event: CompactionEvent }
+  | { kind: 'skip' }
+  | { kind: 'bad'; message: string }
+
+/** The call key of a Claude Code response: message id and request id (the pair the dedupe is on). */
+export function claudeKey(messageId: string, requestId: string | undefined): string {
+  return `${CLAUDE_SOURCE}:${messageId}${requestId !== undefined ? `:${requestId}` : ''}`
+}
+
+/** Reads one parsed line of a Claude Code transcript; see the module comment. */
+export function readClaudeLine(rec: unknown, file: TranscriptFile): ClaudeLine {
+  const r = obj(rec)
+  if (r === undefined) return { kind: 'bad', message: 'not a JSON object' }
+  const ts = str(r.timestamp)
+  const session = str(r.sessionId) ?? file.parent_session
+  const agent = str(r.agentId) ?? file.agent
+  if (r.type === 'system' && r.subtype === 'compact_boundary') {
+    if (ts === undefined || session === undefined) return { kind: 'bad', message: 'compact_boundary without timestamp or sessionId' }
+    const meta = obj(r.compactMetadata) ?? {}
+    const pre = meta.preTokens
+    const event: CompactionEvent = {
+      key: `${CLAUDE_SOURCE}:${session}:${str(r.uuid) ?? ts}`,
+      source: CLAUDE_SOURCE,
+      session_id: session,
+      at: ts,
+      ...(agent !== undefined ? { agent } : {}),
+      ...(str(meta.trigger) !== undefined ? { trigger: str(meta.trigger)! } : {}),
+      ...(typeof pre === 'number' && Number.isFinite(pre) ? { pre_tokens: pre } : {}),
+    }
+    return { kind: 'compaction', event }
+  }
+  if (r.type !== 'assistant') return { kind: 'skip' }
+  const m = obj(r.message)
+  const u = obj(m?.usage)
+  if (m === undefined || u === undefined) return { kind: 'skip' }
+  const model = str(m.model)
+  // Claude Code's own notices (rate-limit and API-error messages) are written as `<synthetic>`
+  // assistant entries with zero usage: no model was called.
+  if (model === '<synthetic>') return { kind: 'skip' }
+  const id = str(m.id) ?? str(r.uuid)
+  if (id === undefined || ts === undefined || session === undefined) return { kind: 'bad', message: 'assistant entry with usage but no message.id/uuid, timestamp or sessionId' }
+  const requestId = str(r.requestId)
+  const usage = normalizeUsage(readAnthropicUsage(u), 'anthropic')
+  const texts: string[] = []
+  const thinking: string[] = []
+  const tools: LedgerToolCall[] = []
+  const content = Array.isArray(m.content) ? m.content : []
+  for (const b of content) {
+    const blk = obj(b)
+    if (blk === undefined) continue
+    if (blk.type === 'text' && typeof blk.text === 'string') texts.push(blk.text)
+    else if (blk.type === 'thinking' && typeof blk.thinking === 'string') thinking.push(blk.thinking)
+    else if ((blk.type === 'tool_use' || blk.type === 'server_tool_use') && str(blk.id) !== undefined) {
+      tools.push({ call_id: str(blk.id)!, position: tools.length, name: str(blk.name) ?? '', kind: blk.type === 'server_tool_use' ? 'server' : 'function', arguments: JSON.stringify(blk.input ?? {}), complete: true })
+    }
+  }
+  const stop = str(m.stop_reason)
+  const key = claudeKey(id, requestId)
+  const request: ModelCall['request'] = { tool_names: [], message_count: 0 }
+  const call: ModelCall = {
+    ledger_version: LEDGER_VERSION,
+    key,
+    source: CLAUDE_SOURCE,
+    flow_id: key,
+    index: 0,
+    response_id: id,
+    session_id: session,
+    session_source: 'transcript',
+    client: 'claude-code',
+    provider: 'anthropic',
+    api: 'anthropic-messages',
+    transport: 'sse',
+    kind: 'model',
+    started_at: ts,
+    ended_at: ts,
+    duration_ms: 0,
+    outcome: 'completed',
+    usage,
+    text: texts.length === 1 ? texts[0]! : texts.join('\n\n'),
+    reasoning: thinking.length === 1 ? thinking[0]! : thinking.join('\n\n'),
+    tool_calls: tools,
+    tool_results: [],
+    request,
+  }
+  if (requestId !== undefined) call.request_id = requestId
+  if (agent !== undefined) call.agent = agent
+  if (model !== undefined) {
+    call.model = model
+    request.model = model
+  }
+  if (stop !== undefined) call.stop_reason = stop
+  return { kind: 'call', call }
+}

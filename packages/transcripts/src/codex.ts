@@ -1,0 +1,256 @@
+import { LEDGER_VERSION } from '@agenttap/ledger'
+import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
+import { normalizeUsage } from '@agenttap/stream-normalizer'
+import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
+
+/**
+ * Codex rollouts (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<ts>-<uuid>.jsonl`): lines
+ * `{"timestamp","type","payload"}` with `type` `session_meta`, `turn_context`, `response_item`,
+ * `event_msg`, `compacted`. Usage comes from `event_msg` `token_count`, whose
+ * `info.total_token_usage` is cumulative per thread and is written again without change
+ * (re-emits); `last_token_usage` repeats with it. So a call is a *delta* of the cumulative
+ * totals, and a token_count that does not move them is no call.
+ *
+ * A forked or spawned thread (`session_meta.forked_from_id`, or
+ * `source.subagent.thread_spawn.parent_thread_id`) starts by copying its parent's history —
+ * the ancestors' session_metas and the parent's items and events, re-stamped within a moment
+ * of the fork. That replay is not new usage: its token_counts only set the baseline the
+ * child's own deltas are taken from. It ends at the first line stamped more than
+ * {@link REPLAY_WINDOW_MS} after the fork.
+ *
+ * OpenAI's `input_tokens` include `cached_input_tokens` and `output_tokens` include
+ * `reasoning_output_tokens`: stream-normalizer's `normalizeUsage` takes them apart once.
+ */
+
+/** Raw needles of the lines worth parsing. */
+export const CODEX_NEEDLES = [
+  Buffer.from('"token_count"'),
+  Buffer.from('"session_meta"'),
+  Buffer.from('"turn_context"'),
+  Buffer.from('"compacted"'),
+  Buffer.from('"context_compacted"'),
+  Buffer.from('"function_call"'),
+  Buffer.from('"custom_tool_call"'),
+  Buffer.from('"local_shell_call"'),
+]
+
+const HEAD = 160
+const TYPE_KEY = Buffer.from('"type":')
+const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
+
+/**
+ * codex-rs writes `{"timestamp","type","payload":{"type",…}}` in that order: the types that
+ * matter are in the first bytes of a line, so only those are searched (a line laid out otherwise
+ * is searched whole).
+ */
+export function classifyCodexLine(buf: Buffer, start: number, end: number): boolean | undefined {
+  const head = buf.subarray(start, Math.min(end, start + HEAD))
+  if (head.indexOf(TYPE_KEY) === -1) return undefined
+  for (const n of CODEX_NEEDLES) if (head.indexOf(n) !== -1) return true
+  // A payload type further in (a long timestamp or id first): search the whole line.
+  return head.indexOf(PAYLOAD_TYPE) !== -1 ? false : undefined
+}
+
+/** Source tag of the calls. */
+export const CODEX_SOURCE = 'codex-rollout' as const
+
+/** A fork's replayed lines are stamped within this long of its session_meta. */
+export const REPLAY_WINDOW_MS = 1000
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
+const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined)
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0)
+
+function rawUsage(v: unknown): RawCodexUsage | undefined {
+  const u = obj(v)
+  if (u === undefined) return undefined
+  const input = num(u.input_tokens)
+  const output = num(u.output_tokens)
+  return {
+    input_tokens: input,
+    cached_input_tokens: num(u.cached_input_tokens ?? u.cache_read_input_tokens),
+    output_tokens: output,
+    reasoning_output_tokens: num(u.reasoning_output_tokens),
+    total_tokens: num(u.total_tokens) || input + output,
+  }
+}
+
+const FIELDS = ['input_tokens', 'cached_input_tokens', 'output_tokens', 'reasoning_output_tokens', 'total_tokens'] as const
+
+/** Rate limits of a token_count, named like the `x-codex-*` response headers of the wire. */
+function rateLimits(v: unknown): Record<string, string> | undefined {
+  const rl = obj(v)
+  if (rl === undefined) return undefined
+  const out: Record<string, string> = {}
+  for (const which of ['primary', 'secondary'] as const) {
+    const w = obj(rl[which])
+    if (w === undefined) continue
+    if (typeof w.used_percent === 'number') out[`x-codex-${which}-used-percent`] = String(w.used_percent)
+    if (typeof w.window_minutes === 'number') out[`x-codex-${which}-window-minutes`] = String(w.window_minutes)
+    if (typeof w.resets_at === 'number') out[`x-codex-${which}-reset-at`] = String(w.resets_at)
+    if (typeof w.resets_in_seconds === 'number') out[`x-codex-${which}-reset-after-seconds`] = String(w.resets_in_seconds)
+  }
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
+/** What a line gave. */
+export type CodexLine =
+  | { kind: 'call'; call: ModelCall }
+  | { kind: 'compaction'; event: CompactionEvent }
+  | { kind: 'none' }
+  | { kind: 'bad'; message: string }
+
+/** The session of a rollout whose session_meta was not read: the uuid at the end of its name. */
+function sessionFromName(path: string): string | undefined {
+  return /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(path)?.[1]
+}
+
+/**
+ * Reads one parsed rollout line, updating the file's state (kept between reads: rollouts are
+ * append-only and an index reads only what was appended); see the module comment.
+ */
+export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileState, line: number, traps: TrapCounts): CodexLine {
+  const r = obj(rec)
+  if (r === undefined) return { kind: 'bad', message: 'not a JSON object' }
+  const ts = str(r.timestamp)
+  const p = obj(r.payload) ?? {}
+  const tms = ts !== undefined ? Date.parse(ts) : NaN
+  if (st.replay && Number.isFinite(tms) && st.fork_at_ms !== undefined && tms > st.fork_at_ms + REPLAY_WINDOW_MS) st.replay = false
+  switch (r.type) {
+    case 'session_meta': {
+      if (st.session_id === undefined) {
+        // The first session_meta is the thread's own; later ones are its ancestors' (a fork's replay).
+        st.session_id = str(p.id) ?? str(p.session_id) ?? sessionFromName(file.path)
+        const spawn = obj(obj(obj(p.source)?.subagent)?.thread_spawn)
+        const sub = obj(p.source)?.subagent
+        if (spawn !== undefined || sub !== undefined) st.agent = str(spawn?.agent_role) ?? (typeof sub === 'string' ? sub : 'subagent')
+        if (str(p.forked_from_id) !== undefined || str(spawn?.parent_thread_id) !== undefined) {
+          st.forked = true
+          st.replay = true
+          st.agent ??= 'fork'
+          st.fork_at_ms = Number.isFinite(tms) ? tms : Date.parse(str(p.timestamp) ?? '')
+        }
+      }
+      return { kind: 'none' }
+    }
+    case 'turn_context': {
+      if (!st.replay) {
+        st.model = str(p.model) ?? st.model
+        st.effort = str(p.effort) ?? str(obj(p.reasoning)?.effort) ?? st.effort
+      } else {
+        st.model ??= str(p.model)
+      }
+      return { kind: 'none' }
+    }
+    case 'compacted':
+      return compaction(st, file, ts, line, 'compacted')
+    case 'response_item': {
+      if (st.replay) return { kind: 'none' }
+      const t = p.type
+      if (t === 'function_call' || t === 'custom_tool_call' || t === 'local_shell_call') {
+        const id = str(p.call_id) ?? str(p.id)
+        if (id === undefined) return { kind: 'none' }
+        const args = t === 'function_call' ? (typeof p.arguments === 'string' ? p.arguments : JSON.stringify(p.arguments ?? {})) : t === 'custom_tool_call' ? String(p.input ?? '') : JSON.stringify(p.action ?? {})
+        ;(st.pending_tools ??= []).push({ call_id: id, name: str(p.name) ?? (t === 'local_shell_call' ? 'local_shell' : ''), kind: t === 'function_call' ? 'function' : t === 'custom_tool_call' ? 'custom' : 'local_shell', arguments: args })
+      }
+      return { kind: 'none' }
+    }
+    case 'event_msg': {
+      if (p.type === 'context_compacted') {
+        if (st.compacted_since_usage) return { kind: 'none' }
+        return compaction(st, file, ts, line, 'context_compacted')
+      }
+      if (p.type !== 'token_count') return { kind: 'none' }
+      return tokenCount(p, st, file, ts, traps)
+    }
+    default:
+      return { kind: 'none' }
+  }
+}
+
+function compaction(st: CodexFileState, file: TranscriptFile, ts: string | undefined, line: number, what: string): CodexLine {
+  if (st.replay) return { kind: 'none' }
+  st.compacted_since_usage = true
+  const session = st.session_id ?? sessionFromName(file.path)
+  if (session === undefined || ts === undefined) return { kind: 'bad', message: `${what} without timestamp or session` }
+  const event: CompactionEvent = {
+    key: `${CODEX_SOURCE}:${session}:${line}`,
+    source: CODEX_SOURCE,
+    session_id: session,
+    at: ts,
+    ...(st.agent !== undefined ? { agent: st.agent } : {}),
+    ...(st.last_prompt !== undefined ? { pre_tokens: st.last_prompt } : {}),
+  }
+  return { kind: 'compaction', event }
+}
+
+function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts): CodexLine {
+  const info = obj(p.info)
+  const limits = rateLimits(p.rate_limits)
+  if (limits !== undefined && !st.replay) st.pending_limits = limits
+  const total = rawUsage(info?.total_token_usage)
+  const last = rawUsage(info?.last_token_usage)
+  if (total === undefined && last === undefined) return { kind: 'none' }
+  let delta: RawCodexUsage
+  if (total !== undefined) {
+    const prev = st.last
+    if (prev !== undefined && FIELDS.some((f) => total[f] < prev[f])) {
+      // The counter started over (a new thread state): its totals are the delta.
+      st.resets = (st.resets ?? 0) + 1
+      delta = total
+    } else {
+      delta = { ...total }
+      if (prev !== undefined) for (const f of FIELDS) delta[f] = total[f] - prev[f]
+    }
+    st.last = total
+  } else {
+    delta = last!
+  }
+  if (st.replay) {
+    traps.codex_replayed++
+    return { kind: 'none' }
+  }
+  if (FIELDS.every((f) => delta[f] === 0)) {
+    traps.codex_reemits++
+    return { kind: 'none' }
+  }
+  if (last !== undefined) st.last_prompt = last.input_tokens
+  const session = st.session_id ?? sessionFromName(file.path)
+  if (session === undefined || ts === undefined) return { kind: 'bad', message: 'token_count without timestamp or session' }
+  const usage = normalizeUsage({ input_tokens: delta.input_tokens, cache_read_input_tokens: delta.cached_input_tokens, output_tokens: delta.output_tokens, reasoning_tokens: delta.reasoning_output_tokens }, 'openai-responses')
+  const mark = total !== undefined ? `${st.resets ? `${st.resets}.` : ''}${total.total_tokens}` : ts
+  const key = `${CODEX_SOURCE}:${session}:${mark}`
+  const tools: LedgerToolCall[] = (st.pending_tools ?? []).map((t, i) => ({ call_id: t.call_id, position: i, name: t.name, kind: t.kind, arguments: t.arguments, complete: true }))
+  const rl = st.pending_limits
+  st.pending_tools = []
+  st.pending_limits = undefined
+  st.compacted_since_usage = false
+  const call: ModelCall = {
+    ledger_version: LEDGER_VERSION,
+    key,
+    source: CODEX_SOURCE,
+    flow_id: key,
+    index: 0,
+    session_id: session,
+    session_source: 'transcript',
+    ...(st.agent !== undefined ? { agent: st.agent } : {}),
+    client: 'codex',
+    provider: 'openai',
+    api: 'openai-responses',
+    transport: 'sse',
+    kind: 'model',
+    ...(st.model !== undefined ? { model: st.model } : {}),
+    started_at: ts,
+    ended_at: ts,
+    duration_ms: 0,
+    outcome: 'completed',
+    usage,
+    text: '',
+    reasoning: '',
+    tool_calls: tools,
+    tool_results: [],
+    request: { ...(st.model !== undefined ? { model: st.model } : {}), ...(st.effort !== undefined ? { reasoning_effort: st.effort } : {}), tool_names: [], message_count: 0, prompt_cache_key: session },
+    ...(rl !== undefined ? { rate_limits: rl } : {}),
+  }
+  return { kind: 'call', call }
+}

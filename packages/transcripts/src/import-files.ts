@@ -1,0 +1,129 @@
+import { existsSync, statSync } from 'node:fs'
+import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
+import { absorbCall, mergeCall, settleCall } from './call-merge.js'
+import { CLAUDE_NEEDLES, classifyClaudeLine, readClaudeLine } from './claude.js'
+import { classifyCodexLine, CODEX_NEEDLES, readCodexLine } from './codex.js'
+import { readLines } from './read-lines.js'
+import type { CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
+
+/**
+ * Reads transcript files from their cursors to their ends on this thread: the lines that can
+ * carry usage or a compaction are parsed, the others skipped unparsed. Claude pieces of one
+ * call are merged here (and again across threads and index updates, by the same rule).
+ */
+
+/** Options of {@link importFiles}. */
+export interface ImportFilesOptions {
+  /** Lines longer than this are skipped and reported. @defaultValue 64 MiB */
+  maxLineBytes?: number
+  /** Read chunk size (tests re-chunk with it). @defaultValue 4 MiB */
+  chunkBytes?: number
+}
+
+/** Counts of every trap, zero. */
+export function noTraps(): TrapCounts {
+  return { claude_block_lines: 0, claude_partial_output: 0, claude_subagent_calls: 0, claude_cache_1h_calls: 0, codex_reemits: 0, codex_replayed: 0 }
+}
+
+/**
+ * Adds one call piece to a key map, merging with what the key already holds. `own`: the map's
+ * calls were made by this reader and may be merged in place.
+ */
+export function addCall(into: Map<string, ModelCall>, c: ModelCall, traps?: TrapCounts, own = false): void {
+  const had = into.get(c.key)
+  if (had === undefined) {
+    into.set(c.key, c)
+    return
+  }
+  if (traps !== undefined && c.source === 'claude-transcript') {
+    traps.claude_block_lines++
+    if ((had.usage?.output ?? 0) !== (c.usage?.output ?? 0)) traps.claude_partial_output++
+  }
+  if (own) absorbCall(had, c)
+  else into.set(c.key, mergeCall(had, c))
+}
+
+/** Reads every file from its cursor; see the module comment. */
+export function importFiles(cursors: FileCursor[], options: ImportFilesOptions = {}): ImportResult {
+  const calls = new Map<string, ModelCall>()
+  const compactions = new Map<string, CompactionEvent>()
+  const problems: TranscriptProblem[] = []
+  const traps = noTraps()
+  const out: FileCursor[] = []
+  let bytes = 0
+  let lines = 0
+  let parsed = 0
+  const partial = new Set<string>()
+  const perSession = new Map<string, number>()
+  const note = (session: string, trap: 'block_line' | 'reemit' | 'replayed', n: number): void => {
+    if (n > 0) perSession.set(`${trap}\u0000${session}`, (perSession.get(`${trap}\u0000${session}`) ?? 0) + n)
+  }
+  for (const cur of cursors) {
+    const file = cur.file
+    if (!existsSync(file.path)) {
+      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: 'the file is gone (removed since it was listed)' })
+      out.push(cur)
+      continue
+    }
+    const codex: CodexFileState = structuredClone(cur.codex ?? {})
+    const reemits0 = traps.codex_reemits
+    const replayed0 = traps.codex_replayed
+    try {
+      const end = readLines(file.path, {
+        needles: file.kind === 'claude' ? CLAUDE_NEEDLES : CODEX_NEEDLES,
+        classify: file.kind === 'claude' ? classifyClaudeLine : classifyCodexLine,
+        offset: cur.offset,
+        line: cur.line,
+        ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+        ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
+        onLongLine: (line, offset, n) => problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` }),
+        onLine: (buf, s, e, line, offset) => {
+          let rec: unknown
+          parsed++
+          try {
+            rec = JSON.parse(buf.toString('utf8', s, e))
+          } catch (err) {
+            problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
+            return
+          }
+          const r = file.kind === 'claude' ? readClaudeLine(rec, file) : readCodexLine(rec, file, codex, line, traps)
+          if (r.kind === 'call') {
+            const c = r.call
+            if (c.source === 'claude-transcript') {
+              // Count the call-level traps once per call, on its first piece.
+              if (!calls.has(c.key) && !partial.has(c.key)) {
+                partial.add(c.key)
+                if (file.agent !== undefined) traps.claude_subagent_calls++
+              }
+            }
+            if (c.source === 'claude-transcript' && calls.has(c.key)) note(c.session_id, 'block_line', 1)
+            addCall(calls, c, traps, true)
+          } else if (r.kind === 'compaction') {
+            compactions.set(r.event.key, r.event)
+          } else if (r.kind === 'bad') {
+            problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: r.message })
+          }
+        },
+      })
+      if (codex.session_id !== undefined) {
+        note(codex.session_id, 'reemit', traps.codex_reemits - reemits0)
+        note(codex.session_id, 'replayed', traps.codex_replayed - replayed0)
+      }
+      bytes += end.bytes
+      lines += end.lines
+      out.push({ file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line, ...(file.kind === 'codex' ? { codex } : {}) })
+    } catch (err) {
+      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: `cannot read: ${(err as Error).message}` })
+      out.push(cur)
+    }
+  }
+  for (const c of calls.values()) {
+    settleCall(c)
+    if ((c.usage?.cache_write_1h ?? 0) > 0) traps.claude_cache_1h_calls++
+  }
+  const session_traps = [...perSession].map(([k, n]) => {
+    const [trap, session_id] = k.split('\u0000') as ['block_line' | 'reemit' | 'replayed', string]
+    return { session_id, trap, n }
+  })
+  return { calls: [...calls.values()], compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
+}

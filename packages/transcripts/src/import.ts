@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
+import { TranscriptError } from './errors.js'
+import { addCall, importFiles, noTraps } from './import-files.js'
+import type { ImportFilesOptions } from './import-files.js'
+import type { FileCursor, ImportResult, TranscriptFile } from './types.js'
+
+/**
+ * An import over many files: the files are split into groups of about equal new bytes, each
+ * read by a worker thread (one per core, up to `threads`), and the results merged — Claude
+ * pieces of one call by the same rule as within a file (a resumed session copies lines into
+ * a new file, so the same call can be read by two workers).
+ */
+
+/** Options of {@link importTranscripts}. */
+export interface ImportOptions extends ImportFilesOptions {
+  /** Worker threads. @defaultValue available cores (at most 8) */
+  threads?: number
+  /** Below this many new bytes the import runs on this thread. @defaultValue 8 MiB */
+  workerMinBytes?: number
+}
+
+/** Cursors at the start of each file (a first import). */
+export function startCursors(files: TranscriptFile[]): FileCursor[] {
+  return files.map((file) => ({ file, offset: 0, line: 0 }))
+}
+
+function workerScript(): URL | undefined {
+  for (const rel of ['./import-worker.js', '../dist/import-worker.js']) {
+    const u = new URL(rel, import.meta.url)
+    if (existsSync(fileURLToPath(u))) return u
+  }
+  return undefined
+}
+
+function runWorker(script: URL, cursors: FileCursor[], options: ImportFilesOptions): Promise<ImportResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(script, { workerData: { cursors, options } })
+    let settled = false
+    w.once('message', (m: { ok: boolean; result?: ImportResult; error?: string }) => {
+      settled = true
+      if (m.ok) resolve(m.result!)
+      else reject(new Error(m.error))
+    })
+    w.once('error', (e) => {
+      settled = true
+      reject(e)
+    })
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`transcript import worker exited with code ${code}`))
+    })
+  })
+}
+
+/** Merges the results of several groups into one. */
+export function mergeResults(parts: ImportResult[]): ImportResult {
+  if (parts.length === 1) return parts[0]!
+  const calls = new Map<string, ModelCall>()
+  const compactions = new Map<string, CompactionEvent>()
+  const traps = noTraps()
+  for (const p of parts) {
+    for (const c of p.calls) addCall(calls, c, traps)
+    for (const e of p.compactions) compactions.set(e.key, e)
+    for (const [k, v] of Object.entries(p.traps)) traps[k as keyof typeof traps] += v
+  }
+  return {
+    calls: [...calls.values()],
+    compactions: [...compactions.values()],
+    problems: parts.flatMap((p) => p.problems),
+    cursors: parts.flatMap((p) => p.cursors),
+    traps,
+    session_traps: parts.flatMap((p) => p.session_traps),
+    bytes: parts.reduce((n, p) => n + p.bytes, 0),
+    lines: parts.reduce((n, p) => n + p.lines, 0),
+    parsed: parts.reduce((n, p) => n + p.parsed, 0),
+  }
+}
+
+/**
+ * Reads the new bytes of every file (from its cursor), in parallel when there is a lot to read.
+ * @example
+ * ```ts
+ * const files = findTranscripts(defaultTranscriptDirs(process.env))
+ * const { calls, cursors } = await importTranscripts(startCursors(files))
+ * // later, after the files grew: only the appended bytes are read
+ * const next = await importTranscripts(cursors.map((c) => ({ ...c, file: files.find((f) => f.path === c.file.path) ?? c.file })))
+ * ```
+ */
+export async function importTranscripts(cursors: FileCursor[], options: ImportOptions = {}): Promise<ImportResult> {
+  for (const k of ['threads', 'workerMinBytes', 'maxLineBytes', 'chunkBytes'] as const) {
+    const v = options[k]
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TranscriptError('INVALID_OPTION', `${k} must be a whole number ≥ 1, got ${String(v)}`)
+  }
+  const todo = cursors.map((c) => ({ c, bytes: Math.max(0, c.file.size - c.offset) }))
+  const total = todo.reduce((n, t) => n + t.bytes, 0)
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))
+  const script = workerScript()
+  const { threads: _t, workerMinBytes, ...fileOptions } = options
+  if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) return importFiles(cursors, fileOptions)
+  // Largest first onto the emptiest group: groups of about equal bytes.
+  const groups: { bytes: number; cursors: FileCursor[] }[] = Array.from({ length: threads }, () => ({ bytes: 0, cursors: [] }))
+  for (const t of todo.sort((a, b) => b.bytes - a.bytes)) {
+    const g = groups.reduce((m, x) => (x.bytes < m.bytes ? x : m))
+    g.bytes += t.bytes
+    g.cursors.push(t.c)
+  }
+  const parts = await Promise.all(groups.filter((g) => g.cursors.length > 0).map((g) => runWorker(script, g.cursors, fileOptions)))
+  return mergeResults(parts)
+}

@@ -1,0 +1,133 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+
+/**
+ * Whole lines of a file from a byte offset, with a cheap prefilter: a line is handed out only
+ * when it contains one of the needles (found in the raw bytes, before any decoding or
+ * JSON.parse). Transcript files are append-only; an unterminated last line is being written and
+ * is left for the next read.
+ */
+
+/** Where a read stopped. */
+export interface ReadEnd {
+  /** Byte offset after the last whole line read. */
+  offset: number
+  /** Lines read so far (the line count at `offset`). */
+  line: number
+  /** Bytes read by this call. */
+  bytes: number
+  /** Lines seen by this call. */
+  lines: number
+}
+
+/** Options of {@link readLines}. */
+export interface ReadLinesOptions {
+  /** Hand out only lines containing one of these (raw bytes). */
+  needles: Buffer[]
+  /**
+   * Decides a line without the needle search when it can (the format puts a line's type at a
+   * known end of it): `true` hands it out, `false` skips it, `undefined` searches the needles.
+   */
+  classify?: (buf: Buffer, start: number, end: number) => boolean | undefined
+  /** Start here (a line start). @defaultValue 0 */
+  offset?: number
+  /** Lines before `offset`. @defaultValue 0 */
+  line?: number
+  /** Lines longer than this are skipped and reported. @defaultValue 64 MiB */
+  maxLineBytes?: number
+  /** Chunk size. @defaultValue 4 MiB */
+  chunkBytes?: number
+  onLine: (buf: Buffer, start: number, end: number, line: number, offset: number) => void
+  onLongLine?: (line: number, offset: number, bytes: number) => void
+}
+
+/**
+ * One read buffer per thread, reused from file to file: a fresh buffer per file costs page
+ * faults (system time) for every transcript of a tree of thousands.
+ */
+let pool: Buffer | undefined
+
+/** Finds a needle scanning each byte once per chunk: the next occurrence is kept while lines move past it. */
+function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number) => boolean {
+  let lastBuf: Buffer | undefined
+  let next = -1
+  let from = -1
+  return (buf, start, end) => {
+    if (buf !== lastBuf || start < from || (next !== -1 && next < start)) {
+      next = buf.indexOf(needle, start)
+      lastBuf = buf
+    }
+    from = start
+    return next !== -1 && next + needle.length <= end
+  }
+}
+
+/** Reads the whole lines of `path` from `offset` to its end; see the module comment. */
+export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
+  const chunk = options.chunkBytes ?? 4 << 20
+  const maxLine = options.maxLineBytes ?? 64 << 20
+  const finders = options.needles.map(createFinder)
+  const fd = openSync(path, 'r')
+  let pos = options.offset ?? 0
+  let line = options.line ?? 0
+  let lines = 0
+  const start0 = pos
+  // A buffer the size of what there is to read (most transcripts are far smaller than a chunk),
+  // the thread's pooled one when it is large enough.
+  const want = Math.max(64 << 10, Math.min(chunk, fstatSync(fd).size - pos + 1))
+  let buf = pool !== undefined && pool.length >= want && pool.length <= chunk ? pool : Buffer.allocUnsafe(want)
+  if (buf.length <= chunk) pool = buf
+  // Bytes of buf[0..have) are unconsumed, starting at file offset `pos`.
+  let have = 0
+  let skipping = false
+  let longStart = 0
+  try {
+    for (;;) {
+      if (have === buf.length) {
+        // A line longer than the buffer: grow up to the cap, then skip it.
+        if (buf.length < maxLine) {
+          const bigger = Buffer.allocUnsafe(Math.min(maxLine + 1, buf.length * 2))
+          buf.copy(bigger, 0, 0, have)
+          buf = bigger
+        } else {
+          skipping = true
+          longStart = pos
+          pos += have
+          have = 0
+        }
+      }
+      const n = readSync(fd, buf, have, buf.length - have, pos + have)
+      if (n === 0) break
+      let s = 0
+      const end = have + n
+      // Searches stop at the end of what was read: past it are stale bytes of an earlier chunk.
+      const view = buf.subarray(0, end)
+      for (;;) {
+        const nl = view.indexOf(10, s)
+        if (nl === -1) break
+        line++
+        lines++
+        if (skipping) {
+          // The rest of an over-long line: it ends here.
+          skipping = false
+          options.onLongLine?.(line, longStart, pos + nl - longStart)
+        } else {
+          const c = options.classify?.(view, s, nl)
+          if (c === true || (c === undefined && finders.some((f) => f(view, s, nl)))) options.onLine(view, s, nl, line, pos + s)
+        }
+        s = nl + 1
+      }
+      if (skipping) {
+        // Still inside the long line: drop what was read of it.
+        pos += end
+        have = 0
+        continue
+      }
+      pos += s
+      have = end - s
+      if (have > 0 && s > 0) buf.copy(buf, 0, s, end)
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return { offset: pos, line, bytes: pos - start0, lines }
+}
