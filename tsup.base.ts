@@ -2,7 +2,7 @@ import { defineConfig, type Options } from 'tsup'
 
 /**
  * The one shared tsup config: every package's `tsup.config.ts` only names its entries.
- * ESM only, Node 20 target, declarations and source maps, dependencies left external.
+ * ESM only, Node 20 target, declarations, dependencies left external.
  */
 export function packageConfig(entry: string[], extra: Options = {}) {
   const options: Options = {
@@ -11,7 +11,8 @@ export function packageConfig(entry: string[], extra: Options = {}) {
     target: 'node20',
     platform: 'node',
     dts: true,
-    sourcemap: true,
+    // No source maps: the sources are not published, and a map without them only weighs the tarball.
+    sourcemap: false,
     clean: true,
     splitting: false,
     treeshake: true,

@@ -5,14 +5,14 @@ import { spawn, spawnSync } from 'node:child_process'
 
 // Build everything first (cached by turbo): some tests drive other packages' built bins (the web
 // view's end-to-end test starts apps/proxy), which no dependency edge would build for them.
-const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], { stdio: 'inherit' })
+const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], { stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })
 if (build.status !== 0) {
   console.log('\ntests: 0 passed, 1 failed (the build failed)')
   process.exit(build.status ?? 1)
 }
 
 const args = ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue', '--output-logs=full', ...process.argv.slice(2)]
-const child = spawn('pnpm', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } })
+const child = spawn('pnpm', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } })
 let passed = 0
 let failed = 0
 let skipped = 0

@@ -1,6 +1,8 @@
 import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
+import { errorLine, packageVersion, setupProgram } from '@agenttap/cli-kit'
+import { CLIENT_DIRS } from '@agenttap/jsonl-io'
 import {
   BUNDLED_PRICES,
   MODES,
@@ -22,12 +24,19 @@ import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
 import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
 import { addOtelCommands } from './otel-commands.js'
+import { isSingleInput, singleInput, type SingleInput } from './single-input.js'
+
+const BIN = 'agenttap-analyze'
+// The client vocabulary of a capture (jsonl-io's per-agent views), plus flows no agent claimed.
+const CLIENTS = [...Object.keys(CLIENT_DIRS), 'unknown']
 
 /** Where the CLI writes; real process streams in the bin, buffers in tests. */
 export interface CliIo {
   stdout: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number }
   stderr: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number }
   env: Record<string, string | undefined>
+  /** What `--log-dir -` reads. @defaultValue process.stdin */
+  stdin?: AsyncIterable<Uint8Array>
 }
 
 interface CommonOpts {
@@ -79,12 +88,12 @@ function devStdout(): boolean {
 
 function addCommon(cmd: Command): Command {
   return cmd
-    .option('--log-dir <dir>', 'log root or capture dir (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
+    .option('--log-dir <dir>', 'log root, capture dir, one capture file, or - for stdin (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
     .option('--engine <engine>', 'auto, index (SQL over the index) or reverse (prompts -n N: read backwards)', 'auto')
     .option('--no-index', 'build the index in memory for this run only (nothing written under the log dir)')
     .option('--rebuild-index', 'empty the index and build it again from the capture')
     .option('--include-aux', 'include auxiliary (non-model) requests in every mode')
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson)').choices(['ndjson', 'csv', 'parquet', 'table']))
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson; ndjson files with --out-dir)').choices(['ndjson', 'csv', 'parquet', 'table']))
     .option('-o, --out-dir <dir>', 'write one file per mode (<mode>.<format>) instead of stdout')
     .option('--since <when>', 'flows that started at/after (ISO date or age: 30m, 2h, 7d)')
     .option('--until <when>', 'flows that started before (ISO date or age)')
@@ -212,8 +221,36 @@ function problemLine(p: ProblemSummary): string | undefined {
   return `skipped or repaired ${p.total} input problem(s): ${kinds}${where}; agenttap-analyze check lists them`
 }
 
+/**
+ * `--log-dir` naming one capture file or `-`: its records laid out as a capture in a temporary
+ * directory, indexed in memory for this run. Undefined for a log root or capture dir.
+ */
+async function openSingleInput(o: CommonOpts, io: CliIo, warn: (s: string) => void): Promise<{ o: CommonOpts; input?: SingleInput }> {
+  if (o.redis !== undefined || !isSingleInput(o.logDir)) return { o }
+  if (o.logDir === '-' && io.stdin === undefined && process.stdin.isTTY) throw new UsageError('--log-dir - reads a capture from stdin, but stdin is a terminal: pipe one in (cat sse_lines.jsonl | agenttap-analyze usage --log-dir -)')
+  const input = await singleInput(o.logDir, io.stdin ?? (process.stdin as AsyncIterable<Uint8Array>), warn)
+  return { o: { ...o, logDir: input.root, index: false, rebuildIndex: false }, input }
+}
+
+/** Flags that can be checked before anything is read. */
+function checkFilters(o: CommonOpts): void {
+  if (o.client !== undefined && !CLIENTS.includes(o.client)) throw new UsageError(`--client: expected one of ${CLIENTS.join(', ')}, received ${JSON.stringify(o.client)}`)
+}
+
 /** Runs modes and writes their rows; returns the exit code. */
-async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
+async function runModes(modes: ModeName[], given: CommonOpts, io: CliIo): Promise<number> {
+  checkFilters(given)
+  const single = await openSingleInput(given, io, (s) => {
+    if (!given.quiet) io.stderr.write(`warning: ${s}\n`)
+  })
+  try {
+    return await runModesOn(modes, single.o, io)
+  } finally {
+    single.input?.cleanup()
+  }
+}
+
+async function runModesOn(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<number> {
   // pino only loads with --verbose: the common path (`prompts -n 5`) stays fast to start.
   const log = o.verbose
     ? (await import('pino')).default({ level: 'debug', base: null }, (await import('pino')).default.destination({ fd: 2, sync: true }))
@@ -221,8 +258,11 @@ async function runModes(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<nu
   const limit = parseLimit(o.limit)
   if (o.since !== undefined) isoInstant(o.since, '--since')
   if (o.until !== undefined) isoInstant(o.until, '--until')
-  const format: OutputFormat = o.format ?? (io.stdout.isTTY ? 'table' : 'ndjson')
+  // Files under --out-dir do not depend on where stdout goes: NDJSON unless --format says otherwise.
+  const format: OutputFormat = o.format ?? (o.outDir === undefined && io.stdout.isTTY ? 'table' : 'ndjson')
   if (format === 'parquet' && o.outDir === undefined) throw new UsageError('--format parquet writes files: add --out-dir <dir>')
+  // One CSV stream has one header: several modes (different columns) cannot share stdout.
+  if (format === 'csv' && modes.length > 1 && o.outDir === undefined) throw new UsageError('--format csv with several modes needs --out-dir <dir> (one file per mode): their columns differ, and one CSV stream has one header')
   if (o.mode !== undefined && !['paired', 'full'].includes(o.mode)) throw new UsageError(`--mode expects paired or full, got ${JSON.stringify(o.mode)}`)
   const prices = loadPrices(o.prices)
   const progress = createProgress(io.stderr as NodeJS.WriteStream, { enabled: !o.quiet, total: modes.length, bytes: 0 })
@@ -299,7 +339,7 @@ function writeStdout(r: ModeResult, format: OutputFormat, multi: boolean, io: Cl
     }
     io.stdout.write(multi ? toNdjson(['mode', ...r.columns], r.rows.map((row) => ({ mode: r.mode, ...row }))) : toNdjson(r.columns, r.rows))
   } else if (format === 'csv') {
-    io.stdout.write((multi ? `# ${r.mode}\n` : '') + toCsv(r.columns, r.rows) + (multi ? '\n' : ''))
+    io.stdout.write(toCsv(r.columns, r.rows))
   } else {
     if (multi) io.stdout.write(`── ${r.mode} · ${r.rows.length} row(s) ──\n`)
     io.stdout.write(r.rows.length === 0 ? '(no rows)\n' : formatTable(r.columns, r.rows, { width: io.stdout.isTTY ? (io.stdout.columns ?? 120) : 200 }))
@@ -320,7 +360,9 @@ async function explain(flow: string, o: CommonOpts, io: CliIo): Promise<number> 
   }
 }
 
-async function check(o: CommonOpts, io: CliIo): Promise<number> {
+async function check(given: CommonOpts, io: CliIo): Promise<number> {
+  const single = await openSingleInput(given, io, (m) => void io.stderr.write(`warning: ${m}\n`))
+  const o = single.o
   const x = await openExtractor(o, io, undefined, (m) => void io.stderr.write(`warning: ${m}\n`))
   try {
     await x.refresh()
@@ -339,16 +381,14 @@ async function check(o: CommonOpts, io: CliIo): Promise<number> {
     return EXIT.RUNTIME
   } finally {
     x.close()
+    single.input?.cleanup()
   }
 }
 
 /** Builds the command table. Every action stores its exit code in `state`. */
 function buildProgram(io: CliIo, state: { code: number }): Command {
-  const program = new Command('agenttap-analyze')
+  const program = setupProgram(new Command(BIN), { bin: BIN, version: packageVersion(import.meta.url), stdout: io.stdout, stderr: io.stderr })
     .description('Answers about everything the agenttap proxy captured: prompts, tool calls, tokens, cost, errors, latency.')
-    .showHelpAfterError('(run agenttap-analyze --help for usage)')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
 
   addCommon(program.command('extract').description('run one or more modes: --extract config,tool_calls,tool_results (or all)'))
     .requiredOption('-e, --extract <modes>', `comma-separated modes: ${MODE_NAMES.join(', ')}, or all`)
@@ -439,7 +479,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const state = { code: EXIT.OK as number }
   const program = buildProgram(io, state)
   if (argv.length === 0) {
-    program.outputHelp()
+    // Nothing asked: the help is the error message, so it goes to stderr.
+    program.outputHelp({ error: true })
     return EXIT.USAGE
   }
   try {
@@ -452,7 +493,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     // `usage | head`: the reader went away (DuckDB writing stdout says so as an IO error): not a failure.
     if (/Broken pipe|EPIPE/.test(messageOf(err))) return EXIT.OK
-    io.stderr.write(`agenttap-analyze: ${messageOf(err)}\n`)
+    io.stderr.write(errorLine(BIN, err))
     return exitCodeOf(err)
   }
 }

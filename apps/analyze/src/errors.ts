@@ -1,7 +1,8 @@
+import { EXIT } from '@agenttap/cli-kit'
 import { ExtractError } from '@agenttap/extractors'
 
-/** Exit codes of `agenttap-analyze`, in one place. */
-export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
+/** Exit codes of `agenttap-analyze` (cli-kit's, the same for every agenttap command). */
+export { EXIT }
 
 /** A command-line usage error (bad flag value, missing argument). */
 export class UsageError extends Error {

@@ -1,3 +1,4 @@
+import { errorLine, intArg, packageVersion, positiveNumberArg, setupProgram } from '@agenttap/cli-kit'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { hostname } from 'node:os'
 import pino from 'pino'
@@ -6,23 +7,8 @@ import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { createAlertCommand, runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
 import { EXIT, exitCodeOf } from './errors.js'
 
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v)
-    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name}: expected an integer >= ${min}, received "${v}"`)
-    }
-    return n
-  }
-}
-
-function numArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v)
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name}: expected a number > 0, received "${v}"`)
-    return n
-  }
-}
+const numArg = positiveNumberArg
+const BIN = 'agenttap-monitor'
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').filter((s) => s !== '')]
 
@@ -47,8 +33,8 @@ export function buildCommand(): Command {
     .option('--no-siblings', 'read only the given sse_lines.jsonl, not sse_flows.jsonl / sse_flow_ends.jsonl beside it')
     .option('--replay', 'read a finished capture from the start at its recorded pace, then exit')
     .option('--delay-ms <n>', 'replay with a fixed delay per record (0: as fast as possible); implies --replay', intArg('--delay-ms', 0))
-    .option('--speed <x>', 'replay at recorded pace: speed factor', numArg('--speed'))
-    .option('--max-gap-ms <n>', 'replay at recorded pace: longest pause', intArg('--max-gap-ms', 0), 2000)
+    .option('--speed <x>', 'replay at recorded pace: speed factor; implies --replay', numArg('--speed'))
+    .option('--max-gap-ms <n>', 'replay at recorded pace: longest pause; implies --replay', intArg('--max-gap-ms', 0), 2000)
     .option('--show-time', 'prefix lines with the record time (UTC)')
     .option('--show-flow-id', 'show flow ids (headers and a short prefix per line)')
     .option('--function-only', 'show only tool calls (function-call arguments)')
@@ -68,7 +54,6 @@ export function buildCommand(): Command {
     .option('--consumer <name>', 'this consumer in the group (keep it stable across restarts)', hostname())
     .option('--no-group', 'read the Redis stream with plain XREAD (nothing acknowledged)')
     .option('--verbose', 'log diagnostics (malformed stream data, lifecycle defects) to stderr as JSON (pino)')
-    .showHelpAfterError('(run agenttap-monitor --help for the options)')
     .addHelpText(
       'after',
       `
@@ -76,7 +61,7 @@ Examples:
   agenttap-monitor                                   follow the default capture (and its flow / flow-end files)
   agenttap-monitor ~/centralized-logs/claude/sse_lines.jsonl
   tail -f sse_lines.jsonl | agenttap-monitor -
-  agenttap-monitor --replay --speed 4 capture/all-mitm-sse
+  agenttap-monitor --replay --speed 4 fixtures/capture/    replay a finished capture (here: the repo's fixtures)
   agenttap-monitor --json --from-start | jq 'select(.type=="tool_call_end")'
 
 Colours only on a terminal and never with NO_COLOR. Exit codes: 0 ok, 1 source error, 2 usage.`,
@@ -129,11 +114,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const stdout = (io.stdout ?? process.stdout) as NodeJS.WriteStream
   const stderr = (io.stderr ?? process.stderr) as NodeJS.WriteStream
   const env = io.env ?? process.env
-  const cmd = buildCommand()
-  cmd.exitOverride().configureOutput({
-    writeOut: (s) => stdout.write(s),
-    writeErr: (s) => stderr.write(s),
-  })
+  const cmd = setupProgram(buildCommand(), { bin: BIN, version: packageVersion(import.meta.url), stdout, stderr })
   let flags: CliFlags
   let sourceArg: string | undefined
   try {
@@ -142,7 +123,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     sourceArg = cmd.args[0]
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
-    throw err
+    stderr.write(errorLine(BIN, err))
+    return exitCodeOf(err)
   }
   if (flags.redis !== undefined && sourceArg !== undefined) {
     stderr.write('agenttap-monitor: give either a source file or --redis, not both\n')
@@ -165,7 +147,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   }
   stdout.on('error', onOutError)
 
-  const replay = flags.replay === true || flags.delayMs !== undefined
+  // Pacing options only mean something for a replay: giving one asks for it.
+  const replay = flags.replay === true || flags.delayMs !== undefined || flags.speed !== undefined || cmd.getOptionValueSource('maxGapMs') === 'cli'
   const source =
     flags.redis !== undefined
       ? redisSource(flags.redis, {
@@ -193,6 +176,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     siblings: flags.siblings,
     signal: ac.signal,
     banner: isTty && flags.json !== true,
+    // Into a pipe or a file, stdout carries only the view: warnings about the input go to stderr.
+    warnings: isTty ? 'view' : 'stderr',
   }
   if (flags.fromStart) opts.fromStart = true
   if (flags.delayMs !== undefined) opts.delayMs = flags.delayMs
@@ -220,7 +205,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     await hook?.close()
     return EXIT.OK
   } catch (err) {
-    stderr.write(`agenttap-monitor: ${err instanceof Error ? err.message : String(err)}\n`)
+    stderr.write(errorLine(BIN, err))
     return exitCodeOf(err)
   } finally {
     process.off('SIGINT', stop)

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { AgenttapError, resolveCapture } from '@agenttap/jsonl-io'
+import { CliError, EXIT, errorLine, exitCodeOf, fileArg, intArg, packageVersion, portArg, setupProgram } from '@agenttap/cli-kit'
+import { resolveCapture } from '@agenttap/jsonl-io'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
 import {
@@ -26,19 +27,13 @@ import { demoCommand } from './demo-command.js'
 import { replayCommand } from './replay-command.js'
 import { webCommand } from './web-command.js'
 
-/** Exit codes: one place maps failures to them. */
-export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
+/** Exit codes (cli-kit's, shared by every agenttap command): 0 ok, 1 runtime, 2 usage. */
+export { EXIT }
 
-function exitCodeOf(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
-  if (err instanceof ProxyCaptureError) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
-  // The web view's errors (an AgenttapError): a refused bind or a bad option is a usage error.
-  if (AgenttapError.isInstance(err)) return err.code === 'NON_LOOPBACK_BIND' || err.code === 'INVALID_OPTION' ? EXIT.USAGE : EXIT.RUNTIME
-  return EXIT.RUNTIME
-}
+const BIN = 'agenttap-proxy'
 
 interface CommonOpts {
-  port: string
+  port: number
   host: string
   allowRemote?: boolean
   logDir?: string
@@ -51,7 +46,7 @@ interface CommonOpts {
   rawBodies?: string
   redis?: string
   stream?: string
-  maxlen?: string
+  maxlen?: number
   quiet?: boolean
   jsonLogs?: boolean
   verbose?: boolean
@@ -66,14 +61,14 @@ function collect(v: string, prev: string[] = []): string[] {
 
 function addCommon(cmd: Command): Command {
   return cmd
-    .option('-p, --port <port>', 'port to listen on', String(DEFAULT_PORT))
+    .option('-p, --port <port>', 'port to listen on (0: a free port)', portArg('--port'), DEFAULT_PORT)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--allow-remote', 'allow listening on a non-loopback address (anyone reaching it can read the traffic)')
     .option('--log-dir <dir>', 'log root (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
     .option('--ca-dir <dir>', 'CA directory (default: ~/.agenttap/ca)')
     .option('--include-host <host>', 'capture only these hosts (repeatable, comma-separated, *.suffix allowed)', collect)
     .option('--exclude-host <host>', 'never capture these hosts (repeatable)', collect)
-    .option('--upstream-ca <file>', 'extra PEM roots to trust for upstream TLS')
+    .option('--upstream-ca <file>', 'extra PEM roots to trust for upstream TLS', fileArg('--upstream-ca'))
     .option(
       '--connect-to <HOST1:PORT1:HOST2:PORT2>',
       'send requests for HOST1:PORT1 to HOST2:PORT2 instead, like curl (repeatable; empty HOST1 or PORT1 = any); URL, Host, SNI and the certificate name stay HOST1\'s',
@@ -87,7 +82,7 @@ function addCommon(cmd: Command): Command {
     )
     .option('--redis <url>', 'also write every record to a Redis stream (e.g. redis://127.0.0.1:6379); Redis down never stalls the traffic')
     .option('--stream <key>', 'Redis stream key', 'agenttap:events')
-    .option('--maxlen <n>', 'trim the Redis stream to about N entries (XADD MAXLEN ~ N)')
+    .option('--maxlen <n>', 'trim the Redis stream to about N entries (XADD MAXLEN ~ N)', intArg('--maxlen', 1))
     .option('--otlp <endpoint>', 'also export the model calls live as OpenTelemetry GenAI spans and metrics (OTLP/HTTP, e.g. http://127.0.0.1:4318); a slow endpoint never stalls the traffic (bounded queue, drops counted)')
     .option('--otlp-content', 'with --otlp: record prompts, answers and tool input/output on the spans (redacted as on disk)')
     .option('--otlp-receiver <port>', 'receive the agents\' own OpenTelemetry (Claude Code CLAUDE_CODE_ENABLE_TELEMETRY, Codex [otel]) on 127.0.0.1:<port> and store it beside the capture')
@@ -104,8 +99,7 @@ async function createProxy(o: CommonOpts, opts: CaptureProxyOptions, log: Logger
   const otlp = await otlpSink(o, log)
   if (otlp) opts = { ...opts, sinks: [...(opts.sinks ?? []), otlp] }
   if (!o.redis) return createCaptureProxy(opts)
-  const maxlen = o.maxlen === undefined ? undefined : Number(o.maxlen)
-  if (maxlen !== undefined && (!Number.isInteger(maxlen) || maxlen <= 0)) throw new CommanderError(EXIT.USAGE, 'agenttap.maxlen', `--maxlen must be a positive integer, got ${o.maxlen}`)
+  const maxlen = o.maxlen
   let proxy: CaptureProxy | undefined
   const redis = await createRedisSink({
     redis: o.redis,
@@ -184,11 +178,26 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
   }
 }
 
+/** The --upstream-ca file's text; whether it holds certificates is proxy-capture's check. */
+function readUpstreamCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new CliError('USAGE', `--upstream-ca ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file: path, cause: e })
+  }
+}
+
+/** A busy or refused port as the one line a user needs (proxy-capture's LISTEN_FAILED). */
+function listenError(err: unknown, what: string, flag: string): unknown {
+  const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code
+  if (code === 'EADDRINUSE') return new CliError('RUNTIME', `${what}: the port is already in use; pick another with ${flag} (0: any free port)`, { cause: err })
+  if (code === 'EACCES') return new CliError('RUNTIME', `${what}: not allowed to listen on that port; pick one above 1023 with ${flag}`, { cause: err })
+  return err
+}
+
 function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
-  const port = Number(o.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.port', `--port must be 0-65535, got ${o.port}`)
   return {
-    port,
+    port: o.port,
     host: o.host,
     logger: log,
     ...(o.allowRemote ? { allowNonLoopback: true } : {}),
@@ -196,7 +205,7 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
     ...(o.caDir ? { caDir: o.caDir } : {}),
     ...(o.includeHost ? { includeHosts: o.includeHost } : {}),
     ...(o.excludeHost ? { excludeHosts: o.excludeHost } : {}),
-    ...(o.upstreamCa ? { upstreamCa: readFileSync(o.upstreamCa, 'utf8') } : {}),
+    ...(o.upstreamCa ? { upstreamCa: readUpstreamCa(o.upstreamCa) } : {}),
     ...(o.connectTo ? { connectTo: o.connectTo } : {}),
     ...(o.insecureUpstream ? { rejectUnauthorized: false } : {}),
     ...(o.rawBodies ? { rawBodies: o.rawBodies as 'exact' | 'redacted' | 'off' } : {}),
@@ -247,27 +256,35 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   })
 }
 
-async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: string; alerts?: boolean; alertCmd?: string }): Promise<number> {
+async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: number; alerts?: boolean; alertCmd?: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
   const proxy = await createProxy(o, proxyOptions(o, log), log)
-  await proxy.start()
-  printExports(proxy)
-  const receiver = await startReceiver(o, proxy, log, true)
-  // The live web view follows the capture files (memory stays flat; ~20 ms to the page).
+  // proxy.start() checks the log dir and opens the capture before it listens: a capture that
+  // cannot be written fails here, before the lines to paste are printed.
+  try {
+    await proxy.start()
+  } catch (err) {
+    await proxy.stop()
+    throw listenError(err, `cannot listen on ${o.host}:${o.port}`, '--port')
+  }
+  // The live web view follows the capture files (memory stays flat; ~20 ms to the page). Started
+  // before anything is printed: a busy web port ends the run instead of a capture without a view.
   let web: WebServer | undefined
+  let webUrl: string | undefined
   if (o.web) {
-    const webPort = Number(o.webPort)
-    if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535) throw new CommanderError(EXIT.USAGE, 'agenttap.webPort', `--web-port must be 0-65535, got ${o.webPort}`)
     // The web view reads a log root: the one above the capture directory the proxy writes.
-    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: webPort })
+    web = createWebServer({ logDir: resolveCapture(proxy.captureDir).root ?? dirname(proxy.captureDir), port: o.webPort })
     try {
-      process.stdout.write(`# live web view: ${await web.start()}\n`)
+      webUrl = await web.start()
     } catch (err) {
-      log.error({ err }, 'web view not started (use --web-port or --no-web); the capture continues')
-      web = undefined
+      await proxy.stop()
+      throw listenError(err, `live web view: cannot listen on 127.0.0.1:${o.webPort}`, '--web-port (or --no-web)')
     }
   }
+  printExports(proxy)
+  if (webUrl !== undefined) process.stdout.write(`# live web view: ${webUrl}\n`)
+  const receiver = await startReceiver(o, proxy, log, true)
   const ac = new AbortController()
   const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log, { ...(o.alerts ? { alerts: true } : {}), ...(o.alertCmd !== undefined ? { alertCmd: o.alertCmd } : {}) }) : undefined
   const sig = await waitForSignal()
@@ -281,6 +298,8 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
 }
 
 async function cmdCa(o: { caDir?: string; path?: boolean; bundlePath?: boolean; pem?: boolean }): Promise<number> {
+  const picked = (['path', 'bundlePath', 'pem'] as const).filter((k) => o[k])
+  if (picked.length > 1) throw new CliError('USAGE', `ca: --path, --bundle-path and --pem each print one thing; give one of them, not ${picked.map((k) => `--${k === 'bundlePath' ? 'bundle-path' : k}`).join(' and ')}`)
   const ca = ensureCa(o.caDir ?? defaultCaDir())
   // The proxy keys redaction markers with it; made here too so `ca` shows everything the CA dir holds.
   const redaction = ensureRedactionKey(ca.dir)
@@ -315,7 +334,7 @@ async function probe(host: string, port: number): Promise<{ caCertPath?: string 
 async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   const [bin, ...args] = cmd
-  if (!bin) throw new CommanderError(EXIT.USAGE, 'agenttap.run', 'usage: agenttap-proxy run -- <command> [args…]')
+  if (!bin) throw new CliError('USAGE', 'usage: agenttap-proxy run -- <command> [args…]')
   const opts = proxyOptions(o, log)
   let own: CaptureProxy | undefined
   let receiver: { close(): Promise<void>; env: Record<string, string> } | undefined
@@ -363,45 +382,28 @@ async function cmdRun(cmd: string[], o: CommonOpts): Promise<number> {
   return code
 }
 
-/**
- * Runs the `agenttap-proxy` CLI with `argv` (without node and script) and resolves with the
- * exit code. Commands: `start`, `web`, `demo`, `replay <capture>`, `ca`, `run -- <cmd>`.
- */
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('agenttap-proxy')
+/** The command table; each action hands its run to `setResult`. */
+function buildProgram(setResult: (p: Promise<number>) => void): Command {
+  const program = setupProgram(new Command(BIN), { bin: BIN, version: packageVersion(import.meta.url) })
     .description('Local MITM capture proxy for AI coding agents (Claude Code, Codex CLI, any SSE/WebSocket LLM client).')
     .enablePositionalOptions()
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-  let result: Promise<number> = Promise.resolve(EXIT.OK)
+  const set = setResult
 
   addCommon(program.command('start').description('run the proxy (and the live monitor when available) and print the lines to paste into the agent\'s shell'))
     .addOption(new Option('--no-monitor', 'do not attach the live monitor'))
     .option('--alerts', 'monitor: one line per alert (cache break with cause and cost, context ≥ 80 %, quota ≥ 80 %, model switch)')
     .option('--alert-cmd <command>', 'monitor: run this shell command for each alert, the alert as JSON on stdin (implies --alerts)')
-    .option('--web-port <port>', 'port of the live web view (127.0.0.1)', String(DEFAULT_WEB_PORT))
+    .option('--web-port <port>', 'port of the live web view (127.0.0.1)', portArg('--web-port'), DEFAULT_WEB_PORT)
     .addOption(new Option('--no-web', 'do not serve the live web view'))
-    .action((o: CommonOpts & { monitor: boolean; web: boolean; webPort: string; alerts?: boolean; alertCmd?: string }) => {
-      result = cmdStart(o)
+    .action((o: CommonOpts & { monitor: boolean; web: boolean; webPort: number; alerts?: boolean; alertCmd?: string }) => {
+      set(cmdStart(o))
     })
 
-  program.addCommand(
-    webCommand((p) => {
-      result = p
-    }).copyInheritedSettings(program),
-  )
+  program.addCommand(webCommand(set).copyInheritedSettings(program))
 
-  program.addCommand(
-    demoCommand((p) => {
-      result = p
-    }).copyInheritedSettings(program),
-  )
+  program.addCommand(demoCommand(set).copyInheritedSettings(program))
 
-  program.addCommand(
-    replayCommand((p) => {
-      result = p
-    }).copyInheritedSettings(program),
-  )
+  program.addCommand(replayCommand(set).copyInheritedSettings(program))
 
   program
     .command('ca')
@@ -411,21 +413,38 @@ export async function main(argv: string[]): Promise<number> {
     .option('--bundle-path', 'print only the path of system roots + agenttap CA')
     .option('--pem', 'print the CA certificate')
     .action((o: { caDir?: string; path?: boolean; bundlePath?: boolean; pem?: boolean }) => {
-      result = cmdCa(o)
+      set(cmdCa(o))
     })
 
   addCommon(program.command('run').description('run a command (e.g. `claude`, `codex`) through the proxy, starting one if none is running').argument('<command...>', 'the command and its arguments, after --'))
     .passThroughOptions()
     .action((command: string[], o: CommonOpts) => {
-      result = cmdRun(command, o)
+      set(cmdRun(command, o))
     })
+  return program
+}
 
+/** The names of `agenttap-proxy`'s commands (the `agenttap` distribution asks before delegating). */
+export function commandNames(): string[] {
+  return buildProgram(() => {}).commands.map((c) => c.name())
+}
+
+/**
+ * Runs the `agenttap-proxy` CLI with `argv` (without node and script) and resolves with the
+ * exit code. Commands: `start`, `web`, `demo`, `replay <capture>`, `ca`, `run -- <cmd>`. Every failure is one line on
+ * stderr: exit 2 for a usage mistake, 1 for a runtime failure.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let result: Promise<number> = Promise.resolve(EXIT.OK)
+  const program = buildProgram((p) => {
+    result = p
+  })
   try {
     await program.parseAsync(argv, { from: 'user' })
     return await result
   } catch (err) {
-    if (err instanceof CommanderError) return exitCodeOf(err)
-    process.stderr.write(`agenttap-proxy: ${err instanceof Error ? err.message : String(err)}\n`)
+    // commander printed its own parse errors (one line, cli-kit's setupProgram).
+    if (!(err instanceof CommanderError)) process.stderr.write(errorLine(BIN, err))
     return exitCodeOf(err)
   }
 }

@@ -26,7 +26,8 @@ export function createLogger(opts: { quiet?: boolean; json?: boolean; verbose?: 
         const lvl = LEVELS[Number(o['level'])] ?? 'info'
         const extras = Object.entries(o)
           .filter(([k]) => !SKIP.has(k))
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          // An error is its message: stack traces stay out of the human-readable log (--json-logs keeps them).
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : k === 'err' && v !== null && typeof v === 'object' && 'message' in v ? String((v as { message: unknown }).message) : JSON.stringify(v)}`)
           .join(' ')
         const tag = color ? (lvl === 'error' || lvl === 'fatal' ? '\x1b[31m' : lvl === 'warn' ? '\x1b[33m' : '\x1b[2m') + `[agenttap ${lvl}]\x1b[0m` : `[agenttap ${lvl}]`
         process.stderr.write(`${tag} ${String(o['msg'] ?? '')}${extras ? ` ${extras}` : ''}\n`)

@@ -1,9 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander'
+import { EXIT, portArg } from '@agenttap/cli-kit'
+import { Command } from 'commander'
 import { defaultLogRoot } from '@agenttap/jsonl-io'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
-
-/** Exit codes of the `web` command (the same table as the rest of the CLI). */
-const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 
 interface WebFlags {
   logDir?: string
@@ -13,12 +11,6 @@ interface WebFlags {
   allowHost?: string[]
   allowRemote?: boolean
   follow: boolean
-}
-
-function portArg(v: string): number {
-  const n = Number(v)
-  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`expected an integer 0-65535, received "${v}"`)
-  return n
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
@@ -33,7 +25,7 @@ export function webCommand(run: (p: Promise<number>) => void): Command {
     .description('browse a capture log dir in the browser without capturing; prints the URL to open (with its access token)')
     .option('--log-dir <dir>', 'log root (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
     .option('--host <addr>', 'interface to bind', '127.0.0.1')
-    .option('-p, --port <n>', `port (0 picks a free one)`, portArg, DEFAULT_WEB_PORT)
+    .option('-p, --port <n>', `port (0 picks a free one)`, portArg('--port'), DEFAULT_WEB_PORT)
     .option('--token <t>', 'access token (default: random; env AGENTTAP_WEB_TOKEN)')
     .option('--allow-host <h>', 'extra accepted Host header (name or name:port), repeatable', collect)
     .option('--allow-remote', 'allow binding an address that is not loopback (anyone reaching it with the token can read the traffic)')

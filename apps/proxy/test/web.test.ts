@@ -80,7 +80,7 @@ describe('agenttap-proxy web', () => {
     try {
       const bad = await run(['--port', 'abc']).done
       expect(bad.code).toBe(2)
-      expect(bad.err).toMatch(/expected an integer 0-65535/)
+      expect(bad.err).toMatch(/--port: expected a port 0-65535, received "abc"/)
       expect((await run(['--bogus']).done).code).toBe(2)
       const short = await run(['--log-dir', cap.dir, '--token', 'short']).done
       expect(short.code).toBe(2)

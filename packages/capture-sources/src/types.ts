@@ -52,4 +52,11 @@ export interface RedisSourceOptions {
   /** A new group (or a plain read) starts at the beginning of the stream instead of new entries. */
   fromStart?: boolean
   signal?: AbortSignal
+  /**
+   * How long to keep trying to reach Redis before giving up with a `SOURCE_ERROR` (an
+   * unreachable server is reported instead of waited for in silence). Once connected, a dropped
+   * connection is retried without a bound, as ioredis does.
+   * @defaultValue 5000
+   */
+  connectTimeoutMs?: number
 }

@@ -55,25 +55,54 @@ const cellText = (v: Row[string] | undefined): string => {
 
 const cut = (s: string, n: number): string => (s.length <= n ? s : n <= 1 ? s.slice(0, n) : s.slice(0, n - 1) + '…')
 
-/** A readable fixed-width table (for terminals). Numbers right-aligned. */
+/**
+ * A readable fixed-width table for terminals, at most `width` columns wide. Numbers are
+ * right-aligned and never cut; long text columns share what is left and end in `…`. When even
+ * that cannot fit (too many columns for the terminal), each row is printed vertically instead:
+ * one `column  value` line per column, rows separated by a rule.
+ */
 export function formatTable(columns: string[], rows: Row[], options: TableOptions = {}): string {
   const width = options.width ?? 120
   const maxCell = options.maxCell ?? 80
   const cells = rows.map((r) => columns.map((c) => cut(cellText(r[c]), maxCell)))
-  const w = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
-  const total = (): number => w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1)
-  // Shrink the widest column until the table fits (never below 8 characters).
-  while (total() > width) {
-    let wi = 0
-    for (let i = 1; i < w.length; i++) if (w[i]! > w[wi]!) wi = i
-    if (w[wi]! <= 8) break
-    w[wi] = Math.max(8, w[wi]! - Math.max(1, total() - width))
-  }
   const numeric = columns.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number'))
+  const full = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  const gaps = 2 * (columns.length - 1)
+  // Numbers keep their width; a text column is never narrower than its header or MIN_TEXT.
+  const floor = full.map((n, i) => (numeric[i] ? n : Math.min(n, Math.max(MIN_TEXT, columns[i]!.length))))
+  const sum = (ws: number[]): number => ws.reduce((a, b) => a + b, 0) + gaps
+  if (sum(floor) > width) return formatVertical(columns, cells, width)
+  // Water-fill: the largest cap on text columns that fits, so short columns stay whole and the
+  // long ones share the rest evenly.
+  let lo = 0
+  let hi = Math.max(0, ...full)
+  const capped = (cap: number): number[] => full.map((n, i) => (numeric[i] ? n : Math.max(floor[i]!, Math.min(n, cap))))
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    if (sum(capped(mid)) <= width) lo = mid
+    else hi = mid - 1
+  }
+  const w = capped(lo)
   const line = (vals: string[]): string =>
     vals.map((v, i) => { const s = cut(v, w[i]!); return numeric[i] ? s.padStart(w[i]!) : s.padEnd(w[i]!) }).join('  ').trimEnd()
   const out = [line(columns), w.map((n) => '─'.repeat(n)).join('  ')]
   for (const row of cells) out.push(line(row))
+  return out.join('\n') + '\n'
+}
+
+/** The narrowest a text column gets before a table is printed vertically. */
+const MIN_TEXT = 10
+
+/** One block per row: `column  value` lines, values cut to the width. */
+function formatVertical(columns: string[], cells: string[][], width: number): string {
+  const label = Math.min(Math.max(...columns.map((c) => c.length)), Math.max(8, Math.floor(width / 3)))
+  const valueWidth = Math.max(8, width - label - 2)
+  const out: string[] = []
+  cells.forEach((row, r) => {
+    const head = `── row ${r + 1} `
+    out.push(head + '─'.repeat(Math.max(2, width - head.length)))
+    columns.forEach((c, i) => out.push(`${cut(c, label).padEnd(label)}  ${cut(row[i]!, valueWidth)}`.trimEnd()))
+  })
   return out.join('\n') + '\n'
 }
 

@@ -95,7 +95,7 @@ export function createJsonlParser(options: JsonlParserOptions): JsonlParser {
   }
 
   const tooLong = (lineNo: number, at: number, head: Buffer) => {
-    report('LINE_TOO_LONG', `line longer than ${maxLineBytes} bytes skipped (raise maxLineBytes to read it)`, at, lineNo, head.toString('utf8', 0, Math.min(head.length, 120)))
+    report('LINE_TOO_LONG', `line longer than ${maxLineBytes} bytes skipped (the line limit of the reader: the maxLineBytes option of @agenttap/jsonl-io's readers, not a command-line flag)`, at, lineNo, head.toString('utf8', 0, Math.min(head.length, 120)))
   }
 
   const feed = (chunk: Uint8Array | string) => {

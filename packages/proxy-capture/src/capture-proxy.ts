@@ -14,7 +14,7 @@ import { defaultLogDir, FILE_SINK } from './file-sink.js'
 import { createFlowFeed } from './flow-feed.js'
 import { createHostFilter } from './host-filter.js'
 import { createHttpForward, HEALTH_PATH } from './http-forward.js'
-import { secureLogDir } from './log-dir.js'
+import { prepareLogDir, secureLogDir } from './log-dir.js'
 import { AgenttapMitm, listenMitm } from './mitm-server.js'
 import { createRecordHub } from './record-hub.js'
 import type { RelayContext, TunnelTarget } from './relay-context.js'
@@ -183,6 +183,8 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     async start() {
       if (running) return { host, port: boundPort, url: api.url }
       const bindTo = await bindAddress()
+      // A log dir the capture cannot be written to fails here, before anything listens.
+      if (opts.files !== false) prepareLogDir(logDir)
       if (opts.files !== false) for (const f of secureLogDir(logDir).fixed) log.warn({ path: f }, `capture path was readable or writable by other users; made private: ${f}`)
       ca = ensureCa(opts.caDir ?? defaultCaDir())
       minter = createLeafMinter(ca)

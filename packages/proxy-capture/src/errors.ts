@@ -11,6 +11,7 @@ export type ProxyCaptureErrorCode =
   | 'NOT_STARTED'
   | 'INVALID_OPTION'
   | 'LOG_DIR_UNSAFE'
+  | 'LOG_DIR_INVALID'
 
 /**
  * The one error class of `@agenttap/proxy-capture`; `code` says which failure it is. It extends

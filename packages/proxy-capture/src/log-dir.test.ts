@@ -51,3 +51,24 @@ describe('secureLogDir', () => {
     expect(() => secureLogDir(root)).toThrow(expect.objectContaining({ code: 'LOG_DIR_UNSAFE', file: cap }))
   })
 })
+
+describe('prepareLogDir', () => {
+  it('creates the capture dir of a new log root and returns it', async () => {
+    const { prepareLogDir } = await import('./log-dir.js')
+    const root = join(base, 'fresh')
+    expect(prepareLogDir(root)).toBe(join(root, 'all-mitm-sse'))
+    expect(statSync(join(root, 'all-mitm-sse')).isDirectory()).toBe(true)
+  })
+  it('refuses a file, a path it cannot create, and a shared sticky directory, saying why', async () => {
+    const { prepareLogDir } = await import('./log-dir.js')
+    const file = join(base, 'a-file')
+    writeFileSync(file, 'x')
+    expect(() => prepareLogDir(file)).toThrow(expect.objectContaining({ code: 'LOG_DIR_INVALID', message: expect.stringMatching(/is a file/) }))
+    expect(() => prepareLogDir(join(file, 'below'))).toThrow(expect.objectContaining({ code: 'LOG_DIR_INVALID', message: expect.stringMatching(/cannot create .*ENOTDIR/) }))
+    expect(() => prepareLogDir('/proc/x')).toThrow(expect.objectContaining({ code: 'LOG_DIR_INVALID', message: expect.stringMatching(/cannot create/) }))
+    const sticky = join(base, 'sticky')
+    mkdirSync(join(sticky, 'all-mitm-sse'), { recursive: true })
+    chmodSync(join(sticky, 'all-mitm-sse'), 0o1777)
+    expect(() => prepareLogDir(sticky)).toThrow(expect.objectContaining({ code: 'LOG_DIR_INVALID', message: expect.stringMatching(/shared directory/) }))
+  })
+})

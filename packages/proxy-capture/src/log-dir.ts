@@ -1,5 +1,5 @@
-import { chmodSync, readdirSync, statSync, type Stats } from 'node:fs'
-import { join } from 'node:path'
+import { accessSync, chmodSync, constants, mkdirSync, readdirSync, statSync, type Stats } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { CLIENT_DIRS, resolveCapture } from '@agenttap/jsonl-io'
 import { ProxyCaptureError } from './errors.js'
 
@@ -75,4 +75,51 @@ export function secureLogDir(logDir: string): LogDirReport {
     }
   }
   return { fixed }
+}
+
+/**
+ * Makes sure the proxy can write a capture under `logDir` before it listens: the path is a
+ * directory (or can be created as one), not a capture file, not a shared sticky directory such
+ * as `/tmp` itself, and the capture directory can be written. Creates the capture directory
+ * (0700). Throws `LOG_DIR_INVALID` (a usage mistake) saying what is wrong with the path.
+ *
+ * @returns the capture directory
+ * @example
+ * prepareLogDir('/home/me/centralized-logs') // "/home/me/centralized-logs/all-mitm-sse"
+ */
+export function prepareLogDir(logDir: string): string {
+  const layout = resolveCapture(logDir)
+  const invalid = (why: string, cause?: unknown): ProxyCaptureError =>
+    new ProxyCaptureError('LOG_DIR_INVALID', `--log-dir ${logDir}: ${why}`, { file: logDir, ...(cause !== undefined ? { cause } : {}) })
+  if (layout.kind === 'file') throw invalid('is a file; the proxy writes a capture into a directory (give its parent or another directory)')
+  const shared = (p: string | undefined): boolean => p !== undefined && ((statOf(p)?.mode ?? 0) & 0o1000) !== 0
+  if (shared(layout.dir)) throw invalid(`${layout.dir} is a shared directory (sticky bit, like /tmp): give a directory of your own inside it`)
+  try {
+    makeDirs(layout.dir)
+  } catch (e) {
+    throw invalid(`cannot create ${layout.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e)
+  }
+  if (!statOf(layout.dir)?.isDirectory()) throw invalid(`${layout.dir} is not a directory`)
+  try {
+    accessSync(layout.dir, constants.W_OK | constants.X_OK)
+  } catch (e) {
+    throw invalid(`cannot write into ${layout.dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e)
+  }
+  return layout.dir
+}
+
+/**
+ * `mkdir -p` one level at a time: Node's `mkdirSync(…, { recursive: true })` never returns for a
+ * path under /proc (mkdir answers ENOENT there while the parent exists), which would spin a core.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = []
+  let d = dir
+  while (statOf(d) === undefined) {
+    missing.push(d)
+    const up = dirname(d)
+    if (up === d) break
+    d = up
+  }
+  for (const m of missing.reverse()) mkdirSync(m, { mode: 0o700 })
 }

@@ -3,6 +3,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { checkServerIdentity, connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls'
+import { X509Certificate } from 'node:crypto'
+import { ProxyCaptureError } from './errors.js'
 import { createSelfGuard, type ListenAddress, type SelfGuard } from './addresses.js'
 import { createConnectTo, type ConnectToRule, type UpstreamAddress } from './connect-to.js'
 
@@ -57,6 +59,7 @@ export interface Upstream {
  */
 export function createUpstream(opts: UpstreamOptions): Upstream {
   const route = createConnectTo(opts.connectTo)
+  checkUpstreamCa(opts.upstreamCa)
   const guard = createSelfGuard(opts.self)
   const rejectUnauthorized = opts.rejectUnauthorized ?? true
   /** TLS sessions per upstream, for resumed handshakes on new relay connections. */
@@ -148,4 +151,25 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
     },
   }
   return api
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
+
+/**
+ * Extra upstream roots must be PEM certificates: anything else would be ignored by TLS (or fail
+ * on the first connection), so it is refused before the proxy listens.
+ */
+function checkUpstreamCa(upstreamCa: string | readonly string[] | undefined): void {
+  if (upstreamCa === undefined) return
+  for (const pem of typeof upstreamCa === 'string' ? [upstreamCa] : upstreamCa) {
+    const blocks = pem.match(PEM_CERT) ?? []
+    if (blocks.length === 0) throw new ProxyCaptureError('INVALID_OPTION', 'upstream CA: no PEM certificate in it (expected one or more "-----BEGIN CERTIFICATE-----" blocks)')
+    blocks.forEach((b, i) => {
+      try {
+        new X509Certificate(b)
+      } catch (e) {
+        throw new ProxyCaptureError('INVALID_OPTION', `upstream CA: certificate ${i + 1} of ${blocks.length} does not parse (${(e as Error).message})`, { cause: e })
+      }
+    })
+  }
 }

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream'
+import { drainedOrGone, outputGone, watchOutput } from './output-gone.js'
 
 /** See {@link createJsonOutput}. */
 export interface JsonOutput {
@@ -13,6 +14,7 @@ export interface JsonOutput {
  * `drain()` waits for the destination, so a reader of a pipe (jq) gets every line.
  */
 export function createJsonOutput(output: Writable, onError?: (err: unknown) => void): JsonOutput {
+  watchOutput(output)
   let lines: string[] = []
   let scheduled = false
   let behind = false
@@ -47,7 +49,11 @@ export function createJsonOutput(output: Writable, onError?: (err: unknown) => v
     },
     async drain() {
       flush()
-      while (behind) await new Promise<void>((r) => output.once('drain', () => r()))
+      while (behind && !outputGone(output)) await drainedOrGone(output)
+      if (outputGone(output)) {
+        lines = []
+        behind = false
+      }
     },
   }
 }

@@ -13,6 +13,8 @@ export interface ReaderWarnings {
   invalid(error: string, where?: { line?: number; file?: string }): void
   /** Records up to `line` of `file` are being shown: release the warnings that follow them. */
   release(file?: string, line?: number, all?: boolean): void
+  /** Says how many warnings were counted but not shown (past the cap), once, at the end. */
+  summary(): void
   readonly held: number
   readonly count: number
 }
@@ -23,9 +25,12 @@ export interface ReaderWarnings {
  * place. Readers report a malformed line as soon as they parse its chunk, before they yield the
  * good records of that chunk, so a warning is held until the records before it were shown.
  */
-export function createReaderWarnings(sink: WarningSink): ReaderWarnings {
+export function createReaderWarnings(sink: WarningSink, opts: { max?: number } = {}): ReaderWarnings {
+  // Binary garbage makes a warning per "line": past the cap they are only counted.
+  const max = opts.max ?? 20
   const reported = new Set<string>()
   let count = 0
+  let unshown = 0
   let held: { file: string; line: number; key: string; text: string; at: number }[] = []
   let anon = 0
 
@@ -34,6 +39,11 @@ export function createReaderWarnings(sink: WarningSink): ReaderWarnings {
     reported.add(key)
     if (reported.size > 10_000) reported.clear()
     count++
+    if (count > max) {
+      unshown++
+      if (unshown === 1) sink(`⚠ more input warnings: not shown one by one (the first ${max} are above); the count follows at the end`)
+      return
+    }
     sink(sanitizeText(raw))
   }
 
@@ -60,6 +70,10 @@ export function createReaderWarnings(sink: WarningSink): ReaderWarnings {
         else keep.push(w)
       }
       held = keep
+    },
+    summary() {
+      if (unshown > 0) sink(`⚠ ${unshown} more input warning(s) not shown (${count} in all)`)
+      unshown = 0
     },
     get held() {
       return held.length

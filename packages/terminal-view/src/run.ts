@@ -48,6 +48,9 @@ async function run(opts: RunTerminalViewOptions, stopSignal: AbortSignal | undef
       const what = files[0] === '-' ? 'stdin' : files.join(' + ')
       const waiting = followFiles && !existsSync(files[0] as string) ? ' (not there yet: waiting for it; is the proxy running?)' : ''
       view.note(`agenttap-monitor · ${followFiles ? 'following' : 'reading'} ${what}${waiting}${followFiles ? ' · Ctrl-C to stop' : ''}`)
+    } else if (followFiles && !existsSync(files[0] as string)) {
+      // No banner (stdout is a pipe or file): a wait for a file that is not there is still said, on stderr.
+      ;(opts.errorOutput ?? process.stderr).write(`agenttap-monitor: waiting for ${files[0]}: not there yet (is the proxy running? --log-dir or a path names another capture)\n`)
     }
     try {
       src = openSource(files, {

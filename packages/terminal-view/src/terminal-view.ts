@@ -80,7 +80,10 @@ export function createTerminalView(opts: TerminalViewOptions): TerminalView {
   })
   // --json: NDJSON lines batched per event-loop turn; lossless (jq users want every event).
   const jsonOut = json ? createJsonOutput(output, (err) => failed(err, 'writing NDJSON')) : undefined
-  const warnings = createReaderWarnings((text) => (json ? errorOutput.write(`${text}\n`) : writer.notice(text, 'dim')))
+  // Warnings about the input go in their place on a terminal; into a pipe or file they go to
+  // stderr, so what is read from stdout stays the view (or NDJSON).
+  const warnToStderr = json || opts.warnings === 'stderr'
+  const warnings = createReaderWarnings((text) => (warnToStderr ? errorOutput.write(`${text}\n`) : writer.notice(text, 'dim')), opts.maxWarnings !== undefined ? { max: opts.maxWarnings } : {})
 
   const liveOpts: LiveViewOptions = {
     onOps: (ops) => {
@@ -156,6 +159,7 @@ export function createTerminalView(opts: TerminalViewOptions): TerminalView {
       ended ??= (async () => {
         clearInterval(timer)
         warnings.release(undefined, undefined, true)
+        warnings.summary()
         try {
           let stopped = eopts?.stopped === true
           // Thousands of flows still open: end them in slices, so a stop (SIGTERM) and the output

@@ -10,6 +10,18 @@ const header = (flow_id: string): RenderOp => ({ op: 'header', flow_id, session_
 const toolCall: RenderOp[] = [t('shell ', 'tool'), t('{"command":["bash","-lc"', 'dim'), BT, t('$ ', 'command'), t('ls -la', 'command'), NL]
 
 describe('terminal writer', () => {
+  it('ends when its reader went away (EPIPE reported only as an error event, like process.stdout), dropping what is queued', async () => {
+    const out = new StuckSink(1)
+    const w = createTerminalWriter({ output: out })
+    for (let i = 0; i < 50; i++) w.write([t(`line ${i}`), NL])
+    await tick()
+    expect(w.behind).toBe(true)
+    out.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))
+    // No drain will ever come: end() must settle anyway.
+    await expect(w.end()).resolves.toBeUndefined()
+    expect(w.pending.ops).toBe(0)
+  })
+
   it('on a TTY erases the preview row with \\r ESC[2K and colours by style', async () => {
     const out = new Sink({ tty: true })
     const w = createTerminalWriter({ output: out, ansi: true, color: true })
@@ -67,7 +79,7 @@ describe('terminal writer', () => {
     w.write([t('world'), NL])
     await w.end()
     expect(out.text).toBe(
-      '── codex · session abcdef01 · flow flow-0000-1111 · 10:00:00.005 ──\n' + '10:00:01.250 000-1111 hello\n' + '10:00:02.250 000-1111 world\n',
+      '── codex · session abcdef01 · flow flow-0000-1111 · 10:00:00.005 UTC ──\n' + '10:00:01.250 000-1111 hello\n' + '10:00:02.250 000-1111 world\n',
     )
   })
 

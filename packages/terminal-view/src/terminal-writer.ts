@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream'
+import { drainedOrGone, outputGone, watchOutput } from './output-gone.js'
 import { sanitizeText, type RenderOp, type RenderStyle } from '@agenttap/flow-fsm'
 
 /** Options of {@link createTerminalWriter}. */
@@ -185,6 +186,7 @@ export function coalesceOps(ops: readonly QOp[]): { ops: QOp[]; merged: number; 
  */
 export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWriter {
   const out = opts.output
+  watchOutput(out)
   const color = opts.color ?? false
   const ansi = opts.ansi ?? false
   const showTime = opts.showTime ?? false
@@ -221,7 +223,8 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
   function header(op: Extract<RenderOp, { op: 'header' }>): string {
     const parts = [op.client ?? 'unknown client', `session ${op.session_id.slice(0, 8) || '?'}`]
     if (showFlowId) parts.push(`flow ${op.flow_id}`)
-    parts.push(hhmmss(op.ts))
+    // Record times are UTC; said once per card header (line prefixes stay short; --show-time says UTC).
+    parts.push(`${hhmmss(op.ts)} UTC`)
     // ids and client names come from captured data: no control characters on the terminal
     return paint(sanitizeText(`── ${parts.join(' · ')} ──`), STYLE_SGR.header)
   }
@@ -305,6 +308,15 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
     }
   }
 
+  /** The reader went away: nothing queued can be shown any more. */
+  function dropAll(): void {
+    queue = []
+    queueChars = 0
+    held = []
+    heldChars = 0
+    waitingDrain = false
+  }
+
   function onDrain(): void {
     waitingDrain = false
     backgroundFlush()
@@ -357,6 +369,8 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
       throw err
     }
     if (queue.length === 0) return
+    // The reader went away (`| head`): nothing more can be shown.
+    if (outputGone(out)) return dropAll()
     if (waitingDrain) {
       // Behind: compact what waits, and past the cap drop the oldest.
       const c = coalesceOps(queue)
@@ -407,8 +421,10 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
     async end() {
       flush()
       while (waitingDrain || queue.length > 0) {
-        if (waitingDrain) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+        if (outputGone(out)) return dropAll()
+        if (waitingDrain) await drainedOrGone(out)
         waitingDrain = false
+        if (outputGone(out)) return dropAll()
         flush()
       }
       if (!ansi && held.length > 0) {
@@ -422,8 +438,9 @@ export function createTerminalWriter(opts: TerminalWriterOptions): TerminalWrite
     async room() {
       flush()
       while (waitingDrain) {
-        await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+        await drainedOrGone(out)
         waitingDrain = false
+        if (outputGone(out)) return dropAll()
         flush()
       }
     },

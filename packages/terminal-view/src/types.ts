@@ -10,6 +10,17 @@ export interface TerminalViewOptions {
   output: Writable
   /** Warnings in `json` mode (stdout holds only NDJSON there). @defaultValue process.stderr */
   errorOutput?: Writable
+  /**
+   * Input warnings (malformed lines, …) shown one by one before the rest are only counted (the
+   * count is shown at the end). @defaultValue 20
+   */
+  maxWarnings?: number
+  /**
+   * Where input warnings go: in their place in the view, or to `errorOutput` (the monitor CLI
+   * picks stderr when stdout is not a terminal, so a pipe gets only the view).
+   * @defaultValue 'view' ('stderr' with `json`)
+   */
+  warnings?: 'view' | 'stderr'
   /** Environment for `NO_COLOR`. @defaultValue process.env */
   env?: NodeJS.ProcessEnv
   /** Colours. @defaultValue output is a TTY and `NO_COLOR` is unset or empty */
