@@ -228,7 +228,7 @@ describe('agenttap-proxy CLI', () => {
     await redis.del(stream)
     redis.disconnect()
     await server.stop()
-  })
+  }, 60_000) // starts the proxy, monitor, web view and a Redis sink: seconds on a loaded machine
 
   it('start with the monitor and the web view attached: 15,000 levels of nested tool arguments never take the proxy down, and the flow detail stays small', async () => {
     const logDir = join(root, 'logs-deep')
