@@ -306,6 +306,19 @@ function writeStdout(r: ModeResult, format: OutputFormat, multi: boolean, io: Cl
   }
 }
 
+/** `cache --explain <flow>`: the break line and the diff, or why there is none. */
+async function explain(flow: string, o: CommonOpts, io: CliIo): Promise<number> {
+  const x = await openExtractor(o, io, loadPrices(o.prices), (m) => void (o.quiet ? undefined : io.stderr.write(`warning: ${m}\n`)))
+  try {
+    const { row, lines } = await x.explainCache(flow)
+    // Lines quote captured text: control characters are shown escaped, never sent to the terminal.
+    for (const l of lines) io.stdout.write(`${l.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}\n`)
+    return row === undefined ? EXIT.RUNTIME : EXIT.OK
+  } finally {
+    x.close()
+  }
+}
+
 async function check(o: CommonOpts, io: CliIo): Promise<number> {
   const x = await openExtractor(o, io, undefined, (m) => void io.stderr.write(`warning: ${m}\n`))
   try {
@@ -354,8 +367,14 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
       state.code = await runModes(['turns'], o, io)
     })
 
+  addCommon(program.command('cache').description(MODES.cache.description))
+    .option('--explain <flow>', 'show how the flow\'s request diverged from the one its lane cached, as a short diff')
+    .action(async (o: CommonOpts & { explain?: string }) => {
+      state.code = o.explain === undefined ? await runModes(['cache'], o, io) : await explain(o.explain, o, io)
+    })
+
   for (const m of MODE_NAMES) {
-    if (m === 'turns') continue
+    if (m === 'turns' || m === 'cache') continue
     const cmd = addCommon(program.command(m).description(MODES[m].description))
     if (m.includes('_')) cmd.alias(m.replace(/_/g, '-'))
     cmd.action(async (o: CommonOpts) => {

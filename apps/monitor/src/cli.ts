@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import pino from 'pino'
 import { redisSource } from '@agenttap/capture-sources'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
-import { runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
+import { createAlertCommand, runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
 import { EXIT, exitCodeOf } from './errors.js'
 
 function intArg(name: string, min: number) {
@@ -57,6 +57,8 @@ export function buildCommand(): Command {
     .option('--session <id>', 'only sessions whose id starts with this (repeatable, or comma-separated)', collect)
     .option('--client <name>', 'only this client: claude-code, codex, unknown (repeatable, or comma-separated)', clientArg)
     .option('--json', 'print unified events as NDJSON (for jq) instead of the view')
+    .option('--alerts', 'one line per alert: cache break with cause and cost, context ≥ 80 %, quota ≥ 80 %, model switch mid-session')
+    .option('--alert-cmd <command>', 'run this shell command for each alert, the alert as JSON on stdin (implies --alerts)')
     .addOption(new Option('--color <when>', 'colours').choices(['auto', 'always', 'never']).default('auto'))
     .option('--idle-ms <ms>', 'a silent flow is shown as dead after this long', intArg('--idle-ms', 1), 120000)
     .option('--poll-ms <ms>', 'poll interval of followed files', intArg('--poll-ms', 10), 250)
@@ -97,6 +99,8 @@ interface CliFlags {
   session?: string[]
   client?: string[]
   json?: boolean
+  alerts?: boolean
+  alertCmd?: string
   color: 'auto' | 'always' | 'never'
   idleMs: number
   pollMs: number
@@ -199,6 +203,9 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   if (flags.session) opts.sessions = flags.session
   if (flags.client) opts.clients = flags.client
   if (flags.json) opts.json = true
+  const hook = flags.alertCmd !== undefined ? createAlertCommand(flags.alertCmd, { onError: (e) => void stderr.write(`agenttap-monitor: ${e.message}\n`) }) : undefined
+  if (flags.alerts || hook) opts.alerts = true
+  if (hook) opts.onAlert = hook.run
   if (flags.verbose) {
     // stdout is the view (or NDJSON); diagnostics go to stderr so pipes stay clean.
     const log = pino({ name: 'agenttap-monitor', base: null }, pino.destination({ fd: 2, sync: true }))
@@ -210,6 +217,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   }
   try {
     await runTerminalView(opts)
+    await hook?.close()
     return EXIT.OK
   } catch (err) {
     stderr.write(`agenttap-monitor: ${err instanceof Error ? err.message : String(err)}\n`)

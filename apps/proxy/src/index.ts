@@ -139,18 +139,21 @@ function proxyOptions(o: CommonOpts, log: Logger): CaptureProxyOptions {
  * down). Loaded lazily: the other commands don't pay for it. The view never throws into the
  * proxy: an input it fails on is logged and skipped, and the capture goes on.
  */
-async function attachLiveMonitor(proxy: CaptureProxy, signal: AbortSignal, log: Logger): Promise<{ done: Promise<unknown> }> {
-  const { attachTerminalView } = await import('@agenttap/terminal-view')
+async function attachLiveMonitor(proxy: CaptureProxy, signal: AbortSignal, log: Logger, alerts: { alerts?: boolean; alertCmd?: string } = {}): Promise<{ done: Promise<unknown> }> {
+  const { attachTerminalView, createAlertCommand } = await import('@agenttap/terminal-view')
+  const hook = alerts.alertCmd !== undefined ? createAlertCommand(alerts.alertCmd, { onError: (err) => log.warn({ code: err.code }, err.message) }) : undefined
   const view = attachTerminalView(proxy.records({ signal }), {
     output: process.stdout,
     signal,
+    ...(alerts.alerts || hook ? { alerts: true } : {}),
+    ...(hook ? { onAlert: hook.run } : {}),
     onDiagnostic: (err) => {
       if ((err as { code?: string }).code === 'VIEW_FAILED') log.error({ err }, 'the live monitor failed on a record; the capture continues')
       else log.debug({ err: err.message }, 'live monitor diagnostic')
     },
   })
   // Wrapped: an async function returning the bare promise would make callers await the view's end.
-  return { done: view.done }
+  return { done: hook ? view.done.then(() => hook.close()) : view.done }
 }
 
 function printExports(proxy: CaptureProxy): void {
@@ -174,7 +177,7 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   })
 }
 
-async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: string }): Promise<number> {
+async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: string; alerts?: boolean; alertCmd?: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
   const proxy = await createProxy(o, proxyOptions(o, log), log)
@@ -195,7 +198,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
     }
   }
   const ac = new AbortController()
-  const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log) : undefined
+  const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log, { ...(o.alerts ? { alerts: true } : {}), ...(o.alertCmd !== undefined ? { alertCmd: o.alertCmd } : {}) }) : undefined
   const sig = await waitForSignal()
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   await proxy.stop()
@@ -297,9 +300,11 @@ export async function main(argv: string[]): Promise<number> {
 
   addCommon(program.command('start').description('run the proxy (and the live monitor when available) and print the lines to paste into the agent\'s shell'))
     .addOption(new Option('--no-monitor', 'do not attach the live monitor'))
+    .option('--alerts', 'monitor: one line per alert (cache break with cause and cost, context ≥ 80 %, quota ≥ 80 %, model switch)')
+    .option('--alert-cmd <command>', 'monitor: run this shell command for each alert, the alert as JSON on stdin (implies --alerts)')
     .option('--web-port <port>', 'port of the live web view (127.0.0.1)', String(DEFAULT_WEB_PORT))
     .addOption(new Option('--no-web', 'do not serve the live web view'))
-    .action((o: CommonOpts & { monitor: boolean; web: boolean; webPort: string }) => {
+    .action((o: CommonOpts & { monitor: boolean; web: boolean; webPort: string; alerts?: boolean; alertCmd?: string }) => {
       result = cmdStart(o)
     })
 

@@ -20,6 +20,8 @@ import { INDEX_VERSION } from './schema.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
+import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
+import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
@@ -48,6 +50,12 @@ export interface Extractor {
   run(mode: ModeName, options?: RunOptions): Promise<ModeResult>
   /** Input the index skipped (malformed lines, unknown types, flows without an end, …), with locations. */
   problems(max?: number): Promise<ProblemSummary>
+  /**
+   * `cache --explain <flow>`: the flow's cache break (the `cache` row) and its divergence from the
+   * call it is compared with, as diff lines read again from the capture. `undefined` break: the
+   * flow is not a break (the lines say so).
+   */
+  explainCache(flow: string): Promise<{ row: Row | undefined; lines: string[] }>
   /** Raw SQL over the index tables (flows, calls, tool_calls, tool_results, contents, problems). */
   query(sql: string): Promise<{ columns: string[]; rows: Row[] }>
   /** Closes the index. */
@@ -62,7 +70,7 @@ const LATEST_BY: Partial<Record<ModeName, string>> = {
   sessions: 'last_seen',
   clients: 'last_seen',
   stop_reasons: '',
-  cache: '',
+  cache_ratio: '',
   latency: '',
   call_validation: '',
   daily: 'date',
@@ -285,6 +293,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
+      await updateCacheBreaks(d)
       await setup(d)
       fresh = undefined
       if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
@@ -430,6 +439,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         result = { columns: rows[0] ? Object.keys(rows[0]) : [], rows }
         break
       }
+      case 'context': {
+        const rows = (await select(`select ${INSIGHT_COLUMNS}, has_summary from c where has_usage and kind <> 'aux' and agent is null order by ts, key`)).rows
+        result = { columns: MODES.context.columns, rows: tail(contextRows(rows)) }
+        break
+      }
+      case 'quota': {
+        const rows = (await select(`select ${INSIGHT_COLUMNS} from c where rate_limits is not null and rate_limits <> '{}' order by coalesce(ended_at, ts), key`)).rows
+        result = { columns: MODES.quota.columns, rows: tail(quotaRows(rows)) }
+        break
+      }
       case 'turns': {
         const sql = latest(MODE_SQL.turns!)
         result = run.mode === 'paired' ? await select(`select ts, session_id, turn, prompt, response from (${sql})`) : await select(sql)
@@ -481,6 +500,25 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
             message: String(r.message),
           })),
         }
+      }),
+    explainCache: (flow) =>
+      serial(async () => {
+        await (await db()).run(viewSql({}, { includeAux: options.includeAux ?? false }).join(';\n'))
+        const pairs = (await select(`select p.key, p.prev from (${CACHE_CANDIDATES}) p join calls k on k.key = p.key where k.flow_id = ${lit(flow)}`)).rows.map((r) => ({ key: String(r.key), prev: String(r.prev) }))
+        if (pairs.length === 0) {
+          const known = (await select(`select count(*) as n from calls where flow_id = ${lit(flow)}`)).rows[0]?.n
+          return { row: undefined, lines: [Number(known ?? 0) === 0 ? `no model call of flow ${flow} in the index` : `flow ${flow} is no cache break: it read what its lane had cached`] }
+        }
+        const calls = new Map<string, Row>()
+        for (const r of (await select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (${[...new Set(pairs.flatMap((p) => [p.key, p.prev]))].map(lit).join(', ')})`)).rows) calls.set(String(r.key), r)
+        const { rows, breaks } = cacheRows(pairs, calls, prices)
+        const b = breaks[0]
+        if (b === undefined) return { row: undefined, lines: [`flow ${flow} is no cache break: it read what its lane had cached`] }
+        const head = `${b.flow_id} ← ${b.prev_flow_id}: ${b.cause}${b.change ? ` (${b.change})` : ''} — ${b.detail}; ${b.lost_tokens} tokens rewritten, $${b.wasted_usd}`
+        if (b.offset === null) return { row: rows[0], lines: [head, `prefix intact: the ${b.cached_bytes} bytes ${b.prev_flow_id} cached were sent again unchanged; nothing diverged`] }
+        if (files === undefined) return { row: rows[0], lines: [head, '(the requests are not at hand: the index was built from a record source)'] }
+        const e = await explainBreak(files, { key: b.prev_key, flow_id: b.prev_flow_id }, { key: b.key, flow_id: b.flow_id })
+        return { row: rows[0], lines: [head, ...(e?.lines ?? ['(the requests could not be read again from the capture)'])] }
       }),
     query: (sql) => serial(() => select(sql)),
     close: () => {

@@ -242,7 +242,7 @@ export async function ensureSchema(duck: Duck, ledgerVersion: number): Promise<s
 
 /** Drops every row (tables are recreated with the current layout). */
 export async function clearIndex(duck: Duck): Promise<void> {
-  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows', 'transcript_sources'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
+  await duck.run([...[...Object.keys(DATA_TABLES), 'meta', 'sources', 'pending_records', 'pending_flows', 'transcript_sources', 'cache_breaks', 'cache_done'].map((t) => `drop table if exists ${t}`), ...schemaSql()].join(';\n'))
 }
 
 export async function readSources(duck: Duck): Promise<SourceState[]> {

@@ -1,4 +1,5 @@
 import { lit } from './duck.js'
+import { CACHE_SQL } from './cache-modes.js'
 import { isoInstant } from './sources.js'
 import type { ExtractFilters } from './types.js'
 
@@ -220,7 +221,8 @@ export const MODE_SQL: Record<string, string> = {
   stop_reasons: `select provider, coalesce(stop_reason, '(none)') as stop_reason, count(*) as calls from c group by all order by calls desc, provider, stop_reason`,
   rate_limits: `select ts, session_id, flow_id, idx as call, client, http_status as status, rate_limits as headers from c
     where rate_limits is not null and rate_limits <> '{}' order by ts, flow_id, idx`,
-  cache: `select session_id, any_value(client) as client, count(*) as calls, sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens,
+  cache: CACHE_SQL,
+  cache_ratio: `select session_id, any_value(client) as client, count(*) as calls, sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens,
       sum(cache_write_tokens) as cache_write_tokens,
       round(sum(cache_read_tokens) / nullif(sum(input_tokens + cache_read_tokens + cache_write_tokens), 0), 4) as hit_ratio
     from ${COSTED} group by session_id order by session_id`,

@@ -1,4 +1,4 @@
-import type { FlowFacts, LedgerContent, ModelCall } from '@agenttap/ledger'
+import type { CallSegment, FlowFacts, LedgerContent, ModelCall } from '@agenttap/ledger'
 import type { DataTable } from './schema.js'
 
 /**
@@ -96,6 +96,8 @@ export function callRows(c: ModelCall, pending: boolean): { calls: IndexRow; too
     prompt_cache_key: s(r?.prompt_cache_key),
     user_agent: s(r?.user_agent),
     rate_limits: c.rate_limits === undefined ? null : JSON.stringify(c.rate_limits),
+    segments: r?.segments === undefined ? null : encodeSegments(r.segments),
+    has_summary: r?.segments?.some((x) => x.summary === true) ?? false,
     tool_call_count: c.tool_calls?.length ?? 0,
     pending,
   }
@@ -128,6 +130,45 @@ export function callRows(c: ModelCall, pending: boolean): { calls: IndexRow; too
   return { calls: call, tool_calls, tool_results }
 }
 
+/** Compact JSON of a request's cache segments (see the `segments` column); {@link decodeSegments} reads it back. */
+export function encodeSegments(segs: readonly CallSegment[]): string {
+  return JSON.stringify(segs.map((x) => {
+    const flags = `${x.thinking !== undefined ? `t${x.thinking}` : ''}${x.reminder ? 'r' : ''}${x.summary ? 's' : ''}${x.loose !== undefined ? `~${x.loose}` : ''}`
+    return [x.kind.charAt(0), x.index, x.label, x.hash, x.bytes, x.breakpoint ?? '', flags]
+  }))
+}
+
+const KIND: Record<string, CallSegment['kind']> = { t: 'tool', s: 'system', m: 'message' }
+
+/** The segments of a `segments` column value (undefined for null or a value it cannot read). */
+export function decodeSegments(text: unknown): CallSegment[] | undefined {
+  if (typeof text !== 'string') return undefined
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(v)) return undefined
+  const out: CallSegment[] = []
+  for (const e of v) {
+    if (!Array.isArray(e)) continue
+    const [k, index, label, hash, bytes, bp, flags] = e as [string, number, string, string, number, string, string]
+    const seg: CallSegment = { kind: KIND[k] ?? 'message', index, label, hash, bytes }
+    if (bp === '5m' || bp === '1h') seg.breakpoint = bp
+    if (flags !== '') {
+      const [f, loose] = flags.split('~')
+      const t = /t(\d+)/.exec(f ?? '')
+      if (t) seg.thinking = Number(t[1])
+      if (f?.includes('r')) seg.reminder = true
+      if (f?.includes('s')) seg.summary = true
+      if (loose !== undefined && loose !== '') seg.loose = loose
+    }
+    out.push(seg)
+  }
+  return out
+}
+
 /** The row of a piece of request content. */
 export function contentRow(c: LedgerContent): IndexRow {
   switch (c.kind) {
@@ -137,6 +178,8 @@ export function contentRow(c: LedgerContent): IndexRow {
       return { hash: c.hash, kind: 'tool', name: c.name, tool_kind: c.tool_kind, description: s(c.description), schema: s(c.schema), text: null, tool_hashes: null }
     case 'tools':
       return { hash: c.hash, kind: 'tools', name: null, tool_kind: null, description: null, schema: null, text: null, tool_hashes: JSON.stringify(c.tool_hashes) }
+    case 'segment':
+      return { hash: c.hash, kind: 'segment', name: null, tool_kind: null, description: null, schema: null, text: c.text, tool_hashes: null }
   }
 }
 

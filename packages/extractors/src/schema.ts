@@ -96,6 +96,14 @@ export const CALLS: TableSpec = {
   user_agent: 'VARCHAR',
   /** JSON object: rate-limit header (lower-cased) → value. */
   rate_limits: 'VARCHAR',
+  /**
+   * The request's cache segments (ledger `request.segments`), JSON array of
+   * `[kind, index, label, hash, bytes, breakpoint, flags]` (flags: t thinking, r reminder, s summary;
+   * loose hash after a `~`), read back by the `cache` mode.
+   */
+  segments: 'VARCHAR',
+  /** The request carries a compaction summary (a segment flagged `summary`). */
+  has_summary: 'BOOLEAN',
   tool_call_count: 'INTEGER',
   pending: 'BOOLEAN',
 }

@@ -1,4 +1,5 @@
 import type { TranscriptDirs } from '@agenttap/transcripts'
+import type { PriceTable } from '@agenttap/ledger'
 import type { RecordSource } from './source-update.js'
 
 /** Every extraction mode, in the order `--extract all` runs them. */
@@ -27,6 +28,9 @@ export const MODE_NAMES = [
   'stop_reasons',
   'rate_limits',
   'cache',
+  'cache_ratio',
+  'context',
+  'quota',
   'clients',
   'latency',
   'call_validation',
@@ -62,23 +66,8 @@ export interface ExtractFilters {
   client?: string
 }
 
-/** A price per million tokens (USD) for one model family. */
-export interface ModelPrice {
-  input: number
-  output: number
-  cache_read: number
-  /** 5-minute cache writes (Anthropic: 1.25× input). */
-  cache_write: number
-  /** 1-hour cache writes (Anthropic: 2× input). @defaultValue 2 × input */
-  cache_write_1h?: number
-}
-
-/** A versioned price table. `models` keys are model id prefixes; the longest matching prefix wins. */
-export interface PriceTable {
-  version: string
-  currency: 'USD'
-  models: Record<string, ModelPrice>
-}
+/** Prices (USD per million tokens) and the versioned table: `@agenttap/ledger`'s pricing. */
+export type { ModelPrice, PriceTable } from '@agenttap/ledger'
 
 /** What one mode returned. */
 export interface ModeResult {

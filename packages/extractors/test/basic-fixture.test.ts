@@ -210,7 +210,7 @@ describe('response side', () => {
   })
 
   it('cache and latency (time to first token per call)', async () => {
-    expect(pick(await run('cache'), ['session_id', 'calls', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'hit_ratio'])).toEqual([
+    expect(pick(await run('cache_ratio'), ['session_id', 'calls', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'hit_ratio'])).toEqual([
       ['sess-a', 5, 62, 5900, 150, 0.9653],
       ['sess-b', 2, 1000, 3500, 0, 0.7778],
     ])

@@ -192,7 +192,7 @@ describe('tokens, cost, sessions, turns', () => {
   })
 
   it('cache and latency', async () => {
-    expect(pick(await run('cache'), ['session_id', 'calls', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'hit_ratio'])).toEqual([
+    expect(pick(await run('cache_ratio'), ['session_id', 'calls', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'hit_ratio'])).toEqual([
       ['sess-a', 5, 62, 5900, 150, 0.9653],
       ['sess-b', 3, 1010, 3500, 0, 0.7761],
     ])

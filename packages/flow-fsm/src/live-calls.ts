@@ -39,6 +39,8 @@ export interface LiveCallsOptions {
    * @defaultValue `createLedger` of `@agenttap/ledger`
    */
   ledger?: (onCall: (call: ModelCall) => void) => LedgerLike
+  /** Receives each call as soon as its response ended (the live alerts watch them here). */
+  onCall?(call: ModelCall): void
 }
 
 /**
@@ -65,6 +67,7 @@ export function createLiveCalls(opts: LiveCallsOptions = {}): LiveCalls {
       }
     }
     list.push(call)
+    opts.onCall?.(call)
   }
   // A live view shows the session ids the records carry: the ledger's chaining by history is analyze's.
   // A live view may never see a flow's flow record (reading sse_lines.jsonl alone): its records

@@ -1,13 +1,14 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { ModelCall } from '@agenttap/ledger'
 import { createStreamNormalizer, detectProvider, normalizeUsage, type AgentEvent, type StreamNormalizer, type StreamProvider, type StreamRecord } from '@agenttap/stream-normalizer'
-import { checkNumberOption } from './errors.js'
+import { createAlertMonitor, type Alert, type AlertOptions } from '@agenttap/cache-insights'
+import { checkNumberOption, FlowFsmError } from './errors.js'
 import { createEventRenderer, type EventRenderer, type EventRendererOptions } from './event-renderer.js'
 import { createFlowRegistry } from './flow-registry.js'
 import { endLine, type EndLineCall, type ViewEnding } from './format.js'
 import { createLiveCalls, type LiveCalls } from './live-calls.js'
 import { flowEventOps, type ViewKind } from './live-view-events.js'
-import { sanitizeText } from './render-ops.js'
+import { pushText, sanitizeText } from './render-ops.js'
 import { createScreenController } from './screen-controller.js'
 import { createToolCallRenderer } from './tool-call-renderer.js'
 import { requestToolResults, toolResultLine } from './tool-results.js'
@@ -79,6 +80,15 @@ export interface LiveViewOptions {
   calls?: LiveCalls
   /** Diagnostics (malformed stream data, lifecycle defects), for `--verbose` logging. */
   onDiagnostic?(e: Error): void
+  /**
+   * Live alerts (`@agenttap/cache-insights`' alert monitor over the view's calls): a cache break
+   * with its cause and cost, context ≥ 80 % of the window, quota ≥ 80 %, a model switch mid-session.
+   * `true` or thresholds: each alert is one line under the end line of the call that raised it
+   * (and goes to `onAlert`). Needs the view's own calls (no `calls` option). @defaultValue false
+   */
+  alerts?: boolean | Omit<AlertOptions, 'onAlert'>
+  /** Receives each alert once (a hook, the web badge); setting it turns alerts on. */
+  onAlert?(alert: Alert): void
 }
 
 /** Counters of a {@link LiveView}. */
@@ -185,7 +195,25 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
   const clients = opts.clients && opts.clients.length > 0 ? new Set(opts.clients) : undefined
   const onJson = opts.onJson
   // (The view's own normalizer reports malformed stream data: the calls' would say it twice.)
-  const calls = opts.calls ?? createLiveCalls()
+  const alertsOn = opts.alerts !== undefined && opts.alerts !== false ? true : opts.onAlert !== undefined
+  if (alertsOn && opts.calls !== undefined) throw new FlowFsmError('INVALID_OPTION', 'createLiveView: alerts watch the view\'s own calls; drop the calls option, or feed your calls to createAlertMonitor yourself')
+  /** Alert lines waiting for their call's end line, by call key (bounded). */
+  const alertLines = new Map<string, Alert[]>()
+  const monitor = alertsOn
+    ? createAlertMonitor({
+        ...(typeof opts.alerts === 'object' ? opts.alerts : {}),
+        onAlert: (a) => {
+          if (opts.alerts !== undefined && opts.alerts !== false) {
+            const list = alertLines.get(a.key) ?? []
+            list.push(a)
+            alertLines.set(a.key, list)
+            if (alertLines.size > 1024) alertLines.delete(alertLines.keys().next().value as string)
+          }
+          opts.onAlert?.(a)
+        },
+      })
+    : undefined
+  const calls = opts.calls ?? createLiveCalls(monitor ? { onCall: (c) => monitor.feed(c) } : {})
   const argsSubDeltas = opts.argsSubDeltas ?? 8
   // Validate once up front so a bad option fails at start, not at the first tool call.
   createToolCallRenderer({ argsSubDeltas })
@@ -311,6 +339,12 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       closeLine(v, ops)
       const l = endLine(call, end)
       ops.push({ op: 'text', text: l.text, style: l.failed ? 'error' : 'meta' }, { op: 'newline' })
+      const key = (call as Partial<ModelCall>).key
+      const alerts = key === undefined ? undefined : alertLines.get(key)
+      if (alerts !== undefined) {
+        alertLines.delete(key!)
+        for (const a of alerts) pushText(ops, `⚠ ${a.message}`, 'error').push({ op: 'newline' })
+      }
     }
     let open = false
     for (let i = v.shownCalls; i < all.length; i++) {

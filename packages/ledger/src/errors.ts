@@ -4,6 +4,8 @@ import { AgenttapError, type ErrorContext } from '@agenttap/jsonl-io'
 export type LedgerErrorCode =
   /** An option passed to createLedger is malformed (thrown). */
   | 'INVALID_OPTION'
+  /** A price table (`parsePriceTable`) is malformed (thrown). */
+  | 'BAD_PRICES'
   /** A record is not an object with a string `type` and `flow_id`; it was skipped. */
   | 'INVALID_RECORD'
   /** A record carries a schema version newer than this ledger knows (`v` > 1); it was read as v1. */

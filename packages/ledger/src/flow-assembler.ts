@@ -25,6 +25,8 @@ export interface FlowContext {
   readonly chain: SessionChain | undefined
   readonly maxCallChars: number
   readonly maxHeldCalls: number
+  /** Analyze requests keeping each cache segment's JSON (for `LedgerContent` `segment`). */
+  readonly segmentTexts: boolean
 }
 
 /** The records and state of one flow. */
@@ -121,7 +123,7 @@ export class FlowAssembler {
     this.limits = rateLimits(r['response_headers'])
     this.requestId = header(r['response_headers'], 'request-id') ?? header(r['response_headers'], 'x-request-id')
     if (rec !== undefined) {
-      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() })
+      const a = analyzeRequest({ body: r['request_body'], ...this.requestHints() }, this.ctx.segmentTexts ? { segmentTexts: true } : {})
       this.api = a.api
       this.kind = a.kind
       if (a.body_ref !== undefined) {
@@ -203,7 +205,7 @@ export class FlowAssembler {
     if ((data === '' || data === undefined) && isRef(ref)) {
       this.ctx.error('BODY_REF', `flow ${this.flow_id}: client frame ${seq ?? ''} stored out of line (${ref.$ref}); resolve it (jsonl-io readRawRef) and set its data before feeding to get the request of the response it asked for`, { flow_id: this.flow_id, seq })
     }
-    const a = analyzeClientFrame(data, this.requestHints())
+    const a = analyzeClientFrame(data, this.requestHints(), this.ctx.segmentTexts ? { segmentTexts: true } : {})
     if (a === undefined) return
     this.ctx.content(a)
     if (seq !== undefined) this.frames.push({ facts: factsOf(a), ts: str(r['ts']) })

@@ -8,6 +8,7 @@ export type {
   CallError,
   CallOutcome,
   CallRequest,
+  CallSegment,
   CallSource,
   CallTransport,
   CallUsage,
@@ -24,5 +25,7 @@ export { createLedger } from './ledger.js'
 export type { Ledger, LedgerOptions, RecordLocation } from './ledger.js'
 export { ledgerFromRecords } from './from-records.js'
 export type { LedgerResult } from './from-records.js'
+export { BUNDLED_PRICES, parsePriceTable, priceFor } from './pricing.js'
+export type { ModelPrice, PriceTable } from './pricing.js'
 export { LedgerError } from './errors.js'
 export type { LedgerErrorCode } from './errors.js'

@@ -46,6 +46,12 @@ export interface LedgerOptions {
   maxCallChars?: number
   /** Distinct content hashes remembered, so content is emitted once. @defaultValue 100000 */
   maxContentHashes?: number
+  /**
+   * Also emit each request cache segment's JSON as `LedgerContent` of kind `segment` (once per
+   * hash), to show how two requests diverge. Off by default: it is most of a capture's bytes.
+   * @defaultValue false
+   */
+  segmentTexts?: boolean
   /** WebSocket calls of one flow that may wait for their request (older captures' loose client frames). @defaultValue 1024 */
   maxHeldCalls?: number
 }
@@ -170,6 +176,12 @@ export function createLedger(opts: LedgerOptions): Ledger {
       onContent(c)
     }
     if (a.tools_hash !== undefined && contentSeen.add(a.tools_hash)) onContent({ kind: 'tools', hash: a.tools_hash, tool_hashes: a.tools.map((t) => t.hash) })
+    if (a.segment_texts !== undefined) {
+      a.segments.forEach((s, i) => {
+        const text = a.segment_texts?.[i]
+        if (text !== undefined && contentSeen.add(`segment:${s.hash}`)) onContent({ kind: 'segment', hash: s.hash, text })
+      })
+    }
   }
 
   const ctx: FlowContext = {
@@ -180,6 +192,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
     chain,
     maxCallChars,
     maxHeldCalls,
+    segmentTexts: opts.segmentTexts === true,
   }
 
   /** Starts a flow whose flow record did not come, from what its own records say. */

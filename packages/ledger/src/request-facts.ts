@@ -15,5 +15,6 @@ export function factsOf(a: RequestAnatomy): RequestFacts {
   if (a.history_hash !== undefined) r.history_hash = a.history_hash
   if (a.prompt_cache_key !== undefined) r.prompt_cache_key = a.prompt_cache_key
   if (a.user_agent !== undefined) r.user_agent = a.user_agent
+  if (a.segments.length > 0) r.segments = a.segments
   return { kind: a.kind, prompt: a.prompt, tool_results: a.tool_results, request: r, history_hash: a.history_hash }
 }

@@ -16,7 +16,7 @@
  * Version of the ledger's output. Bumped whenever a field's meaning changes or a field is
  * added that an index must materialise; an index built by another version is rebuilt.
  */
-export const LEDGER_VERSION = 1 as const
+export const LEDGER_VERSION = 2 as const
 
 /** Where a call was learned from. */
 export type CallSource = 'wire' | 'claude-transcript' | 'codex-rollout' | 'otel'
@@ -152,6 +152,36 @@ export interface CallRequest {
   prompt_cache_key?: string
   /** The request's `user-agent`. */
   user_agent?: string
+  /**
+   * The request in the provider's cache order (Anthropic: tools → system blocks → messages;
+   * Responses: instructions → tools → input items): one exact hash and byte size per segment and
+   * the `cache_control` breakpoints (session-extractor's `cacheSegments`). Absent when the body
+   * could not be read.
+   */
+  segments?: CallSegment[]
+}
+
+/** One segment of a request in cache order (see {@link CallRequest.segments}). */
+export interface CallSegment {
+  kind: 'tool' | 'system' | 'message'
+  /** Position within its kind: the tool's, the system block's, the message's (input item's). */
+  index: number
+  /** Tool name; message role (Responses: the item type when it is not a message). */
+  label: string
+  /** Hash of the segment's JSON without `cache_control`. */
+  hash: string
+  /** UTF-8 bytes of that JSON; a segment's offset in the request is the sum of the ones before it. */
+  bytes: number
+  /** The segment carries a `cache_control` breakpoint with this TTL. */
+  breakpoint?: '5m' | '1h'
+  /** Hash without thinking blocks (segments that have some). */
+  loose?: string
+  /** Thinking / reasoning blocks in the segment. */
+  thinking?: number
+  /** Holds an injected `<system-reminder>`. */
+  reminder?: boolean
+  /** A compaction summary. */
+  summary?: boolean
 }
 
 /** One model response, with the request that asked for it. */
@@ -268,3 +298,5 @@ export type LedgerContent =
   | { kind: 'system'; hash: string; text: string }
   | { kind: 'tool'; hash: string; name: string; tool_kind: string; description?: string; schema?: string }
   | { kind: 'tools'; hash: string; tool_hashes: string[] }
+  /** A cache segment's JSON (only with the ledger's `segmentTexts` option). */
+  | { kind: 'segment'; hash: string; text: string }

@@ -19,6 +19,8 @@ export {
 export { createStreamRedactor } from './stream-redactor.js'
 export { createSseRedactor } from './sse-redactor.js'
 export { analyzeRequest, analyzeClientFrame, requestHistoryUnits } from './request-anatomy.js'
+export { cacheSegments } from './cache-segments.js'
+export type { CacheAnatomy, CacheSegment, CacheSegmentKind } from './cache-segments.js'
 export type { AnalyzedRequest, AnalyzeRequestOptions, RequestAnatomy, RequestApi, RequestKind, ToolDefinition } from './request-anatomy.js'
 export { requestTurn, requestApiOfBody, userWords } from './request-turn.js'
 export type { RequestToolResult, RequestTurn, RequestTurnLimits } from './request-turn.js'

@@ -4,6 +4,7 @@
  */
 import { anthropicUnit, chatUnit, contentHash, historyChain, responsesUnits, withoutCacheControl } from './history-hash.js'
 import { requestTurn, type RequestToolResult, type RequestTurnLimits } from './request-turn.js'
+import { cacheSegments, type CacheSegment } from './cache-segments.js'
 import type { RequestHeaders } from './types.js'
 
 /** The API family a request speaks. */
@@ -64,6 +65,10 @@ export interface RequestAnatomy {
   history: string[]
   /** The last chain hash: the whole history. */
   history_hash?: string
+  /** The request in the provider's cache order: one exact hash and byte size per tool, system block and message (see `cacheSegments`). */
+  segments: CacheSegment[]
+  /** The canonical JSON of each segment, parallel to `segments` (only with the `segmentTexts` option). */
+  segment_texts?: string[]
   /** The request body was stored out of line (`{"$ref": …}`): nothing of it could be read. */
   body_ref?: string
 }
@@ -82,7 +87,10 @@ export interface AnalyzedRequest {
 }
 
 /** Options of {@link analyzeRequest}. */
-export type AnalyzeRequestOptions = RequestTurnLimits
+export type AnalyzeRequestOptions = RequestTurnLimits & {
+  /** Also keep each cache segment's canonical JSON (`segment_texts`), to show how two requests diverge. @defaultValue false */
+  segmentTexts?: boolean
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const decoder = new TextDecoder('utf-8', { fatal: false })
@@ -282,7 +290,7 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   const path = pathOf(req.url)
   let body = parseBody(req.body)
   let api = apiOfPath(path)
-  const anatomy: RequestAnatomy = { kind: 'model', api: 'unknown', tool_results: [], tool_names: [], message_count: 0, tools: [], history: [] }
+  const anatomy: RequestAnatomy = { kind: 'model', api: 'unknown', tool_results: [], tool_names: [], message_count: 0, tools: [], history: [], segments: [] }
   const ua = header(req.headers, 'user-agent')
   if (ua !== undefined) anatomy.user_agent = ua
   // Codex prewarms a WebSocket with `generate: false`: the server answers an empty response
@@ -342,6 +350,10 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   anatomy.history = historyChain(api, unitsOf(body, api))
   const last = anatomy.history[anatomy.history.length - 1]
   if (last !== undefined) anatomy.history_hash = last
+
+  const cache = cacheSegments(body, api, opts.segmentTexts === true)
+  anatomy.segments = cache.segments
+  if (cache.texts !== undefined) anatomy.segment_texts = cache.texts
 
   const turn = requestTurn(body, api, opts)
   if (turn.prompt !== undefined) anatomy.prompt = turn.prompt

@@ -8,6 +8,8 @@ export type TerminalViewErrorCode =
   | 'SOURCE_ERROR'
   /** The view itself failed on an input (a bug): reported, the view goes on with the next record. */
   | 'VIEW_FAILED'
+  /** The `--alert-cmd` hook could not run, exited non-zero, or an alert was dropped (too many runs at once). */
+  | 'ALERT_COMMAND'
 
 /** The one error class of `@agenttap/terminal-view`, an `AgenttapError`. Only API misuse and unreadable sources throw it. */
 export class TerminalViewError extends AgenttapError<TerminalViewErrorCode> {

@@ -96,6 +96,8 @@ export function createTerminalView(opts: TerminalViewOptions): TerminalView {
     ...(opts.flowEndGraceMs !== undefined ? { flowEndGraceMs: opts.flowEndGraceMs } : {}),
     ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
     ...(opts.onDiagnostic ? { onDiagnostic: opts.onDiagnostic } : {}),
+    ...(opts.alerts ? { alerts: true } : {}),
+    ...(opts.onAlert ? { onAlert: opts.onAlert } : {}),
     // No terminal to erase a row on: no raw previews at all.
     ...((opts.ansi ?? isTty) ? {} : { preview: false }),
     ...(isTty

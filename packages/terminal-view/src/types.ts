@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream'
+import type { Alert } from '@agenttap/cache-insights'
 import type { LiveViewStats } from '@agenttap/flow-fsm'
 import type { JsonlError } from '@agenttap/jsonl-io'
 import type { TerminalWriterStats } from './terminal-writer.js'
@@ -55,6 +56,13 @@ export interface TerminalViewOptions {
   onDiagnostic?(e: Error): void
   /** Stops the view; it then shows what is buffered and resolves. */
   signal?: AbortSignal
+  /**
+   * Live alerts (cache break with cause and cost, context ≥ 80 %, quota ≥ 80 %, model switch): one
+   * line each under the end line of the call that raised it. @defaultValue false
+   */
+  alerts?: boolean
+  /** Receives each alert once (e.g. {@link createAlertCommand}); turns alerts on. */
+  onAlert?(alert: Alert): void
 }
 
 /** Counters of a terminal view. */

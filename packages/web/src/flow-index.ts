@@ -1,6 +1,8 @@
 import { createFlowRegistry, createLiveCalls, errorText, type FlowRegistry, type LiveCalls } from '@agenttap/flow-fsm'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
+import { contextWindowOf, createAlertMonitor, readQuota } from '@agenttap/cache-insights'
 import type { CallUsage, ModelCall } from '@agenttap/ledger'
+import type { TimelinePoint } from './timeline-svg.js'
 import type { SseLike } from './conversation.js'
 import { WebError } from './errors.js'
 import { promptPreview } from './request-view.js'
@@ -73,6 +75,8 @@ export interface FlowIndex {
   fileReset(file: RecordLocation['file']): void
   /** Applies the clock: idle flows become dead, held flow ends are given up waiting for. */
   tick(): void
+  /** A session's context and quota points (bounded), for the timeline plot. */
+  timeline(session_id: string): TimelinePoint[]
   readonly size: number
   readonly evicted: number
 }
@@ -137,7 +141,56 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
   let removed: string[] = []
   let evicted = 0
 
-  const calls: LiveCalls = createLiveCalls({ maxFlows: opts.maxLiveFlows ?? 1000 })
+  // Live alerts and each session's context / quota points, from the calls as they end.
+  const timelines = new Map<string, TimelinePoint[]>()
+  const pointOf = new Map<string, TimelinePoint>()
+  /** Sessions whose latest request carried a compaction summary (bounded with the timelines). */
+  const summaries = new Set<string>()
+  const alerts = createAlertMonitor({
+    onAlert: (a) => {
+      const e = flows.get(a.flow_id)
+      if (e) {
+        ;(e.summary.alerts ??= []).push(a.message)
+        dirty.add(a.flow_id)
+      }
+      const p = pointOf.get(a.key)
+      if (p) (p.alerts ??= []).push(a.message)
+    },
+  })
+  const onCall = (c: ModelCall): void => {
+    // History is read from the three files side by side: a call assembled before its flow record
+    // came has no request facts (no lane, no segments) and would only raise false alerts.
+    if (c.request.segments === undefined) return
+    if (c.usage !== undefined && c.kind !== 'aux' && c.agent === undefined) {
+      const tokens = c.usage.input + c.usage.cache_read + c.usage.cache_write_5m + c.usage.cache_write_1h
+      const w = contextWindowOf(c.model ?? c.request.model)
+      const p: TimelinePoint = { t: Date.parse(c.started_at) || 0, context_tokens: tokens }
+      if (w !== undefined) p.context = Math.round((tokens / w) * 1e4) / 1e4
+      const q = readQuota(c.rate_limits, c.ended_at ?? c.started_at)
+      if (q.length > 0) p.quota = Object.fromEntries(q.map((r) => [r.window, r.used]))
+      let list = timelines.get(c.session_id)
+      if (!list) {
+        timelines.set(c.session_id, (list = []))
+        if (timelines.size > 1000) {
+          const oldest = timelines.keys().next().value as string
+          timelines.delete(oldest)
+          summaries.delete(oldest)
+        }
+      }
+      const prev = list[list.length - 1]
+      // A compaction: a summary the previous request did not carry, or the context halved.
+      const summary = (c.request.segments ?? []).some((s) => s.summary === true)
+      if ((summary && !summaries.has(c.session_id)) || (prev?.context_tokens !== undefined && tokens < prev.context_tokens / 2)) p.compaction = true
+      if (summary) summaries.add(c.session_id)
+      else summaries.delete(c.session_id)
+      list.push(p)
+      if (list.length > 2000) list.shift()
+      pointOf.set(c.key, p)
+      if (pointOf.size > 20_000) pointOf.delete(pointOf.keys().next().value as string)
+    }
+    alerts.feed(c)
+  }
+  const calls: LiveCalls = createLiveCalls({ maxFlows: opts.maxLiveFlows ?? 1000, onCall })
   const registry: FlowRegistry = createFlowRegistry({
     now,
     idleMs,
@@ -415,6 +468,9 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
   }
 
   return {
+    timeline(session_id) {
+      return [...(timelines.get(session_id) ?? [])]
+    },
     feed(record, loc) {
       if (typeof record !== 'object' || record === null) return undefined
       const r = record as Record<string, unknown>

@@ -73,6 +73,8 @@ table { border-collapse:collapse; width:100%; }
 .num { text-align:right; font-variant-numeric:tabular-nums; }
 .mono, .flows td.mono { font-family:ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .badge { display:inline-block; padding:0 5px; border-radius:3px; font-size:11px; background:var(--bg3); }
+.b-alert { color:var(--err); margin-left:4px; cursor:help; }
+.timeline svg { max-width:100%; height:auto; background:var(--bg2, transparent); }
 .b-streaming { color:var(--acc); } .b-completed { color:var(--ok); } .b-error, .b-upstream_error, .b-dead { color:var(--err); } .b-aborted { color:var(--warn); }
 .sess { color:var(--acc); cursor:pointer; text-decoration:underline dotted; }
 .prompt { color:var(--dim); }

@@ -1,3 +1,4 @@
+import { timelineSvg } from './timeline-svg.js'
 import type { ServerResponse } from 'node:http'
 import { createCallValidator, type CanonicalRecord } from '@agenttap/flow-fsm'
 import { loadFlow, readSseAt, resolveBody, type CapturePaths } from './capture-store.js'
@@ -129,6 +130,9 @@ export async function flowRequest(ctx: RouteContext, e: FlowEntry): Promise<Flow
 export async function sessionView(ctx: RouteContext, id: string): Promise<SessionView> {
   const entries = ctx.index.session(id)
   const view: SessionView = { session_id: id, flows: entries.map((e) => ({ ...e.summary })), findings: [], counts: {} }
+  view.timeline_svg = timelineSvg(ctx.index.timeline(id))
+  const alerts = view.flows.flatMap((f) => f.alerts ?? [])
+  if (alerts.length > 0) view.alerts = alerts
   try {
     const problems: string[] = []
     // Validation reads every request body of the session: bound it to the newest flows.

@@ -44,6 +44,8 @@ export interface FlowSummary {
   calls: number
   /** Tool calls announced in the response(s). */
   tool_calls: number
+  /** Live alerts its calls raised (cache break, context / quota ≥ 80 %, model switch), one line each. */
+  alerts?: string[]
   /** Distinct tool names called (at most 12), for the list and the search. */
   tool_names?: string[]
   stop_reason?: string
@@ -163,6 +165,10 @@ export interface SessionView {
   counts: Record<string, number>
   /** Set when validation could not run (e.g. flows no longer readable). */
   validation_error?: string
+  /** Context and quota over time as an SVG plot (server-made, text escaped). */
+  timeline_svg?: string
+  /** Live alerts of the session's calls, oldest first. */
+  alerts?: string[]
 }
 
 /** Ingest health pushed to the page. */

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { LEDGER_VERSION } from '@agenttap/ledger'
 import type { FlowFacts, LedgerContent, LedgerToolCall, LedgerToolResult, ModelCall } from '@agenttap/ledger'
 
 /**
@@ -25,7 +26,7 @@ function call(s: CallSpec): ModelCall {
   const index = rest.index ?? 0
   const started = T(t)
   return {
-    ledger_version: 1,
+    ledger_version: LEDGER_VERSION,
     key: `${s.flow_id}#${index}`,
     source: 'wire',
     index,
@@ -48,7 +49,7 @@ function call(s: CallSpec): ModelCall {
 
 function facts(f: Partial<FlowFacts> & { flow_id: string; t: number; calls: number }): FlowFacts {
   const { t, ...rest } = f
-  return { ledger_version: 1, session_id: 'sess-a', client: 'claude-code', provider: 'anthropic', kind: 'model', outcome: 'completed', started_at: T(t), ...rest }
+  return { ledger_version: LEDGER_VERSION, session_id: 'sess-a', client: 'claude-code', provider: 'anthropic', kind: 'model', outcome: 'completed', started_at: T(t), ...rest }
 }
 
 const ccReq = { model: 'claude-sonnet-4-5-20250929', max_tokens: 32000, temperature: 1, reasoning_effort: 'thinking:1024', tool_names: ['Bash', 'Edit'], system_hash: 'sys-cc', tools_hash: 'tools-cc', user_agent: 'claude-cli/2.0.14 (external, cli)' }

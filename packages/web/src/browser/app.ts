@@ -114,7 +114,8 @@ function row(f: FlowSummary): HTMLElement {
     h('td', { class: 'c-client' }, f.client ?? '', f.subagent ? ` (${f.subagent})` : ''),
     h('td', { class: 'mono' }, h('span', { class: 'sess', 'data-session': f.session_id, title: f.session_id }, short(f.session_id))),
     h('td', { title: f.model ?? '' }, f.model ?? ''),
-    h('td', { title: f.error ?? o }, statusText ? `${statusText} ` : '', h('span', { class: `badge b-${o}` }, o)),
+    h('td', { title: f.error ?? o }, statusText ? `${statusText} ` : '', h('span', { class: `badge b-${o}` }, o),
+      f.alerts && f.alerts.length > 0 ? h('span', { class: 'badge b-alert', title: f.alerts.join('\n') }, `⚠ ${f.alerts.length}`) : null),
     h('td', { class: 'num' }, fmtMs(f.ttfb_ms)),
     h('td', { class: 'num' }, fmtMs(f.duration_ms)),
     h('td', { class: 'num' }, `${fmtN(u?.input)} / ${fmtN(u?.output)}`),
@@ -386,6 +387,17 @@ function renderSession(s: SessionView): HTMLElement {
       calls ? h('span', { class: 'k' }, 'tool calls') : null, calls ? h('span', { class: 'v' }, calls) : null,
     ),
   )
+  if (s.timeline_svg) {
+    box.appendChild(h('h3', null, 'context and quota over time'))
+    const plot = h('div', { class: 'timeline' })
+    // Made by the server from numbers, every text escaped there (timeline-svg.ts).
+    plot.innerHTML = s.timeline_svg
+    box.appendChild(plot)
+  }
+  if (s.alerts && s.alerts.length > 0) {
+    box.appendChild(h('h3', null, `alerts (${s.alerts.length})`))
+    for (const a of s.alerts) box.appendChild(h('div', { class: 'problem-list alert-line' }, `⚠ ${a}`))
+  }
   if (s.validation_error) box.appendChild(h('div', { class: 'problem-list' }, `⚠ while validating: ${s.validation_error}`))
   box.appendChild(h('h3', null, `tool-call findings (${s.findings.length})`))
   if (s.findings.length === 0) box.appendChild(h('div', { class: 'ok' }, '✓ every tool call was answered and every result matched a call'))

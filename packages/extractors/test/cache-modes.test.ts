@@ -1,0 +1,92 @@
+/**
+ * The cache, context and quota modes over the planted-break corpus (test-support/cache-corpus.ts)
+ * written as a capture and indexed with the real ledger: the index answers what the analysis of
+ * the ledger's calls answers — every planted break with its cause, offset and wasted dollars.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildCorpus, type Corpus } from '../../../test-support/cache-corpus.js'
+import { createExtractor, type Extractor } from '../src/index.js'
+
+let root: string
+let x: Extractor
+let corpus: Corpus
+
+beforeAll(async () => {
+  corpus = buildCorpus()
+  root = mkdtempSync(join(tmpdir(), 'extractors-cache-'))
+  const dir = join(root, 'all-mitm-sse')
+  mkdirSync(dir)
+  const lines = (type: string[]) => corpus.records.filter((r) => type.includes(String(r['type']))).map((r) => JSON.stringify(r)).join('\n') + '\n'
+  writeFileSync(join(dir, 'sse_flows.jsonl'), lines(['flow']))
+  writeFileSync(join(dir, 'sse_lines.jsonl'), lines(['sse']))
+  writeFileSync(join(dir, 'sse_flow_ends.jsonl'), lines(['flow_end']))
+  x = await createExtractor({ logDir: root, threads: 1 })
+})
+afterAll(() => {
+  x?.close()
+  rmSync(root, { recursive: true, force: true })
+})
+
+describe('cache modes on the index', () => {
+  it('cache: exactly the planted breaks, with cause, change, offset and wasted dollars', async () => {
+    const { rows } = await x.run('cache')
+    const got = rows.map((r) => [r.flow_id, r.cause, r.change ?? undefined, r.offset, r.wasted_usd]).sort()
+    const want = corpus.truths.map((t) => [t.flow_id, t.cause, t.change, t.offset, t.wasted_usd]).sort()
+    expect(got).toEqual(want)
+    const tool = rows.find((r) => r.flow_id === 'tool-added-3')
+    expect(tool).toMatchObject({ segment: 'tool mcp__github__create_issue', detail: 'tools: added mcp__github__create_issue', prev_flow_id: 'tool-added-2', call: 0 })
+  })
+
+  it('cache with a session filter and -n', async () => {
+    expect((await x.run('cache', { session: 'sess-reminder' })).rows.map((r) => r.flow_id)).toEqual(['reminder-3'])
+    const last = (await x.run('cache', { limit: 2 })).rows
+    expect(last).toHaveLength(2)
+  })
+
+  it('context: main lanes only, ratio of a 200k window, the compaction found', async () => {
+    const { rows } = await x.run('context')
+    expect(rows.every((r) => !String(r.flow_id).startsWith('agent-'))).toBe(true)
+    expect(rows.find((r) => r.flow_id === 'compaction-5')?.compaction).toBe('summary')
+    const steady = rows.find((r) => r.flow_id === 'steady-0')!
+    expect(steady.window).toBe(200_000)
+    expect(steady.ratio).toBe(Math.round((Number(steady.context_tokens) / 200_000) * 1e4) / 1e4)
+  })
+
+  it('quota: interleaved sessions share the account window; per-session shares sum to the observed change', async () => {
+    const { rows } = await x.run('quota')
+    const anth = rows.filter((r) => String(r.account).startsWith('anthropic'))
+    expect(anth.length).toBeGreaterThan(100)
+    const last = new Map<string, number>()
+    for (const r of anth) last.set(String(r.session_id), Number(r.session_used))
+    const sum = [...last.values()].reduce((a, b) => a + b, 0)
+    const observed = anth.reduce((a, r) => a + Number(r.delta), 0)
+    expect(sum).toBeCloseTo(observed, 6)
+    // No window reset in this corpus: the observed change is the last reading minus the first.
+    expect(anth.some((r) => r.reset_seen)).toBe(false)
+    expect(observed).toBeCloseTo(Number(anth[anth.length - 1]!.used) - Number(anth[0]!.used), 6)
+    expect(new Set(anth.map((r) => r.session_id)).size).toBeGreaterThan(10)
+  })
+})
+
+describe('cache --explain', () => {
+  it('a reminder change: the break line, then the changed run with context', async () => {
+    const { row, lines } = await x.explainCache('reminder-3')
+    expect(row).toMatchObject({ cause: 'message_changed', change: 'reminder' })
+    expect(lines[0]).toMatch(/^reminder-3 ← reminder-2: message_changed \(reminder\) — message 0 \(user\): a system reminder was injected or changed; \d+ tokens rewritten, \$0\.\d+$/)
+    expect(lines[1]).toMatch(/^@@ message 0 \(user\) at byte \d+ \(segment at \d+, \+\d+ chars\)$/)
+    expect(lines[2]).toContain('The todo list [is empty].')
+    expect(lines[3]).toContain('The todo list [has 2 items].')
+    expect(Number(/segment at (\d+)/.exec(lines[1]!)![1])).toBe(row!.offset)
+  })
+
+  it('a tool added; a flow that is no break; an unknown flow', async () => {
+    const { lines } = await x.explainCache('tool-added-3')
+    expect(lines).toContain('+ tool mcp__github__create_issue')
+    expect((await x.explainCache('ttl-5m-3')).lines[1]).toMatch(/^prefix intact: the \d+ bytes ttl-5m-2 cached were sent again unchanged; nothing diverged$/)
+    expect((await x.explainCache('steady-3')).lines).toEqual(['flow steady-3 is no cache break: it read what its lane had cached'])
+    expect((await x.explainCache('nope')).lines).toEqual(['no model call of flow nope in the index'])
+  })
+})
