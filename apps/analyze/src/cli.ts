@@ -1,8 +1,9 @@
 import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { errorLine, packageVersion, setupProgram } from '@agenttap/cli-kit'
-import { CLIENT_DIRS } from '@agenttap/jsonl-io'
+import { CAPTURE_DIR, CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import {
   BUNDLED_PRICES,
   MODES,
@@ -18,7 +19,6 @@ import {
   toNdjson,
   writeResult,
 } from '@agenttap/extractors'
-import { CAPTURE_DIR, defaultLogRoot } from '@agenttap/jsonl-io'
 import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
