@@ -62,6 +62,12 @@ export interface FakeUpstreamOptions {
   errors?: (api: Api, tag: string) => number[]
   /** Gzip the final answer of a conversation when the client accepts it. @defaultValue true */
   gzipFinal?: boolean
+  /**
+   * The shell command the agent is made to run. @defaultValue {@link SHELL_COMMAND} (its output
+   * changes between runs: a run that must send the same tool result twice, e.g. against a replay,
+   * needs a command with a fixed output)
+   */
+  command?: string
 }
 
 export interface FakeUpstream {
@@ -125,23 +131,23 @@ function conversationOf(api: Api, body: Record<string, unknown>): { prompt?: str
 }
 
 /** The shell tool call the agent is asked to make, shaped for the tools the request offers. */
-function shellCall(api: Api, body: Record<string, unknown>, id: string): { id: string; name: string; arguments: string } {
+function shellCall(api: Api, body: Record<string, unknown>, id: string, command: string): { id: string; name: string; arguments: string } {
   const tools = (body['tools'] as Array<Record<string, unknown>> | undefined) ?? []
   const names = tools.map((t) => String(t['name'] ?? (t['function'] as Record<string, unknown> | undefined)?.['name'] ?? ''))
   // Arguments with escapes (\" \n \u00e9) so the argument deltas can be cut inside them.
   const note = `List \\"/tmp\\" (caf\\u00e9)\\n`
   if (api === 'anthropic') {
     const name = names.find((n) => n === 'Bash') ?? names.find((n) => /bash|shell/i.test(n)) ?? names[0] ?? 'Bash'
-    return { id, name, arguments: `{"command":"${SHELL_COMMAND}","description":"${note}"}` }
+    return { id, name, arguments: `{"command":"${command}","description":"${note}"}` }
   }
   // Codex refuses unknown or escalation fields, so its escapes sit in the command itself:
   // `\u002f` is `/`: the command still reads `ls -la /tmp` once decoded.
-  const escaped = SHELL_COMMAND.replace('/tmp', '\\u002ftmp')
+  const escaped = command.replace('/', '\\u002f')
   if (names.includes('exec_command')) return { id, name: 'exec_command', arguments: `{"cmd":"${escaped}","yield_time_ms":10000}` }
   if (names.includes('shell_command')) return { id, name: 'shell_command', arguments: `{"command":"${escaped}","timeout_ms":10000}` }
   if (names.includes('shell')) return { id, name: 'shell', arguments: `{"command":["bash","-lc","${escaped}"],"timeout_ms":10000}` }
   const name = names.find((n) => /bash|shell/i.test(n)) ?? names[0] ?? 'shell'
-  return { id, name, arguments: `{"command":"${SHELL_COMMAND}","note":"${note}"}` }
+  return { id, name, arguments: `{"command":"${command}","note":"${note}"}` }
 }
 
 /** The events (SSE events or WebSocket frames) an answer was sent as; none for errors and aux replies. */
@@ -160,6 +166,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
   const errorsLeft = new Map<string, number[]>()
   const turns = new Map<string, number>()
   const gzipFinal = opts.gzipFinal ?? true
+  const command = opts.command ?? SHELL_COMMAND
   const errorsFor = opts.errors ?? ((api: Api) => (api === 'anthropic' ? [429, 529] : [429, 503]))
   let counter = 0
   const responseTags = new Map<string, { tag: string; prompt?: string }>()
@@ -200,7 +207,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
     const turn = (turns.get(key) ?? 0) + 1
     turns.set(key, turn)
     if (!conv.toolResult) {
-      const call = shellCall(api, body, api === 'anthropic' ? `toolu_e2e_${n}` : `call_e2e_${n}`)
+      const call = shellCall(api, body, api === 'anthropic' ? `toolu_e2e_${n}` : `call_e2e_${n}`, command)
       const answer: Answer = { id: `${idPrefix}${n}`, model, thinking: `The user wants the files in /tmp. I will run ${SHELL_COMMAND} first.`, text: api === 'chat' ? '' : `Let me list /tmp for ${conv.tag}.`, toolCalls: [call], stopReason: api === 'anthropic' ? 'tool_use' : api === 'chat' ? 'tool_calls' : 'completed', usage: usageFor(api, 'tool', n) }
       if (api === 'chat') answer.thinking = ''
       return { ...base, phase: 'tool', answer }

@@ -51,6 +51,29 @@ describe('requestPrint', () => {
     expect(firstDifference(a, print(shorter))).toMatchObject({ field: 'history', index: 2, received: '(no message: the request ends here)' })
   })
 
+  it("ignores the chunk id and wall time of Codex's exec_command results, not their output", () => {
+    const codex = (chunk: string, wall: string, out: string) => ({
+      type: 'response.create',
+      model: 'gpt-5.1-codex',
+      instructions: 'You are Codex.',
+      tools: [{ type: 'function', name: 'exec_command', parameters: { type: 'object' } }],
+      input: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'echo it' }] },
+        { type: 'function_call', call_id: 'call_1', name: 'exec_command', arguments: '{"cmd":"echo hi"}' },
+        { type: 'function_call_output', call_id: 'call_1', output: `Chunk ID: ${chunk}\nWall time: ${wall} seconds\nProcess exited with code 0\nOriginal token count: 1\nOutput:\n${out}\n` },
+      ],
+    })
+    const p = (body: unknown) => requestPrint({ body, method: 'POST', url: '/v1/responses' })
+    const a = p(codex('acd0de', '0.0000', 'hi'))
+    expect(p(codex('8759e1', '0.0312', 'hi')).key).toBe(a.key)
+    // The same as JSON text and as bytes, as the server receives it.
+    expect(p(JSON.stringify(codex('8759e1', '1.5', 'hi'))).key).toBe(a.key)
+    expect(p(new TextEncoder().encode(JSON.stringify(codex('4c25f9', '0.0001', 'hi')))).key).toBe(a.key)
+    const other = p(codex('acd0de', '0.0000', 'ho'))
+    expect(other.key).not.toBe(a.key)
+    expect(firstDifference(a, other)).toMatchObject({ field: 'history', index: 2 })
+  })
+
   it('prints a non-model request by its method and path', () => {
     const p = requestPrint({ body: undefined, method: 'GET', url: '/api/claude_code/policy_limits?x=1' })
     expect(p).toMatchObject({ api: 'aux', route: 'GET /api/claude_code/policy_limits' })

@@ -14,6 +14,25 @@ import type { Difference, ReplayExchange, RequestPrint } from './types.js'
  */
 const VOLATILE_SYSTEM = [/^x-anthropic-billing-header:[^\n]*\n?/gm]
 
+/**
+ * Parts of tool results that change from run to run of the same command: Codex's `exec_command`
+ * output header (`Chunk ID: <hex>` is random per call, `Wall time: <s> seconds` is measured).
+ * Matched in the body's text, raw or JSON-escaped (`\n` between the two lines).
+ */
+const VOLATILE_TOOL_OUTPUT = /Chunk ID: [0-9a-f]+(\\n|\n)Wall time: [0-9.]+ seconds/g
+
+/** The body with the volatile parts of tool results made equal (see `VOLATILE_TOOL_OUTPUT`). */
+function stableBody(body: unknown): unknown {
+  if (body instanceof Uint8Array) {
+    const text = new TextDecoder().decode(body)
+    return text.includes('Chunk ID: ') ? text.replace(VOLATILE_TOOL_OUTPUT, 'Chunk ID: -$1Wall time: - seconds') : body
+  }
+  if (typeof body === 'string') return body.includes('Chunk ID: ') ? body.replace(VOLATILE_TOOL_OUTPUT, 'Chunk ID: -$1Wall time: - seconds') : body
+  if (body === null || typeof body !== 'object') return body
+  const text = JSON.stringify(body)
+  return text.includes('Chunk ID: ') ? (JSON.parse(text.replace(VOLATILE_TOOL_OUTPUT, 'Chunk ID: -$1Wall time: - seconds')) as unknown) : body
+}
+
 function systemHash(text: string | undefined): string | undefined {
   if (text === undefined) return undefined
   let t = text
@@ -47,16 +66,17 @@ export interface PrintInput {
  * The fingerprint of a request. Two requests of the same agent run at the same point of the
  * conversation have equal `key`s; volatile fields (session and user ids, cache markers, stream
  * options, sampling settings, `prompt_cache_key`, the billing line of Claude Code's system
- * prompt) do not count.
+ * prompt, the chunk id and wall time in Codex's `exec_command` results) do not count.
  */
 export function requestPrint(req: PrintInput): RequestPrint {
-  const a = analyzeRequest({ body: req.body, ...(req.url !== undefined ? { url: req.url } : {}), ...(req.headers ? { headers: req.headers } : {}), ...(req.client ? { client: req.client } : {}), ...(req.provider ? { provider: req.provider } : {}) })
+  const body = stableBody(req.body)
+  const a = analyzeRequest({ body, ...(req.url !== undefined ? { url: req.url } : {}), ...(req.headers ? { headers: req.headers } : {}), ...(req.client ? { client: req.client } : {}), ...(req.provider ? { provider: req.provider } : {}) })
   if (a.api === 'unknown') {
     const route = `${(req.method ?? 'GET').toUpperCase()} ${pathOnly(req.url ?? '/')}`
     return { api: 'aux', route, history: [], units: [], key: JSON.stringify(['aux', route]) }
   }
   const system = systemHash(a.system?.text)
-  const print: RequestPrint = { api: a.api, history: a.history, units: requestHistoryUnits(req.body, a.api), key: '' }
+  const print: RequestPrint = { api: a.api, history: a.history, units: requestHistoryUnits(body, a.api), key: '' }
   if (a.model !== undefined) print.model = a.model
   if (system !== undefined) print.system = system
   if (a.tools_hash !== undefined) print.tools = a.tools_hash
