@@ -17,7 +17,7 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1)
 }
 process.stderr.write(`agenttap: built in ${((Date.now() - t0) / 1000).toFixed(1)} s; starting the proxy\n`)
-const child = spawn(process.execPath, [join(root, 'apps', 'proxy', 'dist', 'bin.js'), 'start', ...process.argv.slice(2)], { stdio: 'inherit', env: process.env })
+const child = spawn(process.execPath, [join(root, 'apps', 'proxy', 'dist', 'bin.js'), ...(process.argv[2] === 'demo' ? process.argv.slice(2) : ['start', ...process.argv.slice(2)])], { stdio: 'inherit', env: process.env })
 // The terminal's Ctrl-C reaches the proxy directly (same process group): wait for it to finish.
 const ignore = () => {}
 process.on('SIGINT', ignore)
