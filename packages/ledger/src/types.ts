@@ -1,4 +1,4 @@
-import type { RequestAnatomy } from '@agenttap/session-extractor'
+import type { CacheSegment, RequestAnatomy } from '@agenttap/session-extractor'
 import type { NormalizedUsage } from '@agenttap/stream-normalizer'
 
 /**
@@ -136,28 +136,8 @@ export type CallRequest = Pick<
   segments?: CallSegment[]
 }
 
-/** One segment of a request in cache order (see {@link CallRequest.segments}). */
-export interface CallSegment {
-  kind: 'tool' | 'system' | 'message'
-  /** Position within its kind: the tool's, the system block's, the message's (input item's). */
-  index: number
-  /** Tool name; message role (Responses: the item type when it is not a message). */
-  label: string
-  /** Hash of the segment's JSON without `cache_control`. */
-  hash: string
-  /** UTF-8 bytes of that JSON; a segment's offset in the request is the sum of the ones before it. */
-  bytes: number
-  /** The segment carries a `cache_control` breakpoint with this TTL. */
-  breakpoint?: '5m' | '1h'
-  /** Hash without thinking blocks (segments that have some). */
-  loose?: string
-  /** Thinking / reasoning blocks in the segment. */
-  thinking?: number
-  /** Holds an injected `<system-reminder>`. */
-  reminder?: boolean
-  /** A compaction summary. */
-  summary?: boolean
-}
+/** One segment of a request in cache order (see {@link CallRequest.segments}): session-extractor's `CacheSegment`, which decodes it. */
+export type CallSegment = CacheSegment
 
 /** One model response, with the request that asked for it. */
 export interface ModelCall {
