@@ -347,6 +347,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
       waiting = new Map()
       pending = 0
       for (const st of all) endOne(st)
+      join?.end()
     },
     endFlow(flow_id) {
       const st = flows.get(flow_id)
@@ -381,7 +382,6 @@ export function createLedger(opts: LedgerOptions): Ledger {
       })
       target?.share(n)
       return n
-      join?.end()
     },
     reset() {
       join = onTelemetry ? createTelemetryJoin({ onFact: onTelemetry }) : undefined
