@@ -259,6 +259,10 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: number; alerts?: boolean; alertCmd?: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
+  // Listen for Ctrl-C / SIGTERM from the first moment: a signal during start-up (the CA, the
+  // capture thread, the web view) is then a clean stop once start-up is done, not a kill that
+  // loses what the capture holds.
+  const signalled = waitForSignal()
   const proxy = await createProxy(o, proxyOptions(o, log), log)
   // proxy.start() checks the log dir and opens the capture before it listens: a capture that
   // cannot be written fails here, before the lines to paste are printed.
@@ -287,7 +291,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   const receiver = await startReceiver(o, proxy, log, true)
   const ac = new AbortController()
   const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log, { ...(o.alerts ? { alerts: true } : {}), ...(o.alertCmd !== undefined ? { alertCmd: o.alertCmd } : {}) }) : undefined
-  const sig = await waitForSignal()
+  const sig = await signalled
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   // The receiver first: what it still gets goes into the capture before the proxy closes it.
   await receiver?.close()
