@@ -1,71 +1,18 @@
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createLedger, type LedgerContent, type LedgerError } from '@agenttap/ledger'
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics'
-import type { SpanExporter } from '@opentelemetry/sdk-trace'
 import { OtelError } from './errors.js'
+import type { OtlpLiveExport, OtlpLiveExportOptions, OtlpLiveStats } from './live-export.js'
 import { createCallMetrics, type CallMetrics } from './metrics.js'
 import { createSpanBuilder } from './span-builder.js'
 import { createSpanSender } from './span-sender.js'
-import type { OtlpTarget, SpanOptions } from './types.js'
-
-/** Options of {@link createOtlpLiveExport}. */
-export interface OtlpLiveExportOptions extends OtlpTarget, SpanOptions {
-  /** Records waiting to be assembled; past it new records are dropped (counted in `droppedRecords`). @defaultValue 100_000 */
-  maxRecords?: number
-  /** Spans waiting for the endpoint; past it new spans are dropped (counted in `dropped`). @defaultValue 20_000 */
-  maxQueue?: number
-  /** Records assembled per tick (the rest wait for the next one, so the event loop stays free for the traffic). @defaultValue 2_000 */
-  recordsPerTick?: number
-  /** Also export the GenAI client metrics. @defaultValue true */
-  metrics?: boolean
-  /**
-   * A turn no call joined for this long is ended and its `invoke_agent` span sent (a later call of
-   * the same session and agent then starts a turn of its own). @defaultValue 300_000 (5 minutes)
-   */
-  turnIdleMs?: number
-  /** Export failures and drops (first of a run, then every 1000th), the ledger's reports. */
-  onError?(err: OtelError | LedgerError): void
-  /** Exporters instead of OTLP/HTTP protobuf (tests). */
-  spanExporter?: SpanExporter
-  metricExporter?: PushMetricExporter
-}
-
-/** Counters of a live export. */
-export interface OtlpLiveStats {
-  records: number
-  droppedRecords: number
-  calls: number
-  spans: number
-  exported: number
-  failed: number
-  /** Spans dropped because the endpoint fell behind by more than `maxQueue`. */
-  dropped: number
-}
-
-/** A capture sink (the shape of proxy-capture's `CaptureSink`) that exports the model calls of the records it is given. */
-export interface OtlpLiveExport {
-  /** Takes one canonical record; O(1), never blocks, never throws. */
-  write(record: CaptureRecord): void
-  /** Assembles what is queued and sends the spans made so far. */
-  flush(): Promise<void>
-  /** Ends the open turns and tool calls, sends everything, shuts the exporters down. */
-  close(): Promise<void>
-  readonly stats: OtlpLiveStats
-}
 
 /**
- * Live OTLP export of a running capture: records in (the proxy's sink `write`), GenAI spans and
- * metrics out. It never stalls the traffic: `write` only queues the record (bounded); the ledger
- * assembles calls a slice per tick; spans go to a bounded queue in front of the official OTLP
- * exporter, and what the endpoint cannot take in time is dropped and counted, like the Redis sink.
- *
- * @example
- * ```ts
- * const otlp = createOtlpLiveExport({ endpoint: 'http://127.0.0.1:4318' })
- * const proxy = createCaptureProxy({ sinks: [otlp] })
- * ```
+ * The live export where it is called (the export thread, or the caller's thread with `thread:
+ * false`): `write` only queues the record (bounded); the ledger assembles calls a slice per tick;
+ * spans go to a bounded queue in front of the official OTLP exporter, and what the endpoint cannot
+ * take in time is dropped and counted, like the Redis sink.
  */
-export function createOtlpLiveExport(opts: OtlpLiveExportOptions): OtlpLiveExport {
+export function createLiveExportCore(opts: OtlpLiveExportOptions): OtlpLiveExport {
   const maxRecords = opts.maxRecords ?? 100_000
   const perTick = opts.recordsPerTick ?? 2_000
   if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new OtelError('INVALID_OPTION', `createOtlpLiveExport: expected maxRecords to be a positive integer, received ${String(maxRecords)}`)
@@ -170,6 +117,7 @@ export function createOtlpLiveExport(opts: OtlpLiveExportOptions): OtlpLiveExpor
   }
 
   return {
+    mode: 'inline',
     get stats() {
       return sync()
     },
