@@ -33,19 +33,14 @@ describe('Codex telemetry → the proxy\'s OTLP receiver, joined to the capture'
   beforeAll(async () => {
     upstream = await startFakeUpstream({ dir: root, errors: () => [] })
     proxy = await startProxy({ logDir, caDir: join(root, 'ca'), upstreamCa: upstream.caPath, connectTo: upstream.connectTo, extraArgs: ['--otlp-receiver', '0'] })
-    for (let i = 0; i < 1000 && !proxy.stdout().includes('OTEL_EXPORTER_OTLP_ENDPOINT='); i++) await new Promise((r) => setTimeout(r, 10))
-    const url = /^export OTEL_EXPORTER_OTLP_ENDPOINT=(.*)$/m.exec(proxy.stdout())?.[1]
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    // Codex takes each signal's full URL (no /v1/<signal> appended) and spells the protocol
-    // `binary` / `json` (openai/codex docs/config.md, [otel]); metrics_exporter defaults to statsig.
-    const otel = [
-      '[otel]',
-      'environment = "e2e"',
-      'log_user_prompt = false',
-      `exporter = { otlp-http = { endpoint = "${url}/v1/logs", protocol = "binary" } }`,
-      `trace_exporter = { otlp-http = { endpoint = "${url}/v1/traces", protocol = "binary" } }`,
-      `metrics_exporter = { otlp-http = { endpoint = "${url}/v1/metrics", protocol = "binary" } }`,
-    ]
+    for (let i = 0; i < 1000 && !proxy.stdout().includes('# metrics_exporter = '); i++) await new Promise((r) => setTimeout(r, 10))
+    // The [otel] table the proxy prints for Codex (as comments): logs, traces and metrics, each at
+    // its full URL (Codex appends no /v1/<signal>), protocol `binary`; metrics_exporter is set
+    // because its default is statsig (openai/codex docs/config.md).
+    const printed = [...proxy.stdout().matchAll(/^# ((?:\[otel\]|exporter|trace_exporter|metrics_exporter)\b.*)$/gm)].map((m) => m[1] as string)
+    expect(printed).toHaveLength(4)
+    expect(printed[1]).toMatch(/^exporter = \{ otlp-http = \{ endpoint = "http:\/\/127\.0\.0\.1:\d+\/v1\/logs", protocol = "binary" \} \}$/)
+    const otel = [...printed, 'environment = "e2e"', 'log_user_prompt = false']
     // The receiver is on loopback: the exporter goes there directly, not through the MITM proxy.
     result = await runCodex({ prompt: `${tag}: list the files in /tmp, then tell me what you found.`, apiKey: key, env: { ...proxy.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }, config: otel })
     // Codex flushes its exporters on exit; give the receiver a moment to write, then stop the proxy (flushes the capture).
