@@ -78,13 +78,16 @@ function startChild(script, args, env) {
     while ((nl = out.indexOf('\n')) !== -1) {
       lines.push(out.slice(0, nl))
       out = out.slice(nl + 1)
-      waiters.shift()?.(lines.shift())
+      waiters.shift()?.resolve(lines.shift())
     }
+  })
+  c.once('exit', (code) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${script} exited ${code}: ${err.slice(0, 500)}`))
   })
   const next = () => new Promise((resolve, reject) => {
     if (lines.length) return resolve(lines.shift())
-    waiters.push(resolve)
-    c.once('exit', (code) => reject(new Error(`${script} exited ${code}: ${err.slice(0, 500)}`)))
+    if (c.exitCode !== null) return reject(new Error(`${script} exited ${c.exitCode}: ${err.slice(0, 500)}`))
+    waiters.push({ resolve, reject })
   })
   const stop = async () => {
     c.kill('SIGTERM')
@@ -205,7 +208,7 @@ if (!LIVE_ONLY) {
 
   /** Rounds of every path, order reversed every other round, with the background `load` (mode, value). */
   const measure = async (mode, value, rounds) => {
-    const acc = new Map(paths.map((p) => [p.name, { lat: [], p99s: [], calls: 0, failed: 0, eldP99: [], eldMax: 0, cpu: 0 }]))
+    const acc = new Map(paths.map((p) => [p.name, { lat: [], p99s: [], calls: 0, failed: 0, eldP99: [], eldMax: 0, cpu: 0, mainCpu: 0 }]))
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? paths : [...paths].reverse()
       for (const p of order) {
@@ -226,30 +229,35 @@ if (!LIVE_ONLY) {
           a.eldP99.push(rep.eldP99)
           a.eldMax = Math.max(a.eldMax, rep.eldMax)
           a.cpu += rep.cpu
+          a.mainCpu += rep.mainCpu
         }
       }
     }
     const r = {}
     for (const [k, v] of acc) {
       const s = v.lat.sort((x, y) => x - y)
-      r[k] = { p50: pct(s, 50), p99: pct(s, 99), p999: pct(s, 99.9), n: s.length, p99s: v.p99s, calls: v.calls, failed: v.failed, eldP99: v.eldP99.length ? median(v.eldP99) : NaN, eldMax: v.eldMax, cpuMsPerCall: v.calls ? (v.cpu * 1000) / v.calls : NaN }
+      r[k] = { p50: pct(s, 50), p99: pct(s, 99), p999: pct(s, 99.9), n: s.length, p99s: v.p99s, calls: v.calls, failed: v.failed, eldP99: v.eldP99.length ? median(v.eldP99) : NaN, eldMax: v.eldMax, cpuMsPerCall: v.calls ? (v.cpu * 1000) / v.calls : NaN, mainMsPerCall: v.calls ? (v.mainCpu * 1000) / v.calls : NaN }
     }
     return r
   }
   const print = (title, r) => {
     console.log(`\n${title}`)
-    console.log('path             p50 / p99 / p99.9 (ms)   per-round p99 (ms)          bg calls  proxy main-thread delay p99 / max (ms)  proxy CPU ms/call')
-    for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(16)} ${f(v.p50).padStart(5)} / ${f(v.p99).padStart(5)} / ${f(v.p999).padEnd(6)}  ${v.p99s.map((x) => f(x, 1)).join(' ').padEnd(27)} ${String(v.calls).padStart(8)}${v.failed ? ` (${v.failed} failed)` : ''}  ${k === 'direct' ? '-'.padStart(17) : `${f(v.eldP99)} / ${f(v.eldMax, 1)}`.padStart(17)}                       ${k === 'direct' ? '-' : f(v.cpuMsPerCall, 3)}`)
+    console.log('path             p50 / p99 / p99.9 (ms)   per-round p99 (ms)          bg calls  proxy main-thread delay p99 / max (ms)  proxy CPU ms/call: process / main thread')
+    for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(16)} ${f(v.p50).padStart(5)} / ${f(v.p99).padStart(5)} / ${f(v.p999).padEnd(6)}  ${v.p99s.map((x) => f(x, 1)).join(' ').padEnd(27)} ${String(v.calls).padStart(8)}${v.failed ? ` (${v.failed} failed)` : ''}  ${k === 'direct' ? '-'.padStart(17) : `${f(v.eldP99)} / ${f(v.eldMax, 1)}`.padStart(17)}                       ${k === 'direct' ? '-' : `${f(v.cpuMsPerCall, 3)} / ${f(v.mainMsPerCall, 3)}`}`)
     const added = r['proxy+otlp'].p99 - r.direct.p99
     const share = r['proxy+otlp'].p99 - r.proxy.p99
     const paired = median(r['proxy+otlp'].p99s.map((x, i) => x - r.proxy.p99s[i]))
     console.log(`added p99 vs direct: proxy ${f(r.proxy.p99 - r.direct.p99)} ms, proxy+otlp ${f(added)} ms; the sink's own share (proxy+otlp − proxy) ${f(share)} ms pooled, ${f(paired)} ms median of the rounds' paired differences`)
-    console.log(`the sink's CPU: ${f(r['proxy+otlp'].cpuMsPerCall - r.proxy.cpuMsPerCall, 3)} ms per model call (proxy+otlp − proxy, whole process)`)
+    console.log(`the sink's CPU per model call (proxy+otlp − proxy): ${f(r['proxy+otlp'].cpuMsPerCall - r.proxy.cpuMsPerCall, 3)} ms in the whole process, ${f(r['proxy+otlp'].mainMsPerCall - r.proxy.mainMsPerCall, 3)} ms on the relay's (main) thread`)
     if (r['proxy+otlp@base']) {
       const b = r['proxy+otlp@base']
-      console.log(`baseline build (${BASELINE}): p99 ${f(b.p99)} ms (share ${f(b.p99 - r.proxy.p99)} ms, paired ${f(median(b.p99s.map((x, i) => x - r.proxy.p99s[i])))} ms), main-thread delay p99 ${f(b.eldP99)} ms, CPU ${f(b.cpuMsPerCall - r.proxy.cpuMsPerCall, 3)} ms/call over the proxy`)
+      console.log(`baseline build (${BASELINE}): p99 ${f(b.p99)} ms (share ${f(b.p99 - r.proxy.p99)} ms, paired ${f(median(b.p99s.map((x, i) => x - r.proxy.p99s[i])))} ms), main-thread delay p99 ${f(b.eldP99)} ms, CPU over the proxy per call ${f(b.cpuMsPerCall - r.proxy.cpuMsPerCall, 3)} ms in the process, ${f(b.mainMsPerCall - r.proxy.mainMsPerCall, 3)} ms on the relay's thread`)
     }
-    return { added, share }
+    // The proxy alone, measured round after round, should give about the same p99: when its
+    // rounds spread over more than the target, the machine's load is what the p99 measures.
+    const sorted = [...r.proxy.p99s].sort((x, y) => x - y)
+    const spread = pct(sorted, 75) - pct(sorted, 25)
+    return { added, share, mainShare: r['proxy+otlp'].mainMsPerCall - r.proxy.mainMsPerCall, spread, lo: sorted[0], hi: sorted.at(-1) }
   }
 
   const fixed = await measure('rate', RATE, ROUNDS)
@@ -259,10 +267,13 @@ if (!LIVE_ONLY) {
   const got = JSON.parse((await recv.stop()) ?? '{}')
   await up.stop()
 
-  const { added, share } = print(`live export at ${RATE} model calls/s (open loop, 8 sessions, each call 28 SSE events ${CALL_GAP} ms apart), ${ROUNDS} rounds of ${PROBE_EVENTS} probe events per path`, fixed)
+  const { added, share, mainShare, spread, lo, hi } = print(`live export at ${RATE} model calls/s (open loop, 8 sessions, each call 28 SSE events ${CALL_GAP} ms apart), ${ROUNDS} rounds of ${PROBE_EVENTS} probe events per path`, fixed)
   if (sat) print(`for information, saturated: model calls back to back at c=4 (the 2 cores run out: every path's p99 is CPU contention), ${Math.ceil(ROUNDS / 2)} rounds`, sat)
   console.log(`\nsink: ${stats?.records} records, ${stats?.calls} calls → ${stats?.spans} spans, ${stats?.exported} exported, ${stats?.dropped} dropped, ${stats?.droppedRecords} records dropped; receiver stored ${got.spans} spans (both sinks)`)
   console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
-  console.log(`${added <= P99_TARGET ? 'PASS' : 'MISS'} p99 added latency with the live OTLP export ≤ ${P99_TARGET} ms at ${RATE} calls/s (${f(added)} ms)`)
-  console.log(`${share <= SHARE_TARGET ? 'PASS' : 'MISS'} the sink's own share of the p99 (proxy+otlp − proxy) ≤ ${SHARE_TARGET} ms at ${RATE} calls/s (${f(share)} ms)`)
+  const measurable = spread <= P99_TARGET
+  const noisy = measurable ? '' : ` — not measurable at this load: the proxy alone's p99 spread over ${f(lo, 1)}–${f(hi, 1)} ms from round to round (interquartile ${f(spread, 1)} ms > ${P99_TARGET} ms); re-run on a quiet machine`
+  console.log(`${measurable && added <= P99_TARGET ? 'PASS' : 'MISS'} p99 added latency with the live OTLP export ≤ ${P99_TARGET} ms at ${RATE} calls/s (${f(added)} ms)${noisy}`)
+  console.log(`INFO the sink's CPU on the relay's thread: ${f(mainShare, 3)} ms per model call (what can delay proxied events; on the export thread it should be ~0)`)
+  console.log(`${measurable && share <= SHARE_TARGET ? 'PASS' : 'MISS'} the sink's own share of the p99 (proxy+otlp − proxy) ≤ ${SHARE_TARGET} ms at ${RATE} calls/s (${f(share)} ms)${noisy}`)
 }
