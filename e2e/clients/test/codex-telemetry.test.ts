@@ -37,7 +37,7 @@ describe('Codex telemetry → the proxy\'s OTLP receiver, joined to the capture'
     // The [otel] table the proxy prints for Codex (as comments): logs, traces and metrics, each at
     // its full URL (Codex appends no /v1/<signal>), protocol `binary`; metrics_exporter is set
     // because its default is statsig (openai/codex docs/config.md).
-    const printed = [...proxy.stdout().matchAll(/^# ((?:\[otel\]|exporter|trace_exporter|metrics_exporter)\b.*)$/gm)].map((m) => m[1] as string)
+    const printed = [...proxy.stdout().matchAll(/^# (\[otel\]|(?:exporter|trace_exporter|metrics_exporter) = .*)$/gm)].map((m) => m[1] as string)
     expect(printed).toHaveLength(4)
     expect(printed[1]).toMatch(/^exporter = \{ otlp-http = \{ endpoint = "http:\/\/127\.0\.0\.1:\d+\/v1\/logs", protocol = "binary" \} \}$/)
     const otel = [...printed, 'environment = "e2e"', 'log_user_prompt = false']
