@@ -134,9 +134,11 @@ async function otlpSink(o: CommonOpts, log: Logger): Promise<CaptureSink | undef
       if (warned++ < 3 || warned % 100 === 0) log.warn({ code: err.code, err: err.message }, 'OTLP export: spans not delivered (the capture continues)')
     },
   })
-  log.info({ endpoint: o.otlp, content: Boolean(o.otlpContent) }, 'exporting model calls as OpenTelemetry GenAI spans')
+  log.info({ endpoint: o.otlp, content: Boolean(o.otlpContent), thread: sink.mode === 'thread' }, 'exporting model calls as OpenTelemetry GenAI spans')
   return {
     write: (r) => sink.write(r),
+    // On its own thread, the export takes the records from the capture thread directly.
+    ...(sink.recordPort ? { recordPort: () => sink.recordPort?.() } : {}),
     flush: () => sink.flush(),
     async close() {
       await sink.close()
@@ -167,7 +169,8 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
   const env = { CLAUDE_CODE_ENABLE_TELEMETRY: '1', OTEL_LOGS_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: url }
   log.info({ receiver: url, capture: proxy.captureDir }, 'receiving the agents\' own telemetry (stored as telemetry records in sse_flow_ends.jsonl)')
   if (print) {
-    process.stdout.write(`# agents' own telemetry → ${url} (Claude Code; Codex: [otel] in config.toml):\n${Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join('')}`)
+    process.stdout.write(`# agents' own telemetry → ${url} (Claude Code; Codex: [otel] in config.toml, below):\n${Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join('')}`)
+    process.stdout.write(`${codexOtelToml(url).map((l) => `# ${l}\n`).join('')}`)
   }
   return {
     env,
@@ -176,6 +179,16 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
       log.info({ ...receiver.stats }, 'OTLP receiver closed')
     },
   }
+}
+
+/**
+ * Codex's `[otel]` table for the receiver at `url` (openai/codex docs/config.md): each signal's
+ * full URL (Codex appends no `/v1/<signal>`), protocol spelled `binary`; `metrics_exporter` is
+ * set explicitly because its default sends the metrics to OpenAI's statsig.
+ */
+function codexOtelToml(url: string): string[] {
+  const exp = (signal: string): string => `{ otlp-http = { endpoint = "${url}/v1/${signal}", protocol = "binary" } }`
+  return ['Codex (~/.codex/config.toml):', '[otel]', `exporter = ${exp('logs')}`, `trace_exporter = ${exp('traces')}`, `metrics_exporter = ${exp('metrics')}`]
 }
 
 /** The --upstream-ca file's text; whether it holds certificates is proxy-capture's check. */
