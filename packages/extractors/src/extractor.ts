@@ -319,6 +319,13 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
           ms: lastUpdate.ms + t.ms,
           transcriptMs: t.ms,
         }
+        // A small update leaves its few changes in the WAL (replayed in milliseconds on the next
+        // open) instead of a checkpoint on close, which rewrites whole row groups of the tables:
+        // seconds on an index of a few hundred MB of transcripts. DuckDB still checkpoints once
+        // the WAL passes its threshold (16 MiB). Not for the wire alone: there the replay costs every
+        // later open, read-only included, more than the checkpoint saves (150 CPU ms per open for
+        // the WAL of one 1 MiB append to a 1 GiB capture's index, against ~200 ms once).
+        if (t.bytes < 16 * 1024 * 1024 && t.rebuilt === undefined) await d.run('pragma disable_checkpoint_on_shutdown')
         if (paths !== undefined) {
           const st = readState(paths)
           writeState(paths, {
@@ -339,12 +346,6 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         await d.run('rollback').catch(() => undefined)
         throw e
       }
-      // A small update leaves its few changes in the WAL (replayed in milliseconds on the next
-      // open, read-only included) instead of a checkpoint on close, which rewrites whole row groups
-      // of the tables it touched: with tables under one row group, the whole of them (200 ms on a
-      // 1 GiB capture's index after a 1 MiB append; seconds on a few hundred MB of transcripts).
-      // DuckDB still checkpoints once the WAL passes its threshold (16 MiB), so it stays bounded.
-      if (lastUpdate.rebuilt === undefined && lastUpdate.bytes < SMALL_UPDATE_BYTES) await d.run('pragma disable_checkpoint_on_shutdown')
       await setup(d)
       fresh = undefined
       if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
