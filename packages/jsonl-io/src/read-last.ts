@@ -84,9 +84,13 @@ export async function readLast(
       return out.length >= n
     }
 
+    // One buffer for every block: nothing keeps a view of a block once the next is read (lines
+    // are decoded at once, the tail is copied), and a fresh 256 KiB buffer per block costs page
+    // faults — six times the reads themselves (30 vs 5 CPU ms for 8 MiB from the page cache).
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(blockBytes, size - stopAt)))
     while (pos > stopAt) {
       const start = Math.max(stopAt, pos - blockBytes)
-      const block = Buffer.allocUnsafe(pos - start)
+      const block = buf.subarray(0, pos - start)
       const { bytesRead } = await fh.read(block, 0, block.length, start)
       if (bytesRead !== block.length) throw new JsonlError('IO_ERROR', `short read at ${start}: file changed while reading?`, { file: path, offset: start })
       let hi = block.length // end (exclusive) of the segment still to look at
