@@ -210,16 +210,27 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     if (traps !== undefined) sql.push(`insert into transcript_traps (${columnList('transcript_traps')}) select * from ${traps}`)
     const probs = load('problems')
     if (probs !== undefined) sql.push(`insert into problems (${columnList('problems')}) select * from ${probs}`)
-    sql.push(`delete from transcript_sources`)
+    // Only the cursors that moved are rewritten (a warm update touches a few of thousands), and
+    // the files no longer listed are dropped.
+    const listedNow = new Set<string>()
+    const moved: string[] = []
     const vals = next.flatMap((c) => {
       const id = ids.get(c.file.path)
       if (id === undefined) return []
+      listedNow.add(c.file.path)
       const headLen = Math.min(4096, c.offset)
       const o = prevByPath.get(c.file.path)
       const old = o !== undefined && o.ino === id.ino && Number(o.head_len) === headLen ? o : undefined
       const head = headLen === 0 ? '' : old?.head ?? headHash(c.file.path, headLen)
-      return [`(${lit(c.file.kind)}, ${lit(c.file.path)}, ${lit(id.dev)}, ${lit(id.ino)}, ${lit(head)}, ${headLen}, ${c.offset}, ${c.line}, ${c.codex !== undefined ? lit(JSON.stringify(c.codex)) : c.claude !== undefined ? lit(JSON.stringify(c.claude)) : 'null'})`]
+      const state = c.codex !== undefined ? JSON.stringify(c.codex) : c.claude !== undefined ? JSON.stringify(c.claude) : null
+      if (rebuilt === undefined && o !== undefined && o.kind === c.file.kind && o.dev === id.dev && o.ino === id.ino && o.head === head && Number(o.head_len) === headLen
+        && Number(o.offset) === c.offset && Number(o.line) === c.line && (o.state ?? null) === state) return []
+      if (o !== undefined) moved.push(c.file.path)
+      return [`(${lit(c.file.kind)}, ${lit(c.file.path)}, ${lit(id.dev)}, ${lit(id.ino)}, ${lit(head)}, ${headLen}, ${c.offset}, ${c.line}, ${state !== null ? lit(state) : 'null'})`]
     })
+    const drop = [...moved, ...prev.filter((x) => !listedNow.has(x.path)).map((x) => x.path)]
+    if (rebuilt !== undefined) sql.push(`delete from transcript_sources`)
+    else if (drop.length > 0) sql.push(`delete from transcript_sources where path in (${drop.map(lit).join(', ')})`)
     if (vals.length > 0) sql.push(`insert into transcript_sources values ${vals.join(', ')}`)
     try {
       await duck.run(sql.join(';\n'))

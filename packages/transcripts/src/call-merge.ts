@@ -83,5 +83,7 @@ export function absorbCall(acc: ModelCall, c: ModelCall): void {
 
 /** Sets what depends on every piece of a call (its duration). */
 export function settleCall(c: ModelCall): void {
-  if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
+  // Most calls are one piece (or pieces of one instant): no dates to parse.
+  if (c.ended_at === c.started_at) c.duration_ms = 0
+  else if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
 }
