@@ -97,7 +97,7 @@ async function runReplay(path: string, o: ReplayFlags): Promise<number> {
     ...(o.fallthrough !== undefined ? { fallthrough: o.fallthrough } : {}),
     ...(fallthroughCa !== undefined ? { fallthroughCa } : {}),
     ...(o.report !== undefined ? { report: o.report } : {}),
-    onServe: (ex, at) => log.info({ call: ex.key, transport: at.transport, events: ex.events.length }, `${at.method} ${at.path}`),
+    onServe: (ex, at) => log.info({ call: ex.key, transport: at.transport, events: ex.eventCount, ...(at.reused ? { reused: true } : {}) }, `${at.method} ${at.path}`),
     onDivergence: (d) => log.warn({ closest: d.closest?.key, difference: d.difference.field, index: d.difference.index, action: d.action }, `diverged: ${d.method} ${d.path}`),
     onError: (e) => log.warn({ code: e.code }, e.message),
   })
