@@ -123,6 +123,6 @@ async function runReplay(path: string, o: ReplayFlags): Promise<number> {
     process.on('SIGTERM', stop)
   })
   const s = await server.close()
-  process.stderr.write(`agenttap replay: served ${s.served}, diverged ${s.divergences}${s.fallthroughs > 0 ? ` (${s.fallthroughs} sent to ${o.fallthrough})` : ''}, ${s.unused.length} captured call(s) never asked for; report ${server.reportPath}\n`)
+  process.stderr.write(`agenttap replay: served ${s.served}, diverged ${s.divergences}${s.fallthroughs > 0 ? ` (${s.fallthroughs} sent to ${o.fallthrough})` : ''}${s.aux > 0 ? `, ${s.aux} aux request(s) answered again` : ''}, ${s.unused.length} captured call(s) never asked for; report ${server.reportPath}\n`)
   return EXIT.OK
 }
