@@ -97,7 +97,7 @@ async function runReplay(path: string, o: ReplayFlags): Promise<number> {
     ...(o.fallthrough !== undefined ? { fallthrough: o.fallthrough } : {}),
     ...(fallthroughCa !== undefined ? { fallthroughCa } : {}),
     ...(o.report !== undefined ? { report: o.report } : {}),
-    onServe: (ex, at) => log.info({ call: ex.key, transport: at.transport, events: ex.events.length }, `${at.method} ${at.path}`),
+    onServe: (ex, at) => log.info({ call: ex.key, transport: at.transport, events: ex.eventCount, ...(at.reused ? { reused: true } : {}) }, `${at.method} ${at.path}`),
     onDivergence: (d) => log.warn({ closest: d.closest?.key, difference: d.difference.field, index: d.difference.index, action: d.action }, `diverged: ${d.method} ${d.path}`),
     onError: (e) => log.warn({ code: e.code }, e.message),
   })
@@ -123,6 +123,6 @@ async function runReplay(path: string, o: ReplayFlags): Promise<number> {
     process.on('SIGTERM', stop)
   })
   const s = await server.close()
-  process.stderr.write(`agenttap replay: served ${s.served}, diverged ${s.divergences}${s.fallthroughs > 0 ? ` (${s.fallthroughs} sent to ${o.fallthrough})` : ''}, ${s.unused.length} captured call(s) never asked for; report ${server.reportPath}\n`)
+  process.stderr.write(`agenttap replay: served ${s.served}, diverged ${s.divergences}${s.fallthroughs > 0 ? ` (${s.fallthroughs} sent to ${o.fallthrough})` : ''}${s.aux > 0 ? `, ${s.aux} aux request(s) answered again` : ''}, ${s.unused.length} captured call(s) never asked for; report ${server.reportPath}\n`)
   return EXIT.OK
 }

@@ -6,7 +6,8 @@
  * second run's client output and the second capture's calls must equal the first's, event for
  * event and byte for byte on the redacted bodies. Then a run with a changed prompt must diverge:
  * the client reports the provider-shaped error and `replay-divergences.jsonl` names the closest
- * call and the first differing message.
+ * call and shows the changed words of the first differing message, and none of the run's
+ * auxiliary requests (asked again, more often than captured) is reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
@@ -219,21 +220,25 @@ function replaySuite(c: ReplayCase): void {
       for (const m of MODES) expect(rows2[m], m).toEqual(rows1[m])
     })
 
-    it('a changed prompt gets the provider-shaped error and a divergence line', async () => {
+    it('a changed prompt gets the provider-shaped error and a divergence line showing the changed words', async () => {
       expect(diverged.code).not.toBe(0)
       expect(diverged.stdout + diverged.stderr).toMatch(/replay/i)
       const lines = readReport()
-      // The model request with the changed prompt (the run's aux requests asked once more than
-      // captured are divergences too, `used`, but they are not this check's).
-      // (Codex's WebSocket prewarm frame carries no prompt: asked once more than captured, it is a
-      // `used` divergence before the one of the changed prompt.)
-      const d = lines.find((l) => l['type'] === 'divergence' && l['api'] !== 'aux' && (l['difference'] as Record<string, unknown>)['field'] === 'history')
+      const divergences = lines.filter((l) => l['type'] === 'divergence')
+      // The run's auxiliary requests (policy limits, settings, plugin lists, Codex's WebSocket
+      // prewarm frame, Claude Code's quota and title calls) are asked again, more often than
+      // captured: answered from the capture, they are no divergence.
+      expect(divergences.filter((l) => l['api'] === 'aux' || (l['difference'] as Record<string, unknown>)['field'] === 'used'), JSON.stringify(divergences)).toEqual([])
+      const d = divergences.find((l) => (l['difference'] as Record<string, unknown>)['field'] === 'history')
       expect(d, JSON.stringify(lines)).toBeDefined()
       const diff = d?.['difference'] as Record<string, unknown>
-      // The first differing message is named by its index. Its excerpts are the message's first
-      // 240 characters: Claude Code puts its environment reminders before the prompt in the same
-      // message, so there both excerpts end before the changed words (a limit of the report).
+      // The first differing message is named by its index, and both excerpts show the changed
+      // words (Claude Code puts its environment reminders before the prompt in the same message:
+      // the excerpt is a window around the first differing character, not the message's start).
       expect(diff['index']).toEqual(expect.any(Number))
+      expect(diff['at']).toEqual(expect.any(Number))
+      expect(String(diff['expected'])).toContain('files in /tmp')
+      expect(String(diff['received'])).toContain('files in /var')
       expect(diverged.stdout + diverged.stderr).toContain(String((d?.['closest'] as Record<string, unknown>)['key']).split('#')[0])
       expect((d?.['closest'] as Record<string, unknown>)['key']).toEqual(expect.any(String))
     })

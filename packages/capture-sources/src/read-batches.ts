@@ -27,7 +27,7 @@ export async function* readBatches(
   })
   for await (const batch of batches) {
     yield batch.map((e): SourceItem => {
-      const item: SourceItem = e.error ? { value: undefined, error: e.error, line: e.line } : { value: e.value, line: e.line }
+      const item: SourceItem = e.error ? { value: undefined, error: e.error, line: e.line, offset: e.offset } : { value: e.value, line: e.line, offset: e.offset }
       if (file !== undefined) item.file = file
       return item
     })

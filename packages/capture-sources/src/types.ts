@@ -6,6 +6,8 @@ export interface SourceItem {
   /** 1-based line number in `file` (or in stdin). */
   line?: number
   file?: string
+  /** Byte offset of the line in `file` (read from text; a reader can come back to the record there). */
+  offset?: number
   /** In-band read error (malformed line), in its place among the records. `value` is undefined. */
   error?: JsonlError | undefined
 }

@@ -68,7 +68,7 @@ export function scriptOf(records: Record<string, unknown>[], capture: ReplayCapt
     const conn = capture.connections.find((c) => c.flow_id === f['flow_id'])
     if (conn !== undefined) {
       const frames = records.filter((r) => r['type'] === 'client_frame' && r['flow_id'] === f['flow_id']).sort((a, b) => Number(a['seq']) - Number(b['seq']))
-      step.frames = frames.map((fr, i) => ({ data: String(fr['data']), answers: capture.exchanges.find((e) => e.key === conn.keys[i])?.events.length ?? 0 }))
+      step.frames = frames.map((fr, i) => ({ data: String(fr['data']), answers: capture.exchanges.find((e) => e.key === conn.keys[i])?.eventCount ?? 0 }))
     } else if (f['request_body'] !== undefined && step.method !== 'GET') step.body = typeof f['request_body'] === 'string' ? f['request_body'] : JSON.stringify(f['request_body'])
     steps.push(step)
   }

@@ -10,6 +10,8 @@
 //
 //   node bench/replay.bench.mjs            (after `pnpm --filter @agenttap/replay build`)
 //   BENCH_SCALE=0.2 node bench/replay.bench.mjs   quick run
+//   BENCH_ONLY=paced | fast                       one of the two parts
+//   BENCH_DIST=<other checkout>/packages/replay/dist/index.js   another build (paired before/after runs)
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
@@ -20,6 +22,8 @@ import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 
 const here = dirname(fileURLToPath(import.meta.url))
+const dist = process.env.BENCH_DIST ?? join(here, '../dist/index.js')
+const only = process.env.BENCH_ONLY
 const scale = Number(process.env.BENCH_SCALE ?? 1)
 const N = Math.max(2000, Math.round(100_000 * scale))
 const ROUNDS = 3
@@ -74,12 +78,16 @@ function writeCapture() {
 
 function startServer(file, speed) {
   const code = `
-    import { loadReplayCapture, createReplayServer } from ${JSON.stringify(join(here, '../dist/index.js'))}
+    import { loadReplayCapture, createReplayServer } from ${JSON.stringify(dist)}
     const capture = await loadReplayCapture(${JSON.stringify(file)})
     const s = createReplayServer({ capture, speed: ${speed === Infinity ? 'Infinity' : speed}, report: ${JSON.stringify(join(dir, `report-${speed}.jsonl`))} })
     const { port } = await s.start()
     process.stdout.write(port + '\\n')
-    process.stdin.on('end', () => s.close().then(() => process.exit(0)))
+    process.stdin.on('end', () => s.close().then(() => {
+      const c = process.cpuUsage()
+      process.stderr.write('server CPU ' + ((c.user + c.system) / 1e6).toFixed(2) + ' s\\n')
+      process.exit(0)
+    }))
     process.stdin.resume()`
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
@@ -144,8 +152,9 @@ const pct = (xs, p) => {
 }
 
 const { file, pacedFile, paced, frame } = writeCapture()
-console.log(`replay bench: ${N.toLocaleString()} events per fast stream, ${PACED} paced events; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+console.log(`replay bench: ${N.toLocaleString()} events per fast stream, ${PACED} paced events, ${dist}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
 try {
+  if (only !== 'paced') {
   const fast = await startServer(file, Infinity)
   const rates = []
   for (let round = 0; round < ROUNDS; round++) {
@@ -160,6 +169,8 @@ try {
   console.log(`as fast, SSE:       ${Math.round(sseRate).toLocaleString()} events/s (rounds: ${rates.map((r) => Math.round(r).toLocaleString()).join(', ')})`)
   console.log(`as fast, WebSocket: ${Math.round(wsRate).toLocaleString()} events/s`)
   console.log(`${Math.min(sseRate, wsRate) >= 5000 ? 'PASS' : 'MISS'} as-fast events/s per stream ≥ 5,000: SSE ${Math.round(sseRate).toLocaleString()}, WebSocket ${Math.round(wsRate).toLocaleString()}`)
+  }
+  if (only !== 'fast') {
 
   const paceServer = await startServer(pacedFile, 1)
   const a = await sseArrivals(paceServer.port, anthropic('paced'))
@@ -172,6 +183,7 @@ try {
   if (process.env.BENCH_DEBUG) console.log(errs.map((e) => e.toFixed(1)).filter((e) => e > 5).join(' '))
   console.log(`recorded pace: inter-event error p50 ${pct(errs, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${Math.max(...errs).toFixed(2)} ms; first event ${first.toFixed(1)} ms after its time; stream ${a.at(-1).toFixed(0)} ms vs recorded ${paced.at(-1)} ms`)
   console.log(`${p99 <= 5 ? 'PASS' : 'MISS'} recorded-pace inter-event timing error p99 ≤ 5 ms: ${p99.toFixed(2)} ms`)
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

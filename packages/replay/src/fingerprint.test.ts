@@ -45,7 +45,7 @@ describe('requestPrint', () => {
     const msg = base()
     ;(msg.messages[2]!.content[0] as { content: string }).content = 'b.txt'
     expect(print(msg).key).not.toBe(a.key)
-    expect(firstDifference(a, print(msg))).toEqual({ field: 'history', index: 2, expected: 'user: tool result toolu_1: a.txt', received: 'user: tool result toolu_1: b.txt' })
+    expect(firstDifference(a, print(msg))).toEqual({ field: 'history', index: 2, at: 27, expected: 'user: tool result toolu_1: a.txt', received: 'user: tool result toolu_1: b.txt' })
     const shorter = base()
     shorter.messages.pop()
     expect(firstDifference(a, print(shorter))).toMatchObject({ field: 'history', index: 2, received: '(no message: the request ends here)' })

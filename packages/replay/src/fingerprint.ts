@@ -4,7 +4,7 @@
  * session-extractor's request anatomy, the same decoder the ledger's fingerprints come from, for
  * the captured requests and the incoming ones alike.
  */
-import { analyzeRequest, contentHash, requestHistoryUnits, type RequestHeaders } from '@agenttap/session-extractor'
+import { analyzeRequest, contentHash, detectClient, requestHistoryUnits, type RequestHeaders } from '@agenttap/session-extractor'
 import type { Difference, ReplayExchange, RequestPrint } from './types.js'
 
 /**
@@ -70,13 +70,20 @@ export interface PrintInput {
  */
 export function requestPrint(req: PrintInput): RequestPrint {
   const body = stableBody(req.body)
-  const a = analyzeRequest({ body, ...(req.url !== undefined ? { url: req.url } : {}), ...(req.headers ? { headers: req.headers } : {}), ...(req.client ? { client: req.client } : {}), ...(req.provider ? { provider: req.provider } : {}) })
+  // An incoming request says which agent sent it only in its headers; the anatomy needs to know
+  // (a Claude Code request without tools is a quota or title request: aux).
+  let client = req.client
+  if (client === undefined && req.headers !== undefined) {
+    const c = detectClient({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers })
+    if (c !== 'unknown') client = c
+  }
+  const a = analyzeRequest({ body, ...(req.url !== undefined ? { url: req.url } : {}), ...(req.headers ? { headers: req.headers } : {}), ...(client ? { client } : {}), ...(req.provider ? { provider: req.provider } : {}) })
   if (a.api === 'unknown') {
     const route = `${(req.method ?? 'GET').toUpperCase()} ${pathOnly(req.url ?? '/')}`
-    return { api: 'aux', route, history: [], units: [], key: JSON.stringify(['aux', route]) }
+    return { api: 'aux', kind: 'aux', route, history: [], units: [], key: JSON.stringify(['aux', route]) }
   }
   const system = systemHash(a.system?.text)
-  const print: RequestPrint = { api: a.api, history: a.history, units: requestHistoryUnits(body, a.api), key: '' }
+  const print: RequestPrint = { api: a.api, kind: a.kind, history: a.history, units: requestHistoryUnits(body, a.api), key: '' }
   if (a.model !== undefined) print.model = a.model
   if (system !== undefined) print.system = system
   if (a.tools_hash !== undefined) print.tools = a.tools_hash
@@ -107,12 +114,8 @@ function leaves(v: unknown, out: string[]): void {
   else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v))
 }
 
-/**
- * A canonical history unit (`u["…"]`, `a[…]`, session-extractor's spelling) as a person reads it:
- * the role, then the message's text and tool calls, flattened and cut to an excerpt.
- */
-export function describeUnit(unit: string | undefined): string | undefined {
-  if (unit === undefined) return undefined
+/** A canonical history unit (`u["…"]`, `a[…]`, session-extractor's spelling) as a person reads it, whole: the role, then the message's text and tool calls, flattened. */
+function unitText(unit: string): string {
   const role = ROLES[unit.charAt(0)] ?? unit.charAt(0)
   let parts: string[] = []
   try {
@@ -120,7 +123,44 @@ export function describeUnit(unit: string | undefined): string | undefined {
   } catch {
     parts = [unit.slice(1)]
   }
-  return excerpt(`${role}: ${parts.join(' | ').replace(/\s+/g, ' ')}`)
+  return `${role}: ${parts.join(' | ').replace(/\s+/g, ' ')}`
+}
+
+/**
+ * A canonical history unit (`u["…"]`, `a[…]`, session-extractor's spelling) as a person reads it:
+ * the role, then the message's text and tool calls, flattened and cut to an excerpt.
+ */
+export function describeUnit(unit: string | undefined): string | undefined {
+  return unit === undefined ? undefined : excerpt(unitText(unit))
+}
+
+/** Characters of context shown before the first differing character. */
+const BEFORE = 60
+
+/**
+ * Where two versions of a message part: the character at which they first differ (`at`), and an
+ * excerpt of each around it — {@link BEFORE} characters of the common text before it (from a word
+ * start), then the changed words and what follows, {@link MAX_EXCERPT} characters in all, `…` where
+ * the excerpt cuts the message. A message that begins with a long preamble (Claude Code's
+ * system reminders before the prompt, a long tool result) thus still shows the changed words.
+ */
+export function differingWindow(expected: string, received: string): { at: number; expected: string; received: string } {
+  const n = Math.min(expected.length, received.length)
+  let at = 0
+  while (at < n && expected.charCodeAt(at) === received.charCodeAt(at)) at++
+  // Do not cut a surrogate pair in two.
+  if (at > 0 && at < n && (expected.charCodeAt(at - 1) & 0xfc00) === 0xd800) at--
+  let from = Math.max(0, at - BEFORE)
+  if (from > 0) {
+    const space = expected.indexOf(' ', from)
+    if (space !== -1 && space < at) from = space + 1
+  }
+  const cut = (s: string): string => {
+    const tail = s.length - from > MAX_EXCERPT - (from > 0 ? 1 : 0)
+    const body = s.slice(from, from + MAX_EXCERPT - (from > 0 ? 1 : 0) - (tail ? 1 : 0))
+    return `${from > 0 ? '…' : ''}${body}${tail ? '…' : ''}`
+  }
+  return { at, expected: cut(expected), received: cut(received) }
 }
 
 /** Messages two histories have in common, from the start. */
@@ -146,10 +186,17 @@ export function firstDifference(want: RequestPrint, got: RequestPrint): Differen
   const i = commonMessages(want, got)
   if (i === want.history.length && i === got.history.length) return { field: 'used' }
   const d: Difference = { field: 'history', index: i }
-  const e = describeUnit(want.units[i])
-  const r = describeUnit(got.units[i])
-  d.expected = e ?? '(no message: the captured request ends here)'
-  d.received = r ?? '(no message: the request ends here)'
+  const w = want.units?.[i]
+  const g = got.units?.[i]
+  if (w !== undefined && g !== undefined) {
+    const win = differingWindow(unitText(w), unitText(g))
+    d.at = win.at
+    d.expected = win.expected
+    d.received = win.received
+    return d
+  }
+  d.expected = describeUnit(w) ?? (want.units === undefined ? '(the captured message was not read)' : '(no message: the captured request ends here)')
+  d.received = describeUnit(g) ?? '(no message: the request ends here)'
   return d
 }
 

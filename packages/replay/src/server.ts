@@ -13,8 +13,8 @@ import { createLeafMinter, ensureCa } from '@agenttap/proxy-capture'
 import { createRedactor, type RedactorOptions } from '@agenttap/session-extractor'
 import WebSocket, { WebSocketServer } from 'ws'
 import { ReplayError } from './errors.js'
-import { excerpt, requestPrint } from './fingerprint.js'
-import { createMatcher } from './matcher.js'
+import { excerpt, firstDifference, requestPrint } from './fingerprint.js'
+import { createMatcher, type MatchResult } from './matcher.js'
 import { pace, waitUntil } from './pace.js'
 import { errorBody, errorFrame, providerOf } from './provider-error.js'
 import { createDivergenceReport, defaultReportPath } from './report.js'
@@ -52,8 +52,11 @@ export interface ReplayServerOptions {
   fallthroughCa?: string
   /** The divergence report (JSONL). @defaultValue beside the capture (see `defaultReportPath`) */
   report?: string
-  /** Called for each request served from the capture. */
-  onServe?(exchange: ReplayExchange, at: { method: string; path: string; transport: 'http' | 'ws' }): void
+  /**
+   * Called for each request served from the capture (`reused`: an auxiliary request asked again,
+   * answered with a captured response served before).
+   */
+  onServe?(exchange: ReplayExchange, at: { method: string; path: string; transport: 'http' | 'ws'; reused: boolean }): void
   /** Called for each request the capture has no call for (after it is in the report). */
   onDivergence?(entry: DivergenceEntry): void
   /** Problems that do not stop the server (a client gone, the report unwritable, the fall-through failing). */
@@ -72,11 +75,19 @@ export interface ReplayServer {
   /** The divergence report's path. */
   readonly reportPath: string
   /** Counts so far. */
-  stats(): { served: number; divergences: number; fallthroughs: number; unused: number }
+  stats(): { served: number; divergences: number; fallthroughs: number; aux: number; unused: number }
 }
 
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024
+/** Bytes of events joined into one write at most (as fast: the socket's buffer is refilled in steps of this). */
+const WRITE_BYTES = 64 * 1024
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
+
+/** An event as it goes on the wire, serialised before the stream starts. */
+interface WireEvent {
+  t: number
+  text: string
+}
 
 function sseText(e: ReplayEvent): string {
   let s = e.event !== undefined ? `event: ${e.event}\n` : ''
@@ -171,6 +182,7 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
   }
   let divergences = 0
   let fallthroughs = 0
+  let aux = 0
   let errorSeq = 0
   const sockets = new Set<Socket>()
   const live = new AbortController()
@@ -186,8 +198,19 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
     }
   }
 
-  const diverged = (print: RequestPrint, at: { method: string; path: string; transport: 'http' | 'ws' }, miss: Exclude<ReturnType<typeof matcher.take>, { exchange: ReplayExchange }>, action: 'error' | 'fallthrough', status: number): DivergenceEntry => {
+  type Miss = Extract<MatchResult, { difference: unknown }>
+  const diverged = async (print: RequestPrint, at: { method: string; path: string; transport: 'http' | 'ws' }, miss: Miss, action: 'error' | 'fallthrough', status: number): Promise<DivergenceEntry> => {
     divergences++
+    const near = miss.closest?.exchange
+    if (miss.difference.field === 'history' && near !== undefined) {
+      // The captured prints keep no message text: read the closest call's request again to show
+      // the changed words.
+      try {
+        miss = { ...miss, difference: firstDifference(await capture.readPrint(near), print) }
+      } catch (err) {
+        onError(new ReplayError('BODY_REF', `could not read the request of ${near.key} again: ${(err as Error).message}`, { flow_id: near.flow_id, cause: err }))
+      }
+    }
     const entry: DivergenceEntry = {
       type: 'divergence', ts: new Date().toISOString(), method: at.method, path: at.path, transport: at.transport, api: print.api,
       ...(print.model !== undefined ? { model: print.model } : {}), fingerprint: print.key, messages: print.history.length,
@@ -205,7 +228,7 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
   const divergenceMessage = (entry: DivergenceEntry): string => {
     const d = entry.difference
     const where =
-      d.field === 'history' ? `message ${d.index ?? 0} differs: captured ${d.expected ?? '?'}, received ${d.received ?? '?'}`
+      d.field === 'history' ? `message ${d.index ?? 0} differs${d.at !== undefined ? ` at character ${d.at}` : ''}: captured ${d.expected ?? '?'}, received ${d.received ?? '?'}`
         : d.field === 'used' ? 'every captured call equal to this request was already served'
           : `${d.field} differs: captured ${d.expected ?? '(none)'}, received ${d.received ?? '(none)'}`
     const closest = entry.closest ? `closest captured call ${entry.closest.key} (session ${entry.closest.session_id}, ${entry.closest.common_messages} message(s) in common)` : 'no captured call of this API'
@@ -223,9 +246,9 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
       const headers: Record<string, string | string[]> = { ...ex.headers }
       const fast = !Number.isFinite(speed)
       if (ex.transport === 'http') {
+        const body = (await capture.readBody(ex)) ?? Buffer.alloc(0)
         if (!fast && ex.ttfb !== undefined) await waitUntil(start + ex.ttfb / speed, ac.signal)
         if (ac.signal.aborted) return
-        const body = ex.body ?? Buffer.alloc(0)
         if (!ex.cut) headers['content-length'] = String(body.length)
         res.writeHead(ex.status, headers)
         if (ex.cut) {
@@ -236,15 +259,33 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
       }
       // A WebSocket response asked for over HTTP goes out as the SSE stream of the same events.
       if (ex.transport === 'ws' && headers['content-type'] === undefined) headers['content-type'] = 'text/event-stream'
-      const first = ex.events[0]?.t ?? 0
+      // Read from disk and serialised before the first deadline: nothing but writes while it streams.
+      const wire: WireEvent[] = (await capture.readEvents(ex)).map((e) => ({ t: e.t, text: sseText(e) }))
+      if (ac.signal.aborted) return
+      const first = wire[0]?.t ?? 0
       if (!fast) await waitUntil(start + Math.min(ex.ttfb ?? first, first) / speed, ac.signal)
       if (ac.signal.aborted) return
       res.writeHead(ex.status, headers)
       res.flushHeaders()
-      await pace(ex.events, (e) => e.t, start, speed, {
-        write: (e) => res.write(sseText(e)),
+      // The events due at once go out as one write (one chunk, one TCP segment where it fits).
+      let joined: string[] = []
+      let bytes = 0
+      let full = false
+      await pace(wire, (e) => e.t, start, speed, {
+        write: (e) => {
+          joined.push(e.text)
+          bytes += e.text.length
+          return bytes < WRITE_BYTES
+        },
+        batch: (fn) => {
+          fn()
+          if (joined.length === 0) return
+          full = !res.write(joined.length === 1 ? (joined[0] as string) : joined.join(''))
+          joined = []
+          bytes = 0
+        },
         drained: () => new Promise<void>((resolve) => {
-          if (ac.signal.aborted) return resolve()
+          if (!full || ac.signal.aborted) return resolve()
           const done = (): void => {
             res.off('drain', done)
             ac.signal.removeEventListener('abort', done)
@@ -253,11 +294,6 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
           res.once('drain', done)
           ac.signal.addEventListener('abort', done, { once: true })
         }),
-        batch: (fn) => {
-          res.cork()
-          fn()
-          process.nextTick(() => res.uncork())
-        },
       }, ac.signal)
       if (ac.signal.aborted) return
       // A response the capture saw cut (upstream gone, proxy killed) is cut again: no terminating chunk.
@@ -310,21 +346,30 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
         const print = requestPrint({ body: parsed, method, url: path, headers: headerMap(req.headers) })
         const got = matcher.take(print)
         if ('exchange' in got) {
-          opts.onServe?.(got.exchange, { method, path, transport: 'http' })
+          if (got.reused) aux++
+          opts.onServe?.(got.exchange, { method, path, transport: 'http', reused: got.reused })
           return serveHttp(got.exchange, res, start)
+        }
+        if ('aux' in got) {
+          // A non-model endpoint the capture never saw (a policy, settings or plugin list the
+          // first run did not ask for): an empty success, which the clients read as "nothing set".
+          aux++
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2', 'x-agenttap-replay': 'aux' })
+          res.end('{}')
+          return undefined
         }
         if (fallthrough !== undefined) {
           fallthroughs++
-          diverged(print, { method, path, transport: 'http' }, got, 'fallthrough', 0)
+          void diverged(print, { method, path, transport: 'http' }, got, 'fallthrough', 0)
           forwardHttp(req, res, raw, fallthrough)
           return undefined
         }
-        const entry = diverged(print, { method, path, transport: 'http' }, got, 'error', divergenceStatus)
-        const provider = providerOf(print.api, path, req.headers)
-        const body = errorBody(provider, divergenceStatus, divergenceMessage(entry), `req_replay_${++errorSeq}`)
-        res.writeHead(divergenceStatus, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-agenttap-replay': 'divergence' })
-        res.end(body)
-        return undefined
+        return diverged(print, { method, path, transport: 'http' }, got, 'error', divergenceStatus).then((entry) => {
+          const provider = providerOf(print.api, path, req.headers)
+          const body = errorBody(provider, divergenceStatus, divergenceMessage(entry), `req_replay_${++errorSeq}`)
+          res.writeHead(divergenceStatus, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-agenttap-replay': 'divergence' })
+          res.end(body)
+        })
       },
       (err: Error) => {
         onError(new ReplayError('INVALID_OPTION', `could not read a request body: ${err.message}`, { cause: err }))
@@ -380,13 +425,15 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
       const got = matcher.take(print)
       if ('exchange' in got) {
         const ex = got.exchange
-        opts.onServe?.(ex, { method: 'GET', path, transport: 'ws' })
+        if (got.reused) aux++
+        opts.onServe?.(ex, { method: 'GET', path, transport: 'ws', reused: got.reused })
         chain = chain.then(() => serveWs(ws, ex, start, ac.signal))
         return
       }
+      if ('aux' in got) return
       if (fallthrough !== undefined) {
         fallthroughs++
-        diverged(print, { method: 'GET', path, transport: 'ws' }, got, 'fallthrough', 0)
+        void diverged(print, { method: 'GET', path, transport: 'ws' }, got, 'fallthrough', 0)
         const target = new URL(path, fallthrough)
         target.protocol = fallthrough.protocol === 'https:' ? 'wss:' : 'ws:'
         const headers: Record<string, string> = {}
@@ -405,14 +452,16 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
         return
       }
       const entry = diverged(print, { method: 'GET', path, transport: 'ws' }, got, 'error', divergenceStatus)
-      chain = chain.then(() => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(errorFrame(divergenceStatus, divergenceMessage(entry)))
+      chain = chain.then(async () => {
+        const e = await entry
+        if (ws.readyState === WebSocket.OPEN) ws.send(errorFrame(divergenceStatus, divergenceMessage(e)))
       })
     })
   }
 
   const serveWs = async (ws: WebSocket, ex: ReplayExchange, start: number, signal: AbortSignal): Promise<void> => {
-    await pace(ex.events, (e) => e.t, start, speed, {
+    const events = await capture.readEvents(ex)
+    await pace(events, (e) => e.t, start, speed, {
       write: (e) => {
         if (ws.readyState !== WebSocket.OPEN) return true
         ws.send(e.data)
@@ -506,7 +555,7 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
         http.closeAllConnections()
         await done
         const summary: ReplaySummary = {
-          type: 'summary', ts: new Date().toISOString(), capture: capture.file ?? capture.dir, served: matcher.served, divergences, fallthroughs,
+          type: 'summary', ts: new Date().toISOString(), capture: capture.file ?? capture.dir, served: matcher.served, divergences, fallthroughs, aux,
           unused: matcher.unused().map((e) => e.key),
         }
         report.add(summary)
@@ -524,6 +573,6 @@ export function createReplayServer(opts: ReplayServerOptions): ReplayServer {
     get reportPath() {
       return report.path
     },
-    stats: () => ({ served: matcher.served, divergences, fallthroughs, unused: capture.exchanges.length - matcher.served }),
+    stats: () => ({ served: matcher.served, divergences, fallthroughs, aux, unused: capture.exchanges.length - matcher.served }),
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A capture, as replay serves it: one {@link ReplayExchange} per captured model response (and per
- * auxiliary request), each with the request's fingerprint and the response as it went on the wire
- * (status, headers, events with their times), redacted as the capture holds it.
+ * auxiliary request), each with the request's fingerprint, the response's status and headers, and
+ * where its events are on disk (byte ranges of the capture's lines, read when the call is served).
  */
 
 /** How a captured response travelled. */
@@ -28,10 +28,20 @@ export interface RequestPrint {
   previous?: string
   /** History chain (session-extractor's `history`): `history[i]` covers messages 0..i. */
   history: string[]
-  /** The canonical message of each history unit, for reports (session-extractor's `requestHistoryUnits`). */
-  units: string[]
+  /**
+   * The canonical message of each history unit, for reports (session-extractor's
+   * `requestHistoryUnits`). Absent on a loaded capture's prints (they are most of a request's
+   * bytes): `ReplayCapture.readPrint` reads them again from disk when a report needs them.
+   */
+  units?: string[]
   /** Aux requests: `METHOD path` (no query). */
   route?: string
+  /**
+   * `aux` for a request that asks the model nothing a conversation depends on: a non-model
+   * endpoint (policy limits, settings, plugin lists), a Codex prewarm (`generate: false`), a Claude
+   * Code request without tools (quota check, title) — session-extractor's request anatomy decides.
+   */
+  kind: 'model' | 'aux'
   /** The key requests are matched on: equal requests have equal keys. */
   key: string
 }
@@ -60,13 +70,35 @@ export interface ReplayExchange {
   headers: Record<string, string | string[]>
   /** ms from the request to the response head (HTTP), when captured. */
   ttfb?: number
-  events: ReplayEvent[]
-  /** A response that was not an event stream: its body (redacted as captured). */
-  body?: Buffer
+  /** Number of events of the response (read from disk by `ReplayCapture.readEvents` when served). */
+  eventCount: number
+  /** Where the exchange is on disk. */
+  source: ExchangeSource
   /** The captured response stopped before its end (upstream cut, proxy killed): the replay cuts it too. */
   cut: boolean
   /** Order of the exchange in the capture (request time). */
   order: number
+}
+
+/** A byte range of a capture file: `[start, end)`. */
+export interface ByteRange {
+  file: string
+  start: number
+  end: number
+}
+
+/** Where an exchange's records are in the capture files (so a large capture is served with bounded memory). */
+export interface ExchangeSource {
+  /** The `flow` record (the request, its headers). */
+  request: ByteRange
+  /** The `client_frame` that asked for a WebSocket response. */
+  frame?: ByteRange
+  /** The lines holding the response's records (adjacent lines of the flow joined into one range), in file order. */
+  lines: ByteRange[]
+  /** The `flow_end` record, when captured. */
+  end?: ByteRange
+  /** `t_ms` of the client frame that asked for a WebSocket response (event times are counted from it). */
+  t0: number
 }
 
 /** A WebSocket connection as captured: the upgrade's answer, and the responses it carried. */
@@ -90,6 +122,12 @@ export interface ReplayCapture {
   sessions: Record<string, number>
   /** Events of all exchanges. */
   events: number
+  /** The events of an exchange, read from the capture files (its `source.lines`), in `seq` order. */
+  readEvents(exchange: ReplayExchange): Promise<ReplayEvent[]>
+  /** The body of a response that was not an event stream (redacted as captured), when captured. */
+  readBody(exchange: ReplayExchange): Promise<Buffer | undefined>
+  /** The exchange's request fingerprint with its `units`, read again from the capture files (for reports). */
+  readPrint(exchange: ReplayExchange): Promise<RequestPrint>
 }
 
 /** Where a request left the capture. */
@@ -98,9 +136,14 @@ export interface Difference {
   field: 'api' | 'model' | 'system' | 'tools' | 'previous_response_id' | 'history' | 'route' | 'used'
   /** For `history`: the index of the first differing message. */
   index?: number
-  /** The captured call's value (an excerpt). */
+  /**
+   * For `history`, when both have that message: the character (of the message as `expected` and
+   * `received` show it, role first) at which they first differ.
+   */
+  at?: number
+  /** The captured call's value: for `history`, an excerpt around the first differing character (`…` where it cuts). */
   expected?: string
-  /** The request's value (an excerpt). */
+  /** The request's value (an excerpt, around the same character). */
   received?: string
 }
 
@@ -134,6 +177,12 @@ export interface ReplaySummary {
   served: number
   divergences: number
   fallthroughs: number
+  /**
+   * Auxiliary requests (non-model endpoints, prewarms, quota checks) asked more often than the
+   * capture has them, answered again from the capture (or, for a non-model endpoint the capture
+   * never saw, with an empty success) and not counted as divergences.
+   */
+  aux: number
   /** Captured calls never asked for. */
   unused: string[]
 }

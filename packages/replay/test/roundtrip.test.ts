@@ -206,7 +206,7 @@ describe('replay round trip through the proxy, with the Anthropic and OpenAI SDK
     expect(err).toBeInstanceOf(Anthropic.APIError)
     const apiErr = err as InstanceType<typeof Anthropic.APIError>
     expect(apiErr.status).toBe(400)
-    expect(apiErr.message).toMatch(/closest captured call \S+#0 .*message 0 differs: captured user: List the files\. My key is sk-ant-api03-\[REDACTED:[0-9a-f]{12}\].*received user: List the folders instead\./)
+    expect(apiErr.message).toMatch(/closest captured call \S+#0 .*message 0 differs at character 16: captured user: List the files\. My key is sk-ant-api03-\[REDACTED:[0-9a-f]{12}\].*received user: List the folders instead\./)
     const oerr = await codexAgent(run2.openai, 'Something else, Codex.').catch((e: unknown) => e)
     expect(oerr).toBeInstanceOf(OpenAI.APIError)
     expect((oerr as InstanceType<typeof OpenAI.APIError>).code).toBe('replay_divergence')

@@ -77,7 +77,7 @@ describe('serving a capture over HTTP', () => {
     const err = (await res.json()) as { error: { message: string; type: string; code: string } }
     expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'replay_divergence' })
     // Its first message is the prompt: no captured call has it, the first Codex turn comes closest.
-    expect(err.error.message).toMatch(/closest captured call cx-turn-1#0 .*0 message\(s\) in common\); message 0 differs: captured user: Fix the failing test in tests\/parse.test.ts, received user: Something else entirely/)
+    expect(err.error.message).toMatch(/closest captured call cx-turn-1#0 .*0 message\(s\) in common\); message 0 differs at character 6: captured user: Fix the failing test in tests\/parse.test.ts, received user: Something else entirely/)
   })
 })
 
