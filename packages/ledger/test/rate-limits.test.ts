@@ -7,8 +7,8 @@ import { ledgerFromRecords } from '../src/index.js'
 import { fixture } from './helpers.js'
 
 const recs = fixture('standalone/codex-rate-limits.jsonl')
-const W5 = { 'x-codex-primary-window-minutes': '300', 'x-codex-primary-reset-at': '1763650800' }
-const W7 = { 'x-codex-secondary-window-minutes': '10080', 'x-codex-secondary-reset-at': '1764000000' }
+const W5 = { 'x-codex-primary-window-minutes': '300', 'x-codex-primary-reset-at': '1795186800' }
+const W7 = { 'x-codex-secondary-window-minutes': '10080', 'x-codex-secondary-reset-at': '1795600000' }
 const PLAN = { 'x-codex-plan-type': 'plus', 'x-codex-credits-has-credits': 'false', 'x-codex-credits-unlimited': 'false' }
 const limits = (primary: number, secondary: number): Record<string, string> => ({ 'x-codex-primary-used-percent': String(primary), ...W5, 'x-codex-secondary-used-percent': String(secondary), ...W7, ...PLAN })
 

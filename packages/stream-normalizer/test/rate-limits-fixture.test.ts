@@ -27,7 +27,7 @@ describe('fixture codex-rate-limits: codex.rate_limits over SSE and WebSocket', 
     })
     expect(got.map(limitsOf)).toEqual([[78], [82], [84, 86]])
     expect(got[2]?.filter((e) => e.type === 'message_end')).toHaveLength(3)
-    expect(got[0]?.[0]).toMatchObject({ type: 'rate_limits', seq: 0, limit_id: 'codex', plan_type: 'plus', secondary: { used_percent: 39, window_minutes: 10080, resets_at: 1764000000 }, credits: { has_credits: false, unlimited: false } })
+    expect(got[0]?.[0]).toMatchObject({ type: 'rate_limits', seq: 0, limit_id: 'codex', plan_type: 'plus', secondary: { used_percent: 39, window_minutes: 10080, resets_at: 1795600000 }, credits: { has_credits: false, unlimited: false } })
   })
 
   it('the SSE flows give the same events from their bytes, re-chunked at random points', () => {
