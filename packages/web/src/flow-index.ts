@@ -183,7 +183,10 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       if ((summary && !summaries.has(c.session_id)) || (prev?.context_tokens !== undefined && tokens < prev.context_tokens / 2)) p.compaction = true
       if (summary) summaries.add(c.session_id)
       else summaries.delete(c.session_id)
-      list.push(p)
+      // In call-start order, as analyze's context rows (a call that ends after a later-started one comes later).
+      let at = list.length
+      while (at > 0 && (list[at - 1] as TimelinePoint).t > p.t) at--
+      list.splice(at, 0, p)
       if (list.length > 2000) list.shift()
       pointOf.set(c.key, p)
       if (pointOf.size > 20_000) pointOf.delete(pointOf.keys().next().value as string)
