@@ -158,8 +158,9 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     },
   })
   const onCall = (c: ModelCall): void => {
-    // History is read from the three files side by side: a call assembled before its flow record
-    // came has no request facts (no lane, no segments) and would only raise false alerts.
+    // A call assembled without its flow record (one that never came, or came hundreds of records
+    // late; the ingest feeds history merged by time so a flow record precedes its lines) has no
+    // request facts (no lane, no segments) and would only raise false alerts.
     if (c.request.segments === undefined) return
     if (c.usage !== undefined && c.kind !== 'aux' && c.agent === undefined) {
       const tokens = c.usage.input + c.usage.cache_read + c.usage.cache_write_5m + c.usage.cache_write_1h
