@@ -50,6 +50,11 @@ export interface SentAnswer {
   prompt?: string
   /** For WebSocket answers: the connection's number (one flow per connection). */
   connection?: number
+  /**
+   * Codex's 5-hour window use (percent) sent in a `codex.rate_limits` event before the response,
+   * as the ChatGPT backend does; set for streamed answers to Codex (its `originator` header).
+   */
+  codexRateLimit?: number
 }
 
 export interface FakeUpstreamOptions {
@@ -154,8 +159,25 @@ function shellCall(api: Api, body: Record<string, unknown>, id: string, command:
 export function wireEvents(s: SentAnswer): WireEvent[] {
   const a = s.answer
   if (!a || s.api === 'aux') return []
-  return s.api === 'anthropic' ? anthropicEvents(a) : s.api === 'chat' ? chatEvents(a) : responsesEvents(a)
+  if (s.api === 'anthropic') return anthropicEvents(a)
+  if (s.api === 'chat') return chatEvents(a)
+  return s.codexRateLimit === undefined ? responsesEvents(a) : [codexRateLimitsEvent(s.codexRateLimit), ...responsesEvents(a)]
 }
+
+/** When the fake 5-hour window resets (Unix seconds). */
+export const CODEX_RESET_AT = 1795186800
+
+/** The `codex.rate_limits` event of the ChatGPT backend (the shape codex-rs's `parse_rate_limit_event` reads). */
+export function codexRateLimitsEvent(primary: number): WireEvent {
+  const data = { type: 'codex.rate_limits', plan_type: 'plus', rate_limits: { primary: { used_percent: primary, window_minutes: 300, reset_at: CODEX_RESET_AT }, secondary: null }, credits: null, metered_limit_name: null, limit_name: null }
+  return { event: 'codex.rate_limits', data: JSON.stringify(data) }
+}
+
+/** Codex's requests carry `originator: codex_cli_rs` / `codex_exec`, and a `codex_…/<version>` user agent. */
+const fromCodex = (headers: Record<string, string | string[] | undefined>): boolean => /^codex/.test(String(headers['originator'] ?? '')) || /^codex/.test(String(headers['user-agent'] ?? ''))
+
+/** The percent the fake backend reports for request `n`: rising with each request, under 100. */
+const ratePercent = (n: number): number => 20 + ((n * 7) % 70)
 
 /** Starts the fake provider on 127.0.0.1 (a free port). */
 export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<FakeUpstream> {
@@ -287,6 +309,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
         return
       }
       const gzip = gzipFinal && s.phase === 'final' && acceptsGzip
+      if (api === 'responses' && fromCodex(req.headers)) s.codexRateLimit = ratePercent(n)
       sent.push({ ...s, gzip })
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_e2e_${n}`, 'x-request-id': `req_e2e_${n}`, ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...(api === 'anthropic' ? { 'anthropic-ratelimit-unified-status': 'allowed', 'anthropic-ratelimit-unified-5h-utilization': '0.12' } : {}) })
       writeSse(res, sseText(eventsOf(s)), gzip, n * 7919).catch(() => res.destroy())
@@ -327,6 +350,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
             errorsLeft.set(`responses:${s.tag}`, [])
           }
           const real = remember(s.error ? plan('responses', body, n, req.url ?? '/', 'ws') : s)
+          if (fromCodex(req.headers)) real.codexRateLimit = ratePercent(n)
           sent.push({ ...real, transport: 'ws', connection })
           for (const e of eventsOf(real)) {
             if (ws.readyState !== ws.OPEN) return

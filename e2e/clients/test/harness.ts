@@ -16,7 +16,7 @@ import type { RunResult } from '../src/agents.js'
 import { analyze, filesUnder, findSecrets, hasTmux, monitorJson, monitorScreen, readCapture, webApi, type Capture, type Rec } from '../src/observe.js'
 import { startProxy, type RunningProxy } from '../src/proxy.js'
 import type { Answer } from '../src/streams.js'
-import { SHELL_COMMAND, startFakeUpstream, wireEvents, type Api, type FakeUpstream, type ReceivedRequest, type SentAnswer } from '../src/upstream.js'
+import { CODEX_RESET_AT, SHELL_COMMAND, startFakeUpstream, wireEvents, type Api, type FakeUpstream, type ReceivedRequest, type SentAnswer } from '../src/upstream.js'
 
 export interface RunContext {
   proxy: RunningProxy
@@ -207,12 +207,12 @@ export function clientSuite(c: ClientCase): void {
         flowIds = new Set(mine.map((s) => flowOf.get(s)?.flow_id).filter((f): f is string => f !== undefined))
         // Every mode as its own command, as a user runs them; in parallel (the index is current
         // after the `flows` run above, so they only read it).
-        const modes = ['prompts', 'turns --mode paired', 'tool_calls', 'tool_results', 'usage', 'cost', 'errors', 'sessions']
+        const modes = ['prompts', 'turns --mode paired', 'tool_calls', 'tool_results', 'usage', 'cost', 'errors', 'sessions', 'quota']
         const out = await Promise.all(modes.map((m) => analyze(logDir, m, ['--session', session]).then((r) => [m, r] as const)))
         modeRows = Object.fromEntries(out)
         monitorEvents = await monitorJson(logDir)
         timing.readBack = (Date.now() - t1) / 1000
-        console.info(`[e2e] ${c.name}: client ${timing.client.toFixed(1)} s, capture + analyze (9 runs) + monitor --json ${timing.readBack.toFixed(1)} s`)
+        console.info(`[e2e] ${c.name}: client ${timing.client.toFixed(1)} s, capture + analyze (10 runs) + monitor --json ${timing.readBack.toFixed(1)} s`)
       })
 
       check('capture: every answer has its flow, client and provider classified, one session found', () => {
@@ -329,6 +329,21 @@ export function clientSuite(c: ClientCase): void {
         expect(cost.length).toBe(2)
         answered.forEach((a, i) => expect(cost[i]?.['cost_usd'] as number).toBeCloseTo(costOf(a.model, a.usage), 9))
       })
+
+      if (c.client === 'codex') {
+        check('analyze quota: the codex.rate_limits event sent before each answer', async () => {
+          const rows = (modeRows['quota'] ?? []).filter((r) => r['window'] === '5h')
+          const reset = new Date(CODEX_RESET_AT * 1000).toISOString()
+          const answered = [tool, final].filter((s) => s.codexRateLimit !== undefined)
+          expect(answered.length, 'the fake backend sent codex.rate_limits to Codex').toBe(2)
+          for (const s of answered) {
+            expect(rows, `quota row of the ${s.phase} answer`).toContainEqual(expect.objectContaining({ flow_id: flowOf.get(s)?.flow_id, used: (s.codexRateLimit as number) / 100, reset, account: 'openai · codex' }))
+          }
+          // Every reading is one the stream sent (the fake backend sends no x-codex-* headers).
+          const sentPercents = new Set(upstream.sent.flatMap((s) => (s.codexRateLimit === undefined ? [] : [s.codexRateLimit / 100])))
+          for (const r of rows) expect(sentPercents.has(r['used'] as number), `quota row ${JSON.stringify(r)}`).toBe(true)
+        })
+      }
 
       check('analyze errors', async () => {
         const rows = modeRows['errors'] ?? []

@@ -350,6 +350,11 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       touch(info)
       return info
     }
+    if (e.type === 'rate_limits') {
+      // Account state sent before a response (Codex's codex.rate_limits): no message of its own.
+      touch(info)
+      return info
+    }
     if (!acceptData(info, `event ${e.type}`, e.seq)) {
       touch(info)
       return info

@@ -8,7 +8,7 @@ import { createStreamNormalizer, normalizeResponseBody, normalizeUsage, type Age
 import { CallBuilder, type CallRequestSource, type RequestFacts } from './call-builder.js'
 import { captureError, captureOutcome } from './capture-outcome.js'
 import type { LedgerErrorCode } from './errors.js'
-import { apiOf, header, isRef, msBetween, num, providerOfApi, rateLimits, str, urlParts } from './record-fields.js'
+import { apiOf, header, isRef, msBetween, num, providerOfApi, rateLimits, str, urlParts, withStreamLimits } from './record-fields.js'
 import { factsOf } from './request-facts.js'
 import { LEDGER_VERSION, type CallApi, type CallError, type CallOutcome, type CallTransport, type FlowFacts, type ModelCall } from './types.js'
 
@@ -79,6 +79,10 @@ export class FlowAssembler {
   private started_at = ''
   private transport: CallTransport = 'http'
   private status: number | undefined
+  /**
+   * The rate-limit state a call carries: the response headers, then each `rate_limits` stream
+   * event as it comes (the later wins). Replaced, never mutated: emitted calls hold the old one.
+   */
   private limits: Record<string, string> | undefined
   private requestId: string | undefined
   private normalizer: StreamNormalizer | undefined
@@ -288,6 +292,12 @@ export class FlowAssembler {
   /** A unified event of the flow's response(s). */
   private event(e: AgentEvent): void {
     if (e.type === 'unknown') return
+    if (e.type === 'rate_limits') {
+      // Account state sent before a response: it belongs to no call of its own, and it is newer
+      // than the headers (and than an earlier event) for the calls that end after it.
+      this.limits = withStreamLimits(this.limits, e)
+      return
+    }
     let b = this.builder
     if (b === undefined || b.ended) {
       const index = this.nextIndex++

@@ -2,7 +2,7 @@
  * Reading the fields of canonical records (unknown extras kept, wrong types ignored) and of the
  * flow's response headers.
  */
-import type { StreamProvider } from '@agenttap/stream-normalizer'
+import { rateLimitHeaders, type RateLimitsEvent, type StreamProvider } from '@agenttap/stream-normalizer'
 import type { CallApi } from './types.js'
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
@@ -18,7 +18,7 @@ export function providerOfApi(api: CallApi): StreamProvider | undefined {
 }
 
 /** Header names of a response that say something about rate limits (lower-cased). */
-export const RATE_LIMIT_HEADER = /ratelimit|rate-limit|^retry-after$|^x-should-retry$|^x-codex-.*(?:percent|window|reset)/
+export const RATE_LIMIT_HEADER = /ratelimit|rate-limit|^retry-after$|^x-should-retry$|^x-codex-.*(?:percent|window|reset)|^x-codex-credits-|^x-codex-plan-type$/
 
 export function headerValue(v: unknown): string | undefined {
   if (typeof v === 'string') return v
@@ -37,6 +37,26 @@ export function rateLimits(headers: unknown): Record<string, string> | undefined
     ;(out ??= {})[name] = v
   }
   return out
+}
+
+/**
+ * A flow's rate-limit state after a `rate_limits` stream event (Codex's `codex.rate_limits`): the
+ * event is later than the response headers (and than an earlier event), so each window, the plan
+ * and the credits it reports replace what `limits` said of them; what it does not report stays.
+ * A new object: calls already emitted keep theirs.
+ */
+export function withStreamLimits(limits: Readonly<Record<string, string>> | undefined, e: RateLimitsEvent): Record<string, string> {
+  const fresh = rateLimitHeaders(e)
+  const names = Object.keys(fresh)
+  // The families the event replaces whole: `x-codex-primary-`, `x-codex-credits-`, …
+  const families = new Set(names.map((n) => n.replace(/-(?:used-percent|window-minutes|reset-at|reset-after-seconds|has-credits|unlimited|balance)$/, '-')))
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(limits ?? {})) {
+    let replaced = false
+    for (const f of families) if (k.startsWith(f)) replaced = true
+    if (!replaced) out[k] = v
+  }
+  return Object.assign(out, fresh)
 }
 
 export function header(headers: unknown, name: string): string | undefined {

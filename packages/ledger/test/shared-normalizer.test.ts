@@ -36,7 +36,7 @@ function viewLike(records: Record<string, unknown>[], opts: { endEach?: boolean;
   return { calls, seen, order, decoded }
 }
 
-const scenarios = readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl'))
+const scenarios = [...readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl')), 'standalone/codex-rate-limits.jsonl']
 
 describe('a normalizer shared with the caller', () => {
   it.each(scenarios)('%s: the same calls as the ledger decoding on its own', (name) => {

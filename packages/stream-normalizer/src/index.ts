@@ -18,6 +18,7 @@ export { encodeSseEvent } from './encode-sse.js'
 export { normalizeResponseBody } from './response-body.js'
 export type { NormalizeBodyOptions } from './response-body.js'
 export { normalizeUsage, readAnthropicUsage } from './usage.js'
+export { rateLimitHeaders } from './rate-limits.js'
 export type { NormalizedUsage } from './usage.js'
 export { SHELL_TOOL_NAMES, SHELL_BINARIES, isShellTool, shellCommandOf, argvToCommand } from './shell-tools.js'
 export type { ShellCommand } from './shell-tools.js'
@@ -30,6 +31,8 @@ export type {
   EventBase,
   MessageEndEvent,
   MessageStartEvent,
+  RateLimitsEvent,
+  RateLimitWindow,
   StreamProvider,
   TextDeltaEvent,
   ThinkingDeltaEvent,

@@ -127,6 +127,35 @@ export interface ErrorEvent extends EventBase {
   message: string
 }
 
+/** One rate-limit window of a {@link RateLimitsEvent} (Codex: the 5-hour `primary`, the weekly `secondary`). */
+export interface RateLimitWindow {
+  /** Share of the window used, in percent (0–100, may exceed 100). */
+  used_percent: number
+  /** Length of the window in minutes, when sent. */
+  window_minutes?: number
+  /** When the window resets, Unix seconds, when sent (`reset_at` / `resets_at`). */
+  resets_at?: number
+  /** Seconds until the window resets, when sent instead of `resets_at` (older Codex servers). */
+  resets_in_seconds?: number
+}
+
+/**
+ * The account's rate-limit state, sent inside the stream (Codex: a `codex.rate_limits` event, over
+ * SSE or as a WebSocket text frame, before each response). The same fact as the `x-codex-*`
+ * response headers; {@link rateLimitHeaders} writes it with their names.
+ */
+export interface RateLimitsEvent extends EventBase {
+  type: 'rate_limits'
+  /** The metered limit (`codex` for the default one; `metered_limit_name` / `limit_name`). */
+  limit_id: string
+  primary?: RateLimitWindow
+  secondary?: RateLimitWindow
+  /** Plan of the account (`plus`, `pro`, `team`, …), when sent. */
+  plan_type?: string
+  /** Credits of the account, when sent. */
+  credits?: { has_credits: boolean; unlimited: boolean; balance?: string }
+}
+
 export interface UnknownEvent extends EventBase {
   type: 'unknown'
   /** SSE event name or JSON `type` of what was not understood. */
@@ -148,6 +177,7 @@ export type AgentEvent =
   | UsageEvent
   | MessageEndEvent
   | ErrorEvent
+  | RateLimitsEvent
   | UnknownEvent
 
 /** Every `AgentEvent['type']`. */

@@ -4,6 +4,7 @@
 //   3. live push: record appended to the files → flow update on the page's SSE stream, p50 ms, target ≤ 500 ms
 //   4. index memory per flow (heap delta / flows), target ≤ 4 KiB
 //   5. body search (raw scan of the capture files), MB/s, target ≥ 150 MB/s
+//   6. the session plot after history has a point for every main-lane call (issue 20)
 // Compared with the naive alternative for (2): re-reading and parsing the whole sse_lines.jsonl per detail.
 import { appendFileSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
@@ -42,6 +43,10 @@ try {
   console.log(`capture: ${flows * 20} flows, ${(bytes / 1e6).toFixed(1)} MB; indexed ${web.index.size} flows in ${indexMs.toFixed(0)} ms = ${mbps.toFixed(1)} MB/s`)
   results.push(['history indexing', mbps >= 40, `${mbps.toFixed(1)} MB/s (target ≥ 40 MB/s)`])
   results.push(['index memory per flow', perFlow <= 4096, `${(perFlow / 1024).toFixed(2)} KiB/flow (target ≤ 4 KiB)`])
+  // Issue 20: history read side by side must not lose calls from the session plot (main-lane model calls).
+  const mainCalls = web.index.list().filter((f) => f.usage !== undefined && f.subagent === undefined).reduce((n, f) => n + (f.calls ?? 0), 0)
+  const points = [...new Set(web.index.list().map((f) => f.session_id))].reduce((n, s) => n + web.index.timeline(s).length, 0)
+  results.push(['session plot after history', points === mainCalls && points > 0, `${points} points for ${mainCalls} main-lane calls (target: all)`])
 
   const get = (path) =>
     new Promise((resolve, reject) => {

@@ -158,8 +158,9 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     },
   })
   const onCall = (c: ModelCall): void => {
-    // History is read from the three files side by side: a call assembled before its flow record
-    // came has no request facts (no lane, no segments) and would only raise false alerts.
+    // A call assembled without its flow record (one that never came, or came hundreds of records
+    // late; the ingest feeds history merged by time so a flow record precedes its lines) has no
+    // request facts (no lane, no segments) and would only raise false alerts.
     if (c.request.segments === undefined) return
     if (c.usage !== undefined && c.kind !== 'aux' && c.agent === undefined) {
       const tokens = c.usage.input + c.usage.cache_read + c.usage.cache_write_5m + c.usage.cache_write_1h
@@ -183,7 +184,10 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       if ((summary && !summaries.has(c.session_id)) || (prev?.context_tokens !== undefined && tokens < prev.context_tokens / 2)) p.compaction = true
       if (summary) summaries.add(c.session_id)
       else summaries.delete(c.session_id)
-      list.push(p)
+      // In call-start order, as analyze's context rows (a call that ends after a later-started one comes later).
+      let at = list.length
+      while (at > 0 && (list[at - 1] as TimelinePoint).t > p.t) at--
+      list.splice(at, 0, p)
       if (list.length > 2000) list.shift()
       pointOf.set(c.key, p)
       if (pointOf.size > 20_000) pointOf.delete(pointOf.keys().next().value as string)

@@ -2,6 +2,7 @@ import { follow, readJsonl, type CaptureRecord, type JsonlError } from '@agentta
 import { lastLineStart, type CapturePaths } from './capture-store.js'
 import { WebError } from './errors.js'
 import type { FlowIndex, RecordLocation } from './flow-index.js'
+import { createHistoryMerge, type HistoryMerge } from './history-merge.js'
 
 /** What the ingest needs from the server around it. */
 export interface IngestContext {
@@ -30,6 +31,23 @@ const FILES = [
   ['flow_ends', (p: CapturePaths) => p.flowEnds],
 ] as const
 
+type Item = { value: unknown; line: number; offset: number }
+
+/** A record's time for the history merge (ISO strings of one clock compare as text). */
+const tsOf = (item: Item): string => {
+  const v = item.value
+  const t = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)['ts'] : undefined
+  return typeof t === 'string' ? t : ''
+}
+
+/** The three files' history merged by time, each item indexed with its place (see history-merge.ts). */
+function historyMerge(ctx: IngestContext): HistoryMerge<Item> {
+  return createHistoryMerge<Item>(FILES.length, tsOf, (lane, item) => {
+    const [file, p] = FILES[lane] as (typeof FILES)[number]
+    feedChecked(ctx, item, file, p(ctx.paths))
+  })
+}
+
 /** Indexes one line; a JSON value that is not a canonical record is reported with its place. */
 function feedChecked(ctx: IngestContext, item: { value: unknown; line: number; offset: number }, file: RecordLocation['file'], path: string): void {
   if (ctx.index.feed(item.value, { file, offset: item.offset }) !== undefined) return
@@ -39,46 +57,54 @@ function feedChecked(ctx: IngestContext, item: { value: unknown; line: number; o
 }
 
 /**
- * Follows the three capture files from their start: history, then live updates, each record at
- * its byte offset (memory stays flat). History is done when every file reached the line that was
- * its last at start.
+ * Follows the three capture files from their start: history (merged by record time across the
+ * files), then live updates, each record at its byte offset (memory stays flat). History is done
+ * when every file's line that was its last at start is indexed.
  */
 export async function ingestFollow(ctx: IngestContext): Promise<void> {
   const marks = await Promise.all(FILES.map(([, p]) => lastLineStart(p(ctx.paths))))
-  let pending = marks.filter((m) => m.last >= 0).length
-  const doneOne = (): void => {
-    if (--pending === 0) ctx.historyDone()
-  }
-  if (pending === 0) ctx.historyDone()
+  // History is fed in time order across the files (a flow record before its lines), then each
+  // file's live records as they come.
+  const merge = historyMerge(ctx)
+  void merge.done.then(() => ctx.historyDone())
   await Promise.all(
     FILES.map(async ([file, p], i) => {
       const path = p(ctx.paths)
       const mark = (marks[i] as { last: number }).last
-      let reached = mark < 0
+      let inHistory = mark >= 0
+      if (!inHistory) merge.close(i)
+      const endHistory = (): void => {
+        if (!inHistory) return
+        inHistory = false
+        merge.close(i)
+      }
       // The last history line may be malformed: its error report marks the end of history too.
       const onError = (err: JsonlError): void => {
         if (err.code === 'FILE_ROTATED' || err.code === 'FILE_TRUNCATED') {
-          // Not bad data: offsets into the old content are void now.
+          // Not bad data: offsets into the old content are void now (and the history read so far is all there is).
           ctx.index.fileReset(file)
           ctx.notice(err)
+          endHistory()
         } else ctx.report(err)
-        if (!reached && err.offset >= mark && err.code !== 'FILE_ROTATED' && err.code !== 'FILE_TRUNCATED') {
-          reached = true
-          doneOne()
-        }
+        if (err.offset >= mark && err.code !== 'FILE_ROTATED' && err.code !== 'FILE_TRUNCATED') endHistory()
       }
       try {
         for await (const item of follow(path, { fromStart: true, signal: ctx.signal, onError, ...(ctx.pollMs ? { pollMs: ctx.pollMs } : {}) })) {
-          feedChecked(ctx, item, file, path)
-          if (!reached && item.offset >= mark) {
-            reached = true
-            doneOne()
+          if (inHistory) {
+            const last = item.offset >= mark
+            if (last) inHistory = false
+            const wait = merge.push(i, item, last)
+            if (wait !== undefined) await wait
+            continue
           }
+          const wait = merge.released(i)
+          if (wait !== undefined) await wait
+          feedChecked(ctx, item, file, path)
         }
       } catch (err) {
         if (!ctx.signal.aborted) ctx.report(new WebError('READ_FAILED', `following ${path} failed: ${(err as Error).message}`, { cause: err }))
       }
-      if (!reached) doneOne()
+      endHistory()
     }),
   )
 }
@@ -96,22 +122,26 @@ export async function ingestRecords(ctx: IngestContext, records: AsyncIterable<C
   const marks = await Promise.all(FILES.map(([, p]) => lastLineStart(p(ctx.paths))))
   scanFrom.flows = marks[0]?.size ?? 0
   scanFrom.lines = marks[1]?.size ?? 0
+  const merge = historyMerge(ctx)
   await Promise.all(
-    FILES.map(async ([file, p], i) => {
+    FILES.map(async ([, p], i) => {
       const path = p(ctx.paths)
       const size = (marks[i] as { size: number }).size
       try {
         for await (const item of readJsonl(path, { onError: ctx.report, signal: ctx.signal })) {
           if (item.offset >= size) break // written after start: the record stream has it
-          feedChecked(ctx, item, file, path)
+          const wait = merge.push(i, item, false)
+          if (wait !== undefined) await wait
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !ctx.signal.aborted) {
           ctx.report(new WebError('READ_FAILED', `reading ${path} failed: ${(err as Error).message}`, { cause: err }))
         }
       }
+      merge.close(i)
     }),
   )
+  await merge.done
   ctx.historyDone()
   // Runs until the stream ends; the signal ends it (a hub iterator may never settle, so it is not awaited).
   void (async () => {
@@ -129,17 +159,23 @@ export async function ingestRecords(ctx: IngestContext, records: AsyncIterable<C
   })()
 }
 
-/** Reads the three files once (no following). */
+/** Reads the three files once (no following), merged by time. */
 export async function ingestOnce(ctx: IngestContext): Promise<void> {
+  const merge = historyMerge(ctx)
   await Promise.all(
-    FILES.map(async ([file, p]) => {
+    FILES.map(async ([, p], i) => {
       const path = p(ctx.paths)
       try {
-        for await (const item of readJsonl(path, { onError: ctx.report, signal: ctx.signal })) feedChecked(ctx, item, file, path)
+        for await (const item of readJsonl(path, { onError: ctx.report, signal: ctx.signal })) {
+          const wait = merge.push(i, item, false)
+          if (wait !== undefined) await wait
+        }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !ctx.signal.aborted) ctx.report(new WebError('READ_FAILED', `reading ${path} failed: ${(err as Error).message}`))
       }
+      merge.close(i)
     }),
   )
+  await merge.done
   ctx.historyDone()
 }

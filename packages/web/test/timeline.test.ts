@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { buildCorpus } from '../../../test-support/cache-corpus.js'
 import { createFlowIndex } from '../src/flow-index.js'
 import { timelineSvg } from '../src/timeline-svg.js'
+import { fixtureRecords } from './helpers.js'
 
 describe('web timeline and alerts', () => {
   const corpus = buildCorpus()
@@ -31,5 +32,22 @@ describe('web timeline and alerts', () => {
     expect(svg).toContain('class="alert"')
     // Subagents are not the session's context: the main lane only.
     expect(idx.timeline('sess-main-with-agents')).toHaveLength(8)
+  })
+})
+
+describe('Codex quota from the codex.rate_limits stream event (fixture standalone/codex-rate-limits)', () => {
+  const recs = fixtureRecords('standalone/codex-rate-limits')
+  const idx = createFlowIndex({ now: () => Date.parse('2026-11-20T12:00:00Z') })
+  for (const r of recs) idx.feed(r)
+  const sid = (flow: string): string => String(recs.find((r) => r['flow_id'] === flow)?.['session_id'])
+
+  it('each session\'s points carry the quota the stream event reported, not the older headers', () => {
+    expect(idx.timeline(sid('cx-rl-1')).map((p) => p.quota)).toEqual([{ '5h': 0.78, '7d': 0.39 }, { '5h': 0.82, '7d': 0.4 }])
+    expect(idx.timeline(sid('cx-rl-ws')).map((p) => p.quota)).toEqual([{ '5h': 0.84, '7d': 0.41 }, { '5h': 0.86, '7d': 0.42 }, { '5h': 0.86, '7d': 0.42 }])
+  })
+
+  it('the quota alert fires once, at the crossing of 80 % (flow 2\'s event; the headers said 78 %)', () => {
+    const quota = idx.list().flatMap((f) => (f.alerts ?? []).filter((a) => a.startsWith('quota')).map((a) => [f.flow_id, a]))
+    expect(quota).toEqual([['cx-rl-2', expect.stringMatching(/^quota 5h of openai · codex at 82 % \(resets 2026-11-20T15:00:00.000Z\), reported by session 019b1c2d-3e4f-7a5b-8c6d-7e8f9a0b1c2d$/)]])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createStreamNormalizer, type AgentEvent } from '../index.js'
+import { createStreamNormalizer, rateLimitHeaders, type AgentEvent, type RateLimitsEvent } from '../index.js'
 import { run } from '../../test/run.js'
 
 const R = { flow: { url: 'https://chatgpt.com/backend-api/codex/responses' } }
@@ -94,9 +94,45 @@ describe('OpenAI Responses adapter', () => {
     expect(r.errors).toEqual(['INCOMPLETE_STREAM'])
   })
 
-  it('keeps unknown events (codex.rate_limits, new types) as unknown, never dropped', () => {
-    const r = run([ev('response.created', { response: resp('in_progress') }), ev('codex.rate_limits', { primary: { used_percent: 12 } }), ev('response.brand_new.delta', { delta: 'x' }), ev('response.completed', { response: resp('completed') })], R)
+  it('keeps unknown events (new types, a codex.rate_limits without any limit) as unknown, never dropped', () => {
+    const r = run([ev('response.created', { response: resp('in_progress') }), ev('codex.rate_limits', { rate_limits: null }), ev('response.brand_new.delta', { delta: 'x' }), ev('response.completed', { response: resp('completed') })], R)
     expect(r.brief.filter((e) => e['type'] === 'unknown').map((e) => e['event'])).toEqual(['codex.rate_limits', 'response.brand_new.delta'])
+  })
+
+  it('decodes codex.rate_limits (the server shape: windows under rate_limits, reset_at, plan, credits, metered limit) into a rate_limits event', () => {
+    const limits = { plan_type: 'plus', rate_limits: { primary: { used_percent: 81.5, window_minutes: 300, reset_at: 1763650800 }, secondary: { used_percent: 40, window_minutes: 10080, reset_at: null } }, credits: { has_credits: true, unlimited: false, balance: '12.50' }, metered_limit_name: null, limit_name: null }
+    const r = run([ev('codex.rate_limits', limits), ev('response.created', { response: resp('in_progress') }), ev('response.completed', { response: resp('completed') })], R)
+    expect(r.errors).toEqual([])
+    expect(r.brief[0]).toEqual({
+      type: 'rate_limits', seq: 0, limit_id: 'codex', plan_type: 'plus',
+      primary: { used_percent: 81.5, window_minutes: 300, resets_at: 1763650800 },
+      secondary: { used_percent: 40, window_minutes: 10080 },
+      credits: { has_credits: true, unlimited: false, balance: '12.50' },
+    })
+    // It neither starts nor ends a message: the response around it is unchanged.
+    expect(r.brief.map((e) => e['type'])).toEqual(['rate_limits', 'message_start', 'message_end'])
+    expect(rateLimitHeaders(r.events[0] as RateLimitsEvent)).toEqual({
+      'x-codex-primary-used-percent': '81.5', 'x-codex-primary-window-minutes': '300', 'x-codex-primary-reset-at': '1763650800',
+      'x-codex-secondary-used-percent': '40', 'x-codex-secondary-window-minutes': '10080',
+      'x-codex-plan-type': 'plus', 'x-codex-credits-has-credits': 'true', 'x-codex-credits-unlimited': 'false', 'x-codex-credits-balance': '12.50',
+    })
+  })
+
+  it('codex.rate_limits: older shapes (windows at the top level, resets_in_seconds), another metered limit, the SSE event name alone', () => {
+    const old = run([['codex.rate_limits', { primary: { used_percent: 12, window_minutes: 300, resets_in_seconds: 600 } }], ev('response.completed', { response: resp('completed') })], R)
+    expect(old.brief[0]).toEqual({ type: 'rate_limits', seq: 0, limit_id: 'codex', primary: { used_percent: 12, window_minutes: 300, resets_in_seconds: 600 } })
+    const other = run([ev('codex.rate_limits', { metered_limit_name: 'codex-other', rate_limits: { primary: { used_percent: 5 } } })], R)
+    expect(other.brief[0]).toMatchObject({ type: 'rate_limits', limit_id: 'codex_other', primary: { used_percent: 5 } })
+    expect(rateLimitHeaders(other.events[0] as RateLimitsEvent)).toEqual({ 'x-codex-other-primary-used-percent': '5' })
+  })
+
+  it('codex.rate_limits as WebSocket text frames, one before each response on the connection', () => {
+    const events: AgentEvent[] = []
+    const n = createStreamNormalizer({ flow_id: 'ws-rl', flow: { url: 'wss://chatgpt.com/backend-api/codex/responses' }, onEvent: (e) => events.push(e) })
+    const frames = [ev('codex.rate_limits', { rate_limits: { primary: { used_percent: 84 } } }), ev('response.created', { response: resp('in_progress') }), ev('response.completed', { response: resp('completed') }), ev('codex.rate_limits', { rate_limits: { primary: { used_percent: 86 } } }), ev('response.created', { response: { ...resp('in_progress'), id: 'resp_2' } }), ev('response.completed', { response: { ...resp('completed'), id: 'resp_2' } })]
+    frames.forEach(([, payload], seq) => n.feedRecord({ seq, data: JSON.stringify(payload), transport: 'ws' }))
+    n.end()
+    expect(events.map((e) => (e.type === 'rate_limits' ? `rate_limits ${e.primary?.used_percent}` : e.type))).toEqual(['rate_limits 84', 'message_start', 'message_end', 'rate_limits 86', 'message_start', 'message_end'])
   })
 
   it('output_item.done for a call never announced (capture began mid-stream) still yields start, args and end', () => {

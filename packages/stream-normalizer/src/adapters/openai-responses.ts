@@ -1,4 +1,5 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
+import { CODEX_RATE_LIMITS_EVENT, readCodexRateLimits } from '../rate-limits.js'
 import { flat, scanDelta, scanFlat } from './flat-json.js'
 import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
@@ -330,6 +331,14 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
         case 'error': {
           const err = obj(v['error']) ?? v
           emitError(err, seq)
+          return
+        }
+        case CODEX_RATE_LIMITS_EVENT: {
+          // Sent before a response (and between responses on a WebSocket): it neither starts nor
+          // ends a message.
+          const e = readCodexRateLimits(v, flow_id, provider)
+          if (e === undefined) emitUnknown(ctx, seq, name ?? type, data, `${CODEX_RATE_LIMITS_EVENT} without a window, plan or credits`)
+          else ctx.emit(withBase(e, seq, undefined))
           return
         }
         default:
