@@ -66,15 +66,24 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
     for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (select key from cache_pairs union select prev from cache_pairs)`)).rows) calls.set(String(r.key), r)
     const a = createCacheAnalyzer()
     const values: unknown[][] = []
+    // Most calls are the previous call of one pair and the call of the next: decoded once (the
+    // analyzer only reads them).
+    const decoded = new Map<string, InsightCall>()
+    const insight = (r: Row): InsightCall => {
+      const k = String(r.key)
+      let c = decoded.get(k)
+      if (c === undefined) decoded.set(k, (c = insightCall(r, true)))
+      return c
+    }
     for (const p of pairs) {
       const cur = calls.get(p.key)
       const prev = calls.get(p.prev)
       if (cur === undefined || prev === undefined) continue
       a.reset()
-      a.feed(insightCall(prev, true))
-      const b = a.feed(insightCall(cur, true))
+      a.feed(insight(prev))
+      const b = a.feed(insight(cur))
       if (b === undefined) continue
-      const split = lostSplit(insightCall(cur, false), b.lost_tokens)
+      const split = lostSplit(insight(cur), b.lost_tokens)
       values.push([b.key, b.flow_id, num(cur.idx), b.session_id, b.agent, b.model, str(cur.provider), str(cur.api), b.started_at, b.prev_key, b.prev_flow_id, b.cause, b.change, b.detail, segmentText(b), b.offset, b.cached_bytes, b.gap_ms, b.expected_read, b.cache_read, b.lost_tokens, split.lost_1h, split.lost_5m, split.lost_input])
     }
     d.append('cache_breaks', values)
