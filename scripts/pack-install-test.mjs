@@ -118,11 +118,18 @@ if (!agenttap) {
   if (r.status === 0 && r.stdout.includes('agenttap demo')) ok('npx agenttap --help')
   else fail(`npx agenttap --help: exit ${r.status}, ${r.stderr.trim()}`)
 
-  // The demo is the proxy's `demo` command once this build has it.
-  r = runIt(bin('agenttap'), ['demo', '--help'])
-  if (r.status === 0) ok('agenttap demo --help (this build has the demo)')
-  else if (r.status === 1 && /not available in this build/.test(r.stderr)) ok('agenttap demo: not in this build, and it says so in one line')
-  else fail(`agenttap demo --help: exit ${r.status}, ${r.stderr.trim()}`)
+  // The demo, run for real from the installed tarballs as a newcomer would (`npx agenttap demo`),
+  // to its end (--exit), then its capture read back by the installed analyze.
+  const demoDir = join(work, 'demo-capture')
+  r = runIt('npx', ['--no-install', 'agenttap', 'demo', '--exit', '--as-fast', '--log-dir', demoDir])
+  const replayed = /(\d+) requests replayed through the proxy \((\d+) events\)/.exec(r.stdout + r.stderr)
+  if (r.status === 0 && replayed && Number(replayed[1]) >= 5 && Number(replayed[2]) > 0) ok(`npx agenttap demo --exit → ${replayed[1]} requests, ${replayed[2]} events through the proxy`)
+  else fail(`npx agenttap demo --exit: exit ${r.status}, ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`)
+  r = runIt(bin('agenttap'), ['analyze', 'sessions', '--log-dir', demoDir, '-q'])
+  const sessions = r.status === 0 ? r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []
+  const clients = new Set(sessions.map((s) => s.client))
+  if (clients.has('claude-code') && clients.has('codex')) ok(`agenttap analyze sessions on the demo's capture → ${sessions.length} sessions (${[...clients].sort().join(', ')})`)
+  else fail(`agenttap analyze sessions on the demo's capture: exit ${r.status}, clients ${[...clients].join(', ') || 'none'} ${r.stderr.trim().split('\n').at(-1) ?? ''}`)
 }
 
 if (keep) console.log(`kept: ${work}`)

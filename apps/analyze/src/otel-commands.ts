@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander'
 import { formatTable, isoInstant, toNdjson, type Row } from '@agenttap/extractors'
 import type { LedgerContent, ModelCall, TelemetryFact } from '@agenttap/ledger'
-import { createCallsExport, readCaptureCalls, reconcileTelemetry, OtelError } from '@agenttap/otel'
 import { EXIT, UsageError } from './errors.js'
 import type { CliIo } from './cli.js'
 
@@ -36,6 +35,8 @@ async function otlp(o: OtelOpts, io: CliIo, logRoot: string): Promise<number> {
   const contents = new Map<string, LedgerContent>()
   let failures = 0
   const headers = headersOf(o.header)
+  // The OpenTelemetry SDK is a few hundred CommonJS modules: only these two commands load it.
+  const { createCallsExport, readCaptureCalls, OtelError } = await import('@agenttap/otel')
   let exp
   try {
     exp = createCallsExport({
@@ -78,6 +79,7 @@ const COLUMNS = ['kind', 'field', 'session_id', 'client', 'call_key', 'request_i
 /** `telemetry`: where the capture and the agents' own telemetry differ. */
 async function telemetry(o: OtelOpts, io: CliIo, logRoot: string): Promise<number> {
   const since = o.since !== undefined ? isoInstant(o.since, '--since') : undefined
+  const { readCaptureCalls, reconcileTelemetry } = await import('@agenttap/otel')
   const calls: ModelCall[] = []
   const facts: TelemetryFact[] = []
   await readCaptureCalls(logRoot, {

@@ -44,6 +44,16 @@ async function runDemoCommand(o: DemoFlags): Promise<number> {
   // Loaded here: the other commands don't pay for it.
   const { nextSteps, runDemo } = await import('@agenttap/demo')
   let failures = 0
+  // Ctrl-C is listened for before anything starts: during start-up it stops the demo cleanly.
+  const stop = new Promise<void>((resolve) => {
+    const on = (): void => {
+      process.off('SIGINT', on)
+      process.off('SIGTERM', on)
+      resolve()
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
   const demo = await runDemo({
     ...(o.logDir !== undefined ? { logDir: o.logDir } : {}),
     ...(o.caDir !== undefined ? { caDir: o.caDir } : {}),
@@ -55,15 +65,6 @@ async function runDemoCommand(o: DemoFlags): Promise<number> {
       if (e.code === 'CLIENT_FAILED') failures++
       process.stderr.write(`agenttap demo: ${e.message}\n`)
     },
-  })
-  const stop = new Promise<void>((resolve) => {
-    const on = (): void => {
-      process.off('SIGINT', on)
-      process.off('SIGTERM', on)
-      resolve()
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
   })
   const result = await Promise.race([demo.finished, stop.then(() => undefined)])
   if (result !== undefined) {

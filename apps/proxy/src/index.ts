@@ -134,9 +134,11 @@ async function otlpSink(o: CommonOpts, log: Logger): Promise<CaptureSink | undef
       if (warned++ < 3 || warned % 100 === 0) log.warn({ code: err.code, err: err.message }, 'OTLP export: spans not delivered (the capture continues)')
     },
   })
-  log.info({ endpoint: o.otlp, content: Boolean(o.otlpContent) }, 'exporting model calls as OpenTelemetry GenAI spans')
+  log.info({ endpoint: o.otlp, content: Boolean(o.otlpContent), thread: sink.mode === 'thread' }, 'exporting model calls as OpenTelemetry GenAI spans')
   return {
     write: (r) => sink.write(r),
+    // On its own thread, the export takes the records from the capture thread directly.
+    ...(sink.recordPort ? { recordPort: () => sink.recordPort?.() } : {}),
     flush: () => sink.flush(),
     async close() {
       await sink.close()
@@ -167,7 +169,8 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
   const env = { CLAUDE_CODE_ENABLE_TELEMETRY: '1', OTEL_LOGS_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: url }
   log.info({ receiver: url, capture: proxy.captureDir }, 'receiving the agents\' own telemetry (stored as telemetry records in sse_flow_ends.jsonl)')
   if (print) {
-    process.stdout.write(`# agents' own telemetry → ${url} (Claude Code; Codex: [otel] in config.toml):\n${Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join('')}`)
+    process.stdout.write(`# agents' own telemetry → ${url} (Claude Code; Codex: [otel] in config.toml, below):\n${Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join('')}`)
+    process.stdout.write(`${codexOtelToml(url).map((l) => `# ${l}\n`).join('')}`)
   }
   return {
     env,
@@ -176,6 +179,16 @@ async function startReceiver(o: CommonOpts, proxy: CaptureProxy, log: Logger, pr
       log.info({ ...receiver.stats }, 'OTLP receiver closed')
     },
   }
+}
+
+/**
+ * Codex's `[otel]` table for the receiver at `url` (openai/codex docs/config.md): each signal's
+ * full URL (Codex appends no `/v1/<signal>`), protocol spelled `binary`; `metrics_exporter` is
+ * set explicitly because its default sends the metrics to OpenAI's statsig.
+ */
+function codexOtelToml(url: string): string[] {
+  const exp = (signal: string): string => `{ otlp-http = { endpoint = "${url}/v1/${signal}", protocol = "binary" } }`
+  return ['Codex (~/.codex/config.toml):', '[otel]', `exporter = ${exp('logs')}`, `trace_exporter = ${exp('traces')}`, `metrics_exporter = ${exp('metrics')}`]
 }
 
 /** The --upstream-ca file's text; whether it holds certificates is proxy-capture's check. */
@@ -259,6 +272,10 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: number; alerts?: boolean; alertCmd?: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
+  // Listen for Ctrl-C / SIGTERM from the first moment: a signal during start-up (the CA, the
+  // capture thread, the web view) is then a clean stop once start-up is done, not a kill that
+  // loses what the capture holds.
+  const signalled = waitForSignal()
   const proxy = await createProxy(o, proxyOptions(o, log), log)
   // proxy.start() checks the log dir and opens the capture before it listens: a capture that
   // cannot be written fails here, before the lines to paste are printed.
@@ -287,7 +304,7 @@ async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPor
   const receiver = await startReceiver(o, proxy, log, true)
   const ac = new AbortController()
   const monitor = o.monitor ? await attachLiveMonitor(proxy, ac.signal, log, { ...(o.alerts ? { alerts: true } : {}), ...(o.alertCmd !== undefined ? { alertCmd: o.alertCmd } : {}) }) : undefined
-  const sig = await waitForSignal()
+  const sig = await signalled
   log.info({ signal: sig }, 'shutting down: ending open flows and flushing the capture')
   // The receiver first: what it still gets goes into the capture before the proxy closes it.
   await receiver?.close()

@@ -97,6 +97,8 @@ describe('agenttap-proxy start --otlp --otlp-receiver', () => {
     try {
       expect(out).toContain('CLAUDE_CODE_ENABLE_TELEMETRY=1')
       expect(receiverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      // Codex's [otel] table, as comments (the lines stay safe to eval): each signal's full URL.
+      for (const [key, signal] of [['exporter', 'logs'], ['trace_exporter', 'traces'], ['metrics_exporter', 'metrics']]) expect(out).toContain(`# ${key} = { otlp-http = { endpoint = "${receiverUrl}/v1/${signal}", protocol = "binary" } }\n`)
       const agent = spawn(process.execPath, [join(root, 'agent.cjs'), `127.0.0.1:${upstreamPort}`], { env: { ...process.env, HTTPS_PROXY: proxyUrl!, NODE_EXTRA_CA_CERTS: join(root, 'ca', 'certs', 'ca.pem') }, stdio: 'ignore' })
       expect(await new Promise((r) => agent.on('exit', r))).toBe(0)
 

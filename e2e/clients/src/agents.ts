@@ -197,6 +197,8 @@ export interface CodexOptions extends RunOptions {
   apiKey: string
   /** Extra CLI arguments before the prompt. */
   args?: string[]
+  /** More config.toml lines, after the provider's table (e.g. an `[otel]` table). */
+  config?: string[]
 }
 
 /**
@@ -224,6 +226,8 @@ export async function runCodex(opts: CodexOptions): Promise<RunResult> {
     `supports_websockets = ${opts.websocket === true}`,
     'request_max_retries = 4',
     'stream_max_retries = 2',
+    '',
+    ...(opts.config ?? []),
     '',
   ].join('\n')
   writeFileSync(join(codexHome, 'config.toml'), toml)

@@ -201,7 +201,11 @@ try {
       const extra = join(tmp, `extra-${i}`)
       const r = spawnSync(process.execPath, [join(root, 'fixtures', 'generate.mjs'), '--synthetic', extra, '--sessions', '2', '--flows', '10000000', '--seed', String(100 + i), '--target-mb', '1'], { encoding: 'utf8' })
       if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
-      for (const f of FILES) appendFileSync(join(big.dir, 'all-mitm-sse', f), readFileSync(join(extra, 'all-mitm-sse', f)))
+      // generate.mjs names flows and sessions after its pool, which the big capture already used:
+      // appended as is, every flow would be a duplicate the update reads and drops. New ids make
+      // the MiB new calls, prompts and cache breaks, like a proxy's appends.
+      const fresh = (text) => text.replaceAll('"flow_id":"syn-', `"flow_id":"app${i}-`).replaceAll('"session_id":"', `"session_id":"app${i}-`)
+      for (const f of FILES) appendFileSync(join(big.dir, 'all-mitm-sse', f), fresh(readFileSync(join(extra, 'all-mitm-sse', f), 'utf8')))
       appendMs.push(cliMs(['usage', '--log-dir', big.dir], 1))
       appendCpu.push(...lastCpu)
     }

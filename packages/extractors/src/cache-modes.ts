@@ -58,7 +58,15 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
   await d.run(CACHE_BREAKS_DDL.join(';\n'))
   const fresh = `select key from calls where not pending and has_usage and key not in (select key from cache_done)`
   await d.run(`create or replace temp table cache_new as ${fresh}`)
-  await d.run(`create or replace temp table cache_pairs as ${cacheCandidatesSql("(select * from calls where not pending)", 'select key from cache_new')}`)
+  // Nothing ended since the last update: no candidate (the common case of an update, or a run
+  // that found the index current).
+  if (Number((await d.select(`select count(*) as n from cache_new`)).rows[0]?.n ?? 0) === 0) return 0
+  // A candidate is compared with the calls of its own session only (every window is partitioned by
+  // session), so the sessions of the new calls are all the windows need: an update of an active
+  // session reads its calls, not the whole index.
+  const scope = `(select k.* from calls k semi join (select distinct session_id from calls where key in (select key from cache_new)) s
+    on k.session_id is not distinct from s.session_id where not k.pending)`
+  await d.run(`create or replace temp table cache_pairs as ${cacheCandidatesSql(scope, 'select key from cache_new')}`)
   const pairs = (await d.select(`select key, prev from cache_pairs`)).rows.map((r) => ({ key: String(r.key), prev: String(r.prev) }))
   let n = 0
   if (pairs.length > 0) {

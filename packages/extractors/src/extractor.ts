@@ -1,7 +1,7 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
 import { lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
@@ -111,8 +111,8 @@ function ledgerBuild(specifier: string): string {
 
 /** An update of fewer new bytes than this is small (one DuckDB thread, see `duckThreads`). */
 const SMALL_UPDATE_BYTES = 16 * 1024 * 1024
-/** An index file smaller than this holds less than a DuckDB row group per table (see `duckThreads`). */
-const SMALL_INDEX_BYTES = 32 * 1024 * 1024
+/** Rows of one DuckDB row group: a table of fewer is scanned by one thread (see `duckThreads`). */
+const ROW_GROUP_ROWS = 122_880
 
 /** How many of the latest prompts the index keeps for `prompts -n N`. */
 const PROMPT_CACHE_ROWS = 500
@@ -224,17 +224,24 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   }
 
   /**
-   * DuckDB threads for this run. A table smaller than one DuckDB row group (122,880 rows; an index
-   * of a few GiB of capture) is scanned by one thread whatever the setting, so for a query on a
-   * small index, or a small update of one, a second thread only costs CPU (two to three times the
-   * CPU of a query on a 1 GiB capture's index, measured): one is used. A build, or a large index,
-   * gets every core.
+   * DuckDB threads for this run. A table smaller than one DuckDB row group (122,880 rows; the
+   * index of a few GiB of capture) is scanned by one thread whatever the setting, so a query on a
+   * small index, or a small update of one, only pays for a second thread: two to three times the
+   * CPU of the same query (measured on a 1 GiB capture's index: `usage` 330 vs 110 ms). Such runs
+   * open with one thread and get every core back (`set threads`) once the tables turn out to be
+   * large; a large update (or `threads`) sets them from the start.
    */
   function duckThreads(newBytes: number): number | undefined {
     if (options.threads !== undefined) return options.threads
     if (paths === undefined || newBytes >= SMALL_UPDATE_BYTES) return undefined
-    const size = statSync(paths.db, { throwIfNoEntry: false })?.size
-    return size !== undefined && size < SMALL_INDEX_BYTES ? 1 : undefined
+    return 1
+  }
+
+  /** Every core again when a table of the index holds more than one row group (see {@link duckThreads}). */
+  async function widenThreads(d: Duck, threads: number | undefined): Promise<void> {
+    if (threads !== 1 || options.threads !== undefined) return
+    const rows = Number((await d.select(`select coalesce(max(estimated_size), 0) as n from duckdb_tables() where not temporary`)).rows[0]?.n ?? 0)
+    if (rows >= ROW_GROUP_ROWS) await d.run(`set threads = ${availableParallelism()}`)
   }
 
   async function open(): Promise<Duck> {
@@ -247,6 +254,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       try {
         duck = await openIndex(paths, { ...duckOpts, readOnly: true, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
         lastUpdate = { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
+        await widenThreads(duck, threads)
         await setup(duck)
         return duck
       } catch (e) {
@@ -261,6 +269,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       ? await openIndex(paths, { ...duckOpts, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
       : await openDuck(':memory:', duckOpts)
     try {
+      await widenThreads(d, threads)
       const why = await ensureSchema(d, ledger.version)
       if (options.rebuildIndex) {
         const { clearIndex } = await import('./index-store.js')
@@ -313,7 +322,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         // A small update leaves its few changes in the WAL (replayed in milliseconds on the next
         // open) instead of a checkpoint on close, which rewrites whole row groups of the tables:
         // seconds on an index of a few hundred MB of transcripts. DuckDB still checkpoints once
-        // the WAL passes its threshold (16 MiB).
+        // the WAL passes its threshold (16 MiB). Not for the wire alone: there the replay costs every
+        // later open, read-only included, more than the checkpoint saves (150 CPU ms per open for
+        // the WAL of one 1 MiB append to a 1 GiB capture's index, against ~200 ms once).
         if (t.bytes < 16 * 1024 * 1024 && t.rebuilt === undefined) await d.run('pragma disable_checkpoint_on_shutdown')
         if (paths !== undefined) {
           const st = readState(paths)
@@ -326,7 +337,15 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
-      await updateCacheBreaks(d)
+      // One commit for the breaks of the new calls (each statement alone would commit, and sync, on its own).
+      await d.run('begin transaction')
+      try {
+        await updateCacheBreaks(d)
+        await d.run('commit')
+      } catch (e) {
+        await d.run('rollback').catch(() => undefined)
+        throw e
+      }
       await setup(d)
       fresh = undefined
       if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)

@@ -158,6 +158,8 @@ export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {
       close: () => {
         try {
           duck.close()
+          // A small update leaves its WAL behind (no checkpoint on close): private like the index.
+          if (!options.readOnly) privateFile(`${paths.db}.wal`)
         } finally {
           unlock()
         }
@@ -169,6 +171,15 @@ export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {
   }
 }
 
+/** Makes an index file owner-only, when it exists (best effort: the directory is 0700). */
+function privateFile(path: string): void {
+  try {
+    if (existsSync(path)) chmodSync(path, 0o600)
+  } catch {
+    // not ours to change
+  }
+}
+
 /** Opens the DuckDB file, waiting while DuckDB's own lock says another process has it. */
 async function openDuckWaiting(paths: IndexPaths, options: OpenIndexOptions, deadline: number, wait: (who: string) => void): Promise<Duck> {
   let delay = 20
@@ -176,13 +187,7 @@ async function openDuckWaiting(paths: IndexPaths, options: OpenIndexOptions, dea
     try {
       const duck = await openDuck(paths.db, options)
       if (!options.readOnly) {
-        for (const f of [paths.db, `${paths.db}.wal`]) {
-          try {
-            if (existsSync(f)) chmodSync(f, 0o600)
-          } catch {
-            // best effort: the directory is 0700
-          }
-        }
+        for (const f of [paths.db, `${paths.db}.wal`]) privateFile(f)
       }
       return duck
     } catch (e) {

@@ -138,6 +138,22 @@ describe('readLast', () => {
       const n = 1 + Math.floor(rnd() * 40)
       expect(await readLast(p, n, undefined, { blockBytes: 1 + Math.floor(rnd() * 700) })).toEqual(full.slice(-n))
     }
+    // A rare prefilter string (whole blocks without it are skipped in one search): the same lines
+    // as a full scan, whatever the block size, with matches at block edges, malformed lines among them.
+    for (let seed = 1; seed <= 15; seed++) {
+      const rnd = prng(100 + seed)
+      const parts: string[] = []
+      for (let i = 0; i < 300; i++) {
+        const k = rnd()
+        parts.push(k < 0.03 ? '{"needle": ' : JSON.stringify({ i, ...(k < 0.1 ? { needle: true } : {}), s: 'x'.repeat(Math.floor(rnd() * 200)) }))
+      }
+      writeFileSync(p, parts.join(rnd() < 0.5 ? '\n' : '\r\n') + '\n')
+      const full = (await collect(readJsonl(p))).filter((v) => (v as { needle?: boolean }).needle === true)
+      const n = 1 + Math.floor(rnd() * 30)
+      const bad: string[] = []
+      expect(await readLast(p, n, undefined, { contains: '"needle"', blockBytes: 1 + Math.floor(rnd() * 2000), onError: (e) => bad.push(e.code) })).toEqual(full.slice(-n))
+      expect(bad.every((c) => c === 'MALFORMED_JSON')).toBe(true)
+    }
     writeFileSync(p, `{"a":1}\n{"x":"${'q'.repeat(5000)}"}\n{"b":2}\n{"torn":`)
     const errors: JsonlError[] = []
     expect(await readLast(p, 5, undefined, { maxLineBytes: 1000, blockBytes: 512, onError: (e) => errors.push(e) })).toEqual([{ a: 1 }, { b: 2 }])

@@ -87,17 +87,26 @@ function record(base: { signal: TelemetryRecord['signal']; name: string; service
   return r
 }
 
-/** The event name of a log record: `event.name` (prefixed with the agent's namespace when it is bare), the LogRecord's `eventName`, or a string body. */
+const EVENT_NAME = /^[a-z_]+\.[a-z_.]+$/
+
+/**
+ * The event name of a log record: a body that is one (Claude Code: `claude_code.api_request`),
+ * the `event.name` attribute (prefixed with the agent's namespace when it is bare), the
+ * LogRecord's `eventName` when it is one, else the body or `eventName` as they are. Codex (0.171)
+ * sets `eventName` to its tracing event's source location (`event otel/src/events/…rs:837`) and
+ * the name in the attribute (`codex.api_request`).
+ */
 function logName(lr: Obj, a: Obj, service: string | undefined): string {
   const body = anyValue(lr.body)
-  if (typeof body === 'string' && /^[a-z_]+\.[a-z_.]+$/.test(body)) return body
-  const ev = str(lr.eventName) ?? str(a['event.name'])
+  if (typeof body === 'string' && EVENT_NAME.test(body)) return body
+  const eventName = str(lr.eventName)
+  const ev = str(a['event.name']) ?? (eventName !== undefined && EVENT_NAME.test(eventName) ? eventName : undefined)
   if (ev !== undefined) {
     if (ev.includes('.')) return ev
     const client = clientOfService(service, '')
     return client === 'claude-code' ? `claude_code.${ev}` : client === 'codex' ? `codex.${ev}` : ev
   }
-  return typeof body === 'string' ? body.slice(0, 200) : 'log'
+  return typeof body === 'string' ? body.slice(0, 200) : (eventName ?? 'log')
 }
 
 /**

@@ -51,17 +51,22 @@ function claudeLogs(): Record<string, unknown> {
   }
 }
 
-/** Codex's events, OTLP/JSON (its `[otel]` exporter): `conversation.id`, `call_id`. */
+/**
+ * Codex's events, OTLP/JSON (its `[otel]` exporter): `conversation.id`, `call_id`. As the real
+ * Codex 0.171 sends them (e2e/clients codex-telemetry test): body and `eventName` are the tracing
+ * event's source location, the name is in the `event.name` attribute.
+ */
 function codexLogsJson(): Record<string, unknown> {
   const ev = (name: string, time: string, attrs: Record<string, string | number | boolean>): Record<string, unknown> => ({
     timeUnixNano: nanos(time),
-    body: { stringValue: name },
+    body: { stringValue: 'event otel/src/events/session_telemetry.rs:1259' },
+    eventName: 'event otel/src/events/session_telemetry.rs:1259',
     attributes: [kv('event.name', name), kv('event.timestamp', time), kv('conversation.id', CODEX_SESSION), kv('app.version', '0.178.0'), ...Object.entries(attrs).map(([k, v]) => kv(k, v))],
   })
   return {
     resourceLogs: [
       {
-        resource: { attributes: [kv('service.name', 'codex_cli_rs')] },
+        resource: { attributes: [kv('service.name', 'codex_exec')] },
         scopeLogs: [{ scope: { name: 'codex_otel' }, logRecords: [ev('codex.tool_result', '2026-11-20T10:07:01.500Z', { tool_name: 'exec_command', call_id: 'call_WsExec0001', duration_ms: 1100, success: 'false' }), ev('codex.user_prompt', '2026-11-20T10:07:00.000Z', { prompt_length: 37 })] }],
       },
     ],
@@ -107,7 +112,7 @@ describe('createOtlpReceiver', () => {
     expect(await res.text()).toBe('{}')
     const codex = records.filter((r) => r.client === 'codex')
     expect(codex.map((r) => r.name)).toEqual(['codex.tool_result', 'codex.user_prompt'])
-    expect(codex[0]).toMatchObject({ session_id: CODEX_SESSION, tool_call_id: 'call_WsExec0001', service: 'codex_cli_rs' })
+    expect(codex[0]).toMatchObject({ session_id: CODEX_SESSION, tool_call_id: 'call_WsExec0001', service: 'codex_exec' })
   })
 
   it('stores metric points (JSON) and spans (the official protobuf exporter) too', async () => {

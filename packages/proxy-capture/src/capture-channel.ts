@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { Worker, type MessagePort } from 'node:worker_threads'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createCaptureEngine, type CaptureEngineOptions, type CaptureOp } from './capture-engine.js'
 import { createFileSink, type FileSinkOptions } from './file-sink.js'
@@ -40,6 +40,8 @@ export interface CaptureChannel {
   whenDrained(fn: () => void): void
   /** `'thread'` when the engine runs on its own thread. */
   readonly mode: 'thread' | 'inline'
+  /** Thread mode only: the capture thread also posts its records to `port` (a sink's own thread, see `CaptureSink.recordPort`). */
+  attach?(port: MessagePort): void
 }
 
 /** What the capture side is made of: the engine and its files. Plain data (it crosses to the thread). */
@@ -334,6 +336,9 @@ export function threadChannel(opts: ChannelOptions, out: ChannelOutput): Capture
     },
     forward(on) {
       if (!dead) worker.postMessage({ type: 'forward', on })
+    },
+    attach(port) {
+      if (!dead) worker.postMessage({ type: 'port', port }, [port])
     },
     get congested() {
       return pending > highWater

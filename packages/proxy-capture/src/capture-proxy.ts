@@ -89,9 +89,11 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   const upstream = createUpstream({ connectTo: opts.connectTo, upstreamCa: opts.upstreamCa, rejectUnauthorized: opts.rejectUnauthorized, self: () => listenAddress, sockets })
   const ctx: RelayContext = { log, feed, upstream, sockets, usedSockets: new WeakSet(), tunnels: new WeakMap<object, TunnelTarget>(), inner: () => inner }
 
+  /** The extra sinks fed on this thread: all but those the capture thread feeds through their own port. */
+  let mainSinks: CaptureSink[] = extraSinks
   /** Every record the capture sends back: to the extra sinks first (in order), then the subscribers. */
   function deliver(record: CaptureRecord): void {
-    for (const s of extraSinks) {
+    for (const s of mainSinks) {
       try {
         s.write(record)
       } catch (err) {
@@ -117,7 +119,14 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
     }
     const out = { emit: deliver, log: (level: 'debug' | 'warn' | 'error', obj: Record<string, unknown>, msg: string) => log[level](obj, msg) }
     const ch = (opts.captureThread !== false ? threadChannel(channelOpts, out) : undefined) ?? inlineChannel(channelOpts, out)
-    if (subscribed || extraSinks.length > 0) ch.forward(true)
+    // A sink on a thread of its own gets the records from the capture thread directly: the relay's
+    // thread neither receives nor passes them on.
+    mainSinks = extraSinks.filter((s) => {
+      const port = ch.attach ? s.recordPort?.() : undefined
+      if (port) ch.attach?.(port)
+      return port === undefined
+    })
+    if (subscribed || mainSinks.length > 0) ch.forward(true)
     return ch
   }
 

@@ -1,15 +1,18 @@
 // The capture thread: runs the capture side (engine + file sink) off the proxy's event loop.
 // Messages in: {type:'batch'} = a batch of CaptureOps (a WireBatch: ops as JSON, their bytes in
 // one transferred buffer); {type:'forward', on} (send records back for the proxy's subscribers
-// and extra sinks); {type:'flush'|'close', id}. Messages out: {type:'ack', bytes} per batch,
+// and extra sinks); {type:'port', port} (records also go to that port: a sink's own thread);
+// {type:'flush'|'close', id}. Messages out: {type:'ack', bytes} per batch,
 // {type:'records'}, {type:'log'}, {type:'stats'}, {type:'done', id}, each with the counters.
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import { createCaptureSide, fromWire, type ChannelOptions, type WireBatch } from './capture-channel.js'
 
 if (!parentPort) throw new Error('capture-worker.js runs as a worker thread of the capture proxy')
 const port = parentPort
 let forward = false
+/** Sinks on threads of their own, fed from here without the proxy's thread in between. */
+const ports: MessagePort[] = []
 // Processed traffic is acknowledged per batch (the proxy only needs it to bound its backlog).
 let unacked = 0
 function ack(): void {
@@ -26,7 +29,7 @@ const side = createCaptureSide(
   workerData as ChannelOptions,
   {
     emit(r) {
-      if (!forward) return
+      if (!forward && ports.length === 0) return
       out.push(r)
       if (!scheduled) {
         scheduled = true
@@ -41,7 +44,8 @@ const side = createCaptureSide(
 function sendRecords(): void {
   scheduled = false
   if (out.length === 0) return
-  port.postMessage({ type: 'records', records: out, stats: side.stats })
+  if (forward) port.postMessage({ type: 'records', records: out, stats: side.stats })
+  for (const p of ports) p.postMessage({ type: 'records', records: out })
   out = []
 }
 
@@ -55,7 +59,7 @@ setInterval(() => {
   }
 }, 250).unref()
 
-port.on('message', (m: WireBatch | { type: 'forward'; on: boolean } | { type: 'flush' | 'close'; id: number }) => {
+port.on('message', (m: WireBatch | { type: 'forward'; on: boolean } | { type: 'port'; port: MessagePort } | { type: 'flush' | 'close'; id: number }) => {
   if (m.type === 'batch') {
     const { ops, bytes } = fromWire(m)
     side.apply(ops)
@@ -68,6 +72,10 @@ port.on('message', (m: WireBatch | { type: 'forward'; on: boolean } | { type: 'f
   }
   if (m.type === 'forward') {
     forward = m.on
+    return
+  }
+  if (m.type === 'port') {
+    ports.push(m.port)
     return
   }
   const id = m.id

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { RedactorOptions } from '@agenttap/session-extractor'
 import type { Logger } from 'pino'
@@ -29,6 +30,14 @@ export interface CaptureSink {
   /** Resolves once everything written so far is handed to the OS (or remote). */
   flush(): Promise<void>
   close(): Promise<void>
+  /**
+   * For a sink that works on a thread of its own: a port the capture thread posts its records to
+   * (`{ type: 'records', records: CaptureRecord[] }`, in capture order, a batch per turn of that
+   * thread), so they never pass through the proxy's thread, which relays the traffic. Asked once
+   * when the capture starts on its thread; `write` is then not called. While the capture runs
+   * inline (no thread) the port is not asked for and records come through `write`.
+   */
+  recordPort?(): MessagePort | undefined
 }
 
 /** The redaction functions the capture goes through (session-extractor's shape). */

@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { MessageChannel } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readRawRef, type CaptureRecord } from '@agenttap/jsonl-io'
 import { redactText } from '@agenttap/session-extractor'
-import type { CaptureProxy } from '../src/index.js'
-import { allFiles, loadFixture, proxiedRequest, readJsonlFile, sseBytes, startTestProxy, startUpstream, tempDir, type TunnelAgent, type Upstream } from './helpers.js'
+import { createCaptureProxy, type CaptureProxy, type CaptureSink } from '../src/index.js'
+import { TunnelAgent as Agent, allFiles, loadFixture, proxiedRequest, readJsonlFile, sseBytes, startTestProxy, startUpstream, tempDir, type TunnelAgent, type Upstream } from './helpers.js'
 
 const SECRET_KEY = 'sk-ant-api03-TESTSECRETaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
 const anthropic = loadFixture('claude-code-turn.jsonl')
@@ -90,6 +91,43 @@ describe('capture on its own thread', () => {
     expect(end).toMatchObject({ outcome: 'completed', bytes: r.body.length, events: Math.round(r.body.length / (r.body.indexOf('\n\n') + 2)) })
     await small.proxy.stop()
   }, 60_000)
+
+  it('feeds a sink with a record port from the capture thread: its records never pass through the proxy\'s thread', async () => {
+    const { port1, port2 } = new MessageChannel()
+    const viaPort: CaptureRecord[] = []
+    port2.on('message', (m: { type: string; records: CaptureRecord[] }) => {
+      expect(m.type).toBe('records')
+      viaPort.push(...m.records)
+    })
+    const viaWrite: CaptureRecord[] = []
+    let asked = 0
+    const sink: CaptureSink = { write: (r) => void viaWrite.push(r), flush: async () => {}, close: async () => {}, recordPort: () => (asked++, port1) }
+    const p = createCaptureProxy({ port: 0, caDir: join(root, 'ca'), logDir: join(root, 'logs-port'), includeHosts: ['127.0.0.1'], upstreamCa: upstream.cert, sinks: [sink] })
+    await p.start()
+    try {
+      expect(p.stats().captureThread).toBe(true)
+      const t = 'thport'
+      const r = await proxiedRequest(new Agent(p.port, readFileSync(p.caCertPath, 'utf8')), upstream.port, `/v1/messages?t=${t}&split=5`, {
+        headers: { ...anthropicHeaders, 'content-type': 'application/json', 'x-test-id': t },
+        body: JSON.stringify(anthropic.flow.request_body),
+      })
+      expect(r.body.equals(upstream.sent.get(t)!)).toBe(true)
+      // A record written through the proxy (the OTLP receiver's) takes the same way.
+      p.write({ v: 1, type: 'telemetry', ts: new Date().toISOString(), flow_id: '-', session_id: 's-port', signal: 'log', client: 'codex', name: 'codex.user_prompt', attributes: {} } as CaptureRecord)
+      await p.flush()
+      for (let i = 0; i < 200 && !viaPort.some((x) => x.type === 'telemetry'); i++) await new Promise((res) => setTimeout(res, 5))
+      const flow = viaPort.find((x) => x.type === 'flow' && String(x['url']).includes(`t=${t}`))!
+      expect(flow).toMatchObject({ client: 'claude-code', status: 200 })
+      expect(viaPort.filter((x) => x.type === 'sse' && x.flow_id === flow.flow_id)).toHaveLength(anthropic.events.length)
+      expect(viaPort.filter((x) => x.type === 'flow_end' && x.flow_id === flow.flow_id)).toHaveLength(1)
+      expect(viaPort.filter((x) => x.type === 'telemetry')).toHaveLength(1)
+      expect(asked).toBe(1)
+      expect(viaWrite).toEqual([])
+    } finally {
+      await p.stop()
+      port2.close()
+    }
+  })
 
   it('with the default limit (8 MiB) the same flood passes with its backlog bounded', async () => {
     const t = 'thflood8'
