@@ -6,10 +6,17 @@
 //   node bench/monitor.bench.mjs                 full run (1M events)
 //   BENCH_SCALE=0.1 node bench/monitor.bench.mjs  quick run (100k events; RSS at 10k vs 100k)
 //   node bench/monitor.bench.mjs --scale 0.1 --keep   keep the generated capture
+//   node bench/monitor.bench.mjs --reference <old>/apps/monitor/dist/bin.js [--rounds 5] [--paired-only]
+//        also (or only) the paired run: this build's bin and the reference bin replay the same
+//        capture to /dev/null in alternating rounds; CPU seconds of each whole process (bash
+//        `times`) and wall; prints the ratio of events per CPU-second and PASS/MISS (target x1.0)
+//   --capture <dir>                               use an existing capture directory (not generated, not deleted)
 //
 // Targets (issue 7): >= 50k events/s to /dev/null; RSS flat within 20% between 100k and 1M events.
+// Target (issue 18): events per CPU-second of the whole process >= x1.0 of the build before the
+// live pipeline moved out of this app (the reference).
 import { spawn, spawnSync } from 'node:child_process'
-import { appendFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +36,13 @@ const argVal = (name) => {
 const scale = Number(argVal('scale') ?? process.env.BENCH_SCALE ?? 1)
 if (!(scale > 0)) throw new Error(`BENCH_SCALE / --scale: expected a number > 0, received ${scale}`)
 const keep = args.includes('--keep')
+const reference = argVal('reference')
+const rounds = Number(argVal('rounds') ?? 5)
+const pairedOnly = args.includes('--paired-only')
+const givenCapture = argVal('capture')
+if (pairedOnly && reference === undefined) throw new Error('--paired-only needs --reference <path to the old bin.js>')
+if (!(rounds >= 1)) throw new Error(`--rounds: expected a number >= 1, received ${rounds}`)
+const TARGET_PAIRED = 1.0
 
 const TARGET_EVENTS_PER_S = 50_000
 const RSS_FLAT = 0.2
@@ -112,10 +126,78 @@ function mb(n) {
 }
 
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 shared cores: figures are noisy)`)
+/**
+ * One whole monitor process replaying `dir` to /dev/null: wall seconds, and CPU seconds (user +
+ * sys) of the process from bash's `times` (its children line), so nothing of this bench counts.
+ */
+function timedReplay(binPath, dir) {
+  const script = 'start=$(date +%s%N); "$@" > /dev/null || exit $?; end=$(date +%s%N); echo "wall $(( (end - start) / 1000000 ))"; times'
+  const r = spawnSync('bash', ['-c', script, 'bench', process.execPath, binPath, '--replay', '--delay-ms', '0', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  if (r.status !== 0) throw new Error(`${binPath} --replay ${dir} failed (exit ${r.status})`)
+  const lines = r.stdout.trim().split('\n')
+  const wall = Number(/^wall (\d+)/.exec(lines.find((l) => l.startsWith('wall ')) ?? '')?.[1]) / 1000
+  // `times`: the shell's user/sys, then its children's (the monitor), as `0m1.234s 0m0.056s`.
+  const secs = (t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t)
+    if (!m) throw new Error(`unexpected times output: ${r.stdout}`)
+    return Number(m[1]) * 60 + Number(m[2])
+  }
+  const [user, sys] = (lines[lines.length - 1] ?? '').trim().split(/\s+/).map(secs)
+  return { wall, cpu: user + sys }
+}
+
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y)
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2
+}
+
+/** Paired rounds (issue 18): this build's bin and the reference bin, alternating, same capture. */
+function paired(dir) {
+  const sseFile = join(dir, 'all-mitm-sse', 'sse_lines.jsonl')
+  const source = existsSync(sseFile) ? join(dir, 'all-mitm-sse') : dir
+  const events = Number(spawnSync('grep', ['-c', '', join(source, 'sse_lines.jsonl')], { encoding: 'utf8' }).stdout.trim())
+  const ours = join(here, '..', 'dist', 'bin.js')
+  console.log(`paired: ${rounds} rounds, ${events} sse events, this build ${ours} vs reference ${reference} (--replay --delay-ms 0 to /dev/null)`)
+  const ratios = []
+  const sum = { ours: { wall: 0, cpu: 0 }, ref: { wall: 0, cpu: 0 } }
+  for (let i = 0; i < rounds; i++) {
+    // Alternate who goes first, so a load that rises or falls during a round is shared.
+    const order = i % 2 === 0 ? ['ref', 'ours'] : ['ours', 'ref']
+    const res = {}
+    for (const who of order) res[who] = timedReplay(who === 'ours' ? ours : reference, source)
+    const ratio = res.ref.cpu / res.ours.cpu
+    ratios.push(ratio)
+    for (const who of ['ours', 'ref']) {
+      sum[who].wall += res[who].wall
+      sum[who].cpu += res[who].cpu
+    }
+    console.log(
+      `  round ${i + 1}: reference ${res.ref.cpu.toFixed(2)} s CPU (${res.ref.wall.toFixed(2)} s wall, ${Math.round(events / res.ref.cpu)} events/CPU-s) · this build ${res.ours.cpu.toFixed(2)} s CPU (${res.ours.wall.toFixed(2)} s wall, ${Math.round(events / res.ours.cpu)} events/CPU-s) · x${ratio.toFixed(2)} · load ${loadavg()[0].toFixed(1)}`,
+    )
+  }
+  const m = median(ratios)
+  console.log(
+    `  totals: reference ${sum.ref.cpu.toFixed(2)} s CPU / ${sum.ref.wall.toFixed(2)} s wall, this build ${sum.ours.cpu.toFixed(2)} s CPU / ${sum.ours.wall.toFixed(2)} s wall; wall events/s ${Math.round((events * rounds) / sum.ref.wall)} vs ${Math.round((events * rounds) / sum.ours.wall)}`,
+  )
+  console.log(
+    `${m >= TARGET_PAIRED ? 'PASS' : 'MISS'} monitor events per CPU-second vs the reference: x${m.toFixed(2)} median of ${rounds} paired rounds (x${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; x${(sum.ref.cpu / sum.ours.cpu).toFixed(2)} on the totals; target >= x${TARGET_PAIRED.toFixed(1)})`,
+  )
+}
+
 try {
-  const bigDir = join(work, 'big')
-  const g = gen(bigDir, big)
-  console.log(`capture: ${g.flows} flows, ${g.records} records, ${mb(g.bytes)} (generated in ${(g.ms / 1000).toFixed(1)} s)`)
+  const bigDir = givenCapture ?? join(work, 'big')
+  if (givenCapture === undefined) {
+    const g = gen(bigDir, big)
+    console.log(`capture: ${g.flows} flows, ${g.records} records, ${mb(g.bytes)} (generated in ${(g.ms / 1000).toFixed(1)} s)`)
+  } else console.log(`capture: ${givenCapture}`)
+  if (!pairedOnly) await measure(bigDir)
+  if (reference !== undefined) paired(bigDir)
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true })
+  else console.log(`kept ${work}`)
+}
+
+async function measure(bigDir) {
 
   // ---- 1. /dev/null, in a fresh process (RSS not inflated by the generator) -----------------
   const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', bigDir, String(big), String(small)], {
@@ -197,7 +279,4 @@ try {
   console.log(
     `${Number.isFinite(growth) && growth <= RSS_FLAT ? 'PASS' : 'MISS'} monitor RSS flat: ${first ? mb(first.rss) : '?'} at ${first?.events} events → ${last ? mb(last.rss) : '?'} at ${last?.events} events (${(growth * 100).toFixed(1)}%, target within ${RSS_FLAT * 100}%)`,
   )
-} finally {
-  if (!keep) rmSync(work, { recursive: true, force: true })
-  else console.log(`kept ${work}`)
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CliError, EXIT, errorLine, exitCodeOf, fileArg, intArg, packageVersion, portArg, setupProgram } from '@agenttap/cli-kit'
-import { resolveCapture } from '@agenttap/jsonl-io'
+import { resolveCapture, resolveLoopback } from '@agenttap/jsonl-io'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
 import {
@@ -271,11 +271,12 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 
 async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: number; alerts?: boolean; alertCmd?: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
-  if (o.allowRemote && !['127.0.0.1', 'localhost', '::1'].includes(o.host)) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
   // Listen for Ctrl-C / SIGTERM from the first moment: a signal during start-up (the CA, the
   // capture thread, the web view) is then a clean stop once start-up is done, not a kill that
   // loses what the capture holds.
   const signalled = waitForSignal()
+  // jsonl-io's one loopback rule (127.0.0.0/8, ::1, any spelling, names by what they resolve to), as the bind check uses.
+  if (o.allowRemote && !(await resolveLoopback(o.host)).loopback) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
   const proxy = await createProxy(o, proxyOptions(o, log), log)
   // proxy.start() checks the log dir and opens the capture before it listens: a capture that
   // cannot be written fails here, before the lines to paste are printed.

@@ -276,6 +276,26 @@ describe('agenttap-proxy CLI', () => {
     }
   }, 60_000)
 
+  it('--allow-remote warns by the one loopback rule: 127.0.0.2 is loopback (no warning), 0.0.0.0 is not', async () => {
+    const warned = async (host: string): Promise<string> => {
+      const out = captureStdout()
+      const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+      try {
+        const running = main(['start', '--host', host, '--allow-remote', '--port', '0', '--quiet', '--no-monitor', '--no-web', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, `logs-remote-${host}`)])
+        for (let i = 0; i < 400 && !out.text().includes('export HTTPS_PROXY='); i++) await new Promise((r) => setTimeout(r, 10))
+        expect(out.text()).toContain('export HTTPS_PROXY=')
+        process.emit('SIGTERM')
+        expect(await running).toBe(0)
+        return err.mock.calls.map((c) => String(c[0])).join('')
+      } finally {
+        err.mockRestore()
+        out.restore()
+      }
+    }
+    expect(await warned('127.0.0.2')).not.toContain('non-loopback')
+    expect(await warned('0.0.0.0')).toContain('listening on a non-loopback address')
+  }, 60_000)
+
   it('refuses a non-loopback host without --allow-remote (usage error)', async () => {
     const code = await main(['start', '--host', '0.0.0.0', '--port', '0', '--quiet', '--ca-dir', join(root, 'ca'), '--log-dir', join(root, 'logs-x')])
     expect(code).toBe(2)

@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -115,6 +115,50 @@ describe('transcripts in the index', () => {
       expect((await x3.run('daily')).rows.find((r) => r.date === '2026-11-21' && String(r.model).startsWith('claude-sonnet'))!.output_tokens).toBe(301)
     } finally {
       x3.close()
+    }
+  })
+})
+
+describe('prompts and files replaced in place', () => {
+  it('user_prompts lists the prompts read from the transcripts, each on its session', async () => {
+    const x = await open({ threads: 2, workerMinBytes: 1 })
+    try {
+      expect(pick((await x.run('user_prompts')).rows, ['ts', 'session_id', 'flow_id', 'text'])).toEqual([
+        { ts: '2026-11-20T10:00:02.000Z', session_id: TRAP_IDS.claudeSessionA, flow_id: 'claude-transcript:msg_A1:req_A1', text: 'fix the failing test in parser.ts' },
+        { ts: '2026-11-20T11:00:05.000Z', session_id: TRAP_IDS.codexSessionC, flow_id: `codex-rollout:${TRAP_IDS.codexSessionC}:1100`, text: 'add a --json flag' },
+        { ts: '2026-11-21T00:10:04.000Z', session_id: TRAP_IDS.claudeSessionA, flow_id: 'claude-transcript:msg_A3:req_A3', text: 'now the docs' },
+        { ts: '2026-11-21T08:00:06.000Z', session_id: TRAP_IDS.codexForkD, flow_id: `codex-rollout:${TRAP_IDS.codexForkD}:4400`, text: 'try another approach' },
+        { ts: '2026-11-21T09:00:05.000Z', session_id: TRAP_IDS.claudeSessionB, flow_id: 'claude-transcript:msg_B1:req_B1', text: 'write a changelog' },
+      ])
+    } finally {
+      x.close()
+    }
+  })
+
+  it('a new file that got a removed file\'s inode is read as new, with no rebuild', async () => {
+    const x1 = await open()
+    await x1.refresh()
+    x1.close()
+    // Session B's file is gone and a new session's file holds its inode (renamed, then rewritten
+    // in place: the inode is kept, the first bytes are not the old file's).
+    const proj = join(dirs.claudeDir, 'projects', TRAP_IDS.project)
+    const old = join(proj, `${TRAP_IDS.claudeSessionB}.jsonl`)
+    const S = 'dddddddd-0000-4000-a000-00000000000d'
+    const now = join(proj, `${S}.jsonl`)
+    renameSync(old, now)
+    const body = claudeAssistantLine({ session: S, uuid: 'u-d1', parent: null, ts: '2026-11-22T09:00:00.000Z', messageId: 'msg_D1', requestId: 'req_D1', model: 'claude-sonnet-4-5-20250929', block: { type: 'text', text: 'hi' }, stop: 'end_turn', usage: { input: 7, cache_read: 0, cache_5m: 0, cache_1h: 0, output: 3 } }) + '\n'
+    const ino = statSync(now).ino
+    writeFileSync(now, body)
+    expect(statSync(now).ino).toBe(ino)
+    const x2 = await open()
+    try {
+      await x2.refresh()
+      expect(x2.lastUpdate!.rebuilt).toBeUndefined()
+      expect(x2.lastUpdate!.bytes).toBe(Buffer.byteLength(body))
+      // B's calls stay (history), D's is new.
+      expect(pick((await x2.run('daily')).rows, DAILY)).toEqual([...EXPECTED_DAILY, { date: '2026-11-22', model: 'claude-sonnet-4-5-20250929', calls: 1, input_tokens: 7, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0, output_tokens: 3, cost_usd: 0.000066 }])
+    } finally {
+      x2.close()
     }
   })
 })

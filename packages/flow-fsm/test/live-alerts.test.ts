@@ -36,7 +36,7 @@ describe('live alerts', () => {
     const i = text.indexOf(`⚠ ${breaks[0]!.message}`)
     expect(text.slice(0, i).trimEnd().split('\n').pop()).toMatch(/tokens|in:|out/)
     expect(JSON.parse(JSON.stringify(hooked[0]))).toEqual(hooked[0])
-  })
+  }, 60_000) // a whole synthetic corpus: over the 5 s default at load 40 (not a speed check)
 
   it('an external calls option cannot be watched', () => {
     expect(() => createLiveView({ onOps: () => {}, alerts: true, calls: { feed() {}, calls: () => [], forget() {}, end() {} } })).toThrow(/alerts watch the view's own calls/)

@@ -18,7 +18,8 @@ export type AnyRecord = Record<string, unknown>
 /** What a flow needs from its ledger. */
 export interface FlowContext {
   emitCall(call: ModelCall): void
-  emitFlow(facts: FlowFacts): void
+  /** Absent when nobody takes flow facts (a live view's calls): they are not built. */
+  emitFlow: ((facts: FlowFacts) => void) | undefined
   /** Content (system prompt, tools) of a request, emitted once per distinct hash. */
   content(anatomy: RequestAnatomy): void
   error(code: LedgerErrorCode, message: string, where: { flow_id: string; seq?: number | undefined; excerpt?: string | undefined; cause?: unknown }): void
@@ -461,10 +462,10 @@ export class FlowAssembler {
       this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars))
     }
     this.closed = true
-    this.emitFacts()
+    if (this.ctx.emitFlow !== undefined) this.emitFacts(this.ctx.emitFlow)
   }
 
-  private emitFacts(): void {
+  private emitFacts(emitFlow: (facts: FlowFacts) => void): void {
     const end = this.open ? undefined : this.endRec
     const url = this.url
     const facts: FlowFacts = {
@@ -503,6 +504,6 @@ export class FlowAssembler {
       if (bytes !== undefined) facts.bytes = bytes
     }
     if (this.userAgent !== undefined) facts.user_agent = this.userAgent
-    this.ctx.emitFlow(facts)
+    emitFlow(facts)
   }
 }

@@ -128,6 +128,8 @@ export interface Ledger {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isSseRecord = (r: unknown): r is AnyRecord & { flow_id: string } =>
+  typeof r === 'object' && r !== null && (r as AnyRecord)['type'] === 'sse' && typeof (r as AnyRecord)['flow_id'] === 'string'
 
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt
@@ -236,7 +238,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
           onCall(c)
         }
       : onCall,
-    emitFlow: (f) => onFlow?.(f),
+    emitFlow: onFlow,
     content,
     error,
     chain,
@@ -285,6 +287,18 @@ export function createLedger(opts: LedgerOptions): Ledger {
 
   return {
     feed(record, where) {
+      // The live path: an sse record of a flow that started (most records). What the full path
+      // below checks first is true for it once `flows` holds a started flow under its flow_id.
+      if (where === undefined && isSseRecord(record)) {
+        const st = flows.get(record.flow_id)
+        if (st !== undefined && st.started) {
+          const v = record['v']
+          if (typeof v === 'number' && v > SCHEMA_VERSION) st.newer(v)
+          st.record(record)
+          settle(st)
+          return
+        }
+      }
       at = where
       try {
         if (!isObj(record)) {

@@ -34,8 +34,10 @@ export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
   const seen = new Set(first.tool_calls.map((t) => t.call_id))
   const tool_calls = [...first.tool_calls, ...later.tool_calls.filter((t) => !seen.has(t.call_id))].map((t, i) => ({ ...t, position: i }))
   const ended = [a.ended_at, b.ended_at].filter((x): x is string => x !== undefined).sort().pop()
+  const prompt = first.prompt ?? later.prompt
   const out: ModelCall = {
     ...first,
+    ...(prompt !== undefined ? { prompt } : {}),
     text,
     reasoning,
     tool_calls,
@@ -54,6 +56,7 @@ export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
  */
 export function absorbCall(acc: ModelCall, c: ModelCall): void {
   const bestIsNew = better(c, acc)
+  if (c.prompt !== undefined && (acc.prompt === undefined || c.started_at < acc.started_at)) acc.prompt = c.prompt
   if (c.started_at < acc.started_at) {
     // The earlier piece names the session (a resumed copy is read after the original).
     acc.session_id = c.session_id
@@ -80,5 +83,7 @@ export function absorbCall(acc: ModelCall, c: ModelCall): void {
 
 /** Sets what depends on every piece of a call (its duration). */
 export function settleCall(c: ModelCall): void {
-  if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
+  // Most calls are one piece (or pieces of one instant): no dates to parse.
+  if (c.ended_at === c.started_at) c.duration_ms = 0
+  else if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
 }

@@ -1,5 +1,6 @@
 import { LEDGER_VERSION } from '@agenttap/ledger'
 import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
+import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage, readAnthropicUsage } from '@agenttap/stream-normalizer'
 import type { TranscriptFile } from './types.js'
 
@@ -10,8 +11,10 @@ import type { TranscriptFile } from './types.js'
  *   content block; pieces of one response share `message.id` + `requestId` and are merged by
  *   `mergeCall`);
  * - a compaction when it is a `system` entry with `subtype: "compact_boundary"`
- *   (`compactMetadata.preTokens`, `trigger`).
- * Everything else (user entries, tool results, summaries, snapshots) carries no usage.
+ *   (`compactMetadata.preTokens`, `trigger`);
+ * - a prompt when it is a `user` entry with the user's text (not tool results): the `prompt` of
+ *   the next call read from the same file.
+ * Everything else (tool results, summaries, snapshots) carries no usage.
  */
 
 /** Raw needles of the lines worth parsing. */
@@ -19,19 +22,24 @@ export const CLAUDE_NEEDLES = [Buffer.from('"usage"'), Buffer.from('"compact_bou
 
 const USER_TYPE = Buffer.from('"type":"user"')
 const ASSISTANT_TYPE = Buffer.from('"type":"assistant"')
+const TOOL_RESULT = Buffer.from('"tool_result"')
 const TAIL = 400
+const HEAD = 2048
 
 /**
- * Claude Code writes a line's `type` after its `message` (`…,"requestId":…,"type":"assistant",
- * "uuid":…,"timestamp":…}`): a look at the last few hundred bytes tells a user line (tool
- * results: most of the bytes) from an assistant line without searching the whole line. Lines
- * laid out otherwise are searched for the needles.
+ * Claude Code writes an assistant line's `type` after its `message` (`…,"requestId":…,
+ * "type":"assistant","uuid":…,"timestamp":…}`) and a user line's before it: a look at the last
+ * few hundred bytes finds an assistant line, one at the first kilobytes a user line. A user line
+ * is a prompt unless its content is tool results (most of a transcript's bytes), which say so
+ * near the start of the message: those are skipped unparsed. Lines laid out otherwise are
+ * searched for the needles.
  */
 export function classifyClaudeLine(buf: Buffer, start: number, end: number): boolean | undefined {
-  const from = Math.max(start, end - TAIL)
-  const tail = buf.subarray(from, end)
-  if (tail.indexOf(USER_TYPE) !== -1) return false
+  const tail = buf.subarray(Math.max(start, end - TAIL), end)
   if (tail.indexOf(ASSISTANT_TYPE) !== -1) return true
+  const head = buf.subarray(start, Math.min(end, start + HEAD))
+  const u = head.indexOf(USER_TYPE)
+  if (u !== -1 || tail.indexOf(USER_TYPE) !== -1) return head.indexOf(TOOL_RESULT, u === -1 ? 0 : u) === -1
   return undefined
 }
 
@@ -44,6 +52,7 @@ const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === '
 /** What a line was. */
 export type ClaudeLine =
   | { kind: 'call'; call: ModelCall }
+  | { kind: 'prompt'; text: string }
   | { kind: 'compaction'; event: CompactionEvent }
   | { kind: 'skip' }
   | { kind: 'bad'; message: string }
@@ -51,6 +60,29 @@ export type ClaudeLine =
 /** The call key of a Claude Code response: message id and request id (the pair the dedupe is on). */
 export function claudeKey(messageId: string, requestId: string | undefined): string {
   return `${CLAUDE_SOURCE}:${messageId}${requestId !== undefined ? `:${requestId}` : ''}`
+}
+
+/**
+ * The prompt of a user entry: its text (a string content, or its text blocks), redacted like a
+ * capture's. Tool results, Claude Code's own entries (`isMeta`, a compaction's summary, a local
+ * command's output) and a subagent's task (its parent wrote it, not the user) are no prompt.
+ */
+function userPrompt(r: Record<string, unknown>, file: TranscriptFile): ClaudeLine {
+  if (file.agent !== undefined || r.isSidechain === true || r.isMeta === true || r.isCompactSummary === true) return { kind: 'skip' }
+  const content = obj(r.message)?.content
+  let text: string
+  if (typeof content === 'string') text = content
+  else if (Array.isArray(content)) {
+    const parts: string[] = []
+    for (const b of content) {
+      const blk = obj(b)
+      if (blk?.type === 'tool_result') return { kind: 'skip' }
+      if (blk?.type === 'text' && typeof blk.text === 'string') parts.push(blk.text)
+    }
+    text = parts.join('\n\n')
+  } else return { kind: 'skip' }
+  if (text.trim() === '' || text.startsWith('<local-command-stdout>') || text.startsWith('<local-command-stderr>')) return { kind: 'skip' }
+  return { kind: 'prompt', text: redactText(text) }
 }
 
 /** Reads one parsed line of a Claude Code transcript; see the module comment. */
@@ -75,6 +107,7 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile): ClaudeLine {
     }
     return { kind: 'compaction', event }
   }
+  if (r.type === 'user') return userPrompt(r, file)
   if (r.type !== 'assistant') return { kind: 'skip' }
   const m = obj(r.message)
   const u = obj(m?.usage)

@@ -1,5 +1,6 @@
 import { LEDGER_VERSION } from '@agenttap/ledger'
 import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
+import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage } from '@agenttap/stream-normalizer'
 import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
 
@@ -32,6 +33,7 @@ export const CODEX_NEEDLES = [
   Buffer.from('"function_call"'),
   Buffer.from('"custom_tool_call"'),
   Buffer.from('"local_shell_call"'),
+  Buffer.from('"user_message"'),
 ]
 
 const HEAD = 160
@@ -160,6 +162,12 @@ export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileS
         if (st.compacted_since_usage) return { kind: 'none' }
         return compaction(st, file, ts, line, 'context_compacted')
       }
+      if (p.type === 'user_message') {
+        // The user's own words (a fork's replay of its parent's prompts is not new input).
+        const m = str(p.message)
+        if (!st.replay && m !== undefined) st.pending_prompt = redactText(m)
+        return { kind: 'none' }
+      }
       if (p.type !== 'token_count') return { kind: 'none' }
       return tokenCount(p, st, file, ts, traps)
     }
@@ -222,8 +230,10 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
   const key = `${CODEX_SOURCE}:${session}:${mark}`
   const tools: LedgerToolCall[] = (st.pending_tools ?? []).map((t, i) => ({ call_id: t.call_id, position: i, name: t.name, kind: t.kind, arguments: t.arguments, complete: true }))
   const rl = st.pending_limits
+  const prompt = st.pending_prompt
   st.pending_tools = []
   st.pending_limits = undefined
+  st.pending_prompt = undefined
   st.compacted_since_usage = false
   const call: ModelCall = {
     ledger_version: LEDGER_VERSION,
@@ -251,6 +261,7 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
     tool_results: [],
     request: { ...(st.model !== undefined ? { model: st.model } : {}), ...(st.effort !== undefined ? { reasoning_effort: st.effort } : {}), tool_names: [], message_count: 0, prompt_cache_key: session },
     ...(rl !== undefined ? { rate_limits: rl } : {}),
+    ...(prompt !== undefined ? { prompt } : {}),
   }
   return { kind: 'call', call }
 }

@@ -4,7 +4,7 @@ import { absorbCall, mergeCall, settleCall } from './call-merge.js'
 import { CLAUDE_NEEDLES, classifyClaudeLine, readClaudeLine } from './claude.js'
 import { classifyCodexLine, CODEX_NEEDLES, readCodexLine } from './codex.js'
 import { readLines } from './read-lines.js'
-import type { CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
+import type { ClaudeFileState, CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
 
 /**
  * Reads transcript files from their cursors to their ends on this thread: the lines that can
@@ -66,6 +66,7 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
       continue
     }
     const codex: CodexFileState = structuredClone(cur.codex ?? {})
+    const claude: ClaudeFileState = { ...cur.claude }
     const reemits0 = traps.codex_reemits
     const replayed0 = traps.codex_replayed
     try {
@@ -87,8 +88,15 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
             return
           }
           const r = file.kind === 'claude' ? readClaudeLine(rec, file) : readCodexLine(rec, file, codex, line, traps)
-          if (r.kind === 'call') {
+          if (r.kind === 'prompt') {
+            claude.pending_prompt = r.text
+          } else if (r.kind === 'call') {
             const c = r.call
+            if (claude.pending_prompt !== undefined && c.source === 'claude-transcript') {
+              // The first call after the prompt in this file answers it.
+              c.prompt = claude.pending_prompt
+              claude.pending_prompt = undefined
+            }
             if (c.source === 'claude-transcript') {
               // Count the call-level traps once per call, on its first piece.
               if (!calls.has(c.key) && !partial.has(c.key)) {
@@ -111,7 +119,7 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
       }
       bytes += end.bytes
       lines += end.lines
-      out.push({ file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line, ...(file.kind === 'codex' ? { codex } : {}) })
+      out.push({ file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line, ...(file.kind === 'codex' ? { codex } : claude.pending_prompt !== undefined ? { claude } : {}) })
     } catch (err) {
       problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: `cannot read: ${(err as Error).message}` })
       out.push(cur)

@@ -5,11 +5,13 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { importFiles } from './import-files.js'
 import type { ImportFilesOptions } from './import-files.js'
-import type { FileCursor } from './types.js'
+import { sinkResult } from './import.js'
+import type { FileCursor, ImportSink } from './types.js'
 
-const job = workerData as { cursors: FileCursor[]; options: ImportFilesOptions }
+const job = workerData as { cursors: FileCursor[]; options: ImportFilesOptions; sink?: ImportSink }
 try {
-  parentPort!.postMessage({ ok: true, result: importFiles(job.cursors, job.options) })
+  // With a sink the calls stay on this thread: only counts, cursors and the sink's answer are posted.
+  parentPort!.postMessage({ ok: true, result: await sinkResult(importFiles(job.cursors, job.options), job.sink) })
 } catch (e) {
   parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
 }

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { TranscriptError } from './errors.js'
 import { addCall, importFiles, noTraps } from './import-files.js'
 import type { ImportFilesOptions } from './import-files.js'
-import type { FileCursor, ImportResult, TranscriptFile } from './types.js'
+import type { FileCursor, ImportResult, ImportSink, TranscriptFile } from './types.js'
 
 /**
  * An import over many files: the files are split into groups of about equal new bytes, each
@@ -21,11 +22,27 @@ export interface ImportOptions extends ImportFilesOptions {
   threads?: number
   /** Below this many new bytes the import runs on this thread. @defaultValue 8 MiB */
   workerMinBytes?: number
+  /** Hand the calls to this module on the thread that read them instead of returning them. */
+  sink?: ImportSink
+}
+
+/** Hands a result's calls to its sink (on the thread that read them). */
+export async function sinkResult(r: ImportResult, sink: ImportSink | undefined): Promise<ImportResult> {
+  if (sink === undefined) return r
+  const mod = (await import(sink.module)) as { sinkImport?: (r: ImportResult, o: unknown) => unknown }
+  if (typeof mod.sinkImport !== 'function') throw new TranscriptError('INVALID_OPTION', `sink module ${sink.module} exports no sinkImport function`)
+  const out = await mod.sinkImport(r, sink.options)
+  return { ...r, calls: [], sunk: [out] }
 }
 
 /** Cursors at the start of each file (a first import). */
 export function startCursors(files: TranscriptFile[]): FileCursor[] {
   return files.map((file) => ({ file, offset: 0, line: 0 }))
+}
+
+/** The project dir of a Claude file: `<project>/<session>.jsonl`, `<project>/<session>/subagents/agent-<id>.jsonl`. */
+function claudeProject(f: TranscriptFile): string {
+  return f.agent !== undefined ? dirname(dirname(dirname(f.path))) : dirname(f.path)
 }
 
 function workerScript(): URL | undefined {
@@ -36,9 +53,9 @@ function workerScript(): URL | undefined {
   return undefined
 }
 
-function runWorker(script: URL, cursors: FileCursor[], options: ImportFilesOptions): Promise<ImportResult> {
+function runWorker(script: URL, cursors: FileCursor[], options: ImportFilesOptions, sink: ImportSink | undefined): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData: { cursors, options } })
+    const w = new Worker(script, { workerData: { cursors, options, sink } })
     let settled = false
     w.once('message', (m: { ok: boolean; result?: ImportResult; error?: string }) => {
       settled = true
@@ -61,6 +78,7 @@ export function mergeResults(parts: ImportResult[]): ImportResult {
   const calls = new Map<string, ModelCall>()
   const compactions = new Map<string, CompactionEvent>()
   const traps = noTraps()
+  const sunk = parts.flatMap((p) => p.sunk ?? [])
   for (const p of parts) {
     for (const c of p.calls) addCall(calls, c, traps)
     for (const e of p.compactions) compactions.set(e.key, e)
@@ -76,6 +94,7 @@ export function mergeResults(parts: ImportResult[]): ImportResult {
     bytes: parts.reduce((n, p) => n + p.bytes, 0),
     lines: parts.reduce((n, p) => n + p.lines, 0),
     parsed: parts.reduce((n, p) => n + p.parsed, 0),
+    ...(sunk.length > 0 ? { sunk } : {}),
   }
 }
 
@@ -98,15 +117,25 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   const total = todo.reduce((n, t) => n + t.bytes, 0)
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))
   const script = workerScript()
-  const { threads: _t, workerMinBytes, ...fileOptions } = options
-  if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) return importFiles(cursors, fileOptions)
-  // Largest first onto the emptiest group: groups of about equal bytes.
-  const groups: { bytes: number; cursors: FileCursor[] }[] = Array.from({ length: threads }, () => ({ bytes: 0, cursors: [] }))
-  for (const t of todo.sort((a, b) => b.bytes - a.bytes)) {
-    const g = groups.reduce((m, x) => (x.bytes < m.bytes ? x : m))
-    g.bytes += t.bytes
-    g.cursors.push(t.c)
+  const { threads: _t, workerMinBytes, sink, ...fileOptions } = options
+  if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) return sinkResult(importFiles(cursors, fileOptions), sink)
+  // The files of one Claude project stay together: a resumed session copies its lines into
+  // another file of the same project, and pieces of one call read by one thread are merged
+  // there (a sink's consumer then rarely sees a call in two parts). Largest unit first onto the
+  // emptiest group: groups of about equal bytes.
+  const units = new Map<string, { bytes: number; cursors: FileCursor[] }>()
+  for (const t of todo) {
+    const key = t.c.file.kind === 'claude' ? claudeProject(t.c.file) : t.c.file.path
+    const u = units.get(key) ?? units.set(key, { bytes: 0, cursors: [] }).get(key)!
+    u.bytes += t.bytes
+    u.cursors.push(t.c)
   }
-  const parts = await Promise.all(groups.filter((g) => g.cursors.length > 0).map((g) => runWorker(script, g.cursors, fileOptions)))
+  const groups: { bytes: number; cursors: FileCursor[] }[] = Array.from({ length: threads }, () => ({ bytes: 0, cursors: [] }))
+  for (const u of [...units.values()].sort((a, b) => b.bytes - a.bytes)) {
+    const g = groups.reduce((m, x) => (x.bytes < m.bytes ? x : m))
+    g.bytes += u.bytes
+    g.cursors.push(...u.cursors)
+  }
+  const parts = await Promise.all(groups.filter((g) => g.cursors.length > 0).map((g) => runWorker(script, g.cursors, fileOptions, sink)))
   return mergeResults(parts)
 }

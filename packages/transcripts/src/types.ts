@@ -47,6 +47,14 @@ export interface CodexFileState {
   pending_tools?: { call_id: string; name: string; kind: 'function' | 'custom' | 'local_shell'; arguments: string }[] | undefined
   /** Rate limits seen in a `token_count` without usage, attached to the next call. */
   pending_limits?: Record<string, string> | undefined
+  /** The user's prompt (`event_msg` `user_message`, redacted) not yet attached to a call: the next call's `prompt`. */
+  pending_prompt?: string | undefined
+}
+
+/** A Claude Code file's reader state between reads. */
+export interface ClaudeFileState {
+  /** The user's prompt (redacted) not yet attached to a call: the next call's `prompt`. */
+  pending_prompt?: string | undefined
 }
 
 /** One Codex usage counter set (`total_token_usage` / `last_token_usage`). */
@@ -65,6 +73,8 @@ export interface FileCursor {
   line: number
   /** Codex: the reader's state at `offset`. */
   codex?: CodexFileState
+  /** Claude: the reader's state at `offset` (a prompt read, its call not yet). */
+  claude?: ClaudeFileState
 }
 
 /** Input skipped, with where it was (plain data; see {@link TranscriptError} for the class). */
@@ -107,5 +117,23 @@ export interface ImportResult {
   /** Lines seen / lines parsed as JSON (the rest could not carry usage and were skipped unparsed). */
   lines: number
   parsed: number
+  /**
+   * With a {@link ImportSink}: what the sink returned for each part (one per worker thread, in no
+   * particular order); `calls` is then empty — the sink had them.
+   */
+  sunk?: unknown[]
+}
+
+/**
+ * Where the calls of an import go instead of back to the caller: a module (URL or specifier) whose
+ * `sinkImport(result, options)` is called on the thread that read them (each worker for its part),
+ * e.g. to write them as rows for a bulk load. Its return value (plain data) comes back in
+ * {@link ImportResult.sunk}. Calls of one key read by two threads come back in two parts: the
+ * sink's consumer merges them (by {@link mergeCall}'s rule).
+ */
+export interface ImportSink {
+  module: string
+  /** Handed to `sinkImport` as its second argument (plain data: it crosses threads). */
+  options?: unknown
 }
 
