@@ -1,5 +1,4 @@
 import { createCacheAnalyzer, contextTimeline, lostSplit, quotaTimeline, type CacheBreak, type InsightCall } from '@agenttap/cache-insights'
-import { lit } from './duck.js'
 import type { CallApi, FlowKind, PriceTable } from '@agenttap/ledger'
 import { decodeSegments } from './rows.js'
 import type { Row } from './types.js'
@@ -55,7 +54,7 @@ export const CACHE_BREAKS_DDL = [
  * the segments of each pair read once, the analysis in cache-insights. Incremental: an up-to-date
  * index answers \`cache\` with one select.
  */
-export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }> }): Promise<number> {
+export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }): Promise<number> {
   await d.run(CACHE_BREAKS_DDL.join(';\n'))
   const fresh = `select key from calls where not pending and has_usage and key not in (select key from cache_done)`
   await d.run(`create or replace temp table cache_new as ${fresh}`)
@@ -74,20 +73,28 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
     const calls = new Map<string, Row>()
     for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (select key from cache_pairs union select prev from cache_pairs)`)).rows) calls.set(String(r.key), r)
     const a = createCacheAnalyzer()
-    const values: string[] = []
+    const values: unknown[][] = []
+    // Most calls are the previous call of one pair and the call of the next: decoded once (the
+    // analyzer only reads them).
+    const decoded = new Map<string, InsightCall>()
+    const insight = (r: Row): InsightCall => {
+      const k = String(r.key)
+      let c = decoded.get(k)
+      if (c === undefined) decoded.set(k, (c = insightCall(r, true)))
+      return c
+    }
     for (const p of pairs) {
       const cur = calls.get(p.key)
       const prev = calls.get(p.prev)
       if (cur === undefined || prev === undefined) continue
       a.reset()
-      a.feed(insightCall(prev, true))
-      const b = a.feed(insightCall(cur, true))
+      a.feed(insight(prev))
+      const b = a.feed(insight(cur))
       if (b === undefined) continue
-      const split = lostSplit(insightCall(cur, false), b.lost_tokens)
-      const v = (x: unknown): string => (x === undefined || x === null ? 'null' : typeof x === 'number' ? String(x) : lit(String(x)))
-      values.push(`(${[b.key, b.flow_id, num(cur.idx), b.session_id, b.agent, b.model, str(cur.provider), str(cur.api), b.started_at, b.prev_key, b.prev_flow_id, b.cause, b.change, b.detail, segmentText(b), b.offset, b.cached_bytes, b.gap_ms, b.expected_read, b.cache_read, b.lost_tokens, split.lost_1h, split.lost_5m, split.lost_input].map(v).join(', ')})`)
+      const split = lostSplit(insight(cur), b.lost_tokens)
+      values.push([b.key, b.flow_id, num(cur.idx), b.session_id, b.agent, b.model, str(cur.provider), str(cur.api), b.started_at, b.prev_key, b.prev_flow_id, b.cause, b.change, b.detail, segmentText(b), b.offset, b.cached_bytes, b.gap_ms, b.expected_read, b.cache_read, b.lost_tokens, split.lost_1h, split.lost_5m, split.lost_input])
     }
-    for (let i = 0; i < values.length; i += 1000) await d.run(`insert into cache_breaks values ${values.slice(i, i + 1000).join(', ')}`)
+    d.append('cache_breaks', values)
     n = values.length
   }
   await d.run(`insert into cache_done select key from cache_new`)
