@@ -228,6 +228,12 @@ export function clientSuite(c: ClientCase): void {
           expect(real, 'the client sent a session id').toBeTruthy()
           expect(session).toBe(real)
           for (const f of flows) expect(f['session_source']).not.toBe('derived')
+        } else {
+          // No session id of its own: the proxy chained the conversation by history, its 429 / 5xx
+          // retries included, and analyze and the web view read that one session.
+          expect(new Set(flows.map((f) => f['session_source']))).toEqual(new Set(['history']))
+          expect(new Set(flows.map((f) => f['session_id']))).toEqual(new Set([session]))
+          expect(new Set(webFlows.map((f) => f['session_id']))).toEqual(new Set([session]))
         }
       })
 
@@ -280,6 +286,8 @@ export function clientSuite(c: ClientCase): void {
         const ends = events.filter((e) => e['type'] === 'tool_call_end')
         expect(ends.map((e) => commandOf(e['parsed'] as Record<string, unknown>))).toEqual([SHELL_COMMAND])
         expect(ends.map((e) => e['call_id'])).toEqual([(tool.answer as Answer).toolCalls[0]?.id])
+        // One conversation, one session on the monitor too (its session guard keeps one session's cards together).
+        expect(new Set(events.map((e) => e['session_id']))).toEqual(new Set([session]))
         const outputs = events.filter((e) => e['type'] === 'usage').map((e) => (e['usage'] as Record<string, number>)['output_tokens'])
         expect(outputs).toContain((tool.answer as Answer).usage.output)
         expect(outputs).toContain((final.answer as Answer).usage.output)

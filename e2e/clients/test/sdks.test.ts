@@ -42,9 +42,6 @@ clientSuite({
   client: 'unknown',
   provider: 'anthropic',
   errors: [429, 529],
-  knownDefects: {
-    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
-  },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('anthropic-stream.mjs'), { args: [prompt], env: { ...proxy.env, ANTHROPIC_API_KEY: keys.anthropic } }),
   checkOutput: (r, { tool, final }) => {
     sameToolInput(r, tool)
@@ -64,9 +61,6 @@ clientSuite({
   client: 'unknown',
   provider: 'openai',
   errors: [429, 503],
-  knownDefects: {
-    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
-  },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-responses.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
     sameToolInput(r, tool)
@@ -85,9 +79,6 @@ clientSuite({
   client: 'unknown',
   provider: 'openai',
   errors: [429, 503],
-  knownDefects: {
-    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
-  },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-chat.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
     sameToolInput(r, tool)
