@@ -521,9 +521,9 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
               body = text
             }
           }
-          rec['body'] = typeof body === 'string' ? redactor.text(body) : redactor.json(body)
-          // A non-streamed answer: the chain remembers it as it does a streamed one.
+          // A non-streamed answer: the chain remembers it (as the client will send it back, unredacted) as it does a streamed one.
           if (flow.chained !== undefined && typeof body === 'object') for (const e of normalizeResponseBody(body, { flow_id: flow.id, flow: flowHints(flow), toolArgDeltas: false }).events) flow.chained.event(e)
+          rec['body'] = typeof body === 'string' ? redactor.text(body) : redactor.json(body)
         }
         flow.bodyChunks = []
       }

@@ -80,7 +80,8 @@ for (const captureThread of [true, false]) {
       root = tempDir('agenttap-chain-')
       provider = await startProvider(root)
       ;({ proxy, agent } = await start({}, records))
-    })
+      // A CA, a certificate and a capture thread to make: only bounds a hang on a loaded machine.
+    }, 60_000)
     afterAll(async () => {
       await proxy?.stop()
       await plain?.proxy.stop()
