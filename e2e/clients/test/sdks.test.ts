@@ -41,6 +41,7 @@ clientSuite({
   api: 'anthropic',
   client: 'unknown',
   provider: 'anthropic',
+  concurrent: true,
   errors: [429, 529],
   run: ({ proxy, prompt, keys }) => runNodeScript(script('anthropic-stream.mjs'), { args: [prompt], env: { ...proxy.env, ANTHROPIC_API_KEY: keys.anthropic } }),
   checkOutput: (r, { tool, final }) => {
@@ -60,6 +61,7 @@ clientSuite({
   api: 'responses',
   client: 'unknown',
   provider: 'openai',
+  concurrent: true,
   errors: [429, 503],
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-responses.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
@@ -78,6 +80,7 @@ clientSuite({
   api: 'chat',
   client: 'unknown',
   provider: 'openai',
+  concurrent: true,
   errors: [429, 503],
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-chat.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
