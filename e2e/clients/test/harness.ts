@@ -41,6 +41,13 @@ export interface ClientCase {
   run(ctx: RunContext): Promise<RunResult>
   /** Checks of the client's own output beyond "exit 0 and the final text". */
   checkOutput?: (r: RunResult, answers: { tool: Answer; final: Answer }) => void
+  /**
+   * Start this client as soon as the suite is defined, beside the file's other clients (each has
+   * its own provider, proxy, Redis stream and tag; the checks still run one suite after the
+   * other). For light clients only: under load, a second Claude Code slows the first past
+   * `agenttap-proxy run`'s 800 ms health check of the proxy it should reuse.
+   */
+  concurrent?: boolean
   /** Known defects: the named checks are expected to fail (`it.fails`) until fixed. */
   knownDefects?: Partial<Record<string, string>>
 }
@@ -120,24 +127,30 @@ export function clientSuite(c: ClientCase): void {
     else it(name, fn)
   }
 
+  /** Starts the provider, the proxy and the client, and waits for the conversation. */
+  const setup = async (): Promise<void> => {
+    redis = await getTestRedis()
+    upstream = await startFakeUpstream({ dir: root, errors: (api, tag) => (tag === c.tag && api === c.api ? [...c.errors] : []) })
+    proxy = await startProxy({ logDir, caDir: join(root, 'ca'), upstreamCa: upstream.caPath, connectTo: upstream.connectTo, redis: { url: redis.url, stream }, web: true })
+    webUrl = proxy.webUrl ?? ''
+    const t0 = Date.now()
+    result = await c.run({ proxy, upstream, prompt, keys, root })
+    timing.client = (Date.now() - t0) / 1000
+    // The web view is checked while the proxy runs; the capture once it has flushed and stopped.
+    mine = upstream.sent.filter((s) => s.tag === c.tag && s.phase !== 'aux')
+    const t = mine.find((s) => s.phase === 'tool')
+    const f = mine.find((s) => s.phase === 'final')
+    if (!t || !f) throw new Error(`${c.name}: the conversation did not run (exit ${result.code}):\nstdout: ${result.stdout.slice(-3000)}\nstderr: ${result.stderr.slice(-3000)}\nsent: ${upstream.sent.map((s) => `${s.api} ${s.phase} ${s.status} ${s.tag ?? ''}`).join(', ')}`)
+    tool = t
+    final = f
+    errs = mine.filter((s) => s.phase === 'error')
+  }
+  const early = c.concurrent === true ? setup() : undefined
+  // Reported by the suite's beforeAll; not an unhandled rejection before it runs.
+  early?.catch(() => undefined)
+
   describe(c.name, () => {
-    beforeAll(async () => {
-      redis = await getTestRedis()
-      upstream = await startFakeUpstream({ dir: root, errors: (api, tag) => (tag === c.tag && api === c.api ? [...c.errors] : []) })
-      proxy = await startProxy({ logDir, caDir: join(root, 'ca'), upstreamCa: upstream.caPath, connectTo: upstream.connectTo, redis: { url: redis.url, stream }, web: true })
-      webUrl = proxy.webUrl ?? ''
-      const t0 = Date.now()
-      result = await c.run({ proxy, upstream, prompt, keys, root })
-      timing.client = (Date.now() - t0) / 1000
-      // The web view is checked while the proxy runs; the capture once it has flushed and stopped.
-      mine = upstream.sent.filter((s) => s.tag === c.tag && s.phase !== 'aux')
-      const t = mine.find((s) => s.phase === 'tool')
-      const f = mine.find((s) => s.phase === 'final')
-      if (!t || !f) throw new Error(`${c.name}: the conversation did not run (exit ${result.code}):\nstdout: ${result.stdout.slice(-3000)}\nstderr: ${result.stderr.slice(-3000)}\nsent: ${upstream.sent.map((s) => `${s.api} ${s.phase} ${s.status} ${s.tag ?? ''}`).join(', ')}`)
-      tool = t
-      final = f
-      errs = mine.filter((s) => s.phase === 'error')
-    })
+    beforeAll(() => early ?? setup())
 
     afterAll(async () => {
       await proxy?.stop()
@@ -228,6 +241,12 @@ export function clientSuite(c: ClientCase): void {
           expect(real, 'the client sent a session id').toBeTruthy()
           expect(session).toBe(real)
           for (const f of flows) expect(f['session_source']).not.toBe('derived')
+        } else {
+          // No session id of its own: the proxy chained the conversation by history, its 429 / 5xx
+          // retries included, and analyze and the web view read that one session.
+          expect(new Set(flows.map((f) => f['session_source']))).toEqual(new Set(['history']))
+          expect(new Set(flows.map((f) => f['session_id']))).toEqual(new Set([session]))
+          expect(new Set(webFlows.map((f) => f['session_id']))).toEqual(new Set([session]))
         }
       })
 
@@ -280,6 +299,8 @@ export function clientSuite(c: ClientCase): void {
         const ends = events.filter((e) => e['type'] === 'tool_call_end')
         expect(ends.map((e) => commandOf(e['parsed'] as Record<string, unknown>))).toEqual([SHELL_COMMAND])
         expect(ends.map((e) => e['call_id'])).toEqual([(tool.answer as Answer).toolCalls[0]?.id])
+        // One conversation, one session on the monitor too (its session guard keeps one session's cards together).
+        expect(new Set(events.map((e) => e['session_id']))).toEqual(new Set([session]))
         const outputs = events.filter((e) => e['type'] === 'usage').map((e) => (e['usage'] as Record<string, number>)['output_tokens'])
         expect(outputs).toContain((tool.answer as Answer).usage.output)
         expect(outputs).toContain((final.answer as Answer).usage.output)

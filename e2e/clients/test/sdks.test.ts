@@ -41,10 +41,8 @@ clientSuite({
   api: 'anthropic',
   client: 'unknown',
   provider: 'anthropic',
+  concurrent: true,
   errors: [429, 529],
-  knownDefects: {
-    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
-  },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('anthropic-stream.mjs'), { args: [prompt], env: { ...proxy.env, ANTHROPIC_API_KEY: keys.anthropic } }),
   checkOutput: (r, { tool, final }) => {
     sameToolInput(r, tool)
@@ -63,10 +61,8 @@ clientSuite({
   api: 'responses',
   client: 'unknown',
   provider: 'openai',
+  concurrent: true,
   errors: [429, 503],
-  knownDefects: {
-    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
-  },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-responses.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
     sameToolInput(r, tool)
@@ -84,10 +80,8 @@ clientSuite({
   api: 'chat',
   client: 'unknown',
   provider: 'openai',
+  concurrent: true,
   errors: [429, 503],
-  knownDefects: {
-    'the web view shows the conversation as one session': 'the proxy writes derived session ids (no history chain) and the web view keeps them: one SDK conversation shows as several sessions',
-  },
   run: ({ proxy, prompt, keys }) => runNodeScript(script('openai-chat.mjs'), { args: [prompt], env: { ...proxy.env, OPENAI_API_KEY: keys.openai } }),
   checkOutput: (r, { tool, final }) => {
     sameToolInput(r, tool)

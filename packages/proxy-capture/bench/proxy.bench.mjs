@@ -130,11 +130,22 @@ async function latency(agent, port) {
   return lat.sort((a, b) => a - b)
 }
 
-async function throughput(agent, port, concurrency) {
+/** CPU time (user + system, every thread) a process used so far, in ms (/proc: 10 ms ticks). */
+function cpuMsOf(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function throughput(agent, port, concurrency, pid) {
   const ms = Math.max(400, 2000 * SCALE)
   await Promise.all(Array.from({ length: concurrency }, () => get(agent, port, '/small'))) // warm pool
   let done = 0
   const end = performance.now() + ms
+  const cpu0 = pid ? cpuMsOf(pid) : Number.NaN
   const t0 = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -144,7 +155,9 @@ async function throughput(agent, port, concurrency) {
       }
     }),
   )
-  return done / ((performance.now() - t0) / 1000)
+  const rps = done / ((performance.now() - t0) / 1000)
+  // The proxy's CPU per request (µs): what the machine's load does not change much.
+  return { rps, cpuUs: pid ? ((cpuMsOf(pid) - cpu0) * 1000) / done : Number.NaN }
 }
 
 async function slowRead(agent, port, mb) {
@@ -183,7 +196,7 @@ async function slowClientRss(agent, port, pid) {
 }
 
 async function measureAll(paths) {
-  const acc = new Map(paths.map((p) => [p.name, { p50: [], p99: [], c1: [], c32: [] }]))
+  const acc = new Map(paths.map((p) => [p.name, { p50: [], p99: [], c1: [], c32: [], cpu1: [], cpu32: [] }]))
   for (const p of paths) {
     p.a1 = makeAgent(p.port, p.ca, 1)
     p.a32 = makeAgent(p.port, p.ca, 32)
@@ -198,8 +211,16 @@ async function measureAll(paths) {
       acc.get(p.name).p50.push(pct(l, 50))
       acc.get(p.name).p99.push(pct(l, 99))
     }
-    for (const p of order) acc.get(p.name).c1.push(await throughput(p.a1, upstreamPort, 1))
-    for (const p of order) acc.get(p.name).c32.push(await throughput(p.a32, upstreamPort, 32))
+    for (const p of order) {
+      const t = await throughput(p.a1, upstreamPort, 1, p.pid)
+      acc.get(p.name).c1.push(t.rps)
+      acc.get(p.name).cpu1.push(t.cpuUs)
+    }
+    for (const p of order) {
+      const t = await throughput(p.a32, upstreamPort, 32, p.pid)
+      acc.get(p.name).c32.push(t.rps)
+      acc.get(p.name).cpu32.push(t.cpuUs)
+    }
   }
   const out = []
   for (const p of paths) {
@@ -211,6 +232,8 @@ async function measureAll(paths) {
       p99: median(a.p99),
       c1: median(a.c1),
       c32: median(a.c32),
+      cpu1: median(a.cpu1),
+      cpu32: median(a.cpu32),
       rss: p.pid ? await slowClientRss(makeAgent(p.port, p.ca, 1), upstreamPort, p.pid) : undefined,
     })
   }
@@ -299,6 +322,10 @@ if (base) {
   console.log(`agenttap / baseline (${baseline}) HTTPS req/s by round: c=1 ${per('c1')}; c=32 ${per('c32')}`)
   console.log(`agenttap / baseline, median of the rounds' ratios: ×${pairedRatio(agent, base, 'c1').toFixed(2)} at c=1, ×${pairedRatio(agent, base, 'c32').toFixed(2)} at c=32; p99 added ${f(agent.p99 - direct.p99)} vs ${f(base.p99 - direct.p99)} ms`)
   if (mitm) console.log(`baseline / mitmdump, median of the rounds' ratios: ×${pairedRatio(base, mitm, 'c1').toFixed(1)} at c=1, ×${pairedRatio(base, mitm, 'c32').toFixed(1)} at c=32`)
+  console.log(`proxy CPU per request (µs, every thread; medians): agenttap ${f(agent.cpu1)} at c=1, ${f(agent.cpu32)} at c=32; baseline ${f(base.cpu1)} at c=1, ${f(base.cpu32)} at c=32`)
+  console.log(`agenttap / baseline CPU per request, median of the rounds' ratios: ×${pairedRatio(agent, base, 'cpu1').toFixed(2)} at c=1, ×${pairedRatio(agent, base, 'cpu32').toFixed(2)} at c=32`)
+} else {
+  console.log(`agenttap CPU per request (µs, every thread; medians): ${f(agent.cpu1)} at c=1, ${f(agent.cpu32)} at c=32`)
 }
 console.log(`load average at the end: ${load()}`)
 // 3N MiB more went through between the N and 4N runs: buffering any fixed share of the stream

@@ -1,50 +1,14 @@
 import { TextDecoder } from 'node:util'
 import { SCHEMA_VERSION, type CaptureRecord, type ClientFrameRecord, type FlowEndRecord, type FlowRecord, type SseRecord } from '@agenttap/jsonl-io'
 import { createRedactor, createSseRedactor, createStreamRedactor, inspectRequest, type Redactor, type RedactorOptions, type SseRedactor, type StreamRedactor } from '@agenttap/session-extractor'
-import { createSseFramer, createStreamNormalizer, type AgentEvent, type SseFramer, type StreamNormalizer } from '@agenttap/stream-normalizer'
+import { createSseFramer, createStreamNormalizer, normalizeResponseBody, type AgentEvent, type SseFramer, type StreamNormalizer } from '@agenttap/stream-normalizer'
 import { createBodyDecoder, type BodyDecoder } from './body-decoder.js'
 import { parseRequestBody } from './request-body.js'
+import { createCaptureSessions, type ChainedFlow, type SessionChainingOptions } from './session-chaining.js'
+import type { CaptureOp, FlowInit, Headers } from './capture-ops.js'
 import type { CaptureRedactor, RawWriter } from './types.js'
 
-/**
- * What the proxy's data path tells the capture, in wire order. Every op carries the time it
- * happened on the wire (`t`: ms since the epoch, sub-ms precision), so records are timed by the
- * traffic, not by when the capture got round to them (it may run later, or on another thread).
- */
-export type CaptureOp =
-  /** A request head: the flow starts. */
-  | [op: 'open', id: string, init: FlowInit]
-  /** Request body bytes (already capped by the proxy). */
-  | [op: 'req', id: string, chunk: Uint8Array]
-  /** A response head; `captured` is the host filter's verdict. */
-  | [op: 'head', id: string, t: number, status: number, headers: Headers, captured: boolean]
-  /** Response body bytes, transfer coding removed. */
-  | [op: 'body', id: string, t: number, chunk: Uint8Array]
-  /** A WebSocket message (`fromServer`: upstream → client). */
-  | [op: 'ws', id: string, t: number, fromServer: boolean, data: Uint8Array, isBinary: boolean]
-  /** Something to report on the flow_end. */
-  | [op: 'note', id: string, message: string]
-  /** The flow is over; `captured` overrides the verdict when no response head came. */
-  | [op: 'end', id: string, t: number, outcome: FlowEndRecord['outcome'], error: string | undefined, captured: boolean | undefined, reqTruncated: boolean]
-  /** A record the proxy did not capture (a sink's `sink_gap` notice): written as it is, in order with the others. */
-  | [op: 'record', record: CaptureRecord]
-
-type Headers = Record<string, string | string[] | undefined>
-
-/** The start of a flow, as the proxy saw it. */
-export interface FlowInit {
-  seq: number
-  /** Wire time of the request head (ms since the epoch). */
-  t: number
-  method: string
-  url: string
-  host: string
-  transport: 'sse' | 'ws' | 'http'
-  headers: Headers
-  clientIp?: string
-  /** WebSocket flows are captured from the start (the filter decided on the upgrade). */
-  captured?: boolean
-}
+export type { CaptureOp, FlowInit } from './capture-ops.js'
 
 /** Where the engine's output goes. */
 export interface CaptureEngineOutput {
@@ -64,6 +28,12 @@ export interface CaptureEngineOptions {
   redaction?: RedactorOptions
   /** A redactor object instead (in-process use of the engine only: functions cannot cross threads). */
   redactor?: CaptureRedactor
+  /**
+   * Requests without a session id of their own (SDK scripts) get their session from their
+   * history (session-extractor's session chain, one per client): `session_source: "history"`.
+   * `false` keeps the derived id. @defaultValue `{}` (on)
+   */
+  sessionChain?: SessionChainingOptions | false
 }
 
 /** The capture side of the proxy: turns {@link CaptureOp}s into canonical records. */
@@ -88,6 +58,8 @@ interface Flow {
   captured: boolean
   flowWritten: boolean
   sessionId: string
+  /** The flow's session came from the session chain: it is told the answer or the failure. */
+  chained?: ChainedFlow
   /** Client and provider as session-extractor classified the request (for the stream normalizer). */
   client?: string
   provider?: string
@@ -158,6 +130,11 @@ function headerValue(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h
 }
 
+/** What stream-normalizer reads a flow's provider from. */
+function flowHints(flow: Flow): { url: string; host: string; provider?: string; client?: string } {
+  return { url: flow.url, host: flow.host, ...(flow.provider !== undefined ? { provider: flow.provider } : {}), ...(flow.client !== undefined ? { client: flow.client } : {}) }
+}
+
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 }
@@ -182,6 +159,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
   const flows = new Map<string, Flow>()
   const pendingEnds = new Set<Promise<void>>()
   const stats = { capturedFlows: 0, events: 0 }
+  const sessions = opts.sessionChain === false ? undefined : createCaptureSessions(opts.sessionChain ?? {})
 
   function elapsed(flow: Flow, t: number): number {
     return round(t - flow.t0)
@@ -210,6 +188,13 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     flow.sessionId = info?.sessionId ?? `flow-${flow.id}`
     if (info?.client !== undefined) flow.client = info.client
     if (info?.provider !== undefined) flow.provider = info.provider
+    if (info?.derived === true && sessions !== undefined) {
+      const chained = sessions.assign(flow.id, { url: flow.url, body: parsed.body, client: info.client, provider: info.provider, ...(flow.clientIp !== undefined ? { clientIp: flow.clientIp } : {}) })
+      if (chained !== undefined) {
+        flow.chained = chained
+        flow.sessionId = chained.sessionId
+      }
+    }
     const record: FlowRecord = {
       v: SCHEMA_VERSION,
       type: 'flow',
@@ -219,7 +204,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       flow_seq: flow.seq,
       client: info?.client ?? 'unknown',
       provider: info?.provider ?? 'unknown',
-      session_source: info?.sessionSource ?? 'derived',
+      session_source: flow.chained !== undefined ? 'history' : (info?.sessionSource ?? 'derived'),
       method: flow.method,
       url: redactor.url(flow.url),
       host: flow.host,
@@ -260,8 +245,9 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
     if (!flow.normalizer) {
       flow.normalizer = createStreamNormalizer({
         flow_id: flow.id,
-        flow: { url: flow.url, host: flow.host, ...(flow.provider !== undefined ? { provider: flow.provider } : {}), ...(flow.client !== undefined ? { client: flow.client } : {}) },
+        flow: flowHints(flow),
         onEvent: (e: AgentEvent) => {
+          flow.chained?.event(e)
           if (e.type === 'message_start') flow.terminal = false
           else if (e.type === 'message_end') flow.terminal = e.incomplete !== true
           else if (e.type === 'error') flow.sawErrorEvent = true
@@ -369,6 +355,7 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
       return
     }
     writeFlowRecord(flow, { status, headers })
+    if (status >= 400) flow.chained?.fail()
     if (rawMode === 'exact') {
       const raw = out.raw(`${flow.id}.response.raw`)
       if (raw) flow.raw = raw
@@ -534,6 +521,8 @@ export function createCaptureEngine(opts: CaptureEngineOptions, out: CaptureEngi
               body = text
             }
           }
+          // A non-streamed answer: the chain remembers it (as the client will send it back, unredacted) as it does a streamed one.
+          if (flow.chained !== undefined && typeof body === 'object') for (const e of normalizeResponseBody(body, { flow_id: flow.id, flow: flowHints(flow), toolArgDeltas: false }).events) flow.chained.event(e)
           rec['body'] = typeof body === 'string' ? redactor.text(body) : redactor.json(body)
         }
         flow.bodyChunks = []

@@ -17,6 +17,7 @@ import { createHttpForward, HEALTH_PATH } from './http-forward.js'
 import { prepareLogDir, secureLogDir } from './log-dir.js'
 import { AgenttapMitm, listenMitm } from './mitm-server.js'
 import { createRecordHub } from './record-hub.js'
+import { sessionChainLimits } from './session-chaining.js'
 import type { RelayContext, TunnelTarget } from './relay-context.js'
 import type { CaptureProxy, CaptureProxyOptions, CaptureSink, CaptureStats } from './types.js'
 import { createUpstream } from './upstream.js'
@@ -62,6 +63,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
   if (extraSinks.some((s) => (s as unknown as Record<symbol, unknown>)[FILE_SINK] === true)) {
     throw new ProxyCaptureError('INVALID_OPTION', 'option sinks: a file sink was given, but the proxy writes the capture files itself (they would get every record twice); pass its options as `files: { fsync, batchMs }`, or `files: false` to write none')
   }
+  if (opts.sessionChain) sessionChainLimits(opts.sessionChain)
   const log: Logger = opts.logger ?? pino({ level: 'silent' })
   const logDir = opts.logDir ?? defaultLogDir()
   const captureDir = resolveCapture(logDir).dir
@@ -111,6 +113,7 @@ export function createCaptureProxy(opts: CaptureProxyOptions = {}): CaptureProxy
         maxInlineBodyBytes: opts.maxInlineBodyBytes ?? 1024 * 1024,
         rawBodies: opts.rawBodies ?? 'redacted',
         ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+        ...(opts.sessionChain !== undefined ? { sessionChain: opts.sessionChain } : {}),
         // Markers are keyed with the per-install secret beside the CA unless the caller keys them.
         redaction: { ...opts.redaction, hashKey: opts.redaction?.hashKey ?? opts.redactionKey ?? ensureRedactionKey(opts.caDir ?? defaultCaDir()).key },
       },

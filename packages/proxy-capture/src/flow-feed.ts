@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FlowOutcome } from '@agenttap/jsonl-io'
 import type { CaptureChannel } from './capture-channel.js'
-import type { FlowInit } from './capture-engine.js'
+import type { FlowInit } from './capture-ops.js'
 import type { HostFilter } from './host-filter.js'
 
 type Headers = Record<string, string | string[] | undefined>

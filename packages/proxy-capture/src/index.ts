@@ -5,6 +5,7 @@
 export { createCaptureProxy, DEFAULT_PORT, HEALTH_PATH } from './capture-proxy.js'
 export { createCaptureEngine } from './capture-engine.js'
 export type { CaptureEngine, CaptureEngineOptions, CaptureEngineOutput, CaptureOp, FlowInit } from './capture-engine.js'
+export type { SessionChainingOptions } from './session-chaining.js'
 export { createConnectTo, parseConnectTo } from './connect-to.js'
 export type { ConnectToRule, UpstreamAddress } from './connect-to.js'
 export { prepareLogDir, secureLogDir } from './log-dir.js'

@@ -3,6 +3,7 @@ import type { CaptureRecord } from '@agenttap/jsonl-io'
 import type { RedactorOptions } from '@agenttap/session-extractor'
 import type { Logger } from 'pino'
 import type { ConnectToRule } from './connect-to.js'
+import type { SessionChainingOptions } from './session-chaining.js'
 
 /** Writes the raw bytes of one flow body under `sse_logs/`. */
 export interface RawWriter {
@@ -120,6 +121,16 @@ export interface CaptureProxyOptions {
    * @defaultValue `true`
    */
   captureThread?: boolean
+  /**
+   * Requests that carry no session id of their own (SDK scripts) get the session of the
+   * conversation they continue, found by their message history (session-extractor's session
+   * chain, one per client address and client; `session_source: "history"` on the flow record),
+   * so every turn of one conversation has one session id and unrelated runs have their own.
+   * `false` writes the derived id (a hash of client address, URL and body length) instead.
+   * Plain data: it crosses to the capture thread.
+   * @defaultValue `{}` (on: 10000 histories per client, 16 clients)
+   */
+  sessionChain?: SessionChainingOptions | false
   /**
    * Options of session-extractor's `createRedactor` (extra patterns, allowed fields, the marker
    * key), used for everything the capture writes. Plain data: they cross to the capture thread.

@@ -219,3 +219,29 @@ describe('requestHistoryUnits', () => {
     expect(requestHistoryUnits('not json', 'anthropic-messages')).toEqual([])
   })
 })
+
+describe('requestHistory', () => {
+  it("is analyzeRequest's history for every fixture request (every API, Codex frames, bodies as text or bytes), read alone", async () => {
+    const { readdirSync } = await import('node:fs')
+    const { requestHistory } = await import('./request-anatomy.js')
+    const dir = join(import.meta.dirname, '..', '..', '..', 'fixtures')
+    let withHistory = 0
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl'))) {
+      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+        if (line === '') continue
+        const r = JSON.parse(line) as Record<string, unknown>
+        if (r['type'] !== 'flow') continue
+        const req = { body: r['request_body'], url: r['url'] as string, client: r['client'] as string, provider: r['provider'] as string }
+        const expected = analyzeRequest(req).history
+        expect(requestHistory(req), `${f} ${String(r['flow_id'])}`).toEqual(expected)
+        if (typeof req.body === 'object' && req.body !== null) expect(requestHistory({ ...req, body: Buffer.from(JSON.stringify(req.body)) })).toEqual(expected)
+        if (expected.length > 0) withHistory++
+      }
+    }
+    expect(withHistory).toBeGreaterThan(10)
+    // Not a model request, an out-of-line body, no body: no history.
+    expect(requestHistory({ url: 'https://api.anthropic.com/v1/models', body: { model: 'm', messages: [{ role: 'user', content: 'x' }] } })).toEqual([])
+    expect(requestHistory({ url: A_URL, body: { $ref: 'sse_logs/f.request.json', bytes: 9 } })).toEqual([])
+    expect(requestHistory({ url: A_URL, body: undefined })).toEqual([])
+  })
+})

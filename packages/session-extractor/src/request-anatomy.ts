@@ -139,10 +139,11 @@ function header(headers: RequestHeaders | undefined, name: string): string | und
 }
 
 function parseBody(body: unknown): Record<string, unknown> | undefined {
-  if (isObj(body)) return body
   let text: string | undefined
-  if (typeof body === 'string') text = body
-  else if (body instanceof Uint8Array) text = decoder.decode(body)
+  // Bytes first: a Buffer is an object too.
+  if (body instanceof Uint8Array) text = decoder.decode(body)
+  else if (isObj(body)) return body
+  else if (typeof body === 'string') text = body
   if (text === undefined) return undefined
   const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   if (!/^\s*\{/.test(t.slice(0, 64))) return undefined
@@ -282,6 +283,47 @@ export function requestHistoryUnits(body: unknown, api: RequestApi): string[] {
   return api === 'unknown' ? [] : unitsOf(b, api)
 }
 
+/** Where a request's model fields are: its body (a Codex frame's `response` unwrapped), its API, prewarm, an out-of-line body. */
+function locate(req: AnalyzedRequest, path: string): { body: Record<string, unknown> | undefined; api: Exclude<RequestApi, 'unknown'> | undefined; prewarm: boolean; body_ref?: string } {
+  let body = parseBody(req.body)
+  let api = apiOfPath(path)
+  // Codex prewarms a WebSocket with `generate: false`: the server answers an empty response
+  // that asked the model nothing.
+  let prewarm = body !== undefined && body['generate'] === false
+  if (body !== undefined && body['type'] === 'response.create') {
+    // A Codex WebSocket frame: the request's fields at the top level, or under `response`.
+    body = isObj(body['response']) ? body['response'] : body
+    api = 'openai-responses'
+    prewarm ||= body['generate'] === false
+  }
+  let body_ref: string | undefined
+  if (body !== undefined && typeof body['$ref'] === 'string' && Object.keys(body).length <= 2) {
+    body_ref = body['$ref']
+    body = undefined
+  }
+  if (api === undefined && body !== undefined && str(body['model']) !== undefined && !AUX_PATH_RE.test(path)) {
+    // An unknown path (a gateway, a local server) with a model request body.
+    if (Array.isArray(body['input']) || typeof body['input'] === 'string') api = 'openai-responses'
+    else if (Array.isArray(body['messages'])) api = req.provider === 'anthropic' || body['system'] !== undefined || body['max_tokens'] !== undefined && req.provider !== 'openai' ? 'anthropic-messages' : 'openai-chat'
+  }
+  return body_ref === undefined ? { body, api, prewarm } : { body, api, prewarm, body_ref }
+}
+
+/**
+ * Only the history chain of a request: `analyzeRequest(req).history`, without decoding the rest
+ * (tools, system prompt, cache segments, prompt, tool results). What the proxy's session chain
+ * needs for every request that carries no session id of its own.
+ *
+ * @param req - the request's body (parsed JSON, JSON text or bytes; a `response.create` frame), URL and provider
+ * @returns the chain hashes, oldest first; empty for a request that is not a model call or has no history
+ * @example
+ * requestHistory({ url: 'https://api.anthropic.com/v1/messages', body }) // ['9c1f…', '04ab…', …]
+ */
+export function requestHistory(req: AnalyzedRequest): string[] {
+  const { body, api } = locate(req, pathOf(req.url))
+  return api === undefined || body === undefined ? [] : historyChain(api, unitsOf(body, api))
+}
+
 /**
  * Decodes what a request asked for: whether it is a model call or an auxiliary one, its API,
  * the new user prompt and the tool results it carries, its configuration (model, max tokens,
@@ -303,29 +345,11 @@ export function requestHistoryUnits(body: unknown, api: RequestApi): string[] {
  */
 export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions = {}): RequestAnatomy {
   const path = pathOf(req.url)
-  let body = parseBody(req.body)
-  let api = apiOfPath(path)
+  const { body, api, prewarm, body_ref } = locate(req, path)
   const anatomy: RequestAnatomy = { kind: 'model', api: 'unknown', tool_results: [], tool_names: [], message_count: 0, tools: [], history: [], segments: [] }
   const ua = header(req.headers, 'user-agent')
   if (ua !== undefined) anatomy.user_agent = ua
-  // Codex prewarms a WebSocket with `generate: false`: the server answers an empty response
-  // that asked the model nothing.
-  let prewarm = body !== undefined && body['generate'] === false
-  if (body !== undefined && body['type'] === 'response.create') {
-    // A Codex WebSocket frame: the request's fields at the top level, or under `response`.
-    body = isObj(body['response']) ? body['response'] : body
-    api = 'openai-responses'
-    prewarm ||= body['generate'] === false
-  }
-  if (body !== undefined && typeof body['$ref'] === 'string' && Object.keys(body).length <= 2) {
-    anatomy.body_ref = body['$ref']
-    body = undefined
-  }
-  if (api === undefined && body !== undefined && str(body['model']) !== undefined && !AUX_PATH_RE.test(path)) {
-    // An unknown path (a gateway, a local server) with a model request body.
-    if (Array.isArray(body['input']) || typeof body['input'] === 'string') api = 'openai-responses'
-    else if (Array.isArray(body['messages'])) api = req.provider === 'anthropic' || body['system'] !== undefined || body['max_tokens'] !== undefined && req.provider !== 'openai' ? 'anthropic-messages' : 'openai-chat'
-  }
+  if (body_ref !== undefined) anatomy.body_ref = body_ref
   if (api === undefined) {
     anatomy.kind = 'aux'
     anatomy.aux_reason = path === '' ? 'no model request body' : `not a model endpoint: ${path}`

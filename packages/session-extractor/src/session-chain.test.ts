@@ -100,6 +100,55 @@ describe('createSessionChain', () => {
     expect(chain.size).toBe(0)
   })
 
+  it('two conversations of one client interleaved: each turn joins its own, whatever the order', () => {
+    const chain = createSessionChain()
+    const a1 = chain.assign(hist(u('refactor the parser')), 'a1')
+    const b1 = chain.assign(hist(u('write the changelog')), 'b1')
+    const b2 = chain.assign(hist(u('write the changelog'), a('Done: v2'), u('shorter')), 'b2')
+    const a2 = chain.assign(hist(u('refactor the parser'), a('Split into lexer + parser'), u('go on')), 'a2')
+    const a3 = chain.assign(hist(u('refactor the parser'), a('Split into lexer + parser'), u('go on'), a('Lexer done'), u('tests?')), 'a3')
+    const b3 = chain.assign(hist(u('write the changelog'), a('Done: v2'), u('shorter'), a('v2: faster'), u('ok')), 'b3')
+    expect([a2.session_id, a3.session_id]).toEqual([a1.session_id, a1.session_id])
+    expect([b2.session_id, b3.session_id]).toEqual([b1.session_id, b1.session_id])
+    expect(a1.session_id).not.toBe(b1.session_id)
+  })
+
+  it('an edited history joins the session of the longest prefix it still shares; an edited first message starts a new one', () => {
+    const chain = createSessionChain()
+    const s = chain.assign(hist(u('draft a README')), 'f1')
+    chain.assign(hist(u('draft a README'), a('# Title'), u('add install steps')), 'f2')
+    // The user rewrote the last question (a client's "edit and resend").
+    expect(chain.assign(hist(u('draft a README'), a('# Title'), u('add usage instead')), 'f3')).toEqual({ session_id: s.session_id, matched: true })
+    // The assistant's answer was edited: the first request's history is still shared.
+    expect(chain.assign(hist(u('draft a README'), a('# Better title'), u('more')), 'f4')).toEqual({ session_id: s.session_id, matched: true })
+    // The first message itself changed: nothing is shared, a new conversation.
+    expect(chain.assign(hist(u('draft a LICENSE'), a('# Title'), u('add install steps')), 'f5').matched).toBe(false)
+  })
+
+  it('a history truncated by compaction (a summary in place of the old turns) starts a new session; turns after it follow the new one', () => {
+    const chain = createSessionChain()
+    const long = chain.assign(hist(u('port the app to Rust'), a('Plan: 1…'), u('step 1'), a('done'), u('step 2')), 'f1')
+    const compacted = chain.assign(hist(u('Summary of the conversation so far: porting to Rust, steps 1–2 done.'), u('step 3')), 'f2')
+    expect(compacted.matched).toBe(false)
+    expect(compacted.session_id).not.toBe(long.session_id)
+    expect(chain.assign(hist(u('Summary of the conversation so far: porting to Rust, steps 1–2 done.'), u('step 3'), a('ok'), u('step 4')), 'f3').session_id).toBe(compacted.session_id)
+    // Only the newest messages kept (a sliding window): the kept tail is no prefix of anything.
+    expect(chain.assign(hist(u('step 2'), a('done'), u('step 3')), 'f4').matched).toBe(false)
+  })
+
+  it('the bound holds however many conversations pass; the latest ones still chain', () => {
+    const chain = createSessionChain({ maxEntries: 50 })
+    let last = { session_id: '', matched: false }
+    for (let i = 0; i < 500; i++) {
+      last = chain.assign(hist(u(`task ${i}`)), `f${i}`)
+      chain.respond(hist(u(`task ${i}`))[0]!, last.session_id, { texts: [`answer ${i}`], tool_calls: [] })
+      expect(chain.size).toBeLessThanOrEqual(50)
+    }
+    expect(chain.size).toBe(50)
+    expect(chain.assign(hist(u('task 499'), a('answer 499'), u('next')), 'g1')).toEqual({ session_id: last.session_id, matched: true })
+    expect(chain.assign(hist(u('task 3'), a('answer 3'), u('next')), 'g2').matched).toBe(false)
+  })
+
   it('an empty history gets a new session and is not remembered; misuse throws', () => {
     const chain = createSessionChain()
     expect(chain.assign([], 'f').matched).toBe(false)
