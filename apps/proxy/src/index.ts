@@ -338,10 +338,14 @@ async function cmdCa(o: { caDir?: string; path?: boolean; bundlePath?: boolean; 
   return EXIT.OK
 }
 
-/** Asks host:port whether an agenttap proxy is there. */
+/**
+ * Asks host:port whether an agenttap proxy is there. Nothing listening answers at once (refused);
+ * the wait only matters for a proxy that is busy, which must still be found (800 ms was missed
+ * by a proxy under load, and `run` then captured into a second proxy of its own).
+ */
 async function probe(host: string, port: number): Promise<{ caCertPath?: string } | undefined> {
   try {
-    const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}${HEALTH_PATH}`, { signal: AbortSignal.timeout(800) })
+    const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}${HEALTH_PATH}`, { signal: AbortSignal.timeout(3000) })
     const body = (await res.json()) as { agenttap?: string; caCertPath?: string }
     return body.agenttap === 'proxy' ? body : undefined
   } catch {
