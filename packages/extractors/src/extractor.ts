@@ -493,12 +493,12 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       case 'context': {
         const rows = (await select(`select ${INSIGHT_COLUMNS}, has_summary from c where has_usage and kind <> 'aux' and agent is null order by ts, key`)).rows
-        result = { columns: MODES.context.columns, rows: tail(contextRows(rows)) }
+        result = { columns: MODES.context.columns, rows: tail(await contextRows(rows)) }
         break
       }
       case 'quota': {
         const rows = (await select(`select ${INSIGHT_COLUMNS} from c where rate_limits is not null and rate_limits <> '{}' order by coalesce(ended_at, ts), key`)).rows
-        result = { columns: MODES.quota.columns, rows: tail(quotaRows(rows)) }
+        result = { columns: MODES.quota.columns, rows: tail(await quotaRows(rows)) }
         break
       }
       case 'turns': {
@@ -563,7 +563,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         }
         const calls = new Map<string, Row>()
         for (const r of (await select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (${[...new Set(pairs.flatMap((p) => [p.key, p.prev]))].map(lit).join(', ')})`)).rows) calls.set(String(r.key), r)
-        const { rows, breaks } = cacheRows(pairs, calls, prices)
+        const { rows, breaks } = await cacheRows(pairs, calls, prices)
         const b = breaks[0]
         if (b === undefined) return { row: undefined, lines: [`flow ${flow} is no cache break: it read what its lane had cached`] }
         const head = `${b.flow_id} ← ${b.prev_flow_id}: ${b.cause}${b.change ? ` (${b.change})` : ''} — ${b.detail}; ${b.lost_tokens} tokens rewritten, $${b.wasted_usd}`
