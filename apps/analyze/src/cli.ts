@@ -292,7 +292,8 @@ async function runModesOn(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<
     try {
       for (const mode of modes) {
         progress.step(mode)
-        const t0 = performance.now()
+        // Timed for --verbose only: the first `performance` access loads perf_hooks (~5 CPU ms).
+        const t0 = o.verbose ? performance.now() : 0
         // NDJSON of one mode: DuckDB writes the file (or this process's stdout) itself, or hands
         // over its lines; no row objects in between.
         const direct = format === 'ndjson' && modes.length === 1
@@ -300,7 +301,7 @@ async function runModesOn(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<
         const target = !direct ? undefined : path ?? (io.stdout === process.stdout && devStdout() ? '/dev/stdout' : undefined)
         const r = await x.run(mode, target !== undefined ? { ...run, ndjsonTo: target } : direct ? { ...run, ndjson: true } : run)
         const count = r.written ?? r.ndjson?.length ?? r.rows.length
-        log.debug({ mode, engine: r.engine, rows: count, ms: Math.round(performance.now() - t0) }, 'mode done')
+        log.debug({ mode, engine: r.engine, rows: count, ms: o.verbose ? Math.round(performance.now() - t0) : 0 }, 'mode done')
         // Only a mode that opened the index has an update to tell about (prompts -n may not).
         const u = x.lastUpdate
         if (u !== undefined && !indexed) {
@@ -385,37 +386,48 @@ async function check(given: CommonOpts, io: CliIo): Promise<number> {
   }
 }
 
-/** Builds the command table. Every action stores its exit code in `state`. */
-function buildProgram(io: CliIo, state: { code: number }): Command {
+/** The commands `buildProgram` defines itself (modes with `_` also answer to their `-` alias). */
+const OWN_COMMANDS = new Set(['extract', 'prompts', 'modes', 'redis-dump', 'check', ...MODE_NAMES, ...MODE_NAMES.filter((m) => m.includes('_')).map((m) => m.replace(/_/g, '-'))])
+
+/**
+ * Builds the command table. Every action stores its exit code in `state`. `only` (the first
+ * argument, when it names one of the commands defined here) defines that command alone: commander
+ * builds ~40 commands of ~25 options each in tens of CPU ms, more than a small mode's whole query.
+ * A command's help, options and errors do not depend on its siblings; everything else
+ * (`--help`, `help <cmd>`, a mistyped command) gets the whole table.
+ */
+function buildProgram(io: CliIo, state: { code: number }, only?: string): Command {
+  const one = only !== undefined && OWN_COMMANDS.has(only) ? only : undefined
+  const want = (name: string): boolean => one === undefined || one === name || one === name.replace(/_/g, '-')
   const program = setupProgram(new Command(BIN), { bin: BIN, version: packageVersion(import.meta.url), stdout: io.stdout, stderr: io.stderr })
     .description('Answers about everything the agenttap proxy captured: prompts, tool calls, tokens, cost, errors, latency.')
 
-  addCommon(program.command('extract').description('run one or more modes: --extract config,tool_calls,tool_results (or all)'))
+  if (want('extract')) addCommon(program.command('extract').description('run one or more modes: --extract config,tool_calls,tool_results (or all)'))
     .requiredOption('-e, --extract <modes>', `comma-separated modes: ${MODE_NAMES.join(', ')}, or all`)
     .addOption(new Option('--mode <mode>', 'turns variant').choices(['paired', 'full']))
     .action(async (o: CommonOpts) => {
       state.code = await runModes(parseModes(o.extract ?? ''), o, io)
     })
 
-  addCommon(program.command('prompts').description('user prompts; -n N reads the latest N backwards (cost independent of log size)'))
+  if (want('prompts')) addCommon(program.command('prompts').description('user prompts; -n N reads the latest N backwards (cost independent of log size)'))
     .action(async (o: CommonOpts) => {
       state.code = await runModes(['user_prompts'], o, io)
     })
 
-  addCommon(program.command('turns').description(MODES.turns.description))
+  if (want('turns')) addCommon(program.command('turns').description(MODES.turns.description))
     .addOption(new Option('--mode <mode>', 'paired: only prompt ↔ final answer').choices(['paired', 'full']))
     .action(async (o: CommonOpts) => {
       state.code = await runModes(['turns'], o, io)
     })
 
-  addCommon(program.command('cache').description(MODES.cache.description))
+  if (want('cache')) addCommon(program.command('cache').description(MODES.cache.description))
     .option('--explain <flow>', 'show how the flow\'s request diverged from the one its lane cached, as a short diff')
     .action(async (o: CommonOpts & { explain?: string }) => {
       state.code = o.explain === undefined ? await runModes(['cache'], o, io) : await explain(o.explain, o, io)
     })
 
   for (const m of MODE_NAMES) {
-    if (m === 'turns' || m === 'cache') continue
+    if (m === 'turns' || m === 'cache' || !want(m)) continue
     const cmd = addCommon(program.command(m).description(MODES[m].description))
     if (m.includes('_')) cmd.alias(m.replace(/_/g, '-'))
     cmd.action(async (o: CommonOpts) => {
@@ -423,7 +435,7 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
     })
   }
 
-  program
+  if (want('modes')) program
     .command('modes')
     .description('list the extraction modes')
     .action(() => {
@@ -431,7 +443,7 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
       state.code = EXIT.OK
     })
 
-  program
+  if (want('redis-dump')) program
     .command('redis-dump')
     .description('write a Redis stream (agenttap-proxy --redis) as NDJSON records to stdout, or import it into a capture dir with --out-dir')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
@@ -462,9 +474,9 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
       state.code = EXIT.OK
     })
 
-  addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
+  if (one === undefined) addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
 
-  addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
+  if (want('check')) addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
     .action(async (o: CommonOpts) => {
       state.code = await check(o, io)
     })
@@ -477,7 +489,7 @@ function buildProgram(io: CliIo, state: { code: number }): Command {
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const state = { code: EXIT.OK as number }
-  const program = buildProgram(io, state)
+  const program = buildProgram(io, state, argv[0])
   if (argv.length === 0) {
     // Nothing asked: the help is the error message, so it goes to stderr.
     program.outputHelp({ error: true })

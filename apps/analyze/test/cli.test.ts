@@ -125,4 +125,23 @@ describe('agenttap-analyze', () => {
     expect(rg.code).toBe(2)
     expect(rg.err).toMatch(/--engine rg is gone/)
   })
+
+  it('a command built alone (the first argument names it) has the help, aliases and errors of the full table', async () => {
+    const full = await cli(['--help'])
+    expect(full.code).toBe(0)
+    // Every command the full help lists, plus the `-` alias of each mode with `_`.
+    const names = [...full.out.matchAll(/^  ([a-z][a-z_-]*)(\|[a-z-]+)?/gm)].flatMap((m) => [m[1]!, ...(m[2] ? [m[2].slice(1)] : [])]).filter((n) => n !== 'help')
+    expect(names).toEqual(expect.arrayContaining(['usage', 'tool_calls', 'tool-calls', 'extract', 'prompts', 'modes', 'redis-dump', 'check', 'otlp']))
+    for (const name of names) {
+      const alone = await cli([name, '--help'])
+      const inFull = await cli(['help', name])
+      expect({ name, code: alone.code, out: alone.out }).toEqual({ name, code: inFull.code, out: inFull.out })
+    }
+    const bad = await cli(['usage', '--bogus'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toBe("agenttap-analyze: unknown option '--bogus' (see agenttap-analyze --help)\n")
+    const typo = await cli(['usgae'])
+    expect(typo.code).toBe(2)
+    expect(typo.err).toMatch(/unknown command 'usgae'.*usage/)
+  })
 })

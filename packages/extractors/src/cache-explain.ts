@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { explainDivergence, type Explanation } from '@agenttap/cache-insights'
+import type { Explanation } from '@agenttap/cache-insights'
 import { readRawRef } from '@agenttap/jsonl-io'
-import { createLedger, type LedgerContent, type ModelCall } from '@agenttap/ledger'
+import type { LedgerContent, ModelCall } from '@agenttap/ledger'
 import type { CaptureFiles } from './sources.js'
 
 /**
  * `cache --explain <flow>`: the two requests of a break read again from the capture (only the
  * lines of their flows), through the ledger with segment texts, and their divergence as a diff.
+ * The ledger and cache-insights are loaded here, for `--explain` only: the other modes on a current
+ * index answer without them.
  */
 
 /** The lines of some flows in capture files, parsed (a cheap substring test first). */
@@ -34,6 +36,7 @@ export async function callsWithTexts(files: CaptureFiles, flowIds: string[]): Pr
   const records = await flowRecords([...files.flows, ...files.lines, ...files.ends], flowIds)
   const calls: ModelCall[] = []
   const texts = new Map<string, string>()
+  const { createLedger } = await import('@agenttap/ledger')
   const ledger = createLedger({
     onCall: (c) => calls.push(c),
     onContent: (c: LedgerContent) => {
@@ -63,5 +66,6 @@ export async function explainBreak(files: CaptureFiles, prev: { key: string; flo
   const a = calls.find((c) => c.key === prev.key)
   const b = calls.find((c) => c.key === cur.key)
   if (a === undefined || b === undefined) return undefined
+  const { explainDivergence } = await import('@agenttap/cache-insights')
   return explainDivergence(a.request.segments ?? [], b.request.segments ?? [], texts)
 }

@@ -1,7 +1,14 @@
-import { createCacheAnalyzer, contextTimeline, lostSplit, quotaTimeline, type CacheBreak, type InsightCall } from '@agenttap/cache-insights'
+import type { CacheBreak, InsightCall } from '@agenttap/cache-insights'
 import type { CallApi, FlowKind, PriceTable } from '@agenttap/ledger'
 import { decodeSegments } from './rows.js'
 import type { Row } from './types.js'
+
+/**
+ * cache-insights, loaded by the modes and the update that use it: every other mode on a current
+ * index answers without loading it (or the ledger modules it pulls in).
+ */
+let insightsModule: Promise<typeof import('@agenttap/cache-insights')> | undefined
+const insights = (): Promise<typeof import('@agenttap/cache-insights')> => (insightsModule ??= import('@agenttap/cache-insights'))
 
 /**
  * The `cache`, `context` and `quota` modes: SQL over the index picks the calls (and for `cache`,
@@ -72,6 +79,7 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
   if (pairs.length > 0) {
     const calls = new Map<string, Row>()
     for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (select key from cache_pairs union select prev from cache_pairs)`)).rows) calls.set(String(r.key), r)
+    const { createCacheAnalyzer, lostSplit } = await insights()
     const a = createCacheAnalyzer()
     const values: unknown[][] = []
     // Most calls are the previous call of one pair and the call of the next: decoded once (the
@@ -192,7 +200,8 @@ export function breakRow(b: CacheBreak, idx: unknown): Row {
  * The `cache` rows from the candidate pairs: each pair fed to a fresh analyzer (the previous call
  * of the lane, then the call), which gives what one analyzer fed every call in order would.
  */
-export function cacheRows(pairs: { key: string; prev: string }[], calls: Map<string, Row>, prices: PriceTable): { rows: Row[]; breaks: CacheBreak[] } {
+export async function cacheRows(pairs: { key: string; prev: string }[], calls: Map<string, Row>, prices: PriceTable): Promise<{ rows: Row[]; breaks: CacheBreak[] }> {
+  const { createCacheAnalyzer } = await insights()
   const a = createCacheAnalyzer({ prices })
   const rows: Row[] = []
   const breaks: CacheBreak[] = []
@@ -212,7 +221,8 @@ export function cacheRows(pairs: { key: string; prev: string }[], calls: Map<str
 }
 
 /** The `context` rows. */
-export function contextRows(rows: Row[]): Row[] {
+export async function contextRows(rows: Row[]): Promise<Row[]> {
+  const { contextTimeline } = await insights()
   const idx = new Map(rows.map((r) => [String(r.key), r.idx]))
   return contextTimeline(rows.map((r) => insightCall(r, false))).map((p) => ({
     ts: p.started_at,
@@ -228,7 +238,8 @@ export function contextRows(rows: Row[]): Row[] {
 }
 
 /** The `quota` rows, with each session's running share of each window. */
-export function quotaRows(rows: Row[]): Row[] {
+export async function quotaRows(rows: Row[]): Promise<Row[]> {
+  const { quotaTimeline } = await insights()
   const idx = new Map(rows.map((r) => [String(r.key), r.idx]))
   const running = new Map<string, number>()
   return quotaTimeline(rows.map((r) => insightCall(r, false))).points.map((p) => {

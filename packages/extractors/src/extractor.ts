@@ -237,11 +237,15 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return 1
   }
 
+  /** Rows of the index's largest table (DuckDB's estimate). */
+  async function largestTable(d: Duck): Promise<number> {
+    return Number((await d.select(`select coalesce(max(estimated_size), 0) as n from duckdb_tables() where not temporary`)).rows[0]?.n ?? 0)
+  }
+
   /** Every core again when a table of the index holds more than one row group (see {@link duckThreads}). */
   async function widenThreads(d: Duck, threads: number | undefined): Promise<void> {
     if (threads !== 1 || options.threads !== undefined) return
-    const rows = Number((await d.select(`select coalesce(max(estimated_size), 0) as n from duckdb_tables() where not temporary`)).rows[0]?.n ?? 0)
-    if (rows >= ROW_GROUP_ROWS) await d.run(`set threads = ${availableParallelism()}`)
+    if ((await largestTable(d)) >= ROW_GROUP_ROWS) await d.run(`set threads = ${availableParallelism()}`)
   }
 
   async function open(): Promise<Duck> {
@@ -250,11 +254,14 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     const threads = duckThreads(current ? 0 : unreadBytes())
     const duckOpts = threads !== undefined ? { threads } : {}
     if (paths !== undefined && current) {
-      // Nothing new: open for reading only, next to other readers.
+      // Nothing new: open for reading only, next to other readers. The state knows the tables'
+      // size: the threads are set at open, without the query of `widenThreads`.
+      const known = readState(paths)?.table_rows
+      const readThreads = known === undefined || threads !== 1 || options.threads !== undefined ? duckOpts : known >= ROW_GROUP_ROWS ? {} : { threads: 1 }
       try {
-        duck = await openIndex(paths, { ...duckOpts, readOnly: true, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
+        duck = await openIndex(paths, { ...readThreads, readOnly: true, ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) })
         lastUpdate = { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
-        await widenThreads(duck, threads)
+        if (known === undefined) await widenThreads(duck, threads)
         await setup(duck)
         return duck
       } catch (e) {
@@ -345,6 +352,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       } catch (e) {
         await d.run('rollback').catch(() => undefined)
         throw e
+      }
+      if (paths !== undefined) {
+        // The next runs on this (current) index take their threads from here.
+        const st = readState(paths)
+        if (st !== undefined) writeState(paths, { ...st, table_rows: await largestTable(d) })
       }
       await setup(d)
       fresh = undefined
@@ -493,12 +505,12 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       case 'context': {
         const rows = (await select(`select ${INSIGHT_COLUMNS}, has_summary from c where has_usage and kind <> 'aux' and agent is null order by ts, key`)).rows
-        result = { columns: MODES.context.columns, rows: tail(contextRows(rows)) }
+        result = { columns: MODES.context.columns, rows: tail(await contextRows(rows)) }
         break
       }
       case 'quota': {
         const rows = (await select(`select ${INSIGHT_COLUMNS} from c where rate_limits is not null and rate_limits <> '{}' order by coalesce(ended_at, ts), key`)).rows
-        result = { columns: MODES.quota.columns, rows: tail(quotaRows(rows)) }
+        result = { columns: MODES.quota.columns, rows: tail(await quotaRows(rows)) }
         break
       }
       case 'turns': {
@@ -563,7 +575,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         }
         const calls = new Map<string, Row>()
         for (const r of (await select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (${[...new Set(pairs.flatMap((p) => [p.key, p.prev]))].map(lit).join(', ')})`)).rows) calls.set(String(r.key), r)
-        const { rows, breaks } = cacheRows(pairs, calls, prices)
+        const { rows, breaks } = await cacheRows(pairs, calls, prices)
         const b = breaks[0]
         if (b === undefined) return { row: undefined, lines: [`flow ${flow} is no cache break: it read what its lane had cached`] }
         const head = `${b.flow_id} ← ${b.prev_flow_id}: ${b.cause}${b.change ? ` (${b.change})` : ''} — ${b.detail}; ${b.lost_tokens} tokens rewritten, $${b.wasted_usd}`

@@ -397,6 +397,11 @@ export interface IndexState {
   stamp: string
   /** The transcript files as the last update saw them (an index with transcripts). */
   transcripts?: { files: { path: string; dev: string; ino: string; size: number; mtime: string }[] }
+  /**
+   * Rows of the largest table after the last update (DuckDB's estimate): a run on the current
+   * index picks its threads from this without a query. Absent in older states: then it asks DuckDB.
+   */
+  table_rows?: number
 }
 
 export function readState(paths: IndexPaths): IndexState | undefined {

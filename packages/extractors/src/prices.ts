@@ -1,9 +1,9 @@
-import { BUNDLED_PRICES, LedgerError, parsePriceTable as parseLedgerPrices, priceFor } from '@agenttap/ledger'
+import { BUNDLED_PRICES, LedgerError, parsePriceTable as parseLedgerPrices, priceFor } from '@agenttap/ledger/pricing'
 import { ExtractError } from './errors.js'
 import type { PriceTable } from './types.js'
 
 /**
- * The price table lives in `@agenttap/ledger` (`pricing.ts`) so that every reader of model calls
+ * The price table lives in `@agenttap/ledger` (`pricing.ts`, read through its light `./pricing` entry) so that every reader of model calls
  * prices tokens the same way; analyze keeps its names and its error class.
  */
 export { BUNDLED_PRICES, priceFor }

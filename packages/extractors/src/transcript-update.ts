@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { findTranscripts, importTranscripts } from '@agenttap/transcripts'
+// The importers (and the ledger they load) only when there is something to import.
+import { findTranscripts } from '@agenttap/transcripts/dirs'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptFile } from '@agenttap/transcripts'
 import { headHash } from './capture-snapshot.js'
 import type { Duck } from './duck.js'
@@ -163,6 +164,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
   try {
     // The calls become rows on the threads that read them (one part of row files per thread).
     const sink = sinkModule()
+    const { importTranscripts } = await import('@agenttap/transcripts')
     const r = await importTranscripts(todo, {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),

@@ -28,4 +28,12 @@ describe('one error identity across the layers', () => {
     // a plain Error is not one
     expect(AgenttapError.isInstance(new Error('x'))).toBe(false)
   })
+
+  it('the built ./pricing entry shares the main entry\'s LedgerError and price table (one copy, not two)', async () => {
+    const main = await import('@agenttap/ledger')
+    const pricing = await import('@agenttap/ledger/pricing')
+    expect(pricing.LedgerError).toBe(main.LedgerError)
+    expect(pricing.BUNDLED_PRICES).toBe(main.BUNDLED_PRICES)
+    expect(() => pricing.parsePriceTable({ version: 'v', currency: 'USD', models: { m: { input: -1 } } })).toThrow(main.LedgerError)
+  })
 })

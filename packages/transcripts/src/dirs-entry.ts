@@ -1,0 +1,7 @@
+/**
+ * `@agenttap/transcripts/dirs`: where the agents keep their transcripts, without the importers
+ * (and the ledger they load): a CLI resolves `--source transcripts` dirs before it knows whether
+ * anything needs importing. Built with code splitting: one copy of the discovery module.
+ */
+export { defaultTranscriptDirs, findTranscripts } from './discover.js'
+export type { TranscriptDirs } from './discover.js'
