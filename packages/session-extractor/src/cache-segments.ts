@@ -14,6 +14,7 @@
  * - OpenAI Responses: instructions → tools → input items (`prompt_cache_key` routes, it is not content);
  * - Chat Completions: tools → messages.
  */
+import { Buffer } from 'node:buffer'
 import { contentHash, withoutCacheControl } from './history-hash.js'
 
 /** What part of the request a segment is. */
@@ -50,12 +51,13 @@ export interface CacheAnatomy {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const encoder = new TextEncoder()
 
-/** UTF-8 length of a string without encoding it when it is ASCII. */
+/**
+ * UTF-8 length of JSON text without encoding it (no copy per segment). JSON.stringify escapes lone
+ * surrogates, so this equals `new TextEncoder().encode(s).length`.
+ */
 function utf8Bytes(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return /^[\u0000-\u007f]*$/.test(s) ? s.length : encoder.encode(s).length
+  return Buffer.byteLength(s, 'utf8')
 }
 
 const REMINDER = '<system-reminder>'
