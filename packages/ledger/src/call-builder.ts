@@ -5,24 +5,46 @@
 import { shellCommandOf, type AgentEvent, type ToolCallEndEvent, type ToolCallStartEvent, type Usage } from '@agenttap/stream-normalizer'
 import type { CallError, CallRequest, FlowKind, LedgerToolCall, LedgerToolResult } from './types.js'
 
+/**
+ * Fragments joined into a run every {@link RUN} fragments: a fragment is often a slice of its
+ * event's data, which it keeps alive; joined, the event data can go with the young generation
+ * instead of being promoted while a long response streams. Joining in runs copies each character
+ * at most twice.
+ */
+const RUN = 64
+
 /** A run of text of one block (content block / output item / choice). */
 class Blocks {
   /** Finished blocks. */
   readonly done: string[] = []
   private parts: string[] = []
+  /** Fragments of the open block already joined, {@link RUN} at a time. */
+  private runs: string[] | undefined = undefined
   private key: unknown = undefined
   chars = 0
 
   add(key: unknown, text: string): void {
-    if (this.parts.length > 0 && key !== this.key) this.close()
+    if ((this.parts.length > 0 || this.runs !== undefined) && key !== this.key) this.close()
     this.key = key
-    this.parts.push(text)
+    const parts = this.parts
+    parts.push(text)
     this.chars += text.length
+    if (parts.length === RUN) {
+      ;(this.runs ??= []).push(parts.join(''))
+      this.parts = []
+    }
   }
 
   close(): void {
-    if (this.parts.length === 0) return
-    this.done.push(this.parts.length === 1 ? (this.parts[0] as string) : this.parts.join(''))
+    const runs = this.runs
+    if (runs === undefined) {
+      if (this.parts.length === 0) return
+      this.done.push(this.parts.length === 1 ? (this.parts[0] as string) : this.parts.join(''))
+    } else {
+      if (this.parts.length > 0) runs.push(this.parts.join(''))
+      this.done.push(runs.length === 1 ? (runs[0] as string) : runs.join(''))
+      this.runs = undefined
+    }
     this.parts = []
   }
 

@@ -67,4 +67,20 @@ describe('cacheSegments', () => {
     expect(analyzeRequest({ url: A_URL, body: body() }, { segmentTexts: true }).segment_texts).toHaveLength(6)
     expect(cacheSegments('junk', 'anthropic-messages').segments).toEqual([])
   })
+
+  it('a tool list seen before gives the same segments as a fresh one: breakpoints, reminders and sizes of this request', () => {
+    const first = body()
+    first.tools[0]!.description = '<system-reminder>é</system-reminder>'
+    expect(analyzeRequest({ url: A_URL, body: first }).segments).toEqual(cacheSegments(first, 'anthropic-messages').segments)
+    // Same tools, the breakpoint moved from Read to Bash (the list's key leaves cache_control out).
+    const again = body()
+    again.tools[0]!.description = '<system-reminder>é</system-reminder>'
+    delete (again.tools[1] as { cache_control?: unknown }).cache_control
+    ;(again.tools[0] as { cache_control?: unknown }).cache_control = { type: 'ephemeral', ttl: '1h' }
+    const seen = analyzeRequest({ url: A_URL, body: again }).segments
+    expect(seen).toEqual(cacheSegments(again, 'anthropic-messages').segments)
+    expect(JSON.stringify(seen)).toBe(JSON.stringify(cacheSegments(again, 'anthropic-messages').segments))
+    expect(seen.slice(0, 2).map((s) => `${s.label}:${s.breakpoint ?? '-'}:${s.reminder ?? '-'}`)).toEqual(['Bash:1h:true', 'Read:-:-'])
+    expect(seen[0]!.bytes).toBe(Buffer.byteLength(JSON.stringify({ name: 'Bash', description: '<system-reminder>é</system-reminder>', input_schema: { type: 'object' } })))
+  })
 })

@@ -14,6 +14,7 @@
  * - OpenAI Responses: instructions → tools → input items (`prompt_cache_key` routes, it is not content);
  * - Chat Completions: tools → messages.
  */
+import { Buffer } from 'node:buffer'
 import { contentHash, withoutCacheControl } from './history-hash.js'
 
 /** What part of the request a segment is. */
@@ -50,12 +51,13 @@ export interface CacheAnatomy {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const encoder = new TextEncoder()
 
-/** UTF-8 length of a string without encoding it when it is ASCII. */
+/**
+ * UTF-8 length of JSON text without encoding it (no copy per segment). JSON.stringify escapes lone
+ * surrogates, so this equals `new TextEncoder().encode(s).length`.
+ */
 function utf8Bytes(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return /^[\u0000-\u007f]*$/.test(s) ? s.length : encoder.encode(s).length
+  return Buffer.byteLength(s, 'utf8')
 }
 
 const REMINDER = '<system-reminder>'
@@ -122,14 +124,59 @@ function toolName(t: unknown, i: number): string {
   return typeof n === 'string' ? n : `#${i}`
 }
 
-function tools(body: Record<string, unknown>, out: CacheAnatomy, withText: boolean): void {
+/** What a tool's segment says by its content alone (its breakpoint is each request's own). */
+interface ToolFacts {
+  hash: string
+  bytes: number
+  reminder: boolean
+}
+
+/** A request's tool list and its JSON without `cache_control` (request analysis' tool-list key). */
+export interface ToolsKey {
+  list: unknown
+  key: string
+}
+
+/**
+ * Tool segments of the lists seen last, by the list's key: agents send the same tools with every
+ * request, so a list seen before is neither serialized tool by tool nor hashed again. Memoization
+ * only: the list's JSON is its tools' JSON joined (`cache_control` members never span two tools),
+ * so an equal key means equal tool JSON, and the segments are the same either way.
+ */
+const toolFacts = new Map<string, ToolFacts[]>()
+const MAX_TOOL_FACTS = 64
+
+function tools(body: Record<string, unknown>, out: CacheAnatomy, withText: boolean, toolsKey: ToolsKey | undefined): void {
   const list = body['tools']
   if (!Array.isArray(list)) return
+  const key = toolsKey !== undefined && toolsKey.list === list ? toolsKey.key : undefined
+  const known = key === undefined || withText ? undefined : toolFacts.get(key)
+  if (known !== undefined && known.length === list.length) {
+    for (let i = 0; i < list.length; i++) {
+      const t: unknown = list[i]
+      const f = known[i] as ToolFacts
+      const seg: CacheSegment = { kind: 'tool', index: i, label: toolName(t, i), hash: f.hash, bytes: f.bytes }
+      if (f.reminder) seg.reminder = true
+      out.segments.push(seg)
+      const bp = ttlOf(t)
+      if (bp !== undefined) seg.breakpoint = bp
+    }
+    return
+  }
+  const facts: ToolFacts[] = []
   list.forEach((t, i) => {
     const seg = segment('tool', i, toolName(t, i), t, out, withText)
+    facts.push({ hash: seg.hash, bytes: seg.bytes, reminder: seg.reminder === true })
     const bp = ttlOf(t)
     if (bp !== undefined) seg.breakpoint = bp
   })
+  if (key !== undefined) {
+    toolFacts.set(key, facts)
+    if (toolFacts.size > MAX_TOOL_FACTS) {
+      const oldest = toolFacts.keys().next().value
+      if (oldest !== undefined) toolFacts.delete(oldest)
+    }
+  }
 }
 
 /**
@@ -144,12 +191,17 @@ function tools(body: Record<string, unknown>, out: CacheAnatomy, withText: boole
  * segments.map((s) => `${s.kind}:${s.label}:${s.bytes}${s.breakpoint ? '*' : ''}`) // ['tool:Bash:412', …, 'system:0:9120*', 'message:user:88*']
  */
 export function cacheSegments(body: unknown, api: string, withText = false): CacheAnatomy {
+  return cacheSegmentsOf(body, api, withText, undefined)
+}
+
+/** {@link cacheSegments}, with the tool-list key request analysis already computed (see {@link ToolsKey}). */
+export function cacheSegmentsOf(body: unknown, api: string, withText: boolean, toolsKey: ToolsKey | undefined): CacheAnatomy {
   const out: CacheAnatomy = withText ? { segments: [], texts: [] } : { segments: [] }
   if (!isObj(body)) return out
   if (body['type'] === 'response.create' && isObj(body['response'])) body = body['response'] as Record<string, unknown>
   const b = body as Record<string, unknown>
   if (api === 'anthropic-messages') {
-    tools(b, out, withText)
+    tools(b, out, withText, toolsKey)
     const sys = b['system']
     if (typeof sys === 'string' && sys !== '') segment('system', 0, 'system', sys, out, withText)
     else if (Array.isArray(sys)) {
@@ -173,7 +225,7 @@ export function cacheSegments(body: unknown, api: string, withText = false): Cac
   } else if (api === 'openai-responses') {
     const ins = b['instructions']
     if (typeof ins === 'string' && ins !== '') segment('system', 0, 'instructions', ins, out, withText)
-    tools(b, out, withText)
+    tools(b, out, withText, toolsKey)
     const input = b['input']
     const items = typeof input === 'string' ? [{ role: 'user', content: input }] : Array.isArray(input) ? input : []
     items.forEach((it, i) => {
@@ -183,7 +235,7 @@ export function cacheSegments(body: unknown, api: string, withText = false): Cac
       messageFacts(seg, it, textOf)
     })
   } else if (api === 'openai-chat') {
-    tools(b, out, withText)
+    tools(b, out, withText, toolsKey)
     const msgs = b['messages']
     if (Array.isArray(msgs)) msgs.forEach((m, i) => messageFacts(segment('message', i, isObj(m) && typeof m['role'] === 'string' ? m['role'] : '?', m, out, withText), m, textOf))
   }

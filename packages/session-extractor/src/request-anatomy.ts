@@ -4,7 +4,7 @@
  */
 import { anthropicUnit, chatUnit, contentHash, historyChain, responsesUnits, withoutCacheControl } from './history-hash.js'
 import { requestTurn, type RequestToolResult, type RequestTurnLimits } from './request-turn.js'
-import { cacheSegments, type CacheSegment } from './cache-segments.js'
+import { cacheSegmentsOf, type CacheSegment, type ToolsKey } from './cache-segments.js'
 import type { RequestHeaders } from './types.js'
 
 /** The API family a request speaks. */
@@ -212,10 +212,10 @@ const MAX_TOOL_LISTS = 64
  * a list seen before (the usual case: an agent's tools do not change between requests); a new
  * list is decoded tool by tool. Memoization only: the result is the same either way.
  */
-function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[]; hash: string | undefined } {
+function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[]; hash: string | undefined; key: string } {
   const key = withoutCacheControl(tools)
   const seen = toolLists.get(key)
-  if (seen !== undefined) return { tools: [...seen.tools], names: [...seen.names], hash: seen.hash }
+  if (seen !== undefined) return { tools: [...seen.tools], names: [...seen.names], hash: seen.hash, key }
   const defs: ToolDefinition[] = []
   const names: string[] = []
   for (const t of tools) {
@@ -231,7 +231,7 @@ function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[];
     const oldest = toolLists.keys().next().value
     if (oldest !== undefined) toolLists.delete(oldest)
   }
-  return { tools: [...defs], names: [...names], hash }
+  return { tools: [...defs], names: [...names], hash, key }
 }
 
 /** Anthropic `thinking` → `thinking:<budget>` / `thinking:adaptive`. */
@@ -385,8 +385,10 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
     }
     return anatomy
   }
+  let toolsKey: ToolsKey | undefined
   if (Array.isArray(tools) && tools.length > 0) {
     const list = toolList(tools)
+    toolsKey = { list: tools, key: list.key }
     anatomy.tools = list.tools
     anatomy.tool_names = list.names
     if (list.hash !== undefined) anatomy.tools_hash = list.hash
@@ -402,7 +404,7 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
   const last = anatomy.history[anatomy.history.length - 1]
   if (last !== undefined) anatomy.history_hash = last
 
-  const cache = cacheSegments(body, api, opts.segmentTexts === true)
+  const cache = cacheSegmentsOf(body, api, opts.segmentTexts === true, toolsKey)
   anatomy.segments = cache.segments
   if (cache.texts !== undefined) anatomy.segment_texts = cache.texts
 
