@@ -1,7 +1,7 @@
+import { EXIT, stopSignal } from '@agenttap/cli-kit'
 import { Command, Option } from 'commander'
 import { AgenttapError } from '@agenttap/jsonl-io'
 
-const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 
 interface DemoFlags {
   logDir?: string
@@ -45,15 +45,7 @@ async function runDemoCommand(o: DemoFlags): Promise<number> {
   const { nextSteps, runDemo } = await import('@agenttap/demo')
   let failures = 0
   // Ctrl-C is listened for before anything starts: during start-up it stops the demo cleanly.
-  const stop = new Promise<void>((resolve) => {
-    const on = (): void => {
-      process.off('SIGINT', on)
-      process.off('SIGTERM', on)
-      resolve()
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
-  })
+  const stop = stopSignal()
   const demo = await runDemo({
     ...(o.logDir !== undefined ? { logDir: o.logDir } : {}),
     ...(o.caDir !== undefined ? { caDir: o.caDir } : {}),

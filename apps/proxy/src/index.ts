@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { CliError, EXIT, errorLine, exitCodeOf, fileArg, intArg, packageVersion, portArg, setupProgram } from '@agenttap/cli-kit'
+import { CliError, EXIT, errorLine, exitCodeOf, fileArg, intArg, packageVersion, portArg, setupProgram, stopSignal } from '@agenttap/cli-kit'
 import { resolveCapture, resolveLoopback } from '@agenttap/jsonl-io'
 import { Command, CommanderError, Option } from 'commander'
 import type { Logger } from 'pino'
@@ -257,24 +257,12 @@ function printExports(proxy: CaptureProxy): void {
   )
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals): void => {
-      process.off('SIGINT', on)
-      process.off('SIGTERM', on)
-      resolve(s)
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
-  })
-}
-
 async function cmdStart(o: CommonOpts & { monitor: boolean; web: boolean; webPort: number; alerts?: boolean; alertCmd?: string }): Promise<number> {
   const log = createLogger({ ...(o.quiet ? { quiet: true } : {}), ...(o.jsonLogs ? { json: true } : {}), ...(o.verbose ? { verbose: true } : {}) })
   // Listen for Ctrl-C / SIGTERM from the first moment: a signal during start-up (the CA, the
   // capture thread, the web view) is then a clean stop once start-up is done, not a kill that
   // loses what the capture holds.
-  const signalled = waitForSignal()
+  const signalled = stopSignal()
   // jsonl-io's one loopback rule (127.0.0.0/8, ::1, any spelling, names by what they resolve to), as the bind check uses.
   if (o.allowRemote && !(await resolveLoopback(o.host)).loopback) log.warn({ host: o.host }, 'listening on a non-loopback address: anyone who can reach it can read your agents\' traffic')
   const proxy = await createProxy(o, proxyOptions(o, log), log)

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
+import { EXIT, stopSignal } from '@agenttap/cli-kit'
 import { Command, Option } from 'commander'
 import { AgenttapError } from '@agenttap/jsonl-io'
 import { defaultCaDir, ensureCa, ensureRedactionKey } from '@agenttap/proxy-capture'
 import type { ReplayServer } from '@agenttap/replay'
 import { createLogger } from './logger.js'
 
-const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
 
 interface ReplayFlags {
   session?: string
@@ -59,6 +59,8 @@ export function replayCommand(run: (p: Promise<number>) => void): Command {
 }
 
 async function runReplay(path: string, o: ReplayFlags): Promise<number> {
+  // Ctrl-C is listened for before the server starts: during start-up it stops it cleanly.
+  const stopped = stopSignal()
   if (o.speed !== undefined && o.asFast) throw usage('--speed and --as-fast exclude each other')
   const speed = o.asFast ? Infinity : o.speed === undefined ? 1 : number('--speed', o.speed, (n) => n > 0, 'a number > 0')
   const port = number('--port', o.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'an integer 0-65535')
@@ -113,15 +115,7 @@ async function runReplay(path: string, o: ReplayFlags): Promise<number> {
         ? `# through the proxy (the replayed run is captured again):\n#   agenttap-proxy start --connect-to api.anthropic.com:443:${target} --connect-to api.openai.com:443:${target} --connect-to chatgpt.com:443:${target} --upstream-ca ${ca.certPath}\n`
         : ''),
   )
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
+  await stopped
   const s = await server.close()
   process.stderr.write(`agenttap replay: served ${s.served}, diverged ${s.divergences}${s.fallthroughs > 0 ? ` (${s.fallthroughs} sent to ${o.fallthrough})` : ''}${s.aux > 0 ? `, ${s.aux} aux request(s) answered again` : ''}, ${s.unused.length} captured call(s) never asked for; report ${server.reportPath}\n`)
   return EXIT.OK

@@ -1,4 +1,4 @@
-import { EXIT, portArg } from '@agenttap/cli-kit'
+import { EXIT, portArg, stopSignal } from '@agenttap/cli-kit'
 import { Command } from 'commander'
 import { defaultLogRoot } from '@agenttap/jsonl-io'
 import { createWebServer, DEFAULT_WEB_PORT, type WebServer } from '@agenttap/web'
@@ -34,6 +34,8 @@ export function webCommand(run: (p: Promise<number>) => void): Command {
 }
 
 async function runWeb(o: WebFlags): Promise<number> {
+  // Ctrl-C is listened for before the view starts: during start-up it stops it cleanly.
+  const stopped = stopSignal()
   const env = process.env
   const logDir = o.logDir ?? defaultLogRoot()
   const token = o.token ?? (env['AGENTTAP_WEB_TOKEN'] || undefined)
@@ -58,15 +60,7 @@ async function runWeb(o: WebFlags): Promise<number> {
   if (o.allowRemote && (o.allowHost ?? []).length === 0) {
     process.stderr.write(`agenttap-proxy web: bound to ${o.host}, but only loopback Host headers are accepted; add --allow-host <name> for the names you browse it by\n`)
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
+  await stopped
   await web.close()
   return EXIT.OK
 }

@@ -89,3 +89,21 @@ describe('packageVersion', () => {
     expect(packageVersion(import.meta.url)).toMatch(/^\d+\.\d+\.\d+/)
   })
 })
+
+describe('stopSignal', () => {
+  it('resolves with the first SIGINT or SIGTERM and keeps the process alive until then', async () => {
+    const { spawn } = await import('node:child_process')
+    const entry = new URL('../dist/index.js', import.meta.url).pathname // the built package (pnpm test builds first)
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      // The child listens, says so, and prints what stopped it; a default handler would kill it (no output, a signal).
+      const child = spawn(process.execPath, ['--input-type=module', '-e', `const { stopSignal } = await import(${JSON.stringify(entry)}); const s = stopSignal(); const t = setInterval(() => {}, 1000); console.log('ready'); console.log(await s); clearInterval(t)`], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out === 'ready\n') child.kill(sig)
+      })
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])))
+      expect({ code, signal, out }).toEqual({ code: 0, signal: null, out: `ready\n${sig}\n` })
+    }
+  })
+})
