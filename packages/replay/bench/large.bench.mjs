@@ -3,11 +3,13 @@
 // byte ranges, no events kept), then serves a sample of its calls as fast as possible over HTTP
 // (each call's events read from disk when it is asked for) and reports the process's peak RSS.
 //
-//   node bench/large.bench.mjs [capture dir]     (default /work/bench-data/cap1g; read only)
+//   node bench/large.bench.mjs [capture dir]     (read only; without one, a ~1 GiB capture is generated
+//                                                with fixtures/generate.mjs and deleted afterwards)
 //   BENCH_DIST=/other/checkout/packages/replay/dist/index.js node bench/large.bench.mjs …   another build
 //   BENCH_CALLS=200                                                              calls served (spread over the capture)
 //
 // Target: peak RSS ≤ 768 MiB for a 1 GiB capture (the capture is never held in memory).
+import { spawnSync } from 'node:child_process'
 import { createReadStream, statSync } from 'node:fs'
 import { request } from 'node:http'
 import { loadavg } from 'node:os'
@@ -20,7 +22,16 @@ import { tmpdir } from 'node:os'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const dist = process.env.BENCH_DIST ?? join(here, '../dist/index.js')
-const path = process.argv[2] ?? '/work/bench-data/cap1g'
+/** Without a capture dir: a generated ~1 GiB synthetic capture in a temporary directory. */
+function generated() {
+  const dir = mkdtempSync(join(tmpdir(), 'agenttap-replay-large-cap-'))
+  const gen = join(here, '..', '..', '..', 'fixtures', 'generate.mjs')
+  const r = spawnSync(process.execPath, [gen, '--synthetic', dir, '--sessions', '20', '--flows', '10000000', '--seed', '1', '--target-mb', process.env.BENCH_MB ?? '1024'], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+const path = process.argv[2] ?? generated()
 const CALLS = Number(process.env.BENCH_CALLS ?? 200)
 const TARGET_MIB = 768
 const { loadReplayCapture, createReplayServer } = await import(dist)
