@@ -1,7 +1,7 @@
 import { LEDGER_VERSION } from '@agenttap/ledger'
 import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
 import { redactText } from '@agenttap/session-extractor'
-import { normalizeUsage } from '@agenttap/stream-normalizer'
+import { normalizeUsage, rateLimitHeaders, readCodexRateLimits } from '@agenttap/stream-normalizer'
 import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
 
 /**
@@ -79,19 +79,17 @@ function rawUsage(v: unknown): RawCodexUsage | undefined {
 
 const FIELDS = ['input_tokens', 'cached_input_tokens', 'output_tokens', 'reasoning_output_tokens', 'total_tokens'] as const
 
-/** Rate limits of a token_count, named like the `x-codex-*` response headers of the wire. */
+/**
+ * Rate limits of a token_count, named like the `x-codex-*` response headers of the wire: the
+ * snapshot is decoded by stream-normalizer (the owner of Codex's rate-limit shape, in the stream
+ * and in rollouts alike), and only its windows are kept here.
+ */
 function rateLimits(v: unknown): Record<string, string> | undefined {
   const rl = obj(v)
   if (rl === undefined) return undefined
-  const out: Record<string, string> = {}
-  for (const which of ['primary', 'secondary'] as const) {
-    const w = obj(rl[which])
-    if (w === undefined) continue
-    if (typeof w.used_percent === 'number') out[`x-codex-${which}-used-percent`] = String(w.used_percent)
-    if (typeof w.window_minutes === 'number') out[`x-codex-${which}-window-minutes`] = String(w.window_minutes)
-    if (typeof w.resets_at === 'number') out[`x-codex-${which}-reset-at`] = String(w.resets_at)
-    if (typeof w.resets_in_seconds === 'number') out[`x-codex-${which}-reset-after-seconds`] = String(w.resets_in_seconds)
-  }
+  const e = readCodexRateLimits(rl, '', 'openai-responses')
+  if (e === undefined) return undefined
+  const out = rateLimitHeaders({ limit_id: 'codex', ...(e.primary !== undefined ? { primary: e.primary } : {}), ...(e.secondary !== undefined ? { secondary: e.secondary } : {}) })
   return Object.keys(out).length > 0 ? out : undefined
 }
 
