@@ -2,7 +2,7 @@ import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, ren
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { claudeAssistantLine, codexLine, codexTokenCount, TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
+import { claudeAssistantLine, claudeUserLine, codexLine, codexTokenCount, TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
 import { createExtractor } from '../src/index.js'
 import type { Row } from '../src/index.js'
 
@@ -129,6 +129,26 @@ describe('prompts and files replaced in place', () => {
         { ts: '2026-11-21T00:10:04.000Z', session_id: TRAP_IDS.claudeSessionA, flow_id: 'claude-transcript:msg_A3:req_A3', text: 'now the docs' },
         { ts: '2026-11-21T08:00:06.000Z', session_id: TRAP_IDS.codexForkD, flow_id: `codex-rollout:${TRAP_IDS.codexForkD}:4400`, text: 'try another approach' },
         { ts: '2026-11-21T09:00:05.000Z', session_id: TRAP_IDS.claudeSessionB, flow_id: 'claude-transcript:msg_B1:req_B1', text: 'write a changelog' },
+      ])
+    } finally {
+      x.close()
+    }
+  })
+
+  it('the same prompt typed twice in one session is two prompts (no retries on disk)', async () => {
+    const S = 'eeeeeeee-0000-4000-a000-00000000000e'
+    const proj = join(dirs.claudeDir, 'projects', TRAP_IDS.project)
+    const turn = (n: number, ts: string) => [
+      claudeUserLine({ session: S, uuid: `p${n}`, parent: null, ts: `2026-11-22T09:0${n}:00.000Z`, content: 'run the tests again' }),
+      claudeAssistantLine({ session: S, uuid: `a${n}`, parent: `p${n}`, ts, messageId: `msg_E${n}`, requestId: `req_E${n}`, model: 'claude-sonnet-4-5-20250929', block: { type: 'text', text: 'done' }, stop: 'end_turn', usage: { input: 5, cache_read: 0, cache_5m: 0, cache_1h: 0, output: 2 } }),
+    ]
+    writeFileSync(join(proj, `${S}.jsonl`), [...turn(1, '2026-11-22T09:01:01.000Z'), ...turn(2, '2026-11-22T09:02:01.000Z')].join('\n') + '\n')
+    const x = await open()
+    try {
+      const rows = (await x.run('user_prompts')).rows.filter((r) => r.session_id === S)
+      expect(pick(rows, ['ts', 'flow_id', 'text'])).toEqual([
+        { ts: '2026-11-22T09:01:01.000Z', flow_id: 'claude-transcript:msg_E1:req_E1', text: 'run the tests again' },
+        { ts: '2026-11-22T09:02:01.000Z', flow_id: 'claude-transcript:msg_E2:req_E2', text: 'run the tests again' },
       ])
     } finally {
       x.close()
