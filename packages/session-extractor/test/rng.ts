@@ -1,13 +1,8 @@
-/** Seeded PRNG (mulberry32) so every generated corpus is reproducible from its seed. */
+import { prng } from '../../../test-support/prng.js'
+
+/** The tests' seeded PRNG (test-support's mulberry32) with helpers, so every generated corpus is reproducible from its seed. */
 export function rng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; chars(alphabet: string, n: number): string } {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = prng(seed)
   const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1))
   return {
     next,

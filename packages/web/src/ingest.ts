@@ -1,8 +1,8 @@
+import { createTimeMerge, timeKey, type TimeMerge } from '@agenttap/capture-sources'
 import { follow, readJsonl, type CaptureRecord, type JsonlError } from '@agenttap/jsonl-io'
 import { lastLineStart, type CapturePaths } from './capture-store.js'
 import { WebError } from './errors.js'
 import type { FlowIndex, RecordLocation } from './flow-index.js'
-import { createHistoryMerge, type HistoryMerge } from './history-merge.js'
 
 /** What the ingest needs from the server around it. */
 export interface IngestContext {
@@ -33,18 +33,23 @@ const FILES = [
 
 type Item = { value: unknown; line: number; offset: number }
 
-/** A record's time for the history merge (ISO strings of one clock compare as text). */
-const tsOf = (item: Item): string => {
-  const v = item.value
-  const t = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)['ts'] : undefined
-  return typeof t === 'string' ? t : ''
-}
-
-/** The three files' history merged by time, each item indexed with its place (see history-merge.ts). */
-function historyMerge(ctx: IngestContext): HistoryMerge<Item> {
-  return createHistoryMerge<Item>(FILES.length, tsOf, (lane, item) => {
-    const [file, p] = FILES[lane] as (typeof FILES)[number]
-    feedChecked(ctx, item, file, p(ctx.paths))
+/**
+ * The three files' history merged by record time (capture-sources' merge), each item indexed with
+ * its place. The files are read side by side, each at its own pace: a reader of the lines file
+ * runs ahead of the flows file when requests are large (Claude Code sends its whole history each
+ * time), and a flow's lines would reach the index long before its flow record — the calls' ledger
+ * waits for a flow record only a few hundred records, then assembles the call without its request
+ * facts (and the session plot missed it). Merged by time (ties: flows, lines, ends), the history
+ * comes in the order the proxy wrote it: a flow record before its lines, its lines before its end.
+ */
+function historyMerge(ctx: IngestContext): TimeMerge<Item> {
+  return createTimeMerge<Item>({
+    lanes: FILES.length,
+    key: timeKey,
+    onItem: (lane, item) => {
+      const [file, p] = FILES[lane] as (typeof FILES)[number]
+      feedChecked(ctx, item, file, p(ctx.paths))
+    },
   })
 }
 
@@ -72,11 +77,11 @@ export async function ingestFollow(ctx: IngestContext): Promise<void> {
       const path = p(ctx.paths)
       const mark = (marks[i] as { last: number }).last
       let inHistory = mark >= 0
-      if (!inHistory) merge.close(i)
+      if (!inHistory) merge.end(i)
       const endHistory = (): void => {
         if (!inHistory) return
         inHistory = false
-        merge.close(i)
+        merge.end(i)
       }
       // The last history line may be malformed: its error report marks the end of history too.
       const onError = (err: JsonlError): void => {
@@ -93,7 +98,7 @@ export async function ingestFollow(ctx: IngestContext): Promise<void> {
           if (inHistory) {
             const last = item.offset >= mark
             if (last) inHistory = false
-            const wait = merge.push(i, item, last)
+            const wait = merge.feed(i, item, last)
             if (wait !== undefined) await wait
             continue
           }
@@ -130,7 +135,7 @@ export async function ingestRecords(ctx: IngestContext, records: AsyncIterable<C
       try {
         for await (const item of readJsonl(path, { onError: ctx.report, signal: ctx.signal })) {
           if (item.offset >= size) break // written after start: the record stream has it
-          const wait = merge.push(i, item, false)
+          const wait = merge.feed(i, item, false)
           if (wait !== undefined) await wait
         }
       } catch (err) {
@@ -138,7 +143,7 @@ export async function ingestRecords(ctx: IngestContext, records: AsyncIterable<C
           ctx.report(new WebError('READ_FAILED', `reading ${path} failed: ${(err as Error).message}`, { cause: err }))
         }
       }
-      merge.close(i)
+      merge.end(i)
     }),
   )
   await merge.done
@@ -167,13 +172,13 @@ export async function ingestOnce(ctx: IngestContext): Promise<void> {
       const path = p(ctx.paths)
       try {
         for await (const item of readJsonl(path, { onError: ctx.report, signal: ctx.signal })) {
-          const wait = merge.push(i, item, false)
+          const wait = merge.feed(i, item, false)
           if (wait !== undefined) await wait
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !ctx.signal.aborted) ctx.report(new WebError('READ_FAILED', `reading ${path} failed: ${(err as Error).message}`))
       }
-      merge.close(i)
+      merge.end(i)
     }),
   )
   await merge.done
