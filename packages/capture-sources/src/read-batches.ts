@@ -39,11 +39,12 @@ export async function* readBatches(
  * third more time in GC. Same fields as before (`file` and `error` only when set).
  */
 class Item implements SourceItem {
-  value: unknown
-  line: number
-  offset: number
-  file?: string
-  error?: JsonlError
+  // `declare`: no class fields (they would define `file` and `error` on every item); set in order below.
+  declare value: unknown
+  declare line: number
+  declare offset: number
+  declare file?: string
+  declare error?: JsonlError
   constructor(value: unknown, line: number, offset: number, file: string | undefined, error: JsonlError | undefined) {
     this.value = value
     if (error !== undefined) this.error = error
