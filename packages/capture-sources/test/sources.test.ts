@@ -65,6 +65,12 @@ describe('reading to the end', () => {
     ])
     expect(got.filter((i) => !i.error).map((i) => i.line)).toEqual([1, 2, 3, 6, 7, 8, 9])
     expect(got.every((i) => i.file === f)).toBe(true)
+    // The fields an item has (what a spread or JSON of it shows): no `error` key on a record, no `file` without a file.
+    expect(Object.keys(got[0] as SourceItem)).toEqual(['value', 'line', 'offset', 'file'])
+    expect(Object.keys(got.find((i) => i.error) as SourceItem)).toEqual(['value', 'error', 'line', 'offset', 'file'])
+    const fromStream: SourceItem[] = []
+    for await (const b of readBatches((async function* () { yield recs[0] + '\n' })())) fromStream.push(...b)
+    expect(Object.keys(fromStream[0] as SourceItem)).toEqual(['value', 'line', 'offset'])
   })
 
   it('openSource merges the three files of a capture by record time; a missing file is a clear error', async () => {
