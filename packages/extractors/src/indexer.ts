@@ -66,6 +66,11 @@ export interface IndexUpdate {
   transcriptMs?: number
 }
 
+/** An update, with the flows whose calls it wrote or replaced (for the prompt cache's merge). */
+export interface IndexUpdateResult extends IndexUpdate {
+  touched: string[]
+}
+
 const DEFAULT_LEDGER = '@agenttap/ledger'
 
 /** Where the worker script is: next to this module in dist, or dist when run from src (tests). */
@@ -97,7 +102,7 @@ function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
 }
 
 /** Updates an open index from the capture; see the module comment. */
-export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Promise<IndexUpdate> {
+export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Promise<IndexUpdateResult> {
   const t0 = performance.now()
   const now = options.now ?? Date.now()
   let sources = await readSources(duck)
@@ -120,7 +125,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   if (plan.bytes === 0 && !due && rebuilt === undefined) {
     if (sourcesMoved) await commitSources(duck, newSources)
     if (options.paths) writeState(options.paths, stateOf(options, newSources, pending))
-    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0 }
+    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [] }
   }
 
   const cores = Math.max(1, Math.min(options.threads ?? availableParallelism(), 4))
@@ -202,6 +207,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       pending: stillOpen.length,
       problems: results.reduce((n, r) => n + (r.rows.problems ?? 0), 0) + orphanProblems,
       ms: performance.now() - t0,
+      touched: [...new Set([...pending.map((p) => p.flow_id), ...results.flatMap((r) => r.callFlows)])],
     }
   } finally {
     rmSync(stage, { recursive: true, force: true })

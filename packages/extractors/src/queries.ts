@@ -42,10 +42,11 @@ export function viewSql(filters: ExtractFilters, options: ViewOptions = {}): str
   ]
 }
 
-/** One row per distinct prompt: retries (same session, history length and text) collapse into the first. */
-const PROMPTS = `(select min(ts) as ts, session_id, arg_min(flow_id, (ts, flow_id, idx)) as flow_id, arg_min(key, (ts, flow_id, idx)) as key,
+/** One row per distinct prompt of the calls in `from`: retries (same session, history length and text) collapse into the first. */
+export const promptsFrom = (from: string): string => `(select min(ts) as ts, session_id, arg_min(flow_id, (ts, flow_id, idx)) as flow_id, arg_min(key, (ts, flow_id, idx)) as key,
     any_value(client) as client, prompt as text
-  from c where prompt is not null and prompt <> '' group by session_id, message_count, prompt)`
+  from ${from} where prompt is not null and prompt <> '' group by session_id, message_count, prompt)`
+const PROMPTS = promptsFrom('c')
 
 /**
  * Calls with usage, tokens and cost. The price of each distinct model is found once (longest
