@@ -316,8 +316,14 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
+        // The breaks of the new calls commit with them (one commit; none found later by a run
+        // that finds them missing): a small update of the wire alone.
+        ...(transcripts === undefined ? { beforeCommit: async (flows: string[]) => void (await updateCacheBreaks(d, flows)) } : {}),
       })
+      let breaksDone = false
       if ('touched' in lastUpdate) {
+        breaksDone = (lastUpdate as IndexUpdateResult).hooked
+        delete (lastUpdate as Partial<IndexUpdateResult>).hooked
         // Only the prompt cache needs them: not part of the update a caller is told about.
         touched = (lastUpdate as IndexUpdateResult).touched
         delete (lastUpdate as Partial<IndexUpdateResult>).touched
@@ -359,13 +365,15 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
       // One commit for the breaks of the new calls (each statement alone would commit, and sync, on its own).
-      await d.run('begin transaction')
-      try {
-        await updateCacheBreaks(d)
-        await d.run('commit')
-      } catch (e) {
-        await d.run('rollback').catch(() => undefined)
-        throw e
+      if (!breaksDone) {
+        await d.run('begin transaction')
+        try {
+          await updateCacheBreaks(d)
+          await d.run('commit')
+        } catch (e) {
+          await d.run('rollback').catch(() => undefined)
+          throw e
+        }
       }
       // A small update of the wire leaves its changes in DuckDB's log (the WAL) while the log is
       // small, instead of a checkpoint on close, which rewrites the row groups it appended to

@@ -322,7 +322,7 @@ export interface UpdateBatch {
 const FLOW_TABLES: DataTable[] = ['flows', 'calls', 'tool_calls', 'tool_results']
 
 /** Applies one update atomically: a crash before COMMIT leaves the index as it was. */
-export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphanProblems: number }> {
+export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: () => Promise<void>): Promise<{ orphanProblems: number }> {
   // One batch of statements, one round trip: an update of a few records is mostly fixed costs.
   const sql: string[] = ['begin transaction']
   if (b.refed.length > 0) {
@@ -381,6 +381,7 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
   try {
     await duck.run(sql.join(';\n'))
     const orphanProblems = b.orphans.length > 0 ? Number((await duck.select(`select count(*) as n from orphans`)).rows[0]?.n ?? 0) : 0
+    if (beforeCommit !== undefined) await beforeCommit()
     await duck.run('commit')
     return { orphanProblems }
   } catch (e) {
