@@ -112,14 +112,6 @@ function ledgerBuild(specifier: string): string {
 
 /** An update of fewer new bytes than this is small (one DuckDB thread, see `duckThreads`). */
 const SMALL_UPDATE_BYTES = 16 * 1024 * 1024
-/** A wire index's WAL smaller than this is left for later opens to replay (see the update in `open`). */
-const WAL_KEEP_BYTES = 256 * 1024
-
-/** Bytes in the index's WAL (DuckDB's log of commits not checkpointed yet). */
-function walBytes(p: IndexPaths): number {
-  return statSync(`${p.db}.wal`, { throwIfNoEntry: false })?.size ?? 0
-}
-
 /** Rows of one DuckDB row group: a table of fewer is scanned by one thread (see `duckThreads`). */
 const ROW_GROUP_ROWS = 122_880
 
@@ -374,14 +366,6 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
           await d.run('rollback').catch(() => undefined)
           throw e
         }
-      }
-      // A small update of the wire leaves its changes in DuckDB's log (the WAL) while the log is
-      // small, instead of a checkpoint on close, which rewrites the row groups it appended to
-      // (~50 CPU ms and a few syncs for 1 MiB appended to a 1 GiB capture's index). Every later
-      // open replays the log (~20 CPU ms per such update, read-only opens included), so past
-      // WAL_KEEP_BYTES (two or three such updates) the close checkpoints again.
-      if (paths !== undefined && transcripts === undefined && lastUpdate.rebuilt === undefined && lastUpdate.bytes < SMALL_UPDATE_BYTES && walBytes(paths) < WAL_KEEP_BYTES) {
-        await d.run('pragma disable_checkpoint_on_shutdown')
       }
       if (paths !== undefined) {
         // The next runs on this (current) index take their threads from here.
