@@ -1,5 +1,6 @@
 import type { CacheBreak, InsightCall } from '@agenttap/cache-insights'
 import type { CallApi, FlowKind, PriceTable } from '@agenttap/ledger'
+import { lit } from './duck.js'
 import { decodeSegments } from './rows.js'
 import type { Row } from './types.js'
 
@@ -61,9 +62,12 @@ export const CACHE_BREAKS_DDL = [
  * the segments of each pair read once, the analysis in cache-insights. Incremental: an up-to-date
  * index answers \`cache\` with one select.
  */
-export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }): Promise<number> {
+export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }, flows?: readonly string[]): Promise<number> {
   await d.run(CACHE_BREAKS_DDL.join(';\n'))
-  const fresh = `select key from calls where not pending and has_usage and key not in (select key from cache_done)`
+  // An update that names the flows it wrote (every call that ended in it is one of theirs) reads
+  // only their calls, not the whole table.
+  if (flows !== undefined) await d.run(`create or replace temp table cache_flows as select unnest([${flows.map(lit).join(', ')}]::varchar[]) as flow_id`)
+  const fresh = `select key from calls where not pending and has_usage${flows !== undefined ? ' and flow_id in (select flow_id from cache_flows)' : ''} and key not in (select key from cache_done)`
   await d.run(`create or replace temp table cache_new as ${fresh}`)
   // Nothing ended since the last update: no candidate (the common case of an update, or a run
   // that found the index current).

@@ -61,6 +61,8 @@ export interface DuckOptions {
   memoryLimit?: string
   /** Directory for DuckDB's spill files. */
   tempDir?: string
+  /** Block size of a database file this open creates (an existing file keeps its own). @defaultValue DuckDB's, 256 KiB */
+  blockSize?: number
 }
 
 /** Whether an error is DuckDB refusing a file another process holds. */
@@ -80,6 +82,7 @@ export async function openDuck(path: string, options: DuckOptions = {}): Promise
   if (options.threads !== undefined) d.set_config(config, 'threads', String(options.threads))
   if (options.memoryLimit !== undefined) d.set_config(config, 'memory_limit', options.memoryLimit)
   if (options.tempDir !== undefined) d.set_config(config, 'temp_directory', options.tempDir)
+  if (options.blockSize !== undefined) d.set_config(config, 'default_block_size', String(options.blockSize))
   const db = await d.open(path, config)
   let conn: Awaited<ReturnType<Bindings['connect']>>
   try {

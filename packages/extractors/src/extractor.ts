@@ -6,12 +6,13 @@ import { ExtractError } from './errors.js'
 import { lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
 import type { CreateLedger } from './flow-feeder.js'
-import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writePromptCache, writeState } from './index-store.js'
+import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writeState } from './index-store.js'
+import { cachePrompts, currentPromptCache } from './prompt-cache.js'
 import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
 import { updateFromSource } from './source-update.js'
 import { listTranscripts, updateTranscripts } from './transcript-update.js'
-import type { IndexUpdate } from './indexer.js'
+import type { IndexUpdate, IndexUpdateResult } from './indexer.js'
 import { MODES } from './modes.js'
 import { BUNDLED_PRICES } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
@@ -113,9 +114,6 @@ function ledgerBuild(specifier: string): string {
 const SMALL_UPDATE_BYTES = 16 * 1024 * 1024
 /** Rows of one DuckDB row group: a table of fewer is scanned by one thread (see `duckThreads`). */
 const ROW_GROUP_ROWS = 122_880
-
-/** How many of the latest prompts the index keeps for `prompts -n N`. */
-const PROMPT_CACHE_ROWS = 500
 
 /** Whether the index can live in (or under) a dir: it is writable, or can be created. */
 function writableOrCreatable(dir: string): boolean {
@@ -285,6 +283,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
       // The transcript files as the last update saw them (the wire's update rewrites the state).
       const prior = paths !== undefined && why === undefined && !options.rebuildIndex ? readState(paths)?.transcripts : undefined
+      // The prompt cache of the index before this update: the update merges its prompts into it.
+      const promptBase = paths !== undefined && files !== undefined && transcripts === undefined && why === undefined && !options.rebuildIndex ? currentPromptCache(paths) : undefined
+      let touched: string[] | undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
         source,
         ledgerModule,
@@ -307,7 +308,18 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
+        // The breaks of the new calls commit with them (one commit; none found later by a run
+        // that finds them missing): a small update of the wire alone.
+        ...(transcripts === undefined ? { beforeCommit: async (flows: string[]) => void (await updateCacheBreaks(d, flows)) } : {}),
       })
+      let breaksDone = false
+      if ('touched' in lastUpdate) {
+        breaksDone = (lastUpdate as IndexUpdateResult).hooked
+        delete (lastUpdate as Partial<IndexUpdateResult>).hooked
+        // Only the prompt cache needs them: not part of the update a caller is told about.
+        touched = (lastUpdate as IndexUpdateResult).touched
+        delete (lastUpdate as Partial<IndexUpdateResult>).touched
+      }
       if (transcripts !== undefined) {
         const t = await updateTranscripts(d, {
           dirs: transcripts,
@@ -345,13 +357,15 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (why !== undefined && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = why
       if (options.rebuildIndex && lastUpdate.rebuilt === undefined) lastUpdate.rebuilt = 'asked to (--rebuild-index)'
       // One commit for the breaks of the new calls (each statement alone would commit, and sync, on its own).
-      await d.run('begin transaction')
-      try {
-        await updateCacheBreaks(d)
-        await d.run('commit')
-      } catch (e) {
-        await d.run('rollback').catch(() => undefined)
-        throw e
+      if (!breaksDone) {
+        await d.run('begin transaction')
+        try {
+          await updateCacheBreaks(d)
+          await d.run('commit')
+        } catch (e) {
+          await d.run('rollback').catch(() => undefined)
+          throw e
+        }
       }
       if (paths !== undefined) {
         // The next runs on this (current) index take their threads from here.
@@ -360,7 +374,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       await setup(d)
       fresh = undefined
-      if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) await cachePrompts(d, paths)
+      if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) {
+        await cachePrompts(d, paths, lastUpdate.rebuilt === undefined ? promptBase : undefined, touched)
+      }
     } catch (e) {
       d.close()
       throw e
@@ -370,15 +386,6 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     duck = d
     return d
-  }
-
-  /** Keeps the latest prompts of the index next to it, for `prompts -n N` without DuckDB. */
-  async function cachePrompts(d: Duck, p: IndexPaths): Promise<void> {
-    await d.run(viewSql({}).join(';\n'))
-    const { rows } = await d.select(`select * from (${MODE_SQL.user_prompts}) order by ts desc, flow_id desc limit ${PROMPT_CACHE_ROWS + 1}`)
-    const stamp = readState(p)?.stamp
-    if (stamp === undefined) return
-    writePromptCache(p, { stamp, complete: rows.length <= PROMPT_CACHE_ROWS, rows: rows.slice(0, PROMPT_CACHE_ROWS).reverse() })
   }
 
   /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */

@@ -180,12 +180,21 @@ function privateFile(path: string): void {
   }
 }
 
+/**
+ * Block size of a new index file. An update appends a few rows to every column of the tables,
+ * and DuckDB starts a new in-memory segment of one block for each (the tables' segments on disk
+ * are read-only), then writes them out at the checkpoint: with DuckDB's 256 KiB blocks that is
+ * ~60 MiB of fresh memory for a 1 MiB update (measured: 120–220 CPU ms of its commit, against
+ * ~20 ms with 16 KiB blocks, on a 1 GiB capture's index); queries over the index read the same.
+ */
+export const INDEX_BLOCK_SIZE = 16 * 1024
+
 /** Opens the DuckDB file, waiting while DuckDB's own lock says another process has it. */
 async function openDuckWaiting(paths: IndexPaths, options: OpenIndexOptions, deadline: number, wait: (who: string) => void): Promise<Duck> {
   let delay = 20
   for (;;) {
     try {
-      const duck = await openDuck(paths.db, options)
+      const duck = await openDuck(paths.db, { blockSize: INDEX_BLOCK_SIZE, ...options })
       if (!options.readOnly) {
         for (const f of [paths.db, `${paths.db}.wal`]) privateFile(f)
       }
@@ -313,7 +322,7 @@ export interface UpdateBatch {
 const FLOW_TABLES: DataTable[] = ['flows', 'calls', 'tool_calls', 'tool_results']
 
 /** Applies one update atomically: a crash before COMMIT leaves the index as it was. */
-export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphanProblems: number }> {
+export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: () => Promise<void>): Promise<{ orphanProblems: number }> {
   // One batch of statements, one round trip: an update of a few records is mostly fixed costs.
   const sql: string[] = ['begin transaction']
   if (b.refed.length > 0) {
@@ -372,6 +381,7 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch): Promise<{ orphan
   try {
     await duck.run(sql.join(';\n'))
     const orphanProblems = b.orphans.length > 0 ? Number((await duck.select(`select count(*) as n from orphans`)).rows[0]?.n ?? 0) : 0
+    if (beforeCommit !== undefined) await beforeCommit()
     await duck.run('commit')
     return { orphanProblems }
   } catch (e) {

@@ -45,6 +45,11 @@ export interface UpdateIndexOptions {
   stageDir: string
   /** The on-disk index (absent for an in-memory index: no state file). */
   paths?: IndexPaths
+  /**
+   * Runs in the update's transaction, before its commit, with the flows whose calls it wrote or
+   * replaced: for a small update (one shard) that is not a rebuild only.
+   */
+  beforeCommit?: (touched: string[]) => Promise<void>
 }
 
 /** What an update did. */
@@ -64,6 +69,13 @@ export interface IndexUpdate {
   commitMs?: number
   /** Of `ms`: reading and committing the transcripts, when the index has them. */
   transcriptMs?: number
+}
+
+/** An update, with the flows whose calls it wrote or replaced (for the prompt cache's merge). */
+export interface IndexUpdateResult extends IndexUpdate {
+  touched: string[]
+  /** `beforeCommit` ran (in the update's transaction). */
+  hooked: boolean
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
@@ -97,7 +109,7 @@ function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
 }
 
 /** Updates an open index from the capture; see the module comment. */
-export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Promise<IndexUpdate> {
+export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Promise<IndexUpdateResult> {
   const t0 = performance.now()
   const now = options.now ?? Date.now()
   let sources = await readSources(duck)
@@ -120,7 +132,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   if (plan.bytes === 0 && !due && rebuilt === undefined) {
     if (sourcesMoved) await commitSources(duck, newSources)
     if (options.paths) writeState(options.paths, stateOf(options, newSources, pending))
-    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0 }
+    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false }
   }
 
   const cores = Math.max(1, Math.min(options.threads ?? availableParallelism(), 4))
@@ -180,6 +192,8 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       writeFileSync(sessionChainFile, chainAfter.map((e, ord) => JSON.stringify({ ord, ...e }) + '\n').join(''), { mode: 0o600 })
     }
     const tRead = performance.now()
+    const touched = [...new Set([...pending.map((p) => p.flow_id), ...results.flatMap((r) => r.callFlows)])]
+    const hook = options.beforeCommit !== undefined && shards === 1 && rebuilt === undefined && sources.length > 0 ? options.beforeCommit : undefined
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       refed: pending.map((p) => p.flow_id),
@@ -189,7 +203,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       ...(sessionChainFile !== undefined ? { sessionChainFile } : {}),
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
-    })
+    }, hook && (() => hook(touched)))
     if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen))
     const tCommit = performance.now()
     return {
@@ -202,6 +216,8 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       pending: stillOpen.length,
       problems: results.reduce((n, r) => n + (r.rows.problems ?? 0), 0) + orphanProblems,
       ms: performance.now() - t0,
+      touched,
+      hooked: hook !== undefined,
     }
   } finally {
     rmSync(stage, { recursive: true, force: true })

@@ -73,13 +73,19 @@ const NL = 10
  */
 export function createLineCursor(ranges: FileRange[], options: LineCursorOptions): LineCursor {
   const maxLine = options.maxLineBytes ?? 256 * 1024 * 1024
-  const chunk = options.chunkBytes ?? 4 * 1024 * 1024
+  // No bigger than the bytes to read (a small update reads a few KiB per file): a buffer's
+  // untouched pages cost a page fault each once read or written.
+  const chunk = Math.min(options.chunkBytes ?? 4 * 1024 * 1024, Math.max(64 * 1024, ...ranges.map((r) => r.end - r.start + 1)))
   const done: { path: string; offset: number; lines: number }[] = []
   let ri = -1
   let range: FileRange | undefined
   let fd: number | undefined
   let buf = Buffer.allocUnsafe(chunk)
-  /** Valid bytes in buf are [pos, len); buf[0] is at file offset `base`. */
+  /**
+   * Valid bytes in buf are [pos, len); buf[0] is at file offset `base`. `buf[len]` is a newline
+   * (a sentinel): the search for the next line end stops at the valid bytes instead of running
+   * through the rest of the buffer (`Buffer.indexOf` has no end bound).
+   */
   let pos = 0
   let len = 0
   let base = 0
@@ -105,6 +111,7 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
     base = range.start
     filePos = range.start
     line = range.line0
+    buf[0] = NL
     eof = false
     skipping = undefined
     return true
@@ -120,13 +127,13 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
       len -= pos
       pos = 0
     }
-    if (len === buf.length) {
+    if (len === buf.length - 1) {
       // A line longer than the buffer: grow it (up to the line cap, checked by the caller).
       const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, maxLine + chunk))
       buf.copy(bigger, 0, 0, len)
       buf = bigger
     }
-    const want = Math.min(buf.length - len, range.end - filePos)
+    const want = Math.min(buf.length - 1 - len, range.end - filePos)
     if (want <= 0) {
       eof = true
       return false
@@ -138,6 +145,7 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
     }
     filePos += n
     len += n
+    buf[len] = NL
     return true
   }
 
@@ -155,6 +163,7 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
           base += len
           pos = 0
           len = 0
+          buf[0] = NL
         }
         if (!fill()) {
           if (!openNext()) return undefined

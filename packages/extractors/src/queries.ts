@@ -43,14 +43,15 @@ export function viewSql(filters: ExtractFilters, options: ViewOptions = {}): str
 }
 
 /**
- * One row per distinct prompt: wire retries (same session, history length and text) collapse into
- * the first. A transcript prompt is the prompt of the one call that answers it (the files hold no
- * retries): the same text typed twice in a session is two prompts.
+ * One row per distinct prompt of the calls in `from`: wire retries (same session, history length
+ * and text) collapse into the first. A transcript prompt is the prompt of the one call that answers
+ * it (the files hold no retries): the same text typed twice in a session is two prompts.
  */
-const PROMPTS = `(select min(ts) as ts, session_id, arg_min(flow_id, (ts, flow_id, idx)) as flow_id, arg_min(key, (ts, flow_id, idx)) as key,
+export const promptsFrom = (from: string): string => `(select min(ts) as ts, session_id, arg_min(flow_id, (ts, flow_id, idx)) as flow_id, arg_min(key, (ts, flow_id, idx)) as key,
     any_value(client) as client, prompt as text
-  from c where prompt is not null and prompt <> ''
+  from ${from} where prompt is not null and prompt <> ''
   group by session_id, message_count, prompt, case when source in ('claude-transcript', 'codex-rollout') then key end)`
+const PROMPTS = promptsFrom('c')
 
 /**
  * Calls with usage, tokens and cost. The price of each distinct model is found once (longest

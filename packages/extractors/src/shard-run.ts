@@ -58,6 +58,8 @@ export interface ShardResult {
   bytes: number
   /** Shard 0: the session chain after this update (absent when it is and was empty). */
   sessionChain?: SessionChainEntry[]
+  /** Flows this shard wrote calls for (what the prompt cache merges again). */
+  callFlows: string[]
 }
 
 const NEEDLE = Buffer.from('"flow_id":"')
@@ -158,6 +160,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const createLedger = await loadLedger(job.ledgerModule)
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
+  const callFlows = new Set<string>()
   // Flows without a session id are chained by history on shard 0, continuing the last update.
   // (Loaded here, not at the top: a run that only queries an up-to-date index never needs it.)
   const chain = job.shard === 0 ? (await import('@agenttap/session-extractor')).createSessionChain() : undefined
@@ -166,7 +169,10 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     ...(chain !== undefined ? { sessionChain: chain } : {}),
     createLedger,
     captureDir: job.captureDir,
-    onRow: (t, r) => rows.write(t, r),
+    onRow: (t, r) => {
+      if (t === 'calls') callFlows.add(String(r.flow_id))
+      rows.write(t, r)
+    },
     onProblem,
     now: job.now,
     ...(job.holdEndMs !== undefined ? { holdEndMs: job.holdEndMs } : {}),
@@ -216,6 +222,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     orphans: res.orphans.map((o) => ({ flow_id: o.flow_id, records: o.records, file: o.first.file, line: o.first.line, offset: o.first.offset })),
     records: res.records,
     bytes,
+    callFlows: [...callFlows],
     ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }

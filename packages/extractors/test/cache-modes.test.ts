@@ -3,7 +3,7 @@
  * written as a capture and indexed with the real ledger: the index answers what the analysis of
  * the ledger's calls answers — every planted break with its cause, offset and wasted dollars.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -88,5 +88,47 @@ describe('cache --explain', () => {
     expect((await x.explainCache('ttl-5m-3')).lines[1]).toMatch(/^prefix intact: the \d+ bytes ttl-5m-2 cached were sent again unchanged; nothing diverged$/)
     expect((await x.explainCache('steady-3')).lines).toEqual(['flow steady-3 is no cache break: it read what its lane had cached'])
     expect((await x.explainCache('nope')).lines).toEqual(['no model call of flow nope in the index'])
+  })
+})
+
+describe('cache breaks of an index updated in steps', () => {
+  it('are the breaks of the index built at once (each update analyzes the calls it wrote, in its commit)', async () => {
+    const stepped = mkdtempSync(join(tmpdir(), 'extractors-cache-steps-'))
+    try {
+      const dir = join(stepped, 'all-mitm-sse')
+      mkdirSync(dir)
+      const files = { flow: 'sse_flows.jsonl', sse: 'sse_lines.jsonl', flow_end: 'sse_flow_ends.jsonl' } as Record<string, string>
+      for (const f of Object.values(files)) writeFileSync(join(dir, f), '')
+      // The corpus's flows in four parts, each appended whole (its flow, lines and end), then an update.
+      const flows = [...new Set(corpus.records.map((r) => String(r['flow_id'])))]
+      const parts = 4
+      let updates = 0
+      for (let p = 0; p < parts; p++) {
+        const mine = new Set(flows.slice(Math.floor((p * flows.length) / parts), Math.floor(((p + 1) * flows.length) / parts)))
+        for (const [type, f] of Object.entries(files)) {
+          const text = corpus.records.filter((r) => r['type'] === type && mine.has(String(r['flow_id']))).map((r) => JSON.stringify(r) + '\n').join('')
+          appendFileSync(join(dir, f), text)
+        }
+        const u = await createExtractor({ logDir: stepped, threads: 1 })
+        try {
+          if ((await u.refresh()).records > 0) updates++
+        } finally {
+          u.close()
+        }
+      }
+      expect(updates).toBe(parts)
+      const again = await createExtractor({ logDir: stepped, threads: 1 })
+      try {
+        const key = (r: Record<string, unknown>): string => `${String(r.flow_id)}:${String(r.call)}`
+        const want = (await x.run('cache')).rows.sort((a, b) => key(a).localeCompare(key(b)))
+        const got = (await again.run('cache')).rows.sort((a, b) => key(a).localeCompare(key(b)))
+        expect(want.length).toBeGreaterThan(5)
+        expect(got).toEqual(want)
+      } finally {
+        again.close()
+      }
+    } finally {
+      rmSync(stepped, { recursive: true, force: true })
+    }
   })
 })
