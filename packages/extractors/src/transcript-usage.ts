@@ -215,8 +215,13 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     }
   })
   const all = [...problems, ...newProblems]
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 })
-  save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
+  try {
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 })
+    save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
+  } catch {
+    // An index dir that cannot be written: the answer is still this run's (like an index in
+    // memory); the next run reads the transcripts again.
+  }
   return {
     summary: { calls, problems: all },
     update: {
