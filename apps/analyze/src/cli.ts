@@ -10,6 +10,7 @@ import {
   MODE_NAMES,
   ExtractError,
   createExtractor,
+  createTranscriptExtractor,
   defaultTranscriptDirs,
   formatTable,
   isoInstant,
@@ -194,14 +195,15 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
     const transcripts = transcriptDirsOf(o, io)
     if (transcripts === undefined) return createExtractor({ logDir: logRootOf(o, io), ...common })
     const alone = { logDir: '', wire: false, transcripts, indexDir: resolve(o.indexDir ?? join(logRootOf(o, io), 'transcripts-index')), ...common }
-    if (o.source === 'transcripts') return createExtractor(alone)
+    // daily / usage / cost from the usage summary (no DuckDB); other modes open the index.
+    if (o.source === 'transcripts') return createTranscriptExtractor(alone)
     try {
       return await createExtractor({ logDir: logRootOf(o, io), transcripts, ...common })
     } catch (e) {
       // --source all without a capture: the transcripts are all there is.
       if (!(e instanceof ExtractError) || (e.code !== 'NO_CAPTURES' && e.code !== 'LOG_DIR_MISSING')) throw e
       warn(`no capture under ${logRootOf(o, io)}: reading the transcripts only`)
-      return createExtractor(alone)
+      return createTranscriptExtractor(alone)
     }
   }
   if (o.source !== undefined && o.source !== 'wire') throw new UsageError('--redis reads the wire capture only; drop --source or --redis')

@@ -99,7 +99,7 @@ async function loadLedgerModule(specifier: string): Promise<{ createLedger: Crea
  * was built with, the index is current without loading the ledger (which costs more than the
  * whole query of a small mode).
  */
-function ledgerBuild(specifier: string): string {
+export function ledgerBuild(specifier: string): string {
   try {
     const url = import.meta.resolve(specifier)
     const path = url.startsWith('file:') ? fileURLToPath(url) : url

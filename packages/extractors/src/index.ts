@@ -4,6 +4,8 @@
  * reverse-scan path for "latest N prompts", and NDJSON / CSV / Parquet / table writers.
  */
 export { createExtractor } from './extractor.js'
+export { createTranscriptExtractor, SUMMARY_MODES } from './transcript-usage-modes.js'
+export { USAGE_SUMMARY_FILE, USAGE_SUMMARY_VERSION } from './transcript-usage.js'
 export type { Extractor, ProblemSummary } from './extractor.js'
 export type { IndexUpdate } from './indexer.js'
 export type { RecordSource, SourceEntry } from './source-update.js'

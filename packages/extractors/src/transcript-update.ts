@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 // The importers (and the ledger they load) only when there is something to import.
@@ -46,20 +47,21 @@ export interface TranscriptListing {
   files: { path: string; dev: string; ino: string; size: number; mtime: string }[]
 }
 
-/** Lists the transcript files with their identity and size. */
+/** Lists the transcript files with their identity and size (one stat per file). */
 export function listTranscripts(dirs: TranscriptDirs): { files: TranscriptFile[]; listing: TranscriptListing } {
-  const found = findTranscripts(dirs)
+  const stats = new Map<string, BigIntStats>()
+  const found = findTranscripts(dirs, (path) => {
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false })
+    if (st === undefined) return undefined
+    stats.set(path, st)
+    return Number(st.size)
+  })
   const files: TranscriptFile[] = []
   const listing: TranscriptListing = { files: [] }
   for (const f of found) {
-    try {
-      const st = statSync(f.path, { bigint: true })
-      // The size of this stat, not the listing's: the one the offsets are compared with.
-      files.push({ ...f, size: Number(st.size) })
-      listing.files.push({ path: f.path, dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtime: String(st.mtimeNs) })
-    } catch {
-      // removed since the listing: the next run sees it gone
-    }
+    const st = stats.get(f.path)!
+    files.push(f)
+    listing.files.push({ path: f.path, dev: String(st.dev), ino: String(st.ino), size: f.size, mtime: String(st.mtimeNs) })
   }
   return { files, listing }
 }

@@ -58,8 +58,8 @@ function time(label, args) {
   const cpu = gnuTime !== undefined ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).reduce((n, x) => n + Number(x), 0) : NaN
   return { ms, cpu, stdout: r.stdout.toString() }
 }
-const ours = (label) => time(label, [analyze, 'usage', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
-const oursDaily = (label) => time(label, [analyze, 'daily', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, 'index'), '-f', 'ndjson', '-q'])
+const ours = (label, index = 'index') => time(label, [analyze, 'usage', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, index), '-f', 'ndjson', '-q'])
+const oursDaily = (label, index = 'index') => time(label, [analyze, 'daily', '--source', 'transcripts', '--claude-dir', truth.claudeDir, '--codex-dir', truth.codexDir, '--index-dir', join(work, index), '-f', 'ndjson', '-q'])
 const theirs = (label) => time(label, [ccusage, 'daily', '--json', '--offline', '--timezone', 'UTC'])
 
 const sumUsage = (ndjson) => {
@@ -80,6 +80,8 @@ const bytes = truth.bytes
 console.log(`tree: ${(bytes / 1e6).toFixed(0)} MB (${truth.calls} calls), ${availableParallelism()} cores, node ${process.version}`)
 const ccCold = theirs('ccusage-cold')
 const ourCold = ours('ours-cold')
+// Like with like: ccusage's `daily` against our `daily`, each from nothing (our own fresh index).
+const ourColdDaily = oursDaily('ours-cold-daily', 'index-daily')
 const got = sumUsage(ourCold.stdout)
 const want = { calls: truth.calls, input: truth.totals.input, cache_read: truth.totals.cache_read, cache_write: truth.totals.cache_write_5m + truth.totals.cache_write_1h, output: truth.totals.output }
 const exact = JSON.stringify(got) === JSON.stringify(want)
@@ -105,6 +107,7 @@ const rate = (ms) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`
 const load = (await import('node:os')).loadavg()[0].toFixed(1)
 console.log(`load average (1 min) at the end: ${load}`)
 console.log(`cold  ccusage ${(ccCold.ms / 1000).toFixed(2)} s wall (${rate(ccCold.ms)}), ${ccCold.cpu.toFixed(2)} s CPU   agenttap import+usage ${(ourCold.ms / 1000).toFixed(2)} s wall (${rate(ourCold.ms)}), ${ourCold.cpu.toFixed(2)} s CPU   wall ratio ${(ccCold.ms / ourCold.ms).toFixed(2)}×, CPU ratio ${(ccCold.cpu / ourCold.cpu).toFixed(2)}×`)
+console.log(`cold  daily  ccusage ${(ccCold.ms / 1000).toFixed(2)} s wall, ${ccCold.cpu.toFixed(2)} s CPU   agenttap ${(ourColdDaily.ms / 1000).toFixed(2)} s wall, ${ourColdDaily.cpu.toFixed(2)} s CPU   wall ratio ${(ccCold.ms / ourColdDaily.ms).toFixed(2)}×, CPU ratio ${(ccCold.cpu / ourColdDaily.cpu).toFixed(2)}×`)
 console.log(`warm  (+1 session, ${(added.bytes / 1e3).toFixed(0)} kB) daily  ccusage ${(ccWarm.ms / 1000).toFixed(2)} s wall, ${ccWarm.cpu.toFixed(2)} s CPU   agenttap ${(ourWarm.ms / 1000).toFixed(2)} s wall, ${ourWarm.cpu.toFixed(2)} s CPU   wall ratio ${(ccWarm.ms / ourWarm.ms).toFixed(1)}×, CPU ratio ${(ccWarm.cpu / ourWarm.cpu).toFixed(1)}×`)
 console.log(`usage, one row per call (index up to date) agenttap ${(ourDaily.ms / 1000).toFixed(2)} s wall, ${ourDaily.cpu.toFixed(2)} s CPU`)
 console.log(`${ourCold.ms <= ccCold.ms ? 'PASS' : 'MISS'} cold import+usage no slower than ccusage: ${(ourCold.ms / 1000).toFixed(2)} s vs ${(ccCold.ms / 1000).toFixed(2)} s`)

@@ -16,7 +16,8 @@ export function usageRank(c: Pick<ModelCall, 'stop_reason' | 'usage'>): [number,
   return [c.stop_reason !== undefined ? 1 : 0, c.usage?.output ?? -1]
 }
 
-function better(a: ModelCall, b: ModelCall): boolean {
+/** Whether piece `a`'s usage beats piece `b`'s (ties go to `a`): the rule every merge of pieces uses. */
+export function usageWins(a: Pick<ModelCall, 'stop_reason' | 'usage'>, b: Pick<ModelCall, 'stop_reason' | 'usage'>): boolean {
   const [x1, y1] = usageRank(a)
   const [x2, y2] = usageRank(b)
   return x1 !== x2 ? x1 > x2 : y1 >= y2
@@ -25,7 +26,7 @@ function better(a: ModelCall, b: ModelCall): boolean {
 /** Merges two pieces of the same call (same key); see the module comment. Returns a new call. */
 export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
   const first = a.started_at <= b.started_at ? a : b
-  const best = better(a, b) ? a : b
+  const best = usageWins(a, b) ? a : b
   const later = first === a ? b : a
   // A piece read twice (the same lines in a copied file) adds nothing.
   const join = (x: string, y: string): string => (y === '' || x.includes(y) ? x : x === '' || y.includes(x) ? y : `${x}\n\n${y}`)
@@ -55,7 +56,7 @@ export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
  * `duration_ms` is set by {@link settleCall} once every piece is in.
  */
 export function absorbCall(acc: ModelCall, c: ModelCall): void {
-  const bestIsNew = better(c, acc)
+  const bestIsNew = usageWins(c, acc)
   if (c.prompt !== undefined && (acc.prompt === undefined || c.started_at < acc.started_at)) acc.prompt = c.prompt
   if (c.started_at < acc.started_at) {
     // The earlier piece names the session (a resumed copy is read after the original).

@@ -19,6 +19,8 @@ import type { TranscriptFile } from './types.js'
 
 /** Raw needles of the lines worth parsing. */
 export const CLAUDE_NEEDLES = [Buffer.from('"usage"'), Buffer.from('"compact_boundary"')]
+/** Raw needles of the lines a usage-only read parses (no compactions, no prompts). */
+export const CLAUDE_USAGE_NEEDLES = [Buffer.from('"usage"')]
 
 const USER_TYPE = Buffer.from('"type":"user"')
 const ASSISTANT_TYPE = Buffer.from('"type":"assistant"')
@@ -40,6 +42,17 @@ export function classifyClaudeLine(buf: Buffer, start: number, end: number): boo
   const head = buf.subarray(start, Math.min(end, start + HEAD))
   const u = head.indexOf(USER_TYPE)
   if (u !== -1 || tail.indexOf(USER_TYPE) !== -1) return head.indexOf(TOOL_RESULT, u === -1 ? 0 : u) === -1
+  return undefined
+}
+
+/**
+ * {@link classifyClaudeLine} for a usage-only read: a user line (a prompt or tool results) can
+ * carry no usage and is skipped unparsed.
+ */
+export function classifyClaudeUsageLine(buf: Buffer, start: number, end: number): boolean | undefined {
+  const tail = buf.subarray(Math.max(start, end - TAIL), end)
+  if (tail.indexOf(ASSISTANT_TYPE) !== -1) return true
+  if (tail.indexOf(USER_TYPE) !== -1 || buf.subarray(start, Math.min(end, start + HEAD)).indexOf(USER_TYPE) !== -1) return false
   return undefined
 }
 
@@ -85,8 +98,12 @@ function userPrompt(r: Record<string, unknown>, file: TranscriptFile): ClaudeLin
   return { kind: 'prompt', text: redactText(text) }
 }
 
-/** Reads one parsed line of a Claude Code transcript; see the module comment. */
-export function readClaudeLine(rec: unknown, file: TranscriptFile): ClaudeLine {
+/**
+ * Reads one parsed line of a Claude Code transcript; see the module comment. `usageOnly`: the
+ * call's content blocks (text, thinking, tool calls) are not read — its usage, model, stop
+ * reason and ids are the same.
+ */
+export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = false): ClaudeLine {
   const r = obj(rec)
   if (r === undefined) return { kind: 'bad', message: 'not a JSON object' }
   const ts = str(r.timestamp)
@@ -123,7 +140,7 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile): ClaudeLine {
   const texts: string[] = []
   const thinking: string[] = []
   const tools: LedgerToolCall[] = []
-  const content = Array.isArray(m.content) ? m.content : []
+  const content = !usageOnly && Array.isArray(m.content) ? m.content : []
   for (const b of content) {
     const blk = obj(b)
     if (blk === undefined) continue

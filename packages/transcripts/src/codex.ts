@@ -36,6 +36,13 @@ export const CODEX_NEEDLES = [
   Buffer.from('"user_message"'),
 ]
 
+/**
+ * Needles of a usage-only read: the lines that move a call's usage, model or session (tool
+ * calls, prompts and compactions are not read; a fork's replay ends on the timestamp of the next
+ * line read, which a token_count is, so the calls are the same).
+ */
+export const CODEX_USAGE_NEEDLES = [Buffer.from('"token_count"'), Buffer.from('"session_meta"'), Buffer.from('"turn_context"')]
+
 const HEAD = 160
 const TYPE_KEY = Buffer.from('"type":')
 const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
@@ -45,12 +52,17 @@ const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
  * matter are in the first bytes of a line, so only those are searched (a line laid out otherwise
  * is searched whole).
  */
-export function classifyCodexLine(buf: Buffer, start: number, end: number): boolean | undefined {
+export function classifyCodexLine(buf: Buffer, start: number, end: number, needles: Buffer[] = CODEX_NEEDLES): boolean | undefined {
   const head = buf.subarray(start, Math.min(end, start + HEAD))
   if (head.indexOf(TYPE_KEY) === -1) return undefined
-  for (const n of CODEX_NEEDLES) if (head.indexOf(n) !== -1) return true
+  for (const n of needles) if (head.indexOf(n) !== -1) return true
   // A payload type further in (a long timestamp or id first): search the whole line.
   return head.indexOf(PAYLOAD_TYPE) !== -1 ? false : undefined
+}
+
+/** {@link classifyCodexLine} for a usage-only read. */
+export function classifyCodexUsageLine(buf: Buffer, start: number, end: number): boolean | undefined {
+  return classifyCodexLine(buf, start, end, CODEX_USAGE_NEEDLES)
 }
 
 /** Source tag of the calls. */

@@ -1,7 +1,10 @@
 /**
  * `@agenttap/transcripts/dirs`: where the agents keep their transcripts, without the importers
  * (and the ledger they load): a CLI resolves `--source transcripts` dirs before it knows whether
- * anything needs importing. Built with code splitting: one copy of the discovery module.
+ * anything needs importing. Also the merge rule of two pieces of one call's usage
+ * (`usageWins`), for a reader that keeps calls without loading the importers (analyze's usage
+ * summary). Built with code splitting: one copy of the discovery module.
  */
 export { defaultTranscriptDirs, findTranscripts } from './discover.js'
 export type { TranscriptDirs } from './discover.js'
+export { usageRank, usageWins } from './call-merge.js'

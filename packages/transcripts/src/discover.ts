@@ -53,8 +53,12 @@ function walk(dir: string, depth: number, out: string[]): void {
   }
 }
 
-/** Lists the transcript files under the dirs, sorted by path, with their sizes. */
-export function findTranscripts(dirs: TranscriptDirs): TranscriptFile[] {
+/**
+ * Lists the transcript files under the dirs, sorted by path, with their sizes. `sizeOf` stats a
+ * file (a caller that keeps more of the stat than the size, e.g. the inode, passes its own and
+ * stats each file once); a file it cannot stat (gone since the walk) is left out.
+ */
+export function findTranscripts(dirs: TranscriptDirs, sizeOf: (path: string) => number | undefined = (p) => statSync(p, { throwIfNoEntry: false })?.size): TranscriptFile[] {
   const out: TranscriptFile[] = []
   const seen = new Set<string>()
   for (const d of dirs.claude) {
@@ -63,7 +67,9 @@ export function findTranscripts(dirs: TranscriptDirs): TranscriptFile[] {
     for (const path of paths.sort()) {
       if (seen.has(path)) continue
       seen.add(path)
-      const f: TranscriptFile = { kind: 'claude', path, size: statSync(path).size }
+      const size = sizeOf(path)
+      if (size === undefined) continue
+      const f: TranscriptFile = { kind: 'claude', path, size }
       const m = /[/\\]([^/\\]+)[/\\]subagents[/\\]agent-([^/\\]+)\.jsonl$/.exec(path)
       if (m) {
         f.parent_session = m[1]!
@@ -78,7 +84,8 @@ export function findTranscripts(dirs: TranscriptDirs): TranscriptFile[] {
     for (const path of paths.sort()) {
       if (seen.has(path)) continue
       seen.add(path)
-      out.push({ kind: 'codex', path, size: statSync(path).size })
+      const size = sizeOf(path)
+      if (size !== undefined) out.push({ kind: 'codex', path, size })
     }
   }
   return out

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { absorbCall, mergeCall, settleCall } from './call-merge.js'
-import { CLAUDE_NEEDLES, classifyClaudeLine, readClaudeLine } from './claude.js'
-import { classifyCodexLine, CODEX_NEEDLES, readCodexLine } from './codex.js'
+import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, readClaudeLine } from './claude.js'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine } from './codex.js'
 import { readLines } from './read-lines.js'
 import type { ClaudeFileState, CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
 
@@ -18,6 +18,14 @@ export interface ImportFilesOptions {
   maxLineBytes?: number
   /** Read chunk size (tests re-chunk with it). @defaultValue 4 MiB */
   chunkBytes?: number
+  /**
+   * Read only what the calls' usage needs: the same calls with the same keys, usage, model,
+   * session, agent, times and stop reason, but no text, reasoning, tool calls, prompts or
+   * compactions (those lines are skipped unparsed). The cursors it returns are for usage-only
+   * reads again (a prompt pending in a file is not kept).
+   * @defaultValue false
+   */
+  usageOnly?: boolean
 }
 
 /** Counts of every trap, zero. */
@@ -50,6 +58,7 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
   const problems: TranscriptProblem[] = []
   const traps = noTraps()
   const out: FileCursor[] = []
+  const usageOnly = options.usageOnly === true
   let bytes = 0
   let lines = 0
   let parsed = 0
@@ -71,8 +80,8 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
     const replayed0 = traps.codex_replayed
     try {
       const end = readLines(file.path, {
-        needles: file.kind === 'claude' ? CLAUDE_NEEDLES : CODEX_NEEDLES,
-        classify: file.kind === 'claude' ? classifyClaudeLine : classifyCodexLine,
+        needles: file.kind === 'claude' ? (usageOnly ? CLAUDE_USAGE_NEEDLES : CLAUDE_NEEDLES) : usageOnly ? CODEX_USAGE_NEEDLES : CODEX_NEEDLES,
+        classify: file.kind === 'claude' ? (usageOnly ? classifyClaudeUsageLine : classifyClaudeLine) : usageOnly ? classifyCodexUsageLine : classifyCodexLine,
         offset: cur.offset,
         line: cur.line,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
@@ -87,7 +96,7 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
             problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
             return
           }
-          const r = file.kind === 'claude' ? readClaudeLine(rec, file) : readCodexLine(rec, file, codex, line, traps)
+          const r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps)
           if (r.kind === 'prompt') {
             claude.pending_prompt = r.text
           } else if (r.kind === 'call') {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelCall } from '@agenttap/ledger'
 import { findTranscripts, importFiles, importTranscripts, mergeCall, startCursors } from '../src/index.ts'
-import { TRAP_IDS, writeTrapTree } from '../src/generate.ts'
+import { TRAP_IDS, writeBulkTree, writeTrapTree } from '../src/generate.ts'
 
 type T = { input: number; cache_read: number; cache_write_5m: number; cache_write_1h: number; output: number }
 function sum(calls: ModelCall[], by: (c: ModelCall) => string): Record<string, T> {
@@ -199,6 +199,30 @@ describe('incremental and idempotent', () => {
       expect(r.calls).toHaveLength(5)
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the usage-only read', () => {
+  const facts = (calls: ModelCall[]) =>
+    Object.fromEntries(calls.map((c) => [c.key, { session_id: c.session_id, agent: c.agent, model: c.model, started_at: c.started_at, ended_at: c.ended_at, usage: c.usage, stop_reason: c.stop_reason, source: c.source }]))
+
+  it('gives the same calls and usage as the full read, parsing fewer lines, on the trap tree and a generated tree', async () => {
+    const bulkRoot = mkdtempSync(join(tmpdir(), 'transcripts-usage-only-'))
+    try {
+      const bulk = writeBulkTree(bulkRoot, { bytes: 2e6, seed: 5 })
+      for (const d of [{ claude: [dirs.claudeDir], codex: [dirs.codexDir] }, { claude: [bulk.claudeDir], codex: [bulk.codexDir] }]) {
+        const full = await importTranscripts(startCursors(findTranscripts(d)), { threads: 1 })
+        const lean = await importTranscripts(startCursors(findTranscripts(d)), { threads: 1, usageOnly: true })
+        expect(lean.problems).toEqual(full.problems)
+        expect(facts(lean.calls)).toEqual(facts(full.calls))
+        expect(lean.calls.length).toBeGreaterThan(5)
+        expect(lean.calls.every((c) => c.text === '' && c.reasoning === '' && c.tool_calls.length === 0 && c.prompt === undefined)).toBe(true)
+        expect(lean.parsed).toBeLessThan(full.parsed)
+        expect(lean.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
+      }
+    } finally {
+      rmSync(bulkRoot, { recursive: true, force: true })
     }
   })
 })

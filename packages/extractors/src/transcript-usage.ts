@@ -1,0 +1,233 @@
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
+import { usageWins } from '@agenttap/transcripts/dirs'
+import { headHash } from './capture-snapshot.js'
+import type { IndexUpdate } from './indexer.js'
+import { partCall } from './transcript-usage-cols.js'
+import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
+import { sinkImport } from './transcript-usage-sink.js'
+import { UsageTable } from './transcript-usage-table.js'
+import { listTranscripts } from './transcript-update.js'
+
+/**
+ * The **usage summary** of the transcripts: part of the index (`transcripts-usage.bin` next to
+ * `index.duckdb`), kept without DuckDB, so `daily`, `usage` and `cost` over transcripts answer
+ * without loading it. It holds, per transcript file, how far it was read (offset, line, identity,
+ * head hash, the Codex reader's state) and, per call (keyed by the importer's content key), the
+ * facts those answers need. An update lists the files, reads only what each gained with the SAME
+ * importer (`@agenttap/transcripts`, its usage-only read, on worker threads when there is a lot)
+ * and merges pieces of one call by the importer's rule (the final usage wins, the earliest piece
+ * names the session) — the rule the index's tables follow, so both answer the same rows.
+ *
+ * A file that shrank or whose first bytes changed makes every transcript be read again (as the
+ * index does). The file is written whole to a temporary name and renamed: two runs at once each
+ * write a complete summary of what they read (the later one wins; each is the files up to where
+ * it read them). A summary that cannot be read, of another version or of another importer build
+ * is rebuilt; deleting it is always safe.
+ */
+
+/** Bump when the summary's layout or meaning changes: an older one is rebuilt. */
+export const USAGE_SUMMARY_VERSION = 1
+export const USAGE_SUMMARY_FILE = 'transcripts-usage.bin'
+
+/** A transcript file as the summary last read it. */
+export interface SummaryFile {
+  kind: TranscriptFile['kind']
+  path: string
+  dev: string
+  ino: string
+  size: number
+  mtime: string
+  head: string
+  head_len: number
+  offset: number
+  line: number
+  codex?: CodexFileState
+  claude?: ClaudeFileState
+}
+
+interface SummaryDoc {
+  version: number
+  build: string
+  files: SummaryFile[]
+  problems: TranscriptProblem[]
+  table: UsageTable
+}
+
+/** The summary in memory. */
+export interface UsageSummary {
+  calls: UsageTable
+  problems: TranscriptProblem[]
+}
+
+/** Options of {@link updateUsageSummary}. */
+export interface UsageSummaryOptions {
+  dirs: TranscriptDirs
+  /** The index dir (the summary file goes in it). */
+  dir: string
+  /** The importer's build fingerprint: a summary of another build is rebuilt. */
+  build: string
+  /** Start over (`--rebuild-index`). */
+  rebuild?: boolean
+  /** The answer needs the calls' keys and start times (`usage`, `cost`, a time filter). */
+  withText?: boolean
+  threads?: number
+  workerMinBytes?: number
+}
+
+/** The sink module the import's workers turn calls into columns with (built next to this file). */
+function sinkModule(): string | undefined {
+  for (const rel of ['./transcript-usage-sink.js', '../dist/transcript-usage-sink.js']) {
+    const u = new URL(rel, import.meta.url)
+    if (existsSync(fileURLToPath(u))) return u.href
+  }
+  return undefined
+}
+
+/** Reads the summary file; a reason instead when it must be rebuilt. */
+function load(path: string, build: string, withText: (files: SummaryFile[]) => boolean): SummaryDoc | { why: string } | undefined {
+  if (!existsSync(path)) return undefined
+  try {
+    const { header, table } = UsageTable.open(path, (h) => !Array.isArray(h.files) || withText(h.files as SummaryFile[]))
+    const doc = header as unknown as Omit<SummaryDoc, 'table'>
+    if (doc.version !== USAGE_SUMMARY_VERSION) return { why: `the usage summary is of version ${String(doc.version)}, not ${USAGE_SUMMARY_VERSION}` }
+    if (doc.build !== build) return { why: 'the transcript importer changed since the usage summary was made' }
+    if (!Array.isArray(doc.files) || !Array.isArray(doc.problems)) throw new Error('no files or problems')
+    return { ...doc, table }
+  } catch (e) {
+    return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
+  }
+}
+
+/** Writes the summary whole under a temporary name, then renames it over the old one. */
+function save(path: string, doc: SummaryDoc): void {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  try {
+    const { table, ...header } = doc
+    writeFileSync(tmp, table.write(header), { mode: 0o600 })
+    renameSync(tmp, path)
+  } catch (e) {
+    rmSync(tmp, { force: true })
+    throw e
+  }
+}
+
+/**
+ * Merges two pieces of one call by the importer's rule (mergeCall): the earliest piece's facts,
+ * the winning piece's usage and stop reason.
+ */
+export function mergeUsageCall(a: UsageCall, b: UsageCall): UsageCall {
+  const first = a.ts <= b.ts ? a : b
+  const piece = (x: UsageCall) => ({ ...(x.stop_reason !== null ? { stop_reason: x.stop_reason } : {}), ...(x.has_usage ? { usage: { output: x.output } } : {}) }) as Parameters<typeof usageWins>[0]
+  const best = usageWins(piece(a), piece(b)) ? a : b
+  const out = { ...first }
+  if (best.has_usage) {
+    out.has_usage = true
+    out.input = best.input
+    out.cache_read = best.cache_read
+    out.cache_write_5m = best.cache_write_5m
+    out.cache_write_1h = best.cache_write_1h
+    out.output = best.output
+    out.reasoning = best.reasoning
+  }
+  if (best.stop_reason !== null) out.stop_reason = best.stop_reason
+  return out
+}
+
+/** Brings the usage summary up to date with the transcripts; see the module comment. */
+export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate }> {
+  const t0 = performance.now()
+  const path = join(options.dir, USAGE_SUMMARY_FILE)
+  const { files, listing } = listTranscripts(options.dirs)
+  // The keys and start times are read when the answer needs them or a file changed (a merge).
+  const now = new Map(listing.files.map((x) => [x.path, x]))
+  const moved = (prev: SummaryFile[]): boolean => prev.length !== listing.files.length || prev.some((p) => {
+    const x = now.get(p.path)
+    return x === undefined || x.ino !== p.ino || x.dev !== p.dev || x.size !== p.size || x.mtime !== p.mtime
+  })
+  const loaded = options.rebuild ? undefined : load(path, options.build, (prev) => options.withText === true || moved(prev))
+  const doc: SummaryDoc | undefined = loaded !== undefined && !('why' in loaded) ? loaded : undefined
+  let rebuilt: string | undefined = loaded !== undefined && 'why' in loaded ? loaded.why : undefined
+  const prev = doc?.files ?? []
+  const prevByPath = new Map(prev.map((x) => [x.path, x]))
+  const prevByIno = new Map(prev.map((x) => [`${x.dev}:${x.ino}`, x]))
+  const nowByPath = now
+  let cursors: { c: FileCursor; st: (typeof listing.files)[number]; p: SummaryFile | undefined }[] = []
+  let changed = doc === undefined || prev.length !== files.length
+  for (const f of files) {
+    const st = nowByPath.get(f.path)
+    if (st === undefined) continue
+    const byPath = prevByPath.get(f.path)
+    let p = byPath !== undefined && byPath.ino === st.ino && byPath.dev === st.dev ? byPath : prevByIno.get(`${st.dev}:${st.ino}`)
+    // Found by inode under another name: a moved file keeps its first bytes; a new file that got
+    // a deleted one's inode does not, and is new.
+    if (p !== undefined && p !== byPath && (nowByPath.has(p.path) || p.head_len === 0 || f.size < p.head_len || headHash(f.path, p.head_len) !== p.head)) p = undefined
+    const same = p !== undefined && p === byPath && p.size === f.size && p.mtime === st.mtime
+    if (!same) changed = true
+    if (p !== undefined && !same) {
+      if (f.size < p.offset) rebuilt ??= `${f.path} shrank from ${p.offset} to ${f.size} bytes`
+      else if (p.head_len > 0 && headHash(f.path, p.head_len) !== p.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
+    }
+    const c: FileCursor = p === undefined ? { file: f, offset: 0, line: 0 } : { file: f, offset: p.offset, line: p.line, ...(p.codex !== undefined ? { codex: p.codex } : {}), ...(p.claude !== undefined ? { claude: p.claude } : {}) }
+    cursors.push({ c, st, p })
+  }
+  const fresh = rebuilt !== undefined || doc === undefined
+  if (rebuilt !== undefined) cursors = cursors.map((x) => ({ ...x, c: { file: x.c.file, offset: 0, line: 0 }, p: undefined }))
+  const calls = fresh ? new UsageTable() : doc.table
+  const problems = fresh ? [] : doc.problems
+  if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: performance.now() - t0 } }
+  const todo = cursors.filter((x) => x.c.file.size > x.c.offset).map((x) => x.c)
+  let bytes = 0
+  let records = 0
+  let newProblems: TranscriptProblem[] = []
+  const done = new Map<string, FileCursor>()
+  const tRead0 = performance.now()
+  if (todo.length > 0) {
+    const { importTranscripts } = await import('@agenttap/transcripts')
+    const sink = sinkModule()
+    const r = await importTranscripts(todo, {
+      usageOnly: true,
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
+      ...(sink !== undefined ? { sink: { module: sink } } : {}),
+    })
+    const parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
+    bytes = r.bytes
+    newProblems = r.problems
+    for (const c of r.cursors) done.set(c.file.path, c)
+    // Pieces of one call read in an earlier update, or by two threads, become one call.
+    const keys = calls.keys()
+    const at = new Map<string, number>()
+    for (let i = 0; i < calls.n; i++) at.set(keys[i]!, i)
+    for (const part of parts) records += calls.add(part, mergeUsageCall, at, partCall)
+  }
+  const tRead = performance.now()
+  const out: SummaryFile[] = cursors.map(({ c: c0, st, p }) => {
+    const c = done.get(c0.file.path) ?? c0
+    const headLen = Math.min(4096, c.offset)
+    const head = headLen === 0 ? '' : p !== undefined && p.head_len === headLen ? p.head : headHash(c.file.path, headLen)
+    return {
+      kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
+      ...(c.codex !== undefined ? { codex: c.codex } : {}),
+      ...(c.claude !== undefined ? { claude: c.claude } : {}),
+    }
+  })
+  const all = [...problems, ...newProblems]
+  try {
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 })
+    save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
+  } catch {
+    // An index dir that cannot be written: the answer is still this run's (like an index in
+    // memory); the next run reads the transcripts again.
+  }
+  return {
+    summary: { calls, problems: all },
+    update: {
+      ...(rebuilt !== undefined ? { rebuilt } : {}),
+      bytes, records, shards: 1, pending: 0, problems: newProblems.length,
+      ms: performance.now() - t0, readMs: tRead - tRead0, commitMs: performance.now() - tRead,
+    },
+  }
+}
