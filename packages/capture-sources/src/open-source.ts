@@ -26,8 +26,15 @@ export function openSource(files: readonly string[], opts: OpenSourceOptions): A
     for (const f of files) {
       if (!existsSync(f)) throw new CaptureSourceError('SOURCE_ERROR', `cannot read ${f}: no such file (pass a capture file, a log directory, or - for stdin)`, { file: f })
     }
-    const its = files.map((f) => readBatches(f, signal ? { signal } : {}))
-    return its.length === 1 ? (its[0] as AsyncIterable<SourceItem[]>) : mergeBatchesByTime(its)
+    if (files.length === 1) return readBatches(files[0] as string, signal ? { signal } : {})
+    // Ties (records of one millisecond) go in the order the proxy writes a flow: its flow record,
+    // its lines, its end — the merge breaks ties by input order, so the inputs are put in that order.
+    const rank = (f: string): number => {
+      const b = basename(f)
+      return b.startsWith(CAPTURE_FILES.flows) ? 0 : b.startsWith(CAPTURE_FILES.flowEnds) ? 2 : 1
+    }
+    const ordered = files.map((f, i) => ({ f, i, r: rank(f) })).sort((a, b) => a.r - b.r || a.i - b.i)
+    return mergeBatchesByTime(ordered.map(({ f }) => readBatches(f, signal ? { signal } : {})))
   }
   const pollMs = opts.pollMs ?? 250
   const hold = opts.flowEndHoldMs ?? 2 * pollMs

@@ -93,6 +93,19 @@ describe('reading to the end', () => {
     expect(() => openSource([join(dir, 'nope.jsonl')], { follow: false, onError: () => undefined })).toThrow(/no such file/)
   })
 
+  it('records of one millisecond come in the order the proxy writes a flow: its flow record, its lines, its end', async () => {
+    const d = join(dir, 'ties', 'all-mitm-sse')
+    mkdirSync(d, { recursive: true })
+    const ts = '2026-01-01T00:00:01.000Z'
+    const rec = (type: string, flow_id: string, seq?: number) => ({ v: 1, type, ts, flow_id, session_id: 's', ...(seq !== undefined ? { seq } : {}) })
+    writeFileSync(join(d, 'sse_flows.jsonl'), jsonl([rec('flow', 'a'), rec('flow', 'b')]))
+    writeFileSync(join(d, 'sse_lines.jsonl'), jsonl([rec('sse', 'a', 0), rec('sse', 'b', 0)]))
+    writeFileSync(join(d, 'sse_flow_ends.jsonl'), jsonl([rec('flow_end', 'a'), rec('flow_end', 'b')]))
+    const got: string[] = []
+    for await (const b of openSource(resolveSourceFiles(d), { follow: false, onError: () => undefined })) for (const i of b as SourceItem[]) got.push(`${(i.value as { type: string }).type}:${(i.value as { flow_id: string }).flow_id}`)
+    expect(got).toEqual(['flow:a', 'flow:b', 'sse:a', 'sse:b', 'flow_end:a', 'flow_end:b'])
+  })
+
   it('stdin (-) is read from the given stream, in batches, malformed lines in place', async () => {
     const text = fixtureText('codex-turn.jsonl') + '{"broken\n'
     const got: SourceItem[] = []
