@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { availableParallelism, tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
-import { lit, openDuck } from './duck.js'
+import { isLockConflict, lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
 import type { CreateLedger } from './flow-feeder.js'
 import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writePromptCache, writeState } from './index-store.js'
@@ -58,8 +58,12 @@ export interface Extractor {
   explainCache(flow: string): Promise<{ row: Row | undefined; lines: string[] }>
   /** Raw SQL over the index tables (flows, calls, tool_calls, tool_results, contents, problems). */
   query(sql: string): Promise<{ columns: string[]; rows: Row[] }>
-  /** Closes the index. */
-  close(): void
+  /**
+   * Closes the index. `exiting`: the process exits right after (`process.exit`), so an index
+   * opened read-only (an up-to-date one) is left for the exit to release instead of closed —
+   * its lock is still released; see `Duck.leave`.
+   */
+  close(options?: { exiting?: boolean }): void
 }
 
 /** Column that orders rows in time for `limit` (default `ts`); '' for aggregate modes with no time order. */
@@ -522,8 +526,18 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
         if (run.ndjsonTo !== undefined) {
-          const written = await copyTo(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjsonTo)
-          return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written }
+          try {
+            const written = await copyTo(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjsonTo)
+            return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written }
+          } catch (e) {
+            // DuckDB locks the file it writes. A device (`/dev/stdout` on /dev/null or a terminal)
+            // is one file for every process of the machine: another run writing it at the same
+            // moment makes the lock fail, before anything is written. The rows then come back as
+            // NDJSON lines for the caller to write.
+            if (!run.ndjsonTo.startsWith('/dev/') || !isLockConflict((e as Error).cause ?? e)) throw e
+            const lines = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), true)
+            return { mode, engine, rows: [], columns: lines.columns, warnings, ndjson: lines.json ?? [] }
+          }
         }
         result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjson === true)
       }
@@ -585,10 +599,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         return { row: rows[0], lines: [head, ...(e?.lines ?? ['(the requests could not be read again from the capture)'])] }
       }),
     query: (sql) => serial(() => select(sql)),
-    close: () => {
+    close: (how = {}) => {
       if (closed) return
       closed = true
-      duck?.close()
+      if (how.exiting) duck?.leave()
+      else duck?.close()
       duck = undefined
     },
   }
