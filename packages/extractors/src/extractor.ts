@@ -58,11 +58,7 @@ export interface Extractor {
   explainCache(flow: string): Promise<{ row: Row | undefined; lines: string[] }>
   /** Raw SQL over the index tables (flows, calls, tool_calls, tool_results, contents, problems). */
   query(sql: string): Promise<{ columns: string[]; rows: Row[] }>
-  /**
-   * Closes the index. `exiting`: the process exits right after (`process.exit`), so an index
-   * opened read-only (an up-to-date one) is left for the exit to release instead of closed —
-   * its lock is still released; see `Duck.leave`.
-   */
+  /** Closes the index; `exiting` (`process.exit` follows): a read-only one is left to the exit (`Duck.leave`). */
   close(options?: { exiting?: boolean }): void
 }
 
@@ -525,21 +521,19 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       default: {
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
+        const q = latest(sql, LATEST_BY[mode] ?? 'ts')
         if (run.ndjsonTo !== undefined) {
           try {
-            const written = await copyTo(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjsonTo)
-            return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written }
+            return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written: await copyTo(q, run.ndjsonTo) }
           } catch (e) {
-            // DuckDB locks the file it writes. A device (`/dev/stdout` on /dev/null or a terminal)
-            // is one file for every process of the machine: another run writing it at the same
-            // moment makes the lock fail, before anything is written. The rows then come back as
-            // NDJSON lines for the caller to write.
+            // DuckDB locks the file it writes; a device (/dev/null, a terminal) is one file for the
+            // whole machine, so another run may hold it. Nothing was written: lines for the caller.
             if (!run.ndjsonTo.startsWith('/dev/') || !isLockConflict((e as Error).cause ?? e)) throw e
-            const lines = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), true)
+            const lines = await select(q, true)
             return { mode, engine, rows: [], columns: lines.columns, warnings, ndjson: lines.json ?? [] }
           }
         }
-        result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjson === true)
+        result = await select(q, run.ndjson === true)
       }
     }
     if (result.columns.length === 0) result.columns = MODES[mode].columns
