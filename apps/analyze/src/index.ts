@@ -4,12 +4,21 @@ export { runCli } from './cli.js'
 export type { CliIo } from './cli.js'
 export { EXIT, exitCodeOf } from './errors.js'
 
-/** CLI entry used by the bin: real process streams. */
+/** Resolves once everything written to the stream so far has been handed to the OS. */
+const flushed = (s: NodeJS.WriteStream): Promise<void> => new Promise((r) => s.write('', () => r()))
+
+/**
+ * CLI entry used by the bin: real process streams. Returns the exit code once stdout and stderr
+ * are flushed; the caller then ends the process with `process.exit(code)` at once (a read-only
+ * index is left open for the exit to release, see {@link CliIo.exiting}).
+ */
 export async function main(argv: string[]): Promise<number> {
   // `agenttap-analyze usage | head`: a closed pipe ends the program quietly, not with a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0)
     throw e
   })
-  return runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env })
+  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, exiting: true })
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+  return code
 }

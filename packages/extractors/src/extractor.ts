@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { availableParallelism, tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
-import { lit, openDuck } from './duck.js'
+import { isLockConflict, lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
 import type { CreateLedger } from './flow-feeder.js'
 import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writeState } from './index-store.js'
@@ -59,8 +59,8 @@ export interface Extractor {
   explainCache(flow: string): Promise<{ row: Row | undefined; lines: string[] }>
   /** Raw SQL over the index tables (flows, calls, tool_calls, tool_results, contents, problems). */
   query(sql: string): Promise<{ columns: string[]; rows: Row[] }>
-  /** Closes the index. */
-  close(): void
+  /** Closes the index; `exiting` (`process.exit` follows): a read-only one is left to the exit (`Duck.leave`). */
+  close(options?: { exiting?: boolean }): void
 }
 
 /** Column that orders rows in time for `limit` (default `ts`); '' for aggregate modes with no time order. */
@@ -528,11 +528,19 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       default: {
         const sql = MODE_SQL[mode]
         if (sql === undefined) throw new ExtractError('UNKNOWN_MODE', `mode ${mode} has no query`)
+        const q = latest(sql, LATEST_BY[mode] ?? 'ts')
         if (run.ndjsonTo !== undefined) {
-          const written = await copyTo(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjsonTo)
-          return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written }
+          try {
+            return { mode, engine, rows: [], columns: MODES[mode].columns, warnings, written: await copyTo(q, run.ndjsonTo) }
+          } catch (e) {
+            // DuckDB locks the file it writes; a device (/dev/null, a terminal) is one file for the
+            // whole machine, so another run may hold it. Nothing was written: lines for the caller.
+            if (!run.ndjsonTo.startsWith('/dev/') || !isLockConflict((e as Error).cause ?? e)) throw e
+            const lines = await select(q, true)
+            return { mode, engine, rows: [], columns: lines.columns, warnings, ndjson: lines.json ?? [] }
+          }
         }
-        result = await select(latest(sql, LATEST_BY[mode] ?? 'ts'), run.ndjson === true)
+        result = await select(q, run.ndjson === true)
       }
     }
     if (result.columns.length === 0) result.columns = MODES[mode].columns
@@ -592,10 +600,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         return { row: rows[0], lines: [head, ...(e?.lines ?? ['(the requests could not be read again from the capture)'])] }
       }),
     query: (sql) => serial(() => select(sql)),
-    close: () => {
+    close: (how = {}) => {
       if (closed) return
       closed = true
-      duck?.close()
+      if (how.exiting) duck?.leave()
+      else duck?.close()
       duck = undefined
     },
   }

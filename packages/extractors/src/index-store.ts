@@ -153,18 +153,16 @@ export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {
   }
   try {
     const duck = await openDuckWaiting(paths, options, deadline, wait)
-    return {
-      ...duck,
-      close: () => {
-        try {
-          duck.close()
-          // A small update leaves its WAL behind (no checkpoint on close): private like the index.
-          if (!options.readOnly) privateFile(`${paths.db}.wal`)
-        } finally {
-          unlock()
-        }
-      },
+    const end = (how: 'close' | 'leave'): void => {
+      try {
+        duck[how]()
+        // A small update leaves its WAL behind (no checkpoint on close): private like the index.
+        if (!options.readOnly) privateFile(`${paths.db}.wal`)
+      } finally {
+        unlock()
+      }
     }
+    return { ...duck, close: () => end('close'), leave: () => end('leave') }
   } catch (e) {
     unlock()
     throw e

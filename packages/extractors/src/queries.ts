@@ -53,15 +53,19 @@ export const promptsFrom = (from: string): string => `(select min(ts) as ts, ses
   group by session_id, message_count, prompt, case when source in ('claude-transcript', 'codex-rollout') then key end)`
 const PROMPTS = promptsFrom('c')
 
+/** The token sums of a call with usage (the columns `usage` adds to the call's own). */
+const TOKEN_SUMS = `cache_write_5m_tokens + cache_write_1h_tokens as cache_write_tokens,
+    input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens as total_tokens`
+
 /**
  * Calls with usage, tokens and cost. The price of each distinct model is found once (longest
- * model-prefix match in `prices`), then joined to the calls by equality.
+ * model-prefix match in `prices`), then joined to the calls by equality (one price row per
+ * model: the calls with usage, each once — `usage`, which shows no cost, reads them without it).
  */
 const COSTED = `(with pm as (select m.model_key, p.* from (select distinct coalesce(model, req_model, '') as model_key from c) m
       left join prices p on starts_with(lower(m.model_key), lower(p.prefix))
       qualify row_number() over (partition by m.model_key order by length(p.prefix) desc nulls last) = 1)
-  select c.*, cache_write_5m_tokens + cache_write_1h_tokens as cache_write_tokens,
-    input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens as total_tokens,
+  select c.*, ${TOKEN_SUMS},
     pm.prefix as price_key,
     round((input_tokens * pm.input + cache_read_tokens * pm.cache_read + cache_write_5m_tokens * pm.cache_write
       + cache_write_1h_tokens * pm.cache_write_1h + output_tokens * pm.output) / 1e6, 8) as cost_usd,
@@ -192,7 +196,7 @@ export const MODE_SQL: Record<string, string> = {
       min(ts) as first_seen, max(ts) as last_seen
     from c group by all order by flows desc, model`,
   usage: `select ts, session_id, flow_id, idx as call, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens
-    from ${COSTED} order by ts, flow_id, idx`,
+    from (select c.*, ${TOKEN_SUMS} from c where c.has_usage) order by ts, flow_id, idx`,
   cost: `select ts, session_id, flow_id, idx as call, model, price_key, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost_usd, prices_version
     from ${COSTED} order by ts, flow_id, idx`,
   sessions: `with fl as (select session_id, mode(client) as client, min(started_at) as first_seen, max(coalesce(ended_at, started_at)) as last_seen,

@@ -163,7 +163,9 @@ export interface RunOptions extends ExtractFilters {
   /**
    * Write the rows as NDJSON to this file instead of returning them (`written` says how many).
    * SQL modes are written by DuckDB directly (numbers may read `300.0`, control characters
-   * `\u001B`); a new file is private (0600).
+   * `\u001B`); a new file is private (0600). A device under `/dev/` that another process is
+   * writing at the same moment (DuckDB cannot lock it) gets nothing: the lines come back in
+   * `ndjson` instead, for the caller to write.
    */
   ndjsonTo?: string
 }
