@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { analyzeRequest } from './request-anatomy.js'
@@ -10,6 +10,11 @@ const fixture = (name: string) =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
 const flows = (name: string) => fixture(name).filter((r) => r['type'] === 'flow')
+/** Every flow's request of every fixture file, with its file name. */
+const everyFixtureRequest = () =>
+  readdirSync(join(import.meta.dirname, '../../../fixtures'))
+    .filter((x) => x.endsWith('.jsonl'))
+    .flatMap((f) => flows(f).map((r) => ({ f, flow_id: String(r['flow_id']), req: { body: r['request_body'], url: r['url'] as string, client: r['client'] as string, provider: r['provider'] as string } })))
 const anatomyOf = (f: Record<string, unknown>) => analyzeRequest({ url: f['url'] as string, body: f['request_body'], headers: f['request_headers'] as Record<string, string>, client: f['client'] as string, provider: f['provider'] as string })
 
 const A_URL = 'https://api.anthropic.com/v1/messages?beta=true'
@@ -180,23 +185,15 @@ describe('withoutCacheControl', () => {
 
 describe("analyzeRequest facts: 'call'", () => {
   it('every fixture request: the same kind, api, model, settings, tool names and message count as a full read, nothing else', async () => {
-    const { readdirSync } = await import('node:fs')
-    const dir = join(import.meta.dirname, '..', '..', '..', 'fixtures')
     let n = 0
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl'))) {
-      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-        if (line === '') continue
-        const r = JSON.parse(line) as Record<string, unknown>
-        if (r['type'] !== 'flow') continue
-        const req = { body: r['request_body'], url: r['url'] as string, client: r['client'] as string, provider: r['provider'] as string }
-        const all = analyzeRequest(req)
-        const call = analyzeRequest(req, { facts: 'call' })
-        const pick = (a: typeof all) => ({ kind: a.kind, api: a.api, model: a.model, max_tokens: a.max_tokens, temperature: a.temperature, reasoning_effort: a.reasoning_effort, stream: a.stream, tool_names: a.tool_names, message_count: a.message_count, aux_reason: a.aux_reason })
-        expect(pick(call), `${f} ${String(r['flow_id'])}`).toEqual(pick(all))
-        expect(call).toMatchObject({ tools: [], history: [], tool_results: [] })
-        expect(call.system ?? call.tools_hash ?? call.history_hash ?? call.prompt).toBeUndefined()
-        n++
-      }
+    for (const { f, flow_id, req } of everyFixtureRequest()) {
+      const all = analyzeRequest(req)
+      const call = analyzeRequest(req, { facts: 'call' })
+      const pick = (a: typeof all) => ({ kind: a.kind, api: a.api, model: a.model, max_tokens: a.max_tokens, temperature: a.temperature, reasoning_effort: a.reasoning_effort, stream: a.stream, tool_names: a.tool_names, message_count: a.message_count, aux_reason: a.aux_reason })
+      expect(pick(call), `${f} ${flow_id}`).toEqual(pick(all))
+      expect(call).toMatchObject({ tools: [], history: [], tool_results: [] })
+      expect(call.system ?? call.tools_hash ?? call.history_hash ?? call.prompt).toBeUndefined()
+      n++
     }
     expect(n).toBeGreaterThan(20)
   })
@@ -222,21 +219,13 @@ describe('requestHistoryUnits', () => {
 
 describe('requestHistory', () => {
   it("is analyzeRequest's history for every fixture request (every API, Codex frames, bodies as text or bytes), read alone", async () => {
-    const { readdirSync } = await import('node:fs')
     const { requestHistory } = await import('./request-anatomy.js')
-    const dir = join(import.meta.dirname, '..', '..', '..', 'fixtures')
     let withHistory = 0
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl'))) {
-      for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-        if (line === '') continue
-        const r = JSON.parse(line) as Record<string, unknown>
-        if (r['type'] !== 'flow') continue
-        const req = { body: r['request_body'], url: r['url'] as string, client: r['client'] as string, provider: r['provider'] as string }
-        const expected = analyzeRequest(req).history
-        expect(requestHistory(req), `${f} ${String(r['flow_id'])}`).toEqual(expected)
-        if (typeof req.body === 'object' && req.body !== null) expect(requestHistory({ ...req, body: Buffer.from(JSON.stringify(req.body)) })).toEqual(expected)
-        if (expected.length > 0) withHistory++
-      }
+    for (const { f, flow_id, req } of everyFixtureRequest()) {
+      const expected = analyzeRequest(req).history
+      expect(requestHistory(req), `${f} ${flow_id}`).toEqual(expected)
+      if (typeof req.body === 'object' && req.body !== null) expect(requestHistory({ ...req, body: Buffer.from(JSON.stringify(req.body)) })).toEqual(expected)
+      if (expected.length > 0) withHistory++
     }
     expect(withHistory).toBeGreaterThan(10)
     // Not a model request, an out-of-line body, no body: no history.
