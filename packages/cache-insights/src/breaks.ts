@@ -3,7 +3,7 @@
  * requests segment by segment in the provider's cache order, find the first divergent segment and
  * say why the cache missed, and what the miss cost. Pure: calls in, breaks out.
  */
-import { BUNDLED_PRICES, priceFor, type CallSegment, type PriceTable } from '@agenttap/ledger'
+import { BUNDLED_PRICES, cacheWrite1h, priceFor, type CallSegment, type PriceTable } from '@agenttap/ledger'
 import { CacheInsightsError } from './errors.js'
 import type { BreakCause, CacheBreak, InsightCall, MessageChange, ToolsDiff } from './types.js'
 
@@ -149,7 +149,7 @@ export function wastedUsd(call: InsightCall, lost: number, prices: PriceTable): 
   const p = priceFor(prices, modelOf(call))
   if (p === undefined) return { usd: 0 }
   const s = lostSplit(call, lost)
-  const usd = (s.lost_1h * ((p.price.cache_write_1h ?? p.price.input * 2) - p.price.cache_read) + s.lost_5m * (p.price.cache_write - p.price.cache_read) + s.lost_input * (p.price.input - p.price.cache_read)) / 1e6
+  const usd = (s.lost_1h * (cacheWrite1h(p.price) - p.price.cache_read) + s.lost_5m * (p.price.cache_write - p.price.cache_read) + s.lost_input * (p.price.input - p.price.cache_read)) / 1e6
   return { usd: Math.round(usd * 1e8) / 1e8, price_key: p.key }
 }
 

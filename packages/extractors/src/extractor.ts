@@ -14,7 +14,7 @@ import { updateFromSource } from './source-update.js'
 import { listTranscripts, updateTranscripts } from './transcript-update.js'
 import type { IndexUpdate, IndexUpdateResult } from './indexer.js'
 import { MODES } from './modes.js'
-import { BUNDLED_PRICES } from './prices.js'
+import { BUNDLED_PRICES, cacheWrite1h } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
 import { latestPrompts } from './reverse.js'
 import { INDEX_VERSION } from './schema.js'
@@ -407,7 +407,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     const entries = Object.entries(prices.models)
     await d.run([
       `create or replace temp table prices (prefix varchar, input double, output double, cache_read double, cache_write double, cache_write_1h double)`,
-      ...(entries.length > 0 ? [`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write}, ${p.cache_write_1h ?? p.input * 2})`).join(', ')}`] : []),
+      ...(entries.length > 0 ? [`insert into prices values ${entries.map(([k, p]) => `(${lit(k)}, ${p.input}, ${p.output}, ${p.cache_read}, ${p.cache_write}, ${cacheWrite1h(p)})`).join(', ')}`] : []),
       `create or replace temp table price_version as select ${lit(prices.version)} as version`,
     ].join(';\n'))
   }

@@ -1,4 +1,4 @@
-import { BUNDLED_PRICES, LedgerError, parsePriceTable as parseLedgerPrices, priceFor } from '@agenttap/ledger/pricing'
+import { BUNDLED_PRICES, cacheWrite1h, LedgerError, parsePriceTable as parseLedgerPrices, priceFor } from '@agenttap/ledger/pricing'
 import { ExtractError } from './errors.js'
 import type { PriceTable } from './types.js'
 
@@ -6,7 +6,7 @@ import type { PriceTable } from './types.js'
  * The price table lives in `@agenttap/ledger` (`pricing.ts`, read through its light `./pricing` entry) so that every reader of model calls
  * prices tokens the same way; analyze keeps its names and its error class.
  */
-export { BUNDLED_PRICES, priceFor }
+export { BUNDLED_PRICES, cacheWrite1h, priceFor }
 
 /**
  * Checks a user-supplied price table (`--prices <file>`, parsed JSON) and returns it typed.

@@ -5,7 +5,7 @@ import { ExtractError } from './errors.js'
 import type { IndexUpdate } from './indexer.js'
 import { MODES } from './modes.js'
 import { toNdjson } from './output.js'
-import { BUNDLED_PRICES, priceFor } from './prices.js'
+import { BUNDLED_PRICES, cacheWrite1h, priceFor } from './prices.js'
 import { isoInstant } from './sources.js'
 import type { ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 import type { UsageTable } from './transcript-usage-table.js'
@@ -55,7 +55,7 @@ function costed(t: UsageTable, prices: PriceTable, run: RunOptions): { rows: num
     if (p === undefined) continue
     const x = p.price
     const u = 6 * i
-    cost[i] = round8((t.u[u]! * x.input + t.u[u + 1]! * x.cache_read + t.u[u + 2]! * x.cache_write + t.u[u + 3]! * (x.cache_write_1h ?? x.input * 2) + t.u[u + 4]! * x.output) / 1e6)
+    cost[i] = round8((t.u[u]! * x.input + t.u[u + 1]! * x.cache_read + t.u[u + 2]! * x.cache_write + t.u[u + 3]! * cacheWrite1h(x) + t.u[u + 4]! * x.output) / 1e6)
     priced[i] = 1
     priceKey[i] = p.key
   }

@@ -27,7 +27,7 @@ export type { Ledger, LedgerOptions, RecordLocation, SharedNormalizerOptions } f
 export { ledgerFromRecords } from './from-records.js'
 export { telemetryFactOf } from './telemetry-join.js'
 export type { LedgerResult } from './from-records.js'
-export { BUNDLED_PRICES, parsePriceTable, priceFor } from './pricing.js'
+export { BUNDLED_PRICES, cacheWrite1h, parsePriceTable, priceFor } from './pricing.js'
 export type { ModelPrice, PriceTable } from './pricing.js'
 export { LedgerError } from './errors.js'
 export type { LedgerErrorCode } from './errors.js'

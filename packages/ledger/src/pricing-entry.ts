@@ -4,7 +4,7 @@
  * (`agenttap-analyze usage` on a current index) does not load the whole call assembly.
  * Built with code splitting: `LedgerError` here is the class the main entry throws.
  */
-export { BUNDLED_PRICES, parsePriceTable, priceFor } from './pricing.js'
+export { BUNDLED_PRICES, cacheWrite1h, parsePriceTable, priceFor } from './pricing.js'
 export type { ModelPrice, PriceTable } from './pricing.js'
 export { LedgerError } from './errors.js'
 export type { LedgerErrorCode } from './errors.js'

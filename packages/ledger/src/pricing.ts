@@ -83,6 +83,9 @@ export function parsePriceTable(value: unknown, source = 'price table'): PriceTa
   return { version: v.version, currency: 'USD', models }
 }
 
+/** The 1-hour cache write price of an entry: its own `cache_write_1h`, else 2 × input. */
+export const cacheWrite1h = (p: ModelPrice): number => p.cache_write_1h ?? p.input * 2
+
 /** The price entry for a model id (longest matching prefix), or undefined. */
 export function priceFor(table: PriceTable, model: string | null | undefined): { key: string; price: ModelPrice } | undefined {
   if (!model) return undefined
