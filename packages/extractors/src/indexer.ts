@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
@@ -15,6 +14,7 @@ import type { DataTable } from './schema.js'
 import { runShard, shardOfId } from './shard-run.js'
 import type { ShardJob, ShardResult } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
+import { builtModule } from './built-module.js'
 
 /**
  * One index update: read the bytes appended since the last update (per file, up to a snapshot
@@ -80,15 +80,6 @@ export interface IndexUpdateResult extends IndexUpdate {
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
 
-/** Where the worker script is: next to this module in dist, or dist when run from src (tests). */
-function workerScript(): URL | undefined {
-  for (const rel of ['./index-worker.js', '../dist/index-worker.js']) {
-    const u = new URL(rel, import.meta.url)
-    if (existsSync(fileURLToPath(u))) return u
-  }
-  return undefined
-}
-
 function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     const w = new Worker(script, { workerData: job })
@@ -136,7 +127,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   }
 
   const cores = Math.max(1, Math.min(options.threads ?? availableParallelism(), 4))
-  const script = workerScript()
+  const script = builtModule('index-worker.js')
   const shards = plan.bytes >= (options.workerMinBytes ?? 16 * 1024 * 1024) && cores > 1 && script !== undefined ? cores : 1
   const stage = mkdtempSync(join(options.stageDir, 'update-'))
   // Open flows of an earlier update whose session is derived stay on shard 0 (see shard-run.ts).

@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 // The importers (and the ledger they load) only when there is something to import.
 import { findTranscripts } from '@agenttap/transcripts/dirs'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptFile } from '@agenttap/transcripts'
@@ -15,6 +14,7 @@ import { columnList, readRowsSql } from './schema.js'
 import type { DataTable } from './schema.js'
 import { flowOfCallSql, sinkImport } from './transcript-sink.js'
 import type { TranscriptPart } from './transcript-sink.js'
+import { builtModule } from './built-module.js'
 
 /**
  * Index updates from agent transcripts (Claude Code, Codex): each file is read from where the
@@ -67,15 +67,6 @@ export function listTranscripts(dirs: TranscriptDirs): { files: TranscriptFile[]
 }
 
 interface SourceRow { kind: string; path: string; dev: string; ino: string; head: string; head_len: number; offset: number; line: number; state: string | null }
-
-/** The sink module the import's worker threads write rows with (built next to this file). */
-function sinkModule(): string | undefined {
-  for (const rel of ['./transcript-sink.js', '../dist/transcript-sink.js']) {
-    const u = new URL(rel, import.meta.url)
-    if (existsSync(fileURLToPath(u))) return u.href
-  }
-  return undefined
-}
 
 /** Whether no key is in two of the lists. */
 function disjoint(lists: string[][]): boolean {
@@ -165,7 +156,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
   const stage = mkdtempSync(join(options.stageDir, 'transcripts-'))
   try {
     // The calls become rows on the threads that read them (one part of row files per thread).
-    const sink = sinkModule()
+    const sink = builtModule('transcript-sink.js')?.href
     const { importTranscripts } = await import('@agenttap/transcripts')
     const r = await importTranscripts(todo, {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),

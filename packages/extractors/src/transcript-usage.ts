@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
 import { headHash } from './capture-snapshot.js'
@@ -10,6 +9,7 @@ import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
 import { listTranscripts } from './transcript-update.js'
+import { builtModule } from './built-module.js'
 
 /**
  * The **usage summary** of the transcripts: part of the index (`transcripts-usage.bin` next to
@@ -75,15 +75,6 @@ export interface UsageSummaryOptions {
   withText?: boolean
   threads?: number
   workerMinBytes?: number
-}
-
-/** The sink module the import's workers turn calls into columns with (built next to this file). */
-function sinkModule(): string | undefined {
-  for (const rel of ['./transcript-usage-sink.js', '../dist/transcript-usage-sink.js']) {
-    const u = new URL(rel, import.meta.url)
-    if (existsSync(fileURLToPath(u))) return u.href
-  }
-  return undefined
 }
 
 /** Reads the summary file; a reason instead when it must be rebuilt. */
@@ -186,7 +177,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const tRead0 = performance.now()
   if (todo.length > 0) {
     const { importTranscripts } = await import('@agenttap/transcripts')
-    const sink = sinkModule()
+    const sink = builtModule('transcript-usage-sink.js')?.href
     const r = await importTranscripts(todo, {
       usageOnly: true,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
