@@ -84,7 +84,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       out.push(cur)
       continue
     }
-    const codex: CodexFileState = structuredClone(cur.codex ?? {})
+    const codex: CodexFileState = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
     const claude: ClaudeFileState = { ...cur.claude }
     const pickClaude = usageOnly && file.kind === 'claude'
     const reemits0 = traps.codex_reemits
@@ -142,7 +142,10 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       }
       bytes += end.bytes
       lines += end.lines
-      out.push({ file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line, ...(file.kind === 'codex' ? { codex } : claude.pending_prompt !== undefined ? { claude } : {}) })
+      const done: FileCursor = { file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line }
+      if (file.kind === 'codex') done.codex = codex
+      else if (claude.pending_prompt !== undefined) done.claude = claude
+      out.push(done)
     } catch (err) {
       problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: `cannot read: ${(err as Error).message}` })
       out.push(cur)
