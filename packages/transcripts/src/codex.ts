@@ -2,6 +2,7 @@ import { LEDGER_VERSION } from '@agenttap/ledger'
 import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
 import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage, rateLimitHeaders, readCodexRateLimits } from '@agenttap/stream-normalizer'
+import { isoMs } from './iso-time.js'
 import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
 
 /**
@@ -126,7 +127,7 @@ export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileS
   if (r === undefined) return { kind: 'bad', message: 'not a JSON object' }
   const ts = str(r.timestamp)
   const p = obj(r.payload) ?? {}
-  const tms = ts !== undefined ? Date.parse(ts) : NaN
+  const tms = ts !== undefined ? isoMs(ts) : NaN
   if (st.replay && Number.isFinite(tms) && st.fork_at_ms !== undefined && tms > st.fork_at_ms + REPLAY_WINDOW_MS) st.replay = false
   switch (r.type) {
     case 'session_meta': {

@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { absorbCall, mergeCall, settleCall } from './call-merge.js'
 import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, readClaudeLine, readClaudeUsageBytes } from './claude.js'
@@ -79,11 +78,6 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
   }
   for (const cur of cursors) {
     const file = cur.file
-    if (!existsSync(file.path)) {
-      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: 'the file is gone (removed since it was listed)' })
-      out.push(cur)
-      continue
-    }
     const codex: CodexFileState = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
     const claude: ClaudeFileState = { ...cur.claude }
     const pickClaude = usageOnly && file.kind === 'claude'
@@ -142,12 +136,13 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       }
       bytes += end.bytes
       lines += end.lines
-      const done: FileCursor = { file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line }
+      const done: FileCursor = { file: { ...file, size: end.size }, offset: end.offset, line: end.line }
       if (file.kind === 'codex') done.codex = codex
       else if (claude.pending_prompt !== undefined) done.claude = claude
       out.push(done)
     } catch (err) {
-      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: `cannot read: ${(err as Error).message}` })
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT'
+      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: gone ? 'the file is gone (removed since it was listed)' : `cannot read: ${(err as Error).message}` })
       out.push(cur)
     }
   }

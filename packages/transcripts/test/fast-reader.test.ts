@@ -6,6 +6,7 @@ import type { ModelCall } from '@agenttap/ledger'
 import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors } from '../src/index.ts'
 import { readClaudeUsageBytes } from '../src/claude.ts'
 import { compilePick, MAX_DEPTH, PICKED, pickJson } from '../src/json-pick.ts'
+import { isoMs } from '../src/iso-time.ts'
 import type { PickSchema, Picker } from '../src/json-pick.ts'
 import { claudeAssistantLine, writeBulkTree, writeTrapTree } from '../src/generate.ts'
 import type { TranscriptFile } from '../src/types.ts'
@@ -298,5 +299,33 @@ describe('the usage-only import with the fast reader', () => {
       expect(lean.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
     }
     expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
+  })
+
+  it('reports a file removed since it was listed, and the size it read to for the others', () => {
+    const d = writeTrapTree(join(root, 'gone'))
+    const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
+    rmSync(files[0]!.path)
+    const r = importFiles(startCursors(files), { usageOnly: true })
+    expect(r.problems).toEqual([{ code: 'IO_ERROR', file: files[0]!.path, line: null, offset: null, message: 'the file is gone (removed since it was listed)' }])
+    expect(r.cursors.slice(1).map((c) => c.file.size)).toEqual(files.slice(1).map((f) => f.size))
+    expect(r.cursors.slice(1).every((c) => c.offset === c.file.size)).toBe(true)
+  })
+})
+
+describe('isoMs', () => {
+  it('is Date.parse, NaN included, for the agents’ timestamps and anything else', () => {
+    const cases = [
+      '2026-11-20T10:00:00.000Z', '2026-11-20T23:59:59.999Z', '2026-11-21T00:00:00.000Z', '2026-11-20T10:00:00.500Z',
+      '2026-02-30T12:00:00.000Z', '2026-13-01T00:00:00.000Z', '2026-01-00T00:00:00.000Z', '0000-01-01T00:00:00.000Z',
+      '2026-11-20T24:00:00.000Z', '2026-11-20T10:60:00.000Z', '2026-11-20T10:00:60.000Z', '2026-11-20T1a:00:00.000Z',
+      '2026-11-20T10:00:00.000+01:00', '2026-11-20T10:00:00Z', '2026-11-20', 'not a date', '', '2026-11-20 10:00:00.000Z',
+      'x026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.00xZ',
+    ]
+    let seed = 7
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      cases.push(new Date(1.7e12 + (seed % 2e10) * 7).toISOString())
+    }
+    for (const s of [...cases, ...cases.reverse()]) expect(Object.is(isoMs(s), Date.parse(s)), s).toBe(true)
   })
 })
