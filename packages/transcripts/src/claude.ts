@@ -57,6 +57,9 @@ export function classifyClaudeUsageLine(buf: Buffer, start: number, end: number)
   return undefined
 }
 
+/** The content of a usage-only read (only iterated). */
+const NO_CONTENT: readonly unknown[] = []
+
 /** Source tag of the calls. */
 export const CLAUDE_SOURCE = 'claude-transcript' as const
 
@@ -148,7 +151,7 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = f
   const texts: string[] = []
   const thinking: string[] = []
   const tools: LedgerToolCall[] = []
-  const content = !usageOnly && Array.isArray(m.content) ? m.content : []
+  const content: readonly unknown[] = !usageOnly && Array.isArray(m.content) ? m.content : NO_CONTENT
   for (const b of content) {
     const blk = obj(b)
     if (blk === undefined) continue
