@@ -124,6 +124,22 @@ function scanString(b: Uint8Array, i: number, e: number): number {
   return i
 }
 
+/** {@link scanString} without the flags, for the strings that are only validated (most bytes of a line). */
+function skipString(b: Uint8Array, i: number, e: number): number {
+  for (;;) {
+    if (i >= e) return -1
+    const k = STR[b[i++]!]!
+    if (k === 0) continue
+    if (k === 1) return i
+    if (k === 3 || i >= e) return -1
+    const x = b[i++]!
+    if (x === 0x75) {
+      if (i + 4 > e || HEX[b[i]!] === 0 || HEX[b[i + 1]!] === 0 || HEX[b[i + 2]!] === 0 || HEX[b[i + 3]!] === 0) return -1
+      i += 4
+    } else if (ESC[x] === 0) return -1
+  }
+}
+
 function skipWs(b: Uint8Array, i: number, e: number): number {
   while (i < e) {
     const c = b[i]!
@@ -178,7 +194,7 @@ function skipValue(b: Uint8Array, i: number, e: number): number {
     if (i >= e) return -1
     const c = b[i]!
     if (c === 0x22) {
-      i = scanString(b, i + 1, e)
+      i = skipString(b, i + 1, e)
     } else if (c === 0x7b || c === 0x5b) {
       i = skipWs(b, i + 1, e)
       if (i < e && b[i] === (c === 0x7b ? 0x7d : 0x5d)) {
@@ -189,7 +205,7 @@ function skipValue(b: Uint8Array, i: number, e: number): number {
         if (c === 0x7b) {
           // The first key, its colon, then its value.
           if (i >= e || b[i] !== 0x22) return -1
-          i = scanString(b, i + 1, e)
+          i = skipString(b, i + 1, e)
           if (i < 0) return -1
           i = skipWs(b, i, e)
           if (i >= e || b[i] !== 0x3a) return -1
@@ -214,7 +230,7 @@ function skipValue(b: Uint8Array, i: number, e: number): number {
         i = skipWs(b, i + 1, e)
         if (kind === 1) {
           if (i >= e || b[i] !== 0x22) return -1
-          i = scanString(b, i + 1, e)
+          i = skipString(b, i + 1, e)
           if (i < 0) return -1
           i = skipWs(b, i, e)
           if (i >= e || b[i] !== 0x3a) return -1
