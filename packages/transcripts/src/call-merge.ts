@@ -1,4 +1,5 @@
 import type { ModelCall } from '@agenttap/ledger'
+import { isoMs } from './iso-time.js'
 
 /**
  * The rule that makes a Claude Code call count once, with its final usage. Claude Code writes
@@ -46,7 +47,7 @@ export function mergeCall(a: ModelCall, b: ModelCall): ModelCall {
     ...(best.stop_reason !== undefined ? { stop_reason: best.stop_reason } : {}),
     ...(ended !== undefined ? { ended_at: ended } : {}),
   }
-  if (ended !== undefined) out.duration_ms = Date.parse(ended) - Date.parse(out.started_at)
+  if (ended !== undefined) out.duration_ms = isoMs(ended) - isoMs(out.started_at)
   return out
 }
 
@@ -86,5 +87,5 @@ export function absorbCall(acc: ModelCall, c: ModelCall): void {
 export function settleCall(c: ModelCall): void {
   // Most calls are one piece (or pieces of one instant): no dates to parse.
   if (c.ended_at === c.started_at) c.duration_ms = 0
-  else if (c.ended_at !== undefined) c.duration_ms = Date.parse(c.ended_at) - Date.parse(c.started_at)
+  else if (c.ended_at !== undefined) c.duration_ms = isoMs(c.ended_at) - isoMs(c.started_at)
 }

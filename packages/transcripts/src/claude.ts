@@ -2,6 +2,7 @@ import { LEDGER_VERSION } from '@agenttap/ledger'
 import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
 import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage, readAnthropicUsage } from '@agenttap/stream-normalizer'
+import { compilePick, PICKED, pickJson } from './json-pick.js'
 import type { TranscriptFile } from './types.js'
 
 /**
@@ -56,6 +57,9 @@ export function classifyClaudeUsageLine(buf: Buffer, start: number, end: number)
   return undefined
 }
 
+/** The content of a usage-only read (only iterated). */
+const NO_CONTENT: readonly unknown[] = []
+
 /** Source tag of the calls. */
 export const CLAUDE_SOURCE = 'claude-transcript' as const
 
@@ -72,8 +76,15 @@ export type ClaudeLine =
 
 /** The call key of a Claude Code response: message id and request id (the pair the dedupe is on). */
 export function claudeKey(messageId: string, requestId: string | undefined): string {
-  return `${CLAUDE_SOURCE}:${messageId}${requestId !== undefined ? `:${requestId}` : ''}`
+  // The lines of one response come one after another: their key is made (and hashed) once.
+  if (messageId === lastKey.id && requestId === lastKey.request) return lastKey.key
+  const key = `${CLAUDE_SOURCE}:${messageId}${requestId !== undefined ? `:${requestId}` : ''}`
+  lastKey.id = messageId
+  lastKey.request = requestId
+  lastKey.key = key
+  return key
 }
+const lastKey: { id: string; request: string | undefined; key: string } = { id: '', request: undefined, key: '' }
 
 /**
  * The prompt of a user entry: its text (a string content, or its text blocks), redacted like a
@@ -140,7 +151,7 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = f
   const texts: string[] = []
   const thinking: string[] = []
   const tools: LedgerToolCall[] = []
-  const content = !usageOnly && Array.isArray(m.content) ? m.content : []
+  const content: readonly unknown[] = !usageOnly && Array.isArray(m.content) ? m.content : NO_CONTENT
   for (const b of content) {
     const blk = obj(b)
     if (blk === undefined) continue
@@ -186,4 +197,76 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = f
   }
   if (stop !== undefined) call.stop_reason = stop
   return { kind: 'call', call }
+}
+
+/** The fields {@link readClaudeLine} reads of an assistant line in a usage-only read. */
+const USAGE_PICK = compilePick({
+  type: true,
+  timestamp: true,
+  sessionId: true,
+  agentId: true,
+  uuid: true,
+  requestId: true,
+  message: {
+    id: true,
+    model: true,
+    stop_reason: true,
+    usage: {
+      input_tokens: true,
+      output_tokens: true,
+      cache_read_input_tokens: true,
+      cache_creation_input_tokens: true,
+      cache_creation: { ephemeral_5m_input_tokens: true, ephemeral_1h_input_tokens: true },
+    },
+  },
+})
+const S = USAGE_PICK.slot as Record<string, number>
+const [TYPE, TS, SESSION, AGENT, UUID, REQUEST, MESSAGE, ID, MODEL, STOP, USAGE, IN, OUT, READ, WRITE, CC, CC5, CC1H] = [
+  'type', 'timestamp', 'sessionId', 'agentId', 'uuid', 'requestId', 'message', 'message.id', 'message.model', 'message.stop_reason', 'message.usage',
+  'message.usage.input_tokens', 'message.usage.output_tokens', 'message.usage.cache_read_input_tokens', 'message.usage.cache_creation_input_tokens',
+  'message.usage.cache_creation', 'message.usage.cache_creation.ephemeral_5m_input_tokens', 'message.usage.cache_creation.ephemeral_1h_input_tokens',
+].map((k) => S[k]!) as number[]
+const picked: unknown[] = []
+const ASSISTANT = 'assistant'
+
+/**
+ * `readClaudeLine(JSON.parse(line), file, true)` of an assistant line, from its raw bytes: only
+ * the fields a usage-only read needs are decoded (the content blocks and the metadata around
+ * them are validated, not built), into a record with just those fields. `undefined` when the
+ * line is no valid JSON object of type `assistant` (or is laid out in a way the picker leaves
+ * alone): parse it the slow way, which gives the same answer or the error.
+ */
+export function readClaudeUsageBytes(buf: Buffer, start: number, end: number, file: TranscriptFile): ClaudeLine | undefined {
+  const v = picked
+  if (!pickJson(buf, start, end, USAGE_PICK, v) || v[TYPE!] !== ASSISTANT) return undefined
+  const cc = v[CC!]
+  const u = v[USAGE!]
+  const m = v[MESSAGE!]
+  const rec = {
+    type: ASSISTANT,
+    timestamp: v[TS!],
+    sessionId: v[SESSION!],
+    agentId: v[AGENT!],
+    uuid: v[UUID!],
+    requestId: v[REQUEST!],
+    message:
+      m !== PICKED
+        ? m
+        : {
+            id: v[ID!],
+            model: v[MODEL!],
+            stop_reason: v[STOP!],
+            usage:
+              u !== PICKED
+                ? u
+                : {
+                    input_tokens: v[IN!],
+                    output_tokens: v[OUT!],
+                    cache_read_input_tokens: v[READ!],
+                    cache_creation_input_tokens: v[WRITE!],
+                    cache_creation: cc !== PICKED ? cc : { ephemeral_5m_input_tokens: v[CC5!], ephemeral_1h_input_tokens: v[CC1H!] },
+                  },
+          },
+  }
+  return readClaudeLine(rec, file, true)
 }

@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { absorbCall, mergeCall, settleCall } from './call-merge.js'
-import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, readClaudeLine } from './claude.js'
+import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, readClaudeLine, readClaudeUsageBytes } from './claude.js'
+import type { ClaudeLine } from './claude.js'
 import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine } from './codex.js'
+import type { CodexLine } from './codex.js'
 import { readLines } from './read-lines.js'
 import type { ClaudeFileState, CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
 
@@ -52,7 +53,7 @@ export function addCall(into: Map<string, ModelCall>, c: ModelCall, traps?: Trap
 }
 
 /** Reads every file from its cursor; see the module comment. */
-export function importFiles(cursors: FileCursor[], options: ImportFilesOptions = {}): ImportResult {
+export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesOptions = {}): ImportResult {
   const calls = new Map<string, ModelCall>()
   const compactions = new Map<string, CompactionEvent>()
   const problems: TranscriptProblem[] = []
@@ -62,20 +63,24 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
   let bytes = 0
   let lines = 0
   let parsed = 0
-  const partial = new Set<string>()
-  const perSession = new Map<string, number>()
+  // Skipped entries per trap and session, in the order first seen.
+  const session_traps: ImportResult['session_traps'] = []
+  const perTrap = { block_line: new Map<string, { n: number }>(), reemit: new Map<string, { n: number }>(), replayed: new Map<string, { n: number }>() }
   const note = (session: string, trap: 'block_line' | 'reemit' | 'replayed', n: number): void => {
-    if (n > 0) perSession.set(`${trap}\u0000${session}`, (perSession.get(`${trap}\u0000${session}`) ?? 0) + n)
+    if (n <= 0) return
+    const at = perTrap[trap].get(session)
+    if (at !== undefined) at.n += n
+    else {
+      const entry = { session_id: session, trap, n }
+      session_traps.push(entry)
+      perTrap[trap].set(session, entry)
+    }
   }
   for (const cur of cursors) {
     const file = cur.file
-    if (!existsSync(file.path)) {
-      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: 'the file is gone (removed since it was listed)' })
-      out.push(cur)
-      continue
-    }
-    const codex: CodexFileState = structuredClone(cur.codex ?? {})
+    const codex: CodexFileState = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
     const claude: ClaudeFileState = { ...cur.claude }
+    const pickClaude = usageOnly && file.kind === 'claude'
     const reemits0 = traps.codex_reemits
     const replayed0 = traps.codex_replayed
     try {
@@ -88,15 +93,20 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
         ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
         onLongLine: (line, offset, n) => problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` }),
         onLine: (buf, s, e, line, offset) => {
-          let rec: unknown
           parsed++
-          try {
-            rec = JSON.parse(buf.toString('utf8', s, e))
-          } catch (err) {
-            problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
-            return
+          // An assistant line of a usage-only read: its few fields from the bytes (the same
+          // answer as below), else the whole line decoded and parsed.
+          let r: ClaudeLine | CodexLine | undefined = pickClaude ? readClaudeUsageBytes(buf, s, e, file) : undefined
+          if (r === undefined) {
+            let rec: unknown
+            try {
+              rec = JSON.parse(buf.toString('utf8', s, e))
+            } catch (err) {
+              problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
+              return
+            }
+            r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps)
           }
-          const r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps)
           if (r.kind === 'prompt') {
             claude.pending_prompt = r.text
           } else if (r.kind === 'call') {
@@ -108,12 +118,10 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
             }
             if (c.source === 'claude-transcript') {
               // Count the call-level traps once per call, on its first piece.
-              if (!calls.has(c.key) && !partial.has(c.key)) {
-                partial.add(c.key)
+              if (!calls.has(c.key)) {
                 if (file.agent !== undefined) traps.claude_subagent_calls++
-              }
+              } else note(c.session_id, 'block_line', 1)
             }
-            if (c.source === 'claude-transcript' && calls.has(c.key)) note(c.session_id, 'block_line', 1)
             addCall(calls, c, traps, true)
           } else if (r.kind === 'compaction') {
             compactions.set(r.event.key, r.event)
@@ -128,9 +136,13 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
       }
       bytes += end.bytes
       lines += end.lines
-      out.push({ file: { ...file, size: statSync(file.path).size }, offset: end.offset, line: end.line, ...(file.kind === 'codex' ? { codex } : claude.pending_prompt !== undefined ? { claude } : {}) })
+      const done: FileCursor = { file: { ...file, size: end.size }, offset: end.offset, line: end.line }
+      if (file.kind === 'codex') done.codex = codex
+      else if (claude.pending_prompt !== undefined) done.claude = claude
+      out.push(done)
     } catch (err) {
-      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: `cannot read: ${(err as Error).message}` })
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT'
+      problems.push({ code: 'IO_ERROR', file: file.path, line: null, offset: null, message: gone ? 'the file is gone (removed since it was listed)' : `cannot read: ${(err as Error).message}` })
       out.push(cur)
     }
   }
@@ -138,9 +150,5 @@ export function importFiles(cursors: FileCursor[], options: ImportFilesOptions =
     settleCall(c)
     if ((c.usage?.cache_write_1h ?? 0) > 0) traps.claude_cache_1h_calls++
   }
-  const session_traps = [...perSession].map(([k, n]) => {
-    const [trap, session_id] = k.split('\u0000') as ['block_line' | 'reemit' | 'replayed', string]
-    return { session_id, trap, n }
-  })
   return { calls: [...calls.values()], compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
 }

@@ -1,17 +1,18 @@
 /**
- * Worker thread entry of a parallel import: reads one group of files (see import.ts) and posts
- * the result. Built as its own entry (dist/import-worker.js).
+ * Worker thread entry of a parallel import: reads units of files from the shared queue (see
+ * import.ts) until it is empty and posts the result. Built as its own entry (dist/import-worker.js).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { importFiles } from './import-files.js'
 import type { ImportFilesOptions } from './import-files.js'
-import { sinkResult } from './import.js'
-import type { FileCursor, ImportSink } from './types.js'
+import { sinkResult, takeUnits } from './import.js'
+import type { ImportQueue } from './import.js'
+import type { ImportSink } from './types.js'
 
-const job = workerData as { cursors: FileCursor[]; options: ImportFilesOptions; sink?: ImportSink }
+const job = workerData as { queue: ImportQueue; options: ImportFilesOptions; sink?: ImportSink }
 try {
   // With a sink the calls stay on this thread: only counts, cursors and the sink's answer are posted.
-  parentPort!.postMessage({ ok: true, result: await sinkResult(importFiles(job.cursors, job.options), job.sink) })
+  parentPort!.postMessage({ ok: true, result: await sinkResult(importFiles(takeUnits(job.queue), job.options), job.sink) })
 } catch (e) {
   parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
 }

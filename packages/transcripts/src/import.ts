@@ -10,10 +10,10 @@ import type { ImportFilesOptions } from './import-files.js'
 import type { FileCursor, ImportResult, ImportSink, TranscriptFile } from './types.js'
 
 /**
- * An import over many files: the files are split into groups of about equal new bytes, each
- * read by a worker thread (one per core, up to `threads`), and the results merged — Claude
- * pieces of one call by the same rule as within a file (a resumed session copies lines into
- * a new file, so the same call can be read by two workers).
+ * An import over many files: the files are read by this thread and worker threads (one thread
+ * per core, up to `threads`), each taking the next unit of files from a shared queue, and the
+ * results merged — Claude pieces of one call by the same rule as within a file (a resumed
+ * session copies lines into a new file, so the same call can be read by two threads).
  */
 
 /** Options of {@link importTranscripts}. */
@@ -53,9 +53,30 @@ function workerScript(): URL | undefined {
   return undefined
 }
 
-function runWorker(script: URL, cursors: FileCursor[], options: ImportFilesOptions, sink: ImportSink | undefined): Promise<ImportResult> {
+/**
+ * The work of a parallel import: units of files (a Claude project, a Codex rollout), largest
+ * first, and a shared counter of the next unit to take. Every thread (this one and the workers)
+ * takes the next unit when it is done with one, so the threads finish together whatever each
+ * one's start-up time and share of the cores.
+ */
+export interface ImportQueue {
+  units: FileCursor[][]
+  /** `[0]`: the next unit to take (Atomics). */
+  next: Int32Array
+}
+
+/** The cursors of the units this thread takes from `queue`, one unit at a time. */
+export function* takeUnits(queue: ImportQueue): Generator<FileCursor> {
+  for (;;) {
+    const i = Atomics.add(queue.next, 0, 1)
+    if (i >= queue.units.length) return
+    yield* queue.units[i]!
+  }
+}
+
+function runWorker(script: URL, queue: ImportQueue, options: ImportFilesOptions, sink: ImportSink | undefined): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData: { cursors, options, sink } })
+    const w = new Worker(script, { workerData: { queue, options, sink } })
     let settled = false
     w.once('message', (m: { ok: boolean; result?: ImportResult; error?: string }) => {
       settled = true
@@ -121,8 +142,8 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) return sinkResult(importFiles(cursors, fileOptions), sink)
   // The files of one Claude project stay together: a resumed session copies its lines into
   // another file of the same project, and pieces of one call read by one thread are merged
-  // there (a sink's consumer then rarely sees a call in two parts). Largest unit first onto the
-  // emptiest group: groups of about equal bytes.
+  // there (a sink's consumer then rarely sees a call in two parts). Largest unit first: the
+  // threads take units as they go and finish together.
   const units = new Map<string, { bytes: number; cursors: FileCursor[] }>()
   for (const t of todo) {
     const key = t.c.file.kind === 'claude' ? claudeProject(t.c.file) : t.c.file.path
@@ -130,12 +151,22 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
     u.bytes += t.bytes
     u.cursors.push(t.c)
   }
-  const groups: { bytes: number; cursors: FileCursor[] }[] = Array.from({ length: threads }, () => ({ bytes: 0, cursors: [] }))
-  for (const u of [...units.values()].sort((a, b) => b.bytes - a.bytes)) {
-    const g = groups.reduce((m, x) => (x.bytes < m.bytes ? x : m))
-    g.bytes += u.bytes
-    g.cursors.push(...u.cursors)
+  const queue: ImportQueue = { units: [...units.values()].sort((a, b) => b.bytes - a.bytes).map((u) => u.cursors), next: new Int32Array(new SharedArrayBuffer(4)) }
+  // This thread reads too (its modules are loaded; a worker's start-up is not), while
+  // threads − 1 workers start and join in.
+  const workers = Array.from({ length: Math.min(threads, queue.units.length) - 1 }, () => runWorker(script, queue, fileOptions, sink))
+  let own: ImportResult
+  try {
+    own = await sinkResult(importFiles(takeUnits(queue), fileOptions), sink)
+  } catch (e) {
+    // Let the workers run out of units, then report this thread's failure.
+    Atomics.store(queue.next, 0, queue.units.length)
+    await Promise.allSettled(workers)
+    throw e
   }
-  const parts = await Promise.all(groups.filter((g) => g.cursors.length > 0).map((g) => runWorker(script, g.cursors, fileOptions, sink)))
-  return mergeResults(parts)
+  const merged = mergeResults([own, ...(await Promise.all(workers))])
+  // The cursors in the order they were given (the threads took the files in any order).
+  const order = new Map(cursors.map((c, i) => [c.file.path, i]))
+  merged.cursors.sort((a, b) => (order.get(a.file.path) ?? 0) - (order.get(b.file.path) ?? 0))
+  return merged
 }

@@ -17,6 +17,8 @@ export interface ReadEnd {
   bytes: number
   /** Lines seen by this call. */
   lines: number
+  /** The file's size when its end was read (its last bytes may be an unterminated line). */
+  size: number
 }
 
 /** Options of {@link readLines}. */
@@ -80,6 +82,7 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   let have = 0
   let skipping = false
   let longStart = 0
+  let size = pos
   try {
     for (;;) {
       if (have === buf.length) {
@@ -96,7 +99,10 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
         }
       }
       const n = readSync(fd, buf, have, buf.length - have, pos + have)
-      if (n === 0) break
+      if (n === 0) {
+        size = pos + have
+        break
+      }
       let s = 0
       const end = have + n
       // Searches stop at the end of what was read: past it are stale bytes of an earlier chunk.
@@ -129,5 +135,5 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   } finally {
     closeSync(fd)
   }
-  return { offset: pos, line, bytes: pos - start0, lines }
+  return { offset: pos, line, bytes: pos - start0, lines, size }
 }

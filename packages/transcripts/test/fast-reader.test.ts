@@ -1,0 +1,331 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ModelCall } from '@agenttap/ledger'
+import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors } from '../src/index.ts'
+import { readClaudeUsageBytes } from '../src/claude.ts'
+import { compilePick, MAX_DEPTH, PICKED, pickJson } from '../src/json-pick.ts'
+import { isoMs } from '../src/iso-time.ts'
+import type { PickSchema, Picker } from '../src/json-pick.ts'
+import { claudeAssistantLine, writeBulkTree, writeTrapTree } from '../src/generate.ts'
+import type { TranscriptFile } from '../src/types.ts'
+
+/**
+ * The usage-only Claude reader picks an assistant line's fields out of its bytes
+ * (readClaudeUsageBytes, json-pick.ts): it must give exactly what JSON.parse + readClaudeLine
+ * give, or step aside (undefined) for the slow path — on generated trees and on nasty lines.
+ */
+
+const FILE: TranscriptFile = { kind: 'claude', path: '/x/proj/s.jsonl', size: 0 }
+const AGENT_FILE: TranscriptFile = { kind: 'claude', path: '/x/proj/p/subagents/agent-a1.jsonl', size: 0, agent: 'a1', parent_session: 'p' }
+
+/** The slow path of one line, as importFiles takes it. */
+function slow(line: Buffer, file: TranscriptFile): unknown {
+  let rec: unknown
+  try {
+    rec = JSON.parse(line.toString('utf8'))
+  } catch {
+    return 'MALFORMED'
+  }
+  return readClaudeLine(rec, file, true)
+}
+
+/** Asserts the fast reader agrees with the slow path on `line` (or steps aside); whether it took the line. */
+function same(line: Buffer | string, file: TranscriptFile = FILE): boolean {
+  const b = typeof line === 'string' ? Buffer.from(line) : line
+  // In the middle of a bigger buffer, as the line reader hands it out.
+  const pad = Buffer.concat([Buffer.from('{"junk":1}\n'), b, Buffer.from('\n{"more":[1,2]}')])
+  const fast = readClaudeUsageBytes(pad, 11, 11 + b.length, file)
+  if (fast === undefined) return false
+  expect(fast).toEqual(slow(b, file))
+  return true
+}
+
+const base = (o: Partial<Parameters<typeof claudeAssistantLine>[0]> = {}): string =>
+  claudeAssistantLine({
+    session: 's-1',
+    uuid: 'u-1',
+    parent: null,
+    ts: '2026-11-20T10:00:00.000Z',
+    messageId: 'msg_1',
+    requestId: 'req_1',
+    model: 'claude-sonnet-4-5-20250929',
+    block: { type: 'text', text: 'hello' },
+    stop: 'end_turn',
+    usage: { input: 3, cache_read: 100, cache_5m: 20, cache_1h: 7, output: 42 },
+    ...o,
+  })
+
+describe('the usage-only Claude reader against JSON.parse + readClaudeLine', () => {
+  let root: string
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'transcripts-fast-'))
+  })
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  it('agrees on every line of generated trees (several seeds) and the trap tree, taking every assistant line', () => {
+    const trees = [writeTrapTree(join(root, 'traps')), ...[1, 2, 3].map((seed) => writeBulkTree(join(root, `bulk${seed}`), { bytes: 1.5e6, seed }))]
+    let taken = 0
+    let assistant = 0
+    for (const d of trees) {
+      for (const f of findTranscripts({ claude: [d.claudeDir], codex: [] })) {
+        for (const l of readFileSync(f.path, 'utf8').split('\n')) {
+          if (l === '') continue
+          const isAssistant = (JSON.parse(l) as { type?: string }).type === 'assistant'
+          const took = same(l, f)
+          if (isAssistant) {
+            assistant++
+            expect(took).toBe(true)
+          } else expect(took).toBe(false)
+          if (took) taken++
+        }
+      }
+    }
+    expect(assistant).toBeGreaterThan(500)
+    expect(taken).toBe(assistant)
+  })
+
+  it('agrees on nasty lines: keys inside tool inputs, escapes, unicode, reordered, missing and repeated keys', () => {
+    const obj = JSON.parse(base()) as Record<string, any>
+    const lines: string[] = [
+      // A tool input carrying the message's own key names, at every depth.
+      base({ block: { type: 'tool_use', id: 't1', name: 'X', input: { usage: { output_tokens: 9e9 }, model: 'evil', id: 'evil', stop_reason: 'evil', type: 'user', message: { id: 'evil' } } } }),
+      // Escaped quotes and backslashes before quotes, in content and in picked strings.
+      base({ block: { type: 'text', text: 'a\\"b\\\\"c\\\\\\"d"e' }, messageId: 'msg_"q"\\', requestId: 'req\\' }),
+      base({ block: { type: 'text', text: '"usage":{"output_tokens":1},"type":"assistant"}' } }),
+      // Unicode: multi-byte UTF-8, an astral character, escapes in picked strings and keys.
+      base({ block: { type: 'text', text: 'héllo wörld 🎉 \u2028 \u0000' }, model: 'clàude-🎉', session: 'sé' }),
+      base().replace('"model":', '"mod\\u0065l":').replace('"type":"assistant"', '"ty\\u0070e":"assis\\u0074ant"'),
+      base().replace('"msg_1"', '"msg_\\u00e9\\ud83c\\udf89"'),
+      // CRLF line end and whitespace between tokens.
+      `${base()}\r`,
+      JSON.stringify(obj, null, 1).replace(/\n/g, ' '),
+      ` \t${base()} \t`,
+      // Keys reordered, type first, message last.
+      JSON.stringify({ type: 'assistant', timestamp: obj.timestamp, uuid: obj.uuid, requestId: obj.requestId, sessionId: obj.sessionId, message: obj.message }),
+      // Missing fields: request id, message id (uuid instead), timestamp, session, usage, model.
+      JSON.stringify({ ...obj, requestId: undefined }),
+      JSON.stringify({ ...obj, message: { ...obj.message, id: undefined } }),
+      JSON.stringify({ ...obj, timestamp: undefined }),
+      JSON.stringify({ ...obj, sessionId: undefined }),
+      JSON.stringify({ ...obj, message: { ...obj.message, usage: undefined } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, model: undefined } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, model: '<synthetic>' } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, usage: { ...obj.message.usage, cache_creation: undefined } } }),
+      // Other types and shapes of the picked values.
+      JSON.stringify({ ...obj, message: { ...obj.message, model: 5, id: '' } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, stop_reason: { why: 'x' } } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, usage: [1, 2] } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, usage: { ...obj.message.usage, cache_creation: null } } }),
+      JSON.stringify({ ...obj, message: { ...obj.message, usage: { ...obj.message.usage, cache_creation: [3] } } }),
+      JSON.stringify({ ...obj, message: 'a string' }),
+      JSON.stringify({ ...obj, message: null }),
+      JSON.stringify({ ...obj, agentId: 'ag-1' }),
+      JSON.stringify({ ...obj, sessionId: '' }),
+      base().replace('"output_tokens":42', '"output_tokens":4.2e1').replace('"input_tokens":3', '"input_tokens":-0'),
+      base().replace('"output_tokens":42', '"output_tokens":12345678901234567890').replace('"input_tokens":3', '"input_tokens":-7'),
+      base().replace('"output_tokens":42', '"output_tokens":1E400').replace('"input_tokens":3', '"input_tokens":0.5'),
+      base().replace('"output_tokens":42', '"output_tokens":"42"'),
+      // Repeated keys: the last one counts, as in JSON.parse.
+      base().replace('"type":"assistant"', '"type":"user","type":"assistant"'),
+      base().replace('"type":"assistant"', '"type":"assistant","type":"user"'),
+      base().replace('"message":{', '"message":{"id":"first","usage":{"output_tokens":1},"model":"m0"},"message":{'),
+      base().replace('"message":{', '"message":{"id":"first"},"message":"gone","message":{'),
+      base().replace('"usage":{', '"usage":{"output_tokens":7,"cache_creation":{"ephemeral_1h_input_tokens":5},"cache_creation":{}, '),
+      base().replace('"usage":{', '"usage":{"output_tokens":7},"usage":{'),
+      base().replace('"message":{', '"message":{"__proto__":{"id":"p"},'),
+      // Huge content and deep nesting (past the picker's depth: the slow path).
+      base({ block: { type: 'text', text: 'x'.repeat(1 << 20) } }),
+      base({ block: { type: 'tool_use', id: 't', name: 'n', input: JSON.parse('['.repeat(MAX_DEPTH + 5) + ']'.repeat(MAX_DEPTH + 5)) } }),
+      base({ block: { type: 'tool_use', id: 't', name: 'n', input: JSON.parse('{"a":'.repeat(100) + '1' + '}'.repeat(100)) } }),
+      base({ block: { type: 'tool_use', id: 't', name: 'n', input: { e: [], o: {}, n: [null, true, false, -1.5e-3, 0, [[]], [{}]] } } }),
+    ]
+    for (const l of lines) same(l)
+    for (const l of lines) same(l, AGENT_FILE)
+    // Most are taken by the fast reader (the point of these is that it gets them right).
+    expect(lines.filter((l) => same(l)).length).toBeGreaterThan(lines.length - 6)
+  })
+
+  it('steps aside on lines that are not valid JSON, and the slow path reports them', () => {
+    const ok = base()
+    const bad: (string | Buffer)[] = [
+      ok.slice(0, -1),
+      ok.slice(0, ok.length >> 1),
+      ok.slice(0, ok.indexOf('"content"') + 30),
+      `${ok},`,
+      `${ok}}`,
+      `${ok} x`,
+      ok.replace('"hello"', '"hel\u0001lo"'),
+      ok.replace('"hello"', '"hel\tlo"'),
+      ok.replace('"hello"', '"hel\\xlo"'),
+      ok.replace('"hello"', '"hel\\u12lo"'),
+      ok.replace('"hello"', '"hello\\"'),
+      ok.replace('"input_tokens":3', '"input_tokens":03'),
+      ok.replace('"input_tokens":3', '"input_tokens":3.'),
+      ok.replace('"input_tokens":3', '"input_tokens":-'),
+      ok.replace('"input_tokens":3', '"input_tokens":+3'),
+      ok.replace('"input_tokens":3', '"input_tokens":1e'),
+      ok.replace('"input_tokens":3', '"input_tokens":tru'),
+      ok.replace('"input_tokens":3', '"input_tokens":NaN'),
+      ok.replace('"stop_reason":"end_turn"', '"stop_reason":nul'),
+      ok.replace('[{', '[,{'),
+      ok.replace('}]', '},]'),
+      ok.replace('"text":"hello"', '"text":"hello",'),
+      ok.replace('"text":"hello"', '"text" "hello"'),
+      ok.replace('"text":"hello"', "'text':'hello'"),
+      `\ufeff${ok}`,
+      `[${ok}]`,
+      '"assistant"',
+      '',
+      Buffer.concat([Buffer.from('{'), Buffer.from([0xff, 0xfe]), Buffer.from(ok.slice(1))]),
+    ]
+    for (const l of bad) {
+      const b = typeof l === 'string' ? Buffer.from(l) : l
+      expect(readClaudeUsageBytes(b, 0, b.length, FILE), b.toString()).toBeUndefined()
+    }
+    // Invalid UTF-8 inside a string is no JSON error: both read it as U+FFFD.
+    const inString = Buffer.concat([Buffer.from(ok.slice(0, ok.indexOf('hello'))), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(ok.slice(ok.indexOf('hello')))])
+    expect(same(inString)).toBe(true)
+    const inModel = Buffer.from(ok.replace('claude-sonnet', 'claude-\u00ffsonnet'), 'latin1')
+    expect(same(inModel)).toBe(true)
+  })
+})
+
+describe('pickJson', () => {
+  const schema: PickSchema = { a: true, b: { c: true, d: { e: true } }, s: true }
+  const picker: Picker = compilePick(schema)
+  /** What pickJson should give: JSON.parse, projected on the schema. */
+  function project(v: unknown, sch: PickSchema, p: Picker, out: unknown[], prefix = ''): void {
+    const o = v as Record<string, unknown>
+    for (const [k, child] of Object.entries(sch)) {
+      if (!Object.prototype.hasOwnProperty.call(o, k)) continue
+      const x = o[k]
+      const slot = p.slot[prefix + k]!
+      if (child !== true && typeof x === 'object' && x !== null && !Array.isArray(x)) {
+        out[slot] = PICKED
+        project(x, child, p, out, `${prefix + k}.`)
+      } else out[slot] = x
+    }
+  }
+  // A seeded generator of JSON texts, then of damaged copies of them.
+  let seed = 12345
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed / 0x80000000
+  }
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!
+  const strs = ['', 'a', 'é', '🎉', '"', '\\', '\n', '\u0001', '\u2028', 'x\\"y', '\ud800', 'plain text']
+  function value(depth: number): unknown {
+    const r = rnd()
+    if (depth > 3 || r < 0.3) return pick([0, -0, 1, -1, 1.5, 1e21, 123456789012345, 1234567890123456789, true, false, null, ...strs])
+    if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1))
+    const o: Record<string, unknown> = {}
+    for (let i = Math.floor(rnd() * 5); i > 0; i--) o[pick(['a', 'b', 'c', 'd', 'e', 's', 'z', 'é', '__proto__', 'a\\'])] = value(depth + 1)
+    return o
+  }
+  it('gives JSON.parse projected on the schema for valid objects, and false for every damaged text JSON.parse rejects', () => {
+    let took = 0
+    let rejected = 0
+    for (let i = 0; i < 4000; i++) {
+      const v = { ...(value(0) as object), ...(rnd() < 0.7 ? { b: value(1) } : {}) }
+      let text = JSON.stringify(v)
+      if (rnd() < 0.3) text = text.replace(/,/g, () => (rnd() < 0.5 ? ' , ' : ',')).replace(/:/g, ' :\t')
+      if (rnd() < 0.2) text = text.replace('{', '{"a":1,"b":{"c":2},')
+      const damaged = rnd() < 0.5
+      if (damaged) {
+        const at = Math.floor(rnd() * (text.length + 1))
+        const how = rnd()
+        text = how < 0.3 ? text.slice(0, at) : how < 0.6 ? text.slice(0, at) + pick(['"', '\\', ',', '}', ']', '\u0002', 'x', '1', '-', 'e', ' ', '{', '[']) + text.slice(at) : text.slice(0, at) + text.slice(at + 1)
+      }
+      const buf = Buffer.from(text)
+      const out: unknown[] = []
+      const got = pickJson(buf, 0, buf.length, picker, out)
+      let want: unknown
+      try {
+        want = JSON.parse(text)
+      } catch {
+        want = undefined
+      }
+      if (want === undefined || typeof want !== 'object' || want === null || Array.isArray(want)) {
+        expect(got, text).toBe(false)
+        rejected++
+        continue
+      }
+      expect(got, text).toBe(true)
+      const expected: unknown[] = new Array(picker.size).fill(undefined)
+      project(want, schema, picker, expected)
+      expect(out.slice(0, picker.size), text).toEqual(expected)
+      took++
+    }
+    expect(took).toBeGreaterThan(1500)
+    expect(rejected).toBeGreaterThan(500)
+  })
+})
+
+describe('the usage-only import with the fast reader', () => {
+  let root: string
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'transcripts-fast-import-'))
+  })
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+  const facts = (calls: ModelCall[]) =>
+    Object.fromEntries(calls.map((c) => [c.key, { session_id: c.session_id, agent: c.agent, model: c.model, started_at: c.started_at, ended_at: c.ended_at, duration_ms: c.duration_ms, usage: c.usage, stop_reason: c.stop_reason, request_id: c.request_id, response_id: c.response_id }]))
+
+  it('gives the calls, problems and traps of the full read on a tree with nasty and broken lines, one thread or two', async () => {
+    const d = writeBulkTree(join(root, 'bulk'), { bytes: 3e6, seed: 9 })
+    const dir = join(d.claudeDir, 'projects', '-home-dev-nasty')
+    mkdirSync(dir, { recursive: true })
+    const ok = base({ session: 'nasty-1' })
+    writeFileSync(
+      join(dir, 'nasty-1.jsonl'),
+      [
+        ok,
+        base({ session: 'nasty-1', stop: null, uuid: 'u-0', ts: '2026-11-20T09:59:59.000Z', usage: { input: 3, cache_read: 100, cache_5m: 20, cache_1h: 7, output: 1 } }),
+        ok.slice(0, ok.length - 30),
+        ok.replace('"hello"', '"hel\u0001lo"'),
+        `${base({ session: 'nasty-1', messageId: 'msg_2', block: { type: 'tool_use', id: 't', name: 'n', input: { usage: { output_tokens: 1e9 }, type: 'assistant' } } })}\r`,
+        JSON.stringify({ ...(JSON.parse(ok) as object), timestamp: undefined, message: { id: 'msg_3', usage: { output_tokens: 1 } } }),
+        base({ session: 'nasty-1', messageId: 'msg_4', block: { type: 'text', text: 'é'.repeat(200000) } }),
+      ].join('\n') + '\n',
+    )
+    const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
+    const full = importFiles(startCursors(files))
+    for (const threads of [1, 2]) {
+      const lean = await importTranscripts(startCursors(files), { threads, workerMinBytes: 1, usageOnly: true })
+      expect(lean.problems).toEqual(full.problems)
+      expect(facts(lean.calls)).toEqual(facts(full.calls))
+      expect(lean.traps).toEqual(full.traps)
+      expect(lean.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
+    }
+    expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
+  })
+
+  it('reports a file removed since it was listed, and the size it read to for the others', () => {
+    const d = writeTrapTree(join(root, 'gone'))
+    const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
+    rmSync(files[0]!.path)
+    const r = importFiles(startCursors(files), { usageOnly: true })
+    expect(r.problems).toEqual([{ code: 'IO_ERROR', file: files[0]!.path, line: null, offset: null, message: 'the file is gone (removed since it was listed)' }])
+    expect(r.cursors.slice(1).map((c) => c.file.size)).toEqual(files.slice(1).map((f) => f.size))
+    expect(r.cursors.slice(1).every((c) => c.offset === c.file.size)).toBe(true)
+  })
+})
+
+describe('isoMs', () => {
+  it('is Date.parse, NaN included, for the agents’ timestamps and anything else', () => {
+    const cases = [
+      '2026-11-20T10:00:00.000Z', '2026-11-20T23:59:59.999Z', '2026-11-21T00:00:00.000Z', '2026-11-20T10:00:00.500Z',
+      '2026-02-30T12:00:00.000Z', '2026-13-01T00:00:00.000Z', '2026-01-00T00:00:00.000Z', '0000-01-01T00:00:00.000Z',
+      '2026-11-20T24:00:00.000Z', '2026-11-20T10:60:00.000Z', '2026-11-20T10:00:60.000Z', '2026-11-20T1a:00:00.000Z',
+      '2026-11-20T10:00:00.000+01:00', '2026-11-20T10:00:00Z', '2026-11-20', 'not a date', '', '2026-11-20 10:00:00.000Z',
+      'x026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.00xZ',
+    ]
+    let seed = 7
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      cases.push(new Date(1.7e12 + (seed % 2e10) * 7).toISOString())
+    }
+    for (const s of [...cases, ...cases.reverse()]) expect(Object.is(isoMs(s), Date.parse(s)), s).toBe(true)
+  })
+})
