@@ -6,6 +6,7 @@ import { redisSource } from '@agenttap/capture-sources'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { createAlertCommand, runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
 import { EXIT, exitCodeOf } from './errors.js'
+import { disablePretenuring } from './v8-flags.js'
 
 const numArg = positiveNumberArg
 const BIN = 'agenttap-monitor'
@@ -108,9 +109,12 @@ export interface MainIo {
 
 /**
  * Runs `agenttap-monitor` with the given arguments (without `node` and the script) and returns
- * the exit code. Stops cleanly on SIGINT / SIGTERM and when stdout closes (`| head`).
+ * the exit code. Stops cleanly on SIGINT / SIGTERM and when stdout closes (`| head`). Turns off
+ * V8's allocation-site pretenuring for the process ({@link disablePretenuring}).
  */
 export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  // Every run promotes the same bytes, whatever V8 would have pretenured (see disablePretenuring).
+  disablePretenuring()
   const stdout = (io.stdout ?? process.stdout) as NodeJS.WriteStream
   const stderr = (io.stderr ?? process.stderr) as NodeJS.WriteStream
   const env = io.env ?? process.env
