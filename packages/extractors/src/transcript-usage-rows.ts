@@ -1,0 +1,205 @@
+import { ExtractError } from './errors.js'
+import { MODES } from './modes.js'
+import { cacheWrite1h, priceFor } from './prices.js'
+import { isoInstant } from './sources.js'
+import type { ModeName, PriceTable, Row, RunOptions } from './types.js'
+import type { UsageTable } from './transcript-usage-table.js'
+import type { UsageSummary } from './transcript-usage.js'
+
+/**
+ * The rows of `daily`, `usage` and `cost` over the usage summary: the same rows as the index's
+ * SQL (queries.ts: `daily`, `usage`, `cost` over `COSTED`), computed over the summary's typed
+ * arrays (dictionary numbers compared, not strings; one price look-up per model), and for
+ * `usage` / `cost` also as NDJSON lines written straight from the columns — byte for byte what
+ * {@link toNdjson} makes of the rows, without the row objects.
+ */
+
+/** DuckDB's round(x, 8) of a non-negative double. */
+const round8 = (x: number): number => Math.round(x * 1e8) / 1e8
+
+/** A dictionary number → whether its string passes an equality filter (index + 1: -1 is null, read as ''). */
+function dictFilter(t: UsageTable, want: string | undefined): Uint8Array | undefined {
+  if (want === undefined) return undefined
+  const ok = new Uint8Array(t.dict.length + 1)
+  ok[0] = want === '' ? 1 : 0
+  for (let i = 0; i < t.dict.length; i++) ok[i + 1] = t.dict[i] === want ? 1 : 0
+  return ok
+}
+
+/** The `COSTED` view: the calls with usage that pass the filters, and each one's cost (rounded to 8 decimals per call, like the SQL; priced 0: no price). */
+interface Costed {
+  rows: number[]
+  cost: Float64Array
+  priced: Uint8Array
+  /** The price key of a model (by dictionary number + 1). */
+  priceKey: (string | null)[]
+}
+
+function costed(t: UsageTable, prices: PriceTable, run: RunOptions): Costed {
+  const since = run.since === undefined ? undefined : isoInstant(run.since, '--since')
+  const until = run.until === undefined ? undefined : isoInstant(run.until, '--until')
+  const ts = since !== undefined || until !== undefined ? t.ts() : undefined
+  const sessionOk = dictFilter(t, run.session)
+  const clientOk = dictFilter(t, run.client)
+  // One price look-up per model (the SQL's `pm`): 5 rates a model, NaN: no price.
+  const D = t.dict.length + 1
+  const rate = new Float64Array(5 * D).fill(-1)
+  const priceKey: (string | null)[] = new Array<string | null>(D).fill(null)
+  const rows: number[] = []
+  const cost = new Float64Array(t.n)
+  const priced = new Uint8Array(t.n)
+  const u = t.u
+  for (let i = 0; i < t.n; i++) {
+    if (t.has[i] !== 1) continue
+    if (ts !== undefined && ((since !== undefined && ts[i]! < since) || (until !== undefined && ts[i]! >= until))) continue
+    if ((sessionOk !== undefined && sessionOk[t.sessionId(i) + 1] !== 1) || (clientOk !== undefined && clientOk[t.clientId(i) + 1] !== 1)) continue
+    rows.push(i)
+    const m = t.modelId(i) + 1
+    if (rate[5 * m] === -1) {
+      const p = priceFor(prices, t.str(m - 1) ?? '')
+      if (p === undefined) rate.fill(NaN, 5 * m, 5 * m + 5)
+      else {
+        const x = p.price
+        rate[5 * m] = x.input
+        rate[5 * m + 1] = x.cache_read
+        rate[5 * m + 2] = x.cache_write
+        rate[5 * m + 3] = cacheWrite1h(x)
+        rate[5 * m + 4] = x.output
+        priceKey[m] = p.key
+      }
+    }
+    if (Number.isNaN(rate[5 * m])) continue
+    const k = 6 * i
+    const r = 5 * m
+    cost[i] = round8((u[k]! * rate[r]! + u[k + 1]! * rate[r + 1]! + u[k + 2]! * rate[r + 2]! + u[k + 3]! * rate[r + 3]! + u[k + 4]! * rate[r + 4]!) / 1e6)
+    priced[i] = 1
+  }
+  return { rows, cost, priced, priceKey }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** `usage` / `cost` order: start time, then key (a transcript call's flow is its key; one call per flow). */
+function ordered(t: UsageTable, rows: number[]): { ts: string[]; keys: string[] } {
+  const ts = t.ts()
+  const keys = t.keys()
+  // The summary's rows are stored in this order: a sort of one run plus the calls added since.
+  rows.sort((a, b) => cmp(ts[a]!, ts[b]!) || cmp(keys[a]!, keys[b]!))
+  return { ts, keys }
+}
+
+const total = (u: Float64Array, k: number): number => u[k]! + u[k + 1]! + u[k + 2]! + u[k + 3]! + u[k + 4]!
+
+/** The rows of one summary mode. */
+export function summaryRows(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions): Row[] {
+  const t = summary.calls
+  const c = costed(t, prices, run)
+  const { rows, cost, priced, priceKey } = c
+  const u = t.u
+  if (mode === 'usage' || mode === 'cost') {
+    const { ts, keys } = ordered(t, rows)
+    const out: Row[] = new Array<Row>(rows.length)
+    for (let j = 0; j < rows.length; j++) {
+      const i = rows[j]!
+      const k = 6 * i
+      const m = t.modelId(i)
+      out[j] = mode === 'usage'
+        ? {
+            ts: ts[i]!, session_id: t.session(i), flow_id: keys[i]!, call: 0, model: t.str(m), input_tokens: u[k]!, cache_read_tokens: u[k + 1]!,
+            cache_write_tokens: u[k + 2]! + u[k + 3]!, cache_write_1h_tokens: u[k + 3]!, output_tokens: u[k + 4]!, reasoning_tokens: u[k + 5]! === -1 ? null : u[k + 5]!, total_tokens: total(u, k),
+          }
+        : {
+            ts: ts[i]!, session_id: t.session(i), flow_id: keys[i]!, call: 0, model: t.str(m), price_key: priced[i] === 1 ? priceKey[m + 1]! : null, input_tokens: u[k]!, cache_read_tokens: u[k + 1]!,
+            cache_write_tokens: u[k + 2]! + u[k + 3]!, output_tokens: u[k + 4]!, cost_usd: priced[i] === 1 ? cost[i]! : null, prices_version: prices.version,
+          }
+    }
+    return out
+  }
+  if (mode !== 'daily') throw new ExtractError('UNKNOWN_MODE', `the usage summary does not answer ${mode}`)
+  // group by date, coalesce(model, '(none)'), source — by dictionary numbers, summed in row order.
+  const D = t.dict.length + 2
+  const group = new Map<number, number>()
+  const keyOf: number[] = []
+  let sums = new Float64Array(7 * 64)
+  let gcost = new Float64Array(64)
+  let gpriced = new Uint8Array(64)
+  let counts = new Int32Array(2 * 64)
+  for (const i of rows) {
+    const key = ((t.dayId(i) + 1) * D + t.modelId(i) + 1) * D + t.sourceId(i) + 1
+    let g = group.get(key)
+    if (g === undefined) {
+      g = keyOf.length
+      group.set(key, g)
+      keyOf.push(i)
+      if (g >= gcost.length) {
+        const grow = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: new (n: number) => T): T => {
+          const b = new make(a.length * 2)
+          b.set(a)
+          return b
+        }
+        sums = grow(sums, Float64Array)
+        gcost = grow(gcost, Float64Array)
+        gpriced = grow(gpriced, Uint8Array)
+        counts = grow(counts, Int32Array)
+      }
+    }
+    const k = 6 * i
+    const s = 7 * g
+    counts[2 * g] = counts[2 * g]! + 1
+    sums[s] = sums[s]! + u[k]!
+    sums[s + 1] = sums[s + 1]! + u[k + 1]!
+    sums[s + 2] = sums[s + 2]! + u[k + 2]!
+    sums[s + 3] = sums[s + 3]! + u[k + 3]!
+    sums[s + 4] = sums[s + 4]! + u[k + 4]!
+    sums[s + 5] = sums[s + 5]! + (u[k + 5]! === -1 ? 0 : u[k + 5]!)
+    sums[s + 6] = sums[s + 6]! + total(u, k)
+    if (priced[i] === 1) {
+      gcost[g] = gcost[g]! + cost[i]!
+      gpriced[g] = 1
+    } else counts[2 * g + 1] = counts[2 * g + 1]! + 1
+  }
+  return keyOf
+    .map((i, g) => ({ g, date: t.str(t.dayId(i)) ?? '', model: t.str(t.modelId(i)) ?? '(none)', source: t.str(t.sourceId(i)) ?? '' }))
+    .sort((a, b) => cmp(a.date, b.date) || cmp(a.model, b.model) || cmp(a.source, b.source))
+    .map(({ g, date, model, source }) => ({
+      date, model, source, calls: counts[2 * g]!, input_tokens: sums[7 * g]!, cache_read_tokens: sums[7 * g + 1]!, cache_write_5m_tokens: sums[7 * g + 2]!,
+      cache_write_1h_tokens: sums[7 * g + 3]!, output_tokens: sums[7 * g + 4]!, reasoning_tokens: sums[7 * g + 5]!, total_tokens: sums[7 * g + 6]!,
+      cost_usd: gpriced[g] === 1 ? round8(gcost[g]!) : null, unpriced_calls: counts[2 * g + 1]!, prices_version: prices.version,
+    }))
+}
+
+const USAGE_COLUMNS = 'ts, session_id, flow_id, call, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens'
+const COST_COLUMNS = 'ts, session_id, flow_id, call, model, price_key, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost_usd, prices_version'
+
+/** A number as JSON.stringify writes it. */
+const num = (x: number): string => (Number.isFinite(x) ? String(x) : 'null')
+
+/**
+ * The rows of `usage` or `cost` as NDJSON lines (no line ends), exactly `toNdjson(columns, rows)`
+ * of {@link summaryRows}; undefined for other modes (or columns this writer does not know),
+ * which go through the rows.
+ */
+export function summaryLines(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions): string[] | undefined {
+  if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
+  const t = summary.calls
+  const { rows, cost, priced, priceKey } = costed(t, prices, run)
+  const { ts, keys } = ordered(t, rows)
+  const u = t.u
+  // Each dictionary string encoded once (null as null).
+  const dj: string[] = t.dict.map((s) => JSON.stringify(s))
+  const str = (id: number): string => (id === -1 ? 'null' : dj[id]!)
+  const sess = (id: number): string => (id === -1 ? '""' : dj[id]!)
+  const version = JSON.stringify(prices.version ?? null)
+  const pk = priceKey.map((k) => JSON.stringify(k))
+  const out = new Array<string>(rows.length)
+  for (let j = 0; j < rows.length; j++) {
+    const i = rows[j]!
+    const k = 6 * i
+    const m = t.modelId(i)
+    const head = `{"ts":${JSON.stringify(ts[i])},"session_id":${sess(t.sessionId(i))},"flow_id":${JSON.stringify(keys[i])},"call":0,"model":${str(m)},`
+    out[j] = mode === 'usage'
+      ? `${head}"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"cache_write_1h_tokens":${num(u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"reasoning_tokens":${u[k + 5]! === -1 ? 'null' : num(u[k + 5]!)},"total_tokens":${num(total(u, k))}}`
+      : `${head}"price_key":${priced[i] === 1 ? pk[m + 1]! : 'null'},"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"cost_usd":${priced[i] === 1 ? num(cost[i]!) : 'null'},"prices_version":${version}}`
+  }
+  return out
+}
