@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { createExtractor, ledgerBuild } from './extractor.js'
 import type { Extractor, ProblemSummary } from './extractor.js'
 import { ExtractError } from './errors.js'
@@ -7,7 +7,7 @@ import { MODES } from './modes.js'
 import { toNdjson } from './output.js'
 import { BUNDLED_PRICES } from './prices.js'
 import type { ExtractorOptions, ModeName, ModeResult, RunOptions } from './types.js'
-import { summaryLines, summaryRows } from './transcript-usage-rows.js'
+import { summaryNdjson, summaryRows } from './transcript-usage-rows.js'
 import { updateUsageSummary } from './transcript-usage.js'
 import type { UsageSummary } from './transcript-usage.js'
 
@@ -43,7 +43,7 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
   const usage = async (): Promise<UsageSummary> => {
     if (summary === undefined) {
       summary = await updateUsageSummary({
-        dirs: options.transcripts!, dir, build: ledgerBuild('@agenttap/transcripts'), rebuild,
+        dirs: options.transcripts!, dir, build: ledgerBuild('@agenttap/transcripts'), rebuild, prices,
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       })
@@ -71,18 +71,25 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
       if (!summaryAnswers(mode, run)) return (await index()).run(mode, run)
       const summary = await usage()
       const columns = MODES[mode].columns
-      // NDJSON of `usage` / `cost`: lines straight from the columns, no row objects.
-      const lines = run.ndjsonTo !== undefined || run.ndjson === true ? summaryLines(mode, summary, prices, run) : undefined
-      if (lines !== undefined && run.ndjsonTo === undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjson: lines }
-      const rows = lines === undefined ? summaryRows(mode, summary, prices, run) : []
-      const r: ModeResult = { mode, engine: 'index', rows, columns, warnings: [] }
-      if (run.ndjsonTo === undefined) return r
+      // NDJSON of `usage` / `cost`: lines straight from the columns, no row objects; to a file
+      // in pieces as they are made.
+      if (run.ndjson === true && run.ndjsonTo === undefined) {
+        const lines: string[] = []
+        if (summaryNdjson(mode, summary, prices, run, (part) => void lines.push(...part)) !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjson: lines }
+      }
+      if (run.ndjsonTo === undefined) return { mode, engine: 'index', rows: summaryRows(mode, summary, prices, run), columns, warnings: [] }
+      let fd: number | undefined
       try {
-        writeFileSync(run.ndjsonTo, lines !== undefined ? (lines.length === 0 ? '' : lines.join('\n') + '\n') : toNdjson(columns, rows), { mode: 0o600 })
+        fd = openSync(run.ndjsonTo, 'w', 0o600)
+        const f = fd
+        const written = summaryNdjson(mode, summary, prices, run, (part) => writeFileSync(f, part.join('\n') + '\n'))
+          ?? ((rows) => (writeFileSync(f, toNdjson(columns, rows)), rows.length))(summaryRows(mode, summary, prices, run))
+        return { mode, engine: 'index', rows: [], columns, warnings: [], written }
       } catch (e) {
         throw new ExtractError('OUTPUT_FAILED', `could not write ${run.ndjsonTo}: ${(e as Error).message}`, { cause: e })
+      } finally {
+        if (fd !== undefined) closeSync(fd)
       }
-      return { ...r, rows: [], written: lines?.length ?? rows.length }
     }),
     problems: async (max = 5): Promise<ProblemSummary> => {
       if (inner !== undefined || summary === undefined) return (await index()).problems(max)

@@ -4,6 +4,7 @@ import { cacheWrite1h, priceFor } from './prices.js'
 import { isoInstant } from './sources.js'
 import type { ModeName, PriceTable, Row, RunOptions } from './types.js'
 import type { UsageTable } from './transcript-usage-table.js'
+import { DailySums, pricesFingerprint } from './transcript-usage-daily.js'
 import type { UsageSummary } from './transcript-usage.js'
 
 /**
@@ -93,8 +94,8 @@ const total = (u: Float64Array, k: number): number => u[k]! + u[k + 1]! + u[k + 
 /** The rows of one summary mode. */
 export function summaryRows(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions): Row[] {
   const t = summary.calls
-  const c = costed(t, prices, run)
-  const { rows, cost, priced, priceKey } = c
+  if (mode === 'daily' && t.daily instanceof DailySums && t.daily.exact && run.since === undefined && run.until === undefined && run.session === undefined && run.client === undefined && t.daily.fingerprint === pricesFingerprint(prices)) return t.daily.rows(t)
+  const { rows, cost, priced, priceKey } = costed(t, prices, run)
   const u = t.u
   if (mode === 'usage' || mode === 'cost') {
     const { ts, keys } = ordered(t, rows)
@@ -116,56 +117,9 @@ export function summaryRows(mode: ModeName, summary: UsageSummary, prices: Price
     return out
   }
   if (mode !== 'daily') throw new ExtractError('UNKNOWN_MODE', `the usage summary does not answer ${mode}`)
-  // group by date, coalesce(model, '(none)'), source — by dictionary numbers, summed in row order.
-  const D = t.dict.length + 2
-  const group = new Map<number, number>()
-  const keyOf: number[] = []
-  let sums = new Float64Array(7 * 64)
-  let gcost = new Float64Array(64)
-  let gpriced = new Uint8Array(64)
-  let counts = new Int32Array(2 * 64)
-  for (const i of rows) {
-    const key = ((t.dayId(i) + 1) * D + t.modelId(i) + 1) * D + t.sourceId(i) + 1
-    let g = group.get(key)
-    if (g === undefined) {
-      g = keyOf.length
-      group.set(key, g)
-      keyOf.push(i)
-      if (g >= gcost.length) {
-        const grow = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: new (n: number) => T): T => {
-          const b = new make(a.length * 2)
-          b.set(a)
-          return b
-        }
-        sums = grow(sums, Float64Array)
-        gcost = grow(gcost, Float64Array)
-        gpriced = grow(gpriced, Uint8Array)
-        counts = grow(counts, Int32Array)
-      }
-    }
-    const k = 6 * i
-    const s = 7 * g
-    counts[2 * g] = counts[2 * g]! + 1
-    sums[s] = sums[s]! + u[k]!
-    sums[s + 1] = sums[s + 1]! + u[k + 1]!
-    sums[s + 2] = sums[s + 2]! + u[k + 2]!
-    sums[s + 3] = sums[s + 3]! + u[k + 3]!
-    sums[s + 4] = sums[s + 4]! + u[k + 4]!
-    sums[s + 5] = sums[s + 5]! + (u[k + 5]! === -1 ? 0 : u[k + 5]!)
-    sums[s + 6] = sums[s + 6]! + total(u, k)
-    if (priced[i] === 1) {
-      gcost[g] = gcost[g]! + cost[i]!
-      gpriced[g] = 1
-    } else counts[2 * g + 1] = counts[2 * g + 1]! + 1
-  }
-  return keyOf
-    .map((i, g) => ({ g, date: t.str(t.dayId(i)) ?? '', model: t.str(t.modelId(i)) ?? '(none)', source: t.str(t.sourceId(i)) ?? '' }))
-    .sort((a, b) => cmp(a.date, b.date) || cmp(a.model, b.model) || cmp(a.source, b.source))
-    .map(({ g, date, model, source }) => ({
-      date, model, source, calls: counts[2 * g]!, input_tokens: sums[7 * g]!, cache_read_tokens: sums[7 * g + 1]!, cache_write_5m_tokens: sums[7 * g + 2]!,
-      cache_write_1h_tokens: sums[7 * g + 3]!, output_tokens: sums[7 * g + 4]!, reasoning_tokens: sums[7 * g + 5]!, total_tokens: sums[7 * g + 6]!,
-      cost_usd: gpriced[g] === 1 ? round8(gcost[g]!) : null, unpriced_calls: counts[2 * g + 1]!, prices_version: prices.version,
-    }))
+  // group by date, coalesce(model, '(none)'), source: the running sums the summary keeps when
+  // nothing is filtered (see transcript-usage-daily.ts), else the same sums over the rows that pass.
+  return DailySums.over(t, prices, rows).rows(t)
 }
 
 const USAGE_COLUMNS = 'ts, session_id, flow_id, call, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens'
@@ -175,11 +129,12 @@ const COST_COLUMNS = 'ts, session_id, flow_id, call, model, price_key, input_tok
 const num = (x: number): string => (Number.isFinite(x) ? String(x) : 'null')
 
 /**
- * The rows of `usage` or `cost` as NDJSON lines (no line ends), exactly `toNdjson(columns, rows)`
- * of {@link summaryRows}; undefined for other modes (or columns this writer does not know),
- * which go through the rows.
+ * The rows of `usage` or `cost` as NDJSON, exactly `toNdjson(columns, rows)` of
+ * {@link summaryRows}: handed to `emit` in pieces of `per` lines (each line ends in "\n"), so a
+ * caller that writes them as they come keeps no string of every row. Returns how many rows; undefined for other modes
+ * (or columns this writer does not know), which go through the rows.
  */
-export function summaryLines(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions): string[] | undefined {
+export function summaryNdjson(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions, emit: (lines: string[]) => void, per = 2048): number | undefined {
   if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
   const t = summary.calls
   const { rows, cost, priced, priceKey } = costed(t, prices, run)
@@ -191,15 +146,19 @@ export function summaryLines(mode: ModeName, summary: UsageSummary, prices: Pric
   const sess = (id: number): string => (id === -1 ? '""' : dj[id]!)
   const version = JSON.stringify(prices.version ?? null)
   const pk = priceKey.map((k) => JSON.stringify(k))
-  const out = new Array<string>(rows.length)
-  for (let j = 0; j < rows.length; j++) {
-    const i = rows[j]!
-    const k = 6 * i
-    const m = t.modelId(i)
-    const head = `{"ts":${JSON.stringify(ts[i])},"session_id":${sess(t.sessionId(i))},"flow_id":${JSON.stringify(keys[i])},"call":0,"model":${str(m)},`
-    out[j] = mode === 'usage'
-      ? `${head}"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"cache_write_1h_tokens":${num(u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"reasoning_tokens":${u[k + 5]! === -1 ? 'null' : num(u[k + 5]!)},"total_tokens":${num(total(u, k))}}`
-      : `${head}"price_key":${priced[i] === 1 ? pk[m + 1]! : 'null'},"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"cost_usd":${priced[i] === 1 ? num(cost[i]!) : 'null'},"prices_version":${version}}`
+  for (let from = 0; from < rows.length; from += per) {
+    const to = Math.min(rows.length, from + per)
+    const out = new Array<string>(to - from)
+    for (let j = from; j < to; j++) {
+      const i = rows[j]!
+      const k = 6 * i
+      const m = t.modelId(i)
+      const head = `{"ts":${JSON.stringify(ts[i])},"session_id":${sess(t.sessionId(i))},"flow_id":${JSON.stringify(keys[i])},"call":0,"model":${str(m)},`
+      out[j - from] = mode === 'usage'
+        ? `${head}"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"cache_write_1h_tokens":${num(u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"reasoning_tokens":${u[k + 5]! === -1 ? 'null' : num(u[k + 5]!)},"total_tokens":${num(total(u, k))}}`
+        : `${head}"price_key":${priced[i] === 1 ? pk[m + 1]! : 'null'},"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"cost_usd":${priced[i] === 1 ? num(cost[i]!) : 'null'},"prices_version":${version}}`
+    }
+    emit(out)
   }
-  return out
+  return rows.length
 }

@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 
 /**
@@ -57,6 +58,8 @@ export class UsageTable {
   private tsList: (string | undefined)[] = []
   private allKeys = false
   private allTs = false
+  /** Running sums kept up to date as calls are set (see transcript-usage-daily.ts). */
+  daily: { add(t: UsageTable, i: number, sign: 1 | -1): void } | undefined
 
   /** Key of call `i`. */
   keyAt(i: number): string {
@@ -68,26 +71,26 @@ export class UsageTable {
   /** Start time of call `i`. */
   tsAt(i: number): string {
     let t = this.tsList[i]
-    if (t === undefined) this.tsList[i] = t = this.text!.toString('latin1', this.tsOff![i]!, this.tsOff![i + 1]!)
+    if (t === undefined) this.tsList[i] = t = this.text!.toString('utf8', this.tsOff![i]!, this.tsOff![i + 1]!)
     return t
   }
 
-  private decodeAll(list: (string | undefined)[], off: Uint32Array | undefined, enc: 'utf8' | 'latin1'): void {
+  private decodeAll(list: (string | undefined)[], off: Uint32Array | undefined): void {
     if (this.baseN === 0) return
     // One decode of the whole block, cut at the offsets (cheaper than n small decodes).
     const start = off![0]!
-    const all = this.text!.toString(enc, start, off![this.baseN]!)
-    const ascii = enc === 'latin1' || all.length === off![this.baseN]! - start
+    const all = this.text!.toString('utf8', start, off![this.baseN]!)
+    const ascii = all.length === off![this.baseN]! - start
     for (let i = 0; i < this.baseN; i++) {
       if (list[i] !== undefined) continue
-      list[i] = ascii ? all.slice(off![i]! - start, off![i + 1]! - start) : this.text!.toString(enc, off![i]!, off![i + 1]!)
+      list[i] = ascii ? all.slice(off![i]! - start, off![i + 1]! - start) : this.text!.toString('utf8', off![i]!, off![i + 1]!)
     }
   }
 
   /** The calls' keys (decoded on first use). */
   keys(): string[] {
     if (!this.allKeys) {
-      this.decodeAll(this.keyList, this.keyOff, 'utf8')
+      this.decodeAll(this.keyList, this.keyOff)
       this.allKeys = true
     }
     return this.keyList as string[]
@@ -96,7 +99,7 @@ export class UsageTable {
   /** The calls' start times (decoded on first use). */
   ts(): string[] {
     if (!this.allTs) {
-      this.decodeAll(this.tsList, this.tsOff, 'latin1')
+      this.decodeAll(this.tsList, this.tsOff)
       this.allTs = true
     }
     return this.tsList as string[]
@@ -162,6 +165,7 @@ export class UsageTable {
   /** Writes call `c` at row `i` (a row past the end grows the table by one). */
   set(i: number, c: UsageCall, hash: [number, number] = keyHash(c.key)): void {
     if (i >= this.n) this.grow(i + 1)
+    else this.daily?.add(this, i, -1)
     this.keyList[i] = c.key
     this.tsList[i] = c.ts
     this.h[2 * i] = hash[0]
@@ -182,6 +186,7 @@ export class UsageTable {
     this.ints[k + STOP] = this.id(c.stop_reason)
     this.ints[k + DAY] = this.id(c.ts.slice(0, 10))
     this.has[i] = c.has_usage ? 1 : 0
+    this.daily?.add(this, i, 1)
   }
 
   private grow(n: number): void {
@@ -240,36 +245,52 @@ export class UsageTable {
   }
 
   /**
-   * Reads a base block from `buf` (a whole summary file). Returns its header, the table and
-   * where the block ends (the appended segments start there).
+   * Reads a base block from the start of file `fd` (of `size` bytes), straight into the
+   * columns. Returns its header, the table and where the block ends (the appended segments
+   * start there).
    */
-  static read(buf: Buffer): { header: Record<string, unknown>; table: UsageTable; end: number } {
-    if (buf.length < 8 || buf.toString('latin1', 0, 4) !== MAGIC) throw new Error('not a usage summary (bad magic)')
-    const hl = buf.readUInt32LE(4)
-    if (8 + hl > buf.length) throw new Error('truncated')
-    const header = JSON.parse(buf.toString('utf8', 8, 8 + hl)) as Record<string, unknown> & { dict: string[]; n: number; textBytes: number }
+  static read(fd: number, size: number): { header: Record<string, unknown>; table: UsageTable; end: number } {
+    const exact = (into: Uint8Array, at: number): void => {
+      let got = 0
+      while (got < into.length) {
+        const k = readSync(fd, into, got, into.length - got, at + got)
+        if (k === 0) throw new Error('truncated')
+        got += k
+      }
+    }
+    const pre = Buffer.alloc(8)
+    if (size < 8) throw new Error('not a usage summary (bad magic)')
+    exact(pre, 0)
+    if (pre.toString('latin1', 0, 4) !== MAGIC) throw new Error('not a usage summary (bad magic)')
+    const hl = pre.readUInt32LE(4)
+    if (8 + hl > size) throw new Error('truncated')
+    const hb = Buffer.allocUnsafe(hl)
+    exact(hb, 8)
+    const header = JSON.parse(hb.toString('utf8')) as Record<string, unknown> & { dict: string[]; n: number; textBytes: number }
     const n = header.n
     if (!Number.isInteger(n) || n < 0 || !Array.isArray(header.dict) || !Number.isInteger(header.textBytes)) throw new Error('bad header')
     let off = (8 + hl + 7) & ~7
     const end = off + 6 * n * 8 + INTS * n * 4 + 2 * n * 4 + 2 * (n + 1) * 4 + n + header.textBytes
-    if (end > buf.length) throw new Error('truncated')
-    // Copies, not views: the arrays grow, and the file's buffer is then dropped.
-    const take = <T>(make: new (ab: ArrayBuffer) => T, bytes: number): T => {
-      const ab = new ArrayBuffer(bytes)
-      buf.copy(new Uint8Array(ab), 0, off, off + bytes)
+    if (end > size) throw new Error('truncated')
+    // Room for the calls an update adds, so they do not copy the columns.
+    const cap = n + 1024
+    const take = <T>(make: new (ab: ArrayBuffer) => T, bytes: number, room: number): T => {
+      const ab = new ArrayBuffer(bytes + room)
+      exact(new Uint8Array(ab, 0, bytes), off)
       off += bytes
       return new make(ab)
     }
     const t = new UsageTable()
     t.n = t.baseN = n
     t.dict = header.dict
-    t.u = take(Float64Array, 6 * n * 8)
-    t.ints = take(Int32Array, INTS * n * 4)
-    t.h = take(Uint32Array, 2 * n * 4)
-    t.keyOff = take(Uint32Array, (n + 1) * 4)
-    t.tsOff = take(Uint32Array, (n + 1) * 4)
-    t.has = take(Uint8Array, n)
-    t.text = buf.subarray(off, off + header.textBytes)
+    t.u = take(Float64Array, 6 * n * 8, 6 * (cap - n) * 8)
+    t.ints = take(Int32Array, INTS * n * 4, INTS * (cap - n) * 4)
+    t.h = take(Uint32Array, 2 * n * 4, 2 * (cap - n) * 4)
+    t.keyOff = take(Uint32Array, (n + 1) * 4, 0)
+    t.tsOff = take(Uint32Array, (n + 1) * 4, 0)
+    t.has = take(Uint8Array, n, cap - n)
+    t.text = Buffer.allocUnsafe(header.textBytes)
+    exact(t.text, off)
     if (n > 0 && (t.tsOff[n] !== header.textBytes || t.keyOff[0] !== 0 || t.keyOff[n] !== t.tsOff[0])) throw new Error('bad text offsets')
     t.keyList = new Array<string | undefined>(n)
     t.tsList = new Array<string | undefined>(n)
@@ -282,9 +303,14 @@ export class UsageTable {
     const keys = this.keys()
     const ts = this.ts()
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ts[a]! < ts[b]! ? -1 : ts[a]! > ts[b]! ? 1 : keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0))
-    const keyBytes = order.map((i) => Buffer.from(keys[i]!, 'utf8'))
-    const tsBytes = order.map((i) => Buffer.from(ts[i]!, 'latin1'))
-    const textBytes = keyBytes.reduce((s, b) => s + b.length, 0) + tsBytes.reduce((s, b) => s + b.length, 0)
+    // The keys and start times each as one string; a byte length per item only when not ASCII.
+    const keyText = order.map((i) => keys[i]!).join('')
+    const tsText = order.map((i) => ts[i]!).join('')
+    const keyLen = Buffer.byteLength(keyText, 'utf8')
+    const tsLen = Buffer.byteLength(tsText, 'utf8')
+    const tsAscii = tsLen === tsText.length
+    const keyAscii = keyLen === keyText.length
+    const textBytes = keyLen + tsLen
     const head = Buffer.from(JSON.stringify({ ...header, dict: this.dict, n, textBytes }), 'utf8')
     const start = (8 + head.length + 7) & ~7
     const out = Buffer.alloc(start + 6 * n * 8 + INTS * n * 4 + 2 * n * 4 + 2 * (n + 1) * 4 + n + textBytes)
@@ -305,21 +331,21 @@ export class UsageTable {
       h[2 * r + 1] = this.h[2 * i + 1]!
       has[r] = this.has[i]!
       keyOff[r] = at
-      at += keyBytes[r]!.length
+      at += keyAscii ? keys[i]!.length : Buffer.byteLength(keys[i]!, 'utf8')
     })
     keyOff[n] = at
-    for (let r = 0; r < n; r++) {
+    order.forEach((i, r) => {
       tsOff[r] = at
-      at += tsBytes[r]!.length
-    }
+      at += tsAscii ? ts[i]!.length : Buffer.byteLength(ts[i]!, 'utf8')
+    })
     tsOff[n] = at
     let off = start
     for (const a of [u, ints, h, keyOff, tsOff, has]) {
       Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, off)
       off += a.byteLength
     }
-    for (const b of keyBytes) off += b.copy(out, off)
-    for (const b of tsBytes) off += b.copy(out, off)
+    off += out.write(keyText, off, 'utf8')
+    out.write(tsText, off, 'utf8')
     return out
   }
 }

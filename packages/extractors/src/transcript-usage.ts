@@ -10,6 +10,9 @@ import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
 import { listTranscripts } from './transcript-update.js'
 import { builtModule } from './built-module.js'
+import { BUNDLED_PRICES } from './prices.js'
+import type { PriceTable } from './types.js'
+import { DailySums } from './transcript-usage-daily.js'
 
 /**
  * The **usage summary** of the transcripts: part of the index (`transcripts-usage.bin` next to
@@ -79,6 +82,8 @@ export interface UsageSummaryOptions {
   build: string
   /** Start over (`--rebuild-index`). */
   rebuild?: boolean
+  /** The prices of the daily sums kept in the summary. @defaultValue BUNDLED_PRICES */
+  prices?: PriceTable
   threads?: number
   workerMinBytes?: number
 }
@@ -130,7 +135,7 @@ function applyCursor(files: Map<string, SummaryFile>, f: SummaryFile): void {
 }
 
 /** Reads the summary file (the base block, then each appended segment); a reason instead when it must be rebuilt. */
-function load(path: string, build: string): Loaded | { why: string } | undefined {
+function load(path: string, build: string, prices: PriceTable): Loaded | { why: string } | undefined {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -140,23 +145,27 @@ function load(path: string, build: string): Loaded | { why: string } | undefined
   }
   try {
     const st = fstatSync(fd)
-    const buf = Buffer.allocUnsafe(st.size)
-    let got = 0
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got)
-      if (n === 0) break
-      got += n
-    }
-    const all = buf.subarray(0, got)
-    if (all.toString('latin1', 0, 4) === 'ATU1') return { why: `the usage summary is of version 1, not ${USAGE_SUMMARY_VERSION}` }
-    const { header, table, end } = UsageTable.read(all)
-    const doc = header as unknown as Omit<SummaryDoc, 'table'>
+    const magic = Buffer.alloc(4)
+    readSync(fd, magic, 0, 4, 0)
+    if (magic.toString('latin1') === 'ATU1') return { why: `the usage summary is of version 1, not ${USAGE_SUMMARY_VERSION}` }
+    const { header, table, end } = UsageTable.read(fd, st.size)
+    const doc = header as unknown as Omit<SummaryDoc, 'table'> & { daily?: unknown }
     if (doc.version !== USAGE_SUMMARY_VERSION) return { why: `the usage summary is of version ${String(doc.version)}, not ${USAGE_SUMMARY_VERSION}` }
     if (doc.build !== build) return { why: 'the transcript importer changed since the usage summary was made' }
     if (!Array.isArray(doc.files) || !Array.isArray(doc.problems)) throw new Error('no files or problems')
+    // The daily sums of the base, kept up to date from here on (built when of other prices).
+    table.daily = DailySums.from(doc.daily, prices) ?? DailySums.over(table, prices)
+    const rest = Buffer.allocUnsafe(st.size - end)
+    let got = 0
+    while (got < rest.length) {
+      const n = readSync(fd, rest, got, rest.length - got, end + got)
+      if (n === 0) break
+      got += n
+    }
+    const all = rest.subarray(0, got)
     const files = new Map(doc.files.map((f) => [f.path, f]))
     const problems = [...doc.problems]
-    let off = end
+    let off = 0
     let segments = 0
     let torn = false
     while (off < all.length) {
@@ -173,7 +182,7 @@ function load(path: string, build: string): Loaded | { why: string } | undefined
       off += 12 + len
       segments++
     }
-    return { ...doc, files: [...files.values()], problems, table, dev: st.dev, ino: st.ino, size: off, segments, segmentBytes: off - end, torn }
+    return { ...doc, files: [...files.values()], problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
   } catch (e) {
     return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
   } finally {
@@ -186,7 +195,8 @@ function save(path: string, doc: SummaryDoc): void {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
     const { table, ...header } = doc
-    writeFileSync(tmp, table.write(header), { mode: 0o600 })
+    const daily = table.daily instanceof DailySums && table.daily.exact ? { daily: table.daily.toJSON() } : {}
+    writeFileSync(tmp, table.write({ ...header, ...daily }), { mode: 0o600 })
     renameSync(tmp, path)
   } catch (e) {
     rmSync(tmp, { force: true })
@@ -247,7 +257,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const t0 = performance.now()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
   const { files, listing } = listTranscripts(options.dirs)
-  const loaded = options.rebuild ? undefined : load(path, options.build)
+  const prices = options.prices ?? BUNDLED_PRICES
+  const loaded = options.rebuild ? undefined : load(path, options.build, prices)
   const doc: Loaded | undefined = loaded !== undefined && !('why' in loaded) ? loaded : undefined
   let rebuilt: string | undefined = loaded !== undefined && 'why' in loaded ? loaded.why : undefined
   const prev = doc?.files ?? []
@@ -276,6 +287,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const fresh = rebuilt !== undefined || doc === undefined
   if (rebuilt !== undefined) cursors = cursors.map((x) => ({ ...x, c: { file: x.c.file, offset: 0, line: 0 }, p: undefined }))
   const calls = fresh ? new UsageTable() : doc.table
+  if (fresh) calls.daily = new DailySums(prices)
   const problems = fresh ? [] : doc.problems
   if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: performance.now() - t0 } }
   const todo = cursors.filter((x) => x.c.file.size > x.c.offset).map((x) => x.c)
