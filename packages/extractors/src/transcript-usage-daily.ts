@@ -31,7 +31,8 @@ export interface DailyJson {
 }
 
 export class DailySums {
-  private group = new Map<string, number>()
+  /** day → (model + 1) · 2^15 + source + 1 → group (numbers, not strings: no garbage per call). */
+  private group = new Map<number, Map<number | string, number>>()
   private ids: number[][] = []
   private s = new Float64Array(W * 16)
   /** false: a figure was not a safe integer; the sums are not used. */
@@ -52,11 +53,14 @@ export class DailySums {
   }
 
   private at(day: number, model: number, source: number): number {
-    const k = `${day},${model},${source}`
-    let g = this.group.get(k)
+    let byDay = this.group.get(day)
+    if (byDay === undefined) this.group.set(day, (byDay = new Map()))
+    // Dictionary numbers are far below 2^15 (a summary with more strings uses the fallback key).
+    const k = model + 1 < 32768 && source + 1 < 32768 ? (model + 1) * 32768 + source + 1 : `${model},${source}`
+    let g = byDay.get(k)
     if (g === undefined) {
       g = this.ids.length
-      this.group.set(k, g)
+      byDay.set(k, g)
       this.ids.push([day, model, source])
       if (W * (g + 1) > this.s.length) {
         const s = new Float64Array(this.s.length * 2)

@@ -7,7 +7,7 @@ import { MODES } from './modes.js'
 import { toNdjson } from './output.js'
 import { BUNDLED_PRICES } from './prices.js'
 import type { ExtractorOptions, ModeName, ModeResult, RunOptions } from './types.js'
-import { summaryNdjson, summaryRows } from './transcript-usage-rows.js'
+import { summaryNdjson, summaryNdjsonBytes, summaryRows } from './transcript-usage-rows.js'
 import { updateUsageSummary } from './transcript-usage.js'
 import type { UsageSummary } from './transcript-usage.js'
 
@@ -82,7 +82,7 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
       try {
         fd = openSync(run.ndjsonTo, 'w', 0o600)
         const f = fd
-        const written = summaryNdjson(mode, summary, prices, run, (part) => writeFileSync(f, part.join('\n') + '\n'))
+        const written = summaryNdjsonBytes(mode, summary, prices, run, (b) => writeFileSync(f, b))
           ?? ((rows) => (writeFileSync(f, toNdjson(columns, rows)), rows.length))(summaryRows(mode, summary, prices, run))
         return { mode, engine: 'index', rows: [], columns, warnings: [], written }
       } catch (e) {

@@ -162,3 +162,139 @@ export function summaryNdjson(mode: ModeName, summary: UsageSummary, prices: Pri
   }
   return rows.length
 }
+
+/** Bytes written in pieces to `flush` (reused after each flush: a flush must write them at once). */
+class ByteOut {
+  buf = Buffer.allocUnsafe(1 << 20)
+  pos = 0
+  constructor(private readonly flush: (b: Buffer) => void) {}
+
+  /** Makes room for `n` more bytes. */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    this.end()
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n)
+  }
+
+  end(): void {
+    if (this.pos > 0) this.flush(this.buf.subarray(0, this.pos))
+    this.pos = 0
+  }
+
+  bytes(b: Uint8Array): void {
+    const buf = this.buf
+    let p = this.pos
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!
+    this.pos = p
+  }
+
+  /** A number as JSON.stringify writes it: whole non-negative numbers digit by digit. */
+  num(x: number): void {
+    if (x >= 0 && x <= 9007199254740991 && Math.floor(x) === x && !Object.is(x, -0)) {
+      let digits = 1
+      for (let y = x; y >= 10; y = Math.floor(y / 10)) digits++
+      const buf = this.buf
+      let p = this.pos + digits
+      this.pos = p
+      let y = x
+      do {
+        const q = Math.floor(y / 10)
+        buf[--p] = 48 + (y - q * 10)
+        y = q
+      } while (y > 0)
+      return
+    }
+    this.pos += this.buf.write(num(x), this.pos, 'latin1')
+  }
+
+  /** A string as JSON.stringify writes it (UTF-8). */
+  str(s: string): void {
+    if (PLAIN.test(s)) {
+      this.buf[this.pos++] = 34
+      this.pos += this.buf.write(s, this.pos, 'utf8')
+      this.buf[this.pos++] = 34
+    } else this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8')
+  }
+}
+
+/** Characters JSON.stringify escapes (quote, backslash, controls, lone surrogates). */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
+const ascii = (s: string): Buffer => Buffer.from(s, 'utf8')
+
+/**
+ * {@link summaryNdjson} as bytes: the same NDJSON, written into a reused buffer and handed to
+ * `flush` in pieces (no string per line). Returns how many rows; undefined for other modes.
+ */
+export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions, flush: (b: Buffer) => void): number | undefined {
+  if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
+  const t = summary.calls
+  const { rows, cost, priced, priceKey } = costed(t, prices, run)
+  const { ts, keys } = ordered(t, rows)
+  const u = t.u
+  const dj = t.dict.map((s) => ascii(JSON.stringify(s)))
+  const NULL = ascii('null')
+  const EMPTY = ascii('""')
+  const version = ascii(JSON.stringify(prices.version ?? null))
+  const pk = priceKey.map((k) => ascii(JSON.stringify(k)))
+  const [P_TS, P_SESSION, P_FLOW, P_MODEL] = ['{"ts":', ',"session_id":', ',"flow_id":', ',"call":0,"model":'].map(ascii) as [Buffer, Buffer, Buffer, Buffer]
+  const names = (mode === 'usage'
+    ? ['input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens']
+    : ['price_key', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'cost_usd', 'prices_version']).map((c) => ascii(`,"${c}":`))
+  const END = ascii('}\n')
+  const out = new ByteOut(flush)
+  let fixed = 0
+  for (const b of [P_TS, P_SESSION, P_FLOW, P_MODEL, ...names, END, version]) fixed += b.length
+  const longest = Math.max(4, ...dj.map((b) => b.length), ...pk.map((b) => b.length))
+  for (let j = 0; j < rows.length; j++) {
+    const i = rows[j]!
+    const k = 6 * i
+    const m = t.modelId(i)
+    const s = t.sessionId(i)
+    // At most: the fixed parts, two dictionary strings, 7 numbers, the key and time escaped.
+    out.room(fixed + 3 * longest + 7 * 32 + 6 * (ts[i]!.length + keys[i]!.length) + 8)
+    out.bytes(P_TS)
+    out.str(ts[i]!)
+    out.bytes(P_SESSION)
+    out.bytes(s === -1 ? EMPTY : dj[s]!)
+    out.bytes(P_FLOW)
+    out.str(keys[i]!)
+    out.bytes(P_MODEL)
+    out.bytes(m === -1 ? NULL : dj[m]!)
+    if (mode === 'usage') {
+      out.bytes(names[0]!)
+      out.num(u[k]!)
+      out.bytes(names[1]!)
+      out.num(u[k + 1]!)
+      out.bytes(names[2]!)
+      out.num(u[k + 2]! + u[k + 3]!)
+      out.bytes(names[3]!)
+      out.num(u[k + 3]!)
+      out.bytes(names[4]!)
+      out.num(u[k + 4]!)
+      out.bytes(names[5]!)
+      if (u[k + 5] === -1) out.bytes(NULL)
+      else out.num(u[k + 5]!)
+      out.bytes(names[6]!)
+      out.num(total(u, k))
+    } else {
+      out.bytes(names[0]!)
+      out.bytes(priced[i] === 1 ? pk[m + 1]! : NULL)
+      out.bytes(names[1]!)
+      out.num(u[k]!)
+      out.bytes(names[2]!)
+      out.num(u[k + 1]!)
+      out.bytes(names[3]!)
+      out.num(u[k + 2]! + u[k + 3]!)
+      out.bytes(names[4]!)
+      out.num(u[k + 4]!)
+      out.bytes(names[5]!)
+      if (priced[i] === 1) out.num(cost[i]!)
+      else out.bytes(NULL)
+      out.bytes(names[6]!)
+      out.bytes(version)
+    }
+    out.bytes(END)
+  }
+  out.end()
+  return rows.length
+}
