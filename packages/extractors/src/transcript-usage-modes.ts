@@ -7,7 +7,7 @@ import { MODES } from './modes.js'
 import { toNdjson } from './output.js'
 import { BUNDLED_PRICES } from './prices.js'
 import type { ExtractorOptions, ModeName, ModeResult, RunOptions } from './types.js'
-import { summaryNdjson, summaryNdjsonBytes, summaryRows } from './transcript-usage-rows.js'
+import { summaryNdjsonBytes, summaryRows } from './transcript-usage-rows.js'
 import { updateUsageSummary } from './transcript-usage.js'
 import type { UsageSummary } from './transcript-usage.js'
 
@@ -74,8 +74,17 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
       // NDJSON of `usage` / `cost`: lines straight from the columns, no row objects; to a file
       // in pieces as they are made.
       if (run.ndjson === true && run.ndjsonTo === undefined) {
+        // The bytes cut into lines (each piece ends at a line end): cheaper than a string per line built.
         const lines: string[] = []
-        if (summaryNdjson(mode, summary, prices, run, (part) => void lines.push(...part)) !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjson: lines }
+        const cut = (b: Buffer): void => {
+          const text = b.toString('utf8')
+          let from = 0
+          for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
+            lines.push(text.slice(from, at))
+            from = at + 1
+          }
+        }
+        if (summaryNdjsonBytes(mode, summary, prices, run, cut) !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjson: lines }
       }
       if (run.ndjsonTo === undefined) return { mode, engine: 'index', rows: summaryRows(mode, summary, prices, run), columns, warnings: [] }
       let fd: number | undefined

@@ -89,6 +89,37 @@ function ordered(t: UsageTable, rows: number[]): { ts: string[]; keys: string[] 
   return { ts, keys }
 }
 
+/**
+ * The same order as {@link ordered}, decoding only what it must: base calls not set since are
+ * already in order (the block is written so); the others are sorted and each put in place by a
+ * binary search among them.
+ */
+function orderedLazily(t: UsageTable, rows: number[]): number[] {
+  const extra = rows.filter((i) => !t.inBaseOrder(i))
+  if (extra.length === 0) return rows
+  if (extra.length * 8 > rows.length) return (ordered(t, rows), rows)
+  const c = (a: number, b: number): number => cmp(t.tsAt(a), t.tsAt(b)) || cmp(t.keyAt(a), t.keyAt(b))
+  extra.sort(c)
+  const base = rows.filter((i) => t.inBaseOrder(i))
+  const out: number[] = []
+  let from = 0
+  for (const e of extra) {
+    // The first base call after e.
+    let lo = from
+    let hi = base.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (c(base[mid]!, e) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    for (let j = from; j < lo; j++) out.push(base[j]!)
+    out.push(e)
+    from = lo
+  }
+  for (let j = from; j < base.length; j++) out.push(base[j]!)
+  return out
+}
+
 const total = (u: Float64Array, k: number): number => u[k]! + u[k + 1]! + u[k + 2]! + u[k + 3]! + u[k + 4]!
 
 /** The rows of one summary mode. */
@@ -207,6 +238,25 @@ class ByteOut {
     this.pos += this.buf.write(num(x), this.pos, 'latin1')
   }
 
+  /**
+   * UTF-8 bytes `from`..`to` of `src` as a JSON string, when none needs escaping (no quote,
+   * backslash or control character; the block holds no lone surrogates); false (nothing written)
+   * otherwise.
+   */
+  plain(src: Uint8Array, from: number, to: number): boolean {
+    const buf = this.buf
+    let p = this.pos
+    buf[p++] = 34
+    for (let i = from; i < to; i++) {
+      const b = src[i]!
+      if (b < 32 || b === 34 || b === 92) return false
+      buf[p++] = b
+    }
+    buf[p++] = 34
+    this.pos = p
+    return true
+  }
+
   /** A string as JSON.stringify writes it (UTF-8). */
   str(s: string): void {
     if (PLAIN.test(s)) {
@@ -228,8 +278,9 @@ const ascii = (s: string): Buffer => Buffer.from(s, 'utf8')
 export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions, flush: (b: Buffer) => void): number | undefined {
   if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
   const t = summary.calls
-  const { rows, cost, priced, priceKey } = costed(t, prices, run)
-  const { ts, keys } = ordered(t, rows)
+  const c = costed(t, prices, run)
+  const { cost, priced, priceKey } = c
+  const rows = orderedLazily(t, c.rows)
   const u = t.u
   const dj = t.dict.map((s) => ascii(JSON.stringify(s)))
   const NULL = ascii('null')
@@ -251,13 +302,17 @@ export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices
     const m = t.modelId(i)
     const s = t.sessionId(i)
     // At most: the fixed parts, two dictionary strings, 7 numbers, the key and time escaped.
-    out.room(fixed + 3 * longest + 7 * 32 + 6 * (ts[i]!.length + keys[i]!.length) + 8)
+    const text = t.textAt(i)
+    const [k0, k1] = text !== undefined ? t.keySpan(i) : [0, 0]
+    const [s0, s1] = text !== undefined ? t.tsSpan(i) : [0, 0]
+    // At most: the fixed parts, two dictionary strings, 7 numbers, the key and time escaped.
+    out.room(fixed + 3 * longest + 7 * 32 + (text !== undefined ? 6 * (k1 - k0 + s1 - s0) : 6 * (t.tsAt(i).length + t.keyAt(i).length)) + 8)
     out.bytes(P_TS)
-    out.str(ts[i]!)
+    if (text === undefined || !out.plain(text, s0, s1)) out.str(t.tsAt(i))
     out.bytes(P_SESSION)
     out.bytes(s === -1 ? EMPTY : dj[s]!)
     out.bytes(P_FLOW)
-    out.str(keys[i]!)
+    if (text === undefined || !out.plain(text, k0, k1)) out.str(t.keyAt(i))
     out.bytes(P_MODEL)
     out.bytes(m === -1 ? NULL : dj[m]!)
     if (mode === 'usage') {

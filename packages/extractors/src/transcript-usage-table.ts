@@ -52,7 +52,10 @@ export class UsageTable {
   private text: Buffer | undefined
   private keyOff: Uint32Array | undefined
   private tsOff: Uint32Array | undefined
-  private baseN = 0
+  /** Calls read from the base block (rows below it that were not set since are still in its order). */
+  baseN = 0
+  /** Base rows set since the block was read (their text and order may have changed). */
+  private moved: Uint8Array | undefined
   /** Keys and start times decoded or set since (holes: still in `text`). */
   private keyList: (string | undefined)[] = []
   private tsList: (string | undefined)[] = []
@@ -66,6 +69,28 @@ export class UsageTable {
     let k = this.keyList[i]
     if (k === undefined) this.keyList[i] = k = this.text!.toString('utf8', this.keyOff![i]!, this.keyOff![i + 1]!)
     return k
+  }
+
+  /**
+   * The base block's text (UTF-8) when call `i`'s key and start time are still there, at
+   * {@link keySpan} and {@link tsSpan}; undefined when the call was set since (its strings are in
+   * memory).
+   */
+  textAt(i: number): Buffer | undefined {
+    return i < this.baseN && this.moved![i] !== 1 ? this.text : undefined
+  }
+  /** Bytes of base call `i`'s key in the text. */
+  keySpan(i: number): [number, number] {
+    return [this.keyOff![i]!, this.keyOff![i + 1]!]
+  }
+  /** Bytes of base call `i`'s start time in the text. */
+  tsSpan(i: number): [number, number] {
+    return [this.tsOff![i]!, this.tsOff![i + 1]!]
+  }
+
+  /** Whether base call `i` is still where the block had it (the block's rows are in start time, key order). */
+  inBaseOrder(i: number): boolean {
+    return i < this.baseN && this.moved![i] !== 1
   }
 
   /** Start time of call `i`. */
@@ -166,6 +191,7 @@ export class UsageTable {
   set(i: number, c: UsageCall, hash: [number, number] = keyHash(c.key)): void {
     if (i >= this.n) this.grow(i + 1)
     else this.daily?.add(this, i, -1)
+    if (i < this.baseN) this.moved![i] = 1
     this.keyList[i] = c.key
     this.tsList[i] = c.ts
     this.h[2 * i] = hash[0]
@@ -294,6 +320,7 @@ export class UsageTable {
     if (n > 0 && (t.tsOff[n] !== header.textBytes || t.keyOff[0] !== 0 || t.keyOff[n] !== t.tsOff[0])) throw new Error('bad text offsets')
     t.keyList = new Array<string | undefined>(n)
     t.tsList = new Array<string | undefined>(n)
+    t.moved = new Uint8Array(n)
     return { header, table: t, end }
   }
 
