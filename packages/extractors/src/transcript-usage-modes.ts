@@ -74,6 +74,11 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
       // NDJSON of `usage` / `cost`: lines straight from the columns, no row objects; to a file
       // in pieces as they are made.
       if (run.ndjson === true && run.ndjsonTo === undefined) {
+        if (run.ndjsonBytes === true) {
+          const chunks: Uint8Array[] = []
+          const n = summaryNdjsonBytes(mode, summary, prices, run, (b) => void chunks.push(Buffer.from(b)))
+          if (n !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjsonBytes: { rows: n, chunks } }
+        }
         // The bytes cut into lines (each piece ends at a line end): cheaper than a string per line built.
         const lines: string[] = []
         const cut = (b: Buffer): void => {

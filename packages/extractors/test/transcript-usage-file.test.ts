@@ -130,6 +130,13 @@ describe('the usage summary file', () => {
           expect(w.written).toBe(want === '' ? 0 : want.split('\n').length - 1)
           const l = await x.run(m, { ...run, ndjson: true })
           expect(l.ndjson !== undefined ? l.ndjson.map((s) => `${s}\n`).join('') : toNdjson(l.columns, l.rows)).toBe(want)
+          // As bytes (what the CLI asks for): the same text; modes without a writer answer as before.
+          const b = await x.run(m, { ...run, ndjson: true, ndjsonBytes: true })
+          if (m === 'daily') expect(toNdjson(b.columns, b.rows)).toBe(want)
+          else {
+            expect(Buffer.concat(b.ndjsonBytes!.chunks).toString('utf8')).toBe(want)
+            expect(b.ndjsonBytes!.rows).toBe(w.written)
+          }
         }
       }
     } finally {
