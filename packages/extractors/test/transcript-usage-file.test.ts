@@ -107,6 +107,25 @@ describe('the usage summary file', () => {
     expect(next.rows).toEqual(r.rows)
   })
 
+  it('two updates at once each append, and the summary reads back whole', async () => {
+    await summaryRowsOf()
+    const base = statSync(file()).size
+    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    const [a, b] = await Promise.all([createTranscriptExtractor(opts()), createTranscriptExtractor(opts())])
+    try {
+      const [ra, rb] = await Promise.all([a.run('usage'), b.run('usage')])
+      expect(ra.rows).toEqual(rb.rows)
+    } finally {
+      a.close()
+      b.close()
+    }
+    expect(statSync(file()).size).toBeGreaterThan(base)
+    const r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBe(0)
+    expect(r.rows).toEqual(await indexRows())
+  })
+
   it('rebuilds a summary of the previous layout', async () => {
     await summaryRowsOf()
     const good = readFileSync(file())
