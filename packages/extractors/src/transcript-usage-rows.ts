@@ -11,8 +11,8 @@ import type { UsageSummary } from './transcript-usage.js'
  * The rows of `daily`, `usage` and `cost` over the usage summary: the same rows as the index's
  * SQL (queries.ts: `daily`, `usage`, `cost` over `COSTED`), computed over the summary's typed
  * arrays (dictionary numbers compared, not strings; one price look-up per model), and for
- * `usage` / `cost` also as NDJSON lines written straight from the columns — byte for byte what
- * {@link toNdjson} makes of the rows, without the row objects.
+ * `usage` / `cost` also as NDJSON bytes written straight from the columns — byte for byte what
+ * `toNdjson` makes of the rows, without the row objects.
  */
 
 /** DuckDB's round(x, 8) of a non-negative double. */
@@ -159,41 +159,6 @@ const COST_COLUMNS = 'ts, session_id, flow_id, call, model, price_key, input_tok
 /** A number as JSON.stringify writes it. */
 const num = (x: number): string => (Number.isFinite(x) ? String(x) : 'null')
 
-/**
- * The rows of `usage` or `cost` as NDJSON, exactly `toNdjson(columns, rows)` of
- * {@link summaryRows}: handed to `emit` in pieces of `per` lines (each line ends in "\n"), so a
- * caller that writes them as they come keeps no string of every row. Returns how many rows; undefined for other modes
- * (or columns this writer does not know), which go through the rows.
- */
-export function summaryNdjson(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions, emit: (lines: string[]) => void, per = 2048): number | undefined {
-  if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
-  const t = summary.calls
-  const { rows, cost, priced, priceKey } = costed(t, prices, run)
-  const { ts, keys } = ordered(t, rows)
-  const u = t.u
-  // Each dictionary string encoded once (null as null).
-  const dj: string[] = t.dict.map((s) => JSON.stringify(s))
-  const str = (id: number): string => (id === -1 ? 'null' : dj[id]!)
-  const sess = (id: number): string => (id === -1 ? '""' : dj[id]!)
-  const version = JSON.stringify(prices.version ?? null)
-  const pk = priceKey.map((k) => JSON.stringify(k))
-  for (let from = 0; from < rows.length; from += per) {
-    const to = Math.min(rows.length, from + per)
-    const out = new Array<string>(to - from)
-    for (let j = from; j < to; j++) {
-      const i = rows[j]!
-      const k = 6 * i
-      const m = t.modelId(i)
-      const head = `{"ts":${JSON.stringify(ts[i])},"session_id":${sess(t.sessionId(i))},"flow_id":${JSON.stringify(keys[i])},"call":0,"model":${str(m)},`
-      out[j - from] = mode === 'usage'
-        ? `${head}"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"cache_write_1h_tokens":${num(u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"reasoning_tokens":${u[k + 5]! === -1 ? 'null' : num(u[k + 5]!)},"total_tokens":${num(total(u, k))}}`
-        : `${head}"price_key":${priced[i] === 1 ? pk[m + 1]! : 'null'},"input_tokens":${num(u[k]!)},"cache_read_tokens":${num(u[k + 1]!)},"cache_write_tokens":${num(u[k + 2]! + u[k + 3]!)},"output_tokens":${num(u[k + 4]!)},"cost_usd":${priced[i] === 1 ? num(cost[i]!) : 'null'},"prices_version":${version}}`
-    }
-    emit(out)
-  }
-  return rows.length
-}
-
 /** Bytes written in pieces to `flush` (reused after each flush: a flush must write them at once). */
 class ByteOut {
   buf = Buffer.allocUnsafe(1 << 20)
@@ -272,8 +237,11 @@ const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8')
 
 /**
- * {@link summaryNdjson} as bytes: the same NDJSON, written into a reused buffer and handed to
- * `flush` in pieces (no string per line). Returns how many rows; undefined for other modes.
+ * The rows of `usage` or `cost` as NDJSON, byte for byte `toNdjson(columns, rows)` of
+ * {@link summaryRows}: written straight from the columns into a reused buffer and handed to
+ * `flush` in pieces that end at a line end (no row objects, no string per line; the keys and
+ * start times of stored calls copied from the summary's text). Returns how many rows; undefined
+ * for other modes (or columns this writer does not know), which go through the rows.
  */
 export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions, flush: (b: Buffer) => void): number | undefined {
   if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
