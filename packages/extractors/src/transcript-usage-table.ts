@@ -243,20 +243,24 @@ export class UsageTable {
     const m = part.key.length
     if (m === 0) return 0
     const hashes = part.key.map(keyHash)
-    // The part's hashes (first 32 bits) → its calls; then the rows here that share one.
-    const want = new Map<number, number[]>()
+    // The part's calls in a small open hash table by the first hash's low bits (typed arrays: no
+    // boxed number per stored call scanned), then one pass over the stored hashes.
+    const mask = (1 << Math.max(4, 32 - Math.clz32(4 * m))) - 1
+    const slots = new Int32Array(mask + 1).fill(-1)
+    const next = new Int32Array(m).fill(-1)
+    const ha = new Uint32Array(2 * m)
     for (let j = 0; j < m; j++) {
-      const l = want.get(hashes[j]![0])
-      if (l === undefined) want.set(hashes[j]![0], [j])
-      else l.push(j)
+      ha[2 * j] = hashes[j]![0]
+      ha[2 * j + 1] = hashes[j]![1]
+      const s = hashes[j]![0] & mask
+      next[j] = slots[s]!
+      slots[s] = j
     }
     const found = new Map<string, number>()
     const h = this.h
     for (let i = 0; i < this.n; i++) {
-      const l = want.get(h[2 * i]!)
-      if (l === undefined) continue
-      for (const j of l) {
-        if (hashes[j]![1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) found.set(part.key[j]!, i)
+      for (let j = slots[h[2 * i]! & mask]!; j !== -1; j = next[j]!) {
+        if (ha[2 * j] === h[2 * i] && ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) found.set(part.key[j]!, i)
       }
     }
     for (let j = 0; j < m; j++) {
