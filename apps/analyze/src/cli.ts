@@ -306,8 +306,8 @@ async function runModesOn(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<
         const direct = format === 'ndjson' && modes.length === 1
         const path = o.outDir !== undefined ? join(o.outDir, `${mode}.${EXT[format]}`) : undefined
         const target = !direct ? undefined : path ?? (io.stdout === process.stdout && devStdout() ? '/dev/stdout' : undefined)
-        const r = await x.run(mode, target !== undefined ? { ...run, ndjsonTo: target } : direct ? { ...run, ndjson: true } : run)
-        const count = r.written ?? r.ndjson?.length ?? r.rows.length
+        const r = await x.run(mode, target !== undefined ? { ...run, ndjsonTo: target } : direct ? { ...run, ndjson: true, ndjsonBytes: true } : run)
+        const count = r.written ?? r.ndjson?.length ?? r.ndjsonBytes?.rows ?? r.rows.length
         log.debug({ mode, engine: r.engine, rows: count, ms: o.verbose ? Math.round(performance.now() - t0) : 0 }, 'mode done')
         // Only a mode that opened the index has an update to tell about (prompts -n may not).
         const u = x.lastUpdate
@@ -340,6 +340,10 @@ async function runModesOn(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<
 
 function writeStdout(r: ModeResult, format: OutputFormat, multi: boolean, io: CliIo): void {
   if (format === 'ndjson') {
+    if (r.ndjsonBytes !== undefined) {
+      for (const b of r.ndjsonBytes.chunks) io.stdout.write(b)
+      return
+    }
     if (r.ndjson !== undefined) {
       // In pieces: one string of every row would be built and copied again by the stream.
       for (let i = 0; i < r.ndjson.length; i += 4096) io.stdout.write(r.ndjson.slice(i, i + 4096).join('\n') + '\n')

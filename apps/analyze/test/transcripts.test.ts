@@ -61,4 +61,15 @@ describe('agenttap-analyze --source transcripts', () => {
     expect(b.code).toBe(2)
     expect(b.err).toContain('does not exist')
   })
+
+  it('keeps the index from one output format to another (no rebuild)', async () => {
+    const args = ['--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--codex-dir', dirs.codexDir, '--log-dir', join(tmp, 'logs4')]
+    const first = await run(['usage', ...args, '-f', 'csv'])
+    expect(first.code).toBe(0)
+    for (const f of ['ndjson', 'csv', 'table', 'ndjson']) {
+      const r = await run([f === 'table' ? 'daily' : 'usage', ...args, '-f', f])
+      expect(r.code).toBe(0)
+      expect(r.err).not.toContain('rebuilt')
+    }
+  })
 })

@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -102,7 +102,9 @@ async function loadLedgerModule(specifier: string): Promise<{ createLedger: Crea
 export function ledgerBuild(specifier: string): string {
   try {
     const url = import.meta.resolve(specifier)
-    const path = url.startsWith('file:') ? fileURLToPath(url) : url
+    // The real path: the resolver may name the module through the package manager's symlink or
+    // not, depending on what was loaded first (a fingerprint that flips rebuilds the index).
+    const path = url.startsWith('file:') ? realpathSync(fileURLToPath(url)) : url
     const st = statSync(path)
     return `${path}:${st.size}:${Math.floor(st.mtimeMs)}`
   } catch {

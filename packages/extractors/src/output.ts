@@ -34,6 +34,8 @@ export function toNdjson(columns: string[], rows: Row[]): string {
 
 function csvCell(v: Row[string] | undefined): string {
   if (v === null || v === undefined) return ''
+  // A number's text has no control character, quote, comma or edge space: nothing to check.
+  if (typeof v === 'number') return String(v)
   // Newlines and tabs are data (quoted below); other control characters are written as \xNN.
   const s = String(v).replace(CONTROLS, hex)
   return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s

@@ -1,14 +1,13 @@
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { createExtractor, ledgerBuild } from './extractor.js'
 import type { Extractor, ProblemSummary } from './extractor.js'
 import { ExtractError } from './errors.js'
 import type { IndexUpdate } from './indexer.js'
 import { MODES } from './modes.js'
 import { toNdjson } from './output.js'
-import { BUNDLED_PRICES, cacheWrite1h, priceFor } from './prices.js'
-import { isoInstant } from './sources.js'
-import type { ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
-import type { UsageTable } from './transcript-usage-table.js'
+import { BUNDLED_PRICES } from './prices.js'
+import type { ExtractorOptions, ModeName, ModeResult, RunOptions } from './types.js'
+import { summaryNdjsonBytes, summaryRows } from './transcript-usage-rows.js'
 import { updateUsageSummary } from './transcript-usage.js'
 import type { UsageSummary } from './transcript-usage.js'
 
@@ -27,105 +26,6 @@ export function summaryAnswers(mode: ModeName, run: RunOptions): boolean {
   return SUMMARY_MODES.includes(mode) && run.limit === undefined && run.engine !== 'reverse'
 }
 
-/** DuckDB's round(x, 8) of a non-negative double. */
-const round8 = (x: number): number => Math.round(x * 1e8) / 1e8
-
-/**
- * The `COSTED` view of queries.ts over the summary: the rows of the calls with usage that pass
- * the filters, and each one's cost (rounded to 8 decimals per call, like the SQL; null: no price).
- */
-function costed(t: UsageTable, prices: PriceTable, run: RunOptions): { rows: number[]; cost: Float64Array; priced: Uint8Array; priceKey: (string | null)[] } {
-  const since = run.since === undefined ? undefined : isoInstant(run.since, '--since')
-  const until = run.until === undefined ? undefined : isoInstant(run.until, '--until')
-  const ts = since !== undefined || until !== undefined ? t.ts() : undefined
-  // One price look-up per model (the SQL's `pm`).
-  const price = new Map<number, ReturnType<typeof priceFor>>()
-  const rows: number[] = []
-  const cost = new Float64Array(t.n)
-  const priced = new Uint8Array(t.n)
-  const priceKey: (string | null)[] = new Array(t.n).fill(null)
-  for (let i = 0; i < t.n; i++) {
-    if (t.has[i] !== 1) continue
-    if (ts !== undefined && ((since !== undefined && ts[i]! < since) || (until !== undefined && ts[i]! >= until))) continue
-    if ((run.session !== undefined && t.session(i) !== run.session) || (run.client !== undefined && t.client(i) !== run.client)) continue
-    rows.push(i)
-    const m = t.modelId(i)
-    let p = price.get(m)
-    if (p === undefined && !price.has(m)) price.set(m, (p = priceFor(prices, t.str(m) ?? '')))
-    if (p === undefined) continue
-    const x = p.price
-    const u = 6 * i
-    cost[i] = round8((t.u[u]! * x.input + t.u[u + 1]! * x.cache_read + t.u[u + 2]! * x.cache_write + t.u[u + 3]! * cacheWrite1h(x) + t.u[u + 4]! * x.output) / 1e6)
-    priced[i] = 1
-    priceKey[i] = p.key
-  }
-  return { rows, cost, priced, priceKey }
-}
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
-/** The rows of one summary mode. */
-export function summaryRows(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions): Row[] {
-  const t = summary.calls
-  const { rows, cost, priced, priceKey } = costed(t, prices, run)
-  const total = (i: number): number => t.u[6 * i]! + t.u[6 * i + 1]! + t.u[6 * i + 2]! + t.u[6 * i + 3]! + t.u[6 * i + 4]!
-  if (mode === 'usage' || mode === 'cost') {
-    // order by ts, flow_id (a transcript call's flow is its key; one call per flow)
-    const ts = t.ts()
-    const keys = t.keys()
-    rows.sort((a, b) => cmp(ts[a]!, ts[b]!) || cmp(keys[a]!, keys[b]!))
-    if (mode === 'usage') {
-      return rows.map((i) => {
-        const u = 6 * i
-        const r = t.u[u + 5]!
-        return {
-          ts: ts[i]!, session_id: t.session(i), flow_id: keys[i]!, call: 0, model: t.str(t.modelId(i)), input_tokens: t.u[u]!, cache_read_tokens: t.u[u + 1]!,
-          cache_write_tokens: t.u[u + 2]! + t.u[u + 3]!, cache_write_1h_tokens: t.u[u + 3]!, output_tokens: t.u[u + 4]!, reasoning_tokens: r === -1 ? null : r, total_tokens: total(i),
-        }
-      })
-    }
-    return rows.map((i) => {
-      const u = 6 * i
-      return {
-        ts: ts[i]!, session_id: t.session(i), flow_id: keys[i]!, call: 0, model: t.str(t.modelId(i)), price_key: priceKey[i]!, input_tokens: t.u[u]!, cache_read_tokens: t.u[u + 1]!,
-        cache_write_tokens: t.u[u + 2]! + t.u[u + 3]!, output_tokens: t.u[u + 4]!, cost_usd: priced[i] === 1 ? cost[i]! : null, prices_version: prices.version,
-      }
-    })
-  }
-  if (mode !== 'daily') throw new ExtractError('UNKNOWN_MODE', `the usage summary does not answer ${mode}`)
-  // group by date, coalesce(model, '(none)'), source — by dictionary numbers; summed in time order like the rows.
-  const D = t.dict.length + 2
-  const groups = new Map<number, { day: number; model: number; source: number; calls: number; sums: [number, number, number, number, number, number, number]; cost: number | null; unpriced: number }>()
-  for (const i of rows) {
-    const day = t.dayId(i)
-    const model = t.modelId(i)
-    const source = t.sourceId(i)
-    const k = ((day + 1) * D + model + 1) * D + source + 1
-    let g = groups.get(k)
-    if (g === undefined) groups.set(k, (g = { day, model, source, calls: 0, sums: [0, 0, 0, 0, 0, 0, 0], cost: null, unpriced: 0 }))
-    g.calls++
-    const u = 6 * i
-    const s = g.sums
-    s[0] += t.u[u]!
-    s[1] += t.u[u + 1]!
-    s[2] += t.u[u + 2]!
-    s[3] += t.u[u + 3]!
-    s[4] += t.u[u + 4]!
-    s[5] += t.u[u + 5]! === -1 ? 0 : t.u[u + 5]!
-    s[6] += total(i)
-    if (priced[i] === 1) g.cost = (g.cost ?? 0) + cost[i]!
-    else g.unpriced++
-  }
-  return [...groups.values()]
-    .map((g) => ({ g, date: t.str(g.day) ?? '', model: t.str(g.model) ?? '(none)', source: t.str(g.source) ?? '' }))
-    .sort((a, b) => cmp(a.date, b.date) || cmp(a.model, b.model) || cmp(a.source, b.source))
-    .map(({ g, date, model, source }) => ({
-      date, model, source, calls: g.calls, input_tokens: g.sums[0]!, cache_read_tokens: g.sums[1]!, cache_write_5m_tokens: g.sums[2]!,
-      cache_write_1h_tokens: g.sums[3]!, output_tokens: g.sums[4]!, reasoning_tokens: g.sums[5]!, total_tokens: g.sums[6]!,
-      cost_usd: g.cost === null ? null : round8(g.cost), unpriced_calls: g.unpriced, prices_version: prices.version,
-    }))
-}
-
 /**
  * An extractor over transcripts alone (`--source transcripts`): `daily`, `usage` and `cost` from
  * the usage summary, without DuckDB; every other mode from the DuckDB index, opened when first
@@ -140,10 +40,10 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
   let summary: { summary: UsageSummary; update: IndexUpdate } | undefined
   let rebuild = options.rebuildIndex === true
   const index = (): Promise<Extractor> => (inner ??= createExtractor(options).then((x) => (opened = x)))
-  const usage = async (withText: boolean): Promise<UsageSummary> => {
-    if (summary === undefined || (withText && !summary.summary.calls.text)) {
+  const usage = async (): Promise<UsageSummary> => {
+    if (summary === undefined) {
       summary = await updateUsageSummary({
-        dirs: options.transcripts!, dir, build: ledgerBuild('@agenttap/transcripts'), rebuild, withText,
+        dirs: options.transcripts!, dir, build: ledgerBuild('@agenttap/transcripts'), rebuild, prices,
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       })
@@ -169,15 +69,41 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
     refresh: async () => (await index()).refresh(),
     run: (mode, run = {}) => serial(async () => {
       if (!summaryAnswers(mode, run)) return (await index()).run(mode, run)
-      const rows = summaryRows(mode, await usage(mode !== 'daily' || run.since !== undefined || run.until !== undefined), prices, run)
-      const r: ModeResult = { mode, engine: 'index', rows, columns: MODES[mode].columns, warnings: [] }
-      if (run.ndjsonTo === undefined) return r
+      const summary = await usage()
+      const columns = MODES[mode].columns
+      // NDJSON of `usage` / `cost`: lines straight from the columns, no row objects; to a file
+      // in pieces as they are made.
+      if (run.ndjson === true && run.ndjsonTo === undefined) {
+        if (run.ndjsonBytes === true) {
+          const chunks: Uint8Array[] = []
+          const n = summaryNdjsonBytes(mode, summary, prices, run, (b) => void chunks.push(Buffer.from(b)))
+          if (n !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjsonBytes: { rows: n, chunks } }
+        }
+        // The bytes cut into lines (each piece ends at a line end): cheaper than a string per line built.
+        const lines: string[] = []
+        const cut = (b: Buffer): void => {
+          const text = b.toString('utf8')
+          let from = 0
+          for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
+            lines.push(text.slice(from, at))
+            from = at + 1
+          }
+        }
+        if (summaryNdjsonBytes(mode, summary, prices, run, cut) !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjson: lines }
+      }
+      if (run.ndjsonTo === undefined) return { mode, engine: 'index', rows: summaryRows(mode, summary, prices, run), columns, warnings: [] }
+      let fd: number | undefined
       try {
-        writeFileSync(run.ndjsonTo, toNdjson(r.columns, rows), { mode: 0o600 })
+        fd = openSync(run.ndjsonTo, 'w', 0o600)
+        const f = fd
+        const written = summaryNdjsonBytes(mode, summary, prices, run, (b) => writeFileSync(f, b))
+          ?? ((rows) => (writeFileSync(f, toNdjson(columns, rows)), rows.length))(summaryRows(mode, summary, prices, run))
+        return { mode, engine: 'index', rows: [], columns, warnings: [], written }
       } catch (e) {
         throw new ExtractError('OUTPUT_FAILED', `could not write ${run.ndjsonTo}: ${(e as Error).message}`, { cause: e })
+      } finally {
+        if (fd !== undefined) closeSync(fd)
       }
-      return { ...r, rows: [], written: rows.length }
     }),
     problems: async (max = 5): Promise<ProblemSummary> => {
       if (inner !== undefined || summary === undefined) return (await index()).problems(max)

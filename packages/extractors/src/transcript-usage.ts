@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
@@ -10,6 +10,9 @@ import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
 import { listTranscripts } from './transcript-update.js'
 import { builtModule } from './built-module.js'
+import { BUNDLED_PRICES } from './prices.js'
+import type { PriceTable } from './types.js'
+import { DailySums } from './transcript-usage-daily.js'
 
 /**
  * The **usage summary** of the transcripts: part of the index (`transcripts-usage.bin` next to
@@ -22,14 +25,22 @@ import { builtModule } from './built-module.js'
  * names the session) — the rule the index's tables follow, so both answer the same rows.
  *
  * A file that shrank or whose first bytes changed makes every transcript be read again (as the
- * index does). The file is written whole to a temporary name and renamed: two runs at once each
- * write a complete summary of what they read (the later one wins; each is the files up to where
- * it read them). A summary that cannot be read, of another version or of another importer build
- * is rebuilt; deleting it is always safe.
+ * index does). The file is a base block (transcript-usage-table.ts: the calls as columns, the
+ * cursors in its header) and the segments appended since: each update appends, in one write,
+ * the cursors that moved, the files gone, the new problems and the calls it read, unmerged; a
+ * read applies them in order by the same merge, so the cost of an update is what it read, not
+ * the size of the summary. A segment is length- and checksum-framed: a torn one (a crash in
+ * the append) is ignored with what follows, and its files are read again. The file is written
+ * whole (to a temporary name, then renamed) when new, rebuilt, torn, or when the segments grow
+ * past a quarter of it or 24 of them (compaction). Two runs at once: each appends to the file it
+ * read only if it is still there (same inode), else writes whole; segments of two runs that read
+ * the same bytes merge to the same calls, and a cursor never moves back on the same file. A
+ * summary that cannot be read, of another version or of another importer build is rebuilt;
+ * deleting it is always safe.
  */
 
 /** Bump when the summary's layout or meaning changes: an older one is rebuilt. */
-export const USAGE_SUMMARY_VERSION = 1
+export const USAGE_SUMMARY_VERSION = 2
 export const USAGE_SUMMARY_FILE = 'transcripts-usage.bin'
 
 /** A transcript file as the summary last read it. */
@@ -71,24 +82,111 @@ export interface UsageSummaryOptions {
   build: string
   /** Start over (`--rebuild-index`). */
   rebuild?: boolean
-  /** The answer needs the calls' keys and start times (`usage`, `cost`, a time filter). */
-  withText?: boolean
+  /** The prices of the daily sums kept in the summary. @defaultValue BUNDLED_PRICES */
+  prices?: PriceTable
   threads?: number
   workerMinBytes?: number
 }
 
-/** Reads the summary file; a reason instead when it must be rebuilt. */
-function load(path: string, build: string, withText: (files: SummaryFile[]) => boolean): SummaryDoc | { why: string } | undefined {
-  if (!existsSync(path)) return undefined
+/** The summary as read: the base block's doc, the segments applied, and how to write next. */
+interface Loaded extends SummaryDoc {
+  /** The file's identity and size as read (an append goes only to that file, grown or not). */
+  dev: number
+  ino: number
+  size: number
+  segments: number
+  segmentBytes: number
+  /** A torn or damaged segment at the end: the next write rewrites the file whole. */
+  torn: boolean
+}
+
+const SEGMENT = 'ATS2'
+
+/** FNV-1a over bytes: the check of a segment (a torn append fails it). */
+function checksum(b: Buffer): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  return h >>> 0
+}
+
+/** What one update appends: the cursors that moved, the files gone, new problems, the calls read (unmerged). */
+interface Segment {
+  files: SummaryFile[]
+  gone: string[]
+  problems: TranscriptProblem[]
+  parts: UsageColumns[]
+}
+
+function segmentBytes(seg: Segment): Buffer {
+  const payload = Buffer.from(JSON.stringify(seg), 'utf8')
+  const out = Buffer.alloc(12 + payload.length)
+  out.write(SEGMENT, 0, 'latin1')
+  out.writeUInt32LE(payload.length, 4)
+  out.writeUInt32LE(checksum(payload), 8)
+  payload.copy(out, 12)
+  return out
+}
+
+/** A cursor from a later segment replaces the one held, unless it is the same file read less far (two runs at once). */
+function applyCursor(files: Map<string, SummaryFile>, f: SummaryFile): void {
+  const had = files.get(f.path)
+  if (had !== undefined && had.dev === f.dev && had.ino === f.ino && had.offset > f.offset) return
+  files.set(f.path, f)
+}
+
+/** Reads the summary file (the base block, then each appended segment); a reason instead when it must be rebuilt. */
+function load(path: string, build: string, prices: PriceTable): Loaded | { why: string } | undefined {
+  let fd: number
   try {
-    const { header, table } = UsageTable.open(path, (h) => !Array.isArray(h.files) || withText(h.files as SummaryFile[]))
-    const doc = header as unknown as Omit<SummaryDoc, 'table'>
+    fd = openSync(path, 'r')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
+  }
+  try {
+    const st = fstatSync(fd)
+    const magic = Buffer.alloc(4)
+    readSync(fd, magic, 0, 4, 0)
+    if (magic.toString('latin1') === 'ATU1') return { why: `the usage summary is of version 1, not ${USAGE_SUMMARY_VERSION}` }
+    const { header, table, end } = UsageTable.read(fd, st.size)
+    const doc = header as unknown as Omit<SummaryDoc, 'table'> & { daily?: unknown }
     if (doc.version !== USAGE_SUMMARY_VERSION) return { why: `the usage summary is of version ${String(doc.version)}, not ${USAGE_SUMMARY_VERSION}` }
     if (doc.build !== build) return { why: 'the transcript importer changed since the usage summary was made' }
     if (!Array.isArray(doc.files) || !Array.isArray(doc.problems)) throw new Error('no files or problems')
-    return { ...doc, table }
+    // The daily sums of the base, kept up to date from here on (built when of other prices).
+    table.daily = DailySums.from(doc.daily, prices) ?? DailySums.over(table, prices)
+    const rest = Buffer.allocUnsafe(st.size - end)
+    let got = 0
+    while (got < rest.length) {
+      const n = readSync(fd, rest, got, rest.length - got, end + got)
+      if (n === 0) break
+      got += n
+    }
+    const all = rest.subarray(0, got)
+    const files = new Map(doc.files.map((f) => [f.path, f]))
+    const problems = [...doc.problems]
+    let off = 0
+    let segments = 0
+    let torn = false
+    while (off < all.length) {
+      const len = off + 12 <= all.length && all.toString('latin1', off, off + 4) === SEGMENT ? all.readUInt32LE(off + 4) : -1
+      if (len < 0 || off + 12 + len > all.length || checksum(all.subarray(off + 12, off + 12 + len)) !== all.readUInt32LE(off + 8)) {
+        torn = true
+        break
+      }
+      const seg = JSON.parse(all.toString('utf8', off + 12, off + 12 + len)) as Segment
+      for (const p of seg.parts) table.add(p, mergeUsageCall, partCall)
+      for (const g of seg.gone) files.delete(g)
+      for (const f of seg.files) applyCursor(files, f)
+      problems.push(...seg.problems)
+      off += 12 + len
+      segments++
+    }
+    return { ...doc, files: [...files.values()], problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
   } catch (e) {
     return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -97,13 +195,40 @@ function save(path: string, doc: SummaryDoc): void {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
     const { table, ...header } = doc
-    writeFileSync(tmp, table.write(header), { mode: 0o600 })
+    const daily = table.daily instanceof DailySums && table.daily.exact ? { daily: table.daily.toJSON() } : {}
+    writeFileSync(tmp, table.write({ ...header, ...daily }), { mode: 0o600 })
     renameSync(tmp, path)
   } catch (e) {
     rmSync(tmp, { force: true })
     throw e
   }
 }
+
+/**
+ * Appends one segment in one write, to the file that was read (same inode, not shorter): false
+ * when that file is gone or was replaced (another run rewrote it), and the caller writes whole.
+ */
+function append(path: string, was: Loaded, seg: Segment): boolean {
+  let fd: number
+  try {
+    fd = openSync(path, 'a')
+  } catch {
+    return false
+  }
+  try {
+    const st = fstatSync(fd)
+    if (st.dev !== was.dev || st.ino !== was.ino || st.size < was.size) return false
+    const b = segmentBytes(seg)
+    if (writeSync(fd, b) !== b.length) throw new Error('short append')
+    return true
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Rewrite the file whole (compaction) when the segments have grown past this many or this share of the file. */
+const MAX_SEGMENTS = 24
+const MAX_SEGMENT_SHARE = 0.25
 
 /**
  * Merges two pieces of one call by the importer's rule (mergeCall): the earliest piece's facts,
@@ -132,19 +257,14 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const t0 = performance.now()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
   const { files, listing } = listTranscripts(options.dirs)
-  // The keys and start times are read when the answer needs them or a file changed (a merge).
-  const now = new Map(listing.files.map((x) => [x.path, x]))
-  const moved = (prev: SummaryFile[]): boolean => prev.length !== listing.files.length || prev.some((p) => {
-    const x = now.get(p.path)
-    return x === undefined || x.ino !== p.ino || x.dev !== p.dev || x.size !== p.size || x.mtime !== p.mtime
-  })
-  const loaded = options.rebuild ? undefined : load(path, options.build, (prev) => options.withText === true || moved(prev))
-  const doc: SummaryDoc | undefined = loaded !== undefined && !('why' in loaded) ? loaded : undefined
+  const prices = options.prices ?? BUNDLED_PRICES
+  const loaded = options.rebuild ? undefined : load(path, options.build, prices)
+  const doc: Loaded | undefined = loaded !== undefined && !('why' in loaded) ? loaded : undefined
   let rebuilt: string | undefined = loaded !== undefined && 'why' in loaded ? loaded.why : undefined
   const prev = doc?.files ?? []
   const prevByPath = new Map(prev.map((x) => [x.path, x]))
   const prevByIno = new Map(prev.map((x) => [`${x.dev}:${x.ino}`, x]))
-  const nowByPath = now
+  const nowByPath = new Map(listing.files.map((x) => [x.path, x]))
   let cursors: { c: FileCursor; st: (typeof listing.files)[number]; p: SummaryFile | undefined }[] = []
   let changed = doc === undefined || prev.length !== files.length
   for (const f of files) {
@@ -167,12 +287,14 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const fresh = rebuilt !== undefined || doc === undefined
   if (rebuilt !== undefined) cursors = cursors.map((x) => ({ ...x, c: { file: x.c.file, offset: 0, line: 0 }, p: undefined }))
   const calls = fresh ? new UsageTable() : doc.table
+  if (fresh) calls.daily = new DailySums(prices)
   const problems = fresh ? [] : doc.problems
   if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: performance.now() - t0 } }
   const todo = cursors.filter((x) => x.c.file.size > x.c.offset).map((x) => x.c)
   let bytes = 0
   let records = 0
   let newProblems: TranscriptProblem[] = []
+  let parts: UsageColumns[] = []
   const done = new Map<string, FileCursor>()
   const tRead0 = performance.now()
   if (todo.length > 0) {
@@ -184,15 +306,12 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink } } : {}),
     })
-    const parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
+    parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes
     newProblems = r.problems
     for (const c of r.cursors) done.set(c.file.path, c)
     // Pieces of one call read in an earlier update, or by two threads, become one call.
-    const keys = calls.keys()
-    const at = new Map<string, number>()
-    for (let i = 0; i < calls.n; i++) at.set(keys[i]!, i)
-    for (const part of parts) records += calls.add(part, mergeUsageCall, at, partCall)
+    for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
   const tRead = performance.now()
   const out: SummaryFile[] = cursors.map(({ c: c0, st, p }) => {
@@ -208,7 +327,19 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const all = [...problems, ...newProblems]
   try {
     mkdirSync(options.dir, { recursive: true, mode: 0o700 })
-    save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
+    // An update appends what it read and the cursors that moved; the file is written whole when
+    // new, rebuilt, torn at the end, or when the segments have grown (compaction).
+    let appended = false
+    if (!fresh && !doc.torn && doc.segments < MAX_SEGMENTS && doc.segmentBytes <= MAX_SEGMENT_SHARE * doc.size) {
+      const now = new Set(out.map((f) => f.path))
+      const moved = out.filter((f) => {
+        const p = prevByPath.get(f.path)
+        // The reader's state only changes with the offset.
+        return p === undefined || p.offset !== f.offset || p.line !== f.line || p.size !== f.size || p.mtime !== f.mtime || p.ino !== f.ino || p.dev !== f.dev || p.head !== f.head || p.kind !== f.kind
+      })
+      appended = append(path, doc, { files: moved, gone: prev.filter((f) => !now.has(f.path)).map((f) => f.path), problems: newProblems, parts })
+    }
+    if (!appended) save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
   } catch {
     // An index dir that cannot be written: the answer is still this run's (like an index in
     // memory); the next run reads the transcripts again.

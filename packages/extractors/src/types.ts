@@ -84,6 +84,12 @@ export interface ModeResult {
    * empty; absent for modes computed in TypeScript, which fill `rows`).
    */
   ndjson?: string[]
+  /**
+   * With `RunOptions.ndjsonBytes`: the NDJSON as bytes (`chunks`, each ending at a line end) and
+   * how many `rows` they hold, from modes that write it straight from their columns (the usage
+   * summary's `usage` / `cost`); `rows` is then empty. Other modes answer as without the option.
+   */
+  ndjsonBytes?: { rows: number; chunks: Uint8Array[] }
   /** With `RunOptions.ndjsonTo`: how many rows were written there (`rows` is then empty). */
   written?: number
 }
@@ -168,4 +174,6 @@ export interface RunOptions extends ExtractFilters {
    * `ndjson` instead, for the caller to write.
    */
   ndjsonTo?: string
+  /** With `ndjson`: the caller also takes the NDJSON as bytes (`ModeResult.ndjsonBytes`). */
+  ndjsonBytes?: boolean
 }

@@ -1,0 +1,225 @@
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { appendSession, TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
+import { BUNDLED_PRICES, createExtractor, createTranscriptExtractor, MODES, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
+import type { ExtractorOptions, ModeName, Row, RunOptions } from '../src/index.js'
+import { encodeCalls, partCall } from '../src/transcript-usage-cols.js'
+import type { UsageCall } from '../src/transcript-usage-cols.js'
+import { DailySums } from '../src/transcript-usage-daily.js'
+import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
+import { UsageTable } from '../src/transcript-usage-table.js'
+import { mergeUsageCall } from '../src/transcript-usage.js'
+
+// The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
+// appends, compaction, a torn append, a call merged across segments, and the bytes written from
+// the columns against toNdjson of the rows, on the trap tree and on hand-made nasty calls.
+let dir: string
+let dirs: { claudeDir: string; codexDir: string }
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'extract-usage-file-'))
+  dirs = writeTrapTree(join(dir, 'tree'))
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const opts = (extra: Partial<ExtractorOptions> = {}): ExtractorOptions =>
+  ({ logDir: '', wire: false, transcripts: { claude: [dirs.claudeDir], codex: [dirs.codexDir] }, indexDir: join(dir, 'summary-idx'), threads: 1, ...extra })
+const SUMMARY: ModeName[] = ['daily', 'usage', 'cost']
+const file = (): string => join(dir, 'summary-idx', USAGE_SUMMARY_FILE)
+
+async function summaryRowsOf(runs: RunOptions[] = [{}]): Promise<{ rows: Row[][]; rebuilt: string | undefined; bytes: number }> {
+  const s = await createTranscriptExtractor(opts())
+  try {
+    const rows: Row[][] = []
+    for (const run of runs) for (const m of SUMMARY) rows.push((await s.run(m, run)).rows)
+    return { rows, rebuilt: s.lastUpdate?.rebuilt, bytes: s.lastUpdate?.bytes ?? 0 }
+  } finally {
+    s.close()
+  }
+}
+
+async function indexRows(runs: RunOptions[] = [{}]): Promise<Row[][]> {
+  rmSync(join(dir, 'duck-idx'), { recursive: true, force: true })
+  const d = await createExtractor(opts({ indexDir: join(dir, 'duck-idx') }))
+  try {
+    const rows: Row[][] = []
+    for (const run of runs) for (const m of SUMMARY) rows.push((await d.run(m, run)).rows)
+    return rows
+  } finally {
+    d.close()
+  }
+}
+
+const sessionA = (): string => join(dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionA}.jsonl`)
+
+describe('the usage summary file', () => {
+  it('appends a segment per update (the base untouched), merges a call across segments, and compacts', async () => {
+    const lines = readFileSync(sessionA(), 'utf8').split('\n')
+    writeFileSync(sessionA(), lines.slice(0, 3).join('\n') + '\n')
+    await summaryRowsOf()
+    const base = readFileSync(file())
+    // The rest of msg_A1 (a merge with the call in the base), then a new session: two segments.
+    appendFileSync(sessionA(), lines.slice(3).join('\n'))
+    let r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    const one = readFileSync(file())
+    expect(one.length).toBeGreaterThan(base.length)
+    expect(one.subarray(0, base.length).equals(base)).toBe(true)
+    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    r = await summaryRowsOf()
+    const two = readFileSync(file())
+    expect(two.subarray(0, one.length).equals(one)).toBe(true)
+    expect(r.rows).toEqual(await indexRows())
+    expect(r.rows[1]!.find((x) => x.flow_id === 'claude-transcript:msg_A1:req_A1')!.output_tokens).toBe(120)
+    // Read back from base + segments: the same rows, nothing read.
+    const again = await summaryRowsOf([{}, { since: '2026-11-21' }, { session: TRAP_IDS.claudeSessionA }])
+    expect(again.bytes).toBe(0)
+    expect(again.rows).toEqual(await indexRows([{}, { since: '2026-11-21' }, { session: TRAP_IDS.claudeSessionA }]))
+    // Many small updates: the file is written whole again now and then, never growing without end.
+    for (let i = 0; i < 26; i++) {
+      appendSession(dirs.claudeDir, 200 + i, `2026-11-23T0${i % 10}:00:00.000Z`)
+      await summaryRowsOf()
+    }
+    const after = readFileSync(file())
+    expect(after.subarray(0, base.length).equals(base)).toBe(false)
+    r = await summaryRowsOf()
+    expect(r.rows).toEqual(await indexRows())
+  })
+
+  it('reads again what a torn append held, and writes the file whole', async () => {
+    await summaryRowsOf()
+    const base = statSync(file()).size
+    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    await summaryRowsOf()
+    const whole = statSync(file()).size
+    expect(whole).toBeGreaterThan(base)
+    // A crash in the middle of the append: part of the segment is on disk.
+    truncateSync(file(), base + Math.floor((whole - base) / 2))
+    const r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBeGreaterThan(0)
+    expect(r.rows).toEqual(await indexRows())
+    expect(r.rows[0]!.some((x) => x.date === '2026-11-22')).toBe(true)
+    // Written whole: read back without a torn tail, nothing to read again.
+    const next = await summaryRowsOf()
+    expect(next.bytes).toBe(0)
+    expect(next.rows).toEqual(r.rows)
+  })
+
+  it('two updates at once each append, and the summary reads back whole', async () => {
+    await summaryRowsOf()
+    const base = statSync(file()).size
+    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    const [a, b] = await Promise.all([createTranscriptExtractor(opts()), createTranscriptExtractor(opts())])
+    try {
+      const [ra, rb] = await Promise.all([a.run('usage'), b.run('usage')])
+      expect(ra.rows).toEqual(rb.rows)
+    } finally {
+      a.close()
+      b.close()
+    }
+    expect(statSync(file()).size).toBeGreaterThan(base)
+    const r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBe(0)
+    expect(r.rows).toEqual(await indexRows())
+  })
+
+  it('rebuilds a summary of the previous layout', async () => {
+    await summaryRowsOf()
+    const good = readFileSync(file())
+    writeFileSync(file(), Buffer.concat([Buffer.from('ATU1'), good.subarray(4)]))
+    const r = await summaryRowsOf()
+    expect(r.rebuilt).toMatch(/version 1/)
+    expect(r.rows).toEqual(await indexRows())
+  })
+
+  it('writes usage and cost NDJSON byte for byte as toNdjson of the rows, to a file and as lines', async () => {
+    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    const runs: RunOptions[] = [{}, { since: '2026-11-21' }, { until: '2026-11-20T11:00:06Z' }, { session: TRAP_IDS.claudeSessionA }, { client: 'codex' }]
+    const x = await createTranscriptExtractor(opts())
+    try {
+      for (const run of runs) {
+        for (const m of SUMMARY) {
+          const want = toNdjson(MODES[m].columns, (await x.run(m, run)).rows)
+          const to = join(dir, `${m}.ndjson`)
+          const w = await x.run(m, { ...run, ndjsonTo: to })
+          expect(readFileSync(to, 'utf8')).toBe(want)
+          expect(w.written).toBe(want === '' ? 0 : want.split('\n').length - 1)
+          const l = await x.run(m, { ...run, ndjson: true })
+          expect(l.ndjson !== undefined ? l.ndjson.map((s) => `${s}\n`).join('') : toNdjson(l.columns, l.rows)).toBe(want)
+          // As bytes (what the CLI asks for): the same text; modes without a writer answer as before.
+          const b = await x.run(m, { ...run, ndjson: true, ndjsonBytes: true })
+          if (m === 'daily') expect(toNdjson(b.columns, b.rows)).toBe(want)
+          else {
+            expect(Buffer.concat(b.ndjsonBytes!.chunks).toString('utf8')).toBe(want)
+            expect(b.ndjsonBytes!.rows).toBe(w.written)
+          }
+        }
+      }
+    } finally {
+      x.close()
+    }
+  })
+})
+
+/** A call with every field given. */
+const call = (over: Partial<UsageCall>): UsageCall => ({
+  key: 'k', ts: '2026-11-20T10:00:00.000Z', session_id: 's', agent: null, source: 'claude-transcript', client: 'claude-code', model: 'claude-sonnet-4-5',
+  has_usage: true, input: 1, cache_read: 2, cache_write_5m: 3, cache_write_1h: 4, output: 5, reasoning: null, stop_reason: 'end_turn', ...over,
+})
+
+describe('the usage summary table', () => {
+  const nasty = ['quote " in', 'back\\slash', 'tab\tnew\nline', 'ctl \u0001\u001f', 'del \u007f', 'é ü 中文', 'emoji 🎉', 'sep \u2028\u2029', '', '{"json":1}']
+  const calls: UsageCall[] = nasty.flatMap((s, i) => [
+    call({ key: `key ${s} ${i}`, ts: `2026-11-2${i % 3}T10:00:0${i}.000Z`, session_id: s, model: i % 4 === 0 ? null : `model ${s}`, input: i * 1000, output: 2 ** 40 + i, reasoning: i % 2 ? i : null }),
+    call({ key: `frac ${i}`, ts: `2026-11-2${i % 3}T10:00:0${i}.500Z`, session_id: `s${i}`, input: 0.5 + i, cache_read: 1e21, has_usage: i % 3 !== 0 }),
+  ])
+
+  const tableOf = (cs: UsageCall[], round: boolean): UsageTable => {
+    let t = new UsageTable()
+    t.daily = new DailySums(BUNDLED_PRICES)
+    t.add(encodeCalls(cs), mergeUsageCall, partCall)
+    if (!round) return t
+    // Through the file: the base block read back.
+    const path = join(dir, 'table.bin')
+    writeFileSync(path, t.write({}))
+    const fd = openSync(path, 'r')
+    try {
+      t = UsageTable.read(fd, statSync(path).size).table
+    } finally {
+      closeSync(fd)
+    }
+    return t
+  }
+
+  it('writes NDJSON of nasty strings and numbers as toNdjson does, in memory and read back', () => {
+    for (const round of [false, true]) {
+      const t = tableOf(calls, round)
+      for (const mode of ['usage', 'cost'] as const) {
+        for (const run of [{}, { session: 'quote " in' }, { since: '2026-11-21' }]) {
+          const summary = { calls: t, problems: [] }
+          const chunks: Buffer[] = []
+          summaryNdjsonBytes(mode, summary, BUNDLED_PRICES, run, (b) => void chunks.push(Buffer.from(b)))
+          expect(Buffer.concat(chunks).toString('utf8')).toBe(toNdjson(MODES[mode].columns, summaryRows(mode, summary, BUNDLED_PRICES, run)))
+        }
+      }
+    }
+  })
+
+  it('keeps the daily sums of a pass over the calls through merges, and not for fractional tokens', () => {
+    const whole = calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15)
+    const t = tableOf(whole, false)
+    // Later pieces of calls already there: some win (a stop reason, more output), some move a call to an earlier day.
+    t.add(encodeCalls(whole.slice(0, 6).map((c, i) => ({ ...c, output: c.output + 7, stop_reason: i % 2 ? null : 'end_turn', ts: i % 3 ? c.ts : '2026-11-19T00:00:00.000Z' }))), mergeUsageCall, partCall)
+    expect(t.daily!.constructor).toBe(DailySums)
+    const kept = t.daily as DailySums
+    expect(kept.exact).toBe(true)
+    expect(kept.rows(t)).toEqual(DailySums.over(t, BUNDLED_PRICES).rows(t))
+    expect(summaryRows('daily', { calls: t, problems: [] }, BUNDLED_PRICES, {})).toEqual(summaryRows('daily', { calls: t, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' }))
+    const f = tableOf(calls, false)
+    expect((f.daily as DailySums).exact).toBe(false)
+    expect(summaryRows('daily', { calls: f, problems: [] }, BUNDLED_PRICES, {})).toEqual(DailySums.over(f, BUNDLED_PRICES).rows(f))
+  })
+})
