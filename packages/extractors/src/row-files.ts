@@ -14,6 +14,8 @@ export interface RowFiles {
   close(): Partial<Record<DataTable, string>>
   /** Rows written, by table. */
   counts(): Partial<Record<DataTable, number>>
+  /** Bytes of the largest row written (without its newline), by table: what the reader must allow for one JSON object. */
+  largest(): Partial<Record<DataTable, number>>
 }
 
 const FLUSH_AT = 1 << 20
@@ -30,6 +32,7 @@ interface RowFile {
 export function createRowFiles(dir: string, prefix: string): RowFiles {
   const files = new Map<DataTable, RowFile>()
   const rows: Partial<Record<DataTable, number>> = {}
+  const largest: Partial<Record<DataTable, number>> = {}
   const flush = (f: RowFile): void => {
     if (f.len === 0) return
     writeSync(f.fd, f.buf, 0, f.len)
@@ -53,8 +56,10 @@ export function createRowFiles(dir: string, prefix: string): RowFiles {
         // Small at first (a small update writes a few rows), up to twice the flush size.
         if (most > f.buf.length || f.buf.length < 2 * FLUSH_AT) f.buf = Buffer.allocUnsafe(Math.max(most, Math.min(2 * FLUSH_AT, 4 * f.buf.length)))
       }
-      f.len += f.buf.write(line, f.len)
+      const bytes = f.buf.write(line, f.len)
+      f.len += bytes
       f.buf[f.len++] = 0x0a
+      if (bytes > (largest[table] ?? 0)) largest[table] = bytes
       rows[table] = (rows[table] ?? 0) + 1
       if (f.len >= FLUSH_AT) flush(f)
     },
@@ -69,5 +74,6 @@ export function createRowFiles(dir: string, prefix: string): RowFiles {
       return out
     },
     counts: () => ({ ...rows }),
+    largest: () => ({ ...largest }),
   }
 }

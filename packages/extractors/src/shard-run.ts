@@ -50,6 +50,8 @@ export interface ShardResult {
   shard: number
   files: Partial<Record<DataTable, string>>
   rows: Partial<Record<DataTable, number>>
+  /** Bytes of the largest row of each file (see `RowFiles.largest`). */
+  largest: Partial<Record<DataTable, number>>
   /** Per file: where the last whole line read ends (the same for every shard). */
   ends: { path: string; offset: number; lines: number }[]
   pending: PendingFlow[]
@@ -239,11 +241,13 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const ends = cursors.flatMap((c) => c.ends())
   const bytes = job.ranges.reduce((n, r) => n + Math.max(0, (ends.find((e) => e.path === r.path)?.offset ?? r.start) - r.start), 0)
   const counts = rows.counts()
+  const largest = rows.largest()
   const files = rows.close()
   return {
     shard: job.shard,
     files,
     rows: counts,
+    largest,
     ends,
     pending: res.pending,
     orphans: res.orphans.map((o) => ({ flow_id: o.flow_id, records: o.records, file: o.first.file, line: o.first.line, offset: o.first.offset })),
