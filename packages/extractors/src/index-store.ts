@@ -302,6 +302,8 @@ export async function readPending(duck: Duck): Promise<PendingFlow[]> {
 export interface UpdateBatch {
   /** Row files by table (several per table: one per shard). */
   files: Partial<Record<DataTable, string[]>>
+  /** Bytes of the largest row of those files, by table (absent: not known, DuckDB's cap is allowed). */
+  largest?: Partial<Record<DataTable, number>>
   /** Flows fed again from pending records: their previous rows are replaced. */
   refed: string[]
   /** Flows that stay open, with their records. */
@@ -332,11 +334,11 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: ()
   sql.push(`create or replace temp table known as select flow_id from flows`)
   for (const t of FLOW_TABLES) {
     const files = b.files[t] ?? []
-    if (files.length > 0) sql.push(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, files)} where flow_id not in (select flow_id from known)`)
+    if (files.length > 0) sql.push(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, files, b.largest?.[t])} where flow_id not in (select flow_id from known)`)
   }
   const contents = b.files.contents ?? []
   if (contents.length > 0) {
-    sql.push(`insert into contents (${columnList('contents')}) select * from ${readRowsSql('contents', contents)}
+    sql.push(`insert into contents (${columnList('contents')}) select * from ${readRowsSql('contents', contents, b.largest?.contents)}
       where hash not in (select hash from contents) qualify row_number() over (partition by hash) = 1`)
   }
   const problems = b.files.problems ?? []
@@ -350,7 +352,7 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: ()
   }
   if (problems.length > 0) {
     const dupes = b.orphans.length > 0 ? ` where flow_id is null or flow_id not in (select flow_id from known where flow_id in (${b.orphans.map((o) => lit(o.flow_id)).join(', ')}))` : ''
-    sql.push(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems)}${dupes}`)
+    sql.push(`insert into problems (${columnList('problems')}) select * from ${readRowsSql('problems', problems, b.largest?.problems)}${dupes}`)
   }
   sql.push(`delete from pending_records`, `delete from pending_flows`)
   if (b.pendingFiles !== undefined && b.pending.length > 0) {

@@ -167,6 +167,8 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     })
     const files: Partial<Record<DataTable, string[]>> = {}
     for (const r of results) for (const [t, f] of Object.entries(r.files)) (files[t as DataTable] ??= []).push(f)
+    const largest: Partial<Record<DataTable, number>> = {}
+    for (const r of results) for (const [t, n] of Object.entries(r.largest)) largest[t as DataTable] = Math.max(largest[t as DataTable] ?? 0, n)
     const stillOpen = results.flatMap((r) => r.pending)
     let pendingFiles: { records: string; flows: string } | undefined
     if (stillOpen.length > 0) {
@@ -187,6 +189,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     const hook = options.beforeCommit !== undefined && shards === 1 && rebuilt === undefined && sources.length > 0 ? options.beforeCommit : undefined
     const { orphanProblems } = await commitUpdate(duck, {
       files,
+      largest,
       refed: pending.map((p) => p.flow_id),
       pending: stillOpen,
       ...(pendingFiles ? { pendingFiles } : {}),

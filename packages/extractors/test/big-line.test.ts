@@ -54,3 +54,40 @@ it('a line over the cap is reported with its location, not lost silently', async
     x.close()
   }
 }, 60_000)
+
+it('indexes a call whose row is larger than the 16 MiB the row files are read with when rows are small', async () => {
+  // The row files are read with a JSON object size cap that follows their largest row: a call
+  // with 12 Mi euro signs of text (under the ledger's 16 Mi characters a call) is one ~36 MiB row.
+  const euros = '€'.repeat(12 * 1024 * 1024)
+  const big = mkdtempSync(join(tmpdir(), 'extractors-big-row-'))
+  try {
+    const cap = join(big, 'all-mitm-sse')
+    mkdirSync(cap)
+    const base = { v: 1, ts: '2026-01-01T00:00:00.000Z', flow_id: 'f1', session_id: 's1' }
+    writeFileSync(join(cap, 'sse_flows.jsonl'), JSON.stringify({ ...base, type: 'flow', client: 'claude-code', provider: 'anthropic', request_body: { model: 'claude-haiku-4-5', tools: [{ name: 'Bash' }], messages: [{ role: 'user', content: 'hi' }] } }) + '\n')
+    const ev = (seq: number, data: object) => JSON.stringify({ ...base, type: 'sse', seq, event: (data as { type: string }).type, data: JSON.stringify(data) })
+    writeFileSync(join(cap, 'sse_lines.jsonl'), [
+      ev(0, { type: 'message_start', message: { model: 'claude-haiku-4-5', usage: { input_tokens: 9, output_tokens: 1 } } }),
+      ev(1, { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }),
+      ev(2, { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'r'.repeat(1024) } }),
+      ev(3, { type: 'content_block_stop', index: 0 }),
+      ev(4, { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } }),
+      ev(5, { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: euros } }),
+      ev(6, { type: 'content_block_stop', index: 1 }),
+      ev(7, { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 7 } }),
+    ].join('\n') + '\n')
+    const x = await createExtractor({ logDir: big, threads: 1 })
+    try {
+      const u = await x.refresh()
+      expect(u.problems).toBe(0)
+      const text = (await x.run('assistant_text')).rows
+      expect(text[0]!.text === euros).toBe(true)
+      const reasoning = (await x.run('reasoning')).rows
+      expect(String(reasoning[0]!.text)).toBe('r'.repeat(1024))
+    } finally {
+      x.close()
+    }
+  } finally {
+    rmSync(big, { recursive: true, force: true })
+  }
+}, 60_000)
