@@ -294,6 +294,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   }
   const fresh = rebuilt !== undefined || doc === undefined
   if (rebuilt !== undefined) cursors = cursors.map((x) => ({ ...x, c: { file: x.c.file, offset: 0, line: 0 }, p: undefined }))
+  // A summary read but rebuilt all the same: its file is closed now, not when collected.
+  if (fresh) doc?.table.close()
   const calls = fresh ? new UsageTable() : doc.table
   if (fresh) calls.daily = new DailySums(prices)
   const problems = fresh ? [] : doc.problems
