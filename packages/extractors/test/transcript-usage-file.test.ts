@@ -202,6 +202,8 @@ describe('the usage summary table', () => {
   const later = (cs: UsageCall[]): UsageCall[] => [
     ...cs.filter((_, i) => i % 3 === 1).map((c, i) => ({ ...c, output: c.output + 7, has_usage: true, stop_reason: i % 2 ? null : 'max_tokens', ts: i % 2 ? c.ts : '2026-11-19T00:00:00.000Z' })),
     call({ key: 'new one', ts: '2026-11-30T00:00:00.000Z', session_id: 'new' }),
+    // More than the room a table read back has for new calls: its columns grow while still on disk.
+    ...Array.from({ length: 1100 }, (_, i) => call({ key: `grown ${i}`, ts: `2026-11-2${i % 10}T11:00:00.000Z`, session_id: `g${i % 7}`, input: i, output: 2 * i })),
   ]
   const state = (t: UsageTable): Record<string, boolean> => ({ cols: Reflect.get(t, 'colsOut') as boolean, h: Reflect.get(t, 'hOut') as boolean, text: Reflect.get(t, 'textOut') as boolean })
 
