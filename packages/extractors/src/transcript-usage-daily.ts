@@ -73,8 +73,9 @@ export class DailySums {
 
   /** Adds (sign 1) or takes out (sign -1) call `i` of `t` (a call without usage counts nowhere). */
   add(t: UsageTable, i: number, sign: 1 | -1): void {
-    if (t.has[i] !== 1) return
-    const u = t.u
+    if (!t.hasAt(i)) return
+    // Only call i's numbers (a lazy table reads that one call, not the columns).
+    const u = t.usageOf(i)
     const k = 6 * i
     const g = W * this.at(t.dayId(i), t.modelId(i), t.sourceId(i))
     const s = this.s
@@ -97,6 +98,8 @@ export class DailySums {
   /** Sums over calls `rows` of `t` (or every call). */
   static over(t: UsageTable, prices: PriceTable, rows?: number[], fingerprint?: string): DailySums {
     const d = new DailySums(prices, fingerprint)
+    // A pass over the calls reads the columns whole (not one call at a time).
+    void t.has
     if (rows === undefined) for (let i = 0; i < t.n; i++) d.add(t, i, 1)
     else for (const i of rows) d.add(t, i, 1)
     return d

@@ -1,4 +1,4 @@
-import { readSync } from 'node:fs'
+import { closeSync, readSync } from 'node:fs'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 
 /**
@@ -18,12 +18,51 @@ import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
  *
  * The rows are written in the order of `usage` (start time, key), so that order is a sort of an
  * already sorted run plus the calls appended since.
+ *
+ * A table read from a file is lazy: {@link UsageTable.read} reads the header and checks the
+ * block's bounds, and each column is read (by offset, from the file descriptor it keeps) on first
+ * use — the key hashes when an update looks keys up, one call's numbers and strings when a new
+ * piece merges with it, whole columns only for answers over every call (`usage`, `cost`, a
+ * filtered `daily`) or a rewrite. The base block of a file is never changed in place (an update
+ * appends; a rewrite goes to a new file renamed over it), so what is read later is what was
+ * there at the start. The descriptor is closed once everything is in memory, by
+ * {@link UsageTable.close}, or when the table is collected.
  */
 
 const MAGIC = 'ATU2'
 /** i32 columns per call. */
 const INTS = 7
 const [SESSION, AGENT, SOURCE, CLIENT, MODEL, STOP, DAY] = [0, 1, 2, 3, 4, 5, 6] as const
+
+/** Closes the descriptor of a lazy table that was collected before it read everything. */
+const fds = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd)
+  } catch {
+    // already closed
+  }
+})
+
+/** Reads exactly `into.length` bytes of `fd` at `at`. */
+function pread(fd: number, into: Uint8Array, at: number): void {
+  let got = 0
+  while (got < into.length) {
+    const k = readSync(fd, into, got, into.length - got, at + got)
+    if (k === 0) throw new Error('truncated usage summary')
+    got += k
+  }
+}
+
+/** Where a base block's columns are in its file. */
+interface Layout {
+  u: number
+  ints: number
+  h: number
+  keyOff: number
+  tsOff: number
+  has: number
+  text: number
+}
 
 /** Two 32-bit hashes of a string's UTF-16 units (FNV-1a and a multiply-xorshift), as one pair. */
 export function keyHash(s: string): [number, number] {
@@ -43,11 +82,19 @@ export class UsageTable {
   n = 0
   dict: string[] = []
   private ids: Map<string, number> | undefined
-  u = new Float64Array(0)
-  ints = new Int32Array(0)
-  has = new Uint8Array(0)
-  /** The keys' hashes, two u32 a call. */
-  h = new Uint32Array(0)
+  private _u = new Float64Array(0)
+  private _ints = new Int32Array(0)
+  private _has = new Uint8Array(0)
+  private _h = new Uint32Array(0)
+  /** The file a lazy table reads its base block from, and where the columns are in it. */
+  private fd: number | undefined
+  private at: Layout | undefined
+  /** Which columns are still on disk (only the base rows; rows set since are in memory). */
+  private colsOut = false
+  private hOut = false
+  private textOut = false
+  /** Base rows whose numbers were read one by one (1) while the columns are out. */
+  private rowIn: Uint8Array | undefined
   /** The base block's text (keys, start times) and where each one is in it. */
   private text: Buffer | undefined
   private keyOff: Uint32Array | undefined
@@ -64,10 +111,128 @@ export class UsageTable {
   /** Running sums kept up to date as calls are set (see transcript-usage-daily.ts). */
   daily: { add(t: UsageTable, i: number, sign: 1 | -1): void } | undefined
 
+  /** The usage numbers, 6 a call (every call read; see {@link usageOf} for one). */
+  get u(): Float64Array {
+    if (this.colsOut) this.loadCols()
+    return this._u
+  }
+  /** The i32 columns, 7 a call (every call read). */
+  get ints(): Int32Array {
+    if (this.colsOut) this.loadCols()
+    return this._ints
+  }
+  /** Whether each call has usage, 0/1 (every call read; see {@link hasAt} for one). */
+  get has(): Uint8Array {
+    if (this.colsOut) this.loadCols()
+    return this._has
+  }
+  /** The keys' hashes, two u32 a call. */
+  get h(): Uint32Array {
+    if (this.hOut) {
+      pread(this.fd!, new Uint8Array(this._h.buffer, 0, 8 * this.baseN), this.at!.h)
+      this.hOut = false
+      this.closeIfDone()
+    }
+    return this._h
+  }
+
+  /** Reads base row `i`'s numbers when the columns are still on disk. */
+  private row(i: number): void {
+    if (this.colsOut && i < this.baseN && this.rowIn![i] !== 1) {
+      const at = this.at!
+      pread(this.fd!, new Uint8Array(this._u.buffer, 48 * i, 48), at.u + 48 * i)
+      pread(this.fd!, new Uint8Array(this._ints.buffer, 4 * INTS * i, 4 * INTS), at.ints + 4 * INTS * i)
+      pread(this.fd!, new Uint8Array(this._has.buffer, i, 1), at.has + i)
+      this.rowIn![i] = 1
+    }
+  }
+
+  /** Reads the whole u, ints and has columns (rows set since keep their values). */
+  private loadCols(): void {
+    const keep: [number, Float64Array, Int32Array, number][] = []
+    const moved = this.moved!
+    for (let i = 0; i < this.baseN; i++) if (moved[i] === 1) keep.push([i, this._u.slice(6 * i, 6 * i + 6), this._ints.slice(INTS * i, INTS * i + INTS), this._has[i]!])
+    const n = this.baseN
+    pread(this.fd!, new Uint8Array(this._u.buffer, 0, 48 * n), this.at!.u)
+    pread(this.fd!, new Uint8Array(this._ints.buffer, 0, 4 * INTS * n), this.at!.ints)
+    pread(this.fd!, new Uint8Array(this._has.buffer, 0, n), this.at!.has)
+    for (const [i, u, ints, has] of keep) {
+      this._u.set(u, 6 * i)
+      this._ints.set(ints, INTS * i)
+      this._has[i] = has
+    }
+    this.colsOut = false
+    this.rowIn = undefined
+    this.closeIfDone()
+  }
+
+  /** Reads the key and start time offsets and the text block. */
+  private loadText(): void {
+    const n = this.baseN
+    const at = this.at!
+    this.keyOff = new Uint32Array(n + 1)
+    this.tsOff = new Uint32Array(n + 1)
+    pread(this.fd!, new Uint8Array(this.keyOff.buffer), at.keyOff)
+    pread(this.fd!, new Uint8Array(this.tsOff.buffer), at.tsOff)
+    this.text = Buffer.allocUnsafe(this.tsOff[n]!)
+    pread(this.fd!, this.text, at.text)
+    for (let i = 0; i < n; i++) if (this.keyOff[i]! > this.keyOff[i + 1]! || this.tsOff[i]! > this.tsOff[i + 1]!) throw new Error('bad text offsets')
+    this.textOut = false
+    this.closeIfDone()
+  }
+
+  /** Base row `i`'s string `which` (0: key, 1: start time) read alone, the text block being on disk. */
+  private textOne(i: number, which: 0 | 1): string {
+    const at = this.at!
+    const o = Buffer.allocUnsafe(8)
+    pread(this.fd!, o, (which === 0 ? at.keyOff : at.tsOff) + 4 * i)
+    const a = o.readUInt32LE(0)
+    const b = o.readUInt32LE(4)
+    if (b < a || b > this.textBytes) throw new Error('bad text offsets')
+    const s = Buffer.allocUnsafe(b - a)
+    pread(this.fd!, s, at.text + a)
+    return s.toString('utf8')
+  }
+  private textBytes = 0
+
+  private closeIfDone(): void {
+    if (this.fd !== undefined && !this.colsOut && !this.hOut && !this.textOut) this.close()
+  }
+
+  /**
+   * Reads whatever is still on disk and closes the file (a table read lazily otherwise keeps its
+   * descriptor until it has read everything or is collected).
+   */
+  loadAll(): void {
+    if (this.hOut) void this.h
+    if (this.colsOut) this.loadCols()
+    if (this.textOut) this.loadText()
+  }
+
+  /** Closes the file of a lazy table without reading the rest: only for a table no longer used. */
+  close(): void {
+    if (this.fd === undefined) return
+    fds.unregister(this)
+    const fd = this.fd
+    this.fd = undefined
+    closeSync(fd)
+  }
+
+  /** Whether call `i` has usage. */
+  hasAt(i: number): boolean {
+    this.row(i)
+    return this._has[i] === 1
+  }
+  /** The usage numbers with call `i`'s at `6 * i` (only that call's read). */
+  usageOf(i: number): Float64Array {
+    this.row(i)
+    return this._u
+  }
+
   /** Key of call `i`. */
   keyAt(i: number): string {
     let k = this.keyList[i]
-    if (k === undefined) this.keyList[i] = k = this.text!.toString('utf8', this.keyOff![i]!, this.keyOff![i + 1]!)
+    if (k === undefined) this.keyList[i] = k = this.textOut ? this.textOne(i, 0) : this.text!.toString('utf8', this.keyOff![i]!, this.keyOff![i + 1]!)
     return k
   }
 
@@ -77,14 +242,17 @@ export class UsageTable {
    * memory).
    */
   textAt(i: number): Buffer | undefined {
+    if (this.textOut) this.loadText()
     return i < this.baseN && this.moved![i] !== 1 ? this.text : undefined
   }
   /** Bytes of base call `i`'s key in the text. */
   keySpan(i: number): [number, number] {
+    if (this.textOut) this.loadText()
     return [this.keyOff![i]!, this.keyOff![i + 1]!]
   }
   /** Bytes of base call `i`'s start time in the text. */
   tsSpan(i: number): [number, number] {
+    if (this.textOut) this.loadText()
     return [this.tsOff![i]!, this.tsOff![i + 1]!]
   }
 
@@ -96,12 +264,14 @@ export class UsageTable {
   /** Start time of call `i`. */
   tsAt(i: number): string {
     let t = this.tsList[i]
-    if (t === undefined) this.tsList[i] = t = this.text!.toString('utf8', this.tsOff![i]!, this.tsOff![i + 1]!)
+    if (t === undefined) this.tsList[i] = t = this.textOut ? this.textOne(i, 1) : this.text!.toString('utf8', this.tsOff![i]!, this.tsOff![i + 1]!)
     return t
   }
 
   private decodeAll(list: (string | undefined)[], off: Uint32Array | undefined): void {
     if (this.baseN === 0) return
+    if (this.textOut) this.loadText()
+    off = list === this.keyList ? this.keyOff : this.tsOff
     // One decode of the whole block, cut at the offsets (cheaper than n small decodes).
     const start = off![0]!
     const all = this.text!.toString('utf8', start, off![this.baseN]!)
@@ -146,29 +316,35 @@ export class UsageTable {
     return n
   }
 
+  /** Column `c` of call `i`'s i32s (only that call read). */
+  private int(i: number, c: number): number {
+    this.row(i)
+    return this._ints[INTS * i + c]!
+  }
+
   session(i: number): string {
-    return this.str(this.ints[INTS * i + SESSION]!) ?? ''
+    return this.str(this.int(i, SESSION)) ?? ''
   }
   sessionId(i: number): number {
-    return this.ints[INTS * i + SESSION]!
+    return this.int(i, SESSION)
   }
   agent(i: number): string | null {
-    return this.str(this.ints[INTS * i + AGENT]!)
+    return this.str(this.int(i, AGENT))
   }
   sourceId(i: number): number {
-    return this.ints[INTS * i + SOURCE]!
+    return this.int(i, SOURCE)
   }
   client(i: number): string {
-    return this.str(this.ints[INTS * i + CLIENT]!) ?? ''
+    return this.str(this.int(i, CLIENT)) ?? ''
   }
   clientId(i: number): number {
-    return this.ints[INTS * i + CLIENT]!
+    return this.int(i, CLIENT)
   }
   modelId(i: number): number {
-    return this.ints[INTS * i + MODEL]!
+    return this.int(i, MODEL)
   }
   dayId(i: number): number {
-    return this.ints[INTS * i + DAY]!
+    return this.int(i, DAY)
   }
   /** The dictionary number of `s` (-1: not in it). */
   lookup(s: string): number {
@@ -178,12 +354,13 @@ export class UsageTable {
 
   /** Call `i` as an object. */
   call(i: number): UsageCall {
+    this.row(i)
     const u = 6 * i
-    const r = this.u[u + 5]!
+    const r = this._u[u + 5]!
     return {
       key: this.keyAt(i), ts: this.tsAt(i), session_id: this.session(i), agent: this.agent(i), source: this.str(this.sourceId(i)) ?? '', client: this.client(i),
-      model: this.str(this.modelId(i)), has_usage: this.has[i] === 1, input: this.u[u]!, cache_read: this.u[u + 1]!, cache_write_5m: this.u[u + 2]!,
-      cache_write_1h: this.u[u + 3]!, output: this.u[u + 4]!, reasoning: r === -1 ? null : r, stop_reason: this.str(this.ints[INTS * i + STOP]!),
+      model: this.str(this.modelId(i)), has_usage: this._has[i] === 1, input: this._u[u]!, cache_read: this._u[u + 1]!, cache_write_5m: this._u[u + 2]!,
+      cache_write_1h: this._u[u + 3]!, output: this._u[u + 4]!, reasoning: r === -1 ? null : r, stop_reason: this.str(this.int(i, STOP)),
     }
   }
 
@@ -191,45 +368,52 @@ export class UsageTable {
   set(i: number, c: UsageCall, hash: [number, number] = keyHash(c.key)): void {
     if (i >= this.n) this.grow(i + 1)
     else this.daily?.add(this, i, -1)
-    if (i < this.baseN) this.moved![i] = 1
+    if (i < this.baseN) {
+      this.row(i)
+      this.moved![i] = 1
+    }
+    const h = this.h
     this.keyList[i] = c.key
     this.tsList[i] = c.ts
-    this.h[2 * i] = hash[0]
-    this.h[2 * i + 1] = hash[1]
+    h[2 * i] = hash[0]
+    h[2 * i + 1] = hash[1]
+    const uu = this._u
     const u = 6 * i
-    this.u[u] = c.input
-    this.u[u + 1] = c.cache_read
-    this.u[u + 2] = c.cache_write_5m
-    this.u[u + 3] = c.cache_write_1h
-    this.u[u + 4] = c.output
-    this.u[u + 5] = c.reasoning ?? -1
+    uu[u] = c.input
+    uu[u + 1] = c.cache_read
+    uu[u + 2] = c.cache_write_5m
+    uu[u + 3] = c.cache_write_1h
+    uu[u + 4] = c.output
+    uu[u + 5] = c.reasoning ?? -1
+    const ints = this._ints
     const k = INTS * i
-    this.ints[k + SESSION] = this.id(c.session_id)
-    this.ints[k + AGENT] = this.id(c.agent)
-    this.ints[k + SOURCE] = this.id(c.source)
-    this.ints[k + CLIENT] = this.id(c.client)
-    this.ints[k + MODEL] = this.id(c.model)
-    this.ints[k + STOP] = this.id(c.stop_reason)
-    this.ints[k + DAY] = this.id(c.ts.slice(0, 10))
-    this.has[i] = c.has_usage ? 1 : 0
+    ints[k + SESSION] = this.id(c.session_id)
+    ints[k + AGENT] = this.id(c.agent)
+    ints[k + SOURCE] = this.id(c.source)
+    ints[k + CLIENT] = this.id(c.client)
+    ints[k + MODEL] = this.id(c.model)
+    ints[k + STOP] = this.id(c.stop_reason)
+    ints[k + DAY] = this.id(c.ts.slice(0, 10))
+    this._has[i] = c.has_usage ? 1 : 0
     this.daily?.add(this, i, 1)
   }
 
   private grow(n: number): void {
-    if (n * 6 > this.u.length) {
-      const cap = Math.max(n, Math.ceil((this.u.length / 6) * 1.5), 64)
+    // Columns still on disk are copied as the zeros they hold and read into the new arrays later.
+    if (n * 6 > this._u.length) {
+      const cap = Math.max(n, Math.ceil((this._u.length / 6) * 1.5), 64)
       const u = new Float64Array(cap * 6)
-      u.set(this.u)
-      this.u = u
+      u.set(this._u)
+      this._u = u
       const ints = new Int32Array(cap * INTS)
-      ints.set(this.ints)
-      this.ints = ints
+      ints.set(this._ints)
+      this._ints = ints
       const h = new Uint32Array(cap * 2)
-      h.set(this.h)
-      this.h = h
+      h.set(this._h)
+      this._h = h
       const has = new Uint8Array(cap)
-      has.set(this.has)
-      this.has = has
+      has.set(this._has)
+      this._has = has
     }
     this.n = n
   }
@@ -275,61 +459,65 @@ export class UsageTable {
   }
 
   /**
-   * Reads a base block from the start of file `fd` (of `size` bytes), straight into the
-   * columns. Returns its header, the table and where the block ends (the appended segments
-   * start there).
+   * Reads a base block's header from the start of file `fd` (of `size` bytes) and checks where
+   * its columns are; the columns are read on first use (see the module comment). On success the
+   * table owns `fd` (it closes it); on an error the caller still does. Returns the header, the
+   * table and where the block ends (the appended segments start there).
    */
   static read(fd: number, size: number): { header: Record<string, unknown>; table: UsageTable; end: number } {
-    const exact = (into: Uint8Array, at: number): void => {
-      let got = 0
-      while (got < into.length) {
-        const k = readSync(fd, into, got, into.length - got, at + got)
-        if (k === 0) throw new Error('truncated')
-        got += k
-      }
-    }
     const pre = Buffer.alloc(8)
     if (size < 8) throw new Error('not a usage summary (bad magic)')
-    exact(pre, 0)
+    pread(fd, pre, 0)
     if (pre.toString('latin1', 0, 4) !== MAGIC) throw new Error('not a usage summary (bad magic)')
     const hl = pre.readUInt32LE(4)
     if (8 + hl > size) throw new Error('truncated')
     const hb = Buffer.allocUnsafe(hl)
-    exact(hb, 8)
+    pread(fd, hb, 8)
     const header = JSON.parse(hb.toString('utf8')) as Record<string, unknown> & { dict: string[]; n: number; textBytes: number }
     const n = header.n
-    if (!Number.isInteger(n) || n < 0 || !Array.isArray(header.dict) || !Number.isInteger(header.textBytes)) throw new Error('bad header')
+    if (!Number.isInteger(n) || n < 0 || !Array.isArray(header.dict) || !Number.isInteger(header.textBytes) || header.textBytes < 0) throw new Error('bad header')
     let off = (8 + hl + 7) & ~7
-    const end = off + 6 * n * 8 + INTS * n * 4 + 2 * n * 4 + 2 * (n + 1) * 4 + n + header.textBytes
-    if (end > size) throw new Error('truncated')
-    // Room for the calls an update adds, so they do not copy the columns.
-    const cap = n + 1024
-    const take = <T>(make: new (ab: ArrayBuffer) => T, bytes: number, room: number): T => {
-      const ab = new ArrayBuffer(bytes + room)
-      exact(new Uint8Array(ab, 0, bytes), off)
+    const place = (bytes: number): number => {
+      const at = off
       off += bytes
-      return new make(ab)
+      return at
     }
+    const at: Layout = { u: place(6 * n * 8), ints: place(INTS * n * 4), h: place(2 * n * 4), keyOff: place((n + 1) * 4), tsOff: place((n + 1) * 4), has: place(n), text: place(header.textBytes) }
+    const end = off
+    if (end > size) throw new Error('truncated')
+    if (n > 0) {
+      // The text block's bounds (each offset is checked when the offsets are read).
+      const o = Buffer.allocUnsafe(4)
+      const u32 = (p: number): number => (pread(fd, o, p), o.readUInt32LE(0))
+      if (u32(at.keyOff) !== 0 || u32(at.keyOff + 4 * n) !== u32(at.tsOff) || u32(at.tsOff + 4 * n) !== header.textBytes) throw new Error('bad text offsets')
+    }
+    // Room for the calls an update adds, so they do not copy the columns. Zeroed arrays that
+    // are not written cost no memory; a column is read into its array when first used.
+    const cap = n + 1024
     const t = new UsageTable()
     t.n = t.baseN = n
     t.dict = header.dict
-    t.u = take(Float64Array, 6 * n * 8, 6 * (cap - n) * 8)
-    t.ints = take(Int32Array, INTS * n * 4, INTS * (cap - n) * 4)
-    t.h = take(Uint32Array, 2 * n * 4, 2 * (cap - n) * 4)
-    t.keyOff = take(Uint32Array, (n + 1) * 4, 0)
-    t.tsOff = take(Uint32Array, (n + 1) * 4, 0)
-    t.has = take(Uint8Array, n, cap - n)
-    t.text = Buffer.allocUnsafe(header.textBytes)
-    exact(t.text, off)
-    if (n > 0 && (t.tsOff[n] !== header.textBytes || t.keyOff[0] !== 0 || t.keyOff[n] !== t.tsOff[0])) throw new Error('bad text offsets')
+    t._u = new Float64Array(6 * cap)
+    t._ints = new Int32Array(INTS * cap)
+    t._h = new Uint32Array(2 * cap)
+    t._has = new Uint8Array(cap)
     t.keyList = new Array<string | undefined>(n)
     t.tsList = new Array<string | undefined>(n)
     t.moved = new Uint8Array(n)
+    t.textBytes = header.textBytes
+    if (n > 0) {
+      t.fd = fd
+      t.at = at
+      t.colsOut = t.hOut = t.textOut = true
+      t.rowIn = new Uint8Array(n)
+      fds.register(t, fd, t)
+    } else closeSync(fd)
     return { header, table: t, end }
   }
 
   /** The base block of this table with `header`, its rows in the order of `usage` (start time, key). */
   write(header: Record<string, unknown>): Buffer {
+    this.loadAll()
     const n = this.n
     const keys = this.keys()
     const ts = this.ts()
@@ -356,11 +544,11 @@ export class UsageTable {
     const has = new Uint8Array(n)
     let at = 0
     order.forEach((i, r) => {
-      u.set(this.u.subarray(6 * i, 6 * i + 6), 6 * r)
-      ints.set(this.ints.subarray(INTS * i, INTS * i + INTS), INTS * r)
-      h[2 * r] = this.h[2 * i]!
-      h[2 * r + 1] = this.h[2 * i + 1]!
-      has[r] = this.has[i]!
+      u.set(this._u.subarray(6 * i, 6 * i + 6), 6 * r)
+      ints.set(this._ints.subarray(INTS * i, INTS * i + INTS), INTS * r)
+      h[2 * r] = this._h[2 * i]!
+      h[2 * r + 1] = this._h[2 * i + 1]!
+      has[r] = this._has[i]!
       keyOff[r] = at
       at += keyAscii ? keys[i]!.length : Buffer.byteLength(keys[i]!, 'utf8')
     })

@@ -143,12 +143,18 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
   }
+  // The table reads its columns lazily from this descriptor and owns it once read; until then,
+  // and when the summary is not used after all, it is closed here.
+  let table: UsageTable | undefined
+  let ok = false
   try {
     const st = fstatSync(fd)
     const magic = Buffer.alloc(4)
     readSync(fd, magic, 0, 4, 0)
     if (magic.toString('latin1') === 'ATU1') return { why: `the usage summary is of version 1, not ${USAGE_SUMMARY_VERSION}` }
-    const { header, table, end } = UsageTable.read(fd, st.size)
+    const read = UsageTable.read(fd, st.size)
+    table = read.table
+    const { header, end } = read
     const doc = header as unknown as Omit<SummaryDoc, 'table'> & { daily?: unknown }
     if (doc.version !== USAGE_SUMMARY_VERSION) return { why: `the usage summary is of version ${String(doc.version)}, not ${USAGE_SUMMARY_VERSION}` }
     if (doc.build !== build) return { why: 'the transcript importer changed since the usage summary was made' }
@@ -182,11 +188,13 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
       off += 12 + len
       segments++
     }
+    ok = true
     return { ...doc, files: [...files.values()], problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
   } catch (e) {
     return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
   } finally {
-    closeSync(fd)
+    if (table === undefined) closeSync(fd)
+    else if (!ok) table.close()
   }
 }
 
@@ -286,6 +294,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   }
   const fresh = rebuilt !== undefined || doc === undefined
   if (rebuilt !== undefined) cursors = cursors.map((x) => ({ ...x, c: { file: x.c.file, offset: 0, line: 0 }, p: undefined }))
+  // A summary read but rebuilt all the same: its file is closed now, not when collected.
+  if (fresh) doc?.table.close()
   const calls = fresh ? new UsageTable() : doc.table
   if (fresh) calls.daily = new DailySums(prices)
   const problems = fresh ? [] : doc.problems

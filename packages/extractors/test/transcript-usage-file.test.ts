@@ -184,15 +184,67 @@ describe('the usage summary table', () => {
     if (!round) return t
     // Through the file: the base block read back.
     const path = join(dir, 'table.bin')
+    const sums = (t.daily as DailySums).toJSON()
     writeFileSync(path, t.write({}))
+    // The table owns the descriptor once read (it reads its columns from it lazily).
     const fd = openSync(path, 'r')
     try {
       t = UsageTable.read(fd, statSync(path).size).table
-    } finally {
+    } catch (e) {
       closeSync(fd)
+      throw e
     }
+    t.daily = DailySums.from(sums, BUNDLED_PRICES) ?? DailySums.over(t, BUNDLED_PRICES)
     return t
   }
+
+  /** Later pieces of some stored calls (merges) and a few new calls. */
+  const later = (cs: UsageCall[]): UsageCall[] => [
+    ...cs.filter((_, i) => i % 3 === 1).map((c, i) => ({ ...c, output: c.output + 7, has_usage: true, stop_reason: i % 2 ? null : 'max_tokens', ts: i % 2 ? c.ts : '2026-11-19T00:00:00.000Z' })),
+    call({ key: 'new one', ts: '2026-11-30T00:00:00.000Z', session_id: 'new' }),
+    // More than the room a table read back has for new calls: its columns grow while still on disk.
+    ...Array.from({ length: 1100 }, (_, i) => call({ key: `grown ${i}`, ts: `2026-11-2${i % 10}T11:00:00.000Z`, session_id: `g${i % 7}`, input: i, output: 2 * i })),
+  ]
+  const state = (t: UsageTable): Record<string, boolean> => ({ cols: Reflect.get(t, 'colsOut') as boolean, h: Reflect.get(t, 'hOut') as boolean, text: Reflect.get(t, 'textOut') as boolean })
+
+  it('merges into stored calls whose columns were not read, reading only those calls, as a table in memory does', () => {
+    const whole = calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15)
+    const mem = tableOf(whole, false)
+    const lazy = tableOf(whole, true)
+    // Read back, nothing but the header is read; a merge reads the key hashes and the merged calls.
+    expect(state(lazy)).toEqual({ cols: true, h: true, text: true })
+    mem.add(encodeCalls(later(whole)), mergeUsageCall, partCall)
+    lazy.add(encodeCalls(later(whole)), mergeUsageCall, partCall)
+    expect(state(lazy)).toEqual({ cols: true, h: false, text: true })
+    // The running daily sums, kept through the merges without the columns.
+    expect((lazy.daily as DailySums).rows(lazy)).toEqual((mem.daily as DailySums).rows(mem))
+    // Then the whole table (calls set since keep their values).
+    const byKey = (t: UsageTable) => new Map(Array.from({ length: t.n }, (_, i) => [t.keyAt(i), t.call(i)]))
+    expect(byKey(lazy)).toEqual(byKey(mem))
+    expect(state(lazy)).toEqual({ cols: true, h: false, text: true })
+    expect(DailySums.over(lazy, BUNDLED_PRICES).rows(lazy)).toEqual((mem.daily as DailySums).rows(mem))
+    expect(state(lazy)).toEqual({ cols: false, h: false, text: true })
+    for (const mode of ['usage', 'cost', 'daily'] as const) expect(summaryRows(mode, { calls: lazy, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' })).toEqual(summaryRows(mode, { calls: mem, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' }))
+  })
+
+  it('compacts a table read lazily (some calls read one by one and merged) to the bytes of one kept in memory', () => {
+    const whole = calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15)
+    for (const cs of [whole, whole.filter((c) => c.has_usage)]) {
+      const mem = tableOf(cs, false)
+      const lazy = tableOf(cs, true)
+      for (const t of [mem, lazy]) t.add(encodeCalls(later(cs)), mergeUsageCall, partCall)
+      expect(state(lazy).cols).toBe(true)
+      // A lazy table's rewrite reads what it had not; the base block is the same bytes.
+      expect(lazy.write({ x: 1 }).equals(mem.write({ x: 1 }))).toBe(true)
+      expect(state(lazy)).toEqual({ cols: false, h: false, text: false })
+      // A table written from a lazy one reads back the same again.
+      const again = tableOf(cs, true)
+      again.add(encodeCalls(later(cs)), mergeUsageCall, partCall)
+      void again.keyAt(0)
+      void again.tsAt(again.n - 1)
+      expect(again.write({ x: 1 }).equals(mem.write({ x: 1 }))).toBe(true)
+    }
+  })
 
   it('writes NDJSON of nasty strings and numbers as toNdjson does, in memory and read back', () => {
     for (const round of [false, true]) {
