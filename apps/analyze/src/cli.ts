@@ -23,9 +23,8 @@ import {
 import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
-// Redis and the OpenTelemetry commands load where they are used (chunks of their own): a mode
-// over a capture or the transcripts never reads them.
-import type { StreamRange } from './redis.js'
+import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
+import { addOtelCommands } from './otel-commands.js'
 import { isSingleInput, singleInput, type SingleInput } from './single-input.js'
 
 const BIN = 'agenttap-analyze'
@@ -216,9 +215,8 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
   const range = rangeOf(o, io)
   // An ad hoc range is its own in-memory index; the whole stream keeps one on disk.
   const adHoc = o.from !== undefined || o.to !== undefined
-  const { redisIndexDir, redisSource } = await import('./redis.js')
-  const indexDir = adHoc ? undefined : resolve(o.indexDir ?? redisIndexDir(logRootOf(o, io), range))
-  return createExtractor({ logDir: indexDir ?? '', source: redisSource(range), ...(indexDir ? { indexDir } : { index: false }), ...common })
+  const indexDir = adHoc ? undefined : resolve(o.indexDir ?? (await redisIndexDir(logRootOf(o, io), range)))
+  return createExtractor({ logDir: indexDir ?? '', source: await redisSource(range), ...(indexDir ? { indexDir } : { index: false }), ...common })
 }
 
 /** One line about the input the index skipped (the details: `agenttap-analyze check`). */
@@ -409,7 +407,7 @@ const OWN_COMMANDS = new Set(['extract', 'prompts', 'modes', 'redis-dump', 'chec
  * A command's help, options and errors do not depend on its siblings; everything else
  * (`--help`, `help <cmd>`, a mistyped command) gets the whole table.
  */
-async function buildProgram(io: CliIo, state: { code: number }, only?: string): Promise<Command> {
+function buildProgram(io: CliIo, state: { code: number }, only?: string): Command {
   const one = only !== undefined && OWN_COMMANDS.has(only) ? only : undefined
   const want = (name: string): boolean => one === undefined || one === name || one === name.replace(/_/g, '-')
   const program = setupProgram(new Command(BIN), { bin: BIN, version: packageVersion(import.meta.url), stdout: io.stdout, stderr: io.stderr })
@@ -469,7 +467,6 @@ async function buildProgram(io: CliIo, state: { code: number }, only?: string): 
     .addHelpText('after', '\nExample: agenttap-analyze redis-dump --redis redis://127.0.0.1:6379 --follow | agenttap-monitor -')
     .action(async (o: CommonOpts) => {
       const range = rangeOf(o, io)
-      const { dumpToNdjson, importToDir } = await import('./redis.js')
       if (o.outDir !== undefined) {
         if (o.follow) throw new UsageError('--follow writes to stdout; drop --out-dir (or --follow)')
         const n = await importToDir(range, resolve(o.outDir))
@@ -488,7 +485,7 @@ async function buildProgram(io: CliIo, state: { code: number }, only?: string): 
       state.code = EXIT.OK
     })
 
-  if (one === undefined) (await import('./otel-commands.js')).addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
+  if (one === undefined) addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
 
   if (want('check')) addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
     .action(async (o: CommonOpts) => {
@@ -503,7 +500,7 @@ async function buildProgram(io: CliIo, state: { code: number }, only?: string): 
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const state = { code: EXIT.OK as number }
-  const program = await buildProgram(io, state, argv[0])
+  const program = buildProgram(io, state, argv[0])
   if (argv.length === 0) {
     // Nothing asked: the help is the error message, so it goes to stderr.
     program.outputHelp({ error: true })
