@@ -403,14 +403,17 @@ const OWN_COMMANDS = new Set(['extract', 'prompts', 'modes', 'redis-dump', 'chec
 
 /**
  * Builds the command table. Every action stores its exit code in `state`. `only` (the first
- * argument, when it names one of the commands defined here) defines that command alone: commander
- * builds ~40 commands of ~25 options each in tens of CPU ms, more than a small mode's whole query.
+ * argument, when it names one of the commands defined here) defines that command alone, and `-V` /
+ * `--version` first none: commander builds ~40 commands of ~25 options each in tens of CPU ms,
+ * more than a small mode's whole query.
  * A command's help, options and errors do not depend on its siblings; everything else
  * (`--help`, `help <cmd>`, a mistyped command) gets the whole table.
  */
 function buildProgram(io: CliIo, state: { code: number }, only?: string): Command {
   const one = only !== undefined && OWN_COMMANDS.has(only) ? only : undefined
-  const want = (name: string): boolean => one === undefined || one === name || one === name.replace(/_/g, '-')
+  // `--version` first: commander prints it and stops before any command is looked at.
+  const versionOnly = only === '-V' || only === '--version'
+  const want = (name: string): boolean => !versionOnly && (one === undefined || one === name || one === name.replace(/_/g, '-'))
   const program = setupProgram(new commander.Command(BIN), { bin: BIN, version: packageVersion(import.meta.url), stdout: io.stdout, stderr: io.stderr })
     .description('Answers about everything the agenttap proxy captured: prompts, tool calls, tokens, cost, errors, latency.')
 
@@ -486,7 +489,7 @@ function buildProgram(io: CliIo, state: { code: number }, only?: string): Comman
       state.code = EXIT.OK
     })
 
-  if (one === undefined) addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
+  if (one === undefined && !versionOnly) addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
 
   if (want('check')) addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
     .action(async (o: CommonOpts) => {
