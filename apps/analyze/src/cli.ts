@@ -1,8 +1,9 @@
 import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Command, CommanderError, Option } from 'commander'
-import { errorLine, packageVersion, setupProgram } from '@agenttap/cli-kit'
+import type { Command } from 'commander'
+// commander through cli-kit: required, not imported (an ESM import of it costs ~8 CPU ms more).
+import { commander, errorLine, packageVersion, setupProgram } from '@agenttap/cli-kit'
 import { CAPTURE_DIR, CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import {
   BUNDLED_PRICES,
@@ -99,7 +100,7 @@ function addCommon(cmd: Command): Command {
     .option('--no-index', 'build the index in memory for this run only (nothing written under the log dir)')
     .option('--rebuild-index', 'empty the index and build it again from the capture')
     .option('--include-aux', 'include auxiliary (non-model) requests in every mode')
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson; ndjson files with --out-dir)').choices(['ndjson', 'csv', 'parquet', 'table']))
+    .addOption(new commander.Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson; ndjson files with --out-dir)').choices(['ndjson', 'csv', 'parquet', 'table']))
     .option('-o, --out-dir <dir>', 'write one file per mode (<mode>.<format>) instead of stdout')
     .option('--since <when>', 'flows that started at/after (ISO date or age: 30m, 2h, 7d)')
     .option('--until <when>', 'flows that started before (ISO date or age)')
@@ -114,7 +115,7 @@ function addCommon(cmd: Command): Command {
     .option('--index-dir <dir>', 'Redis: where its index is kept (default: <log root>/redis-index/<host>-<port>-<stream>)')
     .option('--from <id>', 'Redis: only entries after this stream id (an in-memory index for this range)')
     .option('--to <id>', 'Redis: only entries up to this stream id, inclusive (an in-memory index for this range)')
-    .addOption(new Option('--source <source>', 'wire (the proxy\'s capture), transcripts (Claude Code transcripts and Codex rollouts on disk) or all').choices(['wire', 'transcripts', 'all']).default('wire'))
+    .addOption(new commander.Option('--source <source>', 'wire (the proxy\'s capture), transcripts (Claude Code transcripts and Codex rollouts on disk) or all').choices(['wire', 'transcripts', 'all']).default('wire'))
     .option('--claude-dir <dir...>', 'transcripts: Claude Code projects dir(s) (default: $CLAUDE_CONFIG_DIR/projects, ~/.config/claude/projects, ~/.claude/projects)')
     .option('--codex-dir <dir...>', 'transcripts: Codex sessions dir(s) (default: $CODEX_HOME/sessions, ~/.codex/sessions)')
 }
@@ -215,8 +216,8 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
   const range = rangeOf(o, io)
   // An ad hoc range is its own in-memory index; the whole stream keeps one on disk.
   const adHoc = o.from !== undefined || o.to !== undefined
-  const indexDir = adHoc ? undefined : resolve(o.indexDir ?? redisIndexDir(logRootOf(o, io), range))
-  return createExtractor({ logDir: indexDir ?? '', source: redisSource(range), ...(indexDir ? { indexDir } : { index: false }), ...common })
+  const indexDir = adHoc ? undefined : resolve(o.indexDir ?? (await redisIndexDir(logRootOf(o, io), range)))
+  return createExtractor({ logDir: indexDir ?? '', source: await redisSource(range), ...(indexDir ? { indexDir } : { index: false }), ...common })
 }
 
 /** One line about the input the index skipped (the details: `agenttap-analyze check`). */
@@ -402,20 +403,23 @@ const OWN_COMMANDS = new Set(['extract', 'prompts', 'modes', 'redis-dump', 'chec
 
 /**
  * Builds the command table. Every action stores its exit code in `state`. `only` (the first
- * argument, when it names one of the commands defined here) defines that command alone: commander
- * builds ~40 commands of ~25 options each in tens of CPU ms, more than a small mode's whole query.
+ * argument, when it names one of the commands defined here) defines that command alone, and `-V` /
+ * `--version` first none: commander builds ~40 commands of ~25 options each in tens of CPU ms,
+ * more than a small mode's whole query.
  * A command's help, options and errors do not depend on its siblings; everything else
  * (`--help`, `help <cmd>`, a mistyped command) gets the whole table.
  */
 function buildProgram(io: CliIo, state: { code: number }, only?: string): Command {
   const one = only !== undefined && OWN_COMMANDS.has(only) ? only : undefined
-  const want = (name: string): boolean => one === undefined || one === name || one === name.replace(/_/g, '-')
-  const program = setupProgram(new Command(BIN), { bin: BIN, version: packageVersion(import.meta.url), stdout: io.stdout, stderr: io.stderr })
+  // `--version` first: commander prints it and stops before any command is looked at.
+  const versionOnly = only === '-V' || only === '--version'
+  const want = (name: string): boolean => !versionOnly && (one === undefined || one === name || one === name.replace(/_/g, '-'))
+  const program = setupProgram(new commander.Command(BIN), { bin: BIN, version: packageVersion(import.meta.url), stdout: io.stdout, stderr: io.stderr })
     .description('Answers about everything the agenttap proxy captured: prompts, tool calls, tokens, cost, errors, latency.')
 
   if (want('extract')) addCommon(program.command('extract').description('run one or more modes: --extract config,tool_calls,tool_results (or all)'))
     .requiredOption('-e, --extract <modes>', `comma-separated modes: ${MODE_NAMES.join(', ')}, or all`)
-    .addOption(new Option('--mode <mode>', 'turns variant').choices(['paired', 'full']))
+    .addOption(new commander.Option('--mode <mode>', 'turns variant').choices(['paired', 'full']))
     .action(async (o: CommonOpts) => {
       state.code = await runModes(parseModes(o.extract ?? ''), o, io)
     })
@@ -426,7 +430,7 @@ function buildProgram(io: CliIo, state: { code: number }, only?: string): Comman
     })
 
   if (want('turns')) addCommon(program.command('turns').description(MODES.turns.description))
-    .addOption(new Option('--mode <mode>', 'paired: only prompt ↔ final answer').choices(['paired', 'full']))
+    .addOption(new commander.Option('--mode <mode>', 'paired: only prompt ↔ final answer').choices(['paired', 'full']))
     .action(async (o: CommonOpts) => {
       state.code = await runModes(['turns'], o, io)
     })
@@ -485,7 +489,7 @@ function buildProgram(io: CliIo, state: { code: number }, only?: string): Comman
       state.code = EXIT.OK
     })
 
-  if (one === undefined) addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
+  if (one === undefined && !versionOnly) addOtelCommands(program, io, state, (o) => logRootOf(o as CommonOpts, io))
 
   if (want('check')) addCommon(program.command('check').description('list the input the index skipped or repaired (malformed lines, unknown types, flows without an end, …) with file:line:offset'))
     .action(async (o: CommonOpts) => {
@@ -510,7 +514,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     await program.parseAsync(argv, { from: 'user' })
     return state.code
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (err instanceof commander.CommanderError) {
       // help / version print and exit 0; parse errors were already printed by commander.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
     }

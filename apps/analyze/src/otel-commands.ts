@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander'
+import type { Command } from 'commander'
+import { commander } from '@agenttap/cli-kit'
 import { formatTable, isoInstant, toNdjson, type Row } from '@agenttap/extractors'
 import type { LedgerContent, ModelCall, TelemetryFact } from '@agenttap/ledger'
 import { EXIT, UsageError } from './errors.js'
@@ -123,7 +124,7 @@ export function addOtelCommands(program: Command, io: CliIo, state: { code: numb
     .option('--content', 'record prompts, answers, tool arguments and results on the spans (as redacted on disk)')
     .option('--include-aux', 'also export auxiliary (non-model) requests')
     .option('--header <name=value>', 'extra header for the endpoint (repeatable), e.g. an API key', collect)
-    .addOption(new Option('--no-metrics', 'spans only, no gen_ai.client.* metrics'))
+    .addOption(new commander.Option('--no-metrics', 'spans only, no gen_ai.client.* metrics'))
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (o: OtelOpts) => {
       state.code = await otlp(o, io, logRootOf(o))
@@ -134,7 +135,7 @@ export function addOtelCommands(program: Command, io: CliIo, state: { code: numb
     .option('--log-dir <dir>', 'log root or capture dir (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
     .option('--since <when>', 'calls that started at/after (ISO date or age)')
     .option('--session <id>', 'only this session id')
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson)').choices(['ndjson', 'table']))
+    .addOption(new commander.Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson)').choices(['ndjson', 'table']))
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (o: OtelOpts) => {
       state.code = await telemetry(o, io, logRootOf(o))

@@ -1,7 +1,12 @@
 import { join } from 'node:path'
 import type { RecordSource, SourceEntry } from '@agenttap/extractors'
 import { CAPTURE_DIR, CAPTURE_FILES, captureFileFor, createJsonlWriter, type JsonlWriter } from '@agenttap/jsonl-io'
-import { createRedisClient, DEFAULT_STREAM, readRedisStream } from '@agenttap/jsonl-io/redis'
+
+/**
+ * jsonl-io's Redis module, loaded by the first Redis command: a mode over capture files or
+ * transcripts (every start of the CLI imports this file) never resolves nor compiles it.
+ */
+const redisIo = (): Promise<typeof import('@agenttap/jsonl-io/redis')> => import('@agenttap/jsonl-io/redis')
 
 /** What to read from a Redis stream. */
 export interface StreamRange {
@@ -20,6 +25,7 @@ export interface StreamRange {
 }
 
 async function connect(url: string) {
+  const { createRedisClient } = await redisIo()
   const redis = await createRedisClient(url)
   for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50))
   if (redis.status !== 'ready') {
@@ -30,6 +36,7 @@ async function connect(url: string) {
 }
 
 async function* records(range: StreamRange) {
+  const { DEFAULT_STREAM, readRedisStream } = await redisIo()
   const redis = await connect(range.url)
   try {
     yield* readRedisStream(redis, {
@@ -85,7 +92,8 @@ export async function importToDir(range: StreamRange, root: string): Promise<num
  * The stream as a record source for the index: entries after the index's cursor (or after
  * `--from`), up to the end of what is there (or `--to`), bad entries in place.
  */
-export function redisSource(range: StreamRange): RecordSource {
+export async function redisSource(range: StreamRange): Promise<RecordSource> {
+  const { DEFAULT_STREAM, readRedisStream } = await redisIo()
   const stream = range.stream ?? DEFAULT_STREAM
   return {
     name: `${range.url.replace(/\/\/[^@/]*@/, '//')} ${stream}`,
@@ -110,7 +118,8 @@ export function redisSource(range: StreamRange): RecordSource {
 }
 
 /** Where the index of a stream lives by default: `<log root>/redis-index/<host>-<port>-<stream>`. */
-export function redisIndexDir(logRoot: string, range: StreamRange): string {
+export async function redisIndexDir(logRoot: string, range: StreamRange): Promise<string> {
+  const { DEFAULT_STREAM } = await redisIo()
   let host = 'redis'
   try {
     const u = new URL(range.url)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { AgenttapError } from '@agenttap/jsonl-io'
-import { CliError, EXIT, errorLine, exitCodeOf, fileArg, intArg, packageVersion, portArg, positiveNumberArg, setupProgram } from './index.js'
+import { CliError, EXIT, commander, errorLine, exitCodeOf, fileArg, intArg, packageVersion, portArg, positiveNumberArg, setupProgram } from './index.js'
 
 function sink() {
   const chunks: string[] = []
@@ -20,6 +20,14 @@ describe('exit codes', () => {
     expect(exitCodeOf(new Error('boom'))).toBe(EXIT.RUNTIME)
     expect(exitCodeOf(new CommanderError(0, 'commander.version', '1.0.0'))).toBe(EXIT.OK)
     expect(exitCodeOf(new CommanderError(1, 'commander.unknownOption', 'x'))).toBe(EXIT.USAGE)
+  })
+})
+
+describe('commander', () => {
+  it('is the module an import of commander gives: the same classes, so instanceof agrees with the apps', () => {
+    expect(commander.Command).toBe(Command)
+    expect(commander.CommanderError).toBe(CommanderError)
+    expect(() => portArg('--port')('x')).toThrow(commander.InvalidArgumentError)
   })
 })
 

@@ -1,5 +1,5 @@
 import { AgenttapError } from '@agenttap/jsonl-io'
-import { CommanderError } from 'commander'
+import { commander } from './commander.js'
 
 /** The exit codes of every agenttap command: 0 ok, 1 runtime failure, 2 usage mistake. */
 export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2 } as const
@@ -28,7 +28,7 @@ export const USAGE_CODES: ReadonlySet<string> = new Set([
  * process.exitCode = exitCodeOf(err)
  */
 export function exitCodeOf(err: unknown, extraUsage: readonly string[] = []): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
+  if (err instanceof commander.CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
   if (AgenttapError.isInstance(err)) return USAGE_CODES.has(err.code) || extraUsage.includes(err.code) ? EXIT.USAGE : EXIT.RUNTIME
   return EXIT.RUNTIME
 }

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { InvalidArgumentError } from 'commander'
+import { commander } from './commander.js'
 
 /**
  * Option parsers for commander (`.option('--port <port>', '…', portArg('--port'))`): a value
@@ -16,7 +16,7 @@ import { InvalidArgumentError } from 'commander'
 export function portArg(flag: string): (v: string) => number {
   return (v) => {
     const n = Number(v)
-    if (!/^\d+$/.test(v.trim()) || n > 65535) throw new InvalidArgumentError(`${flag}: expected a port 0-65535, received "${v}"`)
+    if (!/^\d+$/.test(v.trim()) || n > 65535) throw new commander.InvalidArgumentError(`${flag}: expected a port 0-65535, received "${v}"`)
     return n
   }
 }
@@ -32,7 +32,7 @@ export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER)
     const n = Number(v)
     if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
       const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}-${max}`
-      throw new InvalidArgumentError(`${flag}: expected an integer ${range}, received "${v}"`)
+      throw new commander.InvalidArgumentError(`${flag}: expected an integer ${range}, received "${v}"`)
     }
     return n
   }
@@ -47,7 +47,7 @@ export function intArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER)
 export function positiveNumberArg(flag: string): (v: string) => number {
   return (v) => {
     const n = Number(v)
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag}: expected a number > 0, received "${v}"`)
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new commander.InvalidArgumentError(`${flag}: expected a number > 0, received "${v}"`)
     return n
   }
 }
@@ -65,9 +65,9 @@ export function fileArg(flag: string): (v: string) => string {
     try {
       isFile = statSync(v).isFile()
     } catch {
-      throw new InvalidArgumentError(`${flag}: no such file: ${v}`)
+      throw new commander.InvalidArgumentError(`${flag}: no such file: ${v}`)
     }
-    if (!isFile) throw new InvalidArgumentError(`${flag}: not a file: ${v}`)
+    if (!isFile) throw new commander.InvalidArgumentError(`${flag}: not a file: ${v}`)
     return v
   }
 }

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import type { Explanation } from '@agenttap/cache-insights'
 import { readRawRef } from '@agenttap/jsonl-io'
 import type { LedgerContent, ModelCall } from '@agenttap/ledger'
@@ -16,6 +15,8 @@ import type { CaptureFiles } from './sources.js'
 async function flowRecords(files: string[], flowIds: string[]): Promise<Record<string, unknown>[]> {
   const needles = flowIds.map((id) => `"flow_id":${JSON.stringify(id)}`)
   const out: Record<string, unknown>[] = []
+  // readline loads for `--explain` only (not at the start of every mode).
+  const { createInterface } = process.getBuiltinModule('node:readline')
   for (const file of files) {
     const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity })
     for await (const line of rl) {

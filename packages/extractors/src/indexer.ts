@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
@@ -81,6 +80,9 @@ export interface IndexUpdateResult extends IndexUpdate {
 const DEFAULT_LEDGER = '@agenttap/ledger'
 
 function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
+  // worker_threads (and its internals) load here, when an index is built on several threads: a
+  // mode over a current index, or the transcripts' usage summary, starts without them.
+  const { Worker } = process.getBuiltinModule('node:worker_threads')
   return new Promise((resolve, reject) => {
     const w = new Worker(script, { workerData: job })
     let settled = false

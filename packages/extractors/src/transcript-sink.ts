@@ -4,7 +4,6 @@
  * into NDJSON rows is split over the cores and the calls never cross to the main thread. Built
  * as its own entry (dist/transcript-sink.js) for the workers to import.
  */
-import { threadId } from 'node:worker_threads'
 import type { ImportResult } from '@agenttap/transcripts'
 import { createRowFiles } from './row-files.js'
 import { callRows } from './rows.js'
@@ -31,6 +30,9 @@ let seq = 0
 /** Writes the calls of one part as `flows`, `calls` and `tool_calls` row files; returns them. */
 export function sinkImport(r: Pick<ImportResult, 'calls'>, options: TranscriptSinkOptions): TranscriptPart {
   if (r.calls.length === 0) return { files: {}, calls: 0, keys: [] }
+  // The thread id read here, not imported: this module is also part of the main bundle, whose
+  // start-up should not load worker_threads.
+  const { threadId } = process.getBuiltinModule('node:worker_threads')
   const rows = createRowFiles(options.dir, `part-${process.pid}-${threadId}-${seq++}`)
   const keys: string[] = []
   // No flow rows: a transcript call's flow is derived from its row in SQL (FLOW_OF_CALL).

@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 
 // Node's BlockList compares addresses, not spellings: `0:0:0:0:0:0:0:1`, `::ffff:127.0.0.1` and
@@ -55,6 +54,9 @@ export function isUnspecifiedAddress(address: string): boolean {
 export function resolveAddresses(host: string): Promise<string[]> {
   const h = host.replace(/^\[|\]$/g, '')
   if (isIP(h) !== 0) return Promise.resolve([h])
+  // dns (and the c-ares binding) loads on the first name to resolve, not with jsonl-io: most of
+  // its importers (the analyze CLI, the extractors) never resolve a name.
+  const { lookup } = process.getBuiltinModule('node:dns')
   return new Promise((resolve, reject) => {
     lookup(h, { all: true, verbatim: true }, (err, addrs) => (err ? reject(err) : resolve(addrs.map((a) => a.address))))
   })
