@@ -1,10 +1,10 @@
-import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, closeSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { appendSession, TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
+import { describe, expect, it } from 'vitest'
+import { appendSession, TRAP_IDS } from '@agenttap/transcripts/generate'
 import { BUNDLED_PRICES, createExtractor, createTranscriptExtractor, MODES, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
-import type { ExtractorOptions, ModeName, Row, RunOptions } from '../src/index.js'
+import type { ModeName, Row, RunOptions } from '../src/index.js'
+import { useTrapTree } from './support/trap-tree.js'
 import { encodeCalls, partCall } from '../src/transcript-usage-cols.js'
 import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
@@ -15,18 +15,10 @@ import { mergeUsageCall } from '../src/transcript-usage.js'
 // The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
 // appends, compaction, a torn append, a call merged across segments, and the bytes written from
 // the columns against toNdjson of the rows, on the trap tree and on hand-made nasty calls.
-let dir: string
-let dirs: { claudeDir: string; codexDir: string }
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'extract-usage-file-'))
-  dirs = writeTrapTree(join(dir, 'tree'))
-})
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
-
-const opts = (extra: Partial<ExtractorOptions> = {}): ExtractorOptions =>
-  ({ logDir: '', wire: false, transcripts: { claude: [dirs.claudeDir], codex: [dirs.codexDir] }, indexDir: join(dir, 'summary-idx'), threads: 1, ...extra })
+const tree = useTrapTree('extract-usage-file-')
+const opts = tree.opts
 const SUMMARY: ModeName[] = ['daily', 'usage', 'cost']
-const file = (): string => join(dir, 'summary-idx', USAGE_SUMMARY_FILE)
+const file = (): string => join(tree.dir, 'summary-idx', USAGE_SUMMARY_FILE)
 
 async function summaryRowsOf(runs: RunOptions[] = [{}]): Promise<{ rows: Row[][]; rebuilt: string | undefined; bytes: number }> {
   const s = await createTranscriptExtractor(opts())
@@ -40,8 +32,8 @@ async function summaryRowsOf(runs: RunOptions[] = [{}]): Promise<{ rows: Row[][]
 }
 
 async function indexRows(runs: RunOptions[] = [{}]): Promise<Row[][]> {
-  rmSync(join(dir, 'duck-idx'), { recursive: true, force: true })
-  const d = await createExtractor(opts({ indexDir: join(dir, 'duck-idx') }))
+  rmSync(join(tree.dir, 'duck-idx'), { recursive: true, force: true })
+  const d = await createExtractor(opts({ indexDir: join(tree.dir, 'duck-idx') }))
   try {
     const rows: Row[][] = []
     for (const run of runs) for (const m of SUMMARY) rows.push((await d.run(m, run)).rows)
@@ -51,7 +43,7 @@ async function indexRows(runs: RunOptions[] = [{}]): Promise<Row[][]> {
   }
 }
 
-const sessionA = (): string => join(dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionA}.jsonl`)
+const sessionA = (): string => join(tree.dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionA}.jsonl`)
 
 describe('the usage summary file', () => {
   it('appends a segment per update (the base untouched), merges a call across segments, and compacts', async () => {
@@ -66,7 +58,7 @@ describe('the usage summary file', () => {
     const one = readFileSync(file())
     expect(one.length).toBeGreaterThan(base.length)
     expect(one.subarray(0, base.length).equals(base)).toBe(true)
-    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
     r = await summaryRowsOf()
     const two = readFileSync(file())
     expect(two.subarray(0, one.length).equals(one)).toBe(true)
@@ -78,7 +70,7 @@ describe('the usage summary file', () => {
     expect(again.rows).toEqual(await indexRows([{}, { since: '2026-11-21' }, { session: TRAP_IDS.claudeSessionA }]))
     // Many small updates: the file is written whole again now and then, never growing without end.
     for (let i = 0; i < 26; i++) {
-      appendSession(dirs.claudeDir, 200 + i, `2026-11-23T0${i % 10}:00:00.000Z`)
+      appendSession(tree.dirs.claudeDir, 200 + i, `2026-11-23T0${i % 10}:00:00.000Z`)
       await summaryRowsOf()
     }
     const after = readFileSync(file())
@@ -90,7 +82,7 @@ describe('the usage summary file', () => {
   it('reads again what a torn append held, and writes the file whole', async () => {
     await summaryRowsOf()
     const base = statSync(file()).size
-    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
     await summaryRowsOf()
     const whole = statSync(file()).size
     expect(whole).toBeGreaterThan(base)
@@ -110,7 +102,7 @@ describe('the usage summary file', () => {
   it('two updates at once each append, and the summary reads back whole', async () => {
     await summaryRowsOf()
     const base = statSync(file()).size
-    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
     const [a, b] = await Promise.all([createTranscriptExtractor(opts()), createTranscriptExtractor(opts())])
     try {
       const [ra, rb] = await Promise.all([a.run('usage'), b.run('usage')])
@@ -136,14 +128,14 @@ describe('the usage summary file', () => {
   })
 
   it('writes usage and cost NDJSON byte for byte as toNdjson of the rows, to a file and as lines', async () => {
-    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
     const runs: RunOptions[] = [{}, { since: '2026-11-21' }, { until: '2026-11-20T11:00:06Z' }, { session: TRAP_IDS.claudeSessionA }, { client: 'codex' }]
     const x = await createTranscriptExtractor(opts())
     try {
       for (const run of runs) {
         for (const m of SUMMARY) {
           const want = toNdjson(MODES[m].columns, (await x.run(m, run)).rows)
-          const to = join(dir, `${m}.ndjson`)
+          const to = join(tree.dir, `${m}.ndjson`)
           const w = await x.run(m, { ...run, ndjsonTo: to })
           expect(readFileSync(to, 'utf8')).toBe(want)
           expect(w.written).toBe(want === '' ? 0 : want.split('\n').length - 1)
@@ -183,7 +175,7 @@ describe('the usage summary table', () => {
     t.add(encodeCalls(cs), mergeUsageCall, partCall)
     if (!round) return t
     // Through the file: the base block read back.
-    const path = join(dir, 'table.bin')
+    const path = join(tree.dir, 'table.bin')
     const sums = (t.daily as DailySums).toJSON()
     writeFileSync(path, t.write({}))
     // The table owns the descriptor once read (it reads its columns from it lazily).

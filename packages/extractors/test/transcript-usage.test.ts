@@ -1,25 +1,17 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { appendSession, TRAP_IDS, writeBulkTree, writeTrapTree } from '@agenttap/transcripts/generate'
+import { describe, expect, it } from 'vitest'
+import { appendSession, TRAP_IDS, writeBulkTree } from '@agenttap/transcripts/generate'
 import { createExtractor, createTranscriptExtractor, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
 import type { ExtractorOptions, ModeName, Row, RunOptions } from '../src/index.js'
+import { useTrapTree } from './support/trap-tree.js'
 
 // The usage summary (transcript-usage.ts) against the DuckDB index: `daily`, `usage` and `cost`
 // over transcripts, the exact same rows (cost compared exactly: both round each call to 8
 // decimals and the daily sum again) on the trap tree and a generated tree, from nothing and
 // after appends, a new session, a file rewritten in place and a damaged summary.
-let dir: string
-let dirs: { claudeDir: string; codexDir: string }
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'extract-usage-summary-'))
-  dirs = writeTrapTree(join(dir, 'tree'))
-})
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
-
-const opts = (extra: Partial<ExtractorOptions> = {}): ExtractorOptions =>
-  ({ logDir: '', wire: false, transcripts: { claude: [dirs.claudeDir], codex: [dirs.codexDir] }, indexDir: join(dir, 'summary-idx'), threads: 1, ...extra })
+const tree = useTrapTree('extract-usage-summary-')
+const opts = tree.opts
 const MODES_OF_SUMMARY: ModeName[] = ['daily', 'usage', 'cost']
 
 /** The rows of the summary and of a fresh DuckDB index, for every summary mode and some filters. */
@@ -35,9 +27,9 @@ async function both(extra: Partial<ExtractorOptions> = {}, runs: RunOptions[] = 
     s.close()
   }
   // The summary answers without DuckDB: no index file next to it.
-  expect(existsSync(join(dir, 'summary-idx', 'index.duckdb'))).toBe(false)
-  rmSync(join(dir, 'duck-idx'), { recursive: true, force: true })
-  const d = await createExtractor(opts({ ...extra, indexDir: join(dir, 'duck-idx') }))
+  expect(existsSync(join(tree.dir, 'summary-idx', 'index.duckdb'))).toBe(false)
+  rmSync(join(tree.dir, 'duck-idx'), { recursive: true, force: true })
+  const d = await createExtractor(opts({ ...extra, indexDir: join(tree.dir, 'duck-idx') }))
   try {
     for (const run of runs) for (const m of MODES_OF_SUMMARY) index.push((await d.run(m, run)).rows)
   } finally {
@@ -59,15 +51,15 @@ describe('the usage summary', () => {
   })
 
   it('equals the index on a generated tree read by two worker threads', async () => {
-    rmSync(join(dir, 'tree'), { recursive: true, force: true })
-    dirs = writeBulkTree(join(dir, 'tree'), { bytes: 3e6, seed: 11 })
+    rmSync(join(tree.dir, 'tree'), { recursive: true, force: true })
+    tree.dirs = writeBulkTree(join(tree.dir, 'tree'), { bytes: 3e6, seed: 11 })
     const { summary, index } = await both({ threads: 2, workerMinBytes: 1 })
     expect(summary[1]!.length).toBeGreaterThan(200)
     expect(summary).toEqual(index)
   })
 
   it('is incremental: half a call, then the rest, then a new session', async () => {
-    const a = join(dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionA}.jsonl`)
+    const a = join(tree.dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionA}.jsonl`)
     const lines = readFileSync(a, 'utf8').split('\n')
     // Only the first two (partial) blocks of msg_A1 are written yet.
     writeFileSync(a, lines.slice(0, 3).join('\n') + '\n')
@@ -87,7 +79,7 @@ describe('the usage summary', () => {
     r = await both()
     expect(r.summary).toEqual(r.index)
     expect(r.summary[1]!.find((x) => x.flow_id === 'claude-transcript:msg_A1:req_A1')!.output_tokens).toBe(120)
-    appendSession(dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
     r = await both()
     expect(r.summary).toEqual(r.index)
     expect(r.summary[0]!.some((x) => x.date === '2026-11-22')).toBe(true)
@@ -103,7 +95,7 @@ describe('the usage summary', () => {
 
   it('reads a file rewritten in place (same inode) again', async () => {
     await both()
-    const b = join(dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionB}.jsonl`)
+    const b = join(tree.dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionB}.jsonl`)
     writeFileSync(b, readFileSync(b, 'utf8').replace('"output_tokens":300', '"output_tokens":301'))
     const r = await both()
     expect(r.rebuilt).toMatch(/rewritten/)
@@ -113,7 +105,7 @@ describe('the usage summary', () => {
 
   it('rebuilds a damaged summary and says why', async () => {
     await both()
-    const path = join(dir, 'summary-idx', USAGE_SUMMARY_FILE)
+    const path = join(tree.dir, 'summary-idx', USAGE_SUMMARY_FILE)
     const good = readFileSync(path)
     writeFileSync(path, good.subarray(0, good.length - 10))
     let r = await both()
@@ -134,9 +126,9 @@ describe('the usage summary', () => {
     const x = await createTranscriptExtractor(opts())
     try {
       expect((await x.run('daily')).rows).toHaveLength(6)
-      expect(existsSync(join(dir, 'summary-idx', 'index.duckdb'))).toBe(false)
+      expect(existsSync(join(tree.dir, 'summary-idx', 'index.duckdb'))).toBe(false)
       expect((await x.run('tool_calls')).rows.map((r) => r.call_id).sort()).toEqual(['call_C1', 'toolu_A1'])
-      expect(existsSync(join(dir, 'summary-idx', 'index.duckdb'))).toBe(true)
+      expect(existsSync(join(tree.dir, 'summary-idx', 'index.duckdb'))).toBe(true)
       // -n N (the latest rows) is the index's too.
       expect((await x.run('usage', { limit: 2 })).rows).toHaveLength(2)
     } finally {

@@ -151,6 +151,16 @@ function skipWs(b: Uint8Array, i: number, e: number): number {
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39
 
+/** Skips an object's key at `i` (its opening quote), its colon and the blanks after: the value's start, or -1. */
+function skipKey(b: Uint8Array, i: number, e: number): number {
+  if (i >= e || b[i] !== 0x22) return -1
+  i = skipString(b, i + 1, e)
+  if (i < 0) return -1
+  i = skipWs(b, i, e)
+  if (i >= e || b[i] !== 0x3a) return -1
+  return skipWs(b, i + 1, e)
+}
+
 /** Scans a number from `i` by the JSON grammar; the index after it, or -1. */
 function scanNumber(b: Uint8Array, i: number, e: number): number {
   if (i < e && b[i] === 0x2d) i++
@@ -204,12 +214,8 @@ function skipValue(b: Uint8Array, i: number, e: number): number {
         kinds[depth++] = c === 0x7b ? 1 : 2
         if (c === 0x7b) {
           // The first key, its colon, then its value.
-          if (i >= e || b[i] !== 0x22) return -1
-          i = skipString(b, i + 1, e)
+          i = skipKey(b, i, e)
           if (i < 0) return -1
-          i = skipWs(b, i, e)
-          if (i >= e || b[i] !== 0x3a) return -1
-          i = skipWs(b, i + 1, e)
         }
         continue
       }
@@ -229,12 +235,8 @@ function skipValue(b: Uint8Array, i: number, e: number): number {
       if (d === 0x2c) {
         i = skipWs(b, i + 1, e)
         if (kind === 1) {
-          if (i >= e || b[i] !== 0x22) return -1
-          i = skipString(b, i + 1, e)
+          i = skipKey(b, i, e)
           if (i < 0) return -1
-          i = skipWs(b, i, e)
-          if (i >= e || b[i] !== 0x3a) return -1
-          i = skipWs(b, i + 1, e)
         }
         break
       }

@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach } from 'vitest'
+import { writeTrapTree } from '@agenttap/transcripts/generate'
+import type { ExtractorOptions } from '../../src/index.js'
+
+/** A fresh temporary dir holding the transcripts' trap tree for each test, and the options of a transcript extractor over it. */
+export interface TrapTree {
+  /** The test's temporary dir (removed after it). */
+  dir: string
+  /** The trap tree's Claude Code and Codex dirs, under `dir/tree`. */
+  dirs: { claudeDir: string; codexDir: string }
+  /** Transcripts only (no wire), the index in `dir/summary-idx`, one thread. */
+  opts: (extra?: Partial<ExtractorOptions>) => ExtractorOptions
+}
+
+/** Registers the hooks that make and remove the tree around every test of the file. */
+export function useTrapTree(prefix: string): TrapTree {
+  const t: TrapTree = {
+    dir: '',
+    dirs: { claudeDir: '', codexDir: '' },
+    opts: (extra = {}) => ({ logDir: '', wire: false, transcripts: { claude: [t.dirs.claudeDir], codex: [t.dirs.codexDir] }, indexDir: join(t.dir, 'summary-idx'), threads: 1, ...extra }),
+  }
+  beforeEach(() => {
+    t.dir = mkdtempSync(join(tmpdir(), prefix))
+    t.dirs = writeTrapTree(join(t.dir, 'tree'))
+  })
+  afterEach(() => rmSync(t.dir, { recursive: true, force: true }))
+  return t
+}
