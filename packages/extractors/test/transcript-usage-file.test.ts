@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { appendSession, TRAP_IDS } from '@agenttap/transcripts/generate'
 import { BUNDLED_PRICES, createExtractor, createTranscriptExtractor, MODES, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
 import type { ModeName, Row, RunOptions } from '../src/index.js'
-import { useTrapTree } from './support/trap-tree.js'
+import { usageTwiceAtOnce, useTrapTree } from './support/trap-tree.js'
 import { encodeCalls, partCall } from '../src/transcript-usage-cols.js'
 import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
@@ -103,14 +103,7 @@ describe('the usage summary file', () => {
     await summaryRowsOf()
     const base = statSync(file()).size
     appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
-    const [a, b] = await Promise.all([createTranscriptExtractor(opts()), createTranscriptExtractor(opts())])
-    try {
-      const [ra, rb] = await Promise.all([a.run('usage'), b.run('usage')])
-      expect(ra.rows).toEqual(rb.rows)
-    } finally {
-      a.close()
-      b.close()
-    }
+    await usageTwiceAtOnce(opts())
     expect(statSync(file()).size).toBeGreaterThan(base)
     const r = await summaryRowsOf()
     expect(r.rebuilt).toBeUndefined()

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { appendSession, TRAP_IDS, writeBulkTree } from '@agenttap/transcripts/generate'
 import { createExtractor, createTranscriptExtractor, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
 import type { ExtractorOptions, ModeName, Row, RunOptions } from '../src/index.js'
-import { useTrapTree } from './support/trap-tree.js'
+import { usageTwiceAtOnce, useTrapTree } from './support/trap-tree.js'
 
 // The usage summary (transcript-usage.ts) against the DuckDB index: `daily`, `usage` and `cost`
 // over transcripts, the exact same rows (cost compared exactly: both round each call to 8
@@ -137,14 +137,7 @@ describe('the usage summary', () => {
   })
 
   it('two runs at once leave a whole summary', async () => {
-    const [a, b] = await Promise.all([createTranscriptExtractor(opts()), createTranscriptExtractor(opts())])
-    try {
-      const [ra, rb] = await Promise.all([a.run('usage'), b.run('usage')])
-      expect(ra.rows).toEqual(rb.rows)
-    } finally {
-      a.close()
-      b.close()
-    }
+    await usageTwiceAtOnce(opts())
     const r = await both()
     expect(r.rebuilt).toBeUndefined()
     expect(r.summary).toEqual(r.index)

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach } from 'vitest'
+import { afterEach, beforeEach, expect } from 'vitest'
 import { writeTrapTree } from '@agenttap/transcripts/generate'
+import { createTranscriptExtractor } from '../../src/index.js'
 import type { ExtractorOptions } from '../../src/index.js'
 
 /** A fresh temporary dir holding the transcripts' trap tree for each test, and the options of a transcript extractor over it. */
@@ -28,4 +29,16 @@ export function useTrapTree(prefix: string): TrapTree {
   })
   afterEach(() => rmSync(t.dir, { recursive: true, force: true }))
   return t
+}
+
+/** Two transcript extractors opened and run (`usage`) at once over the same index dir: both answer the same rows. */
+export async function usageTwiceAtOnce(o: ExtractorOptions): Promise<void> {
+  const [a, b] = await Promise.all([createTranscriptExtractor(o), createTranscriptExtractor(o)])
+  try {
+    const [ra, rb] = await Promise.all([a.run('usage'), b.run('usage')])
+    expect(ra.rows).toEqual(rb.rows)
+  } finally {
+    a.close()
+    b.close()
+  }
 }
