@@ -18,6 +18,14 @@ describe('writers', () => {
     expect(toNdjson(cols, [{ a: 'x' }])).toBe('{"a":"x","b":null,"n":null}\n')
   })
 
+  it('table: a million rows (no spread of a column into Math.max)', () => {
+    const many = Array.from({ length: 1_000_000 }, (_, i) => ({ a: i === 999_999 ? 'widest-cell' : 'x', n: i }))
+    const t = formatTable(['a', 'n'], many, { width: 80 })
+    const lines = t.split('\n')
+    expect(lines[0]).toMatch(/^a {11}\s+n$/)
+    expect(lines[lines.length - 2]).toBe('widest-cell  999999')
+  })
+
   it('table: aligned, numbers right, newlines and control characters escaped, cut to width', () => {
     const t = formatTable(cols, [...rows, { a: 'bell\u0007', b: 'x', n: 10 }], { width: 200 })
     const lines = t.trimEnd().split('\n')

@@ -68,7 +68,8 @@ export function formatTable(columns: string[], rows: Row[], options: TableOption
   const maxCell = options.maxCell ?? 80
   const cells = rows.map((r) => columns.map((c) => cut(cellText(r[c]), maxCell)))
   const numeric = columns.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number'))
-  const full = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  // A loop, not Math.max(...column): spreading a column of a few hundred thousand rows overflows the call stack.
+  const full = columns.map((c, i) => cells.reduce((w, row) => (row[i]!.length > w ? row[i]!.length : w), c.length))
   const gaps = 2 * (columns.length - 1)
   // Numbers keep their width; a text column is never narrower than its header or MIN_TEXT.
   const floor = full.map((n, i) => (numeric[i] ? n : Math.min(n, Math.max(MIN_TEXT, columns[i]!.length))))
