@@ -1,6 +1,7 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { FileRange } from './line-cursor.js'
+import { readAt } from './read-at.js'
 import type { CaptureFiles, SourceKind } from './sources.js'
 
 /**
@@ -47,13 +48,7 @@ export function headHash(path: string, len: number): string {
   const fd = openSync(path, 'r')
   try {
     const buf = Buffer.alloc(len)
-    let got = 0
-    while (got < len) {
-      const n = readSync(fd, buf, got, len - got, got)
-      if (n === 0) break
-      got += n
-    }
-    return got < len ? '' : sha256(buf)
+    return readAt(fd, buf, 0) < len ? '' : sha256(buf)
   } finally {
     closeSync(fd)
   }

@@ -1,4 +1,5 @@
-import { closeSync, readSync } from 'node:fs'
+import { closeSync } from 'node:fs'
+import { readAt } from './read-at.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 
 /**
@@ -45,12 +46,7 @@ const fds = new FinalizationRegistry<number>((fd) => {
 
 /** Reads exactly `into.length` bytes of `fd` at `at`. */
 function pread(fd: number, into: Uint8Array, at: number): void {
-  let got = 0
-  while (got < into.length) {
-    const k = readSync(fd, into, got, into.length - got, at + got)
-    if (k === 0) throw new Error('truncated usage summary')
-    got += k
-  }
+  if (readAt(fd, into, at) < into.length) throw new Error('truncated usage summary')
 }
 
 /** Where a base block's columns are in its file. */

@@ -10,6 +10,7 @@ import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
 import { listTranscripts } from './transcript-update.js'
 import { builtModule } from './built-module.js'
+import { readAt } from './read-at.js'
 import { BUNDLED_PRICES } from './prices.js'
 import type { PriceTable } from './types.js'
 import { DailySums } from './transcript-usage-daily.js'
@@ -162,13 +163,7 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
     // The daily sums of the base, kept up to date from here on (built when of other prices).
     table.daily = DailySums.from(doc.daily, prices) ?? DailySums.over(table, prices)
     const rest = Buffer.allocUnsafe(st.size - end)
-    let got = 0
-    while (got < rest.length) {
-      const n = readSync(fd, rest, got, rest.length - got, end + got)
-      if (n === 0) break
-      got += n
-    }
-    const all = rest.subarray(0, got)
+    const all = rest.subarray(0, readAt(fd, rest, end))
     const files = new Map(doc.files.map((f) => [f.path, f]))
     const problems = [...doc.problems]
     let off = 0
