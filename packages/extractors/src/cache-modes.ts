@@ -60,9 +60,11 @@ export const CACHE_BREAKS_DDL = [
 /**
  * Analyzes the calls that ended since the last update (not yet in \`cache_done\`): candidates by SQL,
  * the segments of each pair read once, the analysis in cache-insights. Incremental: an up-to-date
- * index answers \`cache\` with one select.
+ * index answers \`cache\` with one select. `segments` (key → the \`segments\` column, as the update
+ * that wrote the calls had them) spares reading that column, most of a call's bytes, back out of
+ * DuckDB as JSON; the calls it lacks are read.
  */
-export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }, flows?: readonly string[]): Promise<number> {
+export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }, flows?: readonly string[], segments?: ReadonlyMap<string, string>): Promise<number> {
   await d.run(CACHE_BREAKS_DDL.join(';\n'))
   // An update that names the flows it wrote (every call that ended in it is one of theirs) reads
   // only their calls, not the whole table.
@@ -82,7 +84,23 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
   let n = 0
   if (pairs.length > 0) {
     const calls = new Map<string, Row>()
-    for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (select key from cache_pairs union select prev from cache_pairs)`)).rows) calls.set(String(r.key), r)
+    const paired = `key in (select key from cache_pairs union select prev from cache_pairs)`
+    for (const r of (await d.select(`select ${INSIGHT_COLUMNS}${segments === undefined ? ', segments' : ''} from calls where ${paired}`)).rows) calls.set(String(r.key), r)
+    if (segments !== undefined) {
+      const missing: Row[] = []
+      for (const [k, r] of calls) {
+        const s = segments.get(k)
+        if (s === undefined) missing.push(r)
+        else r.segments = s
+      }
+      if (missing.length > 0) {
+        await d.run(`create or replace temp table cache_seg_keys as select unnest([${missing.map((r) => lit(String(r.key))).join(', ')}]::varchar[]) as key`)
+        for (const r of (await d.select(`select key, segments from calls where key in (select key from cache_seg_keys)`)).rows) {
+          const c = calls.get(String(r.key))
+          if (c !== undefined) c.segments = r.segments ?? null
+        }
+      }
+    }
     const { createCacheAnalyzer, lostSplit } = await insights()
     const a = createCacheAnalyzer()
     const values: unknown[][] = []

@@ -75,6 +75,11 @@ export interface IndexUpdateResult extends IndexUpdate {
   touched: string[]
   /** `beforeCommit` ran (in the update's transaction). */
   hooked: boolean
+  /**
+   * An update into an index that held no calls: the `segments` column of the calls it wrote, by
+   * key (some may be missing: the analysis reads those from DuckDB), for the cache breaks.
+   */
+  segments?: Map<string, string>
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
@@ -134,6 +139,10 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   const stage = mkdtempSync(join(options.stageDir, 'update-'))
   // Open flows of an earlier update whose session is derived stay on shard 0 (see shard-run.ts).
   const derived = new Set(pending.filter((p) => p.records.some((r) => r.record.includes('"session_source":"derived"'))).map((p) => p.flow_id))
+  // Into an index without calls (a first build, a rebuild), every call row written is the one the
+  // commit stores: the shards hand their segments back for the cache-break analysis.
+  // (An index with sources has been updated before: not asked, it most likely holds calls.)
+  const keepSegments = rebuilt !== undefined || (sources.length === 0 && Number((await duck.select('select count(*) as n from calls')).rows[0]?.n ?? 1) === 0)
   try {
     const jobs: ShardJob[] = []
     for (let s = 0; s < shards; s++) {
@@ -152,6 +161,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.paths === undefined ? { final: true } : {}),
         ...(s === 0 && sessionChain.length > 0 ? { sessionChain } : {}),
+        ...(keepSegments ? { keepSegments } : {}),
       })
     }
     let results: ShardResult[]
@@ -202,6 +212,14 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     }, hook && (() => hook(touched)))
     if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen))
     const tCommit = performance.now()
+    let segments: Map<string, string> | undefined
+    if (keepSegments) {
+      segments = new Map()
+      for (const r of results) {
+        const kept = r.segments
+        if (kept !== undefined) for (let i = 0; i < kept.keys.length; i++) segments.set(kept.keys[i]!, kept.texts[i]!)
+      }
+    }
     return {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
       readMs: tRead - t0,
@@ -214,6 +232,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       ms: performance.now() - t0,
       touched,
       hooked: hook !== undefined,
+      ...(segments !== undefined ? { segments } : {}),
     }
   } finally {
     rmSync(stage, { recursive: true, force: true })

@@ -43,6 +43,12 @@ export interface ShardJob {
    * update left, continued by this one.
    */
   sessionChain?: SessionChainEntry[]
+  /**
+   * Hand back the `segments` column of the calls written (the index held no calls before this
+   * update, so each is the value the commit stores): the cache-break analysis after the commit
+   * takes them from here instead of reading them back out of DuckDB as JSON.
+   */
+  keepSegments?: boolean
 }
 
 /** What a shard did. */
@@ -62,7 +68,12 @@ export interface ShardResult {
   sessionChain?: SessionChainEntry[]
   /** Flows this shard wrote calls for (what the prompt cache merges again). */
   callFlows: string[]
+  /** With `keepSegments`: the calls' keys and their `segments` column, up to {@link SEGMENT_CHARS} characters in all. */
+  segments?: { keys: string[]; texts: string[] }
 }
+
+/** Characters of `segments` a shard hands back at most (beyond, the analysis reads the rest from DuckDB). */
+export const SEGMENT_CHARS = 128 * 1024 * 1024
 
 const NEEDLE = Buffer.from('"flow_id":"')
 const DERIVED = Buffer.from('"session_source":"derived"')
@@ -190,6 +201,8 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
   const callFlows = new Set<string>()
+  const segments = job.keepSegments ? { keys: [] as string[], texts: [] as string[] } : undefined
+  let segmentChars = 0
   // Flows without a session id are chained by history on shard 0, continuing the last update.
   // (Loaded here, not at the top: a run that only queries an up-to-date index never needs it.)
   const chain = job.shard === 0 ? (await import('@agenttap/session-extractor')).createSessionChain() : undefined
@@ -199,7 +212,15 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     createLedger,
     captureDir: job.captureDir,
     onRow: (t, r) => {
-      if (t === 'calls') callFlows.add(String(r.flow_id))
+      if (t === 'calls') {
+        callFlows.add(String(r.flow_id))
+        // The very string the row file carries (JSON of JSON: DuckDB stores it as it was).
+        if (segments !== undefined && typeof r.segments === 'string' && segmentChars + r.segments.length <= SEGMENT_CHARS) {
+          segments.keys.push(String(r.key))
+          segments.texts.push(r.segments)
+          segmentChars += r.segments.length
+        }
+      }
       rows.write(t, r)
     },
     onProblem,
@@ -254,6 +275,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     records: res.records,
     bytes,
     callFlows: [...callFlows],
+    ...(segments !== undefined ? { segments } : {}),
     ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }

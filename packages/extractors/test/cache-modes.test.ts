@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCorpus, type Corpus } from '../../../test-support/cache-corpus.js'
 import { createExtractor, type Extractor } from '../src/index.js'
+import { updateCacheBreaks } from '../src/cache-modes.js'
+import { openDuck } from '../src/duck.js'
 
 let root: string
 let x: Extractor
@@ -129,6 +131,72 @@ describe('cache breaks of an index updated in steps', () => {
       }
     } finally {
       rmSync(stepped, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('cache breaks of a build on worker threads', () => {
+  it('are the breaks of the build on one thread (the shards hand the segments back; none read from DuckDB)', async () => {
+    const sharded = mkdtempSync(join(tmpdir(), 'extractors-cache-shards-'))
+    try {
+      const dir = join(sharded, 'all-mitm-sse')
+      mkdirSync(dir)
+      const lines = (type: string) => corpus.records.filter((r) => r['type'] === type).map((r) => JSON.stringify(r) + '\n').join('')
+      writeFileSync(join(dir, 'sse_flows.jsonl'), lines('flow'))
+      writeFileSync(join(dir, 'sse_lines.jsonl'), lines('sse'))
+      writeFileSync(join(dir, 'sse_flow_ends.jsonl'), lines('flow_end'))
+      const y = await createExtractor({ logDir: sharded, threads: 2, workerMinBytes: 0 })
+      try {
+        expect((await y.refresh()).shards).toBe(2)
+        const key = (r: Record<string, unknown>): string => `${String(r.flow_id)}:${String(r.call)}`
+        const want = (await x.run('cache')).rows.sort((a, b) => key(a).localeCompare(key(b)))
+        const got = (await y.run('cache')).rows.sort((a, b) => key(a).localeCompare(key(b)))
+        expect(want.length).toBeGreaterThan(5)
+        expect(got).toEqual(want)
+      } finally {
+        y.close()
+      }
+    } finally {
+      rmSync(sharded, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('updateCacheBreaks with the segments an update hands over', () => {
+  it('finds the breaks it finds reading them from DuckDB, whether it is given every call, some or none', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'extractors-cache-segs-'))
+    try {
+      const dir = join(own, 'all-mitm-sse')
+      mkdirSync(dir)
+      const lines = (type: string) => corpus.records.filter((r) => r['type'] === type).map((r) => JSON.stringify(r) + '\n').join('')
+      writeFileSync(join(dir, 'sse_flows.jsonl'), lines('flow'))
+      writeFileSync(join(dir, 'sse_lines.jsonl'), lines('sse'))
+      writeFileSync(join(dir, 'sse_flow_ends.jsonl'), lines('flow_end'))
+      const y = await createExtractor({ logDir: own, threads: 1 })
+      await y.refresh()
+      y.close()
+      const d = await openDuck(join(dir, '.index', 'index.duckdb'))
+      try {
+        const all = new Map((await d.select('select key, segments from calls where segments is not null')).rows.map((r) => [String(r.key), String(r.segments)]))
+        expect(all.size).toBeGreaterThan(10)
+        const some = new Map([...all].filter((_, i) => i % 2 === 0))
+        const breaks = async (segments?: ReadonlyMap<string, string>): Promise<unknown[]> => {
+          await d.run('delete from cache_breaks; delete from cache_done')
+          const n = await updateCacheBreaks(d, undefined, segments)
+          const rows = (await d.select('select * from cache_breaks order by key')).rows
+          expect(rows).toHaveLength(n)
+          return rows
+        }
+        const want = await breaks()
+        expect(want.length).toBeGreaterThan(5)
+        expect(await breaks(all)).toEqual(want)
+        expect(await breaks(some)).toEqual(want)
+        expect(await breaks(new Map())).toEqual(want)
+      } finally {
+        d.close()
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true })
     }
   })
 })
