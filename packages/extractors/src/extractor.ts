@@ -315,10 +315,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ...(transcripts === undefined ? { beforeCommit: async (flows: string[]) => void (await updateCacheBreaks(d, flows)) } : {}),
       })
       let breaksDone = false
-      let segments: Map<string, string> | undefined
+      let insight: Map<string, Row> | undefined
       if ('touched' in lastUpdate) {
-        segments = (lastUpdate as IndexUpdateResult).segments
-        delete (lastUpdate as Partial<IndexUpdateResult>).segments
+        insight = (lastUpdate as IndexUpdateResult).insight
+        delete (lastUpdate as Partial<IndexUpdateResult>).insight
         breaksDone = (lastUpdate as IndexUpdateResult).hooked
         delete (lastUpdate as Partial<IndexUpdateResult>).hooked
         // Only the prompt cache needs them: not part of the update a caller is told about.
@@ -365,7 +365,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (!breaksDone) {
         await d.run('begin transaction')
         try {
-          await updateCacheBreaks(d, undefined, segments)
+          await updateCacheBreaks(d, undefined, insight)
           await d.run('commit')
         } catch (e) {
           await d.run('rollback').catch(() => undefined)

@@ -1,4 +1,5 @@
 import type { SessionChainEntry } from '@agenttap/session-extractor'
+import { insightRow } from './cache-modes.js'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
 import { createLineCursor } from './line-cursor.js'
@@ -6,6 +7,7 @@ import type { FileRange } from './line-cursor.js'
 import { createRecordMerge } from './record-merge.js'
 import { createRowFiles } from './row-files.js'
 import type { DataTable } from './schema.js'
+import type { Row } from './types.js'
 
 /**
  * One shard of an index update: every shard reads every new byte, keeps the lines of its own
@@ -44,11 +46,11 @@ export interface ShardJob {
    */
   sessionChain?: SessionChainEntry[]
   /**
-   * Hand back the `segments` column of the calls written (the index held no calls before this
-   * update, so each is the value the commit stores): the cache-break analysis after the commit
-   * takes them from here instead of reading them back out of DuckDB as JSON.
+   * Hand back the calls written as the cache-break analysis reads them (`insightRow`; the index
+   * held no calls before this update, so each is the row the commit stores): the analysis after
+   * the commit takes them from here instead of reading them back out of DuckDB as JSON.
    */
-  keepSegments?: boolean
+  keepInsight?: boolean
 }
 
 /** What a shard did. */
@@ -68,8 +70,8 @@ export interface ShardResult {
   sessionChain?: SessionChainEntry[]
   /** Flows this shard wrote calls for (what the prompt cache merges again). */
   callFlows: string[]
-  /** With `keepSegments`: the calls' keys and their `segments` column, up to {@link SEGMENT_CHARS} characters in all. */
-  segments?: { keys: string[]; texts: string[] }
+  /** With `keepInsight`: the calls with usage as the cache-break analysis reads them, up to {@link SEGMENT_CHARS} characters of segments in all. */
+  insight?: Row[]
 }
 
 /** Characters of `segments` a shard hands back at most (beyond, the analysis reads the rest from DuckDB). */
@@ -201,7 +203,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
   const callFlows = new Set<string>()
-  const segments = job.keepSegments ? { keys: [] as string[], texts: [] as string[] } : undefined
+  const insight: Row[] | undefined = job.keepInsight ? [] : undefined
   let segmentChars = 0
   // Flows without a session id are chained by history on shard 0, continuing the last update.
   // (Loaded here, not at the top: a run that only queries an up-to-date index never needs it.)
@@ -214,11 +216,14 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     onRow: (t, r) => {
       if (t === 'calls') {
         callFlows.add(String(r.flow_id))
-        // The very string the row file carries (JSON of JSON: DuckDB stores it as it was).
-        if (segments !== undefined && typeof r.segments === 'string' && segmentChars + r.segments.length <= SEGMENT_CHARS) {
-          segments.keys.push(String(r.key))
-          segments.texts.push(r.segments)
-          segmentChars += r.segments.length
+        // (The analysis takes the calls with usage only.)
+        if (insight !== undefined && r.has_usage === true) {
+          const chars = typeof r.segments === 'string' ? r.segments.length : 0
+          const row = segmentChars + chars <= SEGMENT_CHARS ? insightRow(r) : undefined
+          if (row !== undefined) {
+            insight.push(row)
+            segmentChars += chars
+          }
         }
       }
       rows.write(t, r)
@@ -275,7 +280,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     records: res.records,
     bytes,
     callFlows: [...callFlows],
-    ...(segments !== undefined ? { segments } : {}),
+    ...(insight !== undefined ? { insight } : {}),
     ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }
