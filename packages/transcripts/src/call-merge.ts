@@ -1,4 +1,4 @@
-import type { ModelCall } from '@agenttap/ledger'
+import type { CallUsage, ModelCall } from '@agenttap/ledger'
 import { isoMs } from './iso-time.js'
 
 /**
@@ -80,6 +80,94 @@ export function absorbCall(acc: ModelCall, c: ModelCall): void {
   if (bestIsNew) {
     if (c.usage !== undefined) acc.usage = c.usage
     if (c.stop_reason !== undefined) acc.stop_reason = c.stop_reason
+  }
+}
+
+/**
+ * The calls of a usage-only read (no text, reasoning or tool calls) as columns, merged piece by
+ * piece by {@link absorbCall}'s rule: a call is a row of numbers and a few shared strings, not
+ * an object per call (or per piece) kept alive until the read ends — the garbage collector then
+ * has little to copy. {@link UsageCalls.call} builds a row's call.
+ */
+export class UsageCalls {
+  n = 0
+  key: string[] = []
+  id: string[] = []
+  requestId: (string | undefined)[] = []
+  session: string[] = []
+  agent: (string | undefined)[] = []
+  model: (string | undefined)[] = []
+  stop: (string | undefined)[] = []
+  started: string[] = []
+  ended: string[] = []
+  prompt: (string | undefined)[] = []
+  /** input, cache_read, cache_write_5m, cache_write_1h, output of the winning piece. */
+  u = new Float64Array(5 * 256)
+
+  /** A new call from its first piece; its row. */
+  add(key: string, id: string, requestId: string | undefined, ts: string, session: string, agent: string | undefined, model: string | undefined, stop: string | undefined, usage: CallUsage, prompt: string | undefined): number {
+    const i = this.n++
+    if (5 * this.n > this.u.length) {
+      const u = new Float64Array(this.u.length * 2)
+      u.set(this.u)
+      this.u = u
+    }
+    this.key.push(key)
+    this.id.push(id)
+    this.requestId.push(requestId)
+    this.session.push(session)
+    this.agent.push(agent)
+    this.model.push(model)
+    this.stop.push(stop)
+    this.started.push(ts)
+    this.ended.push(ts)
+    this.prompt.push(prompt)
+    this.setUsage(i, usage)
+    return i
+  }
+
+  private setUsage(i: number, usage: CallUsage): void {
+    const u = this.u
+    u[5 * i] = usage.input
+    u[5 * i + 1] = usage.cache_read
+    u[5 * i + 2] = usage.cache_write_5m
+    u[5 * i + 3] = usage.cache_write_1h
+    u[5 * i + 4] = usage.output
+  }
+
+  /** The output count of row `i`'s winning piece. */
+  output(i: number): number {
+    return this.u[5 * i + 4]!
+  }
+
+  /** Another piece of row `i`'s call: {@link absorbCall}'s rule, field by field. */
+  absorb(i: number, ts: string, session: string, usage: CallUsage, stop: string | undefined, prompt: string | undefined): void {
+    // usageWins(piece, call), ties to the piece.
+    const x1 = stop !== undefined ? 1 : 0
+    const x2 = this.stop[i] !== undefined ? 1 : 0
+    const bestIsNew = x1 !== x2 ? x1 > x2 : usage.output >= this.u[5 * i + 4]!
+    if (prompt !== undefined && (this.prompt[i] === undefined || ts < this.started[i]!)) this.prompt[i] = prompt
+    if (ts < this.started[i]!) {
+      // The earlier piece names the session (a resumed copy is read after the original).
+      this.session[i] = session
+      this.started[i] = ts
+    }
+    if (ts > this.ended[i]!) this.ended[i] = ts
+    if (bestIsNew) {
+      this.setUsage(i, usage)
+      if (stop !== undefined) this.stop[i] = stop
+    }
+  }
+
+  /** Whether row `i`'s winning usage has 1-hour cache writes. */
+  cache1h(i: number): boolean {
+    return this.u[5 * i + 3]! > 0
+  }
+
+  /** The usage of row `i` (a new object). */
+  usage(i: number): CallUsage {
+    const u = this.u
+    return { input: u[5 * i]!, cache_read: u[5 * i + 1]!, cache_write_5m: u[5 * i + 2]!, cache_write_1h: u[5 * i + 3]!, output: u[5 * i + 4]! }
   }
 }
 
