@@ -2,7 +2,7 @@ import type { CallUsage, CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { absorbCall, mergeCall, settleCall, UsageCalls } from './call-merge.js'
 import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, emptyPiece, readClaudeLine, readClaudeUsagePiece, rowCall } from './claude.js'
 import type { ClaudeLine } from './claude.js'
-import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine } from './codex.js'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from './codex.js'
 import type { CodexLine } from './codex.js'
 import { readLines } from './read-lines.js'
 import type { ClaudeFileState, CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
@@ -109,6 +109,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
     const codex: CodexFileState = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
     claude = { ...cur.claude }
     const pickClaude = usageOnly && file.kind === 'claude'
+    const pickCodex = usageOnly && file.kind === 'codex'
     const reemits0 = traps.codex_reemits
     const replayed0 = traps.codex_replayed
     try {
@@ -137,14 +138,19 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
               return
             }
           }
-          let rec: unknown
-          try {
-            rec = JSON.parse(buf.toString('utf8', s, e))
-          } catch (err) {
-            problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
-            return
+          // A token_count line of a usage-only read: its counts from the bytes (the same answer
+          // as below), else the whole line decoded and parsed.
+          let r: ClaudeLine | CodexLine | undefined = pickCodex ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
+          if (r === undefined) {
+            let rec: unknown
+            try {
+              rec = JSON.parse(buf.toString('utf8', s, e))
+            } catch (err) {
+              problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
+              return
+            }
+            r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps, usageOnly)
           }
-          const r: ClaudeLine | CodexLine = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps)
           if (r.kind === 'prompt') {
             claude.pending_prompt = r.text
           } else if (r.kind === 'call') {
