@@ -27,6 +27,12 @@ export interface ImportFilesOptions {
    * @defaultValue false
    */
   usageOnly?: boolean
+  /**
+   * With `usageOnly`: the calls as rows of columns in {@link ImportResult.rows} (`calls` is
+   * empty) — for a sink that takes them (`ImportSink.rows`), without a call object each.
+   * @defaultValue false
+   */
+  rows?: boolean
 }
 
 /** Counts of every trap, zero. */
@@ -195,16 +201,21 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       out.push(cur)
     }
   }
+  // Calls as rows (for a sink that takes them), else as call objects.
+  const asRows = usageOnly && options.rows === true
   const list: ModelCall[] = []
   for (const c of calls.values()) {
     if (typeof c === 'number') {
       if (rows.cache1h(c)) traps.claude_cache_1h_calls++
-      list.push(rowCall(rows, c))
+      if (!asRows) list.push(rowCall(rows, c))
       continue
     }
     settleCall(c)
     if ((c.usage?.cache_write_1h ?? 0) > 0) traps.claude_cache_1h_calls++
-    list.push(c)
+    if (asRows) rows.addCall(c)
+    else list.push(c)
   }
-  return { calls: list, compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
+  const result: ImportResult = { calls: list, compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
+  if (asRows) result.rows = rows
+  return result
 }

@@ -416,6 +416,41 @@ describe('the usage-only import with the fast reader', () => {
     expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
   })
 
+  it('gives a sink that takes rows the usage facts of the calls it would give as objects', async () => {
+    const d = writeBulkTree(join(root, 'rows'), { bytes: 3e6, seed: 4 })
+    const t = writeTrapTree(join(root, 'rows-traps'))
+    const files = findTranscripts({ claude: [d.claudeDir, t.claudeDir], codex: [d.codexDir, t.codexDir] })
+    const objects = importFiles(startCursors(files), { usageOnly: true })
+    const rows = importFiles(startCursors(files), { usageOnly: true, rows: true })
+    expect(rows.calls).toEqual([])
+    // The usage summary's rule (extractors' usageCall) on the call objects.
+    const want = objects.calls.map((c) => ({
+      key: c.key, ts: c.started_at, session_id: c.session_id, agent: c.agent ?? null, source: c.source, client: c.client, model: c.model ?? c.request?.model ?? null,
+      has_usage: c.usage !== undefined, input: c.usage?.input ?? 0, cache_read: c.usage?.cache_read ?? 0, cache_write_5m: c.usage?.cache_write_5m ?? 0,
+      cache_write_1h: c.usage?.cache_write_1h ?? 0, output: c.usage?.output ?? 0, reasoning: c.usage?.reasoning ?? null, stop_reason: c.stop_reason ?? null,
+    }))
+    const got = Array.from(rows.rows!.facts(), (f) => ({ ...f }))
+    const byKey = (xs: { key: string }[]) => [...xs].sort((a, b) => (a.key < b.key ? -1 : 1))
+    expect(byKey(got)).toEqual(byKey(want))
+    expect(want.some((f) => f.source === 'codex-rollout' && f.reasoning !== null)).toBe(true)
+    expect(rows.traps).toEqual(objects.traps)
+    expect(rows.problems).toEqual(objects.problems)
+    // Through the parallel import and a sink module that takes rows: the same facts.
+    const sinkDir = mkdtempSync(join(tmpdir(), 'transcripts-rows-sink-'))
+    const sinkFile = join(sinkDir, 'sink.mjs')
+    writeFileSync(sinkFile, 'export function sinkImport(r) { return { rows: r.rows !== undefined, calls: r.calls.length, facts: r.rows === undefined ? [] : Array.from(r.rows.facts(), (f) => ({ ...f })) } }\n')
+    try {
+      const par = await importTranscripts(startCursors(files), { threads: 2, workerMinBytes: 1, usageOnly: true, sink: { module: sinkFile, rows: true } })
+      const parts = par.sunk as { rows: boolean; calls: number; facts: typeof want }[]
+      expect(parts.every((p) => p.rows && p.calls === 0)).toBe(true)
+      expect(par.rows).toBeUndefined()
+      // Two threads may each hold pieces of one call (a resumed session's copy): every key is there.
+      expect(new Set(parts.flatMap((p) => p.facts.map((f) => f.key)))).toEqual(new Set(want.map((f) => f.key)))
+    } finally {
+      rmSync(sinkDir, { recursive: true, force: true })
+    }
+  })
+
   it('reports a file removed since it was listed, and the size it read to for the others', () => {
     const d = writeTrapTree(join(root, 'gone'))
     const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
