@@ -314,7 +314,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       usageOnly: true,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
-      ...(sink !== undefined ? { sink: { module: sink } } : {}),
+      ...(sink !== undefined ? { sink: { module: sink, rows: true } } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes
