@@ -5,6 +5,7 @@ import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
 import type { Duck } from './duck.js'
+import { lit } from './duck.js'
 import type { PendingFlow } from './flow-feeder.js'
 import { clearIndex, commitUpdate, readPending, readSessionChain, readSources, writeMeta, writeState } from './index-store.js'
 import type { IndexPaths, IndexState } from './index-store.js'
@@ -73,6 +74,11 @@ export interface IndexUpdate {
 /** An update, with the flows whose calls it wrote or replaced (for the prompt cache's merge). */
 export interface IndexUpdateResult extends IndexUpdate {
   touched: string[]
+  /**
+   * For the wire facts' append (wire-facts.ts), when the update was small and not a rebuild: the
+   * flows it fed again (their rows replaced) and the flows it added (new to the index).
+   */
+  flowChanges?: { refed: string[]; added: string[] }
   /** `beforeCommit` ran (in the update's transaction). */
   hooked: boolean
 }
@@ -125,7 +131,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   if (plan.bytes === 0 && !due && rebuilt === undefined) {
     if (sourcesMoved) await commitSources(duck, newSources)
     if (options.paths) writeState(options.paths, stateOf(options, newSources, pending))
-    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false }
+    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false, flowChanges: { refed: [], added: [] } }
   }
 
   const cores = Math.max(1, Math.min(options.threads ?? availableParallelism(), 4))
@@ -189,6 +195,15 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     const tRead = performance.now()
     const touched = [...new Set([...pending.map((p) => p.flow_id), ...results.flatMap((r) => r.callFlows)])]
     const hook = options.beforeCommit !== undefined && shards === 1 && rebuilt === undefined && sources.length > 0 ? options.beforeCommit : undefined
+    // The flows this update adds: the ones it wrote rows for that the index did not hold (a
+    // complete flow read again stays as it was, see commitUpdate).
+    let flowChanges: IndexUpdateResult['flowChanges']
+    if (shards === 1 && rebuilt === undefined && sources.length > 0) {
+      const refed = new Set(pending.map((p) => p.flow_id))
+      const fresh = touched.filter((f) => !refed.has(f))
+      const known = fresh.length === 0 ? new Set<string>() : new Set((await duck.select(`select flow_id from flows where flow_id in (select unnest([${fresh.map(lit).join(', ')}]::varchar[]))`)).rows.map((r) => String(r.flow_id)))
+      flowChanges = { refed: [...refed], added: fresh.filter((f) => !known.has(f)) }
+    }
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       largest,
@@ -214,6 +229,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       ms: performance.now() - t0,
       touched,
       hooked: hook !== undefined,
+      ...(flowChanges !== undefined ? { flowChanges } : {}),
     }
   } finally {
     rmSync(stage, { recursive: true, force: true })
