@@ -1,10 +1,11 @@
-import { closeSync, fstatSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
 import { crc32 } from 'node:zlib'
 import { frame, frameAt } from './frames.js'
 import { readAt } from './read-at.js'
+import { keyHash } from './transcript-usage-table.js'
 import type { IndexPaths } from './index-store.js'
 import { readState } from './index-store.js'
 import { MODES } from './modes.js'
@@ -208,37 +209,54 @@ function decode(b: Buffer): Part {
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
-const OUTCOME = `case when not pending and outcome = 'open' then 'truncated' else outcome end`
+/** The columns each section is made from: read from the index's tables, or from an update's row files. */
+const RAW = {
+  calls: ['started_at', 'flow_id', 'idx', 'session_id', 'model', 'req_model', 'has_usage', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens',
+    'output_tokens', 'reasoning_tokens', 'prompt', 'message_count', 'source', 'key', 'outcome', 'pending', 'error_type', 'error_message', 'http_status', 'kind'],
+  flows: ['flow_id', 'session_id', 'client', 'started_at', 'ended_at', 'calls', 'outcome', 'pending', 'kind'],
+  tools: ['call_key', 'flow_id', 'idx', 'position', 'call_id', 'name', 'kind', 'arguments', 'complete'],
+}
 
-/**
- * The rows of each section. Calls and tool calls in their mode's order, with their rank in the
- * table's order (`seq`: a sum over them goes in the order DuckDB's one-thread scan goes); flows
- * in the table's order. The prompt group of a call (`PROMPTS`: session, message count, text) is
- * a 52-bit hash of its message count and text.
- */
+/** The rows of each section from the index's tables, in the tables' order (the order a one-thread scan sums them in). */
 const SELECT: Record<Section, (where: string) => string> = {
-  calls: (where) => `select * from (select started_at as ts, flow_id, idx, session_id, model, coalesce(model, req_model, '') as price_model, has_usage,
-      input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
-      case when prompt is not null and prompt <> '' then hash(coalesce(cast(message_count as varchar), '~') || ':'
-        || case when source in ('claude-transcript', 'codex-rollout') then key else '' end || ':' || prompt) % 4503599627370496 end as pk,
-      coalesce(${OUTCOME} not in ('completed', 'open') or error_type is not null or error_message is not null or http_status >= 400, false) as err,
-      row_number() over (order by rowid) - 1 as seq
-    from calls where kind <> 'aux'${where}) order by ts, flow_id, idx`,
-  flows: (where) => `select flow_id, session_id, client, started_at, coalesce(ended_at, started_at) as last,
-      coalesce(calls = 0 and ${OUTCOME} not in ('completed', 'open'), false) as err
-    from flows where kind <> 'aux'${where} order by rowid`,
-  tools: (where) => `select c.started_at as ts, c.session_id, t.flow_id, t.idx as call, t.position, t.call_id, t.name, t.kind, t.arguments, t.complete
-    from tool_calls t join calls c on t.call_key = c.key where c.kind <> 'aux'${where.replace('flow_id', 't.flow_id')} order by ts, t.flow_id, t.idx, t.position`,
+  calls: (where) => `select ${RAW.calls.join(', ')} from calls where kind <> 'aux'${where} order by rowid`,
+  flows: (where) => `select ${RAW.flows.join(', ')} from flows where kind <> 'aux'${where} order by rowid`,
+  tools: (where) => `select ${RAW.tools.map((c) => `t.${c}`).join(', ')}, c.started_at as c_ts, c.session_id as c_session
+    from tool_calls t join calls c on t.call_key = c.key where c.kind <> 'aux'${where.replace('flow_id', 't.flow_id')} order by t.rowid`,
+}
+
+/** A model call or flow of the views (`kind <> 'aux'`: a NULL kind is out too). */
+const inView = (r: Row): boolean => r.kind !== null && r.kind !== undefined && r.kind !== 'aux'
+/** The views' outcome: a call or flow still open when the index gave up waiting is truncated. */
+const outcomeOf = (r: Row): unknown => (r.pending === false && r.outcome === 'open' ? 'truncated' : r.outcome)
+const nil = (v: unknown): boolean => v === null || v === undefined
+/** `ERRORS`' test of a call. */
+const callErr = (r: Row): boolean => {
+  const o = outcomeOf(r)
+  return (!nil(o) && o !== 'completed' && o !== 'open') || !nil(r.error_type) || !nil(r.error_message) || (!nil(r.http_status) && Number(r.http_status) >= 400)
+}
+/** `PROMPTS`' group of a call (session aside): its message count and text (and key, for a transcript call), as a 52-bit hash; null without a prompt. */
+const promptGroup = (r: Row): number | null => {
+  if (nil(r.prompt) || r.prompt === '') return null
+  const [a, b] = keyHash(`${nil(r.message_count) ? '~' : String(r.message_count)}:${r.source === 'claude-transcript' || r.source === 'codex-rollout' ? String(r.key) : ''}:${String(r.prompt)}`)
+  return a * 1048576 + (b >>> 12)
 }
 
 type Col = { name: string; type: ColType; get: (i: number) => string | number | null }
 
-async function section(d: Duck, s: Section, where: string): Promise<Buffer> {
-  const { rows } = await d.select(SELECT[s](where))
+/**
+ * A section's bytes from its raw rows (in the table's order, the views' rows only): the calls
+ * and tool calls sorted in their mode's order with their rank in the table's order (`seq`), the
+ * flows in the table's order.
+ */
+function section(s: Section, all: Row[]): Buffer {
+  const seqOf = new Map<Row, number>()
+  all.forEach((r, i) => seqOf.set(r, i))
+  const rows = s === 'flows' ? all : sortRows(all, s === 'calls' ? ['started_at', 'flow_id', 'idx'] : ['c_ts', 'flow_id', 'idx', 'position'])
   const dict: string[] = []
   const ids = new Map<string, number>()
   const id = (v: unknown): number => {
-    if (v === null || v === undefined) return -1
+    if (nil(v)) return -1
     const k = String(v)
     let x = ids.get(k)
     if (x === undefined) {
@@ -248,25 +266,63 @@ async function section(d: Duck, s: Section, where: string): Promise<Buffer> {
     }
     return x
   }
-  const col = (name: string, type: ColType, from = name): Col => ({
-    name, type,
-    get: type === 'text' ? (i) => (rows[i]![from] === null || rows[i]![from] === undefined ? null : String(rows[i]![from])) : (i) => {
-      const v = rows[i]![from]
-      return v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v)
-    },
-  })
-  const dictCol = (name: string, from = name): Col => ({ name, type: 'i32', get: (i) => id(rows[i]![from]) })
+  const num = (v: unknown): number | null => (nil(v) ? null : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v))
+  const col = (name: string, type: ColType, from: string | ((r: Row) => unknown) = name): Col => {
+    const f = typeof from === 'string' ? (r: Row) => r[from] : from
+    return { name, type, get: type === 'text' ? (i) => (nil(f(rows[i]!)) ? null : String(f(rows[i]!))) : (i) => num(f(rows[i]!)) }
+  }
+  const dictCol = (name: string, from: string | ((r: Row) => unknown)): Col => {
+    const f = typeof from === 'string' ? (r: Row) => r[from] : from
+    return { name, type: 'i32', get: (i) => id(f(rows[i]!)) }
+  }
   const cols: Col[] = s === 'calls'
-    ? [col('ts', 'text'), col('flow', 'text', 'flow_id'), col('idx', 'i32'), dictCol('session', 'session_id'), dictCol('model'), dictCol('priceModel', 'price_model'),
+    ? [col('ts', 'text', 'started_at'), col('flow', 'text', 'flow_id'), col('idx', 'i32'), dictCol('session', 'session_id'), dictCol('model', 'model'),
+        dictCol('priceModel', (r) => (nil(r.model) ? (nil(r.req_model) ? '' : r.req_model) : r.model)),
         col('has', 'u8', 'has_usage'), ...['input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens'].map((c) => col(c, 'f64')),
-        col('pk', 'f64'), col('err', 'u8'), col('seq', 'i32')]
+        col('pk', 'f64', promptGroup), col('err', 'u8', callErr), col('seq', 'i32', (r) => seqOf.get(r)!)]
     : s === 'flows'
-      ? [col('flow', 'text', 'flow_id'), dictCol('session', 'session_id'), dictCol('client'), col('start', 'text', 'started_at'), col('last', 'text'), col('err', 'u8')]
-      : [col('ts', 'text'), dictCol('session', 'session_id'), col('flow', 'text', 'flow_id'), col('call', 'i32'), col('position', 'i32'), col('callId', 'text', 'call_id'),
-          dictCol('name'), dictCol('kind'), col('args', 'text', 'arguments'), col('complete', 'u8')]
+      ? [col('flow', 'text', 'flow_id'), dictCol('session', 'session_id'), dictCol('client', 'client'), col('start', 'text', 'started_at'),
+          col('last', 'text', (r) => (nil(r.ended_at) ? r.started_at : r.ended_at)),
+          col('err', 'u8', (r) => { const o = outcomeOf(r); return Number(r.calls) === 0 && !nil(r.calls) && !nil(o) && o !== 'completed' && o !== 'open' })]
+      : [col('ts', 'text', 'c_ts'), dictCol('session', 'c_session'), col('flow', 'text', 'flow_id'), col('call', 'i32', 'idx'), col('position', 'i32'), col('callId', 'text', 'call_id'),
+          dictCol('name', 'name'), dictCol('kind', 'kind'), col('args', 'text', 'arguments'), col('complete', 'u8')]
   // The dictionary columns first: the dictionary is complete before it is written.
   for (const c of cols) if (c.type === 'i32') for (let i = 0; i < rows.length; i++) c.get(i)
   return encode(rows.length, dict, cols)
+}
+
+/** Rows sorted as DuckDB's ORDER BY of these columns (strings by bytes, nulls last); stable. */
+function sortRows(rows: Row[], keys: string[]): Row[] {
+  return [...rows].sort((a, b) => {
+    for (const k of keys) {
+      const c = cmpVal((a[k] ?? null) as Value, (b[k] ?? null) as Value)
+      if (c !== 0) return c
+    }
+    return 0
+  })
+}
+
+/** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
+export function rowsOfFiles(files: Partial<Record<string, string>>): Record<Section, Row[]> {
+  const read = (f: string | undefined): Row[] => (f === undefined ? [] : readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Row))
+  const pick = (r: Row, cols: string[]): Row => {
+    const o: Row = {}
+    for (const c of cols) o[c] = (r[c] ?? null) as Row[string]
+    return o
+  }
+  const calls = read(files.calls)
+  const byKey = new Map<string, Row>()
+  for (const c of calls) if (inView(c) && !nil(c.key)) byKey.set(String(c.key), c)
+  const tools: Row[] = []
+  for (const t of read(files.tool_calls)) {
+    const c = nil(t.call_key) ? undefined : byKey.get(String(t.call_key))
+    if (c !== undefined) tools.push({ ...pick(t, RAW.tools), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
+  }
+  return {
+    calls: calls.filter(inView).map((r) => pick(r, RAW.calls)),
+    flows: read(files.flows).filter(inView).map((r) => pick(r, RAW.flows)),
+    tools,
+  }
 }
 
 async function problemsOf(d: Duck): Promise<FactsProblems> {
@@ -280,17 +336,23 @@ async function problemsOf(d: Duck): Promise<FactsProblems> {
   }
 }
 
-/** One segment's bytes: the framed header, then the sections (of the flows `flows`, or every row). */
+/** One segment's bytes: the framed header, then the sections. */
+function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<Section, Row[]>): Buffer {
+  const parts = SECTIONS.map((s) => section(s, rows[s]))
+  const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
+  return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
+}
+
+/** A segment from the index's tables: the rows of the flows `flows`, or every row. */
 async function segment(d: Duck, stamp: string, prev: string, drop: string[], flows: string[] | undefined): Promise<Buffer> {
   let where = ''
   if (flows !== undefined) {
     await d.run(`create or replace temp table facts_flows as select unnest(${flows.length > 0 ? `[${flows.map(lit).join(', ')}]` : '[]'}::varchar[]) as flow_id`)
     where = ' and flow_id in (select flow_id from facts_flows)'
   }
-  const parts: Buffer[] = []
-  for (const s of SECTIONS) parts.push(await section(d, s, where))
-  const header: Header = { stamp, prev, drop, problems: await problemsOf(d), sections: parts.map((p) => [p.length, crc32(p)]) }
-  return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
+  const rows = {} as Record<Section, Row[]>
+  for (const s of SECTIONS) rows[s] = flows !== undefined && flows.length === 0 ? [] : (await d.select(SELECT[s](where))).rows
+  return segmentOf(stamp, prev, drop, await problemsOf(d), rows)
 }
 
 /** Where the facts file ends and which stamp it describes, walked without checking the sections (for the writer). */
