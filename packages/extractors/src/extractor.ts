@@ -24,6 +24,7 @@ import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from
 import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
+import { applyDeferred, appendWithoutDuck, dropDeferred } from './wire-append.js'
 import { FACTS_MODES, factsCount, factsNdjson, factsObjects, factsRows, factsTail, readWireFacts, writeWireFacts } from './wire-facts.js'
 import type { WireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
@@ -259,7 +260,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   async function open(): Promise<Duck> {
     if (duck !== undefined) return duck
-    const current = paths !== undefined && upToDate()
+    // Appends the wire facts hold that DuckDB has not committed yet: it takes them first (read-write).
+    const current = paths !== undefined && upToDate() && (readState(paths)?.deferred?.length ?? 0) === 0
     const threads = duckThreads(current ? 0 : unreadBytes())
     const duckOpts = threads !== undefined ? { threads } : {}
     if (paths !== undefined && current) {
@@ -294,8 +296,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
       // The transcript files as the last update saw them (the wire's update rewrites the state).
       const prior = paths !== undefined && why === undefined && !options.rebuildIndex ? readState(paths)?.transcripts : undefined
-      // The prompt cache of the index before this update: the update merges its prompts into it.
-      const promptBase = paths !== undefined && files !== undefined && transcripts === undefined && why === undefined && !options.rebuildIndex ? currentPromptCache(paths) : undefined
+      // Appends read without DuckDB (wire-append.ts) are committed first, as updates of their own;
+      // an index emptied above drops them (the update reads their bytes again).
+      const deferred = wireFacts && why === undefined && !options.rebuildIndex
+        ? await applyDeferred(d, paths!, files!.dir, async (dd, flows) => void (await updateCacheBreaks(dd, flows)))
+        : (wireFacts && dropDeferred(paths!), undefined)
+      // The prompt cache of the index before this update: the update merges its prompts into it
+      // (and those of the appends just committed, when it is the one of the state before them).
+      const promptBase = paths !== undefined && files !== undefined && transcripts === undefined && why === undefined && !options.rebuildIndex
+        ? deferred !== undefined ? (((c) => (c?.stamp === deferred.base ? c : undefined))(readPromptCache(paths))) : currentPromptCache(paths)
+        : undefined
       // Likewise the wire facts: an update appends what it changed to them.
       const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail() : undefined
       let flowChanges: IndexUpdateResult['flowChanges']
@@ -331,7 +341,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         breaksDone = (lastUpdate as IndexUpdateResult).hooked
         delete (lastUpdate as Partial<IndexUpdateResult>).hooked
         // Only the prompt cache needs them: not part of the update a caller is told about.
-        touched = (lastUpdate as IndexUpdateResult).touched
+        touched = [...new Set([...(deferred?.touched ?? []), ...(lastUpdate as IndexUpdateResult).touched])]
         delete (lastUpdate as Partial<IndexUpdateResult>).touched
         flowChanges = (lastUpdate as IndexUpdateResult).flowChanges
         delete (lastUpdate as Partial<IndexUpdateResult>).flowChanges
@@ -417,6 +427,23 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     const f = readWireFacts(paths!, all)
     factsRead = f === undefined ? undefined : { stamp, sections: all, facts: f }
     return f
+  }
+
+  /** Reads an append to a current index into the wire facts without DuckDB (wire-append.ts); false when it cannot. */
+  async function appendWithout(): Promise<boolean> {
+    if (!wireFacts || options.rebuildIndex || duck !== undefined || opening !== undefined) return false
+    const u = await appendWithoutDuck({
+      paths: paths!, files: files!, ledgerModule, build,
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
+      ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
+      ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+      lock: { ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) },
+    })
+    if (u === undefined) return false
+    lastUpdate = u
+    fresh = undefined
+    return true
   }
 
   /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */
@@ -508,7 +535,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
-      if (!upToDate()) await db()
+      if (!upToDate() && !(await appendWithout())) await db()
       const answer = upToDate() ? facts(mode === 'usage' || mode === 'cost' ? ['calls'] : mode === 'sessions' ? ['calls', 'flows'] : ['tools']) : undefined
       const a = answer === undefined ? undefined : factsRows(mode, answer, prices)
       if (a !== undefined) {

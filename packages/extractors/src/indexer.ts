@@ -130,7 +130,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   const sourcesMoved = newSources.length !== sources.length || newSources.some((s) => !sources.some((o) => o.path === s.path && o.ino === s.ino && o.offset === s.offset))
   if (plan.bytes === 0 && !due && rebuilt === undefined) {
     if (sourcesMoved) await commitSources(duck, newSources)
-    if (options.paths) writeState(options.paths, stateOf(options, newSources, pending))
+    if (options.paths) writeState(options.paths, stateOf(options, newSources, pending, sessionChain.length))
     return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false, flowChanges: { refed: [], added: [] } }
   }
 
@@ -215,7 +215,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
     }, hook && (() => hook(touched)))
-    if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen))
+    if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length))
     const tCommit = performance.now()
     return {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
@@ -245,7 +245,7 @@ async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> 
   await duck.run('commit')
 }
 
-function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: PendingFlow[]): IndexState {
+function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: PendingFlow[], chain: number): IndexState {
   const holdEndMs = options.holdEndMs ?? 60_000
   const staleMs = options.staleMs ?? 3_600_000
   const deadlines = pending.map((p) => (p.held_since_ms !== null ? p.held_since_ms + holdEndMs : p.last_seen_ms + staleMs))
@@ -256,5 +256,7 @@ function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: P
     files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
     deadline_ms: deadlines.length > 0 ? Math.min(...deadlines) : null,
     stamp: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    sources,
+    chain,
   }
 }

@@ -364,6 +364,8 @@ export interface FactsTail {
   size: number
   dev: number
   ino: number
+  /** The problem summary of the last segment. */
+  problems: FactsProblems
 }
 
 /**
@@ -401,7 +403,7 @@ export function factsTail(paths: IndexPaths): FactsTail | undefined {
     const last = segs[segs.length - 1]
     if (torn || last === undefined) return undefined
     const first = segs[1]?.at ?? end
-    return { stamp: last.h.stamp, segments: segs.length, segmentBytes: segs.length > 1 ? end - first : 0, size: end, dev: st.dev, ino: st.ino }
+    return { stamp: last.h.stamp, segments: segs.length, segmentBytes: segs.length > 1 ? end - first : 0, size: end, dev: st.dev, ino: st.ino, problems: last.h.problems }
   } catch {
     return undefined
   } finally {
@@ -425,6 +427,28 @@ function append(path: string, tail: FactsTail, bytes: Buffer): boolean {
   } finally {
     closeSync(fd)
   }
+}
+
+/**
+ * Appends a segment of rows read from an update's row files (wire-append.ts) to the facts `tail`
+ * describes: the stamp the state will have once the caller writes it. False when the file changed.
+ */
+export function appendFactsSegment(paths: IndexPaths, tail: FactsTail, stamp: string, rows: Record<Section, Row[]>): boolean {
+  return append(join(paths.dir, WIRE_FACTS_FILE), tail, segmentOf(stamp, tail.stamp, [], tail.problems, rows))
+}
+
+/** The flows the current facts hold (with a call or a flow row), or undefined when they cannot be read. */
+export function flowsInFacts(paths: IndexPaths): Set<string> | undefined {
+  const f = readWireFacts(paths, ['calls', 'flows'])
+  if (f === undefined) return undefined
+  const out = new Set<string>()
+  for (const s of ['calls', 'flows'] as const) {
+    for (const { part, alive } of f.parts[s]!) {
+      const flows = (part.cols.flow as Text).all()
+      for (let i = 0; i < part.n; i++) if (alive === undefined || alive[i] === 1) out.add(flows[i]!)
+    }
+  }
+  return out
 }
 
 /**

@@ -189,3 +189,51 @@ describe('wire facts', () => {
     expect(new Set(d.usage!.map((u) => u.session_id)).size).toBeGreaterThan(1)
   })
 })
+
+describe('appends read without DuckDB (deferred)', () => {
+  it('usage after small appends answers from the facts alone; DuckDB takes the appends on its next use, with the same rows as an index built at once', async () => {
+    const gen = (seed: number, mb: number): string => {
+      const dir = join(tmp, `gen${n++}`)
+      const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '3', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      return dir
+    }
+    const root = copyOf(gen(11, 1))
+    const whole = copyOf(root)
+    await update(root)
+    const state = (): { deferred?: string[] } => JSON.parse(readFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), 'utf8')) as { deferred?: string[] }
+    let deferred = 0
+    for (let i = 0; i < 3; i++) {
+      // Whole flows under new ids (a proxy's appends): the plain case.
+      const extra = gen(20 + i, 0.2)
+      for (const f of FILES) {
+        const text = readFileSync(join(extra, 'all-mitm-sse', f), 'utf8').replaceAll('"flow_id":"syn-', `"flow_id":"app${i}-`).replaceAll('"session_id":"', `"session_id":"app${i}-`)
+        appendFileSync(join(root, 'all-mitm-sse', f), text)
+        appendFileSync(join(whole, 'all-mitm-sse', f), text)
+      }
+      // DuckDB cannot be opened: the run reads the append into the facts, or fails.
+      const f = await factsRowsOf(root)
+      expect(f.usage!.length).toBeGreaterThan(0)
+      deferred = state().deferred?.length ?? 0
+      expect(deferred).toBe(i + 1)
+    }
+    const facts = await factsRowsOf(root)
+    const duck = await duckRowsOf(root)
+    for (const m of MODES) expect(facts[m], m).toEqual(duck[m])
+    expect(state().deferred).toBeUndefined()
+    // Every mode of the index that took the appends = an index built from the whole capture.
+    await update(whole)
+    const all = async (at: string): Promise<Record<string, Row[]>> => {
+      const x = await createExtractor({ logDir: at, threads: 1 })
+      try {
+        const out: Record<string, Row[]> = {}
+        for (const m of ['usage', 'cost', 'sessions', 'tool_calls', 'flows', 'turns', 'errors', 'cache'] as ModeName[]) out[m] = (await x.run(m)).rows
+        out.prompts = (await x.run('user_prompts', { limit: 50 })).rows
+        return out
+      } finally {
+        x.close()
+      }
+    }
+    expect(await all(root)).toEqual(await all(whole))
+  })
+})
