@@ -26,7 +26,7 @@ import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck, dropDeferred } from './wire-append.js'
 import { FACTS_MODES, factsCount, factsNdjson, factsObjects, factsRows, factsTail, readWireFacts, writeWireFacts } from './wire-facts.js'
-import type { WireFacts } from './wire-facts.js'
+import type { Section, WireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -420,7 +420,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   /** The wire facts of the current index, with these sections (once read, kept for the next mode). */
   let factsRead: { stamp: string | undefined; sections: string[]; facts: WireFacts } | undefined
-  function facts(sections: ('calls' | 'flows' | 'tools')[]): WireFacts | undefined {
+  function facts(sections: Section[]): WireFacts | undefined {
     const stamp = readState(paths!)?.stamp
     if (factsRead !== undefined && factsRead.stamp === stamp && sections.every((s) => factsRead!.sections.includes(s))) return factsRead.facts
     const all = [...new Set([...sections, ...(factsRead?.stamp === stamp ? factsRead!.sections : [])])] as typeof sections
@@ -536,7 +536,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
       if (!upToDate() && !(await appendWithout())) await db()
-      const answer = upToDate() ? facts(mode === 'usage' || mode === 'cost' ? ['calls'] : mode === 'sessions' ? ['calls', 'flows'] : ['tools']) : undefined
+      // NDJSON of usage and tool_calls: the lines the facts keep.
+      const lines = run.ndjsonTo !== undefined || run.ndjson === true
+      const answer = upToDate() ? facts(mode === 'usage' ? ['calls', ...(lines ? ['usageLines' as const] : [])] : mode === 'cost' ? ['calls'] : mode === 'sessions' ? ['calls', 'flows'] : ['tools', ...(lines ? ['toolLines' as const] : [])]) : undefined
       const a = answer === undefined ? undefined : factsRows(mode, answer, prices)
       if (a !== undefined) {
         lastUpdate ??= { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
@@ -553,6 +555,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
             if (fd !== undefined) closeSync(fd)
           }
           return { ...r, written: factsCount(a) }
+        }
+        if (run.ndjson === true && run.ndjsonBytes === true) {
+          const chunks: Uint8Array[] = []
+          const rows = factsNdjson(a, (b) => void chunks.push(Buffer.from(b)))
+          return { ...r, ndjsonBytes: { rows, chunks } }
         }
         if (run.ndjson === true) {
           const lines: string[] = []

@@ -91,10 +91,9 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
     if (res.pending.length > 0 || res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
     const rows = rowsOfFiles(res.files)
     const added = new Set<string>()
-    for (const r of [...rows.flows, ...rows.calls]) added.add(String(r.flow_id))
-    const known = flowsInFacts(o.paths)
-    if (known === undefined || [...added].some((f) => known.has(f))) return undefined
-    // Every flow that got a row has its flow row (the index skips the rows of flows it holds by that).
+    for (const r of [...rows.flows, ...rows.calls, ...rows.tools]) added.add(String(r.flow_id))
+    const known = flowsInFacts(o.paths, added)
+    if (known === undefined || known.size > 0) return undefined
     const ends = new Map(res.ends.map((e) => [e.path, e]))
     const sources = starts.map((s) => {
       const e = ends.get(s.path)

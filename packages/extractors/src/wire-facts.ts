@@ -37,7 +37,7 @@ import type { ModeName, PriceTable, Row } from './types.js'
  */
 
 export const WIRE_FACTS_FILE = 'wire-facts.bin'
-const MAGIC = 'AWF1'
+const MAGIC = 'AWF2'
 /** Rewrite the file whole when the segments have grown past this many, or past this share of it and this size. */
 const MAX_SEGMENTS = 24
 const MAX_SEGMENT_SHARE = 0.25
@@ -58,11 +58,13 @@ interface Header {
   prev: string
   drop: string[]
   problems: FactsProblems
-  /** Byte length and CRC-32 of each section (calls, flows, tool calls). */
+  /** Byte length and CRC-32 of each section (calls, flows, tool calls, and the NDJSON lines of `usage` and `tool_calls`). */
   sections: [number, number][]
 }
 
-const SECTIONS = ['calls', 'flows', 'tools'] as const
+const SECTIONS = ['calls', 'flows', 'tools', 'usageLines', 'toolLines'] as const
+/** The sections made from rows (the line sections are made from the calls and tool calls). */
+type RowSection = 'calls' | 'flows' | 'tools'
 export type Section = (typeof SECTIONS)[number]
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +220,7 @@ const RAW = {
 }
 
 /** The rows of each section from the index's tables, in the tables' order (the order a one-thread scan sums them in). */
-const SELECT: Record<Section, (where: string) => string> = {
+const SELECT: Record<RowSection, (where: string) => string> = {
   calls: (where) => `select ${RAW.calls.join(', ')} from calls where kind <> 'aux'${where} order by rowid`,
   flows: (where) => `select ${RAW.flows.join(', ')} from flows where kind <> 'aux'${where} order by rowid`,
   tools: (where) => `select ${RAW.tools.map((c) => `t.${c}`).join(', ')}, c.started_at as c_ts, c.session_id as c_session
@@ -249,7 +251,7 @@ type Col = { name: string; type: ColType; get: (i: number) => string | number | 
  * and tool calls sorted in their mode's order with their rank in the table's order (`seq`), the
  * flows in the table's order.
  */
-function section(s: Section, all: Row[]): Buffer {
+function section(s: RowSection, all: Row[]): Buffer {
   const seqOf = new Map<Row, number>()
   all.forEach((r, i) => seqOf.set(r, i))
   const rows = s === 'flows' ? all : sortRows(all, s === 'calls' ? ['started_at', 'flow_id', 'idx'] : ['c_ts', 'flow_id', 'idx', 'position'])
@@ -303,7 +305,7 @@ function sortRows(rows: Row[], keys: string[]): Row[] {
 }
 
 /** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
-export function rowsOfFiles(files: Partial<Record<string, string>>): Record<Section, Row[]> {
+export function rowsOfFiles(files: Partial<Record<string, string>>): Record<RowSection, Row[]> {
   const read = (f: string | undefined): Row[] => (f === undefined ? [] : readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Row))
   const pick = (r: Row, cols: string[]): Row => {
     const o: Row = {}
@@ -336,9 +338,32 @@ async function problemsOf(d: Duck): Promise<FactsProblems> {
   }
 }
 
+/**
+ * The NDJSON line (with its newline) of each row of a calls or tool calls section as `usage` or
+ * `tool_calls` writes it (null: a call without usage): written by the same code as an answer
+ * from the columns, so an answer can copy them, a segment's lines being in its rows' order.
+ */
+function linesSection(mode: 'usage' | 'tool_calls', part: Part): Buffer {
+  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'usage' ? 'calls' : 'tools']: [{ part, alive: undefined }] } }
+  const a = factsRows(mode, f, { version: '', models: {} } as unknown as PriceTable)!
+  const chunks: Buffer[] = []
+  factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.from(b)))
+  const text = Buffer.concat(chunks).toString('utf8')
+  const lines = new Array<string | null>(part.n).fill(null)
+  const { ri, n } = a.refs!
+  let from = 0
+  for (let r = 0; r < n; r++) {
+    const at = text.indexOf('\n', from)
+    lines[ri[r]!] = text.slice(from, at + 1)
+    from = at + 1
+  }
+  return encode(part.n, [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+}
+
 /** One segment's bytes: the framed header, then the sections. */
-function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<Section, Row[]>): Buffer {
-  const parts = SECTIONS.map((s) => section(s, rows[s]))
+function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<RowSection, Row[]>): Buffer {
+  const made = (['calls', 'flows', 'tools'] as const).map((s) => section(s, rows[s]))
+  const parts = [...made, linesSection('usage', decode(made[0]!)), linesSection('tool_calls', decode(made[2]!))]
   const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
   return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
 }
@@ -350,8 +375,8 @@ async function segment(d: Duck, stamp: string, prev: string, drop: string[], flo
     await d.run(`create or replace temp table facts_flows as select unnest(${flows.length > 0 ? `[${flows.map(lit).join(', ')}]` : '[]'}::varchar[]) as flow_id`)
     where = ' and flow_id in (select flow_id from facts_flows)'
   }
-  const rows = {} as Record<Section, Row[]>
-  for (const s of SECTIONS) rows[s] = flows !== undefined && flows.length === 0 ? [] : (await d.select(SELECT[s](where))).rows
+  const rows = {} as Record<RowSection, Row[]>
+  for (const s of ['calls', 'flows', 'tools'] as const) rows[s] = flows !== undefined && flows.length === 0 ? [] : (await d.select(SELECT[s](where))).rows
   return segmentOf(stamp, prev, drop, await problemsOf(d), rows)
 }
 
@@ -433,19 +458,38 @@ function append(path: string, tail: FactsTail, bytes: Buffer): boolean {
  * Appends a segment of rows read from an update's row files (wire-append.ts) to the facts `tail`
  * describes: the stamp the state will have once the caller writes it. False when the file changed.
  */
-export function appendFactsSegment(paths: IndexPaths, tail: FactsTail, stamp: string, rows: Record<Section, Row[]>): boolean {
+export function appendFactsSegment(paths: IndexPaths, tail: FactsTail, stamp: string, rows: Record<RowSection, Row[]>): boolean {
   return append(join(paths.dir, WIRE_FACTS_FILE), tail, segmentOf(stamp, tail.stamp, [], tail.problems, rows))
 }
 
-/** The flows the current facts hold (with a call or a flow row), or undefined when they cannot be read. */
-export function flowsInFacts(paths: IndexPaths): Set<string> | undefined {
-  const f = readWireFacts(paths, ['calls', 'flows'])
+/**
+ * Which of `ids` the current facts hold a flow row for (the index's test of a flow it already
+ * holds: its flows table), or undefined when the facts cannot be read. Each id is looked for in
+ * the flow ids' text block as bytes and checked to be one whole value there: no string per row.
+ */
+export function flowsInFacts(paths: IndexPaths, ids: Iterable<string>): Set<string> | undefined {
+  const f = readWireFacts(paths, ['flows'])
   if (f === undefined) return undefined
   const out = new Set<string>()
-  for (const s of ['calls', 'flows'] as const) {
-    for (const { part, alive } of f.parts[s]!) {
-      const flows = (part.cols.flow as Text).all()
-      for (let i = 0; i < part.n; i++) if (alive === undefined || alive[i] === 1) out.add(flows[i]!)
+  for (const { part, alive } of f.parts.flows!) {
+    const t = part.cols.flow as Text
+    const n = part.n
+    for (const id of ids) {
+      const needle = Buffer.from(id, 'utf8')
+      for (let at = t.b.indexOf(needle); at !== -1; at = t.b.indexOf(needle, at + 1)) {
+        // The row whose value starts at `at`, if any (offsets ascend).
+        let lo = 0
+        let hi = n
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1
+          if (t.off[mid]! < at) lo = mid + 1
+          else hi = mid
+        }
+        // Rows of one empty value share an offset: the first with this length.
+        for (let i = lo; i < n && t.off[i] === at; i++) {
+          if (t.nul[i] !== 1 && t.off[i + 1]! - at === needle.length && (alive === undefined || alive[i] === 1)) out.add(id)
+        }
+      }
     }
   }
   return out
@@ -687,6 +731,8 @@ export interface FactsAnswer {
   refs?: Refs
   fields?: Field[]
   rows?: Value[][]
+  /** Per part of `refs`, its rows' NDJSON lines (linesSection), when read. */
+  lines?: Text[] | undefined
 }
 
 const textField = (name: string, col: string): Field => ({ name, value: (p, i) => (p.cols[col] as Text).get(i), kind: TEXT, col: [col] })
@@ -735,7 +781,7 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
           sumOf('cache_write_tokens', [USAGE[2]!, USAGE[3]!], cw), sumOf('output_tokens', [USAGE[4]!], u(4)),
           { name: 'cost_usd', value: (p, i) => costOf(usageOf(p, i), price(p, (p.cols.priceModel as Int32Array)[i]!).rates) }, { name: 'prices_version', value: () => prices.version ?? null }]
     if (fields.map((x) => x.name).join(', ') !== columns.join(', ')) return undefined
-    return { columns, refs, fields }
+    return { columns, refs, fields, lines: mode === 'usage' ? f.parts.usageLines?.map((x) => x.part.cols.line as Text) : undefined }
   }
   if (mode === 'tool_calls') {
     const refs = ordered(f.parts.tools!, ['ts', 'flow', 'call', 'position'])
@@ -743,7 +789,7 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
       textField('call_id', 'callId'), dictField('name', 'name'), dictField('kind', 'kind'), textField('arguments', 'args'),
       { name: 'complete', value: (p, i) => ((p.cols.complete as Uint8Array)[i] === 2 ? null : (p.cols.complete as Uint8Array)[i] === 1) }]
     if (fields.map((x) => x.name).join(', ') !== columns.join(', ')) return undefined
-    return { columns, refs, fields }
+    return { columns, refs, fields, lines: f.parts.toolLines?.map((x) => x.part.cols.line as Text) }
   }
   if (mode !== 'sessions') return undefined
   // fl: per session (null included) the most frequent client, first and last seen, flows.
@@ -830,19 +876,32 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
 
 const NULL = Buffer.from('null')
 
-/** NDJSON bytes in a reused buffer, handed on in pieces that end at a line end. */
+/** NDJSON bytes in a reused buffer, handed on in pieces that end at a line end (a flush must write or copy them at once). */
 class Out {
   buf = Buffer.allocUnsafe(1 << 20)
   pos = 0
+  /** Where the line being written starts (what is before it is whole lines). */
+  line = 0
   constructor(private readonly flush: (b: Buffer) => void) {}
+  /** Makes room for `n` more bytes: the whole lines go, the line being written moves to the start. */
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return
-    this.end()
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n)
+    if (this.line > 0) this.flush(this.buf.subarray(0, this.line))
+    const part = this.pos - this.line
+    const buf = part + n > this.buf.length ? Buffer.allocUnsafe(Math.max(2 * this.buf.length, part + n)) : this.buf
+    this.buf.copy(buf, 0, this.line, this.pos)
+    this.buf = buf
+    this.pos = part
+    this.line = 0
+  }
+  /** A line ends here. */
+  endLine(): void {
+    this.line = this.pos
   }
   end(): void {
     if (this.pos > 0) this.flush(this.buf.subarray(0, this.pos))
     this.pos = 0
+    this.line = 0
   }
   ascii(s: string): void {
     this.pos += this.buf.write(s, this.pos, 'latin1')
@@ -895,6 +954,26 @@ class Out {
 
 /** The rows as NDJSON, as `toNdjson(columns, rows)` writes them, in pieces of whole lines. */
 export function factsNdjson(a: FactsAnswer, flush: (b: Buffer) => void): number {
+  if (a.lines !== undefined && a.refs !== undefined) {
+    // The stored lines, copied as runs: consecutive rows of a part are consecutive bytes.
+    const { pi, ri, n } = a.refs
+    let t: Text | undefined
+    let from = 0
+    let to = 0
+    for (let r = 0; r < n; r++) {
+      const line = a.lines[pi[r]!]!
+      const i = ri[r]!
+      const start = line.off[i]!
+      if (line !== t || start !== to) {
+        if (t !== undefined && to > from) flush(t.b.subarray(from, to))
+        t = line
+        from = start
+      }
+      to = line.off[i + 1]!
+    }
+    if (t !== undefined && to > from) flush(t.b.subarray(from, to))
+    return n
+  }
   const o = new Out(flush)
   const keys = a.columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c)}:`, 'utf8'))
   if (a.rows !== undefined) {
@@ -904,7 +983,9 @@ export function factsNdjson(a: FactsAnswer, flush: (b: Buffer) => void): number 
         o.bytes(keys[k]!)
         o.json(r[k] ?? null)
       }
+      o.room(2)
       o.ascii('}\n')
+      o.endLine()
     }
     o.end()
     return a.rows.length
@@ -979,6 +1060,7 @@ export function factsNdjson(a: FactsAnswer, flush: (b: Buffer) => void): number 
       buf = o.buf
     }
     o.bytes(END)
+    o.endLine()
   }
   o.end()
   return n

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '../src/index.js'
 import type { ModeName, Row } from '../src/index.js'
-import { WIRE_FACTS_FILE, factsTail } from '../src/wire-facts.js'
+import { WIRE_FACTS_FILE, factsNdjson, factsTail, flowsInFacts } from '../src/wire-facts.js'
+import { toNdjson } from '../src/output.js'
 import { indexPaths } from '../src/index-store.js'
 
 // The wire facts (.index/wire-facts.bin) answer usage, cost, sessions and tool_calls without
@@ -130,6 +131,9 @@ describe('wire facts', () => {
         expect(readFileSync(out, 'utf8')).toBe(rows.map((row) => JSON.stringify(row) + '\n').join(''))
         const lines = (await x.run(m, { ndjson: true })).ndjson
         expect(lines).toEqual(rows.map((row) => JSON.stringify(row)))
+        const bytes = (await x.run(m, { ndjson: true, ndjsonBytes: true })).ndjsonBytes!
+        expect(bytes.rows).toBe(rows.length)
+        expect(Buffer.concat(bytes.chunks).toString('utf8')).toBe(rows.map((row) => JSON.stringify(row) + '\n').join(''))
       }
     } finally {
       x.close()
@@ -235,5 +239,30 @@ describe('appends read without DuckDB (deferred)', () => {
       }
     }
     expect(await all(root)).toEqual(await all(whole))
+  })
+})
+
+describe('flowsInFacts', () => {
+  it('finds whole flow ids only (not a prefix, a suffix or the middle of another)', async () => {
+    const root = copyOf(FIXTURES.shared!)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const flows = (await duckRowsOf(root)).usage!.map((r) => String(r.flow_id))
+    const one = flows[0]!
+    const found = flowsInFacts(paths, [one, one.slice(0, -1), one.slice(1), `${one}x`, 'no-such-flow'])
+    expect([...found!]).toEqual([one])
+  })
+})
+
+describe('factsNdjson', () => {
+  it('hands on pieces that end at line ends, also past its buffer (rows longer than it too)', () => {
+    const columns = ['a', 'b', 'c']
+    const rows: (string | number | null)[][] = []
+    for (let i = 0; i < 20000; i++) rows.push([`row ${i} ${'x'.repeat(i % 300)}`, i % 7 === 0 ? null : i * 1.5, i === 777 ? 'é"\n'.repeat(400000) : 'ü'])
+    const chunks: string[] = []
+    factsNdjson({ columns, rows }, (b) => void chunks.push(b.toString('utf8')))
+    for (const c of chunks) expect(c.endsWith('\n')).toBe(true)
+    expect(chunks.length).toBeGreaterThan(2)
+    expect(chunks.join('')).toBe(toNdjson(columns, rows.map((r) => ({ a: r[0]!, b: r[1]!, c: r[2]! }))))
   })
 })
