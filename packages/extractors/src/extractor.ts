@@ -25,6 +25,7 @@ import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, u
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck, dropDeferred } from './wire-append.js'
+import { pricesFingerprint } from './transcript-usage-daily.js'
 import { FACTS_MODES, factsCount, factsNdjson, factsObjects, factsRows, factsTail, readWireFacts, writeWireFacts } from './wire-facts.js'
 import type { Section, WireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
@@ -538,7 +539,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (!upToDate() && !(await appendWithout())) await db()
       // NDJSON of usage and tool_calls: the lines the facts keep.
       const lines = run.ndjsonTo !== undefined || run.ndjson === true
-      const answer = upToDate() ? facts(mode === 'usage' ? ['calls', ...(lines ? ['usageLines' as const] : [])] : mode === 'cost' ? ['calls'] : mode === 'sessions' ? ['calls', 'flows'] : ['tools', ...(lines ? ['toolLines' as const] : [])]) : undefined
+      const answer = upToDate() ? facts(mode === 'usage' ? ['calls', ...(lines ? ['usageLines' as const] : [])] : mode === 'cost' ? ['calls', ...(lines && pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES) ? ['costLines' as const] : [])] : mode === 'sessions' ? ['calls', 'flows'] : ['tools', ...(lines ? ['toolLines' as const] : [])]) : undefined
       const a = answer === undefined ? undefined : factsRows(mode, answer, prices)
       if (a !== undefined) {
         lastUpdate ??= { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }

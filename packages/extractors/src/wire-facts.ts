@@ -9,7 +9,8 @@ import { keyHash } from './transcript-usage-table.js'
 import type { IndexPaths } from './index-store.js'
 import { readState } from './index-store.js'
 import { MODES } from './modes.js'
-import { cacheWrite1h, priceFor } from './prices.js'
+import { BUNDLED_PRICES, cacheWrite1h, priceFor } from './prices.js'
+import { pricesFingerprint } from './transcript-usage-daily.js'
 import type { ModeName, PriceTable, Row } from './types.js'
 
 /**
@@ -37,7 +38,7 @@ import type { ModeName, PriceTable, Row } from './types.js'
  */
 
 export const WIRE_FACTS_FILE = 'wire-facts.bin'
-const MAGIC = 'AWF2'
+const MAGIC = 'AWF3'
 /** Rewrite the file whole when the segments have grown past this many, or past this share of it and this size. */
 const MAX_SEGMENTS = 24
 const MAX_SEGMENT_SHARE = 0.25
@@ -58,11 +59,11 @@ interface Header {
   prev: string
   drop: string[]
   problems: FactsProblems
-  /** Byte length and CRC-32 of each section (calls, flows, tool calls, and the NDJSON lines of `usage` and `tool_calls`). */
+  /** Byte length and CRC-32 of each section (calls, flows, tool calls, and the NDJSON lines of `usage`, `tool_calls` and `cost` with the bundled prices). */
   sections: [number, number][]
 }
 
-const SECTIONS = ['calls', 'flows', 'tools', 'usageLines', 'toolLines'] as const
+const SECTIONS = ['calls', 'flows', 'tools', 'usageLines', 'toolLines', 'costLines'] as const
 /** The sections made from rows (the line sections are made from the calls and tool calls). */
 type RowSection = 'calls' | 'flows' | 'tools'
 export type Section = (typeof SECTIONS)[number]
@@ -343,9 +344,9 @@ async function problemsOf(d: Duck): Promise<FactsProblems> {
  * `tool_calls` writes it (null: a call without usage): written by the same code as an answer
  * from the columns, so an answer can copy them, a segment's lines being in its rows' order.
  */
-function linesSection(mode: 'usage' | 'tool_calls', part: Part): Buffer {
-  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'usage' ? 'calls' : 'tools']: [{ part, alive: undefined }] } }
-  const a = factsRows(mode, f, { version: '', models: {} } as unknown as PriceTable)!
+function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer {
+  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] } }
+  const a = factsRows(mode, f, BUNDLED_PRICES)!
   const chunks: Buffer[] = []
   factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.from(b)))
   const text = Buffer.concat(chunks).toString('utf8')
@@ -357,13 +358,15 @@ function linesSection(mode: 'usage' | 'tool_calls', part: Part): Buffer {
     lines[ri[r]!] = text.slice(from, at + 1)
     from = at + 1
   }
-  return encode(part.n, [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+  // The lines of `cost` are of the bundled prices: the dictionary names them.
+  return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
 }
 
 /** One segment's bytes: the framed header, then the sections. */
 function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<RowSection, Row[]>): Buffer {
   const made = (['calls', 'flows', 'tools'] as const).map((s) => section(s, rows[s]))
-  const parts = [...made, linesSection('usage', decode(made[0]!)), linesSection('tool_calls', decode(made[2]!))]
+  const calls = decode(made[0]!)
+  const parts = [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls)]
   const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
   return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
 }
@@ -608,6 +611,18 @@ function cmpVal(a: Value, b: Value): number {
   return a < b ? -1 : 1
 }
 
+/** Two values of text columns by their UTF-8 bytes (DuckDB's order of VARCHAR). */
+function cmpBytes(a: Text, i: number, b: Text, j: number): number {
+  let x = a.off[i]!
+  const xe = a.off[i + 1]!
+  let y = b.off[j]!
+  const ye = b.off[j + 1]!
+  const ab = a.b
+  const bb = b.b
+  for (; x < xe && y < ye; x++, y++) if (ab[x] !== bb[y]) return ab[x]! - bb[y]!
+  return (xe - x) - (ye - y)
+}
+
 /** A column value of row `i` of a part. */
 function val(p: Part, name: string, i: number): Value {
   const c = p.cols[name]!
@@ -781,7 +796,8 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
           sumOf('cache_write_tokens', [USAGE[2]!, USAGE[3]!], cw), sumOf('output_tokens', [USAGE[4]!], u(4)),
           { name: 'cost_usd', value: (p, i) => costOf(usageOf(p, i), price(p, (p.cols.priceModel as Int32Array)[i]!).rates) }, { name: 'prices_version', value: () => prices.version ?? null }]
     if (fields.map((x) => x.name).join(', ') !== columns.join(', ')) return undefined
-    return { columns, refs, fields, lines: mode === 'usage' ? f.parts.usageLines?.map((x) => x.part.cols.line as Text) : undefined }
+    const own = mode === 'usage' ? f.parts.usageLines : f.parts.costLines?.every((x) => x.part.dict[0] === pricesFingerprint(prices)) ? f.parts.costLines : undefined
+    return { columns, refs, fields, lines: own?.map((x) => x.part.cols.line as Text) }
   }
   if (mode === 'tool_calls') {
     const refs = ordered(f.parts.tools!, ['ts', 'flow', 'call', 'position'])
@@ -793,28 +809,33 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
   }
   if (mode !== 'sessions') return undefined
   // fl: per session (null included) the most frequent client, first and last seen, flows.
-  interface S { clients: Map<string, number>; first: string | null; last: string | null; flows: number; input: number | null; cr: number | null; cw: number | null; out: number | null; cost: number | null; unpriced: number; turns: Set<number>; errors: number }
+  interface S { clients: Map<string, number>; first: [Text, number] | undefined; last: [Text, number] | undefined; flows: number; input: number | null; cr: number | null; cw: number | null; out: number | null; cost: number | null; unpriced: number; turns: Set<number>; errors: number }
   const by = new Map<string | null, S>()
+  const sessionOf = (sid: string | null): S => {
+    let s = by.get(sid)
+    if (s === undefined) by.set(sid, (s = { clients: new Map(), first: undefined, last: undefined, flows: 0, input: null, cr: null, cw: null, out: null, cost: null, unpriced: 0, turns: new Set(), errors: 0 }))
+    return s
+  }
   for (const { part: p, alive } of f.parts.flows!) {
-    const start = (p.cols.start as Text).all()
-    const last = (p.cols.last as Text).all()
+    const start = p.cols.start as Text
+    const last = p.cols.last as Text
     const session = p.cols.session as Int32Array
     const client = p.cols.client as Int32Array
     const err = p.cols.err as Uint8Array
+    // Per dictionary number: its session's sums.
+    const sessions: (S | undefined)[] = []
     for (let i = 0; i < p.n; i++) {
       if (alive !== undefined && alive[i] !== 1) continue
-      const sid = session[i] === -1 ? null : p.dict[session[i]!]!
-      let s = by.get(sid)
-      if (s === undefined) by.set(sid, (s = { clients: new Map(), first: null, last: null, flows: 0, input: null, cr: null, cw: null, out: null, cost: null, unpriced: 0, turns: new Set(), errors: 0 }))
+      const x = session[i]!
+      const s = x === -1 ? sessionOf(null) : (sessions[x] ??= sessionOf(p.dict[x]!))
       s.flows++
       if (client[i] !== -1) {
         const cl = p.dict[client[i]!]!
         s.clients.set(cl, (s.clients.get(cl) ?? 0) + 1)
       }
-      const st = start[i]!
-      const la = last[i]!
-      if (st !== null && (s.first === null || cmpVal(st, s.first) < 0)) s.first = st
-      if (la !== null && (s.last === null || cmpVal(la, s.last) > 0)) s.last = la
+      // min / max of strings: by their bytes, as DuckDB orders VARCHAR (decoded once, the winners).
+      if (start.nul[i] !== 1 && (s.first === undefined || cmpBytes(start, i, s.first[0], s.first[1]) < 0)) s.first = [start, i]
+      if (last.nul[i] !== 1 && (s.last === undefined || cmpBytes(last, i, s.last[0], s.last[1]) > 0)) s.last = [last, i]
       if (err[i] === 1) s.errors++
     }
   }
@@ -830,21 +851,30 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
     const err = p.cols.err as Uint8Array
     const pk = p.cols.pk as Float64Array
     const pm = p.cols.priceModel as Int32Array
+    const sessions = p.dict.map((x) => by.get(x))
+    const rates: (number[] | undefined)[] = []
+    const rated: boolean[] = []
+    const U = USAGE.map((c) => p.cols[c] as Float64Array)
     for (let j = 0; j < p.n; j++) {
       const i = order[j]!
       if (i === -1) throw new Error('bad seq')
       if ((alive !== undefined && alive[i] !== 1) || session[i] === -1) continue
-      const s = by.get(p.dict[session[i]!]!)
+      const s = sessions[session[i]!]
       if (s === undefined) continue
       if (err[i] === 1) s.errors++
       if (!Number.isNaN(pk[i]!)) s.turns.add(pk[i]!)
       if (has[i] !== 1) continue
-      const u = usageOf(p, i)
+      const u = U.map((c) => (Number.isNaN(c[i]!) ? null : c[i]!))
       s.input = sum(s.input, u[0]!)
       s.cr = sum(s.cr, u[1]!)
       s.cw = sum(s.cw, add(u[2]!, u[3]!))
       s.out = sum(s.out, u[4]!)
-      const cost = costOf(u, price(p, pm[i]!).rates)
+      const m = pm[i]! + 1
+      if (rated[m] !== true) {
+        rates[m] = price(p, m - 1).rates
+        rated[m] = true
+      }
+      const cost = costOf(u, rates[m])
       if (cost === null) s.unpriced++
       else s.cost = s.cost === null ? cost : s.cost + cost
     }
@@ -864,10 +894,12 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
     }
     if (tie) return undefined
     // A null session joins no call (`using (session_id)`): no turns, tokens or call errors.
+    const first = s.first === undefined ? null : s.first[0].get(s.first[1])
+    const last = s.last === undefined ? null : s.last[0].get(s.last[1])
     out.push({
-      first: s.first,
+      first,
       sid,
-      row: [sid, best, s.first, s.last, s.flows, s.turns.size, s.input ?? 0, s.cr ?? 0, s.cw ?? 0, s.out ?? 0, round8(s.cost ?? 0), s.unpriced, s.errors, prices.version ?? null],
+      row: [sid, best, first, last, s.flows, s.turns.size, s.input ?? 0, s.cr ?? 0, s.cw ?? 0, s.out ?? 0, round8(s.cost ?? 0), s.unpriced, s.errors, prices.version ?? null],
     })
   }
   out.sort((a, b) => cmpVal(a.first, b.first) || cmpVal(a.sid, b.sid))
