@@ -840,7 +840,6 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
     }
   }
   const price = pricer(prices)
-  const sum = (a: number | null, b: number | null): number | null => (b === null ? a : a === null ? b : a + b)
   // The calls in the table's order (a part's `seq`), each joined to its session (a null session joins nothing).
   for (const { part: p, alive } of f.parts.calls!) {
     const seq = p.cols.seq as Int32Array
@@ -864,17 +863,23 @@ export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): Fac
       if (err[i] === 1) s.errors++
       if (!Number.isNaN(pk[i]!)) s.turns.add(pk[i]!)
       if (has[i] !== 1) continue
-      const u = U.map((c) => (Number.isNaN(c[i]!) ? null : c[i]!))
-      s.input = sum(s.input, u[0]!)
-      s.cr = sum(s.cr, u[1]!)
-      s.cw = sum(s.cw, add(u[2]!, u[3]!))
-      s.out = sum(s.out, u[4]!)
+      // NaN is NULL: a sum skips it, a NULL token count makes the cost NULL.
+      const a = U[0]![i]!
+      const b = U[1]![i]!
+      const c = U[2]![i]!
+      const d = U[3]![i]!
+      const e = U[4]![i]!
+      if (!Number.isNaN(a)) s.input = (s.input ?? 0) + a
+      if (!Number.isNaN(b)) s.cr = (s.cr ?? 0) + b
+      if (!Number.isNaN(c + d)) s.cw = (s.cw ?? 0) + c + d
+      if (!Number.isNaN(e)) s.out = (s.out ?? 0) + e
       const m = pm[i]! + 1
       if (rated[m] !== true) {
         rates[m] = price(p, m - 1).rates
         rated[m] = true
       }
-      const cost = costOf(u, rates[m])
+      const r = rates[m]
+      const cost = r === undefined || Number.isNaN(a + b + c + d + e) ? null : round8((a * r[0]! + b * r[1]! + c * r[2]! + d * r[3]! + e * r[4]!) / 1e6)
       if (cost === null) s.unpriced++
       else s.cost = s.cost === null ? cost : s.cost + cost
     }
