@@ -976,17 +976,6 @@ class Out {
       this.pos += this.buf.write(s, this.pos, 'utf8')
     }
   }
-  /** A text column's value: its bytes copied when no value of the column needs escaping. */
-  text(t: Text, i: number): void {
-    if (t.nul[i] === 1) return this.bytes(NULL)
-    if (!t.plain) return this.json(t.get(i))
-    const a = t.off[i]!
-    const b = t.off[i + 1]!
-    this.room(b - a + 64)
-    this.buf[this.pos++] = 34
-    this.pos += t.b.copy(this.buf, this.pos, a, b)
-    this.buf[this.pos++] = 34
-  }
 }
 
 /** The rows as NDJSON, as `toNdjson(columns, rows)` writes them, in pieces of whole lines. */
