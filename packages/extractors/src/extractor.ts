@@ -406,7 +406,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       // Every update names a new state: the facts follow it (a segment, or the file whole).
       if (wireFacts && paths !== undefined) {
-        await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined ? flowChanges : undefined)
+        await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined)
       }
     } catch (e) {
       d.close()

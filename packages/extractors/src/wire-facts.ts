@@ -225,7 +225,8 @@ const SELECT: Record<RowSection, (where: string) => string> = {
   calls: (where) => `select ${RAW.calls.join(', ')} from calls where kind <> 'aux'${where} order by rowid`,
   flows: (where) => `select ${RAW.flows.join(', ')} from flows where kind <> 'aux'${where} order by rowid`,
   tools: (where) => `select ${RAW.tools.map((c) => `t.${c}`).join(', ')}, c.started_at as c_ts, c.session_id as c_session
-    from tool_calls t join calls c on t.call_key = c.key where c.kind <> 'aux'${where.replace('flow_id', 't.flow_id')} order by t.rowid`,
+    from tool_calls t join (select key, started_at, session_id from calls where kind <> 'aux'${where}) c on t.call_key = c.key
+    where true${where.replace('flow_id', 't.flow_id')} order by t.rowid`,
 }
 
 /** A model call or flow of the views (`kind <> 'aux'`: a NULL kind is out too). */
@@ -371,8 +372,8 @@ function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsP
   return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
 }
 
-/** A segment from the index's tables: the rows of the flows `flows`, or every row. */
-async function segment(d: Duck, stamp: string, prev: string, drop: string[], flows: string[] | undefined): Promise<Buffer> {
+/** A segment from the index's tables: the rows of the flows `flows`, or every row (`problems`: the index's, when known). */
+async function segment(d: Duck, stamp: string, prev: string, drop: string[], flows: string[] | undefined, problems?: FactsProblems): Promise<Buffer> {
   let where = ''
   if (flows !== undefined) {
     await d.run(`create or replace temp table facts_flows as select unnest(${flows.length > 0 ? `[${flows.map(lit).join(', ')}]` : '[]'}::varchar[]) as flow_id`)
@@ -380,7 +381,7 @@ async function segment(d: Duck, stamp: string, prev: string, drop: string[], flo
   }
   const rows = {} as Record<RowSection, Row[]>
   for (const s of ['calls', 'flows', 'tools'] as const) rows[s] = flows !== undefined && flows.length === 0 ? [] : (await d.select(SELECT[s](where))).rows
-  return segmentOf(stamp, prev, drop, await problemsOf(d), rows)
+  return segmentOf(stamp, prev, drop, problems ?? (await problemsOf(d)), rows)
 }
 
 /** Where the facts file ends and which stamp it describes, walked without checking the sections (for the writer). */
@@ -503,13 +504,14 @@ export function flowsInFacts(paths: IndexPaths, ids: Iterable<string>): Set<stri
  * `base` (the facts of the index before this update, current then) with the flows the update fed
  * again (`refed`, dropped first) and added (`added`); the file whole otherwise.
  */
-export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail | undefined, update: { refed: string[]; added: string[] } | undefined): Promise<void> {
+export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail | undefined, update: { refed: string[]; added: string[]; problems: number } | undefined): Promise<void> {
   const stamp = readState(paths)?.stamp
   if (stamp === undefined) return
   const path = join(paths.dir, WIRE_FACTS_FILE)
   try {
     if (base !== undefined && update !== undefined && base.segments < MAX_SEGMENTS && (base.segmentBytes <= MAX_SEGMENT_SHARE * base.size || base.segmentBytes < MIN_COMPACT_BYTES)) {
-      const bytes = await segment(d, stamp, base.stamp, update.refed, [...new Set([...update.refed, ...update.added])])
+      // An update that found no problem leaves the index's summary as it was.
+      const bytes = await segment(d, stamp, base.stamp, update.refed, [...new Set([...update.refed, ...update.added])], update.problems === 0 ? base.problems : undefined)
       if (append(path, base, bytes)) return
     }
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
