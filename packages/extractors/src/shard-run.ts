@@ -60,7 +60,7 @@ export interface ShardResult {
   bytes: number
   /** Shard 0: the session chain after this update (absent when it is and was empty). */
   sessionChain?: SessionChainEntry[]
-  /** Flows this shard wrote calls for (what the prompt cache merges again). */
+  /** Flows this shard wrote calls or a flow row for (what the prompt cache merges again, and the wire facts add). */
   callFlows: string[]
 }
 
@@ -199,7 +199,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     createLedger,
     captureDir: job.captureDir,
     onRow: (t, r) => {
-      if (t === 'calls') callFlows.add(String(r.flow_id))
+      if (t === 'calls' || t === 'flows') callFlows.add(String(r.flow_id))
       rows.write(t, r)
     },
     onProblem,
