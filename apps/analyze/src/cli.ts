@@ -27,6 +27,7 @@ import { createProgress } from './progress.js'
 import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
 import { addOtelCommands } from './otel-commands.js'
 import { isSingleInput, singleInput, type SingleInput } from './single-input.js'
+import { fastOptions, type OptionSpec } from './fast-args.js'
 
 const BIN = 'agenttap-analyze'
 // The client vocabulary of a capture (jsonl-io's per-agent views), plus flows no agent claimed.
@@ -93,31 +94,47 @@ function devStdout(): boolean {
   }
 }
 
-function addCommon(cmd: Command): Command {
+/**
+ * The options every mode command takes, in help order: commander is given them (addCommon), and
+ * a plain command line is read from them without commander (fast-args.ts).
+ */
+export const COMMON_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--log-dir <dir>', help: 'log root, capture dir, one capture file, or - for stdin (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)' },
+  { flags: '--engine <engine>', help: 'auto, index (SQL over the index) or reverse (prompts -n N: read backwards)', default: 'auto' },
+  { flags: '--no-index', help: 'build the index in memory for this run only (nothing written under the log dir)' },
+  { flags: '--rebuild-index', help: 'empty the index and build it again from the capture' },
+  { flags: '--include-aux', help: 'include auxiliary (non-model) requests in every mode' },
+  { flags: '-f, --format <format>', help: 'output format (default: table on a TTY, else ndjson; ndjson files with --out-dir)', choices: ['ndjson', 'csv', 'parquet', 'table'] },
+  { flags: '-o, --out-dir <dir>', help: 'write one file per mode (<mode>.<format>) instead of stdout' },
+  { flags: '--since <when>', help: 'flows that started at/after (ISO date or age: 30m, 2h, 7d)' },
+  { flags: '--until <when>', help: 'flows that started before (ISO date or age)' },
+  { flags: '--session <id>', help: 'only this session id' },
+  { flags: '--client <client>', help: 'only this client (claude-code, codex, unknown)' },
+  { flags: '-n, --limit <n>', help: 'only the latest N rows' },
+  { flags: '--prices <file>', help: 'price table JSON overriding the bundled one' },
+  { flags: '-q, --quiet', help: 'no progress bar and no warnings on stderr' },
+  { flags: '-v, --verbose', help: 'diagnostics (timings) on stderr' },
+  { flags: '--redis <url>', help: 'index the Redis stream (agenttap-proxy --redis) instead of capture files' },
+  { flags: '--stream <key>', help: 'Redis stream key', default: 'agenttap:events' },
+  { flags: '--index-dir <dir>', help: 'Redis: where its index is kept (default: <log root>/redis-index/<host>-<port>-<stream>)' },
+  { flags: '--from <id>', help: 'Redis: only entries after this stream id (an in-memory index for this range)' },
+  { flags: '--to <id>', help: 'Redis: only entries up to this stream id, inclusive (an in-memory index for this range)' },
+  { flags: '--source <source>', help: 'wire (the proxy\'s capture), transcripts (Claude Code transcripts and Codex rollouts on disk) or all', choices: ['wire', 'transcripts', 'all'], default: 'wire' },
+  { flags: '--claude-dir <dir...>', help: 'transcripts: Claude Code projects dir(s) (default: $CLAUDE_CONFIG_DIR/projects, ~/.config/claude/projects, ~/.claude/projects)' },
+  { flags: '--codex-dir <dir...>', help: 'transcripts: Codex sessions dir(s) (default: $CODEX_HOME/sessions, ~/.codex/sessions)' },
+]
+
+export function addCommon(cmd: Command): Command {
+  for (const o of COMMON_OPTIONS) {
+    if (o.choices === undefined) {
+      if (o.default === undefined) cmd.option(o.flags, o.help)
+      else cmd.option(o.flags, o.help, o.default)
+    } else {
+      const opt = new commander.Option(o.flags, o.help).choices(o.choices)
+      cmd.addOption(o.default !== undefined ? opt.default(o.default) : opt)
+    }
+  }
   return cmd
-    .option('--log-dir <dir>', 'log root, capture dir, one capture file, or - for stdin (default: $AGENTTAP_LOG_DIR or ~/centralized-logs)')
-    .option('--engine <engine>', 'auto, index (SQL over the index) or reverse (prompts -n N: read backwards)', 'auto')
-    .option('--no-index', 'build the index in memory for this run only (nothing written under the log dir)')
-    .option('--rebuild-index', 'empty the index and build it again from the capture')
-    .option('--include-aux', 'include auxiliary (non-model) requests in every mode')
-    .addOption(new commander.Option('-f, --format <format>', 'output format (default: table on a TTY, else ndjson; ndjson files with --out-dir)').choices(['ndjson', 'csv', 'parquet', 'table']))
-    .option('-o, --out-dir <dir>', 'write one file per mode (<mode>.<format>) instead of stdout')
-    .option('--since <when>', 'flows that started at/after (ISO date or age: 30m, 2h, 7d)')
-    .option('--until <when>', 'flows that started before (ISO date or age)')
-    .option('--session <id>', 'only this session id')
-    .option('--client <client>', 'only this client (claude-code, codex, unknown)')
-    .option('-n, --limit <n>', 'only the latest N rows')
-    .option('--prices <file>', 'price table JSON overriding the bundled one')
-    .option('-q, --quiet', 'no progress bar and no warnings on stderr')
-    .option('-v, --verbose', 'diagnostics (timings) on stderr')
-    .option('--redis <url>', 'index the Redis stream (agenttap-proxy --redis) instead of capture files')
-    .option('--stream <key>', 'Redis stream key', 'agenttap:events')
-    .option('--index-dir <dir>', 'Redis: where its index is kept (default: <log root>/redis-index/<host>-<port>-<stream>)')
-    .option('--from <id>', 'Redis: only entries after this stream id (an in-memory index for this range)')
-    .option('--to <id>', 'Redis: only entries up to this stream id, inclusive (an in-memory index for this range)')
-    .addOption(new commander.Option('--source <source>', 'wire (the proxy\'s capture), transcripts (Claude Code transcripts and Codex rollouts on disk) or all').choices(['wire', 'transcripts', 'all']).default('wire'))
-    .option('--claude-dir <dir...>', 'transcripts: Claude Code projects dir(s) (default: $CLAUDE_CONFIG_DIR/projects, ~/.config/claude/projects, ~/.claude/projects)')
-    .option('--codex-dir <dir...>', 'transcripts: Codex sessions dir(s) (default: $CODEX_HOME/sessions, ~/.codex/sessions)')
 }
 
 function loadPrices(path: string | undefined): PriceTable {
@@ -503,6 +520,14 @@ function buildProgram(io: CliIo, state: { code: number }, only?: string): Comman
  * Errors become one line on stderr.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const fast = fastModeLine(argv)
+  if (fast !== undefined) {
+    try {
+      return await runModes([fast.mode], fast.o, io)
+    } catch (err) {
+      return failed(err, io)
+    }
+  }
   const state = { code: EXIT.OK as number }
   const program = buildProgram(io, state, argv[0])
   if (argv.length === 0) {
@@ -518,9 +543,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       // help / version print and exit 0; parse errors were already printed by commander.
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE
     }
-    // `usage | head`: the reader went away (DuckDB writing stdout says so as an IO error): not a failure.
-    if (/Broken pipe|EPIPE/.test(messageOf(err))) return EXIT.OK
-    io.stderr.write(errorLine(BIN, err))
-    return exitCodeOf(err)
+    return failed(err, io)
   }
+}
+
+/**
+ * A mode command (`usage`, `daily`, `tool-calls`, … — the commands whose options are
+ * {@link COMMON_OPTIONS} alone) on a plain command line, read without commander (fast-args.ts);
+ * undefined for anything else, which commander reads.
+ */
+export function fastModeLine(argv: readonly string[]): { mode: ModeName; o: CommonOpts } | undefined {
+  const name = argv[0]
+  const mode = MODE_NAMES.find((m) => m !== 'turns' && m !== 'cache' && (m === name || m.replace(/_/g, '-') === name))
+  if (mode === undefined) return undefined
+  const o = fastOptions(argv.slice(1), COMMON_OPTIONS)
+  return o === undefined ? undefined : { mode, o: o as unknown as CommonOpts }
+}
+
+/** An error of a run as one line on stderr, and its exit code. */
+function failed(err: unknown, io: CliIo): number {
+  // `usage | head`: the reader went away (DuckDB writing stdout says so as an IO error): not a failure.
+  if (/Broken pipe|EPIPE/.test(messageOf(err))) return EXIT.OK
+  io.stderr.write(errorLine(BIN, err))
+  return exitCodeOf(err)
 }

@@ -49,7 +49,7 @@ describe.runIf(existsSync(BIN))('agenttap-analyze start-up', () => {
     expect(warm.loaded.filter((m) => NOT_ON_A_MODE_PATH.includes(m))).toEqual([])
   })
 
-  it('daily --source transcripts from its usage summary loads no worker_threads, readline or dns', async () => {
+  it('daily --source transcripts from its usage summary loads no worker_threads, readline, dns or commander', async () => {
     const dirs = writeTrapTree(join(tmp, 'tree'))
     const args = ['daily', '--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--codex-dir', dirs.codexDir, '--log-dir', join(tmp, 'logs'), '-f', 'ndjson', '-q']
     const first = await run(args)
@@ -59,5 +59,7 @@ describe.runIf(existsSync(BIN))('agenttap-analyze start-up', () => {
     expect(warm.out).toBe(first.out)
     expect(warm.out.length).toBeGreaterThan(0)
     expect(warm.loaded.filter((m) => NOT_ON_A_MODE_PATH.includes(m))).toEqual([])
+    // Its plain command line is read without commander (fast-args.ts), which loads child_process.
+    expect(warm.loaded).not.toContain('child_process')
   })
 })

@@ -1,7 +1,6 @@
 import { errorLine, intArg, packageVersion, positiveNumberArg, setupProgram } from '@agenttap/cli-kit'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { hostname } from 'node:os'
-import pino from 'pino'
 import { redisSource } from '@agenttap/capture-sources'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { createAlertCommand, runTerminalView, type RunTerminalViewOptions } from '@agenttap/terminal-view'
@@ -196,7 +195,9 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   if (flags.alerts || hook) opts.alerts = true
   if (hook) opts.onAlert = hook.run
   if (flags.verbose) {
-    // stdout is the view (or NDJSON); diagnostics go to stderr so pipes stay clean.
+    // stdout is the view (or NDJSON); diagnostics go to stderr so pipes stay clean. pino is
+    // loaded only here: most runs log nothing, and loading it costs more CPU than a small capture.
+    const { default: pino } = await import('pino')
     const log = pino({ name: 'agenttap-monitor', base: null }, pino.destination({ fd: 2, sync: true }))
     opts.onDiagnostic = (e) => {
       // NormalizerError / FlowFsmError carry code, flow_id, seq (and more) as own fields.

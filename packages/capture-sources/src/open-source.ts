@@ -3,7 +3,7 @@ import { basename } from 'node:path'
 import { CAPTURE_FILES, follow } from '@agenttap/jsonl-io'
 import { CaptureSourceError } from './errors.js'
 import { mergeBatchesByTime, mergeLive } from './merge.js'
-import { delayed } from './pace.js'
+import { ReadRounds, heldUntilRead } from './hold-ends.js'
 import { readBatches } from './read-batches.js'
 import type { OpenSourceOptions, SourceItem } from './types.js'
 
@@ -37,10 +37,21 @@ export function openSource(files: readonly string[], opts: OpenSourceOptions): A
     return mergeBatchesByTime(ordered.map(({ f }) => readBatches(f, signal ? { signal } : {})))
   }
   const pollMs = opts.pollMs ?? 250
-  const hold = opts.flowEndHoldMs ?? 2 * pollMs
-  const its = files.map((f) => {
-    const it: AsyncIterable<SourceItem> = follow(f, { onError: opts.onError, pollMs, chunkBytes: 256 * 1024, fromStart: opts.fromStart ?? false, ...(signal ? { signal } : {}) })
-    return basename(f) === CAPTURE_FILES.flowEnds && files.length > 1 && hold > 0 ? delayed(it, hold, signal) : it
+  // A flow's end waits until the other files were read past it (its lines are in another file).
+  const endsAt = files.length > 1 ? files.findIndex((f) => basename(f) === CAPTURE_FILES.flowEnds) : -1
+  const others = files.map((_, i) => i).filter((i) => i !== endsAt)
+  const read = new ReadRounds(others.length)
+  const its = files.map((f, i) => {
+    const lane = others.indexOf(i)
+    const it: AsyncIterable<SourceItem> = follow(f, {
+      onError: opts.onError,
+      pollMs,
+      chunkBytes: 256 * 1024,
+      fromStart: opts.fromStart ?? false,
+      ...(lane >= 0 ? { onCaughtUp: () => read.caughtUp(lane) } : {}),
+      ...(signal ? { signal } : {}),
+    })
+    return i === endsAt ? heldUntilRead(it, read, opts.flowEndHoldMs, signal) : it
   })
   return its.length === 1 ? (its[0] as AsyncIterable<SourceItem>) : mergeLive(its, files)
 }

@@ -24,8 +24,10 @@ export interface OpenSourceOptions {
   /** Poll interval of followed files. @defaultValue 250 */
   pollMs?: number
   /**
-   * Followed sibling `sse_flow_ends.jsonl`: hold each `flow_end` this long so the flow's last
-   * `sse` lines (another file, polled separately) are read first. @defaultValue 2 × pollMs
+   * Followed sibling `sse_flow_ends.jsonl`: each `flow_end` is held until the other files were
+   * read to their end twice since it arrived, so the flow's last `sse` lines (another file,
+   * polled separately) come first, however late the machine reads them. This bounds the hold
+   * (a follower that stalls without an error). @defaultValue no bound
    */
   flowEndHoldMs?: number
   /** Where `-` reads from. @defaultValue process.stdin */

@@ -168,6 +168,31 @@ describe('following', () => {
     expect(errors).toContain('FILE_TRUNCATED')
   })
 
+  it('holds a flow end until the lines file was read past it, however long that takes (a backlog of lines, not a fixed delay)', async () => {
+    const d = join(dir, 'backlog', 'all-mitm-sse')
+    mkdirSync(d, { recursive: true })
+    const recs = fixtureRecords('claude-code-turn.jsonl')
+    // ~150k lines of another flow ahead of this fixture's lines: reading them takes far longer than a poll or two.
+    const filler = JSON.stringify({ v: 1, type: 'sse', ts: '2026-01-01T00:00:00.000Z', flow_id: 'filler', session_id: 's', seq: 0, event: 'ping', data: '{"type":"ping"}' }) + '\n'
+    writeFileSync(join(d, 'sse_flow_ends.jsonl'), byType(recs, 'flow_end'))
+    writeFileSync(join(d, 'sse_flows.jsonl'), byType(recs, 'flow'))
+    writeFileSync(join(d, 'sse_lines.jsonl'), filler.repeat(150_000) + byType(recs, 'sse'))
+    const ac = new AbortController()
+    const order: string[] = []
+    const done = (async () => {
+      for await (const x of openSource(resolveSourceFiles(join(dir, 'backlog'), { follow: true }), { follow: true, fromStart: true, pollMs: 20, signal: ac.signal, onError: () => undefined })) {
+        const v = (x as SourceItem).value as { flow_id: string; type: string }
+        if (v.flow_id !== 'filler') order.push(`${v.flow_id}:${v.type}`)
+      }
+    })()
+    await until(() => order.length === recs.length, 'every record of the fixture')
+    ac.abort()
+    await done
+    const ids = [...new Set(recs.map((r) => r.flow_id as string))]
+    for (const id of ids) expect(order.lastIndexOf(`${id}:sse`)).toBeLessThan(order.indexOf(`${id}:flow_end`))
+    expect(order.slice(-ids.length).every((o) => o.endsWith(':flow_end'))).toBe(true)
+  })
+
   it('follows the three files of a log root that does not exist yet, flow ends held back behind their lines', async () => {
     const root = join(dir, 'later-root')
     const d = join(root, 'all-mitm-sse')

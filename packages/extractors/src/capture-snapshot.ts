@@ -43,9 +43,19 @@ export interface FileNow {
 
 const HEAD_BYTES = 4096
 
-/** sha256 of a file's first `len` bytes ('' when the file is shorter). */
+/**
+ * sha256 of a file's first `len` bytes ('' when the file is shorter, or gone: a file removed
+ * between the listing and this read — a rotated capture, a transcript deleted meanwhile — matches
+ * no stored head, so it is read again or its cursor dropped, never a crash).
+ */
 export function headHash(path: string, len: number): string {
-  const fd = openSync(path, 'r')
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ''
+    throw err
+  }
   try {
     const buf = Buffer.alloc(len)
     return readAt(fd, buf, 0) < len ? '' : sha256(buf)

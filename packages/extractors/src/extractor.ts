@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -24,6 +24,10 @@ import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from
 import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
+import { applyDeferred, appendWithoutDuck, dropDeferred } from './wire-append.js'
+import { pricesFingerprint } from './transcript-usage-daily.js'
+import { FACTS_MODES, factsCount, factsNdjson, factsObjects, factsRows, factsTail, readWireFacts, writeWireFacts } from './wire-facts.js'
+import type { Section, WireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -171,6 +175,13 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return p
   }
 
+  /** The index keeps wire facts (wire-facts.ts): a capture's own index on disk. */
+  const wireFacts = paths !== undefined && files !== undefined && transcripts === undefined && source === undefined
+  /** The facts' tail when they describe the index as the state names it. */
+  function currentFactsTail(): ReturnType<typeof factsTail> {
+    const tail = factsTail(paths!)
+    return tail !== undefined && tail.stamp === readState(paths!)?.stamp ? tail : undefined
+  }
   const build = transcripts !== undefined ? `${ledgerBuild(ledgerModule)}|${ledgerBuild('@agenttap/transcripts')}` : ledgerBuild(ledgerModule)
   let fresh: boolean | undefined
   /**
@@ -250,7 +261,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   async function open(): Promise<Duck> {
     if (duck !== undefined) return duck
-    const current = paths !== undefined && upToDate()
+    // Appends the wire facts hold that DuckDB has not committed yet: it takes them first (read-write).
+    const current = paths !== undefined && upToDate() && (readState(paths)?.deferred?.length ?? 0) === 0
     const threads = duckThreads(current ? 0 : unreadBytes())
     const duckOpts = threads !== undefined ? { threads } : {}
     if (paths !== undefined && current) {
@@ -285,8 +297,19 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       scratch = mkdtempSync(`${paths?.dir ?? options.tmpDir ?? tmpdir()}/.stage-`)
       // The transcript files as the last update saw them (the wire's update rewrites the state).
       const prior = paths !== undefined && why === undefined && !options.rebuildIndex ? readState(paths)?.transcripts : undefined
-      // The prompt cache of the index before this update: the update merges its prompts into it.
-      const promptBase = paths !== undefined && files !== undefined && transcripts === undefined && why === undefined && !options.rebuildIndex ? currentPromptCache(paths) : undefined
+      // Appends read without DuckDB (wire-append.ts) are committed first, as updates of their own;
+      // an index emptied above drops them (the update reads their bytes again).
+      const deferred = wireFacts && why === undefined && !options.rebuildIndex
+        ? await applyDeferred(d, paths!, files!.dir, async (dd, flows) => void (await updateCacheBreaks(dd, flows)))
+        : (wireFacts && dropDeferred(paths!), undefined)
+      // The prompt cache of the index before this update: the update merges its prompts into it
+      // (and those of the appends just committed, when it is the one of the state before them).
+      const promptBase = paths !== undefined && files !== undefined && transcripts === undefined && why === undefined && !options.rebuildIndex
+        ? deferred !== undefined ? (((c) => (c?.stamp === deferred.base ? c : undefined))(readPromptCache(paths))) : currentPromptCache(paths)
+        : undefined
+      // Likewise the wire facts: an update appends what it changed to them.
+      const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail() : undefined
+      let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
         source,
@@ -322,8 +345,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         breaksDone = (lastUpdate as IndexUpdateResult).hooked
         delete (lastUpdate as Partial<IndexUpdateResult>).hooked
         // Only the prompt cache needs them: not part of the update a caller is told about.
-        touched = (lastUpdate as IndexUpdateResult).touched
+        touched = [...new Set([...(deferred?.touched ?? []), ...(lastUpdate as IndexUpdateResult).touched])]
         delete (lastUpdate as Partial<IndexUpdateResult>).touched
+        flowChanges = (lastUpdate as IndexUpdateResult).flowChanges
+        delete (lastUpdate as Partial<IndexUpdateResult>).flowChanges
       }
       if (transcripts !== undefined) {
         const t = await updateTranscripts(d, {
@@ -382,6 +407,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (paths !== undefined && files !== undefined && transcripts === undefined && (lastUpdate.records > 0 || lastUpdate.rebuilt !== undefined || readPromptCache(paths)?.stamp !== readState(paths)?.stamp)) {
         await cachePrompts(d, paths, lastUpdate.rebuilt === undefined ? promptBase : undefined, touched)
       }
+      // Every update names a new state: the facts follow it (a segment, or the file whole).
+      if (wireFacts && paths !== undefined) {
+        await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined)
+      }
     } catch (e) {
       d.close()
       throw e
@@ -391,6 +420,34 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     duck = d
     return d
+  }
+
+  /** The wire facts of the current index, with these sections (once read, kept for the next mode). */
+  let factsRead: { stamp: string | undefined; sections: string[]; facts: WireFacts } | undefined
+  function facts(sections: Section[]): WireFacts | undefined {
+    const stamp = readState(paths!)?.stamp
+    if (factsRead !== undefined && factsRead.stamp === stamp && sections.every((s) => factsRead!.sections.includes(s))) return factsRead.facts
+    const all = [...new Set([...sections, ...(factsRead?.stamp === stamp ? factsRead!.sections : [])])] as typeof sections
+    const f = readWireFacts(paths!, all)
+    factsRead = f === undefined ? undefined : { stamp, sections: all, facts: f }
+    return f
+  }
+
+  /** Reads an append to a current index into the wire facts without DuckDB (wire-append.ts); false when it cannot. */
+  async function appendWithout(): Promise<boolean> {
+    if (!wireFacts || options.rebuildIndex || duck !== undefined || opening !== undefined) return false
+    const u = await appendWithoutDuck({
+      paths: paths!, files: files!, ledgerModule, build,
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
+      ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
+      ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
+      lock: { ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) },
+    })
+    if (u === undefined) return false
+    lastUpdate = u
+    fresh = undefined
+    return true
   }
 
   /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */
@@ -479,6 +536,49 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (files === undefined) throw new ExtractError('ENGINE_UNSUPPORTED', '--engine reverse reads capture files; with a record source (Redis) use --engine index')
       const rows = await latestPrompts(files.flows, run.limit!, filters, files.dir, { lineFiles: files.lines })
       return rowsOut({ mode, engine, rows, columns: MODES.user_prompts.columns, warnings }, run)
+    }
+    if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
+      // An index brought up to date (or current already) has its facts: no DuckDB for these.
+      if (!upToDate() && !(await appendWithout())) await db()
+      // NDJSON of usage and tool_calls: the lines the facts keep.
+      const lines = run.ndjsonTo !== undefined || run.ndjson === true
+      const answer = upToDate() ? facts(mode === 'usage' ? ['calls', ...(lines ? ['usageLines' as const] : [])] : mode === 'cost' ? ['calls', ...(lines && pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES) ? ['costLines' as const] : [])] : mode === 'sessions' ? ['calls', 'flows'] : ['tools', ...(lines ? ['toolLines' as const] : [])]) : undefined
+      const a = answer === undefined ? undefined : factsRows(mode, answer, prices)
+      if (a !== undefined) {
+        lastUpdate ??= { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
+        const r: ModeResult = { mode, engine: 'index', rows: [], columns: a.columns, warnings }
+        if (run.ndjsonTo !== undefined) {
+          let fd: number | undefined
+          try {
+            fd = openSync(run.ndjsonTo, 'w', 0o600)
+            const out = fd
+            factsNdjson(a, (b) => writeFileSync(out, b))
+          } catch (e) {
+            throw new ExtractError('OUTPUT_FAILED', `could not write ${run.ndjsonTo}: ${(e as Error).message}`, { cause: e })
+          } finally {
+            if (fd !== undefined) closeSync(fd)
+          }
+          return { ...r, written: factsCount(a) }
+        }
+        if (run.ndjson === true && run.ndjsonBytes === true) {
+          const chunks: Uint8Array[] = []
+          const rows = factsNdjson(a, (b) => void chunks.push(Buffer.from(b)))
+          return { ...r, ndjsonBytes: { rows, chunks } }
+        }
+        if (run.ndjson === true) {
+          const lines: string[] = []
+          factsNdjson(a, (b) => {
+            const text = b.toString('utf8')
+            let from = 0
+            for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
+              lines.push(text.slice(from, at))
+              from = at + 1
+            }
+          })
+          return { ...r, ndjson: lines }
+        }
+        return { ...r, rows: factsObjects(a) }
+      }
     }
     const views = viewSql(filters, { includeAux: options.includeAux ?? false })
     const d = await db()
@@ -569,6 +669,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     run: (mode, run = {}) => serial(() => runMode(mode, run)),
     problems: (max = 5) =>
       serial(async () => {
+        // Before DuckDB is opened: the summary the facts keep, when it holds the answer.
+        const pf = duck === undefined && opening === undefined && wireFacts && max <= 5 && upToDate() ? facts([])?.problems : undefined
+        if (pf !== undefined) return { total: Object.values(pf.byCode).reduce((a, b) => a + b, 0), byCode: pf.byCode, first: pf.first.slice(0, Math.max(0, Math.floor(max))) }
         const { rows } = await select(`select code, count(*) as n from problems group by code order by n desc, code`)
         const byCode = Object.fromEntries(rows.map((r) => [String(r.code), Number(r.n)]))
         const first = (await select(`select code, file, line, "offset", flow_id, message from problems order by file nulls last, "offset" nulls last, line limit ${Math.max(0, Math.floor(max))}`)).rows

@@ -101,6 +101,31 @@ export interface OpenIndexOptions extends DuckOptions {
  * @throws ExtractError `INDEX_LOCKED` after the timeout, `INDEX_FAILED` when it cannot be opened.
  */
 export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {}): Promise<Duck> {
+  const { unlock, deadline, wait } = await lockIndex(paths, options)
+  try {
+    const duck = await openDuckWaiting(paths, options, deadline, wait)
+    const end = (how: 'close' | 'leave'): void => {
+      try {
+        duck[how]()
+        // A small update leaves its WAL behind (no checkpoint on close): private like the index.
+        if (!options.readOnly) privateFile(`${paths.db}.wal`)
+      } finally {
+        unlock()
+      }
+    }
+    return { ...duck, close: () => end('close'), leave: () => end('leave') }
+  } catch (e) {
+    unlock()
+    throw e
+  }
+}
+
+/**
+ * Takes the index's locks (this process's queue, then the lock file), waiting while another run
+ * holds them, without opening DuckDB: `unlock` releases them.
+ * @throws ExtractError `INDEX_LOCKED` after the timeout.
+ */
+export async function lockIndex(paths: IndexPaths, options: OpenIndexOptions = {}): Promise<{ unlock: () => void; deadline: number; wait: (who: string) => void }> {
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
   try {
     chmodSync(paths.dir, 0o700)
@@ -151,22 +176,7 @@ export async function openIndex(paths: IndexPaths, options: OpenIndexOptions = {
     }
     unlockProcess()
   }
-  try {
-    const duck = await openDuckWaiting(paths, options, deadline, wait)
-    const end = (how: 'close' | 'leave'): void => {
-      try {
-        duck[how]()
-        // A small update leaves its WAL behind (no checkpoint on close): private like the index.
-        if (!options.readOnly) privateFile(`${paths.db}.wal`)
-      } finally {
-        unlock()
-      }
-    }
-    return { ...duck, close: () => end('close'), leave: () => end('leave') }
-  } catch (e) {
-    unlock()
-    throw e
-  }
+  return { unlock, deadline, wait }
 }
 
 /** Makes an index file owner-only, when it exists (best effort: the directory is 0700). */
@@ -412,6 +422,15 @@ export interface IndexState {
    * index picks its threads from this without a query. Absent in older states: then it asks DuckDB.
    */
   table_rows?: number
+  /** The capture files as the last update left them (as DuckDB's `sources`): an append can be planned without DuckDB. */
+  sources?: SourceState[]
+  /** Entries of the session chain after the last update (see readSessionChain). */
+  chain?: number
+  /**
+   * Appends read but not committed to DuckDB yet, oldest first (dirs under the index dir, see
+   * wire-append.ts): the wire facts hold them; DuckDB gets them before its next use.
+   */
+  deferred?: string[]
 }
 
 export function readState(paths: IndexPaths): IndexState | undefined {

@@ -5,6 +5,7 @@ import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
 import type { Duck } from './duck.js'
+import { lit } from './duck.js'
 import type { PendingFlow } from './flow-feeder.js'
 import { clearIndex, commitUpdate, readPending, readSessionChain, readSources, writeMeta, writeState } from './index-store.js'
 import type { IndexPaths, IndexState } from './index-store.js'
@@ -74,6 +75,11 @@ export interface IndexUpdate {
 /** An update, with the flows whose calls it wrote or replaced (for the prompt cache's merge). */
 export interface IndexUpdateResult extends IndexUpdate {
   touched: string[]
+  /**
+   * For the wire facts' append (wire-facts.ts), when the update was small and not a rebuild: the
+   * flows it fed again (their rows replaced) and the flows it added (new to the index).
+   */
+  flowChanges?: { refed: string[]; added: string[] }
   /** `beforeCommit` ran (in the update's transaction). */
   hooked: boolean
   /**
@@ -130,8 +136,8 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   const sourcesMoved = newSources.length !== sources.length || newSources.some((s) => !sources.some((o) => o.path === s.path && o.ino === s.ino && o.offset === s.offset))
   if (plan.bytes === 0 && !due && rebuilt === undefined) {
     if (sourcesMoved) await commitSources(duck, newSources)
-    if (options.paths) writeState(options.paths, stateOf(options, newSources, pending))
-    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false }
+    if (options.paths) writeState(options.paths, stateOf(options, newSources, pending, sessionChain.length))
+    return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false, flowChanges: { refed: [], added: [] } }
   }
 
   const cores = Math.max(1, Math.min(options.threads ?? availableParallelism(), 4))
@@ -200,6 +206,15 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     const tRead = performance.now()
     const touched = [...new Set([...pending.map((p) => p.flow_id), ...results.flatMap((r) => r.callFlows)])]
     const hook = options.beforeCommit !== undefined && shards === 1 && rebuilt === undefined && sources.length > 0 ? options.beforeCommit : undefined
+    // The flows this update adds: the ones it wrote rows for that the index did not hold (a
+    // complete flow read again stays as it was, see commitUpdate).
+    let flowChanges: IndexUpdateResult['flowChanges']
+    if (shards === 1 && rebuilt === undefined && sources.length > 0) {
+      const refed = new Set(pending.map((p) => p.flow_id))
+      const fresh = touched.filter((f) => !refed.has(f))
+      const known = fresh.length === 0 ? new Set<string>() : new Set((await duck.select(`select flow_id from flows where flow_id in (select unnest([${fresh.map(lit).join(', ')}]::varchar[]))`)).rows.map((r) => String(r.flow_id)))
+      flowChanges = { refed: [...refed], added: fresh.filter((f) => !known.has(f)) }
+    }
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       largest,
@@ -211,7 +226,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
     }, hook && (() => hook(touched)))
-    if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen))
+    if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length))
     const tCommit = performance.now()
     let insight: Map<string, Row> | undefined
     if (keepInsight) {
@@ -231,6 +246,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       touched,
       hooked: hook !== undefined,
       ...(insight !== undefined ? { insight } : {}),
+      ...(flowChanges !== undefined ? { flowChanges } : {}),
     }
   } finally {
     rmSync(stage, { recursive: true, force: true })
@@ -246,7 +262,7 @@ async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> 
   await duck.run('commit')
 }
 
-function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: PendingFlow[]): IndexState {
+function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: PendingFlow[], chain: number): IndexState {
   const holdEndMs = options.holdEndMs ?? 60_000
   const staleMs = options.staleMs ?? 3_600_000
   const deadlines = pending.map((p) => (p.held_since_ms !== null ? p.held_since_ms + holdEndMs : p.last_seen_ms + staleMs))
@@ -257,5 +273,7 @@ function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: P
     files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
     deadline_ms: deadlines.length > 0 ? Math.min(...deadlines) : null,
     stamp: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    sources,
+    chain,
   }
 }

@@ -68,7 +68,7 @@ export interface ShardResult {
   bytes: number
   /** Shard 0: the session chain after this update (absent when it is and was empty). */
   sessionChain?: SessionChainEntry[]
-  /** Flows this shard wrote calls for (what the prompt cache merges again). */
+  /** Flows this shard wrote calls or a flow row for (what the prompt cache merges again, and the wire facts add). */
   callFlows: string[]
   /** With `keepInsight`: the calls with usage as the cache-break analysis reads them, up to {@link SEGMENT_CHARS} characters of segments in all. */
   insight?: Row[]
@@ -214,16 +214,14 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     createLedger,
     captureDir: job.captureDir,
     onRow: (t, r) => {
-      if (t === 'calls') {
-        callFlows.add(String(r.flow_id))
-        // (The analysis takes the calls with usage only.)
-        if (insight !== undefined && r.has_usage === true) {
-          const chars = typeof r.segments === 'string' ? r.segments.length : 0
-          const row = segmentChars + chars <= SEGMENT_CHARS ? insightRow(r) : undefined
-          if (row !== undefined) {
-            insight.push(row)
-            segmentChars += chars
-          }
+      if (t === 'calls' || t === 'flows') callFlows.add(String(r.flow_id))
+      // (The cache-break analysis takes the calls with usage only.)
+      if (t === 'calls' && insight !== undefined && r.has_usage === true) {
+        const chars = typeof r.segments === 'string' ? r.segments.length : 0
+        const row = segmentChars + chars <= SEGMENT_CHARS ? insightRow(r) : undefined
+        if (row !== undefined) {
+          insight.push(row)
+          segmentChars += chars
         }
       }
       rows.write(t, r)

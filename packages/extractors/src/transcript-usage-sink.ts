@@ -32,7 +32,7 @@ export function usageCall(c: ModelCall): UsageCall {
   }
 }
 
-/** The calls of one part as columns. */
-export function sinkImport(r: Pick<ImportResult, 'calls'>): UsageColumns {
-  return encodeCalls(r.calls.map(usageCall))
+/** The calls of one part as columns (from the importer's rows when it gave them: no call objects). */
+export function sinkImport(r: Pick<ImportResult, 'calls' | 'rows'>): UsageColumns {
+  return encodeCalls(r.rows !== undefined ? r.rows.facts() : r.calls.map(usageCall))
 }

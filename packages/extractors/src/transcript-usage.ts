@@ -91,6 +91,8 @@ export interface UsageSummaryOptions {
 
 /** The summary as read: the base block's doc, the segments applied, and how to write next. */
 interface Loaded extends SummaryDoc {
+  /** The cursors by path (the same objects as `files`). */
+  byPath: Map<string, SummaryFile>
   /** The file's identity and size as read (an append goes only to that file, grown or not). */
   dev: number
   ino: number
@@ -184,7 +186,7 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
       segments++
     }
     ok = true
-    return { ...doc, files: [...files.values()], problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
+    return { ...doc, files: [...files.values()], byPath: files, problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
   } catch (e) {
     return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
   } finally {
@@ -265,19 +267,22 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const doc: Loaded | undefined = loaded !== undefined && !('why' in loaded) ? loaded : undefined
   let rebuilt: string | undefined = loaded !== undefined && 'why' in loaded ? loaded.why : undefined
   const prev = doc?.files ?? []
-  const prevByPath = new Map(prev.map((x) => [x.path, x]))
-  const prevByIno = new Map(prev.map((x) => [`${x.dev}:${x.ino}`, x]))
-  const nowByPath = new Map(listing.files.map((x) => [x.path, x]))
+  const prevByPath = doc?.byPath ?? new Map<string, SummaryFile>()
+  // By inode, and the paths listed now: only for a file not found under its old name and inode.
+  let prevByIno: Map<string, SummaryFile> | undefined
+  let nowPaths: Set<string> | undefined
+  // One entry per listed file, in listing order (`listTranscripts` gives `files` and
+  // `listing.files` in the same order): the cursor to read from, the listing, the cursor held.
   let cursors: { c: FileCursor; st: (typeof listing.files)[number]; p: SummaryFile | undefined }[] = []
   let changed = doc === undefined || prev.length !== files.length
-  for (const f of files) {
-    const st = nowByPath.get(f.path)
-    if (st === undefined) continue
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!
+    const st = listing.files[i]!
     const byPath = prevByPath.get(f.path)
-    let p = byPath !== undefined && byPath.ino === st.ino && byPath.dev === st.dev ? byPath : prevByIno.get(`${st.dev}:${st.ino}`)
+    let p = byPath !== undefined && byPath.ino === st.ino && byPath.dev === st.dev ? byPath : (prevByIno ??= new Map(prev.map((x) => [`${x.dev}:${x.ino}`, x]))).get(`${st.dev}:${st.ino}`)
     // Found by inode under another name: a moved file keeps its first bytes; a new file that got
     // a deleted one's inode does not, and is new.
-    if (p !== undefined && p !== byPath && (nowByPath.has(p.path) || p.head_len === 0 || f.size < p.head_len || headHash(f.path, p.head_len) !== p.head)) p = undefined
+    if (p !== undefined && p !== byPath && ((nowPaths ??= new Set(listing.files.map((x) => x.path))).has(p.path) || p.head_len === 0 || f.size < p.head_len || headHash(f.path, p.head_len) !== p.head)) p = undefined
     const same = p !== undefined && p === byPath && p.size === f.size && p.mtime === st.mtime
     if (!same) changed = true
     if (p !== undefined && !same) {
@@ -309,7 +314,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       usageOnly: true,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
-      ...(sink !== undefined ? { sink: { module: sink } } : {}),
+      ...(sink !== undefined ? { sink: { module: sink, rows: true } } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes
@@ -321,6 +326,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const tRead = performance.now()
   const out: SummaryFile[] = cursors.map(({ c: c0, st, p }) => {
     const c = done.get(c0.file.path) ?? c0
+    // A file not read and as it was: its cursor stays the very object held.
+    if (c === c0 && p !== undefined && p.path === st.path && p.size === st.size && p.mtime === st.mtime && p.ino === st.ino && p.dev === st.dev && p.kind === c.file.kind && p.offset === c.offset && p.head_len === Math.min(4096, p.offset)) return p
     const headLen = Math.min(4096, c.offset)
     const head = headLen === 0 ? '' : p !== undefined && p.head_len === headLen ? p.head : headHash(c.file.path, headLen)
     return {
@@ -339,6 +346,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       const now = new Set(out.map((f) => f.path))
       const moved = out.filter((f) => {
         const p = prevByPath.get(f.path)
+        if (p === f) return false
         // The reader's state only changes with the offset.
         return p === undefined || p.offset !== f.offset || p.line !== f.line || p.size !== f.size || p.mtime !== f.mtime || p.ino !== f.ino || p.dev !== f.dev || p.head !== f.head || p.kind !== f.kind
       })

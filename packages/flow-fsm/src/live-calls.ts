@@ -56,7 +56,9 @@ export interface LiveCallsOptions {
   onCall?(call: ModelCall): void
   /**
    * What the default ledger reads of each request: `'call'` when only end lines are shown (no
-   * prompt, tool results or fingerprints on the calls; see `@agenttap/ledger`'s `requestFacts`).
+   * prompt, tool results or fingerprints on the calls; see `@agenttap/ledger`'s `requestFacts`),
+   * and then nothing of the responses' text either (calls with empty `text`, `reasoning` and
+   * `tool_calls`; the ledger's `callText: false`).
    * @defaultValue 'all'
    */
   requestFacts?: 'all' | 'call'
@@ -93,7 +95,7 @@ export function createLiveCalls(opts: LiveCallsOptions = {}): LiveCalls {
   // wait for it at most a few hundred records, then the flow is assembled without it.
   const ledger = opts.ledger
     ? opts.ledger(keep)
-    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.requestFacts ? { requestFacts: opts.requestFacts } : {}), ...(opts.onError ? { onError: opts.onError } : {}) })
+    : createLedger({ onCall: keep, sessionChain: false, maxOpenFlows: maxFlows, maxPendingRecords: 256, ...(opts.requestFacts ? { requestFacts: opts.requestFacts } : {}), ...(opts.requestFacts === 'call' ? { callText: false } : {}), ...(opts.onError ? { onError: opts.onError } : {}) })
   const shared = ledger.normalizer?.bind(ledger)
   const endFlow = ledger.endFlow?.bind(ledger)
   return {

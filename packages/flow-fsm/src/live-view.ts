@@ -8,7 +8,7 @@ import { createEventRenderer, type EventRenderer, type EventRendererOptions } fr
 import { createFlowRegistry } from './flow-registry.js'
 import { endLine, type EndLineCall, type ViewEnding } from './format.js'
 import { createLiveCalls, type LiveCalls } from './live-calls.js'
-import { flowEventOps, type ViewKind } from './live-view-events.js'
+import { eventViewKind, flowEventOps, type FlowEventOpsOptions, type ViewKind } from './live-view-events.js'
 import { pushText, sanitizeText } from './render-ops.js'
 import { createScreenController } from './screen-controller.js'
 import { createToolCallRenderer } from './tool-call-renderer.js'
@@ -104,6 +104,7 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
   const argsSubDeltas = opts.argsSubDeltas ?? 8
   // Validate once up front so a bad option fails at start, not at the first tool call.
   createToolCallRenderer({ argsSubDeltas })
+  const eventOpts: FlowEventOpsOptions = { functionOnly, labels, lineOpen: false }
   const previewChars = opts.previewChars
   const newRenderer = (): EventRenderer => {
     const o: EventRendererOptions = { argsSubDeltas, showThinking: !functionOnly }
@@ -272,10 +273,10 @@ export function createLiveView(opts: LiveViewOptions): LiveView {
       return
     }
     const r = (v.renderer ??= newRenderer())
-    const res = flowEventOps(r, e, v.kind, { functionOnly, labels, lineOpen: v.lineOpen })
-    if (res === undefined) return
-    v.kind = res.kind
-    const ops = res.ops
+    eventOpts.lineOpen = v.lineOpen
+    const ops = flowEventOps(r, e, v.kind, eventOpts)
+    if (ops === undefined) return
+    v.kind = eventViewKind(e.type)
     if (e.type === 'message_end') {
       if (streaming) {
         // A WebSocket flow carries one response after another: each ends with its call's line.

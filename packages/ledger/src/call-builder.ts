@@ -112,6 +112,8 @@ export class CallBuilder {
     readonly index: number,
     public request: CallRequestSource,
     private readonly maxChars: number,
+    /** Keep the text, reasoning and tool calls (false: only what an end line needs; see `LedgerOptions.callText`). */
+    private readonly keepText = true,
   ) {}
 
   private firstToken(ts: string | undefined): void {
@@ -127,13 +129,14 @@ export class CallBuilder {
     switch (e.type) {
       case 'text_delta':
         this.firstToken(ts)
+        if (!this.keepText) return true
         if (this.text.chars + this.reasoning.chars + e.text.length > this.maxChars) return this.drop()
         this.text.add(blockKey(e), e.text)
         return true
       case 'thinking_delta':
         this.firstToken(ts)
         // Signatures are opaque; a redacted block has no text.
-        if (e.kind === 'signature' || e.kind === 'redacted') return true
+        if (e.kind === 'signature' || e.kind === 'redacted' || !this.keepText) return true
         if (this.text.chars + this.reasoning.chars + e.text.length > this.maxChars) return this.drop()
         this.reasoning.add(blockKey(e), e.text)
         return true
@@ -141,10 +144,10 @@ export class CallBuilder {
         return true
       case 'tool_call_start':
         this.firstToken(ts)
-        this.startTool(e)
+        if (this.keepText) this.startTool(e)
         return true
       case 'tool_call_end':
-        this.endTool(e)
+        if (this.keepText) this.endTool(e)
         return true
       case 'usage':
         this.usage = e.usage

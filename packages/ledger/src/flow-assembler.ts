@@ -25,6 +25,8 @@ export interface FlowContext {
   error(code: LedgerErrorCode, message: string, where: { flow_id: string; seq?: number | undefined; excerpt?: string | undefined; cause?: unknown }): void
   readonly chain: SessionChain | undefined
   readonly maxCallChars: number
+  /** Calls keep their text, reasoning and tool calls (see `LedgerOptions.callText`). */
+  readonly callText: boolean
   readonly maxHeldCalls: number
   /** Analyze requests keeping each cache segment's JSON (for `LedgerContent` `segment`). */
   readonly segmentTexts: boolean
@@ -301,7 +303,7 @@ export class FlowAssembler {
     let b = this.builder
     if (b === undefined || b.ended) {
       const index = this.nextIndex++
-      b = new CallBuilder(index, this.takeRequest(index), this.ctx.maxCallChars)
+      b = new CallBuilder(index, this.takeRequest(index), this.ctx.maxCallChars, this.ctx.callText)
       this.builder = b
     }
     if (!b.event(e, this.ts)) {
@@ -469,7 +471,7 @@ export class FlowAssembler {
     if (this.builder !== undefined) this.complete(this.builder)
     // A model request that got no response at all (upstream unreachable, HTTP error without body).
     if (this.calls === 0 && modelFlow && this.hasRec && !open) {
-      this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars))
+      this.emit(new CallBuilder(this.nextIndex++, this.takeRequest(0), this.ctx.maxCallChars, this.ctx.callText))
     }
     this.closed = true
     if (this.ctx.emitFlow !== undefined) this.emitFacts(this.ctx.emitFlow)

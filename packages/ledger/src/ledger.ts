@@ -69,6 +69,12 @@ export interface LedgerOptions {
    * emitted; flows without a session id keep their derived ids). @defaultValue 'all'
    */
   requestFacts?: 'all' | 'call'
+  /**
+   * Keep each response's text, reasoning and tool calls on its call. `false`: only what a live
+   * view's end line needs — calls carry `text: ''`, `reasoning: ''`, `tool_calls: []` (their
+   * outcome, usage, model, times, status and errors are the same). @defaultValue true
+   */
+  callText?: boolean
 }
 
 /** Options of {@link Ledger.normalizer}. */
@@ -243,6 +249,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
     error,
     chain,
     maxCallChars,
+    callText: opts.callText !== false,
     maxHeldCalls,
     segmentTexts: opts.segmentTexts === true,
     requestFacts: opts.requestFacts === 'call' ? 'call' : 'all',

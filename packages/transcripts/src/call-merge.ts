@@ -1,4 +1,4 @@
-import type { ModelCall } from '@agenttap/ledger'
+import type { CallUsage, ModelCall } from '@agenttap/ledger'
 import { isoMs } from './iso-time.js'
 
 /**
@@ -82,6 +82,169 @@ export function absorbCall(acc: ModelCall, c: ModelCall): void {
     if (c.stop_reason !== undefined) acc.stop_reason = c.stop_reason
   }
 }
+
+/**
+ * The usage facts of one call, as a usage summary keeps them (`@agenttap/extractors`' usage
+ * sink): what {@link UsageCalls.facts} hands out, one reused object per call.
+ */
+export interface UsageFacts {
+  key: string
+  /** started_at */
+  ts: string
+  session_id: string
+  agent: string | null
+  source: string
+  client: string
+  model: string | null
+  has_usage: boolean
+  input: number
+  cache_read: number
+  cache_write_5m: number
+  cache_write_1h: number
+  output: number
+  reasoning: number | null
+  stop_reason: string | null
+}
+
+/** Columns per call in {@link UsageCalls.u}: input, cache_read, cache_write_5m, cache_write_1h, output, reasoning (-1: none). */
+const U = 6
+
+/**
+ * The calls of a usage-only read (no text, reasoning or tool calls) as columns, merged piece by
+ * piece by {@link absorbCall}'s rule: a call is a row of numbers and a few shared strings, not
+ * an object per call (or per piece) kept alive until the read ends — the garbage collector then
+ * has little to copy. {@link UsageCalls.facts} hands the rows to a usage sink without a call
+ * object each; `rowCall` (claude.ts) builds a Claude row's call.
+ */
+export class UsageCalls {
+  n = 0
+  key: string[] = []
+  id: string[] = []
+  requestId: (string | undefined)[] = []
+  source: string[] = []
+  client: string[] = []
+  session: string[] = []
+  agent: (string | undefined)[] = []
+  model: (string | undefined)[] = []
+  stop: (string | undefined)[] = []
+  started: string[] = []
+  ended: string[] = []
+  prompt: (string | undefined)[] = []
+  /** {@link U} numbers a call: the usage of its winning piece. */
+  u = new Float64Array(U * 256)
+
+  /** A new call from its first piece; its row. */
+  add(key: string, id: string, requestId: string | undefined, ts: string, session: string, agent: string | undefined, model: string | undefined, stop: string | undefined, usage: CallUsage, prompt: string | undefined): number {
+    const i = this.n++
+    if (U * this.n > this.u.length) {
+      const u = new Float64Array(this.u.length * 2)
+      u.set(this.u)
+      this.u = u
+    }
+    this.key.push(key)
+    this.id.push(id)
+    this.requestId.push(requestId)
+    this.source.push(CLAUDE_SOURCE_TAG)
+    this.client.push(CLAUDE_CLIENT)
+    this.session.push(session)
+    this.agent.push(agent)
+    this.model.push(model)
+    this.stop.push(stop)
+    this.started.push(ts)
+    this.ended.push(ts)
+    this.prompt.push(prompt)
+    this.setUsage(i, usage)
+    return i
+  }
+
+  /** A whole call (read the slow way, or a Codex call) as a row. */
+  addCall(c: ModelCall): void {
+    const i = this.add(c.key, c.response_id ?? '', c.request_id, c.started_at, c.session_id, c.agent, c.model ?? c.request?.model, c.stop_reason, c.usage ?? NO_USAGE, c.prompt)
+    this.source[i] = c.source
+    this.client[i] = c.client
+    this.ended[i] = c.ended_at ?? c.started_at
+    if (c.usage === undefined) this.u[U * i + 5] = Number.NaN
+  }
+
+  private setUsage(i: number, usage: CallUsage): void {
+    const u = this.u
+    u[U * i] = usage.input
+    u[U * i + 1] = usage.cache_read
+    u[U * i + 2] = usage.cache_write_5m
+    u[U * i + 3] = usage.cache_write_1h
+    u[U * i + 4] = usage.output
+    u[U * i + 5] = usage.reasoning ?? -1
+  }
+
+  /** The output count of row `i`'s winning piece. */
+  output(i: number): number {
+    return this.u[U * i + 4]!
+  }
+
+  /** Another piece of row `i`'s call: {@link absorbCall}'s rule, field by field. */
+  absorb(i: number, ts: string, session: string, usage: CallUsage, stop: string | undefined, prompt: string | undefined): void {
+    // usageWins(piece, call), ties to the piece.
+    const x1 = stop !== undefined ? 1 : 0
+    const x2 = this.stop[i] !== undefined ? 1 : 0
+    const bestIsNew = x1 !== x2 ? x1 > x2 : usage.output >= this.u[U * i + 4]!
+    if (prompt !== undefined && (this.prompt[i] === undefined || ts < this.started[i]!)) this.prompt[i] = prompt
+    if (ts < this.started[i]!) {
+      // The earlier piece names the session (a resumed copy is read after the original).
+      this.session[i] = session
+      this.started[i] = ts
+    }
+    if (ts > this.ended[i]!) this.ended[i] = ts
+    if (bestIsNew) {
+      this.setUsage(i, usage)
+      if (stop !== undefined) this.stop[i] = stop
+    }
+  }
+
+  /** Whether row `i`'s winning usage has 1-hour cache writes. */
+  cache1h(i: number): boolean {
+    return this.u[U * i + 3]! > 0
+  }
+
+  /** The usage of row `i` (a new object). */
+  usage(i: number): CallUsage {
+    const u = this.u
+    const out: CallUsage = { input: u[U * i]!, cache_read: u[U * i + 1]!, cache_write_5m: u[U * i + 2]!, cache_write_1h: u[U * i + 3]!, output: u[U * i + 4]! }
+    if (u[U * i + 5]! >= 0) out.reasoning = u[U * i + 5]!
+    return out
+  }
+
+  /**
+   * The usage facts of every row, in order: one object, filled again for each row (read it
+   * before taking the next).
+   */
+  *facts(): Generator<UsageFacts> {
+    const f: UsageFacts = { key: '', ts: '', session_id: '', agent: null, source: '', client: '', model: null, has_usage: true, input: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, output: 0, reasoning: null, stop_reason: null }
+    const u = this.u
+    for (let i = 0; i < this.n; i++) {
+      f.key = this.key[i]!
+      f.ts = this.started[i]!
+      f.session_id = this.session[i]!
+      f.agent = this.agent[i] ?? null
+      f.source = this.source[i]!
+      f.client = this.client[i]!
+      f.model = this.model[i] ?? null
+      const none = Number.isNaN(u[U * i + 5]!)
+      f.has_usage = !none
+      f.input = none ? 0 : u[U * i]!
+      f.cache_read = none ? 0 : u[U * i + 1]!
+      f.cache_write_5m = none ? 0 : u[U * i + 2]!
+      f.cache_write_1h = none ? 0 : u[U * i + 3]!
+      f.output = none ? 0 : u[U * i + 4]!
+      f.reasoning = none || u[U * i + 5]! < 0 ? null : u[U * i + 5]!
+      f.stop_reason = this.stop[i] ?? null
+      yield f
+    }
+  }
+}
+
+const CLAUDE_SOURCE_TAG = 'claude-transcript'
+const CLAUDE_CLIENT = 'claude-code'
+const NO_USAGE: CallUsage = { input: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, output: 0 }
 
 /** Sets what depends on every piece of a call (its duration). */
 export function settleCall(c: ModelCall): void {

@@ -1,7 +1,9 @@
 import { LEDGER_VERSION } from '@agenttap/ledger'
-import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
+import type { CallUsage, CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
 import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage, readAnthropicUsage } from '@agenttap/stream-normalizer'
+import type { UsageCalls } from './call-merge.js'
+import { isoMs } from './iso-time.js'
 import { compilePick, PICKED, pickJson } from './json-pick.js'
 import type { TranscriptFile } from './types.js'
 
@@ -161,8 +163,14 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = f
       tools.push({ call_id: str(blk.id)!, position: tools.length, name: str(blk.name) ?? '', kind: blk.type === 'server_tool_use' ? 'server' : 'function', arguments: JSON.stringify(blk.input ?? {}), complete: true })
     }
   }
-  const stop = str(m.stop_reason)
-  const key = claudeKey(id, requestId)
+  const call = claudeCall(claudeKey(id, requestId), id, requestId, ts, session, agent, model, str(m.stop_reason), usage, tools)
+  call.text = texts.length === 1 ? texts[0]! : texts.join('\n\n')
+  call.reasoning = thinking.length === 1 ? thinking[0]! : thinking.join('\n\n')
+  return { kind: 'call', call }
+}
+
+/** The call of one piece (its text and reasoning empty: the caller sets them). */
+function claudeCall(key: string, id: string, requestId: string | undefined, ts: string, session: string, agent: string | undefined, model: string | undefined, stop: string | undefined, usage: CallUsage, tools: LedgerToolCall[]): ModelCall {
   const request: ModelCall['request'] = { tool_names: [], message_count: 0 }
   const call: ModelCall = {
     ledger_version: LEDGER_VERSION,
@@ -183,8 +191,8 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = f
     duration_ms: 0,
     outcome: 'completed',
     usage,
-    text: texts.length === 1 ? texts[0]! : texts.join('\n\n'),
-    reasoning: thinking.length === 1 ? thinking[0]! : thinking.join('\n\n'),
+    text: '',
+    reasoning: '',
     tool_calls: tools,
     tool_results: [],
     request,
@@ -196,7 +204,7 @@ export function readClaudeLine(rec: unknown, file: TranscriptFile, usageOnly = f
     request.model = model
   }
   if (stop !== undefined) call.stop_reason = stop
-  return { kind: 'call', call }
+  return call
 }
 
 /** The fields {@link readClaudeLine} reads of an assistant line in a usage-only read. */
@@ -230,43 +238,104 @@ const picked: unknown[] = []
 const ASSISTANT = 'assistant'
 
 /**
- * `readClaudeLine(JSON.parse(line), file, true)` of an assistant line, from its raw bytes: only
- * the fields a usage-only read needs are decoded (the content blocks and the metadata around
- * them are validated, not built), into a record with just those fields. `undefined` when the
- * line is no valid JSON object of type `assistant` (or is laid out in a way the picker leaves
- * alone): parse it the slow way, which gives the same answer or the error.
+ * One piece of a Claude Code call as a usage-only read keeps it: what `readClaudeLine(…, true)`
+ * puts in the call of an assistant line. Filled by {@link readClaudeUsagePiece} in place (one
+ * object per thread, reused line after line): copy what you keep.
  */
-export function readClaudeUsageBytes(buf: Buffer, start: number, end: number, file: TranscriptFile): ClaudeLine | undefined {
+export interface ClaudePiece {
+  key: string
+  id: string
+  requestId: string | undefined
+  ts: string
+  session: string
+  agent: string | undefined
+  model: string | undefined
+  stop: string | undefined
+  usage: CallUsage
+  /** Why the line is no call (`readClaudeLine`'s `bad` message), when it answered `bad`. */
+  message: string
+}
+
+/** A piece with nothing in it yet. */
+export function emptyPiece(): ClaudePiece {
+  return { key: '', id: '', requestId: undefined, ts: '', session: '', agent: undefined, model: undefined, stop: undefined, usage: { input: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, output: 0 }, message: '' }
+}
+
+const BAD_ASSISTANT = 'assistant entry with usage but no message.id/uuid, timestamp or sessionId'
+
+/**
+ * `readClaudeLine(JSON.parse(line), file, true)` of an assistant line, from its raw bytes and
+ * without building the call: only the fields a usage-only read needs are decoded (the content
+ * blocks and the metadata around them are validated, not built) into `piece`. Answers `call`
+ * (the piece is filled), `skip` (no call: no usage, a `<synthetic>` notice), `bad`
+ * (`piece.message` says why) or `undefined` when the line is no valid JSON object of type
+ * `assistant` (or is laid out in a way the picker leaves alone): parse it the slow way, which
+ * gives the same answer or the error.
+ */
+export function readClaudeUsagePiece(buf: Buffer, start: number, end: number, file: TranscriptFile, piece: ClaudePiece): 'call' | 'skip' | 'bad' | undefined {
   const v = picked
   if (!pickJson(buf, start, end, USAGE_PICK, v) || v[TYPE!] !== ASSISTANT) return undefined
-  const cc = v[CC!]
-  const u = v[USAGE!]
-  const m = v[MESSAGE!]
-  const rec = {
-    type: ASSISTANT,
-    timestamp: v[TS!],
-    sessionId: v[SESSION!],
-    agentId: v[AGENT!],
-    uuid: v[UUID!],
-    requestId: v[REQUEST!],
-    message:
-      m !== PICKED
-        ? m
-        : {
-            id: v[ID!],
-            model: v[MODEL!],
-            stop_reason: v[STOP!],
-            usage:
-              u !== PICKED
-                ? u
-                : {
-                    input_tokens: v[IN!],
-                    output_tokens: v[OUT!],
-                    cache_read_input_tokens: v[READ!],
-                    cache_creation_input_tokens: v[WRITE!],
-                    cache_creation: cc !== PICKED ? cc : { ephemeral_5m_input_tokens: v[CC5!], ephemeral_1h_input_tokens: v[CC1H!] },
-                  },
-          },
+  // A message or usage that is no object is picked whole (an object is always PICKED): no call.
+  if (v[MESSAGE!] !== PICKED || v[USAGE!] !== PICKED) return 'skip'
+  const model = str(v[MODEL!])
+  if (model === '<synthetic>') return 'skip'
+  const ts = str(v[TS!])
+  const session = str(v[SESSION!]) ?? file.parent_session
+  const id = str(v[ID!]) ?? str(v[UUID!])
+  if (id === undefined || ts === undefined || session === undefined) {
+    piece.message = BAD_ASSISTANT
+    return 'bad'
   }
-  return readClaudeLine(rec, file, true)
+  const cc = v[CC!]
+  const requestId = str(v[REQUEST!])
+  piece.usage = normalizeUsage(
+    readAnthropicUsage({
+      input_tokens: v[IN!],
+      output_tokens: v[OUT!],
+      cache_read_input_tokens: v[READ!],
+      cache_creation_input_tokens: v[WRITE!],
+      cache_creation: cc !== PICKED ? cc : { ephemeral_5m_input_tokens: v[CC5!], ephemeral_1h_input_tokens: v[CC1H!] },
+    }),
+    'anthropic',
+  )
+  piece.key = claudeKey(id, requestId)
+  piece.id = id
+  piece.requestId = requestId
+  piece.ts = ts
+  piece.session = session
+  piece.agent = str(v[AGENT!]) ?? file.agent
+  piece.model = model
+  piece.stop = str(v[STOP!])
+  return 'call'
+}
+
+/** The call of row `i` of a usage-only read's calls (every piece merged into it). */
+export function rowCall(rows: UsageCalls, i: number): ModelCall {
+  const started = rows.started[i]!
+  const ended = rows.ended[i]!
+  const call = claudeCall(rows.key[i]!, rows.id[i]!, rows.requestId[i], started, rows.session[i]!, rows.agent[i], rows.model[i], rows.stop[i], rows.usage(i), [])
+  call.ended_at = ended
+  if (ended !== started) call.duration_ms = isoMs(ended) - isoMs(started)
+  const prompt = rows.prompt[i]
+  if (prompt !== undefined) call.prompt = prompt
+  return call
+}
+
+/** The call of a piece (a copy: the piece is reused). */
+export function pieceCall(p: ClaudePiece): ModelCall {
+  return claudeCall(p.key, p.id, p.requestId, p.ts, p.session, p.agent, p.model, p.stop, p.usage, [])
+}
+
+const testPiece = emptyPiece()
+
+/**
+ * {@link readClaudeUsagePiece} as a {@link ClaudeLine} (its call built): the answer
+ * `readClaudeLine(JSON.parse(line), file, true)` gives, or `undefined` for the slow path.
+ */
+export function readClaudeUsageBytes(buf: Buffer, start: number, end: number, file: TranscriptFile): ClaudeLine | undefined {
+  const r = readClaudeUsagePiece(buf, start, end, file, testPiece)
+  if (r === undefined) return undefined
+  if (r === 'skip') return { kind: 'skip' }
+  if (r === 'bad') return { kind: 'bad', message: testPiece.message }
+  return { kind: 'call', call: pieceCall(testPiece) }
 }

@@ -3,6 +3,7 @@ import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledge
 import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage, rateLimitHeaders, readCodexRateLimits } from '@agenttap/stream-normalizer'
 import { isoMs } from './iso-time.js'
+import { compilePick, PICKED, pickJson } from './json-pick.js'
 import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
 
 /**
@@ -120,9 +121,10 @@ function sessionFromName(path: string): string | undefined {
 
 /**
  * Reads one parsed rollout line, updating the file's state (kept between reads: rollouts are
- * append-only and an index reads only what was appended); see the module comment.
+ * append-only and an index reads only what was appended); see the module comment. `usageOnly`:
+ * the call's rate limits are not read (a usage-only read's calls carry none).
  */
-export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileState, line: number, traps: TrapCounts): CodexLine {
+export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileState, line: number, traps: TrapCounts, usageOnly = false): CodexLine {
   const r = obj(rec)
   if (r === undefined) return { kind: 'bad', message: 'not a JSON object' }
   const ts = str(r.timestamp)
@@ -180,7 +182,7 @@ export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileS
         return { kind: 'none' }
       }
       if (p.type !== 'token_count') return { kind: 'none' }
-      return tokenCount(p, st, file, ts, traps)
+      return tokenCount(p, st, file, ts, traps, usageOnly)
     }
     default:
       return { kind: 'none' }
@@ -203,9 +205,9 @@ function compaction(st: CodexFileState, file: TranscriptFile, ts: string | undef
   return { kind: 'compaction', event }
 }
 
-function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts): CodexLine {
+function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts, usageOnly: boolean): CodexLine {
   const info = obj(p.info)
-  const limits = rateLimits(p.rate_limits)
+  const limits = usageOnly ? undefined : rateLimits(p.rate_limits)
   if (limits !== undefined && !st.replay) st.pending_limits = limits
   const total = rawUsage(info?.total_token_usage)
   const last = rawUsage(info?.last_token_usage)
@@ -275,4 +277,34 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
   if (rl !== undefined) call.rate_limits = rl
   if (prompt !== undefined) call.prompt = prompt
   return { kind: 'call', call }
+}
+
+const COUNTS = { input_tokens: true, cached_input_tokens: true, cache_read_input_tokens: true, output_tokens: true, reasoning_output_tokens: true, total_tokens: true } as const
+/** The fields {@link readCodexLine} reads of a `token_count` line in a usage-only read. */
+const TOKEN_PICK = compilePick({ timestamp: true, type: true, payload: { type: true, info: { total_token_usage: COUNTS, last_token_usage: COUNTS } } })
+const SL = TOKEN_PICK.slot as Record<string, number>
+const [C_TS, C_TYPE, C_PAYLOAD, C_PTYPE, C_INFO, C_TOTAL, C_LAST] = ['timestamp', 'type', 'payload', 'payload.type', 'payload.info', 'payload.info.total_token_usage', 'payload.info.last_token_usage'].map((k) => SL[k]!) as number[]
+const C_COUNTS = Object.keys(COUNTS)
+const cpicked: unknown[] = []
+
+/** The counts object at `slot` as JSON.parse gives it, with only the counts read. */
+function countsAt(v: unknown[], slot: number): unknown {
+  if (v[slot] !== PICKED) return v[slot]
+  const o: Record<string, unknown> = {}
+  for (let k = 0; k < C_COUNTS.length; k++) o[C_COUNTS[k]!] = v[slot + 1 + k]
+  return o
+}
+
+/**
+ * `readCodexLine(JSON.parse(line), file, st, line, traps, true)` of an `event_msg` `token_count`
+ * line, from its raw bytes: only the timestamp, the types and the usage counts are decoded (the
+ * rate limits and the rest are validated, not built). `undefined` when the line is no valid JSON
+ * object, not a `token_count` event, or laid out in a way the picker leaves alone: parse it the
+ * slow way (which gives the same answer or the error).
+ */
+export function readCodexUsageBytes(buf: Buffer, start: number, end: number, file: TranscriptFile, st: CodexFileState, line: number, traps: TrapCounts): CodexLine | undefined {
+  const v = cpicked
+  if (!pickJson(buf, start, end, TOKEN_PICK, v) || v[C_TYPE!] !== 'event_msg' || v[C_PAYLOAD!] !== PICKED || v[C_PTYPE!] !== 'token_count') return undefined
+  const info = v[C_INFO!] !== PICKED ? v[C_INFO!] : { total_token_usage: countsAt(v, C_TOTAL!), last_token_usage: countsAt(v, C_LAST!) }
+  return readCodexLine({ timestamp: v[C_TS!], type: 'event_msg', payload: { type: 'token_count', info } }, file, st, line, traps, true)
 }

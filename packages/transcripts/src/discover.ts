@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import type { TranscriptFile } from './types.js'
 
 /**
@@ -45,8 +45,11 @@ function walk(dir: string, depth: number, out: string[]): void {
   } catch {
     return
   }
+  // `dir` is resolved (normalized) and a name has no separator: joined by hand, as path.join
+  // would, without its normalizing pass over every path (~25 CPU ms at a start over 2,000 files).
+  const prefix = dir.endsWith(sep) ? dir : dir + sep
   for (const e of entries) {
-    const p = join(dir, e.name)
+    const p = prefix + e.name
     if (e.isDirectory()) {
       if (depth > 0) walk(p, depth - 1, out)
     } else if (e.isFile() && e.name.endsWith('.jsonl')) out.push(p)

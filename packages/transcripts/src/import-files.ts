@@ -1,8 +1,8 @@
-import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
-import { absorbCall, mergeCall, settleCall } from './call-merge.js'
-import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, readClaudeLine, readClaudeUsageBytes } from './claude.js'
+import type { CallUsage, CompactionEvent, ModelCall } from '@agenttap/ledger'
+import { absorbCall, mergeCall, settleCall, UsageCalls } from './call-merge.js'
+import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, emptyPiece, readClaudeLine, readClaudeUsagePiece, rowCall } from './claude.js'
 import type { ClaudeLine } from './claude.js'
-import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine } from './codex.js'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from './codex.js'
 import type { CodexLine } from './codex.js'
 import { readLines } from './read-lines.js'
 import type { ClaudeFileState, CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
@@ -27,6 +27,12 @@ export interface ImportFilesOptions {
    * @defaultValue false
    */
   usageOnly?: boolean
+  /**
+   * With `usageOnly`: the calls as rows of columns in {@link ImportResult.rows} (`calls` is
+   * empty) — for a sink that takes them (`ImportSink.rows`), without a call object each.
+   * @defaultValue false
+   */
+  rows?: boolean
 }
 
 /** Counts of every trap, zero. */
@@ -54,12 +60,16 @@ export function addCall(into: Map<string, ModelCall>, c: ModelCall, traps?: Trap
 
 /** Reads every file from its cursor; see the module comment. */
 export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesOptions = {}): ImportResult {
-  const calls = new Map<string, ModelCall>()
+  // A usage-only read's Claude calls are rows of `rows` (the map holds their row number), the
+  // others call objects; in the order first seen.
+  const calls = new Map<string, ModelCall | number>()
+  const rows = new UsageCalls()
   const compactions = new Map<string, CompactionEvent>()
   const problems: TranscriptProblem[] = []
   const traps = noTraps()
   const out: FileCursor[] = []
   const usageOnly = options.usageOnly === true
+  const piece = emptyPiece()
   let bytes = 0
   let lines = 0
   let parsed = 0
@@ -76,11 +86,36 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       perTrap[trap].set(session, entry)
     }
   }
+  /** One piece of a Claude call of a usage-only read, into its row (see {@link UsageCalls}). */
+  let lastKey = ''
+  let lastRow = -1
+  let claude: ClaudeFileState = {}
+  const addPiece = (file: FileCursor['file'], key: string, id: string, requestId: string | undefined, ts: string, session: string, agent: string | undefined, model: string | undefined, stop: string | undefined, usage: CallUsage): void => {
+    // The first call after a prompt in this file answers it.
+    const prompt = claude.pending_prompt
+    claude.pending_prompt = undefined
+    // The lines of one response come one after another (and share the key string).
+    const i = key === lastKey ? lastRow : (calls.get(key) as number | undefined)
+    if (i === undefined) {
+      if (file.agent !== undefined) traps.claude_subagent_calls++
+      lastRow = rows.add(key, id, requestId, ts, session, agent, model, stop, usage, prompt)
+      lastKey = key
+      calls.set(key, lastRow)
+      return
+    }
+    lastKey = key
+    lastRow = i
+    note(session, 'block_line', 1)
+    traps.claude_block_lines++
+    if (rows.output(i) !== usage.output) traps.claude_partial_output++
+    rows.absorb(i, ts, session, usage, stop, prompt)
+  }
   for (const cur of cursors) {
     const file = cur.file
     const codex: CodexFileState = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
-    const claude: ClaudeFileState = { ...cur.claude }
+    claude = { ...cur.claude }
     const pickClaude = usageOnly && file.kind === 'claude'
+    const pickCodex = usageOnly && file.kind === 'codex'
     const reemits0 = traps.codex_reemits
     const replayed0 = traps.codex_replayed
     try {
@@ -94,9 +129,24 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
         onLongLine: (line, offset, n) => problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` }),
         onLine: (buf, s, e, line, offset) => {
           parsed++
-          // An assistant line of a usage-only read: its few fields from the bytes (the same
-          // answer as below), else the whole line decoded and parsed.
-          let r: ClaudeLine | CodexLine | undefined = pickClaude ? readClaudeUsageBytes(buf, s, e, file) : undefined
+          // An assistant line of a usage-only read: its few fields from the bytes, merged into
+          // its call without a call object per piece (the same answer as below), else the whole
+          // line decoded and parsed.
+          if (pickClaude) {
+            const got = readClaudeUsagePiece(buf, s, e, file, piece)
+            if (got === 'skip') return
+            if (got === 'bad') {
+              problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: piece.message })
+              return
+            }
+            if (got === 'call') {
+              addPiece(file, piece.key, piece.id, piece.requestId, piece.ts, piece.session, piece.agent, piece.model, piece.stop, piece.usage)
+              return
+            }
+          }
+          // A token_count line of a usage-only read: its counts from the bytes (the same answer
+          // as below), else the whole line decoded and parsed.
+          let r: ClaudeLine | CodexLine | undefined = pickCodex ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
           if (r === undefined) {
             let rec: unknown
             try {
@@ -105,12 +155,17 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
               problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
               return
             }
-            r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps)
+            r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps, usageOnly)
           }
           if (r.kind === 'prompt') {
             claude.pending_prompt = r.text
           } else if (r.kind === 'call') {
             const c = r.call
+            if (c.source === 'claude-transcript' && usageOnly) {
+              // A line the picker left to JSON.parse: a piece like the others.
+              addPiece(file, c.key, c.response_id!, c.request_id, c.started_at, c.session_id, c.agent, c.model, c.stop_reason, c.usage!)
+              return
+            }
             if (claude.pending_prompt !== undefined && c.source === 'claude-transcript') {
               // The first call after the prompt in this file answers it.
               c.prompt = claude.pending_prompt
@@ -122,7 +177,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
                 if (file.agent !== undefined) traps.claude_subagent_calls++
               } else note(c.session_id, 'block_line', 1)
             }
-            addCall(calls, c, traps, true)
+            addCall(calls as Map<string, ModelCall>, c, traps, true)
           } else if (r.kind === 'compaction') {
             compactions.set(r.event.key, r.event)
           } else if (r.kind === 'bad') {
@@ -146,9 +201,21 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       out.push(cur)
     }
   }
+  // Calls as rows (for a sink that takes them), else as call objects.
+  const asRows = usageOnly && options.rows === true
+  const list: ModelCall[] = []
   for (const c of calls.values()) {
+    if (typeof c === 'number') {
+      if (rows.cache1h(c)) traps.claude_cache_1h_calls++
+      if (!asRows) list.push(rowCall(rows, c))
+      continue
+    }
     settleCall(c)
     if ((c.usage?.cache_write_1h ?? 0) > 0) traps.claude_cache_1h_calls++
+    if (asRows) rows.addCall(c)
+    else list.push(c)
   }
-  return { calls: [...calls.values()], compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
+  const result: ImportResult = { calls: list, compactions: [...compactions.values()], problems, cursors: out, traps, session_traps, bytes, lines, parsed }
+  if (asRows) result.rows = rows
+  return result
 }

@@ -32,7 +32,8 @@ export async function sinkResult(r: ImportResult, sink: ImportSink | undefined):
   const mod = (await import(sink.module)) as { sinkImport?: (r: ImportResult, o: unknown) => unknown }
   if (typeof mod.sinkImport !== 'function') throw new TranscriptError('INVALID_OPTION', `sink module ${sink.module} exports no sinkImport function`)
   const out = await mod.sinkImport(r, sink.options)
-  return { ...r, calls: [], sunk: [out] }
+  const { rows: _rows, ...rest } = r
+  return { ...rest, calls: [], sunk: [out] }
 }
 
 /** Cursors at the start of each file (a first import). */
@@ -139,6 +140,8 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))
   const script = workerScript()
   const { threads: _t, workerMinBytes, sink, ...fileOptions } = options
+  // A sink that takes rows gets a usage-only read's calls as columns, not call objects.
+  if (sink?.rows === true && options.usageOnly === true) fileOptions.rows = true
   if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) return sinkResult(importFiles(cursors, fileOptions), sink)
   // The files of one Claude project stay together: a resumed session copies its lines into
   // another file of the same project, and pieces of one call read by one thread are merged

@@ -1,4 +1,5 @@
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
+import type { UsageCalls } from './call-merge.js'
 import type { TranscriptErrorCode } from './errors.js'
 
 /**
@@ -122,6 +123,12 @@ export interface ImportResult {
    * particular order); `calls` is then empty — the sink had them.
    */
   sunk?: unknown[]
+  /**
+   * The calls of a usage-only read given to a sink that takes rows ({@link ImportSink.rows}),
+   * as columns: `rows.facts()` hands out each call's usage facts. Never crosses threads (the
+   * sink turns it into its answer where it was read).
+   */
+  rows?: UsageCalls
 }
 
 /**
@@ -135,5 +142,10 @@ export interface ImportSink {
   module: string
   /** Handed to `sinkImport` as its second argument (plain data: it crosses threads). */
   options?: unknown
+  /**
+   * The sink takes a usage-only read's calls as rows: its `sinkImport` gets them in
+   * {@link ImportResult.rows} (and `calls` empty), with no call object built for each.
+   */
+  rows?: boolean
 }
 

@@ -5,10 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelCall } from '@agenttap/ledger'
 import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors } from '../src/index.ts'
 import { readClaudeUsageBytes } from '../src/claude.ts'
+import { readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
+import { noTraps } from '../src/import-files.ts'
+import type { CodexFileState } from '../src/types.ts'
 import { compilePick, MAX_DEPTH, PICKED, pickJson } from '../src/json-pick.ts'
 import { isoMs } from '../src/iso-time.ts'
 import type { PickSchema, Picker } from '../src/json-pick.ts'
-import { claudeAssistantLine, writeBulkTree, writeTrapTree } from '../src/generate.ts'
+import { claudeAssistantLine, codexLine, codexTokenCount, writeBulkTree, writeTrapTree } from '../src/generate.ts'
 import type { TranscriptFile } from '../src/types.ts'
 
 /**
@@ -192,6 +195,118 @@ describe('the usage-only Claude reader against JSON.parse + readClaudeLine', () 
   })
 })
 
+describe('the usage-only Codex reader against JSON.parse + readCodexLine', () => {
+  const CODEX: TranscriptFile = { kind: 'codex', path: '/x/rollout-2026-11-20T10-00-00-0199aaaa-0000-7000-8000-00000000000c.jsonl', size: 0 }
+
+  /**
+   * Reads `lines` the way the importer does — the fast reader first, the slow path when it steps
+   * aside — next to the slow path alone, each with its own file state and trap counts: every
+   * answer, state and count must be the same. Returns how many lines the fast reader took.
+   */
+  function sameRollout(lines: (string | Buffer)[], file: TranscriptFile = CODEX): number {
+    const fastSt: CodexFileState = {}
+    const slowSt: CodexFileState = {}
+    const fastTraps = noTraps()
+    const slowTraps = noTraps()
+    let took = 0
+    lines.forEach((l, n) => {
+      const b = typeof l === 'string' ? Buffer.from(l) : l
+      const pad = Buffer.concat([Buffer.from('{"junk":1}\n'), b, Buffer.from('\n{"more":[1,2]}')])
+      const parse = (st: CodexFileState, traps: ReturnType<typeof noTraps>): unknown => {
+        let rec: unknown
+        try {
+          rec = JSON.parse(b.toString('utf8'))
+        } catch {
+          return 'MALFORMED'
+        }
+        return readCodexLine(rec, file, st, n + 1, traps, true)
+      }
+      let fast: unknown = readCodexUsageBytes(pad, 11, 11 + b.length, file, fastSt, n + 1, fastTraps)
+      if (fast === undefined) fast = parse(fastSt, fastTraps)
+      else took++
+      expect(fast, b.toString()).toEqual(parse(slowSt, slowTraps))
+      expect(fastSt).toEqual(slowSt)
+      expect(fastTraps).toEqual(slowTraps)
+    })
+    return took
+  }
+
+  it('agrees on every rollout of generated trees (several seeds) and the trap tree, taking every token_count line', () => {
+    const root = mkdtempSync(join(tmpdir(), 'transcripts-fast-codex-'))
+    try {
+      const trees = [writeTrapTree(join(root, 'traps')), ...[1, 2, 3].map((seed) => writeBulkTree(join(root, `bulk${seed}`), { bytes: 1.5e6, seed }))]
+      let tokenCounts = 0
+      let took = 0
+      for (const d of trees) {
+        for (const f of findTranscripts({ claude: [], codex: [d.codexDir] })) {
+          const lines = readFileSync(f.path, 'utf8').split('\n').filter((l) => l !== '')
+          tokenCounts += lines.filter((l) => (JSON.parse(l) as { payload?: { type?: string } }).payload?.type === 'token_count').length
+          took += sameRollout(lines, f)
+        }
+      }
+      expect(tokenCounts).toBeGreaterThan(200)
+      // Every token_count line is taken, no other line.
+      expect(took).toBe(tokenCounts)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it('agrees on nasty and broken token_count lines', () => {
+    const t = (input: number, cached: number, output: number, reasoning = 0) => ({ input, cached, output, reasoning })
+    const ok = codexTokenCount('2026-11-20T10:00:05.000Z', t(100, 40, 10), t(100, 40, 10), { primary: 5, secondary: 9 })
+    const obj = JSON.parse(ok) as Record<string, any>
+    const info = obj.payload.info
+    const lines: (string | Buffer)[] = [
+      codexLine('2026-11-20T10:00:00.000Z', 'session_meta', { id: '0199aaaa-0000-7000-8000-00000000000c', timestamp: '2026-11-20T10:00:00.000Z' }),
+      codexLine('2026-11-20T10:00:01.000Z', 'turn_context', { model: 'gpt-5', effort: 'high' }),
+      ok,
+      ok,
+      codexTokenCount('2026-11-20T10:00:06.000Z', t(300, 100, 30, 5), t(200, 60, 20, 5)),
+      // Counts of other shapes: strings, negatives, fractions, huge, null cached (the cache_read fallback).
+      JSON.stringify({ ...obj, payload: { ...obj.payload, info: { ...info, total_token_usage: { input_tokens: '900', cached_input_tokens: -1, output_tokens: 40.5, total_tokens: 1e400 } } } }),
+      JSON.stringify({ ...obj, payload: { ...obj.payload, info: { ...info, total_token_usage: { input_tokens: 1000, cached_input_tokens: null, cache_read_input_tokens: 70, output_tokens: 50, reasoning_output_tokens: 9 } } } }),
+      // No total: the last usage is the delta. No usage at all. Info, payload and usage of other types.
+      JSON.stringify({ ...obj, payload: { ...obj.payload, info: { last_token_usage: info.last_token_usage } } }),
+      JSON.stringify({ ...obj, payload: { ...obj.payload, info: null } }),
+      JSON.stringify({ ...obj, payload: { ...obj.payload, info: [1] } }),
+      JSON.stringify({ ...obj, payload: { ...obj.payload, info: { ...info, total_token_usage: [1, 2] } } }),
+      JSON.stringify({ ...obj, payload: 'x' }),
+      JSON.stringify({ ...obj, payload: null }),
+      JSON.stringify({ ...obj, timestamp: undefined }),
+      JSON.stringify({ ...obj, timestamp: 5 }),
+      // The counter going back (a new thread state), then on again.
+      codexTokenCount('2026-11-20T10:00:07.000Z', t(50, 0, 5), t(50, 0, 5)),
+      codexTokenCount('2026-11-20T10:00:08.000Z', t(2000, 1000, 100), t(1950, 1000, 95)),
+      // Keys repeated (the last counts), escaped, reordered, whitespace, CRLF.
+      ok.replace('"type":"event_msg"', '"type":"turn_context","type":"event_msg"').replace('"input_tokens":100', '"input_tokens":5000'),
+      ok.replace('"payload":{', '"payload":{"type":"user_message","info":{"total_token_usage":{"input_tokens":1}},"type":"token_count",').replace('"input_tokens":100', '"input_tokens":6000'),
+      ok.replace('"total_token_usage":{', '"total_token_usage":{"input_tokens":1},"total_token_usage":{').replace('"input_tokens":100', '"input_tokens":7000'),
+      ok.replace('"type":"token_count"', '"ty\\u0070e":"token_\\u0063ount"').replace('"input_tokens":100', '"input_tokens":8000'),
+      JSON.stringify({ payload: { info: { total_token_usage: { ...info.total_token_usage, input_tokens: 9000 }, last_token_usage: info.last_token_usage }, type: 'token_count' }, type: 'event_msg', timestamp: '2026-11-20T10:00:09.000Z' }),
+      `${ok.replace('"input_tokens":100', '"input_tokens":9500')}\r`,
+      JSON.stringify(JSON.parse(ok.replace('"input_tokens":100', '"input_tokens":9900')), null, 1).replace(/\n/g, ' '),
+      // Other event_msg types, and an event_msg with escapes and unicode around.
+      codexLine('2026-11-20T10:00:10.000Z', 'event_msg', { type: 'user_message', message: 'héllo "q" \\ 🎉', images: [] }),
+      codexLine('2026-11-20T10:00:11.000Z', 'event_msg', { type: 'context_compacted' }),
+      codexLine('2026-11-20T10:00:12.000Z', 'event_msg', { type: 'agent_message', message: 'x'.repeat(100000) }),
+      // Broken: the fast reader steps aside and the slow path reports.
+      ok.slice(0, -1),
+      ok.slice(0, ok.length >> 1),
+      `${ok},`,
+      ok.replace('"used_percent":5', '"used_percent":05'),
+      ok.replace('"token_count"', '"token\u0001count"'),
+      ok.replace('"token_count"', '"token\\xcount"'),
+      `[${ok}]`,
+      Buffer.concat([Buffer.from('{'), Buffer.from([0xff]), Buffer.from(ok.slice(1))]),
+    ]
+    expect(sameRollout(lines)).toBe(20)
+    // A fork replaying its parent, then its own calls.
+    const forkMeta = codexLine('2026-11-20T11:00:00.000Z', 'session_meta', { id: '0199aaaa-0000-7000-8000-00000000000d', forked_from_id: '0199aaaa-0000-7000-8000-00000000000c', timestamp: '2026-11-20T11:00:00.000Z' })
+    expect(sameRollout([forkMeta, ...lines.slice(1, 5).map((l) => (l as string).replace(/2026-11-20T10:00:0/g, '2026-11-20T11:00:00.'))], { ...CODEX, path: CODEX.path.replace('0c.jsonl', '0d.jsonl') })).toBeGreaterThan(2)
+  })
+})
+
 describe('pickJson', () => {
   const schema: PickSchema = { a: true, b: { c: true, d: { e: true } }, s: true }
   const picker: Picker = compilePick(schema)
@@ -299,6 +414,41 @@ describe('the usage-only import with the fast reader', () => {
       expect(lean.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
     }
     expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
+  })
+
+  it('gives a sink that takes rows the usage facts of the calls it would give as objects', async () => {
+    const d = writeBulkTree(join(root, 'rows'), { bytes: 3e6, seed: 4 })
+    const t = writeTrapTree(join(root, 'rows-traps'))
+    const files = findTranscripts({ claude: [d.claudeDir, t.claudeDir], codex: [d.codexDir, t.codexDir] })
+    const objects = importFiles(startCursors(files), { usageOnly: true })
+    const rows = importFiles(startCursors(files), { usageOnly: true, rows: true })
+    expect(rows.calls).toEqual([])
+    // The usage summary's rule (extractors' usageCall) on the call objects.
+    const want = objects.calls.map((c) => ({
+      key: c.key, ts: c.started_at, session_id: c.session_id, agent: c.agent ?? null, source: c.source, client: c.client, model: c.model ?? c.request?.model ?? null,
+      has_usage: c.usage !== undefined, input: c.usage?.input ?? 0, cache_read: c.usage?.cache_read ?? 0, cache_write_5m: c.usage?.cache_write_5m ?? 0,
+      cache_write_1h: c.usage?.cache_write_1h ?? 0, output: c.usage?.output ?? 0, reasoning: c.usage?.reasoning ?? null, stop_reason: c.stop_reason ?? null,
+    }))
+    const got = Array.from(rows.rows!.facts(), (f) => ({ ...f }))
+    const byKey = (xs: { key: string }[]) => [...xs].sort((a, b) => (a.key < b.key ? -1 : 1))
+    expect(byKey(got)).toEqual(byKey(want))
+    expect(want.some((f) => f.source === 'codex-rollout' && f.reasoning !== null)).toBe(true)
+    expect(rows.traps).toEqual(objects.traps)
+    expect(rows.problems).toEqual(objects.problems)
+    // Through the parallel import and a sink module that takes rows: the same facts.
+    const sinkDir = mkdtempSync(join(tmpdir(), 'transcripts-rows-sink-'))
+    const sinkFile = join(sinkDir, 'sink.mjs')
+    writeFileSync(sinkFile, 'export function sinkImport(r) { return { rows: r.rows !== undefined, calls: r.calls.length, facts: r.rows === undefined ? [] : Array.from(r.rows.facts(), (f) => ({ ...f })) } }\n')
+    try {
+      const par = await importTranscripts(startCursors(files), { threads: 2, workerMinBytes: 1, usageOnly: true, sink: { module: sinkFile, rows: true } })
+      const parts = par.sunk as { rows: boolean; calls: number; facts: typeof want }[]
+      expect(parts.every((p) => p.rows && p.calls === 0)).toBe(true)
+      expect(par.rows).toBeUndefined()
+      // Two threads may each hold pieces of one call (a resumed session's copy): every key is there.
+      expect(new Set(parts.flatMap((p) => p.facts.map((f) => f.key)))).toEqual(new Set(want.map((f) => f.key)))
+    } finally {
+      rmSync(sinkDir, { recursive: true, force: true })
+    }
   })
 
   it('reports a file removed since it was listed, and the size it read to for the others', () => {

@@ -88,6 +88,39 @@ describe('createFlowIndex', () => {
     expect(bytes).toBeLessThanOrEqual(2000)
   })
 
+  it('holds a flow end read before its last lines until the lines file was read past it, however long that takes', () => {
+    let t = Date.parse('2026-11-20T10:05:00Z')
+    const idx = createFlowIndex({ now: () => t, endHoldMs: 2000 })
+    idx.linesCaughtUp() // a lines file is followed
+    const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
+    const sse = recs.filter((r) => r['type'] === 'sse')
+    const end = recs.find((r) => r['type'] === 'flow_end') as Record<string, unknown>
+    idx.feed(recs.find((r) => r['type'] === 'flow'))
+    for (const r of sse.slice(0, 3)) idx.feed(r)
+    idx.feed(end) // the ends file was read first
+    // A loaded machine reads the lines file late: the clock alone does not give up on them.
+    t += 30_000
+    idx.tick()
+    idx.linesCaughtUp() // a read that may have begun before the end was read
+    expect(idx.get('cc-turn-1')?.ended).toBeFalsy()
+    for (const r of sse.slice(3)) idx.feed(r)
+    expect(idx.get('cc-turn-1')?.summary).toMatchObject({ state: 'DONE', outcome: 'completed', calls: 1, tool_calls: 1 })
+  })
+
+  it('ends a held flow without the lines that are not in the file: the second read of the lines file to its end after the end came', () => {
+    const idx = createFlowIndex()
+    idx.linesCaughtUp()
+    const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
+    idx.feed(recs.find((r) => r['type'] === 'flow'))
+    for (const r of recs.filter((r) => r['type'] === 'sse').slice(0, 3)) idx.feed(r)
+    idx.feed(recs.find((r) => r['type'] === 'flow_end'))
+    idx.linesCaughtUp()
+    expect(idx.get('cc-turn-1')?.ended).toBeFalsy()
+    idx.linesCaughtUp()
+    expect(idx.get('cc-turn-1')?.ended).toBe(true)
+    expect(idx.get('cc-turn-1')?.summary.state).not.toBe('STREAMING')
+  })
+
   it('marks a silent flow without flow_end dead, and revives it when data comes', () => {
     let t = Date.parse('2026-11-20T10:00:00Z')
     const idx = createFlowIndex({ idleMs: 1000, now: () => t })

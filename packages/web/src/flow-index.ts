@@ -49,7 +49,9 @@ export interface FlowIndexOptions {
   maxLiveFlows?: number
   /**
    * A `flow_end` read before the flow's last lines (the three files are read side by side) waits
-   * for them at most this long. @defaultValue 2000
+   * for them until the lines file was read to its end twice since ({@link FlowIndex.linesCaughtUp};
+   * then they are not in the file). Without that signal (no lines file followed), at most this
+   * long. @defaultValue 2000
    */
   endHoldMs?: number
   now?: () => number
@@ -73,7 +75,14 @@ export interface FlowIndex {
    * detail then says the records are no longer on disk (or finds them again if re-read).
    */
   fileReset(file: RecordLocation['file']): void
-  /** Applies the clock: idle flows become dead, held flow ends are given up waiting for. */
+  /**
+   * The lines file was read to its end (its follower's `onCaughtUp`). A flow end held for lines
+   * is released at the second call after it was held: that read began after the end was read,
+   * so lines not fed by then are not in the file. Once this is called, held ends wait for it
+   * instead of `endHoldMs` (a loaded machine may read the lines file later than any fixed delay).
+   */
+  linesCaughtUp(): void
+  /** Applies the clock: idle flows become dead, held flow ends (without a lines follower) are given up waiting for. */
   tick(): void
   /** A session's context and quota points (bounded), for the timeline plot. */
   timeline(session_id: string): TimelinePoint[]
@@ -133,7 +142,9 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
   const sessions = new Map<string, Set<string>>()
   const memOrder = new Map<string, FlowEntry>()
   // Flow ends that came before the flow's last lines, held until those are fed (or given up on).
-  const heldEnds = new Map<string, { record: Record<string, unknown>; expected: number; since: number }>()
+  const heldEnds = new Map<string, { record: Record<string, unknown>; expected: number; since: number; round: number }>()
+  // Reads of the lines file to its end (linesCaughtUp); 0: no lines follower has said so yet.
+  let linesRounds = 0
   // Lines fed per flow to the calls (to release a held end).
   const fed = new Map<string, number>()
   let memBytes = 0
@@ -313,6 +324,12 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     if (ended) s.outcome = last.outcome
   }
 
+  function releaseHeld(id: string, record: Record<string, unknown>): void {
+    const e = flows.get(id)
+    if (e) endFlow(e, record)
+    else heldEnds.delete(id)
+  }
+
   /** Feeds a flow_end to the calls and the registry, and fills the row from them. */
   function endFlow(e: FlowEntry, r: Record<string, unknown>): void {
     heldEnds.delete(e.summary.flow_id)
@@ -465,7 +482,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     // The lines file is read beside this one: its last lines may not be in yet.
     const expected = num(r['events'])
     if (expected !== undefined && (fed.get(s.flow_id) ?? 0) < expected) {
-      heldEnds.set(s.flow_id, { record: r, expected, since: now() })
+      heldEnds.set(s.flow_id, { record: r, expected, since: now(), round: linesRounds })
       return
     }
     endFlow(e, r)
@@ -536,15 +553,15 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
         e.offsetsLost = true
       }
     },
+    linesCaughtUp() {
+      linesRounds++
+      // The ends whose lines are not in the file (lost lines, a truncated file): they end the flow anyway.
+      for (const [id, h] of heldEnds) if (linesRounds >= h.round + 2) releaseHeld(id, h.record)
+    },
     tick() {
       const t = now()
-      // An end whose lines never all came (lost lines, a truncated file): it ends the flow anyway.
-      for (const [id, h] of heldEnds) {
-        if (t - h.since < endHoldMs) continue
-        const e = flows.get(id)
-        if (e) endFlow(e, h.record)
-        else heldEnds.delete(id)
-      }
+      // Without a lines follower, an end whose lines never all came is given up on by the clock.
+      if (linesRounds === 0) for (const [id, h] of heldEnds) if (t - h.since >= endHoldMs) releaseHeld(id, h.record)
       registry.tick()
       // Flows read from history without an end and silent for idleMs (by record time) are dead now.
       for (const info of registry.streaming()) {

@@ -71,7 +71,11 @@ export async function ingestFollow(ctx: IngestContext): Promise<void> {
   // History is fed in time order across the files (a flow record before its lines), then each
   // file's live records as they come.
   const merge = historyMerge(ctx)
-  void merge.done.then(() => ctx.historyDone())
+  let historyIndexed = false
+  void merge.done.then(() => {
+    historyIndexed = true
+    ctx.historyDone()
+  })
   await Promise.all(
     FILES.map(async ([file, p], i) => {
       const path = p(ctx.paths)
@@ -94,7 +98,10 @@ export async function ingestFollow(ctx: IngestContext): Promise<void> {
         if (err.offset >= mark && err.code !== 'FILE_ROTATED' && err.code !== 'FILE_TRUNCATED') endHistory()
       }
       try {
-        for await (const item of follow(path, { fromStart: true, signal: ctx.signal, onError, ...(ctx.pollMs ? { pollMs: ctx.pollMs } : {}) })) {
+        // The lines file's reads to its end release flow ends held for lines that are not there
+        // (once history is indexed: until then the merge may hold lines this reader has read).
+        const caughtUp = file === 'lines' ? { onCaughtUp: () => historyIndexed && ctx.index.linesCaughtUp() } : {}
+        for await (const item of follow(path, { fromStart: true, signal: ctx.signal, onError, ...caughtUp, ...(ctx.pollMs ? { pollMs: ctx.pollMs } : {}) })) {
           if (inHistory) {
             const last = item.offset >= mark
             if (last) inHistory = false

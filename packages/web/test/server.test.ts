@@ -25,9 +25,18 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 }
 
 /** Opens the SSE stream and collects frames until `until` says stop. */
-function stream(port: number, token: string, until: (frames: { event: string; data: unknown }[]) => boolean): Promise<{ event: string; data: unknown }[]> {
+/**
+ * Reads the page stream until `until(frames)`. Gives up (and closes the connection, so a failure
+ * does not hold one of the server's page slots for the tests after it) after `timeoutMs`, saying
+ * what it got.
+ */
+function stream(port: number, token: string, until: (frames: { event: string; data: unknown }[]) => boolean, timeoutMs = 20_000): Promise<{ event: string; data: unknown }[]> {
   return new Promise((resolve, reject) => {
     const frames: { event: string; data: unknown }[] = []
+    const timer = setTimeout(() => {
+      req.destroy()
+      reject(new Error(`stream: the awaited frame did not come in ${timeoutMs} ms; got ${frames.length} frame(s), the last: ${JSON.stringify(frames.slice(-3)).slice(0, 2000)}`))
+    }, timeoutMs)
     const req = request({ host: '127.0.0.1', port, path: '/api/stream', headers: { host: `127.0.0.1:${port}`, 'x-agenttap-token': token } }, (res) => {
       let buf = ''
       res.setEncoding('utf8')
@@ -42,12 +51,17 @@ function stream(port: number, token: string, until: (frames: { event: string; da
           if (ev && data) frames.push({ event: ev, data: JSON.parse(data) })
         }
         if (until(frames)) {
+          clearTimeout(timer)
           req.destroy()
           resolve(frames)
         }
       })
     })
-    req.on('error', (e) => (frames.length ? undefined : reject(e)))
+    req.on('error', (e) => {
+      if (frames.length) return
+      clearTimeout(timer)
+      reject(e)
+    })
     req.end()
   })
 }

@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { planUpdate, statCapture } from './capture-snapshot.js'
+import type { SourceState } from './capture-snapshot.js'
+import type { Duck } from './duck.js'
+import { commitUpdate, lockIndex, readState, writeState } from './index-store.js'
+import type { IndexPaths, IndexState, OpenIndexOptions } from './index-store.js'
+import type { IndexUpdate } from './indexer.js'
+import { INDEX_VERSION } from './schema.js'
+import type { DataTable } from './schema.js'
+import { runShard } from './shard-run.js'
+import type { CaptureFiles } from './sources.js'
+import type { Row } from './types.js'
+import { appendFactsSegment, factsTail, flowsInFacts, rowsOfFiles } from './wire-facts.js'
+
+/**
+ * A small append to a capture whose index is current, read without DuckDB: the records are fed
+ * to the ledger as an update would (one shard, in this thread), the calls, flows and tool calls
+ * go into the wire facts (a segment), and the rows wait in a **deferred** dir under the index
+ * (`deferred-*`: the row files and what the commit needs) that DuckDB commits before its next
+ * use (`applyDeferred`). So `usage` after an append pays neither DuckDB's load and open, nor its
+ * commit, cache breaks, prompt cache and checkpoint; a mode that needs DuckDB pays them then.
+ *
+ * Only for the plain case: the index has no open flow and no session chain (its state says so),
+ * the append is under 16 MiB, follows the files' previous ends (no truncation, rotation or
+ * rewrite), and reads cleanly — every flow ended, no orphan records, no problem, no flow the
+ * index already holds. Anything else returns undefined before anything is written, and the
+ * caller goes through DuckDB. The state file is the commit point: a run that dies before it is
+ * renamed leaves the index as it was (a deferred dir it does not name is removed later, and a
+ * facts segment of another stamp is not used).
+ */
+
+/** Deferred appends kept before DuckDB must take them (the facts' own segment cap is 24). */
+const MAX_DEFERRED = 16
+const MAX_BYTES = 16 * 1024 * 1024
+
+/** What a deferred dir holds besides its row files (`manifest.json`). */
+interface Manifest {
+  files: Partial<Record<DataTable, string>>
+  largest: Partial<Record<DataTable, number>>
+  sources: SourceState[]
+  /** Flows it wrote rows for (the cache breaks and the prompt cache take them). */
+  touched: string[]
+  /** The state's stamp before it. */
+  base: string
+}
+
+export interface AppendOptions {
+  paths: IndexPaths
+  files: CaptureFiles
+  ledgerModule: string
+  /** The ledger build the index was made with (see `ledgerBuild`). */
+  build: string
+  now?: number
+  holdEndMs?: number
+  staleMs?: number
+  maxLineBytes?: number
+  lock?: OpenIndexOptions
+}
+
+/** Whether a state allows an append without DuckDB (before the capture is looked at). */
+function plain(st: IndexState | undefined, build: string): st is IndexState & { sources: SourceState[] } {
+  return st !== undefined && st.index_version === INDEX_VERSION && st.ledger_build === build && st.sources !== undefined && st.chain === 0 && st.deadline_ms === null && (st.deferred?.length ?? 0) < MAX_DEFERRED
+}
+
+/** Reads an append into the facts and a deferred dir; undefined when it is not the plain case (nothing written). */
+export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate | undefined> {
+  const t0 = performance.now()
+  if (!plain(readState(o.paths), o.build)) return undefined
+  const { unlock } = await lockIndex(o.paths, o.lock ?? {})
+  let dir: string | undefined
+  let done = false
+  try {
+    // Under the lock: the state as it is now (another run may have updated the index meanwhile).
+    const st = readState(o.paths)
+    if (!plain(st, o.build)) return undefined
+    const tail = factsTail(o.paths)
+    if (tail === undefined || tail.stamp !== st.stamp || tail.segments >= 24) return undefined
+    const plan = planUpdate(o.files, statCapture(o.files), st.sources)
+    if (plan.rebuild !== undefined || plan.bytes === 0 || plan.bytes >= MAX_BYTES) return undefined
+    const starts = [...plan.starts.values()]
+    if (starts.length !== st.sources.length || starts.some((s) => !st.sources.some((x) => x.path === s.path && x.ino === s.ino && x.dev === s.dev && x.offset === s.offset))) return undefined
+    dir = mkdtempSync(join(o.paths.dir, 'deferred-'))
+    const res = await runShard({
+      shard: 0, shards: 1, ranges: plan.ranges, pending: [], derived: [], captureDir: o.files.dir, rowsDir: dir, ledgerModule: o.ledgerModule,
+      now: o.now ?? Date.now(),
+      ...(o.holdEndMs !== undefined ? { holdEndMs: o.holdEndMs } : {}),
+      ...(o.staleMs !== undefined ? { staleMs: o.staleMs } : {}),
+      ...(o.maxLineBytes !== undefined ? { maxLineBytes: o.maxLineBytes } : {}),
+    })
+    if (res.pending.length > 0 || res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
+    const rows = rowsOfFiles(res.files)
+    const added = new Set<string>()
+    for (const r of [...rows.flows, ...rows.calls, ...rows.tools]) added.add(String(r.flow_id))
+    const known = flowsInFacts(o.paths, added)
+    if (known === undefined || known.size > 0) return undefined
+    const ends = new Map(res.ends.map((e) => [e.path, e]))
+    const sources = starts.map((s) => {
+      const e = ends.get(s.path)
+      return e === undefined ? s : { ...s, offset: e.offset, lines: e.lines }
+    })
+    const manifest: Manifest = { files: res.files, largest: res.largest, sources, touched: res.callFlows, base: st.stamp }
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest), { mode: 0o600 })
+    const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
+    if (!appendFactsSegment(o.paths, tail, stamp, rows as Record<'calls' | 'flows' | 'tools', Row[]>)) return undefined
+    writeState(o.paths, {
+      ...st,
+      files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
+      sources,
+      stamp,
+      deferred: [...(st.deferred ?? []), basename(dir)],
+    })
+    done = true
+    return { bytes: res.bytes, records: res.records, shards: 1, pending: 0, problems: 0, ms: performance.now() - t0, readMs: performance.now() - t0 }
+  } finally {
+    if (!done && dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    unlock()
+  }
+}
+
+/** Removes the deferred appends (an index rebuilt or emptied reads their bytes again). */
+export function dropDeferred(paths: IndexPaths): void {
+  const st = readState(paths)
+  if (st?.deferred !== undefined) {
+    const { deferred: _, ...rest } = st
+    writeState(paths, rest)
+  }
+  for (const e of readdirSync(paths.dir)) if (e.startsWith('deferred-')) rmSync(join(paths.dir, e), { recursive: true, force: true })
+}
+
+/**
+ * Commits the deferred appends the state names to DuckDB (each in one transaction, with its
+ * cache breaks), oldest first, and removes their dirs and any dir no state names (a run that
+ * died). The caller holds the index open for writing. Returns the flows they wrote and the
+ * stamp before the first (the prompt cache of that stamp can be merged), or undefined when there
+ * were none.
+ */
+export async function applyDeferred(d: Duck, paths: IndexPaths, captureDir: string, breaks: (d: Duck, flows: string[]) => Promise<void>): Promise<{ touched: string[]; base: string } | undefined> {
+  const st = readState(paths)
+  const names = st?.deferred ?? []
+  const out = names.length === 0 ? undefined : { touched: [] as string[], base: '' }
+  for (const [i, name] of names.entries()) {
+    const m = JSON.parse(readFileSync(join(paths.dir, name, 'manifest.json'), 'utf8')) as Manifest
+    if (i === 0) out!.base = m.base
+    const files: Partial<Record<DataTable, string[]>> = {}
+    for (const [t, f] of Object.entries(m.files)) files[t as DataTable] = [join(paths.dir, name, basename(f))]
+    await commitUpdate(d, { files, largest: m.largest, refed: [], pending: [], orphans: [], sources: m.sources, meta: { capture_dir: captureDir } }, () => breaks(d, m.touched))
+    out!.touched.push(...m.touched)
+  }
+  if (st !== undefined && names.length > 0) {
+    const { deferred: _, ...rest } = st
+    writeState(paths, rest)
+  }
+  for (const e of readdirSync(paths.dir)) if (e.startsWith('deferred-')) rmSync(join(paths.dir, e), { recursive: true, force: true })
+  return out
+}

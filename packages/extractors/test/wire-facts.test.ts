@@ -1,0 +1,268 @@
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createExtractor } from '../src/index.js'
+import type { ModeName, Row } from '../src/index.js'
+import { WIRE_FACTS_FILE, factsNdjson, factsTail, flowsInFacts } from '../src/wire-facts.js'
+import { toNdjson } from '../src/output.js'
+import { indexPaths } from '../src/index-store.js'
+
+// The wire facts (.index/wire-facts.bin) answer usage, cost, sessions and tool_calls without
+// DuckDB: their rows must be DuckDB's, on every fixture, after a build and after updates that
+// append (flows added, open flows fed again), and a torn or stale file must fall back to DuckDB.
+// The real ledger over the shared fixture capture, the package's basic fixture and a small
+// generated one.
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+const FIXTURES: Record<string, string> = {
+  shared: join(ROOT, 'fixtures', 'capture'),
+  basic: join(import.meta.dirname, 'fixtures', 'basic'),
+}
+const MODES: ModeName[] = ['usage', 'cost', 'sessions', 'tool_calls']
+const FILES = ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl'] as const
+const tmp = mkdtempSync(join(tmpdir(), 'extractors-wire-facts-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+let n = 0
+
+/** A copy of a capture's files (no index), or of the first `share` of each file's lines. */
+function copyOf(dir: string, share = 1): string {
+  const root = join(tmp, `cap${n++}`)
+  mkdirSync(join(root, 'all-mitm-sse'), { recursive: true })
+  for (const f of FILES) {
+    const lines = readFileSync(join(dir, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
+    writeFileSync(join(root, 'all-mitm-sse', f), lines.slice(0, Math.ceil(lines.length * share)).map((l) => l + '\n').join(''))
+  }
+  return root
+}
+
+/** Appends the lines of `dir`'s files from `share` on to the copy `root`. */
+function appendRest(dir: string, root: string, from: number, to = 1): void {
+  for (const f of FILES) {
+    const lines = readFileSync(join(dir, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
+    appendFileSync(join(root, 'all-mitm-sse', f), lines.slice(Math.ceil(lines.length * from), Math.ceil(lines.length * to)).map((l) => l + '\n').join(''))
+  }
+}
+
+const factsFile = (root: string): string => join(root, 'all-mitm-sse', '.index', WIRE_FACTS_FILE)
+const dbFile = (root: string): string => join(root, 'all-mitm-sse', '.index', 'index.duckdb')
+
+/** Brings the index up to date (one run, as the CLI does). */
+async function update(root: string): Promise<void> {
+  const x = await createExtractor({ logDir: root, threads: 1 })
+  try {
+    await x.refresh()
+  } finally {
+    x.close()
+  }
+}
+
+/** Every mode's rows from a run on the current index. */
+async function rowsOf(root: string): Promise<Record<string, Row[]>> {
+  const x = await createExtractor({ logDir: root, threads: 1 })
+  try {
+    const out: Record<string, Row[]> = {}
+    for (const m of MODES) out[m] = (await x.run(m)).rows
+    return out
+  } finally {
+    x.close()
+  }
+}
+
+/** The rows from the facts alone: DuckDB's file is made unopenable meanwhile (a run that opened it would fail). */
+async function factsRowsOf(root: string): Promise<Record<string, Row[]>> {
+  renameSync(dbFile(root), `${dbFile(root)}.away`)
+  mkdirSync(dbFile(root))
+  try {
+    return await rowsOf(root)
+  } finally {
+    rmSync(dbFile(root), { recursive: true })
+    renameSync(`${dbFile(root)}.away`, dbFile(root))
+  }
+}
+
+/** The rows from DuckDB: the facts file moved away meanwhile. */
+async function duckRowsOf(root: string): Promise<Record<string, Row[]>> {
+  renameSync(factsFile(root), `${factsFile(root)}.away`)
+  try {
+    return await rowsOf(root)
+  } finally {
+    renameSync(`${factsFile(root)}.away`, factsFile(root))
+  }
+}
+
+async function expectSame(root: string): Promise<Record<string, Row[]>> {
+  const f = await factsRowsOf(root)
+  const d = await duckRowsOf(root)
+  for (const m of MODES) expect(f[m], m).toEqual(d[m])
+  return d
+}
+
+describe('wire facts', () => {
+  for (const [name, dir] of Object.entries(FIXTURES)) {
+    it(`${name}: every facts mode gives DuckDB's rows, after a build and after appends`, async () => {
+      const root = copyOf(dir, 0.4)
+      await update(root)
+      expect(existsSync(factsFile(root))).toBe(true)
+      await expectSame(root)
+      appendRest(dir, root, 0.4, 0.7)
+      await update(root)
+      expect(factsTail(indexPaths(join(root, 'all-mitm-sse')))?.segments).toBe(2)
+      await expectSame(root)
+      appendRest(dir, root, 0.7)
+      await update(root)
+      expect(factsTail(indexPaths(join(root, 'all-mitm-sse')))?.segments).toBe(3)
+      const d = await expectSame(root)
+      expect(d.usage!.length).toBeGreaterThan(0)
+      expect(d.tool_calls!.length).toBeGreaterThan(0)
+    })
+  }
+
+  it('NDJSON from the facts is toNdjson of the rows', async () => {
+    const root = copyOf(FIXTURES.shared!)
+    await update(root)
+    const x = await createExtractor({ logDir: root, threads: 1 })
+    try {
+      for (const m of MODES) {
+        const out = join(tmp, `out${n++}.ndjson`)
+        const r = await x.run(m, { ndjsonTo: out })
+        const rows = (await x.run(m)).rows
+        expect(r.written).toBe(rows.length)
+        expect(readFileSync(out, 'utf8')).toBe(rows.map((row) => JSON.stringify(row) + '\n').join(''))
+        const lines = (await x.run(m, { ndjson: true })).ndjson
+        expect(lines).toEqual(rows.map((row) => JSON.stringify(row)))
+        const bytes = (await x.run(m, { ndjson: true, ndjsonBytes: true })).ndjsonBytes!
+        expect(bytes.rows).toBe(rows.length)
+        expect(Buffer.concat(bytes.chunks).toString('utf8')).toBe(rows.map((row) => JSON.stringify(row) + '\n').join(''))
+      }
+    } finally {
+      x.close()
+    }
+  })
+
+  it('a torn append is not used: DuckDB answers, and the next update writes the file whole', async () => {
+    const dir = FIXTURES.shared!
+    const root = copyOf(dir, 0.5)
+    await update(root)
+    appendRest(dir, root, 0.5)
+    await update(root)
+    const good = await duckRowsOf(root)
+    const size = statSync(factsFile(root)).size
+    truncateSync(factsFile(root), size - 7)
+    expect(factsTail(indexPaths(join(root, 'all-mitm-sse')))).toBeUndefined()
+    expect(await rowsOf(root)).toEqual(good)
+    // The next update (nothing new: a new state all the same) writes the facts whole.
+    writeFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), 'utf8')), ledger_build: 'changed' }))
+    await update(root)
+    expect(factsTail(indexPaths(join(root, 'all-mitm-sse')))?.segments).toBe(1)
+    expect(await factsRowsOf(root)).toEqual(good)
+  })
+
+  it('a damaged section is not used (its checksum), nor facts of another state', async () => {
+    const root = copyOf(FIXTURES.basic!)
+    await update(root)
+    const good = await duckRowsOf(root)
+    const b = readFileSync(factsFile(root))
+    const copy = Buffer.from(b)
+    copy[b.length - 3] = copy[b.length - 3]! ^ 0xff
+    writeFileSync(factsFile(root), copy)
+    expect(await rowsOf(root)).toEqual(good)
+    writeFileSync(factsFile(root), b)
+    const state = join(root, 'all-mitm-sse', '.index', 'state.json')
+    const st = JSON.parse(readFileSync(state, 'utf8')) as { stamp: string }
+    writeFileSync(state, JSON.stringify({ ...st, stamp: 'another' }))
+    expect(await rowsOf(root)).toEqual(good)
+  })
+
+  it('a generated capture: the same rows (several sessions, many calls)', async () => {
+    const dir = join(tmp, `gen${n++}`)
+    const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '4', '--flows', '10000000', '--seed', '7', '--target-mb', '1'], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const root = copyOf(dir, 0.9)
+    await update(root)
+    let d = await expectSame(root)
+    // Small appends: segments (flows added, open flows fed again), each read over the ones before.
+    for (const [from, to, segments] of [[0.9, 0.93, 2], [0.93, 0.96, 3], [0.96, 1, 4]] as const) {
+      appendRest(dir, root, from, to)
+      await update(root)
+      const t = factsTail(indexPaths(join(root, 'all-mitm-sse')))
+      expect(t?.segments, JSON.stringify(t)).toBe(segments)
+      d = await expectSame(root)
+    }
+    expect(d.sessions!.length).toBeGreaterThan(1)
+    expect(new Set(d.usage!.map((u) => u.session_id)).size).toBeGreaterThan(1)
+  })
+})
+
+describe('appends read without DuckDB (deferred)', () => {
+  it('usage after small appends answers from the facts alone; DuckDB takes the appends on its next use, with the same rows as an index built at once', async () => {
+    const gen = (seed: number, mb: number): string => {
+      const dir = join(tmp, `gen${n++}`)
+      const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '3', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      return dir
+    }
+    const root = copyOf(gen(11, 1))
+    const whole = copyOf(root)
+    await update(root)
+    const state = (): { deferred?: string[] } => JSON.parse(readFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), 'utf8')) as { deferred?: string[] }
+    let deferred = 0
+    for (let i = 0; i < 3; i++) {
+      // Whole flows under new ids (a proxy's appends): the plain case.
+      const extra = gen(20 + i, 0.2)
+      for (const f of FILES) {
+        const text = readFileSync(join(extra, 'all-mitm-sse', f), 'utf8').replaceAll('"flow_id":"syn-', `"flow_id":"app${i}-`).replaceAll('"session_id":"', `"session_id":"app${i}-`)
+        appendFileSync(join(root, 'all-mitm-sse', f), text)
+        appendFileSync(join(whole, 'all-mitm-sse', f), text)
+      }
+      // DuckDB cannot be opened: the run reads the append into the facts, or fails.
+      const f = await factsRowsOf(root)
+      expect(f.usage!.length).toBeGreaterThan(0)
+      deferred = state().deferred?.length ?? 0
+      expect(deferred).toBe(i + 1)
+    }
+    const facts = await factsRowsOf(root)
+    const duck = await duckRowsOf(root)
+    for (const m of MODES) expect(facts[m], m).toEqual(duck[m])
+    expect(state().deferred).toBeUndefined()
+    // Every mode of the index that took the appends = an index built from the whole capture.
+    await update(whole)
+    const all = async (at: string): Promise<Record<string, Row[]>> => {
+      const x = await createExtractor({ logDir: at, threads: 1 })
+      try {
+        const out: Record<string, Row[]> = {}
+        for (const m of ['usage', 'cost', 'sessions', 'tool_calls', 'flows', 'turns', 'errors', 'cache'] as ModeName[]) out[m] = (await x.run(m)).rows
+        out.prompts = (await x.run('user_prompts', { limit: 50 })).rows
+        return out
+      } finally {
+        x.close()
+      }
+    }
+    expect(await all(root)).toEqual(await all(whole))
+  })
+})
+
+describe('flowsInFacts', () => {
+  it('finds whole flow ids only (not a prefix, a suffix or the middle of another)', async () => {
+    const root = copyOf(FIXTURES.shared!)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const flows = (await duckRowsOf(root)).usage!.map((r) => String(r.flow_id))
+    const one = flows[0]!
+    const found = flowsInFacts(paths, [one, one.slice(0, -1), one.slice(1), `${one}x`, 'no-such-flow'])
+    expect([...found!]).toEqual([one])
+  })
+})
+
+describe('factsNdjson', () => {
+  it('hands on pieces that end at line ends, also past its buffer (rows longer than it too)', () => {
+    const columns = ['a', 'b', 'c']
+    const rows: (string | number | null)[][] = []
+    for (let i = 0; i < 20000; i++) rows.push([`row ${i} ${'x'.repeat(i % 300)}`, i % 7 === 0 ? null : i * 1.5, i === 777 ? 'é"\n'.repeat(400000) : 'ü'])
+    const chunks: string[] = []
+    factsNdjson({ columns, rows }, (b) => void chunks.push(b.toString('utf8')))
+    for (const c of chunks) expect(c.endsWith('\n')).toBe(true)
+    expect(chunks.length).toBeGreaterThan(2)
+    expect(chunks.join('')).toBe(toNdjson(columns, rows.map((r) => ({ a: r[0]!, b: r[1]!, c: r[2]! }))))
+  })
+})
