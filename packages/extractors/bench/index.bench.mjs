@@ -4,6 +4,7 @@
 //   node bench/index.bench.mjs --small-dir=/tmp/cap100 --big-dir=/tmp/cap1g   # reuse captures
 //     (a reused big capture gets 1 MiB appended per round, and its .index rebuilt)
 //   BENCH_SKIP_BUILD=1 node bench/index.bench.mjs --small-dir=… --big-dir=…   # CLI figures only
+//   BENCH_BUILD_ONLY=1 node bench/index.bench.mjs --small-dir=… --big-dir=…   # build figures only
 // Targets: index build ≥ 150 MB/s of capture and ≥ 0.5× a bare split + JSON.parse pass over the
 // same bytes; after appending 1 MiB to the indexed big capture, `usage` (update included) < 0.5 s;
 // `usage`, `cost`, `sessions`, `tool_calls` on an up-to-date index < 0.3 s each; `prompts -n 5`
@@ -166,7 +167,9 @@ try {
   }
   console.log(`node -e '' (a bare node process): ${fmt(med(nodeMs))} · ${load()}`)
 
-  if (!statSync(cli, { throwIfNoEntry: false })) {
+  if (process.env.BENCH_BUILD_ONLY === '1') {
+    console.log('CLI targets: skipped (BENCH_BUILD_ONLY=1)')
+  } else if (!statSync(cli, { throwIfNoEntry: false })) {
     console.log('CLI targets: skipped (build apps/analyze: pnpm --filter @agenttap/analyze build)')
   } else {
     // 2. Modes on an up-to-date index.

@@ -60,9 +60,11 @@ export const CACHE_BREAKS_DDL = [
 /**
  * Analyzes the calls that ended since the last update (not yet in \`cache_done\`): candidates by SQL,
  * the segments of each pair read once, the analysis in cache-insights. Incremental: an up-to-date
- * index answers \`cache\` with one select.
+ * index answers \`cache\` with one select. `known` (key → {@link insightRow}, as the update that
+ * wrote the calls had them) spares reading the calls back out of DuckDB as JSON (their segments
+ * are most of their bytes); the calls it lacks are read.
  */
-export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }, flows?: readonly string[]): Promise<number> {
+export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }, flows?: readonly string[], known?: ReadonlyMap<string, Row>): Promise<number> {
   await d.run(CACHE_BREAKS_DDL.join(';\n'))
   // An update that names the flows it wrote (every call that ended in it is one of theirs) reads
   // only their calls, not the whole table.
@@ -82,7 +84,23 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
   let n = 0
   if (pairs.length > 0) {
     const calls = new Map<string, Row>()
-    for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where key in (select key from cache_pairs union select prev from cache_pairs)`)).rows) calls.set(String(r.key), r)
+    let read = `key in (select key from cache_pairs union select prev from cache_pairs)`
+    if (known !== undefined) {
+      const missing = new Set<string>()
+      for (const p of pairs) {
+        for (const k of [p.key, p.prev]) {
+          const r = known.get(k)
+          if (r !== undefined) calls.set(k, r)
+          else missing.add(k)
+        }
+      }
+      read = ''
+      if (missing.size > 0) {
+        await d.run(`create or replace temp table cache_read as select unnest([${[...missing].map(lit).join(', ')}]::varchar[]) as key`)
+        read = 'key in (select key from cache_read)'
+      }
+    }
+    if (read !== '') for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where ${read}`)).rows) calls.set(String(r.key), r)
     const { createCacheAnalyzer, lostSplit } = await insights()
     const a = createCacheAnalyzer()
     const values: unknown[][] = []
@@ -131,9 +149,45 @@ export const CACHE_SQL = `with pm as (select m.model_key, p.* from (select disti
   where b.key in (select key from c)
   order by b.started_at, b.flow_id, b.idx`
 
+/** Columns of a call the analysis reads, by type (as the calls table declares them). */
+const INSIGHT_TEXT = ['key', 'flow_id', 'session_id', 'agent', 'client', 'provider', 'api', 'kind', 'model', 'req_model', 'started_at', 'ended_at'] as const
+const INSIGHT_INTS = ['idx', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'message_count'] as const
+
 /** Columns of a call the analysis reads. */
 export const INSIGHT_COLUMNS = `key, flow_id, idx, session_id, agent, client, provider, api, kind, model, req_model, started_at, ended_at, has_usage,
   input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, prompt_cache_key, message_count, rate_limits`
+
+// eslint-disable-next-line no-control-regex
+const SURROGATE = /[\uD800-\uDFFF]/
+
+/**
+ * A calls row as it is written (`callRows`), reduced to what the cache-break analysis selects
+ * (\`INSIGHT_COLUMNS\`, \`segments\`) with the values DuckDB gives back for it; undefined when a
+ * value might not come back the same (a number that is not an integer, a string with a UTF-16
+ * surrogate): that call is then read from DuckDB.
+ */
+export function insightRow(r: Readonly<Record<string, unknown>>): Row | undefined {
+  const out: Row = {}
+  for (const k of INSIGHT_TEXT) {
+    const v = r[k] ?? null
+    if (v !== null && (typeof v !== 'string' || SURROGATE.test(v))) return undefined
+    out[k] = v
+  }
+  for (const k of INSIGHT_INTS) {
+    const v = r[k] ?? null
+    if (v !== null && !Number.isSafeInteger(v)) return undefined
+    out[k] = v as number | null
+  }
+  const usage = r.has_usage ?? null
+  if (usage !== null && typeof usage !== 'boolean') return undefined
+  out.has_usage = usage
+  for (const k of ['prompt_cache_key', 'rate_limits', 'segments'] as const) {
+    const v = r[k] ?? null
+    if (v !== null && (typeof v !== 'string' || SURROGATE.test(v))) return undefined
+    out[k] = v
+  }
+  return out
+}
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : Number(v ?? 0))

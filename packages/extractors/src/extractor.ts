@@ -338,7 +338,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ...(transcripts === undefined ? { beforeCommit: async (flows: string[]) => void (await updateCacheBreaks(d, flows)) } : {}),
       })
       let breaksDone = false
+      let insight: Map<string, Row> | undefined
       if ('touched' in lastUpdate) {
+        insight = (lastUpdate as IndexUpdateResult).insight
+        delete (lastUpdate as Partial<IndexUpdateResult>).insight
         breaksDone = (lastUpdate as IndexUpdateResult).hooked
         delete (lastUpdate as Partial<IndexUpdateResult>).hooked
         // Only the prompt cache needs them: not part of the update a caller is told about.
@@ -387,7 +390,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (!breaksDone) {
         await d.run('begin transaction')
         try {
-          await updateCacheBreaks(d)
+          await updateCacheBreaks(d, undefined, insight)
           await d.run('commit')
         } catch (e) {
           await d.run('rollback').catch(() => undefined)

@@ -14,6 +14,7 @@ import type { DataTable } from './schema.js'
 import { runShard, shardOfId } from './shard-run.js'
 import type { ShardJob, ShardResult } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
+import type { Row } from './types.js'
 import { builtModule } from './built-module.js'
 
 /**
@@ -81,6 +82,11 @@ export interface IndexUpdateResult extends IndexUpdate {
   flowChanges?: { refed: string[]; added: string[] }
   /** `beforeCommit` ran (in the update's transaction). */
   hooked: boolean
+  /**
+   * An update into an index that held no calls: the calls with usage it wrote, by key, as the
+   * cache-break analysis reads them (some may be missing: the analysis reads those from DuckDB).
+   */
+  insight?: Map<string, Row>
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
@@ -140,6 +146,10 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   const stage = mkdtempSync(join(options.stageDir, 'update-'))
   // Open flows of an earlier update whose session is derived stay on shard 0 (see shard-run.ts).
   const derived = new Set(pending.filter((p) => p.records.some((r) => r.record.includes('"session_source":"derived"'))).map((p) => p.flow_id))
+  // Into an index without calls (a first build, a rebuild), every call row written is the one the
+  // commit stores: the shards hand those rows back for the cache-break analysis.
+  // (An index with sources has been updated before: not asked, it most likely holds calls.)
+  const keepInsight = rebuilt !== undefined || (sources.length === 0 && Number((await duck.select('select count(*) as n from calls')).rows[0]?.n ?? 1) === 0)
   try {
     const jobs: ShardJob[] = []
     for (let s = 0; s < shards; s++) {
@@ -158,6 +168,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.paths === undefined ? { final: true } : {}),
         ...(s === 0 && sessionChain.length > 0 ? { sessionChain } : {}),
+        ...(keepInsight ? { keepInsight } : {}),
       })
     }
     let results: ShardResult[]
@@ -217,6 +228,11 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     }, hook && (() => hook(touched)))
     if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length))
     const tCommit = performance.now()
+    let insight: Map<string, Row> | undefined
+    if (keepInsight) {
+      insight = new Map()
+      for (const r of results) for (const row of r.insight ?? []) insight.set(String(row.key), row)
+    }
     return {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
       readMs: tRead - t0,
@@ -229,6 +245,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       ms: performance.now() - t0,
       touched,
       hooked: hook !== undefined,
+      ...(insight !== undefined ? { insight } : {}),
       ...(flowChanges !== undefined ? { flowChanges } : {}),
     }
   } finally {

@@ -1,4 +1,5 @@
 import type { SessionChainEntry } from '@agenttap/session-extractor'
+import { insightRow } from './cache-modes.js'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
 import { createLineCursor } from './line-cursor.js'
@@ -6,6 +7,7 @@ import type { FileRange } from './line-cursor.js'
 import { createRecordMerge } from './record-merge.js'
 import { createRowFiles } from './row-files.js'
 import type { DataTable } from './schema.js'
+import type { Row } from './types.js'
 
 /**
  * One shard of an index update: every shard reads every new byte, keeps the lines of its own
@@ -43,6 +45,12 @@ export interface ShardJob {
    * update left, continued by this one.
    */
   sessionChain?: SessionChainEntry[]
+  /**
+   * Hand back the calls written as the cache-break analysis reads them (`insightRow`; the index
+   * held no calls before this update, so each is the row the commit stores): the analysis after
+   * the commit takes them from here instead of reading them back out of DuckDB as JSON.
+   */
+  keepInsight?: boolean
 }
 
 /** What a shard did. */
@@ -62,7 +70,12 @@ export interface ShardResult {
   sessionChain?: SessionChainEntry[]
   /** Flows this shard wrote calls or a flow row for (what the prompt cache merges again, and the wire facts add). */
   callFlows: string[]
+  /** With `keepInsight`: the calls with usage as the cache-break analysis reads them, up to {@link SEGMENT_CHARS} characters of segments in all. */
+  insight?: Row[]
 }
+
+/** Characters of `segments` a shard hands back at most (beyond, the analysis reads the rest from DuckDB). */
+export const SEGMENT_CHARS = 128 * 1024 * 1024
 
 const NEEDLE = Buffer.from('"flow_id":"')
 const DERIVED = Buffer.from('"session_source":"derived"')
@@ -190,6 +203,8 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
   const callFlows = new Set<string>()
+  const insight: Row[] | undefined = job.keepInsight ? [] : undefined
+  let segmentChars = 0
   // Flows without a session id are chained by history on shard 0, continuing the last update.
   // (Loaded here, not at the top: a run that only queries an up-to-date index never needs it.)
   const chain = job.shard === 0 ? (await import('@agenttap/session-extractor')).createSessionChain() : undefined
@@ -200,6 +215,15 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     captureDir: job.captureDir,
     onRow: (t, r) => {
       if (t === 'calls' || t === 'flows') callFlows.add(String(r.flow_id))
+      // (The cache-break analysis takes the calls with usage only.)
+      if (t === 'calls' && insight !== undefined && r.has_usage === true) {
+        const chars = typeof r.segments === 'string' ? r.segments.length : 0
+        const row = segmentChars + chars <= SEGMENT_CHARS ? insightRow(r) : undefined
+        if (row !== undefined) {
+          insight.push(row)
+          segmentChars += chars
+        }
+      }
       rows.write(t, r)
     },
     onProblem,
@@ -254,6 +278,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     records: res.records,
     bytes,
     callFlows: [...callFlows],
+    ...(insight !== undefined ? { insight } : {}),
     ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }

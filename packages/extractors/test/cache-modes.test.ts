@@ -9,6 +9,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCorpus, type Corpus } from '../../../test-support/cache-corpus.js'
 import { createExtractor, type Extractor } from '../src/index.js'
+import { LEDGER_VERSION } from '@agenttap/ledger'
+import { INSIGHT_COLUMNS, insightRow, updateCacheBreaks } from '../src/cache-modes.js'
+import { openDuck } from '../src/duck.js'
+import { ensureSchema } from '../src/index-store.js'
+import { updateIndex } from '../src/indexer.js'
+import { findCaptureFiles } from '../src/sources.js'
+import type { Row } from '../src/types.js'
 
 let root: string
 let x: Extractor
@@ -130,5 +137,85 @@ describe('cache breaks of an index updated in steps', () => {
     } finally {
       rmSync(stepped, { recursive: true, force: true })
     }
+  })
+})
+
+describe('cache breaks of a build on worker threads', () => {
+  it('are the breaks of the build on one thread (the shards hand their calls back; none read from DuckDB)', async () => {
+    const sharded = mkdtempSync(join(tmpdir(), 'extractors-cache-shards-'))
+    try {
+      const dir = join(sharded, 'all-mitm-sse')
+      mkdirSync(dir)
+      const lines = (type: string) => corpus.records.filter((r) => r['type'] === type).map((r) => JSON.stringify(r) + '\n').join('')
+      writeFileSync(join(dir, 'sse_flows.jsonl'), lines('flow'))
+      writeFileSync(join(dir, 'sse_lines.jsonl'), lines('sse'))
+      writeFileSync(join(dir, 'sse_flow_ends.jsonl'), lines('flow_end'))
+      const y = await createExtractor({ logDir: sharded, threads: 2, workerMinBytes: 0 })
+      try {
+        expect((await y.refresh()).shards).toBe(2)
+        const key = (r: Record<string, unknown>): string => `${String(r.flow_id)}:${String(r.call)}`
+        const want = (await x.run('cache')).rows.sort((a, b) => key(a).localeCompare(key(b)))
+        const got = (await y.run('cache')).rows.sort((a, b) => key(a).localeCompare(key(b)))
+        expect(want.length).toBeGreaterThan(5)
+        expect(got).toEqual(want)
+      } finally {
+        y.close()
+      }
+    } finally {
+      rmSync(sharded, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('updateCacheBreaks with the calls an update hands over', () => {
+  it('the rows an update hands over are the rows DuckDB gives back; the breaks are the same with every call, some or none', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'extractors-cache-known-'))
+    try {
+      const dir = join(own, 'all-mitm-sse')
+      mkdirSync(dir)
+      const lines = (type: string) => corpus.records.filter((r) => r['type'] === type).map((r) => JSON.stringify(r) + '\n').join('')
+      writeFileSync(join(dir, 'sse_flows.jsonl'), lines('flow'))
+      writeFileSync(join(dir, 'sse_lines.jsonl'), lines('sse'))
+      writeFileSync(join(dir, 'sse_flow_ends.jsonl'), lines('flow_end'))
+      mkdirSync(join(own, 'stage'))
+      const d = await openDuck(':memory:')
+      try {
+        await ensureSchema(d, LEDGER_VERSION)
+        const u = await updateIndex(d, { captureDir: dir, files: findCaptureFiles(own), ledgerVersion: LEDGER_VERSION, ledgerBuild: 'test', stageDir: join(own, 'stage'), threads: 1 })
+        const handed = u.insight!
+        expect(handed.size).toBeGreaterThan(10)
+        // Every call with usage, each exactly as the select of the analysis reads it from DuckDB.
+        const stored = new Map((await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where has_usage`)).rows.map((r) => [String(r.key), r]))
+        expect(new Map([...handed].sort())).toEqual(new Map([...stored].sort()))
+        const some = new Map([...handed].filter((_, i) => i % 2 === 0))
+        const breaks = async (known?: ReadonlyMap<string, Row>): Promise<unknown[]> => {
+          await d.run('drop table if exists cache_breaks; drop table if exists cache_done')
+          const n = await updateCacheBreaks(d, undefined, known)
+          const rows = (await d.select('select * from cache_breaks order by key')).rows
+          expect(rows).toHaveLength(n)
+          return rows
+        }
+        const want = await breaks()
+        expect(want.length).toBeGreaterThan(5)
+        expect(await breaks(handed)).toEqual(want)
+        expect(await breaks(some)).toEqual(want)
+        expect(await breaks(new Map())).toEqual(want)
+      } finally {
+        d.close()
+      }
+    } finally {
+      rmSync(own, { recursive: true, force: true })
+    }
+  })
+
+  it('insightRow leaves to DuckDB what might not come back the same', () => {
+    const row = { key: 'f#0', flow_id: 'f', idx: 0, session_id: 's', agent: null, client: 'claude-code', provider: 'anthropic', api: 'anthropic-messages', kind: 'model', model: 'm', req_model: 'm', started_at: 't', ended_at: 't', has_usage: true, input_tokens: 1, cache_read_tokens: 2, cache_write_5m_tokens: 3, cache_write_1h_tokens: 0, output_tokens: 4, prompt_cache_key: null, message_count: 2, rate_limits: null, segments: '[]', prompt: 'not read' }
+    expect(insightRow(row)).toEqual({ ...row, prompt: undefined })
+    expect(insightRow(row)).not.toHaveProperty('prompt')
+    expect(insightRow({ ...row, input_tokens: 1.5 })).toBeUndefined()
+    expect(insightRow({ ...row, output_tokens: Number.NaN })).toBeUndefined()
+    expect(insightRow({ ...row, model: 'a\uD800b' })).toBeUndefined()
+    expect(insightRow({ ...row, segments: 7 })).toBeUndefined()
+    expect(insightRow({ ...row, agent: undefined })).toMatchObject({ agent: null })
   })
 })
