@@ -14,11 +14,10 @@ import { BUNDLED_PRICES } from './prices.js'
 import { pricesFingerprint } from './transcript-usage-daily.js'
 import type { ModeName, PriceTable, Row } from './types.js'
 
-export { Text } from './facts-columns.js'
+// What the facts' callers (and tests) import from the facts file's module.
 export type { FactsProblems, Section } from './facts-segment.js'
 export { rowsOfFiles } from './facts-segment.js'
-export { factsCount, factsObjects, factsRows } from './facts-answers.js'
-export type { FactsAnswer } from './facts-answers.js'
+export { factsRows } from './facts-answers.js'
 export { factsNdjson, factsResult } from './facts-output.js'
 
 /**
