@@ -1,19 +1,18 @@
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { availableParallelism, tmpdir } from 'node:os'
 import { ExtractError } from './errors.js'
 import { isLockConflict, lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
-import type { CreateLedger } from './flow-feeder.js'
-import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writeState } from './index-store.js'
+import { DEFAULT_LEDGER, ledgerBuild, loadLedgerModule } from './ledger-module.js'
+import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writableOrCreatable, writeState } from './index-store.js'
 import { cachePrompts, currentPromptCache } from './prompt-cache.js'
 import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
 import { updateFromSource } from './source-update.js'
 import { listTranscripts, updateTranscripts } from './transcript-update.js'
 import type { IndexUpdate, IndexUpdateResult } from './indexer.js'
-import { MODES } from './modes.js'
+import { LATEST_BY, MODES } from './modes.js'
 import { BUNDLED_PRICES, cacheWrite1h } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
 import { latestPrompts } from './reverse.js'
@@ -24,10 +23,8 @@ import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from
 import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
-import { applyDeferred, appendWithoutDuck, dropDeferred } from './wire-append.js'
-import { pricesFingerprint } from './transcript-usage-daily.js'
-import { FACTS_MODES, factsCount, factsNdjson, factsObjects, factsRows, factsTail, readWireFacts, writeWireFacts } from './wire-facts.js'
-import type { Section, WireFacts } from './wire-facts.js'
+import { applyDeferred, appendWithoutDuck } from './wire-append.js'
+import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -67,75 +64,10 @@ export interface Extractor {
   close(options?: { exiting?: boolean }): void
 }
 
-/** Column that orders rows in time for `limit` (default `ts`); '' for aggregate modes with no time order. */
-const LATEST_BY: Partial<Record<ModeName, string>> = {
-  system_prompts: 'last_seen',
-  tool_definitions: 'last_seen',
-  models: 'last_seen',
-  sessions: 'last_seen',
-  clients: 'last_seen',
-  stop_reasons: '',
-  cache_ratio: '',
-  latency: '',
-  call_validation: '',
-  daily: 'date',
-  reconcile: '',
-}
-
-const DEFAULT_LEDGER = '@agenttap/ledger'
-
-/** `createLedger` and `LEDGER_VERSION` of a ledger module. */
-async function loadLedgerModule(specifier: string): Promise<{ createLedger: CreateLedger; version: number }> {
-  let m: Record<string, unknown>
-  try {
-    m = (await import(specifier)) as Record<string, unknown>
-  } catch (e) {
-    throw new ExtractError('LEDGER_UNAVAILABLE', `cannot load the ledger (${specifier}): ${(e as Error).message}`, { cause: e })
-  }
-  if (typeof m.createLedger !== 'function') {
-    throw new ExtractError('LEDGER_UNAVAILABLE', `${specifier} has no createLedger: build @agenttap/ledger (pnpm --filter @agenttap/ledger build)`)
-  }
-  return { createLedger: m.createLedger as CreateLedger, version: typeof m.LEDGER_VERSION === 'number' ? m.LEDGER_VERSION : 1 }
-}
-
-/**
- * The ledger module's build, as its file's path, size and mtime: when it is the one the index
- * was built with, the index is current without loading the ledger (which costs more than the
- * whole query of a small mode).
- */
-export function ledgerBuild(specifier: string): string {
-  try {
-    const url = import.meta.resolve(specifier)
-    // The real path: the resolver may name the module through the package manager's symlink or
-    // not, depending on what was loaded first (a fingerprint that flips rebuilds the index).
-    const path = url.startsWith('file:') ? realpathSync(fileURLToPath(url)) : url
-    const st = statSync(path)
-    return `${path}:${st.size}:${Math.floor(st.mtimeMs)}`
-  } catch {
-    return `${specifier}:unresolved`
-  }
-}
-
 /** An update of fewer new bytes than this is small (one DuckDB thread, see `duckThreads`). */
 const SMALL_UPDATE_BYTES = 16 * 1024 * 1024
 /** Rows of one DuckDB row group: a table of fewer is scanned by one thread (see `duckThreads`). */
 const ROW_GROUP_ROWS = 122_880
-
-/** Whether the index can live in (or under) a dir: it is writable, or can be created. */
-function writableOrCreatable(dir: string): boolean {
-  try {
-    accessSync(dir, constants.W_OK)
-    return statSync(dir).isDirectory()
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 })
-      return true
-    } catch {
-      return false
-    }
-  }
-}
 
 /**
  * Opens a capture for extraction. The index (`<capture dir>/.index/`) is opened and brought up to
@@ -177,11 +109,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   /** The index keeps wire facts (wire-facts.ts): a capture's own index on disk. */
   const wireFacts = paths !== undefined && files !== undefined && transcripts === undefined && source === undefined
-  /** The facts' tail when they describe the index as the state names it. */
-  function currentFactsTail(): ReturnType<typeof factsTail> {
-    const tail = factsTail(paths!)
-    return tail !== undefined && tail.stamp === readState(paths!)?.stamp ? tail : undefined
-  }
+  /** Its facts, read once per state (the modes of a run share them). */
+  const facts = wireFacts ? factsReader(paths!) : () => undefined
   const build = transcripts !== undefined ? `${ledgerBuild(ledgerModule)}|${ledgerBuild('@agenttap/transcripts')}` : ledgerBuild(ledgerModule)
   let fresh: boolean | undefined
   /**
@@ -299,16 +228,14 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       const prior = paths !== undefined && why === undefined && !options.rebuildIndex ? readState(paths)?.transcripts : undefined
       // Appends read without DuckDB (wire-append.ts) are committed first, as updates of their own;
       // an index emptied above drops them (the update reads their bytes again).
-      const deferred = wireFacts && why === undefined && !options.rebuildIndex
-        ? await applyDeferred(d, paths!, files!.dir, async (dd, flows) => void (await updateCacheBreaks(dd, flows)))
-        : (wireFacts && dropDeferred(paths!), undefined)
+      const deferred = wireFacts ? await applyDeferred(d, paths!, files!.dir, why === undefined && !options.rebuildIndex) : undefined
       // The prompt cache of the index before this update: the update merges its prompts into it
       // (and those of the appends just committed, when it is the one of the state before them).
       const promptBase = paths !== undefined && files !== undefined && transcripts === undefined && why === undefined && !options.rebuildIndex
         ? deferred !== undefined ? (((c) => (c?.stamp === deferred.base ? c : undefined))(readPromptCache(paths))) : currentPromptCache(paths)
         : undefined
       // Likewise the wire facts: an update appends what it changed to them.
-      const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail() : undefined
+      const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail(paths!) : undefined
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
@@ -422,28 +349,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return d
   }
 
-  /** The wire facts of the current index, with these sections (once read, kept for the next mode). */
-  let factsRead: { stamp: string | undefined; sections: string[]; facts: WireFacts } | undefined
-  function facts(sections: Section[]): WireFacts | undefined {
-    const stamp = readState(paths!)?.stamp
-    if (factsRead !== undefined && factsRead.stamp === stamp && sections.every((s) => factsRead!.sections.includes(s))) return factsRead.facts
-    const all = [...new Set([...sections, ...(factsRead?.stamp === stamp ? factsRead!.sections : [])])] as typeof sections
-    const f = readWireFacts(paths!, all)
-    factsRead = f === undefined ? undefined : { stamp, sections: all, facts: f }
-    return f
-  }
-
   /** Reads an append to a current index into the wire facts without DuckDB (wire-append.ts); false when it cannot. */
   async function appendWithout(): Promise<boolean> {
     if (!wireFacts || options.rebuildIndex || duck !== undefined || opening !== undefined) return false
-    const u = await appendWithoutDuck({
-      paths: paths!, files: files!, ledgerModule, build,
-      ...(options.now !== undefined ? { now: options.now } : {}),
-      ...(options.holdEndMs !== undefined ? { holdEndMs: options.holdEndMs } : {}),
-      ...(options.staleMs !== undefined ? { staleMs: options.staleMs } : {}),
-      ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
-      lock: { ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) },
-    })
+    const { now, holdEndMs, staleMs, maxLineBytes, lockTimeoutMs, onWait } = options
+    const u = await appendWithoutDuck({ paths: paths!, files: files!, ledgerModule, build, now, holdEndMs, staleMs, maxLineBytes, lockTimeoutMs, onWait })
     if (u === undefined) return false
     lastUpdate = u
     fresh = undefined
@@ -540,44 +450,12 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
       if (!upToDate() && !(await appendWithout())) await db()
-      // NDJSON of usage and tool_calls: the lines the facts keep.
-      const lines = run.ndjsonTo !== undefined || run.ndjson === true
-      const answer = upToDate() ? facts(mode === 'usage' ? ['calls', ...(lines ? ['usageLines' as const] : [])] : mode === 'cost' ? ['calls', ...(lines && pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES) ? ['costLines' as const] : [])] : mode === 'sessions' ? ['calls', 'flows'] : ['tools', ...(lines ? ['toolLines' as const] : [])]) : undefined
+      // NDJSON of usage, tool_calls and cost: the lines the facts keep.
+      const answer = upToDate() ? facts(factsSections(mode, run.ndjsonTo !== undefined || run.ndjson === true, prices)) : undefined
       const a = answer === undefined ? undefined : factsRows(mode, answer, prices)
       if (a !== undefined) {
         lastUpdate ??= { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
-        const r: ModeResult = { mode, engine: 'index', rows: [], columns: a.columns, warnings }
-        if (run.ndjsonTo !== undefined) {
-          let fd: number | undefined
-          try {
-            fd = openSync(run.ndjsonTo, 'w', 0o600)
-            const out = fd
-            factsNdjson(a, (b) => writeFileSync(out, b))
-          } catch (e) {
-            throw new ExtractError('OUTPUT_FAILED', `could not write ${run.ndjsonTo}: ${(e as Error).message}`, { cause: e })
-          } finally {
-            if (fd !== undefined) closeSync(fd)
-          }
-          return { ...r, written: factsCount(a) }
-        }
-        if (run.ndjson === true && run.ndjsonBytes === true) {
-          const chunks: Uint8Array[] = []
-          const rows = factsNdjson(a, (b) => void chunks.push(Buffer.from(b)))
-          return { ...r, ndjsonBytes: { rows, chunks } }
-        }
-        if (run.ndjson === true) {
-          const lines: string[] = []
-          factsNdjson(a, (b) => {
-            const text = b.toString('utf8')
-            let from = 0
-            for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
-              lines.push(text.slice(from, at))
-              from = at + 1
-            }
-          })
-          return { ...r, ndjson: lines }
-        }
-        return { ...r, rows: factsObjects(a) }
+        return factsResult(mode, a, run, warnings)
       }
     }
     const views = viewSql(filters, { includeAux: options.includeAux ?? false })

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, statSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ExtractError } from './errors.js'
@@ -468,4 +468,20 @@ export function writePromptCache(paths: IndexPaths, cache: PromptCache): void {
   const tmp = `${paths.prompts}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(cache), { mode: 0o600 })
   renameSync(tmp, paths.prompts)
+}
+
+/** Whether the index can live in (or under) a dir: it is writable, or can be created. */
+export function writableOrCreatable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return statSync(dir).isDirectory()
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+      return true
+    } catch {
+      return false
+    }
+  }
 }

@@ -62,3 +62,18 @@ export function parseModes(list: string | string[]): ModeName[] {
   if (bad.length > 0) throw new ExtractError('UNKNOWN_MODE', `unknown mode ${bad.map((b) => JSON.stringify(b)).join(', ')}; expected one of: ${MODE_NAMES.join(', ')} (or all)`)
   return [...new Set(items)] as ModeName[]
 }
+
+/** Column that orders rows in time for `limit` (default `ts`); '' for aggregate modes with no time order. */
+export const LATEST_BY: Partial<Record<ModeName, string>> = {
+  system_prompts: 'last_seen',
+  tool_definitions: 'last_seen',
+  models: 'last_seen',
+  sessions: 'last_seen',
+  clients: 'last_seen',
+  stop_reasons: '',
+  cache_ratio: '',
+  latency: '',
+  call_validation: '',
+  daily: 'date',
+  reconcile: '',
+}

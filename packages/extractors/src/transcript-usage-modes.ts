@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs'
-import { createExtractor, ledgerBuild } from './extractor.js'
+import { createExtractor } from './extractor.js'
+import { ledgerBuild } from './ledger-module.js'
 import type { Extractor, ProblemSummary } from './extractor.js'
 import { ExtractError } from './errors.js'
 import type { IndexUpdate } from './indexer.js'

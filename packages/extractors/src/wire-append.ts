@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import { updateCacheBreaks } from './cache-modes.js'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import type { Duck } from './duck.js'
 import { commitUpdate, lockIndex, readState, writeState } from './index-store.js'
-import type { IndexPaths, IndexState, OpenIndexOptions } from './index-store.js'
+import type { IndexPaths, IndexState } from './index-store.js'
 import type { IndexUpdate } from './indexer.js'
 import { INDEX_VERSION } from './schema.js'
 import type { DataTable } from './schema.js'
@@ -51,11 +52,14 @@ export interface AppendOptions {
   ledgerModule: string
   /** The ledger build the index was made with (see `ledgerBuild`). */
   build: string
-  now?: number
-  holdEndMs?: number
-  staleMs?: number
-  maxLineBytes?: number
-  lock?: OpenIndexOptions
+  /** The extractor's options of the same names (undefined: their defaults). */
+  now?: number | undefined
+  holdEndMs?: number | undefined
+  staleMs?: number | undefined
+  maxLineBytes?: number | undefined
+  /** Waiting for the index's lock (as `openIndex`). */
+  lockTimeoutMs?: number | undefined
+  onWait?: ((message: string) => void) | undefined
 }
 
 /** Whether a state allows an append without DuckDB (before the capture is looked at). */
@@ -67,7 +71,7 @@ function plain(st: IndexState | undefined, build: string): st is IndexState & { 
 export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate | undefined> {
   const t0 = performance.now()
   if (!plain(readState(o.paths), o.build)) return undefined
-  const { unlock } = await lockIndex(o.paths, o.lock ?? {})
+  const { unlock } = await lockIndex(o.paths, { ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}), ...(o.onWait ? { onWait: o.onWait } : {}) })
   let dir: string | undefined
   let done = false
   try {
@@ -131,11 +135,15 @@ export function dropDeferred(paths: IndexPaths): void {
 /**
  * Commits the deferred appends the state names to DuckDB (each in one transaction, with its
  * cache breaks), oldest first, and removes their dirs and any dir no state names (a run that
- * died). The caller holds the index open for writing. Returns the flows they wrote and the
- * stamp before the first (the prompt cache of that stamp can be merged), or undefined when there
- * were none.
+ * died); `keep: false` (an index rebuilt or emptied) drops them instead (`dropDeferred`). The
+ * caller holds the index open for writing. Returns the flows they wrote and the stamp before the
+ * first (the prompt cache of that stamp can be merged), or undefined when there were none.
  */
-export async function applyDeferred(d: Duck, paths: IndexPaths, captureDir: string, breaks: (d: Duck, flows: string[]) => Promise<void>): Promise<{ touched: string[]; base: string } | undefined> {
+export async function applyDeferred(d: Duck, paths: IndexPaths, captureDir: string, keep = true): Promise<{ touched: string[]; base: string } | undefined> {
+  if (!keep) {
+    dropDeferred(paths)
+    return undefined
+  }
   const st = readState(paths)
   const names = st?.deferred ?? []
   const out = names.length === 0 ? undefined : { touched: [] as string[], base: '' }
@@ -144,7 +152,7 @@ export async function applyDeferred(d: Duck, paths: IndexPaths, captureDir: stri
     if (i === 0) out!.base = m.base
     const files: Partial<Record<DataTable, string[]>> = {}
     for (const [t, f] of Object.entries(m.files)) files[t as DataTable] = [join(paths.dir, name, basename(f))]
-    await commitUpdate(d, { files, largest: m.largest, refed: [], pending: [], orphans: [], sources: m.sources, meta: { capture_dir: captureDir } }, () => breaks(d, m.touched))
+    await commitUpdate(d, { files, largest: m.largest, refed: [], pending: [], orphans: [], sources: m.sources, meta: { capture_dir: captureDir } }, async () => void (await updateCacheBreaks(d, m.touched)))
     out!.touched.push(...m.touched)
   }
   if (st !== undefined && names.length > 0) {

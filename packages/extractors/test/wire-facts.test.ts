@@ -1,9 +1,10 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '../src/index.js'
+import { MODE_NAMES } from '../src/index.js'
 import type { ModeName, Row } from '../src/index.js'
 import { WIRE_FACTS_FILE, factsNdjson, factsTail, flowsInFacts } from '../src/wire-facts.js'
 import { toNdjson } from '../src/output.js'
@@ -195,13 +196,36 @@ describe('wire facts', () => {
 })
 
 describe('appends read without DuckDB (deferred)', () => {
-  it('usage after small appends answers from the facts alone; DuckDB takes the appends on its next use, with the same rows as an index built at once', async () => {
-    const gen = (seed: number, mb: number): string => {
-      const dir = join(tmp, `gen${n++}`)
-      const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '3', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
-      expect(r.status, r.stderr).toBe(0)
-      return dir
+  /** A generated capture of `mb` MiB. */
+  const gen = (seed: number, mb: number): string => {
+    const dir = join(tmp, `gen${n++}`)
+    const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '3', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    return dir
+  }
+  /** Appends a generated capture's files to the captures `roots`, its flows and sessions under new ids (a proxy's appends: the plain case). */
+  const appendGen = (seed: number, tag: string, ...roots: string[]): void => {
+    const extra = gen(seed, 0.2)
+    for (const f of FILES) {
+      const text = readFileSync(join(extra, 'all-mitm-sse', f), 'utf8').replaceAll('"flow_id":"syn-', `"flow_id":"${tag}-`).replaceAll('"session_id":"', `"session_id":"${tag}-`)
+      for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
     }
+  }
+  const stateOf = (root: string): { deferred?: string[] } => JSON.parse(readFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), 'utf8')) as { deferred?: string[] }
+  /** The rows of the modes an append changes (the prompt cache's `prompts -n 50` too). */
+  const all = async (at: string, modes: readonly ModeName[] = ['usage', 'cost', 'sessions', 'tool_calls', 'flows', 'turns', 'errors', 'cache']): Promise<Record<string, Row[]>> => {
+    const x = await createExtractor({ logDir: at, threads: 1 })
+    try {
+      const out: Record<string, Row[]> = {}
+      for (const m of modes) out[m] = (await x.run(m)).rows
+      out.prompts = (await x.run('user_prompts', { limit: 50 })).rows
+      return out
+    } finally {
+      x.close()
+    }
+  }
+
+  it('usage after small appends answers from the facts alone; DuckDB takes the appends on its next use, with the same rows as an index built at once', async () => {
     const root = copyOf(gen(11, 1))
     const whole = copyOf(root)
     await update(root)
@@ -227,18 +251,50 @@ describe('appends read without DuckDB (deferred)', () => {
     expect(state().deferred).toBeUndefined()
     // Every mode of the index that took the appends = an index built from the whole capture.
     await update(whole)
-    const all = async (at: string): Promise<Record<string, Row[]>> => {
-      const x = await createExtractor({ logDir: at, threads: 1 })
-      try {
-        const out: Record<string, Row[]> = {}
-        for (const m of ['usage', 'cost', 'sessions', 'tool_calls', 'flows', 'turns', 'errors', 'cache'] as ModeName[]) out[m] = (await x.run(m)).rows
-        out.prompts = (await x.run('user_prompts', { limit: 50 })).rows
-        return out
-      } finally {
-        x.close()
-      }
-    }
     expect(await all(root)).toEqual(await all(whole))
+  })
+
+  it('a run that died between committing a deferred append to DuckDB and rewriting state.json: the next run commits it again without a row, cache break or prompt twice', async () => {
+    const root = copyOf(gen(12, 1))
+    const whole = copyOf(root)
+    await update(root)
+    appendGen(30, 'crash', root, whole)
+    await factsRowsOf(root)
+    expect(stateOf(root).deferred?.length).toBe(1)
+    // Everything of the index but DuckDB's files, as the append left it.
+    const idx = join(root, 'all-mitm-sse', '.index')
+    const saved = join(tmp, `saved${n++}`)
+    cpSync(idx, saved, { recursive: true, filter: (p) => !p.slice(idx.length + 1).startsWith('index.duckdb') })
+    // A run that opens DuckDB commits the append (with its cache breaks), then rewrites the rest.
+    const x = await createExtractor({ logDir: root, threads: 1 })
+    try {
+      expect((await x.run('cache')).rows.some((r) => String(r.flow_id).startsWith('crash-'))).toBe(true)
+    } finally {
+      x.close()
+    }
+    expect(stateOf(root).deferred).toBeUndefined()
+    // As if it had died right after DuckDB's commit: state.json, the deferred dir, the prompt
+    // cache and the facts as they were before it.
+    for (const e of readdirSync(idx)) if (!e.startsWith('index.duckdb')) rmSync(join(idx, e), { recursive: true, force: true })
+    cpSync(saved, idx, { recursive: true })
+    expect(stateOf(root).deferred?.length).toBe(1)
+    // The next run takes the append again: every mode as an index built at once.
+    await update(whole)
+    const modes = MODE_NAMES.filter((m) => m !== 'reconcile')
+    const got = await all(root, modes)
+    expect(stateOf(root).deferred).toBeUndefined()
+    expect(got).toEqual(await all(whole, modes))
+    expect(got.cache!.length).toBeGreaterThan(0)
+    // No cache break stored twice (`cache` could hide a duplicate behind a distinct).
+    const y = await createExtractor({ logDir: root, threads: 1 })
+    try {
+      expect((await y.query(`select key, count(*) as n from cache_breaks group by key having count(*) > 1`)).rows).toEqual([])
+      expect((await y.query(`select key from cache_done group by key having count(*) > 1`)).rows).toEqual([])
+    } finally {
+      y.close()
+    }
+    // A run after it: nothing changes.
+    expect(await all(root, modes)).toEqual(await all(whole, modes))
   })
 })
 

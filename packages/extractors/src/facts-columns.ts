@@ -1,0 +1,184 @@
+/**
+ * The column format of the wire facts' sections (wire-facts.ts): each section is a JSON head
+ * (row count, dictionary, columns) and its columns, every one at a multiple of 8 bytes — numbers
+ * in typed arrays, strings as one UTF-8 block with offsets and a null map, repeated strings as
+ * numbers into the dictionary — so an answer reads them as views instead of parsing JSON. Also
+ * DuckDB's order of the values, which the segments' rows are sorted and merged in.
+ */
+
+export type ColType = 'text' | 'i32' | 'f64' | 'u8'
+/** An i32 column's null (dictionary columns use -1). */
+export const NULL_I32 = -2147483648
+
+interface ColHead {
+  name: string
+  type: ColType
+  /** text: bytes of the block; whether no value needs escaping in JSON. */
+  bytes?: number
+  plain?: boolean
+}
+
+/** A text column: the values' UTF-8 back to back, their offsets, and which are null. */
+export class Text {
+  private list: (string | null)[] | undefined
+  constructor(readonly b: Buffer, readonly off: Uint32Array, readonly nul: Uint8Array, readonly plain: boolean) {}
+  get(i: number): string | null {
+    if (this.list !== undefined) return this.list[i]!
+    return this.nul[i] === 1 ? null : this.b.toString('utf8', this.off[i]!, this.off[i + 1]!)
+  }
+  /** Every value (one decode of the block, cut at the offsets). */
+  all(): (string | null)[] {
+    if (this.list !== undefined) return this.list
+    const n = this.nul.length
+    const text = this.b.toString('utf8', 0, this.off[n]!)
+    const ascii = text.length === this.off[n]!
+    const out = new Array<string | null>(n)
+    for (let i = 0; i < n; i++) out[i] = this.nul[i] === 1 ? null : ascii ? text.slice(this.off[i]!, this.off[i + 1]!) : this.b.toString('utf8', this.off[i]!, this.off[i + 1]!)
+    return (this.list = out)
+  }
+}
+
+/** One section of one segment, decoded (typed arrays copied out of the file's bytes). */
+export interface Part {
+  n: number
+  dict: string[]
+  cols: Record<string, Text | Int32Array | Float64Array | Uint8Array>
+}
+
+export const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
+const pad8 = (n: number): number => (n + 7) & ~7
+
+/** A section's bytes from rows: `cols` in order, each value read by `get`. */
+export function encode(n: number, dict: string[], cols: { name: string; type: ColType; get: (i: number) => string | number | null }[]): Buffer {
+  const heads: ColHead[] = []
+  const blobs: Buffer[] = []
+  for (const c of cols) {
+    if (c.type === 'text') {
+      const off = new Uint32Array(n + 1)
+      const nul = new Uint8Array(n)
+      const vals: string[] = []
+      let at = 0
+      let plain = true
+      for (let i = 0; i < n; i++) {
+        off[i] = at
+        const v = c.get(i)
+        if (v === null) nul[i] = 1
+        else {
+          const s = String(v)
+          if (plain && !PLAIN.test(s)) plain = false
+          vals.push(s)
+          at += Buffer.byteLength(s, 'utf8')
+        }
+      }
+      off[n] = at
+      heads.push({ name: c.name, type: 'text', bytes: at, plain })
+      blobs.push(Buffer.from(off.buffer), Buffer.from(nul.buffer), Buffer.from(vals.join(''), 'utf8'))
+    } else {
+      const a = c.type === 'f64' ? new Float64Array(n) : c.type === 'i32' ? new Int32Array(n) : new Uint8Array(n)
+      for (let i = 0; i < n; i++) {
+        const v = c.get(i)
+        a[i] = v === null ? (c.type === 'f64' ? NaN : c.type === 'i32' ? NULL_I32 : 2) : Number(v)
+      }
+      heads.push({ name: c.name, type: c.type })
+      blobs.push(Buffer.from(a.buffer))
+    }
+  }
+  // Every column at a multiple of 8 bytes from the section's start: read into a buffer of its
+  // own, the typed arrays are views of it.
+  const head = Buffer.from(JSON.stringify({ n, dict, cols: heads }), 'utf8')
+  const pre = Buffer.alloc(4)
+  pre.writeUInt32LE(head.length, 0)
+  const out: Buffer[] = [pre, head]
+  let at = 4 + head.length
+  const pad = (): void => {
+    if (at % 8 !== 0) {
+      out.push(Buffer.alloc(pad8(at) - at))
+      at = pad8(at)
+    }
+  }
+  pad()
+  for (const b of blobs) {
+    out.push(b)
+    at += b.length
+    pad()
+  }
+  return Buffer.concat(out)
+}
+
+/** A section's columns from its bytes. */
+export function decode(b: Buffer): Part {
+  const hl = b.readUInt32LE(0)
+  const h = JSON.parse(b.toString('utf8', 4, 4 + hl)) as { n: number; dict: string[]; cols: ColHead[] }
+  const n = h.n
+  let at = pad8(4 + hl)
+  const take = (bytes: number): Buffer => {
+    if (at + bytes > b.length) throw new Error('truncated section')
+    const s = b.subarray(at, at + bytes)
+    at += bytes
+    return s
+  }
+  // Views when aligned (a section read into a buffer of its own), else copies.
+  const typed = <T>(bytes: number, make: (ab: ArrayBuffer, off: number) => T): T => {
+    const s = take(bytes)
+    at = pad8(at)
+    return s.byteOffset % 8 === 0 ? make(s.buffer as ArrayBuffer, s.byteOffset) : make(s.buffer.slice(s.byteOffset, s.byteOffset + s.length) as ArrayBuffer, 0)
+  }
+  const bytes = (len: number): Buffer => {
+    const s = take(len)
+    at = pad8(at)
+    return s
+  }
+  const cols: Part['cols'] = {}
+  for (const c of h.cols) {
+    if (c.type === 'text') {
+      const off = typed(4 * (n + 1), (ab, o) => new Uint32Array(ab, o, n + 1))
+      const nul = bytes(n)
+      const text = bytes(c.bytes!)
+      if (off[n] !== c.bytes) throw new Error('bad text offsets')
+      for (let i = 0; i < n; i++) if (off[i]! > off[i + 1]!) throw new Error('bad text offsets')
+      cols[c.name] = new Text(text, off, nul, c.plain === true)
+    } else if (c.type === 'f64') cols[c.name] = typed(8 * n, (ab, o) => new Float64Array(ab, o, n))
+    else if (c.type === 'i32') cols[c.name] = typed(4 * n, (ab, o) => new Int32Array(ab, o, n))
+    else cols[c.name] = bytes(n)
+  }
+  return { n, dict: h.dict, cols }
+}
+
+
+export type Value = string | number | boolean | null
+
+/** DuckDB's order of two values: strings by their UTF-8 bytes, numbers, nulls last. */
+export function cmpVal(a: Value, b: Value): number {
+  if (a === b) return 0
+  if (a === null) return 1
+  if (b === null) return -1
+  if (typeof a === 'string' && typeof b === 'string') {
+    // UTF-16 order is UTF-8 order outside surrogates and U+E000…U+FFFF.
+    if (!/[\ud800-\uffff]/.test(a) && !/[\ud800-\uffff]/.test(b)) return a < b ? -1 : 1
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  }
+  return a < b ? -1 : 1
+}
+
+/** Two values of text columns by their UTF-8 bytes (DuckDB's order of VARCHAR). */
+export function cmpBytes(a: Text, i: number, b: Text, j: number): number {
+  let x = a.off[i]!
+  const xe = a.off[i + 1]!
+  let y = b.off[j]!
+  const ye = b.off[j + 1]!
+  const ab = a.b
+  const bb = b.b
+  for (; x < xe && y < ye; x++, y++) if (ab[x] !== bb[y]) return ab[x]! - bb[y]!
+  return (xe - x) - (ye - y)
+}
+
+/** A column value of row `i` of a part. */
+export function val(p: Part, name: string, i: number): Value {
+  const c = p.cols[name]!
+  if (c instanceof Text) return c.get(i)
+  const v = c[i]!
+  if (c instanceof Float64Array) return Number.isNaN(v) ? null : v
+  if (c instanceof Int32Array) return v === NULL_I32 ? null : v
+  return v === 2 ? null : v
+}
+

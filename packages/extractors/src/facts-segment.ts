@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs'
+import { crc32 } from 'node:zlib'
+import type { Duck } from './duck.js'
+import { lit } from './duck.js'
+import { factsRows } from './facts-answers.js'
+import { cmpVal, decode, encode } from './facts-columns.js'
+import type { ColType, Part, Value } from './facts-columns.js'
+import { factsNdjson } from './facts-output.js'
+import { frame } from './frames.js'
+import { BUNDLED_PRICES } from './prices.js'
+import { keyHash } from './transcript-usage-table.js'
+import { pricesFingerprint } from './transcript-usage-daily.js'
+import type { Row } from './types.js'
+import type { WireFacts } from './wire-facts.js'
+
+/**
+ * One segment of the wire facts (wire-facts.ts) from rows: the framed header, then the sections
+ * of the calls, flows and tool calls (facts-columns.ts) and the NDJSON lines of `usage`,
+ * `tool_calls` and `cost` — from the index's tables after an update, or from an update's row
+ * files (wire-append.ts).
+ */
+
+/** The problem summary of the index as of the segment (`problems()` of the extractor, first 5). */
+export interface FactsProblems {
+  byCode: Record<string, number>
+  first: { code: string; file: string | null; line: number | null; offset: number | null; flow_id: string | null; message: string }[]
+}
+
+export interface Header {
+  stamp: string
+  /** The stamp of the state this segment applies on ('' for the first). */
+  prev: string
+  drop: string[]
+  problems: FactsProblems
+  /** Byte length and CRC-32 of each section (calls, flows, tool calls, and the NDJSON lines of `usage`, `tool_calls` and `cost` with the bundled prices). */
+  sections: [number, number][]
+}
+
+export const SECTIONS = ['calls', 'flows', 'tools', 'usageLines', 'toolLines', 'costLines'] as const
+/** The sections made from rows (the line sections are made from the calls and tool calls). */
+export type RowSection = 'calls' | 'flows' | 'tools'
+export type Section = (typeof SECTIONS)[number]
+
+/** The magic of a segment's header frame. */
+export const MAGIC = 'AWF3'
+
+/** The columns each section is made from: read from the index's tables, or from an update's row files. */
+const RAW = {
+  calls: ['started_at', 'flow_id', 'idx', 'session_id', 'model', 'req_model', 'has_usage', 'input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens',
+    'output_tokens', 'reasoning_tokens', 'prompt', 'message_count', 'source', 'key', 'outcome', 'pending', 'error_type', 'error_message', 'http_status', 'kind'],
+  flows: ['flow_id', 'session_id', 'client', 'started_at', 'ended_at', 'calls', 'outcome', 'pending', 'kind'],
+  tools: ['call_key', 'flow_id', 'idx', 'position', 'call_id', 'name', 'kind', 'arguments', 'complete'],
+}
+
+/** The rows of each section from the index's tables, in the tables' order (the order a one-thread scan sums them in). */
+const SELECT: Record<RowSection, (where: string) => string> = {
+  calls: (where) => `select ${RAW.calls.join(', ')} from calls where kind <> 'aux'${where} order by rowid`,
+  flows: (where) => `select ${RAW.flows.join(', ')} from flows where kind <> 'aux'${where} order by rowid`,
+  tools: (where) => `select ${RAW.tools.map((c) => `t.${c}`).join(', ')}, c.started_at as c_ts, c.session_id as c_session
+    from tool_calls t join (select key, started_at, session_id from calls where kind <> 'aux'${where}) c on t.call_key = c.key
+    where true${where.replace('flow_id', 't.flow_id')} order by t.rowid`,
+}
+
+/** A model call or flow of the views (`kind <> 'aux'`: a NULL kind is out too). */
+const inView = (r: Row): boolean => r.kind !== null && r.kind !== undefined && r.kind !== 'aux'
+/** The views' outcome: a call or flow still open when the index gave up waiting is truncated. */
+const outcomeOf = (r: Row): unknown => (r.pending === false && r.outcome === 'open' ? 'truncated' : r.outcome)
+const nil = (v: unknown): boolean => v === null || v === undefined
+/** `ERRORS`' test of a call. */
+const callErr = (r: Row): boolean => {
+  const o = outcomeOf(r)
+  return (!nil(o) && o !== 'completed' && o !== 'open') || !nil(r.error_type) || !nil(r.error_message) || (!nil(r.http_status) && Number(r.http_status) >= 400)
+}
+/** `PROMPTS`' group of a call (session aside): its message count and text (and key, for a transcript call), as a 52-bit hash; null without a prompt. */
+const promptGroup = (r: Row): number | null => {
+  if (nil(r.prompt) || r.prompt === '') return null
+  const [a, b] = keyHash(`${nil(r.message_count) ? '~' : String(r.message_count)}:${r.source === 'claude-transcript' || r.source === 'codex-rollout' ? String(r.key) : ''}:${String(r.prompt)}`)
+  return a * 1048576 + (b >>> 12)
+}
+
+type Col = { name: string; type: ColType; get: (i: number) => string | number | null }
+
+/**
+ * A section's bytes from its raw rows (in the table's order, the views' rows only): the calls
+ * and tool calls sorted in their mode's order with their rank in the table's order (`seq`), the
+ * flows in the table's order.
+ */
+function section(s: RowSection, all: Row[]): Buffer {
+  const seqOf = new Map<Row, number>()
+  all.forEach((r, i) => seqOf.set(r, i))
+  const rows = s === 'flows' ? all : sortRows(all, s === 'calls' ? ['started_at', 'flow_id', 'idx'] : ['c_ts', 'flow_id', 'idx', 'position'])
+  const dict: string[] = []
+  const ids = new Map<string, number>()
+  const id = (v: unknown): number => {
+    if (nil(v)) return -1
+    const k = String(v)
+    let x = ids.get(k)
+    if (x === undefined) {
+      x = dict.length
+      dict.push(k)
+      ids.set(k, x)
+    }
+    return x
+  }
+  const num = (v: unknown): number | null => (nil(v) ? null : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v))
+  const col = (name: string, type: ColType, from: string | ((r: Row) => unknown) = name): Col => {
+    const f = typeof from === 'string' ? (r: Row) => r[from] : from
+    return { name, type, get: type === 'text' ? (i) => (nil(f(rows[i]!)) ? null : String(f(rows[i]!))) : (i) => num(f(rows[i]!)) }
+  }
+  const dictCol = (name: string, from: string | ((r: Row) => unknown)): Col => {
+    const f = typeof from === 'string' ? (r: Row) => r[from] : from
+    return { name, type: 'i32', get: (i) => id(f(rows[i]!)) }
+  }
+  const cols: Col[] = s === 'calls'
+    ? [col('ts', 'text', 'started_at'), col('flow', 'text', 'flow_id'), col('idx', 'i32'), dictCol('session', 'session_id'), dictCol('model', 'model'),
+        dictCol('priceModel', (r) => (nil(r.model) ? (nil(r.req_model) ? '' : r.req_model) : r.model)),
+        col('has', 'u8', 'has_usage'), ...['input_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens'].map((c) => col(c, 'f64')),
+        col('pk', 'f64', promptGroup), col('err', 'u8', callErr), col('seq', 'i32', (r) => seqOf.get(r)!)]
+    : s === 'flows'
+      ? [col('flow', 'text', 'flow_id'), dictCol('session', 'session_id'), dictCol('client', 'client'), col('start', 'text', 'started_at'),
+          col('last', 'text', (r) => (nil(r.ended_at) ? r.started_at : r.ended_at)),
+          col('err', 'u8', (r) => { const o = outcomeOf(r); return Number(r.calls) === 0 && !nil(r.calls) && !nil(o) && o !== 'completed' && o !== 'open' })]
+      : [col('ts', 'text', 'c_ts'), dictCol('session', 'c_session'), col('flow', 'text', 'flow_id'), col('call', 'i32', 'idx'), col('position', 'i32'), col('callId', 'text', 'call_id'),
+          dictCol('name', 'name'), dictCol('kind', 'kind'), col('args', 'text', 'arguments'), col('complete', 'u8')]
+  // The dictionary columns first: the dictionary is complete before it is written.
+  for (const c of cols) if (c.type === 'i32') for (let i = 0; i < rows.length; i++) c.get(i)
+  return encode(rows.length, dict, cols)
+}
+
+/** Rows sorted as DuckDB's ORDER BY of these columns (strings by bytes, nulls last); stable. */
+function sortRows(rows: Row[], keys: string[]): Row[] {
+  return [...rows].sort((a, b) => {
+    for (const k of keys) {
+      const c = cmpVal((a[k] ?? null) as Value, (b[k] ?? null) as Value)
+      if (c !== 0) return c
+    }
+    return 0
+  })
+}
+
+/** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
+export function rowsOfFiles(files: Partial<Record<string, string>>): Record<RowSection, Row[]> {
+  const read = (f: string | undefined): Row[] => (f === undefined ? [] : readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Row))
+  const pick = (r: Row, cols: string[]): Row => {
+    const o: Row = {}
+    for (const c of cols) o[c] = (r[c] ?? null) as Row[string]
+    return o
+  }
+  const calls = read(files.calls)
+  const byKey = new Map<string, Row>()
+  for (const c of calls) if (inView(c) && !nil(c.key)) byKey.set(String(c.key), c)
+  const tools: Row[] = []
+  for (const t of read(files.tool_calls)) {
+    const c = nil(t.call_key) ? undefined : byKey.get(String(t.call_key))
+    if (c !== undefined) tools.push({ ...pick(t, RAW.tools), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
+  }
+  return {
+    calls: calls.filter(inView).map((r) => pick(r, RAW.calls)),
+    flows: read(files.flows).filter(inView).map((r) => pick(r, RAW.flows)),
+    tools,
+  }
+}
+
+async function problemsOf(d: Duck): Promise<FactsProblems> {
+  const { rows } = await d.select(`select code, count(*) as n from problems group by code order by n desc, code`)
+  const first = (await d.select(`select code, file, line, "offset", flow_id, message from problems order by file nulls last, "offset" nulls last, line limit 5`)).rows
+  const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
+  const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+  return {
+    byCode: Object.fromEntries(rows.map((r) => [String(r.code), Number(r.n)])),
+    first: first.map((r) => ({ code: String(r.code), file: s(r.file), line: n(r.line), offset: n(r.offset), flow_id: s(r.flow_id), message: String(r.message) })),
+  }
+}
+
+/**
+ * The NDJSON line (with its newline) of each row of a calls or tool calls section as `usage` or
+ * `tool_calls` writes it (null: a call without usage): written by the same code as an answer
+ * from the columns, so an answer can copy them, a segment's lines being in its rows' order.
+ */
+function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer {
+  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] } }
+  const a = factsRows(mode, f, BUNDLED_PRICES)!
+  const chunks: Buffer[] = []
+  factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.from(b)))
+  const text = Buffer.concat(chunks).toString('utf8')
+  const lines = new Array<string | null>(part.n).fill(null)
+  const { ri, n } = a.refs!
+  let from = 0
+  for (let r = 0; r < n; r++) {
+    const at = text.indexOf('\n', from)
+    lines[ri[r]!] = text.slice(from, at + 1)
+    from = at + 1
+  }
+  // The lines of `cost` are of the bundled prices: the dictionary names them.
+  return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+}
+
+/** One segment's bytes: the framed header, then the sections. */
+export function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<RowSection, Row[]>): Buffer {
+  const made = (['calls', 'flows', 'tools'] as const).map((s) => section(s, rows[s]))
+  const calls = decode(made[0]!)
+  const parts = [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls)]
+  const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
+  return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
+}
+
+/** A segment from the index's tables: the rows of the flows `flows`, or every row (`problems`: the index's, when known). */
+export async function segment(d: Duck, stamp: string, prev: string, drop: string[], flows: string[] | undefined, problems?: FactsProblems): Promise<Buffer> {
+  let where = ''
+  if (flows !== undefined) {
+    await d.run(`create or replace temp table facts_flows as select unnest(${flows.length > 0 ? `[${flows.map(lit).join(', ')}]` : '[]'}::varchar[]) as flow_id`)
+    where = ' and flow_id in (select flow_id from facts_flows)'
+  }
+  const rows = {} as Record<RowSection, Row[]>
+  for (const s of ['calls', 'flows', 'tools'] as const) rows[s] = flows !== undefined && flows.length === 0 ? [] : (await d.select(SELECT[s](where))).rows
+  return segmentOf(stamp, prev, drop, problems ?? (await problemsOf(d)), rows)
+}
