@@ -6,6 +6,8 @@
  * DuckDB's order of the values, which the segments' rows are sorted and merged in.
  */
 
+import { PLAIN } from './ndjson-out.js'
+
 export type ColType = 'text' | 'i32' | 'f64' | 'u8'
 /** An i32 column's null (dictionary columns use -1). */
 export const NULL_I32 = -2147483648
@@ -45,7 +47,6 @@ export interface Part {
   cols: Record<string, Text | Int32Array | Float64Array | Uint8Array>
 }
 
-export const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
 const pad8 = (n: number): number => (n + 7) & ~7
 
 /** A section's bytes from rows: `cols` in order, each value read by `get`. */

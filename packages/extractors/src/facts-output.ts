@@ -2,8 +2,9 @@ import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { ExtractError } from './errors.js'
 import { CALC, DICT, NUM, TEXT, factsCount, factsObjects } from './facts-answers.js'
 import type { FactsAnswer } from './facts-answers.js'
-import { NULL_I32, PLAIN } from './facts-columns.js'
-import type { Text, Value } from './facts-columns.js'
+import { NULL_I32 } from './facts-columns.js'
+import type { Text } from './facts-columns.js'
+import { NdjsonOut } from './ndjson-out.js'
 import type { ModeName, ModeResult, RunOptions } from './types.js'
 
 /**
@@ -13,71 +14,6 @@ import type { ModeName, ModeResult, RunOptions } from './types.js'
  */
 
 const NULL = Buffer.from('null')
-
-/** NDJSON bytes in a reused buffer, handed on in pieces that end at a line end (a flush must write or copy them at once). */
-class Out {
-  buf = Buffer.allocUnsafe(1 << 20)
-  pos = 0
-  /** Where the line being written starts (what is before it is whole lines). */
-  line = 0
-  constructor(private readonly flush: (b: Buffer) => void) {}
-  /** Makes room for `n` more bytes: the whole lines go, the line being written moves to the start. */
-  room(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    if (this.line > 0) this.flush(this.buf.subarray(0, this.line))
-    const part = this.pos - this.line
-    const buf = part + n > this.buf.length ? Buffer.allocUnsafe(Math.max(2 * this.buf.length, part + n)) : this.buf
-    this.buf.copy(buf, 0, this.line, this.pos)
-    this.buf = buf
-    this.pos = part
-    this.line = 0
-  }
-  /** A line ends here. */
-  endLine(): void {
-    this.line = this.pos
-  }
-  end(): void {
-    if (this.pos > 0) this.flush(this.buf.subarray(0, this.pos))
-    this.pos = 0
-    this.line = 0
-  }
-  ascii(s: string): void {
-    this.pos += this.buf.write(s, this.pos, 'latin1')
-  }
-  bytes(b: Uint8Array): void {
-    const buf = this.buf
-    let p = this.pos
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!
-    this.pos = p
-  }
-  /** A number as JSON.stringify writes it: whole non-negative ones digit by digit. */
-  num(x: number): void {
-    if (x >= 0 && x <= 9007199254740991 && Math.floor(x) === x && !Object.is(x, -0)) {
-      let digits = 1
-      for (let y = x; y >= 10; y = Math.floor(y / 10)) digits++
-      const buf = this.buf
-      let p = this.pos + digits
-      this.pos = p
-      let y = x
-      do {
-        const q = Math.floor(y / 10)
-        buf[--p] = 48 + (y - q * 10)
-        y = q
-      } while (y > 0)
-    } else this.ascii(Number.isFinite(x) ? String(x) : 'null')
-  }
-  /** A value as JSON.stringify writes it. */
-  json(v: Value): void {
-    if (v === null) this.bytes(NULL)
-    else if (typeof v === 'number') this.num(v)
-    else if (typeof v === 'boolean') this.ascii(v ? 'true' : 'false')
-    else {
-      const s = PLAIN.test(v) ? `"${v}"` : JSON.stringify(v)
-      this.room(3 * s.length + 64)
-      this.pos += this.buf.write(s, this.pos, 'utf8')
-    }
-  }
-}
 
 /** The rows as NDJSON, as `toNdjson(columns, rows)` writes them, in pieces of whole lines. */
 export function factsNdjson(a: FactsAnswer, flush: (b: Buffer) => void): number {
@@ -101,7 +37,7 @@ export function factsNdjson(a: FactsAnswer, flush: (b: Buffer) => void): number 
     if (t !== undefined && to > from) flush(t.b.subarray(from, to))
     return n
   }
-  const o = new Out(flush)
+  const o = new NdjsonOut(flush)
   const keys = a.columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c)}:`, 'utf8'))
   if (a.rows !== undefined) {
     for (const r of a.rows) {

@@ -5,27 +5,14 @@
  * dictionary; each call's usage is six numbers.
  */
 
-/** One transcript call, as far as the usage-type answers need it. */
-export interface UsageCall {
-  /** The importer's content key (the call's `flow_id` in the index). */
-  key: string
-  /** started_at */
-  ts: string
-  session_id: string
-  agent: string | null
-  source: string
-  client: string
-  model: string | null
-  has_usage: boolean
-  input: number
-  cache_read: number
-  cache_write_5m: number
-  cache_write_1h: number
-  output: number
-  /** null when the response reported none (Claude Code). */
-  reasoning: number | null
-  stop_reason: string | null
-}
+import type { UsageFacts } from '@agenttap/transcripts'
+
+/**
+ * One transcript call, as far as the usage-type answers need it: the importer's usage facts
+ * (`key` is its content key, the call's `flow_id` in the index; `reasoning` null when the
+ * response reported none).
+ */
+export type UsageCall = UsageFacts
 
 /** Calls as columns. `u`: 6 numbers a call (input, cache read, cache write 5m, 1h, output, reasoning; -1: null); `has`: 0/1. */
 export interface UsageColumns {

@@ -1,5 +1,6 @@
 import { ExtractError } from './errors.js'
 import { MODES } from './modes.js'
+import { NdjsonOut } from './ndjson-out.js'
 import { cacheWrite1h, priceFor } from './prices.js'
 import { isoInstant } from './sources.js'
 import type { ModeName, PriceTable, Row, RunOptions } from './types.js'
@@ -156,84 +157,6 @@ export function summaryRows(mode: ModeName, summary: UsageSummary, prices: Price
 const USAGE_COLUMNS = 'ts, session_id, flow_id, call, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens'
 const COST_COLUMNS = 'ts, session_id, flow_id, call, model, price_key, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost_usd, prices_version'
 
-/** A number as JSON.stringify writes it. */
-const num = (x: number): string => (Number.isFinite(x) ? String(x) : 'null')
-
-/** Bytes written in pieces to `flush` (reused after each flush: a flush must write them at once). */
-class ByteOut {
-  buf = Buffer.allocUnsafe(1 << 20)
-  pos = 0
-  constructor(private readonly flush: (b: Buffer) => void) {}
-
-  /** Makes room for `n` more bytes. */
-  room(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    this.end()
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n)
-  }
-
-  end(): void {
-    if (this.pos > 0) this.flush(this.buf.subarray(0, this.pos))
-    this.pos = 0
-  }
-
-  bytes(b: Uint8Array): void {
-    const buf = this.buf
-    let p = this.pos
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!
-    this.pos = p
-  }
-
-  /** A number as JSON.stringify writes it: whole non-negative numbers digit by digit. */
-  num(x: number): void {
-    if (x >= 0 && x <= 9007199254740991 && Math.floor(x) === x && !Object.is(x, -0)) {
-      let digits = 1
-      for (let y = x; y >= 10; y = Math.floor(y / 10)) digits++
-      const buf = this.buf
-      let p = this.pos + digits
-      this.pos = p
-      let y = x
-      do {
-        const q = Math.floor(y / 10)
-        buf[--p] = 48 + (y - q * 10)
-        y = q
-      } while (y > 0)
-      return
-    }
-    this.pos += this.buf.write(num(x), this.pos, 'latin1')
-  }
-
-  /**
-   * UTF-8 bytes `from`..`to` of `src` as a JSON string, when none needs escaping (no quote,
-   * backslash or control character; the block holds no lone surrogates); false (nothing written)
-   * otherwise.
-   */
-  plain(src: Uint8Array, from: number, to: number): boolean {
-    const buf = this.buf
-    let p = this.pos
-    buf[p++] = 34
-    for (let i = from; i < to; i++) {
-      const b = src[i]!
-      if (b < 32 || b === 34 || b === 92) return false
-      buf[p++] = b
-    }
-    buf[p++] = 34
-    this.pos = p
-    return true
-  }
-
-  /** A string as JSON.stringify writes it (UTF-8). */
-  str(s: string): void {
-    if (PLAIN.test(s)) {
-      this.buf[this.pos++] = 34
-      this.pos += this.buf.write(s, this.pos, 'utf8')
-      this.buf[this.pos++] = 34
-    } else this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8')
-  }
-}
-
-/** Characters JSON.stringify escapes (quote, backslash, controls, lone surrogates). */
-const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8')
 
 /**
@@ -260,7 +183,7 @@ export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices
     ? ['input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens']
     : ['price_key', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'cost_usd', 'prices_version']).map((c) => ascii(`,"${c}":`))
   const END = ascii('}\n')
-  const out = new ByteOut(flush)
+  const out = new NdjsonOut(flush)
   let fixed = 0
   for (const b of [P_TS, P_SESSION, P_FLOW, P_MODEL, ...names, END, version]) fixed += b.length
   const longest = Math.max(4, ...dj.map((b) => b.length), ...pk.map((b) => b.length))
@@ -317,6 +240,7 @@ export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices
       out.bytes(version)
     }
     out.bytes(END)
+    out.endLine()
   }
   out.end()
   return rows.length
