@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
 import { headHash } from './capture-snapshot.js'
+import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
 import { partCall } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
@@ -105,13 +106,6 @@ interface Loaded extends SummaryDoc {
 
 const SEGMENT = 'ATS2'
 
-/** FNV-1a over bytes: the check of a segment (a torn append fails it). */
-function checksum(b: Buffer): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
-  return h >>> 0
-}
-
 /** What one update appends: the cursors that moved, the files gone, new problems, the calls read (unmerged). */
 interface Segment {
   files: SummaryFile[]
@@ -121,13 +115,7 @@ interface Segment {
 }
 
 function segmentBytes(seg: Segment): Buffer {
-  const payload = Buffer.from(JSON.stringify(seg), 'utf8')
-  const out = Buffer.alloc(12 + payload.length)
-  out.write(SEGMENT, 0, 'latin1')
-  out.writeUInt32LE(payload.length, 4)
-  out.writeUInt32LE(checksum(payload), 8)
-  payload.copy(out, 12)
-  return out
+  return frame(SEGMENT, Buffer.from(JSON.stringify(seg), 'utf8'))
 }
 
 /** A cursor from a later segment replaces the one held, unless it is the same file read less far (two runs at once). */
@@ -172,17 +160,17 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
     let segments = 0
     let torn = false
     while (off < all.length) {
-      const len = off + 12 <= all.length && all.toString('latin1', off, off + 4) === SEGMENT ? all.readUInt32LE(off + 4) : -1
-      if (len < 0 || off + 12 + len > all.length || checksum(all.subarray(off + 12, off + 12 + len)) !== all.readUInt32LE(off + 8)) {
+      const fr = frameAt(all, off, SEGMENT)
+      if (fr === undefined) {
         torn = true
         break
       }
-      const seg = JSON.parse(all.toString('utf8', off + 12, off + 12 + len)) as Segment
+      const seg = JSON.parse(fr.payload.toString('utf8')) as Segment
       for (const p of seg.parts) table.add(p, mergeUsageCall, partCall)
       for (const g of seg.gone) files.delete(g)
       for (const f of seg.files) applyCursor(files, f)
       problems.push(...seg.problems)
-      off += 12 + len
+      off = fr.next
       segments++
     }
     ok = true
