@@ -548,13 +548,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * A mode command (`usage`, `daily`, `tool-calls`, … — the commands whose options are
+ * A mode command (`usage`, `daily`, `tool-calls`, `prompts`, … — the commands whose options are
  * {@link COMMON_OPTIONS} alone) on a plain command line, read without commander (fast-args.ts);
  * undefined for anything else, which commander reads.
  */
 export function fastModeLine(argv: readonly string[]): { mode: ModeName; o: CommonOpts } | undefined {
   const name = argv[0]
-  const mode = MODE_NAMES.find((m) => m !== 'turns' && m !== 'cache' && (m === name || m.replace(/_/g, '-') === name))
+  // `prompts` is `user_prompts` under the name people type (`prompts -n 5`), with the same options.
+  const mode = name === 'prompts' ? 'user_prompts' : MODE_NAMES.find((m) => m !== 'turns' && m !== 'cache' && (m === name || m.replace(/_/g, '-') === name))
   if (mode === undefined) return undefined
   const o = fastOptions(argv.slice(1), COMMON_OPTIONS)
   return o === undefined ? undefined : { mode, o: o as unknown as CommonOpts }
