@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
+// node:zlib for its crc32, loaded when facts are read (not by `prompts -n`, which reads none).
+const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32(b)
 import type { Duck } from './duck.js'
 import { Text, decode } from './facts-columns.js'
 import type { Part } from './facts-columns.js'
