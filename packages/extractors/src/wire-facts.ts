@@ -201,7 +201,7 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
-/** The facts as read: per section, one part per segment and which of its rows later segments left. */
+/** The facts as read: per section, one part per segment and which of its rows later segments left (lines sections: see their rows' section). */
 export interface WireFacts {
   problems: FactsProblems
   parts: Partial<Record<Section, { part: Part; alive: Uint8Array | undefined }[]>>
@@ -245,7 +245,9 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[]): Wire
         const part = g.parts[s]!
         // Rows of flows a later segment drops (fed again: its rows are theirs now).
         const drop = new Set(got.slice(k + 1).flatMap((x) => x.drop))
-        if (drop.size === 0 || part.n === 0) return { part, alive: undefined }
+        // A lines section has no flow column: its rows are those of its rows' section, whose
+        // mask the answers use (facts-answers.ts).
+        if (drop.size === 0 || part.n === 0 || part.cols.flow === undefined) return { part, alive: undefined }
         const flows = (part.cols.flow as Text).all()
         const alive = new Uint8Array(part.n)
         for (let i = 0; i < part.n; i++) alive[i] = drop.has(flows[i]!) ? 0 : 1
