@@ -1,10 +1,10 @@
 import { Text, cmpBytes, cmpVal, val } from './facts-columns.js'
 import type { Part, Value } from './facts-columns.js'
 import { MODES } from './modes.js'
-import { cacheWrite1h, priceFor } from './prices.js'
+import { BUNDLED_PRICES, cacheWrite1h, priceFor } from './prices.js'
 import { pricesFingerprint } from './transcript-usage-daily.js'
 import type { ModeName, PriceTable, Row } from './types.js'
-import type { WireFacts } from './wire-facts.js'
+import type { Section, WireFacts } from './wire-facts.js'
 
 /**
  * The rows of the modes the wire facts answer (`usage`, `cost`, `sessions`, `tool_calls`), as the
@@ -172,6 +172,26 @@ const dictField = (name: string, col: string): Field => ({
   col: [col],
 })
 const numField = (name: string, col: string): Field => ({ name, value: (p, i) => val(p, col, i), kind: NUM, col: [col] })
+
+/**
+ * NDJSON of `usage`, `cost` (bundled prices) or `tool_calls` when the first segment holds every
+ * row — the later ones add none and drop none — and each row has its line: the answer is that
+ * segment's lines as they are, read without the rows' sections (`read` reads the facts' sections
+ * asked for). Undefined otherwise (the caller reads the rows and merges them, {@link factsRows}).
+ */
+export function wholeLinesAnswer(mode: ModeName, read: (sections: Section[]) => WireFacts | undefined, prices: PriceTable): FactsAnswer | undefined {
+  const section = mode === 'usage' ? 'usageLines' : mode === 'tool_calls' ? 'toolLines' : mode === 'cost' && pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES) ? 'costLines' : undefined
+  if (section === undefined) return undefined
+  const f = read([section])
+  const parts = f?.parts[section]
+  const first = parts?.[0]?.part
+  if (f === undefined || first === undefined || f.drops || parts!.slice(1).some((x) => x.part.n > 0)) return undefined
+  if (section === 'costLines' && first.dict[0] !== pricesFingerprint(prices)) return undefined
+  const t = first.cols.line as Text
+  // A call without usage has no line (null): its row is not in `usage` / `cost`.
+  if (t.nul.indexOf(1) !== -1) return undefined
+  return { columns: MODES[mode].columns, refs: wholeRefs([first]), lines: [t] }
+}
 
 /** The rows of a facts mode; undefined when the facts cannot tell them exactly (the caller asks DuckDB). */
 export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): FactsAnswer | undefined {

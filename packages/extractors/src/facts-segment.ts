@@ -179,7 +179,7 @@ async function problemsOf(d: Duck): Promise<FactsProblems> {
  * from the columns, so an answer can copy them, a segment's lines being in its rows' order.
  */
 function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer {
-  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] } }
+  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] }, drops: false }
   const a = factsRows(mode, f, BUNDLED_PRICES)!
   const chunks: Buffer[] = []
   factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.from(b)))

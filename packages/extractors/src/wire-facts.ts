@@ -18,7 +18,7 @@ import type { ModeName, PriceTable, Row } from './types.js'
 // What the facts' callers (and tests) import from the facts file's module.
 export type { FactsProblems, Section } from './facts-segment.js'
 export { rowsOfFiles } from './facts-segment.js'
-export { factsRows } from './facts-answers.js'
+export { factsRows, wholeLinesAnswer } from './facts-answers.js'
 export { factsNdjson, factsResult } from './facts-output.js'
 
 /**
@@ -205,6 +205,8 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
 export interface WireFacts {
   problems: FactsProblems
   parts: Partial<Record<Section, { part: Part; alive: Uint8Array | undefined }[]>>
+  /** Whether a segment after the first drops flows (rows of the segments before it). */
+  drops: boolean
 }
 
 /**
@@ -239,7 +241,7 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[]): Wire
       }
       got.push({ drop: h.drop, parts })
     }
-    const out: WireFacts = { problems: last.h.problems, parts: {} }
+    const out: WireFacts = { problems: last.h.problems, parts: {}, drops: got.slice(1).some((g) => g.drop.length > 0) }
     for (const s of need) {
       out.parts[s] = got.map((g, k) => {
         const part = g.parts[s]!
