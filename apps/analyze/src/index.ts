@@ -1,5 +1,6 @@
 /** `agenttap-analyze`: history analysis over agenttap captures (see README). */
 import { runCli } from './cli.js'
+import type { CliIo } from './cli.js'
 export { runCli } from './cli.js'
 export type { CliIo } from './cli.js'
 export { EXIT, exitCodeOf } from './errors.js'
@@ -18,7 +19,19 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(0)
     throw e
   })
-  const code = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, exiting: true })
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+  // stderr is made on first use: a pipe or a terminal is a socket stream (node:net and its
+  // handles, ~4 CPU ms to load and set up), and a --quiet run that succeeds writes nothing there.
+  let err: NodeJS.WriteStream | undefined
+  const stderr: CliIo['stderr'] = {
+    write: ((...a: Parameters<NodeJS.WriteStream['write']>) => (err ??= process.stderr).write(...a)) as NodeJS.WriteStream['write'],
+    get isTTY() {
+      return (err ??= process.stderr).isTTY
+    },
+    get columns() {
+      return (err ??= process.stderr).columns
+    },
+  }
+  const code = await runCli(argv, { stdout: process.stdout, stderr, env: process.env, exiting: true })
+  await Promise.all([flushed(process.stdout), ...(err !== undefined ? [flushed(err)] : [])])
   return code
 }

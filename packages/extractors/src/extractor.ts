@@ -24,7 +24,7 @@ import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, u
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
-import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, writeWireFacts } from './wire-facts.js'
+import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -451,8 +451,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
       if (!upToDate() && !(await appendWithout())) await db()
       // NDJSON of usage, tool_calls and cost: the lines the facts keep.
-      const answer = upToDate() ? facts(factsSections(mode, run.ndjsonTo !== undefined || run.ndjson === true, prices)) : undefined
-      const a = answer === undefined ? undefined : factsRows(mode, answer, prices)
+      const lines = run.ndjsonTo !== undefined || run.ndjson === true
+      const whole = upToDate() && lines ? wholeLinesAnswer(mode, facts, prices) : undefined
+      const answer = whole === undefined && upToDate() ? facts(factsSections(mode, lines, prices)) : undefined
+      const a = whole ?? (answer === undefined ? undefined : factsRows(mode, answer, prices))
       if (a !== undefined) {
         lastUpdate ??= { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
         return factsResult(mode, a, run, warnings)

@@ -1,10 +1,10 @@
 import { Text, cmpBytes, cmpVal, val } from './facts-columns.js'
 import type { Part, Value } from './facts-columns.js'
 import { MODES } from './modes.js'
-import { cacheWrite1h, priceFor } from './prices.js'
+import { BUNDLED_PRICES, cacheWrite1h, priceFor } from './prices.js'
 import { pricesFingerprint } from './transcript-usage-daily.js'
 import type { ModeName, PriceTable, Row } from './types.js'
-import type { WireFacts } from './wire-facts.js'
+import type { Section, WireFacts } from './wire-facts.js'
 
 /**
  * The rows of the modes the wire facts answer (`usage`, `cost`, `sessions`, `tool_calls`), as the
@@ -17,13 +17,44 @@ const round8 = (x: number): number => Math.round(x * 1e8) / 1e8
 
 /** A row: its part and its index there. */
 type Ref = [Part, number]
-/** Rows of several parts: part `pi[k]`'s row `ri[k]` is the k-th. */
+/**
+ * Rows of several parts: part `pi[k]`'s row `ri[k]` is the k-th. `whole`: the rows are those of
+ * the first part, every one, in its order (the other parts have none), so a writer can copy the
+ * part's bytes at once; `pi` and `ri` are then made on first use.
+ */
 interface Refs {
   parts: Part[]
-  pi: Uint16Array
-  ri: Int32Array
+  readonly pi: Uint16Array
+  readonly ri: Int32Array
   n: number
+  whole: boolean
 }
+
+/** The refs of every row of `part`, in its order: pi and ri made when first read (a loop per row). */
+function wholeRefs(parts: Part[]): Refs {
+  const n = parts[0]!.n
+  let ri: Int32Array | undefined
+  return {
+    parts,
+    n,
+    whole: true,
+    get pi() {
+      return new Uint16Array(n)
+    },
+    get ri() {
+      if (ri === undefined) {
+        ri = new Int32Array(n)
+        for (let i = 0; i < n; i++) ri[i] = i
+      }
+      return ri
+    },
+  }
+}
+
+/** Whether none of a part's rows are dropped (`alive` undefined, or no 0 in it: a native scan, no loop per row). */
+const allAlive = (alive: Uint8Array | undefined): boolean => alive === undefined || alive.indexOf(0) === -1
+/** Whether a part has no rows left (none, or `alive` has no 1). */
+const noneAlive = (x: { part: Part; alive: Uint8Array | undefined }): boolean => x.part.n === 0 || (x.alive !== undefined && x.alive.indexOf(1) === -1)
 
 /**
  * The rows of the parts in order of `keys`: every part is sorted so; the rows of later parts
@@ -37,11 +68,15 @@ function ordered(parts: { part: Part; alive: Uint8Array | undefined }[], keys: s
     }
     return 0
   }
+  // The common case (one segment, or later ones that add no row): the first part as it is.
+  if (parts.length > 0 && allAlive(parts[0]!.alive) && parts.slice(1).every(noneAlive)) return wholeRefs(parts.map((x) => x.part))
   const total = parts.reduce((n, x) => n + x.part.n, 0)
-  const out: Refs = { parts: parts.map((x) => x.part), pi: new Uint16Array(total), ri: new Int32Array(total), n: 0 }
+  const pi = new Uint16Array(total)
+  const ri = new Int32Array(total)
+  const out: Refs = { parts: parts.map((x) => x.part), pi, ri, n: 0, whole: false }
   const push = (p: number, i: number): void => {
-    out.pi[out.n] = p
-    out.ri[out.n++] = i
+    pi[out.n] = p
+    ri[out.n++] = i
   }
   const first = parts[0]!
   const extra: [Part, number, number][] = []
@@ -138,12 +173,34 @@ const dictField = (name: string, col: string): Field => ({
 })
 const numField = (name: string, col: string): Field => ({ name, value: (p, i) => val(p, col, i), kind: NUM, col: [col] })
 
+/**
+ * NDJSON of `usage`, `cost` (bundled prices) or `tool_calls` when the first segment holds every
+ * row — the later ones add none and drop none — and each row has its line: the answer is that
+ * segment's lines as they are, read without the rows' sections (`read` reads the facts' sections
+ * asked for). Undefined otherwise (the caller reads the rows and merges them, {@link factsRows}).
+ */
+export function wholeLinesAnswer(mode: ModeName, read: (sections: Section[]) => WireFacts | undefined, prices: PriceTable): FactsAnswer | undefined {
+  const section = mode === 'usage' ? 'usageLines' : mode === 'tool_calls' ? 'toolLines' : mode === 'cost' && pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES) ? 'costLines' : undefined
+  if (section === undefined) return undefined
+  const f = read([section])
+  const parts = f?.parts[section]
+  const first = parts?.[0]?.part
+  if (f === undefined || first === undefined || f.drops || parts!.slice(1).some((x) => x.part.n > 0)) return undefined
+  if (section === 'costLines' && first.dict[0] !== pricesFingerprint(prices)) return undefined
+  const t = first.cols.line as Text
+  // A call without usage has no line (null): its row is not in `usage` / `cost`.
+  if (t.nul.indexOf(1) !== -1) return undefined
+  return { columns: MODES[mode].columns, refs: wholeRefs([first]), lines: [t] }
+}
+
 /** The rows of a facts mode; undefined when the facts cannot tell them exactly (the caller asks DuckDB). */
 export function factsRows(mode: ModeName, f: WireFacts, prices: PriceTable): FactsAnswer | undefined {
   const columns = MODES[mode].columns
   if (mode === 'usage' || mode === 'cost') {
     const parts = f.parts.calls!.map((x) => {
       const has = x.part.cols.has as Uint8Array
+      // Every call has usage (0: none, 2: NULL): the part's own rows, no mask to make.
+      if (has.indexOf(0) === -1 && has.indexOf(2) === -1) return { part: x.part, alive: x.alive }
       const alive = new Uint8Array(x.part.n)
       for (let i = 0; i < x.part.n; i++) alive[i] = has[i] === 1 && (x.alive === undefined || x.alive[i] === 1) ? 1 : 0
       return { part: x.part, alive }

@@ -18,6 +18,13 @@ const NULL = Buffer.from('null')
 /** The rows as NDJSON, as `toNdjson(columns, rows)` writes them, in pieces of whole lines. */
 export function factsNdjson(a: FactsAnswer, flush: (b: Buffer) => void): number {
   if (a.lines !== undefined && a.refs !== undefined) {
+    // Every row of the first part, in its order: its lines are one run of bytes.
+    if (a.refs.whole) {
+      const t = a.lines[0]!
+      const n = a.refs.n
+      if (t.off[n]! > t.off[0]!) flush(t.b.subarray(t.off[0]!, t.off[n]!))
+      return n
+    }
     // The stored lines, copied as runs: consecutive rows of a part are consecutive bytes.
     const { pi, ri, n } = a.refs
     let t: Text | undefined

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { crc32 } from 'node:zlib'
+// node:zlib for its crc32, loaded when facts are written.
+const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32(b)
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
 import { factsRows } from './facts-answers.js'
@@ -178,7 +179,7 @@ async function problemsOf(d: Duck): Promise<FactsProblems> {
  * from the columns, so an answer can copy them, a segment's lines being in its rows' order.
  */
 function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer {
-  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] } }
+  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] }, drops: false }
   const a = factsRows(mode, f, BUNDLED_PRICES)!
   const chunks: Buffer[] = []
   factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.from(b)))

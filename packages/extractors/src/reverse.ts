@@ -1,5 +1,6 @@
 import { readLast, readRawRef } from '@agenttap/jsonl-io'
 import type { RequestAnatomy } from '@agenttap/session-extractor'
+import { cmpVal } from './facts-columns.js'
 import { isoInstant } from './sources.js'
 import type { ExtractFilters, Row } from './types.js'
 
@@ -45,12 +46,21 @@ function anatomyOf(rec: Obj): RequestAnatomy | undefined {
   }
 }
 
+/**
+ * The prompt found in each flow record (null: none), kept per record: the scan's filter reads
+ * every record it meets, and the records it keeps are read again once the window is known.
+ */
+const promptsSeen = new WeakMap<Obj, { text: string; n: number } | null>()
+
 /** The new user prompt of a flow record (as the ledger finds it), with the history length retries share. */
 function promptOfFlow(rec: unknown): { text: string; n: number } | undefined {
   if (!isObj(rec)) return undefined
+  const seen = promptsSeen.get(rec)
+  if (seen !== undefined) return seen ?? undefined
   const a = anatomyOf(rec)
-  if (a === undefined || a.kind === 'aux' || a.prompt === undefined || a.prompt === '') return undefined
-  return { text: a.prompt, n: a.message_count }
+  const p = a === undefined || a.kind === 'aux' || a.prompt === undefined || a.prompt === '' ? undefined : { text: a.prompt, n: a.message_count }
+  promptsSeen.set(rec, p ?? null)
+  return p
 }
 
 const refOf = (rec: Obj): string | undefined => (isObj(rec.request_body) && typeof rec.request_body.$ref === 'string' ? rec.request_body.$ref : undefined)
@@ -64,6 +74,7 @@ async function inlineRef(rec: Obj, captureDir: string | undefined): Promise<void
   if (captureDir === undefined || ref === undefined) return
   try {
     rec.request_body = JSON.parse((await readRawRef(captureDir, ref)).toString('utf8')) as unknown
+    promptsSeen.delete(rec) // read again, from the body itself
   } catch {
     // outside the capture, missing or unreadable: the flow simply has no readable prompt
   }
@@ -159,7 +170,9 @@ export async function latestPrompts(flowFiles: string[], limit: number, filters:
       if (p === undefined) continue
       add({ row: { ts: String(r.ts), session_id: String(r.session_id), flow_id: String(r.flow_id), client: typeof r.client === 'string' ? r.client : null, text: p.text }, key: JSON.stringify([r.session_id, p.n, p.text]) })
     }
-    const rows = [...groups.values()].sort((a, b) => String(a.ts).localeCompare(String(b.ts)) || String(a.flow_id).localeCompare(String(b.flow_id)))
+    // The index's order (`order by ts, flow_id`: strings by their bytes), not the locale's
+    // collation, which also costs ~10 ms to set up on its first use in a process.
+    const rows = [...groups.values()].sort((a, b) => cmpVal(String(a.ts), String(b.ts)) || cmpVal(String(a.flow_id), String(b.flow_id)))
     if (rows.length > limit || recs.length < want) return rows.slice(Math.max(0, rows.length - limit))
     want *= 2
   }

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
+// node:zlib for its crc32, loaded when facts are read (not by `prompts -n`, which reads none).
+const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32(b)
 import type { Duck } from './duck.js'
 import { Text, decode } from './facts-columns.js'
 import type { Part } from './facts-columns.js'
@@ -17,7 +18,7 @@ import type { ModeName, PriceTable, Row } from './types.js'
 // What the facts' callers (and tests) import from the facts file's module.
 export type { FactsProblems, Section } from './facts-segment.js'
 export { rowsOfFiles } from './facts-segment.js'
-export { factsRows } from './facts-answers.js'
+export { factsRows, wholeLinesAnswer } from './facts-answers.js'
 export { factsNdjson, factsResult } from './facts-output.js'
 
 /**
@@ -200,10 +201,12 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
-/** The facts as read: per section, one part per segment and which of its rows later segments left. */
+/** The facts as read: per section, one part per segment and which of its rows later segments left (lines sections: see their rows' section). */
 export interface WireFacts {
   problems: FactsProblems
   parts: Partial<Record<Section, { part: Part; alive: Uint8Array | undefined }[]>>
+  /** Whether a segment after the first drops flows (rows of the segments before it). */
+  drops: boolean
 }
 
 /**
@@ -238,13 +241,15 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[]): Wire
       }
       got.push({ drop: h.drop, parts })
     }
-    const out: WireFacts = { problems: last.h.problems, parts: {} }
+    const out: WireFacts = { problems: last.h.problems, parts: {}, drops: got.slice(1).some((g) => g.drop.length > 0) }
     for (const s of need) {
       out.parts[s] = got.map((g, k) => {
         const part = g.parts[s]!
         // Rows of flows a later segment drops (fed again: its rows are theirs now).
         const drop = new Set(got.slice(k + 1).flatMap((x) => x.drop))
-        if (drop.size === 0 || part.n === 0) return { part, alive: undefined }
+        // A lines section has no flow column: its rows are those of its rows' section, whose
+        // mask the answers use (facts-answers.ts).
+        if (drop.size === 0 || part.n === 0 || part.cols.flow === undefined) return { part, alive: undefined }
         const flows = (part.cols.flow as Text).all()
         const alive = new Uint8Array(part.n)
         for (let i = 0; i < part.n; i++) alive[i] = drop.has(flows[i]!) ? 0 : 1

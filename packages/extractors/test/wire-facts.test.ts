@@ -193,6 +193,33 @@ describe('wire facts', () => {
     expect(d.sessions!.length).toBeGreaterThan(1)
     expect(new Set(d.usage!.map((u) => u.session_id)).size).toBeGreaterThan(1)
   })
+  it('NDJSON of segments that drop flows fed again is copied from the facts, not asked of DuckDB', async () => {
+    const dir = join(tmp, `gen${n++}`)
+    const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '4', '--flows', '10000000', '--seed', '11', '--target-mb', '1'], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const root = copyOf(dir, 0.9)
+    await update(root)
+    appendRest(dir, root, 0.9)
+    await update(root)
+    const facts = readFileSync(factsFile(root))
+    expect(facts.includes('"drop":["'), 'the append fed open flows again').toBe(true)
+    const d = await duckRowsOf(root)
+    // DuckDB's file unopenable: a run that asked it would fail.
+    renameSync(dbFile(root), `${dbFile(root)}.away`)
+    mkdirSync(dbFile(root))
+    const x = await createExtractor({ logDir: root, threads: 1 })
+    try {
+      for (const m of MODES) {
+        const out = join(tmp, `out${n++}.ndjson`)
+        await x.run(m, { ndjsonTo: out })
+        expect(readFileSync(out, 'utf8'), m).toBe(d[m]!.map((row) => JSON.stringify(row) + '\n').join(''))
+      }
+    } finally {
+      x.close()
+      rmSync(dbFile(root), { recursive: true })
+      renameSync(`${dbFile(root)}.away`, dbFile(root))
+    }
+  })
 })
 
 describe('appends read without DuckDB (deferred)', () => {

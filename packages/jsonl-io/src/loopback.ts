@@ -1,13 +1,22 @@
-import { BlockList, isIP } from 'node:net'
+import type { BlockList } from 'node:net'
+
+// node:net (and the stream, socket and perf modules it pulls in) loads on the first address
+// checked, not with jsonl-io: the analyze CLI imports jsonl-io at every start and checks none.
+const net = (): typeof import('node:net') => process.getBuiltinModule('node:net')
 
 // Node's BlockList compares addresses, not spellings: `0:0:0:0:0:0:0:1`, `::ffff:127.0.0.1` and
 // `::ffff:7f00:1` are all found, and IPv4-mapped IPv6 addresses are checked against IPv4 rules.
-const LOOPBACK = new BlockList()
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
-LOOPBACK.addAddress('::1', 'ipv6')
-const UNSPECIFIED = new BlockList()
-UNSPECIFIED.addAddress('0.0.0.0', 'ipv4')
-UNSPECIFIED.addAddress('::', 'ipv6')
+let lists: { loopback: BlockList; unspecified: BlockList } | undefined
+function listsOf(): { loopback: BlockList; unspecified: BlockList } {
+  if (lists !== undefined) return lists
+  const loopback = new (net().BlockList)()
+  loopback.addSubnet('127.0.0.0', 8, 'ipv4')
+  loopback.addAddress('::1', 'ipv6')
+  const unspecified = new (net().BlockList)()
+  unspecified.addAddress('0.0.0.0', 'ipv4')
+  unspecified.addAddress('::', 'ipv6')
+  return (lists = { loopback, unspecified })
+}
 
 /** What {@link resolveLoopback} found out about a host. */
 export interface LoopbackVerdict {
@@ -21,7 +30,7 @@ export interface LoopbackVerdict {
 
 function inList(list: BlockList, address: string): boolean {
   const a = address.replace(/^\[|\]$/g, '')
-  const family = isIP(a)
+  const family = net().isIP(a)
   return family !== 0 && list.check(a, family === 6 ? 'ipv6' : 'ipv4')
 }
 
@@ -36,7 +45,7 @@ function inList(list: BlockList, address: string): boolean {
  * isLoopbackAddress('127.evil.example')   // false: a name
  */
 export function isLoopbackAddress(address: string): boolean {
-  return inList(LOOPBACK, address)
+  return inList(listsOf().loopback, address)
 }
 
 /**
@@ -44,7 +53,7 @@ export function isLoopbackAddress(address: string): boolean {
  * interface, connecting there is this host.
  */
 export function isUnspecifiedAddress(address: string): boolean {
-  return inList(UNSPECIFIED, address)
+  return inList(listsOf().unspecified, address)
 }
 
 /**
@@ -53,7 +62,7 @@ export function isUnspecifiedAddress(address: string): boolean {
  */
 export function resolveAddresses(host: string): Promise<string[]> {
   const h = host.replace(/^\[|\]$/g, '')
-  if (isIP(h) !== 0) return Promise.resolve([h])
+  if (net().isIP(h) !== 0) return Promise.resolve([h])
   // dns (and the c-ares binding) loads on the first name to resolve, not with jsonl-io: most of
   // its importers (the analyze CLI, the extractors) never resolve a name.
   const { lookup } = process.getBuiltinModule('node:dns')

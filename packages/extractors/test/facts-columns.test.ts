@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { Text, decode, encode } from '../src/facts-columns.js'
+
+// A section's text columns are checked when read: offsets that go down (a writer's bug, or bytes
+// changed under a matching checksum) make the section unreadable rather than cut values wrongly.
+const section = (): Buffer => {
+  const vals = ['a', 'bb', null, '', 'ccc', 'é']
+  return encode(vals.length, [], [{ name: 't', type: 'text', get: (i) => vals[i]! }, { name: 'x', type: 'f64', get: (i) => i }])
+}
+/** Where the text column's offsets start in the section (after the head, at a multiple of 8). */
+const offsetsAt = (b: Buffer): number => (4 + b.readUInt32LE(0) + 7) & ~7
+
+describe('facts columns', () => {
+  it('reads back the values of a section', () => {
+    const b = Buffer.from(section()) // a buffer of its own: aligned views
+    const p = decode(b)
+    expect((p.cols.t as Text).all()).toEqual(['a', 'bb', null, '', 'ccc', 'é'])
+    expect([...(p.cols.x as Float64Array)]).toEqual([0, 1, 2, 3, 4, 5])
+  })
+
+  it('refuses text offsets that go down', () => {
+    const b = Buffer.from(section())
+    const at = offsetsAt(b)
+    // Offsets 0,1,3,3,3,6,8: make the second larger than the third.
+    expect(b.readUInt32LE(at + 4)).toBe(1)
+    b.writeUInt32LE(5, at + 4)
+    expect(() => decode(b)).toThrow('bad text offsets')
+  })
+})
