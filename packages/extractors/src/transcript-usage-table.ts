@@ -15,7 +15,8 @@ import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
  *   f64 × 6n usage (input, cache read, cache write 5m, 1h, output, reasoning; -1: null) ·
  *   i32 × 7n (session, agent, source, client, model, stop reason, day; -1: null) ·
  *   u32 × 2n key hashes · u32 × (n+1) key offsets · u32 × (n+1) start time offsets ·
- *   u8 × n has usage · the keys (UTF-8, back to back) · the start times
+ *   u8 × n has usage · the keys (UTF-8, back to back) · the start times · the owner's extra
+ *   bytes (`extraBytes` in the header: the summary's file cursors, read by the summary)
  *
  * The rows are written in the order of `usage` (start time, key), so that order is a sort of an
  * already sorted run plus the calls appended since.
@@ -460,7 +461,7 @@ export class UsageTable {
    * table owns `fd` (it closes it); on an error the caller still does. Returns the header, the
    * table and where the block ends (the appended segments start there).
    */
-  static read(fd: number, size: number): { header: Record<string, unknown>; table: UsageTable; end: number } {
+  static read(fd: number, size: number): { header: Record<string, unknown>; table: UsageTable; end: number; extra: { at: number; bytes: number } } {
     const pre = Buffer.alloc(8)
     if (size < 8) throw new Error('not a usage summary (bad magic)')
     pread(fd, pre, 0)
@@ -469,9 +470,10 @@ export class UsageTable {
     if (8 + hl > size) throw new Error('truncated')
     const hb = Buffer.allocUnsafe(hl)
     pread(fd, hb, 8)
-    const header = JSON.parse(hb.toString('utf8')) as Record<string, unknown> & { dict: string[]; n: number; textBytes: number }
+    const header = JSON.parse(hb.toString('utf8')) as Record<string, unknown> & { dict: string[]; n: number; textBytes: number; extraBytes?: number }
     const n = header.n
-    if (!Number.isInteger(n) || n < 0 || !Array.isArray(header.dict) || !Number.isInteger(header.textBytes) || header.textBytes < 0) throw new Error('bad header')
+    const extraBytes = header.extraBytes ?? 0
+    if (!Number.isInteger(n) || n < 0 || !Array.isArray(header.dict) || !Number.isInteger(header.textBytes) || header.textBytes < 0 || !Number.isInteger(extraBytes) || extraBytes < 0) throw new Error('bad header')
     let off = (8 + hl + 7) & ~7
     const place = (bytes: number): number => {
       const at = off
@@ -479,6 +481,7 @@ export class UsageTable {
       return at
     }
     const at: Layout = { u: place(6 * n * 8), ints: place(INTS * n * 4), h: place(2 * n * 4), keyOff: place((n + 1) * 4), tsOff: place((n + 1) * 4), has: place(n), text: place(header.textBytes) }
+    const extra = { at: place(extraBytes), bytes: extraBytes }
     const end = off
     if (end > size) throw new Error('truncated')
     if (n > 0) {
@@ -508,11 +511,14 @@ export class UsageTable {
       t.rowIn = new Uint8Array(n)
       fds.register(t, fd, t)
     } else closeSync(fd)
-    return { header, table: t, end }
+    return { header, table: t, end, extra }
   }
 
-  /** The base block of this table with `header`, its rows in the order of `usage` (start time, key). */
-  write(header: Record<string, unknown>): Buffer {
+  /**
+   * The base block of this table with `header`, its rows in the order of `usage` (start time,
+   * key), and the owner's `extra` bytes at its end.
+   */
+  write(header: Record<string, unknown>, extra: Uint8Array = new Uint8Array(0)): Buffer {
     this.loadAll()
     const n = this.n
     const keys = this.keys()
@@ -526,9 +532,9 @@ export class UsageTable {
     const tsAscii = tsLen === tsText.length
     const keyAscii = keyLen === keyText.length
     const textBytes = keyLen + tsLen
-    const head = Buffer.from(JSON.stringify({ ...header, dict: this.dict, n, textBytes }), 'utf8')
+    const head = Buffer.from(JSON.stringify({ ...header, dict: this.dict, n, textBytes, ...(extra.length > 0 ? { extraBytes: extra.length } : {}) }), 'utf8')
     const start = (8 + head.length + 7) & ~7
-    const out = Buffer.alloc(start + 6 * n * 8 + INTS * n * 4 + 2 * n * 4 + 2 * (n + 1) * 4 + n + textBytes)
+    const out = Buffer.alloc(start + 6 * n * 8 + INTS * n * 4 + 2 * n * 4 + 2 * (n + 1) * 4 + n + textBytes + extra.length)
     out.write(MAGIC, 0, 'latin1')
     out.writeUInt32LE(head.length, 4)
     head.copy(out, 8)
@@ -560,7 +566,8 @@ export class UsageTable {
       off += a.byteLength
     }
     off += out.write(keyText, off, 'utf8')
-    out.write(tsText, off, 'utf8')
+    off += out.write(tsText, off, 'utf8')
+    out.set(extra, off)
     return out
   }
 }

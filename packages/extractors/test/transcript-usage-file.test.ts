@@ -99,6 +99,31 @@ describe('the usage summary file', () => {
     expect(next.rows).toEqual(r.rows)
   })
 
+  it('parses a file cursor only when its file is read; a damaged one reads its file again from its start', async () => {
+    await summaryRowsOf()
+    const buf = readFileSync(file())
+    const header = JSON.parse(buf.toString('utf8', 8, 8 + buf.readUInt32LE(4))) as { files: { paths: string[]; at: number[] } }
+    const i = header.files.paths.indexOf(sessionA())
+    expect(i).toBeGreaterThanOrEqual(0)
+    // The cursor's JSON in the base block's extra bytes, overwritten with bytes that parse as nothing.
+    const at = buf.indexOf(Buffer.from(`{"kind":"claude","path":${JSON.stringify(sessionA())}`))
+    expect(at).toBeGreaterThan(0)
+    buf.fill(0x78, at, at + header.files.at[i + 1]! - header.files.at[i]!)
+    writeFileSync(file(), buf)
+    // Nothing changed: no cursor is parsed, nothing read, the answer as before.
+    let r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBe(0)
+    expect(r.rows).toEqual(await indexRows())
+    // The file grew: its cursor is needed, cannot be read, and the whole file is read again (its calls merge with themselves).
+    const size = statSync(sessionA()).size
+    appendFileSync(sessionA(), readFileSync(sessionA(), 'utf8').split('\n')[0] + '\n')
+    r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBeGreaterThan(size)
+    expect(r.rows).toEqual(await indexRows())
+  })
+
   it('two updates at once each append, and the summary reads back whole', async () => {
     await summaryRowsOf()
     const base = statSync(file()).size
