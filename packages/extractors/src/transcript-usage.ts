@@ -159,7 +159,9 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
     const st = fstatSync(fd)
     const magic = Buffer.alloc(4)
     readSync(fd, magic, 0, 4, 0)
-    if (magic.toString('latin1') === 'ATU1') return { why: `the usage summary is of version 1, not ${USAGE_SUMMARY_VERSION}` }
+    // Earlier layouts (their version is in the magic): rebuilt.
+    const older = /^ATU([12])$/.exec(magic.toString('latin1'))
+    if (older !== null) return { why: `the usage summary is of version ${older[1]!}, not ${USAGE_SUMMARY_VERSION}` }
     const read = UsageTable.read(fd, st.size)
     table = read.table
     const { header, end, extra } = read

@@ -10,6 +10,7 @@ import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
 import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
 import { UsageTable } from '../src/transcript-usage-table.js'
+import { keyHash } from '../src/transcript-usage-hash.js'
 import { mergeUsageCall } from '../src/transcript-usage.js'
 
 // The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
@@ -235,6 +236,31 @@ describe('the usage summary table', () => {
     expect(DailySums.over(lazy, BUNDLED_PRICES).rows(lazy)).toEqual((mem.daily as DailySums).rows(mem))
     expect(state(lazy)).toEqual({ cols: false, h: false, text: true })
     for (const mode of ['usage', 'cost', 'daily'] as const) expect(summaryRows(mode, { calls: lazy, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' })).toEqual(summaryRows(mode, { calls: mem, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' }))
+  })
+
+  it('finds stored calls through the hash order, keys that share a first hash included', () => {
+    // Keys until two share their first 32-bit hash (a birthday pair: ~80k keys).
+    const seen = new Map<number, string>()
+    let pair: [string, string] | undefined
+    for (let i = 0; pair === undefined; i++) {
+      const k = `claude-transcript:msg_${i}:req_${i}`
+      const a = keyHash(k)[0]
+      const had = seen.get(a)
+      if (had !== undefined) pair = [had, k]
+      else seen.set(a, k)
+    }
+    const stored = [...pair, ...Array.from({ length: 500 }, (_, i) => `stored ${i}`)].map((key, i) => call({ key, ts: `2026-11-20T10:00:00.${String(i % 1000).padStart(3, '0')}Z`, output: 10 }))
+    // Later pieces of both keys of the pair and of some others, and new calls: as a table in memory merges them.
+    const next = [...stored.filter((_, i) => i < 2 || i % 50 === 7).map((c) => ({ ...c, output: 99 })), call({ key: 'new', output: 1 })]
+    const mem = tableOf(stored, false)
+    const lazy = tableOf(stored, true)
+    mem.add(encodeCalls(next), mergeUsageCall, partCall)
+    lazy.add(encodeCalls(next), mergeUsageCall, partCall)
+    expect(lazy.n).toBe(stored.length + 1)
+    const byKey = (t: UsageTable) => new Map(Array.from({ length: t.n }, (_, i) => [t.keyAt(i), t.call(i)]))
+    expect(byKey(lazy)).toEqual(byKey(mem))
+    expect(byKey(lazy).get(pair[0])!.output).toBe(99)
+    expect(byKey(lazy).get(pair[1])!.output).toBe(99)
   })
 
   it('compacts a table read lazily (some calls read one by one and merged) to the bytes of one kept in memory', () => {
