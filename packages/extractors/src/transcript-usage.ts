@@ -2,7 +2,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
-import { headHash } from './capture-snapshot.js'
+import { summaryHeadHash } from './transcript-usage-hash.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
 import { partCall } from './transcript-usage-cols.js'
@@ -243,6 +243,9 @@ function append(path: string, was: Loaded, seg: Segment): boolean {
   }
 }
 
+/** A clock in milliseconds (`performance` would load perf_hooks, ~5 ms of a warm `daily`, for timings only --verbose shows). */
+const msNow = (): number => Number(process.hrtime.bigint()) / 1e6
+
 /** Rewrite the file whole (compaction) when the segments have grown past this many or this share of the file. */
 const MAX_SEGMENTS = 24
 const MAX_SEGMENT_SHARE = 0.25
@@ -271,7 +274,7 @@ export function mergeUsageCall(a: UsageCall, b: UsageCall): UsageCall {
 
 /** Brings the usage summary up to date with the transcripts; see the module comment. */
 export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate }> {
-  const t0 = performance.now()
+  const t0 = msNow()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
   const { files, listing } = listTranscripts(options.dirs)
   const prices = options.prices ?? BUNDLED_PRICES
@@ -298,7 +301,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // a deleted one's inode does not, and is new.
     if (p !== undefined && p !== byPath) {
       const x = fileOf(base, p)
-      if (x === undefined || (nowPaths ??= new Set(listing.files.map((y) => y.path))).has(x.path) || x.head_len === 0 || f.size < x.head_len || headHash(f.path, x.head_len) !== x.head) p = undefined
+      if (x === undefined || (nowPaths ??= new Set(listing.files.map((y) => y.path))).has(x.path) || x.head_len === 0 || f.size < x.head_len || summaryHeadHash(f.path, x.head_len) !== x.head) p = undefined
     }
     const same = p !== undefined && p === byPath && sizeOf(base, p) === f.size && mtimeOf(base, p) === st.mtime
     if (!same) changed = true
@@ -306,7 +309,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       const x = fileOf(base, p)
       if (x === undefined) p = undefined
       else if (f.size < x.offset) rebuilt ??= `${f.path} shrank from ${x.offset} to ${f.size} bytes`
-      else if (x.head_len > 0 && headHash(f.path, x.head_len) !== x.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
+      else if (x.head_len > 0 && summaryHeadHash(f.path, x.head_len) !== x.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
     }
     entries.push({ f, st, p, same })
   }
@@ -317,7 +320,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   const calls = fresh ? new UsageTable() : doc.table
   if (fresh) calls.daily = new DailySums(prices)
   const problems = fresh ? [] : doc.problems
-  if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: performance.now() - t0 } }
+  if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: msNow() - t0 } }
   // The cursor to read from: the file's start, or where it was read to (a damaged base cursor: its start).
   const cursorOf = (e: (typeof entries)[number]): FileCursor => {
     const p = e.p === undefined ? undefined : fileOf(base, e.p)
@@ -329,15 +332,20 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
   let newProblems: TranscriptProblem[] = []
   let parts: UsageColumns[] = []
   const done = new Map<string, FileCursor>()
-  const tRead0 = performance.now()
+  const tRead0 = msNow()
   if (todo.length > 0) {
     const { importTranscripts } = await import('@agenttap/transcripts')
-    const sink = builtModule('transcript-usage-sink.js')?.href
+    // A read small enough for this thread (the importer's own rule: below `workerMinBytes`, 8 MiB
+    // by default) takes the calls as rows, made columns here by sinkImport: the sink module is
+    // for worker threads, and loading it by URL costs a module load.
+    const newBytes = todo.reduce((n, c) => n + (c.file.size - c.offset), 0)
+    const here = options.threads === 1 || newBytes < (options.workerMinBytes ?? 8 << 20)
+    const sink = here ? undefined : builtModule('transcript-usage-sink.js')?.href
     const r = await importTranscripts(todo, {
       usageOnly: true,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
-      ...(sink !== undefined ? { sink: { module: sink, rows: true } } : {}),
+      ...(sink !== undefined ? { sink: { module: sink, rows: true } } : { rows: true }),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes
@@ -346,7 +354,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // Pieces of one call read in an earlier update, or by two threads, become one call.
     for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
-  const tRead = performance.now()
+  const tRead = msNow()
   const out: FileRef[] = entries.map((e) => {
     const { f, st, p } = e
     const read = done.get(f.path)
@@ -355,7 +363,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     const c = read ?? cursorOf(e)
     const held = p === undefined ? undefined : fileOf(base, p)
     const headLen = Math.min(4096, c.offset)
-    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : headHash(c.file.path, headLen)
+    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : summaryHeadHash(c.file.path, headLen)
     return {
       kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
       ...(c.codex !== undefined ? { codex: c.codex } : {}),
@@ -392,7 +400,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     update: {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
       bytes, records, shards: 1, pending: 0, problems: newProblems.length,
-      ms: performance.now() - t0, readMs: tRead - tRead0, commitMs: performance.now() - tRead,
+      ms: msNow() - t0, readMs: tRead - tRead0, commitMs: msNow() - tRead,
     },
   }
 }

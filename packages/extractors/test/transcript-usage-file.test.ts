@@ -10,7 +10,7 @@ import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
 import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
 import { UsageTable } from '../src/transcript-usage-table.js'
-import { keyHash } from '../src/transcript-usage-hash.js'
+import { bytesHash, keyHash } from '../src/transcript-usage-hash.js'
 import { mergeUsageCall } from '../src/transcript-usage.js'
 
 // The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
@@ -236,6 +236,23 @@ describe('the usage summary table', () => {
     expect(DailySums.over(lazy, BUNDLED_PRICES).rows(lazy)).toEqual((mem.daily as DailySums).rows(mem))
     expect(state(lazy)).toEqual({ cols: false, h: false, text: true })
     for (const mode of ['usage', 'cost', 'daily'] as const) expect(summaryRows(mode, { calls: lazy, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' })).toEqual(summaryRows(mode, { calls: mem, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' }))
+  })
+
+  it('tells heads apart by every byte and by length (the head check without node:crypto)', () => {
+    const head = Buffer.from(Array.from({ length: 4095 }, (_, i) => (i * 7 + 3) & 0xff))
+    const h = bytesHash(head)
+    expect(h).toMatch(/^[0-9a-f]{16}$/)
+    expect(bytesHash(Buffer.from(head))).toBe(h)
+    const seen = new Set([h])
+    for (const at of [0, 1, 2, 3, 4, 1000, 2047, 4092, 4093, 4094]) {
+      const b = Buffer.from(head)
+      b[at] = b[at]! ^ 1
+      seen.add(bytesHash(b))
+    }
+    for (const len of [0, 1, 4, 4094]) seen.add(bytesHash(head.subarray(0, len)))
+    // A zero byte appended still changes the hash (the length is hashed).
+    seen.add(bytesHash(Buffer.concat([head, Buffer.alloc(1)])))
+    expect(seen.size).toBe(16)
   })
 
   it('finds stored calls through the hash order, keys that share a first hash included', () => {

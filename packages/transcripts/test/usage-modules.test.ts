@@ -8,10 +8,11 @@ import { writeTrapTree } from '../src/generate.ts'
 // What a usage-only read loads, seen from the built package as a CLI loads it: a preload records
 // every module file the process loaded (a loader hook) and the Node built-ins (moduleLoadList).
 // Counting tokens after one new session (`daily --source transcripts`) must not pay for the
-// ledger's call assembly, the stream normalizer, session detection or node:crypto: the
-// importers take what they need from the light entries (`@agenttap/ledger/pricing`,
-// `@agenttap/stream-normalizer/usage`, `@agenttap/session-extractor/redact`), and the redactor
-// loads node:crypto only when it marks a secret. Build first: pnpm build.
+// ledger's call assembly, the stream normalizer, session detection, node:crypto or
+// worker_threads (a read on this thread): the importers take what they need from the light
+// entries (`@agenttap/ledger/pricing`, `@agenttap/stream-normalizer/usage`,
+// `@agenttap/session-extractor/redact`), the redactor loads node:crypto only when it marks a
+// secret, and worker_threads is loaded when workers start. Build first: pnpm build.
 const DIST = join(import.meta.dirname, '..', 'dist', 'index.js')
 const tmp = mkdtempSync(join(tmpdir(), 'transcripts-modules-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -23,23 +24,28 @@ export async function load(url, context, next) {
   return next(url, context)
 }
 `)
-const PRELOAD = join(tmp, 'preload.mjs')
-writeFileSync(PRELOAD, `import { register } from 'node:module'
-import { writeFileSync } from 'node:fs'
+// Two preloads: module hooks run on a thread of their own (worker_threads loaded), so the
+// built-ins are recorded in a run without them.
+const PRELOAD_FILES = join(tmp, 'preload-files.mjs')
+writeFileSync(PRELOAD_FILES, `import { register } from 'node:module'
 register(${JSON.stringify(new URL(`file://${HOOKS}`).href)})
+`)
+const PRELOAD_BUILTINS = join(tmp, 'preload-builtins.mjs')
+writeFileSync(PRELOAD_BUILTINS, `import { writeFileSync } from 'node:fs'
 process.on('exit', () => writeFileSync(process.env.BUILTINS_OUT, process.moduleLoadList.join('\\n')))
 `)
 
-/** Runs `script` (an ES module) with the preload; the module files and the built-ins it loaded. */
-function run(script: string): Promise<{ code: number | null; out: string; files: string[]; builtins: string[] }> {
+/** Runs `script` (an ES module) with a preload; the module files or the built-ins it loaded. */
+function run(script: string, preload: string): Promise<{ code: number | null; out: string; files: string[]; builtins: string[] }> {
   const id = Math.random().toString(36).slice(2)
   const files = join(tmp, `files-${id}.txt`)
   const builtins = join(tmp, `builtins-${id}.txt`)
   const main = join(tmp, `main-${id}.mjs`)
   writeFileSync(main, script)
   writeFileSync(files, '')
+  writeFileSync(builtins, '')
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', PRELOAD, main], { env: { PATH: process.env.PATH ?? '', FILES_OUT: files, BUILTINS_OUT: builtins }, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--import', preload, main], { env: { PATH: process.env.PATH ?? '', FILES_OUT: files, BUILTINS_OUT: builtins }, stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (b: Buffer) => (out += b.toString()))
     child.on('error', reject)
@@ -55,13 +61,14 @@ function run(script: string): Promise<{ code: number | null; out: string; files:
 }
 
 describe.runIf(existsSync(DIST))('the usage-only read', () => {
-  it('loads no ledger call assembly, stream normalizer, session detection or node:crypto', async () => {
+  it('loads no ledger call assembly, stream normalizer, session detection, node:crypto or worker_threads', async () => {
     const dirs = writeTrapTree(join(tmp, 'tree'))
-    const r = await run(`import { findTranscripts, importTranscripts, startCursors } from ${JSON.stringify(new URL(`file://${DIST}`).href)}
+    const script = `import { findTranscripts, importTranscripts, startCursors } from ${JSON.stringify(new URL(`file://${DIST}`).href)}
 const files = findTranscripts({ claude: [${JSON.stringify(dirs.claudeDir)}], codex: [${JSON.stringify(dirs.codexDir)}] })
 const r = await importTranscripts(startCursors(files), { usageOnly: true, threads: 1 })
 console.log(r.rows?.facts().length ?? r.calls.length)
-`)
+`
+    const r = await run(script, PRELOAD_FILES)
     expect(r.code).toBe(0)
     expect(Number(r.out.trim())).toBeGreaterThan(0)
     // The light entries are what it reads through…
@@ -72,6 +79,12 @@ console.log(r.rows?.facts().length ?? r.calls.length)
     // …and the main entries stay unloaded.
     expect(r.files.filter((u) => /\/(ledger|stream-normalizer|session-extractor)\/dist\/index\.js$/.test(u))).toEqual([])
     expect(r.files.filter((u) => u.includes('eventsource-parser'))).toEqual([])
-    expect(r.builtins).not.toContain('crypto')
+    const b = await run(script, PRELOAD_BUILTINS)
+    expect(b.code).toBe(0)
+    expect(b.out).toBe(r.out)
+    expect(b.builtins).toContain('fs')
+    expect(b.builtins).not.toContain('crypto')
+    // Read on this thread: no worker_threads either.
+    expect(b.builtins).not.toContain('worker_threads')
   })
 })
