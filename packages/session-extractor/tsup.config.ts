@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.base.ts'
 
-export default packageConfig(['src/index.ts'])
+// Splitting: `./redact` and the main entry share one copy of the redactor (one default redactor).
+export default packageConfig(['src/index.ts', 'src/redact-entry.ts'], { splitting: true })

@@ -44,11 +44,11 @@ export interface FileNow {
 const HEAD_BYTES = 4096
 
 /**
- * sha256 of a file's first `len` bytes ('' when the file is shorter, or gone: a file removed
- * between the listing and this read — a rotated capture, a transcript deleted meanwhile — matches
- * no stored head, so it is read again or its cursor dropped, never a crash).
+ * sha256 (or `hash`) of a file's first `len` bytes ('' when the file is shorter, or gone: a file
+ * removed between the listing and this read — a rotated capture, a transcript deleted meanwhile —
+ * matches no stored head, so it is read again or its cursor dropped, never a crash).
  */
-export function headHash(path: string, len: number): string {
+export function headHash(path: string, len: number, hash: (head: Buffer) => string = sha256): string {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -58,7 +58,7 @@ export function headHash(path: string, len: number): string {
   }
   try {
     const buf = Buffer.alloc(len)
-    return readAt(fd, buf, 0) < len ? '' : sha256(buf)
+    return readAt(fd, buf, 0) < len ? '' : hash(buf)
   } finally {
     closeSync(fd)
   }

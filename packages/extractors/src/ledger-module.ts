@@ -31,7 +31,8 @@ export function ledgerBuild(specifier: string): string {
     const url = import.meta.resolve(specifier)
     // The real path: the resolver may name the module through the package manager's symlink or
     // not, depending on what was loaded first (a fingerprint that flips rebuilds the index).
-    const path = url.startsWith('file:') ? realpathSync(fileURLToPath(url)) : url
+    // One realpath(3) call, not an lstat per path component.
+    const path = url.startsWith('file:') ? realpathSync.native(fileURLToPath(url)) : url
     const st = statSync(path)
     return `${path}:${st.size}:${Math.floor(st.mtimeMs)}`
   } catch {

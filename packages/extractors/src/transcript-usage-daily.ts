@@ -1,6 +1,6 @@
 import { cacheWrite1h, priceFor } from './prices.js'
 import type { PriceTable, Row } from './types.js'
-import { keyHash } from './transcript-usage-table.js'
+import { keyHash } from './transcript-usage-hash.js'
 import type { UsageTable } from './transcript-usage-table.js'
 
 /**

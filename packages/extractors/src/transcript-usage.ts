@@ -2,7 +2,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
-import { headHash } from './capture-snapshot.js'
+import { summaryHeadHash } from './transcript-usage-hash.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
 import { partCall } from './transcript-usage-cols.js'
@@ -15,6 +15,8 @@ import { readAt } from './read-at.js'
 import { BUNDLED_PRICES } from './prices.js'
 import type { PriceTable } from './types.js'
 import { DailySums } from './transcript-usage-daily.js'
+import { BaseFiles } from './transcript-usage-files.js'
+import type { FileRef } from './transcript-usage-files.js'
 
 /**
  * The **usage summary** of the transcripts: part of the index (`transcripts-usage.bin` next to
@@ -38,11 +40,12 @@ import { DailySums } from './transcript-usage-daily.js'
  * read only if it is still there (same inode), else writes whole; segments of two runs that read
  * the same bytes merge to the same calls, and a cursor never moves back on the same file. A
  * summary that cannot be read, of another version or of another importer build is rebuilt;
- * deleting it is always safe.
+ * deleting it is always safe. The base block's file cursors are parsed only for the files an
+ * update reads or moves (transcript-usage-files.ts).
  */
 
 /** Bump when the summary's layout or meaning changes: an older one is rebuilt. */
-export const USAGE_SUMMARY_VERSION = 2
+export const USAGE_SUMMARY_VERSION = 3
 export const USAGE_SUMMARY_FILE = 'transcripts-usage.bin'
 
 /** A transcript file as the summary last read it. */
@@ -69,6 +72,13 @@ interface SummaryDoc {
   table: UsageTable
 }
 
+/** A read summary's cursors: the base block's (by number) and those of the segments after it. */
+interface HeldFiles {
+  base: BaseFiles
+  /** The cursors by path, in the order they were first held. */
+  byPath: Map<string, FileRef>
+}
+
 /** The summary in memory. */
 export interface UsageSummary {
   calls: UsageTable
@@ -91,9 +101,7 @@ export interface UsageSummaryOptions {
 }
 
 /** The summary as read: the base block's doc, the segments applied, and how to write next. */
-interface Loaded extends SummaryDoc {
-  /** The cursors by path (the same objects as `files`). */
-  byPath: Map<string, SummaryFile>
+interface Loaded extends Omit<SummaryDoc, 'files'>, HeldFiles {
   /** The file's identity and size as read (an append goes only to that file, grown or not). */
   dev: number
   ino: number
@@ -118,11 +126,20 @@ function segmentBytes(seg: Segment): Buffer {
   return frame(SEGMENT, Buffer.from(JSON.stringify(seg), 'utf8'))
 }
 
+/** A held cursor's `dev:ino`, size, mtime, offset and kind (a base file's from the header, nothing parsed). */
+const idOf = (b: BaseFiles, r: FileRef): string => (typeof r === 'number' ? b.h.ids[r]! : `${r.dev}:${r.ino}`)
+const sizeOf = (b: BaseFiles, r: FileRef): number => (typeof r === 'number' ? b.h.sizes[r]! : r.size)
+const mtimeOf = (b: BaseFiles, r: FileRef): string => (typeof r === 'number' ? b.h.mtimes[r]! : r.mtime)
+const offsetOf = (b: BaseFiles, r: FileRef): number => (typeof r === 'number' ? b.h.offsets[r]! : r.offset)
+const kindOf = (b: BaseFiles, r: FileRef): string => (typeof r === 'number' ? b.h.kinds[r]! : r.kind)
+/** A held cursor whole (undefined: a base cursor whose JSON is damaged). */
+const fileOf = (b: BaseFiles, r: FileRef): SummaryFile | undefined => (typeof r === 'number' ? b.file(r) : r)
+
 /** A cursor from a later segment replaces the one held, unless it is the same file read less far (two runs at once). */
-function applyCursor(files: Map<string, SummaryFile>, f: SummaryFile): void {
-  const had = files.get(f.path)
-  if (had !== undefined && had.dev === f.dev && had.ino === f.ino && had.offset > f.offset) return
-  files.set(f.path, f)
+function applyCursor(held: HeldFiles, f: SummaryFile): void {
+  const had = held.byPath.get(f.path)
+  if (had !== undefined && idOf(held.base, had) === `${f.dev}:${f.ino}` && offsetOf(held.base, had) > f.offset) return
+  held.byPath.set(f.path, f)
 }
 
 /** Reads the summary file (the base block, then each appended segment); a reason instead when it must be rebuilt. */
@@ -142,19 +159,25 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
     const st = fstatSync(fd)
     const magic = Buffer.alloc(4)
     readSync(fd, magic, 0, 4, 0)
-    if (magic.toString('latin1') === 'ATU1') return { why: `the usage summary is of version 1, not ${USAGE_SUMMARY_VERSION}` }
+    // Earlier layouts (their version is in the magic): rebuilt.
+    const older = /^ATU([12])$/.exec(magic.toString('latin1'))
+    if (older !== null) return { why: `the usage summary is of version ${older[1]!}, not ${USAGE_SUMMARY_VERSION}` }
     const read = UsageTable.read(fd, st.size)
     table = read.table
-    const { header, end } = read
-    const doc = header as unknown as Omit<SummaryDoc, 'table'> & { daily?: unknown }
+    const { header, end, extra } = read
+    const doc = header as unknown as Omit<SummaryDoc, 'table' | 'files'> & { daily?: unknown }
     if (doc.version !== USAGE_SUMMARY_VERSION) return { why: `the usage summary is of version ${String(doc.version)}, not ${USAGE_SUMMARY_VERSION}` }
     if (doc.build !== build) return { why: 'the transcript importer changed since the usage summary was made' }
-    if (!Array.isArray(doc.files) || !Array.isArray(doc.problems)) throw new Error('no files or problems')
+    if (!Array.isArray(doc.problems)) throw new Error('no problems')
+    // The file cursors (the extra bytes: their JSON, parsed per file when used) and the segments after the block.
+    const rest = Buffer.allocUnsafe(st.size - extra.at)
+    const got = readAt(fd, rest, extra.at)
+    if (got < end - extra.at) throw new Error('truncated')
+    const base = BaseFiles.from(header, rest.subarray(0, extra.bytes))
     // The daily sums of the base, kept up to date from here on (built when of other prices).
     table.daily = DailySums.from(doc.daily, prices) ?? DailySums.over(table, prices)
-    const rest = Buffer.allocUnsafe(st.size - end)
-    const all = rest.subarray(0, readAt(fd, rest, end))
-    const files = new Map(doc.files.map((f) => [f.path, f]))
+    const all = rest.subarray(extra.bytes, got)
+    const held: HeldFiles = { base, byPath: new Map<string, FileRef>(base.h.paths.map((p, i) => [p, i])) }
     const problems = [...doc.problems]
     let off = 0
     let segments = 0
@@ -167,14 +190,14 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
       }
       const seg = JSON.parse(fr.payload.toString('utf8')) as Segment
       for (const p of seg.parts) table.add(p, mergeUsageCall, partCall)
-      for (const g of seg.gone) files.delete(g)
-      for (const f of seg.files) applyCursor(files, f)
+      for (const g of seg.gone) held.byPath.delete(g)
+      for (const f of seg.files) applyCursor(held, f)
       problems.push(...seg.problems)
       off = fr.next
       segments++
     }
     ok = true
-    return { ...doc, files: [...files.values()], byPath: files, problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
+    return { ...doc, ...held, problems, table, dev: st.dev, ino: st.ino, size: end + off, segments, segmentBytes: off, torn }
   } catch (e) {
     return { why: `the usage summary ${path} could not be read (${(e as Error).message.slice(0, 120)})` }
   } finally {
@@ -187,9 +210,10 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
 function save(path: string, doc: SummaryDoc): void {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
-    const { table, ...header } = doc
+    const { table, files, ...header } = doc
     const daily = table.daily instanceof DailySums && table.daily.exact ? { daily: table.daily.toJSON() } : {}
-    writeFileSync(tmp, table.write({ ...header, ...daily }), { mode: 0o600 })
+    const cursors = BaseFiles.write(files)
+    writeFileSync(tmp, table.write({ ...header, files: cursors.header, ...daily }, cursors.extra), { mode: 0o600 })
     renameSync(tmp, path)
   } catch (e) {
     rmSync(tmp, { force: true })
@@ -219,6 +243,9 @@ function append(path: string, was: Loaded, seg: Segment): boolean {
   }
 }
 
+/** A clock in milliseconds (`performance` would load perf_hooks, ~5 ms of a warm `daily`, for timings only --verbose shows). */
+const msNow = (): number => Number(process.hrtime.bigint()) / 1e6
+
 /** Rewrite the file whole (compaction) when the segments have grown past this many or this share of the file. */
 const MAX_SEGMENTS = 24
 const MAX_SEGMENT_SHARE = 0.25
@@ -247,62 +274,78 @@ export function mergeUsageCall(a: UsageCall, b: UsageCall): UsageCall {
 
 /** Brings the usage summary up to date with the transcripts; see the module comment. */
 export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate }> {
-  const t0 = performance.now()
+  const t0 = msNow()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
   const { files, listing } = listTranscripts(options.dirs)
   const prices = options.prices ?? BUNDLED_PRICES
   const loaded = options.rebuild ? undefined : load(path, options.build, prices)
   const doc: Loaded | undefined = loaded !== undefined && !('why' in loaded) ? loaded : undefined
   let rebuilt: string | undefined = loaded !== undefined && 'why' in loaded ? loaded.why : undefined
-  const prev = doc?.files ?? []
-  const prevByPath = doc?.byPath ?? new Map<string, SummaryFile>()
+  const base = doc?.base ?? BaseFiles.empty
+  const prevByPath: Map<string, FileRef> = doc?.byPath ?? new Map<string, FileRef>()
   // By inode, and the paths listed now: only for a file not found under its old name and inode.
-  let prevByIno: Map<string, SummaryFile> | undefined
+  let prevByIno: Map<string, FileRef> | undefined
   let nowPaths: Set<string> | undefined
   // One entry per listed file, in listing order (`listTranscripts` gives `files` and
-  // `listing.files` in the same order): the cursor to read from, the listing, the cursor held.
-  let cursors: { c: FileCursor; st: (typeof listing.files)[number]; p: SummaryFile | undefined }[] = []
-  let changed = doc === undefined || prev.length !== files.length
+  // `listing.files` in the same order): the listing, the cursor held (a base file's by number:
+  // parsed only when the file is read or moved), whether the file is as it was.
+  const entries: { f: TranscriptFile; st: (typeof listing.files)[number]; p: FileRef | undefined; same: boolean }[] = []
+  let changed = doc === undefined || prevByPath.size !== files.length
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!
     const st = listing.files[i]!
+    const id = `${st.dev}:${st.ino}`
     const byPath = prevByPath.get(f.path)
-    let p = byPath !== undefined && byPath.ino === st.ino && byPath.dev === st.dev ? byPath : (prevByIno ??= new Map(prev.map((x) => [`${x.dev}:${x.ino}`, x]))).get(`${st.dev}:${st.ino}`)
+    let p = byPath !== undefined && idOf(base, byPath) === id ? byPath : (prevByIno ??= new Map([...prevByPath.values()].map((r) => [idOf(base, r), r]))).get(id)
     // Found by inode under another name: a moved file keeps its first bytes; a new file that got
     // a deleted one's inode does not, and is new.
-    if (p !== undefined && p !== byPath && ((nowPaths ??= new Set(listing.files.map((x) => x.path))).has(p.path) || p.head_len === 0 || f.size < p.head_len || headHash(f.path, p.head_len) !== p.head)) p = undefined
-    const same = p !== undefined && p === byPath && p.size === f.size && p.mtime === st.mtime
+    if (p !== undefined && p !== byPath) {
+      const x = fileOf(base, p)
+      if (x === undefined || (nowPaths ??= new Set(listing.files.map((y) => y.path))).has(x.path) || x.head_len === 0 || f.size < x.head_len || summaryHeadHash(f.path, x.head_len) !== x.head) p = undefined
+    }
+    const same = p !== undefined && p === byPath && sizeOf(base, p) === f.size && mtimeOf(base, p) === st.mtime
     if (!same) changed = true
     if (p !== undefined && !same) {
-      if (f.size < p.offset) rebuilt ??= `${f.path} shrank from ${p.offset} to ${f.size} bytes`
-      else if (p.head_len > 0 && headHash(f.path, p.head_len) !== p.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
+      const x = fileOf(base, p)
+      if (x === undefined) p = undefined
+      else if (f.size < x.offset) rebuilt ??= `${f.path} shrank from ${x.offset} to ${f.size} bytes`
+      else if (x.head_len > 0 && summaryHeadHash(f.path, x.head_len) !== x.head) rebuilt ??= `${f.path} was rewritten (its first bytes changed)`
     }
-    const c: FileCursor = p === undefined ? { file: f, offset: 0, line: 0 } : { file: f, offset: p.offset, line: p.line, ...(p.codex !== undefined ? { codex: p.codex } : {}), ...(p.claude !== undefined ? { claude: p.claude } : {}) }
-    cursors.push({ c, st, p })
+    entries.push({ f, st, p, same })
   }
   const fresh = rebuilt !== undefined || doc === undefined
-  if (rebuilt !== undefined) cursors = cursors.map((x) => ({ ...x, c: { file: x.c.file, offset: 0, line: 0 }, p: undefined }))
+  if (rebuilt !== undefined) for (const e of entries) e.p = undefined
   // A summary read but rebuilt all the same: its file is closed now, not when collected.
   if (fresh) doc?.table.close()
   const calls = fresh ? new UsageTable() : doc.table
   if (fresh) calls.daily = new DailySums(prices)
   const problems = fresh ? [] : doc.problems
-  if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: performance.now() - t0 } }
-  const todo = cursors.filter((x) => x.c.file.size > x.c.offset).map((x) => x.c)
+  if (!changed && !fresh) return { summary: { calls, problems }, update: { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: msNow() - t0 } }
+  // The cursor to read from: the file's start, or where it was read to (a damaged base cursor: its start).
+  const cursorOf = (e: (typeof entries)[number]): FileCursor => {
+    const p = e.p === undefined ? undefined : fileOf(base, e.p)
+    return p === undefined ? { file: e.f, offset: 0, line: 0 } : { file: e.f, offset: p.offset, line: p.line, ...(p.codex !== undefined ? { codex: p.codex } : {}), ...(p.claude !== undefined ? { claude: p.claude } : {}) }
+  }
+  const todo = entries.filter((e) => e.f.size > (e.p === undefined ? 0 : offsetOf(base, e.p))).map(cursorOf)
   let bytes = 0
   let records = 0
   let newProblems: TranscriptProblem[] = []
   let parts: UsageColumns[] = []
   const done = new Map<string, FileCursor>()
-  const tRead0 = performance.now()
+  const tRead0 = msNow()
   if (todo.length > 0) {
     const { importTranscripts } = await import('@agenttap/transcripts')
-    const sink = builtModule('transcript-usage-sink.js')?.href
+    // A read small enough for this thread (the importer's own rule: below `workerMinBytes`, 8 MiB
+    // by default) takes the calls as rows, made columns here by sinkImport: the sink module is
+    // for worker threads, and loading it by URL costs a module load.
+    const newBytes = todo.reduce((n, c) => n + (c.file.size - c.offset), 0)
+    const here = options.threads === 1 || newBytes < (options.workerMinBytes ?? 8 << 20)
+    const sink = here ? undefined : builtModule('transcript-usage-sink.js')?.href
     const r = await importTranscripts(todo, {
       usageOnly: true,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
-      ...(sink !== undefined ? { sink: { module: sink, rows: true } } : {}),
+      ...(sink !== undefined ? { sink: { module: sink, rows: true } } : { rows: true }),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes
@@ -311,13 +354,16 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // Pieces of one call read in an earlier update, or by two threads, become one call.
     for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
-  const tRead = performance.now()
-  const out: SummaryFile[] = cursors.map(({ c: c0, st, p }) => {
-    const c = done.get(c0.file.path) ?? c0
-    // A file not read and as it was: its cursor stays the very object held.
-    if (c === c0 && p !== undefined && p.path === st.path && p.size === st.size && p.mtime === st.mtime && p.ino === st.ino && p.dev === st.dev && p.kind === c.file.kind && p.offset === c.offset && p.head_len === Math.min(4096, p.offset)) return p
+  const tRead = msNow()
+  const out: FileRef[] = entries.map((e) => {
+    const { f, st, p } = e
+    const read = done.get(f.path)
+    // A file not read and as it was: its cursor stays the very one held (a base file's unparsed).
+    if (read === undefined && p !== undefined && e.same && kindOf(base, p) === f.kind) return p
+    const c = read ?? cursorOf(e)
+    const held = p === undefined ? undefined : fileOf(base, p)
     const headLen = Math.min(4096, c.offset)
-    const head = headLen === 0 ? '' : p !== undefined && p.head_len === headLen ? p.head : headHash(c.file.path, headLen)
+    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : summaryHeadHash(c.file.path, headLen)
     return {
       kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
       ...(c.codex !== undefined ? { codex: c.codex } : {}),
@@ -331,16 +377,20 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // new, rebuilt, torn at the end, or when the segments have grown (compaction).
     let appended = false
     if (!fresh && !doc.torn && doc.segments < MAX_SEGMENTS && doc.segmentBytes <= MAX_SEGMENT_SHARE * doc.size) {
-      const now = new Set(out.map((f) => f.path))
-      const moved = out.filter((f) => {
-        const p = prevByPath.get(f.path)
-        if (p === f) return false
+      const now = new Set(files.map((f) => f.path))
+      const moved: SummaryFile[] = []
+      for (const f of out) {
+        // A cursor held as it was (a base file's number, or the segment's object) did not move.
+        if (typeof f === 'number' || prevByPath.get(f.path) === f) continue
+        const r = prevByPath.get(f.path)
+        const p = r === undefined ? undefined : fileOf(base, r)
         // The reader's state only changes with the offset.
-        return p === undefined || p.offset !== f.offset || p.line !== f.line || p.size !== f.size || p.mtime !== f.mtime || p.ino !== f.ino || p.dev !== f.dev || p.head !== f.head || p.kind !== f.kind
-      })
-      appended = append(path, doc, { files: moved, gone: prev.filter((f) => !now.has(f.path)).map((f) => f.path), problems: newProblems, parts })
+        if (p === undefined || p.offset !== f.offset || p.line !== f.line || p.size !== f.size || p.mtime !== f.mtime || p.ino !== f.ino || p.dev !== f.dev || p.head !== f.head || p.kind !== f.kind) moved.push(f)
+      }
+      appended = append(path, doc, { files: moved, gone: [...prevByPath.keys()].filter((p) => !now.has(p)), problems: newProblems, parts })
     }
-    if (!appended) save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
+    // Written whole: every cursor parsed (one whose JSON is damaged is left out: its file is read again from its start).
+    if (!appended) save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out.flatMap((r) => fileOf(base, r) ?? []), problems: all, table: calls })
   } catch {
     // An index dir that cannot be written: the answer is still this run's (like an index in
     // memory); the next run reads the transcripts again.
@@ -350,7 +400,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     update: {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
       bytes, records, shards: 1, pending: 0, problems: newProblems.length,
-      ms: performance.now() - t0, readMs: tRead - tRead0, commitMs: performance.now() - tRead,
+      ms: msNow() - t0, readMs: tRead - tRead0, commitMs: msNow() - tRead,
     },
   }
 }

@@ -10,6 +10,7 @@ import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
 import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
 import { UsageTable } from '../src/transcript-usage-table.js'
+import { bytesHash, keyHash } from '../src/transcript-usage-hash.js'
 import { mergeUsageCall } from '../src/transcript-usage.js'
 
 // The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
@@ -97,6 +98,31 @@ describe('the usage summary file', () => {
     const next = await summaryRowsOf()
     expect(next.bytes).toBe(0)
     expect(next.rows).toEqual(r.rows)
+  })
+
+  it('parses a file cursor only when its file is read; a damaged one reads its file again from its start', async () => {
+    await summaryRowsOf()
+    const buf = readFileSync(file())
+    const header = JSON.parse(buf.toString('utf8', 8, 8 + buf.readUInt32LE(4))) as { files: { paths: string[]; at: number[] } }
+    const i = header.files.paths.indexOf(sessionA())
+    expect(i).toBeGreaterThanOrEqual(0)
+    // The cursor's JSON in the base block's extra bytes, overwritten with bytes that parse as nothing.
+    const at = buf.indexOf(Buffer.from(`{"kind":"claude","path":${JSON.stringify(sessionA())}`))
+    expect(at).toBeGreaterThan(0)
+    buf.fill(0x78, at, at + header.files.at[i + 1]! - header.files.at[i]!)
+    writeFileSync(file(), buf)
+    // Nothing changed: no cursor is parsed, nothing read, the answer as before.
+    let r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBe(0)
+    expect(r.rows).toEqual(await indexRows())
+    // The file grew: its cursor is needed, cannot be read, and the whole file is read again (its calls merge with themselves).
+    const size = statSync(sessionA()).size
+    appendFileSync(sessionA(), readFileSync(sessionA(), 'utf8').split('\n')[0] + '\n')
+    r = await summaryRowsOf()
+    expect(r.rebuilt).toBeUndefined()
+    expect(r.bytes).toBeGreaterThan(size)
+    expect(r.rows).toEqual(await indexRows())
   })
 
   it('two updates at once each append, and the summary reads back whole', async () => {
@@ -210,6 +236,48 @@ describe('the usage summary table', () => {
     expect(DailySums.over(lazy, BUNDLED_PRICES).rows(lazy)).toEqual((mem.daily as DailySums).rows(mem))
     expect(state(lazy)).toEqual({ cols: false, h: false, text: true })
     for (const mode of ['usage', 'cost', 'daily'] as const) expect(summaryRows(mode, { calls: lazy, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' })).toEqual(summaryRows(mode, { calls: mem, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' }))
+  })
+
+  it('tells heads apart by every byte and by length (the head check without node:crypto)', () => {
+    const head = Buffer.from(Array.from({ length: 4095 }, (_, i) => (i * 7 + 3) & 0xff))
+    const h = bytesHash(head)
+    expect(h).toMatch(/^[0-9a-f]{16}$/)
+    expect(bytesHash(Buffer.from(head))).toBe(h)
+    const seen = new Set([h])
+    for (const at of [0, 1, 2, 3, 4, 1000, 2047, 4092, 4093, 4094]) {
+      const b = Buffer.from(head)
+      b[at] = b[at]! ^ 1
+      seen.add(bytesHash(b))
+    }
+    for (const len of [0, 1, 4, 4094]) seen.add(bytesHash(head.subarray(0, len)))
+    // A zero byte appended still changes the hash (the length is hashed).
+    seen.add(bytesHash(Buffer.concat([head, Buffer.alloc(1)])))
+    expect(seen.size).toBe(16)
+  })
+
+  it('finds stored calls through the hash order, keys that share a first hash included', () => {
+    // Keys until two share their first 32-bit hash (a birthday pair: ~80k keys).
+    const seen = new Map<number, string>()
+    let pair: [string, string] | undefined
+    for (let i = 0; pair === undefined; i++) {
+      const k = `claude-transcript:msg_${i}:req_${i}`
+      const a = keyHash(k)[0]
+      const had = seen.get(a)
+      if (had !== undefined) pair = [had, k]
+      else seen.set(a, k)
+    }
+    const stored = [...pair, ...Array.from({ length: 500 }, (_, i) => `stored ${i}`)].map((key, i) => call({ key, ts: `2026-11-20T10:00:00.${String(i % 1000).padStart(3, '0')}Z`, output: 10 }))
+    // Later pieces of both keys of the pair and of some others, and new calls: as a table in memory merges them.
+    const next = [...stored.filter((_, i) => i < 2 || i % 50 === 7).map((c) => ({ ...c, output: 99 })), call({ key: 'new', output: 1 })]
+    const mem = tableOf(stored, false)
+    const lazy = tableOf(stored, true)
+    mem.add(encodeCalls(next), mergeUsageCall, partCall)
+    lazy.add(encodeCalls(next), mergeUsageCall, partCall)
+    expect(lazy.n).toBe(stored.length + 1)
+    const byKey = (t: UsageTable) => new Map(Array.from({ length: t.n }, (_, i) => [t.keyAt(i), t.call(i)]))
+    expect(byKey(lazy)).toEqual(byKey(mem))
+    expect(byKey(lazy).get(pair[0])!.output).toBe(99)
+    expect(byKey(lazy).get(pair[1])!.output).toBe(99)
   })
 
   it('compacts a table read lazily (some calls read one by one and merged) to the bytes of one kept in memory', () => {

@@ -1,7 +1,13 @@
-import { createHash, createHmac } from 'node:crypto'
 import { SessionExtractorError } from './errors.js'
 import { CONTEXT_SOURCE, KEY_SOURCE, LEADING_PARAM_RE, NETRC_SOURCE, NOT_SECRET_NAMES, PEM_SOURCE, SECRET_NAME_SUFFIX_RE, SECRET_PARAM_NAMES, USERINFO_SOURCE, VENDOR_PREFIX_RE } from './patterns.js'
 import type { Redactor, RedactorOptions, RequestHeaders, SecretSpan } from './types.js'
+
+/**
+ * `node:crypto`, loaded when the first secret is marked: a reader that imports the redactor but
+ * meets no secret (`./redact` in a transcript reader that only counts tokens) does not load it.
+ */
+let cryptoModule: typeof import('node:crypto') | undefined
+const crypto = (): typeof import('node:crypto') => (cryptoModule ??= process.getBuiltinModule('node:crypto'))
 
 /** Every marker starts with this; text that already holds a marker is not redacted twice. */
 export const REDACTED_PREFIX = '[REDACTED:'
@@ -180,6 +186,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
   const passRegexes = [new RegExp(PEM_SOURCE, 'g'), new RegExp(KEY_SOURCE, 'g'), new RegExp(CONTEXT_SOURCE, 'g'), new RegExp(USERINFO_SOURCE, 'g'), new RegExp(NETRC_SOURCE, 'g')]
 
   function marker(secret: string): string {
+    const { createHash, createHmac } = crypto()
     const h = hashKey === undefined ? createHash('sha256').update(secret).digest('hex') : createHmac('sha256', hashKey).update(secret).digest('hex')
     return `${REDACTED_PREFIX}${h.slice(0, 12)}]`
   }

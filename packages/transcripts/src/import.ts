@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { TranscriptError } from './errors.js'
 import { addCall, importFiles, noTraps } from './import-files.js'
@@ -77,6 +76,8 @@ export function* takeUnits(queue: ImportQueue): Generator<FileCursor> {
 
 function runWorker(script: URL, queue: ImportQueue, options: ImportFilesOptions, sink: ImportSink | undefined): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
+    // worker_threads loaded here, not imported: a read on this thread (one new session) does not load it.
+    const { Worker } = process.getBuiltinModule('node:worker_threads')
     const w = new Worker(script, { workerData: { queue, options, sink } })
     let settled = false
     w.once('message', (m: { ok: boolean; result?: ImportResult; error?: string }) => {
