@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
@@ -249,6 +250,11 @@ export function mergeUsageCall(a: UsageCall, b: UsageCall): UsageCall {
 export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate }> {
   const t0 = performance.now()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
+  // A first read (no summary yet, or a rebuild) reads every transcript: its worker threads start
+  // now, on the other cores, while this thread lists the files.
+  const threads = Math.min(options.threads ?? availableParallelism(), 8)
+  const early = threads > 1 && (options.rebuild === true || !existsSync(path)) ? await import('@agenttap/transcripts') : undefined
+  const ahead = early?.startImportWorkers(threads - 1)
   const { files, listing } = listTranscripts(options.dirs)
   const prices = options.prices ?? BUNDLED_PRICES
   const loaded = options.rebuild ? undefined : load(path, options.build, prices)
@@ -303,6 +309,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, rows: true } } : {}),
+      ...(ahead !== undefined ? { workers: ahead } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes
@@ -311,6 +318,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // Pieces of one call read in an earlier update, or by two threads, become one call.
     for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
+  early?.stopImportWorkers(ahead)
   const tRead = performance.now()
   const out: SummaryFile[] = cursors.map(({ c: c0, st, p }) => {
     const c = done.get(c0.file.path) ?? c0

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelCall } from '@agenttap/ledger'
-import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors } from '../src/index.ts'
+import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors, startImportWorkers } from '../src/index.ts'
 import { readClaudeUsageBytes } from '../src/claude.ts'
 import { readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
 import { noTraps } from '../src/import-files.ts'
@@ -413,6 +413,17 @@ describe('the usage-only import with the fast reader', () => {
       expect(lean.traps).toEqual(full.traps)
       expect(lean.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
     }
+    // Workers started ahead of the import (before the files were listed): the same answer; the
+    // one not needed (two started, one used) and those of an import run on this thread are stopped.
+    const ahead = startImportWorkers(2)
+    const early = await importTranscripts(startCursors(files), { threads: 2, workerMinBytes: 1, usageOnly: true, workers: ahead })
+    expect(ahead.idle).toEqual([])
+    expect(early.problems).toEqual(full.problems)
+    expect(facts(early.calls)).toEqual(facts(full.calls))
+    expect(early.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
+    const unused = startImportWorkers(1)
+    expect(facts((await importTranscripts(startCursors(files), { usageOnly: true, workers: unused })).calls)).toEqual(facts(full.calls))
+    expect(unused.idle).toEqual([])
     expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
   })
 
