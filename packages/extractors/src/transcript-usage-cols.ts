@@ -27,6 +27,26 @@ export interface UsageColumns {
   stop: number[]
   has: number[]
   u: number[]
+  /**
+   * Worked out on the thread that read the calls, for the table that takes them (not kept in the
+   * summary's segments): each key's hash (two u32, {@link keyHash}) and each call's day (the
+   * dictionary number of its start time's first 10 characters).
+   */
+  h?: Uint32Array
+  day?: Int32Array
+}
+
+/** Two 32-bit hashes of a string's UTF-16 units (FNV-1a and a multiply-xorshift), as one pair. */
+export function keyHash(s: string): [number, number] {
+  let a = 0x811c9dc5
+  let b = 0x9e3779b9 ^ s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x5bd1e995)
+    b ^= b >>> 15
+  }
+  return [a >>> 0, (b ^ (b >>> 13)) >>> 0]
 }
 
 /** Calls to columns. */
@@ -44,7 +64,16 @@ export function encodeCalls(calls: Iterable<UsageCall>): UsageColumns {
     return n
   }
   const out: UsageColumns = { dict, key: [], ts: [], session: [], agent: [], source: [], client: [], model: [], stop: [], has: [], u: [] }
+  const h: number[] = []
+  const day: number[] = []
+  let lastDay = ''
+  let lastDayId = -1
   for (const c of calls) {
+    const [a, b] = keyHash(c.key)
+    h.push(a, b)
+    // Calls come in file order: the day of the last one is the likely one.
+    if (lastDay.length !== 10 || !c.ts.startsWith(lastDay)) lastDayId = id((lastDay = c.ts.slice(0, 10)))
+    day.push(lastDayId)
     out.key.push(c.key)
     out.ts.push(c.ts)
     out.session.push(id(c.session_id))
@@ -56,7 +85,15 @@ export function encodeCalls(calls: Iterable<UsageCall>): UsageColumns {
     out.has.push(c.has_usage ? 1 : 0)
     out.u.push(c.input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output, c.reasoning ?? -1)
   }
+  out.h = Uint32Array.from(h)
+  out.day = Int32Array.from(day)
   return out
+}
+
+/** The columns a summary segment keeps (without the hashes and days worked out for the table). */
+export function storedColumns(cols: UsageColumns): UsageColumns {
+  const { h: _h, day: _day, ...stored } = cols
+  return stored
 }
 
 /** Call `i` of sink columns as a call. */

@@ -6,7 +6,7 @@ import { usageWins } from '@agenttap/transcripts/dirs'
 import { headHash } from './capture-snapshot.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
-import { partCall } from './transcript-usage-cols.js'
+import { partCall, storedColumns } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
@@ -306,6 +306,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     const sink = builtModule('transcript-usage-sink.js')?.href
     const r = await importTranscripts(todo, {
       usageOnly: true,
+      // The head hashes of the files read from their start, by the threads that read them.
+      heads: 4096,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, rows: true } } : {}),
@@ -325,7 +327,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // A file not read and as it was: its cursor stays the very object held.
     if (c === c0 && p !== undefined && p.path === st.path && p.size === st.size && p.mtime === st.mtime && p.ino === st.ino && p.dev === st.dev && p.kind === c.file.kind && p.offset === c.offset && p.head_len === Math.min(4096, p.offset)) return p
     const headLen = Math.min(4096, c.offset)
-    const head = headLen === 0 ? '' : p !== undefined && p.head_len === headLen ? p.head : headHash(c.file.path, headLen)
+    const head = headLen === 0 ? '' : p !== undefined && p.head_len === headLen ? p.head : c.head?.len === headLen ? c.head.sha256 : headHash(c.file.path, headLen)
     return {
       kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
       ...(c.codex !== undefined ? { codex: c.codex } : {}),
@@ -346,7 +348,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
         // The reader's state only changes with the offset.
         return p === undefined || p.offset !== f.offset || p.line !== f.line || p.size !== f.size || p.mtime !== f.mtime || p.ino !== f.ino || p.dev !== f.dev || p.head !== f.head || p.kind !== f.kind
       })
-      appended = append(path, doc, { files: moved, gone: prev.filter((f) => !now.has(f.path)).map((f) => f.path), problems: newProblems, parts })
+      appended = append(path, doc, { files: moved, gone: prev.filter((f) => !now.has(f.path)).map((f) => f.path), problems: newProblems, parts: parts.map(storedColumns) })
     }
     if (!appended) save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out, problems: all, table: calls })
   } catch {

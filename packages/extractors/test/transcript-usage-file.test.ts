@@ -5,7 +5,7 @@ import { appendSession, TRAP_IDS } from '@agenttap/transcripts/generate'
 import { BUNDLED_PRICES, createExtractor, createTranscriptExtractor, MODES, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
 import type { ModeName, Row, RunOptions } from '../src/index.js'
 import { usageTwiceAtOnce, useTrapTree } from './support/trap-tree.js'
-import { encodeCalls, partCall } from '../src/transcript-usage-cols.js'
+import { encodeCalls, partCall, storedColumns } from '../src/transcript-usage-cols.js'
 import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
 import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
@@ -210,6 +210,28 @@ describe('the usage summary table', () => {
     expect(DailySums.over(lazy, BUNDLED_PRICES).rows(lazy)).toEqual((mem.daily as DailySums).rows(mem))
     expect(state(lazy)).toEqual({ cols: false, h: false, text: true })
     for (const mode of ['usage', 'cost', 'daily'] as const) expect(summaryRows(mode, { calls: lazy, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' })).toEqual(summaryRows(mode, { calls: mem, problems: [] }, BUNDLED_PRICES, { since: '2000-01-01' }))
+  })
+
+  it('takes a part with the hashes and days of the thread that read it as one without them, and a key given twice in a part as two pieces', () => {
+    const whole = calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15)
+    const byKey = (t: UsageTable) => new Map(Array.from({ length: t.n }, (_, i) => [t.keyAt(i), t.call(i)]))
+    const part = encodeCalls([...whole, ...later(whole)])
+    expect(part.h).toHaveLength(2 * part.key.length)
+    expect(part.day).toHaveLength(part.key.length)
+    expect(Array.from(part.day!, (d) => part.dict[d])).toEqual(part.ts.map((ts) => ts.slice(0, 10)))
+    const stored = storedColumns(part)
+    expect(stored.h === undefined && stored.day === undefined).toBe(true)
+    const withCols = new UsageTable()
+    const without = new UsageTable()
+    withCols.add(part, mergeUsageCall, partCall)
+    without.add(stored, mergeUsageCall, partCall)
+    // Piece by piece: the stored calls, then their later pieces.
+    const pieces = tableOf(whole, false)
+    pieces.add(encodeCalls(later(whole)), mergeUsageCall, partCall)
+    expect(withCols.n).toBe(pieces.n)
+    expect(byKey(withCols)).toEqual(byKey(pieces))
+    expect(byKey(without)).toEqual(byKey(pieces))
+    expect(withCols.write({}).equals(without.write({}))).toBe(true)
   })
 
   it('compacts a table read lazily (some calls read one by one and merged) to the bytes of one kept in memory', () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import type { CallUsage, CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { absorbCall, mergeCall, settleCall, UsageCalls } from './call-merge.js'
 import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, emptyPiece, readClaudeLine, readClaudeUsagePiece, rowCall } from './claude.js'
@@ -33,6 +34,21 @@ export interface ImportFilesOptions {
    * @defaultValue false
    */
   rows?: boolean
+  /**
+   * The first this many bytes of each file read from its start are hashed into its cursor's
+   * `head` (for a caller that checks later whether a file was rewritten: it need not open every
+   * file again). @defaultValue 0 (none)
+   */
+  heads?: number
+}
+
+/** node:crypto, loaded when a head is hashed (its ES import evaluates WebCrypto too). */
+let nodeCrypto: typeof import('node:crypto') | undefined
+
+/** sha256 (hex) of bytes. */
+function sha256(b: Buffer): string {
+  nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
+  return nodeCrypto.createHash('sha256').update(b).digest('hex')
 }
 
 /** Counts of every trap, zero. */
@@ -126,6 +142,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
         line: cur.line,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
+        ...(options.heads !== undefined ? { headBytes: options.heads } : {}),
         onLongLine: (line, offset, n) => problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` }),
         onLine: (buf, s, e, line, offset) => {
           parsed++
@@ -192,6 +209,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       bytes += end.bytes
       lines += end.lines
       const done: FileCursor = { file: { ...file, size: end.size }, offset: end.offset, line: end.line }
+      if (end.head !== undefined && end.head.length > 0) done.head = { len: end.head.length, sha256: sha256(end.head) }
       if (file.kind === 'codex') done.codex = codex
       else if (claude.pending_prompt !== undefined) done.claude = claude
       out.push(done)

@@ -185,6 +185,7 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
     const v = options[k]
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TranscriptError('INVALID_OPTION', `${k} must be a whole number ≥ 1, got ${String(v)}`)
   }
+  if (options.heads !== undefined && (!Number.isInteger(options.heads) || options.heads < 0)) throw new TranscriptError('INVALID_OPTION', `heads must be a whole number ≥ 0, got ${String(options.heads)}`)
   const todo = cursors.map((c) => ({ c, bytes: Math.max(0, c.file.size - c.offset) }))
   const total = todo.reduce((n, t) => n + t.bytes, 0)
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))

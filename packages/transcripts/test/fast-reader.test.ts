@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -459,6 +460,26 @@ describe('the usage-only import with the fast reader', () => {
       expect(new Set(parts.flatMap((p) => p.facts.map((f) => f.key)))).toEqual(new Set(want.map((f) => f.key)))
     } finally {
       rmSync(sinkDir, { recursive: true, force: true })
+    }
+  })
+
+  it('hashes the first bytes of each file read from its start into its cursor, whatever the chunks, up to its last whole line', () => {
+    const d = writeBulkTree(join(root, 'heads'), { bytes: 1e6, seed: 6 })
+    const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
+    // A file whose last line is not whole yet, and one shorter than the head.
+    appendFileSync(files[0]!.path, '{"type":"assistant","message":')
+    writeFileSync(files[1]!.path, '{"type":"user"}\n{"partial"')
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+    for (const chunkBytes of [100, 1000, 1 << 22]) {
+      const r = importFiles(startCursors(findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })), { usageOnly: true, heads: 4096, chunkBytes })
+      for (const c of r.cursors) {
+        const len = Math.min(4096, c.offset)
+        expect(c.head).toEqual({ len, sha256: sha(readFileSync(c.file.path).subarray(0, len)) })
+      }
+      expect(r.cursors[1]!.head!.len).toBe(16)
+      // A read from further on (an update) hashes nothing; nor does a read without the option.
+      expect(importFiles([{ ...r.cursors[0]!, head: undefined }], { heads: 4096 }).cursors[0]!.head).toBeUndefined()
+      expect(importFiles(startCursors(files.slice(0, 1)), { usageOnly: true }).cursors[0]!.head).toBeUndefined()
     }
   })
 
