@@ -4,6 +4,7 @@ import { redactText } from '@agenttap/session-extractor'
 import { normalizeUsage, rateLimitHeaders, readCodexRateLimits } from '@agenttap/stream-normalizer'
 import { isoMs } from './iso-time.js'
 import { compilePick, PICKED, pickJson } from './json-pick.js'
+import { findIn } from './read-lines.js'
 import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
 
 /**
@@ -46,8 +47,8 @@ export const CODEX_NEEDLES = [
 export const CODEX_USAGE_NEEDLES = [Buffer.from('"token_count"'), Buffer.from('"session_meta"'), Buffer.from('"turn_context"')]
 
 const HEAD = 160
-const TYPE_KEY = Buffer.from('"type":')
-const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
+const TYPE_KEY = [Buffer.from('"type":')]
+const PAYLOAD_TYPE = [Buffer.from('"payload":{"type":')]
 
 /**
  * codex-rs writes `{"timestamp","type","payload":{"type",…}}` in that order: the types that
@@ -55,11 +56,11 @@ const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
  * is searched whole).
  */
 export function classifyCodexLine(buf: Buffer, start: number, end: number, needles: Buffer[] = CODEX_NEEDLES): boolean | undefined {
-  const head = buf.subarray(start, Math.min(end, start + HEAD))
-  if (head.indexOf(TYPE_KEY) === -1) return undefined
-  for (const n of needles) if (head.indexOf(n) !== -1) return true
+  const head = Math.min(end, start + HEAD)
+  if (findIn(buf, start, head, TYPE_KEY) === -1) return undefined
+  if (findIn(buf, start, head, needles) !== -1) return true
   // A payload type further in (a long timestamp or id first): search the whole line.
-  return head.indexOf(PAYLOAD_TYPE) !== -1 ? false : undefined
+  return findIn(buf, start, head, PAYLOAD_TYPE) !== -1 ? false : undefined
 }
 
 /** {@link classifyCodexLine} for a usage-only read. */

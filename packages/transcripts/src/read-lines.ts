@@ -72,6 +72,41 @@ function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number)
   }
 }
 
+/**
+ * Where one of `needles` first occurs in `buf[start, end)` (a whole needle inside the range),
+ * searched from the start (`fromEnd`: the last occurrence, from the end); -1 when none does.
+ * For a look at the first hundred bytes or so of a line (a Codex rollout's types): a loop here
+ * costs less than `buf.subarray(…).indexOf(…)`, an object and a call into C++ per needle per
+ * line (over longer ranges, a Claude line's last 400 bytes, the native search wins).
+ */
+export function findIn(buf: Uint8Array, start: number, end: number, needles: readonly Uint8Array[], fromEnd = false): number {
+  // The needles' first bytes (every needle here starts with a quote).
+  const first = needles[0]![0]!
+  for (const n of needles) if (n[0] !== first) return findEach(buf, start, end, needles, fromEnd)
+  const step = fromEnd ? -1 : 1
+  for (let i = fromEnd ? end - 1 : start; fromEnd ? i >= start : i < end; i += step) {
+    if (buf[i] !== first) continue
+    for (let k = 0; k < needles.length; k++) {
+      const n = needles[k]!
+      if (i + n.length > end) continue
+      let j = 1
+      while (j < n.length && buf[i + j] === n[j]) j++
+      if (j === n.length) return i
+    }
+  }
+  return -1
+}
+
+/** {@link findIn} for needles that do not share a first byte. */
+function findEach(buf: Uint8Array, start: number, end: number, needles: readonly Uint8Array[], fromEnd: boolean): number {
+  let best = -1
+  for (const n of needles) {
+    const at = fromEnd ? findIn(buf, start, end, [n], true) : findIn(buf, start, end, [n])
+    if (at !== -1 && (best === -1 || (fromEnd ? at > best : at < best))) best = at
+  }
+  return best
+}
+
 /** Reads the whole lines of `path` from `offset` to its end; see the module comment. */
 export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   const chunk = options.chunkBytes ?? 4 << 20

@@ -379,6 +379,38 @@ describe('pickJson', () => {
   })
 })
 
+describe('the picker on strings read 4 bytes at a time', () => {
+  it('agrees with JSON.parse for a quote, backslash, escape, control or non-ASCII character at every place of a string', () => {
+    const p = compilePick({ a: true, b: { c: true } })
+    const odd = ['"', '\\', '\\n', '\\u00e9', '\\u12', '\\x', '\u0000', '\u0001', '\u001f', '\t', '\r', '\u007f', 'é', '中', '🎉', ' ', '~']
+    let took = 0
+    for (const ch of odd) {
+      for (let at = 0; at <= 13; at++) {
+        for (const lead of ['', 'x', 'xy', 'xyz']) {
+          const str = `${'abcdefghijklm'.slice(0, at)}${ch}${'nopqrstuvwxyz'.slice(at)}`
+          for (const text of [`{"a":"${str}","b":{"c":"${lead}${str}"}}`, `{"${lead}${str}":1,"b":{"c":"${str}"},"a":"${lead}"}`]) {
+            // At several offsets of a bigger buffer, as the line reader hands lines out.
+            const buf = Buffer.from(`${lead}\n${text}\n${lead}`)
+            const out: unknown[] = []
+            const got = pickJson(buf, lead.length + 1, lead.length + 1 + Buffer.byteLength(text), p, out)
+            let want: { a?: unknown; b?: { c?: unknown } } | undefined
+            try {
+              want = JSON.parse(text) as typeof want
+            } catch {
+              want = undefined
+            }
+            expect(got, text).toBe(want !== undefined)
+            if (want === undefined) continue
+            expect([out[p.slot.a!], out[p.slot['b.c']!]], text).toEqual([want.a, want.b?.c])
+            took++
+          }
+        }
+      }
+    }
+    expect(took).toBeGreaterThan(500)
+  })
+})
+
 describe('the usage-only import with the fast reader', () => {
   let root: string
   beforeAll(() => {
