@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelCall } from '@agenttap/ledger'
 import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors, startImportWorkers } from '../src/index.ts'
 import { readClaudeUsageBytes } from '../src/claude.ts'
-import { readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
 import { noTraps } from '../src/import-files.ts'
 import type { CodexFileState } from '../src/types.ts'
 import { compilePick, MAX_DEPTH, PICKED, pickJson } from '../src/json-pick.ts'
@@ -248,6 +248,39 @@ describe('the usage-only Codex reader against JSON.parse + readCodexLine', () =>
       expect(tokenCounts).toBeGreaterThan(200)
       // Every token_count line is taken, no other line.
       expect(took).toBe(tokenCounts)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it('takes a rollout line by its two types, as codex-rs lays them out, and looks at other layouts by their needles', () => {
+    const root = mkdtempSync(join(tmpdir(), 'transcripts-codex-types-'))
+    try {
+      const trees = [writeTrapTree(join(root, 'traps')), writeBulkTree(join(root, 'bulk'), { bytes: 1.5e6, seed: 2 })]
+      const kinds = new Set<string>()
+      for (const [needles, classify] of [[CODEX_NEEDLES, classifyCodexLine], [CODEX_USAGE_NEEDLES, classifyCodexUsageLine]] as const) {
+        const names = new Set(needles.map((n) => JSON.parse(n.toString()) as string))
+        for (const d of trees) {
+          for (const f of findTranscripts({ claude: [], codex: [d.codexDir] })) {
+            for (const l of readFileSync(f.path, 'utf8').split('\n').filter((x) => x !== '')) {
+              const r = JSON.parse(l) as { type: string; payload?: { type?: string } }
+              kinds.add(`${r.type}/${r.payload?.type}`)
+              const b = Buffer.from(l)
+              const want = names.has(r.type) || names.has(r.payload?.type ?? '')
+              // A line without a payload type is searched whole when its own type is no needle.
+              expect(classify(b, 0, b.length), l.slice(0, 120)).toBe(want ? true : r.payload?.type === undefined ? undefined : false)
+            }
+          }
+        }
+      }
+      expect(kinds.size).toBeGreaterThan(6)
+      // Laid out otherwise (keys in another order, an escape in the timestamp): the needles decide, or the whole line is searched.
+      const odd = (l: string) => classifyCodexUsageLine(Buffer.from(l), 0, Buffer.byteLength(l))
+      expect(odd('{"type":"event_msg","timestamp":"2026-11-20T10:00:00.000Z","payload":{"type":"token_count"}}')).toBe(true)
+      expect(odd('{"type":"event_msg","timestamp":"2026-11-20T10:00:00.000Z","payload":{"type":"agent_message"}}')).toBe(false)
+      expect(odd('{"timestamp":"2026-11-20T10:00:00\\u002e000Z","type":"turn_context","payload":{}}')).toBe(true)
+      expect(odd('{"timestamp":"2026-11-20T10:00:00.000Z","type":"compacted","payload":{"message":"x"}}')).toBeUndefined()
+      expect(odd('{"timestamp":"2026-11-20T10:00:00.000Z","type":"event_msg","payload":{"type":"token_count"')).toBe(true)
     } finally {
       rmSync(root, { recursive: true, force: true })
     }
