@@ -85,6 +85,8 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
   const traps = noTraps()
   const out: FileCursor[] = []
   const usageOnly = options.usageOnly === true
+  // Calls as rows (for a sink that takes them), else as call objects.
+  const asRows = usageOnly && options.rows === true
   const piece = emptyPiece()
   let bytes = 0
   let lines = 0
@@ -183,6 +185,14 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
               addPiece(file, c.key, c.response_id!, c.request_id, c.started_at, c.session_id, c.agent, c.model, c.stop_reason, c.usage!)
               return
             }
+            if (asRows && c.source !== 'claude-transcript') {
+              // A Codex call of a read whose calls become rows: a row now, not a call object kept
+              // alive (and copied by every young-generation collection) until the read ends.
+              const i = calls.get(c.key) as number | undefined
+              if (i === undefined) calls.set(c.key, rows.addCall(c))
+              else rows.mergeCall(i, c)
+              return
+            }
             if (claude.pending_prompt !== undefined && c.source === 'claude-transcript') {
               // The first call after the prompt in this file answers it.
               c.prompt = claude.pending_prompt
@@ -219,8 +229,6 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       out.push(cur)
     }
   }
-  // Calls as rows (for a sink that takes them), else as call objects.
-  const asRows = usageOnly && options.rows === true
   const list: ModelCall[] = []
   for (const c of calls.values()) {
     if (typeof c === 'number') {

@@ -103,7 +103,7 @@ let strFlags = 0
  * quote, backslash or control character (most of a line's string bytes) is passed at once; a
  * word with one of them is taken byte by byte. Set by {@link pickJson} for its buffer.
  */
-let words = new DataView(new ArrayBuffer(0))
+let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 let wordsOf: ArrayBufferLike | undefined
 let wordsAt = 0
 
