@@ -49,6 +49,17 @@ export function keyHash(s: string): [number, number] {
   return [a >>> 0, (b ^ (b >>> 13)) >>> 0]
 }
 
+/** The keys' hashes, two u32 a key. */
+export function hashAll(keys: string[]): Uint32Array {
+  const out = new Uint32Array(2 * keys.length)
+  for (let j = 0; j < keys.length; j++) {
+    const [a, b] = keyHash(keys[j]!)
+    out[2 * j] = a
+    out[2 * j + 1] = b
+  }
+  return out
+}
+
 /** Calls to columns. */
 export function encodeCalls(calls: Iterable<UsageCall>): UsageColumns {
   const dict: string[] = []

@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs'
 import { readAt } from './read-at.js'
-import { keyHash } from './transcript-usage-cols.js'
+import { hashAll, keyHash } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 
 export { keyHash }
@@ -61,17 +61,6 @@ interface Layout {
   tsOff: number
   has: number
   text: number
-}
-
-/** The keys' hashes, two u32 a key. */
-function hashAll(keys: string[]): Uint32Array {
-  const out = new Uint32Array(2 * keys.length)
-  for (let j = 0; j < keys.length; j++) {
-    const [a, b] = keyHash(keys[j]!)
-    out[2 * j] = a
-    out[2 * j + 1] = b
-  }
-  return out
 }
 
 /** The calls as columns; see the module comment. */
