@@ -6,7 +6,7 @@
  */
 import type { ImportResult } from '@agenttap/transcripts'
 import type { ModelCall } from '@agenttap/ledger'
-import { encodeCalls } from './transcript-usage-cols.js'
+import { encodeCalls, inUsageOrder } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 
 /** A call as the summary keeps it: the facts the index's `calls` row has for the usage answers. */
@@ -32,7 +32,10 @@ export function usageCall(c: ModelCall): UsageCall {
   }
 }
 
-/** The calls of one part as columns (from the importer's rows when it gave them: no call objects). */
+/**
+ * The calls of one part as columns (from the importer's rows when it gave them: no call
+ * objects), in the order of `usage` (sorted here, on the thread that read them).
+ */
 export function sinkImport(r: Pick<ImportResult, 'calls' | 'rows'>): UsageColumns {
-  return encodeCalls(r.rows !== undefined ? r.rows.facts() : r.calls.map(usageCall))
+  return inUsageOrder([encodeCalls(r.rows !== undefined ? r.rows.facts() : r.calls.map(usageCall))])
 }

@@ -1,9 +1,10 @@
 import { closeSync } from 'node:fs'
 import { readAt } from './read-at.js'
+import { hashAll } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 import { hashOrderOf, keyHash } from './transcript-usage-hash.js'
 
-export { keyHash } from './transcript-usage-hash.js'
+export { keyHash }
 
 /**
  * The calls of the usage summary in memory and in its base block on disk: numbers in typed
@@ -427,26 +428,33 @@ export class UsageTable {
   /**
    * Adds the calls of sink columns, merging a key already here with `merge`. A key is looked up
    * by its hash (one pass over the hash column for the whole part), and a hit is compared with
-   * the key itself. Returns how many calls it read.
+   * the key itself. A call whose key is new is copied column by column (no call object); the
+   * hashes and days the reading thread worked out are used when the part has them. Returns how
+   * many calls it read.
    */
   add(part: UsageColumns, merge: (had: UsageCall, c: UsageCall) => UsageCall, partCall: (p: UsageColumns, i: number) => UsageCall): number {
     const m = part.key.length
     if (m === 0) return 0
-    const hashes = part.key.map(keyHash)
+    const ha = part.h?.length === 2 * m ? part.h : hashAll(part.key)
     // The part's calls in a small open hash table by the first hash's low bits (typed arrays: no
     // boxed number per stored call scanned), then one pass over the stored hashes.
     const mask = (1 << Math.max(4, 32 - Math.clz32(4 * m))) - 1
     const slots = new Int32Array(mask + 1).fill(-1)
     const next = new Int32Array(m).fill(-1)
-    const ha = new Uint32Array(2 * m)
+    // Row of each part call already here (-1: new); a key given twice in the part goes to the row of the first.
+    const row = new Int32Array(m).fill(-1)
+    const same = new Int32Array(m).fill(-1)
     for (let j = 0; j < m; j++) {
-      ha[2 * j] = hashes[j]![0]
-      ha[2 * j + 1] = hashes[j]![1]
-      const s = hashes[j]![0] & mask
+      const s = ha[2 * j]! & mask
+      for (let x = slots[s]!; x !== -1; x = next[x]!) {
+        if (ha[2 * x] === ha[2 * j] && ha[2 * x + 1] === ha[2 * j + 1] && part.key[x] === part.key[j]) {
+          same[j] = x
+          break
+        }
+      }
       next[j] = slots[s]!
       slots[s] = j
     }
-    const found = new Map<string, number>()
     const h = this.h
     // The base rows through their hash order (a binary search per key read), the rows set since
     // (or every row, in a table made in memory) in one pass.
@@ -467,24 +475,54 @@ export class UsageTable {
           const i = perm[k]!
           // Checked where used (a pass over the whole order is what it saves).
           if (i >= this.baseN) throw new Error('bad hash order')
-          if (ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) found.set(part.key[j]!, i)
+          if (ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) row[j] = i
         }
       }
     }
     for (let i = from; i < this.n; i++) {
       for (let j = slots[h[2 * i]! & mask]!; j !== -1; j = next[j]!) {
-        if (ha[2 * j] === h[2 * i] && ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) found.set(part.key[j]!, i)
+        if (ha[2 * j] === h[2 * i] && ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) row[j] = i
       }
     }
+    // The part's dictionary numbers as this table's.
+    const ids = Int32Array.from(part.dict, (x) => this.id(x))
+    const day = part.day?.length === m ? part.day : undefined
     for (let j = 0; j < m; j++) {
-      const c = partCall(part, j)
-      const i = found.get(c.key)
-      if (i === undefined) {
-        found.set(c.key, this.n)
-        this.set(this.n, c, hashes[j])
-      } else this.set(i, merge(this.call(i), c), hashes[j])
+      const i = same[j] !== -1 ? row[same[j]!]! : row[j]!
+      if (i === -1) {
+        row[j] = this.n
+        this.append(part, j, ids, ha, day)
+      } else {
+        row[j] = i
+        this.set(i, merge(this.call(i), partCall(part, j)), [ha[2 * j]!, ha[2 * j + 1]!])
+      }
     }
     return m
+  }
+
+  /** Appends call `j` of a part as a new row ({@link set} without a call object). */
+  private append(part: UsageColumns, j: number, ids: Int32Array, ha: ArrayLike<number>, day: Int32Array | undefined): void {
+    const i = this.n
+    this.grow(i + 1)
+    const ts = part.ts[j]!
+    this.keyList[i] = part.key[j]!
+    this.tsList[i] = ts
+    const h = this.h
+    h[2 * i] = ha[2 * j]!
+    h[2 * i + 1] = ha[2 * j + 1]!
+    for (let x = 0; x < 6; x++) this._u[6 * i + x] = part.u[6 * j + x]!
+    const ints = this._ints
+    const k = INTS * i
+    const to = (x: number): number => (x === -1 ? -1 : ids[x] ?? this.id(null))
+    ints[k + SESSION] = to(part.session[j]!)
+    ints[k + AGENT] = to(part.agent[j]!)
+    ints[k + SOURCE] = to(part.source[j]!)
+    ints[k + CLIENT] = to(part.client[j]!)
+    ints[k + MODEL] = to(part.model[j]!)
+    ints[k + STOP] = to(part.stop[j]!)
+    ints[k + DAY] = day !== undefined ? to(day[j]!) : this.id(ts.slice(0, 10))
+    this._has[i] = part.has[j] === 1 ? 1 : 0
+    this.daily?.add(this, i, 1)
   }
 
   /**

@@ -1,11 +1,12 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
-import { summaryHeadHash } from './transcript-usage-hash.js'
+import { bytesHash, summaryHeadHash } from './transcript-usage-hash.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
-import { partCall } from './transcript-usage-cols.js'
+import { inUsageOrder, partCall, storedColumns } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
@@ -276,6 +277,11 @@ export function mergeUsageCall(a: UsageCall, b: UsageCall): UsageCall {
 export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate }> {
   const t0 = msNow()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
+  // A first read (no summary yet, or a rebuild) reads every transcript: its worker threads start
+  // now, on the other cores, while this thread lists the files.
+  const threads = Math.min(options.threads ?? availableParallelism(), 8)
+  const early = threads > 1 && (options.rebuild === true || !existsSync(path)) ? await import('@agenttap/transcripts') : undefined
+  const ahead = early?.startImportWorkers(threads - 1)
   const { files, listing } = listTranscripts(options.dirs)
   const prices = options.prices ?? BUNDLED_PRICES
   const loaded = options.rebuild ? undefined : load(path, options.build, prices)
@@ -343,17 +349,24 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     const sink = here ? undefined : builtModule('transcript-usage-sink.js')?.href
     const r = await importTranscripts(todo, {
       usageOnly: true,
+      // The head hashes of the files read from their start, by the threads that read them.
+      heads: 4096,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, rows: true } } : { rows: true }),
+      ...(ahead !== undefined ? { workers: ahead } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
+    // A new table takes the parts (each in `usage` order) merged: it then holds its calls in
+    // that order, and its rewrite and the `usage` answer find them sorted.
+    if (fresh && parts.length > 1) parts = [inUsageOrder(parts)]
     bytes = r.bytes
     newProblems = r.problems
     for (const c of r.cursors) done.set(c.file.path, c)
     // Pieces of one call read in an earlier update, or by two threads, become one call.
     for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
+  early?.stopImportWorkers(ahead)
   const tRead = msNow()
   const out: FileRef[] = entries.map((e) => {
     const { f, st, p } = e
@@ -363,7 +376,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     const c = read ?? cursorOf(e)
     const held = p === undefined ? undefined : fileOf(base, p)
     const headLen = Math.min(4096, c.offset)
-    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : summaryHeadHash(c.file.path, headLen)
+    // The head's hash: as held, or of the bytes the reader kept (a file read from its start), or read again.
+    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : c.head?.len === headLen ? bytesHash(c.head.bytes) : summaryHeadHash(c.file.path, headLen)
     return {
       kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
       ...(c.codex !== undefined ? { codex: c.codex } : {}),
@@ -387,7 +401,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
         // The reader's state only changes with the offset.
         if (p === undefined || p.offset !== f.offset || p.line !== f.line || p.size !== f.size || p.mtime !== f.mtime || p.ino !== f.ino || p.dev !== f.dev || p.head !== f.head || p.kind !== f.kind) moved.push(f)
       }
-      appended = append(path, doc, { files: moved, gone: [...prevByPath.keys()].filter((p) => !now.has(p)), problems: newProblems, parts })
+      appended = append(path, doc, { files: moved, gone: [...prevByPath.keys()].filter((p) => !now.has(p)), problems: newProblems, parts: parts.map(storedColumns) })
     }
     // Written whole: every cursor parsed (one whose JSON is damaged is left out: its file is read again from its start).
     if (!appended) save(path, { version: USAGE_SUMMARY_VERSION, build: options.build, files: out.flatMap((r) => fileOf(base, r) ?? []), problems: all, table: calls })

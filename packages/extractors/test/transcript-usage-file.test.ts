@@ -5,7 +5,7 @@ import { appendSession, TRAP_IDS } from '@agenttap/transcripts/generate'
 import { BUNDLED_PRICES, createExtractor, createTranscriptExtractor, MODES, toNdjson, USAGE_SUMMARY_FILE } from '../src/index.js'
 import type { ModeName, Row, RunOptions } from '../src/index.js'
 import { usageTwiceAtOnce, useTrapTree } from './support/trap-tree.js'
-import { encodeCalls, partCall } from '../src/transcript-usage-cols.js'
+import { encodeCalls, inUsageOrder, partCall, storedColumns } from '../src/transcript-usage-cols.js'
 import type { UsageCall } from '../src/transcript-usage-cols.js'
 import { DailySums } from '../src/transcript-usage-daily.js'
 import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
@@ -278,6 +278,50 @@ describe('the usage summary table', () => {
     expect(byKey(lazy)).toEqual(byKey(mem))
     expect(byKey(lazy).get(pair[0])!.output).toBe(99)
     expect(byKey(lazy).get(pair[1])!.output).toBe(99)
+  })
+
+  it('takes a part with the hashes and days of the thread that read it as one without them, and a key given twice in a part as two pieces', () => {
+    const whole = calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15)
+    const byKey = (t: UsageTable) => new Map(Array.from({ length: t.n }, (_, i) => [t.keyAt(i), t.call(i)]))
+    const part = encodeCalls([...whole, ...later(whole)])
+    expect(part.h).toHaveLength(2 * part.key.length)
+    expect(part.day).toHaveLength(part.key.length)
+    expect(Array.from(part.day!, (d) => part.dict[d])).toEqual(part.ts.map((ts) => ts.slice(0, 10)))
+    const stored = storedColumns(part)
+    expect(stored.h === undefined && stored.day === undefined).toBe(true)
+    const withCols = new UsageTable()
+    const without = new UsageTable()
+    withCols.add(part, mergeUsageCall, partCall)
+    without.add(stored, mergeUsageCall, partCall)
+    // Piece by piece: the stored calls, then their later pieces.
+    const pieces = tableOf(whole, false)
+    pieces.add(encodeCalls(later(whole)), mergeUsageCall, partCall)
+    expect(withCols.n).toBe(pieces.n)
+    expect(byKey(withCols)).toEqual(byKey(pieces))
+    expect(byKey(without)).toEqual(byKey(pieces))
+    expect(withCols.write({}).equals(without.write({}))).toBe(true)
+  })
+
+  it('merges parts into the order of usage (start time, key), keys in two parts kept for the table to merge', () => {
+    const whole = calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15)
+    const a = encodeCalls([...whole].reverse())
+    const b = storedColumns(encodeCalls(later(whole)))
+    const merged = inUsageOrder([a, b])
+    expect(merged.key).toHaveLength(a.key.length + b.key.length)
+    const pairs = merged.key.map((k, i) => [merged.ts[i]!, k] as const)
+    expect(pairs).toEqual([...pairs].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0)))
+    const byKey = (t: UsageTable) => new Map(Array.from({ length: t.n }, (_, i) => [t.keyAt(i), t.call(i)]))
+    const one = new UsageTable()
+    one.add(merged, mergeUsageCall, partCall)
+    const two = new UsageTable()
+    two.add(a, mergeUsageCall, partCall)
+    two.add(b, mergeUsageCall, partCall)
+    expect(byKey(one)).toEqual(byKey(two))
+    // The table holds its calls in that order.
+    const ts = one.ts()
+    const keys = one.keys()
+    for (let i = 1; i < one.n; i++) expect(ts[i - 1]! < ts[i]! || (ts[i - 1] === ts[i] && keys[i - 1]! <= keys[i]!)).toBe(true)
+    for (const mode of ['usage', 'daily'] as const) expect(summaryRows(mode, { calls: one, problems: [] }, BUNDLED_PRICES, {})).toEqual(summaryRows(mode, { calls: two, problems: [] }, BUNDLED_PRICES, {}))
   })
 
   it('compacts a table read lazily (some calls read one by one and merged) to the bytes of one kept in memory', () => {

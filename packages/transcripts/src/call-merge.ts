@@ -157,13 +157,48 @@ export class UsageCalls {
     return i
   }
 
-  /** A whole call (read the slow way, or a Codex call) as a row. */
-  addCall(c: ModelCall): void {
+  /** A whole call (read the slow way, or a Codex call) as a row; its row. */
+  addCall(c: ModelCall): number {
     const i = this.add(c.key, c.response_id ?? '', c.request_id, c.started_at, c.session_id, c.agent, c.model ?? c.request?.model, c.stop_reason, c.usage ?? NO_USAGE, c.prompt)
     this.source[i] = c.source
     this.client[i] = c.client
     this.ended[i] = c.ended_at ?? c.started_at
     if (c.usage === undefined) this.u[U * i + 5] = Number.NaN
+    return i
+  }
+
+  /**
+   * Another whole call of row `i`'s key, by {@link mergeCall}'s rule (the row is `a`, the call
+   * `b`): the earlier one's facts and stop reason unless the winner has one, the winning usage,
+   * the latest end.
+   */
+  mergeCall(i: number, c: ModelCall): void {
+    const hasUsage = !Number.isNaN(this.u[U * i + 5]!)
+    const stop = this.stop[i]
+    const rowWins = usageWins({ ...(stop !== undefined ? { stop_reason: stop } : {}), ...(hasUsage ? { usage: { ...NO_USAGE, output: this.output(i) } } : {}) }, c)
+    const end = c.ended_at ?? c.started_at
+    if (end > this.ended[i]!) this.ended[i] = end
+    const cFirst = c.started_at < this.started[i]!
+    if (cFirst) {
+      this.id[i] = c.response_id ?? ''
+      this.requestId[i] = c.request_id
+      this.source[i] = c.source
+      this.client[i] = c.client
+      this.session[i] = c.session_id
+      this.agent[i] = c.agent
+      this.model[i] = c.model ?? c.request?.model
+      this.started[i] = c.started_at
+      this.prompt[i] = c.prompt ?? this.prompt[i]
+    } else this.prompt[i] ??= c.prompt
+    // The usage: the winner's, else (it has none) the first one's.
+    const best = rowWins ? (hasUsage ? 'row' : cFirst ? 'call' : 'row') : c.usage !== undefined ? 'call' : cFirst ? 'call' : 'row'
+    if (best === 'call') {
+      this.setUsage(i, c.usage ?? NO_USAGE)
+      if (c.usage === undefined) this.u[U * i + 5] = Number.NaN
+    }
+    // The stop reason: the winner's, else the first one's.
+    const winnerStop = rowWins ? stop : c.stop_reason
+    this.stop[i] = winnerStop ?? (cFirst ? c.stop_reason : stop)
   }
 
   private setUsage(i: number, usage: CallUsage): void {

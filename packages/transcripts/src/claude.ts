@@ -213,7 +213,6 @@ const USAGE_PICK = compilePick({
   timestamp: true,
   sessionId: true,
   agentId: true,
-  uuid: true,
   requestId: true,
   message: {
     id: true,
@@ -229,8 +228,8 @@ const USAGE_PICK = compilePick({
   },
 })
 const S = USAGE_PICK.slot as Record<string, number>
-const [TYPE, TS, SESSION, AGENT, UUID, REQUEST, MESSAGE, ID, MODEL, STOP, USAGE, IN, OUT, READ, WRITE, CC, CC5, CC1H] = [
-  'type', 'timestamp', 'sessionId', 'agentId', 'uuid', 'requestId', 'message', 'message.id', 'message.model', 'message.stop_reason', 'message.usage',
+const [TYPE, TS, SESSION, AGENT, REQUEST, MESSAGE, ID, MODEL, STOP, USAGE, IN, OUT, READ, WRITE, CC, CC5, CC1H] = [
+  'type', 'timestamp', 'sessionId', 'agentId', 'requestId', 'message', 'message.id', 'message.model', 'message.stop_reason', 'message.usage',
   'message.usage.input_tokens', 'message.usage.output_tokens', 'message.usage.cache_read_input_tokens', 'message.usage.cache_creation_input_tokens',
   'message.usage.cache_creation', 'message.usage.cache_creation.ephemeral_5m_input_tokens', 'message.usage.cache_creation.ephemeral_1h_input_tokens',
 ].map((k) => S[k]!) as number[]
@@ -269,7 +268,7 @@ const BAD_ASSISTANT = 'assistant entry with usage but no message.id/uuid, timest
  * blocks and the metadata around them are validated, not built) into `piece`. Answers `call`
  * (the piece is filled), `skip` (no call: no usage, a `<synthetic>` notice), `bad`
  * (`piece.message` says why) or `undefined` when the line is no valid JSON object of type
- * `assistant` (or is laid out in a way the picker leaves alone): parse it the slow way, which
+ * `assistant` (or has no `message.id`, or is laid out in a way the picker leaves alone): parse it the slow way, which
  * gives the same answer or the error.
  */
 export function readClaudeUsagePiece(buf: Buffer, start: number, end: number, file: TranscriptFile, piece: ClaudePiece): 'call' | 'skip' | 'bad' | undefined {
@@ -281,8 +280,11 @@ export function readClaudeUsagePiece(buf: Buffer, start: number, end: number, fi
   if (model === '<synthetic>') return 'skip'
   const ts = str(v[TS!])
   const session = str(v[SESSION!]) ?? file.parent_session
-  const id = str(v[ID!]) ?? str(v[UUID!])
-  if (id === undefined || ts === undefined || session === undefined) {
+  // No message id: the line's uuid names the call, read the slow way (uuid is not picked: it
+  // changes every line and would be decoded for nothing).
+  const id = str(v[ID!])
+  if (id === undefined) return undefined
+  if (ts === undefined || session === undefined) {
     piece.message = BAD_ASSISTANT
     return 'bad'
   }

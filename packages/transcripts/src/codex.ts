@@ -4,6 +4,7 @@ import { redactText } from '@agenttap/session-extractor/redact'
 import { normalizeUsage, rateLimitHeaders, readCodexRateLimits } from '@agenttap/stream-normalizer/usage'
 import { isoMs } from './iso-time.js'
 import { compilePick, PICKED, pickJson } from './json-pick.js'
+import { findIn } from './read-lines.js'
 import type { CodexFileState, RawCodexUsage, TranscriptFile, TrapCounts } from './types.js'
 
 /**
@@ -46,20 +47,68 @@ export const CODEX_NEEDLES = [
 export const CODEX_USAGE_NEEDLES = [Buffer.from('"token_count"'), Buffer.from('"session_meta"'), Buffer.from('"turn_context"')]
 
 const HEAD = 160
-const TYPE_KEY = Buffer.from('"type":')
-const PAYLOAD_TYPE = Buffer.from('"payload":{"type":')
+const TYPE_KEY = [Buffer.from('"type":')]
+const PAYLOAD_TYPE = [Buffer.from('"payload":{"type":')]
 
 /**
- * codex-rs writes `{"timestamp","type","payload":{"type",…}}` in that order: the types that
- * matter are in the first bytes of a line, so only those are searched (a line laid out otherwise
- * is searched whole).
+ * codex-rs writes `{"timestamp","type","payload":{"type",…}}` in that order: a line laid out so
+ * is decided by its two types (the line's and its payload's), read in place; another layout by
+ * the needles in its first bytes (a line laid out otherwise still is searched whole).
  */
 export function classifyCodexLine(buf: Buffer, start: number, end: number, needles: Buffer[] = CODEX_NEEDLES): boolean | undefined {
-  const head = buf.subarray(start, Math.min(end, start + HEAD))
-  if (head.indexOf(TYPE_KEY) === -1) return undefined
-  for (const n of needles) if (head.indexOf(n) !== -1) return true
+  const byTypes = classifyByTypes(buf, start, end, needles)
+  if (byTypes !== undefined) return byTypes
+  const head = Math.min(end, start + HEAD)
+  if (findIn(buf, start, head, TYPE_KEY) === -1) return undefined
+  if (findIn(buf, start, head, needles) !== -1) return true
   // A payload type further in (a long timestamp or id first): search the whole line.
-  return head.indexOf(PAYLOAD_TYPE) !== -1 ? false : undefined
+  return findIn(buf, start, head, PAYLOAD_TYPE) !== -1 ? false : undefined
+}
+
+const TIMESTAMP_OPEN = Buffer.from('{"timestamp":"')
+const TYPE_OPEN = Buffer.from(',"type":"')
+const PAYLOAD_OPEN = Buffer.from(',"payload":{"type":"')
+
+/** Whether `pat` is at `buf[i]` (inside `end`). */
+function at(buf: Buffer, i: number, end: number, pat: Buffer): boolean {
+  if (i + pat.length > end) return false
+  for (let j = 0; j < pat.length; j++) if (buf[i + j] !== pat[j]) return false
+  return true
+}
+
+/** The end of a plain string's text from `i` (its closing quote), or -1 (an escape, a control byte, the line's end). */
+function plainEnd(buf: Buffer, i: number, end: number): number {
+  for (; i < end; i++) {
+    const c = buf[i]!
+    if (c === 0x22) return i
+    if (c === 0x5c || c < 0x20) return -1
+  }
+  return -1
+}
+
+/** Whether the quoted text `buf[s - 1, e + 1)` is one of the needles. */
+function isNeedle(buf: Buffer, s: number, e: number, needles: Buffer[]): boolean {
+  for (const n of needles) if (n.length === e - s + 2 && at(buf, s - 1, e + 1, n)) return true
+  return false
+}
+
+/**
+ * A line laid out as codex-rs writes it, decided by its types: taken when the line's type or its
+ * payload's is one of the needles, skipped otherwise; undefined when laid out otherwise.
+ */
+function classifyByTypes(buf: Buffer, start: number, end: number, needles: Buffer[]): boolean | undefined {
+  if (!at(buf, start, end, TIMESTAMP_OPEN)) return undefined
+  const tsEnd = plainEnd(buf, start + TIMESTAMP_OPEN.length, end)
+  if (tsEnd === -1 || !at(buf, tsEnd + 1, end, TYPE_OPEN)) return undefined
+  const t0 = tsEnd + 1 + TYPE_OPEN.length
+  const t1 = plainEnd(buf, t0, end)
+  if (t1 === -1) return undefined
+  if (isNeedle(buf, t0, t1, needles)) return true
+  if (!at(buf, t1 + 1, end, PAYLOAD_OPEN)) return undefined
+  const p0 = t1 + 1 + PAYLOAD_OPEN.length
+  const p1 = plainEnd(buf, p0, end)
+  if (p1 === -1) return undefined
+  return isNeedle(buf, p0, p1, needles)
 }
 
 /** {@link classifyCodexLine} for a usage-only read. */

@@ -33,6 +33,12 @@ export interface ImportFilesOptions {
    * @defaultValue false
    */
   rows?: boolean
+  /**
+   * The first this many bytes of each file read from its start are kept in its cursor's `head`
+   * (for a caller that checks later whether a file was rewritten, by a hash of its own: it need
+   * not open every file again). @defaultValue 0 (none)
+   */
+  heads?: number
 }
 
 /** Counts of every trap, zero. */
@@ -69,6 +75,8 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
   const traps = noTraps()
   const out: FileCursor[] = []
   const usageOnly = options.usageOnly === true
+  // Calls as rows (for a sink that takes them), else as call objects.
+  const asRows = usageOnly && options.rows === true
   const piece = emptyPiece()
   let bytes = 0
   let lines = 0
@@ -126,6 +134,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
         line: cur.line,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
+        ...(options.heads !== undefined ? { headBytes: options.heads } : {}),
         onLongLine: (line, offset, n) => problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` }),
         onLine: (buf, s, e, line, offset) => {
           parsed++
@@ -166,6 +175,14 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
               addPiece(file, c.key, c.response_id!, c.request_id, c.started_at, c.session_id, c.agent, c.model, c.stop_reason, c.usage!)
               return
             }
+            if (asRows && c.source !== 'claude-transcript') {
+              // A Codex call of a read whose calls become rows: a row now, not a call object kept
+              // alive (and copied by every young-generation collection) until the read ends.
+              const i = calls.get(c.key) as number | undefined
+              if (i === undefined) calls.set(c.key, rows.addCall(c))
+              else rows.mergeCall(i, c)
+              return
+            }
             if (claude.pending_prompt !== undefined && c.source === 'claude-transcript') {
               // The first call after the prompt in this file answers it.
               c.prompt = claude.pending_prompt
@@ -192,6 +209,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       bytes += end.bytes
       lines += end.lines
       const done: FileCursor = { file: { ...file, size: end.size }, offset: end.offset, line: end.line }
+      if (end.head !== undefined && end.head.length > 0) done.head = { len: end.head.length, bytes: new Uint8Array(end.head) } // a copy: the reader reuses its buffer
       if (file.kind === 'codex') done.codex = codex
       else if (claude.pending_prompt !== undefined) done.claude = claude
       out.push(done)
@@ -201,8 +219,6 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       out.push(cur)
     }
   }
-  // Calls as rows (for a sink that takes them), else as call objects.
-  const asRows = usageOnly && options.rows === true
   const list: ModelCall[] = []
   for (const c of calls.values()) {
     if (typeof c === 'number') {

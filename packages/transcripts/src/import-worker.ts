@@ -1,6 +1,7 @@
 /**
  * Worker thread entry of a parallel import: reads units of files from the shared queue (see
- * import.ts) until it is empty and posts the result. Built as its own entry (dist/import-worker.js).
+ * import.ts) until it is empty and posts the result. Its job comes as its data, or, for a worker
+ * started ahead of the import, as its first message. Built as its own entry (dist/import-worker.js).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { importFiles } from './import-files.js'
@@ -9,10 +10,17 @@ import { sinkResult, takeUnits } from './import.js'
 import type { ImportQueue } from './import.js'
 import type { ImportSink } from './types.js'
 
-const job = workerData as { queue: ImportQueue; options: ImportFilesOptions; sink?: ImportSink }
-try {
-  // With a sink the calls stay on this thread: only counts, cursors and the sink's answer are posted.
-  parentPort!.postMessage({ ok: true, result: await sinkResult(importFiles(takeUnits(job.queue), job.options), job.sink) })
-} catch (e) {
-  parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
+type Job = { queue: ImportQueue; options: ImportFilesOptions; sink?: ImportSink }
+
+async function run(job: Job): Promise<void> {
+  try {
+    // With a sink the calls stay on this thread: only counts, cursors and the sink's answer are posted.
+    parentPort!.postMessage({ ok: true, result: await sinkResult(importFiles(takeUnits(job.queue), job.options), job.sink) })
+  } catch (e) {
+    parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
+  }
 }
+
+// A worker started ahead of its import (startImportWorkers) waits for its job.
+if (workerData !== null && workerData !== undefined) await run(workerData as Job)
+else parentPort!.once('message', (job: Job) => void run(job))

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Worker } from 'node:worker_threads'
 import type { CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { TranscriptError } from './errors.js'
 import { addCall, importFiles, noTraps } from './import-files.js'
@@ -23,6 +24,11 @@ export interface ImportOptions extends ImportFilesOptions {
   workerMinBytes?: number
   /** Hand the calls to this module on the thread that read them instead of returning them. */
   sink?: ImportSink
+  /**
+   * Workers started ahead ({@link startImportWorkers}): used instead of new ones (as many as the
+   * import runs; the rest, or all when it runs on this thread, are stopped).
+   */
+  workers?: ImportWorkers
 }
 
 /** Hands a result's calls to its sink (on the thread that read them). */
@@ -74,11 +80,57 @@ export function* takeUnits(queue: ImportQueue): Generator<FileCursor> {
   }
 }
 
-function runWorker(script: URL, queue: ImportQueue, options: ImportFilesOptions, sink: ImportSink | undefined): Promise<ImportResult> {
+/** worker_threads, loaded when a worker starts, not imported: a read on this thread (one new session) does not load it. */
+const workerClass = (): typeof Worker => process.getBuiltinModule('node:worker_threads').Worker
+
+/** A job for a worker: the queue it takes units from, how to read them, where the calls go. */
+interface WorkerJob {
+  queue: ImportQueue
+  options: ImportFilesOptions
+  sink: ImportSink | undefined
+}
+
+/**
+ * Worker threads started before the caller knows what there is to read (e.g. before listing the
+ * files): a worker takes a few hundred milliseconds to start and load its modules, and started
+ * here it does so on another core while this thread lists. Hand them to
+ * {@link importTranscripts} (`workers`), or {@link stopImportWorkers} when there is nothing to
+ * read. They do not keep the process alive until they are given a job.
+ */
+export interface ImportWorkers {
+  /** Workers waiting for a job (each takes one). */
+  idle: Worker[]
+}
+
+/** Starts `count` import workers ahead of an import; see {@link ImportWorkers}. */
+export function startImportWorkers(count: number): ImportWorkers {
+  const script = workerScript()
+  const idle: Worker[] = []
+  if (script !== undefined) {
+    for (let i = 0; i < count; i++) {
+      const w = new (workerClass())(script)
+      // One that fails to start (or is stopped) is simply not used.
+      w.once('error', () => void 0)
+      w.unref()
+      idle.push(w)
+    }
+  }
+  return { idle }
+}
+
+/** Stops the workers not given a job. */
+export function stopImportWorkers(workers: ImportWorkers | undefined): void {
+  for (const w of workers?.idle.splice(0) ?? []) void w.terminate()
+}
+
+function runWorker(script: URL, job: WorkerJob, ready: Worker | undefined): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
-    // worker_threads loaded here, not imported: a read on this thread (one new session) does not load it.
-    const { Worker } = process.getBuiltinModule('node:worker_threads')
-    const w = new Worker(script, { workerData: { queue, options, sink } })
+    // A worker started ahead gets its job by message; a new one as its data.
+    const w = ready ?? new (workerClass())(script, { workerData: job })
+    if (ready !== undefined) {
+      w.ref()
+      w.postMessage(job)
+    }
     let settled = false
     w.once('message', (m: { ok: boolean; result?: ImportResult; error?: string }) => {
       settled = true
@@ -136,14 +188,18 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
     const v = options[k]
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TranscriptError('INVALID_OPTION', `${k} must be a whole number ≥ 1, got ${String(v)}`)
   }
+  if (options.heads !== undefined && (!Number.isInteger(options.heads) || options.heads < 0)) throw new TranscriptError('INVALID_OPTION', `heads must be a whole number ≥ 0, got ${String(options.heads)}`)
   const todo = cursors.map((c) => ({ c, bytes: Math.max(0, c.file.size - c.offset) }))
   const total = todo.reduce((n, t) => n + t.bytes, 0)
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))
   const script = workerScript()
-  const { threads: _t, workerMinBytes, sink, ...fileOptions } = options
+  const { threads: _t, workerMinBytes, sink, workers: ready, ...fileOptions } = options
   // A sink that takes rows gets a usage-only read's calls as columns, not call objects.
   if (sink?.rows === true && options.usageOnly === true) fileOptions.rows = true
-  if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) return sinkResult(importFiles(cursors, fileOptions), sink)
+  if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) {
+    stopImportWorkers(ready)
+    return sinkResult(importFiles(cursors, fileOptions), sink)
+  }
   // The files of one Claude project stay together: a resumed session copies its lines into
   // another file of the same project, and pieces of one call read by one thread are merged
   // there (a sink's consumer then rarely sees a call in two parts). Largest unit first: the
@@ -158,7 +214,9 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   const queue: ImportQueue = { units: [...units.values()].sort((a, b) => b.bytes - a.bytes).map((u) => u.cursors), next: new Int32Array(new SharedArrayBuffer(4)) }
   // This thread reads too (its modules are loaded; a worker's start-up is not), while
   // threads − 1 workers start and join in.
-  const workers = Array.from({ length: Math.min(threads, queue.units.length) - 1 }, () => runWorker(script, queue, fileOptions, sink))
+  const job: WorkerJob = { queue, options: fileOptions, sink }
+  const workers = Array.from({ length: Math.min(threads, queue.units.length) - 1 }, () => runWorker(script, job, ready?.idle.shift()))
+  stopImportWorkers(ready)
   let own: ImportResult
   try {
     own = await sinkResult(importFiles(takeUnits(queue), fileOptions), sink)

@@ -5,8 +5,8 @@
  */
 export { defaultTranscriptDirs, findTranscripts } from './discover.js'
 export type { TranscriptDirs } from './discover.js'
-export { importTranscripts, mergeResults, startCursors } from './import.js'
-export type { ImportOptions } from './import.js'
+export { importTranscripts, mergeResults, startCursors, startImportWorkers, stopImportWorkers } from './import.js'
+export type { ImportOptions, ImportWorkers } from './import.js'
 export { importFiles } from './import-files.js'
 export type { ImportFilesOptions } from './import-files.js'
 export { mergeCall, usageRank, usageWins, UsageCalls } from './call-merge.js'

@@ -98,10 +98,40 @@ for (const c of '"\\/bfnrt') ESC[c.charCodeAt(0)] = 1
 /** Flags of the last string scanned: bit 0 an escape, bit 1 a byte ≥ 0x80. */
 let strFlags = 0
 
+/**
+ * The buffer being picked, as a DataView, for reading string bytes 4 at a time: a word with no
+ * quote, backslash or control character (most of a line's string bytes) is passed at once; a
+ * word with one of them is taken byte by byte. Set by {@link pickJson} for its buffer.
+ */
+let words: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+let wordsOf: ArrayBufferLike | undefined
+let wordsAt = 0
+
+/**
+ * Whether none of the 4 bytes of `x` is a quote, a backslash or below 0x20: the "some byte is
+ * zero" test `(v - 0x01…) & ~v & 0x80…` of `x` xor each byte, and "some byte is below 0x20"
+ * `(x - 0x20…) & ~x & 0x80…` (exact as a yes/no for any bytes).
+ */
+function plainWord(x: number): boolean {
+  const q = x ^ 0x22222222
+  const s = x ^ 0x5c5c5c5c
+  return (((((q - 0x01010101) | 0) & ~q) | (((s - 0x01010101) | 0) & ~s) | (((x - 0x20202020) | 0) & ~x)) & 0x80808080) === 0
+}
+
 /** Scans a string body from `i` (after its opening quote); the index after its closing quote, or -1. */
 function scanString(b: Uint8Array, i: number, e: number): number {
+  // Bytes ORed together (bit 7 of any: a byte ≥ 0x80), and whether an escape was seen.
   let f = 0
+  let esc = 0
+  const w = words
+  const at = wordsAt
   for (;;) {
+    while (i + 4 <= e) {
+      const x = w.getInt32(at + i, true)
+      if (!plainWord(x)) break
+      f |= x
+      i += 4
+    }
     if (i >= e) return -1
     const c = b[i++]!
     const k = STR[c]!
@@ -114,19 +144,22 @@ function scanString(b: Uint8Array, i: number, e: number): number {
     // A backslash: one of the short escapes, or \u and four hex digits.
     if (i >= e) return -1
     const x = b[i++]!
-    f |= 0x100
+    esc = 1
     if (x === 0x75) {
       if (i + 4 > e || HEX[b[i]!] === 0 || HEX[b[i + 1]!] === 0 || HEX[b[i + 2]!] === 0 || HEX[b[i + 3]!] === 0) return -1
       i += 4
     } else if (ESC[x] === 0) return -1
   }
-  strFlags = (f & 0x100 ? 1 : 0) | (f & 0x80 ? 2 : 0)
+  strFlags = esc | (f & 0x80808080 ? 2 : 0)
   return i
 }
 
 /** {@link scanString} without the flags, for the strings that are only validated (most bytes of a line). */
 function skipString(b: Uint8Array, i: number, e: number): number {
+  const w = words
+  const at = wordsAt
   for (;;) {
+    while (i + 4 <= e && plainWord(w.getInt32(at + i, true))) i += 4
     if (i >= e) return -1
     const k = STR[b[i++]!]!
     if (k === 0) continue
@@ -381,6 +414,11 @@ function pickObject(b: Buffer, i: number, e: number, node: Node, out: unknown[],
  */
 export function pickJson(buf: Buffer, start: number, end: number, picker: Picker, out: unknown[]): boolean {
   for (let x = 0; x < picker.size; x++) out[x] = undefined
+  if (buf.buffer !== wordsOf) {
+    words = new DataView(buf.buffer)
+    wordsOf = buf.buffer
+  }
+  wordsAt = buf.byteOffset
   const i = skipWs(buf, start, end)
   if (i >= end || buf[i] !== 0x7b) return false
   return pickObject(buf, i, end, picker.root, out, picker.last) && skipWs(buf, next, end) === end

@@ -19,6 +19,11 @@ export interface ReadEnd {
   lines: number
   /** The file's size when its end was read (its last bytes may be an unterminated line). */
   size: number
+  /**
+   * With `headBytes`, a read from the start: the file's first bytes as read, up to `headBytes`
+   * and not past `offset` (a view of a buffer the next read reuses).
+   */
+  head?: Buffer
 }
 
 /** Options of {@link readLines}. */
@@ -38,6 +43,8 @@ export interface ReadLinesOptions {
   maxLineBytes?: number
   /** Chunk size. @defaultValue 4 MiB */
   chunkBytes?: number
+  /** Keep the first this many bytes of a read from the start ({@link ReadEnd.head}). @defaultValue 0 */
+  headBytes?: number
   onLine: (buf: Buffer, start: number, end: number, line: number, offset: number) => void
   onLongLine?: (line: number, offset: number, bytes: number) => void
 }
@@ -47,6 +54,8 @@ export interface ReadLinesOptions {
  * faults (system time) for every transcript of a tree of thousands.
  */
 let pool: Buffer | undefined
+/** The first bytes of the last file read from its start (see {@link ReadEnd.head}). */
+let headPool: Buffer | undefined
 
 /** Finds a needle scanning each byte once per chunk: the next occurrence is kept while lines move past it. */
 function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number) => boolean {
@@ -61,6 +70,41 @@ function createFinder(needle: Buffer): (buf: Buffer, start: number, end: number)
     from = start
     return next !== -1 && next + needle.length <= end
   }
+}
+
+/**
+ * Where one of `needles` first occurs in `buf[start, end)` (a whole needle inside the range),
+ * searched from the start (`fromEnd`: the last occurrence, from the end); -1 when none does.
+ * For a look at the first hundred bytes or so of a line (a Codex rollout's types): a loop here
+ * costs less than `buf.subarray(…).indexOf(…)`, an object and a call into C++ per needle per
+ * line (over longer ranges, a Claude line's last 400 bytes, the native search wins).
+ */
+export function findIn(buf: Uint8Array, start: number, end: number, needles: readonly Uint8Array[], fromEnd = false): number {
+  // The needles' first bytes (every needle here starts with a quote).
+  const first = needles[0]![0]!
+  for (const n of needles) if (n[0] !== first) return findEach(buf, start, end, needles, fromEnd)
+  const step = fromEnd ? -1 : 1
+  for (let i = fromEnd ? end - 1 : start; fromEnd ? i >= start : i < end; i += step) {
+    if (buf[i] !== first) continue
+    for (let k = 0; k < needles.length; k++) {
+      const n = needles[k]!
+      if (i + n.length > end) continue
+      let j = 1
+      while (j < n.length && buf[i + j] === n[j]) j++
+      if (j === n.length) return i
+    }
+  }
+  return -1
+}
+
+/** {@link findIn} for needles that do not share a first byte. */
+function findEach(buf: Uint8Array, start: number, end: number, needles: readonly Uint8Array[], fromEnd: boolean): number {
+  let best = -1
+  for (const n of needles) {
+    const at = fromEnd ? findIn(buf, start, end, [n], true) : findIn(buf, start, end, [n])
+    if (at !== -1 && (best === -1 || (fromEnd ? at > best : at < best))) best = at
+  }
+  return best
 }
 
 /** Reads the whole lines of `path` from `offset` to its end; see the module comment. */
@@ -83,6 +127,8 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   let skipping = false
   let longStart = 0
   let size = pos
+  const headBytes = pos === 0 ? (options.headBytes ?? 0) : 0
+  let headLen = 0
   try {
     for (;;) {
       if (have === buf.length) {
@@ -102,6 +148,11 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
       if (n === 0) {
         size = pos + have
         break
+      }
+      if (headLen < headBytes && pos + have === headLen) {
+        // The file's first bytes, before the buffer is reused for the next ones.
+        if (headPool === undefined || headPool.length < headBytes) headPool = Buffer.allocUnsafe(headBytes)
+        headLen += buf.copy(headPool, headLen, have, have + Math.min(n, headBytes - headLen))
       }
       let s = 0
       const end = have + n
@@ -135,5 +186,7 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   } finally {
     closeSync(fd)
   }
-  return { offset: pos, line, bytes: pos - start0, lines, size }
+  const end: ReadEnd = { offset: pos, line, bytes: pos - start0, lines, size }
+  if (headBytes > 0 && headLen >= Math.min(headBytes, pos)) end.head = headPool!.subarray(0, Math.min(headBytes, pos))
+  return end
 }

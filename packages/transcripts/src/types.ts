@@ -76,6 +76,11 @@ export interface FileCursor {
   codex?: CodexFileState
   /** Claude: the reader's state at `offset` (a prompt read, its call not yet). */
   claude?: ClaudeFileState
+  /**
+   * A read from the start with `heads` (ImportFilesOptions): the file's first `len` bytes as read
+   * (`len`: the option's count, or `offset` when smaller).
+   */
+  head?: { len: number; bytes: Uint8Array }
 }
 
 /** Input skipped, with where it was (plain data; see {@link TranscriptError} for the class). */

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelCall } from '@agenttap/ledger'
-import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors } from '../src/index.ts'
+import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors, startImportWorkers } from '../src/index.ts'
 import { readClaudeUsageBytes } from '../src/claude.ts'
-import { readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
 import { noTraps } from '../src/import-files.ts'
 import type { CodexFileState } from '../src/types.ts'
 import { compilePick, MAX_DEPTH, PICKED, pickJson } from '../src/json-pick.ts'
@@ -252,6 +252,39 @@ describe('the usage-only Codex reader against JSON.parse + readCodexLine', () =>
     }
   })
 
+  it('takes a rollout line by its two types, as codex-rs lays them out, and looks at other layouts by their needles', () => {
+    const root = mkdtempSync(join(tmpdir(), 'transcripts-codex-types-'))
+    try {
+      const trees = [writeTrapTree(join(root, 'traps')), writeBulkTree(join(root, 'bulk'), { bytes: 1.5e6, seed: 2 })]
+      const kinds = new Set<string>()
+      for (const [needles, classify] of [[CODEX_NEEDLES, classifyCodexLine], [CODEX_USAGE_NEEDLES, classifyCodexUsageLine]] as const) {
+        const names = new Set(needles.map((n) => JSON.parse(n.toString()) as string))
+        for (const d of trees) {
+          for (const f of findTranscripts({ claude: [], codex: [d.codexDir] })) {
+            for (const l of readFileSync(f.path, 'utf8').split('\n').filter((x) => x !== '')) {
+              const r = JSON.parse(l) as { type: string; payload?: { type?: string } }
+              kinds.add(`${r.type}/${r.payload?.type}`)
+              const b = Buffer.from(l)
+              const want = names.has(r.type) || names.has(r.payload?.type ?? '')
+              // A line without a payload type is searched whole when its own type is no needle.
+              expect(classify(b, 0, b.length), l.slice(0, 120)).toBe(want ? true : r.payload?.type === undefined ? undefined : false)
+            }
+          }
+        }
+      }
+      expect(kinds.size).toBeGreaterThan(6)
+      // Laid out otherwise (keys in another order, an escape in the timestamp): the needles decide, or the whole line is searched.
+      const odd = (l: string) => classifyCodexUsageLine(Buffer.from(l), 0, Buffer.byteLength(l))
+      expect(odd('{"type":"event_msg","timestamp":"2026-11-20T10:00:00.000Z","payload":{"type":"token_count"}}')).toBe(true)
+      expect(odd('{"type":"event_msg","timestamp":"2026-11-20T10:00:00.000Z","payload":{"type":"agent_message"}}')).toBe(false)
+      expect(odd('{"timestamp":"2026-11-20T10:00:00\\u002e000Z","type":"turn_context","payload":{}}')).toBe(true)
+      expect(odd('{"timestamp":"2026-11-20T10:00:00.000Z","type":"compacted","payload":{"message":"x"}}')).toBeUndefined()
+      expect(odd('{"timestamp":"2026-11-20T10:00:00.000Z","type":"event_msg","payload":{"type":"token_count"')).toBe(true)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
   it('agrees on nasty and broken token_count lines', () => {
     const t = (input: number, cached: number, output: number, reasoning = 0) => ({ input, cached, output, reasoning })
     const ok = codexTokenCount('2026-11-20T10:00:05.000Z', t(100, 40, 10), t(100, 40, 10), { primary: 5, secondary: 9 })
@@ -378,6 +411,38 @@ describe('pickJson', () => {
   })
 })
 
+describe('the picker on strings read 4 bytes at a time', () => {
+  it('agrees with JSON.parse for a quote, backslash, escape, control or non-ASCII character at every place of a string', () => {
+    const p = compilePick({ a: true, b: { c: true } })
+    const odd = ['"', '\\', '\\n', '\\u00e9', '\\u12', '\\x', '\u0000', '\u0001', '\u001f', '\t', '\r', '\u007f', 'é', '中', '🎉', ' ', '~']
+    let took = 0
+    for (const ch of odd) {
+      for (let at = 0; at <= 13; at++) {
+        for (const lead of ['', 'x', 'xy', 'xyz']) {
+          const str = `${'abcdefghijklm'.slice(0, at)}${ch}${'nopqrstuvwxyz'.slice(at)}`
+          for (const text of [`{"a":"${str}","b":{"c":"${lead}${str}"}}`, `{"${lead}${str}":1,"b":{"c":"${str}"},"a":"${lead}"}`]) {
+            // At several offsets of a bigger buffer, as the line reader hands lines out.
+            const buf = Buffer.from(`${lead}\n${text}\n${lead}`)
+            const out: unknown[] = []
+            const got = pickJson(buf, lead.length + 1, lead.length + 1 + Buffer.byteLength(text), p, out)
+            let want: { a?: unknown; b?: { c?: unknown } } | undefined
+            try {
+              want = JSON.parse(text) as typeof want
+            } catch {
+              want = undefined
+            }
+            expect(got, text).toBe(want !== undefined)
+            if (want === undefined) continue
+            expect([out[p.slot.a!], out[p.slot['b.c']!]], text).toEqual([want.a, want.b?.c])
+            took++
+          }
+        }
+      }
+    }
+    expect(took).toBeGreaterThan(500)
+  })
+})
+
 describe('the usage-only import with the fast reader', () => {
   let root: string
   beforeAll(() => {
@@ -413,6 +478,17 @@ describe('the usage-only import with the fast reader', () => {
       expect(lean.traps).toEqual(full.traps)
       expect(lean.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
     }
+    // Workers started ahead of the import (before the files were listed): the same answer; the
+    // one not needed (two started, one used) and those of an import run on this thread are stopped.
+    const ahead = startImportWorkers(2)
+    const early = await importTranscripts(startCursors(files), { threads: 2, workerMinBytes: 1, usageOnly: true, workers: ahead })
+    expect(ahead.idle).toEqual([])
+    expect(early.problems).toEqual(full.problems)
+    expect(facts(early.calls)).toEqual(facts(full.calls))
+    expect(early.cursors.map((c) => [c.file.path, c.offset, c.line])).toEqual(full.cursors.map((c) => [c.file.path, c.offset, c.line]))
+    const unused = startImportWorkers(1)
+    expect(facts((await importTranscripts(startCursors(files), { usageOnly: true, workers: unused })).calls)).toEqual(facts(full.calls))
+    expect(unused.idle).toEqual([])
     expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
   })
 
@@ -448,6 +524,26 @@ describe('the usage-only import with the fast reader', () => {
       expect(new Set(parts.flatMap((p) => p.facts.map((f) => f.key)))).toEqual(new Set(want.map((f) => f.key)))
     } finally {
       rmSync(sinkDir, { recursive: true, force: true })
+    }
+  })
+
+  it('keeps the first bytes of each file read from its start in its cursor, whatever the chunks, up to its last whole line', () => {
+    const d = writeBulkTree(join(root, 'heads'), { bytes: 1e6, seed: 6 })
+    const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
+    // A file whose last line is not whole yet, and one shorter than the head.
+    appendFileSync(files[0]!.path, '{"type":"assistant","message":')
+    writeFileSync(files[1]!.path, '{"type":"user"}\n{"partial"')
+    for (const chunkBytes of [100, 1000, 1 << 22]) {
+      const r = importFiles(startCursors(findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })), { usageOnly: true, heads: 4096, chunkBytes })
+      for (const c of r.cursors) {
+        const len = Math.min(4096, c.offset)
+        expect(c.head).toEqual({ len, bytes: new Uint8Array(readFileSync(c.file.path).subarray(0, len)) })
+      }
+      expect(r.cursors[1]!.head!.len).toBe(16)
+      // A read from further on (an update) keeps nothing; nor does a read without the option.
+      const { head: _head, ...read } = r.cursors[0]!
+      expect(importFiles([read], { heads: 4096 }).cursors[0]!.head).toBeUndefined()
+      expect(importFiles(startCursors(files.slice(0, 1)), { usageOnly: true }).cursors[0]!.head).toBeUndefined()
     }
   })
 
