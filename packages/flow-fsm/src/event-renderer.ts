@@ -1,3 +1,4 @@
+import { keepWarm } from '@agenttap/stream-normalizer'
 import type { AgentEvent, ToolCallKind } from './normalizer-contract.js'
 import { errorLine } from './format.js'
 import { pushText } from './render-ops.js'
@@ -20,6 +21,10 @@ export interface EventRenderer {
   readonly lineOpen: boolean
   reset(): void
 }
+
+// The last few renderers stay reachable, so V8 keeps their closures' optimized code between flows
+// (see stream-normalizer's keepWarm).
+const warm = keepWarm<EventRenderer>()
 
 /**
  * Creates the renderer of one flow: text as `text`, thinking as `thinking`, tool calls through
@@ -86,7 +91,7 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
     return r
   }
 
-  return {
+  return warm({
     event(e) {
       const out: RenderOp[] = []
       switch (e.type) {
@@ -177,5 +182,5 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
       block = undefined
       lineOpen = false
     },
-  }
+  })
 }

@@ -5,6 +5,7 @@ import { createOpenAIResponsesAdapter } from './adapters/openai-responses.js'
 import { detectStreamProvider, detectProviderFromEvent } from './detect-provider.js'
 import { NormalizerError, excerptOf, type NormalizerErrorCode } from './errors.js'
 import { DEFAULT_MAX_EVENT_BYTES, createSseFramer, type SseFramer } from './sse-framer.js'
+import { keepWarm } from './keep-warm.js'
 import type { AgentEvent, ErrorEvent, MessageEndEvent, StreamProvider } from './types.js'
 
 /** An already-split stream event: the fields of a canonical `sse` record the normalizer reads. */
@@ -82,14 +83,21 @@ class Normalizer implements StreamNormalizer {
   }
 }
 
+// The last few adapters and normalizers of each kind stay reachable, so V8 keeps their hot
+// closures' optimized code between flows (see keepWarm).
+const warmAnthropic = keepWarm<Adapter>()
+const warmResponses = keepWarm<Adapter>()
+const warmChat = keepWarm<Adapter>()
+const warmNormalizers = keepWarm<StreamNormalizer>()
+
 function makeAdapter(provider: StreamProvider, ctx: AdapterContext): Adapter | undefined {
   switch (provider) {
     case 'anthropic':
-      return createAnthropicAdapter(ctx)
+      return warmAnthropic(createAnthropicAdapter(ctx))
     case 'openai-responses':
-      return createOpenAIResponsesAdapter(ctx)
+      return warmResponses(createOpenAIResponsesAdapter(ctx))
     case 'openai-chat':
-      return createOpenAIChatAdapter(ctx)
+      return warmChat(createOpenAIChatAdapter(ctx))
     default:
       return undefined
   }
@@ -225,7 +233,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       ...(opts.onRetry === undefined ? {} : { onRetry: opts.onRetry }),
     })
 
-  return new Normalizer(
+  return warmNormalizers(new Normalizer(
     function feedRecord(r) {
       if (r === null || typeof r !== 'object') throw new TypeError('feedRecord: expected a record object')
       if (typeof r.data !== 'string') {
@@ -260,7 +268,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       finished = false
     },
     () => provider,
-  )
+  ))
 }
 
 /** Result of {@link normalizeRecords}. */
