@@ -1,4 +1,3 @@
-import { keepWarm } from '@agenttap/stream-normalizer'
 import type { AgentEvent, ToolCallKind } from './normalizer-contract.js'
 import { errorLine } from './format.js'
 import { pushText } from './render-ops.js'
@@ -21,10 +20,6 @@ export interface EventRenderer {
   readonly lineOpen: boolean
   reset(): void
 }
-
-// The last few renderers stay reachable, so V8 keeps their closures' optimized code between flows
-// (see stream-normalizer's keepWarm).
-const warm = keepWarm<EventRenderer>()
 
 /**
  * Creates the renderer of one flow: text as `text`, thinking as `thinking`, tool calls through
@@ -91,7 +86,7 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
     return r
   }
 
-  return warm({
+  return {
     event(e) {
       const out: RenderOp[] = []
       switch (e.type) {
@@ -182,5 +177,5 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
       block = undefined
       lineOpen = false
     },
-  })
+  }
 }

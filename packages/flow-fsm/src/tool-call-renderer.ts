@@ -1,5 +1,5 @@
 import { FlowFsmError } from './errors.js'
-import { JsonStreamFormatter, keepWarm } from '@agenttap/stream-normalizer'
+import { JsonStreamFormatter } from '@agenttap/stream-normalizer'
 import { CommandStringReader } from './command-string-reader.js'
 import type { ToolCallKind } from './normalizer-contract.js'
 import { pushText, sanitizeText } from './render-ops.js'
@@ -74,10 +74,6 @@ const DEFAULT_SHELL_SET: ReadonlySet<string> = new Set(DEFAULT_SHELL_TOOLS.map((
 const MAX_PENDING_CHARS = 256 * 1024
 const MAX_COMMAND_CHARS = 64 * 1024
 const MAX_WAIT_CHARS = 16 * 1024
-
-// The last few renderers stay reachable, so V8 keeps their closures' optimized code between tool
-// calls (see stream-normalizer's keepWarm).
-const warm = keepWarm<ToolCallRenderer>()
 
 /**
  * Creates a renderer for streamed tool calls. While argument fragments arrive it shows them raw
@@ -292,7 +288,7 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     return out
   }
 
-  return warm({
+  return {
     start(c) {
       const out: RenderOp[] = []
       if (mode !== 'idle' && mode !== 'ended') finish(out, undefined)
@@ -361,5 +357,5 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
     get shellForm() {
       return form
     },
-  })
+  }
 }

@@ -23,7 +23,6 @@ export type { NormalizedUsage } from './usage.js'
 export { SHELL_TOOL_NAMES, SHELL_BINARIES, isShellTool, shellCommandOf, argvToCommand } from './shell-tools.js'
 export type { ShellCommand } from './shell-tools.js'
 export { NormalizerError } from './errors.js'
-export { keepWarm } from './keep-warm.js'
 export type { NormalizerErrorCode, NormalizerErrorContext } from './errors.js'
 export type {
   AgentEvent,

@@ -5,7 +5,6 @@ import { createOpenAIResponsesAdapter } from './adapters/openai-responses.js'
 import { detectStreamProvider, detectProviderFromEvent } from './detect-provider.js'
 import { NormalizerError, excerptOf, type NormalizerErrorCode } from './errors.js'
 import { DEFAULT_MAX_EVENT_BYTES, createSseFramer, type SseFramer } from './sse-framer.js'
-import { keepWarm } from './keep-warm.js'
 import type { AgentEvent, ErrorEvent, MessageEndEvent, StreamProvider } from './types.js'
 
 /** An already-split stream event: the fields of a canonical `sse` record the normalizer reads. */
@@ -83,21 +82,14 @@ class Normalizer implements StreamNormalizer {
   }
 }
 
-// The last few adapters and normalizers of each kind stay reachable, so V8 keeps their hot
-// closures' optimized code between flows (see keepWarm).
-const warmAnthropic = keepWarm<Adapter>()
-const warmResponses = keepWarm<Adapter>()
-const warmChat = keepWarm<Adapter>()
-const warmNormalizers = keepWarm<StreamNormalizer>()
-
 function makeAdapter(provider: StreamProvider, ctx: AdapterContext): Adapter | undefined {
   switch (provider) {
     case 'anthropic':
-      return warmAnthropic(createAnthropicAdapter(ctx))
+      return createAnthropicAdapter(ctx)
     case 'openai-responses':
-      return warmResponses(createOpenAIResponsesAdapter(ctx))
+      return createOpenAIResponsesAdapter(ctx)
     case 'openai-chat':
-      return warmChat(createOpenAIChatAdapter(ctx))
+      return createOpenAIChatAdapter(ctx)
     default:
       return undefined
   }
@@ -233,7 +225,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       ...(opts.onRetry === undefined ? {} : { onRetry: opts.onRetry }),
     })
 
-  return warmNormalizers(new Normalizer(
+  return new Normalizer(
     function feedRecord(r) {
       if (r === null || typeof r !== 'object') throw new TypeError('feedRecord: expected a record object')
       if (typeof r.data !== 'string') {
@@ -268,7 +260,7 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       finished = false
     },
     () => provider,
-  ))
+  )
 }
 
 /** Result of {@link normalizeRecords}. */
