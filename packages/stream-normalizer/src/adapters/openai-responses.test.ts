@@ -221,8 +221,8 @@ describe('OpenAI Responses adapter', () => {
   })
 })
 
-describe('OpenAI Responses fast path', () => {
-  it('gives exactly the events of the general parser, for every value shape and for bad input', () => {
+describe('OpenAI Responses delta layouts', () => {
+  it('the compact layout the API writes and a spaced one give the same events, for every value shape and for bad input', () => {
     const texts = ['', 'plain', 'quote " inside', 'back\\slash', 'nl\nand\ttab', 'é€😀', '\u0000\u001f', '}', '"}', 'lone \ud800', 'a\\"b', 'ends with backslash \\']
     const head = [
       ev('response.created', { response: resp('in_progress') }),
@@ -232,7 +232,7 @@ describe('OpenAI Responses fast path', () => {
     const spaced: [string | undefined, unknown][] = [...head]
     const both = (compact: string): void => {
       canonical.push([undefined, compact])
-      // Same content in another layout: only the general parser takes it.
+      // Same content in another layout.
       spaced.push([undefined, compact.replace(/^\{"type":/, '{ "type" : ')])
     }
     let seq = 10

@@ -1,6 +1,5 @@
 import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
 import { CODEX_RATE_LIMITS_EVENT, readCodexRateLimits } from '../rate-limits.js'
-import { flat, scanDelta, scanFlat } from './flat-json.js'
 import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 /** Item types that are tool calls, their kind and the name to use when the item has none. */
@@ -46,17 +45,6 @@ const NO_OP = new Set([
   'response.reasoning_text.done',
   'response.refusal.done',
 ])
-/** Start of every Responses event in the layout the API writes (`type` first, compact). */
-const FAST_PREFIX = '{"type":"response.'
-const T_TEXT = 'response.output_text.delta'
-const T_REFUSAL = 'response.refusal.delta'
-const T_SUMMARY = 'response.reasoning_summary_text.delta'
-const T_REASONING = 'response.reasoning_text.delta'
-const FAST_ARG_DELTAS = ['response.function_call_arguments.delta', 'response.custom_tool_call_input.delta', 'response.mcp_call_arguments.delta', 'response.code_interpreter_call_code.delta']
-
-/** Whether the scanned `type` value is `t`. */
-const typeIs = (data: string, t: string): boolean => flat.typeEnd - flat.typeStart === t.length && data.startsWith(t, flat.typeStart)
-
 const NO_OP_ITEM_PROGRESS = /^response\.(?:web_search_call|file_search_call|image_generation_call|mcp_call|mcp_list_tools|code_interpreter_call)\.(?:in_progress|searching|completed|failed|generating|interpreting|partial_image)$/
 
 /** Final argument text of a finished tool item. */
@@ -176,39 +164,9 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     ctx.emit(withBase(e, seq, undefined))
   }
 
-  /**
-   * Fast path for the bulk of a stream: the delta events (text, reasoning, tool arguments) in the
-   * compact, flat layout the API writes, read by a scanner into reused fields instead of building
-   * the object with JSON.parse. Anything the scanner does not take exactly, and any delta the
-   * stream's state does not allow, returns false and takes the general path, so the events are
-   * identical (a test feeds both paths the same data).
-   */
-  function fast(data: string, _name: string | undefined, seq: number | undefined): boolean {
-    if (!data.startsWith(FAST_PREFIX) || !(scanDelta(data) || scanFlat(data))) return false
-    const f = flat
-    if (typeIs(data, T_TEXT) || typeIs(data, T_REFUSAL)) {
-      ctx.emit(textDelta(ctx, f.delta ?? '', seq, f.output_index, f.item_id))
-      return true
-    }
-    const summary = typeIs(data, T_SUMMARY)
-    if (summary || typeIs(data, T_REASONING)) {
-      ctx.emit(thinkingDelta(ctx, f.delta ?? '', summary ? 'summary' : 'thinking', seq, f.output_index, f.item_id))
-      return true
-    }
-    for (const t of FAST_ARG_DELTAS) {
-      if (!typeIs(data, t)) continue
-      let tc = f.item_id === undefined ? undefined : byItem.get(f.item_id)
-      if (tc === undefined && f.output_index !== undefined) tc = byIndex[f.output_index]
-      if (tc === undefined || !tc.open) return false
-      const delta = f.delta ?? ''
-      if (delta.length > 0) emitToolDelta(ctx, tc, seq, delta)
-      return true
-    }
-    return false
-  }
-
+  // No fast path: a scanner of the delta events' layout (instead of JSON.parse) cost more
+  // instructions than the parse it saved, and more to compile (see the package README).
   return {
-    fast,
     event(v, name, seq, data) {
       const type = str(v['type']) ?? name
       if (type === undefined) {
