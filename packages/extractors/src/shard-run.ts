@@ -98,27 +98,28 @@ export function createFinder(needle: Buffer): (buf: Buffer, start: number, end: 
   let guess = -1
   const n = needle.length
   const first = needle[0]!
+  // (A one-byte needle has no second byte: -1 matches no byte, so any first byte stops the check.)
   const second = n > 1 ? needle[1]! : -1
-  /** The needle is at `at` (within [start, end)). */
-  const isAt = (buf: Buffer, at: number, end: number): boolean => {
-    if (at + n > end) return false
-    for (let k = 0; k < n; k++) if (buf[at + k] !== needle[k]) return false
-    return true
-  }
-  /** The needle starts nowhere in [from, to) (a candidate must start with its first two bytes). */
-  const noneBefore = (buf: Buffer, from: number, to: number): boolean => {
-    for (let i = from; i < to; i++) {
-      if (buf[i] === first && (second === -1 || buf[i + 1] === second) && isAt(buf, i, to + n - 1)) return false
-    }
-    return true
-  }
   return (buf, start, end) => {
     if (buf !== lastBuf || start < lastStart || (next !== -1 && next < start)) {
       lastBuf = buf
+      next = -1
       const at = start + guess
-      // The guess stands only if it is the first occurrence from `start`, as indexOf would give.
-      if (guess >= 0 && isAt(buf, at, end) && noneBefore(buf, start, at)) next = at
-      else {
+      if (guess >= 0 && at + n <= end) {
+        let k = 0
+        while (k < n && buf[at + k] === needle[k]) k++
+        if (k === n) {
+          // The guess stands only if it is the first occurrence from `start`, as indexOf would
+          // give: an earlier one would start with the needle's first two bytes before `at`
+          // (one straddling `at` cannot: the byte at `at` is the needle's first, not its
+          // second). Any such pair, even without the rest of the needle, sends the line to
+          // indexOf below: rare, and one tight loop over the line's head is all most lines cost.
+          let i = start
+          while (i < at && !(buf[i] === first && (second === -1 || buf[i + 1] === second))) i++
+          if (i === at) next = at
+        }
+      }
+      if (next === -1) {
         next = buf.indexOf(needle, start)
         if (next !== -1 && next + n <= end) guess = next - start
       }
@@ -137,16 +138,25 @@ function flowIdAt(find: ReturnType<typeof createFinder>, buf: Buffer, start: num
   return undefined
 }
 
-/** FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. */
+/**
+ * FNV-1a of the flow id's bytes, found in the raw line; lines without one go to shard 0. (The id
+ * is hashed as it is found, without an object per line: this runs on every line of the capture
+ * in every shard.)
+ */
 export function shardOf(find: ReturnType<typeof createFinder>, buf: Buffer, start: number, end: number, shards: number, derived?: Set<string>): number {
-  const id = flowIdAt(find, buf, start, end)
-  if (id === undefined) return 0
-  if (derived !== undefined && derived.size > 0 && derived.has(buf.toString('utf8', id[0], id[1]))) return 0
+  const at = find(buf, start, end)
+  if (at === -1) return 0
+  const from = at + NEEDLE.length
   let h = 0x811c9dc5
-  for (let i = id[0]; i < id[1]; i++) {
-    h ^= buf[i]!
+  let i = from
+  for (; i < end; i++) {
+    const c = buf[i]!
+    if (c === 0x22) break
+    h ^= c
     h = Math.imul(h, 0x01000193)
   }
+  if (i === end) return 0 // no closing quote: no id
+  if (derived !== undefined && derived.size > 0 && derived.has(buf.toString('utf8', from, i))) return 0
   return (h >>> 0) % shards
 }
 
