@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '../src/index.js'
 import { MODE_NAMES } from '../src/index.js'
 import type { ModeName, Row } from '../src/index.js'
-import { WIRE_FACTS_FILE, factsNdjson, factsTail, flowsInFacts } from '../src/wire-facts.js'
+import { WIRE_FACTS_FILE, factsNdjson, factsReader, factsTail, flowsInFacts, wholeLinesAnswer } from '../src/wire-facts.js'
+import { BUNDLED_PRICES } from '../src/prices.js'
 import { toNdjson } from '../src/output.js'
 import { indexPaths } from '../src/index-store.js'
 import { frame } from '../src/frames.js'
@@ -177,6 +178,25 @@ describe('wire facts', () => {
     const st = JSON.parse(readFileSync(state, 'utf8')) as { stamp: string }
     writeFileSync(state, JSON.stringify({ ...st, stamp: 'another' }))
     expect(await rowsOf(root)).toEqual(good)
+  })
+
+  it('sessions is its stored lines after a build, and summed from the columns once an append adds calls and flows', async () => {
+    const dir = FIXTURES.shared!
+    const root = copyOf(dir, 0.5)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const whole = wholeLinesAnswer('sessions', factsReader(paths), BUNDLED_PRICES)
+    expect(whole?.lines?.length).toBe(1)
+    const d = await duckRowsOf(root)
+    expect(whole!.lines![0]!.all().map((l) => JSON.parse(l!) as Row)).toEqual(d.sessions)
+    expect(wholeLinesAnswer('sessions', factsReader(paths), BUNDLED_PRICES, false)?.rows?.length).toBe(d.sessions!.length)
+    // Other prices: not the stored lines.
+    expect(wholeLinesAnswer('sessions', factsReader(paths), { ...BUNDLED_PRICES, version: 'other' })).toBeUndefined()
+    appendRest(dir, root, 0.5)
+    await update(root)
+    expect(factsTail(paths)?.segments).toBe(2)
+    expect(wholeLinesAnswer('sessions', factsReader(paths), BUNDLED_PRICES)).toBeUndefined()
+    await expectSame(root)
   })
 
   it('a file written before sessions kept its lines (six sections a segment): sessions from the columns, not DuckDB', async () => {
