@@ -450,9 +450,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
       if (!upToDate() && !(await appendWithout())) await db()
-      // NDJSON of usage, tool_calls and cost: the lines the facts keep.
+      // NDJSON of usage, tool_calls, cost and sessions: the lines the facts keep (sessions' rows too, from its few lines).
       const lines = run.ndjsonTo !== undefined || run.ndjson === true
-      const whole = upToDate() && lines ? wholeLinesAnswer(mode, facts, prices) : undefined
+      const whole = upToDate() && (lines || mode === 'sessions') ? wholeLinesAnswer(mode, facts, prices, lines) : undefined
       const answer = whole === undefined && upToDate() ? facts(factsSections(mode, lines, prices)) : undefined
       const a = whole ?? (answer === undefined ? undefined : factsRows(mode, answer, prices))
       if (a !== undefined) {

@@ -174,22 +174,28 @@ const dictField = (name: string, col: string): Field => ({
 const numField = (name: string, col: string): Field => ({ name, value: (p, i) => val(p, col, i), kind: NUM, col: [col] })
 
 /**
- * NDJSON of `usage`, `cost` (bundled prices) or `tool_calls` when the first segment holds every
+ * NDJSON of `usage`, `cost`, `sessions` (bundled prices) or `tool_calls` (`ndjson` false: the rows of `sessions`) when the first segment holds every
  * row — the later ones add none and drop none — and each row has its line: the answer is that
  * segment's lines as they are, read without the rows' sections (`read` reads the facts' sections
  * asked for). Undefined otherwise (the caller reads the rows and merges them, {@link factsRows}).
  */
-export function wholeLinesAnswer(mode: ModeName, read: (sections: Section[]) => WireFacts | undefined, prices: PriceTable): FactsAnswer | undefined {
-  const section = mode === 'usage' ? 'usageLines' : mode === 'tool_calls' ? 'toolLines' : mode === 'cost' && pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES) ? 'costLines' : undefined
+export function wholeLinesAnswer(mode: ModeName, read: (sections: Section[]) => WireFacts | undefined, prices: PriceTable, ndjson = true): FactsAnswer | undefined {
+  if (!ndjson && mode !== 'sessions') return undefined
+  const bundled = pricesFingerprint(prices) === pricesFingerprint(BUNDLED_PRICES)
+  const section = mode === 'usage' ? 'usageLines' : mode === 'tool_calls' ? 'toolLines' : mode === 'cost' && bundled ? 'costLines' : mode === 'sessions' && bundled ? 'sessionLines' : undefined
   if (section === undefined) return undefined
   const f = read([section])
   const parts = f?.parts[section]
   const first = parts?.[0]?.part
-  if (f === undefined || first === undefined || f.drops || parts!.slice(1).some((x) => x.part.n > 0)) return undefined
-  if (section === 'costLines' && first.dict[0] !== pricesFingerprint(prices)) return undefined
+  if (f === undefined || first === undefined || f.drops) return undefined
+  // A later segment's rows: for sessions, its calls and flows (its dictionary counts them), not its sessions' lines.
+  if (parts!.slice(1).some((x) => (section === 'sessionLines' ? x.part.dict[1] !== '0' : x.part.n > 0))) return undefined
+  if ((section === 'costLines' || section === 'sessionLines') && first.dict[0] !== pricesFingerprint(prices)) return undefined
   const t = first.cols.line as Text
   // A call without usage has no line (null): its row is not in `usage` / `cost`.
   if (t.nul.indexOf(1) !== -1) return undefined
+  // sessions' rows (a few: one per session) as objects are its lines parsed.
+  if (!ndjson) return { columns: MODES[mode].columns, rows: t.all().map((l) => Object.values(JSON.parse(l!) as Record<string, Value>)) }
   return { columns: MODES[mode].columns, refs: wholeRefs([first]), lines: [t] }
 }
 

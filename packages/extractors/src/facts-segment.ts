@@ -33,11 +33,11 @@ export interface Header {
   prev: string
   drop: string[]
   problems: FactsProblems
-  /** Byte length and CRC-32 of each section (calls, flows, tool calls, and the NDJSON lines of `usage`, `tool_calls` and `cost` with the bundled prices). */
+  /** Byte length and CRC-32 of each section (calls, flows, tool calls, and the NDJSON lines of `usage`, `tool_calls`, `cost` and `sessions` with the bundled prices). */
   sections: [number, number][]
 }
 
-export const SECTIONS = ['calls', 'flows', 'tools', 'usageLines', 'toolLines', 'costLines'] as const
+export const SECTIONS = ['calls', 'flows', 'tools', 'usageLines', 'toolLines', 'costLines', 'sessionLines'] as const
 /** The sections made from rows (the line sections are made from the calls and tool calls). */
 export type RowSection = 'calls' | 'flows' | 'tools'
 export type Section = (typeof SECTIONS)[number]
@@ -196,11 +196,34 @@ function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer
   return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
 }
 
+/**
+ * The NDJSON lines of `sessions` (bundled prices) of a segment's own calls and flows: the answer
+ * when that segment holds every row (facts-answers.ts). Its dictionary: the prices' fingerprint
+ * ('' when the facts cannot tell the rows: a tie of clients) and how many calls and flows the
+ * segment has (a later segment with none leaves the first one's answer whole).
+ */
+function sessionLinesSection(calls: Part, flows: Part): Buffer {
+  const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { calls: [{ part: calls, alive: undefined }], flows: [{ part: flows, alive: undefined }] }, drops: false }
+  const a = factsRows('sessions', f, BUNDLED_PRICES)
+  const lines: string[] = []
+  if (a !== undefined) {
+    const chunks: Buffer[] = []
+    factsNdjson(a, (b) => void chunks.push(Buffer.from(b)))
+    const text = Buffer.concat(chunks).toString('utf8')
+    for (let from = 0; from < text.length; ) {
+      const at = text.indexOf('\n', from)
+      lines.push(text.slice(from, at + 1))
+      from = at + 1
+    }
+  }
+  return encode(lines.length, [a === undefined ? '' : pricesFingerprint(BUNDLED_PRICES), String(calls.n + flows.n)], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+}
+
 /** One segment's bytes: the framed header, then the sections. */
 export function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<RowSection, Row[]>): Buffer {
   const made = (['calls', 'flows', 'tools'] as const).map((s) => section(s, rows[s]))
   const calls = decode(made[0]!)
-  const parts = [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls)]
+  const parts = [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls), sessionLinesSection(calls, decode(made[1]!))]
   const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
   return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
 }

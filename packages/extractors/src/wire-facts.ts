@@ -229,7 +229,8 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[]): Wire
       prev = h.stamp
       let at = start
       const parts: Partial<Record<Section, Part>> = {}
-      for (let i = 0; i < SECTIONS.length; i++) {
+      // A file written before the last sections were added has fewer: those are absent.
+      for (let i = 0; i < Math.min(SECTIONS.length, h.sections.length); i++) {
         const [len, sum] = h.sections[i]!
         if (need.includes(SECTIONS[i]!)) {
           // A buffer of its own (aligned): the typed columns are views of it.
@@ -243,6 +244,8 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[]): Wire
     }
     const out: WireFacts = { problems: last.h.problems, parts: {}, drops: got.slice(1).some((g) => g.drop.length > 0) }
     for (const s of need) {
+      // A section some segment lacks (an older file): not given (its answer is made otherwise).
+      if (got.some((g) => g.parts[s] === undefined)) continue
       out.parts[s] = got.map((g, k) => {
         const part = g.parts[s]!
         // Rows of flows a later segment drops (fed again: its rows are theirs now).

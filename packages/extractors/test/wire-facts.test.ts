@@ -6,9 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '../src/index.js'
 import { MODE_NAMES } from '../src/index.js'
 import type { ModeName, Row } from '../src/index.js'
-import { WIRE_FACTS_FILE, factsNdjson, factsTail, flowsInFacts } from '../src/wire-facts.js'
+import { WIRE_FACTS_FILE, factsNdjson, factsReader, factsTail, flowsInFacts, wholeLinesAnswer } from '../src/wire-facts.js'
+import { BUNDLED_PRICES } from '../src/prices.js'
 import { toNdjson } from '../src/output.js'
 import { indexPaths } from '../src/index-store.js'
+import { frame } from '../src/frames.js'
 
 // The wire facts (.index/wire-facts.bin) answer usage, cost, sessions and tool_calls without
 // DuckDB: their rows must be DuckDB's, on every fixture, after a build and after updates that
@@ -64,6 +66,8 @@ async function rowsOf(root: string): Promise<Record<string, Row[]>> {
   try {
     const out: Record<string, Row[]> = {}
     for (const m of MODES) out[m] = (await x.run(m)).rows
+    // sessions as NDJSON: the lines the facts keep for it (sessionLines) when they hold it whole.
+    out['sessions:ndjson'] = (await x.run('sessions', { ndjson: true })).ndjson!.map((l) => JSON.parse(l) as Row)
     return out
   } finally {
     x.close()
@@ -96,6 +100,7 @@ async function expectSame(root: string): Promise<Record<string, Row[]>> {
   const f = await factsRowsOf(root)
   const d = await duckRowsOf(root)
   for (const m of MODES) expect(f[m], m).toEqual(d[m])
+  expect(f['sessions:ndjson'], 'sessions as NDJSON').toEqual(d.sessions)
   return d
 }
 
@@ -173,6 +178,42 @@ describe('wire facts', () => {
     const st = JSON.parse(readFileSync(state, 'utf8')) as { stamp: string }
     writeFileSync(state, JSON.stringify({ ...st, stamp: 'another' }))
     expect(await rowsOf(root)).toEqual(good)
+  })
+
+  it('sessions is its stored lines after a build, and summed from the columns once an append adds calls and flows', async () => {
+    const dir = FIXTURES.shared!
+    const root = copyOf(dir, 0.5)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const whole = wholeLinesAnswer('sessions', factsReader(paths), BUNDLED_PRICES)
+    expect(whole?.lines?.length).toBe(1)
+    const d = await duckRowsOf(root)
+    expect(whole!.lines![0]!.all().map((l) => JSON.parse(l!) as Row)).toEqual(d.sessions)
+    expect(wholeLinesAnswer('sessions', factsReader(paths), BUNDLED_PRICES, false)?.rows?.length).toBe(d.sessions!.length)
+    // Other prices: not the stored lines.
+    expect(wholeLinesAnswer('sessions', factsReader(paths), { ...BUNDLED_PRICES, version: 'other' })).toBeUndefined()
+    appendRest(dir, root, 0.5)
+    await update(root)
+    expect(factsTail(paths)?.segments).toBe(2)
+    expect(wholeLinesAnswer('sessions', factsReader(paths), BUNDLED_PRICES)).toBeUndefined()
+    await expectSame(root)
+  })
+
+  it('a file written before sessions kept its lines (six sections a segment): sessions from the columns, not DuckDB', async () => {
+    const root = copyOf(FIXTURES.shared!)
+    await update(root)
+    const d = await duckRowsOf(root)
+    const b = readFileSync(factsFile(root))
+    const len = b.readUInt32LE(4)
+    const h = JSON.parse(b.toString('utf8', 12, 12 + len)) as { sections: [number, number][] }
+    expect(h.sections.length).toBe(7)
+    const kept = h.sections.slice(0, 6)
+    const body = b.subarray(12 + len, 12 + len + kept.reduce((x, [l]) => x + l, 0))
+    expect(12 + len + body.length + h.sections[6]![0]).toBe(b.length)
+    writeFileSync(factsFile(root), Buffer.concat([frame('AWF3', Buffer.from(JSON.stringify({ ...h, sections: kept }), 'utf8')), body]))
+    const f = await factsRowsOf(root)
+    expect(f['sessions:ndjson']).toEqual(d.sessions)
+    expect(f).toEqual(d)
   })
 
   it('a generated capture: the same rows (several sessions, many calls)', async () => {
