@@ -9,6 +9,7 @@ import type { ColType, Part, Value } from './facts-columns.js'
 import { factsNdjson } from './facts-output.js'
 import { frame } from './frames.js'
 import { BUNDLED_PRICES } from './prices.js'
+import { stringDict } from './string-dict.js'
 import { keyHash } from './transcript-usage-table.js'
 import { pricesFingerprint } from './transcript-usage-daily.js'
 import type { Row } from './types.js'
@@ -90,19 +91,8 @@ function section(s: RowSection, all: Row[]): Buffer {
   const seqOf = new Map<Row, number>()
   all.forEach((r, i) => seqOf.set(r, i))
   const rows = s === 'flows' ? all : sortRows(all, s === 'calls' ? ['started_at', 'flow_id', 'idx'] : ['c_ts', 'flow_id', 'idx', 'position'])
-  const dict: string[] = []
-  const ids = new Map<string, number>()
-  const id = (v: unknown): number => {
-    if (nil(v)) return -1
-    const k = String(v)
-    let x = ids.get(k)
-    if (x === undefined) {
-      x = dict.length
-      dict.push(k)
-      ids.set(k, x)
-    }
-    return x
-  }
+  const { dict, id: idOf } = stringDict()
+  const id = (v: unknown): number => (nil(v) ? -1 : idOf(String(v)))
   const num = (v: unknown): number | null => (nil(v) ? null : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v))
   const col = (name: string, type: ColType, from: string | ((r: Row) => unknown) = name): Col => {
     const f = typeof from === 'string' ? (r: Row) => r[from] : from

@@ -6,6 +6,7 @@
  */
 
 import type { UsageFacts } from '@agenttap/transcripts'
+import { stringDict } from './string-dict.js'
 import { keyHash } from './transcript-usage-hash.js'
 
 /**
@@ -50,18 +51,8 @@ export function hashAll(keys: string[]): Uint32Array {
 
 /** Calls to columns. */
 export function encodeCalls(calls: Iterable<UsageCall>): UsageColumns {
-  const dict: string[] = []
-  const ids = new Map<string, number>()
-  const id = (s: string | null): number => {
-    if (s === null) return -1
-    let n = ids.get(s)
-    if (n === undefined) {
-      n = dict.length
-      dict.push(s)
-      ids.set(s, n)
-    }
-    return n
-  }
+  const { dict, id: idOf } = stringDict()
+  const id = (s: string | null): number => (s === null ? -1 : idOf(s))
   const out: UsageColumns = { dict, key: [], ts: [], session: [], agent: [], source: [], client: [], model: [], stop: [], has: [], u: [] }
   const h: number[] = []
   const day: number[] = []
@@ -130,17 +121,7 @@ export function inUsageOrder(parts: UsageColumns[]): UsageColumns {
 
 /** Columns of the calls `row[j]` of `parts[from[j]]`, in that order (one dictionary). */
 function gather(parts: UsageColumns[], from: number[], row: number[]): UsageColumns {
-  const dict: string[] = []
-  const ids = new Map<string, number>()
-  const id = (s: string): number => {
-    let n = ids.get(s)
-    if (n === undefined) {
-      n = dict.length
-      dict.push(s)
-      ids.set(s, n)
-    }
-    return n
-  }
+  const { dict, id } = stringDict()
   const remap = parts.map((p) => Int32Array.from(p.dict, id))
   const hashes = parts.map((p) => (p.h?.length === 2 * p.key.length ? p.h : undefined))
   const days = parts.map((p) => (p.day?.length === p.key.length ? p.day : undefined))
