@@ -2,7 +2,7 @@ import { closeSync } from 'node:fs'
 import { readAt } from './read-at.js'
 import { hashAll } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
-import { hashOrderOf, keyHash } from './transcript-usage-hash.js'
+import { hashOrderOf, keyHash, matchRows } from './transcript-usage-hash.js'
 
 export { keyHash }
 
@@ -436,54 +436,7 @@ export class UsageTable {
     const m = part.key.length
     if (m === 0) return 0
     const ha = part.h?.length === 2 * m ? part.h : hashAll(part.key)
-    // The part's calls in a small open hash table by the first hash's low bits (typed arrays: no
-    // boxed number per stored call scanned), then one pass over the stored hashes.
-    const mask = (1 << Math.max(4, 32 - Math.clz32(4 * m))) - 1
-    const slots = new Int32Array(mask + 1).fill(-1)
-    const next = new Int32Array(m).fill(-1)
-    // Row of each part call already here (-1: new); a key given twice in the part goes to the row of the first.
-    const row = new Int32Array(m).fill(-1)
-    const same = new Int32Array(m).fill(-1)
-    for (let j = 0; j < m; j++) {
-      const s = ha[2 * j]! & mask
-      for (let x = slots[s]!; x !== -1; x = next[x]!) {
-        if (ha[2 * x] === ha[2 * j] && ha[2 * x + 1] === ha[2 * j + 1] && part.key[x] === part.key[j]) {
-          same[j] = x
-          break
-        }
-      }
-      next[j] = slots[s]!
-      slots[s] = j
-    }
-    const h = this.h
-    // The base rows through their hash order (a binary search per key read), the rows set since
-    // (or every row, in a table made in memory) in one pass.
-    const perm = this.hashOrder()
-    let from = 0
-    if (perm !== undefined && perm.length === this.baseN) {
-      from = this.baseN
-      for (let j = 0; j < m; j++) {
-        const a = ha[2 * j]!
-        let lo = 0
-        let hi = perm.length
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1
-          if (h[2 * perm[mid]!]! < a) lo = mid + 1
-          else hi = mid
-        }
-        for (let k = lo; k < perm.length && h[2 * perm[k]!] === a; k++) {
-          const i = perm[k]!
-          // Checked where used (a pass over the whole order is what it saves).
-          if (i >= this.baseN) throw new Error('bad hash order')
-          if (ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) row[j] = i
-        }
-      }
-    }
-    for (let i = from; i < this.n; i++) {
-      for (let j = slots[h[2 * i]! & mask]!; j !== -1; j = next[j]!) {
-        if (ha[2 * j] === h[2 * i] && ha[2 * j + 1] === h[2 * i + 1] && part.key[j] === this.keyAt(i)) row[j] = i
-      }
-    }
+    const { row, same } = matchRows(part.key, ha, this.h, this.n, this.baseN, this.hashOrder(), (i) => this.keyAt(i))
     // The part's dictionary numbers as this table's.
     const ids = Int32Array.from(part.dict, (x) => this.id(x))
     const day = part.day?.length === m ? part.day : undefined
