@@ -174,10 +174,12 @@ const dictField = (name: string, col: string): Field => ({
 const numField = (name: string, col: string): Field => ({ name, value: (p, i) => val(p, col, i), kind: NUM, col: [col] })
 
 /**
- * NDJSON of `usage`, `cost`, `sessions` (bundled prices) or `tool_calls` (`ndjson` false: the rows of `sessions`) when the first segment holds every
- * row — the later ones add none and drop none — and each row has its line: the answer is that
- * segment's lines as they are, read without the rows' sections (`read` reads the facts' sections
- * asked for). Undefined otherwise (the caller reads the rows and merges them, {@link factsRows}).
+ * NDJSON of `usage`, `cost`, `sessions` (bundled prices) or `tool_calls` (`ndjson` false: the rows of `sessions`) read from the stored lines alone,
+ * without the rows' sections (`read` reads the facts' sections asked for): when no segment drops
+ * rows, each row has its line, and either the first segment holds every row (the later ones add
+ * none), or — not `sessions`, whose lines are sums — each later segment's rows all come after the
+ * rows before it (appends of later calls). Undefined otherwise (the caller reads the rows and
+ * merges them, {@link factsRows}).
  */
 export function wholeLinesAnswer(mode: ModeName, read: (sections: Section[]) => WireFacts | undefined, prices: PriceTable, ndjson = true): FactsAnswer | undefined {
   if (!ndjson && mode !== 'sessions') return undefined
@@ -188,15 +190,46 @@ export function wholeLinesAnswer(mode: ModeName, read: (sections: Section[]) => 
   const parts = f?.parts[section]
   const first = parts?.[0]?.part
   if (f === undefined || first === undefined || f.drops) return undefined
-  // A later segment's rows: for sessions, its calls and flows (its dictionary counts them), not its sessions' lines.
-  if (parts!.slice(1).some((x) => (section === 'sessionLines' ? x.part.dict[1] !== '0' : x.part.n > 0))) return undefined
-  if ((section === 'costLines' || section === 'sessionLines') && first.dict[0] !== pricesFingerprint(prices)) return undefined
-  const t = first.cols.line as Text
+  if ((section === 'costLines' || section === 'sessionLines') && parts!.some((x) => x.part.n > 0 && x.part.dict[0] !== pricesFingerprint(prices))) return undefined
   // A call without usage has no line (null): its row is not in `usage` / `cost`.
-  if (t.nul.indexOf(1) !== -1) return undefined
-  // sessions' rows (a few: one per session) as objects are its lines parsed.
-  if (!ndjson) return { columns: MODES[mode].columns, rows: t.all().map((l) => Object.values(JSON.parse(l!) as Record<string, Value>)) }
-  return { columns: MODES[mode].columns, refs: wholeRefs([first]), lines: [t] }
+  if (parts!.some((x) => x.part.n > 0 && (x.part.cols.line as Text).nul.indexOf(1) !== -1)) return undefined
+  const t = first.cols.line as Text
+  if (section === 'sessionLines') {
+    // A later segment's calls or flows (its dictionary counts them) change the sums of its sessions.
+    if (parts!.slice(1).some((x) => x.part.dict[1] !== '0')) return undefined
+    // sessions' rows (a few: one per session) as objects are its lines parsed.
+    if (!ndjson) return { columns: MODES[mode].columns, rows: t.all().map((l) => Object.values(JSON.parse(l!) as Record<string, Value>)) }
+    return { columns: MODES[mode].columns, refs: wholeRefs([first]), lines: [t] }
+  }
+  const withRows = parts!.filter((x) => x.part.n > 0).map((x) => x.part)
+  if (withRows.length <= 1) return { columns: MODES[mode].columns, refs: wholeRefs([withRows[0] ?? first]), lines: [(withRows[0] ?? first).cols.line as Text] }
+  // Appends: each segment's lines are in the mode's order; when every segment's first row comes
+  // strictly after the row before it (the last of the segment before), the answer is the
+  // segments' lines one after another. A tie or an earlier row: the caller merges the rows.
+  const keys = mode === 'tool_calls' ? ['ts', 'flow_id', 'call', 'index'] : ['ts', 'flow_id', 'call']
+  const keyOf = (line: string | null): Value[] => {
+    const o = JSON.parse(line!) as Record<string, Value>
+    return keys.map((k) => o[k] ?? null)
+  }
+  for (let k = 1; k < withRows.length; k++) {
+    const prev = withRows[k - 1]!
+    const a = keyOf((prev.cols.line as Text).get(prev.n - 1))
+    const b = keyOf((withRows[k]!.cols.line as Text).get(0))
+    let c = 0
+    for (let j = 0; j < keys.length && c === 0; j++) c = cmpVal(a[j]!, b[j]!)
+    if (c >= 0) return undefined
+  }
+  const n = withRows.reduce((m, p) => m + p.n, 0)
+  const pi = new Uint16Array(n)
+  const ri = new Int32Array(n)
+  let r = 0
+  withRows.forEach((p, x) => {
+    for (let i = 0; i < p.n; i++, r++) {
+      pi[r] = x
+      ri[r] = i
+    }
+  })
+  return { columns: MODES[mode].columns, refs: { parts: withRows, pi, ri, n, whole: false }, lines: withRows.map((p) => p.cols.line as Text) }
 }
 
 /** The rows of a facts mode; undefined when the facts cannot tell them exactly (the caller asks DuckDB). */

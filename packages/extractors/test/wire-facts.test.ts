@@ -322,6 +322,41 @@ describe('appends read without DuckDB (deferred)', () => {
     expect(await all(root)).toEqual(await all(whole))
   })
 
+  it('usage, cost and tool_calls after appends of later flows are the segments\' stored lines one after another; an append of earlier flows is merged from the rows', async () => {
+    const root = copyOf(gen(41, 0.5))
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    /** Appends a generated capture under new ids, its times put in month `month` of 2026 when given (the generator starts every capture at one instant). */
+    const append = (seed: number, tag: string, month: string | undefined): void => {
+      const extra = gen(seed, 0.2)
+      for (const f of FILES) {
+        let text = readFileSync(join(extra, 'all-mitm-sse', f), 'utf8').replaceAll('"flow_id":"syn-', `"flow_id":"${tag}-`).replaceAll('"session_id":"', `"session_id":"${tag}-`)
+        if (month !== undefined) text = text.replaceAll('"ts":"2026-11-', `"ts":"2026-${month}-`)
+        appendFileSync(join(root, 'all-mitm-sse', f), text)
+      }
+    }
+    const ndjsonOf = (m: ModeName): { parts: number; text: string } | undefined => {
+      const a = wholeLinesAnswer(m, factsReader(paths), BUNDLED_PRICES)
+      if (a === undefined) return undefined
+      const chunks: Buffer[] = []
+      factsNdjson(a, (b) => chunks.push(Buffer.from(b)))
+      return { parts: a.lines!.length, text: Buffer.concat(chunks).toString('utf8') }
+    }
+    append(42, 'later', '12')
+    await update(root)
+    expect(factsTail(paths)?.segments).toBe(2)
+    const got = { usage: ndjsonOf('usage'), cost: ndjsonOf('cost'), tool_calls: ndjsonOf('tool_calls') }
+    expect(got.usage?.parts).toBe(2)
+    expect(got.tool_calls?.parts).toBe(2)
+    const d = await duckRowsOf(root)
+    for (const m of ['usage', 'cost', 'tool_calls'] as const) expect(got[m]?.text, m).toBe(d[m]!.map((r) => JSON.stringify(r) + '\n').join(''))
+    // Flows of an earlier time appended after them: their rows go among the ones before.
+    append(43, 'early', undefined)
+    await update(root)
+    for (const m of ['usage', 'cost', 'tool_calls'] as const) expect(ndjsonOf(m), m).toBeUndefined()
+    await expectSame(root)
+  })
+
   it('a run that died between committing a deferred append to DuckDB and rewriting state.json: the next run commits it again without a row, cache break or prompt twice', async () => {
     const root = copyOf(gen(12, 1))
     const whole = copyOf(root)
