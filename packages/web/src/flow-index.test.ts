@@ -121,6 +121,48 @@ describe('createFlowIndex', () => {
     expect(idx.get('cc-turn-1')?.summary.state).not.toBe('STREAMING')
   })
 
+  it('holds a flow end read before its flow record: the call gets its request, whatever order the files were read in', () => {
+    const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
+    const orders = [['sse', 'flow_end', 'flow'], ['flow_end', 'sse', 'flow'], ['flow_end', 'flow', 'sse'], ['sse', 'flow', 'flow_end']] as const
+    for (const order of orders) {
+      const idx = createFlowIndex()
+      idx.linesCaughtUp() // both files are followed
+      idx.flowsCaughtUp()
+      for (const t of order) for (const r of recs.filter((r) => r['type'] === t)) idx.feed(r)
+      expect(idx.get('cc-turn-1')?.summary, order.join(' → ')).toMatchObject({
+        state: 'DONE',
+        outcome: 'completed',
+        calls: 1,
+        tool_calls: 1,
+        usage: { input: 9, output: 187, cache_read: 14210, cache_write_5m: 1320, cache_write_1h: 0 },
+      })
+    }
+  })
+
+  it('ends a flow whose flow record is not in the file at the second read of the flows file to its end after the end came', () => {
+    const recs = fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1')
+    const idx = createFlowIndex()
+    idx.linesCaughtUp()
+    idx.flowsCaughtUp()
+    for (const r of recs.filter((r) => r['type'] !== 'flow')) idx.feed(r)
+    idx.flowsCaughtUp() // a read that may have begun before the end was read
+    expect(idx.get('cc-turn-1')?.ended).toBeFalsy()
+    idx.flowsCaughtUp()
+    expect(idx.get('cc-turn-1')?.ended).toBe(true)
+    expect(idx.get('cc-turn-1')?.summary.state).not.toBe('STREAMING')
+  })
+
+  it('without a flows follower, gives up waiting for a flow record after endHoldMs', () => {
+    let t = Date.parse('2026-11-20T10:05:00Z')
+    const idx = createFlowIndex({ now: () => t, endHoldMs: 2000 })
+    for (const r of fixtureRecords('claude-code-turn').filter((r) => r['flow_id'] === 'cc-turn-1' && r['type'] !== 'flow')) idx.feed(r)
+    idx.tick()
+    expect(idx.get('cc-turn-1')?.ended).toBeFalsy()
+    t += 2000
+    idx.tick()
+    expect(idx.get('cc-turn-1')?.ended).toBe(true)
+  })
+
   it('marks a silent flow without flow_end dead, and revives it when data comes', () => {
     let t = Date.parse('2026-11-20T10:00:00Z')
     const idx = createFlowIndex({ idleMs: 1000, now: () => t })

@@ -48,13 +48,25 @@ export interface FlowIndexOptions {
   /** Flows whose calls are tracked at once (one stream normalizer each). @defaultValue 1000 */
   maxLiveFlows?: number
   /**
-   * A `flow_end` read before the flow's last lines (the three files are read side by side) waits
-   * for them until the lines file was read to its end twice since ({@link FlowIndex.linesCaughtUp};
-   * then they are not in the file). Without that signal (no lines file followed), at most this
-   * long. @defaultValue 2000
+   * A `flow_end` read before the flow's last lines or before its flow record (the three files are
+   * read side by side) waits for them until the file was read to its end twice since
+   * ({@link FlowIndex.linesCaughtUp}, {@link FlowIndex.flowsCaughtUp}; then they are not in the
+   * file). Without that signal (the file not followed), at most this long. @defaultValue 2000
    */
   endHoldMs?: number
   now?: () => number
+}
+
+/** A `flow_end` waiting for its flow's record or last lines (see {@link FlowIndexOptions.endHoldMs}). */
+interface HeldEnd {
+  flow_id: string
+  record: Record<string, unknown>
+  /** Lines the flow_end counted (`events`). */
+  expected: number
+  since: number
+  /** `linesCaughtUp` / `flowsCaughtUp` calls when it was held. */
+  round: number
+  flowsRound: number
 }
 
 /** A bounded in-memory index of flows: summaries and file offsets, never whole bodies. */
@@ -82,6 +94,11 @@ export interface FlowIndex {
    * instead of `endHoldMs` (a loaded machine may read the lines file later than any fixed delay).
    */
   linesCaughtUp(): void
+  /**
+   * The flows file was read to its end (its follower's `onCaughtUp`): as {@link linesCaughtUp}, for
+   * a flow end held because its flow record was not read yet (the calls need the request).
+   */
+  flowsCaughtUp(): void
   /** Applies the clock: idle flows become dead, held flow ends (without a lines follower) are given up waiting for. */
   tick(): void
   /** A session's context and quota points (bounded), for the timeline plot. */
@@ -141,10 +158,19 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
   const flows = new Map<string, FlowEntry>()
   const sessions = new Map<string, Set<string>>()
   const memOrder = new Map<string, FlowEntry>()
-  // Flow ends that came before the flow's last lines, held until those are fed (or given up on).
-  const heldEnds = new Map<string, { record: Record<string, unknown>; expected: number; since: number; round: number }>()
-  // Reads of the lines file to its end (linesCaughtUp); 0: no lines follower has said so yet.
+  // Flow ends that came before the flow's record or its last lines, held until those are fed (or
+  // given up on): a call assembled without its request would stay without calls, usage and tools.
+  const heldEnds = new Map<string, HeldEnd>()
+  // Reads of the lines / flows file to its end (linesCaughtUp, flowsCaughtUp); 0: no follower has said so yet.
   let linesRounds = 0
+  let flowsRounds = 0
+  /** Whether a held end may end its flow now: each of its two waits is over (fed, or given up on). */
+  const ready = (h: HeldEnd, e: FlowEntry | undefined): boolean => {
+    const t = now()
+    const lines = (fed.get(h.flow_id) ?? 0) >= h.expected || (linesRounds === 0 ? t - h.since >= endHoldMs : linesRounds >= h.round + 2)
+    const flow = e?.summary.has_request === true || (flowsRounds === 0 ? t - h.since >= endHoldMs : flowsRounds >= h.flowsRound + 2)
+    return lines && flow
+  }
   // Lines fed per flow to the calls (to release a held end).
   const fed = new Map<string, number>()
   let memBytes = 0
@@ -379,6 +405,9 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
       calls.feed(r as unknown as CaptureRecord)
       const info = registry.feed(r as unknown as CaptureRecord)
       if (info && s.state !== info.state) s.state = info.state
+      // Its end (and lines) were read first: the flow ends now that the calls have its request.
+      const held = heldEnds.get(s.flow_id)
+      if (held && ready(held, e)) endFlow(e, held.record)
     }
   }
 
@@ -421,7 +450,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     const n = (fed.get(s.flow_id) ?? 0) + 1
     fed.set(s.flow_id, n)
     const held = heldEnds.get(s.flow_id)
-    if (held && n >= held.expected) return endFlow(e, held.record)
+    if (held && ready(held, e)) return endFlow(e, held.record)
     // Text and argument deltas never change a list row's call facts.
     const evName = r['event']
     if (!(typeof evName === 'string' && DELTA_EVENT.test(evName))) fromCalls(e, false)
@@ -479,13 +508,11 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     const b = num(r['bytes'])
     if (b !== undefined) s.bytes = b
     if (e.ended) return
-    // The lines file is read beside this one: its last lines may not be in yet.
-    const expected = num(r['events'])
-    if (expected !== undefined && (fed.get(s.flow_id) ?? 0) < expected) {
-      heldEnds.set(s.flow_id, { record: r, expected, since: now(), round: linesRounds })
-      return
-    }
-    endFlow(e, r)
+    // The lines and flows files are read beside this one: the flow's last lines or its flow record
+    // may not be in yet.
+    const held: HeldEnd = { flow_id: s.flow_id, record: r, expected: num(r['events']) ?? 0, since: now(), round: linesRounds, flowsRound: flowsRounds }
+    if (ready(held, e)) return endFlow(e, r)
+    heldEnds.set(s.flow_id, held)
   }
 
   return {
@@ -556,12 +583,16 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     linesCaughtUp() {
       linesRounds++
       // The ends whose lines are not in the file (lost lines, a truncated file): they end the flow anyway.
-      for (const [id, h] of heldEnds) if (linesRounds >= h.round + 2) releaseHeld(id, h.record)
+      for (const [id, h] of heldEnds) if (ready(h, flows.get(id))) releaseHeld(id, h.record)
+    },
+    flowsCaughtUp() {
+      flowsRounds++
+      for (const [id, h] of heldEnds) if (ready(h, flows.get(id))) releaseHeld(id, h.record)
     },
     tick() {
       const t = now()
       // Without a lines follower, an end whose lines never all came is given up on by the clock.
-      if (linesRounds === 0) for (const [id, h] of heldEnds) if (t - h.since >= endHoldMs) releaseHeld(id, h.record)
+      for (const [id, h] of heldEnds) if (ready(h, flows.get(id))) releaseHeld(id, h.record)
       registry.tick()
       // Flows read from history without an end and silent for idleMs (by record time) are dead now.
       for (const info of registry.streaming()) {

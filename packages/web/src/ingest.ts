@@ -100,7 +100,13 @@ export async function ingestFollow(ctx: IngestContext): Promise<void> {
       try {
         // The lines file's reads to its end release flow ends held for lines that are not there
         // (once history is indexed: until then the merge may hold lines this reader has read).
-        const caughtUp = file === 'lines' ? { onCaughtUp: () => historyIndexed && ctx.index.linesCaughtUp() } : {}
+        // The flows file's, as well, release ends held for a flow record that is not there.
+        const caughtUp =
+          file === 'lines'
+            ? { onCaughtUp: () => historyIndexed && ctx.index.linesCaughtUp() }
+            : file === 'flows'
+              ? { onCaughtUp: () => historyIndexed && ctx.index.flowsCaughtUp() }
+              : {}
         for await (const item of follow(path, { fromStart: true, signal: ctx.signal, onError, ...caughtUp, ...(ctx.pollMs ? { pollMs: ctx.pollMs } : {}) })) {
           if (inHistory) {
             const last = item.offset >= mark
