@@ -39,6 +39,14 @@ function copyOf(dir: string, share = 1): string {
   return root
 }
 
+/** A generated capture of `mb` MiB with `sessions` sessions. */
+function gen(seed: number, mb: number, sessions = 3): string {
+  const dir = join(tmp, `gen${n++}`)
+  const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', String(sessions), '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
+  expect(r.status, r.stderr).toBe(0)
+  return dir
+}
+
 /** Appends the lines of `dir`'s files from `share` on to the copy `root`. */
 function appendRest(dir: string, root: string, from: number, to = 1): void {
   for (const f of FILES) {
@@ -217,9 +225,7 @@ describe('wire facts', () => {
   })
 
   it('a generated capture: the same rows (several sessions, many calls)', async () => {
-    const dir = join(tmp, `gen${n++}`)
-    const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '4', '--flows', '10000000', '--seed', '7', '--target-mb', '1'], { encoding: 'utf8' })
-    expect(r.status, r.stderr).toBe(0)
+    const dir = gen(7, 1, 4)
     const root = copyOf(dir, 0.9)
     await update(root)
     let d = await expectSame(root)
@@ -235,9 +241,7 @@ describe('wire facts', () => {
     expect(new Set(d.usage!.map((u) => u.session_id)).size).toBeGreaterThan(1)
   })
   it('NDJSON of segments that drop flows fed again is copied from the facts, not asked of DuckDB', async () => {
-    const dir = join(tmp, `gen${n++}`)
-    const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '4', '--flows', '10000000', '--seed', '11', '--target-mb', '1'], { encoding: 'utf8' })
-    expect(r.status, r.stderr).toBe(0)
+    const dir = gen(11, 1, 4)
     const root = copyOf(dir, 0.9)
     await update(root)
     appendRest(dir, root, 0.9)
@@ -264,13 +268,6 @@ describe('wire facts', () => {
 })
 
 describe('appends read without DuckDB (deferred)', () => {
-  /** A generated capture of `mb` MiB. */
-  const gen = (seed: number, mb: number): string => {
-    const dir = join(tmp, `gen${n++}`)
-    const r = spawnSync(process.execPath, [join(ROOT, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '3', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
-    expect(r.status, r.stderr).toBe(0)
-    return dir
-  }
   /** Appends a generated capture's files to the captures `roots`, its flows and sessions under new ids (a proxy's appends: the plain case). */
   const appendGen = (seed: number, tag: string, ...roots: string[]): void => {
     const extra = gen(seed, 0.2)
