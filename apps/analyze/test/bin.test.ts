@@ -163,4 +163,34 @@ describe.runIf(existsSync(BIN))('agenttap-analyze (built bin)', () => {
     expect(plain.every((f) => f.kind === 'model')).toBe(true)
     expect(aux.filter((f) => f.kind === 'aux').length).toBeGreaterThan(0)
   })
+
+  it('prompts -n N answered before the rest of the CLI loads (quick.ts) prints what the full CLI prints', async () => {
+    const cap = join(tmp, 'quick')
+    cpSync(BASIC, cap, { recursive: true })
+    const lines = [['-n', '3'], ['-n', '50'], ['-n', '2', '--client', 'claude-code'], ['-n', '2', '--client', 'codex'], ['-n', '5', '--since', '2020-01-01'], ['-n', '1', '--session', 'nope'], ['-n', '0']]
+    const same = async (): Promise<void> => {
+      for (const args of lines) {
+        // -v: a line quick.ts leaves to the full CLI (its debug lines go to stderr only).
+        const quick = await run(['prompts', '--log-dir', cap, '-q', '-f', 'ndjson', ...args])
+        const full = await run(['prompts', '--log-dir', cap, '-q', '-f', 'ndjson', '-v', ...args])
+        expect(quick.code, args.join(' ')).toBe(0)
+        expect(quick.err).toBe('')
+        expect(quick.out, args.join(' ')).toBe(full.out)
+      }
+    }
+    // No index yet: the flows read backwards (and no index made by it).
+    await same()
+    expect(existsSync(join(cap, 'all-mitm-sse', '.index'))).toBe(false)
+    expect(rows((await run(['prompts', '--log-dir', cap, '-q', '-n', '50'])).out).length).toBeGreaterThan(0)
+    // A current index: its prompt cache.
+    expect((await run(['usage', '--log-dir', cap, '-q'])).code).toBe(0)
+    await same()
+    // Errors are the full CLI's.
+    const bad = await run(['prompts', '--log-dir', cap, '-q', '-n', '2', '--since', 'yesterday-ish'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toContain('--since')
+    const missing = await run(['prompts', '--log-dir', join(tmp, 'no-such-dir'), '-q', '-n', '2'])
+    expect(missing.code).toBe(1)
+    expect(missing.err).toContain('no-such-dir')
+  })
 })
