@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `prompts -n N` first (quick.ts): answered without loading the rest of the CLI, or handed on.
+// A plain `prompts -n N`, `usage`, `cost`, `sessions` or `tool_calls` line first (quick.ts):
+// answered without loading the rest of the CLI, or handed on.
 const argv = process.argv.slice(2)
-const quick = argv[0] === 'prompts' || argv[0] === 'user_prompts' || argv[0] === 'user-prompts' ? await (await import('./quick.js')).quickPrompts(argv, process.env) : undefined
+const QUICK = ['prompts', 'user_prompts', 'user-prompts', 'usage', 'cost', 'sessions', 'tool_calls', 'tool-calls']
+const quick = QUICK.includes(argv[0] ?? '') ? await (await import('./quick.js')).quickLine(argv, process.env) : undefined
 
 // Exit at once: no environment teardown, and an index opened read-only is released by the exit
 // instead of DuckDB's close (main has flushed stdout and stderr).

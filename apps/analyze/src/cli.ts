@@ -29,6 +29,7 @@ import { addOtelCommands } from './otel-commands.js'
 import { isSingleInput, singleInput, type SingleInput } from './single-input.js'
 import { fastOptions } from './fast-args.js'
 import { COMMON_OPTIONS } from './options.js'
+import { problemLine } from './problem-line.js'
 
 export { COMMON_OPTIONS }
 
@@ -208,15 +209,6 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
   const adHoc = o.from !== undefined || o.to !== undefined
   const indexDir = adHoc ? undefined : resolve(o.indexDir ?? (await redisIndexDir(logRootOf(o, io), range)))
   return createExtractor({ logDir: indexDir ?? '', source: await redisSource(range), ...(indexDir ? { indexDir } : { index: false }), ...common })
-}
-
-/** One line about the input the index skipped (the details: `agenttap-analyze check`). */
-function problemLine(p: ProblemSummary): string | undefined {
-  if (p.total === 0) return undefined
-  const kinds = Object.entries(p.byCode).map(([k, n]) => `${n} ${k.toLowerCase().replace(/_/g, ' ')}`).join(', ')
-  const f = p.first[0]
-  const where = f?.file ? ` — first at ${f.file}${f.line !== null ? `:${f.line}` : ''}${f.offset !== null ? ` (byte ${f.offset})` : ''}` : ''
-  return `skipped or repaired ${p.total} input problem(s): ${kinds}${where}; agenttap-analyze check lists them`
 }
 
 /**

@@ -2,43 +2,73 @@ import { statSync, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
-import { USER_PROMPT_COLUMNS, latestUserPrompts, toNdjson } from '@agenttap/extractors/prompts'
 import { fastOptions } from './fast-args.js'
 import { COMMON_OPTIONS } from './options.js'
+import { problemLine } from './problem-line.js'
 
 /** The command names of `user_prompts` (see cli.ts `fastModeLine`). */
 export const PROMPTS_COMMANDS: ReadonlySet<string> = new Set(['prompts', 'user_prompts', 'user-prompts'])
+/** The command names of the modes the wire facts answer, and their modes. */
+export const FACTS_COMMANDS: ReadonlyMap<string, 'usage' | 'cost' | 'sessions' | 'tool_calls'> = new Map([['usage', 'usage'], ['cost', 'cost'], ['sessions', 'sessions'], ['tool_calls', 'tool_calls'], ['tool-calls', 'tool_calls']] as const)
+
+type Opts = Record<string, string | string[] | boolean | undefined>
 
 /**
- * `prompts -n N` on a plain command line, answered before the rest of the CLI is loaded: with
- * `@agenttap/extractors/prompts` (the prompt cache of a current index, else the flows read
- * backwards — what the extractor's auto engine answers) instead of the whole extractors package,
- * cli-kit and the command table, which cost the question more than its answer (issue 14: < 0.2 s
- * for the whole process). Only the line the full CLI would answer the same way with no side
- * output: NDJSON on stdout, no progress bar or warnings to show, a capture read from files, the
- * default engine. Undefined for anything else, and for any error (the full CLI then reads the
- * line again and reports it as it always does); otherwise the exit code.
+ * A plain mode line answered before the rest of the CLI is loaded, when the full CLI would answer
+ * it the same way with no side effect: `prompts -n N` with `@agenttap/extractors/prompts` (the
+ * prompt cache of a current index, else the flows read backwards), and `usage`, `cost`,
+ * `sessions`, `tool_calls` with `@agenttap/extractors/facts` (the wire facts of a current index).
+ * The whole extractors package, cli-kit and the command table cost these questions more than
+ * their answers (issue 14: < 0.2 s and < 0.3 s for the whole process). Only NDJSON on stdout, no
+ * progress bar to show, a capture read from files, the default engine and prices. Undefined for
+ * anything else — an index to build or update, a filter, another format — and for any error:
+ * the full CLI then reads the line again and answers or reports it as it always does.
  */
-export async function quickPrompts(argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
-  if (!PROMPTS_COMMANDS.has(argv[0] ?? '')) return undefined
-  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Record<string, string | string[] | boolean | undefined> | undefined
-  if (o === undefined || typeof o.limit !== 'string' || !/^\d+$/.test(o.limit.trim())) return undefined
-  if (o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose || o.source !== 'wire') return undefined
+export async function quickLine(argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
+  const name = argv[0] ?? ''
+  const facts = FACTS_COMMANDS.get(name)
+  if (facts === undefined && !PROMPTS_COMMANDS.has(name)) return undefined
+  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
+  if (o === undefined || o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose || o.source !== 'wire') return undefined
   for (const k of ['outDir', 'prices', 'redis', 'indexDir', 'from', 'to', 'claudeDir', 'codexDir'] as const) if (o[k] !== undefined) return undefined
   if (!(o.format === 'ndjson' || (o.format === undefined && !isatty(1))) || !(o.quiet || !isatty(2))) return undefined
-  if (typeof o.client === 'string' && !Object.keys(CLIENT_DIRS).includes(o.client) && o.client !== 'unknown') return undefined
   const logDir = typeof o.logDir === 'string' ? o.logDir : undefined
-  // One capture file or stdin: indexed in memory for the run (single-input.ts), not read backwards.
+  // One capture file or stdin: indexed in memory for the run (single-input.ts), not answered here.
   if (logDir === '-' || (logDir !== undefined && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
+  const root = resolve(logDir ?? defaultLogRoot(env))
+  return facts === undefined ? prompts(root, o) : factsMode(root, facts, o)
+}
+
+async function prompts(root: string, o: Opts): Promise<number | undefined> {
+  if (typeof o.limit !== 'string' || !/^\d+$/.test(o.limit.trim())) return undefined
+  if (typeof o.client === 'string' && !Object.keys(CLIENT_DIRS).includes(o.client) && o.client !== 'unknown') return undefined
   let text: string
   try {
+    const { USER_PROMPT_COLUMNS, latestUserPrompts, toNdjson } = await import('@agenttap/extractors/prompts')
     const filters = Object.fromEntries((['since', 'until', 'session', 'client'] as const).filter((k) => typeof o[k] === 'string').map((k) => [k, o[k] as string]))
-    const rows = await latestUserPrompts(resolve(logDir ?? defaultLogRoot(env)), Number(o.limit), filters)
-    text = toNdjson([...USER_PROMPT_COLUMNS], rows)
+    text = toNdjson([...USER_PROMPT_COLUMNS], await latestUserPrompts(root, Number(o.limit), filters))
   } catch {
     return undefined
   }
-  await writeOut(text)
+  await writeOut([Buffer.from(text, 'utf8')])
+  return 0
+}
+
+async function factsMode(root: string, mode: 'usage' | 'cost' | 'sessions' | 'tool_calls', o: Opts): Promise<number | undefined> {
+  if ((['limit', 'since', 'until', 'session', 'client'] as const).some((k) => o[k] !== undefined)) return undefined
+  const chunks: Buffer[] = []
+  let r: Awaited<ReturnType<typeof import('@agenttap/extractors/facts').currentFactsNdjson>>
+  try {
+    const { currentFactsNdjson } = await import('@agenttap/extractors/facts')
+    r = currentFactsNdjson(root, mode, (b) => void chunks.push(Buffer.from(b)), { maxProblems: 1 })
+  } catch {
+    return undefined
+  }
+  if (r === undefined) return undefined
+  await writeOut(chunks)
+  // As the full CLI after a mode that read the index: one line about the input it skipped.
+  const line = o.quiet || r.problems === undefined ? undefined : problemLine(r.problems)
+  if (line !== undefined) writeSync(2, `warning: ${line}\n`)
   return 0
 }
 
@@ -47,16 +77,19 @@ export async function quickPrompts(argv: readonly string[], env: Record<string, 
  * behind it). A reader that went away ends the run quietly, as `main` does; a non-blocking
  * stdout that is full gets the rest through the stream.
  */
-async function writeOut(text: string): Promise<void> {
-  const buf = Buffer.from(text, 'utf8')
-  let off = 0
-  try {
-    while (off < buf.length) off += writeSync(1, buf, off, buf.length - off)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EPIPE') return
-    if (code !== 'EAGAIN') throw e
-    process.stdout.on('error', () => undefined)
-    await new Promise<void>((done) => process.stdout.write(buf.subarray(off), () => done()))
+async function writeOut(chunks: Buffer[]): Promise<void> {
+  for (let c = 0; c < chunks.length; c++) {
+    const buf = chunks[c]!
+    let off = 0
+    try {
+      while (off < buf.length) off += writeSync(1, buf, off, buf.length - off)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') return
+      if (code !== 'EAGAIN') throw e
+      process.stdout.on('error', () => undefined)
+      for (const rest of [buf.subarray(off), ...chunks.slice(c + 1)]) await new Promise<void>((done) => process.stdout.write(rest, () => done()))
+      return
+    }
   }
 }

@@ -193,4 +193,29 @@ describe.runIf(existsSync(BIN))('agenttap-analyze (built bin)', () => {
     expect(missing.code).toBe(1)
     expect(missing.err).toContain('no-such-dir')
   })
+
+  it('usage, cost, sessions, tool_calls answered from the facts before the rest of the CLI loads print what the full CLI prints', async () => {
+    const cap = join(tmp, 'quick-facts')
+    cpSync(BASIC, cap, { recursive: true })
+    const same = async (): Promise<void> => {
+      for (const mode of ['usage', 'cost', 'sessions', 'tool_calls', 'tool-calls']) {
+        const quick = await run([mode, '--log-dir', cap, '-q', '-f', 'ndjson'])
+        // -v: a line quick.ts leaves to the full CLI (its debug lines go to stderr only).
+        const full = await run([mode, '--log-dir', cap, '-q', '-f', 'ndjson', '-v'])
+        expect(quick.code, mode).toBe(0)
+        expect(quick.err).toBe('')
+        expect(quick.out.length, mode).toBeGreaterThan(0)
+        expect(quick.out, mode).toBe(full.out)
+      }
+    }
+    // No index yet (built by the full CLI), then a current one (the facts).
+    await same()
+    await same()
+    // An append: the index is not current, the full CLI updates it.
+    capture(join(tmp, 'quick-extra'), 'extra-flow', 'appended')
+    for (const f of ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl']) writeFileSync(join(cap, 'all-mitm-sse', f), readFileSync(join(tmp, 'quick-extra', 'all-mitm-sse', f)), { flag: 'a' })
+    const after = await run(['usage', '--log-dir', cap, '-q', '-f', 'ndjson'])
+    expect(rows(after.out).map((r) => r.flow_id)).toContain('extra-flow')
+    await same()
+  })
 })
