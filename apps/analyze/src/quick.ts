@@ -56,16 +56,20 @@ async function prompts(root: string, o: Opts): Promise<number | undefined> {
 
 async function factsMode(root: string, mode: 'usage' | 'cost' | 'sessions' | 'tool_calls', o: Opts): Promise<number | undefined> {
   if ((['limit', 'since', 'until', 'session', 'client'] as const).some((k) => o[k] !== undefined)) return undefined
-  const chunks: Buffer[] = []
+  const out = stdoutWriter()
   let r: Awaited<ReturnType<typeof import('@agenttap/extractors/facts').currentFactsNdjson>>
   try {
     const { currentFactsNdjson } = await import('@agenttap/extractors/facts')
-    r = currentFactsNdjson(root, mode, (b) => void chunks.push(Buffer.from(b)), { maxProblems: 1 })
-  } catch {
-    return undefined
+    // Written as made (nothing is written when the facts cannot answer): no copy of the lines.
+    r = currentFactsNdjson(root, mode, out.write, { maxProblems: 1 })
+  } catch (e) {
+    // Before any line is out, the full CLI reads the line again; after, the error is the run's.
+    if (!out.started()) return undefined
+    writeSync(2, `agenttap-analyze: could not write stdout: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
   }
   if (r === undefined) return undefined
-  await writeOut(chunks)
+  if (!(await out.end())) return 0
   // As the full CLI after a mode that read the index: one line about the input it skipped.
   const line = o.quiet || r.problems === undefined ? undefined : problemLine(r.problems)
   if (line !== undefined) writeSync(2, `warning: ${line}\n`)
@@ -74,22 +78,43 @@ async function factsMode(root: string, mode: 'usage' | 'cost' | 'sessions' | 'to
 
 /**
  * Writes to fd 1 directly: no stdout stream to set up (a pipe's is a socket, with node:net
- * behind it). A reader that went away ends the run quietly, as `main` does; a non-blocking
- * stdout that is full gets the rest through the stream.
+ * behind it), and a buffer `write` is given may be reused once it returns. A reader that went
+ * away ends the output quietly (`end` → false), as `main` does; a non-blocking stdout that is
+ * full gets the rest through the stream (copied), flushed by `end`.
  */
-async function writeOut(chunks: Buffer[]): Promise<void> {
-  for (let c = 0; c < chunks.length; c++) {
-    const buf = chunks[c]!
-    let off = 0
-    try {
-      while (off < buf.length) off += writeSync(1, buf, off, buf.length - off)
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code === 'EPIPE') return
-      if (code !== 'EAGAIN') throw e
-      process.stdout.on('error', () => undefined)
-      for (const rest of [buf.subarray(off), ...chunks.slice(c + 1)]) await new Promise<void>((done) => process.stdout.write(rest, () => done()))
+function stdoutWriter(): { write: (b: Uint8Array) => void; started: () => boolean; end: () => Promise<boolean> } {
+  let wrote = false
+  let closed = false
+  const rest: Buffer[] = []
+  const write = (b: Uint8Array): void => {
+    if (closed || b.length === 0) return
+    wrote = true
+    if (rest.length > 0) {
+      rest.push(Buffer.from(b))
       return
     }
+    let off = 0
+    try {
+      while (off < b.length) off += writeSync(1, b, off, b.length - off)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') closed = true
+      else if (code === 'EAGAIN') rest.push(Buffer.from(b.subarray(off)))
+      else throw e
+    }
   }
+  const end = async (): Promise<boolean> => {
+    if (rest.length > 0) {
+      process.stdout.on('error', () => undefined)
+      for (const b of rest) await new Promise<void>((done) => process.stdout.write(b, () => done()))
+    }
+    return !closed
+  }
+  return { write, started: () => wrote, end }
+}
+
+async function writeOut(chunks: Buffer[]): Promise<void> {
+  const out = stdoutWriter()
+  for (const b of chunks) out.write(b)
+  await out.end()
 }
