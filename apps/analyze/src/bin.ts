@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-import { main } from './index.js'
+import { quickLine } from './quick.js'
+
+// A plain `prompts -n N`, `usage`, `cost`, `sessions` or `tool_calls` line first (quick.ts):
+// answered without loading the rest of the CLI, or handed on.
+const argv = process.argv.slice(2)
+const quick = await quickLine(argv, process.env)
 
 // Exit at once: no environment teardown, and an index opened read-only is released by the exit
 // instead of DuckDB's close (main has flushed stdout and stderr).
-process.exit(await main(process.argv.slice(2)))
+process.exit(quick ?? (await (await import('./index.js')).main(argv)))

@@ -2,7 +2,7 @@
  * The options of a mode command read without commander. Loading commander and building its
  * command costs ~25 CPU ms at every start, a tenth of a warm `daily --source transcripts`; the
  * command lines people and scripts type are plain: known options, each value its own word. Such
- * a line is read here, from the same option table commander is given (cli.ts `COMMON_OPTIONS`),
+ * a line is read here, from the same option table commander is given (options.ts `COMMON_OPTIONS`),
  * to the same options object commander's parse makes (defaults included; a variadic option
  * repeated collects every value; another option repeated keeps the last). Anything else — help,
  * `--version`, an unknown option, `--opt=value`, `-qv`, a value starting with `-`, a value

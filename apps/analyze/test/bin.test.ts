@@ -163,4 +163,59 @@ describe.runIf(existsSync(BIN))('agenttap-analyze (built bin)', () => {
     expect(plain.every((f) => f.kind === 'model')).toBe(true)
     expect(aux.filter((f) => f.kind === 'aux').length).toBeGreaterThan(0)
   })
+
+  it('prompts -n N answered before the rest of the CLI loads (quick.ts) prints what the full CLI prints', async () => {
+    const cap = join(tmp, 'quick')
+    cpSync(BASIC, cap, { recursive: true })
+    const lines = [['-n', '3'], ['-n', '50'], ['-n', '2', '--client', 'claude-code'], ['-n', '2', '--client', 'codex'], ['-n', '5', '--since', '2020-01-01'], ['-n', '1', '--session', 'nope'], ['-n', '0']]
+    const same = async (): Promise<void> => {
+      for (const args of lines) {
+        // -v: a line quick.ts leaves to the full CLI (its debug lines go to stderr only).
+        const quick = await run(['prompts', '--log-dir', cap, '-q', '-f', 'ndjson', ...args])
+        const full = await run(['prompts', '--log-dir', cap, '-q', '-f', 'ndjson', '-v', ...args])
+        expect(quick.code, args.join(' ')).toBe(0)
+        expect(quick.err).toBe('')
+        expect(quick.out, args.join(' ')).toBe(full.out)
+      }
+    }
+    // No index yet: the flows read backwards (and no index made by it).
+    await same()
+    expect(existsSync(join(cap, 'all-mitm-sse', '.index'))).toBe(false)
+    expect(rows((await run(['prompts', '--log-dir', cap, '-q', '-n', '50'])).out).length).toBeGreaterThan(0)
+    // A current index: its prompt cache.
+    expect((await run(['usage', '--log-dir', cap, '-q'])).code).toBe(0)
+    await same()
+    // Errors are the full CLI's.
+    const bad = await run(['prompts', '--log-dir', cap, '-q', '-n', '2', '--since', 'yesterday-ish'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toContain('--since')
+    const missing = await run(['prompts', '--log-dir', join(tmp, 'no-such-dir'), '-q', '-n', '2'])
+    expect(missing.code).toBe(1)
+    expect(missing.err).toContain('no-such-dir')
+  })
+
+  it('usage, cost, sessions, tool_calls answered from the facts before the rest of the CLI loads print what the full CLI prints', async () => {
+    const cap = join(tmp, 'quick-facts')
+    cpSync(BASIC, cap, { recursive: true })
+    const same = async (): Promise<void> => {
+      for (const mode of ['usage', 'cost', 'sessions', 'tool_calls', 'tool-calls']) {
+        const quick = await run([mode, '--log-dir', cap, '-q', '-f', 'ndjson'])
+        // -v: a line quick.ts leaves to the full CLI (its debug lines go to stderr only).
+        const full = await run([mode, '--log-dir', cap, '-q', '-f', 'ndjson', '-v'])
+        expect(quick.code, mode).toBe(0)
+        expect(quick.err).toBe('')
+        expect(quick.out.length, mode).toBeGreaterThan(0)
+        expect(quick.out, mode).toBe(full.out)
+      }
+    }
+    // No index yet (built by the full CLI), then a current one (the facts).
+    await same()
+    await same()
+    // An append: the index is not current, the full CLI updates it.
+    capture(join(tmp, 'quick-extra'), 'extra-flow', 'appended')
+    for (const f of ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl']) writeFileSync(join(cap, 'all-mitm-sse', f), readFileSync(join(tmp, 'quick-extra', 'all-mitm-sse', f)), { flag: 'a' })
+    const after = await run(['usage', '--log-dir', cap, '-q', '-f', 'ndjson'])
+    expect(rows(after.out).map((r) => r.flow_id)).toContain('extra-flow')
+    await same()
+  })
 })

@@ -17,6 +17,7 @@ import { BUNDLED_PRICES, cacheWrite1h } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
 import { latestPrompts } from './reverse.js'
 import { INDEX_VERSION } from './schema.js'
+import { filesCurrent, promptCacheRows, stateCurrent } from './index-fresh.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
@@ -126,28 +127,14 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   function isUpToDate(): boolean {
     if (paths === undefined || source !== undefined || options.rebuildIndex) return false
     const st = readState(paths)
-    if (st === undefined || st.index_version !== INDEX_VERSION || st.ledger_build !== build || !existsSync(paths.db)) return false
-    if (st.deadline_ms !== null && (options.now ?? Date.now()) >= st.deadline_ms) return false
+    if (!stateCurrent(st, paths, build, options.now ?? Date.now())) return false
     if (transcripts !== undefined) {
       listed = listTranscripts(transcripts)
       const now = listed.listing.files
       const was = st.transcripts?.files
       if (was === undefined || was.length !== now.length || now.some((f, i) => f.path !== was[i]!.path || f.ino !== was[i]!.ino || f.size !== was[i]!.size || f.mtime !== was[i]!.mtime)) return false
     }
-    if (files === undefined) return true
-    const all = [...files.flows, ...files.lines, ...files.ends]
-    if (all.length !== st.files.length) return false
-    for (const path of all) {
-      const f = st.files.find((x) => x.path === path)
-      if (f === undefined) return false
-      try {
-        const s = statSync(path, { bigint: true })
-        if (String(s.ino) !== f.ino || String(s.dev) !== f.dev || Number(s.size) !== f.offset) return false
-      } catch {
-        return false
-      }
-    }
-    return true
+    return files === undefined || filesCurrent(st, files)
   }
 
   /** Capture bytes not read into the index yet, from state.json and the files' sizes (Infinity: unknown, or not a file capture). */
@@ -363,15 +350,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   /** `prompts -n N` from the prompt cache of an up-to-date index, when it holds the answer. */
   function cachedPrompts(limit: number, run: RunOptions): Row[] | undefined {
     if (paths === undefined || options.includeAux || !upToDate()) return undefined
-    const cache = readPromptCache(paths)
-    if (cache === undefined || cache.stamp !== readState(paths)?.stamp) return undefined
-    const since = run.since === undefined ? undefined : isoInstant(run.since, '--since')
-    const until = run.until === undefined ? undefined : isoInstant(run.until, '--until')
-    const rows = cache.rows.filter((r) =>
-      (since === undefined || String(r.ts) >= since) && (until === undefined || String(r.ts) < until) &&
-      (run.session === undefined || r.session_id === run.session) && (run.client === undefined || r.client === run.client))
-    // Enough rows, or all there are: the cache answers exactly what the index would.
-    return rows.length >= limit || cache.complete ? rows.slice(Math.max(0, rows.length - limit)) : undefined
+    return promptCacheRows(readPromptCache(paths), readState(paths)?.stamp, limit, run)
   }
 
   /** Per-connection tables: the price table of this run. */

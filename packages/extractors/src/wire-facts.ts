@@ -288,10 +288,13 @@ export function factsReader(paths: IndexPaths): (sections: Section[]) => WireFac
   let read: { stamp: string | undefined; sections: Section[]; facts: WireFacts } | undefined
   return (sections) => {
     const stamp = readState(paths)?.stamp
-    if (read !== undefined && read.stamp === stamp && sections.every((s) => read!.sections.includes(s))) return read.facts
-    const all = [...new Set([...sections, ...(read?.stamp === stamp ? read!.sections : [])])]
-    const f = readWireFacts(paths, all)
-    read = f === undefined ? undefined : { stamp, sections: all, facts: f }
-    return f
+    const kept = read?.stamp === stamp ? read : undefined
+    // Only the sections not read yet (the lines of `usage` after an append, then its rows: not the lines again).
+    const missing = [...new Set(sections.filter((s) => kept === undefined || !kept.sections.includes(s)))]
+    if (kept !== undefined && missing.length === 0) return kept.facts
+    const f = readWireFacts(paths, missing)
+    const facts = f === undefined || kept === undefined ? f : { ...f, parts: { ...kept.facts.parts, ...f.parts } }
+    read = facts === undefined ? undefined : { stamp, sections: [...(kept?.sections ?? []), ...missing], facts }
+    return facts
   }
 }

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { JsonlError, excerptOf } from './errors.js'
 import { DEFAULT_MAX_LINE_BYTES } from './parser.js'
 
@@ -25,6 +25,9 @@ const NL = 0x0a
  * Returns the last `n` parsed lines of a JSONL file that pass `filter`, in file order. It reads
  * backwards from the end in blocks, so its cost grows with how far back the `n` matches are,
  * not with the file size. A torn last line (a writer killed mid-line) is reported and skipped.
+ * The file is read with synchronous calls (a CLI's "latest N" is a few reads of page-cache
+ * blocks: a round trip through libuv's thread pool per block cost more than the reads, and the
+ * pool's start alone a few ms); the scan is bounded by `maxScanBytes` where it matters.
  *
  * @param path - the JSONL file
  * @param n - how many matching lines to return
@@ -46,9 +49,9 @@ export async function readLast(
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
   const blockBytes = options.blockBytes ?? 256 * 1024
   const needle = options.contains === undefined ? undefined : Buffer.from(options.contains, 'utf8')
-  const fh = await open(path, 'r')
+  const fd = openSync(path, 'r')
   try {
-    const { size } = await fh.stat()
+    const { size } = fstatSync(fd)
     let pos = size
     // Bytes of the line being assembled (it started before the current block), newest first.
     let tail: Buffer[] = []
@@ -91,7 +94,7 @@ export async function readLast(
     while (pos > stopAt) {
       const start = Math.max(stopAt, pos - blockBytes)
       const block = buf.subarray(0, pos - start)
-      const { bytesRead } = await fh.read(block, 0, block.length, start)
+      const bytesRead = readSync(fd, block, 0, block.length, start)
       if (bytesRead !== block.length) throw new JsonlError('IO_ERROR', `short read at ${start}: file changed while reading?`, { file: path, offset: start })
       let hi = block.length // end (exclusive) of the segment still to look at
       let nl = block.lastIndexOf(NL, hi - 1)
@@ -152,6 +155,6 @@ export async function readLast(
     }
     return out.reverse()
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }

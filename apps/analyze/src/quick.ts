@@ -1,0 +1,120 @@
+import { statSync, writeSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { isatty } from 'node:tty'
+import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
+import { fastOptions } from './fast-args.js'
+import { COMMON_OPTIONS } from './options.js'
+import { problemLine } from './problem-line.js'
+
+/** The command names of `user_prompts` (see cli.ts `fastModeLine`). */
+export const PROMPTS_COMMANDS: ReadonlySet<string> = new Set(['prompts', 'user_prompts', 'user-prompts'])
+/** The command names of the modes the wire facts answer, and their modes. */
+export const FACTS_COMMANDS: ReadonlyMap<string, 'usage' | 'cost' | 'sessions' | 'tool_calls'> = new Map([['usage', 'usage'], ['cost', 'cost'], ['sessions', 'sessions'], ['tool_calls', 'tool_calls'], ['tool-calls', 'tool_calls']] as const)
+
+type Opts = Record<string, string | string[] | boolean | undefined>
+
+/**
+ * A plain mode line answered before the rest of the CLI is loaded, when the full CLI would answer
+ * it the same way with no side effect: `prompts -n N` with `@agenttap/extractors/prompts` (the
+ * prompt cache of a current index, else the flows read backwards), and `usage`, `cost`,
+ * `sessions`, `tool_calls` with `@agenttap/extractors/facts` (the wire facts of a current index).
+ * The whole extractors package, cli-kit and the command table cost these questions more than
+ * their answers (issue 14: < 0.2 s and < 0.3 s for the whole process). Only NDJSON on stdout, no
+ * progress bar to show, a capture read from files, the default engine and prices. Undefined for
+ * anything else — an index to build or update, a filter, another format — and for any error:
+ * the full CLI then reads the line again and answers or reports it as it always does.
+ */
+export async function quickLine(argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
+  const name = argv[0] ?? ''
+  const facts = FACTS_COMMANDS.get(name)
+  if (facts === undefined && !PROMPTS_COMMANDS.has(name)) return undefined
+  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
+  if (o === undefined || o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose || o.source !== 'wire') return undefined
+  for (const k of ['outDir', 'prices', 'redis', 'indexDir', 'from', 'to', 'claudeDir', 'codexDir'] as const) if (o[k] !== undefined) return undefined
+  if (!(o.format === 'ndjson' || (o.format === undefined && !isatty(1))) || !(o.quiet || !isatty(2))) return undefined
+  const logDir = typeof o.logDir === 'string' ? o.logDir : undefined
+  // One capture file or stdin: indexed in memory for the run (single-input.ts), not answered here.
+  if (logDir === '-' || (logDir !== undefined && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
+  const root = resolve(logDir ?? defaultLogRoot(env))
+  return facts === undefined ? prompts(root, o) : factsMode(root, facts, o)
+}
+
+async function prompts(root: string, o: Opts): Promise<number | undefined> {
+  if (typeof o.limit !== 'string' || !/^\d+$/.test(o.limit.trim())) return undefined
+  if (typeof o.client === 'string' && !Object.keys(CLIENT_DIRS).includes(o.client) && o.client !== 'unknown') return undefined
+  let text: string
+  try {
+    const { USER_PROMPT_COLUMNS, latestUserPrompts, toNdjson } = await import('@agenttap/extractors/prompts')
+    const filters = Object.fromEntries((['since', 'until', 'session', 'client'] as const).filter((k) => typeof o[k] === 'string').map((k) => [k, o[k] as string]))
+    text = toNdjson([...USER_PROMPT_COLUMNS], await latestUserPrompts(root, Number(o.limit), filters))
+  } catch {
+    return undefined
+  }
+  await writeOut([Buffer.from(text, 'utf8')])
+  return 0
+}
+
+async function factsMode(root: string, mode: 'usage' | 'cost' | 'sessions' | 'tool_calls', o: Opts): Promise<number | undefined> {
+  if ((['limit', 'since', 'until', 'session', 'client'] as const).some((k) => o[k] !== undefined)) return undefined
+  const out = stdoutWriter()
+  let r: Awaited<ReturnType<typeof import('@agenttap/extractors/facts').currentFactsNdjson>>
+  try {
+    const { currentFactsNdjson } = await import('@agenttap/extractors/facts')
+    // Written as made (nothing is written when the facts cannot answer): no copy of the lines.
+    r = currentFactsNdjson(root, mode, out.write, { maxProblems: 1 })
+  } catch (e) {
+    // Before any line is out, the full CLI reads the line again; after, the error is the run's.
+    if (!out.started()) return undefined
+    writeSync(2, `agenttap-analyze: could not write stdout: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
+  if (r === undefined) return undefined
+  if (!(await out.end())) return 0
+  // As the full CLI after a mode that read the index: one line about the input it skipped.
+  const line = o.quiet || r.problems === undefined ? undefined : problemLine(r.problems)
+  if (line !== undefined) writeSync(2, `warning: ${line}\n`)
+  return 0
+}
+
+/**
+ * Writes to fd 1 directly: no stdout stream to set up (a pipe's is a socket, with node:net
+ * behind it), and a buffer `write` is given may be reused once it returns. A reader that went
+ * away ends the output quietly (`end` → false), as `main` does; a non-blocking stdout that is
+ * full gets the rest through the stream (copied), flushed by `end`.
+ */
+function stdoutWriter(): { write: (b: Uint8Array) => void; started: () => boolean; end: () => Promise<boolean> } {
+  let wrote = false
+  let closed = false
+  const rest: Buffer[] = []
+  const write = (b: Uint8Array): void => {
+    if (closed || b.length === 0) return
+    wrote = true
+    if (rest.length > 0) {
+      rest.push(Buffer.from(b))
+      return
+    }
+    let off = 0
+    try {
+      while (off < b.length) off += writeSync(1, b, off, b.length - off)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') closed = true
+      else if (code === 'EAGAIN') rest.push(Buffer.from(b.subarray(off)))
+      else throw e
+    }
+  }
+  const end = async (): Promise<boolean> => {
+    if (rest.length > 0) {
+      process.stdout.on('error', () => undefined)
+      for (const b of rest) await new Promise<void>((done) => process.stdout.write(b, () => done()))
+    }
+    return !closed
+  }
+  return { write, started: () => wrote, end }
+}
+
+async function writeOut(chunks: Buffer[]): Promise<void> {
+  const out = stdoutWriter()
+  for (const b of chunks) out.write(b)
+  await out.end()
+}
