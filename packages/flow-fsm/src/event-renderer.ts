@@ -36,6 +36,28 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
   let active: string | undefined
   let block: string | undefined
   let lineOpen = false
+  // The block keys of text and thinking, built once per block rather than per delta (the bulk of
+  // every stream): a delta of the open block compares the same string.
+  let textIndex: number | undefined
+  let textKey = ''
+  let thinkingIndex: number | undefined
+  let thinkingKind: string | undefined
+  let thinkingKey = ''
+  const textBlock = (index: number): string => {
+    if (index !== textIndex || textKey === '') {
+      textIndex = index
+      textKey = `text:${index}`
+    }
+    return textKey
+  }
+  const thinkingBlock = (index: number, kind: string): string => {
+    if (index !== thinkingIndex || kind !== thinkingKind || thinkingKey === '') {
+      thinkingIndex = index
+      thinkingKind = kind
+      thinkingKey = `thinking:${index}:${kind}`
+    }
+    return thinkingKey
+  }
 
   function track(out: RenderOp[]): RenderOp[] {
     for (const op of out) lineOpen = op.op === 'text'
@@ -91,12 +113,12 @@ export function createEventRenderer(opts: EventRendererOptions = {}): EventRende
       const out: RenderOp[] = []
       switch (e.type) {
         case 'text_delta':
-          newBlock(out, `text:${e.index ?? 0}`)
+          newBlock(out, textBlock(e.index ?? 0))
           pushText(out, e.text, 'text')
           break
         case 'thinking_delta':
           if (!showThinking || e.kind === 'signature') break
-          newBlock(out, `thinking:${e.index ?? 0}:${e.kind ?? ''}`)
+          newBlock(out, thinkingBlock(e.index ?? 0, e.kind ?? ''))
           if (e.kind === 'redacted') pushText(out, '[redacted thinking]', 'meta')
           else pushText(out, e.text, 'thinking')
           break
