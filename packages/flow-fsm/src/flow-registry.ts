@@ -227,8 +227,12 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     return live.get(flow_id) ?? finished.get(flow_id)
   }
 
-  /** Input for a finished flow: idle-dead flows resume, anything else is reported. */
-  function acceptData(info: FlowInfo, what: string, seq: number | undefined): boolean {
+  /**
+   * Input for a finished flow: idle-dead flows resume, anything else is reported. What came is
+   * said as `sse seq <seq>` (no event type) or `event <type>`, built only for the report: this
+   * runs for every record and event.
+   */
+  function acceptData(info: FlowInfo, eventType: string | undefined, seq: number | undefined): boolean {
     if (info.state === 'STREAMING') return true
     if (info.state === 'DEAD' && info.deadReason === 'idle') {
       transition(info, 'STREAMING', 'resumed')
@@ -237,7 +241,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     onError?.(
       new FlowFsmError(
         'ILLEGAL_TRANSITION',
-        `flow ${info.flow_id}: ${what} arrived after the flow finished (expected STREAMING, was ${info.state}); it is counted but cannot reopen the flow`,
+        `flow ${info.flow_id}: ${eventType === undefined ? `sse seq ${seq ?? '?'}` : `event ${eventType}`} arrived after the flow finished (expected STREAMING, was ${info.state}); it is counted but cannot reopen the flow`,
         { flow_id: info.flow_id, seq },
       ),
     )
@@ -265,7 +269,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
     if (!info) info = newFlow(r.flow_id, r.session_id)
     if (r.transport === 'ws') info.transport = 'ws'
     else if (info.transport === undefined) info.transport = 'sse'
-    acceptData(info, `sse seq ${r.seq ?? '?'}`, r.seq)
+    acceptData(info, undefined, r.seq)
     info.counts.records++
     if (typeof r.t_ms === 'number') {
       if (info.ttfb_ms === undefined) info.ttfb_ms = r.t_ms
@@ -355,7 +359,7 @@ export function createFlowRegistry(opts: FlowRegistryOptions = {}): FlowRegistry
       touch(info)
       return info
     }
-    if (!acceptData(info, `event ${e.type}`, e.seq)) {
+    if (!acceptData(info, e.type, e.seq)) {
       touch(info)
       return info
     }

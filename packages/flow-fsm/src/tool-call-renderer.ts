@@ -94,173 +94,192 @@ const MAX_WAIT_CHARS = 16 * 1024
  * ```
  */
 export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): ToolCallRenderer {
-  const argsSubDeltas = opts.argsSubDeltas ?? 8
-  if (!Number.isInteger(argsSubDeltas) || argsSubDeltas < 8) {
-    throw new FlowFsmError(
-      'INVALID_OPTION',
-      `option argsSubDeltas: expected an integer >= 8 (providers split the key and the command over several deltas), received ${String(opts.argsSubDeltas)}`,
-    )
-  }
-  const previewChars = opts.previewChars ?? 72
-  const preview = opts.preview ?? true
-  const shellTools =
-    opts.shellTools === undefined || opts.shellTools.length === 0
-      ? DEFAULT_SHELL_SET
-      : new Set([...DEFAULT_SHELL_TOOLS, ...opts.shellTools].map((s) => s.toLowerCase()))
-  const makeFormatter: () => StreamFormatter = opts.createFormatter ?? (() => new JsonStreamFormatter())
+  return new ShellAwareToolCallRenderer(opts)
+}
 
-  let mode: ToolCallRenderMode = 'idle'
-  let call: ToolCallInfo | undefined
-  let fragments: string[] = []
-  let pendingChars = 0
-  let deltas = 0
-  let previewShown = 0
-  let previewCut = false
-  let formatter: StreamFormatter | undefined
+/**
+ * A class, not closures made per call: a renderer is made per tool call, and its methods are then
+ * one function each for the process (closures made per call keep their optimized code only while
+ * one of them is alive; a full GC between calls threw it away).
+ */
+class ShellAwareToolCallRenderer implements ToolCallRenderer {
+  private readonly argsSubDeltas: number
+  private readonly previewChars: number
+  private readonly preview: boolean
+  private readonly shellTools: ReadonlySet<string>
+  private readonly makeFormatter: () => StreamFormatter
+
+  private current: ToolCallRenderMode = 'idle'
+  private call: ToolCallInfo | undefined = undefined
+  private fragments: string[] = []
+  private pendingChars = 0
+  private deltas = 0
+  private previewShown = 0
+  private previewCut = false
+  private formatter: StreamFormatter | undefined = undefined
   // shell streaming state
-  let form: ShellForm | undefined
-  let decoder = new CommandStringReader()
-  let between: 'string' | 'after' | 'next' | 'done' = 'string'
-  let command: string[] = []
-  let commandChars = 0
+  private shellFormOf: ShellForm | undefined = undefined
+  private decoder = new CommandStringReader()
+  private between: 'string' | 'after' | 'next' | 'done' = 'string'
+  private commandParts: string[] = []
+  private commandChars = 0
+  private lineOpen = false
 
-  function clear(): void {
-    mode = 'idle'
-    call = undefined
-    fragments = []
-    pendingChars = 0
-    deltas = 0
-    previewShown = 0
-    previewCut = false
-    formatter = undefined
-    form = undefined
-    decoder = new CommandStringReader()
-    between = 'string'
-    command = []
-    commandChars = 0
+  constructor(opts: ToolCallRendererOptions) {
+    const argsSubDeltas = opts.argsSubDeltas ?? 8
+    if (!Number.isInteger(argsSubDeltas) || argsSubDeltas < 8) {
+      throw new FlowFsmError(
+        'INVALID_OPTION',
+        `option argsSubDeltas: expected an integer >= 8 (providers split the key and the command over several deltas), received ${String(opts.argsSubDeltas)}`,
+      )
+    }
+    this.argsSubDeltas = argsSubDeltas
+    this.previewChars = opts.previewChars ?? 72
+    this.preview = opts.preview ?? true
+    this.shellTools =
+      opts.shellTools === undefined || opts.shellTools.length === 0
+        ? DEFAULT_SHELL_SET
+        : new Set([...DEFAULT_SHELL_TOOLS, ...opts.shellTools].map((s) => s.toLowerCase()))
+    this.makeFormatter = opts.createFormatter ?? (() => new JsonStreamFormatter())
   }
 
-  function keepCommand(text: string): void {
-    if (commandChars >= MAX_COMMAND_CHARS || text === '') return
-    const room = MAX_COMMAND_CHARS - commandChars
+  private clear(): void {
+    this.current = 'idle'
+    this.call = undefined
+    this.fragments = []
+    this.pendingChars = 0
+    this.deltas = 0
+    this.previewShown = 0
+    this.previewCut = false
+    this.formatter = undefined
+    this.shellFormOf = undefined
+    this.decoder = new CommandStringReader()
+    this.between = 'string'
+    this.commandParts = []
+    this.commandChars = 0
+  }
+
+  private keepCommand(text: string): void {
+    if (this.commandChars >= MAX_COMMAND_CHARS || text === '') return
+    const room = MAX_COMMAND_CHARS - this.commandChars
     const piece = text.length > room ? text.slice(0, room) : text
-    command.push(piece)
-    commandChars += piece.length
+    this.commandParts.push(piece)
+    this.commandChars += piece.length
   }
 
-  function emitCommand(out: RenderOp[], text: string): void {
-    keepCommand(text)
+  private emitCommand(out: RenderOp[], text: string): void {
+    this.keepCommand(text)
     pushText(out, text, 'command')
   }
 
-  /** Streams the command text out of argument characters (after detection). */
-  function shellFeed(out: RenderOp[], s: string): void {
+  /** Streams the this.commandParts text out of argument characters (after detection). */
+  private shellFeed(out: RenderOp[], s: string): void {
     let i = 0
-    while (i < s.length && between !== 'done') {
-      if (between === 'string') {
-        const r = decoder.feed(i === 0 ? s : s.slice(i))
-        emitCommand(out, r.text)
+    while (i < s.length && this.between !== 'done') {
+      if (this.between === 'string') {
+        const r = this.decoder.feed(i === 0 ? s : s.slice(i))
+        this.emitCommand(out, r.text)
         i += r.consumed
-        if (r.closed) between = form === 'argv' ? 'after' : 'done'
+        if (r.closed) this.between = this.shellFormOf === 'argv' ? 'after' : 'done'
         continue
       }
       const ch = s[i++] as string
       if (ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t') continue
-      if (between === 'after') {
-        between = ch === ',' ? 'next' : 'done'
-      } else if (between === 'next') {
+      if (this.between === 'after') {
+        this.between = ch === ',' ? 'next' : 'done'
+      } else if (this.between === 'next') {
         if (ch === '"') {
-          decoder = new CommandStringReader()
-          emitCommand(out, ' ')
-          between = 'string'
-        } else between = 'done'
+          this.decoder = new CommandStringReader()
+          this.emitCommand(out, ' ')
+          this.between = 'string'
+        } else this.between = 'done'
       }
     }
   }
 
-  function showPreview(out: RenderOp[], fragment: string): void {
-    if (previewCut || fragment === '') return
+  private showPreview(out: RenderOp[], fragment: string): void {
+    if (this.previewCut || fragment === '') return
     const flat = sanitizeText(fragment.replace(/[\r\n\t]/g, ' '))
-    const room = previewChars - previewShown
+    const room = this.previewChars - this.previewShown
     if (flat.length <= room) {
-      previewShown += flat.length
+      this.previewShown += flat.length
       out.push({ op: 'text', text: flat, style: 'dim' })
     } else {
       if (room > 0) out.push({ op: 'text', text: flat.slice(0, room), style: 'dim' })
       out.push({ op: 'text', text: '…', style: 'dim' })
-      previewShown = previewChars
-      previewCut = true
+      this.previewShown = this.previewChars
+      this.previewCut = true
     }
   }
 
-  function toShell(out: RenderOp[], f: ShellForm, pos: number, raw: string): void {
-    if (mode !== 'shell_wait') {
-      if (preview) out.push({ op: 'backtrack' })
+  private toShell(out: RenderOp[], f: ShellForm, pos: number, raw: string): void {
+    if (this.current !== 'shell_wait') {
+      if (this.preview) out.push({ op: 'backtrack' })
       out.push({ op: 'text', text: '$ ', style: 'command' })
     }
-    mode = 'shell'
-    form = f
-    fragments = []
-    shellFeed(out, raw.slice(pos))
+    this.current = 'shell'
+    this.shellFormOf = f
+    this.fragments = []
+    this.shellFeed(out, raw.slice(pos))
   }
 
-  function toJson(out: RenderOp[], raw: string): void {
-    mode = 'json'
-    fragments = []
-    const f: StreamFormatter = makeFormatter()
-    formatter = f
-    if (preview) out.push({ op: 'backtrack' })
-    out.push({ op: 'text', text: `${sanitizeText(call?.name ?? '')} `, style: 'tool' })
+  private toJson(out: RenderOp[], raw: string): void {
+    this.current = 'json'
+    this.fragments = []
+    const f: StreamFormatter = this.makeFormatter()
+    this.formatter = f
+    if (this.preview) out.push({ op: 'backtrack' })
+    out.push({ op: 'text', text: `${sanitizeText(this.call?.name ?? '')} `, style: 'tool' })
     pushText(out, f.feed(raw), 'tool')
   }
 
-  function settle(out: RenderOp[], complete: boolean): void {
-    const raw = fragments.join('')
-    const d = detectShell(call?.name ?? '', raw, complete, shellTools)
-    if (d.state === 'shell') toShell(out, d.form, d.pos, raw)
+  private settle(out: RenderOp[], complete: boolean): void {
+    const raw = this.fragments.join('')
+    const d = detectShell(this.call?.name ?? '', raw, complete, this.shellTools)
+    if (d.state === 'shell') this.toShell(out, d.form, d.pos, raw)
     else if (d.state === 'likely_shell') {
-      if (mode === 'pending') {
+      if (this.current === 'pending') {
         // `["bash", …` is a shell command already: switch now, the script follows.
-        if (preview) out.push({ op: 'backtrack' })
+        if (this.preview) out.push({ op: 'backtrack' })
         out.push({ op: 'text', text: '$ ', style: 'command' })
-        mode = 'shell_wait'
+        this.current = 'shell_wait'
       }
       // Waiting re-scans the prefix per delta: past a small budget, stream the argv as it is.
-      if (complete || pendingChars > MAX_WAIT_CHARS || deltas > argsSubDeltas * 8) toShell(out, 'argv', d.pos, raw)
-    } else if (mode === 'shell_wait') {
+      if (complete || this.pendingChars > MAX_WAIT_CHARS || this.deltas > this.argsSubDeltas * 8) this.toShell(out, 'argv', d.pos, raw)
+    } else if (this.current === 'shell_wait') {
       // Cannot happen for a prefix that was likely_shell; keep whatever streamed visible.
-      if (complete) toShell(out, 'argv', 0, '')
-    } else if (d.state === 'not_shell' || complete || deltas >= argsSubDeltas || pendingChars > MAX_PENDING_CHARS) {
-      toJson(out, raw)
+      if (complete) this.toShell(out, 'argv', 0, '')
+    } else if (d.state === 'not_shell' || complete || this.deltas >= this.argsSubDeltas || this.pendingChars > MAX_PENDING_CHARS) {
+      this.toJson(out, raw)
     }
   }
 
-  function finish(out: RenderOp[], final: { arguments?: string; parse_error?: string } | undefined): void {
-    if (mode === 'idle' || mode === 'ended') return
-    if (mode === 'shell_wait') {
+  private finish(out: RenderOp[], final: { arguments?: string; parse_error?: string } | undefined): void {
+    if (this.current === 'idle' || this.current === 'ended') return
+    if (this.current === 'shell_wait') {
       // Settle on what arrived (even if cut off): the argv seen so far is better than nothing.
-      settle(out, true)
-      if (mode === 'shell_wait') toShell(out, 'argv', 0, '')
+      this.settle(out, true)
+      if (this.current === 'shell_wait') this.toShell(out, 'argv', 0, '')
     }
-    if (mode === 'pending') {
+    if (this.current === 'pending') {
       // Responses may deliver arguments only at `.done`: use them when nothing streamed.
-      if (fragments.length === 0 && final?.arguments) {
-        fragments.push(final.arguments)
-        deltas++
+      if (this.fragments.length === 0 && final?.arguments) {
+        this.fragments.push(final.arguments)
+        this.deltas++
       }
-      settle(out, final !== undefined)
-      if (mode === 'pending') toJson(out, fragments.join(''))
+      this.settle(out, final !== undefined)
+      if (this.current === 'pending') this.toJson(out, this.fragments.join(''))
     }
-    if (mode === 'json' && formatter) pushText(out, formatter.end(), 'tool')
-    if (mode === 'shell') {
-      pushText(out, decoder.end(), 'command')
-      if (between === 'string' && final !== undefined) {
+    if (this.current === 'json' && this.formatter) pushText(out, this.formatter.end(), 'tool')
+    if (this.current === 'shell') {
+      pushText(out, this.decoder.end(), 'command')
+      if (this.between === 'string' && final !== undefined) {
         // Arguments ended inside the command string.
-        closeLine(out)
+        this.closeLine(out)
         out.push({ op: 'text', text: '✗ command text never closed', style: 'error' })
       }
     }
-    closeLine(out)
+    this.closeLine(out)
     if (final === undefined) {
       out.push({ op: 'text', text: '✗ tool call cut off before its arguments completed', style: 'error' }, { op: 'newline' })
     } else if (final.parse_error !== undefined) {
@@ -269,93 +288,96 @@ export function createToolCallRenderer(opts: ToolCallRendererOptions = {}): Tool
         { op: 'newline' },
       )
     }
-    mode = 'ended'
+    this.current = 'ended'
   }
 
-  let lineOpen = false
-  function closeLine(out: RenderOp[]): void {
+  private closeLine(out: RenderOp[]): void {
     // The cursor is mid-line if the last op of this batch (or of earlier batches) is text.
     const last = out[out.length - 1]
-    const open = last === undefined ? lineOpen : last.op === 'text'
+    const open = last === undefined ? this.lineOpen : last.op === 'text'
     if (open) out.push({ op: 'newline' })
   }
 
-  function track(out: RenderOp[]): RenderOp[] {
+  private track(out: RenderOp[]): RenderOp[] {
     for (const op of out) {
-      if (op.op === 'newline' || op.op === 'backtrack' || op.op === 'header') lineOpen = false
-      else lineOpen = true
+      if (op.op === 'newline' || op.op === 'backtrack' || op.op === 'header') this.lineOpen = false
+      else this.lineOpen = true
     }
     return out
   }
 
-  return {
-    start(c) {
-      const out: RenderOp[] = []
-      if (mode !== 'idle' && mode !== 'ended') finish(out, undefined)
-      track(out)
-      const tail: RenderOp[] = []
-      clear()
-      call = { ...c }
-      if (c.kind === 'custom') {
-        mode = 'raw'
-        tail.push({ op: 'text', text: sanitizeText(c.name), style: 'tool' }, { op: 'newline' })
-      } else {
-        mode = 'pending'
-        if (preview) tail.push({ op: 'text', text: `${sanitizeText(c.name)} `, style: 'tool' })
-      }
-      out.push(...track(tail))
-      return out
-    },
-    feed(fragment) {
-      const out: RenderOp[] = []
-      if (typeof fragment !== 'string' || fragment === '') return out
-      switch (mode) {
-        case 'shell_wait':
-          fragments.push(fragment)
-          pendingChars += fragment.length
-          deltas++
-          settle(out, false)
-          break
-        case 'pending':
-          fragments.push(fragment)
-          pendingChars += fragment.length
-          deltas++
-          if (preview) showPreview(out, fragment)
-          settle(out, false)
-          break
-        case 'shell':
-          if (between !== 'done') shellFeed(out, fragment)
-          break
-        case 'json':
-          if (formatter) pushText(out, formatter.feed(fragment), 'tool')
-          break
-        case 'raw':
-          pushText(out, fragment, 'tool')
-          break
-        default:
-          // Arguments without a start (monitor joined mid-call): render them raw.
-          mode = 'raw'
-          pushText(out, fragment, 'tool')
-      }
-      return track(out)
-    },
-    end(final) {
-      const out: RenderOp[] = []
-      finish(out, final)
-      return track(out)
-    },
-    reset() {
-      clear()
-      lineOpen = false
-    },
-    get mode() {
-      return mode
-    },
-    get command() {
-      return form === undefined ? undefined : command.join('')
-    },
-    get shellForm() {
-      return form
-    },
+  start(c: ToolCallInfo): RenderOp[] {
+    const out: RenderOp[] = []
+    if (this.current !== 'idle' && this.current !== 'ended') this.finish(out, undefined)
+    this.track(out)
+    const tail: RenderOp[] = []
+    this.clear()
+    this.call = { ...c }
+    if (c.kind === 'custom') {
+      this.current = 'raw'
+      tail.push({ op: 'text', text: sanitizeText(c.name), style: 'tool' }, { op: 'newline' })
+    } else {
+      this.current = 'pending'
+      if (this.preview) tail.push({ op: 'text', text: `${sanitizeText(c.name)} `, style: 'tool' })
+    }
+    out.push(...this.track(tail))
+    return out
+  }
+
+  feed(fragment: string): RenderOp[] {
+    const out: RenderOp[] = []
+    if (typeof fragment !== 'string' || fragment === '') return out
+    switch (this.current) {
+      case 'shell_wait':
+        this.fragments.push(fragment)
+        this.pendingChars += fragment.length
+        this.deltas++
+        this.settle(out, false)
+        break
+      case 'pending':
+        this.fragments.push(fragment)
+        this.pendingChars += fragment.length
+        this.deltas++
+        if (this.preview) this.showPreview(out, fragment)
+        this.settle(out, false)
+        break
+      case 'shell':
+        if (this.between !== 'done') this.shellFeed(out, fragment)
+        break
+      case 'json':
+        if (this.formatter) pushText(out, this.formatter.feed(fragment), 'tool')
+        break
+      case 'raw':
+        pushText(out, fragment, 'tool')
+        break
+      default:
+        // Arguments without a start (monitor joined mid-call): render them raw.
+        this.current = 'raw'
+        pushText(out, fragment, 'tool')
+    }
+    return this.track(out)
+  }
+
+  end(final?: { arguments?: string; parse_error?: string }): RenderOp[] {
+    const out: RenderOp[] = []
+    this.finish(out, final)
+    return this.track(out)
+  }
+
+  reset(): void {
+    this.clear()
+    this.lineOpen = false
+  }
+
+  get mode(): ToolCallRenderMode {
+    return this.current
+  }
+
+  get command(): string | undefined {
+    return this.shellFormOf === undefined ? undefined : this.commandParts.join('')
+  }
+
+  get shellForm(): ShellForm | undefined {
+    return this.shellFormOf
   }
 }

@@ -31,7 +31,7 @@ export interface ToolResult {
  * `tool` messages. Anything else (no body, a body stored out of line) gives none.
  */
 export function requestToolResults(body: unknown, max = 32): ToolResult[] {
-  return requestTurn(body, undefined, { maxToolResults: max }).tool_results.map((r) => {
+  return requestTurn(body, undefined, { maxToolResults: max, prompt: false }).tool_results.map((r) => {
     const out: ToolResult = { call_id: r.call_id, text: r.output, error: r.is_error }
     if (r.name !== undefined) out.name = r.name
     if (r.exit_code !== undefined) out.exitCode = r.exit_code

@@ -129,7 +129,8 @@ export function createJsonlParser(options: JsonlParserOptions): JsonlParser {
         const whole = Buffer.concat(fragments, lineBytes)
         emit(whole, 0, whole.length, line, offset, false)
       } else emit(buf, pos, nl, line, offset, false)
-      fragments = []
+      // A new array only after a line that had fragments (not one per line).
+      if (fragments.length > 0) fragments = []
       partialBytes = 0
       offset += lineBytes + 1
       pos = nl + 1

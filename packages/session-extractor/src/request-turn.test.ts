@@ -125,3 +125,24 @@ describe('caps and wrappers', () => {
     expect(userWords('<command-name>/review</command-name>')).toBe('<command-name>/review</command-name>')
   })
 })
+
+describe('prompt: false', () => {
+  it('gives the same tool results and no prompt, for each of the three APIs', () => {
+    const anthropic = { messages: [user('a'), { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'Bash', input: {} }] }, user([{ type: 'tool_result', tool_use_id: 't', content: 'ok' }, { type: 'text', text: 'stop, use pnpm' }])] }
+    const responses = {
+      input: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'list files' }] },
+        { type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: '{"output":"a\\nb","metadata":{"exit_code":2}}' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'and the hidden ones' }] },
+      ],
+    }
+    const chat = { messages: [{ role: 'user', content: 'go' }, { role: 'assistant', tool_calls: [{ id: 'k', type: 'function', function: { name: 'ls', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'k', content: 'x' }, { role: 'user', content: 'more' }] }
+    for (const body of [anthropic, responses, chat, { input: 'just words' }]) {
+      const full = requestTurn(body)
+      expect(full.prompt).toBeDefined()
+      expect(requestTurn(body, undefined, { prompt: false })).toEqual({ tool_results: full.tool_results })
+    }
+    expect(requestTurn(responses, undefined, { prompt: false }).tool_results).toEqual([{ call_id: 'c1', name: 'shell', output: 'a\nb', is_error: true, exit_code: 2 }])
+  })
+})

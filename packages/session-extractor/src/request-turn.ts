@@ -32,6 +32,11 @@ export interface RequestTurnLimits {
   maxToolResults?: number
   /** Longest tool result output and prompt kept, in characters; longer ones are cut with a note. @defaultValue 262144 */
   maxChars?: number
+  /**
+   * false: the tool results only, no `prompt` (a reader that shows the results, such as a live
+   * view, skips reading the user's words out of their wrappers). @defaultValue true
+   */
+  prompt?: boolean
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -125,7 +130,7 @@ function result(call_id: string, name: string | undefined, output: string, isErr
   return r
 }
 
-function anthropicTurn(messages: unknown[], maxResults: number, maxChars: number): RequestTurn {
+function anthropicTurn(messages: unknown[], maxResults: number, maxChars: number, withPrompt: boolean): RequestTurn {
   const turn: RequestTurn = { tool_results: [] }
   // Claude Code 2.1.x appends a `{"role":"system"}` entry (its deferred-tools list) after the user's message.
   let end = messages.length
@@ -148,6 +153,7 @@ function anthropicTurn(messages: unknown[], maxResults: number, maxChars: number
       turn.tool_results.push(result(b['tool_use_id'], names.get(b['tool_use_id']), output, b['is_error'] === true, m === null ? undefined : Number(m[1]), maxChars))
     }
   }
+  if (!withPrompt) return turn
   const texts = promptTexts(content, ANTHROPIC_TEXT)
   if (texts.length > 0) turn.prompt = cap(texts.join('\n\n'), maxChars)
   return turn
@@ -155,9 +161,10 @@ function anthropicTurn(messages: unknown[], maxResults: number, maxChars: number
 
 const OUTPUT_ITEMS = new Set(['function_call_output', 'custom_tool_call_output', 'local_shell_call_output', 'computer_call_output', 'mcp_call_output'])
 
-function responsesTurn(input: unknown, maxResults: number, maxChars: number): RequestTurn {
+function responsesTurn(input: unknown, maxResults: number, maxChars: number, withPrompt: boolean): RequestTurn {
   const turn: RequestTurn = { tool_results: [] }
   if (typeof input === 'string') {
+    if (!withPrompt) return turn
     const w = userWords(input)
     if (w !== '') turn.prompt = cap(w, maxChars)
     return turn
@@ -179,7 +186,7 @@ function responsesTurn(input: unknown, maxResults: number, maxChars: number): Re
     const it = input[i] as Record<string, unknown>
     const t = it['type']
     if (t === 'message' || t === undefined) {
-      if (it['role'] !== 'user') continue
+      if (it['role'] !== 'user' || !withPrompt) continue
       const texts = promptTexts(it['content'], RESPONSES_TEXT)
       if (texts.length > 0) prompt = texts.join('\n\n')
       continue
@@ -201,7 +208,7 @@ function responsesTurn(input: unknown, maxResults: number, maxChars: number): Re
   return turn
 }
 
-function chatTurn(messages: unknown[], maxResults: number, maxChars: number): RequestTurn {
+function chatTurn(messages: unknown[], maxResults: number, maxChars: number, withPrompt: boolean): RequestTurn {
   const turn: RequestTurn = { tool_results: [] }
   let start = messages.length
   while (start > 0) {
@@ -213,6 +220,7 @@ function chatTurn(messages: unknown[], maxResults: number, maxChars: number): Re
   for (let i = start; i < messages.length; i++) {
     const m = messages[i] as Record<string, unknown>
     if (m['role'] === 'user') {
+      if (!withPrompt) continue
       const texts = promptTexts(m['content'], RESPONSES_TEXT)
       if (texts.length > 0) turn.prompt = cap(texts.join('\n\n'), maxChars)
     } else if (m['role'] === 'tool' && typeof m['tool_call_id'] === 'string' && turn.tool_results.length < maxResults) {
@@ -261,8 +269,9 @@ export function requestTurn(body: unknown, api?: 'anthropic-messages' | 'openai-
   const which = api ?? requestApiOfBody(b)
   const maxResults = limits.maxToolResults ?? 256
   const maxChars = limits.maxChars ?? 262_144
-  if (which === 'openai-responses') return responsesTurn(b['input'], maxResults, maxChars)
+  const withPrompt = limits.prompt !== false
+  if (which === 'openai-responses') return responsesTurn(b['input'], maxResults, maxChars, withPrompt)
   const messages = b['messages']
   if (which === undefined || !Array.isArray(messages)) return { tool_results: [] }
-  return which === 'anthropic-messages' ? anthropicTurn(messages, maxResults, maxChars) : chatTurn(messages, maxResults, maxChars)
+  return which === 'anthropic-messages' ? anthropicTurn(messages, maxResults, maxChars, withPrompt) : chatTurn(messages, maxResults, maxChars, withPrompt)
 }

@@ -67,21 +67,6 @@ export interface StreamNormalizer {
   readonly provider: StreamProvider
 }
 
-/** The object createStreamNormalizer returns: a class, so `provider` is a cheap prototype getter. */
-class Normalizer implements StreamNormalizer {
-  constructor(
-    readonly feedRecord: (r: StreamRecord) => void,
-    readonly feedBytes: (chunk: Uint8Array | string) => void,
-    readonly end: () => void,
-    readonly reset: () => void,
-    private readonly currentProvider: () => StreamProvider,
-  ) {}
-
-  get provider(): StreamProvider {
-    return this.currentProvider()
-  }
-}
-
 function makeAdapter(provider: StreamProvider, ctx: AdapterContext): Adapter | undefined {
   switch (provider) {
     case 'anthropic':
@@ -122,14 +107,50 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
     throw new TypeError('createStreamNormalizer: expected options with an onEvent function')
   }
   if (typeof opts.flow_id !== 'string') throw new TypeError('createStreamNormalizer: expected a string flow_id')
-  const { flow_id, onEvent, onError } = opts
-  const maxEventBytes = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
-  const initialProvider = opts.provider ?? detectStreamProvider(opts.flow)
-  let provider: StreamProvider = initialProvider
-  let finished = false
+  return new Normalizer(opts)
+}
 
-  const report = (code: NormalizerErrorCode, message: string, seq: number | undefined, event: string | undefined, data?: string): void => {
+/**
+ * The normalizer of one flow. A class, not closures made per flow: its methods (`handle` above all,
+ * which every event goes through) are then one function each for the process — closures made per
+ * flow keep their optimized code only while one of them is alive, and a full GC between flows threw
+ * it away.
+ */
+class Normalizer implements StreamNormalizer {
+  private readonly flow_id: string
+  private readonly onEvent: (e: AgentEvent) => void
+  private readonly onError: ((e: NormalizerError) => void) | undefined
+  private readonly maxEventBytes: number
+  private readonly initialProvider: StreamProvider
+  private current: StreamProvider
+  private finished = false
+  // A plain mutable field, not a getter: object literals with accessors are slow to create,
+  // and a normalizer is created per flow.
+  private readonly ctx: AdapterContext
+  private adapter: Adapter | undefined
+  // Created on the first feedBytes: flows fed as records (captures, the monitor) never pay for it.
+  private framer: SseFramer | undefined = undefined
+
+  constructor(private readonly opts: StreamNormalizerOptions) {
+    this.flow_id = opts.flow_id
+    this.onEvent = opts.onEvent
+    this.onError = opts.onError
+    this.maxEventBytes = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+    this.initialProvider = opts.provider ?? detectStreamProvider(opts.flow)
+    this.current = this.initialProvider
+    this.ctx = { flow_id: this.flow_id, provider: this.current, argDeltas: opts.toolArgDeltas !== false, emit: this.onEvent, error: (code, message, seq, event, data) => this.report(code, message, seq, event, data) }
+    this.adapter = makeAdapter(this.current, this.ctx)
+  }
+
+  /** The stream format in use (`unknown` until detected). */
+  get provider(): StreamProvider {
+    return this.current
+  }
+
+  private report(code: NormalizerErrorCode, message: string, seq: number | undefined, event: string | undefined, data?: string): void {
+    const onError = this.onError
     if (onError === undefined) return
+    const flow_id = this.flow_id
     const context: { flow_id: string; seq?: number; event?: string; excerpt?: string } = { flow_id }
     if (seq !== undefined) context.seq = seq
     if (event !== undefined) context.event = event
@@ -137,23 +158,20 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
     onError(new NormalizerError(code, `flow ${flow_id}${seq === undefined ? '' : ` seq ${seq}`}: ${message}`, context))
   }
 
-  // A plain mutable field, not a getter: object literals with accessors are slow to create,
-  // and a normalizer is created per flow.
-  const ctx: AdapterContext = { flow_id, provider, argDeltas: opts.toolArgDeltas !== false, emit: onEvent, error: report }
-  let adapter = makeAdapter(provider, ctx)
-
-  function handle(seq: number | undefined, name: string | undefined, data: string): void {
-    finished = false
-    if (data.length > maxEventBytes) {
-      oversized(seq)
+  private handle(seq: number | undefined, name: string | undefined, data: string): void {
+    this.finished = false
+    if (data.length > this.maxEventBytes) {
+      this.oversized(seq)
       return
     }
     if (data === '[DONE]') {
-      if (adapter === undefined) switchTo('openai-chat')
-      adapter?.done(seq, name)
+      if (this.adapter === undefined) this.switchTo('openai-chat')
+      this.adapter?.done(seq, name)
       return
     }
+    const adapter = this.adapter
     if (adapter?.fast !== undefined && adapter.fast(data, name, seq)) return
+    const ctx = this.ctx
     if (data.length === 0 || data.trim().length === 0) {
       // Some servers send empty data lines as keep-alives: kept, but not an error.
       emitUnknown(ctx, seq, name, data, 'empty data')
@@ -165,11 +183,11 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
     } catch (err) {
       if (name === 'error') {
         // `event: error` with a plain-text body: still an error, said as the server said it.
-        onEvent(withBase<ErrorEvent>({ type: 'error', flow_id, provider, message: data }, seq, undefined))
+        this.onEvent(withBase<ErrorEvent>({ type: 'error', flow_id: this.flow_id, provider: this.current, message: data }, seq, undefined))
         return
       }
       const why = err instanceof Error ? err.message : String(err)
-      report('MALFORMED_JSON', `event data is not JSON (${why}); kept as an unknown event`, seq, name, data)
+      this.report('MALFORMED_JSON', `event data is not JSON (${why}); kept as an unknown event`, seq, name, data)
       emitUnknown(ctx, seq, name, data, `malformed JSON: ${why}`)
       return
     }
@@ -178,89 +196,90 @@ export function createStreamNormalizer(opts: StreamNormalizerOptions): StreamNor
       emitUnknown(ctx, seq, name, data, 'event data is JSON but not an object')
       return
     }
-    if (adapter === undefined) {
+    if (this.adapter === undefined) {
       const detected = detectProviderFromEvent(v)
-      if (detected !== 'unknown') switchTo(detected)
+      if (detected !== 'unknown') this.switchTo(detected)
     }
-    if (adapter !== undefined) {
-      adapter.event(v, name, seq, data)
+    if (this.adapter !== undefined) {
+      this.adapter.event(v, name, seq, data)
       return
     }
     // Provider still unknown: errors look alike everywhere, everything else is kept raw.
     if (v['type'] === 'error' || obj(v['error']) !== undefined) {
       const err = obj(v['error']) ?? v
-      onEvent(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
+      this.onEvent(withBase<ErrorEvent>({ type: 'error', flow_id: this.flow_id, provider: this.current, ...errorEventFields(err) }, seq, undefined))
       return
     }
     emitUnknown(ctx, seq, name, data, 'stream format not recognised (yet)')
   }
 
-  function switchTo(p: StreamProvider): void {
-    provider = p
-    ctx.provider = p
-    adapter = makeAdapter(p, ctx)
+  private switchTo(p: StreamProvider): void {
+    this.current = p
+    this.ctx.provider = p
+    this.adapter = makeAdapter(p, this.ctx)
   }
 
-  function oversized(seq: number | undefined): void {
-    report('EVENT_TOO_LARGE', `event data exceeds maxEventBytes (${maxEventBytes} characters); kept as an unknown event without data. Raise maxEventBytes to keep such events.`, seq, undefined)
-    emitUnknown(ctx, seq, undefined, '', `event exceeded maxEventBytes (${maxEventBytes})`)
+  private oversized(seq: number | undefined): void {
+    this.report('EVENT_TOO_LARGE', `event data exceeds maxEventBytes (${this.maxEventBytes} characters); kept as an unknown event without data. Raise maxEventBytes to keep such events.`, seq, undefined)
+    emitUnknown(this.ctx, seq, undefined, '', `event exceeded maxEventBytes (${this.maxEventBytes})`)
   }
 
-  // Created on the first feedBytes: flows fed as records (captures, the monitor) never pay for it.
-  let framer: SseFramer | undefined
-  const makeFramer = (): SseFramer =>
-    createSseFramer({
-      flow_id,
-      maxEventBytes,
-      onEvent(seq, event, data) {
-        handle(seq, event, data)
+  private makeFramer(): SseFramer {
+    const opts = this.opts
+    const onError = this.onError
+    return createSseFramer({
+      flow_id: this.flow_id,
+      maxEventBytes: this.maxEventBytes,
+      onEvent: (seq, event, data) => {
+        this.handle(seq, event, data)
       },
-      onOversized(seq) {
-        finished = false
+      onOversized: (seq) => {
+        this.finished = false
         // The framer reported it already, with its byte offset.
-        emitUnknown(ctx, seq, undefined, '', `event exceeded maxEventBytes (${maxEventBytes})`)
+        emitUnknown(this.ctx, seq, undefined, '', `event exceeded maxEventBytes (${this.maxEventBytes})`)
       },
       ...(onError === undefined ? {} : { onError }),
       ...(opts.onComment === undefined ? {} : { onComment: opts.onComment }),
       ...(opts.onRetry === undefined ? {} : { onRetry: opts.onRetry }),
     })
+  }
 
-  return new Normalizer(
-    function feedRecord(r) {
-      if (r === null || typeof r !== 'object') throw new TypeError('feedRecord: expected a record object')
-      if (typeof r.data !== 'string') {
-        finished = false
-        report('UNEXPECTED_EVENT', `record without a string data field (got ${typeof r.data}); kept as an unknown event`, r.seq, r.event)
-        emitUnknown(ctx, r.seq, r.event, '', 'record without a string data field')
-        return
-      }
-      handle(r.seq, r.event, r.data)
-    },
-    function feedBytes(chunk) {
-      finished = false
-      framer ??= makeFramer()
-      framer.feed(chunk)
-    },
-    function end() {
-      framer?.end()
-      if (finished) return
-      finished = true
-      if (adapter !== undefined) {
-        adapter.end()
-        return
-      }
-      report('INCOMPLETE_STREAM', 'stream ended and its format was never recognised', undefined, undefined)
-      onEvent({ type: 'message_end', flow_id, provider, incomplete: true } satisfies MessageEndEvent)
-    },
-    function reset() {
-      framer?.reset()
-      provider = initialProvider
-      ctx.provider = provider
-      adapter = makeAdapter(provider, ctx)
-      finished = false
-    },
-    () => provider,
-  )
+  feedRecord(r: StreamRecord): void {
+    if (r === null || typeof r !== 'object') throw new TypeError('feedRecord: expected a record object')
+    if (typeof r.data !== 'string') {
+      this.finished = false
+      this.report('UNEXPECTED_EVENT', `record without a string data field (got ${typeof r.data}); kept as an unknown event`, r.seq, r.event)
+      emitUnknown(this.ctx, r.seq, r.event, '', 'record without a string data field')
+      return
+    }
+    this.handle(r.seq, r.event, r.data)
+  }
+
+  feedBytes(chunk: Uint8Array | string): void {
+    this.finished = false
+    this.framer ??= this.makeFramer()
+    this.framer.feed(chunk)
+  }
+
+  end(): void {
+    this.framer?.end()
+    if (this.finished) return
+    this.finished = true
+    if (this.adapter !== undefined) {
+      this.adapter.end()
+      return
+    }
+    this.report('INCOMPLETE_STREAM', 'stream ended and its format was never recognised', undefined, undefined)
+    this.onEvent({ type: 'message_end', flow_id: this.flow_id, provider: this.current, incomplete: true } satisfies MessageEndEvent)
+  }
+
+  reset(): void {
+    this.framer?.reset()
+    this.current = this.initialProvider
+    this.ctx.provider = this.current
+    this.adapter = makeAdapter(this.current, this.ctx)
+    this.finished = false
+  }
 }
 
 /** Result of {@link normalizeRecords}. */

@@ -105,6 +105,18 @@ function opChars(op: QOp): number {
 }
 
 /**
+ * The text fragments merged into the last op of `out`, joined into it once. A function of its own,
+ * not a closure made per {@link coalesceOps} call: V8 inlined such a closure with a check of the
+ * closure itself, which the next call's new closure failed (a deoptimization per call). Returns
+ * undefined, the new `parts`.
+ */
+function joinParts(out: QOp[], parts: string[]): undefined {
+  const last = out[out.length - 1]
+  if (last && last.op === 'text') out[out.length - 1] = { op: 'text', text: parts.join(''), style: last.style }
+  return undefined
+}
+
+/**
  * Merges consecutive text ops of one style and drops text a later `backtrack` erases before it
  * was ever shown. The screen controller only emits ops of one card between two headers, so a
  * merge never crosses cards. Returns a new array and how many ops were merged / elided.
@@ -118,13 +130,6 @@ export function coalesceOps(ops: readonly QOp[]): { ops: QOp[]; merged: number; 
   // Index in `out` of the first op of the current (unterminated) row.
   let rowStart = 0
   let parts: string[] | undefined
-  const closeParts = () => {
-    if (parts) {
-      const last = out[out.length - 1]
-      if (last && last.op === 'text') out[out.length - 1] = { op: 'text', text: parts.join(''), style: last.style }
-      parts = undefined
-    }
-  }
   for (const op of ops) {
     if (op.op === 'text') {
       const last = out[out.length - 1]
@@ -135,7 +140,7 @@ export function coalesceOps(ops: readonly QOp[]): { ops: QOp[]; merged: number; 
         merged++
         continue
       }
-      closeParts()
+      if (parts !== undefined) parts = joinParts(out, parts)
       out.push(op)
       continue
     }
@@ -146,11 +151,11 @@ export function coalesceOps(ops: readonly QOp[]): { ops: QOp[]; merged: number; 
         out[out.length - 1] = op
         continue
       }
-      closeParts()
+      if (parts !== undefined) parts = joinParts(out, parts)
       out.push(op)
       continue
     }
-    closeParts()
+    if (parts !== undefined) parts = joinParts(out, parts)
     if (op.op === 'backtrack') {
       // Text of this row that was never written is simply not written.
       const cut = out.length - rowStart
@@ -165,7 +170,13 @@ export function coalesceOps(ops: readonly QOp[]): { ops: QOp[]; merged: number; 
     out.push(op)
     rowStart = out.length
   }
-  closeParts()
+  if (parts !== undefined) {
+    // Written out, not a joinParts call: the batch rarely ends in merged text, so this call site
+    // would have no feedback when V8 optimizes, and each time it then ran it deoptimized the whole
+    // function (a dozen times per replay of the bench capture).
+    const last = out[out.length - 1]
+    if (last && last.op === 'text') out[out.length - 1] = { op: 'text', text: parts.join(''), style: last.style }
+  }
   return { ops: out, merged, elided }
 }
 

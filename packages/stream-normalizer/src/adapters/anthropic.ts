@@ -40,42 +40,60 @@ const TOOL_BLOCKS: Record<string, ToolCallKind> = {
  * carries the flow's complete latest counts (`cumulative: true`).
  */
 export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
-  const { flow_id } = ctx
-  const provider = 'anthropic' as const
-  let blocks: (Block | undefined)[] = []
-  let usage: Usage = {}
-  let stopReason: string | undefined
-  let started = false
-  let ended = false
-  let errored = false
+  return new AnthropicAdapter(ctx)
+}
 
-  function mergeUsage(u: Record<string, unknown>, seq: number | undefined): void {
-    readAnthropicUsage(u, usage)
-    const e: UsageEvent = { type: 'usage', flow_id, provider, usage: { ...usage }, cumulative: true }
-    ctx.emit(withBase(e, seq, undefined))
+const provider = 'anthropic' as const
+
+/**
+ * A class, not a closure per flow: one adapter is made per flow, and its methods (the fast path
+ * above all) are then one function each for the whole process. Closures made per flow share their
+ * optimized code only while one of them is alive, so a full GC between two Anthropic flows threw it
+ * away and the next flow paid for compiling them again.
+ */
+class AnthropicAdapter implements Adapter {
+  private readonly flow_id: string
+  private blocks: (Block | undefined)[] = []
+  private usage: Usage = {}
+  private stopReason: string | undefined = undefined
+  private started = false
+  private ended = false
+  private errored = false
+
+  constructor(private readonly ctx: AdapterContext) {
+    this.flow_id = ctx.flow_id
   }
 
-  function endTool(b: Block, seq: number | undefined, incomplete: boolean): void {
+  private mergeUsage(u: Record<string, unknown>, seq: number | undefined): void {
+    readAnthropicUsage(u, this.usage)
+    const e: UsageEvent = { type: 'usage', flow_id: this.flow_id, provider, usage: { ...this.usage }, cumulative: true }
+    this.ctx.emit(withBase(e, seq, undefined))
+  }
+
+  private endTool(b: Block, seq: number | undefined, incomplete: boolean): void {
     const tc = b.tool
     if (tc === undefined || !tc.open) return
     if (tc.parts.length === 0 && b.input !== undefined) tc.final = b.input
-    emitToolEnd(ctx, tc, seq, incomplete)
+    emitToolEnd(this.ctx, tc, seq, incomplete)
   }
 
-  function flushTools(seq: number | undefined): void {
-    for (const b of blocks) if (b !== undefined) endTool(b, seq, true)
+  private flushTools(seq: number | undefined): void {
+    for (const b of this.blocks) if (b !== undefined) this.endTool(b, seq, true)
   }
 
-  function messageEnd(seq: number | undefined, incomplete: boolean): void {
-    flushTools(seq)
-    const e: MessageEndEvent = { type: 'message_end', flow_id, provider }
-    const reason = stopReason ?? (errored ? 'error' : undefined)
+  private messageEnd(seq: number | undefined, incomplete: boolean): void {
+    this.flushTools(seq)
+    const e: MessageEndEvent = { type: 'message_end', flow_id: this.flow_id, provider }
+    const reason = this.stopReason ?? (this.errored ? 'error' : undefined)
     if (reason !== undefined) e.stop_reason = reason
     if (incomplete) e.incomplete = true
-    ctx.emit(withBase(e, seq, undefined))
+    this.ctx.emit(withBase(e, seq, undefined))
   }
 
-  function blockStart(v: Record<string, unknown>, seq: number | undefined, name: string | undefined, data: string): void {
+  private blockStart(v: Record<string, unknown>, seq: number | undefined, name: string | undefined, data: string): void {
+    const ctx = this.ctx
+    const flow_id = this.flow_id
+    const blocks = this.blocks
     const index = num(v['index'])
     const cb = obj(v['content_block'])
     const cbType = str(cb?.['type'])
@@ -85,7 +103,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
       return
     }
     const prev = blocks[index]
-    if (prev !== undefined) endTool(prev, seq, true)
+    if (prev !== undefined) this.endTool(prev, seq, true)
     const toolKind = TOOL_BLOCKS[cbType]
     if (toolKind !== undefined) {
       const tc = newToolCall(str(cb['name']) ?? '', toolKind, str(cb['id']), undefined, index)
@@ -118,34 +136,35 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
     emitUnknown(ctx, seq, name ?? 'content_block_start', data, `content block type "${cbType}" has no unified event`, index)
   }
 
-  function blockDelta(v: Record<string, unknown>, seq: number | undefined, name: string | undefined, data: string): void {
+  private blockDelta(v: Record<string, unknown>, seq: number | undefined, name: string | undefined, data: string): void {
     const index = num(v['index'])
     const d = obj(v['delta'])
     const dt = str(d?.['type'])
     if (d === undefined || dt === undefined) {
-      ctx.error('UNEXPECTED_EVENT', 'content_block_delta without delta.type', seq, name, data)
-      emitUnknown(ctx, seq, name, data, 'content_block_delta without delta.type', index)
+      this.ctx.error('UNEXPECTED_EVENT', 'content_block_delta without delta.type', seq, name, data)
+      emitUnknown(this.ctx, seq, name, data, 'content_block_delta without delta.type', index)
       return
     }
     switch (dt) {
       case 'text_delta':
-        applyDelta(DELTA_TEXT, index, str(d['text']) ?? '', seq, name, data)
+        this.applyDelta(DELTA_TEXT, index, str(d['text']) ?? '', seq, name, data)
         return
       case 'thinking_delta':
-        applyDelta(DELTA_THINKING, index, str(d['thinking']) ?? '', seq, name, data)
+        this.applyDelta(DELTA_THINKING, index, str(d['thinking']) ?? '', seq, name, data)
         return
       case 'signature_delta':
-        applyDelta(DELTA_SIGNATURE, index, str(d['signature']) ?? '', seq, name, data)
+        this.applyDelta(DELTA_SIGNATURE, index, str(d['signature']) ?? '', seq, name, data)
         return
       case 'input_json_delta':
-        applyDelta(DELTA_INPUT_JSON, index, str(d['partial_json']) ?? '', seq, name, data)
+        this.applyDelta(DELTA_INPUT_JSON, index, str(d['partial_json']) ?? '', seq, name, data)
         return
       default:
-        emitUnknown(ctx, seq, name, data, `delta type "${dt}" has no unified event`, index)
+        emitUnknown(this.ctx, seq, name, data, `delta type "${dt}" has no unified event`, index)
     }
   }
 
-  function applyDelta(kind: number, index: number | undefined, value: string, seq: number | undefined, name: string | undefined, data: string): void {
+  private applyDelta(kind: number, index: number | undefined, value: string, seq: number | undefined, name: string | undefined, data: string): void {
+    const ctx = this.ctx
     switch (kind) {
       case DELTA_TEXT:
         ctx.emit(textDelta(ctx, value, seq, index, undefined))
@@ -157,7 +176,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
         ctx.emit(thinkingDelta(ctx, value, 'signature', seq, index, undefined))
         return
       default: {
-        const tc = index === undefined ? undefined : blocks[index]?.tool
+        const tc = index === undefined ? undefined : this.blocks[index]?.tool
         if (tc === undefined || !tc.open) {
           ctx.error('UNEXPECTED_EVENT', `input_json_delta for content block ${String(index)}, which is not an open tool_use block: expected content_block_start with a tool_use first`, seq, name, data)
           emitUnknown(ctx, seq, name, data, 'input_json_delta outside a tool_use block', index)
@@ -175,7 +194,7 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
    * literal is parsed, not the object around it; anything else (other layouts, whitespace, extra
    * fields, invalid JSON) returns false and takes the general path, so the events are identical.
    */
-  function fast(data: string, name: string | undefined, seq: number | undefined): boolean {
+  fast(data: string, name: string | undefined, seq: number | undefined): boolean {
     if (!data.startsWith(FAST_PREFIX)) return false
     const n = data.length
     let i = FAST_PREFIX.length
@@ -217,107 +236,109 @@ export function createAnthropicAdapter(ctx: AdapterContext): Adapter {
       if (typeof parsed !== 'string') return false
       value = parsed
     }
-    applyDelta(kind, index, value, seq, name, data)
+    this.applyDelta(kind, index, value, seq, name, data)
     return true
   }
 
-  return {
-    fast,
-    event(v, name, seq, data) {
-      const type = str(v['type']) ?? name
-      switch (type) {
-        case 'content_block_delta':
-          blockDelta(v, seq, name, data)
-          return
-        case 'message_start': {
-          if (started) {
-            // Another message in the same flow: close the previous one first.
-            if (!ended) {
-              ctx.error('INCOMPLETE_STREAM', 'a new message started before the previous one stopped', seq, 'message_start')
-              messageEnd(seq, true)
-            }
-            blocks = []
-            usage = {}
-            stopReason = undefined
-            errored = false
+  event(v: Record<string, unknown>, name: string | undefined, seq: number | undefined, data: string): void {
+    const ctx = this.ctx
+    const flow_id = this.flow_id
+    const type = str(v['type']) ?? name
+    switch (type) {
+      case 'content_block_delta':
+        this.blockDelta(v, seq, name, data)
+        return
+      case 'message_start': {
+        if (this.started) {
+          // Another message in the same flow: close the previous one first.
+          if (!this.ended) {
+            ctx.error('INCOMPLETE_STREAM', 'a new message started before the previous one stopped', seq, 'message_start')
+            this.messageEnd(seq, true)
           }
-          started = true
-          ended = false
-          const m = obj(v['message']) ?? {}
-          const e: MessageStartEvent = { type: 'message_start', flow_id, provider }
-          const id = str(m['id'])
-          if (id !== undefined) e.message_id = id
-          const model = str(m['model'])
-          if (model !== undefined) e.model = model
-          const role = str(m['role'])
-          if (role !== undefined) e.role = role
-          ctx.emit(withBase(e, seq, undefined))
-          const u = obj(m['usage'])
-          if (u !== undefined) mergeUsage(u, seq)
+          this.blocks = []
+          this.usage = {}
+          this.stopReason = undefined
+          this.errored = false
+        }
+        this.started = true
+        this.ended = false
+        const m = obj(v['message']) ?? {}
+        const e: MessageStartEvent = { type: 'message_start', flow_id, provider }
+        const id = str(m['id'])
+        if (id !== undefined) e.message_id = id
+        const model = str(m['model'])
+        if (model !== undefined) e.model = model
+        const role = str(m['role'])
+        if (role !== undefined) e.role = role
+        ctx.emit(withBase(e, seq, undefined))
+        const u = obj(m['usage'])
+        if (u !== undefined) this.mergeUsage(u, seq)
+        return
+      }
+      case 'content_block_start':
+        this.blockStart(v, seq, name, data)
+        return
+      case 'content_block_stop': {
+        const index = num(v['index'])
+        const b = index === undefined ? undefined : this.blocks[index]
+        if (b === undefined || index === undefined) {
+          ctx.error('UNEXPECTED_EVENT', `content_block_stop for content block ${String(index)}, which was never started`, seq, name, data)
           return
         }
-        case 'content_block_start':
-          blockStart(v, seq, name, data)
-          return
-        case 'content_block_stop': {
-          const index = num(v['index'])
-          const b = index === undefined ? undefined : blocks[index]
-          if (b === undefined || index === undefined) {
-            ctx.error('UNEXPECTED_EVENT', `content_block_stop for content block ${String(index)}, which was never started`, seq, name, data)
-            return
-          }
-          endTool(b, seq, false)
-          blocks[index] = undefined
-          return
-        }
-        case 'message_delta': {
-          const d = obj(v['delta'])
-          const sr = str(d?.['stop_reason'])
-          if (sr !== undefined) stopReason = sr
-          const u = obj(v['usage'])
-          if (u !== undefined) mergeUsage(u, seq)
-          return
-        }
-        case 'message_stop':
-          ended = true
-          messageEnd(seq, false)
-          return
-        case 'ping':
-          return
-        case 'error': {
-          errored = true
-          const err = obj(v['error']) ?? v
+        this.endTool(b, seq, false)
+        this.blocks[index] = undefined
+        return
+      }
+      case 'message_delta': {
+        const d = obj(v['delta'])
+        const sr = str(d?.['stop_reason'])
+        if (sr !== undefined) this.stopReason = sr
+        const u = obj(v['usage'])
+        if (u !== undefined) this.mergeUsage(u, seq)
+        return
+      }
+      case 'message_stop':
+        this.ended = true
+        this.messageEnd(seq, false)
+        return
+      case 'ping':
+        return
+      case 'error': {
+        this.errored = true
+        const err = obj(v['error']) ?? v
+        ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
+        return
+      }
+      default: {
+        const err = type === undefined ? obj(v['error']) : undefined
+        if (err !== undefined) {
+          this.errored = true
           ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
           return
         }
-        default: {
-          const err = type === undefined ? obj(v['error']) : undefined
-          if (err !== undefined) {
-            errored = true
-            ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...errorEventFields(err) }, seq, undefined))
-            return
-          }
-          emitUnknown(ctx, seq, name, data, type === undefined ? 'event without a type' : `event type "${type}" is not part of the Anthropic Messages stream`)
-        }
+        emitUnknown(ctx, seq, name, data, type === undefined ? 'event without a type' : `event type "${type}" is not part of the Anthropic Messages stream`)
       }
-    },
-    done(seq, name) {
-      emitUnknown(ctx, seq, name, '[DONE]', '[DONE] is not part of the Anthropic Messages stream')
-    },
-    end() {
-      if (!ended) {
-        if (!errored) ctx.error('INCOMPLETE_STREAM', 'Anthropic stream ended without message_stop', undefined, undefined)
-        messageEnd(undefined, true)
-      }
-      this.reset()
-    },
-    reset() {
-      blocks = []
-      usage = {}
-      stopReason = undefined
-      started = false
-      ended = false
-      errored = false
-    },
+    }
+  }
+
+  done(seq: number | undefined, name: string | undefined): void {
+    emitUnknown(this.ctx, seq, name, '[DONE]', '[DONE] is not part of the Anthropic Messages stream')
+  }
+
+  end(): void {
+    if (!this.ended) {
+      if (!this.errored) this.ctx.error('INCOMPLETE_STREAM', 'Anthropic stream ended without message_stop', undefined, undefined)
+      this.messageEnd(undefined, true)
+    }
+    this.reset()
+  }
+
+  reset(): void {
+    this.blocks = []
+    this.usage = {}
+    this.stopReason = undefined
+    this.started = false
+    this.ended = false
+    this.errored = false
   }
 }

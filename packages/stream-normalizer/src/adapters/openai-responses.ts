@@ -62,56 +62,66 @@ function itemArguments(item: Record<string, unknown>): string | undefined {
  * usage is the flow's total (`cumulative: true`), with cached and reasoning token details.
  */
 export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
-  const { flow_id } = ctx
-  const provider = 'openai-responses' as const
-  let started = false
-  let ended = false
-  /** Responses seen in this flow: a WebSocket connection carries one after another. */
-  let responses = 0
-  let errored = false
-  let lastError: string | undefined
-  let lastErrorCode: string | undefined
-  let byItem = new Map<string, ToolCall>()
-  let byIndex: (ToolCall | undefined)[] = []
+  return new ResponsesAdapter(ctx)
+}
 
-  function lookup(v: Record<string, unknown>): ToolCall | undefined {
+const provider = 'openai-responses' as const
+
+/** A class, not closures made per flow: see the Anthropic adapter (its methods are compiled once per process). */
+class ResponsesAdapter implements Adapter {
+  private readonly flow_id: string
+  private started = false
+  private ended = false
+  /** Responses seen in this flow: a WebSocket connection carries one after another. */
+  private responses = 0
+  private errored = false
+  private lastError: string | undefined = undefined
+  private lastErrorCode: string | undefined = undefined
+  private byItem = new Map<string, ToolCall>()
+  private byIndex: (ToolCall | undefined)[] = []
+
+  constructor(private readonly ctx: AdapterContext) {
+    this.flow_id = ctx.flow_id
+  }
+
+  private lookup(v: Record<string, unknown>): ToolCall | undefined {
     const id = str(v['item_id'])
     if (id !== undefined) {
-      const tc = byItem.get(id)
+      const tc = this.byItem.get(id)
       if (tc !== undefined) return tc
     }
     const oi = num(v['output_index'])
-    return oi === undefined ? undefined : byIndex[oi]
+    return oi === undefined ? undefined : this.byIndex[oi]
   }
 
-  function startTool(item: Record<string, unknown>, itemType: string, oi: number | undefined, seq: number | undefined): ToolCall {
+  private startTool(item: Record<string, unknown>, itemType: string, oi: number | undefined, seq: number | undefined): ToolCall {
     const spec = TOOL_ITEMS[itemType]
     const kind: ToolCallKind = spec?.[0] ?? 'server'
     const name = str(item['name']) ?? (spec?.[1] || itemType.replace(/_call$/, ''))
     const tc = newToolCall(name, kind, str(item['call_id']) ?? (kind === 'server' ? str(item['id']) : undefined), str(item['id']), oi)
     const server = str(item['server_label'])
     if (server !== undefined) tc.server = server
-    if (tc.item_id !== undefined) byItem.set(tc.item_id, tc)
-    if (oi !== undefined) byIndex[oi] = tc
-    emitToolStart(ctx, tc, seq)
+    if (tc.item_id !== undefined) this.byItem.set(tc.item_id, tc)
+    if (oi !== undefined) this.byIndex[oi] = tc
+    emitToolStart(this.ctx, tc, seq)
     const initial = str(item['arguments']) ?? str(item['input'])
-    if (initial) emitToolDelta(ctx, tc, seq, initial)
+    if (initial) emitToolDelta(this.ctx, tc, seq, initial)
     return tc
   }
 
-  function forget(tc: ToolCall): void {
-    if (tc.item_id !== undefined) byItem.delete(tc.item_id)
-    if (tc.index !== undefined && byIndex[tc.index] === tc) byIndex[tc.index] = undefined
+  private forget(tc: ToolCall): void {
+    if (tc.item_id !== undefined) this.byItem.delete(tc.item_id)
+    if (tc.index !== undefined && this.byIndex[tc.index] === tc) this.byIndex[tc.index] = undefined
   }
 
-  function flushTools(seq: number | undefined): void {
-    for (const tc of byItem.values()) if (tc.open) emitToolEnd(ctx, tc, seq, true)
-    for (const tc of byIndex) if (tc?.open) emitToolEnd(ctx, tc, seq, true)
-    byItem = new Map()
-    byIndex = []
+  private flushTools(seq: number | undefined): void {
+    for (const tc of this.byItem.values()) if (tc.open) emitToolEnd(this.ctx, tc, seq, true)
+    for (const tc of this.byIndex) if (tc?.open) emitToolEnd(this.ctx, tc, seq, true)
+    this.byItem = new Map()
+    this.byIndex = []
   }
 
-  function emitUsage(r: Record<string, unknown> | undefined, seq: number | undefined): void {
+  private emitUsage(r: Record<string, unknown> | undefined, seq: number | undefined): void {
     const u = obj(r?.['usage'])
     if (u === undefined) return
     const usage: Usage = {}
@@ -122,206 +132,207 @@ export function createOpenAIResponsesAdapter(ctx: AdapterContext): Adapter {
     setUsage(usage, 'total_tokens', u['total_tokens'])
     // Each response reports its usage once: the first is the flow's usage, later responses on
     // the same connection add to it.
-    ctx.emit(withBase<UsageEvent>({ type: 'usage', flow_id, provider, usage, cumulative: responses <= 1 }, seq, undefined))
+    this.ctx.emit(withBase<UsageEvent>({ type: 'usage', flow_id: this.flow_id, provider, usage, cumulative: this.responses <= 1 }, seq, undefined))
   }
 
-  function messageEnd(seq: number | undefined, stop: string | undefined, incomplete: boolean, detail?: string): void {
-    flushTools(seq)
-    const e: MessageEndEvent = { type: 'message_end', flow_id, provider }
+  private messageEnd(seq: number | undefined, stop: string | undefined, incomplete: boolean, detail?: string): void {
+    this.flushTools(seq)
+    const e: MessageEndEvent = { type: 'message_end', flow_id: this.flow_id, provider }
     if (stop !== undefined) e.stop_reason = stop
     if (incomplete) e.incomplete = true
     if (detail !== undefined) e.detail = detail
-    ctx.emit(withBase(e, seq, undefined))
+    this.ctx.emit(withBase(e, seq, undefined))
   }
 
-  function emitError(err: Record<string, unknown>, seq: number | undefined): void {
+  private emitError(err: Record<string, unknown>, seq: number | undefined): void {
     const fields = errorEventFields(err)
-    errored = true
-    lastError = fields.message
-    lastErrorCode = fields.code
-    ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id, provider, ...fields }, seq, undefined))
+    this.errored = true
+    this.lastError = fields.message
+    this.lastErrorCode = fields.code
+    this.ctx.emit(withBase<ErrorEvent>({ type: 'error', flow_id: this.flow_id, provider, ...fields }, seq, undefined))
   }
 
-  function start(r: Record<string, unknown> | undefined, seq: number | undefined): void {
-    if (started) {
+  private start(r: Record<string, unknown> | undefined, seq: number | undefined): void {
+    if (this.started) {
       // A new response on the same connection: close the previous one first.
-      if (!ended) {
-        ctx.error('INCOMPLETE_STREAM', 'a new response started before the previous one completed', seq, 'response.created')
-        messageEnd(seq, errored ? 'error' : undefined, true)
+      if (!this.ended) {
+        this.ctx.error('INCOMPLETE_STREAM', 'a new response started before the previous one completed', seq, 'response.created')
+        this.messageEnd(seq, this.errored ? 'error' : undefined, true)
       }
-      errored = false
-      lastError = undefined
-      lastErrorCode = undefined
+      this.errored = false
+      this.lastError = undefined
+      this.lastErrorCode = undefined
     }
-    responses++
-    started = true
-    ended = false
-    const e: MessageStartEvent = { type: 'message_start', flow_id, provider, role: 'assistant' }
+    this.responses++
+    this.started = true
+    this.ended = false
+    const e: MessageStartEvent = { type: 'message_start', flow_id: this.flow_id, provider, role: 'assistant' }
     const id = str(r?.['id'])
     if (id !== undefined) e.message_id = id
     const model = str(r?.['model'])
     if (model !== undefined) e.model = model
-    ctx.emit(withBase(e, seq, undefined))
+    this.ctx.emit(withBase(e, seq, undefined))
   }
 
   // No fast path: a scanner of the delta events' layout (instead of JSON.parse) cost more
   // instructions than the parse it saved, and more to compile (see the package README).
-  return {
-    event(v, name, seq, data) {
-      const type = str(v['type']) ?? name
-      if (type === undefined) {
-        // An HTTP error body: `{"error":{"message","type","code"}}`.
-        const err = obj(v['error'])
-        if (err !== undefined) emitError(err, seq)
-        else emitUnknown(ctx, seq, name, data, 'event without a type')
+  event(v: Record<string, unknown>, name: string | undefined, seq: number | undefined, data: string): void {
+    const type = str(v['type']) ?? name
+    if (type === undefined) {
+      // An HTTP error body: `{"error":{"message","type","code"}}`.
+      const err = obj(v['error'])
+      if (err !== undefined) this.emitError(err, seq)
+      else emitUnknown(this.ctx, seq, name, data, 'event without a type')
+      return
+    }
+    if (type === 'response.output_text.delta' || type === 'response.refusal.delta') {
+      this.ctx.emit(textDelta(this.ctx, str(v['delta']) ?? '', seq, num(v['output_index']), str(v['item_id'])))
+      return
+    }
+    if (ARG_DELTAS.has(type)) {
+      const tc = this.lookup(v)
+      if (tc === undefined || !tc.open) {
+        this.ctx.error('UNEXPECTED_EVENT', `${type} for item ${str(v['item_id']) ?? String(num(v['output_index']))}, which is not an open tool call: expected response.output_item.added first`, seq, type, data)
+        emitUnknown(this.ctx, seq, name ?? type, data, `${type} outside an open tool call`, num(v['output_index']))
         return
       }
-      if (type === 'response.output_text.delta' || type === 'response.refusal.delta') {
-        ctx.emit(textDelta(ctx, str(v['delta']) ?? '', seq, num(v['output_index']), str(v['item_id'])))
+      const delta = str(v['delta']) ?? ''
+      if (delta.length > 0) emitToolDelta(this.ctx, tc, seq, delta)
+      return
+    }
+    if (type === 'response.reasoning_summary_text.delta' || type === 'response.reasoning_text.delta') {
+      this.ctx.emit(thinkingDelta(this.ctx, str(v['delta']) ?? '', type === 'response.reasoning_text.delta' ? 'thinking' : 'summary', seq, num(v['output_index']), str(v['item_id'])))
+      return
+    }
+    if (type === 'response.reasoning_summary_part.added') {
+      // Summary parts are separate paragraphs (Codex shows them so): a blank line between them
+      // keeps the joined thinking text readable.
+      const si = num(v['summary_index'])
+      if (si !== undefined && si > 0) {
+        const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id: this.flow_id, provider, text: '\n\n', kind: 'summary' }
+        this.ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
+      }
+      return
+    }
+    if (NO_OP.has(type) || NO_OP_ITEM_PROGRESS.test(type)) {
+      if (type === 'response.in_progress' && !this.started) this.start(obj(v['response']), seq)
+      return
+    }
+    if (ARG_DONES.has(type)) {
+      const tc = this.lookup(v)
+      const final = str(v['arguments']) ?? str(v['input']) ?? str(v['code'])
+      if (tc !== undefined && final !== undefined) tc.final = final
+      return
+    }
+    switch (type) {
+      case 'response.created':
+        this.start(obj(v['response']), seq)
+        return
+      case 'response.output_item.added': {
+        const item = obj(v['item'])
+        const itemType = str(item?.['type'])
+        if (item === undefined || itemType === undefined) {
+          emitUnknown(this.ctx, seq, name ?? type, data, 'output_item.added without item.type', num(v['output_index']))
+          return
+        }
+        if (PLAIN_ITEMS.has(itemType)) return
+        if (TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')) {
+          this.startTool(item, itemType, num(v['output_index']), seq)
+          return
+        }
+        emitUnknown(this.ctx, seq, name ?? type, data, `output item type "${itemType}" has no unified event`, num(v['output_index']))
         return
       }
-      if (ARG_DELTAS.has(type)) {
-        const tc = lookup(v)
-        if (tc === undefined || !tc.open) {
-          ctx.error('UNEXPECTED_EVENT', `${type} for item ${str(v['item_id']) ?? String(num(v['output_index']))}, which is not an open tool call: expected response.output_item.added first`, seq, type, data)
-          emitUnknown(ctx, seq, name ?? type, data, `${type} outside an open tool call`, num(v['output_index']))
+      case 'response.output_item.done': {
+        const item = obj(v['item'])
+        const itemType = str(item?.['type'])
+        if (item === undefined || itemType === undefined) {
+          emitUnknown(this.ctx, seq, name ?? type, data, 'output_item.done without item.type', num(v['output_index']))
           return
         }
-        const delta = str(v['delta']) ?? ''
-        if (delta.length > 0) emitToolDelta(ctx, tc, seq, delta)
+        if (PLAIN_ITEMS.has(itemType)) return
+        const isTool = TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')
+        if (!isTool) return
+        const oi = num(v['output_index'])
+        const id = str(item['id'])
+        let tc = id === undefined ? undefined : this.byItem.get(id)
+        if (tc === undefined && oi !== undefined) tc = this.byIndex[oi]
+        // A done without its added (captured mid-stream): start the call now.
+        if (tc === undefined || !tc.open) tc = this.startTool({ ...item, arguments: undefined, input: undefined }, itemType, oi, seq)
+        tc.call_id ??= str(item['call_id'])
+        if (!tc.name) tc.name = str(item['name']) ?? tc.name
+        const final = itemArguments(item)
+        if (final !== undefined) tc.final = final
+        emitToolEnd(this.ctx, tc, seq, false)
+        this.forget(tc)
         return
       }
-      if (type === 'response.reasoning_summary_text.delta' || type === 'response.reasoning_text.delta') {
-        ctx.emit(thinkingDelta(ctx, str(v['delta']) ?? '', type === 'response.reasoning_text.delta' ? 'thinking' : 'summary', seq, num(v['output_index']), str(v['item_id'])))
+      case 'response.completed': {
+        const r = obj(v['response'])
+        if (!this.started) this.start(r, seq)
+        this.emitUsage(r, seq)
+        this.ended = true
+        this.messageEnd(seq, 'completed', false)
         return
       }
-      if (type === 'response.reasoning_summary_part.added') {
-        // Summary parts are separate paragraphs (Codex shows them so): a blank line between them
-        // keeps the joined thinking text readable.
-        const si = num(v['summary_index'])
-        if (si !== undefined && si > 0) {
-          const e: ThinkingDeltaEvent = { type: 'thinking_delta', flow_id, provider, text: '\n\n', kind: 'summary' }
-          ctx.emit(withBase(e, seq, num(v['output_index']), undefined, str(v['item_id'])))
-        }
+      case 'response.incomplete': {
+        const r = obj(v['response'])
+        if (!this.started) this.start(r, seq)
+        this.emitUsage(r, seq)
+        this.ended = true
+        this.messageEnd(seq, 'incomplete', false, str(obj(r?.['incomplete_details'])?.['reason']))
         return
       }
-      if (NO_OP.has(type) || NO_OP_ITEM_PROGRESS.test(type)) {
-        if (type === 'response.in_progress' && !started) start(obj(v['response']), seq)
+      case 'response.failed': {
+        const r = obj(v['response'])
+        if (!this.started) this.start(r, seq)
+        const err = obj(r?.['error'])
+        // The top-level `error` event usually came first with the same message: say it once.
+        const dup = this.errored && (this.lastError === str(err?.['message']) || (this.lastErrorCode !== undefined && this.lastErrorCode === str(err?.['code'])))
+        if (err !== undefined && !dup) this.emitError(err, seq)
+        this.emitUsage(r, seq)
+        this.ended = true
+        this.messageEnd(seq, 'failed', false)
         return
       }
-      if (ARG_DONES.has(type)) {
-        const tc = lookup(v)
-        const final = str(v['arguments']) ?? str(v['input']) ?? str(v['code'])
-        if (tc !== undefined && final !== undefined) tc.final = final
+      case 'error': {
+        const err = obj(v['error']) ?? v
+        this.emitError(err, seq)
         return
       }
-      switch (type) {
-        case 'response.created':
-          start(obj(v['response']), seq)
-          return
-        case 'response.output_item.added': {
-          const item = obj(v['item'])
-          const itemType = str(item?.['type'])
-          if (item === undefined || itemType === undefined) {
-            emitUnknown(ctx, seq, name ?? type, data, 'output_item.added without item.type', num(v['output_index']))
-            return
-          }
-          if (PLAIN_ITEMS.has(itemType)) return
-          if (TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')) {
-            startTool(item, itemType, num(v['output_index']), seq)
-            return
-          }
-          emitUnknown(ctx, seq, name ?? type, data, `output item type "${itemType}" has no unified event`, num(v['output_index']))
-          return
-        }
-        case 'response.output_item.done': {
-          const item = obj(v['item'])
-          const itemType = str(item?.['type'])
-          if (item === undefined || itemType === undefined) {
-            emitUnknown(ctx, seq, name ?? type, data, 'output_item.done without item.type', num(v['output_index']))
-            return
-          }
-          if (PLAIN_ITEMS.has(itemType)) return
-          const isTool = TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')
-          if (!isTool) return
-          const oi = num(v['output_index'])
-          const id = str(item['id'])
-          let tc = id === undefined ? undefined : byItem.get(id)
-          if (tc === undefined && oi !== undefined) tc = byIndex[oi]
-          // A done without its added (captured mid-stream): start the call now.
-          if (tc === undefined || !tc.open) tc = startTool({ ...item, arguments: undefined, input: undefined }, itemType, oi, seq)
-          tc.call_id ??= str(item['call_id'])
-          if (!tc.name) tc.name = str(item['name']) ?? tc.name
-          const final = itemArguments(item)
-          if (final !== undefined) tc.final = final
-          emitToolEnd(ctx, tc, seq, false)
-          forget(tc)
-          return
-        }
-        case 'response.completed': {
-          const r = obj(v['response'])
-          if (!started) start(r, seq)
-          emitUsage(r, seq)
-          ended = true
-          messageEnd(seq, 'completed', false)
-          return
-        }
-        case 'response.incomplete': {
-          const r = obj(v['response'])
-          if (!started) start(r, seq)
-          emitUsage(r, seq)
-          ended = true
-          messageEnd(seq, 'incomplete', false, str(obj(r?.['incomplete_details'])?.['reason']))
-          return
-        }
-        case 'response.failed': {
-          const r = obj(v['response'])
-          if (!started) start(r, seq)
-          const err = obj(r?.['error'])
-          // The top-level `error` event usually came first with the same message: say it once.
-          const dup = errored && (lastError === str(err?.['message']) || (lastErrorCode !== undefined && lastErrorCode === str(err?.['code'])))
-          if (err !== undefined && !dup) emitError(err, seq)
-          emitUsage(r, seq)
-          ended = true
-          messageEnd(seq, 'failed', false)
-          return
-        }
-        case 'error': {
-          const err = obj(v['error']) ?? v
-          emitError(err, seq)
-          return
-        }
-        case CODEX_RATE_LIMITS_EVENT: {
-          // Sent before a response (and between responses on a WebSocket): it neither starts nor
-          // ends a message.
-          const e = readCodexRateLimits(v, flow_id, provider)
-          if (e === undefined) emitUnknown(ctx, seq, name ?? type, data, `${CODEX_RATE_LIMITS_EVENT} without a window, plan or credits`)
-          else ctx.emit(withBase(e, seq, undefined))
-          return
-        }
-        default:
-          emitUnknown(ctx, seq, name ?? type, data, `event type "${type}" has no unified event`, num(v['output_index']))
+      case CODEX_RATE_LIMITS_EVENT: {
+        // Sent before a response (and between responses on a WebSocket): it neither starts nor
+        // ends a message.
+        const e = readCodexRateLimits(v, this.flow_id, provider)
+        if (e === undefined) emitUnknown(this.ctx, seq, name ?? type, data, `${CODEX_RATE_LIMITS_EVENT} without a window, plan or credits`)
+        else this.ctx.emit(withBase(e, seq, undefined))
+        return
       }
-    },
-    done(seq, name) {
-      emitUnknown(ctx, seq, name, '[DONE]', '[DONE] is not part of the Responses stream')
-    },
-    end() {
-      if (!ended) {
-        if (!errored) ctx.error('INCOMPLETE_STREAM', 'Responses stream ended without response.completed, response.failed or response.incomplete', undefined, undefined)
-        messageEnd(undefined, errored ? 'error' : undefined, true)
-      }
-      this.reset()
-    },
-    reset() {
-      started = false
-      ended = false
-      responses = 0
-      errored = false
-      lastError = undefined
-      lastErrorCode = undefined
-      byItem = new Map()
-      byIndex = []
-    },
+      default:
+        emitUnknown(this.ctx, seq, name ?? type, data, `event type "${type}" has no unified event`, num(v['output_index']))
+    }
+  }
+
+  done(seq: number | undefined, name: string | undefined): void {
+    emitUnknown(this.ctx, seq, name, '[DONE]', '[DONE] is not part of the Responses stream')
+  }
+
+  end(): void {
+    if (!this.ended) {
+      if (!this.errored) this.ctx.error('INCOMPLETE_STREAM', 'Responses stream ended without response.completed, response.failed or response.incomplete', undefined, undefined)
+      this.messageEnd(undefined, this.errored ? 'error' : undefined, true)
+    }
+    this.reset()
+  }
+
+  reset(): void {
+    this.started = false
+    this.ended = false
+    this.responses = 0
+    this.errored = false
+    this.lastError = undefined
+    this.lastErrorCode = undefined
+    this.byItem = new Map()
+    this.byIndex = []
   }
 }
