@@ -406,6 +406,11 @@ export class UsageTable {
   }
 
   private grow(n: number): void {
+    this.reserve((this.n = n))
+  }
+
+  /** Room for `n` calls in the columns (grown by half at least, so appending one at a time copies little). */
+  private reserve(n: number): void {
     // Columns still on disk are copied as the zeros they hold and read into the new arrays later.
     if (n * 6 > this._u.length) {
       const cap = Math.max(n, Math.ceil((this._u.length / 6) * 1.5), 64)
@@ -422,7 +427,6 @@ export class UsageTable {
       has.set(this._has)
       this._has = has
     }
-    this.n = n
   }
 
   /**
@@ -440,6 +444,8 @@ export class UsageTable {
     // The part's dictionary numbers as this table's.
     const ids = Int32Array.from(part.dict, (x) => this.id(x))
     const day = part.day?.length === m ? part.day : undefined
+    // Room for every call of the part at once (a first read appends 48k).
+    this.reserve(this.n + m)
     for (let j = 0; j < m; j++) {
       const i = same[j] !== -1 ? row[same[j]!]! : row[j]!
       if (i === -1) {
