@@ -409,9 +409,8 @@ export class UsageTable {
     this.reserve((this.n = n))
   }
 
-  /** Room for `n` calls in the columns (grown by half at least, so appending one at a time copies little). */
+  /** Room for `n` calls (grown by half at least); columns still on disk are copied as the zeros they hold, read later. */
   private reserve(n: number): void {
-    // Columns still on disk are copied as the zeros they hold and read into the new arrays later.
     if (n * 6 > this._u.length) {
       const cap = Math.max(n, Math.ceil((this._u.length / 6) * 1.5), 64)
       const u = new Float64Array(cap * 6)
@@ -574,20 +573,22 @@ export class UsageTable {
     const tsOff = new Uint32Array(n + 1)
     const has = new Uint8Array(n)
     let at = 0
-    order.forEach((i, r) => {
-      u.set(this._u.subarray(6 * i, 6 * i + 6), 6 * r)
-      ints.set(this._ints.subarray(INTS * i, INTS * i + INTS), INTS * r)
-      h[2 * r] = this._h[2 * i]!
-      h[2 * r + 1] = this._h[2 * i + 1]!
-      has[r] = this._has[i]!
+    const [su, sints, sh, shas] = [this._u, this._ints, this._h, this._has] // element by element: no view per row
+    for (let r = 0; r < n; r++) {
+      const i = order[r]!
+      for (let x = 0; x < 6; x++) u[6 * r + x] = su[6 * i + x]!
+      for (let x = 0; x < INTS; x++) ints[INTS * r + x] = sints[INTS * i + x]!
+      h[2 * r] = sh[2 * i]!
+      h[2 * r + 1] = sh[2 * i + 1]!
+      has[r] = shas[i]!
       keyOff[r] = at
       at += keyAscii ? keys[i]!.length : Buffer.byteLength(keys[i]!, 'utf8')
-    })
+    }
     keyOff[n] = at
-    order.forEach((i, r) => {
+    for (let r = 0; r < n; r++) {
       tsOff[r] = at
-      at += tsAscii ? ts[i]!.length : Buffer.byteLength(ts[i]!, 'utf8')
-    })
+      at += tsAscii ? ts[order[r]!]!.length : Buffer.byteLength(ts[order[r]!]!, 'utf8')
+    }
     tsOff[n] = at
     const perm = hashOrderOf(h, n)
     let off = start
