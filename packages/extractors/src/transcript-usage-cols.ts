@@ -96,35 +96,33 @@ export function encodeRows(rows: UsageCalls): UsageColumns {
   const keys = rows.key
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => cmp(ts[a]!, ts[b]!) || cmp(keys[a]!, keys[b]!))
   const { dict, id } = stringDict()
-  // Consecutive calls mostly share their session, model, agent and day: the last id is kept.
-  const memo = (): ((s: string | undefined) => number) => {
-    let last: string | undefined
-    let lastId = -1
-    return (s) => (s === undefined ? -1 : s === last ? lastId : (lastId = id((last = s))))
-  }
-  const [sessionId, agentId, sourceId, clientId, modelId, stopId, dayId] = [memo(), memo(), memo(), memo(), memo(), memo(), memo()] as const
   const out = typedColumns(dict, n)
-  const { h, day } = out
-  const ru = rows.u
+  // Column by column, each a short loop (optimized soon, its compile cheap): one loop doing all
+  // of it ran mostly unoptimized while its long compile was under way.
+  const days = new Array<string>(n)
   let lastDay = ''
   for (let j = 0; j < n; j++) {
     const i = order[j]!
-    const key = keys[i]!
     const t = ts[i]!
-    out.key[j] = key
+    out.key[j] = keys[i]!
     out.ts[j] = t
-    const [a, b] = keyHash(key)
-    h[2 * j] = a
-    h[2 * j + 1] = b
     if (lastDay.length !== 10 || !t.startsWith(lastDay)) lastDay = t.slice(0, 10)
-    day[j] = dayId(lastDay)
-    out.session[j] = sessionId(rows.session[i])
-    out.agent[j] = agentId(rows.agent[i])
-    out.source[j] = sourceId(rows.source[i])
-    out.client[j] = clientId(rows.client[i])
-    out.model[j] = modelId(rows.model[i])
-    out.stop[j] = stopId(rows.stop[i])
-    // As rows.facts() gives them: no usage (NaN reasoning) is zeros, a reasoning below 0 none (-1).
+    days[j] = lastDay
+  }
+  hashInto(out.key, out.h)
+  // Dictionary numbers (their order is no answer's: rows and sums go by the strings).
+  const ident = Array.from({ length: n }, (_, j) => j)
+  idsInto(days, ident, id, out.day)
+  idsInto(rows.session, order, id, out.session)
+  idsInto(rows.agent, order, id, out.agent)
+  idsInto(rows.source, order, id, out.source)
+  idsInto(rows.client, order, id, out.client)
+  idsInto(rows.model, order, id, out.model)
+  idsInto(rows.stop, order, id, out.stop)
+  // As rows.facts() gives them: no usage (NaN reasoning) is zeros, a reasoning below 0 none (-1).
+  const ru = rows.u
+  for (let j = 0; j < n; j++) {
+    const i = order[j]!
     const has = rows.hasUsage(i)
     out.has[j] = has ? 1 : 0
     for (let x = 0; x < 5; x++) out.u[6 * j + x] = has ? ru[6 * i + x]! : 0
@@ -132,6 +130,25 @@ export function encodeRows(rows: UsageCalls): UsageColumns {
     out.u[6 * j + 5] = has && r >= 0 ? r : -1
   }
   return out
+}
+
+/** The keys' hashes into `h` (two u32 a key). */
+function hashInto(keys: string[], h: Uint32Array): void {
+  for (let j = 0; j < keys.length; j++) {
+    const [a, b] = keyHash(keys[j]!)
+    h[2 * j] = a
+    h[2 * j + 1] = b
+  }
+}
+
+/** The dictionary numbers of `src[order[j]]` into `into[j]` (-1: none); a string like the one before is looked up once. */
+function idsInto(src: (string | undefined)[], order: number[], id: (s: string) => number, into: Int32Array): void {
+  let last: string | undefined
+  let lastId = -1
+  for (let j = 0; j < into.length; j++) {
+    const s = src[order[j]!]
+    into[j] = s === undefined ? -1 : s === last ? lastId : (lastId = id((last = s)))
+  }
 }
 
 /** Columns for `n` calls as typed arrays (the strings to fill in). */
