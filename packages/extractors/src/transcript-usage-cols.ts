@@ -204,29 +204,46 @@ function gather(parts: UsageColumns[], from: number[], row: number[]): UsageColu
   const n = from.length
   const out = typedColumns(dict, n)
   const { h, day } = out
+  // Column by column, each a short loop (see encodeRows).
   for (let j = 0; j < n; j++) {
     const p = parts[from[j]!]!
-    const m = remap[from[j]!]!
+    out.key[j] = p.key[row[j]!]!
+    out.ts[j] = p.ts[row[j]!]!
+  }
+  const col = (pick: (p: UsageColumns) => ArrayLike<number>, into: Int32Array): void => remapInto(parts.map(pick), remap, from, row, into)
+  col((p) => p.session, out.session)
+  col((p) => p.agent, out.agent)
+  col((p) => p.source, out.source)
+  col((p) => p.client, out.client)
+  col((p) => p.model, out.model)
+  col((p) => p.stop, out.stop)
+  for (let j = 0; j < n; j++) {
+    const p = parts[from[j]!]!
     const i = row[j]!
-    const to = (x: number): number => (x === -1 ? -1 : m[x] ?? -1)
-    out.key[j] = p.key[i]!
-    out.ts[j] = p.ts[i]!
-    out.session[j] = to(p.session[i]!)
-    out.agent[j] = to(p.agent[i]!)
-    out.source[j] = to(p.source[i]!)
-    out.client[j] = to(p.client[i]!)
-    out.model[j] = to(p.model[i]!)
-    out.stop[j] = to(p.stop[i]!)
     out.has[j] = p.has[i]!
     for (let x = 0; x < 6; x++) out.u[6 * j + x] = p.u[6 * i + x]!
     const ph = hashes[from[j]!]
     const [a, b] = ph !== undefined ? [ph[2 * i]!, ph[2 * i + 1]!] : keyHash(p.key[i]!)
     h[2 * j] = a
     h[2 * j + 1] = b
-    const pd = days[from[j]!]
-    day[j] = pd !== undefined ? to(pd[i]!) : id(p.ts[i]!.slice(0, 10))
+  }
+  if (days.every((d) => d !== undefined)) col((p) => p.day!, day)
+  else {
+    for (let j = 0; j < n; j++) {
+      const pd = days[from[j]!]
+      const x = pd?.[row[j]!]
+      day[j] = x === undefined ? id(parts[from[j]!]!.ts[row[j]!]!.slice(0, 10)) : x === -1 ? -1 : remap[from[j]!]![x] ?? -1
+    }
   }
   return out
+}
+
+/** `into[j]`: the number `srcs[from[j]][row[j]]` of a part's dictionary as the new one's (`remap`); -1 stays. */
+function remapInto(srcs: ArrayLike<number>[], remap: Int32Array[], from: number[], row: number[], into: Int32Array): void {
+  for (let j = 0; j < into.length; j++) {
+    const x = srcs[from[j]!]![row[j]!]!
+    into[j] = x === -1 ? -1 : remap[from[j]!]![x] ?? -1
+  }
 }
 
 /** The columns a summary segment keeps (without the hashes and days worked out for the table). */
