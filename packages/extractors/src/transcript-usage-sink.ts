@@ -6,7 +6,7 @@
  */
 import type { ImportResult } from '@agenttap/transcripts'
 import type { ModelCall } from '@agenttap/ledger'
-import { encodeCalls, inUsageOrder } from './transcript-usage-cols.js'
+import { encodeCalls, encodeRows, inUsageOrder } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 
 /** A call as the summary keeps it: the facts the index's `calls` row has for the usage answers. */
@@ -37,5 +37,5 @@ export function usageCall(c: ModelCall): UsageCall {
  * objects), in the order of `usage` (sorted here, on the thread that read them).
  */
 export function sinkImport(r: Pick<ImportResult, 'calls' | 'rows'>): UsageColumns {
-  return inUsageOrder([encodeCalls(r.rows !== undefined ? r.rows.facts() : r.calls.map(usageCall))])
+  return r.rows !== undefined ? encodeRows(r.rows) : inUsageOrder([encodeCalls(r.calls.map(usageCall))])
 }

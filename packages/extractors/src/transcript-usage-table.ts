@@ -406,7 +406,11 @@ export class UsageTable {
   }
 
   private grow(n: number): void {
-    // Columns still on disk are copied as the zeros they hold and read into the new arrays later.
+    this.reserve((this.n = n))
+  }
+
+  /** Room for `n` calls (grown by half at least); columns still on disk are copied as the zeros they hold, read later. */
+  private reserve(n: number): void {
     if (n * 6 > this._u.length) {
       const cap = Math.max(n, Math.ceil((this._u.length / 6) * 1.5), 64)
       const u = new Float64Array(cap * 6)
@@ -422,7 +426,6 @@ export class UsageTable {
       has.set(this._has)
       this._has = has
     }
-    this.n = n
   }
 
   /**
@@ -440,42 +443,47 @@ export class UsageTable {
     // The part's dictionary numbers as this table's.
     const ids = Int32Array.from(part.dict, (x) => this.id(x))
     const day = part.day?.length === m ? part.day : undefined
+    // Rows first (a new key the next one, a key seen before its row); the new calls are copied
+    // column by column (short loops, optimized soon), the others merged in the part's order.
+    const fresh: number[] = []
+    const merges: number[] = []
+    let next = this.n
     for (let j = 0; j < m; j++) {
       const i = same[j] !== -1 ? row[same[j]!]! : row[j]!
       if (i === -1) {
-        row[j] = this.n
-        this.append(part, j, ids, ha, day)
+        row[j] = next++
+        fresh.push(j)
       } else {
         row[j] = i
-        this.set(i, merge(this.call(i), partCall(part, j)), [ha[2 * j]!, ha[2 * j + 1]!])
+        merges.push(j)
       }
     }
+    this.appendAll(part, fresh, ids, ha, day)
+    for (const j of merges) this.set(row[j]!, merge(this.call(row[j]!), partCall(part, j)), [ha[2 * j]!, ha[2 * j + 1]!])
     return m
   }
 
-  /** Appends call `j` of a part as a new row ({@link set} without a call object). */
-  private append(part: UsageColumns, j: number, ids: Int32Array, ha: ArrayLike<number>, day: Int32Array | undefined): void {
-    const i = this.n
-    this.grow(i + 1)
-    const ts = part.ts[j]!
-    this.keyList[i] = part.key[j]!
-    this.tsList[i] = ts
-    const h = this.h
-    h[2 * i] = ha[2 * j]!
-    h[2 * i + 1] = ha[2 * j + 1]!
-    for (let x = 0; x < 6; x++) this._u[6 * i + x] = part.u[6 * j + x]!
-    const ints = this._ints
-    const k = INTS * i
-    const to = (x: number): number => (x === -1 ? -1 : ids[x] ?? this.id(null))
-    ints[k + SESSION] = to(part.session[j]!)
-    ints[k + AGENT] = to(part.agent[j]!)
-    ints[k + SOURCE] = to(part.source[j]!)
-    ints[k + CLIENT] = to(part.client[j]!)
-    ints[k + MODEL] = to(part.model[j]!)
-    ints[k + STOP] = to(part.stop[j]!)
-    ints[k + DAY] = day !== undefined ? to(day[j]!) : this.id(ts.slice(0, 10))
-    this._has[i] = part.has[j] === 1 ? 1 : 0
-    this.daily?.add(this, i, 1)
+  /** Appends calls `js` of a part as new rows, in that order ({@link set} without a call object). */
+  private appendAll(part: UsageColumns, js: number[], ids: Int32Array, ha: ArrayLike<number>, day: Int32Array | undefined): void {
+    const i0 = this.n
+    const k = js.length
+    this.grow(i0 + k)
+    const [h, u, ints, has] = [this.h, this._u, this._ints, this._has]
+    for (let r = 0; r < k; r++) {
+      const i = i0 + r
+      const j = js[r]!
+      this.keyList[i] = part.key[j]!
+      this.tsList[i] = part.ts[j]!
+      h[2 * i] = ha[2 * j]!
+      h[2 * i + 1] = ha[2 * j + 1]!
+      for (let x = 0; x < 6; x++) u[6 * i + x] = part.u[6 * j + x]!
+      has[i] = part.has[j] === 1 ? 1 : 0
+    }
+    const cols: [ArrayLike<number>, number][] = [[part.session, SESSION], [part.agent, AGENT], [part.source, SOURCE], [part.client, CLIENT], [part.model, MODEL], [part.stop, STOP]]
+    if (day !== undefined) cols.push([day, DAY])
+    else for (let r = 0; r < k; r++) ints[INTS * (i0 + r) + DAY] = this.id(part.ts[js[r]!]!.slice(0, 10))
+    for (const [src, c] of cols) for (let r = 0; r < k; r++) ints[INTS * (i0 + r) + c] = src[js[r]!] === -1 ? -1 : (ids[src[js[r]!]!] ?? -1)
+    if (this.daily !== undefined) for (let r = 0; r < k; r++) this.daily.add(this, i0 + r, 1)
   }
 
   /**
@@ -568,20 +576,22 @@ export class UsageTable {
     const tsOff = new Uint32Array(n + 1)
     const has = new Uint8Array(n)
     let at = 0
-    order.forEach((i, r) => {
-      u.set(this._u.subarray(6 * i, 6 * i + 6), 6 * r)
-      ints.set(this._ints.subarray(INTS * i, INTS * i + INTS), INTS * r)
-      h[2 * r] = this._h[2 * i]!
-      h[2 * r + 1] = this._h[2 * i + 1]!
-      has[r] = this._has[i]!
+    const [su, sints, sh, shas] = [this._u, this._ints, this._h, this._has] // element by element: no view per row
+    for (let r = 0; r < n; r++) {
+      const i = order[r]!
+      for (let x = 0; x < 6; x++) u[6 * r + x] = su[6 * i + x]!
+      for (let x = 0; x < INTS; x++) ints[INTS * r + x] = sints[INTS * i + x]!
+      h[2 * r] = sh[2 * i]!
+      h[2 * r + 1] = sh[2 * i + 1]!
+      has[r] = shas[i]!
       keyOff[r] = at
       at += keyAscii ? keys[i]!.length : Buffer.byteLength(keys[i]!, 'utf8')
-    })
+    }
     keyOff[n] = at
-    order.forEach((i, r) => {
+    for (let r = 0; r < n; r++) {
       tsOff[r] = at
-      at += tsAscii ? ts[i]!.length : Buffer.byteLength(ts[i]!, 'utf8')
-    })
+      at += tsAscii ? ts[order[r]!]!.length : Buffer.byteLength(ts[order[r]!]!, 'utf8')
+    }
     tsOff[n] = at
     const perm = hashOrderOf(h, n)
     let off = start

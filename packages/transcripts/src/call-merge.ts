@@ -235,6 +235,11 @@ export class UsageCalls {
     }
   }
 
+  /** Whether row `i`'s call has usage (a whole call read without any has NaN reasoning). */
+  hasUsage(i: number): boolean {
+    return !Number.isNaN(this.u[U * i + 5]!)
+  }
+
   /** Whether row `i`'s winning usage has 1-hour cache writes. */
   cache1h(i: number): boolean {
     return this.u[U * i + 3]! > 0

@@ -118,89 +118,101 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
     if (rows.output(i) !== usage.output) traps.claude_partial_output++
     rows.absorb(i, ts, session, usage, stop, prompt)
   }
+  // The state of the file being read, for the line callbacks below: made once per call, not
+  // per file — a callback made per file (and a classifier that changes with the format) is a
+  // new call target each time, and the reader's optimized code was thrown away when the files
+  // changed format.
+  let file: FileCursor['file'] = { kind: 'claude', path: '', size: 0 }
+  let codex: CodexFileState = {}
+  let pickClaude = false
+  let pickCodex = false
+  const classify = (buf: Buffer, s: number, e: number): boolean | undefined =>
+    file.kind === 'claude' ? (usageOnly ? classifyClaudeUsageLine(buf, s, e) : classifyClaudeLine(buf, s, e)) : usageOnly ? classifyCodexUsageLine(buf, s, e) : classifyCodexLine(buf, s, e)
+  const onLongLine = (line: number, offset: number, n: number): void => void problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` })
+  const onLine = (buf: Buffer, s: number, e: number, line: number, offset: number): void => {
+    parsed++
+    // An assistant line of a usage-only read: its few fields from the bytes, merged into
+    // its call without a call object per piece (the same answer as below), else the whole
+    // line decoded and parsed.
+    if (pickClaude) {
+      const got = readClaudeUsagePiece(buf, s, e, file, piece)
+      if (got === 'skip') return
+      if (got === 'bad') {
+        problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: piece.message })
+        return
+      }
+      if (got === 'call') {
+        addPiece(file, piece.key, piece.id, piece.requestId, piece.ts, piece.session, piece.agent, piece.model, piece.stop, piece.usage)
+        return
+      }
+    }
+    // A token_count line of a usage-only read: its counts from the bytes (the same answer
+    // as below), else the whole line decoded and parsed.
+    let r: ClaudeLine | CodexLine | undefined = pickCodex ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
+    if (r === undefined) {
+      let rec: unknown
+      try {
+        rec = JSON.parse(buf.toString('utf8', s, e))
+      } catch (err) {
+        problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
+        return
+      }
+      r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps, usageOnly)
+    }
+    if (r.kind === 'prompt') {
+      claude.pending_prompt = r.text
+    } else if (r.kind === 'call') {
+      const c = r.call
+      if (c.source === 'claude-transcript' && usageOnly) {
+        // A line the picker left to JSON.parse: a piece like the others.
+        addPiece(file, c.key, c.response_id!, c.request_id, c.started_at, c.session_id, c.agent, c.model, c.stop_reason, c.usage!)
+        return
+      }
+      if (asRows && c.source !== 'claude-transcript') {
+        // A Codex call of a read whose calls become rows: a row now, not a call object kept
+        // alive (and copied by every young-generation collection) until the read ends.
+        const i = calls.get(c.key) as number | undefined
+        if (i === undefined) calls.set(c.key, rows.addCall(c))
+        else rows.mergeCall(i, c)
+        return
+      }
+      if (claude.pending_prompt !== undefined && c.source === 'claude-transcript') {
+        // The first call after the prompt in this file answers it.
+        c.prompt = claude.pending_prompt
+        claude.pending_prompt = undefined
+      }
+      if (c.source === 'claude-transcript') {
+        // Count the call-level traps once per call, on its first piece.
+        if (!calls.has(c.key)) {
+          if (file.agent !== undefined) traps.claude_subagent_calls++
+        } else note(c.session_id, 'block_line', 1)
+      }
+      addCall(calls as Map<string, ModelCall>, c, traps, true)
+    } else if (r.kind === 'compaction') {
+      compactions.set(r.event.key, r.event)
+    } else if (r.kind === 'bad') {
+      problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: r.message })
+    }
+  }
   for (const cur of cursors) {
-    const file = cur.file
-    const codex: CodexFileState = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
+    file = cur.file
+    codex = file.kind === 'codex' && cur.codex !== undefined ? structuredClone(cur.codex) : {}
     claude = { ...cur.claude }
-    const pickClaude = usageOnly && file.kind === 'claude'
-    const pickCodex = usageOnly && file.kind === 'codex'
+    pickClaude = usageOnly && file.kind === 'claude'
+    pickCodex = usageOnly && file.kind === 'codex'
     const reemits0 = traps.codex_reemits
     const replayed0 = traps.codex_replayed
     try {
       const end = readLines(file.path, {
         needles: file.kind === 'claude' ? (usageOnly ? CLAUDE_USAGE_NEEDLES : CLAUDE_NEEDLES) : usageOnly ? CODEX_USAGE_NEEDLES : CODEX_NEEDLES,
-        classify: file.kind === 'claude' ? (usageOnly ? classifyClaudeUsageLine : classifyClaudeLine) : usageOnly ? classifyCodexUsageLine : classifyCodexLine,
+        classify,
         offset: cur.offset,
         line: cur.line,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
         ...(options.heads !== undefined ? { headBytes: options.heads } : {}),
-        onLongLine: (line, offset, n) => problems.push({ code: 'LINE_TOO_LONG', file: file.path, line, offset, message: `line of ${n} bytes is over the cap: skipped` }),
-        onLine: (buf, s, e, line, offset) => {
-          parsed++
-          // An assistant line of a usage-only read: its few fields from the bytes, merged into
-          // its call without a call object per piece (the same answer as below), else the whole
-          // line decoded and parsed.
-          if (pickClaude) {
-            const got = readClaudeUsagePiece(buf, s, e, file, piece)
-            if (got === 'skip') return
-            if (got === 'bad') {
-              problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: piece.message })
-              return
-            }
-            if (got === 'call') {
-              addPiece(file, piece.key, piece.id, piece.requestId, piece.ts, piece.session, piece.agent, piece.model, piece.stop, piece.usage)
-              return
-            }
-          }
-          // A token_count line of a usage-only read: its counts from the bytes (the same answer
-          // as below), else the whole line decoded and parsed.
-          let r: ClaudeLine | CodexLine | undefined = pickCodex ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
-          if (r === undefined) {
-            let rec: unknown
-            try {
-              rec = JSON.parse(buf.toString('utf8', s, e))
-            } catch (err) {
-              problems.push({ code: 'MALFORMED_LINE', file: file.path, line, offset, message: `not JSON (${(err as Error).message.slice(0, 120)})` })
-              return
-            }
-            r = file.kind === 'claude' ? readClaudeLine(rec, file, usageOnly) : readCodexLine(rec, file, codex, line, traps, usageOnly)
-          }
-          if (r.kind === 'prompt') {
-            claude.pending_prompt = r.text
-          } else if (r.kind === 'call') {
-            const c = r.call
-            if (c.source === 'claude-transcript' && usageOnly) {
-              // A line the picker left to JSON.parse: a piece like the others.
-              addPiece(file, c.key, c.response_id!, c.request_id, c.started_at, c.session_id, c.agent, c.model, c.stop_reason, c.usage!)
-              return
-            }
-            if (asRows && c.source !== 'claude-transcript') {
-              // A Codex call of a read whose calls become rows: a row now, not a call object kept
-              // alive (and copied by every young-generation collection) until the read ends.
-              const i = calls.get(c.key) as number | undefined
-              if (i === undefined) calls.set(c.key, rows.addCall(c))
-              else rows.mergeCall(i, c)
-              return
-            }
-            if (claude.pending_prompt !== undefined && c.source === 'claude-transcript') {
-              // The first call after the prompt in this file answers it.
-              c.prompt = claude.pending_prompt
-              claude.pending_prompt = undefined
-            }
-            if (c.source === 'claude-transcript') {
-              // Count the call-level traps once per call, on its first piece.
-              if (!calls.has(c.key)) {
-                if (file.agent !== undefined) traps.claude_subagent_calls++
-              } else note(c.session_id, 'block_line', 1)
-            }
-            addCall(calls as Map<string, ModelCall>, c, traps, true)
-          } else if (r.kind === 'compaction') {
-            compactions.set(r.event.key, r.event)
-          } else if (r.kind === 'bad') {
-            problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: r.message })
-          }
-        },
+        onLongLine,
+        onLine,
       })
       if (codex.session_id !== undefined) {
         note(codex.session_id, 'reemit', traps.codex_reemits - reemits0)

@@ -8,14 +8,28 @@ import { importFiles } from './import-files.js'
 import type { ImportFilesOptions } from './import-files.js'
 import { sinkResult, takeUnits } from './import.js'
 import type { ImportQueue } from './import.js'
-import type { ImportSink } from './types.js'
+import type { ImportResult, ImportSink } from './types.js'
 
 type Job = { queue: ImportQueue; options: ImportFilesOptions; sink?: ImportSink }
+
+/**
+ * The memory of the typed arrays a sink answered with (its columns, one level down): moved to the
+ * main thread with the message instead of copied.
+ */
+function movable(r: ImportResult): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>()
+  for (const part of r.sunk ?? []) {
+    if (typeof part !== 'object' || part === null) continue
+    for (const v of Object.values(part)) if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) out.add(v.buffer)
+  }
+  return [...out]
+}
 
 async function run(job: Job): Promise<void> {
   try {
     // With a sink the calls stay on this thread: only counts, cursors and the sink's answer are posted.
-    parentPort!.postMessage({ ok: true, result: await sinkResult(importFiles(takeUnits(job.queue), job.options), job.sink) })
+    const result = await sinkResult(importFiles(takeUnits(job.queue), job.options), job.sink)
+    parentPort!.postMessage({ ok: true, result }, movable(result))
   } catch (e) {
     parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) })
   }

@@ -67,17 +67,39 @@ function workerScript(): URL | undefined {
  */
 export interface ImportQueue {
   units: FileCursor[][]
-  /** `[0]`: the next unit to take (Atomics). */
+  /** `[0]`: the next unit to take, `[1]`: the next lead unit (Atomics). */
   next: Int32Array
+  /**
+   * Small units of the other kind than the queue's first (e.g. a Codex rollout when Claude
+   * projects come first), one taken by each thread before the queue: its code then learns both
+   * formats before it is optimized. Read only from the queue's end, every call site met a
+   * second format once optimized for the first one, and the whole reader (both threads) was
+   * thrown away and optimized again.
+   */
+  lead: FileCursor[][]
 }
 
 /** The cursors of the units this thread takes from `queue`, one unit at a time. */
 export function* takeUnits(queue: ImportQueue): Generator<FileCursor> {
+  const lead = (): FileCursor[] | undefined => queue.lead[Atomics.add(queue.next, 1, 1)]
+  const first = lead()
+  if (first !== undefined) yield* first
   for (;;) {
     const i = Atomics.add(queue.next, 0, 1)
-    if (i >= queue.units.length) return
+    if (i >= queue.units.length) break
     yield* queue.units[i]!
   }
+  // The lead units no thread started with (fewer threads than leads).
+  for (let u = lead(); u !== undefined; u = lead()) yield* u
+}
+
+/** The queue of `units` (largest first) for `threads` threads; see {@link ImportQueue}. */
+export function unitQueue(units: { bytes: number; cursors: FileCursor[] }[], threads: number): ImportQueue {
+  const sorted = [...units].sort((a, b) => b.bytes - a.bytes)
+  const kind = (u: { cursors: FileCursor[] }): string => u.cursors[0]!.file.kind
+  const other = sorted.filter((u) => kind(u) !== kind(sorted[0]!))
+  const lead = threads > 1 ? other.slice(-threads) : []
+  return { units: sorted.filter((u) => !lead.includes(u)).map((u) => u.cursors), lead: lead.map((u) => u.cursors), next: new Int32Array(new SharedArrayBuffer(8)) }
 }
 
 /** worker_threads, loaded when a worker starts, not imported: a read on this thread (one new session) does not load it. */
@@ -211,11 +233,11 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
     u.bytes += t.bytes
     u.cursors.push(t.c)
   }
-  const queue: ImportQueue = { units: [...units.values()].sort((a, b) => b.bytes - a.bytes).map((u) => u.cursors), next: new Int32Array(new SharedArrayBuffer(4)) }
+  const queue = unitQueue([...units.values()], Math.min(threads, units.size))
   // This thread reads too (its modules are loaded; a worker's start-up is not), while
   // threads − 1 workers start and join in.
   const job: WorkerJob = { queue, options: fileOptions, sink }
-  const workers = Array.from({ length: Math.min(threads, queue.units.length) - 1 }, () => runWorker(script, job, ready?.idle.shift()))
+  const workers = Array.from({ length: Math.min(threads, units.size) - 1 }, () => runWorker(script, job, ready?.idle.shift()))
   stopImportWorkers(ready)
   let own: ImportResult
   try {
@@ -223,6 +245,7 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   } catch (e) {
     // Let the workers run out of units, then report this thread's failure.
     Atomics.store(queue.next, 0, queue.units.length)
+    Atomics.store(queue.next, 1, queue.lead.length)
     await Promise.allSettled(workers)
     throw e
   }
