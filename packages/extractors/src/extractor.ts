@@ -250,12 +250,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         // The breaks of the new calls commit with them (one commit; none found later by a run
         // that finds them missing): a small update of the wire alone.
         ...(transcripts === undefined ? { beforeCommit: async (flows: string[]) => void (await updateCacheBreaks(d, flows)) } : {}),
+        ...(wireFacts ? { keepFacts: true } : {}),
       })
       let breaksDone = false
       let insight: Map<string, Row> | undefined
+      let madeFacts: IndexUpdateResult['facts']
       if ('touched' in lastUpdate) {
         insight = (lastUpdate as IndexUpdateResult).insight
         delete (lastUpdate as Partial<IndexUpdateResult>).insight
+        madeFacts = (lastUpdate as IndexUpdateResult).facts
+        delete (lastUpdate as Partial<IndexUpdateResult>).facts
         breaksDone = (lastUpdate as IndexUpdateResult).hooked
         delete (lastUpdate as Partial<IndexUpdateResult>).hooked
         // Only the prompt cache needs them: not part of the update a caller is told about.
@@ -323,7 +327,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       // Every update names a new state: the facts follow it (a segment, or the file whole).
       if (wireFacts && paths !== undefined) {
-        await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined)
+        await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined, madeFacts)
       }
     } catch (e) {
       d.close()

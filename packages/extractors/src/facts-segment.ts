@@ -129,30 +129,62 @@ function sortRows(rows: Row[], keys: string[]): Row[] {
   })
 }
 
-/** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
-export function rowsOfFiles(files: Partial<Record<string, string>>): Record<RowSection, Row[]> {
-  const read = (f: string | undefined): Row[] => (f === undefined ? [] : readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Row))
-  const pick = (r: Row, cols: string[]): Row => {
-    const o: Row = {}
-    for (const c of cols) o[c] = (r[c] ?? null) as Row[string]
-    return o
+const pick = (r: Row, cols: string[]): Row => {
+  const o: Row = {}
+  for (const c of cols) o[c] = (r[c] ?? null) as Row[string]
+  return o
+}
+
+/**
+ * What the facts keep of a row an update writes (`calls`, `flows`, `tool_calls`): the columns
+ * its section is made from (calls and flows of the views only); undefined for any other row. A
+ * shard of a build into an empty index writes these beside its row files (see
+ * {@link rowsOfLines}), so the facts are made from them instead of from the tables.
+ */
+export function factsPick(table: string, r: Row): Row | undefined {
+  if (table === 'tool_calls') return pick(r, RAW.tools)
+  if (table !== 'calls' && table !== 'flows') return undefined
+  return inView(r) ? pick(r, RAW[table]) : undefined
+}
+
+/**
+ * The raw rows of NDJSON row texts (an update's row files, or the rows {@link factsPick} kept, in
+ * the order the commit inserts them), the views' rows only; tool calls joined to their calls.
+ * `open`: the flows the update left open (their calls and flows are `pending`, as the commit
+ * marks them; a complete one is not), when the rows are to be what the tables hold after it.
+ */
+export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_calls', string[]>>, open?: ReadonlySet<string>): Record<RowSection, Row[]> {
+  const read = (ts: string[] | undefined): Row[] => {
+    const out: Row[] = []
+    for (const t of ts ?? []) for (const l of t.split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
+    return out
   }
-  const calls = read(files.calls)
+  const pend = (r: Row): Row => {
+    if (open !== undefined) r.pending = open.has(String(r.flow_id)) ? true : r.pending === true ? false : (r.pending ?? null)
+    return r
+  }
+  const calls = read(texts.calls)
   const byKey = new Map<string, Row>()
   for (const c of calls) if (inView(c) && !nil(c.key)) byKey.set(String(c.key), c)
   const tools: Row[] = []
-  for (const t of read(files.tool_calls)) {
+  for (const t of read(texts.tool_calls)) {
     const c = nil(t.call_key) ? undefined : byKey.get(String(t.call_key))
     if (c !== undefined) tools.push({ ...pick(t, RAW.tools), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
   }
   return {
-    calls: calls.filter(inView).map((r) => pick(r, RAW.calls)),
-    flows: read(files.flows).filter(inView).map((r) => pick(r, RAW.flows)),
+    calls: calls.filter(inView).map((r) => pend(pick(r, RAW.calls))),
+    flows: read(texts.flows).filter(inView).map((r) => pend(pick(r, RAW.flows))),
     tools,
   }
 }
 
-async function problemsOf(d: Duck): Promise<FactsProblems> {
+/** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
+export function rowsOfFiles(files: Partial<Record<string, string>>): Record<RowSection, Row[]> {
+  const read = (f: string | undefined): string[] => (f === undefined ? [] : [readFileSync(f, 'utf8')])
+  return rowsOfLines({ calls: read(files.calls), flows: read(files.flows), tool_calls: read(files.tool_calls) })
+}
+
+export async function problemsOf(d: Duck): Promise<FactsProblems> {
   const { rows } = await d.select(`select code, count(*) as n from problems group by code order by n desc, code`)
   const first = (await d.select(`select code, file, line, "offset", flow_id, message from problems order by file nulls last, "offset" nulls last, line limit 5`)).rows
   const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
@@ -209,13 +241,35 @@ function sessionLinesSection(calls: Part, flows: Part): Buffer {
   return encode(lines.length, [a === undefined ? '' : pricesFingerprint(BUNDLED_PRICES), String(calls.n + flows.n)], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
 }
 
-/** One segment's bytes: the framed header, then the sections. */
-export function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<RowSection, Row[]>): Buffer {
+/** The sections of a segment (everything but its header) from its rows: pure, so a worker thread can make them. */
+export function sectionsOf(rows: Record<RowSection, Row[]>): Buffer[] {
   const made = (['calls', 'flows', 'tools'] as const).map((s) => section(s, rows[s]))
   const calls = decode(made[0]!)
-  const parts = [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls), sessionLinesSection(calls, decode(made[1]!))]
+  return [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls), sessionLinesSection(calls, decode(made[1]!))]
+}
+
+/** The rows of a build into an empty index, as its shards kept them ({@link factsPick}): NDJSON texts in commit order, and the flows left open. */
+export interface FactsJob {
+  calls: string[]
+  flows: string[]
+  tool_calls: string[]
+  open: string[]
+}
+
+/** The sections of the segment of a {@link FactsJob}. */
+export function factsSections(job: FactsJob): Buffer[] {
+  return sectionsOf(rowsOfLines(job, new Set(job.open)))
+}
+
+/** One segment's bytes from its sections ({@link sectionsOf}): the framed header, then the sections. */
+export function frameSegment(stamp: string, prev: string, drop: string[], problems: FactsProblems, parts: Buffer[]): Buffer {
   const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
   return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
+}
+
+/** One segment's bytes: the framed header, then the sections. */
+export function segmentOf(stamp: string, prev: string, drop: string[], problems: FactsProblems, rows: Record<RowSection, Row[]>): Buffer {
+  return frameSegment(stamp, prev, drop, problems, sectionsOf(rows))
 }
 
 /** A segment from the index's tables: the rows of the flows `flows`, or every row (`problems`: the index's, when known). */

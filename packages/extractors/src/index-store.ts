@@ -342,9 +342,11 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: ()
   // Rows of flows the index already holds complete are duplicates (a line written twice, a
   // Redis entry delivered again): the first complete version stays.
   sql.push(`create or replace temp table known as select flow_id from flows`)
+  // One statement per file (a shard's rows), in the shards' order: a scan of several files
+  // inserts their rows in no fixed order, and the tables' order is what ties in the modes'
+  // sorts fall back to (and what the wire facts of a build, made from the same files, assume).
   for (const t of FLOW_TABLES) {
-    const files = b.files[t] ?? []
-    if (files.length > 0) sql.push(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, files, b.largest?.[t])} where flow_id not in (select flow_id from known)`)
+    for (const f of b.files[t] ?? []) sql.push(`insert into ${t} (${columnList(t)}) select * from ${readRowsSql(t, [f], b.largest?.[t])} where flow_id not in (select flow_id from known)`)
   }
   const contents = b.files.contents ?? []
   if (contents.length > 0) {

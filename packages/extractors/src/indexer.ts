@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
+import { factsSections } from './facts-segment.js'
+import type { FactsJob } from './facts-segment.js'
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
 import type { PendingFlow } from './flow-feeder.js'
@@ -51,6 +53,11 @@ export interface UpdateIndexOptions {
    * replaced: for a small update (one shard) that is not a rebuild only.
    */
   beforeCommit?: (touched: string[]) => Promise<void>
+  /**
+   * The caller writes the wire facts after the update: into an index that held no rows, the
+   * update makes their sections from the rows it writes (`facts` of the result).
+   */
+  keepFacts?: boolean
 }
 
 /** What an update did. */
@@ -87,6 +94,12 @@ export interface IndexUpdateResult extends IndexUpdate {
    * cache-break analysis reads them (some may be missing: the analysis reads those from DuckDB).
    */
   insight?: Map<string, Row>
+  /**
+   * With `keepFacts`, an update into an index that held no rows: the wire facts' sections made
+   * from the rows it wrote (what the tables hold after its commit), on a worker thread of their
+   * own when the update was sharded (made while the commit and the cache breaks run).
+   */
+  facts?: () => Promise<Buffer[] | undefined>
 }
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
@@ -150,6 +163,9 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   // commit stores: the shards hand those rows back for the cache-break analysis.
   // (An index with sources has been updated before: not asked, it most likely holds calls.)
   const keepInsight = rebuilt !== undefined || (sources.length === 0 && Number((await duck.select('select count(*) as n from calls')).rows[0]?.n ?? 1) === 0)
+  // Likewise the wire facts, when none of their tables held a row.
+  const keepFacts = options.keepFacts === true && options.paths !== undefined && keepInsight &&
+    (rebuilt !== undefined || Number((await duck.select('select (select count(*) from flows) + (select count(*) from tool_calls) as n')).rows[0]?.n ?? 1) === 0)
   try {
     const jobs: ShardJob[] = []
     for (let s = 0; s < shards; s++) {
@@ -169,6 +185,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         ...(options.paths === undefined ? { final: true } : {}),
         ...(s === 0 && sessionChain.length > 0 ? { sessionChain } : {}),
         ...(keepInsight ? { keepInsight } : {}),
+        ...(keepFacts ? { keepFacts } : {}),
       })
     }
     let results: ShardResult[]
@@ -203,6 +220,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       sessionChainFile = join(stage, 'session-chain.ndjson')
       writeFileSync(sessionChainFile, chainAfter.map((e, ord) => JSON.stringify({ ord, ...e }) + '\n').join(''), { mode: 0o600 })
     }
+    const facts = keepFacts ? factsOf(results, stillOpen, shards > 1 ? script : undefined) : undefined
     const tRead = performance.now()
     const touched = [...new Set([...pending.map((p) => p.flow_id), ...results.flatMap((r) => r.callFlows)])]
     const hook = options.beforeCommit !== undefined && shards === 1 && rebuilt === undefined && sources.length > 0 ? options.beforeCommit : undefined
@@ -246,11 +264,49 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       touched,
       hooked: hook !== undefined,
       ...(insight !== undefined ? { insight } : {}),
+      ...(facts !== undefined ? { facts } : {}),
       ...(flowChanges !== undefined ? { flowChanges } : {}),
     }
   } finally {
     rmSync(stage, { recursive: true, force: true })
   }
+}
+
+/**
+ * The wire facts' sections from the rows the shards kept for them (read now: the stage dir goes
+ * when the update returns), in the order the commit inserts them: on a worker thread (`script`),
+ * started at once, or here when asked.
+ */
+function factsOf(results: ShardResult[], stillOpen: PendingFlow[], script: URL | undefined): () => Promise<Buffer[] | undefined> {
+  const job: FactsJob = { calls: [], flows: [], tool_calls: [], open: stillOpen.map((p) => p.flow_id) }
+  for (const r of results) for (const t of ['calls', 'flows', 'tool_calls'] as const) {
+    const f = r.factsFiles?.[t]
+    if (f !== undefined) job[t].push(readFileSync(f, 'utf8'))
+  }
+  if (script === undefined) return async () => factsSections(job)
+  const made = runFactsWorker(script, job)
+  made.catch(() => undefined) // (a failure is the caller's: it reads the facts from DuckDB)
+  return () => made
+}
+
+function runFactsWorker(script: URL, job: FactsJob): Promise<Buffer[]> {
+  const { Worker } = process.getBuiltinModule('node:worker_threads')
+  return new Promise((resolve, reject) => {
+    const w = new Worker(script, { workerData: { facts: job } })
+    let settled = false
+    w.once('message', (m: { ok: boolean; parts?: Uint8Array[]; error?: string }) => {
+      settled = true
+      if (m.ok) resolve(m.parts!.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)))
+      else reject(new Error(m.error))
+    })
+    w.once('error', (e) => {
+      settled = true
+      reject(e)
+    })
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`facts worker exited with code ${code}`))
+    })
+  })
 }
 
 async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> {

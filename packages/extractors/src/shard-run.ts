@@ -1,5 +1,6 @@
 import type { SessionChainEntry } from '@agenttap/session-extractor'
 import { insightRow } from './cache-modes.js'
+import { factsPick } from './facts-segment.js'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
 import { createLineCursor } from './line-cursor.js'
@@ -51,6 +52,12 @@ export interface ShardJob {
    * the commit takes them from here instead of reading them back out of DuckDB as JSON.
    */
   keepInsight?: boolean
+  /**
+   * Write what the wire facts keep of each calls, flows and tool_calls row (`factsPick`) to row
+   * files of their own (`factsFiles`): the index held no rows before this update, so the facts
+   * are made from these instead of read back out of DuckDB after the commit.
+   */
+  keepFacts?: boolean
 }
 
 /** What a shard did. */
@@ -72,6 +79,8 @@ export interface ShardResult {
   callFlows: string[]
   /** With `keepInsight`: the calls with usage as the cache-break analysis reads them, up to {@link SEGMENT_CHARS} characters of segments in all. */
   insight?: Row[]
+  /** With `keepFacts`: the files of the facts' rows, by table. */
+  factsFiles?: Partial<Record<DataTable, string>>
 }
 
 /** Characters of `segments` a shard hands back at most (beyond, the analysis reads the rest from DuckDB). */
@@ -212,6 +221,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const createLedger = await loadLedger(job.ledgerModule)
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
+  const facts = job.keepFacts ? createRowFiles(job.rowsDir, `facts${job.shard}`) : undefined
   const callFlows = new Set<string>()
   const insight: Row[] | undefined = job.keepInsight ? [] : undefined
   let segmentChars = 0
@@ -235,6 +245,10 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
         }
       }
       rows.write(t, r)
+      if (facts !== undefined) {
+        const f = factsPick(t, r)
+        if (f !== undefined) facts.write(t, f)
+      }
     },
     onProblem,
     now: job.now,
@@ -277,6 +291,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const counts = rows.counts()
   const largest = rows.largest()
   const files = rows.close()
+  const factsFiles = facts?.close()
   return {
     shard: job.shard,
     files,
@@ -289,6 +304,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     bytes,
     callFlows: [...callFlows],
     ...(insight !== undefined ? { insight } : {}),
+    ...(factsFiles !== undefined ? { factsFiles } : {}),
     ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }

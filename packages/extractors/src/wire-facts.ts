@@ -5,7 +5,7 @@ const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32
 import type { Duck } from './duck.js'
 import { Text, decode } from './facts-columns.js'
 import type { Part } from './facts-columns.js'
-import { MAGIC, SECTIONS, segment, segmentOf } from './facts-segment.js'
+import { MAGIC, SECTIONS, frameSegment, problemsOf, segment, segmentOf } from './facts-segment.js'
 import type { FactsProblems, Header, RowSection, Section } from './facts-segment.js'
 import { frameAt } from './frames.js'
 import type { IndexPaths } from './index-store.js'
@@ -174,7 +174,7 @@ export function flowsInFacts(paths: IndexPaths, ids: Iterable<string>): Set<stri
  * `base` (the facts of the index before this update, current then) with the flows the update fed
  * again (`refed`, dropped first) and added (`added`); the file whole otherwise.
  */
-export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail | undefined, update: { refed: string[]; added: string[]; problems: number } | undefined): Promise<void> {
+export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail | undefined, update: { refed: string[]; added: string[]; problems: number } | undefined, made?: () => Promise<Buffer[] | undefined>): Promise<void> {
   const stamp = readState(paths)?.stamp
   if (stamp === undefined) return
   const path = join(paths.dir, WIRE_FACTS_FILE)
@@ -186,7 +186,10 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
     }
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
     try {
-      writeFileSync(tmp, await segment(d, stamp, '', [], undefined), { mode: 0o600 })
+      // The sections the update made from its own rows (a build into an empty index: they are
+      // the tables' rows), else from the tables.
+      const parts = made === undefined ? undefined : await made().catch(() => undefined)
+      writeFileSync(tmp, parts !== undefined ? frameSegment(stamp, '', [], await problemsOf(d), parts) : await segment(d, stamp, '', [], undefined), { mode: 0o600 })
       renameSync(tmp, path)
     } catch (e) {
       rmSync(tmp, { force: true })
