@@ -1,7 +1,8 @@
 import { createFlowRegistry, createLiveCalls, errorText, type FlowRegistry, type LiveCalls } from '@agenttap/flow-fsm'
 import type { CaptureRecord } from '@agenttap/jsonl-io'
-import { contextWindowOf, createAlertMonitor, readQuota } from '@agenttap/cache-insights'
+import { createAlertMonitor } from '@agenttap/cache-insights'
 import type { CallUsage, ModelCall } from '@agenttap/ledger'
+import { createSessionTimelines } from './session-timelines.js'
 import type { TimelinePoint } from './timeline-svg.js'
 import type { SseLike } from './conversation.js'
 import { WebError } from './errors.js'
@@ -179,10 +180,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
   let evicted = 0
 
   // Live alerts and each session's context / quota points, from the calls as they end.
-  const timelines = new Map<string, TimelinePoint[]>()
-  const pointOf = new Map<string, TimelinePoint>()
-  /** Sessions whose latest request carried a compaction summary (bounded with the timelines). */
-  const summaries = new Set<string>()
+  const timelines = createSessionTimelines()
   const alerts = createAlertMonitor({
     onAlert: (a) => {
       const e = flows.get(a.flow_id)
@@ -190,7 +188,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
         ;(e.summary.alerts ??= []).push(a.message)
         dirty.add(a.flow_id)
       }
-      const p = pointOf.get(a.key)
+      const p = timelines.point(a.key)
       if (p) (p.alerts ??= []).push(a.message)
     },
   })
@@ -199,36 +197,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
     // late; the ingest feeds history merged by time so a flow record precedes its lines) has no
     // request facts (no lane, no segments) and would only raise false alerts.
     if (c.request.segments === undefined) return
-    if (c.usage !== undefined && c.kind !== 'aux' && c.agent === undefined) {
-      const tokens = c.usage.input + c.usage.cache_read + c.usage.cache_write_5m + c.usage.cache_write_1h
-      const w = contextWindowOf(c.model ?? c.request.model)
-      const p: TimelinePoint = { t: Date.parse(c.started_at) || 0, context_tokens: tokens }
-      if (w !== undefined) p.context = Math.round((tokens / w) * 1e4) / 1e4
-      const q = readQuota(c.rate_limits, c.ended_at ?? c.started_at)
-      if (q.length > 0) p.quota = Object.fromEntries(q.map((r) => [r.window, r.used]))
-      let list = timelines.get(c.session_id)
-      if (!list) {
-        timelines.set(c.session_id, (list = []))
-        if (timelines.size > 1000) {
-          const oldest = timelines.keys().next().value as string
-          timelines.delete(oldest)
-          summaries.delete(oldest)
-        }
-      }
-      const prev = list[list.length - 1]
-      // A compaction: a summary the previous request did not carry, or the context halved.
-      const summary = (c.request.segments ?? []).some((s) => s.summary === true)
-      if ((summary && !summaries.has(c.session_id)) || (prev?.context_tokens !== undefined && tokens < prev.context_tokens / 2)) p.compaction = true
-      if (summary) summaries.add(c.session_id)
-      else summaries.delete(c.session_id)
-      // In call-start order, as analyze's context rows (a call that ends after a later-started one comes later).
-      let at = list.length
-      while (at > 0 && (list[at - 1] as TimelinePoint).t > p.t) at--
-      list.splice(at, 0, p)
-      if (list.length > 2000) list.shift()
-      pointOf.set(c.key, p)
-      if (pointOf.size > 20_000) pointOf.delete(pointOf.keys().next().value as string)
-    }
+    timelines.add(c)
     alerts.feed(c)
   }
   const calls: LiveCalls = createLiveCalls({ maxFlows: opts.maxLiveFlows ?? 1000, onCall })
@@ -517,7 +486,7 @@ export function createFlowIndex(opts: FlowIndexOptions = {}): FlowIndex {
 
   return {
     timeline(session_id) {
-      return [...(timelines.get(session_id) ?? [])]
+      return timelines.get(session_id)
     },
     feed(record, loc) {
       if (typeof record !== 'object' || record === null) return undefined
