@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { quickLine } from './quick.js'
 
-// A plain `prompts -n N`, `usage`, `cost`, `sessions` or `tool_calls` line first (quick.ts):
+// A plain `prompts -n N`, `usage`, `cost`, `sessions`, `tool_calls` line, or `daily` / `usage` /
+// `cost --source transcripts`, first (quick.ts):
 // answered without loading the rest of the CLI, or handed on.
 const argv = process.argv.slice(2)
 const quick = await quickLine(argv, process.env)

@@ -1,5 +1,6 @@
-import { statSync, writeSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, statSync, writeSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { fastOptions } from './fast-args.js'
@@ -10,6 +11,9 @@ import { problemLine } from './problem-line.js'
 export const PROMPTS_COMMANDS: ReadonlySet<string> = new Set(['prompts', 'user_prompts', 'user-prompts'])
 /** The command names of the modes the wire facts answer, and their modes. */
 export const FACTS_COMMANDS: ReadonlyMap<string, 'usage' | 'cost' | 'sessions' | 'tool_calls'> = new Map([['usage', 'usage'], ['cost', 'cost'], ['sessions', 'sessions'], ['tool_calls', 'tool_calls'], ['tool-calls', 'tool_calls']] as const)
+
+/** The command names answered from the transcripts' usage summary (`--source transcripts`). */
+export const TRANSCRIPT_USAGE_COMMANDS: ReadonlySet<string> = new Set(['daily', 'usage', 'cost'])
 
 type Opts = Record<string, string | string[] | boolean | undefined>
 
@@ -26,6 +30,7 @@ type Opts = Record<string, string | string[] | boolean | undefined>
  */
 export async function quickLine(argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
   const name = argv[0] ?? ''
+  if (TRANSCRIPT_USAGE_COMMANDS.has(name) && argv.includes('transcripts')) return transcriptUsage(name as 'daily' | 'usage' | 'cost', argv, env)
   const facts = FACTS_COMMANDS.get(name)
   if (facts === undefined && !PROMPTS_COMMANDS.has(name)) return undefined
   const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
@@ -37,6 +42,50 @@ export async function quickLine(argv: readonly string[], env: Record<string, str
   if (logDir === '-' || (logDir !== undefined && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
   const root = resolve(logDir ?? defaultLogRoot(env))
   return facts === undefined ? prompts(root, o) : factsMode(root, facts, o)
+}
+
+/**
+ * `daily`, `usage`, `cost --source transcripts`, NDJSON, no filter or limit, bundled prices:
+ * from the transcripts' usage summary with `@agenttap/extractors/transcript-usage` (the summary
+ * brought up to date first, as the full CLI's transcript extractor does), without cli-kit, the
+ * command table and the rest of the extractors (issue 19: a warm `daily` is mostly the start
+ * of the process). Undefined before anything is written for any other line or any error: the
+ * full CLI then reads the line again and answers or reports it as always.
+ */
+async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
+  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
+  if (o === undefined || o.source !== 'transcripts' || o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose) return undefined
+  for (const k of ['outDir', 'prices', 'redis', 'from', 'to', 'limit', 'since', 'until', 'session', 'client'] as const) if (o[k] !== undefined) return undefined
+  if (!(o.format === 'ndjson' || (o.format === undefined && !isatty(1))) || !(o.quiet || !isatty(2))) return undefined
+  const logDir = typeof o.logDir === 'string' ? o.logDir : undefined
+  if (logDir === '-' || (logDir !== undefined && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
+  const claudeDir = o.claudeDir as string[] | undefined
+  const codexDir = o.codexDir as string[] | undefined
+  let text: Buffer[] = []
+  let r: Awaited<ReturnType<typeof import('@agenttap/extractors/transcript-usage').transcriptUsageNdjson>>
+  try {
+    // The dirs as the full CLI resolves them (cli.ts transcriptDirsOf); its errors are its own.
+    const { defaultTranscriptDirs } = await import('@agenttap/transcripts/dirs')
+    const found = claudeDir !== undefined && codexDir !== undefined ? { claude: [], codex: [] } : defaultTranscriptDirs(env, env.HOME ?? homedir())
+    const dirs = {
+      claude: claudeDir?.map((d) => resolve(d)) ?? (codexDir !== undefined ? [] : found.claude),
+      codex: codexDir?.map((d) => resolve(d)) ?? (claudeDir !== undefined ? [] : found.codex),
+    }
+    if (dirs.claude.length + dirs.codex.length === 0 || ![...dirs.claude, ...dirs.codex].every((d) => existsSync(d))) return undefined
+    const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(logDir ?? defaultLogRoot(env)), 'transcripts-index'))
+    const { transcriptUsageNdjson } = await import('@agenttap/extractors/transcript-usage')
+    // Kept until the answer is whole: nothing is written if the summary cannot answer.
+    r = await transcriptUsageNdjson(dirs, indexDir, mode, (b) => void text.push(Buffer.from(b)), { maxProblems: 1 })
+  } catch {
+    return undefined
+  }
+  await writeOut(text)
+  text = []
+  // As the full CLI after a mode that read the index: the rebuild note, the input it skipped.
+  if (!o.quiet && r.rebuilt !== undefined) writeSync(2, `note: the index was rebuilt (${r.rebuilt})\n`)
+  const line = o.quiet ? undefined : problemLine(r.problems)
+  if (line !== undefined) writeSync(2, `warning: ${line}\n`)
+  return 0
 }
 
 async function prompts(root: string, o: Opts): Promise<number | undefined> {

@@ -42,6 +42,21 @@ describe('agenttap-analyze --source transcripts', () => {
     expect(new Set(d.map((x) => x.source))).toEqual(new Set(['claude-transcript', 'codex-rollout']))
   })
 
+  it('daily, usage and cost answered before the CLI loads (quick.ts) are the full CLI\'s bytes, stdout and stderr', async () => {
+    const logs = join(tmp, 'logs-quick')
+    for (const mode of ['daily', 'usage', 'cost']) {
+      const base = [mode, '--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--codex-dir', dirs.codexDir, '--log-dir', logs, '-f', 'ndjson']
+      // `--engine index` is not a quick line: the full CLI answers it from the same usage summary.
+      const quick = await run(base)
+      const full = await run([...base, '--engine', 'index'])
+      expect(quick.code).toBe(0)
+      expect(full.code).toBe(0)
+      expect(quick.out.length).toBeGreaterThan(0)
+      expect(quick.out).toBe(full.out)
+      expect(quick.err).toBe(full.err)
+    }
+  })
+
   it('--claude-dir alone reads only Claude Code; the index is kept under <log root>/transcripts-index', async () => {
     const r = await run(['sessions', '--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--log-dir', join(tmp, 'logs2'), '-f', 'ndjson', '-q'])
     expect(r.code).toBe(0)

@@ -11,6 +11,7 @@ import type { ExtractorOptions, ModeName, ModeResult, RunOptions } from './types
 import { summaryNdjsonBytes, summaryRows } from './transcript-usage-rows.js'
 import { updateUsageSummary } from './transcript-usage.js'
 import type { UsageSummary } from './transcript-usage.js'
+import { summaryProblems } from './transcript-usage-entry.js'
 
 /**
  * `daily`, `usage` and `cost` over transcripts from the usage summary (transcript-usage.ts),
@@ -108,13 +109,7 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
     }),
     problems: async (max = 5): Promise<ProblemSummary> => {
       if (inner !== undefined || summary === undefined) return (await index()).problems(max)
-      const byCode: Record<string, number> = {}
-      for (const p of summary.summary.problems) byCode[p.code] = (byCode[p.code] ?? 0) + 1
-      const first = [...summary.summary.problems]
-        .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.offset ?? Infinity) - (b.offset ?? Infinity) || (a.line ?? 0) - (b.line ?? 0)))
-        .slice(0, Math.max(0, Math.floor(max)))
-        .map((p) => ({ code: p.code, file: p.file, line: p.line, offset: p.offset, flow_id: null, message: p.message }))
-      return { total: summary.summary.problems.length, byCode, first }
+      return summaryProblems(summary.summary.problems, max)
     },
     explainCache: async (flow) => (await index()).explainCache(flow),
     query: async (sql) => (await index()).query(sql),
