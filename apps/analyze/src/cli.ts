@@ -1,5 +1,4 @@
 import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 // commander through cli-kit: required, not imported (an ESM import of it costs ~8 CPU ms more).
@@ -12,7 +11,6 @@ import {
   ExtractError,
   createExtractor,
   createTranscriptExtractor,
-  defaultTranscriptDirs,
   formatTable,
   isoInstant,
   parseModes,
@@ -30,6 +28,7 @@ import { isSingleInput, singleInput, type SingleInput } from './single-input.js'
 import { fastOptions } from './fast-args.js'
 import { COMMON_OPTIONS } from './options.js'
 import { problemLine } from './problem-line.js'
+import { missingDir, transcriptDirsFrom } from './transcript-dirs.js'
 
 export { COMMON_OPTIONS }
 
@@ -164,14 +163,9 @@ function transcriptDirsOf(o: CommonOpts, io: CliIo): TranscriptDirs | undefined 
     if (o.claudeDir !== undefined || o.codexDir !== undefined) throw new UsageError('--claude-dir / --codex-dir read transcripts: add --source transcripts (or all)')
     return undefined
   }
-  const found = defaultTranscriptDirs(io.env, io.env.HOME ?? homedir())
-  const dirs: TranscriptDirs = {
-    claude: o.claudeDir?.map((d) => resolve(d)) ?? (o.codexDir !== undefined ? [] : found.claude),
-    codex: o.codexDir?.map((d) => resolve(d)) ?? (o.claudeDir !== undefined ? [] : found.codex),
-  }
-  for (const d of [...dirs.claude, ...dirs.codex]) {
-    if (!existsSync(d)) throw new UsageError(`transcript dir ${d} does not exist`)
-  }
+  const dirs: TranscriptDirs = transcriptDirsFrom(o.claudeDir, o.codexDir, io.env)
+  const missing = missingDir(dirs)
+  if (missing !== undefined) throw new UsageError(`transcript dir ${missing} does not exist`)
   if (dirs.claude.length + dirs.codex.length === 0) {
     throw new UsageError('no transcripts found: none of ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR, ~/.codex/sessions, $CODEX_HOME exists; pass --claude-dir / --codex-dir')
   }

@@ -1,5 +1,4 @@
-import { existsSync, statSync, writeSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { statSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
@@ -33,15 +32,27 @@ export async function quickLine(argv: readonly string[], env: Record<string, str
   if (TRANSCRIPT_USAGE_COMMANDS.has(name) && argv.includes('transcripts')) return transcriptUsage(name as 'daily' | 'usage' | 'cost', argv, env)
   const facts = FACTS_COMMANDS.get(name)
   if (facts === undefined && !PROMPTS_COMMANDS.has(name)) return undefined
-  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
-  if (o === undefined || o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose || o.source !== 'wire') return undefined
-  for (const k of ['outDir', 'prices', 'redis', 'indexDir', 'from', 'to', 'claudeDir', 'codexDir'] as const) if (o[k] !== undefined) return undefined
-  if (!(o.format === 'ndjson' || (o.format === undefined && !isatty(1))) || !(o.quiet || !isatty(2))) return undefined
-  const logDir = typeof o.logDir === 'string' ? o.logDir : undefined
-  // One capture file or stdin: indexed in memory for the run (single-input.ts), not answered here.
-  if (logDir === '-' || (logDir !== undefined && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
-  const root = resolve(logDir ?? defaultLogRoot(env))
+  const o = plainOptions(argv)
+  if (o === undefined || o.source !== 'wire') return undefined
+  for (const k of ['indexDir', 'claudeDir', 'codexDir'] as const) if (o[k] !== undefined) return undefined
+  const root = resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env))
   return facts === undefined ? prompts(root, o) : factsMode(root, facts, o)
+}
+
+/**
+ * The options of a line a quick path may answer: the default engine and prices, the index used as
+ * it is, NDJSON on stdout with no progress bar to show, no Redis or range, a log root that is not
+ * one capture file or stdin (those are indexed in memory for the run, single-input.ts).
+ * Undefined for any other line.
+ */
+function plainOptions(argv: readonly string[]): Opts | undefined {
+  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
+  if (o === undefined || o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose) return undefined
+  for (const k of ['outDir', 'prices', 'redis', 'from', 'to'] as const) if (o[k] !== undefined) return undefined
+  if (!(o.format === 'ndjson' || (o.format === undefined && !isatty(1))) || !(o.quiet || !isatty(2))) return undefined
+  const logDir = o.logDir
+  if (logDir === '-' || (typeof logDir === 'string' && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
+  return o
 }
 
 /**
@@ -53,26 +64,17 @@ export async function quickLine(argv: readonly string[], env: Record<string, str
  * full CLI then reads the line again and answers or reports it as always.
  */
 async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
-  const o = fastOptions(argv.slice(1), COMMON_OPTIONS) as Opts | undefined
-  if (o === undefined || o.source !== 'transcripts' || o.engine !== 'auto' || o.index === false || o.rebuildIndex || o.includeAux || o.verbose) return undefined
-  for (const k of ['outDir', 'prices', 'redis', 'from', 'to', 'limit', 'since', 'until', 'session', 'client'] as const) if (o[k] !== undefined) return undefined
-  if (!(o.format === 'ndjson' || (o.format === undefined && !isatty(1))) || !(o.quiet || !isatty(2))) return undefined
-  const logDir = typeof o.logDir === 'string' ? o.logDir : undefined
-  if (logDir === '-' || (logDir !== undefined && statSync(logDir, { throwIfNoEntry: false })?.isFile())) return undefined
-  const claudeDir = o.claudeDir as string[] | undefined
-  const codexDir = o.codexDir as string[] | undefined
+  const o = plainOptions(argv)
+  if (o === undefined || o.source !== 'transcripts') return undefined
+  for (const k of ['limit', 'since', 'until', 'session', 'client'] as const) if (o[k] !== undefined) return undefined
   let text: Buffer[] = []
   let r: Awaited<ReturnType<typeof import('@agenttap/extractors/transcript-usage').transcriptUsageNdjson>>
   try {
     // The dirs as the full CLI resolves them (cli.ts transcriptDirsOf); its errors are its own.
-    const { defaultTranscriptDirs } = await import('@agenttap/transcripts/dirs')
-    const found = claudeDir !== undefined && codexDir !== undefined ? { claude: [], codex: [] } : defaultTranscriptDirs(env, env.HOME ?? homedir())
-    const dirs = {
-      claude: claudeDir?.map((d) => resolve(d)) ?? (codexDir !== undefined ? [] : found.claude),
-      codex: codexDir?.map((d) => resolve(d)) ?? (claudeDir !== undefined ? [] : found.codex),
-    }
-    if (dirs.claude.length + dirs.codex.length === 0 || ![...dirs.claude, ...dirs.codex].every((d) => existsSync(d))) return undefined
-    const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(logDir ?? defaultLogRoot(env)), 'transcripts-index'))
+    const { missingDir, transcriptDirsFrom } = await import('./transcript-dirs.js')
+    const dirs = transcriptDirsFrom(o.claudeDir as string[] | undefined, o.codexDir as string[] | undefined, env)
+    if (dirs.claude.length + dirs.codex.length === 0 || missingDir(dirs) !== undefined) return undefined
+    const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env)), 'transcripts-index'))
     const { transcriptUsageNdjson } = await import('@agenttap/extractors/transcript-usage')
     // Kept until the answer is whole: nothing is written if the summary cannot answer.
     r = await transcriptUsageNdjson(dirs, indexDir, mode, (b) => void text.push(Buffer.from(b)), { maxProblems: 1 })
