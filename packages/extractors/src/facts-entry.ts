@@ -13,14 +13,8 @@ import { indexPaths, readState, writableOrCreatable } from './index-store.js'
 import { DEFAULT_LEDGER, ledgerBuild } from './ledger-module.js'
 import { findCaptureFiles } from './sources.js'
 import { FACTS_MODES, factsReader, factsSections } from './wire-facts.js'
+import type { ProblemSummary } from './extractor.js'
 import type { ModeName, PriceTable } from './types.js'
-
-/** The input problems the index skipped, as `Extractor.problems(max)` sums them up. */
-export interface FactsProblemSummary {
-  total: number
-  byCode: Record<string, number>
-  first: { code: string; file: string | null; line: number | null; offset: number | null; flow_id: string | null; message: string }[]
-}
 
 /**
  * Writes `mode`'s NDJSON (the bytes the extractor gives) through `write` and returns its row
@@ -30,7 +24,7 @@ export interface FactsProblemSummary {
  * @throws ExtractError `LOG_DIR_MISSING` / `NO_CAPTURES` — this module's own copy of the class:
  *   check `code`, not `instanceof`.
  */
-export function currentFactsNdjson(logDir: string, mode: ModeName, write: (b: Buffer) => void, options: { prices?: PriceTable; now?: number; maxProblems?: number } = {}): { rows: number; problems: FactsProblemSummary | undefined } | undefined {
+export function currentFactsNdjson(logDir: string, mode: ModeName, write: (b: Buffer) => void, options: { prices?: PriceTable; now?: number; maxProblems?: number } = {}): { rows: number; problems: ProblemSummary | undefined } | undefined {
   if (!FACTS_MODES.includes(mode)) return undefined
   const prices = options.prices ?? BUNDLED_PRICES
   const files = findCaptureFiles(logDir)
