@@ -104,16 +104,21 @@ export interface IndexUpdateResult extends IndexUpdate {
 
 const DEFAULT_LEDGER = '@agenttap/ledger'
 
-function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
+/**
+ * Runs `script` on a worker thread with `workerData` and settles with its one reply
+ * (`{ ok: true, … }`: what `take` reads of it; `{ ok: false, error }`: rejected), or rejects when
+ * the worker fails or exits without replying.
+ */
+function workerReply<T>(script: URL, workerData: unknown, name: string, take: (m: Record<string, unknown>) => T): Promise<T> {
   // worker_threads (and its internals) load here, when an index is built on several threads: a
   // mode over a current index, or the transcripts' usage summary, starts without them.
   const { Worker } = process.getBuiltinModule('node:worker_threads')
   return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData: job })
+    const w = new Worker(script, { workerData })
     let settled = false
-    w.once('message', (m: { ok: boolean; result?: ShardResult; error?: string }) => {
+    w.once('message', (m: { ok: boolean; error?: string } & Record<string, unknown>) => {
       settled = true
-      if (m.ok) resolve(m.result!)
+      if (m.ok) resolve(take(m))
       else reject(new Error(m.error))
     })
     w.once('error', (e) => {
@@ -121,10 +126,12 @@ function runInWorker(script: URL, job: ShardJob): Promise<ShardResult> {
       reject(e)
     })
     w.once('exit', (code) => {
-      if (!settled) reject(new Error(`index worker ${job.shard} exited with code ${code}`))
+      if (!settled) reject(new Error(`${name} exited with code ${code}`))
     })
   })
 }
+
+const runInWorker = (script: URL, job: ShardJob): Promise<ShardResult> => workerReply(script, job, `index worker ${job.shard}`, (m) => m['result'] as ShardResult)
 
 /** Updates an open index from the capture; see the module comment. */
 export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Promise<IndexUpdateResult> {
@@ -289,25 +296,8 @@ function factsOf(results: ShardResult[], stillOpen: PendingFlow[], script: URL |
   return () => made
 }
 
-function runFactsWorker(script: URL, job: FactsJob): Promise<Buffer[]> {
-  const { Worker } = process.getBuiltinModule('node:worker_threads')
-  return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData: { facts: job } })
-    let settled = false
-    w.once('message', (m: { ok: boolean; parts?: Uint8Array[]; error?: string }) => {
-      settled = true
-      if (m.ok) resolve(m.parts!.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)))
-      else reject(new Error(m.error))
-    })
-    w.once('error', (e) => {
-      settled = true
-      reject(e)
-    })
-    w.once('exit', (code) => {
-      if (!settled) reject(new Error(`facts worker exited with code ${code}`))
-    })
-  })
-}
+const runFactsWorker = (script: URL, job: FactsJob): Promise<Buffer[]> =>
+  workerReply(script, { facts: job }, 'facts worker', (m) => (m['parts'] as Uint8Array[]).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)))
 
 async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> {
   await duck.run('begin transaction')
