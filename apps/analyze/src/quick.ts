@@ -67,7 +67,7 @@ async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly 
   const o = plainOptions(argv)
   if (o === undefined || o.source !== 'transcripts') return undefined
   for (const k of ['limit', 'since', 'until', 'session', 'client'] as const) if (o[k] !== undefined) return undefined
-  let text: Buffer[] = []
+  const out = stdoutWriter()
   let r: Awaited<ReturnType<typeof import('@agenttap/extractors/transcript-usage').transcriptUsageNdjson>>
   try {
     // The dirs as the full CLI resolves them (cli.ts transcriptDirsOf); its errors are its own.
@@ -76,13 +76,17 @@ async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly 
     if (dirs.claude.length + dirs.codex.length === 0 || missingDir(dirs) !== undefined) return undefined
     const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env)), 'transcripts-index'))
     const { transcriptUsageNdjson } = await import('@agenttap/extractors/transcript-usage')
-    // Kept until the answer is whole: nothing is written if the summary cannot answer.
-    r = await transcriptUsageNdjson(dirs, indexDir, mode, (b) => void text.push(Buffer.from(b)), { maxProblems: 1 })
-  } catch {
-    return undefined
+    // Written as made, once the summary is up to date (nothing is written when it cannot answer):
+    // no copy of the lines — a copy of a `usage` answer (18 MB) was a fifth of its warm run, most
+    // of it faulting in fresh pages.
+    r = await transcriptUsageNdjson(dirs, indexDir, mode, out.write, { maxProblems: 1 })
+  } catch (e) {
+    // Before any line is out, the full CLI reads the line again; after, the error is the run's.
+    if (!out.started()) return undefined
+    writeSync(2, `agenttap-analyze: could not write stdout: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
   }
-  await writeOut(text)
-  text = []
+  if (!(await out.end())) return 0
   // As the full CLI after a mode that read the index: the rebuild note, the input it skipped.
   if (!o.quiet && r.rebuilt !== undefined) writeSync(2, `note: the index was rebuilt (${r.rebuilt})\n`)
   const line = o.quiet ? undefined : problemLine(r.problems)
@@ -141,7 +145,7 @@ function stdoutWriter(): { write: (b: Uint8Array) => void; started: () => boolea
     if (closed || b.length === 0) return
     wrote = true
     if (rest.length > 0) {
-      rest.push(Buffer.from(b))
+      rest.push(Buffer.copyBytesFrom(b))
       return
     }
     let off = 0

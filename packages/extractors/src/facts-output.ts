@@ -154,7 +154,7 @@ export function factsResult(mode: ModeName, a: FactsAnswer, run: RunOptions, war
   }
   if (run.ndjson === true && run.ndjsonBytes === true) {
     const chunks: Uint8Array[] = []
-    const rows = factsNdjson(a, (b) => void chunks.push(Buffer.from(b)))
+    const rows = factsNdjson(a, (b) => void chunks.push(Buffer.copyBytesFrom(b)))
     return { ...r, ndjsonBytes: { rows, chunks } }
   }
   if (run.ndjson === true) {

@@ -204,7 +204,7 @@ function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer
   const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] }, drops: false }
   const a = factsRows(mode, f, BUNDLED_PRICES)!
   const chunks: Buffer[] = []
-  factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.from(b)))
+  factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.copyBytesFrom(b)))
   const text = Buffer.concat(chunks).toString('utf8')
   const lines = new Array<string | null>(part.n).fill(null)
   const { ri, n } = a.refs!
@@ -230,7 +230,7 @@ function sessionLinesSection(calls: Part, flows: Part): Buffer {
   const lines: string[] = []
   if (a !== undefined) {
     const chunks: Buffer[] = []
-    factsNdjson(a, (b) => void chunks.push(Buffer.from(b)))
+    factsNdjson(a, (b) => void chunks.push(Buffer.copyBytesFrom(b)))
     const text = Buffer.concat(chunks).toString('utf8')
     for (let from = 0; from < text.length; ) {
       const at = text.indexOf('\n', from)

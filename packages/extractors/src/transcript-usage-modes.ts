@@ -78,7 +78,7 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
       if (run.ndjson === true && run.ndjsonTo === undefined) {
         if (run.ndjsonBytes === true) {
           const chunks: Uint8Array[] = []
-          const n = summaryNdjsonBytes(mode, summary, prices, run, (b) => void chunks.push(Buffer.from(b)))
+          const n = summaryNdjsonBytes(mode, summary, prices, run, (b) => void chunks.push(Buffer.copyBytesFrom(b)))
           if (n !== undefined) return { mode, engine: 'index', rows: [], columns, warnings: [], ndjsonBytes: { rows: n, chunks } }
         }
         // The bytes cut into lines (each piece ends at a line end): cheaper than a string per line built.
