@@ -122,18 +122,28 @@ export class DailySums {
     return d
   }
 
-  /** The `daily` rows: by date, model ('(none)' for none), source; groups left without calls are not rows. */
-  rows(t: UsageTable): Row[] {
+  /** The groups with calls in `daily` order (by date, model — '(none)' for none —, source): their strings and where their sums start in {@link sums}. */
+  ordered(t: UsageTable): { g: number; date: string; model: string; source: string }[] {
     const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
     const s = this.s
     return this.ids
       .map(([day, model, source], g) => ({ g: W * g, date: t.str(day!) ?? '', model: t.str(model!) ?? '(none)', source: t.str(source!) ?? '' }))
       .filter(({ g }) => s[g]! > 0)
       .sort((a, b) => cmp(a.date, b.date) || cmp(a.model, b.model) || cmp(a.source, b.source))
-      .map(({ g, date, model, source }) => ({
-        date, model, source, calls: s[g]!, input_tokens: s[g + 1]!, cache_read_tokens: s[g + 2]!, cache_write_5m_tokens: s[g + 3]!,
-        cache_write_1h_tokens: s[g + 4]!, output_tokens: s[g + 5]!, reasoning_tokens: s[g + 6]!, total_tokens: s[g + 7]!,
-        cost_usd: s[g + 9]! > 0 ? s[g + 8]! / 1e8 : null, unpriced_calls: s[g + 10]!, prices_version: this.prices.version,
-      }))
+  }
+
+  /** The sums of every group, {@link W} a group: calls, 7 token sums, cost units, priced calls, unpriced calls. */
+  get sums(): Float64Array {
+    return this.s
+  }
+
+  /** The `daily` rows: by date, model ('(none)' for none), source; groups left without calls are not rows. */
+  rows(t: UsageTable): Row[] {
+    const s = this.s
+    return this.ordered(t).map(({ g, date, model, source }) => ({
+      date, model, source, calls: s[g]!, input_tokens: s[g + 1]!, cache_read_tokens: s[g + 2]!, cache_write_5m_tokens: s[g + 3]!,
+      cache_write_1h_tokens: s[g + 4]!, output_tokens: s[g + 5]!, reasoning_tokens: s[g + 6]!, total_tokens: s[g + 7]!,
+      cost_usd: s[g + 9]! > 0 ? s[g + 8]! / 1e8 : null, unpriced_calls: s[g + 10]!, prices_version: this.prices.version,
+    }))
   }
 }

@@ -73,8 +73,8 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
       if (!summaryAnswers(mode, run)) return (await index()).run(mode, run)
       const summary = await usage()
       const columns = MODES[mode].columns
-      // NDJSON of `usage` / `cost`: lines straight from the columns, no row objects; to a file
-      // in pieces as they are made.
+      // NDJSON: lines straight from the columns (`daily`: from its sums), no row objects; to a
+      // file in pieces as they are made.
       if (run.ndjson === true && run.ndjsonTo === undefined) {
         if (run.ndjsonBytes === true) {
           const chunks: Uint8Array[] = []

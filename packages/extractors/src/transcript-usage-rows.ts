@@ -11,8 +11,8 @@ import type { UsageSummary } from './transcript-usage.js'
 /**
  * The rows of `daily`, `usage` and `cost` over the usage summary: the same rows as the index's
  * SQL (queries.ts: `daily`, `usage`, `cost` over `COSTED`), computed over the summary's typed
- * arrays (dictionary numbers compared, not strings; one price look-up per model), and for
- * `usage` / `cost` also as NDJSON bytes written straight from the columns — byte for byte what
+ * arrays (dictionary numbers compared, not strings; one price look-up per model), and also as
+ * NDJSON bytes written straight from the columns (or the daily sums) — byte for byte what
  * `toNdjson` makes of the rows, without the row objects.
  */
 
@@ -123,10 +123,20 @@ function orderedLazily(t: UsageTable, rows: number[]): number[] {
 
 const total = (u: Float64Array, k: number): number => u[k]! + u[k + 1]! + u[k + 2]! + u[k + 3]! + u[k + 4]!
 
+/**
+ * The `daily` sums of a run: group by date, coalesce(model, '(none)'), source — the running sums
+ * the summary keeps when nothing is filtered (see transcript-usage-daily.ts), else the same sums
+ * over the calls that pass.
+ */
+function dailySums(t: UsageTable, prices: PriceTable, run: RunOptions): DailySums {
+  if (t.daily instanceof DailySums && t.daily.exact && run.since === undefined && run.until === undefined && run.session === undefined && run.client === undefined && t.daily.fingerprint === pricesFingerprint(prices)) return t.daily
+  return DailySums.over(t, prices, costed(t, prices, run).rows)
+}
+
 /** The rows of one summary mode. */
 export function summaryRows(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions): Row[] {
   const t = summary.calls
-  if (mode === 'daily' && t.daily instanceof DailySums && t.daily.exact && run.since === undefined && run.until === undefined && run.session === undefined && run.client === undefined && t.daily.fingerprint === pricesFingerprint(prices)) return t.daily.rows(t)
+  if (mode === 'daily') return dailySums(t, prices, run).rows(t)
   const { rows, cost, priced, priceKey } = costed(t, prices, run)
   const u = t.u
   if (mode === 'usage' || mode === 'cost') {
@@ -148,27 +158,71 @@ export function summaryRows(mode: ModeName, summary: UsageSummary, prices: Price
     }
     return out
   }
-  if (mode !== 'daily') throw new ExtractError('UNKNOWN_MODE', `the usage summary does not answer ${mode}`)
-  // group by date, coalesce(model, '(none)'), source: the running sums the summary keeps when
-  // nothing is filtered (see transcript-usage-daily.ts), else the same sums over the rows that pass.
-  return DailySums.over(t, prices, rows).rows(t)
+  throw new ExtractError('UNKNOWN_MODE', `the usage summary does not answer ${mode}`)
 }
 
 const USAGE_COLUMNS = 'ts, session_id, flow_id, call, model, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens'
 const COST_COLUMNS = 'ts, session_id, flow_id, call, model, price_key, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost_usd, prices_version'
 
+const DAILY_COLUMNS = 'date, model, source, calls, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, total_tokens, cost_usd, unpriced_calls, prices_version'
+
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8')
 
 /**
- * The rows of `usage` or `cost` as NDJSON, byte for byte `toNdjson(columns, rows)` of
- * {@link summaryRows}: written straight from the columns into a reused buffer and handed to
- * `flush` in pieces that end at a line end (no row objects, no string per line; the keys and
- * start times of stored calls copied from the summary's text). Returns how many rows; undefined
- * for other modes (or columns this writer does not know), which go through the rows.
+ * The `daily` rows as NDJSON from the sums, byte for byte `toNdjson` of {@link summaryRows}: no
+ * row objects, no JSON.stringify of a row, no string of the whole answer (a warm `daily` over
+ * 700 groups spent more on those than on its sums). Returns how many rows.
+ */
+function dailyNdjsonBytes(d: DailySums, t: UsageTable, flush: (b: Buffer) => void): number {
+  const s = d.sums
+  // `{"date":`, `,"model":`, … : the sums' columns (3 to 10) are written as they are, in order.
+  const names = MODES.daily.columns.map((c, j) => ascii(`${j === 0 ? '{' : ','}"${c}":`))
+  const NULL = ascii('null')
+  const END = ascii('}\n')
+  const version = ascii(JSON.stringify(d.prices.version ?? null))
+  let fixed = END.length + version.length + 10 * 32
+  for (const b of names) fixed += b.length
+  const out = new NdjsonOut(flush)
+  const groups = d.ordered(t)
+  for (const { g, date, model, source } of groups) {
+    out.room(fixed)
+    out.bytes(names[0]!)
+    out.json(date)
+    out.bytes(names[1]!)
+    out.json(model)
+    out.bytes(names[2]!)
+    out.json(source)
+    // calls, the six token sums, total_tokens: sums 0 to 7.
+    for (let j = 0; j < 8; j++) {
+      out.bytes(names[3 + j]!)
+      out.num(s[g + j]!)
+    }
+    out.bytes(names[11]!)
+    if (s[g + 9]! > 0) out.num(s[g + 8]! / 1e8)
+    else out.bytes(NULL)
+    out.bytes(names[12]!)
+    out.num(s[g + 10]!)
+    out.bytes(names[13]!)
+    out.bytes(version)
+    out.bytes(END)
+    out.endLine()
+  }
+  out.end()
+  return groups.length
+}
+
+/**
+ * The rows of `daily`, `usage` or `cost` as NDJSON, byte for byte `toNdjson(columns, rows)` of
+ * {@link summaryRows}: written straight from the columns (`daily`: from its sums) into a reused
+ * buffer and handed to `flush` in pieces that end at a line end (no row objects, no string per
+ * line; the keys and start times of stored calls copied from the summary's text). Returns how
+ * many rows; undefined for other modes (or columns this writer does not know), which go through
+ * the rows.
  */
 export function summaryNdjsonBytes(mode: ModeName, summary: UsageSummary, prices: PriceTable, run: RunOptions, flush: (b: Buffer) => void): number | undefined {
-  if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
   const t = summary.calls
+  if (mode === 'daily' && MODES.daily.columns.join(', ') === DAILY_COLUMNS) return dailyNdjsonBytes(dailySums(t, prices, run), t, flush)
+  if (!((mode === 'usage' && MODES.usage.columns.join(', ') === USAGE_COLUMNS) || (mode === 'cost' && MODES.cost.columns.join(', ') === COST_COLUMNS))) return undefined
   const c = costed(t, prices, run)
   const { cost, priced, priceKey } = c
   const rows = orderedLazily(t, c.rows)
