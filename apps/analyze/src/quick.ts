@@ -1,10 +1,16 @@
 import { statSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { isatty } from 'node:tty'
 import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { fastOptions } from './fast-args.js'
 import { COMMON_OPTIONS } from './options.js'
 import { problemLine } from './problem-line.js'
+import { missingDir, transcriptDirsFrom } from './transcript-dirs.js'
+
+/**
+ * Whether `fd` is a terminal: node:tty only when asked — loading it loads node:net and the stream
+ * machinery behind it, a few ms of a line that says `-f ndjson -q` and never asks.
+ */
+const isatty = (fd: number): boolean => process.getBuiltinModule('node:tty').isatty(fd)
 
 /** The command names of `user_prompts` (see cli.ts `fastModeLine`). */
 export const PROMPTS_COMMANDS: ReadonlySet<string> = new Set(['prompts', 'user_prompts', 'user-prompts'])
@@ -71,7 +77,6 @@ async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly 
   let r: Awaited<ReturnType<typeof import('@agenttap/extractors/transcript-usage').transcriptUsageNdjson>>
   try {
     // The dirs as the full CLI resolves them (cli.ts transcriptDirsOf); its errors are its own.
-    const { missingDir, transcriptDirsFrom } = await import('./transcript-dirs.js')
     const dirs = transcriptDirsFrom(o.claudeDir as string[] | undefined, o.codexDir as string[] | undefined, env)
     if (dirs.claude.length + dirs.codex.length === 0 || missingDir(dirs) !== undefined) return undefined
     const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env)), 'transcripts-index'))
