@@ -114,6 +114,8 @@ export class DailySums {
     const j = json as DailyJson | undefined
     if (j === undefined || j === null || j.prices !== fingerprint || !Array.isArray(j.groups)) return undefined
     const d = new DailySums(prices, fingerprint)
+    // Builtins (every, slice, set), not loops over each number: a loop this hot at the start
+    // of a warm run is compiled by the optimizing compiler (~17 ms of compile, --trace-opt).
     for (const x of j.groups) {
       if (!Array.isArray(x) || x.length !== 3 + W || !x.every((v) => Number.isSafeInteger(v))) return undefined
       const g = d.at(x[0]!, x[1]!, x[2]!)

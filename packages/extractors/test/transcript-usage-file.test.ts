@@ -374,4 +374,21 @@ describe('the usage summary table', () => {
     expect((f.daily as DailySums).exact).toBe(false)
     expect(summaryRows('daily', { calls: f, problems: [] }, BUNDLED_PRICES, {})).toEqual(DailySums.over(f, BUNDLED_PRICES).rows(f))
   })
+
+  it('reads the daily sums back only whole, and of the same prices', () => {
+    const t = tableOf(calls.filter((c) => Number.isInteger(c.input) && c.cache_read < 1e15), false)
+    const json = (t.daily as DailySums).toJSON()
+    expect(json.groups.length).toBeGreaterThan(1)
+    expect(DailySums.from(JSON.parse(JSON.stringify(json)), BUNDLED_PRICES)!.rows(t)).toEqual((t.daily as DailySums).rows(t))
+    const damaged = (change: (g: number[][]) => void): unknown => {
+      const j = JSON.parse(JSON.stringify(json)) as { groups: number[][] }
+      change(j.groups)
+      return j
+    }
+    expect(DailySums.from(damaged((g) => void (g[1]![5] = 0.5)), BUNDLED_PRICES)).toBeUndefined()
+    expect(DailySums.from(damaged((g) => void (g[0]![0] = 2 ** 60)), BUNDLED_PRICES)).toBeUndefined()
+    expect(DailySums.from(damaged((g) => void g[1]!.pop()), BUNDLED_PRICES)).toBeUndefined()
+    expect(DailySums.from(damaged((g) => void (g[1] = 'x' as unknown as number[])), BUNDLED_PRICES)).toBeUndefined()
+    expect(DailySums.from({ ...json, prices: 'other' }, BUNDLED_PRICES)).toBeUndefined()
+  })
 })
