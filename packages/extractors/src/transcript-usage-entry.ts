@@ -11,6 +11,7 @@ import { MODES } from './modes.js'
 import { toNdjson } from './output.js'
 import { summaryNdjsonBytes, summaryRows } from './transcript-usage-rows.js'
 import { updateUsageSummary } from './transcript-usage.js'
+export { USAGE_SUMMARY_FILE } from './transcript-usage.js'
 import type { TranscriptDirs, TranscriptProblem } from '@agenttap/transcripts'
 import type { ProblemSummary } from './extractor.js'
 
