@@ -39,6 +39,12 @@ export class NdjsonOut {
     this.line = 0
   }
 
+  /** A string's UTF-8 bytes as they are (room made here). */
+  text(s: string): void {
+    this.room(3 * s.length)
+    this.pos += this.buf.write(s, this.pos, 'utf8')
+  }
+
   ascii(s: string): void {
     this.pos += this.buf.write(s, this.pos, 'latin1')
   }
