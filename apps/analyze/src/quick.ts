@@ -100,17 +100,24 @@ async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly 
   return 0
 }
 
-/** V8's interrupt budget (bytecodes run between tier-up checks) for a warm run: 4 × its default. */
-export const WARM_INTERRUPT_BUDGET = 4 * 67584
+/**
+ * V8's interrupt budget (bytecodes run between tier-up checks) for a warm run: 4 × the default of
+ * Node 20's V8 (67,584). Measured on a warm `daily` after one new session (callgrind,
+ * --single-threaded, instructions): default 640 M, 2 × 536 M, 3–4 × 514 M, 6 × 534 M, 8 × 543 M
+ * — a larger budget leaves more in the interpreter.
+ */
+const WARM_INTERRUPT_BUDGET = 4 * 67584
 
 /**
  * A warm run over the usage summary (the summary is there) is short: most of its code runs a few
  * thousand times at most (2,000 stats, the new calls, 700 daily rows), and at V8's default
  * budget the optimizing compiler compiles dozens of those functions (the stat wrappers, the JSON
  * scanners, the importer's) for a run that ends before they pay off — ~15 % of the instructions
- * of a warm `daily` after one new session (callgrind, --single-threaded). A larger budget for
- * this process leaves them to the baseline tiers. Not for a first read (no summary): its
- * importer runs for seconds, and a later tier-up cost it ~7 % CPU.
+ * of a warm `daily`. A larger budget for this process leaves them to the baseline tiers; it holds
+ * for the rest of the process (a large update's worker threads too: 46 MB of new sessions read
+ * with less CPU, not more). Not for a first read (no summary): its importer runs for seconds, and
+ * a later tier-up cost it ~7 % CPU. A V8 flag set after start (Node's docs warn that some may
+ * misbehave): this one only tunes when functions are compiled, not what they do.
  */
 function warmCompilerBudget(): void {
   process.getBuiltinModule('node:v8').setFlagsFromString(`--interrupt-budget=${WARM_INTERRUPT_BUDGET}`)
