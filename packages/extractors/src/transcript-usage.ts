@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
-import { bytesHash, summaryHeadHash } from './transcript-usage-hash.js'
+import { summaryHeadHash } from './transcript-usage-hash.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
 import { inUsageOrder, partCall, storedColumns } from './transcript-usage-cols.js'
@@ -376,8 +376,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     const c = read ?? cursorOf(e)
     const held = p === undefined ? undefined : fileOf(base, p)
     const headLen = Math.min(4096, c.offset)
-    // The head's hash: as held, or of the bytes the reader kept (a file read from its start), or read again.
-    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : c.head?.len === headLen ? bytesHash(c.head.bytes) : summaryHeadHash(c.file.path, headLen)
+    // The head's hash: as held, or as the reader took it (a file read from its start), or read again.
+    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : c.head?.len === headLen ? c.head.hash : summaryHeadHash(c.file.path, headLen)
     return {
       kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
       ...(c.codex !== undefined ? { codex: c.codex } : {}),
