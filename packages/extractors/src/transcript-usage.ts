@@ -6,7 +6,7 @@ import { usageWins } from '@agenttap/transcripts/dirs'
 import { summaryHeadHash } from './transcript-usage-hash.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
-import { inUsageOrder, partCall, storedColumns } from './transcript-usage-cols.js'
+import { partCall, storedColumns } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
@@ -357,14 +357,14 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       ...(ahead !== undefined ? { workers: ahead } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
-    // A new table takes the parts (each in `usage` order) merged: it then holds its calls in
-    // that order, and its rewrite and the `usage` answer find them sorted.
-    if (fresh && parts.length > 1) parts = [inUsageOrder(parts)]
     bytes = r.bytes
     newProblems = r.problems
     for (const c of r.cursors) done.set(c.file.path, c)
-    // Pieces of one call read in an earlier update, or by two threads, become one call.
-    for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
+    // Pieces of one call read in an earlier update, or by two threads, become one call. A new
+    // table takes the parts (each in `usage` order) in their merged order: it then holds its
+    // calls in that order, and its rewrite and the `usage` answer find them sorted.
+    if (fresh) records = calls.add(parts, mergeUsageCall, partCall)
+    else for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
   early?.stopImportWorkers(ahead)
   const tRead = msNow()
