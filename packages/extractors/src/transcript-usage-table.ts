@@ -568,7 +568,14 @@ export class UsageTable {
    * key), and the owner's `extra` bytes at its end (transcript-usage-block.ts).
    */
   write(header: Record<string, unknown>, extra: Uint8Array = new Uint8Array(0)): Buffer {
+    const pieces: Buffer[] = []
+    this.writeTo(header, extra, (b) => void pieces.push(Buffer.from(b)))
+    return Buffer.concat(pieces)
+  }
+
+  /** {@link write} in pieces to `emit` (each written or copied at once; see writeBlock). */
+  writeTo(header: Record<string, unknown>, extra: Uint8Array, emit: (piece: Uint8Array) => void): void {
     this.loadAll()
-    return writeBlock(this, header, extra)
+    writeBlock(this, header, extra, emit)
   }
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
@@ -207,16 +207,24 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
   }
 }
 
-/** Writes the summary whole under a temporary name, then renames it over the old one. */
+/** Writes the summary whole under a temporary name (the block in pieces, as made), then renames it over the old one. */
 function save(path: string, doc: SummaryDoc): void {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  let fd: number | undefined
   try {
     const { table, files, ...header } = doc
     const daily = table.daily instanceof DailySums && table.daily.exact ? { daily: table.daily.toJSON() } : {}
     const cursors = BaseFiles.write(files)
-    writeFileSync(tmp, table.write({ ...header, files: cursors.header, ...daily }, cursors.extra), { mode: 0o600 })
+    fd = openSync(tmp, 'w', 0o600)
+    const out = fd
+    table.writeTo({ ...header, files: cursors.header, ...daily }, cursors.extra, (b) => {
+      for (let off = 0; off < b.length; ) off += writeSync(out, b, off)
+    })
+    closeSync(fd)
+    fd = undefined
     renameSync(tmp, path)
   } catch (e) {
+    if (fd !== undefined) closeSync(fd)
     rmSync(tmp, { force: true })
     throw e
   }
