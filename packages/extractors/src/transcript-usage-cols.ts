@@ -166,10 +166,21 @@ function typedColumns(dict: string[], n: number): UsageColumns & { session: Int3
  * twice (the table merges them).
  */
 export function inUsageOrder(parts: UsageColumns[]): UsageColumns {
+  const { from, row } = usageMergeOrder(parts)
+  return gather(parts, from, row)
+}
+
+/**
+ * The calls of `parts` in the order of `usage` (start time, then key): call `row[j]` of part
+ * `from[j]`. Each part is sorted (a part read file after file is runs of calls already in
+ * order), then the parts are merged.
+ */
+export function usageMergeOrder(parts: UsageColumns[]): { from: number[]; row: number[] } {
   const runs = parts.map((p) => {
     const o = Array.from({ length: p.key.length }, (_, i) => i)
     return o.sort((a, b) => cmp(p.ts[a]!, p.ts[b]!) || cmp(p.key[a]!, p.key[b]!))
   })
+  if (parts.length === 1) return { from: new Array<number>(runs[0]!.length).fill(0), row: runs[0]! }
   const from: number[] = []
   const row: number[] = []
   const at = new Array<number>(parts.length).fill(0)
@@ -192,7 +203,7 @@ export function inUsageOrder(parts: UsageColumns[]): UsageColumns {
     row.push(bi)
     at[best]!++
   }
-  return gather(parts, from, row)
+  return { from, row }
 }
 
 /** Columns of the calls `row[j]` of `parts[from[j]]`, in that order (one dictionary). */

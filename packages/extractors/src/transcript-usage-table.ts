@@ -1,8 +1,9 @@
 import { closeSync } from 'node:fs'
 import { readAt } from './read-at.js'
-import { hashAll } from './transcript-usage-cols.js'
+import { hashAll, usageMergeOrder } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
-import { hashOrderOf, keyHash, matchRows } from './transcript-usage-hash.js'
+import { keyHash, matchRows } from './transcript-usage-hash.js'
+import { INTS, MAGIC, writeBlock } from './transcript-usage-block.js'
 
 export { keyHash }
 
@@ -37,9 +38,6 @@ export { keyHash }
  * {@link UsageTable.close}, or when the table is collected.
  */
 
-const MAGIC = 'ATU3'
-/** i32 columns per call. */
-const INTS = 7
 const [SESSION, AGENT, SOURCE, CLIENT, MODEL, STOP, DAY] = [0, 1, 2, 3, 4, 5, 6] as const
 
 /** Closes the descriptor of a lazy table that was collected before it read everything. */
@@ -432,19 +430,31 @@ export class UsageTable {
    * Adds the calls of sink columns, merging a key already here with `merge`. A key is looked up
    * by its hash (one pass over the hash column for the whole part), and a hit is compared with
    * the key itself. A call whose key is new is copied column by column (no call object); the
-   * hashes and days the reading thread worked out are used when the part has them. Returns how
-   * many calls it read.
+   * hashes and days the reading thread worked out are used when the part has them. Several
+   * parts (each in `usage` order, e.g. one per thread of a read) are taken in their merged
+   * `usage` order ({@link usageMergeOrder}): a new table then holds its calls in that order,
+   * copied once. Returns how many calls it read.
    */
-  add(part: UsageColumns, merge: (had: UsageCall, c: UsageCall) => UsageCall, partCall: (p: UsageColumns, i: number) => UsageCall): number {
-    const m = part.key.length
+  add(parts: UsageColumns | UsageColumns[], merge: (had: UsageCall, c: UsageCall) => UsageCall, partCall: (p: UsageColumns, i: number) => UsageCall): number {
+    const ps = Array.isArray(parts) ? parts : [parts]
+    // Call j is call at[j] of part from[j].
+    const { from, row: at } = ps.length === 1 ? { from: new Array<number>(ps[0]!.key.length).fill(0), row: Array.from({ length: ps[0]!.key.length }, (_, j) => j) } : usageMergeOrder(ps)
+    const m = at.length
     if (m === 0) return 0
-    const ha = part.h?.length === 2 * m ? part.h : hashAll(part.key)
-    const { row, same } = matchRows(part.key, ha, this.h, this.n, this.baseN, this.hashOrder(), (i) => this.keyAt(i))
-    // The part's dictionary numbers as this table's.
-    const ids = Int32Array.from(part.dict, (x) => this.id(x))
-    const day = part.day?.length === m ? part.day : undefined
+    const hashes = ps.map((p) => (p.h?.length === 2 * p.key.length ? p.h : hashAll(p.key)))
+    const keys = ps.length === 1 ? ps[0]!.key : at.map((i, j) => ps[from[j]!]!.key[i]!)
+    const ha = ps.length === 1 ? hashes[0]! : new Uint32Array(2 * m)
+    if (ps.length > 1) {
+      for (let j = 0; j < m; j++) {
+        ha[2 * j] = hashes[from[j]!]![2 * at[j]!]!
+        ha[2 * j + 1] = hashes[from[j]!]![2 * at[j]! + 1]!
+      }
+    }
+    const { row, same } = matchRows(keys, ha, this.h, this.n, this.baseN, this.hashOrder(), (i) => this.keyAt(i))
+    // Each part's dictionary numbers as this table's.
+    const ids = ps.map((p) => Int32Array.from(p.dict, (x) => this.id(x)))
     // Rows first (a new key the next one, a key seen before its row); the new calls are copied
-    // column by column (short loops, optimized soon), the others merged in the part's order.
+    // column by column (short loops, optimized soon), the others merged in order.
     const fresh: number[] = []
     const merges: number[] = []
     let next = this.n
@@ -458,13 +468,13 @@ export class UsageTable {
         merges.push(j)
       }
     }
-    this.appendAll(part, fresh, ids, ha, day)
-    for (const j of merges) this.set(row[j]!, merge(this.call(row[j]!), partCall(part, j)), [ha[2 * j]!, ha[2 * j + 1]!])
+    this.appendAll(ps, from, at, fresh, ids, ha)
+    for (const j of merges) this.set(row[j]!, merge(this.call(row[j]!), partCall(ps[from[j]!]!, at[j]!)), [ha[2 * j]!, ha[2 * j + 1]!])
     return m
   }
 
-  /** Appends calls `js` of a part as new rows, in that order ({@link set} without a call object). */
-  private appendAll(part: UsageColumns, js: number[], ids: Int32Array, ha: ArrayLike<number>, day: Int32Array | undefined): void {
+  /** Appends calls `js` (call at[j] of part from[j]) as new rows, in that order ({@link set} without a call object). */
+  private appendAll(ps: UsageColumns[], from: number[], at: number[], js: number[], ids: Int32Array[], ha: ArrayLike<number>): void {
     const i0 = this.n
     const k = js.length
     this.grow(i0 + k)
@@ -472,17 +482,25 @@ export class UsageTable {
     for (let r = 0; r < k; r++) {
       const i = i0 + r
       const j = js[r]!
-      this.keyList[i] = part.key[j]!
-      this.tsList[i] = part.ts[j]!
+      const p = ps[from[j]!]!
+      const x = at[j]!
+      this.keyList[i] = p.key[x]!
+      this.tsList[i] = p.ts[x]!
       h[2 * i] = ha[2 * j]!
       h[2 * i + 1] = ha[2 * j + 1]!
-      for (let x = 0; x < 6; x++) u[6 * i + x] = part.u[6 * j + x]!
-      has[i] = part.has[j] === 1 ? 1 : 0
+      for (let y = 0; y < 6; y++) u[6 * i + y] = p.u[6 * x + y]!
+      has[i] = p.has[x] === 1 ? 1 : 0
     }
-    const cols: [ArrayLike<number>, number][] = [[part.session, SESSION], [part.agent, AGENT], [part.source, SOURCE], [part.client, CLIENT], [part.model, MODEL], [part.stop, STOP]]
-    if (day !== undefined) cols.push([day, DAY])
-    else for (let r = 0; r < k; r++) ints[INTS * (i0 + r) + DAY] = this.id(part.ts[js[r]!]!.slice(0, 10))
-    for (const [src, c] of cols) for (let r = 0; r < k; r++) ints[INTS * (i0 + r) + c] = src[js[r]!] === -1 ? -1 : (ids[src[js[r]!]!] ?? -1)
+    const col = (src: ArrayLike<number>[], c: number): void => {
+      for (let r = 0; r < k; r++) {
+        const j = js[r]!
+        const v = src[from[j]!]![at[j]!]!
+        ints[INTS * (i0 + r) + c] = v === -1 ? -1 : (ids[from[j]!]![v] ?? -1)
+      }
+    }
+    for (const [c, pick] of [[SESSION, (p: UsageColumns) => p.session], [AGENT, (p: UsageColumns) => p.agent], [SOURCE, (p: UsageColumns) => p.source], [CLIENT, (p: UsageColumns) => p.client], [MODEL, (p: UsageColumns) => p.model], [STOP, (p: UsageColumns) => p.stop]] as const) col(ps.map(pick), c)
+    if (ps.every((p) => p.day?.length === p.key.length)) col(ps.map((p) => p.day!), DAY)
+    else for (let r = 0; r < k; r++) ints[INTS * (i0 + r) + DAY] = this.id(ps[from[js[r]!]!]!.ts[at[js[r]!]!]!.slice(0, 10))
     if (this.daily !== undefined) for (let r = 0; r < k; r++) this.daily.add(this, i0 + r, 1)
   }
 
@@ -547,61 +565,17 @@ export class UsageTable {
 
   /**
    * The base block of this table with `header`, its rows in the order of `usage` (start time,
-   * key), and the owner's `extra` bytes at its end.
+   * key), and the owner's `extra` bytes at its end (transcript-usage-block.ts).
    */
   write(header: Record<string, unknown>, extra: Uint8Array = new Uint8Array(0)): Buffer {
+    const pieces: Buffer[] = []
+    this.writeTo(header, extra, (b) => void pieces.push(Buffer.from(b)))
+    return Buffer.concat(pieces)
+  }
+
+  /** {@link write} in pieces to `emit` (each written or copied at once; see writeBlock). */
+  writeTo(header: Record<string, unknown>, extra: Uint8Array, emit: (piece: Uint8Array) => void): void {
     this.loadAll()
-    const n = this.n
-    const keys = this.keys()
-    const ts = this.ts()
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ts[a]! < ts[b]! ? -1 : ts[a]! > ts[b]! ? 1 : keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0))
-    // The keys and start times each as one string; a byte length per item only when not ASCII.
-    const keyText = order.map((i) => keys[i]!).join('')
-    const tsText = order.map((i) => ts[i]!).join('')
-    const keyLen = Buffer.byteLength(keyText, 'utf8')
-    const tsLen = Buffer.byteLength(tsText, 'utf8')
-    const tsAscii = tsLen === tsText.length
-    const keyAscii = keyLen === keyText.length
-    const textBytes = keyLen + tsLen
-    const head = Buffer.from(JSON.stringify({ ...header, dict: this.dict, n, textBytes, ...(extra.length > 0 ? { extraBytes: extra.length } : {}) }), 'utf8')
-    const start = (8 + head.length + 7) & ~7
-    const out = Buffer.alloc(start + 6 * n * 8 + INTS * n * 4 + 2 * n * 4 + n * 4 + 2 * (n + 1) * 4 + n + textBytes + extra.length)
-    out.write(MAGIC, 0, 'latin1')
-    out.writeUInt32LE(head.length, 4)
-    head.copy(out, 8)
-    const u = new Float64Array(6 * n)
-    const ints = new Int32Array(INTS * n)
-    const h = new Uint32Array(2 * n)
-    const keyOff = new Uint32Array(n + 1)
-    const tsOff = new Uint32Array(n + 1)
-    const has = new Uint8Array(n)
-    let at = 0
-    const [su, sints, sh, shas] = [this._u, this._ints, this._h, this._has] // element by element: no view per row
-    for (let r = 0; r < n; r++) {
-      const i = order[r]!
-      for (let x = 0; x < 6; x++) u[6 * r + x] = su[6 * i + x]!
-      for (let x = 0; x < INTS; x++) ints[INTS * r + x] = sints[INTS * i + x]!
-      h[2 * r] = sh[2 * i]!
-      h[2 * r + 1] = sh[2 * i + 1]!
-      has[r] = shas[i]!
-      keyOff[r] = at
-      at += keyAscii ? keys[i]!.length : Buffer.byteLength(keys[i]!, 'utf8')
-    }
-    keyOff[n] = at
-    for (let r = 0; r < n; r++) {
-      tsOff[r] = at
-      at += tsAscii ? ts[order[r]!]!.length : Buffer.byteLength(ts[order[r]!]!, 'utf8')
-    }
-    tsOff[n] = at
-    const perm = hashOrderOf(h, n)
-    let off = start
-    for (const a of [u, ints, h, perm, keyOff, tsOff, has]) {
-      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, off)
-      off += a.byteLength
-    }
-    off += out.write(keyText, off, 'utf8')
-    off += out.write(tsText, off, 'utf8')
-    out.set(extra, off)
-    return out
+    writeBlock(this, header, extra, emit)
   }
 }

@@ -1,12 +1,12 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { ClaudeFileState, CodexFileState, FileCursor, TranscriptDirs, TranscriptProblem, TranscriptFile } from '@agenttap/transcripts'
 import { usageWins } from '@agenttap/transcripts/dirs'
-import { bytesHash, summaryHeadHash } from './transcript-usage-hash.js'
+import { summaryHeadHash } from './transcript-usage-hash.js'
 import { frame, frameAt } from './frames.js'
 import type { IndexUpdate } from './indexer.js'
-import { inUsageOrder, partCall, storedColumns } from './transcript-usage-cols.js'
+import { partCall, storedColumns } from './transcript-usage-cols.js'
 import type { UsageCall, UsageColumns } from './transcript-usage-cols.js'
 import { sinkImport } from './transcript-usage-sink.js'
 import { UsageTable } from './transcript-usage-table.js'
@@ -207,16 +207,24 @@ function load(path: string, build: string, prices: PriceTable): Loaded | { why: 
   }
 }
 
-/** Writes the summary whole under a temporary name, then renames it over the old one. */
+/** Writes the summary whole under a temporary name (the block in pieces, as made), then renames it over the old one. */
 function save(path: string, doc: SummaryDoc): void {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  let fd: number | undefined
   try {
     const { table, files, ...header } = doc
     const daily = table.daily instanceof DailySums && table.daily.exact ? { daily: table.daily.toJSON() } : {}
     const cursors = BaseFiles.write(files)
-    writeFileSync(tmp, table.write({ ...header, files: cursors.header, ...daily }, cursors.extra), { mode: 0o600 })
+    fd = openSync(tmp, 'w', 0o600)
+    const out = fd
+    table.writeTo({ ...header, files: cursors.header, ...daily }, cursors.extra, (b) => {
+      for (let off = 0; off < b.length; ) off += writeSync(out, b, off)
+    })
+    closeSync(fd)
+    fd = undefined
     renameSync(tmp, path)
   } catch (e) {
+    if (fd !== undefined) closeSync(fd)
     rmSync(tmp, { force: true })
     throw e
   }
@@ -357,14 +365,14 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       ...(ahead !== undefined ? { workers: ahead } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
-    // A new table takes the parts (each in `usage` order) merged: it then holds its calls in
-    // that order, and its rewrite and the `usage` answer find them sorted.
-    if (fresh && parts.length > 1) parts = [inUsageOrder(parts)]
     bytes = r.bytes
     newProblems = r.problems
     for (const c of r.cursors) done.set(c.file.path, c)
-    // Pieces of one call read in an earlier update, or by two threads, become one call.
-    for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
+    // Pieces of one call read in an earlier update, or by two threads, become one call. A new
+    // table takes the parts (each in `usage` order) in their merged order: it then holds its
+    // calls in that order, and its rewrite and the `usage` answer find them sorted.
+    if (fresh) records = calls.add(parts, mergeUsageCall, partCall)
+    else for (const part of parts) records += calls.add(part, mergeUsageCall, partCall)
   }
   early?.stopImportWorkers(ahead)
   const tRead = msNow()
@@ -376,8 +384,8 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     const c = read ?? cursorOf(e)
     const held = p === undefined ? undefined : fileOf(base, p)
     const headLen = Math.min(4096, c.offset)
-    // The head's hash: as held, or of the bytes the reader kept (a file read from its start), or read again.
-    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : c.head?.len === headLen ? bytesHash(c.head.bytes) : summaryHeadHash(c.file.path, headLen)
+    // The head's hash: as held, or as the reader took it (a file read from its start), or read again.
+    const head = headLen === 0 ? '' : held !== undefined && held.head_len === headLen ? held.head : c.head?.len === headLen ? c.head.hash : summaryHeadHash(c.file.path, headLen)
     return {
       kind: c.file.kind, path: c.file.path, dev: st.dev, ino: st.ino, size: st.size, mtime: st.mtime, head, head_len: headLen, offset: c.offset, line: c.line,
       ...(c.codex !== undefined ? { codex: c.codex } : {}),

@@ -319,6 +319,12 @@ describe('the usage summary table', () => {
     const keys = one.keys()
     for (let i = 1; i < one.n; i++) expect(ts[i - 1]! < ts[i]! || (ts[i - 1] === ts[i] && keys[i - 1]! <= keys[i]!)).toBe(true)
     for (const mode of ['usage', 'daily'] as const) expect(summaryRows(mode, { calls: one, problems: [] }, BUNDLED_PRICES, {})).toEqual(summaryRows(mode, { calls: two, problems: [] }, BUNDLED_PRICES, {}))
+     // Both parts at once (a new table of a read on two threads): the same calls in that order, copied once.
+    const both = new UsageTable()
+    expect(both.add([a, b], mergeUsageCall, partCall)).toBe(a.key.length + b.key.length)
+    expect(byKey(both)).toEqual(byKey(one))
+    expect(both.keys()).toEqual(keys)
+    expect(both.write({}).equals(one.write({}))).toBe(true)
   })
 
   it('compacts a table read lazily (some calls read one by one and merged) to the bytes of one kept in memory', () => {

@@ -140,7 +140,20 @@ function rawUsage(v: unknown): RawCodexUsage | undefined {
   }
 }
 
-const FIELDS = ['input_tokens', 'cached_input_tokens', 'output_tokens', 'reasoning_output_tokens', 'total_tokens'] as const
+// The counts field by field, not by a list of their names: a property read or write by a
+// name that changes (\`total[f]\`) goes through V8's megamorphic keyed lookup, on every line.
+/** Whether a count of \`a\` is below \`b\`'s (a counter that started over). */
+const anyBelow = (a: RawCodexUsage, b: RawCodexUsage): boolean =>
+  a.input_tokens < b.input_tokens || a.cached_input_tokens < b.cached_input_tokens || a.output_tokens < b.output_tokens || a.reasoning_output_tokens < b.reasoning_output_tokens || a.total_tokens < b.total_tokens
+/** \`a\` − \`b\`, count by count. */
+const minus = (a: RawCodexUsage, b: RawCodexUsage): RawCodexUsage => ({
+  input_tokens: a.input_tokens - b.input_tokens,
+  cached_input_tokens: a.cached_input_tokens - b.cached_input_tokens,
+  output_tokens: a.output_tokens - b.output_tokens,
+  reasoning_output_tokens: a.reasoning_output_tokens - b.reasoning_output_tokens,
+  total_tokens: a.total_tokens - b.total_tokens,
+})
+const allZero = (a: RawCodexUsage): boolean => a.input_tokens === 0 && a.cached_input_tokens === 0 && a.output_tokens === 0 && a.reasoning_output_tokens === 0 && a.total_tokens === 0
 
 /**
  * Rate limits of a token_count, named like the `x-codex-*` response headers of the wire: the
@@ -264,13 +277,12 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
   let delta: RawCodexUsage
   if (total !== undefined) {
     const prev = st.last
-    if (prev !== undefined && FIELDS.some((f) => total[f] < prev[f])) {
+    if (prev !== undefined && anyBelow(total, prev)) {
       // The counter started over (a new thread state): its totals are the delta.
       st.resets = (st.resets ?? 0) + 1
       delta = total
     } else {
-      delta = { ...total }
-      if (prev !== undefined) for (const f of FIELDS) delta[f] = total[f] - prev[f]
+      delta = prev !== undefined ? minus(total, prev) : { ...total }
     }
     st.last = total
   } else {
@@ -280,7 +292,7 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
     traps.codex_replayed++
     return { kind: 'none' }
   }
-  if (FIELDS.every((f) => delta[f] === 0)) {
+  if (allZero(delta)) {
     traps.codex_reemits++
     return { kind: 'none' }
   }
@@ -333,15 +345,13 @@ const COUNTS = { input_tokens: true, cached_input_tokens: true, cache_read_input
 const TOKEN_PICK = compilePick({ timestamp: true, type: true, payload: { type: true, info: { total_token_usage: COUNTS, last_token_usage: COUNTS } } })
 const SL = TOKEN_PICK.slot as Record<string, number>
 const [C_TS, C_TYPE, C_PAYLOAD, C_PTYPE, C_INFO, C_TOTAL, C_LAST] = ['timestamp', 'type', 'payload', 'payload.type', 'payload.info', 'payload.info.total_token_usage', 'payload.info.last_token_usage'].map((k) => SL[k]!) as number[]
-const C_COUNTS = Object.keys(COUNTS)
 const cpicked: unknown[] = []
 
 /** The counts object at `slot` as JSON.parse gives it, with only the counts read. */
 function countsAt(v: unknown[], slot: number): unknown {
   if (v[slot] !== PICKED) return v[slot]
-  const o: Record<string, unknown> = {}
-  for (let k = 0; k < C_COUNTS.length; k++) o[C_COUNTS[k]!] = v[slot + 1 + k]
-  return o
+  // Named in the order of COUNTS (their slots follow the object's): one shape, no keyed stores.
+  return { input_tokens: v[slot + 1], cached_input_tokens: v[slot + 2], cache_read_input_tokens: v[slot + 3], output_tokens: v[slot + 4], reasoning_output_tokens: v[slot + 5], total_tokens: v[slot + 6] }
 }
 
 /**

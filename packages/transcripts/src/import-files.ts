@@ -4,6 +4,7 @@ import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaud
 import type { ClaudeLine } from './claude.js'
 import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from './codex.js'
 import type { CodexLine } from './codex.js'
+import { bytesHash } from './head-hash.js'
 import { readLines } from './read-lines.js'
 import type { ClaudeFileState, CodexFileState, FileCursor, ImportResult, TranscriptProblem, TrapCounts } from './types.js'
 
@@ -34,9 +35,9 @@ export interface ImportFilesOptions {
    */
   rows?: boolean
   /**
-   * The first this many bytes of each file read from its start are kept in its cursor's `head`
-   * (for a caller that checks later whether a file was rewritten, by a hash of its own: it need
-   * not open every file again). @defaultValue 0 (none)
+   * The hash of the first this many bytes of each file read from its start is kept in its
+   * cursor's `head` (for a caller that checks later whether a file was rewritten: it need not
+   * open every file again). @defaultValue 0 (none)
    */
   heads?: number
 }
@@ -221,7 +222,8 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
       bytes += end.bytes
       lines += end.lines
       const done: FileCursor = { file: { ...file, size: end.size }, offset: end.offset, line: end.line }
-      if (end.head !== undefined && end.head.length > 0) done.head = { len: end.head.length, bytes: new Uint8Array(end.head) } // a copy: the reader reuses its buffer
+      // Hashed here, from the reader's buffer: no copy kept, none sent from a worker thread.
+      if (end.head !== undefined && end.head.length > 0) done.head = { len: end.head.length, hash: bytesHash(end.head) }
       if (file.kind === 'codex') done.codex = codex
       else if (claude.pending_prompt !== undefined) done.claude = claude
       out.push(done)

@@ -7,16 +7,15 @@
 let lastDay = ''
 let lastDayMs = Number.NaN
 
-/** A two- or three-digit field at `i`, or -1. */
-function digits(s: string, i: number, n: number): number {
-  let v = 0
-  for (let j = i; j < i + n; j++) {
-    const c = s.charCodeAt(j) - 48
-    if (c < 0 || c > 9) return -1
-    v = v * 10 + c
-  }
-  return v
-}
+/**
+ * Each character of `YYYY-MM-DDTHH:MM:SS.mmmZ`: the field its digit belongs to (0 year … 6
+ * milliseconds), or -1 for a separator (then {@link SEPARATORS} has it). One loop over the
+ * characters: the field-by-field version (a digit loop inlined seven times, a `charCodeAt` per
+ * check) cost TurboFan ~50 ms to compile, on every thread that reads Codex rollouts.
+ */
+const FIELD = Int8Array.from('0000-11-22T33:44:55.666Z', (c) => (c >= '0' && c <= '9' ? Number(c) : -1))
+const SEPARATORS = '0000-11-22T33:44:55.666Z'
+const fields = new Int32Array(7)
 
 /**
  * The same number as `Date.parse(s)` (NaN included), fast for `YYYY-MM-DDTHH:MM:SS.mmmZ`.
@@ -24,15 +23,27 @@ function digits(s: string, i: number, n: number): number {
  * isoMs('2026-11-20T10:00:00.500Z') // 1795168800500, as Date.parse gives
  */
 export function isoMs(s: string): number {
-  if (s.length !== 24 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) return Date.parse(s)
-  const h = digits(s, 11, 2)
-  const m = digits(s, 14, 2)
-  const sec = digits(s, 17, 2)
-  const ms = digits(s, 20, 3)
-  if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59 || ms < 0 || digits(s, 0, 4) < 0 || digits(s, 5, 2) < 0 || digits(s, 8, 2) < 0) return Date.parse(s)
+  if (s.length !== 24) return Date.parse(s)
+  const v = fields
+  v.fill(0)
+  for (let i = 0; i < 24; i++) {
+    const c = s.charCodeAt(i)
+    const f = FIELD[i]!
+    if (f < 0) {
+      if (c !== SEPARATORS.charCodeAt(i)) return Date.parse(s)
+    } else {
+      const d = c - 48
+      if (d < 0 || d > 9) return Date.parse(s)
+      v[f] = v[f]! * 10 + d
+    }
+  }
+  const h = v[3]!
+  const m = v[4]!
+  const sec = v[5]!
+  if (h > 23 || m > 59 || sec > 59) return Date.parse(s)
   if (!s.startsWith(lastDay) || lastDay === '') {
     lastDay = s.slice(0, 10)
     lastDayMs = Date.parse(`${lastDay}T00:00:00.000Z`)
   }
-  return lastDayMs + ((h * 60 + m) * 60 + sec) * 1000 + ms
+  return lastDayMs + ((h * 60 + m) * 60 + sec) * 1000 + v[6]!
 }

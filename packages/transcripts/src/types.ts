@@ -77,10 +77,10 @@ export interface FileCursor {
   /** Claude: the reader's state at `offset` (a prompt read, its call not yet). */
   claude?: ClaudeFileState
   /**
-   * A read from the start with `heads` (ImportFilesOptions): the file's first `len` bytes as read
-   * (`len`: the option's count, or `offset` when smaller).
+   * A read from the start with `heads` (ImportFilesOptions): the hash ({@link bytesHash}) of the
+   * file's first `len` bytes as read (`len`: the option's count, or `offset` when smaller).
    */
-  head?: { len: number; bytes: Uint8Array }
+  head?: { len: number; hash: string }
 }
 
 /** Input skipped, with where it was (plain data; see {@link TranscriptError} for the class). */

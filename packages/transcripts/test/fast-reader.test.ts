@@ -7,6 +7,7 @@ import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startC
 import { readClaudeUsageBytes } from '../src/claude.ts'
 import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
 import { noTraps } from '../src/import-files.ts'
+import { bytesHash } from '../src/head-hash.ts'
 import type { CodexFileState } from '../src/types.ts'
 import { compilePick, MAX_DEPTH, PICKED, pickJson } from '../src/json-pick.ts'
 import { isoMs } from '../src/iso-time.ts'
@@ -527,7 +528,7 @@ describe('the usage-only import with the fast reader', () => {
     }
   })
 
-  it('keeps the first bytes of each file read from its start in its cursor, whatever the chunks, up to its last whole line', () => {
+  it('keeps the hash of the first bytes of each file read from its start in its cursor, whatever the chunks, up to its last whole line', () => {
     const d = writeBulkTree(join(root, 'heads'), { bytes: 1e6, seed: 6 })
     const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
     // A file whose last line is not whole yet, and one shorter than the head.
@@ -537,7 +538,7 @@ describe('the usage-only import with the fast reader', () => {
       const r = importFiles(startCursors(findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })), { usageOnly: true, heads: 4096, chunkBytes })
       for (const c of r.cursors) {
         const len = Math.min(4096, c.offset)
-        expect(c.head).toEqual({ len, bytes: new Uint8Array(readFileSync(c.file.path).subarray(0, len)) })
+        expect(c.head).toEqual({ len, hash: bytesHash(readFileSync(c.file.path).subarray(0, len)) })
       }
       expect(r.cursors[1]!.head!.len).toBe(16)
       // A read from further on (an update) keeps nothing; nor does a read without the option.
