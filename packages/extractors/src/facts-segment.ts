@@ -248,23 +248,47 @@ export function sectionsOf(rows: Record<RowSection, Row[]>): Buffer[] {
   return [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls), sessionLinesSection(calls, decode(made[1]!))]
 }
 
-/** The rows of a build into an empty index, as its shards kept them ({@link factsPick}): NDJSON texts in commit order, and the flows left open. */
+/**
+ * The rows of a build into an empty index, as its shards kept them ({@link factsPick}): the
+ * bytes of their NDJSON files in commit order (bytes, not text: a worker thread is handed them
+ * without a copy, and decodes them itself), and the flows left open.
+ */
 export interface FactsJob {
-  calls: string[]
-  flows: string[]
-  tool_calls: string[]
+  calls: Uint8Array[]
+  flows: Uint8Array[]
+  tool_calls: Uint8Array[]
   open: string[]
 }
 
+const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+
 /** The sections of the segment of a {@link FactsJob}. */
 export function factsSections(job: FactsJob): Buffer[] {
-  return sectionsOf(rowsOfLines(job, new Set(job.open)))
+  return sectionsOf(rowsOfLines({ calls: job.calls.map(utf8), flows: job.flows.map(utf8), tool_calls: job.tool_calls.map(utf8) }, new Set(job.open)))
+}
+
+/**
+ * The buffers whose whole memory `bufs` are (a buffer that is a slice of a bigger one, such as
+ * Node's pool of small buffers, is left out): what can be moved to another thread instead of
+ * copied, without taking memory someone else uses.
+ */
+export function ownedBuffers(bufs: readonly Uint8Array[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = []
+  for (const b of bufs) {
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && !out.includes(b.buffer)) out.push(b.buffer)
+  }
+  return out
 }
 
 /** One segment's bytes from its sections ({@link sectionsOf}): the framed header, then the sections. */
 export function frameSegment(stamp: string, prev: string, drop: string[], problems: FactsProblems, parts: Buffer[]): Buffer {
+  return Buffer.concat(segmentPieces(stamp, prev, drop, problems, parts))
+}
+
+/** {@link frameSegment}'s bytes as pieces (the framed header, then the sections): for a writer that need not join them. */
+export function segmentPieces(stamp: string, prev: string, drop: string[], problems: FactsProblems, parts: Buffer[]): Buffer[] {
   const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
-  return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
+  return [frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts]
 }
 
 /** One segment's bytes: the framed header, then the sections. */

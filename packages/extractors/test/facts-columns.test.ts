@@ -27,3 +27,14 @@ describe('facts columns', () => {
     expect(() => decode(b)).toThrow('bad text offsets')
   })
 })
+
+describe('ownedBuffers', () => {
+  it('moves only buffers that are the whole of their memory (not a slice of the small-buffer pool)', async () => {
+    const { ownedBuffers } = await import('../src/facts-segment.js')
+    const own = Buffer.alloc(64 * 1024)
+    const pooled = Buffer.from('a small buffer') // a slice of Node's shared pool
+    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength)
+    const slice = own.subarray(8)
+    expect(ownedBuffers([own, pooled, slice, own])).toEqual([own.buffer])
+  })
+})
