@@ -203,19 +203,73 @@ export async function problemsOf(d: Duck): Promise<FactsProblems> {
 function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer {
   const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] }, drops: false }
   const a = factsRows(mode, f, BUNDLED_PRICES)!
-  const chunks: Buffer[] = []
-  factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.copyBytesFrom(b)))
-  const text = Buffer.concat(chunks).toString('utf8')
-  const lines = new Array<string | null>(part.n).fill(null)
+  const all = ndjsonBytes(a)
+  // Where each row's line is in the NDJSON (its r-th line is row ri[r]'s), then the lines' bytes
+  // in the rows' order: copied as bytes, not decoded into strings to be encoded again.
+  const from = new Int32Array(part.n).fill(-1)
+  const to = new Int32Array(part.n)
   const { ri, n } = a.refs!
-  let from = 0
-  for (let r = 0; r < n; r++) {
-    const at = text.indexOf('\n', from)
-    lines[ri[r]!] = text.slice(from, at + 1)
-    from = at + 1
+  for (let r = 0, at = 0; r < n; r++) {
+    const nl = all.indexOf(0x0a, at)
+    const end = nl === -1 ? all.length : nl + 1
+    from[ri[r]!] = at
+    to[ri[r]!] = end
+    at = end
+  }
+  const off = new Uint32Array(part.n + 1)
+  const nul = new Uint8Array(part.n)
+  let bytes = 0
+  for (let i = 0; i < part.n; i++) {
+    off[i] = bytes
+    if (from[i] === -1) nul[i] = 1
+    else bytes += to[i]! - from[i]!
+  }
+  off[part.n] = bytes
+  const block = Buffer.allocUnsafe(bytes)
+  let plain = true
+  // One copy per run of rows whose lines follow each other in the NDJSON (most are in its order).
+  for (let i = 0; i < part.n; ) {
+    if (from[i] === -1) {
+      i++
+      continue
+    }
+    let j = i + 1
+    while (j < part.n && from[j] === to[j - 1]) j++
+    block.set(all.subarray(from[i]!, to[j - 1]!), off[i]!)
+    if (plain && !plainBytes(all, from[i]!, to[j - 1]!)) plain = false
+    i = j
   }
   // The lines of `cost` are of the bundled prices: the dictionary names them.
-  return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+  return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', block: { block, off, nul, plain } }])
+}
+
+/** The NDJSON of an answer's rows as one buffer (its writer's chunks copied once, into a buffer that grows). */
+function ndjsonBytes(a: NonNullable<ReturnType<typeof factsRows>>): Buffer {
+  let all = Buffer.allocUnsafe(1 << 16)
+  let len = 0
+  factsNdjson({ ...a, lines: undefined }, (b) => {
+    if (len + b.length > all.length) {
+      const more = Buffer.allocUnsafe(Math.max(2 * all.length, len + b.length))
+      all.copy(more, 0, 0, len)
+      all = more
+    }
+    all.set(b, len)
+    len += b.length
+  })
+  return all.subarray(0, len)
+}
+
+/**
+ * Whether UTF-8 bytes are text that needs no escaping in JSON (`PLAIN` of their string): no
+ * quote, backslash or control character, and no character outside the BMP (a surrogate pair in
+ * the string; a lone surrogate was written as U+FFFD, which is plain).
+ */
+function plainBytes(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i]!
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0xf0) return false
+  }
+  return true
 }
 
 /**
