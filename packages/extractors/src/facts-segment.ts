@@ -152,8 +152,10 @@ export function factsPick(table: string, r: Row): Row | undefined {
  * the order the commit inserts them), the views' rows only; tool calls joined to their calls.
  * `open`: the flows the update left open (their calls and flows are `pending`, as the commit
  * marks them; a complete one is not), when the rows are to be what the tables hold after it.
+ * `picked`: the lines are of rows {@link factsPick} made (their columns only, in order): each is
+ * used as parsed, not copied again into the same columns.
  */
-export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_calls', string[]>>, open?: ReadonlySet<string>): Record<RowSection, Row[]> {
+export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_calls', string[]>>, open?: ReadonlySet<string>, picked = false): Record<RowSection, Row[]> {
   const read = (ts: string[] | undefined): Row[] => {
     const out: Row[] = []
     for (const t of ts ?? []) for (const l of t.split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
@@ -169,11 +171,11 @@ export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_call
   const tools: Row[] = []
   for (const t of read(texts.tool_calls)) {
     const c = nil(t.call_key) ? undefined : byKey.get(String(t.call_key))
-    if (c !== undefined) tools.push({ ...pick(t, RAW.tools), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
+    if (c !== undefined) tools.push({ ...(picked ? t : pick(t, RAW.tools)), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
   }
   return {
-    calls: calls.filter(inView).map((r) => pend(pick(r, RAW.calls))),
-    flows: read(texts.flows).filter(inView).map((r) => pend(pick(r, RAW.flows))),
+    calls: calls.filter(inView).map((r) => pend(picked ? r : pick(r, RAW.calls))),
+    flows: read(texts.flows).filter(inView).map((r) => pend(picked ? r : pick(r, RAW.flows))),
     tools,
   }
 }
@@ -318,7 +320,7 @@ const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.by
 
 /** The sections of the segment of a {@link FactsJob}. */
 export function factsSections(job: FactsJob): Buffer[] {
-  return sectionsOf(rowsOfLines({ calls: job.calls.map(utf8), flows: job.flows.map(utf8), tool_calls: job.tool_calls.map(utf8) }, new Set(job.open)))
+  return sectionsOf(rowsOfLines({ calls: job.calls.map(utf8), flows: job.flows.map(utf8), tool_calls: job.tool_calls.map(utf8) }, new Set(job.open), true))
 }
 
 /**
