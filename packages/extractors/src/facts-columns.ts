@@ -66,13 +66,12 @@ export type EncodeCol = { name: string; type: ColType; get: (i: number) => strin
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
 /**
- * A section's bytes from rows: `cols` in order. Written into one buffer of the section's size
- * (the text of a column encoded straight into it): no copy of every column joined at the end.
+ * A section's bytes from rows: `cols` in order, written into one buffer of the section's size
+ * (no copy of every column joined at the end).
  */
 export function encode(n: number, dict: string[], cols: EncodeCol[]): Buffer {
   const heads: ColHead[] = []
-  // A string is a text column's values joined, UTF-8 encoded when written (`bytes` of them).
-  const blobs: (Uint8Array | { text: string; bytes: number })[] = []
+  const blobs: Uint8Array[] = []
   for (const c of cols) {
     if ('block' in c) {
       const at = c.block.off[n]!
@@ -81,7 +80,9 @@ export function encode(n: number, dict: string[], cols: EncodeCol[]): Buffer {
     } else if (c.type === 'text') {
       const off = new Uint32Array(n + 1)
       const nul = new Uint8Array(n)
-      const vals: string[] = []
+      // Each value encoded as it is read (its length in bytes is what the write returns), into a
+      // buffer that grows: no joined string to encode again.
+      let text = Buffer.allocUnsafe(Math.max(64, 16 * n))
       let at = 0
       let plain = true
       for (let i = 0; i < n; i++) {
@@ -91,13 +92,18 @@ export function encode(n: number, dict: string[], cols: EncodeCol[]): Buffer {
         else {
           const s = String(v)
           if (plain && !PLAIN.test(s)) plain = false
-          vals.push(s)
-          at += Buffer.byteLength(s, 'utf8')
+          // (A UTF-16 unit is at most 3 bytes of UTF-8.)
+          if (at + 3 * s.length > text.length) {
+            const more = Buffer.allocUnsafe(Math.max(2 * text.length, at + 3 * s.length))
+            text.copy(more, 0, 0, at)
+            text = more
+          }
+          at += text.write(s, at)
         }
       }
       off[n] = at
       heads.push({ name: c.name, type: 'text', bytes: at, plain })
-      blobs.push(bytesOf(off), nul, { text: vals.join(''), bytes: at })
+      blobs.push(bytesOf(off), nul, text.subarray(0, at))
     } else {
       const a = c.type === 'f64' ? new Float64Array(n) : c.type === 'i32' ? new Int32Array(n) : new Uint8Array(n)
       for (let i = 0; i < n; i++) {
@@ -111,19 +117,14 @@ export function encode(n: number, dict: string[], cols: EncodeCol[]): Buffer {
   const head = Buffer.from(JSON.stringify({ n, dict, cols: heads }), 'utf8')
   // The head's length, the head, then each blob, each at a multiple of 8 (zeros between).
   let size = pad8(4 + head.length)
-  for (const b of blobs) size = pad8(size + (b instanceof Uint8Array ? b.length : b.bytes))
+  for (const b of blobs) size = pad8(size + b.length)
   const out = Buffer.alloc(size)
   out.writeUInt32LE(head.length, 0)
   head.copy(out, 4)
   let at = pad8(4 + head.length)
   for (const b of blobs) {
-    if (b instanceof Uint8Array) {
-      out.set(b, at)
-      at = pad8(at + b.length)
-    } else {
-      if (out.write(b.text, at, 'utf8') !== b.bytes) throw new Error('text column of unexpected size')
-      at = pad8(at + b.bytes)
-    }
+    out.set(b, at)
+    at = pad8(at + b.length)
   }
   return out
 }
