@@ -49,15 +49,40 @@ export interface Part {
 
 const pad8 = (n: number): number => (n + 7) & ~7
 
-/** A section's bytes from rows: `cols` in order, each value read by `get`. */
-export function encode(n: number, dict: string[], cols: { name: string; type: ColType; get: (i: number) => string | number | null }[]): Buffer {
+/**
+ * A text column given as bytes: the values' UTF-8 back to back (`off[n]` bytes of `block`),
+ * their offsets (n + 1), the null map (1: null), and whether no value needs escaping in JSON.
+ */
+export interface TextBlock {
+  block: Uint8Array
+  off: Uint32Array
+  nul: Uint8Array
+  plain: boolean
+}
+
+/** A column to encode: its values read by `get`, or (text) given as a {@link TextBlock}. */
+export type EncodeCol = { name: string; type: ColType; get: (i: number) => string | number | null } | { name: string; type: 'text'; block: TextBlock }
+
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+
+/**
+ * A section's bytes from rows: `cols` in order, written into one buffer of the section's size
+ * (no copy of every column joined at the end).
+ */
+export function encode(n: number, dict: string[], cols: EncodeCol[]): Buffer {
   const heads: ColHead[] = []
-  const blobs: Buffer[] = []
+  const blobs: Uint8Array[] = []
   for (const c of cols) {
-    if (c.type === 'text') {
+    if ('block' in c) {
+      const at = c.block.off[n]!
+      heads.push({ name: c.name, type: 'text', bytes: at, plain: c.block.plain })
+      blobs.push(bytesOf(c.block.off), c.block.nul, c.block.block.subarray(0, at))
+    } else if (c.type === 'text') {
       const off = new Uint32Array(n + 1)
       const nul = new Uint8Array(n)
-      const vals: string[] = []
+      // Each value encoded as it is read (its length in bytes is what the write returns), into a
+      // buffer that grows: no joined string to encode again.
+      let text = Buffer.allocUnsafe(Math.max(64, 16 * n))
       let at = 0
       let plain = true
       for (let i = 0; i < n; i++) {
@@ -67,13 +92,18 @@ export function encode(n: number, dict: string[], cols: { name: string; type: Co
         else {
           const s = String(v)
           if (plain && !PLAIN.test(s)) plain = false
-          vals.push(s)
-          at += Buffer.byteLength(s, 'utf8')
+          // (A UTF-16 unit is at most 3 bytes of UTF-8.)
+          if (at + 3 * s.length > text.length) {
+            const more = Buffer.allocUnsafe(Math.max(2 * text.length, at + 3 * s.length))
+            text.copy(more, 0, 0, at)
+            text = more
+          }
+          at += text.write(s, at)
         }
       }
       off[n] = at
       heads.push({ name: c.name, type: 'text', bytes: at, plain })
-      blobs.push(Buffer.from(off.buffer), Buffer.from(nul.buffer), Buffer.from(vals.join(''), 'utf8'))
+      blobs.push(bytesOf(off), nul, text.subarray(0, at))
     } else {
       const a = c.type === 'f64' ? new Float64Array(n) : c.type === 'i32' ? new Int32Array(n) : new Uint8Array(n)
       for (let i = 0; i < n; i++) {
@@ -81,29 +111,22 @@ export function encode(n: number, dict: string[], cols: { name: string; type: Co
         a[i] = v === null ? (c.type === 'f64' ? NaN : c.type === 'i32' ? NULL_I32 : 2) : Number(v)
       }
       heads.push({ name: c.name, type: c.type })
-      blobs.push(Buffer.from(a.buffer))
+      blobs.push(bytesOf(a))
     }
   }
-  // Every column at a multiple of 8 bytes from the section's start: read into a buffer of its
-  // own, the typed arrays are views of it.
   const head = Buffer.from(JSON.stringify({ n, dict, cols: heads }), 'utf8')
-  const pre = Buffer.alloc(4)
-  pre.writeUInt32LE(head.length, 0)
-  const out: Buffer[] = [pre, head]
-  let at = 4 + head.length
-  const pad = (): void => {
-    if (at % 8 !== 0) {
-      out.push(Buffer.alloc(pad8(at) - at))
-      at = pad8(at)
-    }
-  }
-  pad()
+  // The head's length, the head, then each blob, each at a multiple of 8 (zeros between).
+  let size = pad8(4 + head.length)
+  for (const b of blobs) size = pad8(size + b.length)
+  const out = Buffer.alloc(size)
+  out.writeUInt32LE(head.length, 0)
+  head.copy(out, 4)
+  let at = pad8(4 + head.length)
   for (const b of blobs) {
-    out.push(b)
-    at += b.length
-    pad()
+    out.set(b, at)
+    at = pad8(at + b.length)
   }
-  return Buffer.concat(out)
+  return out
 }
 
 /**

@@ -152,8 +152,10 @@ export function factsPick(table: string, r: Row): Row | undefined {
  * the order the commit inserts them), the views' rows only; tool calls joined to their calls.
  * `open`: the flows the update left open (their calls and flows are `pending`, as the commit
  * marks them; a complete one is not), when the rows are to be what the tables hold after it.
+ * `picked`: the lines are of rows {@link factsPick} made (their columns only, in order): each is
+ * used as parsed, not copied again into the same columns.
  */
-export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_calls', string[]>>, open?: ReadonlySet<string>): Record<RowSection, Row[]> {
+export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_calls', string[]>>, open?: ReadonlySet<string>, picked = false): Record<RowSection, Row[]> {
   const read = (ts: string[] | undefined): Row[] => {
     const out: Row[] = []
     for (const t of ts ?? []) for (const l of t.split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
@@ -169,11 +171,11 @@ export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_call
   const tools: Row[] = []
   for (const t of read(texts.tool_calls)) {
     const c = nil(t.call_key) ? undefined : byKey.get(String(t.call_key))
-    if (c !== undefined) tools.push({ ...pick(t, RAW.tools), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
+    if (c !== undefined) tools.push({ ...(picked ? t : pick(t, RAW.tools)), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
   }
   return {
-    calls: calls.filter(inView).map((r) => pend(pick(r, RAW.calls))),
-    flows: read(texts.flows).filter(inView).map((r) => pend(pick(r, RAW.flows))),
+    calls: calls.filter(inView).map((r) => pend(picked ? r : pick(r, RAW.calls))),
+    flows: read(texts.flows).filter(inView).map((r) => pend(picked ? r : pick(r, RAW.flows))),
     tools,
   }
 }
@@ -203,19 +205,73 @@ export async function problemsOf(d: Duck): Promise<FactsProblems> {
 function linesSection(mode: 'usage' | 'tool_calls' | 'cost', part: Part): Buffer {
   const f: WireFacts = { problems: { byCode: {}, first: [] }, parts: { [mode === 'tool_calls' ? 'tools' : 'calls']: [{ part, alive: undefined }] }, drops: false }
   const a = factsRows(mode, f, BUNDLED_PRICES)!
-  const chunks: Buffer[] = []
-  factsNdjson({ ...a, lines: undefined }, (b) => void chunks.push(Buffer.copyBytesFrom(b)))
-  const text = Buffer.concat(chunks).toString('utf8')
-  const lines = new Array<string | null>(part.n).fill(null)
+  const all = ndjsonBytes(a)
+  // Where each row's line is in the NDJSON (its r-th line is row ri[r]'s), then the lines' bytes
+  // in the rows' order: copied as bytes, not decoded into strings to be encoded again.
+  const from = new Int32Array(part.n).fill(-1)
+  const to = new Int32Array(part.n)
   const { ri, n } = a.refs!
-  let from = 0
-  for (let r = 0; r < n; r++) {
-    const at = text.indexOf('\n', from)
-    lines[ri[r]!] = text.slice(from, at + 1)
-    from = at + 1
+  for (let r = 0, at = 0; r < n; r++) {
+    const nl = all.indexOf(0x0a, at)
+    const end = nl === -1 ? all.length : nl + 1
+    from[ri[r]!] = at
+    to[ri[r]!] = end
+    at = end
+  }
+  const off = new Uint32Array(part.n + 1)
+  const nul = new Uint8Array(part.n)
+  let bytes = 0
+  for (let i = 0; i < part.n; i++) {
+    off[i] = bytes
+    if (from[i] === -1) nul[i] = 1
+    else bytes += to[i]! - from[i]!
+  }
+  off[part.n] = bytes
+  const block = Buffer.allocUnsafe(bytes)
+  let plain = true
+  // One copy per run of rows whose lines follow each other in the NDJSON (most are in its order).
+  for (let i = 0; i < part.n; ) {
+    if (from[i] === -1) {
+      i++
+      continue
+    }
+    let j = i + 1
+    while (j < part.n && from[j] === to[j - 1]) j++
+    block.set(all.subarray(from[i]!, to[j - 1]!), off[i]!)
+    if (plain && !plainBytes(all, from[i]!, to[j - 1]!)) plain = false
+    i = j
   }
   // The lines of `cost` are of the bundled prices: the dictionary names them.
-  return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+  return encode(part.n, mode === 'cost' ? [pricesFingerprint(BUNDLED_PRICES)] : [], [{ name: 'line', type: 'text', block: { block, off, nul, plain } }])
+}
+
+/** The NDJSON of an answer's rows as one buffer (its writer's chunks copied once, into a buffer that grows). */
+function ndjsonBytes(a: NonNullable<ReturnType<typeof factsRows>>): Buffer {
+  let all = Buffer.allocUnsafe(1 << 16)
+  let len = 0
+  factsNdjson({ ...a, lines: undefined }, (b) => {
+    if (len + b.length > all.length) {
+      const more = Buffer.allocUnsafe(Math.max(2 * all.length, len + b.length))
+      all.copy(more, 0, 0, len)
+      all = more
+    }
+    all.set(b, len)
+    len += b.length
+  })
+  return all.subarray(0, len)
+}
+
+/**
+ * Whether UTF-8 bytes are text that needs no escaping in JSON (`PLAIN` of their string): no
+ * quote, backslash or control character, and no character outside the BMP (a surrogate pair in
+ * the string; a lone surrogate was written as U+FFFD, which is plain).
+ */
+function plainBytes(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i]!
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0xf0) return false
+  }
+  return true
 }
 
 /**
@@ -248,23 +304,47 @@ export function sectionsOf(rows: Record<RowSection, Row[]>): Buffer[] {
   return [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls), sessionLinesSection(calls, decode(made[1]!))]
 }
 
-/** The rows of a build into an empty index, as its shards kept them ({@link factsPick}): NDJSON texts in commit order, and the flows left open. */
+/**
+ * The rows of a build into an empty index, as its shards kept them ({@link factsPick}): the
+ * bytes of their NDJSON files in commit order (bytes, not text: a worker thread is handed them
+ * without a copy, and decodes them itself), and the flows left open.
+ */
 export interface FactsJob {
-  calls: string[]
-  flows: string[]
-  tool_calls: string[]
+  calls: Uint8Array[]
+  flows: Uint8Array[]
+  tool_calls: Uint8Array[]
   open: string[]
 }
 
+const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+
 /** The sections of the segment of a {@link FactsJob}. */
 export function factsSections(job: FactsJob): Buffer[] {
-  return sectionsOf(rowsOfLines(job, new Set(job.open)))
+  return sectionsOf(rowsOfLines({ calls: job.calls.map(utf8), flows: job.flows.map(utf8), tool_calls: job.tool_calls.map(utf8) }, new Set(job.open), true))
+}
+
+/**
+ * The buffers whose whole memory `bufs` are (a buffer that is a slice of a bigger one, such as
+ * Node's pool of small buffers, is left out): what can be moved to another thread instead of
+ * copied, without taking memory someone else uses.
+ */
+export function ownedBuffers(bufs: readonly Uint8Array[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = []
+  for (const b of bufs) {
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && !out.includes(b.buffer)) out.push(b.buffer)
+  }
+  return out
 }
 
 /** One segment's bytes from its sections ({@link sectionsOf}): the framed header, then the sections. */
 export function frameSegment(stamp: string, prev: string, drop: string[], problems: FactsProblems, parts: Buffer[]): Buffer {
+  return Buffer.concat(segmentPieces(stamp, prev, drop, problems, parts))
+}
+
+/** {@link frameSegment}'s bytes as pieces (the framed header, then the sections): for a writer that need not join them. */
+export function segmentPieces(stamp: string, prev: string, drop: string[], problems: FactsProblems, parts: Buffer[]): Buffer[] {
   const header: Header = { stamp, prev, drop, problems, sections: parts.map((p) => [p.length, crc32(p)]) }
-  return Buffer.concat([frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts])
+  return [frame(MAGIC, Buffer.from(JSON.stringify(header), 'utf8')), ...parts]
 }
 
 /** One segment's bytes: the framed header, then the sections. */

@@ -4,7 +4,7 @@
  * Built as its own entry (dist/index-worker.js).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { factsSections } from './facts-segment.js'
+import { factsSections, ownedBuffers } from './facts-segment.js'
 import type { FactsJob } from './facts-segment.js'
 import { runShard } from './shard-run.js'
 import type { ShardJob } from './shard-run.js'
@@ -13,7 +13,9 @@ const fail = (e: unknown): void => parentPort!.postMessage({ ok: false, error: e
 const job = workerData as ShardJob | { facts: FactsJob }
 if ('facts' in job) {
   try {
-    parentPort!.postMessage({ ok: true, parts: factsSections(job.facts) })
+    // The sections are moved, not copied, to the thread that writes them (tens of MB for a big capture).
+    const parts = factsSections(job.facts)
+    parentPort!.postMessage({ ok: true, parts }, ownedBuffers(parts))
   } catch (e) {
     fail(e)
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
-import { factsSections } from './facts-segment.js'
+import { factsSections, ownedBuffers } from './facts-segment.js'
 import type { FactsJob } from './facts-segment.js'
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
@@ -109,12 +109,12 @@ const DEFAULT_LEDGER = '@agenttap/ledger'
  * (`{ ok: true, … }`: what `take` reads of it; `{ ok: false, error }`: rejected), or rejects when
  * the worker fails or exits without replying.
  */
-function workerReply<T>(script: URL, workerData: unknown, name: string, take: (m: Record<string, unknown>) => T): Promise<T> {
+function workerReply<T>(script: URL, workerData: unknown, name: string, take: (m: Record<string, unknown>) => T, transferList?: ArrayBuffer[]): Promise<T> {
   // worker_threads (and its internals) load here, when an index is built on several threads: a
   // mode over a current index, or the transcripts' usage summary, starts without them.
   const { Worker } = process.getBuiltinModule('node:worker_threads')
   return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData })
+    const w = new Worker(script, { workerData, ...(transferList !== undefined && transferList.length > 0 ? { transferList } : {}) })
     let settled = false
     w.once('message', (m: { ok: boolean; error?: string } & Record<string, unknown>) => {
       settled = true
@@ -282,13 +282,14 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
 /**
  * The wire facts' sections from the rows the shards kept for them (read now: the stage dir goes
  * when the update returns), in the order the commit inserts them: on a worker thread (`script`),
- * started at once, or here when asked.
+ * started at once, or here when asked. The files are read as bytes and moved to the worker, not
+ * decoded here and copied: this thread has the commit to start.
  */
 function factsOf(results: ShardResult[], stillOpen: PendingFlow[], script: URL | undefined): () => Promise<Buffer[] | undefined> {
   const job: FactsJob = { calls: [], flows: [], tool_calls: [], open: stillOpen.map((p) => p.flow_id) }
   for (const r of results) for (const t of ['calls', 'flows', 'tool_calls'] as const) {
     const f = r.factsFiles?.[t]
-    if (f !== undefined) job[t].push(readFileSync(f, 'utf8'))
+    if (f !== undefined) job[t].push(readFileSync(f))
   }
   if (script === undefined) return async () => factsSections(job)
   const made = runFactsWorker(script, job)
@@ -297,7 +298,7 @@ function factsOf(results: ShardResult[], stillOpen: PendingFlow[], script: URL |
 }
 
 const runFactsWorker = (script: URL, job: FactsJob): Promise<Buffer[]> =>
-  workerReply(script, { facts: job }, 'facts worker', (m) => (m['parts'] as Uint8Array[]).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)))
+  workerReply(script, { facts: job }, 'facts worker', (m) => (m['parts'] as Uint8Array[]).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), ownedBuffers([...job.calls, ...job.flows, ...job.tool_calls]))
 
 async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> {
   await duck.run('begin transaction')

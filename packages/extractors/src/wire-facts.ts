@@ -1,11 +1,11 @@
-import { closeSync, fstatSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 // node:zlib for its crc32, loaded when facts are read (not by `prompts -n`, which reads none).
 const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32(b)
 import type { Duck } from './duck.js'
 import { Text, decode } from './facts-columns.js'
 import type { Part } from './facts-columns.js'
-import { MAGIC, SECTIONS, frameSegment, problemsOf, segment, segmentOf } from './facts-segment.js'
+import { MAGIC, SECTIONS, problemsOf, segment, segmentOf, segmentPieces } from './facts-segment.js'
 import type { FactsProblems, Header, RowSection, Section } from './facts-segment.js'
 import { frameAt } from './frames.js'
 import type { IndexPaths } from './index-store.js'
@@ -189,7 +189,7 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
       // The sections the update made from its own rows (a build into an empty index: they are
       // the tables' rows), else from the tables.
       const parts = made === undefined ? undefined : await made().catch(() => undefined)
-      writeFileSync(tmp, parts !== undefined ? frameSegment(stamp, '', [], await problemsOf(d), parts) : await segment(d, stamp, '', [], undefined), { mode: 0o600 })
+      writePieces(tmp, parts !== undefined ? segmentPieces(stamp, '', [], await problemsOf(d), parts) : [await segment(d, stamp, '', [], undefined)])
       renameSync(tmp, path)
     } catch (e) {
       rmSync(tmp, { force: true })
@@ -198,6 +198,16 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
   } catch {
     // An index dir that cannot be written: the modes go to DuckDB, as without the facts.
     rmSync(path, { force: true })
+  }
+}
+
+/** Writes a new file (0600) of `pieces` one after the other: no joined copy of them (tens of MB for a big capture's facts). */
+function writePieces(path: string, pieces: readonly Buffer[]): void {
+  const fd = openSync(path, 'w', 0o600)
+  try {
+    for (const p of pieces) for (let at = 0; at < p.length; ) at += writeSync(fd, p, at, p.length - at)
+  } finally {
+    closeSync(fd)
   }
 }
 

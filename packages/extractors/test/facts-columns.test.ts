@@ -27,3 +27,34 @@ describe('facts columns', () => {
     expect(() => decode(b)).toThrow('bad text offsets')
   })
 })
+
+describe('ownedBuffers', () => {
+  it('moves only buffers that are the whole of their memory (not a slice of the small-buffer pool)', async () => {
+    const { ownedBuffers } = await import('../src/facts-segment.js')
+    const own = Buffer.alloc(64 * 1024)
+    const pooled = Buffer.from('a small buffer') // a slice of Node's shared pool
+    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength)
+    const slice = own.subarray(8)
+    expect(ownedBuffers([own, pooled, slice, own])).toEqual([own.buffer])
+  })
+})
+
+describe('encode', () => {
+  it('a text column given as bytes is the same section as the values read one by one', () => {
+    const vals = ['{"a":1}\n', null, 'é "x"\n', '', '😀\n', null]
+    const parts = vals.map((v) => (v === null ? Buffer.alloc(0) : Buffer.from(v, 'utf8')))
+    const off = new Uint32Array(vals.length + 1)
+    for (let i = 0; i < vals.length; i++) off[i + 1] = off[i]! + parts[i]!.length
+    const nul = Uint8Array.from(vals.map((v) => (v === null ? 1 : 0)))
+    for (const plain of [false, true]) {
+      const pick = plain ? vals.map((v) => (v === null ? null : 'abc')) : vals
+      const bytes = plain ? pick.map((v) => Buffer.from(v ?? '', 'utf8')) : parts
+      const o = new Uint32Array(vals.length + 1)
+      for (let i = 0; i < vals.length; i++) o[i + 1] = o[i]! + bytes[i]!.length
+      const fromGet = encode(vals.length, ['d'], [{ name: 'line', type: 'text', get: (i) => pick[i]! }, { name: 'x', type: 'f64', get: (i) => i }])
+      const fromBlock = encode(vals.length, ['d'], [{ name: 'line', type: 'text', block: { block: Buffer.concat(bytes), off: plain ? o : off, nul, plain } }, { name: 'x', type: 'f64', get: (i) => i }])
+      expect(fromBlock.equals(fromGet)).toBe(true)
+      expect((decode(Buffer.from(fromBlock)).cols.line as Text).all()).toEqual(pick)
+    }
+  })
+})
