@@ -7,6 +7,7 @@
  */
 
 import { PLAIN } from './ndjson-out.js'
+import { bytesOf } from './write-all.js'
 
 export type ColType = 'text' | 'i32' | 'f64' | 'u8'
 /** An i32 column's null (dictionary columns use -1). */
@@ -62,8 +63,6 @@ export interface TextBlock {
 
 /** A column to encode: its values read by `get`, or (text) given as a {@link TextBlock}. */
 export type EncodeCol = { name: string; type: ColType; get: (i: number) => string | number | null } | { name: string; type: 'text'; block: TextBlock }
-
-const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
 /**
  * A section's bytes from rows: `cols` in order, written into one buffer of the section's size

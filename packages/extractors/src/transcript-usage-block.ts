@@ -1,5 +1,6 @@
 import { hashOrderOf } from './transcript-usage-hash.js'
 import type { UsageTable } from './transcript-usage-table.js'
+import { bytesOf } from './write-all.js'
 
 /**
  * The writer of a usage table's base block (layout: transcript-usage-table.ts): the columns
@@ -9,9 +10,6 @@ import type { UsageTable } from './transcript-usage-table.js'
 export const MAGIC = 'ATU3'
 /** i32 columns per call. */
 export const INTS = 7
-
-/** The bytes of a typed array. */
-const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
 
 /** Text written in pieces of at most this many characters (ASCII), through one reused buffer. */
 const TEXT_CHUNK = 1 << 18

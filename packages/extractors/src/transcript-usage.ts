@@ -13,6 +13,7 @@ import { UsageTable } from './transcript-usage-table.js'
 import { listTranscripts } from './transcript-update.js'
 import { builtModule } from './built-module.js'
 import { readAt } from './read-at.js'
+import { writeAll } from './write-all.js'
 import { BUNDLED_PRICES } from './prices.js'
 import type { PriceTable } from './types.js'
 import { DailySums } from './transcript-usage-daily.js'
@@ -217,9 +218,7 @@ function save(path: string, doc: SummaryDoc): void {
     const cursors = BaseFiles.write(files)
     fd = openSync(tmp, 'w', 0o600)
     const out = fd
-    table.writeTo({ ...header, files: cursors.header, ...daily }, cursors.extra, (b) => {
-      for (let off = 0; off < b.length; ) off += writeSync(out, b, off)
-    })
+    table.writeTo({ ...header, files: cursors.header, ...daily }, cursors.extra, (b) => writeAll(out, b))
     closeSync(fd)
     fd = undefined
     renameSync(tmp, path)

@@ -11,6 +11,7 @@ import { frameAt } from './frames.js'
 import type { IndexPaths } from './index-store.js'
 import { readState } from './index-store.js'
 import { readAt } from './read-at.js'
+import { writeAll } from './write-all.js'
 import { BUNDLED_PRICES } from './prices.js'
 import { pricesFingerprint } from './transcript-usage-daily.js'
 import type { ModeName, PriceTable, Row } from './types.js'
@@ -205,7 +206,7 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
 function writePieces(path: string, pieces: readonly Buffer[]): void {
   const fd = openSync(path, 'w', 0o600)
   try {
-    for (const p of pieces) for (let at = 0; at < p.length; ) at += writeSync(fd, p, at, p.length - at)
+    for (const p of pieces) writeAll(fd, p)
   } finally {
     closeSync(fd)
   }
