@@ -255,10 +255,7 @@ class AnthropicAdapter implements Adapter {
             ctx.error('INCOMPLETE_STREAM', 'a new message started before the previous one stopped', seq, 'message_start')
             this.messageEnd(seq, true)
           }
-          this.blocks = []
-          this.usage = {}
-          this.stopReason = undefined
-          this.errored = false
+          this.reset()
         }
         this.started = true
         this.ended = false
