@@ -94,6 +94,14 @@ class ResponsesAdapter implements Adapter {
     return oi === undefined ? undefined : this.byIndex[oi]
   }
 
+  /** The `item` of an `output_item.added` / `.done` event, when it has a type; reported as unknown (`what` without item.type) otherwise. */
+  private outputItem(v: Record<string, unknown>, seq: number | undefined, name: string, data: string, what: string): Record<string, unknown> | undefined {
+    const item = obj(v['item'])
+    if (item !== undefined && str(item['type']) !== undefined) return item
+    emitUnknown(this.ctx, seq, name, data, `${what} without item.type`, num(v['output_index']))
+    return undefined
+  }
+
   private startTool(item: Record<string, unknown>, itemType: string, oi: number | undefined, seq: number | undefined): ToolCall {
     const spec = TOOL_ITEMS[itemType]
     const kind: ToolCallKind = spec?.[0] ?? 'server'
@@ -229,12 +237,9 @@ class ResponsesAdapter implements Adapter {
         this.start(obj(v['response']), seq)
         return
       case 'response.output_item.added': {
-        const item = obj(v['item'])
-        const itemType = str(item?.['type'])
-        if (item === undefined || itemType === undefined) {
-          emitUnknown(this.ctx, seq, name ?? type, data, 'output_item.added without item.type', num(v['output_index']))
-          return
-        }
+        const item = this.outputItem(v, seq, name ?? type, data, 'output_item.added')
+        if (item === undefined) return
+        const itemType = item['type'] as string
         if (PLAIN_ITEMS.has(itemType)) return
         if (TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')) {
           this.startTool(item, itemType, num(v['output_index']), seq)
@@ -244,12 +249,9 @@ class ResponsesAdapter implements Adapter {
         return
       }
       case 'response.output_item.done': {
-        const item = obj(v['item'])
-        const itemType = str(item?.['type'])
-        if (item === undefined || itemType === undefined) {
-          emitUnknown(this.ctx, seq, name ?? type, data, 'output_item.done without item.type', num(v['output_index']))
-          return
-        }
+        const item = this.outputItem(v, seq, name ?? type, data, 'output_item.done')
+        if (item === undefined) return
+        const itemType = item['type'] as string
         if (PLAIN_ITEMS.has(itemType)) return
         const isTool = TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')
         if (!isTool) return
