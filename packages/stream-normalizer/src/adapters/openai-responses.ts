@@ -15,6 +15,9 @@ const TOOL_ITEMS: Record<string, [ToolCallKind, string]> = {
   mcp_call: ['server', ''],
 }
 
+/** Whether an output item is a tool call: a known one, or any `*_call` item (a server tool the table does not name yet). */
+const isToolItem = (itemType: string): boolean => TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')
+
 /** Item types that carry no tool call (their content streams through their own deltas). */
 const PLAIN_ITEMS = new Set(['message', 'reasoning', 'mcp_list_tools', 'mcp_approval_request', 'compaction'])
 
@@ -241,7 +244,7 @@ class ResponsesAdapter implements Adapter {
         if (item === undefined) return
         const itemType = item['type'] as string
         if (PLAIN_ITEMS.has(itemType)) return
-        if (TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')) {
+        if (isToolItem(itemType)) {
           this.startTool(item, itemType, num(v['output_index']), seq)
           return
         }
@@ -253,8 +256,7 @@ class ResponsesAdapter implements Adapter {
         if (item === undefined) return
         const itemType = item['type'] as string
         if (PLAIN_ITEMS.has(itemType)) return
-        const isTool = TOOL_ITEMS[itemType] !== undefined || itemType.endsWith('_call')
-        if (!isTool) return
+        if (!isToolItem(itemType)) return
         const oi = num(v['output_index'])
         const id = str(item['id'])
         let tc = id === undefined ? undefined : this.byItem.get(id)
