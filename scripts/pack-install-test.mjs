@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 const repo = resolve(import.meta.dirname, '..')
 const keep = process.argv.includes('--keep')
@@ -113,6 +114,23 @@ if (!agenttap) {
   const rows = r.status === 0 ? r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []
   if (rows.length > 0 && rows.every((x) => typeof x.total_tokens === 'number' || x.total_tokens === null)) ok(`agenttap analyze usage --log-dir <fixture capture> → ${rows.length} rows`)
   else fail(`agenttap analyze usage: exit ${r.status}, ${r.stderr.trim().split('\n').at(-1)}`)
+
+  // The warm transcripts line (issue 19): answered by analyze's bundle (dist/quick), which must find
+  // the installed packages to be the bundled ones (else the package's own code answers, slower),
+  // and must answer the bytes the full CLI does after a new session.
+  const { appendSession, writeTrapTree } = await import(pathToFileURL(join(repo, 'packages', 'transcripts', 'dist', 'generate.js')).href)
+  const tree = writeTrapTree(join(work, 'transcripts'))
+  const tx = (logDir, extra = []) => runIt(bin('agenttap'), ['analyze', 'daily', '--source', 'transcripts', '--claude-dir', tree.claudeDir, '--codex-dir', tree.codexDir, '--log-dir', logDir, '-f', 'ndjson', ...extra])
+  const txLogs = join(work, 'transcripts-logs')
+  const cold = tx(txLogs)
+  appendSession(tree.claudeDir, 5, '2026-11-23T08:00:00.000Z')
+  cpSync(txLogs, `${txLogs}-full`, { recursive: true })
+  const warm = tx(txLogs)
+  const full = tx(`${txLogs}-full`, ['--engine', 'index'])
+  const bundle = join(project, 'node_modules', '@agenttap', 'analyze', 'dist', 'quick', 'transcript-usage.js')
+  const current = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(bundle).href)}); process.stdout.write(String(m.bundleCurrent()))`], { encoding: 'utf8' })
+  if (cold.status === 0 && warm.status === 0 && full.status === 0 && warm.stdout.includes('2026-11-23') && warm.stdout === full.stdout && warm.stderr === '' && current.stdout === 'true') ok('agenttap analyze daily --source transcripts, warm: the bundle is current and answers the full CLI\'s bytes')
+  else fail(`agenttap analyze daily --source transcripts, warm: exits ${cold.status} ${warm.status} ${full.status}, same bytes ${warm.stdout === full.stdout}, bundle current ${current.stdout || current.stderr.trim().split('\n').at(-1)} ${warm.stderr.trim()}`)
 
   r = runIt('npx', ['--no-install', 'agenttap', '--help'])
   if (r.status === 0 && r.stdout.includes('agenttap demo')) ok('npx agenttap --help')

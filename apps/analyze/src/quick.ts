@@ -5,6 +5,13 @@ import { fastOptions } from './fast-args.js'
 import { COMMON_OPTIONS } from './options.js'
 import { problemLine } from './problem-line.js'
 import { missingDir, transcriptDirsFrom } from './transcript-dirs.js'
+import type { TranscriptUsageNdjsonResult } from '@agenttap/extractors/transcript-usage'
+
+/**
+ * The warm transcripts path bundled (src/transcript-usage-bundle.ts, built as its own file by
+ * tsup.config.ts): a specifier in a variable, for this build to leave it to the runtime.
+ */
+const TRANSCRIPT_USAGE_BUNDLE: string = './quick/transcript-usage.js'
 
 /**
  * Whether `fd` is a terminal: node:tty only when asked — loading it loads node:net and the stream
@@ -66,26 +73,32 @@ function plainOptions(argv: readonly string[]): Opts | undefined {
  * from the transcripts' usage summary with `@agenttap/extractors/transcript-usage` (the summary
  * brought up to date first, as the full CLI's transcript extractor does), without cli-kit, the
  * command table and the rest of the extractors (issue 19: a warm `daily` is mostly the start
- * of the process). Undefined before anything is written for any other line or any error: the
- * full CLI then reads the line again and answers or reports it as always.
+ * of the process). A warm run reads through the bundle of that entry (dist/quick, see
+ * transcript-usage-bundle.ts) when it is the installed packages' code. Undefined before anything
+ * is written for any other line or any error: the full CLI then reads the line again and answers
+ * or reports it as always.
  */
 async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
   const o = plainOptions(argv)
   if (o === undefined || o.source !== 'transcripts') return undefined
   for (const k of ['limit', 'since', 'until', 'session', 'client'] as const) if (o[k] !== undefined) return undefined
   const out = stdoutWriter()
-  let r: Awaited<ReturnType<typeof import('@agenttap/extractors/transcript-usage').transcriptUsageNdjson>>
+  let r: TranscriptUsageNdjsonResult | undefined
   try {
     // The dirs as the full CLI resolves them (cli.ts transcriptDirsOf); its errors are its own.
     const dirs = transcriptDirsFrom(o.claudeDir as string[] | undefined, o.codexDir as string[] | undefined, env)
     if (dirs.claude.length + dirs.codex.length === 0 || missingDir(dirs) !== undefined) return undefined
     const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env)), 'transcripts-index'))
-    const { USAGE_SUMMARY_FILE, transcriptUsageNdjson } = await import('@agenttap/extractors/transcript-usage')
-    if (existsSync(join(indexDir, USAGE_SUMMARY_FILE))) warmCompilerBudget()
+    // A summary to bring up to date: the bundle (one file, dist/quick), when it is the installed
+    // packages' code; it hands an update that needs worker threads to the package (undefined).
+    const bundle = (await import(TRANSCRIPT_USAGE_BUNDLE)) as typeof import('./transcript-usage-bundle.js')
+    const warm = existsSync(join(indexDir, bundle.USAGE_SUMMARY_FILE))
+    if (warm) warmCompilerBudget()
     // Written as made, once the summary is up to date (nothing is written when it cannot answer):
     // no copy of the lines — a copy of a `usage` answer (18 MB) was a fifth of its warm run, most
     // of it faulting in fresh pages.
-    r = await transcriptUsageNdjson(dirs, indexDir, mode, out.write, { maxProblems: 1 })
+    if (warm && bundle.bundleCurrent()) r = await bundle.transcriptUsageNdjson(dirs, indexDir, mode, out.write, { maxProblems: 1, onThisThread: true })
+    r ??= await (await import('@agenttap/extractors/transcript-usage')).transcriptUsageNdjson(dirs, indexDir, mode, out.write, { maxProblems: 1 })
   } catch (e) {
     // Before any line is out, the full CLI reads the line again; after, the error is the run's.
     if (!out.started()) return undefined

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
+import { appendSession, TRAP_IDS, writeTrapTree } from '@agenttap/transcripts/generate'
 
 // `agenttap-analyze … --source transcripts`, run as a user runs it: the agents' dirs found from
 // CLAUDE_CONFIG_DIR / CODEX_HOME, or given with --claude-dir / --codex-dir; the trap tree of
@@ -85,6 +86,32 @@ describe('agenttap-analyze --source transcripts', () => {
       const r = await run([f === 'table' ? 'daily' : 'usage', ...args, '-f', f])
       expect(r.code).toBe(0)
       expect(r.err).not.toContain('rebuilt')
+    }
+  })
+
+  it('a warm quick line reads through the bundle (dist/quick), which checks it is the installed packages\' code', async () => {
+    const bundle = (await import(pathToFileURL(join(import.meta.dirname, '..', 'dist', 'quick', 'transcript-usage.js')).href)) as typeof import('../src/transcript-usage-bundle.js')
+    expect(bundle.BUNDLED.map(([name]) => name)).toContain('@agenttap/transcripts')
+    expect(bundle.bundleCurrent()).toBe(true)
+    // Another version installed than bundled, or a package not found: the package's own code answers.
+    const [first, ...rest] = bundle.BUNDLED
+    expect(bundle.bundleCurrent([[first![0], first![1], `${first![2]}-other`], ...rest])).toBe(false)
+    expect(bundle.bundleCurrent([...bundle.BUNDLED, ['@agenttap/no-such-package', null, '0.0.0']])).toBe(false)
+    // Warm, one new session read by the bundle: the bytes of the full CLI over a copy of the same summary.
+    const logs = join(tmp, 'logs-bundle')
+    const base = ['--source', 'transcripts', '--claude-dir', dirs.claudeDir, '--codex-dir', dirs.codexDir, '-f', 'ndjson']
+    expect((await run(['daily', ...base, '--log-dir', logs])).code).toBe(0)
+    const added = appendSession(dirs.claudeDir, 77, '2026-11-23T08:00:00.000Z')
+    try {
+      cpSync(logs, `${logs}-full`, { recursive: true })
+      const quick = await run(['daily', ...base, '--log-dir', logs])
+      const full = await run(['daily', ...base, '--log-dir', `${logs}-full`, '--engine', 'index'])
+      expect(quick.code).toBe(0)
+      expect(quick.err).toBe('')
+      expect(quick.out).toBe(full.out)
+      expect(quick.out).toContain('2026-11-23')
+    } finally {
+      rmSync(added.path, { force: true })
     }
   })
 })

@@ -29,15 +29,40 @@ export function summaryProblems(problems: readonly TranscriptProblem[], max: num
   return { total: problems.length, byCode, first }
 }
 
+/** Options of {@link transcriptUsageNdjson}. */
+export interface TranscriptUsageNdjsonOptions {
+  /** The problems listed in the answer's summary. @defaultValue 5 */
+  maxProblems?: number
+  /**
+   * Read new bytes only on this thread: an update that would read on worker threads (no summary
+   * yet, a rebuild, 8 MiB or more of new bytes) answers undefined, having read and written
+   * nothing. For a copy of this module bundled into an app: the workers load the importer of
+   * the installed package, not the bundle's, and such an update is handed to the package.
+   */
+  onThisThread?: boolean
+}
+
+/** What {@link transcriptUsageNdjson} answered. */
+export interface TranscriptUsageNdjsonResult {
+  rows: number
+  rebuilt: string | undefined
+  problems: ProblemSummary
+}
+
 /**
  * Brings the usage summary in `indexDir` up to date with the transcripts under `dirs`, then writes
  * `mode`'s NDJSON (the bytes the extractor gives, bundled prices, no filter or limit) through
  * `write`. Returns the row count, the rebuild reason if the summary was rebuilt, and the
- * summary's problems (the first `maxProblems`).
+ * summary's problems (the first `maxProblems`); undefined, with nothing written, when
+ * `onThisThread` and the update needs worker threads.
  */
-export async function transcriptUsageNdjson(dirs: TranscriptDirs, indexDir: string, mode: (typeof TRANSCRIPT_USAGE_MODES)[number], write: (b: Uint8Array) => void, options: { maxProblems?: number } = {}): Promise<{ rows: number; rebuilt: string | undefined; problems: ProblemSummary }> {
+export async function transcriptUsageNdjson(dirs: TranscriptDirs, indexDir: string, mode: (typeof TRANSCRIPT_USAGE_MODES)[number], write: (b: Uint8Array) => void, options: TranscriptUsageNdjsonOptions & { onThisThread: true }): Promise<TranscriptUsageNdjsonResult | undefined>
+export async function transcriptUsageNdjson(dirs: TranscriptDirs, indexDir: string, mode: (typeof TRANSCRIPT_USAGE_MODES)[number], write: (b: Uint8Array) => void, options?: TranscriptUsageNdjsonOptions): Promise<TranscriptUsageNdjsonResult>
+export async function transcriptUsageNdjson(dirs: TranscriptDirs, indexDir: string, mode: (typeof TRANSCRIPT_USAGE_MODES)[number], write: (b: Uint8Array) => void, options: TranscriptUsageNdjsonOptions = {}): Promise<TranscriptUsageNdjsonResult | undefined> {
   const prices = BUNDLED_PRICES
-  const { summary, update } = await updateUsageSummary({ dirs, dir: indexDir, build: ledgerBuild('@agenttap/transcripts'), prices })
+  const updated = await updateUsageSummary({ dirs, dir: indexDir, build: ledgerBuild('@agenttap/transcripts'), prices, onThisThread: options.onThisThread === true })
+  if (updated === undefined) return undefined
+  const { summary, update } = updated
   let rows = summaryNdjsonBytes(mode, summary, prices, {}, write)
   if (rows === undefined) {
     const r = summaryRows(mode, summary, prices, {})

@@ -100,6 +100,13 @@ export interface UsageSummaryOptions {
   prices?: PriceTable
   threads?: number
   workerMinBytes?: number
+  /**
+   * Read only on this thread: when the update would read on worker threads (no summary yet, a
+   * rebuild, or at least `workerMinBytes` new bytes), it stops before reading and writes nothing
+   * ({@link updateUsageSummary} answers undefined). For a caller whose copy of the importer is
+   * not the one the workers load (a bundle): it hands such an update to the package's own.
+   */
+  onThisThread?: boolean
 }
 
 /** The summary as read: the base block's doc, the segments applied, and how to write next. */
@@ -281,9 +288,13 @@ export function mergeUsageCall(a: UsageCall, b: UsageCall): UsageCall {
 }
 
 /** Brings the usage summary up to date with the transcripts; see the module comment. */
-export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate }> {
+export async function updateUsageSummary(options: UsageSummaryOptions & { onThisThread?: false }): Promise<{ summary: UsageSummary; update: IndexUpdate }>
+export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate } | undefined>
+export async function updateUsageSummary(options: UsageSummaryOptions): Promise<{ summary: UsageSummary; update: IndexUpdate } | undefined> {
   const t0 = msNow()
   const path = join(options.dir, USAGE_SUMMARY_FILE)
+  // A first read or a rebuild reads every transcript: on worker threads.
+  if (options.onThisThread === true && (options.rebuild === true || !existsSync(path))) return undefined
   // A first read (no summary yet, or a rebuild) reads every transcript: its worker threads start
   // now, on the other cores, while this thread lists the files.
   const threads = Math.min(options.threads ?? availableParallelism(), 8)
@@ -353,6 +364,11 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
     // for worker threads, and loading it by URL costs a module load.
     const newBytes = todo.reduce((n, c) => n + (c.file.size - c.offset), 0)
     const here = options.threads === 1 || newBytes < (options.workerMinBytes ?? 8 << 20)
+    if (!here && options.onThisThread === true) {
+      // Nothing read or written yet: the summary read is closed now, not when collected.
+      doc?.table.close()
+      return undefined
+    }
     const sink = here ? undefined : builtModule('transcript-usage-sink.js')?.href
     const r = await importTranscripts(todo, {
       usageOnly: true,

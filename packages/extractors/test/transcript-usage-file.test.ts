@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { appendSession, TRAP_IDS } from '@agenttap/transcripts/generate'
@@ -11,7 +11,9 @@ import { DailySums } from '../src/transcript-usage-daily.js'
 import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js'
 import { UsageTable } from '../src/transcript-usage-table.js'
 import { bytesHash, keyHash } from '../src/transcript-usage-hash.js'
-import { mergeUsageCall } from '../src/transcript-usage.js'
+import { mergeUsageCall, updateUsageSummary } from '../src/transcript-usage.js'
+import { transcriptUsageNdjson } from '../src/transcript-usage-entry.js'
+import { ledgerBuild } from '../src/ledger-module.js'
 
 // The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
 // appends, compaction, a torn append, a call merged across segments, and the bytes written from
@@ -169,6 +171,40 @@ describe('the usage summary file', () => {
     } finally {
       x.close()
     }
+  })
+})
+
+describe('an update only on this thread (onThisThread, for a bundled copy)', () => {
+  /** Collects what transcriptUsageNdjson writes. */
+  const sink = (): { write: (b: Uint8Array) => void; text: () => string } => {
+    const chunks: Buffer[] = []
+    return { write: (b) => chunks.push(Buffer.from(b)), text: () => Buffer.concat(chunks).toString('utf8') }
+  }
+
+  it('hands back a first read and one that needs worker threads, nothing read or written; answers a small one as the package does', async () => {
+    const dirs = { claude: [tree.dirs.claudeDir], codex: [tree.dirs.codexDir] }
+    const dir = join(tree.dir, 'summary-idx')
+    // No summary yet: a first read, for worker threads.
+    const first = sink()
+    expect(await transcriptUsageNdjson(dirs, dir, 'usage', first.write, { onThisThread: true })).toBeUndefined()
+    expect(first.text()).toBe('')
+    expect(existsSync(file())).toBe(false)
+    expect((await transcriptUsageNdjson(dirs, dir, 'usage', sink().write)).rows).toBe(10)
+    // New bytes at or above workerMinBytes: handed back, the summary file as it was.
+    appendSession(tree.dirs.claudeDir, 99, '2026-11-22T08:00:00.000Z')
+    const before = readFileSync(file())
+    expect(await updateUsageSummary({ dirs, dir, build: ledgerBuild('@agenttap/transcripts'), workerMinBytes: 1, onThisThread: true })).toBeUndefined()
+    expect(readFileSync(file()).equals(before)).toBe(true)
+    // Below it: read here, the package's answer (a fresh summary of the same tree), byte for byte.
+    for (const mode of SUMMARY) {
+      const here = sink()
+      const r = await transcriptUsageNdjson(dirs, dir, mode, here.write, { onThisThread: true })
+      expect(r?.rows).toBeGreaterThan(0)
+      const fresh = sink()
+      await transcriptUsageNdjson(dirs, join(tree.dir, `fresh-${mode}`), mode, fresh.write)
+      expect(here.text()).toBe(fresh.text())
+    }
+    expect(readFileSync(file()).equals(before)).toBe(false)
   })
 })
 
