@@ -41,7 +41,9 @@ const onlyListed: NonNullable<Options['esbuildPlugins']>[number] = {
 export default [
   // Splitting: the bin loads quick.ts (prompts -n N) or index.ts (everything else) as chunks of their own.
   // dist/quick is the other config's.
-  packageConfig(['src/index.ts', 'src/bin.ts'], { splitting: true, clean: ['!quick/**'] }),
+  // The transcripts' dirs (defaultTranscriptDirs, a few lines) go into the chunk the bin loads:
+  // not three module files of @agenttap/transcripts on every start.
+  packageConfig(['src/index.ts', 'src/bin.ts'], { splitting: true, clean: ['!quick/**'], noExternal: [/^@agenttap\/transcripts\/dirs$/] }),
   // The warm transcripts path in one file (src/transcript-usage-bundle.ts): the @agenttap packages inside.
   packageConfig([], {
     entry: { 'transcript-usage': 'src/transcript-usage-bundle.ts' },

@@ -1,6 +1,5 @@
 import { existsSync, statSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { CLIENT_DIRS, defaultLogRoot } from '@agenttap/jsonl-io'
 import { fastOptions } from './fast-args.js'
 import { COMMON_OPTIONS } from './options.js'
 import { problemLine } from './problem-line.js'
@@ -18,6 +17,16 @@ const TRANSCRIPT_USAGE_BUNDLE: string = './quick/transcript-usage.js'
  * machinery behind it, a few ms of a line that says `-f ndjson -q` and never asks.
  */
 const isatty = (fd: number): boolean => process.getBuiltinModule('node:tty').isatty(fd)
+
+/**
+ * jsonl-io when a line needs it (the default log root, the client names): a warm transcripts line
+ * with `--index-dir` does not, and its bundle has its own copy of what it uses (two module files
+ * fewer to resolve, read and compile).
+ */
+const jsonlIo = (): Promise<typeof import('@agenttap/jsonl-io')> => import('@agenttap/jsonl-io')
+
+/** The log root: `--log-dir`, else the default one. */
+const logRootOf = async (o: Opts, env: Record<string, string | undefined>): Promise<string> => resolve(typeof o.logDir === 'string' ? o.logDir : (await jsonlIo()).defaultLogRoot(env))
 
 /** The command names of `user_prompts` (see cli.ts `fastModeLine`). */
 export const PROMPTS_COMMANDS: ReadonlySet<string> = new Set(['prompts', 'user_prompts', 'user-prompts'])
@@ -48,7 +57,7 @@ export async function quickLine(argv: readonly string[], env: Record<string, str
   const o = plainOptions(argv)
   if (o === undefined || o.source !== 'wire') return undefined
   for (const k of ['indexDir', 'claudeDir', 'codexDir'] as const) if (o[k] !== undefined) return undefined
-  const root = resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env))
+  const root = await logRootOf(o, env)
   return facts === undefined ? prompts(root, o) : factsMode(root, facts, o)
 }
 
@@ -88,7 +97,7 @@ async function transcriptUsage(mode: 'daily' | 'usage' | 'cost', argv: readonly 
     // The dirs as the full CLI resolves them (cli.ts transcriptDirsOf); its errors are its own.
     const dirs = transcriptDirsFrom(o.claudeDir as string[] | undefined, o.codexDir as string[] | undefined, env)
     if (dirs.claude.length + dirs.codex.length === 0 || missingDir(dirs) !== undefined) return undefined
-    const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(resolve(typeof o.logDir === 'string' ? o.logDir : defaultLogRoot(env)), 'transcripts-index'))
+    const indexDir = resolve(typeof o.indexDir === 'string' ? o.indexDir : join(await logRootOf(o, env), 'transcripts-index'))
     // A summary to bring up to date: the bundle (one file, dist/quick), when it is the installed
     // packages' code; it hands an update that needs worker threads to the package (undefined).
     const bundle = (await import(TRANSCRIPT_USAGE_BUNDLE)) as typeof import('./transcript-usage-bundle.js')
@@ -138,7 +147,7 @@ function warmCompilerBudget(): void {
 
 async function prompts(root: string, o: Opts): Promise<number | undefined> {
   if (typeof o.limit !== 'string' || !/^\d+$/.test(o.limit.trim())) return undefined
-  if (typeof o.client === 'string' && !Object.keys(CLIENT_DIRS).includes(o.client) && o.client !== 'unknown') return undefined
+  if (typeof o.client === 'string' && !Object.keys((await jsonlIo()).CLIENT_DIRS).includes(o.client) && o.client !== 'unknown') return undefined
   let text: string
   try {
     const { USER_PROMPT_COLUMNS, latestUserPrompts, toNdjson } = await import('@agenttap/extractors/prompts')
