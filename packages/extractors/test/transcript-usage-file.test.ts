@@ -12,7 +12,7 @@ import { summaryNdjsonBytes, summaryRows } from '../src/transcript-usage-rows.js
 import { UsageTable } from '../src/transcript-usage-table.js'
 import { bytesHash, keyHash } from '../src/transcript-usage-hash.js'
 import { mergeUsageCall, updateUsageSummary } from '../src/transcript-usage.js'
-import { transcriptUsageNdjson } from '../src/transcript-usage-entry.js'
+import { TRANSCRIPT_USAGE_MODES, transcriptUsageNdjson } from '../src/transcript-usage-entry.js'
 import { ledgerBuild } from '../src/ledger-module.js'
 
 // The usage summary's file (a base block and the segments appended since) and its NDJSON writer:
@@ -196,7 +196,7 @@ describe('an update only on this thread (onThisThread, for a bundled copy)', () 
     expect(await updateUsageSummary({ dirs, dir, build: ledgerBuild('@agenttap/transcripts'), workerMinBytes: 1, onThisThread: true })).toBeUndefined()
     expect(readFileSync(file()).equals(before)).toBe(true)
     // Below it: read here, the package's answer (a fresh summary of the same tree), byte for byte.
-    for (const mode of SUMMARY) {
+    for (const mode of TRANSCRIPT_USAGE_MODES) {
       const here = sink()
       const r = await transcriptUsageNdjson(dirs, dir, mode, here.write, { onThisThread: true })
       expect(r?.rows).toBeGreaterThan(0)
