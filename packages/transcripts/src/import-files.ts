@@ -226,6 +226,8 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
         classify,
         offset: cur.offset,
         line: cur.line,
+        // Sized by the listing: no stat per file.
+        size: file.size,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
         ...(options.heads !== undefined ? { headBytes: options.heads } : {}),
