@@ -73,8 +73,7 @@ export class BaseFiles {
   /** The header columns and extra bytes of `files`. */
   static write(files: readonly SummaryFile[]): { header: FilesHeader; extra: Buffer } {
     const h: FilesHeader = { paths: [], kinds: [], ids: [], sizes: [], mtimes: [], offsets: [], at: [0] }
-    const parts: Buffer[] = []
-    let at = 0
+    const texts: string[] = []
     for (const f of files) {
       h.paths.push(f.path)
       h.kinds.push(f.kind)
@@ -82,11 +81,19 @@ export class BaseFiles {
       h.sizes.push(f.size)
       h.mtimes.push(f.mtime)
       h.offsets.push(f.offset)
-      const b = Buffer.from(JSON.stringify(f), 'utf8')
-      parts.push(b)
-      at += b.length
+      texts.push(JSON.stringify(f))
+    }
+    // One encode of all the cursors, not a buffer per file (2,000 on the bench tree): JSON text
+    // has no lone surrogates, so the bytes are each cursor's bytes back to back. Each one's byte
+    // length is its string length when all of it is ASCII.
+    const all = texts.join('')
+    const extra = Buffer.from(all, 'utf8')
+    const ascii = extra.length === all.length
+    let at = 0
+    for (const t of texts) {
+      at += ascii ? t.length : Buffer.byteLength(t, 'utf8')
       h.at.push(at)
     }
-    return { header: h, extra: Buffer.concat(parts, at) }
+    return { header: h, extra }
   }
 }

@@ -157,6 +157,14 @@ export class UsageCalls {
     return i
   }
 
+  /** A new call of another source and client (no response or request id, no stop reason) from its first piece; its row. */
+  addOther(source: string, client: string, key: string, ts: string, session: string, agent: string | undefined, model: string | undefined, usage: CallUsage, prompt: string | undefined): number {
+    const i = this.add(key, '', undefined, ts, session, agent, model, undefined, usage, prompt)
+    this.source[i] = source
+    this.client[i] = client
+    return i
+  }
+
   /** A whole call (read the slow way, or a Codex call) as a row; its row. */
   addCall(c: ModelCall): number {
     const i = this.add(c.key, c.response_id ?? '', c.request_id, c.started_at, c.session_id, c.agent, c.model ?? c.request?.model, c.stop_reason, c.usage ?? NO_USAGE, c.prompt)

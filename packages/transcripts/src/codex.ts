@@ -1,5 +1,5 @@
 import { LEDGER_VERSION } from '@agenttap/ledger/pricing'
-import type { CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
+import type { CallUsage, CompactionEvent, LedgerToolCall, ModelCall } from '@agenttap/ledger'
 import { redactText } from '@agenttap/session-extractor/redact'
 import { normalizeUsage, rateLimitHeaders, readCodexRateLimits } from '@agenttap/stream-normalizer/usage'
 import { isoMs } from './iso-time.js'
@@ -129,14 +129,19 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 function rawUsage(v: unknown): RawCodexUsage | undefined {
   const u = obj(v)
   if (u === undefined) return undefined
-  const input = num(u.input_tokens)
-  const output = num(u.output_tokens)
+  return rawCounts(u.input_tokens, u.cached_input_tokens, u.cache_read_input_tokens, u.output_tokens, u.reasoning_output_tokens, u.total_tokens)
+}
+
+/** The counts of a usage object from its fields' values (`cache_read_input_tokens`: when `cached_input_tokens` is missing or null). */
+function rawCounts(input_tokens: unknown, cached_input_tokens: unknown, cache_read_input_tokens: unknown, output_tokens: unknown, reasoning_output_tokens: unknown, total_tokens: unknown): RawCodexUsage {
+  const input = num(input_tokens)
+  const output = num(output_tokens)
   return {
     input_tokens: input,
-    cached_input_tokens: num(u.cached_input_tokens ?? u.cache_read_input_tokens),
+    cached_input_tokens: num(cached_input_tokens ?? cache_read_input_tokens),
     output_tokens: output,
-    reasoning_output_tokens: num(u.reasoning_output_tokens),
-    total_tokens: num(u.total_tokens) || input + output,
+    reasoning_output_tokens: num(reasoning_output_tokens),
+    total_tokens: num(total_tokens) || input + output,
   }
 }
 
@@ -181,6 +186,11 @@ function sessionFromName(path: string): string | undefined {
   return /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(path)?.[1]
 }
 
+/** A fork's replay ends at the first line stamped (`tms`, ms; NaN: no time) past its window. */
+function endReplay(st: CodexFileState, tms: number): void {
+  if (st.replay && Number.isFinite(tms) && st.fork_at_ms !== undefined && tms > st.fork_at_ms + REPLAY_WINDOW_MS) st.replay = false
+}
+
 /**
  * Reads one parsed rollout line, updating the file's state (kept between reads: rollouts are
  * append-only and an index reads only what was appended); see the module comment. `usageOnly`:
@@ -192,7 +202,7 @@ export function readCodexLine(rec: unknown, file: TranscriptFile, st: CodexFileS
   const ts = str(r.timestamp)
   const p = obj(r.payload) ?? {}
   const tms = ts !== undefined ? isoMs(ts) : NaN
-  if (st.replay && Number.isFinite(tms) && st.fork_at_ms !== undefined && tms > st.fork_at_ms + REPLAY_WINDOW_MS) st.replay = false
+  endReplay(st, tms)
   switch (r.type) {
     case 'session_meta': {
       if (st.session_id === undefined) {
@@ -267,13 +277,38 @@ function compaction(st: CodexFileState, file: TranscriptFile, ts: string | undef
   return { kind: 'compaction', event }
 }
 
-function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts, usageOnly: boolean): CodexLine {
-  const info = obj(p.info)
-  const limits = usageOnly ? undefined : rateLimits(p.rate_limits)
-  if (limits !== undefined && !st.replay) st.pending_limits = limits
-  const total = rawUsage(info?.total_token_usage)
-  const last = rawUsage(info?.last_token_usage)
-  if (total === undefined && last === undefined) return { kind: 'none' }
+/**
+ * The call of a `token_count` as a usage-only read keeps it (what {@link readCodexLine} puts in
+ * its call besides the file state's agent, model and effort). Filled in place by
+ * {@link readCodexUsagePiece} (one object per thread, reused line after line): copy what you keep.
+ */
+export interface CodexPiece {
+  key: string
+  ts: string
+  session: string
+  usage: CallUsage
+  /** The prompt, tool calls and rate limits pending in the file state, taken by this call. */
+  prompt: string | undefined
+  tools: NonNullable<CodexFileState['pending_tools']>
+  limits: Record<string, string> | undefined
+  /** Why the line is no call, when it answered `bad`. */
+  message: string
+}
+
+/** A piece with nothing in it yet. */
+export function emptyCodexPiece(): CodexPiece {
+  return { key: '', ts: '', session: '', usage: { input: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, output: 0 }, prompt: undefined, tools: [], limits: undefined, message: '' }
+}
+
+const BAD_TOKEN_COUNT = 'token_count without timestamp or session'
+
+/**
+ * The usage of a `token_count` (its cumulative `total` and `last` counts) against the file state:
+ * a call (`piece` filled, the state's pending prompt, tools and limits taken), no call (a re-emit,
+ * a fork's replay, no counts) or `bad` (`piece.message` says why). The one rule of both readers.
+ */
+function tokenPiece(total: RawCodexUsage | undefined, last: RawCodexUsage | undefined, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts, piece: CodexPiece): 'call' | 'none' | 'bad' {
+  if (total === undefined && last === undefined) return 'none'
   let delta: RawCodexUsage
   if (total !== undefined) {
     const prev = st.last
@@ -290,25 +325,51 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
   }
   if (st.replay) {
     traps.codex_replayed++
-    return { kind: 'none' }
+    return 'none'
   }
   if (allZero(delta)) {
     traps.codex_reemits++
-    return { kind: 'none' }
+    return 'none'
   }
   if (last !== undefined) st.last_prompt = last.input_tokens
   const session = st.session_id ?? sessionFromName(file.path)
-  if (session === undefined || ts === undefined) return { kind: 'bad', message: 'token_count without timestamp or session' }
-  const usage = normalizeUsage({ input_tokens: delta.input_tokens, cache_read_input_tokens: delta.cached_input_tokens, output_tokens: delta.output_tokens, reasoning_tokens: delta.reasoning_output_tokens }, 'openai-responses')
+  if (session === undefined || ts === undefined) {
+    piece.message = BAD_TOKEN_COUNT
+    return 'bad'
+  }
+  piece.usage = normalizeUsage({ input_tokens: delta.input_tokens, cache_read_input_tokens: delta.cached_input_tokens, output_tokens: delta.output_tokens, reasoning_tokens: delta.reasoning_output_tokens }, 'openai-responses')
   const mark = total !== undefined ? `${st.resets ? `${st.resets}.` : ''}${total.total_tokens}` : ts
-  const key = `${CODEX_SOURCE}:${session}:${mark}`
-  const tools: LedgerToolCall[] = (st.pending_tools ?? []).map((t, i) => ({ call_id: t.call_id, position: i, name: t.name, kind: t.kind, arguments: t.arguments, complete: true }))
-  const rl = st.pending_limits
-  const prompt = st.pending_prompt
+  piece.key = `${CODEX_SOURCE}:${session}:${mark}`
+  piece.ts = ts
+  piece.session = session
+  piece.tools = st.pending_tools ?? []
+  piece.limits = st.pending_limits
+  piece.prompt = st.pending_prompt
   st.pending_tools = []
   st.pending_limits = undefined
   st.pending_prompt = undefined
   st.compacted_since_usage = false
+  return 'call'
+}
+
+const slowPiece = emptyCodexPiece()
+
+function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts, usageOnly: boolean): CodexLine {
+  const info = obj(p.info)
+  const limits = usageOnly ? undefined : rateLimits(p.rate_limits)
+  if (limits !== undefined && !st.replay) st.pending_limits = limits
+  const got = tokenPiece(rawUsage(info?.total_token_usage), rawUsage(info?.last_token_usage), st, file, ts, traps, slowPiece)
+  if (got === 'none') return { kind: 'none' }
+  if (got === 'bad') return { kind: 'bad', message: slowPiece.message }
+  return { kind: 'call', call: codexPieceCall(slowPiece, st) }
+}
+
+/** The call of a piece of file state `st` (a copy: the piece is reused). */
+export function codexPieceCall(piece: CodexPiece, st: CodexFileState): ModelCall {
+  const { key, session, ts, usage } = piece
+  const tools: LedgerToolCall[] = piece.tools.map((t, i) => ({ call_id: t.call_id, position: i, name: t.name, kind: t.kind, arguments: t.arguments, complete: true }))
+  const rl = piece.limits
+  const prompt = piece.prompt
   // Built field by field in the order a literal would have them: spreads of optional fields
   // (`...(x ? { x } : {})`) cost microseconds per call, and a rollout has thousands.
   const request: ModelCall['request'] = {} as ModelCall['request']
@@ -337,7 +398,7 @@ function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: Transc
   call.request = request
   if (rl !== undefined) call.rate_limits = rl
   if (prompt !== undefined) call.prompt = prompt
-  return { kind: 'call', call }
+  return call
 }
 
 const COUNTS = { input_tokens: true, cached_input_tokens: true, cache_read_input_tokens: true, output_tokens: true, reasoning_output_tokens: true, total_tokens: true } as const
@@ -366,4 +427,27 @@ export function readCodexUsageBytes(buf: Buffer, start: number, end: number, fil
   if (!pickJson(buf, start, end, TOKEN_PICK, v) || v[C_TYPE!] !== 'event_msg' || v[C_PAYLOAD!] !== PICKED || v[C_PTYPE!] !== 'token_count') return undefined
   const info = v[C_INFO!] !== PICKED ? v[C_INFO!] : { total_token_usage: countsAt(v, C_TOTAL!), last_token_usage: countsAt(v, C_LAST!) }
   return readCodexLine({ timestamp: v[C_TS!], type: 'event_msg', payload: { type: 'token_count', info } }, file, st, line, traps, true)
+}
+
+/** The counts object at `slot` as {@link rawUsage} reads it from JSON.parse's value, from the picked slots. */
+function rawUsageAt(v: unknown[], slot: number): RawCodexUsage | undefined {
+  // A non-object (or none) is picked whole; an object is PICKED, its counts in the next slots (COUNTS' order).
+  if (v[slot] !== PICKED) return rawUsage(v[slot])
+  return rawCounts(v[slot + 1], v[slot + 2], v[slot + 3], v[slot + 4], v[slot + 5], v[slot + 6])
+}
+
+/**
+ * {@link readCodexUsageBytes} without the call object: a `token_count`'s call into `piece`
+ * (`call`; its model, effort and agent are the file state's), `none`, `bad` (`piece.message`
+ * says why), or `undefined` when the line is left to the slow path — with the same file state
+ * and trap counts after it as `readCodexLine(JSON.parse(line), file, st, line, traps, true)`.
+ */
+export function readCodexUsagePiece(buf: Buffer, start: number, end: number, file: TranscriptFile, st: CodexFileState, traps: TrapCounts, piece: CodexPiece): 'call' | 'none' | 'bad' | undefined {
+  const v = cpicked
+  if (!pickJson(buf, start, end, TOKEN_PICK, v) || v[C_TYPE!] !== 'event_msg' || v[C_PAYLOAD!] !== PICKED || v[C_PTYPE!] !== 'token_count') return undefined
+  const ts = str(v[C_TS!])
+  if (st.replay) endReplay(st, ts !== undefined ? isoMs(ts) : NaN)
+  // info: an object is PICKED (its usages in their slots), anything else no usage.
+  if (v[C_INFO!] !== PICKED) return 'none'
+  return tokenPiece(rawUsageAt(v, C_TOTAL!), rawUsageAt(v, C_LAST!), st, file, ts, traps, piece)
 }

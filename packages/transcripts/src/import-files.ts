@@ -2,7 +2,7 @@ import type { CallUsage, CompactionEvent, ModelCall } from '@agenttap/ledger'
 import { absorbCall, mergeCall, settleCall, UsageCalls } from './call-merge.js'
 import { CLAUDE_NEEDLES, CLAUDE_USAGE_NEEDLES, classifyClaudeLine, classifyClaudeUsageLine, emptyPiece, readClaudeLine, readClaudeUsagePiece, rowCall } from './claude.js'
 import type { ClaudeLine } from './claude.js'
-import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from './codex.js'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_SOURCE, CODEX_USAGE_NEEDLES, codexPieceCall, emptyCodexPiece, readCodexLine, readCodexUsageBytes, readCodexUsagePiece } from './codex.js'
 import type { CodexLine } from './codex.js'
 import { bytesHash } from './head-hash.js'
 import { readLines } from './read-lines.js'
@@ -79,6 +79,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
   // Calls as rows (for a sink that takes them), else as call objects.
   const asRows = usageOnly && options.rows === true
   const piece = emptyPiece()
+  const cpiece = emptyCodexPiece()
   let bytes = 0
   let lines = 0
   let parsed = 0
@@ -147,9 +148,25 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
         return
       }
     }
+    // A token_count line of a read whose calls become rows: its counts from the bytes, and its
+    // call a row (no call object, the same answer as below).
+    if (pickCodex && asRows) {
+      const got = readCodexUsagePiece(buf, s, e, file, codex, traps, cpiece)
+      if (got === 'none') return
+      if (got === 'bad') {
+        problems.push({ code: 'UNEXPECTED_SHAPE', file: file.path, line, offset, message: cpiece.message })
+        return
+      }
+      if (got === 'call') {
+        const i = calls.get(cpiece.key) as number | undefined
+        if (i === undefined) calls.set(cpiece.key, rows.addOther(CODEX_SOURCE, 'codex', cpiece.key, cpiece.ts, cpiece.session, codex.agent, codex.model, cpiece.usage, cpiece.prompt))
+        else rows.mergeCall(i, codexPieceCall(cpiece, codex))
+        return
+      }
+    }
     // A token_count line of a usage-only read: its counts from the bytes (the same answer
     // as below), else the whole line decoded and parsed.
-    let r: ClaudeLine | CodexLine | undefined = pickCodex ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
+    let r: ClaudeLine | CodexLine | undefined = pickCodex && !asRows ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
     if (r === undefined) {
       let rec: unknown
       try {
@@ -209,6 +226,8 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
         classify,
         offset: cur.offset,
         line: cur.line,
+        // Sized by the listing: no stat per file.
+        size: file.size,
         ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
         ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
         ...(options.heads !== undefined ? { headBytes: options.heads } : {}),

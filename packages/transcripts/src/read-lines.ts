@@ -45,6 +45,12 @@ export interface ReadLinesOptions {
   chunkBytes?: number
   /** Keep the first this many bytes of a read from the start ({@link ReadEnd.head}). @defaultValue 0 */
   headBytes?: number
+  /**
+   * The file's size as the caller knows it (e.g. listed a moment ago): the buffer is sized for
+   * it without a stat of the file (a read of a file that has grown since just takes more reads).
+   * @defaultValue its size now (fstat)
+   */
+  size?: number
   onLine: (buf: Buffer, start: number, end: number, line: number, offset: number) => void
   onLongLine?: (line: number, offset: number, bytes: number) => void
 }
@@ -119,7 +125,7 @@ export function readLines(path: string, options: ReadLinesOptions): ReadEnd {
   const start0 = pos
   // A buffer the size of what there is to read (most transcripts are far smaller than a chunk),
   // the thread's pooled one when it is large enough.
-  const want = Math.max(64 << 10, Math.min(chunk, fstatSync(fd).size - pos + 1))
+  const want = Math.max(64 << 10, Math.min(chunk, (options.size ?? fstatSync(fd).size) - pos + 1))
   let buf = pool !== undefined && pool.length >= want && pool.length <= chunk ? pool : Buffer.allocUnsafe(want)
   if (buf.length <= chunk) pool = buf
   // Bytes of buf[0..have) are unconsumed, starting at file offset `pos`.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelCall } from '@agenttap/ledger'
 import { findTranscripts, importFiles, importTranscripts, readClaudeLine, startCursors, startImportWorkers } from '../src/index.ts'
 import { readClaudeUsageBytes } from '../src/claude.ts'
-import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, readCodexLine, readCodexUsageBytes } from '../src/codex.ts'
+import { classifyCodexLine, classifyCodexUsageLine, CODEX_NEEDLES, CODEX_USAGE_NEEDLES, codexPieceCall, emptyCodexPiece, readCodexLine, readCodexUsageBytes, readCodexUsagePiece } from '../src/codex.ts'
 import { noTraps } from '../src/import-files.ts'
 import { bytesHash } from '../src/head-hash.ts'
 import type { CodexFileState } from '../src/types.ts'
@@ -202,14 +202,20 @@ describe('the usage-only Codex reader against JSON.parse + readCodexLine', () =>
   /**
    * Reads `lines` the way the importer does — the fast reader first, the slow path when it steps
    * aside — next to the slow path alone, each with its own file state and trap counts: every
-   * answer, state and count must be the same. Returns how many lines the fast reader took.
+   * answer, state and count must be the same. The same for the reader of a read whose calls
+   * become rows (readCodexUsagePiece: its piece made a call). Returns how many lines the fast
+   * reader took (the rows' reader takes the same ones).
    */
   function sameRollout(lines: (string | Buffer)[], file: TranscriptFile = CODEX): number {
     const fastSt: CodexFileState = {}
     const slowSt: CodexFileState = {}
+    const pieceSt: CodexFileState = {}
     const fastTraps = noTraps()
     const slowTraps = noTraps()
+    const pieceTraps = noTraps()
+    const piece = emptyCodexPiece()
     let took = 0
+    let pieceTook = 0
     lines.forEach((l, n) => {
       const b = typeof l === 'string' ? Buffer.from(l) : l
       const pad = Buffer.concat([Buffer.from('{"junk":1}\n'), b, Buffer.from('\n{"more":[1,2]}')])
@@ -225,10 +231,22 @@ describe('the usage-only Codex reader against JSON.parse + readCodexLine', () =>
       let fast: unknown = readCodexUsageBytes(pad, 11, 11 + b.length, file, fastSt, n + 1, fastTraps)
       if (fast === undefined) fast = parse(fastSt, fastTraps)
       else took++
-      expect(fast, b.toString()).toEqual(parse(slowSt, slowTraps))
+      const got = readCodexUsagePiece(pad, 11, 11 + b.length, file, pieceSt, pieceTraps, piece)
+      let byPiece: unknown
+      if (got === undefined) byPiece = parse(pieceSt, pieceTraps)
+      else {
+        pieceTook++
+        byPiece = got === 'call' ? { kind: 'call', call: codexPieceCall(piece, pieceSt) } : got === 'bad' ? { kind: 'bad', message: piece.message } : { kind: 'none' }
+      }
+      const want = parse(slowSt, slowTraps)
+      expect(fast, b.toString()).toEqual(want)
+      expect(byPiece, b.toString()).toEqual(want)
       expect(fastSt).toEqual(slowSt)
+      expect(pieceSt).toEqual(slowSt)
       expect(fastTraps).toEqual(slowTraps)
+      expect(pieceTraps).toEqual(slowTraps)
     })
+    expect(pieceTook).toBe(took)
     return took
   }
 
