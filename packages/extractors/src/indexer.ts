@@ -197,7 +197,22 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     }
     let results: ShardResult[]
     try {
-      results = shards === 1 ? [await runShard(jobs[0]!)] : await Promise.all(jobs.map((j) => runInWorker(script!, j)))
+      if (shards === 1) results = [await runShard(jobs[0]!)]
+      else {
+        // Shard 0 runs on this thread, which would only wait for the workers meanwhile: one
+        // isolate fewer to start, load the modules into and compile the ledger's hot code in,
+        // and shard 0's result (its calls for the cache breaks, its open flows) is not copied
+        // over. The workers start first.
+        const others = jobs.slice(1).map((j) => runInWorker(script!, j))
+        const settled = Promise.allSettled(others)
+        let first: ShardResult
+        try {
+          first = await runShard(jobs[0]!)
+        } finally {
+          await settled
+        }
+        results = [first, ...(await Promise.all(others))]
+      }
     } catch (e) {
       throw new ExtractError('INDEX_FAILED', `reading the capture failed (the index was not changed): ${(e as Error).message}`, { cause: e })
     }
