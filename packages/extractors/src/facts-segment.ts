@@ -306,8 +306,8 @@ export function sectionsOf(rows: Record<RowSection, Row[]>): Buffer[] {
 
 /**
  * The rows of a build into an empty index, as its shards kept them ({@link factsPick}): the
- * bytes of their NDJSON files in commit order (bytes, not text: a worker thread is handed them
- * without a copy, and decodes them itself), and the flows left open.
+ * bytes of their NDJSON files in commit order (decoded when the sections are made, while DuckDB
+ * runs the commit), and the flows left open.
  */
 export interface FactsJob {
   calls: Uint8Array[]
@@ -321,19 +321,6 @@ const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.by
 /** The sections of the segment of a {@link FactsJob}. */
 export function factsSections(job: FactsJob): Buffer[] {
   return sectionsOf(rowsOfLines({ calls: job.calls.map(utf8), flows: job.flows.map(utf8), tool_calls: job.tool_calls.map(utf8) }, new Set(job.open), true))
-}
-
-/**
- * The buffers whose whole memory `bufs` are (a buffer that is a slice of a bigger one, such as
- * Node's pool of small buffers, is left out): what can be moved to another thread instead of
- * copied, without taking memory someone else uses.
- */
-export function ownedBuffers(bufs: readonly Uint8Array[]): ArrayBuffer[] {
-  const out: ArrayBuffer[] = []
-  for (const b of bufs) {
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && !out.includes(b.buffer)) out.push(b.buffer)
-  }
-  return out
 }
 
 /** One segment's bytes from its sections ({@link sectionsOf}): the framed header, then the sections. */

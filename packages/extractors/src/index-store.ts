@@ -332,7 +332,7 @@ export interface UpdateBatch {
 const FLOW_TABLES: DataTable[] = ['flows', 'calls', 'tool_calls', 'tool_results']
 
 /** Applies one update atomically: a crash before COMMIT leaves the index as it was. */
-export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: () => Promise<void>): Promise<{ orphanProblems: number }> {
+export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: () => Promise<void>, whileRunning?: () => void): Promise<{ orphanProblems: number }> {
   // One batch of statements, one round trip: an update of a few records is mostly fixed costs.
   const sql: string[] = ['begin transaction']
   if (b.refed.length > 0) {
@@ -391,7 +391,11 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: ()
     if (v !== undefined) sql.push(`delete from meta where key = ${lit(k)}`, `insert into meta values (${lit(k)}, ${lit(String(v))})`)
   }
   try {
-    await duck.run(sql.join(';\n'))
+    // The statements run on DuckDB's threads: `whileRunning` (work of this thread that does not
+    // touch the database, such as the wire facts of a build) goes meanwhile.
+    const ran = duck.run(sql.join(';\n'))
+    whileRunning?.()
+    await ran
     const orphanProblems = b.orphans.length > 0 ? Number((await duck.select(`select count(*) as n from orphans`)).rows[0]?.n ?? 0) : 0
     if (beforeCommit !== undefined) await beforeCommit()
     await duck.run('commit')

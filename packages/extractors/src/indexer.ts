@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
-import { factsSections, ownedBuffers } from './facts-segment.js'
+import { factsSections } from './facts-segment.js'
 import type { FactsJob } from './facts-segment.js'
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
@@ -197,7 +197,22 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     }
     let results: ShardResult[]
     try {
-      results = shards === 1 ? [await runShard(jobs[0]!)] : await Promise.all(jobs.map((j) => runInWorker(script!, j)))
+      if (shards === 1) results = [await runShard(jobs[0]!)]
+      else {
+        // Shard 0 runs on this thread, which would only wait for the workers meanwhile: one
+        // isolate fewer to start, load the modules into and compile the ledger's hot code in,
+        // and shard 0's result (its calls for the cache breaks, its open flows) is not copied
+        // over. The workers start first.
+        const others = jobs.slice(1).map((j) => runInWorker(script!, j))
+        const settled = Promise.allSettled(others)
+        let first: ShardResult
+        try {
+          first = await runShard(jobs[0]!)
+        } finally {
+          await settled
+        }
+        results = [first, ...(await Promise.all(others))]
+      }
     } catch (e) {
       throw new ExtractError('INDEX_FAILED', `reading the capture failed (the index was not changed): ${(e as Error).message}`, { cause: e })
     }
@@ -227,7 +242,24 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       sessionChainFile = join(stage, 'session-chain.ndjson')
       writeFileSync(sessionChainFile, chainAfter.map((e, ord) => JSON.stringify({ ord, ...e }) + '\n').join(''), { mode: 0o600 })
     }
-    const facts = keepFacts ? factsOf(results, stillOpen, shards > 1 ? script : undefined) : undefined
+    const factsJob = keepFacts ? factsJobOf(results, stillOpen) : undefined
+    let facts: IndexUpdateResult['facts']
+    // The wire facts' sections are made on this thread while DuckDB runs the commit on its own
+    // threads (this thread would only wait meanwhile). A failure is the caller's: it reads the
+    // facts from DuckDB.
+    const whileCommitting = factsJob === undefined ? undefined : (): void => {
+      let parts: Buffer[] | undefined
+      let error: unknown
+      try {
+        parts = factsSections(factsJob)
+      } catch (e) {
+        error = e
+      }
+      facts = async () => {
+        if (error !== undefined) throw error
+        return parts
+      }
+    }
     const tRead = performance.now()
     const touched = [...new Set([...pending.map((p) => p.flow_id), ...results.flatMap((r) => r.callFlows)])]
     const hook = options.beforeCommit !== undefined && shards === 1 && rebuilt === undefined && sources.length > 0 ? options.beforeCommit : undefined
@@ -250,7 +282,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       ...(sessionChainFile !== undefined ? { sessionChainFile } : {}),
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
-    }, hook && (() => hook(touched)))
+    }, hook && (() => hook(touched)), whileCommitting)
     if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length))
     const tCommit = performance.now()
     let insight: Map<string, Row> | undefined
@@ -280,25 +312,17 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
 }
 
 /**
- * The wire facts' sections from the rows the shards kept for them (read now: the stage dir goes
- * when the update returns), in the order the commit inserts them: on a worker thread (`script`),
- * started at once, or here when asked. The files are read as bytes and moved to the worker, not
- * decoded here and copied: this thread has the commit to start.
+ * The rows the shards kept for the wire facts, read now (the stage dir goes when the update
+ * returns), in the order the commit inserts them.
  */
-function factsOf(results: ShardResult[], stillOpen: PendingFlow[], script: URL | undefined): () => Promise<Buffer[] | undefined> {
+function factsJobOf(results: ShardResult[], stillOpen: PendingFlow[]): FactsJob {
   const job: FactsJob = { calls: [], flows: [], tool_calls: [], open: stillOpen.map((p) => p.flow_id) }
   for (const r of results) for (const t of ['calls', 'flows', 'tool_calls'] as const) {
     const f = r.factsFiles?.[t]
     if (f !== undefined) job[t].push(readFileSync(f))
   }
-  if (script === undefined) return async () => factsSections(job)
-  const made = runFactsWorker(script, job)
-  made.catch(() => undefined) // (a failure is the caller's: it reads the facts from DuckDB)
-  return () => made
+  return job
 }
-
-const runFactsWorker = (script: URL, job: FactsJob): Promise<Buffer[]> =>
-  workerReply(script, { facts: job }, 'facts worker', (m) => (m['parts'] as Uint8Array[]).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), ownedBuffers([...job.calls, ...job.flows, ...job.tool_calls]))
 
 async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> {
   await duck.run('begin transaction')

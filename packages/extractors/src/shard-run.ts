@@ -13,7 +13,8 @@ import type { Row } from './types.js'
 /**
  * One shard of an index update: every shard reads every new byte, keeps the lines of its own
  * flows (a cheap hash of the `flow_id` found in the raw line), and runs its own ledger over
- * them. Runs on the main thread for small updates and in worker threads for large ones.
+ * them. Runs on the main thread for small updates; a large one runs shard 0 there and the others
+ * in worker threads.
  *
  * Flows without a session id of their own (`session_source: "derived"`, SDK scripts) all go to
  * shard 0: the ledger chains them into sessions by their history, which needs to see every one

@@ -28,17 +28,6 @@ describe('facts columns', () => {
   })
 })
 
-describe('ownedBuffers', () => {
-  it('moves only buffers that are the whole of their memory (not a slice of the small-buffer pool)', async () => {
-    const { ownedBuffers } = await import('../src/facts-segment.js')
-    const own = Buffer.alloc(64 * 1024)
-    const pooled = Buffer.from('a small buffer') // a slice of Node's shared pool
-    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength)
-    const slice = own.subarray(8)
-    expect(ownedBuffers([own, pooled, slice, own])).toEqual([own.buffer])
-  })
-})
-
 describe('encode', () => {
   it('a text column given as bytes is the same section as the values read one by one', () => {
     const vals = ['{"a":1}\n', null, 'é "x"\n', '', '😀\n', null]
