@@ -46,15 +46,23 @@ const onlyListed: NonNullable<Options['esbuildPlugins']>[number] = {
  * `daily` (callgrind), for a few functions it calls. The bin already needs
  * `process.getBuiltinModule` (Node ≥ 20.16; engines: ≥ 20.19).
  */
-const NAMED_BUILTIN_IMPORT = /^import \{([^}]*)\} from (['"])([^'"]+)\2;$/gm
+const NAMED_BUILTIN_IMPORT = /^import \{([^}]*)\} from (['"])([^'"]+)\2;\n/gm
 const builtinsWithoutFacade: NonNullable<Options['plugins']>[number] = {
   name: 'agenttap-builtins-without-facade',
   renderChunk(code, info) {
     if (!info.path.endsWith('.js')) return undefined
-    return {
-      code: code.replace(NAMED_BUILTIN_IMPORT, (all, names: string, _quote: string, from: string) =>
-        isBuiltin(from) ? `const {${names.replace(/\b([\w$]+) as ([\w$]+)\b/g, '$1: $2')}} = process.getBuiltinModule(${JSON.stringify(from)});` : all),
-    }
+    // An import is bound before any of the module's code runs, wherever it is written (esbuild
+    // writes them in the sections of the modules it bundled, some initialized lazily): the
+    // constants go to the top of the file (after a shebang), so none is read before it is set.
+    const consts: string[] = []
+    const rest = code.replace(NAMED_BUILTIN_IMPORT, (all, names: string, _quote: string, from: string) => {
+      if (!isBuiltin(from)) return all
+      consts.push(`const {${names.replace(/\b([\w$]+) as ([\w$]+)\b/g, '$1: $2')}} = process.getBuiltinModule(${JSON.stringify(from)});\n`)
+      return ''
+    })
+    if (consts.length === 0) return undefined
+    const shebang = /^#!.*\n/.exec(rest)?.[0] ?? ''
+    return { code: shebang + consts.join('') + rest.slice(shebang.length) }
   },
 }
 
