@@ -1,5 +1,4 @@
 import { closeSync, openSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import type { FileRange } from './line-cursor.js'
 import { readAt } from './read-at.js'
 import type { CaptureFiles, SourceKind } from './sources.js'
@@ -8,9 +7,10 @@ import type { CaptureFiles, SourceKind } from './sources.js'
  * node:crypto, required when a file's head is hashed (an update). Not imported at the top: an ES
  * import of a builtin evaluates all of its exports, and node:crypto's include WebCrypto, which
  * then loads — a cost every `agenttap-analyze` run would pay, most of which never hash anything.
+ * Nor by `createRequire`: node:module (and its source-map module) would load on every start.
  */
 let nodeCrypto: typeof import('node:crypto') | undefined
-const sha256 = (buf: Buffer): string => (nodeCrypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(buf).digest('hex')
+const sha256 = (buf: Buffer): string => (nodeCrypto ??= process.getBuiltinModule('node:crypto')).createHash('sha256').update(buf).digest('hex')
 
 /**
  * What an update reads: each capture file's identity and size at one moment, matched with how
