@@ -354,14 +354,15 @@ function tokenPiece(total: RawCodexUsage | undefined, last: RawCodexUsage | unde
 
 const slowPiece = emptyCodexPiece()
 
+/** The line {@link slowPiece} answered: its call made whole. */
+const slowLine = (got: 'call' | 'none' | 'bad', st: CodexFileState): CodexLine =>
+  got === 'none' ? { kind: 'none' } : got === 'bad' ? { kind: 'bad', message: slowPiece.message } : { kind: 'call', call: codexPieceCall(slowPiece, st) }
+
 function tokenCount(p: Record<string, unknown>, st: CodexFileState, file: TranscriptFile, ts: string | undefined, traps: TrapCounts, usageOnly: boolean): CodexLine {
   const info = obj(p.info)
   const limits = usageOnly ? undefined : rateLimits(p.rate_limits)
   if (limits !== undefined && !st.replay) st.pending_limits = limits
-  const got = tokenPiece(rawUsage(info?.total_token_usage), rawUsage(info?.last_token_usage), st, file, ts, traps, slowPiece)
-  if (got === 'none') return { kind: 'none' }
-  if (got === 'bad') return { kind: 'bad', message: slowPiece.message }
-  return { kind: 'call', call: codexPieceCall(slowPiece, st) }
+  return slowLine(tokenPiece(rawUsage(info?.total_token_usage), rawUsage(info?.last_token_usage), st, file, ts, traps, slowPiece), st)
 }
 
 /** The call of a piece of file state `st` (a copy: the piece is reused). */
@@ -408,25 +409,15 @@ const SL = TOKEN_PICK.slot as Record<string, number>
 const [C_TS, C_TYPE, C_PAYLOAD, C_PTYPE, C_INFO, C_TOTAL, C_LAST] = ['timestamp', 'type', 'payload', 'payload.type', 'payload.info', 'payload.info.total_token_usage', 'payload.info.last_token_usage'].map((k) => SL[k]!) as number[]
 const cpicked: unknown[] = []
 
-/** The counts object at `slot` as JSON.parse gives it, with only the counts read. */
-function countsAt(v: unknown[], slot: number): unknown {
-  if (v[slot] !== PICKED) return v[slot]
-  // Named in the order of COUNTS (their slots follow the object's): one shape, no keyed stores.
-  return { input_tokens: v[slot + 1], cached_input_tokens: v[slot + 2], cache_read_input_tokens: v[slot + 3], output_tokens: v[slot + 4], reasoning_output_tokens: v[slot + 5], total_tokens: v[slot + 6] }
-}
-
 /**
  * `readCodexLine(JSON.parse(line), file, st, line, traps, true)` of an `event_msg` `token_count`
- * line, from its raw bytes: only the timestamp, the types and the usage counts are decoded (the
- * rate limits and the rest are validated, not built). `undefined` when the line is no valid JSON
- * object, not a `token_count` event, or laid out in a way the picker leaves alone: parse it the
- * slow way (which gives the same answer or the error).
+ * line, from its raw bytes: {@link readCodexUsagePiece}, its call made whole. `undefined` when
+ * the line is no valid JSON object, not a `token_count` event, or laid out in a way the picker
+ * leaves alone: parse it the slow way (which gives the same answer or the error).
  */
-export function readCodexUsageBytes(buf: Buffer, start: number, end: number, file: TranscriptFile, st: CodexFileState, line: number, traps: TrapCounts): CodexLine | undefined {
-  const v = cpicked
-  if (!pickJson(buf, start, end, TOKEN_PICK, v) || v[C_TYPE!] !== 'event_msg' || v[C_PAYLOAD!] !== PICKED || v[C_PTYPE!] !== 'token_count') return undefined
-  const info = v[C_INFO!] !== PICKED ? v[C_INFO!] : { total_token_usage: countsAt(v, C_TOTAL!), last_token_usage: countsAt(v, C_LAST!) }
-  return readCodexLine({ timestamp: v[C_TS!], type: 'event_msg', payload: { type: 'token_count', info } }, file, st, line, traps, true)
+export function readCodexUsageBytes(buf: Buffer, start: number, end: number, file: TranscriptFile, st: CodexFileState, traps: TrapCounts): CodexLine | undefined {
+  const got = readCodexUsagePiece(buf, start, end, file, st, traps, slowPiece)
+  return got === undefined ? undefined : slowLine(got, st)
 }
 
 /** The counts object at `slot` as {@link rawUsage} reads it from JSON.parse's value, from the picked slots. */

@@ -166,7 +166,7 @@ export function importFiles(cursors: Iterable<FileCursor>, options: ImportFilesO
     }
     // A token_count line of a usage-only read: its counts from the bytes (the same answer
     // as below), else the whole line decoded and parsed.
-    let r: ClaudeLine | CodexLine | undefined = pickCodex && !asRows ? readCodexUsageBytes(buf, s, e, file, codex, line, traps) : undefined
+    let r: ClaudeLine | CodexLine | undefined = pickCodex && !asRows ? readCodexUsageBytes(buf, s, e, file, codex, traps) : undefined
     if (r === undefined) {
       let rec: unknown
       try {

@@ -228,7 +228,7 @@ describe('the usage-only Codex reader against JSON.parse + readCodexLine', () =>
         }
         return readCodexLine(rec, file, st, n + 1, traps, true)
       }
-      let fast: unknown = readCodexUsageBytes(pad, 11, 11 + b.length, file, fastSt, n + 1, fastTraps)
+      let fast: unknown = readCodexUsageBytes(pad, 11, 11 + b.length, file, fastSt, fastTraps)
       if (fast === undefined) fast = parse(fastSt, fastTraps)
       else took++
       const got = readCodexUsagePiece(pad, 11, 11 + b.length, file, pieceSt, pieceTraps, piece)
