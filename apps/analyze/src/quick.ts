@@ -205,7 +205,7 @@ function stdoutWriter(): { write: (b: Uint8Array) => void; started: () => boolea
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'EPIPE') closed = true
-      else if (code === 'EAGAIN') rest.push(Buffer.from(b.subarray(off)))
+      else if (code === 'EAGAIN') rest.push(Buffer.copyBytesFrom(b, off))
       else throw e
     }
   }
