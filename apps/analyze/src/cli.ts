@@ -181,6 +181,9 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
     ...(o.rebuildIndex ? { rebuildIndex: true } : {}),
     ...(o.includeAux ? { includeAux: true } : {}),
     onWait: (m) => warn(m),
+    // Deferred appends and facts segments past half their caps: committed by a detached process
+    // (as `git gc --auto`), not by a later run. AGENTTAP_INDEX_BACKGROUND=0 leaves them to the runs.
+    maintainInBackground: process.env.AGENTTAP_INDEX_BACKGROUND !== '0',
   }
   if (o.redis === undefined) {
     const transcripts = transcriptDirsOf(o, io)

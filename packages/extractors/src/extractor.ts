@@ -25,6 +25,7 @@ import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, u
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
+import { maintainInBackground } from './index-maintain.js'
 import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
@@ -178,7 +179,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   async function open(): Promise<Duck> {
     if (duck !== undefined) return duck
     // Appends the wire facts hold that DuckDB has not committed yet: it takes them first (read-write).
-    const current = paths !== undefined && upToDate() && (readState(paths)?.deferred?.length ?? 0) === 0
+    const current = paths !== undefined && options.compactIndex !== true && upToDate() && (readState(paths)?.deferred?.length ?? 0) === 0
     const threads = duckThreads(current ? 0 : unreadBytes())
     const duckOpts = threads !== undefined ? { threads } : {}
     if (paths !== undefined && current) {
@@ -222,7 +223,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ? deferred !== undefined ? (((c) => (c?.stamp === deferred.base ? c : undefined))(readPromptCache(paths))) : currentPromptCache(paths)
         : undefined
       // Likewise the wire facts: an update appends what it changed to them.
-      const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail(paths!) : undefined
+      // (Written whole when compacting: no base.)
+      const factsBase = wireFacts && why === undefined && !options.rebuildIndex && options.compactIndex !== true ? currentFactsTail(paths!) : undefined
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
@@ -432,7 +434,11 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
-      if (!upToDate() && !(await appendWithout())) await db()
+      if (!upToDate()) {
+        if (!(await appendWithout())) await db()
+        // This run updated the index: past half a cap, the rest is committed in the background.
+        if (options.maintainInBackground === true) maintainInBackground(paths!, files!.dir)
+      }
       // NDJSON of usage, tool_calls, cost and sessions: the lines the facts keep (sessions' rows too, from its few lines).
       const lines = run.ndjsonTo !== undefined || run.ndjson === true
       const whole = upToDate() && (lines || mode === 'sessions') ? wholeLinesAnswer(mode, facts, prices, lines) : undefined

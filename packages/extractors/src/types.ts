@@ -151,6 +151,19 @@ export interface ExtractorOptions {
   workerMinBytes?: number
   /** Directory for temporary files (row files of an in-memory index). @defaultValue `os.tmpdir()` */
   tmpDir?: string
+  /**
+   * After a run that updated a capture's index, when its deferred appends (read without DuckDB)
+   * or its wire facts' segments have passed half their caps, start a detached process that
+   * commits them to DuckDB and writes the facts whole (`compactIndex`), as `git gc --auto` does:
+   * no later run pays that in the foreground. One at a time (a marker file in the index dir).
+   * @defaultValue false (the agenttap-analyze CLI sets it)
+   */
+  maintainInBackground?: boolean
+  /**
+   * Open the index for writing even when it is current (the deferred appends committed) and write
+   * its wire facts whole: what the background maintenance does. @defaultValue false
+   */
+  compactIndex?: boolean
 }
 
 /** Options of one {@link Extractor.run} call. */

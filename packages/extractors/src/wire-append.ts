@@ -12,7 +12,7 @@ import type { DataTable } from './schema.js'
 import { runShard } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
 import type { Row } from './types.js'
-import { appendFactsSegment, factsTail, flowsInFacts, rowsOfFiles } from './wire-facts.js'
+import { FACTS_MAX_SEGMENTS, appendFactsSegment, factsTail, flowsInFacts, rowsOfFiles } from './wire-facts.js'
 
 /**
  * A small append to a capture whose index is current, read without DuckDB: the records are fed
@@ -32,7 +32,7 @@ import { appendFactsSegment, factsTail, flowsInFacts, rowsOfFiles } from './wire
  */
 
 /** Deferred appends kept before DuckDB must take them (the facts' own segment cap is 24). */
-const MAX_DEFERRED = 16
+export const MAX_DEFERRED = 16
 const MAX_BYTES = 16 * 1024 * 1024
 
 /** What a deferred dir holds besides its row files (`manifest.json`). */
@@ -79,7 +79,7 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
     const st = readState(o.paths)
     if (!plain(st, o.build)) return undefined
     const tail = factsTail(o.paths)
-    if (tail === undefined || tail.stamp !== st.stamp || tail.segments >= 24) return undefined
+    if (tail === undefined || tail.stamp !== st.stamp || tail.segments >= FACTS_MAX_SEGMENTS) return undefined
     const plan = planUpdate(o.files, statCapture(o.files), st.sources)
     if (plan.rebuild !== undefined || plan.bytes === 0 || plan.bytes >= MAX_BYTES) return undefined
     const starts = [...plan.starts.values()]

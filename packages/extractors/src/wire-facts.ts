@@ -48,7 +48,7 @@ export { factsNdjson, factsResult } from './facts-output.js'
 
 export const WIRE_FACTS_FILE = 'wire-facts.bin'
 /** Rewrite the file whole when the segments have grown past this many, or past this share of it and this size. */
-const MAX_SEGMENTS = 24
+export const FACTS_MAX_SEGMENTS = 24
 const MAX_SEGMENT_SHARE = 0.25
 const MIN_COMPACT_BYTES = 1 << 20
 
@@ -180,7 +180,7 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
   if (stamp === undefined) return
   const path = join(paths.dir, WIRE_FACTS_FILE)
   try {
-    if (base !== undefined && update !== undefined && base.segments < MAX_SEGMENTS && (base.segmentBytes <= MAX_SEGMENT_SHARE * base.size || base.segmentBytes < MIN_COMPACT_BYTES)) {
+    if (base !== undefined && update !== undefined && base.segments < FACTS_MAX_SEGMENTS && (base.segmentBytes <= MAX_SEGMENT_SHARE * base.size || base.segmentBytes < MIN_COMPACT_BYTES)) {
       // An update that found no problem leaves the index's summary as it was.
       const bytes = await segment(d, stamp, base.stamp, update.refed, [...new Set([...update.refed, ...update.added])], update.problems === 0 ? base.problems : undefined)
       if (append(path, base, bytes)) return

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -11,6 +11,8 @@ import { BUNDLED_PRICES } from '../src/prices.js'
 import { toNdjson } from '../src/output.js'
 import { indexPaths } from '../src/index-store.js'
 import { frame } from '../src/frames.js'
+import { MAINTAIN_MARKER, maintainInBackground, needsMaintenance } from '../src/index-maintain.js'
+import { MAX_DEFERRED } from '../src/wire-append.js'
 
 // The wire facts (.index/wire-facts.bin) answer usage, cost, sessions and tool_calls without
 // DuckDB: their rows must be DuckDB's, on every fixture, after a build and after updates that
@@ -424,6 +426,70 @@ describe('appends read without DuckDB (deferred)', () => {
     }
     // A run after it: nothing changes.
     expect(await all(root, modes)).toEqual(await all(whole, modes))
+  })
+  /** Waits (up to a minute) for the background maintenance of `root`'s index to remove its marker. */
+  const maintained = async (root: string): Promise<void> => {
+    const marker = join(root, 'all-mitm-sse', '.index', MAINTAIN_MARKER)
+    for (let t0 = Date.now(); existsSync(marker); ) {
+      if (Date.now() - t0 > 60_000) throw new Error('the background maintenance did not finish within a minute')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  it('past half the deferred appends\' cap, a detached process commits them to DuckDB and writes the facts whole; the rows are those of an index built at once', async () => {
+    const root = copyOf(gen(13, 0.5))
+    const whole = copyOf(root)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const marker = join(paths.dir, MAINTAIN_MARKER)
+    const half = Math.ceil(MAX_DEFERRED / 2)
+    for (let i = 0; i < half; i++) {
+      appendGen(60 + i, `bg${i}`, root, whole)
+      const x = await createExtractor({ logDir: root, threads: 1, maintainInBackground: true })
+      try {
+        expect((await x.run('usage')).rows.some((r) => String(r.flow_id).startsWith(`bg${i}-`))).toBe(true)
+      } finally {
+        x.close()
+      }
+      if (i < half - 1) {
+        // Below half the cap: read into the facts, nothing started.
+        expect(stateOf(root).deferred?.length).toBe(i + 1)
+        expect(existsSync(marker)).toBe(false)
+      }
+    }
+    // The run that reached half the cap started the maintenance (its marker), which takes the lock like any run.
+    await maintained(root)
+    expect(stateOf(root).deferred).toBeUndefined()
+    expect(readdirSync(paths.dir).filter((e) => e.startsWith('deferred-'))).toEqual([])
+    expect(factsTail(paths)?.segments).toBe(1)
+    // The facts and DuckDB answer alike, and every mode as an index built from the whole capture.
+    await expectSame(root)
+    await update(whole)
+    expect(await all(root)).toEqual(await all(whole))
+  })
+
+  it('one maintenance at a time: a fresh marker stops a second start, a stale one (a process that died) is replaced', async () => {
+    const root = copyOf(gen(14, 0.5))
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const marker = join(paths.dir, MAINTAIN_MARKER)
+    // Nothing to maintain: nothing started.
+    expect(needsMaintenance(paths)).toBe(false)
+    expect(maintainInBackground(paths, join(root, 'all-mitm-sse'))).toBe(false)
+    for (let i = 0; i < Math.ceil(MAX_DEFERRED / 2); i++) {
+      appendGen(80 + i, `one${i}`, root)
+      await factsRowsOf(root)
+    }
+    expect(needsMaintenance(paths)).toBe(true)
+    writeFileSync(marker, '1')
+    expect(maintainInBackground(paths, join(root, 'all-mitm-sse'))).toBe(false)
+    expect(stateOf(root).deferred?.length).toBe(Math.ceil(MAX_DEFERRED / 2))
+    const old = new Date(Date.now() - 3_600_000)
+    utimesSync(marker, old, old)
+    expect(maintainInBackground(paths, join(root, 'all-mitm-sse'))).toBe(true)
+    await maintained(root)
+    expect(stateOf(root).deferred).toBeUndefined()
+    expect(needsMaintenance(paths)).toBe(false)
   })
 })
 
