@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, statSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, statSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ExtractError } from './errors.js'
@@ -451,6 +451,55 @@ export function writeState(paths: IndexPaths, state: IndexState): void {
   const tmp = `${paths.state}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 })
   renameSync(tmp, paths.state)
+}
+
+/** The earliest wall clock (ms) at which an open flow may have to be ended with no new record (the state's `deadline_ms`). */
+export function pendingDeadline(pending: readonly PendingFlow[], holdEndMs = 60_000, staleMs = 3_600_000): number | null {
+  let min: number | null = null
+  for (const p of pending) {
+    const d = p.held_since_ms !== null ? p.held_since_ms + holdEndMs : p.last_seen_ms + staleMs
+    if (min === null || d < min) min = d
+  }
+  return min
+}
+
+/**
+ * The open flows of the state a stamp names, kept beside DuckDB's `pending_records` /
+ * `pending_flows` (`pending.json`: `{stamp, flows}`): an append read without DuckDB feeds them
+ * again with the new bytes (wire-append.ts). Written before the state that names the stamp (the
+ * commit point), removed when no flow is open.
+ */
+const PENDING_FILE = 'pending.json'
+
+export function writePendingFlows(paths: IndexPaths, stamp: string, flows: readonly PendingFlow[]): void {
+  const path = join(paths.dir, PENDING_FILE)
+  if (flows.length === 0) {
+    rmSync(path, { force: true })
+    return
+  }
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify({ stamp, flows }), { mode: 0o600 })
+  renameSync(tmp, path)
+}
+
+/** The open flows `pending.json` holds for `stamp`; undefined when it holds another state's (or none, or cannot be read). */
+export function readPendingFlows(paths: IndexPaths, stamp: string): PendingFlow[] | undefined {
+  try {
+    const doc = JSON.parse(readFileSync(join(paths.dir, PENDING_FILE), 'utf8')) as { stamp?: unknown; flows?: unknown }
+    return doc.stamp === stamp && Array.isArray(doc.flows) ? (doc.flows as PendingFlow[]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Writes the NDJSON files `commitUpdate` loads the open flows from (`pendingFiles`), in `dir`; undefined when none is open. */
+export function writePendingFiles(dir: string, flows: readonly PendingFlow[]): { records: string; flows: string } | undefined {
+  if (flows.length === 0) return undefined
+  const files = { records: join(dir, 'pending-records.ndjson'), flows: join(dir, 'pending-flows.ndjson') }
+  let ord = 0
+  writeFileSync(files.records, flows.flatMap((p) => p.records.map((r) => JSON.stringify({ flow_id: p.flow_id, ord: ord++, file: r.file, line: r.line, offset: r.offset, record: r.record }) + '\n')).join(''), { mode: 0o600 })
+  writeFileSync(files.flows, flows.map((p) => JSON.stringify({ flow_id: p.flow_id, last_seen_ms: p.last_seen_ms, held_since_ms: p.held_since_ms }) + '\n').join(''), { mode: 0o600 })
+  return files
 }
 
 /** The latest prompts of the index (`user_prompts` rows, oldest first), written after each update. */

@@ -9,7 +9,7 @@ import type { FactsJob } from './facts-segment.js'
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
 import type { PendingFlow } from './flow-feeder.js'
-import { clearIndex, commitUpdate, readPending, readSessionChain, readSources, writeMeta, writeState } from './index-store.js'
+import { clearIndex, commitUpdate, pendingDeadline, readPending, readSessionChain, readSources, writeMeta, writePendingFiles, writePendingFlows, writeState } from './index-store.js'
 import type { IndexPaths, IndexState } from './index-store.js'
 import { INDEX_VERSION } from './schema.js'
 import type { DataTable } from './schema.js'
@@ -156,7 +156,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   const sourcesMoved = newSources.length !== sources.length || newSources.some((s) => !sources.some((o) => o.path === s.path && o.ino === s.ino && o.offset === s.offset))
   if (plan.bytes === 0 && !due && rebuilt === undefined) {
     if (sourcesMoved) await commitSources(duck, newSources)
-    if (options.paths) writeState(options.paths, stateOf(options, newSources, pending, sessionChain.length))
+    if (options.paths) saveState(options.paths, stateOf(options, newSources, pending, sessionChain.length), pending)
     return { bytes: 0, records: 0, shards: 0, pending: pending.length, problems: 0, ms: performance.now() - t0, touched: [], hooked: false, flowChanges: { refed: [], added: [] } }
   }
 
@@ -228,13 +228,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     const largest: Partial<Record<DataTable, number>> = {}
     for (const r of results) for (const [t, n] of Object.entries(r.largest)) largest[t as DataTable] = Math.max(largest[t as DataTable] ?? 0, n)
     const stillOpen = results.flatMap((r) => r.pending)
-    let pendingFiles: { records: string; flows: string } | undefined
-    if (stillOpen.length > 0) {
-      pendingFiles = { records: join(stage, 'pending-records.ndjson'), flows: join(stage, 'pending-flows.ndjson') }
-      let ord = 0
-      writeFileSync(pendingFiles.records, stillOpen.flatMap((p) => p.records.map((r) => JSON.stringify({ flow_id: p.flow_id, ord: ord++, file: r.file, line: r.line, offset: r.offset, record: r.record }) + '\n')).join(''), { mode: 0o600 })
-      writeFileSync(pendingFiles.flows, stillOpen.map((p) => JSON.stringify({ flow_id: p.flow_id, last_seen_ms: p.last_seen_ms, held_since_ms: p.held_since_ms }) + '\n').join(''), { mode: 0o600 })
-    }
+    const pendingFiles = writePendingFiles(stage, stillOpen)
     const orphans = results.flatMap((r) => r.orphans)
     const chainAfter = results[0]!.sessionChain
     let sessionChainFile: string | undefined
@@ -283,7 +277,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
     }, hook && (() => hook(touched)), whileCommitting)
-    if (options.paths) writeState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length))
+    if (options.paths) saveState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length), stillOpen)
     const tCommit = performance.now()
     let insight: Map<string, Row> | undefined
     if (keepInsight) {
@@ -333,16 +327,19 @@ async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> 
   await duck.run('commit')
 }
 
+/** The open flows (for appends read without DuckDB), then the state that names them: the commit point. */
+function saveState(paths: IndexPaths, state: IndexState, pending: readonly PendingFlow[]): void {
+  writePendingFlows(paths, state.stamp, pending)
+  writeState(paths, state)
+}
+
 function stateOf(options: UpdateIndexOptions, sources: SourceState[], pending: PendingFlow[], chain: number): IndexState {
-  const holdEndMs = options.holdEndMs ?? 60_000
-  const staleMs = options.staleMs ?? 3_600_000
-  const deadlines = pending.map((p) => (p.held_since_ms !== null ? p.held_since_ms + holdEndMs : p.last_seen_ms + staleMs))
   return {
     index_version: INDEX_VERSION,
     ledger_version: options.ledgerVersion,
     ledger_build: options.ledgerBuild,
     files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
-    deadline_ms: deadlines.length > 0 ? Math.min(...deadlines) : null,
+    deadline_ms: pendingDeadline(pending, options.holdEndMs, options.staleMs),
     stamp: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     sources,
     chain,

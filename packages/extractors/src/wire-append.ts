@@ -4,7 +4,7 @@ import { updateCacheBreaks } from './cache-modes.js'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import type { Duck } from './duck.js'
-import { commitUpdate, lockIndex, readState, writeState } from './index-store.js'
+import { commitUpdate, lockIndex, pendingDeadline, readPendingFlows, readState, writePendingFiles, writePendingFlows, writeState } from './index-store.js'
 import type { IndexPaths, IndexState } from './index-store.js'
 import type { IndexUpdate } from './indexer.js'
 import { INDEX_VERSION } from './schema.js'
@@ -12,6 +12,7 @@ import type { DataTable } from './schema.js'
 import { runShard } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
 import type { Row } from './types.js'
+import type { PendingFlow } from './flow-feeder.js'
 import { FACTS_MAX_SEGMENTS, appendFactsSegment, factsTail, flowsInFacts, rowsOfFiles } from './wire-facts.js'
 
 /**
@@ -22,13 +23,18 @@ import { FACTS_MAX_SEGMENTS, appendFactsSegment, factsTail, flowsInFacts, rowsOf
  * use (`applyDeferred`). So `usage` after an append pays neither DuckDB's load and open, nor its
  * commit, cache breaks, prompt cache and checkpoint; a mode that needs DuckDB pays them then.
  *
- * Only for the plain case: the index has no open flow and no session chain (its state says so),
- * the append is under 16 MiB, follows the files' previous ends (no truncation, rotation or
- * rewrite), and reads cleanly — every flow ended, no orphan records, no problem, no flow the
- * index already holds. Anything else returns undefined before anything is written, and the
- * caller goes through DuckDB. The state file is the commit point: a run that dies before it is
- * renamed leaves the index as it was (a deferred dir it does not name is removed later, and a
- * facts segment of another stamp is not used).
+ * Only for the plain case: the index has no session chain (its state says so), the append is
+ * under 16 MiB, follows the files' previous ends (no truncation, rotation or rewrite), and reads
+ * cleanly — no orphan records, no problem, no flow the index already holds other than its open
+ * ones. The flows the index holds open (a stream the proxy was still writing when the last run
+ * read it: the usual case while an agent works) are fed again with the new bytes from
+ * `pending.json`, which every update writes with its state, exactly as an update through DuckDB
+ * feeds them from its `pending_*` tables: the segment drops their earlier rows, and the flows
+ * still open after it go into the next `pending.json` and the deferred dir's manifest (DuckDB's
+ * `pending_*` tables get them when it commits the dir). Anything else returns undefined before
+ * anything is written, and the caller goes through DuckDB. The state file is the commit point: a
+ * run that dies before it is renamed leaves the index as it was (a deferred dir it does not name
+ * is removed later; a facts segment or `pending.json` of another stamp is not used).
  */
 
 /** Deferred appends kept before DuckDB must take them (the facts' own segment cap is 24). */
@@ -44,6 +50,10 @@ interface Manifest {
   touched: string[]
   /** The state's stamp before it. */
   base: string
+  /** The open flows it fed again (their earlier rows are deleted first). Absent in older dirs: none. */
+  refed?: string[]
+  /** The flows still open after it (DuckDB's `pending_*` tables get them). Absent in older dirs: none. */
+  pending?: PendingFlow[]
 }
 
 export interface AppendOptions {
@@ -62,9 +72,9 @@ export interface AppendOptions {
   onWait?: ((message: string) => void) | undefined
 }
 
-/** Whether a state allows an append without DuckDB (before the capture is looked at). */
+/** Whether a state allows an append without DuckDB (before the capture is looked at; its open flows: see `pending.json`). */
 function plain(st: IndexState | undefined, build: string): st is IndexState & { sources: SourceState[] } {
-  return st !== undefined && st.index_version === INDEX_VERSION && st.ledger_build === build && st.sources !== undefined && st.chain === 0 && st.deadline_ms === null && (st.deferred?.length ?? 0) < MAX_DEFERRED
+  return st !== undefined && st.index_version === INDEX_VERSION && st.ledger_build === build && st.sources !== undefined && st.chain === 0 && (st.deferred?.length ?? 0) < MAX_DEFERRED
 }
 
 /** Reads an append into the facts and a deferred dir; undefined when it is not the plain case (nothing written). */
@@ -80,22 +90,30 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
     if (!plain(st, o.build)) return undefined
     const tail = factsTail(o.paths)
     if (tail === undefined || tail.stamp !== st.stamp || tail.segments >= FACTS_MAX_SEGMENTS) return undefined
+    // The flows the index holds open (a stream the proxy was still writing): fed again with the
+    // new bytes, as an update through DuckDB does (from `pending.json`, written with the state).
+    const open = st.deadline_ms === null ? [] : readPendingFlows(o.paths, st.stamp)
+    if (open === undefined) return undefined
     const plan = planUpdate(o.files, statCapture(o.files), st.sources)
     if (plan.rebuild !== undefined || plan.bytes === 0 || plan.bytes >= MAX_BYTES) return undefined
     const starts = [...plan.starts.values()]
     if (starts.length !== st.sources.length || starts.some((s) => !st.sources.some((x) => x.path === s.path && x.ino === s.ino && x.dev === s.dev && x.offset === s.offset))) return undefined
     dir = mkdtempSync(join(o.paths.dir, 'deferred-'))
     const res = await runShard({
-      shard: 0, shards: 1, ranges: plan.ranges, pending: [], derived: [], captureDir: o.files.dir, rowsDir: dir, ledgerModule: o.ledgerModule,
+      shard: 0, shards: 1, ranges: plan.ranges, pending: open, derived: [], captureDir: o.files.dir, rowsDir: dir, ledgerModule: o.ledgerModule,
       now: o.now ?? Date.now(),
       ...(o.holdEndMs !== undefined ? { holdEndMs: o.holdEndMs } : {}),
       ...(o.staleMs !== undefined ? { staleMs: o.staleMs } : {}),
       ...(o.maxLineBytes !== undefined ? { maxLineBytes: o.maxLineBytes } : {}),
     })
-    if (res.pending.length > 0 || res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
+    if (res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
     const rows = rowsOfFiles(res.files)
+    // The open flows fed again replace their rows (the segment drops the earlier ones); any other
+    // flow must be new to the index.
+    const refed = open.map((p) => p.flow_id)
+    const again = new Set(refed)
     const added = new Set<string>()
-    for (const r of [...rows.flows, ...rows.calls, ...rows.tools]) added.add(String(r.flow_id))
+    for (const r of [...rows.flows, ...rows.calls, ...rows.tools]) if (!again.has(String(r.flow_id))) added.add(String(r.flow_id))
     const known = flowsInFacts(o.paths, added)
     if (known === undefined || known.size > 0) return undefined
     const ends = new Map(res.ends.map((e) => [e.path, e]))
@@ -103,19 +121,21 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
       const e = ends.get(s.path)
       return e === undefined ? s : { ...s, offset: e.offset, lines: e.lines }
     })
-    const manifest: Manifest = { files: res.files, largest: res.largest, sources, touched: res.callFlows, base: st.stamp }
+    const manifest: Manifest = { files: res.files, largest: res.largest, sources, touched: res.callFlows, base: st.stamp, refed, pending: res.pending }
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest), { mode: 0o600 })
     const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
-    if (!appendFactsSegment(o.paths, tail, stamp, rows as Record<'calls' | 'flows' | 'tools', Row[]>)) return undefined
+    if (!appendFactsSegment(o.paths, tail, stamp, rows as Record<'calls' | 'flows' | 'tools', Row[]>, refed)) return undefined
+    writePendingFlows(o.paths, stamp, res.pending)
     writeState(o.paths, {
       ...st,
       files: sources.map((s) => ({ path: s.path, dev: s.dev, ino: s.ino, offset: s.offset })),
       sources,
       stamp,
+      deadline_ms: pendingDeadline(res.pending, o.holdEndMs, o.staleMs),
       deferred: [...(st.deferred ?? []), basename(dir)],
     })
     done = true
-    return { bytes: res.bytes, records: res.records, shards: 1, pending: 0, problems: 0, ms: performance.now() - t0, readMs: performance.now() - t0 }
+    return { bytes: res.bytes, records: res.records, shards: 1, pending: res.pending.length, problems: 0, ms: performance.now() - t0, readMs: performance.now() - t0 }
   } finally {
     if (!done && dir !== undefined) rmSync(dir, { recursive: true, force: true })
     unlock()
@@ -152,7 +172,9 @@ export async function applyDeferred(d: Duck, paths: IndexPaths, captureDir: stri
     if (i === 0) out!.base = m.base
     const files: Partial<Record<DataTable, string[]>> = {}
     for (const [t, f] of Object.entries(m.files)) files[t as DataTable] = [join(paths.dir, name, basename(f))]
-    await commitUpdate(d, { files, largest: m.largest, refed: [], pending: [], orphans: [], sources: m.sources, meta: { capture_dir: captureDir } }, async () => void (await updateCacheBreaks(d, m.touched)))
+    const pending = m.pending ?? []
+    const pendingFiles = writePendingFiles(join(paths.dir, name), pending)
+    await commitUpdate(d, { files, largest: m.largest, refed: m.refed ?? [], pending, ...(pendingFiles !== undefined ? { pendingFiles } : {}), orphans: [], sources: m.sources, meta: { capture_dir: captureDir } }, async () => void (await updateCacheBreaks(d, m.touched)))
     out!.touched.push(...m.touched)
   }
   if (st !== undefined && names.length > 0) {

@@ -133,8 +133,8 @@ function append(path: string, tail: FactsTail, bytes: Buffer): boolean {
  * Appends a segment of rows read from an update's row files (wire-append.ts) to the facts `tail`
  * describes: the stamp the state will have once the caller writes it. False when the file changed.
  */
-export function appendFactsSegment(paths: IndexPaths, tail: FactsTail, stamp: string, rows: Record<RowSection, Row[]>): boolean {
-  return append(join(paths.dir, WIRE_FACTS_FILE), tail, segmentOf(stamp, tail.stamp, [], tail.problems, rows))
+export function appendFactsSegment(paths: IndexPaths, tail: FactsTail, stamp: string, rows: Record<RowSection, Row[]>, drop: string[] = []): boolean {
+  return append(join(paths.dir, WIRE_FACTS_FILE), tail, segmentOf(stamp, tail.stamp, drop, tail.problems, rows))
 }
 
 /**

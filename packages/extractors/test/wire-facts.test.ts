@@ -427,6 +427,47 @@ describe('appends read without DuckDB (deferred)', () => {
     // A run after it: nothing changes.
     expect(await all(root, modes)).toEqual(await all(whole, modes))
   })
+  it('appends while flows are open (streams the proxy was still writing) are read without DuckDB too: the open flows fed again, every mode then as an index built at once', async () => {
+    const src = gen(15, 1)
+    /** Appends the records of `src` with `from` ≤ ts < `to` to each of `roots` (a cut by time leaves flows open, never a record before its flow's). */
+    const appendByTime = (from: string | undefined, to: string | undefined, ...roots: string[]): void => {
+      for (const f of FILES) {
+        const lines = readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
+        const text = lines.filter((l) => {
+          const t = (JSON.parse(l) as { ts: string }).ts
+          return (from === undefined || t >= from) && (to === undefined || t < to)
+        }).map((l) => l + '\n').join('')
+        for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
+      }
+    }
+    // Each cut at the time of a stream line: its flow (at least) is open when the cut is read.
+    const ts = readFileSync(join(src, 'all-mitm-sse', 'sse_lines.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { ts: string }).ts)
+    const cuts = [0.4, 0.55, 0.7, 0.85].map((q) => ts[Math.floor(q * ts.length)]!)
+    expect(new Set(cuts).size).toBe(cuts.length)
+    const root = copyOf(src, 0)
+    const whole = copyOf(src, 0)
+    appendByTime(undefined, cuts[0], root, whole)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    const deadline = (): number | null => (JSON.parse(readFileSync(join(paths.dir, 'state.json'), 'utf8')) as { deadline_ms: number | null }).deadline_ms
+    expect(deadline()).not.toBeNull()
+    for (let i = 0; i < cuts.length; i++) {
+      appendByTime(cuts[i], cuts[i + 1], root, whole)
+      // DuckDB cannot be opened: the run reads the append into the facts, or fails.
+      const f = await factsRowsOf(root)
+      expect(f.usage!.length).toBeGreaterThan(0)
+      expect(stateOf(root).deferred?.length).toBe(i + 1)
+      // Flows open after every cut but the last (the capture's end).
+      if (i < cuts.length - 1) expect(deadline()).not.toBeNull()
+    }
+    expect(deadline()).toBeNull()
+    // The facts and DuckDB (which commits the appends, their open flows with them) answer alike,
+    // and every mode is as an index built from the whole capture at once.
+    await expectSame(root)
+    await update(whole)
+    expect(await all(root)).toEqual(await all(whole))
+  })
+
   /** Waits (up to a minute) for the background maintenance of `root`'s index to remove its marker. */
   const maintained = async (root: string): Promise<void> => {
     const marker = join(root, 'all-mitm-sse', '.index', MAINTAIN_MARKER)
