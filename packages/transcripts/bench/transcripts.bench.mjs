@@ -82,37 +82,56 @@ const sumUsage = (ndjson) => {
 }
 
 const bytes = truth.bytes
-const warmRounds = Number(process.env.AGENTTAP_BENCH_WARM ?? 0)
-if (warmRounds > 0) {
-  console.log(`tree: ${(bytes / 1e6).toFixed(0)} MB (${truth.calls} calls), ${availableParallelism()} cores, node ${process.version}; warm daily only, ${warmRounds} rounds`)
-  oursDaily('ours-cold-daily', 'index-base')
-  const ourRuns = []
-  const theirRuns = []
-  let first
-  for (let i = 0; i < warmRounds; i++) {
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+const med = (rs) => ({ ms: median(rs.map((r) => r.ms)), cpu: median(rs.map((r) => r.cpu)) })
+const walls = (rs) => `[${rs.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}]`
+const cpus = (rs) => `[${rs.map((r) => r.cpu.toFixed(2)).join(' ')}]`
+/** Each answer must be the same bytes in every round. */
+const firsts = {}
+function stable(what, r) {
+  firsts[what] ??= r.stdout
+  if (r.stdout !== firsts[what]) {
+    console.error(`${what} answered differently from one round to the next`)
+    process.exit(1)
+  }
+  return r
+}
+
+/**
+ * Warm rounds: from a copy of the index in `index-base`, one new session appended, our `daily`
+ * (reads the new bytes into the index, then reports) and ccusage's, alternating which goes first;
+ * with `usage`, then our `usage` on the updated summary (a report ccusage does not print).
+ */
+function warmLoop(n, usage) {
+  const warm = { cc: [], daily: [], usage: [] }
+  for (let i = 0; i < n; i++) {
     rmSync(join(work, 'index'), { recursive: true, force: true })
     cpSync(join(work, 'index-base'), join(work, 'index'), { recursive: true })
     const added = appendSession(truth.claudeDir, 4242)
     try {
-      const pair = i % 2 === 0 ? [() => ourRuns.push(oursDaily('ours-warm-daily')), () => theirRuns.push(theirs('ccusage-warm'))] : [() => theirRuns.push(theirs('ccusage-warm')), () => ourRuns.push(oursDaily('ours-warm-daily'))]
+      const pair = [() => warm.daily.push(stable('warm daily', oursDaily('ours-warm-daily'))), () => warm.cc.push(theirs('ccusage-warm'))]
+      if (i % 2 === 1) pair.reverse()
       for (const run of pair) run()
+      if (usage) warm.usage.push(ours('ours-usage-warm'))
     } finally {
+      // Keep the cached tree as generated: remove the appended session.
       rmSync(added.path, { force: true })
     }
-    first ??= ourRuns[0].stdout
-    if (ourRuns.at(-1).stdout !== first) {
-      console.error('warm daily answered differently from one round to the next')
-      process.exit(1)
-    }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-  const ours = { ms: median(ourRuns.map((r) => r.ms)), cpu: median(ourRuns.map((r) => r.cpu)) }
-  const cc = { ms: median(theirRuns.map((r) => r.ms)), cpu: median(theirRuns.map((r) => r.cpu)) }
-  const list = (rs, k) => rs.map((r) => (k === 'ms' ? r.ms / 1000 : r.cpu).toFixed(2)).join(' ')
+  return warm
+}
+
+const warmRounds = Number(process.env.AGENTTAP_BENCH_WARM ?? 0)
+if (warmRounds > 0) {
+  console.log(`tree: ${(bytes / 1e6).toFixed(0)} MB (${truth.calls} calls), ${availableParallelism()} cores, node ${process.version}; warm daily only, ${warmRounds} rounds`)
+  oursDaily('ours-cold-daily', 'index-base')
+  const warm = warmLoop(warmRounds, false)
+  const ours = med(warm.daily)
+  const cc = med(warm.cc)
   console.log(`load average (1 min) at the end: ${(await import('node:os')).loadavg()[0].toFixed(1)}`)
   console.log(`warm daily, medians of ${warmRounds}: ccusage ${(cc.ms / 1000).toFixed(2)} s wall, ${cc.cpu.toFixed(2)} s CPU   agenttap ${(ours.ms / 1000).toFixed(2)} s wall, ${ours.cpu.toFixed(2)} s CPU   wall ratio ${(cc.ms / ours.ms).toFixed(1)}×, CPU ratio ${(cc.cpu / ours.cpu).toFixed(1)}×`)
-  console.log(`  agenttap wall [${list(ourRuns, 'ms')}] CPU [${list(ourRuns, 'cpu')}]`)
-  console.log(`  ccusage  wall [${list(theirRuns, 'ms')}] CPU [${list(theirRuns, 'cpu')}]`)
+  console.log(`  agenttap wall ${walls(warm.daily)} CPU ${cpus(warm.daily)}`)
+  console.log(`  ccusage  wall ${walls(warm.cc)} CPU ${cpus(warm.cc)}`)
   console.log(`${cc.ms >= 5 * ours.ms ? 'PASS' : 'MISS'} warm ≥ 5× faster than ccusage (wall): ${(cc.ms / ours.ms).toFixed(1)}×; CPU ${(cc.cpu / ours.cpu).toFixed(1)}×`)
   rmSync(work, { recursive: true, force: true })
   process.exit(0)
@@ -130,8 +149,6 @@ const want = { calls: truth.calls, input: truth.totals.input, cache_read: truth.
 // here: ccusage alone moves ±15% run to run on an idle machine.
 const cold = { cc: [], usage: [], daily: [] }
 let exact = true
-let coldUsage
-let coldDaily
 for (let i = 0; i < rounds; i++) {
   const steps = [
     () => cold.cc.push(theirs('ccusage-cold')),
@@ -143,58 +160,20 @@ for (let i = 0; i < rounds; i++) {
         exact = false
         console.log(`usage totals vs the generator's truth DIFFER in round ${i + 1}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`)
       }
-      coldUsage ??= r.stdout
-      if (r.stdout !== coldUsage) {
-        console.error('cold usage answered differently from one round to the next')
-        process.exit(1)
-      }
-      cold.usage.push(r)
+      cold.usage.push(stable('cold usage', r))
     },
     () => {
       rmSync(join(work, 'index-base'), { recursive: true, force: true })
-      const r = oursDaily('ours-cold-daily', 'index-base')
-      coldDaily ??= r.stdout
-      if (r.stdout !== coldDaily) {
-        console.error('cold daily answered differently from one round to the next')
-        process.exit(1)
-      }
-      cold.daily.push(r)
+      cold.daily.push(stable('cold daily', oursDaily('ours-cold-daily', 'index-base')))
     },
   ]
   for (let k = 0; k < steps.length; k++) steps[(i + k) % steps.length]()
 }
 if (exact) console.log(`usage totals vs the generator's truth: equal in every round (${truth.calls} calls)`)
 
-// Warm: from a copy of the index the last cold `daily` left, one new session appended, our
-// `daily` (reads the new bytes into the index, then reports) and ccusage's, alternating which
-// goes first; then our `usage` on the updated summary (a report ccusage does not print).
-const warm = { cc: [], daily: [], usage: [] }
-let warmDaily
-for (let i = 0; i < rounds; i++) {
-  rmSync(join(work, 'index'), { recursive: true, force: true })
-  cpSync(join(work, 'index-base'), join(work, 'index'), { recursive: true })
-  const added = appendSession(truth.claudeDir, 4242)
-  try {
-    const pair = [() => warm.daily.push(oursDaily('ours-warm-daily')), () => warm.cc.push(theirs('ccusage-warm'))]
-    if (i % 2 === 1) pair.reverse()
-    for (const run of pair) run()
-    warm.usage.push(ours('ours-usage-warm'))
-  } finally {
-    // Keep the cached tree as generated: remove the appended session.
-    rmSync(added.path, { force: true })
-  }
-  warmDaily ??= warm.daily[0].stdout
-  if (warm.daily.at(-1).stdout !== warmDaily) {
-    console.error('warm daily answered differently from one round to the next')
-    process.exit(1)
-  }
-}
-const med = (rs) => {
-  const m = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-  return { ms: m(rs.map((r) => r.ms)), cpu: m(rs.map((r) => r.cpu)) }
-}
+// Warm: from a copy of the index the last cold `daily` left.
+const warm = warmLoop(rounds, true)
 const rate = (ms) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`
-const walls = (rs) => `[${rs.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}]`
 const ccC = med(cold.cc)
 const ourC = med(cold.usage)
 const ourCD = med(cold.daily)
