@@ -25,7 +25,7 @@ import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, u
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
-import { maintainInBackground } from './index-maintain.js'
+import { FACTS_COMPACT_AT, maintainInBackground } from './index-maintain.js'
 import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
@@ -223,8 +223,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ? deferred !== undefined ? (((c) => (c?.stamp === deferred.base ? c : undefined))(readPromptCache(paths))) : currentPromptCache(paths)
         : undefined
       // Likewise the wire facts: an update appends what it changed to them.
-      // (Written whole when compacting: no base.)
-      const factsBase = wireFacts && why === undefined && !options.rebuildIndex && options.compactIndex !== true ? currentFactsTail(paths!) : undefined
+      // Written whole when compacting and they have grown past half their segment cap: no base.
+      const tail = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail(paths!) : undefined
+      const factsBase = options.compactIndex === true && tail !== undefined && tail.segments >= FACTS_COMPACT_AT ? undefined : tail
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {

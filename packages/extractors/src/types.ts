@@ -154,14 +154,15 @@ export interface ExtractorOptions {
   /**
    * After a run that updated a capture's index, when its deferred appends (read without DuckDB)
    * or its wire facts' segments have passed half their caps, start a detached process that
-   * commits them to DuckDB and writes the facts whole (`compactIndex`), as `git gc --auto` does:
+   * commits them to DuckDB and compacts the facts (`compactIndex`), as `git gc --auto` does:
    * no later run pays that in the foreground. One at a time (a marker file in the index dir).
    * @defaultValue false (the agenttap-analyze CLI sets it)
    */
   maintainInBackground?: boolean
   /**
    * Open the index for writing even when it is current (the deferred appends committed) and write
-   * its wire facts whole: what the background maintenance does. @defaultValue false
+   * its wire facts whole when they have 12 segments or more (half their cap): what the background
+   * maintenance does. @defaultValue false
    */
   compactIndex?: boolean
 }

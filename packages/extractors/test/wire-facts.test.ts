@@ -11,8 +11,7 @@ import { BUNDLED_PRICES } from '../src/prices.js'
 import { toNdjson } from '../src/output.js'
 import { indexPaths } from '../src/index-store.js'
 import { frame } from '../src/frames.js'
-import { MAINTAIN_MARKER, maintainInBackground, needsMaintenance } from '../src/index-maintain.js'
-import { MAX_DEFERRED } from '../src/wire-append.js'
+import { DEFERRED_COMMIT_AT, FACTS_COMPACT_AT, MAINTAIN_MARKER, maintainInBackground, needsMaintenance } from '../src/index-maintain.js'
 
 // The wire facts (.index/wire-facts.bin) answer usage, cost, sessions and tool_calls without
 // DuckDB: their rows must be DuckDB's, on every fixture, after a build and after updates that
@@ -477,14 +476,14 @@ describe('appends read without DuckDB (deferred)', () => {
     }
   }
 
-  it('past half the deferred appends\' cap, a detached process commits them to DuckDB and writes the facts whole; the rows are those of an index built at once', async () => {
+  it('past half the deferred appends\' cap, a detached process commits them to DuckDB; past half the facts\' segment cap, it writes the facts whole; the rows are those of an index built at once', async () => {
     const root = copyOf(gen(13, 0.5))
     const whole = copyOf(root)
     await update(root)
     const paths = indexPaths(join(root, 'all-mitm-sse'))
     const marker = join(paths.dir, MAINTAIN_MARKER)
-    const half = Math.ceil(MAX_DEFERRED / 2)
-    for (let i = 0; i < half; i++) {
+    let i = 0
+    const appendAndRun = async (): Promise<void> => {
       appendGen(60 + i, `bg${i}`, root, whole)
       const x = await createExtractor({ logDir: root, threads: 1, maintainInBackground: true })
       try {
@@ -492,17 +491,29 @@ describe('appends read without DuckDB (deferred)', () => {
       } finally {
         x.close()
       }
-      if (i < half - 1) {
+      i++
+    }
+    for (let k = 0; k < DEFERRED_COMMIT_AT; k++) {
+      await appendAndRun()
+      if (k < DEFERRED_COMMIT_AT - 1) {
         // Below half the cap: read into the facts, nothing started.
-        expect(stateOf(root).deferred?.length).toBe(i + 1)
+        expect(stateOf(root).deferred?.length).toBe(k + 1)
         expect(existsSync(marker)).toBe(false)
       }
     }
-    // The run that reached half the cap started the maintenance (its marker), which takes the lock like any run.
+    // The run that reached half the cap started the maintenance (its marker), which takes the
+    // lock like any run: the appends committed, the facts (fewer segments than half their cap) kept.
     await maintained(root)
     expect(stateOf(root).deferred).toBeUndefined()
     expect(readdirSync(paths.dir).filter((e) => e.startsWith('deferred-'))).toEqual([])
+    const segments = factsTail(paths)!.segments
+    expect(segments).toBeGreaterThan(DEFERRED_COMMIT_AT)
+    expect(segments).toBeLessThan(FACTS_COMPACT_AT)
+    // More appends, until the facts reach half their segment cap: then they are written whole.
+    for (let k = segments; k < FACTS_COMPACT_AT; k++) await appendAndRun()
+    await maintained(root)
     expect(factsTail(paths)?.segments).toBe(1)
+    expect(stateOf(root).deferred).toBeUndefined()
     // The facts and DuckDB answer alike, and every mode as an index built from the whole capture.
     await expectSame(root)
     await update(whole)
@@ -517,14 +528,14 @@ describe('appends read without DuckDB (deferred)', () => {
     // Nothing to maintain: nothing started.
     expect(needsMaintenance(paths)).toBe(false)
     expect(maintainInBackground(paths, join(root, 'all-mitm-sse'))).toBe(false)
-    for (let i = 0; i < Math.ceil(MAX_DEFERRED / 2); i++) {
+    for (let i = 0; i < DEFERRED_COMMIT_AT; i++) {
       appendGen(80 + i, `one${i}`, root)
       await factsRowsOf(root)
     }
     expect(needsMaintenance(paths)).toBe(true)
     writeFileSync(marker, '1')
     expect(maintainInBackground(paths, join(root, 'all-mitm-sse'))).toBe(false)
-    expect(stateOf(root).deferred?.length).toBe(Math.ceil(MAX_DEFERRED / 2))
+    expect(stateOf(root).deferred?.length).toBe(DEFERRED_COMMIT_AT)
     const old = new Date(Date.now() - 3_600_000)
     utimesSync(marker, old, old)
     expect(maintainInBackground(paths, join(root, 'all-mitm-sse'))).toBe(true)
