@@ -26,7 +26,7 @@ import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
 import { FACTS_COMPACT_AT, maintainInBackground } from './index-maintain.js'
-import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, writeWireFacts } from './wire-facts.js'
+import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, compactWireFacts, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -223,9 +223,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         ? deferred !== undefined ? (((c) => (c?.stamp === deferred.base ? c : undefined))(readPromptCache(paths))) : currentPromptCache(paths)
         : undefined
       // Likewise the wire facts: an update appends what it changed to them.
-      // Written whole when compacting and they have grown past half their segment cap: no base.
-      const tail = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail(paths!) : undefined
-      const factsBase = options.compactIndex === true && tail !== undefined && tail.segments >= FACTS_COMPACT_AT ? undefined : tail
+      const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail(paths!) : undefined
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
@@ -331,6 +329,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       // Every update names a new state: the facts follow it (a segment, or the file whole).
       if (wireFacts && paths !== undefined) {
         await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined, madeFacts)
+        // Compacting (the background maintenance), past half their segment cap: written whole
+        // from their own segments (under this run's lock), not from the tables (seconds of DuckDB).
+        if (options.compactIndex === true && (currentFactsTail(paths)?.segments ?? 0) >= FACTS_COMPACT_AT) compactWireFacts(paths)
       }
     } catch (e) {
       d.close()

@@ -22,7 +22,7 @@ type Ref = [Part, number]
  * the first part, every one, in its order (the other parts have none), so a writer can copy the
  * part's bytes at once; `pi` and `ri` are then made on first use.
  */
-interface Refs {
+export interface Refs {
   parts: Part[]
   readonly pi: Uint16Array
   readonly ri: Int32Array
@@ -60,7 +60,7 @@ const noneAlive = (x: { part: Part; alive: Uint8Array | undefined }): boolean =>
  * The rows of the parts in order of `keys`: every part is sorted so; the rows of later parts
  * are sorted together and each put in place among the first part's by a binary search.
  */
-function ordered(parts: { part: Part; alive: Uint8Array | undefined }[], keys: string[]): Refs {
+export function ordered(parts: { part: Part; alive: Uint8Array | undefined }[], keys: string[]): Refs {
   const cmp = (a: Ref, b: Ref): number => {
     for (const k of keys) {
       const x = a[0].cols[k]

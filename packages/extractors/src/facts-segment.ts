@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32(b)
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
-import { factsRows } from './facts-answers.js'
-import { cmpVal, decode, encode } from './facts-columns.js'
-import type { ColType, Part, Value } from './facts-columns.js'
+import { factsRows, ordered } from './facts-answers.js'
+import { Text, cmpVal, decode, encode } from './facts-columns.js'
+import type { ColType, EncodeCol, Part, Value } from './facts-columns.js'
 import { factsNdjson } from './facts-output.js'
 import { frame } from './frames.js'
 import { BUNDLED_PRICES } from './prices.js'
@@ -295,6 +295,82 @@ function sessionLinesSection(calls: Part, flows: Part): Buffer {
     }
   }
   return encode(lines.length, [a === undefined ? '' : pricesFingerprint(BUNDLED_PRICES), String(calls.n + flows.n)], [{ name: 'line', type: 'text', get: (i) => lines[i]! }])
+}
+
+/** The dictionary columns of the row sections (`dictCol` in {@link section}); their other i32 columns are numbers. */
+const DICT_COLUMNS = new Set(['session', 'model', 'priceModel', 'client', 'name', 'kind'])
+/** The sort keys of the calls and tool calls sections, as their columns are named (the flows section is in the table's order). */
+const SORT_KEYS: Partial<Record<RowSection, string[]>> = { calls: ['ts', 'flow', 'idx'], tools: ['ts', 'flow', 'call', 'position'] }
+
+/**
+ * The row sections of every segment merged into one, the bytes {@link section} makes of the rows
+ * they describe: the rows later segments dropped left out, the calls and tool calls merged in
+ * their mode's order (ties in the table's order: segment by segment, each in its own table
+ * order), the flows in the table's order, each dictionary made anew in the order `section` makes
+ * it, the calls' rank in the table (`seq`) counted again over the rows kept.
+ */
+function mergedSection(s: RowSection, parts: { part: Part; alive: Uint8Array | undefined }[]): Buffer {
+  const keys = SORT_KEYS[s]
+  let pi: ArrayLike<number>
+  let ri: ArrayLike<number>
+  let n: number
+  if (keys !== undefined) {
+    const r = ordered(parts, keys)
+    ;({ pi, ri, n } = r)
+  } else {
+    const p: number[] = []
+    const r: number[] = []
+    parts.forEach((x, k) => {
+      for (let i = 0; i < x.part.n; i++) if (x.alive === undefined || x.alive[i] === 1) (p.push(k), r.push(i))
+    })
+    ;[pi, ri, n] = [p, r, p.length]
+  }
+  // The calls' rank in the table: segment by segment, each segment's kept rows by their own rank.
+  let seq: Int32Array[] | undefined
+  if (s === 'calls') {
+    seq = parts.map((x) => new Int32Array(x.part.n))
+    let rank = 0
+    parts.forEach((x, k) => {
+      const own = x.part.cols.seq as Int32Array
+      const bySeq = new Int32Array(x.part.n)
+      for (let i = 0; i < x.part.n; i++) bySeq[own[i]!] = i
+      for (let q = 0; q < x.part.n; q++) {
+        const i = bySeq[q]!
+        if (x.alive === undefined || x.alive[i] === 1) seq![k]![i] = rank++
+      }
+    })
+  }
+  const first = parts[0]!.part
+  const { dict, id } = stringDict()
+  const cols: EncodeCol[] = Object.entries(first.cols).map(([name, c]) => {
+    const col = (k: number) => parts[k]!.part.cols[name]!
+    if (c instanceof Text) return { name, type: 'text' as const, get: (j: number) => (col(pi[j]!) as Text).get(ri[j]!) }
+    if (name === 'seq' && seq !== undefined) return { name, type: 'i32' as const, get: (j: number) => seq![pi[j]!]![ri[j]!]! }
+    if (DICT_COLUMNS.has(name)) {
+      return { name, type: 'i32' as const, get: (j: number) => {
+        const v = (col(pi[j]!) as Int32Array)[ri[j]!]!
+        return v === -1 ? -1 : id(parts[pi[j]!]!.part.dict[v]!)
+      } }
+    }
+    const type: ColType = c instanceof Float64Array ? 'f64' : c instanceof Int32Array ? 'i32' : 'u8'
+    return { name, type, get: (j: number) => (col(pi[j]!) as Float64Array | Int32Array | Uint8Array)[ri[j]!]! }
+  })
+  // The dictionary columns first, as section() reads them: the dictionary is complete before it is written.
+  for (const c of cols) if (c.type === 'i32' && DICT_COLUMNS.has(c.name) && 'get' in c) for (let j = 0; j < n; j++) c.get(j)
+  return encode(n, dict, cols)
+}
+
+/**
+ * The sections of one segment holding every row of the facts `f` (every section read): what a
+ * segment written whole from the index's tables holds, made from the segments instead of
+ * DuckDB (wire-facts.ts `compactWireFacts`). Undefined when a segment lacks a section (an older file).
+ */
+export function compactSections(f: WireFacts): Buffer[] | undefined {
+  const rowParts = (['calls', 'flows', 'tools'] as const).map((s) => f.parts[s])
+  if (rowParts.some((p) => p === undefined || p.length === 0)) return undefined
+  const made = (['calls', 'flows', 'tools'] as const).map((s, k) => mergedSection(s, rowParts[k]!))
+  const calls = decode(made[0]!)
+  return [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls), sessionLinesSection(calls, decode(made[1]!))]
 }
 
 /** The sections of a segment (everything but its header) from its rows: pure, so a worker thread can make them. */

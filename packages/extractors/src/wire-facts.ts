@@ -5,7 +5,7 @@ const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32
 import type { Duck } from './duck.js'
 import { Text, decode } from './facts-columns.js'
 import type { Part } from './facts-columns.js'
-import { MAGIC, SECTIONS, problemsOf, segment, segmentOf, segmentPieces } from './facts-segment.js'
+import { MAGIC, SECTIONS, compactSections, problemsOf, segment, segmentOf, segmentPieces } from './facts-segment.js'
 import type { FactsProblems, Header, RowSection, Section } from './facts-segment.js'
 import { frameAt } from './frames.js'
 import type { IndexPaths } from './index-store.js'
@@ -199,6 +199,29 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
   } catch {
     // An index dir that cannot be written: the modes go to DuckDB, as without the facts.
     rmSync(path, { force: true })
+  }
+}
+
+/**
+ * Writes the facts whole from their own segments, without DuckDB: one segment of every row, the
+ * bytes a segment written from the index's tables holds (`compactSections`), for the state's
+ * stamp. The caller holds the index's lock (no append may come between the read and the
+ * rename). False, with the file as it was, when the facts are not current or cannot be merged.
+ */
+export function compactWireFacts(paths: IndexPaths): boolean {
+  const stamp = readState(paths)?.stamp
+  const f = stamp === undefined ? undefined : readWireFacts(paths, SECTIONS)
+  const parts = f === undefined ? undefined : compactSections(f)
+  if (stamp === undefined || f === undefined || parts === undefined) return false
+  const path = join(paths.dir, WIRE_FACTS_FILE)
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  try {
+    writePieces(tmp, segmentPieces(stamp, '', [], f.problems, parts))
+    renameSync(tmp, path)
+    return true
+  } catch {
+    rmSync(tmp, { force: true })
+    return false
   }
 }
 

@@ -6,11 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '../src/index.js'
 import { MODE_NAMES } from '../src/index.js'
 import type { ModeName, Row } from '../src/index.js'
-import { WIRE_FACTS_FILE, factsNdjson, factsReader, factsTail, flowsInFacts, wholeLinesAnswer } from '../src/wire-facts.js'
+import { WIRE_FACTS_FILE, compactWireFacts, factsNdjson, factsReader, factsTail, flowsInFacts, wholeLinesAnswer } from '../src/wire-facts.js'
 import { BUNDLED_PRICES } from '../src/prices.js'
 import { toNdjson } from '../src/output.js'
 import { indexPaths } from '../src/index-store.js'
-import { frame } from '../src/frames.js'
+import { frame, frameAt } from '../src/frames.js'
 import { DEFERRED_COMMIT_AT, FACTS_COMPACT_AT, MAINTAIN_MARKER, maintainInBackground, needsMaintenance } from '../src/index-maintain.js'
 
 // The wire facts (.index/wire-facts.bin) answer usage, cost, sessions and tool_calls without
@@ -465,6 +465,63 @@ describe('appends read without DuckDB (deferred)', () => {
     await expectSame(root)
     await update(whole)
     expect(await all(root)).toEqual(await all(whole))
+  })
+
+  it('the facts compacted from their own segments are the bytes written from the tables: after appends that drop open flows, deferred ones, and an update through DuckDB', async () => {
+    const src = gen(16, 1)
+    const lines = (f: string): string[] => readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
+    const ts = lines('sse_lines.jsonl').map((l) => (JSON.parse(l) as { ts: string }).ts)
+    const cuts = [0.3, 0.45, 0.6, 0.75, 0.9].map((q) => ts[Math.floor(q * ts.length)]!)
+    const root = copyOf(src, 0)
+    const appendByTime = (from: string | undefined, to: string | undefined): void => {
+      for (const f of FILES) {
+        appendFileSync(join(root, 'all-mitm-sse', f), lines(f).filter((l) => {
+          const t = (JSON.parse(l) as { ts: string }).ts
+          return (from === undefined || t >= from) && (to === undefined || t < to)
+        }).map((l) => l + '\n').join(''))
+      }
+    }
+    appendByTime(undefined, cuts[0])
+    await update(root)
+    for (let i = 0; i < cuts.length; i++) {
+      appendByTime(cuts[i], cuts[i + 1])
+      // Two appends read without DuckDB, then one through it (its segment from the tables), and so on.
+      if (i % 3 === 2) await update(root)
+      else await factsRowsOf(root)
+    }
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    expect(factsTail(paths)!.segments).toBe(cuts.length + 1)
+    // The same index written whole from DuckDB's tables (the deferred appends committed first).
+    const twin = copyOf(root, 0)
+    rmSync(join(twin, 'all-mitm-sse'), { recursive: true })
+    cpSync(join(root, 'all-mitm-sse'), join(twin, 'all-mitm-sse'), { recursive: true })
+    const twinPaths = indexPaths(join(twin, 'all-mitm-sse'))
+    rmSync(join(twinPaths.dir, WIRE_FACTS_FILE))
+    const x = await createExtractor({ logDir: twin, threads: 1, compactIndex: true })
+    try {
+      await x.refresh()
+    } finally {
+      x.close()
+    }
+    expect(compactWireFacts(paths)).toBe(true)
+    const sectionsOf = (p: typeof paths): Buffer[] => {
+      const b = readFileSync(join(p.dir, WIRE_FACTS_FILE))
+      const fr = frameAt(b, 0, 'AWF3')!
+      expect(fr.next + (JSON.parse(fr.payload.toString('utf8')) as { sections: [number, number][] }).sections.reduce((n, [len]) => n + len, 0)).toBe(b.length)
+      const out: Buffer[] = []
+      let at = fr.next
+      for (const [len] of (JSON.parse(fr.payload.toString('utf8')) as { sections: [number, number][] }).sections) {
+        out.push(b.subarray(at, at + len))
+        at += len
+      }
+      return out
+    }
+    const mine = sectionsOf(paths)
+    const theirs = sectionsOf(twinPaths)
+    expect(mine.length).toBe(7)
+    for (let i = 0; i < mine.length; i++) expect(mine[i]!.equals(theirs[i]!), `section ${i}`).toBe(true)
+    // And the compacted facts answer as DuckDB does.
+    await expectSame(root)
   })
 
   /** Waits (up to a minute) for the background maintenance of `root`'s index to remove its marker. */
