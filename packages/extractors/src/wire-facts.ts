@@ -42,8 +42,9 @@ export { factsNdjson, factsResult } from './facts-output.js'
  * sorted rows into the rows before) and uses them only when the last one names the stamp
  * `state.json` has: a torn append, a run that died between the index's commit and the append, or
  * an older file makes it ask DuckDB, and the next update writes the file whole (to a temporary
- * name, renamed over it). It is also written whole after a rebuild, a large update, or when the
- * segments have grown past 24, or past a quarter of the file and 1 MiB. Deleting it is always safe.
+ * name, renamed over it). It is also written whole after a rebuild or a large update (from the
+ * tables), and when the segments have grown past 24, or past a quarter of the file and 1 MiB
+ * (from the segments themselves, {@link compactWireFacts}: the same bytes). Deleting it is always safe.
  */
 
 export const WIRE_FACTS_FILE = 'wire-facts.bin'
@@ -180,10 +181,13 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
   if (stamp === undefined) return
   const path = join(paths.dir, WIRE_FACTS_FILE)
   try {
-    if (base !== undefined && update !== undefined && base.segments < FACTS_MAX_SEGMENTS && (base.segmentBytes <= MAX_SEGMENT_SHARE * base.size || base.segmentBytes < MIN_COMPACT_BYTES)) {
+    if (base !== undefined && update !== undefined) {
       // An update that found no problem leaves the index's summary as it was.
       const bytes = await segment(d, stamp, base.stamp, update.refed, [...new Set([...update.refed, ...update.added])], update.problems === 0 ? base.problems : undefined)
-      if (append(path, base, bytes)) return
+      const within = base.segments < FACTS_MAX_SEGMENTS && (base.segmentBytes <= MAX_SEGMENT_SHARE * base.size || base.segmentBytes < MIN_COMPACT_BYTES)
+      // Past the caps: appended, then written whole from the segments (the caller holds the
+      // index's lock), which is the bytes the tables would give in a third of the time.
+      if (append(path, base, bytes) && (within || compactWireFacts(paths))) return
     }
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
     try {
