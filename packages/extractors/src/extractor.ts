@@ -25,7 +25,7 @@ import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, u
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
-import { FACTS_COMPACT_AT, maintainInBackground } from './index-maintain.js'
+import { maintainInBackground } from './index-maintain.js'
 import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, compactWireFacts, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
@@ -329,9 +329,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       // Every update names a new state: the facts follow it (a segment, or the file whole).
       if (wireFacts && paths !== undefined) {
         await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined, madeFacts)
-        // Compacting (the background maintenance), past half their segment cap: written whole
-        // from their own segments (under this run's lock), not from the tables (seconds of DuckDB).
-        if (options.compactIndex === true && (currentFactsTail(paths)?.segments ?? 0) >= FACTS_COMPACT_AT) compactWireFacts(paths)
+        // Compacting (the background maintenance): written whole from their own segments (under
+        // this run's lock), not from the tables (seconds of DuckDB), whatever started it — one
+        // maintenance then leaves nothing for another soon after.
+        if (options.compactIndex === true && (currentFactsTail(paths)?.segments ?? 0) > 1) compactWireFacts(paths)
       }
     } catch (e) {
       d.close()

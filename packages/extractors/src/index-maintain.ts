@@ -17,10 +17,10 @@ import { FACTS_MAX_SEGMENTS, factsTail } from './wire-facts.js'
  * benchmark capture. With `maintainInBackground` (the CLI's default), the run whose append
  * takes either past half its cap answers as usual, then starts a detached process (this
  * package's `index-maintain-run.js`) that opens the index for writing — the deferred appends
- * committed, ~0.6 s for 8 of them there — and, once the facts have 12 segments or more, writes
- * them whole from their own segments (`compactIndex`, `compactWireFacts`: ~0.6 s more there,
- * against ~1.9 s from the tables), under the index's lock like any other run, so no later run
- * meets a cap in steady use.
+ * committed, ~0.6 s for 8 of them there — and writes the facts whole from their own segments
+ * (`compactIndex`, `compactWireFacts`: ~0.6 s more there, against ~1.9 s from the tables; done
+ * whatever started it, so one maintenance leaves nothing for another soon after), under the
+ * index's lock like any other run, so no later run meets a cap in steady use.
  *
  * One at a time: the process is only started when it can create the marker file
  * (`maintaining`, in the index dir, holding its pid) and removes it when done; a marker older
@@ -29,7 +29,7 @@ import { FACTS_MAX_SEGMENTS, factsTail } from './wire-facts.js'
 
 /** The maintenance starts once the deferred appends or the facts' segments reach half their caps. */
 export const DEFERRED_COMMIT_AT = Math.ceil(MAX_DEFERRED / 2)
-/** The facts are written whole by a maintenance (`compactIndex`) from this many segments on. */
+/** ... or once the facts have this many segments (updates through DuckDB add segments, not deferred appends). */
 export const FACTS_COMPACT_AT = Math.ceil(FACTS_MAX_SEGMENTS / 2)
 export const MAINTAIN_MARKER = 'maintaining'
 const MARKER_STALE_MS = 10 * 60_000

@@ -161,8 +161,8 @@ export interface ExtractorOptions {
   maintainInBackground?: boolean
   /**
    * Open the index for writing even when it is current (the deferred appends committed) and write
-   * its wire facts whole from their own segments when they have 12 or more (half their cap): what
-   * the background maintenance does. @defaultValue false
+   * its wire facts whole from their own segments: what the background maintenance does.
+   * @defaultValue false
    */
   compactIndex?: boolean
 }
