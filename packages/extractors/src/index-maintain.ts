@@ -78,7 +78,7 @@ export function maintainInBackground(paths: IndexPaths, logDir: string): boolean
     if (!claim(marker)) return false
     try {
       const { spawn } = process.getBuiltinModule('node:child_process')
-      const child = spawn(process.execPath, [fileURLToPath(script), logDir, marker], { detached: true, stdio: 'ignore' })
+      const child = spawn(process.execPath, [fileURLToPath(script), logDir, marker], { detached: true, stdio: 'ignore', windowsHide: true })
       child.on('error', () => rmSync(marker, { force: true }))
       child.unref()
       return true
