@@ -12,9 +12,9 @@ import { FACTS_MAX_SEGMENTS, factsTail } from './wire-facts.js'
  * A small append to a current index is read without DuckDB (wire-append.ts): into a segment of
  * the wire facts and a deferred dir that DuckDB commits on its next use. Left alone, that next
  * use is the run that finds the deferred appends at their cap (16) or the facts at their segment
- * cap (24): it pays DuckDB's open, the commits of every deferred append and, at the segment cap,
- * the facts written whole from the tables — 1.3 s and 2.7 s instead of ~0.2 s on the 1 GiB
- * benchmark capture. With `maintainInBackground` (the CLI's default), the run whose append
+ * cap (24): it pays DuckDB's open and the commits of every deferred append, or the facts written
+ * whole — 1.2 s and 1.4 s instead of ~0.2 s on the 1 GiB benchmark capture (2.7 s when the
+ * facts were written from the tables). With `maintainInBackground` (the CLI's default), the run whose append
  * takes either past half its cap answers as usual, then starts a detached process (this
  * package's `index-maintain-run.js`) that opens the index for writing — the deferred appends
  * committed, ~0.6 s for 8 of them there — and writes the facts whole from their own segments

@@ -213,13 +213,14 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
  * rename). False, with the file as it was, when the facts are not current or cannot be merged.
  */
 export function compactWireFacts(paths: IndexPaths): boolean {
-  const stamp = readState(paths)?.stamp
-  const f = stamp === undefined ? undefined : readWireFacts(paths, SECTIONS)
-  const parts = f === undefined ? undefined : compactSections(f)
-  if (stamp === undefined || f === undefined || parts === undefined) return false
   const path = join(paths.dir, WIRE_FACTS_FILE)
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
+    const stamp = readState(paths)?.stamp
+    const f = stamp === undefined ? undefined : readWireFacts(paths, SECTIONS)
+    // (A file whose segments do not merge — an older layout — is left to the caller: false.)
+    const parts = f === undefined ? undefined : compactSections(f)
+    if (stamp === undefined || f === undefined || parts === undefined) return false
     writePieces(tmp, segmentPieces(stamp, '', [], f.problems, parts))
     renameSync(tmp, path)
     return true
