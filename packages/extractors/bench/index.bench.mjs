@@ -254,14 +254,15 @@ try {
         if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
         const fresh = (text) => text.replaceAll('"flow_id":"syn-', `"flow_id":"app${n}-`).replaceAll('"session_id":"', `"session_id":"app${n}-`)
         for (const f of FILES) {
-          let text = fresh(readFileSync(join(extra, 'all-mitm-sse', f), 'utf8'))
-          if (f === 'sse_flow_ends.jsonl') {
-            // The previous append's held flow_end, then this one's ends but its last.
-            const last = text.lastIndexOf('\n', text.length - 2) + 1
-            text = heldEnd + text.slice(0, last)
-            heldEnd = fresh(readFileSync(join(extra, 'all-mitm-sse', f), 'utf8')).slice(last)
+          const text = fresh(readFileSync(join(extra, 'all-mitm-sse', f), 'utf8'))
+          if (f !== 'sse_flow_ends.jsonl') {
+            appendFileSync(join(big.dir, 'all-mitm-sse', f), text)
+            continue
           }
-          appendFileSync(join(big.dir, 'all-mitm-sse', f), text)
+          // The previous append's held flow_end, then this one's ends but its last (held for the next).
+          const last = text.lastIndexOf('\n', text.length - 2) + 1
+          appendFileSync(join(big.dir, 'all-mitm-sse', f), heldEnd + text.slice(0, last))
+          heldEnd = text.slice(last)
         }
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pauseMs)
         ms.push(cliMs(['usage', '--log-dir', big.dir], 1))
