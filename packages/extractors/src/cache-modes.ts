@@ -64,7 +64,28 @@ export const CACHE_BREAKS_DDL = [
  * wrote the calls had them) spares reading the calls back out of DuckDB as JSON (their segments
  * are most of their bytes); the calls it lacks are read.
  */
-export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }, flows?: readonly string[], known?: ReadonlyMap<string, Row>): Promise<number> {
+export async function updateCacheBreaks(d: BreaksDuck, flows?: readonly string[], known?: ReadonlyMap<string, Row>): Promise<number> {
+  const work = await selectCacheBreaks(d, flows, known)
+  return storeCacheBreaks(d, work === undefined ? undefined : cacheBreakValues(work))
+}
+
+/** What the cache-break phases need of the index. */
+type BreaksDuck = { run(sql: string): Promise<void>; select(sql: string): Promise<{ rows: Row[] }>; append(table: string, rows: readonly (readonly unknown[])[]): void }
+
+/** The pairs to analyze and their calls ({@link selectCacheBreaks}), for {@link cacheBreakValues}. */
+export interface CacheBreakWork {
+  pairs: { key: string; prev: string }[]
+  calls: Map<string, Row>
+  /** cache-insights, loaded when there are pairs. */
+  analysis: typeof import('@agenttap/cache-insights') | undefined
+}
+
+/**
+ * The first phase of {@link updateCacheBreaks}, SQL only: the calls that ended since the last
+ * update (into the temp table \`cache_new\`, which {@link storeCacheBreaks} marks done), their
+ * candidate pairs and the calls of those pairs. Undefined when no call is new.
+ */
+export async function selectCacheBreaks(d: BreaksDuck, flows?: readonly string[], known?: ReadonlyMap<string, Row>): Promise<CacheBreakWork | undefined> {
   await d.run(CACHE_BREAKS_DDL.join(';\n'))
   // An update that names the flows it wrote (every call that ended in it is one of theirs) reads
   // only their calls, not the whole table.
@@ -73,7 +94,7 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
   await d.run(`create or replace temp table cache_new as ${fresh}`)
   // Nothing ended since the last update: no candidate (the common case of an update, or a run
   // that found the index current).
-  if (Number((await d.select(`select count(*) as n from cache_new`)).rows[0]?.n ?? 0) === 0) return 0
+  if (Number((await d.select(`select count(*) as n from cache_new`)).rows[0]?.n ?? 0) === 0) return undefined
   // A candidate is compared with the calls of its own session only (every window is partitioned by
   // session), so the sessions of the new calls are all the windows need: an update of an active
   // session reads its calls, not the whole index.
@@ -81,9 +102,8 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
     on k.session_id is not distinct from s.session_id where not k.pending)`
   await d.run(`create or replace temp table cache_pairs as ${cacheCandidatesSql(scope, 'select key from cache_new')}`)
   const pairs = (await d.select(`select key, prev from cache_pairs`)).rows.map((r) => ({ key: String(r.key), prev: String(r.prev) }))
-  let n = 0
+  const calls = new Map<string, Row>()
   if (pairs.length > 0) {
-    const calls = new Map<string, Row>()
     let read = `key in (select key from cache_pairs union select prev from cache_pairs)`
     if (known !== undefined) {
       const missing = new Set<string>()
@@ -101,34 +121,51 @@ export async function updateCacheBreaks(d: { run(sql: string): Promise<void>; se
       }
     }
     if (read !== '') for (const r of (await d.select(`select ${INSIGHT_COLUMNS}, segments from calls where ${read}`)).rows) calls.set(String(r.key), r)
-    const { createCacheAnalyzer, lostSplit } = await insights()
-    const a = createCacheAnalyzer()
-    const values: unknown[][] = []
-    // Most calls are the previous call of one pair and the call of the next: decoded once (the
-    // analyzer only reads them).
-    const decoded = new Map<string, InsightCall>()
-    const insight = (r: Row): InsightCall => {
-      const k = String(r.key)
-      let c = decoded.get(k)
-      if (c === undefined) decoded.set(k, (c = insightCall(r, true)))
-      return c
-    }
-    for (const p of pairs) {
-      const cur = calls.get(p.key)
-      const prev = calls.get(p.prev)
-      if (cur === undefined || prev === undefined) continue
-      a.reset()
-      a.feed(insight(prev))
-      const b = a.feed(insight(cur))
-      if (b === undefined) continue
-      const split = lostSplit(insight(cur), b.lost_tokens)
-      values.push([b.key, b.flow_id, num(cur.idx), b.session_id, b.agent, b.model, str(cur.provider), str(cur.api), b.started_at, b.prev_key, b.prev_flow_id, b.cause, b.change, b.detail, segmentText(b), b.offset, b.cached_bytes, b.gap_ms, b.expected_read, b.cache_read, b.lost_tokens, split.lost_1h, split.lost_5m, split.lost_input])
-    }
-    d.append('cache_breaks', values)
-    n = values.length
   }
+  return { pairs, calls, analysis: pairs.length > 0 ? await insights() : undefined }
+}
+
+/**
+ * The second phase, no I/O: the breaks of the pairs, as rows of \`cache_breaks\` (cache-insights'
+ * analysis). Pure, so it can run while DuckDB writes a commit.
+ */
+export function cacheBreakValues(w: CacheBreakWork): unknown[][] {
+  if (w.analysis === undefined) return []
+  const { createCacheAnalyzer, lostSplit } = w.analysis
+  const a = createCacheAnalyzer()
+  const values: unknown[][] = []
+  // Most calls are the previous call of one pair and the call of the next: decoded once (the
+  // analyzer only reads them).
+  const decoded = new Map<string, InsightCall>()
+  const insight = (r: Row): InsightCall => {
+    const k = String(r.key)
+    let c = decoded.get(k)
+    if (c === undefined) decoded.set(k, (c = insightCall(r, true)))
+    return c
+  }
+  for (const p of w.pairs) {
+    const cur = w.calls.get(p.key)
+    const prev = w.calls.get(p.prev)
+    if (cur === undefined || prev === undefined) continue
+    a.reset()
+    a.feed(insight(prev))
+    const b = a.feed(insight(cur))
+    if (b === undefined) continue
+    const split = lostSplit(insight(cur), b.lost_tokens)
+    values.push([b.key, b.flow_id, num(cur.idx), b.session_id, b.agent, b.model, str(cur.provider), str(cur.api), b.started_at, b.prev_key, b.prev_flow_id, b.cause, b.change, b.detail, segmentText(b), b.offset, b.cached_bytes, b.gap_ms, b.expected_read, b.cache_read, b.lost_tokens, split.lost_1h, split.lost_5m, split.lost_input])
+  }
+  return values
+}
+
+/**
+ * The last phase: stores the breaks ({@link cacheBreakValues}; undefined when no call was new)
+ * and marks the new calls analyzed. Returns the breaks stored.
+ */
+export async function storeCacheBreaks(d: BreaksDuck, values: unknown[][] | undefined): Promise<number> {
+  if (values === undefined) return 0
+  if (values.length > 0) d.append('cache_breaks', values)
   await d.run(`insert into cache_done select key from cache_new`)
-  return n
+  return values.length
 }
 
 const segmentText = (b: CacheBreak): string | null => (b.segment === undefined ? null : `${b.segment.kind} ${b.segment.kind === 'tool' ? b.segment.label : `${b.segment.index} (${b.segment.label})`}`)

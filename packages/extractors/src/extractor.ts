@@ -21,7 +21,8 @@ import { filesCurrent, promptCacheRows, stateCurrent } from './index-fresh.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
-import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
+import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheBreakValues, cacheRows, contextRows, quotaRows, selectCacheBreaks, storeCacheBreaks, updateCacheBreaks } from './cache-modes.js'
+import type { CacheBreakWork } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
@@ -226,6 +227,24 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       const factsBase = wireFacts && why === undefined && !options.rebuildIndex ? currentFactsTail(paths!) : undefined
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
+      // The cache breaks of a build, around its commit (`aroundCommit`).
+      const breaks: { selected: boolean; work?: CacheBreakWork | undefined; values?: unknown[][]; failed?: unknown; around: NonNullable<Parameters<typeof updateIndex>[1]['aroundCommit']> } = {
+        selected: false,
+        around: {
+          select: async (insight) => {
+            breaks.work = await selectCacheBreaks(d, undefined, insight)
+            breaks.selected = true
+          },
+          work: () => {
+            try {
+              if (breaks.work !== undefined) breaks.values = cacheBreakValues(breaks.work)
+            } catch (e) {
+              breaks.failed = e
+            }
+            breaks.work = undefined
+          },
+        },
+      }
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
         source,
         ledgerModule,
@@ -251,6 +270,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         // The breaks of the new calls commit with them (one commit; none found later by a run
         // that finds them missing): a small update of the wire alone.
         ...(transcripts === undefined ? { beforeCommit: async (flows: string[]) => void (await updateCacheBreaks(d, flows)) } : {}),
+        // A build of the wire alone: the breaks' pairs are selected before its commit and worked
+        // out while DuckDB writes it (~0.8 s of a 1 GiB capture's build, when this thread waited).
+        ...(transcripts === undefined ? { aroundCommit: breaks.around } : {}),
         ...(wireFacts ? { keepFacts: true } : {}),
       })
       let breaksDone = false
@@ -309,7 +331,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (!breaksDone) {
         await d.run('begin transaction')
         try {
-          await updateCacheBreaks(d, undefined, insight)
+          // Worked out around the update's commit: stored now. Else (the work failed, or was not
+          // asked for) found and stored here.
+          if (breaks.selected && breaks.failed === undefined) await storeCacheBreaks(d, breaks.values)
+          else await updateCacheBreaks(d, undefined, insight)
           await d.run('commit')
         } catch (e) {
           await d.run('rollback').catch(() => undefined)

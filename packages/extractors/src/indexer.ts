@@ -54,6 +54,15 @@ export interface UpdateIndexOptions {
    */
   beforeCommit?: (touched: string[]) => Promise<void>
   /**
+   * Into an index that held no calls (a first build, a rebuild; not with `beforeCommit`): work on
+   * the calls written, in two parts around the commit. `select` runs in the update's transaction
+   * before its commit, given the calls the shards handed back (key → `insightRow`); `work` runs
+   * on this thread while DuckDB writes the commit (it must not touch the database, nor throw).
+   * The cache breaks of a build: their pairs selected, then worked out while the tables are
+   * written, instead of one after the other.
+   */
+  aroundCommit?: { select(insight: ReadonlyMap<string, Row>): Promise<void>; work(): void }
+  /**
    * The caller writes the wire facts after the update: into an index that held no rows, the
    * update makes their sections from the rows it writes (`facts` of the result).
    */
@@ -266,6 +275,12 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       const known = fresh.length === 0 ? new Set<string>() : new Set((await duck.select(`select flow_id from flows where flow_id in (select unnest([${fresh.map(lit).join(', ')}]::varchar[]))`)).rows.map((r) => String(r.flow_id)))
       flowChanges = { refed: [...refed], added: fresh.filter((f) => !known.has(f)) }
     }
+    let insight: Map<string, Row> | undefined
+    if (keepInsight) {
+      insight = new Map()
+      for (const r of results) for (const row of r.insight ?? []) insight.set(String(row.key), row)
+    }
+    const around = hook === undefined && insight !== undefined ? options.aroundCommit : undefined
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       largest,
@@ -276,14 +291,9 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       ...(sessionChainFile !== undefined ? { sessionChainFile } : {}),
       sources: nextSources,
       meta: { capture_dir: options.captureDir },
-    }, hook && (() => hook(touched)), whileCommitting)
+    }, hook ? () => hook(touched) : around && (() => around.select(insight!)), whileCommitting, around?.work)
     if (options.paths) saveState(options.paths, stateOf(options, nextSources, stillOpen, (chainAfter ?? sessionChain).length), stillOpen)
     const tCommit = performance.now()
-    let insight: Map<string, Row> | undefined
-    if (keepInsight) {
-      insight = new Map()
-      for (const r of results) for (const row of r.insight ?? []) insight.set(String(row.key), row)
-    }
     return {
       ...(rebuilt !== undefined ? { rebuilt } : {}),
       readMs: tRead - t0,
