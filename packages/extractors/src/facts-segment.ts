@@ -161,21 +161,32 @@ export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_call
     for (const t of ts ?? []) for (const l of t.split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
     return out
   }
+  return rowsOf({ calls: read(texts.calls), flows: read(texts.flows), tool_calls: read(texts.tool_calls) }, open, picked)
+}
+
+/** The rows a shard of a build kept with {@link factsPick} (in its table order), or rows parsed from row files. */
+export interface PickedRows {
+  calls: Row[]
+  flows: Row[]
+  tool_calls: Row[]
+}
+
+/** {@link rowsOfLines} of rows already parsed (`picked`: made by {@link factsPick}; used as they are, `pending` set in place). */
+function rowsOf(raw: PickedRows, open: ReadonlySet<string> | undefined, picked: boolean): Record<RowSection, Row[]> {
   const pend = (r: Row): Row => {
     if (open !== undefined) r.pending = open.has(String(r.flow_id)) ? true : r.pending === true ? false : (r.pending ?? null)
     return r
   }
-  const calls = read(texts.calls)
   const byKey = new Map<string, Row>()
-  for (const c of calls) if (inView(c) && !nil(c.key)) byKey.set(String(c.key), c)
+  for (const c of raw.calls) if (inView(c) && !nil(c.key)) byKey.set(String(c.key), c)
   const tools: Row[] = []
-  for (const t of read(texts.tool_calls)) {
+  for (const t of raw.tool_calls) {
     const c = nil(t.call_key) ? undefined : byKey.get(String(t.call_key))
     if (c !== undefined) tools.push({ ...(picked ? t : pick(t, RAW.tools)), c_ts: (c.started_at ?? null) as Row[string], c_session: (c.session_id ?? null) as Row[string] })
   }
   return {
-    calls: calls.filter(inView).map((r) => pend(picked ? r : pick(r, RAW.calls))),
-    flows: read(texts.flows).filter(inView).map((r) => pend(picked ? r : pick(r, RAW.flows))),
+    calls: raw.calls.filter(inView).map((r) => pend(picked ? r : pick(r, RAW.calls))),
+    flows: raw.flows.filter(inView).map((r) => pend(picked ? r : pick(r, RAW.flows))),
     tools,
   }
 }
@@ -310,21 +321,31 @@ const SORT_KEYS: Partial<Record<RowSection, string[]>> = { calls: ['ts', 'flow',
  * it, the calls' rank in the table (`seq`) counted again over the rows kept.
  */
 function mergedSection(s: RowSection, parts: { part: Part; alive: Uint8Array | undefined }[]): Buffer {
+  return mergedRows(s, parts, mergeOrder(s, parts))
+}
+
+/** Where the j-th row of a merged section comes from: part `pi[j]`, its row `ri[j]`. */
+interface MergeOrder {
+  pi: ArrayLike<number>
+  ri: ArrayLike<number>
+  n: number
+}
+
+/** The rows of the parts of a row section in merged order ({@link mergedSection}). */
+function mergeOrder(s: RowSection, parts: { part: Part; alive: Uint8Array | undefined }[]): MergeOrder {
   const keys = SORT_KEYS[s]
-  let pi: ArrayLike<number>
-  let ri: ArrayLike<number>
-  let n: number
-  if (keys !== undefined) {
-    const r = ordered(parts, keys)
-    ;({ pi, ri, n } = r)
-  } else {
-    const p: number[] = []
-    const r: number[] = []
-    parts.forEach((x, k) => {
-      for (let i = 0; i < x.part.n; i++) if (x.alive === undefined || x.alive[i] === 1) (p.push(k), r.push(i))
-    })
-    ;[pi, ri, n] = [p, r, p.length]
-  }
+  if (keys !== undefined) return ordered(parts, keys)
+  const p: number[] = []
+  const r: number[] = []
+  parts.forEach((x, k) => {
+    for (let i = 0; i < x.part.n; i++) if (x.alive === undefined || x.alive[i] === 1) (p.push(k), r.push(i))
+  })
+  return { pi: p, ri: r, n: p.length }
+}
+
+/** {@link mergedSection} in a given order. */
+function mergedRows(s: RowSection, parts: { part: Part; alive: Uint8Array | undefined }[], order: MergeOrder): Buffer {
+  const { pi, ri, n } = order
   // The calls' rank in the table: segment by segment, each segment's kept rows by their own rank.
   let seq: Int32Array[] | undefined
   if (s === 'calls') {
@@ -381,22 +402,60 @@ export function sectionsOf(rows: Record<RowSection, Row[]>): Buffer[] {
 }
 
 /**
- * The rows of a build into an empty index, as its shards kept them ({@link factsPick}): the
- * bytes of their NDJSON files in commit order (decoded when the sections are made, while DuckDB
- * runs the commit), and the flows left open.
+ * A shard's part of the facts of a build into an empty index: the sections of the rows it kept
+ * ({@link factsPick}, in its table order) but the session lines, which sum over every shard's
+ * rows ({@link mergeShardSections} makes them). `open`: the shard's flows left open. Each shard
+ * makes its part on its own thread at the end of its read: the main thread only merges them,
+ * while DuckDB loads the rows.
  */
-export interface FactsJob {
-  calls: Uint8Array[]
-  flows: Uint8Array[]
-  tool_calls: Uint8Array[]
-  open: string[]
+export function shardSections(rows: PickedRows, open: ReadonlySet<string>): Buffer[] {
+  const r = rowsOf(rows, open, true)
+  const made = (['calls', 'flows', 'tools'] as const).map((s) => section(s, r[s]))
+  const calls = decode(made[0]!)
+  return [...made, linesSection('usage', calls), linesSection('tool_calls', decode(made[2]!)), linesSection('cost', calls)]
 }
 
-const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+/**
+ * The sections of a build's facts from its shards' parts ({@link shardSections}, in the shards'
+ * order, which is the order the commit inserts their rows in): the bytes {@link sectionsOf} makes
+ * of every shard's rows at once. The calls, flows and tool calls are merged as compacted segments
+ * are; the line sections follow their rows (a row's line depends on that row alone) and are
+ * copied as bytes; the session lines are made from the merged calls and flows.
+ */
+export function mergeShardSections(shards: readonly (readonly Uint8Array[])[]): Buffer[] {
+  const parts = shards.map((sh) => sh.map((b) => decode(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))))
+  const of = (k: number): { part: Part; alive: undefined }[] => parts.map((p) => ({ part: p[k]!, alive: undefined }))
+  const callsOrder = mergeOrder('calls', of(0))
+  const toolsOrder = mergeOrder('tools', of(2))
+  const made = [mergedRows('calls', of(0), callsOrder), mergedRows('flows', of(1), mergeOrder('flows', of(1))), mergedRows('tools', of(2), toolsOrder)]
+  const lines = [mergedLines(of(3), callsOrder), mergedLines(of(4), toolsOrder), mergedLines(of(5), callsOrder)]
+  return [...made, ...lines, sessionLinesSection(decode(made[0]!), decode(made[1]!))]
+}
 
-/** The sections of the segment of a {@link FactsJob}. */
-export function factsSections(job: FactsJob): Buffer[] {
-  return sectionsOf(rowsOfLines({ calls: job.calls.map(utf8), flows: job.flows.map(utf8), tool_calls: job.tool_calls.map(utf8) }, new Set(job.open), true))
+/** A line section ({@link linesSection}) of merged rows: each row's line copied from its part, in `order`. */
+function mergedLines(parts: { part: Part }[], order: MergeOrder): Buffer {
+  const { pi, ri, n } = order
+  const texts = parts.map((p) => p.part.cols.line as Text)
+  const off = new Uint32Array(n + 1)
+  const nul = new Uint8Array(n)
+  let bytes = 0
+  for (let j = 0; j < n; j++) {
+    const t = texts[pi[j]!]!
+    const i = ri[j]!
+    off[j] = bytes
+    if (t.nul[i] === 1) nul[j] = 1
+    else bytes += t.off[i + 1]! - t.off[i]!
+  }
+  off[n] = bytes
+  const block = Buffer.allocUnsafe(bytes)
+  for (let j = 0; j < n; j++) {
+    if (nul[j] === 1) continue
+    const t = texts[pi[j]!]!
+    const i = ri[j]!
+    block.set(t.b.subarray(t.off[i]!, t.off[i + 1]!), off[j]!)
+  }
+  // Every row of every part is kept: the lines are plain when each part's are.
+  return encode(n, parts[0]!.part.dict, [{ name: 'line', type: 'text', block: { block, off, nul, plain: texts.every((t) => t.plain) } }])
 }
 
 /** One segment's bytes from its sections ({@link sectionsOf}): the framed header, then the sections. */

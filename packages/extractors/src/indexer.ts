@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { planUpdate, statCapture } from './capture-snapshot.js'
 import type { SourceState } from './capture-snapshot.js'
 import { ExtractError } from './errors.js'
-import { factsSections } from './facts-segment.js'
-import type { FactsJob } from './facts-segment.js'
+import { mergeShardSections } from './facts-segment.js'
 import type { Duck } from './duck.js'
 import { lit } from './duck.js'
 import type { PendingFlow } from './flow-feeder.js'
@@ -245,16 +244,18 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       sessionChainFile = join(stage, 'session-chain.ndjson')
       writeFileSync(sessionChainFile, chainAfter.map((e, ord) => JSON.stringify({ ord, ...e }) + '\n').join(''), { mode: 0o600 })
     }
-    const factsJob = keepFacts ? factsJobOf(results, stillOpen) : undefined
+    // Each shard made its part of the facts; a shard that could not leaves them to the caller,
+    // which reads them from DuckDB.
+    const factsParts = keepFacts && results.every((r) => r.factsParts !== undefined) ? results.map((r) => r.factsParts!) : undefined
     let facts: IndexUpdateResult['facts']
-    // The wire facts' sections are made on this thread while DuckDB runs the commit on its own
-    // threads (this thread would only wait meanwhile). A failure is the caller's: it reads the
-    // facts from DuckDB.
-    const whileCommitting = factsJob === undefined ? undefined : (): void => {
+    // The shards' parts of the wire facts are merged on this thread while DuckDB runs the commit
+    // on its own threads (this thread would only wait meanwhile). A failure is the caller's: it
+    // reads the facts from DuckDB.
+    const whileCommitting = factsParts === undefined ? undefined : (): void => {
       let parts: Buffer[] | undefined
       let error: unknown
       try {
-        parts = factsSections(factsJob)
+        parts = mergeShardSections(factsParts)
       } catch (e) {
         error = e
       }
@@ -313,19 +314,6 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
   } finally {
     rmSync(stage, { recursive: true, force: true })
   }
-}
-
-/**
- * The rows the shards kept for the wire facts, read now (the stage dir goes when the update
- * returns), in the order the commit inserts them.
- */
-function factsJobOf(results: ShardResult[], stillOpen: PendingFlow[]): FactsJob {
-  const job: FactsJob = { calls: [], flows: [], tool_calls: [], open: stillOpen.map((p) => p.flow_id) }
-  for (const r of results) for (const t of ['calls', 'flows', 'tool_calls'] as const) {
-    const f = r.factsFiles?.[t]
-    if (f !== undefined) job[t].push(readFileSync(f))
-  }
-  return job
 }
 
 async function commitSources(duck: Duck, sources: SourceState[]): Promise<void> {

@@ -1,6 +1,7 @@
 import type { SessionChainEntry } from '@agenttap/session-extractor'
 import { insightRow } from './cache-modes.js'
-import { factsPick } from './facts-segment.js'
+import { factsPick, shardSections } from './facts-segment.js'
+import type { PickedRows } from './facts-segment.js'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
 import { createLineCursor } from './line-cursor.js'
@@ -54,9 +55,10 @@ export interface ShardJob {
    */
   keepInsight?: boolean
   /**
-   * Write what the wire facts keep of each calls, flows and tool_calls row (`factsPick`) to row
-   * files of their own (`factsFiles`): the index held no rows before this update, so the facts
-   * are made from these instead of read back out of DuckDB after the commit.
+   * Keep what the wire facts keep of each calls, flows and tool_calls row (`factsPick`) and make
+   * this shard's part of the facts from them at the end (`factsParts`): the index held no rows
+   * before this update, so the facts are made from these instead of read back out of DuckDB
+   * after the commit.
    */
   keepFacts?: boolean
 }
@@ -80,8 +82,8 @@ export interface ShardResult {
   callFlows: string[]
   /** With `keepInsight`: the calls with usage as the cache-break analysis reads them, up to {@link SEGMENT_CHARS} characters of segments in all. */
   insight?: Row[]
-  /** With `keepFacts`: the files of the facts' rows, by table. */
-  factsFiles?: Partial<Record<DataTable, string>>
+  /** With `keepFacts`: this shard's part of the facts (`shardSections` of facts-segment.ts). */
+  factsParts?: Uint8Array[]
 }
 
 /** Characters of `segments` a shard hands back at most (beyond, the analysis reads the rest from DuckDB). */
@@ -222,7 +224,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const createLedger = await loadLedger(job.ledgerModule)
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
-  const facts = job.keepFacts ? createRowFiles(job.rowsDir, `facts${job.shard}`) : undefined
+  const facts: PickedRows | undefined = job.keepFacts ? { calls: [], flows: [], tool_calls: [] } : undefined
   const callFlows = new Set<string>()
   const insight: Row[] | undefined = job.keepInsight ? [] : undefined
   let segmentChars = 0
@@ -248,7 +250,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
       rows.write(t, r)
       if (facts !== undefined) {
         const f = factsPick(t, r)
-        if (f !== undefined) facts.write(t, f)
+        if (f !== undefined) facts[t as keyof PickedRows].push(f)
       }
     },
     onProblem,
@@ -292,7 +294,14 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const counts = rows.counts()
   const largest = rows.largest()
   const files = rows.close()
-  const factsFiles = facts?.close()
+  let factsParts: Uint8Array[] | undefined
+  if (facts !== undefined) {
+    try {
+      factsParts = shardSections(facts, new Set(res.pending.map((p) => p.flow_id)))
+    } catch {
+      // none: the facts are then read from DuckDB (see indexer.ts)
+    }
+  }
   return {
     shard: job.shard,
     files,
@@ -305,7 +314,7 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
     bytes,
     callFlows: [...callFlows],
     ...(insight !== undefined ? { insight } : {}),
-    ...(factsFiles !== undefined ? { factsFiles } : {}),
+    ...(factsParts !== undefined ? { factsParts } : {}),
     ...(chain !== undefined && (chain.size > 0 || (job.sessionChain?.length ?? 0) > 0) ? { sessionChain: chain.snapshot() } : {}),
   }
 }
