@@ -11,7 +11,7 @@ import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
 import { updateFromSource } from './source-update.js'
 import { listTranscripts, updateTranscripts } from './transcript-update.js'
-import type { IndexUpdate, IndexUpdateResult } from './indexer.js'
+import type { IndexUpdate, IndexUpdateResult, UpdateIndexOptions } from './indexer.js'
 import { LATEST_BY, MODES } from './modes.js'
 import { BUNDLED_PRICES, cacheWrite1h } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
@@ -228,7 +228,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       // The cache breaks of a build, around its commit (`aroundCommit`).
-      const breaks: { selected: boolean; work?: CacheBreakWork | undefined; values?: unknown[][]; failed?: unknown; around: NonNullable<Parameters<typeof updateIndex>[1]['aroundCommit']> } = {
+      const breaks: { selected: boolean; work?: CacheBreakWork | undefined; values?: unknown[][]; failed?: unknown; around: NonNullable<UpdateIndexOptions['aroundCommit']> } = {
         selected: false,
         around: {
           select: async (insight) => {

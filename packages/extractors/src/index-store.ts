@@ -332,9 +332,10 @@ export interface UpdateBatch {
 const FLOW_TABLES: DataTable[] = ['flows', 'calls', 'tool_calls', 'tool_results']
 
 /**
- * Applies one update atomically: a crash before COMMIT leaves the index as it was. `beforeCommit` runs in it, before the commit;
- * `whileRunning` runs on this thread while DuckDB runs the statements, `whileCommitting` while
- * it writes the commit (neither may touch the database).
+ * Applies one update atomically: a crash before COMMIT leaves the index as it was.
+ * `beforeCommit` runs in its transaction, before the commit; `whileRunning` runs on this thread
+ * while DuckDB runs the statements, `whileCommitting` while it writes the commit (neither may
+ * touch the database; a throw fails the update, after DuckDB's part has ended).
  */
 export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: () => Promise<void>, whileRunning?: () => void, whileCommitting?: () => void): Promise<{ orphanProblems: number }> {
   // One batch of statements, one round trip: an update of a few records is mostly fixed costs.
@@ -408,13 +409,19 @@ export async function commitUpdate(duck: Duck, b: UpdateBatch, beforeCommit?: ()
     // The statements run on DuckDB's threads: `whileRunning` (work of this thread that does not
     // touch the database, such as the wire facts of a build) goes meanwhile.
     const ran = duck.run(sql.join(';\n'))
-    whileRunning?.()
-    await ran
+    try {
+      whileRunning?.()
+    } finally {
+      await ran
+    }
     const orphanProblems = b.orphans.length > 0 ? Number((await duck.select(`select count(*) as n from orphans`)).rows[0]?.n ?? 0) : 0
     if (beforeCommit !== undefined) await beforeCommit()
     const committed = duck.run('commit')
-    whileCommitting?.()
-    await committed
+    try {
+      whileCommitting?.()
+    } finally {
+      await committed
+    }
     if (threads !== undefined) await duck.run(`set threads = ${threads}`)
     return { orphanProblems }
   } catch (e) {
