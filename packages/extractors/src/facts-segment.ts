@@ -138,8 +138,8 @@ const pick = (r: Row, cols: string[]): Row => {
 /**
  * What the facts keep of a row an update writes (`calls`, `flows`, `tool_calls`): the columns
  * its section is made from (calls and flows of the views only); undefined for any other row. A
- * shard of a build into an empty index writes these beside its row files (see
- * {@link rowsOfLines}), so the facts are made from them instead of from the tables.
+ * shard of a build into an empty index keeps these and makes its part of the facts from them
+ * ({@link shardSections}), instead of the facts being made from the tables.
  */
 export function factsPick(table: string, r: Row): Row | undefined {
   if (table === 'tool_calls') return pick(r, RAW.tools)
@@ -147,31 +147,20 @@ export function factsPick(table: string, r: Row): Row | undefined {
   return inView(r) ? pick(r, RAW[table]) : undefined
 }
 
-/**
- * The raw rows of NDJSON row texts (an update's row files, or the rows {@link factsPick} kept, in
- * the order the commit inserts them), the views' rows only; tool calls joined to their calls.
- * `open`: the flows the update left open (their calls and flows are `pending`, as the commit
- * marks them; a complete one is not), when the rows are to be what the tables hold after it.
- * `picked`: the lines are of rows {@link factsPick} made (their columns only, in order): each is
- * used as parsed, not copied again into the same columns.
- */
-export function rowsOfLines(texts: Partial<Record<'calls' | 'flows' | 'tool_calls', string[]>>, open?: ReadonlySet<string>, picked = false): Record<RowSection, Row[]> {
-  const read = (ts: string[] | undefined): Row[] => {
-    const out: Row[] = []
-    for (const t of ts ?? []) for (const l of t.split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
-    return out
-  }
-  return rowsOf({ calls: read(texts.calls), flows: read(texts.flows), tool_calls: read(texts.tool_calls) }, open, picked)
-}
-
-/** The rows a shard of a build kept with {@link factsPick} (in its table order), or rows parsed from row files. */
+/** The rows a shard of a build kept with {@link factsPick} (in its table order), or rows parsed from an update's row files. */
 export interface PickedRows {
   calls: Row[]
   flows: Row[]
   tool_calls: Row[]
 }
 
-/** {@link rowsOfLines} of rows already parsed (`picked`: made by {@link factsPick}; used as they are, `pending` set in place). */
+/**
+ * The rows of the sections from raw rows (in the order the commit inserts them), the views' rows
+ * only; tool calls joined to their calls. `open`: the flows the update left open (their calls and
+ * flows are `pending`, as the commit marks them; a complete one is not), when the rows are to be
+ * what the tables hold after it. `picked`: the rows are {@link factsPick}'s (their columns only):
+ * used as they are, `pending` set in place.
+ */
 function rowsOf(raw: PickedRows, open: ReadonlySet<string> | undefined, picked: boolean): Record<RowSection, Row[]> {
   const pend = (r: Row): Row => {
     if (open !== undefined) r.pending = open.has(String(r.flow_id)) ? true : r.pending === true ? false : (r.pending ?? null)
@@ -193,8 +182,12 @@ function rowsOf(raw: PickedRows, open: ReadonlySet<string> | undefined, picked: 
 
 /** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
 export function rowsOfFiles(files: Partial<Record<string, string>>): Record<RowSection, Row[]> {
-  const read = (f: string | undefined): string[] => (f === undefined ? [] : [readFileSync(f, 'utf8')])
-  return rowsOfLines({ calls: read(files.calls), flows: read(files.flows), tool_calls: read(files.tool_calls) })
+  const read = (f: string | undefined): Row[] => {
+    const out: Row[] = []
+    if (f !== undefined) for (const l of readFileSync(f, 'utf8').split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
+    return out
+  }
+  return rowsOf({ calls: read(files.calls), flows: read(files.flows), tool_calls: read(files.tool_calls) }, undefined, false)
 }
 
 export async function problemsOf(d: Duck): Promise<FactsProblems> {
