@@ -168,6 +168,39 @@ export async function storeCacheBreaks(d: BreaksDuck, values: unknown[][] | unde
   return values.length
 }
 
+/**
+ * The cache breaks of a build, around its commit (the index update's `aroundCommit`): `select`
+ * finds the pairs in the update's transaction, `work` analyzes them while DuckDB writes the
+ * commit (a failure is kept, not thrown), and `store`, in a transaction after it, stores them —
+ * or, when the work failed or never ran, finds and stores them as {@link updateCacheBreaks} does.
+ */
+export function cacheBreaksAroundCommit(d: BreaksDuck): {
+  around: { select(insight: ReadonlyMap<string, Row>): Promise<void>; work(): void }
+  store(insight?: ReadonlyMap<string, Row>): Promise<number>
+} {
+  let selected = false
+  let work: CacheBreakWork | undefined
+  let values: unknown[][] | undefined
+  let failed = false
+  return {
+    around: {
+      async select(insight) {
+        work = await selectCacheBreaks(d, undefined, insight)
+        selected = true
+      },
+      work() {
+        try {
+          if (work !== undefined) values = cacheBreakValues(work)
+        } catch {
+          failed = true
+        }
+        work = undefined
+      },
+    },
+    store: (insight) => (selected && !failed ? storeCacheBreaks(d, values) : updateCacheBreaks(d, undefined, insight)),
+  }
+}
+
 const segmentText = (b: CacheBreak): string | null => (b.segment === undefined ? null : `${b.segment.kind} ${b.segment.kind === 'tool' ? b.segment.label : `${b.segment.index} (${b.segment.label})`}`)
 
 /**

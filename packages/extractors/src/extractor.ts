@@ -11,7 +11,7 @@ import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
 import { updateFromSource } from './source-update.js'
 import { listTranscripts, updateTranscripts } from './transcript-update.js'
-import type { IndexUpdate, IndexUpdateResult, UpdateIndexOptions } from './indexer.js'
+import type { IndexUpdate, IndexUpdateResult } from './indexer.js'
 import { LATEST_BY, MODES } from './modes.js'
 import { BUNDLED_PRICES, cacheWrite1h } from './prices.js'
 import { MODE_SQL, TOOL_ROW_SQL, viewSql } from './queries.js'
@@ -21,8 +21,7 @@ import { filesCurrent, promptCacheRows, stateCurrent } from './index-fresh.js'
 import { findCaptureFiles, isoInstant } from './sources.js'
 import type { CaptureFiles } from './sources.js'
 import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from './derived.js'
-import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheBreakValues, cacheRows, contextRows, quotaRows, selectCacheBreaks, storeCacheBreaks, updateCacheBreaks } from './cache-modes.js'
-import type { CacheBreakWork } from './cache-modes.js'
+import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheBreaksAroundCommit, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
@@ -228,23 +227,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       let flowChanges: IndexUpdateResult['flowChanges']
       let touched: string[] | undefined
       // The cache breaks of a build, around its commit (`aroundCommit`).
-      const breaks: { selected: boolean; work?: CacheBreakWork | undefined; values?: unknown[][]; failed?: unknown; around: NonNullable<UpdateIndexOptions['aroundCommit']> } = {
-        selected: false,
-        around: {
-          select: async (insight) => {
-            breaks.work = await selectCacheBreaks(d, undefined, insight)
-            breaks.selected = true
-          },
-          work: () => {
-            try {
-              if (breaks.work !== undefined) breaks.values = cacheBreakValues(breaks.work)
-            } catch (e) {
-              breaks.failed = e
-            }
-            breaks.work = undefined
-          },
-        },
-      }
+      const breaks = cacheBreaksAroundCommit(d)
       lastUpdate = files === undefined && source === undefined ? { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 } : source !== undefined ? await updateFromSource(d, {
         source,
         ledgerModule,
@@ -331,10 +314,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (!breaksDone) {
         await d.run('begin transaction')
         try {
-          // Worked out around the update's commit: stored now. Else (the work failed, or was not
-          // asked for) found and stored here.
-          if (breaks.selected && breaks.failed === undefined) await storeCacheBreaks(d, breaks.values)
-          else await updateCacheBreaks(d, undefined, insight)
+          // Worked out around the update's commit: stored now (else found and stored here).
+          await breaks.store(insight)
           await d.run('commit')
         } catch (e) {
           await d.run('rollback').catch(() => undefined)
