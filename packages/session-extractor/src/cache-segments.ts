@@ -16,6 +16,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { contentHash, withoutCacheControl } from './history-hash.js'
+import { createValueMemo, onClearRequestMemo, type PriorHistory } from './request-memo.js'
 
 /** What part of the request a segment is. */
 export type CacheSegmentKind = 'tool' | 'system' | 'message'
@@ -195,31 +196,30 @@ export function cacheSegments(body: unknown, api: string, withText = false): Cac
 }
 
 /** {@link cacheSegments}, with the tool-list key request analysis already computed (see {@link ToolsKey}). */
-export function cacheSegmentsOf(body: unknown, api: string, withText: boolean, toolsKey: ToolsKey | undefined): CacheAnatomy {
+export function cacheSegmentsOf(body: unknown, api: string, withText: boolean, toolsKey: ToolsKey | undefined, prior?: PriorHistory): CacheAnatomy {
   const out: CacheAnatomy = withText ? { segments: [], texts: [] } : { segments: [] }
   if (!isObj(body)) return out
   if (body['type'] === 'response.create' && isObj(body['response'])) body = body['response'] as Record<string, unknown>
   const b = body as Record<string, unknown>
+  // Segments of the leading messages an earlier request had too (request-memo.ts; not with texts).
+  const same = withText || prior === undefined ? 0 : prior.same
+  const known = (i: number): CacheSegment | undefined => (i < same ? { ...(prior!.memo.segments[i] as CacheSegment) } : undefined)
   if (api === 'anthropic-messages') {
     tools(b, out, withText, toolsKey)
     const sys = b['system']
     if (typeof sys === 'string' && sys !== '') segment('system', 0, 'system', sys, out, withText)
-    else if (Array.isArray(sys)) {
-      sys.forEach((blk, i) => {
-        const seg = segment('system', i, 'system', blk, out, withText)
-        const bp = ttlOf(blk)
-        if (bp !== undefined) seg.breakpoint = bp
-      })
-    }
+    else if (Array.isArray(sys)) systemBlocks(sys, out, withText)
     const msgs = b['messages']
     if (Array.isArray(msgs)) {
       msgs.forEach((m, i) => {
-        const seg = segment('message', i, isObj(m) && typeof m['role'] === 'string' ? m['role'] : '?', m, out, withText)
+        let seg = known(i)
+        if (seg !== undefined) out.segments.push(seg)
+        else seg = segment('message', i, isObj(m) && typeof m['role'] === 'string' ? m['role'] : '?', m, out, withText)
         if (isObj(m)) {
           const bp = breakpointOf(m)
           if (bp !== undefined) seg.breakpoint = bp
         }
-        messageFacts(seg, m, textOf)
+        if (i >= same) messageFacts(seg, m, textOf)
       })
     }
   } else if (api === 'openai-responses') {
@@ -229,6 +229,11 @@ export function cacheSegmentsOf(body: unknown, api: string, withText: boolean, t
     const input = b['input']
     const items = typeof input === 'string' ? [{ role: 'user', content: input }] : Array.isArray(input) ? input : []
     items.forEach((it, i) => {
+      const seen = known(i)
+      if (seen !== undefined) {
+        out.segments.push(seen)
+        return
+      }
       const label = isObj(it) ? (typeof it['role'] === 'string' && (it['type'] === undefined || it['type'] === 'message') ? it['role'] : String(it['type'] ?? '?')) : '?'
       const seg = segment('message', i, label, it, out, withText)
       if (isObj(it) && it['type'] === 'reasoning') seg.thinking = 1
@@ -237,7 +242,41 @@ export function cacheSegmentsOf(body: unknown, api: string, withText: boolean, t
   } else if (api === 'openai-chat') {
     tools(b, out, withText, toolsKey)
     const msgs = b['messages']
-    if (Array.isArray(msgs)) msgs.forEach((m, i) => messageFacts(segment('message', i, isObj(m) && typeof m['role'] === 'string' ? m['role'] : '?', m, out, withText), m, textOf))
+    if (Array.isArray(msgs)) {
+      msgs.forEach((m, i) => {
+        const seen = known(i)
+        if (seen !== undefined) out.segments.push(seen)
+        else messageFacts(segment('message', i, isObj(m) && typeof m['role'] === 'string' ? m['role'] : '?', m, out, withText), m, textOf)
+      })
+    }
   }
   return out
+}
+
+/** What a system block's segment says by its content alone (its breakpoint is each request's own). */
+type BlockFacts = Omit<CacheSegment, 'breakpoint'>
+/** The segments of the system prompts (Anthropic block lists) seen last. */
+const systemFacts = createValueMemo<BlockFacts[]>(8)
+onClearRequestMemo(() => {
+  systemFacts.clear()
+  toolFacts.clear()
+})
+
+/** Segments of an Anthropic system prompt's blocks (a list seen last is neither serialized nor hashed again). */
+function systemBlocks(sys: unknown[], out: CacheAnatomy, withText: boolean): void {
+  const known = withText ? undefined : systemFacts.find(sys)
+  const facts: BlockFacts[] = []
+  sys.forEach((blk, i) => {
+    let seg: CacheSegment
+    if (known !== undefined) {
+      seg = { ...(known[i] as BlockFacts) }
+      out.segments.push(seg)
+    } else {
+      seg = segment('system', i, 'system', blk, out, withText)
+      facts.push({ ...seg })
+    }
+    const bp = ttlOf(blk)
+    if (bp !== undefined) seg.breakpoint = bp
+  })
+  if (known === undefined && !withText) systemFacts.keep(sys, facts)
 }

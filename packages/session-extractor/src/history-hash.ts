@@ -193,20 +193,36 @@ function responsesItemUnit(it: unknown): string {
 export function responsesUnits(input: unknown): string[] {
   if (typeof input === 'string') return [responsesItemUnit(input)]
   if (!Array.isArray(input)) return []
-  const units: string[] = []
-  let i = 0
+  const out: UnitsOut = { units: [], ends: [], open: [] }
+  responsesUnitsFrom(input, 0, out)
+  return out.units
+}
+
+/** Units with where each ends: the item after it, and whether a next item could still join it (an assistant group). */
+export interface UnitsOut {
+  units: string[]
+  ends: number[]
+  open: boolean[]
+}
+
+/** {@link responsesUnits} of `input` from item `start` on (a unit boundary), appended to `out`. */
+export function responsesUnitsFrom(input: readonly unknown[], start: number, out: UnitsOut): void {
+  let i = start
   while (i < input.length) {
     if (isAssistantItem(input[i])) {
       let j = i
       while (j < input.length && isAssistantItem(input[j])) j++
-      units.push(responsesAssistantGroup(input.slice(i, j)))
+      out.units.push(responsesAssistantGroup(input.slice(i, j)))
+      out.ends.push(j)
+      out.open.push(true)
       i = j
     } else {
-      units.push(responsesItemUnit(input[i]))
+      out.units.push(responsesItemUnit(input[i]))
+      out.ends.push(i + 1)
+      out.open.push(false)
       i++
     }
   }
-  return units
 }
 
 /** Canonical unit of one Chat Completions `messages[]` entry. */
@@ -231,12 +247,17 @@ export function chatUnit(m: unknown): string {
   return `${role.charAt(0)}${JSON.stringify(typeof c === 'string' ? [c.trim()] : Array.isArray(c) ? c.map((p) => (isObj(p) && typeof p['text'] === 'string' ? p['text'].trim() : withoutCacheControl(p))) : [])}`
 }
 
-/** The chain over units: `[h_1, …, h_n]`, h_0 being the API's name (histories of two APIs never chain). */
-export function historyChain(seed: string, units: readonly string[]): string[] {
+/**
+ * The chain over units: `[h_1, …, h_n]`, h_0 being the API's name (histories of two APIs never
+ * chain). `known` are the first links when they are known already (an earlier request's chain
+ * over the same first units).
+ */
+export function historyChain(seed: string, units: readonly string[], known: readonly string[] = []): string[] {
   const out: string[] = new Array<string>(units.length)
   let h = seed
   for (let i = 0; i < units.length; i++) {
-    h = chainHash(h, units[i] as string)
+    // The first links may be known (an earlier request's chain over the same first units).
+    h = i < known.length ? (known[i] as string) : chainHash(h, units[i] as string)
     out[i] = h
   }
   return out

@@ -19,6 +19,7 @@ export {
 export { createStreamRedactor } from './stream-redactor.js'
 export { createSseRedactor } from './sse-redactor.js'
 export { analyzeRequest, analyzeClientFrame, requestHistory, requestHistoryUnits } from './request-anatomy.js'
+export { clearRequestMemo } from './request-memo.js'
 export { cacheSegments } from './cache-segments.js'
 export type { CacheAnatomy, CacheSegment, CacheSegmentKind } from './cache-segments.js'
 export type { AnalyzedRequest, AnalyzeRequestOptions, RequestAnatomy, RequestApi, RequestKind, ToolDefinition } from './request-anatomy.js'

@@ -2,9 +2,10 @@
  * Request anatomy: what a captured request asked for, decoded once for every reader (the ledger,
  * the live views, the proxy's session chain). Pure: no I/O.
  */
-import { anthropicUnit, chatUnit, contentHash, historyChain, responsesUnits, withoutCacheControl } from './history-hash.js'
+import { anthropicUnit, chatUnit, contentHash, historyChain, responsesUnits, responsesUnitsFrom, withoutCacheControl, type UnitsOut } from './history-hash.js'
 import { requestTurn, type RequestToolResult, type RequestTurnLimits } from './request-turn.js'
 import { cacheSegmentsOf, type CacheSegment, type ToolsKey } from './cache-segments.js'
+import { createValueMemo, onClearRequestMemo, priorHistory, rememberHistory, type PriorHistory } from './request-memo.js'
 import type { RequestHeaders } from './types.js'
 
 /** The API family a request speaks. */
@@ -206,6 +207,15 @@ function toolDefinition(t: unknown): ToolDefinition | undefined {
 /** The decoded tool lists seen last, by the JSON of the list: agents send the same list with every request. */
 const toolLists = new Map<string, { tools: ToolDefinition[]; names: string[]; hash: string | undefined }>()
 const MAX_TOOL_LISTS = 64
+/** The JSON of the tool lists seen last (see request-memo.ts). */
+const toolKeys = createValueMemo<string>(8)
+/** The text and hash of the system prompts (Anthropic `system`) seen last. */
+const systems = createValueMemo<{ text: string; hash: string } | undefined>(8)
+onClearRequestMemo(() => {
+  toolLists.clear()
+  toolKeys.clear()
+  systems.clear()
+})
 
 /**
  * The definitions, names and list hash of a request's tools. One serialization of the list finds
@@ -213,7 +223,12 @@ const MAX_TOOL_LISTS = 64
  * list is decoded tool by tool. Memoization only: the result is the same either way.
  */
 function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[]; hash: string | undefined; key: string } {
-  const key = withoutCacheControl(tools)
+  // An equal list seen last has the same key: found without serializing this one.
+  let key = toolKeys.find(tools)
+  if (key === undefined) {
+    key = withoutCacheControl(tools)
+    toolKeys.keep(tools, key)
+  }
   const seen = toolLists.get(key)
   if (seen !== undefined) return { tools: [...seen.tools], names: [...seen.names], hash: seen.hash, key }
   const defs: ToolDefinition[] = []
@@ -251,15 +266,49 @@ function reasoningEffort(body: Record<string, unknown>): string | undefined {
 
 /** Canonical history units of a parsed body (see history-hash.ts); `history[i]` of the anatomy chains units 0..i. */
 function unitsOf(body: Record<string, unknown>, api: Exclude<RequestApi, 'unknown'>): string[] {
-  if (api === 'openai-responses') return responsesUnits(body['input'])
+  return unitsWithEnds(body, api, undefined).units
+}
+
+/** {@link unitsOf}, with where each unit ends; the first ones taken from an earlier request when its items are this one's. */
+function unitsWithEnds(body: Record<string, unknown>, api: Exclude<RequestApi, 'unknown'>, prior: PriorHistory | undefined): UnitsOut & { known: number } {
+  const out: UnitsOut & { known: number } = { units: [], ends: [], open: [], known: 0 }
+  if (api === 'openai-responses') {
+    const input = body['input']
+    if (typeof input === 'string') out.units = responsesUnits(input)
+    else if (Array.isArray(input)) responsesUnitsFrom(input, take(out, prior, input.length), out)
+    return out
+  }
   const messages = body['messages']
-  if (!Array.isArray(messages)) return []
+  if (!Array.isArray(messages)) return out
   let end = messages.length
   // Trailing `system` entries (Claude Code 2.1.x's deferred-tools list) are no history.
   if (api === 'anthropic-messages') while (end > 0 && isObj(messages[end - 1]) && (messages[end - 1] as Record<string, unknown>)['role'] === 'system') end--
-  const units = new Array<string>(end)
-  for (let i = 0; i < end; i++) units[i] = api === 'anthropic-messages' ? anthropicUnit(messages[i]) : chatUnit(messages[i])
-  return units
+  for (let i = take(out, prior, end); i < end; i++) {
+    out.units.push(api === 'anthropic-messages' ? anthropicUnit(messages[i]) : chatUnit(messages[i]))
+    out.ends.push(i + 1)
+    out.open.push(false)
+  }
+  return out
+}
+
+/** Copies the units an earlier request shares with this one (none ending past `end`) into `out`; returns the item to go on from. */
+function take(out: UnitsOut & { known: number }, prior: PriorHistory | undefined, end: number): number {
+  if (prior === undefined) return 0
+  let k = prior.units
+  // (None does as priorHistory chooses: this request has the earlier one's last history item.)
+  while (k > 0 && (prior.memo.ends[k - 1] as number) > end) k--
+  if (k === 0) return 0
+  out.units = prior.memo.units.slice(0, k)
+  out.ends = prior.memo.ends.slice(0, k)
+  out.open = prior.memo.open.slice(0, k)
+  out.known = k
+  return out.ends[k - 1] as number
+}
+
+/** The messages (Anthropic, Chat) or input items (Responses) of a body, when they are a list. */
+function historyItems(body: Record<string, unknown>, api: Exclude<RequestApi, 'unknown'>): unknown[] | undefined {
+  const v = api === 'openai-responses' ? body['input'] : body['messages']
+  return Array.isArray(v) && v.length > 0 ? v : undefined
 }
 
 /**
@@ -393,20 +442,43 @@ export function analyzeRequest(req: AnalyzedRequest, opts: AnalyzeRequestOptions
     anatomy.tool_names = list.names
     if (list.hash !== undefined) anatomy.tools_hash = list.hash
   }
-  const sys = systemText(body, api)
-  if (sys !== undefined) anatomy.system = { hash: contentHash(`system\n${sys}`), text: sys }
+  // (An Anthropic system prompt is a list of blocks: one seen last is found without joining and hashing it.)
+  const sysList = api === 'anthropic-messages' && Array.isArray(body['system']) ? body['system'] : undefined
+  let system = sysList === undefined ? undefined : systems.find(sysList)
+  if (system === undefined) {
+    const sys = systemText(body, api)
+    system = sys === undefined ? undefined : { hash: contentHash(`system\n${sys}`), text: sys }
+    if (sysList !== undefined) systems.keep(sysList, system)
+  }
+  if (system !== undefined) anatomy.system = { hash: system.hash, text: system.text }
 
   if (api === 'openai-responses') {
     const input = body['input']
     anatomy.message_count = Array.isArray(input) ? input.length : typeof input === 'string' ? 1 : 0
   } else if (Array.isArray(body['messages'])) anatomy.message_count = body['messages'].length
-  anatomy.history = historyChain(api, unitsOf(body, api))
+  // What an earlier request of the conversation shares with this one is taken from it (request-memo.ts).
+  const withText = opts.segmentTexts === true
+  const items = withText ? undefined : historyItems(body, api)
+  const prior = items === undefined ? undefined : priorHistory(api, items)
+  const units = unitsWithEnds(body, api, prior)
+  anatomy.history = historyChain(api, units.units, units.known > 0 && prior !== undefined ? prior.memo.chain.slice(0, units.known) : [])
   const last = anatomy.history[anatomy.history.length - 1]
   if (last !== undefined) anatomy.history_hash = last
 
-  const cache = cacheSegmentsOf(body, api, opts.segmentTexts === true, toolsKey)
+  const cache = cacheSegmentsOf(body, api, withText, toolsKey, prior)
   anatomy.segments = cache.segments
   if (cache.texts !== undefined) anatomy.segment_texts = cache.texts
+  if (items !== undefined) {
+    const segments: CacheSegment[] = []
+    let bytes = 0
+    for (const seg of cache.segments) {
+      if (seg.kind !== 'message') continue
+      const { breakpoint: _, ...kept } = seg
+      segments.push(kept)
+      bytes += seg.bytes
+    }
+    if (segments.length === items.length) rememberHistory({ api, items, segments, units: units.units, ends: units.ends, open: units.open, chain: anatomy.history.slice(), bytes }, prior)
+  }
 
   const turn = requestTurn(body, api, opts)
   if (turn.prompt !== undefined) anatomy.prompt = turn.prompt
