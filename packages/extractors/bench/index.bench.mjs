@@ -1,12 +1,14 @@
 // Benchmarks of the incremental index (issue 14), on generated captures (deleted afterwards).
 //   node bench/index.bench.mjs                   # ~100 MB and ~1 GiB captures
 //   BENCH_SCALE=0.1 node bench/index.bench.mjs   # ~10 MB and ~100 MB: a quick run
-//   node bench/index.bench.mjs --small-dir=/tmp/cap100 --big-dir=/tmp/cap1g   # reuse captures
+//   node bench/index.bench.mjs --small-dir=/tmp/cap100 --big-dir=/tmp/cap1g --real-dir=/tmp/real1g   # reuse captures
 //     (a reused big capture gets 1 MiB appended per round, and its .index rebuilt)
 //   BENCH_SKIP_BUILD=1 node bench/index.bench.mjs --small-dir=… --big-dir=…   # CLI figures only
 //   BENCH_BUILD_ONLY=1 node bench/index.bench.mjs --small-dir=… --big-dir=…   # build figures only
 // Targets: index build ≥ 150 MB/s of capture and ≥ 0.5× a bare split + JSON.parse pass over the
-// same bytes; after appending 1 MiB to the indexed big capture, `usage` (update included) < 0.5 s;
+// same bytes, on two 1 GiB captures: the stream-dense mix (small requests, 85 % streamed events)
+// and the real-size mix (fixtures/generate.mjs --mix real-sizes: requests as big as the current
+// clients send, most bytes in request bodies); after appending 1 MiB to the indexed big capture, `usage` (update included) < 0.5 s;
 // `usage`, `cost`, `sessions`, `tool_calls` on an up-to-date index < 0.3 s each; `prompts -n 5`
 // < 0.2 s on a cold index (no index yet) and a current one, at both sizes. CLI figures are whole
 // processes (node start included), medians of several runs; after them, BENCH_STEADY_APPENDS (24)
@@ -41,15 +43,15 @@ const argDir = (k) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k
 const FILES = ['sse_flows.jsonl', 'sse_lines.jsonl', 'sse_flow_ends.jsonl']
 const bytesOf = (dir) => FILES.reduce((n, f) => n + statSync(join(dir, 'all-mitm-sse', f)).size, 0)
 
-function generate(name, mb, seed = 1) {
+function generate(name, mb, seed = 1, mix = 'stream-dense') {
   const given = argDir(`${name}-dir`)
-  if (given) return { dir: given, bytes: bytesOf(given) }
+  if (given) return { dir: given, bytes: bytesOf(given), mix }
   const dir = join(tmp, name)
-  const r = spawnSync(process.execPath, [join(root, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '20', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb)], { encoding: 'utf8' })
+  const r = spawnSync(process.execPath, [join(root, 'fixtures', 'generate.mjs'), '--synthetic', dir, '--sessions', '20', '--flows', '10000000', '--seed', String(seed), '--target-mb', String(mb), '--mix', mix], { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`generate.mjs failed: ${r.stderr}`)
   rmSync(join(dir, 'claude'), { recursive: true, force: true })
   rmSync(join(dir, 'codex'), { recursive: true, force: true })
-  return { dir, bytes: bytesOf(dir) }
+  return { dir, bytes: bytesOf(dir), mix }
 }
 
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`)
@@ -134,38 +136,53 @@ function cliMs(args, runs = CLI_RUNS, env = process.env) {
 /** The median CPU time of the last {@link cliMs}, for the report. */
 const cpuNote = () => (lastCpu.length > 0 ? `, CPU ${fmt(med(lastCpu))}` : '')
 
+/**
+ * Index build vs bare pass over one capture, alternating in rounds: the figures and the two build
+ * targets for that capture's mix.
+ */
+async function buildFigures(cap) {
+  const bare = []
+  const bareCpu = []
+  const built = []
+  const builtCpu = []
+  let last
+  for (let i = 0; i < ROUNDS; i++) {
+    const c0 = process.cpuUsage()
+    bare.push(barePass(cap.dir).ms)
+    const c = process.cpuUsage(c0)
+    bareCpu.push((c.user + c.system) / 1000)
+    last = await build(cap.dir)
+    built.push(last.ms)
+    builtCpu.push(last.cpuMs)
+    console.log(`  round ${i + 1}: bare ${fmt(bare[i])} (CPU ${fmt(bareCpu[i])}) · build ${fmt(built[i])} (CPU ${fmt(builtCpu[i])}, all threads; read ${fmt(last.u.readMs ?? 0)}, commit ${fmt(last.u.commitMs ?? 0)}, ${last.u.shards} shard(s)) · ${load()}`)
+  }
+  const perCpuS = (cpuMs) => `${(cap.bytes / 1e6 / (cpuMs / 1000)).toFixed(0)} MB per CPU-second`
+  console.log(`CPU: build ${perCpuS(med(builtCpu))} (on ${cpus().length} cores at most ${(cpus().length * cap.bytes / 1e6 / (med(builtCpu) / 1000)).toFixed(0)} MB/s) · bare pass ${perCpuS(med(bareCpu))}`)
+  const bareRate = cap.bytes / 1e6 / (med(bare) / 1000)
+  const buildRate = cap.bytes / 1e6 / (med(built) / 1000)
+  const paired = bare.map((b, i) => b / built[i])
+  console.log(`index build @ ${mb(cap.bytes)}, ${cap.mix} mix: ${buildRate.toFixed(0)} MB/s (${fmt(med(built))}) · bare split + JSON.parse, one thread: ${bareRate.toFixed(0)} MB/s (${fmt(med(bare))}) · ratio ${(buildRate / bareRate).toFixed(2)}× (per round: ${paired.map((r) => r.toFixed(2)).join(', ')})`)
+  target(`index build ≥ 150 MB/s (${cap.mix} mix)`, buildRate >= 150, `${buildRate.toFixed(0)} MB/s (${load()})`)
+  target(`index build ≥ 0.5× the bare pass (${cap.mix} mix)`, buildRate / bareRate >= 0.5, `${(buildRate / bareRate).toFixed(2)}× (build ${buildRate.toFixed(0)} MB/s, bare ${bareRate.toFixed(0)} MB/s)`)
+}
+
 try {
   console.log(`index bench · scale ${SCALE} · ${load()}`)
   const small = generate('small', SMALL_MB, 3)
   const big = generate('big', BIG_MB, 1)
   console.log(`captures: ${mb(small.bytes)} and ${mb(big.bytes)}`)
 
-  // 1. Build vs bare pass, alternating (BENCH_SKIP_BUILD=1 with an indexed --big-dir: the CLI figures only).
+  // 1. Build vs bare pass, alternating, on both mixes (BENCH_SKIP_BUILD=1 with an indexed
+  // --big-dir: the CLI figures only). The stream-dense capture is the build's stress case (85 % of
+  // its bytes are streamed events, each a record of its own); the real-size one has requests the
+  // size the current clients send, so most of its bytes are request bodies, as in a real capture.
   if (process.env.BENCH_SKIP_BUILD === '1') console.log('index build: skipped (BENCH_SKIP_BUILD=1)')
   else {
-    const bare = []
-    const bareCpu = []
-    const built = []
-    const builtCpu = []
-    let last
-    for (let i = 0; i < ROUNDS; i++) {
-      const c0 = process.cpuUsage()
-      bare.push(barePass(big.dir).ms)
-      const c = process.cpuUsage(c0)
-      bareCpu.push((c.user + c.system) / 1000)
-      last = await build(big.dir)
-      built.push(last.ms)
-      builtCpu.push(last.cpuMs)
-      console.log(`  round ${i + 1}: bare ${fmt(bare[i])} (CPU ${fmt(bareCpu[i])}) · build ${fmt(built[i])} (CPU ${fmt(builtCpu[i])}, all threads; read ${fmt(last.u.readMs ?? 0)}, commit ${fmt(last.u.commitMs ?? 0)}, ${last.u.shards} shard(s)) · ${load()}`)
-    }
-    const perCpuS = (cpuMs) => `${(big.bytes / 1e6 / (cpuMs / 1000)).toFixed(0)} MB per CPU-second`
-    console.log(`CPU: build ${perCpuS(med(builtCpu))} (on ${cpus().length} cores at most ${(cpus().length * big.bytes / 1e6 / (med(builtCpu) / 1000)).toFixed(0)} MB/s) · bare pass ${perCpuS(med(bareCpu))}`)
-    const bareRate = big.bytes / 1e6 / (med(bare) / 1000)
-    const buildRate = big.bytes / 1e6 / (med(built) / 1000)
-    const paired = bare.map((b, i) => b / built[i])
-    console.log(`index build @ ${mb(big.bytes)}: ${buildRate.toFixed(0)} MB/s (${fmt(med(built))}) · bare split + JSON.parse, one thread: ${bareRate.toFixed(0)} MB/s (${fmt(med(bare))}) · ratio ${(buildRate / bareRate).toFixed(2)}× (per round: ${paired.map((r) => r.toFixed(2)).join(', ')})`)
-    target('index build ≥ 150 MB/s', buildRate >= 150, `${buildRate.toFixed(0)} MB/s (${load()})`)
-    target('index build ≥ 0.5× the bare pass', buildRate / bareRate >= 0.5, `${(buildRate / bareRate).toFixed(2)}× (build ${buildRate.toFixed(0)} MB/s, bare ${bareRate.toFixed(0)} MB/s)`)
+    await buildFigures(big)
+    const real = generate('real', BIG_MB, 5, 'real-sizes')
+    console.log(`capture with real-size requests: ${mb(real.bytes)}`)
+    await buildFigures(real)
+    if (argDir('real-dir') === undefined) rmSync(real.dir, { recursive: true, force: true })
   }
 
   // What a process costs before any of our code runs: the floor of every CLI figure below.
