@@ -22,8 +22,12 @@ export interface FileRange {
 
 /** One line handed out. */
 export interface Line {
-  /** Filled by the reader that parses it (the merge): a line becomes its record without a new object. */
+  /**
+   * Filled by the reader that parses it (the merge): a line becomes its record without a new
+   * object. Already filled when the cursor's `decode` gave the record.
+   */
   rec: Record<string, unknown> | undefined
+  /** The line's text ('' when `decode` gave the record: read it again at `offset` / `bytes`). */
   text: string
   range: FileRange
   /** `range.path`. */
@@ -53,6 +57,11 @@ export interface LineCursorOptions {
   /** Read size. @defaultValue 4 MiB */
   chunkBytes?: number
   onLongLine?: (l: LongLine) => void
+  /**
+   * Gives a kept line's record straight from its bytes when it can (see flow-delta.ts); undefined
+   * leaves the line to be decoded into `text`.
+   */
+  decode?: (buf: Buffer, start: number, end: number) => Record<string, unknown> | undefined
 }
 
 /** Reads whole lines of ranges in order. */
@@ -185,7 +194,8 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl
       if (end === start) continue
       if (!options.keep(buf, start, end)) continue
-      return { rec: undefined, text: buf.toString('utf8', start, end), range: r, file: r.path, line, offset: base + start, bytes: end - start }
+      const rec = options.decode?.(buf, start, end)
+      return { rec, text: rec === undefined ? buf.toString('utf8', start, end) : '', range: r, file: r.path, line, offset: base + start, bytes: end - start }
     }
   }
 

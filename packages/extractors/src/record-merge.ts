@@ -13,7 +13,7 @@ import type { FileRange, Line, LineCursor } from './line-cursor.js'
 /** A parsed record with where it came from. */
 export interface SourcedRecord {
   rec: Record<string, unknown>
-  /** The line as read. */
+  /** The line as read ('' when its record was decoded in part, see flow-delta.ts: read it again at `offset` / `bytes`). */
   text: string
   /** The file it was read from ('' for records of another source). */
   file: string
@@ -44,12 +44,14 @@ export function createRecordMerge(cursors: LineCursor[], onBadLine: (b: BadLine)
   function pull(i: number): SourcedRecord | undefined {
     const c = cursors[i]!
     for (let l = c.next(); l !== undefined; l = c.next()) {
-      let rec: unknown
-      try {
-        rec = JSON.parse(l.text)
-      } catch (e) {
-        onBadLine({ line: l, message: (e as Error).message })
-        continue
+      let rec: unknown = l.rec
+      if (rec === undefined) {
+        try {
+          rec = JSON.parse(l.text)
+        } catch (e) {
+          onBadLine({ line: l, message: (e as Error).message })
+          continue
+        }
       }
       if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
         onBadLine({ line: l, message: 'not a JSON object' })

@@ -2,6 +2,7 @@ import type { SessionChainEntry } from '@agenttap/session-extractor'
 import { insightRow } from './cache-modes.js'
 import { factsPick, shardSections } from './facts-segment.js'
 import type { PickedRows } from './facts-segment.js'
+import { createFlowDelta } from './flow-delta.js'
 import { createFlowFeeder } from './flow-feeder.js'
 import type { CreateLedger, PendingFlow, Problem } from './flow-feeder.js'
 import { createLineCursor } from './line-cursor.js'
@@ -61,6 +62,8 @@ export interface ShardJob {
    * after the commit.
    */
   keepFacts?: boolean
+  /** Decode every flow record whole (no flow-delta.ts): for comparisons. */
+  wholeLines?: boolean
 }
 
 /** What a shard did. */
@@ -274,6 +277,8 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const cursors = (['flows', 'lines', 'ends'] as const).map((kind) =>
     createLineCursor(job.ranges.filter((r) => r.kind === kind), {
       keep: mine(),
+      // Flow records resend their conversation: decoded without what the last one had (flow-delta.ts).
+      ...(kind === 'flows' && job.wholeLines !== true ? { decode: createFlowDelta().decode } : {}),
       ...(job.maxLineBytes !== undefined ? { maxLineBytes: job.maxLineBytes } : {}),
       onLongLine: (l) => {
         if (job.shard !== 0) return
