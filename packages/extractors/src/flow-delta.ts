@@ -89,6 +89,23 @@ function keyAt(buf: Buffer, i: number, end: number): [number, number, number] | 
   return [i + 1, after - 1, after]
 }
 
+/**
+ * The member of an object at `i` (after its `{` when `first`, else after the last member's
+ * value): [key start, key end, value start], or undefined when none is there as expected.
+ */
+function member(buf: Buffer, i: number, end: number, first: boolean): [number, number, number] | undefined {
+  i = skipWs(buf, i, end)
+  if (!first) {
+    if (buf[i] !== COMMA) return undefined
+    i = skipWs(buf, i + 1, end)
+  }
+  const k = keyAt(buf, i, end)
+  if (k === undefined) return undefined
+  i = skipWs(buf, k[2], end)
+  if (buf[i] !== COLON) return undefined
+  return [k[0], k[1], skipWs(buf, i + 1, end)]
+}
+
 const eq = (buf: Buffer, s: number, e: number, key: Buffer): boolean => e - s === key.length && buf.compare(key, 0, key.length, s, e) === 0
 
 const REQUEST_BODY = Buffer.from('request_body')
@@ -167,13 +184,9 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
     for (;;) {
       i = skipWs(buf, i, end)
       if (buf[i] === CLOSE_OBJ) return i + 1
-      if (buf[i] !== COMMA) return -1
-      i = skipWs(buf, i + 1, end)
-      const k = keyAt(buf, i, end)
-      if (k === undefined || eq(buf, k[0], k[1], refuse)) return -1
-      i = skipWs(buf, k[2], end)
-      if (buf[i] !== COLON) return -1
-      i = skipValue(buf, skipWs(buf, i + 1, end), end)
+      const m = member(buf, i, end, false)
+      if (m === undefined || eq(buf, m[0], m[1], refuse)) return -1
+      i = skipValue(buf, m[2], end)
       if (i === -1) return -1
     }
   }
@@ -198,23 +211,15 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
     let session = ''
     let body = -1
     for (let first = true; ; first = false) {
-      i = skipWs(buf, i, end)
-      if (!first) {
-        if (buf[i] !== COMMA) return undefined
-        i = skipWs(buf, i + 1, end)
-      }
-      const k = keyAt(buf, i, end)
-      if (k === undefined) return undefined
-      i = skipWs(buf, k[2], end)
-      if (buf[i] !== COLON) return undefined
-      i = skipWs(buf, i + 1, end)
-      if (eq(buf, k[0], k[1], REQUEST_BODY)) {
-        body = i
+      const m = member(buf, i, end, first)
+      if (m === undefined) return undefined
+      if (eq(buf, m[0], m[1], REQUEST_BODY)) {
+        body = m[2]
         break
       }
-      const after = skipValue(buf, i, end)
+      const after = skipValue(buf, m[2], end)
       if (after === -1) return undefined
-      if (eq(buf, k[0], k[1], SESSION_ID) && buf[i] === QUOTE) session = buf.toString('utf8', i + 1, after - 1)
+      if (eq(buf, m[0], m[1], SESSION_ID) && buf[m[2]] === QUOTE) session = buf.toString('utf8', m[2] + 1, after - 1)
       i = after
     }
     // The body's members up to its history array.
@@ -223,24 +228,16 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
     let arr = -1
     let arrayKey: State['arrayKey'] | undefined
     for (let first = true; ; first = false) {
-      i = skipWs(buf, i, end)
-      if (!first) {
-        if (buf[i] !== COMMA) return undefined
-        i = skipWs(buf, i + 1, end)
-      }
-      const k = keyAt(buf, i, end)
-      if (k === undefined) return undefined
-      i = skipWs(buf, k[2], end)
-      if (buf[i] !== COLON) return undefined
-      i = skipWs(buf, i + 1, end)
-      const isArr = buf[i] === OPEN_ARR
-      if (isArr && eq(buf, k[0], k[1], MESSAGES)) arrayKey = 'messages'
-      else if (isArr && eq(buf, k[0], k[1], INPUT)) arrayKey = 'input'
+      const m = member(buf, i, end, first)
+      if (m === undefined) return undefined
+      const isArr = buf[m[2]] === OPEN_ARR
+      if (isArr && eq(buf, m[0], m[1], MESSAGES)) arrayKey = 'messages'
+      else if (isArr && eq(buf, m[0], m[1], INPUT)) arrayKey = 'input'
       if (arrayKey !== undefined) {
-        arr = i
+        arr = m[2]
         break
       }
-      i = skipValue(buf, i, end)
+      i = skipValue(buf, m[2], end)
       if (i === -1) return undefined
     }
 
