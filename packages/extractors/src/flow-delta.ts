@@ -115,14 +115,13 @@ const INPUT = Buffer.from('input')
 
 /** One conversation's last history array. */
 interface State {
+  /** The session, and which key of the body holds the history (`messages`, `input`). */
   key: string
-  /** Which key of the body holds the history. */
-  arrayKey: 'messages' | 'input'
-  /** The array's bytes from its `[`, in `bytes[0, length)`. */
+  /** The array's bytes from its `[` (up to its `]`; the buffer may be longer). */
   bytes: Buffer
-  length: number
   /** Where each item ends, from the `[`. */
   ends: number[]
+  /** The items as parsed. */
   items: unknown[]
 }
 
@@ -226,7 +225,7 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
     if (buf[body] !== OPEN_OBJ) return undefined
     i = body + 1
     let arr = -1
-    let arrayKey: State['arrayKey'] | undefined
+    let arrayKey: 'messages' | 'input' | undefined
     for (let first = true; ; first = false) {
       const m = member(buf, i, end, first)
       if (m === undefined) return undefined
@@ -245,7 +244,7 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
     const key = `${session}\n${arrayKey}`
     const prev = states.get(key)
     let shared = 0
-    if (prev !== undefined && prev.arrayKey === arrayKey) {
+    if (prev !== undefined) {
       let lo = 0
       let hi = prev.ends.length
       while (lo < hi) {
@@ -309,7 +308,7 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
       if (from > 0) prev!.bytes.copy(bytes, 0, 0, from)
     }
     buf.copy(bytes, from, arr + from, afterArr)
-    keep({ key, arrayKey: arrayKey!, bytes, length, ends, items })
+    keep({ key, bytes, ends, items })
     if (shared > 0) {
       stats.partial++
       stats.skippedBytes += from
