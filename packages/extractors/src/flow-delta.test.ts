@@ -104,6 +104,12 @@ describe('createFlowDelta: flow records decoded in part are JSON.parse’s recor
     expect(s.left).toBe(3)
   })
 
+  it('a subagent’s requests between its parent’s keep both conversations going', () => {
+    const sub = (n: number) => rec('s', { messages: msgs(n, 'sub') }).replace('"session_id":"s"', '"session_id":"s","subagent":"agent-1"')
+    const lines = [rec('s', { messages: msgs(4) }), sub(2), sub(3), rec('s', { messages: msgs(5) }), sub(4), rec('s', { messages: msgs(6) })]
+    expect(check(lines).partial).toBe(4) // all but the first of each conversation
+  })
+
   it('keeps at most the conversations and bytes it is given', () => {
     const lines = Array.from({ length: 30 }, (_, i) => rec(`s${i % 10}`, { messages: msgs(3 + Math.floor(i / 10), `t${i % 10}`) }))
     const s = check(lines, { minLineBytes: 0, minSharedBytes: 0, maxConversations: 4 } as never)

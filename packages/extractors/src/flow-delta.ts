@@ -110,12 +110,13 @@ const eq = (buf: Buffer, s: number, e: number, key: Buffer): boolean => e - s ==
 
 const REQUEST_BODY = Buffer.from('request_body')
 const SESSION_ID = Buffer.from('session_id')
+const SUBAGENT = Buffer.from('subagent')
 const MESSAGES = Buffer.from('messages')
 const INPUT = Buffer.from('input')
 
 /** One conversation's last history array. */
 interface State {
-  /** The session, and which key of the body holds the history (`messages`, `input`). */
+  /** The session, the subagent, and which key of the body holds the history (`messages`, `input`). */
   key: string
   /** The array's bytes from its `[` (up to its `]`; the buffer may be longer). */
   bytes: Buffer
@@ -203,11 +204,13 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
 
   function decode(buf: Buffer, start: number, end: number): Record<string, unknown> | undefined {
     if (end - start < minLine) return undefined
-    // The record's members up to request_body (the session id on the way).
+    // The record's members up to request_body (the session id and the subagent on the way: a
+    // subagent's requests are a conversation of their own, often between two of its parent's).
     let i = skipWs(buf, start, end)
     if (buf[i] !== OPEN_OBJ) return undefined
     i++
     let session = ''
+    let subagent = ''
     let body = -1
     for (let first = true; ; first = false) {
       const m = member(buf, i, end, first)
@@ -218,7 +221,10 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
       }
       const after = skipValue(buf, m[2], end)
       if (after === -1) return undefined
-      if (eq(buf, m[0], m[1], SESSION_ID) && buf[m[2]] === QUOTE) session = buf.toString('utf8', m[2] + 1, after - 1)
+      if (buf[m[2]] === QUOTE) {
+        if (eq(buf, m[0], m[1], SESSION_ID)) session = buf.toString('utf8', m[2] + 1, after - 1)
+        else if (eq(buf, m[0], m[1], SUBAGENT)) subagent = buf.toString('utf8', m[2] + 1, after - 1)
+      }
       i = after
     }
     // The body's members up to its history array.
@@ -241,7 +247,7 @@ export function createFlowDelta(opts: FlowDeltaOptions = {}): { decode(buf: Buff
     }
 
     // The longest run of whole items the conversation's last record had, byte for byte.
-    const key = `${session}\n${arrayKey}`
+    const key = `${session}\n${subagent}\n${arrayKey}`
     const prev = states.get(key)
     let shared = 0
     if (prev !== undefined) {
