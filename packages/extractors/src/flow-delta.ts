@@ -14,6 +14,11 @@
  * items are the very objects of the earlier record: nothing downstream changes a record).
  * Anything else (a short line, no earlier record, an unexpected shape, a parse error) is left to
  * the caller's `JSON.parse`, which reports errors as usual.
+ *
+ * The scan only finds boundaries; it does not validate (unlike transcripts' `json-pick.ts`, which
+ * picks values out of lines it never parses): every byte it does not take from the earlier record
+ * goes through `JSON.parse`, and the bytes it takes are ones that parsed before. Strings are
+ * skipped with `Buffer.indexOf` from quote to quote, the bulk of a request's bytes.
  */
 
 const QUOTE = 0x22

@@ -204,33 +204,28 @@ function toolDefinition(t: unknown): ToolDefinition | undefined {
   return def
 }
 
-/** The decoded tool lists seen last, by the JSON of the list: agents send the same list with every request. */
-const toolLists = new Map<string, { tools: ToolDefinition[]; names: string[]; hash: string | undefined }>()
-const MAX_TOOL_LISTS = 64
-/** The JSON of the tool lists seen last (see request-memo.ts). */
-const toolKeys = createValueMemo<string>(8)
+/**
+ * The decoded tool lists seen last: agents send the same list with every request, found by value
+ * (see request-memo.ts) without serializing it again.
+ */
+const toolLists = createValueMemo<{ tools: ToolDefinition[]; names: string[]; hash: string | undefined; key: string }>(16)
 /** The text and hash of the system prompts (Anthropic `system`) seen last. */
 const systems = createValueMemo<{ text: string; hash: string } | undefined>(8)
 onClearRequestMemo(() => {
   toolLists.clear()
-  toolKeys.clear()
   systems.clear()
 })
 
 /**
- * The definitions, names and list hash of a request's tools. One serialization of the list finds
- * a list seen before (the usual case: an agent's tools do not change between requests); a new
- * list is decoded tool by tool. Memoization only: the result is the same either way.
+ * The definitions, names and list hash of a request's tools, and the list's JSON without
+ * `cache_control` (the key cache-segments memoizes tool segments by). A list seen before (the
+ * usual case: an agent's tools do not change between requests) is found by value; a new one is
+ * serialized and decoded tool by tool. Memoization only: the result is the same either way.
  */
 function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[]; hash: string | undefined; key: string } {
-  // An equal list seen last has the same key: found without serializing this one.
-  let key = toolKeys.find(tools)
-  if (key === undefined) {
-    key = withoutCacheControl(tools)
-    toolKeys.keep(tools, key)
-  }
-  const seen = toolLists.get(key)
-  if (seen !== undefined) return { tools: [...seen.tools], names: [...seen.names], hash: seen.hash, key }
+  const seen = toolLists.find(tools)
+  if (seen !== undefined) return { tools: [...seen.tools], names: [...seen.names], hash: seen.hash, key: seen.key }
+  const key = withoutCacheControl(tools)
   const defs: ToolDefinition[] = []
   const names: string[] = []
   for (const t of tools) {
@@ -241,11 +236,7 @@ function toolList(tools: unknown[]): { tools: ToolDefinition[]; names: string[];
     names.push(def.name)
   }
   const hash = defs.length > 0 ? contentHash(`tools\n${defs.map((t) => t.hash).join(',')}`) : undefined
-  toolLists.set(key, { tools: defs, names, hash })
-  if (toolLists.size > MAX_TOOL_LISTS) {
-    const oldest = toolLists.keys().next().value
-    if (oldest !== undefined) toolLists.delete(oldest)
-  }
+  toolLists.keep(tools, { tools: defs, names, hash, key })
   return { tools: [...defs], names: [...names], hash, key }
 }
 
