@@ -412,7 +412,10 @@ export function buildCorpus(): Corpus {
   sc('thinking-stripped', [...normal(4), { gapMin: 1, mutate: (s) => void (s.messages[3] = { ...s.messages[3]!, content: (s.messages[3]!['content'] as Json[]).filter((b) => b['type'] !== 'thinking') }), expect: { cause: 'message_changed', change: 'thinking_stripped' } }, ...normal(2)])
   sc('message-removed', [...normal(4), { gapMin: 1, mutate: (s) => void s.messages.splice(3, 2), expect: { cause: 'message_changed', change: 'removed' } }, ...normal(1)])
   sc('message-edited', [...normal(4), { gapMin: 1, mutate: (s) => void (s.messages[4] = toolResult(2, 'output truncated by the client')), expect: { cause: 'message_changed', change: 'edited' } }, ...normal(1)])
-  sc('compaction', [...normal(5), { gapMin: 1, mutate: (s) => void s.messages.splice(0, s.messages.length, userMsg(`This session is being continued from a previous conversation that ran out of context. The conversation is summarized below: ${filler('summary', 800)}`), userMsg('continue')), expect: { cause: 'message_changed', change: 'compaction' } }, ...normal(2)])
+  const compact = (text: string) => (s: ConvState): void => void s.messages.splice(0, s.messages.length, userMsg(`This session is being continued from a previous conversation that ran out of context. The conversation is summarized below: ${filler(text, 800)}`), userMsg('continue'))
+  sc('compaction', [...normal(5), { gapMin: 1, mutate: compact('summary'), expect: { cause: 'message_changed', change: 'compaction' } }, ...normal(2)])
+  // Compacted again: the new summary replaces the one the history began with.
+  sc('recompaction', [...normal(3), { gapMin: 1, mutate: compact('summary'), expect: { cause: 'message_changed', change: 'compaction' } }, ...normal(3), { gapMin: 1, mutate: compact('second summary'), expect: { cause: 'message_changed', change: 'compaction' } }, ...normal(1)])
   // Provider-side: the prefix was sent intact within its TTL and still not read.
   sc('provider', [...normal(3), { gapMin: 1, evict: true, expect: { cause: 'provider', at: intact } }, ...normal(2)])
   // Subagent lanes interleaved with the main lane of one session: different tools and system, no break.

@@ -92,7 +92,9 @@ export function toolsDiff(a: readonly CallSegment[], b: readonly CallSegment[]):
 function messageChange(prev: readonly CallSegment[], next: readonly CallSegment[], i: number): MessageChange {
   const a = prev[i]
   const b = next[i]
-  if (next.slice(i).some((s) => s.summary === true) && !prev.slice(i).some((s) => s.summary === true)) return 'compaction'
+  // A summary the earlier request did not have: the history was compacted (again, when it already
+  // began with the summary of an earlier compaction).
+  if (next.slice(i).some((s) => s.summary === true && !prev.some((p) => p.summary === true && p.hash === s.hash))) return 'compaction'
   if (b === undefined) return 'removed'
   if (a === undefined) return 'edited'
   if (a.thinking !== undefined && a.loose !== undefined && (a.loose === b.hash || a.loose === b.loose) && (b.thinking ?? 0) < a.thinking) return 'thinking_stripped'

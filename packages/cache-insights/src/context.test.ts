@@ -28,4 +28,19 @@ describe('context', () => {
       ['c1', 100_000, 0.5, null], ['c2', 170_000, 0.85, null], ['c3', 30_000, 0.15, 'summary'], ['c4', 40_000, 0.2, null], ['c5', 15_000, 0.075, 'drop'],
     ])
   })
+
+  it('compacted again: a new summary where the history began with an earlier one', () => {
+    const summary = (hash: string) => ({ segments: [{ kind: 'message' as const, index: 0, label: 'user', hash, bytes: 10, summary: true }] })
+    const pts = contextTimeline([
+      call('c1', 0, 120_000),
+      call('c2', 1, 30_000, { request: summary('a') }),
+      call('c3', 2, 90_000, { request: summary('a') }),
+      // Not halved: only the summary's hash tells.
+      call('c4', 3, 50_000, { request: summary('b') }),
+      call('c5', 4, 60_000, { request: summary('b') }),
+      // Without segments (only the has_summary flag), a summary after a summary is not told apart.
+      call('c6', 5, 40_000, { request: { has_summary: true } }),
+    ])
+    expect(pts.map((p) => [p.key, p.compaction ?? null])).toEqual([['c1', null], ['c2', 'summary'], ['c3', null], ['c4', 'summary'], ['c5', null], ['c6', null]])
+  })
 })

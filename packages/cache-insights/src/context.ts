@@ -58,6 +58,12 @@ export interface ContextOptions {
   includeSubagents?: boolean
 }
 
+/** The hash of the first compaction summary among a call's request segments (undefined: none, or no segments). */
+export function summaryHash(c: { request: { segments?: readonly { summary?: boolean; hash: string }[] | undefined } }): string | undefined {
+  for (const s of c.request.segments ?? []) if (s.summary === true) return s.hash
+  return undefined
+}
+
 /**
  * The context timeline of calls: one point per call with usage of each session's main lane (no
  * subagent), in start order, with compaction events.
@@ -67,7 +73,7 @@ export interface ContextOptions {
 export function contextTimeline(calls: Iterable<InsightCall>, options: ContextOptions = {}): ContextPoint[] {
   const windows = options.windows ?? CONTEXT_WINDOWS
   const sorted = [...calls].filter((c) => c.usage !== undefined && c.kind !== 'aux' && (options.includeSubagents === true || c.agent === undefined)).sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : 0))
-  const last = new Map<string, { tokens: number; summary: boolean }>()
+  const last = new Map<string, { tokens: number; summary: boolean; hash: string | undefined }>()
   const out: ContextPoint[] = []
   for (const c of sorted) {
     const u = c.usage!
@@ -81,13 +87,16 @@ export function contextTimeline(calls: Iterable<InsightCall>, options: ContextOp
       p.ratio = Math.round((tokens / w) * 1e4) / 1e4
     }
     const lane = `${c.session_id} · ${c.agent ?? 'main'}`
-    const summary = c.request.has_summary === true || (c.request.segments ?? []).some((s) => s.summary === true)
+    const hash = summaryHash(c)
+    const summary = c.request.has_summary === true || hash !== undefined
     const prev = last.get(lane)
     if (prev !== undefined) {
-      if (summary && !prev.summary) p.compaction = 'summary'
+      // A summary the previous call did not carry: compacted (again, when its history already began
+      // with an earlier summary: told apart by the summary's hash, when the segments are at hand).
+      if (summary && (!prev.summary || (hash !== undefined && prev.hash !== undefined && hash !== prev.hash))) p.compaction = 'summary'
       else if (tokens < prev.tokens / 2) p.compaction = 'drop'
     }
-    last.set(lane, { tokens, summary })
+    last.set(lane, { tokens, summary, hash })
     out.push(p)
   }
   return out

@@ -7,7 +7,7 @@ export { createCacheAnalyzer, findCacheBreaks, firstDivergence, laneOf, lostSpli
 export type { CacheAnalyzer, CacheAnalyzerOptions } from './breaks.js'
 export { explainDivergence } from './explain.js'
 export type { ExplainOptions, Explanation } from './explain.js'
-export { CONTEXT_WINDOWS, contextTimeline, contextWindowOf } from './context.js'
+export { CONTEXT_WINDOWS, contextTimeline, contextWindowOf, summaryHash } from './context.js'
 export type { ContextOptions, ContextPoint } from './context.js'
 export { quotaTimeline, readQuota } from './quota.js'
 export type { QuotaPoint, QuotaReading, QuotaShare } from './quota.js'

@@ -352,7 +352,7 @@ export async function cacheRows(pairs: { key: string; prev: string }[], calls: M
 export async function contextRows(rows: Row[]): Promise<Row[]> {
   const { contextTimeline } = await insights()
   const idx = new Map(rows.map((r) => [String(r.key), r.idx]))
-  return contextTimeline(rows.map((r) => insightCall(r, false))).map((p) => ({
+  return contextTimeline(rows.map((r) => insightCall(r, typeof r.segments === 'string'))).map((p) => ({
     ts: p.started_at,
     session_id: p.session_id,
     flow_id: p.flow_id,

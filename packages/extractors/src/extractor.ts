@@ -494,7 +494,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         break
       }
       case 'context': {
-        const rows = (await select(`select ${INSIGHT_COLUMNS}, has_summary from c where has_usage and kind <> 'aux' and agent is null order by ts, key`)).rows
+        // The segments of the calls with a compaction summary: a new summary after an earlier one is told by its hash.
+        const rows = (await select(`select ${INSIGHT_COLUMNS}, has_summary, case when has_summary then segments end as segments from c where has_usage and kind <> 'aux' and agent is null order by ts, key`)).rows
         result = { columns: MODES.context.columns, rows: tail(await contextRows(rows)) }
         break
       }

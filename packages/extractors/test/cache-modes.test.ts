@@ -57,6 +57,8 @@ describe('cache modes on the index', () => {
     const { rows } = await x.run('context')
     expect(rows.every((r) => !String(r.flow_id).startsWith('agent-'))).toBe(true)
     expect(rows.find((r) => r.flow_id === 'compaction-5')?.compaction).toBe('summary')
+    // Compacted twice: the second summary replaced the first (the context did not halve).
+    expect(rows.filter((r) => String(r.flow_id).startsWith('recompaction-') && r.compaction !== null).map((r) => [r.flow_id, r.compaction])).toEqual([['recompaction-3', 'summary'], ['recompaction-7', 'summary']])
     const steady = rows.find((r) => r.flow_id === 'steady-0')!
     expect(steady.window).toBe(200_000)
     expect(steady.ratio).toBe(Math.round((Number(steady.context_tokens) / 200_000) * 1e4) / 1e4)

@@ -1,4 +1,4 @@
-import { contextWindowOf, readQuota } from '@agenttap/cache-insights'
+import { contextWindowOf, readQuota, summaryHash } from '@agenttap/cache-insights'
 import type { ModelCall } from '@agenttap/ledger'
 import type { TimelinePoint } from './timeline-svg.js'
 
@@ -20,8 +20,8 @@ const MAX_KEYS = 20_000
 export function createSessionTimelines(): SessionTimelines {
   const timelines = new Map<string, TimelinePoint[]>()
   const pointOf = new Map<string, TimelinePoint>()
-  /** Sessions whose latest request carried a compaction summary (bounded with the timelines). */
-  const summaries = new Set<string>()
+  /** Per session whose latest request carried a compaction summary: that summary's hash (bounded with the timelines). */
+  const summaries = new Map<string, string>()
   return {
     add(c) {
       if (c.usage === undefined || c.kind === 'aux' || c.agent !== undefined) return
@@ -41,10 +41,12 @@ export function createSessionTimelines(): SessionTimelines {
         }
       }
       const prev = list[list.length - 1]
-      // A compaction: a summary the previous request did not carry, or the context halved.
-      const summary = (c.request.segments ?? []).some((s) => s.summary === true)
-      if ((summary && !summaries.has(c.session_id)) || (prev?.context_tokens !== undefined && tokens < prev.context_tokens / 2)) p.compaction = true
-      if (summary) summaries.add(c.session_id)
+      // A compaction: a summary the previous request did not carry (a new one, when it carried an
+      // earlier summary), or the context halved.
+      const summary = summaryHash(c)
+      const before = summaries.get(c.session_id)
+      if ((summary !== undefined && summary !== before) || (prev?.context_tokens !== undefined && tokens < prev.context_tokens / 2)) p.compaction = true
+      if (summary !== undefined) summaries.set(c.session_id, summary)
       else summaries.delete(c.session_id)
       // In call-start order, as analyze's context rows (a call that ends after a later-started one comes later).
       let at = list.length

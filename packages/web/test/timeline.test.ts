@@ -33,6 +33,12 @@ describe('web timeline and alerts', () => {
     // Subagents are not the session's context: the main lane only.
     expect(idx.timeline('sess-main-with-agents')).toHaveLength(8)
   })
+
+  it('a session compacted twice: both compactions marked (the second summary replaced the first)', () => {
+    const pts = idx.timeline('sess-recompaction')
+    expect(pts).toHaveLength(9)
+    expect(pts.flatMap((p, i) => (p.compaction ? [i] : []))).toEqual([3, 7])
+  })
 })
 
 describe('Codex quota from the codex.rate_limits stream event (fixture standalone/codex-rate-limits)', () => {
