@@ -25,8 +25,8 @@ export interface ToolResult {
 
 /**
  * The results carried by the newest turn of a request (session-extractor's `requestTurn`):
- * Anthropic Messages — the `tool_result` blocks of the last user message (also before Claude
- * Code 2.1.x's trailing `system` entry); OpenAI Responses — the trailing `*_call_output` items of
+ * Anthropic Messages — the `tool_result` blocks of the user messages after the last assistant
+ * message (also before Claude Code 2.1.x's trailing `system` entry); OpenAI Responses — the trailing `*_call_output` items of
  * `input` (Codex shell output unwrapped, with its exit code); Chat Completions — the trailing
  * `tool` messages. Anything else (no body, a body stored out of line) gives none.
  */

@@ -19,7 +19,7 @@ import type { NormalizedUsage } from '@agenttap/stream-normalizer'
  * Version of the ledger's output. Bumped whenever a field's meaning changes or a field is
  * added that an index must materialise; an index built by another version is rebuilt.
  */
-export const LEDGER_VERSION = 3 as const
+export const LEDGER_VERSION = 4 as const
 
 /** Where a call was learned from. */
 export type CallSource = 'wire' | 'claude-transcript' | 'codex-rollout' | 'otel'

@@ -34,6 +34,31 @@ describe('requestTurn: Anthropic Messages', () => {
     })
   })
 
+  it('several user messages after the last assistant message are one turn: every result, the last words as the prompt', () => {
+    // (The API takes consecutive user messages; an SDK script may send a tool's result and the next prompt as messages of their own.)
+    const body = {
+      messages: [
+        user('List the files'),
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_a', name: 'Bash', input: { command: 'ls' } }, { type: 'tool_use', id: 'toolu_b', name: 'Glob', input: { pattern: '*' } }] },
+        user([{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'a.ts\nb.ts' }]),
+        user([{ type: 'tool_result', tool_use_id: 'toolu_b', content: 'Exit code 2', is_error: false }]),
+        user([{ type: 'text', text: 'Now count their lines' }]),
+        user([{ type: 'text', text: '<system-reminder>todo list is empty</system-reminder>' }]),
+        { role: 'system', content: [{ type: 'text', text: '<available-deferred-tools>\nNotebookEdit\n</available-deferred-tools>' }] },
+      ],
+    }
+    expect(requestTurn(body)).toEqual({
+      prompt: 'Now count their lines',
+      tool_results: [
+        { call_id: 'toolu_a', name: 'Bash', output: 'a.ts\nb.ts', is_error: false },
+        { call_id: 'toolu_b', name: 'Glob', output: 'Exit code 2', is_error: true, exit_code: 2 },
+      ],
+    })
+    // A result before the last assistant message is an earlier turn's.
+    const later = { messages: [...body.messages.slice(0, 5), { role: 'assistant', content: [{ type: 'text', text: '12 lines' }] }, user('thanks')] }
+    expect(requestTurn(later)).toEqual({ prompt: 'thanks', tool_results: [] })
+  })
+
   it('a user interjection next to tool results is the prompt', () => {
     const body = { messages: [user('a'), { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'Bash', input: {} }] }, user([{ type: 'tool_result', tool_use_id: 't', content: 'ok' }, { type: 'text', text: 'stop, use pnpm' }])] }
     expect(requestTurn(body).prompt).toBe('stop, use pnpm')

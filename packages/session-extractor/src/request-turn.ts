@@ -135,27 +135,38 @@ function anthropicTurn(messages: unknown[], maxResults: number, maxChars: number
   // Claude Code 2.1.x appends a `{"role":"system"}` entry (its deferred-tools list) after the user's message.
   let end = messages.length
   while (end > 0 && isObj(messages[end - 1]) && (messages[end - 1] as Record<string, unknown>)['role'] === 'system') end--
-  const last = messages[end - 1]
-  if (!isObj(last) || last['role'] !== 'user') return turn
-  const content = last['content']
-  if (Array.isArray(content) && content.some((b) => isObj(b) && b['type'] === 'tool_result')) {
-    const names = new Map<string, string>()
-    for (let i = 0; i < end - 1; i++) {
-      const m = messages[i]
-      if (!isObj(m) || m['role'] !== 'assistant' || !Array.isArray(m['content'])) continue
-      for (const b of m['content']) if (isObj(b) && b['type'] === 'tool_use' && typeof b['id'] === 'string' && typeof b['name'] === 'string') names.set(b['id'], b['name'])
+  // The newest turn: the user messages after the last assistant message. Most clients send one,
+  // but the API takes several in a row (a tool's result, then the next prompt, as messages of
+  // their own), as Responses and Chat requests carry their outputs and prompt as items of their own.
+  let start = end
+  while (start > 0 && isObj(messages[start - 1]) && (messages[start - 1] as Record<string, unknown>)['role'] === 'user') start--
+  let names: Map<string, string> | undefined
+  let prompt: string | undefined
+  for (let i = start; i < end; i++) {
+    const content = (messages[i] as Record<string, unknown>)['content']
+    if (Array.isArray(content) && content.some((b) => isObj(b) && b['type'] === 'tool_result')) {
+      if (names === undefined) {
+        names = new Map()
+        for (let j = 0; j < start; j++) {
+          const m = messages[j]
+          if (!isObj(m) || m['role'] !== 'assistant' || !Array.isArray(m['content'])) continue
+          for (const b of m['content']) if (isObj(b) && b['type'] === 'tool_use' && typeof b['id'] === 'string' && typeof b['name'] === 'string') names.set(b['id'], b['name'])
+        }
+      }
+      for (const b of content) {
+        if (!isObj(b) || b['type'] !== 'tool_result' || typeof b['tool_use_id'] !== 'string') continue
+        if (turn.tool_results.length >= maxResults) break
+        const output = contentText(b['content'])
+        const m = CLAUDE_EXIT_RE.exec(output)
+        turn.tool_results.push(result(b['tool_use_id'], names.get(b['tool_use_id']), output, b['is_error'] === true, m === null ? undefined : Number(m[1]), maxChars))
+      }
     }
-    for (const b of content) {
-      if (!isObj(b) || b['type'] !== 'tool_result' || typeof b['tool_use_id'] !== 'string') continue
-      if (turn.tool_results.length >= maxResults) break
-      const output = contentText(b['content'])
-      const m = CLAUDE_EXIT_RE.exec(output)
-      turn.tool_results.push(result(b['tool_use_id'], names.get(b['tool_use_id']), output, b['is_error'] === true, m === null ? undefined : Number(m[1]), maxChars))
-    }
+    if (!withPrompt) continue
+    // The prompt: the words of the last of them that has any.
+    const texts = promptTexts(content, ANTHROPIC_TEXT)
+    if (texts.length > 0) prompt = texts.join('\n\n')
   }
-  if (!withPrompt) return turn
-  const texts = promptTexts(content, ANTHROPIC_TEXT)
-  if (texts.length > 0) turn.prompt = cap(texts.join('\n\n'), maxChars)
+  if (prompt !== undefined) turn.prompt = cap(prompt, maxChars)
   return turn
 }
 
@@ -252,8 +263,9 @@ export function requestApiOfBody(body: Record<string, unknown>): 'anthropic-mess
 }
 
 /**
- * The newest turn of a parsed request body: its new user prompt (the last user message's own
- * words: trailing `system` entries, tool results and wrappers such as `<system-reminder>` or
+ * The newest turn of a parsed request body (the user side after the last assistant message or
+ * item, trailing `system` entries left out): its new user prompt (the words of its last user
+ * message that has any: tool results and wrappers such as `<system-reminder>` or
  * `<environment_context>` left out; none when the request only carries tool results) and the tool
  * results it sends back, each named from the call in the request's history.
  *
