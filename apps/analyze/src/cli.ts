@@ -19,7 +19,7 @@ import {
   toNdjson,
   writeResult,
 } from '@agenttap/extractors'
-import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, ProblemSummary, RunOptions } from '@agenttap/extractors'
+import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
 import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'

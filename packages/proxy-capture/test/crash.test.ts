@@ -4,7 +4,7 @@ import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readJsonl, type JsonlError } from '@agenttap/jsonl-io'
 import { proxiedRequest, selfSigned, tempDir, TunnelAgent } from './helpers.js'
 

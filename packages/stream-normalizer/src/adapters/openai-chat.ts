@@ -1,4 +1,4 @@
-import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, Usage, UsageEvent } from '../types.js'
+import type { ErrorEvent, MessageEndEvent, MessageStartEvent, Usage, UsageEvent } from '../types.js'
 import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 
 /** Tool calls of one choice are keyed choice * CHOICE_STRIDE + tool_calls[].index. */

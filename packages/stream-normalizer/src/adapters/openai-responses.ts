@@ -1,4 +1,4 @@
-import type { ErrorEvent, MessageEndEvent, MessageStartEvent, TextDeltaEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
+import type { ErrorEvent, MessageEndEvent, MessageStartEvent, ThinkingDeltaEvent, ToolCallKind, Usage, UsageEvent } from '../types.js'
 import { CODEX_RATE_LIMITS_EVENT, readCodexRateLimits } from '../rate-limits.js'
 import { emitToolDelta, emitToolEnd, emitToolStart, emitUnknown, errorEventFields, newToolCall, num, obj, setUsage, str, textDelta, thinkingDelta, withBase, type Adapter, type AdapterContext, type ToolCall } from './common.js'
 

@@ -10,14 +10,13 @@
 import { getJson, openStream } from './access.js'
 import { $, h } from './dom.js'
 import { fmtMs, fmtN, fmtTime, outcomeOf, short } from './format.js'
-import { longText, renderRequest } from './request-pane.js'
+import { renderRequest } from './request-pane.js'
 import type {
   FlowDetail,
   FlowRequest,
   FlowSummary,
   IngestStatus,
   RawEventsPage,
-  RequestMessage,
   SessionView,
   Span,
 } from '../types.js'
