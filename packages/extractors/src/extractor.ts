@@ -5,7 +5,7 @@ import { ExtractError } from './errors.js'
 import { isLockConflict, lit, openDuck } from './duck.js'
 import type { Duck } from './duck.js'
 import { DEFAULT_LEDGER, ledgerBuild, loadLedgerModule } from './ledger-module.js'
-import { ensureSchema, indexPaths, openIndex, readPromptCache, readState, writableOrCreatable, writeState } from './index-store.js'
+import { ensureSchema, indexPaths, lockIndexSync, openIndex, readPromptCache, readState, writableOrCreatable, writeState } from './index-store.js'
 import { cachePrompts, currentPromptCache } from './prompt-cache.js'
 import type { IndexPaths } from './index-store.js'
 import { updateIndex } from './indexer.js'
@@ -26,7 +26,7 @@ import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck } from './wire-append.js'
 import { maintainInBackground } from './index-maintain.js'
-import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, compactWireFacts, writeWireFacts } from './wire-facts.js'
+import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, compactWireFactsUnlocked, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -97,6 +97,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     ? indexPaths(indexHome, files === undefined || transcripts !== undefined)
     : undefined
   let duck: Duck | undefined
+  /** `compactIndex`: the wire facts are to be written whole once the index is released (in close()). */
+  let compactAfter = false
   let opening: Promise<Duck> | undefined
   let lastUpdate: IndexUpdate | undefined
   let scratch: string | undefined
@@ -335,10 +337,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       // Every update names a new state: the facts follow it (a segment, or the file whole).
       if (wireFacts && paths !== undefined) {
         await writeWireFacts(d, paths, lastUpdate.rebuilt === undefined ? factsBase : undefined, lastUpdate.rebuilt === undefined && flowChanges !== undefined ? { ...flowChanges, problems: lastUpdate.problems } : undefined, madeFacts)
-        // Compacting (the background maintenance): written whole from their own segments (under
-        // this run's lock), not from the tables (seconds of DuckDB), whatever started it — one
-        // maintenance then leaves nothing for another soon after.
-        if (options.compactIndex === true && (currentFactsTail(paths)?.segments ?? 0) > 1) compactWireFacts(paths)
+        // Compacting (the background maintenance): written whole from their own segments, not
+        // from the tables (seconds of DuckDB), whatever started it — one maintenance then leaves
+        // nothing for another soon after. Done in close(), once the lock is released (see there).
+        if (options.compactIndex === true && (currentFactsTail(paths)?.segments ?? 0) > 1) compactAfter = true
       }
     } catch (e) {
       d.close()
@@ -593,6 +595,10 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (how.exiting) duck?.leave()
       else duck?.close()
       duck = undefined
+      // The facts written whole after the lock is released (half the maintenance's work on a big
+      // capture): a run that comes meanwhile waits for the commit only. They are put in place
+      // under the lock, if no run updated the index in between (compactWireFactsUnlocked).
+      if (compactAfter && paths !== undefined) compactWireFactsUnlocked(paths, () => lockIndexSync(paths, options.lockTimeoutMs ?? 120_000))
     },
   }
 }

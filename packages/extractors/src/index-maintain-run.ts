@@ -1,7 +1,7 @@
 /**
  * The background maintenance process (index-maintain.ts): `node index-maintain-run.js <logDir>
  * <marker>`. Opens the capture's index for writing — the deferred appends are committed to DuckDB
- * — and writes its wire facts whole, then removes the marker. Its own lock wait is long: it
+ * — and writes its wire facts whole once the index is released (`close()`), then removes the marker. Its own lock wait is long: it
  * runs detached, and a run in the foreground goes first.
  */
 import { rmSync } from 'node:fs'

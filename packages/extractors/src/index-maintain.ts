@@ -17,10 +17,12 @@ import { FACTS_MAX_SEGMENTS, factsTail } from './wire-facts.js'
  * facts were written from the tables). With `maintainInBackground` (the CLI's default), the run whose append
  * takes either past half its cap answers as usual, then starts a detached process (this
  * package's `index-maintain-run.js`) that opens the index for writing — the deferred appends
- * committed, ~0.6 s for 8 of them there — and writes the facts whole from their own segments
- * (`compactIndex`, `compactWireFacts`: ~0.6 s more there, against ~1.9 s from the tables; done
- * whatever started it, so one maintenance leaves nothing for another soon after), under the
- * index's lock like any other run, so no later run meets a cap in steady use.
+ * committed, ~0.6 s for 8 of them there, under the index's lock like any other run — and then,
+ * the lock released, writes the facts whole from their own segments (`compactIndex`,
+ * `compactWireFactsUnlocked`: ~0.6–0.9 s more there, against ~1.9 s from the tables; done
+ * whatever started it, so one maintenance leaves nothing for another soon after; put in place
+ * under the lock with the segments appended meanwhile), so no later run meets a cap in steady use
+ * and a run that comes meanwhile waits for the commit only.
  *
  * One at a time: the process is only started when it can create the marker file
  * (`maintaining`, in the index dir, holding its pid) and removes it when done; a marker older

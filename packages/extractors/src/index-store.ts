@@ -179,6 +179,32 @@ export async function lockIndex(paths: IndexPaths, options: OpenIndexOptions = {
   return { unlock, deadline, wait }
 }
 
+/**
+ * Takes the index's lock file without waiting on the event loop (sleeping this thread between
+ * tries, up to `timeoutMs`), for a short step at the end of a run; undefined when another
+ * extractor of this process has the index (waiting for it here could never end) or the lock
+ * stays taken. The returned function releases it.
+ */
+export function lockIndexSync(paths: IndexPaths, timeoutMs: number): (() => void) | undefined {
+  if (inProcess.has(paths.dir)) return undefined
+  const deadline = Date.now() + timeoutMs
+  let delay = 20
+  for (;;) {
+    const got = tryLock(paths.lock)
+    if (got.ok) break
+    if (Date.now() + delay > deadline) return undefined
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay)
+    delay = Math.min(200, delay * 2)
+  }
+  return () => {
+    try {
+      unlinkSync(paths.lock)
+    } catch {
+      // already gone (deleted by hand): nothing to release
+    }
+  }
+}
+
 /** Makes an index file owner-only, when it exists (best effort: the directory is 0700). */
 function privateFile(path: string): void {
   try {

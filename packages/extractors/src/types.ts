@@ -161,7 +161,9 @@ export interface ExtractorOptions {
   maintainInBackground?: boolean
   /**
    * Open the index for writing even when it is current (the deferred appends committed) and write
-   * its wire facts whole from their own segments: what the background maintenance does.
+   * its wire facts whole from their own segments: what the background maintenance does. The facts
+   * are written in `close()`, after the index is released (so a run that comes meanwhile waits for
+   * the commit only), and put in place under the index's lock if no run updated it in between.
    * @defaultValue false
    */
   compactIndex?: boolean

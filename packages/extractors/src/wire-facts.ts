@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { appendFileSync, closeSync, fstatSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 // node:zlib for its crc32, loaded when facts are read (not by `prompts -n`, which reads none).
 const crc32 = (b: Buffer): number => process.getBuiltinModule('node:zlib').crc32(b)
@@ -213,19 +213,104 @@ export async function writeWireFacts(d: Duck, paths: IndexPaths, base: FactsTail
  * rename). False, with the file as it was, when the facts are not current or cannot be merged.
  */
 export function compactWireFacts(paths: IndexPaths): boolean {
+  const c = compactedAside(paths)
+  if (c === undefined) return false
+  return swapIn(paths, c)
+}
+
+/**
+ * {@link compactWireFacts} without the index's lock while it works (what the background
+ * maintenance does once its update is committed, so a run that comes meanwhile waits for the
+ * commit only): the facts are read and written whole beside the file, then `lock` is taken and
+ * they are put in place, followed by the segments runs appended meanwhile (appends go to the end
+ * of the file, each segment naming the state before it: they follow the compacted one as they
+ * followed the segments it replaces). Left as it is when the file was written whole meanwhile or
+ * what would be put in place is not the current state's facts. False when nothing was put in place.
+ */
+export function compactWireFactsUnlocked(paths: IndexPaths, lock: () => (() => void) | undefined): boolean {
+  const c = compactedAside(paths)
+  if (c === undefined) return false
+  const unlock = lock()
+  if (unlock === undefined) {
+    rmSync(c.tmp, { force: true })
+    return false
+  }
+  try {
+    const path = join(paths.dir, WIRE_FACTS_FILE)
+    const st = statSync(path)
+    if (st.ino === c.ino && st.size >= c.size) {
+      if (st.size > c.size) {
+        const more = Buffer.allocUnsafe(st.size - c.size)
+        const fd = openSync(path, 'r')
+        try {
+          if (readAt(fd, more, c.size) < more.length) throw new Error('the facts file shrank')
+        } finally {
+          closeSync(fd)
+        }
+        appendFileSync(c.tmp, more)
+      }
+      if (currentAt(c.tmp, readState(paths)?.stamp)) return swapIn(paths, c)
+    }
+    rmSync(c.tmp, { force: true })
+    return false
+  } catch {
+    rmSync(c.tmp, { force: true })
+    return false
+  } finally {
+    unlock()
+  }
+}
+
+/** Whether the facts file at `path` is whole, its segments chained, the last one of state `stamp`. */
+function currentAt(path: string, stamp: string | undefined): boolean {
+  if (stamp === undefined) return false
+  const fd = openSync(path, 'r')
+  try {
+    const { segs, torn } = walk(fd, fstatSync(fd).size)
+    let prev = ''
+    for (const { h } of segs) {
+      if (h.prev !== prev) return false
+      prev = h.stamp
+    }
+    return !torn && segs.length > 0 && prev === stamp
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * The facts of the state `state.json` names, written whole into a file beside them (`tmp`), with
+ * that state's stamp, and the identity and size of the file they were read from; undefined
+ * (nothing left behind) when the facts are not current, changed while read, or cannot be merged
+ * (an older layout).
+ */
+function compactedAside(paths: IndexPaths): { stamp: string; tmp: string; ino: number; size: number } | undefined {
   const path = join(paths.dir, WIRE_FACTS_FILE)
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
     const stamp = readState(paths)?.stamp
-    const f = stamp === undefined ? undefined : readWireFacts(paths, SECTIONS)
-    // (A file whose segments do not merge — an older layout — is left to the caller: false.)
+    const before = statSync(path)
+    const f = stamp === undefined ? undefined : readWireFacts(paths, SECTIONS, stamp)
+    const after = statSync(path)
+    // (A segment appended while it was read: the facts read may end before it; left for later.)
+    if (after.ino !== before.ino || after.size !== before.size) return undefined
     const parts = f === undefined ? undefined : compactSections(f)
-    if (stamp === undefined || f === undefined || parts === undefined) return false
+    if (stamp === undefined || f === undefined || parts === undefined) return undefined
     writePieces(tmp, segmentPieces(stamp, '', [], f.problems, parts))
-    renameSync(tmp, path)
-    return true
+    return { stamp, tmp, ino: before.ino, size: before.size }
   } catch {
     rmSync(tmp, { force: true })
+    return undefined
+  }
+}
+
+/** Puts facts written by {@link compactedAside} in place. */
+function swapIn(paths: IndexPaths, c: { tmp: string }): boolean {
+  try {
+    renameSync(c.tmp, join(paths.dir, WIRE_FACTS_FILE))
+    return true
+  } catch {
+    rmSync(c.tmp, { force: true })
     return false
   }
 }
@@ -252,11 +337,11 @@ export interface WireFacts {
 }
 
 /**
- * The facts of the index as `state.json` names it now, with the sections asked for; undefined
- * when there are none, they are torn, or they describe another state (the caller asks DuckDB).
+ * The facts of the index as `state.json` names it now (or of the state `stamp` names), with the
+ * sections asked for; undefined when there are none, they are torn, or they describe another
+ * state (the caller asks DuckDB).
  */
-export function readWireFacts(paths: IndexPaths, need: readonly Section[]): WireFacts | undefined {
-  const stamp = readState(paths)?.stamp
+export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp = readState(paths)?.stamp): WireFacts | undefined {
   if (stamp === undefined) return undefined
   let fd: number | undefined
   try {

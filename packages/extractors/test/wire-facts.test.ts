@@ -6,10 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createExtractor } from '../src/index.js'
 import { MODE_NAMES } from '../src/index.js'
 import type { ModeName, Row } from '../src/index.js'
-import { WIRE_FACTS_FILE, compactWireFacts, factsNdjson, factsReader, factsTail, flowsInFacts, wholeLinesAnswer } from '../src/wire-facts.js'
+import { WIRE_FACTS_FILE, compactWireFacts, compactWireFactsUnlocked, factsNdjson, factsReader, factsTail, flowsInFacts, wholeLinesAnswer } from '../src/wire-facts.js'
 import { BUNDLED_PRICES } from '../src/prices.js'
 import { toNdjson } from '../src/output.js'
-import { indexPaths } from '../src/index-store.js'
+import { indexPaths, lockIndexSync } from '../src/index-store.js'
 import { frame, frameAt } from '../src/frames.js'
 import { DEFERRED_COMMIT_AT, FACTS_COMPACT_AT, MAINTAIN_MARKER, maintainInBackground, needsMaintenance } from '../src/index-maintain.js'
 
@@ -580,6 +580,62 @@ describe('appends read without DuckDB (deferred)', () => {
     await expectSame(root)
     await update(whole)
     expect(await all(root)).toEqual(await all(whole))
+  })
+
+  it('the facts written whole outside the lock: a run that appended meanwhile keeps its segment, after the compacted one', async () => {
+    const root = copyOf(gen(15, 0.5))
+    const whole = copyOf(root)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    for (let i = 0; i < 4; i++) {
+      appendGen(90 + i, `out${i}`, root, whole)
+      await factsRowsOf(root)
+    }
+    expect(factsTail(paths)?.segments).toBe(5)
+    // Another process appends (through the index's lock) after the facts were read and written
+    // whole, before this one takes the lock to put them in place.
+    const other = (tag: string, seed: number): (() => (() => void) | undefined) => () => {
+      appendGen(seed, tag, root, whole)
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1 }); await x.run('usage'); x.close()`], { encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      return lockIndexSync(paths, 5_000)
+    }
+    expect(compactWireFactsUnlocked(paths, other('mid0', 95))).toBe(true)
+    // The compacted segment, then the one the other run appended.
+    expect(factsTail(paths)?.segments).toBe(2)
+    expect(stateOf(root).deferred?.length).toBe(5)
+    await expectSame(root)
+    await update(whole)
+    expect(await all(root)).toEqual(await all(whole))
+  })
+
+  it('the facts written whole outside the lock are left unused when the lock cannot be had, or another run wrote the file whole meanwhile', async () => {
+    const root = copyOf(gen(16, 0.5))
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    for (let i = 0; i < 2; i++) {
+      appendGen(98 + i, `left${i}`, root)
+      await factsRowsOf(root)
+    }
+    expect(factsTail(paths)?.segments).toBe(3)
+    const tmps = (): string[] => readdirSync(paths.dir).filter((e) => e.endsWith('.tmp'))
+    // No lock: nothing put in place, nothing left behind.
+    const kept = readFileSync(factsFile(root))
+    expect(compactWireFactsUnlocked(paths, () => undefined)).toBe(false)
+    expect(readFileSync(factsFile(root)).equals(kept)).toBe(true)
+    expect(tmps()).toEqual([])
+    // Another maintenance wrote the file whole meanwhile: left as that run wrote it.
+    const rewrite = (): (() => void) | undefined => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1, compactIndex: true }); await x.refresh(); x.close()`], { encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      return lockIndexSync(paths, 5_000)
+    }
+    expect(compactWireFactsUnlocked(paths, rewrite)).toBe(false)
+    expect(factsTail(paths)?.segments).toBe(1)
+    const written = readFileSync(factsFile(root))
+    expect(tmps()).toEqual([])
+    await expectSame(root)
+    expect(readFileSync(factsFile(root)).equals(written)).toBe(true)
   })
 
   it('one maintenance at a time: a fresh marker stops a second start, a stale one (a process that died) is replaced', async () => {
