@@ -306,6 +306,15 @@ describe('appends read without DuckDB (deferred)', () => {
       for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
     }
   }
+  /**
+   * An extractor's run over `root` in another process, as another agenttap-analyze's (built
+   * `dist`): `usage` (an append is read without DuckDB), or `refresh()` with `options`.
+   */
+  const inOtherProcess = (root: string, run: 'usage' | 'refresh', options = ''): void => {
+    const code = `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1, ${options} }); await ${run === 'usage' ? "x.run('usage')" : 'x.refresh()'}; x.close()`
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+  }
   const stateOf = (root: string): { deferred?: string[] } => JSON.parse(readFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), 'utf8')) as { deferred?: string[] }
   /** The rows of the modes an append changes (the prompt cache's `prompts -n 50` too). */
   const all = async (at: string, modes: readonly ModeName[] = ['usage', 'cost', 'sessions', 'tool_calls', 'flows', 'turns', 'errors', 'cache']): Promise<Record<string, Row[]>> => {
@@ -596,8 +605,7 @@ describe('appends read without DuckDB (deferred)', () => {
     // whole, before this one takes the lock to put them in place.
     const other = (tag: string, seed: number): (() => (() => void) | undefined) => () => {
       appendGen(seed, tag, root, whole)
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1 }); await x.run('usage'); x.close()`], { encoding: 'utf8' })
-      expect(r.status, r.stderr).toBe(0)
+      inOtherProcess(root, 'usage')
       return lockIndexSync(paths, 5_000)
     }
     expect(compactWireFactsUnlocked(paths, other('mid0', 95))).toBe(true)
@@ -626,8 +634,7 @@ describe('appends read without DuckDB (deferred)', () => {
     expect(tmps()).toEqual([])
     // Another maintenance wrote the file whole meanwhile: left as that run wrote it.
     const rewrite = (): (() => void) | undefined => {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1, compactIndex: true }); await x.refresh(); x.close()`], { encoding: 'utf8' })
-      expect(r.status, r.stderr).toBe(0)
+      inOtherProcess(root, 'refresh', 'compactIndex: true')
       return lockIndexSync(paths, 5_000)
     }
     expect(compactWireFactsUnlocked(paths, rewrite)).toBe(false)
