@@ -66,6 +66,9 @@ export interface Extractor {
   close(options?: { exiting?: boolean }): void
 }
 
+/** `compactIndex`: how long `close()` waits at most for the lock to put the compacted facts in place. */
+const COMPACT_LOCK_WAIT_MS = 10_000
+
 /** An update of fewer new bytes than this is small (one DuckDB thread, see `duckThreads`). */
 const SMALL_UPDATE_BYTES = 16 * 1024 * 1024
 /** Rows of one DuckDB row group: a table of fewer is scanned by one thread (see `duckThreads`). */
@@ -597,8 +600,9 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       duck = undefined
       // The facts written whole after the lock is released (half the maintenance's work on a big
       // capture): a run that comes meanwhile waits for the commit only. They are put in place
-      // under the lock, if no run updated the index in between (compactWireFactsUnlocked).
-      if (compactAfter && paths !== undefined) compactWireFactsUnlocked(paths, () => lockIndexSync(paths, options.lockTimeoutMs ?? 120_000))
+      // under the lock (waited for 10 s at most: this thread sleeps meanwhile; a later
+      // maintenance compacts what is left), with what runs appended in between (compactWireFactsUnlocked).
+      if (compactAfter && paths !== undefined) compactWireFactsUnlocked(paths, () => lockIndexSync(paths, Math.min(options.lockTimeoutMs ?? 120_000, COMPACT_LOCK_WAIT_MS)))
     },
   }
 }

@@ -169,14 +169,19 @@ export async function lockIndex(paths: IndexPaths, options: OpenIndexOptions = {
     throw e
   }
   const unlock = (): void => {
-    try {
-      unlinkSync(paths.lock)
-    } catch {
-      // already gone (deleted by hand): nothing to release
-    }
+    unlockFile(paths)
     unlockProcess()
   }
   return { unlock, deadline, wait }
+}
+
+/** Releases the lock file. */
+function unlockFile(paths: IndexPaths): void {
+  try {
+    unlinkSync(paths.lock)
+  } catch {
+    // already gone (deleted by hand): nothing to release
+  }
 }
 
 /**
@@ -196,13 +201,7 @@ export function lockIndexSync(paths: IndexPaths, timeoutMs: number): (() => void
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay)
     delay = Math.min(200, delay * 2)
   }
-  return () => {
-    try {
-      unlinkSync(paths.lock)
-    } catch {
-      // already gone (deleted by hand): nothing to release
-    }
-  }
+  return () => unlockFile(paths)
 }
 
 /** Makes an index file owner-only, when it exists (best effort: the directory is 0700). */

@@ -163,7 +163,8 @@ export interface ExtractorOptions {
    * Open the index for writing even when it is current (the deferred appends committed) and write
    * its wire facts whole from their own segments: what the background maintenance does. The facts
    * are written in `close()`, after the index is released (so a run that comes meanwhile waits for
-   * the commit only), and put in place under the index's lock if no run updated it in between.
+   * the commit only), and put in place under the index's lock, after the segments runs appended
+   * in between; `close()` waits 10 s at most for that lock (a later maintenance compacts them).
    * @defaultValue false
    */
   compactIndex?: boolean
