@@ -19,7 +19,7 @@ import {
   toNdjson,
   writeResult,
 } from '@agenttap/extractors'
-import type { EngineName, Extractor, ExtractorOptions, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, RunOptions } from '@agenttap/extractors'
+import type { EngineName, Extractor, ExtractorOptions, IndexProgress, TranscriptDirs, ModeName, ModeResult, OutputFormat, PriceTable, RunOptions } from '@agenttap/extractors'
 import { EXIT, UsageError, exitCodeOf, messageOf } from './errors.js'
 import { createProgress } from './progress.js'
 import { dumpToNdjson, importToDir, redisIndexDir, redisSource, type StreamRange } from './redis.js'
@@ -173,7 +173,7 @@ function transcriptDirsOf(o: CommonOpts, io: CliIo): TranscriptDirs | undefined 
 }
 
 /** Opens the extractor: over the capture files, or over the Redis stream (`--redis`). */
-async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | undefined, warn: (s: string) => void): Promise<Extractor> {
+async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | undefined, warn: (s: string) => void, onProgress?: (p: IndexProgress) => void): Promise<Extractor> {
   const common: Omit<ExtractorOptions, 'logDir'> = {
     engine: parseEngine(o.engine),
     index: o.index !== false,
@@ -181,6 +181,7 @@ async function openExtractor(o: CommonOpts, io: CliIo, prices: PriceTable | unde
     ...(o.rebuildIndex ? { rebuildIndex: true } : {}),
     ...(o.includeAux ? { includeAux: true } : {}),
     onWait: (m) => warn(m),
+    ...(onProgress !== undefined ? { onProgress } : {}),
     // Deferred appends and facts segments past half their caps: committed by a detached process
     // (as `git gc --auto`), not by a later run. AGENTTAP_INDEX_BACKGROUND=0 leaves them to the runs.
     maintainInBackground: process.env.AGENTTAP_INDEX_BACKGROUND !== '0',
@@ -256,7 +257,7 @@ async function runModesOn(modes: ModeName[], o: CommonOpts, io: CliIo): Promise<
   const warn = (s: string): void => {
     if (!o.quiet) progress.log(`warning: ${s}\n`)
   }
-  const x: Extractor = await openExtractor(o, io, prices, warn)
+  const x: Extractor = await openExtractor(o, io, prices, warn, (p) => progress.index(p))
   const onSigint = (): void => {
     try {
       x.close()

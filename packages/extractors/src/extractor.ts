@@ -262,6 +262,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
         // out while DuckDB writes it (~0.8 s of a 1 GiB capture's build, when this thread waited).
         ...(transcripts === undefined ? { aroundCommit: breaks.around } : {}),
         ...(wireFacts ? { keepFacts: true } : {}),
+        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
       })
       let breaksDone = false
       let insight: Map<string, Row> | undefined

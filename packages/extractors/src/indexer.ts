@@ -15,7 +15,7 @@ import type { DataTable } from './schema.js'
 import { runShard, shardOfId } from './shard-run.js'
 import type { ShardJob, ShardResult } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
-import type { Row } from './types.js'
+import type { IndexProgress, Row } from './types.js'
 import { builtModule } from './built-module.js'
 
 /**
@@ -66,6 +66,8 @@ export interface UpdateIndexOptions {
    * update makes their sections from the rows it writes (`facts` of the result).
    */
   keepFacts?: boolean
+  /** See `ExtractorOptions.onProgress`. */
+  onProgress?: (progress: IndexProgress) => void
 }
 
 /** What an update did. */
@@ -203,9 +205,26 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         ...(keepFacts ? { keepFacts } : {}),
       })
     }
+    // Progress: every shard reads every byte, so the update is as far as its slowest shard. Shard
+    // 0 (on this thread) reports as it goes, with the workers' figures from their shared slots;
+    // once it is done, the slots are read every 100 ms until the workers are. A report that
+    // throws (a display gone) stops the reports, not the update.
+    const given = options.onProgress
+    let report: ((p: IndexProgress) => void) | undefined = given === undefined ? undefined : (p) => {
+      try {
+        given(p)
+      } catch {
+        report = undefined
+      }
+    }
+    const slots = report !== undefined && shards > 1 ? new Float64Array(new SharedArrayBuffer(8 * shards)) : undefined
+    if (slots !== undefined) for (const j of jobs) j.progress = slots.buffer as SharedArrayBuffer
+    const reportRead = (bytes: number): void => report?.({ phase: 'read', bytes, total: plan.bytes, ms: performance.now() - t0 })
+    const readNow = (): void => reportRead(slots === undefined ? 0 : Math.min(...slots))
+    const onRead = report === undefined ? undefined : slots !== undefined ? readNow : reportRead
     let results: ShardResult[]
     try {
-      if (shards === 1) results = [await runShard(jobs[0]!)]
+      if (shards === 1) results = [await runShard(jobs[0]!, onRead)]
       else {
         // Shard 0 runs on this thread, which would only wait for the workers meanwhile: one
         // isolate fewer to start, load the modules into and compile the ledger's hot code in,
@@ -215,9 +234,15 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
         const settled = Promise.allSettled(others)
         let first: ShardResult
         try {
-          first = await runShard(jobs[0]!)
+          first = await runShard(jobs[0]!, onRead)
         } finally {
-          await settled
+          const timer = slots !== undefined ? setInterval(readNow, 100) : undefined
+          try {
+            await settled
+          } finally {
+            clearInterval(timer)
+          }
+          if (slots !== undefined) readNow()
         }
         results = [first, ...(await Promise.all(others))]
       }
@@ -282,6 +307,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       for (const r of results) for (const row of r.insight ?? []) insight.set(String(row.key), row)
     }
     const around = hook === undefined && insight !== undefined ? options.aroundCommit : undefined
+    report?.({ phase: 'commit', bytes: plan.bytes, total: plan.bytes, ms: performance.now() - t0 })
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       largest,

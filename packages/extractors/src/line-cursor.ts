@@ -70,6 +70,8 @@ export interface LineCursor {
   next(): Line | undefined
   /** Per range: the offset just after the last whole line read and the line count there (valid once `next()` returned undefined). */
   ends(): { path: string; offset: number; lines: number }[]
+  /** Bytes of the ranges gone through so far (lines handed out or skipped), for a progress report. */
+  consumed(): number
 }
 
 const NL = 10
@@ -88,6 +90,8 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
   const done: { path: string; offset: number; lines: number }[] = []
   let ri = -1
   let range: FileRange | undefined
+  /** Bytes of the ranges before the current one. */
+  let before = 0
   let fd: number | undefined
   let buf = Buffer.allocUnsafe(chunk)
   /**
@@ -110,7 +114,10 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
       fd = undefined
     }
     // An unfinished line (still being written) is left for the next run: stop at its start.
-    if (range !== undefined) done.push({ path: range.path, offset: skipping?.offset ?? base + pos, lines: skipping === undefined ? line : skipping.line - 1 })
+    if (range !== undefined) {
+      done.push({ path: range.path, offset: skipping?.offset ?? base + pos, lines: skipping === undefined ? line : skipping.line - 1 })
+      before += range.end - range.start
+    }
     ri++
     range = ranges[ri]
     if (range === undefined) return false
@@ -202,5 +209,6 @@ export function createLineCursor(ranges: FileRange[], options: LineCursorOptions
   return {
     next,
     ends: () => done,
+    consumed: () => (range === undefined ? before : before + Math.min(range.end, base + pos) - range.start),
   }
 }

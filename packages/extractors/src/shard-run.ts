@@ -64,6 +64,11 @@ export interface ShardJob {
   keepFacts?: boolean
   /** Decode every flow record whole (no flow-delta.ts): for comparisons. */
   wholeLines?: boolean
+  /**
+   * Where each shard keeps the bytes it has gone through (a Float64Array over it, one slot per
+   * shard; shared with the worker threads, not copied), for the update's progress report.
+   */
+  progress?: SharedArrayBuffer
 }
 
 /** What a shard did. */
@@ -222,8 +227,16 @@ export function loadLedger(specifier: string): Promise<CreateLedger> {
   return p
 }
 
-/** Runs one shard. */
-export async function runShard(job: ShardJob): Promise<ShardResult> {
+/** How often (in records read) a shard on the caller's thread reports its progress. */
+const PROGRESS_EVERY = 4096
+
+/**
+ * Runs one shard. `onProgress` (on the caller's thread only: a job crosses to workers without it)
+ * is told the bytes of the job's ranges gone through so far, every few thousand records and at
+ * the end; the same figure goes into the job's `progress` slot, where the caller reads the
+ * workers' (every shard reads every byte: the slowest shard's figure is the update's).
+ */
+export async function runShard(job: ShardJob, onProgress?: (bytes: number) => void): Promise<ShardResult> {
   const createLedger = await loadLedger(job.ledgerModule)
   const rows = createRowFiles(job.rowsDir, `shard${job.shard}`)
   const onProblem = (p: Problem): void => rows.write('problems', { ...p })
@@ -289,10 +302,22 @@ export async function runShard(job: ShardJob): Promise<ShardResult> {
   const merge = createRecordMerge(cursors, (b) =>
     onProblem({ code: 'MALFORMED_LINE', file: b.line.range.path, line: b.line.line, offset: b.line.offset, flow_id: null, seq: null, message: `not a JSON record (${b.message})` }),
   )
+  const slots = job.progress !== undefined ? new Float64Array(job.progress) : undefined
+  const report = onProgress === undefined && slots === undefined ? undefined : (): void => {
+    const n = cursors.reduce((sum, c) => sum + c.consumed(), 0)
+    if (slots !== undefined) slots[job.shard] = n
+    onProgress?.(n)
+  }
+  let untilReport = PROGRESS_EVERY
   for (let sr = merge.next(); sr !== undefined; sr = merge.next()) {
     const p = feeder.feed(sr)
     if (p) await p
+    if (report !== undefined && --untilReport === 0) {
+      untilReport = PROGRESS_EVERY
+      report()
+    }
   }
+  report?.()
   const res = await feeder.finish()
   const ends = cursors.flatMap((c) => c.ends())
   const bytes = job.ranges.reduce((n, r) => n + Math.max(0, (ends.find((e) => e.path === r.path)?.offset ?? r.start) - r.start), 0)

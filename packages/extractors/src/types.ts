@@ -139,6 +139,13 @@ export interface ExtractorOptions {
   lockTimeoutMs?: number
   /** Told once when this run waits for another run's lock. */
   onWait?: (message: string) => void
+  /**
+   * Told how an index update of the capture files goes: while it reads (every few thousand
+   * records, on this thread: a large update keeps this thread busy, so a progress display must
+   * draw from here, not from a timer), then once as it commits. Not called for an index that is
+   * current, nor for transcripts or a `source`.
+   */
+  onProgress?: (progress: IndexProgress) => void
   /** Wall clock for pending-flow decisions (tests). @defaultValue Date.now() */
   now?: number
   /** A flow_end waits this long for lines it announced. @defaultValue 60 s */
@@ -168,6 +175,18 @@ export interface ExtractorOptions {
    * @defaultValue false
    */
   compactIndex?: boolean
+}
+
+/** How an index update goes (`ExtractorOptions.onProgress`). */
+export interface IndexProgress {
+  /** `read`: the new bytes are read and fed to the ledger; `commit`: the rows go into DuckDB. */
+  phase: 'read' | 'commit'
+  /** New bytes read so far (all of them once committing). */
+  bytes: number
+  /** New bytes this update reads. */
+  total: number
+  /** Milliseconds since the update started. */
+  ms: number
 }
 
 /** Options of one {@link Extractor.run} call. */

@@ -396,3 +396,55 @@ describe('concurrency', () => {
     }
   })
 })
+
+describe('progress', () => {
+  it('an update reports the bytes it has read as it goes, on one thread or sharded, then its commit; a current index reports nothing', async () => {
+    const c = capture()
+    // ~24,000 records: several reports (one every 4,096 records a shard reads).
+    for (let i = 0; i < 800; i++) {
+      c.flow(`f${i}`, i)
+      for (let s = 0; s < 29; s++) c.sse(`f${i}`, s, i + 0.1 + s / 100, hi(`${i}.${s}`))
+      c.end(`f${i}`, i + 0.5)
+    }
+    const size = Object.values(c.file).reduce((n, f) => n + statSync(f).size, 0)
+    for (const o of [{ threads: 1 }, { threads: 2, workerMinBytes: 0 }]) {
+      rmSync(join(c.dir, '.index'), { recursive: true, force: true })
+      const seen: { phase: string; bytes: number; total: number; ms: number }[] = []
+      const x = await ex(c.root, { ...o, onProgress: (p) => seen.push({ ...p }) })
+      expect((await x.refresh()).shards, `threads ${o.threads}`).toBe(o.threads)
+      x.close()
+      const reads = seen.filter((p) => p.phase === 'read')
+      expect(reads.length).toBeGreaterThanOrEqual(3)
+      expect(seen.every((p) => p.total === size)).toBe(true)
+      for (let i = 1; i < reads.length; i++) {
+        expect(reads[i]!.bytes).toBeGreaterThanOrEqual(reads[i - 1]!.bytes)
+        expect(reads[i]!.ms).toBeGreaterThanOrEqual(reads[i - 1]!.ms)
+      }
+      // Partway figures (not only a final one; sharded, the update is as far as its slowest
+      // shard: on so small a capture the worker may start late and finish between two looks),
+      // all of it last (sharded: the worker's figure too), then the commit, once.
+      if (o.threads === 1) expect(reads.some((p) => p.bytes > 0 && p.bytes < size)).toBe(true)
+      expect(reads.at(-1)!.bytes).toBe(size)
+      expect(seen.at(-1)).toMatchObject({ phase: 'commit', bytes: size, total: size })
+      expect(seen.filter((p) => p.phase === 'commit')).toHaveLength(1)
+    }
+    const again: unknown[] = []
+    const x = await ex(c.root, { onProgress: (p) => again.push(p) })
+    expect((await x.refresh()).bytes).toBe(0)
+    expect((await x.run('usage')).rows).toHaveLength(800)
+    expect(again).toEqual([])
+    x.close()
+    // A report that throws (a display gone) stops the reports, not the update.
+    rmSync(join(c.dir, '.index'), { recursive: true, force: true })
+    let calls = 0
+    const y = await ex(c.root, {
+      onProgress: () => {
+        calls++
+        throw new Error('display gone')
+      },
+    })
+    expect((await y.refresh()).bytes).toBe(size)
+    expect((await y.run('usage')).rows).toHaveLength(800)
+    expect(calls).toBe(1)
+  })
+})
