@@ -180,14 +180,17 @@ function rowsOf(raw: PickedRows, open: ReadonlySet<string> | undefined, picked: 
   }
 }
 
-/** The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their calls. */
-export function rowsOfFiles(files: Partial<Record<string, string>>): Record<RowSection, Row[]> {
+/**
+ * The raw rows of an update's row files (NDJSON), the views' rows only; tool calls joined to their
+ * calls. `open`: the flows the update left open (their rows `pending`, as the commit marks them).
+ */
+export function rowsOfFiles(files: Partial<Record<string, string>>, open?: ReadonlySet<string>): Record<RowSection, Row[]> {
   const read = (f: string | undefined): Row[] => {
     const out: Row[] = []
     if (f !== undefined) for (const l of readFileSync(f, 'utf8').split('\n')) if (l !== '') out.push(JSON.parse(l) as Row)
     return out
   }
-  return rowsOf({ calls: read(files.calls), flows: read(files.flows), tool_calls: read(files.tool_calls) }, undefined, false)
+  return rowsOf({ calls: read(files.calls), flows: read(files.flows), tool_calls: read(files.tool_calls) }, open, false)
 }
 
 export async function problemsOf(d: Duck): Promise<FactsProblems> {

@@ -107,7 +107,9 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
       ...(o.maxLineBytes !== undefined ? { maxLineBytes: o.maxLineBytes } : {}),
     })
     if (res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
-    const rows = rowsOfFiles(res.files)
+    // The flows still open are `pending` (as the commit marks them in DuckDB): an open stream is
+    // not a truncated one, which `sessions` would count as an error.
+    const rows = rowsOfFiles(res.files, new Set(res.pending.map((p) => p.flow_id)))
     // The open flows fed again replace their rows (the segment drops the earlier ones); any other
     // flow must be new to the index.
     const refed = open.map((p) => p.flow_id)
