@@ -24,9 +24,9 @@ import { fileEdits, filesRead, mcpCalls, rateLimits, subagents, webAccess } from
 import { CACHE_CANDIDATES, INSIGHT_COLUMNS, cacheBreaksAroundCommit, cacheRows, contextRows, quotaRows, updateCacheBreaks } from './cache-modes.js'
 import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
-import { applyDeferred, appendWithoutDuck } from './wire-append.js'
+import { applyDeferred, appendWithoutDuck, viewAppend } from './wire-append.js'
 import { maintainInBackground } from './index-maintain.js'
-import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, compactWireFactsUnlocked, writeWireFacts } from './wire-facts.js'
+import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, viewFactsReader, wholeLinesAnswer, compactWireFactsUnlocked, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -66,6 +66,8 @@ export interface Extractor {
   close(options?: { exiting?: boolean }): void
 }
 
+/** How long an append read into a view waits at most for the other run's state and facts to agree (see `appendWithout`). */
+const VIEW_WAIT_MS = 2_000
 /** `compactIndex`: how long `close()` waits at most for the lock to put the compacted facts in place. */
 const COMPACT_LOCK_WAIT_MS = 10_000
 
@@ -117,7 +119,15 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
   /** The index keeps wire facts (wire-facts.ts): a capture's own index on disk. */
   const wireFacts = paths !== undefined && files !== undefined && transcripts === undefined && source === undefined
   /** Its facts, read once per state (the modes of a run share them). */
-  const facts = wireFacts ? factsReader(paths!) : () => undefined
+  const stateFacts = wireFacts ? factsReader(paths!) : () => undefined
+  /**
+   * An append this run read while another run held the index (wire-append.ts `viewAppend`):
+   * the facts modes answer with its segment on top of the facts, until DuckDB is opened.
+   */
+  let view: ReturnType<typeof viewFactsReader> | undefined
+  const facts: typeof stateFacts = (sections) => (view !== undefined ? view(sections) : stateFacts(sections))
+  /** The facts answer for the capture as it is now: the index is current, or this run read the rest into a view. */
+  const factsCurrent = (): boolean => view !== undefined || upToDate()
   const build = transcripts !== undefined ? `${ledgerBuild(ledgerModule)}|${ledgerBuild('@agenttap/transcripts')}` : ledgerBuild(ledgerModule)
   let fresh: boolean | undefined
   /**
@@ -183,6 +193,8 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
 
   async function open(): Promise<Duck> {
     if (duck !== undefined) return duck
+    // DuckDB answers from here on (a view's bytes are read into it below, as any update's).
+    view = undefined
     // Appends the wire facts hold that DuckDB has not committed yet: it takes them first (read-write).
     const current = paths !== undefined && options.compactIndex !== true && upToDate() && (readState(paths)?.deferred?.length ?? 0) === 0
     const threads = duckThreads(current ? 0 : unreadBytes())
@@ -357,11 +369,48 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     return d
   }
 
-  /** Reads an append to a current index into the wire facts without DuckDB (wire-append.ts); false when it cannot. */
+  /** The index's lock when it is free now (undefined: another run holds it, or there is no index dir to lock yet). */
+  function takeLockNow(p: IndexPaths): (() => void) | undefined {
+    try {
+      return lockIndexSync(p, 0)
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Reads an append to a current index into the wire facts without DuckDB (wire-append.ts); false
+   * when it cannot. While another run holds the index (the background maintenance committing to
+   * DuckDB, most often: ~1 s), the append is read into a view instead of waiting: nothing is
+   * written, the next run writes it. A view waits only while that run is between writing the
+   * state and the facts (they must name the same state): a few looks 25 ms apart, taking the lock
+   * as soon as it is free, or answering from the facts once that run has read the new bytes itself.
+   */
   async function appendWithout(): Promise<boolean> {
     if (!wireFacts || options.rebuildIndex || duck !== undefined || opening !== undefined) return false
     const { now, holdEndMs, staleMs, maxLineBytes, lockTimeoutMs, onWait } = options
-    const u = await appendWithoutDuck({ paths: paths!, files: files!, ledgerModule, build, now, holdEndMs, staleMs, maxLineBytes, lockTimeoutMs, onWait })
+    const o = { paths: paths!, files: files!, ledgerModule, build, now, holdEndMs, staleMs, maxLineBytes, lockTimeoutMs, onWait }
+    const deadline = Date.now() + Math.min(lockTimeoutMs ?? 120_000, VIEW_WAIT_MS)
+    // The lock when it is free, kept for the append (no other run can take it in between).
+    let held = takeLockNow(paths!)
+    while (held === undefined) {
+      // The other run may have read the new bytes itself: the facts then answer as they are,
+      // once it has written them too.
+      fresh = undefined
+      const v = !upToDate() ? await viewAppend(o) : currentFactsTail(paths!) !== undefined ? 'current' : 'moved'
+      if (v === 'current') return true
+      if (v === undefined) break
+      if (v !== 'moved') {
+        view = viewFactsReader(paths!, v)
+        lastUpdate = v.update
+        return true
+      }
+      // The other run's state and facts are not one state's yet.
+      if (Date.now() > deadline) break
+      await new Promise((r) => setTimeout(r, 25))
+      held = takeLockNow(paths!)
+    }
+    const u = await appendWithoutDuck(o, held)
     if (u === undefined) return false
     lastUpdate = u
     fresh = undefined
@@ -449,15 +498,16 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     }
     if (FACTS_MODES.includes(mode) && wireFacts && run.limit === undefined && Object.keys(filters).length === 0 && !options.includeAux && !options.rebuildIndex) {
       // An index brought up to date (or current already) has its facts: no DuckDB for these.
-      if (!upToDate()) {
+      if (!factsCurrent()) {
         if (!(await appendWithout())) await db()
         // This run updated the index: past half a cap, the rest is committed in the background.
-        if (options.maintainInBackground === true) maintainInBackground(paths!, files!.dir)
+        // (Not after a view: another run holds the index, and this one wrote nothing.)
+        if (options.maintainInBackground === true && view === undefined) maintainInBackground(paths!, files!.dir)
       }
       // NDJSON of usage, tool_calls, cost and sessions: the lines the facts keep (sessions' rows too, from its few lines).
       const lines = run.ndjsonTo !== undefined || run.ndjson === true
-      const whole = upToDate() && (lines || mode === 'sessions') ? wholeLinesAnswer(mode, facts, prices, lines) : undefined
-      const answer = whole === undefined && upToDate() ? facts(factsSections(mode, lines, prices)) : undefined
+      const whole = factsCurrent() && (lines || mode === 'sessions') ? wholeLinesAnswer(mode, facts, prices, lines) : undefined
+      const answer = whole === undefined && factsCurrent() ? facts(factsSections(mode, lines, prices)) : undefined
       const a = whole ?? (answer === undefined ? undefined : factsRows(mode, answer, prices))
       if (a !== undefined) {
         lastUpdate ??= { bytes: 0, records: 0, shards: 0, pending: 0, problems: 0, ms: 0 }
@@ -555,7 +605,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
     problems: (max = 5) =>
       serial(async () => {
         // Before DuckDB is opened: the summary the facts keep, when it holds the answer.
-        const pf = duck === undefined && opening === undefined && wireFacts && max <= 5 && upToDate() ? facts([])?.problems : undefined
+        const pf = duck === undefined && opening === undefined && wireFacts && max <= 5 && factsCurrent() ? facts([])?.problems : undefined
         if (pf !== undefined) return { total: Object.values(pf.byCode).reduce((a, b) => a + b, 0), byCode: pf.byCode, first: pf.first.slice(0, Math.max(0, Math.floor(max))) }
         const { rows } = await select(`select code, count(*) as n from problems group by code order by n desc, code`)
         const byCode = Object.fromEntries(rows.map((r) => [String(r.code), Number(r.n)]))

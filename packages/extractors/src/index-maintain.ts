@@ -22,7 +22,8 @@ import { FACTS_MAX_SEGMENTS, factsTail } from './wire-facts.js'
  * `compactWireFactsUnlocked`: ~0.6–0.9 s more there, against ~1.9 s from the tables; done
  * whatever started it, so one maintenance leaves nothing for another soon after; put in place
  * under the lock with the segments appended meanwhile), so no later run meets a cap in steady use
- * and a run that comes meanwhile waits for the commit only.
+ * and a run that comes meanwhile waits for the commit only (a facts mode not even that: it reads
+ * its append into a view, wire-append.ts `viewAppend`).
  *
  * One at a time: the process is only started when it can create the marker file
  * (`maintaining`, in the index dir, holding its pid) and removes it when done; a marker older

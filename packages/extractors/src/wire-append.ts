@@ -10,10 +10,13 @@ import type { IndexUpdate } from './indexer.js'
 import { INDEX_VERSION } from './schema.js'
 import type { DataTable } from './schema.js'
 import { runShard } from './shard-run.js'
+import type { ShardResult } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
 import type { Row } from './types.js'
 import type { PendingFlow } from './flow-feeder.js'
 import { FACTS_MAX_SEGMENTS, appendFactsSegment, factsTail, flowsInFacts, rowsOfFiles } from './wire-facts.js'
+import type { FactsTail } from './wire-facts.js'
+import { segmentOf } from './facts-segment.js'
 
 /**
  * A small append to a capture whose index is current, read without DuckDB: the records are fed
@@ -34,7 +37,9 @@ import { FACTS_MAX_SEGMENTS, appendFactsSegment, factsTail, flowsInFacts, rowsOf
  * `pending_*` tables get them when it commits the dir). Anything else returns undefined before
  * anything is written, and the caller goes through DuckDB. The state file is the commit point: a
  * run that dies before it is renamed leaves the index as it was (a deferred dir it does not name
- * is removed later; a facts segment or `pending.json` of another stamp is not used).
+ * is removed later; a facts segment or `pending.json` of another stamp is not used). While
+ * another run holds the index, a facts mode reads the append the same way into a segment it keeps
+ * in memory ({@link viewAppend}) instead of waiting for the lock.
  */
 
 /** Deferred appends kept before DuckDB must take them (the facts' own segment cap is 24). */
@@ -77,11 +82,67 @@ function plain(st: IndexState | undefined, build: string): st is IndexState & { 
   return st !== undefined && st.index_version === INDEX_VERSION && st.ledger_build === build && st.sources !== undefined && st.chain === 0 && (st.deferred?.length ?? 0) < MAX_DEFERRED
 }
 
-/** Reads an append into the facts and a deferred dir; undefined when it is not the plain case (nothing written). */
-export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate | undefined> {
+/** An append read (wire-append's plain case), not written yet. */
+interface ReadAppend {
+  res: ShardResult
+  rows: Record<'calls' | 'flows' | 'tools', Row[]>
+  /** The open flows fed again (their earlier rows dropped). */
+  refed: string[]
+  /** The files' positions after it. */
+  sources: SourceState[]
+}
+
+/**
+ * Reads the bytes appended since the state `st` into row files in `dir`: undefined when it is not
+ * the plain case (see the module comment). Writes nothing else.
+ */
+async function readAppend(o: AppendOptions, st: IndexState & { sources: SourceState[] }, tail: FactsTail, dir: string): Promise<ReadAppend | undefined> {
+  if (tail.stamp !== st.stamp) return undefined
+  // The flows the index holds open (a stream the proxy was still writing): fed again with the
+  // new bytes, as an update through DuckDB does (from `pending.json`, written with the state).
+  const open = st.deadline_ms === null ? [] : readPendingFlows(o.paths, st.stamp)
+  if (open === undefined) return undefined
+  const plan = planUpdate(o.files, statCapture(o.files), st.sources)
+  if (plan.rebuild !== undefined || plan.bytes === 0 || plan.bytes >= MAX_BYTES) return undefined
+  const starts = [...plan.starts.values()]
+  if (starts.length !== st.sources.length || starts.some((s) => !st.sources.some((x) => x.path === s.path && x.ino === s.ino && x.dev === s.dev && x.offset === s.offset))) return undefined
+  const res = await runShard({
+    shard: 0, shards: 1, ranges: plan.ranges, pending: open, derived: [], captureDir: o.files.dir, rowsDir: dir, ledgerModule: o.ledgerModule,
+    now: o.now ?? Date.now(),
+    ...(o.holdEndMs !== undefined ? { holdEndMs: o.holdEndMs } : {}),
+    ...(o.staleMs !== undefined ? { staleMs: o.staleMs } : {}),
+    ...(o.maxLineBytes !== undefined ? { maxLineBytes: o.maxLineBytes } : {}),
+  })
+  if (res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
+  // The flows still open are `pending` (as the commit marks them in DuckDB): an open stream is
+  // not a truncated one, which `sessions` would count as an error.
+  const rows = rowsOfFiles(res.files, new Set(res.pending.map((p) => p.flow_id))) as Record<'calls' | 'flows' | 'tools', Row[]>
+  // The open flows fed again replace their rows (the segment drops the earlier ones); any other
+  // flow must be new to the index.
+  const refed = open.map((p) => p.flow_id)
+  const again = new Set(refed)
+  const added = new Set<string>()
+  for (const r of [...rows.flows, ...rows.calls, ...rows.tools]) if (!again.has(String(r.flow_id))) added.add(String(r.flow_id))
+  const known = flowsInFacts(o.paths, added)
+  if (known === undefined || known.size > 0) return undefined
+  const ends = new Map(res.ends.map((e) => [e.path, e]))
+  const sources = starts.map((s) => {
+    const e = ends.get(s.path)
+    return e === undefined ? s : { ...s, offset: e.offset, lines: e.lines }
+  })
+  return { res, rows, refed, sources }
+}
+
+const newStamp = (): string => `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
+
+/**
+ * Reads an append into the facts and a deferred dir; undefined when it is not the plain case
+ * (nothing written). `held`: the caller took the index's lock already (this releases it).
+ */
+export async function appendWithoutDuck(o: AppendOptions, held?: () => void): Promise<IndexUpdate | undefined> {
   const t0 = performance.now()
-  if (!plain(readState(o.paths), o.build)) return undefined
-  const { unlock } = await lockIndex(o.paths, { ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}), ...(o.onWait ? { onWait: o.onWait } : {}) })
+  if (held === undefined && !plain(readState(o.paths), o.build)) return undefined
+  const { unlock } = held !== undefined ? { unlock: held } : await lockIndex(o.paths, { ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}), ...(o.onWait ? { onWait: o.onWait } : {}) })
   let dir: string | undefined
   let done = false
   try {
@@ -89,44 +150,15 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
     const st = readState(o.paths)
     if (!plain(st, o.build)) return undefined
     const tail = factsTail(o.paths)
-    if (tail === undefined || tail.stamp !== st.stamp || tail.segments >= FACTS_MAX_SEGMENTS) return undefined
-    // The flows the index holds open (a stream the proxy was still writing): fed again with the
-    // new bytes, as an update through DuckDB does (from `pending.json`, written with the state).
-    const open = st.deadline_ms === null ? [] : readPendingFlows(o.paths, st.stamp)
-    if (open === undefined) return undefined
-    const plan = planUpdate(o.files, statCapture(o.files), st.sources)
-    if (plan.rebuild !== undefined || plan.bytes === 0 || plan.bytes >= MAX_BYTES) return undefined
-    const starts = [...plan.starts.values()]
-    if (starts.length !== st.sources.length || starts.some((s) => !st.sources.some((x) => x.path === s.path && x.ino === s.ino && x.dev === s.dev && x.offset === s.offset))) return undefined
+    if (tail === undefined || tail.segments >= FACTS_MAX_SEGMENTS) return undefined
     dir = mkdtempSync(join(o.paths.dir, 'deferred-'))
-    const res = await runShard({
-      shard: 0, shards: 1, ranges: plan.ranges, pending: open, derived: [], captureDir: o.files.dir, rowsDir: dir, ledgerModule: o.ledgerModule,
-      now: o.now ?? Date.now(),
-      ...(o.holdEndMs !== undefined ? { holdEndMs: o.holdEndMs } : {}),
-      ...(o.staleMs !== undefined ? { staleMs: o.staleMs } : {}),
-      ...(o.maxLineBytes !== undefined ? { maxLineBytes: o.maxLineBytes } : {}),
-    })
-    if (res.orphans.length > 0 || (res.rows.problems ?? 0) > 0 || res.sessionChain !== undefined) return undefined
-    // The flows still open are `pending` (as the commit marks them in DuckDB): an open stream is
-    // not a truncated one, which `sessions` would count as an error.
-    const rows = rowsOfFiles(res.files, new Set(res.pending.map((p) => p.flow_id)))
-    // The open flows fed again replace their rows (the segment drops the earlier ones); any other
-    // flow must be new to the index.
-    const refed = open.map((p) => p.flow_id)
-    const again = new Set(refed)
-    const added = new Set<string>()
-    for (const r of [...rows.flows, ...rows.calls, ...rows.tools]) if (!again.has(String(r.flow_id))) added.add(String(r.flow_id))
-    const known = flowsInFacts(o.paths, added)
-    if (known === undefined || known.size > 0) return undefined
-    const ends = new Map(res.ends.map((e) => [e.path, e]))
-    const sources = starts.map((s) => {
-      const e = ends.get(s.path)
-      return e === undefined ? s : { ...s, offset: e.offset, lines: e.lines }
-    })
+    const read = await readAppend(o, st, tail, dir)
+    if (read === undefined) return undefined
+    const { res, rows, refed, sources } = read
     const manifest: Manifest = { files: res.files, largest: res.largest, sources, touched: res.callFlows, base: st.stamp, refed, pending: res.pending }
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest), { mode: 0o600 })
-    const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
-    if (!appendFactsSegment(o.paths, tail, stamp, rows as Record<'calls' | 'flows' | 'tools', Row[]>, refed)) return undefined
+    const stamp = newStamp()
+    if (!appendFactsSegment(o.paths, tail, stamp, rows, refed)) return undefined
     writePendingFlows(o.paths, stamp, res.pending)
     writeState(o.paths, {
       ...st,
@@ -141,6 +173,45 @@ export async function appendWithoutDuck(o: AppendOptions): Promise<IndexUpdate |
   } finally {
     if (!done && dir !== undefined) rmSync(dir, { recursive: true, force: true })
     unlock()
+  }
+}
+
+/** An append read while another run held the index: the facts' segment it would add, kept in memory. */
+export interface AppendView {
+  update: IndexUpdate
+  /** The state's stamp the segment goes on. */
+  base: string
+  /** The segment (as `appendFactsSegment` would write it). */
+  segment: Buffer
+}
+
+/**
+ * While another run holds the index (the background maintenance committing to DuckDB, most
+ * often: ~1 s), an append is read as {@link appendWithoutDuck} reads it, without the lock and
+ * without writing anything to the index: its facts' segment is kept in memory, to answer this
+ * run's facts modes on top of the facts as they are (`viewFactsReader`). The next run reads
+ * the same bytes again and writes them. `moved` when the state and the facts did not name one
+ * state (the other run is writing them) or the state moved while it read: worth another look
+ * soon. Undefined when it is not the plain case (the caller waits for the lock as usual).
+ */
+export async function viewAppend(o: AppendOptions): Promise<AppendView | 'moved' | undefined> {
+  const t0 = performance.now()
+  const st = readState(o.paths)
+  if (!plain(st, o.build)) return undefined
+  const tail = factsTail(o.paths)
+  if (tail === undefined || tail.stamp !== st.stamp) return 'moved'
+  // The row files go in a dir of this run's own (the maintenance removes `deferred-*` dirs no
+  // state names).
+  const dir = mkdtempSync(join(o.paths.dir, 'view-'))
+  try {
+    const read = await readAppend(o, st, tail, dir)
+    if (readState(o.paths)?.stamp !== st.stamp) return 'moved'
+    if (read === undefined) return undefined
+    const { res, rows, refed } = read
+    const segment = segmentOf(newStamp(), tail.stamp, refed, tail.problems, rows)
+    return { update: { bytes: res.bytes, records: res.records, shards: 1, pending: res.pending.length, problems: 0, ms: performance.now() - t0, readMs: performance.now() - t0 }, base: st.stamp, segment }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 

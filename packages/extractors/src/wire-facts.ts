@@ -341,7 +341,7 @@ export interface WireFacts {
  * sections asked for; undefined when there are none, they are torn, or they describe another
  * state (the caller asks DuckDB).
  */
-export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp = readState(paths)?.stamp): WireFacts | undefined {
+export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp = readState(paths)?.stamp, extra?: Buffer): WireFacts | undefined {
   if (stamp === undefined) return undefined
   let fd: number | undefined
   try {
@@ -349,9 +349,19 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp
     const { segs, torn } = walk(fd, fstatSync(fd).size)
     const last = segs[segs.length - 1]
     if (torn || last === undefined || last.h.stamp !== stamp) return undefined
+    // A segment kept in memory (`extra`: an append read while another run held the index, not
+    // written) goes on top of the file's, as if appended.
+    const all: { h: Header; at: number; from?: Buffer }[] = segs
+    if (extra !== undefined) {
+      const f = frameAt(extra, 0, MAGIC)
+      if (f === undefined) return undefined
+      const h = JSON.parse(f.payload.toString('utf8')) as Header
+      if (f.next + h.sections.reduce((n, [l]) => n + l, 0) !== extra.length) return undefined
+      all.push({ h, at: f.next, from: extra })
+    }
     const got: { drop: string[]; parts: Partial<Record<Section, Part>> }[] = []
     let prev = ''
-    for (const { h, at: start } of segs) {
+    for (const { h, at: start, from } of all) {
       if (h.prev !== prev) return undefined
       prev = h.stamp
       let at = start
@@ -362,14 +372,14 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp
         if (need.includes(SECTIONS[i]!)) {
           // A buffer of its own (aligned): the typed columns are views of it.
           const b = Buffer.allocUnsafeSlow(len)
-          if (readAt(fd, b, at) < len || crc32(b) !== sum) return undefined
+          if ((from === undefined ? readAt(fd, b, at) : from.copy(b, 0, at, at + len)) < len || crc32(b) !== sum) return undefined
           parts[SECTIONS[i]!] = decode(b)
         }
         at += len
       }
       got.push({ drop: h.drop, parts })
     }
-    const out: WireFacts = { problems: last.h.problems, parts: {}, drops: got.slice(1).some((g) => g.drop.length > 0) }
+    const out: WireFacts = { problems: all[all.length - 1]!.h.problems, parts: {}, drops: got.slice(1).some((g) => g.drop.length > 0) }
     for (const s of need) {
       // A section some segment lacks (an older file): not given (its answer is made otherwise).
       if (got.some((g) => g.parts[s] === undefined)) continue
@@ -391,6 +401,23 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp
     return undefined
   } finally {
     if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/**
+ * A reader of the facts as they are with a segment kept in memory on top (`view`: an append read
+ * while another run held the index, wire-append.ts): undefined once the file no longer ends with
+ * the segment the view was made on (the caller asks DuckDB, which waits for the index).
+ */
+export function viewFactsReader(paths: IndexPaths, view: { base: string; segment: Buffer }): (sections: Section[]) => WireFacts | undefined {
+  let kept: { sections: Section[]; facts: WireFacts } | undefined
+  return (sections) => {
+    const missing = [...new Set(sections.filter((s) => kept === undefined || !kept.sections.includes(s)))]
+    if (kept !== undefined && missing.length === 0) return kept.facts
+    const f = readWireFacts(paths, missing, view.base, view.segment)
+    if (f === undefined) return undefined
+    kept = { sections: [...(kept?.sections ?? []), ...missing], facts: kept === undefined ? f : { ...f, parts: { ...kept.facts.parts, ...f.parts } } }
+    return kept.facts
   }
 }
 

@@ -481,6 +481,66 @@ describe('appends read without DuckDB (deferred)', () => {
     expect(await all(root)).toEqual(await all(whole))
   })
 
+  it('while another run holds the index, an append (open flows fed again) is answered from the facts with its segment kept in memory: no wait, nothing written; the next run writes it', async () => {
+    const src = gen(18, 1)
+    const appendByTime = (from: string | undefined, to: string | undefined, ...roots: string[]): void => {
+      for (const f of FILES) {
+        const lines = readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
+        const text = lines.filter((l) => {
+          const t = (JSON.parse(l) as { ts: string }).ts
+          return (from === undefined || t >= from) && (to === undefined || t < to)
+        }).map((l) => l + '\n').join('')
+        for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
+      }
+    }
+    const ts = readFileSync(join(src, 'all-mitm-sse', 'sse_lines.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { ts: string }).ts)
+    const [cut0, cut1] = [0.5, 0.75].map((q) => ts[Math.floor(q * ts.length)]!)
+    const root = copyOf(src, 0)
+    const whole = copyOf(src, 0)
+    appendByTime(undefined, cut0, root, whole)
+    await update(root)
+    const paths = indexPaths(join(root, 'all-mitm-sse'))
+    // Flows are open: the view feeds them again from pending.json, as an append does.
+    expect((JSON.parse(readFileSync(join(paths.dir, 'state.json'), 'utf8')) as { deadline_ms: number | null }).deadline_ms).not.toBeNull()
+    appendByTime(cut0, cut1, root, whole)
+    await update(whole)
+    const expected = await rowsOf(whole)
+    const files = (): Record<string, string> => Object.fromEntries(readdirSync(paths.dir).filter((e) => e !== 'lock').map((e) => [e, statSync(join(paths.dir, e)).isFile() ? readFileSync(join(paths.dir, e)).toString('base64') : 'dir']))
+    const before = files()
+    // Another run holds the index (the background maintenance, say); DuckDB cannot be opened
+    // either: a run that waited would give up at once (lockTimeoutMs), one that opened DuckDB fails.
+    const release = lockIndexSync(paths, 1000)!
+    expect(release).toBeDefined()
+    renameSync(dbFile(root), `${dbFile(root)}.away`)
+    mkdirSync(dbFile(root))
+    let waited: string | undefined
+    try {
+      const x = await createExtractor({ logDir: root, threads: 1, lockTimeoutMs: 50, onWait: (m) => (waited = m) })
+      try {
+        const got: Record<string, Row[]> = {}
+        for (const m of MODES) got[m] = (await x.run(m)).rows
+        got['sessions:ndjson'] = (await x.run('sessions', { ndjson: true })).ndjson!.map((l) => JSON.parse(l) as Row)
+        expect(got).toEqual(expected)
+        expect(x.lastUpdate?.bytes).toBeGreaterThan(0)
+        expect((await x.problems(1)).total).toBe(0)
+      } finally {
+        x.close()
+      }
+    } finally {
+      rmSync(dbFile(root), { recursive: true })
+      renameSync(`${dbFile(root)}.away`, dbFile(root))
+      release()
+    }
+    expect(waited).toBeUndefined()
+    // Nothing was written: the state, the facts, pending.json as they were; no dir left behind.
+    expect(files()).toEqual(before)
+    // The lock free again, the next run writes the append (a deferred one) and answers the same.
+    const f = await factsRowsOf(root)
+    expect(stateOf(root).deferred?.length).toBe(1)
+    for (const m of MODES) expect(f[m], m).toEqual(expected[m])
+    await expectSame(root)
+  })
+
   it('the facts compacted from their own segments are the bytes written from the tables: after appends that drop open flows, deferred ones, and an update through DuckDB', async () => {
     const src = gen(16, 1)
     const lines = (f: string): string[] => readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
