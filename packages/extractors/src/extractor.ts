@@ -294,6 +294,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       }
       if (transcripts !== undefined) {
         const t = await updateTranscripts(d, {
+          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
           dirs: transcripts,
           ...(prior !== undefined && lastUpdate.rebuilt === undefined ? { previous: prior } : {}),
           ...(listed !== undefined ? { now: listed } : {}),

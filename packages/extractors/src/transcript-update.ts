@@ -14,6 +14,7 @@ import type { DataTable } from './schema.js'
 import { flowOfCallSql, sinkImport } from './transcript-sink.js'
 import type { TranscriptPart } from './transcript-sink.js'
 import { builtModule } from './built-module.js'
+import type { IndexProgress } from './types.js'
 
 /**
  * Index updates from agent transcripts (Claude Code, Codex): each file is read from where the
@@ -39,6 +40,8 @@ export interface TranscriptUpdateOptions {
   stageDir: string
   threads?: number
   workerMinBytes?: number
+  /** See `ExtractorOptions.onProgress`. */
+  onProgress?: (progress: IndexProgress) => void
 }
 
 /** What the transcripts look like now (for the "is anything new?" check). */
@@ -159,10 +162,12 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     // The calls become rows on the threads that read them (one part of row files per thread).
     const sink = builtModule('transcript-sink.js')?.href
     const { importTranscripts } = await import('@agenttap/transcripts')
+    const report = options.onProgress
     const r = await importTranscripts(todo, {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, options: { dir: stage } } } : {}),
+      ...(report !== undefined ? { onProgress: (bytes: number, total: number) => report({ phase: 'read', bytes, total, ms: performance.now() - t0 }) } : {}),
     })
     const parts = (r.sunk as TranscriptPart[] | undefined) ?? [sinkImport(r, { dir: stage })]
     const tRead = performance.now()
@@ -176,6 +181,13 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     for (const p of r.problems) rows.write('problems', { code: p.code, file: p.file, line: p.line, offset: p.offset, flow_id: null, seq: null, message: p.message })
     const written = rows.close()
     const sql: string[] = ['begin transaction']
+    if (report !== undefined) {
+      try {
+        report({ phase: 'commit', bytes: r.bytes, total: r.bytes, ms: performance.now() - t0 })
+      } catch {
+        // a display gone: not the update's concern
+      }
+    }
     if (rebuilt !== undefined) {
       sql.push(
         `delete from tool_calls where call_key in (select key from calls where source in ${SOURCES})`,

@@ -48,6 +48,7 @@ export async function createTranscriptExtractor(options: ExtractorOptions): Prom
         dirs: options.transcripts!, dir, build: ledgerBuild('@agenttap/transcripts'), rebuild, prices,
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
+        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
       })
       rebuild = false
     }

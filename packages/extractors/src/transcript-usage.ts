@@ -15,7 +15,7 @@ import { builtModule } from './built-module.js'
 import { readAt } from './read-at.js'
 import { writeAll } from './write-all.js'
 import { BUNDLED_PRICES } from './prices.js'
-import type { PriceTable } from './types.js'
+import type { IndexProgress, PriceTable } from './types.js'
 import { DailySums } from './transcript-usage-daily.js'
 import { BaseFiles } from './transcript-usage-files.js'
 import type { FileRef } from './transcript-usage-files.js'
@@ -107,6 +107,8 @@ export interface UsageSummaryOptions {
    * not the one the workers load (a bundle): it hands such an update to the package's own.
    */
   onThisThread?: boolean
+  /** See `ExtractorOptions.onProgress` (the read only: the summary has no commit to speak of). */
+  onProgress?: (progress: IndexProgress) => void
 }
 
 /** The summary as read: the base block's doc, the segments applied, and how to write next. */
@@ -370,6 +372,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       return undefined
     }
     const sink = here ? undefined : builtModule('transcript-usage-sink.js')?.href
+    const report = options.onProgress
     const r = await importTranscripts(todo, {
       usageOnly: true,
       // The head hashes of the files read from their start, by the threads that read them.
@@ -378,6 +381,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, rows: true } } : { rows: true }),
       ...(ahead !== undefined ? { workers: ahead } : {}),
+      ...(report !== undefined ? { onProgress: (b: number, total: number) => report({ phase: 'read', bytes: b, total, ms: msNow() - t0 }) } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes

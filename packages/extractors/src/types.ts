@@ -140,10 +140,12 @@ export interface ExtractorOptions {
   /** Told once when this run waits for another run's lock. */
   onWait?: (message: string) => void
   /**
-   * Told how an index update of the capture files goes: while it reads (every few thousand
-   * records, on this thread: a large update keeps this thread busy, so a progress display must
-   * draw from here, not from a timer), then once as it commits. Not called for an index that is
-   * current, nor for transcripts or a `source`.
+   * Told how an index update goes: while it reads (the capture files every few thousand records,
+   * transcripts file by file; on this thread: a large update keeps this thread busy, so a
+   * progress display must draw from here, not from a timer), then once as it commits (not the
+   * transcripts' usage summary, which has no commit to speak of). Not called for an index that
+   * is current, nor for a `source`. With transcripts and capture files, the capture's update
+   * reports first, then the transcripts' (each its own `total`).
    */
   onProgress?: (progress: IndexProgress) => void
   /** Wall clock for pending-flow decisions (tests). @defaultValue Date.now() */

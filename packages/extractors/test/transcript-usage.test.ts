@@ -58,6 +58,26 @@ describe('the usage summary', () => {
     expect(summary).toEqual(index)
   })
 
+  it('tells how its read goes (onProgress), as the DuckDB index of transcripts does, then that one\'s commit', async () => {
+    rmSync(join(tree.dir, 'tree'), { recursive: true, force: true })
+    tree.dirs = writeBulkTree(join(tree.dir, 'tree'), { bytes: 3e6, seed: 12 })
+    for (const duck of [false, true]) {
+      const seen: { phase: string; bytes: number; total: number }[] = []
+      const o = opts({ threads: 2, workerMinBytes: 1, onProgress: (p) => seen.push({ ...p }), ...(duck ? { indexDir: join(tree.dir, 'duck-idx') } : {}) })
+      const x = duck ? await createExtractor(o) : await createTranscriptExtractor(o)
+      try {
+        expect((await x.run(duck ? 'turns' : 'usage')).rows.length).toBeGreaterThan(100)
+      } finally {
+        x.close()
+      }
+      const reads = seen.filter((p) => p.phase === 'read')
+      expect(reads.length, duck ? 'index' : 'summary').toBeGreaterThanOrEqual(3)
+      expect(reads.some((p) => p.bytes > 0 && p.bytes < p.total)).toBe(true)
+      expect(reads.at(-1)!.bytes).toBe(reads.at(-1)!.total)
+      expect(seen.filter((p) => p.phase === 'commit')).toHaveLength(duck ? 1 : 0)
+    }
+  })
+
   it('is incremental: half a call, then the rest, then a new session', async () => {
     const a = join(tree.dirs.claudeDir, 'projects', TRAP_IDS.project, `${TRAP_IDS.claudeSessionA}.jsonl`)
     const lines = readFileSync(a, 'utf8').split('\n')

@@ -6,11 +6,11 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { importFiles } from './import-files.js'
 import type { ImportFilesOptions } from './import-files.js'
-import { sinkResult, takeUnits } from './import.js'
+import { counted, sinkResult, takeUnits } from './import.js'
 import type { ImportQueue } from './import.js'
 import type { ImportResult, ImportSink } from './types.js'
 
-type Job = { queue: ImportQueue; options: ImportFilesOptions; sink?: ImportSink }
+type Job = { queue: ImportQueue; options: ImportFilesOptions; sink?: ImportSink; progress?: Float64Array; slot?: number }
 
 /**
  * The memory of the typed arrays a sink answered with (its columns, one level down): moved to the
@@ -28,7 +28,7 @@ function movable(r: ImportResult): ArrayBuffer[] {
 async function run(job: Job): Promise<void> {
   try {
     // With a sink the calls stay on this thread: only counts, cursors and the sink's answer are posted.
-    const result = await sinkResult(importFiles(takeUnits(job.queue), job.options), job.sink)
+    const result = await sinkResult(importFiles(counted(takeUnits(job.queue), job.progress, job.slot ?? 0), job.options), job.sink)
     parentPort!.postMessage({ ok: true, result }, movable(result))
   } catch (e) {
     parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) })

@@ -29,6 +29,12 @@ export interface ImportOptions extends ImportFilesOptions {
    * import runs; the rest, or all when it runs on this thread, are stopped).
    */
   workers?: ImportWorkers
+  /**
+   * Told the new bytes of the files read so far and in all (`bytes`, `total`), on this thread, as
+   * each file is done (this thread's and the workers', whose figures they keep in a shared
+   * buffer): a long import keeps this thread busy, so a display draws from here.
+   */
+  onProgress?: (bytes: number, total: number) => void
 }
 
 /** Hands a result's calls to its sink (on the thread that read them). */
@@ -93,6 +99,18 @@ export function* takeUnits(queue: ImportQueue): Generator<FileCursor> {
   for (let u = lead(); u !== undefined; u = lead()) yield* u
 }
 
+/**
+ * The cursors of `it`, each counted as done (its new bytes added to `slots[slot]`, then `tick`
+ * called) when the reader asks for the next one: the progress of one thread's import.
+ */
+export function* counted(it: Iterable<FileCursor>, slots: Float64Array | undefined, slot: number, tick?: () => void): Generator<FileCursor> {
+  for (const c of it) {
+    yield c
+    if (slots !== undefined) slots[slot] = slots[slot]! + Math.max(0, c.file.size - c.offset)
+    tick?.()
+  }
+}
+
 /** The queue of `units` (largest first) for `threads` threads; see {@link ImportQueue}. */
 export function unitQueue(units: { bytes: number; cursors: FileCursor[] }[], threads: number): ImportQueue {
   const sorted = [...units].sort((a, b) => b.bytes - a.bytes)
@@ -110,6 +128,9 @@ interface WorkerJob {
   queue: ImportQueue
   options: ImportFilesOptions
   sink: ImportSink | undefined
+  /** Where the worker counts the bytes it has read (`progress[slot]`, shared), when progress is asked for. */
+  progress?: Float64Array
+  slot?: number
 }
 
 /**
@@ -215,12 +236,25 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   const total = todo.reduce((n, t) => n + t.bytes, 0)
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), 8, todo.length))
   const script = workerScript()
-  const { threads: _t, workerMinBytes, sink, workers: ready, ...fileOptions } = options
+  const { threads: _t, workerMinBytes, sink, workers: ready, onProgress, ...fileOptions } = options
   // A sink that takes rows gets a usage-only read's calls as columns, not call objects.
   if (sink?.rows === true && options.usageOnly === true) fileOptions.rows = true
+  // (A progress report that throws stops the reports, not the import.)
+  let report = onProgress
+  const progressOf = (slots: Float64Array | undefined): (() => void) | undefined => slots === undefined ? undefined : () => {
+    if (report === undefined) return
+    let done = 0
+    for (const n of slots) done += n
+    try {
+      report(done, total)
+    } catch {
+      report = undefined
+    }
+  }
   if (threads === 1 || total < (workerMinBytes ?? 8 << 20) || script === undefined) {
     stopImportWorkers(ready)
-    return sinkResult(importFiles(cursors, fileOptions), sink)
+    const slots = onProgress !== undefined ? new Float64Array(1) : undefined
+    return sinkResult(importFiles(counted(cursors, slots, 0, progressOf(slots)), fileOptions), sink)
   }
   // The files of one Claude project stay together: a resumed session copies its lines into
   // another file of the same project, and pieces of one call read by one thread are merged
@@ -236,12 +270,16 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
   const queue = unitQueue([...units.values()], Math.min(threads, units.size))
   // This thread reads too (its modules are loaded; a worker's start-up is not), while
   // threads − 1 workers start and join in.
+  const nThreads = Math.min(threads, units.size)
+  // Progress: one slot per thread (this one's is 0), shared with the workers.
+  const slots = onProgress !== undefined ? new Float64Array(new SharedArrayBuffer(8 * nThreads)) : undefined
+  const tick = progressOf(slots)
   const job: WorkerJob = { queue, options: fileOptions, sink }
-  const workers = Array.from({ length: Math.min(threads, units.size) - 1 }, () => runWorker(script, job, ready?.idle.shift()))
+  const workers = Array.from({ length: nThreads - 1 }, (_, i) => runWorker(script, slots !== undefined ? { ...job, progress: slots, slot: i + 1 } : job, ready?.idle.shift()))
   stopImportWorkers(ready)
   let own: ImportResult
   try {
-    own = await sinkResult(importFiles(takeUnits(queue), fileOptions), sink)
+    own = await sinkResult(importFiles(counted(takeUnits(queue), slots, 0, tick), fileOptions), sink)
   } catch (e) {
     // Let the workers run out of units, then report this thread's failure.
     Atomics.store(queue.next, 0, queue.units.length)
@@ -249,7 +287,16 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
     await Promise.allSettled(workers)
     throw e
   }
-  const merged = mergeResults([own, ...(await Promise.all(workers))])
+  // This thread is done: the workers' figures, every 100 ms until they are.
+  const timer = tick !== undefined ? setInterval(tick, 100) : undefined
+  let rest: ImportResult[]
+  try {
+    rest = await Promise.all(workers)
+  } finally {
+    clearInterval(timer)
+  }
+  tick?.()
+  const merged = mergeResults([own, ...rest])
   // The cursors in the order they were given (the threads took the files in any order).
   const order = new Map(cursors.map((c, i) => [c.file.path, i]))
   merged.cursors.sort((a, b) => (order.get(a.file.path) ?? 0) - (order.get(b.file.path) ?? 0))

@@ -511,6 +511,31 @@ describe('the usage-only import with the fast reader', () => {
     expect(full.problems.map((p) => p.code).sort()).toEqual(['MALFORMED_LINE', 'MALFORMED_LINE', 'UNEXPECTED_SHAPE'])
   })
 
+  it('reports its progress file by file, one thread or two (the workers\' figures through shared slots), workers started ahead too', async () => {
+    const d = writeBulkTree(join(root, 'progress'), { bytes: 3e6, seed: 5 })
+    const files = findTranscripts({ claude: [d.claudeDir], codex: [d.codexDir] })
+    const total = files.reduce((n, f) => n + f.size, 0)
+    const full = importFiles(startCursors(files))
+    for (const o of [{ threads: 1 }, { threads: 2, workerMinBytes: 1 }, { threads: 2, workerMinBytes: 1, workers: startImportWorkers(1) }]) {
+      const seen: [number, number][] = []
+      const r = await importTranscripts(startCursors(files), { ...o, usageOnly: true, onProgress: (b, t) => seen.push([b, t]) })
+      expect(r.cursors.map((c) => [c.file.path, c.offset])).toEqual(full.cursors.map((c) => [c.file.path, c.offset]))
+      expect(seen.length, `threads ${o.threads}`).toBeGreaterThanOrEqual(3)
+      expect(seen.every(([, t]) => t === total)).toBe(true)
+      for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThanOrEqual(seen[i - 1]![0])
+      expect(seen.some(([b]) => b > 0 && b < total)).toBe(true)
+      expect(seen.at(-1)![0]).toBe(total)
+    }
+    // A report that throws stops the reports, not the import.
+    let calls = 0
+    const r = await importTranscripts(startCursors(files), { threads: 2, workerMinBytes: 1, usageOnly: true, onProgress: () => {
+      calls++
+      throw new Error('display gone')
+    } })
+    expect(calls).toBe(1)
+    expect(facts(r.calls)).toEqual(facts(importFiles(startCursors(files), { usageOnly: true }).calls))
+  })
+
   it('gives a sink that takes rows the usage facts of the calls it would give as objects', async () => {
     const d = writeBulkTree(join(root, 'rows'), { bytes: 3e6, seed: 4 })
     const t = writeTrapTree(join(root, 'rows-traps'))
