@@ -329,6 +329,31 @@ describe('appends read without DuckDB (deferred)', () => {
     }
   }
 
+  /**
+   * A capture `src` cut by time: `appendByTime` appends its records with `from` ≤ ts < `to` to
+   * each of `roots` (a cut by time leaves flows open, never a record before its flow's);
+   * `cutsAt` gives the times at these shares of its stream lines (each cut's flow, at least, is
+   * open when the cut is read), all different.
+   */
+  const byTime = (src: string) => {
+    const lines = (f: string): string[] => readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
+    const tsOf = (l: string): string => (JSON.parse(l) as { ts: string }).ts
+    return {
+      appendByTime(from: string | undefined, to: string | undefined, ...roots: string[]): void {
+        for (const f of FILES) {
+          const text = lines(f).filter((l) => (from === undefined || tsOf(l) >= from) && (to === undefined || tsOf(l) < to)).map((l) => l + '\n').join('')
+          for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
+        }
+      },
+      cutsAt(shares: number[]): string[] {
+        const ts = lines('sse_lines.jsonl').map(tsOf)
+        const cuts = shares.map((q) => ts[Math.floor(q * ts.length)]!)
+        expect(new Set(cuts).size).toBe(cuts.length)
+        return cuts
+      },
+    }
+  }
+
   it('usage after small appends answers from the facts alone; DuckDB takes the appends on its next use, with the same rows as an index built at once', async () => {
     const root = copyOf(gen(11, 1))
     const whole = copyOf(root)
@@ -437,21 +462,8 @@ describe('appends read without DuckDB (deferred)', () => {
   })
   it('appends while flows are open (streams the proxy was still writing) are read without DuckDB too: the open flows fed again, every mode then as an index built at once', async () => {
     const src = gen(15, 1)
-    /** Appends the records of `src` with `from` ≤ ts < `to` to each of `roots` (a cut by time leaves flows open, never a record before its flow's). */
-    const appendByTime = (from: string | undefined, to: string | undefined, ...roots: string[]): void => {
-      for (const f of FILES) {
-        const lines = readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
-        const text = lines.filter((l) => {
-          const t = (JSON.parse(l) as { ts: string }).ts
-          return (from === undefined || t >= from) && (to === undefined || t < to)
-        }).map((l) => l + '\n').join('')
-        for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
-      }
-    }
-    // Each cut at the time of a stream line: its flow (at least) is open when the cut is read.
-    const ts = readFileSync(join(src, 'all-mitm-sse', 'sse_lines.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { ts: string }).ts)
-    const cuts = [0.4, 0.55, 0.7, 0.85].map((q) => ts[Math.floor(q * ts.length)]!)
-    expect(new Set(cuts).size).toBe(cuts.length)
+    const { appendByTime, cutsAt } = byTime(src)
+    const cuts = cutsAt([0.4, 0.55, 0.7, 0.85])
     const root = copyOf(src, 0)
     const whole = copyOf(src, 0)
     appendByTime(undefined, cuts[0], root, whole)
@@ -483,18 +495,8 @@ describe('appends read without DuckDB (deferred)', () => {
 
   it('while another run holds the index, an append (open flows fed again) is answered from the facts with its segment kept in memory: no wait, nothing written; the next run writes it', async () => {
     const src = gen(18, 1)
-    const appendByTime = (from: string | undefined, to: string | undefined, ...roots: string[]): void => {
-      for (const f of FILES) {
-        const lines = readFileSync(join(src, 'all-mitm-sse', f), 'utf8').split('\n').filter((l) => l !== '')
-        const text = lines.filter((l) => {
-          const t = (JSON.parse(l) as { ts: string }).ts
-          return (from === undefined || t >= from) && (to === undefined || t < to)
-        }).map((l) => l + '\n').join('')
-        for (const root of roots) appendFileSync(join(root, 'all-mitm-sse', f), text)
-      }
-    }
-    const ts = readFileSync(join(src, 'all-mitm-sse', 'sse_lines.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { ts: string }).ts)
-    const [cut0, cut1] = [0.5, 0.75].map((q) => ts[Math.floor(q * ts.length)]!)
+    const { appendByTime, cutsAt } = byTime(src)
+    const [cut0, cut1] = cutsAt([0.5, 0.75])
     const root = copyOf(src, 0)
     const whole = copyOf(src, 0)
     appendByTime(undefined, cut0, root, whole)
