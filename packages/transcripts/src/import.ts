@@ -267,13 +267,13 @@ export async function importTranscripts(cursors: FileCursor[], options: ImportOp
     u.bytes += t.bytes
     u.cursors.push(t.c)
   }
-  const queue = unitQueue([...units.values()], Math.min(threads, units.size))
-  // This thread reads too (its modules are loaded; a worker's start-up is not), while
-  // threads − 1 workers start and join in.
   const nThreads = Math.min(threads, units.size)
+  const queue = unitQueue([...units.values()], nThreads)
   // Progress: one slot per thread (this one's is 0), shared with the workers.
   const slots = onProgress !== undefined ? new Float64Array(new SharedArrayBuffer(8 * nThreads)) : undefined
   const tick = progressOf(slots)
+  // This thread reads too (its modules are loaded; a worker's start-up is not), while
+  // threads − 1 workers start and join in.
   const job: WorkerJob = { queue, options: fileOptions, sink }
   const workers = Array.from({ length: nThreads - 1 }, (_, i) => runWorker(script, slots !== undefined ? { ...job, progress: slots, slot: i + 1 } : job, ready?.idle.shift()))
   stopImportWorkers(ready)
