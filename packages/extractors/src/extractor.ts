@@ -26,7 +26,7 @@ import { explainBreak } from './cache-explain.js'
 import { toNdjson } from './output.js'
 import { applyDeferred, appendWithoutDuck, viewAppend } from './wire-append.js'
 import { maintainInBackground } from './index-maintain.js'
-import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, viewFactsReader, wholeLinesAnswer, compactWireFactsUnlocked, writeWireFacts } from './wire-facts.js'
+import { FACTS_MODES, currentFactsTail, factsReader, factsResult, factsRows, factsSections, wholeLinesAnswer, compactWireFactsUnlocked, writeWireFacts } from './wire-facts.js'
 import type { EngineName, ExtractorOptions, ModeName, ModeResult, PriceTable, Row, RunOptions } from './types.js'
 
 /** Input the index could not use, summed up. */
@@ -124,7 +124,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
    * An append this run read while another run held the index (wire-append.ts `viewAppend`):
    * the facts modes answer with its segment on top of the facts, until DuckDB is opened.
    */
-  let view: ReturnType<typeof viewFactsReader> | undefined
+  let view: ReturnType<typeof factsReader> | undefined
   const facts: typeof stateFacts = (sections) => (view !== undefined ? view(sections) : stateFacts(sections))
   /** The facts answer for the capture as it is now: the index is current, or this run read the rest into a view. */
   const factsCurrent = (): boolean => view !== undefined || upToDate()
@@ -402,7 +402,7 @@ export async function createExtractor(options: ExtractorOptions): Promise<Extrac
       if (v === 'current') return true
       if (v === undefined) break
       if (v !== 'moved') {
-        view = viewFactsReader(paths!, v)
+        view = factsReader(paths!, v)
         lastUpdate = v.update
         return true
       }

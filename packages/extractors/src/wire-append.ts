@@ -189,7 +189,7 @@ export interface AppendView {
  * While another run holds the index (the background maintenance committing to DuckDB, most
  * often: ~1 s), an append is read as {@link appendWithoutDuck} reads it, without the lock and
  * without writing anything to the index: its facts' segment is kept in memory, to answer this
- * run's facts modes on top of the facts as they are (`viewFactsReader`). The next run reads
+ * run's facts modes on top of the facts as they are (`factsReader` with a view). The next run reads
  * the same bytes again and writes them. `moved` when the state and the facts did not name one
  * state (the other run is writing them) or the state moved while it read: worth another look
  * soon. Undefined when it is not the plain case (the caller waits for the lock as usual).

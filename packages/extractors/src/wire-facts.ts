@@ -339,7 +339,8 @@ export interface WireFacts {
 /**
  * The facts of the index as `state.json` names it now (or of the state `stamp` names), with the
  * sections asked for; undefined when there are none, they are torn, or they describe another
- * state (the caller asks DuckDB).
+ * state (the caller asks DuckDB). `extra`: a segment kept in memory, on top of the file's
+ * (see {@link factsReader}'s view).
  */
 export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp = readState(paths)?.stamp, extra?: Buffer): WireFacts | undefined {
   if (stamp === undefined) return undefined
@@ -404,23 +405,6 @@ export function readWireFacts(paths: IndexPaths, need: readonly Section[], stamp
   }
 }
 
-/**
- * A reader of the facts as they are with a segment kept in memory on top (`view`: an append read
- * while another run held the index, wire-append.ts): undefined once the file no longer ends with
- * the segment the view was made on (the caller asks DuckDB, which waits for the index).
- */
-export function viewFactsReader(paths: IndexPaths, view: { base: string; segment: Buffer }): (sections: Section[]) => WireFacts | undefined {
-  let kept: { sections: Section[]; facts: WireFacts } | undefined
-  return (sections) => {
-    const missing = [...new Set(sections.filter((s) => kept === undefined || !kept.sections.includes(s)))]
-    if (kept !== undefined && missing.length === 0) return kept.facts
-    const f = readWireFacts(paths, missing, view.base, view.segment)
-    if (f === undefined) return undefined
-    kept = { sections: [...(kept?.sections ?? []), ...missing], facts: kept === undefined ? f : { ...f, parts: { ...kept.facts.parts, ...f.parts } } }
-    return kept.facts
-  }
-}
-
 /** The facts' tail when they describe the index as the state names it (an update appends to them). */
 export function currentFactsTail(paths: IndexPaths): FactsTail | undefined {
   const tail = factsTail(paths)
@@ -436,17 +420,20 @@ export function factsSections(mode: ModeName, lines: boolean, prices: PriceTable
 
 /**
  * A reader of the facts of the index as its state names them now, with the sections asked for:
- * once read, they are kept for the next mode of the run (while the state's stamp stays).
+ * once read, they are kept for the next mode of the run (while the state's stamp stays). With a
+ * `view` (an append read while another run held the index, wire-append.ts `viewAppend`): the
+ * facts of the state it was made on with its segment on top, undefined once the file no longer
+ * ends with that state's segment (the caller asks DuckDB, which waits for the index).
  */
-export function factsReader(paths: IndexPaths): (sections: Section[]) => WireFacts | undefined {
+export function factsReader(paths: IndexPaths, view?: { base: string; segment: Buffer }): (sections: Section[]) => WireFacts | undefined {
   let read: { stamp: string | undefined; sections: Section[]; facts: WireFacts } | undefined
   return (sections) => {
-    const stamp = readState(paths)?.stamp
+    const stamp = view !== undefined ? view.base : readState(paths)?.stamp
     const kept = read?.stamp === stamp ? read : undefined
     // Only the sections not read yet (the lines of `usage` after an append, then its rows: not the lines again).
     const missing = [...new Set(sections.filter((s) => kept === undefined || !kept.sections.includes(s)))]
     if (kept !== undefined && missing.length === 0) return kept.facts
-    const f = readWireFacts(paths, missing)
+    const f = readWireFacts(paths, missing, stamp, view?.segment)
     const facts = f === undefined || kept === undefined ? f : { ...f, parts: { ...kept.facts.parts, ...f.parts } }
     read = facts === undefined ? undefined : { stamp, sections: [...(kept?.sections ?? []), ...missing], facts }
     return facts
