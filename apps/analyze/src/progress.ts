@@ -70,12 +70,13 @@ export function createProgress(stream: NodeJS.WriteStream, opts: { enabled: bool
   }
 }
 
-/** `indexing 460 / 1024 MB (45%) · 72 MB/s · ~8 s left`, or the commit that follows. */
+/** `indexing 460 / 1024 MB (45%) · 72 MB/s · ~8 s left` (`indexing transcripts …`), or the commit that follows. */
 export function indexText(p: IndexProgress): string {
   const mb = (b: number): string => (b / 1e6).toFixed(p.total >= 1e9 ? 0 : 1)
-  if (p.phase === 'commit') return `indexing: writing the index (${mb(p.total)} MB read)`
+  const what = p.of === 'transcripts' ? 'indexing transcripts' : 'indexing'
+  if (p.phase === 'commit') return `${what}: writing the index (${mb(p.total)} MB read)`
   const rate = p.ms > 0 ? p.bytes / 1e6 / (p.ms / 1000) : 0
   const left = rate > 0 && p.bytes > 0 ? (p.total - p.bytes) / 1e6 / rate : undefined
   const pct = Math.floor((100 * p.bytes) / Math.max(1, p.total))
-  return `indexing ${mb(p.bytes)} / ${mb(p.total)} MB (${pct}%)${rate > 0 ? ` · ${rate.toFixed(0)} MB/s` : ''}${left !== undefined && p.bytes >= p.total / 20 && p.bytes < p.total ? ` · ~${Math.ceil(left)} s left` : ''}`
+  return `${what} ${mb(p.bytes)} / ${mb(p.total)} MB (${pct}%)${rate > 0 ? ` · ${rate.toFixed(0)} MB/s` : ''}${left !== undefined && p.bytes >= p.total / 20 && p.bytes < p.total ? ` · ~${Math.ceil(left)} s left` : ''}`
 }

@@ -219,7 +219,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     }
     const slots = report !== undefined && shards > 1 ? new Float64Array(new SharedArrayBuffer(8 * shards)) : undefined
     if (slots !== undefined) for (const j of jobs) j.progress = slots.buffer as SharedArrayBuffer
-    const reportRead = (bytes: number): void => report?.({ phase: 'read', bytes, total: plan.bytes, ms: performance.now() - t0 })
+    const reportRead = (bytes: number): void => report?.({ phase: 'read', of: 'capture', bytes, total: plan.bytes, ms: performance.now() - t0 })
     const readNow = (): void => reportRead(slots === undefined ? 0 : Math.min(...slots))
     const onRead = report === undefined ? undefined : slots !== undefined ? readNow : reportRead
     let results: ShardResult[]
@@ -307,7 +307,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
       for (const r of results) for (const row of r.insight ?? []) insight.set(String(row.key), row)
     }
     const around = hook === undefined && insight !== undefined ? options.aroundCommit : undefined
-    report?.({ phase: 'commit', bytes: plan.bytes, total: plan.bytes, ms: performance.now() - t0 })
+    report?.({ phase: 'commit', of: 'capture', bytes: plan.bytes, total: plan.bytes, ms: performance.now() - t0 })
     const { orphanProblems } = await commitUpdate(duck, {
       files,
       largest,

@@ -167,7 +167,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, options: { dir: stage } } } : {}),
-      ...(report !== undefined ? { onProgress: (bytes: number, total: number) => report({ phase: 'read', bytes, total, ms: performance.now() - t0 }) } : {}),
+      ...(report !== undefined ? { onProgress: (bytes: number, total: number) => report({ phase: 'read', of: 'transcripts', bytes, total, ms: performance.now() - t0 }) } : {}),
     })
     const parts = (r.sunk as TranscriptPart[] | undefined) ?? [sinkImport(r, { dir: stage })]
     const tRead = performance.now()
@@ -183,7 +183,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     const sql: string[] = ['begin transaction']
     if (report !== undefined) {
       try {
-        report({ phase: 'commit', bytes: r.bytes, total: r.bytes, ms: performance.now() - t0 })
+        report({ phase: 'commit', of: 'transcripts', bytes: r.bytes, total: r.bytes, ms: performance.now() - t0 })
       } catch {
         // a display gone: not the update's concern
       }

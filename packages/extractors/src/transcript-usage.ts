@@ -381,7 +381,7 @@ export async function updateUsageSummary(options: UsageSummaryOptions): Promise<
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
       ...(sink !== undefined ? { sink: { module: sink, rows: true } } : { rows: true }),
       ...(ahead !== undefined ? { workers: ahead } : {}),
-      ...(report !== undefined ? { onProgress: (b: number, total: number) => report({ phase: 'read', bytes: b, total, ms: msNow() - t0 }) } : {}),
+      ...(report !== undefined ? { onProgress: (b: number, total: number) => report({ phase: 'read', of: 'transcripts', bytes: b, total, ms: msNow() - t0 }) } : {}),
     })
     parts = (r.sunk as UsageColumns[] | undefined) ?? [sinkImport(r)]
     bytes = r.bytes

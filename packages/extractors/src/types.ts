@@ -183,6 +183,8 @@ export interface ExtractorOptions {
 export interface IndexProgress {
   /** `read`: the new bytes are read and fed to the ledger; `commit`: the rows go into DuckDB. */
   phase: 'read' | 'commit'
+  /** What is read: the capture files, or agent transcripts (`--source transcripts` / `all`). */
+  of: 'capture' | 'transcripts'
   /** New bytes read so far (all of them once committing). */
   bytes: number
   /** New bytes this update reads. */

@@ -62,7 +62,7 @@ describe('the usage summary', () => {
     rmSync(join(tree.dir, 'tree'), { recursive: true, force: true })
     tree.dirs = writeBulkTree(join(tree.dir, 'tree'), { bytes: 3e6, seed: 12 })
     for (const duck of [false, true]) {
-      const seen: { phase: string; bytes: number; total: number }[] = []
+      const seen: { phase: string; of: string; bytes: number; total: number }[] = []
       const o = opts({ threads: 2, workerMinBytes: 1, onProgress: (p) => seen.push({ ...p }), ...(duck ? { indexDir: join(tree.dir, 'duck-idx') } : {}) })
       const x = duck ? await createExtractor(o) : await createTranscriptExtractor(o)
       try {
@@ -74,6 +74,7 @@ describe('the usage summary', () => {
       expect(reads.length, duck ? 'index' : 'summary').toBeGreaterThanOrEqual(3)
       expect(reads.some((p) => p.bytes > 0 && p.bytes < p.total)).toBe(true)
       expect(reads.at(-1)!.bytes).toBe(reads.at(-1)!.total)
+      expect(seen.every((p) => p.of === 'transcripts')).toBe(true)
       expect(seen.filter((p) => p.phase === 'commit')).toHaveLength(duck ? 1 : 0)
     }
   })
