@@ -311,9 +311,14 @@ describe('appends read without DuckDB (deferred)', () => {
    * `dist`): `usage` (an append is read without DuckDB), or `refresh()` with `options`.
    */
   const inOtherProcess = (root: string, run: 'usage' | 'refresh', options = ''): void => {
-    const code = `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1, ${options} }); await ${run === 'usage' ? "x.run('usage')" : 'x.refresh()'}; x.close()`
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' })
+    const r = spawnSync(process.execPath, otherProcessArgs(root, run, options), { encoding: 'utf8' })
     expect(r.status, r.stderr).toBe(0)
+  }
+  /** The node arguments of such a run: `usage` writes its rows as JSON on stdout. */
+  const otherProcessArgs = (root: string, run: 'usage' | 'refresh', options = ''): string[] => {
+    const body = run === 'usage' ? "process.stdout.write(JSON.stringify((await x.run('usage')).rows))" : 'await x.refresh()'
+    const code = `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1, ${options} }); ${body}; x.close()`
+    return ['--input-type=module', '-e', code]
   }
   const stateOf = (root: string): { deferred?: string[] } => JSON.parse(readFileSync(join(root, 'all-mitm-sse', '.index', 'state.json'), 'utf8')) as { deferred?: string[] }
   /** The rows of the modes an append changes (the prompt cache's `prompts -n 50` too). */
@@ -663,8 +668,7 @@ describe('appends read without DuckDB (deferred)', () => {
     await update(root)
     /** `usage` in another process (the CLI's maintenance on), its rows as JSON. */
     const usageElsewhere = (): Promise<Row[]> => new Promise((resolve, reject) => {
-      const code = `const { createExtractor } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'))}); const x = await createExtractor({ logDir: ${JSON.stringify(root)}, threads: 1, maintainInBackground: true }); const r = await x.run('usage'); x.close(); process.stdout.write(JSON.stringify(r.rows))`
-      const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, otherProcessArgs(root, 'usage', 'maintainInBackground: true'), { stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
       let err = ''
       child.stdout.on('data', (d: Buffer) => (out += d.toString()))
