@@ -2,9 +2,11 @@
  * Every fixture scenario → its exact model calls (the key fields of each), and the defect of
  * issue 14 each one covers.
  */
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ledgerFromRecords, type ModelCall } from '../src/index.js'
-import { fixture } from './helpers.js'
+import { FIXTURES, fixture } from './helpers.js'
 
 const run = (name: string) => ledgerFromRecords(fixture(name))
 const byKey = (calls: ModelCall[]) => new Map(calls.map((c) => [c.key, c]))
@@ -102,6 +104,12 @@ describe('claude-code-2x (issue 14: no prompt found for Claude Code 2.1.x)', () 
     expect(r.calls.map((x) => x.usage)).toEqual([
       { input: 6, cache_read: 11800, cache_write_5m: 400, cache_write_1h: 1800, output: 58 },
       { input: 3, cache_read: 14000, cache_write_5m: 0, cache_write_1h: 180, output: 31 },
+    ])
+  })
+  it('the breakpoints are in an order the API takes: 1-hour ones (the system blocks\') before the 5-minute one of turn 1', () => {
+    expect(r.calls.map((x) => x.request.segments?.filter((s) => s.breakpoint !== undefined).map((s) => `${s.kind}:${s.breakpoint}`))).toEqual([
+      ['system:1h', 'system:1h', 'message:5m'],
+      ['system:1h', 'system:1h', 'message:1h'],
     ])
   })
   it('the trailing system entry is no history: turn 2 extends turn 1', () => {
@@ -219,5 +227,19 @@ describe('interleaved-sessions', () => {
     expect(c.get('inter-a#0')?.text).toBe('Session A: checking the git status first.')
     expect(c.get('inter-b#0')?.text).toBe('Session B: lines removed, lines added, green and red.')
     expect(tools(c.get('inter-a#0'))).toEqual([['Bash', 'function', 'toolu_01FixtureInterA0000001', true, 'git status --short', null]])
+  })
+})
+
+describe('every fixture', () => {
+  // Anthropic refuses a request whose 1-hour cache breakpoints come after 5-minute ones (in the
+  // order tools, system, messages): a fixture must not show a request no client could send.
+  const names = [...readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl')), ...readdirSync(join(FIXTURES, 'standalone')).map((f) => join('standalone', f))]
+  it.each(names)('%s: no 1-hour cache breakpoint after a 5-minute one', (name) => {
+    const late = run(name).calls.flatMap((c) => {
+      const ttls = (c.request.segments ?? []).flatMap((s) => (s.breakpoint === undefined ? [] : [s.breakpoint]))
+      const first5m = ttls.indexOf('5m')
+      return first5m !== -1 && ttls.lastIndexOf('1h') > first5m ? [c.key] : []
+    })
+    expect(late).toEqual([])
   })
 })
