@@ -17,6 +17,7 @@ import type { ShardJob, ShardResult } from './shard-run.js'
 import type { CaptureFiles } from './sources.js'
 import type { IndexProgress, Row } from './types.js'
 import { builtModule } from './built-module.js'
+import { guardedProgress } from './progress-report.js'
 
 /**
  * One index update: read the bytes appended since the last update (per file, up to a snapshot
@@ -209,14 +210,7 @@ export async function updateIndex(duck: Duck, options: UpdateIndexOptions): Prom
     // 0 (on this thread) reports as it goes, with the workers' figures from their shared slots;
     // once it is done, the slots are read every 100 ms until the workers are. A report that
     // throws (a display gone) stops the reports, not the update.
-    const given = options.onProgress
-    let report: ((p: IndexProgress) => void) | undefined = given === undefined ? undefined : (p) => {
-      try {
-        given(p)
-      } catch {
-        report = undefined
-      }
-    }
+    const report = guardedProgress(options.onProgress)
     const slots = report !== undefined && shards > 1 ? new Float64Array(new SharedArrayBuffer(8 * shards)) : undefined
     if (slots !== undefined) for (const j of jobs) j.progress = slots.buffer as SharedArrayBuffer
     const reportRead = (bytes: number): void => report?.({ phase: 'read', of: 'capture', bytes, total: plan.bytes, ms: performance.now() - t0 })

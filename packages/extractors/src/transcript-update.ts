@@ -15,6 +15,7 @@ import { flowOfCallSql, sinkImport } from './transcript-sink.js'
 import type { TranscriptPart } from './transcript-sink.js'
 import { builtModule } from './built-module.js'
 import type { IndexProgress } from './types.js'
+import { guardedProgress } from './progress-report.js'
 
 /**
  * Index updates from agent transcripts (Claude Code, Codex): each file is read from where the
@@ -162,7 +163,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     // The calls become rows on the threads that read them (one part of row files per thread).
     const sink = builtModule('transcript-sink.js')?.href
     const { importTranscripts } = await import('@agenttap/transcripts')
-    const report = options.onProgress
+    const report = guardedProgress(options.onProgress)
     const r = await importTranscripts(todo, {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.workerMinBytes !== undefined ? { workerMinBytes: options.workerMinBytes } : {}),
@@ -181,13 +182,7 @@ export async function updateTranscripts(duck: Duck, options: TranscriptUpdateOpt
     for (const p of r.problems) rows.write('problems', { code: p.code, file: p.file, line: p.line, offset: p.offset, flow_id: null, seq: null, message: p.message })
     const written = rows.close()
     const sql: string[] = ['begin transaction']
-    if (report !== undefined) {
-      try {
-        report({ phase: 'commit', of: 'transcripts', bytes: r.bytes, total: r.bytes, ms: performance.now() - t0 })
-      } catch {
-        // a display gone: not the update's concern
-      }
-    }
+    report?.({ phase: 'commit', of: 'transcripts', bytes: r.bytes, total: r.bytes, ms: performance.now() - t0 })
     if (rebuilt !== undefined) {
       sql.push(
         `delete from tool_calls where call_key in (select key from calls where source in ${SOURCES})`,

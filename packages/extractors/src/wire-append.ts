@@ -209,7 +209,8 @@ export async function viewAppend(o: AppendOptions): Promise<AppendView | 'moved'
     if (read === undefined) return undefined
     const { res, rows, refed } = read
     const segment = segmentOf(newStamp(), tail.stamp, refed, tail.problems, rows)
-    return { update: { bytes: res.bytes, records: res.records, shards: 1, pending: res.pending.length, problems: 0, ms: performance.now() - t0, readMs: performance.now() - t0 }, base: st.stamp, segment }
+    const ms = performance.now() - t0
+    return { update: { bytes: res.bytes, records: res.records, shards: 1, pending: res.pending.length, problems: 0, ms, readMs: ms }, base: st.stamp, segment }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
