@@ -200,8 +200,8 @@ export async function viewAppend(o: AppendOptions): Promise<AppendView | 'moved'
   if (!plain(st, o.build)) return undefined
   const tail = factsTail(o.paths)
   if (tail === undefined || tail.stamp !== st.stamp) return 'moved'
-  // The row files go in a dir of this run's own (the maintenance removes `deferred-*` dirs no
-  // state names).
+  // The row files go in a dir of this run's own, removed below: not a `deferred-*` one, which a
+  // maintenance holding the index removes when no state names it, while this reads.
   const dir = mkdtempSync(join(o.paths.dir, 'view-'))
   try {
     const read = await readAppend(o, st, tail, dir)
